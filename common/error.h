@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The project's error domain. GLib-level code returns gboolean + GError in
+ * this domain and adds context with g_prefix_error(); the packet path returns
+ * negative errno or bool instead (no allocation there).
+ */
+#define TR_ERROR (tr_error_quark())
+GQuark tr_error_quark(void);
+
+typedef enum {
+	TR_ERROR_FAILED,     /* anything not covered below */
+	TR_ERROR_INVALID,    /* malformed input: a value, a packet, a message */
+	TR_ERROR_CONFIG,     /* a configuration that cannot work */
+	TR_ERROR_PROTOCOL,   /* the peer broke the protocol */
+	TR_ERROR_AUTH,       /* authentication refused */
+	TR_ERROR_NEGOTIATE,  /* no common version, cipher or setting */
+	TR_ERROR_TIMEOUT,    /* a bounded wait ran out */
+	TR_ERROR_IO,         /* a system call failed */
+	TR_ERROR_PERMISSION, /* not allowed: privileges, file modes */
+	TR_ERROR_NOT_FOUND,  /* a named thing does not exist */
+	TR_ERROR_EXISTS,     /* a named thing already exists */
+	TR_ERROR_UNSUPPORTED /* not available on this system or build */
+} TrError;
+
+/* Sets @error from errno with a message prefix; returns FALSE for chaining. */
+gboolean tr_set_error_errno(GError **error, int errsv, const char *format, ...) G_GNUC_PRINTF(3, 4);
+
+G_END_DECLS

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common/log.h"
+
+#include "common/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * One writer for the whole process. The writer runs on whichever thread logs,
+ * so its state is guarded; nothing on the packet path logs per packet.
+ */
+static GMutex log_lock;
+static char *log_program;
+static TrLogLevel log_level = TR_LOG_NORMAL;
+static FILE *log_fp;
+static gboolean log_syslog;
+
+static const char *
+level_name(GLogLevelFlags level)
+{
+	if (level & G_LOG_LEVEL_ERROR)
+		return "error";
+	if (level & G_LOG_LEVEL_CRITICAL)
+		return "critical";
+	if (level & G_LOG_LEVEL_WARNING)
+		return "warning";
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return "notice";
+	if (level & G_LOG_LEVEL_INFO)
+		return "info";
+	return "debug";
+}
+
+static int
+syslog_priority(GLogLevelFlags level)
+{
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+		return LOG_ERR;
+	if (level & G_LOG_LEVEL_WARNING)
+		return LOG_WARNING;
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return LOG_NOTICE;
+	if (level & G_LOG_LEVEL_INFO)
+		return LOG_INFO;
+	return LOG_DEBUG;
+}
+
+static gboolean
+level_enabled(GLogLevelFlags level)
+{
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+		return TRUE;
+	if (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO))
+		return log_level >= TR_LOG_NORMAL;
+	return log_level >= TR_LOG_VERBOSE;
+}
+
+static GLogWriterOutput
+tr_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+	const char *message = NULL;
+	const char *domain = NULL;
+	char stamp[32];
+	struct tm tm;
+	time_t now;
+
+	if (!level_enabled(level))
+		return G_LOG_WRITER_HANDLED;
+
+	for (gsize i = 0; i < n_fields; i++) {
+		if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+			message = fields[i].value;
+		else if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+			domain = fields[i].value;
+	}
+	if (message == NULL)
+		return G_LOG_WRITER_UNHANDLED;
+
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+
+	g_mutex_lock(&log_lock);
+	if (log_syslog) {
+		syslog(syslog_priority(level), "%s%s%s", domain && g_strcmp0(domain, "trellis") != 0 ? domain : "",
+		       domain && g_strcmp0(domain, "trellis") != 0 ? ": " : "", message);
+	} else {
+		fprintf(stderr, "%s[%d]: %s: %s\n", log_program ? log_program : g_get_prgname(), (int)getpid(),
+			level_name(level), message);
+	}
+	if (log_fp != NULL) {
+		fprintf(log_fp, "%s %s[%d]: %s: %s\n", stamp, log_program ? log_program : "trellis",
+			(int)getpid(), level_name(level), message);
+		fflush(log_fp);
+	}
+	g_mutex_unlock(&log_lock);
+	return G_LOG_WRITER_HANDLED;
+}
+
+gboolean
+tr_log_init(const char *program, TrLogLevel level, const char *log_file, GError **error)
+{
+	FILE *fp = NULL;
+
+	if (log_file != NULL) {
+		fp = fopen(log_file, "ae");
+		if (fp == NULL)
+			return tr_set_error_errno(error, errno, "cannot open log file %s", log_file);
+	}
+
+	g_mutex_lock(&log_lock);
+	g_free(log_program);
+	log_program = g_strdup(program);
+	log_level = level;
+	if (log_fp != NULL)
+		fclose(log_fp);
+	log_fp = fp;
+	g_mutex_unlock(&log_lock);
+
+	/* The writer can only be installed once per process. */
+	static gsize installed;
+	if (g_once_init_enter(&installed)) {
+		g_log_set_writer_func(tr_log_writer, NULL, NULL);
+		g_once_init_leave(&installed, 1);
+	}
+	return TRUE;
+}
+
+void
+tr_log_use_syslog(gboolean use_syslog)
+{
+	g_mutex_lock(&log_lock);
+	if (use_syslog && !log_syslog)
+		openlog(log_program ? log_program : "trellis", LOG_PID, LOG_DAEMON);
+	log_syslog = use_syslog;
+	g_mutex_unlock(&log_lock);
+}
+
+void
+tr_log_set_level(TrLogLevel level)
+{
+	g_mutex_lock(&log_lock);
+	log_level = level;
+	g_mutex_unlock(&log_lock);
+}
+
+TrLogLevel
+tr_log_get_level(void)
+{
+	return log_level;
+}
+
+void
+tr_log_shutdown(void)
+{
+	g_mutex_lock(&log_lock);
+	if (log_fp != NULL)
+		fclose(log_fp);
+	log_fp = NULL;
+	g_mutex_unlock(&log_lock);
+}

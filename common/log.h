@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+	TR_LOG_QUIET = -1,  /* errors and warnings only */
+	TR_LOG_NORMAL = 0,  /* + messages and info */
+	TR_LOG_VERBOSE = 1, /* + debug */
+} TrLogLevel;
+
+/*
+ * Installs the process-wide log writer: "program[pid]: LEVEL: message" on
+ * stderr, optionally also appended to @log_file. Safe to call again to
+ * change the level or the file (e.g. after SIGHUP).
+ */
+gboolean tr_log_init(const char *program, TrLogLevel level, const char *log_file, GError **error);
+
+/* Sends log lines to syslog/the journal instead of stderr (service mode). */
+void tr_log_use_syslog(gboolean use_syslog);
+
+void tr_log_set_level(TrLogLevel level);
+TrLogLevel tr_log_get_level(void);
+
+/* Closes the log file, if any. */
+void tr_log_shutdown(void);
+
+G_END_DECLS

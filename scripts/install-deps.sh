@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Installs every Debian package that building Trellis, its tests and its demo
+# need. Non-interactive and idempotent: when everything is present it changes
+# nothing and touches no network. Debian 12 (bookworm), as root.
+set -eu
+
+PACKAGES="
+  build-essential meson ninja-build pkg-config
+  libglib2.0-dev libgnutls28-dev gnutls-bin liblzo2-dev
+  libgtk-3-dev libnm-dev
+  libpam0g-dev libcrypt-dev
+  clang-14 libclang-rt-14-dev llvm-14
+  cppcheck
+  gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
+  iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod
+  python3
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo $0)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

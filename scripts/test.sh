@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The whole test suite, from a bare Debian 12 machine: installs dependencies,
+# builds with -Werror, runs every meson suite (unit + netns), repeats the unit
+# suite under ASan+UBSan, runs the linter and each fuzzer for a bounded time.
+# Idempotent; safe after `git clean -xfd`. Ends with one summary line:
+#   tests: N passed, N failed, N skipped
+set -u
+cd "$(dirname "$0")/.."
+top=$PWD
+
+FUZZ_SECONDS=${TR_FUZZ_SECONDS:-20}
+passed=0 failed=0 skipped=0
+failures=()
+
+note() { printf '\n==== %s\n' "$*"; }
+
+# Adds up meson's results from a build directory's testlog.json.
+count_meson() {
+	local log=$1/meson-logs/testlog.json
+	[ -f "$log" ] || { failed=$((failed + 1)); failures+=("$1: no test log"); return; }
+	local counts
+	counts=$(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+names = []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    res = r.get("result")
+    if res in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif res == "SKIP":
+        s += 1
+    else:
+        f += 1
+        names.append(r.get("name", "?"))
+print(p, f, s, " ".join(names))
+PY
+)
+	read -r p f s names <<<"$counts"
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	[ "$f" -eq 0 ] || failures+=("$1: $names")
+}
+
+check() { # check NAME CMD...: one pass/fail entry
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+setup() { # setup DIR [meson args...]: configure once, reconfigure when present
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+	else
+		rm -rf "$dir"
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+	fi || { cat "$dir.setup.log"; return 1; }
+	sed -n '/^trellis /,$p' "$dir.setup.log"
+}
+
+note "dependencies"
+if ! ./scripts/install-deps.sh; then
+	echo "tests: 0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+
+note "build (-Werror)"
+if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then
+	note "meson test: unit + netns suites"
+	meson test -C build --print-errorlogs --num-processes 2
+	count_meson build
+	note "lint (cppcheck)"
+	check lint ninja -C build lint
+else
+	failed=$((failed + 1)); failures+=("build")
+fi
+
+note "ASan+UBSan build: unit suite"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dfuzzing=disabled -Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
+	ninja -C build-asan; then
+	meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+	count_meson build-asan
+else
+	failed=$((failed + 1)); failures+=("asan build")
+fi
+
+note "fuzzers (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
+if command -v clang-14 >/dev/null &&
+	CC=clang-14 setup build-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
+	ninja -C build-fuzz; then
+	for fuzzer in build-fuzz/tests/fuzz-*; do
+		[ -x "$fuzzer" ] || continue
+		name=${fuzzer##*/fuzz-}
+		case "$name" in replay-*) continue ;; esac
+		work=$(mktemp -d)
+		# New inputs go to a scratch corpus; the seeds in the repo stay as they are.
+		check "fuzz-$name" "$fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$top/build-fuzz/crash-$name-" \
+			"$work" "tests/fuzz/corpus/$name" 2>&1 | grep -E '^(stat::number_of_executed_runs|==|SUMMARY|#[0-9]+ *DONE)'
+		rm -rf "$work"
+	done
+else
+	failed=$((failed + 1)); failures+=("fuzz build")
+fi
+
+note "summary"
+for f in "${failures[@]}"; do
+	echo "failed: $f"
+done
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
