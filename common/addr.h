@@ -2,29 +2,13 @@
 #pragma once
 
 #include <glib.h>
+
+#include "common/addr-types.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 G_BEGIN_DECLS
-
-/*
- * Addresses and prefixes as the rest of Trellis sees them: an IPv4, IPv6 or
- * MAC address with a prefix length in bits. Used for claimed subnets, pushed
- * addresses and routes, and the routing/switching tables.
- */
-typedef enum {
-	TR_ADDR_NONE = 0,
-	TR_ADDR_MAC = 1,
-	TR_ADDR_IPV4 = 4,
-	TR_ADDR_IPV6 = 6,
-} TrAddrFamily;
-
-typedef struct {
-	uint8_t family; /* TrAddrFamily */
-	uint8_t len;    /* prefix length in bits */
-	uint8_t addr[16];
-} TrPrefix;
 
 /* Enough for "ffff:...:ffff/128" and "aa:bb:cc:dd:ee:ff/48". */
 #define TR_PREFIX_STRLEN 64
