@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common/tls.h"
+
+#include "common/error.h"
+
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <string.h>
+
+/* TLS 1.3 only. PSK only together with (EC)DHE, so PSK sessions keep
+ * forward secrecy; plain PSK key exchange is not enabled. */
+#define PRIORITY_CERT "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+#define PRIORITY_PSK  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK"
+
+/* --shared-key text -> PSK: PBKDF2-HMAC-SHA256, fixed salt, 200000 rounds.
+ * Done once at start-up; documented in docs/PROTOCOL.md. */
+#define PSK_SALT       "trellis shared key v1"
+#define PSK_ITERATIONS 200000
+#define PSK_LEN        32
+
+struct _TrTlsCreds {
+	gint ref;
+	gboolean is_server;
+	gnutls_certificate_credentials_t x509;
+	gnutls_x509_trust_list_t trust; /* CA + CRL, for verify_peer */
+	char *ca_file;
+	char *crl_file;
+	gnutls_psk_server_credentials_t psk_server;
+	gnutls_psk_client_credentials_t psk_client;
+	uint8_t psk[PSK_LEN];
+	gboolean has_psk;
+};
+
+struct _TrTls {
+	TrTlsCreds *creds;
+	gnutls_session_t session;
+	char *server_name;
+	gboolean handshake_done;
+	gboolean used_psk;
+};
+
+static gboolean
+set_gnutls_error(GError **error, int code, int rc, const char *what)
+{
+	g_set_error(error, TR_ERROR, code, "%s: %s", what, gnutls_strerror(rc));
+	return FALSE;
+}
+
+static int
+psk_server_cb(gnutls_session_t session, const char *username, gnutls_datum_t *key)
+{
+	TrTlsCreds *creds = gnutls_session_get_ptr(session);
+
+	if (creds == NULL || !creds->has_psk)
+		return -1;
+	key->data = gnutls_malloc(PSK_LEN);
+	if (key->data == NULL)
+		return -1;
+	memcpy(key->data, creds->psk, PSK_LEN);
+	key->size = PSK_LEN;
+	return 0;
+}
+
+static gboolean
+load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
+{
+	gnutls_x509_trust_list_t tl;
+	int rc;
+
+	rc = gnutls_x509_trust_list_init(&tl, 0);
+	if (rc < 0)
+		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "trust list");
+	rc = gnutls_x509_trust_list_add_trust_file(tl, creds->ca_file, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+	if (rc <= 0) {
+		gnutls_x509_trust_list_deinit(tl, 1);
+		if (rc == 0) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "CA file %s holds no certificate",
+				    creds->ca_file);
+			return FALSE;
+		}
+		return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->ca_file);
+	}
+	if (creds->crl_file != NULL) {
+		rc = gnutls_x509_trust_list_add_trust_file(tl, NULL, creds->crl_file,
+							   GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL, 0);
+		if (rc < 0) {
+			gnutls_x509_trust_list_deinit(tl, 1);
+			return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->crl_file);
+		}
+	}
+	*out = tl;
+	return TRUE;
+}
+
+TrTlsCreds *
+tr_tls_creds_new(const TrTlsConfig *config, GError **error)
+{
+	g_autoptr(TrTlsCreds) creds = g_new0(TrTlsCreds, 1);
+	gboolean want_cert = config->cert_file || config->key_file || config->ca_file;
+	int rc;
+
+	creds->ref = 1;
+	creds->is_server = config->is_server;
+
+	if (want_cert) {
+		if (config->ca_file == NULL || config->cert_file == NULL || config->key_file == NULL) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+				    "certificate authentication needs a CA, a certificate and a key "
+				    "(ca, cert, key)");
+			return NULL;
+		}
+		creds->ca_file = g_strdup(config->ca_file);
+		creds->crl_file = g_strdup(config->crl_file);
+		rc = gnutls_certificate_allocate_credentials(&creds->x509);
+		if (rc < 0)
+			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "credentials"), NULL;
+		rc = gnutls_certificate_set_x509_key_file(creds->x509, config->cert_file,
+							  config->key_file, GNUTLS_X509_FMT_PEM);
+		if (rc < 0) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot load %s / %s: %s",
+				    config->cert_file, config->key_file, gnutls_strerror(rc));
+			return NULL;
+		}
+		/* The CA goes to the handshake too so that the server's
+		 * CertificateRequest names it. */
+		rc = gnutls_certificate_set_x509_trust_file(creds->x509, config->ca_file,
+							    GNUTLS_X509_FMT_PEM);
+		if (rc < 0)
+			return set_gnutls_error(error, TR_ERROR_CONFIG, rc, config->ca_file), NULL;
+		if (!load_trust(creds, &creds->trust, error))
+			return NULL;
+	}
+
+	if (config->shared_key != NULL) {
+		gnutls_datum_t pass = { (unsigned char *)config->shared_key,
+					(unsigned)strlen(config->shared_key) };
+		gnutls_datum_t salt = { (unsigned char *)PSK_SALT, sizeof(PSK_SALT) - 1 };
+
+		if (pass.size < 8) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+				    "the shared key is too short (at least 8 characters; "
+				    "use a long random phrase)");
+			return NULL;
+		}
+		rc = gnutls_pbkdf2(GNUTLS_MAC_SHA256, &pass, &salt, PSK_ITERATIONS, creds->psk,
+				   PSK_LEN);
+		if (rc < 0)
+			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PBKDF2"), NULL;
+		creds->has_psk = TRUE;
+		if (config->is_server) {
+			rc = gnutls_psk_allocate_server_credentials(&creds->psk_server);
+			if (rc < 0)
+				return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+			gnutls_psk_set_server_credentials_function(creds->psk_server, psk_server_cb);
+		} else {
+			gnutls_datum_t key = { creds->psk, PSK_LEN };
+			rc = gnutls_psk_allocate_client_credentials(&creds->psk_client);
+			if (rc >= 0)
+				rc = gnutls_psk_set_client_credentials(
+					creds->psk_client,
+					config->psk_identity ? config->psk_identity : "trellis", &key,
+					GNUTLS_PSK_KEY_RAW);
+			if (rc < 0)
+				return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+		}
+	}
+
+	if (creds->x509 == NULL && !creds->has_psk) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "no authentication configured: give a CA, certificate and key, or a "
+			    "shared key");
+		return NULL;
+	}
+	return g_steal_pointer(&creds);
+}
+
+TrTlsCreds *
+tr_tls_creds_ref(TrTlsCreds *creds)
+{
+	g_atomic_int_inc(&creds->ref);
+	return creds;
+}
+
+void
+tr_tls_creds_unref(TrTlsCreds *creds)
+{
+	if (creds == NULL || !g_atomic_int_dec_and_test(&creds->ref))
+		return;
+	if (creds->x509)
+		gnutls_certificate_free_credentials(creds->x509);
+	if (creds->trust)
+		gnutls_x509_trust_list_deinit(creds->trust, 1);
+	if (creds->psk_server)
+		gnutls_psk_free_server_credentials(creds->psk_server);
+	if (creds->psk_client)
+		gnutls_psk_free_client_credentials(creds->psk_client);
+	gnutls_memset(creds->psk, 0, sizeof(creds->psk));
+	g_free(creds->ca_file);
+	g_free(creds->crl_file);
+	g_free(creds);
+}
+
+gboolean
+tr_tls_creds_has_cert(const TrTlsCreds *creds)
+{
+	return creds->x509 != NULL;
+}
+
+gboolean
+tr_tls_creds_has_psk(const TrTlsCreds *creds)
+{
+	return creds->has_psk;
+}
+
+gboolean
+tr_tls_creds_reload_crl(TrTlsCreds *creds, GError **error)
+{
+	gnutls_x509_trust_list_t tl;
+
+	if (creds->trust == NULL)
+		return TRUE;
+	if (!load_trust(creds, &tl, error))
+		return FALSE;
+	gnutls_x509_trust_list_deinit(creds->trust, 1);
+	creds->trust = tl;
+	return TRUE;
+}
+
+/* Reasons, most specific first. */
+static const char *
+status_reason(unsigned status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return "certificate revoked";
+	if (status & GNUTLS_CERT_EXPIRED)
+		return "certificate expired";
+	if (status & GNUTLS_CERT_NOT_ACTIVATED)
+		return "certificate not yet valid";
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		return "certificate from an unknown CA";
+	if (status & GNUTLS_CERT_SIGNATURE_FAILURE)
+		return "certificate signature invalid";
+	if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		return "certificate name does not match";
+	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+		return "certificate not meant for this use";
+	if (status & GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED)
+		return "CRL superseded";
+	if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+		return "certificate uses an insecure algorithm";
+	return "certificate invalid";
+}
+
+gboolean
+tr_tls_creds_is_revoked(TrTlsCreds *creds, const GBytes *cert_der)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d;
+	unsigned status = 0;
+	gsize len;
+
+	if (creds->trust == NULL || cert_der == NULL)
+		return FALSE;
+	d.data = (unsigned char *)g_bytes_get_data((GBytes *)cert_der, &len);
+	d.size = (unsigned)len;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return FALSE;
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0)
+		gnutls_x509_trust_list_verify_crt2(creds->trust, &crt, 1, NULL, 0, 0, &status, NULL);
+	gnutls_x509_crt_deinit(crt);
+	return (status & GNUTLS_CERT_REVOKED) != 0;
+}
+
+TrTls *
+tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
+{
+	g_autoptr(TrTls) tls = g_new0(TrTls, 1);
+	const char *err_pos = NULL;
+	int rc;
+
+	tls->creds = tr_tls_creds_ref(creds);
+	tls->server_name = g_strdup(server_name);
+	rc = gnutls_init(&tls->session, (creds->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+						GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (rc < 0)
+		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS session"), NULL;
+	gnutls_session_set_ptr(tls->session, creds);
+
+	if (creds->is_server) {
+		if (creds->x509) {
+			gnutls_credentials_set(tls->session, GNUTLS_CRD_CERTIFICATE, creds->x509);
+			gnutls_certificate_server_set_request(tls->session, GNUTLS_CERT_REQUIRE);
+		}
+		if (creds->psk_server)
+			gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_server);
+		rc = gnutls_priority_set_direct(tls->session,
+						creds->has_psk ? PRIORITY_PSK : PRIORITY_CERT, &err_pos);
+	} else if (creds->psk_client) {
+		gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_client);
+		rc = gnutls_priority_set_direct(tls->session, PRIORITY_PSK, &err_pos);
+	} else {
+		gnutls_credentials_set(tls->session, GNUTLS_CRD_CERTIFICATE, creds->x509);
+		rc = gnutls_priority_set_direct(tls->session, PRIORITY_CERT, &err_pos);
+		if (rc >= 0 && server_name && g_hostname_is_ip_address(server_name) == FALSE)
+			gnutls_server_name_set(tls->session, GNUTLS_NAME_DNS, server_name,
+					       strlen(server_name));
+	}
+	if (rc < 0)
+		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS priority"), NULL;
+	gnutls_transport_set_int(tls->session, fd);
+	gnutls_handshake_set_timeout(tls->session, 0); /* the caller bounds it */
+	return g_steal_pointer(&tls);
+}
+
+void
+tr_tls_free(TrTls *tls)
+{
+	if (tls == NULL)
+		return;
+	if (tls->session)
+		gnutls_deinit(tls->session);
+	tr_tls_creds_unref(tls->creds);
+	g_free(tls->server_name);
+	g_free(tls);
+}
+
+int
+tr_tls_handshake(TrTls *tls, GError **error)
+{
+	int rc;
+
+	if (tls->handshake_done)
+		return 1;
+	rc = gnutls_handshake(tls->session);
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
+		return 0;
+	if (rc < 0) {
+		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "TLS handshake: peer sent alert: %s",
+				    gnutls_alert_get_name(gnutls_alert_get(tls->session)));
+		} else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+				    "TLS handshake: the peer sent no certificate");
+		} else {
+			set_gnutls_error(error, gnutls_error_is_fatal(rc) ? TR_ERROR_AUTH : TR_ERROR_IO,
+					 rc, "TLS handshake");
+		}
+		return -1;
+	}
+	tls->handshake_done = TRUE;
+	tls->used_psk = gnutls_auth_get_type(tls->session) == GNUTLS_CRD_PSK;
+	return 1;
+}
+
+gboolean
+tr_tls_wants_write(TrTls *tls)
+{
+	return gnutls_record_get_direction(tls->session) == 1;
+}
+
+static char *
+cert_common_name(gnutls_x509_crt_t crt)
+{
+	char buf[256];
+	size_t len = sizeof(buf);
+
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &len) < 0)
+		return NULL;
+	return g_strndup(buf, len);
+}
+
+gboolean
+tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
+{
+	const gnutls_datum_t *chain;
+	unsigned n_chain = 0, status = 0;
+	gnutls_x509_crt_t crts[8];
+	unsigned n_crts = 0;
+	gnutls_typed_vdata_st vdata[2];
+	unsigned n_vdata = 0;
+	gboolean ok = FALSE;
+	int rc;
+
+	g_return_val_if_fail(tls->handshake_done, FALSE);
+
+	if (tls->used_psk) {
+		const char *id = tls->creds->is_server ? gnutls_psk_server_get_username(tls->session)
+						       : "server";
+		if (!tls->creds->has_psk) {
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "PSK not configured");
+			return FALSE;
+		}
+		*identity = g_strdup_printf("psk:%s", id && *id ? id : "anonymous");
+		return TRUE;
+	}
+	if (tls->creds->trust == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "no CA configured to verify the peer");
+		return FALSE;
+	}
+	chain = gnutls_certificate_get_peers(tls->session, &n_chain);
+	if (chain == NULL || n_chain == 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the peer sent no certificate");
+		return FALSE;
+	}
+	if (n_chain > G_N_ELEMENTS(crts))
+		n_chain = G_N_ELEMENTS(crts);
+	for (; n_crts < n_chain; n_crts++) {
+		if (gnutls_x509_crt_init(&crts[n_crts]) < 0)
+			goto out;
+		rc = gnutls_x509_crt_import(crts[n_crts], &chain[n_crts], GNUTLS_X509_FMT_DER);
+		if (rc < 0) {
+			n_crts++;
+			set_gnutls_error(error, TR_ERROR_AUTH, rc, "peer certificate");
+			goto out;
+		}
+	}
+
+	/* Servers prove they are servers, clients that they are clients. */
+	vdata[n_vdata].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	vdata[n_vdata].data = (unsigned char *)(tls->creds->is_server ? GNUTLS_KP_TLS_WWW_CLIENT
+								      : GNUTLS_KP_TLS_WWW_SERVER);
+	vdata[n_vdata++].size = 0;
+	if (!tls->creds->is_server && tls->server_name) {
+		vdata[n_vdata].type = GNUTLS_DT_DNS_HOSTNAME;
+		vdata[n_vdata].data = (unsigned char *)tls->server_name;
+		vdata[n_vdata++].size = 0;
+	}
+	rc = gnutls_x509_trust_list_verify_crt2(tls->creds->trust, crts, n_crts, vdata, n_vdata, 0,
+						&status, NULL);
+	if (rc < 0) {
+		set_gnutls_error(error, TR_ERROR_AUTH, rc, "verifying the peer certificate");
+		goto out;
+	}
+	if (status != 0) {
+		g_autofree char *cn = cert_common_name(crts[0]);
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)", status_reason(status),
+			    cn ? cn : "?");
+		goto out;
+	}
+	*identity = cert_common_name(crts[0]);
+	if (*identity == NULL || **identity == '\0') {
+		g_clear_pointer(identity, g_free);
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the peer certificate has no name");
+		goto out;
+	}
+	ok = TRUE;
+out:
+	for (unsigned i = 0; i < n_crts; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	return ok;
+}
+
+GBytes *
+tr_tls_peer_cert(TrTls *tls)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+
+	chain = gnutls_certificate_get_peers(tls->session, &n);
+	if (chain == NULL || n == 0)
+		return NULL;
+	return g_bytes_new(chain[0].data, chain[0].size);
+}
+
+gssize
+tr_tls_read(TrTls *tls, void *buf, size_t len, GError **error)
+{
+	ssize_t n = gnutls_record_recv(tls->session, buf, len);
+
+	if (n >= 0)
+		return n;
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		return -EAGAIN;
+	if (n == GNUTLS_E_PREMATURE_TERMINATION) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection closed by the peer");
+		return -EIO;
+	}
+	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS receive");
+	return -EIO;
+}
+
+gssize
+tr_tls_write(TrTls *tls, const void *buf, size_t len, GError **error)
+{
+	ssize_t n = gnutls_record_send(tls->session, buf, len);
+
+	if (n >= 0)
+		return n;
+	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		return -EAGAIN;
+	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS send");
+	return -EIO;
+}
+
+gboolean
+tr_tls_pending(TrTls *tls)
+{
+	return gnutls_record_check_pending(tls->session) > 0;
+}
+
+void
+tr_tls_bye(TrTls *tls)
+{
+	if (tls->handshake_done)
+		gnutls_bye(tls->session, GNUTLS_SHUT_WR);
+}
+
+gboolean
+tr_tls_export(TrTls *tls, const char *label, const void *context, size_t context_len, void *out,
+	      size_t out_len, GError **error)
+{
+	int rc = gnutls_prf_rfc5705(tls->session, strlen(label), label, context_len, context,
+				    out_len, out);
+	if (rc < 0)
+		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS exporter");
+	return TRUE;
+}
+
+char *
+tr_tls_describe(TrTls *tls)
+{
+	return g_strdup_printf("%s / %s / %s%s",
+			       gnutls_protocol_get_name(gnutls_protocol_get_version(tls->session)),
+			       gnutls_cipher_get_name(gnutls_cipher_get(tls->session)),
+			       gnutls_group_get_name(gnutls_group_get(tls->session)) ?: "?",
+			       tls->used_psk ? " / PSK" : " / certificate");
+}
