@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "client/client.h"
+
+#include "common/error.h"
+#include "tr-config.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef enum {
+	STATE_IDLE,
+	STATE_CONNECTING, /* TCP connect running */
+	STATE_TLS,        /* handshake */
+	STATE_HELLO,      /* HELLO sent, waiting for CONFIG */
+	STATE_ACTIVE,
+	STATE_STOPPED,
+} State;
+
+struct _TrClient {
+	TrClientConfig cfg;
+	TrClientCallbacks cb;
+	gpointer user_data;
+	TrTlsCreds *creds;
+	State state;
+	guint attempt;
+	guint next_server;
+	guint retry_id;
+	guint config_timer;
+	GCancellable *cancel;
+	char *server_desc;
+	struct sockaddr_storage server_addr;
+	socklen_t server_addr_len;
+
+	TrLink *link;
+	uint32_t rx_index;
+	int udp_fd;
+	guint udp_watch;
+
+	TrDevice *dev;
+	guint tun_watch;
+	TrClientSettings settings;
+	gboolean have_settings;
+	TrPacket *pkt;
+	guint64 drops;
+};
+
+void
+tr_client_config_init(TrClientConfig *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->dev_type = TR_DEVICE_TUN;
+	c->configure_device = TRUE;
+	c->apply_dns = TRUE;
+	c->mtu = 1420;
+	c->ciphers[0] = tr_cipher_default();
+	c->ciphers[1] = c->ciphers[0] == TR_CIPHER_AES256_GCM ? TR_CIPHER_CHACHA20_POLY1305
+							      : TR_CIPHER_AES256_GCM;
+	c->n_ciphers = 2;
+	c->magic = TR_MAGIC_DEFAULT;
+	c->udp = TRUE;
+	c->handshake_timeout_ms = 10000;
+	c->retry_max_sec = 30;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s) {
+		gnutls_memset(s, 0, strlen(s));
+		g_free(s);
+	}
+}
+
+void
+tr_client_config_clear(TrClientConfig *c)
+{
+	g_strfreev(c->connect);
+	g_free(c->server_name);
+	g_free((char *)c->tls.ca_file);
+	g_free((char *)c->tls.crl_file);
+	g_free((char *)c->tls.cert_file);
+	g_free((char *)c->tls.key_file);
+	wipe_free((char *)c->tls.shared_key);
+	g_free((char *)c->tls.psk_identity);
+	g_free(c->username);
+	wipe_free(c->password);
+	g_free(c->device);
+	g_free(c->device_path);
+	g_free(c->ifup);
+	g_free(c->ifdown);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+settings_clear(TrClientSettings *s)
+{
+	g_free(s->identity);
+	g_strfreev(s->dns);
+	g_strfreev(s->dns_search);
+	memset(s, 0, sizeof(*s));
+}
+
+static void connect_next(TrClient *client);
+
+static gboolean
+on_retry(gpointer p)
+{
+	TrClient *client = p;
+
+	client->retry_id = 0;
+	connect_next(client);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+teardown_session(TrClient *client)
+{
+	g_clear_handle_id(&client->config_timer, g_source_remove);
+	g_clear_handle_id(&client->udp_watch, g_source_remove);
+	if (client->udp_fd >= 0) {
+		close(client->udp_fd);
+		client->udp_fd = -1;
+	}
+	g_clear_pointer(&client->link, tr_link_free);
+	g_clear_pointer(&client->server_desc, g_free);
+}
+
+static void
+schedule_retry(TrClient *client)
+{
+	guint base, delay_ms;
+
+	if (client->state == STATE_STOPPED)
+		return;
+	client->state = STATE_IDLE;
+	base = MIN(client->cfg.retry_max_sec * 1000u, 1000u << MIN(client->attempt, 10u));
+	/* +-25 % jitter so that many clients do not return in lock step. */
+	delay_ms = (guint)g_random_int_range((gint32)(base * 3 / 4), (gint32)(base * 5 / 4) + 1);
+	client->attempt++;
+	g_message("reconnecting in %.1f s", delay_ms / 1000.0);
+	client->retry_id = g_timeout_add(delay_ms, on_retry, client);
+}
+
+static gboolean
+free_link_idle(gpointer p)
+{
+	tr_link_free(p);
+	return G_SOURCE_REMOVE;
+}
+
+/* The session is over: drop it now, retry later (or stop for good). */
+static void
+session_lost(TrClient *client, const GError *error, gboolean fatal)
+{
+	TrLink *link = g_steal_pointer(&client->link);
+	gboolean was_active = client->state == STATE_ACTIVE;
+
+	teardown_session(client);
+	/* We may be inside the link's own callback: free it afterwards. */
+	if (link)
+		g_idle_add(free_link_idle, link);
+	if (fatal) {
+		client->state = STATE_STOPPED;
+		if (client->cb.refused)
+			client->cb.refused(client, error, client->user_data);
+		return;
+	}
+	if (was_active && client->cb.disconnected)
+		client->cb.disconnected(client, error, client->user_data);
+	schedule_retry(client);
+}
+
+/* ---- Device ---------------------------------------------------------------- */
+
+static gboolean
+on_tun(gint fd, GIOCondition cond, gpointer p)
+{
+	TrClient *client = p;
+	TrPacket *pkt = client->pkt;
+
+	for (int n = 0; n < 256; n++) {
+		ssize_t len;
+
+		tr_packet_reset(pkt);
+		len = tr_device_read(client->dev, 0, tr_packet_data(pkt), TR_PACKET_PAYLOAD_MAX);
+		if (len == -EAGAIN)
+			break;
+		if (len <= 0) {
+			client->drops++;
+			continue;
+		}
+		pkt->len = (uint32_t)len;
+		if (client->link == NULL || client->state != STATE_ACTIVE ||
+		    !tr_link_send(client->link, pkt))
+			client->drops++;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+settings_equal(const TrClientSettings *a, const TrClientSettings *b)
+{
+	if (a->n_addresses != b->n_addresses || a->n_routes != b->n_routes || a->mtu != b->mtu)
+		return FALSE;
+	for (guint i = 0; i < a->n_addresses; i++)
+		if (!tr_prefix_equal(&a->addresses[i], &b->addresses[i]) ||
+		    memcmp(a->addresses[i].addr, b->addresses[i].addr, 16) != 0)
+			return FALSE;
+	for (guint i = 0; i < a->n_routes; i++)
+		if (!tr_prefix_equal(&a->routes[i], &b->routes[i]))
+			return FALSE;
+	if (!g_strv_equal((const char *const *)(a->dns ? a->dns : (char *[]){ NULL }),
+			  (const char *const *)(b->dns ? b->dns : (char *[]){ NULL })))
+		return FALSE;
+	return TRUE;
+}
+
+static void
+close_device(TrClient *client)
+{
+	TrPlatError perr = { 0 };
+
+	g_clear_handle_id(&client->tun_watch, g_source_remove);
+	if (client->dev && tr_device_close(client->dev, &perr) < 0)
+		g_warning("undoing the device configuration: %s", perr.message);
+	client->dev = NULL;
+}
+
+static gboolean
+apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
+{
+	TrPlatError perr = { 0 };
+
+	if (client->dev != NULL && client->have_settings && settings_equal(&client->settings, s))
+		return TRUE;
+	close_device(client);
+	client->dev = tr_device_open(client->cfg.dev_type, client->cfg.device,
+				     client->cfg.device_path, 1, &perr);
+	if (client->dev == NULL)
+		goto fail;
+	if (client->cfg.configure_device) {
+		if (tr_device_set_mtu(client->dev, s->mtu, &perr) < 0)
+			goto fail;
+		for (guint i = 0; i < s->n_addresses; i++)
+			if (tr_device_add_address(client->dev, &s->addresses[i], &perr) < 0)
+				goto fail;
+	}
+	if (tr_device_set_up(client->dev, true, &perr) < 0)
+		goto fail;
+	if (client->cfg.configure_device) {
+		for (guint i = 0; i < s->n_routes; i++)
+			if (tr_device_add_route(client->dev, &s->routes[i], &perr) < 0)
+				goto fail;
+		if (client->cfg.apply_dns && s->dns && s->dns[0]) {
+			TrDnsConfig dns = {
+				.servers = (const char *const *)s->dns,
+				.n_servers = g_strv_length(s->dns),
+				.domains = (const char *const *)s->dns_search,
+				.n_domains = s->dns_search ? g_strv_length(s->dns_search) : 0,
+			};
+			if (tr_device_set_dns(client->dev, &dns, &perr) < 0)
+				goto fail;
+		}
+	}
+	if (client->cfg.ifup || client->cfg.ifdown) {
+		if (tr_device_ifup(client->dev, client->cfg.ifup, client->cfg.ifdown, &perr) < 0)
+			goto fail;
+	}
+	client->tun_watch = g_unix_fd_add((int)tr_device_queue_fd(client->dev, 0), G_IO_IN, on_tun,
+					  client);
+	return TRUE;
+fail:
+	g_set_error(error, TR_ERROR,
+		    perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
+		    "%s", perr.message);
+	close_device(client);
+	return FALSE;
+}
+
+/* ---- Session ----------------------------------------------------------------- */
+
+static void
+on_data(TrLink *link, TrPacket *pkt, gpointer p)
+{
+	TrClient *client = p;
+
+	if (client->dev == NULL || tr_device_write(client->dev, 0, tr_packet_data(pkt), pkt->len) < 0)
+		client->drops++;
+}
+
+static gboolean
+on_udp(gint fd, GIOCondition cond, gpointer p)
+{
+	TrClient *client = p;
+	TrPacket *pkt = client->pkt;
+
+	for (int n = 0; n < 256 && client->link; n++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		TrDcHeader hdr;
+		ssize_t len;
+
+		pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
+		len = recvfrom(fd, tr_packet_data(pkt), TR_PACKET_BUFSIZE - pkt->off, MSG_DONTWAIT,
+			       (struct sockaddr *)&from, &fl);
+		if (len < 0)
+			break;
+		pkt->len = (uint32_t)len;
+		if (tr_dc_peek(&client->cfg.magic, tr_packet_data(pkt), pkt->len, &hdr) < 0 ||
+		    hdr.receiver_index != client->rx_index ||
+		    tr_link_udp_input(client->link, pkt, (struct sockaddr *)&from, fl) < 0)
+			client->drops++;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+is_fatal(TrRefusal code)
+{
+	switch (code) {
+	case TR_REFUSE_VERSION:
+	case TR_REFUSE_CIPHER:
+	case TR_REFUSE_AUTH:
+	case TR_REFUSE_SETTINGS:
+	case TR_REFUSE_REVOKED:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+static gboolean
+handle_config(TrClient *client, TrMsg *msg, GError **error)
+{
+	TrClientSettings s = { 0 };
+	TrDcConfig dcc;
+	TrLinkTiming timing;
+	GPtrArray *dns = g_ptr_array_new();
+	char buf[TR_PREFIX_STRLEN];
+	struct sockaddr_storage ep;
+	gboolean ok = FALSE;
+
+	if (!tr_msg_require(msg, error, TR_ATTR_PROTO_VERSION, TR_ATTR_RX_INDEX, TR_ATTR_CIPHER,
+			    TR_ATTR_MTU, 0))
+		goto out;
+	if (msg->proto_version != TR_PROTO_VERSION) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
+			    "the server speaks protocol %u, we speak %u", msg->proto_version,
+			    TR_PROTO_VERSION);
+		goto out;
+	}
+	s.identity = g_strdup(msg->identity);
+	for (guint i = 0; i < msg->n_addresses && s.n_addresses < 2; i++)
+		s.addresses[s.n_addresses++] = msg->addresses[i];
+	for (guint i = 0; i < msg->n_routes; i++)
+		s.routes[s.n_routes++] = msg->routes[i];
+	for (guint i = 0; i < msg->n_dns_servers; i++)
+		g_ptr_array_add(dns, g_strdup(tr_addr_to_string((TrAddrFamily)msg->dns_servers[i].family,
+								msg->dns_servers[i].addr, buf,
+								sizeof(buf))));
+	g_ptr_array_add(dns, NULL);
+	s.dns = (char **)g_ptr_array_free(dns, FALSE);
+	dns = NULL;
+	if (msg->n_dns_search) {
+		s.dns_search = g_new0(char *, msg->n_dns_search + 1);
+		for (guint i = 0; i < msg->n_dns_search; i++)
+			s.dns_search[i] = g_strdup(msg->dns_search[i]);
+	}
+	s.mtu = msg->mtu;
+	s.cipher = (TrCipher)msg->cipher;
+	s.compression = (TrCompress)msg->compression;
+	s.keepalive = msg->keepalive;
+	s.peer_timeout = msg->peer_timeout;
+
+	/* The server must pick from what we offered. */
+	ok = FALSE;
+	for (guint i = 0; i < client->cfg.n_ciphers; i++)
+		ok |= client->cfg.ciphers[i] == s.cipher;
+	if (!ok || (s.compression != TR_COMPRESS_NONE && s.compression != client->cfg.compression)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
+			    "the server chose %s / %s, which we did not offer",
+			    tr_cipher_name(s.cipher), tr_compress_name(s.compression));
+		ok = FALSE;
+		goto out;
+	}
+	ok = FALSE;
+
+	if (client->cfg.configure_device || client->dev == NULL) {
+		if (!apply_settings(client, &s, error))
+			goto out;
+	}
+	settings_clear(&client->settings);
+	client->settings = s;
+	memset(&s, 0, sizeof(s));
+	client->have_settings = TRUE;
+
+	tr_dc_config_init(&dcc);
+	dcc.magic = client->cfg.magic;
+	dcc.cipher = client->settings.cipher;
+	dcc.allow_plaintext = client->cfg.allow_plaintext;
+	dcc.compress = client->settings.compression;
+	dcc.local_index = client->rx_index;
+	dcc.peer_index = msg->rx_index;
+	timing.keepalive_sec = client->settings.keepalive;
+	timing.peer_timeout_sec = client->settings.peer_timeout;
+	timing.udp_enabled = client->cfg.udp && (msg->features & TR_FEATURE_UDP);
+	memcpy(&ep, &client->server_addr, client->server_addr_len);
+	if (tr_msg_has(msg, TR_ATTR_UDP_PORT)) {
+		if (ep.ss_family == AF_INET)
+			((struct sockaddr_in *)&ep)->sin_port = htons(msg->udp_port);
+		else
+			((struct sockaddr_in6 *)&ep)->sin6_port = htons(msg->udp_port);
+	}
+	if (!tr_link_activate(client->link, &dcc, &timing, client->udp_fd, (struct sockaddr *)&ep,
+			      client->server_addr_len, error))
+		goto out;
+	ok = TRUE;
+out:
+	if (dns)
+		g_ptr_array_free(dns, TRUE);
+	settings_clear(&s);
+	return ok;
+}
+
+static void
+on_message(TrLink *link, TrMsg *msg, gpointer p)
+{
+	TrClient *client = p;
+	g_autoptr(GError) error = NULL;
+
+	switch (msg->type) {
+	case TR_MSG_CONFIG:
+		if (client->state != STATE_HELLO) {
+			tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_PROTOCOL, "unexpected CONFIG");
+			return;
+		}
+		g_clear_handle_id(&client->config_timer, g_source_remove);
+		if (!handle_config(client, msg, &error)) {
+			g_warning("cannot use the server's configuration: %s", error->message);
+			tr_link_close(link, TR_MSG_ERROR,
+				      error->code == TR_ERROR_NEGOTIATE ? TR_REFUSE_SETTINGS
+									: TR_REFUSE_INTERNAL,
+				      error->message);
+			session_lost(client, error, error->code == TR_ERROR_NEGOTIATE);
+			return;
+		}
+		client->state = STATE_ACTIVE;
+		client->attempt = 0;
+		{
+			char a[TR_PREFIX_STRLEN] = "-";
+			if (client->settings.n_addresses)
+				tr_prefix_to_string(&client->settings.addresses[0], a, sizeof(a));
+			g_message("connected to %s as %s: device %s, address %s, MTU %u, cipher %s, "
+				  "compression %s",
+				  client->server_desc, client->settings.identity ? client->settings.identity : "?",
+				  client->dev ? tr_device_ifname(client->dev) : "-", a,
+				  client->settings.mtu, tr_cipher_name(client->settings.cipher),
+				  tr_compress_name(client->settings.compression));
+		}
+		if (client->cb.configured)
+			client->cb.configured(client, &client->settings, client->user_data);
+		return;
+	case TR_MSG_ERROR:
+	case TR_MSG_CLOSE: {
+		TrRefusal code = (TrRefusal)msg->error_code;
+		const char *reason = msg->reason ? msg->reason : tr_refusal_to_string(code);
+
+		error = g_error_new(TR_ERROR, is_fatal(code) ? TR_ERROR_AUTH : TR_ERROR_IO, "%s",
+				    reason);
+		if (msg->type == TR_MSG_ERROR)
+			g_warning("the server refused us: %s", reason);
+		else
+			g_message("the server closed the session: %s", reason);
+		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
+		session_lost(client, error, msg->type == TR_MSG_ERROR && is_fatal(code));
+		return;
+	}
+	default:
+		tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_PROTOCOL, "unexpected message");
+	}
+}
+
+static gboolean
+on_config_timeout(gpointer p)
+{
+	TrClient *client = p;
+	g_autoptr(GError) error = g_error_new(TR_ERROR, TR_ERROR_TIMEOUT,
+					      "the server sent no configuration in time");
+
+	client->config_timer = 0;
+	g_warning("%s", error->message);
+	session_lost(client, error, FALSE);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+send_hello(TrClient *client)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) hello = { 0 };
+
+	tr_msg_init(&hello, TR_MSG_HELLO);
+	hello.proto_version = TR_PROTO_VERSION;
+	tr_msg_set(&hello, TR_ATTR_PROTO_VERSION);
+	tr_msg_set_string(&hello, TR_ATTR_SOFTWARE, "trellis-client " TR_VERSION);
+	for (guint i = 0; i < client->cfg.n_ciphers; i++)
+		hello.ciphers[hello.n_ciphers++] = (uint8_t)client->cfg.ciphers[i];
+	tr_msg_set(&hello, TR_ATTR_CIPHERS);
+	hello.compressions[hello.n_compressions++] = TR_COMPRESS_NONE;
+	if (client->cfg.compression != TR_COMPRESS_NONE)
+		hello.compressions[hello.n_compressions++] = (uint8_t)client->cfg.compression;
+	tr_msg_set(&hello, TR_ATTR_COMPRESSIONS);
+	hello.device_type = (uint8_t)client->cfg.dev_type;
+	tr_msg_set(&hello, TR_ATTR_DEVICE_TYPE);
+	hello.mtu = (uint16_t)client->cfg.mtu;
+	tr_msg_set(&hello, TR_ATTR_MTU);
+	hello.features = (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
+			 (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
+	tr_msg_set(&hello, TR_ATTR_FEATURES);
+	do {
+		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
+	} while (client->rx_index == 0);
+	hello.rx_index = client->rx_index;
+	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	if (client->cfg.username)
+		tr_msg_set_string(&hello, TR_ATTR_USERNAME, client->cfg.username);
+	if (client->cfg.password)
+		tr_msg_set_string(&hello, TR_ATTR_PASSWORD, client->cfg.password);
+	if (!tr_link_send_msg(client->link, &hello, &error)) {
+		session_lost(client, error, FALSE);
+		return;
+	}
+	client->state = STATE_HELLO;
+	client->config_timer = g_timeout_add(client->cfg.handshake_timeout_ms, on_config_timeout,
+					     client);
+}
+
+static void
+on_established(TrLink *link, gpointer p)
+{
+	TrClient *client = p;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *identity = NULL;
+	g_autofree char *desc = tr_tls_describe(tr_link_get_tls(link));
+
+	if (!tr_tls_verify_peer(tr_link_get_tls(link), &identity, &error)) {
+		g_prefix_error(&error, "server %s refused: ", client->server_desc);
+		g_warning("%s", error->message);
+		tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_AUTH, "server certificate refused");
+		session_lost(client, error, TRUE);
+		return;
+	}
+	g_debug("TLS to %s established (%s), server is %s", client->server_desc, desc, identity);
+	send_hello(client);
+}
+
+static void
+on_closed(TrLink *link, const GError *error, gpointer p)
+{
+	TrClient *client = p;
+	g_autoptr(GError) err = error ? g_error_copy(error)
+				      : g_error_new(TR_ERROR, TR_ERROR_IO, "connection closed");
+
+	if (client->link != link)
+		return;
+	if (client->state == STATE_TLS)
+		g_warning("TLS handshake with %s failed: %s", client->server_desc, err->message);
+	else
+		g_message("connection to %s lost: %s", client->server_desc, err->message);
+	/* A TLS alert about our certificate will not change by retrying. */
+	session_lost(client, err,
+		     client->state == STATE_TLS && err->code == TR_ERROR_AUTH &&
+			     strstr(err->message, "alert") != NULL &&
+			     (strstr(err->message, "revoked") || strstr(err->message, "expired") ||
+			      strstr(err->message, "unknown") || strstr(err->message, "Bad certificate") ||
+			      strstr(err->message, "required")));
+}
+
+static void
+on_path_changed(TrLink *link, TrPath path, gpointer p)
+{
+	TrClient *client = p;
+
+	if (client->state == STATE_ACTIVE)
+		g_message("data now over %s", path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
+}
+
+static const TrLinkCallbacks link_callbacks = {
+	.data = on_data,
+	.message = on_message,
+	.established = on_established,
+	.closed = on_closed,
+	.path_changed = on_path_changed,
+};
+
+static gboolean
+open_udp(TrClient *client, GError **error)
+{
+	int size = 4 << 20;
+
+	client->udp_fd = socket(client->server_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (client->udp_fd < 0)
+		return tr_set_error_errno(error, errno, "UDP socket");
+	setsockopt(client->udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(client->udp_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	client->udp_watch = g_unix_fd_add(client->udp_fd, G_IO_IN, on_udp, client);
+	return TRUE;
+}
+
+static void
+on_connected(GObject *source, GAsyncResult *res, gpointer p)
+{
+	TrClient *client = p;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GSocketAddress) remote = NULL;
+	const char *server_name;
+	int fd;
+
+	conn = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(source), res, &error);
+	if (conn == NULL) {
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			return;
+		g_message("cannot reach %s: %s", client->server_desc, error->message);
+		session_lost(client, error, FALSE);
+		return;
+	}
+	remote = g_socket_connection_get_remote_address(conn, &error);
+	client->server_addr_len = remote ? (socklen_t)g_socket_address_get_native_size(remote) : 0;
+	if (remote == NULL || client->server_addr_len > sizeof(client->server_addr) ||
+	    !g_socket_address_to_native(remote, &client->server_addr, sizeof(client->server_addr),
+					&error)) {
+		session_lost(client, error, FALSE);
+		return;
+	}
+	fd = dup(g_socket_get_fd(g_socket_connection_get_socket(conn)));
+	if (fd < 0 || !open_udp(client, &error)) {
+		if (fd >= 0)
+			close(fd);
+		if (error == NULL)
+			tr_set_error_errno(&error, errno, "dup");
+		session_lost(client, error, FALSE);
+		return;
+	}
+	server_name = client->cfg.server_name;
+	client->link = tr_link_new(fd, client->creds, server_name, client->server_desc, FALSE,
+				   &link_callbacks, client, &error);
+	if (client->link == NULL) {
+		session_lost(client, error, FALSE);
+		return;
+	}
+	client->state = STATE_TLS;
+	tr_link_start(client->link, client->cfg.handshake_timeout_ms);
+}
+
+static void
+connect_next(TrClient *client)
+{
+	g_autoptr(GSocketClient) sc = g_socket_client_new();
+	const char *target = client->cfg.connect[client->next_server];
+
+	client->next_server = (client->next_server + 1) % g_strv_length(client->cfg.connect);
+	client->server_desc = g_strdup(target);
+	client->state = STATE_CONNECTING;
+	g_socket_client_set_timeout(sc, MAX(1u, client->cfg.handshake_timeout_ms / 1000));
+	g_clear_object(&client->cancel);
+	client->cancel = g_cancellable_new();
+	g_debug("connecting to %s", target);
+	g_socket_client_connect_to_host_async(sc, target, TR_DEFAULT_PORT, client->cancel,
+					      on_connected, client);
+}
+
+TrClient *
+tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, gpointer user_data,
+	      GError **error)
+{
+	g_autoptr(TrClient) client = g_new0(TrClient, 1);
+
+	client->udp_fd = -1;
+	client->cfg = *config;
+	client->cfg.connect = g_strdupv(config->connect);
+	client->cfg.server_name = g_strdup(config->server_name);
+	client->cfg.tls.ca_file = g_strdup(config->tls.ca_file);
+	client->cfg.tls.crl_file = g_strdup(config->tls.crl_file);
+	client->cfg.tls.cert_file = g_strdup(config->tls.cert_file);
+	client->cfg.tls.key_file = g_strdup(config->tls.key_file);
+	client->cfg.tls.shared_key = g_strdup(config->tls.shared_key);
+	client->cfg.tls.psk_identity = g_strdup(config->tls.psk_identity);
+	client->cfg.tls.is_server = FALSE;
+	client->cfg.username = g_strdup(config->username);
+	client->cfg.password = g_strdup(config->password);
+	client->cfg.device = g_strdup(config->device);
+	client->cfg.device_path = g_strdup(config->device_path);
+	client->cfg.ifup = g_strdup(config->ifup);
+	client->cfg.ifdown = g_strdup(config->ifdown);
+	if (callbacks)
+		client->cb = *callbacks;
+	client->user_data = user_data;
+	client->pkt = g_new(TrPacket, 1);
+
+	if (client->cfg.connect == NULL || client->cfg.connect[0] == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no server to connect to (--connect)");
+		return NULL;
+	}
+	if (config->tls.cert_file && config->server_name == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "certificate authentication needs the server's name (--server-name)");
+		return NULL;
+	}
+	client->creds = tr_tls_creds_new(&client->cfg.tls, error);
+	if (client->creds == NULL)
+		return NULL;
+	return g_steal_pointer(&client);
+}
+
+void
+tr_client_start(TrClient *client)
+{
+	connect_next(client);
+}
+
+void
+tr_client_stop(TrClient *client)
+{
+	client->state = STATE_STOPPED;
+	g_clear_handle_id(&client->retry_id, g_source_remove);
+	if (client->cancel)
+		g_cancellable_cancel(client->cancel);
+	if (client->link)
+		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "client shutting down");
+}
+
+void
+tr_client_free(TrClient *client)
+{
+	if (client == NULL)
+		return;
+	g_clear_handle_id(&client->retry_id, g_source_remove);
+	if (client->cancel) {
+		g_cancellable_cancel(client->cancel);
+		g_object_unref(client->cancel);
+	}
+	teardown_session(client);
+	close_device(client);
+	settings_clear(&client->settings);
+	if (client->creds)
+		tr_tls_creds_unref(client->creds);
+	g_free(client->pkt);
+	tr_client_config_clear(&client->cfg);
+	g_free(client);
+}
+
+const char *
+tr_client_ifname(TrClient *client)
+{
+	return client->dev ? tr_device_ifname(client->dev) : NULL;
+}
+
+gboolean
+tr_client_is_connected(TrClient *client)
+{
+	return client->state == STATE_ACTIVE;
+}
+
+TrPath
+tr_client_path(TrClient *client)
+{
+	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "common/addr.h"
+#include "common/cipher.h"
+#include "common/compress.h"
+#include "common/ctrl-msg.h"
+#include "common/link.h"
+#include "common/magic.h"
+#include "common/tls.h"
+#include "platform/device.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The client: connects to a hub (retrying for ever with backoff and jitter),
+ * authenticates, states what it can do, takes the configuration the hub
+ * pushes, brings up a tun device with it and carries packets. Embedders (the
+ * NetworkManager plugin) set configure_device = FALSE and apply the pushed
+ * settings themselves from the `configured` callback.
+ */
+
+typedef struct {
+	char **connect;    /* "HOST[:PORT]", tried in turn */
+	char *server_name; /* the identity the server's certificate must carry */
+	TrTlsConfig tls;
+	char *username;
+	char *password;
+
+	TrDeviceType dev_type;
+	char *device;
+	char *device_path;
+	char *ifup;
+	char *ifdown;
+	gboolean configure_device; /* addresses, routes, DNS (default TRUE) */
+	gboolean apply_dns;        /* default TRUE */
+
+	guint mtu;
+	TrCipher ciphers[4];
+	guint n_ciphers;
+	TrCompress compression; /* offered; NONE by default */
+	gboolean allow_plaintext;
+	TrMagic magic;
+	gboolean udp;
+	guint handshake_timeout_ms;
+	guint retry_max_sec;
+} TrClientConfig;
+
+void tr_client_config_init(TrClientConfig *config);
+void tr_client_config_clear(TrClientConfig *config);
+
+/* What the hub pushed, as applied. */
+typedef struct {
+	char *identity;
+	TrPrefix addresses[2];
+	guint n_addresses;
+	TrPrefix routes[TR_MAX_PREFIXES];
+	guint n_routes;
+	char **dns;
+	char **dns_search;
+	guint mtu;
+	TrCipher cipher;
+	TrCompress compression;
+	guint keepalive;
+	guint peer_timeout;
+} TrClientSettings;
+
+typedef struct _TrClient TrClient;
+
+typedef struct {
+	/* Connected and configured; the device is up (when configured here). */
+	void (*configured)(TrClient *client, const TrClientSettings *settings, gpointer user_data);
+	/* The session ended; the client reconnects by itself unless stopped. */
+	void (*disconnected)(TrClient *client, const GError *error, gpointer user_data);
+	/* The hub refused us for a reason retrying cannot fix (auth, cipher...):
+	 * the client has stopped. */
+	void (*refused)(TrClient *client, const GError *error, gpointer user_data);
+} TrClientCallbacks;
+
+TrClient *tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks,
+			gpointer user_data, GError **error);
+void tr_client_start(TrClient *client);
+/* Says goodbye to the hub (CLOSE) and stops reconnecting. */
+void tr_client_stop(TrClient *client);
+/* Undoes the device configuration and frees everything. */
+void tr_client_free(TrClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrClient, tr_client_free)
+
+const char *tr_client_ifname(TrClient *client);
+gboolean tr_client_is_connected(TrClient *client);
+TrPath tr_client_path(TrClient *client);
+
+G_END_DECLS

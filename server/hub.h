@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "common/addr.h"
+#include "common/cipher.h"
+#include "common/compress.h"
+#include "common/magic.h"
+#include "common/tls.h"
+#include "platform/device.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The hub: accepts clients over TLS, authenticates them (certificate or
+ * shared key, optionally a password on top), decides each session's
+ * settings, pushes the client its configuration, and routes packets between
+ * its tun device and the clients, and between clients.
+ */
+
+#define TR_HUB_MAX_PUSH 32
+
+typedef struct {
+	char *listen; /* "[ADDR:]PORT", default "3210" on all addresses */
+	TrTlsConfig tls;
+	char *password_file; /* file backend; NULL for none */
+	char *pam_service;   /* PAM backend; NULL for none */
+	char *pam_confdir;   /* tests: a private PAM config directory */
+
+	TrPrefix pool4, pool6; /* family NONE when not configured */
+	TrPrefix routes[TR_HUB_MAX_PUSH];
+	guint n_routes;
+	char **dns;        /* numeric addresses pushed as DNS servers */
+	char **dns_search; /* search domains */
+
+	guint mtu;
+	TrCipher ciphers[4]; /* in order of preference */
+	guint n_ciphers;
+	TrCompress compression;  /* what the hub offers; NONE by default */
+	gboolean allow_plaintext;
+	TrMagic magic;
+	guint keepalive;    /* seconds */
+	guint peer_timeout; /* seconds */
+	gboolean client_to_client;
+	gboolean udp;
+
+	TrDeviceType dev_type;
+	char *device;
+	char *device_path;
+	char *state_dir;
+	guint handshake_timeout_ms;
+	guint max_pending;
+} TrHubConfig;
+
+void tr_hub_config_init(TrHubConfig *config);
+void tr_hub_config_clear(TrHubConfig *config);
+
+typedef struct _TrHub TrHub;
+
+/* Opens the device, the sockets and the credentials; nothing runs yet. */
+TrHub *tr_hub_new(const TrHubConfig *config, GError **error);
+/* Starts accepting clients on the default main context. */
+void tr_hub_start(TrHub *hub);
+/* Says goodbye to every client (CLOSE), then undoes the device. */
+void tr_hub_stop(TrHub *hub);
+void tr_hub_free(TrHub *hub);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrHub, tr_hub_free)
+
+/* Re-reads the CRL (dropping clients now revoked) and the password file. */
+gboolean tr_hub_reload(TrHub *hub, GError **error);
+
+const char *tr_hub_ifname(TrHub *hub);
+guint16 tr_hub_port(TrHub *hub);
+guint tr_hub_n_clients(TrHub *hub);
+
+G_END_DECLS

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "server/pool.h"
+
+#include "common/error.h"
+
+#include <errno.h>
+#include <string.h>
+
+typedef struct {
+	char *identity;
+	guint32 host;
+	gint64 last_used; /* wall clock seconds */
+	gboolean active;
+} Lease;
+
+struct _TrPool {
+	TrPrefix v4, v6; /* family NONE when absent */
+	guint32 first, last; /* usable host numbers */
+	char *lease_file;
+	GHashTable *by_identity; /* identity -> Lease */
+	GHashTable *by_host;     /* host -> Lease (borrowed) */
+};
+
+static void
+lease_free(gpointer p)
+{
+	Lease *l = p;
+	g_free(l->identity);
+	g_free(l);
+}
+
+static void
+set_host(const TrPrefix *net, guint32 host, TrPrefix *out)
+{
+	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)net->family);
+
+	*out = *net;
+	/* Host numbers fit in the last 4 bytes (pools are at most 2^31 hosts). */
+	for (unsigned i = 0; i < 4 && i < bytes; i++)
+		out->addr[bytes - 1 - i] |= (uint8_t)(host >> (8 * i));
+}
+
+static guint32
+host_of(const TrPrefix *net, const TrPrefix *addr)
+{
+	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)net->family);
+	guint32 host = 0;
+
+	for (unsigned i = 0; i < 4; i++)
+		host |= (guint32)addr->addr[bytes - 1 - i] << (8 * i);
+	if (net->len > bytes * 8 - 32)
+		host &= (guint32)((G_GUINT64_CONSTANT(1) << (bytes * 8 - net->len)) - 1);
+	return host;
+}
+
+static void
+save(TrPool *pool)
+{
+	g_autoptr(GString) s = g_string_new("# trellis-server address leases: host identity last-used\n");
+	g_autoptr(GError) error = NULL;
+	GHashTableIter it;
+	gpointer v;
+
+	if (pool->lease_file == NULL)
+		return;
+	g_hash_table_iter_init(&it, pool->by_identity);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		Lease *l = v;
+		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, l->identity,
+				       l->last_used);
+	}
+	if (!g_file_set_contents_full(pool->lease_file, s->str, (gssize)s->len,
+				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+		g_warning("cannot save address leases: %s", error->message);
+}
+
+static void
+load(TrPool *pool)
+{
+	g_autofree char *data = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (pool->lease_file == NULL || !g_file_get_contents(pool->lease_file, &data, NULL, NULL))
+		return;
+	lines = g_strsplit(data, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		g_auto(GStrv) f = g_strsplit(lines[i], " ", 3);
+		guint64 host;
+		Lease *l;
+
+		if (lines[i][0] == '#' || g_strv_length(f) != 3 ||
+		    !g_ascii_string_to_unsigned(f[0], 10, pool->first, pool->last, &host, NULL) ||
+		    g_hash_table_contains(pool->by_host, GUINT_TO_POINTER((guint)host)) ||
+		    g_hash_table_contains(pool->by_identity, f[1])) {
+			if (lines[i][0] != '\0' && lines[i][0] != '#')
+				g_warning("%s:%u: ignoring a malformed or conflicting lease",
+					  pool->lease_file, i + 1);
+			continue;
+		}
+		l = g_new0(Lease, 1);
+		l->identity = g_strdup(f[1]);
+		l->host = (guint32)host;
+		l->last_used = g_ascii_strtoll(f[2], NULL, 10);
+		g_hash_table_insert(pool->by_identity, l->identity, l);
+		g_hash_table_insert(pool->by_host, GUINT_TO_POINTER(l->host), l);
+	}
+}
+
+TrPool *
+tr_pool_new(const TrPrefix *v4, const TrPrefix *v6, const char *lease_file, GError **error)
+{
+	g_autoptr(TrPool) pool = g_new0(TrPool, 1);
+	guint64 size = G_MAXUINT32;
+
+	pool->by_identity = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lease_free);
+	pool->by_host = g_hash_table_new(g_direct_hash, g_direct_equal);
+	if (v4) {
+		if (v4->family != TR_ADDR_IPV4 || v4->len > 30) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+				    "the IPv4 pool must be an IPv4 prefix of /30 or larger");
+			return NULL;
+		}
+		pool->v4 = *v4;
+		tr_prefix_mask(&pool->v4);
+		size = MIN(size, (G_GUINT64_CONSTANT(1) << (32 - v4->len)) - 1); /* no broadcast */
+	}
+	if (v6) {
+		if (v6->family != TR_ADDR_IPV6 || v6->len > 126) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+				    "the IPv6 pool must be an IPv6 prefix of /126 or larger");
+			return NULL;
+		}
+		pool->v6 = *v6;
+		tr_prefix_mask(&pool->v6);
+		if (v6->len > 96)
+			size = MIN(size, (G_GUINT64_CONSTANT(1) << (128 - v6->len)));
+	}
+	if (!v4 && !v6) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "the pool needs an IPv4 or IPv6 prefix");
+		return NULL;
+	}
+	pool->first = 2;
+	pool->last = (guint32)MIN(size - 1, (guint64)G_MAXINT32);
+	pool->lease_file = g_strdup(lease_file);
+	load(pool);
+	return g_steal_pointer(&pool);
+}
+
+void
+tr_pool_free(TrPool *pool)
+{
+	if (pool == NULL)
+		return;
+	g_hash_table_unref(pool->by_host);
+	g_hash_table_unref(pool->by_identity);
+	g_free(pool->lease_file);
+	g_free(pool);
+}
+
+gboolean
+tr_pool_hub_address(TrPool *pool, TrAddrFamily family, TrPrefix *out)
+{
+	const TrPrefix *net = family == TR_ADDR_IPV4 ? &pool->v4 : &pool->v6;
+
+	if (net->family != family)
+		return FALSE;
+	set_host(net, 1, out);
+	return TRUE;
+}
+
+static Lease *
+find_free(TrPool *pool, GError **error)
+{
+	GHashTableIter it;
+	gpointer v;
+	Lease *oldest = NULL;
+
+	for (guint32 h = pool->first; h <= pool->last; h++) {
+		if (!g_hash_table_contains(pool->by_host, GUINT_TO_POINTER(h))) {
+			Lease *l = g_new0(Lease, 1);
+			l->host = h;
+			return l;
+		}
+	}
+	/* Full: take over the longest-unused lease of a disconnected identity. */
+	g_hash_table_iter_init(&it, pool->by_identity);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		Lease *l = v;
+		if (!l->active && (oldest == NULL || l->last_used < oldest->last_used))
+			oldest = l;
+	}
+	if (oldest == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "the address pool is exhausted (%u clients connected)",
+			    pool->last - pool->first + 1);
+		return NULL;
+	}
+	g_message("address pool full: reassigning %s's lease", oldest->identity);
+	g_hash_table_steal(pool->by_identity, oldest->identity);
+	g_clear_pointer(&oldest->identity, g_free);
+	return oldest;
+}
+
+gboolean
+tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPrefix *v4,
+	      TrPrefix *v6, GError **error)
+{
+	Lease *l = g_hash_table_lookup(pool->by_identity, identity);
+
+	if (want_v4 && want_v4->family == TR_ADDR_IPV4 && pool->v4.family == TR_ADDR_IPV4) {
+		guint32 host = host_of(&pool->v4, want_v4);
+		Lease *holder = g_hash_table_lookup(pool->by_host, GUINT_TO_POINTER(host));
+		char buf[TR_PREFIX_STRLEN];
+
+		if (!tr_prefix_contains(&pool->v4, TR_ADDR_IPV4, want_v4->addr) || host < pool->first ||
+		    host > pool->last) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+				    "static address %s of %s is outside the pool",
+				    tr_addr_to_string(TR_ADDR_IPV4, want_v4->addr, buf, sizeof(buf)),
+				    identity);
+			return FALSE;
+		}
+		if (holder && holder != l) {
+			if (holder->active) {
+				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+					    "static address of %s is in use by %s", identity,
+					    holder->identity);
+				return FALSE;
+			}
+			g_hash_table_remove(pool->by_host, GUINT_TO_POINTER(host));
+			g_hash_table_remove(pool->by_identity, holder->identity);
+		}
+		if (l && l->host != host) {
+			g_hash_table_remove(pool->by_host, GUINT_TO_POINTER(l->host));
+			l->host = host;
+			g_hash_table_insert(pool->by_host, GUINT_TO_POINTER(host), l);
+		} else if (l == NULL) {
+			l = g_new0(Lease, 1);
+			l->host = host;
+		}
+	} else if (l == NULL) {
+		l = find_free(pool, error);
+		if (l == NULL)
+			return FALSE;
+	}
+	if (l->identity == NULL) {
+		l->identity = g_strdup(identity);
+		g_hash_table_insert(pool->by_identity, l->identity, l);
+		g_hash_table_insert(pool->by_host, GUINT_TO_POINTER(l->host), l);
+	}
+	l->active = TRUE;
+	l->last_used = g_get_real_time() / G_USEC_PER_SEC;
+	memset(v4, 0, sizeof(*v4));
+	memset(v6, 0, sizeof(*v6));
+	if (pool->v4.family == TR_ADDR_IPV4)
+		set_host(&pool->v4, l->host, v4);
+	if (pool->v6.family == TR_ADDR_IPV6)
+		set_host(&pool->v6, l->host, v6);
+	save(pool);
+	return TRUE;
+}
+
+void
+tr_pool_release(TrPool *pool, const char *identity)
+{
+	Lease *l = g_hash_table_lookup(pool->by_identity, identity);
+
+	if (l == NULL)
+		return;
+	l->active = FALSE;
+	l->last_used = g_get_real_time() / G_USEC_PER_SEC;
+	save(pool);
+}
+
+guint
+tr_pool_n_active(TrPool *pool)
+{
+	GHashTableIter it;
+	gpointer v;
+	guint n = 0;
+
+	g_hash_table_iter_init(&it, pool->by_identity);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		n += ((Lease *)v)->active;
+	return n;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "common/addr.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The hub's address pool: tunnel addresses for clients, IPv4 and/or IPv6,
+ * stable per identity across reconnects and restarts (leases are kept in a
+ * file). The hub itself takes host number 1 of each prefix; a client gets the
+ * same host number in both families.
+ */
+typedef struct _TrPool TrPool;
+
+/* Either prefix may be NULL. @lease_file may be NULL (no persistence). */
+TrPool *tr_pool_new(const TrPrefix *v4, const TrPrefix *v6, const char *lease_file, GError **error);
+void tr_pool_free(TrPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrPool, tr_pool_free)
+
+/* The hub's own address in @family (with the pool's prefix length). */
+gboolean tr_pool_hub_address(TrPool *pool, TrAddrFamily family, TrPrefix *out);
+
+/*
+ * The addresses for @identity: its earlier lease if it had one, else a free
+ * host number (reusing the least recently used lease of an identity that is
+ * not connected when the pool is full). @want_v4, if given, is a static
+ * address (from the client's certificate) that must lie in the pool.
+ * Marks the identity active. Out prefixes have family NONE when the pool has
+ * no prefix of that family.
+ */
+gboolean tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPrefix *v4,
+		       TrPrefix *v6, GError **error);
+
+/* The identity disconnected; its lease stays reserved for it. */
+void tr_pool_release(TrPool *pool, const char *identity);
+
+guint tr_pool_n_active(TrPool *pool);
+
+G_END_DECLS
