@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The packet path allocates nothing: malloc and friends are interposed and
+ * counted while sessions encrypt and decrypt with every cipher, compression
+ * on, rekeying in between. Sanitizer builds bring their own allocator, so
+ * there the test skips.
+ */
+#include "common/datachannel.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define HAVE_SANITIZER 1
+#endif
+#endif
+
+#ifndef HAVE_SANITIZER
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
+
+static volatile gsize allocations;
+
+void *
+malloc(size_t size)
+{
+	allocations++;
+	return __libc_malloc(size);
+}
+
+void *
+calloc(size_t n, size_t size)
+{
+	allocations++;
+	return __libc_calloc(n, size);
+}
+
+void *
+realloc(void *p, size_t size)
+{
+	allocations++;
+	return __libc_realloc(p, size);
+}
+
+void *
+aligned_alloc(size_t align, size_t size)
+{
+	allocations++;
+	return __libc_memalign(align, size);
+}
+
+int
+posix_memalign(void **out, size_t align, size_t size)
+{
+	allocations++;
+	*out = __libc_memalign(align, size);
+	return *out ? 0 : ENOMEM;
+}
+
+static void
+test_no_allocation(void)
+{
+	static const TrCipher ciphers[] = { TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
+					    TR_CIPHER_NONE };
+	g_autoptr(TrCompressScratch) scratch = tr_compress_scratch_new();
+	g_autofree TrPacket *pkt = g_new0(TrPacket, 1);
+	uint8_t k1[TR_CIPHER_KEY_LEN] = { 1 }, k2[TR_CIPHER_KEY_LEN] = { 2 };
+
+	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
+		TrDcConfig cfg;
+		g_autoptr(TrDc) a = NULL;
+		g_autoptr(TrDc) b = NULL;
+		gsize before;
+
+		tr_dc_config_init(&cfg);
+		cfg.cipher = ciphers[c];
+		cfg.allow_plaintext = TRUE;
+		cfg.compress = TR_COMPRESS_LZO;
+		cfg.local_index = cfg.peer_index = 7;
+		a = tr_dc_new(&cfg, NULL);
+		b = tr_dc_new(&cfg, NULL);
+		g_assert_true(tr_dc_install_keys(a, 1, k1, k2, 0, NULL));
+		g_assert_true(tr_dc_install_keys(b, 1, k2, k1, 0, NULL));
+		g_assert_true(tr_dc_install_keys(b, 2, k2, k1, 0, NULL));
+		g_assert_true(tr_dc_install_keys(a, 2, k1, k2, 0, NULL));
+
+		before = allocations;
+		for (unsigned i = 0; i < 2000; i++) {
+			TrDcType type;
+
+			if (i == 1000)
+				g_assert_true(tr_dc_activate_next(a, 0));
+			tr_packet_reset(pkt);
+			pkt->len = 64 + i % 1400;
+			memset(tr_packet_data(pkt), i % 2 ? 'x' : (int)i, pkt->len);
+			g_assert_cmpint(tr_dc_encrypt(a, scratch, pkt, TR_DC_DATA, 0), ==, 0);
+			g_assert_cmpint(tr_dc_decrypt(b, scratch, pkt, &type, 0), ==, 0);
+			if (ciphers[c] == TR_CIPHER_NONE)
+				continue;
+			/* Forged (even i) or replayed (odd i) counters, and a bad tag. */
+			pkt->off -= TR_DC_HEADER_LEN;
+			pkt->len = (uint32_t)(64 + i % 1400 + TR_DC_OVERHEAD);
+			tr_packet_data(pkt)[TR_DC_HEADER_LEN - 1] ^= 1;
+			tr_packet_data(pkt)[pkt->len - 1] ^= 1;
+			g_assert_cmpint(tr_dc_decrypt(b, scratch, pkt, &type, 0), <, 0);
+		}
+		g_assert_cmpuint(allocations - before, ==, 0);
+		g_assert_cmpuint(tr_dc_get_stats(b)->rx_packets, ==, 2000);
+	}
+	/* The counting works at all. */
+	{
+		gsize n = allocations;
+
+		g_free(g_malloc(16));
+		g_assert_cmpuint(allocations, >, n);
+	}
+}
+#else
+static void
+skip_sanitizer(void)
+{
+	g_test_skip("sanitizers replace malloc");
+}
+#endif
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#ifdef HAVE_SANITIZER
+	g_test_add_func("/dc/no-allocation", skip_sanitizer);
+#else
+	g_test_add_func("/dc/no-allocation", test_no_allocation);
+#endif
+	return g_test_run();
+}
