@@ -22,12 +22,13 @@ take_line(const char *buf, size_t len, const char *what, char **password, GError
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
 	if (memchr(buf, '\0', len)) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "the password from %s contains a NUL byte",
-			    what);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "the password from %s contains a NUL byte", what);
 		return FALSE;
 	}
 	if (len == 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "the password from %s is empty", what);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "the password from %s is empty",
+		            what);
 		return FALSE;
 	}
 	*password = g_strndup(buf, len);
@@ -52,15 +53,15 @@ tr_password_read_file(const char *path, char **password, GError **error)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "password file %s is not a regular file",
-			    path);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "password file %s is not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-			    "password file %s is open to group or others (mode %04o); "
-			    "run: chmod 600 %s",
-			    path, (unsigned)(st.st_mode & 07777), path);
+		            "password file %s is open to group or others (mode %04o); "
+		            "run: chmod 600 %s",
+		            path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	while (len < sizeof(buf) && !nl) {
@@ -81,7 +82,8 @@ tr_password_read_file(const char *path, char **password, GError **error)
 		len = (size_t)(nl - buf);
 	if (len > TR_PASSWORD_MAX_LEN) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the password in %s is longer than %d bytes", path, TR_PASSWORD_MAX_LEN);
+		            "the password in %s is longer than %d bytes", path,
+		            TR_PASSWORD_MAX_LEN);
 		goto out;
 	}
 	{
@@ -120,8 +122,8 @@ read_tty_line(int fd, char *buf, size_t size, GError **error)
 			too_long = TRUE; /* keep reading: drop the rest of the line */
 	}
 	if (too_long) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "the password is longer than %d bytes",
-			    TR_PASSWORD_MAX_LEN);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "the password is longer than %d bytes", TR_PASSWORD_MAX_LEN);
 		return -1;
 	}
 	return (gssize)len;
@@ -139,14 +141,14 @@ tr_password_prompt(const char *prompt, char **password, GError **error)
 	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no terminal to ask for the password on (%s); " NO_TERMINAL_HINT,
-			    g_strerror(errno));
+		            "no terminal to ask for the password on (%s); " NO_TERMINAL_HINT,
+		            g_strerror(errno));
 		return FALSE;
 	}
 	if (tcgetattr(fd, &saved) < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "/dev/tty is not a usable terminal (%s); " NO_TERMINAL_HINT,
-			    g_strerror(errno));
+		            "/dev/tty is not a usable terminal (%s); " NO_TERMINAL_HINT,
+		            g_strerror(errno));
 		close(fd);
 		return FALSE;
 	}
@@ -175,19 +177,19 @@ out:
 
 gboolean
 tr_password_get(const char *config_value, const char *config_file, const char *user,
-		char **password, GError **error)
+                char **password, GError **error)
 {
 	g_autofree char *prompt = NULL;
 
 	if (config_value && config_file) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "both 'password' and 'password-file' are set; keep one");
+		                    "both 'password' and 'password-file' are set; keep one");
 		return FALSE;
 	}
 	if (config_value) {
 		if (config_value[0] == '\0') {
 			g_set_error_literal(error, TR_ERROR, TR_ERROR_CONFIG,
-					    "the 'password' option is empty");
+			                    "the 'password' option is empty");
 			return FALSE;
 		}
 		*password = g_strdup(config_value);

@@ -34,6 +34,6 @@ gboolean tr_password_prompt(const char *prompt, char **password, GError **error)
  * options is a TR_ERROR_CONFIG error.
  */
 gboolean tr_password_get(const char *config_value, const char *config_file, const char *user,
-			 char **password, GError **error);
+                         char **password, GError **error);
 
 G_END_DECLS

@@ -50,14 +50,16 @@ typedef struct {
 	size_t tail_len;
 } Scheme;
 
+/* clang-format off */
 static const Scheme good_schemes[] = {
-	{"$y$", 4, 4, 43},  /* yescrypt: $y$params$salt$hash */
-	{"$7$", 3, 3, 43},  /* scrypt: $7$params+salt$hash */
-	{"$6$", 3, 4, 86},  /* sha512crypt: $6$[rounds=N$]salt$hash */
-	{"$5$", 3, 4, 43},  /* sha256crypt */
+	{"$y$",  4, 4, 43}, /* yescrypt: $y$params$salt$hash */
+	{"$7$",  3, 3, 43}, /* scrypt: $7$params+salt$hash */
+	{"$6$",  3, 4, 86}, /* sha512crypt: $6$[rounds=N$]salt$hash */
+	{"$5$",  3, 4, 43}, /* sha256crypt */
 	{"$2b$", 3, 3, 53}, /* bcrypt: $2b$cost$salt+hash */
 	{"$2y$", 3, 3, 53},
 };
+/* clang-format on */
 
 static const Scheme *
 find_scheme(const char *hash)
@@ -72,20 +74,22 @@ find_scheme(const char *hash)
 static const char *
 weak_scheme(const char *hash)
 {
+	/* clang-format off */
 	static const struct {
 		const char *prefix;
 		const char *name;
 	} weak[] = {
-		{"$1$", "MD5"},
-		{"$md5", "Sun MD5"},
-		{"$3$", "NT hash"},
+		{"$1$",    "MD5"},
+		{"$md5",   "Sun MD5"},
+		{"$3$",    "NT hash"},
 		{"$sha1$", "SHA-1"},
-		{"$2a$", "old bcrypt ($2a$)"},
-		{"$2x$", "old bcrypt ($2x$)"},
-		{"_", "BSDi DES"},
-		{"!", "a locked account"},
-		{"*", "a disabled account"},
+		{"$2a$",   "old bcrypt ($2a$)"},
+		{"$2x$",   "old bcrypt ($2x$)"},
+		{"_",      "BSDi DES"},
+		{"!",      "a locked account"},
+		{"*",      "a disabled account"},
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < G_N_ELEMENTS(weak); i++)
 		if (g_str_has_prefix(hash, weak[i].prefix))
@@ -145,30 +149,30 @@ parse_line(GHashTable *users, char *line, const char *origin, guint lineno, GErr
 
 	if (!colon) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s:%u: expected 'username:hash' but found no ':' (%s)", origin, lineno,
-			    HASH_HINT);
+		            "%s:%u: expected 'username:hash' but found no ':' (%s)", origin, lineno,
+		            HASH_HINT);
 		return FALSE;
 	}
 	*colon = '\0';
 	hash = colon + 1;
 	if (!valid_user(user)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s:%u: the user name before ':' is empty or has spaces, control "
-			    "characters or invalid UTF-8",
-			    origin, lineno);
+		            "%s:%u: the user name before ':' is empty or has spaces, control "
+		            "characters or invalid UTF-8",
+		            origin, lineno);
 		return FALSE;
 	}
 	if (hash[0] == '\0') {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s:%u: user '%s' has no hash (%s)",
-			    origin, lineno, user, HASH_HINT);
+		            origin, lineno, user, HASH_HINT);
 		return FALSE;
 	}
 	scheme = find_scheme(hash);
 	if (!scheme) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s:%u: user '%s': the hash is %s, which is refused; use yescrypt "
-			    "($y$), or $7$, $6$, $5$, $2b$ (%s)",
-			    origin, lineno, user, weak_scheme(hash), HASH_HINT);
+		            "%s:%u: user '%s': the hash is %s, which is refused; use yescrypt "
+		            "($y$), or $7$, $6$, $5$, $2b$ (%s)",
+		            origin, lineno, user, weak_scheme(hash), HASH_HINT);
 		return FALSE;
 	}
 	/*
@@ -179,15 +183,16 @@ parse_line(GHashTable *users, char *line, const char *origin, guint lineno, GErr
 	if ((salt != CRYPT_SALT_OK && salt != CRYPT_SALT_METHOD_LEGACY) ||
 	    !well_formed(scheme, hash)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s:%u: user '%s': the hash is malformed (%s)", origin, lineno, user,
-			    HASH_HINT);
+		            "%s:%u: user '%s': the hash is malformed (%s)", origin, lineno, user,
+		            HASH_HINT);
 		return FALSE;
 	}
 	seen = g_hash_table_lookup(users, user);
 	if (seen) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s:%u: user '%s' is already defined on line %u; keep one line per user",
-			    origin, lineno, user, seen->line);
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_INVALID,
+		        "%s:%u: user '%s' is already defined on line %u; keep one line per user",
+		        origin, lineno, user, seen->line);
 		return FALSE;
 	}
 	entry = g_new0(Entry, 1);
@@ -200,7 +205,8 @@ parse_line(GHashTable *users, char *line, const char *origin, guint lineno, GErr
 static GHashTable *
 parse_users(const char *data, gsize len, const char *origin, GError **error)
 {
-	g_autoptr(GHashTable) users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, entry_free);
+	g_autoptr(GHashTable) users =
+	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, entry_free);
 	const char *end = data + len;
 	guint lineno = 0;
 
@@ -213,7 +219,8 @@ parse_users(const char *data, gsize len, const char *origin, GError **error)
 		lineno++;
 		if (memchr(p, '\0', (size_t)(stop - p))) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "%s:%u: contains a NUL byte; is this a text file?", origin, lineno);
+			            "%s:%u: contains a NUL byte; is this a text file?", origin,
+			            lineno);
 			return NULL;
 		}
 		line = g_strndup(p, (gsize)(stop - p));
@@ -319,10 +326,10 @@ file_free(TrPasswordBackend *backend)
 }
 
 static const TrPasswordBackendOps file_ops = {
-	.name = "file",
-	.check = file_check,
-	.reload = file_reload,
-	.free = file_free,
+        .name = "file",
+        .check = file_check,
+        .reload = file_reload,
+        .free = file_free,
 };
 
 static TrPasswordBackend *
@@ -358,7 +365,7 @@ tr_password_file_backend_new(const char *path, GError **error)
 
 TrPasswordBackend *
 tr_password_file_backend_new_from_data(const char *data, gsize len, const char *origin,
-				       GError **error)
+                                       GError **error)
 {
 	GHashTable *users = parse_users(data, len, origin, error);
 

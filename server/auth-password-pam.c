@@ -133,8 +133,8 @@ pam_check(TrPasswordBackend *backend, const char *user, const char *password, GE
 		rc = pam_start(self->service, user, &conv, &pamh);
 	if (rc != PAM_SUCCESS) {
 		g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
-			    "PAM service '%s' could not start for user '%s': %s", self->service, who,
-			    pam_strerror(pamh, rc));
+		            "PAM service '%s' could not start for user '%s': %s", self->service,
+		            who, pam_strerror(pamh, rc));
 		if (pamh)
 			pam_end(pamh, rc);
 		return FALSE;
@@ -148,12 +148,12 @@ pam_check(TrPasswordBackend *backend, const char *user, const char *password, GE
 	if (rc != PAM_SUCCESS) {
 		if (is_refusal(rc))
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "PAM service '%s' refused user '%s' at %s: %s%s", self->service,
-				    who, stage, pam_strerror(pamh, rc), hint(rc));
+			            "PAM service '%s' refused user '%s' at %s: %s%s", self->service,
+			            who, stage, pam_strerror(pamh, rc), hint(rc));
 		else
 			g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
-				    "PAM service '%s' failed for user '%s' at %s: %s%s",
-				    self->service, who, stage, pam_strerror(pamh, rc), hint(rc));
+			            "PAM service '%s' failed for user '%s' at %s: %s%s",
+			            self->service, who, stage, pam_strerror(pamh, rc), hint(rc));
 	}
 	pam_end(pamh, rc);
 	return rc == PAM_SUCCESS;
@@ -170,10 +170,10 @@ pam_backend_free(TrPasswordBackend *backend)
 }
 
 static const TrPasswordBackendOps pam_ops = {
-	.name = "pam",
-	.check = pam_check,
-	.reload = NULL, /* PAM reads its service files on every pam_start */
-	.free = pam_backend_free,
+        .name = "pam",
+        .check = pam_check,
+        .reload = NULL, /* PAM reads its service files on every pam_start */
+        .free = pam_backend_free,
 };
 
 gboolean
@@ -211,9 +211,9 @@ find_service(const char *service, const char *confdir, GError **error)
 		path = g_build_filename("/etc/pam.d", service, NULL);
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-		    "PAM service file %s not found (install data/pam.d/trellis there, or set "
-		    "another service name)",
-		    path);
+	            "PAM service file %s not found (install data/pam.d/trellis there, or set "
+	            "another service name)",
+	            path);
 	return FALSE;
 }
 
@@ -227,13 +227,14 @@ tr_password_pam_backend_new(const char *service, const char *confdir, GError **e
 	if (service[0] == '\0' || strchr(service, '/') || g_str_equal(service, ".") ||
 	    g_str_equal(service, "..")) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "'%s' is not a PAM service name (a file name in /etc/pam.d)", service);
+		            "'%s' is not a PAM service name (a file name in /etc/pam.d)", service);
 		return NULL;
 	}
 	if (confdir && !tr_password_pam_has_confdir()) {
-		g_set_error_literal(error, TR_ERROR, TR_ERROR_UNSUPPORTED,
-				    "this build's PAM has no pam_start_confdir (needs Linux-PAM "
-				    ">= 1.4): a private PAM configuration directory is not possible");
+		g_set_error_literal(
+		        error, TR_ERROR, TR_ERROR_UNSUPPORTED,
+		        "this build's PAM has no pam_start_confdir (needs Linux-PAM "
+		        ">= 1.4): a private PAM configuration directory is not possible");
 		return NULL;
 	}
 	if (!find_service(service, confdir, error))

@@ -19,7 +19,7 @@ tr_password_backend_name(const TrPasswordBackend *backend)
 
 gboolean
 tr_password_backend_check(TrPasswordBackend *backend, const char *user, const char *password,
-			  GError **error)
+                          GError **error)
 {
 	g_return_val_if_fail(backend != NULL, FALSE);
 	g_return_val_if_fail(user != NULL && password != NULL, FALSE);
@@ -64,7 +64,8 @@ tr_password_crypt(const char *password, const char *setting, GError **error)
 	if (out && out[0] != '*')
 		result = g_strdup(out);
 	else
-		tr_set_error_errno(error, errno ? errno : EINVAL, "computing the password hash failed");
+		tr_set_error_errno(error, errno ? errno : EINVAL,
+		                   "computing the password hash failed");
 	explicit_bzero(data, sizeof(*data));
 	g_free(data);
 	return result;
@@ -89,14 +90,15 @@ tr_password_hash(const char *password, char **hash, GError **error)
 	g_return_val_if_fail(password != NULL && hash != NULL, FALSE);
 
 	if (password[0] == '\0') {
-		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID, "refusing to hash an empty password");
+		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
+		                    "refusing to hash an empty password");
 		return FALSE;
 	}
 	/* Default cost, salt from the OS's random source (rbytes == NULL). */
 	errno = 0;
 	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)))
 		return tr_set_error_errno(error, errno ? errno : EINVAL,
-					  "making a yescrypt salt failed");
+		                          "making a yescrypt salt failed");
 	*hash = tr_password_crypt(password, setting, error);
 	return *hash != NULL;
 }

@@ -34,7 +34,7 @@ typedef struct _TrPasswordBackend TrPasswordBackend;
 typedef struct {
 	const char *name; /* "file", "pam" */
 	gboolean (*check)(TrPasswordBackend *backend, const char *user, const char *password,
-			  GError **error);
+	                  GError **error);
 	/* Re-reads the backend's configuration (SIGHUP); NULL when there is none. */
 	gboolean (*reload)(TrPasswordBackend *backend, GError **error);
 	void (*free)(TrPasswordBackend *backend);
@@ -58,7 +58,7 @@ TrPasswordBackend *tr_password_file_backend_new(const char *path, GError **error
  * data in error messages. A backend made this way has nothing to reload.
  */
 TrPasswordBackend *tr_password_file_backend_new_from_data(const char *data, gsize len,
-							  const char *origin, GError **error);
+                                                          const char *origin, GError **error);
 
 /*
  * PAM backend: runs pam_authenticate() then pam_acct_mgmt() for service
@@ -68,7 +68,7 @@ TrPasswordBackend *tr_password_file_backend_new_from_data(const char *data, gsiz
  * otherwise. Fails with TR_ERROR_CONFIG when the service file does not exist.
  */
 TrPasswordBackend *tr_password_pam_backend_new(const char *service, const char *confdir,
-					       GError **error);
+                                               GError **error);
 
 /* Whether tr_password_pam_backend_new() accepts a @confdir in this build. */
 gboolean tr_password_pam_has_confdir(void);
@@ -82,7 +82,7 @@ const char *tr_password_backend_name(const TrPasswordBackend *backend);
  * Blocks: call from a worker thread. Never logs or keeps @password.
  */
 gboolean tr_password_backend_check(TrPasswordBackend *backend, const char *user,
-				   const char *password, GError **error);
+                                   const char *password, GError **error);
 
 /*
  * Re-reads the backend's source (the server calls it on SIGHUP). On error the

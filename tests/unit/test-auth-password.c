@@ -35,7 +35,7 @@ assert_accepts(TrPasswordBackend *backend, const char *user, const char *passwor
 
 static void
 assert_refuses(TrPasswordBackend *backend, const char *user, const char *password,
-	       const char *fragment)
+               const char *fragment)
 {
 	g_autoptr(GError) error = NULL;
 
@@ -93,7 +93,7 @@ test_file_check(void)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *text = g_strdup_printf("# users\r\n\n  alice:%s  \r\n\t# bob\nbob:%s",
-						alice_hash, bob_hash);
+	                                        alice_hash, bob_hash);
 	g_autoptr(TrPasswordBackend) backend = backend_from_text(text, &error);
 
 	g_assert_no_error(error);
@@ -129,7 +129,7 @@ assert_load_fails(const char *text, const char *fragment)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TrPasswordBackend) backend =
-		tr_password_file_backend_new_from_data(text, strlen(text), "users.conf", &error);
+	        tr_password_file_backend_new_from_data(text, strlen(text), "users.conf", &error);
 
 	g_assert_null(backend);
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
@@ -145,7 +145,8 @@ test_file_malformed(void)
 	static const char nul[] = "# x\nalice\0:$y$\n";
 	g_autoptr(GError) error = NULL;
 
-	assert_load_fails("# comment\n\nalice $y$j9T$abc\n", "users.conf:3: expected 'username:hash'");
+	assert_load_fails("# comment\n\nalice $y$j9T$abc\n",
+	                  "users.conf:3: expected 'username:hash'");
 	assert_load_fails("alice $y$", "mkpasswd -m yescrypt");
 	assert_load_fails(":$y$j9T$x\n", "users.conf:1: the user name");
 	assert_load_fails("alice:\n", "users.conf:1: user 'alice' has no hash");
@@ -154,8 +155,8 @@ test_file_malformed(void)
 	assert_load_fails("alice:$y$j9T$abc\n", "the hash is malformed"); /* a setting only */
 	{
 		/* A hash cut short, or with a character too many. */
-		g_autofree char *cut = g_strdup_printf("alice:%.*s\n", (int)strlen(alice_hash) - 1,
-						       alice_hash);
+		g_autofree char *cut =
+		        g_strdup_printf("alice:%.*s\n", (int)strlen(alice_hash) - 1, alice_hash);
 		g_autofree char *longer = g_strdup_printf("alice:%sA\n", alice_hash);
 
 		assert_load_fails(cut, "users.conf:1: user 'alice': the hash is malformed");
@@ -166,8 +167,8 @@ test_file_malformed(void)
 	assert_load_fails(spaced, "users.conf:2: the user name");
 	assert_load_fails("\xff\xfe:$y$j9T$x\n", "invalid UTF-8");
 
-	g_assert_null(tr_password_file_backend_new_from_data(nul, sizeof(nul) - 1, "users.conf",
-							     &error));
+	g_assert_null(
+	        tr_password_file_backend_new_from_data(nul, sizeof(nul) - 1, "users.conf", &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
 	assert_message_has(error, "users.conf:2: contains a NUL byte");
 }
@@ -176,11 +177,11 @@ static void
 test_file_weak(void)
 {
 	assert_load_fails("alice:$1$saltsalt$qjXMvbEw8oaL.CzflDugX/\n",
-			  "users.conf:1: user 'alice': the hash is MD5, which is refused");
+	                  "users.conf:1: user 'alice': the hash is MD5, which is refused");
 	assert_load_fails("alice:abJnggxhB/yWI\n", "the hash is traditional DES");
 	assert_load_fails("alice:_J9..salt3WdXkuTLm3g.\n", "BSDi DES");
 	assert_load_fails("alice:$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui\n",
-			  "old bcrypt");
+	                  "old bcrypt");
 	assert_load_fails("alice:$3$$8846f7eaee8fb117ad06bdd830b7586c\n", "NT hash");
 	assert_load_fails("alice:!$y$j9T$x$y\n", "locked");
 	assert_load_fails("alice:$gy$j9T$x$y\n", "unknown scheme");
@@ -299,12 +300,12 @@ pam_setup(PamFixture *fx, gconstpointer unused)
 		const char *name;
 		const char *text;
 	} services[] = {
-		{"trellis", "auth required pam_permit.so\naccount required pam_permit.so\n"},
-		{"deny", "auth required pam_deny.so\naccount required pam_permit.so\n"},
-		{"expired", "auth required pam_permit.so\naccount required pam_deny.so\n"},
-		{"alice-only", "auth required pam_succeed_if.so quiet user = alice\n"
-			       "account required pam_permit.so\n"},
-		{"password", NULL},
+	        {"trellis", "auth required pam_permit.so\naccount required pam_permit.so\n"},
+	        {"deny", "auth required pam_deny.so\naccount required pam_permit.so\n"},
+	        {"expired", "auth required pam_permit.so\naccount required pam_deny.so\n"},
+	        {"alice-only", "auth required pam_succeed_if.so quiet user = alice\n"
+	                       "account required pam_permit.so\n"},
+	        {"password", NULL},
 	};
 
 	g_assert_nonnull(grep);
@@ -314,11 +315,11 @@ pam_setup(PamFixture *fx, gconstpointer unused)
 	 * common-auth stacks pam_unix: success skips pam_deny.
 	 */
 	exec = g_strdup_printf("auth [success=1 default=ignore] pam_exec.so quiet expose_authtok "
-			       "%s -qzxF s3cret\n"
-			       "auth requisite pam_deny.so\n"
-			       "auth required pam_permit.so\n"
-			       "account required pam_permit.so\n",
-			       grep);
+	                       "%s -qzxF s3cret\n"
+	                       "auth requisite pam_deny.so\n"
+	                       "auth required pam_permit.so\n"
+	                       "account required pam_permit.so\n",
+	                       grep);
 	services[G_N_ELEMENTS(services) - 1].text = exec;
 
 	fx->dir = g_dir_make_tmp("trellis-pam-XXXXXX", &error);
@@ -362,7 +363,7 @@ pam_skip(void)
 	if (tr_password_pam_has_confdir())
 		return FALSE;
 	g_test_skip("this libpam has no pam_start_confdir (Linux-PAM < 1.4): cannot point PAM "
-		    "at a private service directory");
+	            "at a private service directory");
 	return TRUE;
 }
 
@@ -388,8 +389,8 @@ test_pam_deny(PamFixture *fx, gconstpointer unused)
 		return;
 	deny = pam_backend(fx, "deny");
 	assert_refuses(deny, "alice", "s3cret",
-		       "pam backend: PAM service 'deny' refused user 'alice' at authentication: "
-		       "Authentication failure");
+	               "pam backend: PAM service 'deny' refused user 'alice' at authentication: "
+	               "Authentication failure");
 	expired = pam_backend(fx, "expired");
 	assert_refuses(expired, "alice", "s3cret", "refused user 'alice' at account check");
 }
@@ -454,13 +455,13 @@ main(int argc, char **argv)
 	g_test_add_func("/auth-password/file/reload", test_file_reload);
 	g_test_add_func("/auth-password/file/threads", test_file_threads);
 	g_test_add("/auth-password/pam/permit", PamFixture, NULL, pam_setup, test_pam_permit,
-		   pam_teardown);
+	           pam_teardown);
 	g_test_add("/auth-password/pam/deny", PamFixture, NULL, pam_setup, test_pam_deny,
-		   pam_teardown);
+	           pam_teardown);
 	g_test_add("/auth-password/pam/user-and-password", PamFixture, NULL, pam_setup,
-		   test_pam_user_and_password, pam_teardown);
+	           test_pam_user_and_password, pam_teardown);
 	g_test_add("/auth-password/pam/config-errors", PamFixture, NULL, pam_setup,
-		   test_pam_config_errors, pam_teardown);
+	           test_pam_config_errors, pam_teardown);
 	rc = g_test_run();
 	g_free(alice_hash);
 	g_free(bob_hash);

@@ -78,8 +78,7 @@ read_ok(const char *name, const char *data, gssize len, const char *expect)
 }
 
 static void
-read_fails(const char *name, const char *data, gssize len, int mode, int code,
-	   const char *fragment)
+read_fails(const char *name, const char *data, gssize len, int mode, int code, const char *fragment)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(TrSecret) password = NULL;
