@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "server/auth-password.h"
 #include "common/error.h"
+#include "tests/unit/assert-message.h"
 
 #include <crypt.h>
 #include <glib/gstdio.h>
@@ -9,14 +10,6 @@
 /* Made once: yescrypt is slow on purpose. */
 static char *alice_hash; /* "s3cret" */
 static char *bob_hash;   /* "hunter2" */
-
-static void
-assert_message_has(const GError *error, const char *fragment)
-{
-	g_assert_nonnull(error);
-	if (!strstr(error->message, fragment))
-		g_error("message '%s' lacks '%s'", error->message, fragment);
-}
 
 static TrPasswordBackend *
 backend_from_text(const char *text, GError **error)
@@ -41,7 +34,7 @@ assert_refuses(TrPasswordBackend *backend, const char *user, const char *passwor
 
 	g_assert_false(tr_password_backend_check(backend, user, password, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_AUTH);
-	assert_message_has(error, fragment);
+	tr_assert_message_has(error, fragment);
 	/* Whatever the reason, the password itself never shows up in the message. */
 	if (strlen(password) >= 3)
 		g_assert_null(strstr(error->message, password));
@@ -133,7 +126,7 @@ assert_load_fails(const char *text, const char *fragment)
 
 	g_assert_null(backend);
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
-	assert_message_has(error, fragment);
+	tr_assert_message_has(error, fragment);
 }
 
 static void
@@ -170,7 +163,7 @@ test_file_malformed(void)
 	g_assert_null(
 	        tr_password_file_backend_new_from_data(nul, sizeof(nul) - 1, "users.conf", &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
-	assert_message_has(error, "users.conf:2: contains a NUL byte");
+	tr_assert_message_has(error, "users.conf:2: contains a NUL byte");
 }
 
 static void
@@ -227,7 +220,7 @@ test_file_reload(void)
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
 	{
 		g_autofree char *where = g_strdup_printf("file backend: %s:1: user 'bob'", path);
-		assert_message_has(error, where);
+		tr_assert_message_has(error, where);
 	}
 	g_clear_error(&error);
 	assert_accepts(backend, "bob", "hunter2");
@@ -235,7 +228,7 @@ test_file_reload(void)
 	missing = tr_password_file_backend_new(missing_path, &error);
 	g_assert_null(missing);
 	g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-	assert_message_has(error, "reading the password file: ");
+	tr_assert_message_has(error, "reading the password file: ");
 
 	g_assert_cmpint(g_unlink(path), ==, 0);
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
@@ -425,7 +418,7 @@ test_pam_config_errors(PamFixture *fx, gconstpointer unused)
 		backend = tr_password_pam_backend_new(bad_names[i], fx->dir, &error);
 		g_assert_null(backend);
 		g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
-		assert_message_has(error, "is not a PAM service name");
+		tr_assert_message_has(error, "is not a PAM service name");
 		g_clear_error(&error);
 	}
 	if (pam_skip())
@@ -433,7 +426,7 @@ test_pam_config_errors(PamFixture *fx, gconstpointer unused)
 	backend = tr_password_pam_backend_new("no-such-service", fx->dir, &error);
 	g_assert_null(backend);
 	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
-	assert_message_has(error, "no-such-service not found");
+	tr_assert_message_has(error, "no-such-service not found");
 }
 
 int

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/password.h"
 #include "common/error.h"
+#include "tests/unit/assert-message.h"
 #include "common/secret.h"
 
 #include <errno.h>
@@ -14,14 +15,6 @@
 #include <unistd.h>
 
 static char *tmpdir;
-
-static void
-assert_message_has(const GError *error, const char *fragment)
-{
-	g_assert_nonnull(error);
-	if (!strstr(error->message, fragment))
-		g_error("message '%s' lacks '%s'", error->message, fragment);
-}
 
 /* Writes @len bytes of @data to a fresh file with @mode; returns its path. */
 static char *
@@ -55,7 +48,7 @@ test_from_config(void)
 
 	g_assert_false(tr_password_get("x", path, "alice", &password, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
-	assert_message_has(error, "both 'password' and 'password-file'");
+	tr_assert_message_has(error, "both 'password' and 'password-file'");
 	g_clear_error(&error);
 
 	g_assert_false(tr_password_get("", NULL, "alice", &password, &error));
@@ -86,7 +79,7 @@ read_fails(const char *name, const char *data, gssize len, int mode, int code, c
 
 	g_assert_false(tr_password_read_file(path, &password, &error));
 	g_assert_error(error, TR_ERROR, code);
-	assert_message_has(error, fragment);
+	tr_assert_message_has(error, fragment);
 	g_assert_null(password);
 	g_assert_cmpint(g_unlink(path), ==, 0);
 }
@@ -118,12 +111,12 @@ test_file(void)
 
 	g_assert_false(tr_password_read_file(missing, &password, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_NOT_FOUND);
-	assert_message_has(error, missing);
+	tr_assert_message_has(error, missing);
 	g_clear_error(&error);
 
 	g_assert_false(tr_password_read_file(tmpdir, &password, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
-	assert_message_has(error, "not a regular file");
+	tr_assert_message_has(error, "not a regular file");
 }
 
 /* Without a controlling terminal (a service), the prompt fails and says what to set. */
