@@ -131,8 +131,9 @@ gboolean tr_pki_make_request(const char *name, TrPkiAlgorithm algorithm, GBytes 
 
 /*
  * Revokes the certificate issued to @name: adds its serial to the CRL,
- * rewrites crl.pem atomically and moves the certificate (and key) to
- * revoked/NAME.SERIAL.crt. TR_ERROR_NOT_FOUND for a name with no certificate.
+ * rewrites crl.pem atomically, moves the certificate to
+ * revoked/NAME.SERIAL.crt and deletes its key. The name can then be issued
+ * again. TR_ERROR_NOT_FOUND for a name with no current certificate.
  */
 gboolean tr_pki_revoke(TrPkiCa *ca, const char *name, GError **error);
 
