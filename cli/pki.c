@@ -366,6 +366,12 @@ tr_cli_pki(int argc, char **argv)
 		fprintf(stderr, "trellis: %s\n", error->message);
 		return TR_CLI_USAGE;
 	}
+	/* GLib leaves a "--" that ended the options in place. */
+	if (argc > 1 && strcmp(argv[1], "--") == 0) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	want = cmd->params[0] ? 2 : 1;
 	if ((guint)argc != want) {
 		fprintf(stderr, "trellis: usage: trellis pki %s %s\n", cmd->name, cmd->params);
