@@ -377,7 +377,6 @@ static void
 test_other_ca(Fixture *f, gconstpointer data)
 {
 	g_autofree char *other = g_build_filename(f->tmp, "other", NULL);
-	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
 	g_autoptr(TrPkiCa) ca2 = init_ca(other, TR_PKI_ALG_ECDSA_P256);
 	TrPkiIssueOptions opts = { 0 };
 	g_autoptr(TrPkiTrust) trust = NULL;
@@ -385,6 +384,7 @@ test_other_ca(Fixture *f, gconstpointer data)
 	g_autofree char *crl2 = tr_pki_crl_path(other);
 	g_autofree char *ca_path = tr_pki_ca_cert_path(f->state);
 
+	tr_pki_ca_free(init_ca(f->state, TR_PKI_ALG_ED25519));
 	issue(ca2, "mallory", &opts);
 	trust = tr_pki_trust_new_for_state_dir(f->state, &error);
 	g_assert_no_error(error);
@@ -514,11 +514,11 @@ test_bad_name_issue(Fixture *f, gconstpointer data)
 static void
 test_key_permissions(Fixture *f, gconstpointer data)
 {
-	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
 	g_autofree char *key = g_build_filename(f->state, "ca.key", NULL);
 	g_autoptr(TrPkiCa) again = NULL;
 	g_autoptr(GError) error = NULL;
 
+	tr_pki_ca_free(init_ca(f->state, TR_PKI_ALG_ED25519));
 	g_assert_cmpint(chmod(key, 0640), ==, 0);
 	again = tr_pki_ca_open(f->state, &error);
 	g_assert_null(again);
