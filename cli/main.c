@@ -1,35 +1,65 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `trellis`, the admin and control tool: a table of commands, each with its
+ * own options. Add a command by adding a row to the table.
+ */
 #include "tr-config.h"
 
-#include "common/log.h"
+#include "cli/cli.h"
+#include "common/error.h"
 
-#include <glib.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
+
+static const TrCliCommand commands[] = {
+	{ "pki", "Manage the network's CA and certificates", tr_cli_pki },
+};
+
+int
+tr_cli_fail(const GError *error)
+{
+	fprintf(stderr, "trellis: %s\n", error->message);
+	return g_error_matches(error, TR_ERROR, TR_ERROR_INVALID) ? TR_CLI_USAGE : TR_CLI_ERROR;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "Usage: trellis COMMAND [ARGS...]\n"
+		     "       trellis --version\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun 'trellis COMMAND --help' for a command's options.\n");
+}
 
 int
 main(int argc, char **argv)
 {
-	g_autoptr(GOptionContext) ctx = NULL;
-	g_autoptr(GError) error = NULL;
-	gboolean version = FALSE;
-	const GOptionEntry entries[] = {
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-		{ NULL },
-	};
-
 	setlocale(LC_ALL, "");
-	ctx = g_option_context_new("- Trellis admin and control tool");
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
-		return 2;
+	if (argc < 2) {
+		usage(stderr);
+		return TR_CLI_USAGE;
 	}
-	if (version) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("trellis %s\n", TR_VERSION);
-		return 0;
+		return TR_CLI_OK;
 	}
-	tr_log_init("trellis", TR_LOG_NORMAL, NULL, NULL);
-	g_warning("no commands in this build yet");
-	return 1;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return TR_CLI_OK;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			g_autofree char *prog = g_strdup_printf("trellis %s", commands[i].name);
+
+			argv[1] = prog;
+			return commands[i].run(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "trellis: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return TR_CLI_USAGE;
 }

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Files in the PKI state directory: atomic writes with exact modes, private
+ * keys read only when nobody else can read them, directories kept 0700.
+ */
+#include "common/pki-private.h"
+
+#include "common/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* No key or certificate Trellis writes comes near this. */
+#define KEY_FILE_MAX (64 * 1024)
+
+/* The size travels with the block: [gsize len][bytes...]. */
+static void
+secret_free(gpointer block)
+{
+	gsize len;
+
+	memcpy(&len, block, sizeof(len));
+	explicit_bzero(block, sizeof(len) + len);
+	g_free(block);
+}
+
+GBytes *
+tr_pki_secret_bytes_new(const void *data, gsize len)
+{
+	guint8 *block = g_malloc(sizeof(len) + len + 1);
+
+	memcpy(block, &len, sizeof(len));
+	if (len > 0)
+		memcpy(block + sizeof(len), data, len);
+	block[sizeof(len) + len] = '\0';
+	return g_bytes_new_with_free_func(block + sizeof(len), len, secret_free, block);
+}
+
+static gboolean
+write_all(int fd, const guint8 *data, gsize len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		data += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+static void
+sync_dir_of(const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+gboolean
+tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GError **error)
+{
+	g_autofree char *tmp = g_strdup_printf("%s.tmp-%08x", path, g_random_int());
+	int fd, errsv;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return tr_set_error_errno(error, errno, "cannot create %s", tmp);
+	/* The umask may have taken bits away; a certificate should stay readable. */
+	if (fchmod(fd, mode) < 0 || !write_all(fd, data, len) || fsync(fd) < 0) {
+		errsv = errno;
+		close(fd);
+		unlink(tmp);
+		return tr_set_error_errno(error, errsv, "cannot write %s", tmp);
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		errsv = errno;
+		unlink(tmp);
+		return tr_set_error_errno(error, errsv, "cannot replace %s", path);
+	}
+	sync_dir_of(path);
+	return TRUE;
+}
+
+GBytes *
+tr_pki_read_key_file(const char *path, GError **error)
+{
+	g_autofree guint8 *buf = NULL;
+	struct stat st;
+	gsize len = 0;
+	GBytes *out;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		tr_set_error_errno(error, errno, "cannot open private key %s", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		tr_set_error_errno(error, errno, "cannot stat %s", path);
+		close(fd);
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+			    "private key %s is accessible by group or others (mode %04o); "
+			    "refusing to use it: run 'chmod 600 %s'",
+			    path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+			    "%s is not a private key file (empty, too large or not a file)", path);
+		close(fd);
+		return NULL;
+	}
+	buf = g_malloc((gsize)st.st_size);
+	while (len < (gsize)st.st_size) {
+		ssize_t n = read(fd, buf + len, (gsize)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (gsize)n;
+	}
+	close(fd);
+	out = tr_pki_secret_bytes_new(buf, len);
+	explicit_bzero(buf, (gsize)st.st_size);
+	if (len != (gsize)st.st_size) {
+		g_bytes_unref(out);
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "cannot read %s", path);
+		return NULL;
+	}
+	return out;
+}
+
+gboolean
+tr_pki_ensure_dir(const char *path, GError **error)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0 || (errno == ENOENT && g_mkdir_with_parents(path, 0700) == 0))
+		return TRUE;
+	if (errno != EEXIST)
+		return tr_set_error_errno(error, errno, "cannot create directory %s", path);
+	if (stat(path, &st) < 0)
+		return tr_set_error_errno(error, errno, "cannot stat %s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s is not a directory", path);
+		return FALSE;
+	}
+	if ((st.st_mode & 022) != 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+			    "directory %s is writable by group or others (mode %04o); "
+			    "refusing to use it: run 'chmod 700 %s'",
+			    path, (unsigned)(st.st_mode & 07777), path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+tr_pki_prefix_write_error(GError **error, const char *state_dir)
+{
+	if (error == NULL || *error == NULL)
+		return;
+	if (g_error_matches(*error, TR_ERROR, TR_ERROR_PERMISSION))
+		g_prefix_error(error,
+			       "no permission to write the state directory %s (run as its owner "
+			       "or root, or use another state directory): ",
+			       state_dir);
+	else
+		g_prefix_error(error, "state directory %s: ", state_dir);
+}
