@@ -83,7 +83,7 @@ TrDevice *tr_device_open(TrDeviceType type, const char *name, const char *path, 
  * SOCK_SEQPACKET socketpair (packet boundaries kept). @peer_fds receives the
  * other end of each queue's pair (@n_queues entries; the caller closes them).
  * Configuration calls succeed and are recorded; tr_device_test_state() shows
- * them. Works without privileges.
+ * them. Works without privileges. POSIX builds only (not on Windows).
  */
 TrDevice *tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues,
 			      int *peer_fds, TrPlatError *err);
@@ -172,7 +172,7 @@ int tr_device_run_hook(TrDevice *dev, const char *command, TrPlatError *err);
  * "mtu 1400", "up", "address 198.19.0.2/24", "route 198.19.0.0/16",
  * "dns 198.19.0.1", "domain example.test". Returns @buf.
  */
-char *tr_device_test_state(const TrDevice *dev, char *buf, size_t size);
+char *tr_device_test_state(const TrDevice *dev, char *buf, size_t size); /* POSIX builds only */
 
 /* Fills @err (if not NULL) with -@errnum and a printf message; returns -@errnum. */
 int tr_plat_error_set(TrPlatError *err, int errnum, const char *fmt, ...)
