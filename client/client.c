@@ -10,6 +10,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

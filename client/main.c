@@ -16,11 +16,18 @@ static TrClient *client;
 static int exit_status;
 
 static gboolean
+quit_loop(gpointer p)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
 on_quit_signal(gpointer p)
 {
 	g_message("shutting down");
 	tr_client_stop(client);
-	g_timeout_add(300, (GSourceFunc)g_main_loop_quit, loop);
+	g_timeout_add(300, quit_loop, NULL);
 	return G_SOURCE_REMOVE;
 }
 

@@ -16,12 +16,19 @@ static GMainLoop *loop;
 static TrHub *hub;
 
 static gboolean
+quit_loop(gpointer p)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
 on_quit_signal(gpointer p)
 {
 	g_message("shutting down");
 	tr_hub_stop(hub);
 	/* Let the CLOSE messages go out, then leave. */
-	g_timeout_add(300, (GSourceFunc)g_main_loop_quit, loop);
+	g_timeout_add(300, quit_loop, NULL);
 	return G_SOURCE_REMOVE;
 }
 

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The virtual network device and its configuration: one small interface over
+ * Linux tun/tap, BSD tun/tap/utun, Windows TAP-Windows6 and an in-process test
+ * device backed by socketpairs.
+ *
+ * Plain C, no GLib: the Windows and BSD builds have none. Functions that can
+ * fail return 0 (or a count) on success and a negative errno on failure, and
+ * fill the optional TrPlatError with a message that says what failed and why.
+ *
+ * Everything a TrDevice changes (addresses, routes, DNS, link state, the
+ * ifup hook) is recorded and undone in reverse order by tr_device_close().
+ */
+#include "common/addr-types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TR_IFNAME_MAX         64  /* interface names, with the NUL */
+#define TR_DEVICE_MAX_QUEUES  64  /* queues per device */
+#define TR_PLAT_ERRMSG_MAX    256 /* TrPlatError.message, with the NUL */
+#define TR_DEVICE_NAME_DEFAULT "trellis%d"
+
+typedef enum {
+	TR_DEVICE_TUN = 0, /* IP packets, no header */
+	TR_DEVICE_TAP = 1, /* Ethernet frames */
+} TrDeviceType;
+
+/* An error: @code is the negative errno also returned, @message says what. */
+typedef struct {
+	int code;
+	char message[TR_PLAT_ERRMSG_MAX];
+} TrPlatError;
+
+typedef struct TrDevice TrDevice;
+
+/* One packet buffer for batched I/O: @data holds @size bytes; @len is used. */
+typedef struct {
+	uint8_t *data;
+	size_t size;
+	size_t len;
+} TrDevPacket;
+
+typedef enum {
+	TR_DNS_AUTO = 0,      /* systemd-resolved if running, else resolvconf, else the file */
+	TR_DNS_RESOLVED = 1,  /* systemd-resolved over D-Bus, per link */
+	TR_DNS_RESOLVCONF = 2, /* resolvconf -a IFNAME / -d IFNAME */
+	TR_DNS_FILE = 3,      /* rewrite the resolv.conf file, restore its backup on close */
+} TrDnsMethod;
+
+/* DNS settings pushed by a server. */
+typedef struct {
+	const char *const *servers; /* numeric IPv4/IPv6 addresses */
+	size_t n_servers;
+	const char *const *domains; /* search domains */
+	size_t n_domains;
+	TrDnsMethod method;
+	const char *resolv_conf; /* TR_DNS_FILE/AUTO: the file; NULL is /etc/resolv.conf */
+} TrDnsConfig;
+
+/* ---- Opening and closing ------------------------------------------------- */
+
+/*
+ * Opens a tun or tap device. @name is a pattern where "%d" becomes a free
+ * number (NULL: TR_DEVICE_NAME_DEFAULT); @path is the clone device or device
+ * node (NULL: the OS default, /dev/net/tun on Linux). @n_queues is at least 1;
+ * more than 1 needs a multi-queue capable OS (Linux). Each queue gets its own
+ * non-blocking descriptor. Returns NULL and fills @err on failure.
+ */
+TrDevice *tr_device_open(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
+			 TrPlatError *err);
+
+/*
+ * The test device: no OS device, each queue is one end of a
+ * SOCK_SEQPACKET socketpair (packet boundaries kept). @peer_fds receives the
+ * other end of each queue's pair (@n_queues entries; the caller closes them).
+ * Configuration calls succeed and are recorded; tr_device_test_state() shows
+ * them. Works without privileges. POSIX builds only (not on Windows).
+ */
+TrDevice *tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues,
+			      int *peer_fds, TrPlatError *err);
+
+/*
+ * Undoes every change in reverse order (ifdown hook, DNS, routes, addresses,
+ * link state, MTU), closes the queues and frees @dev. Failures while undoing
+ * are reported through @err (the first one) but do not stop the rest.
+ * Returns 0 or the first negative errno. NULL is allowed.
+ */
+int tr_device_close(TrDevice *dev, TrPlatError *err);
+
+/* ---- Identity and queues ---------------------------------------------------- */
+
+const char *tr_device_ifname(const TrDevice *dev); /* the actual name, e.g. "trellis0" */
+TrDeviceType tr_device_type(const TrDevice *dev);
+unsigned tr_device_n_queues(const TrDevice *dev);
+unsigned tr_device_ifindex(const TrDevice *dev); /* 0 when the OS has none (test device) */
+
+/*
+ * The descriptor to poll for queue @queue: a non-blocking fd on POSIX, or on
+ * Windows the HANDLE of the queue's read event cast to intptr_t (signalled
+ * when a read completes). -1 for a bad queue.
+ */
+intptr_t tr_device_queue_fd(const TrDevice *dev, unsigned queue);
+
+/* ---- Packets (data path: no allocation, no logging) ------------------------- */
+
+/*
+ * Reads one packet into @buf. Returns its length, -EAGAIN when none is
+ * waiting, -EMSGSIZE when it did not fit (the packet is dropped) or another
+ * negative errno.
+ */
+ssize_t tr_device_read(TrDevice *dev, unsigned queue, void *buf, size_t size);
+
+/* Writes one packet. Returns its length or a negative errno (-EAGAIN: full). */
+ssize_t tr_device_write(TrDevice *dev, unsigned queue, const void *buf, size_t len);
+
+/*
+ * Reads up to @n packets into @pkts (setting each ->len). Returns how many
+ * were read (>= 1), -EAGAIN when none was waiting, or a negative errno when
+ * the first read failed.
+ */
+int tr_device_read_batch(TrDevice *dev, unsigned queue, TrDevPacket *pkts, unsigned n);
+
+/*
+ * Writes @n packets (each ->len bytes). Returns how many were written; a
+ * negative errno when the first write failed.
+ */
+int tr_device_write_batch(TrDevice *dev, unsigned queue, const TrDevPacket *pkts, unsigned n);
+
+/* ---- Configuration (undone by tr_device_close) ----------------------------- */
+
+int tr_device_get_mtu(TrDevice *dev, unsigned *mtu, TrPlatError *err);
+int tr_device_set_mtu(TrDevice *dev, unsigned mtu, TrPlatError *err);
+
+/* Link up (true) or down. Bringing it up is undone on close. */
+int tr_device_set_up(TrDevice *dev, bool up, TrPlatError *err);
+
+/* An interface address with its prefix length, host bits set: 198.19.0.2/24. */
+int tr_device_add_address(TrDevice *dev, const TrPrefix *addr, TrPlatError *err);
+int tr_device_remove_address(TrDevice *dev, const TrPrefix *addr, TrPlatError *err);
+
+/* A route to @prefix (host bits clear) through this device. */
+int tr_device_add_route(TrDevice *dev, const TrPrefix *prefix, TrPlatError *err);
+int tr_device_remove_route(TrDevice *dev, const TrPrefix *prefix, TrPlatError *err);
+
+/*
+ * Sets DNS servers and search domains for this link (replacing earlier ones
+ * set through @dev). Undone on close.
+ */
+int tr_device_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err);
+
+/*
+ * Runs @command with "sh -c" (Windows: "cmd.exe /c") and IFNAME set to the
+ * device name, waits for it and fails unless it exits 0. tr_device_ifup()
+ * also remembers @ifdown (may be NULL) to be run first thing in close.
+ */
+int tr_device_ifup(TrDevice *dev, const char *ifup, const char *ifdown, TrPlatError *err);
+int tr_device_run_hook(TrDevice *dev, const char *command, TrPlatError *err);
+
+/* ---- Helpers --------------------------------------------------------------- */
+
+/*
+ * The test device's recorded state, one item per line, in order:
+ * "mtu 1400", "up", "address 198.19.0.2/24", "route 198.19.0.0/16",
+ * "dns 198.19.0.1", "domain example.test". Returns @buf.
+ */
+char *tr_device_test_state(const TrDevice *dev, char *buf, size_t size); /* POSIX builds only */
+
+/* Fills @err (if not NULL) with -@errnum and a printf message; returns -@errnum. */
+int tr_plat_error_set(TrPlatError *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif

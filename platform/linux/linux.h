@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "platform/device-ops.h"
+#include "platform/posix/posix.h"
+
+/* A Linux device's own state (TrDevice.os). */
+typedef struct {
+	TrPosixDns dns;    /* resolvconf or file, when used */
+	bool dns_resolved; /* set through systemd-resolved */
+} LinuxDevice;
+
+int tr_linux_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err);
+int tr_linux_clear_dns(TrDevice *dev, TrPlatError *err);
+/* Frees DNS state without undoing anything (close has undone it already). */
+void tr_linux_dns_free(LinuxDevice *ld);
+
+/* systemd-resolved over D-Bus (resolved.c, GIO). */
+bool tr_resolved_running(void);
+int tr_resolved_set(unsigned ifindex, const char *ifname, const TrDnsConfig *dns,
+		    TrPlatError *err);
+int tr_resolved_revert(unsigned ifindex, const char *ifname, TrPlatError *err);
