@@ -325,6 +325,12 @@ tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen)
 		g_snprintf(buf, buflen, "%s:%u", a, ntohs(sin->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		/* Dual-stack sockets see IPv4 peers as ::ffff:a.b.c.d: show them as IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], a, sizeof(a));
+			g_snprintf(buf, buflen, "%s:%u", a, ntohs(sin6->sin6_port));
+			return buf;
+		}
 		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
 		g_snprintf(buf, buflen, "[%s]:%u", a, ntohs(sin6->sin6_port));
 	} else {

@@ -502,7 +502,9 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 		return;
 	link->closing = TRUE;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
-	if (link->dc && link->endpoint_len > 0 && link->timing.udp_enabled) {
+	/* A refusal travels over TLS only, with its reason; a plain goodbye
+	 * also goes over UDP in case the TLS stream is stuck. */
+	if (type == TR_MSG_CLOSE && link->dc && link->endpoint_len > 0 && link->timing.udp_enabled) {
 		TrPacket *pkt = g_new(TrPacket, 1);
 		tr_packet_reset(pkt);
 		if (tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_CLOSE, g_get_monotonic_time()) == 0)

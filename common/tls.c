@@ -292,6 +292,10 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 		if (creds->x509) {
 			gnutls_credentials_set(tls->session, GNUTLS_CRD_CERTIFICATE, creds->x509);
 			gnutls_certificate_server_set_request(tls->session, GNUTLS_CERT_REQUIRE);
+			/* Name no CAs in the request: a client with a certificate from
+			 * another CA still sends it, and is told "unknown CA" rather
+			 * than failing with nothing to show. */
+			gnutls_certificate_send_x509_rdn_sequence(tls->session, 1);
 		}
 		if (creds->psk_server)
 			gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_server);
@@ -337,6 +341,9 @@ tr_tls_handshake(TrTls *tls, GError **error)
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
 		return 0;
 	if (rc < 0) {
+		/* Tell the peer why, so that it need not guess from a closed socket. */
+		if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED)
+			gnutls_alert_send_appropriate(tls->session, rc);
 		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "TLS handshake: peer sent alert: %s",
 				    gnutls_alert_get_name(gnutls_alert_get(tls->session)));

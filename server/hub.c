@@ -6,6 +6,7 @@
 #include "common/datachannel.h"
 #include "common/error.h"
 #include "common/link.h"
+#include "common/pki.h"
 #include "server/auth-password.h"
 #include "server/pool.h"
 #include "tr-config.h"
@@ -252,6 +253,43 @@ cipher_list(const uint8_t *list, guint n)
 	return g_string_free(s, FALSE);
 }
 
+/* A static IPv4 address carried in the client's certificate (trellis pki
+ * issue --ip), if any. */
+static gboolean
+static_address(Client *c, TrPrefix *out)
+{
+	g_autoptr(GBytes) der = tr_tls_peer_cert(tr_link_get_tls(c->link));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) addrs = NULL;
+	gnutls_x509_crt_t crt;
+	gsize len;
+	const guint8 *data;
+
+	memset(out, 0, sizeof(*out));
+	if (der == NULL)
+		return TRUE;
+	data = g_bytes_get_data(der, &len);
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return FALSE;
+	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(crt);
+		return FALSE;
+	}
+	addrs = tr_pki_cert_get_addresses(crt, &error);
+	gnutls_x509_crt_deinit(crt);
+	if (addrs == NULL)
+		return FALSE;
+	for (guint i = 0; i < addrs->len; i++) {
+		const TrPrefix *p = &g_array_index(addrs, TrPrefix, i);
+		if (p->family == TR_ADDR_IPV4) {
+			*out = *p;
+			break;
+		}
+	}
+	return TRUE;
+}
+
 static void
 finish_hello(Client *c)
 {
@@ -267,6 +305,7 @@ finish_hello(Client *c)
 	guint mtu;
 	char a4[TR_PREFIX_STRLEN] = "", a6[TR_PREFIX_STRLEN] = "";
 	uint8_t hub_ciphers[4];
+	TrPrefix want = { 0 };
 
 	/* Cipher: the hub's preference among what the client offers. */
 	if (!pick_cipher(hub, hello, &cipher)) {
@@ -314,7 +353,13 @@ finish_hello(Client *c)
 			      tr_refusal_to_string(TR_REFUSE_REPLACED));
 	}
 
-	if (!tr_pool_lease(hub->pool, c->identity, NULL, &c->addr4, &c->addr6, &error)) {
+	if (!static_address(c, &want)) {
+		refuse(c, TR_REFUSE_POOL, "cannot read the certificate's static address",
+		       "internal error");
+		return;
+	}
+	if (!tr_pool_lease(hub->pool, c->identity, want.family ? &want : NULL, &c->addr4, &c->addr6,
+			   &error)) {
 		refuse(c, TR_REFUSE_POOL, error->message, "no address available");
 		return;
 	}

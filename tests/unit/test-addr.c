@@ -150,6 +150,9 @@ test_sockaddr(void)
 	g_assert_cmpuint(len, ==, sizeof(struct sockaddr_in6));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
 			"[fd00::7]:3210");
+	g_assert_true(tr_sockaddr_parse("[::ffff:198.18.0.9]:7", 3210, &ss, &len, &error));
+	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
+			"198.18.0.9:7");
 	g_assert_false(tr_sockaddr_parse("hub.example.net:5", 3210, &ss, &len, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
 }
