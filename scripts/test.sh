@@ -100,15 +100,19 @@ if command -v clang-14 >/dev/null &&
 		-Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
 	ninja -C build-fuzz; then
 	for fuzzer in build-fuzz/tests/fuzz-*; do
-		[ -x "$fuzzer" ] || continue
+		# Skip meson's *.p object directories: they are "executable" too.
+		[ -f "$fuzzer" ] && [ -x "$fuzzer" ] || continue
 		name=${fuzzer##*/fuzz-}
 		case "$name" in replay-*) continue ;; esac
 		work=$(mktemp -d)
 		# New inputs go to a scratch corpus; the seeds in the repo stay as they are.
+		# No pipe around check: it would run in a subshell and lose the counts.
 		check "fuzz-$name" "$fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
 			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$top/build-fuzz/crash-$name-" \
-			"$work" "tests/fuzz/corpus/$name" 2>&1 | grep -E '^(stat::number_of_executed_runs|==|SUMMARY|#[0-9]+ *DONE)'
-		rm -rf "$work"
+			"$work" "tests/fuzz/corpus/$name" >"$work.log" 2>&1
+		echo "fuzz-$name:"
+		grep -E '^(stat::number_of_executed_units|==|SUMMARY|Done [0-9]+ runs)' "$work.log"
+		rm -rf "$work" "$work.log"
 	done
 else
 	failed=$((failed + 1)); failures+=("fuzz build")
