@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * fields. Lists have hard caps so a peer cannot make us allocate without bound.
  */
 
-#define TR_PROTO_VERSION 1
+#define TR_PROTO_VERSION 1u
 
 #define TR_MSG_HEADER_LEN 4
 #define TR_MSG_MAX_BODY   65535
