@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Quick start: installs dependencies, builds, and runs Trellis on a built-in
-# default. Idempotent; safe after `git clean -xfd`.
+# default: a real tunnel between a hub and two clients in throwaway network
+# namespaces. Idempotent; safe after `git clean -xfd`. Needs root.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,6 @@ else
 fi
 ninja -C build
 
-./build/server/trellis-server --version
-./build/client/trellis-client --version
-./build/cli/trellis --version
+# A hub and two clients in throwaway network namespaces: ping and throughput
+# through a real tunnel, then everything is removed again.
+./scripts/demo.sh

@@ -6,6 +6,7 @@
 #include "common/addr.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/pki.h"
 #include "server/hub.h"
 
 #include <glib-unix.h>
@@ -77,6 +78,40 @@ parse_ciphers(const char *text, TrCipher *out, guint *n, GError **error)
 	return *n > 0;
 }
 
+/*
+ * No credentials configured: run on the state directory's own CA, creating
+ * it and this hub's certificate on the first run, so that a new network
+ * needs nothing but `trellis pki issue CLIENT` for each client.
+ */
+static gboolean
+first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
+{
+	const char *dir = cfg->state_dir;
+	g_autoptr(TrPkiCa) ca = NULL;
+	g_autofree char *cert = tr_pki_cert_path(dir, name);
+
+	if (!tr_pki_ca_exists(dir)) {
+		TrPkiInitOptions init = { 0 };
+		if (!tr_pki_init(dir, &init, error))
+			return FALSE;
+		g_message("created the network's CA in %s", dir);
+	}
+	if (!g_file_test(cert, G_FILE_TEST_EXISTS)) {
+		TrPkiIssueOptions issue = { .kind = TR_PKI_KIND_SERVER };
+		ca = tr_pki_ca_open(dir, error);
+		if (ca == NULL || !tr_pki_issue(ca, name, &issue, error))
+			return FALSE;
+		g_message("issued this hub's certificate '%s'; clients use --server-name %s and "
+			  "certificates from: trellis pki issue NAME --state-dir %s",
+			  name, name, dir);
+	}
+	cfg->tls.ca_file = tr_pki_ca_cert_path(dir);
+	cfg->tls.crl_file = tr_pki_crl_path(dir);
+	cfg->tls.cert_file = g_steal_pointer(&cert);
+	cfg->tls.key_file = tr_pki_key_path(dir, name);
+	return TRUE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -88,7 +123,7 @@ main(int argc, char **argv)
 	g_autofree char *shared_key = NULL, *password_file = NULL, *pam_service = NULL;
 	g_autofree char *pool4 = NULL, *pool6 = NULL, *crypto = NULL, *compression = NULL;
 	g_autofree char *magic = NULL, *device = NULL, *device_path = NULL, *state_dir = NULL;
-	g_autofree char *log_file = NULL, *type = NULL;
+	g_autofree char *log_file = NULL, *type = NULL, *name = NULL;
 	g_auto(GStrv) routes = NULL, dns = NULL, dns_search = NULL;
 	gint mtu = 0, keepalive = 0, peer_timeout = 0, max_pending = 0, handshake_timeout = 0;
 	const GOptionEntry entries[] = {
@@ -116,7 +151,8 @@ main(int argc, char **argv)
 		{ "type", 't', 0, G_OPTION_ARG_STRING, &type, "Device type (tun)", "TYPE" },
 		{ "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device name, %d is a free number (default trellis%d)", "NAME" },
 		{ "device-path", 0, 0, G_OPTION_ARG_FILENAME, &device_path, "Path of the tun clone device", "PATH" },
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "Directory for address leases", "DIR" },
+		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "Directory for address leases and, without --ca/--cert/--key/--shared-key, the network's CA (created on first run)", "DIR" },
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "This hub's certificate name when it runs on its state directory's CA (default hub)", "NAME" },
 		{ "handshake-timeout", 0, 0, G_OPTION_ARG_INT, &handshake_timeout, "Seconds a client has to finish TLS and HELLO (default 10)", "SECS" },
 		{ "max-pending", 0, 0, G_OPTION_ARG_INT, &max_pending, "Most handshakes in progress at once (default 64)", "N" },
 		{ "log-file", 0, 0, G_OPTION_ARG_FILENAME, &log_file, "Also write the log to this file", "FILE" },
@@ -157,7 +193,7 @@ main(int argc, char **argv)
 	cfg.dns_search = g_steal_pointer(&dns_search);
 	cfg.device = g_strdup(device);
 	cfg.device_path = g_strdup(device_path);
-	cfg.state_dir = g_strdup(state_dir);
+	cfg.state_dir = g_strdup(state_dir ? state_dir : TR_LOCALSTATEDIR);
 	cfg.client_to_client = !no_c2c;
 	cfg.udp = !no_udp;
 	if (mtu)
@@ -191,6 +227,12 @@ main(int argc, char **argv)
 		goto fail;
 	if (magic && !tr_magic_parse(magic, &cfg.magic, &error))
 		goto fail;
+
+	if (!ca && !cert && !key && !shared_key &&
+	    !first_run_pki(&cfg, name ? name : "hub", &error)) {
+		g_prefix_error(&error, "no credentials configured, and the state directory's CA cannot be used: ");
+		goto fail;
+	}
 
 	hub = tr_hub_new(&cfg, &error);
 	if (hub == NULL)
