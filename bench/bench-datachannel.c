@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const size_t sizes[] = { 64, 512, 1400 };
+static const size_t sizes[] = {64, 512, 1400};
 
 typedef struct {
 	TrCipher cipher;
@@ -32,7 +32,7 @@ fill(uint8_t *p, size_t len, gboolean compressible, uint64_t seed)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		p[i] = compressible ? (uint8_t)"tunnel traffic "[i % 15] : (uint8_t)(x >> 32);
+		p[i] = compressible ? (uint8_t) "tunnel traffic "[i % 15] : (uint8_t)(x >> 32);
 	}
 }
 
@@ -41,10 +41,10 @@ static double
 raw_aead(TrCipher cipher, size_t size, int64_t usec)
 {
 	gnutls_cipher_algorithm_t alg = cipher == TR_CIPHER_AES256_GCM
-						? GNUTLS_CIPHER_AES_256_GCM
-						: GNUTLS_CIPHER_CHACHA20_POLY1305;
-	uint8_t key[32] = { 9 }, nonce[12] = { 0 }, ad[TR_DC_HEADER_LEN] = { 0 };
-	gnutls_datum_t datum = { key, sizeof(key) };
+	                                        ? GNUTLS_CIPHER_AES_256_GCM
+	                                        : GNUTLS_CIPHER_CHACHA20_POLY1305;
+	uint8_t key[32] = {9}, nonce[12] = {0}, ad[TR_DC_HEADER_LEN] = {0};
+	gnutls_datum_t datum = {key, sizeof(key)};
 	gnutls_aead_cipher_hd_t hd;
 	uint8_t buf[1400 + 16];
 	uint64_t bytes = 0, n = 0;
@@ -59,9 +59,9 @@ raw_aead(TrCipher cipher, size_t size, int64_t usec)
 
 			memcpy(nonce + 4, &n, sizeof(n));
 			if (gnutls_aead_cipher_encrypt(hd, nonce, 12, ad, sizeof(ad), 16, buf, size,
-						       buf, &clen) < 0 ||
+			                               buf, &clen) < 0 ||
 			    gnutls_aead_cipher_decrypt(hd, nonce, 12, ad, sizeof(ad), 16, buf, clen,
-						       buf, &plen) < 0)
+			                               buf, &plen) < 0)
 				abort();
 			bytes += size;
 		}
@@ -73,11 +73,10 @@ raw_aead(TrCipher cipher, size_t size, int64_t usec)
 
 /* MB/s of payload for tr_dc_encrypt + tr_dc_decrypt between two sessions. */
 static double
-datachannel(TrCipher cipher, TrCompress compress, size_t size, gboolean compressible,
-	    int64_t usec)
+datachannel(TrCipher cipher, TrCompress compress, size_t size, gboolean compressible, int64_t usec)
 {
 	static TrPacket pkt;
-	uint8_t k1[TR_CIPHER_KEY_LEN] = { 1 }, k2[TR_CIPHER_KEY_LEN] = { 2 };
+	uint8_t k1[TR_CIPHER_KEY_LEN] = {1}, k2[TR_CIPHER_KEY_LEN] = {2};
 	g_autoptr(TrCompressScratch) scratch = tr_compress_scratch_new();
 	g_autoptr(TrDc) a = NULL;
 	g_autoptr(TrDc) b = NULL;
@@ -92,7 +91,8 @@ datachannel(TrCipher cipher, TrCompress compress, size_t size, gboolean compress
 	cfg.local_index = cfg.peer_index = 1;
 	a = tr_dc_new(&cfg, NULL);
 	b = tr_dc_new(&cfg, NULL);
-	if (!tr_dc_install_keys(a, 1, k1, k2, 0, NULL) || !tr_dc_install_keys(b, 1, k2, k1, 0, NULL))
+	if (!tr_dc_install_keys(a, 1, k1, k2, 0, NULL) ||
+	    !tr_dc_install_keys(b, 1, k2, k1, 0, NULL))
 		abort();
 	tr_packet_reset(&pkt);
 	fill(tr_packet_data(&pkt), size, compressible, 0);
@@ -114,7 +114,7 @@ datachannel(TrCipher cipher, TrCompress compress, size_t size, gboolean compress
 int
 main(int argc, char **argv)
 {
-	static const TrCipher ciphers[] = { TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305 };
+	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305};
 	double seconds = argc > 1 ? g_ascii_strtod(argv[1], NULL) : 0.3;
 	int64_t usec = (int64_t)(seconds * G_USEC_PER_SEC);
 
@@ -130,12 +130,12 @@ main(int argc, char **argv)
 			for (int round = 0; round < 3; round++) {
 				raw = MAX(raw, raw_aead(ciphers[c], sizes[s], usec / 3));
 				dc = MAX(dc, datachannel(ciphers[c], TR_COMPRESS_NONE, sizes[s],
-							 FALSE, usec / 3));
+				                         FALSE, usec / 3));
 			}
 			double lzo_txt =
-				datachannel(ciphers[c], TR_COMPRESS_LZO, sizes[s], TRUE, usec);
+			        datachannel(ciphers[c], TR_COMPRESS_LZO, sizes[s], TRUE, usec);
 			double lzo_rnd =
-				datachannel(ciphers[c], TR_COMPRESS_LZO, sizes[s], FALSE, usec);
+			        datachannel(ciphers[c], TR_COMPRESS_LZO, sizes[s], FALSE, usec);
 
 			printf("%-18s %5zu %9.0f %9.0f %6.1f%% %11.0f %11.0f\n",
 			       tr_cipher_name(ciphers[c]), sizes[s], raw, dc, 100 * dc / raw,
