@@ -12,13 +12,13 @@ static const struct {
 	const char *name;
 	TrCipher cipher;
 } cipher_names[] = {
-	{ "aes256-gcm", TR_CIPHER_AES256_GCM },
-	{ "chacha20-poly1305", TR_CIPHER_CHACHA20_POLY1305 },
-	{ "plaintext", TR_CIPHER_NONE },
-	/* vpncloud's names, and the obvious one for no cipher */
-	{ "aes256", TR_CIPHER_AES256_GCM },
-	{ "chacha20", TR_CIPHER_CHACHA20_POLY1305 },
-	{ "none", TR_CIPHER_NONE },
+        {"aes256-gcm", TR_CIPHER_AES256_GCM},
+        {"chacha20-poly1305", TR_CIPHER_CHACHA20_POLY1305},
+        {"plaintext", TR_CIPHER_NONE},
+        /* vpncloud's names, and the obvious one for no cipher */
+        {"aes256", TR_CIPHER_AES256_GCM},
+        {"chacha20", TR_CIPHER_CHACHA20_POLY1305},
+        {"none", TR_CIPHER_NONE},
 };
 
 struct TrAead {
@@ -36,7 +36,7 @@ tr_cipher_parse(const char *text, TrCipher *out, GError **error)
 		}
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-		    "cipher '%s': expected aes256-gcm, chacha20-poly1305 or plaintext", text);
+	            "cipher '%s': expected aes256-gcm, chacha20-poly1305 or plaintext", text);
 	return FALSE;
 }
 
@@ -74,7 +74,7 @@ tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **erro
 {
 	g_autoptr(TrAead) aead = g_new0(TrAead, 1);
 	gnutls_cipher_algorithm_t alg = gnutls_algorithm(cipher);
-	gnutls_datum_t datum = { .data = (unsigned char *)key, .size = TR_CIPHER_KEY_LEN };
+	gnutls_datum_t datum = {.data = (unsigned char *)key, .size = TR_CIPHER_KEY_LEN};
 	int ret;
 
 	aead->cipher = cipher;
@@ -88,7 +88,7 @@ tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **erro
 	if (ret < 0) {
 		aead->hd = NULL;
 		g_set_error(error, TR_ERROR, TR_ERROR_UNSUPPORTED, "%s: %s", tr_cipher_name(cipher),
-			    gnutls_strerror(ret));
+		            gnutls_strerror(ret));
 		return NULL;
 	}
 	return g_steal_pointer(&aead);
@@ -121,7 +121,7 @@ make_nonce(uint8_t nonce[TR_CIPHER_NONCE_LEN], uint64_t counter)
 
 int
 tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *data,
-	     size_t len)
+             size_t len)
 {
 	uint8_t nonce[TR_CIPHER_NONCE_LEN];
 	size_t out_len = len + TR_CIPHER_TAG_MAX;
@@ -130,15 +130,15 @@ tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 		return 0;
 	make_nonce(nonce, counter);
 	/* In place: GnuTLS (nettle and its x86 code) allows ctext == ptext. */
-	if (gnutls_aead_cipher_encrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len, TR_CIPHER_TAG_MAX,
-				       data, len, data, &out_len) < 0)
+	if (gnutls_aead_cipher_encrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len,
+	                               TR_CIPHER_TAG_MAX, data, len, data, &out_len) < 0)
 		return -EIO;
 	return 0;
 }
 
 int
 tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *data,
-	     size_t len)
+             size_t len)
 {
 	uint8_t nonce[TR_CIPHER_NONCE_LEN];
 	size_t out_len;
@@ -149,8 +149,8 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 		return -EBADMSG;
 	out_len = len - TR_CIPHER_TAG_MAX;
 	make_nonce(nonce, counter);
-	if (gnutls_aead_cipher_decrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len, TR_CIPHER_TAG_MAX,
-				       data, len, data, &out_len) < 0)
+	if (gnutls_aead_cipher_decrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len,
+	                               TR_CIPHER_TAG_MAX, data, len, data, &out_len) < 0)
 		return -EBADMSG;
 	return (int)out_len;
 }
@@ -158,10 +158,10 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 double
 tr_cipher_measure(TrCipher cipher, size_t packet_len, int64_t usec)
 {
-	static const uint8_t key[TR_CIPHER_KEY_LEN] = { 1 };
+	static const uint8_t key[TR_CIPHER_KEY_LEN] = {1};
 	g_autoptr(TrAead) aead = NULL;
 	g_autofree uint8_t *buf = NULL;
-	uint8_t ad[20] = { 0 };
+	uint8_t ad[20] = {0};
 	uint64_t counter = 0, bytes = 0;
 	int64_t start, elapsed;
 

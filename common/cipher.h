@@ -62,6 +62,7 @@ typedef struct TrAead TrAead;
 /* Takes a copy of @key into GnuTLS; the caller wipes its own copy. */
 TrAead *tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **error);
 void tr_aead_free(TrAead *aead);
+/* cppcheck-suppress unknownMacro */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrAead, tr_aead_free)
 
 TrCipher tr_aead_cipher(const TrAead *aead);
@@ -72,8 +73,8 @@ TrCipher tr_aead_cipher(const TrAead *aead);
  * nonce is 4 zero bytes followed by @counter in big-endian order; @ad is
  * authenticated, not encrypted. Returns 0 or -EIO (GnuTLS refused).
  */
-int tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
-		 uint8_t *data, size_t len);
+int tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *data,
+                 size_t len);
 
 /*
  * Verifies and decrypts in place @len bytes at @data, the last
@@ -81,7 +82,7 @@ int tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_le
  * -EBADMSG when authentication fails (the data is then garbage) or the input
  * is shorter than the tag.
  */
-int tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
-		 uint8_t *data, size_t len);
+int tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *data,
+                 size_t len);
 
 G_END_DECLS

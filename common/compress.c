@@ -58,8 +58,8 @@ lzo_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 }
 
 static const CompressOps algorithms[] = {
-	{ TR_COMPRESS_NONE, "none", "off", NULL, NULL },
-	{ TR_COMPRESS_LZO, "lzo", "lzo1x", lzo_compress, lzo_decompress },
+        {TR_COMPRESS_NONE, "none", "off", NULL, NULL},
+        {TR_COMPRESS_LZO, "lzo", "lzo1x", lzo_compress, lzo_decompress},
 };
 
 static const CompressOps *
@@ -83,7 +83,7 @@ tr_compress_parse(const char *text, TrCompress *out, GError **error)
 		}
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "compression '%s': expected none or lzo",
-		    text);
+	            text);
 	return FALSE;
 }
 
@@ -130,7 +130,7 @@ tr_compress_scratch_free(TrCompressScratch *scratch)
 
 ssize_t
 tr_compress(TrCompress alg, TrCompressScratch *scratch, const uint8_t *in, size_t len,
-	    const uint8_t **out)
+            const uint8_t **out)
 {
 	const CompressOps *ops = lookup(alg);
 	ssize_t n;
@@ -148,7 +148,7 @@ tr_compress(TrCompress alg, TrCompressScratch *scratch, const uint8_t *in, size_
 
 ssize_t
 tr_decompress(TrCompress alg, TrCompressScratch *scratch, const uint8_t *in, size_t len,
-	      size_t max_out, const uint8_t **out)
+              size_t max_out, const uint8_t **out)
 {
 	const CompressOps *ops = lookup(alg);
 	ssize_t n;

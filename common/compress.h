@@ -40,6 +40,7 @@ typedef struct TrCompressScratch TrCompressScratch;
 
 TrCompressScratch *tr_compress_scratch_new(void);
 void tr_compress_scratch_free(TrCompressScratch *scratch);
+/* cppcheck-suppress unknownMacro */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrCompressScratch, tr_compress_scratch_free)
 
 /*
@@ -49,7 +50,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrCompressScratch, tr_compress_scratch_free)
  * negative errno. No allocation.
  */
 ssize_t tr_compress(TrCompress alg, TrCompressScratch *scratch, const uint8_t *in, size_t len,
-		    const uint8_t **out);
+                    const uint8_t **out);
 
 /*
  * Decompresses untrusted @in into the scratch output, producing at most
@@ -58,6 +59,6 @@ ssize_t tr_compress(TrCompress alg, TrCompressScratch *scratch, const uint8_t *i
  * would exceed the cap. No allocation.
  */
 ssize_t tr_decompress(TrCompress alg, TrCompressScratch *scratch, const uint8_t *in, size_t len,
-		      size_t max_out, const uint8_t **out);
+                      size_t max_out, const uint8_t **out);
 
 G_END_DECLS

@@ -95,29 +95,29 @@ void
 tr_dc_config_init(TrDcConfig *cfg)
 {
 	*cfg = (TrDcConfig){
-		.magic = TR_MAGIC_DEFAULT,
-		.cipher = tr_cipher_default(),
-		.compress = TR_COMPRESS_NONE,
-		.compress_adaptive = TRUE,
-		.rekey_after_packets = TR_DC_REKEY_AFTER_PACKETS,
-		.reject_after_packets = TR_DC_REJECT_AFTER_PACKETS,
-		.rekey_after_usec = TR_DC_REKEY_AFTER_USEC,
-		.reject_after_usec = TR_DC_REJECT_AFTER_USEC,
-		.key_grace_usec = TR_DC_KEY_GRACE_USEC,
+	        .magic = TR_MAGIC_DEFAULT,
+	        .cipher = tr_cipher_default(),
+	        .compress = TR_COMPRESS_NONE,
+	        .compress_adaptive = TRUE,
+	        .rekey_after_packets = TR_DC_REKEY_AFTER_PACKETS,
+	        .reject_after_packets = TR_DC_REJECT_AFTER_PACKETS,
+	        .rekey_after_usec = TR_DC_REKEY_AFTER_USEC,
+	        .reject_after_usec = TR_DC_REJECT_AFTER_USEC,
+	        .key_grace_usec = TR_DC_KEY_GRACE_USEC,
 	};
 }
 
 static const char *const drop_names[TR_DC_DROP_COUNT] = {
-	[TR_DC_DROP_SHORT] = "short",
-	[TR_DC_DROP_MAGIC] = "magic",
-	[TR_DC_DROP_HEADER] = "header",
-	[TR_DC_DROP_SESSION] = "session",
-	[TR_DC_DROP_KEY] = "key",
-	[TR_DC_DROP_AUTH] = "auth",
-	[TR_DC_DROP_REPLAY] = "replay",
-	[TR_DC_DROP_TOO_OLD] = "too-old",
-	[TR_DC_DROP_DECOMPRESS] = "decompress",
-	[TR_DC_DROP_OTHER] = "other",
+        [TR_DC_DROP_SHORT] = "short",
+        [TR_DC_DROP_MAGIC] = "magic",
+        [TR_DC_DROP_HEADER] = "header",
+        [TR_DC_DROP_SESSION] = "session",
+        [TR_DC_DROP_KEY] = "key",
+        [TR_DC_DROP_AUTH] = "auth",
+        [TR_DC_DROP_REPLAY] = "replay",
+        [TR_DC_DROP_TOO_OLD] = "too-old",
+        [TR_DC_DROP_DECOMPRESS] = "decompress",
+        [TR_DC_DROP_OTHER] = "other",
 };
 
 TrDcDrop
@@ -186,33 +186,34 @@ check_config(const TrDcConfig *cfg, GError **error)
 {
 	if (cfg->cipher != TR_CIPHER_NONE && cfg->cipher != TR_CIPHER_AES256_GCM &&
 	    cfg->cipher != TR_CIPHER_CHACHA20_POLY1305) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "unknown cipher %d", (int)cfg->cipher);
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "unknown cipher %d",
+		            (int)cfg->cipher);
 		return FALSE;
 	}
 	if (cfg->cipher == TR_CIPHER_NONE && !cfg->allow_plaintext) {
-		g_set_error_literal(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "cipher plaintext sends traffic unencrypted and unauthenticated; "
-				    "it needs unencrypted mode allowed explicitly");
+		g_set_error_literal(
+		        error, TR_ERROR, TR_ERROR_CONFIG,
+		        "cipher plaintext sends traffic unencrypted and unauthenticated; "
+		        "it needs unencrypted mode allowed explicitly");
 		return FALSE;
 	}
-	if ((unsigned)cfg->compress > TR_COMPRESS_ID_MAX ||
-	    !tr_compress_supported(cfg->compress)) {
+	if ((unsigned)cfg->compress > TR_COMPRESS_ID_MAX || !tr_compress_supported(cfg->compress)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "unknown compression %d",
-			    (int)cfg->compress);
+		            (int)cfg->compress);
 		return FALSE;
 	}
 	if (cfg->reject_after_packets > TR_DC_COUNTER_MAX ||
 	    cfg->rekey_after_packets > cfg->reject_after_packets) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "packet limits: need rekey (%" G_GUINT64_FORMAT ") <= reject (%" G_GUINT64_FORMAT
-			    ") <= 2^62",
-			    cfg->rekey_after_packets, cfg->reject_after_packets);
+		            "packet limits: need rekey (%" G_GUINT64_FORMAT
+		            ") <= reject (%" G_GUINT64_FORMAT ") <= 2^62",
+		            cfg->rekey_after_packets, cfg->reject_after_packets);
 		return FALSE;
 	}
 	if (cfg->rekey_after_usec <= 0 || cfg->rekey_after_usec > cfg->reject_after_usec ||
 	    cfg->key_grace_usec < 0) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "time limits: need 0 < rekey <= reject and grace >= 0");
+		                    "time limits: need 0 < rekey <= reject and grace >= 0");
 		return FALSE;
 	}
 	return TRUE;
@@ -225,9 +226,9 @@ tr_dc_new(const TrDcConfig *cfg, GError **error)
 	TrDcConfig c = *cfg;
 
 	if (c.rekey_after_packets == 0)
-		c.rekey_after_packets = MIN(TR_DC_REKEY_AFTER_PACKETS, c.reject_after_packets
-									? c.reject_after_packets
-									: TR_DC_REKEY_AFTER_PACKETS);
+		c.rekey_after_packets = MIN(TR_DC_REKEY_AFTER_PACKETS,
+		                            c.reject_after_packets ? c.reject_after_packets
+		                                                   : TR_DC_REKEY_AFTER_PACKETS);
 	if (c.reject_after_packets == 0)
 		c.reject_after_packets = MAX(TR_DC_REJECT_AFTER_PACKETS, c.rekey_after_packets);
 	if (c.rekey_after_usec == 0)
@@ -281,7 +282,7 @@ current_slot(TrDc *dc)
 
 gboolean
 tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_LEN],
-		   const uint8_t rx_key[TR_CIPHER_KEY_LEN], int64_t now, GError **error)
+                   const uint8_t rx_key[TR_CIPHER_KEY_LEN], int64_t now, GError **error)
 {
 	KeySlot *cur = current_slot(dc);
 	KeySlot *slot;
@@ -290,7 +291,7 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 
 	if (cur && (epoch <= cur->epoch || (uint8_t)epoch == cur->key_id)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "key epoch %u cannot follow the current epoch %u", epoch, cur->epoch);
+		            "key epoch %u cannot follow the current epoch %u", epoch, cur->epoch);
 		return FALSE;
 	}
 	tx = tr_aead_new(dc->cfg.cipher, tx_key, error);
@@ -488,7 +489,7 @@ decompress_payload(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, unsigned
 	if (scratch == NULL)
 		return -EILSEQ;
 	n = tr_decompress((TrCompress)alg, scratch, tr_packet_data(pkt), pkt->len,
-			  TR_PACKET_PAYLOAD_MAX, &out);
+	                  TR_PACKET_PAYLOAD_MAX, &out);
 	if (n < 0)
 		return -EILSEQ;
 	pkt->off = TR_PACKET_HEADROOM;
@@ -536,7 +537,7 @@ decrypt_packet(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *ty
 		break;
 	}
 	ret = tr_aead_open(slot->rx, h.counter, buf, TR_DC_HEADER_LEN, buf + TR_DC_HEADER_LEN,
-			   wire_len - TR_DC_HEADER_LEN);
+	                   wire_len - TR_DC_HEADER_LEN);
 	if (ret < 0)
 		return -EBADMSG;
 	/* ... and the window moves only for authentic packets. */

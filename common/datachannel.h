@@ -125,6 +125,7 @@ typedef struct TrDc TrDc;
  */
 TrDc *tr_dc_new(const TrDcConfig *cfg, GError **error);
 void tr_dc_free(TrDc *dc);
+/* cppcheck-suppress unknownMacro */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrDc, tr_dc_free)
 
 const TrDcConfig *tr_dc_get_config(const TrDc *dc);
@@ -149,7 +150,7 @@ void tr_dc_set_peer_index(TrDc *dc, uint32_t peer_index);
  * Allocates (GnuTLS key schedules); never call it on the packet path.
  */
 gboolean tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_LEN],
-			    const uint8_t rx_key[TR_CIPHER_KEY_LEN], int64_t now, GError **error);
+                            const uint8_t rx_key[TR_CIPHER_KEY_LEN], int64_t now, GError **error);
 
 /*
  * Switches sending to the next key. The replaced key still decrypts for
@@ -183,8 +184,7 @@ void tr_dc_expire(TrDc *dc, int64_t now);
  *   -ENOBUFS      less than TR_DC_HEADER_LEN headroom or tag tailroom
  *   -EINVAL       unknown @type
  */
-int tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type,
-		  int64_t now);
+int tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type, int64_t now);
 
 /*
  * Verifies, decrypts and decompresses a received datagram in place. On
@@ -193,7 +193,6 @@ int tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType 
  * and @pkt's data is undefined. The peer is authenticated only on success:
  * update its endpoint (roaming) only then.
  */
-int tr_dc_decrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type,
-		  int64_t now);
+int tr_dc_decrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type, int64_t now);
 
 G_END_DECLS

@@ -31,7 +31,7 @@ tr_magic_parse(const char *text, TrMagic *out, GError **error)
 
 		if (gnutls_hash_fast(GNUTLS_DIG_SHA256, seed, strlen(seed), digest) < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "magic '%s': SHA-256 failed",
-				    text);
+			            text);
 			return FALSE;
 		}
 		memcpy(out->bytes, digest, sizeof(out->bytes));
@@ -39,7 +39,7 @@ tr_magic_parse(const char *text, TrMagic *out, GError **error)
 	}
 	if (strlen(text) != 2 * sizeof(out->bytes)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "magic '%s': expected 8 hex digits or hash:TEXT", text);
+		            "magic '%s': expected 8 hex digits or hash:TEXT", text);
 		return FALSE;
 	}
 	for (size_t i = 0; i < sizeof(out->bytes); i++) {
@@ -47,8 +47,8 @@ tr_magic_parse(const char *text, TrMagic *out, GError **error)
 
 		if (hi < 0 || lo < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "magic '%s': '%c' is not a hex digit", text,
-				    hi < 0 ? text[2 * i] : text[2 * i + 1]);
+			            "magic '%s': '%c' is not a hex digit", text,
+			            hi < 0 ? text[2 * i] : text[2 * i + 1]);
 			return FALSE;
 		}
 		out->bytes[i] = (uint8_t)(hi << 4 | lo);
@@ -60,6 +60,6 @@ char *
 tr_magic_to_string(const TrMagic *magic, char buf[TR_MAGIC_STRLEN])
 {
 	g_snprintf(buf, TR_MAGIC_STRLEN, "%02x%02x%02x%02x", magic->bytes[0], magic->bytes[1],
-		   magic->bytes[2], magic->bytes[3]);
+	           magic->bytes[2], magic->bytes[3]);
 	return buf;
 }

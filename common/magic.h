@@ -19,8 +19,7 @@ typedef struct {
 
 /* The default magic, "trl\x01" (74 72 6c 01); as text "74726c01". */
 #define TR_MAGIC_DEFAULT_TEXT "74726c01"
-#define TR_MAGIC_DEFAULT                                                                           \
-	((TrMagic){ .bytes = { 0x74, 0x72, 0x6c, 0x01 } })
+#define TR_MAGIC_DEFAULT      ((TrMagic){.bytes = {0x74, 0x72, 0x6c, 0x01}})
 
 /* "74726c01\0" */
 #define TR_MAGIC_STRLEN 9

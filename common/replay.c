@@ -12,8 +12,8 @@
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-#define BLOCK_MASK (TR_REPLAY_BLOCKS - 1)
-#define BIT_MASK   (TR_REPLAY_BLOCK_BITS - 1)
+#define BLOCK_MASK  (TR_REPLAY_BLOCKS - 1)
+#define BIT_MASK    (TR_REPLAY_BLOCK_BITS - 1)
 #define BLOCK_SHIFT 6
 
 _Static_assert(TR_REPLAY_BLOCK_BITS == 1u << BLOCK_SHIFT, "block size");

@@ -10,13 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TR_REPLAY_BLOCKS 64u /* power of two */
+#define TR_REPLAY_BLOCKS     64u /* power of two */
 #define TR_REPLAY_BLOCK_BITS 64u
 /* Guaranteed window: one block of the ring is always the one being refilled. */
 #define TR_REPLAY_WINDOW ((TR_REPLAY_BLOCKS - 1) * TR_REPLAY_BLOCK_BITS)
 
 typedef struct {
-	uint64_t top;  /* highest counter accepted + 1; 0 = nothing yet */
+	uint64_t top; /* highest counter accepted + 1; 0 = nothing yet */
 	uint64_t bitmap[TR_REPLAY_BLOCKS];
 } TrReplay;
 

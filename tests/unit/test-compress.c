@@ -21,7 +21,7 @@ test_compress_roundtrip(void)
 	g_autoptr(TrCompressScratch) s = tr_compress_scratch_new();
 	g_autoptr(TrCompressScratch) d = tr_compress_scratch_new();
 	static uint8_t in[TR_PACKET_PAYLOAD_MAX], copy[TR_PACKET_PAYLOAD_MAX];
-	static const size_t sizes[] = { 200, 512, 1400, 9000, TR_PACKET_PAYLOAD_MAX };
+	static const size_t sizes[] = {200, 512, 1400, 9000, TR_PACKET_PAYLOAD_MAX};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
 		const uint8_t *out, *back;
@@ -36,14 +36,15 @@ test_compress_roundtrip(void)
 		g_assert_cmpint(m, ==, (ssize_t)sizes[i]);
 		g_assert_cmpmem(back, (size_t)m, in, sizes[i]);
 		/* One byte less room than needed: refused, never written past. */
-		g_assert_cmpint(tr_decompress(TR_COMPRESS_LZO, d, copy, (size_t)n, sizes[i] - 1,
-					      &back),
-				==, -EILSEQ);
+		g_assert_cmpint(
+		        tr_decompress(TR_COMPRESS_LZO, d, copy, (size_t)n, sizes[i] - 1, &back), ==,
+		        -EILSEQ);
 	}
-	g_assert_cmpint(tr_compress(TR_COMPRESS_LZO, s, in, TR_PACKET_PAYLOAD_MAX + 1, &(const uint8_t *){ NULL }),
-			==, -EMSGSIZE);
-	g_assert_cmpint(tr_compress(TR_COMPRESS_NONE, s, in, 10, &(const uint8_t *){ NULL }), ==,
-			-EINVAL);
+	g_assert_cmpint(tr_compress(TR_COMPRESS_LZO, s, in, TR_PACKET_PAYLOAD_MAX + 1,
+	                            &(const uint8_t *){NULL}),
+	                ==, -EMSGSIZE);
+	g_assert_cmpint(tr_compress(TR_COMPRESS_NONE, s, in, 10, &(const uint8_t *){NULL}), ==,
+	                -EINVAL);
 }
 
 static void
@@ -75,12 +76,12 @@ test_decompress_bounded(void)
 	g_assert_cmpint(lzo1x_1_compress(zeros, big, packed, &packed_len, work), ==, LZO_E_OK);
 	g_assert_cmpuint(packed_len, <, 8192);
 	g_assert_cmpint(tr_decompress(TR_COMPRESS_LZO, s, packed, packed_len, big, &out), ==,
-			-EILSEQ);
+	                -EILSEQ);
 	/* Garbage and truncations are refused, not crashed on. */
 	for (size_t len = 0; len < packed_len; len += 7)
-		g_assert_cmpint(tr_decompress(TR_COMPRESS_LZO, s, packed, len,
-					      TR_PACKET_PAYLOAD_MAX, &out),
-				<, 0);
+		g_assert_cmpint(
+		        tr_decompress(TR_COMPRESS_LZO, s, packed, len, TR_PACKET_PAYLOAD_MAX, &out),
+		        <, 0);
 }
 
 int

@@ -11,8 +11,8 @@
 #define INDEX_B 0x0b0b0b0bu
 #define T0      (G_GINT64_CONSTANT(1000) * G_USEC_PER_SEC)
 
-static const uint8_t key_ab[TR_CIPHER_KEY_LEN] = { 0xab, 1, 2, 3 };
-static const uint8_t key_ba[TR_CIPHER_KEY_LEN] = { 0xba, 1, 2, 3 };
+static const uint8_t key_ab[TR_CIPHER_KEY_LEN] = {0xab, 1, 2, 3};
+static const uint8_t key_ba[TR_CIPHER_KEY_LEN] = {0xba, 1, 2, 3};
 
 /* Two ends of one session: a sends with key_ab, b with key_ba. */
 typedef struct {
@@ -109,7 +109,7 @@ fill(TrPacket *pkt, size_t len, unsigned seed, bool compressible)
 	pkt->len = (uint32_t)len;
 	for (size_t i = 0; i < len; i++)
 		pkt->buf[pkt->off + i] = compressible ? (uint8_t)('a' + (i + seed) % 7)
-						      : noise((uint64_t)seed << 32 | i);
+		                                      : noise((uint64_t)seed << 32 | i);
 }
 
 /* Encrypts a DATA packet of @len bytes from @from into p->pkt. */
@@ -139,7 +139,7 @@ check_payload(TrPacket *pkt, size_t len, unsigned seed, bool compressible)
 
 static void
 roundtrip_one(Pair *p, TrCipher cipher, TrCompress z, size_t size, TrDcType type, bool compressible,
-	      unsigned n)
+              unsigned n)
 {
 	TrDc *from = (n / 4) % 2 ? p->a : p->b, *to = (n / 4) % 2 ? p->b : p->a;
 	size_t tag = tr_cipher_tag_len(cipher);
@@ -160,10 +160,10 @@ roundtrip_one(Pair *p, TrCipher cipher, TrCompress z, size_t size, TrDcType type
 static void
 test_roundtrip(void)
 {
-	static const TrCipher ciphers[] = { TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
-					    TR_CIPHER_NONE };
-	static const size_t sizes[] = { 0, 1, 64, 512, 1400, 9000, TR_PACKET_PAYLOAD_MAX };
-	static const TrDcType types[] = { TR_DC_DATA, TR_DC_PING, TR_DC_PONG, TR_DC_CLOSE };
+	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
+	                                   TR_CIPHER_NONE};
+	static const size_t sizes[] = {0, 1, 64, 512, 1400, 9000, TR_PACKET_PAYLOAD_MAX};
+	static const TrDcType types[] = {TR_DC_DATA, TR_DC_PING, TR_DC_PONG, TR_DC_CLOSE};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
 		for (TrCompress z = TR_COMPRESS_NONE; z <= TR_COMPRESS_LZO; z++) {
@@ -174,17 +174,17 @@ test_roundtrip(void)
 				for (int compressible = 0; compressible < 2; compressible++) {
 					for (size_t t = 0; t < G_N_ELEMENTS(types); t++) {
 						roundtrip_one(p, ciphers[c], z, sizes[s], types[t],
-							      compressible, n);
+						              compressible, n);
 						n++;
 					}
 				}
 			}
 			g_assert_cmpuint(tr_dc_get_stats(p->a)->rx_packets +
-						 tr_dc_get_stats(p->b)->rx_packets,
-					 ==, n);
+			                         tr_dc_get_stats(p->b)->rx_packets,
+			                 ==, n);
 			g_assert_cmpuint(tr_dc_get_stats(p->a)->tx_packets +
-						 tr_dc_get_stats(p->b)->tx_packets,
-					 ==, n);
+			                         tr_dc_get_stats(p->b)->tx_packets,
+			                 ==, n);
 		}
 	}
 }
@@ -192,7 +192,7 @@ test_roundtrip(void)
 static void
 test_bitflips(void)
 {
-	static const TrCipher ciphers[] = { TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305 };
+	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
 		g_autoptr(Pair) p = pair_new(ciphers[c], TR_COMPRESS_LZO);
@@ -289,9 +289,9 @@ test_wrong_header(void)
 	g_assert_cmpint(receive(p, c, &p->copy, T0), ==, -ENOMSG);
 
 	/* Peek reads the header without keys. */
-	g_assert_cmpint(tr_dc_peek(&tr_dc_get_config(p->b)->magic, tr_packet_data(&p->pkt),
-				   p->pkt.len, &h),
-			==, 0);
+	g_assert_cmpint(
+	        tr_dc_peek(&tr_dc_get_config(p->b)->magic, tr_packet_data(&p->pkt), p->pkt.len, &h),
+	        ==, 0);
 	g_assert_cmpuint(h.receiver_index, ==, INDEX_B);
 	g_assert_cmpuint(h.type, ==, TR_DC_DATA);
 	g_assert_cmpuint(h.key_id, ==, 1);
@@ -303,8 +303,8 @@ test_wrong_header(void)
 		uint8_t value;
 		int expect;
 	} cases[] = {
-		{ 8, 0x0c, -ESRCH }, { 5, 7, -ENOKEY }, { 4, 0, -EPROTO },  { 4, 5, -EPROTO },
-		{ 6, 0x10, -EPROTO }, { 6, 0x02, -EPROTO }, { 7, 1, -EPROTO }, { 6, 0x01, -EPROTO },
+	        {8, 0x0c, -ESRCH},  {5, 7, -ENOKEY},    {4, 0, -EPROTO}, {4, 5, -EPROTO},
+	        {6, 0x10, -EPROTO}, {6, 0x02, -EPROTO}, {7, 1, -EPROTO}, {6, 0x01, -EPROTO},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		p->copy = p->pkt;
@@ -370,7 +370,7 @@ test_config(void)
 	dc = tr_dc_new(&cfg, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(tr_dc_get_config(dc)->reject_after_packets, ==,
-			 TR_DC_REJECT_AFTER_PACKETS);
+	                 TR_DC_REJECT_AFTER_PACKETS);
 	g_assert_cmpint(tr_dc_get_config(dc)->rekey_after_usec, ==, TR_DC_REKEY_AFTER_USEC);
 }
 
@@ -447,19 +447,19 @@ test_decompress_bomb(void)
 	g_autoptr(TrAead) aead = NULL;
 	lzo_uint packed_len = sizeof(p->pkt.buf) - TR_PACKET_HEADROOM;
 	uint8_t *hdr;
-	static const uint8_t header[TR_DC_HEADER_LEN] = { 0x74, 0x72, 0x6c, 0x01, 1, 1, 1, 0,
-							  0x0b, 0x0b, 0x0b, 0x0b, 0 };
+	static const uint8_t header[TR_DC_HEADER_LEN] = {0x74, 0x72, 0x6c, 0x01, 1,    1, 1,
+	                                                 0,    0x0b, 0x0b, 0x0b, 0x0b, 0};
 
 	keys_for(1, ab, ba);
 	aead = tr_aead_new(TR_CIPHER_AES256_GCM, ab, NULL);
 	tr_packet_reset(&p->pkt);
 	g_assert_cmpint(lzo1x_1_compress(zeros, big, tr_packet_data(&p->pkt), &packed_len, work),
-			==, LZO_E_OK);
+	                ==, LZO_E_OK);
 	hdr = tr_packet_data(&p->pkt) - TR_DC_HEADER_LEN;
 	memcpy(hdr, header, sizeof(header));
-	g_assert_cmpint(tr_aead_seal(aead, 0, hdr, TR_DC_HEADER_LEN, tr_packet_data(&p->pkt),
-				     packed_len),
-			==, 0);
+	g_assert_cmpint(
+	        tr_aead_seal(aead, 0, hdr, TR_DC_HEADER_LEN, tr_packet_data(&p->pkt), packed_len),
+	        ==, 0);
 	p->pkt.off -= TR_DC_HEADER_LEN;
 	p->pkt.len = (uint32_t)(packed_len + TR_DC_HEADER_LEN + TR_CIPHER_TAG_MAX);
 	p->copy = p->pkt;
@@ -477,16 +477,15 @@ static const struct {
 	const char *payload;
 	const char *wire;
 } vectors[] = {
-	{ TR_CIPHER_AES256_GCM, TR_DC_DATA, 0, "trellis data channel",
-	  "74726c0101010000010203040000000000000000"
-	  "7aced0b2d945f09d6cc9dd54384ff9f8bc2d333f"
-	  "08308fab4402b5696b954a449c4559c9" },
-	{ TR_CIPHER_CHACHA20_POLY1305, TR_DC_DATA, 0x0102, "trellis data channel",
-	  "74726c0101010000010203040000000000000102"
-	  "f74aa768486407568a6d617f698c0582b32ef105"
-	  "534f806ee85b4f6f65256c0903afe11d" },
-	{ TR_CIPHER_NONE, TR_DC_PING, 1, "ping",
-	  "74726c010201000001020304000000000000000170696e67" },
+        {TR_CIPHER_AES256_GCM, TR_DC_DATA, 0, "trellis data channel",
+         "74726c0101010000010203040000000000000000"
+         "7aced0b2d945f09d6cc9dd54384ff9f8bc2d333f"
+         "08308fab4402b5696b954a449c4559c9"},
+        {TR_CIPHER_CHACHA20_POLY1305, TR_DC_DATA, 0x0102, "trellis data channel",
+         "74726c0101010000010203040000000000000102"
+         "f74aa768486407568a6d617f698c0582b32ef105"
+         "534f806ee85b4f6f65256c0903afe11d"},
+        {TR_CIPHER_NONE, TR_DC_PING, 1, "ping", "74726c010201000001020304000000000000000170696e67"},
 };
 
 static void
@@ -497,8 +496,8 @@ test_vectors(void)
 	for (size_t i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)i;
 	for (size_t v = 0; v < G_N_ELEMENTS(vectors); v++) {
-		TrDcConfig cfg = make_config(vectors[v].cipher, TR_COMPRESS_NONE, 0x01020304,
-					     0x01020304);
+		TrDcConfig cfg =
+		        make_config(vectors[v].cipher, TR_COMPRESS_NONE, 0x01020304, 0x01020304);
 		g_autoptr(TrDc) dc = tr_dc_new(&cfg, NULL);
 		g_autoptr(TrCompressScratch) scratch = tr_compress_scratch_new();
 		g_autofree TrPacket *pkt = g_new0(TrPacket, 1);
@@ -513,7 +512,7 @@ test_vectors(void)
 			memcpy(tr_packet_data(pkt), vectors[v].payload, len);
 			pkt->len = (uint32_t)len;
 			g_assert_cmpint(tr_dc_encrypt(dc, scratch, pkt, vectors[v].type, T0), ==,
-					0);
+			                0);
 		}
 		hex = g_malloc0(pkt->len * 2 + 1);
 		for (size_t i = 0; i < pkt->len; i++)
@@ -554,7 +553,7 @@ wire_put(Wire *w, const TrPacket *pkt)
 /* Delivers some datagrams, in random order; every one within 8 steps. */
 static void
 wire_deliver(Pair *p, Wire *w, TrDc *to, GRand *rand, bool all, int64_t now, bool *seen,
-	     unsigned nseen)
+             unsigned nseen)
 {
 	for (unsigned i = 0; i < w->n;) {
 		Datagram *d = &w->q[i];
@@ -684,7 +683,7 @@ static void
 test_install_rules(void)
 {
 	g_autoptr(Pair) p = pair_new(TR_CIPHER_AES256_GCM, TR_COMPRESS_NONE);
-	uint8_t k[TR_CIPHER_KEY_LEN] = { 0 };
+	uint8_t k[TR_CIPHER_KEY_LEN] = {0};
 	g_autoptr(GError) error = NULL;
 	uint32_t epoch;
 
@@ -735,8 +734,8 @@ test_counter_limit(void)
 	g_assert_true(tr_dc_wants_rekey(p->a, T0 + G_USEC_PER_SEC));
 	send_one(p, p->a, 64, 0, T0 + 2 * G_USEC_PER_SEC - 1);
 	fill(&p->pkt, 64, 0, true);
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0 + 2 * G_USEC_PER_SEC),
-			==, -EKEYEXPIRED);
+	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0 + 2 * G_USEC_PER_SEC), ==,
+	                -EKEYEXPIRED);
 	g_assert_cmpuint(tr_dc_get_stats(p->a)->tx_refused, ==, 2);
 }
 

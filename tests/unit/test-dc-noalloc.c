@@ -66,11 +66,11 @@ posix_memalign(void **out, size_t align, size_t size)
 static void
 test_no_allocation(void)
 {
-	static const TrCipher ciphers[] = { TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
-					    TR_CIPHER_NONE };
+	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
+	                                   TR_CIPHER_NONE};
 	g_autoptr(TrCompressScratch) scratch = tr_compress_scratch_new();
 	g_autofree TrPacket *pkt = g_new0(TrPacket, 1);
-	uint8_t k1[TR_CIPHER_KEY_LEN] = { 1 }, k2[TR_CIPHER_KEY_LEN] = { 2 };
+	uint8_t k1[TR_CIPHER_KEY_LEN] = {1}, k2[TR_CIPHER_KEY_LEN] = {2};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
 		TrDcConfig cfg;

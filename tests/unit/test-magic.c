@@ -30,8 +30,8 @@ test_magic_parse(void)
 	g_assert_true(tr_magic_equal(&m, &def));
 
 	for (unsigned i = 0; i < 6; i++) {
-		static const char *const bad[] = { "", "74726c0", "74726c011", "74726c0g",
-						   " 74726c01", "hash" };
+		static const char *const bad[] = {"",         "74726c0",   "74726c011",
+		                                  "74726c0g", " 74726c01", "hash"};
 		g_autoptr(GError) error = NULL;
 
 		g_assert_false(tr_magic_parse(bad[i], &m, &error));
@@ -47,12 +47,12 @@ test_cipher_names(void)
 		TrCipher cipher;
 		const char *name;
 	} cases[] = {
-		{ "aes256-gcm", TR_CIPHER_AES256_GCM, "aes256-gcm" },
-		{ "AES256", TR_CIPHER_AES256_GCM, "aes256-gcm" },
-		{ "chacha20-poly1305", TR_CIPHER_CHACHA20_POLY1305, "chacha20-poly1305" },
-		{ "chacha20", TR_CIPHER_CHACHA20_POLY1305, "chacha20-poly1305" },
-		{ "plaintext", TR_CIPHER_NONE, "plaintext" },
-		{ "none", TR_CIPHER_NONE, "plaintext" },
+	        {"aes256-gcm", TR_CIPHER_AES256_GCM, "aes256-gcm"},
+	        {"AES256", TR_CIPHER_AES256_GCM, "aes256-gcm"},
+	        {"chacha20-poly1305", TR_CIPHER_CHACHA20_POLY1305, "chacha20-poly1305"},
+	        {"chacha20", TR_CIPHER_CHACHA20_POLY1305, "chacha20-poly1305"},
+	        {"plaintext", TR_CIPHER_NONE, "plaintext"},
+	        {"none", TR_CIPHER_NONE, "plaintext"},
 	};
 	g_autoptr(GError) error = NULL;
 	TrCipher c;

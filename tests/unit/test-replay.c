@@ -53,7 +53,8 @@ test_replay_reorder(void)
 static void
 test_replay_model(void)
 {
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable) seen =
+	        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	g_autoptr(GRand) rand = g_rand_new_with_seed(6479);
 	uint64_t top = 0, base = 0;
 	TrReplay r;
@@ -69,9 +70,10 @@ test_replay_model(void)
 			c = base;
 			break;
 		case 1: /* near the bottom edge of the window */
-			c = top > TR_REPLAY_WINDOW + 3 ? top - TR_REPLAY_WINDOW +
-								 (uint64_t)g_rand_int_range(rand, -3, 3)
-						       : 0;
+			c = top > TR_REPLAY_WINDOW + 3
+			            ? top - TR_REPLAY_WINDOW +
+			                      (uint64_t)g_rand_int_range(rand, -3, 3)
+			            : 0;
 			break;
 		case 2: /* a rare jump */
 			base += (uint64_t)g_rand_int_range(rand, 0, 3) * TR_REPLAY_WINDOW / 2;
@@ -86,7 +88,8 @@ test_replay_model(void)
 		else if (top - c > TR_REPLAY_WINDOW)
 			expect = TR_REPLAY_TOO_OLD;
 		else
-			expect = g_hash_table_contains(seen, &c) ? TR_REPLAY_DUPLICATE : TR_REPLAY_OK;
+			expect = g_hash_table_contains(seen, &c) ? TR_REPLAY_DUPLICATE
+			                                         : TR_REPLAY_OK;
 		got = tr_replay_update(&r, c);
 		g_assert_cmpint(got, ==, expect);
 		if (got == TR_REPLAY_OK) {
