@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/client.h"
 
+#include "common/dialer.h"
 #include "common/error.h"
 #include "tr-config.h"
 
@@ -33,7 +34,7 @@ struct _TrClient {
 	guint next_server;
 	guint retry_id;
 	guint config_timer;
-	GCancellable *cancel;
+	TrDialer *dialer;
 	char *server_desc;
 	struct sockaddr_storage server_addr;
 	socklen_t server_addr_len;
@@ -135,15 +136,12 @@ teardown_session(TrClient *client)
 static void
 schedule_retry(TrClient *client)
 {
-	guint base, delay_ms;
+	guint delay_ms;
 
 	if (client->state == STATE_STOPPED)
 		return;
 	client->state = STATE_IDLE;
-	base = MIN(client->cfg.retry_max_sec * 1000u, 1000u << MIN(client->attempt, 10u));
-	/* +-25 % jitter so that many clients do not return in lock step. */
-	delay_ms = (guint)g_random_int_range((gint32)(base * 3 / 4), (gint32)(base * 5 / 4) + 1);
-	client->attempt++;
+	delay_ms = tr_backoff_next(client->attempt++, client->cfg.retry_max_sec);
 	g_message("reconnecting in %.1f s", delay_ms / 1000.0);
 	client->retry_id = g_timeout_add(delay_ms, on_retry, client);
 }
@@ -615,45 +613,28 @@ open_udp(TrClient *client, GError **error)
 }
 
 static void
-on_connected(GObject *source, GAsyncResult *res, gpointer p)
+on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
+	     const GError *error, gpointer p)
 {
 	TrClient *client = p;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GSocketConnection) conn = NULL;
-	g_autoptr(GSocketAddress) remote = NULL;
-	const char *server_name;
-	int fd;
+	g_autoptr(GError) err = NULL;
 
-	conn = g_socket_client_connect_to_host_finish(G_SOCKET_CLIENT(source), res, &error);
-	if (conn == NULL) {
-		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-			return;
+	if (fd < 0) {
 		g_message("cannot reach %s: %s", client->server_desc, error->message);
 		session_lost(client, error, FALSE);
 		return;
 	}
-	remote = g_socket_connection_get_remote_address(conn, &error);
-	client->server_addr_len = remote ? (socklen_t)g_socket_address_get_native_size(remote) : 0;
-	if (remote == NULL || client->server_addr_len > sizeof(client->server_addr) ||
-	    !g_socket_address_to_native(remote, &client->server_addr, sizeof(client->server_addr),
-					&error)) {
-		session_lost(client, error, FALSE);
+	memcpy(&client->server_addr, remote, remote_len);
+	client->server_addr_len = remote_len;
+	if (!open_udp(client, &err)) {
+		close(fd);
+		session_lost(client, err, FALSE);
 		return;
 	}
-	fd = dup(g_socket_get_fd(g_socket_connection_get_socket(conn)));
-	if (fd < 0 || !open_udp(client, &error)) {
-		if (fd >= 0)
-			close(fd);
-		if (error == NULL)
-			tr_set_error_errno(&error, errno, "dup");
-		session_lost(client, error, FALSE);
-		return;
-	}
-	server_name = client->cfg.server_name;
-	client->link = tr_link_new(fd, client->creds, server_name, client->server_desc, FALSE,
-				   &link_callbacks, client, &error);
+	client->link = tr_link_new(fd, client->creds, client->cfg.server_name, client->server_desc,
+				   FALSE, &link_callbacks, client, &err);
 	if (client->link == NULL) {
-		session_lost(client, error, FALSE);
+		session_lost(client, err, FALSE);
 		return;
 	}
 	client->state = STATE_TLS;
@@ -663,18 +644,16 @@ on_connected(GObject *source, GAsyncResult *res, gpointer p)
 static void
 connect_next(TrClient *client)
 {
-	g_autoptr(GSocketClient) sc = g_socket_client_new();
 	const char *target = client->cfg.connect[client->next_server];
 
 	client->next_server = (client->next_server + 1) % g_strv_length(client->cfg.connect);
 	client->server_desc = g_strdup(target);
 	client->state = STATE_CONNECTING;
-	g_socket_client_set_timeout(sc, MAX(1u, client->cfg.handshake_timeout_ms / 1000));
-	g_clear_object(&client->cancel);
-	client->cancel = g_cancellable_new();
+	tr_dialer_free(client->dialer);
+	client->dialer = tr_dialer_new(target, TR_DEFAULT_PORT, client->cfg.handshake_timeout_ms,
+				       on_connected, client);
 	g_debug("connecting to %s", target);
-	g_socket_client_connect_to_host_async(sc, target, TR_DEFAULT_PORT, client->cancel,
-					      on_connected, client);
+	tr_dialer_start(client->dialer);
 }
 
 TrClient *
@@ -731,8 +710,8 @@ tr_client_stop(TrClient *client)
 {
 	client->state = STATE_STOPPED;
 	g_clear_handle_id(&client->retry_id, g_source_remove);
-	if (client->cancel)
-		g_cancellable_cancel(client->cancel);
+	if (client->dialer)
+		tr_dialer_cancel(client->dialer);
 	if (client->link)
 		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "client shutting down");
 }
@@ -743,10 +722,7 @@ tr_client_free(TrClient *client)
 	if (client == NULL)
 		return;
 	g_clear_handle_id(&client->retry_id, g_source_remove);
-	if (client->cancel) {
-		g_cancellable_cancel(client->cancel);
-		g_object_unref(client->cancel);
-	}
+	tr_dialer_free(client->dialer);
 	teardown_session(client);
 	close_device(client);
 	settings_clear(&client->settings);
