@@ -97,7 +97,7 @@ nl_talk(NlRequest *req, uint16_t reply_type, void *reply, size_t reply_size, con
 	}
 	for (;;) {
 		ssize_t n = recv(fd, &rx, sizeof(rx), 0);
-		int len;
+		unsigned int len;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -106,7 +106,7 @@ nl_talk(NlRequest *req, uint16_t reply_type, void *reply, size_t reply_size, con
 					       tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 			goto out;
 		}
-		len = (int)n;
+		len = (unsigned int)n;
 		for (struct nlmsghdr *h = &rx.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != req->h.nlmsg_seq)
 				continue;
