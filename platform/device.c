@@ -58,6 +58,50 @@ tr_plat_error_prefix(TrPlatError *err, const char *fmt, ...)
 	err->message[TR_PLAT_ERRMSG_MAX - 1] = '\0';
 }
 
+/* RFC 5952 text: the longest run of two or more zero groups becomes "::". */
+static void
+ipv6_str(const uint8_t *a, char *buf, size_t size)
+{
+	int best = -1, best_len = 0, off = 0;
+
+	for (int i = 0; i < 8;) {
+		int j = i;
+		while (j < 8 && a[2 * j] == 0 && a[2 * j + 1] == 0)
+			j++;
+		if (j - i > best_len && j - i >= 2) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	buf[0] = '\0';
+	for (int i = 0; i < 8 && off < (int)size; i++) {
+		if (i == best) {
+			off += snprintf(buf + off, size - (size_t)off, "::");
+			i += best_len - 1;
+			continue;
+		}
+		off += snprintf(buf + off, size - (size_t)off, "%s%x",
+				i > 0 && i != best + best_len ? ":" : "", a[2 * i] << 8 | a[2 * i + 1]);
+	}
+}
+
+const char *
+tr_plat_prefix_str(const TrPrefix *p, char *buf, size_t size)
+{
+	char addr[48];
+
+	if (p->family == TR_ADDR_IPV4)
+		snprintf(addr, sizeof(addr), "%u.%u.%u.%u", p->addr[0], p->addr[1], p->addr[2],
+			 p->addr[3]);
+	else if (p->family == TR_ADDR_IPV6)
+		ipv6_str(p->addr, addr, sizeof(addr));
+	else
+		snprintf(addr, sizeof(addr), "(family %u)", p->family);
+	snprintf(buf, size, "%s/%u", addr, p->len);
+	return buf;
+}
+
 int
 tr_plat_prefix_check(const TrPrefix *p, TrPlatError *err)
 {

@@ -15,19 +15,6 @@ tr_plat_strerror(int errnum, char *buf, size_t size)
 }
 
 const char *
-tr_plat_prefix_str(const TrPrefix *p, char *buf, size_t size)
-{
-	char addr[INET6_ADDRSTRLEN];
-	int af = p->family == TR_ADDR_IPV4 ? AF_INET : AF_INET6;
-
-	if ((p->family != TR_ADDR_IPV4 && p->family != TR_ADDR_IPV6) ||
-	    !inet_ntop(af, p->addr, addr, sizeof(addr)))
-		snprintf(addr, sizeof(addr), "(family %u)", p->family);
-	snprintf(buf, size, "%s/%u", addr, p->len);
-	return buf;
-}
-
-const char *
 tr_win_strerror(DWORD code, char *buf, size_t size)
 {
 	DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,

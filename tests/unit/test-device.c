@@ -177,6 +177,41 @@ test_config(void)
 	close(peer);
 }
 
+/* Addresses in messages and state are RFC 5952 text (the platform's own formatter). */
+static void
+test_prefix_text(void)
+{
+	static const struct {
+		const char *in;
+		unsigned len;
+		const char *out;
+	} cases[] = {
+		{"fd00::", 8, "address fd00::/8"},
+		{"::", 0, "address ::/0"},
+		{"fd00:0:0:1::", 64, "address fd00:0:0:1::/64"},
+		{"fd00:0:1:0:0:0:1:1", 128, "address fd00:0:1::1:1/128"},
+		{"fd00:0:0:1:0:0:0:1", 128, "address fd00:0:0:1::1/128"},
+		{"fd00:0:0:1:1:0:0:1", 128, "address fd00::1:1:0:0:1/128"},
+		{"fd00:1:0:1:2:3:4:5", 128, "address fd00:1:0:1:2:3:4:5/128"},
+		{"::198.19.0.1", 128, "address ::c613:1/128"},
+	};
+	TrPlatError err = {0};
+	char state[256], want[128];
+	int peer;
+	TrDevice *dev = tr_device_open_test(TR_DEVICE_TUN, "tx", 1, &peer, &err);
+
+	g_assert_nonnull(dev);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		TrPrefix p = prefix(TR_ADDR_IPV6, cases[i].in, cases[i].len);
+		g_assert_cmpint(tr_device_add_address(dev, &p, &err), ==, 0);
+		g_snprintf(want, sizeof(want), "mtu 1500\n%s\n", cases[i].out);
+		g_assert_cmpstr(tr_device_test_state(dev, state, sizeof(state)), ==, want);
+		g_assert_cmpint(tr_device_remove_address(dev, &p, &err), ==, 0);
+	}
+	tr_device_close(dev, NULL);
+	close(peer);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -270,6 +305,7 @@ main(int argc, char **argv)
 	g_test_add_func("/device/open-names", test_open_names);
 	g_test_add_func("/device/packets", test_packets);
 	g_test_add_func("/device/config", test_config);
+	g_test_add_func("/device/prefix-text", test_prefix_text);
 	g_test_add_func("/device/hooks", test_hooks);
 	g_test_add_func("/device/dns-file", test_dns_file);
 	return g_test_run();
