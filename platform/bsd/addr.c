@@ -38,7 +38,7 @@ fail(TrDevice *dev, int rc, const char *what, TrPlatError *err)
 	char ebuf[128];
 
 	return tr_plat_error_set(err, -rc, "cannot %s %s: %s", what, dev->ifname,
-				 tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
+	                         tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
 }
 
 int
@@ -155,9 +155,9 @@ tr_bsd_address(TrDevice *dev, bool add, const TrPrefix *p, TrPlatError *err)
 	int rc = p->family == TR_ADDR_IPV4 ? address4(dev, add, p) : address6(dev, add, p);
 
 	if (rc < 0)
-		return tr_plat_error_set(err, -rc, "cannot %s address %s %s %s: %s",
-					 add ? "add" : "remove",
-					 tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "to" : "from",
-					 dev->ifname, tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
+		return tr_plat_error_set(
+		        err, -rc, "cannot %s address %s %s %s: %s", add ? "add" : "remove",
+		        tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "to" : "from", dev->ifname,
+		        tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
 	return 0;
 }

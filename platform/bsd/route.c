@@ -17,7 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SA_ROUNDUP(len) ((len) > 0 ? (((len) + sizeof(long) - 1) & ~(sizeof(long) - 1)) : sizeof(long))
+#define SA_ROUNDUP(len)                                                                            \
+	((len) > 0 ? (((len) + sizeof(long) - 1) & ~(sizeof(long) - 1)) : sizeof(long))
 
 typedef struct {
 	struct rt_msghdr hdr;
@@ -70,7 +71,8 @@ tr_bsd_route(TrDevice *dev, bool add, const TrPrefix *p, TrPlatError *err)
 	memset(&dst, 0, sizeof(dst));
 	memset(&mask, 0, sizeof(mask));
 	if (p->family == TR_ADDR_IPV4) {
-		struct sockaddr_in *d = (struct sockaddr_in *)&dst, *m = (struct sockaddr_in *)&mask;
+		struct sockaddr_in *d = (struct sockaddr_in *)&dst,
+		                   *m = (struct sockaddr_in *)&mask;
 		salen = sizeof(*d);
 		d->sin_len = m->sin_len = (uint8_t)salen;
 		d->sin_family = m->sin_family = AF_INET;
@@ -79,7 +81,7 @@ tr_bsd_route(TrDevice *dev, bool add, const TrPrefix *p, TrPlatError *err)
 			((uint8_t *)&m->sin_addr)[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
 	} else {
 		struct sockaddr_in6 *d = (struct sockaddr_in6 *)&dst,
-				    *m = (struct sockaddr_in6 *)&mask;
+		                    *m = (struct sockaddr_in6 *)&mask;
 		salen = sizeof(*d);
 		d->sin6_len = m->sin6_len = (uint8_t)salen;
 		d->sin6_family = m->sin6_family = AF_INET6;
@@ -112,6 +114,6 @@ tr_bsd_route(TrDevice *dev, bool add, const TrPrefix *p, TrPlatError *err)
 		return 0;
 fail:
 	return tr_plat_error_set(err, -rc, "cannot %s route %s %s %s: %s", add ? "add" : "remove",
-				 tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "via" : "from",
-				 dev->ifname, tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
+	                         tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "via" : "from",
+	                         dev->ifname, tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
 }

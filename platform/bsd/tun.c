@@ -37,16 +37,15 @@ open_unit(TrDevice *dev, const char *path, char *name, size_t namelen, TrPlatErr
 			goto fail_path;
 		snprintf(name, namelen, "%s", base ? base + 1 : path);
 		return fd;
-fail_path:
+	fail_path:
 		last = errno;
 		if (last == EBUSY)
 			return tr_plat_error_set(err, EBUSY, "device %s is taken (in use)", path);
 		if (last == EACCES || last == EPERM)
-			return tr_plat_error_set(err, last,
-						 "permission denied: cannot open %s (needs root)",
-						 path);
+			return tr_plat_error_set(
+			        err, last, "permission denied: cannot open %s (needs root)", path);
 		return tr_plat_error_set(err, last, "cannot open %s: %s", path,
-					 tr_plat_strerror(last, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(last, ebuf, sizeof(ebuf)));
 	}
 	for (unsigned unit = 0; unit < MAX_UNITS; unit++) {
 		int fd;
@@ -63,16 +62,15 @@ fail_path:
 	}
 	if (last == EBUSY)
 		return tr_plat_error_set(err, EBUSY, "all %s devices (/dev/%s0..%d) are in use",
-					 kind, kind, MAX_UNITS - 1);
+		                         kind, kind, MAX_UNITS - 1);
 	if (last == EACCES || last == EPERM)
 		return tr_plat_error_set(err, last,
-					 "permission denied: creating %s devices needs root", kind);
+		                         "permission denied: creating %s devices needs root", kind);
 	if (last == ENOENT || last == ENXIO || last == ENODEV)
-		return tr_plat_error_set(err, last,
-					 "cannot open %s: %s (is the %s driver loaded?)", node,
-					 tr_plat_strerror(last, ebuf, sizeof(ebuf)), kind);
+		return tr_plat_error_set(err, last, "cannot open %s: %s (is the %s driver loaded?)",
+		                         node, tr_plat_strerror(last, ebuf, sizeof(ebuf)), kind);
 	return tr_plat_error_set(err, last, "cannot open %s: %s", node,
-				 tr_plat_strerror(last, ebuf, sizeof(ebuf)));
+	                         tr_plat_strerror(last, ebuf, sizeof(ebuf)));
 }
 
 /* Gives the interface the asked-for name, where the OS allows renaming. */
@@ -84,7 +82,7 @@ rename_if(TrDevice *dev, const char *name, TrPlatError *err)
 
 	if (pct)
 		snprintf(want, sizeof(want), "%.*s%s%s", (int)(pct - name), name,
-			 dev->ifname + strcspn(dev->ifname, "0123456789"), pct + 2);
+		         dev->ifname + strcspn(dev->ifname, "0123456789"), pct + 2);
 	else
 		snprintf(want, sizeof(want), "%s", name);
 	if (strcmp(want, dev->ifname) == 0)
@@ -99,10 +97,11 @@ rename_if(TrDevice *dev, const char *name, TrPlatError *err)
 		ifr.ifr_data = want;
 		if (s < 0 || ioctl(s, SIOCSIFNAME, &ifr) < 0) {
 			int e = errno;
-			rc = e == EEXIST ? tr_plat_error_set(err, e, "device name %s is taken", want)
-					 : tr_plat_error_set(err, e, "cannot rename %s to %s: %s",
-							     dev->ifname, want,
-							     tr_plat_strerror(e, ebuf, sizeof(ebuf)));
+			rc = e == EEXIST
+			             ? tr_plat_error_set(err, e, "device name %s is taken", want)
+			             : tr_plat_error_set(err, e, "cannot rename %s to %s: %s",
+			                                 dev->ifname, want,
+			                                 tr_plat_strerror(e, ebuf, sizeof(ebuf)));
 		}
 		if (s >= 0)
 			close(s);
@@ -113,8 +112,8 @@ rename_if(TrDevice *dev, const char *name, TrPlatError *err)
 #else
 	(void)ebuf;
 	return tr_plat_error_set(err, ENOTSUP,
-				 "this system names %s devices itself (%s); it cannot be %s",
-				 dev->type == TR_DEVICE_TUN ? "tun" : "tap", dev->ifname, want);
+	                         "this system names %s devices itself (%s); it cannot be %s",
+	                         dev->type == TR_DEVICE_TUN ? "tun" : "tap", dev->ifname, want);
 #endif
 }
 
@@ -126,7 +125,7 @@ bsd_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 
 	if (dev->n_queues != 1)
 		return tr_plat_error_set(err, EINVAL, "BSD tun/tap devices have one queue, not %u",
-					 dev->n_queues);
+		                         dev->n_queues);
 	bd = calloc(1, sizeof(*bd));
 	if (!bd)
 		return tr_plat_error_set(err, ENOMEM, "out of memory");
@@ -238,17 +237,17 @@ bsd_clear_dns(TrDevice *dev, TrPlatError *err)
 }
 
 const TrDeviceOps tr_device_os_ops = {
-	.name = "bsd",
-	.open = bsd_open,
-	.close = bsd_close,
-	.read = bsd_read,
-	.write = bsd_write,
-	.get_mtu = tr_bsd_get_mtu,
-	.set_mtu = tr_bsd_set_mtu,
-	.set_up = tr_bsd_set_up,
-	.address = tr_bsd_address,
-	.route = tr_bsd_route,
-	.set_dns = bsd_set_dns,
-	.clear_dns = bsd_clear_dns,
-	.run_hook = tr_posix_run_hook,
+        .name = "bsd",
+        .open = bsd_open,
+        .close = bsd_close,
+        .read = bsd_read,
+        .write = bsd_write,
+        .get_mtu = tr_bsd_get_mtu,
+        .set_mtu = tr_bsd_set_mtu,
+        .set_up = tr_bsd_set_up,
+        .address = tr_bsd_address,
+        .route = tr_bsd_route,
+        .set_dns = bsd_set_dns,
+        .clear_dns = bsd_clear_dns,
+        .run_hook = tr_posix_run_hook,
 };

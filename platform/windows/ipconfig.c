@@ -26,8 +26,8 @@ iphlp_error(DWORD rc, const char *what, const TrPrefix *p, TrDevice *dev, TrPlat
 	char ebuf[256], pbuf[64];
 
 	return tr_plat_error_set(err, tr_win_errno(rc), "cannot %s %s on %s: %s", what,
-				 p ? tr_plat_prefix_str(p, pbuf, sizeof(pbuf)) : "", dev->ifname,
-				 tr_win_strerror(rc, ebuf, sizeof(ebuf)));
+	                         p ? tr_plat_prefix_str(p, pbuf, sizeof(pbuf)) : "", dev->ifname,
+	                         tr_win_strerror(rc, ebuf, sizeof(ebuf)));
 }
 
 int

@@ -52,8 +52,9 @@ tr_win_tap_list(TrWinTap *out, int max, TrPlatError *err)
 	rc = RegOpenKeyExA(HKEY_LOCAL_MACHINE, ADAPTER_KEY, 0, KEY_READ, &adapters);
 	if (rc != ERROR_SUCCESS)
 		return tr_plat_error_set(err, tr_win_errno((DWORD)rc),
-					 "cannot read the network adapter list (HKLM\\%s): %s",
-					 ADAPTER_KEY, tr_win_strerror((DWORD)rc, ebuf, sizeof(ebuf)));
+		                         "cannot read the network adapter list (HKLM\\%s): %s",
+		                         ADAPTER_KEY,
+		                         tr_win_strerror((DWORD)rc, ebuf, sizeof(ebuf)));
 	for (DWORD i = 0; n < max; i++) {
 		char sub[256], component[256];
 		DWORD sublen = sizeof(sub);

@@ -28,7 +28,7 @@ ioctl_error(TrDevice *dev, const char *what, TrPlatError *err)
 	DWORD e = GetLastError();
 
 	return tr_plat_error_set(err, tr_win_errno(e), "%s on %s: %s", what, dev->ifname,
-				 tr_win_strerror(e, ebuf, sizeof(ebuf)));
+	                         tr_win_strerror(e, ebuf, sizeof(ebuf)));
 }
 
 static bool
@@ -43,7 +43,7 @@ static HANDLE
 open_path(const char *path)
 {
 	return CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-			   FILE_ATTRIBUTE_SYSTEM | FILE_FLAG_OVERLAPPED, NULL);
+	                   FILE_ATTRIBUTE_SYSTEM | FILE_FLAG_OVERLAPPED, NULL);
 }
 
 /*
@@ -72,7 +72,7 @@ find_and_open(TrDevice *dev, WinDevice *w, const char *name, const char *path, T
 		if (w->handle != INVALID_HANDLE_VALUE) {
 			snprintf(w->guid, sizeof(w->guid), "%s", taps[i].guid);
 			snprintf(dev->ifname, sizeof(dev->ifname), "%s",
-				 taps[i].name[0] ? taps[i].name : taps[i].guid);
+			         taps[i].name[0] ? taps[i].name : taps[i].guid);
 			return 0;
 		}
 		last = GetLastError();
@@ -81,19 +81,19 @@ find_and_open(TrDevice *dev, WinDevice *w, const char *name, const char *path, T
 	}
 	if (n == 0)
 		return tr_plat_error_set(err, ENOENT,
-					 "no TAP-Windows6 (%s) adapter found: install the "
-					 "TAP-Windows6 driver and add an adapter",
-					 TR_TAP_COMPONENT_ID);
+		                         "no TAP-Windows6 (%s) adapter found: install the "
+		                         "TAP-Windows6 driver and add an adapter",
+		                         TR_TAP_COMPONENT_ID);
 	if (!any && last == ERROR_FILE_NOT_FOUND)
 		return tr_plat_error_set(err, ENOENT, "no TAP-Windows6 adapter is named %s", name);
 	if (last == ERROR_SHARING_VIOLATION || last == ERROR_ACCESS_DENIED ||
 	    last == ERROR_GEN_FAILURE)
 		return tr_plat_error_set(err, EBUSY,
-					 any ? "every TAP-Windows6 adapter is in use (%s)"
-					     : "device name %s is taken (the adapter is in use)",
-					 any ? tr_win_strerror(last, ebuf, sizeof(ebuf)) : name);
+		                         any ? "every TAP-Windows6 adapter is in use (%s)"
+		                             : "device name %s is taken (the adapter is in use)",
+		                         any ? tr_win_strerror(last, ebuf, sizeof(ebuf)) : name);
 	return tr_plat_error_set(err, tr_win_errno(last), "cannot open TAP-Windows6 adapter %s: %s",
-				 any ? "(any)" : name, tr_win_strerror(last, ebuf, sizeof(ebuf)));
+	                         any ? "(any)" : name, tr_win_strerror(last, ebuf, sizeof(ebuf)));
 }
 
 static int
@@ -108,7 +108,7 @@ win_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 
 	if (dev->n_queues != 1)
 		return tr_plat_error_set(err, EINVAL, "TAP-Windows6 has one queue, not %u",
-					 dev->n_queues);
+		                         dev->n_queues);
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return tr_plat_error_set(err, ENOMEM, "out of memory");
@@ -120,7 +120,7 @@ win_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 	w->wr.hEvent = CreateEventA(NULL, TRUE, TRUE, NULL);
 	if (!w->rd.hEvent || !w->wr.hEvent) {
 		rc = tr_plat_error_set(err, ENOMEM, "cannot create events: %s",
-				       tr_win_strerror(GetLastError(), ebuf, sizeof(ebuf)));
+		                       tr_win_strerror(GetLastError(), ebuf, sizeof(ebuf)));
 		goto fail;
 	}
 	MultiByteToWideChar(CP_ACP, 0, w->guid, -1, wguid, 64);
@@ -128,7 +128,7 @@ win_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 	    ConvertInterfaceGuidToLuid(&guid, &w->luid) != NO_ERROR ||
 	    ConvertInterfaceLuidToIndex(&w->luid, &index) != NO_ERROR) {
 		rc = tr_plat_error_set(err, ENODEV, "cannot find the interface of adapter %s",
-				       w->guid);
+		                       w->guid);
 		goto fail;
 	}
 	dev->ifindex = index;
@@ -232,7 +232,7 @@ win_set_up(TrDevice *dev, bool up, TrPlatError *err)
 	ULONG status = up;
 
 	if (!tap_ioctl(w, TAP_WIN_IOCTL_SET_MEDIA_STATUS, &status, sizeof(status), &status,
-		       sizeof(status)))
+	               sizeof(status)))
 		return ioctl_error(dev, "cannot set the media status", err);
 	if (up && !w->rd_pending)
 		start_read(w);
@@ -275,9 +275,9 @@ win_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err)
 {
 	(void)dns;
 	return tr_plat_error_set(err, ENOTSUP,
-				 "setting DNS on %s: not implemented for Windows yet "
-				 "(see docs/PLATFORMS.md)",
-				 dev->ifname);
+	                         "setting DNS on %s: not implemented for Windows yet "
+	                         "(see docs/PLATFORMS.md)",
+	                         dev->ifname);
 }
 
 static int
@@ -289,17 +289,17 @@ win_clear_dns(TrDevice *dev, TrPlatError *err)
 }
 
 const TrDeviceOps tr_device_os_ops = {
-	.name = "windows-tap",
-	.open = win_open,
-	.close = win_close,
-	.read = win_read,
-	.write = win_write,
-	.get_mtu = win_get_mtu,
-	.set_mtu = tr_win_set_mtu,
-	.set_up = win_set_up,
-	.address = win_address,
-	.route = tr_win_route,
-	.set_dns = win_set_dns,
-	.clear_dns = win_clear_dns,
-	.run_hook = tr_win_run_hook,
+        .name = "windows-tap",
+        .open = win_open,
+        .close = win_close,
+        .read = win_read,
+        .write = win_write,
+        .get_mtu = win_get_mtu,
+        .set_mtu = tr_win_set_mtu,
+        .set_up = win_set_up,
+        .address = win_address,
+        .route = tr_win_route,
+        .set_dns = win_set_dns,
+        .clear_dns = win_clear_dns,
+        .run_hook = tr_win_run_hook,
 };

@@ -55,8 +55,8 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return list();
 	if (argc >= 2 && strcmp(argv[1], "open") == 0) {
-		TrDeviceType type = argc >= 3 && strcmp(argv[2], "tap") == 0 ? TR_DEVICE_TAP
-									    : TR_DEVICE_TUN;
+		TrDeviceType type =
+		        argc >= 3 && strcmp(argv[2], "tap") == 0 ? TR_DEVICE_TAP : TR_DEVICE_TUN;
 		return open_one(type, argc >= 4 ? argv[3] : NULL);
 	}
 	fprintf(stderr, "usage: trellis-tapctl list | open [tun|tap] [NAME]\n");

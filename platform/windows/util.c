@@ -18,7 +18,7 @@ const char *
 tr_win_strerror(DWORD code, char *buf, size_t size)
 {
 	DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-				 code, 0, buf, (DWORD)size, NULL);
+	                         code, 0, buf, (DWORD)size, NULL);
 
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.'))
 		buf[--n] = '\0';
@@ -71,7 +71,7 @@ tr_win_run_hook(TrDevice *dev, const char *command, TrPlatError *err)
 		DWORD e = GetLastError();
 		SetEnvironmentVariableA("IFNAME", NULL);
 		return tr_plat_error_set(err, tr_win_errno(e), "cannot run command '%.100s': %s",
-					 command, tr_win_strerror(e, ebuf, sizeof(ebuf)));
+		                         command, tr_win_strerror(e, ebuf, sizeof(ebuf)));
 	}
 	SetEnvironmentVariableA("IFNAME", NULL);
 	WaitForSingleObject(pi.hProcess, INFINITE);
@@ -80,6 +80,6 @@ tr_win_run_hook(TrDevice *dev, const char *command, TrPlatError *err)
 	CloseHandle(pi.hProcess);
 	if (code != 0)
 		return tr_plat_error_set(err, ECHILD, "command '%.100s' exited with status %lu",
-					 command, (unsigned long)code);
+		                         command, (unsigned long)code);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * Drives the platform layer for the netns tests: opens a device, configures
  * it from the command line, prints "ready IFNAME", optionally answers ARP and
  * ICMP echo requests that arrive on it (so ping proves packets cross both
- * ways), and closes it -- undoing everything -- on SIGTERM/SIGINT. Errors go to stderr as "error: MESSAGE", exit 1.
+ * ways), and closes it -- undoing everything -- on SIGTERM/SIGINT. Errors go to stderr as "error:
+ * MESSAGE", exit 1.
  */
 #include "platform/device.h"
 
@@ -93,7 +94,7 @@ echo_ether(uint8_t *f, size_t len)
 		memcpy(f, f + 6, 6);
 		memcpy(f + 6, mac, 6);
 		f[21] = 2;
-		memcpy(ip, f + 38, 4);    /* the asked-for address */
+		memcpy(ip, f + 38, 4);      /* the asked-for address */
 		memcpy(f + 32, f + 22, 10); /* target = the asker */
 		memcpy(f + 22, mac, 6);
 		memcpy(f + 28, ip, 4);
@@ -118,24 +119,31 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tr-devtool [--tap] [--name PATTERN] [--path PATH] [--queues N]\n"
-			"  [--mtu N] [--up] [--addr A/LEN]... [--route P/LEN]... [--dns IP]...\n"
-			"  [--domain D]... [--resolv-conf FILE] [--dns-method auto|file]\n"
-			"  [--ifup CMD] [--ifdown CMD] [--echo]\n");
+	                "  [--mtu N] [--up] [--addr A/LEN]... [--route P/LEN]... [--dns IP]...\n"
+	                "  [--domain D]... [--resolv-conf FILE] [--dns-method auto|file]\n"
+	                "  [--ifup CMD] [--ifdown CMD] [--echo]\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"tap", no_argument, NULL, 't'},       {"name", required_argument, NULL, 'n'},
-		{"path", required_argument, NULL, 'p'}, {"queues", required_argument, NULL, 'q'},
-		{"mtu", required_argument, NULL, 'm'},  {"up", no_argument, NULL, 'u'},
-		{"addr", required_argument, NULL, 'a'}, {"route", required_argument, NULL, 'r'},
-		{"dns", required_argument, NULL, 'd'},  {"domain", required_argument, NULL, 'D'},
-		{"resolv-conf", required_argument, NULL, 'R'},
-		{"dns-method", required_argument, NULL, 'M'},
-		{"ifup", required_argument, NULL, 'i'}, {"ifdown", required_argument, NULL, 'o'},
-		{"echo", no_argument, NULL, 'e'},       {NULL, 0, NULL, 0},
+	        {"tap", no_argument, NULL, 't'},
+	        {"name", required_argument, NULL, 'n'},
+	        {"path", required_argument, NULL, 'p'},
+	        {"queues", required_argument, NULL, 'q'},
+	        {"mtu", required_argument, NULL, 'm'},
+	        {"up", no_argument, NULL, 'u'},
+	        {"addr", required_argument, NULL, 'a'},
+	        {"route", required_argument, NULL, 'r'},
+	        {"dns", required_argument, NULL, 'd'},
+	        {"domain", required_argument, NULL, 'D'},
+	        {"resolv-conf", required_argument, NULL, 'R'},
+	        {"dns-method", required_argument, NULL, 'M'},
+	        {"ifup", required_argument, NULL, 'i'},
+	        {"ifdown", required_argument, NULL, 'o'},
+	        {"echo", no_argument, NULL, 'e'},
+	        {NULL, 0, NULL, 0},
 	};
 	TrDeviceType type = TR_DEVICE_TUN;
 	const char *name = NULL, *path = NULL, *ifup = NULL, *ifdown = NULL;
@@ -153,21 +161,44 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': type = TR_DEVICE_TAP; break;
-		case 'n': name = optarg; break;
-		case 'p': path = optarg; break;
-		case 'q': queues = (unsigned)atoi(optarg); break;
-		case 'm': mtu = (unsigned)atoi(optarg); break;
-		case 'u': up = true; break;
-		case 'e': echo = true; break;
-		case 'i': ifup = optarg; break;
-		case 'o': ifdown = optarg; break;
-		case 'R': dns.resolv_conf = optarg; break;
-		case 'M': dns.method = strcmp(optarg, "file") == 0 ? TR_DNS_FILE : TR_DNS_AUTO; break;
+		case 't':
+			type = TR_DEVICE_TAP;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'p':
+			path = optarg;
+			break;
+		case 'q':
+			queues = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			mtu = (unsigned)atoi(optarg);
+			break;
+		case 'u':
+			up = true;
+			break;
+		case 'e':
+			echo = true;
+			break;
+		case 'i':
+			ifup = optarg;
+			break;
+		case 'o':
+			ifdown = optarg;
+			break;
+		case 'R':
+			dns.resolv_conf = optarg;
+			break;
+		case 'M':
+			dns.method = strcmp(optarg, "file") == 0 ? TR_DNS_FILE : TR_DNS_AUTO;
+			break;
 		case 'a':
 		case 'r':
 			if (n_addrs == MAX_ITEMS || n_routes == MAX_ITEMS ||
-			    parse_prefix(optarg, c == 'a' ? &addrs[n_addrs++] : &routes[n_routes++]) < 0) {
+			    parse_prefix(optarg,
+			                 c == 'a' ? &addrs[n_addrs++] : &routes[n_routes++]) < 0) {
 				fprintf(stderr, "error: bad prefix %s\n", optarg);
 				return 2;
 			}
@@ -220,7 +251,7 @@ main(int argc, char **argv)
 				continue;
 			while ((n = tr_device_read(dev, q, buf, sizeof(buf))) > 0) {
 				bool answer = type == TR_DEVICE_TUN ? echo_ipv4(buf, (size_t)n)
-								    : echo_ether(buf, (size_t)n);
+				                                    : echo_ether(buf, (size_t)n);
 				if (echo && answer && tr_device_write(dev, q, buf, (size_t)n) < 0)
 					fprintf(stderr, "write failed on queue %u\n", q);
 				if (echo && answer)
