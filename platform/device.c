@@ -314,7 +314,7 @@ tr_device_write(TrDevice *dev, unsigned queue, const void *buf, size_t len)
 }
 
 int
-tr_device_read_batch(TrDevice *dev, unsigned queue, TrPacket *pkts, unsigned n)
+tr_device_read_batch(TrDevice *dev, unsigned queue, TrDevPacket *pkts, unsigned n)
 {
 	unsigned i;
 
@@ -337,7 +337,7 @@ tr_device_read_batch(TrDevice *dev, unsigned queue, TrPacket *pkts, unsigned n)
 }
 
 int
-tr_device_write_batch(TrDevice *dev, unsigned queue, const TrPacket *pkts, unsigned n)
+tr_device_write_batch(TrDevice *dev, unsigned queue, const TrDevPacket *pkts, unsigned n)
 {
 	unsigned i;
 

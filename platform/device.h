@@ -47,7 +47,7 @@ typedef struct {
 	uint8_t *data;
 	size_t size;
 	size_t len;
-} TrPacket;
+} TrDevPacket;
 
 typedef enum {
 	TR_DNS_AUTO = 0,       /* systemd-resolved if running, else resolvconf, else the file */
@@ -127,13 +127,13 @@ ssize_t tr_device_write(TrDevice *dev, unsigned queue, const void *buf, size_t l
  * were read (>= 1), -EAGAIN when none was waiting, or a negative errno when
  * the first read failed.
  */
-int tr_device_read_batch(TrDevice *dev, unsigned queue, TrPacket *pkts, unsigned n);
+int tr_device_read_batch(TrDevice *dev, unsigned queue, TrDevPacket *pkts, unsigned n);
 
 /*
  * Writes @n packets (each ->len bytes). Returns how many were written; a
  * negative errno when the first write failed.
  */
-int tr_device_write_batch(TrDevice *dev, unsigned queue, const TrPacket *pkts, unsigned n);
+int tr_device_write_batch(TrDevice *dev, unsigned queue, const TrDevPacket *pkts, unsigned n);
 
 /* ---- Configuration (undone by tr_device_close) ----------------------------- */
 

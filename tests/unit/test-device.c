@@ -81,7 +81,7 @@ test_packets(void)
 {
 	TrPlatError err = {0};
 	uint8_t bufs[4][64], big[200];
-	TrPacket pkts[4];
+	TrDevPacket pkts[4];
 	int peer;
 	TrDevice *dev = tr_device_open_test(TR_DEVICE_TUN, "tp%d", 1, &peer, &err);
 
@@ -106,7 +106,7 @@ test_packets(void)
 
 	/* batches: 3 waiting, one of them oversized, 4 slots */
 	for (unsigned i = 0; i < 4; i++)
-		pkts[i] = (TrPacket){.data = bufs[i], .size = sizeof(bufs[i])};
+		pkts[i] = (TrDevPacket){.data = bufs[i], .size = sizeof(bufs[i])};
 	g_assert_cmpint(send(peer, "one", 3, 0), ==, 3);
 	g_assert_cmpint(send(peer, big, 100, 0), ==, 100);
 	g_assert_cmpint(send(peer, "three", 5, 0), ==, 5);
