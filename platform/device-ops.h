@@ -53,7 +53,7 @@ extern const TrDeviceOps tr_device_test_ops;
 
 /* tr_device_open() with the given backend. */
 TrDevice *tr_device_open_with(const TrDeviceOps *ops, TrDeviceType type, const char *name,
-			      const char *path, unsigned n_queues, TrPlatError *err);
+                              const char *path, unsigned n_queues, TrPlatError *err);
 
 /* Formats @p for messages ("198.19.0.2/24"); @buf holds at least 64 bytes. */
 const char *tr_plat_prefix_str(const TrPrefix *p, char *buf, size_t size);
@@ -63,7 +63,7 @@ int tr_plat_prefix_check(const TrPrefix *p, TrPlatError *err);
 
 /* Puts context in front of @err's message: "<prefix>: <message>". */
 void tr_plat_error_prefix(TrPlatError *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* strerror for a positive errno, thread-safe, never NULL. */
 const char *tr_plat_strerror(int errnum, char *buf, size_t size);

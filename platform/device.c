@@ -58,6 +58,51 @@ tr_plat_error_prefix(TrPlatError *err, const char *fmt, ...)
 	err->message[TR_PLAT_ERRMSG_MAX - 1] = '\0';
 }
 
+/* RFC 5952 text: the longest run of two or more zero groups becomes "::". */
+static void
+ipv6_str(const uint8_t *a, char *buf, size_t size)
+{
+	int best = -1, best_len = 0, off = 0;
+
+	for (int i = 0; i < 8;) {
+		int j = i;
+		while (j < 8 && a[2 * j] == 0 && a[2 * j + 1] == 0)
+			j++;
+		if (j - i > best_len && j - i >= 2) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+	buf[0] = '\0';
+	for (int i = 0; i < 8 && off < (int)size; i++) {
+		if (i == best) {
+			off += snprintf(buf + off, size - (size_t)off, "::");
+			i += best_len - 1;
+			continue;
+		}
+		off += snprintf(buf + off, size - (size_t)off, "%s%x",
+		                i > 0 && i != best + best_len ? ":" : "",
+		                a[2 * i] << 8 | a[2 * i + 1]);
+	}
+}
+
+const char *
+tr_plat_prefix_str(const TrPrefix *p, char *buf, size_t size)
+{
+	char addr[48];
+
+	if (p->family == TR_ADDR_IPV4)
+		snprintf(addr, sizeof(addr), "%u.%u.%u.%u", p->addr[0], p->addr[1], p->addr[2],
+		         p->addr[3]);
+	else if (p->family == TR_ADDR_IPV6)
+		ipv6_str(p->addr, addr, sizeof(addr));
+	else
+		snprintf(addr, sizeof(addr), "(family %u)", p->family);
+	snprintf(buf, size, "%s/%u", addr, p->len);
+	return buf;
+}
+
 int
 tr_plat_prefix_check(const TrPrefix *p, TrPlatError *err)
 {
@@ -67,10 +112,10 @@ tr_plat_prefix_check(const TrPrefix *p, TrPlatError *err)
 		return tr_plat_error_set(err, EINVAL, "no address given");
 	if (p->family != TR_ADDR_IPV4 && p->family != TR_ADDR_IPV6)
 		return tr_plat_error_set(err, EAFNOSUPPORT,
-					 "only IPv4 and IPv6 addresses can be set on a device");
+		                         "only IPv4 and IPv6 addresses can be set on a device");
 	if (p->len > (p->family == TR_ADDR_IPV4 ? 32 : 128))
-		return tr_plat_error_set(err, EINVAL, "prefix length %u is too long for %s",
-					 p->len, tr_plat_prefix_str(p, buf, sizeof(buf)));
+		return tr_plat_error_set(err, EINVAL, "prefix length %u is too long for %s", p->len,
+		                         tr_plat_prefix_str(p, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -84,8 +129,8 @@ device_new(const TrDeviceOps *ops, TrDeviceType type, unsigned n_queues, TrPlatE
 		return NULL;
 	}
 	if (n_queues < 1 || n_queues > TR_DEVICE_MAX_QUEUES) {
-		tr_plat_error_set(err, EINVAL, "%u queues asked for; a device has 1 to %u", n_queues,
-				  TR_DEVICE_MAX_QUEUES);
+		tr_plat_error_set(err, EINVAL, "%u queues asked for; a device has 1 to %u",
+		                  n_queues, TR_DEVICE_MAX_QUEUES);
 		return NULL;
 	}
 	dev = calloc(1, sizeof(*dev));
@@ -103,7 +148,7 @@ device_new(const TrDeviceOps *ops, TrDeviceType type, unsigned n_queues, TrPlatE
 
 TrDevice *
 tr_device_open_with(const TrDeviceOps *ops, TrDeviceType type, const char *name, const char *path,
-	    unsigned n_queues, TrPlatError *err)
+                    unsigned n_queues, TrPlatError *err)
 {
 	TrDevice *dev = device_new(ops, type, n_queues, err);
 
@@ -125,7 +170,7 @@ tr_device_open_with(const TrDeviceOps *ops, TrDeviceType type, const char *name,
 
 TrDevice *
 tr_device_open(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
-	       TrPlatError *err)
+               TrPlatError *err)
 {
 	return tr_device_open_with(&tr_device_os_ops, type, name, path, n_queues, err);
 }
@@ -367,7 +412,7 @@ change_prefix(TrDevice *dev, ChangeKind kind, bool add, const TrPrefix *p, TrPla
 	if (add && (rc = journal_add(dev, kind, p, err)) < 0)
 		return rc;
 	rc = kind == CHANGE_ROUTE ? dev->ops->route(dev, add, p, err)
-				  : dev->ops->address(dev, add, p, err);
+	                          : dev->ops->address(dev, add, p, err);
 	if (rc < 0) {
 		if (add)
 			dev->n_changes--;

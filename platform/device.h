@@ -24,9 +24,9 @@
 extern "C" {
 #endif
 
-#define TR_IFNAME_MAX         64  /* interface names, with the NUL */
-#define TR_DEVICE_MAX_QUEUES  64  /* queues per device */
-#define TR_PLAT_ERRMSG_MAX    256 /* TrPlatError.message, with the NUL */
+#define TR_IFNAME_MAX          64  /* interface names, with the NUL */
+#define TR_DEVICE_MAX_QUEUES   64  /* queues per device */
+#define TR_PLAT_ERRMSG_MAX     256 /* TrPlatError.message, with the NUL */
 #define TR_DEVICE_NAME_DEFAULT "trellis%d"
 
 typedef enum {
@@ -50,10 +50,10 @@ typedef struct {
 } TrDevPacket;
 
 typedef enum {
-	TR_DNS_AUTO = 0,      /* systemd-resolved if running, else resolvconf, else the file */
-	TR_DNS_RESOLVED = 1,  /* systemd-resolved over D-Bus, per link */
+	TR_DNS_AUTO = 0,       /* systemd-resolved if running, else resolvconf, else the file */
+	TR_DNS_RESOLVED = 1,   /* systemd-resolved over D-Bus, per link */
 	TR_DNS_RESOLVCONF = 2, /* resolvconf -a IFNAME / -d IFNAME */
-	TR_DNS_FILE = 3,      /* rewrite the resolv.conf file, restore its backup on close */
+	TR_DNS_FILE = 3,       /* rewrite the resolv.conf file, restore its backup on close */
 } TrDnsMethod;
 
 /* DNS settings pushed by a server. */
@@ -76,7 +76,7 @@ typedef struct {
  * non-blocking descriptor. Returns NULL and fills @err on failure.
  */
 TrDevice *tr_device_open(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
-			 TrPlatError *err);
+                         TrPlatError *err);
 
 /*
  * The test device: no OS device, each queue is one end of a
@@ -85,8 +85,8 @@ TrDevice *tr_device_open(TrDeviceType type, const char *name, const char *path, 
  * Configuration calls succeed and are recorded; tr_device_test_state() shows
  * them. Works without privileges. POSIX builds only (not on Windows).
  */
-TrDevice *tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues,
-			      int *peer_fds, TrPlatError *err);
+TrDevice *tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues, int *peer_fds,
+                              TrPlatError *err);
 
 /*
  * Undoes every change in reverse order (ifdown hook, DNS, routes, addresses,
@@ -176,7 +176,7 @@ char *tr_device_test_state(const TrDevice *dev, char *buf, size_t size); /* POSI
 
 /* Fills @err (if not NULL) with -@errnum and a printf message; returns -@errnum. */
 int tr_plat_error_set(TrPlatError *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 #ifdef __cplusplus
 }

@@ -82,6 +82,13 @@ else
 	failed=$((failed + 1)); failures+=("build")
 fi
 
+note "Windows cross build (mingw-w64): platform layer + trellis-tapctl.exe"
+win_cross() {
+	setup build-win --cross-file platform/windows/cross-mingw64.txt -Dwerror=true &&
+		ninja -C build-win && [ -f build-win/platform/trellis-tapctl.exe ]
+}
+check windows-cross win_cross
+
 note "ASan+UBSan build: unit suite"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -17,6 +17,5 @@ void tr_linux_dns_free(LinuxDevice *ld);
 
 /* systemd-resolved over D-Bus (resolved.c, GIO). */
 bool tr_resolved_running(void);
-int tr_resolved_set(unsigned ifindex, const char *ifname, const TrDnsConfig *dns,
-		    TrPlatError *err);
+int tr_resolved_set(unsigned ifindex, const char *ifname, const TrDnsConfig *dns, TrPlatError *err);
 int tr_resolved_revert(unsigned ifindex, const char *ifname, TrPlatError *err);

@@ -72,7 +72,7 @@ ext_ack_message(const struct nlmsghdr *h)
  */
 static int
 nl_talk(NlRequest *req, uint16_t reply_type, void *reply, size_t reply_size, const char *what,
-	TrPlatError *err)
+        TrPlatError *err)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	char ebuf[128];
@@ -85,28 +85,28 @@ nl_talk(NlRequest *req, uint16_t reply_type, void *reply, size_t reply_size, con
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return tr_plat_error_set(err, errno, "%s: cannot open a netlink socket: %s", what,
-					 tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	req->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 	req->h.nlmsg_seq = 1;
 	if (sendto(fd, req, req->h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = tr_plat_error_set(err, errno, "%s: netlink send: %s", what,
-				       tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+		                       tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	for (;;) {
 		ssize_t n = recv(fd, &rx, sizeof(rx), 0);
-		int len;
+		unsigned int len;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			rc = tr_plat_error_set(err, errno, "%s: netlink receive: %s", what,
-					       tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+			                       tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 			goto out;
 		}
-		len = (int)n;
+		len = (unsigned int)n;
 		for (struct nlmsghdr *h = &rx.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_seq != req->h.nlmsg_seq)
 				continue;
@@ -117,9 +117,10 @@ nl_talk(NlRequest *req, uint16_t reply_type, void *reply, size_t reply_size, con
 				if (e->error == 0)
 					goto out;
 				kmsg = ext_ack_message(h);
-				rc = tr_plat_error_set(err, -e->error, "%s: %s%s%s%s", what,
-						       tr_plat_strerror(-e->error, ebuf, sizeof(ebuf)),
-						       kmsg ? " (" : "", kmsg ? kmsg : "", kmsg ? ")" : "");
+				rc = tr_plat_error_set(
+				        err, -e->error, "%s: %s%s%s%s", what,
+				        tr_plat_strerror(-e->error, ebuf, sizeof(ebuf)),
+				        kmsg ? " (" : "", kmsg ? kmsg : "", kmsg ? ")" : "");
 				goto out;
 			}
 			if (h->nlmsg_type == reply_type && reply) {
@@ -215,9 +216,9 @@ tr_nl_address(TrDevice *dev, bool add, const TrPrefix *p, TrPlatError *err)
 	NlRequest req;
 
 	snprintf(what, sizeof(what), "cannot %s address %s %s %s", add ? "add" : "remove",
-		 tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "to" : "from", dev->ifname);
+	         tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "to" : "from", dev->ifname);
 	req_init(&req, add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_EXCL : 0,
-		 sizeof(req.ifa));
+	         sizeof(req.ifa));
 	req.ifa.ifa_family = p->family == TR_ADDR_IPV4 ? AF_INET : AF_INET6;
 	req.ifa.ifa_prefixlen = p->len;
 	req.ifa.ifa_index = dev->ifindex;
@@ -241,9 +242,9 @@ tr_nl_route(TrDevice *dev, bool add, const TrPrefix *p, TrPlatError *err)
 	NlRequest req;
 
 	snprintf(what, sizeof(what), "cannot %s route %s %s %s", add ? "add" : "remove",
-		 tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "via" : "from", dev->ifname);
+	         tr_plat_prefix_str(p, pbuf, sizeof(pbuf)), add ? "via" : "from", dev->ifname);
 	req_init(&req, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0,
-		 sizeof(req.rtm));
+	         sizeof(req.rtm));
 	req.rtm.rtm_family = p->family == TR_ADDR_IPV4 ? AF_INET : AF_INET6;
 	req.rtm.rtm_dst_len = p->len;
 	req.rtm.rtm_table = RT_TABLE_MAIN;

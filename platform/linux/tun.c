@@ -31,13 +31,13 @@ open_error(const char *path, int e, TrPlatError *err)
 	case ENODEV:
 	case ENXIO:
 		return tr_plat_error_set(err, e, "cannot open %s: %s (is the tun module loaded?)",
-					 path, msg);
+		                         path, msg);
 	case EACCES:
 	case EPERM:
 		return tr_plat_error_set(err, e,
-					 "permission denied: cannot open %s (needs root or "
-					 "CAP_NET_ADMIN)",
-					 path);
+		                         "permission denied: cannot open %s (needs root or "
+		                         "CAP_NET_ADMIN)",
+		                         path);
 	default:
 		return tr_plat_error_set(err, e, "cannot open %s: %s", path, msg);
 	}
@@ -52,27 +52,26 @@ setiff_error(TrDevice *dev, const char *name, int e, TrPlatError *err)
 	switch (e) {
 	case EPERM:
 	case EACCES:
-		return tr_plat_error_set(err, e,
-					 "permission denied: creating %s devices needs CAP_NET_ADMIN",
-					 kind);
+		return tr_plat_error_set(
+		        err, e, "permission denied: creating %s devices needs CAP_NET_ADMIN", kind);
 	case EBUSY:
 		return tr_plat_error_set(err, e,
-					 "device name %s is taken (a %s device another process "
-					 "has open)",
-					 name, kind);
+		                         "device name %s is taken (a %s device another process "
+		                         "has open)",
+		                         name, kind);
 	case EINVAL:
 		if (!strstr(name, "%d") && if_nametoindex(name) != 0)
 			return tr_plat_error_set(err, e,
-						 "device name %s is taken (by a device that is not "
-						 "a %s%s device)",
-						 name, dev->n_queues > 1 ? "multi-queue " : "",
-						 kind);
+			                         "device name %s is taken (by a device that is not "
+			                         "a %s%s device)",
+			                         name, dev->n_queues > 1 ? "multi-queue " : "",
+			                         kind);
 		break;
 	default:
 		break;
 	}
 	return tr_plat_error_set(err, e, "cannot create %s device %s: %s", kind, name,
-				 tr_plat_strerror(e, ebuf, sizeof(ebuf)));
+	                         tr_plat_strerror(e, ebuf, sizeof(ebuf)));
 }
 
 static int
@@ -87,8 +86,8 @@ linux_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 		path = TUN_DEFAULT_PATH;
 	if (strlen(name) >= IFNAMSIZ)
 		return tr_plat_error_set(err, ENAMETOOLONG,
-					 "device name %s is too long (Linux allows %d characters)",
-					 name, IFNAMSIZ - 1);
+		                         "device name %s is too long (Linux allows %d characters)",
+		                         name, IFNAMSIZ - 1);
 	ld = calloc(1, sizeof(*ld));
 	if (!ld)
 		return tr_plat_error_set(err, ENOMEM, "out of memory");
@@ -115,7 +114,7 @@ linux_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 	dev->ifindex = if_nametoindex(dev->ifname);
 	if (dev->ifindex == 0) {
 		rc = tr_plat_error_set(err, errno ? errno : ENODEV, "device %s vanished",
-				       dev->ifname);
+		                       dev->ifname);
 		goto fail;
 	}
 	return 0;
@@ -161,17 +160,17 @@ linux_write(TrDevice *dev, unsigned queue, const void *buf, size_t len)
 }
 
 const TrDeviceOps tr_device_os_ops = {
-	.name = "linux",
-	.open = linux_open,
-	.close = linux_close,
-	.read = linux_read,
-	.write = linux_write,
-	.get_mtu = tr_nl_get_mtu,
-	.set_mtu = tr_nl_set_mtu,
-	.set_up = tr_nl_set_up,
-	.address = tr_nl_address,
-	.route = tr_nl_route,
-	.set_dns = tr_linux_set_dns,
-	.clear_dns = tr_linux_clear_dns,
-	.run_hook = tr_posix_run_hook,
+        .name = "linux",
+        .open = linux_open,
+        .close = linux_close,
+        .read = linux_read,
+        .write = linux_write,
+        .get_mtu = tr_nl_get_mtu,
+        .set_mtu = tr_nl_set_mtu,
+        .set_up = tr_nl_set_up,
+        .address = tr_nl_address,
+        .route = tr_nl_route,
+        .set_dns = tr_linux_set_dns,
+        .clear_dns = tr_linux_clear_dns,
+        .run_hook = tr_posix_run_hook,
 };

@@ -27,24 +27,27 @@ tr_posix_dns_check(const TrDnsConfig *dns, TrPlatError *err)
 	for (size_t i = 0; i < dns->n_servers; i++) {
 		const char *s = dns->servers[i];
 		if (!s || (inet_pton(AF_INET, s, bin) != 1 && inet_pton(AF_INET6, s, bin) != 1))
-			return tr_plat_error_set(err, EINVAL,
-						 "DNS server '%s' is not a numeric IPv4 or IPv6 address",
-						 s ? s : "(null)");
+			return tr_plat_error_set(
+			        err, EINVAL,
+			        "DNS server '%s' is not a numeric IPv4 or IPv6 address",
+			        s ? s : "(null)");
 	}
 	for (size_t i = 0; i < dns->n_domains; i++) {
 		const char *d = dns->domains[i];
 		if (!d || !*d || strlen(d) > 253 || strpbrk(d, " \t\r\n#;\\"))
-			return tr_plat_error_set(err, EINVAL, "search domain '%s' is not a domain name",
-						 d ? d : "(null)");
+			return tr_plat_error_set(err, EINVAL,
+			                         "search domain '%s' is not a domain name",
+			                         d ? d : "(null)");
 	}
 	if (dns->n_servers == 0 && dns->n_domains == 0)
-		return tr_plat_error_set(err, EINVAL, "neither DNS servers nor search domains given");
+		return tr_plat_error_set(err, EINVAL,
+		                         "neither DNS servers nor search domains given");
 	return 0;
 }
 
 int
 tr_posix_dns_format(const TrDnsConfig *dns, const char *ifname, char *buf, size_t size,
-		    TrPlatError *err)
+                    TrPlatError *err)
 {
 	size_t off = 0;
 	int n;
@@ -72,7 +75,7 @@ tr_posix_dns_format(const TrDnsConfig *dns, const char *ifname, char *buf, size_
 
 int
 tr_posix_dns_resolvconf_set(TrPosixDns *st, const char *ifname, const TrDnsConfig *dns,
-			    TrPlatError *err)
+                            TrPlatError *err)
 {
 	const char *argv[] = {"resolvconf", "-a", ifname, NULL};
 	char text[4096];
@@ -99,7 +102,7 @@ read_file(const char *path, char **out, size_t *len, TrPlatError *err)
 
 	if (fd < 0)
 		return tr_plat_error_set(err, errno, "cannot read %s: %s", path,
-					 tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 	buf = malloc(RESOLV_CONF_MAX + 1);
 	if (!buf) {
 		close(fd);
@@ -112,7 +115,7 @@ read_file(const char *path, char **out, size_t *len, TrPlatError *err)
 		close(fd);
 		free(buf);
 		return tr_plat_error_set(err, e, "cannot read %s: %s", path,
-					 tr_plat_strerror(e, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(e, ebuf, sizeof(ebuf)));
 	}
 	close(fd);
 	buf[off] = '\0';
@@ -131,7 +134,7 @@ write_file(const char *path, const char *data, size_t len, int flags, TrPlatErro
 
 	if (fd < 0)
 		return tr_plat_error_set(err, errno, "cannot write %s: %s", path,
-					 tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);
 		if (w < 0 && errno == EINTR)
@@ -140,13 +143,13 @@ write_file(const char *path, const char *data, size_t len, int flags, TrPlatErro
 			int e = errno;
 			close(fd);
 			return tr_plat_error_set(err, e, "cannot write %s: %s", path,
-						 tr_plat_strerror(e, ebuf, sizeof(ebuf)));
+			                         tr_plat_strerror(e, ebuf, sizeof(ebuf)));
 		}
 		off += (size_t)w;
 	}
 	if (close(fd) < 0)
 		return tr_plat_error_set(err, errno, "cannot write %s: %s", path,
-					 tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 	return 0;
 }
 
@@ -161,7 +164,7 @@ dns_state_free(TrPosixDns *st)
 
 int
 tr_posix_dns_file_set(TrPosixDns *st, const char *path, const char *ifname, const TrDnsConfig *dns,
-		      TrPlatError *err)
+                      TrPlatError *err)
 {
 	char text[8192];
 	size_t len, blen;
@@ -187,7 +190,8 @@ tr_posix_dns_file_set(TrPosixDns *st, const char *path, const char *ifname, cons
 	} else {
 		rc = read_file(path, &st->saved, &st->saved_len, err);
 		if (rc == 0)
-			rc = write_file(st->backup, st->saved, st->saved_len, O_CREAT | O_EXCL, err);
+			rc = write_file(st->backup, st->saved, st->saved_len, O_CREAT | O_EXCL,
+			                err);
 	}
 	if (rc == 0)
 		rc = write_file(path, text, len, 0, err);

@@ -37,7 +37,7 @@ feed(int fd, const char *input)
 
 int
 tr_posix_run(const char *const *argv, const char *ifname, const char *input, const char *what,
-	     TrPlatError *err)
+             TrPlatError *err)
 {
 	posix_spawn_file_actions_t fa;
 	int pipefd[2] = {-1, -1};
@@ -69,7 +69,7 @@ tr_posix_run(const char *const *argv, const char *ifname, const char *input, con
 			free(envp);
 			posix_spawn_file_actions_destroy(&fa);
 			return tr_plat_error_set(err, rc, "cannot run %s: pipe: %s", what,
-						 tr_plat_strerror(rc, ebuf, sizeof(ebuf)));
+			                         tr_plat_strerror(rc, ebuf, sizeof(ebuf)));
 		}
 		posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
 		posix_spawn_file_actions_addclose(&fa, pipefd[1]);
@@ -83,7 +83,7 @@ tr_posix_run(const char *const *argv, const char *ifname, const char *input, con
 		if (input)
 			close(pipefd[1]);
 		return tr_plat_error_set(err, rc, "cannot run %s: %s", what,
-					 tr_plat_strerror(rc, ebuf, sizeof(ebuf)));
+		                         tr_plat_strerror(rc, ebuf, sizeof(ebuf)));
 	}
 	if (input) {
 		/* A child that exits without reading must not kill us with SIGPIPE. */
@@ -103,22 +103,23 @@ tr_posix_run(const char *const *argv, const char *ifname, const char *input, con
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return tr_plat_error_set(err, errno, "waiting for %s: %s", what,
-						 tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
+			                         tr_plat_strerror(errno, ebuf, sizeof(ebuf)));
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (feed_rc < 0)
 			return tr_plat_error_set(err, -feed_rc, "%s did not read its input: %s",
-						 what, tr_plat_strerror(-feed_rc, ebuf, sizeof(ebuf)));
+			                         what,
+			                         tr_plat_strerror(-feed_rc, ebuf, sizeof(ebuf)));
 		return 0;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return tr_plat_error_set(err, ENOENT, "%s exited with status 127 (command not found?)",
-					 what);
+		return tr_plat_error_set(err, ENOENT,
+		                         "%s exited with status 127 (command not found?)", what);
 	if (WIFEXITED(status))
 		return tr_plat_error_set(err, ECHILD, "%s exited with status %d", what,
-					 WEXITSTATUS(status));
+		                         WEXITSTATUS(status));
 	return tr_plat_error_set(err, ECHILD, "%s was killed by signal %d (%s)", what,
-				 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	                         WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
 int

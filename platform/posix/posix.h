@@ -10,7 +10,7 @@
  * fails unless it exits 0. @what names it in messages.
  */
 int tr_posix_run(const char *const *argv, const char *ifname, const char *input, const char *what,
-		 TrPlatError *err);
+                 TrPlatError *err);
 
 /* The run_hook operation: sh -c @command with IFNAME set. */
 int tr_posix_run_hook(TrDevice *dev, const char *command, TrPlatError *err);
@@ -23,7 +23,7 @@ int tr_posix_dns_check(const TrDnsConfig *dns, TrPlatError *err);
  * @buf; fails with -ENOSPC when it does not fit.
  */
 int tr_posix_dns_format(const TrDnsConfig *dns, const char *ifname, char *buf, size_t size,
-			TrPlatError *err);
+                        TrPlatError *err);
 
 /* The DNS state a POSIX backend keeps between set and clear. */
 typedef struct {
@@ -31,15 +31,15 @@ typedef struct {
 	char *path;         /* TR_DNS_FILE: the file */
 	char *saved;        /* TR_DNS_FILE: its content before */
 	size_t saved_len;
-	char *backup;       /* TR_DNS_FILE: path of the backup copy on disk */
+	char *backup; /* TR_DNS_FILE: path of the backup copy on disk */
 } TrPosixDns;
 
 /* resolvconf -a IFNAME (content on stdin) / resolvconf -d IFNAME. */
 int tr_posix_dns_resolvconf_set(TrPosixDns *st, const char *ifname, const TrDnsConfig *dns,
-				TrPlatError *err);
+                                TrPlatError *err);
 /* Saves @path (and a backup next to it), writes ours in its place. */
 int tr_posix_dns_file_set(TrPosixDns *st, const char *path, const char *ifname,
-			  const TrDnsConfig *dns, TrPlatError *err);
+                          const TrDnsConfig *dns, TrPlatError *err);
 /* Undoes whichever of the two was set; a no-op when none was. */
 int tr_posix_dns_clear(TrPosixDns *st, const char *ifname, TrPlatError *err);
 

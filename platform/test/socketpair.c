@@ -42,7 +42,7 @@ test_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 		return tr_plat_error_set(err, ENOMEM, "out of memory");
 	if (pct)
 		snprintf(dev->ifname, sizeof(dev->ifname), "%.*s%u%s", (int)(pct - name), name,
-			 __atomic_fetch_add(&next_number, 1, __ATOMIC_RELAXED), pct + 2);
+		         __atomic_fetch_add(&next_number, 1, __ATOMIC_RELAXED), pct + 2);
 	else
 		snprintf(dev->ifname, sizeof(dev->ifname), "%s", name);
 	t->mtu = 1500;
@@ -57,8 +57,9 @@ test_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 				close(t->peers[i]);
 			}
 			free(t);
-			return tr_plat_error_set(err, e, "cannot create the test device's socketpair: %s",
-						 tr_plat_strerror(e, ebuf, sizeof(ebuf)));
+			return tr_plat_error_set(err, e,
+			                         "cannot create the test device's socketpair: %s",
+			                         tr_plat_strerror(e, ebuf, sizeof(ebuf)));
 		}
 		fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 		dev->fds[q] = sv[0];
@@ -70,7 +71,7 @@ test_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 
 TrDevice *
 tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues, int *peer_fds,
-		    TrPlatError *err)
+                    TrPlatError *err)
 {
 	TrDevice *dev;
 	TestDevice *t;
@@ -150,7 +151,7 @@ test_set_up(TrDevice *dev, bool up, TrPlatError *err)
 /* Adds to or removes from a list, failing as an OS would: EEXIST, ESRCH. */
 static int
 list_change(TrPrefix *list, unsigned *n, bool add, const TrPrefix *p, const char *what,
-	    TrPlatError *err)
+            TrPlatError *err)
 {
 	char buf[64];
 
@@ -158,18 +159,18 @@ list_change(TrPrefix *list, unsigned *n, bool add, const TrPrefix *p, const char
 		if (memcmp(&list[i], p, sizeof(*p)) != 0)
 			continue;
 		if (add)
-			return tr_plat_error_set(err, EEXIST, "%s %s exists",
-						 what, tr_plat_prefix_str(p, buf, sizeof(buf)));
+			return tr_plat_error_set(err, EEXIST, "%s %s exists", what,
+			                         tr_plat_prefix_str(p, buf, sizeof(buf)));
 		memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof(*p));
 		(*n)--;
 		return 0;
 	}
 	if (!add)
 		return tr_plat_error_set(err, ESRCH, "no %s %s", what,
-					 tr_plat_prefix_str(p, buf, sizeof(buf)));
+		                         tr_plat_prefix_str(p, buf, sizeof(buf)));
 	if (*n == TEST_MAX_ITEMS)
 		return tr_plat_error_set(err, ENOSPC, "the test device holds %d of each",
-					 TEST_MAX_ITEMS);
+		                         TEST_MAX_ITEMS);
 	list[(*n)++] = *p;
 	return 0;
 }
@@ -206,10 +207,10 @@ test_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err)
 	t->dns[0] = '\0';
 	for (size_t i = 0; i < dns->n_servers && off < sizeof(t->dns); i++)
 		off += (size_t)snprintf(t->dns + off, sizeof(t->dns) - off, "dns %s\n",
-					dns->servers[i]);
+		                        dns->servers[i]);
 	for (size_t i = 0; i < dns->n_domains && off < sizeof(t->dns); i++)
 		off += (size_t)snprintf(t->dns + off, sizeof(t->dns) - off, "domain %s\n",
-					dns->domains[i]);
+		                        dns->domains[i]);
 	if (off >= sizeof(t->dns))
 		return tr_plat_error_set(err, ENOSPC, "DNS settings are too long");
 	return 0;
@@ -253,17 +254,17 @@ tr_device_test_state(const TrDevice *dev, char *buf, size_t size)
 }
 
 const TrDeviceOps tr_device_test_ops = {
-	.name = "test",
-	.open = test_open,
-	.close = test_close,
-	.read = test_read,
-	.write = test_write,
-	.get_mtu = test_get_mtu,
-	.set_mtu = test_set_mtu,
-	.set_up = test_set_up,
-	.address = test_address,
-	.route = test_route,
-	.set_dns = test_set_dns,
-	.clear_dns = test_clear_dns,
-	.run_hook = tr_posix_run_hook,
+        .name = "test",
+        .open = test_open,
+        .close = test_close,
+        .read = test_read,
+        .write = test_write,
+        .get_mtu = test_get_mtu,
+        .set_mtu = test_set_mtu,
+        .set_up = test_set_up,
+        .address = test_address,
+        .route = test_route,
+        .set_dns = test_set_dns,
+        .clear_dns = test_clear_dns,
+        .run_hook = tr_posix_run_hook,
 };

@@ -18,7 +18,7 @@ prefix(TrAddrFamily family, const char *text, unsigned len)
 	TrPrefix p = {.family = family, .len = (uint8_t)len};
 
 	g_assert_cmpint(inet_pton(family == TR_ADDR_IPV4 ? AF_INET : AF_INET6, text, p.addr), ==,
-			1);
+	                1);
 	return p;
 }
 
@@ -67,10 +67,11 @@ test_open_names(void)
 
 	g_assert_null(tr_device_open_test(TR_DEVICE_TUN, "x", 0, peers, &err));
 	assert_msg(&err, -EINVAL, "0 queues asked for; a device has 1 to 64");
-	g_assert_null(tr_device_open_test(TR_DEVICE_TUN,
-					  "a-name-that-is-far-too-long-for-any-interface-name-at-all-"
-					  "really",
-					  1, peers, &err));
+	g_assert_null(
+	        tr_device_open_test(TR_DEVICE_TUN,
+	                            "a-name-that-is-far-too-long-for-any-interface-name-at-all-"
+	                            "really",
+	                            1, peers, &err));
 	assert_msg(&err, -ENAMETOOLONG, "is too long");
 	g_assert_cmpint(tr_device_close(NULL, NULL), ==, 0);
 }
@@ -132,8 +133,10 @@ static void
 test_config(void)
 {
 	TrPlatError err = {0};
-	TrPrefix a4 = prefix(TR_ADDR_IPV4, "198.19.0.2", 24), a6 = prefix(TR_ADDR_IPV6, "fd00::2", 64);
-	TrPrefix r4 = prefix(TR_ADDR_IPV4, "198.19.8.0", 21), mac = {.family = TR_ADDR_MAC, .len = 48};
+	TrPrefix a4 = prefix(TR_ADDR_IPV4, "198.19.0.2", 24),
+	         a6 = prefix(TR_ADDR_IPV6, "fd00::2", 64);
+	TrPrefix r4 = prefix(TR_ADDR_IPV4, "198.19.8.0", 21),
+	         mac = {.family = TR_ADDR_MAC, .len = 48};
 	const char *servers[] = {"198.19.0.1", "fd00::1"}, *domains[] = {"vpn.test"};
 	TrDnsConfig dns = {servers, 2, domains, 1, TR_DNS_AUTO, NULL};
 	unsigned mtu = 0;
@@ -153,7 +156,7 @@ test_config(void)
 	g_assert_cmpint(tr_device_add_route(dev, &r4, &err), ==, 0);
 	g_assert_cmpint(tr_device_set_dns(dev, &dns, &err), ==, 0);
 	assert_state(dev, "mtu 1400\nup\naddress 198.19.0.2/24\naddress fd00::2/64\n"
-			  "route 198.19.8.0/21\ndns 198.19.0.1\ndns fd00::1\ndomain vpn.test\n");
+	                  "route 198.19.8.0/21\ndns 198.19.0.1\ndns fd00::1\ndomain vpn.test\n");
 
 	/* errors: clear, and nothing changes */
 	g_assert_cmpint(tr_device_add_address(dev, &a4, &err), ==, -EEXIST);
@@ -174,6 +177,41 @@ test_config(void)
 	assert_msg(&err, -ESRCH, "no route 198.19.8.0/21");
 	assert_state(dev, "mtu 1400\nup\naddress fd00::2/64\n");
 	g_assert_cmpint(tr_device_close(dev, &err), ==, 0);
+	close(peer);
+}
+
+/* Addresses in messages and state are RFC 5952 text (the platform's own formatter). */
+static void
+test_prefix_text(void)
+{
+	static const struct {
+		const char *in;
+		unsigned len;
+		const char *out;
+	} cases[] = {
+	        {"fd00::", 8, "address fd00::/8"},
+	        {"::", 0, "address ::/0"},
+	        {"fd00:0:0:1::", 64, "address fd00:0:0:1::/64"},
+	        {"fd00:0:1:0:0:0:1:1", 128, "address fd00:0:1::1:1/128"},
+	        {"fd00:0:0:1:0:0:0:1", 128, "address fd00:0:0:1::1/128"},
+	        {"fd00:0:0:1:1:0:0:1", 128, "address fd00::1:1:0:0:1/128"},
+	        {"fd00:1:0:1:2:3:4:5", 128, "address fd00:1:0:1:2:3:4:5/128"},
+	        {"::198.19.0.1", 128, "address ::c613:1/128"},
+	};
+	TrPlatError err = {0};
+	char state[256], want[128];
+	int peer;
+	TrDevice *dev = tr_device_open_test(TR_DEVICE_TUN, "tx", 1, &peer, &err);
+
+	g_assert_nonnull(dev);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		TrPrefix p = prefix(TR_ADDR_IPV6, cases[i].in, cases[i].len);
+		g_assert_cmpint(tr_device_add_address(dev, &p, &err), ==, 0);
+		g_snprintf(want, sizeof(want), "mtu 1500\n%s\n", cases[i].out);
+		g_assert_cmpstr(tr_device_test_state(dev, state, sizeof(state)), ==, want);
+		g_assert_cmpint(tr_device_remove_address(dev, &p, &err), ==, 0);
+	}
+	tr_device_close(dev, NULL);
 	close(peer);
 }
 
@@ -205,7 +243,7 @@ test_hooks(void)
 	g_assert_cmpint(tr_device_run_hook(dev, "kill -TERM $$", &err), ==, -ECHILD);
 	assert_msg(&err, -ECHILD, "was killed by signal 15");
 	g_assert_cmpint(tr_device_run_hook(dev, "no-such-command-anywhere 2>/dev/null", &err), ==,
-			-ENOENT);
+	                -ENOENT);
 	assert_msg(&err, -ENOENT, "status 127 (command not found?)");
 	g_assert_cmpint(tr_device_ifup(dev, up, down, &err), ==, 0);
 	text = slurp(log);
@@ -236,8 +274,9 @@ test_dns_file(void)
 	g_assert_true(g_file_set_contents(path, orig, -1, NULL));
 	g_assert_cmpint(tr_posix_dns_file_set(&st, path, "tf0", &dns, &err), ==, 0);
 	text = slurp(path);
-	g_assert_cmpstr(text, ==, "# set by Trellis for tf0\nnameserver 198.19.0.1\n"
-				  "search a.test b.test\n");
+	g_assert_cmpstr(text, ==,
+	                "# set by Trellis for tf0\nnameserver 198.19.0.1\n"
+	                "search a.test b.test\n");
 	g_clear_pointer(&text, g_free);
 	text = slurp(backup);
 	g_assert_cmpstr(text, ==, orig);
@@ -270,6 +309,7 @@ main(int argc, char **argv)
 	g_test_add_func("/device/open-names", test_open_names);
 	g_test_add_func("/device/packets", test_packets);
 	g_test_add_func("/device/config", test_config);
+	g_test_add_func("/device/prefix-text", test_prefix_text);
 	g_test_add_func("/device/hooks", test_hooks);
 	g_test_add_func("/device/dns-file", test_dns_file);
 	return g_test_run();
