@@ -257,6 +257,10 @@ tr_device_close(TrDevice *dev, TrPlatError *err)
 			rc = dev->ops->route(dev, false, &c->prefix, &now);
 			break;
 		}
+		/* Already gone is undone: taking the link down drops its IPv6
+		 * addresses and the routes through it. */
+		if (c->kind != CHANGE_UP && (rc == -EADDRNOTAVAIL || rc == -ESRCH || rc == -ENOENT))
+			rc = 0;
 		keep_first(rc, &now, &first, err);
 	}
 	if (dev->mtu_saved)
