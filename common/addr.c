@@ -338,3 +338,24 @@ tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen)
 	}
 	return buf;
 }
+
+void
+tr_sockaddr_map_v6(const struct sockaddr *in, socklen_t inlen, struct sockaddr_storage *out,
+		   socklen_t *outlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (in->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)in;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)out;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = sin->sin_port;
+		sin6->sin6_addr.s6_addr[10] = 0xff;
+		sin6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sin6->sin6_addr.s6_addr[12], &sin->sin_addr, 4);
+		*outlen = sizeof(*sin6);
+		return;
+	}
+	memcpy(out, in, MIN((size_t)inlen, sizeof(*out)));
+	*outlen = inlen;
+}

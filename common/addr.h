@@ -55,6 +55,13 @@ gboolean tr_hostport_parse(const char *text, uint16_t default_port, char **host,
 gboolean tr_sockaddr_parse(const char *text, uint16_t default_port, struct sockaddr_storage *out,
 			   socklen_t *outlen, GError **error);
 
+/*
+ * For a dual-stack (AF_INET6) socket: an AF_INET address becomes its
+ * IPv4-mapped AF_INET6 form; anything else is copied.
+ */
+void tr_sockaddr_map_v6(const struct sockaddr *in, socklen_t inlen, struct sockaddr_storage *out,
+			socklen_t *outlen);
+
 /* Formats a sockaddr as "a.b.c.d:port" or "[v6]:port". */
 char *tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen);
 

@@ -520,6 +520,12 @@ tr_link_get_tls(TrLink *link)
 	return tr_ctrl_get_tls(link->ctrl);
 }
 
+int
+tr_link_get_fd(TrLink *link)
+{
+	return tr_ctrl_get_fd(link->ctrl);
+}
+
 TrDc *
 tr_link_get_dc(TrLink *link)
 {

@@ -103,6 +103,8 @@ gboolean tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error);
 void tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason);
 
 TrTls *tr_link_get_tls(TrLink *link);
+/* The TCP socket of the control connection (-1 once closed). */
+int tr_link_get_fd(TrLink *link);
 TrDc *tr_link_get_dc(TrLink *link);
 TrPath tr_link_get_path(TrLink *link);
 const char *tr_link_peer(TrLink *link);

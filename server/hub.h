@@ -51,6 +51,12 @@ typedef struct {
 	char *state_dir;
 	guint handshake_timeout_ms;
 	guint max_pending;
+
+	/* The symmetric model: other nodes configured alike to connect to. */
+	char **connect;
+	char *node_name;           /* this node's unique name (required with connect) */
+	TrPrefix addresses[4];     /* this node's own tunnel addresses, without a pool */
+	guint n_addresses;
 } TrHubConfig;
 
 void tr_hub_config_init(TrHubConfig *config);

@@ -124,7 +124,7 @@ main(int argc, char **argv)
 	g_autofree char *pool4 = NULL, *pool6 = NULL, *crypto = NULL, *compression = NULL;
 	g_autofree char *magic = NULL, *device = NULL, *device_path = NULL, *state_dir = NULL;
 	g_autofree char *log_file = NULL, *type = NULL, *name = NULL;
-	g_auto(GStrv) routes = NULL, dns = NULL, dns_search = NULL;
+	g_auto(GStrv) routes = NULL, dns = NULL, dns_search = NULL, connect = NULL, addresses = NULL;
 	gint mtu = 0, keepalive = 0, peer_timeout = 0, max_pending = 0, handshake_timeout = 0;
 	const GOptionEntry entries[] = {
 		{ "listen", 'l', 0, G_OPTION_ARG_STRING, &listen, "Port or ADDR:PORT for TCP control and UDP data (default 3210)", "[ADDR:]PORT" },
@@ -152,7 +152,9 @@ main(int argc, char **argv)
 		{ "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Device name, %d is a free number (default trellis%d)", "NAME" },
 		{ "device-path", 0, 0, G_OPTION_ARG_FILENAME, &device_path, "Path of the tun clone device", "PATH" },
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "Directory for address leases and, without --ca/--cert/--key/--shared-key, the network's CA (created on first run)", "DIR" },
-		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "This hub's certificate name when it runs on its state directory's CA (default hub)", "NAME" },
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "This node's name: its certificate name on the state directory's CA (default hub), and its unique name among nodes that --connect each other", "NAME" },
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &connect, "Another node configured alike to connect to (repeatable; retried for ever; needs --name and --shared-key)", "HOST[:PORT]" },
+		{ "address", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &addresses, "This node's own tunnel address (repeatable); without --pool it then assigns no client addresses", "ADDR/LEN" },
 		{ "handshake-timeout", 0, 0, G_OPTION_ARG_INT, &handshake_timeout, "Seconds a client has to finish TLS and HELLO (default 10)", "SECS" },
 		{ "max-pending", 0, 0, G_OPTION_ARG_INT, &max_pending, "Most handshakes in progress at once (default 64)", "N" },
 		{ "log-file", 0, 0, G_OPTION_ARG_FILENAME, &log_file, "Also write the log to this file", "FILE" },
@@ -210,6 +212,16 @@ main(int argc, char **argv)
 		g_set_error(&error, TR_ERROR, TR_ERROR_CONFIG,
 			    "--type %s: the hub routes IP packets and supports only tun so far", type);
 		goto fail;
+	}
+	cfg.connect = g_steal_pointer(&connect);
+	cfg.node_name = g_strdup(name);
+	if (!parse_prefixes(addresses, TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,
+			    cfg.addresses, G_N_ELEMENTS(cfg.addresses), &cfg.n_addresses, "address",
+			    &error))
+		goto fail;
+	if (cfg.n_addresses > 0 && pool4 == NULL && pool6 == NULL) {
+		memset(&cfg.pool4, 0, sizeof(cfg.pool4));
+		memset(&cfg.pool6, 0, sizeof(cfg.pool6));
 	}
 	if (pool4 && !(g_strcmp0(pool4, "none") == 0 ? (memset(&cfg.pool4, 0, sizeof(cfg.pool4)), TRUE)
 						      : tr_prefix_parse(pool4, TR_PREFIX_IP_ONLY, &cfg.pool4, &error)))

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * What the hub's files share: hub.c (sockets, routing, lifetime),
+ * session.c (a client's session: authentication, HELLO, CONFIG) and
+ * peer.c (sessions with other nodes configured alike: the symmetric model).
+ */
+#include "common/ctrl-msg.h"
+#include "common/dialer.h"
+#include "common/link.h"
+#include "server/auth-password.h"
+#include "server/hub.h"
+#include "server/pool.h"
+
+#define HUB_MAX_ADDRS 8
+
+typedef enum {
+	CLIENT_HANDSHAKE, /* TLS running */
+	CLIENT_HELLO,     /* authenticated, waiting for HELLO (or, outgoing, for CONFIG) */
+	CLIENT_AUTH,      /* password check running in a thread */
+	CLIENT_ACTIVE,    /* configured, data flows */
+	CLIENT_GONE,      /* closing */
+} ClientState;
+
+typedef struct _Connector Connector;
+typedef struct _Client Client;
+
+/* One session: a client of this hub, or a peer node (either direction). */
+struct _Client {
+	TrHub *hub;
+	TrLink *link;
+	ClientState state;
+	gboolean is_peer;  /* a node configured alike, nothing pushed */
+	gboolean outgoing; /* we connected (peers only) */
+	Connector *connector;
+	char *peer;     /* "198.18.0.2:40000" */
+	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
+	char *cert_identity;
+	char *node_name; /* peers */
+	uint32_t rx_index;
+	TrPrefix addr4, addr6;           /* leased (clients) */
+	TrPrefix addrs[HUB_MAX_ADDRS];   /* every tunnel address routed to this session */
+	guint n_addrs;
+	guint hello_timer;
+	TrMsg hello; /* kept while the password check runs */
+	GCancellable *cancel;
+};
+
+/* An outgoing --connect to another node, retried for ever. */
+struct _Connector {
+	TrHub *hub;
+	TrDialer *dialer;
+	guint attempt;
+	guint retry_id;
+	char *last_identity; /* who answered last time */
+	Client *session;     /* the session it made, while it lives */
+};
+
+struct _TrHub {
+	TrHubConfig cfg;
+	TrTlsCreds *creds;        /* as TLS server */
+	TrTlsCreds *client_creds; /* as TLS client, for --connect */
+	TrPasswordBackend *passwords;
+	TrPool *pool; /* NULL: this node assigns no addresses */
+	TrDevice *dev;
+	int tcp_fd, udp_fd;
+	guint16 port;
+	guint tcp_watch, udp_watch, tun_watch, crl_watch;
+	GHashTable *clients;     /* Client* set */
+	GHashTable *by_identity; /* identity -> Client (active) */
+	GHashTable *by_index;    /* rx index -> Client */
+	GHashTable *by_addr4;    /* guint32 -> Client */
+	GHashTable *by_addr6;    /* 16 address bytes -> Client */
+	GPtrArray *connectors;
+	guint n_pending;
+	gint64 last_pending_warning;
+	gint64 crl_mtime;
+	TrPacket *pkt; /* scratch for the main-loop data path */
+	guint64 rx_drops, tun_drops;
+};
+
+/* hub.c */
+void hub_register(Client *c);   /* index and addresses into the tables */
+void hub_unregister(Client *c); /* out of every table; releases the lease */
+void hub_route(Client *from, TrPacket *pkt);
+TrLinkTiming hub_timing(TrHub *hub);
+gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why);
+TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);
+uint32_t hub_new_index(TrHub *hub);
+void hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp,
+			uint32_t local_index, uint32_t peer_index);
+
+/* session.c */
+extern const TrLinkCallbacks hub_session_callbacks;
+Client *hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds,
+			gboolean tls_server, GError **error);
+void hub_session_free(gpointer client);
+void hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason);
+
+/* peer.c */
+void hub_peers_start(TrHub *hub);
+void hub_peers_free(TrHub *hub);
+void hub_peer_established(Client *c);           /* outgoing: send our HELLO */
+void hub_peer_hello(Client *c, TrMsg *hello);   /* incoming: a node's HELLO */
+void hub_peer_config(Client *c, TrMsg *config); /* outgoing: the answer */
+void hub_peer_closed(Client *c);
