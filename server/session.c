@@ -409,8 +409,9 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 	Client *c = p;
 
 	if (c->state == CLIENT_ACTIVE)
-		g_message("client %s (%s) disconnected%s%s", c->identity, c->peer,
-			  error ? ": " : "", error ? error->message : "");
+		g_message("%s %s (%s) disconnected%s%s", c->is_peer ? "node" : "client",
+			  c->is_peer ? c->node_name : c->identity, c->peer, error ? ": " : "",
+			  error ? error->message : "");
 	else if (c->state != CLIENT_GONE && error)
 		g_message("connection from %s failed: %s", c->peer, error->message);
 	client_gone(c);

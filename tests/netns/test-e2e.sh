@@ -62,7 +62,17 @@ client() { # client NS NAME LOG [extra args]
 start_hub
 client "$c1" c1 c1.log -c 198.18.1.1
 c1_pid=$NETNS_LAST_PID
-client "$c2" c2 c2.log -c 198.18.2.1
+# c2 takes its settings from a config file; the command line adds the rest.
+cat >"$T/c2.conf" <<CONF
+[client]
+connect = 198.18.2.1
+server-name = hub
+ca = $S/ca.crt
+cert = $S/issued/c2.crt
+key = $S/issued/c2.key
+retry-max = 2
+CONF
+netns_spawn "$c2" "$B/client/trellis-client" --config "$T/c2.conf" >>"$T/c2.log" 2>&1
 wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
 wait_log 15 "$T/c2.log" "connected to" || fail "c2 did not connect"
 addr() { ip -n "$1" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1; }

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "client/options.h"
+
+#include "client/password.h"
+#include "common/error.h"
+
+static const char *const device_types[] = { "tun", NULL };
+
+const TrOptDesc tr_client_options[] = {
+	{ "config", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
+	  "Read options from this key file (section [client], keys are the long option names); the command line overrides it",
+	  TR_OPT_FLAG_CLI_ONLY },
+	{ "connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
+	  "Hub to connect to; several are tried in turn, and every failure is retried with backoff", 0 },
+	{ "server-name", 0, TR_OPT_STRING, "NAME", NULL, 0, 0, NULL, "Security",
+	  "Name the hub's certificate must carry", 0 },
+	{ "ca", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "The network's CA certificate (PEM)", 0 },
+	{ "cert", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "This client's certificate (PEM)", 0 },
+	{ "key", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "This client's private key (PEM, mode 0600)", 0 },
+	{ "shared-key", 0, TR_OPT_STRING, "KEY", NULL, 0, 0, NULL, "Security",
+	  "Pre-shared key (TLS 1.3 PSK with ECDHE) instead of certificates", TR_OPT_FLAG_SECRET },
+	{ "name", 0, TR_OPT_STRING, "NAME", "trellis", 0, 0, NULL, "Security",
+	  "This node's name when authenticating with a shared key", 0 },
+	{ "username", 'u', TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Security",
+	  "Username, for hubs that also require a password", 0 },
+	{ "password", 0, TR_OPT_STRING, "PASSWORD", NULL, 0, 0, NULL, "Security",
+	  "Password (prefer password-file or the prompt)", TR_OPT_FLAG_SECRET },
+	{ "password-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "Read the password from the first line of this file (mode 0600); without either, the client prompts", 0 },
+	{ "crypto", 0, TR_OPT_STRINGS, "CIPHER", "the faster of aes256-gcm and chacha20-poly1305 first", 0, 0,
+	  NULL, "Security",
+	  "Ciphers offered, in order: aes256-gcm, chacha20-poly1305, plaintext (plaintext only if the hub also allows it)", 0 },
+	{ "compression", 0, TR_OPT_STRING, "ALG", "none", 0, 0, NULL, "Security",
+	  "Offer compression: none or lzo (compressing before encrypting can leak what is sent)", 0 },
+	{ "magic", 0, TR_OPT_STRING, "ID", "74726c01", 0, 0, NULL, "Network",
+	  "Network magic in every data packet: 8 hex digits, or hash:TEXT", 0 },
+	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device", "Device type", 0 },
+	{ "device", 'd', TR_OPT_STRING, "NAME", "trellis%d", 0, 0, NULL, "Device",
+	  "Device name; %d becomes a free number", 0 },
+	{ "device-path", 0, TR_OPT_PATH, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
+	  "Path of the tun clone device", 0 },
+	{ "ifup", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",
+	  "Command run with sh -c, IFNAME set, once the device is configured", 0 },
+	{ "ifdown", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",
+	  "Command run with sh -c, IFNAME set, before the device is removed", 0 },
+	{ "mtu", 0, TR_OPT_INT, "BYTES", "1420", 576, 65535, NULL, "Device",
+	  "Largest tunnel MTU to accept from the hub", 0 },
+	{ "no-dns", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Device",
+	  "Do not apply the DNS servers and search domains the hub pushes", 0 },
+	{ "no-udp", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
+	  "Carry data over the TLS stream only", 0 },
+	{ "handshake-timeout", 0, TR_OPT_INT, "SECS", "10", 1, 300, NULL, "Network",
+	  "Time to connect, finish TLS and receive the configuration", 0 },
+	{ "retry-max", 0, TR_OPT_INT, "SECS", "30", 1, 3600, NULL, "Network",
+	  "Longest wait between reconnection attempts", 0 },
+	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
+	  "Also append the log to this file", 0 },
+	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 },
+	{ "quiet", 'q', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
+	  "Print only errors and warnings", 0 },
+	{ "version", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
+	  "Print the version and exit", TR_OPT_FLAG_CLI_ONLY },
+	{ "help-man", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
+	  "Print the manual page (roff) and exit", TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN },
+};
+const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
+
+#define S(name) tr_options_get_string(o, name)
+
+static gboolean
+fail_at(TrOptions *o, const char *name, GError **error)
+{
+	g_prefix_error(error, "%s: ", tr_options_origin(o, name));
+	return FALSE;
+}
+
+gboolean
+tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
+{
+	const char *const *crypto = tr_options_get_strv(o, "crypto");
+
+	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
+	c->server_name = g_strdup(S("server-name"));
+	c->tls.ca_file = g_strdup(S("ca"));
+	c->tls.cert_file = g_strdup(S("cert"));
+	c->tls.key_file = g_strdup(S("key"));
+	c->tls.shared_key = g_strdup(S("shared-key"));
+	c->tls.psk_identity = g_strdup(S("name"));
+	c->username = g_strdup(S("username"));
+	c->device = g_strdup(S("device"));
+	c->device_path = g_strdup(S("device-path"));
+	c->ifup = g_strdup(S("ifup"));
+	c->ifdown = g_strdup(S("ifdown"));
+	c->udp = !tr_options_get_bool(o, "no-udp");
+	c->apply_dns = !tr_options_get_bool(o, "no-dns");
+	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
+	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
+	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
+	if (crypto) {
+		c->n_ciphers = 0;
+		for (guint i = 0; crypto[i]; i++) {
+			g_auto(GStrv) names = g_strsplit(crypto[i], ",", -1);
+
+			for (guint j = 0; names[j]; j++) {
+				if (c->n_ciphers == G_N_ELEMENTS(c->ciphers)) {
+					g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "too many ciphers");
+					return fail_at(o, "crypto", error);
+				}
+				if (!tr_cipher_parse(g_strstrip(names[j]), &c->ciphers[c->n_ciphers++],
+						     error))
+					return fail_at(o, "crypto", error);
+				c->allow_plaintext |= c->ciphers[c->n_ciphers - 1] == TR_CIPHER_NONE;
+			}
+		}
+	}
+	if (S("compression") && !tr_compress_parse(S("compression"), &c->compression, error))
+		return fail_at(o, "compression", error);
+	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
+		return fail_at(o, "magic", error);
+	if (c->username &&
+	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
+		return FALSE;
+	return TRUE;
+}

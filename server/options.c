@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "server/options.h"
+
+#include "common/addr.h"
+#include "common/error.h"
+#include "tr-config.h"
+
+#include <string.h>
+
+static const char *const device_types[] = { "tun", NULL };
+
+const TrOptDesc tr_server_options[] = {
+	{ "config", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
+	  "Read options from this key file (section [server], keys are the long option names); the command line overrides it",
+	  TR_OPT_FLAG_CLI_ONLY },
+	{ "listen", 'l', TR_OPT_STRING, "[ADDR:]PORT", "3210", 0, 0, NULL, "Network",
+	  "Port, or address and port, for TCP control and UDP data", 0 },
+	{ "ca", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "The network's CA certificate (PEM)", 0 },
+	{ "cert", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "This hub's certificate (PEM)", 0 },
+	{ "key", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "This hub's private key (PEM, mode 0600)", 0 },
+	{ "crl", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "Certificate revocation list (PEM); re-read when it changes and on SIGHUP", 0 },
+	{ "shared-key", 0, TR_OPT_STRING, "KEY", NULL, 0, 0, NULL, "Security",
+	  "Pre-shared key (TLS 1.3 PSK with ECDHE) for setups without a CA", TR_OPT_FLAG_SECRET },
+	{ "password-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+	  "Also require a password, checked against this file of user:crypt-hash lines", 0 },
+	{ "pam-service", 0, TR_OPT_STRING, "NAME", NULL, 0, 0, NULL, "Security",
+	  "Also require a password, checked by PAM with this service", 0 },
+	{ "crypto", 0, TR_OPT_STRINGS, "CIPHER", "the faster of aes256-gcm and chacha20-poly1305 first", 0, 0,
+	  NULL, "Security",
+	  "Ciphers allowed, in order of preference: aes256-gcm, chacha20-poly1305, plaintext (plaintext only with clients that also ask for it)", 0 },
+	{ "compression", 0, TR_OPT_STRING, "ALG", "none", 0, 0, NULL, "Security",
+	  "Allow compression: none or lzo (compressing before encrypting can leak what is sent)", 0 },
+	{ "magic", 0, TR_OPT_STRING, "ID", "74726c01", 0, 0, NULL, "Network",
+	  "Network magic in every data packet: 8 hex digits, or hash:TEXT", 0 },
+	{ "pool", 0, TR_OPT_STRING, "PREFIX", "198.19.0.0/24", 0, 0, NULL, "Addresses",
+	  "IPv4 pool for client addresses, or none; the hub takes the first address", 0 },
+	{ "pool6", 0, TR_OPT_STRING, "PREFIX", "fd00:7472::/64", 0, 0, NULL, "Addresses",
+	  "IPv6 pool for client addresses, or none", 0 },
+	{ "address", 'a', TR_OPT_STRINGS, "ADDR/LEN", NULL, 0, 0, NULL, "Addresses",
+	  "This node's own tunnel address; given without a pool, the node assigns no addresses", 0 },
+	{ "route", 0, TR_OPT_STRINGS, "PREFIX", NULL, 0, 0, NULL, "Addresses",
+	  "A route to push to clients", 0 },
+	{ "dns", 0, TR_OPT_STRINGS, "ADDR", NULL, 0, 0, NULL, "Addresses",
+	  "A DNS server to push to clients", 0 },
+	{ "dns-search", 0, TR_OPT_STRINGS, "DOMAIN", NULL, 0, 0, NULL, "Addresses",
+	  "A DNS search domain to push to clients", 0 },
+	{ "mtu", 0, TR_OPT_INT, "BYTES", "1420", 576, 65535, NULL, "Device", "Tunnel MTU", 0 },
+	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device", "Device type", 0 },
+	{ "device", 'd', TR_OPT_STRING, "NAME", "trellis%d", 0, 0, NULL, "Device",
+	  "Device name; %d becomes a free number", 0 },
+	{ "device-path", 0, TR_OPT_PATH, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
+	  "Path of the tun clone device", 0 },
+	{ "keepalive", 0, TR_OPT_INT, "SECS", "10", 1, 3600, NULL, "Network",
+	  "Keepalive interval pushed to clients; UDP falls back to TLS after keepalive + 2 s of silence", 0 },
+	{ "peer-timeout", 0, TR_OPT_INT, "SECS", "60", 5, 86400, NULL, "Network",
+	  "Drop peers silent for this long", 0 },
+	{ "no-client-to-client", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
+	  "Do not route traffic between clients", 0 },
+	{ "no-udp", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
+	  "Carry data over the TLS stream only", 0 },
+	{ "connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
+	  "Another node configured alike to connect to, retried for ever (needs --name and --shared-key)", 0 },
+	{ "name", 0, TR_OPT_STRING, "NAME", "hub", 0, 0, NULL, "Security",
+	  "This node's name: its certificate's name on the state directory's CA, and its unique name among nodes that connect each other", 0 },
+	{ "state-dir", 0, TR_OPT_PATH, "DIR", TR_LOCALSTATEDIR, 0, 0, NULL, "General",
+	  "Address leases and, when no ca/cert/key/shared-key is given, the network's CA (created on first run with this hub's certificate)", 0 },
+	{ "handshake-timeout", 0, TR_OPT_INT, "SECS", "10", 1, 300, NULL, "Network",
+	  "Time a client has to finish TLS and send HELLO", 0 },
+	{ "max-pending", 0, TR_OPT_INT, "N", "64", 1, 100000, NULL, "Network",
+	  "Most connections in the handshake at once; more are closed at once", 0 },
+	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
+	  "Also append the log to this file", 0 },
+	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 },
+	{ "quiet", 'q', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
+	  "Print only errors and warnings", 0 },
+	{ "version", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
+	  "Print the version and exit", TR_OPT_FLAG_CLI_ONLY },
+	{ "help-man", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
+	  "Print the manual page (roff) and exit", TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN },
+};
+const guint tr_server_n_options = G_N_ELEMENTS(tr_server_options);
+
+#define S(name) tr_options_get_string(o, name)
+
+static gboolean
+fail_at(TrOptions *o, const char *name, GError **error)
+{
+	g_prefix_error(error, "%s: ", tr_options_origin(o, name));
+	return FALSE;
+}
+
+static gboolean
+parse_prefixes(TrOptions *o, const char *name, TrPrefixFlags flags, TrPrefix *out, guint max,
+	       guint *n, GError **error)
+{
+	const char *const *texts = tr_options_get_strv(o, name);
+
+	*n = 0;
+	for (guint i = 0; texts && texts[i]; i++) {
+		if (*n >= max) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u values", max);
+			return fail_at(o, name, error);
+		}
+		if (!tr_prefix_parse(texts[i], flags | TR_PREFIX_IP_ONLY, &out[(*n)++], error))
+			return fail_at(o, name, error);
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_pool(TrOptions *o, const char *name, TrAddrFamily family, TrPrefix *out, GError **error)
+{
+	const char *text = S(name);
+
+	if (text == NULL)
+		return TRUE;
+	memset(out, 0, sizeof(*out));
+	if (strcmp(text, "none") == 0)
+		return TRUE;
+	if (!tr_prefix_parse(text, TR_PREFIX_IP_ONLY | TR_PREFIX_REQUIRE_LEN, out, error))
+		return fail_at(o, name, error);
+	if (out->family != family) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "'%s' is not an %s prefix", text,
+			    family == TR_ADDR_IPV4 ? "IPv4" : "IPv6");
+		return fail_at(o, name, error);
+	}
+	return TRUE;
+}
+
+gboolean
+tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
+{
+	const char *const *crypto = tr_options_get_strv(o, "crypto");
+
+	if (S("listen")) {
+		g_free(c->listen);
+		c->listen = g_strdup(S("listen"));
+	}
+	c->tls.ca_file = g_strdup(S("ca"));
+	c->tls.cert_file = g_strdup(S("cert"));
+	c->tls.key_file = g_strdup(S("key"));
+	c->tls.crl_file = g_strdup(S("crl"));
+	c->tls.shared_key = g_strdup(S("shared-key"));
+	c->password_file = g_strdup(S("password-file"));
+	c->pam_service = g_strdup(S("pam-service"));
+	c->pam_confdir = g_strdup(g_getenv("TRELLIS_PAM_CONFDIR"));
+	c->dns = g_strdupv((char **)tr_options_get_strv(o, "dns"));
+	c->dns_search = g_strdupv((char **)tr_options_get_strv(o, "dns-search"));
+	c->device = g_strdup(S("device"));
+	c->device_path = g_strdup(S("device-path"));
+	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : TR_LOCALSTATEDIR);
+	c->client_to_client = !tr_options_get_bool(o, "no-client-to-client");
+	c->udp = !tr_options_get_bool(o, "no-udp");
+	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
+	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
+	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
+	c->max_pending = (guint)tr_options_get_int(o, "max-pending", 64);
+	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
+	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
+	c->node_name = g_strdup(S("name"));
+
+	if (!parse_prefixes(o, "address", TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,
+			    c->addresses, G_N_ELEMENTS(c->addresses), &c->n_addresses, error))
+		return FALSE;
+	/* A node with its own address and no pool assigns none. */
+	if (c->n_addresses > 0 && !S("pool") && !S("pool6")) {
+		memset(&c->pool4, 0, sizeof(c->pool4));
+		memset(&c->pool6, 0, sizeof(c->pool6));
+	}
+	if (!parse_pool(o, "pool", TR_ADDR_IPV4, &c->pool4, error) ||
+	    !parse_pool(o, "pool6", TR_ADDR_IPV6, &c->pool6, error))
+		return FALSE;
+	if (!parse_prefixes(o, "route", 0, c->routes, TR_HUB_MAX_PUSH, &c->n_routes, error))
+		return FALSE;
+	for (guint i = 0; c->dns && c->dns[i]; i++) {
+		TrPrefix p;
+		if (!tr_prefix_parse(c->dns[i], TR_PREFIX_IP_ONLY, &p, error))
+			return fail_at(o, "dns", error);
+	}
+	if (crypto) {
+		c->n_ciphers = 0;
+		for (guint i = 0; crypto[i]; i++) {
+			g_auto(GStrv) names = g_strsplit(crypto[i], ",", -1);
+
+			for (guint j = 0; names[j]; j++) {
+				if (c->n_ciphers == G_N_ELEMENTS(c->ciphers)) {
+					g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "too many ciphers");
+					return fail_at(o, "crypto", error);
+				}
+				if (!tr_cipher_parse(g_strstrip(names[j]), &c->ciphers[c->n_ciphers++],
+						     error))
+					return fail_at(o, "crypto", error);
+			}
+		}
+	}
+	for (guint i = 0; i < c->n_ciphers; i++)
+		c->allow_plaintext |= c->ciphers[i] == TR_CIPHER_NONE;
+	if (S("compression") && !tr_compress_parse(S("compression"), &c->compression, error))
+		return fail_at(o, "compression", error);
+	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
+		return fail_at(o, "magic", error);
+	return TRUE;
+}
