@@ -3,6 +3,7 @@
 
 #include "common/dialer.h"
 #include "common/error.h"
+#include "common/json-writer.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -749,4 +750,37 @@ TrPath
 tr_client_path(TrClient *client)
 {
 	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
+}
+
+char *
+tr_client_stats_json(TrClient *client)
+{
+	static const char *const states[] = { "idle", "connecting", "tls", "hello", "connected",
+					       "stopped" };
+	GString *out = g_string_new("{");
+	gboolean first = TRUE;
+	char a[TR_PREFIX_STRLEN];
+
+	tr_json_key_string(out, &first, "role", "client");
+	tr_json_key_string(out, &first, "state", states[client->state]);
+	tr_json_key_string(out, &first, "server", client->server_desc);
+	tr_json_key_string(out, &first, "device", client->dev ? tr_device_ifname(client->dev) : NULL);
+	tr_json_key_uint(out, &first, "drops", client->drops);
+	if (client->have_settings) {
+		tr_json_key_string(out, &first, "identity", client->settings.identity);
+		tr_json_key(out, &first, "addresses");
+		g_string_append_c(out, '[');
+		for (guint i = 0; i < client->settings.n_addresses; i++) {
+			if (i)
+				g_string_append_c(out, ',');
+			tr_json_string(out, tr_prefix_to_string(&client->settings.addresses[i], a,
+								 sizeof(a)));
+		}
+		g_string_append_c(out, ']');
+		tr_json_key_uint(out, &first, "mtu", client->settings.mtu);
+	}
+	if (client->link && client->state == STATE_ACTIVE)
+		tr_link_stats_json(client->link, out, &first);
+	g_string_append_c(out, '}');
+	return g_string_free(out, FALSE);
 }

@@ -88,6 +88,9 @@ void tr_client_stop(TrClient *client);
 void tr_client_free(TrClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrClient, tr_client_free)
 
+/* Everything `trellis status` and --stats-file show, as a JSON object. */
+char *tr_client_stats_json(TrClient *client);
+
 const char *tr_client_ifname(TrClient *client);
 gboolean tr_client_is_connected(TrClient *client);
 TrPath tr_client_path(TrClient *client);

@@ -6,6 +6,7 @@
 #include "client/options.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/service.h"
 
 #include <glib-unix.h>
 #include <locale.h>
@@ -13,7 +14,44 @@
 
 static GMainLoop *loop;
 static TrClient *client;
+static TrService *service;
+static gboolean ready;
+static char *stats_file;
 static int exit_status;
+
+static gboolean
+write_stats(gpointer p)
+{
+	g_autofree char *json = tr_client_stats_json(client);
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents_full(stats_file, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+				      &error))
+		g_warning("cannot write the stats file: %s", error->message);
+	return G_SOURCE_CONTINUE;
+}
+
+/* The first configuration makes the service ready: pid file, privileges
+ * dropped, the --daemon parent released, systemd told. */
+static void
+on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *status = g_strdup_printf("connected, device %s", tr_client_ifname(c));
+
+	if (ready) {
+		tr_service_status(service, status);
+		return;
+	}
+	ready = TRUE;
+	if (!tr_service_ready(service, status, &error)) {
+		g_printerr("trellis-client: %s\n", error->message);
+		tr_service_failed(service, error->message);
+		exit_status = 1;
+		tr_client_stop(client);
+		g_main_loop_quit(loop);
+	}
+}
 
 static gboolean
 quit_loop(gpointer p)
@@ -26,6 +64,7 @@ static gboolean
 on_quit_signal(gpointer p)
 {
 	g_message("shutting down");
+	tr_service_stopping(service);
 	tr_client_stop(client);
 	/* Let the CLOSE message go out, then leave. */
 	g_timeout_add(300, quit_loop, NULL);
@@ -35,12 +74,17 @@ on_quit_signal(gpointer p)
 static void
 on_refused(TrClient *c, const GError *error, gpointer p)
 {
-	g_printerr("trellis-client: giving up: %s\n", error ? error->message : "refused");
+	g_autofree char *msg = g_strdup_printf("giving up: %s", error ? error->message : "refused");
+
+	g_printerr("trellis-client: %s\n", msg);
+	if (!ready)
+		tr_service_failed(service, msg);
 	exit_status = 1;
 	g_main_loop_quit(loop);
 }
 
 static const TrClientCallbacks callbacks = {
+	.configured = on_configured,
 	.refused = on_refused,
 };
 
@@ -87,6 +131,14 @@ main(int argc, char **argv)
 	tr_client_config_init(&cfg);
 	if (!tr_client_config_from_options(opts, &cfg, &error))
 		goto fail;
+	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
+						     .daemonize = tr_options_get_bool(opts, "daemon"),
+						     .pid_file = tr_options_get_string(opts, "pid-file"),
+						     .user = tr_options_get_string(opts, "user"),
+						     .group = tr_options_get_string(opts, "group") },
+				 &error);
+	if (service == NULL)
+		goto fail;
 	client = tr_client_new(&cfg, &callbacks, NULL, &error);
 	if (client == NULL)
 		goto fail;
@@ -96,12 +148,20 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
 	tr_client_start(client);
+	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
+	if (stats_file)
+		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
+				      NULL);
 	g_main_loop_run(loop);
 	tr_client_free(client);
+	tr_service_free(service);
 	g_main_loop_unref(loop);
+	g_free(stats_file);
 	return exit_status;
 fail:
 	g_printerr("trellis-client: %s\n", error->message);
+	if (service)
+		tr_service_failed(service, error->message);
 	tr_client_config_clear(&cfg);
 	return 1;
 }

@@ -3,6 +3,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/json-writer.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -34,6 +35,7 @@ struct _TrLink {
 	gint64 last_rx;          /* anything from the peer */
 	gint64 last_ctrl_tx;     /* our last control message */
 	uint32_t rekey_pending;  /* epoch we asked for, 0 = none */
+	gint64 established;      /* wall clock, when activated */
 	guint tick_id;
 	gboolean closing;
 	TrLinkStats stats;
@@ -402,6 +404,7 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	}
 	link->last_rx = g_get_monotonic_time();
 	link->last_ctrl_tx = link->last_rx;
+	link->established = g_get_real_time() / G_USEC_PER_SEC;
 	set_tx_path(link);
 	link->tick_id = g_timeout_add(250, on_tick, link);
 	/* Probe right away so UDP takes over within a round trip. */
@@ -561,4 +564,44 @@ const TrLinkStats *
 tr_link_get_stats(TrLink *link)
 {
 	return &link->stats;
+}
+
+void
+tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
+{
+	char ep[80];
+	uint32_t epoch = 0;
+
+	tr_json_key_string(out, first, "path", tr_path_name(link->tx_path));
+	tr_json_key_string(out, first, "endpoint",
+			   link->endpoint_len
+				   ? tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, ep, sizeof(ep))
+				   : NULL);
+	tr_json_key_uint(out, first, "established", (guint64)link->established);
+	tr_json_key_uint(out, first, "last_rx_age_sec",
+			 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
+	if (link->dc) {
+		const TrDcConfig *cfg = tr_dc_get_config(link->dc);
+		const TrDcStats *st = tr_dc_get_stats(link->dc);
+		gboolean f = TRUE;
+
+		tr_dc_current_epoch(link->dc, &epoch);
+		tr_json_key_string(out, first, "cipher", tr_cipher_name(cfg->cipher));
+		tr_json_key_string(out, first, "compression", tr_compress_name(cfg->compress));
+		tr_json_key_uint(out, first, "epoch", epoch);
+		tr_json_key_uint(out, first, "tx_packets", st->tx_packets);
+		tr_json_key_uint(out, first, "tx_bytes", st->tx_bytes);
+		tr_json_key_uint(out, first, "rx_packets", st->rx_packets);
+		tr_json_key_uint(out, first, "rx_bytes", st->rx_bytes);
+		tr_json_key(out, first, "rx_drops");
+		g_string_append_c(out, '{');
+		for (unsigned i = 0; i < TR_DC_DROP_COUNT; i++)
+			tr_json_key_uint(out, &f, tr_dc_drop_name((TrDcDrop)i), st->rx_drops[i]);
+		g_string_append_c(out, '}');
+	}
+	tr_json_key_uint(out, first, "rekeys", link->stats.rekeys);
+	tr_json_key_uint(out, first, "roams", link->stats.roams);
+	tr_json_key_uint(out, first, "path_changes", link->stats.udp_path_changes);
+	tr_json_key_uint(out, first, "tcp_data_sent", link->stats.tcp_data_sent);
+	tr_json_key_uint(out, first, "tcp_data_dropped", link->stats.tcp_data_dropped);
 }

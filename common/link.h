@@ -121,4 +121,9 @@ typedef struct {
 } TrLinkStats;
 const TrLinkStats *tr_link_get_stats(TrLink *link);
 
+/* Appends the link's state and counters as JSON object members (no braces):
+ * path, endpoint, cipher, compression, epoch, established, last_rx_age_sec,
+ * tx/rx packets and bytes, drops by reason, rekeys, roams. */
+void tr_link_stats_json(TrLink *link, GString *out, gboolean *first);
+
 G_END_DECLS

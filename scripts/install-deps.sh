@@ -14,7 +14,7 @@ PACKAGES="
   cppcheck
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod
-  python3
+  python3 systemd
 "
 
 missing=""

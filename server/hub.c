@@ -7,6 +7,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/json-writer.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -715,4 +716,50 @@ guint
 tr_hub_n_clients(TrHub *hub)
 {
 	return g_hash_table_size(hub->by_identity);
+}
+
+char *
+tr_hub_stats_json(TrHub *hub)
+{
+	GString *out = g_string_new("{");
+	gboolean first = TRUE, first_peer = TRUE;
+	GHashTableIter it;
+	gpointer k;
+	char a[TR_PREFIX_STRLEN];
+
+	tr_json_key_string(out, &first, "role", "hub");
+	tr_json_key_string(out, &first, "device", hub->dev ? tr_device_ifname(hub->dev) : NULL);
+	tr_json_key_uint(out, &first, "port", hub->port);
+	tr_json_key_uint(out, &first, "rx_drops", hub->rx_drops);
+	tr_json_key_uint(out, &first, "tun_drops", hub->tun_drops);
+	tr_json_key_uint(out, &first, "pending_handshakes", hub->n_pending);
+	tr_json_key(out, &first, "peers");
+	g_string_append_c(out, '[');
+	g_hash_table_iter_init(&it, hub->clients);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		Client *c = k;
+		gboolean f = TRUE;
+
+		if (c->state != CLIENT_ACTIVE)
+			continue;
+		if (!first_peer)
+			g_string_append_c(out, ',');
+		first_peer = FALSE;
+		g_string_append_c(out, '{');
+		tr_json_key_string(out, &f, "kind", c->is_peer ? "node" : "client");
+		tr_json_key_string(out, &f, "identity", c->identity);
+		tr_json_key_string(out, &f, "connection", c->peer);
+		tr_json_key(out, &f, "addresses");
+		g_string_append_c(out, '[');
+		for (guint i = 0; i < c->n_addrs; i++) {
+			if (i)
+				g_string_append_c(out, ',');
+			tr_json_string(out, tr_prefix_to_string(&c->addrs[i], a, sizeof(a)));
+		}
+		g_string_append_c(out, ']');
+		tr_link_stats_json(c->link, out, &f);
+		g_string_append_c(out, '}');
+	}
+	g_string_append(out, "]}");
+	return g_string_free(out, FALSE);
 }

@@ -76,6 +76,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrHub, tr_hub_free)
 /* Re-reads the CRL (dropping clients now revoked) and the password file. */
 gboolean tr_hub_reload(TrHub *hub, GError **error);
 
+/* Everything `trellis status` and --stats-file show, as a JSON object. */
+char *tr_hub_stats_json(TrHub *hub);
+
 const char *tr_hub_ifname(TrHub *hub);
 guint16 tr_hub_port(TrHub *hub);
 guint tr_hub_n_clients(TrHub *hub);

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/pki.h"
+#include "common/service.h"
 #include "server/hub.h"
 #include "server/options.h"
 
@@ -16,6 +17,21 @@
 
 static GMainLoop *loop;
 static TrHub *hub;
+static TrService *service;
+static char *stats_file;
+
+/* The stats file: replaced atomically, so readers never see half of it. */
+static gboolean
+write_stats(gpointer p)
+{
+	g_autofree char *json = tr_hub_stats_json(hub);
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents_full(stats_file, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+				      &error))
+		g_warning("cannot write the stats file: %s", error->message);
+	return G_SOURCE_CONTINUE;
+}
 
 static gboolean
 quit_loop(gpointer p)
@@ -28,6 +44,7 @@ static gboolean
 on_quit_signal(gpointer p)
 {
 	g_message("shutting down");
+	tr_service_stopping(service);
 	tr_hub_stop(hub);
 	/* Let the CLOSE messages go out, then leave. */
 	g_timeout_add(300, quit_loop, NULL);
@@ -127,6 +144,15 @@ main(int argc, char **argv)
 	tr_hub_config_init(&cfg);
 	if (!tr_hub_config_from_options(opts, &cfg, &error))
 		goto fail;
+	/* --daemon forks here; the parent waits for ready or failed below. */
+	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-server",
+						     .daemonize = tr_options_get_bool(opts, "daemon"),
+						     .pid_file = tr_options_get_string(opts, "pid-file"),
+						     .user = tr_options_get_string(opts, "user"),
+						     .group = tr_options_get_string(opts, "group") },
+				 &error);
+	if (service == NULL)
+		goto fail;
 	if (!cfg.tls.ca_file && !cfg.tls.cert_file && !cfg.tls.key_file && !cfg.tls.shared_key &&
 	    !first_run_pki(&cfg, cfg.node_name ? cfg.node_name : "hub", &error)) {
 		g_prefix_error(&error, "no credentials configured, and the state directory's CA "
@@ -144,12 +170,27 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	tr_hub_start(hub);
+	{
+		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
+							  tr_hub_port(hub), tr_hub_ifname(hub));
+		if (!tr_service_ready(service, status, &error))
+			goto fail;
+	}
+	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
+	if (stats_file)
+		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
+				      NULL);
 	g_main_loop_run(loop);
 	tr_hub_free(hub);
+	tr_service_free(service);
 	g_main_loop_unref(loop);
+	g_free(stats_file);
 	return 0;
 fail:
 	g_printerr("trellis-server: %s\n", error->message);
+	if (service)
+		tr_service_failed(service, error->message);
 	tr_hub_config_clear(&cfg);
+	g_clear_pointer(&hub, tr_hub_free);
 	return 1;
 }

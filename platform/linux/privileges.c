@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Dropping root on Linux while keeping CAP_NET_ADMIN: the kernel clears
+ * capabilities on setuid() unless PR_SET_KEEPCAPS is set, and then only
+ * keeps the permitted set; the effective set is restored with capset().
+ */
+#include "platform/process.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int
+set_caps(bool net_admin)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (net_admin) {
+		data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	}
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+int
+tr_process_drop_privileges(const char *user, const char *group, bool keep_net_admin,
+			   TrPlatError *err)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	if (user) {
+		const struct passwd *pw = getpwnam(user);
+		if (pw == NULL)
+			return tr_plat_error_set(err, ENOENT, "no such user '%s'", user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (group) {
+		const struct group *gr = getgrnam(group);
+		if (gr == NULL)
+			return tr_plat_error_set(err, ENOENT, "no such group '%s'", group);
+		gid = gr->gr_gid;
+	}
+	if (setgroups(1, &gid) < 0)
+		return tr_plat_error_set(err, errno, "cannot drop supplementary groups: %s",
+					 strerror(errno));
+	if (setgid(gid) < 0)
+		return tr_plat_error_set(err, errno, "cannot switch to group %u: %s", (unsigned)gid,
+					 strerror(errno));
+	if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return tr_plat_error_set(err, errno, "cannot keep capabilities: %s", strerror(errno));
+	if (setuid(uid) < 0)
+		return tr_plat_error_set(err, errno, "cannot switch to user %u: %s", (unsigned)uid,
+					 strerror(errno));
+	/* Exactly CAP_NET_ADMIN (or nothing) from here on. */
+	if (set_caps(keep_net_admin) < 0)
+		return tr_plat_error_set(err, errno, "cannot set capabilities: %s", strerror(errno));
+	if (keep_net_admin)
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	/* No way back to root. */
+	if (uid != 0 && setuid(0) == 0)
+		return tr_plat_error_set(err, EPERM, "could still become root after dropping it");
+	return 0;
+}
