@@ -23,6 +23,9 @@ typedef struct {
 /* cli/pki.c: `trellis pki init|issue|revoke|list|crl`. */
 int tr_cli_pki(int argc, char **argv);
 
+/* cli/status.c: `trellis status [--json] [--socket FILE]...`. */
+int tr_cli_status(int argc, char **argv);
+
 /* Prints "trellis: MESSAGE" on stderr; returns TR_CLI_ERROR (usage errors: TR_CLI_USAGE). */
 int tr_cli_fail(const GError *error);
 

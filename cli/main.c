@@ -14,6 +14,7 @@
 
 static const TrCliCommand commands[] = {
 	{ "pki", "Manage the network's CA and certificates", tr_cli_pki },
+	{ "status", "Show every Trellis daemon's sessions (--json for scripts)", tr_cli_status },
 };
 
 int

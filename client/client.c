@@ -752,11 +752,42 @@ tr_client_path(TrClient *client)
 	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
 }
 
+static const char *const state_names[] = { "idle", "connecting", "tls", "hello", "connected",
+					      "stopped" };
+
+const char *
+tr_client_state_name(TrClient *client)
+{
+	return state_names[client->state];
+}
+
+void
+tr_client_restart(TrClient *client)
+{
+	if (client->state != STATE_STOPPED)
+		return;
+	client->state = STATE_IDLE;
+	client->attempt = 0;
+	g_message("connecting again on request");
+	connect_next(client);
+}
+
+gboolean
+tr_client_reload(TrClient *client, GError **error)
+{
+	TrTlsCreds *creds = tr_tls_creds_new(&client->cfg.tls, error);
+
+	if (creds == NULL)
+		return FALSE;
+	tr_tls_creds_unref(client->creds);
+	client->creds = creds;
+	return TRUE;
+}
+
 char *
 tr_client_stats_json(TrClient *client)
 {
-	static const char *const states[] = { "idle", "connecting", "tls", "hello", "connected",
-					       "stopped" };
+	const char *const *states = state_names;
 	GString *out = g_string_new("{");
 	gboolean first = TRUE;
 	char a[TR_PREFIX_STRLEN];

@@ -84,6 +84,13 @@ TrClient *tr_client_new(const TrClientConfig *config, const TrClientCallbacks *c
 void tr_client_start(TrClient *client);
 /* Says goodbye to the hub (CLOSE) and stops reconnecting. */
 void tr_client_stop(TrClient *client);
+/* After tr_client_stop(): connect again (control interface "Connect"). */
+void tr_client_restart(TrClient *client);
+/* Re-reads the certificate, key and CA files for the next connection. */
+gboolean tr_client_reload(TrClient *client, GError **error);
+/* "idle", "connecting", "tls", "hello", "connected" or "stopped". */
+const char *tr_client_state_name(TrClient *client);
+
 /* Undoes the device configuration and frees everything. */
 void tr_client_free(TrClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrClient, tr_client_free)

@@ -6,18 +6,90 @@
 #include "client/options.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/control.h"
 #include "common/service.h"
 
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 
 static GMainLoop *loop;
 static TrClient *client;
 static TrService *service;
+static TrControl *control;
 static gboolean ready;
 static char *stats_file;
 static int exit_status;
+
+
+/* Where the control interface listens: --control-socket, else a name from
+ * the config file's, else one from the pid. NULL when disabled. */
+static char *
+control_socket_path(TrOptions *opts, const char *program)
+{
+	const char *path = tr_options_get_string(opts, "control-socket");
+	const char *config = tr_options_get_string(opts, "config");
+
+	if (path)
+		return g_strcmp0(path, "none") == 0 ? NULL : g_strdup(path);
+	if (config) {
+		g_autofree char *base = g_path_get_basename(config);
+		if (g_str_has_suffix(base, ".conf"))
+			base[strlen(base) - 5] = '\0';
+		return tr_control_default_socket(program, base);
+	}
+	return tr_control_default_socket(program, NULL);
+}
+
+static char *
+ctl_status(gpointer p)
+{
+	return tr_client_stats_json(client);
+}
+
+static const char *
+ctl_state(gpointer p)
+{
+	return tr_client_state_name(client);
+}
+
+static gboolean
+ctl_reload(gpointer p, GError **error)
+{
+	return tr_client_reload(client, error);
+}
+
+static gboolean
+ctl_connect(gpointer p, GError **error)
+{
+	tr_client_restart(client);
+	tr_control_state_changed(control);
+	return TRUE;
+}
+
+static gboolean
+ctl_disconnect(gpointer p, const char *who, GError **error)
+{
+	g_message("disconnecting on request");
+	tr_client_stop(client);
+	tr_control_state_changed(control);
+	return TRUE;
+}
+
+static const TrControlOps control_ops = {
+	.status_json = ctl_status,
+	.state = ctl_state,
+	.reload = ctl_reload,
+	.connect = ctl_connect,
+	.disconnect = ctl_disconnect,
+};
+
+static void
+on_disconnected(TrClient *c, const GError *error, gpointer p)
+{
+	tr_control_state_changed(control);
+}
 
 static gboolean
 write_stats(gpointer p)
@@ -39,6 +111,7 @@ on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *status = g_strdup_printf("connected, device %s", tr_client_ifname(c));
 
+	tr_control_state_changed(control);
 	if (ready) {
 		tr_service_status(service, status);
 		return;
@@ -85,6 +158,7 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 
 static const TrClientCallbacks callbacks = {
 	.configured = on_configured,
+	.disconnected = on_disconnected,
 	.refused = on_refused,
 };
 
@@ -147,12 +221,26 @@ main(int argc, char **argv)
 	loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
+	{
+		g_autofree char *sock = control_socket_path(opts, "trellis-client");
+		if (sock) {
+			control = tr_control_new("client", sock, &control_ops, NULL, &error);
+			if (control == NULL) {
+				tr_service_failed(service, error->message);
+				g_printerr("trellis-client: %s\n", error->message);
+				return 1;
+			}
+			if (g_getenv("INVOCATION_ID"))
+				tr_control_export_system_bus(control);
+		}
+	}
 	tr_client_start(client);
 	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
 	if (stats_file)
 		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
 				      NULL);
 	g_main_loop_run(loop);
+	tr_control_free(control);
 	tr_client_free(client);
 	tr_service_free(service);
 	g_main_loop_unref(loop);

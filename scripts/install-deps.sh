@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="
   build-essential meson ninja-build pkg-config
-  libglib2.0-dev libgnutls28-dev gnutls-bin liblzo2-dev
+  libglib2.0-dev libjson-glib-dev libgnutls28-dev gnutls-bin liblzo2-dev
   libgtk-3-dev libnm-dev
   libpam0g-dev libcrypt-dev
   clang-14 libclang-rt-14-dev llvm-14

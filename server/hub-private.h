@@ -77,10 +77,13 @@ struct _TrHub {
 	gint64 last_pending_warning;
 	gint64 crl_mtime;
 	TrPacket *pkt; /* scratch for the main-loop data path */
+	void (*changed)(gpointer);
+	gpointer changed_data;
 	guint64 rx_drops, tun_drops;
 };
 
 /* hub.c */
+void hub_changed(TrHub *hub); /* a session came or went */
 void hub_register(Client *c);   /* index and addresses into the tables */
 void hub_unregister(Client *c); /* out of every table; releases the lease */
 void hub_route(Client *from, TrPacket *pkt);

@@ -104,6 +104,7 @@ hub_register(Client *c)
 		else if (a->family == TR_ADDR_IPV6)
 			g_hash_table_insert(hub->by_addr6, (gpointer)a->addr, c);
 	}
+	hub_changed(hub);
 }
 
 void
@@ -762,4 +763,34 @@ tr_hub_stats_json(TrHub *hub)
 	}
 	g_string_append(out, "]}");
 	return g_string_free(out, FALSE);
+}
+
+void
+tr_hub_set_changed_func(TrHub *hub, void (*func)(gpointer), gpointer user_data)
+{
+	hub->changed = func;
+	hub->changed_data = user_data;
+}
+
+void
+hub_changed(TrHub *hub)
+{
+	if (hub->changed)
+		hub->changed(hub->changed_data);
+}
+
+gboolean
+tr_hub_disconnect(TrHub *hub, const char *identity, GError **error)
+{
+	Client *c = g_hash_table_lookup(hub->by_identity, identity);
+
+	if (c == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND, "no session of '%s'", identity);
+		return FALSE;
+	}
+	g_message("disconnecting %s on request", identity);
+	hub_unregister(c);
+	tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "disconnected by the administrator");
+	hub_changed(hub);
+	return TRUE;
 }

@@ -79,6 +79,12 @@ gboolean tr_hub_reload(TrHub *hub, GError **error);
 /* Everything `trellis status` and --stats-file show, as a JSON object. */
 char *tr_hub_stats_json(TrHub *hub);
 
+/* Called whenever a session comes or goes (for the control interface). */
+void tr_hub_set_changed_func(TrHub *hub, void (*func)(gpointer), gpointer user_data);
+
+/* Drops the session of @identity (the control interface's Disconnect). */
+gboolean tr_hub_disconnect(TrHub *hub, const char *identity, GError **error);
+
 const char *tr_hub_ifname(TrHub *hub);
 guint16 tr_hub_port(TrHub *hub);
 guint tr_hub_n_clients(TrHub *hub);

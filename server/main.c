@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/pki.h"
+#include "common/control.h"
 #include "common/service.h"
 #include "server/hub.h"
 #include "server/options.h"
@@ -14,11 +15,69 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 
 static GMainLoop *loop;
 static TrHub *hub;
 static TrService *service;
+static TrControl *control;
 static char *stats_file;
+
+/* Where the control interface listens: --control-socket, else a name from
+ * the config file's, else one from the pid. NULL when disabled. */
+static char *
+control_socket_path(TrOptions *opts, const char *program)
+{
+	const char *path = tr_options_get_string(opts, "control-socket");
+	const char *config = tr_options_get_string(opts, "config");
+
+	if (path)
+		return g_strcmp0(path, "none") == 0 ? NULL : g_strdup(path);
+	if (config) {
+		g_autofree char *base = g_path_get_basename(config);
+		if (g_str_has_suffix(base, ".conf"))
+			base[strlen(base) - 5] = '\0';
+		return tr_control_default_socket(program, base);
+	}
+	return tr_control_default_socket(program, NULL);
+}
+
+static char *
+ctl_status(gpointer p)
+{
+	return tr_hub_stats_json(hub);
+}
+
+static const char *
+ctl_state(gpointer p)
+{
+	return "listening";
+}
+
+static gboolean
+ctl_reload(gpointer p, GError **error)
+{
+	return tr_hub_reload(hub, error);
+}
+
+static gboolean
+ctl_disconnect(gpointer p, const char *who, GError **error)
+{
+	return tr_hub_disconnect(hub, who, error);
+}
+
+static void
+on_hub_changed(gpointer p)
+{
+	tr_control_state_changed(control);
+}
+
+static const TrControlOps control_ops = {
+	.status_json = ctl_status,
+	.state = ctl_state,
+	.reload = ctl_reload,
+	.disconnect = ctl_disconnect,
+};
 
 /* The stats file: replaced atomically, so readers never see half of it. */
 static gboolean
@@ -171,6 +230,17 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	tr_hub_start(hub);
 	{
+		g_autofree char *sock = control_socket_path(opts, "trellis-server");
+		if (sock) {
+			control = tr_control_new("hub", sock, &control_ops, NULL, &error);
+			if (control == NULL)
+				goto fail;
+			tr_hub_set_changed_func(hub, on_hub_changed, NULL);
+			if (g_getenv("INVOCATION_ID"))
+				tr_control_export_system_bus(control);
+		}
+	}
+	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
 							  tr_hub_port(hub), tr_hub_ifname(hub));
 		if (!tr_service_ready(service, status, &error))
@@ -181,6 +251,7 @@ main(int argc, char **argv)
 		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
 				      NULL);
 	g_main_loop_run(loop);
+	tr_control_free(control);
 	tr_hub_free(hub);
 	tr_service_free(service);
 	g_main_loop_unref(loop);
@@ -191,6 +262,7 @@ fail:
 	if (service)
 		tr_service_failed(service, error->message);
 	tr_hub_config_clear(&cfg);
+	g_clear_pointer(&control, tr_control_free);
 	g_clear_pointer(&hub, tr_hub_free);
 	return 1;
 }

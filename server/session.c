@@ -52,6 +52,8 @@ client_gone(Client *c)
 	if (!c->outgoing &&
 	    (c->state == CLIENT_HANDSHAKE || c->state == CLIENT_HELLO || c->state == CLIENT_AUTH))
 		c->hub->n_pending--;
+	if (c->state == CLIENT_ACTIVE)
+		hub_changed(c->hub);
 	hub_unregister(c);
 	if (c->is_peer || c->outgoing)
 		hub_peer_closed(c);

@@ -43,7 +43,8 @@ netns_spawn "$hub" python3 "$T/notify.py" "$R/notify.sock" "$T/notify.out"
 netns_wait_for 5 test -S "$R/notify.sock" || fail "notify socket"
 NOTIFY_SOCKET=$R/notify.sock netns_exec "$hub" "$B/server/trellis-server" --daemon --pid-file "$R/hub.pid" \
 	--ca "$S/ca.crt" --cert "$S/issued/hub.crt" --key "$S/issued/hub.key" --state-dir "$S" \
-	--stats-file "$R/hub-stats.json" --stats-interval 1 >"$T/hub-start.log" 2>&1 || fail "hub --daemon failed"
+	--stats-file "$R/hub-stats.json" --stats-interval 1 --control-socket "$R/hub.sock" \
+	>"$T/hub-start.log" 2>&1 || fail "hub --daemon failed"
 hub_pid=$(cat "$R/hub.pid") || fail "no pid file"
 NETNS_PIDS+=("$hub_pid")
 kill -0 "$hub_pid" || fail "the pid file names no live process"
@@ -56,7 +57,8 @@ ok "hub --daemon: returned once listening, pid file $hub_pid, READY=1 sent"
 # A client as a daemon dropping to nobody: returns once configured.
 netns_exec "$c1" "$B/client/trellis-client" --daemon --pid-file "$R/c1.pid" --user nobody \
 	-c 198.18.1.1 --server-name hub --ca "$S/ca.crt" --cert "$S/issued/c1.crt" --key "$S/issued/c1.key" \
-	--stats-file "$R/c1-stats.json" --stats-interval 1 >"$T/c1-start.log" 2>&1 || fail "client --daemon failed"
+	--stats-file "$R/c1-stats.json" --stats-interval 1 --control-socket "$R/c1.sock" \
+	>"$T/c1-start.log" 2>&1 || fail "client --daemon failed"
 c1_pid=$(cat "$R/c1.pid") || fail "no client pid file"
 NETNS_PIDS+=("$c1_pid")
 ip -n "$c1" -4 -o addr show dev trellis0 | grep -q 198.19.0. || fail "returned before the pushed address was applied"
@@ -86,6 +88,22 @@ assert c1["path"] in ("udp", "tcp") and c1["cipher"], c1
 PY
 ok "stats files: JSON with the session's identity, address, path, cipher and counters"
 
+# trellis status over the control sockets (D-Bus, peer to peer).
+$B/cli/trellis status --json --socket "$R/hub.sock" --socket "$R/c1.sock" >"$T/status.json" 2>"$T/status.log" ||
+	fail "trellis status --json failed: $(cat "$T/status.log")"
+python3 - "$T/status.json" <<'PY' || fail "trellis status --json: wrong content"
+import json, sys
+hub, c1 = json.load(open(sys.argv[1]))
+assert hub["role"] == "hub" and hub["peers"][0]["identity"] == "c1", hub
+p = hub["peers"][0]
+assert p["path"] == "udp" and p["rx_packets"] > 0 and p["cipher"] in ("aes256-gcm", "chacha20-poly1305"), p
+assert c1["role"] == "client" and c1["state"] == "connected" and c1["addresses"][0] == p["addresses"][0], c1
+PY
+$B/cli/trellis status --dir "$R" >"$T/status.txt" || fail "trellis status failed"
+grep -q "client c1" "$T/status.txt" && grep -q "path: UDP direct" "$T/status.txt" && grep -q "client: connected" "$T/status.txt" ||
+	fail "trellis status: $(cat "$T/status.txt")"
+ok "trellis status (and --json) over the control sockets shows both ends of the live tunnel"
+
 # Startup that fails: the daemon's parent says why and exits non-zero.
 netns_exec "$c1" "$B/client/trellis-client" --daemon -c 198.18.1.1 --server-name wrong-name \
 	--ca "$S/ca.crt" --cert "$S/issued/c1.crt" --key "$S/issued/c1.key" -d tbad%d >"$T/bad.log" 2>&1 &&
@@ -96,6 +114,7 @@ ok "client --daemon with a wrong server name: exits 1 with the reason"
 kill -TERM "$hub_pid"
 netns_wait_for 10 sh -c "! kill -0 $hub_pid 2>/dev/null" || fail "hub did not stop on SIGTERM"
 [ -e "$R/hub.pid" ] && fail "pid file left behind"
+[ -e "$R/hub.sock" ] && fail "control socket left behind"
 ip -n "$hub" link show trellis0 >/dev/null 2>&1 && fail "hub device left behind"
 netns_wait_for 5 grep -q "STOPPING=1" "$T/notify.out" || fail "no STOPPING=1"
 ok "SIGTERM: hub stopped, pid file and device removed, STOPPING=1 sent"

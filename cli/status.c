@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `trellis status [--json] [--socket FILE]...`: every daemon on this machine,
+ * at a glance, as `wg show` does; --json for scripts. */
+#include "cli/cli.h"
+
+#include "common/control.h"
+#include "common/error.h"
+#include "tr-config.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <time.h>
+
+static const char *
+str(JsonObject *o, const char *key)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_string(n) : NULL;
+}
+
+static gint64
+num(JsonObject *o, const char *key)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_int(n) : 0;
+}
+
+static char *
+bytes(gint64 n)
+{
+	return g_format_size_full((guint64)n, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+static char *
+ago(gint64 when)
+{
+	gint64 s = (gint64)time(NULL) - when;
+
+	if (when == 0)
+		return g_strdup("never");
+	if (s < 120)
+		return g_strdup_printf("%" G_GINT64_FORMAT " s ago", s);
+	if (s < 7200)
+		return g_strdup_printf("%" G_GINT64_FORMAT " min ago", s / 60);
+	return g_strdup_printf("%" G_GINT64_FORMAT " h ago", s / 3600);
+}
+
+/* One session's lines: path, endpoint, cipher, last handshake, transfer. */
+static void
+print_session(JsonObject *o, const char *indent)
+{
+	g_autofree char *rx = bytes(num(o, "rx_bytes"));
+	g_autofree char *tx = bytes(num(o, "tx_bytes"));
+	g_autofree char *since = ago(num(o, "established"));
+	JsonNode *addrs = json_object_get_member(o, "addresses");
+
+	if (addrs && JSON_NODE_HOLDS_ARRAY(addrs)) {
+		JsonArray *a = json_node_get_array(addrs);
+		printf("%saddress:", indent);
+		for (guint i = 0; i < json_array_get_length(a); i++)
+			printf(" %s", json_array_get_string_element(a, i));
+		printf("\n");
+	}
+	if (str(o, "path")) {
+		const char *path = str(o, "path");
+		printf("%spath: %s%s, endpoint %s\n", indent,
+		       g_strcmp0(path, "udp") == 0   ? "UDP direct"
+		       : g_strcmp0(path, "tcp") == 0 ? "TCP fallback (over TLS)"
+						     : path,
+		       "", str(o, "endpoint") ? str(o, "endpoint") : "(not yet known)");
+		printf("%scipher: %s, compression %s, key epoch %" G_GINT64_FORMAT "\n", indent,
+		       str(o, "cipher"), str(o, "compression"), num(o, "epoch"));
+		printf("%slast handshake: %s\n", indent, since);
+		printf("%stransfer: %s received (%" G_GINT64_FORMAT " packets), %s sent (%" G_GINT64_FORMAT
+		       " packets)\n",
+		       indent, rx, num(o, "rx_packets"), tx, num(o, "tx_packets"));
+	}
+}
+
+static void
+print_status(const char *socket, JsonObject *o)
+{
+	const char *role = str(o, "role");
+
+	if (g_strcmp0(role, "hub") == 0) {
+		JsonArray *peers = json_object_get_array_member(o, "peers");
+		guint n = peers ? json_array_get_length(peers) : 0;
+
+		printf("hub: listening on port %" G_GINT64_FORMAT ", device %s, %u session%s\n",
+		       num(o, "port"), str(o, "device"), n, n == 1 ? "" : "s");
+		printf("  control: %s\n", socket);
+		for (guint i = 0; i < n; i++) {
+			JsonObject *p = json_array_get_object_element(peers, i);
+			printf("\n  %s %s\n    connection: %s\n", str(p, "kind"), str(p, "identity"),
+			       str(p, "connection"));
+			print_session(p, "    ");
+		}
+	} else {
+		printf("client: %s%s%s\n", str(o, "state"), str(o, "server") ? ", hub " : "",
+		       str(o, "server") ? str(o, "server") : "");
+		printf("  control: %s\n", socket);
+		if (str(o, "identity"))
+			printf("  identity: %s, device %s\n", str(o, "identity"), str(o, "device"));
+		print_session(o, "  ");
+	}
+}
+
+int
+tr_cli_status(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- show every Trellis daemon's sessions");
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) sockets = NULL;
+	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) json_out = g_string_new("[");
+	gboolean as_json = FALSE;
+	g_autofree char *dir = NULL;
+	guint answered = 0;
+	const GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON for scripts", NULL },
+		{ "socket", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sockets,
+		  "Ask the daemon on this control socket (repeatable; default: every socket in " TR_RUNSTATEDIR ")",
+		  "FILE" },
+		{ "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Look for control sockets here", "DIR" },
+		{ NULL },
+	};
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		return tr_cli_fail(error), TR_CLI_USAGE;
+	if (sockets) {
+		for (guint i = 0; sockets[i]; i++)
+			g_ptr_array_add(found, g_strdup(sockets[i]));
+	} else {
+		g_autoptr(GDir) d = g_dir_open(dir ? dir : TR_RUNSTATEDIR, 0, NULL);
+		const char *name;
+
+		while (d && (name = g_dir_read_name(d)) != NULL) {
+			if (g_str_has_suffix(name, ".sock"))
+				g_ptr_array_add(found, g_build_filename(dir ? dir : TR_RUNSTATEDIR,
+									name, NULL));
+		}
+		g_ptr_array_sort(found, (GCompareFunc)g_strcmp0);
+	}
+	if (found->len == 0) {
+		fprintf(stderr, "trellis: no Trellis daemon is running (no control socket in %s)\n",
+			dir ? dir : TR_RUNSTATEDIR);
+		return TR_CLI_ERROR;
+	}
+	for (guint i = 0; i < found->len; i++) {
+		const char *sock = found->pdata[i];
+		g_autoptr(GError) err = NULL;
+		g_autofree char *status = tr_control_get_status(sock, &err);
+		g_autoptr(JsonParser) parser = NULL;
+
+		if (status == NULL) {
+			fprintf(stderr, "trellis: %s: no answer (%s)\n", sock, err->message);
+			continue;
+		}
+		parser = json_parser_new();
+		if (!json_parser_load_from_data(parser, status, -1, &err) ||
+		    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+			fprintf(stderr, "trellis: %s: unreadable status: %s\n", sock,
+				err ? err->message : "not an object");
+			continue;
+		}
+		if (answered++)
+			g_string_append_c(json_out, ',');
+		if (as_json) {
+			g_string_append(json_out, status);
+		} else {
+			if (answered > 1)
+				printf("\n");
+			print_status(sock, json_node_get_object(json_parser_get_root(parser)));
+		}
+	}
+	if (as_json)
+		printf("%s]\n", json_out->str);
+	return answered > 0 ? TR_CLI_OK : TR_CLI_ERROR;
+}

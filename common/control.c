@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common/control.h"
+
+#include "common/error.h"
+#include "tr-config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char introspection_xml[] =
+	"<node>"
+	"  <interface name='" TR_CONTROL_INTERFACE "'>"
+	"    <method name='GetStatus'><arg type='s' name='json' direction='out'/></method>"
+	"    <method name='Reload'/>"
+	"    <method name='Connect'/>"
+	"    <method name='Disconnect'><arg type='s' name='who' direction='in'/></method>"
+	"    <signal name='StateChanged'><arg type='s' name='state'/></signal>"
+	"    <property name='Role' type='s' access='read'/>"
+	"    <property name='Version' type='s' access='read'/>"
+	"    <property name='State' type='s' access='read'/>"
+	"  </interface>"
+	"</node>";
+
+struct _TrControl {
+	char *role;
+	char *socket_path;
+	TrControlOps ops;
+	gpointer user_data;
+	GDBusNodeInfo *info;
+	GDBusServer *server;
+	GDBusAuthObserver *observer;
+	GPtrArray *connections; /* GDBusConnection with our object registered */
+	GDBusConnection *system_bus;
+	guint system_reg, system_name;
+};
+
+static void
+on_method(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+	  const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer p)
+{
+	TrControl *c = p;
+	g_autoptr(GError) error = NULL;
+
+	if (g_strcmp0(method, "GetStatus") == 0) {
+		g_autofree char *json = c->ops.status_json(c->user_data);
+		g_dbus_method_invocation_return_value(inv, g_variant_new("(s)", json));
+		return;
+	}
+	if (g_strcmp0(method, "Reload") == 0) {
+		if (c->ops.reload && !c->ops.reload(c->user_data, &error)) {
+			g_dbus_method_invocation_return_error_literal(
+				inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error->message);
+			return;
+		}
+		g_dbus_method_invocation_return_value(inv, NULL);
+		return;
+	}
+	if (g_strcmp0(method, "Connect") == 0) {
+		if (c->ops.connect == NULL) {
+			g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR,
+							      G_DBUS_ERROR_NOT_SUPPORTED,
+							      "a %s does not connect", c->role);
+			return;
+		}
+		if (!c->ops.connect(c->user_data, &error)) {
+			g_dbus_method_invocation_return_error_literal(
+				inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error->message);
+			return;
+		}
+		g_dbus_method_invocation_return_value(inv, NULL);
+		return;
+	}
+	if (g_strcmp0(method, "Disconnect") == 0) {
+		const char *who;
+		g_variant_get(params, "(&s)", &who);
+		if (c->ops.disconnect == NULL || !c->ops.disconnect(c->user_data, who, &error)) {
+			g_dbus_method_invocation_return_error_literal(
+				inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+				error ? error->message : "not supported");
+			return;
+		}
+		g_dbus_method_invocation_return_value(inv, NULL);
+		return;
+	}
+	g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+					      "no method %s", method);
+}
+
+static GVariant *
+on_get_property(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+		const char *prop, GError **error, gpointer p)
+{
+	TrControl *c = p;
+
+	if (g_strcmp0(prop, "Role") == 0)
+		return g_variant_new_string(c->role);
+	if (g_strcmp0(prop, "Version") == 0)
+		return g_variant_new_string(TR_VERSION);
+	if (g_strcmp0(prop, "State") == 0)
+		return g_variant_new_string(c->ops.state(c->user_data));
+	g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
+	return NULL;
+}
+
+static const GDBusInterfaceVTable vtable = { on_method, on_get_property, NULL };
+
+static void
+on_connection_closed(GDBusConnection *conn, gboolean remote, GError *error, gpointer p)
+{
+	TrControl *c = p;
+	g_ptr_array_remove(c->connections, conn);
+}
+
+static gboolean
+on_new_connection(GDBusServer *server, GDBusConnection *conn, gpointer p)
+{
+	TrControl *c = p;
+	g_autoptr(GError) error = NULL;
+
+	if (g_dbus_connection_register_object(conn, TR_CONTROL_PATH, c->info->interfaces[0], &vtable,
+					      c, NULL, &error) == 0) {
+		g_warning("control: %s", error->message);
+		return FALSE;
+	}
+	g_ptr_array_add(c->connections, g_object_ref(conn));
+	g_signal_connect(conn, "closed", G_CALLBACK(on_connection_closed), c);
+	return TRUE;
+}
+
+/* Only root and the daemon's own user (the socket is 0600 as well). */
+static gboolean
+on_authorize(GDBusAuthObserver *obs, GIOStream *stream, GCredentials *creds, gpointer p)
+{
+	uid_t uid;
+
+	if (creds == NULL)
+		return FALSE;
+	uid = g_credentials_get_unix_user(creds, NULL);
+	return uid == 0 || uid == getuid();
+}
+
+char *
+tr_control_default_socket(const char *program, const char *name)
+{
+	g_autofree char *file = name ? g_strdup_printf("%s-%s.sock", program, name)
+				     : g_strdup_printf("%s.%d.sock", program, (int)getpid());
+	return g_build_filename(TR_RUNSTATEDIR, file, NULL);
+}
+
+TrControl *
+tr_control_new(const char *role, const char *socket_path, const TrControlOps *ops,
+	       gpointer user_data, GError **error)
+{
+	TrControl *c = g_new0(TrControl, 1);
+	g_autofree char *guid = g_dbus_generate_guid();
+	g_autofree char *address = NULL;
+	g_autofree char *dir = g_path_get_dirname(socket_path);
+
+	c->role = g_strdup(role);
+	c->socket_path = g_strdup(socket_path);
+	c->ops = *ops;
+	c->user_data = user_data;
+	c->connections = g_ptr_array_new_with_free_func(g_object_unref);
+	c->info = g_dbus_node_info_new_for_xml(introspection_xml, error);
+	if (c->info == NULL)
+		goto fail;
+	if (g_mkdir_with_parents(dir, 0755) < 0) {
+		tr_set_error_errno(error, errno, "cannot create %s", dir);
+		goto fail;
+	}
+	/* A socket left by a daemon that died: nobody listens on it. */
+	if (g_file_test(socket_path, G_FILE_TEST_EXISTS)) {
+		g_autoptr(GError) probe = NULL;
+		g_autofree char *status = tr_control_get_status(socket_path, &probe);
+		if (status != NULL) {
+			g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
+				    "another daemon already serves %s (use --control-socket)",
+				    socket_path);
+			goto fail;
+		}
+		g_unlink(socket_path);
+	}
+	address = g_strdup_printf("unix:path=%s", socket_path);
+	c->observer = g_dbus_auth_observer_new();
+	g_signal_connect(c->observer, "authorize-authenticated-peer", G_CALLBACK(on_authorize), c);
+	{
+		/* Born 0600: no window in which others could connect. */
+		mode_t old = umask(0077);
+		c->server = g_dbus_server_new_sync(address, G_DBUS_SERVER_FLAGS_NONE, guid,
+						   c->observer, NULL, error);
+		umask(old);
+	}
+	if (c->server == NULL)
+		goto fail;
+	if (g_chmod(socket_path, 0600) < 0) {
+		tr_set_error_errno(error, errno, "chmod %s", socket_path);
+		goto fail;
+	}
+	g_signal_connect(c->server, "new-connection", G_CALLBACK(on_new_connection), c);
+	g_dbus_server_start(c->server);
+	return c;
+fail:
+	g_prefix_error(error, "control socket: ");
+	tr_control_free(c);
+	return NULL;
+}
+
+void
+tr_control_export_system_bus(TrControl *c)
+{
+	g_autoptr(GError) error = NULL;
+
+	c->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
+	if (c->system_bus == NULL) {
+		g_debug("no system bus (%s): control over %s only", error->message, c->socket_path);
+		return;
+	}
+	c->system_reg = g_dbus_connection_register_object(c->system_bus, TR_CONTROL_PATH,
+							  c->info->interfaces[0], &vtable, c, NULL,
+							  &error);
+	if (c->system_reg == 0) {
+		g_warning("cannot export the control interface on the system bus: %s",
+			  error->message);
+		return;
+	}
+	c->system_name = g_bus_own_name_on_connection(c->system_bus, TR_CONTROL_BUS_NAME,
+						      G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL,
+						      NULL);
+}
+
+static void
+emit(TrControl *c, GDBusConnection *conn, const char *state)
+{
+	GVariantBuilder changed;
+
+	g_dbus_connection_emit_signal(conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE,
+				      "StateChanged", g_variant_new("(s)", state), NULL);
+	g_variant_builder_init(&changed, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&changed, "{sv}", "State", g_variant_new_string(state));
+	g_dbus_connection_emit_signal(conn, NULL, TR_CONTROL_PATH,
+				      "org.freedesktop.DBus.Properties", "PropertiesChanged",
+				      g_variant_new("(sa{sv}as)", TR_CONTROL_INTERFACE, &changed,
+						    NULL),
+				      NULL);
+}
+
+void
+tr_control_state_changed(TrControl *c)
+{
+	const char *state;
+
+	if (c == NULL)
+		return;
+	state = c->ops.state(c->user_data);
+	for (guint i = 0; i < c->connections->len; i++)
+		emit(c, c->connections->pdata[i], state);
+	if (c->system_reg)
+		emit(c, c->system_bus, state);
+}
+
+void
+tr_control_free(TrControl *c)
+{
+	if (c == NULL)
+		return;
+	if (c->server) {
+		g_dbus_server_stop(c->server);
+		g_object_unref(c->server);
+		g_unlink(c->socket_path);
+	}
+	if (c->system_name)
+		g_bus_unown_name(c->system_name);
+	if (c->system_reg)
+		g_dbus_connection_unregister_object(c->system_bus, c->system_reg);
+	g_clear_object(&c->system_bus);
+	g_clear_object(&c->observer);
+	g_ptr_array_unref(c->connections);
+	if (c->info)
+		g_dbus_node_info_unref(c->info);
+	g_free(c->socket_path);
+	g_free(c->role);
+	g_free(c);
+}
+
+char *
+tr_control_get_status(const char *socket_path, GError **error)
+{
+	g_autofree char *address = g_strdup_printf("unix:path=%s", socket_path);
+	g_autoptr(GDBusConnection) conn = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	char *json = NULL;
+
+	conn = g_dbus_connection_new_for_address_sync(
+		address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, error);
+	if (conn == NULL)
+		return NULL;
+	reply = g_dbus_connection_call_sync(conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE,
+					    "GetStatus", NULL, G_VARIANT_TYPE("(s)"),
+					    G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
+	if (reply == NULL)
+		return NULL;
+	g_variant_get(reply, "(s)", &json);
+	return json;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The daemons' control interface: one D-Bus interface,
+ * org.trellisvpn.Daemon1 at /org/trellisvpn/Daemon, served peer-to-peer on
+ * a private unix socket (no bus daemon needed; only root and the daemon's
+ * own user may connect), and on the system bus when there is one and the
+ * daemon runs as a system service. `trellis status`, the tray app and the
+ * NetworkManager plugin all use it. See docs/CONTROL.md.
+ */
+#define TR_CONTROL_INTERFACE "org.trellisvpn.Daemon1"
+#define TR_CONTROL_PATH      "/org/trellisvpn/Daemon"
+#define TR_CONTROL_BUS_NAME  "org.trellisvpn.Daemon"
+
+typedef struct {
+	/* A JSON object: the daemon's state and every session's counters. */
+	char *(*status_json)(gpointer user_data);
+	/* A word: "listening", "connecting", "connected", ... */
+	const char *(*state)(gpointer user_data);
+	/* Re-read credentials (and the CRL, passwords: hub). */
+	gboolean (*reload)(gpointer user_data, GError **error);
+	/* Client: (re)connect now / disconnect and stay down. Hub: NULL. */
+	gboolean (*connect)(gpointer user_data, GError **error);
+	/* Client: @who is "". Hub: drop the session of identity @who. */
+	gboolean (*disconnect)(gpointer user_data, const char *who, GError **error);
+} TrControlOps;
+
+typedef struct _TrControl TrControl;
+
+/* Listens on @socket_path (replacing a stale socket; mode 0600). */
+TrControl *tr_control_new(const char *role, const char *socket_path, const TrControlOps *ops,
+			  gpointer user_data, GError **error);
+/* Also exports the interface on the system bus, if there is one. */
+void tr_control_export_system_bus(TrControl *control);
+/* Announces a state change: State property and the StateChanged signal. */
+void tr_control_state_changed(TrControl *control);
+void tr_control_free(TrControl *control);
+
+/* The default socket: /run/trellis/PROGRAM-NAME.sock for a named instance
+ * (its config file's name), else /run/trellis/PROGRAM.PID.sock; `trellis
+ * status` looks at every socket in /run/trellis. */
+char *tr_control_default_socket(const char *program, const char *name);
+
+/* Client side: GetStatus() over the socket at @path. */
+char *tr_control_get_status(const char *socket_path, GError **error);
+
+G_END_DECLS
