@@ -144,6 +144,18 @@ on_quit_signal(gpointer p)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_hup(gpointer p)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (tr_client_reload(client, &error))
+		g_message("reloaded the certificate, key and CA for the next connection");
+	else
+		g_warning("reload failed, keeping the old credentials: %s", error->message);
+	return G_SOURCE_CONTINUE;
+}
+
 static void
 on_refused(TrClient *c, const GError *error, gpointer p)
 {
@@ -221,6 +233,7 @@ main(int argc, char **argv)
 	loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
+	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	{
 		g_autofree char *sock = control_socket_path(opts, "trellis-client");
 		if (sock) {
