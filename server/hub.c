@@ -61,6 +61,8 @@ tr_hub_config_clear(TrHubConfig *c)
 	g_strfreev(c->dns_search);
 	g_free(c->device);
 	g_free(c->device_path);
+	g_free(c->ifup);
+	g_free(c->ifdown);
 	g_free(c->state_dir);
 	g_strfreev(c->connect);
 	g_free(c->node_name);
@@ -444,6 +446,9 @@ setup_device(TrHub *hub, GError **error)
 			goto fail;
 	if (tr_device_set_up(hub->dev, true, &perr) < 0)
 		goto fail;
+	if ((hub->cfg.ifup || hub->cfg.ifdown) &&
+	    tr_device_ifup(hub->dev, hub->cfg.ifup, hub->cfg.ifdown, &perr) < 0)
+		goto fail;
 	return TRUE;
 fail:
 	g_set_error(error, TR_ERROR, perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
@@ -475,6 +480,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	hub->cfg.dns_search = g_strdupv(config->dns_search);
 	hub->cfg.device = g_strdup(config->device);
 	hub->cfg.device_path = g_strdup(config->device_path);
+	hub->cfg.ifup = g_strdup(config->ifup);
+	hub->cfg.ifdown = g_strdup(config->ifdown);
 	hub->cfg.state_dir = g_strdup(config->state_dir);
 	hub->cfg.connect = g_strdupv(config->connect);
 	hub->cfg.node_name = g_strdup(config->node_name);

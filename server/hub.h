@@ -48,6 +48,8 @@ typedef struct {
 	TrDeviceType dev_type;
 	char *device;
 	char *device_path;
+	char *ifup;   /* sh -c, IFNAME set, once the device is configured */
+	char *ifdown; /* before it is removed */
 	char *state_dir;
 	guint handshake_timeout_ms;
 	guint max_pending;

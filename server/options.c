@@ -54,6 +54,10 @@ const TrOptDesc tr_server_options[] = {
 	  "Device name; %d becomes a free number", 0 },
 	{ "device-path", 0, TR_OPT_PATH, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
 	  "Path of the tun clone device", 0 },
+	{ "ifup", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",
+	  "Command run with sh -c, IFNAME set, once the device is configured", 0 },
+	{ "ifdown", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",
+	  "Command run with sh -c, IFNAME set, before the device is removed", 0 },
 	{ "keepalive", 0, TR_OPT_INT, "SECS", "10", 1, 3600, NULL, "Network",
 	  "Keepalive interval pushed to clients; UDP falls back to TLS after keepalive + 2 s of silence", 0 },
 	{ "peer-timeout", 0, TR_OPT_INT, "SECS", "60", 5, 86400, NULL, "Network",
@@ -87,6 +91,8 @@ const TrOptDesc tr_server_options[] = {
 	{ "control-socket", 0, TR_OPT_PATH, "FILE", "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock", 0, 0, NULL,
 	  "Service",
 	  "Serve the control interface (D-Bus, for trellis status) on this unix socket; none to disable", 0 },
+	{ "no-port-forwarding", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
+	  "Do not ask a NAT router to forward the port (UPnP/NAT-PMP). Trellis has no port forwarding yet, so this is what happens either way", 0 },
 	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
 	  "Also append the log to this file", 0 },
 	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 },
@@ -167,6 +173,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->dns_search = g_strdupv((char **)tr_options_get_strv(o, "dns-search"));
 	c->device = g_strdup(S("device"));
 	c->device_path = g_strdup(S("device-path"));
+	c->ifup = g_strdup(S("ifup"));
+	c->ifdown = g_strdup(S("ifdown"));
 	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : TR_LOCALSTATEDIR);
 	c->client_to_client = !tr_options_get_bool(o, "no-client-to-client");
 	c->udp = !tr_options_get_bool(o, "no-udp");

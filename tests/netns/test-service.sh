@@ -44,6 +44,7 @@ netns_wait_for 5 test -S "$R/notify.sock" || fail "notify socket"
 NOTIFY_SOCKET=$R/notify.sock netns_exec "$hub" "$B/server/trellis-server" --daemon --pid-file "$R/hub.pid" \
 	--ca "$S/ca.crt" --cert "$S/issued/hub.crt" --key "$S/issued/hub.key" --state-dir "$S" \
 	--stats-file "$R/hub-stats.json" --stats-interval 1 --control-socket "$R/hub.sock" \
+	--ifup "echo up \$IFNAME > $R/ifup" --ifdown "echo down \$IFNAME > $R/ifdown" \
 	>"$T/hub-start.log" 2>&1 || fail "hub --daemon failed"
 hub_pid=$(cat "$R/hub.pid") || fail "no pid file"
 NETNS_PIDS+=("$hub_pid")
@@ -52,7 +53,8 @@ ip -n "$hub" link show trellis0 >/dev/null || fail "the hub returned before its 
 [ "$(ps -o ppid= -p "$hub_pid" | tr -d ' ')" = 1 ] || [ "$(ps -o sid= -p "$hub_pid" | tr -d ' ')" = "$hub_pid" ] ||
 	fail "the daemon is still attached"
 netns_wait_for 5 grep -q "READY=1 STATUS=listening on port 3210" "$T/notify.out" || fail "no READY=1 to systemd"
-ok "hub --daemon: returned once listening, pid file $hub_pid, READY=1 sent"
+[ "$(cat "$R/ifup" 2>/dev/null)" = "up trellis0" ] || fail "ifup did not run with IFNAME"
+ok "hub --daemon: returned once listening (ifup ran), pid file $hub_pid, READY=1 sent"
 
 # A client as a daemon dropping to nobody: returns once configured.
 netns_exec "$c1" "$B/client/trellis-client" --daemon --pid-file "$R/c1.pid" --user nobody \
@@ -115,7 +117,8 @@ kill -TERM "$hub_pid"
 netns_wait_for 10 sh -c "! kill -0 $hub_pid 2>/dev/null" || fail "hub did not stop on SIGTERM"
 [ -e "$R/hub.pid" ] && fail "pid file left behind"
 [ -e "$R/hub.sock" ] && fail "control socket left behind"
+[ "$(cat "$R/ifdown" 2>/dev/null)" = "down trellis0" ] || fail "ifdown did not run"
 ip -n "$hub" link show trellis0 >/dev/null 2>&1 && fail "hub device left behind"
 netns_wait_for 5 grep -q "STOPPING=1" "$T/notify.out" || fail "no STOPPING=1"
-ok "SIGTERM: hub stopped, pid file and device removed, STOPPING=1 sent"
+ok "SIGTERM: hub stopped, ifdown ran, pid file and device removed, STOPPING=1 sent"
 echo "1..$n"
