@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common/addr.h"
+#include "common/error.h"
+#include "common/route.h"
+
+#include <arpa/inet.h>
+
+static void
+add(TrRouteBuilder *b, const char *text, uint32_t peer, TrRouteOrigin origin, TrRouteAdd expect,
+    uint32_t expect_other)
+{
+	g_autoptr(GError) error = NULL;
+	TrPrefix p;
+	TrRouteAdd res;
+	uint32_t other = 12345;
+
+	g_assert_true(tr_prefix_parse(text, TR_PREFIX_ALLOW_HOST_BITS, &p, &error));
+	g_assert_true(tr_route_builder_add(b, &p, peer, origin, &res, &other, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(res, ==, expect);
+	if (expect == TR_ROUTE_SHADOWED || expect == TR_ROUTE_TAKES_OVER)
+		g_assert_cmpuint(other, ==, expect_other);
+}
+
+/* The peer @addr routes to, or -1. */
+static int64_t
+lookup(const TrRouteTable *t, const char *addr, unsigned *plen)
+{
+	TrPrefix p;
+	uint32_t peer;
+
+	g_assert_true(tr_prefix_parse(addr, 0, &p, NULL));
+	if (!tr_route_lookup(t, (TrAddrFamily)p.family, p.addr, &peer, plen))
+		return -1;
+	return peer;
+}
+
+static void
+test_lpm(void)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	g_autoptr(TrRouteTable) t = NULL;
+	unsigned plen = 0;
+
+	add(b, "0.0.0.0/0", 1, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "10.0.0.0/8", 2, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "10.1.0.0/16", 3, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "10.1.2.0/23", 4, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "10.1.2.77/32", 5, TR_ROUTE_ASSIGNED, TR_ROUTE_ADDED, 0);
+	add(b, "10.1.3.0/25", 6, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	/* Host bits are masked off. */
+	add(b, "172.16.9.9/12", 7, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "fd00::/8", 10, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "fd00:7472::/64", 11, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "fd00:7472::5/128", 12, TR_ROUTE_ASSIGNED, TR_ROUTE_ADDED, 0);
+	add(b, "fd00:7472:0:0:8000::/65", 13, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "02:00:00:00:00:00/8", 20, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "02:00:5e:00:00:00/24", 21, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "02:00:5e:10:00:01/48", 22, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	t = tr_route_table_build(b);
+	g_assert_cmpuint(tr_route_table_size(t), ==, 14);
+
+	g_assert_cmpint(lookup(t, "10.1.2.77", &plen), ==, 5);
+	g_assert_cmpuint(plen, ==, 32);
+	g_assert_cmpint(lookup(t, "10.1.2.78", &plen), ==, 4);
+	g_assert_cmpuint(plen, ==, 23);
+	g_assert_cmpint(lookup(t, "10.1.3.1", NULL), ==, 6);
+	g_assert_cmpint(lookup(t, "10.1.3.128", NULL), ==, 4);
+	g_assert_cmpint(lookup(t, "10.1.4.1", NULL), ==, 3);
+	g_assert_cmpint(lookup(t, "10.200.0.1", NULL), ==, 2);
+	g_assert_cmpint(lookup(t, "172.31.255.255", NULL), ==, 7);
+	g_assert_cmpint(lookup(t, "172.32.0.0", &plen), ==, 1);
+	g_assert_cmpuint(plen, ==, 0);
+
+	g_assert_cmpint(lookup(t, "fd00:7472::5", NULL), ==, 12);
+	g_assert_cmpint(lookup(t, "fd00:7472::6", NULL), ==, 11);
+	g_assert_cmpint(lookup(t, "fd00:7472::8000:0:0:1", &plen), ==, 13);
+	g_assert_cmpuint(plen, ==, 65);
+	g_assert_cmpint(lookup(t, "fd00:7473::1", NULL), ==, 10);
+	g_assert_cmpint(lookup(t, "fe80::1", NULL), ==, -1);
+
+	g_assert_cmpint(lookup(t, "02:00:5e:10:00:01", NULL), ==, 22);
+	g_assert_cmpint(lookup(t, "02:00:5e:10:00:02", NULL), ==, 21);
+	g_assert_cmpint(lookup(t, "02:11:22:33:44:55", NULL), ==, 20);
+	g_assert_cmpint(lookup(t, "04:00:5e:10:00:01", NULL), ==, -1);
+}
+
+/* Many prefixes of one length: every one found, their neighbours not. */
+static void
+test_many(void)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	g_autoptr(TrRouteTable) t = NULL;
+
+	for (uint32_t i = 0; i < 5000; i++) {
+		TrPrefix p = { .family = TR_ADDR_IPV4, .len = 30 };
+		uint32_t a = htonl(0x0a000000u + i * 4);
+
+		memcpy(p.addr, &a, 4);
+		g_assert_true(tr_route_builder_add(b, &p, i + 1, TR_ROUTE_CLAIMED, NULL, NULL, NULL));
+	}
+	t = tr_route_table_build(b);
+	for (uint32_t i = 0; i < 5000; i++) {
+		uint32_t a = htonl(0x0a000000u + i * 4 + 3), peer = 0;
+
+		g_assert_true(tr_route_lookup(t, TR_ADDR_IPV4, (uint8_t *)&a, &peer, NULL));
+		g_assert_cmpuint(peer, ==, i + 1);
+	}
+	{
+		uint32_t a = htonl(0x0a000000u + 5000 * 4), peer;
+		g_assert_false(tr_route_lookup(t, TR_ADDR_IPV4, (uint8_t *)&a, &peer, NULL));
+	}
+}
+
+static void
+collect(const TrPrefix *p, uint32_t winner, uint32_t loser, void *data)
+{
+	char buf[TR_PREFIX_STRLEN];
+
+	g_string_append_printf(data, "%s:%u>%u ", tr_prefix_to_string(p, buf, sizeof(buf)), winner,
+			       loser);
+}
+
+static void
+test_conflicts(void)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	g_autoptr(GString) s = g_string_new("");
+	TrRouteTable *t;
+
+	/* Earlier claim wins, whatever the peer ids. */
+	add(b, "192.168.1.0/24", 7, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "192.168.1.0/24", 3, TR_ROUTE_CLAIMED, TR_ROUTE_SHADOWED, 7);
+	add(b, "192.168.1.0/24", 9, TR_ROUTE_CLAIMED, TR_ROUTE_SHADOWED, 7);
+	add(b, "192.168.1.0/24", 7, TR_ROUTE_CLAIMED, TR_ROUTE_EXISTS, 0);
+	/* An assigned address beats a claim made before it. */
+	add(b, "198.19.0.5/32", 4, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "198.19.0.5/32", 5, TR_ROUTE_ASSIGNED, TR_ROUTE_TAKES_OVER, 4);
+	add(b, "198.19.0.5/32", 6, TR_ROUTE_CLAIMED, TR_ROUTE_SHADOWED, 5);
+	/* Same network, different spelling: a conflict; different lengths: not. */
+	add(b, "fd01::1/64", 1, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "fd01::/64", 2, TR_ROUTE_CLAIMED, TR_ROUTE_SHADOWED, 1);
+	add(b, "fd01::/63", 2, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	g_assert_cmpuint(tr_route_builder_size(b), ==, 9);
+
+	g_assert_cmpuint(tr_route_builder_foreach_conflict(b, collect, s), ==, 5);
+	g_assert_cmpstr(s->str, ==,
+			"198.19.0.5/32:5>4 198.19.0.5/32:5>6 192.168.1.0/24:7>3 "
+			"192.168.1.0/24:7>9 fd01::/64:1>2 ");
+
+	t = tr_route_table_build(b);
+	g_assert_cmpint(lookup(t, "192.168.1.1", NULL), ==, 7);
+	g_assert_cmpint(lookup(t, "198.19.0.5", NULL), ==, 5);
+	g_assert_cmpint(lookup(t, "fd01::2", NULL), ==, 1);
+	tr_route_table_free(t);
+
+	/* The winner leaves: the next claim in line takes over. */
+	g_assert_cmpuint(tr_route_builder_remove_peer(b, 7), ==, 1);
+	g_assert_cmpuint(tr_route_builder_remove_peer(b, 5), ==, 1);
+	g_assert_cmpuint(tr_route_builder_remove_peer(b, 5), ==, 0);
+	{
+		TrPrefix p;
+		g_assert_true(tr_prefix_parse("fd01::/64", 0, &p, NULL));
+		g_assert_true(tr_route_builder_remove(b, &p, 1));
+		g_assert_false(tr_route_builder_remove(b, &p, 1));
+	}
+	t = tr_route_table_build(b);
+	g_assert_cmpint(lookup(t, "192.168.1.1", NULL), ==, 3);
+	g_assert_cmpint(lookup(t, "198.19.0.5", NULL), ==, 4);
+	g_assert_cmpint(lookup(t, "fd01::2", NULL), ==, 2);
+	tr_route_table_free(t);
+	g_string_truncate(s, 0);
+	g_assert_cmpuint(tr_route_builder_foreach_conflict(b, collect, s), ==, 2);
+	g_assert_cmpstr(s->str, ==, "198.19.0.5/32:4>6 192.168.1.0/24:3>9 ");
+
+	/* A peer claiming what it was assigned: still one route. */
+	add(b, "198.19.0.9/32", 8, TR_ROUTE_CLAIMED, TR_ROUTE_ADDED, 0);
+	add(b, "198.19.0.9/32", 8, TR_ROUTE_ASSIGNED, TR_ROUTE_EXISTS, 0);
+	/* A later assignment still takes over from the claims in place. */
+	add(b, "198.19.0.5/32", 8, TR_ROUTE_ASSIGNED, TR_ROUTE_TAKES_OVER, 4);
+}
+
+static void
+test_invalid(void)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	g_autoptr(GError) error = NULL;
+	TrPrefix p = { .family = TR_ADDR_IPV4, .len = 33 };
+	uint32_t peer;
+	uint8_t a[16] = { 10 };
+
+	g_assert_false(tr_route_builder_add(b, &p, 1, TR_ROUTE_CLAIMED, NULL, NULL, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
+	g_clear_error(&error);
+	p.family = 5;
+	p.len = 8;
+	g_assert_false(tr_route_builder_add(b, &p, 1, TR_ROUTE_CLAIMED, NULL, NULL, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
+	g_assert_false(tr_route_lookup(NULL, TR_ADDR_IPV4, a, &peer, NULL));
+
+	/* An empty table finds nothing, and a bad family finds nothing. */
+	{
+		g_autoptr(TrRouteTable) t = tr_route_table_build(b);
+		g_assert_cmpuint(tr_route_table_size(t), ==, 0);
+		g_assert_false(tr_route_lookup(t, TR_ADDR_IPV4, a, &peer, NULL));
+		g_assert_false(tr_route_lookup(t, TR_ADDR_NONE, a, &peer, NULL));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/route/lpm", test_lpm);
+	g_test_add_func("/route/many", test_many);
+	g_test_add_func("/route/conflicts", test_conflicts);
+	g_test_add_func("/route/invalid", test_invalid);
+	return g_test_run();
+}
