@@ -9,11 +9,16 @@
 #include "common/ctrl-msg.h"
 #include "common/dialer.h"
 #include "common/link.h"
+#include "common/fwd.h"
+#include "common/mangle.h"
+#include "common/route.h"
+#include "common/switch.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
 #include "server/pool.h"
 
-#define HUB_MAX_ADDRS 8
+#define HUB_MAX_ADDRS   8
+#define HUB_MAX_SUBNETS 16
 
 typedef enum {
 	CLIENT_HANDSHAKE, /* TLS running */
@@ -39,6 +44,9 @@ struct _Client {
 	char *cert_identity;
 	char *node_name; /* peers */
 	uint32_t rx_index;
+	uint32_t id;                      /* small forwarding id, 0 = none yet */
+	TrPrefix subnets[HUB_MAX_SUBNETS]; /* claimed (HELLO) */
+	guint n_subnets;
 	TrPrefix addr4, addr6;           /* leased (clients) */
 	TrPrefix addrs[HUB_MAX_ADDRS];   /* every tunnel address routed to this session */
 	guint n_addrs;
@@ -70,8 +78,13 @@ struct _TrHub {
 	GHashTable *clients;     /* Client* set */
 	GHashTable *by_identity; /* identity -> Client (active) */
 	GHashTable *by_index;    /* rx index -> Client */
-	GHashTable *by_addr4;    /* guint32 -> Client */
-	GHashTable *by_addr6;    /* 16 address bytes -> Client */
+	/* Forwarding (forward.c): claims -> routing table -> snapshot. */
+	TrRouteBuilder *routes;
+	TrSwitch *sw;
+	TrFwd *fwd;
+	GPtrArray *by_id;        /* session id -> Client (NULL: free) */
+	TrPacket *copy;          /* scratch for flooding */
+	guint64 fwd_drops[TR_FWD_DROP_COUNT];
 	GPtrArray *connectors;
 	guint n_pending;
 	gint64 last_pending_warning;
@@ -84,9 +97,14 @@ struct _TrHub {
 
 /* hub.c */
 void hub_changed(TrHub *hub); /* a session came or went */
-void hub_register(Client *c);   /* index and addresses into the tables */
+
+/* forward.c */
+gboolean hub_forward_init(TrHub *hub, GError **error);
+void hub_forward_free(TrHub *hub);
+void hub_register(Client *c);   /* index, addresses and claims into the tables */
 void hub_unregister(Client *c); /* out of every table; releases the lease */
-void hub_route(Client *from, TrPacket *pkt);
+/* A packet from a session (@from) or from the device (@from NULL). */
+void hub_forward(TrHub *hub, Client *from, TrPacket *pkt);
 TrLinkTiming hub_timing(TrHub *hub);
 gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why);
 TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);

@@ -37,6 +37,8 @@ tr_hub_config_init(TrHubConfig *c)
 	c->client_to_client = TRUE;
 	c->udp = TRUE;
 	c->dev_type = TR_DEVICE_TUN;
+	c->mode = TR_FWD_MODE_NORMAL;
+	c->dst_timeout = 300;
 	c->handshake_timeout_ms = 10000;
 	c->max_pending = 64;
 	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
@@ -69,121 +71,8 @@ tr_hub_config_clear(TrHubConfig *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static guint
-addr6_hash(gconstpointer p)
-{
-	const guint8 *a = p;
-	guint h = 5381;
-	for (int i = 0; i < 16; i++)
-		h = h * 33 + a[i];
-	return h;
-}
 
-static gboolean
-addr6_equal(gconstpointer a, gconstpointer b)
-{
-	return memcmp(a, b, 16) == 0;
-}
 
-static guint32
-addr4_key(const guint8 *a)
-{
-	return (guint32)a[0] << 24 | (guint32)a[1] << 16 | (guint32)a[2] << 8 | a[3];
-}
-
-/* ---- Tables and routing ------------------------------------------------------ */
-
-void
-hub_register(Client *c)
-{
-	TrHub *hub = c->hub;
-
-	g_hash_table_insert(hub->by_index, GUINT_TO_POINTER(c->rx_index), c);
-	for (guint i = 0; i < c->n_addrs; i++) {
-		const TrPrefix *a = &c->addrs[i];
-		if (a->family == TR_ADDR_IPV4)
-			g_hash_table_insert(hub->by_addr4, GUINT_TO_POINTER(addr4_key(a->addr)), c);
-		else if (a->family == TR_ADDR_IPV6)
-			g_hash_table_insert(hub->by_addr6, (gpointer)a->addr, c);
-	}
-	hub_changed(hub);
-}
-
-void
-hub_unregister(Client *c)
-{
-	TrHub *hub = c->hub;
-
-	if (c->rx_index && g_hash_table_lookup(hub->by_index, GUINT_TO_POINTER(c->rx_index)) == c)
-		g_hash_table_remove(hub->by_index, GUINT_TO_POINTER(c->rx_index));
-	for (guint i = 0; i < c->n_addrs; i++) {
-		const TrPrefix *a = &c->addrs[i];
-		if (a->family == TR_ADDR_IPV4 &&
-		    g_hash_table_lookup(hub->by_addr4, GUINT_TO_POINTER(addr4_key(a->addr))) == c)
-			g_hash_table_remove(hub->by_addr4, GUINT_TO_POINTER(addr4_key(a->addr)));
-		else if (a->family == TR_ADDR_IPV6 && g_hash_table_lookup(hub->by_addr6, a->addr) == c)
-			g_hash_table_remove(hub->by_addr6, a->addr);
-	}
-	if (c->identity && g_hash_table_lookup(hub->by_identity, c->identity) == c) {
-		g_hash_table_remove(hub->by_identity, c->identity);
-		if (!c->is_peer && hub->pool)
-			tr_pool_release(hub->pool, c->identity);
-	}
-}
-
-static Client *
-lookup_dst(TrHub *hub, const uint8_t *ip, size_t len)
-{
-	if ((ip[0] >> 4) == 4)
-		return g_hash_table_lookup(hub->by_addr4, GUINT_TO_POINTER(addr4_key(ip + 16)));
-	if ((ip[0] >> 4) == 6 && len >= 40)
-		return g_hash_table_lookup(hub->by_addr6, ip + 24);
-	return NULL;
-}
-
-static gboolean
-source_allowed(const Client *c, const uint8_t *ip, size_t len)
-{
-	unsigned family = ip[0] >> 4;
-	const uint8_t *src = family == 4 ? ip + 12 : ip + 8;
-
-	if (family == 6 && len < 40)
-		return FALSE;
-	for (guint i = 0; i < c->n_addrs; i++) {
-		if (family == 4 && c->addrs[i].family == TR_ADDR_IPV4 &&
-		    memcmp(src, c->addrs[i].addr, 4) == 0)
-			return TRUE;
-		if (family == 6 && c->addrs[i].family == TR_ADDR_IPV6 &&
-		    memcmp(src, c->addrs[i].addr, 16) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
-/* A packet from a session: to another session, or to our device. */
-void
-hub_route(Client *c, TrPacket *pkt)
-{
-	TrHub *hub = c->hub;
-	const uint8_t *ip = tr_packet_data(pkt);
-	Client *dst;
-
-	/* Sessions may only send from their own addresses. */
-	if (pkt->len < 20 || !source_allowed(c, ip, pkt->len)) {
-		hub->rx_drops++;
-		return;
-	}
-	dst = lookup_dst(hub, ip, pkt->len);
-	if (dst && dst != c) {
-		if (hub->cfg.client_to_client)
-			tr_link_send(dst->link, pkt);
-		else
-			hub->rx_drops++;
-		return;
-	}
-	if (tr_device_write(hub->dev, 0, ip, pkt->len) < 0)
-		hub->tun_drops++;
-}
 
 /* ---- Settings ------------------------------------------------------------------ */
 
@@ -348,23 +237,18 @@ on_tun(gint fd, GIOCondition cond, gpointer p)
 	TrPacket *pkt = hub->pkt;
 
 	for (int n = 0; n < 256; n++) {
-		const uint8_t *ip;
-		Client *dst = NULL;
 		ssize_t len;
 
 		tr_packet_reset(pkt);
 		len = tr_device_read(hub->dev, 0, tr_packet_data(pkt), TR_PACKET_PAYLOAD_MAX);
 		if (len == -EAGAIN)
 			break;
-		if (len < 20) {
+		if (len <= 0) {
 			hub->tun_drops++;
 			continue;
 		}
 		pkt->len = (uint32_t)len;
-		ip = tr_packet_data(pkt);
-		dst = lookup_dst(hub, ip, (size_t)len);
-		if (dst == NULL || !tr_link_send(dst->link, pkt))
-			hub->tun_drops++;
+		hub_forward(hub, NULL, pkt);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -490,8 +374,6 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	hub->clients = g_hash_table_new_full(g_direct_hash, g_direct_equal, hub_session_free, NULL);
 	hub->by_identity = g_hash_table_new(g_str_hash, g_str_equal);
 	hub->by_index = g_hash_table_new(g_direct_hash, g_direct_equal);
-	hub->by_addr4 = g_hash_table_new(g_direct_hash, g_direct_equal);
-	hub->by_addr6 = g_hash_table_new(addr6_hash, addr6_equal);
 	hub->pkt = g_new(TrPacket, 1);
 
 	if (!tr_hostport_parse(strchr(config->listen, ':') || !g_ascii_isdigit(config->listen[0])
@@ -566,6 +448,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	if (hub->udp_fd < 0)
 		return NULL;
 	if (!setup_device(hub, error))
+		return NULL;
+	if (!hub_forward_init(hub, error))
 		return NULL;
 	return g_steal_pointer(&hub);
 }
@@ -660,8 +544,7 @@ tr_hub_free(TrHub *hub)
 		g_hash_table_unref(hub->clients);
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
-	g_clear_pointer(&hub->by_addr4, g_hash_table_unref);
-	g_clear_pointer(&hub->by_addr6, g_hash_table_unref);
+	hub_forward_free(hub);
 	if (hub->dev && tr_device_close(hub->dev, &perr) < 0)
 		g_warning("closing the device: %s", perr.message);
 	if (hub->tcp_fd >= 0)

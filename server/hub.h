@@ -6,6 +6,7 @@
 #include "common/addr.h"
 #include "common/cipher.h"
 #include "common/compress.h"
+#include "common/fwd.h"
 #include "common/magic.h"
 #include "common/tls.h"
 #include "platform/device.h"
@@ -46,6 +47,10 @@ typedef struct {
 	gboolean udp;
 
 	TrDeviceType dev_type;
+	TrFwdMode mode;            /* hub, switch, router; normal: switch for tap, router for tun */
+	TrPrefix subnets[16];      /* subnets this node claims (reached through its device) */
+	guint n_subnets;
+	guint dst_timeout;         /* switch table entries, seconds */
 	char *device;
 	char *device_path;
 	char *ifup;   /* sh -c, IFNAME set, once the device is configured */

@@ -422,7 +422,8 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 static void
 on_data(TrLink *link, TrPacket *pkt, gpointer p)
 {
-	hub_route(p, pkt);
+	Client *c = p;
+	hub_forward(c->hub, c, pkt);
 }
 
 static void
