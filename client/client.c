@@ -4,6 +4,7 @@
 #include "common/dialer.h"
 #include "common/error.h"
 #include "common/json-writer.h"
+#include "common/mangle.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -196,6 +197,9 @@ on_tun(gint fd, GIOCondition cond, gpointer p)
 			continue;
 		}
 		pkt->len = (uint32_t)len;
+		/* TCP over the tunnel must not need more than the tunnel's MTU. */
+		tr_mangle_clamp_mss(tr_packet_data(pkt), pkt->len, (TrFrameType)client->cfg.dev_type,
+				    client->settings.mtu);
 		if (client->link == NULL || client->state != STATE_ACTIVE ||
 		    !tr_link_send(client->link, pkt))
 			client->drops++;
@@ -290,7 +294,13 @@ on_data(TrLink *link, TrPacket *pkt, gpointer p)
 {
 	TrClient *client = p;
 
-	if (client->dev == NULL || tr_device_write(client->dev, 0, tr_packet_data(pkt), pkt->len) < 0)
+	if (client->dev == NULL) {
+		client->drops++;
+		return;
+	}
+	tr_mangle_clamp_mss(tr_packet_data(pkt), pkt->len, (TrFrameType)client->cfg.dev_type,
+			    client->settings.mtu);
+	if (tr_device_write(client->dev, 0, tr_packet_data(pkt), pkt->len) < 0)
 		client->drops++;
 }
 
@@ -528,6 +538,8 @@ send_hello(TrClient *client)
 	} while (client->rx_index == 0);
 	hello.rx_index = client->rx_index;
 	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	for (guint i = 0; i < client->cfg.n_subnets; i++)
+		tr_msg_add_prefix(&hello, TR_ATTR_SUBNET, &client->cfg.subnets[i]);
 	if (client->cfg.username)
 		tr_msg_set_string(&hello, TR_ATTR_USERNAME, client->cfg.username);
 	if (client->cfg.password)

@@ -36,6 +36,8 @@ typedef struct {
 	char *ifdown;
 	gboolean configure_device; /* addresses, routes, DNS (default TRUE) */
 	gboolean apply_dns;        /* default TRUE */
+	TrPrefix subnets[16];      /* claimed: reached through this client's device */
+	guint n_subnets;
 
 	guint mtu;
 	TrCipher ciphers[4];

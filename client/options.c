@@ -4,7 +4,7 @@
 #include "client/password.h"
 #include "common/error.h"
 
-static const char *const device_types[] = { "tun", NULL };
+static const char *const device_types[] = { "tun", "tap", NULL };
 
 const TrOptDesc tr_client_options[] = {
 	{ "config", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
@@ -37,7 +37,10 @@ const TrOptDesc tr_client_options[] = {
 	  "Offer compression: none or lzo (compressing before encrypting can leak what is sent)", 0 },
 	{ "magic", 0, TR_OPT_STRING, "ID", "74726c01", 0, 0, NULL, "Network",
 	  "Network magic in every data packet: 8 hex digits, or hash:TEXT", 0 },
-	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device", "Device type", 0 },
+	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device",
+	  "Device type: tun carries IP packets, tap Ethernet frames (the hub's must match)", 0 },
+	{ "subnet", 's', TR_OPT_STRINGS, "PREFIX", NULL, 0, 0, NULL, "Network",
+	  "A subnet (IPv4, IPv6 or MAC prefix) reached through this client, claimed at the hub (with certificates, it must be granted by the certificate)", 0 },
 	{ "device", 'd', TR_OPT_STRING, "NAME", "trellis%d", 0, 0, NULL, "Device",
 	  "Device name; %d becomes a free number", 0 },
 	{ "device-path", 0, TR_OPT_PATH, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
@@ -112,6 +115,20 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->ifup = g_strdup(S("ifup"));
 	c->ifdown = g_strdup(S("ifdown"));
 	c->udp = !tr_options_get_bool(o, "no-udp");
+	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
+		c->dev_type = TR_DEVICE_TAP;
+	{
+		const char *const *subnets = tr_options_get_strv(o, "subnet");
+		for (guint i = 0; subnets && subnets[i]; i++) {
+			if (c->n_subnets == G_N_ELEMENTS(c->subnets)) {
+				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u subnets",
+					    (guint)G_N_ELEMENTS(c->subnets));
+				return fail_at(o, "subnet", error);
+			}
+			if (!tr_prefix_parse(subnets[i], 0, &c->subnets[c->n_subnets++], error))
+				return fail_at(o, "subnet", error);
+		}
+	}
 	c->apply_dns = !tr_options_get_bool(o, "no-dns");
 	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;

@@ -181,7 +181,7 @@ tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer,
 	nc.prefix.len = prefix->len;
 	mask_key(nc.prefix.addr, prefix->addr, prefix->len);
 	nc.peer = peer;
-	nc.origin = origin == TR_ROUTE_ASSIGNED ? TR_ROUTE_ASSIGNED : TR_ROUTE_CLAIMED;
+	nc.origin = origin <= TR_ROUTE_ASSIGNED ? (uint8_t)origin : TR_ROUTE_CLAIMED;
 
 	w = winner(b, &nc.prefix);
 	had_owner = w != NULL;

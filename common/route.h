@@ -19,7 +19,8 @@
  * Conflicts: two peers claiming the same prefix (same family, length and
  * network after masking; overlapping prefixes of different lengths are not a
  * conflict, longest match decides) are resolved deterministically:
- *   1. an address assigned by the hub (TR_ROUTE_ASSIGNED) beats a claim;
+ *   1. an address assigned by the hub (TR_ROUTE_ASSIGNED) beats a claim,
+ *      and a claim beats a route this node merely pushes (TR_ROUTE_FALLBACK);
  *   2. otherwise the earlier claim wins (first come, first served: a node
  *      that connects later cannot take a subnet over; a node that reconnects
  *      queues up again).
@@ -39,9 +40,11 @@ G_BEGIN_DECLS
 /* Most claims one table holds (the builder refuses more: TR_ERROR_INVALID). */
 #define TR_ROUTE_MAX (1u << 20)
 
+/* Who wins a prefix claimed twice: the higher origin, then the earlier claim. */
 typedef enum {
-	TR_ROUTE_CLAIMED = 0,  /* a subnet a node claims (--subnet, certificate) */
-	TR_ROUTE_ASSIGNED = 1, /* an address the hub assigned (a host route) */
+	TR_ROUTE_FALLBACK = 0, /* a route this node pushes: any node claiming it wins */
+	TR_ROUTE_CLAIMED = 1,  /* a subnet a node claims (--subnet, certificate) */
+	TR_ROUTE_ASSIGNED = 2, /* an address the hub assigned (a host route) */
 } TrRouteOrigin;
 
 typedef enum {

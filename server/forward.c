@@ -40,7 +40,8 @@ claim(TrHub *hub, const TrPrefix *prefix, uint32_t id, const char *who, TrRouteO
 			  error->message);
 		return;
 	}
-	if (result == TR_ROUTE_SHADOWED || result == TR_ROUTE_TAKES_OVER) {
+	if ((result == TR_ROUTE_SHADOWED || result == TR_ROUTE_TAKES_OVER) &&
+	    !(other == TR_PEER_LOCAL && result == TR_ROUTE_TAKES_OVER && origin == TR_ROUTE_CLAIMED)) {
 		Client *o = other < hub->by_id->len ? hub->by_id->pdata[other] : NULL;
 		g_message("%s claims %s, which %s also claims: %s keeps it", who,
 			  tr_prefix_to_string(prefix, buf, sizeof(buf)),
@@ -96,8 +97,9 @@ hub_forward_init(TrHub *hub, GError **error)
 		a = host_route(&hub->cfg.addresses[i]);
 		claim(hub, &a, TR_PEER_LOCAL, "this node", TR_ROUTE_ASSIGNED);
 	}
+	/* Pushed routes lead here unless a node claims them (a LAN behind a client). */
 	for (guint i = 0; i < hub->cfg.n_routes; i++)
-		claim(hub, &hub->cfg.routes[i], TR_PEER_LOCAL, "this node", TR_ROUTE_CLAIMED);
+		claim(hub, &hub->cfg.routes[i], TR_PEER_LOCAL, "this node", TR_ROUTE_FALLBACK);
 	for (guint i = 0; i < hub->cfg.n_subnets; i++)
 		claim(hub, &hub->cfg.subnets[i], TR_PEER_LOCAL, "this node", TR_ROUTE_CLAIMED);
 	rebuild(hub);

@@ -402,8 +402,14 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		if (hub->passwords == NULL)
 			return NULL;
 	}
-	if (config->state_dir)
-		lease_file = g_build_filename(config->state_dir, "leases", NULL);
+	if (config->state_dir) {
+		if (g_mkdir_with_parents(config->state_dir, 0700) == 0)
+			lease_file = g_build_filename(config->state_dir, "leases", NULL);
+		else
+			g_warning("cannot create the state directory %s (%s): address leases will "
+				  "not survive a restart",
+				  config->state_dir, g_strerror(errno));
+	}
 	if (config->pool4.family || config->pool6.family) {
 		hub->pool = tr_pool_new(config->pool4.family ? &config->pool4 : NULL,
 					config->pool6.family ? &config->pool6 : NULL, lease_file, error);

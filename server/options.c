@@ -7,7 +7,8 @@
 
 #include <string.h>
 
-static const char *const device_types[] = { "tun", NULL };
+static const char *const device_types[] = { "tun", "tap", NULL };
+static const char *const modes[] = { "normal", "hub", "switch", "router", NULL };
 
 const TrOptDesc tr_server_options[] = {
 	{ "config", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
@@ -49,7 +50,14 @@ const TrOptDesc tr_server_options[] = {
 	{ "dns-search", 0, TR_OPT_STRINGS, "DOMAIN", NULL, 0, 0, NULL, "Addresses",
 	  "A DNS search domain to push to clients", 0 },
 	{ "mtu", 0, TR_OPT_INT, "BYTES", "1420", 576, 65535, NULL, "Device", "Tunnel MTU", 0 },
-	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device", "Device type", 0 },
+	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device",
+	  "Device type: tun carries IP packets, tap Ethernet frames", 0 },
+	{ "mode", 'm', TR_OPT_STRING, "MODE", "normal", 0, 0, modes, "Network",
+	  "hub sends every packet to every peer; switch learns MAC addresses (tap); router forwards by claimed subnets and drops the rest; normal is switch for tap, router for tun", 0 },
+	{ "subnet", 's', TR_OPT_STRINGS, "PREFIX", NULL, 0, 0, NULL, "Addresses",
+	  "A subnet (IPv4, IPv6 or MAC prefix) reached through this node's device", 0 },
+	{ "dst-timeout", 0, TR_OPT_INT, "SECS", "300", 1, 86400, NULL, "Network",
+	  "Switch mode: forget a learnt MAC address after this long", 0 },
 	{ "device", 'd', TR_OPT_STRING, "NAME", "trellis%d", 0, 0, NULL, "Device",
 	  "Device name; %d becomes a free number", 0 },
 	{ "device-path", 0, TR_OPT_PATH, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
@@ -184,6 +192,25 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->max_pending = (guint)tr_options_get_int(o, "max-pending", 64);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
+	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);
+	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
+		c->dev_type = TR_DEVICE_TAP;
+	if (S("mode") && !tr_fwd_mode_parse(S("mode"), &c->mode, error))
+		return fail_at(o, "mode", error);
+	if (!tr_fwd_mode_check(c->mode, (TrFrameType)c->dev_type, error))
+		return fail_at(o, "mode", error);
+	{
+		const char *const *subnets = tr_options_get_strv(o, "subnet");
+		for (guint i = 0; subnets && subnets[i]; i++) {
+			if (c->n_subnets == G_N_ELEMENTS(c->subnets)) {
+				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u subnets",
+					    (guint)G_N_ELEMENTS(c->subnets));
+				return fail_at(o, "subnet", error);
+			}
+			if (!tr_prefix_parse(subnets[i], 0, &c->subnets[c->n_subnets++], error))
+				return fail_at(o, "subnet", error);
+		}
+	}
 	c->node_name = g_strdup(S("name"));
 
 	if (!parse_prefixes(o, "address", TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,

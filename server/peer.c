@@ -151,8 +151,12 @@ describe_self(TrHub *hub, TrMsg *m)
 		if (tr_pool_hub_address(hub->pool, TR_ADDR_IPV6, &a))
 			tr_msg_add_prefix(m, TR_ATTR_ADDRESS, &a);
 	}
+	for (guint i = 0; i < hub->cfg.n_subnets; i++)
+		tr_msg_add_prefix(m, TR_ATTR_SUBNET, &hub->cfg.subnets[i]);
 	m->mtu = (uint16_t)hub->cfg.mtu;
 	tr_msg_set(m, TR_ATTR_MTU);
+	m->device_type = (uint8_t)hub->cfg.dev_type;
+	tr_msg_set(m, TR_ATTR_DEVICE_TYPE);
 	m->udp_port = hub->port;
 	tr_msg_set(m, TR_ATTR_UDP_PORT);
 }
@@ -196,6 +200,16 @@ take_addresses(Client *c, const TrMsg *m, char **why)
 	if (c->n_addrs == 0) {
 		*why = g_strdup("the node states no tunnel address (--address)");
 		return FALSE;
+	}
+	if (tr_msg_has(m, TR_ATTR_DEVICE_TYPE) && m->device_type != c->hub->cfg.dev_type) {
+		*why = g_strdup("the nodes' device types differ (--type tun / tap)");
+		return FALSE;
+	}
+	/* Nodes of one network trust each other's claims (the shared key). */
+	c->n_subnets = 0;
+	for (guint i = 0; i < m->n_subnets && c->n_subnets < HUB_MAX_SUBNETS; i++) {
+		c->subnets[c->n_subnets] = m->subnets[i];
+		tr_prefix_mask(&c->subnets[c->n_subnets++]);
 	}
 	return TRUE;
 }

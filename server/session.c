@@ -100,6 +100,57 @@ on_established(TrLink *link, gpointer p)
 
 
 
+/*
+ * The subnets a client claims in HELLO. With a certificate, each must lie
+ * inside a subnet the certificate grants (trellis pki issue --subnet): a
+ * client cannot draw other people's traffic by claiming it. Shared-key
+ * clients are all equally trusted.
+ */
+static gboolean
+take_claims(Client *c, const TrMsg *hello, char **why)
+{
+	g_autoptr(GBytes) der = tr_tls_peer_cert(tr_link_get_tls(c->link));
+	g_autoptr(GArray) granted = NULL;
+	char buf[TR_PREFIX_STRLEN];
+
+	if (hello->n_subnets > HUB_MAX_SUBNETS) {
+		*why = g_strdup_printf("more than %d subnets claimed", HUB_MAX_SUBNETS);
+		return FALSE;
+	}
+	if (der && hello->n_subnets > 0) {
+		gnutls_x509_crt_t crt;
+		gsize len;
+		const guint8 *data = g_bytes_get_data(der, &len);
+		gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+
+		if (gnutls_x509_crt_init(&crt) < 0)
+			return FALSE;
+		if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0)
+			granted = tr_pki_cert_get_subnets(crt, NULL);
+		gnutls_x509_crt_deinit(crt);
+	}
+	c->n_subnets = 0;
+	for (guint i = 0; i < hello->n_subnets; i++) {
+		const TrPrefix *want = &hello->subnets[i];
+		gboolean ok = der == NULL;
+
+		for (guint j = 0; !ok && granted && j < granted->len; j++) {
+			const TrPrefix *g = &g_array_index(granted, TrPrefix, j);
+			ok = g->family == want->family && g->len <= want->len &&
+			     tr_prefix_contains(g, (TrAddrFamily)want->family, want->addr);
+		}
+		if (!ok) {
+			*why = g_strdup_printf("the certificate does not grant subnet %s "
+					       "(trellis pki issue NAME --subnet PREFIX)",
+					       tr_prefix_to_string(want, buf, sizeof(buf)));
+			return FALSE;
+		}
+		c->subnets[c->n_subnets] = *want;
+		tr_prefix_mask(&c->subnets[c->n_subnets++]);
+	}
+	return TRUE;
+}
+
 /* A static IPv4 address carried in the client's certificate (trellis pki
  * issue --ip), if any. */
 static gboolean
@@ -191,6 +242,10 @@ finish_hello(Client *c)
 			      tr_refusal_to_string(TR_REFUSE_REPLACED));
 	}
 
+	if (!take_claims(c, hello, &why)) {
+		hub_refuse(c, TR_REFUSE_SETTINGS, why, why);
+		return;
+	}
 	if (!static_address(c, &want)) {
 		hub_refuse(c, TR_REFUSE_POOL, "cannot read the certificate's static address",
 		       "internal error");
@@ -229,8 +284,17 @@ finish_hello(Client *c)
 		tr_msg_add_prefix(&cfg, TR_ATTR_ADDRESS, &c->addr4);
 	if (c->addr6.family)
 		tr_msg_add_prefix(&cfg, TR_ATTR_ADDRESS, &c->addr6);
-	for (guint i = 0; i < hub->cfg.n_routes; i++)
-		tr_msg_add_prefix(&cfg, TR_ATTR_ROUTE, &hub->cfg.routes[i]);
+	for (guint i = 0; i < hub->cfg.n_routes; i++) {
+		/* Not the client's own subnets: those are behind it, not us. */
+		gboolean own = FALSE;
+		for (guint j = 0; j < c->n_subnets; j++)
+			own |= tr_prefix_contains(&c->subnets[j],
+						  (TrAddrFamily)hub->cfg.routes[i].family,
+						  hub->cfg.routes[i].addr) &&
+			       c->subnets[j].len <= hub->cfg.routes[i].len;
+		if (!own)
+			tr_msg_add_prefix(&cfg, TR_ATTR_ROUTE, &hub->cfg.routes[i]);
+	}
 	for (guint i = 0; hub->cfg.dns && hub->cfg.dns[i]; i++) {
 		TrPrefix p;
 		if (tr_prefix_parse(hub->cfg.dns[i], TR_PREFIX_IP_ONLY, &p, NULL))

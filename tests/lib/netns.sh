@@ -96,10 +96,10 @@ netns_link() {
 	local a=$1 addr_a=$2 b=$3 addr_b=$4 mtu=${5:-1500}
 	NETNS_LINKS=$((NETNS_LINKS + 1))
 	local ifa="veth${NETNS_LINKS}a" ifb="veth${NETNS_LINKS}b"
-	case "$addr_a $addr_b" in
-	*198.18.*" "*198.18.*) ;;
-	*) netns_log "underlay addresses must be in 198.18.0.0/16: $addr_a $addr_b"; return 1 ;;
-	esac
+	# Underlay links use 198.18.0.0/16; a LAN behind a node (a routed
+	# subnet) may use 198.19.0.0/16 like the tunnel. Nothing else, ever.
+	case "$addr_a" in 198.18.* | 198.19.*) ;; *) netns_log "address $addr_a outside 198.18.0.0/15"; return 1 ;; esac
+	case "$addr_b" in 198.18.* | 198.19.*) ;; *) netns_log "address $addr_b outside 198.18.0.0/15"; return 1 ;; esac
 	ip -n "$a" link add "$ifa" mtu "$mtu" type veth peer name "$ifb" netns "$b" mtu "$mtu" || return 1
 	ip -n "$a" addr add "$addr_a" dev "$ifa" || return 1
 	ip -n "$b" addr add "$addr_b" dev "$ifb" || return 1

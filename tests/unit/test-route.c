@@ -180,6 +180,30 @@ test_conflicts(void)
 	add(b, "198.19.0.5/32", 8, TR_ROUTE_ASSIGNED, TR_ROUTE_TAKES_OVER, 4);
 }
 
+/* A route a hub pushes leads to the hub only until a node claims it. */
+static void
+test_fallback(void)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	TrRouteTable *t;
+
+	add(b, "198.19.50.0/24", 0, TR_ROUTE_FALLBACK, TR_ROUTE_ADDED, 0);
+	t = tr_route_table_build(b);
+	g_assert_cmpint(lookup(t, "198.19.50.2", NULL), ==, 0);
+	tr_route_table_free(t);
+	add(b, "198.19.50.0/24", 4, TR_ROUTE_CLAIMED, TR_ROUTE_TAKES_OVER, 0);
+	/* A later fallback does not take a claim back either. */
+	add(b, "198.19.50.0/24", 0, TR_ROUTE_FALLBACK, TR_ROUTE_EXISTS, 0);
+	t = tr_route_table_build(b);
+	g_assert_cmpint(lookup(t, "198.19.50.2", NULL), ==, 4);
+	tr_route_table_free(t);
+	/* The claimant leaves: back to the fallback. */
+	g_assert_cmpuint(tr_route_builder_remove_peer(b, 4), ==, 1);
+	t = tr_route_table_build(b);
+	g_assert_cmpint(lookup(t, "198.19.50.2", NULL), ==, 0);
+	tr_route_table_free(t);
+}
+
 static void
 test_invalid(void)
 {
@@ -214,6 +238,7 @@ main(int argc, char **argv)
 	g_test_add_func("/route/lpm", test_lpm);
 	g_test_add_func("/route/many", test_many);
 	g_test_add_func("/route/conflicts", test_conflicts);
+	g_test_add_func("/route/fallback", test_fallback);
 	g_test_add_func("/route/invalid", test_invalid);
 	return g_test_run();
 }
