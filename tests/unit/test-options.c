@@ -77,7 +77,7 @@ test_command_line_errors(void)
 	} cases[] = {
 		{ "--mtu", "100", "--mtu: '100' is not a whole number from 576 to 65535" },
 		{ "--mtu", "14x0", "not a whole number" },
-		{ "--type", "tap", "--type: 'tap' is not one of tun" },
+		{ "--type", "tun0", "--type: 'tun0' is not one of tun, tap" },
 		{ "--bogus", "1", "Unknown option" },
 	};
 
@@ -161,7 +161,7 @@ test_file_errors(void)
 		{ "[client]\nconfig = other.conf\n", ":2: unknown option 'config' (command line only)" },
 		{ "[client]\nno-udp = maybe\n", ":2: no-udp: 'maybe' is not true or false" },
 		{ "[client\n", ":1: malformed section header" },
-		{ "[client]\ncrypto = aes256-gcm;;\ntype = tap\n", ":3: type: 'tap' is not one of tun" },
+		{ "[client]\ncrypto = aes256-gcm;;\ntype = ethernet\n", ":3: type: 'ethernet' is not one of tun, tap" },
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
