@@ -31,12 +31,14 @@ struct _TrTlsCreds {
 	gnutls_psk_client_credentials_t psk_client;
 	uint8_t psk[PSK_LEN];
 	gboolean has_psk;
+	char *psk_identity; /* client */
 };
 
 struct _TrTls {
 	TrTlsCreds *creds;
 	gnutls_session_t session;
 	char *server_name;
+	char *psk_identity; /* client: overrides the credentials' identity */
 	gboolean handshake_done;
 	gboolean used_psk;
 };
@@ -51,7 +53,8 @@ set_gnutls_error(GError **error, int code, int rc, const char *what)
 static int
 psk_server_cb(gnutls_session_t session, const char *username, gnutls_datum_t *key)
 {
-	TrTlsCreds *creds = gnutls_session_get_ptr(session);
+	TrTls *tls = gnutls_session_get_ptr(session);
+	TrTlsCreds *creds = tls ? tls->creds : NULL;
 
 	if (creds == NULL || !creds->has_psk)
 		return -1;
@@ -92,6 +95,30 @@ load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
 	}
 	*out = tl;
 	return TRUE;
+}
+
+/* The client's PSK: the session's identity (or the credentials'), the key. */
+static int
+psk_client_cb(gnutls_session_t session, gnutls_datum_t *username, gnutls_datum_t *key)
+{
+	TrTls *tls = gnutls_session_get_ptr(session);
+	const char *id;
+
+	if (tls == NULL || !tls->creds->has_psk)
+		return -1;
+	id = tls->psk_identity ? tls->psk_identity : tls->creds->psk_identity;
+	username->data = gnutls_malloc(strlen(id) + 1);
+	key->data = gnutls_malloc(PSK_LEN);
+	if (username->data == NULL || key->data == NULL) {
+		gnutls_free(username->data);
+		gnutls_free(key->data);
+		return -1;
+	}
+	memcpy(username->data, id, strlen(id) + 1);
+	username->size = (unsigned)strlen(id);
+	memcpy(key->data, tls->creds->psk, PSK_LEN);
+	key->size = PSK_LEN;
+	return 0;
 }
 
 TrTlsCreds *
@@ -155,15 +182,12 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 				return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
 			gnutls_psk_set_server_credentials_function(creds->psk_server, psk_server_cb);
 		} else {
-			gnutls_datum_t key = { creds->psk, PSK_LEN };
 			rc = gnutls_psk_allocate_client_credentials(&creds->psk_client);
-			if (rc >= 0)
-				rc = gnutls_psk_set_client_credentials(
-					creds->psk_client,
-					config->psk_identity ? config->psk_identity : "trellis", &key,
-					GNUTLS_PSK_KEY_RAW);
 			if (rc < 0)
 				return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+			creds->psk_identity = g_strdup(config->psk_identity ? config->psk_identity
+									   : "trellis");
+			gnutls_psk_set_client_credentials_function2(creds->psk_client, psk_client_cb);
 		}
 	}
 
@@ -197,6 +221,7 @@ tr_tls_creds_unref(TrTlsCreds *creds)
 	if (creds->psk_client)
 		gnutls_psk_free_client_credentials(creds->psk_client);
 	gnutls_memset(creds->psk, 0, sizeof(creds->psk));
+	g_free(creds->psk_identity);
 	g_free(creds->ca_file);
 	g_free(creds->crl_file);
 	g_free(creds);
@@ -286,7 +311,7 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 						GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
 		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS session"), NULL;
-	gnutls_session_set_ptr(tls->session, creds);
+	gnutls_session_set_ptr(tls->session, tls);
 
 	if (creds->is_server) {
 		if (creds->x509) {
@@ -327,6 +352,7 @@ tr_tls_free(TrTls *tls)
 		gnutls_deinit(tls->session);
 	tr_tls_creds_unref(tls->creds);
 	g_free(tls->server_name);
+	g_free(tls->psk_identity);
 	g_free(tls);
 }
 
@@ -533,4 +559,11 @@ tr_tls_describe(TrTls *tls)
 			       gnutls_cipher_get_name(gnutls_cipher_get(tls->session)),
 			       gnutls_group_get_name(gnutls_group_get(tls->session)) ?: "?",
 			       tls->used_psk ? " / PSK" : " / certificate");
+}
+
+void
+tr_tls_set_psk_identity(TrTls *tls, const char *identity)
+{
+	g_free(tls->psk_identity);
+	tls->psk_identity = g_strdup(identity);
 }

@@ -51,6 +51,10 @@ typedef struct _TrTls TrTls;
  */
 TrTls *tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error);
 void tr_tls_free(TrTls *tls);
+
+/* Client with a shared key: the PSK identity for this session only (before
+ * the handshake), instead of the credentials' one. */
+void tr_tls_set_psk_identity(TrTls *tls, const char *identity);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrTls, tr_tls_free)
 
 /*

@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 
 static GMainLoop *loop;
@@ -219,6 +220,14 @@ main(int argc, char **argv)
 		goto fail;
 	}
 
+	/* One socket per client: take every file descriptor we are allowed. */
+	{
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	hub = tr_hub_new(&cfg, &error);
 	if (hub == NULL)
 		goto fail;

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Load generator: N in-process clients (no devices) that each complete the
+ * TLS handshake and configuration with one hub, then exchange data through
+ * it: an ICMP echo to the hub's tunnel address, answered by the hub's
+ * kernel and routed back. All sessions stay up until the end, so the hub
+ * holds N at once. Prints one line of figures; exits non-zero unless every
+ * session did both. Used by the netns suite (tests/netns/test-load.sh) and
+ * by the benchmark (bench/bench-load.sh).
+ */
+#include "common/addr.h"
+#include "common/ctrl-msg.h"
+#include "common/error.h"
+#include "common/link.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct _Gen Gen;
+
+typedef struct {
+	Gen *gen;
+	guint index;
+	TrLink *link;
+	uint32_t rx_index;
+	TrPrefix addr;
+	gboolean configured, answered, failed;
+	gint64 started;
+} Session;
+
+struct _Gen {
+	TrTlsCreds *creds;
+	struct sockaddr_storage hub;
+	socklen_t hub_len;
+	uint8_t hub_tunnel_addr[4];
+	int udp_fd;
+	guint n, concurrency, next, in_flight;
+	guint configured, answered, failed;
+	Session *sessions;
+	GMainLoop *loop;
+	gint64 t0, t_configured;
+	TrPacket *pkt;
+};
+
+static void start_more(Gen *gen);
+
+static uint16_t
+checksum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)(p[n - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* IPv4 ICMP echo request from the session's address to the hub. */
+static void
+send_echo(Session *s)
+{
+	TrPacket *pkt = s->gen->pkt;
+	uint8_t *ip;
+	uint16_t c;
+
+	tr_packet_reset(pkt);
+	ip = tr_packet_data(pkt);
+	memset(ip, 0, 28 + 16);
+	ip[0] = 0x45;
+	ip[3] = 28 + 16;
+	ip[8] = 64;
+	ip[9] = 1; /* ICMP */
+	memcpy(ip + 12, s->addr.addr, 4);
+	memcpy(ip + 16, s->gen->hub_tunnel_addr, 4);
+	c = checksum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	ip[20] = 8; /* echo request */
+	ip[24] = (uint8_t)(s->index >> 8);
+	ip[25] = (uint8_t)s->index;
+	ip[27] = 1;
+	memcpy(ip + 28, "trellis-loadgen!", 16);
+	c = checksum(ip + 20, 8 + 16);
+	ip[22] = (uint8_t)(c >> 8);
+	ip[23] = (uint8_t)c;
+	pkt->len = 28 + 16;
+	tr_link_send(s->link, pkt);
+}
+
+static void
+finish(Session *s, gboolean failed, const char *why)
+{
+	Gen *gen = s->gen;
+
+	if (s->failed || s->answered)
+		return;
+	if (failed) {
+		s->failed = TRUE;
+		gen->failed++;
+		if (gen->failed <= 10)
+			g_printerr("session %u: %s\n", s->index, why);
+	}
+	if (gen->answered + gen->failed == gen->n)
+		g_main_loop_quit(gen->loop);
+}
+
+static void
+on_data(TrLink *link, TrPacket *pkt, gpointer p)
+{
+	Session *s = p;
+	const uint8_t *ip = tr_packet_data(pkt);
+
+	if (pkt->len >= 28 && ip[9] == 1 && ip[20] == 0 && !s->answered) {
+		s->answered = TRUE;
+		s->gen->answered++;
+		s->gen->in_flight--;
+		if (s->gen->answered + s->gen->failed == s->gen->n)
+			g_main_loop_quit(s->gen->loop);
+	}
+}
+
+static void
+on_message(TrLink *link, TrMsg *msg, gpointer p)
+{
+	Session *s = p;
+	Gen *gen = s->gen;
+	g_autoptr(GError) error = NULL;
+	TrDcConfig dcc;
+	TrLinkTiming timing;
+	struct sockaddr_storage ep;
+
+	if (msg->type != TR_MSG_CONFIG) {
+		finish(s, TRUE, msg->reason ? msg->reason : tr_msg_type_to_string(msg->type));
+		return;
+	}
+	if (msg->n_addresses == 0 || msg->addresses[0].family != TR_ADDR_IPV4) {
+		finish(s, TRUE, "no IPv4 address pushed");
+		return;
+	}
+	s->addr = msg->addresses[0];
+	tr_dc_config_init(&dcc);
+	dcc.cipher = (TrCipher)msg->cipher;
+	dcc.compress = (TrCompress)msg->compression;
+	dcc.local_index = s->rx_index;
+	dcc.peer_index = msg->rx_index;
+	timing = (TrLinkTiming){ msg->keepalive, msg->peer_timeout ? msg->peer_timeout : 60, TRUE };
+	memcpy(&ep, &gen->hub, gen->hub_len);
+	if (!tr_link_activate(s->link, &dcc, &timing, gen->udp_fd, (struct sockaddr *)&ep,
+			      gen->hub_len, &error)) {
+		finish(s, TRUE, error->message);
+		return;
+	}
+	s->configured = TRUE;
+	if (++gen->configured == gen->n)
+		gen->t_configured = g_get_monotonic_time();
+	send_echo(s);
+	start_more(gen);
+}
+
+static void
+on_established(TrLink *link, gpointer p)
+{
+	Session *s = p;
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) hello = { 0 };
+	g_autofree char *id = NULL;
+
+	if (!tr_tls_verify_peer(tr_link_get_tls(link), &id, &error)) {
+		finish(s, TRUE, error->message);
+		return;
+	}
+	tr_msg_init(&hello, TR_MSG_HELLO);
+	hello.proto_version = TR_PROTO_VERSION;
+	tr_msg_set(&hello, TR_ATTR_PROTO_VERSION);
+	hello.ciphers[hello.n_ciphers++] = TR_CIPHER_AES256_GCM;
+	hello.ciphers[hello.n_ciphers++] = TR_CIPHER_CHACHA20_POLY1305;
+	tr_msg_set(&hello, TR_ATTR_CIPHERS);
+	hello.features = TR_FEATURE_UDP | TR_FEATURE_TCP_FALLBACK;
+	tr_msg_set(&hello, TR_ATTR_FEATURES);
+	hello.rx_index = s->rx_index;
+	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	if (!tr_link_send_msg(link, &hello, &error))
+		finish(s, TRUE, error->message);
+}
+
+static void
+on_closed(TrLink *link, const GError *error, gpointer p)
+{
+	Session *s = p;
+
+	if (!s->answered)
+		finish(s, TRUE, error ? error->message : "closed");
+}
+
+static const TrLinkCallbacks callbacks = {
+	.data = on_data,
+	.message = on_message,
+	.established = on_established,
+	.closed = on_closed,
+};
+
+static void
+start_one(Gen *gen)
+{
+	Session *s = &gen->sessions[gen->next];
+	g_autoptr(GError) error = NULL;
+	g_autofree char *desc = g_strdup_printf("session %u", gen->next);
+	int fd;
+
+	s->gen = gen;
+	s->index = gen->next;
+	s->rx_index = gen->next + 1;
+	gen->next++;
+	gen->in_flight++;
+	fd = socket(gen->hub.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&gen->hub, gen->hub_len) < 0 &&
+		       errno != EINPROGRESS)) {
+		if (fd >= 0)
+			close(fd);
+		finish(s, TRUE, g_strerror(errno));
+		return;
+	}
+	s->link = tr_link_new(fd, gen->creds, NULL, desc, FALSE, &callbacks, s, &error);
+	if (s->link == NULL) {
+		finish(s, TRUE, error->message);
+		return;
+	}
+	s->started = g_get_monotonic_time();
+	{
+		/* Each session is its own identity, as separate machines would be. */
+		g_autofree char *id = g_strdup_printf("load-%u", s->index);
+		tr_tls_set_psk_identity(tr_link_get_tls(s->link), id);
+	}
+	tr_link_start(s->link, 30000);
+}
+
+/* Keep at most @concurrency sessions between connect and configured. */
+static void
+start_more(Gen *gen)
+{
+	while (gen->next < gen->n && gen->next - gen->configured - gen->failed < gen->concurrency)
+		start_one(gen);
+}
+
+static gboolean
+on_udp(gint fd, GIOCondition cond, gpointer p)
+{
+	Gen *gen = p;
+	TrPacket *pkt = g_new(TrPacket, 1);
+	const TrMagic magic = TR_MAGIC_DEFAULT;
+
+	for (int n = 0; n < 256; n++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		TrDcHeader hdr;
+		ssize_t len;
+
+		pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
+		len = recvfrom(fd, tr_packet_data(pkt), TR_PACKET_BUFSIZE - pkt->off, MSG_DONTWAIT,
+			       (struct sockaddr *)&from, &fl);
+		if (len < 0)
+			break;
+		pkt->len = (uint32_t)len;
+		if (tr_dc_peek(&magic, tr_packet_data(pkt), pkt->len, &hdr) < 0 ||
+		    hdr.receiver_index == 0 || hdr.receiver_index > gen->n)
+			continue;
+		Session *s = &gen->sessions[hdr.receiver_index - 1];
+		if (s->link && s->configured)
+			tr_link_udp_input(s->link, pkt, (struct sockaddr *)&from, fl);
+	}
+	g_free(pkt);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_deadline(gpointer p)
+{
+	Gen *gen = p;
+
+	g_printerr("deadline reached\n");
+	g_main_loop_quit(gen->loop);
+	return G_SOURCE_REMOVE;
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- Trellis load generator");
+	g_autoptr(GError) error = NULL;
+	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL;
+	gint sessions = 100, concurrency = 50, timeout = 120;
+	const GOptionEntry entries[] = {
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)", "ADDR" },
+		{ "shared-key", 0, 0, G_OPTION_ARG_STRING, &key, "The hub's shared key", "KEY" },
+		{ "hub-address", 0, 0, G_OPTION_ARG_STRING, &hub_addr, "The hub's tunnel address to ping (default 198.19.0.1)", "ADDR" },
+		{ "sessions", 'n', 0, G_OPTION_ARG_INT, &sessions, "Sessions (default 100)", "N" },
+		{ "concurrency", 0, 0, G_OPTION_ARG_INT, &concurrency, "Handshakes in flight at once (default 50)", "N" },
+		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, "Give up after this many seconds (default 120)", "SECS" },
+		{ NULL },
+	};
+	TrTlsConfig tc = { .is_server = FALSE, .psk_identity = "loadgen" };
+	struct rlimit rl;
+	Gen gen = { 0 };
+	double handshake_s, total_s;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error) || target == NULL || key == NULL ||
+	    sessions < 1 || concurrency < 1) {
+		g_printerr("trellis-loadgen: %s\n", error ? error->message : "--connect and --shared-key are needed");
+		return 2;
+	}
+	tr_log_init("trellis-loadgen", TR_LOG_QUIET, NULL, NULL);
+	/* One TCP socket per session. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!tr_sockaddr_parse(target, 3210, &gen.hub, &gen.hub_len, &error)) {
+		g_printerr("trellis-loadgen: %s\n", error->message);
+		return 2;
+	}
+	if (inet_pton(AF_INET, hub_addr ? hub_addr : "198.19.0.1", gen.hub_tunnel_addr) != 1) {
+		g_printerr("trellis-loadgen: bad --hub-address\n");
+		return 2;
+	}
+	tc.shared_key = key;
+	gen.creds = tr_tls_creds_new(&tc, &error);
+	if (gen.creds == NULL) {
+		g_printerr("trellis-loadgen: %s\n", error->message);
+		return 2;
+	}
+	gen.n = (guint)sessions;
+	gen.concurrency = (guint)concurrency;
+	gen.sessions = g_new0(Session, gen.n);
+	gen.pkt = g_new(TrPacket, 1);
+	gen.loop = g_main_loop_new(NULL, FALSE);
+	gen.udp_fd = socket(gen.hub.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	{
+		int size = 8 << 20;
+		setsockopt(gen.udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	g_unix_fd_add(gen.udp_fd, G_IO_IN, on_udp, &gen);
+	g_timeout_add_seconds((guint)timeout, on_deadline, &gen);
+
+	gen.t0 = g_get_monotonic_time();
+	start_more(&gen);
+	g_main_loop_run(gen.loop);
+	total_s = (g_get_monotonic_time() - gen.t0) / 1e6;
+	handshake_s = gen.t_configured ? (gen.t_configured - gen.t0) / 1e6 : total_s;
+
+	printf("sessions %u configured %u answered %u failed %u handshake_seconds %.3f "
+	       "handshakes_per_second %.1f total_seconds %.3f\n",
+	       gen.n, gen.configured, gen.answered, gen.failed, handshake_s,
+	       gen.configured / MAX(handshake_s, 1e-6), total_s);
+	fflush(stdout);
+	/* Hold the sessions if asked (the benchmark measures the hub now). */
+	if (g_getenv("TRELLIS_LOADGEN_HOLD")) {
+		printf("holding\n");
+		fflush(stdout);
+		pause();
+	}
+	for (guint i = 0; i < gen.n; i++)
+		tr_link_free(gen.sessions[i].link);
+	g_free(gen.sessions);
+	g_free(gen.pkt);
+	tr_tls_creds_unref(gen.creds);
+	close(gen.udp_fd);
+	g_main_loop_unref(gen.loop);
+	return gen.answered == gen.n ? 0 : 1;
+}
