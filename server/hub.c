@@ -155,6 +155,10 @@ hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp
 	dcc->compress = comp;
 	dcc->local_index = local_index;
 	dcc->peer_index = peer_index;
+	if (hub->cfg.rekey_sec) {
+		dcc->rekey_after_usec = (gint64)hub->cfg.rekey_sec * G_USEC_PER_SEC;
+		dcc->reject_after_usec = 3 * dcc->rekey_after_usec;
+	}
 }
 
 /* ---- Sockets ---------------------------------------------------------------- */

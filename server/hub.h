@@ -42,6 +42,7 @@ typedef struct {
 	gboolean allow_plaintext;
 	TrMagic magic;
 	guint keepalive;    /* seconds */
+	guint rekey_sec;    /* data keys are replaced after this long (0: the default) */
 	guint peer_timeout; /* seconds */
 	gboolean client_to_client;
 	gboolean udp;

@@ -68,6 +68,8 @@ const TrOptDesc tr_server_options[] = {
 	  "Command run with sh -c, IFNAME set, before the device is removed", 0 },
 	{ "keepalive", 0, TR_OPT_INT, "SECS", "10", 1, 3600, NULL, "Network",
 	  "Keepalive interval pushed to clients; UDP falls back to TLS after keepalive + 2 s of silence", 0 },
+	{ "rekey-interval", 0, TR_OPT_INT, "SECS", "600", 2, 86400, NULL, "Security",
+	  "Replace each session's data keys after this long (new keys from the TLS exporter; no packet is lost)", 0 },
 	{ "peer-timeout", 0, TR_OPT_INT, "SECS", "60", 5, 86400, NULL, "Network",
 	  "Drop peers silent for this long", 0 },
 	{ "no-client-to-client", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
@@ -189,6 +191,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
+	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);
 	c->max_pending = (guint)tr_options_get_int(o, "max-pending", 64);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
