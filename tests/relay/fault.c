@@ -106,6 +106,10 @@ tr_fault_config_parse(TrFaultConfig *cfg, const char *spec, GError **error)
 			if (!parse_number(key, eq, 1, MAX_CORRUPT_BITS, &v, error))
 				return FALSE;
 			cfg->corrupt_bits = (guint)v;
+		} else if (g_str_equal(key, "skip")) {
+			if (!parse_number(key, eq, 0, 65535, &v, error))
+				return FALSE;
+			cfg->corrupt_skip = (guint)v;
 		} else if (g_str_equal(key, "queue")) {
 			if (!parse_number(key, eq, 1, 1 << 20, &v, error))
 				return FALSE;
@@ -113,7 +117,7 @@ tr_fault_config_parse(TrFaultConfig *cfg, const char *spec, GError **error)
 		} else {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
 				    "%s: unknown fault (drop, dup, reorder, gap, hold, corrupt, bits, "
-				    "delay, jitter, queue)",
+				    "skip, delay, jitter, queue)",
 				    key);
 			return FALSE;
 		}
@@ -130,9 +134,9 @@ char *
 tr_fault_config_describe(const TrFaultConfig *c)
 {
 	return g_strdup_printf("drop=%g%% dup=%g%% reorder=%g%% (gap %u, hold %u ms) corrupt=%g%% "
-			       "(%u bits) delay=%u ms jitter=%u ms",
+			       "(%u bits past byte %u) delay=%u ms jitter=%u ms",
 			       c->drop * 100, c->dup * 100, c->reorder * 100, c->reorder_gap,
-			       c->reorder_delay_ms, c->corrupt * 100, c->corrupt_bits, c->delay_ms,
+			       c->reorder_delay_ms, c->corrupt * 100, c->corrupt_bits, c->corrupt_skip, c->delay_ms,
 			       c->jitter_ms);
 }
 
@@ -250,14 +254,21 @@ release(TrFault *f, GList *link, gint64 now)
 	heap_push(f, e);
 }
 
-/* Flips @bits distinct bits (Floyd's sampling: exactly @bits draws). */
+/* Flips distinct bits past the skipped bytes (Floyd's sampling: exactly one
+ * draw per bit). */
 static void
 corrupt(TrFault *f, guint8 *data, gsize len)
 {
 	guint64 picked[MAX_CORRUPT_BITS];
-	guint64 n = (guint64)len * 8;
-	guint k = (guint)MIN((guint64)f->cfg.corrupt_bits, n), got = 0;
+	guint64 n;
+	guint k, got = 0;
 
+	if (len <= f->cfg.corrupt_skip)
+		return;
+	data += f->cfg.corrupt_skip;
+	len -= f->cfg.corrupt_skip;
+	n = (guint64)len * 8;
+	k = (guint)MIN((guint64)f->cfg.corrupt_bits, n);
 	for (guint64 j = n - k; j < n; j++) {
 		guint64 t = rand_below(f, j + 1);
 		for (guint i = 0; i < got; i++) {

@@ -28,6 +28,7 @@ typedef struct {
 	guint delay_ms;         /* every datagram: fixed delay ... */
 	guint jitter_ms;        /* ... plus uniform 0..jitter */
 	guint corrupt_bits;     /* bits flipped in a corrupted datagram (distinct) */
+	guint corrupt_skip;     /* ... none of them in its first this many bytes */
 	guint max_queued;       /* datagrams held or delayed at once; more are dropped */
 } TrFaultConfig;
 
@@ -46,8 +47,8 @@ typedef struct {
 void tr_fault_config_init(TrFaultConfig *cfg);
 
 /*
- * Parses "drop=5,dup=1,reorder=5,gap=3,hold=20,corrupt=1,bits=1,delay=2,
- * jitter=1,queue=4096" into @cfg, on top of what it holds. Rates are in
+ * Parses "drop=5,dup=1,reorder=5,gap=3,hold=20,corrupt=1,bits=1,skip=20,
+ * delay=2,jitter=1,queue=4096" into @cfg, on top of what it holds. Rates are in
  * percent (0..100, decimals allowed), times in milliseconds. Unknown keys,
  * bad numbers and out-of-range values are errors.
  */

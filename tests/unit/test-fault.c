@@ -47,10 +47,10 @@ test_fault_parse(void)
 	static const char *const bad[] = {
 		"drop",        "drop=",       "drop=x",     "drop=101",      "drop=-1",
 		"dup=5%",      "reorder=1e9", "gap=1001",   "bits=0",        "bits=65",
-		"queue=0",     "delay=60001", "warp=3",     "drop=5,,nope",  "reorder=5,gap=0,hold=0",
+		"queue=0",     "delay=60001", "skip=-1", "warp=3",     "drop=5,,nope",  "reorder=5,gap=0,hold=0",
 	};
 	TrFaultConfig cfg = config("drop=5, dup=1,reorder=2.5,gap=7,hold=30,corrupt=1,bits=3,"
-				   "delay=4,jitter=2,queue=99");
+				   "skip=12,delay=4,jitter=2,queue=99");
 	g_autofree char *desc = tr_fault_config_describe(&cfg);
 
 	g_assert_cmpfloat_with_epsilon(cfg.drop, 0.05, 1e-12);
@@ -60,6 +60,7 @@ test_fault_parse(void)
 	g_assert_cmpuint(cfg.reorder_gap, ==, 7);
 	g_assert_cmpuint(cfg.reorder_delay_ms, ==, 30);
 	g_assert_cmpuint(cfg.corrupt_bits, ==, 3);
+	g_assert_cmpuint(cfg.corrupt_skip, ==, 12);
 	g_assert_cmpuint(cfg.delay_ms, ==, 4);
 	g_assert_cmpuint(cfg.jitter_ms, ==, 2);
 	g_assert_cmpuint(cfg.max_queued, ==, 99);
@@ -333,6 +334,19 @@ test_fault_corrupt(void)
 	g_assert_true(tr_fault_pop(g, 0, out, sizeof(out), &len, NULL));
 	g_assert_cmpuint(len, ==, 4);
 	g_assert_cmpuint(bit_distance(zero, out, 4), ==, 32);
+	/* skip=N leaves the first N bytes alone (a header, say). */
+	TrFaultConfig body = config("corrupt=100,bits=8,skip=20");
+	g_autoptr(TrFault) h = tr_fault_new(&body, 4);
+	for (guint32 i = 0; i < 500; i++) {
+		n = make(i, in);
+		tr_fault_push(h, in, n, NULL, 0);
+		g_assert_true(tr_fault_pop(h, 0, out, sizeof(out), &len, NULL));
+		g_assert_cmpmem(in, 20, out, 20);
+		g_assert_cmpuint(bit_distance(in + 20, out + 20, n - 20), ==, 8);
+	}
+	tr_fault_push(h, in, 20, NULL, 0);
+	g_assert_true(tr_fault_pop(h, 0, out, sizeof(out), &len, NULL));
+	g_assert_cmpmem(in, 20, out, len);
 	/* An empty datagram survives it. */
 	tr_fault_push(g, zero, 0, NULL, 0);
 	g_assert_true(tr_fault_pop(g, 0, out, sizeof(out), &len, NULL));
