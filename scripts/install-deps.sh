@@ -11,7 +11,7 @@ PACKAGES="
   libgtk-3-dev libnm-dev
   libpam0g-dev libcrypt-dev
   clang-14 libclang-rt-14-dev llvm-14
-  cppcheck
+  cppcheck valgrind
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod
   python3 systemd

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The whole test suite, from a bare Debian 12 machine: installs dependencies,
 # builds with -Werror, runs every meson suite (unit + netns), repeats the unit
-# suite under ASan+UBSan, runs the linter and each fuzzer for a bounded time.
+# suite under valgrind memcheck and under ASan+UBSan, runs the linter and each
+# fuzzer for a bounded time.
 # Idempotent; safe after `git clean -xfd`. Ends with one summary line:
 #   tests: N passed, N failed, N skipped
 set -u
@@ -78,6 +79,12 @@ if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then
 	count_meson build
 	note "lint (cppcheck)"
 	check lint ninja -C build lint
+	# No suppressions: the suite is clean without any. dc-noalloc skips itself
+	# (valgrind replaces malloc too); forked children are checked as well.
+	note "valgrind memcheck: unit suite"
+	check valgrind env G_SLICE=always-malloc G_DEBUG=gc-friendly \
+		meson test -C build --suite unit --print-errorlogs --num-processes 2 --timeout-multiplier 10 \
+		--wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-origins=no'
 else
 	failed=$((failed + 1)); failures+=("build")
 fi

@@ -35,7 +35,9 @@ netns_require_root() {
 	command -v ip >/dev/null || netns_skip "iproute2 (ip) is not installed"
 }
 
-# A private scratch directory, removed with everything else.
+# A private scratch directory, removed with everything else. It is made when
+# the helper is sourced (below): tests call T=$(netns_tmpdir), a subshell, so a
+# directory made inside it would never reach the cleanup.
 netns_tmpdir() {
 	if [ -z "$NETNS_TMPDIR" ]; then
 		NETNS_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/$NETNS_RUN_ID.XXXXXX")
@@ -75,6 +77,7 @@ netns_cleanup() {
 	NETNS_NAMES=()
 	return $rc
 }
+netns_tmpdir >/dev/null
 trap 'netns_cleanup; exit' EXIT
 trap 'netns_log "interrupted"; exit 130' INT
 trap 'netns_log "terminated"; exit 143' TERM HUP

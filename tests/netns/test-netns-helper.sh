@@ -27,6 +27,8 @@ cat >"$tmp/child.sh" <<CHILD
 . '$TR_SOURCE_ROOT/tests/lib/netns.sh'
 netns_new x x
 echo "\$x" > '$tmp/name.'\$1
+scratch=\$(netns_tmpdir)
+echo "\$scratch" > '$tmp/scratch.'\$1
 netns_spawn "\$x" sleep 300
 echo \$NETNS_LAST_PID > '$tmp/pid.'\$1
 [ "\$1" = fail ] && exit 1
@@ -45,8 +47,10 @@ for how in fail kill; do
 	pid=$(cat "$tmp/pid.$how")
 	ip netns list | grep -q "^$ns\b" && netns_fail "namespace $ns left behind after $how"
 	kill -0 "$pid" 2>/dev/null && netns_fail "process $pid left behind after $how"
+	scratch=$(cat "$tmp/scratch.$how")
+	[ -n "$scratch" ] && [ ! -e "$scratch" ] || netns_fail "scratch directory '$scratch' left behind after $how"
 done
-echo "ok 3 - cleanup after a failing and an interrupted test"
+echo "ok 3 - cleanup after a failing and an interrupted test (namespaces, processes, scratch)"
 
 netns_spawn "$a" sleep 300
 p=$NETNS_LAST_PID
