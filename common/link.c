@@ -257,6 +257,13 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 	TrLink *link = user_data;
 
 	link->last_rx = g_get_monotonic_time();
+	/* Before the configuration handshake only its own messages make sense:
+	 * the owner refuses anything else. */
+	if (link->dc == NULL && msg->type != TR_MSG_PING && msg->type != TR_MSG_PONG) {
+		if (link->cb.message)
+			link->cb.message(link, msg, link->user_data);
+		return;
+	}
 	switch (msg->type) {
 	case TR_MSG_PING: {
 		g_auto(TrMsg) pong = { 0 };

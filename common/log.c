@@ -163,3 +163,24 @@ tr_log_shutdown(void)
 	log_fp = NULL;
 	g_mutex_unlock(&log_lock);
 }
+
+gboolean
+tr_log_limit(TrLogLimit *l, const char *what, guint burst, guint window_sec)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (now - l->window_start >= (gint64)window_sec * G_USEC_PER_SEC) {
+		if (l->suppressed)
+			g_message("%u more %s in the last %u s (not logged one by one)", l->suppressed,
+				  what, window_sec);
+		l->window_start = now;
+		l->count = 0;
+		l->suppressed = 0;
+	}
+	if (l->count < burst) {
+		l->count++;
+		return TRUE;
+	}
+	l->suppressed++;
+	return FALSE;
+}

@@ -24,6 +24,20 @@ void tr_log_use_syslog(gboolean use_syslog);
 void tr_log_set_level(TrLogLevel level);
 TrLogLevel tr_log_get_level(void);
 
+/*
+ * A bound on how fast one kind of event may fill the log (failed
+ * handshakes, refused peers...): at most @burst lines per @window_sec. Call
+ * before logging; FALSE means skip this line. When a window ends with lines
+ * skipped, the next call first logs how many, under @what.
+ */
+typedef struct {
+	gint64 window_start;
+	guint count;
+	guint suppressed;
+} TrLogLimit;
+
+gboolean tr_log_limit(TrLogLimit *limit, const char *what, guint burst, guint window_sec);
+
 /* Closes the log file, if any. */
 void tr_log_shutdown(void);
 

@@ -9,6 +9,7 @@
 #include "common/ctrl-msg.h"
 #include "common/dialer.h"
 #include "common/link.h"
+#include "common/log.h"
 #include "common/fwd.h"
 #include "common/mangle.h"
 #include "common/route.h"
@@ -38,6 +39,7 @@ struct _Client {
 	ClientState state;
 	gboolean is_peer;  /* a node configured alike, nothing pushed */
 	gboolean outgoing; /* we connected (peers only) */
+	gboolean refused;  /* we refused it (and logged why) */
 	Connector *connector;
 	char *peer;     /* "198.18.0.2:40000" */
 	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
@@ -88,6 +90,7 @@ struct _TrHub {
 	GPtrArray *connectors;
 	guint n_pending;
 	gint64 last_pending_warning;
+	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
 	TrPacket *pkt; /* scratch for the main-loop data path */
 	void (*changed)(gpointer);

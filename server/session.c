@@ -65,8 +65,10 @@ client_gone(Client *c)
 void
 hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason)
 {
-	g_message("refused %s%s%s: %s", c->peer, c->identity ? " as " : "",
-		  c->identity ? c->identity : "", log_reason);
+	c->refused = TRUE;
+	if (tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
+		g_message("refused %s%s%s: %s", c->peer, c->identity ? " as " : "",
+			  c->identity ? c->identity : "", log_reason);
 	tr_link_close(c->link, TR_MSG_ERROR, code, client_reason ? client_reason : log_reason);
 }
 
@@ -478,7 +480,8 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 		g_message("%s %s (%s) disconnected%s%s", c->is_peer ? "node" : "client",
 			  c->is_peer ? c->node_name : c->identity, c->peer, error ? ": " : "",
 			  error ? error->message : "");
-	else if (c->state != CLIENT_GONE && error)
+	else if (c->state != CLIENT_GONE && error && !c->refused &&
+		 tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
 		g_message("connection from %s failed: %s", c->peer, error->message);
 	client_gone(c);
 }
