@@ -67,13 +67,15 @@ start_relay() { # start_relay FAULTS STATS LOG
 start_relay "$FAULTS" "$T/relay.stats" "$T/relay.log"
 netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 	--key "$S/issued/hub.key" --state-dir "$S" --keepalive 2 --peer-timeout 20 \
-	--crypto aes256-gcm,plaintext >"$T/hub.log" 2>&1
+	--crypto aes256-gcm,plaintext --stats-file "$T/hub-stats.json" --stats-interval 1 \
+	--control-socket none >"$T/hub.log" 2>&1
 wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 client() { # client LOG [extra args]
 	local log=$1
 	shift
 	netns_spawn "$cl" "$B/client/trellis-client" --server-name hub --ca "$S/ca.crt" \
-		--cert "$S/issued/cl.crt" --key "$S/issued/cl.key" --retry-max 2 -c 198.18.1.1 "$@" \
+		--cert "$S/issued/cl.crt" --key "$S/issued/cl.key" --retry-max 2 -c 198.18.1.1 \
+		--stats-file "$T/client-stats.json" --stats-interval 1 --control-socket none "$@" \
 		>"$T/$log" 2>&1
 	client_pid=$NETNS_LAST_PID
 	wait_log 20 "$T/$log" "connected to" || fail "client did not connect ($log)"
@@ -165,6 +167,22 @@ errs1=$(( $(csum_errors "$hub") + $(csum_errors "$cl") ))
 [ "$errs1" -eq "$errs0" ] ||
 	fail "$((errs1 - errs0)) inner packets with bad checksums reached the kernels: corrupted datagrams were delivered"
 ok "none of the $corrupted corrupted datagrams was delivered (no IP/TCP checksum error in either namespace)"
+
+# Every corrupted datagram was dropped and counted: most as authentication
+# failures, the rest (a flipped magic or header) before any crypto.
+sleep 2
+read -r auth total < <(python3 - "$T/hub-stats.json" "$T/client-stats.json" <<'PY'
+import json, sys
+hub = json.load(open(sys.argv[1])); cl = json.load(open(sys.argv[2]))
+sessions = hub["peers"] + [cl]
+auth = sum(s["rx_drops"]["auth"] for s in sessions)
+total = sum(sum(s["rx_drops"].values()) for s in sessions) + hub["rx_drops"] + cl["drops"]
+print(auth, total)
+PY
+)
+[ "${auth:-0}" -gt 0 ] && [ "${total:-0}" -ge "$corrupted" ] ||
+	fail "drop counters: $auth authentication failures, $total drops in all, $corrupted corrupted"
+ok "the daemons counted $auth authentication failures ($total drops in all, including replays) for $corrupted corrupted datagrams"
 
 [ "$(grep -c "connected to" "$T/client.log")" -eq 1 ] || fail "the client connected more than once"
 grep -q "reconnecting\|connection to .* lost" "$T/client.log" && fail "the client lost its session"
