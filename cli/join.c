@@ -183,7 +183,7 @@ on_overall_timeout(gpointer p)
 	Join *j = p;
 
 	join_finish(j, g_error_new(TR_ERROR, TR_ERROR_TIMEOUT,
-				   "the hub did not answer in time (%u s)", TR_CLI_JOIN_TIMEOUT_S));
+				   "the hub did not answer in time (%d s)", TR_CLI_JOIN_TIMEOUT_S));
 	return G_SOURCE_REMOVE;
 }
 

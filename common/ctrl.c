@@ -160,7 +160,7 @@ static gboolean
 on_io(gpointer user_data)
 {
 	TrCtrl *ctrl = user_data;
-	g_autoptr(TrCtrl) hold = tr_ctrl_ref(ctrl);
+	G_GNUC_UNUSED g_autoptr(TrCtrl) hold = tr_ctrl_ref(ctrl); /* keeps @ctrl alive through callbacks */
 	g_autoptr(GError) error = NULL;
 	GIOCondition rev;
 
@@ -295,7 +295,7 @@ ctrl_teardown(TrCtrl *ctrl)
 static void
 ctrl_finish(TrCtrl *ctrl, GError *error)
 {
-	g_autoptr(TrCtrl) hold = tr_ctrl_ref(ctrl);
+	G_GNUC_UNUSED g_autoptr(TrCtrl) hold = tr_ctrl_ref(ctrl); /* keeps @ctrl alive through callbacks */
 
 	if (ctrl->state == STATE_CLOSED) {
 		g_clear_error(&error);

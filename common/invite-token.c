@@ -248,7 +248,7 @@ read_payload(Reader *r, TrInviteToken *t, GError **error)
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
 			    "the invite token has version %u; this trellis reads version %u "
 			    "(update trellis on this machine)",
-			    version, TR_INVITE_VERSION);
+			    version, (unsigned)TR_INVITE_VERSION);
 		return FALSE;
 	}
 	if (!read_bytes(r, t->id, TR_INVITE_ID_LEN) ||
