@@ -27,13 +27,13 @@ tr_cli_parse_prefixes(char **texts, gboolean host, GArray *out, GError **error)
 		TrPrefix p;
 
 		if (!tr_prefix_parse(texts[i], host ? TR_PREFIX_IP_ONLY : TR_PREFIX_REQUIRE_LEN, &p,
-				     error)) {
+		                     error)) {
 			g_prefix_error(error, "%s: ", host ? "--ip" : "--subnet");
 			return FALSE;
 		}
 		if (host && p.len != tr_addr_family_bytes(p.family) * 8) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "--ip %s: give one address, without a prefix length", texts[i]);
+			            "--ip %s: give one address, without a prefix length", texts[i]);
 			return FALSE;
 		}
 		g_array_append_val(out, p);
@@ -47,7 +47,7 @@ tr_cli_parse_duration(const char *text, gint64 *seconds, GError **error)
 	static const struct {
 		char unit;
 		gint64 factor;
-	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
 	gint64 factor = 1;
 	char *end = NULL;
 	gint64 n;
@@ -65,9 +65,9 @@ tr_cli_parse_duration(const char *text, gint64 *seconds, GError **error)
 	if (errno != 0 || end == NULL || end == text || *end != '\0' || !g_ascii_isdigit(text[0]) ||
 	    n <= 0 || factor == 0 || n > TR_CLI_DURATION_MAX / factor) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "'%s' is not a duration: a positive number with s, m, h or d "
-			    "(seconds, minutes, hours, days), at most 365d",
-			    text);
+		            "'%s' is not a duration: a positive number with s, m, h or d "
+		            "(seconds, minutes, hours, days), at most 365d",
+		            text);
 		return FALSE;
 	}
 	*seconds = n * factor;

@@ -38,24 +38,24 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(InviteArgs, invite_args_clear)
 int
 tr_cli_invite(int argc, char **argv)
 {
-	g_auto(InviteArgs) a = { 0 };
+	g_auto(InviteArgs) a = {0};
 	const GOptionEntry entries[] = {
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &a.state_dir,
-		  "The hub's state directory (default: $TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")",
-		  "DIR" },
-		{ "server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.servers,
-		  "The hub's address as the new machine reaches it (repeatable; port default 3210)",
-		  "HOST[:PORT]" },
-		{ "expires", 0, 0, G_OPTION_ARG_STRING, &a.expires,
-		  "How long the invite works: 90s, 30m, 24h (default), 7d", "DURATION" },
-		{ "ip", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.ips,
-		  "Static tunnel address for the certificate (repeatable)", "ADDR" },
-		{ "subnet", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.subnets,
-		  "Claimed subnet for the certificate (repeatable)", "PREFIX" },
-		{ NULL },
+	        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &a.state_dir,
+	         "The hub's state directory (default: $TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")",
+	         "DIR"},
+	        {"server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.servers,
+	         "The hub's address as the new machine reaches it (repeatable; port default 3210)",
+	         "HOST[:PORT]"},
+	        {"expires", 0, 0, G_OPTION_ARG_STRING, &a.expires,
+	         "How long the invite works: 90s, 30m, 24h (default), 7d", "DURATION"},
+	        {"ip", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.ips,
+	         "Static tunnel address for the certificate (repeatable)", "ADDR"},
+	        {"subnet", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.subnets,
+	         "Claimed subnet for the certificate (repeatable)", "PREFIX"},
+	        {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"NAME - Print a one-line token that lets a new machine join as NAME");
+	        "NAME - Print a one-line token that lets a new machine join as NAME");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GArray) ips = g_array_new(FALSE, TRUE, sizeof(TrPrefix));
 	g_autoptr(GArray) subnets = g_array_new(FALSE, TRUE, sizeof(TrPrefix));
@@ -63,13 +63,13 @@ tr_cli_invite(int argc, char **argv)
 	g_autofree char *text = NULL;
 	g_autofree char *when = NULL;
 	g_autofree char *fp = NULL;
-	TrPkiInviteOptions opts = { 0 };
+	TrPkiInviteOptions opts = {0};
 	const char *dir;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(
-		ctx, "Run 'trellis join TOKEN' on the new machine. The token works once, until it "
-		     "expires.\nThe hub must run on this state directory's CA.");
+	        ctx, "Run 'trellis join TOKEN' on the new machine. The token works once, until it "
+	             "expires.\nThe hub must run on this state directory's CA.");
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		fprintf(stderr, "trellis: %s\n", error->message);
 		return TR_CLI_USAGE;
@@ -81,12 +81,12 @@ tr_cli_invite(int argc, char **argv)
 	}
 	if (argc != 2) {
 		fprintf(stderr, "trellis: usage: trellis invite NAME --server HOST[:PORT] "
-				"[--expires DURATION] [--ip ADDR] [--subnet PREFIX]\n");
+		                "[--expires DURATION] [--ip ADDR] [--subnet PREFIX]\n");
 		return TR_CLI_USAGE;
 	}
 	if (a.servers == NULL) {
 		fprintf(stderr, "trellis: give the hub's address as the new machine reaches it: "
-				"--server HOST[:PORT] (repeatable)\n");
+		                "--server HOST[:PORT] (repeatable)\n");
 		return TR_CLI_USAGE;
 	}
 	opts.lifetime = TR_PKI_INVITE_LIFETIME;
@@ -122,9 +122,9 @@ tr_cli_invite(int argc, char **argv)
 	/* The token alone on stdout, so that TOKEN=$(trellis invite ...) works. */
 	printf("%s\n", text);
 	fprintf(stderr,
-		"invite for '%s' (works once, until %s); CA fingerprint (SHA-256) %s\n"
-		"On the new machine run: trellis join TOKEN\n",
-		token->name, when, fp);
+	        "invite for '%s' (works once, until %s); CA fingerprint (SHA-256) %s\n"
+	        "On the new machine run: trellis join TOKEN\n",
+	        token->name, when, fp);
 	gnutls_memset(text, 0, strlen(text));
 	return TR_CLI_OK;
 }

@@ -59,7 +59,7 @@ on_established(TrCtrl *ctrl, gpointer p)
 	Join *j = p;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *identity = NULL;
-	g_auto(TrMsg) msg = { 0 };
+	g_auto(TrMsg) msg = {0};
 
 	j->established = TRUE;
 	if (!tr_tls_verify_peer(tr_ctrl_get_tls(ctrl), &identity, &error)) {
@@ -81,7 +81,7 @@ on_message(TrCtrl *ctrl, TrMsg *msg, gpointer p)
 	switch (msg->type) {
 	case TR_MSG_JOINED:
 		if (!tr_msg_require(msg, &error, TR_ATTR_CERTIFICATE, TR_ATTR_CA_CERT,
-				    TR_ATTR_SERVER_NAME, TR_ATTR_UDP_PORT, 0)) {
+		                    TR_ATTR_SERVER_NAME, TR_ATTR_UDP_PORT, 0)) {
 			join_finish(j, g_steal_pointer(&error));
 			return;
 		}
@@ -96,7 +96,7 @@ on_message(TrCtrl *ctrl, TrMsg *msg, gpointer p)
 	case TR_MSG_ERROR:
 	case TR_MSG_CLOSE:
 		g_set_error(&error, TR_ERROR, TR_ERROR_AUTH, "the hub refused the invite: %s",
-			    msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code));
+		            msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code));
 		join_finish(j, g_steal_pointer(&error));
 		return;
 	default:
@@ -112,32 +112,32 @@ on_closed(TrCtrl *ctrl, const GError *error, gpointer p)
 
 	if (!j->established && g_error_matches(error, TR_ERROR, TR_ERROR_TIMEOUT))
 		e = g_error_new(TR_ERROR, TR_ERROR_TIMEOUT,
-				"the hub at %s did not finish the TLS handshake in time",
-				j->reached);
+		                "the hub at %s did not finish the TLS handshake in time",
+		                j->reached);
 	else if (!j->established)
 		e = g_error_new(TR_ERROR, TR_ERROR_AUTH,
-				"the hub at %s refused the invite in the TLS handshake (%s): it "
-				"does not know this invite (already used and cleaned up, "
-				"withdrawn, or made by another hub)",
-				j->reached, error ? error->message : "closed");
+		                "the hub at %s refused the invite in the TLS handshake (%s): it "
+		                "does not know this invite (already used and cleaned up, "
+		                "withdrawn, or made by another hub)",
+		                j->reached, error ? error->message : "closed");
 	else
 		e = g_error_new(TR_ERROR, TR_ERROR_IO,
-				"the hub at %s closed the connection before answering%s%s",
-				j->reached, error ? ": " : "", error ? error->message : "");
+		                "the hub at %s closed the connection before answering%s%s",
+		                j->reached, error ? ": " : "", error ? error->message : "");
 	join_finish(j, e);
 }
 
 static const TrCtrlCallbacks join_callbacks = {
-	.established = on_established,
-	.message = on_message,
-	.closed = on_closed,
+        .established = on_established,
+        .message = on_message,
+        .closed = on_closed,
 };
 
 static void dial_next(Join *j);
 
 static void
 on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
-	   const GError *error, gpointer p)
+           const GError *error, gpointer p)
 {
 	Join *j = p;
 	g_autoptr(GError) err = NULL;
@@ -145,7 +145,7 @@ on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t re
 
 	if (fd < 0) {
 		g_string_append_printf(j->unreachable, "%s%s: %s", j->unreachable->len ? "; " : "",
-				       tr_dialer_target(dialer), error->message);
+		                       tr_dialer_target(dialer), error->message);
 		dial_next(j);
 		return;
 	}
@@ -166,9 +166,9 @@ dial_next(Join *j)
 
 	if (target == NULL) {
 		join_finish(j, g_error_new(TR_ERROR, TR_ERROR_IO,
-					   "cannot reach the hub (%s); check the address, that "
-					   "trellis-server runs there and that its port is open",
-					   j->unreachable->str));
+		                           "cannot reach the hub (%s); check the address, that "
+		                           "trellis-server runs there and that its port is open",
+		                           j->unreachable->str));
 		return;
 	}
 	j->next_server++;
@@ -183,7 +183,7 @@ on_overall_timeout(gpointer p)
 	Join *j = p;
 
 	join_finish(j, g_error_new(TR_ERROR, TR_ERROR_TIMEOUT,
-				   "the hub did not answer in time (%d s)", TR_CLI_JOIN_TIMEOUT_S));
+	                           "the hub did not answer in time (%d s)", TR_CLI_JOIN_TIMEOUT_S));
 	return G_SOURCE_REMOVE;
 }
 
@@ -243,8 +243,8 @@ connect_list(char **servers, guint16 port)
 
 		if (!tr_hostport_parse(servers[i], port, &host, &p, NULL))
 			continue;
-		g_ptr_array_add(out, g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
-						     p));
+		g_ptr_array_add(out,
+		                g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, p));
 	}
 	g_ptr_array_add(out, NULL);
 	return (char **)g_ptr_array_free(out, FALSE);
@@ -262,10 +262,11 @@ shell_word(const char *s)
 
 static char *
 client_command(char **connect, const char *server_name, const char *ca, const char *cert,
-	       const char *key)
+               const char *key)
 {
 	GString *s = g_string_new("trellis-client");
-	const char *opts[] = { "--server-name", server_name, "--ca", ca, "--cert", cert, "--key", key };
+	const char *opts[] = {"--server-name", server_name, "--ca",  ca,
+	                      "--cert",        cert,        "--key", key};
 
 	for (guint i = 0; connect[i] != NULL; i++) {
 		g_autofree char *w = shell_word(connect[i]);
@@ -283,16 +284,16 @@ tr_cli_join(int argc, char **argv)
 {
 	g_autofree char *state_opt = NULL;
 	const GOptionEntry entries[] = {
-		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_opt,
-		  "Where to write the CA, certificate, key and client.conf (default: "
-		  "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")",
-		  "DIR" },
-		{ NULL },
+	        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_opt,
+	         "Where to write the CA, certificate, key and client.conf (default: "
+	         "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")",
+	         "DIR"},
+	        {NULL},
 	};
 	g_autoptr(GOptionContext) ctx =
-		g_option_context_new("TOKEN - Join the network with a token from 'trellis invite'");
+	        g_option_context_new("TOKEN - Join the network with a token from 'trellis invite'");
 	g_autoptr(GError) error = NULL;
-	g_auto(Join) j = { 0 };
+	g_auto(Join) j = {0};
 	g_autoptr(GBytes) key_pem = NULL;
 	g_autofree char *identity = NULL;
 	g_autofree char *conf = NULL;
@@ -301,7 +302,7 @@ tr_cli_join(int argc, char **argv)
 	g_autofree char *ca = NULL, *cert = NULL, *key = NULL, *cmd = NULL;
 	g_auto(GStrv) connect = NULL;
 	guint8 psk[TR_INVITE_PSK_LEN];
-	TrTlsConfig tls = { .is_server = FALSE };
+	TrTlsConfig tls = {.is_server = FALSE};
 	TrPkiJoinResult result;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
@@ -327,9 +328,9 @@ tr_cli_join(int argc, char **argv)
 	if (tr_invite_token_expired(j.token, now)) {
 		when = tr_cli_format_utc(j.token->expires);
 		fprintf(stderr,
-			"trellis: this invite for '%s' expired at %s; ask for a new one "
-			"('trellis invite %s' on the hub)\n",
-			j.token->name, when, j.token->name);
+		        "trellis: this invite for '%s' expired at %s; ask for a new one "
+		        "('trellis invite %s' on the hub)\n",
+		        j.token->name, when, j.token->name);
 		return TR_CLI_ERROR;
 	}
 	dir = g_canonicalize_filename(tr_cli_state_dir(state_opt), NULL);
@@ -338,7 +339,7 @@ tr_cli_join(int argc, char **argv)
 
 	/* The key is made here and never leaves this machine. */
 	if (!tr_pki_make_request(j.token->name, TR_PKI_ALG_ED25519, &key_pem, &j.request_pem,
-				 &error) ||
+	                         &error) ||
 	    !tr_invite_derive_psk(j.token->secret, j.token->id, psk, &error))
 		return tr_cli_fail(error);
 	identity = tr_invite_psk_identity(j.token->id);
@@ -351,16 +352,16 @@ tr_cli_join(int argc, char **argv)
 
 	/* Nothing the hub sent is trusted or written before this passes. */
 	if (!tr_pki_join_check(j.token->ca_fingerprint, j.ca_cert, j.certificate, key_pem,
-			       j.token->name, &error))
+	                       j.token->name, &error))
 		return tr_cli_fail(error);
 	connect = connect_list(j.token->servers, j.port);
 	result = (TrPkiJoinResult){
-		.name = j.token->name,
-		.ca = j.ca_cert,
-		.cert = j.certificate,
-		.key_pem = key_pem,
-		.connect = (const char *const *)connect,
-		.server_name = j.server_name,
+	        .name = j.token->name,
+	        .ca = j.ca_cert,
+	        .cert = j.certificate,
+	        .key_pem = key_pem,
+	        .connect = (const char *const *)connect,
+	        .server_name = j.server_name,
 	};
 	if (!tr_pki_join_save(dir, &result, &conf, &error))
 		return tr_cli_fail(error);

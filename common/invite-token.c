@@ -116,15 +116,15 @@ server_validate(const char *server, GError **error)
 
 	if (len == 0 || len > TR_INVITE_SERVER_MAX || !g_str_is_ascii(server)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "hub address '%s': 1 to %d ASCII characters", server,
-			    TR_INVITE_SERVER_MAX);
+		            "hub address '%s': 1 to %d ASCII characters", server,
+		            TR_INVITE_SERVER_MAX);
 		return FALSE;
 	}
 	for (gsize i = 0; i < len; i++) {
 		if (!g_ascii_isgraph(server[i])) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "hub address '%s' contains a space or control character",
-				    server);
+			            "hub address '%s' contains a space or control character",
+			            server);
 			return FALSE;
 		}
 	}
@@ -147,8 +147,8 @@ tr_invite_token_encode(const TrInviteToken *token, GError **error)
 	if (!tr_pki_name_validate(token->name, error))
 		return NULL;
 	if (n_servers == 0 || n_servers > TR_INVITE_MAX_SERVERS) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "an invite holds 1 to %d hub addresses",
-			    TR_INVITE_MAX_SERVERS);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "an invite holds 1 to %d hub addresses", TR_INVITE_MAX_SERVERS);
 		return NULL;
 	}
 	for (guint i = 0; i < n_servers; i++)
@@ -231,7 +231,7 @@ static gboolean
 malformed(GError **error, const char *what)
 {
 	g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-		    "the invite token is malformed (%s); ask for a new one", what);
+	            "the invite token is malformed (%s); ask for a new one", what);
 	return FALSE;
 }
 
@@ -246,9 +246,9 @@ read_payload(Reader *r, TrInviteToken *t, GError **error)
 		return malformed(error, "empty");
 	if (version != TR_INVITE_VERSION) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the invite token has version %u; this trellis reads version %u "
-			    "(update trellis on this machine)",
-			    version, (unsigned)TR_INVITE_VERSION);
+		            "the invite token has version %u; this trellis reads version %u "
+		            "(update trellis on this machine)",
+		            version, (unsigned)TR_INVITE_VERSION);
 		return FALSE;
 	}
 	if (!read_bytes(r, t->id, TR_INVITE_ID_LEN) ||
@@ -301,9 +301,9 @@ tr_invite_token_parse(const char *text, GError **error)
 	if (len > TR_INVITE_TOKEN_MAX || len < strlen(TR_INVITE_TOKEN_PREFIX) ||
 	    strncmp(text, TR_INVITE_TOKEN_PREFIX, strlen(TR_INVITE_TOKEN_PREFIX)) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "this is not an invite token (it starts with '%s'); copy the whole "
-			    "line that 'trellis invite' printed",
-			    TR_INVITE_TOKEN_PREFIX);
+		            "this is not an invite token (it starts with '%s'); copy the whole "
+		            "line that 'trellis invite' printed",
+		            TR_INVITE_TOKEN_PREFIX);
 		return NULL;
 	}
 	body = text + strlen(TR_INVITE_TOKEN_PREFIX);
@@ -314,11 +314,11 @@ tr_invite_token_parse(const char *text, GError **error)
 	    memcmp(check, buf + n - TR_INVITE_CHECK_LEN, TR_INVITE_CHECK_LEN) != 0) {
 		gnutls_memset(buf, 0, sizeof(buf));
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the invite token is damaged (checksum mismatch: a character is wrong, "
-			    "missing or extra); copy the whole line again");
+		            "the invite token is damaged (checksum mismatch: a character is wrong, "
+		            "missing or extra); copy the whole line again");
 		return NULL;
 	}
-	r = (Reader){ buf, (gsize)n - TR_INVITE_CHECK_LEN, 0 };
+	r = (Reader){buf, (gsize)n - TR_INVITE_CHECK_LEN, 0};
 	ok = read_payload(&r, t, error);
 	gnutls_memset(buf, 0, sizeof(buf));
 	return ok ? g_steal_pointer(&t) : NULL;
@@ -367,10 +367,10 @@ tr_invite_derive_psk(const guint8 *secret, const guint8 *id, guint8 *psk, GError
 	memcpy(msg, PSK_LABEL, sizeof(PSK_LABEL) - 1);
 	memcpy(msg + sizeof(PSK_LABEL) - 1, id, TR_INVITE_ID_LEN);
 	rc = gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, TR_INVITE_SECRET_LEN, msg, sizeof(msg),
-			      psk);
+	                      psk);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "HMAC-SHA256: %s",
-			    gnutls_strerror(rc));
+		            gnutls_strerror(rc));
 		return FALSE;
 	}
 	return TRUE;

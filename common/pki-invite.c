@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GROUP         "invite"
+#define GROUP          "invite"
 #define PENDING_SUFFIX ".invite"
 #define USED_SUFFIX    ".used"
 
@@ -66,13 +66,13 @@ append_prefixes(GString *s, const char *key, const TrPrefix *list, guint n)
 	g_string_append_printf(s, "%s=", key);
 	for (guint i = 0; i < n; i++)
 		g_string_append_printf(s, "%s%s", i ? ";" : "",
-				       tr_prefix_to_string(&list[i], buf, sizeof(buf)));
+		                       tr_prefix_to_string(&list[i], buf, sizeof(buf)));
 	g_string_append_c(s, '\n');
 }
 
 static gboolean
 write_invite(const char *state_dir, const TrInviteToken *t, const TrPkiInviteOptions *opts,
-	     gint64 now, GError **error)
+             gint64 now, GError **error)
 {
 	g_autofree char *dir = tr_pki_invites_dir(state_dir);
 	g_autofree char *id = tr_invite_id_to_hex(t->id);
@@ -84,10 +84,11 @@ write_invite(const char *state_dir, const TrInviteToken *t, const TrPkiInviteOpt
 	if (!tr_pki_ensure_dir(dir, error))
 		return FALSE;
 	g_string_append_printf(s,
-			       "# A pending invite (trellis invite); deleted or renamed .used "
-			       "when redeemed.\n[" GROUP "]\nname=%s\nsecret=%s\ncreated=%" G_GINT64_FORMAT
-			       "\nexpires=%" G_GINT64_FORMAT "\n",
-			       t->name, secret, now, t->expires);
+	                       "# A pending invite (trellis invite); deleted or renamed .used "
+	                       "when redeemed.\n[" GROUP
+	                       "]\nname=%s\nsecret=%s\ncreated=%" G_GINT64_FORMAT
+	                       "\nexpires=%" G_GINT64_FORMAT "\n",
+	                       t->name, secret, now, t->expires);
 	append_prefixes(s, "ip", opts->addresses, opts->n_addresses);
 	append_prefixes(s, "subnet", opts->subnets, opts->n_subnets);
 	ok = tr_pki_write_file(path, s->str, s->len, 0600, error);
@@ -111,15 +112,16 @@ tr_pki_invite_create(const char *state_dir, const TrPkiInviteOptions *opts, GErr
 	if (!tr_pki_name_validate(opts->name, error))
 		return NULL;
 	if (lifetime < 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "an invite's lifetime must be positive");
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "an invite's lifetime must be positive");
 		return NULL;
 	}
 	while (opts->servers != NULL && opts->servers[n_servers] != NULL)
 		n_servers++;
 	if (n_servers == 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "an invite needs the hub's address as the joining machine reaches it "
-			    "(--server HOST[:PORT])");
+		            "an invite needs the hub's address as the joining machine reaches it "
+		            "(--server HOST[:PORT])");
 		return NULL;
 	}
 	ca = tr_pki_ca_open(state_dir, error);
@@ -128,15 +130,16 @@ tr_pki_invite_create(const char *state_dir, const TrPkiInviteOptions *opts, GErr
 	existing = tr_pki_cert_path(state_dir, opts->name);
 	if (g_file_test(existing, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-			    "'%s' already has a certificate; revoke it first "
-			    "('trellis pki revoke %s') or invite another name",
-			    opts->name, opts->name);
+		            "'%s' already has a certificate; revoke it first "
+		            "('trellis pki revoke %s') or invite another name",
+		            opts->name, opts->name);
 		return NULL;
 	}
-	rc = gnutls_x509_crt_get_fingerprint(ca->crt, GNUTLS_DIG_SHA256, t->ca_fingerprint, &fp_len);
+	rc = gnutls_x509_crt_get_fingerprint(ca->crt, GNUTLS_DIG_SHA256, t->ca_fingerprint,
+	                                     &fp_len);
 	if (rc < 0 || fp_len != sizeof(t->ca_fingerprint)) {
 		tr_pki_set_gnutls_error(error, rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR,
-					"CA fingerprint");
+		                        "CA fingerprint");
 		return NULL;
 	}
 	rc = gnutls_rnd(GNUTLS_RND_RANDOM, t->id, sizeof(t->id));
@@ -170,7 +173,8 @@ hex_to_bytes(const char *hex, guint8 *out, gsize len)
 	if (hex == NULL || strlen(hex) != 2 * len)
 		return FALSE;
 	for (gsize i = 0; i < len; i++) {
-		int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
+		int hi = g_ascii_xdigit_value(hex[2 * i]),
+		    lo = g_ascii_xdigit_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return FALSE;
 		out[i] = (guint8)(hi << 4 | lo);
@@ -270,28 +274,28 @@ tr_pki_invite_lookup(const char *state_dir, const char *id, GError **error)
 
 GBytes *
 tr_pki_invite_redeem(TrPkiCa *ca, const char *id, const guint8 *request, gsize request_len,
-		     gint64 now, char **name, GError **error)
+                     gint64 now, char **name, GError **error)
 {
 	g_autoptr(TrPkiInvite) inv = tr_pki_invite_lookup(ca->state_dir, id, error);
 	g_autofree char *pending = NULL;
 	g_autofree char *used = NULL;
-	TrPkiIssueOptions opts = { .kind = TR_PKI_KIND_CLIENT };
+	TrPkiIssueOptions opts = {.kind = TR_PKI_KIND_CLIENT};
 	GBytes *cert;
 
 	if (inv == NULL)
 		return NULL;
 	if (inv->used) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-			    "this invite for '%s' was already used (an invite works once); ask "
-			    "for a new one",
-			    inv->name);
+		            "this invite for '%s' was already used (an invite works once); ask "
+		            "for a new one",
+		            inv->name);
 		return NULL;
 	}
 	if (now >= inv->expires) {
 		g_autofree char *when = format_utc(inv->expires);
 		g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT,
-			    "this invite for '%s' expired at %s; ask for a new one", inv->name,
-			    when);
+		            "this invite for '%s' expired at %s; ask for a new one", inv->name,
+		            when);
 		return NULL;
 	}
 	/* The claim: of two redemptions at once, one rename wins. */
@@ -300,9 +304,9 @@ tr_pki_invite_redeem(TrPkiCa *ca, const char *id, const guint8 *request, gsize r
 	if (rename(pending, used) < 0) {
 		if (errno == ENOENT) {
 			g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-				    "this invite for '%s' was already used (an invite works "
-				    "once); ask for a new one",
-				    inv->name);
+			            "this invite for '%s' was already used (an invite works "
+			            "once); ask for a new one",
+			            inv->name);
 			return NULL;
 		}
 		tr_set_error_errno(error, errno, "cannot claim invite %s", pending);

@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 #define TR_PKI_INVITE_KEEP     (7 * 24 * 3600) /* files pruned this long after expiry */
 
 typedef struct {
-	char *id; /* TR_INVITE_ID_HEX_LEN hex digits */
+	char *id;                            /* TR_INVITE_ID_HEX_LEN hex digits */
 	guint8 secret[TR_INVITE_SECRET_LEN]; /* wiped on free */
 	char *name;
 	gint64 expires; /* Unix seconds */
@@ -53,7 +53,7 @@ char *tr_pki_invites_dir(const char *state_dir);
  * Prunes invite files that ended more than TR_PKI_INVITE_KEEP ago.
  */
 TrInviteToken *tr_pki_invite_create(const char *state_dir, const TrPkiInviteOptions *opts,
-				    GError **error);
+                                    GError **error);
 
 /*
  * The invite @id (pending or used). TR_ERROR_NOT_FOUND when there is none;
@@ -68,8 +68,8 @@ TrPkiInvite *tr_pki_invite_lookup(const char *state_dir, const char *id, GError 
  * invite's NAME with its addresses and subnets. If signing fails the claim
  * is undone. Returns the certificate (PEM); *@name gets the NAME.
  */
-GBytes *tr_pki_invite_redeem(TrPkiCa *ca, const char *id, const guint8 *request,
-			     gsize request_len, gint64 now, char **name, GError **error);
+GBytes *tr_pki_invite_redeem(TrPkiCa *ca, const char *id, const guint8 *request, gsize request_len,
+                             gint64 now, char **name, GError **error);
 
 /* Deletes invite files that ended more than TR_PKI_INVITE_KEEP before @now. */
 guint tr_pki_invite_prune(const char *state_dir, gint64 now);

@@ -46,9 +46,9 @@ tr_pki_join_prepare(const char *state_dir, const char *name, GError **error)
 	unlink(probe);
 	if (g_file_test(key, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-			    "this machine already joined as '%s' (%s exists); use another "
-			    "--state-dir or remove the old files first",
-			    name, key);
+		            "this machine already joined as '%s' (%s exists); use another "
+		            "--state-dir or remove the old files first",
+		            name, key);
 		return FALSE;
 	}
 	return TRUE;
@@ -82,15 +82,15 @@ check_ca(const guint8 *fingerprint, gnutls_x509_crt_t ca, GError **error)
 	rc = gnutls_x509_crt_get_fingerprint(ca, GNUTLS_DIG_SHA256, fp, &fp_len);
 	if (rc < 0 || fp_len != sizeof(fp))
 		return tr_pki_set_gnutls_error(error, rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR,
-					       "CA fingerprint");
+		                               "CA fingerprint");
 	if (memcmp(fp, fingerprint, sizeof(fp)) != 0) {
 		g_autofree char *got = tr_pki_hex(fp, sizeof(fp));
 		g_autofree char *want = tr_pki_hex(fingerprint, TR_INVITE_FP_LEN);
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "CA fingerprint mismatch: the hub sent a CA with SHA-256 %s, the "
-			    "invite pins %s; nothing was written (the token was altered, or this "
-			    "is not the hub that made the invite)",
-			    got, want);
+		            "CA fingerprint mismatch: the hub sent a CA with SHA-256 %s, the "
+		            "invite pins %s; nothing was written (the token was altered, or this "
+		            "is not the hub that made the invite)",
+		            got, want);
 		return FALSE;
 	}
 	if (gnutls_x509_crt_get_basic_constraints(ca, NULL, &is_ca, NULL) < 0 || !is_ca) {
@@ -108,7 +108,7 @@ same_key(gnutls_x509_crt_t crt, GBytes *key_pem, GError **error)
 	size_t a_len = sizeof(a), b_len = sizeof(b);
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(key_pem, &len);
-	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
 	int rc;
 
 	rc = gnutls_x509_privkey_init(&key);
@@ -122,15 +122,15 @@ same_key(gnutls_x509_crt_t crt, GBytes *key_pem, GError **error)
 		return tr_pki_set_gnutls_error(error, rc, "comparing the certificate's key");
 	if (a_len != b_len || memcmp(a, b, a_len) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the certificate the hub sent is not for the key made here");
+		            "the certificate the hub sent is not for the key made here");
 		return FALSE;
 	}
 	return TRUE;
 }
 
 gboolean
-tr_pki_join_check(const guint8 *fingerprint, GBytes *ca_bytes, GBytes *cert_bytes,
-		  GBytes *key_pem, const char *name, GError **error)
+tr_pki_join_check(const guint8 *fingerprint, GBytes *ca_bytes, GBytes *cert_bytes, GBytes *key_pem,
+                  const char *name, GError **error)
 {
 	g_auto(gnutls_x509_crt_t) ca = NULL;
 	g_auto(gnutls_x509_crt_t) crt = NULL;
@@ -149,8 +149,8 @@ tr_pki_join_check(const guint8 *fingerprint, GBytes *ca_bytes, GBytes *cert_byte
 	rc = gnutls_x509_crt_verify(crt, &ca, 1, 0, &status);
 	if (rc < 0 || status != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the certificate the hub sent does not verify against its CA (%s)",
-			    rc < 0 ? gnutls_strerror(rc) : "bad signature or not valid now");
+		            "the certificate the hub sent does not verify against its CA (%s)",
+		            rc < 0 ? gnutls_strerror(rc) : "bad signature or not valid now");
 		return FALSE;
 	}
 	identity = tr_pki_cert_get_identity(crt, error);
@@ -158,14 +158,14 @@ tr_pki_join_check(const guint8 *fingerprint, GBytes *ca_bytes, GBytes *cert_byte
 		return FALSE;
 	if (strcmp(identity, name) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the certificate the hub sent names '%s', not '%s'", identity, name);
+		            "the certificate the hub sent names '%s', not '%s'", identity, name);
 		return FALSE;
 	}
 	if (!tr_pki_cert_get_kind(crt, &kind, error))
 		return FALSE;
 	if (kind != TR_PKI_KIND_CLIENT) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the certificate the hub sent is not a client certificate");
+		            "the certificate the hub sent is not a client certificate");
 		return FALSE;
 	}
 	return same_key(crt, key_pem, error);
@@ -175,7 +175,7 @@ static GBytes *
 to_pem(GBytes *bytes, GError **error)
 {
 	g_auto(gnutls_x509_crt_t) crt = load(bytes, "certificate", error);
-	gnutls_datum_t out = { NULL, 0 };
+	gnutls_datum_t out = {NULL, 0};
 	GBytes *pem;
 	int rc;
 
@@ -206,8 +206,8 @@ config_text(const TrPkiJoinResult *r, const char *ca, const char *cert, const ch
 	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
 	g_autofree char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S UTC");
 	g_autofree char *comment = g_strdup_printf(
-		" Written by 'trellis join' for '%s' on %s.\n Use: trellis-client --config FILE",
-		r->name, stamp);
+	        " Written by 'trellis join' for '%s' on %s.\n Use: trellis-client --config FILE",
+	        r->name, stamp);
 	g_autofree char *connect = g_strjoinv(";", (char **)r->connect);
 
 	g_key_file_set_comment(kf, NULL, NULL, comment, NULL);
@@ -222,7 +222,7 @@ config_text(const TrPkiJoinResult *r, const char *ca, const char *cert, const ch
 
 gboolean
 tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_path,
-		 GError **error)
+                 GError **error)
 {
 	g_autofree char *dir = g_canonicalize_filename(state_dir, NULL);
 	g_autofree char *ca = g_build_filename(dir, "ca.crt", NULL);

@@ -28,13 +28,13 @@ gboolean tr_pki_join_prepare(const char *state_dir, const char *name, GError **e
  * key of @key_pem.
  */
 gboolean tr_pki_join_check(const guint8 *fingerprint, GBytes *ca, GBytes *cert, GBytes *key_pem,
-			   const char *name, GError **error);
+                           const char *name, GError **error);
 
 typedef struct {
 	const char *name;
-	GBytes *ca;      /* as received (PEM or DER); written as PEM */
-	GBytes *cert;    /* idem */
-	GBytes *key_pem; /* the key made here */
+	GBytes *ca;                 /* as received (PEM or DER); written as PEM */
+	GBytes *cert;               /* idem */
+	GBytes *key_pem;            /* the key made here */
 	const char *const *connect; /* "HOST:PORT" of the hub, NULL-terminated */
 	const char *server_name;    /* the hub's certificate name */
 } TrPkiJoinResult;
@@ -45,7 +45,7 @@ typedef struct {
  * trellis-client's long options (connect, server-name, ca, cert, key), with
  * absolute paths. *@config_path (may be NULL) gets the configuration's path.
  */
-gboolean tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *result,
-			  char **config_path, GError **error);
+gboolean tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *result, char **config_path,
+                          GError **error);
 
 G_END_DECLS

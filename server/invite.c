@@ -43,15 +43,17 @@ invite_psk_lookup(const char *identity, uint8_t *key, gpointer p)
 	id = identity + strlen(TR_INVITE_PSK_IDENTITY_PREFIX);
 	inv = tr_pki_invite_lookup(hub->cfg.state_dir, id, &error);
 	if (inv == NULL) {
-		g_message("refused a joining machine: invite %s: %s", tr_invite_id_from_hex(id, raw) ? id : "(malformed id)",
-			  g_error_matches(error, TR_ERROR, TR_ERROR_NOT_FOUND)
-				  ? "unknown (never made, or used and pruned)"
-				  : error->message);
+		g_message("refused a joining machine: invite %s: %s",
+		          tr_invite_id_from_hex(id, raw) ? id : "(malformed id)",
+		          g_error_matches(error, TR_ERROR, TR_ERROR_NOT_FOUND)
+		                  ? "unknown (never made, or used and pruned)"
+		                  : error->message);
 		return -1;
 	}
 	/* A used or expired invite still completes the handshake, so that the
 	 * joining machine can be told why over the channel. */
-	if (!tr_invite_id_from_hex(id, raw) || !tr_invite_derive_psk(inv->secret, raw, key, &error)) {
+	if (!tr_invite_id_from_hex(id, raw) ||
+	    !tr_invite_derive_psk(inv->secret, raw, key, &error)) {
 		g_warning("invite %s: %s", id, error ? error->message : "bad id");
 		return -1;
 	}
@@ -81,7 +83,7 @@ hub_invites_setup(TrHub *hub)
 	}
 	if (hub->invite_server_name == NULL) {
 		g_warning("invites off: cannot read this hub's certificate name: %s",
-			  error->message);
+		          error->message);
 		return;
 	}
 	hub->cfg.tls.psk_lookup = invite_psk_lookup;
@@ -108,17 +110,18 @@ hub_invite_established(Client *c)
 		return;
 	}
 	if (inv->used) {
-		hub_refuse(c, TR_REFUSE_AUTH, "invite already used",
-			   "this invite was already used (an invite works once); ask for a new one");
+		hub_refuse(
+		        c, TR_REFUSE_AUTH, "invite already used",
+		        "this invite was already used (an invite works once); ask for a new one");
 		return;
 	}
 	if (g_get_real_time() / G_USEC_PER_SEC >= inv->expires) {
 		hub_refuse(c, TR_REFUSE_AUTH, "invite expired",
-			   "this invite has expired; ask for a new one");
+		           "this invite has expired; ask for a new one");
 		return;
 	}
 	g_message("%s: invite %s for '%s': waiting for the certificate request", c->peer, id,
-		  inv->name);
+	          inv->name);
 }
 
 void
@@ -133,7 +136,7 @@ hub_invite_join(Client *c, TrMsg *msg)
 	g_autofree char *ca_path = tr_pki_ca_cert_path(hub->cfg.state_dir);
 	g_autofree char *ca_text = NULL;
 	g_autofree char *name = NULL;
-	g_auto(TrMsg) answer = { 0 };
+	g_auto(TrMsg) answer = {0};
 	gsize ca_len = 0;
 	gsize req_len = 0;
 	const guint8 *req;
@@ -150,8 +153,8 @@ hub_invite_join(Client *c, TrMsg *msg)
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
 	}
-	cert = tr_pki_invite_redeem(ca, id, req, req_len, g_get_real_time() / G_USEC_PER_SEC,
-				    &name, &error);
+	cert = tr_pki_invite_redeem(ca, id, req, req_len, g_get_real_time() / G_USEC_PER_SEC, &name,
+	                            &error);
 	if (cert == NULL) {
 		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 		return;

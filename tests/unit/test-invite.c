@@ -83,7 +83,7 @@ static TrInviteToken *
 sample_token(void)
 {
 	TrInviteToken *t = g_new0(TrInviteToken, 1);
-	const char *servers[] = { "198.18.1.1", "hub.example:4000", "[fd00::1]:3210", NULL };
+	const char *servers[] = {"198.18.1.1", "hub.example:4000", "[fd00::1]:3210", NULL};
 
 	for (guint i = 0; i < sizeof(t->id); i++)
 		t->id[i] = (guint8)(0xa0 + i);
@@ -114,7 +114,7 @@ test_token_round_trip(void)
 	g_assert_cmpmem(back->id, sizeof(back->id), t->id, sizeof(t->id));
 	g_assert_cmpmem(back->secret, sizeof(back->secret), t->secret, sizeof(t->secret));
 	g_assert_cmpmem(back->ca_fingerprint, sizeof(back->ca_fingerprint), t->ca_fingerprint,
-			sizeof(t->ca_fingerprint));
+	                sizeof(t->ca_fingerprint));
 	g_assert_cmpint(back->expires, ==, t->expires);
 	g_assert_cmpstr(back->name, ==, "laptop");
 	g_assert_cmpuint(g_strv_length(back->servers), ==, 3);
@@ -209,8 +209,8 @@ test_token_refuses_bad_fields(void)
 static void
 test_ids_and_psk(void)
 {
-	guint8 id[TR_INVITE_ID_LEN] = { 0, 1, 2, 3, 0xfc, 0xfd, 0xfe, 0xff }, back[TR_INVITE_ID_LEN];
-	guint8 secret[TR_INVITE_SECRET_LEN] = { 0 }, a[TR_INVITE_PSK_LEN], b[TR_INVITE_PSK_LEN];
+	guint8 id[TR_INVITE_ID_LEN] = {0, 1, 2, 3, 0xfc, 0xfd, 0xfe, 0xff}, back[TR_INVITE_ID_LEN];
+	guint8 secret[TR_INVITE_SECRET_LEN] = {0}, a[TR_INVITE_PSK_LEN], b[TR_INVITE_PSK_LEN];
 	g_autofree char *hex = tr_invite_id_to_hex(id);
 	g_autofree char *identity = tr_invite_psk_identity(id);
 
@@ -231,8 +231,8 @@ test_ids_and_psk(void)
 		memcpy(msg, "trellis invite psk v1", n);
 		memcpy(msg + n, id, sizeof(id));
 		g_assert_cmpint(gnutls_hmac_fast(GNUTLS_MAC_SHA256, secret, sizeof(secret), msg,
-						 n + sizeof(id), b),
-				==, 0);
+		                                 n + sizeof(id), b),
+		                ==, 0);
 	}
 	g_assert_cmpmem(a, sizeof(a), b, sizeof(b));
 	secret[0] = 1;
@@ -243,10 +243,14 @@ test_ids_and_psk(void)
 static TrInviteToken *
 make_invite(Fixture *f, const char *name, gint64 now, gint64 lifetime)
 {
-	const char *servers[] = { "198.18.1.1", NULL };
+	const char *servers[] = {"198.18.1.1", NULL};
 	TrPrefix ip;
-	TrPkiInviteOptions opts = { .name = name, .servers = servers, .lifetime = lifetime,
-				    .addresses = &ip, .n_addresses = 1, .now = now };
+	TrPkiInviteOptions opts = {.name = name,
+	                           .servers = servers,
+	                           .lifetime = lifetime,
+	                           .addresses = &ip,
+	                           .n_addresses = 1,
+	                           .now = now};
 	g_autoptr(GError) error = NULL;
 	TrInviteToken *t;
 
@@ -309,10 +313,10 @@ test_invite_files(Fixture *f, gconstpointer data)
 static void
 test_invite_refuses(Fixture *f, gconstpointer data)
 {
-	const char *servers[] = { "198.18.1.1", NULL };
-	TrPkiInviteOptions opts = { .name = "gw", .servers = servers };
+	const char *servers[] = {"198.18.1.1", NULL};
+	TrPkiInviteOptions opts = {.name = "gw", .servers = servers};
 	g_autoptr(TrPkiCa) ca = tr_pki_ca_open(f->state, NULL);
-	TrPkiIssueOptions issue = { 0 };
+	TrPkiIssueOptions issue = {0};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TrInviteToken) t = NULL;
 
@@ -397,7 +401,7 @@ test_redeem_once(Fixture *f, gconstpointer data)
 		g_assert_true(g_file_get_contents(ca_path, &ca_text, &ca_len, NULL));
 		ca_bytes = g_bytes_new(ca_text, ca_len);
 		g_assert_true(tr_pki_join_check(t->ca_fingerprint, ca_bytes, cert, key, "laptop",
-						&error));
+		                                &error));
 		g_assert_no_error(error);
 	}
 }
@@ -439,7 +443,7 @@ test_join_check(Fixture *f, gconstpointer data)
 	g_autoptr(GBytes) key2 = NULL;
 	g_autoptr(GBytes) req = request_for("desk", &key);
 	g_autoptr(GBytes) req2 = request_for("desk", &key2);
-	TrPkiIssueOptions issue = { .kind = TR_PKI_KIND_CLIENT };
+	TrPkiIssueOptions issue = {.kind = TR_PKI_KIND_CLIENT};
 	g_autoptr(GBytes) cert = NULL;
 	g_autoptr(GBytes) ca_bytes = NULL;
 	g_autoptr(GBytes) other_ca = NULL;
@@ -451,7 +455,7 @@ test_join_check(Fixture *f, gconstpointer data)
 	size_t fp_len = sizeof(fp);
 	gsize len;
 	const guint8 *d = g_bytes_get_data(req, &len);
-	const char *const connect[] = { "198.18.1.1:3210", NULL };
+	const char *const connect[] = {"198.18.1.1:3210", NULL};
 	TrPkiJoinResult result;
 	g_autofree char *conf = NULL;
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -461,9 +465,9 @@ test_join_check(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
 	ca_bytes = g_bytes_new_take(g_steal_pointer(&text), len);
-	g_assert_cmpint(gnutls_x509_crt_get_fingerprint(tr_pki_ca_get_cert(ca), GNUTLS_DIG_SHA256, fp,
-							&fp_len),
-			==, 0);
+	g_assert_cmpint(gnutls_x509_crt_get_fingerprint(tr_pki_ca_get_cert(ca), GNUTLS_DIG_SHA256,
+	                                                fp, &fp_len),
+	                ==, 0);
 
 	g_assert_true(tr_pki_join_check(fp, ca_bytes, cert, key, "desk", &error));
 	g_assert_no_error(error);
@@ -497,8 +501,12 @@ test_join_check(Fixture *f, gconstpointer data)
 	/* Saving: modes, and a configuration with the client's option names. */
 	g_assert_true(tr_pki_join_prepare(f->join, "desk", &error));
 	g_assert_no_error(error);
-	result = (TrPkiJoinResult){ .name = "desk", .ca = ca_bytes, .cert = cert, .key_pem = key,
-				    .connect = connect, .server_name = "hub" };
+	result = (TrPkiJoinResult){.name = "desk",
+	                           .ca = ca_bytes,
+	                           .cert = cert,
+	                           .key_pem = key,
+	                           .connect = connect,
+	                           .server_name = "hub"};
 	g_assert_true(tr_pki_join_save(f->join, &result, &conf, &error));
 	g_assert_no_error(error);
 	key_path = g_build_filename(f->join, "desk.key", NULL);
