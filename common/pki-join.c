@@ -28,6 +28,7 @@ tr_pki_join_prepare(const char *state_dir, const char *name, GError **error)
 {
 	g_autofree char *key = own_path(state_dir, name, ".key");
 	g_autofree char *probe = NULL;
+	g_autofree char *ca_key = g_build_filename(state_dir, "ca.key", NULL);
 	int fd;
 
 	if (!tr_pki_ensure_dir(state_dir, error)) {
@@ -44,6 +45,14 @@ tr_pki_join_prepare(const char *state_dir, const char *name, GError **error)
 	}
 	close(fd);
 	unlink(probe);
+	/* Never over a hub's own files: its ca.crt and CRL live at the same names. */
+	if (g_file_test(ca_key, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
+			    "%s holds a CA (it is a hub's state directory); join into another "
+			    "one with --state-dir DIR",
+			    state_dir);
+		return FALSE;
+	}
 	if (g_file_test(key, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
 		            "this machine already joined as '%s' (%s exists); use another "

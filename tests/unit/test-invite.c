@@ -140,7 +140,8 @@ test_token_damage(void)
 	const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 	for (gsize i = prefix; i < len; i++) {
-		for (const char *c = alphabet; *c; c += 7) {
+		for (gsize k = 0; k < strlen(alphabet); k += 7) {
+			const char *c = alphabet + k;
 			g_autofree char *bad = g_strdup(text);
 			g_autoptr(GError) error = NULL;
 			g_autoptr(TrInviteToken) parsed = NULL;
@@ -524,9 +525,13 @@ test_join_check(Fixture *f, gconstpointer data)
 		g_assert_cmpstr(k, ==, key_path);
 		g_assert_cmpuint(g_strv_length(keys), ==, 5);
 	}
-	/* A second join into the same place is refused before connecting. */
+	/* A second join into the same place is refused before connecting, and so
+	 * is a hub's own state directory. */
 	g_assert_false(tr_pki_join_prepare(f->join, "desk", &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_EXISTS);
+	g_clear_error(&error);
+	g_assert_false(tr_pki_join_prepare(f->state, "other", &error));
+	assert_message(error, "holds a CA");
 }
 
 /* Root writes anywhere: the check runs in a child that drops to nobody. */
