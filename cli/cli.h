@@ -25,6 +25,27 @@ int tr_cli_pki(int argc, char **argv);
 
 /* cli/status.c: `trellis status [--json] [--socket FILE]...`. */
 int tr_cli_status(int argc, char **argv);
+/* cli/invite.c: `trellis invite NAME`, on the hub's machine. */
+int tr_cli_invite(int argc, char **argv);
+
+/* cli/join.c: `trellis join TOKEN`, on the new machine. */
+int tr_cli_join(int argc, char **argv);
+
+/* ---- cli/args.c: parsing shared by the commands ------------------------------ */
+
+#define TR_CLI_DURATION_MAX (365 * (gint64)86400)
+
+/* --state-dir, else $TRELLIS_STATE_DIR, else the build's default. */
+const char *tr_cli_state_dir(const char *option);
+
+/* --ip values (@host: single addresses) or --subnet values, appended to @out (TrPrefix). */
+gboolean tr_cli_parse_prefixes(char **texts, gboolean host, GArray *out, GError **error);
+
+/* "90", "90s", "30m", "24h", "7d" -> seconds (1 s .. 365 days). */
+gboolean tr_cli_parse_duration(const char *text, gint64 *seconds, GError **error);
+
+/* "2025-01-31 12:00:00 UTC". */
+char *tr_cli_format_utc(gint64 when);
 
 /* Prints "trellis: MESSAGE" on stderr; returns TR_CLI_ERROR (usage errors: TR_CLI_USAGE). */
 int tr_cli_fail(const GError *error);

@@ -15,6 +15,10 @@
 static const TrCliCommand commands[] = {
 	{ "pki", "Manage the network's CA and certificates", tr_cli_pki },
 	{ "status", "Show every Trellis daemon's sessions (--json for scripts)", tr_cli_status },
+	{ "invite", "Print a one-line token that lets a new machine join (on the hub)",
+	  tr_cli_invite },
+	{ "join", "Join the network with a token from 'trellis invite' (on the new machine)",
+	  tr_cli_join },
 };
 
 int

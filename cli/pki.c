@@ -47,11 +47,7 @@ typedef struct {
 static const char *
 state_dir(const PkiArgs *args)
 {
-	const char *env = g_getenv("TRELLIS_STATE_DIR");
-
-	if (args->state_dir != NULL)
-		return args->state_dir;
-	return env != NULL && env[0] != '\0' ? env : TR_LOCALSTATEDIR;
+	return tr_cli_state_dir(args->state_dir);
 }
 
 static char *
@@ -122,27 +118,6 @@ cmd_init(PkiArgs *args, int argc, char **argv)
 	return TR_CLI_OK;
 }
 
-static gboolean
-parse_prefixes(char **texts, gboolean host, GArray *out, GError **error)
-{
-	for (guint i = 0; texts != NULL && texts[i] != NULL; i++) {
-		TrPrefix p;
-
-		if (!tr_prefix_parse(texts[i], host ? TR_PREFIX_IP_ONLY : TR_PREFIX_REQUIRE_LEN, &p,
-				     error)) {
-			g_prefix_error(error, "%s: ", host ? "--ip" : "--subnet");
-			return FALSE;
-		}
-		if (host && p.len != tr_addr_family_bytes(p.family) * 8) {
-			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "--ip %s: give one address, without a prefix length", texts[i]);
-			return FALSE;
-		}
-		g_array_append_val(out, p);
-	}
-	return TRUE;
-}
-
 static int
 cmd_issue(PkiArgs *args, int argc, char **argv)
 {
@@ -157,8 +132,8 @@ cmd_issue(PkiArgs *args, int argc, char **argv)
 
 	if (args->algorithm && !tr_pki_algorithm_parse(args->algorithm, &opts.algorithm, &error))
 		return tr_cli_fail(error);
-	if (!parse_prefixes(args->ips, TRUE, ips, &error) ||
-	    !parse_prefixes(args->subnets, FALSE, subnets, &error) ||
+	if (!tr_cli_parse_prefixes(args->ips, TRUE, ips, &error) ||
+	    !tr_cli_parse_prefixes(args->subnets, FALSE, subnets, &error) ||
 	    !tr_pki_name_validate(argv[1], &error))
 		return tr_cli_fail(error);
 	opts.kind = args->server ? TR_PKI_KIND_SERVER : TR_PKI_KIND_CLIENT;

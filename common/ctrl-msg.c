@@ -20,6 +20,7 @@ typedef enum {
 	K_SEARCH,
 	K_SALT,
 	K_MAGIC,
+	K_BYTES,
 } Kind;
 
 typedef struct {
@@ -61,6 +62,10 @@ static const AttrSpec attr_specs[] = {
 	[TR_ATTR_UDP_PORT] = { TR_ATTR_UDP_PORT, K_U16, "UDP port", F(udp_port), 0 },
 	[TR_ATTR_MAGIC] = { TR_ATTR_MAGIC, K_MAGIC, "magic", F(magic), 0 },
 	[TR_ATTR_IDENTITY] = { TR_ATTR_IDENTITY, K_STRING, "identity", F(identity), 0 },
+	[TR_ATTR_CERT_REQUEST] = { TR_ATTR_CERT_REQUEST, K_BYTES, "certificate request", F(cert_request), 0 },
+	[TR_ATTR_CERTIFICATE] = { TR_ATTR_CERTIFICATE, K_BYTES, "certificate", F(certificate), 0 },
+	[TR_ATTR_CA_CERT] = { TR_ATTR_CA_CERT, K_BYTES, "CA certificate", F(ca_cert), 0 },
+	[TR_ATTR_SERVER_NAME] = { TR_ATTR_SERVER_NAME, K_STRING, "server name", F(server_name), 0 },
 };
 #undef F
 
@@ -116,7 +121,7 @@ tr_msg_type_to_string(uint8_t type)
 		[TR_MSG_HELLO] = "HELLO",   [TR_MSG_CONFIG] = "CONFIG", [TR_MSG_ERROR] = "ERROR",
 		[TR_MSG_PING] = "PING",     [TR_MSG_PONG] = "PONG",     [TR_MSG_REKEY] = "REKEY",
 		[TR_MSG_REKEY_ACK] = "REKEY_ACK", [TR_MSG_DATA] = "DATA", [TR_MSG_PATH] = "PATH",
-		[TR_MSG_CLOSE] = "CLOSE",
+		[TR_MSG_CLOSE] = "CLOSE",   [TR_MSG_JOIN] = "JOIN",     [TR_MSG_JOINED] = "JOINED",
 	};
 	if (type < G_N_ELEMENTS(names) && names[type])
 		return names[type];
@@ -142,6 +147,10 @@ tr_msg_clear(TrMsg *msg)
 	g_free(msg->username);
 	g_free(msg->reason);
 	g_free(msg->identity);
+	g_free(msg->server_name);
+	g_clear_pointer(&msg->cert_request, g_bytes_unref);
+	g_clear_pointer(&msg->certificate, g_bytes_unref);
+	g_clear_pointer(&msg->ca_cert, g_bytes_unref);
 	for (unsigned i = 0; i < msg->n_dns_search; i++)
 		g_free(msg->dns_search[i]);
 	tr_msg_init(msg, 0);
@@ -163,6 +172,20 @@ tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value)
 	field = FIELD(msg, s->field, char *);
 	g_free(*field);
 	*field = g_strdup(value);
+	tr_msg_set(msg, attr);
+}
+
+void
+tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value)
+{
+	const AttrSpec *s = spec_for(attr);
+	GBytes **field;
+
+	g_return_if_fail(s != NULL && s->kind == K_BYTES && value != NULL);
+	field = FIELD(msg, s->field, GBytes *);
+	if (*field)
+		g_bytes_unref(*field);
+	*field = g_bytes_ref(value);
 	tr_msg_set(msg, attr);
 }
 
@@ -315,6 +338,18 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		memcpy(FIELD(msg, s->field, uint8_t), v, n);
 		*FIELD(msg, s->counter, unsigned) = (unsigned)n;
 		break;
+	case K_BYTES: {
+		GBytes **field = FIELD(msg, s->field, GBytes *);
+		if (n == 0 || n > TR_MAX_BLOB) {
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: 1 to %d bytes", s->name,
+				    TR_MAX_BLOB);
+			return FALSE;
+		}
+		if (*field)
+			g_bytes_unref(*field);
+		*field = g_bytes_new(v, n);
+		break;
+	}
 	case K_PREFIX: {
 		unsigned *count = FIELD(msg, s->counter, unsigned);
 		if (*count >= TR_MAX_PREFIXES) {
@@ -355,7 +390,7 @@ tr_msg_parse(const uint8_t *buf, size_t len, TrMsg *msg, GError **error)
 		return FALSE;
 	}
 	msg->type = buf[0];
-	if (msg->type < TR_MSG_HELLO || msg->type > TR_MSG_CLOSE) {
+	if (msg->type < TR_MSG_HELLO || msg->type > TR_MSG_JOINED) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "unknown message type %u", buf[0]);
 		return FALSE;
 	}
@@ -482,6 +517,19 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 			put_attr(out, s->attr, CFIELD(msg, s->field, uint8_t),
 				 *CFIELD(msg, s->counter, unsigned));
 			break;
+		case K_BYTES: {
+			GBytes *b = *FIELD((TrMsg *)msg, s->field, GBytes *);
+			gsize n = 0;
+			const void *data = b ? g_bytes_get_data(b, &n) : NULL;
+
+			if (n == 0 || n > TR_MAX_BLOB) {
+				g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: must be 1 to %d bytes",
+					    s->name, TR_MAX_BLOB);
+				goto fail;
+			}
+			put_attr(out, s->attr, data, n);
+			break;
+		}
 		case K_PREFIX:
 			for (unsigned i = 0; i < *CFIELD(msg, s->counter, unsigned); i++)
 				put_prefix(out, s->attr, &CFIELD(msg, s->field, TrPrefix)[i]);

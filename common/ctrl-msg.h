@@ -38,6 +38,8 @@ typedef enum {
 	TR_MSG_DATA = 8,      /* one data-channel packet over TLS (UDP fallback) */
 	TR_MSG_PATH = 9,      /* sender now sends data over UDP / over TLS */
 	TR_MSG_CLOSE = 10,    /* orderly shutdown: drop the session now */
+	TR_MSG_JOIN = 11,     /* invite session, joiner -> hub: a certificate request */
+	TR_MSG_JOINED = 12,   /* hub -> joiner: certificate, CA, how to connect; then close */
 } TrMsgType;
 
 typedef enum {
@@ -69,6 +71,10 @@ typedef enum {
 	TR_ATTR_UDP_PORT = 26,     /* u16 */
 	TR_ATTR_MAGIC = 27,        /* 4 bytes */
 	TR_ATTR_IDENTITY = 28,     /* string: the identity the server authenticated */
+	TR_ATTR_CERT_REQUEST = 29, /* bytes: PKCS#10 request (PEM) */
+	TR_ATTR_CERTIFICATE = 30,  /* bytes: X.509 certificate (PEM) */
+	TR_ATTR_CA_CERT = 31,      /* bytes: the network's CA certificate (PEM) */
+	TR_ATTR_SERVER_NAME = 32,  /* string: the name on the hub's certificate */
 } TrAttr;
 
 typedef enum {
@@ -104,6 +110,7 @@ const char *tr_msg_type_to_string(uint8_t type);
 #define TR_MAX_STRING    255
 #define TR_SALT_MIN      8
 #define TR_SALT_MAX      32
+#define TR_MAX_BLOB      16384 /* certificates and requests: a few hundred bytes each */
 
 /* Everything any message may carry; which fields a message needs is checked
  * by the handlers (tr_msg_require()). Strings are NUL-terminated copies. */
@@ -118,6 +125,10 @@ typedef struct {
 	char *password; /* wiped on clear */
 	char *reason;
 	char *identity;
+	char *server_name;
+	GBytes *cert_request; /* bytes attributes: 1..TR_MAX_BLOB bytes */
+	GBytes *certificate;
+	GBytes *ca_cert;
 	uint8_t ciphers[TR_MAX_LIST];
 	unsigned n_ciphers;
 	uint8_t compressions[TR_MAX_LIST];
@@ -187,6 +198,8 @@ gboolean tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, 
 /* Setters that mark the attribute present. */
 void tr_msg_set(TrMsg *msg, TrAttr attr);
 void tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value);
+/* A bytes attribute (a reference to @value is taken). */
+void tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value);
 gboolean tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
 gboolean tr_msg_add_search(TrMsg *msg, const char *domain);
 

@@ -18,7 +18,7 @@
  * Done once at start-up; documented in docs/PROTOCOL.md. */
 #define PSK_SALT       "trellis shared key v1"
 #define PSK_ITERATIONS 200000
-#define PSK_LEN        32
+#define PSK_LEN        TR_TLS_PSK_LEN
 
 struct _TrTlsCreds {
 	gint ref;
@@ -32,6 +32,8 @@ struct _TrTlsCreds {
 	uint8_t psk[PSK_LEN];
 	gboolean has_psk;
 	char *psk_identity; /* client */
+	TrTlsPskLookup psk_lookup;
+	gpointer psk_lookup_data;
 };
 
 struct _TrTls {
@@ -41,6 +43,7 @@ struct _TrTls {
 	char *psk_identity; /* client: overrides the credentials' identity */
 	gboolean handshake_done;
 	gboolean used_psk;
+	gboolean psk_from_lookup; /* the key came from creds->psk_lookup */
 };
 
 static gboolean
@@ -55,14 +58,27 @@ psk_server_cb(gnutls_session_t session, const char *username, gnutls_datum_t *ke
 {
 	TrTls *tls = gnutls_session_get_ptr(session);
 	TrTlsCreds *creds = tls ? tls->creds : NULL;
+	uint8_t found[PSK_LEN];
+	int rc = 0;
 
-	if (creds == NULL || !creds->has_psk)
+	if (creds == NULL)
+		return -1;
+	if (creds->psk_lookup != NULL) {
+		rc = creds->psk_lookup(username, found, creds->psk_lookup_data);
+		if (rc < 0)
+			return -1;
+	}
+	if (rc == 0 && !creds->has_psk)
 		return -1;
 	key->data = gnutls_malloc(PSK_LEN);
-	if (key->data == NULL)
+	if (key->data == NULL) {
+		gnutls_memset(found, 0, sizeof(found));
 		return -1;
-	memcpy(key->data, creds->psk, PSK_LEN);
+	}
+	memcpy(key->data, rc > 0 ? found : creds->psk, PSK_LEN);
 	key->size = PSK_LEN;
+	tls->psk_from_lookup = rc > 0;
+	gnutls_memset(found, 0, sizeof(found));
 	return 0;
 }
 
@@ -160,6 +176,11 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 			return NULL;
 	}
 
+	if (config->shared_key != NULL && config->psk_key != NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "a shared key and a raw pre-shared key exclude each other");
+		return NULL;
+	}
 	if (config->shared_key != NULL) {
 		gnutls_datum_t pass = { (unsigned char *)config->shared_key,
 					(unsigned)strlen(config->shared_key) };
@@ -176,19 +197,26 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		if (rc < 0)
 			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PBKDF2"), NULL;
 		creds->has_psk = TRUE;
-		if (config->is_server) {
-			rc = gnutls_psk_allocate_server_credentials(&creds->psk_server);
-			if (rc < 0)
-				return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
-			gnutls_psk_set_server_credentials_function(creds->psk_server, psk_server_cb);
-		} else {
-			rc = gnutls_psk_allocate_client_credentials(&creds->psk_client);
-			if (rc < 0)
-				return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
-			creds->psk_identity = g_strdup(config->psk_identity ? config->psk_identity
-									   : "trellis");
-			gnutls_psk_set_client_credentials_function2(creds->psk_client, psk_client_cb);
-		}
+	} else if (config->psk_key != NULL) {
+		memcpy(creds->psk, config->psk_key, PSK_LEN);
+		creds->has_psk = TRUE;
+	}
+	if (config->is_server && config->psk_lookup != NULL) {
+		creds->psk_lookup = config->psk_lookup;
+		creds->psk_lookup_data = config->psk_lookup_data;
+	}
+	if (config->is_server && (creds->has_psk || creds->psk_lookup != NULL)) {
+		rc = gnutls_psk_allocate_server_credentials(&creds->psk_server);
+		if (rc < 0)
+			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+		gnutls_psk_set_server_credentials_function(creds->psk_server, psk_server_cb);
+	} else if (!config->is_server && creds->has_psk) {
+		rc = gnutls_psk_allocate_client_credentials(&creds->psk_client);
+		if (rc < 0)
+			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+		creds->psk_identity = g_strdup(config->psk_identity ? config->psk_identity
+								   : "trellis");
+		gnutls_psk_set_client_credentials_function2(creds->psk_client, psk_client_cb);
 	}
 
 	if (creds->x509 == NULL && !creds->has_psk) {
@@ -325,7 +353,8 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 		if (creds->psk_server)
 			gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_server);
 		rc = gnutls_priority_set_direct(tls->session,
-						creds->has_psk ? PRIORITY_PSK : PRIORITY_CERT, &err_pos);
+						creds->psk_server ? PRIORITY_PSK : PRIORITY_CERT,
+						&err_pos);
 	} else if (creds->psk_client) {
 		gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_client);
 		rc = gnutls_priority_set_direct(tls->session, PRIORITY_PSK, &err_pos);
@@ -421,6 +450,10 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	if (tls->used_psk) {
 		const char *id = tls->creds->is_server ? gnutls_psk_server_get_username(tls->session)
 						       : "server";
+		if (tls->psk_from_lookup && id != NULL && *id != '\0') {
+			*identity = g_strdup(id);
+			return TRUE;
+		}
 		if (!tls->creds->has_psk) {
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "PSK not configured");
 			return FALSE;

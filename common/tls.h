@@ -15,6 +15,16 @@ G_BEGIN_DECLS
  * refused peer can be told why over the channel before it is closed.
  */
 
+#define TR_TLS_PSK_LEN 32
+
+/*
+ * Server side: the key for a PSK identity the shared key does not cover
+ * (invites). Fills @key and returns 1; returns 0 when @identity is not its
+ * concern (the shared key, if any, applies), -1 to refuse the identity.
+ * Runs inside the handshake.
+ */
+typedef int (*TrTlsPskLookup)(const char *identity, uint8_t *key, gpointer user_data);
+
 typedef struct {
 	gboolean is_server;
 	/* X.509: the network's CA, an optional CRL, our certificate and key. */
@@ -25,6 +35,12 @@ typedef struct {
 	/* Pre-shared key: the text of --shared-key (stretched with PBKDF2). */
 	const char *shared_key;
 	const char *psk_identity; /* client side; default "trellis" */
+	/* Client side: a raw TR_TLS_PSK_LEN-byte key instead of shared_key (invites). */
+	const uint8_t *psk_key;
+	/* Server side: keys for other identities; the server then accepts PSK
+	 * handshakes even when it otherwise authenticates with certificates. */
+	TrTlsPskLookup psk_lookup;
+	gpointer psk_lookup_data;
 } TrTlsConfig;
 
 typedef struct _TrTlsCreds TrTlsCreds;
@@ -66,8 +82,10 @@ gboolean tr_tls_wants_write(TrTls *tls);
 
 /*
  * After the handshake: checks the peer (certificate chain, CRL, validity,
- * name, or PSK) and returns its identity: the certificate's name or
- * "psk:<identity>". Refusals are TR_ERROR_AUTH with the reason.
+ * name, or PSK) and returns its identity: the certificate's name,
+ * "psk:<identity>" for the shared key, or the PSK identity itself when the
+ * psk_lookup hook supplied the key (e.g. "invite:<id>"). Refusals are
+ * TR_ERROR_AUTH with the reason.
  */
 gboolean tr_tls_verify_peer(TrTls *tls, char **identity, GError **error);
 

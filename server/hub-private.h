@@ -3,8 +3,9 @@
 
 /*
  * What the hub's files share: hub.c (sockets, routing, lifetime),
- * session.c (a client's session: authentication, HELLO, CONFIG) and
- * peer.c (sessions with other nodes configured alike: the symmetric model).
+ * session.c (a client's session: authentication, HELLO, CONFIG),
+ * peer.c (sessions with other nodes configured alike: the symmetric model)
+ * and invite.c (redeeming invites: trellis join).
  */
 #include "common/ctrl-msg.h"
 #include "common/dialer.h"
@@ -40,6 +41,7 @@ struct _Client {
 	gboolean is_peer;  /* a node configured alike, nothing pushed */
 	gboolean outgoing; /* we connected (peers only) */
 	gboolean refused;  /* we refused it (and logged why) */
+	gboolean is_invite; /* authenticated with an invite's PSK: JOIN only */
 	Connector *connector;
 	char *peer;     /* "198.18.0.2:40000" */
 	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
@@ -92,6 +94,7 @@ struct _TrHub {
 	gint64 last_pending_warning;
 	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
+	char *invite_server_name; /* set when invites are on: our certificate's name */
 	TrPacket *pkt; /* scratch for the main-loop data path */
 	void (*changed)(gpointer);
 	gpointer changed_data;
@@ -121,6 +124,12 @@ Client *hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds,
 			gboolean tls_server, GError **error);
 void hub_session_free(gpointer client);
 void hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason);
+
+/* invite.c */
+void hub_invites_setup(TrHub *hub); /* before the credentials are made */
+gboolean hub_is_invite_identity(const char *identity);
+void hub_invite_established(Client *c);       /* TLS up with an invite's PSK */
+void hub_invite_join(Client *c, TrMsg *join); /* its JOIN: redeem and answer */
 
 /* peer.c */
 void hub_peers_start(TrHub *hub);

@@ -393,6 +393,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		g_clear_pointer(&host, g_free);
 	}
 
+	hub_invites_setup(hub);
 	hub->creds = tr_tls_creds_new(&hub->cfg.tls, error);
 	if (hub->creds == NULL)
 		return NULL;
@@ -435,6 +436,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 			return NULL;
 		}
 		cc.is_server = FALSE;
+		cc.psk_lookup = NULL;
 		cc.ca_file = cc.cert_file = cc.key_file = cc.crl_file = NULL;
 		cc.psk_identity = config->node_name;
 		hub->client_creds = tr_tls_creds_new(&cc, error);
@@ -515,6 +517,9 @@ tr_hub_start(TrHub *hub)
 		  tr_tls_creds_has_psk(hub->creds) ? "shared key" : "");
 	if (hub->passwords)
 		g_message("clients also need a password (%s)", tr_password_backend_name(hub->passwords));
+	if (hub->invite_server_name)
+		g_message("invites (trellis invite) are redeemed here, with the CA in %s",
+			  hub->cfg.state_dir);
 	if (hub->cfg.tls.crl_file) {
 		hub->crl_mtime = file_mtime(hub->cfg.tls.crl_file);
 		hub->crl_watch = g_timeout_add_seconds(2, on_crl_check, hub);
@@ -569,6 +574,7 @@ tr_hub_free(TrHub *hub)
 	if (hub->client_creds)
 		tr_tls_creds_unref(hub->client_creds);
 	g_free(hub->pkt);
+	g_free(hub->invite_server_name);
 	tr_hub_config_clear(&hub->cfg);
 	g_free(hub);
 }

@@ -69,6 +69,7 @@ hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client
 	if (tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
 		g_message("refused %s%s%s: %s", c->peer, c->identity ? " as " : "",
 			  c->identity ? c->identity : "", log_reason);
+	g_clear_handle_id(&c->hello_timer, g_source_remove);
 	tr_link_close(c->link, TR_MSG_ERROR, code, client_reason ? client_reason : log_reason);
 }
 
@@ -95,9 +96,11 @@ on_established(TrLink *link, gpointer p)
 	}
 	g_debug("%s: TLS established (%s), peer %s", c->peer, desc, c->cert_identity);
 	c->state = CLIENT_HELLO;
+	c->hello_timer = g_timeout_add(c->hub->cfg.handshake_timeout_ms, on_hello_timeout, c);
 	if (c->outgoing)
 		hub_peer_established(c);
-	c->hello_timer = g_timeout_add(c->hub->cfg.handshake_timeout_ms, on_hello_timeout, c);
+	else if (c->hub->invite_server_name && hub_is_invite_identity(c->cert_identity))
+		hub_invite_established(c);
 }
 
 
@@ -442,6 +445,15 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 {
 	Client *c = p;
 
+	/* An invite's session may redeem it and nothing else. */
+	if (c->is_invite && msg->type != TR_MSG_CLOSE && msg->type != TR_MSG_ERROR) {
+		if (msg->type == TR_MSG_JOIN && c->state == CLIENT_HELLO)
+			hub_invite_join(c, msg);
+		else
+			hub_refuse(c, TR_REFUSE_PROTOCOL, "an invite session sent something else than JOIN",
+				   "an invite may only be redeemed (JOIN)");
+		return;
+	}
 	switch (msg->type) {
 	case TR_MSG_CONFIG:
 		if (!c->outgoing || c->state != CLIENT_HELLO) {

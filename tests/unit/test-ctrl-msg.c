@@ -184,6 +184,47 @@ test_data(void)
 	g_assert_false(tr_msg_encode_data(wire, big, TR_MSG_MAX_BODY + 1, NULL));
 }
 
+/* JOINED: bytes attributes (certificates) past the 255-byte string limit. */
+static void
+test_join_bytes(void)
+{
+	g_auto(TrMsg) m = { 0 };
+	g_auto(TrMsg) back = { 0 };
+	g_autoptr(GByteArray) wire = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree guint8 *big = g_malloc(TR_MAX_BLOB + 1);
+	g_autoptr(GBytes) cert = NULL;
+	g_autoptr(GBytes) too_big = g_bytes_new(big, TR_MAX_BLOB + 1);
+	guint8 bad[] = { TR_MSG_JOIN, 0, 0, 3, TR_ATTR_CERT_REQUEST, 0, 0 };
+
+	for (guint i = 0; i <= TR_MAX_BLOB; i++)
+		big[i] = (guint8)i;
+	cert = g_bytes_new(big, 1000);
+	tr_msg_init(&m, TR_MSG_JOINED);
+	tr_msg_set_bytes(&m, TR_ATTR_CERTIFICATE, cert);
+	tr_msg_set_bytes(&m, TR_ATTR_CA_CERT, cert);
+	tr_msg_set_string(&m, TR_ATTR_SERVER_NAME, "hub");
+	g_assert_true(tr_msg_encode(&m, wire, &error));
+	g_assert_true(tr_msg_parse(wire->data, wire->len, &back, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(back.type, ==, TR_MSG_JOINED);
+	g_assert_true(g_bytes_equal(back.certificate, cert));
+	g_assert_true(g_bytes_equal(back.ca_cert, cert));
+	g_assert_cmpstr(back.server_name, ==, "hub");
+	g_assert_cmpstr(tr_msg_type_to_string(TR_MSG_JOIN), ==, "JOIN");
+
+	/* Past the cap, and empty: refused both ways. */
+	tr_msg_set_bytes(&m, TR_ATTR_CERTIFICATE, too_big);
+	g_byte_array_set_size(wire, 0);
+	g_assert_false(tr_msg_encode(&m, wire, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
+	g_assert_cmpuint(wire->len, ==, 0);
+	g_clear_error(&error);
+	tr_msg_clear(&back);
+	g_assert_false(tr_msg_parse(bad, sizeof(bad), &back, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -194,5 +235,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ctrl-msg/unknown-attr", test_unknown_attr_skipped);
 	g_test_add_func("/ctrl-msg/limits", test_limits);
 	g_test_add_func("/ctrl-msg/data", test_data);
+	g_test_add_func("/ctrl-msg/join-bytes", test_join_bytes);
 	return g_test_run();
 }
