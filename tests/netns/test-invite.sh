@@ -152,8 +152,9 @@ ok "an unreachable hub: 'cannot reach the hub'"
 wait_log 10 "$T/hub.log" "client laptop: certificate revoked, disconnecting" || fail "hub did not drop laptop"
 wait_log 10 "$T/client.log" "certificate revoked" || fail "client not told it was revoked"
 netns_kill "$client_pid"
-netns_spawn "$lap" "$B/client/trellis-client" "$@" --retry-max 2 >"$T/client2.log" 2>&1
+# This time from the client.conf that join wrote (trellis-client --config).
+netns_spawn "$lap" "$B/client/trellis-client" --config "$C/client.conf" --retry-max 2 >"$T/client2.log" 2>&1
 wait_log 15 "$T/client2.log" "giving up" || fail "revoked client not refused on reconnection"
 grep -q "certificate revoked" "$T/client2.log" || fail "reconnection: no 'certificate revoked'"
-ok "revoked: the connected client is dropped after the CRL reload and refused on reconnection"
+ok "revoked: the connected client is dropped after the CRL reload and refused on reconnection (from client.conf)"
 echo "1..$n"
