@@ -21,9 +21,16 @@ static const struct {
         {"none", TR_CIPHER_NONE},
 };
 
+/*
+ * Plaintext mode is not unauthenticated: it is AES-256-GCM over no
+ * plaintext, with the header and the payload as associated data (GMAC). The
+ * payload travels in the clear, but a corrupted or forged packet is dropped
+ * like any other, so one flipped bit cannot, say, move the replay window.
+ */
 struct TrAead {
 	TrCipher cipher;
-	gnutls_aead_cipher_hd_t hd; /* NULL for TR_CIPHER_NONE */
+	gnutls_aead_cipher_hd_t hd;
+	gboolean auth_only; /* TR_CIPHER_NONE: GMAC over header and payload */
 };
 
 gboolean
@@ -66,7 +73,7 @@ gnutls_algorithm(TrCipher cipher)
 size_t
 tr_cipher_tag_len(TrCipher cipher)
 {
-	return cipher == TR_CIPHER_NONE ? 0 : TR_CIPHER_TAG_MAX;
+	return TR_CIPHER_TAG_MAX;
 }
 
 TrAead *
@@ -78,8 +85,10 @@ tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **erro
 	int ret;
 
 	aead->cipher = cipher;
-	if (cipher == TR_CIPHER_NONE)
-		return g_steal_pointer(&aead);
+	if (cipher == TR_CIPHER_NONE) {
+		aead->auth_only = TRUE;
+		alg = GNUTLS_CIPHER_AES_256_GCM;
+	}
 	if (alg == GNUTLS_CIPHER_UNKNOWN) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "unknown cipher %d", (int)cipher);
 		return NULL;
@@ -126,9 +135,16 @@ tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 	uint8_t nonce[TR_CIPHER_NONCE_LEN];
 	size_t out_len = len + TR_CIPHER_TAG_MAX;
 
-	if (aead->hd == NULL)
-		return 0;
 	make_nonce(nonce, counter);
+	if (aead->auth_only) {
+		giovec_t auth[2] = { { (void *)ad, ad_len }, { data, len } };
+		size_t tag_len = TR_CIPHER_TAG_MAX;
+
+		if (gnutls_aead_cipher_encryptv2(aead->hd, nonce, sizeof(nonce), auth, 2, NULL, 0,
+						 data + len, &tag_len) < 0)
+			return -EIO;
+		return 0;
+	}
 	/* In place: GnuTLS (nettle and its x86 code) allows ctext == ptext. */
 	if (gnutls_aead_cipher_encrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len,
 	                               TR_CIPHER_TAG_MAX, data, len, data, &out_len) < 0)
@@ -143,12 +159,18 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 	uint8_t nonce[TR_CIPHER_NONCE_LEN];
 	size_t out_len;
 
-	if (aead->hd == NULL)
-		return (int)len;
 	if (len < TR_CIPHER_TAG_MAX)
 		return -EBADMSG;
 	out_len = len - TR_CIPHER_TAG_MAX;
 	make_nonce(nonce, counter);
+	if (aead->auth_only) {
+		giovec_t auth[2] = { { (void *)ad, ad_len }, { data, out_len } };
+
+		if (gnutls_aead_cipher_decryptv2(aead->hd, nonce, sizeof(nonce), auth, 2, NULL, 0,
+						 data + out_len, TR_CIPHER_TAG_MAX) < 0)
+			return -EBADMSG;
+		return (int)out_len;
+	}
 	if (gnutls_aead_cipher_decrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len,
 	                               TR_CIPHER_TAG_MAX, data, len, data, &out_len) < 0)
 		return -EBADMSG;

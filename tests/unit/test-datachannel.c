@@ -192,7 +192,9 @@ test_roundtrip(void)
 static void
 test_bitflips(void)
 {
-	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305};
+	/* Plaintext mode too: its payload is in the clear, but authenticated. */
+	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
+	                                   TR_CIPHER_NONE};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
 		g_autoptr(Pair) p = pair_new(ciphers[c], TR_COMPRESS_LZO);
@@ -485,7 +487,9 @@ static const struct {
          "74726c0101010000010203040000000000000102"
          "f74aa768486407568a6d617f698c0582b32ef105"
          "534f806ee85b4f6f65256c0903afe11d"},
-        {TR_CIPHER_NONE, TR_DC_PING, 1, "ping", "74726c010201000001020304000000000000000170696e67"},
+        {TR_CIPHER_NONE, TR_DC_PING, 1, "ping",
+         "74726c010201000001020304000000000000000170696e67"
+         "fc1a8fafbea8ce1d50e7c6310f268d8a"},
 };
 
 static void
