@@ -23,24 +23,6 @@ static char *stats_file;
 static int exit_status;
 
 
-/* Where the control interface listens: --control-socket, else a name from
- * the config file's, else one from the pid. NULL when disabled. */
-static char *
-control_socket_path(TrOptions *opts, const char *program)
-{
-	const char *path = tr_options_get_string(opts, "control-socket");
-	const char *config = tr_options_get_string(opts, "config");
-
-	if (path)
-		return g_strcmp0(path, "none") == 0 ? NULL : g_strdup(path);
-	if (config) {
-		g_autofree char *base = g_path_get_basename(config);
-		if (g_str_has_suffix(base, ".conf"))
-			base[strlen(base) - 5] = '\0';
-		return tr_control_default_socket(program, base);
-	}
-	return tr_control_default_socket(program, NULL);
-}
 
 static char *
 ctl_status(gpointer p)
@@ -95,11 +77,8 @@ static gboolean
 write_stats(gpointer p)
 {
 	g_autofree char *json = tr_client_stats_json(client);
-	g_autoptr(GError) error = NULL;
 
-	if (!g_file_set_contents_full(stats_file, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-				      &error))
-		g_warning("cannot write the stats file: %s", error->message);
+	tr_service_write_stats(stats_file, json);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -208,11 +187,7 @@ main(int argc, char **argv)
 		g_printerr("trellis-client: %s\n", error->message);
 		return 2;
 	}
-	tr_log_init("trellis-client",
-		    tr_options_get_bool(opts, "verbose") ? TR_LOG_VERBOSE
-		    : tr_options_get_bool(opts, "quiet") ? TR_LOG_QUIET
-							   : TR_LOG_NORMAL,
-		    tr_options_get_string(opts, "log-file"), NULL);
+	tr_service_init_log(opts, "trellis-client");
 
 	tr_client_config_init(&cfg);
 	if (!tr_client_config_from_options(opts, &cfg, &error))
@@ -235,7 +210,7 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	{
-		g_autofree char *sock = control_socket_path(opts, "trellis-client");
+		g_autofree char *sock = tr_service_control_socket(opts, "trellis-client");
 		if (sock) {
 			control = tr_control_new("client", sock, &control_ops, NULL, &error);
 			if (control == NULL) {

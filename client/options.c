@@ -3,6 +3,7 @@
 
 #include "client/password.h"
 #include "common/error.h"
+#include "common/service.h"
 
 static const char *const device_types[] = { "tun", "tap", NULL };
 
@@ -59,32 +60,7 @@ const TrOptDesc tr_client_options[] = {
 	  "Time to connect, finish TLS and receive the configuration", 0 },
 	{ "retry-max", 0, TR_OPT_INT, "SECS", "30", 1, 3600, NULL, "Network",
 	  "Longest wait between reconnection attempts", 0 },
-	{ "daemon", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Service",
-	  "Run in the background; the command returns once the device is up and configured, non-zero if startup failed", 0 },
-	{ "pid-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service",
-	  "Write the process id here once running", 0 },
-	{ "user", 0, TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Service",
-	  "Switch to this user once set up, keeping only CAP_NET_ADMIN", 0 },
-	{ "group", 0, TR_OPT_STRING, "GROUP", NULL, 0, 0, NULL, "Service",
-	  "Switch to this group once set up", 0 },
-	{ "stats-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service",
-	  "Write the state and counters of every session here as JSON, replaced atomically every stats-interval", 0 },
-	{ "stats-interval", 0, TR_OPT_INT, "SECS", "10", 1, 3600, NULL, "Service",
-	  "How often the stats file is rewritten", 0 },
-	{ "control-socket", 0, TR_OPT_PATH, "FILE", "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock", 0, 0, NULL,
-	  "Service",
-	  "Serve the control interface (D-Bus, for trellis status) on this unix socket; none to disable", 0 },
-	{ "no-port-forwarding", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
-	  "Do not ask a NAT router to forward the port (UPnP/NAT-PMP). Trellis has no port forwarding yet, so this is what happens either way", 0 },
-	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General",
-	  "Also append the log to this file", 0 },
-	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 },
-	{ "quiet", 'q', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
-	  "Print only errors and warnings", 0 },
-	{ "version", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
-	  "Print the version and exit", TR_OPT_FLAG_CLI_ONLY },
-	{ "help-man", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General",
-	  "Print the manual page (roff) and exit", TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN },
+	TR_SERVICE_OPTIONS
 };
 const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
 
@@ -133,23 +109,9 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
-	if (crypto) {
-		c->n_ciphers = 0;
-		for (guint i = 0; crypto[i]; i++) {
-			g_auto(GStrv) names = g_strsplit(crypto[i], ",", -1);
-
-			for (guint j = 0; names[j]; j++) {
-				if (c->n_ciphers == G_N_ELEMENTS(c->ciphers)) {
-					g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "too many ciphers");
-					return fail_at(o, "crypto", error);
-				}
-				if (!tr_cipher_parse(g_strstrip(names[j]), &c->ciphers[c->n_ciphers++],
-						     error))
-					return fail_at(o, "crypto", error);
-				c->allow_plaintext |= c->ciphers[c->n_ciphers - 1] == TR_CIPHER_NONE;
-			}
-		}
-	}
+	if (crypto && !tr_cipher_parse_list(crypto, c->ciphers, G_N_ELEMENTS(c->ciphers),
+					    &c->n_ciphers, &c->allow_plaintext, error))
+		return fail_at(o, "crypto", error);
 	if (S("compression") && !tr_compress_parse(S("compression"), &c->compression, error))
 		return fail_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))

@@ -47,6 +47,34 @@ tr_cipher_parse(const char *text, TrCipher *out, GError **error)
 	return FALSE;
 }
 
+gboolean
+tr_cipher_parse_list(const char *const *texts, TrCipher *out, guint max, guint *n,
+		     gboolean *plaintext, GError **error)
+{
+	*n = 0;
+	for (guint i = 0; texts && texts[i]; i++) {
+		g_auto(GStrv) names = g_strsplit(texts[i], ",", -1);
+
+		for (guint j = 0; names[j]; j++) {
+			if (*n == max) {
+				g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "more than %u ciphers",
+					    max);
+				return FALSE;
+			}
+			if (!tr_cipher_parse(g_strstrip(names[j]), &out[*n], error))
+				return FALSE;
+			if (plaintext && out[*n] == TR_CIPHER_NONE)
+				*plaintext = TRUE;
+			(*n)++;
+		}
+	}
+	if (*n == 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "no cipher given");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 const char *
 tr_cipher_name(TrCipher cipher)
 {

@@ -34,6 +34,14 @@ gboolean tr_cipher_parse(const char *text, TrCipher *out, GError **error);
 /* The canonical config name: "aes256-gcm", "chacha20-poly1305", "plaintext". */
 const char *tr_cipher_name(TrCipher cipher);
 
+/*
+ * A preference list: each text is one name or a comma-separated list
+ * ("aes256-gcm,chacha20-poly1305"). At most @max ciphers; sets *@n and
+ * whether plaintext was asked for (*@plaintext may be NULL).
+ */
+gboolean tr_cipher_parse_list(const char *const *texts, TrCipher *out, guint max, guint *n,
+			      gboolean *plaintext, GError **error);
+
 /* Bytes of tag the method appends: 16, or 0 for TR_CIPHER_NONE. */
 size_t tr_cipher_tag_len(TrCipher cipher);
 

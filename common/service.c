@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/service.h"
 
+#include "common/control.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "platform/process.h"
@@ -237,4 +238,40 @@ tr_service_free(TrService *s)
 	g_free(s->user);
 	g_free(s->group);
 	g_free(s);
+}
+
+void
+tr_service_init_log(TrOptions *o, const char *program)
+{
+	tr_log_init(program,
+		    tr_options_get_bool(o, "verbose") ? TR_LOG_VERBOSE
+		    : tr_options_get_bool(o, "quiet") ? TR_LOG_QUIET
+							: TR_LOG_NORMAL,
+		    tr_options_get_string(o, "log-file"), NULL);
+}
+
+char *
+tr_service_control_socket(TrOptions *o, const char *program)
+{
+	const char *path = tr_options_get_string(o, "control-socket");
+	const char *config = tr_options_get_string(o, "config");
+
+	if (path)
+		return g_strcmp0(path, "none") == 0 ? NULL : g_strdup(path);
+	if (config) {
+		g_autofree char *base = g_path_get_basename(config);
+		if (g_str_has_suffix(base, ".conf"))
+			base[strlen(base) - 5] = '\0';
+		return tr_control_default_socket(program, base);
+	}
+	return tr_control_default_socket(program, NULL);
+}
+
+void
+tr_service_write_stats(const char *path, const char *json)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+		g_warning("cannot write the stats file: %s", error->message);
 }

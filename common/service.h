@@ -3,7 +3,41 @@
 
 #include <glib.h>
 
+#include "common/options.h"
+
 G_BEGIN_DECLS
+
+/*
+ * The options every daemon has for running as a service, logging and
+ * control (rows of a TrOptDesc table, common/options.h), described once.
+ */
+#define TR_SERVICE_OPTIONS \
+	{ "daemon", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Service", \
+	  "Run in the background; the command returns once the device is up and configured, non-zero if startup failed", 0 }, \
+	{ "pid-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service", \
+	  "Write the process id here once running", 0 }, \
+	{ "user", 0, TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Service", \
+	  "Switch to this user once set up, keeping only CAP_NET_ADMIN", 0 }, \
+	{ "group", 0, TR_OPT_STRING, "GROUP", NULL, 0, 0, NULL, "Service", \
+	  "Switch to this group once set up", 0 }, \
+	{ "stats-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service", \
+	  "Write the state and counters of every session here as JSON, replaced atomically every stats-interval", 0 }, \
+	{ "stats-interval", 0, TR_OPT_INT, "SECS", "10", 1, 3600, NULL, "Service", \
+	  "How often the stats file is rewritten", 0 }, \
+	{ "control-socket", 0, TR_OPT_PATH, "FILE", "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock", 0, 0, NULL, \
+	  "Service", \
+	  "Serve the control interface (D-Bus, for trellis status) on this unix socket; none to disable", 0 }, \
+	{ "no-port-forwarding", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network", \
+	  "Do not ask a NAT router to forward the port (UPnP/NAT-PMP). Trellis has no port forwarding yet, so this is what happens either way", 0 }, \
+	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General", \
+	  "Also append the log to this file", 0 }, \
+	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 }, \
+	{ "quiet", 'q', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
+	  "Print only errors and warnings", 0 }, \
+	{ "version", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
+	  "Print the version and exit", TR_OPT_FLAG_CLI_ONLY }, \
+	{ "help-man", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
+	  "Print the manual page (roff) and exit", TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN },
 
 /*
  * Running as a service: --daemon (the parent returns only once the device is
@@ -46,6 +80,17 @@ void tr_service_status(TrService *service, const char *status);
 
 /* STOPPING=1, pid file removed. */
 void tr_service_stopping(TrService *service);
+
+/*
+ * From a daemon's parsed options: the log (-v/-q/--log-file), and the
+ * control socket path (--control-socket; else named after --config; else
+ * after the pid; NULL for "none").
+ */
+void tr_service_init_log(TrOptions *options, const char *program);
+char *tr_service_control_socket(TrOptions *options, const char *program);
+
+/* Writes a stats snapshot to @path atomically (temp file + rename). */
+void tr_service_write_stats(const char *path, const char *json);
 
 /* Sends one notification (a newline-separated list of VAR=VALUE) to
  * $NOTIFY_SOCKET; FALSE when there is none or it failed. */

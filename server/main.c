@@ -24,24 +24,6 @@ static TrService *service;
 static TrControl *control;
 static char *stats_file;
 
-/* Where the control interface listens: --control-socket, else a name from
- * the config file's, else one from the pid. NULL when disabled. */
-static char *
-control_socket_path(TrOptions *opts, const char *program)
-{
-	const char *path = tr_options_get_string(opts, "control-socket");
-	const char *config = tr_options_get_string(opts, "config");
-
-	if (path)
-		return g_strcmp0(path, "none") == 0 ? NULL : g_strdup(path);
-	if (config) {
-		g_autofree char *base = g_path_get_basename(config);
-		if (g_str_has_suffix(base, ".conf"))
-			base[strlen(base) - 5] = '\0';
-		return tr_control_default_socket(program, base);
-	}
-	return tr_control_default_socket(program, NULL);
-}
 
 static char *
 ctl_status(gpointer p)
@@ -85,11 +67,8 @@ static gboolean
 write_stats(gpointer p)
 {
 	g_autofree char *json = tr_hub_stats_json(hub);
-	g_autoptr(GError) error = NULL;
 
-	if (!g_file_set_contents_full(stats_file, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-				      &error))
-		g_warning("cannot write the stats file: %s", error->message);
+	tr_service_write_stats(stats_file, json);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -195,11 +174,7 @@ main(int argc, char **argv)
 		g_printerr("trellis-server: %s\n", error->message);
 		return 2;
 	}
-	tr_log_init("trellis-server",
-		    tr_options_get_bool(opts, "verbose") ? TR_LOG_VERBOSE
-		    : tr_options_get_bool(opts, "quiet") ? TR_LOG_QUIET
-							   : TR_LOG_NORMAL,
-		    tr_options_get_string(opts, "log-file"), NULL);
+	tr_service_init_log(opts, "trellis-server");
 
 	tr_hub_config_init(&cfg);
 	if (!tr_hub_config_from_options(opts, &cfg, &error))
@@ -239,7 +214,7 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	tr_hub_start(hub);
 	{
-		g_autofree char *sock = control_socket_path(opts, "trellis-server");
+		g_autofree char *sock = tr_service_control_socket(opts, "trellis-server");
 		if (sock) {
 			control = tr_control_new("hub", sock, &control_ops, NULL, &error);
 			if (control == NULL)
