@@ -83,7 +83,7 @@ if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then
 	# (valgrind replaces malloc too); forked children are checked as well.
 	note "valgrind memcheck: unit suite"
 	check valgrind env G_SLICE=always-malloc G_DEBUG=gc-friendly \
-		meson test -C build --suite unit --print-errorlogs --num-processes 2 --timeout-multiplier 10 \
+		meson test -C build --suite unit --no-suite script --print-errorlogs --num-processes 2 --timeout-multiplier 10 \
 		--wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-origins=no'
 else
 	failed=$((failed + 1)); failures+=("build")
