@@ -132,19 +132,19 @@ tr_cli_status(int argc, char **argv)
 		for (guint i = 0; sockets[i]; i++)
 			g_ptr_array_add(found, g_strdup(sockets[i]));
 	} else {
-		g_autoptr(GDir) d = g_dir_open(dir ? dir : TR_RUNSTATEDIR, 0, NULL);
+		g_autoptr(GDir) d = g_dir_open(dir ? dir : tr_control_dir(), 0, NULL);
 		const char *name;
 
 		while (d && (name = g_dir_read_name(d)) != NULL) {
 			if (g_str_has_suffix(name, ".sock"))
-				g_ptr_array_add(found, g_build_filename(dir ? dir : TR_RUNSTATEDIR,
+				g_ptr_array_add(found, g_build_filename(dir ? dir : tr_control_dir(),
 									name, NULL));
 		}
 		g_ptr_array_sort(found, (GCompareFunc)g_strcmp0);
 	}
 	if (found->len == 0) {
 		fprintf(stderr, "trellis: no Trellis daemon is running (no control socket in %s)\n",
-			dir ? dir : TR_RUNSTATEDIR);
+			dir ? dir : tr_control_dir());
 		return TR_CLI_ERROR;
 	}
 	for (guint i = 0; i < found->len; i++) {

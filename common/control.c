@@ -141,12 +141,20 @@ on_authorize(GDBusAuthObserver *obs, GIOStream *stream, GCredentials *creds, gpo
 	return uid == 0 || uid == getuid();
 }
 
+const char *
+tr_control_dir(void)
+{
+	const char *dir = g_getenv("TRELLIS_CONTROL_DIR");
+
+	return dir && *dir ? dir : TR_RUNSTATEDIR;
+}
+
 char *
 tr_control_default_socket(const char *program, const char *name)
 {
 	g_autofree char *file = name ? g_strdup_printf("%s-%s.sock", program, name)
 				     : g_strdup_printf("%s.%d.sock", program, (int)getpid());
-	return g_build_filename(TR_RUNSTATEDIR, file, NULL);
+	return g_build_filename(tr_control_dir(), file, NULL);
 }
 
 TrControl *

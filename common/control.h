@@ -41,6 +41,9 @@ void tr_control_export_system_bus(TrControl *control);
 void tr_control_state_changed(TrControl *control);
 void tr_control_free(TrControl *control);
 
+/* Where default sockets live: $TRELLIS_CONTROL_DIR, else /run/trellis. */
+const char *tr_control_dir(void);
+
 /* The default socket: /run/trellis/PROGRAM-NAME.sock for a named instance
  * (its config file's name), else /run/trellis/PROGRAM.PID.sock; `trellis
  * status` looks at every socket in /run/trellis. */

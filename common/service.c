@@ -166,6 +166,14 @@ tr_service_ready(TrService *s, const char *status, GError **error)
 		}
 		g_message("running as %s%s%s, keeping only CAP_NET_ADMIN", s->user ? s->user : "",
 			  s->group ? ":" : "", s->group ? s->group : "");
+	} else if (geteuid() == 0) {
+		/* Secure by default: still root, but with nothing beyond what
+		 * reconfiguring the device needs. */
+		if (tr_process_drop_privileges(NULL, NULL, true, &perr) < 0)
+			g_warning("cannot drop capabilities, running with all of root's: %s",
+				  perr.message);
+		else
+			g_debug("capabilities dropped to CAP_NET_ADMIN");
 	}
 	if (s->ready_fd >= 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);

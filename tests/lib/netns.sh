@@ -78,6 +78,9 @@ netns_cleanup() {
 	return $rc
 }
 netns_tmpdir >/dev/null
+# Daemons started here put their default control sockets in the scratch
+# directory, not in the machine's /run/trellis: runs never see each other's.
+export TRELLIS_CONTROL_DIR="$NETNS_TMPDIR/run"
 trap 'netns_cleanup; exit' EXIT
 trap 'netns_log "interrupted"; exit 130' INT
 trap 'netns_log "terminated"; exit 143' TERM HUP

@@ -21,7 +21,9 @@ fail() {
 	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
 	exit 1
 }
-mkdir -p "$R" && chown nobody "$R" && chmod 755 "$T" "$R"
+# Shared by root and nobody, like /tmp: the hub (root, but with only
+# CAP_NET_ADMIN once running) and the client (nobody) each write their own files.
+mkdir -p "$R" && chmod 1777 "$R" && chmod 755 "$T"
 
 netns_new hub hub && netns_new c1 c1 || fail "netns"
 netns_link "$hub" 198.18.1.1/24 "$c1" 198.18.1.2/24 || fail "link"
@@ -74,6 +76,10 @@ capprm=$(awk '/^CapPrm:/{print $2}' /proc/"$c1_pid"/status)
 [ "$uid" = "$(id -u nobody)" ] && [ "$gid" = "$(id -g nobody)" ] || fail "runs as $uid:$gid, not nobody"
 [ "$capeff" = 0000000000001000 ] && [ "$capprm" = 0000000000001000 ] || fail "capabilities eff $capeff prm $capprm"
 ok "client runs as nobody ($uid:$gid) with only CAP_NET_ADMIN (CapEff $capeff)"
+hub_caps=$(awk '/^CapEff:/{print $2}' /proc/"$hub_pid"/status)
+[ "$(awk '/^Uid:/{print $2}' /proc/"$hub_pid"/status)" = 0 ] && [ "$hub_caps" = 0000000000001000 ] ||
+	fail "the hub (root, no --user) kept capabilities $hub_caps"
+ok "without --user, the hub stays root but keeps only CAP_NET_ADMIN (CapEff $hub_caps)"
 
 netns_wait_for 5 test -s "$R/c1-stats.json" || fail "no client stats file"
 netns_wait_for 5 test -s "$R/hub-stats.json" || fail "no hub stats file"
