@@ -42,6 +42,7 @@ snap_free(gpointer p)
 typedef struct {
 	TrRcu *rcu;
 	atomic_bool *stop;
+	atomic_bool running; /* has read at least once */
 	guint64 reads, bad, backwards;
 } Reader;
 
@@ -67,6 +68,7 @@ reader_thread(gpointer p)
 		}
 		tr_rcu_read_end(rd);
 		r->reads++;
+		atomic_store(&r->running, true);
 	}
 	tr_rcu_reader_free(rd);
 	return NULL;
@@ -88,6 +90,13 @@ test_publish_concurrent(void)
 	for (int i = 0; i < N_READERS; i++) {
 		r[i] = (Reader){ .rcu = rcu, .stop = &stop };
 		t[i] = g_thread_new("reader", reader_thread, &r[i]);
+	}
+	/* Publish only once every reader runs, however busy the machine is
+	 * (bounded: 20 s), so the publishing really races the readers. */
+	for (int i = 0; i < N_READERS; i++) {
+		for (int w = 0; w < 20000 && !atomic_load(&r[i].running); w++)
+			g_usleep(1000);
+		g_assert_true(atomic_load(&r[i].running));
 	}
 	for (uint64_t v = 1; v <= N_VERSIONS; v++) {
 		tr_rcu_publish(rcu, snap_new(v));
