@@ -200,7 +200,7 @@ up_trellis() {
 	VPN_B=$NETNS_LAST_PID
 	netns_wait_for 20 grep -q "data now over UDP" "$d/client.log" || { NOTE="the client did not reach UDP"; return 1; }
 	VER="trellis $(git describe --always --dirty 2>/dev/null || echo '?')"
-	NOTE="hub/client, UDP, $(grep -o 'MTU [0-9]*, cipher [^,]*, compression [^ ]*' "$d/client.log" | tail -1); GLib main loop, 1 thread, no batching/offloads"
+	NOTE="hub/client, UDP, $(grep -o 'MTU [0-9]*, cipher [^,]*, compression [^ ]*' "$d/client.log" | tail -1)"
 }
 up_trellis_aes256gcm() { up_trellis aes256-gcm none; }
 up_trellis_chacha20() { up_trellis chacha20-poly1305 none; }
@@ -434,6 +434,12 @@ run_case() {
 }
 
 host_busy() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+# Other load on the machine skews every figure: sample it for a second first.
+read -r hb0 ht0 <<<"$(host_busy)"
+sleep 1
+read -r hb1 ht1 <<<"$(host_busy)"
+IDLE_BUSY=$(awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) 'BEGIN {if (t > 0) printf "%.0f%%", 100 * b / t; else print "?"}')
+log "machine busy before the run (other load): $IDLE_BUSY of all cores"
 read -r hb0 ht0 <<<"$(host_busy)"
 for c in $CASES; do run_case "$c"; done
 read -r hb1 ht1 <<<"$(host_busy)"
@@ -484,7 +490,7 @@ for c in "${RUN_CASES[@]}"; do
 		"${R_STATUS[$c]}" "${R_VER[$c]:--}" "${R_READY[$c]:--}" "${R_RETR[$c]:--}" "${R_DROP[$c]:--}" "${R_NOTE[$c]:-}"
 done
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); kernel $(uname -r)"
-awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) 'BEGIN {if (t > 0) printf "whole machine busy during the run: %.0f%% of all cores\n", 100 * b / t}'
+awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) -v i="$IDLE_BUSY" 'BEGIN {if (t > 0) printf "machine busy: %s of all cores before the run (other load), %.0f%% during it\n", i, 100 * b / t}'
 
 if [[ -n $CSV ]]; then
 	{
