@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Benchmark (not a test): Trellis's data path side by side with bare veth and
+# the userspace VPNs from Debian's packages, between two network namespaces.
+#
+#   sudo bench/bench-vpn.sh [--cases LIST] [--build DIR] [--time N] [--csv FILE]
+#
+#   [A] veth 198.18.0.1/24 <--------------> veth 198.18.0.2/24 [B]   underlay
+#       tunnel 198.19.0.1  ================ tunnel 198.19.0.x          overlay
+#
+# For each case: start the VPN in both namespaces, wait (bounded) for a ping
+# through it, then measure from B to A's tunnel address: iperf3 TCP with 1 and
+# 4 streams, 200 pings at 10 ms, and the CPU seconds (during the 1-stream run)
+# and peak RSS of the VPN processes on both sides. Trellis runs a hub in A
+# (198.19.0.1, shared key, its pool pushes B's address) and a client in B.
+# Prints a table with ratios to bare veth and Trellis's single-stream ratio to
+# each peer; --csv also writes the rows as CSV.
+#
+#   --cases LIST  subset/order of (default: all):
+#                 bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo
+#                 trellis-chacha20-lzo wireguard-go openvpn-aes256gcm
+#                 openvpn-chacha20 tinc-1.0 nebula
+#   --build DIR   Trellis build directory (default: ./build)
+#   --time N      iperf3 seconds per run (default 10)
+#   --csv FILE    also write the results as CSV
+#
+# Needs root and /dev/net/tun; installs the missing Debian packages (iperf3,
+# wireguard-go, wireguard-tools, openvpn, tinc, nebula) with apt. The peers
+# are set up as in the team's /work/shared/bench/peers.sh (credit: its
+# configurations, PKI and measurement approach are adapted here). Everything
+# is removed on exit or Ctrl-C by tests/lib/netns.sh: processes by PID, then
+# the namespaces by name.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+ALL_CASES="bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo trellis-chacha20-lzo
+	wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
+ALL_CASES=$(echo $ALL_CASES)
+CASES=$ALL_CASES
+T=10
+B=build
+CSV=
+
+log() { printf '[bench-vpn %(%T)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+usage() { sed -n '3,/^$/{s/^# \{0,1\}//;p}' "$0"; }
+
+while (($#)); do
+	case $1 in
+	--cases) CASES=${2:?--cases needs a list}; shift 2 ;;
+	--time) T=${2:?--time needs seconds}; shift 2 ;;
+	--build) B=${2:?--build needs a directory}; shift 2 ;;
+	--csv) CSV=${2:?--csv needs a file}; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option: $1" ;;
+	esac
+done
+CASES=$(echo $CASES | tr ',' ' ')
+[[ $T =~ ^[0-9]+$ ]] && ((T >= 1 && T <= 300)) || die "--time must be 1..300"
+for c in $CASES; do [[ " $ALL_CASES " == *" $c "* ]] || die "unknown case: $c"; done
+((EUID == 0)) || die "run as root (namespaces, tun devices)"
+[[ -n $CSV ]] && CSV=$(realpath -m "$CSV")
+if [[ " $CASES " == *" trellis-"* ]]; then
+	B=$(realpath "$B" 2>/dev/null) && [[ -x $B/server/trellis-server && -x $B/client/trellis-client ]] ||
+		die "no Trellis build in '$B' (meson setup build && ninja -C build, or --build DIR)"
+fi
+
+# ---------------------------------------------------------------- packages --
+# Only what the selected cases need; --no-install-recommends keeps
+# wireguard-tools from pulling a kernel image and openvpn easy-rsa. These are
+# benchmark-only dependencies: scripts/install-deps.sh (CI) never installs them.
+declare -A PKG=([iperf3]=iperf3 [ping]=iputils-ping [ip]=iproute2 [ss]=iproute2 [nstat]=iproute2
+	[wg]=wireguard-tools [wireguard-go]=wireguard-go [openvpn]=openvpn
+	[openssl]=openssl [tincd]=tinc [nebula]=nebula [nebula-cert]=nebula)
+need=(iperf3 ping ip ss nstat)
+for c in $CASES; do
+	case $c in
+	wireguard-go) need+=(wg wireguard-go) ;;
+	openvpn-*) need+=(openvpn openssl) ;;
+	tinc-1.0) need+=(tincd) ;;
+	nebula) need+=(nebula nebula-cert) ;;
+	esac
+done
+missing=()
+for cmd in "${need[@]}"; do command -v "$cmd" >/dev/null || missing+=("${PKG[$cmd]}"); done
+if ((${#missing[@]})); then
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	timeout 600 apt-get -o DPkg::Lock::Timeout=300 update -qq || die "apt-get update failed"
+	timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null || die "apt-get install failed"
+fi
+[[ -c /dev/net/tun ]] || die "/dev/net/tun missing"
+
+# ------------------------------------------------------------- bookkeeping --
+. tests/lib/netns.sh
+TMP=$(netns_tmpdir)
+HZ=$(getconf CLK_TCK)
+A1=198.18.0.1 B1=198.18.0.2 # underlay (veth)
+A2=198.19.0.1 B2=198.19.0.2 # overlay: A is the Trellis hub / the peers' node A
+TAG=$$                      # interface names unique per run (wireguard-go's socket dir is shared)
+EXTRA_FILES=()              # files outside $TMP to remove (wireguard-go's UAPI sockets)
+WG_RUNDIR_NEW=0
+[[ -d /var/run/wireguard ]] || WG_RUNDIR_NEW=1
+bench_cleanup() {
+	((${#EXTRA_FILES[@]})) && rm -f "${EXTRA_FILES[@]}"
+	((WG_RUNDIR_NEW)) && rmdir /var/run/wireguard 2>/dev/null
+	return 0
+}
+# netns.sh's EXIT trap, with our files first (keeping the exit status).
+# shellcheck disable=SC2154 # bench_rc is set inside the trap
+trap 'bench_rc=$?; bench_cleanup; (exit $bench_rc); netns_cleanup; exit' EXIT
+
+netns_new NSA a && netns_new NSB b || die "cannot create namespaces"
+netns_link "$NSA" $A1/24 "$NSB" $B1/24 || die "veth failed"
+
+# spawn NS LOG CMD...: a background process in NS, PID recorded for cleanup
+# (ip netns exec execs CMD, so the PID is the daemon's own).
+spawn() {
+	local ns=$1 out=$2
+	shift 2
+	netns_spawn "$ns" "$@" >"$out" 2>&1 </dev/null
+}
+alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+listening() { [[ -n $(ip netns exec "$1" ss -Hln"${3:-t}" "sport = :$2") ]]; }
+pinged() { ip netns exec "$1" ping -n -c1 -W1 "$2" >/dev/null 2>&1; }
+# wait_secs SECONDS CMD...: retries CMD until it holds or SECONDS of wall time
+# have passed (netns_wait_for counts tries, and a ping try can take a second).
+wait_secs() {
+	local end=$((SECONDS + $1))
+	shift
+	while ((SECONDS < end)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# ------------------------------------------------------------- measurement --
+cpu_ticks() { # utime+stime of a process, all threads
+	local s f
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	read -ra f <<<"${s##*) }"
+	echo $((f[11] + f[12]))
+}
+hwm_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
+udp_drops() { ip netns exec "$1" nstat -asz UdpRcvbufErrors UdpSndbufErrors | awk '/^Udp/ {s += $2} END {print s + 0}'; }
+
+# iperf3 from B to $1 with $2 streams; GBPS = receiver's total, RETR = retransmits.
+iperf_run() {
+	local dst=$1 n=$2 out=$TMP/iperf-$CUR-P$2.txt srv cli
+	GBPS='' RETR=''
+	spawn "$NSA" "$TMP/iperf-server-$CUR.txt" iperf3 -s -1 -p 5201
+	srv=$NETNS_LAST_PID
+	netns_wait_for 5 listening "$NSA" 5201 || { netns_kill "$srv"; return 1; }
+	spawn "$NSB" "$out" timeout $((T + 30)) iperf3 -c "$dst" -p 5201 -t "$T" -P "$n" -f m --connect-timeout 5000
+	cli=$NETNS_LAST_PID
+	wait "$cli"
+	netns_wait_for 5 eval '! alive '"$srv"
+	netns_kill "$srv"
+	GBPS=$(awk '/receiver/ {v = $(NF - 2)} END {if (v != "") printf "%.2f", v / 1000}' "$out")
+	RETR=$(awk '/sender/ {v = $(NF - 1)} END {print v}' "$out")
+}
+# 200 pings at 10 ms from B to $1; RTT="avg p99 max loss%" in ms.
+ping_run() {
+	local out=$TMP/ping-$CUR.txt
+	RTT=
+	spawn "$NSB" "$out" ping -n -c 200 -i 0.01 -W 1 -w 30 "$1"
+	wait "$NETNS_LAST_PID"
+	RTT=$(grep -o 'time=[0-9.]*' "$out" | cut -d= -f2 | sort -g | awk '
+		{v[NR] = $1; s += $1}
+		END {if (NR == 0) exit 1
+		     p = int((NR * 99 + 99) / 100)
+		     printf "%.3f %.3f %.3f %.1f", s / NR, v[p], v[NR], (200 - NR) / 2}')
+}
+
+# ------------------------------------------------------------------- cases --
+# Each up_* starts both ends and sets VPN_A, VPN_B (PIDs), VER, NOTE, and may
+# set READY (a command that holds once the tunnel carries data).
+VPN_A='' VPN_B='' VER='' NOTE='' READY=''
+
+up_bare() {
+	VER="linux $(uname -r | cut -d- -f1) veth"
+	NOTE="no VPN; veth MTU 1500 with GSO/GRO"
+}
+
+# Trellis: hub in A, client in B, shared key; $1 = cipher, $2 = compression.
+TR_KEY="bench-vpn shared key $RANDOM$RANDOM"
+up_trellis() {
+	local cipher=$1 comp=$2 d=$TMP/trellis
+	mkdir -p "$d"
+	spawn "$NSA" "$d/hub.log" "$B/server/trellis-server" --shared-key "$TR_KEY" --name hub \
+		--pool 198.19.0.0/24 --pool6 none --crypto "$cipher" --compression "$comp" \
+		--control-socket none --state-dir "$d/hub-state"
+	VPN_A=$NETNS_LAST_PID
+	netns_wait_for 10 grep -q "listening on port" "$d/hub.log" || { NOTE="the hub did not start"; return 1; }
+	spawn "$NSB" "$d/client.log" "$B/client/trellis-client" -c $A1 --shared-key "$TR_KEY" --name bench \
+		--crypto "$cipher" --compression "$comp" --control-socket none
+	VPN_B=$NETNS_LAST_PID
+	netns_wait_for 20 grep -q "data now over UDP" "$d/client.log" || { NOTE="the client did not reach UDP"; return 1; }
+	VER="trellis $(git describe --always --dirty 2>/dev/null || echo '?')"
+	NOTE="hub/client, UDP, $(grep -o 'MTU [0-9]*, cipher [^,]*, compression [^ ]*' "$d/client.log" | tail -1)"
+}
+up_trellis_aes256gcm() { up_trellis aes256-gcm none; }
+up_trellis_chacha20() { up_trellis chacha20-poly1305 none; }
+up_trellis_aes256gcm_lzo() { up_trellis aes256-gcm lzo; }
+up_trellis_chacha20_lzo() { up_trellis chacha20-poly1305 lzo; }
+
+# wireguard-go: two peers (configuration as in peers.sh).
+up_wireguard_go() {
+	local d=$TMP/wg ia=bwg${TAG}a ib=bwg${TAG}b
+	mkdir -p "$d"
+	(umask 077; wg genkey >"$d/a.key"; wg genkey >"$d/b.key")
+	wg pubkey <"$d/a.key" >"$d/a.pub"
+	wg pubkey <"$d/b.key" >"$d/b.pub"
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = %s/32\n' \
+		"$(cat "$d/a.key")" "$(cat "$d/b.pub")" $B1 $B2 >"$d/a.conf"
+	printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = %s/32\n' \
+		"$(cat "$d/b.key")" "$(cat "$d/a.pub")" $A1 $A2 >"$d/b.conf"
+	EXTRA_FILES+=("/var/run/wireguard/$ia.sock" "/var/run/wireguard/$ib.sock")
+	spawn "$NSA" "$d/a.log" wireguard-go -f "$ia"; VPN_A=$NETNS_LAST_PID
+	spawn "$NSB" "$d/b.log" wireguard-go -f "$ib"; VPN_B=$NETNS_LAST_PID
+	netns_wait_for 5 test -S "/var/run/wireguard/$ia.sock" && netns_wait_for 5 test -S "/var/run/wireguard/$ib.sock" ||
+		{ NOTE="wireguard-go did not create its UAPI socket"; return 1; }
+	ip netns exec "$NSA" wg setconf "$ia" "$d/a.conf" || return 1
+	ip netns exec "$NSB" wg setconf "$ib" "$d/b.conf" || return 1
+	ip -n "$NSA" addr add $A2/24 dev "$ia" && ip -n "$NSA" link set "$ia" mtu 1420 up || return 1
+	ip -n "$NSB" addr add $B2/24 dev "$ib" && ip -n "$NSB" link set "$ib" mtu 1420 up || return 1
+	VER="wireguard-go $(wireguard-go --version | awk 'NR==1 {print $2}' | tr -d v)"
+	NOTE="MTU 1420 (wg-quick default); ChaCha20-Poly1305 (fixed by protocol)"
+}
+
+# A small PKI for OpenVPN: ECDSA P-256 CA, server and client certificates.
+make_pki() {
+	local d=$1 n serial=1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=bv-ca -keyout "$d/ca.key" -out "$d/ca.crt" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || return 1
+	for n in server client; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-subj "/CN=bv-$n" -keyout "$d/$n.key" -out "$d/$n.csr" 2>/dev/null || return 1
+		printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' \
+			"$([[ $n == server ]] && echo serverAuth || echo clientAuth)" >"$d/$n.ext"
+		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -set_serial $((serial++)) \
+			-days 2 -extfile "$d/$n.ext" -out "$d/$n.crt" 2>/dev/null || return 1
+	done
+}
+
+# OpenVPN 2.6: server (hub) in A, client in B, userspace data path; $1 = cipher.
+up_openvpn() {
+	local cipher=$1 d=$TMP/ovpn
+	mkdir -p "$d/ccd"
+	make_pki "$d" || { NOTE="openssl PKI generation failed"; return 1; }
+	openvpn --genkey tls-crypt "$d/tc.key" >/dev/null || return 1
+	echo "ifconfig-push $B2 255.255.255.0" >"$d/ccd/bv-client"
+	cat >"$d/server.conf" <<EOF
+dev bvo${TAG}a
+dev-type tun
+proto udp4
+local $A1
+port 1194
+topology subnet
+server 198.19.0.0 255.255.255.0
+client-config-dir $d/ccd
+ca $d/ca.crt
+cert $d/server.crt
+key $d/server.key
+dh none
+tls-crypt $d/tc.key
+remote-cert-tls client
+data-ciphers $cipher
+keepalive 10 60
+disable-dco
+verb 3
+EOF
+	cat >"$d/client.conf" <<EOF
+client
+dev bvo${TAG}b
+dev-type tun
+proto udp4
+remote $A1 1194
+nobind
+ca $d/ca.crt
+cert $d/client.crt
+key $d/client.key
+tls-crypt $d/tc.key
+remote-cert-tls server
+verify-x509-name bv-server name
+data-ciphers $cipher
+disable-dco
+verb 3
+EOF
+	spawn "$NSA" "$d/server.log" openvpn --config "$d/server.conf"; VPN_A=$NETNS_LAST_PID
+	netns_wait_for 5 listening "$NSA" 1194 u
+	spawn "$NSB" "$d/client.log" openvpn --config "$d/client.conf"; VPN_B=$NETNS_LAST_PID
+	VER="openvpn $(openvpn --version | awk 'NR==1 {print $2}') / $(openssl version | awk '{print $1" "$2}')"
+	NOTE="server/client, UDP, tun-mtu 1500 + mssfix default, no DCO (userspace), cipher $cipher"
+}
+up_openvpn_aes256gcm() { up_openvpn AES-256-GCM; }
+up_openvpn_chacha20() { up_openvpn CHACHA20-POLY1305; }
+
+# tinc 1.0: two nodes, router mode, UDP, a modern cipher suite (as peers.sh).
+up_tinc_1_0() {
+	local d=$TMP/tinc n me peer ip addr
+	for n in a b; do
+		if [[ $n == a ]]; then me=node_a peer=node_b ip=$A2 addr=$A1; else me=node_b peer=node_a ip=$B2 addr=$B1; fi
+		mkdir -p "$d/$n/hosts"
+		{
+			printf 'Name = %s\nMode = router\nAddressFamily = ipv4\nBindToAddress = %s\n' $me $addr
+			printf 'Interface = bvt%s%s\nDevice = /dev/net/tun\nPrivateKeyFile = %s\n' $TAG $n "$d/$n/rsa_key.priv"
+			[[ $n == b ]] && echo "ConnectTo = $peer"
+		} >"$d/$n/tinc.conf"
+		printf 'Address = %s\nPort = 655\nSubnet = %s/32\nCipher = aes-256-cbc\nDigest = sha256\nMACLength = 16\nCompression = 0\n' \
+			$addr $ip >"$d/$n/hosts/$me"
+		printf '#!/bin/sh\nip addr add %s/24 dev "$INTERFACE"\nip link set "$INTERFACE" up\n' $ip >"$d/$n/tinc-up"
+		chmod +x "$d/$n/tinc-up"
+		tincd -c "$d/$n" -K2048 </dev/null >/dev/null 2>&1 || { NOTE="tincd -K failed"; return 1; }
+	done
+	cp "$d/a/hosts/node_a" "$d/b/hosts/"
+	cp "$d/b/hosts/node_b" "$d/a/hosts/"
+	spawn "$NSA" "$d/a.log" tincd -c "$d/a" -D -d1 --pidfile="$d/a/pid"; VPN_A=$NETNS_LAST_PID
+	spawn "$NSB" "$d/b.log" tincd -c "$d/b" -D -d1 --pidfile="$d/b/pid"; VPN_B=$NETNS_LAST_PID
+	VER="tinc $(tincd --version | awk 'NR==1 {print $3}')"
+	NOTE="router mode, UDP, aes-256-cbc + HMAC-SHA256/128, RSA-2048 meta"
+	READY=tinc_pmtu_ready
+}
+# tinc 1.0 sends packets above the confirmed path MTU over its TCP meta
+# connection until PMTU discovery has finished: wait (bounded) for it, read
+# from the node dump that SIGUSR2 writes to the log.
+tinc_pmtu_ready() {
+	local i ok
+	for ((i = 0; i < 40; i++)); do
+		ok=0
+		kill -USR2 "$VPN_A" "$VPN_B" 2>/dev/null
+		sleep 0.5
+		grep -q 'node_b at .* pmtu \([0-9]*\) (min \1 max \1)' "$TMP/tinc/a.log" && ((ok++))
+		grep -q 'node_a at .* pmtu \([0-9]*\) (min \1 max \1)' "$TMP/tinc/b.log" && ((ok++))
+		((ok == 2)) && return 0
+	done
+	log "tinc: PMTU not confirmed within 20 s, measuring anyway"
+	return 0
+}
+
+# Nebula: A is the lighthouse, B knows it statically (as peers.sh).
+up_nebula() {
+	local d=$TMP/nebula n
+	mkdir -p "$d"
+	(cd "$d" && nebula-cert ca -name bv-ca -duration 48h &&
+		nebula-cert sign -name node-a -ip $A2/24 -out-crt a.crt -out-key a.key &&
+		nebula-cert sign -name node-b -ip $B2/24 -out-crt b.crt -out-key b.key) >/dev/null ||
+		{ NOTE="nebula-cert failed"; return 1; }
+	for n in a b; do
+		{
+			printf 'pki:\n  ca: %s/ca.crt\n  cert: %s/%s.crt\n  key: %s/%s.key\n' "$d" "$d" $n "$d" $n
+			printf 'static_host_map:\n'
+			[[ $n == b ]] && printf '  "%s": ["%s:4242"]\n' $A2 $A1
+			if [[ $n == a ]]; then printf 'lighthouse:\n  am_lighthouse: true\n  hosts: []\n'
+			else printf 'lighthouse:\n  am_lighthouse: false\n  hosts: ["%s"]\n' $A2; fi
+			printf 'listen:\n  host: %s\n  port: 4242\n' "$([[ $n == a ]] && echo $A1 || echo $B1)"
+			printf 'punchy:\n  punch: false\ncipher: aes\n'
+			printf 'tun:\n  dev: bvn%s%s\n  mtu: 1300\nlogging:\n  level: info\n' $TAG $n
+			printf 'firewall:\n  outbound:\n    - {port: any, proto: any, host: any}\n'
+			printf '  inbound:\n    - {port: any, proto: icmp, host: any}\n    - {port: 5201, proto: tcp, host: any}\n'
+		} >"$d/$n.yml"
+	done
+	spawn "$NSA" "$d/a.log" nebula -config "$d/a.yml"; VPN_A=$NETNS_LAST_PID
+	spawn "$NSB" "$d/b.log" nebula -config "$d/b.yml"; VPN_B=$NETNS_LAST_PID
+	VER="nebula $(nebula -version | awk '{print $2}')"
+	NOTE="A = lighthouse, MTU 1300 (default), cipher aes (AES-256-GCM)"
+}
+
+down_case() {
+	[[ -n $VPN_A ]] && netns_kill "$VPN_A"
+	[[ -n $VPN_B ]] && netns_kill "$VPN_B"
+	rm -rf "$TMP/trellis" "$TMP/wg" "$TMP/ovpn" "$TMP/tinc" "$TMP/nebula"
+	VPN_A='' VPN_B=''
+}
+
+# ---------------------------------------------------------------- run all --
+declare -A R_VER R_T1 R_T4 R_RTT R_CPUA R_CPUB R_RSSA R_RSSB R_STATUS R_NOTE R_READY R_RETR R_DROP
+RUN_CASES=()
+
+run_case() {
+	local c=$1 dst=$A2 fn=up_${1//[-.]/_} t0 a0 b0 ua ub f
+	CUR=$c VPN_A='' VPN_B='' VER='' NOTE='' READY=''
+	RUN_CASES+=("$c")
+	R_STATUS[$c]=ok
+	[[ $c == bare ]] && dst=$A1
+	log "$c: starting"
+	t0=$(date +%s.%N)
+	if ! $fn; then
+		R_STATUS[$c]="FAILED: ${NOTE:-setup error}"
+		log "$c: ${R_STATUS[$c]}"
+		for f in "$TMP"/*/*.log; do [[ -f $f ]] && { log "--- $f"; tail -n 5 "$f" >&2; }; done
+		down_case
+		return
+	fi
+	if ! wait_secs 30 pinged "$NSB" "$dst"; then
+		R_STATUS[$c]="FAILED: no ping through the tunnel within 30 s"
+		log "$c: ${R_STATUS[$c]}"
+		for f in "$TMP"/*/*.log; do [[ -f $f ]] && { log "--- $f"; tail -n 5 "$f" >&2; }; done
+		down_case
+		return
+	fi
+	[[ -n $READY ]] && $READY
+	R_READY[$c]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+	R_VER[$c]=$VER R_NOTE[$c]=$NOTE
+	log "$c: up after ${R_READY[$c]} s ($VER)"
+
+	if [[ -n $VPN_A ]]; then a0=$(cpu_ticks "$VPN_A") b0=$(cpu_ticks "$VPN_B"); fi
+	ua=$(udp_drops "$NSA") ub=$(udp_drops "$NSB")
+	iperf_run "$dst" 1
+	R_T1[$c]=$GBPS R_RETR[$c]=$RETR
+	R_DROP[$c]=$(($(udp_drops "$NSA") - ua))/$(($(udp_drops "$NSB") - ub))
+	if [[ -n $VPN_A ]]; then
+		R_CPUA[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_A") - a0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
+		R_CPUB[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_B") - b0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
+	fi
+	log "$c: 1 stream ${R_T1[$c]:-?} Gbit/s"
+	iperf_run "$dst" 4
+	R_T4[$c]=$GBPS
+	log "$c: 4 streams ${R_T4[$c]:-?} Gbit/s"
+	ping_run "$dst"
+	R_RTT[$c]=${RTT:-}
+	log "$c: ping avg/p99/max/loss% ${R_RTT[$c]:-?}"
+	if [[ -n $VPN_A ]]; then R_RSSA[$c]=$(hwm_mib "$VPN_A") R_RSSB[$c]=$(hwm_mib "$VPN_B"); fi
+	[[ -z ${R_T1[$c]} || -z ${R_T4[$c]} || -z ${R_RTT[$c]} ]] && R_STATUS[$c]="partial: a measurement failed"
+	if [[ -n $VPN_A ]] && ! { alive "$VPN_A" && alive "$VPN_B"; }; then
+		R_STATUS[$c]="FAILED: a VPN process died during the run"
+	fi
+	down_case
+	sleep 1
+}
+
+host_busy() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
+# Other load on the machine skews every figure: sample it for a second first.
+read -r hb0 ht0 <<<"$(host_busy)"
+sleep 1
+read -r hb1 ht1 <<<"$(host_busy)"
+IDLE_BUSY=$(awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) 'BEGIN {if (t > 0) printf "%.0f%%", 100 * b / t; else print "?"}')
+log "machine busy before the run (other load): $IDLE_BUSY of all cores"
+read -r hb0 ht0 <<<"$(host_busy)"
+for c in $CASES; do run_case "$c"; done
+read -r hb1 ht1 <<<"$(host_busy)"
+
+# ------------------------------------------------------------------ report --
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN {if (x != "" && y != "" && x != "-" && y != "-" && y > 0) printf (x / y < 0.1 ? "%.3f" : "%.2f"), x / y; else print "-"}'; }
+sum() { awk -v x="$1" -v y="$2" 'BEGIN {if (x != "" && y != "") printf "%.1f", x + y; else print "-"}'; }
+rtt_avg() { set -- ${R_RTT[$1]:-}; echo "${1:--}"; }
+
+echo
+echo "bench-vpn: iperf3 -t $T, B -> A (receiver Gbit/s); ping x200 @10 ms B -> A;"
+echo "CPU = VPN processes A+B during the 1-stream run; RSS = peak (VmHWM) A/B; (xN) = ratio to bare"
+fmt='%-22s %14s %14s %16s %9s %12s %12s\n'
+printf "$fmt" case "1 stream" "4 streams" "RTT avg ms" "p99 ms" "CPU s A+B" "RSS MiB A/B"
+for c in "${RUN_CASES[@]}"; do
+	read -r ravg rp99 _ _ <<<"${R_RTT[$c]:-- - - -}"
+	t1=${R_T1[$c]:--} t4=${R_T4[$c]:--}
+	b1=${R_T1[bare]:-} b4=${R_T4[bare]:-} brtt=$(rtt_avg bare)
+	[[ $c == bare || ${R_STATUS[$c]} == FAILED* ]] || {
+		t1="$t1 (x$(ratio "$t1" "$b1"))"; t4="$t4 (x$(ratio "$t4" "$b4"))"; ravg="$ravg (x$(ratio "$ravg" "$brtt"))"; }
+	cpu=-; rss=-
+	[[ -n ${R_CPUA[$c]:-} ]] && cpu=$(sum "${R_CPUA[$c]}" "${R_CPUB[$c]}")
+	[[ -n ${R_RSSA[$c]:-} ]] && rss="${R_RSSA[$c]}/${R_RSSB[$c]}"
+	printf "$fmt" "$c" "$t1" "$t4" "$ravg" "$rp99" "$cpu" "$rss"
+done
+
+# Trellis single-stream throughput over each peer's.
+peers=() trellis=()
+for c in "${RUN_CASES[@]}"; do
+	[[ ${R_STATUS[$c]} == ok && -n ${R_T1[$c]:-} ]] || continue
+	case $c in bare) ;; trellis-*) trellis+=("$c") ;; *) peers+=("$c") ;; esac
+done
+if ((${#trellis[@]} && ${#peers[@]})); then
+	echo
+	echo "Trellis single-stream throughput / peer's:"
+	printf '%-22s' ""
+	for p in "${peers[@]}"; do printf ' %17s' "$p"; done
+	echo
+	for t in "${trellis[@]}"; do
+		printf '%-22s' "$t"
+		for p in "${peers[@]}"; do printf ' %17s' "x$(ratio "${R_T1[$t]}" "${R_T1[$p]}")"; done
+		echo
+	done
+fi
+echo
+for c in "${RUN_CASES[@]}"; do
+	printf '  %-22s %s; %s; ready %s s; 1-stream: %s retransmits, %s UDP buffer drops A/B; %s\n' "$c" \
+		"${R_STATUS[$c]}" "${R_VER[$c]:--}" "${R_READY[$c]:--}" "${R_RETR[$c]:--}" "${R_DROP[$c]:--}" "${R_NOTE[$c]:-}"
+done
+echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); kernel $(uname -r)"
+awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) -v i="$IDLE_BUSY" 'BEGIN {if (t > 0) printf "machine busy: %s of all cores before the run (other load), %.0f%% during it\n", i, 100 * b / t}'
+
+if [[ -n $CSV ]]; then
+	{
+		echo "case,version,tcp1_gbps,tcp4_gbps,tcp1_ratio_bare,tcp4_ratio_bare,rtt_avg_ms,rtt_p99_ms,rtt_max_ms,ping_loss_pct,cpu_s_a,cpu_s_b,rss_mib_a,rss_mib_b,ready_s,tcp1_retransmits,udp_buf_drops_a_b,status,note"
+		for c in "${RUN_CASES[@]}"; do
+			read -r ravg rp99 rmax rloss <<<"${R_RTT[$c]:-- - - -}"
+			printf '%s,"%s",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s","%s"\n' "$c" "${R_VER[$c]:-}" \
+				"${R_T1[$c]:-}" "${R_T4[$c]:-}" "$(ratio "${R_T1[$c]:-}" "${R_T1[bare]:-}")" \
+				"$(ratio "${R_T4[$c]:-}" "${R_T4[bare]:-}")" "$ravg" "$rp99" "$rmax" "$rloss" \
+				"${R_CPUA[$c]:-}" "${R_CPUB[$c]:-}" "${R_RSSA[$c]:-}" "${R_RSSB[$c]:-}" "${R_READY[$c]:-}" \
+				"${R_RETR[$c]:-}" "${R_DROP[$c]:-}" "${R_STATUS[$c]//\"/\'}" "${R_NOTE[$c]//\"/\'}"
+		done
+	} >"$CSV"
+	log "CSV written to $CSV"
+fi
