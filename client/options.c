@@ -66,12 +66,6 @@ const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
 
 #define S(name) tr_options_get_string(o, name)
 
-static gboolean
-fail_at(TrOptions *o, const char *name, GError **error)
-{
-	g_prefix_error(error, "%s: ", tr_options_origin(o, name));
-	return FALSE;
-}
 
 gboolean
 tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
@@ -93,29 +87,20 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->udp = !tr_options_get_bool(o, "no-udp");
 	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
 		c->dev_type = TR_DEVICE_TAP;
-	{
-		const char *const *subnets = tr_options_get_strv(o, "subnet");
-		for (guint i = 0; subnets && subnets[i]; i++) {
-			if (c->n_subnets == G_N_ELEMENTS(c->subnets)) {
-				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u subnets",
-					    (guint)G_N_ELEMENTS(c->subnets));
-				return fail_at(o, "subnet", error);
-			}
-			if (!tr_prefix_parse(subnets[i], 0, &c->subnets[c->n_subnets++], error))
-				return fail_at(o, "subnet", error);
-		}
-	}
+	if (!tr_options_get_prefixes(o, "subnet", 0, c->subnets, G_N_ELEMENTS(c->subnets),
+				     &c->n_subnets, error))
+		return FALSE;
 	c->apply_dns = !tr_options_get_bool(o, "no-dns");
 	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
 	if (crypto && !tr_cipher_parse_list(crypto, c->ciphers, G_N_ELEMENTS(c->ciphers),
 					    &c->n_ciphers, &c->allow_plaintext, error))
-		return fail_at(o, "crypto", error);
+		return tr_options_error_at(o, "crypto", error);
 	if (S("compression") && !tr_compress_parse(S("compression"), &c->compression, error))
-		return fail_at(o, "compression", error);
+		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
-		return fail_at(o, "magic", error);
+		return tr_options_error_at(o, "magic", error);
 	if (c->username &&
 	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
 		return FALSE;

@@ -491,6 +491,31 @@ tr_options_origin(TrOptions *o, const char *name)
 	return v && v->origin ? v->origin : name;
 }
 
+gboolean
+tr_options_error_at(TrOptions *o, const char *name, GError **error)
+{
+	g_prefix_error(error, "%s: ", tr_options_origin(o, name));
+	return FALSE;
+}
+
+gboolean
+tr_options_get_prefixes(TrOptions *o, const char *name, TrPrefixFlags flags, TrPrefix *out,
+			guint max, guint *n, GError **error)
+{
+	const char *const *texts = tr_options_get_strv(o, name);
+
+	*n = 0;
+	for (guint i = 0; texts && texts[i]; i++) {
+		if (*n >= max) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u values", max);
+			return tr_options_error_at(o, name, error);
+		}
+		if (!tr_prefix_parse(texts[i], flags, &out[(*n)++], error))
+			return tr_options_error_at(o, name, error);
+	}
+	return TRUE;
+}
+
 /* Escapes text for roff: backslashes, and leading dots and quotes. */
 static void
 roff(GString *out, const char *text)

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "common/addr.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -79,6 +81,17 @@ const char *const *tr_options_get_strv(TrOptions *options, const char *name);
 
 /* Where a value came from, for messages: "--mtu" or "client.conf:12". */
 const char *tr_options_origin(TrOptions *options, const char *name);
+
+/* Prefixes @error with where option @name came from ("--mtu: ",
+ * "client.conf:12: "); returns FALSE for chaining. */
+gboolean tr_options_error_at(TrOptions *options, const char *name, GError **error);
+
+/*
+ * The values of repeatable option @name parsed as prefixes (tr_prefix_parse
+ * with @flags) into @out (at most @max); errors say where the value came from.
+ */
+gboolean tr_options_get_prefixes(TrOptions *options, const char *name, TrPrefixFlags flags,
+				 TrPrefix *out, guint max, guint *n, GError **error);
 
 /* The man page (roff) for @program, from the table. */
 char *tr_options_man_page(const char *program, const char *section, const char *summary,

@@ -93,30 +93,7 @@ const guint tr_server_n_options = G_N_ELEMENTS(tr_server_options);
 
 #define S(name) tr_options_get_string(o, name)
 
-static gboolean
-fail_at(TrOptions *o, const char *name, GError **error)
-{
-	g_prefix_error(error, "%s: ", tr_options_origin(o, name));
-	return FALSE;
-}
 
-static gboolean
-parse_prefixes(TrOptions *o, const char *name, TrPrefixFlags flags, TrPrefix *out, guint max,
-	       guint *n, GError **error)
-{
-	const char *const *texts = tr_options_get_strv(o, name);
-
-	*n = 0;
-	for (guint i = 0; texts && texts[i]; i++) {
-		if (*n >= max) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u values", max);
-			return fail_at(o, name, error);
-		}
-		if (!tr_prefix_parse(texts[i], flags | TR_PREFIX_IP_ONLY, &out[(*n)++], error))
-			return fail_at(o, name, error);
-	}
-	return TRUE;
-}
 
 static gboolean
 parse_pool(TrOptions *o, const char *name, TrAddrFamily family, TrPrefix *out, GError **error)
@@ -129,11 +106,11 @@ parse_pool(TrOptions *o, const char *name, TrAddrFamily family, TrPrefix *out, G
 	if (strcmp(text, "none") == 0)
 		return TRUE;
 	if (!tr_prefix_parse(text, TR_PREFIX_IP_ONLY | TR_PREFIX_REQUIRE_LEN, out, error))
-		return fail_at(o, name, error);
+		return tr_options_error_at(o, name, error);
 	if (out->family != family) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "'%s' is not an %s prefix", text,
 			    family == TR_ADDR_IPV4 ? "IPv4" : "IPv6");
-		return fail_at(o, name, error);
+		return tr_options_error_at(o, name, error);
 	}
 	return TRUE;
 }
@@ -175,25 +152,17 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
 		c->dev_type = TR_DEVICE_TAP;
 	if (S("mode") && !tr_fwd_mode_parse(S("mode"), &c->mode, error))
-		return fail_at(o, "mode", error);
+		return tr_options_error_at(o, "mode", error);
 	if (!tr_fwd_mode_check(c->mode, (TrFrameType)c->dev_type, error))
-		return fail_at(o, "mode", error);
-	{
-		const char *const *subnets = tr_options_get_strv(o, "subnet");
-		for (guint i = 0; subnets && subnets[i]; i++) {
-			if (c->n_subnets == G_N_ELEMENTS(c->subnets)) {
-				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "at most %u subnets",
-					    (guint)G_N_ELEMENTS(c->subnets));
-				return fail_at(o, "subnet", error);
-			}
-			if (!tr_prefix_parse(subnets[i], 0, &c->subnets[c->n_subnets++], error))
-				return fail_at(o, "subnet", error);
-		}
-	}
+		return tr_options_error_at(o, "mode", error);
+	if (!tr_options_get_prefixes(o, "subnet", 0, c->subnets, G_N_ELEMENTS(c->subnets),
+				     &c->n_subnets, error))
+		return FALSE;
 	c->node_name = g_strdup(S("name"));
 
-	if (!parse_prefixes(o, "address", TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,
-			    c->addresses, G_N_ELEMENTS(c->addresses), &c->n_addresses, error))
+	if (!tr_options_get_prefixes(o, "address",
+				     TR_PREFIX_IP_ONLY | TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,
+				     c->addresses, G_N_ELEMENTS(c->addresses), &c->n_addresses, error))
 		return FALSE;
 	/* A node with its own address and no pool assigns none. */
 	if (c->n_addresses > 0 && !S("pool") && !S("pool6")) {
@@ -203,19 +172,20 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	if (!parse_pool(o, "pool", TR_ADDR_IPV4, &c->pool4, error) ||
 	    !parse_pool(o, "pool6", TR_ADDR_IPV6, &c->pool6, error))
 		return FALSE;
-	if (!parse_prefixes(o, "route", 0, c->routes, TR_HUB_MAX_PUSH, &c->n_routes, error))
+	if (!tr_options_get_prefixes(o, "route", TR_PREFIX_IP_ONLY, c->routes, TR_HUB_MAX_PUSH,
+				     &c->n_routes, error))
 		return FALSE;
 	for (guint i = 0; c->dns && c->dns[i]; i++) {
 		TrPrefix p;
 		if (!tr_prefix_parse(c->dns[i], TR_PREFIX_IP_ONLY, &p, error))
-			return fail_at(o, "dns", error);
+			return tr_options_error_at(o, "dns", error);
 	}
 	if (crypto && !tr_cipher_parse_list(crypto, c->ciphers, G_N_ELEMENTS(c->ciphers),
 					    &c->n_ciphers, &c->allow_plaintext, error))
-		return fail_at(o, "crypto", error);
+		return tr_options_error_at(o, "crypto", error);
 	if (S("compression") && !tr_compress_parse(S("compression"), &c->compression, error))
-		return fail_at(o, "compression", error);
+		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
-		return fail_at(o, "magic", error);
+		return tr_options_error_at(o, "magic", error);
 	return TRUE;
 }
