@@ -135,6 +135,67 @@ int tr_device_read_batch(TrDevice *dev, unsigned queue, TrDevPacket *pkts, unsig
  */
 int tr_device_write_batch(TrDevice *dev, unsigned queue, const TrDevPacket *pkts, unsigned n);
 
+/* ---- Offloads (Linux tun/tap; data path) ----------------------------------- */
+
+/*
+ * Segmentation offload metadata of one packet (the virtio-net header on
+ * Linux, in host byte order). A read may return a TCP "super-packet" of up to
+ * 64 KiB that is to be cut into segments of @gso_size payload bytes, each
+ * with a copy of the first @hdr_len bytes of headers; a write may hand the
+ * device such a packet the same way. @needs_csum: the L4 checksum field
+ * at @csum_start + @csum_offset holds only the pseudo-header sum and the
+ * checksum over bytes from @csum_start on is still to be folded in.
+ */
+typedef enum {
+	TR_GSO_NONE = 0,
+	TR_GSO_TCPV4 = 1,
+	TR_GSO_TCPV6 = 2,
+	TR_GSO_UDP_L4 = 3, /* UDP segmentation (USO) */
+} TrGsoType;
+
+typedef struct {
+	uint8_t type; /* TrGsoType */
+	bool needs_csum;
+	bool ecn;          /* TCP: the CWR bit is set and ECN is in use */
+	uint16_t hdr_len;  /* IP + L4 headers */
+	uint16_t gso_size; /* payload bytes per segment */
+	uint16_t csum_start;
+	uint16_t csum_offset;
+} TrGso;
+
+/* tr_device_open_ex() flags */
+#define TR_DEVICE_OFFLOAD 1u /* tun only: IFF_VNET_HDR, checksum, TSO (and USO) offload */
+
+/* Offload features a device accepted: */
+#define TR_OFFLOAD_CSUM 1u
+#define TR_OFFLOAD_TSO  2u /* TCPv4 and TCPv6 super-packets */
+#define TR_OFFLOAD_USO  4u /* UDP super-packets (Linux 6.2+) */
+
+/*
+ * tr_device_open() with @flags. TR_DEVICE_OFFLOAD where the OS or the device
+ * type cannot do it is not an error: the device opens without, and
+ * tr_device_offloads() says 0.
+ */
+TrDevice *tr_device_open_ex(TrDeviceType type, const char *name, const char *path,
+                            unsigned n_queues, unsigned flags, TrPlatError *err);
+/* What the device accepted (TR_OFFLOAD_*), 0 without offloads. */
+unsigned tr_device_offloads(const TrDevice *dev);
+
+/*
+ * Reads one packet and its offload metadata (all zero without offloads).
+ * Returns its length, -EAGAIN, -EMSGSIZE (dropped) or a negative errno.
+ * Without offloads this is tr_device_read().
+ */
+ssize_t tr_device_read_gso(TrDevice *dev, unsigned queue, void *buf, size_t size, TrGso *gso);
+
+/*
+ * Writes one packet with its offload metadata (@gso NULL: a plain packet
+ * with complete checksums). Without offloads @gso must be NULL or type NONE
+ * without needs_csum (-EINVAL otherwise).
+ */
+ssize_t tr_device_write_gso(TrDevice *dev, unsigned queue, const TrGso *gso, const void *buf,
+                            size_t len);
+
 /* ---- Configuration (undone by tr_device_close) ----------------------------- */
 
 int tr_device_get_mtu(TrDevice *dev, unsigned *mtu, TrPlatError *err);
