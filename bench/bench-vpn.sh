@@ -18,8 +18,16 @@
 #
 #   --cases LIST  subset/order of (default: all):
 #                 bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo
-#                 trellis-chacha20-lzo wireguard-go openvpn-aes256gcm
-#                 openvpn-chacha20 tinc-1.0 nebula
+#                 trellis-chacha20-lzo trellis-1thread-plain trellis-threads
+#                 trellis-udp-offload trellis-no-coalesce wireguard-go
+#                 openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula
+#                 The trellis-* technique cases are AES-256-GCM with parts of the
+#                 data path switched off, to show what each gives:
+#                   1thread-plain  one worker, batching only: no offloads at all
+#                   threads        a worker per core, batching; no offloads
+#                   udp-offload    workers + UDP GSO/GRO; no device offload
+#                   no-coalesce    everything but merging segments for the device
+#                   aes256gcm      everything on (the default configuration)
 #   --build DIR   Trellis build directory (default: ./build)
 #   --time N      iperf3 seconds per run (default 10)
 #   --csv FILE    also write the results as CSV
@@ -34,6 +42,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 ALL_CASES="bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo trellis-chacha20-lzo
+	trellis-1thread-plain trellis-threads trellis-udp-offload trellis-no-coalesce
 	wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
 ALL_CASES=$(echo $ALL_CASES)
 CASES=$ALL_CASES
@@ -185,27 +194,34 @@ up_bare() {
 	NOTE="no VPN; veth MTU 1500 with GSO/GRO"
 }
 
-# Trellis: hub in A, client in B, shared key; $1 = cipher, $2 = compression.
+# Trellis: hub in A, client in B, shared key; $1 = cipher, $2 = compression,
+# the rest: options for both daemons.
 TR_KEY="bench-vpn shared key $RANDOM$RANDOM"
 up_trellis() {
 	local cipher=$1 comp=$2 d=$TMP/trellis
+	shift 2
+	TR_EXTRA=("$@")
 	mkdir -p "$d"
 	spawn "$NSA" "$d/hub.log" "$B/server/trellis-server" --shared-key "$TR_KEY" --name hub \
 		--pool 198.19.0.0/24 --pool6 none --crypto "$cipher" --compression "$comp" \
-		--control-socket none --state-dir "$d/hub-state"
+		--control-socket none --state-dir "$d/hub-state" "${TR_EXTRA[@]}"
 	VPN_A=$NETNS_LAST_PID
 	netns_wait_for 10 grep -q "listening on port" "$d/hub.log" || { NOTE="the hub did not start"; return 1; }
 	spawn "$NSB" "$d/client.log" "$B/client/trellis-client" -c $A1 --shared-key "$TR_KEY" --name bench \
-		--crypto "$cipher" --compression "$comp" --control-socket none
+		--crypto "$cipher" --compression "$comp" --control-socket none "${TR_EXTRA[@]}"
 	VPN_B=$NETNS_LAST_PID
 	netns_wait_for 20 grep -q "data now over UDP" "$d/client.log" || { NOTE="the client did not reach UDP"; return 1; }
 	VER="trellis $(git describe --always --dirty 2>/dev/null || echo '?')"
-	NOTE="hub/client, UDP, $(grep -o 'MTU [0-9]*, cipher [^,]*, compression [^ ]*' "$d/client.log" | tail -1)"
+	NOTE="hub/client, UDP, $(grep -o 'MTU [0-9]*, cipher [^,]*, compression [^ ]*' "$d/client.log" | tail -1)${TR_EXTRA[*]:+, ${TR_EXTRA[*]}}"
 }
 up_trellis_aes256gcm() { up_trellis aes256-gcm none; }
 up_trellis_chacha20() { up_trellis chacha20-poly1305 none; }
 up_trellis_aes256gcm_lzo() { up_trellis aes256-gcm lzo; }
 up_trellis_chacha20_lzo() { up_trellis chacha20-poly1305 lzo; }
+up_trellis_1thread_plain() { up_trellis aes256-gcm none --threads 1 --no-tun-offload --no-udp-gso --no-udp-gro; }
+up_trellis_threads() { up_trellis aes256-gcm none --no-tun-offload --no-udp-gso --no-udp-gro; }
+up_trellis_udp_offload() { up_trellis aes256-gcm none --no-tun-offload; }
+up_trellis_no_coalesce() { up_trellis aes256-gcm none --no-coalesce; }
 
 # wireguard-go: two peers (configuration as in peers.sh).
 up_wireguard_go() {

@@ -43,15 +43,14 @@ struct _TrClient {
 
 	TrLink *link;
 	uint32_t rx_index;
-	int udp_fd;
-	guint udp_watch;
+	int udp_fd;   /* udp_fds[0] */
+	int *udp_fds; /* one per worker, or one */
+	guint n_udp;
+	TrDataplane *dp;
 
 	TrDevice *dev;
-	guint tun_watch;
 	TrClientSettings settings;
 	gboolean have_settings;
-	TrPacket *pkt;
-	guint64 drops;
 };
 
 void
@@ -70,6 +69,7 @@ tr_client_config_init(TrClientConfig *c)
 	c->udp = TRUE;
 	c->handshake_timeout_ms = 10000;
 	c->retry_max_sec = 30;
+	tr_dp_tuning_init(&c->tuning);
 }
 
 static void
@@ -111,6 +111,7 @@ settings_clear(TrClientSettings *s)
 }
 
 static void connect_next(TrClient *client);
+static gboolean start_dataplane(TrClient *client, GError **error);
 
 static gboolean
 on_retry(gpointer p)
@@ -126,12 +127,14 @@ static void
 teardown_session(TrClient *client)
 {
 	g_clear_handle_id(&client->config_timer, g_source_remove);
-	g_clear_handle_id(&client->udp_watch, g_source_remove);
-	if (client->udp_fd >= 0) {
-		close(client->udp_fd);
-		client->udp_fd = -1;
-	}
+	/* The link takes its session out of the data plane, which then stops. */
 	g_clear_pointer(&client->link, tr_link_free);
+	g_clear_pointer(&client->dp, tr_dataplane_free);
+	for (guint i = 0; i < client->n_udp; i++)
+		close(client->udp_fds[i]);
+	g_clear_pointer(&client->udp_fds, g_free);
+	client->n_udp = 0;
+	client->udp_fd = -1;
 	g_clear_pointer(&client->server_desc, g_free);
 }
 
@@ -180,34 +183,6 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 /* ---- Device ---------------------------------------------------------------- */
 
 static gboolean
-on_tun(gint fd, GIOCondition cond, gpointer p)
-{
-	TrClient *client = p;
-	TrPacket *pkt = client->pkt;
-
-	for (int n = 0; n < 256; n++) {
-		ssize_t len;
-
-		tr_packet_reset(pkt);
-		len = tr_device_read(client->dev, 0, tr_packet_data(pkt), TR_PACKET_PAYLOAD_MAX);
-		if (len == -EAGAIN)
-			break;
-		if (len <= 0) {
-			client->drops++;
-			continue;
-		}
-		pkt->len = (uint32_t)len;
-		/* TCP over the tunnel must not need more than the tunnel's MTU. */
-		tr_mangle_clamp_mss(tr_packet_data(pkt), pkt->len, (TrFrameType)client->cfg.dev_type,
-				    client->settings.mtu);
-		if (client->link == NULL || client->state != STATE_ACTIVE ||
-		    !tr_link_send(client->link, pkt))
-			client->drops++;
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-static gboolean
 settings_equal(const TrClientSettings *a, const TrClientSettings *b)
 {
 	if (a->n_addresses != b->n_addresses || a->n_routes != b->n_routes || a->mtu != b->mtu)
@@ -230,7 +205,7 @@ close_device(TrClient *client)
 {
 	TrPlatError perr = { 0 };
 
-	g_clear_handle_id(&client->tun_watch, g_source_remove);
+	g_clear_pointer(&client->dp, tr_dataplane_free);
 	if (client->dev && tr_device_close(client->dev, &perr) < 0)
 		g_warning("undoing the device configuration: %s", perr.message);
 	client->dev = NULL;
@@ -244,8 +219,10 @@ apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 	if (client->dev != NULL && client->have_settings && settings_equal(&client->settings, s))
 		return TRUE;
 	close_device(client);
-	client->dev = tr_device_open(client->cfg.dev_type, client->cfg.device,
-				     client->cfg.device_path, 1, &perr);
+	client->dev = tr_device_open_ex(client->cfg.dev_type, client->cfg.device,
+					client->cfg.device_path, client->n_udp > 1 ? client->n_udp
+										 : tr_dp_tuning_workers(&client->cfg.tuning),
+					client->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
 	if (client->dev == NULL)
 		goto fail;
 	if (client->cfg.configure_device) {
@@ -276,8 +253,6 @@ apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 		if (tr_device_ifup(client->dev, client->cfg.ifup, client->cfg.ifdown, &perr) < 0)
 			goto fail;
 	}
-	client->tun_watch = g_unix_fd_add((int)tr_device_queue_fd(client->dev, 0), G_IO_IN, on_tun,
-					  client);
 	return TRUE;
 fail:
 	g_set_error(error, TR_ERROR,
@@ -288,47 +263,6 @@ fail:
 }
 
 /* ---- Session ----------------------------------------------------------------- */
-
-static void
-on_data(TrLink *link, TrPacket *pkt, gpointer p)
-{
-	TrClient *client = p;
-
-	if (client->dev == NULL) {
-		client->drops++;
-		return;
-	}
-	tr_mangle_clamp_mss(tr_packet_data(pkt), pkt->len, (TrFrameType)client->cfg.dev_type,
-			    client->settings.mtu);
-	if (tr_device_write(client->dev, 0, tr_packet_data(pkt), pkt->len) < 0)
-		client->drops++;
-}
-
-static gboolean
-on_udp(gint fd, GIOCondition cond, gpointer p)
-{
-	TrClient *client = p;
-	TrPacket *pkt = client->pkt;
-
-	for (int n = 0; n < 256 && client->link; n++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		TrDcHeader hdr;
-		ssize_t len;
-
-		pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
-		len = recvfrom(fd, tr_packet_data(pkt), TR_PACKET_BUFSIZE - pkt->off, MSG_DONTWAIT,
-			       (struct sockaddr *)&from, &fl);
-		if (len < 0)
-			break;
-		pkt->len = (uint32_t)len;
-		if (tr_dc_peek(&client->cfg.magic, tr_packet_data(pkt), pkt->len, &hdr) < 0 ||
-		    hdr.receiver_index != client->rx_index ||
-		    tr_link_udp_input(client->link, pkt, (struct sockaddr *)&from, fl) < 0)
-			client->drops++;
-	}
-	return G_SOURCE_CONTINUE;
-}
 
 static gboolean
 is_fatal(TrRefusal code)
@@ -427,6 +361,9 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 		else
 			((struct sockaddr_in6 *)&ep)->sin6_port = htons(msg->udp_port);
 	}
+	if (!start_dataplane(client, error))
+		goto out;
+	tr_link_use_dataplane(client->link, client->dp, 1);
 	if (!tr_link_activate(client->link, &dcc, &timing, client->udp_fd, (struct sockaddr *)&ep,
 			      client->server_addr_len, error))
 		goto out;
@@ -604,24 +541,56 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 }
 
 static const TrLinkCallbacks link_callbacks = {
-	.data = on_data,
 	.message = on_message,
 	.established = on_established,
 	.closed = on_closed,
 	.path_changed = on_path_changed,
 };
 
+/* One socket per worker, all on one local port (any address, the server's family). */
 static gboolean
 open_udp(TrClient *client, GError **error)
 {
-	int size = 4 << 20;
+	struct sockaddr_storage any = { 0 };
+	socklen_t len;
 
-	client->udp_fd = socket(client->server_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (client->udp_fd < 0)
-		return tr_set_error_errno(error, errno, "UDP socket");
-	setsockopt(client->udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(client->udp_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	client->udp_watch = g_unix_fd_add(client->udp_fd, G_IO_IN, on_udp, client);
+	any.ss_family = client->server_addr.ss_family;
+	len = any.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	client->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, len,
+					     tr_dp_tuning_workers(&client->cfg.tuning),
+					     client->cfg.tuning.udp_gro, &client->n_udp, error);
+	if (client->udp_fds == NULL)
+		return FALSE;
+	client->udp_fd = client->udp_fds[0];
+	return TRUE;
+}
+
+/* The workers, once the device is there: one per device queue. */
+static gboolean
+start_dataplane(TrClient *client, GError **error)
+{
+	TrDpConfig dpc;
+	guint n = MIN(tr_device_n_queues(client->dev), client->n_udp > 1 ? client->n_udp
+									   : tr_device_n_queues(client->dev));
+
+	g_clear_pointer(&client->dp, tr_dataplane_free);
+	tr_dp_config_init(&dpc);
+	dpc.dev = client->dev;
+	dpc.udp_fds = client->udp_fds;
+	dpc.n_udp = client->n_udp == n ? n : 1;
+	dpc.n_workers = n;
+	dpc.magic = client->cfg.magic;
+	dpc.frame = (TrFrameType)client->cfg.dev_type;
+	dpc.mtu = client->settings.mtu;
+	dpc.hub = FALSE;
+	dpc.udp_gso = client->cfg.tuning.udp_gso;
+	dpc.tun_offload = (tr_device_offloads(client->dev) & TR_OFFLOAD_TSO) != 0;
+	dpc.coalesce = client->cfg.tuning.coalesce;
+	client->dp = tr_dataplane_new(&dpc, error);
+	if (client->dp == NULL)
+		return FALSE;
+	g_debug("data plane: %u workers, %u sockets, device offloads %s", n, dpc.n_udp,
+		dpc.tun_offload ? "on" : "off");
 	return TRUE;
 }
 
@@ -695,7 +664,6 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	if (callbacks)
 		client->cb = *callbacks;
 	client->user_data = user_data;
-	client->pkt = g_new(TrPacket, 1);
 
 	if (client->cfg.connect == NULL || client->cfg.connect[0] == NULL) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no server to connect to (--connect)");
@@ -741,7 +709,6 @@ tr_client_free(TrClient *client)
 	settings_clear(&client->settings);
 	if (client->creds)
 		tr_tls_creds_unref(client->creds);
-	g_free(client->pkt);
 	tr_client_config_clear(&client->cfg);
 	g_free(client);
 }
@@ -808,7 +775,14 @@ tr_client_stats_json(TrClient *client)
 	tr_json_key_string(out, &first, "state", states[client->state]);
 	tr_json_key_string(out, &first, "server", client->server_desc);
 	tr_json_key_string(out, &first, "device", client->dev ? tr_device_ifname(client->dev) : NULL);
-	tr_json_key_uint(out, &first, "drops", client->drops);
+	if (client->dp) {
+		TrDpStats st;
+		tr_dataplane_stats(client->dp, &st);
+		tr_json_key_uint(out, &first, "drops", st.rx_drops + st.tx_drops + st.dev_drops);
+		tr_dataplane_stats_json(client->dp, out, &first);
+	} else {
+		tr_json_key_uint(out, &first, "drops", 0);
+	}
 	if (client->have_settings) {
 		tr_json_key_string(out, &first, "identity", client->settings.identity);
 		tr_json_key(out, &first, "addresses");

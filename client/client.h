@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "common/dataplane.h"
 #include <glib.h>
 
 #include "common/addr.h"
@@ -48,6 +49,7 @@ typedef struct {
 	gboolean udp;
 	guint handshake_timeout_ms;
 	guint retry_max_sec;
+	TrDpTuning tuning; /* data-plane threads and offloads */
 } TrClientConfig;
 
 void tr_client_config_init(TrClientConfig *config);

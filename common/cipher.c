@@ -205,6 +205,45 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 	return (int)out_len;
 }
 
+int
+tr_aead_seal_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
+                const uint8_t *in, size_t len, uint8_t *out)
+{
+	uint8_t nonce[TR_CIPHER_NONCE_LEN];
+	size_t out_len = len + TR_CIPHER_TAG_MAX;
+
+	if (aead->auth_only) {
+		memcpy(out, in, len);
+		return tr_aead_seal(aead, counter, ad, ad_len, out, len);
+	}
+	make_nonce(nonce, counter);
+	if (gnutls_aead_cipher_encrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len,
+	                               TR_CIPHER_TAG_MAX, in, len, out, &out_len) < 0)
+		return -EIO;
+	return 0;
+}
+
+int
+tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
+                const uint8_t *in, size_t len, uint8_t *out)
+{
+	uint8_t nonce[TR_CIPHER_NONCE_LEN];
+	size_t out_len;
+
+	if (len < TR_CIPHER_TAG_MAX)
+		return -EBADMSG;
+	if (aead->auth_only) {
+		memcpy(out, in, len);
+		return tr_aead_open(aead, counter, ad, ad_len, out, len);
+	}
+	out_len = len - TR_CIPHER_TAG_MAX;
+	make_nonce(nonce, counter);
+	if (gnutls_aead_cipher_decrypt(aead->hd, nonce, sizeof(nonce), ad, ad_len,
+	                               TR_CIPHER_TAG_MAX, in, len, out, &out_len) < 0)
+		return -EBADMSG;
+	return (int)out_len;
+}
+
 double
 tr_cipher_measure(TrCipher cipher, size_t packet_len, int64_t usec)
 {

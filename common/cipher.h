@@ -93,4 +93,15 @@ int tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_le
 int tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *data,
                  size_t len);
 
+/*
+ * As tr_aead_seal and tr_aead_open, from one buffer into another (they may
+ * not overlap): sealing writes @len bytes of ciphertext and the tag at @out;
+ * opening reads ciphertext and tag (@len bytes) at @in and writes the
+ * plaintext at @out. One pass over the data instead of a copy and a pass.
+ */
+int tr_aead_seal_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
+                    const uint8_t *in, size_t len, uint8_t *out);
+int tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
+                    const uint8_t *in, size_t len, uint8_t *out);
+
 G_END_DECLS

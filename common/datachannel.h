@@ -10,9 +10,12 @@
  *
  * Times are monotonic microseconds (g_get_monotonic_time()), passed in.
  *
- * Threads: a TrDc is not internally locked. All calls on one session come
- * from one thread at a time (the worker that owns it, or with the worker
- * quiesced). tr_dc_encrypt/decrypt never allocate, lock or log.
+ * Threads: a TrDc is not internally locked. Sending may happen from several
+ * threads at once, each on its own lane (TrDcConfig.lanes: each lane has its
+ * own cipher handles; counters are taken atomically). Receiving happens on
+ * one thread at a time (the replay windows belong to it). Everything else
+ * (installing, activating and expiring keys) needs the senders and the
+ * receiver quiesced. Encrypting and decrypting never allocate, lock or log.
  */
 #include <glib.h>
 
@@ -40,6 +43,9 @@ typedef enum {
 } TrDcType;
 #define TR_DC_TYPE_MAX 4
 
+/* Sending lanes per session (worker threads plus the control plane). */
+#define TR_DC_LANES_MAX 17u
+
 /* Default limits (see PROTOCOL.md for the reasoning). */
 #define TR_DC_REKEY_AFTER_PACKETS  (UINT64_C(1) << 28) /* soft: tr_dc_wants_rekey() */
 #define TR_DC_REJECT_AFTER_PACKETS (UINT64_C(1) << 29) /* hard: encrypt refuses */
@@ -63,6 +69,15 @@ typedef struct {
 	int64_t rekey_after_usec;
 	int64_t reject_after_usec;
 	int64_t key_grace_usec; /* how long a replaced key still decrypts */
+	unsigned lanes;         /* threads that may send at once (1 .. TR_DC_LANES_MAX) */
+	/*
+	 * When a packet under the next key arrives, do not switch keys on the
+	 * receiving thread (other lanes may be sending): tr_dc_activation_due()
+	 * tells the control plane to call tr_dc_activate_next() with the lanes
+	 * quiesced. Until then we keep sending under the current key, which the
+	 * peer still accepts for its grace period.
+	 */
+	gboolean defer_activation;
 } TrDcConfig;
 
 /* Fills @cfg with the defaults: default magic, tr_cipher_default(), no compression. */
@@ -129,7 +144,10 @@ void tr_dc_free(TrDc *dc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrDc, tr_dc_free)
 
 const TrDcConfig *tr_dc_get_config(const TrDc *dc);
+/* The counters themselves: for a single-threaded user. */
 const TrDcStats *tr_dc_get_stats(const TrDc *dc);
+/* A copy read with atomic loads: while other threads send and receive. */
+void tr_dc_stats_copy(const TrDc *dc, TrDcStats *out);
 
 /* The peer's receiver index may be learnt after creation (control channel). */
 void tr_dc_set_peer_index(TrDc *dc, uint32_t peer_index);
@@ -171,6 +189,10 @@ bool tr_dc_wants_rekey(const TrDc *dc, int64_t now);
 
 /* Housekeeping for a control-plane timer: frees keys whose grace period ended. */
 void tr_dc_expire(TrDc *dc, int64_t now);
+/* Whether tr_dc_expire() has something to do (read-only: no quiescing needed). */
+bool tr_dc_expire_due(const TrDc *dc, int64_t now);
+/* defer_activation: the peer switched to the next key; activate it. */
+bool tr_dc_activation_due(const TrDc *dc);
 
 /*
  * Protects @pkt's data in place as a message of @type: writes the header into
@@ -185,6 +207,18 @@ void tr_dc_expire(TrDc *dc, int64_t now);
  *   -EINVAL       unknown @type
  */
 int tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type, int64_t now);
+/* tr_dc_encrypt on lane @lane (tr_dc_encrypt is lane 0); -EINVAL for a lane out of range. */
+int tr_dc_encrypt_lane(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrPacket *pkt,
+                       TrDcType type, int64_t now);
+
+/*
+ * Seals @len bytes of @payload as a message of @type into @out (room:
+ * @out_size, at least TR_DC_OVERHEAD more than @len) without touching the
+ * payload: one pass from the payload to the datagram. Returns the datagram's
+ * length or a negative errno as tr_dc_encrypt.
+ */
+int tr_dc_seal(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
+               const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now);
 
 /*
  * Verifies, decrypts and decompresses a received datagram in place. On
@@ -194,5 +228,12 @@ int tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType 
  * update its endpoint (roaming) only then.
  */
 int tr_dc_decrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type, int64_t now);
+
+/*
+ * As tr_dc_decrypt, but the datagram (@len bytes at @wire) stays where it
+ * is and the payload goes to @out (reset first). @wire is read, not written.
+ */
+int tr_dc_open(TrDc *dc, TrCompressScratch *scratch, uint8_t *wire, size_t len, TrPacket *out,
+               TrDcType *type, int64_t now);
 
 G_END_DECLS

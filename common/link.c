@@ -2,6 +2,7 @@
 #include "common/link.h"
 
 #include "common/addr.h"
+#include "common/dataplane.h"
 #include "common/error.h"
 #include "common/json-writer.h"
 
@@ -36,6 +37,9 @@ struct _TrLink {
 	gint64 last_ctrl_tx;     /* our last control message */
 	uint32_t rekey_pending;  /* epoch we asked for, 0 = none */
 	gint64 established;      /* wall clock, when activated */
+	TrDataplane *dp;         /* the workers carry the data (NULL: this thread does) */
+	TrDpPeer *dp_peer;
+	uint32_t forward_id;
 	guint tick_id;
 	gboolean closing;
 	TrLinkStats stats;
@@ -77,6 +81,29 @@ tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t 
 	return TRUE;
 }
 
+/* With a data plane, the workers keep the endpoint (they see roaming first). */
+static void
+sync_endpoint(TrLink *link)
+{
+	if (link->dp_peer)
+		link->endpoint_len = tr_dp_peer_endpoint(link->dp_peer, &link->endpoint);
+}
+
+/* Key changes: with workers sending and receiving, only while they are stopped. */
+static void
+quiesce(TrLink *link)
+{
+	if (link->dp_peer)
+		tr_dataplane_quiesce(link->dp);
+}
+
+static void
+resume(TrLink *link)
+{
+	if (link->dp_peer)
+		tr_dataplane_resume(link->dp);
+}
+
 static gboolean
 install_epoch(TrLink *link, uint32_t epoch, GError **error)
 {
@@ -86,10 +113,20 @@ install_epoch(TrLink *link, uint32_t epoch, GError **error)
 	if (!tr_link_derive_keys(tr_ctrl_get_tls(link->ctrl), link->is_tls_server, epoch, tx, rx,
 				 error))
 		return FALSE;
+	quiesce(link);
 	ok = tr_dc_install_keys(link->dc, epoch, tx, rx, g_get_monotonic_time(), error);
+	resume(link);
 	gnutls_memset(tx, 0, sizeof(tx));
 	gnutls_memset(rx, 0, sizeof(rx));
 	return ok;
+}
+
+static void
+activate_next(TrLink *link)
+{
+	quiesce(link);
+	tr_dc_activate_next(link->dc, g_get_monotonic_time());
+	resume(link);
 }
 
 static void
@@ -97,8 +134,11 @@ set_tx_path(TrLink *link)
 {
 	TrPath path = TR_PATH_TCP;
 
+	sync_endpoint(link);
 	if (link->timing.udp_enabled && link->peer_hears_udp && link->endpoint_len > 0)
 		path = TR_PATH_UDP;
+	if (link->dp_peer)
+		tr_dp_peer_set_path(link->dp_peer, path);
 	if (path == link->tx_path)
 		return;
 	link->tx_path = path;
@@ -139,7 +179,18 @@ send_udp_raw(TrLink *link, TrPacket *pkt)
 static void
 send_probe(TrLink *link, TrDcType type, const uint8_t *salt)
 {
-	TrPacket *pkt = g_new(TrPacket, 1);
+	TrPacket *pkt;
+
+	if (link->dp_peer) {
+		uint8_t buf[SALT_LEN];
+		if (salt)
+			memcpy(buf, salt, SALT_LEN);
+		else
+			gnutls_rnd(GNUTLS_RND_NONCE, buf, SALT_LEN);
+		tr_dp_peer_send_control(link->dp, link->dp_peer, type, buf, SALT_LEN);
+		return;
+	}
+	pkt = g_new(TrPacket, 1);
 
 	tr_packet_reset(pkt);
 	if (salt)
@@ -184,6 +235,11 @@ on_tick(gpointer user_data)
 
 	if (link->dc == NULL || link->closing)
 		return G_SOURCE_CONTINUE;
+	if (link->dp_peer) {
+		gint64 udp = tr_dp_peer_last_udp_rx(link->dp_peer);
+		link->last_udp_rx = MAX(link->last_udp_rx, udp);
+		link->last_rx = MAX(link->last_rx, udp);
+	}
 
 	if (now - link->last_rx > (gint64)link->timing.peer_timeout_sec * G_USEC_PER_SEC) {
 		g_message("%s: no sign of life for %u s, dropping the session", tr_link_peer(link),
@@ -219,7 +275,13 @@ on_tick(gpointer user_data)
 
 	if (link->rekey_pending == 0 && tr_dc_wants_rekey(link->dc, now))
 		start_rekey(link);
-	tr_dc_expire(link->dc, now);
+	if (tr_dc_activation_due(link->dc))
+		activate_next(link);
+	if (tr_dc_expire_due(link->dc, now)) {
+		quiesce(link);
+		tr_dc_expire(link->dc, now);
+		resume(link);
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -233,7 +295,7 @@ handle_rekey(TrLink *link, const TrMsg *msg)
 	tr_dc_current_epoch(link->dc, &current);
 	if (msg->epoch == link->rekey_pending) {
 		/* Both sides started the same rekey: ours is theirs. */
-		tr_dc_activate_next(link->dc, g_get_monotonic_time());
+		activate_next(link);
 		link->rekey_pending = 0;
 	} else if (msg->epoch > current) {
 		if (!install_epoch(link, msg->epoch, &error)) {
@@ -242,7 +304,7 @@ handle_rekey(TrLink *link, const TrMsg *msg)
 			tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_PROTOCOL, "rekey failed");
 			return;
 		}
-		tr_dc_activate_next(link->dc, g_get_monotonic_time());
+		activate_next(link);
 	}
 	link->stats.rekeys++;
 	tr_msg_init(&ack, TR_MSG_REKEY_ACK);
@@ -278,6 +340,12 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 	case TR_MSG_PONG:
 		return;
 	case TR_MSG_DATA:
+		if (link->dp_peer) {
+			/* Opened by the worker that owns the session's replay window. */
+			if (msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD)
+				tr_dp_peer_inject(link->dp, link->dp_peer, msg->data, msg->data_len);
+			return;
+		}
 		if (link->dc != NULL && msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD) {
 			TrPacket *pkt = g_new(TrPacket, 1);
 			TrDcType type;
@@ -300,7 +368,7 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 		return;
 	case TR_MSG_REKEY_ACK:
 		if (link->dc && msg->epoch == link->rekey_pending) {
-			tr_dc_activate_next(link->dc, g_get_monotonic_time());
+			activate_next(link);
 			link->rekey_pending = 0;
 			link->stats.rekeys++;
 		}
@@ -378,19 +446,96 @@ tr_link_free(TrLink *link)
 	g_clear_handle_id(&link->tick_id, g_source_remove);
 	tr_ctrl_abort(link->ctrl);
 	tr_ctrl_unref(link->ctrl);
-	tr_dc_free(link->dc);
+	if (link->dp_peer)
+		tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
+	else
+		tr_dc_free(link->dc);
 	if (link->scratch)
 		tr_compress_scratch_free(link->scratch);
 	g_free(link);
+}
+
+static void
+on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
+{
+	TrLink *link = p;
+
+	if (link->closing)
+		return;
+	if (events & TR_DP_EVENT_ROAMED) {
+		char a[80], b[80];
+		struct sockaddr_storage old = link->endpoint;
+		socklen_t old_len = link->endpoint_len;
+
+		sync_endpoint(link);
+		if (old_len > 0) {
+			g_message("%s: endpoint moved from %s to %s", tr_link_peer(link),
+				  tr_sockaddr_to_string((struct sockaddr *)&old, a, sizeof(a)),
+				  tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, b,
+							sizeof(b)));
+			link->stats.roams++;
+		}
+		set_tx_path(link);
+	}
+	if (events & TR_DP_EVENT_UDP_HEARD) {
+		link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_peer_last_udp_rx(peer));
+		link->last_rx = MAX(link->last_rx, link->last_udp_rx);
+		if (!link->we_hear_udp && link->timing.udp_enabled) {
+			g_message("%s: UDP from the peer works", tr_link_peer(link));
+			tell_path(link, TRUE);
+		}
+	}
+	if (events & TR_DP_EVENT_SWITCHED && tr_dc_activation_due(link->dc))
+		activate_next(link);
+	if (events & TR_DP_EVENT_CLOSED) {
+		g_message("%s: peer closed the session", tr_link_peer(link));
+		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, NULL);
+	}
+}
+
+static void
+on_dp_tcp_send(TrDpPeer *peer, const uint8_t *data, size_t len, gpointer p)
+{
+	TrLink *link = p;
+
+	if (link->closing)
+		return;
+	if (tr_ctrl_send_data(link->ctrl, data, len))
+		link->stats.tcp_data_sent++;
+	else
+		link->stats.tcp_data_dropped++;
+}
+
+void
+tr_link_use_dataplane(TrLink *link, TrDataplane *dp, uint32_t forward_id)
+{
+	g_return_if_fail(link->dc == NULL);
+	link->dp = dp;
+	link->forward_id = forward_id;
+}
+
+void
+tr_link_set_forward_id(TrLink *link, uint32_t id)
+{
+	link->forward_id = id;
+	if (link->dp_peer)
+		tr_dataplane_set_peer_id(link->dp, link->dp_peer, id);
 }
 
 gboolean
 tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing, int udp_fd,
 		 const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error)
 {
+	TrDcConfig dcc = *dc_config;
+
 	g_return_val_if_fail(link->dc == NULL, FALSE);
 
-	link->dc = tr_dc_new(dc_config, error);
+	if (link->dp) {
+		/* Every worker sends on its lane, the control plane on the last. */
+		dcc.lanes = tr_dataplane_config(link->dp)->n_workers + 1;
+		dcc.defer_activation = TRUE;
+	}
+	link->dc = tr_dc_new(&dcc, error);
 	if (link->dc == NULL)
 		return FALSE;
 	if (dc_config->compress != TR_COMPRESS_NONE)
@@ -408,6 +553,14 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	if (endpoint && endpoint_len <= sizeof(link->endpoint)) {
 		memcpy(&link->endpoint, endpoint, endpoint_len);
 		link->endpoint_len = endpoint_len;
+	}
+	if (link->dp) {
+		static const TrDpPeerCallbacks dp_callbacks = {
+			.peer_event = on_dp_event,
+			.tcp_send = on_dp_tcp_send,
+		};
+		link->dp_peer = tr_dataplane_add_peer(link->dp, link->dc, link->forward_id,
+						      endpoint, endpoint_len, &dp_callbacks, link);
 	}
 	link->last_rx = g_get_monotonic_time();
 	link->last_ctrl_tx = link->last_rx;
@@ -433,7 +586,7 @@ tr_link_send(TrLink *link, TrPacket *pkt)
 {
 	int rc;
 
-	if (link->dc == NULL || link->closing)
+	if (link->dc == NULL || link->closing || link->dp_peer)
 		return FALSE;
 	rc = tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_DATA, g_get_monotonic_time());
 	if (rc == -EKEYEXPIRED && link->rekey_pending == 0)
@@ -459,7 +612,7 @@ tr_link_udp_input(TrLink *link, TrPacket *pkt, const struct sockaddr *from, sock
 	TrDcType type;
 	int rc;
 
-	if (link->dc == NULL || link->closing)
+	if (link->dc == NULL || link->closing || link->dp_peer)
 		return -ESRCH;
 	rc = tr_dc_decrypt(link->dc, link->scratch, pkt, &type, now);
 	if (rc < 0)
@@ -514,7 +667,12 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 	g_clear_handle_id(&link->tick_id, g_source_remove);
 	/* A refusal travels over TLS only, with its reason; a plain goodbye
 	 * also goes over UDP in case the TLS stream is stuck. */
-	if (type == TR_MSG_CLOSE && link->dc && link->endpoint_len > 0 && link->timing.udp_enabled) {
+	sync_endpoint(link);
+	if (type == TR_MSG_CLOSE && link->dp_peer && link->endpoint_len > 0 &&
+	    link->timing.udp_enabled) {
+		tr_dp_peer_send_control(link->dp, link->dp_peer, TR_DC_CLOSE, NULL, 0);
+	} else if (type == TR_MSG_CLOSE && link->dc && link->endpoint_len > 0 &&
+		   link->timing.udp_enabled) {
 		TrPacket *pkt = g_new(TrPacket, 1);
 		tr_packet_reset(pkt);
 		if (tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_CLOSE, g_get_monotonic_time()) == 0)
@@ -557,6 +715,7 @@ tr_link_peer(TrLink *link)
 const struct sockaddr *
 tr_link_endpoint(TrLink *link, socklen_t *len)
 {
+	sync_endpoint(link);
 	*len = link->endpoint_len;
 	return link->endpoint_len ? (const struct sockaddr *)&link->endpoint : NULL;
 }
@@ -579,6 +738,7 @@ tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
 	char ep[80];
 	uint32_t epoch = 0;
 
+	sync_endpoint(link);
 	tr_json_key_string(out, first, "path", tr_path_name(link->tx_path));
 	tr_json_key_string(out, first, "endpoint",
 			   link->endpoint_len
@@ -589,9 +749,10 @@ tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
 			 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
 	if (link->dc) {
 		const TrDcConfig *cfg = tr_dc_get_config(link->dc);
-		const TrDcStats *st = tr_dc_get_stats(link->dc);
+		TrDcStats stats, *st = &stats;
 		gboolean f = TRUE;
 
+		tr_dc_stats_copy(link->dc, &stats);
 		tr_dc_current_epoch(link->dc, &epoch);
 		tr_json_key_string(out, first, "cipher", tr_cipher_name(cfg->cipher));
 		tr_json_key_string(out, first, "compression", tr_compress_name(cfg->compress));

@@ -60,6 +60,17 @@ typedef struct {
 	gboolean udp_enabled;    /* FALSE: TLS stream only */
 } TrLinkTiming;
 
+typedef struct TrDataplane TrDataplane;
+
+/*
+ * Before tr_link_activate(): the data-plane workers carry this link's
+ * packets (sealing, opening, roaming, probes' answers); the link keeps the
+ * control side (keys, path, liveness) and quiesces the workers for key
+ * changes. @forward_id is the session's forwarding id (0: none yet).
+ */
+void tr_link_use_dataplane(TrLink *link, TrDataplane *dp, uint32_t forward_id);
+void tr_link_set_forward_id(TrLink *link, uint32_t id);
+
 /* Wraps @ctrl (a reference is taken; callbacks are redirected to the link). */
 TrLink *tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const char *peer_desc,
 		    gboolean is_tls_server, const TrLinkCallbacks *callbacks, gpointer user_data,

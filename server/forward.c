@@ -4,9 +4,8 @@
  * claimed subnets (and this node's own addresses, pushed routes and claimed
  * subnets, as the local device) form one routing table; with the switch
  * table and the mode they make the forwarding snapshot (common/fwd.h),
- * rebuilt whenever a session comes or goes. Packets are never sent back to
- * the session they came from; TCP SYNs are clamped to the tunnel MTU both
- * ways, and a packet too big for it is answered with ICMP "packet too big".
+ * rebuilt whenever a session comes or goes and handed to the data plane
+ * (common/dataplane.c), whose workers forward by it.
  */
 #include "server/hub-private.h"
 
@@ -67,8 +66,8 @@ rebuild(TrHub *hub)
 		g_warning("forwarding table: %s", error->message);
 		return;
 	}
-	tr_fwd_free(hub->fwd);
 	hub->fwd = fwd;
+	tr_dataplane_set_fwd(hub->dp, fwd);
 }
 
 gboolean
@@ -82,7 +81,6 @@ hub_forward_init(TrHub *hub, GError **error)
 	hub->sw = tr_switch_new(0, hub->cfg.dst_timeout);
 	hub->by_id = g_ptr_array_new();
 	g_ptr_array_add(hub->by_id, NULL); /* id 0 is the local device */
-	hub->copy = g_new(TrPacket, 1);
 
 	/* What lives behind our own device. */
 	if (hub->pool && tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &a)) {
@@ -113,11 +111,10 @@ hub_forward_init(TrHub *hub, GError **error)
 void
 hub_forward_free(TrHub *hub)
 {
-	g_clear_pointer(&hub->fwd, tr_fwd_free);
+	hub->fwd = NULL; /* the data plane's */
 	g_clear_pointer(&hub->routes, tr_route_builder_free);
 	g_clear_pointer(&hub->sw, tr_switch_unref);
 	g_clear_pointer(&hub->by_id, g_ptr_array_unref);
-	g_clear_pointer(&hub->copy, g_free);
 }
 
 void
@@ -143,6 +140,7 @@ hub_register(Client *c)
 		}
 		hub->by_id->pdata[c->id] = c;
 	}
+	tr_link_set_forward_id(c->link, c->id);
 	for (guint i = 0; i < c->n_addrs; i++) {
 		TrPrefix a = host_route(&c->addrs[i]);
 		claim(hub, &a, c->id, c->identity, TR_ROUTE_ASSIGNED);
@@ -167,100 +165,11 @@ hub_unregister(Client *c)
 		rebuild(hub);
 	}
 	c->id = 0;
+	if (c->link)
+		tr_link_set_forward_id(c->link, 0);
 	if (c->identity && g_hash_table_lookup(hub->by_identity, c->identity) == c) {
 		g_hash_table_remove(hub->by_identity, c->identity);
 		if (!c->is_peer && hub->pool)
 			tr_pool_release(hub->pool, c->identity);
-	}
-}
-
-static void
-send_to(TrHub *hub, Client *dst, TrPacket *pkt, gboolean copy)
-{
-	if (dst == NULL || dst->state != CLIENT_ACTIVE)
-		return;
-	/* Encryption works in place: each of several receivers gets a copy. */
-	if (copy) {
-		tr_packet_reset(hub->copy);
-		memcpy(tr_packet_data(hub->copy), tr_packet_data(pkt), pkt->len);
-		hub->copy->len = pkt->len;
-		pkt = hub->copy;
-	}
-	tr_link_send(dst->link, pkt);
-}
-
-static void
-to_device(TrHub *hub, TrPacket *pkt)
-{
-	if (tr_device_write(hub->dev, 0, tr_packet_data(pkt), pkt->len) < 0)
-		hub->tun_drops++;
-}
-
-/* Too big for the tunnel: tell the sender, as a router would. */
-static gboolean
-too_big(TrHub *hub, Client *from, TrPacket *pkt)
-{
-	uint8_t reply[TR_PTB_MAX];
-	TrFrameType type = (TrFrameType)hub->cfg.dev_type;
-	unsigned overhead = type == TR_FRAME_ETHERNET ? 14 : 0;
-	size_t n;
-
-	if (pkt->len <= hub->cfg.mtu + overhead)
-		return FALSE;
-	n = tr_mangle_build_ptb(tr_packet_data(pkt), pkt->len, type, hub->cfg.mtu, reply,
-				sizeof(reply));
-	if (n > 0) {
-		if (from == NULL) {
-			if (tr_device_write(hub->dev, 0, reply, n) < 0)
-				hub->tun_drops++;
-		} else {
-			tr_packet_reset(hub->copy);
-			memcpy(tr_packet_data(hub->copy), reply, n);
-			hub->copy->len = (uint32_t)n;
-			tr_link_send(from->link, hub->copy);
-		}
-	}
-	return TRUE;
-}
-
-void
-hub_forward(TrHub *hub, Client *from, TrPacket *pkt)
-{
-	uint32_t ingress = from ? from->id : TR_PEER_LOCAL;
-	gboolean c2c = hub->cfg.client_to_client;
-	TrFwdResult res;
-
-	if (from && from->id == 0)
-		return;
-	if (too_big(hub, from, pkt))
-		return;
-	tr_mangle_clamp_mss(tr_packet_data(pkt), pkt->len, (TrFrameType)hub->cfg.dev_type,
-			    hub->cfg.mtu);
-	switch (tr_fwd_decide(hub->fwd, tr_packet_data(pkt), pkt->len, ingress,
-			      g_get_monotonic_time(), &res)) {
-	case TR_FWD_LOCAL:
-		to_device(hub, pkt);
-		return;
-	case TR_FWD_PEER:
-		if (from && !c2c) {
-			hub->fwd_drops[TR_FWD_DROP_NO_ROUTE]++;
-			return;
-		}
-		send_to(hub, res.peer < hub->by_id->len ? hub->by_id->pdata[res.peer] : NULL, pkt,
-			FALSE);
-		return;
-	case TR_FWD_FLOOD:
-		if (from == NULL || c2c) {
-			for (guint i = 1; i < hub->by_id->len; i++) {
-				if (i != res.flood_except)
-					send_to(hub, hub->by_id->pdata[i], pkt, TRUE);
-			}
-		}
-		if (res.flood_local)
-			to_device(hub, pkt);
-		return;
-	case TR_FWD_DROP:
-		hub->fwd_drops[res.drop]++;
-		return;
 	}
 }

@@ -11,6 +11,7 @@
 #include "common/dialer.h"
 #include "common/link.h"
 #include "common/log.h"
+#include "common/dataplane.h"
 #include "common/fwd.h"
 #include "common/mangle.h"
 #include "common/route.h"
@@ -76,29 +77,28 @@ struct _TrHub {
 	TrPasswordBackend *passwords;
 	TrPool *pool; /* NULL: this node assigns no addresses */
 	TrDevice *dev;
-	int tcp_fd, udp_fd;
+	int tcp_fd, udp_fd; /* udp_fd: udp_fds[0] */
+	int *udp_fds;       /* one per worker, or one */
+	guint n_udp;
+	TrDataplane *dp;
 	guint16 port;
-	guint tcp_watch, udp_watch, tun_watch, crl_watch;
+	guint tcp_watch, crl_watch;
 	GHashTable *clients;     /* Client* set */
 	GHashTable *by_identity; /* identity -> Client (active) */
 	GHashTable *by_index;    /* rx index -> Client */
 	/* Forwarding (forward.c): claims -> routing table -> snapshot. */
 	TrRouteBuilder *routes;
 	TrSwitch *sw;
-	TrFwd *fwd;
+	TrFwd *fwd;              /* the latest snapshot (the data plane owns it) */
 	GPtrArray *by_id;        /* session id -> Client (NULL: free) */
-	TrPacket *copy;          /* scratch for flooding */
-	guint64 fwd_drops[TR_FWD_DROP_COUNT];
 	GPtrArray *connectors;
 	guint n_pending;
 	gint64 last_pending_warning;
 	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
 	char *invite_server_name; /* set when invites are on: our certificate's name */
-	TrPacket *pkt; /* scratch for the main-loop data path */
 	void (*changed)(gpointer);
 	gpointer changed_data;
-	guint64 rx_drops, tun_drops;
 };
 
 /* hub.c */
@@ -109,8 +109,6 @@ gboolean hub_forward_init(TrHub *hub, GError **error);
 void hub_forward_free(TrHub *hub);
 void hub_register(Client *c);   /* index, addresses and claims into the tables */
 void hub_unregister(Client *c); /* out of every table; releases the lease */
-/* A packet from a session (@from) or from the device (@from NULL). */
-void hub_forward(TrHub *hub, Client *from, TrPacket *pkt);
 TrLinkTiming hub_timing(TrHub *hub);
 gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why);
 TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);

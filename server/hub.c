@@ -8,6 +8,7 @@
 #include "common/addr.h"
 #include "common/error.h"
 #include "common/json-writer.h"
+#include "platform/udp.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ tr_hub_config_init(TrHubConfig *c)
 	c->dst_timeout = 300;
 	c->handshake_timeout_ms = 10000;
 	c->max_pending = 64;
+	tr_dp_tuning_init(&c->tuning);
 	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
 	tr_prefix_parse("fd00:7472::/64", 0, &c->pool6, NULL);
 }
@@ -200,63 +202,6 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-on_udp(gint fd, GIOCondition cond, gpointer p)
-{
-	TrHub *hub = p;
-	TrPacket *pkt = hub->pkt;
-
-	for (int n = 0; n < 256; n++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		TrDcHeader hdr;
-		Client *c;
-		ssize_t len;
-
-		pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
-		len = recvfrom(fd, tr_packet_data(pkt), TR_PACKET_BUFSIZE - pkt->off, MSG_DONTWAIT,
-			       (struct sockaddr *)&from, &fl);
-		if (len < 0)
-			break;
-		pkt->len = (uint32_t)len;
-		if (tr_dc_peek(&hub->cfg.magic, tr_packet_data(pkt), pkt->len, &hdr) < 0) {
-			hub->rx_drops++;
-			continue;
-		}
-		c = g_hash_table_lookup(hub->by_index, GUINT_TO_POINTER(hdr.receiver_index));
-		if (c == NULL || c->state != CLIENT_ACTIVE) {
-			hub->rx_drops++;
-			continue;
-		}
-		if (tr_link_udp_input(c->link, pkt, (struct sockaddr *)&from, fl) < 0)
-			hub->rx_drops++;
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_tun(gint fd, GIOCondition cond, gpointer p)
-{
-	TrHub *hub = p;
-	TrPacket *pkt = hub->pkt;
-
-	for (int n = 0; n < 256; n++) {
-		ssize_t len;
-
-		tr_packet_reset(pkt);
-		len = tr_device_read(hub->dev, 0, tr_packet_data(pkt), TR_PACKET_PAYLOAD_MAX);
-		if (len == -EAGAIN)
-			break;
-		if (len <= 0) {
-			hub->tun_drops++;
-			continue;
-		}
-		pkt->len = (uint32_t)len;
-		hub_forward(hub, NULL, pkt);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
 static int
 bind_socket(int type, const char *host, guint16 port, GError **error)
 {
@@ -304,11 +249,6 @@ bind_socket(int type, const char *host, guint16 port, GError **error)
 		close(fd);
 		return -1;
 	}
-	if (type == SOCK_DGRAM) {
-		int size = 4 << 20;
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	}
 	return fd;
 }
 
@@ -318,7 +258,9 @@ setup_device(TrHub *hub, GError **error)
 	TrPlatError perr = { 0 };
 	TrPrefix a;
 
-	hub->dev = tr_device_open(hub->cfg.dev_type, hub->cfg.device, hub->cfg.device_path, 1, &perr);
+	hub->dev = tr_device_open_ex(hub->cfg.dev_type, hub->cfg.device, hub->cfg.device_path,
+				     tr_dp_tuning_workers(&hub->cfg.tuning),
+				     hub->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
 	if (hub->dev == NULL)
 		goto fail;
 	if (tr_device_set_mtu(hub->dev, hub->cfg.mtu, &perr) < 0)
@@ -342,6 +284,36 @@ fail:
 	g_set_error(error, TR_ERROR, perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
 		    "%s", perr.message);
 	return FALSE;
+}
+
+static gboolean
+start_dataplane(TrHub *hub, GError **error)
+{
+	TrDpConfig dpc;
+	unsigned offloads = tr_device_offloads(hub->dev);
+
+	tr_dp_config_init(&dpc);
+	dpc.dev = hub->dev;
+	dpc.udp_fds = hub->udp_fds;
+	dpc.n_udp = hub->n_udp;
+	dpc.n_workers = tr_device_n_queues(hub->dev);
+	dpc.magic = hub->cfg.magic;
+	dpc.frame = (TrFrameType)hub->cfg.dev_type;
+	dpc.mtu = hub->cfg.mtu;
+	dpc.hub = TRUE;
+	dpc.client_to_client = hub->cfg.client_to_client;
+	dpc.udp_gso = hub->cfg.tuning.udp_gso;
+	dpc.tun_offload = (offloads & TR_OFFLOAD_TSO) != 0;
+	dpc.coalesce = hub->cfg.tuning.coalesce;
+	hub->dp = tr_dataplane_new(&dpc, error);
+	if (hub->dp == NULL)
+		return FALSE;
+	g_message("data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
+		  dpc.n_workers, dpc.n_workers == 1 ? "" : "s", hub->n_udp, hub->n_udp == 1 ? "" : "s",
+		  dpc.tun_offload ? (dpc.coalesce ? "TSO, coalescing" : "TSO") : "none",
+		  dpc.udp_gso ? "on" : "off",
+		  hub->cfg.tuning.udp_gro && tr_udp_has_gro(hub->udp_fd) ? "on" : "off");
+	return TRUE;
 }
 
 TrHub *
@@ -378,7 +350,6 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	hub->clients = g_hash_table_new_full(g_direct_hash, g_direct_equal, hub_session_free, NULL);
 	hub->by_identity = g_hash_table_new(g_str_hash, g_str_equal);
 	hub->by_index = g_hash_table_new(g_direct_hash, g_direct_equal);
-	hub->pkt = g_new(TrPacket, 1);
 
 	if (!tr_hostport_parse(strchr(config->listen, ':') || !g_ascii_isdigit(config->listen[0])
 				       ? config->listen
@@ -456,10 +427,22 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 						     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	hub->port = port;
-	hub->udp_fd = bind_socket(SOCK_DGRAM, host, port, error);
-	if (hub->udp_fd < 0)
-		return NULL;
+	{
+		/* The UDP sockets take the address the TCP socket got, and its port. */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
+		hub->udp_fds = tr_dp_open_sockets((struct sockaddr *)&ss, sl,
+						  tr_dp_tuning_workers(&hub->cfg.tuning),
+						  hub->cfg.tuning.udp_gro, &hub->n_udp, error);
+		if (hub->udp_fds == NULL)
+			return NULL;
+		hub->udp_fd = hub->udp_fds[0];
+	}
 	if (!setup_device(hub, error))
+		return NULL;
+	if (!start_dataplane(hub, error))
 		return NULL;
 	if (!hub_forward_init(hub, error))
 		return NULL;
@@ -502,8 +485,6 @@ tr_hub_start(TrHub *hub)
 	TrPrefix p;
 
 	hub->tcp_watch = g_unix_fd_add(hub->tcp_fd, G_IO_IN, on_accept, hub);
-	hub->udp_watch = g_unix_fd_add(hub->udp_fd, G_IO_IN, on_udp, hub);
-	hub->tun_watch = g_unix_fd_add((int)tr_device_queue_fd(hub->dev, 0), G_IO_IN, on_tun, hub);
 	memset(&p, 0, sizeof(p));
 	if (hub->pool)
 		tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &p);
@@ -550,13 +531,13 @@ tr_hub_free(TrHub *hub)
 	if (hub == NULL)
 		return;
 	g_clear_handle_id(&hub->tcp_watch, g_source_remove);
-	g_clear_handle_id(&hub->udp_watch, g_source_remove);
-	g_clear_handle_id(&hub->tun_watch, g_source_remove);
 	g_clear_handle_id(&hub->crl_watch, g_source_remove);
 	if (hub->connectors)
 		hub_peers_free(hub);
 	if (hub->clients)
 		g_hash_table_unref(hub->clients);
+	/* The sessions removed their peers; now the workers stop. */
+	g_clear_pointer(&hub->dp, tr_dataplane_free);
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
 	hub_forward_free(hub);
@@ -564,8 +545,9 @@ tr_hub_free(TrHub *hub)
 		g_warning("closing the device: %s", perr.message);
 	if (hub->tcp_fd >= 0)
 		close(hub->tcp_fd);
-	if (hub->udp_fd >= 0)
-		close(hub->udp_fd);
+	for (guint i = 0; i < hub->n_udp; i++)
+		close(hub->udp_fds[i]);
+	g_free(hub->udp_fds);
 	tr_pool_free(hub->pool);
 	if (hub->passwords)
 		tr_password_backend_free(hub->passwords);
@@ -573,7 +555,6 @@ tr_hub_free(TrHub *hub)
 		tr_tls_creds_unref(hub->creds);
 	if (hub->client_creds)
 		tr_tls_creds_unref(hub->client_creds);
-	g_free(hub->pkt);
 	g_free(hub->invite_server_name);
 	tr_hub_config_clear(&hub->cfg);
 	g_free(hub);
@@ -637,8 +618,14 @@ tr_hub_stats_json(TrHub *hub)
 	tr_json_key_string(out, &first, "role", "hub");
 	tr_json_key_string(out, &first, "device", hub->dev ? tr_device_ifname(hub->dev) : NULL);
 	tr_json_key_uint(out, &first, "port", hub->port);
-	tr_json_key_uint(out, &first, "rx_drops", hub->rx_drops);
-	tr_json_key_uint(out, &first, "tun_drops", hub->tun_drops);
+	if (hub->dp) {
+		TrDpStats st;
+		tr_dataplane_stats(hub->dp, &st);
+		tr_json_key_uint(out, &first, "rx_drops", st.rx_drops);
+		tr_json_key_uint(out, &first, "tun_drops", st.dev_drops);
+		tr_json_key_uint(out, &first, "tx_drops", st.tx_drops);
+		tr_dataplane_stats_json(hub->dp, out, &first);
+	}
 	tr_json_key_uint(out, &first, "pending_handshakes", hub->n_pending);
 	tr_json_key(out, &first, "peers");
 	g_string_append_c(out, '[');

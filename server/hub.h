@@ -6,6 +6,7 @@
 #include "common/addr.h"
 #include "common/cipher.h"
 #include "common/compress.h"
+#include "common/dataplane.h"
 #include "common/fwd.h"
 #include "common/magic.h"
 #include "common/tls.h"
@@ -65,6 +66,7 @@ typedef struct {
 	char *node_name;           /* this node's unique name (required with connect) */
 	TrPrefix addresses[4];     /* this node's own tunnel addresses, without a pool */
 	guint n_addresses;
+	TrDpTuning tuning;         /* data-plane threads and offloads */
 } TrHubConfig;
 
 void tr_hub_config_init(TrHubConfig *config);

@@ -87,6 +87,7 @@ const TrOptDesc tr_server_options[] = {
 	  "Time a client has to finish TLS and send HELLO", 0 },
 	{ "max-pending", 0, TR_OPT_INT, "N", "64", 1, 100000, NULL, "Network",
 	  "Most connections in the handshake at once; more are closed at once", 0 },
+	TR_DATAPLANE_OPTIONS
 	TR_SERVICE_OPTIONS
 };
 const guint tr_server_n_options = G_N_ELEMENTS(tr_server_options);
@@ -149,6 +150,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);
+	tr_dp_tuning_from_options(o, &c->tuning);
 	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
 		c->dev_type = TR_DEVICE_TAP;
 	if (S("mode") && !tr_fwd_mode_parse(S("mode"), &c->mode, error))

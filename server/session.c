@@ -265,6 +265,7 @@ finish_hello(Client *c)
 
 	c->rx_index = hub_new_index(hub);
 	hub_fill_dc_config(hub, &dcc, cipher, comp, c->rx_index, hello->rx_index);
+	tr_link_use_dataplane(c->link, hub->dp, 0);
 	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, NULL, 0, &error)) {
 		g_autofree char *failed = g_strdup_printf("cannot start the data channel: %s",
 							  error->message);
@@ -499,13 +500,6 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 }
 
 static void
-on_data(TrLink *link, TrPacket *pkt, gpointer p)
-{
-	Client *c = p;
-	hub_forward(c->hub, c, pkt);
-}
-
-static void
 on_path_changed(TrLink *link, TrPath path, gpointer p)
 {
 	Client *c = p;
@@ -517,7 +511,6 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 }
 
 const TrLinkCallbacks hub_session_callbacks = {
-	.data = on_data,
 	.message = on_message,
 	.established = on_established,
 	.closed = on_closed,

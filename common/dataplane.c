@@ -1,0 +1,1395 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The data plane's workers (see dataplane.h for the design). A worker's
+ * batch: read the device and the socket, each up to `batch` times; seal what
+ * the device gave into one arena, datagram after datagram, so that runs to
+ * one peer go out as one UDP_SEGMENT message; open what the socket gave into
+ * packet buffers that the coalescer merges for the device; flush both at the
+ * end of the batch.
+ */
+#include "common/dataplane.h"
+
+#include "common/error.h"
+#include "common/json-writer.h"
+#include "common/link.h"
+#include "common/mangle.h"
+#include "common/offload.h"
+#include "common/options.h"
+#include "common/rcu.h"
+#include "platform/udp.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BATCH_MAX   64u
+#define SEGS_MAX    128u            /* segments of one super-packet */
+#define RX_MSGS     8u              /* recvmmsg messages per call, each up to 64 KiB with GRO */
+#define RX_MSG_SIZE 65536u
+#define RX_POOL     64u             /* decrypted packets waiting for the device */
+#define TX_MAX      256u            /* sealed datagrams per flush */
+#define ARENA_SIZE  (512u * 1024u)  /* sealed datagrams, back to back */
+#define GSO_MAX_SEGS 64u            /* datagrams per UDP_SEGMENT message */
+#define GSO_MAX_BYTES 65000u
+#define INBOX_MAX   1024u
+#define OUTBOX_MAX  4096u
+#define SEND_WAIT_MS 2              /* socket buffer full: wait this long, a few times */
+#define EP_WORDS    4u              /* an endpoint (sockaddr_in6 fits) in atomic words */
+
+enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };
+
+/* A worker's counters: it alone writes them, the control plane reads. */
+#define WSTAT(w, field, n)                                                                      \
+	__atomic_store_n(&(w)->stats.field, __atomic_load_n(&(w)->stats.field, __ATOMIC_RELAXED) + \
+	                                            (n),                                            \
+	                 __ATOMIC_RELAXED)
+
+struct TrDpPeer {
+	gint ref;
+	TrDataplane *dp;
+	TrDc *dc;
+	uint32_t id; /* forwarding id; 0: not a forwarding target */
+	uint32_t rx_index;
+	unsigned owner;
+	TrDpPeerCallbacks cb;
+	gpointer data;
+	int path;            /* atomic: TrPath */
+	gint64 last_udp_rx;  /* atomic */
+	unsigned events;     /* atomic: TrDpEvent bits not yet seen by the control plane */
+	gboolean removed;    /* control plane only */
+	/* The endpoint, under a sequence lock: even = stable. */
+	unsigned ep_seq;
+	uint64_t ep_words[EP_WORDS];
+	socklen_t ep_len_; /* written inside the sequence */
+};
+
+typedef struct {
+	gint ref;
+	TrFwd *fwd;
+} FwdRef;
+
+/* The immutable table the workers read. */
+typedef struct {
+	FwdRef *fwd;
+	TrDpPeer **by_id; /* [0] unused (the device) */
+	guint n_ids;
+	struct {
+		uint32_t index;
+		TrDpPeer *peer;
+	} *slots; /* receiver index -> peer, open addressing */
+	guint mask;
+	TrDpPeer **all; /* every peer, for references */
+	guint n_all;
+} Table;
+
+typedef struct {
+	TrDpPeer *peer;
+	uint32_t off, len;
+} TxItem;
+
+typedef struct {
+	TrDpPeer *peer; /* a reference */
+	gboolean tls;   /* came over the TLS stream: no endpoint */
+	struct sockaddr_storage from;
+	socklen_t from_len;
+	guint len;
+	uint8_t data[];
+} InboxItem;
+
+typedef struct {
+	TrDataplane *dp;
+	unsigned index;
+	GThread *thread;
+	TrPoller *poller;
+	TrWakeup wake;
+	GMutex gate;
+	TrRcuReader *reader;
+	int udp_fd;
+	gboolean udp_rx; /* this worker receives on udp_fd */
+	TrCompressScratch *scratch;
+	gint64 now;
+	const Table *table;
+
+	TrPacket *dev_in;
+	TrPacket *segs[SEGS_MAX];
+	TrPacket *pool[RX_POOL];
+	unsigned n_free;
+	TrGro gro;
+	TrPacket *reply;
+
+	uint8_t *rx_bufs;
+	TrUdpMsg rx_msgs[RX_MSGS];
+
+	uint8_t *arena;
+	size_t arena_used;
+	TxItem tx[TX_MAX];
+	unsigned n_tx;
+	TrUdpMsg tx_msgs[TX_MAX];
+
+	GMutex inbox_lock;
+	GQueue inbox;
+
+	TrDpStats stats;
+} Worker;
+
+struct TrDataplane {
+	TrDpConfig cfg;
+	Worker *workers;
+	int stop; /* atomic */
+	int quiesce_req; /* atomic */
+	GMutex quiesce_lock;
+	TrRcu *rcu;
+	guint reclaim_id;
+
+	/* Control plane's view, from which tables are built. */
+	GPtrArray *peers; /* every live peer */
+	FwdRef *fwd;
+
+	/* Worker -> main loop. */
+	TrWakeup main_wake;
+	int main_signaled; /* atomic */
+	guint main_watch;
+	GMutex outbox_lock;
+	GQueue outbox;
+	guint64 outbox_drops; /* under outbox_lock */
+};
+
+/* ---- Peers and tables -------------------------------------------------------- */
+
+static TrDpPeer *
+peer_ref(TrDpPeer *peer)
+{
+	g_atomic_int_inc(&peer->ref);
+	return peer;
+}
+
+static void
+peer_unref(TrDpPeer *peer)
+{
+	if (peer && g_atomic_int_dec_and_test(&peer->ref)) {
+		tr_dc_free(peer->dc);
+		g_free(peer);
+	}
+}
+
+static void
+fwd_unref(FwdRef *f)
+{
+	if (f && g_atomic_int_dec_and_test(&f->ref)) {
+		tr_fwd_free(f->fwd);
+		g_free(f);
+	}
+}
+
+static void
+table_free(gpointer p)
+{
+	Table *t = p;
+
+	for (guint i = 0; i < t->n_all; i++)
+		peer_unref(t->all[i]);
+	fwd_unref(t->fwd);
+	g_free(t->all);
+	g_free(t->by_id);
+	g_free(t->slots);
+	g_free(t);
+}
+
+static inline guint
+index_hash(uint32_t index)
+{
+	return (index * 0x9e3779b1u) >> 7;
+}
+
+static TrDpPeer *
+table_lookup(const Table *t, uint32_t index)
+{
+	if (t == NULL || t->slots == NULL || index == 0)
+		return NULL;
+	for (guint i = index_hash(index) & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+		if (t->slots[i].index == index)
+			return t->slots[i].peer;
+		if (t->slots[i].index == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Builds a table from the control plane's view and publishes it. */
+static void
+publish(TrDataplane *dp)
+{
+	Table *t = g_new0(Table, 1);
+	guint n = dp->peers->len, size = 4;
+
+	if (dp->fwd) {
+		g_atomic_int_inc(&dp->fwd->ref);
+		t->fwd = dp->fwd;
+	}
+	t->n_all = n;
+	t->all = g_new(TrDpPeer *, MAX(n, 1));
+	t->n_ids = 2;
+	for (guint i = 0; i < n; i++) {
+		TrDpPeer *p = dp->peers->pdata[i];
+		t->all[i] = peer_ref(p);
+		if (p->id >= t->n_ids)
+			t->n_ids = p->id + 1;
+	}
+	t->by_id = g_new0(TrDpPeer *, t->n_ids);
+	while (size < 2 * n)
+		size *= 2;
+	t->slots = g_malloc0(sizeof(*t->slots) * size);
+	t->mask = size - 1;
+	for (guint i = 0; i < n; i++) {
+		TrDpPeer *p = t->all[i];
+		guint j = index_hash(p->rx_index) & t->mask;
+
+		if (p->id)
+			t->by_id[p->id] = p;
+		while (t->slots[j].index != 0)
+			j = (j + 1) & t->mask;
+		t->slots[j].index = p->rx_index;
+		t->slots[j].peer = p;
+	}
+	tr_rcu_publish(dp->rcu, t);
+}
+
+static gboolean
+on_reclaim(gpointer p)
+{
+	TrDataplane *dp = p;
+
+	tr_rcu_reclaim(dp->rcu);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- Endpoints: a sequence lock over atomic words ----------------------------- */
+
+static void
+ep_write(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len)
+{
+	uint64_t words[EP_WORDS] = { 0 };
+	unsigned seq;
+
+	if (len > sizeof(words))
+		len = 0;
+	if (len)
+		memcpy(words, sa, len);
+	/* Writers (the owner worker, or the control plane before the peer is
+	 * published) are serialised by taking the odd count. */
+	do {
+		seq = __atomic_load_n(&peer->ep_seq, __ATOMIC_RELAXED);
+	} while ((seq & 1) ||
+	         !__atomic_compare_exchange_n(&peer->ep_seq, &seq, seq + 1, FALSE, __ATOMIC_ACQUIRE,
+	                                      __ATOMIC_RELAXED));
+	for (unsigned i = 0; i < EP_WORDS; i++)
+		__atomic_store_n(&peer->ep_words[i], words[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&peer->ep_len_, len, __ATOMIC_RELAXED);
+	__atomic_store_n(&peer->ep_seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* Reads the endpoint; 0 when none (or when it kept changing: a few tries). */
+static socklen_t
+ep_read(TrDpPeer *peer, struct sockaddr_storage *out)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		unsigned s1 = __atomic_load_n(&peer->ep_seq, __ATOMIC_ACQUIRE), s2;
+		uint64_t words[EP_WORDS];
+		socklen_t len;
+
+		if (s1 & 1)
+			continue;
+		for (unsigned i = 0; i < EP_WORDS; i++)
+			words[i] = __atomic_load_n(&peer->ep_words[i], __ATOMIC_RELAXED);
+		len = __atomic_load_n(&peer->ep_len_, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&peer->ep_seq, __ATOMIC_RELAXED);
+		if (s1 != s2)
+			continue;
+		if (len)
+			memcpy(out, words, len);
+		return len;
+	}
+	return 0;
+}
+
+/* ---- Worker -> control plane ------------------------------------------------------ */
+
+static void
+signal_main(TrDataplane *dp)
+{
+	if (__atomic_exchange_n(&dp->main_signaled, 1, __ATOMIC_ACQ_REL) == 0)
+		tr_wakeup_signal(&dp->main_wake);
+}
+
+static void
+peer_event(TrDpPeer *peer, unsigned ev)
+{
+	if (__atomic_fetch_or(&peer->events, ev, __ATOMIC_ACQ_REL) == 0)
+		signal_main(peer->dp);
+}
+
+typedef struct {
+	TrDpPeer *peer;
+	guint len;
+	uint8_t data[];
+} OutItem;
+
+/* Data for a peer whose path is the TLS stream: the slow path, through the main loop. */
+static void
+to_outbox(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
+{
+	TrDataplane *dp = w->dp;
+	OutItem *item;
+
+	g_mutex_lock(&dp->outbox_lock);
+	if (dp->outbox.length >= OUTBOX_MAX) {
+		dp->outbox_drops++;
+		g_mutex_unlock(&dp->outbox_lock);
+		WSTAT(w, tx_drops, 1);
+		return;
+	}
+	item = g_malloc(sizeof(*item) + len);
+	item->peer = peer_ref(peer);
+	item->len = (guint)len;
+	memcpy(item->data, data, len);
+	g_queue_push_tail(&dp->outbox, item);
+	g_mutex_unlock(&dp->outbox_lock);
+	signal_main(dp);
+}
+
+/* ---- Sending -------------------------------------------------------------------- */
+
+static void
+send_msgs(Worker *w, TrUdpMsg *msgs, unsigned n)
+{
+	unsigned done = 0;
+	int waits = 0;
+
+	while (done < n) {
+		int r = tr_udp_send_batch(w->udp_fd, msgs + done, n - done);
+
+		if (r > 0) {
+			done += (unsigned)r;
+			continue;
+		}
+		if (r == -EAGAIN && waits < 3) {
+			/* Socket buffer full: give the kernel a moment, then drop as a network would. */
+			struct pollfd pfd = { .fd = w->udp_fd, .events = POLLOUT };
+			(void)poll(&pfd, 1, SEND_WAIT_MS);
+			waits++;
+			continue;
+		}
+		/* Skip the message that failed. */
+		WSTAT(w, tx_drops, msgs[done].segment ? (msgs[done].len + msgs[done].segment - 1) /
+		                                                msgs[done].segment
+		                                      : 1);
+		done++;
+	}
+}
+
+/* Sends the sealed datagrams of the arena, runs to one peer as one message. */
+static void
+flush_tx(Worker *w)
+{
+	TrDataplane *dp = w->dp;
+	unsigned m = 0, i = 0;
+	TrDpPeer *last = NULL;
+	struct sockaddr_storage ep;
+	socklen_t ep_len = 0;
+
+	while (i < w->n_tx) {
+		TxItem *it = &w->tx[i];
+		TrDpPeer *peer = it->peer;
+		unsigned j = i + 1;
+		size_t total = it->len;
+		TrUdpMsg *msg;
+
+		if (__atomic_load_n(&peer->path, __ATOMIC_RELAXED) != TR_PATH_UDP) {
+			if (__atomic_load_n(&peer->path, __ATOMIC_RELAXED) == TR_PATH_TCP)
+				to_outbox(w, peer, w->arena + it->off, it->len);
+			else
+				WSTAT(w, tx_drops, 1);
+			i++;
+			continue;
+		}
+		if (peer != last) {
+			ep_len = ep_read(peer, &ep);
+			last = peer;
+		}
+		if (ep_len == 0) {
+			WSTAT(w, tx_drops, 1);
+			i++;
+			continue;
+		}
+		/* A run: same peer, equal sizes (the last may be shorter), back to back. */
+		if (dp->cfg.udp_gso) {
+			while (j < w->n_tx && w->tx[j].peer == peer && w->tx[j].len <= it->len &&
+			       w->tx[j].off == w->tx[j - 1].off + w->tx[j - 1].len &&
+			       j - i < GSO_MAX_SEGS && total + w->tx[j].len <= GSO_MAX_BYTES) {
+				total += w->tx[j].len;
+				j++;
+				if (w->tx[j - 1].len < it->len)
+					break;
+			}
+		}
+		msg = &w->tx_msgs[m++];
+		msg->data = w->arena + it->off;
+		msg->len = total;
+		msg->size = total;
+		msg->segment = j - i > 1 ? (uint16_t)it->len : 0;
+		memcpy(&msg->addr, &ep, ep_len);
+		msg->addr_len = ep_len;
+		if (msg->segment)
+			WSTAT(w, tx_gso_runs, 1);
+		WSTAT(w, tx_datagrams, j - i);
+		i = j;
+	}
+	if (m) {
+		send_msgs(w, w->tx_msgs, m);
+		WSTAT(w, tx_batches, 1);
+	}
+	w->n_tx = 0;
+	w->arena_used = 0;
+}
+
+/* Seals @len bytes for @peer into the arena. */
+static void
+stage_tx(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
+{
+	int r;
+
+	if (peer == NULL)
+		return;
+	if (w->n_tx == TX_MAX || ARENA_SIZE - w->arena_used < len + TR_DC_OVERHEAD)
+		flush_tx(w);
+	r = tr_dc_seal(peer->dc, w->index, w->scratch, TR_DC_DATA, data, len,
+	               w->arena + w->arena_used, ARENA_SIZE - w->arena_used, w->now);
+	if (r < 0) {
+		WSTAT(w, tx_drops, 1);
+		return;
+	}
+	w->tx[w->n_tx++] = (TxItem){ peer, (uint32_t)w->arena_used, (uint32_t)r };
+	w->arena_used += (size_t)r;
+}
+
+/* A control message (PONG) from a worker: sealed and sent at once. */
+static void
+send_now(Worker *w, TrDpPeer *peer, TrDcType type, const uint8_t *data, size_t len)
+{
+	uint8_t buf[TR_DC_OVERHEAD + 64];
+	struct sockaddr_storage ep;
+	socklen_t ep_len = ep_read(peer, &ep);
+	int r;
+
+	if (ep_len == 0 || len > 64)
+		return;
+	r = tr_dc_seal(peer->dc, w->index, NULL, type, data, len, buf, sizeof(buf), w->now);
+	if (r > 0)
+		(void)sendto(w->udp_fd, buf, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&ep, ep_len);
+}
+
+/* ---- Writing to the device --------------------------------------------------------- */
+
+static TrPacket *
+pool_get(Worker *w);
+
+static void
+pool_put(Worker *w, TrPacket *pkt)
+{
+	w->pool[w->n_free++] = pkt;
+}
+
+static void
+dev_write(Worker *w, TrPacket *pkt, const TrGso *gso)
+{
+	TrDataplane *dp = w->dp;
+
+	if (tr_device_write_gso(dp->cfg.dev, w->index, gso, tr_packet_data(pkt), pkt->len) < 0)
+		WSTAT(w, dev_drops, 1);
+	else
+		WSTAT(w, dev_writes, 1);
+}
+
+static void
+flush_dev(Worker *w)
+{
+	TrGro *gro = &w->gro;
+
+	if (gro->n == 0)
+		return;
+	tr_gro_finish(gro);
+	for (unsigned i = 0; i < gro->n; i++) {
+		TrGroItem *it = &gro->items[i];
+		if (it->gso.type != TR_GSO_NONE)
+			WSTAT(w, dev_coalesced, 1);
+		dev_write(w, it->pkt, it->gso.type != TR_GSO_NONE || it->gso.needs_csum ? &it->gso : NULL);
+		pool_put(w, it->pkt);
+	}
+	tr_gro_reset(gro);
+}
+
+static TrPacket *
+pool_get(Worker *w)
+{
+	if (w->n_free == 0)
+		flush_dev(w);
+	g_assert(w->n_free > 0);
+	return w->pool[--w->n_free];
+}
+
+/* A packet for the device: into the coalescer (which keeps or merges it). */
+static void
+stage_dev(Worker *w, TrPacket *pkt)
+{
+	if (w->gro.n == TR_GRO_MAX)
+		flush_dev(w);
+	if (tr_gro_add(&w->gro, pkt))
+		pool_put(w, pkt);
+}
+
+/* ---- Forwarding ------------------------------------------------------------------ */
+
+/* Too big for the tunnel: answer as a router would. @from NULL: it came from the device. */
+static gboolean
+too_big(Worker *w, TrDpPeer *from, const uint8_t *data, size_t len)
+{
+	TrDataplane *dp = w->dp;
+	unsigned overhead = dp->cfg.frame == TR_FRAME_ETHERNET ? 14 : 0;
+	size_t n;
+
+	if (len <= dp->cfg.mtu + overhead)
+		return FALSE;
+	tr_packet_reset(w->reply);
+	n = tr_mangle_build_ptb(data, len, dp->cfg.frame, dp->cfg.mtu, tr_packet_data(w->reply),
+	                        TR_PTB_MAX);
+	if (n > 0) {
+		w->reply->len = (uint32_t)n;
+		if (from == NULL)
+			dev_write(w, w->reply, NULL);
+		else
+			stage_tx(w, from, tr_packet_data(w->reply), n);
+	}
+	return TRUE;
+}
+
+static void
+flood(Worker *w, const TrFwdResult *res, const uint8_t *data, size_t len)
+{
+	const Table *t = w->table;
+
+	for (guint i = 1; i < t->n_ids; i++) {
+		if (i != res->flood_except && t->by_id[i])
+			stage_tx(w, t->by_id[i], data, len);
+	}
+}
+
+/* A packet the device gave. */
+static void
+from_device(Worker *w, uint8_t *data, size_t len)
+{
+	TrDataplane *dp = w->dp;
+	const Table *t = w->table;
+	TrFwdResult res;
+
+	if (too_big(w, NULL, data, len))
+		return;
+	tr_mangle_clamp_mss(data, len, dp->cfg.frame, dp->cfg.mtu);
+	if (!dp->cfg.hub) {
+		stage_tx(w, t->n_ids > 1 ? t->by_id[1] : NULL, data, len);
+		return;
+	}
+	if (t->fwd == NULL)
+		return;
+	switch (tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res)) {
+	case TR_FWD_PEER:
+		stage_tx(w, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data, len);
+		break;
+	case TR_FWD_FLOOD:
+		flood(w, &res, data, len);
+		break;
+	case TR_FWD_LOCAL:
+		break; /* from the device back to it: a loop */
+	case TR_FWD_DROP:
+		WSTAT(w, fwd_drops[res.drop], 1);
+		break;
+	}
+}
+
+/* A packet a peer sent (in @pkt, which this function consumes). */
+static void
+from_peer(Worker *w, TrDpPeer *peer, TrPacket *pkt)
+{
+	TrDataplane *dp = w->dp;
+	const Table *t = w->table;
+	uint8_t *data = tr_packet_data(pkt);
+	TrFwdResult res;
+
+	if (!dp->cfg.hub) {
+		tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp->cfg.mtu);
+		stage_dev(w, pkt);
+		return;
+	}
+	if (peer->id == 0 || t->fwd == NULL || too_big(w, peer, data, pkt->len)) {
+		pool_put(w, pkt);
+		return;
+	}
+	tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp->cfg.mtu);
+	switch (tr_fwd_decide(t->fwd->fwd, data, pkt->len, peer->id, w->now, &res)) {
+	case TR_FWD_LOCAL:
+		stage_dev(w, pkt);
+		return;
+	case TR_FWD_PEER:
+		if (dp->cfg.client_to_client)
+			stage_tx(w, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data, pkt->len);
+		else
+			WSTAT(w, fwd_drops[TR_FWD_DROP_NO_ROUTE], 1);
+		break;
+	case TR_FWD_FLOOD:
+		if (dp->cfg.client_to_client)
+			flood(w, &res, data, pkt->len);
+		if (res.flood_local) {
+			stage_dev(w, pkt);
+			return;
+		}
+		break;
+	case TR_FWD_DROP:
+		WSTAT(w, fwd_drops[res.drop], 1);
+		break;
+	}
+	pool_put(w, pkt);
+}
+
+/* ---- Receiving ------------------------------------------------------------------- */
+
+static void
+handoff(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len, const struct sockaddr *from,
+        socklen_t from_len, gboolean tls)
+{
+	Worker *owner = &w->dp->workers[peer->owner];
+	InboxItem *item;
+
+	g_mutex_lock(&owner->inbox_lock);
+	if (owner->inbox.length >= INBOX_MAX) {
+		g_mutex_unlock(&owner->inbox_lock);
+		WSTAT(w, rx_drops, 1);
+		return;
+	}
+	item = g_malloc(sizeof(*item) + len);
+	item->peer = peer_ref(peer);
+	item->tls = tls;
+	item->from_len = from_len <= sizeof(item->from) ? from_len : 0;
+	if (item->from_len)
+		memcpy(&item->from, from, item->from_len);
+	item->len = (guint)len;
+	memcpy(item->data, data, len);
+	g_queue_push_tail(&owner->inbox, item);
+	g_mutex_unlock(&owner->inbox_lock);
+	WSTAT(w, handoffs, 1);
+	tr_wakeup_signal(&owner->wake);
+}
+
+/* An authenticated datagram from @peer over UDP from @from. */
+static void
+heard(Worker *w, TrDpPeer *peer, const struct sockaddr *from, socklen_t from_len)
+{
+	gint64 last = __atomic_load_n(&peer->last_udp_rx, __ATOMIC_RELAXED);
+	struct sockaddr_storage ep;
+	socklen_t ep_len;
+
+	/* A store per 50 ms is plenty for liveness, and keeps the line quiet. */
+	if (w->now - last >= 50000) {
+		__atomic_store_n(&peer->last_udp_rx, w->now, __ATOMIC_RELAXED);
+		if (last == 0 || w->now - last >= G_USEC_PER_SEC)
+			peer_event(peer, TR_DP_EVENT_UDP_HEARD);
+	}
+	ep_len = ep_read(peer, &ep);
+	if (from_len <= sizeof(peer->ep_words) &&
+	    (ep_len != from_len || memcmp(&ep, from, from_len) != 0)) {
+		ep_write(peer, from, from_len);
+		peer_event(peer, TR_DP_EVENT_ROAMED);
+	}
+}
+
+/* One sealed datagram for @peer (owned by this worker). */
+static void
+open_datagram(Worker *w, TrDpPeer *peer, uint8_t *wire, size_t len, const struct sockaddr *from,
+              socklen_t from_len)
+{
+	TrPacket *pkt = pool_get(w);
+	TrDcType type;
+
+	if (tr_dc_open(peer->dc, w->scratch, wire, len, pkt, &type, w->now) < 0) {
+		WSTAT(w, rx_drops, 1);
+		pool_put(w, pkt);
+		return;
+	}
+	if (from)
+		heard(w, peer, from, from_len);
+	switch (type) {
+	case TR_DC_DATA:
+		from_peer(w, peer, pkt);
+		return;
+	case TR_DC_PING:
+		if (from)
+			send_now(w, peer, TR_DC_PONG, tr_packet_data(pkt), pkt->len);
+		break;
+	case TR_DC_PONG:
+		break;
+	case TR_DC_CLOSE:
+		peer_event(peer, TR_DP_EVENT_CLOSED);
+		break;
+	}
+	pool_put(w, pkt);
+}
+
+static void
+rx_datagram(Worker *w, uint8_t *wire, size_t len, const struct sockaddr *from, socklen_t from_len)
+{
+	TrDcHeader h;
+	TrDpPeer *peer;
+
+	WSTAT(w, rx_datagrams, 1);
+	if (tr_dc_peek(&w->dp->cfg.magic, wire, len, &h) < 0) {
+		WSTAT(w, rx_drops, 1);
+		return;
+	}
+	peer = table_lookup(w->table, h.receiver_index);
+	if (peer == NULL) {
+		WSTAT(w, rx_drops, 1);
+		return;
+	}
+	if (peer->owner != w->index) {
+		handoff(w, peer, wire, len, from, from_len, FALSE);
+		return;
+	}
+	open_datagram(w, peer, wire, len, from, from_len);
+}
+
+static void
+do_udp(Worker *w)
+{
+	unsigned budget = w->dp->cfg.batch;
+
+	while (budget > 0) {
+		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, MIN(budget, RX_MSGS));
+
+		if (n <= 0)
+			break;
+		WSTAT(w, rx_batches, 1);
+		for (int i = 0; i < n; i++) {
+			TrUdpMsg *m = &w->rx_msgs[i];
+			size_t seg = m->segment ? m->segment : m->len;
+
+			if (m->segment)
+				WSTAT(w, rx_gro_runs, 1);
+			for (size_t off = 0; off < m->len; off += seg)
+				rx_datagram(w, m->data + off, MIN(seg, m->len - off),
+				            (struct sockaddr *)&m->addr, m->addr_len);
+			m->len = 0;
+		}
+		budget -= MIN(budget, (unsigned)n);
+	}
+}
+
+static void
+do_inbox(Worker *w)
+{
+	GQueue q = G_QUEUE_INIT;
+	InboxItem *item;
+
+	g_mutex_lock(&w->inbox_lock);
+	q = w->inbox;
+	g_queue_init(&w->inbox);
+	g_mutex_unlock(&w->inbox_lock);
+	while ((item = g_queue_pop_head(&q)) != NULL) {
+		/* Only while the peer is still in the table: it may have gone meanwhile. */
+		if (table_lookup(w->table, item->peer->rx_index) == item->peer)
+			open_datagram(w, item->peer, item->data, item->len,
+			              item->tls ? NULL : (struct sockaddr *)&item->from, item->from_len);
+		peer_unref(item->peer);
+		g_free(item);
+	}
+}
+
+static void
+do_tun(Worker *w)
+{
+	TrDataplane *dp = w->dp;
+
+	for (unsigned i = 0; i < dp->cfg.batch; i++) {
+		TrPacket *in = w->dev_in;
+		TrGso gso;
+		ssize_t n;
+		int k;
+
+		tr_packet_reset(in);
+		n = tr_device_read_gso(dp->cfg.dev, w->index, tr_packet_data(in), TR_PACKET_PAYLOAD_MAX,
+		                       &gso);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0) {
+			WSTAT(w, dev_drops, 1);
+			continue;
+		}
+		WSTAT(w, dev_reads, 1);
+		if (gso.type == TR_GSO_NONE && !gso.needs_csum) {
+			from_device(w, tr_packet_data(in), (size_t)n);
+			continue;
+		}
+		k = tr_gso_split(&gso, tr_packet_data(in), (size_t)n, w->segs, SEGS_MAX);
+		if (k < 0) {
+			WSTAT(w, dev_drops, 1);
+			continue;
+		}
+		if (gso.type != TR_GSO_NONE)
+			WSTAT(w, dev_super_reads, 1);
+		for (int j = 0; j < k; j++)
+			from_device(w, tr_packet_data(w->segs[j]), w->segs[j]->len);
+	}
+}
+
+static void
+wait_if_quiescing(TrDataplane *dp)
+{
+	if (__atomic_load_n(&dp->quiesce_req, __ATOMIC_ACQUIRE)) {
+		g_mutex_lock(&dp->quiesce_lock);
+		g_mutex_unlock(&dp->quiesce_lock);
+	}
+}
+
+static gpointer
+worker_main(gpointer p)
+{
+	Worker *w = p;
+	TrDataplane *dp = w->dp;
+
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
+		TrPollEvent ev[4];
+		gboolean tun = FALSE, udp = FALSE;
+		int n = tr_poller_wait(w->poller, ev, G_N_ELEMENTS(ev), 1000);
+
+		if (__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE))
+			break;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].tag == TAG_TUN)
+				tun = TRUE;
+			else if (ev[i].tag == TAG_UDP)
+				udp = TRUE;
+			else
+				tr_wakeup_clear(&w->wake);
+		}
+		wait_if_quiescing(dp);
+		g_mutex_lock(&w->gate);
+		w->table = tr_rcu_read_begin(w->reader);
+		w->now = g_get_monotonic_time();
+		if (w->table) {
+			do_inbox(w);
+			if (udp)
+				do_udp(w);
+			if (tun)
+				do_tun(w);
+			flush_tx(w);
+			flush_dev(w);
+		}
+		tr_rcu_read_end(w->reader);
+		w->table = NULL;
+		g_mutex_unlock(&w->gate);
+	}
+	return NULL;
+}
+
+/* ---- Control plane ------------------------------------------------------------- */
+
+static gboolean
+on_main_wake(gint fd, GIOCondition cond, gpointer p)
+{
+	TrDataplane *dp = p;
+	GQueue q;
+	OutItem *item;
+
+	tr_wakeup_clear(&dp->main_wake);
+	__atomic_store_n(&dp->main_signaled, 0, __ATOMIC_RELEASE);
+
+	g_mutex_lock(&dp->outbox_lock);
+	q = dp->outbox;
+	g_queue_init(&dp->outbox);
+	g_mutex_unlock(&dp->outbox_lock);
+	while ((item = g_queue_pop_head(&q)) != NULL) {
+		if (!item->peer->removed && item->peer->cb.tcp_send)
+			item->peer->cb.tcp_send(item->peer, item->data, item->len, item->peer->data);
+		peer_unref(item->peer);
+		g_free(item);
+	}
+	/* A callback may remove peers: walk a copy. */
+	for (guint i = 0; i < dp->peers->len; i++) {
+		TrDpPeer *peer = dp->peers->pdata[i];
+		unsigned ev = __atomic_exchange_n(&peer->events, 0, __ATOMIC_ACQ_REL);
+
+		if (ev && peer->cb.peer_event) {
+			peer_ref(peer);
+			peer->cb.peer_event(peer, ev, peer->data);
+			/* Removed by the callback: the array shifted. */
+			if (peer->removed)
+				i--;
+			peer_unref(peer);
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+void
+tr_dp_config_init(TrDpConfig *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->n_workers = 1;
+	cfg->magic = TR_MAGIC_DEFAULT;
+	cfg->frame = TR_FRAME_IP;
+	cfg->mtu = 1420;
+	cfg->client_to_client = TRUE;
+	cfg->batch = BATCH_MAX;
+	cfg->udp_gso = TRUE;
+	cfg->coalesce = TRUE;
+}
+
+static gboolean
+worker_init(TrDataplane *dp, Worker *w, unsigned index, GError **error)
+{
+	TrPlatError perr = { 0 };
+
+	w->dp = dp;
+	w->index = index;
+	g_mutex_init(&w->gate);
+	g_mutex_init(&w->inbox_lock);
+	g_queue_init(&w->inbox);
+	w->wake.rfd = w->wake.wfd = -1;
+	w->udp_fd = dp->cfg.udp_fds[dp->cfg.n_udp > 1 ? index : 0];
+	w->udp_rx = dp->cfg.n_udp > 1 || index == 0;
+	w->reader = tr_rcu_reader_new(dp->rcu, error);
+	if (w->reader == NULL)
+		return FALSE;
+	w->poller = tr_poller_new(&perr);
+	if (w->poller == NULL || tr_wakeup_open(&w->wake, &perr) < 0 ||
+	    tr_poller_add(w->poller, w->wake.rfd, TAG_WAKE, TR_POLL_IN) < 0 ||
+	    tr_poller_add(w->poller, (int)tr_device_queue_fd(dp->cfg.dev, index), TAG_TUN,
+	                  TR_POLL_IN) < 0 ||
+	    (w->udp_rx && tr_poller_add(w->poller, w->udp_fd, TAG_UDP, TR_POLL_IN) < 0)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "data-plane worker %u: %s", index,
+		            perr.message[0] ? perr.message : "cannot poll its descriptors");
+		return FALSE;
+	}
+	w->scratch = tr_compress_scratch_new();
+	w->dev_in = g_new(TrPacket, 1);
+	w->reply = g_new(TrPacket, 1);
+	for (unsigned i = 0; i < SEGS_MAX; i++)
+		w->segs[i] = g_new(TrPacket, 1);
+	for (unsigned i = 0; i < RX_POOL; i++)
+		w->pool[i] = g_new(TrPacket, 1);
+	w->n_free = RX_POOL;
+	tr_gro_init(&w->gro, dp->cfg.tun_offload && dp->cfg.coalesce);
+	w->rx_bufs = g_malloc(RX_MSGS * RX_MSG_SIZE);
+	for (unsigned i = 0; i < RX_MSGS; i++) {
+		w->rx_msgs[i].data = w->rx_bufs + i * RX_MSG_SIZE;
+		w->rx_msgs[i].size = RX_MSG_SIZE;
+	}
+	w->arena = g_malloc(ARENA_SIZE);
+	return TRUE;
+}
+
+static void
+worker_clear(Worker *w)
+{
+	InboxItem *item;
+
+	if (w->reader)
+		tr_rcu_reader_free(w->reader);
+	if (w->poller)
+		tr_poller_free(w->poller);
+	if (w->wake.rfd >= 0)
+		tr_wakeup_close(&w->wake);
+	if (w->scratch)
+		tr_compress_scratch_free(w->scratch);
+	g_free(w->dev_in);
+	g_free(w->reply);
+	for (unsigned i = 0; i < SEGS_MAX; i++)
+		g_free(w->segs[i]);
+	/* The pool holds every packet buffer again once the worker stopped. */
+	for (unsigned i = 0; i < w->n_free; i++)
+		g_free(w->pool[i]);
+	g_free(w->rx_bufs);
+	g_free(w->arena);
+	while ((item = g_queue_pop_head(&w->inbox)) != NULL) {
+		peer_unref(item->peer);
+		g_free(item);
+	}
+	g_mutex_clear(&w->gate);
+	g_mutex_clear(&w->inbox_lock);
+}
+
+TrDataplane *
+tr_dataplane_new(const TrDpConfig *cfg, GError **error)
+{
+	TrDataplane *dp;
+	TrPlatError perr = { 0 };
+
+	if (cfg->n_workers < 1 || cfg->n_workers > TR_DP_WORKERS_MAX ||
+	    cfg->n_workers > tr_device_n_queues(cfg->dev) ||
+	    (cfg->n_udp != 1 && cfg->n_udp != cfg->n_workers)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+		            "data plane: %u workers for %u device queues and %u sockets", cfg->n_workers,
+		            tr_device_n_queues(cfg->dev), cfg->n_udp);
+		return NULL;
+	}
+	dp = g_new0(TrDataplane, 1);
+	dp->cfg = *cfg;
+	if (dp->cfg.batch == 0 || dp->cfg.batch > BATCH_MAX)
+		dp->cfg.batch = BATCH_MAX;
+	g_mutex_init(&dp->quiesce_lock);
+	g_mutex_init(&dp->outbox_lock);
+	g_queue_init(&dp->outbox);
+	dp->rcu = tr_rcu_new(table_free);
+	dp->peers = g_ptr_array_new();
+	dp->main_wake.rfd = dp->main_wake.wfd = -1;
+	dp->workers = g_new0(Worker, cfg->n_workers);
+	if (tr_wakeup_open(&dp->main_wake, &perr) < 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "data plane: %s", perr.message);
+		tr_dataplane_free(dp);
+		return NULL;
+	}
+	for (unsigned i = 0; i < cfg->n_workers; i++) {
+		if (!worker_init(dp, &dp->workers[i], i, error)) {
+			tr_dataplane_free(dp);
+			return NULL;
+		}
+	}
+	publish(dp);
+	dp->main_watch = g_unix_fd_add(dp->main_wake.rfd, G_IO_IN, on_main_wake, dp);
+	dp->reclaim_id = g_timeout_add(200, on_reclaim, dp);
+	for (unsigned i = 0; i < cfg->n_workers; i++) {
+		char name[16];
+		g_snprintf(name, sizeof(name), "trellis-dp%u", i);
+		dp->workers[i].thread = g_thread_new(name, worker_main, &dp->workers[i]);
+	}
+	return dp;
+}
+
+void
+tr_dataplane_free(TrDataplane *dp)
+{
+	OutItem *item;
+
+	if (dp == NULL)
+		return;
+	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < dp->cfg.n_workers; i++) {
+		Worker *w = &dp->workers[i];
+		if (w->thread) {
+			tr_wakeup_signal(&w->wake);
+			g_thread_join(w->thread);
+		}
+	}
+	g_clear_handle_id(&dp->main_watch, g_source_remove);
+	g_clear_handle_id(&dp->reclaim_id, g_source_remove);
+	for (unsigned i = 0; i < dp->cfg.n_workers; i++)
+		worker_clear(&dp->workers[i]);
+	g_free(dp->workers);
+	while ((item = g_queue_pop_head(&dp->outbox)) != NULL) {
+		peer_unref(item->peer);
+		g_free(item);
+	}
+	for (guint i = 0; i < dp->peers->len; i++) {
+		TrDpPeer *peer = dp->peers->pdata[i];
+		peer->removed = TRUE;
+		peer_unref(peer);
+	}
+	g_ptr_array_unref(dp->peers);
+	fwd_unref(dp->fwd);
+	tr_rcu_free(dp->rcu);
+	if (dp->main_wake.rfd >= 0)
+		tr_wakeup_close(&dp->main_wake);
+	g_mutex_clear(&dp->quiesce_lock);
+	g_mutex_clear(&dp->outbox_lock);
+	g_free(dp);
+}
+
+const TrDpConfig *
+tr_dataplane_config(TrDataplane *dp)
+{
+	return &dp->cfg;
+}
+
+unsigned
+tr_dataplane_owner(TrDataplane *dp, uint32_t rx_index)
+{
+	return dp->cfg.n_udp > 1 ? rx_index % dp->cfg.n_udp : 0;
+}
+
+TrDpPeer *
+tr_dataplane_add_peer(TrDataplane *dp, TrDc *dc, uint32_t id, const struct sockaddr *endpoint,
+                      socklen_t endpoint_len, const TrDpPeerCallbacks *cb, gpointer peer_data)
+{
+	TrDpPeer *peer = g_new0(TrDpPeer, 1);
+
+	peer->ref = 1;
+	peer->dp = dp;
+	peer->dc = dc;
+	peer->id = id;
+	peer->rx_index = tr_dc_get_config(dc)->local_index;
+	peer->owner = tr_dataplane_owner(dp, peer->rx_index);
+	peer->cb = *cb;
+	peer->data = peer_data;
+	peer->path = TR_PATH_NONE;
+	if (endpoint && endpoint_len)
+		ep_write(peer, endpoint, endpoint_len);
+	g_ptr_array_add(dp->peers, peer);
+	publish(dp);
+	return peer;
+}
+
+void
+tr_dataplane_remove_peer(TrDataplane *dp, TrDpPeer *peer)
+{
+	if (peer == NULL || peer->removed)
+		return;
+	peer->removed = TRUE;
+	g_ptr_array_remove(dp->peers, peer);
+	publish(dp);
+	peer_unref(peer);
+}
+
+void
+tr_dataplane_set_peer_id(TrDataplane *dp, TrDpPeer *peer, uint32_t id)
+{
+	if (peer->id == id)
+		return;
+	peer->id = id;
+	publish(dp);
+}
+
+void
+tr_dataplane_set_fwd(TrDataplane *dp, TrFwd *fwd)
+{
+	FwdRef *f = g_new0(FwdRef, 1);
+
+	f->ref = 1;
+	f->fwd = fwd;
+	fwd_unref(dp->fwd);
+	dp->fwd = f;
+	publish(dp);
+}
+
+void
+tr_dataplane_quiesce(TrDataplane *dp)
+{
+	__atomic_store_n(&dp->quiesce_req, 1, __ATOMIC_RELEASE);
+	g_mutex_lock(&dp->quiesce_lock);
+	for (unsigned i = 0; i < dp->cfg.n_workers; i++)
+		g_mutex_lock(&dp->workers[i].gate);
+}
+
+void
+tr_dataplane_resume(TrDataplane *dp)
+{
+	for (unsigned i = 0; i < dp->cfg.n_workers; i++)
+		g_mutex_unlock(&dp->workers[i].gate);
+	__atomic_store_n(&dp->quiesce_req, 0, __ATOMIC_RELEASE);
+	g_mutex_unlock(&dp->quiesce_lock);
+}
+
+TrDc *
+tr_dp_peer_dc(TrDpPeer *peer)
+{
+	return peer->dc;
+}
+
+void
+tr_dp_peer_set_path(TrDpPeer *peer, int path)
+{
+	__atomic_store_n(&peer->path, path, __ATOMIC_RELAXED);
+}
+
+socklen_t
+tr_dp_peer_endpoint(TrDpPeer *peer, struct sockaddr_storage *out)
+{
+	return ep_read(peer, out);
+}
+
+void
+tr_dp_peer_set_endpoint(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len)
+{
+	ep_write(peer, sa, len);
+}
+
+gint64
+tr_dp_peer_last_udp_rx(TrDpPeer *peer)
+{
+	return __atomic_load_n(&peer->last_udp_rx, __ATOMIC_RELAXED);
+}
+
+gboolean
+tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type, const uint8_t *payload,
+                        size_t len)
+{
+	uint8_t buf[TR_DC_OVERHEAD + 64];
+	struct sockaddr_storage ep;
+	socklen_t ep_len = ep_read(peer, &ep);
+	int r;
+
+	if (ep_len == 0 || len > 64)
+		return FALSE;
+	r = tr_dc_seal(peer->dc, TR_DP_CONTROL_LANE(dp->cfg.n_workers), NULL, type, payload, len,
+	               buf, sizeof(buf), g_get_monotonic_time());
+	if (r < 0)
+		return FALSE;
+	return sendto(dp->cfg.udp_fds[0], buf, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&ep,
+	              ep_len) == r;
+}
+
+gboolean
+tr_dp_peer_inject(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len)
+{
+	Worker *owner = &dp->workers[peer->owner];
+	InboxItem *item;
+
+	g_mutex_lock(&owner->inbox_lock);
+	if (owner->inbox.length >= INBOX_MAX) {
+		g_mutex_unlock(&owner->inbox_lock);
+		return FALSE;
+	}
+	item = g_malloc(sizeof(*item) + len);
+	item->peer = peer_ref(peer);
+	item->tls = TRUE;
+	item->from_len = 0;
+	item->len = (guint)len;
+	memcpy(item->data, data, len);
+	g_queue_push_tail(&owner->inbox, item);
+	g_mutex_unlock(&owner->inbox_lock);
+	tr_wakeup_signal(&owner->wake);
+	return TRUE;
+}
+
+/* ---- Counters ---------------------------------------------------------------- */
+
+void
+tr_dataplane_stats(TrDataplane *dp, TrDpStats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->cfg.n_workers; i++) {
+		const guint64 *src = (const guint64 *)&dp->workers[i].stats;
+		guint64 *dst = (guint64 *)out;
+
+		for (size_t k = 0; k < sizeof(TrDpStats) / sizeof(guint64); k++)
+			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+	}
+}
+
+void
+tr_dataplane_stats_json(TrDataplane *dp, GString *out, gboolean *first)
+{
+	TrDpStats s;
+	gboolean f = TRUE;
+
+	tr_dataplane_stats(dp, &s);
+	tr_json_key(out, first, "dataplane");
+	g_string_append_c(out, '{');
+	tr_json_key_uint(out, &f, "workers", dp->cfg.n_workers);
+	tr_json_key_uint(out, &f, "rx_datagrams", s.rx_datagrams);
+	tr_json_key_uint(out, &f, "rx_batches", s.rx_batches);
+	tr_json_key_uint(out, &f, "rx_gro_runs", s.rx_gro_runs);
+	tr_json_key_uint(out, &f, "tx_datagrams", s.tx_datagrams);
+	tr_json_key_uint(out, &f, "tx_batches", s.tx_batches);
+	tr_json_key_uint(out, &f, "tx_gso_runs", s.tx_gso_runs);
+	tr_json_key_uint(out, &f, "dev_reads", s.dev_reads);
+	tr_json_key_uint(out, &f, "dev_super_reads", s.dev_super_reads);
+	tr_json_key_uint(out, &f, "dev_writes", s.dev_writes);
+	tr_json_key_uint(out, &f, "dev_coalesced", s.dev_coalesced);
+	tr_json_key_uint(out, &f, "rx_drops", s.rx_drops);
+	tr_json_key_uint(out, &f, "dev_drops", s.dev_drops);
+	tr_json_key_uint(out, &f, "tx_drops", s.tx_drops);
+	tr_json_key_uint(out, &f, "handoffs", s.handoffs);
+	tr_json_key(out, &f, "fwd_drops");
+	g_string_append_c(out, '{');
+	{
+		gboolean g = TRUE;
+		for (unsigned i = 1; i < TR_FWD_DROP_COUNT; i++)
+			tr_json_key_uint(out, &g, tr_fwd_drop_name((TrFwdDrop)i), s.fwd_drops[i]);
+	}
+	g_string_append(out, "}}");
+}
+
+/* ---- Setting up ------------------------------------------------------------------ */
+
+void
+tr_dp_tuning_init(TrDpTuning *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->tun_offload = TRUE;
+	t->coalesce = TRUE;
+	t->udp_gso = TRUE;
+	t->udp_gro = TRUE;
+}
+
+guint
+tr_dp_tuning_workers(const TrDpTuning *t)
+{
+	guint n = t->threads ? t->threads : g_get_num_processors();
+
+	return CLAMP(n, 1u, TR_DP_WORKERS_MAX);
+}
+
+void
+tr_dp_tuning_from_options(TrOptions *o, TrDpTuning *t)
+{
+	t->threads = (guint)tr_options_get_int(o, "threads", 0);
+	t->tun_offload = !tr_options_get_bool(o, "no-tun-offload");
+	t->coalesce = !tr_options_get_bool(o, "no-coalesce");
+	t->udp_gso = !tr_options_get_bool(o, "no-udp-gso");
+	t->udp_gro = !tr_options_get_bool(o, "no-udp-gro");
+}
+
+/* A socket buffer that rides out a burst of a whole batch from every worker. */
+#define SOCKET_BUFFER (8 << 20)
+
+int *
+tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
+                   guint *n_out, GError **error)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = addr_len;
+	unsigned flags = (n > 1 ? TR_UDP_REUSEPORT : 0) | (gro ? TR_UDP_GRO : 0);
+	int *fds = g_new(int, n);
+	TrPlatError perr = { 0 };
+	guint i;
+
+	memcpy(&ss, addr, addr_len);
+	for (i = 0; i < n; i++) {
+		fds[i] = tr_udp_open((struct sockaddr *)&ss, sl, flags, SOCKET_BUFFER, &perr);
+		if (fds[i] < 0)
+			break;
+		/* The others join the port the first one got. */
+		if (i == 0 && getsockname(fds[0], (struct sockaddr *)&ss, &sl) < 0) {
+			tr_plat_error_set(&perr, errno, "getsockname: %s", g_strerror(errno));
+			close(fds[0]);
+			break;
+		}
+	}
+	if (i < n) {
+		while (i-- > 0)
+			close(fds[i]);
+		g_free(fds);
+		g_set_error(error, TR_ERROR, perr.code == -EADDRINUSE ? TR_ERROR_IO : TR_ERROR_IO,
+		            "UDP: %s", perr.message);
+		return NULL;
+	}
+	if (n > 1 && tr_udp_steer(fds, n, 8 /* the receiver index */, &perr) < 0) {
+		g_message("cannot steer datagrams among %u sockets (%s): one socket receives", n,
+		          perr.message);
+		for (i = 1; i < n; i++)
+			close(fds[i]);
+		n = 1;
+	}
+	*n_out = n;
+	return fds;
+}
