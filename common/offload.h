@@ -56,7 +56,7 @@ int tr_gso_complete_csum(const TrGso *gso, uint8_t *data, size_t len);
 
 typedef struct {
 	TrPacket *pkt; /* the packet to write (a merged one keeps the first packet's buffer) */
-	TrGso gso;     /* TR_GSO_NONE for a packet that was not merged */
+	TrGso gso;     /* after tr_gro_finish(): TR_GSO_NONE for a packet that was not merged */
 	/* private: */
 	uint32_t flow_hash;
 	uint32_t next_seq;
@@ -91,7 +91,20 @@ bool tr_gro_add(TrGro *gro, TrPacket *pkt);
  */
 void tr_gro_finish(TrGro *gro);
 
-/* Internet checksum helpers (RFC 1071), exposed for tests. */
+/*
+ * Internet checksum helpers (RFC 1071), exposed for tests.
+ *
+ * tr_csum_partial() adds @len bytes, taken as big-endian 16-bit words (an odd
+ * last byte padded with zero), to @sum and returns the sum, not folded but
+ * kept within 32 bits (equal to the plain sum modulo 0xffff). @data needs no
+ * alignment; sums of pieces add up only where every piece but the last has
+ * an even length.
+ *
+ * tr_csum_fold() folds a sum to 16 bits and does NOT complement it: a
+ * checksum field takes ~tr_csum_fold(), a field left for the device with
+ * needs_csum takes tr_csum_fold() of the pseudo-header sum, and data with a
+ * correct checksum (pseudo header included) folds to 0xffff.
+ */
 uint32_t tr_csum_partial(const void *data, size_t len, uint32_t sum);
 uint16_t tr_csum_fold(uint32_t sum);
 

@@ -27,6 +27,9 @@ struct TrDevice {
 	unsigned saved_mtu;
 	bool dns_set;
 	char *ifdown;
+
+	unsigned open_flags; /* tr_device_open_ex() flags, seen by ops->open */
+	unsigned offloads;   /* TR_OFFLOAD_*: what ops->open got the OS to accept */
 };
 
 struct TrDeviceOps {
@@ -37,6 +40,13 @@ struct TrDeviceOps {
 	void (*close)(TrDevice *dev);
 	ssize_t (*read)(TrDevice *dev, unsigned queue, void *buf, size_t size);
 	ssize_t (*write)(TrDevice *dev, unsigned queue, const void *buf, size_t len);
+	/*
+	 * Optional, called only when open set ->offloads: one packet and its
+	 * offload metadata (@gso never NULL; already checked against ->offloads).
+	 */
+	ssize_t (*read_gso)(TrDevice *dev, unsigned queue, void *buf, size_t size, TrGso *gso);
+	ssize_t (*write_gso)(TrDevice *dev, unsigned queue, const TrGso *gso, const void *buf,
+	                     size_t len);
 	int (*get_mtu)(TrDevice *dev, unsigned *mtu, TrPlatError *err);
 	int (*set_mtu)(TrDevice *dev, unsigned mtu, TrPlatError *err);
 	int (*set_up)(TrDevice *dev, bool up, TrPlatError *err);
@@ -51,9 +61,10 @@ struct TrDeviceOps {
 extern const TrDeviceOps tr_device_os_ops;
 extern const TrDeviceOps tr_device_test_ops;
 
-/* tr_device_open() with the given backend. */
+/* tr_device_open_ex() with the given backend. */
 TrDevice *tr_device_open_with(const TrDeviceOps *ops, TrDeviceType type, const char *name,
-                              const char *path, unsigned n_queues, TrPlatError *err);
+                              const char *path, unsigned n_queues, unsigned flags,
+                              TrPlatError *err);
 
 /* Formats @p for messages ("198.19.0.2/24"); @buf holds at least 64 bytes. */
 const char *tr_plat_prefix_str(const TrPrefix *p, char *buf, size_t size);

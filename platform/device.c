@@ -148,12 +148,13 @@ device_new(const TrDeviceOps *ops, TrDeviceType type, unsigned n_queues, TrPlatE
 
 TrDevice *
 tr_device_open_with(const TrDeviceOps *ops, TrDeviceType type, const char *name, const char *path,
-                    unsigned n_queues, TrPlatError *err)
+                    unsigned n_queues, unsigned flags, TrPlatError *err)
 {
 	TrDevice *dev = device_new(ops, type, n_queues, err);
 
 	if (!dev)
 		return NULL;
+	dev->open_flags = flags;
 	if (!name || !*name)
 		name = TR_DEVICE_NAME_DEFAULT;
 	if (strlen(name) >= TR_IFNAME_MAX) {
@@ -172,7 +173,14 @@ TrDevice *
 tr_device_open(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
                TrPlatError *err)
 {
-	return tr_device_open_with(&tr_device_os_ops, type, name, path, n_queues, err);
+	return tr_device_open_with(&tr_device_os_ops, type, name, path, n_queues, 0, err);
+}
+
+TrDevice *
+tr_device_open_ex(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
+                  unsigned flags, TrPlatError *err)
+{
+	return tr_device_open_with(&tr_device_os_ops, type, name, path, n_queues, flags, err);
 }
 
 static int
@@ -326,8 +334,9 @@ tr_device_read_batch(TrDevice *dev, unsigned queue, TrDevPacket *pkts, unsigned 
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		ssize_t r = dev->ops->read(dev, queue, pkts[i].data, pkts[i].size);
-		if (r == -EMSGSIZE) {
-			/* dropped by the read: the next packet may fit */
+		if (r == -EMSGSIZE || r == -EPROTO) {
+			/* dropped by the read (too big, or an offload super-packet
+			 * that is not one packet): the next one may do */
 			pkts[i].len = 0;
 			i--;
 			n--;
@@ -353,6 +362,60 @@ tr_device_write_batch(TrDevice *dev, unsigned queue, const TrDevPacket *pkts, un
 			return i > 0 ? (int)i : (int)r;
 	}
 	return (int)i;
+}
+
+unsigned
+tr_device_offloads(const TrDevice *dev)
+{
+	return dev->offloads;
+}
+
+ssize_t
+tr_device_read_gso(TrDevice *dev, unsigned queue, void *buf, size_t size, TrGso *gso)
+{
+	TrGso scratch;
+
+	if (queue >= dev->n_queues)
+		return -EINVAL;
+	if (!gso)
+		gso = &scratch;
+	if (dev->offloads && dev->ops->read_gso)
+		return dev->ops->read_gso(dev, queue, buf, size, gso);
+	memset(gso, 0, sizeof(*gso));
+	return dev->ops->read(dev, queue, buf, size);
+}
+
+/* Whether the device took the offloads @gso asks for. */
+static bool
+gso_supported(const TrDevice *dev, const TrGso *gso)
+{
+	switch (gso->type) {
+	case TR_GSO_NONE:
+		return !gso->needs_csum || (dev->offloads & TR_OFFLOAD_CSUM);
+	case TR_GSO_TCPV4:
+	case TR_GSO_TCPV6:
+		return (dev->offloads & TR_OFFLOAD_TSO) != 0;
+	case TR_GSO_UDP_L4:
+		return (dev->offloads & TR_OFFLOAD_USO) != 0;
+	default:
+		return false;
+	}
+}
+
+ssize_t
+tr_device_write_gso(TrDevice *dev, unsigned queue, const TrGso *gso, const void *buf, size_t len)
+{
+	static const TrGso plain;
+
+	if (queue >= dev->n_queues)
+		return -EINVAL;
+	if (!gso)
+		gso = &plain;
+	if (!gso_supported(dev, gso))
+		return -EINVAL;
+	if (dev->offloads && dev->ops->write_gso)
+		return dev->ops->write_gso(dev, queue, gso, buf, len);
+	return dev->ops->write(dev, queue, buf, len);
 }
 
 int

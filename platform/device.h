@@ -115,7 +115,11 @@ intptr_t tr_device_queue_fd(const TrDevice *dev, unsigned queue);
 /*
  * Reads one packet into @buf. Returns its length, -EAGAIN when none is
  * waiting, -EMSGSIZE when it did not fit (the packet is dropped) or another
- * negative errno.
+ * negative errno. On a device opened with offloads (tr_device_offloads() not
+ * 0) a packet the kernel handed over as a super-packet or with a partial
+ * checksum is not one complete packet: it is dropped with -EPROTO (use
+ * tr_device_read_gso() on such devices). tr_device_write() on them sends a
+ * plain packet.
  */
 ssize_t tr_device_read(TrDevice *dev, unsigned queue, void *buf, size_t size);
 
@@ -125,7 +129,8 @@ ssize_t tr_device_write(TrDevice *dev, unsigned queue, const void *buf, size_t l
 /*
  * Reads up to @n packets into @pkts (setting each ->len). Returns how many
  * were read (>= 1), -EAGAIN when none was waiting, or a negative errno when
- * the first read failed.
+ * the first read failed. Packets dropped with -EMSGSIZE or -EPROTO are
+ * skipped.
  */
 int tr_device_read_batch(TrDevice *dev, unsigned queue, TrDevPacket *pkts, unsigned n);
 

@@ -8,6 +8,8 @@
 typedef struct {
 	TrPosixDns dns;    /* resolvconf or file, when used */
 	bool dns_resolved; /* set through systemd-resolved */
+	bool vnet_hdr;     /* IFF_VNET_HDR: each packet comes and goes after a virtio_net_hdr */
+	bool vnet_native;  /* its fields are in host order (no TUNSETVNETLE, big-endian host) */
 } LinuxDevice;
 
 int tr_linux_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err);

@@ -3,6 +3,9 @@
 
 /* What the POSIX backends (Linux, BSD) share. */
 #include "platform/device-ops.h"
+#include "platform/udp.h"
+
+#include <sys/socket.h>
 
 /*
  * Runs @argv (looked up in PATH) with IFNAME=@ifname added to the environment
@@ -45,3 +48,15 @@ int tr_posix_dns_clear(TrPosixDns *st, const char *ifname, TrPlatError *err);
 
 /* Whether a program is found in PATH (for the automatic DNS method). */
 bool tr_posix_have_program(const char *name);
+
+/*
+ * tr_udp_open() without the OS-specific extras: a non-blocking, close-on-exec
+ * UDP socket with SO_REUSEPORT (FreeBSD: SO_REUSEPORT_LB) when asked, IPv6
+ * wildcards dual-stack where the OS allows, @bufsize-byte buffers (the FORCE
+ * options first where they exist), bound to @addr. Returns the fd.
+ */
+int tr_posix_udp_socket(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int bufsize,
+                        TrPlatError *err);
+/* "198.18.0.1:443" or "[2001:db8::1]:443" into @buf (64 bytes are enough). */
+const char *tr_posix_sockaddr_str(const struct sockaddr *addr, socklen_t addr_len, char *buf,
+                                  size_t size);

@@ -80,7 +80,7 @@ tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues, int 
 		tr_plat_error_set(err, EINVAL, "the test device needs an array for its peer fds");
 		return NULL;
 	}
-	dev = tr_device_open_with(&tr_device_test_ops, type, name, NULL, n_queues, err);
+	dev = tr_device_open_with(&tr_device_test_ops, type, name, NULL, n_queues, 0, err);
 	if (!dev)
 		return NULL;
 	t = dev->os;

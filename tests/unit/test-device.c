@@ -129,6 +129,44 @@ test_packets(void)
 	tr_device_close(dev, NULL);
 }
 
+/* Devices without offloads: the gso calls are the plain ones, metadata refused. */
+static void
+test_no_offloads(void)
+{
+	TrPlatError err = {0};
+	uint8_t buf[64];
+	TrGso gso;
+	const TrGso tso = {.type = TR_GSO_TCPV4, .needs_csum = true, .hdr_len = 40,
+	                   .gso_size = 1000, .csum_start = 20, .csum_offset = 16},
+	            csum = {.needs_csum = true, .csum_start = 20, .csum_offset = 6},
+	            none = {0};
+	int peer;
+	TrDevice *dev = tr_device_open_test(TR_DEVICE_TUN, "to%d", 1, &peer, &err);
+
+	g_assert_nonnull(dev);
+	g_assert_cmpuint(tr_device_offloads(dev), ==, 0);
+	memset(&gso, 0xff, sizeof(gso));
+	g_assert_cmpint(send(peer, "hello", 5, 0), ==, 5);
+	g_assert_cmpint(tr_device_read_gso(dev, 0, buf, sizeof(buf), &gso), ==, 5);
+	g_assert_cmpmem(buf, 5, "hello", 5);
+	g_assert_cmpint(gso.type, ==, TR_GSO_NONE);
+	g_assert_false(gso.needs_csum);
+	g_assert_false(gso.ecn);
+	g_assert_cmpuint(gso.hdr_len | gso.gso_size | gso.csum_start | gso.csum_offset, ==, 0);
+	g_assert_cmpint(tr_device_read_gso(dev, 0, buf, sizeof(buf), &gso), ==, -EAGAIN);
+	g_assert_cmpint(tr_device_read_gso(dev, 1, buf, sizeof(buf), &gso), ==, -EINVAL);
+
+	g_assert_cmpint(tr_device_write_gso(dev, 0, NULL, "abc", 3), ==, 3);
+	g_assert_cmpint(tr_device_write_gso(dev, 0, &none, "de", 2), ==, 2);
+	g_assert_cmpint(tr_device_write_gso(dev, 0, &tso, "xyz", 3), ==, -EINVAL);
+	g_assert_cmpint(tr_device_write_gso(dev, 0, &csum, "xyz", 3), ==, -EINVAL);
+	g_assert_cmpint(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), ==, 3);
+	g_assert_cmpint(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), ==, 2);
+	g_assert_cmpint(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), ==, -1);
+	close(peer);
+	tr_device_close(dev, NULL);
+}
+
 static void
 test_config(void)
 {
@@ -308,6 +346,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/device/open-names", test_open_names);
 	g_test_add_func("/device/packets", test_packets);
+	g_test_add_func("/device/no-offloads", test_no_offloads);
 	g_test_add_func("/device/config", test_config);
 	g_test_add_func("/device/prefix-text", test_prefix_text);
 	g_test_add_func("/device/hooks", test_hooks);
