@@ -65,13 +65,17 @@ bool tr_udp_has_gro(int fd); /* UDP_GRO enabled on this socket */
  * (big-endian u32 at byte @offset of the UDP payload) % @n; a datagram too
  * short for the field goes to socket 0. Linux: a classic BPF program
  * (SO_ATTACH_REUSEPORT_CBPF) attached to fds[0]. -EOPNOTSUPP elsewhere.
+ * The kernel numbers a group's sockets in the order they were bound, and
+ * closing one moves the last into its place: steer again after a change.
  */
 int tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err);
 
 /*
  * Receives up to @n datagrams (or coalesced runs, see ->segment) into
  * @msgs, setting len, segment, addr and addr_len. Returns how many (>= 1),
- * -EAGAIN when none is waiting, or another negative errno.
+ * -EAGAIN when none is waiting, or another negative errno. One that did not
+ * fit its buffer is dropped and comes back with len 0 (with TR_UDP_GRO, give
+ * 64 KiB buffers).
  */
 int tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n);
 
@@ -80,6 +84,8 @@ int tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n);
  * -EAGAIN on the first: the socket buffer is full), or a negative errno
  * when the first failed. A message whose ->segment the kernel refuses is
  * sent again as separate datagrams (and the socket stops using UDP_SEGMENT).
+ * A message cut short partway through its segments counts as sent; the
+ * segments not sent are lost, as datagrams are.
  */
 int tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n);
 
@@ -100,7 +106,10 @@ void tr_poller_free(TrPoller *p);
 int tr_poller_add(TrPoller *p, int fd, uint32_t tag, uint32_t events);
 int tr_poller_mod(TrPoller *p, int fd, uint32_t tag, uint32_t events);
 int tr_poller_del(TrPoller *p, int fd);
-/* Waits up to @timeout_ms (-1: forever). Returns the number of events, 0 on timeout. */
+/*
+ * Waits up to @timeout_ms (-1: forever). Returns the number of events, 0 on
+ * timeout or when a signal interrupted the wait.
+ */
 int tr_poller_wait(TrPoller *p, TrPollEvent *events, unsigned n, int timeout_ms);
 
 /* ---- Wakeup: an eventfd on Linux, a pipe elsewhere --------------------------- */

@@ -135,7 +135,7 @@ tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err)
 	        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),     /* A %= n */
 	        BPF_STMT(BPF_RET | BPF_A, 0),               /* socket A */
 	};
-	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+	struct sock_fprog prog;
 	struct sockaddr_storage first, other;
 	socklen_t first_len = sizeof(first), other_len;
 	char ebuf[128];
@@ -157,6 +157,9 @@ tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err)
 			                         "steering: socket %u is not bound where socket 0 is",
 			                         i);
 	}
+	memset(&prog, 0, sizeof(prog)); /* the padding after .len too */
+	prog.len = sizeof(code) / sizeof(code[0]);
+	prog.filter = code;
 	if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
 		return tr_plat_error_set(err, errno,
 		                         "cannot attach the reuseport steering program: %s",
@@ -190,7 +193,7 @@ tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n)
 		mm[i].msg_hdr.msg_namelen = sizeof(msgs[i].addr);
 		mm[i].msg_hdr.msg_iov = &iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_control = ctl[i].buf;
+		mm[i].msg_hdr.msg_control = &ctl[i];
 		mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	r = recvmmsg(fd, mm, n, MSG_DONTWAIT, NULL);
@@ -284,7 +287,8 @@ tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n)
 				struct cmsghdr *c;
 				uint16_t seg = msg->segment;
 
-				h->msg_control = ctl[k].buf;
+				memset(&ctl[k], 0, sizeof(ctl[k])); /* the padding too */
+				h->msg_control = &ctl[k];
 				h->msg_controllen = CMSG_SPACE(sizeof(seg));
 				c = CMSG_FIRSTHDR(h);
 				c->cmsg_level = SOL_UDP;
@@ -302,7 +306,7 @@ tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n)
 		r = sendmmsg(fd, mm, k, MSG_DONTWAIT);
 		e = errno;
 		for (int i = 0; i < r; i++) {
-			off += iov[i].iov_len;
+			off += mm[i].msg_len; /* bytes sent: all of the entry's */
 			if (off >= msgs[done].len) {
 				done++;
 				off = 0;
