@@ -24,6 +24,8 @@
  */
 #include "common/offload.h"
 
+#include "tests/unit/pkt-build.h"
+
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
@@ -36,61 +38,13 @@ static TrPacket pkts[MAX_PKTS], segs[MAX_PKTS];
 static uint8_t orig[MAX_PKTS][TR_PACKET_PAYLOAD_MAX];
 static uint32_t orig_len[MAX_PKTS];
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint32_t
-sum(const uint8_t *p, size_t len, uint32_t s)
-{
-	for (size_t i = 0; i < len; i++)
-		s += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
-	return s;
-}
-
-static uint16_t
-fold(uint32_t s)
-{
-	while (s > 0xffff)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-static size_t
-iphl_of(const uint8_t *ip)
-{
-	return (ip[0] >> 4) == 4 ? (size_t)(ip[0] & 15) * 4 : 40;
-}
-
-static uint32_t
-pseudo(const uint8_t *ip, uint32_t ulen, uint8_t proto)
-{
-	if ((ip[0] >> 4) == 4)
-		return sum(ip + 12, 8, 0) + ulen + proto;
-	return sum(ip + 8, 32, 0) + (ulen >> 16) + (ulen & 0xffff) + proto;
-}
-
+/* From-scratch sums (pb_fold complements): a right checksum makes the whole sum -0. */
 static bool
 l4_ok(const uint8_t *ip, size_t len, uint8_t proto)
 {
-	size_t h = iphl_of(ip);
+	size_t h = pb_iphlen(ip);
 
-	return fold(sum(ip + h, len - h, pseudo(ip, (uint32_t)(len - h), proto))) == 0xffff;
+	return pb_fold(pb_sum(ip + h, len - h, pb_pseudo(ip, (uint32_t)(len - h), proto))) == 0;
 }
 
 /* Makes the length fields, and the checksums asked for, right (IPv4 or IPv6, TCP). */
@@ -101,18 +55,18 @@ fix_up(uint8_t *p, size_t len, unsigned what)
 
 	if (len < 20 || ((p[0] >> 4) != 4 && (p[0] >> 4) != 6))
 		return;
-	h = iphl_of(p);
+	h = pb_iphlen(p);
 	if (len < h || len > 0xffff)
 		return;
 	if (what & 1)
-		put16(p + ((p[0] >> 4) == 4 ? 2 : 4), (uint16_t)((p[0] >> 4) == 4 ? len : len - 40));
+		pb_put16(p + ((p[0] >> 4) == 4 ? 2 : 4), (uint16_t)((p[0] >> 4) == 4 ? len : len - 40));
 	if ((what & 2) && (p[0] >> 4) == 4) {
-		put16(p + 10, 0);
-		put16(p + 10, (uint16_t)~fold(sum(p, h, 0)));
+		pb_put16(p + 10, 0);
+		pb_put16(p + 10, pb_fold(pb_sum(p, h, 0)));
 	}
 	if ((what & 4) && len >= h + 20 && p[(p[0] >> 4) == 4 ? 9 : 6] == 6) {
-		put16(p + h + 16, 0);
-		put16(p + h + 16, (uint16_t)~fold(sum(p + h, len - h, pseudo(p, (uint32_t)(len - h), 6))));
+		pb_put16(p + h + 16, 0);
+		pb_put16(p + h + 16, pb_fold(pb_sum(p + h, len - h, pb_pseudo(p, (uint32_t)(len - h), 6))));
 	}
 }
 
@@ -134,10 +88,10 @@ check_split(const uint8_t *data, size_t size)
 		.type = data[1] & 7,
 		.needs_csum = data[2] & 1,
 		.ecn = data[2] & 2,
-		.hdr_len = get16(data + 3),
-		.gso_size = get16(data + 5),
-		.csum_start = get16(data + 7),
-		.csum_offset = get16(data + 9),
+		.hdr_len = pb_get16(data + 3),
+		.gso_size = pb_get16(data + 5),
+		.csum_start = pb_get16(data + 7),
+		.csum_offset = pb_get16(data + 9),
 	};
 	n_out = data[11] % (MAX_PKTS + 1);
 	len = size - 12;
@@ -146,7 +100,7 @@ check_split(const uint8_t *data, size_t size)
 	if (data[2] & 4)
 		fix_up(p, len, 1);
 	if ((data[2] & 8) && len >= 40 && ((p[0] >> 4) == 4 || (p[0] >> 4) == 6)) {
-		h = iphl_of(p);
+		h = pb_iphlen(p);
 		gso.csum_start = (uint16_t)h;
 		if (gso.type == TR_GSO_UDP_L4) {
 			gso.hdr_len = (uint16_t)(h + 8);
@@ -177,15 +131,15 @@ check_split(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < len; i++)
 			if (o[i] != p[i] && !(gso.needs_csum && (i == field || i == field + 1)))
 				__builtin_trap();
-		if (gso.needs_csum && fold(sum(o + gso.csum_start, len - gso.csum_start,
-					       get16(p + field))) != 0xffff)
+		if (gso.needs_csum && pb_fold(pb_sum(o + gso.csum_start, len - gso.csum_start,
+					       pb_get16(p + field))) != 0)
 			__builtin_trap();
 		goto done;
 	}
 
 	/* A super-packet: the payload in order, each segment a right packet. */
 	{
-		size_t hl = gso.hdr_len, at = hl, iphl = iphl_of(p);
+		size_t hl = gso.hdr_len, at = hl, iphl = pb_iphlen(p);
 		uint8_t proto = gso.type == TR_GSO_UDP_L4 ? 17 : 6;
 
 		for (int i = 0; i < rc; i++) {
@@ -197,16 +151,16 @@ check_split(const uint8_t *data, size_t size)
 			if (i < rc - 1 && plen != gso.gso_size)
 				__builtin_trap();
 			at += plen;
-			if (iphl == 20 && (get16(o + 2) != n || fold(sum(o, 20, 0)) != 0xffff))
+			if (iphl == 20 && (pb_get16(o + 2) != n || pb_fold(pb_sum(o, 20, 0)) != 0))
 				__builtin_trap();
-			if (iphl == 40 && get16(o + 4) != n - 40)
+			if (iphl == 40 && pb_get16(o + 4) != n - 40)
 				__builtin_trap();
 			if (!l4_ok(o, n, proto))
 				__builtin_trap();
-			if (proto == 6 && get32(o + iphl + 4) !=
-					  get32(p + iphl + 4) + (uint32_t)(i * gso.gso_size))
+			if (proto == 6 && pb_get32(o + iphl + 4) !=
+					  pb_get32(p + iphl + 4) + (uint32_t)(i * gso.gso_size))
 				__builtin_trap();
-			if (proto == 17 && get16(o + iphl + 4) != n - iphl)
+			if (proto == 17 && pb_get16(o + iphl + 4) != n - iphl)
 				__builtin_trap();
 		}
 		if (at != len)
@@ -222,7 +176,7 @@ done:
 static bool
 same_segment(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
-	size_t h = iphl_of(a);
+	size_t h = pb_iphlen(a);
 
 	if (alen != blen)
 		return false;
@@ -250,10 +204,10 @@ build(unsigned k, unsigned ctl, const uint8_t *rec, size_t rlen)
 
 		if (plen >= 40 && ((prev[0] >> 4) == 4 || (prev[0] >> 4) == 6) &&
 		    prev[(prev[0] >> 4) == 4 ? 9 : 6] == 6) {
-			h = iphl_of(prev);
+			h = pb_iphlen(prev);
 			hl = h + (size_t)(prev[h + 12] >> 4) * 4;
 			if (plen >= hl && hl + rlen <= TR_PACKET_PAYLOAD_MAX) {
-				uint32_t seq = get32(prev + h + 4) + (uint32_t)(plen - hl);
+				uint32_t seq = pb_get32(prev + h + 4) + (uint32_t)(plen - hl);
 
 				memcpy(d, prev, hl);
 				memcpy(d + hl, rec, rlen);
@@ -288,7 +242,7 @@ check_gro(const uint8_t *data, size_t size)
 
 	while (n < MAX_PKTS && at + 3 <= size) {
 		unsigned ctl = data[at], before = gro.n;
-		size_t rlen = get16(data + at + 1);
+		size_t rlen = pb_get16(data + at + 1);
 
 		at += 3;
 		if (rlen > size - at)
@@ -325,7 +279,7 @@ check_gro(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (it->pkt->len > limit || !it->gso.needs_csum || it->gso.csum_offset != 16 ||
-		    it->gso.csum_start != iphl_of(o))
+		    it->gso.csum_start != pb_iphlen(o))
 			__builtin_trap();
 		/* Completed as the kernel would: the seed in the field plus all the rest. */
 		{
@@ -333,7 +287,7 @@ check_gro(const uint8_t *data, size_t size)
 			size_t f = (size_t)it->gso.csum_start + 16, len = it->pkt->len;
 
 			memcpy(c, o, len);
-			put16(c + f, (uint16_t)~fold(sum(c + it->gso.csum_start,
+			pb_put16(c + f, pb_fold(pb_sum(c + it->gso.csum_start,
 							 len - it->gso.csum_start, 0)));
 			if (!l4_ok(c, len, 6))
 				__builtin_trap();
