@@ -511,42 +511,28 @@ tr_gro_reset(TrGro *gro)
 	gro->n = 0;
 }
 
-bool
-tr_gro_add(TrGro *gro, TrPacket *pkt)
+/* The flow's latest item, or NULL: joining an earlier one would reorder the flow. */
+static TrGroItem *
+flow_latest(TrGro *gro, uint32_t hash, const uint8_t *key, size_t key_len)
 {
-	uint8_t key[FLOW_KEY_MAX], other[FLOW_KEY_MAX];
-	size_t key_len = 0;
-	uint32_t hash = 0;
-	bool mergeable = false;
-	TrGroItem *it;
-	Seg b = {0};
+	uint8_t other[FLOW_KEY_MAX];
 
-	if (gro->enabled) {
-		key_len = flow_key(tr_packet_data(pkt), pkt->len, key);
-		if (key_len)
-			hash = flow_hash(key, key_len);
-		mergeable = key_len && seg_parse(pkt, &b);
+	for (unsigned i = gro->n; i-- > 0;) {
+		TrGroItem *it = &gro->items[i];
+
+		if (it->flow_hash == hash &&
+		    flow_key(tr_packet_data(it->pkt), it->pkt->len, other) == key_len &&
+		    memcmp(key, other, key_len) == 0)
+			return it;
 	}
-	/* Only the flow's latest item: joining an earlier one would reorder. */
-	for (unsigned i = gro->n; hash && i-- > 0;) {
-		it = &gro->items[i];
-		if (it->flow_hash != hash ||
-		    flow_key(tr_packet_data(it->pkt), it->pkt->len, other) != key_len ||
-		    memcmp(key, other, key_len) != 0)
-			continue;
-		if (mergeable && !it->closed) {
-			switch (try_merge(gro, it, &b)) {
-			case MERGED:
-				return true;
-			case B_INVALID:
-				mergeable = false;
-				break;
-			case NOT_MERGED:
-				break;
-			}
-		}
-		break;
-	}
+	return NULL;
+}
+
+/* A new item: @b, when the packet is a segment that later ones may join. */
+static bool
+gro_append(TrGro *gro, TrPacket *pkt, uint32_t hash, const Seg *b)
+{
+	TrGroItem *it;
 
 	/* The caller flushes a full batch first; should it not, the packet
 	 * is not kept (and not written), never written past the table. */
@@ -557,15 +543,47 @@ tr_gro_add(TrGro *gro, TrPacket *pkt)
 	it->gso = (TrGso){0};
 	it->flow_hash = hash;
 	it->n_segs = 1;
-	it->closed = !mergeable || (b.th[13] & TCP_PSH);
-	if (mergeable) {
+	it->next_seq = 0;
+	it->closed = !b || (b->th[13] & TCP_PSH);
+	if (b) {
 		/* Until tr_gro_finish(), gso holds the header length and the
 		 * segment size for the merging; its type stays NONE. */
-		it->gso.hdr_len = (uint16_t)(b.iphl + b.thl);
-		it->gso.gso_size = (uint16_t)b.plen;
-		it->next_seq = tr_load_be32(b.th + 4) + b.plen;
+		it->gso.hdr_len = (uint16_t)(b->iphl + b->thl);
+		it->gso.gso_size = (uint16_t)b->plen;
+		it->next_seq = tr_load_be32(b->th + 4) + b->plen;
 	}
 	return false;
+}
+
+bool
+tr_gro_add(TrGro *gro, TrPacket *pkt)
+{
+	uint8_t key[FLOW_KEY_MAX];
+	size_t key_len;
+	uint32_t hash;
+	TrGroItem *latest;
+	Seg b;
+
+	if (!gro->enabled)
+		return gro_append(gro, pkt, 0, NULL);
+	key_len = flow_key(tr_packet_data(pkt), pkt->len, key);
+	if (!key_len)
+		return gro_append(gro, pkt, 0, NULL); /* not TCP */
+	hash = flow_hash(key, key_len);
+	if (!seg_parse(pkt, &b))
+		return gro_append(gro, pkt, hash, NULL);
+	latest = flow_latest(gro, hash, key, key_len);
+	if (latest && !latest->closed) {
+		switch (try_merge(gro, latest, &b)) {
+		case MERGED:
+			return true;
+		case B_INVALID:
+			return gro_append(gro, pkt, hash, NULL);
+		case NOT_MERGED:
+			break;
+		}
+	}
+	return gro_append(gro, pkt, hash, &b);
 }
 
 void

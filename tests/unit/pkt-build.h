@@ -4,7 +4,8 @@
 /*
  * Test helper: builds IPv4/IPv6 packets, TCP segments and Ethernet frames,
  * and checks Internet checksums from scratch. Written apart from the code
- * under test (common/mangle.c) so that the two do not share mistakes.
+ * under test (common/mangle.c, common/offload.c) so that the two do not
+ * share mistakes.
  */
 #include <arpa/inet.h>
 #include <glib.h>
@@ -52,17 +53,29 @@ pb_iplen(const uint8_t *ip)
 	return (ip[0] >> 4) == 4 ? (size_t)(ip[2] << 8 | ip[3]) : 40 + (size_t)(ip[4] << 8 | ip[5]);
 }
 
-/* Recomputes the upper-layer checksum at @csum_off of the upper layer (no extension headers). */
+/*
+ * Recomputes the upper-layer checksum at @csum_off (even) of the upper layer
+ * (no extension headers): the sum around the field, as if it were zero.
+ */
 static inline uint16_t
 pb_l4_csum(const uint8_t *ip, uint8_t proto, size_t csum_off)
 {
 	size_t h = pb_iphlen(ip), n = pb_iplen(ip) - h;
-	uint8_t tmp[2048];
+	uint32_t s = pb_pseudo(ip, (uint32_t)n, proto);
 
-	g_assert_cmpuint(n, <=, sizeof(tmp));
-	memcpy(tmp, ip + h, n);
-	tmp[csum_off] = tmp[csum_off + 1] = 0;
-	return pb_fold(pb_sum(tmp, n, pb_pseudo(ip, (uint32_t)n, proto)));
+	g_assert_cmpuint(csum_off % 2, ==, 0);
+	g_assert_cmpuint(csum_off + 2, <=, n);
+	s = pb_sum(ip + h, csum_off, s);
+	return pb_fold(pb_sum(ip + h + csum_off + 2, n - csum_off - 2, s));
+}
+
+/* Whether the upper layer's checksum, as it stands, is right (the whole sum is -0). */
+static inline bool
+pb_l4_ok(const uint8_t *ip, uint8_t proto)
+{
+	size_t h = pb_iphlen(ip), n = pb_iplen(ip) - h;
+
+	return pb_fold(pb_sum(ip + h, n, pb_pseudo(ip, (uint32_t)n, proto))) == 0;
 }
 
 static inline uint16_t
@@ -76,6 +89,19 @@ pb_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
+}
+
+static inline uint32_t
+pb_get32(const uint8_t *p)
+{
+	return (uint32_t)pb_get16(p) << 16 | pb_get16(p + 2);
+}
+
+static inline void
+pb_put32(uint8_t *p, uint32_t v)
+{
+	pb_put16(p, (uint16_t)(v >> 16));
+	pb_put16(p + 2, (uint16_t)v);
 }
 
 /* An IPv4 header + @payload at @buf; returns the packet length. */
@@ -132,6 +158,18 @@ pb_tcp(uint8_t *buf, uint8_t flags, const uint8_t *opts, size_t optlen, size_t d
 		memcpy(buf + 20, opts, optlen);
 	memset(buf + h, 'x', data);
 	return h + data;
+}
+
+/* A UDP header (ports 40000 -> 53, length and checksum left 0) plus @data bytes of 'u'. */
+static inline size_t
+pb_udp(uint8_t *buf, size_t data)
+{
+	memset(buf, 0, 8);
+	pb_put16(buf, 40000);
+	pb_put16(buf + 2, 53);
+	pb_put16(buf + 4, (uint16_t)(8 + data));
+	memset(buf + 8, 'u', data);
+	return 8 + data;
 }
 
 /* Fills in the TCP checksum of an IP packet whose payload is a TCP segment. */
