@@ -16,6 +16,7 @@
 #include "common/offload.h"
 #include "common/options.h"
 #include "common/rcu.h"
+#include "platform/process.h"
 #include "platform/udp.h"
 
 #include <errno.h>
@@ -111,6 +112,7 @@ typedef struct {
 	TrCompressScratch *scratch;
 	gint64 now;
 	const Table *table;
+	unsigned privileges; /* the generation this thread adopted */
 
 	TrPacket *dev_in;
 	TrPacket *segs[SEGS_MAX];
@@ -869,10 +871,15 @@ worker_main(gpointer p)
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
 		TrPollEvent ev[4];
 		gboolean tun = FALSE, udp = FALSE;
-		int n = tr_poller_wait(w->poller, ev, G_N_ELEMENTS(ev), 1000);
+		int n = tr_poller_wait(w->poller, ev, G_N_ELEMENTS(ev), 250);
 
 		if (__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE))
 			break;
+		/* The daemon dropped privileges after this thread started: follow. */
+		if (tr_process_privileges_generation() != w->privileges) {
+			w->privileges = tr_process_privileges_generation();
+			tr_process_adopt_privileges();
+		}
 		for (int i = 0; i < n; i++) {
 			if (ev[i].tag == TAG_TUN)
 				tun = TRUE;

@@ -21,6 +21,18 @@ extern "C" {
 int tr_process_drop_privileges(const char *user, const char *group, bool keep_net_admin,
 			       TrPlatError *err);
 
+/*
+ * Linux keeps capabilities per thread, and tr_process_drop_privileges()
+ * changes those of the calling thread only (user and group ids change for
+ * every thread). Threads started before the drop -- the data-plane workers
+ * -- follow with tr_process_adopt_privileges(), which gives the calling
+ * thread the capabilities the main thread kept, whenever
+ * tr_process_privileges_generation() (one atomic load) changed. Elsewhere
+ * privileges are per process: the generation stays 0 and adopting is a no-op.
+ */
+unsigned tr_process_privileges_generation(void);
+int tr_process_adopt_privileges(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Counts successful drops, for threads that must follow (tr_process_privileges_generation). */
+static unsigned generation;
+
 static int
 set_caps(bool net_admin)
 {
@@ -67,5 +70,29 @@ tr_process_drop_privileges(const char *user, const char *group, bool keep_net_ad
 	/* No way back to root. */
 	if (uid != 0 && setuid(0) == 0)
 		return tr_plat_error_set(err, EPERM, "could still become root after dropping it");
+	__atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+unsigned
+tr_process_privileges_generation(void)
+{
+	return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+}
+
+int
+tr_process_adopt_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	/* The process's main thread (its id is the pid) holds what is left. */
+	hdr.pid = getpid();
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	hdr.pid = 0;
+	/* A thread that already holds less (setuid cleared it) cannot gain: fine. */
+	if (syscall(SYS_capset, &hdr, data) < 0 && errno != EPERM)
+		return -errno;
 	return 0;
 }

@@ -41,3 +41,15 @@ tr_process_drop_privileges(const char *user, const char *group, bool keep_net_ad
 					 (unsigned)gid, strerror(errno));
 	return 0;
 }
+
+unsigned
+tr_process_privileges_generation(void)
+{
+	return 0;
+}
+
+int
+tr_process_adopt_privileges(void)
+{
+	return 0;
+}
