@@ -930,19 +930,23 @@ on_main_wake(gint fd, GIOCondition cond, gpointer p)
 		peer_unref(item->peer);
 		g_free(item);
 	}
-	/* A callback may remove peers: walk a copy. */
-	for (guint i = 0; i < dp->peers->len; i++) {
-		TrDpPeer *peer = dp->peers->pdata[i];
-		unsigned ev = __atomic_exchange_n(&peer->events, 0, __ATOMIC_ACQ_REL);
+	/* A callback may remove peers (itself or others): walk a copy. */
+	{
+		guint n = dp->peers->len;
+		g_autofree TrDpPeer **copy = g_new(TrDpPeer *, MAX(n, 1));
 
-		if (ev && peer->cb.peer_event) {
-			peer_ref(peer);
-			peer->cb.peer_event(peer, ev, peer->data);
-			/* Removed by the callback: the array shifted. */
-			if (peer->removed)
-				i--;
-			peer_unref(peer);
+		for (guint i = 0; i < n; i++)
+			copy[i] = peer_ref(dp->peers->pdata[i]);
+		for (guint i = 0; i < n; i++) {
+			TrDpPeer *peer = copy[i];
+			unsigned ev = peer->removed ? 0
+			                            : __atomic_exchange_n(&peer->events, 0, __ATOMIC_ACQ_REL);
+
+			if (ev && peer->cb.peer_event)
+				peer->cb.peer_event(peer, ev, peer->data);
 		}
+		for (guint i = 0; i < n; i++)
+			peer_unref(copy[i]);
 	}
 	return G_SOURCE_CONTINUE;
 }
