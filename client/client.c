@@ -570,28 +570,14 @@ static gboolean
 start_dataplane(TrClient *client, GError **error)
 {
 	TrDpConfig dpc;
-	guint n = MIN(tr_device_n_queues(client->dev), client->n_udp > 1 ? client->n_udp
-									   : tr_device_n_queues(client->dev));
 
 	g_clear_pointer(&client->dp, tr_dataplane_free);
-	tr_dp_config_init(&dpc);
-	dpc.dev = client->dev;
-	dpc.udp_fds = client->udp_fds;
-	dpc.n_udp = client->n_udp == n ? n : 1;
-	dpc.n_workers = n;
+	tr_dp_config_setup(&dpc, &client->cfg.tuning, client->dev, client->udp_fds, client->n_udp);
 	dpc.magic = client->cfg.magic;
 	dpc.frame = (TrFrameType)client->cfg.dev_type;
 	dpc.mtu = client->settings.mtu;
-	dpc.hub = FALSE;
-	dpc.udp_gso = client->cfg.tuning.udp_gso;
-	dpc.tun_offload = (tr_device_offloads(client->dev) & TR_OFFLOAD_TSO) != 0;
-	dpc.coalesce = client->cfg.tuning.coalesce;
 	client->dp = tr_dataplane_new(&dpc, error);
-	if (client->dp == NULL)
-		return FALSE;
-	g_debug("data plane: %u workers, %u sockets, device offloads %s", n, dpc.n_udp,
-		dpc.tun_offload ? "on" : "off");
-	return TRUE;
+	return client->dp != NULL;
 }
 
 static void

@@ -1076,6 +1076,11 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 		}
 	}
 	publish(dp);
+	g_message("data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
+	          cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
+	          cfg->n_udp == 1 ? "" : "s",
+	          cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
+	          cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
 	dp->main_watch = g_unix_fd_add(dp->main_wake.rfd, G_IO_IN, on_main_wake, dp);
 	dp->reclaim_id = g_timeout_add(200, on_reclaim, dp);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
@@ -1348,6 +1353,20 @@ tr_dp_tuning_workers(const TrDpTuning *t)
 	guint n = t->threads ? t->threads : g_get_num_processors();
 
 	return CLAMP(n, 1u, TR_DP_WORKERS_MAX);
+}
+
+void
+tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const int *udp_fds,
+                   guint n_udp)
+{
+	tr_dp_config_init(cfg);
+	cfg->dev = dev;
+	cfg->n_workers = tr_device_n_queues(dev);
+	cfg->udp_fds = udp_fds;
+	cfg->n_udp = n_udp == cfg->n_workers ? n_udp : 1;
+	cfg->udp_gso = t->udp_gso;
+	cfg->tun_offload = (tr_device_offloads(dev) & TR_OFFLOAD_TSO) != 0;
+	cfg->coalesce = t->coalesce;
 }
 
 void

@@ -179,6 +179,14 @@ guint tr_dp_tuning_workers(const TrDpTuning *t);
 	{ "no-udp-gro", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Performance", \
 	  "Do not ask the kernel to hand over received datagrams in runs (UDP_GRO)", 0 },
 
+/*
+ * tr_dp_config_init() and then the parts both daemons share: the device
+ * (a worker per queue), the sockets (one per worker when there are as many,
+ * else one shared), and the techniques @t and the device allow.
+ */
+void tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const int *udp_fds,
+			guint n_udp);
+
 struct _TrOptions;
 void tr_dp_tuning_from_options(struct _TrOptions *o, TrDpTuning *t);
 

@@ -8,7 +8,6 @@
 #include "common/addr.h"
 #include "common/error.h"
 #include "common/json-writer.h"
-#include "platform/udp.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -290,30 +289,15 @@ static gboolean
 start_dataplane(TrHub *hub, GError **error)
 {
 	TrDpConfig dpc;
-	unsigned offloads = tr_device_offloads(hub->dev);
 
-	tr_dp_config_init(&dpc);
-	dpc.dev = hub->dev;
-	dpc.udp_fds = hub->udp_fds;
-	dpc.n_udp = hub->n_udp;
-	dpc.n_workers = tr_device_n_queues(hub->dev);
+	tr_dp_config_setup(&dpc, &hub->cfg.tuning, hub->dev, hub->udp_fds, hub->n_udp);
 	dpc.magic = hub->cfg.magic;
 	dpc.frame = (TrFrameType)hub->cfg.dev_type;
 	dpc.mtu = hub->cfg.mtu;
 	dpc.hub = TRUE;
 	dpc.client_to_client = hub->cfg.client_to_client;
-	dpc.udp_gso = hub->cfg.tuning.udp_gso;
-	dpc.tun_offload = (offloads & TR_OFFLOAD_TSO) != 0;
-	dpc.coalesce = hub->cfg.tuning.coalesce;
 	hub->dp = tr_dataplane_new(&dpc, error);
-	if (hub->dp == NULL)
-		return FALSE;
-	g_message("data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
-		  dpc.n_workers, dpc.n_workers == 1 ? "" : "s", hub->n_udp, hub->n_udp == 1 ? "" : "s",
-		  dpc.tun_offload ? (dpc.coalesce ? "TSO, coalescing" : "TSO") : "none",
-		  dpc.udp_gso ? "on" : "off",
-		  hub->cfg.tuning.udp_gro && tr_udp_has_gro(hub->udp_fd) ? "on" : "off");
-	return TRUE;
+	return hub->dp != NULL;
 }
 
 TrHub *
