@@ -165,6 +165,9 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 	TrLink *link = g_steal_pointer(&client->link);
 	gboolean was_active = client->state == STATE_ACTIVE;
 
+	/* The data plane goes now, the link a little later: part them first. */
+	if (link)
+		tr_link_leave_dataplane(link);
 	teardown_session(client);
 	/* We may be inside the link's own callback: free it afterwards. */
 	if (link)

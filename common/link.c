@@ -522,6 +522,19 @@ tr_link_set_forward_id(TrLink *link, uint32_t id)
 		tr_dataplane_set_peer_id(link->dp, link->dp_peer, id);
 }
 
+void
+tr_link_leave_dataplane(TrLink *link)
+{
+	if (link->dp_peer == NULL)
+		return;
+	g_clear_handle_id(&link->tick_id, g_source_remove);
+	tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
+	link->dp_peer = NULL;
+	link->dc = NULL;
+	link->dp = NULL;
+	link->tx_path = TR_PATH_NONE;
+}
+
 gboolean
 tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing, int udp_fd,
 		 const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error)

@@ -70,6 +70,12 @@ typedef struct TrDataplane TrDataplane;
  */
 void tr_link_use_dataplane(TrLink *link, TrDataplane *dp, uint32_t forward_id);
 void tr_link_set_forward_id(TrLink *link, uint32_t id);
+/*
+ * Takes the session out of the data plane now (its TrDc goes with it), for
+ * a link whose freeing is deferred while the data plane is about to go: the
+ * link then carries no data and its timers do nothing.
+ */
+void tr_link_leave_dataplane(TrLink *link);
 
 /* Wraps @ctrl (a reference is taken; callbacks are redirected to the link). */
 TrLink *tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const char *peer_desc,
