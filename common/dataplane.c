@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,7 +106,7 @@ typedef struct {
 	GThread *thread;
 	TrPoller *poller;
 	TrWakeup wake;
-	GMutex gate;
+	pthread_mutex_t gate;
 	TrRcuReader *reader;
 	int udp_fd;
 	gboolean udp_rx; /* this worker receives on udp_fd */
@@ -130,18 +131,19 @@ typedef struct {
 	unsigned n_tx;
 	TrUdpMsg tx_msgs[TX_MAX];
 
-	GMutex inbox_lock;
+	pthread_mutex_t inbox_lock;
 	GQueue inbox;
 
 	TrDpStats stats;
 } Worker;
 
+/* Locks are POSIX mutexes rather than GMutex so that ThreadSanitizer sees them. */
 struct TrDataplane {
 	TrDpConfig cfg;
 	Worker *workers;
 	int stop; /* atomic */
 	int quiesce_req; /* atomic */
-	GMutex quiesce_lock;
+	pthread_mutex_t quiesce_lock;
 	TrRcu *rcu;
 	guint reclaim_id;
 
@@ -153,7 +155,7 @@ struct TrDataplane {
 	TrWakeup main_wake;
 	int main_signaled; /* atomic */
 	guint main_watch;
-	GMutex outbox_lock;
+	pthread_mutex_t outbox_lock;
 	GQueue outbox;
 	guint64 outbox_drops; /* under outbox_lock */
 };
@@ -303,10 +305,10 @@ ep_read(TrDpPeer *peer, struct sockaddr_storage *out)
 
 		if (s1 & 1)
 			continue;
+		/* Acquire loads: the second look at the count cannot move before them. */
 		for (unsigned i = 0; i < EP_WORDS; i++)
-			words[i] = __atomic_load_n(&peer->ep_words[i], __ATOMIC_RELAXED);
-		len = __atomic_load_n(&peer->ep_len_, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			words[i] = __atomic_load_n(&peer->ep_words[i], __ATOMIC_ACQUIRE);
+		len = __atomic_load_n(&peer->ep_len_, __ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&peer->ep_seq, __ATOMIC_RELAXED);
 		if (s1 != s2)
 			continue;
@@ -346,10 +348,10 @@ to_outbox(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
 	TrDataplane *dp = w->dp;
 	OutItem *item;
 
-	g_mutex_lock(&dp->outbox_lock);
+	pthread_mutex_lock(&dp->outbox_lock);
 	if (dp->outbox.length >= OUTBOX_MAX) {
 		dp->outbox_drops++;
-		g_mutex_unlock(&dp->outbox_lock);
+		pthread_mutex_unlock(&dp->outbox_lock);
 		WSTAT(w, tx_drops, 1);
 		return;
 	}
@@ -358,7 +360,7 @@ to_outbox(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
 	item->len = (guint)len;
 	memcpy(item->data, data, len);
 	g_queue_push_tail(&dp->outbox, item);
-	g_mutex_unlock(&dp->outbox_lock);
+	pthread_mutex_unlock(&dp->outbox_lock);
 	signal_main(dp);
 }
 
@@ -673,9 +675,9 @@ handoff(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len, const struct
 	Worker *owner = &w->dp->workers[peer->owner];
 	InboxItem *item;
 
-	g_mutex_lock(&owner->inbox_lock);
+	pthread_mutex_lock(&owner->inbox_lock);
 	if (owner->inbox.length >= INBOX_MAX) {
-		g_mutex_unlock(&owner->inbox_lock);
+		pthread_mutex_unlock(&owner->inbox_lock);
 		WSTAT(w, rx_drops, 1);
 		return;
 	}
@@ -688,7 +690,7 @@ handoff(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len, const struct
 	item->len = (guint)len;
 	memcpy(item->data, data, len);
 	g_queue_push_tail(&owner->inbox, item);
-	g_mutex_unlock(&owner->inbox_lock);
+	pthread_mutex_unlock(&owner->inbox_lock);
 	WSTAT(w, handoffs, 1);
 	tr_wakeup_signal(&owner->wake);
 }
@@ -802,10 +804,10 @@ do_inbox(Worker *w)
 	GQueue q = G_QUEUE_INIT;
 	InboxItem *item;
 
-	g_mutex_lock(&w->inbox_lock);
+	pthread_mutex_lock(&w->inbox_lock);
 	q = w->inbox;
 	g_queue_init(&w->inbox);
-	g_mutex_unlock(&w->inbox_lock);
+	pthread_mutex_unlock(&w->inbox_lock);
 	while ((item = g_queue_pop_head(&q)) != NULL) {
 		/* Only while the peer is still in the table: it may have gone meanwhile. */
 		if (table_lookup(w->table, item->peer->rx_index) == item->peer)
@@ -857,8 +859,8 @@ static void
 wait_if_quiescing(TrDataplane *dp)
 {
 	if (__atomic_load_n(&dp->quiesce_req, __ATOMIC_ACQUIRE)) {
-		g_mutex_lock(&dp->quiesce_lock);
-		g_mutex_unlock(&dp->quiesce_lock);
+		pthread_mutex_lock(&dp->quiesce_lock);
+		pthread_mutex_unlock(&dp->quiesce_lock);
 	}
 }
 
@@ -889,7 +891,7 @@ worker_main(gpointer p)
 				tr_wakeup_clear(&w->wake);
 		}
 		wait_if_quiescing(dp);
-		g_mutex_lock(&w->gate);
+		pthread_mutex_lock(&w->gate);
 		w->table = tr_rcu_read_begin(w->reader);
 		w->now = g_get_monotonic_time();
 		if (w->table) {
@@ -903,7 +905,7 @@ worker_main(gpointer p)
 		}
 		tr_rcu_read_end(w->reader);
 		w->table = NULL;
-		g_mutex_unlock(&w->gate);
+		pthread_mutex_unlock(&w->gate);
 	}
 	return NULL;
 }
@@ -920,10 +922,10 @@ on_main_wake(gint fd, GIOCondition cond, gpointer p)
 	tr_wakeup_clear(&dp->main_wake);
 	__atomic_store_n(&dp->main_signaled, 0, __ATOMIC_RELEASE);
 
-	g_mutex_lock(&dp->outbox_lock);
+	pthread_mutex_lock(&dp->outbox_lock);
 	q = dp->outbox;
 	g_queue_init(&dp->outbox);
-	g_mutex_unlock(&dp->outbox_lock);
+	pthread_mutex_unlock(&dp->outbox_lock);
 	while ((item = g_queue_pop_head(&q)) != NULL) {
 		if (!item->peer->removed && item->peer->cb.tcp_send)
 			item->peer->cb.tcp_send(item->peer, item->data, item->len, item->peer->data);
@@ -972,8 +974,8 @@ worker_init(TrDataplane *dp, Worker *w, unsigned index, GError **error)
 
 	w->dp = dp;
 	w->index = index;
-	g_mutex_init(&w->gate);
-	g_mutex_init(&w->inbox_lock);
+	pthread_mutex_init(&w->gate, NULL);
+	pthread_mutex_init(&w->inbox_lock, NULL);
 	g_queue_init(&w->inbox);
 	w->wake.rfd = w->wake.wfd = -1;
 	w->udp_fd = dp->cfg.udp_fds[dp->cfg.n_udp > 1 ? index : 0];
@@ -1035,8 +1037,8 @@ worker_clear(Worker *w)
 		peer_unref(item->peer);
 		g_free(item);
 	}
-	g_mutex_clear(&w->gate);
-	g_mutex_clear(&w->inbox_lock);
+	pthread_mutex_destroy(&w->gate);
+	pthread_mutex_destroy(&w->inbox_lock);
 }
 
 TrDataplane *
@@ -1057,8 +1059,8 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 	dp->cfg = *cfg;
 	if (dp->cfg.batch == 0 || dp->cfg.batch > BATCH_MAX)
 		dp->cfg.batch = BATCH_MAX;
-	g_mutex_init(&dp->quiesce_lock);
-	g_mutex_init(&dp->outbox_lock);
+	pthread_mutex_init(&dp->quiesce_lock, NULL);
+	pthread_mutex_init(&dp->outbox_lock, NULL);
 	g_queue_init(&dp->outbox);
 	dp->rcu = tr_rcu_new(table_free);
 	dp->peers = g_ptr_array_new();
@@ -1125,8 +1127,8 @@ tr_dataplane_free(TrDataplane *dp)
 	tr_rcu_free(dp->rcu);
 	if (dp->main_wake.rfd >= 0)
 		tr_wakeup_close(&dp->main_wake);
-	g_mutex_clear(&dp->quiesce_lock);
-	g_mutex_clear(&dp->outbox_lock);
+	pthread_mutex_destroy(&dp->quiesce_lock);
+	pthread_mutex_destroy(&dp->outbox_lock);
 	g_free(dp);
 }
 
@@ -1200,18 +1202,18 @@ void
 tr_dataplane_quiesce(TrDataplane *dp)
 {
 	__atomic_store_n(&dp->quiesce_req, 1, __ATOMIC_RELEASE);
-	g_mutex_lock(&dp->quiesce_lock);
+	pthread_mutex_lock(&dp->quiesce_lock);
 	for (unsigned i = 0; i < dp->cfg.n_workers; i++)
-		g_mutex_lock(&dp->workers[i].gate);
+		pthread_mutex_lock(&dp->workers[i].gate);
 }
 
 void
 tr_dataplane_resume(TrDataplane *dp)
 {
 	for (unsigned i = 0; i < dp->cfg.n_workers; i++)
-		g_mutex_unlock(&dp->workers[i].gate);
+		pthread_mutex_unlock(&dp->workers[i].gate);
 	__atomic_store_n(&dp->quiesce_req, 0, __ATOMIC_RELEASE);
-	g_mutex_unlock(&dp->quiesce_lock);
+	pthread_mutex_unlock(&dp->quiesce_lock);
 }
 
 TrDc *
@@ -1269,9 +1271,9 @@ tr_dp_peer_inject(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t l
 	Worker *owner = &dp->workers[peer->owner];
 	InboxItem *item;
 
-	g_mutex_lock(&owner->inbox_lock);
+	pthread_mutex_lock(&owner->inbox_lock);
 	if (owner->inbox.length >= INBOX_MAX) {
-		g_mutex_unlock(&owner->inbox_lock);
+		pthread_mutex_unlock(&owner->inbox_lock);
 		return FALSE;
 	}
 	item = g_malloc(sizeof(*item) + len);
@@ -1281,7 +1283,7 @@ tr_dp_peer_inject(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t l
 	item->len = (guint)len;
 	memcpy(item->data, data, len);
 	g_queue_push_tail(&owner->inbox, item);
-	g_mutex_unlock(&owner->inbox_lock);
+	pthread_mutex_unlock(&owner->inbox_lock);
 	tr_wakeup_signal(&owner->wake);
 	return TRUE;
 }

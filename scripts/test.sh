@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The whole test suite, from a bare Debian 12 machine: installs dependencies,
 # builds with -Werror, runs every meson suite (unit + netns), repeats the unit
-# suite under valgrind memcheck and under ASan+UBSan, runs the linter and each
+# suite under valgrind memcheck and under ASan+UBSan, the threaded tests under
+# ThreadSanitizer, runs the linter and each
 # fuzzer for a bounded time.
 # Idempotent; safe after `git clean -xfd`. Ends with one summary line:
 #   tests: N passed, N failed, N skipped
@@ -106,6 +107,18 @@ if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=fals
 	count_meson build-asan
 else
 	failed=$((failed + 1)); failures+=("asan build")
+fi
+
+note "ThreadSanitizer: the tests that run threads (data plane, RCU)"
+# Only these targets are built: the rest of the tree has no threads of its own.
+if setup build-tsan -Dwerror=true -Db_sanitize=thread -Dfuzzing=disabled \
+	-Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
+	ninja -C build-tsan tests/test-dataplane tests/test-rcu; then
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		meson test -C build-tsan --no-rebuild --print-errorlogs dataplane rcu
+	count_meson build-tsan
+else
+	failed=$((failed + 1)); failures+=("tsan build")
 fi
 
 note "fuzzers (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
