@@ -61,10 +61,7 @@ tr_client_config_init(TrClientConfig *c)
 	c->configure_device = TRUE;
 	c->apply_dns = TRUE;
 	c->mtu = 1420;
-	c->ciphers[0] = tr_cipher_default();
-	c->ciphers[1] = c->ciphers[0] == TR_CIPHER_AES256_GCM ? TR_CIPHER_CHACHA20_POLY1305
-							      : TR_CIPHER_AES256_GCM;
-	c->n_ciphers = 2;
+	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
 	c->magic = TR_MAGIC_DEFAULT;
 	c->udp = TRUE;
 	c->handshake_timeout_ms = 10000;

@@ -244,6 +244,16 @@ tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len
 	return (int)out_len;
 }
 
+guint
+tr_cipher_default_list(TrCipher *out, guint max)
+{
+	out[0] = tr_cipher_default();
+	if (max < 2)
+		return 1;
+	out[1] = out[0] == TR_CIPHER_AES256_GCM ? TR_CIPHER_CHACHA20_POLY1305 : TR_CIPHER_AES256_GCM;
+	return 2;
+}
+
 double
 tr_cipher_measure(TrCipher cipher, size_t packet_len, int64_t usec)
 {

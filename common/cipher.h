@@ -54,6 +54,13 @@ size_t tr_cipher_tag_len(TrCipher cipher);
 TrCipher tr_cipher_default(void);
 
 /*
+ * The default preference list of both daemons: tr_cipher_default() first,
+ * then the other AEAD (never plaintext). Fills at most @max entries (@max >=
+ * 1) and returns how many.
+ */
+guint tr_cipher_default_list(TrCipher *out, guint max);
+
+/*
  * Measures raw GnuTLS AEAD speed of @cipher: seals @packet_len-byte buffers
  * in place for about @usec microseconds and returns MB/s (10^6 bytes of
  * plaintext per second), or a negative value if the method is unavailable.

@@ -480,8 +480,13 @@ stage_tx(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
 }
 
 /* A control message (PONG) from a worker: sealed and sent at once. */
-static void
-send_now(Worker *w, TrDpPeer *peer, TrDcType type, const uint8_t *data, size_t len)
+/*
+ * Seals a short control message (PING, PONG, CLOSE) on @lane and sends it
+ * at once on @fd. Returns whether it went out.
+ */
+static gboolean
+send_control(TrDpPeer *peer, unsigned lane, int fd, TrDcType type, const uint8_t *data, size_t len,
+             gint64 now)
 {
 	uint8_t buf[TR_DC_OVERHEAD + 64];
 	struct sockaddr_storage ep;
@@ -489,10 +494,11 @@ send_now(Worker *w, TrDpPeer *peer, TrDcType type, const uint8_t *data, size_t l
 	int r;
 
 	if (ep_len == 0 || len > 64)
-		return;
-	r = tr_dc_seal(peer->dc, w->index, NULL, type, data, len, buf, sizeof(buf), w->now);
-	if (r > 0)
-		(void)sendto(w->udp_fd, buf, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&ep, ep_len);
+		return FALSE;
+	r = tr_dc_seal(peer->dc, lane, NULL, type, data, len, buf, sizeof(buf), now);
+	if (r < 0)
+		return FALSE;
+	return sendto(fd, buf, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&ep, ep_len) == r;
 }
 
 /* ---- Writing to the device --------------------------------------------------------- */
@@ -668,31 +674,35 @@ from_peer(Worker *w, TrDpPeer *peer, TrPacket *pkt)
 
 /* ---- Receiving ------------------------------------------------------------------- */
 
-static void
-handoff(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len, const struct sockaddr *from,
-        socklen_t from_len, gboolean tls)
+/*
+ * Queues a sealed datagram for the worker that owns @peer (from another
+ * worker, or from the TLS stream when @from is NULL) and wakes it. The slow
+ * path: a lock and an allocation. FALSE when its inbox is full.
+ */
+static gboolean
+inbox_push(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len,
+           const struct sockaddr *from, socklen_t from_len)
 {
-	Worker *owner = &w->dp->workers[peer->owner];
+	Worker *owner = &dp->workers[peer->owner];
 	InboxItem *item;
 
 	pthread_mutex_lock(&owner->inbox_lock);
 	if (owner->inbox.length >= INBOX_MAX) {
 		pthread_mutex_unlock(&owner->inbox_lock);
-		WSTAT(w, rx_drops, 1);
-		return;
+		return FALSE;
 	}
 	item = g_malloc(sizeof(*item) + len);
 	item->peer = peer_ref(peer);
-	item->tls = tls;
-	item->from_len = from_len <= sizeof(item->from) ? from_len : 0;
+	item->tls = from == NULL;
+	item->from_len = from && from_len <= sizeof(item->from) ? from_len : 0;
 	if (item->from_len)
 		memcpy(&item->from, from, item->from_len);
 	item->len = (guint)len;
 	memcpy(item->data, data, len);
 	g_queue_push_tail(&owner->inbox, item);
 	pthread_mutex_unlock(&owner->inbox_lock);
-	WSTAT(w, handoffs, 1);
 	tr_wakeup_signal(&owner->wake);
+	return TRUE;
 }
 
 /* An authenticated datagram from @peer over UDP from @from. */
@@ -738,7 +748,8 @@ open_datagram(Worker *w, TrDpPeer *peer, uint8_t *wire, size_t len, const struct
 		return;
 	case TR_DC_PING:
 		if (from)
-			send_now(w, peer, TR_DC_PONG, tr_packet_data(pkt), pkt->len);
+			send_control(peer, w->index, w->udp_fd, TR_DC_PONG, tr_packet_data(pkt),
+			             pkt->len, w->now);
 		break;
 	case TR_DC_PONG:
 		break;
@@ -766,7 +777,10 @@ rx_datagram(Worker *w, uint8_t *wire, size_t len, const struct sockaddr *from, s
 		return;
 	}
 	if (peer->owner != w->index) {
-		handoff(w, peer, wire, len, from, from_len, FALSE);
+		if (inbox_push(w->dp, peer, wire, len, from, from_len))
+			WSTAT(w, handoffs, 1);
+		else
+			WSTAT(w, rx_drops, 1);
 		return;
 	}
 	open_datagram(w, peer, wire, len, from, from_len);
@@ -1250,42 +1264,14 @@ gboolean
 tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type, const uint8_t *payload,
                         size_t len)
 {
-	uint8_t buf[TR_DC_OVERHEAD + 64];
-	struct sockaddr_storage ep;
-	socklen_t ep_len = ep_read(peer, &ep);
-	int r;
-
-	if (ep_len == 0 || len > 64)
-		return FALSE;
-	r = tr_dc_seal(peer->dc, TR_DP_CONTROL_LANE(dp->cfg.n_workers), NULL, type, payload, len,
-	               buf, sizeof(buf), g_get_monotonic_time());
-	if (r < 0)
-		return FALSE;
-	return sendto(dp->cfg.udp_fds[0], buf, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&ep,
-	              ep_len) == r;
+	return send_control(peer, TR_DP_CONTROL_LANE(dp->cfg.n_workers), dp->cfg.udp_fds[0], type,
+	                    payload, len, g_get_monotonic_time());
 }
 
 gboolean
 tr_dp_peer_inject(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len)
 {
-	Worker *owner = &dp->workers[peer->owner];
-	InboxItem *item;
-
-	pthread_mutex_lock(&owner->inbox_lock);
-	if (owner->inbox.length >= INBOX_MAX) {
-		pthread_mutex_unlock(&owner->inbox_lock);
-		return FALSE;
-	}
-	item = g_malloc(sizeof(*item) + len);
-	item->peer = peer_ref(peer);
-	item->tls = TRUE;
-	item->from_len = 0;
-	item->len = (guint)len;
-	memcpy(item->data, data, len);
-	g_queue_push_tail(&owner->inbox, item);
-	pthread_mutex_unlock(&owner->inbox_lock);
-	tr_wakeup_signal(&owner->wake);
-	return TRUE;
+	return inbox_push(dp, peer, data, len, NULL, 0);
 }
 
 /* ---- Counters ---------------------------------------------------------------- */
@@ -1411,8 +1397,7 @@ tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gbo
 		while (i-- > 0)
 			close(fds[i]);
 		g_free(fds);
-		g_set_error(error, TR_ERROR, perr.code == -EADDRINUSE ? TR_ERROR_IO : TR_ERROR_IO,
-		            "UDP: %s", perr.message);
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "UDP: %s", perr.message);
 		return NULL;
 	}
 	if (n > 1 && tr_udp_steer(fds, n, 8 /* the receiver index */, &perr) < 0) {

@@ -26,10 +26,7 @@ tr_hub_config_init(TrHubConfig *c)
 	memset(c, 0, sizeof(*c));
 	c->listen = g_strdup("3210");
 	c->mtu = 1420;
-	c->ciphers[0] = tr_cipher_default();
-	c->ciphers[1] = c->ciphers[0] == TR_CIPHER_AES256_GCM ? TR_CIPHER_CHACHA20_POLY1305
-							      : TR_CIPHER_AES256_GCM;
-	c->n_ciphers = 2;
+	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
 	c->compression = TR_COMPRESS_NONE;
 	c->magic = TR_MAGIC_DEFAULT;
 	c->keepalive = 10;
@@ -201,8 +198,9 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The TCP control socket; the UDP sockets join its address and port (tr_dp_open_sockets). */
 static int
-bind_socket(int type, const char *host, guint16 port, GError **error)
+listen_tcp(const char *host, guint16 port, GError **error)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sl;
@@ -220,7 +218,7 @@ bind_socket(int type, const char *host, guint16 port, GError **error)
 		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
 			return -1;
 	}
-	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && host == NULL && errno == EAFNOSUPPORT) {
 		/* No IPv6 on this host: all IPv4 addresses instead. */
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -228,7 +226,7 @@ bind_socket(int type, const char *host, guint16 port, GError **error)
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
 		sl = sizeof(*sin);
-		fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
 	if (fd < 0) {
 		tr_set_error_errno(error, errno, "socket");
@@ -238,12 +236,11 @@ bind_socket(int type, const char *host, guint16 port, GError **error)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		tr_set_error_errno(error, errno, "cannot listen on port %u (%s)", port,
-				   type == SOCK_STREAM ? "TCP" : "UDP");
+		tr_set_error_errno(error, errno, "cannot listen on port %u (TCP)", port);
 		close(fd);
 		return -1;
 	}
-	if (type == SOCK_STREAM && listen(fd, 128) < 0) {
+	if (listen(fd, 128) < 0) {
 		tr_set_error_errno(error, errno, "listen");
 		close(fd);
 		return -1;
@@ -400,7 +397,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	}
 	hub->connectors = g_ptr_array_new();
 
-	hub->tcp_fd = bind_socket(SOCK_STREAM, host, port, error);
+	hub->tcp_fd = listen_tcp(host, port, error);
 	if (hub->tcp_fd < 0)
 		return NULL;
 	if (port == 0) {
