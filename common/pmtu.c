@@ -18,7 +18,7 @@ reset_range(TrPmtu *p, gint64 now)
 void
 tr_pmtu_init(TrPmtu *p, unsigned floor, unsigned ceiling, gint64 now)
 {
-	*p = (TrPmtu){ 0 };
+	*p = (TrPmtu){0};
 	tr_pmtu_set_range(p, floor, ceiling, now);
 }
 
@@ -100,7 +100,8 @@ tr_pmtu_tick(TrPmtu *p, gint64 now, unsigned *round, unsigned *sizes, bool *chan
 		gint64 end = p->started + TR_PMTU_ROUND_USEC;
 
 		if (p->first_ack)
-			end = MIN(end, p->first_ack + MAX(p->first_ack - p->started, ROUND_MARGIN_USEC));
+			end = MIN(end,
+			          p->first_ack + MAX(p->first_ack - p->started, ROUND_MARGIN_USEC));
 		/* The largest size passed: nothing left to learn from this round. */
 		if (p->best == p->sizes[p->n_sizes - 1])
 			end = now;

@@ -46,17 +46,18 @@ typedef struct {
 	unsigned hi;             /* smallest size known not to pass (ceiling + 1: none) */
 	unsigned pmtu;           /* the result of the last finished search (0: unknown) */
 	TrPmtuState state;
-	unsigned round;          /* the number of the latest round (never 0 once one started) */
-	bool round_active;       /* a round is in flight */
+	unsigned round;    /* the number of the latest round (never 0 once one started) */
+	bool round_active; /* a round is in flight */
 	unsigned sizes[TR_PMTU_PROBES];
 	unsigned n_sizes;
-	unsigned best;           /* largest size acknowledged in this round */
+	unsigned best; /* largest size acknowledged in this round */
 	gint64 started, first_ack;
-	unsigned silent;         /* rounds in a row without any answer */
+	unsigned silent; /* rounds in a row without any answer */
 	gint64 next_search;
 } TrPmtu;
 
-/* Sizes are outer IP packet sizes; @floor <= @ceiling. The first search starts at the first tick. */
+/* Sizes are outer IP packet sizes; @floor <= @ceiling. The first search starts at the first tick.
+ */
 void tr_pmtu_init(TrPmtu *p, unsigned floor, unsigned ceiling, gint64 now);
 
 /* Changes the range (a new ceiling: the tunnel MTU changed) and searches again. */

@@ -9,9 +9,9 @@
 #define MS (G_GINT64_CONSTANT(1000))
 
 typedef struct {
-	unsigned mtu;       /* largest size that passes */
+	unsigned mtu;        /* largest size that passes */
 	unsigned lose_every; /* lose every Nth probe that would pass (0: none) */
-	gboolean answers;   /* FALSE: a peer that never acknowledges */
+	gboolean answers;    /* FALSE: a peer that never acknowledges */
 	gint64 rtt;
 	unsigned sent, lost;
 } Path;
@@ -67,11 +67,11 @@ run(TrPmtu *p, Path *path, gint64 *now, gint64 limit)
 static void
 test_finds_exact(void)
 {
-	static const unsigned mtus[] = { 1500, 1499, 1480, 1400, 1381, 1300, 1281, 1280 };
+	static const unsigned mtus[] = {1500, 1499, 1480, 1400, 1381, 1300, 1281, 1280};
 
 	for (guint i = 0; i < G_N_ELEMENTS(mtus); i++) {
 		TrPmtu p;
-		Path path = { .mtu = mtus[i], .answers = TRUE, .rtt = 10 * MS };
+		Path path = {.mtu = mtus[i], .answers = TRUE, .rtt = 10 * MS};
 		gint64 now = 1000000;
 		unsigned rounds;
 
@@ -90,7 +90,7 @@ static void
 test_ipv4_floor(void)
 {
 	TrPmtu p;
-	Path path = { .mtu = 700, .answers = TRUE, .rtt = 40 * MS };
+	Path path = {.mtu = 700, .answers = TRUE, .rtt = 40 * MS};
 	gint64 now = 0;
 
 	tr_pmtu_init(&p, 576, 1500, now);
@@ -103,7 +103,7 @@ static void
 test_no_answer(void)
 {
 	TrPmtu p;
-	Path path = { .mtu = 1500, .answers = FALSE, .rtt = 10 * MS };
+	Path path = {.mtu = 1500, .answers = FALSE, .rtt = 10 * MS};
 	gint64 now = 0, start = 0;
 
 	tr_pmtu_init(&p, 1280, 1500, now);
@@ -119,7 +119,8 @@ test_no_answer(void)
 		unsigned sizes[TR_PMTU_PROBES], round;
 		bool changed;
 
-		g_assert_cmpuint(tr_pmtu_tick(&p, now + G_USEC_PER_SEC, &round, sizes, &changed), ==, 0);
+		g_assert_cmpuint(tr_pmtu_tick(&p, now + G_USEC_PER_SEC, &round, sizes, &changed),
+		                 ==, 0);
 	}
 	path.answers = TRUE;
 	path.mtu = 1420;
@@ -135,7 +136,7 @@ test_loss_never_overestimates(void)
 {
 	for (unsigned every = 2; every <= 7; every++) {
 		TrPmtu p;
-		Path path = { .mtu = 1400, .answers = TRUE, .rtt = 5 * MS, .lose_every = every };
+		Path path = {.mtu = 1400, .answers = TRUE, .rtt = 5 * MS, .lose_every = every};
 		gint64 now = 0;
 
 		tr_pmtu_init(&p, 1280, 1500, now);
@@ -151,7 +152,7 @@ static void
 test_restart_and_research(void)
 {
 	TrPmtu p;
-	Path path = { .mtu = 1500, .answers = TRUE, .rtt = 10 * MS };
+	Path path = {.mtu = 1500, .answers = TRUE, .rtt = 10 * MS};
 	gint64 now = 0;
 	unsigned sizes[TR_PMTU_PROBES], round;
 	bool changed;
@@ -194,8 +195,8 @@ test_stale_answers(void)
 	g_assert_cmpuint(tr_pmtu_tick(&p, 250 * MS, &round, sizes, &changed), ==, TR_PMTU_PROBES);
 	g_assert_cmpuint(round, !=, first);
 	g_assert_cmpuint(sizes[0], ==, 1301);
-	tr_pmtu_acked(&p, first, 1500, 260 * MS);  /* late, from the first round */
-	tr_pmtu_acked(&p, round, 9000, 260 * MS);  /* beyond the ceiling */
+	tr_pmtu_acked(&p, first, 1500, 260 * MS); /* late, from the first round */
+	tr_pmtu_acked(&p, round, 9000, 260 * MS); /* beyond the ceiling */
 	g_assert_cmpuint(p.best, ==, 0);
 }
 
@@ -204,7 +205,7 @@ static void
 test_set_range(void)
 {
 	TrPmtu p;
-	Path path = { .mtu = 1500, .answers = TRUE, .rtt = 10 * MS };
+	Path path = {.mtu = 1500, .answers = TRUE, .rtt = 10 * MS};
 	gint64 now = 0;
 
 	tr_pmtu_init(&p, 1280, 1500, now);
