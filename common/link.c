@@ -49,6 +49,7 @@ struct _TrLink {
 	gboolean pmtu_on;
 	unsigned pmtu_ip;  /* IP and UDP headers on the endpoint's path: 28 or 48 */
 	unsigned mtu;      /* the tunnel MTU in force toward the peer */
+	guint pmtu_timer;  /* a round in flight is looked at sooner than the tick */
 };
 
 const char *
@@ -211,6 +212,8 @@ send_probe(TrLink *link, TrDcType type, const uint8_t *salt)
 
 /* ---- Path MTU discovery ---------------------------------------------------------- */
 
+#define TR_LINK_PMTU_POLL_MS 10
+
 /* IP and UDP headers toward the endpoint: IPv4 (also as a v4-mapped IPv6 address) or IPv6. */
 static unsigned
 endpoint_ip_overhead(const TrLink *link)
@@ -265,6 +268,19 @@ pmtu_apply(TrLink *link)
 	tr_dp_peer_set_mtu(link->dp_peer, mtu < dev ? mtu : 0);
 }
 
+static void pmtu_tick(TrLink *link, gint64 now);
+
+static gboolean
+on_pmtu_timer(gpointer p)
+{
+	TrLink *link = p;
+
+	link->pmtu_timer = 0;
+	if (!link->closing && link->dp_peer)
+		pmtu_tick(link, g_get_monotonic_time());
+	return G_SOURCE_REMOVE;
+}
+
 static void
 pmtu_tick(TrLink *link, gint64 now)
 {
@@ -289,6 +305,9 @@ pmtu_tick(TrLink *link, gint64 now)
 		(void)tr_dp_peer_send_probe(link->dp, link->dp_peer, round, sizes[i] - link->pmtu_ip);
 	if (changed)
 		pmtu_apply(link);
+	/* Until the path is known, packets larger than it are lost: a search runs at round-trip pace. */
+	if (link->pmtu.round_active && link->pmtu_timer == 0)
+		link->pmtu_timer = g_timeout_add(TR_LINK_PMTU_POLL_MS, on_pmtu_timer, link);
 }
 
 static void
@@ -492,6 +511,7 @@ on_ctrl_closed(TrCtrl *ctrl, const GError *error, gpointer user_data)
 	TrLink *link = user_data;
 
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	link->closing = TRUE;
 	if (link->cb.closed)
 		link->cb.closed(link, error, link->user_data);
@@ -535,6 +555,7 @@ tr_link_free(TrLink *link)
 	if (link == NULL)
 		return;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	tr_ctrl_abort(link->ctrl);
 	tr_ctrl_unref(link->ctrl);
 	if (link->dp_peer)
@@ -571,8 +592,11 @@ on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
 		if (link->pmtu_on)
 			tr_pmtu_restart(&link->pmtu, g_get_monotonic_time());
 	}
-	if ((events & TR_DP_EVENT_TOO_BIG) && link->pmtu_on)
+	if ((events & TR_DP_EVENT_TOO_BIG) && link->pmtu_on &&
+	    link->pmtu.state != TR_PMTU_SEARCHING) {
 		tr_pmtu_restart(&link->pmtu, g_get_monotonic_time());
+		pmtu_tick(link, g_get_monotonic_time());
+	}
 	if (events & TR_DP_EVENT_UDP_HEARD) {
 		link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_peer_last_udp_rx(peer));
 		link->last_rx = MAX(link->last_rx, link->last_udp_rx);
@@ -624,6 +648,7 @@ tr_link_leave_dataplane(TrLink *link)
 	if (link->dp_peer == NULL)
 		return;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
 	link->dp_peer = NULL;
 	link->dc = NULL;
@@ -680,6 +705,8 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	if (link->timing.udp_enabled && link->endpoint_len > 0) {
 		send_probe(link, TR_DC_PING, NULL);
 		link->last_ping_tx = g_get_monotonic_time();
+		if (link->dp_peer)
+			pmtu_tick(link, link->last_ping_tx);
 	}
 	return TRUE;
 }
@@ -776,6 +803,7 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 		return;
 	link->closing = TRUE;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	/* A refusal travels over TLS only, with its reason; a plain goodbye
 	 * also goes over UDP in case the TLS stream is stuck. */
 	sync_endpoint(link);
@@ -863,7 +891,7 @@ tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
 				   tr_pmtu_state_name(link->pmtu.state));
 	}
 	if (link->dp_peer)
-		tr_json_key_uint(out, first, "mtu", tr_dp_peer_mtu(link->dp, link->dp_peer));
+		tr_json_key_uint(out, first, "peer_mtu", tr_dp_peer_mtu(link->dp, link->dp_peer));
 	tr_json_key_uint(out, first, "last_rx_age_sec",
 			 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
 	if (link->dc) {
