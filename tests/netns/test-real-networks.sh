@@ -7,7 +7,11 @@
 #       with no IPv6 fragment on the wire
 #   (c) a 1280-byte router in the middle  [c] ---1500--- [r] ---1280--- [h]
 #       that sends no "fragmentation needed" (a black hole: only path MTU
-#       discovery finds the size), and status showing the smaller MTU.
+#       discovery finds the size), and status showing the smaller MTU;
+# and routes on the hub:
+#   (d) a LAN behind a client           [lan] --- [c] ------ [h]
+#       (--subnet, granted by its certificate): the hub pings a host on it
+#       and that host pings the hub; the route goes when the client does.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 netns_require_root
@@ -30,18 +34,22 @@ wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
 $B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
 $B/cli/trellis pki issue c1 --state-dir "$S" >/dev/null || fail "issue c1"
+$B/cli/trellis pki issue lanc --subnet 198.19.50.0/24 --state-dir "$S" >/dev/null || fail "issue lanc"
 head -c 20M /dev/urandom >"$T/blob" || fail "test data"
 want=$(sha256sum "$T/blob" | cut -d' ' -f1)
 
-start_pair() { # start_pair TAG HUB_NS CLIENT_NS HUB_ADDR: hub and client, connected
-	local tag=$1 h=$2 c=$3 addr=$4
+start_pair() { # start_pair TAG HUB_NS CLIENT_NS HUB_ADDR [CLIENT_NAME [CLIENT ARGS]]: connected
+	local tag=$1 h=$2 c=$3 addr=$4 name=${5:-c1}
+	shift 4
+	[ $# -gt 0 ] && shift
 	netns_spawn "$h" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 		--key "$S/issued/hub.key" --state-dir "$S" --control-socket none \
 		--stats-file "$T/$tag-hub.json" --stats-interval 1 >"$T/$tag-hub.log" 2>&1
 	wait_log 10 "$T/$tag-hub.log" "listening on port 3210" || fail "$tag: hub did not start"
 	netns_spawn "$c" "$B/client/trellis-client" -c "$addr" --server-name hub --ca "$S/ca.crt" \
-		--cert "$S/issued/c1.crt" --key "$S/issued/c1.key" --control-socket none \
-		--stats-file "$T/$tag-client.json" --stats-interval 1 >"$T/$tag-client.log" 2>&1
+		--cert "$S/issued/$name.crt" --key "$S/issued/$name.key" --control-socket none \
+		--stats-file "$T/$tag-client.json" --stats-interval 1 "$@" >"$T/$tag-client.log" 2>&1
+	CLIENT_PID=$NETNS_LAST_PID
 	wait_log 15 "$T/$tag-client.log" "connected to" || fail "$tag: client did not connect"
 }
 
@@ -140,4 +148,23 @@ wait_pmtu c 1280 || fail "c: client path MTU not 1280: $(cat "$T/c-client.json")
 [ "$(json "$T/c-client.json" "j['peer_mtu']")" = 1216 ] || fail "c: tunnel MTU to the hub not 1216"
 [ "$(json "$T/c-hub.json" "j['peers'][0]['path_mtu']")" = 1280 ] || fail "c: hub's path MTU to the client not 1280"
 ok "(c) path MTU 1280 found on both sides; status: $(json "$T/c-client.json" "'peer_mtu %d, path_mtu %d' % (j['peer_mtu'], j['path_mtu'])")"
+
+# ---- (d) a LAN behind a client: routes on the hub ------------------------------------
+netns_new hd hd || fail "netns"
+netns_new cd cd || fail "netns"
+netns_new ld lan || fail "netns"
+netns_link "$hd" 198.18.5.1/24 "$cd" 198.18.5.2/24 || fail "link"
+netns_link "$cd" 198.19.50.1/24 "$ld" 198.19.50.2/24 || fail "lan link"
+ip netns exec "$cd" sysctl -qw net.ipv4.ip_forward=1 || fail "forwarding"
+ip -n "$ld" route add default via 198.19.50.1 || fail "lan route"
+start_pair d "$hd" "$cd" 198.18.5.1 lanc --subnet 198.19.50.0/24
+netns_wait_for 5 sh -c "ip -n '$hd' route show 198.19.50.0/24 | grep -q trellis0" ||
+	fail "d: no route to the client's LAN on the hub: $(ip -n "$hd" route)"
+ip netns exec "$hd" ping -c 2 -W 2 198.19.50.2 >"$T/d-ping.out" 2>&1 || fail "d: the hub cannot ping the LAN host"
+ip netns exec "$ld" ping -c 2 -W 2 198.19.0.1 >"$T/d-ping2.out" 2>&1 || fail "d: the LAN host cannot ping the hub"
+ok "(d) hub -> LAN host behind a client and back: route $(ip -n "$hd" route show 198.19.50.0/24)"
+netns_kill "$CLIENT_PID"
+netns_wait_for 10 sh -c "! ip -n '$hd' route show 198.19.50.0/24 | grep -q ." ||
+	fail "d: the route stayed after the client left"
+ok "(d) the route went with the client"
 echo "1..$n"
