@@ -12,6 +12,7 @@
 #   (d) a LAN behind a client           [lan] --- [c] ------ [h]
 #       (--subnet, granted by its certificate): the hub pings a host on it
 #       and that host pings the hub; the route goes when the client does.
+# TR_PARTS="a c" runs only those parts.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 netns_require_root
@@ -78,11 +79,13 @@ client_addr() {
 	json "$T/$1-client.json" "j['addresses'][0].split('/')[0]"
 }
 # The client's path MTU once its search settled.
+part() { case " ${TR_PARTS:-a b c d} " in *" $1 "*) return 0 ;; esac; return 1; }
 wait_pmtu() { # wait_pmtu TAG WANT_PATH_MTU
 	netns_wait_for 15 sh -c "python3 -c \"import json,sys; j=json.load(open('$T/$1-client.json')); sys.exit(0 if j.get('path_mtu_search')=='done' and j.get('path_mtu')==$2 else 1)\""
 }
 
 # ---- (a) a 1400-byte IPv4 link ------------------------------------------------
+part_a() {
 netns_new ha ha || fail "netns"
 netns_new ca ca || fail "netns"
 netns_link "$ha" 198.18.1.1/24 "$ca" 198.18.1.2/24 1400 || fail "link"
@@ -96,7 +99,10 @@ wait_pmtu a 1400 || fail "a: client path MTU not 1400: $(cat "$T/a-client.json")
 [ "$(json "$T/a-client.json" "j['peer_mtu']")" = 1336 ] || fail "a: tunnel MTU to the hub not 1336"
 ok "(a) path MTU 1400 found, packets sized to a tunnel MTU of 1336"
 
+}
+
 # ---- (b) IPv6-only underlay at 1500 ---------------------------------------------
+part_b() {
 netns_new hb hb || fail "netns"
 netns_new cb cb || fail "netns"
 netns_link "$hb" fd00:18:2::1/64 "$cb" fd00:18:2::2/64 || fail "link"
@@ -120,7 +126,10 @@ udp=$(tcpdump -r "$T/b.pcap" -n -q 'ip6 and udp port 3210' 2>/dev/null |
 [ "$frags" -eq 0 ] || fail "b: $frags IPv6 fragments on the wire"
 ok "(b) no IPv6 fragment in $((udp / 1048576)) MiB of tunnel datagrams captured"
 
+}
+
 # ---- (c) a 1280-byte black-hole router in the middle --------------------------------
+part_c() {
 netns_new hc hc || fail "netns"
 netns_new rc rc || fail "netns"
 netns_new cc cc || fail "netns"
@@ -149,7 +158,10 @@ wait_pmtu c 1280 || fail "c: client path MTU not 1280: $(cat "$T/c-client.json")
 [ "$(json "$T/c-hub.json" "j['peers'][0]['path_mtu']")" = 1280 ] || fail "c: hub's path MTU to the client not 1280"
 ok "(c) path MTU 1280 found on both sides; status: $(json "$T/c-client.json" "'peer_mtu %d, path_mtu %d' % (j['peer_mtu'], j['path_mtu'])")"
 
+}
+
 # ---- (d) a LAN behind a client: routes on the hub ------------------------------------
+part_d() {
 netns_new hd hd || fail "netns"
 netns_new cd cd || fail "netns"
 netns_new ld lan || fail "netns"
@@ -167,4 +179,7 @@ netns_kill "$CLIENT_PID"
 netns_wait_for 10 sh -c "! ip -n '$hd' route show 198.19.50.0/24 | grep -q ." ||
 	fail "d: the route stayed after the client left"
 ok "(d) the route went with the client"
+}
+
+for p in a b c d; do part $p && part_$p; done
 echo "1..$n"
