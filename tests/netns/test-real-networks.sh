@@ -11,7 +11,10 @@
 # and routes on the hub:
 #   (d) a LAN behind a client           [lan] --- [c] ------ [h]
 #       (--subnet, granted by its certificate): the hub pings a host on it
-#       and that host pings the hub; the route goes when the client does.
+#       and that host pings the hub; the route goes when the client does;
+# and layer 2 without pushed addresses:
+#   (e) a tap hub with --pool none --pool6 none and dnsmasq on its device:
+#       the tap client gets nothing pushed and its address by DHCP.
 # TR_PARTS="a c" runs only those parts.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
@@ -79,7 +82,7 @@ client_addr() {
 	json "$T/$1-client.json" "j['addresses'][0].split('/')[0]"
 }
 # The client's path MTU once its search settled.
-part() { case " ${TR_PARTS:-a b c d} " in *" $1 "*) return 0 ;; esac; return 1; }
+part() { case " ${TR_PARTS:-a b c d e} " in *" $1 "*) return 0 ;; esac; return 1; }
 wait_pmtu() { # wait_pmtu TAG WANT_PATH_MTU
 	netns_wait_for 15 sh -c "python3 -c \"import json,sys; j=json.load(open('$T/$1-client.json')); sys.exit(0 if j.get('path_mtu_search')=='done' and j.get('path_mtu')==$2 else 1)\""
 }
@@ -181,5 +184,41 @@ netns_wait_for 10 sh -c "! ip -n '$hd' route show 198.19.50.0/24 | grep -q ." ||
 ok "(d) the route went with the client"
 }
 
-for p in a b c d; do part $p && part_$p; done
+# ---- (e) tap without pushed addresses: DHCP on the tunnel --------------------------------
+part_e() {
+command -v dnsmasq >/dev/null || fail "e: dnsmasq (dnsmasq-base) is not installed"
+command -v busybox >/dev/null || fail "e: busybox (udhcpc) is not installed"
+netns_new he he || fail "netns"
+netns_new ce ce || fail "netns"
+netns_link "$he" 198.18.6.1/24 "$ce" 198.18.6.2/24 || fail "link"
+netns_spawn "$he" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+	--key "$S/issued/hub.key" --state-dir "$S" --control-socket none --type tap \
+	--pool none --pool6 none --address 198.19.60.1/24 >"$T/e-hub.log" 2>&1
+wait_log 10 "$T/e-hub.log" "listening on port 3210" || fail "e: hub did not start"
+netns_spawn "$he" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=trellis0 \
+	--bind-interfaces --except-interface=lo --dhcp-range=198.19.60.100,198.19.60.150,255.255.255.0,1h \
+	--dhcp-leasefile="$T/e-dnsmasq.leases" --pid-file="$T/e-dnsmasq.pid" --log-dhcp >"$T/e-dnsmasq.log" 2>&1
+wait_log 5 "$T/e-dnsmasq.log" "DHCP, IP range" || fail "e: dnsmasq did not start"
+netns_spawn "$ce" "$B/client/trellis-client" -c 198.18.6.1 --server-name hub --ca "$S/ca.crt" \
+	--cert "$S/issued/c1.crt" --key "$S/issued/c1.key" --control-socket none --type tap \
+	--stats-file "$T/e-client.json" --stats-interval 1 >"$T/e-client.log" 2>&1
+wait_log 15 "$T/e-client.log" "connected to" || fail "e: tap client did not connect"
+netns_wait_for 5 sh -c "grep -q '\"addresses\"' '$T/e-client.json'" || fail "e: no client status"
+[ "$(json "$T/e-client.json" "len(j['addresses'])")" = 0 ] || fail "e: addresses were pushed: $(cat "$T/e-client.json")"
+# udhcpc's script: apply the lease as ifupdown's would
+cat >"$T/udhcpc.sh" <<'SH'
+#!/bin/sh
+[ "$1" = bound ] || [ "$1" = renew ] || exit 0
+ip addr add "$ip/$mask" dev "$interface"
+SH
+chmod +x "$T/udhcpc.sh"
+timeout 20 ip netns exec "$ce" busybox udhcpc -i trellis0 -n -q -t 5 -T 2 -s "$T/udhcpc.sh" >"$T/e-udhcpc.log" 2>&1 ||
+	fail "e: no DHCP lease over the tunnel"
+lease=$(ip -n "$ce" -4 -o addr show dev trellis0 | awk '{print $4}')
+case "$lease" in 198.19.60.1[0-4][0-9]/24 | 198.19.60.150/24) ;; *) fail "e: leased address '$lease' not from the DHCP range" ;; esac
+ip netns exec "$ce" ping -c 2 -W 2 198.19.60.1 >"$T/e-ping.out" 2>&1 || fail "e: cannot ping the hub over the tap with the DHCP address"
+ok "(e) tap client: nothing pushed, DHCP lease $lease from dnsmasq on the hub's device, hub reachable"
+}
+
+for p in a b c d e; do part $p && part_$p; done
 echo "1..$n"
