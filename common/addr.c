@@ -3,8 +3,6 @@
 
 #include "common/error.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 
 unsigned

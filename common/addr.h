@@ -6,7 +6,7 @@
 #include "common/addr-types.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 G_BEGIN_DECLS
 

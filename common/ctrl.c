@@ -2,14 +2,10 @@
 #include "common/ctrl.h"
 
 #include "common/error.h"
+#include "common/watch.h"
+#include "platform/net.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <glib-unix.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* Control messages may wait in a long queue; data packets only in a short
  * one, past which they are dropped (the sender's TCP stream is saturated). */
@@ -70,7 +66,7 @@ update_events(TrCtrl *ctrl)
 		cond = tr_tls_wants_write(ctrl->tls) ? G_IO_OUT : G_IO_IN;
 	else if (ctrl->out->len > 0 || ctrl->inflight > 0)
 		cond |= G_IO_OUT;
-	g_source_modify_unix_fd(&ctrl->source->source, ctrl->source->tag, cond);
+	tr_watch_modify(&ctrl->source->source, ctrl->source->tag, cond);
 }
 
 static gboolean
@@ -165,7 +161,7 @@ on_io(gpointer user_data)
 	GIOCondition rev;
 
 	g_source_set_ready_time(&ctrl->source->source, -1);
-	rev = g_source_query_unix_fd(&ctrl->source->source, ctrl->source->tag);
+	rev = tr_watch_query(&ctrl->source->source, ctrl->source->tag);
 
 	if (ctrl->state == STATE_HANDSHAKE) {
 		int rc = tr_tls_handshake(ctrl->tls, &error);
@@ -224,15 +220,15 @@ tr_ctrl_new(TrTlsCreds *creds, int fd, const char *server_name, const char *peer
 	TrTls *tls;
 	int one = 1;
 
-	if (!g_unix_set_fd_nonblocking(fd, TRUE, NULL)) {
-		tr_set_error_errno(error, errno, "cannot make socket non-blocking");
-		close(fd);
+	if (tr_sock_set_nonblocking(fd, NULL) < 0) {
+		tr_set_error_errno(error, tr_sock_errno(), "cannot make socket non-blocking");
+		tr_sock_close(fd);
 		return NULL;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one, sizeof(one));
 	tls = tr_tls_new(creds, fd, server_name, error);
 	if (tls == NULL) {
-		close(fd);
+		tr_sock_close(fd);
 		return NULL;
 	}
 	ctrl = g_new0(TrCtrl, 1);
@@ -265,7 +261,7 @@ tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms)
 
 	ctrl->source = (CtrlSource *)s;
 	ctrl->source->ctrl = ctrl;
-	ctrl->source->tag = g_source_add_unix_fd(s, ctrl->fd, G_IO_IN | G_IO_OUT);
+	ctrl->source->tag = tr_watch_add(s, ctrl->fd, G_IO_IN | G_IO_OUT);
 	g_source_set_callback(s, on_io, ctrl, NULL);
 	g_source_set_name(s, "trellis-ctrl");
 	g_source_attach(s, NULL);
@@ -285,7 +281,7 @@ ctrl_teardown(TrCtrl *ctrl)
 	}
 	g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
 	if (ctrl->fd >= 0) {
-		close(ctrl->fd);
+		tr_sock_close(ctrl->fd);
 		ctrl->fd = -1;
 	}
 	ctrl->state = STATE_CLOSED;

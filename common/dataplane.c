@@ -16,15 +16,13 @@
 #include "common/offload.h"
 #include "common/options.h"
 #include "common/rcu.h"
+#include "common/watch.h"
 #include "platform/process.h"
 #include "platform/udp.h"
 
 #include <errno.h>
-#include <glib-unix.h>
-#include <poll.h>
 #include <pthread.h>
 #include <string.h>
-#include <unistd.h>
 
 #define BATCH_MAX   64u
 #define SEGS_MAX    128u            /* segments of one super-packet */
@@ -405,8 +403,7 @@ send_msgs(Worker *w, TrUdpMsg *msgs, TrDpPeer **peers, unsigned n)
 		}
 		if (r == -EAGAIN && waits < 3) {
 			/* Socket buffer full: give the kernel a moment, then drop as a network would. */
-			struct pollfd pfd = { .fd = w->udp_fd, .events = POLLOUT };
-			(void)poll(&pfd, 1, SEND_WAIT_MS);
+			tr_sock_wait_writable(w->udp_fd, SEND_WAIT_MS);
 			waits++;
 			continue;
 		}
@@ -524,7 +521,7 @@ send_control(TrDpPeer *peer, unsigned lane, int fd, TrDcType type, const uint8_t
 	r = tr_dc_seal(peer->dc, lane, NULL, type, data, len, buf, sizeof(buf), now);
 	if (r < 0)
 		return FALSE;
-	return sendto(fd, buf, (size_t)r, MSG_DONTWAIT, (struct sockaddr *)&ep, ep_len) == r;
+	return tr_sock_sendto(fd, buf, (size_t)r, (struct sockaddr *)&ep, ep_len) == r;
 }
 
 /* ---- Writing to the device --------------------------------------------------------- */
@@ -1220,7 +1217,7 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 	          cfg->n_udp == 1 ? "" : "s",
 	          cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
 	          cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
-	dp->main_watch = g_unix_fd_add(dp->main_wake.rfd, G_IO_IN, on_main_wake, dp);
+	dp->main_watch = tr_watch_fd(dp->main_wake.rfd, G_IO_IN, on_main_wake, dp);
 	dp->reclaim_id = g_timeout_add(200, on_reclaim, dp);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		char name[16];
@@ -1412,8 +1409,8 @@ tr_dp_peer_send_probe(TrDataplane *dp, TrDpPeer *peer, uint32_t round, size_t wi
 	               wire_len - overhead, buf, wire_len + TR_DC_OVERHEAD, g_get_monotonic_time());
 	if (n < 0)
 		return n;
-	r = sendto(dp->cfg.udp_fds[0], buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ep, ep_len);
-	return r == n ? 0 : r < 0 ? -errno : -EIO;
+	r = tr_sock_sendto(dp->cfg.udp_fds[0], buf, (size_t)n, (struct sockaddr *)&ep, ep_len);
+	return r == n ? 0 : r < 0 ? (int)r : -EIO;
 }
 
 unsigned
@@ -1513,6 +1510,10 @@ tr_dp_tuning_workers(const TrDpTuning *t)
 {
 	guint n = t->threads ? t->threads : g_get_num_processors();
 
+#ifdef G_OS_WIN32
+	/* TAP-Windows6 has one queue, Windows no SO_REUSEPORT groups: one worker. */
+	n = 1;
+#endif
 	return CLAMP(n, 1u, TR_DP_WORKERS_MAX);
 }
 
@@ -1561,14 +1562,15 @@ tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gbo
 			break;
 		/* The others join the port the first one got. */
 		if (i == 0 && getsockname(fds[0], (struct sockaddr *)&ss, &sl) < 0) {
-			tr_plat_error_set(&perr, errno, "getsockname: %s", g_strerror(errno));
-			close(fds[0]);
+			int e = tr_sock_errno();
+			tr_plat_error_set(&perr, e, "getsockname: %s", g_strerror(e));
+			tr_sock_close(fds[0]);
 			break;
 		}
 	}
 	if (i < n) {
 		while (i-- > 0)
-			close(fds[i]);
+			tr_sock_close(fds[i]);
 		g_free(fds);
 		g_set_error(error, TR_ERROR, TR_ERROR_IO, "UDP: %s", perr.message);
 		return NULL;
@@ -1577,7 +1579,7 @@ tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gbo
 		g_message("cannot steer datagrams among %u sockets (%s): one socket receives", n,
 		          perr.message);
 		for (i = 1; i < n; i++)
-			close(fds[i]);
+			tr_sock_close(fds[i]);
 		n = 1;
 	}
 	*n_out = n;

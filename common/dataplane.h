@@ -30,12 +30,12 @@
  *    loop polls.
  */
 #include <glib.h>
-#include <sys/socket.h>
 
 #include "common/datachannel.h"
 #include "common/frame.h"
 #include "common/fwd.h"
 #include "platform/device.h"
+#include "platform/net.h"
 
 G_BEGIN_DECLS
 

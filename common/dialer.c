@@ -3,8 +3,9 @@
 
 #include "common/error.h"
 
+#include "platform/net.h"
+
 #include <errno.h>
-#include <unistd.h>
 
 struct _TrDialer {
 	char *target;
@@ -64,9 +65,9 @@ on_connected(GObject *source, GAsyncResult *res, gpointer p)
 		return;
 	}
 	/* GIO closes its socket with the connection: keep a duplicate. */
-	fd = dup(g_socket_get_fd(g_socket_connection_get_socket(conn)));
+	fd = tr_sock_dup(g_socket_get_fd(g_socket_connection_get_socket(conn)), NULL);
 	if (fd < 0) {
-		tr_set_error_errno(&error, errno, "dup");
+		tr_set_error_errno(&error, -fd, "cannot duplicate the connected socket");
 		d->func(d, -1, NULL, 0, error, d->user_data);
 		return;
 	}

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 G_BEGIN_DECLS
 

@@ -179,8 +179,8 @@ send_udp_raw(TrLink *link, TrPacket *pkt)
 	if (link->endpoint_len == 0)
 		return;
 	/* Best effort: a full socket buffer drops, as the network would. */
-	(void)sendto(link->udp_fd, tr_packet_data(pkt), pkt->len, MSG_DONTWAIT,
-		     (struct sockaddr *)&link->endpoint, link->endpoint_len);
+	(void)tr_sock_sendto(link->udp_fd, tr_packet_data(pkt), pkt->len,
+			     (struct sockaddr *)&link->endpoint, link->endpoint_len);
 }
 
 static void

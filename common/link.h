@@ -2,7 +2,7 @@
 #pragma once
 
 #include <glib.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 #include "common/ctrl.h"
 #include "common/datachannel.h"

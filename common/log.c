@@ -5,7 +5,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#ifdef G_OS_WIN32
+#include "platform/windows/syslog.h" /* the Event Log */
+#else
 #include <syslog.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 

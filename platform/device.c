@@ -169,18 +169,25 @@ tr_device_open_with(const TrDeviceOps *ops, TrDeviceType type, const char *name,
 	return dev;
 }
 
+/* The OS backend, or the test device for a "udp:" path (platform/test/socketpair.c). */
+static const TrDeviceOps *
+backend_for(const char *path)
+{
+	return path && strncmp(path, "udp:", 4) == 0 ? &tr_device_test_ops : &tr_device_os_ops;
+}
+
 TrDevice *
 tr_device_open(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
                TrPlatError *err)
 {
-	return tr_device_open_with(&tr_device_os_ops, type, name, path, n_queues, 0, err);
+	return tr_device_open_with(backend_for(path), type, name, path, n_queues, 0, err);
 }
 
 TrDevice *
 tr_device_open_ex(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
                   unsigned flags, TrPlatError *err)
 {
-	return tr_device_open_with(&tr_device_os_ops, type, name, path, n_queues, flags, err);
+	return tr_device_open_with(backend_for(path), type, name, path, n_queues, flags, err);
 }
 
 static int

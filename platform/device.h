@@ -73,7 +73,10 @@ typedef struct {
  * number (NULL: TR_DEVICE_NAME_DEFAULT); @path is the clone device or device
  * node (NULL: the OS default, /dev/net/tun on Linux). @n_queues is at least 1;
  * more than 1 needs a multi-queue capable OS (Linux). Each queue gets its own
- * non-blocking descriptor. Returns NULL and fills @err on failure.
+ * non-blocking descriptor. Returns NULL and fills @err on failure. A @path
+ * "udp:127.0.0.1:PORT" opens the test device below with one queue that is a
+ * UDP socket connected to that loopback port (tests, and wine, which has no
+ * TAP driver).
  */
 TrDevice *tr_device_open(TrDeviceType type, const char *name, const char *path, unsigned n_queues,
                          TrPlatError *err);
@@ -83,7 +86,8 @@ TrDevice *tr_device_open(TrDeviceType type, const char *name, const char *path, 
  * SOCK_SEQPACKET socketpair (packet boundaries kept). @peer_fds receives the
  * other end of each queue's pair (@n_queues entries; the caller closes them).
  * Configuration calls succeed and are recorded; tr_device_test_state() shows
- * them. Works without privileges. POSIX builds only (not on Windows).
+ * them. Works without privileges. On Windows the pairs are loopback UDP
+ * sockets connected to each other.
  */
 TrDevice *tr_device_open_test(TrDeviceType type, const char *name, unsigned n_queues, int *peer_fds,
                               TrPlatError *err);
@@ -238,7 +242,7 @@ int tr_device_run_hook(TrDevice *dev, const char *command, TrPlatError *err);
  * "mtu 1400", "up", "address 198.19.0.2/24", "route 198.19.0.0/16",
  * "dns 198.19.0.1", "domain example.test". Returns @buf.
  */
-char *tr_device_test_state(const TrDevice *dev, char *buf, size_t size); /* POSIX builds only */
+char *tr_device_test_state(const TrDevice *dev, char *buf, size_t size);
 
 /* Fills @err (if not NULL) with -@errnum and a printf message; returns -@errnum. */
 int tr_plat_error_set(TrPlatError *err, int errnum, const char *fmt, ...)

@@ -10,14 +10,16 @@
  * picks the socket from a 32-bit field of the datagram, and a poller.
  *
  * Plain C, no GLib, no allocation or logging on the packet path (the batch
- * calls). Functions return 0 (or a count) or a negative errno.
+ * calls). Functions return 0 (or a count) or a negative errno. Windows has
+ * its own implementation (platform/windows/udp.c): no offloads, one socket.
  */
 #include "platform/device.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
+#include "platform/net.h"
+
 #include <sys/types.h>
 
 #ifdef __cplusplus

@@ -1,19 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The test device: each queue is one end of a SOCK_SEQPACKET socketpair whose
- * other end the test holds, so the whole stack runs without root or an OS
- * device. Configuration is recorded, not applied.
+ * The test device: each queue is one end of a datagram socket pair whose
+ * other end the test holds (tr_sock_dgram_pair: a SOCK_SEQPACKET socketpair
+ * on POSIX, two loopback UDP sockets on Windows), so the whole stack runs
+ * without root or an OS device. Configuration is recorded, not applied.
+ *
+ * Opened with the path "udp:127.0.0.1:PORT" (or "udp:[::1]:PORT"), as any
+ * device through tr_device_open(), its one queue is a UDP socket connected
+ * to that loopback port instead: a program that holds the port sees the
+ * packets a daemon writes to its device and injects the ones it reads. Wine
+ * has no TAP driver; this is how the Windows client carries packets in tests.
  */
 #include "platform/device-ops.h"
+#include "platform/net.h"
+#ifdef _WIN32
+#include "platform/windows/windows.h"
+#else
 #include "platform/posix/posix.h"
+#endif
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define TEST_MAX_ITEMS 64
 
@@ -30,14 +39,71 @@ typedef struct {
 
 static unsigned next_number;
 
+/* "udp:HOST:PORT" with a numeric loopback HOST: one queue, connected there. */
+static int
+open_udp(TrDevice *dev, const char *path, TrPlatError *err)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	                         .ai_socktype = SOCK_DGRAM};
+	struct addrinfo *ai = NULL;
+	char host[64], port[8];
+	const char *spec = path + 4, *colon = strrchr(spec, ':');
+	int fd, rc;
+	bool loopback;
+
+	if (strncmp(path, "udp:", 4) != 0 || !colon || colon == spec ||
+	    (size_t)(colon - spec) >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+		return tr_plat_error_set(err, EINVAL,
+		                         "test device path '%s': expected udp:HOST:PORT", path);
+	if (dev->n_queues != 1)
+		return tr_plat_error_set(err, EINVAL, "the udp: test device has one queue, not %u",
+		                         dev->n_queues);
+	if (spec[0] == '[' && colon[-1] == ']')
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec - 2), spec + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	rc = tr_net_init(err);
+	if (rc < 0)
+		return rc;
+	if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+		return tr_plat_error_set(err, EINVAL,
+		                         "test device path '%s': expected a numeric address and port",
+		                         path);
+	loopback = ai->ai_family == AF_INET
+	                   ? ((const struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr ==
+	                             htonl(INADDR_LOOPBACK)
+	                   : IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+	if (!loopback) {
+		freeaddrinfo(ai);
+		return tr_plat_error_set(err, EINVAL,
+		                         "test device path '%s': the udp: test device talks to "
+		                         "127.0.0.1 or ::1 only",
+		                         path);
+	}
+	fd = (int)socket(ai->ai_family, SOCK_DGRAM, IPPROTO_UDP);
+	if (fd < 0 || connect(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) != 0 ||
+	    tr_sock_set_nonblocking(fd, NULL) < 0) {
+		rc = tr_plat_error_set(err, tr_sock_errno(), "test device: cannot connect to %s",
+		                       spec);
+		tr_sock_close(fd);
+		freeaddrinfo(ai);
+		return rc;
+	}
+	freeaddrinfo(ai);
+#ifdef _WIN32
+	tr_win_udp_no_connreset((SOCKET)fd);
+#endif
+	dev->fds[0] = fd;
+	return 0;
+}
+
 static int
 test_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 {
-	char ebuf[128];
 	TestDevice *t = calloc(1, sizeof(*t));
 	const char *pct = strstr(name, "%d");
 
-	(void)path;
 	if (!t)
 		return tr_plat_error_set(err, ENOMEM, "out of memory");
 	if (pct)
@@ -48,20 +114,27 @@ test_open(TrDevice *dev, const char *name, const char *path, TrPlatError *err)
 	t->mtu = 1500;
 	for (unsigned q = 0; q < TR_DEVICE_MAX_QUEUES; q++)
 		t->peers[q] = -1;
+	if (path) {
+		int rc = open_udp(dev, path, err);
+		if (rc < 0) {
+			free(t);
+			return rc;
+		}
+		dev->os = t;
+		return 0;
+	}
 	for (unsigned q = 0; q < dev->n_queues; q++) {
 		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-			int e = errno;
+		int rc = tr_sock_dgram_pair(sv, err);
+
+		if (rc < 0) {
 			for (unsigned i = 0; i < q; i++) {
-				close((int)dev->fds[i]);
-				close(t->peers[i]);
+				tr_sock_close((int)dev->fds[i]);
+				tr_sock_close(t->peers[i]);
 			}
 			free(t);
-			return tr_plat_error_set(err, e,
-			                         "cannot create the test device's socketpair: %s",
-			                         tr_plat_strerror(e, ebuf, sizeof(ebuf)));
+			return rc;
 		}
-		fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 		dev->fds[q] = sv[0];
 		t->peers[q] = sv[1];
 	}
@@ -97,9 +170,8 @@ test_close(TrDevice *dev)
 	TestDevice *t = dev->os;
 
 	for (unsigned q = 0; q < dev->n_queues; q++) {
-		close((int)dev->fds[q]);
-		if (t->peers[q] >= 0)
-			close(t->peers[q]);
+		tr_sock_close((int)dev->fds[q]);
+		tr_sock_close(t->peers[q]);
 	}
 	free(t);
 }
@@ -107,21 +179,13 @@ test_close(TrDevice *dev)
 static ssize_t
 test_read(TrDevice *dev, unsigned queue, void *buf, size_t size)
 {
-	ssize_t r = recv((int)dev->fds[queue], buf, size, MSG_DONTWAIT | MSG_TRUNC);
-
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -EPIPE; /* the peer end is closed */
-	return (size_t)r > size ? -EMSGSIZE : r;
+	return tr_sock_recv((int)dev->fds[queue], buf, size); /* -EPIPE: the peer end is closed */
 }
 
 static ssize_t
 test_write(TrDevice *dev, unsigned queue, const void *buf, size_t len)
 {
-	ssize_t r = send((int)dev->fds[queue], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-	return r < 0 ? -errno : r;
+	return tr_sock_sendto((int)dev->fds[queue], buf, len, NULL, 0);
 }
 
 static int
@@ -200,7 +264,11 @@ test_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err)
 {
 	TestDevice *t = dev->os;
 	size_t off = 0;
+#ifdef _WIN32
+	int rc = tr_win_dns_check(dns, err);
+#else
 	int rc = tr_posix_dns_check(dns, err);
+#endif
 
 	if (rc < 0)
 		return rc;
@@ -266,5 +334,9 @@ const TrDeviceOps tr_device_test_ops = {
         .route = test_route,
         .set_dns = test_set_dns,
         .clear_dns = test_clear_dns,
+#ifdef _WIN32
+        .run_hook = tr_win_run_hook,
+#else
         .run_hook = tr_posix_run_hook,
+#endif
 };

@@ -270,24 +270,6 @@ win_get_mtu(TrDevice *dev, unsigned *mtu, TrPlatError *err)
 	return tr_win_get_mtu(dev, mtu, err);
 }
 
-static int
-win_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err)
-{
-	(void)dns;
-	return tr_plat_error_set(err, ENOTSUP,
-	                         "setting DNS on %s: not implemented for Windows yet "
-	                         "(see docs/PLATFORMS.md)",
-	                         dev->ifname);
-}
-
-static int
-win_clear_dns(TrDevice *dev, TrPlatError *err)
-{
-	(void)dev;
-	(void)err;
-	return 0;
-}
-
 const TrDeviceOps tr_device_os_ops = {
         .name = "windows-tap",
         .open = win_open,
@@ -299,7 +281,7 @@ const TrDeviceOps tr_device_os_ops = {
         .set_up = win_set_up,
         .address = win_address,
         .route = tr_win_route,
-        .set_dns = win_set_dns,
-        .clear_dns = win_clear_dns,
+        .set_dns = tr_win_set_dns,
+        .clear_dns = tr_win_clear_dns,
         .run_hook = tr_win_run_hook,
 };

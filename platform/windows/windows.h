@@ -8,6 +8,7 @@
 #include <windows.h>
 #include <ws2tcpip.h>
 #include <iphlpapi.h>
+#include <mswsock.h>
 
 #define TR_TAP_COMPONENT_ID "tap0901"
 #define TR_WIN_FRAME_MAX    65536
@@ -27,6 +28,10 @@ typedef struct {
 	bool rd_pending, wr_pending;
 	DWORD rd_len;
 	bool tun_configured;
+	/* DNS before ours, [0] IPv4 and [1] IPv6 (dns.c) */
+	bool dns_saved[2];
+	wchar_t *saved_servers[2];
+	wchar_t *saved_search[2];
 	uint8_t rbuf[TR_WIN_FRAME_MAX];
 	uint8_t wbuf[TR_WIN_FRAME_MAX];
 } WinDevice;
@@ -40,6 +45,12 @@ const char *tr_win_strerror(DWORD code, char *buf, size_t size);
 /* Maps a Win32 error code to the nearest errno. */
 int tr_win_errno(DWORD code);
 
+/* Maps a Winsock error code (WSAGetLastError) to the nearest errno. */
+int tr_win_sock_errno(int wsa);
+
+/* No WSAECONNRESET on a UDP socket after an ICMP port unreachable. */
+void tr_win_udp_no_connreset(SOCKET s);
+
 /* The run_hook operation: "cmd.exe /c COMMAND" with IFNAME set. */
 int tr_win_run_hook(TrDevice *dev, const char *command, TrPlatError *err);
 
@@ -48,3 +59,8 @@ int tr_win_get_mtu(TrDevice *dev, unsigned *mtu, TrPlatError *err);
 int tr_win_set_mtu(TrDevice *dev, unsigned mtu, TrPlatError *err);
 int tr_win_address(TrDevice *dev, bool add, const TrPrefix *addr, TrPlatError *err);
 int tr_win_route(TrDevice *dev, bool add, const TrPrefix *prefix, TrPlatError *err);
+
+/* DNS servers and search domains on the adapter (SetInterfaceDnsSettings). */
+int tr_win_dns_check(const TrDnsConfig *dns, TrPlatError *err);
+int tr_win_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err);
+int tr_win_clear_dns(TrDevice *dev, TrPlatError *err);

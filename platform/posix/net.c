@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* platform/net.h on POSIX: the plain calls. */
+#include "platform/net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+tr_net_init(TrPlatError *err)
+{
+	(void)err;
+	return 0;
+}
+
+void
+tr_sock_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int
+tr_sock_errno(void)
+{
+	return errno;
+}
+
+int
+tr_sock_set_nonblocking(int fd, TrPlatError *err)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return tr_plat_error_set(err, errno, "cannot make socket %d non-blocking: %s", fd,
+		                         strerror(errno));
+	return 0;
+}
+
+int
+tr_sock_dup(int fd, TrPlatError *err)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (copy < 0)
+		return tr_plat_error_set(err, errno, "cannot duplicate socket %d: %s", fd,
+		                         strerror(errno));
+	return copy;
+}
+
+ssize_t
+tr_sock_sendto(int fd, const void *buf, size_t len, const struct sockaddr *to, socklen_t to_len)
+{
+	ssize_t r = sendto(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL, to, to_len);
+
+	return r < 0 ? -errno : r;
+}
+
+ssize_t
+tr_sock_recv(int fd, void *buf, size_t size)
+{
+	ssize_t r = recv(fd, buf, size, MSG_DONTWAIT | MSG_TRUNC);
+
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (r == 0)
+		return -EPIPE;
+	return (size_t)r > size ? -EMSGSIZE : r;
+}
+
+void
+tr_sock_wait_writable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+	(void)poll(&pfd, 1, timeout_ms);
+}
+
+int
+tr_sock_dgram_pair(int fds[2], TrPlatError *err)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return tr_plat_error_set(err, errno, "cannot create a socketpair: %s",
+		                         strerror(errno));
+	if (tr_sock_set_nonblocking(fds[0], err) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return err ? err->code : -EIO;
+	}
+	return 0;
+}
