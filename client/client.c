@@ -9,13 +9,9 @@
 
 #include <errno.h>
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 typedef enum {
 	STATE_IDLE,
@@ -128,7 +124,7 @@ teardown_session(TrClient *client)
 	g_clear_pointer(&client->link, tr_link_free);
 	g_clear_pointer(&client->dp, tr_dataplane_free);
 	for (guint i = 0; i < client->n_udp; i++)
-		close(client->udp_fds[i]);
+		tr_sock_close(client->udp_fds[i]);
 	g_clear_pointer(&client->udp_fds, g_free);
 	client->n_udp = 0;
 	client->udp_fd = -1;
@@ -595,7 +591,7 @@ on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t 
 	memcpy(&client->server_addr, remote, remote_len);
 	client->server_addr_len = remote_len;
 	if (!open_udp(client, &err)) {
-		close(fd);
+		tr_sock_close(fd);
 		session_lost(client, err, FALSE);
 		return;
 	}

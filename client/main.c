@@ -9,7 +9,6 @@
 #include "common/control.h"
 #include "common/service.h"
 
-#include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -206,9 +205,7 @@ main(int argc, char **argv)
 	tr_client_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
-	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
-	g_unix_signal_add(SIGHUP, on_hup, NULL);
+	tr_service_on_signals(service, on_quit_signal, on_hup, NULL);
 	{
 		g_autofree char *sock = tr_service_control_socket(opts, "trellis-client");
 		if (sock) {

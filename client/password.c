@@ -7,8 +7,15 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
+#ifdef G_OS_WIN32
+#include "platform/windows/files.h"
+#include <conio.h>
+#include <io.h>
+#include <windows.h>
+#else
+#include <termios.h>
+#endif
 
 #define NO_TERMINAL_HINT "set 'password' or 'password-file' in the configuration"
 
@@ -57,6 +64,15 @@ tr_password_read_file(const char *path, char **password, GError **error)
 		            "password file %s is not a regular file", path);
 		goto out;
 	}
+#ifdef G_OS_WIN32
+	if (tr_win_file_is_shared(path) != 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+		            "password file %s can be read by users other than its owner, SYSTEM "
+		            "and the Administrators (or its ACL cannot be read)",
+		            path);
+		goto out;
+	}
+#else
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
 		            "password file %s is open to group or others (mode %04o); "
@@ -64,6 +80,7 @@ tr_password_read_file(const char *path, char **password, GError **error)
 		            path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
+#endif
 	while (len < sizeof(buf) && !nl) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
 
@@ -97,6 +114,60 @@ out:
 	return ok;
 }
 
+#ifdef G_OS_WIN32
+/* The console, without echo: _getwch reads keys, not the input line. */
+gboolean
+tr_password_prompt(const char *prompt, char **password, GError **error)
+{
+	char buf[TR_PASSWORD_MAX_LEN];
+	gboolean ok = FALSE, too_long = FALSE;
+	size_t len = 0;
+
+	if (!_isatty(_fileno(stdin))) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
+		            "no console to ask for the password on; " NO_TERMINAL_HINT);
+		return FALSE;
+	}
+	fputs(prompt, stderr);
+	fflush(stderr);
+	for (;;) {
+		wint_t c = _getwch();
+		char utf8[8];
+		int n;
+
+		if (c == L'\r' || c == L'\n' || c == WEOF)
+			break;
+		if (c == 3) { /* Ctrl+C */
+			g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "password entry interrupted");
+			goto out;
+		}
+		if (c == 8) { /* backspace: drop the last UTF-8 character */
+			while (len > 0 && ((unsigned char)buf[--len] & 0xc0) == 0x80)
+				;
+			continue;
+		}
+		n = WideCharToMultiByte(CP_UTF8, 0, (wchar_t[]){(wchar_t)c}, 1, utf8, sizeof(utf8),
+		                        NULL, NULL);
+		if (n <= 0)
+			continue;
+		if (len + (size_t)n > sizeof(buf)) {
+			too_long = TRUE;
+			continue;
+		}
+		memcpy(buf + len, utf8, (size_t)n);
+		len += (size_t)n;
+	}
+	fputc('\n', stderr);
+	if (too_long)
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "the password is longer than %d bytes",
+		            TR_PASSWORD_MAX_LEN);
+	else
+		ok = take_line(buf, len, "the console", password, error);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	return ok;
+}
+#else
 /* Reads one line from the terminal @fd into @buf; returns its length or -1. */
 static gssize
 read_tty_line(int fd, char *buf, size_t size, GError **error)
@@ -174,6 +245,7 @@ out:
 	close(fd);
 	return ok;
 }
+#endif
 
 gboolean
 tr_password_get(const char *config_value, const char *config_file, const char *user,

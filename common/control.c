@@ -8,6 +8,20 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef G_OS_WIN32
+#include "platform/windows/files.h"
+
+/*
+ * Windows: the socket is an AF_UNIX socket file in a directory whose ACL
+ * lets only SYSTEM and the Administrators in (connecting needs write access
+ * to the file). GDBus cannot tell who the peer is there (no peer
+ * credentials: EXTERNAL always fails), so the server takes ANONYMOUS
+ * authentication and the ACL is the access check.
+ */
+#define SERVER_FLAGS G_DBUS_SERVER_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS
+#else
+#define SERVER_FLAGS G_DBUS_SERVER_FLAGS_NONE
+#endif
 
 static const char introspection_xml[] =
 	"<node>"
@@ -133,12 +147,16 @@ on_new_connection(GDBusServer *server, GDBusConnection *conn, gpointer p)
 static gboolean
 on_authorize(GDBusAuthObserver *obs, GIOStream *stream, GCredentials *creds, gpointer p)
 {
+#ifdef G_OS_WIN32
+	return TRUE; /* the directory's ACL decided (see SERVER_FLAGS) */
+#else
 	uid_t uid;
 
 	if (creds == NULL)
 		return FALSE;
 	uid = g_credentials_get_unix_user(creds, NULL);
 	return uid == 0 || uid == getuid();
+#endif
 }
 
 const char *
@@ -174,10 +192,21 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 	c->info = g_dbus_node_info_new_for_xml(introspection_xml, error);
 	if (c->info == NULL)
 		goto fail;
+#ifdef G_OS_WIN32
+	{
+		g_autofree char *parent = g_path_get_dirname(dir);
+		int rc = g_mkdir_with_parents(parent, 0755) < 0 ? -errno : tr_win_mkdir(dir, 0700);
+		if (rc < 0 && rc != -EEXIST) {
+			tr_set_error_errno(error, -rc, "cannot create %s", dir);
+			goto fail;
+		}
+	}
+#else
 	if (g_mkdir_with_parents(dir, 0755) < 0) {
 		tr_set_error_errno(error, errno, "cannot create %s", dir);
 		goto fail;
 	}
+#endif
 	/* A socket left by a daemon that died: nobody listens on it. */
 	if (g_file_test(socket_path, G_FILE_TEST_EXISTS)) {
 		g_autoptr(GError) probe = NULL;
@@ -196,16 +225,18 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 	{
 		/* Born 0600: no window in which others could connect. */
 		mode_t old = umask(0077);
-		c->server = g_dbus_server_new_sync(address, G_DBUS_SERVER_FLAGS_NONE, guid,
-						   c->observer, NULL, error);
+		c->server = g_dbus_server_new_sync(address, SERVER_FLAGS, guid, c->observer, NULL,
+						   error);
 		umask(old);
 	}
 	if (c->server == NULL)
 		goto fail;
+#ifndef G_OS_WIN32
 	if (g_chmod(socket_path, 0600) < 0) {
 		tr_set_error_errno(error, errno, "chmod %s", socket_path);
 		goto fail;
 	}
+#endif
 	g_signal_connect(c->server, "new-connection", G_CALLBACK(on_new_connection), c);
 	g_dbus_server_start(c->server);
 	return c;

@@ -9,10 +9,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef G_OS_WIN32
+/* Who may read a file is its ACL, set as it is created; mode bits mean nothing. */
+#include "platform/windows/files.h"
+#include <io.h>
+#endif
 
 /* No key or certificate Trellis writes comes near this. */
 #define KEY_FILE_MAX (64 * 1024)
@@ -59,6 +65,7 @@ write_all(int fd, const guint8 *data, gsize len)
 static void
 sync_dir_of(const char *path)
 {
+#ifndef G_OS_WIN32 /* NTFS journals the rename itself */
 	g_autofree char *dir = g_path_get_dirname(path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -66,6 +73,9 @@ sync_dir_of(const char *path)
 		(void)fsync(fd);
 		close(fd);
 	}
+#else
+	(void)path;
+#endif
 }
 
 gboolean
@@ -74,17 +84,24 @@ tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GE
 	g_autofree char *tmp = g_strdup_printf("%s.tmp-%08x", path, g_random_int());
 	int fd, errsv;
 
+#ifdef G_OS_WIN32
+	fd = tr_win_create_file(tmp, mode);
+	if (fd < 0)
+		return tr_set_error_errno(error, -fd, "cannot create %s", tmp);
+	if (!write_all(fd, data, len) || _commit(fd) < 0) {
+#else
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return tr_set_error_errno(error, errno, "cannot create %s", tmp);
 	/* The umask may have taken bits away; a certificate should stay readable. */
 	if (fchmod(fd, mode) < 0 || !write_all(fd, data, len) || fsync(fd) < 0) {
+#endif
 		errsv = errno;
 		close(fd);
 		unlink(tmp);
 		return tr_set_error_errno(error, errsv, "cannot write %s", tmp);
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
+	if (close(fd) < 0 || g_rename(tmp, path) < 0) {
 		errsv = errno;
 		unlink(tmp);
 		return tr_set_error_errno(error, errsv, "cannot replace %s", path);
@@ -102,7 +119,11 @@ tr_pki_read_key_file(const char *path, GError **error)
 	GBytes *out;
 	int fd;
 
+#ifdef G_OS_WIN32
+	fd = g_open(path, O_RDONLY | O_BINARY | O_NOINHERIT, 0);
+#else
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+#endif
 	if (fd < 0) {
 		tr_set_error_errno(error, errno, "cannot open private key %s", path);
 		return NULL;
@@ -112,6 +133,16 @@ tr_pki_read_key_file(const char *path, GError **error)
 		close(fd);
 		return NULL;
 	}
+#ifdef G_OS_WIN32
+	if (tr_win_file_is_shared(path) != 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+			    "private key %s can be read by users other than its owner, SYSTEM and "
+			    "the Administrators (or its ACL cannot be read); refusing to use it",
+			    path);
+		close(fd);
+		return NULL;
+	}
+#else
 	if ((st.st_mode & 077) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
 			    "private key %s is accessible by group or others (mode %04o); "
@@ -120,6 +151,7 @@ tr_pki_read_key_file(const char *path, GError **error)
 		close(fd);
 		return NULL;
 	}
+#endif
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
 			    "%s is not a private key file (empty, too large or not a file)", path);
@@ -152,8 +184,20 @@ tr_pki_ensure_dir(const char *path, GError **error)
 {
 	struct stat st;
 
+#ifdef G_OS_WIN32
+	int rc = tr_win_mkdir(path, 0700);
+	if (rc == -ENOENT) {
+		g_autofree char *parent = g_path_get_dirname(path);
+		if (g_mkdir_with_parents(parent, 0755) == 0)
+			rc = tr_win_mkdir(path, 0700);
+	}
+	if (rc == 0)
+		return TRUE;
+	errno = -rc;
+#else
 	if (mkdir(path, 0700) == 0 || (errno == ENOENT && g_mkdir_with_parents(path, 0700) == 0))
 		return TRUE;
+#endif
 	if (errno != EEXIST)
 		return tr_set_error_errno(error, errno, "cannot create directory %s", path);
 	if (stat(path, &st) < 0)
@@ -162,6 +206,7 @@ tr_pki_ensure_dir(const char *path, GError **error)
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s is not a directory", path);
 		return FALSE;
 	}
+#ifndef G_OS_WIN32 /* the ACL it was created with protects it */
 	if ((st.st_mode & 022) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
 			    "directory %s is writable by group or others (mode %04o); "
@@ -169,6 +214,7 @@ tr_pki_ensure_dir(const char *path, GError **error)
 			    path, (unsigned)(st.st_mode & 07777), path);
 		return FALSE;
 	}
+#endif
 	return TRUE;
 }
 

@@ -7,11 +7,15 @@
 #include "platform/process.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Windows: the service's life is the Service Control Manager's (service-win.c). */
+#ifndef G_OS_WIN32
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -247,6 +251,16 @@ tr_service_free(TrService *s)
 	g_free(s->group);
 	g_free(s);
 }
+
+void
+tr_service_on_signals(TrService *s, GSourceFunc stop, GSourceFunc reload, gpointer user_data)
+{
+	g_unix_signal_add(SIGINT, stop, user_data);
+	g_unix_signal_add(SIGTERM, stop, user_data);
+	if (reload)
+		g_unix_signal_add(SIGHUP, reload, user_data);
+}
+#endif /* !G_OS_WIN32 */
 
 void
 tr_service_init_log(TrOptions *o, const char *program)

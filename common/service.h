@@ -82,6 +82,15 @@ void tr_service_status(TrService *service, const char *status);
 void tr_service_stopping(TrService *service);
 
 /*
+ * Calls @stop in the main loop when the daemon is asked to stop: SIGINT and
+ * SIGTERM; on Windows Ctrl+C, closing its console, or the Service Control
+ * Manager's Stop and system shutdown. @reload (may be NULL) on SIGHUP, which
+ * Windows does not have (the control interface's Reload does the same).
+ */
+void tr_service_on_signals(TrService *service, GSourceFunc stop, GSourceFunc reload,
+			   gpointer user_data);
+
+/*
  * From a daemon's parsed options: the log (-v/-q/--log-file), and the
  * control socket path (--control-socket; else named after --config; else
  * after the pid; NULL for "none").
