@@ -31,6 +31,11 @@ int tr_cli_invite(int argc, char **argv);
 /* cli/join.c: `trellis join TOKEN`, on the new machine. */
 int tr_cli_join(int argc, char **argv);
 
+#ifdef G_OS_WIN32
+/* cli/service-win.c: `trellis service install|remove|start|stop|list` (Windows). */
+int tr_cli_service(int argc, char **argv);
+#endif
+
 /* ---- cli/args.c: parsing shared by the commands ------------------------------ */
 
 #define TR_CLI_DURATION_MAX (365 * (gint64)86400)

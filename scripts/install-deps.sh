@@ -12,7 +12,8 @@ PACKAGES="
   libpam0g-dev libcrypt-dev
   clang-14 libclang-rt-14-dev llvm-14
   cppcheck valgrind
-  gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
+  gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev libz-mingw-w64-dev
+  dpkg-dev wine wine64 nsis
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod bc
   dnsmasq-base busybox
   python3 systemd

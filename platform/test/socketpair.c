@@ -10,6 +10,8 @@
  * to that loopback port instead: a program that holds the port sees the
  * packets a daemon writes to its device and injects the ones it reads. Wine
  * has no TAP driver; this is how the Windows client carries packets in tests.
+ * On opening, the device sends the port an empty datagram, so that its
+ * holder knows where to send.
  */
 #include "platform/device-ops.h"
 #include "platform/net.h"
@@ -94,6 +96,8 @@ open_udp(TrDevice *dev, const char *path, TrPlatError *err)
 #ifdef _WIN32
 	tr_win_udp_no_connreset((SOCKET)fd);
 #endif
+	/* An empty datagram tells the port's holder where the device is. */
+	(void)tr_sock_sendto(fd, "", 0, NULL, 0);
 	dev->fds[0] = fd;
 	return 0;
 }

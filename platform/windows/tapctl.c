@@ -3,6 +3,8 @@
  * trellis-tapctl: lists TAP-Windows6 adapters, or opens one through the
  * platform layer and reports what it found.
  *   trellis-tapctl list
+ *   trellis-tapctl count     exit status: how many adapters (0: none, at most 100)
+ *   trellis-tapctl create OemVista.inf
  *   trellis-tapctl open [tun|tap] [NAME]
  */
 #include "platform/windows/windows.h"
@@ -54,11 +56,26 @@ main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return list();
+	if (argc >= 2 && strcmp(argv[1], "count") == 0) {
+		TrWinTap taps[32];
+		int n = tr_win_tap_list(taps, 32, NULL);
+		return n < 0 ? 0 : n;
+	}
+	if (argc == 3 && strcmp(argv[1], "create") == 0) {
+		TrPlatError err = {0};
+		int rc = tr_win_tap_create(argv[2], &err);
+		if (rc < 0) {
+			fprintf(stderr, "error: %s\n", err.message);
+			return 1;
+		}
+		printf("created a TAP-Windows6 adapter%s\n", rc ? " (restart Windows to use it)" : "");
+		return 0;
+	}
 	if (argc >= 2 && strcmp(argv[1], "open") == 0) {
 		TrDeviceType type =
 		        argc >= 3 && strcmp(argv[2], "tap") == 0 ? TR_DEVICE_TAP : TR_DEVICE_TUN;
 		return open_one(type, argc >= 4 ? argv[3] : NULL);
 	}
-	fprintf(stderr, "usage: trellis-tapctl list | open [tun|tap] [NAME]\n");
+	fprintf(stderr, "usage: trellis-tapctl list | count | create INF | open [tun|tap] [NAME]\n");
 	return 2;
 }

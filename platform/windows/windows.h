@@ -39,6 +39,12 @@ typedef struct {
 /* Lists TAP-Windows6 adapters (up to @max); returns how many, or -errno. */
 int tr_win_tap_list(TrWinTap *out, int max, TrPlatError *err);
 
+/*
+ * Creates a TAP-Windows6 adapter with the driver package @inf (OemVista.inf).
+ * Returns 0, 1 when Windows wants a reboot, or a negative errno.
+ */
+int tr_win_tap_create(const char *inf, TrPlatError *err);
+
 /* FormatMessage for a Win32 error code, without the trailing newline. */
 const char *tr_win_strerror(DWORD code, char *buf, size_t size);
 

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The Windows build under wine64, in a private wine prefix:
+#   1. the portable unit tests as Windows programs (meson test --suite wine);
+#   2. trellis.exe pki init/issue, read back by the Linux trellis;
+#   3. (root) in a network namespace: a Linux hub on 127.0.0.1, trellis.exe
+#      join with a token from the Linux `trellis invite`, then
+#      trellis-client.exe with the configuration join wrote: TLS handshake,
+#      pushed configuration, and ICMP echo to the hub's tunnel address and
+#      back through the client's device. Wine has no TAP driver: the device
+#      is the test device on a loopback UDP port (--device-path udp:...),
+#      held by a small Python program playing the TAP adapter;
+#   4. the installer (when built), silently installed with a network's
+#      service, checked (files, registry, service), silently uninstalled.
+# Usage: tests/windows/test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]
+# Ends with "wine tests: N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+W=$(cd "${1:?usage: test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]}" && pwd)
+L=${2:-$top/build}
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin
+T=$(mktemp -d /tmp/tr-wine.XXXXXX)
+export WINEPREFIX=$T/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+export WINEPATH
+WINEPATH=$(cat "$W/winepath")
+D=$W/dist
+passed=0 failed=0
+pids=()
+netns=""
+
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${pids[@]}"; do
+		timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if [ -n "$netns" ]; then
+		for pid in $(ip netns pids "$netns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$netns" 2>/dev/null
+	fi
+	# Our prefix's wineserver only (it ends the prefix's processes too).
+	[ -d "$WINEPREFIX" ] && timeout 20 wineserver -k 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $*"
+}
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $*"
+	for f in "$T"/*.log; do [ -f "$f" ] && { echo "---- $f"; tail -n 25 "$f"; }; done
+}
+wait_for() { # wait_for SECONDS CMD...
+	local i
+	for i in $(seq 1 $(($1 * 10))); do
+		"${@:2}" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+# ---- 0. the prefix ---------------------------------------------------------------
+if ! timeout 180 wineboot -i >"$T/wineboot.log" 2>&1; then
+	not_ok "wineboot could not make a prefix"
+	echo "wine tests: $passed passed, $failed failed"
+	exit 1
+fi
+ok "wine prefix ready ($(wine --version))"
+
+# ---- 1. the portable unit tests ------------------------------------------------------
+if meson test -C "$W" --no-rebuild --suite wine --num-processes 2 --print-errorlogs >"$T/meson.log" 2>&1; then
+	ok "unit tests under wine: $(grep -c '^ *[0-9]*/[0-9]* .* OK ' "$T/meson.log") passed"
+else
+	not_ok "unit tests under wine: $(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT)' "$T/meson.log" | tr -s ' ' | tr '\n' ';')"
+fi
+
+# ---- 2. pki init/issue on Windows, read on Linux ---------------------------------------
+S=$T/win-pki
+if timeout 120 wine "$D/trellis.exe" pki init --name trellis-wine-test --state-dir "$(winpath "$S")" >"$T/pki.log" 2>&1 &&
+	timeout 120 wine "$D/trellis.exe" pki issue laptop --state-dir "$(winpath "$S")" >>"$T/pki.log" 2>&1 &&
+	[ -f "$S/ca.crt" ] && [ -f "$S/issued/laptop.crt" ] &&
+	certtool --verify --load-ca-certificate "$S/ca.crt" --infile "$S/issued/laptop.crt" >"$T/certtool.log" 2>&1 &&
+	"$L/cli/trellis" pki list --state-dir "$S" >"$T/pki-list.log" 2>&1 && grep -q laptop "$T/pki-list.log"; then
+	ok "trellis.exe pki init + issue: certtool verifies the chain; the Linux trellis lists it"
+else
+	not_ok "trellis.exe pki init/issue"
+fi
+
+# ---- 3. join and connect to a Linux hub, packets through the test device -------------
+if [ "$(id -u)" -ne 0 ]; then
+	echo "skip - join/connect to a Linux hub: needs root (a network namespace for the hub's tun device)"
+elif [ ! -x "$L/server/trellis-server" ]; then
+	not_ok "no Linux build in $L (trellis-server) for the hub"
+else
+	netns=trwine$$
+	ip netns add "$netns" && ip -n "$netns" link set lo up
+	H=$T/hub-state
+	ip netns exec "$netns" "$L/server/trellis-server" --state-dir "$H" --pool 198.19.77.0/24 \
+		--pool6 none --keepalive 2 --control-socket none >"$T/hub.log" 2>&1 &
+	pids+=($!)
+	if ! wait_for 20 grep -q "listening on port 3210" "$T/hub.log"; then
+		not_ok "the Linux hub did not start"
+	else
+		token=$("$L/cli/trellis" invite winbox --server 127.0.0.1 --state-dir "$H" 2>"$T/invite.log")
+		C=$T/win-join
+		if ip netns exec "$netns" timeout 120 wine "$D/trellis.exe" join "$token" \
+			--state-dir "$(winpath "$C")" >"$T/join.log" 2>&1 &&
+			[ -f "$C/client.conf" ] && [ -f "$C/winbox.key" ] && cmp -s "$C/ca.crt" "$H/ca.crt"; then
+			ok "trellis.exe join: token from the Linux hub redeemed; CA, certificate, key, client.conf written"
+		else
+			not_ok "trellis.exe join"
+		fi
+		# The TAP adapter's stand-in: a UDP port on 127.0.0.1 that sends an ICMP echo
+		# request from the client's address to the hub's and waits for the reply.
+		cat >"$T/tap.py" <<'PY'
+import socket, struct, sys, time
+port_file, src, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+open(port_file, "w").write(str(s.getsockname()[1]))
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff); t += t >> 16
+    return ~t & 0xffff
+def echo(seq):
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x7472, seq) + b"trellis-wine" * 4
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), seq, 0, 64, 1, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return ip + icmp
+s.settimeout(0.5)
+peer = None
+deadline = time.time() + 60
+seq = 0
+while time.time() < deadline:
+    try:
+        data, peer = s.recvfrom(65535)
+    except socket.timeout:
+        data = None
+    if data and len(data) >= 28 and data[9] == 1 and data[20] == 0 and \
+       socket.inet_ntoa(data[12:16]) == dst and socket.inet_ntoa(data[16:20]) == src:
+        print("echo reply %s -> %s, %d bytes, seq %d" % (dst, src, len(data), struct.unpack("!H", data[26:28])[0]), flush=True)
+        sys.exit(0)
+    if peer:  # the device announced itself with an empty datagram
+        seq += 1
+        s.sendto(echo(seq), peer)
+sys.exit(1)
+PY
+		rm -f "$T/tap.port"
+		ip netns exec "$netns" python3 "$T/tap.py" "$T/tap.port" 198.19.77.2 198.19.77.1 >"$T/tap.log" 2>&1 &
+		tap_pid=$!
+		pids+=($tap_pid)
+		wait_for 10 test -s "$T/tap.port"
+		ip netns exec "$netns" wine "$D/trellis-client.exe" --config "$(winpath "$C/client.conf")" \
+			--device-path "udp:127.0.0.1:$(cat "$T/tap.port")" --control-socket none --retry-max 2 \
+			-v >"$T/client.log" 2>&1 &
+		pids+=($!)
+		if wait_for 60 grep -q "connected to" "$T/client.log" &&
+			grep -q "client winbox connected from 127.0.0.1" "$T/hub.log"; then
+			ok "trellis-client.exe: TLS handshake with the Linux hub, configuration received ($(grep -o 'address [0-9./]*' "$T/client.log" | head -n1))"
+		else
+			not_ok "trellis-client.exe did not connect to the Linux hub"
+		fi
+		if timeout 70 tail --pid="$tap_pid" -f /dev/null && wait "$tap_pid"; then
+			ok "packets through the tunnel: $(cat "$T/tap.log")"
+		else
+			not_ok "no ICMP echo reply through trellis-client.exe's device"
+		fi
+	fi
+fi
+
+# ---- 4. the installer --------------------------------------------------------------------
+setup=$(ls "$W"/trellis-*-setup.exe 2>/dev/null | head -n1)
+if [ -z "$setup" ]; then
+	echo "skip - installer: not built (scripts/build-windows.sh --installer)"
+else
+	conf='C:\ProgramData\Trellis\wintest.conf'
+	mkdir -p "$WINEPREFIX/drive_c/ProgramData/Trellis"
+	printf '[client]\nconnect=127.0.0.1:3210\n' >"$WINEPREFIX/drive_c/ProgramData/Trellis/wintest.conf"
+	inst=$WINEPREFIX/drive_c/Trellis
+	svc_key='HKLM\System\CurrentControlSet\Services\TrellisClient$wintest'
+	if timeout 180 wine "$setup" /S /NETWORK=wintest "/CONFIG=$conf" '/D=C:\Trellis' >"$T/setup.log" 2>&1 &&
+		[ -f "$inst/trellis-client.exe" ] && [ -f "$inst/trellis.exe" ] && [ -f "$inst/uninstall.exe" ] &&
+		ls "$inst"/libglib-2.0-0.dll "$inst"/libgnutls-30.dll >/dev/null 2>&1 &&
+		wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' /v DisplayName >"$T/reg.log" 2>&1 &&
+		wine reg query "$svc_key" /v ImagePath >>"$T/reg.log" 2>&1 &&
+		grep -q 'trellis-client.exe.*--daemon --config' "$T/reg.log" &&
+		wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\trellis-client' >>"$T/reg.log" 2>&1 &&
+		[ -d "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis" ]; then
+		ok "installer /S: programs and DLLs, uninstall entry, Event Log source, Start menu, service TrellisClient\$wintest registered"
+	else
+		not_ok "silent install"
+	fi
+	# The uninstaller copies itself to %TEMP% and returns at once: wait for it.
+	timeout 120 wine "$inst/uninstall.exe" /S >"$T/uninstall.log" 2>&1
+	if wait_for 90 test ! -e "$inst/trellis-client.exe" && wait_for 30 test ! -d "$inst" &&
+		! wine reg query "$svc_key" >/dev/null 2>&1 &&
+		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' >/dev/null 2>&1; then
+		ok "uninstaller /S: programs, directory, uninstall entry and the service removed"
+	else
+		not_ok "silent uninstall left something behind: $(ls "$inst" 2>&1 | tr '\n' ' ')"
+	fi
+fi
+
+echo "wine tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
