@@ -112,3 +112,37 @@ tr_win_set_mtu(TrDevice *dev, unsigned mtu, TrPlatError *err)
 	}
 	return 0;
 }
+
+/*
+ * The interface metric of both families: a low fixed one while the tunnel is
+ * up, so that its routes and DNS servers win over the physical adapters'
+ * equal ones; the automatic metric again on close (the adapter keeps its
+ * settings in the registry otherwise).
+ */
+int
+tr_win_set_metric(TrDevice *dev, unsigned metric, TrPlatError *err)
+{
+	WinDevice *w = dev->os;
+	static const ADDRESS_FAMILY families[] = {AF_INET, AF_INET6};
+
+	for (size_t i = 0; i < 2; i++) {
+		MIB_IPINTERFACE_ROW row;
+		DWORD rc;
+
+		InitializeIpInterfaceEntry(&row);
+		row.Family = families[i];
+		row.InterfaceLuid = w->luid;
+		rc = GetIpInterfaceEntry(&row);
+		if (rc == ERROR_NOT_FOUND && families[i] == AF_INET6)
+			continue;
+		if (rc == NO_ERROR) {
+			row.UseAutomaticMetric = metric == 0;
+			row.Metric = metric;
+			row.SitePrefixLength = 0;
+			rc = SetIpInterfaceEntry(&row);
+		}
+		if (rc != NO_ERROR)
+			return iphlp_error(rc, "set the interface metric", NULL, dev, err);
+	}
+	return 0;
+}

@@ -236,7 +236,8 @@ win_set_up(TrDevice *dev, bool up, TrPlatError *err)
 		return ioctl_error(dev, "cannot set the media status", err);
 	if (up && !w->rd_pending)
 		start_read(w);
-	return 0;
+	/* Up: the tunnel's low metric; down (also on close): automatic again. */
+	return tr_win_set_metric(dev, up ? TR_WIN_TUNNEL_METRIC : 0, err);
 }
 
 /* tun mode: the driver answers ARP itself and needs the local IPv4 network. */

@@ -66,6 +66,10 @@ int tr_win_set_mtu(TrDevice *dev, unsigned mtu, TrPlatError *err);
 int tr_win_address(TrDevice *dev, bool add, const TrPrefix *addr, TrPlatError *err);
 int tr_win_route(TrDevice *dev, bool add, const TrPrefix *prefix, TrPlatError *err);
 
+/* The interface metric of both families; 0 is the automatic metric. */
+#define TR_WIN_TUNNEL_METRIC 5
+int tr_win_set_metric(TrDevice *dev, unsigned metric, TrPlatError *err);
+
 /* DNS servers and search domains on the adapter (SetInterfaceDnsSettings). */
 int tr_win_dns_check(const TrDnsConfig *dns, TrPlatError *err);
 int tr_win_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err);

@@ -2,8 +2,7 @@
 #include "common/addr.h"
 #include "common/error.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "platform/net.h"
 
 static void
 check_roundtrip(const char *in, TrPrefixFlags flags, const char *expect)

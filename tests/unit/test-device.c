@@ -340,6 +340,42 @@ test_dns_file(void)
 	g_rmdir(dir);
 }
 
+/* "udp:127.0.0.1:PORT": the test device on a loopback UDP port (what the
+ * Windows client uses under wine, which has no TAP driver). */
+static void
+test_udp_path(void)
+{
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in from;
+	socklen_t len = sizeof(lo), flen = sizeof(from);
+	TrPlatError err = {0};
+	char path[64], buf[256];
+	int port = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	TrDevice *dev;
+
+	g_assert_cmpint(bind(port, (struct sockaddr *)&lo, sizeof(lo)), ==, 0);
+	g_assert_cmpint(getsockname(port, (struct sockaddr *)&lo, &len), ==, 0);
+	g_snprintf(path, sizeof(path), "udp:127.0.0.1:%u", ntohs(lo.sin_port));
+	dev = tr_device_open(TR_DEVICE_TUN, "trellis%d", path, 1, &err);
+	g_assert_nonnull(dev);
+	/* the empty hello says where the device is */
+	g_assert_cmpint(recvfrom(port, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen), ==, 0);
+	g_assert_cmpint(sendto(port, "ip-packet", 9, 0, (struct sockaddr *)&from, flen), ==, 9);
+	for (int i = 0; i < 100 && tr_device_read(dev, 0, buf, sizeof(buf)) == -EAGAIN; i++)
+		g_usleep(10000);
+	g_assert_cmpint(tr_device_write(dev, 0, "out", 3), ==, 3);
+	g_assert_cmpint(recv(port, buf, sizeof(buf), 0), ==, 3);
+	g_assert_cmpint(tr_device_close(dev, &err), ==, 0);
+
+	g_assert_null(tr_device_open(TR_DEVICE_TUN, "x", "udp:198.18.0.1:9", 1, &err));
+	g_assert_nonnull(strstr(err.message, "127.0.0.1 or ::1 only"));
+	g_assert_null(tr_device_open(TR_DEVICE_TUN, "x", "udp:nohost", 1, &err));
+	g_assert_nonnull(strstr(err.message, "expected udp:HOST:PORT"));
+	g_assert_null(tr_device_open(TR_DEVICE_TUN, "x", path, 2, &err));
+	g_assert_nonnull(strstr(err.message, "one queue"));
+	close(port);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -351,5 +387,6 @@ main(int argc, char **argv)
 	g_test_add_func("/device/prefix-text", test_prefix_text);
 	g_test_add_func("/device/hooks", test_hooks);
 	g_test_add_func("/device/dns-file", test_dns_file);
+	g_test_add_func("/device/udp-path", test_udp_path);
 	return g_test_run();
 }

@@ -3,7 +3,7 @@
 #include "common/error.h"
 #include "common/route.h"
 
-#include <arpa/inet.h>
+#include "platform/net.h"
 
 static void
 add(TrRouteBuilder *b, const char *text, uint32_t peer, TrRouteOrigin origin, TrRouteAdd expect,
