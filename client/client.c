@@ -717,6 +717,16 @@ tr_client_path(TrClient *client)
 	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
 }
 
+const struct sockaddr *
+tr_client_server_address(TrClient *client, socklen_t *len)
+{
+	if (client->server_addr_len == 0)
+		return NULL;
+	if (len)
+		*len = client->server_addr_len;
+	return (const struct sockaddr *)&client->server_addr;
+}
+
 static const char *const state_names[] = { "idle", "connecting", "tls", "hello", "connected",
 					      "stopped" };
 

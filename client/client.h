@@ -3,6 +3,7 @@
 
 #include "common/dataplane.h"
 #include <glib.h>
+#include <sys/socket.h>
 
 #include "common/addr.h"
 #include "common/cipher.h"
@@ -105,5 +106,8 @@ char *tr_client_stats_json(TrClient *client);
 const char *tr_client_ifname(TrClient *client);
 gboolean tr_client_is_connected(TrClient *client);
 TrPath tr_client_path(TrClient *client);
+/* The hub's address of the current session (set once TCP connected), or
+ * NULL: the embedder keeps a route to it outside the tunnel. */
+const struct sockaddr *tr_client_server_address(TrClient *client, socklen_t *len);
 
 G_END_DECLS

@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nm-trellis-service: NetworkManager's VPN service for Trellis. NetworkManager
+ * starts one per active connection (with --bus-name when several are up)
+ * and calls Connect with the connection and its secrets. The client library
+ * connects, authenticates and takes the hub's pushed settings; this hands
+ * them to NetworkManager (the tun device, addresses, routes, DNS, MTU and the
+ * hub's address as gateway), which configures the device. The library keeps
+ * carrying packets and reconnecting; a refusal ends the connection with
+ * NetworkManager's nearest reason and ours in the log.
+ */
+#include "tr-config.h"
+
+#include "common/error.h"
+#include "common/log.h"
+#include "gui/networkmanager/settings.h"
+
+#include <arpa/inet.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Time for the goodbye (CLOSE) to reach the hub before the session goes. */
+#define CLOSE_GRACE_MS 300
+
+typedef struct {
+	NMVpnServicePlugin parent;
+	TrClient *client;
+	TrClient *closing; /* said goodbye, freed shortly */
+	guint close_id;
+	char *name;         /* the connection's name, for the log */
+	gboolean apply_dns; /* hand the pushed DNS to NetworkManager */
+} TrNmService;
+
+typedef struct {
+	NMVpnServicePluginClass parent;
+} TrNmServiceClass;
+
+static GType tr_nm_service_get_type(void);
+G_DEFINE_TYPE(TrNmService, tr_nm_service, NM_TYPE_VPN_SERVICE_PLUGIN)
+
+#define TR_NM_SERVICE_PLUGIN(o) (G_TYPE_CHECK_INSTANCE_CAST((o), tr_nm_service_get_type(), TrNmService))
+
+static GMainLoop *loop;
+
+/* ---- Pushed settings -> NetworkManager's IP configuration -------------------- */
+
+static GVariant *
+ip6_bytes(const uint8_t *addr)
+{
+	return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, addr, 16, 1);
+}
+
+static guint32
+ip4_u32(const uint8_t *addr)
+{
+	guint32 v;
+	memcpy(&v, addr, 4); /* network byte order, as NetworkManager wants */
+	return v;
+}
+
+static gboolean
+is_default(const TrPrefix *p)
+{
+	return p->len == 0;
+}
+
+static GVariant *
+ip4_config(const TrClientSettings *s, gboolean apply_dns)
+{
+	GVariantBuilder b, routes, dns, domains;
+	gboolean never_default = TRUE;
+	gboolean have_dns = FALSE;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	for (guint i = 0; i < s->n_addresses; i++) {
+		if (s->addresses[i].family != TR_ADDR_IPV4)
+			continue;
+		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_ADDRESS,
+				      g_variant_new_uint32(ip4_u32(s->addresses[i].addr)));
+		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_PREFIX,
+				      g_variant_new_uint32(s->addresses[i].len));
+		break;
+	}
+	g_variant_builder_init(&routes, G_VARIANT_TYPE("aau"));
+	for (guint i = 0; i < s->n_routes; i++) {
+		const TrPrefix *r = &s->routes[i];
+		guint32 route[4] = { ip4_u32(r->addr), r->len, 0, 0 };
+
+		if (r->family != TR_ADDR_IPV4)
+			continue;
+		if (is_default(r)) {
+			never_default = FALSE;
+			continue;
+		}
+		g_variant_builder_add_value(&routes, g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32,
+									       route, 4, 4));
+	}
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_ROUTES,
+			      g_variant_builder_end(&routes));
+	g_variant_builder_init(&dns, G_VARIANT_TYPE("au"));
+	for (guint i = 0; apply_dns && s->dns && s->dns[i]; i++) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, s->dns[i], &a) == 1) {
+			g_variant_builder_add(&dns, "u", a.s_addr);
+			have_dns = TRUE;
+		}
+	}
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_DNS, g_variant_builder_end(&dns));
+	g_variant_builder_init(&domains, G_VARIANT_TYPE_STRING_ARRAY);
+	for (guint i = 0; apply_dns && have_dns && s->dns_search && s->dns_search[i]; i++)
+		g_variant_builder_add(&domains, "s", s->dns_search[i]);
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_DOMAINS,
+			      g_variant_builder_end(&domains));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_NEVER_DEFAULT,
+			      g_variant_new_boolean(never_default));
+	return g_variant_builder_end(&b);
+}
+
+static GVariant *
+ip6_config(const TrClientSettings *s, gboolean apply_dns)
+{
+	GVariantBuilder b, routes, dns, domains;
+	gboolean never_default = TRUE;
+	gboolean have_dns = FALSE;
+	static const uint8_t zero[16];
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	for (guint i = 0; i < s->n_addresses; i++) {
+		if (s->addresses[i].family != TR_ADDR_IPV6)
+			continue;
+		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_ADDRESS,
+				      ip6_bytes(s->addresses[i].addr));
+		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_PREFIX,
+				      g_variant_new_uint32(s->addresses[i].len));
+		break;
+	}
+	g_variant_builder_init(&routes, G_VARIANT_TYPE("a(ayuayu)"));
+	for (guint i = 0; i < s->n_routes; i++) {
+		const TrPrefix *r = &s->routes[i];
+
+		if (r->family != TR_ADDR_IPV6)
+			continue;
+		if (is_default(r)) {
+			never_default = FALSE;
+			continue;
+		}
+		g_variant_builder_add(&routes, "(@ayu@ayu)", ip6_bytes(r->addr), (guint32)r->len,
+				      ip6_bytes(zero), (guint32)0);
+	}
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_ROUTES,
+			      g_variant_builder_end(&routes));
+	g_variant_builder_init(&dns, G_VARIANT_TYPE("aay"));
+	for (guint i = 0; apply_dns && s->dns && s->dns[i]; i++) {
+		struct in6_addr a;
+		if (inet_pton(AF_INET6, s->dns[i], &a) == 1) {
+			g_variant_builder_add_value(&dns, ip6_bytes(a.s6_addr));
+			have_dns = TRUE;
+		}
+	}
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_DNS, g_variant_builder_end(&dns));
+	g_variant_builder_init(&domains, G_VARIANT_TYPE_STRING_ARRAY);
+	for (guint i = 0; apply_dns && have_dns && s->dns_search && s->dns_search[i]; i++)
+		g_variant_builder_add(&domains, "s", s->dns_search[i]);
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_DOMAINS,
+			      g_variant_builder_end(&domains));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_NEVER_DEFAULT,
+			      g_variant_new_boolean(never_default));
+	return g_variant_builder_end(&b);
+}
+
+static gboolean
+has_family(const TrClientSettings *s, TrAddrFamily family)
+{
+	for (guint i = 0; i < s->n_addresses; i++)
+		if (s->addresses[i].family == family)
+			return TRUE;
+	return FALSE;
+}
+
+static void
+on_configured(TrClient *client, const TrClientSettings *s, gpointer p)
+{
+	TrNmService *self = p;
+	NMVpnServicePlugin *plugin = NM_VPN_SERVICE_PLUGIN(self);
+	const struct sockaddr *hub = tr_client_server_address(client, NULL);
+	gboolean has4 = has_family(s, TR_ADDR_IPV4), has6 = has_family(s, TR_ADDR_IPV6);
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_TUNDEV,
+			      g_variant_new_string(tr_client_ifname(client)));
+	/* NetworkManager keeps a route to the hub outside the tunnel. */
+	if (hub && hub->sa_family == AF_INET)
+		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_EXT_GATEWAY,
+				      g_variant_new_uint32(
+					      ((const struct sockaddr_in *)hub)->sin_addr.s_addr));
+	else if (hub && hub->sa_family == AF_INET6)
+		g_variant_builder_add(
+			&b, "{sv}", NM_VPN_PLUGIN_CONFIG_EXT_GATEWAY,
+			ip6_bytes(((const struct sockaddr_in6 *)hub)->sin6_addr.s6_addr));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_MTU, g_variant_new_uint32(s->mtu));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_HAS_IP4, g_variant_new_boolean(has4));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_HAS_IP6, g_variant_new_boolean(has6));
+	nm_vpn_service_plugin_set_config(plugin, g_variant_builder_end(&b));
+
+	if (has4)
+		nm_vpn_service_plugin_set_ip4_config(plugin, ip4_config(s, self->apply_dns));
+	if (has6)
+		nm_vpn_service_plugin_set_ip6_config(plugin, ip6_config(s, self->apply_dns));
+	g_message("%s: connected, device %s, configuration handed to NetworkManager", self->name,
+		  tr_client_ifname(client));
+}
+
+static void
+on_disconnected(TrClient *client, const GError *error, gpointer p)
+{
+	TrNmService *self = p;
+
+	g_message("%s: connection to the hub lost (%s); reconnecting", self->name,
+		  error ? error->message : "closed");
+}
+
+static void stop_client(TrNmService *self, gboolean now);
+
+static void
+on_refused(TrClient *client, const GError *error, gpointer p)
+{
+	TrNmService *self = p;
+	gboolean auth = error && error->domain == TR_ERROR && error->code == TR_ERROR_AUTH;
+
+	NMVpnServiceState state = NM_VPN_SERVICE_STATE_UNKNOWN;
+
+	g_warning("%s: %s: %s", self->name, auth ? "login refused" : "cannot connect",
+		  error ? error->message : "refused");
+	if (!auth) {
+		nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self),
+					      NM_VPN_PLUGIN_FAILURE_CONNECT_FAILED);
+		return;
+	}
+	/*
+	 * While starting, libnm's failure() disconnects, which reports a second
+	 * failure, "connect failed", and NetworkManager keeps the last one: the
+	 * user would read "unknown reason" instead of "login failed". Stopping
+	 * first makes ours the only one.
+	 */
+	g_object_get(self, NM_VPN_SERVICE_PLUGIN_STATE, &state, NULL);
+	if (state != NM_VPN_SERVICE_STATE_STARTING) {
+		nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self),
+					      NM_VPN_PLUGIN_FAILURE_LOGIN_FAILED);
+		return;
+	}
+	g_object_set(self, NM_VPN_SERVICE_PLUGIN_STATE, NM_VPN_SERVICE_STATE_STOPPING, NULL);
+	nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self), NM_VPN_PLUGIN_FAILURE_LOGIN_FAILED);
+	stop_client(self, FALSE);
+	g_object_set(self, NM_VPN_SERVICE_PLUGIN_STATE, NM_VPN_SERVICE_STATE_STOPPED, NULL);
+}
+
+static const TrClientCallbacks client_callbacks = {
+	.configured = on_configured,
+	.disconnected = on_disconnected,
+	.refused = on_refused,
+};
+
+/* ---- NMVpnServicePlugin --------------------------------------------------------- */
+
+static gboolean
+free_closing(gpointer p)
+{
+	TrNmService *self = p;
+
+	self->close_id = 0;
+	g_clear_pointer(&self->closing, tr_client_free);
+	return G_SOURCE_REMOVE;
+}
+
+/* Says goodbye to the hub; the device goes with the session shortly after. */
+static void
+stop_client(TrNmService *self, gboolean now)
+{
+	if (self->client) {
+		tr_client_stop(self->client);
+		if (self->closing) {
+			g_clear_handle_id(&self->close_id, g_source_remove);
+			tr_client_free(self->closing);
+		}
+		self->closing = g_steal_pointer(&self->client);
+		self->close_id = g_timeout_add(CLOSE_GRACE_MS, free_closing, self);
+	}
+	if (now && self->closing) {
+		g_clear_handle_id(&self->close_id, g_source_remove);
+		g_clear_pointer(&self->closing, tr_client_free);
+	}
+}
+
+static gboolean
+real_connect(NMVpnServicePlugin *plugin, NMConnection *connection, GError **error)
+{
+	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
+	NMSettingVpn *s_vpn = nm_connection_get_setting_vpn(connection);
+	TrClientConfig cfg;
+
+	g_free(self->name);
+	self->name = g_strdup(nm_connection_get_id(connection));
+	if (s_vpn == NULL) {
+		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_BAD_ARGUMENTS,
+			    "connection '%s' has no VPN setting", self->name);
+		return FALSE;
+	}
+	stop_client(self, TRUE);
+	tr_client_config_init(&cfg);
+	if (!tr_nm_client_config(s_vpn, &cfg, error)) {
+		tr_client_config_clear(&cfg);
+		g_prefix_error(error, "connection '%s': ", self->name);
+		g_warning("%s", (*error)->message);
+		return FALSE;
+	}
+	/* NetworkManager configures the device; the library only opens it. */
+	cfg.configure_device = FALSE;
+	self->apply_dns = cfg.apply_dns;
+	self->client = tr_client_new(&cfg, &client_callbacks, self, error);
+	tr_client_config_clear(&cfg);
+	if (self->client == NULL) {
+		g_prefix_error(error, "connection '%s': ", self->name);
+		g_warning("%s", (*error)->message);
+		return FALSE;
+	}
+	g_message("%s: connecting", self->name);
+	tr_client_start(self->client);
+	return TRUE;
+}
+
+static gboolean
+real_need_secrets(NMVpnServicePlugin *plugin, NMConnection *connection, const char **setting_name,
+		  GError **error)
+{
+	NMSettingVpn *s_vpn = nm_connection_get_setting_vpn(connection);
+	const char *missing;
+
+	if (s_vpn == NULL) {
+		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_INVALID_CONNECTION,
+			    "connection '%s' has no VPN setting", nm_connection_get_id(connection));
+		return FALSE;
+	}
+	missing = tr_nm_missing_secret(s_vpn);
+	if (missing == NULL)
+		return FALSE;
+	g_debug("%s: needs its %s", nm_connection_get_id(connection), missing);
+	*setting_name = NM_SETTING_VPN_SETTING_NAME;
+	return TRUE;
+}
+
+static gboolean
+real_disconnect(NMVpnServicePlugin *plugin, GError **error)
+{
+	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
+
+	if (self->client)
+		g_message("%s: disconnecting", self->name);
+	stop_client(self, FALSE);
+	return TRUE;
+}
+
+static void
+tr_nm_service_init(TrNmService *self)
+{
+}
+
+static void
+tr_nm_service_dispose(GObject *object)
+{
+	TrNmService *self = TR_NM_SERVICE_PLUGIN(object);
+
+	stop_client(self, TRUE);
+	g_clear_pointer(&self->name, g_free);
+	G_OBJECT_CLASS(tr_nm_service_parent_class)->dispose(object);
+}
+
+static void
+tr_nm_service_class_init(TrNmServiceClass *klass)
+{
+	NMVpnServicePluginClass *plugin_class = NM_VPN_SERVICE_PLUGIN_CLASS(klass);
+
+	G_OBJECT_CLASS(klass)->dispose = tr_nm_service_dispose;
+	plugin_class->connect = real_connect;
+	plugin_class->need_secrets = real_need_secrets;
+	plugin_class->disconnect = real_disconnect;
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static gboolean
+quit_loop(gpointer p)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* Leaves once the goodbye to the hub, if one is on its way, went out. */
+static void
+quit_soon(TrNmService *self)
+{
+	stop_client(self, FALSE);
+	if (self->closing)
+		g_timeout_add(CLOSE_GRACE_MS + 50, quit_loop, NULL);
+	else
+		g_main_loop_quit(loop);
+}
+
+static void
+on_quit(NMVpnServicePlugin *plugin, gpointer p)
+{
+	quit_soon(TR_NM_SERVICE_PLUGIN(plugin));
+}
+
+static gboolean
+on_signal(gpointer p)
+{
+	quit_soon(p);
+	return G_SOURCE_REMOVE;
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) context = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *bus_name = NULL;
+	gboolean persist = FALSE, debug = FALSE;
+	TrNmService *plugin;
+	const GOptionEntry entries[] = {
+		{ "persist", 0, 0, G_OPTION_ARG_NONE, &persist,
+		  "Do not quit when the VPN connection terminates", NULL },
+		{ "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug information", NULL },
+		{ "bus-name", 0, 0, G_OPTION_ARG_STRING, &bus_name,
+		  "D-Bus name to own (NetworkManager passes one per connection)", "NAME" },
+		{ NULL },
+	};
+
+	setlocale(LC_ALL, "");
+	context = g_option_context_new(NULL);
+	g_option_context_set_summary(context, "NetworkManager's VPN service for Trellis; "
+					      "NetworkManager starts it.");
+	g_option_context_add_main_entries(context, entries, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		g_printerr("nm-trellis-service: %s\n", error->message);
+		return 2;
+	}
+	if (getenv("NM_VPN_LOG_LEVEL") && atoi(getenv("NM_VPN_LOG_LEVEL")) >= 7)
+		debug = TRUE;
+	tr_log_init("nm-trellis-service", debug ? TR_LOG_VERBOSE : TR_LOG_NORMAL, NULL, NULL);
+
+	plugin = g_initable_new(tr_nm_service_get_type(), NULL, &error,
+				NM_VPN_SERVICE_PLUGIN_DBUS_SERVICE_NAME,
+				bus_name ? bus_name : TR_NM_SERVICE,
+				NM_VPN_SERVICE_PLUGIN_DBUS_WATCH_PEER, !debug, NULL);
+	if (plugin == NULL) {
+		g_printerr("nm-trellis-service: cannot start: %s\n", error->message);
+		return 1;
+	}
+	loop = g_main_loop_new(NULL, FALSE);
+	if (!persist)
+		g_signal_connect(plugin, "quit", G_CALLBACK(on_quit), NULL);
+	g_unix_signal_add(SIGTERM, on_signal, plugin);
+	g_unix_signal_add(SIGINT, on_signal, plugin);
+	g_main_loop_run(loop);
+	g_object_unref(plugin);
+	g_main_loop_unref(loop);
+	tr_log_shutdown();
+	return 0;
+}

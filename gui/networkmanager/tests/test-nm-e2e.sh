@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The NetworkManager plugin end to end, as a user drives it: a real
+# NetworkManager (private system bus) in one namespace, real Trellis hubs in
+# another, nmcli from outside.
+#
+#   [nm] vethN 198.18.60.2 -------- 198.18.60.1 [hub]
+#        NetworkManager                trellis-server :3210 certificates + password,
+#        nm-trellis-service               pool 198.19.0.0/24, fd00:7472::/64,
+#        trellis0, trellis1               DNS 198.19.0.53 + fd00:7472::53, route 198.19.99.0/24
+#                                     trellis-server :3211 shared key, pool 198.19.1.0/24
+#
+# import a client.conf -> up -> ping -> nmcli shows the pushed addresses and
+# DNS -> down -> device gone; a wrong password fails with the reason; the
+# password asked through the auth dialog (nmcli --ask); two connections at once.
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+for p in NetworkManager nmcli dbus-daemon unshare; do
+	command -v "$p" >/dev/null || netns_skip "$p is not installed (scripts/install-deps.sh installs it)"
+done
+
+B=$TR_BUILD_ROOT
+G=$B/gui/networkmanager
+T=$(netns_tmpdir)
+S=$T/pki
+D=$T/nm
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log "$D/nm.log"; do
+		[ -f "$f" ] || continue
+		echo "---- $f"
+		grep -v -e '<trace>' -e '<debug>' "$f" | tail -n 40
+	done
+	exit 1
+}
+wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
+
+# nmcli from outside the namespace, on NetworkManager's private bus, with the
+# plugin from the build tree.
+nmc() {
+	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/bus.sock NM_VPN_PLUGIN_DIR=$D/etc/VPN \
+		timeout 60 nmcli "$@"
+}
+
+# ---- PKI and a password file ----------------------------------------------------
+$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
+$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
+$B/cli/trellis pki issue laptop --state-dir "$S" >/dev/null || fail "issue laptop"
+printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
+chmod 600 "$T/passwd"
+KEY=correct-horse-battery-staple-trellis
+
+# ---- Namespaces ----------------------------------------------------------------------
+netns_new hub hub || fail "netns"
+netns_new nmns nm || fail "netns"
+ip -n "$hub" link add vhub type veth peer name vnm netns "$nmns" || fail "veth"
+ip -n "$hub" addr add 198.18.60.1/24 dev vhub
+ip -n "$hub" link set vhub up
+
+# ---- The hubs --------------------------------------------------------------------------
+netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+	--key "$S/issued/hub.key" --state-dir "$S" --password-file "$T/passwd" \
+	--dns 198.19.0.53 --dns fd00:7472::53 --dns-search trellis.test --route 198.19.99.0/24 \
+	--keepalive 2 >"$T/hub.log" 2>&1
+wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_spawn "$hub" "$B/server/trellis-server" --shared-key "$KEY" --listen 3211 --state-dir "$T" \
+	--pool 198.19.1.0/24 --pool6 none --device tsk%d >"$T/hub-sk.log" 2>&1
+wait_log 10 "$T/hub-sk.log" "listening on port 3211" || fail "shared-key hub did not start"
+
+# ---- NetworkManager, with the plugin from the build tree ------------------------------
+mkdir -p "$D/etc/VPN"
+sed -e "s|^program=.*|program=$G/nm-trellis-service|" \
+	-e "s|^plugin=.*|plugin=$G/libnm-vpn-plugin-trellis.so|" \
+	-e "s|^auth-dialog=.*|auth-dialog=$G/nm-trellis-auth-dialog|" \
+	"$G/nm-trellis-service.name" >"$D/etc/VPN/nm-trellis-service.name"
+chmod 644 "$D/etc/VPN/nm-trellis-service.name"
+netns_spawn "$nmns" unshare -u bash "$TR_SOURCE_ROOT/gui/networkmanager/tests/nm-in-netns.sh" "$D"
+netns_wait_for 20 nmc general status || fail "NetworkManager did not come up"
+nmc connection add type ethernet ifname vnm con-name base ipv4.method manual \
+	ipv4.addresses 198.18.60.2/24 ipv4.gateway 198.18.60.1 ipv6.method disabled >/dev/null || fail "base connection"
+nmc connection up base >/dev/null || fail "base connection up"
+netns_exec "$nmns" ping -c 1 -W 2 198.18.60.1 >/dev/null || fail "underlay ping"
+ok "NetworkManager runs in its namespace and manages the underlay (a VPN needs a base connection with a default route)"
+
+# ---- Import the file `trellis join` would have written ----------------------------------
+mkdir -p "$T/office"
+cat >"$T/office/client.conf" <<CONF
+# as written by 'trellis join', plus a username
+[client]
+connect = 198.18.60.1
+server-name = hub
+ca = $S/ca.crt
+cert = $S/issued/laptop.crt
+key = $S/issued/laptop.key
+username = alice
+CONF
+nmc connection import type trellis file "$T/office/client.conf" >"$T/import.out" 2>&1 ||
+	fail "import: $(cat "$T/import.out")"
+nmc -g vpn.service-type,vpn.data connection show office >"$T/shown" || fail "imported connection not found"
+grep -q "org.freedesktop.NetworkManager.trellis" "$T/shown" || fail "wrong service type: $(cat "$T/shown")"
+grep -q "connect = 198.18.60.1" "$T/shown" || fail "data not imported: $(cat "$T/shown")"
+ok "nmcli connection import type trellis file client.conf made connection 'office'"
+
+# A broken file is refused with the file, the line and what is wrong.
+printf '[client]\nconnect = 198.18.60.1\nmtu = 9\n' >"$T/broken.conf"
+nmc connection import type trellis file "$T/broken.conf" >"$T/broken.out" 2>&1 && fail "broken file imported"
+grep -q "broken.conf:3: mtu: '9' is not a whole number from 576 to 65535" "$T/broken.out" ||
+	fail "import error does not say where: $(cat "$T/broken.out")"
+ok "a broken file is refused: $(tr '\n' ' ' <"$T/broken.out")"
+
+# ---- Up with the password stored in the connection -----------------------------------
+nmc connection modify office vpn.secrets "password=wonderland" || fail "set password"
+nmc connection up office >"$T/up.out" 2>&1 || fail "up: $(cat "$T/up.out")"
+# The service's tun device (the base connection's is vnm).
+dev=$(netns_exec "$nmns" ip -o link show type tun | awk -F': ' '{print $2}' | head -1)
+[ -n "$dev" ] || fail "no tun device after up"
+netns_exec "$nmns" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping through the tunnel"
+netns_exec "$nmns" ping -6 -c 2 -i 0.2 -W 2 fd00:7472::1 >/dev/null || fail "ping6 through the tunnel"
+ok "nmcli connection up office: $dev up, ping 198.19.0.1 and fd00:7472::1 through the tunnel"
+
+nmc -f IP4,IP6 connection show office >"$T/ip.out" || fail "connection show"
+grep -Eq '^IP4.ADDRESS\[1\]: +198\.19\.0\.[0-9]+/24' "$T/ip.out" || fail "no pushed IPv4 address: $(cat "$T/ip.out")"
+grep -Eq '^IP4.DNS\[1\]: +198\.19\.0\.53' "$T/ip.out" || fail "no pushed IPv4 DNS: $(cat "$T/ip.out")"
+grep -Eq '^IP4.DOMAIN\[1\]: +trellis\.test' "$T/ip.out" || fail "no pushed search domain: $(cat "$T/ip.out")"
+grep -Eq '^IP6.ADDRESS\[1\]: +fd00:7472::' "$T/ip.out" || fail "no pushed IPv6 address: $(cat "$T/ip.out")"
+grep -Eq '^IP6.DNS\[1\]: +fd00:7472::53' "$T/ip.out" || fail "no pushed IPv6 DNS: $(cat "$T/ip.out")"
+grep -Eq '198\.19\.99\.0/24' "$T/ip.out" || fail "no pushed route: $(cat "$T/ip.out")"
+ok "nmcli -f IP4,IP6 shows $(grep -E '^IP4.ADDRESS\[1\]' "$T/ip.out" | awk '{print $2}'), $(grep -E '^IP6.ADDRESS\[1\]' "$T/ip.out" | awk '{print $2}'), DNS 198.19.0.53 and fd00:7472::53, domain trellis.test, route 198.19.99.0/24"
+netns_exec "$nmns" ip route show 198.19.99.0/24 | grep -q "dev $dev" || fail "route 198.19.99.0/24 not on $dev"
+mtu=$(netns_exec "$nmns" cat /sys/class/net/"$dev"/mtu)
+[ "$mtu" = 1420 ] || fail "MTU $mtu, the hub pushed 1420"
+ok "NetworkManager configured the pushed route and MTU $mtu on $dev"
+! grep -q wonderland "$D/nm.log" || fail "the password is in NetworkManager's log"
+ok "the password appears in no log"
+
+nmc connection down office >/dev/null || fail "down"
+netns_wait_for 10 bash -c "! ip netns exec $nmns ip link show $dev" || fail "device $dev still there after down"
+wait_log 10 "$T/hub.log" "closed the session" || fail "the hub was not told goodbye: $(tail -3 "$T/hub.log")"
+ok "nmcli connection down: the hub got the goodbye, $dev is gone"
+
+# ---- A wrong password fails, with the reason ---------------------------------------------
+nmc connection modify office vpn.secrets "password=looking-glass" || fail "set password"
+nmc connection up office >"$T/wrong.out" 2>&1 && fail "up with a wrong password succeeded"
+grep -qi "login failed\|invalid secrets" "$T/wrong.out" ||
+	fail "nmcli does not say the login failed: $(cat "$T/wrong.out")"
+grep -q "login refused: .*password" "$D/nm.log" || fail "the reason is not in the log"
+ok "wrong password: nmcli says '$(grep -o 'Error:.*' "$T/wrong.out" | head -1)'; the log says '$(grep -o 'login refused: .*' "$D/nm.log" | tail -1)'"
+
+# ---- The password asked through the auth dialog (nmcli --ask) -----------------------------
+nmc connection modify office vpn.secrets "" +vpn.data "password-flags=2" || fail "password-flags"
+printf 'wonderland\n' | nmc --ask connection up office >"$T/ask.out" 2>&1 || fail "up --ask: $(cat "$T/ask.out")"
+netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping after --ask"
+grep -q "Password" "$T/ask.out" || fail "nmcli did not prompt with the auth dialog's label: $(cat "$T/ask.out")"
+ok "nmcli --ask: the auth dialog described the password, nmcli asked, connected"
+
+# ---- A second Trellis connection at the same time (shared key) ---------------------------
+cat >"$T/lab.conf" <<CONF
+[client]
+connect = 198.18.60.1:3211
+shared-key = $KEY
+name = laptop-lab
+CONF
+nmc connection import type trellis file "$T/lab.conf" >/dev/null 2>&1 || fail "import lab"
+nmc connection up lab >"$T/up-lab.out" 2>&1 || fail "up lab: $(cat "$T/up-lab.out")"
+netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.1.1 >/dev/null || fail "ping through lab"
+netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping through office while lab is up"
+[ "$(nmc -g GENERAL.STATE connection show office)" = activated ] || fail "office not active any more"
+ok "two Trellis connections at once: office and lab both carry traffic"
+nmc connection down lab >/dev/null || fail "down lab"
+nmc connection down office >/dev/null || fail "down office"
+netns_wait_for 10 bash -c "! ip netns exec $nmns ip -o link show type tun | grep -q ." ||
+	fail "tun devices left: $(ip -n "$nmns" -o link show type tun)"
+ok "both down, no tun device left"
+echo "1..$n"
