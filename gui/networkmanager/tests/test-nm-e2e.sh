@@ -154,7 +154,7 @@ nmc connection modify office vpn.secrets "" +vpn.data "password-flags=2" || fail
 printf 'wonderland\n' | nmc --ask connection up office >"$T/ask.out" 2>&1 || fail "up --ask: $(cat "$T/ask.out")"
 netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping after --ask"
 grep -q "Password" "$T/ask.out" || fail "nmcli did not prompt with the auth dialog's label: $(cat "$T/ask.out")"
-ok "nmcli --ask: the auth dialog described the password, nmcli asked, connected"
+ok "nmcli --ask: the auth dialog described the secret, nmcli asked \"$(grep -o "Password[^:]*:" "$T/ask.out" | head -1)\", connected"
 
 # ---- A second Trellis connection at the same time (shared key) ---------------------------
 cat >"$T/lab.conf" <<CONF
