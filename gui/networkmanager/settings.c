@@ -220,6 +220,7 @@ gboolean
 tr_nm_validate(NMSettingVpn *s_vpn, const char **bad_key, GError **error)
 {
 	g_autoptr(TrOptions) opts = NULL;
+	const char *shared;
 
 	if (bad_key)
 		*bad_key = NULL;
@@ -258,6 +259,12 @@ tr_nm_validate(NMSettingVpn *s_vpn, const char **bad_key, GError **error)
 			       "authentication needs ca, cert and key",
 			       k);
 	}
+	shared = nm_setting_vpn_get_secret(s_vpn, TR_NM_KEY_SHARED_KEY);
+	if (shared && *shared && strlen(shared) < TR_NM_SHARED_KEY_MIN)
+		return fail_at(bad_key, TR_NM_KEY_SHARED_KEY, error,
+			       "shared-key: too short (at least %d characters; use a long random "
+			       "phrase)",
+			       TR_NM_SHARED_KEY_MIN);
 	return TRUE;
 }
 

@@ -34,6 +34,9 @@ G_BEGIN_DECLS
 #define TR_NM_KEY_PASSWORD    "password"   /* secret */
 #define TR_NM_KEY_SHARED_KEY  "shared-key" /* secret */
 
+/* The client library refuses shorter shared keys. */
+#define TR_NM_SHARED_KEY_MIN 8
+
 /* Whether @key may appear in vpn.data: a client option, not a secret, not
  * one NetworkManager does itself. */
 gboolean tr_nm_is_data_key(const char *key);

@@ -350,6 +350,8 @@ static const struct {
 	{ "connect=198.18.60.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub",
 	  "shared-key=0123456789abcdef", "shared-key",
 	  "shared-key: a certificate and a shared key exclude each other; keep one" },
+	{ "connect=198.18.60.1", "shared-key=short", "shared-key",
+	  "shared-key: too short (at least 8 characters; use a long random phrase)" },
 	{ "connect=198.18.60.1|magic=xyz", "", "magic", NULL },
 	{ "connect=198.18.60.1|compression=zip", "", "compression", NULL },
 };
