@@ -458,6 +458,17 @@ test_escape_split(void)
 	g_assert_cmpstr(items[1], ==, "second");
 }
 
+/* After loading the plugin and importing, as nmcli does: no toolkit here. */
+static void
+test_no_gtk(void)
+{
+	g_autofree char *maps = NULL;
+
+	g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
+	g_assert_null(strstr(maps, "libgtk"));
+	g_assert_null(strstr(maps, "libnma"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -488,5 +499,6 @@ main(int argc, char **argv)
 	g_test_add_func("/nm/validate/missing-secrets", test_missing_secrets);
 	g_test_add_func("/nm/service/client-config", test_client_config);
 	g_test_add_func("/nm/value/escape-split", test_escape_split);
+	g_test_add_func("/nm/no-gtk", test_no_gtk);
 	return g_test_run();
 }
