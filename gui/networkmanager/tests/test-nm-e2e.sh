@@ -61,11 +61,18 @@ ip -n "$hub" addr add 198.18.60.1/24 dev vhub
 ip -n "$hub" link set vhub up
 
 # ---- The hubs --------------------------------------------------------------------------
-netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
-	--key "$S/issued/hub.key" --state-dir "$S" --password-file "$T/passwd" \
-	--dns 198.19.0.53 --dns fd00:7472::53 --dns-search trellis.test --route 198.19.99.0/24 \
-	--keepalive 2 >"$T/hub.log" 2>&1
-wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+start_hub() {
+	local before
+	before=$(grep -c "listening on port 3210" "$T/hub.log" 2>/dev/null)
+	netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+		--key "$S/issued/hub.key" --state-dir "$S" --password-file "$T/passwd" \
+		--dns 198.19.0.53 --dns fd00:7472::53 --dns-search trellis.test --route 198.19.99.0/24 \
+		--keepalive 2 >>"$T/hub.log" 2>&1
+	NETNS_HUB_PID=$NETNS_LAST_PID
+	netns_wait_for 10 bash -c "[ \$(grep -c 'listening on port 3210' '$T/hub.log') -gt ${before:-0} ]" ||
+		fail "hub did not start"
+}
+start_hub
 netns_spawn "$hub" "$B/server/trellis-server" --shared-key "$KEY" --listen 3211 --state-dir "$T" \
 	--pool 198.19.1.0/24 --pool6 none --device tsk%d >"$T/hub-sk.log" 2>&1
 wait_log 10 "$T/hub-sk.log" "listening on port 3211" || fail "shared-key hub did not start"
@@ -136,9 +143,22 @@ ok "NetworkManager configured the pushed route and MTU $mtu on $dev"
 ! grep -q wonderland "$D/nm.log" || fail "the password is in NetworkManager's log"
 ok "the password appears in no log"
 
+# The hub restarts: the library reconnects by itself, NetworkManager keeps
+# the connection and gets the configuration again.
+hub_pid=$NETNS_HUB_PID
+netns_kill "$hub_pid"
+start_hub
+netns_wait_for 30 bash -c "[ \$(grep -c 'office: connected, device' '$D/nm.log') -ge 2 ]" ||
+	fail "the service did not reconnect after the hub restarted"
+[ "$(nmc -g GENERAL.STATE connection show office)" = activated ] || fail "connection dropped on hub restart"
+netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping after the hub restarted"
+ok "hub restarted: the service reconnected, NetworkManager kept 'office' activated, ping works"
+
+byes=$(grep -c "closed the session" "$T/hub.log")
 nmc connection down office >/dev/null || fail "down"
 netns_wait_for 10 bash -c "! ip netns exec $nmns ip link show $dev" || fail "device $dev still there after down"
-wait_log 10 "$T/hub.log" "closed the session" || fail "the hub was not told goodbye: $(tail -3 "$T/hub.log")"
+netns_wait_for 10 bash -c "[ \$(grep -c 'closed the session' '$T/hub.log') -gt $byes ]" ||
+	fail "the hub was not told goodbye: $(tail -3 "$T/hub.log")"
 ok "nmcli connection down: the hub got the goodbye, $dev is gone"
 
 # ---- A wrong password fails, with the reason ---------------------------------------------
