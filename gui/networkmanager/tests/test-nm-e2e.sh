@@ -169,6 +169,18 @@ grep -qi "login failed\|invalid secrets" "$T/wrong.out" ||
 grep -q "login refused: .*password" "$D/nm.log" || fail "the reason is not in the log"
 ok "wrong password: nmcli says '$(grep -o 'Error:.*' "$T/wrong.out" | head -1)'; the log says '$(grep -o 'login refused: .*' "$D/nm.log" | tail -1)'"
 
+# ---- The hub's certificate from another network: refused, not a login failure ---------------
+$B/cli/trellis pki init --state-dir "$T/other" --network other >/dev/null || fail "pki init other"
+mkdir -p "$T/stranger"
+sed -e "s|^ca = .*|ca = $T/other/ca.crt|" "$T/office/client.conf" >"$T/stranger/client.conf"
+nmc connection import type trellis file "$T/stranger/client.conf" >/dev/null 2>&1 || fail "import stranger"
+nmc connection modify stranger vpn.secrets "password=wonderland" || fail "set password"
+nmc connection up stranger >"$T/stranger.out" 2>&1 && fail "up with the wrong CA succeeded"
+grep -qi "invalid secrets\|login failed" "$T/stranger.out" && fail "a wrong CA reported as a login failure: $(cat "$T/stranger.out")"
+netns_wait_for 10 grep -q "stranger: cannot connect: " "$D/nm.log" || fail "the wrong CA is not in the log"
+ok "the hub's certificate from another network: nmcli says '$(grep -o 'Error:.*' "$T/stranger.out" | head -1)'; the log says '$(grep -o 'stranger: cannot connect: .*' "$D/nm.log" | tail -1)'"
+nmc connection delete stranger >/dev/null || fail "delete stranger"
+
 # ---- The password asked through the auth dialog (nmcli --ask) -----------------------------
 nmc connection modify office vpn.secrets "" +vpn.data "password-flags=2" || fail "password-flags"
 printf 'wonderland\n' | nmc --ask connection up office >"$T/ask.out" 2>&1 || fail "up --ask: $(cat "$T/ask.out")"
