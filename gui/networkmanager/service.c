@@ -25,6 +25,8 @@
 
 /* Time for the goodbye (CLOSE) to reach the hub before the session goes. */
 #define CLOSE_GRACE_MS 300
+/* A refused password is asked for again this many times, then it fails. */
+#define MAX_REASKS 3
 
 typedef struct {
 	NMVpnServicePlugin parent;
@@ -33,6 +35,8 @@ typedef struct {
 	guint close_id;
 	char *name;         /* the connection's name, for the log */
 	gboolean apply_dns; /* hand the pushed DNS to NetworkManager */
+	gboolean interactive; /* an agent can ask the user again */
+	guint reasks;         /* times the password was asked again */
 } TrNmService;
 
 typedef struct {
@@ -238,6 +242,18 @@ on_refused(TrClient *client, const GError *error, gpointer p)
 
 	g_warning("%s: %s: %s", self->name, auth ? "login refused" : "cannot connect",
 		  error ? error->message : "refused");
+	if (auth && self->interactive && self->reasks < MAX_REASKS) {
+		/* The agent asks the user again, and shows why (NewSecrets follows). */
+		g_autofree char *msg = g_strdup_printf(
+			"x-vpn-message:The hub refused the login to “%s”: %s. Try again.", self->name,
+			error ? error->message : "refused");
+		const char *hints[] = { TR_NM_KEY_PASSWORD, msg, NULL };
+
+		self->reasks++;
+		stop_client(self, FALSE);
+		nm_vpn_service_plugin_secrets_required(NM_VPN_SERVICE_PLUGIN(self), msg + strlen("x-vpn-message:"), hints);
+		return;
+	}
 	if (!auth) {
 		nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self),
 					      NM_VPN_PLUGIN_FAILURE_CONNECT_FAILED);
@@ -298,10 +314,10 @@ stop_client(TrNmService *self, gboolean now)
 	}
 }
 
+/* The client library on @connection's settings and secrets, started. */
 static gboolean
-real_connect(NMVpnServicePlugin *plugin, NMConnection *connection, GError **error)
+start_client(TrNmService *self, NMConnection *connection, GError **error)
 {
-	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
 	NMSettingVpn *s_vpn = nm_connection_get_setting_vpn(connection);
 	TrClientConfig cfg;
 
@@ -333,6 +349,39 @@ real_connect(NMVpnServicePlugin *plugin, NMConnection *connection, GError **erro
 	g_message("%s: connecting", self->name);
 	tr_client_start(self->client);
 	return TRUE;
+}
+
+static gboolean
+real_connect(NMVpnServicePlugin *plugin, NMConnection *connection, GError **error)
+{
+	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
+
+	self->interactive = FALSE;
+	self->reasks = 0;
+	return start_client(self, connection, error);
+}
+
+/* NetworkManager says an agent may ask the user: a refused password is then
+ * asked for again, with the hub's reason, instead of failing. */
+static gboolean
+real_connect_interactive(NMVpnServicePlugin *plugin, NMConnection *connection, GVariant *details,
+			 GError **error)
+{
+	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
+
+	self->interactive = TRUE;
+	self->reasks = 0;
+	return start_client(self, connection, error);
+}
+
+/* The secrets asked for after a refusal: connect again with them. */
+static gboolean
+real_new_secrets(NMVpnServicePlugin *plugin, NMConnection *connection, GError **error)
+{
+	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
+
+	g_message("%s: new secrets, connecting again", self->name);
+	return start_client(self, connection, error);
 }
 
 static gboolean
@@ -388,6 +437,8 @@ tr_nm_service_class_init(TrNmServiceClass *klass)
 
 	G_OBJECT_CLASS(klass)->dispose = tr_nm_service_dispose;
 	plugin_class->connect = real_connect;
+	plugin_class->connect_interactive = real_connect_interactive;
+	plugin_class->new_secrets = real_new_secrets;
 	plugin_class->need_secrets = real_need_secrets;
 	plugin_class->disconnect = real_disconnect;
 }

@@ -164,7 +164,7 @@ ok "nmcli connection down: the hub got the goodbye, $dev is gone"
 # ---- A wrong password fails, with the reason ---------------------------------------------
 nmc connection modify office vpn.secrets "password=looking-glass" || fail "set password"
 nmc connection up office >"$T/wrong.out" 2>&1 && fail "up with a wrong password succeeded"
-grep -qi "login failed\|invalid secrets" "$T/wrong.out" ||
+grep -qi "login failed\|invalid secrets\|no valid secrets" "$T/wrong.out" ||
 	fail "nmcli does not say the login failed: $(cat "$T/wrong.out")"
 grep -q "login refused: .*password" "$D/nm.log" || fail "the reason is not in the log"
 ok "wrong password: nmcli says '$(grep -o 'Error:.*' "$T/wrong.out" | head -1)'; the log says '$(grep -o 'login refused: .*' "$D/nm.log" | tail -1)'"
@@ -183,10 +183,15 @@ nmc connection delete stranger >/dev/null || fail "delete stranger"
 
 # ---- The password asked through the auth dialog (nmcli --ask) -----------------------------
 nmc connection modify office vpn.secrets "" +vpn.data "password-flags=2" || fail "password-flags"
-printf 'wonderland\n' | nmc --ask connection up office >"$T/ask.out" 2>&1 || fail "up --ask: $(cat "$T/ask.out")"
+# The first password typed is wrong: asked again, with the hub's reason.
+printf 'looking-glass\nwonderland\n' | nmc --ask connection up office >"$T/ask.out" 2>&1 ||
+	fail "up --ask: $(cat "$T/ask.out")"
 netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping after --ask"
-grep -q "Password" "$T/ask.out" || fail "nmcli did not prompt with the auth dialog's label: $(cat "$T/ask.out")"
-ok "nmcli --ask: the auth dialog described the secret, nmcli asked \"$(grep -o "Password[^:]*:" "$T/ask.out" | head -1)\", connected"
+[ "$(grep -c "Password (vpn.secrets.password)" "$T/ask.out")" = 2 ] || fail "nmcli did not prompt twice: $(cat "$T/ask.out")"
+# The reason goes to the agent as a hint; nmcli 1.42 does not hand hints to
+# the auth dialog (the protocol test checks that the dialog shows them).
+grep -q "office: login refused: invalid username or password" "$D/nm.log" || fail "the refusal is not in the log"
+ok "nmcli --ask: the auth dialog described the password; a wrong one was refused and asked for again, the right one connected"
 
 # ---- A second Trellis connection at the same time (shared key) ---------------------------
 cat >"$T/lab.conf" <<CONF
