@@ -193,6 +193,22 @@ netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping aft
 grep -q "office: login refused: invalid username or password" "$D/nm.log" || fail "the refusal is not in the log"
 ok "nmcli --ask: the auth dialog described the password; a wrong one was refused and asked for again, the right one connected"
 
+# ---- Export gives back a file trellis-client reads; a broken connection is refused ---------
+nmc connection export office "$T/exported.conf" >/dev/null 2>&1 || fail "export"
+[ "$(stat -c %a "$T/exported.conf")" = 600 ] || fail "exported file mode $(stat -c %a "$T/exported.conf")"
+grep -q "^connect = 198.18.60.1$" "$T/exported.conf" && grep -q "^username = alice$" "$T/exported.conf" ||
+	fail "export: $(cat "$T/exported.conf")"
+! grep -q wonderland "$T/exported.conf" || fail "the password was exported"
+ok "nmcli connection export: a 0600 client.conf with the hub and username, no password"
+nmc connection down office >/dev/null || fail "down before modify"
+nmc connection modify office +vpn.data mtu=9 || fail "modify"
+printf 'wonderland\n' | nmc --ask connection up office >"$T/bad.out" 2>&1 && fail "a connection with mtu=9 came up"
+netns_wait_for 10 grep -q "connection 'office': mtu: '9' is not a whole number from 576 to 65535" "$D/nm.log" ||
+	fail "the broken setting is not named in the log"
+nmc connection modify office -vpn.data mtu || fail "modify back"
+printf 'wonderland\n' | nmc --ask connection up office >/dev/null 2>&1 || fail "up again"
+ok "vpn.data mtu=9 set by hand: Connect refused, the log says \"connection 'office': mtu: '9' is not a whole number from 576 to 65535\""
+
 # ---- A second Trellis connection at the same time (shared key) ---------------------------
 cat >"$T/lab.conf" <<CONF
 [client]
