@@ -26,7 +26,8 @@
 enum { AUTH_CERT, AUTH_CERT_PASSWORD, AUTH_SHARED_KEY, AUTH_SHARED_KEY_PASSWORD };
 enum { CIPHER_DEFAULT, CIPHER_AES, CIPHER_CHACHA, CIPHER_OTHER };
 
-#define DEFAULT_MTU 1420
+/* trellis-client's, for the device type shown. */
+#define DEFAULT_MTU(tap) ((tap) ? TR_MTU_DEFAULT_TAP : TR_MTU_DEFAULT)
 
 /* The keys this form edits; every other vpn.data key is kept untouched. */
 static const char *const edited_keys[] = {
@@ -360,7 +361,9 @@ build(TrNmEditor *self)
 	gtk_widget_set_name(self->compression_warning, "compression-warning");
 	gtk_grid_attach(GTK_GRID(adv), self->compression_warning, 1, row++, 1, 1);
 	self->mtu = add_row(adv, row++, "_MTU:",
-			    new_spin(self, 576, 65535, mtu ? g_ascii_strtod(mtu, NULL) : DEFAULT_MTU),
+			    new_spin(self, 576, 65535,
+				     mtu ? g_ascii_strtod(mtu, NULL)
+					 : DEFAULT_MTU(g_strcmp0(orig_data(self, "type"), "tap") == 0)),
 			    "mtu");
 	gtk_widget_set_tooltip_text(self->mtu, "The largest tunnel MTU to accept from the hub");
 	self->port = add_row(adv, row++, "P_ort:", new_spin(self, 1, 65535, TR_DEFAULT_PORT), "port");
@@ -566,7 +569,8 @@ update_connection(NMVpnEditor *editor, NMConnection *connection, GError **error)
 		set_data(s, "crypto", self->other_cipher);
 	if (gtk_combo_box_get_active(GTK_COMBO_BOX(self->compression)) == 1)
 		set_data(s, "compression", "lzo");
-	if (mtu != DEFAULT_MTU || orig_data(self, "mtu")) {
+	if (mtu != (int)DEFAULT_MTU(gtk_combo_box_get_active(GTK_COMBO_BOX(self->type)) == 1) ||
+	    orig_data(self, "mtu")) {
 		g_autofree char *v = g_strdup_printf("%d", mtu);
 		set_data(s, "mtu", v);
 	}

@@ -67,7 +67,7 @@ start_hub() {
 	netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 		--key "$S/issued/hub.key" --state-dir "$S" --password-file "$T/passwd" \
 		--dns 198.19.0.53 --dns fd00:7472::53 --dns-search trellis.test --route 198.19.99.0/24 \
-		--keepalive 2 >>"$T/hub.log" 2>&1
+		--mtu 1400 --keepalive 2 >>"$T/hub.log" 2>&1
 	NETNS_HUB_PID=$NETNS_LAST_PID
 	netns_wait_for 10 bash -c "[ \$(grep -c 'listening on port 3210' '$T/hub.log') -gt ${before:-0} ]" ||
 		fail "hub did not start"
@@ -138,7 +138,7 @@ grep -Eq '198\.19\.99\.0/24' "$T/ip.out" || fail "no pushed route: $(cat "$T/ip.
 ok "nmcli -f IP4,IP6 shows $(grep -E '^IP4.ADDRESS\[1\]' "$T/ip.out" | awk '{print $2}'), $(grep -E '^IP6.ADDRESS\[1\]' "$T/ip.out" | awk '{print $2}'), DNS 198.19.0.53 and fd00:7472::53, domain trellis.test, route 198.19.99.0/24"
 netns_exec "$nmns" ip route show 198.19.99.0/24 | grep -q "dev $dev" || fail "route 198.19.99.0/24 not on $dev"
 mtu=$(netns_exec "$nmns" cat /sys/class/net/"$dev"/mtu)
-[ "$mtu" = 1420 ] || fail "MTU $mtu, the hub pushed 1420"
+[ "$mtu" = 1400 ] || fail "MTU $mtu, the hub pushed 1400"
 ok "NetworkManager configured the pushed route and MTU $mtu on $dev"
 ! grep -q wonderland "$D/nm.log" || fail "the password is in NetworkManager's log"
 ok "the password appears in no log"
