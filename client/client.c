@@ -421,11 +421,10 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 
 		error = g_error_new(TR_ERROR, is_fatal(code) ? TR_ERROR_AUTH : TR_ERROR_IO, "%s",
 				    reason);
-		if (msg->type == TR_MSG_ERROR)
+		if (msg->type == TR_MSG_ERROR) {
 			client->refusal = code;
-		if (msg->type == TR_MSG_ERROR)
 			g_warning("the server refused us: %s", reason);
-		else
+		} else
 			g_message("the server closed the session: %s", reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
 		session_lost(client, error, msg->type == TR_MSG_ERROR && is_fatal(code));

@@ -53,12 +53,12 @@ static char *
 keyring_lookup(const char *uuid, const char *key)
 {
 	static const SecretSchema schema = {
-		"org.freedesktop.NetworkManager.Connection",
-		SECRET_SCHEMA_DONT_MATCH_NAME,
-		{ { "connection-uuid", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		  { "setting-name", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		  { "setting-key", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		  { NULL, 0 } },
+	        "org.freedesktop.NetworkManager.Connection",
+	        SECRET_SCHEMA_DONT_MATCH_NAME,
+	        {{"connection-uuid", SECRET_SCHEMA_ATTRIBUTE_STRING},
+	         {"setting-name", SECRET_SCHEMA_ATTRIBUTE_STRING},
+	         {"setting-key", SECRET_SCHEMA_ATTRIBUTE_STRING},
+	         {NULL, 0}},
 	};
 	g_autoptr(GError) error = NULL;
 	char *found;
@@ -68,8 +68,8 @@ keyring_lookup(const char *uuid, const char *key)
 	if (g_getenv("DBUS_SESSION_BUS_ADDRESS") == NULL)
 		return NULL;
 	found = secret_password_lookup_sync(&schema, NULL, &error, "connection-uuid", uuid,
-					    "setting-name", NM_SETTING_VPN_SETTING_NAME,
-					    "setting-key", key, NULL);
+	                                    "setting-name", NM_SETTING_VPN_SETTING_NAME,
+	                                    "setting-key", key, NULL);
 	if (found == NULL)
 		return NULL;
 	copy = g_strdup(found);
@@ -119,7 +119,7 @@ required(GHashTable *data, char **hints, Secret *secrets, guint n)
 
 static void
 find_existing(GHashTable *data, GHashTable *stored, const char *uuid, gboolean retry,
-	      Secret *secrets, guint n)
+              Secret *secrets, guint n)
 {
 	for (guint i = 0; i < n; i++) {
 		NMSettingSecretFlags flags = flags_of(data, secrets[i].key);
@@ -141,15 +141,15 @@ find_existing(GHashTable *data, GHashTable *stored, const char *uuid, gboolean r
 
 static void
 external_ui(const char *name, const char *message, gboolean allow_interaction, Secret *secrets,
-	    guint n)
+            guint n)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autofree char *text = NULL;
 	g_autofree char *description =
-		message ? g_strdup(message)
-			: g_strdup_printf("You need to authenticate to access the Virtual Private "
-					  "Network “%s”.",
-					  name);
+	        message ? g_strdup(message)
+	                : g_strdup_printf("You need to authenticate to access the Virtual Private "
+	                                  "Network “%s”.",
+	                                  name);
 
 	g_key_file_set_integer(kf, UI_GROUP, "Version", 2);
 	g_key_file_set_string(kf, UI_GROUP, "Description", description);
@@ -158,11 +158,11 @@ external_ui(const char *name, const char *message, gboolean allow_interaction, S
 		if (!secrets[i].needed)
 			continue;
 		g_key_file_set_string(kf, secrets[i].key, "Value",
-				      secrets[i].existing ? secrets[i].existing : "");
+		                      secrets[i].existing ? secrets[i].existing : "");
 		g_key_file_set_string(kf, secrets[i].key, "Label", secrets[i].label);
 		g_key_file_set_boolean(kf, secrets[i].key, "IsSecret", TRUE);
 		g_key_file_set_boolean(kf, secrets[i].key, "ShouldAsk",
-				       secrets[i].ask && allow_interaction);
+		                       secrets[i].ask && allow_interaction);
 	}
 	text = g_key_file_to_data(kf, NULL, NULL);
 	fputs(text, stdout);
@@ -174,10 +174,10 @@ static gboolean
 ask_user(const char *name, const char *message, Secret *password, Secret *shared_key)
 {
 	g_autofree char *prompt =
-		message ? g_strdup(message)
-			: g_strdup_printf("You need to authenticate to access the Virtual Private "
-					  "Network “%s”.",
-					  name);
+	        message ? g_strdup(message)
+	                : g_strdup_printf("You need to authenticate to access the Virtual Private "
+	                                  "Network “%s”.",
+	                                  name);
 	NMAVpnPasswordDialog *dialog;
 	gboolean ok;
 
@@ -186,7 +186,7 @@ ask_user(const char *name, const char *message, Secret *password, Secret *shared
 		return FALSE;
 	}
 	dialog = NMA_VPN_PASSWORD_DIALOG(
-		nma_vpn_password_dialog_new("Authenticate VPN", prompt, NULL));
+	        nma_vpn_password_dialog_new("Authenticate VPN", prompt, NULL));
 	nma_vpn_password_dialog_set_show_password(dialog, password->needed);
 	nma_vpn_password_dialog_set_password_label(dialog, "_Password:");
 	if (password->existing)
@@ -199,11 +199,10 @@ ask_user(const char *name, const char *message, Secret *password, Secret *shared
 	ok = nma_vpn_password_dialog_run_and_block(dialog);
 	if (ok) {
 		if (password->needed)
-			password->entered =
-				g_strdup(nma_vpn_password_dialog_get_password(dialog));
+			password->entered = g_strdup(nma_vpn_password_dialog_get_password(dialog));
 		if (shared_key->needed)
 			shared_key->entered =
-				g_strdup(nma_vpn_password_dialog_get_password_secondary(dialog));
+			        g_strdup(nma_vpn_password_dialog_get_password_secondary(dialog));
 	}
 	gtk_widget_destroy(GTK_WIDGET(dialog));
 	return ok;
@@ -213,8 +212,8 @@ static gboolean
 ask_user(const char *name, const char *message, Secret *password, Secret *shared_key)
 {
 	g_printerr("nm-trellis-auth-dialog: built without GTK, cannot show a dialog; "
-		   "the agent can ask itself (--external-ui-mode), or keep the secret in the "
-		   "connection\n");
+	           "the agent can ask itself (--external-ui-mode), or keep the secret in the "
+	           "connection\n");
 	return FALSE;
 }
 #endif
@@ -251,27 +250,31 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	Secret secrets[] = {
-		{ TR_NM_KEY_PASSWORD, "Password", FALSE, FALSE, NULL, NULL },
-		{ TR_NM_KEY_SHARED_KEY, "Shared key", FALSE, FALSE, NULL, NULL },
+	        {TR_NM_KEY_PASSWORD, "Password", FALSE, FALSE, NULL, NULL},
+	        {TR_NM_KEY_SHARED_KEY, "Shared key", FALSE, FALSE, NULL, NULL},
 	};
 	const guint n = G_N_ELEMENTS(secrets);
 	gboolean ask = FALSE, any = FALSE, cancelled = FALSE;
 	const GOptionEntry entries[] = {
-		{ "reprompt", 'r', 0, G_OPTION_ARG_NONE, &retry, "Ask again (the last secrets were refused)", NULL },
-		{ "uuid", 'u', 0, G_OPTION_ARG_STRING, &uuid, "UUID of the connection", "UUID" },
-		{ "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Name of the connection", "NAME" },
-		{ "service", 's', 0, G_OPTION_ARG_STRING, &service, "VPN service type", "SERVICE" },
-		{ "allow-interaction", 'i', 0, G_OPTION_ARG_NONE, &allow_interaction, "The user may be asked", NULL },
-		{ "external-ui-mode", 0, 0, G_OPTION_ARG_NONE, &external, "Describe what to ask; the caller asks", NULL },
-		{ "hint", 't', 0, G_OPTION_ARG_STRING_ARRAY, &hints, "Secrets the service asked for", "HINT" },
-		{ NULL },
+	        {"reprompt", 'r', 0, G_OPTION_ARG_NONE, &retry,
+	         "Ask again (the last secrets were refused)", NULL},
+	        {"uuid", 'u', 0, G_OPTION_ARG_STRING, &uuid, "UUID of the connection", "UUID"},
+	        {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "Name of the connection", "NAME"},
+	        {"service", 's', 0, G_OPTION_ARG_STRING, &service, "VPN service type", "SERVICE"},
+	        {"allow-interaction", 'i', 0, G_OPTION_ARG_NONE, &allow_interaction,
+	         "The user may be asked", NULL},
+	        {"external-ui-mode", 0, 0, G_OPTION_ARG_NONE, &external,
+	         "Describe what to ask; the caller asks", NULL},
+	        {"hint", 't', 0, G_OPTION_ARG_STRING_ARRAY, &hints, "Secrets the service asked for",
+	         "HINT"},
+	        {NULL},
 	};
 
 	setlocale(LC_ALL, "");
 	context = g_option_context_new(NULL);
-	g_option_context_set_summary(context,
-				     "Asks for a Trellis VPN connection's secrets for NetworkManager's "
-				     "agents (stdin/stdout protocol).");
+	g_option_context_set_summary(
+	        context, "Asks for a Trellis VPN connection's secrets for NetworkManager's "
+	                 "agents (stdin/stdout protocol).");
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		g_printerr("nm-trellis-auth-dialog: %s\n", error->message);
@@ -279,19 +282,19 @@ main(int argc, char **argv)
 	}
 	if (uuid == NULL || name == NULL || service == NULL) {
 		g_printerr("nm-trellis-auth-dialog: the connection's UUID, name and service "
-			   "(-u, -n, -s) are required\n");
+		           "(-u, -n, -s) are required\n");
 		return 1;
 	}
 	if (strcmp(service, TR_NM_SERVICE) != 0) {
 		g_printerr("nm-trellis-auth-dialog: service '%s' is not %s\n", service,
-			   TR_NM_SERVICE);
+		           TR_NM_SERVICE);
 		return 1;
 	}
 	if (!nm_vpn_service_plugin_read_vpn_details(STDIN_FILENO, &data, &stored)) {
 		g_printerr("nm-trellis-auth-dialog: cannot read the data and secrets of '%s' "
-			   "from stdin (DATA_KEY=/DATA_VAL=/SECRET_KEY=/SECRET_VAL= lines, then "
-			   "DONE)\n",
-			   name);
+		           "from stdin (DATA_KEY=/DATA_VAL=/SECRET_KEY=/SECRET_VAL= lines, then "
+		           "DONE)\n",
+		           name);
 		return 1;
 	}
 
@@ -310,7 +313,7 @@ main(int argc, char **argv)
 		if (!cancelled) {
 			for (guint i = 0; i < n; i++) {
 				const char *v = secrets[i].entered ? secrets[i].entered
-								   : secrets[i].existing;
+				                                   : secrets[i].existing;
 				if (secrets[i].needed && v)
 					printf("%s\n%s\n", secrets[i].key, v);
 			}

@@ -9,8 +9,7 @@
 #define TR_NM_EDITOR_FACTORY     "tr_nm_editor_new"
 
 typedef NMVpnEditor *(*TrNmEditorFactory)(NMVpnEditorPlugin *plugin, NMConnection *connection,
-					  GError **error);
+                                          GError **error);
 
 /* Exported by each editor module (and nothing else is). */
-NMVpnEditor *tr_nm_editor_new(NMVpnEditorPlugin *plugin, NMConnection *connection,
-			      GError **error);
+NMVpnEditor *tr_nm_editor_new(NMVpnEditorPlugin *plugin, NMConnection *connection, GError **error);

@@ -28,8 +28,8 @@ static void tr_nm_editor_plugin_interface_init(NMVpnEditorPluginInterface *iface
 static GType tr_nm_editor_plugin_get_type(void);
 
 G_DEFINE_TYPE_EXTENDED(TrNmEditorPlugin, tr_nm_editor_plugin, G_TYPE_OBJECT, 0,
-		       G_IMPLEMENT_INTERFACE(NM_TYPE_VPN_EDITOR_PLUGIN,
-					     tr_nm_editor_plugin_interface_init))
+                       G_IMPLEMENT_INTERFACE(NM_TYPE_VPN_EDITOR_PLUGIN,
+                                             tr_nm_editor_plugin_interface_init))
 
 static NMConnection *
 import_file(NMVpnEditorPlugin *plugin, const char *path, GError **error)
@@ -38,8 +38,7 @@ import_file(NMVpnEditorPlugin *plugin, const char *path, GError **error)
 }
 
 static gboolean
-export_file(NMVpnEditorPlugin *plugin, const char *path, NMConnection *connection,
-	    GError **error)
+export_file(NMVpnEditorPlugin *plugin, const char *path, NMConnection *connection, GError **error)
 {
 	return tr_nm_export(connection, path, error);
 }
@@ -66,7 +65,7 @@ static const char *
 editor_module_name(void)
 {
 	return dlsym(RTLD_DEFAULT, "gtk_container_add") ? TR_NM_EDITOR_MODULE_GTK3
-							 : TR_NM_EDITOR_MODULE_GTK4;
+	                                                : TR_NM_EDITOR_MODULE_GTK4;
 }
 
 static NMVpnEditor *
@@ -80,7 +79,7 @@ get_editor(NMVpnEditorPlugin *plugin, NMConnection *connection, GError **error)
 
 	if (dladdr((void *)get_editor, &info) == 0 || info.dli_fname == NULL) {
 		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_FAILED,
-			    "cannot tell where the Trellis plugin was loaded from");
+		            "cannot tell where the Trellis plugin was loaded from");
 		return NULL;
 	}
 	dir = g_path_get_dirname(info.dli_fname);
@@ -88,13 +87,13 @@ get_editor(NMVpnEditorPlugin *plugin, NMConnection *connection, GError **error)
 	module = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 	if (module == NULL) {
 		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_FAILED,
-			    "cannot load the Trellis editor %s: %s", path, dlerror());
+		            "cannot load the Trellis editor %s: %s", path, dlerror());
 		return NULL;
 	}
 	factory = (TrNmEditorFactory)dlsym(module, TR_NM_EDITOR_FACTORY);
 	if (factory == NULL) {
-		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_FAILED,
-			    "%s has no %s", path, TR_NM_EDITOR_FACTORY);
+		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_FAILED, "%s has no %s",
+		            path, TR_NM_EDITOR_FACTORY);
 		dlclose(module);
 		return NULL;
 	}
@@ -110,8 +109,9 @@ get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 		g_value_set_string(value, "Trellis");
 		break;
 	case PROP_DESC:
-		g_value_set_string(value, "Connect to a Trellis VPN hub (certificate or shared key, "
-					  "optionally with a password).");
+		g_value_set_string(value,
+		                   "Connect to a Trellis VPN hub (certificate or shared key, "
+		                   "optionally with a password).");
 		break;
 	case PROP_SERVICE:
 		g_value_set_string(value, TR_NM_SERVICE);

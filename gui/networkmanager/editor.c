@@ -31,9 +31,19 @@ enum { CIPHER_DEFAULT, CIPHER_AES, CIPHER_CHACHA, CIPHER_OTHER };
 
 /* The keys this form edits; every other vpn.data key is kept untouched. */
 static const char *const edited_keys[] = {
-	TR_NM_KEY_CONNECT, TR_NM_KEY_SERVER_NAME, TR_NM_KEY_CA, TR_NM_KEY_CERT, TR_NM_KEY_KEY,
-	TR_NM_KEY_USERNAME, "crypto", "compression", "mtu", "type",
-	TR_NM_KEY_PASSWORD "-flags", TR_NM_KEY_SHARED_KEY "-flags", NULL,
+        TR_NM_KEY_CONNECT,
+        TR_NM_KEY_SERVER_NAME,
+        TR_NM_KEY_CA,
+        TR_NM_KEY_CERT,
+        TR_NM_KEY_KEY,
+        TR_NM_KEY_USERNAME,
+        "crypto",
+        "compression",
+        "mtu",
+        "type",
+        TR_NM_KEY_PASSWORD "-flags",
+        TR_NM_KEY_SHARED_KEY "-flags",
+        NULL,
 };
 
 typedef struct {
@@ -44,8 +54,8 @@ typedef struct {
 	GtkWidget *error_label;
 	GtkWidget *marked;
 	GtkSizeGroup *labels; /* our labels and the choosers' line up */
-	NMSettingVpn *orig; /* what the connection had: kept keys, secret flags */
-	char *other_cipher; /* a crypto list the combo does not offer */
+	NMSettingVpn *orig;   /* what the connection had: kept keys, secret flags */
+	char *other_cipher;   /* a crypto list the combo does not offer */
 	gboolean built;
 } TrNmEditor;
 
@@ -57,7 +67,7 @@ static void tr_nm_editor_interface_init(NMVpnEditorInterface *iface);
 static GType tr_nm_editor_get_type(void);
 
 G_DEFINE_TYPE_EXTENDED(TrNmEditor, tr_nm_editor, G_TYPE_OBJECT, 0,
-		       G_IMPLEMENT_INTERFACE(NM_TYPE_VPN_EDITOR, tr_nm_editor_interface_init))
+                       G_IMPLEMENT_INTERFACE(NM_TYPE_VPN_EDITOR, tr_nm_editor_interface_init))
 
 static void
 emit_changed(TrNmEditor *self)
@@ -97,13 +107,15 @@ static void
 hide_key_password(GtkWidget *chooser)
 {
 #if GTK_CHECK_VERSION(4, 0, 0)
-	for (GtkWidget *c = gtk_widget_get_first_child(chooser); c; c = gtk_widget_get_next_sibling(c)) {
+	for (GtkWidget *c = gtk_widget_get_first_child(chooser); c;
+	     c = gtk_widget_get_next_sibling(c)) {
 #else
 	g_autoptr(GList) children = gtk_container_get_children(GTK_CONTAINER(chooser));
 	for (GList *l = children; l; l = l->next) {
 		GtkWidget *c = l->data;
 #endif
-		GtkWidget *target = GTK_IS_LABEL(c) ? gtk_label_get_mnemonic_widget(GTK_LABEL(c)) : c;
+		GtkWidget *target =
+		        GTK_IS_LABEL(c) ? gtk_label_get_mnemonic_widget(GTK_LABEL(c)) : c;
 
 		if (target && (GTK_IS_ENTRY(target) || GTK_IS_CHECK_BUTTON(target)))
 			gtk_widget_set_visible(c, FALSE);
@@ -126,7 +138,7 @@ update_visibility(TrNmEditor *self)
 	show_row(self->username, password);
 	show_row(self->password, password);
 	gtk_widget_set_visible(self->compression_warning,
-			       gtk_combo_box_get_active(GTK_COMBO_BOX(self->compression)) == 1);
+	                       gtk_combo_box_get_active(GTK_COMBO_BOX(self->compression)) == 1);
 }
 
 static void
@@ -239,23 +251,22 @@ has_port(const char *hub)
 static void
 build(TrNmEditor *self)
 {
-	static const char *const auth_items[] = { "Certificate", "Certificate and password",
-						  "Shared key", "Shared key and password", NULL };
-	static const char *const compression_items[] = { "None", "LZO", NULL };
-	static const char *const type_items[] = { "tun (IP packets)", "tap (Ethernet frames)",
-						  NULL };
-	const char *cipher_items[] = { "Default (the faster of AES-256-GCM and ChaCha20-Poly1305)",
-				       "AES-256-GCM", "ChaCha20-Poly1305", NULL, NULL };
+	static const char *const auth_items[] = {"Certificate", "Certificate and password",
+	                                         "Shared key", "Shared key and password", NULL};
+	static const char *const compression_items[] = {"None", "LZO", NULL};
+	static const char *const type_items[] = {"tun (IP packets)", "tap (Ethernet frames)", NULL};
+	const char *cipher_items[] = {"Default (the faster of AES-256-GCM and ChaCha20-Poly1305)",
+	                              "AES-256-GCM", "ChaCha20-Poly1305", NULL, NULL};
 	g_autofree char *hubs = orig_data(self, TR_NM_KEY_CONNECT)
-					? hubs_text(orig_data(self, TR_NM_KEY_CONNECT))
-					: NULL;
+	                                ? hubs_text(orig_data(self, TR_NM_KEY_CONNECT))
+	                                : NULL;
 	g_autofree char *other_label = NULL;
 	const char *crypto = orig_data(self, "crypto");
 	const char *mtu = orig_data(self, "mtu");
 	gboolean cert = orig_data(self, TR_NM_KEY_CERT) != NULL ||
-			(self->orig == NULL ||
-			 (!nm_setting_vpn_get_secret(self->orig, TR_NM_KEY_SHARED_KEY) &&
-			  !orig_data(self, TR_NM_KEY_SHARED_KEY "-flags")));
+	                (self->orig == NULL ||
+	                 (!nm_setting_vpn_get_secret(self->orig, TR_NM_KEY_SHARED_KEY) &&
+	                  !orig_data(self, TR_NM_KEY_SHARED_KEY "-flags")));
 	gboolean password = orig_data(self, TR_NM_KEY_USERNAME) != NULL;
 	int cipher = CIPHER_DEFAULT;
 	GtkWidget *grid, *adv, *expander;
@@ -286,53 +297,58 @@ build(TrNmEditor *self)
 	gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
 	tr_box_add(self->widget, grid);
 
-	self->hubs = add_row(grid, row++, "_Hubs:",
-			     new_entry(self, hubs, "hub.example.net, backup.example.net:3300"),
-			     "hubs");
+	self->hubs =
+	        add_row(grid, row++,
+	                "_Hubs:", new_entry(self, hubs, "hub.example.net, backup.example.net:3300"),
+	                "hubs");
 	gtk_widget_set_tooltip_text(self->hubs,
-				    "The hub's address (HOST or HOST:PORT); several, separated by "
-				    "commas, are tried in turn");
-	self->auth = add_row(grid, row++, "_Authentication:",
-			     new_combo(self, auth_items,
-				       cert ? (password ? AUTH_CERT_PASSWORD : AUTH_CERT)
-					    : (password ? AUTH_SHARED_KEY_PASSWORD : AUTH_SHARED_KEY)),
-			     "auth");
+	                            "The hub's address (HOST or HOST:PORT); several, separated by "
+	                            "commas, are tried in turn");
+	self->auth =
+	        add_row(grid, row++, "_Authentication:",
+	                new_combo(self, auth_items,
+	                          cert ? (password ? AUTH_CERT_PASSWORD : AUTH_CERT)
+	                               : (password ? AUTH_SHARED_KEY_PASSWORD : AUTH_SHARED_KEY)),
+	                "auth");
 	self->server_name = add_row(grid, row++, "_Server name:",
-				    new_entry(self, orig_data(self, TR_NM_KEY_SERVER_NAME), "hub"),
-				    "server-name");
-	gtk_widget_set_tooltip_text(self->server_name,
-				    "The name the hub's certificate carries (trellis pki issue NAME "
-				    "--server)");
+	                            new_entry(self, orig_data(self, TR_NM_KEY_SERVER_NAME), "hub"),
+	                            "server-name");
+	gtk_widget_set_tooltip_text(
+	        self->server_name, "The name the hub's certificate carries (trellis pki issue NAME "
+	                           "--server)");
 
-	self->ca = nma_cert_chooser_new("Network CA", NMA_CERT_CHOOSER_FLAG_CERT |
-							      NMA_CERT_CHOOSER_FLAG_PEM);
+	self->ca = nma_cert_chooser_new("Network CA",
+	                                NMA_CERT_CHOOSER_FLAG_CERT | NMA_CERT_CHOOSER_FLAG_PEM);
 	if (orig_data(self, TR_NM_KEY_CA))
 		nma_cert_chooser_set_cert(NMA_CERT_CHOOSER(self->ca), orig_data(self, TR_NM_KEY_CA),
-					  NM_SETTING_802_1X_CK_SCHEME_PATH);
+		                          NM_SETTING_802_1X_CK_SCHEME_PATH);
 	g_signal_connect(self->ca, "changed", G_CALLBACK(on_changed), self);
 	nma_cert_chooser_add_to_size_group(NMA_CERT_CHOOSER(self->ca), self->labels);
 	add_wide(grid, row++, self->ca, "ca");
 
-	self->user_cert = nma_cert_chooser_new("Client", NMA_CERT_CHOOSER_FLAG_PEM |
-							      NMA_CERT_CHOOSER_FLAG_NO_PASSWORDS);
+	self->user_cert = nma_cert_chooser_new(
+	        "Client", NMA_CERT_CHOOSER_FLAG_PEM | NMA_CERT_CHOOSER_FLAG_NO_PASSWORDS);
 	if (orig_data(self, TR_NM_KEY_CERT))
 		nma_cert_chooser_set_cert(NMA_CERT_CHOOSER(self->user_cert),
-					  orig_data(self, TR_NM_KEY_CERT),
-					  NM_SETTING_802_1X_CK_SCHEME_PATH);
+		                          orig_data(self, TR_NM_KEY_CERT),
+		                          NM_SETTING_802_1X_CK_SCHEME_PATH);
 	if (orig_data(self, TR_NM_KEY_KEY))
 		nma_cert_chooser_set_key(NMA_CERT_CHOOSER(self->user_cert),
-					 orig_data(self, TR_NM_KEY_KEY),
-					 NM_SETTING_802_1X_CK_SCHEME_PATH);
+		                         orig_data(self, TR_NM_KEY_KEY),
+		                         NM_SETTING_802_1X_CK_SCHEME_PATH);
 	g_signal_connect(self->user_cert, "changed", G_CALLBACK(on_changed), self);
 	nma_cert_chooser_add_to_size_group(NMA_CERT_CHOOSER(self->user_cert), self->labels);
 	add_wide(grid, row++, self->user_cert, "cert");
 
-	self->shared_key = add_row(grid, row++, "Shared _key:",
-				   new_secret_entry(self, TR_NM_KEY_SHARED_KEY), "shared-key");
-	self->username = add_row(grid, row++, "_Username:",
-				 new_entry(self, orig_data(self, TR_NM_KEY_USERNAME), NULL), "username");
-	self->password = add_row(grid, row++, "_Password:",
-				 new_secret_entry(self, TR_NM_KEY_PASSWORD), "password");
+	self->shared_key =
+	        add_row(grid, row++, "Shared _key:", new_secret_entry(self, TR_NM_KEY_SHARED_KEY),
+	                "shared-key");
+	self->username =
+	        add_row(grid, row++,
+	                "_Username:", new_entry(self, orig_data(self, TR_NM_KEY_USERNAME), NULL),
+	                "username");
+	self->password = add_row(
+	        grid, row++, "_Password:", new_secret_entry(self, TR_NM_KEY_PASSWORD), "password");
 
 	/* Advanced */
 	expander = gtk_expander_new_with_mnemonic("A_dvanced");
@@ -345,32 +361,36 @@ build(TrNmEditor *self)
 	tr_expander_set_child(expander, adv);
 	tr_box_add(self->widget, expander);
 	row = 0;
-	self->cipher = add_row(adv, row++, "_Cipher:", new_combo(self, cipher_items, cipher),
-			       "cipher");
-	self->compression = add_row(adv, row++, "C_ompression:",
-				    new_combo(self, compression_items,
-					      g_strcmp0(orig_data(self, "compression"), "lzo") == 0),
-				    "compression");
+	self->cipher =
+	        add_row(adv, row++, "_Cipher:", new_combo(self, cipher_items, cipher), "cipher");
+	self->compression =
+	        add_row(adv, row++, "C_ompression:",
+	                new_combo(self, compression_items,
+	                          g_strcmp0(orig_data(self, "compression"), "lzo") == 0),
+	                "compression");
 	self->compression_warning = gtk_label_new(
-		"Compressing before encrypting lets an observer learn about what is sent from the "
-		"size of the packets. Use it only for traffic that carries no secrets.");
+	        "Compressing before encrypting lets an observer learn about what is sent from the "
+	        "size of the packets. Use it only for traffic that carries no secrets.");
 	tr_label_set_wrap(self->compression_warning, TRUE);
 	gtk_label_set_xalign(GTK_LABEL(self->compression_warning), 0.0);
 	gtk_label_set_max_width_chars(GTK_LABEL(self->compression_warning), 50);
 	tr_add_class(self->compression_warning, "warning");
 	gtk_widget_set_name(self->compression_warning, "compression-warning");
 	gtk_grid_attach(GTK_GRID(adv), self->compression_warning, 1, row++, 1, 1);
-	self->mtu = add_row(adv, row++, "_MTU:",
-			    new_spin(self, 576, 65535,
-				     mtu ? g_ascii_strtod(mtu, NULL)
-					 : DEFAULT_MTU(g_strcmp0(orig_data(self, "type"), "tap") == 0)),
-			    "mtu");
+	self->mtu =
+	        add_row(adv, row++, "_MTU:",
+	                new_spin(self, 576, 65535,
+	                         mtu ? g_ascii_strtod(mtu, NULL)
+	                             : DEFAULT_MTU(g_strcmp0(orig_data(self, "type"), "tap") == 0)),
+	                "mtu");
 	gtk_widget_set_tooltip_text(self->mtu, "The largest tunnel MTU to accept from the hub");
-	self->port = add_row(adv, row++, "P_ort:", new_spin(self, 1, 65535, TR_DEFAULT_PORT), "port");
+	self->port =
+	        add_row(adv, row++, "P_ort:", new_spin(self, 1, 65535, TR_DEFAULT_PORT), "port");
 	gtk_widget_set_tooltip_text(self->port, "For hubs given without a port");
-	self->type = add_row(adv, row++, "_Device type:",
-			     new_combo(self, type_items, g_strcmp0(orig_data(self, "type"), "tap") == 0),
-			     "type");
+	self->type =
+	        add_row(adv, row++, "_Device type:",
+	                new_combo(self, type_items, g_strcmp0(orig_data(self, "type"), "tap") == 0),
+	                "type");
 
 	self->error_label = gtk_label_new(NULL);
 	tr_label_set_wrap(self->error_label, TRUE);
@@ -394,17 +414,17 @@ widget_for(TrNmEditor *self, const char *key)
 		const char *key;
 		size_t offset;
 	} map[] = {
-		{ TR_NM_KEY_CONNECT, G_STRUCT_OFFSET(TrNmEditor, hubs) },
-		{ TR_NM_KEY_SERVER_NAME, G_STRUCT_OFFSET(TrNmEditor, server_name) },
-		{ TR_NM_KEY_CA, G_STRUCT_OFFSET(TrNmEditor, ca) },
-		{ TR_NM_KEY_CERT, G_STRUCT_OFFSET(TrNmEditor, user_cert) },
-		{ TR_NM_KEY_KEY, G_STRUCT_OFFSET(TrNmEditor, user_cert) },
-		{ TR_NM_KEY_SHARED_KEY, G_STRUCT_OFFSET(TrNmEditor, shared_key) },
-		{ TR_NM_KEY_USERNAME, G_STRUCT_OFFSET(TrNmEditor, username) },
-		{ "crypto", G_STRUCT_OFFSET(TrNmEditor, cipher) },
-		{ "compression", G_STRUCT_OFFSET(TrNmEditor, compression) },
-		{ "mtu", G_STRUCT_OFFSET(TrNmEditor, mtu) },
-		{ "type", G_STRUCT_OFFSET(TrNmEditor, type) },
+	        {TR_NM_KEY_CONNECT, G_STRUCT_OFFSET(TrNmEditor, hubs)},
+	        {TR_NM_KEY_SERVER_NAME, G_STRUCT_OFFSET(TrNmEditor, server_name)},
+	        {TR_NM_KEY_CA, G_STRUCT_OFFSET(TrNmEditor, ca)},
+	        {TR_NM_KEY_CERT, G_STRUCT_OFFSET(TrNmEditor, user_cert)},
+	        {TR_NM_KEY_KEY, G_STRUCT_OFFSET(TrNmEditor, user_cert)},
+	        {TR_NM_KEY_SHARED_KEY, G_STRUCT_OFFSET(TrNmEditor, shared_key)},
+	        {TR_NM_KEY_USERNAME, G_STRUCT_OFFSET(TrNmEditor, username)},
+	        {"crypto", G_STRUCT_OFFSET(TrNmEditor, cipher)},
+	        {"compression", G_STRUCT_OFFSET(TrNmEditor, compression)},
+	        {"mtu", G_STRUCT_OFFSET(TrNmEditor, mtu)},
+	        {"type", G_STRUCT_OFFSET(TrNmEditor, type)},
 	};
 
 	for (guint i = 0; key && i < G_N_ELEMENTS(map); i++)
@@ -420,8 +440,8 @@ clear_mark(TrNmEditor *self)
 {
 	if (self->marked) {
 		tr_remove_class(self->marked, "error");
-		gtk_widget_set_tooltip_text(self->marked, g_object_get_data(G_OBJECT(self->marked),
-									    "tr-tooltip"));
+		gtk_widget_set_tooltip_text(
+		        self->marked, g_object_get_data(G_OBJECT(self->marked), "tr-tooltip"));
 		self->marked = NULL;
 	}
 	gtk_widget_set_visible(self->error_label, FALSE);
@@ -435,8 +455,8 @@ mark(TrNmEditor *self, const char *key, const char *message)
 	clear_mark(self);
 	if (w) {
 		if (g_object_get_data(G_OBJECT(w), "tr-tooltip") == NULL)
-			g_object_set_data_full(G_OBJECT(w), "tr-tooltip",
-					       tr_dup_tooltip(w), g_free);
+			g_object_set_data_full(G_OBJECT(w), "tr-tooltip", tr_dup_tooltip(w),
+			                       g_free);
 		tr_add_class(w, "error");
 		gtk_widget_set_tooltip_text(w, message);
 		self->marked = w;
@@ -481,8 +501,8 @@ connect_value(TrNmEditor *self)
 		if (!*hubs[i])
 			continue;
 		hub = port != TR_DEFAULT_PORT && !has_port(hubs[i])
-			      ? g_strdup_printf("%s:%u", hubs[i], port)
-			      : g_strdup(hubs[i]);
+		              ? g_strdup_printf("%s:%u", hubs[i], port)
+		              : g_strdup(hubs[i]);
 		e = tr_nm_value_escape(hub, TRUE);
 		if (out->len)
 			g_string_append_c(out, ';');
@@ -502,9 +522,10 @@ check_form(TrNmEditor *self, NMSettingVpn *s, const char **bad_key, GError **err
 		flags = nma_utils_menu_to_secret_flags(self->shared_key);
 		if (flags == NM_SETTING_SECRET_FLAG_NONE) {
 			*bad_key = TR_NM_KEY_SHARED_KEY;
-			g_set_error(error, NM_CONNECTION_ERROR, NM_CONNECTION_ERROR_INVALID_PROPERTY,
-				    "shared-key: type the network's shared key, or choose to be "
-				    "asked for it");
+			g_set_error(error, NM_CONNECTION_ERROR,
+			            NM_CONNECTION_ERROR_INVALID_PROPERTY,
+			            "shared-key: type the network's shared key, or choose to be "
+			            "asked for it");
 			return FALSE;
 		}
 	}
@@ -512,7 +533,7 @@ check_form(TrNmEditor *self, NMSettingVpn *s, const char **bad_key, GError **err
 	    !nm_setting_vpn_get_data_item(s, TR_NM_KEY_USERNAME)) {
 		*bad_key = TR_NM_KEY_USERNAME;
 		g_set_error(error, NM_CONNECTION_ERROR, NM_CONNECTION_ERROR_INVALID_PROPERTY,
-			    "username: the hub asks for a username and password");
+		            "username: the hub asks for a username and password");
 		return FALSE;
 	}
 	return tr_nm_validate(s, bad_key, error);
@@ -539,13 +560,15 @@ update_connection(NMVpnEditor *editor, NMConnection *connection, GError **error)
 		for (guint i = 0; i < n; i++)
 			if (!g_strv_contains(edited_keys, keys[i]))
 				nm_setting_vpn_add_data_item(
-					s, keys[i], nm_setting_vpn_get_data_item(self->orig, keys[i]));
+				        s, keys[i],
+				        nm_setting_vpn_get_data_item(self->orig, keys[i]));
 	}
 	set_data(s, TR_NM_KEY_CONNECT, connect);
 	set_data(s, TR_NM_KEY_SERVER_NAME, tr_entry_get_text(self->server_name));
 	if (mode == AUTH_CERT || mode == AUTH_CERT_PASSWORD) {
 		NMSetting8021xCKScheme scheme = NM_SETTING_802_1X_CK_SCHEME_UNKNOWN;
-		g_autofree char *ca = nma_cert_chooser_get_cert(NMA_CERT_CHOOSER(self->ca), &scheme);
+		g_autofree char *ca =
+		        nma_cert_chooser_get_cert(NMA_CERT_CHOOSER(self->ca), &scheme);
 		g_autofree char *cert = NULL;
 		g_autofree char *key = NULL;
 

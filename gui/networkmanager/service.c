@@ -33,8 +33,8 @@ typedef struct {
 	TrClient *client;
 	TrClient *closing; /* said goodbye, freed shortly */
 	guint close_id;
-	char *name;         /* the connection's name, for the log */
-	gboolean apply_dns; /* hand the pushed DNS to NetworkManager */
+	char *name;           /* the connection's name, for the log */
+	gboolean apply_dns;   /* hand the pushed DNS to NetworkManager */
 	gboolean interactive; /* an agent can ask the user again */
 	guint reasks;         /* times the password was asked again */
 } TrNmService;
@@ -46,7 +46,8 @@ typedef struct {
 static GType tr_nm_service_get_type(void);
 G_DEFINE_TYPE(TrNmService, tr_nm_service, NM_TYPE_VPN_SERVICE_PLUGIN)
 
-#define TR_NM_SERVICE_PLUGIN(o) (G_TYPE_CHECK_INSTANCE_CAST((o), tr_nm_service_get_type(), TrNmService))
+#define TR_NM_SERVICE_PLUGIN(o)                                                                    \
+	(G_TYPE_CHECK_INSTANCE_CAST((o), tr_nm_service_get_type(), TrNmService))
 
 static GMainLoop *loop;
 
@@ -84,15 +85,15 @@ ip4_config(const TrClientSettings *s, gboolean apply_dns)
 		if (s->addresses[i].family != TR_ADDR_IPV4)
 			continue;
 		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_ADDRESS,
-				      g_variant_new_uint32(ip4_u32(s->addresses[i].addr)));
+		                      g_variant_new_uint32(ip4_u32(s->addresses[i].addr)));
 		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_PREFIX,
-				      g_variant_new_uint32(s->addresses[i].len));
+		                      g_variant_new_uint32(s->addresses[i].len));
 		break;
 	}
 	g_variant_builder_init(&routes, G_VARIANT_TYPE("aau"));
 	for (guint i = 0; i < s->n_routes; i++) {
 		const TrPrefix *r = &s->routes[i];
-		guint32 route[4] = { ip4_u32(r->addr), r->len, 0, 0 };
+		guint32 route[4] = {ip4_u32(r->addr), r->len, 0, 0};
 
 		if (r->family != TR_ADDR_IPV4)
 			continue;
@@ -100,11 +101,11 @@ ip4_config(const TrClientSettings *s, gboolean apply_dns)
 			never_default = FALSE;
 			continue;
 		}
-		g_variant_builder_add_value(&routes, g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32,
-									       route, 4, 4));
+		g_variant_builder_add_value(
+		        &routes, g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, route, 4, 4));
 	}
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_ROUTES,
-			      g_variant_builder_end(&routes));
+	                      g_variant_builder_end(&routes));
 	g_variant_builder_init(&dns, G_VARIANT_TYPE("au"));
 	for (guint i = 0; apply_dns && s->dns && s->dns[i]; i++) {
 		struct in_addr a;
@@ -113,14 +114,15 @@ ip4_config(const TrClientSettings *s, gboolean apply_dns)
 			have_dns = TRUE;
 		}
 	}
-	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_DNS, g_variant_builder_end(&dns));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_DNS,
+	                      g_variant_builder_end(&dns));
 	g_variant_builder_init(&domains, G_VARIANT_TYPE_STRING_ARRAY);
 	for (guint i = 0; apply_dns && have_dns && s->dns_search && s->dns_search[i]; i++)
 		g_variant_builder_add(&domains, "s", s->dns_search[i]);
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_DOMAINS,
-			      g_variant_builder_end(&domains));
+	                      g_variant_builder_end(&domains));
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP4_CONFIG_NEVER_DEFAULT,
-			      g_variant_new_boolean(never_default));
+	                      g_variant_new_boolean(never_default));
 	return g_variant_builder_end(&b);
 }
 
@@ -137,9 +139,9 @@ ip6_config(const TrClientSettings *s, gboolean apply_dns)
 		if (s->addresses[i].family != TR_ADDR_IPV6)
 			continue;
 		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_ADDRESS,
-				      ip6_bytes(s->addresses[i].addr));
+		                      ip6_bytes(s->addresses[i].addr));
 		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_PREFIX,
-				      g_variant_new_uint32(s->addresses[i].len));
+		                      g_variant_new_uint32(s->addresses[i].len));
 		break;
 	}
 	g_variant_builder_init(&routes, G_VARIANT_TYPE("a(ayuayu)"));
@@ -153,10 +155,10 @@ ip6_config(const TrClientSettings *s, gboolean apply_dns)
 			continue;
 		}
 		g_variant_builder_add(&routes, "(@ayu@ayu)", ip6_bytes(r->addr), (guint32)r->len,
-				      ip6_bytes(zero), (guint32)0);
+		                      ip6_bytes(zero), (guint32)0);
 	}
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_ROUTES,
-			      g_variant_builder_end(&routes));
+	                      g_variant_builder_end(&routes));
 	g_variant_builder_init(&dns, G_VARIANT_TYPE("aay"));
 	for (guint i = 0; apply_dns && s->dns && s->dns[i]; i++) {
 		struct in6_addr a;
@@ -165,14 +167,15 @@ ip6_config(const TrClientSettings *s, gboolean apply_dns)
 			have_dns = TRUE;
 		}
 	}
-	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_DNS, g_variant_builder_end(&dns));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_DNS,
+	                      g_variant_builder_end(&dns));
 	g_variant_builder_init(&domains, G_VARIANT_TYPE_STRING_ARRAY);
 	for (guint i = 0; apply_dns && have_dns && s->dns_search && s->dns_search[i]; i++)
 		g_variant_builder_add(&domains, "s", s->dns_search[i]);
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_DOMAINS,
-			      g_variant_builder_end(&domains));
+	                      g_variant_builder_end(&domains));
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_IP6_CONFIG_NEVER_DEFAULT,
-			      g_variant_new_boolean(never_default));
+	                      g_variant_new_boolean(never_default));
 	return g_variant_builder_end(&b);
 }
 
@@ -196,19 +199,21 @@ on_configured(TrClient *client, const TrClientSettings *s, gpointer p)
 
 	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_TUNDEV,
-			      g_variant_new_string(tr_client_ifname(client)));
+	                      g_variant_new_string(tr_client_ifname(client)));
 	/* NetworkManager keeps a route to the hub outside the tunnel. */
 	if (hub && hub->sa_family == AF_INET)
-		g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_EXT_GATEWAY,
-				      g_variant_new_uint32(
-					      ((const struct sockaddr_in *)hub)->sin_addr.s_addr));
+		g_variant_builder_add(
+		        &b, "{sv}", NM_VPN_PLUGIN_CONFIG_EXT_GATEWAY,
+		        g_variant_new_uint32(((const struct sockaddr_in *)hub)->sin_addr.s_addr));
 	else if (hub && hub->sa_family == AF_INET6)
 		g_variant_builder_add(
-			&b, "{sv}", NM_VPN_PLUGIN_CONFIG_EXT_GATEWAY,
-			ip6_bytes(((const struct sockaddr_in6 *)hub)->sin6_addr.s6_addr));
+		        &b, "{sv}", NM_VPN_PLUGIN_CONFIG_EXT_GATEWAY,
+		        ip6_bytes(((const struct sockaddr_in6 *)hub)->sin6_addr.s6_addr));
 	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_MTU, g_variant_new_uint32(s->mtu));
-	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_HAS_IP4, g_variant_new_boolean(has4));
-	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_HAS_IP6, g_variant_new_boolean(has6));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_HAS_IP4,
+	                      g_variant_new_boolean(has4));
+	g_variant_builder_add(&b, "{sv}", NM_VPN_PLUGIN_CONFIG_HAS_IP6,
+	                      g_variant_new_boolean(has6));
 	nm_vpn_service_plugin_set_config(plugin, g_variant_builder_end(&b));
 
 	if (has4)
@@ -216,7 +221,7 @@ on_configured(TrClient *client, const TrClientSettings *s, gpointer p)
 	if (has6)
 		nm_vpn_service_plugin_set_ip6_config(plugin, ip6_config(s, self->apply_dns));
 	g_message("%s: connected, device %s, configuration handed to NetworkManager", self->name,
-		  tr_client_ifname(client));
+	          tr_client_ifname(client));
 }
 
 static void
@@ -225,7 +230,7 @@ on_disconnected(TrClient *client, const GError *error, gpointer p)
 	TrNmService *self = p;
 
 	g_message("%s: connection to the hub lost (%s); reconnecting", self->name,
-		  error ? error->message : "closed");
+	          error ? error->message : "closed");
 }
 
 static void stop_client(TrNmService *self, gboolean now);
@@ -241,22 +246,23 @@ on_refused(TrClient *client, const GError *error, gpointer p)
 	NMVpnServiceState state = NM_VPN_SERVICE_STATE_UNKNOWN;
 
 	g_warning("%s: %s: %s", self->name, auth ? "login refused" : "cannot connect",
-		  error ? error->message : "refused");
+	          error ? error->message : "refused");
 	if (auth && self->interactive && self->reasks < MAX_REASKS) {
 		/* The agent asks the user again, and shows why (NewSecrets follows). */
 		g_autofree char *msg = g_strdup_printf(
-			"x-vpn-message:The hub refused the login to “%s”: %s. Try again.", self->name,
-			error ? error->message : "refused");
-		const char *hints[] = { TR_NM_KEY_PASSWORD, msg, NULL };
+		        "x-vpn-message:The hub refused the login to “%s”: %s. Try again.",
+		        self->name, error ? error->message : "refused");
+		const char *hints[] = {TR_NM_KEY_PASSWORD, msg, NULL};
 
 		self->reasks++;
 		stop_client(self, FALSE);
-		nm_vpn_service_plugin_secrets_required(NM_VPN_SERVICE_PLUGIN(self), msg + strlen("x-vpn-message:"), hints);
+		nm_vpn_service_plugin_secrets_required(NM_VPN_SERVICE_PLUGIN(self),
+		                                       msg + strlen("x-vpn-message:"), hints);
 		return;
 	}
 	if (!auth) {
 		nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self),
-					      NM_VPN_PLUGIN_FAILURE_CONNECT_FAILED);
+		                              NM_VPN_PLUGIN_FAILURE_CONNECT_FAILED);
 		return;
 	}
 	/*
@@ -268,19 +274,20 @@ on_refused(TrClient *client, const GError *error, gpointer p)
 	g_object_get(self, NM_VPN_SERVICE_PLUGIN_STATE, &state, NULL);
 	if (state != NM_VPN_SERVICE_STATE_STARTING) {
 		nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self),
-					      NM_VPN_PLUGIN_FAILURE_LOGIN_FAILED);
+		                              NM_VPN_PLUGIN_FAILURE_LOGIN_FAILED);
 		return;
 	}
 	g_object_set(self, NM_VPN_SERVICE_PLUGIN_STATE, NM_VPN_SERVICE_STATE_STOPPING, NULL);
-	nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self), NM_VPN_PLUGIN_FAILURE_LOGIN_FAILED);
+	nm_vpn_service_plugin_failure(NM_VPN_SERVICE_PLUGIN(self),
+	                              NM_VPN_PLUGIN_FAILURE_LOGIN_FAILED);
 	stop_client(self, FALSE);
 	g_object_set(self, NM_VPN_SERVICE_PLUGIN_STATE, NM_VPN_SERVICE_STATE_STOPPED, NULL);
 }
 
 static const TrClientCallbacks client_callbacks = {
-	.configured = on_configured,
-	.disconnected = on_disconnected,
-	.refused = on_refused,
+        .configured = on_configured,
+        .disconnected = on_disconnected,
+        .refused = on_refused,
 };
 
 /* ---- NMVpnServicePlugin --------------------------------------------------------- */
@@ -325,7 +332,7 @@ start_client(TrNmService *self, NMConnection *connection, GError **error)
 	self->name = g_strdup(nm_connection_get_id(connection));
 	if (s_vpn == NULL) {
 		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_BAD_ARGUMENTS,
-			    "connection '%s' has no VPN setting", self->name);
+		            "connection '%s' has no VPN setting", self->name);
 		return FALSE;
 	}
 	stop_client(self, TRUE);
@@ -365,7 +372,7 @@ real_connect(NMVpnServicePlugin *plugin, NMConnection *connection, GError **erro
  * asked for again, with the hub's reason, instead of failing. */
 static gboolean
 real_connect_interactive(NMVpnServicePlugin *plugin, NMConnection *connection, GVariant *details,
-			 GError **error)
+                         GError **error)
 {
 	TrNmService *self = TR_NM_SERVICE_PLUGIN(plugin);
 
@@ -386,14 +393,14 @@ real_new_secrets(NMVpnServicePlugin *plugin, NMConnection *connection, GError **
 
 static gboolean
 real_need_secrets(NMVpnServicePlugin *plugin, NMConnection *connection, const char **setting_name,
-		  GError **error)
+                  GError **error)
 {
 	NMSettingVpn *s_vpn = nm_connection_get_setting_vpn(connection);
 	const char *missing;
 
 	if (s_vpn == NULL) {
 		g_set_error(error, NM_VPN_PLUGIN_ERROR, NM_VPN_PLUGIN_ERROR_INVALID_CONNECTION,
-			    "connection '%s' has no VPN setting", nm_connection_get_id(connection));
+		            "connection '%s' has no VPN setting", nm_connection_get_id(connection));
 		return FALSE;
 	}
 	missing = tr_nm_missing_secret(s_vpn);
@@ -485,18 +492,18 @@ main(int argc, char **argv)
 	gboolean persist = FALSE, debug = FALSE;
 	TrNmService *plugin;
 	const GOptionEntry entries[] = {
-		{ "persist", 0, 0, G_OPTION_ARG_NONE, &persist,
-		  "Do not quit when the VPN connection terminates", NULL },
-		{ "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug information", NULL },
-		{ "bus-name", 0, 0, G_OPTION_ARG_STRING, &bus_name,
-		  "D-Bus name to own (NetworkManager passes one per connection)", "NAME" },
-		{ NULL },
+	        {"persist", 0, 0, G_OPTION_ARG_NONE, &persist,
+	         "Do not quit when the VPN connection terminates", NULL},
+	        {"debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug information", NULL},
+	        {"bus-name", 0, 0, G_OPTION_ARG_STRING, &bus_name,
+	         "D-Bus name to own (NetworkManager passes one per connection)", "NAME"},
+	        {NULL},
 	};
 
 	setlocale(LC_ALL, "");
 	context = g_option_context_new(NULL);
 	g_option_context_set_summary(context, "NetworkManager's VPN service for Trellis; "
-					      "NetworkManager starts it.");
+	                                      "NetworkManager starts it.");
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		g_printerr("nm-trellis-service: %s\n", error->message);
@@ -507,9 +514,9 @@ main(int argc, char **argv)
 	tr_log_init("nm-trellis-service", debug ? TR_LOG_VERBOSE : TR_LOG_NORMAL, NULL, NULL);
 
 	plugin = g_initable_new(tr_nm_service_get_type(), NULL, &error,
-				NM_VPN_SERVICE_PLUGIN_DBUS_SERVICE_NAME,
-				bus_name ? bus_name : TR_NM_SERVICE,
-				NM_VPN_SERVICE_PLUGIN_DBUS_WATCH_PEER, !debug, NULL);
+	                        NM_VPN_SERVICE_PLUGIN_DBUS_SERVICE_NAME,
+	                        bus_name ? bus_name : TR_NM_SERVICE,
+	                        NM_VPN_SERVICE_PLUGIN_DBUS_WATCH_PEER, !debug, NULL);
 	if (plugin == NULL) {
 		g_printerr("nm-trellis-service: cannot start: %s\n", error->message);
 		return 1;

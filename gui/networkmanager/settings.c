@@ -14,17 +14,17 @@
 
 /* What a daemon needs and NetworkManager does itself. */
 static const char *const dropped_keys[] = {
-	"daemon",      "pid-file", "user",    "group", "stats-file", "stats-interval",
-	"control-socket", "log-file", "verbose", "quiet", NULL,
+        "daemon",         "pid-file", "user",    "group", "stats-file", "stats-interval",
+        "control-socket", "log-file", "verbose", "quiet", NULL,
 };
 
 /* Commands run as root from a connection any NetworkManager user may edit. */
-static const char *const refused_keys[] = { "ifup", "ifdown", NULL };
+static const char *const refused_keys[] = {"ifup", "ifdown", NULL};
 
 /* Keys that must hold absolute paths (the service has no current folder to
  * resolve them against). */
-static const char *const path_keys[] = { TR_NM_KEY_CA, TR_NM_KEY_CERT, TR_NM_KEY_KEY,
-					 "device-path", NULL };
+static const char *const path_keys[] = {TR_NM_KEY_CA, TR_NM_KEY_CERT, TR_NM_KEY_KEY, "device-path",
+                                        NULL};
 
 static const TrOptDesc *
 find_option(const char *key)
@@ -93,7 +93,10 @@ tr_nm_value_split(const char *value)
 		for (const char *s = p; s < q; s++) {
 			if (*s == '\\' && s + 1 < q) {
 				s++;
-				g_string_append_c(item, *s == 's' ? ' ' : *s == 'n' ? '\n' : *s == 't' ? '\t' : *s);
+				g_string_append_c(item, *s == 's'   ? ' '
+				                        : *s == 'n' ? '\n'
+				                        : *s == 't' ? '\t'
+				                                    : *s);
 			} else {
 				g_string_append_c(item, *s);
 			}
@@ -122,9 +125,8 @@ tr_nm_uses_certificate(NMSettingVpn *s_vpn)
 	return data(s_vpn, TR_NM_KEY_CERT) != NULL;
 }
 
-static gboolean
-fail_at(const char **bad_key, const char *key, GError **error, const char *format, ...)
-	G_GNUC_PRINTF(4, 5);
+static gboolean fail_at(const char **bad_key, const char *key, GError **error, const char *format,
+                        ...) G_GNUC_PRINTF(4, 5);
 
 static gboolean
 fail_at(const char **bad_key, const char *key, GError **error, const char *format, ...)
@@ -170,8 +172,8 @@ name_key(GError *error, const char *const *line_keys, guint n_keys, const char *
 static TrOptions *
 load_options(NMSettingVpn *s_vpn, const char **bad_key, GError **error)
 {
-	g_autoptr(TrOptions) opts = tr_options_new("trellis-client", tr_client_options,
-						   tr_client_n_options);
+	g_autoptr(TrOptions) opts =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 	g_autoptr(GString) text = g_string_new("[client]\n");
 	g_autoptr(GPtrArray) line_keys = g_ptr_array_new();
 	g_autofree const char **keys = NULL;
@@ -188,9 +190,9 @@ load_options(NMSettingVpn *s_vpn, const char **bad_key, GError **error)
 			continue;
 		if (!tr_nm_is_data_key(keys[i])) {
 			fail_at(bad_key, keys[i], error,
-				find_option(keys[i]) ? "%s: not for a NetworkManager connection"
-						     : "%s: not a Trellis client option",
-				keys[i]);
+			        find_option(keys[i]) ? "%s: not for a NetworkManager connection"
+			                             : "%s: not a Trellis client option",
+			        keys[i]);
 			return NULL;
 		}
 		if (strchr(value, '\n') || strchr(value, '\r')) {
@@ -229,42 +231,42 @@ tr_nm_validate(NMSettingVpn *s_vpn, const char **bad_key, GError **error)
 		return FALSE;
 	if (data(s_vpn, TR_NM_KEY_CONNECT) == NULL)
 		return fail_at(bad_key, NULL, error,
-			       "no hub to connect to: 'connect' (HOST[:PORT]) is missing");
+		               "no hub to connect to: 'connect' (HOST[:PORT]) is missing");
 	for (guint i = 0; path_keys[i]; i++) {
 		const char *v = data(s_vpn, path_keys[i]);
 		if (v && !g_path_is_absolute(v))
 			return fail_at(bad_key, path_keys[i], error,
-				       "%s: '%s' is not an absolute path", path_keys[i], v);
+			               "%s: '%s' is not an absolute path", path_keys[i], v);
 	}
 	if (tr_nm_uses_certificate(s_vpn)) {
 		if (data(s_vpn, TR_NM_KEY_KEY) == NULL)
 			return fail_at(bad_key, TR_NM_KEY_CERT, error,
-				       "cert: the certificate's private key ('key') is missing");
+			               "cert: the certificate's private key ('key') is missing");
 		if (data(s_vpn, TR_NM_KEY_CA) == NULL)
 			return fail_at(bad_key, TR_NM_KEY_CERT, error,
-				       "cert: certificate authentication needs the network's CA "
-				       "('ca')");
+			               "cert: certificate authentication needs the network's CA "
+			               "('ca')");
 		if (data(s_vpn, TR_NM_KEY_SERVER_NAME) == NULL)
 			return fail_at(bad_key, TR_NM_KEY_CERT, error,
-				       "cert: certificate authentication needs 'server-name', the "
-				       "name the hub's certificate carries");
+			               "cert: certificate authentication needs 'server-name', the "
+			               "name the hub's certificate carries");
 		if (nm_setting_vpn_get_secret(s_vpn, TR_NM_KEY_SHARED_KEY))
 			return fail_at(bad_key, TR_NM_KEY_SHARED_KEY, error,
-				       "shared-key: a certificate and a shared key exclude each "
-				       "other; keep one");
+			               "shared-key: a certificate and a shared key exclude each "
+			               "other; keep one");
 	} else if (data(s_vpn, TR_NM_KEY_KEY) || data(s_vpn, TR_NM_KEY_CA)) {
 		const char *k = data(s_vpn, TR_NM_KEY_KEY) ? TR_NM_KEY_KEY : TR_NM_KEY_CA;
 		return fail_at(bad_key, k, error,
-			       "%s: given without a certificate ('cert'); certificate "
-			       "authentication needs ca, cert and key",
-			       k);
+		               "%s: given without a certificate ('cert'); certificate "
+		               "authentication needs ca, cert and key",
+		               k);
 	}
 	shared = nm_setting_vpn_get_secret(s_vpn, TR_NM_KEY_SHARED_KEY);
 	if (shared && *shared && strlen(shared) < TR_NM_SHARED_KEY_MIN)
 		return fail_at(bad_key, TR_NM_KEY_SHARED_KEY, error,
-			       "shared-key: too short (at least %d characters; use a long random "
-			       "phrase)",
-			       TR_NM_SHARED_KEY_MIN);
+		               "shared-key: too short (at least %d characters; use a long random "
+		               "phrase)",
+		               TR_NM_SHARED_KEY_MIN);
 	return TRUE;
 }
 
@@ -367,8 +369,8 @@ error_at(TrOptions *opts, const char *path, const char *key, GError **error)
 NMConnection *
 tr_nm_import(const char *path, GError **error)
 {
-	g_autoptr(TrOptions) opts = tr_options_new("trellis-client", tr_client_options,
-						   tr_client_n_options);
+	g_autoptr(TrOptions) opts =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 	g_autoptr(NMConnection) connection = NULL;
 	NMSettingVpn *s_vpn;
 	NMSettingConnection *s_con;
@@ -385,10 +387,10 @@ tr_nm_import(const char *path, GError **error)
 		if (!tr_options_is_set(opts, refused_keys[i]))
 			continue;
 		g_set_error(error, TR_ERROR, TR_ERROR_UNSUPPORTED,
-			    "%s: a NetworkManager connection does not run commands as root; use a "
-			    "dispatcher script (/etc/NetworkManager/dispatcher.d, see "
-			    "NetworkManager-dispatcher(8))",
-			    refused_keys[i]);
+		            "%s: a NetworkManager connection does not run commands as root; use a "
+		            "dispatcher script (/etc/NetworkManager/dispatcher.d, see "
+		            "NetworkManager-dispatcher(8))",
+		            refused_keys[i]);
 		error_at(opts, path, refused_keys[i], error);
 		return NULL;
 	}
@@ -413,21 +415,21 @@ tr_nm_import(const char *path, GError **error)
 	}
 	if (tr_options_is_set(opts, TR_NM_KEY_SHARED_KEY))
 		nm_setting_vpn_add_secret(s_vpn, TR_NM_KEY_SHARED_KEY,
-					  tr_options_get_string(opts, TR_NM_KEY_SHARED_KEY));
+		                          tr_options_get_string(opts, TR_NM_KEY_SHARED_KEY));
 	if (tr_options_is_set(opts, TR_NM_KEY_PASSWORD) ||
 	    tr_options_is_set(opts, "password-file")) {
-		const char *key =
-			tr_options_is_set(opts, "password-file") ? "password-file" : TR_NM_KEY_PASSWORD;
+		const char *key = tr_options_is_set(opts, "password-file") ? "password-file"
+		                                                           : TR_NM_KEY_PASSWORD;
 
 		if (!tr_options_is_set(opts, TR_NM_KEY_USERNAME)) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "%s: a password without a username", key);
+			            "%s: a password without a username", key);
 			error_at(opts, path, key, error);
 			return NULL;
 		}
 		if (!tr_password_get(tr_options_get_string(opts, TR_NM_KEY_PASSWORD),
-				     tr_options_get_string(opts, "password-file"), NULL, &password,
-				     error)) {
+		                     tr_options_get_string(opts, "password-file"), NULL, &password,
+		                     error)) {
 			error_at(opts, path, key, error);
 			return NULL;
 		}
@@ -442,7 +444,7 @@ tr_nm_import(const char *path, GError **error)
 	uuid = nm_utils_uuid_generate();
 	s_con = NM_SETTING_CONNECTION(nm_setting_connection_new());
 	g_object_set(s_con, NM_SETTING_CONNECTION_ID, id, NM_SETTING_CONNECTION_UUID, uuid,
-		     NM_SETTING_CONNECTION_TYPE, NM_SETTING_VPN_SETTING_NAME, NULL);
+	             NM_SETTING_CONNECTION_TYPE, NM_SETTING_VPN_SETTING_NAME, NULL);
 	nm_connection_add_setting(connection, NM_SETTING(s_con));
 	return g_steal_pointer(&connection);
 }
@@ -456,10 +458,11 @@ tr_nm_export_text(NMConnection *connection, GError **error)
 	GString *out;
 	const char *secret;
 
-	if (s_vpn == NULL || g_strcmp0(nm_setting_vpn_get_service_type(s_vpn), TR_NM_SERVICE) != 0) {
+	if (s_vpn == NULL ||
+	    g_strcmp0(nm_setting_vpn_get_service_type(s_vpn), TR_NM_SERVICE) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "connection '%s' is not a Trellis VPN connection",
-			    nm_connection_get_id(connection));
+		            "connection '%s' is not a Trellis VPN connection",
+		            nm_connection_get_id(connection));
 		return NULL;
 	}
 	if (!tr_nm_validate(s_vpn, NULL, error)) {
@@ -468,12 +471,12 @@ tr_nm_export_text(NMConnection *connection, GError **error)
 	}
 	out = g_string_new(NULL);
 	g_string_append_printf(out,
-			       "# Trellis client configuration, exported from the NetworkManager "
-			       "connection '%s'.\n"
-			       "# Import: nmcli connection import type trellis file FILE\n"
-			       "# Run without NetworkManager: trellis-client --config FILE\n"
-			       "[client]\n",
-			       nm_connection_get_id(connection));
+	                       "# Trellis client configuration, exported from the NetworkManager "
+	                       "connection '%s'.\n"
+	                       "# Import: nmcli connection import type trellis file FILE\n"
+	                       "# Run without NetworkManager: trellis-client --config FILE\n"
+	                       "[client]\n",
+	                       nm_connection_get_id(connection));
 	for (guint i = 0; i < tr_client_n_options; i++) {
 		const char *name = tr_client_options[i].name;
 		const char *v;
@@ -490,8 +493,9 @@ tr_nm_export_text(NMConnection *connection, GError **error)
 			continue;
 		g_string_append_printf(out, "%s = %s\n", name, v);
 		if (strcmp(name, TR_NM_KEY_USERNAME) == 0)
-			g_string_append(out, "# The password is not exported: trellis-client asks "
-					     "for it, or reads password-file = FILE (mode 0600).\n");
+			g_string_append(out,
+			                "# The password is not exported: trellis-client asks "
+			                "for it, or reads password-file = FILE (mode 0600).\n");
 	}
 	return g_string_free(out, FALSE);
 }
@@ -504,5 +508,5 @@ tr_nm_export(NMConnection *connection, const char *path, GError **error)
 	if (text == NULL)
 		return FALSE;
 	return g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-					error);
+	                                error);
 }

@@ -108,7 +108,8 @@ data_of(NMConnection *c)
 
 	keys = nm_setting_vpn_get_data_keys(s, &n);
 	for (guint i = 0; i < n; i++)
-		g_string_append_printf(out, "%s=%s\n", keys[i], nm_setting_vpn_get_data_item(s, keys[i]));
+		g_string_append_printf(out, "%s=%s\n", keys[i],
+		                       nm_setting_vpn_get_data_item(s, keys[i]));
 	return g_string_free(out, FALSE);
 }
 
@@ -134,7 +135,7 @@ main(int argc, char **argv)
 	g_autoptr(NMVpnEditor) editor = NULL;
 	g_autofree char *before = NULL, *after = NULL;
 	GtkWidget *widget, *hubs, *port, *auth, *shared_key, *error_label, *compression, *warning,
-		*expander, *ca;
+	        *expander, *ca;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: %s PLUGIN.so FIXTURE.conf OUTDIR\n", argv[0]);
@@ -146,7 +147,8 @@ main(int argc, char **argv)
 #else
 	CHECK(gtk_init_check(NULL, NULL), "no display");
 #endif
-	plugin = nm_vpn_editor_plugin_load_from_file(argv[1], TR_NM_SERVICE, -1, NULL, NULL, &error);
+	plugin =
+	        nm_vpn_editor_plugin_load_from_file(argv[1], TR_NM_SERVICE, -1, NULL, NULL, &error);
 	CHECK(plugin, "load %s: %s", argv[1], error->message);
 	imported = nm_vpn_editor_plugin_import(plugin, argv[2], &error);
 	CHECK(imported, "import %s: %s", argv[2], error->message);
@@ -187,7 +189,7 @@ main(int argc, char **argv)
 	CHECK(strcmp(tr_entry_get_text(hubs), "hub-a.example.net:3210, 198.18.7.1:3300") == 0,
 	      "hubs shows '%s'", tr_entry_get_text(hubs));
 	CHECK(gtk_combo_box_get_active(GTK_COMBO_BOX(auth)) == 1, "authentication is not "
-								  "'Certificate and password'");
+	                                                          "'Certificate and password'");
 	CHECK(gtk_widget_get_visible(ca) && !gtk_widget_get_visible(shared_key),
 	      "certificate fields hidden or shared key shown");
 	CHECK(gtk_widget_get_visible(warning), "LZO is on and its warning is not shown");
@@ -200,7 +202,8 @@ main(int argc, char **argv)
 	CHECK(update(editor, &edited, &error), "unchanged form refused: %s", error->message);
 	before = data_of(imported);
 	after = data_of(edited);
-	CHECK(strcmp(before, after) == 0, "the form changed the connection:\n%s---\n%s", before, after);
+	CHECK(strcmp(before, after) == 0, "the form changed the connection:\n%s---\n%s", before,
+	      after);
 	ok("an untouched form gives back the connection unchanged, keys it does not show included");
 
 	/* A person empties the hubs: refused at the field, with the reason. */
@@ -210,7 +213,7 @@ main(int argc, char **argv)
 	CHECK(strstr(error->message, "'connect'") != NULL, "error: %s", error->message);
 	CHECK(has_class(hubs, "error"), "the hubs field is not marked");
 	CHECK(gtk_widget_get_visible(error_label) &&
-		      strcmp(gtk_label_get_text(GTK_LABEL(error_label)), error->message) == 0,
+	              strcmp(gtk_label_get_text(GTK_LABEL(error_label)), error->message) == 0,
 	      "the reason is not shown beside the form");
 	ok("no hub: the hubs field is marked and the form says why");
 	screenshot("invalid");
@@ -222,9 +225,10 @@ main(int argc, char **argv)
 	settle(100);
 	g_clear_object(&edited);
 	CHECK(update(editor, &edited, &error), "refused: %s", error->message);
-	CHECK(!has_class(hubs, "error") && !gtk_widget_get_visible(error_label), "mark not cleared");
+	CHECK(!has_class(hubs, "error") && !gtk_widget_get_visible(error_label),
+	      "mark not cleared");
 	CHECK(strcmp(nm_setting_vpn_get_data_item(nm_connection_get_setting_vpn(edited), "connect"),
-		     "hub-b.example.net:3300;198.18.7.9:3300") == 0,
+	             "hub-b.example.net:3300;198.18.7.9:3300") == 0,
 	      "connect = %s",
 	      nm_setting_vpn_get_data_item(nm_connection_get_setting_vpn(edited), "connect"));
 	ok("hubs 'hub-b.example.net, 198.18.7.9' with port 3300 -> connect = "
@@ -251,9 +255,9 @@ main(int argc, char **argv)
 	g_clear_object(&edited);
 	CHECK(update(editor, &edited, &error), "refused: %s", error ? error->message : "");
 	CHECK(nm_setting_vpn_get_data_item(nm_connection_get_setting_vpn(edited), "cert") == NULL &&
-		      g_strcmp0(nm_setting_vpn_get_secret(nm_connection_get_setting_vpn(edited),
-							  TR_NM_KEY_SHARED_KEY),
-				"correct-horse-battery-staple") == 0,
+	              g_strcmp0(nm_setting_vpn_get_secret(nm_connection_get_setting_vpn(edited),
+	                                                  TR_NM_KEY_SHARED_KEY),
+	                        "correct-horse-battery-staple") == 0,
 	      "shared-key connection wrong");
 	ok("a good shared key: the connection has the secret and no certificate");
 	screenshot("shared-key");

@@ -46,12 +46,12 @@ describe(NMConnection *c)
 	keys = nm_setting_vpn_get_data_keys(s, &n);
 	for (guint i = 0; i < n; i++)
 		g_string_append_printf(out, "%s=%s\n", keys[i],
-				       nm_setting_vpn_get_data_item(s, keys[i]));
+		                       nm_setting_vpn_get_data_item(s, keys[i]));
 	g_free(keys);
 	keys = nm_setting_vpn_get_secret_keys(s, &n);
 	for (guint i = 0; i < n; i++)
 		g_string_append_printf(out, "secret %s=%s\n", keys[i],
-				       nm_setting_vpn_get_secret(s, keys[i]));
+		                       nm_setting_vpn_get_secret(s, keys[i]));
 	return g_string_free(out, FALSE);
 }
 
@@ -101,30 +101,30 @@ test_import_every_option(void)
 	g_autoptr(NMConnection) back = NULL;
 	g_autofree char *got = NULL, *again = NULL, *exported = NULL;
 	const char *want = "ca=/etc/trellis/office/ca.crt\n"
-			   "cert=/etc/trellis/office/laptop.crt\n"
-			   "compression=lzo\n"
-			   "connect=hub-a.example.net:3210;198.18.7.1:3300\n"
-			   "crypto=chacha20-poly1305;aes256-gcm\n"
-			   "device=office%d\n"
-			   "device-path=/dev/net/tun\n"
-			   "handshake-timeout=20\n"
-			   "key=/etc/trellis/office/laptop.key\n"
-			   "magic=hash:office\n"
-			   "mtu=1380\n"
-			   "name=laptop\n"
-			   "no-coalesce=true\n"
-			   "no-dns=true\n"
-			   "no-port-forwarding=true\n"
-			   "no-tun-offload=true\n"
-			   "no-udp=false\n"
-			   "no-udp-gro=true\n"
-			   "no-udp-gso=true\n"
-			   "retry-max=120\n"
-			   "server-name=hub\n"
-			   "subnet=198.19.40.0/24;fd00:40::/64\n"
-			   "threads=2\n"
-			   "type=tap\n"
-			   "username=alice\n";
+	                   "cert=/etc/trellis/office/laptop.crt\n"
+	                   "compression=lzo\n"
+	                   "connect=hub-a.example.net:3210;198.18.7.1:3300\n"
+	                   "crypto=chacha20-poly1305;aes256-gcm\n"
+	                   "device=office%d\n"
+	                   "device-path=/dev/net/tun\n"
+	                   "handshake-timeout=20\n"
+	                   "key=/etc/trellis/office/laptop.key\n"
+	                   "magic=hash:office\n"
+	                   "mtu=1380\n"
+	                   "name=laptop\n"
+	                   "no-coalesce=true\n"
+	                   "no-dns=true\n"
+	                   "no-port-forwarding=true\n"
+	                   "no-tun-offload=true\n"
+	                   "no-udp=false\n"
+	                   "no-udp-gro=true\n"
+	                   "no-udp-gso=true\n"
+	                   "retry-max=120\n"
+	                   "server-name=hub\n"
+	                   "subnet=198.19.40.0/24;fd00:40::/64\n"
+	                   "threads=2\n"
+	                   "type=tap\n"
+	                   "username=alice\n";
 
 	g_assert_no_error(error);
 	g_assert_nonnull(c);
@@ -154,7 +154,7 @@ test_import_join_file(void)
 	/* Paths in the file are relative to it; the connection keeps them absolute. */
 	g_assert_cmpstr(nm_setting_vpn_get_data_item(vpn(c), "ca"), ==, ca);
 	g_assert_cmpstr(nm_setting_vpn_get_data_item(vpn(c), "connect"), ==,
-			"198.18.60.1:3210;hub.example.net:3210");
+	                "198.18.60.1:3210;hub.example.net:3210");
 	g_assert_null(tr_nm_missing_secret(vpn(c)));
 }
 
@@ -168,7 +168,8 @@ test_import_join_name(void)
 	g_autoptr(NMConnection) c = NULL;
 
 	g_assert_cmpint(g_mkdir(net, 0700), ==, 0);
-	g_assert_true(g_file_set_contents(path, "[client]\nconnect=198.18.60.1\nshared-key=0123456789abcdef\n", -1, NULL));
+	g_assert_true(g_file_set_contents(
+	        path, "[client]\nconnect=198.18.60.1\nshared-key=0123456789abcdef\n", -1, NULL));
 	c = import(path, &error);
 	g_assert_no_error(error);
 	/* `trellis join` writes NETWORK/client.conf: the connection is named
@@ -190,7 +191,7 @@ test_shared_key_round_trip(void)
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(nm_setting_vpn_get_secret(vpn(c), TR_NM_KEY_SHARED_KEY), ==,
-			"correct horse; battery\\staple");
+	                "correct horse; battery\\staple");
 	g_assert_null(nm_setting_vpn_get_data_item(vpn(c), TR_NM_KEY_SHARED_KEY));
 	g_assert_false(tr_nm_uses_certificate(vpn(c)));
 	g_assert_null(tr_nm_missing_secret(vpn(c)));
@@ -208,9 +209,9 @@ test_password_file(void)
 	g_autofree char *pw = g_build_filename(dir, "password", NULL);
 	g_autofree char *conf = g_build_filename(dir, "office.conf", NULL);
 	g_autofree char *text = g_strdup_printf(
-		"[client]\nconnect = 198.18.60.1\nshared-key = 0123456789abcdef\nusername = alice\n"
-		"password-file = %s\n",
-		pw);
+	        "[client]\nconnect = 198.18.60.1\nshared-key = 0123456789abcdef\nusername = alice\n"
+	        "password-file = %s\n",
+	        pw);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(NMConnection) c = NULL;
 	g_autofree char *want = NULL;
@@ -242,25 +243,25 @@ static const struct {
 	const char *file;
 	const char *error; /* after "PATH" */
 } broken[] = {
-	{ "bad-mtu.conf", ":3: mtu: '9' is not a whole number from 576 to 65535" },
-	{ "unknown-key.conf", ":2: unknown option 'conect' (did you mean 'connect'?)" },
-	{ "ifup.conf", ":4: ifup: a NetworkManager connection does not run commands as root; "
-		       "use a dispatcher script (/etc/NetworkManager/dispatcher.d, see "
-		       "NetworkManager-dispatcher(8))" },
-	{ "no-connect.conf", ": no hub to connect to: 'connect' (HOST[:PORT]) is missing" },
-	{ "cert-no-key.conf", ":3: cert: the certificate's private key ('key') is missing" },
-	{ "cert-no-server-name.conf", ":3: cert: certificate authentication needs 'server-name', "
-				      "the name the hub's certificate carries" },
-	{ "key-no-cert.conf", ":3: key: given without a certificate ('cert'); certificate "
-			      "authentication needs ca, cert and key" },
-	{ "cert-and-shared-key.conf", ":7: shared-key: a certificate and a shared key exclude each "
-				      "other; keep one" },
-	{ "wrong-section.conf", ":1: unknown section [server]; this file is read by trellis-client, "
-				"which uses [client]" },
-	{ "password-no-username.conf", ":4: password: a password without a username" },
-	{ "twice.conf", ":4: 'connect' is given twice (lists go on one line, separated by ';')" },
-	{ "bad-crypto.conf", NULL },
-	{ "bad-subnet.conf", NULL },
+        {"bad-mtu.conf", ":3: mtu: '9' is not a whole number from 576 to 65535"},
+        {"unknown-key.conf", ":2: unknown option 'conect' (did you mean 'connect'?)"},
+        {"ifup.conf", ":4: ifup: a NetworkManager connection does not run commands as root; "
+                      "use a dispatcher script (/etc/NetworkManager/dispatcher.d, see "
+                      "NetworkManager-dispatcher(8))"},
+        {"no-connect.conf", ": no hub to connect to: 'connect' (HOST[:PORT]) is missing"},
+        {"cert-no-key.conf", ":3: cert: the certificate's private key ('key') is missing"},
+        {"cert-no-server-name.conf", ":3: cert: certificate authentication needs 'server-name', "
+                                     "the name the hub's certificate carries"},
+        {"key-no-cert.conf", ":3: key: given without a certificate ('cert'); certificate "
+                             "authentication needs ca, cert and key"},
+        {"cert-and-shared-key.conf", ":7: shared-key: a certificate and a shared key exclude each "
+                                     "other; keep one"},
+        {"wrong-section.conf", ":1: unknown section [server]; this file is read by trellis-client, "
+                               "which uses [client]"},
+        {"password-no-username.conf", ":4: password: a password without a username"},
+        {"twice.conf", ":4: 'connect' is given twice (lists go on one line, separated by ';')"},
+        {"bad-crypto.conf", NULL},
+        {"bad-subnet.conf", NULL},
 };
 
 static void
@@ -318,7 +319,8 @@ test_export_refuses_other_vpn(void)
 	NMSettingConnection *con = NM_SETTING_CONNECTION(nm_setting_connection_new());
 	g_autoptr(GError) error = NULL;
 
-	g_object_set(s, NM_SETTING_VPN_SERVICE_TYPE, "org.freedesktop.NetworkManager.openvpn", NULL);
+	g_object_set(s, NM_SETTING_VPN_SERVICE_TYPE, "org.freedesktop.NetworkManager.openvpn",
+	             NULL);
 	g_object_set(con, NM_SETTING_CONNECTION_ID, "work", NULL);
 	nm_connection_add_setting(c, NM_SETTING(s));
 	nm_connection_add_setting(c, NM_SETTING(con));
@@ -334,26 +336,29 @@ static const struct {
 	const char *bad_key; /* NULL: valid, or "-" for "missing" */
 	const char *error;
 } validation[] = {
-	{ "connect=198.18.60.1", "shared-key=0123456789abcdef", NULL, NULL },
-	{ "connect=198.18.60.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", NULL, NULL },
-	{ "connect=198.18.60.1|username=alice|password-flags=2", "", NULL, NULL },
-	{ "server-name=hub", "", "-", "no hub to connect to: 'connect' (HOST[:PORT]) is missing" },
-	{ "connect=198.18.60.1|mtu=70000", "", "mtu", "mtu: '70000' is not a whole number from 576 to 65535" },
-	{ "connect=198.18.60.1|type=tunnel", "", "type", "type: 'tunnel' is not one of tun, tap" },
-	{ "connect=198.18.60.1|no-dns=maybe", "", "no-dns", "no-dns: 'maybe' is not true or false" },
-	{ "connect=198.18.60.1|ifup=reboot", "", "ifup", "ifup: not for a NetworkManager connection" },
-	{ "connect=198.18.60.1|colour=blue", "", "colour", "colour: not a Trellis client option" },
-	{ "connect=198.18.60.1|ca=ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", "ca",
-	  "ca: 'ca.crt' is not an absolute path" },
-	{ "connect=198.18.60.1|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", "cert",
-	  "cert: certificate authentication needs the network's CA ('ca')" },
-	{ "connect=198.18.60.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub",
-	  "shared-key=0123456789abcdef", "shared-key",
-	  "shared-key: a certificate and a shared key exclude each other; keep one" },
-	{ "connect=198.18.60.1", "shared-key=short", "shared-key",
-	  "shared-key: too short (at least 8 characters; use a long random phrase)" },
-	{ "connect=198.18.60.1|magic=xyz", "", "magic", NULL },
-	{ "connect=198.18.60.1|compression=zip", "", "compression", NULL },
+        {"connect=198.18.60.1", "shared-key=0123456789abcdef", NULL, NULL},
+        {"connect=198.18.60.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", NULL,
+         NULL},
+        {"connect=198.18.60.1|username=alice|password-flags=2", "", NULL, NULL},
+        {"server-name=hub", "", "-", "no hub to connect to: 'connect' (HOST[:PORT]) is missing"},
+        {"connect=198.18.60.1|mtu=70000", "", "mtu",
+         "mtu: '70000' is not a whole number from 576 to 65535"},
+        {"connect=198.18.60.1|type=tunnel", "", "type", "type: 'tunnel' is not one of tun, tap"},
+        {"connect=198.18.60.1|no-dns=maybe", "", "no-dns", "no-dns: 'maybe' is not true or false"},
+        {"connect=198.18.60.1|ifup=reboot", "", "ifup",
+         "ifup: not for a NetworkManager connection"},
+        {"connect=198.18.60.1|colour=blue", "", "colour", "colour: not a Trellis client option"},
+        {"connect=198.18.60.1|ca=ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", "ca",
+         "ca: 'ca.crt' is not an absolute path"},
+        {"connect=198.18.60.1|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", "cert",
+         "cert: certificate authentication needs the network's CA ('ca')"},
+        {"connect=198.18.60.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub",
+         "shared-key=0123456789abcdef", "shared-key",
+         "shared-key: a certificate and a shared key exclude each other; keep one"},
+        {"connect=198.18.60.1", "shared-key=short", "shared-key",
+         "shared-key: too short (at least 8 characters; use a long random phrase)"},
+        {"connect=198.18.60.1|magic=xyz", "", "magic", NULL},
+        {"connect=198.18.60.1|compression=zip", "", "compression", NULL},
 };
 
 static NMSettingVpn *
@@ -390,7 +395,8 @@ test_validation_table(void)
 		}
 		g_assert_false(ok);
 		g_assert_cmpstr(bad, ==,
-				strcmp(validation[i].bad_key, "-") == 0 ? NULL : validation[i].bad_key);
+		                strcmp(validation[i].bad_key, "-") == 0 ? NULL
+		                                                        : validation[i].bad_key);
 		if (validation[i].error)
 			g_assert_cmpstr(error->message, ==, validation[i].error);
 		else
@@ -404,13 +410,16 @@ test_missing_secrets(void)
 	static const struct {
 		const char *data, *secrets, *missing;
 	} cases[] = {
-		{ "connect=h", "", TR_NM_KEY_SHARED_KEY },
-		{ "connect=h", "shared-key=0123456789abcdef", NULL },
-		{ "connect=h|shared-key-flags=4", "", NULL }, /* not required */
-		{ "connect=h|cert=/c|key=/k|ca=/a|server-name=hub", "", NULL },
-		{ "connect=h|cert=/c|key=/k|ca=/a|server-name=hub|username=alice", "", TR_NM_KEY_PASSWORD },
-		{ "connect=h|cert=/c|key=/k|ca=/a|server-name=hub|username=alice", "password=pw", NULL },
-		{ "connect=h|cert=/c|key=/k|ca=/a|server-name=hub|username=alice|password-flags=4", "", NULL },
+	        {"connect=h", "", TR_NM_KEY_SHARED_KEY},
+	        {"connect=h", "shared-key=0123456789abcdef", NULL},
+	        {"connect=h|shared-key-flags=4", "", NULL}, /* not required */
+	        {"connect=h|cert=/c|key=/k|ca=/a|server-name=hub", "", NULL},
+	        {"connect=h|cert=/c|key=/k|ca=/a|server-name=hub|username=alice", "",
+	         TR_NM_KEY_PASSWORD},
+	        {"connect=h|cert=/c|key=/k|ca=/a|server-name=hub|username=alice", "password=pw",
+	         NULL},
+	        {"connect=h|cert=/c|key=/k|ca=/a|server-name=hub|username=alice|password-flags=4",
+	         "", NULL},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -423,8 +432,8 @@ static void
 test_client_config(void)
 {
 	g_autoptr(NMSettingVpn) s = setting_from(
-		"connect=198.18.60.1:3211;198.18.60.2|username=alice|mtu=1300|type=tap|no-dns=true",
-		"shared-key=0123456789abcdef");
+	        "connect=198.18.60.1:3211;198.18.60.2|username=alice|mtu=1300|type=tap|no-dns=true",
+	        "shared-key=0123456789abcdef");
 	g_autoptr(GError) error = NULL;
 	TrClientConfig cfg;
 
@@ -477,9 +486,9 @@ main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	module = g_build_filename(g_getenv("TR_BUILD_ROOT"), "gui", "networkmanager",
-				  "libnm-vpn-plugin-trellis.so", NULL);
+	                          "libnm-vpn-plugin-trellis.so", NULL);
 	fixtures = g_build_filename(g_getenv("TR_SOURCE_ROOT"), "gui", "networkmanager", "tests",
-				    "fixtures", NULL);
+	                            "fixtures", NULL);
 	/* Loaded the way libnm loads it for nmcli: the factory symbol only. */
 	plugin = nm_vpn_editor_plugin_load_from_file(module, TR_NM_SERVICE, -1, NULL, NULL, &error);
 	g_assert_no_error(error);
