@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Runs a real NetworkManager with its own system bus inside the current
 # network namespace (run it with `ip netns exec NS unshare -u` so the mounts
-# and the hostname stay private). Everything it writes is under DIR:
+# and the hostname stay private): nm-in-netns.sh DIR [BUS-POLICY-FILE], the
+# policy file included after an allow-all default. Everything it writes is
+# under DIR (nm.pid: NetworkManager's PID):
 #   DIR/bus.sock            the private system bus (for nmcli from outside)
 #   DIR/nm.log, bus.log     their output
 #   DIR/etc/VPN/*.name      VPN plugins NetworkManager may run
@@ -12,6 +14,7 @@
 # that NetworkManager runs without udev and manages the veth it is given.
 set -eu
 D=$1
+POLICY=${2:-}
 mount -t tmpfs tmpfs /run
 mkdir -p /run/NetworkManager /run/dbus "$D/etc/conf.d" "$D/etc/VPN" "$D/lib" "$D/conns"
 mount --bind "$D/lib" /var/lib/NetworkManager
@@ -37,6 +40,7 @@ cat >"$D/dbus.conf" <<CONF
     <allow receive_type="signal"/>
     <allow receive_requested_reply="true"/>
   </policy>
+  $([ -n "$POLICY" ] && echo "<include>$POLICY</include>")
 </busconfig>
 CONF
 cat >"$D/NetworkManager.conf" <<CONF
@@ -64,6 +68,7 @@ NetworkManager --debug --config="$D/NetworkManager.conf" --config-dir="$D/etc/co
 	--intern-config="$D/lib/NetworkManager-intern.conf" \
 	--pid-file=/run/NetworkManager/NM.pid >"$D/nm.log" 2>&1 &
 nm_pid=$!
+echo "$nm_pid" >"$D/nm.pid"
 stop() {
 	kill -TERM "$nm_pid" 2>/dev/null
 	for _ in $(seq 1 50); do kill -0 "$nm_pid" 2>/dev/null || break; sleep 0.1; done

@@ -84,7 +84,9 @@ sed -e "s|^program=.*|program=$G/nm-trellis-service|" \
 	-e "s|^auth-dialog=.*|auth-dialog=$G/nm-trellis-auth-dialog|" \
 	"$G/nm-trellis-service.name" >"$D/etc/VPN/nm-trellis-service.name"
 chmod 644 "$D/etc/VPN/nm-trellis-service.name"
-netns_spawn "$nmns" unshare -u bash "$TR_SOURCE_ROOT/gui/networkmanager/tests/nm-in-netns.sh" "$D"
+# The bus has the plugin's own policy on top of an allow-all default.
+netns_spawn "$nmns" unshare -u bash "$TR_SOURCE_ROOT/gui/networkmanager/tests/nm-in-netns.sh" "$D" \
+	"$TR_SOURCE_ROOT/gui/networkmanager/nm-trellis-service.conf"
 netns_wait_for 20 nmc general status || fail "NetworkManager did not come up"
 nmc connection add type ethernet ifname vnm con-name base ipv4.method manual \
 	ipv4.addresses 198.18.60.2/24 ipv4.gateway 198.18.60.1 ipv6.method disabled >/dev/null || fail "base connection"
@@ -127,6 +129,24 @@ dev=$(netns_exec "$nmns" ip -o link show type tun | awk -F': ' '{print $2}' | he
 netns_exec "$nmns" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping through the tunnel"
 netns_exec "$nmns" ping -6 -c 2 -i 0.2 -W 2 fd00:7472::1 >/dev/null || fail "ping6 through the tunnel"
 ok "nmcli connection up office: $dev up, ping 198.19.0.1 and fd00:7472::1 through the tunnel"
+
+# Only root may call or own the service's names (nm-trellis-service.conf).
+svc=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/bus.sock gdbus call --system --dest org.freedesktop.DBus \
+	--object-path /org/freedesktop/DBus --method org.freedesktop.DBus.ListNames |
+	grep -o "org.freedesktop.NetworkManager.trellis[A-Za-z0-9_.]*" | head -1)
+[ -n "$svc" ] || fail "the service's bus name is not on the bus"
+in_nm() { nsenter -t "$(cat "$D/nm.pid")" -m -n env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket "$@"; }
+as_nobody() { in_nm setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+in_nm gdbus introspect --system --dest "$svc" --object-path /org/freedesktop/NetworkManager/VPN/Plugin |
+	grep -q "org.freedesktop.NetworkManager.VPN.Plugin" || fail "root cannot introspect $svc"
+as_nobody gdbus introspect --system --dest "$svc" --object-path /org/freedesktop/NetworkManager/VPN/Plugin \
+	>"$T/nobody.out" 2>&1 && fail "nobody could call $svc"
+grep -q "AccessDenied" "$T/nobody.out" || fail "nobody's call not denied by policy: $(cat "$T/nobody.out")"
+as_nobody busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+	RequestName su org.freedesktop.NetworkManager.trellis.Connection_99 0 >"$T/own.out" 2>&1 &&
+	fail "nobody could own a trellis service name: $(cat "$T/own.out")"
+grep -qi "denied\|not allowed" "$T/own.out" || fail "owning not denied by policy: $(cat "$T/own.out")"
+ok "service on the bus as $svc: root may call it; nobody (uid 65534) may not call it nor own a trellis name (AccessDenied)"
 
 nmc -f IP4,IP6 connection show office >"$T/ip.out" || fail "connection show"
 grep -Eq '^IP4.ADDRESS\[1\]: +198\.19\.0\.[0-9]+/24' "$T/ip.out" || fail "no pushed IPv4 address: $(cat "$T/ip.out")"
