@@ -51,6 +51,7 @@ typedef struct {
 	GtkWidget *widget;
 	GtkWidget *hubs, *server_name, *auth, *ca, *user_cert, *shared_key, *username, *password;
 	GtkWidget *cipher, *compression, *compression_warning, *mtu, *port, *type;
+	GtkWidget *advanced; /* the "Advanced settings" window */
 	GtkWidget *error_label;
 	GtkWidget *marked;
 	GtkSizeGroup *labels; /* our labels and the choosers' line up */
@@ -249,6 +250,65 @@ has_port(const char *hub)
 }
 
 static void
+close_advanced(GtkWidget *button, gpointer p)
+{
+	TrNmEditor *self = p;
+
+	gtk_widget_set_visible(self->advanced, FALSE);
+}
+
+static void
+on_advanced(GtkWidget *button, gpointer p)
+{
+	TrNmEditor *self = p;
+#if GTK_CHECK_VERSION(4, 0, 0)
+	GtkRoot *root = gtk_widget_get_root(self->widget);
+	GtkWidget *top = root ? GTK_WIDGET(root) : NULL;
+#else
+	GtkWidget *top = gtk_widget_get_toplevel(self->widget);
+#endif
+
+	if (top && GTK_IS_WINDOW(top))
+		gtk_window_set_transient_for(GTK_WINDOW(self->advanced), GTK_WINDOW(top));
+	gtk_window_present(GTK_WINDOW(self->advanced));
+}
+
+/* The window, hidden, with an empty grid for the rows (*@grid). */
+static GtkWidget *
+new_advanced_window(TrNmEditor *self, GtkWidget **grid)
+{
+	GtkWidget *window = tr_window_new();
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	GtkWidget *close = gtk_button_new_with_mnemonic("_Close");
+
+	gtk_window_set_title(GTK_WINDOW(window), "Trellis VPN: advanced settings");
+	gtk_window_set_modal(GTK_WINDOW(window), TRUE);
+	gtk_window_set_resizable(GTK_WINDOW(window), FALSE);
+#if GTK_CHECK_VERSION(4, 0, 0)
+	gtk_window_set_hide_on_close(GTK_WINDOW(window), TRUE);
+#else
+	g_signal_connect(window, "delete-event", G_CALLBACK(gtk_widget_hide_on_delete), NULL);
+#endif
+	gtk_widget_set_margin_start(box, 12);
+	gtk_widget_set_margin_end(box, 12);
+	gtk_widget_set_margin_top(box, 12);
+	gtk_widget_set_margin_bottom(box, 12);
+	*grid = gtk_grid_new();
+	g_object_set_data(G_OBJECT(*grid), "tr-labels", self->labels);
+	gtk_grid_set_row_spacing(GTK_GRID(*grid), 6);
+	gtk_grid_set_column_spacing(GTK_GRID(*grid), 12);
+	tr_box_add(box, *grid);
+	gtk_widget_set_name(close, "close");
+	gtk_widget_set_halign(close, GTK_ALIGN_END);
+	g_signal_connect(close, "clicked", G_CALLBACK(close_advanced), self);
+	tr_box_add(box, close);
+	tr_window_set_child(window, box);
+	/* For whoever drives the form (the tests). */
+	g_object_set_data(G_OBJECT(self->widget), "tr-advanced-window", window);
+	return window;
+}
+
+static void
 build(TrNmEditor *self)
 {
 	static const char *const auth_items[] = {"Certificate", "Certificate and password",
@@ -269,7 +329,7 @@ build(TrNmEditor *self)
 	                  !orig_data(self, TR_NM_KEY_SHARED_KEY "-flags")));
 	gboolean password = orig_data(self, TR_NM_KEY_USERNAME) != NULL;
 	int cipher = CIPHER_DEFAULT;
-	GtkWidget *grid, *adv, *expander;
+	GtkWidget *grid, *adv;
 	int row = 0;
 
 	if (crypto && strcmp(crypto, "aes256-gcm") == 0)
@@ -350,19 +410,19 @@ build(TrNmEditor *self)
 	self->password = add_row(
 	        grid, row++, "_Password:", new_secret_entry(self, TR_NM_KEY_PASSWORD), "password");
 
-	/* Advanced */
-	expander = gtk_expander_new_with_mnemonic("A_dvanced");
-	gtk_widget_set_name(expander, "advanced");
-	adv = gtk_grid_new();
-	g_object_set_data(G_OBJECT(adv), "tr-labels", self->labels);
-	gtk_grid_set_row_spacing(GTK_GRID(adv), 6);
-	gtk_grid_set_column_spacing(GTK_GRID(adv), 12);
-	gtk_widget_set_margin_top(adv, 6);
-	tr_expander_set_child(expander, adv);
-	tr_box_add(self->widget, expander);
+	/* Advanced: a window of its own, as other VPN plugins have: the form
+	 * stays short enough for the hosts' fixed-size pages. */
+	{
+		GtkWidget *button = gtk_button_new_with_mnemonic("A_dvanced…");
+		gtk_widget_set_name(button, "advanced");
+		gtk_widget_set_halign(button, GTK_ALIGN_END);
+		g_signal_connect(button, "clicked", G_CALLBACK(on_advanced), self);
+		tr_box_add(self->widget, button);
+	}
+	self->advanced = new_advanced_window(self, &adv);
 	row = 0;
 	self->cipher =
-	        add_row(adv, row++, "_Cipher:", new_combo(self, cipher_items, cipher), "cipher");
+	        add_row(adv, row++, "Ci_pher:", new_combo(self, cipher_items, cipher), "cipher");
 	self->compression =
 	        add_row(adv, row++, "C_ompression:",
 	                new_combo(self, compression_items,
@@ -385,10 +445,10 @@ build(TrNmEditor *self)
 	                "mtu");
 	gtk_widget_set_tooltip_text(self->mtu, "The largest tunnel MTU to accept from the hub");
 	self->port =
-	        add_row(adv, row++, "P_ort:", new_spin(self, 1, 65535, TR_DEFAULT_PORT), "port");
+	        add_row(adv, row++, "Po_rt:", new_spin(self, 1, 65535, TR_DEFAULT_PORT), "port");
 	gtk_widget_set_tooltip_text(self->port, "For hubs given without a port");
 	self->type =
-	        add_row(adv, row++, "_Device type:",
+	        add_row(adv, row++, "Device _type:",
 	                new_combo(self, type_items, g_strcmp0(orig_data(self, "type"), "tap") == 0),
 	                "type");
 
@@ -400,6 +460,21 @@ build(TrNmEditor *self)
 	tr_box_add(self->widget, self->error_label);
 
 	tr_show_all(self->widget);
+#if !GTK_CHECK_VERSION(4, 0, 0)
+	gtk_widget_show_all(gtk_bin_get_child(GTK_BIN(self->advanced)));
+#endif
+	/* The rows the form shows and hides itself, whatever the host does. */
+	{
+		GtkWidget *toggled[] = {
+		        self->ca,       self->user_cert,           self->shared_key, self->username,
+		        self->password, self->compression_warning, self->error_label};
+		for (guint i = 0; i < G_N_ELEMENTS(toggled); i++) {
+			GtkWidget *label = g_object_get_data(G_OBJECT(toggled[i]), "tr-label");
+			tr_no_show_all(toggled[i]);
+			if (label)
+				tr_no_show_all(label);
+		}
+	}
 	gtk_widget_set_visible(self->error_label, FALSE);
 	self->built = TRUE;
 	update_visibility(self);
@@ -627,6 +702,10 @@ tr_nm_editor_dispose(GObject *object)
 {
 	TrNmEditor *self = (TrNmEditor *)object;
 
+	if (self->advanced) {
+		tr_window_destroy(self->advanced);
+		self->advanced = NULL;
+	}
 	g_clear_object(&self->widget);
 	g_clear_object(&self->labels);
 	g_clear_object(&self->orig);

@@ -22,6 +22,8 @@ mount --bind "$D/etc" /etc/NetworkManager
 mount -o remount,ro /sys
 hostname trellis-nm-test
 ip link set lo up
+INCLUDE=
+[ -n "$POLICY" ] && INCLUDE="<include>$POLICY</include>"
 cat >"$D/dbus.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -40,7 +42,7 @@ cat >"$D/dbus.conf" <<CONF
     <allow receive_type="signal"/>
     <allow receive_requested_reply="true"/>
   </policy>
-  $([ -n "$POLICY" ] && echo "<include>$POLICY</include>")
+  $INCLUDE
 </busconfig>
 CONF
 cat >"$D/NetworkManager.conf" <<CONF

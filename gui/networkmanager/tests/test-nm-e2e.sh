@@ -113,6 +113,37 @@ grep -q "org.freedesktop.NetworkManager.trellis" "$T/shown" || fail "wrong servi
 grep -q "connect = 198.18.60.1" "$T/shown" || fail "data not imported: $(cat "$T/shown")"
 ok "nmcli connection import type trellis file client.conf made connection 'office'"
 
+# ---- nm-connection-editor (GTK 3) opens the connection with the Trellis editor ----------------
+if command -v nm-connection-editor >/dev/null && command -v Xvfb >/dev/null &&
+	command -v xdotool >/dev/null && command -v import >/dev/null; then
+	shots=$B/gui/networkmanager/screenshots
+	mkdir -p "$shots"
+	for xd in $(seq 150 200); do [ -e "/tmp/.X11-unix/X$xd" ] || [ -e "/tmp/.X$xd-lock" ] || break; done
+	Xvfb ":$xd" -screen 0 1024x768x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
+	NETNS_PIDS+=($!)
+	netns_wait_for 10 test -e "/tmp/.X11-unix/X$xd" || fail "Xvfb did not start"
+	uuid=$(nmc -g connection.uuid connection show office)
+	DISPLAY=":$xd" NO_AT_BRIDGE=1 GSETTINGS_BACKEND=memory DBUS_SYSTEM_BUS_ADDRESS=unix:path=$D/bus.sock \
+		NM_VPN_PLUGIN_DIR=$D/etc/VPN nm-connection-editor --edit "$uuid" >"$T/nce.log" 2>&1 &
+	nce=$!
+	NETNS_PIDS+=($nce)
+	wid=$(DISPLAY=":$xd" timeout 20 xdotool search --sync --onlyvisible --name "Editing office" | head -1)
+	[ -n "$wid" ] || fail "nm-connection-editor showed no window: $(cat "$T/nce.log")"
+	sleep 1
+	DISPLAY=":$xd" import -window root "$shots/nm-connection-editor-vpn.png"
+	# Alt+D, the "Advanced…" button's mnemonic, opens the advanced window.
+	DISPLAY=":$xd" xdotool windowfocus --sync "$wid"
+	sleep 0.3
+	DISPLAY=":$xd" xdotool key alt+d
+	DISPLAY=":$xd" timeout 10 xdotool search --sync --onlyvisible --name "Trellis VPN: advanced settings" >/dev/null ||
+		fail "Alt+D did not open the advanced window in nm-connection-editor"
+	sleep 0.5
+	DISPLAY=":$xd" import -window root "$shots/nm-connection-editor-advanced.png"
+	grep -i "trellis" "$T/nce.log" && fail "nm-connection-editor could not use the plugin: $(cat "$T/nce.log")"
+	netns_kill "$nce"
+	ok "nm-connection-editor --edit office: the Trellis form in its VPN tab, Alt+D opens its advanced window; screenshots nm-connection-editor-{vpn,advanced}.png"
+fi
+
 # A broken file is refused with the file, the line and what is wrong.
 printf '[client]\nconnect = 198.18.60.1\nmtu = 9\n' >"$T/broken.conf"
 nmc connection import type trellis file "$T/broken.conf" >"$T/broken.out" 2>&1 && fail "broken file imported"

@@ -98,6 +98,29 @@ screenshot(const char *what)
 	printf("# screenshot %s\n", path);
 }
 
+/* Focuses the visible window titled @title_re (a regex) and types @keys, as a
+ * person at the keyboard. */
+static void
+press(const char *title_re, const char *keys)
+{
+	const char *argv[] = {"sh",
+	                      "-c",
+	                      "w=$(xdotool search --onlyvisible --name \"$0\" | head -1) && "
+	                      "[ -n \"$w\" ] && xdotool windowfocus --sync \"$w\" && sleep 0.3 && "
+	                      "xdotool key \"$1\"",
+	                      title_re,
+	                      keys,
+	                      NULL};
+	int status = -1;
+
+	settle(100);
+	CHECK(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+	                   &status, NULL) &&
+	              status == 0,
+	      "xdotool could not type %s into '%s'", keys, title_re);
+	settle(500);
+}
+
 static char *
 data_of(NMConnection *c)
 {
@@ -135,7 +158,7 @@ main(int argc, char **argv)
 	g_autoptr(NMVpnEditor) editor = NULL;
 	g_autofree char *before = NULL, *after = NULL;
 	GtkWidget *widget, *hubs, *port, *auth, *shared_key, *error_label, *compression, *warning,
-	        *expander, *ca;
+	        *advanced, *ca;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: %s PLUGIN.so FIXTURE.conf OUTDIR\n", argv[0]);
@@ -166,9 +189,8 @@ main(int argc, char **argv)
 #endif
 	gtk_window_set_title(GTK_WINDOW(window), "Trellis VPN (" TOOLKIT ")");
 	gtk_window_set_default_size(GTK_WINDOW(window), 640, 560);
-	expander = find(widget, "advanced");
-	CHECK(expander, "no Advanced section");
-	gtk_expander_set_expanded(GTK_EXPANDER(expander), TRUE);
+	advanced = g_object_get_data(G_OBJECT(widget), "tr-advanced-window");
+	CHECK(advanced && find(widget, "advanced"), "no Advanced button or window");
 #if GTK_CHECK_VERSION(4, 0, 0)
 	gtk_window_present(GTK_WINDOW(window));
 #else
@@ -176,25 +198,38 @@ main(int argc, char **argv)
 #endif
 	settle(500);
 
+	/* A person opens "Advanced…" with its mnemonic, Alt+D, and closes it with
+	 * Alt+C. */
+	CHECK(!gtk_widget_get_visible(advanced), "the advanced window is open from the start");
+	press("^Trellis VPN \\(" TOOLKIT "\\)$", "alt+d");
+	CHECK(gtk_widget_get_visible(advanced), "Alt+D did not open the advanced window");
+	port = find(advanced, "port");
+	compression = find(advanced, "compression");
+	warning = find(advanced, "compression-warning");
+	CHECK(port && compression && warning && find(advanced, "cipher") && find(advanced, "mtu") &&
+	              find(advanced, "type"),
+	      "a field is missing from the advanced window");
+	CHECK(gtk_widget_get_visible(warning), "LZO is on and its warning is not shown");
+	ok("Alt+D (typed with xdotool) opens the advanced window: cipher, compression with its "
+	   "warning, MTU, port, device type");
+	screenshot("advanced");
+	press("^Trellis VPN: advanced settings$", "alt+c");
+	CHECK(!gtk_widget_get_visible(advanced), "Alt+C did not close the advanced window");
+	ok("Alt+C closes it");
+
 	hubs = find(widget, "hubs");
-	port = find(widget, "port");
 	auth = find(widget, "auth");
 	shared_key = find(widget, "shared-key");
 	error_label = find(widget, "error");
-	compression = find(widget, "compression");
-	warning = find(widget, "compression-warning");
 	ca = find(widget, "ca");
-	CHECK(hubs && port && auth && shared_key && error_label && compression && warning && ca,
-	      "a field is missing from the form");
+	CHECK(hubs && auth && shared_key && error_label && ca, "a field is missing from the form");
 	CHECK(strcmp(tr_entry_get_text(hubs), "hub-a.example.net:3210, 198.18.7.1:3300") == 0,
 	      "hubs shows '%s'", tr_entry_get_text(hubs));
 	CHECK(gtk_combo_box_get_active(GTK_COMBO_BOX(auth)) == 1, "authentication is not "
 	                                                          "'Certificate and password'");
 	CHECK(gtk_widget_get_visible(ca) && !gtk_widget_get_visible(shared_key),
 	      "certificate fields hidden or shared key shown");
-	CHECK(gtk_widget_get_visible(warning), "LZO is on and its warning is not shown");
-	ok("the form shows the imported hubs, 'Certificate and password', the CA and the LZO "
-	   "warning");
+	ok("the form shows the imported hubs, 'Certificate and password' and the CA");
 	screenshot("imported");
 
 	/* Nothing touched: the connection comes back as it went in, keys the

@@ -57,7 +57,7 @@ ask() {
 	"$B/nm-trellis-auth-dialog" -u 0b8d5c4e-0000-4c8e-9a53-000000000001 -n office \
 		-s org.freedesktop.NetworkManager.trellis -i "$@" <"$T/in" >"$T/out" 2>"$T/err" &
 	dialog_pid=$!
-	wid=$(timeout 15 xdotool search --sync --name "Authenticate VPN" | head -1)
+	wid=$(timeout 15 xdotool search --sync --onlyvisible --name "Authenticate VPN" | head -1)
 	[ -n "$wid" ] || fail "no window appeared"
 	sleep 0.5
 	import -window root "$OUT/auth-dialog-$shot.png" || fail "screenshot"
