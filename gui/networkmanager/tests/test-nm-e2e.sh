@@ -272,7 +272,8 @@ nmc connection up lab >"$T/up-lab.out" 2>&1 || fail "up lab: $(cat "$T/up-lab.ou
 netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.1.1 >/dev/null || fail "ping through lab"
 netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping through office while lab is up"
 [ "$(nmc -g GENERAL.STATE connection show office)" = activated ] || fail "office not active any more"
-ok "two Trellis connections at once: office and lab both carry traffic"
+ok "two Trellis connections at once: office and lab (shared key, not in any log) both carry traffic"
+! grep -q "$KEY" "$D/nm.log" || fail "the shared key is in NetworkManager's log"
 nmc connection down lab >/dev/null || fail "down lab"
 nmc connection down office >/dev/null || fail "down office"
 netns_wait_for 10 bash -c "! ip netns exec $nmns ip -o link show type tun | grep -q ." ||
