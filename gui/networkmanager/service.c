@@ -334,12 +334,13 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *bus_name = NULL;
-	gboolean persist = FALSE, debug = FALSE;
+	gboolean persist = FALSE, debug = FALSE, verbose;
 	TrNmService *plugin;
 	const GOptionEntry entries[] = {
 	        {"persist", 0, 0, G_OPTION_ARG_NONE, &persist,
 	         "Do not quit when the VPN connection terminates", NULL},
-	        {"debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug information", NULL},
+	        {"debug", 0, 0, G_OPTION_ARG_NONE, &debug,
+	         "Log debug information and stay when NetworkManager goes (to run by hand)", NULL},
 	        {"bus-name", 0, 0, G_OPTION_ARG_STRING, &bus_name,
 	         "D-Bus name to own (NetworkManager passes one per connection)", "NAME"},
 	        {NULL},
@@ -354,9 +355,13 @@ main(int argc, char **argv)
 		g_printerr("nm-trellis-service: %s\n", error->message);
 		return 2;
 	}
-	if (getenv("NM_VPN_LOG_LEVEL") && atoi(getenv("NM_VPN_LOG_LEVEL")) >= 7)
-		debug = TRUE;
-	tr_log_init("nm-trellis-service", debug ? TR_LOG_VERBOSE : TR_LOG_NORMAL, NULL, NULL);
+	/* NetworkManager passes its log level (syslog numbers: 7 is debug). The
+	 * log goes to stderr, which NetworkManager's journal keeps, prefixed
+	 * "nm-trellis-service[PID]" (NM_VPN_LOG_SYSLOG is not followed: without
+	 * a syslog daemon the lines would be lost). */
+	verbose =
+	        debug || (g_getenv("NM_VPN_LOG_LEVEL") && atoi(g_getenv("NM_VPN_LOG_LEVEL")) >= 7);
+	tr_log_init("nm-trellis-service", verbose ? TR_LOG_VERBOSE : TR_LOG_NORMAL, NULL, NULL);
 
 	plugin = g_initable_new(tr_nm_service_get_type(), NULL, &error,
 	                        NM_VPN_SERVICE_PLUGIN_DBUS_SERVICE_NAME,
