@@ -8,7 +8,9 @@
 #        NetworkManager                trellis-server :3210 certificates + password,
 #        nm-trellis-service               pool 198.19.0.0/24, fd00:7472::/64,
 #        trellis0, trellis1               DNS 198.19.0.53 + fd00:7472::53, route 198.19.99.0/24
-#                                     trellis-server :3211 shared key, pool 198.19.1.0/24
+#                                     trellis-server :3211 shared key, pool 198.19.1.0/24,
+#                                       pushes a default route; reached at 198.18.61.1
+#                                       (not on the link: through the base's gateway)
 #
 # import a client.conf -> up -> ping -> nmcli shows the pushed addresses and
 # DNS -> down -> device gone; a wrong password fails with the reason; the
@@ -73,8 +75,9 @@ start_hub() {
 		fail "hub did not start"
 }
 start_hub
+ip -n "$hub" addr add 198.18.61.1/32 dev lo
 netns_spawn "$hub" "$B/server/trellis-server" --shared-key "$KEY" --listen 3211 --state-dir "$T" \
-	--pool 198.19.1.0/24 --pool6 none --device tsk%d >"$T/hub-sk.log" 2>&1
+	--pool 198.19.1.0/24 --pool6 none --device tsk%d --route 0.0.0.0/0 >"$T/hub-sk.log" 2>&1
 wait_log 10 "$T/hub-sk.log" "listening on port 3211" || fail "shared-key hub did not start"
 
 # ---- NetworkManager, with the plugin from the build tree ------------------------------
@@ -190,7 +193,9 @@ ok "nmcli -f IP4,IP6 shows $(grep -E '^IP4.ADDRESS\[1\]' "$T/ip.out" | awk '{pri
 netns_exec "$nmns" ip route show 198.19.99.0/24 | grep -q "dev $dev" || fail "route 198.19.99.0/24 not on $dev"
 mtu=$(netns_exec "$nmns" cat /sys/class/net/"$dev"/mtu)
 [ "$mtu" = 1400 ] || fail "MTU $mtu, the hub pushed 1400"
-ok "NetworkManager configured the pushed route and MTU $mtu on $dev"
+netns_exec "$nmns" ip route get 198.18.199.9 | grep -q "dev vnm" ||
+	fail "office became the default route without pushing one: $(netns_exec "$nmns" ip route get 198.18.199.9)"
+ok "NetworkManager configured the pushed route and MTU $mtu on $dev; no default route pushed, none taken"
 ! grep -q wonderland "$D/nm.log" || fail "the password is in NetworkManager's log"
 ok "the password appears in no log"
 
@@ -263,7 +268,7 @@ ok "vpn.data mtu=9 set by hand: Connect refused, the log says \"connection 'offi
 # ---- A second Trellis connection at the same time (shared key) ---------------------------
 cat >"$T/lab.conf" <<CONF
 [client]
-connect = 198.18.60.1:3211
+connect = 198.18.61.1:3211
 shared-key = $KEY
 name = laptop-lab
 CONF
@@ -271,6 +276,16 @@ nmc connection import type trellis file "$T/lab.conf" >/dev/null 2>&1 || fail "i
 nmc connection up lab >"$T/up-lab.out" 2>&1 || fail "up lab: $(cat "$T/up-lab.out")"
 netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.1.1 >/dev/null || fail "ping through lab"
 netns_exec "$nmns" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping through office while lab is up"
+# lab's hub pushed a default route: the VPN is the default now, and the hub
+# itself stays reached outside the tunnel, through the base's gateway (the
+# external gateway the service handed over).
+labdev=$(netns_exec "$nmns" ip -o addr show | awk '/198\.19\.1\./ {print $2}' | head -1)
+[ -n "$labdev" ] || fail "no lab device"
+netns_exec "$nmns" ip route get 198.18.199.9 | grep -q "dev $labdev" ||
+	fail "the pushed default route is not used: $(netns_exec "$nmns" ip route get 198.18.199.9)"
+netns_exec "$nmns" ip route get 198.18.61.1 | grep -q "via 198.18.60.1 dev vnm" ||
+	fail "the hub is not reached outside the tunnel: $(netns_exec "$nmns" ip route get 198.18.61.1)"
+ok "lab's pushed default route: traffic goes through $labdev, the hub 198.18.61.1 still via 198.18.60.1 dev vnm"
 [ "$(nmc -g GENERAL.STATE connection show office)" = activated ] || fail "office not active any more"
 ok "two Trellis connections at once: office and lab (shared key, not in any log) both carry traffic"
 ! grep -q "$KEY" "$D/nm.log" || fail "the shared key is in NetworkManager's log"
