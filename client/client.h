@@ -3,7 +3,7 @@
 
 #include "common/dataplane.h"
 #include <glib.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 #include "common/addr.h"
 #include "common/cipher.h"

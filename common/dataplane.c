@@ -280,7 +280,7 @@ ep_write(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len)
 	uint64_t words[EP_WORDS] = { 0 };
 	unsigned seq;
 
-	if (len > sizeof(words))
+	if ((size_t)len > sizeof(words)) /* socklen_t is an int on Windows */
 		len = 0;
 	if (len)
 		memcpy(words, sa, len);
@@ -781,7 +781,7 @@ inbox_push(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len,
 	item = g_malloc(sizeof(*item) + len);
 	item->peer = peer_ref(peer);
 	item->tls = from == NULL;
-	item->from_len = from && from_len <= sizeof(item->from) ? from_len : 0;
+	item->from_len = from && (size_t)from_len <= sizeof(item->from) ? from_len : 0;
 	if (item->from_len)
 		memcpy(&item->from, from, item->from_len);
 	item->len = (guint)len;
@@ -807,7 +807,7 @@ heard(Worker *w, TrDpPeer *peer, const struct sockaddr *from, socklen_t from_len
 			peer_event(peer, TR_DP_EVENT_UDP_HEARD);
 	}
 	ep_len = ep_read(peer, &ep);
-	if (from_len <= sizeof(peer->ep_words) &&
+	if ((size_t)from_len <= sizeof(peer->ep_words) &&
 	    (ep_len != from_len || memcmp(&ep, from, from_len) != 0)) {
 		ep_write(peer, from, from_len);
 		peer_event(peer, TR_DP_EVENT_ROAMED);

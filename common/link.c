@@ -684,7 +684,7 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	if (link->timing.peer_timeout_sec == 0)
 		link->timing.peer_timeout_sec = 60;
 	link->udp_fd = udp_fd;
-	if (endpoint && endpoint_len <= sizeof(link->endpoint)) {
+	if (endpoint && (size_t)endpoint_len <= sizeof(link->endpoint)) {
 		memcpy(&link->endpoint, endpoint, endpoint_len);
 		link->endpoint_len = endpoint_len;
 	}
@@ -757,7 +757,7 @@ tr_link_udp_input(TrLink *link, TrPacket *pkt, const struct sockaddr *from, sock
 	/* Authenticated: the peer is alive and may have moved (roaming). */
 	link->last_rx = now;
 	link->last_udp_rx = now;
-	if (fromlen <= sizeof(link->endpoint) &&
+	if ((size_t)fromlen <= sizeof(link->endpoint) &&
 	    (fromlen != link->endpoint_len || memcmp(from, &link->endpoint, fromlen) != 0)) {
 		char a[80], b[80];
 		if (link->endpoint_len > 0) {

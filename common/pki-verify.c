@@ -40,7 +40,11 @@ stamp_file(const char *path, FileStamp *stamp)
 	stamp->dev = st.st_dev;
 	stamp->ino = st.st_ino;
 	stamp->size = st.st_size;
+#ifdef G_OS_WIN32
+	stamp->mtime_ns = (gint64)st.st_mtime * 1000000000; /* seconds only there */
+#else
 	stamp->mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+#endif
 }
 
 static gnutls_x509_crl_t

@@ -36,7 +36,12 @@ tr_rcu_new(GDestroyNotify destroy)
 	TrRcu *rcu;
 
 	/* g_aligned_alloc0() needs GLib 2.72; the project supports 2.70. */
+#ifdef G_OS_WIN32
+	mem = _aligned_malloc(sizeof(TrRcu), 64); /* freed with _aligned_free */
+	if (mem == NULL)
+#else
 	if (posix_memalign(&mem, 64, sizeof(TrRcu)) != 0)
+#endif
 		g_error("out of memory");
 	rcu = memset(mem, 0, sizeof(TrRcu));
 
@@ -70,7 +75,11 @@ tr_rcu_free(TrRcu *rcu)
 	if (cur && rcu->destroy)
 		rcu->destroy(cur);
 	g_mutex_clear(&rcu->lock);
+#ifdef G_OS_WIN32
+	_aligned_free(rcu);
+#else
 	free(rcu);
+#endif
 }
 
 TrRcuReader *

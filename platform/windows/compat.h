@@ -23,5 +23,17 @@
 #define O_NOCTTY   0
 #define O_NOFOLLOW 0
 
+/* errno values of Linux that the portable code returns; mingw-w64's end at 140. */
+#include <errno.h>
+#ifndef ESTALE
+#define ESTALE 201
+#endif
+#ifndef ENOKEY
+#define ENOKEY 202
+#endif
+#ifndef EKEYEXPIRED
+#define EKEYEXPIRED 203
+#endif
+
 /* Zeroes memory the compiler may not optimise away (SecureZeroMemory). */
 void explicit_bzero(void *p, size_t n);

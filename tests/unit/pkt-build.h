@@ -7,7 +7,8 @@
  * under test (common/mangle.c, common/offload.c) so that the two do not
  * share mistakes.
  */
-#include <arpa/inet.h>
+#include "platform/net.h"
+
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
