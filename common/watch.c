@@ -47,6 +47,8 @@ typedef struct {
 	int fd;
 } Watch;
 
+#define WATCH_EVENTS (FD_READ | FD_WRITE | FD_ACCEPT | FD_CONNECT | FD_CLOSE)
+
 /* What is ready now, without waiting. */
 static GIOCondition
 watch_poll(Watch *w)
@@ -63,7 +65,13 @@ watch_poll(Watch *w)
 	                                 (w->events & G_IO_OUT ? POLLWRNORM : 0))};
 	GIOCondition c = 0;
 
-	/* resets the event first: what it records from here on is new */
+	/*
+	 * Bind the event again: a socket has one registration, shared by its
+	 * duplicates, and another descriptor of it (GIO's, which the dialer
+	 * duplicates and closes) may have cancelled ours. Then reset the event:
+	 * what it records from here on is new.
+	 */
+	WSAEventSelect(w->sock, (WSAEVENT)w->pfd.fd, WATCH_EVENTS);
 	WSAEnumNetworkEvents(w->sock, (WSAEVENT)w->pfd.fd, &ne);
 	if (WSAPoll(&p, 1, 0) <= 0)
 		return 0;
@@ -143,7 +151,7 @@ watch_new(int fd, GIOCondition events)
 		w->sock = (SOCKET)fd;
 		w->pfd.fd = (gintptr)ev;
 		/* (also makes the socket non-blocking, which every caller wants) */
-		WSAEventSelect(w->sock, ev, FD_READ | FD_WRITE | FD_ACCEPT | FD_CONNECT | FD_CLOSE);
+		WSAEventSelect(w->sock, ev, WATCH_EVENTS);
 	} else {
 		w->pfd.fd = (gintptr)fd; /* an event handle: a wakeup */
 	}

@@ -50,6 +50,8 @@ tr_win_tap_list(TrWinTap *out, int max, TrPlatError *err)
 	int n = 0;
 
 	rc = RegOpenKeyExA(HKEY_LOCAL_MACHINE, ADAPTER_KEY, 0, KEY_READ, &adapters);
+	if (rc == ERROR_FILE_NOT_FOUND)
+		return 0; /* no network adapter class at all (wine): no TAP adapter */
 	if (rc != ERROR_SUCCESS)
 		return tr_plat_error_set(err, tr_win_errno((DWORD)rc),
 		                         "cannot read the network adapter list (HKLM\\%s): %s",

@@ -86,7 +86,7 @@ fi
 
 # ---- 2. pki init/issue on Windows, read on Linux ---------------------------------------
 S=$T/win-pki
-if timeout 120 wine "$D/trellis.exe" pki init --name trellis-wine-test --state-dir "$(winpath "$S")" >"$T/pki.log" 2>&1 &&
+if timeout 120 wine "$D/trellis.exe" pki init --network wine-test --state-dir "$(winpath "$S")" >"$T/pki.log" 2>&1 &&
 	timeout 120 wine "$D/trellis.exe" pki issue laptop --state-dir "$(winpath "$S")" >>"$T/pki.log" 2>&1 &&
 	[ -f "$S/ca.crt" ] && [ -f "$S/issued/laptop.crt" ] &&
 	certtool --verify --load-ca-certificate "$S/ca.crt" --infile "$S/issued/laptop.crt" >"$T/certtool.log" 2>&1 &&
@@ -104,6 +104,10 @@ elif [ ! -x "$L/server/trellis-server" ]; then
 else
 	netns=trwine$$
 	ip netns add "$netns" && ip -n "$netns" link set lo up
+	# Wine's sockets are made by the wineserver, in its network namespace:
+	# end the prefix's server, so that the next one starts inside ours.
+	timeout 20 wineserver -k 2>/dev/null
+	timeout 20 wineserver -w 2>/dev/null
 	H=$T/hub-state
 	ip netns exec "$netns" "$L/server/trellis-server" --state-dir "$H" --pool 198.19.77.0/24 \
 		--pool6 none --keepalive 2 --control-socket none >"$T/hub.log" 2>&1 &
@@ -182,6 +186,10 @@ PY
 fi
 
 # ---- 4. the installer --------------------------------------------------------------------
+if [ -n "$netns" ]; then # back out of the namespace (see above)
+	timeout 20 wineserver -k 2>/dev/null
+	timeout 20 wineserver -w 2>/dev/null
+fi
 setup=$(ls "$W"/trellis-*-setup.exe 2>/dev/null | head -n1)
 if [ -z "$setup" ]; then
 	echo "skip - installer: not built (scripts/build-windows.sh --installer)"
