@@ -173,7 +173,7 @@ PY
 		pids+=($!)
 		if wait_for 60 grep -q "connected to" "$T/client.log" &&
 			grep -q "client winbox connected from 127.0.0.1" "$T/hub.log"; then
-			ok "trellis-client.exe: TLS handshake with the Linux hub, configuration received ($(grep -o 'address [0-9./]*' "$T/client.log" | head -n1))"
+			ok "trellis-client.exe: TLS handshake with the Linux hub, configuration received: $(grep -o 'connected to .*' "$T/client.log" | head -n1 | tr -d '\r')"
 		else
 			not_ok "trellis-client.exe did not connect to the Linux hub"
 		fi
