@@ -66,7 +66,7 @@ FunctionEnd
 
 ; Runs a command, logging its output; $0 is its exit code.
 !macro Run cmd
-	DetailPrint "${cmd}"
+	DetailPrint `${cmd}`
 	nsExec::ExecToLog '${cmd}'
 	Pop $0
 !macroend
