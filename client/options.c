@@ -44,8 +44,9 @@ const TrOptDesc tr_client_options[] = {
 	  "A subnet (IPv4, IPv6 or MAC prefix) reached through this client, claimed at the hub (with certificates, it must be granted by the certificate)", 0 },
 	{ "device", 'd', TR_OPT_STRING, "NAME", "trellis%d", 0, 0, NULL, "Device",
 	  "Device name; %d becomes a free number", 0 },
-	{ "device-path", 0, TR_OPT_PATH, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
-	  "Path of the tun clone device", 0 },
+	/* A string, not a path resolved against the config file: "udp:..." is no file. */
+	{ "device-path", 0, TR_OPT_STRING, "PATH", "/dev/net/tun", 0, 0, NULL, "Device",
+	  "Path of the tun clone device (Windows: of the TAP adapter); udp:127.0.0.1:PORT is the test device on a loopback UDP port (tests; wine has no TAP driver)", 0 },
 	{ "ifup", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",
 	  "Command run with sh -c, IFNAME set, once the device is configured", 0 },
 	{ "ifdown", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",

@@ -12,15 +12,50 @@
 #include "platform/windows/files.h"
 
 /*
- * Windows: the socket is an AF_UNIX socket file in a directory whose ACL
- * lets only SYSTEM and the Administrators in (connecting needs write access
- * to the file). GDBus cannot tell who the peer is there (no peer
- * credentials: EXTERNAL always fails), so the server takes ANONYMOUS
- * authentication and the ACL is the access check.
+ * Windows: D-Bus's own Windows transport, nonce-tcp on 127.0.0.1. A client
+ * must first send the 16 random bytes of the server's nonce file, which
+ * GDBus writes to the daemon's temporary directory: for a service
+ * (LocalSystem) C:\Windows\Temp, where only SYSTEM and the Administrators
+ * may read it; for a console run the user's own. The "socket" file in the
+ * control directory (itself SYSTEM and Administrators only) holds the
+ * address. GDBus cannot learn a peer's identity on Windows (EXTERNAL always
+ * fails), so past the nonce the server takes ANONYMOUS authentication.
+ * (AF_UNIX sockets exist since Windows 10 1803 but not in wine, where this
+ * is tested.)
  */
 #define SERVER_FLAGS G_DBUS_SERVER_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS
+#define SERVER_ADDRESS(path) g_strdup("nonce-tcp:host=127.0.0.1")
+
+/* The address a daemon wrote into its control file. */
+static char *
+client_address(const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, error))
+		return NULL;
+	return g_strdup(g_strstrip(text));
+}
+
+static gboolean
+write_client_address(const char *path, const char *address, GError **error)
+{
+	int fd;
+
+	g_unlink(path);
+	fd = tr_win_create_file(path, 0600);
+	if (fd < 0 || write(fd, address, (unsigned)strlen(address)) != (int)strlen(address)) {
+		tr_set_error_errno(error, fd < 0 ? -fd : errno, "cannot write %s", path);
+		if (fd >= 0)
+			close(fd);
+		return FALSE;
+	}
+	close(fd);
+	return TRUE;
+}
 #else
 #define SERVER_FLAGS G_DBUS_SERVER_FLAGS_NONE
+#define SERVER_ADDRESS(path) g_strdup_printf("unix:path=%s", path)
 #endif
 
 static const char introspection_xml[] =
@@ -219,7 +254,7 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 		}
 		g_unlink(socket_path);
 	}
-	address = g_strdup_printf("unix:path=%s", socket_path);
+	address = SERVER_ADDRESS(socket_path);
 	c->observer = g_dbus_auth_observer_new();
 	g_signal_connect(c->observer, "authorize-authenticated-peer", G_CALLBACK(on_authorize), c);
 	{
@@ -231,7 +266,10 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 	}
 	if (c->server == NULL)
 		goto fail;
-#ifndef G_OS_WIN32
+#ifdef G_OS_WIN32
+	if (!write_client_address(socket_path, g_dbus_server_get_client_address(c->server), error))
+		goto fail;
+#else
 	if (g_chmod(socket_path, 0600) < 0) {
 		tr_set_error_errno(error, errno, "chmod %s", socket_path);
 		goto fail;
@@ -326,11 +364,19 @@ tr_control_free(TrControl *c)
 char *
 tr_control_get_status(const char *socket_path, GError **error)
 {
+#ifdef G_OS_WIN32
+	g_autofree char *address = client_address(socket_path, error);
+#else
 	g_autofree char *address = g_strdup_printf("unix:path=%s", socket_path);
+#endif
 	g_autoptr(GDBusConnection) conn = NULL;
 	g_autoptr(GVariant) reply = NULL;
 	char *json = NULL;
 
+#ifdef G_OS_WIN32
+	if (address == NULL)
+		return NULL;
+#endif
 	conn = g_dbus_connection_new_for_address_sync(
 		address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, error);
 	if (conn == NULL)
