@@ -9,7 +9,9 @@
 #      pushed configuration, and ICMP echo to the hub's tunnel address and
 #      back through the client's device. Wine has no TAP driver: the device
 #      is the test device on a loopback UDP port (--device-path udp:...),
-#      held by a small Python program playing the TAP adapter;
+#      held by a small Python program playing the TAP adapter; then the
+#      same network as a Windows service (wine's Service Control Manager):
+#      install, start, trellis status over the control interface, stop, remove;
 #   4. the installer (when built), silently installed with a network's
 #      service, checked (files, registry, service), silently uninstalled.
 # Usage: tests/windows/test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]
@@ -170,7 +172,8 @@ PY
 		ip netns exec "$netns" wine "$D/trellis-client.exe" --config "$(winpath "$C/client.conf")" \
 			--device-path "udp:127.0.0.1:$(cat "$T/tap.port")" --control-socket none --retry-max 2 \
 			-v >"$T/client.log" 2>&1 &
-		pids+=($!)
+		client_pid=$!
+		pids+=($client_pid)
 		if wait_for 60 grep -q "connected to" "$T/client.log" &&
 			grep -q "client winbox connected from 127.0.0.1" "$T/hub.log"; then
 			ok "trellis-client.exe: TLS handshake with the Linux hub, configuration received: $(grep -o 'connected to .*' "$T/client.log" | head -n1 | tr -d '\r')"
@@ -181,6 +184,33 @@ PY
 			ok "packets through the tunnel: $(cat "$T/tap.log")"
 		else
 			not_ok "no ICMP echo reply through trellis-client.exe's device"
+		fi
+		kill -INT "$client_pid" 2>/dev/null
+		timeout 10 tail --pid="$client_pid" -f /dev/null
+
+		# The same network as a Windows service: the Service Control Manager
+		# (wine's services.exe) starts it, `service start` returns once it is
+		# connected, `trellis status` asks it over the control interface.
+		printf 'device-path=udp:127.0.0.1:%s\nlog-file=%s\n' "$(cat "$T/tap.port")" \
+			"$(winpath "$T/service.log")" | sed 's/\\/\\\\/g' >>"$C/client.conf"
+		trellis() { ip netns exec "$netns" timeout 90 wine "$D/trellis.exe" "$@"; }
+		if trellis service install wintest --config "$(winpath "$C/client.conf")" >"$T/svc.log" 2>&1 &&
+			wine reg query 'HKLM\System\CurrentControlSet\Services\TrellisClient$wintest' /v ImagePath >>"$T/svc.log" 2>&1 &&
+			trellis service start wintest >>"$T/svc.log" 2>&1 &&
+			trellis service list >>"$T/svc.log" 2>&1 && grep -q "^wintest *running" "$T/svc.log" &&
+			trellis status >"$T/status.log" 2>&1 &&
+			grep -q '"state":"connected"' "$T/status.log" && grep -q '"identity":"winbox"' "$T/status.log"; then
+			ok "service: installed, started by the SCM (running once connected), trellis status answers over the control interface: $(grep -o '"addresses":\[[^]]*\]' "$T/status.log")"
+		else
+			not_ok "the network as a Windows service"
+		fi
+		if trellis service stop wintest >>"$T/svc.log" 2>&1 && grep -q "stopped" "$T/svc.log" &&
+			wait_for 10 grep -q "shutting down" "$T/service.log" &&
+			trellis service remove wintest >>"$T/svc.log" 2>&1 &&
+			! wine reg query 'HKLM\System\CurrentControlSet\Services\TrellisClient$wintest' >/dev/null 2>&1; then
+			ok "service: stopped (the client said goodbye), removed"
+		else
+			not_ok "stopping and removing the service"
 		fi
 	fi
 fi
