@@ -22,9 +22,10 @@ set_win_error(GError **error, DWORD code, const char *what, const char *name)
 {
 	g_autofree char *msg = g_win32_error_message((gint)code);
 
-	g_set_error(error, TR_ERROR, code == ERROR_ACCESS_DENIED ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-		    "%s %s: %s%s", what, name, msg,
-		    code == ERROR_ACCESS_DENIED ? " (run it as an administrator)" : "");
+	g_set_error(error, TR_ERROR,
+	            code == ERROR_ACCESS_DENIED ? TR_ERROR_PERMISSION : TR_ERROR_IO, "%s %s: %s%s",
+	            what, name, msg,
+	            code == ERROR_ACCESS_DENIED ? " (run it as an administrator)" : "");
 	return FALSE;
 }
 
@@ -41,10 +42,11 @@ check_name(const char *name, GError **error)
 	size_t n = strlen(name);
 
 	if (n == 0 || n > 64 ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n) {
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+	            n) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "network name '%s': expected 1 to 64 letters, digits, '-', '_' or '.'",
-			    name);
+		            "network name '%s': expected 1 to 64 letters, digits, '-', '_' or '.'",
+		            name);
 		return FALSE;
 	}
 	return TRUE;
@@ -56,8 +58,8 @@ client_path(void)
 {
 	wchar_t self[MAX_PATH];
 	DWORD n = GetModuleFileNameW(NULL, self, MAX_PATH);
-	g_autofree char *utf8 = n > 0 && n < MAX_PATH ? g_utf16_to_utf8(self, n, NULL, NULL, NULL)
-						      : NULL;
+	g_autofree char *utf8 =
+	        n > 0 && n < MAX_PATH ? g_utf16_to_utf8(self, n, NULL, NULL, NULL) : NULL;
 	g_autofree char *dir = utf8 ? g_path_get_dirname(utf8) : NULL;
 
 	return dir ? g_build_filename(dir, "trellis-client.exe", NULL) : NULL;
@@ -84,8 +86,9 @@ open_service(SC_HANDLE scm, const char *name, DWORD access, GError **error)
 		DWORD e = GetLastError();
 		if (e == ERROR_SERVICE_DOES_NOT_EXIST)
 			g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-				    "no service for network %s (trellis service install %s --config FILE)",
-				    name, name);
+			            "no service for network %s (trellis service install %s "
+			            "--config FILE)",
+			            name, name);
 		else
 			set_win_error(error, e, "cannot open service", svc);
 	}
@@ -102,20 +105,20 @@ install(const char *name, const char *config, GError **error)
 	g_autofree char *cmd = NULL;
 	g_autofree wchar_t *wsvc = NULL, *wdisplay = NULL, *wcmd = NULL;
 	SERVICE_DESCRIPTIONW desc = {
-		.lpDescription = (LPWSTR)L"Connects this machine to a Trellis network.",
+	        .lpDescription = (LPWSTR)L"Connects this machine to a Trellis network.",
 	};
-	SC_ACTION restart[] = {{SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000},
-			       {SC_ACTION_RESTART, 60000}};
-	SERVICE_FAILURE_ACTIONSW failure = {.dwResetPeriod = 86400, .cActions = 3,
-					    .lpsaActions = restart};
+	SC_ACTION restart[] = {
+	        {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 60000}};
+	SERVICE_FAILURE_ACTIONSW failure = {
+	        .dwResetPeriod = 86400, .cActions = 3, .lpsaActions = restart};
 	SC_HANDLE scm, h;
 
 	if (!check_name(name, error))
 		return FALSE;
 	if (client == NULL || !g_file_test(client, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "trellis-client.exe is not beside trellis.exe (%s)",
-			    client ? client : "?");
+		            "trellis-client.exe is not beside trellis.exe (%s)",
+		            client ? client : "?");
 		return FALSE;
 	}
 	if (config == NULL)
@@ -124,7 +127,8 @@ install(const char *name, const char *config, GError **error)
 		config_abs = g_canonicalize_filename(config, NULL);
 	if (!g_file_test(config_abs, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "configuration %s does not exist (trellis join writes one)", config_abs);
+		            "configuration %s does not exist (trellis join writes one)",
+		            config_abs);
 		return FALSE;
 	}
 	cmd = g_strdup_printf("\"%s\" --daemon --config \"%s\"", client, config_abs);
@@ -135,15 +139,15 @@ install(const char *name, const char *config, GError **error)
 	if (scm == NULL)
 		return FALSE;
 	h = CreateServiceW(scm, wsvc, wdisplay, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
-			   SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, wcmd, NULL, NULL,
-			   L"Tcpip\0\0", NULL, NULL);
+	                   SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, wcmd, NULL, NULL, L"Tcpip\0\0",
+	                   NULL, NULL);
 	if (h == NULL) {
 		DWORD e = GetLastError();
 		CloseServiceHandle(scm);
 		if (e == ERROR_SERVICE_EXISTS) {
 			g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-				    "network %s already has a service (trellis service remove %s)",
-				    name, name);
+			            "network %s already has a service (trellis service remove %s)",
+			            name, name);
 			return FALSE;
 		}
 		return set_win_error(error, e, "cannot create service", svc);
@@ -169,16 +173,16 @@ wait_state(SC_HANDLE h, DWORD state, const char *name, GError **error)
 			return TRUE;
 		if (state == SERVICE_RUNNING && st.dwCurrentState == SERVICE_STOPPED) {
 			g_set_error(error, TR_ERROR, TR_ERROR_IO,
-				    "service %s stopped while starting (exit code %lu, %lu): see "
-				    "the Application event log",
-				    name, (unsigned long)st.dwWin32ExitCode,
-				    (unsigned long)st.dwServiceSpecificExitCode);
+			            "service %s stopped while starting (exit code %lu, %lu): see "
+			            "the Application event log",
+			            name, (unsigned long)st.dwWin32ExitCode,
+			            (unsigned long)st.dwServiceSpecificExitCode);
 			return FALSE;
 		}
 		Sleep(250);
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT, "service %s did not reach its state in %d s",
-		    name, STOP_WAIT_MS / 1000);
+	            name, STOP_WAIT_MS / 1000);
 	return FALSE;
 }
 
@@ -196,7 +200,7 @@ control(const char *name, const char *verb, GError **error)
 	if (scm == NULL)
 		return FALSE;
 	h = open_service(scm, name, SERVICE_START | SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE,
-			 error);
+	                 error);
 	if (h == NULL) {
 		CloseServiceHandle(scm);
 		return FALSE;
@@ -222,7 +226,7 @@ control(const char *name, const char *verb, GError **error)
 		printf("%s: %s\n", svc,
 		       strcmp(verb, "start") == 0  ? "running"
 		       : strcmp(verb, "stop") == 0 ? "stopped"
-						   : "removed");
+		                                   : "removed");
 	return ok;
 }
 
@@ -238,16 +242,17 @@ each_service(gboolean remove, GError **error)
 	if (scm == NULL)
 		return FALSE;
 	EnumServicesStatusExW(scm, SC_ENUM_PROCESS_INFO, SERVICE_WIN32, SERVICE_STATE_ALL, NULL, 0,
-			      &needed, &count, &resume, NULL);
+	                      &needed, &count, &resume, NULL);
 	services = g_malloc(needed + 1);
 	resume = 0;
 	if (!EnumServicesStatusExW(scm, SC_ENUM_PROCESS_INFO, SERVICE_WIN32, SERVICE_STATE_ALL,
-				   (LPBYTE)services, needed, &needed, &count, &resume, NULL)) {
+	                           (LPBYTE)services, needed, &needed, &count, &resume, NULL)) {
 		CloseServiceHandle(scm);
 		return set_win_error(error, GetLastError(), "cannot list", "services");
 	}
 	for (DWORD i = 0; i < count; i++) {
-		g_autofree char *svc = g_utf16_to_utf8(services[i].lpServiceName, -1, NULL, NULL, NULL);
+		g_autofree char *svc =
+		        g_utf16_to_utf8(services[i].lpServiceName, -1, NULL, NULL, NULL);
 		DWORD state = services[i].ServiceStatusProcess.dwCurrentState;
 
 		if (svc == NULL || !g_str_has_prefix(svc, SERVICE_PREFIX))
@@ -263,7 +268,7 @@ each_service(gboolean remove, GError **error)
 		printf("%-24s %s\n", svc + strlen(SERVICE_PREFIX),
 		       state == SERVICE_RUNNING   ? "running"
 		       : state == SERVICE_STOPPED ? "stopped"
-						  : "changing");
+		                                  : "changing");
 	}
 	CloseServiceHandle(scm);
 	if (!ok)
@@ -275,14 +280,14 @@ int
 tr_cli_service(int argc, char **argv)
 {
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
-		"install|remove|start|stop NAME | list - the Windows service of a network");
+	        "install|remove|start|stop NAME | list - the Windows service of a network");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *config = NULL;
 	const GOptionEntry entries[] = {
-		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-		 "install: the client's configuration (default: " TR_SYSCONFDIR "\\NAME.conf)",
-		 "FILE"},
-		{NULL},
+	        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
+	         "install: the client's configuration (default: " TR_SYSCONFDIR "\\NAME.conf)",
+	         "FILE"},
+	        {NULL},
 	};
 	const char *verb;
 	gboolean ok;
@@ -296,12 +301,12 @@ tr_cli_service(int argc, char **argv)
 	} else if (argc == 3 && strcmp(verb, "install") == 0) {
 		ok = install(argv[2], config, &error);
 	} else if (argc == 3 && (strcmp(verb, "remove") == 0 || strcmp(verb, "start") == 0 ||
-				 strcmp(verb, "stop") == 0)) {
+	                         strcmp(verb, "stop") == 0)) {
 		ok = control(argv[2], verb, &error);
 	} else {
 		fprintf(stderr, "Usage: trellis service install NAME [--config FILE]\n"
-				"       trellis service remove|start|stop NAME\n"
-				"       trellis service list | remove-all\n");
+		                "       trellis service remove|start|stop NAME\n"
+		                "       trellis service list | remove-all\n");
 		return TR_CLI_USAGE;
 	}
 	return ok ? TR_CLI_OK : tr_cli_fail(error);

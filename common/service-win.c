@@ -57,9 +57,8 @@ report(TrService *s, DWORD state, DWORD exit_code)
 	        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
 	s->status.dwWin32ExitCode = exit_code ? ERROR_SERVICE_SPECIFIC_ERROR : NO_ERROR;
 	s->status.dwServiceSpecificExitCode = exit_code;
-	s->status.dwWaitHint = state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING
-	                               ? 60000
-	                               : 0;
+	s->status.dwWaitHint =
+	        state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING ? 60000 : 0;
 	if (state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING)
 		s->status.dwCheckPoint++;
 	else
@@ -101,7 +100,8 @@ service_main(DWORD argc, LPWSTR *argv)
 
 	(void)argc;
 	/* SERVICE_WIN32_OWN_PROCESS: the name is not looked at. */
-	s->handle = RegisterServiceCtrlHandlerExW(argv && argv[0] ? argv[0] : L"", on_control, NULL);
+	s->handle =
+	        RegisterServiceCtrlHandlerExW(argv && argv[0] ? argv[0] : L"", on_control, NULL);
 	report(s, SERVICE_START_PENDING, 0);
 	SetEvent(s->started);
 	/* Returning is allowed: the dispatcher runs until the service reports STOPPED. */
@@ -127,8 +127,8 @@ tr_service_new(const TrServiceConfig *config, GError **error)
 
 	if (config->user || config->group) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "--user and --group do not exist on Windows: the service runs as "
-			    "LocalSystem");
+		            "--user and --group do not exist on Windows: the service runs as "
+		            "LocalSystem");
 		return NULL;
 	}
 	s = g_new0(TrService, 1);
@@ -143,8 +143,8 @@ tr_service_new(const TrServiceConfig *config, GError **error)
 	s->dispatcher = g_thread_new("scm-dispatcher", dispatcher_thread, s);
 	if (WaitForSingleObject(s->started, START_WAIT_MS) != WAIT_OBJECT_0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT,
-			    "the Service Control Manager did not start the service within %u s",
-			    START_WAIT_MS / 1000);
+		            "the Service Control Manager did not start the service within %u s",
+		            START_WAIT_MS / 1000);
 		g_thread_unref(s->dispatcher); /* still waiting for the SCM: the process exits */
 		s->dispatcher = NULL;
 		tr_service_free(s);
@@ -153,11 +153,11 @@ tr_service_new(const TrServiceConfig *config, GError **error)
 	if (s->dispatch_error) {
 		g_autofree char *why = g_win32_error_message((gint)s->dispatch_error);
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "--daemon on Windows runs the program as a service of the Service "
-			    "Control Manager, which did not start this process (%s): install it "
-			    "with 'trellis service install' and start it with 'trellis service "
-			    "start', or run without --daemon",
-			    why);
+		            "--daemon on Windows runs the program as a service of the Service "
+		            "Control Manager, which did not start this process (%s): install it "
+		            "with 'trellis service install' and start it with 'trellis service "
+		            "start', or run without --daemon",
+		            why);
 		g_thread_join(s->dispatcher);
 		s->dispatcher = NULL;
 		tr_service_free(s);
@@ -172,7 +172,8 @@ gboolean
 tr_service_ready(TrService *s, const char *status, GError **error)
 {
 	if (s->pid_file) {
-		g_autofree char *text = g_strdup_printf("%lu\n", (unsigned long)GetCurrentProcessId());
+		g_autofree char *text =
+		        g_strdup_printf("%lu\n", (unsigned long)GetCurrentProcessId());
 		if (!g_file_set_contents(s->pid_file, text, -1, error)) {
 			g_prefix_error(error, "cannot write the pid file: ");
 			return FALSE;

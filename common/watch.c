@@ -55,9 +55,9 @@ watch_poll(Watch *w)
 {
 	if (w->sock == INVALID_SOCKET) {
 		return (w->events & G_IO_IN) &&
-		               WaitForSingleObject((HANDLE)w->pfd.fd, 0) == WAIT_OBJECT_0
-		       ? G_IO_IN
-		       : 0;
+		                       WaitForSingleObject((HANDLE)w->pfd.fd, 0) == WAIT_OBJECT_0
+		               ? G_IO_IN
+		               : 0;
 	}
 	WSANETWORKEVENTS ne;
 	WSAPOLLFD p = {.fd = w->sock,
@@ -131,10 +131,10 @@ watch_finalize(GSource *source)
 }
 
 static GSourceFuncs watch_funcs = {
-	.prepare = watch_prepare,
-	.check = watch_check,
-	.dispatch = watch_dispatch,
-	.finalize = watch_finalize,
+        .prepare = watch_prepare,
+        .check = watch_check,
+        .dispatch = watch_dispatch,
+        .finalize = watch_finalize,
 };
 
 static Watch *

@@ -29,7 +29,7 @@ typedef struct {
 	PWSTR ProfileNameServer;
 } TrDnsInterfaceSettings;
 
-#define TR_DNS_SETTINGS_VERSION1 1
+#define TR_DNS_SETTINGS_VERSION1  1
 #define TR_DNS_SETTING_IPV6       0x0001
 #define TR_DNS_SETTING_NAMESERVER 0x0002
 #define TR_DNS_SETTING_SEARCHLIST 0x0004
@@ -49,18 +49,20 @@ tr_win_dns_check(const TrDnsConfig *dns, TrPlatError *err)
 
 		if (inet_pton(AF_INET, dns->servers[i], &a4) != 1 &&
 		    inet_pton(AF_INET6, dns->servers[i], &a6) != 1)
-			return tr_plat_error_set(err, EINVAL,
-			                         "DNS server '%.64s' is not a numeric IPv4 or IPv6 address",
-			                         dns->servers[i]);
+			return tr_plat_error_set(
+			        err, EINVAL,
+			        "DNS server '%.64s' is not a numeric IPv4 or IPv6 address",
+			        dns->servers[i]);
 	}
 	for (size_t i = 0; i < dns->n_domains; i++) {
 		const char *d = dns->domains[i];
 		size_t n = strlen(d);
 
-		if (n == 0 || n > 253 || strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		                                   "0123456789-.") != n)
-			return tr_plat_error_set(err, EINVAL, "search domain '%.64s' is not a domain name",
-			                         d);
+		if (n == 0 || n > 253 ||
+		    strspn(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		              "0123456789-.") != n)
+			return tr_plat_error_set(err, EINVAL,
+			                         "search domain '%.64s' is not a domain name", d);
 	}
 	return 0;
 }

@@ -48,8 +48,8 @@ tr_win_create_file(const char *path, unsigned mode)
 		return -ENAMETOOLONG;
 	if (!attributes(mode, &sa, &sd))
 		return -tr_win_errno(GetLastError());
-	h = CreateFileW(wpath, GENERIC_WRITE, 0, sd ? &sa : NULL, CREATE_NEW,
-	                FILE_ATTRIBUTE_NORMAL, NULL);
+	h = CreateFileW(wpath, GENERIC_WRITE, 0, sd ? &sa : NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
+	                NULL);
 	if (sd)
 		LocalFree(sd);
 	if (h == INVALID_HANDLE_VALUE) {
@@ -123,7 +123,8 @@ tr_win_file_is_shared(const char *path)
 	} else {
 		for (DWORD i = 0; i < dacl->AceCount && !shared; i++) {
 			ACE_HEADER *ace;
-			if (!GetAce(dacl, i, (void **)&ace) || ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
+			if (!GetAce(dacl, i, (void **)&ace) ||
+			    ace->AceType != ACCESS_ALLOWED_ACE_TYPE)
 				continue;
 			ACCESS_ALLOWED_ACE *a = (ACCESS_ALLOWED_ACE *)ace;
 			if ((a->Mask & (FILE_READ_DATA | GENERIC_READ | GENERIC_ALL)) &&

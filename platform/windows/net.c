@@ -97,8 +97,9 @@ tr_sock_set_nonblocking(int fd, TrPlatError *err)
 	char ebuf[256];
 
 	if (ioctlsocket((SOCKET)fd, FIONBIO, &on) != 0)
-		return tr_plat_error_set(err, tr_sock_errno(), "cannot make socket non-blocking: %s",
-		                         tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+		return tr_plat_error_set(
+		        err, tr_sock_errno(), "cannot make socket non-blocking: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
 	return 0;
 }
 
@@ -112,8 +113,9 @@ tr_sock_dup(int fd, TrPlatError *err)
 	if (WSADuplicateSocketW((SOCKET)fd, GetCurrentProcessId(), &info) != 0 ||
 	    (s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0,
 	                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT)) == INVALID_SOCKET)
-		return tr_plat_error_set(err, tr_sock_errno(), "cannot duplicate a socket: %s",
-		                         tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+		return tr_plat_error_set(
+		        err, tr_sock_errno(), "cannot duplicate a socket: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
 	return (int)s;
 }
 
@@ -163,7 +165,8 @@ tr_win_udp_no_connreset(SOCKET s)
 static SOCKET
 loopback_udp(struct sockaddr_in *sa, int *len)
 {
-	SOCKET s = WSASocketW(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_NO_HANDLE_INHERIT);
+	SOCKET s =
+	        WSASocketW(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_NO_HANDLE_INHERIT);
 
 	if (s == INVALID_SOCKET)
 		return s;
@@ -195,9 +198,9 @@ tr_sock_dgram_pair(int fds[2], TrPlatError *err)
 	sb = sa == INVALID_SOCKET ? INVALID_SOCKET : loopback_udp(&b, &blen);
 	if (sb == INVALID_SOCKET || connect(sa, (struct sockaddr *)&b, blen) != 0 ||
 	    connect(sb, (struct sockaddr *)&a, alen) != 0) {
-		rc = tr_plat_error_set(err, tr_sock_errno(),
-		                       "cannot create a pair of loopback UDP sockets: %s",
-		                       tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+		rc = tr_plat_error_set(
+		        err, tr_sock_errno(), "cannot create a pair of loopback UDP sockets: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
 		if (sa != INVALID_SOCKET)
 			closesocket(sa);
 		if (sb != INVALID_SOCKET)

@@ -30,8 +30,8 @@ tr_win_tap_create(const char *inf, TrPlatError *err)
 	set = SetupDiCreateDeviceInfoList(&GUID_DEVCLASS_NET, NULL);
 	if (set == INVALID_HANDLE_VALUE)
 		goto fail;
-	if (!SetupDiCreateDeviceInfoW(set, L"Net", &GUID_DEVCLASS_NET, NULL, NULL,
-	                              DICD_GENERATE_ID, &info) ||
+	if (!SetupDiCreateDeviceInfoW(set, L"Net", &GUID_DEVCLASS_NET, NULL, NULL, DICD_GENERATE_ID,
+	                              &info) ||
 	    !SetupDiSetDeviceRegistryPropertyW(set, &info, SPDRP_HARDWAREID, (const BYTE *)hwid,
 	                                       sizeof(hwid)) ||
 	    !SetupDiCallClassInstaller(DIF_REGISTERDEVICE, set, &info))

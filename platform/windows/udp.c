@@ -36,8 +36,9 @@ tr_udp_open(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int
 	s = WSASocketW(addr->sa_family, SOCK_DGRAM, IPPROTO_UDP, NULL, 0,
 	               WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
 	if (s == INVALID_SOCKET)
-		return tr_plat_error_set(err, tr_sock_errno(), "cannot create a UDP socket: %s",
-		                         tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+		return tr_plat_error_set(
+		        err, tr_sock_errno(), "cannot create a UDP socket: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
 	if (addr->sa_family == AF_INET6)
 		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&off, sizeof(off));
 	if (bufsize > 0) {
@@ -50,8 +51,9 @@ tr_udp_open(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int
 		setsockopt(s, IPPROTO_IPV6, IPV6_DONTFRAG, (const char *)&on, sizeof(on));
 	tr_win_udp_no_connreset(s);
 	if (bind(s, addr, addr_len) != 0) {
-		rc = tr_plat_error_set(err, tr_sock_errno(), "cannot bind the UDP socket: %s",
-		                       tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+		rc = tr_plat_error_set(
+		        err, tr_sock_errno(), "cannot bind the UDP socket: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
 		closesocket(s);
 		return rc;
 	}

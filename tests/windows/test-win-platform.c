@@ -109,8 +109,8 @@ test_udp_batches(void)
 	g_assert_cmpint(a, >=, 0);
 	b = tr_udp_open((struct sockaddr *)&lo, sizeof(lo), 0, 1 << 20, &err);
 	g_assert_cmpint(b, >=, 0);
-	g_assert_cmpint(tr_udp_open((struct sockaddr *)&lo, sizeof(lo), TR_UDP_REUSEPORT, 0, &err), ==,
-	                -EOPNOTSUPP);
+	g_assert_cmpint(tr_udp_open((struct sockaddr *)&lo, sizeof(lo), TR_UDP_REUSEPORT, 0, &err),
+	                ==, -EOPNOTSUPP);
 	g_assert_false(tr_udp_has_gso(a));
 	g_assert_cmpint(getsockname(b, (struct sockaddr *)&out.addr, &len), ==, 0);
 	out.addr_len = len;
@@ -191,7 +191,8 @@ test_device_udp_path(void)
 	g_assert_nonnull(dev);
 	g_usleep(50000);
 	/* the empty hello says where the device is */
-	g_assert_cmpint(recvfrom(port_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen), ==, 0);
+	g_assert_cmpint(recvfrom(port_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen), ==,
+	                0);
 	g_assert_cmpint(sendto(port_fd, "ip-packet", 9, 0, (struct sockaddr *)&from, flen), ==, 9);
 	g_usleep(50000);
 	g_assert_cmpint(tr_device_read(dev, 0, buf, sizeof(buf)), ==, 9);
