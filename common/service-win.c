@@ -19,7 +19,7 @@
 #include <string.h>
 #include <windows.h>
 
-#define START_WAIT_MS 30000 /* the SCM gives a service 30 s to connect */
+#define START_WAIT_MS 30000u /* the SCM gives a service 30 s to connect */
 
 struct _TrService {
 	TrServiceConfig cfg;
