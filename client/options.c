@@ -3,6 +3,8 @@
 
 #include "client/password.h"
 #include "common/error.h"
+#include "common/identity.h"
+#include "common/pki.h"
 #include "common/service.h"
 
 static const char *const device_types[] = { "tun", "tap", NULL };
@@ -80,6 +82,9 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->tls.key_file = g_strdup(S("key"));
 	c->tls.shared_key = g_strdup(S("shared-key"));
 	c->tls.psk_identity = g_strdup(S("name"));
+	if (c->tls.psk_identity &&
+	    !tr_pki_name_validate(c->tls.psk_identity, error))
+		return tr_options_error_at(o, "name", error);
 	c->username = g_strdup(S("username"));
 	c->device = g_strdup(S("device"));
 	c->device_path = g_strdup(S("device-path"));
@@ -103,6 +108,8 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
+	if (c->username && !tr_identity_validate_username(c->username, error))
+		return tr_options_error_at(o, "username", error);
 	if (c->username &&
 	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
 		return FALSE;

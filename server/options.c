@@ -3,6 +3,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/pki.h"
 #include "common/service.h"
 #include "tr-config.h"
 
@@ -161,6 +162,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 				     &c->n_subnets, error))
 		return FALSE;
 	c->node_name = g_strdup(S("name"));
+	if (c->node_name && !tr_pki_name_validate(c->node_name, error))
+		return tr_options_error_at(o, "name", error);
 
 	if (!tr_options_get_prefixes(o, "address",
 				     TR_PREFIX_IP_ONLY | TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,

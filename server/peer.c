@@ -15,6 +15,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/identity.h"
 #include "tr-config.h"
 
 #include <netinet/in.h>
@@ -278,8 +279,14 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 static gboolean
 check_name(Client *c, const TrMsg *m)
 {
+	g_autoptr(GError) error = NULL;
+
 	if (!tr_msg_has(m, TR_ATTR_NODE_NAME)) {
 		hub_refuse(c, TR_REFUSE_PROTOCOL, "node without a name", "a node must state its name");
+		return FALSE;
+	}
+	if (!tr_identity_validate_name("node name", m->node_name, &error)) {
+		hub_refuse(c, TR_REFUSE_SETTINGS, error->message, error->message);
 		return FALSE;
 	}
 	if (strcmp(m->node_name, c->hub->cfg.node_name) == 0) {

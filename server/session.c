@@ -9,6 +9,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/identity.h"
 #include "common/pki.h"
 #include "tr-config.h"
 
@@ -73,6 +74,26 @@ hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client
 	tr_link_close(c->link, TR_MSG_ERROR, code, client_reason ? client_reason : log_reason);
 }
 
+/*
+ * Identities are checked where they enter (docs/SECURITY.md): what the
+ * leases file, the logs and the status show was valid when it came in.
+ */
+static gboolean
+check_identity(Client *c, GError **error)
+{
+	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
+	const char *id = c->cert_identity;
+
+	if (cert != NULL)
+		return tr_identity_validate_name("certificate name", id, error);
+	if (hub_is_invite_identity(id))
+		return TRUE; /* the id was looked up (a hex id), nothing else got in */
+	if (g_str_has_prefix(id, "psk:"))
+		return tr_identity_validate_name("shared-key name (--name)", id + 4, error);
+	g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "unexpected identity");
+	return FALSE;
+}
+
 static gboolean
 on_hello_timeout(gpointer p)
 {
@@ -91,6 +112,10 @@ on_established(TrLink *link, gpointer p)
 	g_autofree char *desc = tr_tls_describe(tr_link_get_tls(link));
 
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &c->cert_identity, &error)) {
+		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
+		return;
+	}
+	if (!check_identity(c, &error)) {
 		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 		return;
 	}
@@ -423,6 +448,10 @@ handle_hello(Client *c, TrMsg *msg)
 		if (c->hello.username == NULL || c->hello.password == NULL) {
 			hub_refuse(c, TR_REFUSE_AUTH, "no username or password given",
 			       "this server needs a username and password");
+			return;
+		}
+		if (!tr_identity_validate_username(c->hello.username, &error)) {
+			hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 			return;
 		}
 		c->identity = g_strdup_printf("%s/%s", c->cert_identity, c->hello.username);
