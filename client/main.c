@@ -206,22 +206,24 @@ main(int argc, char **argv)
 	tr_client_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
-	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
-	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	{
 		g_autofree char *sock = tr_service_control_socket(opts, "trellis-client");
 		if (sock) {
 			control = tr_control_new("client", sock, &control_ops, NULL, &error);
-			if (control == NULL) {
-				tr_service_failed(service, error->message);
-				g_printerr("trellis-client: %s\n", error->message);
-				return 1;
-			}
-			if (g_getenv("INVOCATION_ID"))
-				tr_control_export_system_bus(control);
+			if (control == NULL)
+				goto fail;
+			tr_service_add_runtime_file(service, sock);
 		}
 	}
+	/* Before any thread of GLib's (signals, D-Bus) exists: capabilities are
+	 * per thread, and a thread started earlier would keep root's. */
+	if (!tr_service_drop_privileges(service, &error))
+		goto fail;
+	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
+	g_unix_signal_add(SIGHUP, on_hup, NULL);
+	if (control && g_getenv("INVOCATION_ID"))
+		tr_control_export_system_bus(control);
 	tr_client_start(client);
 	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
 	if (stats_file)

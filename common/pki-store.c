@@ -68,6 +68,17 @@ sync_dir_of(const char *path)
 	}
 }
 
+static gboolean
+give_to_dir_owner(int fd, const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct stat st;
+
+	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
+		return TRUE;
+	return fchown(fd, st.st_uid, st.st_gid) == 0;
+}
+
 gboolean
 tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GError **error)
 {
@@ -77,8 +88,12 @@ tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GE
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return tr_set_error_errno(error, errno, "cannot create %s", tmp);
-	/* The umask may have taken bits away; a certificate should stay readable. */
-	if (fchmod(fd, mode) < 0 || !write_all(fd, data, len) || fsync(fd) < 0) {
+	/* The umask may have taken bits away; a certificate should stay readable.
+	 * Root writing into a directory that belongs to a daemon's user (a hub
+	 * run with --user) gives the file to that user, or the daemon could not
+	 * read the CRL or invite written for it. */
+	if (fchmod(fd, mode) < 0 || !give_to_dir_owner(fd, path) || !write_all(fd, data, len) ||
+	    fsync(fd) < 0) {
 		errsv = errno;
 		close(fd);
 		unlink(tmp);
@@ -152,8 +167,16 @@ tr_pki_ensure_dir(const char *path, GError **error)
 {
 	struct stat st;
 
-	if (mkdir(path, 0700) == 0 || (errno == ENOENT && g_mkdir_with_parents(path, 0700) == 0))
+	if (mkdir(path, 0700) == 0 || (errno == ENOENT && g_mkdir_with_parents(path, 0700) == 0)) {
+		g_autofree char *parent = g_path_get_dirname(path);
+
+		/* As in tr_pki_write_file(): a daemon user's directory stays its own. */
+		if (geteuid() == 0 && stat(parent, &st) == 0 && st.st_uid != 0 &&
+		    chown(path, st.st_uid, st.st_gid) < 0)
+			return tr_set_error_errno(error, errno, "cannot give %s to %s's owner", path,
+						  parent);
 		return TRUE;
+	}
 	if (errno != EEXIST)
 		return tr_set_error_errno(error, errno, "cannot create directory %s", path);
 	if (stat(path, &st) < 0)

@@ -53,6 +53,7 @@ typedef struct {
 	const char *pid_file;
 	const char *user;
 	const char *group;
+	const char *state_dir; /* with --user: given to that user before the drop */
 	guint startup_timeout_sec; /* how long the parent waits for readiness */
 } TrServiceConfig;
 
@@ -71,6 +72,19 @@ void tr_service_free(TrService *service);
  * terminal, releases the waiting parent and tells systemd READY=1.
  */
 gboolean tr_service_ready(TrService *service, const char *status, GError **error);
+
+/*
+ * The first half of tr_service_ready(), for daemons to call as soon as the
+ * device and sockets exist and before anything starts a thread (GLib's
+ * signal and D-Bus threads would keep root's capabilities, which are per
+ * thread on Linux): writes the pid file, hands the state directory to
+ * --user, and drops privileges. tr_service_ready() does it if not done.
+ */
+gboolean tr_service_drop_privileges(TrService *service, GError **error);
+
+/* A file this daemon made before the drop (its control socket) that must go
+ * at exit even when --user cannot remove it any more. */
+void tr_service_add_runtime_file(TrService *service, const char *path);
 
 /* Startup failed: the waiting parent prints @message and exits 1. */
 void tr_service_failed(TrService *service, const char *message);

@@ -96,6 +96,8 @@ struct _TrHub {
 	gint64 last_pending_warning;
 	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
+	char *crl_error;         /* set while the CRL cannot be loaded: no new sessions */
+	gint64 crl_last_warning;
 	char *invite_server_name; /* set when invites are on: our certificate's name */
 	void (*changed)(gpointer);
 	gpointer changed_data;
@@ -103,6 +105,7 @@ struct _TrHub {
 
 /* hub.c */
 void hub_changed(TrHub *hub); /* a session came or went */
+const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
 
 /* forward.c */
 gboolean hub_forward_init(TrHub *hub, GError **error);

@@ -440,6 +440,40 @@ file_mtime(const char *path)
 	return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 }
 
+/*
+ * A CRL that cannot be loaded is never ignored: until it loads again the hub
+ * refuses every new connection (session.c), says so in its log at least once
+ * a minute, and tries again at every check.
+ */
+static void
+crl_failed(TrHub *hub, const GError *error)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (hub->crl_error == NULL || now - hub->crl_last_warning >= 60 * G_USEC_PER_SEC) {
+		g_warning("the CRL %s cannot be loaded: %s; refusing every new connection until it "
+			  "loads (revocations cannot be checked)",
+			  hub->cfg.tls.crl_file, error->message);
+		hub->crl_last_warning = now;
+	}
+	g_free(hub->crl_error);
+	hub->crl_error = g_strdup(error->message);
+}
+
+static void
+crl_loaded(TrHub *hub)
+{
+	if (hub->crl_error)
+		g_message("the CRL %s loads again: accepting connections", hub->cfg.tls.crl_file);
+	g_clear_pointer(&hub->crl_error, g_free);
+}
+
+const char *
+hub_crl_error(TrHub *hub)
+{
+	return hub->crl_error;
+}
+
 /* A CRL written by `trellis pki revoke` takes effect without a restart. */
 static gboolean
 on_crl_check(gpointer p)
@@ -448,14 +482,11 @@ on_crl_check(gpointer p)
 	g_autoptr(GError) error = NULL;
 	gint64 mtime = file_mtime(hub->cfg.tls.crl_file);
 
-	if (mtime == hub->crl_mtime)
+	if (mtime == hub->crl_mtime && hub->crl_error == NULL)
 		return G_SOURCE_CONTINUE;
 	hub->crl_mtime = mtime;
 	if (tr_hub_reload(hub, &error))
 		g_message("the CRL changed: reloaded it");
-	else
-		g_warning("the CRL changed but cannot be loaded, keeping the old one: %s",
-			  error->message);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -537,6 +568,7 @@ tr_hub_free(TrHub *hub)
 	if (hub->client_creds)
 		tr_tls_creds_unref(hub->client_creds);
 	g_free(hub->invite_server_name);
+	g_free(hub->crl_error);
 	tr_hub_config_clear(&hub->cfg);
 	g_free(hub);
 }
@@ -547,8 +579,12 @@ tr_hub_reload(TrHub *hub, GError **error)
 	GHashTableIter it;
 	gpointer k;
 
-	if (!tr_tls_creds_reload_crl(hub->creds, error))
+	if (!tr_tls_creds_reload_crl(hub->creds, error)) {
+		if (hub->cfg.tls.crl_file)
+			crl_failed(hub, *error);
 		return FALSE;
+	}
+	crl_loaded(hub);
 	if (hub->passwords && !tr_password_backend_reload(hub->passwords, error))
 		return FALSE;
 	/* Drop connected clients whose certificate is now revoked. */
@@ -565,6 +601,21 @@ tr_hub_reload(TrHub *hub, GError **error)
 			hub_unregister(c);
 			tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_REVOKED, "certificate revoked");
 		}
+	}
+	return TRUE;
+}
+
+gboolean
+tr_hub_check_access(TrHub *hub, GError **error)
+{
+	if (hub->cfg.tls.crl_file && !tr_tls_creds_reload_crl(hub->creds, error)) {
+		g_prefix_error(error, "cannot read the CRL %s (revocations could not be checked): ",
+			       hub->cfg.tls.crl_file);
+		return FALSE;
+	}
+	if (hub->pool && !tr_pool_save(hub->pool, error)) {
+		g_prefix_error(error, "cannot save the address leases: ");
+		return FALSE;
 	}
 	return TRUE;
 }

@@ -184,7 +184,8 @@ main(int argc, char **argv)
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),
 						     .user = tr_options_get_string(opts, "user"),
-						     .group = tr_options_get_string(opts, "group") },
+						     .group = tr_options_get_string(opts, "group"),
+						     .state_dir = cfg.state_dir },
 				 &error);
 	if (service == NULL)
 		goto fail;
@@ -209,21 +210,31 @@ main(int argc, char **argv)
 	tr_hub_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
-	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
-	g_unix_signal_add(SIGHUP, on_hup, NULL);
-	tr_hub_start(hub);
 	{
 		g_autofree char *sock = tr_service_control_socket(opts, "trellis-server");
 		if (sock) {
 			control = tr_control_new("hub", sock, &control_ops, NULL, &error);
 			if (control == NULL)
 				goto fail;
+			tr_service_add_runtime_file(service, sock);
 			tr_hub_set_changed_func(hub, on_hub_changed, NULL);
-			if (g_getenv("INVOCATION_ID"))
-				tr_control_export_system_bus(control);
 		}
 	}
+	/* Before any thread of GLib's (signals, D-Bus) exists: capabilities are
+	 * per thread, and a thread started earlier would keep root's. */
+	if (!tr_service_drop_privileges(service, &error))
+		goto fail;
+	/* What the hub reads and writes while it runs must work as it runs now. */
+	if (!tr_hub_check_access(hub, &error)) {
+		g_prefix_error(&error, "after dropping privileges: ");
+		goto fail;
+	}
+	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
+	g_unix_signal_add(SIGHUP, on_hup, NULL);
+	tr_hub_start(hub);
+	if (control && g_getenv("INVOCATION_ID"))
+		tr_control_export_system_bus(control);
 	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
 							  tr_hub_port(hub), tr_hub_ifname(hub));

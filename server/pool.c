@@ -141,16 +141,15 @@ tr_pool_identity_is_valid(const char *identity)
 	return tr_identity_validate_name("identity", name, NULL);
 }
 
-static void
-save(TrPool *pool)
+static gboolean
+save_file(TrPool *pool, GError **error)
 {
 	g_autoptr(GString) s = g_string_new(LEASES_HEADER_V2 "\n");
-	g_autoptr(GError) error = NULL;
 	GHashTableIter it;
 	gpointer v;
 
 	if (pool->lease_file == NULL)
-		return;
+		return TRUE;
 	g_hash_table_iter_init(&it, pool->by_identity);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		Lease *l = v;
@@ -158,13 +157,25 @@ save(TrPool *pool)
 
 		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, id, l->last_used);
 	}
-	if (!g_file_set_contents_full(pool->lease_file, s->str, (gssize)s->len,
-				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
-		if (tr_log_limit(&pool->save_errors, "failures to save the leases", 1, 600))
-			g_warning("cannot save address leases (addresses will change after a "
-				  "restart): %s",
-				  error->message);
-	}
+	return g_file_set_contents_full(pool->lease_file, s->str, (gssize)s->len,
+					G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+gboolean
+tr_pool_save(TrPool *pool, GError **error)
+{
+	return save_file(pool, error);
+}
+
+static void
+save(TrPool *pool)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!save_file(pool, &error) &&
+	    tr_log_limit(&pool->save_errors, "failures to save the leases", 1, 600))
+		g_warning("cannot save address leases (addresses will change after a restart): %s",
+			  error->message);
 }
 
 static void

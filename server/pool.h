@@ -39,6 +39,9 @@ void tr_pool_release(TrPool *pool, const char *identity);
 
 guint tr_pool_n_active(TrPool *pool);
 
+/* Writes the leases file now (it is also written on every change). */
+gboolean tr_pool_save(TrPool *pool, GError **error);
+
 /* The leases file's identity field (exposed for the tests and the fuzzer):
  * %XX for every byte outside [A-Za-z0-9._:/@+-]; unescaping returns NULL for
  * anything escaping would not have produced (and for %00). */

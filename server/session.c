@@ -111,6 +111,14 @@ on_established(TrLink *link, gpointer p)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *desc = tr_tls_describe(tr_link_get_tls(link));
 
+	if (hub_crl_error(c->hub) != NULL) {
+		g_autofree char *why = g_strdup_printf(
+			"the hub's CRL cannot be loaded (%s): no new sessions until it loads",
+			hub_crl_error(c->hub));
+		hub_refuse(c, TR_REFUSE_INTERNAL, why,
+			   "the hub cannot check revocations right now; try again later");
+		return;
+	}
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &c->cert_identity, &error)) {
 		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 		return;
