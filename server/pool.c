@@ -141,15 +141,13 @@ tr_pool_identity_is_valid(const char *identity)
 	return tr_identity_validate_name("identity", name, NULL);
 }
 
-static gboolean
-save_file(TrPool *pool, GError **error)
+char *
+tr_pool_leases_text(TrPool *pool)
 {
-	g_autoptr(GString) s = g_string_new(LEASES_HEADER_V2 "\n");
+	GString *s = g_string_new(LEASES_HEADER_V2 "\n");
 	GHashTableIter it;
 	gpointer v;
 
-	if (pool->lease_file == NULL)
-		return TRUE;
 	g_hash_table_iter_init(&it, pool->by_identity);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		Lease *l = v;
@@ -157,8 +155,19 @@ save_file(TrPool *pool, GError **error)
 
 		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, id, l->last_used);
 	}
-	return g_file_set_contents_full(pool->lease_file, s->str, (gssize)s->len,
-					G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+	return g_string_free(s, FALSE);
+}
+
+static gboolean
+save_file(TrPool *pool, GError **error)
+{
+	g_autofree char *text = NULL;
+
+	if (pool->lease_file == NULL)
+		return TRUE;
+	text = tr_pool_leases_text(pool);
+	return g_file_set_contents_full(pool->lease_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+					0600, error);
 }
 
 gboolean
@@ -178,16 +187,13 @@ save(TrPool *pool)
 			  error->message);
 }
 
-static void
-load(TrPool *pool)
+guint
+tr_pool_load_text(TrPool *pool, const char *data, const char *name)
 {
-	g_autofree char *data = NULL;
 	g_auto(GStrv) lines = NULL;
-	gboolean v2;
+	gboolean v2 = g_str_has_prefix(data, LEASES_HEADER_V2 "\n");
+	guint n = 0;
 
-	if (pool->lease_file == NULL || !g_file_get_contents(pool->lease_file, &data, NULL, NULL))
-		return;
-	v2 = g_str_has_prefix(data, LEASES_HEADER_V2 "\n");
 	lines = g_strsplit(data, "\n", -1);
 	for (guint i = 0; lines[i]; i++) {
 		g_auto(GStrv) f = g_strsplit(lines[i], " ", -1);
@@ -205,8 +211,7 @@ load(TrPool *pool)
 		    !g_ascii_string_to_signed(f[2], 10, 0, G_MAXINT64, &last_used, NULL) ||
 		    g_hash_table_contains(pool->by_host, GUINT_TO_POINTER((guint)host)) ||
 		    g_hash_table_contains(pool->by_identity, identity)) {
-			g_warning("%s:%u: ignoring a malformed or conflicting lease",
-				  pool->lease_file, i + 1);
+			g_warning("%s:%u: ignoring a malformed or conflicting lease", name, i + 1);
 			continue;
 		}
 		l = g_new0(Lease, 1);
@@ -215,7 +220,19 @@ load(TrPool *pool)
 		l->last_used = last_used;
 		g_hash_table_insert(pool->by_identity, l->identity, l);
 		g_hash_table_insert(pool->by_host, GUINT_TO_POINTER(l->host), l);
+		n++;
 	}
+	return n;
+}
+
+static void
+load(TrPool *pool)
+{
+	g_autofree char *data = NULL;
+
+	if (pool->lease_file == NULL || !g_file_get_contents(pool->lease_file, &data, NULL, NULL))
+		return;
+	tr_pool_load_text(pool, data, pool->lease_file);
 }
 
 TrPool *

@@ -42,6 +42,12 @@ guint tr_pool_n_active(TrPool *pool);
 /* Writes the leases file now (it is also written on every change). */
 gboolean tr_pool_save(TrPool *pool, GError **error);
 
+/* The leases file's text, and reading one (@name for messages); returns how
+ * many leases were taken. For the tests and the fuzzer; the pool itself
+ * reads and writes its @lease_file. */
+char *tr_pool_leases_text(TrPool *pool);
+guint tr_pool_load_text(TrPool *pool, const char *text, const char *name);
+
 /* The leases file's identity field (exposed for the tests and the fuzzer):
  * %XX for every byte outside [A-Za-z0-9._:/@+-]; unescaping returns NULL for
  * anything escaping would not have produced (and for %00). */
