@@ -69,6 +69,9 @@ gboolean tr_options_load_file(TrOptions *options, const char *path, const char *
 gboolean tr_options_load_data(TrOptions *options, const char *text, gsize len, const char *path,
 			      const char *group, GError **error);
 
+/* Whether the option was given on the command line (not from a file). */
+gboolean tr_options_from_cli(TrOptions *options, const char *name);
+
 /* Whether the option was given (command line or file). */
 gboolean tr_options_is_set(TrOptions *options, const char *name);
 gboolean tr_options_get_bool(TrOptions *options, const char *name);

@@ -2,6 +2,8 @@
 #include "common/tls.h"
 
 #include "common/error.h"
+#include "common/secret.h"
+#include "common/shared-key.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -14,11 +16,9 @@
 #define PRIORITY_CERT "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 #define PRIORITY_PSK  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK"
 
-/* --shared-key text -> PSK: PBKDF2-HMAC-SHA256, fixed salt, 200000 rounds.
- * Done once at start-up; documented in docs/PROTOCOL.md. */
-#define PSK_SALT       "trellis shared key v1"
-#define PSK_ITERATIONS 200000
-#define PSK_LEN        TR_TLS_PSK_LEN
+/* --shared-key text -> PSK: common/shared-key.h, once at start-up. */
+#define PSK_LEN TR_TLS_PSK_LEN
+G_STATIC_ASSERT(TR_TLS_PSK_LEN == TR_SHARED_KEY_PSK_LEN);
 
 struct _TrTlsCreds {
 	gint ref;
@@ -141,6 +141,9 @@ TrTlsCreds *
 tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 {
 	g_autoptr(TrTlsCreds) creds = g_new0(TrTlsCreds, 1);
+	g_autoptr(GBytes) key = NULL;
+	g_autofree char *cert_pem = NULL;
+	gsize cert_len = 0;
 	gboolean want_cert = config->cert_file || config->key_file || config->ca_file;
 	int rc;
 
@@ -159,8 +162,24 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		rc = gnutls_certificate_allocate_credentials(&creds->x509);
 		if (rc < 0)
 			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "credentials"), NULL;
-		rc = gnutls_certificate_set_x509_key_file(creds->x509, config->cert_file,
-							  config->key_file, GNUTLS_X509_FMT_PEM);
+		/* The private key only from a file nobody else can read. */
+		key = tr_secret_file_load(config->key_file, "private key", error);
+		if (key == NULL)
+			return NULL;
+		if (!g_file_get_contents(config->cert_file, &cert_pem, &cert_len, NULL)) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot read the certificate %s",
+				    config->cert_file);
+			return NULL;
+		}
+		{
+			gsize key_len;
+			gnutls_datum_t cd = { (unsigned char *)cert_pem, (unsigned)cert_len };
+			gnutls_datum_t kd = { (unsigned char *)g_bytes_get_data(key, &key_len), 0 };
+
+			kd.size = (unsigned)key_len;
+			rc = gnutls_certificate_set_x509_key_mem(creds->x509, &cd, &kd,
+								 GNUTLS_X509_FMT_PEM);
+		}
 		if (rc < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot load %s / %s: %s",
 				    config->cert_file, config->key_file, gnutls_strerror(rc));
@@ -182,20 +201,8 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		return NULL;
 	}
 	if (config->shared_key != NULL) {
-		gnutls_datum_t pass = { (unsigned char *)config->shared_key,
-					(unsigned)strlen(config->shared_key) };
-		gnutls_datum_t salt = { (unsigned char *)PSK_SALT, sizeof(PSK_SALT) - 1 };
-
-		if (pass.size < 8) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "the shared key is too short (at least 8 characters; "
-				    "use a long random phrase)");
+		if (!tr_shared_key_derive(config->shared_key, config->psk_network, creds->psk, error))
 			return NULL;
-		}
-		rc = gnutls_pbkdf2(GNUTLS_MAC_SHA256, &pass, &salt, PSK_ITERATIONS, creds->psk,
-				   PSK_LEN);
-		if (rc < 0)
-			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PBKDF2"), NULL;
 		creds->has_psk = TRUE;
 	} else if (config->psk_key != NULL) {
 		memcpy(creds->psk, config->psk_key, PSK_LEN);

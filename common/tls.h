@@ -32,8 +32,11 @@ typedef struct {
 	const char *crl_file;
 	const char *cert_file;
 	const char *key_file;
-	/* Pre-shared key: the text of --shared-key (stretched with PBKDF2). */
+	/* Pre-shared key: the text of --shared-key, stretched with PBKDF2 with a
+	 * salt that names the network (@psk_network: the magic as 8 hex digits;
+	 * common/shared-key.h). */
 	const char *shared_key;
+	char psk_network[9]; /* "" = the default magic */
 	const char *psk_identity; /* client side; default "trellis" */
 	/* Client side: a raw TR_TLS_PSK_LEN-byte key instead of shared_key (invites). */
 	const uint8_t *psk_key;

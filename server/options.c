@@ -3,6 +3,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/shared-key.h"
 #include "common/pki.h"
 #include "common/service.h"
 #include "tr-config.h"
@@ -26,8 +27,7 @@ const TrOptDesc tr_server_options[] = {
 	  "This hub's private key (PEM, mode 0600)", 0 },
 	{ "crl", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
 	  "Certificate revocation list (PEM); re-read when it changes and on SIGHUP", 0 },
-	{ "shared-key", 0, TR_OPT_STRING, "KEY", NULL, 0, 0, NULL, "Security",
-	  "Pre-shared key (TLS 1.3 PSK with ECDHE) for setups without a CA", TR_OPT_FLAG_SECRET },
+	TR_SHARED_KEY_OPTIONS
 	{ "password-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
 	  "Also require a password, checked against this file of user:crypt-hash lines", 0 },
 	{ "pam-service", 0, TR_OPT_STRING, "NAME", NULL, 0, 0, NULL, "Security",
@@ -130,7 +130,13 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->tls.cert_file = g_strdup(S("cert"));
 	c->tls.key_file = g_strdup(S("key"));
 	c->tls.crl_file = g_strdup(S("crl"));
-	c->tls.shared_key = g_strdup(S("shared-key"));
+	{
+		char *key = NULL;
+
+		if (!tr_shared_key_from_options(o, &key, error))
+			return FALSE;
+		c->tls.shared_key = key;
+	}
 	c->password_file = g_strdup(S("password-file"));
 	c->pam_service = g_strdup(S("pam-service"));
 	c->pam_confdir = g_strdup(g_getenv("TRELLIS_PAM_CONFDIR"));
@@ -192,5 +198,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
+	/* The shared key's PSK is bound to the network (common/shared-key.h). */
+	tr_magic_to_string(&c->magic, c->tls.psk_network);
 	return TRUE;
 }
