@@ -159,7 +159,8 @@ test_json_escape(void)
 	g_assert_true(g_utf8_validate(out->str, -1, NULL));
 }
 
-/* A log line stays one line whatever a peer put into it. */
+/* A log line stays one line whatever a peer put into it (in a subprocess,
+ * so that the raw message never reaches the TAP output). */
 static void
 test_log_escape(void)
 {
@@ -168,13 +169,23 @@ test_log_escape(void)
 	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
 
-	g_assert_true(tr_log_init("test-pool", TR_LOG_NORMAL, file, NULL));
-	g_message("client %s connected", "ev\nil \x1b[2J\xff\\");
-	tr_log_shutdown();
+	if (g_test_subprocess()) {
+		const char *path = g_getenv("TR_TEST_LOG_FILE");
+
+		g_assert_true(tr_log_init("test-pool", TR_LOG_NORMAL, path, NULL));
+		g_message("client %s connected", "ev\nil \x1b[2J\xff\\");
+		tr_log_shutdown();
+		g_rmdir(dir);
+		return;
+	}
+	g_setenv("TR_TEST_LOG_FILE", file, TRUE);
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_passed();
 	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
 	lines = g_strsplit(text, "\n", -1);
 	g_assert_cmpuint(g_strv_length(lines), ==, 2); /* one line and the empty rest */
 	g_assert_nonnull(strstr(lines[0], "client ev\\nil \\x1b[2J\\xff\\\\ connected"));
+	g_test_trap_assert_stderr("*client ev\\nil \\x1b[2J\\xff\\\\ connected*");
 	g_unlink(file);
 	g_rmdir(dir);
 }
