@@ -112,6 +112,10 @@ gboolean hub_forward_init(TrHub *hub, GError **error);
 void hub_forward_free(TrHub *hub);
 void hub_register(Client *c);   /* index, addresses and claims into the tables */
 void hub_unregister(Client *c); /* out of every table; releases the lease */
+/* Whether @want (a claim of @c's) overlaps what anyone else owns: another
+ * session's addresses and claims, the hub's pools, routes, subnets and
+ * addresses. TRUE with the reason in *@why. */
+gboolean hub_claim_conflict(TrHub *hub, Client *c, const TrPrefix *want, char **why);
 TrLinkTiming hub_timing(TrHub *hub);
 gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why);
 TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);

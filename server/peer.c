@@ -206,11 +206,17 @@ take_addresses(Client *c, const TrMsg *m, char **why)
 		*why = g_strdup("the nodes' device types differ (--type tun / tap)");
 		return FALSE;
 	}
-	/* Nodes of one network trust each other's claims (the shared key). */
+	/* A node's addresses and subnets take nothing someone else has. */
+	for (guint i = 0; i < c->n_addrs; i++)
+		if (hub_claim_conflict(c->hub, c, &c->addrs[i], why))
+			return FALSE;
 	c->n_subnets = 0;
 	for (guint i = 0; i < m->n_subnets && c->n_subnets < HUB_MAX_SUBNETS; i++) {
 		c->subnets[c->n_subnets] = m->subnets[i];
-		tr_prefix_mask(&c->subnets[c->n_subnets++]);
+		tr_prefix_mask(&c->subnets[c->n_subnets]);
+		if (hub_claim_conflict(c->hub, c, &c->subnets[c->n_subnets], why))
+			return FALSE;
+		c->n_subnets++;
 	}
 	return TRUE;
 }

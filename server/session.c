@@ -142,7 +142,9 @@ on_established(TrLink *link, gpointer p)
  * The subnets a client claims in HELLO. With a certificate, each must lie
  * inside a subnet the certificate grants (trellis pki issue --subnet): a
  * client cannot draw other people's traffic by claiming it. Shared-key
- * clients are all equally trusted.
+ * clients have no grants: their claims may not overlap anything someone
+ * else owns (hub_claim_conflict: other sessions, the pools, the pushed
+ * routes).
  */
 static gboolean
 take_claims(Client *c, const TrMsg *hello, char **why)
@@ -184,7 +186,12 @@ take_claims(Client *c, const TrMsg *hello, char **why)
 			return FALSE;
 		}
 		c->subnets[c->n_subnets] = *want;
-		tr_prefix_mask(&c->subnets[c->n_subnets++]);
+		tr_prefix_mask(&c->subnets[c->n_subnets]);
+		/* Without a certificate's grant, a claim takes nothing that is
+		 * someone else's. */
+		if (der == NULL && hub_claim_conflict(c->hub, c, &c->subnets[c->n_subnets], why))
+			return FALSE;
+		c->n_subnets++;
 	}
 	return TRUE;
 }
