@@ -124,7 +124,12 @@ on_established(TrLink *link, gpointer p)
 		return;
 	}
 	if (!check_identity(c, &error)) {
-		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
+		/* The name as it came, cut; the log writer escapes what it holds. */
+		g_autofree char *shown = g_strndup(c->cert_identity, 72);
+		g_autofree char *why = g_strdup_printf("%s (it came as '%s'%s)", error->message, shown,
+						       strlen(c->cert_identity) > 72 ? "..." : "");
+
+		hub_refuse(c, TR_REFUSE_AUTH, why, error->message);
 		return;
 	}
 	g_debug("%s: TLS established (%s), peer %s", c->peer, desc, c->cert_identity);
