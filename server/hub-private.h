@@ -45,6 +45,9 @@ struct _Client {
 	gboolean is_invite; /* authenticated with an invite's PSK: JOIN only */
 	Connector *connector;
 	char *peer;     /* "198.18.0.2:40000" */
+	char *source;   /* "198.18.0.2" or "2001:db8::/64": for admission (incoming only) */
+	gboolean pending;    /* counted among the pending handshakes */
+	gint64 admitted_at;
 	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
 	char *cert_identity;
 	char *node_name; /* peers */
@@ -93,7 +96,8 @@ struct _TrHub {
 	GPtrArray *by_id;        /* session id -> Client (NULL: free) */
 	GPtrArray *connectors;
 	guint n_pending;
-	gint64 last_pending_warning;
+	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
+	TrLogLimit admission_log;
 	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
 	char *crl_error;         /* set while the CRL cannot be loaded: no new sessions */
@@ -105,6 +109,7 @@ struct _TrHub {
 
 /* hub.c */
 void hub_changed(TrHub *hub); /* a session came or went */
+void hub_pending_leave(Client *c); /* authenticated or gone: no longer pending */
 const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
 
 /* forward.c */

@@ -60,6 +60,7 @@ typedef struct {
 	char *state_dir;
 	guint handshake_timeout_ms;
 	guint max_pending;
+	guint max_pending_per_source;
 
 	/* The symmetric model: other nodes configured alike to connect to. */
 	char **connect;

@@ -271,8 +271,7 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 	hub_register(c);
 	if (c->connector)
 		c->connector->attempt = 0;
-	if (!c->outgoing)
-		hub->n_pending--;
+	hub_pending_leave(c);
 	c->state = CLIENT_ACTIVE;
 	g_message("node %s connected %s %s: address %s, cipher %s, compression %s", c->node_name,
 		  c->outgoing ? "to" : "from", c->peer,

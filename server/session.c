@@ -33,6 +33,7 @@ hub_session_free(gpointer p)
 	tr_link_free(c->link);
 	tr_msg_clear(&c->hello);
 	g_free(c->peer);
+	g_free(c->source);
 	g_free(c->identity);
 	g_free(c->cert_identity);
 	g_free(c->node_name);
@@ -50,9 +51,7 @@ free_client_idle(gpointer p)
 static void
 client_gone(Client *c)
 {
-	if (!c->outgoing &&
-	    (c->state == CLIENT_HANDSHAKE || c->state == CLIENT_HELLO || c->state == CLIENT_AUTH))
-		c->hub->n_pending--;
+	hub_pending_leave(c);
 	if (c->state == CLIENT_ACTIVE)
 		hub_changed(c->hub);
 	hub_unregister(c);
@@ -374,7 +373,7 @@ finish_hello(Client *c)
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
 	}
-	hub->n_pending--;
+	hub_pending_leave(c);
 	c->state = CLIENT_ACTIVE;
 	if (c->addr4.family)
 		tr_prefix_to_string(&c->addr4, a4, sizeof(a4));
