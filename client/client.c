@@ -501,6 +501,9 @@ on_established(TrLink *link, gpointer p)
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &identity, &error)) {
 		g_prefix_error(&error, "server %s refused: ", client->server_desc);
 		g_warning("%s", error->message);
+		/* The hub hears why: a TLS alert (a control message may not get
+		 * out before the connection closes). */
+		tr_tls_send_refusal(tr_link_get_tls(link));
 		tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_AUTH, "server certificate refused");
 		session_lost(client, error, TRUE);
 		return;

@@ -44,6 +44,7 @@ struct _TrTls {
 	gboolean handshake_done;
 	gboolean used_psk;
 	gboolean psk_from_lookup; /* the key came from creds->psk_lookup */
+	int refusal_alert;        /* why verify_peer refused, as a TLS alert */
 };
 
 static gboolean
@@ -313,6 +314,32 @@ status_reason(unsigned status)
 	return "certificate invalid";
 }
 
+/* The TLS alert that says the same to the peer (RFC 8446 6.2). */
+static int
+status_alert(unsigned status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return GNUTLS_A_CERTIFICATE_REVOKED;
+	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+		return GNUTLS_A_CERTIFICATE_EXPIRED;
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		return GNUTLS_A_UNKNOWN_CA;
+	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+		return GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+	if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		return GNUTLS_A_BAD_CERTIFICATE;
+	return GNUTLS_A_CERTIFICATE_UNKNOWN;
+}
+
+void
+tr_tls_send_refusal(TrTls *tls)
+{
+	if (tls->handshake_done)
+		gnutls_alert_send(tls->session, GNUTLS_AL_FATAL,
+				  tls->refusal_alert ? (gnutls_alert_description_t)tls->refusal_alert
+						     : GNUTLS_A_BAD_CERTIFICATE);
+}
+
 gboolean
 tr_tls_creds_is_revoked(TrTlsCreds *creds, const GBytes *cert_der)
 {
@@ -510,6 +537,7 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		g_autofree char *cn = cert_common_name(crts[0]);
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)", status_reason(status),
 			    cn ? cn : "?");
+		tls->refusal_alert = status_alert(status);
 		goto out;
 	}
 	*identity = cert_common_name(crts[0]);
@@ -548,6 +576,19 @@ tr_tls_read(TrTls *tls, void *buf, size_t len, GError **error)
 		return -EAGAIN;
 	if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 		g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection closed by the peer");
+		return -EIO;
+	}
+	if (n == GNUTLS_E_FATAL_ALERT_RECEIVED || n == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+		gnutls_alert_description_t a = gnutls_alert_get(tls->session);
+		gboolean about_cert = a == GNUTLS_A_BAD_CERTIFICATE || a == GNUTLS_A_UNKNOWN_CA ||
+				      a == GNUTLS_A_CERTIFICATE_REVOKED ||
+				      a == GNUTLS_A_CERTIFICATE_EXPIRED ||
+				      a == GNUTLS_A_CERTIFICATE_UNKNOWN ||
+				      a == GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%sthe peer sent the TLS alert '%s'",
+			    about_cert ? "the peer refused our certificate: " : "",
+			    gnutls_alert_get_name(a));
 		return -EIO;
 	}
 	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS receive");

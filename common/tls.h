@@ -92,6 +92,11 @@ gboolean tr_tls_wants_write(TrTls *tls);
  */
 gboolean tr_tls_verify_peer(TrTls *tls, char **identity, GError **error);
 
+/* After tr_tls_verify_peer() refused the peer: tells it why with a fatal
+ * TLS alert (bad_certificate, unknown_ca, certificate_revoked, ...), so that
+ * its log says more than "connection closed". */
+void tr_tls_send_refusal(TrTls *tls);
+
 /* The peer certificate (DER) after the handshake, or NULL with PSK. */
 GBytes *tr_tls_peer_cert(TrTls *tls);
 

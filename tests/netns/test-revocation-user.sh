@@ -87,6 +87,29 @@ addr=$(ip -n "$c1" -4 -o addr show dev tc20 | awk '{print $4}')
 [ -n "$addr" ] || fail "c2 has no address"
 ok "a damaged CRL: the hub refuses new sessions and says so; once it loads, c2 connects ($addr)"
 
+# A client that refuses the hub's certificate (wrong --server-name): the hub hears why (item 11).
+netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.1.1 --server-name not-the-hub --ca "$S/ca.crt" \
+	--cert "$T/c2.crt" --key "$T/c2.key" -d tbad%d --retry-max 1 --control-socket none >"$T/bad-name.log" 2>&1
+bad_pid=$NETNS_LAST_PID
+wait_log 10 "$T/bad-name.log" "name does not match" || fail "the client did not refuse the wrong name"
+wait_log 10 "$T/hub.log" "failed: the peer refused our certificate: the peer sent the TLS alert 'Certificate is bad'" ||
+	fail "the hub did not log why the client left"
+netns_kill "$bad_pid"
+ok "a client refusing the hub's certificate sends a TLS alert; the hub logs why"
+
+# Unknown invite ids (anyone can send one): a bounded rate of log lines (item 9).
+if command -v gnutls-cli >/dev/null; then
+	lines0=$(wc -l <"$T/hub.log")
+	for i in $(seq 1 60); do
+		netns_exec "$c1" timeout 5 gnutls-cli --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK' \
+			--pskusername "invite:$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+			--pskkey 000102030405060708090a0b0c0d0e0f -p 3210 198.18.1.1 </dev/null >/dev/null 2>&1
+	done
+	lines=$(($(wc -l <"$T/hub.log") - lines0))
+	[ "$lines" -le 12 ] || fail "60 handshakes with unknown invite ids wrote $lines log lines"
+	ok "60 handshakes with unknown invite ids: $lines log lines"
+fi
+
 grep -q " c2 " "$S/leases" || fail "leases not saved: $(cat "$S/leases")"
 [ "$(stat -c %U "$S/leases")" = nobody ] || fail "leases not nobody's"
 netns_kill "$client_pid"
