@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/options.h"
 
+#include "tr-config.h"
+
 #include "client/password.h"
 #include "common/error.h"
 #include "common/shared-key.h"
@@ -27,6 +29,8 @@ const TrOptDesc tr_client_options[] = {
 	TR_SHARED_KEY_OPTIONS
 	{ "name", 0, TR_OPT_STRING, "NAME", "trellis", 0, 0, NULL, "Security",
 	  "This node's name when authenticating with a shared key", 0 },
+	{ "node-key", 0, TR_OPT_PATH, "FILE", "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR "/node-NAME.key", 0, 0, NULL, "Security",
+	  "With a shared key: this node's own key, made on first use, which binds --name to this machine at the hub (none to send none)", 0 },
 	{ "username", 'u', TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Security",
 	  "Username, for hubs that also require a password", 0 },
 	{ "password", 0, TR_OPT_STRING, "PASSWORD", NULL, 0, 0, NULL, "Security",
@@ -91,6 +95,11 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	if (c->tls.psk_identity &&
 	    !tr_pki_name_validate(c->tls.psk_identity, error))
 		return tr_options_error_at(o, "name", error);
+	if (c->tls.shared_key && g_strcmp0(S("node-key"), "none") != 0)
+		c->node_key_file = S("node-key") ? g_strdup(S("node-key"))
+						 : g_strdup_printf("%s/node-%s.key", tr_state_dir_default(),
+								   c->tls.psk_identity ? c->tls.psk_identity
+										       : "trellis");
 	c->username = g_strdup(S("username"));
 	c->device = g_strdup(S("device"));
 	c->device_path = g_strdup(S("device-path"));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/service.h"
 
+#include "tr-config.h"
+
 #include "common/control.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -501,4 +503,12 @@ tr_service_write_stats(const char *path, const char *json)
 	 * group only (--group gives a group, e.g. for the tray, read access). */
 	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0640, &error))
 		g_warning("cannot write the stats file: %s", error->message);
+}
+
+const char *
+tr_state_dir_default(void)
+{
+	const char *env = g_getenv("TRELLIS_STATE_DIR");
+
+	return env && *env ? env : TR_LOCALSTATEDIR;
 }

@@ -103,6 +103,10 @@ void tr_service_stopping(TrService *service);
 void tr_service_init_log(TrOptions *options, const char *program);
 char *tr_service_control_socket(TrOptions *options, const char *program);
 
+/* The state directory when none is given: $TRELLIS_STATE_DIR (as for
+ * `trellis`), else the build's default. */
+const char *tr_state_dir_default(void);
+
 /* Writes a stats snapshot to @path atomically (temp file + rename). */
 void tr_service_write_stats(const char *path, const char *json);
 

@@ -18,6 +18,7 @@
 #include "common/switch.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
+#include "server/names.h"
 #include "server/pool.h"
 
 #define HUB_MAX_ADDRS   8
@@ -79,6 +80,8 @@ struct _TrHub {
 	TrTlsCreds *client_creds; /* as TLS client, for --connect */
 	TrPasswordBackend *passwords;
 	TrPool *pool; /* NULL: this node assigns no addresses */
+	TrNames *names; /* shared-key names bound to node keys; NULL without a shared key */
+	TrLogLimit takeovers;
 	TrDevice *dev;
 	int tcp_fd, udp_fd; /* udp_fd: udp_fds[0] */
 	int *udp_fds;       /* one per worker, or one */

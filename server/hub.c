@@ -488,6 +488,11 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 				  "not survive a restart",
 				  config->state_dir, g_strerror(errno));
 	}
+	if (config->tls.shared_key) {
+		g_autofree char *file = lease_file ? g_build_filename(config->state_dir, "names", NULL)
+						   : NULL;
+		hub->names = tr_names_new(file);
+	}
 	if (config->pool4.family || config->pool6.family) {
 		hub->pool = tr_pool_new(config->pool4.family ? &config->pool4 : NULL,
 					config->pool6.family ? &config->pool6 : NULL, lease_file, error);
@@ -683,6 +688,7 @@ tr_hub_free(TrHub *hub)
 		close(hub->udp_fds[i]);
 	g_free(hub->udp_fds);
 	tr_pool_free(hub->pool);
+	tr_names_free(hub->names);
 	if (hub->passwords)
 		tr_password_backend_free(hub->passwords);
 	if (hub->creds)

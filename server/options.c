@@ -82,7 +82,7 @@ const TrOptDesc tr_server_options[] = {
 	  "Another node configured alike to connect to, retried for ever (needs --name and --shared-key)", 0 },
 	{ "name", 0, TR_OPT_STRING, "NAME", "hub", 0, 0, NULL, "Security",
 	  "This node's name: its certificate's name on the state directory's CA, and its unique name among nodes that connect each other", 0 },
-	{ "state-dir", 0, TR_OPT_PATH, "DIR", TR_LOCALSTATEDIR, 0, 0, NULL, "General",
+	{ "state-dir", 0, TR_OPT_PATH, "DIR", "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR, 0, 0, NULL, "General",
 	  "Address leases and, when no ca/cert/key/shared-key is given, the network's CA (created on first run with this hub's certificate)", 0 },
 	{ "handshake-timeout", 0, TR_OPT_INT, "SECS", "10", 1, 300, NULL, "Network",
 	  "Time a client has to finish TLS and send HELLO", 0 },
@@ -148,7 +148,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->device_path = g_strdup(S("device-path"));
 	c->ifup = g_strdup(S("ifup"));
 	c->ifdown = g_strdup(S("ifdown"));
-	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : TR_LOCALSTATEDIR);
+	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : tr_state_dir_default());
 	c->client_to_client = !tr_options_get_bool(o, "no-client-to-client");
 	c->udp = !tr_options_get_bool(o, "no-udp");
 	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);

@@ -10,6 +10,7 @@
 #include "common/addr.h"
 #include "common/error.h"
 #include "common/identity.h"
+#include "common/node-key.h"
 #include "common/pki.h"
 #include "tr-config.h"
 
@@ -284,8 +285,16 @@ finish_hello(Client *c)
 	/* The same identity again replaces its older session. */
 	old = g_hash_table_lookup(hub->by_identity, c->identity);
 	if (old && old != c) {
-		g_message("%s connected again from %s: closing its session from %s", c->identity,
-			  c->peer, old->peer);
+		/* A shared-key name without a bound node key proves nothing: say so. */
+		if (hub->names && g_str_has_prefix(c->cert_identity, "psk:") &&
+		    tr_names_lookup(hub->names, c->cert_identity + 4) == NULL)
+			g_warning("%s connected again from %s while its session from %s is active: "
+				  "possibly someone else with the shared key taking the name over "
+				  "(the name is bound to no node key; clients that send one bind it)",
+				  c->identity, c->peer, old->peer);
+		else
+			g_message("%s connected again from %s: closing its session from %s", c->identity,
+				  c->peer, old->peer);
 		hub_unregister(old);
 		tr_link_close(old->link, TR_MSG_CLOSE, TR_REFUSE_REPLACED,
 			      tr_refusal_to_string(TR_REFUSE_REPLACED));
@@ -434,6 +443,61 @@ password_done(GObject *source, GAsyncResult *res, gpointer p)
 	finish_hello(c);
 }
 
+/*
+ * Shared-key names (docs/SECURITY.md, "Names"): a client that proves a node
+ * key binds its name to that key on first contact; afterwards the name is
+ * refused with any other key, or none. Clients that send no key keep the
+ * old behaviour (any key holder may use the name) until one binds it.
+ */
+static gboolean
+check_node_key(Client *c, const TrMsg *hello)
+{
+	TrHub *hub = c->hub;
+	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
+	g_autoptr(GError) error = NULL;
+	gboolean has_key = hello->node_key != NULL && hello->node_proof != NULL;
+	const char *name;
+	GBytes *bound;
+
+	if (cert != NULL || hub->names == NULL || !g_str_has_prefix(c->cert_identity, "psk:"))
+		return TRUE;
+	name = c->cert_identity + 4;
+	if (has_key &&
+	    !tr_node_key_verify(hello->node_key, hello->node_proof, tr_link_get_tls(c->link), &error)) {
+		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
+		return FALSE;
+	}
+	bound = tr_names_lookup(hub->names, name);
+	if (bound != NULL) {
+		g_autofree char *why = NULL;
+
+		if (has_key && g_bytes_equal(bound, hello->node_key))
+			return TRUE;
+		if (tr_log_limit(&hub->takeovers, "name takeover attempts", 10, 60))
+			g_warning("takeover attempt: %s connected as '%s' %s, but that name is bound "
+				  "to another node's key (to let a reinstalled node have it again, "
+				  "remove its line from %s)",
+				  c->peer, name, has_key ? "with a different node key" : "without a node key",
+				  tr_names_file(hub->names));
+		why = g_strdup_printf("the name '%s' belongs to another node on this hub (its node "
+				      "key differs); choose another --name, or ask the hub's "
+				      "administrator to release it",
+				      name);
+		c->refused = TRUE;
+		g_clear_handle_id(&c->hello_timer, g_source_remove);
+		tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_AUTH, why);
+		return FALSE;
+	}
+	if (has_key) {
+		if (!tr_names_bind(hub->names, name, hello->node_key, &error))
+			g_warning("cannot save the name binding of '%s': %s", name, error->message);
+		else
+			g_message("the name '%s' is now bound to the node key of its first holder (%s)",
+				  name, c->peer);
+	}
+	return TRUE;
+}
+
 static void
 handle_hello(Client *c, TrMsg *msg)
 {
@@ -457,6 +521,8 @@ handle_hello(Client *c, TrMsg *msg)
 		hub_peer_hello(c, msg);
 		return;
 	}
+	if (!check_node_key(c, msg))
+		return;
 	c->hello = *msg;
 	tr_msg_init(msg, 0); /* the strings now belong to c->hello */
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# What a holder of the shared key cannot do (issue 16, items 3, 4 and 5):
+# What a holder of the shared key cannot do (issue 16, items 2, 3, 4 and 5):
+#   - take another client's name: the first client binds its name to its node
+#     key; the same name with another key, or none, is refused and logged as
+#     a takeover attempt, and the first client's session stays;
 #   - claim a subnet inside another client's, inside the hub's pushed route
 #     or inside the pool (refused, logged, the client told why), while a
 #     claim that overlaps nothing still works;
@@ -51,6 +54,22 @@ wait_log 15 "$T/c4.log" "overlaps 198.19.0.0/24 of the hub's address pool" || fa
 client c5 198.19.60.0/24 "$c5" 198.18.3.1
 wait_log 15 "$T/c5.log" "connected to" || fail "c5's claim overlaps nothing, yet it did not connect"
 ok "claims inside another client's subnet, the hub's route or the pool are refused and logged; others work"
+
+# Names: c1 bound its name to its node key on first contact.
+grep -q "the name 'c1' is now bound to the node key of its first holder" "$T/hub.log" || fail "c1's name was not bound"
+for how in "--node-key $T/impostor.key" "--node-key none"; do
+	# shellcheck disable=SC2086
+	netns_spawn "$atk" "$B/client/trellis-client" -c 198.18.2.1 --shared-key-file "$T/network.key" \
+		--name c1 $how -d timp%d --retry-max 1 --control-socket none >"$T/impostor.log" 2>&1
+	imp_pid=$NETNS_LAST_PID
+	wait_log 15 "$T/impostor.log" "the name 'c1' belongs to another node" || fail "the impostor ($how) was not refused"
+	netns_kill "$imp_pid"
+done
+[ "$(grep -c "takeover attempt: 198.18.2.2:[0-9]* connected as 'c1'" "$T/hub.log")" -eq 2 ] ||
+	fail "the takeover attempts were not logged as such"
+grep -q "connected again" "$T/hub.log" && fail "c1's session was replaced"
+netns_exec "$c1" ping -c 1 -W 2 198.19.0.1 >/dev/null || fail "c1 lost its tunnel"
+ok "another key holder cannot take c1's name (with another node key or none): refused, logged as a takeover attempt; c1 keeps its session"
 
 # Names from the network: the PSK as gnutls-cli needs it (docs/PROTOCOL.md).
 psk=$(python3 -c 'import hashlib, sys; print(hashlib.pbkdf2_hmac("sha256", open(sys.argv[1]).readline().strip().encode(),
