@@ -153,20 +153,6 @@ static const TrClientCallbacks callbacks = {
 	.refused = on_refused,
 };
 
-static gboolean
-make_control(TrOptions *opts, GError **error)
-{
-	g_autofree char *sock = tr_service_control_socket(opts, "trellis-client");
-
-	if (sock == NULL)
-		return TRUE;
-	control = tr_control_new("client", sock, &control_ops, NULL, error);
-	if (control == NULL)
-		return FALSE;
-	tr_service_add_runtime_file(service, sock);
-	return TRUE;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -220,18 +206,10 @@ main(int argc, char **argv)
 	tr_client_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
-	/*
-	 * Privileges go before any thread of GLib's exists (the control
-	 * socket's D-Bus server starts "gmain"): capabilities are per thread, and
-	 * a thread started earlier would keep all of root's. Switching to --user
-	 * clears every thread's, but then the socket must be made first, while
-	 * the run directory is still writable.
-	 */
-	if (tr_options_get_string(opts, "user") && !make_control(opts, &error))
-		goto fail;
-	if (!tr_service_drop_privileges(service, &error))
-		goto fail;
-	if (!tr_options_get_string(opts, "user") && !make_control(opts, &error))
+	/* Privileges go before any thread of GLib's exists (capabilities are per
+	 * thread); the control socket comes before or after (common/service.h). */
+	if (!tr_service_drop_with_control(service, opts, "trellis-client", "client", &control_ops, NULL,
+					  &control, &error))
 		goto fail;
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);

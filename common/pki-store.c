@@ -6,6 +6,7 @@
 #include "common/pki-private.h"
 
 #include "common/error.h"
+#include "common/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* No key or certificate Trellis writes comes near this. */
-#define KEY_FILE_MAX (64 * 1024)
 
 /* The size travels with the block: [gsize len][bytes...]. */
 static void
@@ -111,52 +110,19 @@ tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GE
 GBytes *
 tr_pki_read_key_file(const char *path, GError **error)
 {
-	g_autofree guint8 *buf = NULL;
 	struct stat st;
-	gsize len = 0;
 	GBytes *out;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		tr_set_error_errno(error, errno, "cannot open private key %s", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		tr_set_error_errno(error, errno, "cannot stat %s", path);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-			    "private key %s is accessible by group or others (mode %04o); "
-			    "refusing to use it: run 'chmod 600 %s'",
-			    path, (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
+	/* In the state directory, a link is never what Trellis wrote. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s is not a private key file (empty, too large or not a file)", path);
-		close(fd);
+			    "%s is a symbolic link, not a private key file", path);
 		return NULL;
 	}
-	buf = g_malloc((gsize)st.st_size);
-	while (len < (gsize)st.st_size) {
-		ssize_t n = read(fd, buf + len, (gsize)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (gsize)n;
-	}
-	close(fd);
-	out = tr_pki_secret_bytes_new(buf, len);
-	explicit_bzero(buf, (gsize)st.st_size);
-	if (len != (gsize)st.st_size) {
+	out = tr_secret_file_load(path, "private key", error);
+	if (out != NULL && g_bytes_get_size(out) == 0) {
 		g_bytes_unref(out);
-		g_set_error(error, TR_ERROR, TR_ERROR_IO, "cannot read %s", path);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "private key %s is empty", path);
 		return NULL;
 	}
 	return out;

@@ -512,3 +512,33 @@ tr_state_dir_default(void)
 
 	return env && *env ? env : TR_LOCALSTATEDIR;
 }
+
+static gboolean
+make_control(TrService *s, TrOptions *o, const char *program, const char *role,
+	     const TrControlOps *ops, gpointer data, TrControl **control, GError **error)
+{
+	g_autofree char *sock = tr_service_control_socket(o, program);
+
+	if (sock == NULL)
+		return TRUE;
+	*control = tr_control_new(role, sock, ops, data, error);
+	if (*control == NULL)
+		return FALSE;
+	tr_service_add_runtime_file(s, sock);
+	return TRUE;
+}
+
+gboolean
+tr_service_drop_with_control(TrService *s, TrOptions *o, const char *program, const char *role,
+			     const TrControlOps *ops, gpointer data, TrControl **control,
+			     GError **error)
+{
+	gboolean user = tr_options_get_string(o, "user") != NULL;
+
+	*control = NULL;
+	if (user && !make_control(s, o, program, role, ops, data, control, error))
+		return FALSE;
+	if (!tr_service_drop_privileges(s, error))
+		return FALSE;
+	return user || make_control(s, o, program, role, ops, data, control, error);
+}

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "common/control.h"
 #include "common/options.h"
 
 G_BEGIN_DECLS
@@ -81,6 +82,18 @@ gboolean tr_service_ready(TrService *service, const char *status, GError **error
  * --user, and drops privileges. tr_service_ready() does it if not done.
  */
 gboolean tr_service_drop_privileges(TrService *service, GError **error);
+
+/*
+ * The control socket (--control-socket; *@control stays NULL for "none") and
+ * tr_service_drop_privileges(), in the order that leaves no thread
+ * privileged: the socket's D-Bus server starts GLib's "gmain" thread, so a
+ * daemon that stays root drops first; with --user the socket comes first
+ * (the run directory is root's) and the user switch clears every thread's
+ * capabilities.
+ */
+gboolean tr_service_drop_with_control(TrService *service, TrOptions *options, const char *program,
+				      const char *role, const TrControlOps *ops, gpointer data,
+				      TrControl **control, GError **error);
 
 /* A file this daemon made before the drop (its control socket) that must go
  * at exit even when --user cannot remove it any more. */

@@ -136,21 +136,6 @@ first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
 	return TRUE;
 }
 
-static gboolean
-make_control(TrOptions *opts, GError **error)
-{
-	g_autofree char *sock = tr_service_control_socket(opts, "trellis-server");
-
-	if (sock == NULL)
-		return TRUE;
-	control = tr_control_new("hub", sock, &control_ops, NULL, error);
-	if (control == NULL)
-		return FALSE;
-	tr_service_add_runtime_file(service, sock);
-	tr_hub_set_changed_func(hub, on_hub_changed, NULL);
-	return TRUE;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -225,19 +210,13 @@ main(int argc, char **argv)
 	tr_hub_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
-	/*
-	 * Privileges go before any thread of GLib's exists (the control
-	 * socket's D-Bus server starts "gmain"): capabilities are per thread, and
-	 * a thread started earlier would keep all of root's. Switching to --user
-	 * clears every thread's, but then the socket must be made first, while
-	 * the run directory is still writable.
-	 */
-	if (tr_options_get_string(opts, "user") && !make_control(opts, &error))
+	/* Privileges go before any thread of GLib's exists (capabilities are per
+	 * thread); the control socket comes before or after (common/service.h). */
+	if (!tr_service_drop_with_control(service, opts, "trellis-server", "hub", &control_ops, NULL,
+					  &control, &error))
 		goto fail;
-	if (!tr_service_drop_privileges(service, &error))
-		goto fail;
-	if (!tr_options_get_string(opts, "user") && !make_control(opts, &error))
-		goto fail;
+	if (control)
+		tr_hub_set_changed_func(hub, on_hub_changed, NULL);
 	/* What the hub reads and writes while it runs must work as it runs now. */
 	if (!tr_hub_check_access(hub, &error)) {
 		g_prefix_error(&error, "after dropping privileges: ");
