@@ -486,8 +486,8 @@ send_hello(TrClient *client)
 		tr_msg_set_string(&hello, TR_ATTR_PASSWORD, client->cfg.password);
 	if (client->node_key) {
 		g_autoptr(GBytes) pub = tr_node_key_public(client->node_key);
-		g_autoptr(GBytes) proof = tr_node_key_prove(client->node_key,
-							    tr_link_get_tls(client->link), &error);
+		g_autoptr(GBytes) proof =
+		        tr_node_key_prove(client->node_key, tr_link_get_tls(client->link), &error);
 		if (proof == NULL) {
 			session_lost(client, error, FALSE);
 			return;
@@ -687,9 +687,11 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 		/* Without it the session still works; the name just stays unbound. */
 		client->node_key = tr_node_key_load_or_create(client->cfg.node_key_file, &local);
 		if (client->node_key == NULL)
-			g_warning("no node key, so the hub cannot bind the name '%s' to this machine: %s",
-				  client->cfg.tls.psk_identity ? client->cfg.tls.psk_identity : "trellis",
-				  local->message);
+			g_warning("no node key, so the hub cannot bind the name '%s' to this "
+			          "machine: %s",
+			          client->cfg.tls.psk_identity ? client->cfg.tls.psk_identity
+			                                       : "trellis",
+			          local->message);
 	}
 	return g_steal_pointer(&client);
 }

@@ -208,8 +208,8 @@ main(int argc, char **argv)
 	loop = g_main_loop_new(NULL, FALSE);
 	/* Privileges go before any thread of GLib's exists (capabilities are per
 	 * thread); the control socket comes before or after (common/service.h). */
-	if (!tr_service_drop_with_control(service, opts, "trellis-client", "client", &control_ops, NULL,
-					  &control, &error))
+	if (!tr_service_drop_with_control(service, opts, "trellis-client", "client", &control_ops,
+	                                  NULL, &control, &error))
 		goto fail;
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);

@@ -27,8 +27,8 @@ tr_identity_validate_username(const char *name, GError **error)
 	}
 	if (len > TR_IDENTITY_USERNAME_MAX) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "user name: %zu bytes long; at most %d are allowed", len,
-			    TR_IDENTITY_USERNAME_MAX);
+		            "user name: %zu bytes long; at most %d are allowed", len,
+		            TR_IDENTITY_USERNAME_MAX);
 		return FALSE;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -36,15 +36,15 @@ tr_identity_validate_username(const char *name, GError **error)
 
 		if (!g_ascii_isalnum(c) && !strchr("._@+-", c)) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "user name: a character that is not allowed at position %zu; "
-				    "use A-Z, a-z, 0-9, '.', '_', '@', '+' and '-'",
-				    i + 1);
+			            "user name: a character that is not allowed at position %zu; "
+			            "use A-Z, a-z, 0-9, '.', '_', '@', '+' and '-'",
+			            i + 1);
 			return FALSE;
 		}
 	}
 	if (name[0] == '-') {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "user name: must not start with '-'");
+		                    "user name: must not start with '-'");
 		return FALSE;
 	}
 	return TRUE;

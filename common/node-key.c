@@ -43,7 +43,7 @@ static gboolean
 create_file(const char *path, GError **error)
 {
 	gnutls_x509_privkey_t x = NULL;
-	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_datum_t pem = {NULL, 0};
 	gboolean ok = FALSE;
 	int rc, fd;
 
@@ -51,8 +51,8 @@ create_file(const char *path, GError **error)
 	if (rc >= 0)
 		rc = gnutls_x509_privkey_generate(x, GNUTLS_PK_EDDSA_ED25519, 0, 0);
 	if (rc >= 0)
-		rc = gnutls_x509_privkey_export2_pkcs8(x, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN,
-						       &pem);
+		rc = gnutls_x509_privkey_export2_pkcs8(x, GNUTLS_X509_FMT_PEM, NULL,
+		                                       GNUTLS_PKCS_PLAIN, &pem);
 	if (rc < 0) {
 		gnutls_fail(error, rc, "cannot make a node key");
 		goto out;
@@ -68,7 +68,8 @@ create_file(const char *path, GError **error)
 	}
 	ok = write(fd, pem.data, pem.size) == (ssize_t)pem.size && fsync(fd) == 0;
 	if (close(fd) < 0 || !ok) {
-		tr_set_error_errno(error, errno ? errno : EIO, "cannot write the node key %s", path);
+		tr_set_error_errno(error, errno ? errno : EIO, "cannot write the node key %s",
+		                   path);
 		unlink(path);
 		ok = FALSE;
 	}
@@ -88,7 +89,7 @@ tr_node_key_load_or_create(const char *path, GError **error)
 	g_autoptr(TrNodeKey) key = g_new0(TrNodeKey, 1);
 	g_autoptr(GBytes) pem = NULL;
 	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t x = { NULL, 0 }, d;
+	gnutls_datum_t x = {NULL, 0}, d;
 	gnutls_ecc_curve_t curve;
 	gsize len;
 	int rc;
@@ -116,8 +117,8 @@ tr_node_key_load_or_create(const char *path, GError **error)
 	if (rc < 0 || x.size != TR_NODE_KEY_PUBLIC_LEN) {
 		gnutls_free(x.data);
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "node key %s is not an Ed25519 private key (PEM)%s%s", path,
-			    rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+		            "node key %s is not an Ed25519 private key (PEM)%s%s", path,
+		            rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
 		return NULL;
 	}
 	key->public_key = g_bytes_new(x.data, x.size);
@@ -141,7 +142,7 @@ GBytes *
 tr_node_key_prove(TrNodeKey *key, TrTls *tls, GError **error)
 {
 	guint8 data[EXPORTER_LEN];
-	gnutls_datum_t d = { data, sizeof(data) }, sig = { NULL, 0 };
+	gnutls_datum_t d = {data, sizeof(data)}, sig = {NULL, 0};
 	GBytes *out;
 	int rc;
 
@@ -163,7 +164,7 @@ tr_node_key_verify(GBytes *public_key, GBytes *proof, TrTls *tls, GError **error
 	guint8 data[EXPORTER_LEN];
 	gnutls_pubkey_t pub = NULL;
 	gsize klen, slen;
-	gnutls_datum_t x, sig, d = { data, sizeof(data) };
+	gnutls_datum_t x, sig, d = {data, sizeof(data)};
 	int rc;
 
 	x.data = (unsigned char *)g_bytes_get_data(public_key, &klen);
@@ -172,9 +173,10 @@ tr_node_key_verify(GBytes *public_key, GBytes *proof, TrTls *tls, GError **error
 	sig.size = (unsigned)slen;
 	if (klen != TR_NODE_KEY_PUBLIC_LEN || slen != TR_NODE_KEY_PROOF_LEN) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "node key or proof of the wrong size (%zu and %zu bytes, expected %d "
-			    "and %d)",
-			    (size_t)klen, (size_t)slen, TR_NODE_KEY_PUBLIC_LEN, TR_NODE_KEY_PROOF_LEN);
+		            "node key or proof of the wrong size (%zu and %zu bytes, expected %d "
+		            "and %d)",
+		            (size_t)klen, (size_t)slen, TR_NODE_KEY_PUBLIC_LEN,
+		            TR_NODE_KEY_PROOF_LEN);
 		return FALSE;
 	}
 	if (!exporter(tls, data, error))
@@ -187,8 +189,8 @@ tr_node_key_verify(GBytes *public_key, GBytes *proof, TrTls *tls, GError **error
 	if (pub)
 		gnutls_pubkey_deinit(pub);
 	if (rc < 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the node key proof does not verify: %s",
-			    gnutls_strerror(rc));
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the node key proof does not verify: %s", gnutls_strerror(rc));
 		return FALSE;
 	}
 	return TRUE;

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /* The size travels with the block: [gsize len][bytes...]. */
 static void
 secret_free(gpointer block)
@@ -116,7 +115,7 @@ tr_pki_read_key_file(const char *path, GError **error)
 	/* In the state directory, a link is never what Trellis wrote. */
 	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s is a symbolic link, not a private key file", path);
+		            "%s is a symbolic link, not a private key file", path);
 		return NULL;
 	}
 	out = tr_secret_file_load(path, "private key", error);
@@ -139,8 +138,8 @@ tr_pki_ensure_dir(const char *path, GError **error)
 		/* As in tr_pki_write_file(): a daemon user's directory stays its own. */
 		if (geteuid() == 0 && stat(parent, &st) == 0 && st.st_uid != 0 &&
 		    chown(path, st.st_uid, st.st_gid) < 0)
-			return tr_set_error_errno(error, errno, "cannot give %s to %s's owner", path,
-						  parent);
+			return tr_set_error_errno(error, errno, "cannot give %s to %s's owner",
+			                          path, parent);
 		return TRUE;
 	}
 	if (errno != EEXIST)

@@ -35,9 +35,9 @@ tr_secret_file_check_mode(const char *path, unsigned mode, const char *what, GEr
 {
 	if ((mode & 077) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-			    "%s %s can be read by group or others (mode %04o); refusing to use it: "
-			    "run 'chmod 600 %s'",
-			    what, path, mode & 07777, path);
+		            "%s %s can be read by group or others (mode %04o); refusing to use it: "
+		            "run 'chmod 600 %s'",
+		            what, path, mode & 07777, path);
 		return FALSE;
 	}
 	return TRUE;
@@ -62,8 +62,9 @@ tr_secret_file_load(const char *path, const char *what, GError **error)
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > SECRET_FILE_MAX) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s %s is not a regular file of at most %d bytes",
-			    what, path, SECRET_FILE_MAX);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "%s %s is not a regular file of at most %d bytes", what, path,
+		            SECRET_FILE_MAX);
 		close(fd);
 		return NULL;
 	}

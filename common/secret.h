@@ -31,7 +31,7 @@ G_DEFINE_AUTO_CLEANUP_FREE_FUNC(TrSecret, tr_secret_free, NULL)
  * way is refused with TR_ERROR_PERMISSION and the chmod that fixes it.
  */
 gboolean tr_secret_file_check_mode(const char *path, unsigned mode, const char *what,
-				   GError **error);
+                                   GError **error);
 /* The whole file (at most 64 KiB), wiped when the last reference goes. */
 GBytes *tr_secret_file_load(const char *path, const char *what, GError **error);
 /* Its first line without surrounding white space; empty is an error. Free

@@ -195,7 +195,8 @@ hand_over_tree(const char *path, uid_t uid, gid_t gid, GError **error)
 	if (S_ISLNK(st.st_mode))
 		return TRUE;
 	if ((st.st_uid != uid || st.st_gid != gid) && lchown(path, uid, gid) < 0)
-		return tr_set_error_errno(error, errno, "cannot give %s to the daemon's user", path);
+		return tr_set_error_errno(error, errno, "cannot give %s to the daemon's user",
+		                          path);
 	if (S_ISDIR(st.st_mode)) {
 		g_autoptr(GDir) dir = g_dir_open(path, 0, error);
 		const char *name;
@@ -228,7 +229,8 @@ lookup_ids(TrService *s, uid_t *uid, gid_t *gid, GError **error)
 	if (s->group) {
 		const struct group *gr = getgrnam(s->group);
 		if (gr == NULL) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no such group '%s'", s->group);
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no such group '%s'",
+			            s->group);
 			return FALSE;
 		}
 		*gid = gr->gr_gid;
@@ -254,9 +256,9 @@ typedef struct {
 static void G_GNUC_NORETURN
 janitor_run(int fd, const JanitorFile *files, guint n, const char *pid_text)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 	char buf[64];
-	struct sigaction sa = { .sa_handler = SIG_IGN };
+	struct sigaction sa = {.sa_handler = SIG_IGN};
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -294,7 +296,8 @@ janitor_run(int fd, const JanitorFile *files, guint n, const char *pid_text)
 
 			if (pfd >= 0)
 				close(pfd);
-			if (len != (ssize_t)strlen(pid_text) || memcmp(buf, pid_text, (size_t)len) != 0)
+			if (len != (ssize_t)strlen(pid_text) ||
+			    memcmp(buf, pid_text, (size_t)len) != 0)
 				continue;
 		}
 		unlink(files[i].path);
@@ -314,7 +317,7 @@ start_janitor(TrService *s, GError **error)
 	g_snprintf(pid_text, sizeof(pid_text), "%d\n", (int)getpid());
 	for (guint i = 0; i <= s->n_runtime_files; i++) {
 		const char *path = i < s->n_runtime_files ? s->runtime_files[i]
-							  : (s->pid_written ? s->pid_file : NULL);
+		                                          : (s->pid_written ? s->pid_file : NULL);
 		struct stat st;
 
 		if (path == NULL || strlen(path) >= PATH_MAX || lstat(path, &st) < 0)
@@ -345,7 +348,7 @@ start_janitor(TrService *s, GError **error)
 gboolean
 tr_service_drop_privileges(TrService *s, GError **error)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	if (s->dropped)
 		return TRUE;
@@ -357,7 +360,8 @@ tr_service_drop_privileges(TrService *s, GError **error)
 
 		if (!lookup_ids(s, &uid, &gid, error))
 			return FALSE;
-		if (s->state_dir && geteuid() == 0 && !hand_over_tree(s->state_dir, uid, gid, error)) {
+		if (s->state_dir && geteuid() == 0 &&
+		    !hand_over_tree(s->state_dir, uid, gid, error)) {
 			g_prefix_error(error, "the state directory for --user: ");
 			return FALSE;
 		}
@@ -515,7 +519,7 @@ tr_state_dir_default(void)
 
 static gboolean
 make_control(TrService *s, TrOptions *o, const char *program, const char *role,
-	     const TrControlOps *ops, gpointer data, TrControl **control, GError **error)
+             const TrControlOps *ops, gpointer data, TrControl **control, GError **error)
 {
 	g_autofree char *sock = tr_service_control_socket(o, program);
 
@@ -530,8 +534,8 @@ make_control(TrService *s, TrOptions *o, const char *program, const char *role,
 
 gboolean
 tr_service_drop_with_control(TrService *s, TrOptions *o, const char *program, const char *role,
-			     const TrControlOps *ops, gpointer data, TrControl **control,
-			     GError **error)
+                             const TrControlOps *ops, gpointer data, TrControl **control,
+                             GError **error)
 {
 	gboolean user = tr_options_get_string(o, "user") != NULL;
 

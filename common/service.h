@@ -54,7 +54,7 @@ typedef struct {
 	const char *pid_file;
 	const char *user;
 	const char *group;
-	const char *state_dir; /* with --user: given to that user before the drop */
+	const char *state_dir;     /* with --user: given to that user before the drop */
 	guint startup_timeout_sec; /* how long the parent waits for readiness */
 } TrServiceConfig;
 
@@ -92,8 +92,8 @@ gboolean tr_service_drop_privileges(TrService *service, GError **error);
  * capabilities.
  */
 gboolean tr_service_drop_with_control(TrService *service, TrOptions *options, const char *program,
-				      const char *role, const TrControlOps *ops, gpointer data,
-				      TrControl **control, GError **error);
+                                      const char *role, const TrControlOps *ops, gpointer data,
+                                      TrControl **control, GError **error);
 
 /* A file this daemon made before the drop (its control socket) that must go
  * at exit even when --user cannot remove it any more. */

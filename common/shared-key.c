@@ -61,23 +61,23 @@ tr_shared_key_is_strong(const char *key)
 
 gboolean
 tr_shared_key_derive(const char *key, const char *network, uint8_t out[TR_SHARED_KEY_PSK_LEN],
-		     GError **error)
+                     GError **error)
 {
 	g_autofree char *salt_text = g_strconcat(
-		PSK_SALT_PREFIX, network && *network ? network : TR_MAGIC_DEFAULT_TEXT, NULL);
-	gnutls_datum_t pass = { (unsigned char *)key, (unsigned)strlen(key) };
-	gnutls_datum_t salt = { (unsigned char *)salt_text, (unsigned)strlen(salt_text) };
+	        PSK_SALT_PREFIX, network && *network ? network : TR_MAGIC_DEFAULT_TEXT, NULL);
+	gnutls_datum_t pass = {(unsigned char *)key, (unsigned)strlen(key)};
+	gnutls_datum_t salt = {(unsigned char *)salt_text, (unsigned)strlen(salt_text)};
 	int rc;
 
 	if (pass.size < TR_SHARED_KEY_MIN_LEN) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "the shared key is too short (at least %d characters; make a strong "
-			    "one with: trellis genkey)",
-			    TR_SHARED_KEY_MIN_LEN);
+		            "the shared key is too short (at least %d characters; make a strong "
+		            "one with: trellis genkey)",
+		            TR_SHARED_KEY_MIN_LEN);
 		return FALSE;
 	}
 	rc = gnutls_pbkdf2(GNUTLS_MAC_SHA256, &pass, &salt, PSK_ITERATIONS, out,
-			   TR_SHARED_KEY_PSK_LEN);
+	                   TR_SHARED_KEY_PSK_LEN);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "PBKDF2: %s", gnutls_strerror(rc));
 		return FALSE;
@@ -94,7 +94,7 @@ tr_shared_key_from_options(TrOptions *o, char **key, GError **error)
 	*key = NULL;
 	if (text && file) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "both shared-key and shared-key-file are set; keep shared-key-file");
+		            "both shared-key and shared-key-file are set; keep shared-key-file");
 		return FALSE;
 	}
 	if (file) {
@@ -104,14 +104,14 @@ tr_shared_key_from_options(TrOptions *o, char **key, GError **error)
 	} else if (text) {
 		if (tr_options_from_cli(o, "shared-key"))
 			g_warning("the shared key is on the command line, where every local user "
-				  "can read it (ps); use shared-key-file instead");
+			          "can read it (ps); use shared-key-file instead");
 		*key = g_strdup(text);
 	} else {
 		return TRUE;
 	}
 	if (!tr_shared_key_is_strong(*key))
 		g_warning("the shared key is a passphrase, not a random 256-bit key: anyone who "
-			  "records one connection attempt can test guesses of it offline; make a "
-			  "strong one with 'trellis genkey' and use it on every node");
+		          "records one connection attempt can test guesses of it offline; make a "
+		          "strong one with 'trellis genkey' and use it on every node");
 	return TRUE;
 }

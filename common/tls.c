@@ -168,18 +168,18 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		if (key == NULL)
 			return NULL;
 		if (!g_file_get_contents(config->cert_file, &cert_pem, &cert_len, NULL)) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot read the certificate %s",
-				    config->cert_file);
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			            "cannot read the certificate %s", config->cert_file);
 			return NULL;
 		}
 		{
 			gsize key_len;
-			gnutls_datum_t cd = { (unsigned char *)cert_pem, (unsigned)cert_len };
-			gnutls_datum_t kd = { (unsigned char *)g_bytes_get_data(key, &key_len), 0 };
+			gnutls_datum_t cd = {(unsigned char *)cert_pem, (unsigned)cert_len};
+			gnutls_datum_t kd = {(unsigned char *)g_bytes_get_data(key, &key_len), 0};
 
 			kd.size = (unsigned)key_len;
 			rc = gnutls_certificate_set_x509_key_mem(creds->x509, &cd, &kd,
-								 GNUTLS_X509_FMT_PEM);
+			                                         GNUTLS_X509_FMT_PEM);
 		}
 		if (rc < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot load %s / %s: %s",
@@ -202,7 +202,8 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		return NULL;
 	}
 	if (config->shared_key != NULL) {
-		if (!tr_shared_key_derive(config->shared_key, config->psk_network, creds->psk, error))
+		if (!tr_shared_key_derive(config->shared_key, config->psk_network, creds->psk,
+		                          error))
 			return NULL;
 		creds->has_psk = TRUE;
 	} else if (config->psk_key != NULL) {
@@ -336,8 +337,9 @@ tr_tls_send_refusal(TrTls *tls)
 {
 	if (tls->handshake_done)
 		gnutls_alert_send(tls->session, GNUTLS_AL_FATAL,
-				  tls->refusal_alert ? (gnutls_alert_description_t)tls->refusal_alert
-						     : GNUTLS_A_BAD_CERTIFICATE);
+		                  tls->refusal_alert
+		                          ? (gnutls_alert_description_t)tls->refusal_alert
+		                          : GNUTLS_A_BAD_CERTIFICATE);
 }
 
 gboolean
@@ -580,15 +582,14 @@ tr_tls_read(TrTls *tls, void *buf, size_t len, GError **error)
 	}
 	if (n == GNUTLS_E_FATAL_ALERT_RECEIVED || n == GNUTLS_E_WARNING_ALERT_RECEIVED) {
 		gnutls_alert_description_t a = gnutls_alert_get(tls->session);
-		gboolean about_cert = a == GNUTLS_A_BAD_CERTIFICATE || a == GNUTLS_A_UNKNOWN_CA ||
-				      a == GNUTLS_A_CERTIFICATE_REVOKED ||
-				      a == GNUTLS_A_CERTIFICATE_EXPIRED ||
-				      a == GNUTLS_A_CERTIFICATE_UNKNOWN ||
-				      a == GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+		gboolean about_cert =
+		        a == GNUTLS_A_BAD_CERTIFICATE || a == GNUTLS_A_UNKNOWN_CA ||
+		        a == GNUTLS_A_CERTIFICATE_REVOKED || a == GNUTLS_A_CERTIFICATE_EXPIRED ||
+		        a == GNUTLS_A_CERTIFICATE_UNKNOWN || a == GNUTLS_A_UNSUPPORTED_CERTIFICATE;
 
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%sthe peer sent the TLS alert '%s'",
-			    about_cert ? "the peer refused our certificate: " : "",
-			    gnutls_alert_get_name(a));
+		            about_cert ? "the peer refused our certificate: " : "",
+		            gnutls_alert_get_name(a));
 		return -EIO;
 	}
 	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS receive");

@@ -36,7 +36,7 @@ typedef struct {
 	 * salt that names the network (@psk_network: the magic as 8 hex digits;
 	 * common/shared-key.h). */
 	const char *shared_key;
-	char psk_network[9]; /* "" = the default magic */
+	char psk_network[9];      /* "" = the default magic */
 	const char *psk_identity; /* client side; default "trellis" */
 	/* Client side: a raw TR_TLS_PSK_LEN-byte key instead of shared_key (invites). */
 	const uint8_t *psk_key;

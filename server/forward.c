@@ -32,7 +32,8 @@ overlaps(const TrPrefix *a, const TrPrefix *b)
 {
 	const TrPrefix *wide = a->len <= b->len ? a : b, *narrow = wide == a ? b : a;
 
-	return a->family == b->family && tr_prefix_contains(wide, (TrAddrFamily)narrow->family, narrow->addr);
+	return a->family == b->family &&
+	       tr_prefix_contains(wide, (TrAddrFamily)narrow->family, narrow->addr);
 }
 
 static gboolean
@@ -43,10 +44,10 @@ conflict(const TrPrefix *want, const TrPrefix *owned, const char *owner, char **
 	if (!overlaps(want, owned))
 		return FALSE;
 	*why = g_strdup_printf("the claim %s overlaps %s of %s (a claim may not take what "
-			       "someone else has; a certificate can grant it: trellis pki "
-			       "issue NAME --subnet PREFIX)",
-			       tr_prefix_to_string(want, a, sizeof(a)),
-			       tr_prefix_to_string(owned, b, sizeof(b)), owner);
+	                       "someone else has; a certificate can grant it: trellis pki "
+	                       "issue NAME --subnet PREFIX)",
+	                       tr_prefix_to_string(want, a, sizeof(a)),
+	                       tr_prefix_to_string(owned, b, sizeof(b)), owner);
 	return TRUE;
 }
 

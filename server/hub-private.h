@@ -47,7 +47,7 @@ struct _Client {
 	Connector *connector;
 	char *peer;     /* "198.18.0.2:40000" */
 	char *source;   /* "198.18.0.2" or "2001:db8::/64": for admission (incoming only) */
-	gboolean pending;    /* counted among the pending handshakes */
+	gboolean pending; /* counted among the pending handshakes */
 	gint64 admitted_at;
 	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
 	char *cert_identity;
@@ -103,7 +103,7 @@ struct _TrHub {
 	TrLogLimit admission_log;
 	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
-	char *crl_error;         /* set while the CRL cannot be loaded: no new sessions */
+	char *crl_error; /* set while the CRL cannot be loaded: no new sessions */
 	gint64 crl_last_warning;
 	char *invite_server_name; /* set when invites are on: our certificate's name */
 	void (*changed)(gpointer);
@@ -112,7 +112,7 @@ struct _TrHub {
 
 /* hub.c */
 void hub_changed(TrHub *hub); /* a session came or went */
-void hub_pending_leave(Client *c); /* authenticated or gone: no longer pending */
+void hub_pending_leave(Client *c);     /* authenticated or gone: no longer pending */
 const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
 
 /* forward.c */

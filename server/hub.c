@@ -188,7 +188,7 @@ source_key(const struct sockaddr_storage *ss)
 	}
 	if (ss->ss_family == AF_INET)
 		return g_strdup(inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
-					  sizeof(buf)));
+		                          sizeof(buf)));
 	return g_strdup("?");
 }
 
@@ -212,7 +212,8 @@ hub_pending_leave(Client *c)
 	if (n <= 1)
 		g_hash_table_remove(hub->pending_by_source, c->source);
 	else
-		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source), GUINT_TO_POINTER(n - 1));
+		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source),
+		                    GUINT_TO_POINTER(n - 1));
 }
 
 /* The oldest pending connection of the source with the most, if that source
@@ -257,8 +258,8 @@ admit(TrHub *hub, const char *source, const char *peer)
 	if (mine >= hub->cfg.max_pending_per_source) {
 		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
 			g_message("refused %s: %u handshakes from %s are pending already "
-				  "(--max-pending-per-source)",
-				  peer, mine, source);
+			          "(--max-pending-per-source)",
+			          peer, mine, source);
 		return FALSE;
 	}
 	if (hub->n_pending < hub->cfg.max_pending)
@@ -266,13 +267,15 @@ admit(TrHub *hub, const char *source, const char *peer)
 	victim = pick_victim(hub, mine + 1);
 	if (victim == NULL) {
 		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-			g_warning("too many pending handshakes (%u): refusing %s", hub->n_pending, peer);
+			g_warning("too many pending handshakes (%u): refusing %s", hub->n_pending,
+			          peer);
 		return FALSE;
 	}
 	if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-		g_message("too many pending handshakes (%u): %s takes the place of one of the %u from "
-			  "%s",
-			  hub->n_pending, peer, source_pending(hub, victim->source), victim->source);
+		g_message("too many pending handshakes (%u): %s takes the place of one of the %u "
+		          "from %s",
+		          hub->n_pending, peer, source_pending(hub, victim->source),
+		          victim->source);
 	hub_pending_leave(victim);
 	victim->refused = TRUE;
 	tr_link_close(victim->link, TR_MSG_ERROR, TR_REFUSE_TIMEOUT, "too many pending handshakes");
@@ -303,7 +306,8 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 		}
 		c = hub_session_new(hub, cfd, peer, hub->creds, TRUE, &error);
 		if (c == NULL) {
-			if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
+			if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5,
+			                 60))
 				g_warning("cannot accept %s: %s", peer, error->message);
 			continue;
 		}
@@ -312,7 +316,7 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 		c->admitted_at = g_get_monotonic_time();
 		hub->n_pending++;
 		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source),
-				    GUINT_TO_POINTER(source_pending(hub, c->source) + 1));
+		                    GUINT_TO_POINTER(source_pending(hub, c->source) + 1));
 		tr_link_start(c->link, hub->cfg.handshake_timeout_ms);
 	}
 	return G_SOURCE_CONTINUE;
@@ -489,8 +493,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 				  config->state_dir, g_strerror(errno));
 	}
 	if (config->tls.shared_key) {
-		g_autofree char *file = lease_file ? g_build_filename(config->state_dir, "names", NULL)
-						   : NULL;
+		g_autofree char *file =
+		        lease_file ? g_build_filename(config->state_dir, "names", NULL) : NULL;
 		hub->names = tr_names_new(file);
 	}
 	if (config->pool4.family || config->pool6.family) {
@@ -578,8 +582,8 @@ crl_failed(TrHub *hub, const GError *error)
 
 	if (hub->crl_error == NULL || now - hub->crl_last_warning >= 60 * G_USEC_PER_SEC) {
 		g_warning("the CRL %s cannot be loaded: %s; refusing every new connection until it "
-			  "loads (revocations cannot be checked)",
-			  hub->cfg.tls.crl_file, error->message);
+		          "loads (revocations cannot be checked)",
+		          hub->cfg.tls.crl_file, error->message);
 		hub->crl_last_warning = now;
 	}
 	g_free(hub->crl_error);
@@ -738,7 +742,7 @@ tr_hub_check_access(TrHub *hub, GError **error)
 {
 	if (hub->cfg.tls.crl_file && !tr_tls_creds_reload_crl(hub->creds, error)) {
 		g_prefix_error(error, "cannot read the CRL %s (revocations could not be checked): ",
-			       hub->cfg.tls.crl_file);
+		               hub->cfg.tls.crl_file);
 		return FALSE;
 	}
 	if (hub->pool && !tr_pool_save(hub->pool, error)) {

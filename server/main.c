@@ -180,13 +180,14 @@ main(int argc, char **argv)
 	if (!tr_hub_config_from_options(opts, &cfg, &error))
 		goto fail;
 	/* --daemon forks here; the parent waits for ready or failed below. */
-	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-server",
-						     .daemonize = tr_options_get_bool(opts, "daemon"),
-						     .pid_file = tr_options_get_string(opts, "pid-file"),
-						     .user = tr_options_get_string(opts, "user"),
-						     .group = tr_options_get_string(opts, "group"),
-						     .state_dir = cfg.state_dir },
-				 &error);
+	service = tr_service_new(
+	        &(TrServiceConfig){.program = "trellis-server",
+	                           .daemonize = tr_options_get_bool(opts, "daemon"),
+	                           .pid_file = tr_options_get_string(opts, "pid-file"),
+	                           .user = tr_options_get_string(opts, "user"),
+	                           .group = tr_options_get_string(opts, "group"),
+	                           .state_dir = cfg.state_dir},
+	        &error);
 	if (service == NULL)
 		goto fail;
 	if (!cfg.tls.ca_file && !cfg.tls.cert_file && !cfg.tls.key_file && !cfg.tls.shared_key &&
@@ -212,8 +213,8 @@ main(int argc, char **argv)
 	loop = g_main_loop_new(NULL, FALSE);
 	/* Privileges go before any thread of GLib's exists (capabilities are per
 	 * thread); the control socket comes before or after (common/service.h). */
-	if (!tr_service_drop_with_control(service, opts, "trellis-server", "hub", &control_ops, NULL,
-					  &control, &error))
+	if (!tr_service_drop_with_control(service, opts, "trellis-server", "hub", &control_ops,
+	                                  NULL, &control, &error))
 		goto fail;
 	if (control)
 		tr_hub_set_changed_func(hub, on_hub_changed, NULL);

@@ -44,8 +44,9 @@ tr_names_load_text(TrNames *names, const char *text, const char *where)
 			continue;
 		f = g_strsplit(lines[i], " ", -1);
 		if (g_strv_length(f) != 3 || !tr_pki_name_validate(f[0], NULL) ||
-		    strspn(f[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
-			    strlen(f[1]) ||
+		    strspn(f[1],
+		           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+		            strlen(f[1]) ||
 		    (raw = g_base64_decode(f[1], &len)) == NULL || len != TR_NODE_KEY_PUBLIC_LEN ||
 		    !g_ascii_string_to_signed(f[2], 10, 0, G_MAXINT64, &when, NULL) ||
 		    g_hash_table_contains(names->by_name, f[0])) {
@@ -117,9 +118,9 @@ tr_names_bind(TrNames *names, const char *name, GBytes *key, GError **error)
 		const guchar *raw = g_bytes_get_data(e->key, &len);
 		g_autofree char *b64 = g_base64_encode(raw, len);
 
-		g_string_append_printf(s, "%s %s %" G_GINT64_FORMAT "\n", (const char *)l->data, b64,
-				       e->first_seen);
+		g_string_append_printf(s, "%s %s %" G_GINT64_FORMAT "\n", (const char *)l->data,
+		                       b64, e->first_seen);
 	}
 	return g_file_set_contents_full(names->file, s->str, (gssize)s->len,
-					G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+	                                G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }

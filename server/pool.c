@@ -153,7 +153,8 @@ tr_pool_leases_text(TrPool *pool)
 		Lease *l = v;
 		g_autofree char *id = tr_pool_escape_identity(l->identity);
 
-		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, id, l->last_used);
+		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, id,
+		                       l->last_used);
 	}
 	return g_string_free(s, FALSE);
 }
@@ -167,7 +168,7 @@ save_file(TrPool *pool, GError **error)
 		return TRUE;
 	text = tr_pool_leases_text(pool);
 	return g_file_set_contents_full(pool->lease_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT,
-					0600, error);
+	                                0600, error);
 }
 
 gboolean
@@ -184,7 +185,7 @@ save(TrPool *pool)
 	if (!save_file(pool, &error) &&
 	    tr_log_limit(&pool->save_errors, "failures to save the leases", 1, 600))
 		g_warning("cannot save address leases (addresses will change after a restart): %s",
-			  error->message);
+		          error->message);
 }
 
 guint
@@ -338,7 +339,7 @@ tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPre
 
 	if (!tr_pool_identity_is_valid(identity)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "not a valid identity for a lease (docs/SECURITY.md, identities)");
+		            "not a valid identity for a lease (docs/SECURITY.md, identities)");
 		return FALSE;
 	}
 	l = g_hash_table_lookup(pool->by_identity, identity);

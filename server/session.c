@@ -113,10 +113,10 @@ on_established(TrLink *link, gpointer p)
 
 	if (hub_crl_error(c->hub) != NULL) {
 		g_autofree char *why = g_strdup_printf(
-			"the hub's CRL cannot be loaded (%s): no new sessions until it loads",
-			hub_crl_error(c->hub));
+		        "the hub's CRL cannot be loaded (%s): no new sessions until it loads",
+		        hub_crl_error(c->hub));
 		hub_refuse(c, TR_REFUSE_INTERNAL, why,
-			   "the hub cannot check revocations right now; try again later");
+		           "the hub cannot check revocations right now; try again later");
 		return;
 	}
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &c->cert_identity, &error)) {
@@ -126,8 +126,9 @@ on_established(TrLink *link, gpointer p)
 	if (!check_identity(c, &error)) {
 		/* The name as it came, cut; the log writer escapes what it holds. */
 		g_autofree char *shown = g_strndup(c->cert_identity, 72);
-		g_autofree char *why = g_strdup_printf("%s (it came as '%s'%s)", error->message, shown,
-						       strlen(c->cert_identity) > 72 ? "..." : "");
+		g_autofree char *why =
+		        g_strdup_printf("%s (it came as '%s'%s)", error->message, shown,
+		                        strlen(c->cert_identity) > 72 ? "..." : "");
 
 		hub_refuse(c, TR_REFUSE_AUTH, why, error->message);
 		return;
@@ -140,8 +141,6 @@ on_established(TrLink *link, gpointer p)
 	else if (c->hub->invite_server_name && hub_is_invite_identity(c->cert_identity))
 		hub_invite_established(c);
 }
-
-
 
 /*
  * The subnets a client claims in HELLO. With a certificate, each must lie
@@ -288,13 +287,14 @@ finish_hello(Client *c)
 		/* A shared-key name without a bound node key proves nothing: say so. */
 		if (hub->names && g_str_has_prefix(c->cert_identity, "psk:") &&
 		    tr_names_lookup(hub->names, c->cert_identity + 4) == NULL)
-			g_warning("%s connected again from %s while its session from %s is active: "
-				  "possibly someone else with the shared key taking the name over "
-				  "(the name is bound to no node key; clients that send one bind it)",
-				  c->identity, c->peer, old->peer);
+			g_warning(
+			        "%s connected again from %s while its session from %s is active: "
+			        "possibly someone else with the shared key taking the name over "
+			        "(the name is bound to no node key; clients that send one bind it)",
+			        c->identity, c->peer, old->peer);
 		else
-			g_message("%s connected again from %s: closing its session from %s", c->identity,
-				  c->peer, old->peer);
+			g_message("%s connected again from %s: closing its session from %s",
+			          c->identity, c->peer, old->peer);
 		hub_unregister(old);
 		tr_link_close(old->link, TR_MSG_CLOSE, TR_REFUSE_REPLACED,
 			      tr_refusal_to_string(TR_REFUSE_REPLACED));
@@ -462,8 +462,8 @@ check_node_key(Client *c, const TrMsg *hello)
 	if (cert != NULL || hub->names == NULL || !g_str_has_prefix(c->cert_identity, "psk:"))
 		return TRUE;
 	name = c->cert_identity + 4;
-	if (has_key &&
-	    !tr_node_key_verify(hello->node_key, hello->node_proof, tr_link_get_tls(c->link), &error)) {
+	if (has_key && !tr_node_key_verify(hello->node_key, hello->node_proof,
+	                                   tr_link_get_tls(c->link), &error)) {
 		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 		return FALSE;
 	}
@@ -474,15 +474,17 @@ check_node_key(Client *c, const TrMsg *hello)
 		if (has_key && g_bytes_equal(bound, hello->node_key))
 			return TRUE;
 		if (tr_log_limit(&hub->takeovers, "name takeover attempts", 10, 60))
-			g_warning("takeover attempt: %s connected as '%s' %s, but that name is bound "
-				  "to another node's key (to let a reinstalled node have it again, "
-				  "remove its line from %s)",
-				  c->peer, name, has_key ? "with a different node key" : "without a node key",
-				  tr_names_file(hub->names));
+			g_warning(
+			        "takeover attempt: %s connected as '%s' %s, but that name is bound "
+			        "to another node's key (to let a reinstalled node have it again, "
+			        "remove its line from %s)",
+			        c->peer, name,
+			        has_key ? "with a different node key" : "without a node key",
+			        tr_names_file(hub->names));
 		why = g_strdup_printf("the name '%s' belongs to another node on this hub (its node "
-				      "key differs); choose another --name, or ask the hub's "
-				      "administrator to release it",
-				      name);
+		                      "key differs); choose another --name, or ask the hub's "
+		                      "administrator to release it",
+		                      name);
 		c->refused = TRUE;
 		g_clear_handle_id(&c->hello_timer, g_source_remove);
 		tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_AUTH, why);
@@ -492,8 +494,9 @@ check_node_key(Client *c, const TrMsg *hello)
 		if (!tr_names_bind(hub->names, name, hello->node_key, &error))
 			g_warning("cannot save the name binding of '%s': %s", name, error->message);
 		else
-			g_message("the name '%s' is now bound to the node key of its first holder (%s)",
-				  name, c->peer);
+			g_message("the name '%s' is now bound to the node key of its first holder "
+			          "(%s)",
+			          name, c->peer);
 	}
 	return TRUE;
 }

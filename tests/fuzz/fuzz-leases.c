@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static gboolean init;
 	g_autofree char *text = g_strndup((const char *)data, size);
 	g_autofree char *out = NULL, *again = NULL;
-	TrPrefix v4 = { .family = TR_ADDR_IPV4, .len = 24, .addr = { 198, 19, 0, 0 } };
+	TrPrefix v4 = {.family = TR_ADDR_IPV4, .len = 24, .addr = {198, 19, 0, 0}};
 	TrPool *pool, *copy;
 	guint n;
 

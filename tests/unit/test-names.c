@@ -67,11 +67,11 @@ test_names_file(void)
 	{
 		g_autoptr(TrNames) names = tr_names_new(NULL);
 		const char *text = "# trellis-server names v1\n"
-				   "bob BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc= 1\n"
-				   "Bad BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc= 1\n"
-				   "carol short= 1\n"
-				   "dave BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n"
-				   "bob BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc= 2\n";
+		                   "bob BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc= 1\n"
+		                   "Bad BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc= 1\n"
+		                   "carol short= 1\n"
+		                   "dave BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\n"
+		                   "bob BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc= 2\n";
 
 		for (guint i = 0; i < 4; i++)
 			g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*ignoring*");

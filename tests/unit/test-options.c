@@ -251,7 +251,7 @@ test_examples(void)
 	g_autofree char *key = g_build_filename(tmp, "network.key", NULL);
 
 	g_assert_true(g_file_set_contents(key, "trk1-GFAbmHTqOHPs2PlMvGgo38xBvNdWU3ZOQOVn9H8r1mc\n",
-					  -1, NULL));
+	                                  -1, NULL));
 	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(servers); i++) {
 		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,

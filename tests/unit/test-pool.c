@@ -41,8 +41,19 @@ test_refused_identities(void)
 	g_autofree char *long_name = g_strnfill(252, 'a');
 	g_autofree char *long_psk = g_strconcat("psk:", long_name, NULL);
 	const char *bad[] = {
-		"psk:x 1\n7 psk:victim", "psk:a\nb", "psk:\xff\xfe", "psk:a b", "psk:Alice",
-		"psk:", "", "psk:a\x1b[31m", "node:..", long_psk, "c1/us er", "c1/", "psk:x%41",
+	        "psk:x 1\n7 psk:victim",
+	        "psk:a\nb",
+	        "psk:\xff\xfe",
+	        "psk:a b",
+	        "psk:Alice",
+	        "psk:",
+	        "",
+	        "psk:a\x1b[31m",
+	        "node:..",
+	        long_psk,
+	        "c1/us er",
+	        "c1/",
+	        "psk:x%41",
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -63,10 +74,10 @@ static void
 test_escape(void)
 {
 	const char *cases[][2] = {
-		{ "psk:alice", "psk:alice" },
-		{ "c1/bob@example.org", "c1/bob@example.org" },
-		{ "a b\n%", "a%20b%0A%25" },
-		{ "\xff", "%FF" },
+	        {"psk:alice", "psk:alice"},
+	        {"c1/bob@example.org", "c1/bob@example.org"},
+	        {"a b\n%", "a%20b%0A%25"},
+	        {"\xff", "%FF"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -122,11 +133,11 @@ test_planted_line(void)
 	g_autoptr(TrPool) pool = new_pool(NULL);
 	TrPrefix a4, a6;
 	const char *v1 = "# trellis-server address leases: host identity last-used\n"
-			 "2 psk:alice 1765094400\n"
-			 "9 psk:victim\x1b 1\n"
-			 "7 psk:ok%41 1\n"
-			 "8 psk:bob 1 extra\n"
-			 "6 psk:carol 1765094400\n";
+	                 "2 psk:alice 1765094400\n"
+	                 "9 psk:victim\x1b 1\n"
+	                 "7 psk:ok%41 1\n"
+	                 "8 psk:bob 1 extra\n"
+	                 "6 psk:carol 1765094400\n";
 
 	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*ignoring a malformed*");
 	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*ignoring a malformed*");
@@ -139,8 +150,8 @@ test_planted_line(void)
 	{
 		g_autoptr(TrPool) p2 = new_pool(NULL);
 		const char *v2 = "# trellis-server address leases v2: host identity last-used\n"
-				 "7 psk:victim%0A9 1\n"
-				 "5 psk:dave 1\n";
+		                 "7 psk:victim%0A9 1\n"
+		                 "5 psk:dave 1\n";
 
 		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*ignoring a malformed*");
 		g_assert_cmpuint(tr_pool_load_text(p2, v2, "leases"), ==, 1);

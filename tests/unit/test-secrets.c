@@ -62,7 +62,7 @@ test_genkey(void)
 	g_assert_cmpstr(a, !=, b);
 	g_assert_true(tr_shared_key_is_strong(a));
 	g_assert_true(tr_shared_key_is_strong(
-		"3fa85f68a35f6aff786be6c1fa77fdeac2eb92002167ea1ceae646bcde038ea2"));
+	        "3fa85f68a35f6aff786be6c1fa77fdeac2eb92002167ea1ceae646bcde038ea2"));
 	g_assert_false(tr_shared_key_is_strong("correct horse battery"));
 	g_assert_false(tr_shared_key_is_strong("trk1-short"));
 	g_assert_false(tr_shared_key_is_strong("hostile test key"));
@@ -79,8 +79,10 @@ test_derive(void)
 	g_assert_true(tr_shared_key_derive("correct horse battery", "", c, NULL));
 	g_assert_true(tr_shared_key_derive("correct horse battery", "0badcafe", b, NULL));
 	{
-		/* Python: hashlib.pbkdf2_hmac("sha256", KEY, b"trellis shared key v2 74726c01", 200000, 32) */
-		static const char *want = "3fa85f68a35f6aff786be6c1fa77fdeac2eb92002167ea1ceae646bcde038ea2";
+		/* Python: hashlib.pbkdf2_hmac("sha256", KEY, b"trellis shared key v2 74726c01",
+		 * 200000, 32) */
+		static const char *want =
+		        "3fa85f68a35f6aff786be6c1fa77fdeac2eb92002167ea1ceae646bcde038ea2";
 		GString *got = g_string_new(NULL);
 		for (guint i = 0; i < 32; i++)
 			g_string_append_printf(got, "%02x", a[i]);
@@ -104,8 +106,8 @@ test_shared_key_file(void)
 	g_autofree char *group_key = write_file(dir, "group.key", text, 0640);
 
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
@@ -118,13 +120,14 @@ test_shared_key_file(void)
 		tr_hub_config_clear(&cfg);
 	}
 	for (guint i = 0; i < 2; i++) {
-		g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-							tr_client_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 
 		tr_client_config_init(&cfg);
-		g_assert_true(parse(o, &error, "--shared-key-file", i ? group_key : open_key, NULL));
+		g_assert_true(
+		        parse(o, &error, "--shared-key-file", i ? group_key : open_key, NULL));
 		g_assert_false(tr_client_config_from_options(o, &cfg, &error));
 		g_assert_error(error, TR_ERROR, TR_ERROR_PERMISSION);
 		g_assert_nonnull(strstr(error->message, "chmod 600"));
@@ -132,13 +135,14 @@ test_shared_key_file(void)
 	}
 	/* On the command line it works, with a warning; with --magic the network changes. */
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-							tr_client_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 
 		tr_client_config_init(&cfg);
-		g_assert_true(parse(o, &error, "--shared-key", key, "--magic", "hash:office", NULL));
+		g_assert_true(
+		        parse(o, &error, "--shared-key", key, "--magic", "hash:office", NULL));
 		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*command line*");
 		g_assert_true(tr_client_config_from_options(o, &cfg, &error));
 		g_test_assert_expected_messages();
@@ -147,15 +151,17 @@ test_shared_key_file(void)
 	}
 	/* A passphrase: accepted, warned about. */
 	{
-		g_autofree char *weak = write_file(dir, "weak.key", "correct horse battery\n", 0600);
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autofree char *weak =
+		        write_file(dir, "weak.key", "correct horse battery\n", 0600);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
 		tr_hub_config_init(&cfg);
 		g_assert_true(parse(o, &error, "--shared-key-file", weak, NULL));
-		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*passphrase*trellis genkey*");
+		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+		                      "*passphrase*trellis genkey*");
 		g_assert_true(tr_hub_config_from_options(o, &cfg, &error));
 		g_test_assert_expected_messages();
 		tr_hub_config_clear(&cfg);
@@ -163,13 +169,14 @@ test_shared_key_file(void)
 	}
 	/* Both: refused. */
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
 		tr_hub_config_init(&cfg);
-		g_assert_true(parse(o, &error, "--shared-key-file", good, "--shared-key", key, NULL));
+		g_assert_true(
+		        parse(o, &error, "--shared-key-file", good, "--shared-key", key, NULL));
 		g_assert_false(tr_hub_config_from_options(o, &cfg, &error));
 		g_assert_nonnull(strstr(error->message, "keep shared-key-file"));
 		tr_hub_config_clear(&cfg);
@@ -185,27 +192,29 @@ static void
 test_config_file_with_secret(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("trellis-secrets-XXXXXX", NULL);
-	g_autofree char *open_conf = write_file(dir, "open.conf", "[server]\nshared-key = abcdefghijkl\n", 0644);
-	g_autofree char *closed = write_file(dir, "closed.conf", "[server]\nshared-key = abcdefghijkl\n", 0600);
+	g_autofree char *open_conf =
+	        write_file(dir, "open.conf", "[server]\nshared-key = abcdefghijkl\n", 0644);
+	g_autofree char *closed =
+	        write_file(dir, "closed.conf", "[server]\nshared-key = abcdefghijkl\n", 0600);
 	g_autofree char *plain = write_file(dir, "plain.conf", "[server]\nmtu = 1400\n", 0644);
 	g_autoptr(GError) error = NULL;
 
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_assert_false(tr_options_load_file(o, open_conf, "server", &error));
 		g_assert_error(error, TR_ERROR, TR_ERROR_PERMISSION);
 		g_assert_nonnull(strstr(error->message, "shared-key"));
 		g_clear_error(&error);
 	}
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_assert_true(tr_options_load_file(o, closed, "server", &error));
 	}
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_assert_true(tr_options_load_file(o, plain, "server", &error));
 	}
 	g_unlink(open_conf);
@@ -222,13 +231,13 @@ test_private_key_mode(void)
 	g_autofree char *key = g_build_filename(dir, "k.key", NULL);
 	g_autofree char *crt = g_build_filename(dir, "k.crt", NULL);
 	g_autofree char *cmd = g_strdup_printf(
-		"sh -c 'umask 022; certtool --generate-privkey --key-type ed25519 --outfile %s "
-		">/dev/null 2>&1 && "
-		"printf \"cn = k\\nexpiration_days = 2\\ntls_www_client\\n\" > %s/t && "
-		"certtool --generate-self-signed --load-privkey %s --template %s/t --outfile %s "
-		">/dev/null 2>&1'",
-		key, dir, key, dir, crt);
-	TrTlsConfig cfg = { .ca_file = crt, .cert_file = crt, .key_file = key };
+	        "sh -c 'umask 022; certtool --generate-privkey --key-type ed25519 --outfile %s "
+	        ">/dev/null 2>&1 && "
+	        "printf \"cn = k\\nexpiration_days = 2\\ntls_www_client\\n\" > %s/t && "
+	        "certtool --generate-self-signed --load-privkey %s --template %s/t --outfile %s "
+	        ">/dev/null 2>&1'",
+	        key, dir, key, dir, crt);
+	TrTlsConfig cfg = {.ca_file = crt, .cert_file = crt, .key_file = key};
 	g_autoptr(GError) error = NULL;
 	TrTlsCreds *creds;
 
