@@ -18,6 +18,7 @@
 #include "common/switch.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
+#include "common/node-key.h"
 #include "server/names.h"
 #include "server/pool.h"
 
@@ -82,6 +83,7 @@ struct _TrHub {
 	TrPasswordBackend *passwords;
 	TrPool *pool; /* NULL: this node assigns no addresses */
 	TrNames *names; /* shared-key names bound to node keys; NULL without a shared key */
+	TrNodeKey *node_key; /* this node's own, for nodes it talks to (shared key and --name) */
 	TrLogLimit takeovers;
 	TrDevice *dev;
 	int tcp_fd, udp_fd; /* udp_fd: udp_fds[0] */
@@ -139,6 +141,11 @@ Client *hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds,
 			gboolean tls_server, GError **error);
 void hub_session_free(gpointer client);
 void hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason);
+/* Binds @bind_as to the node key @m proves, or refuses @c (closed) when the
+ * name is bound to another key. */
+gboolean hub_check_node_key(Client *c, const char *bind_as, const TrMsg *m);
+/* Adds this node's key and its proof for @c's session to @m. */
+void hub_add_node_key(Client *c, TrMsg *m);
 
 /* invite.c */
 void hub_invites_setup(TrHub *hub); /* before the credentials are made */

@@ -496,6 +496,18 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		g_autofree char *file =
 		        lease_file ? g_build_filename(config->state_dir, "names", NULL) : NULL;
 		hub->names = tr_names_new(file);
+		/* Our own node key, for the nodes we talk to (--connect, or they to us). */
+		if (lease_file && config->node_name) {
+			g_autofree char *path = g_strdup_printf("%s/node-%s.key", config->state_dir,
+								config->node_name);
+			g_autoptr(GError) local = NULL;
+
+			hub->node_key = tr_node_key_load_or_create(path, &local);
+			if (hub->node_key == NULL)
+				g_warning("no node key, so other nodes cannot bind the name '%s' to "
+					  "this node: %s",
+					  config->node_name, local->message);
+		}
 	}
 	if (config->pool4.family || config->pool6.family) {
 		hub->pool = tr_pool_new(config->pool4.family ? &config->pool4 : NULL,
@@ -693,6 +705,7 @@ tr_hub_free(TrHub *hub)
 	g_free(hub->udp_fds);
 	tr_pool_free(hub->pool);
 	tr_names_free(hub->names);
+	tr_node_key_free(hub->node_key);
 	if (hub->passwords)
 		tr_password_backend_free(hub->passwords);
 	if (hub->creds)

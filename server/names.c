@@ -43,7 +43,8 @@ tr_names_load_text(TrNames *names, const char *text, const char *where)
 		if (lines[i][0] == '#' || lines[i][0] == '\0')
 			continue;
 		f = g_strsplit(lines[i], " ", -1);
-		if (g_strv_length(f) != 3 || !tr_pki_name_validate(f[0], NULL) ||
+		if (g_strv_length(f) != 3 ||
+		    !tr_pki_name_validate(g_str_has_prefix(f[0], "node:") ? f[0] + 5 : f[0], NULL) ||
 		    strspn(f[1],
 		           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
 		            strlen(f[1]) ||

@@ -12,7 +12,9 @@ G_BEGIN_DECLS
  *
  *     # trellis-server names v1: name node-key first-seen
  *     alice q83vEjRW...base64...= 1765094400
+ *     node:beta 3q2+7wAA...base64...= 1765094500
  *
+ * (clients by their --name, nodes of the symmetric model as node:NAME).
  * To let a reinstalled node (a new key) use its name again, remove its line.
  */
 typedef struct _TrNames TrNames;

@@ -181,6 +181,7 @@ hub_peer_established(Client *c)
 	c->rx_index = hub_new_index(hub);
 	hello.rx_index = c->rx_index;
 	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	hub_add_node_key(c, &hello);
 	if (!tr_link_send_msg(c->link, &hello, &error))
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 }
@@ -321,7 +322,7 @@ hub_peer_hello(Client *c, TrMsg *hello)
 			   "this node takes clients only");
 		return;
 	}
-	if (!check_name(c, hello))
+	if (!check_name(c, hello) || !hub_check_node_key(c, c->identity, hello))
 		return;
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {
 		hub_refuse(c, TR_REFUSE_CIPHER, why, why);
@@ -348,6 +349,7 @@ hub_peer_hello(Client *c, TrMsg *hello)
 	tr_msg_set(&answer, TR_ATTR_PEER_TIMEOUT);
 	memcpy(answer.magic, hub->cfg.magic.bytes, 4);
 	tr_msg_set(&answer, TR_ATTR_MAGIC);
+	hub_add_node_key(c, &answer);
 	if (!tr_link_send_msg(c->link, &answer, &error)) {
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
@@ -383,7 +385,7 @@ hub_peer_config(Client *c, TrMsg *config)
 			   "expected a node's answer");
 		return;
 	}
-	if (!check_name(c, config))
+	if (!check_name(c, config) || !hub_check_node_key(c, c->identity, config))
 		return;
 	for (guint i = 0; i < hub->cfg.n_ciphers; i++)
 		offered |= hub->cfg.ciphers[i] == config->cipher;

@@ -445,61 +445,90 @@ password_done(GObject *source, GAsyncResult *res, gpointer p)
 }
 
 /*
- * Shared-key names (docs/SECURITY.md, "Names"): a client that proves a node
- * key binds its name to that key on first contact; afterwards the name is
- * refused with any other key, or none. Clients that send no key keep the
- * old behaviour (any key holder may use the name) until one binds it.
+ * Shared-key names (docs/SECURITY.md, "Names"): a client or node that proves
+ * a node key binds its name (@bind_as: "NAME" for clients, "node:NAME" for
+ * nodes) to that key on first contact; afterwards the name is refused with
+ * any other key, or none. Peers that send no key keep the old behaviour
+ * (any key holder may use the name) until one binds it. FALSE: refused
+ * (and closed).
  */
-static gboolean
-check_node_key(Client *c, const TrMsg *hello)
+gboolean
+hub_check_node_key(Client *c, const char *bind_as, const TrMsg *m)
 {
 	TrHub *hub = c->hub;
-	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
 	g_autoptr(GError) error = NULL;
-	gboolean has_key = hello->node_key != NULL && hello->node_proof != NULL;
-	const char *name;
+	gboolean has_key = m->node_key != NULL && m->node_proof != NULL;
 	GBytes *bound;
 
-	if (cert != NULL || hub->names == NULL || !g_str_has_prefix(c->cert_identity, "psk:"))
+	if (hub->names == NULL)
 		return TRUE;
-	name = c->cert_identity + 4;
-	if (has_key && !tr_node_key_verify(hello->node_key, hello->node_proof,
-	                                   tr_link_get_tls(c->link), &error)) {
+	if (has_key &&
+	    !tr_node_key_verify(m->node_key, m->node_proof, tr_link_get_tls(c->link), &error)) {
 		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 		return FALSE;
 	}
-	bound = tr_names_lookup(hub->names, name);
+	bound = tr_names_lookup(hub->names, bind_as);
 	if (bound != NULL) {
 		g_autofree char *why = NULL;
 
-		if (has_key && g_bytes_equal(bound, hello->node_key))
+		if (has_key && g_bytes_equal(bound, m->node_key))
 			return TRUE;
 		if (tr_log_limit(&hub->takeovers, "name takeover attempts", 10, 60))
 			g_warning(
 			        "takeover attempt: %s connected as '%s' %s, but that name is bound "
 			        "to another node's key (to let a reinstalled node have it again, "
 			        "remove its line from %s)",
-			        c->peer, name,
+			        c->peer, bind_as,
 			        has_key ? "with a different node key" : "without a node key",
 			        tr_names_file(hub->names));
 		why = g_strdup_printf("the name '%s' belongs to another node on this hub (its node "
 		                      "key differs); choose another --name, or ask the hub's "
 		                      "administrator to release it",
-		                      name);
+		                      bind_as);
 		c->refused = TRUE;
 		g_clear_handle_id(&c->hello_timer, g_source_remove);
 		tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_AUTH, why);
 		return FALSE;
 	}
 	if (has_key) {
-		if (!tr_names_bind(hub->names, name, hello->node_key, &error))
-			g_warning("cannot save the name binding of '%s': %s", name, error->message);
+		if (!tr_names_bind(hub->names, bind_as, m->node_key, &error))
+			g_warning("cannot save the name binding of '%s': %s", bind_as, error->message);
 		else
 			g_message("the name '%s' is now bound to the node key of its first holder "
 			          "(%s)",
-			          name, c->peer);
+			          bind_as, c->peer);
 	}
 	return TRUE;
+}
+
+/* Clients with a shared key bind their --name. */
+static gboolean
+check_node_key(Client *c, const TrMsg *hello)
+{
+	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
+
+	if (cert != NULL || !g_str_has_prefix(c->cert_identity, "psk:"))
+		return TRUE;
+	return hub_check_node_key(c, c->cert_identity + 4, hello);
+}
+
+/* Our own proof, for nodes we talk to (peer.c). */
+void
+hub_add_node_key(Client *c, TrMsg *m)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) pub = NULL, proof = NULL;
+
+	if (c->hub->node_key == NULL)
+		return;
+	proof = tr_node_key_prove(c->hub->node_key, tr_link_get_tls(c->link), &error);
+	if (proof == NULL) {
+		g_warning("node key: %s", error->message);
+		return;
+	}
+	pub = tr_node_key_public(c->hub->node_key);
+	tr_msg_set_bytes(m, TR_ATTR_NODE_KEY, pub);
+	tr_msg_set_bytes(m, TR_ATTR_NODE_PROOF, proof);
 }
 
 static void

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # What a holder of the shared key cannot do (issue 16, items 2, 3, 4 and 5):
-#   - take another client's name: the first client binds its name to its node
-#     key; the same name with another key, or none, is refused and logged as
-#     a takeover attempt, and the first client's session stays;
+#   - take another client's or node's name: the first one binds its name to
+#     its node key; the same name with another key, or none, is refused and
+#     logged as a takeover attempt, and the first client's session stays;
 #   - claim a subnet inside another client's, inside the hub's pushed route
 #     or inside the pool (refused, logged, the client told why), while a
 #     claim that overlaps nothing still works;
@@ -33,7 +33,7 @@ netns_link "$hub" 198.18.1.1/24 "$c1" 198.18.1.2/24 || fail "link c1"
 netns_link "$hub" 198.18.3.1/24 "$c5" 198.18.3.2/24 || fail "link c5"
 netns_link "$hub" 198.18.2.1/24 "$atk" 198.18.2.2/24 || fail "link atk"
 (umask 077 && "$B/cli/trellis" genkey >"$T/network.key") || fail "genkey"
-netns_spawn "$hub" "$B/server/trellis-server" --shared-key-file "$T/network.key" --state-dir "$T/state" \
+netns_spawn "$hub" "$B/server/trellis-server" --shared-key-file "$T/network.key" --state-dir "$T/state" --name hub \
 	--route 198.19.100.0/24 --control-socket "$T/hub.sock" >"$T/hub.log" 2>&1
 wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 grep -q "passphrase" "$T/hub.log" && fail "a genkey key was called a passphrase"
@@ -70,6 +70,22 @@ done
 grep -q "connected again" "$T/hub.log" && fail "c1's session was replaced"
 netns_exec "$c1" ping -c 1 -W 2 198.19.0.1 >/dev/null || fail "c1 lost its tunnel"
 ok "another key holder cannot take c1's name (with another node key or none): refused, logged as a takeover attempt; c1 keeps its session"
+
+# Nodes (the symmetric model) bind their names alike: n1, then another n1.
+node() { # node LOG STATE
+	netns_spawn "$atk" "$B/server/trellis-server" --name n1 --address 198.19.7.1/24 --connect 198.18.2.1 \
+		--shared-key-file "$T/network.key" --state-dir "$T/$2" --control-socket none -d tn1%d >"$T/$1" 2>&1
+	node_pid=$NETNS_LAST_PID
+}
+node n1.log n1-state
+wait_log 15 "$T/hub.log" "the name 'node:n1' is now bound" || fail "node n1's name was not bound"
+wait_log 15 "$T/n1.log" "node hub connected" || fail "n1 did not connect to the hub"
+netns_kill "$node_pid"
+node n1-impostor.log n1-impostor-state
+wait_log 15 "$T/n1-impostor.log" "the name 'node:n1' belongs to another node" || fail "the second n1 was not refused"
+netns_kill "$node_pid"
+grep -q "takeover attempt: 198.18.2.2:[0-9]* connected as 'node:n1'" "$T/hub.log" || fail "not logged as a takeover attempt"
+ok "nodes too: n1 binds its name; another n1 (another node key) is refused and logged"
 
 # Names from the network: the PSK as gnutls-cli needs it (docs/PROTOCOL.md).
 psk=$(python3 -c 'import hashlib, sys; print(hashlib.pbkdf2_hmac("sha256", open(sys.argv[1]).readline().strip().encode(),
