@@ -39,7 +39,7 @@ tr_hub_config_init(TrHubConfig *c)
 	c->dst_timeout = 300;
 	c->handshake_timeout_ms = 10000;
 	c->max_pending = 64;
-	c->max_pending_per_source = 8;
+	c->max_pending_per_source = 16;
 	tr_dp_tuning_init(&c->tuning);
 	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
 	tr_prefix_parse("fd00:7472::/64", 0, &c->pool6, NULL);

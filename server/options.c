@@ -89,7 +89,7 @@ const TrOptDesc tr_server_options[] = {
 	  "Time a client has to finish TLS and send HELLO", 0 },
 	{ "max-pending", 0, TR_OPT_INT, "N", "64", 1, 100000, NULL, "Network",
 	  "Most connections in the handshake at once; when full, a source with fewer takes the place of the busiest source's oldest", 0 },
-	{ "max-pending-per-source", 0, TR_OPT_INT, "N", "8", 1, 100000, NULL, "Network",
+	{ "max-pending-per-source", 0, TR_OPT_INT, "N", "16", 1, 100000, NULL, "Network",
 	  "Most connections in the handshake at once from one address (IPv6: one /64); more are closed at once", 0 },
 	TR_DATAPLANE_OPTIONS
 	TR_SERVICE_OPTIONS
@@ -156,7 +156,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
 	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);
 	c->max_pending = (guint)tr_options_get_int(o, "max-pending", 64);
-	c->max_pending_per_source = (guint)tr_options_get_int(o, "max-pending-per-source", 8);
+	c->max_pending_per_source = (guint)tr_options_get_int(o, "max-pending-per-source", 16);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);

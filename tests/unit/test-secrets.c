@@ -238,11 +238,13 @@ test_private_key_mode(void)
 	        ">/dev/null 2>&1'",
 	        key, dir, key, dir, crt);
 	TrTlsConfig cfg = {.ca_file = crt, .cert_file = crt, .key_file = key};
+	g_autofree char *certtool = g_find_program_in_path("certtool");
 	g_autoptr(GError) error = NULL;
 	TrTlsCreds *creds;
 
-	if (!g_find_program_in_path("certtool")) {
+	if (certtool == NULL) {
 		g_test_skip("certtool (gnutls-bin) is not installed");
+		g_rmdir(dir);
 		return;
 	}
 	g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
