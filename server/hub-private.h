@@ -82,7 +82,7 @@ struct _TrHub {
 	TrTlsCreds *client_creds; /* as TLS client, for --connect */
 	TrPasswordBackend *passwords;
 	TrPool *pool; /* NULL: this node assigns no addresses */
-	TrNames *names; /* shared-key names bound to node keys; NULL without a shared key */
+	TrNames *names;      /* shared-key names bound to node keys; NULL without a shared key */
 	TrNodeKey *node_key; /* this node's own, for nodes it talks to (shared key and --name) */
 	TrLogLimit takeovers;
 	TrDevice *dev;

@@ -499,14 +499,15 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		/* Our own node key, for the nodes we talk to (--connect, or they to us). */
 		if (lease_file && config->node_name) {
 			g_autofree char *path = g_strdup_printf("%s/node-%s.key", config->state_dir,
-								config->node_name);
+			                                        config->node_name);
 			g_autoptr(GError) local = NULL;
 
 			hub->node_key = tr_node_key_load_or_create(path, &local);
 			if (hub->node_key == NULL)
-				g_warning("no node key, so other nodes cannot bind the name '%s' to "
-					  "this node: %s",
-					  config->node_name, local->message);
+				g_warning(
+				        "no node key, so other nodes cannot bind the name '%s' to "
+				        "this node: %s",
+				        config->node_name, local->message);
 		}
 	}
 	if (config->pool4.family || config->pool6.family) {

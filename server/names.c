@@ -44,7 +44,8 @@ tr_names_load_text(TrNames *names, const char *text, const char *where)
 			continue;
 		f = g_strsplit(lines[i], " ", -1);
 		if (g_strv_length(f) != 3 ||
-		    !tr_pki_name_validate(g_str_has_prefix(f[0], "node:") ? f[0] + 5 : f[0], NULL) ||
+		    !tr_pki_name_validate(g_str_has_prefix(f[0], "node:") ? f[0] + 5 : f[0],
+		                          NULL) ||
 		    strspn(f[1],
 		           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
 		            strlen(f[1]) ||

@@ -492,7 +492,8 @@ hub_check_node_key(Client *c, const char *bind_as, const TrMsg *m)
 	}
 	if (has_key) {
 		if (!tr_names_bind(hub->names, bind_as, m->node_key, &error))
-			g_warning("cannot save the name binding of '%s': %s", bind_as, error->message);
+			g_warning("cannot save the name binding of '%s': %s", bind_as,
+			          error->message);
 		else
 			g_message("the name '%s' is now bound to the node key of its first holder "
 			          "(%s)",
