@@ -28,27 +28,44 @@ write_file(const char *dir, const char *name, const char *text, int mode)
 	return path;
 }
 
+/* The command line @args (NULL-terminated) into @o. */
 static gboolean
-parse(TrOptions *o, GError **error, ...)
+parse(TrOptions *o, const char *const *args, GError **error)
 {
-	g_autoptr(GPtrArray) args = g_ptr_array_new();
-	g_autofree char **argv = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	char **copy;
 	int argc;
-	va_list ap;
-	const char *a;
 
-	g_ptr_array_add(args, (gpointer) "prog");
-	va_start(ap, error);
-	while ((a = va_arg(ap, const char *)) != NULL)
-		g_ptr_array_add(args, (gpointer)a);
-	va_end(ap);
-	argc = (int)args->len;
-	g_ptr_array_add(args, NULL);
-	argv = g_memdup2(args->pdata, sizeof(char *) * args->len);
-	{
-		char **copy = argv;
-		return tr_options_parse_args(o, &argc, &copy, "", "", error);
-	}
+	g_ptr_array_add(argv, (gpointer) "prog");
+	for (guint i = 0; args[i]; i++)
+		g_ptr_array_add(argv, (gpointer)args[i]);
+	argc = (int)argv->len;
+	g_ptr_array_add(argv, NULL);
+	copy = (char **)argv->pdata;
+	return tr_options_parse_args(o, &argc, &copy, "", "", error);
+}
+
+/* The hub's settings from a command line; @cfg is cleared by the caller. */
+static gboolean
+hub_config(TrHubConfig *cfg, const char *const *args, GError **error)
+{
+	g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
+						tr_server_n_options);
+
+	tr_hub_config_init(cfg);
+	g_assert_true(parse(o, args, error));
+	return tr_hub_config_from_options(o, cfg, error);
+}
+
+static gboolean
+client_config(TrClientConfig *cfg, const char *const *args, GError **error)
+{
+	g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
+						tr_client_n_options);
+
+	tr_client_config_init(cfg);
+	g_assert_true(parse(o, args, error));
+	return tr_client_config_from_options(o, cfg, error);
 }
 
 static void
@@ -106,78 +123,58 @@ test_shared_key_file(void)
 	g_autofree char *group_key = write_file(dir, "group.key", text, 0640);
 
 	{
-		g_autoptr(TrOptions) o =
-		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
+		const char *args[] = { "--shared-key-file", good, NULL };
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
-		tr_hub_config_init(&cfg);
-		g_assert_true(parse(o, &error, "--shared-key-file", good, NULL));
-		g_assert_true(tr_hub_config_from_options(o, &cfg, &error));
+		g_assert_true(hub_config(&cfg, args, &error));
 		g_assert_no_error(error);
 		g_assert_cmpstr(cfg.tls.shared_key, ==, key);
 		g_assert_cmpstr(cfg.tls.psk_network, ==, "74726c01");
 		tr_hub_config_clear(&cfg);
 	}
 	for (guint i = 0; i < 2; i++) {
-		g_autoptr(TrOptions) o =
-		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+		const char *args[] = { "--shared-key-file", i ? group_key : open_key, NULL };
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 
-		tr_client_config_init(&cfg);
-		g_assert_true(
-		        parse(o, &error, "--shared-key-file", i ? group_key : open_key, NULL));
-		g_assert_false(tr_client_config_from_options(o, &cfg, &error));
+		g_assert_false(client_config(&cfg, args, &error));
 		g_assert_error(error, TR_ERROR, TR_ERROR_PERMISSION);
 		g_assert_nonnull(strstr(error->message, "chmod 600"));
 		tr_client_config_clear(&cfg);
 	}
 	/* On the command line it works, with a warning; with --magic the network changes. */
 	{
-		g_autoptr(TrOptions) o =
-		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+		const char *args[] = { "--shared-key", key, "--magic", "hash:office", NULL };
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 
-		tr_client_config_init(&cfg);
-		g_assert_true(
-		        parse(o, &error, "--shared-key", key, "--magic", "hash:office", NULL));
 		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*command line*");
-		g_assert_true(tr_client_config_from_options(o, &cfg, &error));
+		g_assert_true(client_config(&cfg, args, &error));
 		g_test_assert_expected_messages();
 		g_assert_cmpstr(cfg.tls.psk_network, !=, "74726c01");
 		tr_client_config_clear(&cfg);
 	}
 	/* A passphrase: accepted, warned about. */
 	{
-		g_autofree char *weak =
-		        write_file(dir, "weak.key", "correct horse battery\n", 0600);
-		g_autoptr(TrOptions) o =
-		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
+		g_autofree char *weak = write_file(dir, "weak.key", "correct horse battery\n", 0600);
+		const char *args[] = { "--shared-key-file", weak, NULL };
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
-		tr_hub_config_init(&cfg);
-		g_assert_true(parse(o, &error, "--shared-key-file", weak, NULL));
-		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-		                      "*passphrase*trellis genkey*");
-		g_assert_true(tr_hub_config_from_options(o, &cfg, &error));
+		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*passphrase*trellis genkey*");
+		g_assert_true(hub_config(&cfg, args, &error));
 		g_test_assert_expected_messages();
 		tr_hub_config_clear(&cfg);
 		g_unlink(weak);
 	}
 	/* Both: refused. */
 	{
-		g_autoptr(TrOptions) o =
-		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
+		const char *args[] = { "--shared-key-file", good, "--shared-key", key, NULL };
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
-		tr_hub_config_init(&cfg);
-		g_assert_true(
-		        parse(o, &error, "--shared-key-file", good, "--shared-key", key, NULL));
-		g_assert_false(tr_hub_config_from_options(o, &cfg, &error));
+		g_assert_false(hub_config(&cfg, args, &error));
 		g_assert_nonnull(strstr(error->message, "keep shared-key-file"));
 		tr_hub_config_clear(&cfg);
 	}
