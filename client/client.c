@@ -53,6 +53,7 @@ struct _TrClient {
 	TrClientSettings settings;
 	gboolean have_settings;
 	TrNodeKey *node_key; /* shared key: binds our name at the hub */
+	TrRefusal refusal;   /* the hub's, with the last ERROR */
 };
 
 void
@@ -423,9 +424,10 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 
 		error = g_error_new(TR_ERROR, is_fatal(code) ? TR_ERROR_AUTH : TR_ERROR_IO, "%s",
 				    reason);
-		if (msg->type == TR_MSG_ERROR)
+		if (msg->type == TR_MSG_ERROR) {
+			client->refusal = code;
 			g_warning("the server refused us: %s", reason);
-		else
+		} else
 			g_message("the server closed the session: %s", reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
 		session_lost(client, error, msg->type == TR_MSG_ERROR && is_fatal(code));
@@ -681,7 +683,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->creds = tr_tls_creds_new(&client->cfg.tls, error);
 	if (client->creds == NULL)
 		return NULL;
-	if (client->cfg.node_key_file) {
+	if (client->cfg.node_key_file && client->cfg.tls.shared_key) {
 		g_autoptr(GError) local = NULL;
 
 		/* Without it the session still works; the name just stays unbound. */
@@ -748,6 +750,22 @@ tr_client_path(TrClient *client)
 	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
 }
 
+TrRefusal
+tr_client_refusal(TrClient *client)
+{
+	return client->refusal;
+}
+
+const struct sockaddr *
+tr_client_server_address(TrClient *client, socklen_t *len)
+{
+	if (client->server_addr_len == 0)
+		return NULL;
+	if (len)
+		*len = client->server_addr_len;
+	return (const struct sockaddr *)&client->server_addr;
+}
+
 static const char *const state_names[] = { "idle", "connecting", "tls", "hello", "connected",
 					      "stopped" };
 
@@ -764,6 +782,7 @@ tr_client_restart(TrClient *client)
 		return;
 	client->state = STATE_IDLE;
 	client->attempt = 0;
+	client->refusal = TR_REFUSE_NONE;
 	g_message("connecting again on request");
 	connect_next(client);
 }

@@ -77,6 +77,17 @@ const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
 gboolean
 tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 {
+	if (!tr_client_config_apply_options(o, c, error))
+		return FALSE;
+	if (c->username &&
+	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
+		return FALSE;
+	return TRUE;
+}
+
+gboolean
+tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
+{
 	const char *const *crypto = tr_options_get_strv(o, "crypto");
 
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
@@ -95,7 +106,8 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	if (c->tls.psk_identity &&
 	    !tr_pki_name_validate(c->tls.psk_identity, error))
 		return tr_options_error_at(o, "name", error);
-	if (c->tls.shared_key && g_strcmp0(S("node-key"), "none") != 0)
+	/* Used only with a shared key (which the NetworkManager plugin sets later). */
+	if (g_strcmp0(S("node-key"), "none") != 0)
 		c->node_key_file = S("node-key") ? g_strdup(S("node-key"))
 						 : g_strdup_printf("%s/node-%s.key", tr_state_dir_default(),
 								   c->tls.psk_identity ? c->tls.psk_identity
@@ -128,8 +140,5 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 	tr_magic_to_string(&c->magic, c->tls.psk_network);
 	if (c->username && !tr_identity_validate_username(c->username, error))
 		return tr_options_error_at(o, "username", error);
-	if (c->username &&
-	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
-		return FALSE;
 	return TRUE;
 }
