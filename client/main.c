@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/control.h"
 #include "common/service.h"
+#include "common/shared-key.h"
 
 #include <glib-unix.h>
 #include <locale.h>
@@ -182,8 +183,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (tr_options_is_set(opts, "config") &&
-	    !tr_options_load_file(opts, tr_options_get_string(opts, "config"),
-				  TR_CLIENT_CONFIG_GROUP, &error)) {
+	    (!tr_options_load_file(opts, tr_options_get_string(opts, "config"),
+				   TR_CLIENT_CONFIG_GROUP, &error) ||
+	     !tr_options_check_secret_file(opts, tr_options_get_string(opts, "config"), &error))) {
 		g_printerr("trellis-client: %s\n", error->message);
 		return 2;
 	}
@@ -192,6 +194,7 @@ main(int argc, char **argv)
 	tr_client_config_init(&cfg);
 	if (!tr_client_config_from_options(opts, &cfg, &error))
 		goto fail;
+	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),

@@ -311,8 +311,12 @@ tr_options_load_file(TrOptions *o, const char *path, const char *group, GError *
 			    err->message);
 		return FALSE;
 	}
-	if (!tr_options_load_data(o, text, len, path, group, error))
-		return FALSE;
+	return tr_options_load_data(o, text, len, path, group, error);
+}
+
+gboolean
+tr_options_check_secret_file(TrOptions *o, const char *path, GError **error)
+{
 	/* A config file that holds a secret is one, like a private key. */
 	for (guint i = 0; i < o->n; i++) {
 		struct stat st;

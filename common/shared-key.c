@@ -109,9 +109,14 @@ tr_shared_key_from_options(TrOptions *o, char **key, GError **error)
 	} else {
 		return TRUE;
 	}
-	if (!tr_shared_key_is_strong(*key))
+	return TRUE;
+}
+
+void
+tr_shared_key_warn_if_weak(const char *key)
+{
+	if (key != NULL && !tr_shared_key_is_strong(key))
 		g_warning("the shared key is a passphrase, not a random 256-bit key: anyone who "
 		          "records one connection attempt can test guesses of it offline; make a "
 		          "strong one with 'trellis genkey' and use it on every node");
-	return TRUE;
 }

@@ -40,11 +40,14 @@ gboolean tr_shared_key_derive(const char *key, const char *network, uint8_t out[
 /*
  * The key from a daemon's options: shared-key-file (refused when group or
  * others can read it) or shared-key; both is an error. A key given on the
- * command line (visible to every local user in ps) and a passphrase key are
- * warned about. *@key is NULL when neither is set; free it with
- * tr_secret_free().
+ * command line (visible to every local user in ps) is warned about. *@key
+ * is NULL when neither is set; free it with tr_secret_free().
  */
 gboolean tr_shared_key_from_options(TrOptions *options, char **key, GError **error);
+
+/* The daemons' warning, at every start, about a key that is not of
+ * genkey's strength (NULL: no shared key, nothing to say). */
+void tr_shared_key_warn_if_weak(const char *key);
 
 /* The option rows both daemons share. */
 #define TR_SHARED_KEY_OPTIONS \

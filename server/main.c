@@ -9,6 +9,7 @@
 #include "common/pki.h"
 #include "common/control.h"
 #include "common/service.h"
+#include "common/shared-key.h"
 #include "server/hub.h"
 #include "server/options.h"
 
@@ -169,8 +170,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (tr_options_is_set(opts, "config") &&
-	    !tr_options_load_file(opts, tr_options_get_string(opts, "config"),
-				  TR_SERVER_CONFIG_GROUP, &error)) {
+	    (!tr_options_load_file(opts, tr_options_get_string(opts, "config"),
+				   TR_SERVER_CONFIG_GROUP, &error) ||
+	     !tr_options_check_secret_file(opts, tr_options_get_string(opts, "config"), &error))) {
 		g_printerr("trellis-server: %s\n", error->message);
 		return 2;
 	}
@@ -179,6 +181,7 @@ main(int argc, char **argv)
 	tr_hub_config_init(&cfg);
 	if (!tr_hub_config_from_options(opts, &cfg, &error))
 		goto fail;
+	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	/* --daemon forks here; the parent waits for ready or failed below. */
 	service = tr_service_new(
 	        &(TrServiceConfig){.program = "trellis-server",

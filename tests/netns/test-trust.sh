@@ -33,6 +33,13 @@ netns_link "$hub" 198.18.1.1/24 "$c1" 198.18.1.2/24 || fail "link c1"
 netns_link "$hub" 198.18.3.1/24 "$c5" 198.18.3.2/24 || fail "link c5"
 netns_link "$hub" 198.18.2.1/24 "$atk" 198.18.2.2/24 || fail "link atk"
 (umask 077 && "$B/cli/trellis" genkey >"$T/network.key") || fail "genkey"
+# A config file holding the key that others can read is refused (item 8).
+printf '[server]\nshared-key = %s\nstate-dir = %s\n' "$(cat "$T/network.key")" "$T/open-state" >"$T/open.conf"
+chmod 644 "$T/open.conf"
+netns_exec "$hub" timeout 5 "$B/server/trellis-server" --config "$T/open.conf" >"$T/open-conf.out" 2>&1 &&
+	fail "a 0644 config file with the shared key was accepted"
+grep -q "can be read by group or others (mode 0644).*chmod 600" "$T/open-conf.out" ||
+	fail "no clear refusal: $(cat "$T/open-conf.out")"
 netns_spawn "$hub" "$B/server/trellis-server" --shared-key-file "$T/network.key" --state-dir "$T/state" --name hub \
 	--route 198.19.100.0/24 --control-socket "$T/hub.sock" >"$T/hub.log" 2>&1
 wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"

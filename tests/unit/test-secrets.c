@@ -162,9 +162,11 @@ test_shared_key_file(void)
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
-		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*passphrase*trellis genkey*");
 		g_assert_true(hub_config(&cfg, args, &error));
+		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*passphrase*trellis genkey*");
+		tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 		g_test_assert_expected_messages();
+		tr_shared_key_warn_if_weak(key); /* a genkey key: nothing */
 		tr_hub_config_clear(&cfg);
 		g_unlink(weak);
 	}
@@ -199,7 +201,8 @@ test_config_file_with_secret(void)
 	{
 		g_autoptr(TrOptions) o =
 		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
-		g_assert_false(tr_options_load_file(o, open_conf, "server", &error));
+		g_assert_true(tr_options_load_file(o, open_conf, "server", &error));
+		g_assert_false(tr_options_check_secret_file(o, open_conf, &error));
 		g_assert_error(error, TR_ERROR, TR_ERROR_PERMISSION);
 		g_assert_nonnull(strstr(error->message, "shared-key"));
 		g_clear_error(&error);
@@ -208,11 +211,13 @@ test_config_file_with_secret(void)
 		g_autoptr(TrOptions) o =
 		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_assert_true(tr_options_load_file(o, closed, "server", &error));
+		g_assert_true(tr_options_check_secret_file(o, closed, &error));
 	}
 	{
 		g_autoptr(TrOptions) o =
 		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_assert_true(tr_options_load_file(o, plain, "server", &error));
+		g_assert_true(tr_options_check_secret_file(o, plain, &error));
 	}
 	g_unlink(open_conf);
 	g_unlink(closed);
