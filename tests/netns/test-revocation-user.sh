@@ -87,6 +87,16 @@ addr=$(ip -n "$c1" -4 -o addr show dev tc20 | awk '{print $4}')
 [ -n "$addr" ] || fail "c2 has no address"
 ok "a damaged CRL: the hub refuses new sessions and says so; once it loads, c2 connects ($addr)"
 
+# Invites need the CA key and the invites file: root writes the invite, the
+# hub (nobody) reads it, signs with ca.key and marks it used.
+TOKEN=$("$B/cli/trellis" invite laptop --server 198.18.1.1 --state-dir "$S" 2>"$T/invite.log") ||
+	fail "trellis invite: $(cat "$T/invite.log")"
+netns_exec "$c1" "$B/cli/trellis" join "$TOKEN" --state-dir "$T/joined" >"$T/join.log" 2>&1 ||
+	fail "trellis join against the hub running as nobody failed: $(cat "$T/join.log")"
+wait_log 5 "$T/hub.log" "invite .* redeemed from .*issued a certificate for 'laptop'" || fail "the hub did not log the redemption"
+[ "$(stat -c %U "$S/issued/laptop.crt")" = nobody ] || fail "the hub's own writes are not nobody's"
+ok "an invite made by root is redeemed by the hub running as nobody (it signs with the CA key)"
+
 # A client that refuses the hub's certificate (wrong --server-name): the hub hears why (item 11).
 netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.1.1 --server-name not-the-hub --ca "$S/ca.crt" \
 	--cert "$T/c2.crt" --key "$T/c2.key" -d tbad%d --retry-max 1 --control-socket none >"$T/bad-name.log" 2>&1
