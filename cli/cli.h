@@ -31,6 +31,9 @@ int tr_cli_invite(int argc, char **argv);
 /* cli/join.c: `trellis join TOKEN`, on the new machine. */
 int tr_cli_join(int argc, char **argv);
 
+/* cli/genkey.c: `trellis genkey`, a random 256-bit shared key. */
+int tr_cli_genkey(int argc, char **argv);
+
 #ifdef G_OS_WIN32
 /* cli/service-win.c: `trellis service install|remove|start|stop|list` (Windows). */
 int tr_cli_service(int argc, char **argv);

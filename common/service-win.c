@@ -19,12 +19,16 @@
 #include <string.h>
 #include <windows.h>
 
-#define START_WAIT_MS 30000u /* the SCM gives a service 30 s to connect */
+#define START_WAIT_MS     30000u /* the SCM gives a service 30 s to connect */
+#define MAX_RUNTIME_FILES 4
 
 struct _TrService {
 	TrServiceConfig cfg;
 	char *pid_file;
 	gboolean pid_written;
+	gboolean dropped;
+	char *runtime_files[MAX_RUNTIME_FILES]; /* removed at exit (the control file) */
+	guint n_runtime_files;
 	gboolean scm; /* started by the Service Control Manager */
 	gboolean failed;
 	GThread *dispatcher;
@@ -168,9 +172,19 @@ tr_service_new(const TrServiceConfig *config, GError **error)
 	return s;
 }
 
-gboolean
-tr_service_ready(TrService *s, const char *status, GError **error)
+void
+tr_service_add_runtime_file(TrService *s, const char *path)
 {
+	g_return_if_fail(s->n_runtime_files < MAX_RUNTIME_FILES);
+	s->runtime_files[s->n_runtime_files++] = g_strdup(path);
+}
+
+/* Windows has no dropping to another user: the pid file is all there is to do. */
+gboolean
+tr_service_drop_privileges(TrService *s, GError **error)
+{
+	if (s->dropped)
+		return TRUE;
 	if (s->pid_file) {
 		g_autofree char *text =
 		        g_strdup_printf("%lu\n", (unsigned long)GetCurrentProcessId());
@@ -180,6 +194,15 @@ tr_service_ready(TrService *s, const char *status, GError **error)
 		}
 		s->pid_written = TRUE;
 	}
+	s->dropped = TRUE;
+	return TRUE;
+}
+
+gboolean
+tr_service_ready(TrService *s, const char *status, GError **error)
+{
+	if (!tr_service_drop_privileges(s, error))
+		return FALSE;
 	report(s, SERVICE_RUNNING, 0);
 	if (status)
 		g_message("%s", status);
@@ -223,6 +246,10 @@ tr_service_free(TrService *s)
 		CloseHandle(s->started);
 	if (the_service == s)
 		the_service = NULL;
+	for (guint i = 0; i < s->n_runtime_files; i++) {
+		g_unlink(s->runtime_files[i]);
+		g_free(s->runtime_files[i]);
+	}
 	g_free(s->pid_file);
 	g_free(s);
 }

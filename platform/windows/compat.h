@@ -37,3 +37,6 @@
 
 /* Zeroes memory the compiler may not optimise away (SecureZeroMemory). */
 void explicit_bzero(void *p, size_t n);
+
+/* Flushes a file to disk (_commit). */
+int fsync(int fd);
