@@ -367,8 +367,13 @@ tr_cli_join(int argc, char **argv)
 		return tr_cli_fail(error);
 
 	ca = g_build_filename(dir, "ca.crt", NULL);
-	cert = g_strdup_printf("%s/%s.crt", dir, j.token->name);
-	key = g_strdup_printf("%s/%s.key", dir, j.token->name);
+	{
+		g_autofree char *crt_name = g_strdup_printf("%s.crt", j.token->name);
+		g_autofree char *key_name = g_strdup_printf("%s.key", j.token->name);
+
+		cert = g_build_filename(dir, crt_name, NULL); /* '\' on Windows */
+		key = g_build_filename(dir, key_name, NULL);
+	}
 	cmd = client_command(connect, j.server_name, ca, cert, key);
 	printf("joined as '%s' (hub %s, server name %s)\n"
 	       "  CA certificate: %s (fingerprint matches the invite)\n"

@@ -93,7 +93,8 @@ Section "Trellis" SecMain
 	${EndIf}
 
 	; The Event Log source of the daemons (common/log.c via platform/windows/syslog.c).
-	WriteRegExpandStr HKLM "${EVENTLOG_KEY}\trellis-client" "EventMessageFile" "%SystemRoot%\System32\netmsg.dll"
+	; .NET's message file says "%1" for every event id: the message is the event.
+	WriteRegExpandStr HKLM "${EVENTLOG_KEY}\trellis-client" "EventMessageFile" "%SystemRoot%\Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll"
 	WriteRegDWORD HKLM "${EVENTLOG_KEY}\trellis-client" "TypesSupported" 7
 
 	; Add/Remove Programs.
