@@ -159,6 +159,20 @@ public_address(Natpmp *n, GError **error)
 	return TRUE;
 }
 
+gboolean
+tr_pm_default_gateway(char *out, gsize size)
+{
+	natpmp_t p;
+	struct in_addr gw;
+
+	if (initnatpmp(&p, 0, 0) < 0)
+		return FALSE;
+	gw.s_addr = p.gateway;
+	inet_ntop(AF_INET, &gw, out, (socklen_t)size);
+	closenatpmp(&p);
+	return TRUE;
+}
+
 static gpointer
 natpmp_open(GError **error)
 {

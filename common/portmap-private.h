@@ -52,6 +52,10 @@ typedef struct {
 extern const PmBackend tr_pm_upnp_backend;
 extern const PmBackend tr_pm_natpmp_backend;
 
+/* The IPv4 default gateway (libnatpmp reads the routing table); FALSE
+ * when there is none, so there is no router to ask. */
+gboolean tr_pm_default_gateway(char *out, gsize size);
+
 /* An external address in a private, shared (carrier-grade NAT) or
  * reserved range: the router is itself behind another NAT. */
 gboolean tr_pm_address_is_private(const char *ipv4);

@@ -115,8 +115,16 @@ upnp_open(GError **error)
 
 typedef enum { ADD_OK, ADD_TAKEN, ADD_FAILED } AddResult;
 
-/* Who holds @ext/@proto: 1 us, 0 nobody, -1 someone else, -2 no answer. */
-static int
+typedef enum {
+	HELD_BY_US,
+	HELD_BY_NOBODY,  /* NoSuchEntryInArray */
+	HELD_BY_OTHER,   /* another host, or another local port */
+	HELD_UNKNOWN,    /* the IGD answers with another UPnP error: it cannot tell */
+	HELD_NO_ANSWER,  /* no answer, or one libminiupnpc cannot read */
+} Held;
+
+/* Who holds external port @ext for @proto on the IGD. */
+static Held
 holder(Upnp *u, const PmRequest *req, const char *ext, const char *proto)
 {
 	char client[64] = "", port[8] = "", desc[96] = "", enabled[8] = "", lease[24] = "";
@@ -125,13 +133,15 @@ holder(Upnp *u, const PmRequest *req, const char *ext, const char *proto)
 	guint64 p = 0;
 
 	if (r < 0)
-		return -2;
+		return HELD_NO_ANSWER;
+	if (r == UPNP_ERR_NO_SUCH_ENTRY)
+		return HELD_BY_NOBODY;
 	if (r > 0)
-		return 0; /* NoSuchEntryInArray, or an IGD that says so differently */
+		return HELD_UNKNOWN;
 	if (strcmp(client, u->lanaddr) == 0 &&
 	    g_ascii_string_to_unsigned(port, 10, 1, 65535, &p, NULL) && p == req->local_port)
-		return 1;
-	return -1;
+		return HELD_BY_US;
+	return HELD_BY_OTHER;
 }
 
 static AddResult
@@ -139,13 +149,21 @@ add_one(Upnp *u, const PmRequest *req, guint16 ext, const char *proto, guint *le
 	GError **error)
 {
 	char e[8], in[8], lease_text[16];
+	Held held;
 	int r;
 
 	g_snprintf(e, sizeof(e), "%u", ext);
 	g_snprintf(in, sizeof(in), "%u", req->local_port);
 	/* Never take a port another host holds (some IGDs silently would). */
-	if (holder(u, req, e, proto) == -1)
+	held = holder(u, req, e, proto);
+	if (held == HELD_BY_OTHER)
 		return ADD_TAKEN;
+	if (held == HELD_NO_ANSWER) {
+		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
+			    "the IGD at %.100s gives no valid answer about %s port %s",
+			    u->urls.rootdescURL ? u->urls.rootdescURL : "?", proto, e);
+		return ADD_FAILED;
+	}
 	g_snprintf(lease_text, sizeof(lease_text), "%u", *lease);
 	r = UPNP_AddPortMapping(u->urls.controlURL, u->data.first.servicetype, e, in, u->lanaddr,
 				req->description, proto, NULL, lease_text);
@@ -154,16 +172,27 @@ add_one(Upnp *u, const PmRequest *req, guint16 ext, const char *proto, guint *le
 		r = UPNP_AddPortMapping(u->urls.controlURL, u->data.first.servicetype, e, in,
 					u->lanaddr, req->description, proto, NULL, "0");
 	}
-	if (r == 0)
-		return ADD_OK;
 	/* Taken, or an IGD that maps only to the same port number: try another. */
 	if (r == UPNP_ERR_CONFLICT || r == UPNP_ERR_CONFLICT_OTHER ||
 	    (r == UPNP_ERR_SAME_PORT_ONLY && ext != req->local_port))
 		return ADD_TAKEN;
-	g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
-		    "the IGD refused to map %s port %s to %s:%s: %d %s", proto, e, u->lanaddr, in, r,
-		    upnp_strerror(r));
-	return ADD_FAILED;
+	if (r != 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
+			    "the IGD refused to map %s port %s to %s:%s: %d %s", proto, e,
+			    u->lanaddr, in, r, upnp_strerror(r));
+		return ADD_FAILED;
+	}
+	/* libminiupnpc takes any answer without an error code for a success:
+	 * the mapping must be there. */
+	held = holder(u, req, e, proto);
+	if (held != HELD_BY_US && held != HELD_UNKNOWN) {
+		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
+			    "the IGD at %.100s answered the request to map %s port %s, but does not "
+			    "hold that mapping (a broken or fake IGD)",
+			    u->urls.rootdescURL ? u->urls.rootdescURL : "?", proto, e);
+		return ADD_FAILED;
+	}
+	return ADD_OK;
 }
 
 static void
@@ -290,16 +319,17 @@ upnp_check(gpointer gw, const PmRequest *req, PmMapping *m, GError **error)
 	const char *protos[2] = { "UDP", "TCP" };
 
 	for (guint i = 0; i < (m->external_tcp_port ? 2u : 1u); i++) {
-		int h;
+		Held h;
 
 		g_snprintf(e, sizeof(e), "%u", i ? m->external_tcp_port : m->external_port);
 		h = holder(u, req, e, protos[i]);
-		if (h == -2) {
+		if (h == HELD_NO_ANSWER) {
 			g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT,
 				    "the IGD at %.100s does not answer", m->gateway);
 			return PM_CHECK_ERROR;
 		}
-		if (h != 1)
+		/* An IGD that cannot tell is trusted until the renewal. */
+		if (h == HELD_BY_NOBODY || h == HELD_BY_OTHER)
 			return PM_CHECK_LOST;
 	}
 	external_address(u, ip, sizeof(ip));

@@ -36,6 +36,7 @@ struct _TrPortmap {
 	guint16 want_port;
 	gboolean stopping;
 	gboolean done;
+	gboolean gateway; /* a gateway answered: a mapping may exist or be under way */
 	gboolean notify_queued;
 	TrPortmapStatus status;
 
@@ -196,6 +197,7 @@ typedef struct {
 	guint attempt;
 	char last_error[256];
 	gboolean lost_logged;
+	gboolean ever_mapped; /* this port was mapped before */
 	TrPortmapStatus st;
 } Worker;
 
@@ -206,6 +208,25 @@ close_gateway(Worker *w)
 		w->be->close(w->gw);
 	w->gw = NULL;
 	w->be = NULL;
+	g_mutex_lock(&w->pm->lock);
+	w->pm->gateway = FALSE;
+	g_mutex_unlock(&w->pm->lock);
+}
+
+/*
+ * A gateway answered. From here the owner waits for the worker at exit (a
+ * mapping may come of it, to delete); FALSE when the owner is already gone.
+ */
+static gboolean
+gateway_found(Worker *w)
+{
+	gboolean go;
+
+	g_mutex_lock(&w->pm->lock);
+	go = !w->pm->stopping;
+	w->pm->gateway = go;
+	g_mutex_unlock(&w->pm->lock);
+	return go;
 }
 
 static void
@@ -301,6 +322,14 @@ try_map(Worker *w)
 				       error->message);
 		close_gateway(w);
 	}
+	/* Without a default route no router is there to ask: no SSDP search. */
+	{
+		char gw[INET_ADDRSTRLEN];
+		if (!tr_pm_default_gateway(gw, sizeof(gw))) {
+			failed(w, "no IPv4 default route, so no router to ask");
+			return;
+		}
+	}
 	for (guint i = 0; i < G_N_ELEMENTS(backends); i++) {
 		g_autoptr(GError) error = NULL;
 		gpointer gw = backends[i]->open(&error);
@@ -308,6 +337,10 @@ try_map(Worker *w)
 		if (gw) {
 			w->be = backends[i];
 			w->gw = gw;
+			if (!gateway_found(w)) {
+				close_gateway(w);
+				return;
+			}
 			w->m.external_port = want;
 			if (w->be->map(gw, &w->req, &w->m, &error))
 				goto done;
@@ -320,7 +353,8 @@ try_map(Worker *w)
 	return;
 done:
 	granted(w);
-	log_mapping(w, w->last_error[0] ? "made at last" : "made");
+	log_mapping(w, w->ever_mapped ? "made again" : w->last_error[0] ? "made at last" : "made");
+	w->ever_mapped = TRUE;
 	w->last_error[0] = '\0';
 	w->attempt = 0;
 	set_status(w, TR_PORTMAP_MAPPED, NULL);
@@ -446,6 +480,7 @@ worker_main(gpointer p)
 		if (want != w.req.local_port) {
 			unmap(&w, FALSE);
 			memset(&w.m, 0, sizeof(w.m));
+			w.ever_mapped = FALSE;
 			w.req.local_port = want;
 			w.attempt = 0;
 			w.retry_at = g_get_monotonic_time();
@@ -504,7 +539,7 @@ void
 tr_portmap_free(TrPortmap *pm)
 {
 	gint64 deadline = g_get_monotonic_time() + STOP_WAIT_MS * 1000;
-	gboolean done;
+	gboolean done, wait;
 
 	if (pm == NULL)
 		return;
@@ -512,17 +547,21 @@ tr_portmap_free(TrPortmap *pm)
 	g_mutex_lock(&pm->lock);
 	pm->stopping = TRUE;
 	g_cond_broadcast(&pm->cond);
-	while (!pm->done && g_cond_wait_until(&pm->cond, &pm->lock, deadline))
+	/* No gateway has answered: there is nothing to delete, and no reason to
+	 * wait for a search (SSDP takes seconds) to run out. */
+	wait = pm->gateway;
+	while (wait && !pm->done && g_cond_wait_until(&pm->cond, &pm->lock, deadline))
 		;
 	done = pm->done;
 	g_mutex_unlock(&pm->lock);
 	if (done) {
 		g_thread_join(pm->thread);
 	} else {
-		/* A router holding a request open: the worker finishes on its own
-		 * (it holds its own reference) and the process need not wait. */
-		g_message("port mapping: the router does not answer; leaving without waiting for "
-			  "the mapping to be deleted (it expires with its lease)");
+		/* The worker finishes on its own (it holds its own reference). */
+		if (wait)
+			g_message("port mapping: the router does not answer; leaving without "
+				  "waiting for the mapping to be deleted (it expires with its "
+				  "lease)");
 		g_thread_unref(pm->thread);
 	}
 	portmap_unref(pm);
