@@ -77,14 +77,14 @@ natpmp_strerror(int r)
  */
 static int
 wait_answer(Natpmp *n, guint8 opcode, gssize expected, guint timeout_ms, natpmpresp_t *resp,
-	    const char **malformed)
+            const char **malformed)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
 	*malformed = NULL;
 	for (;;) {
 		struct timeval tv;
-		struct pollfd pfd = { .fd = n->p.s, .events = POLLIN };
+		struct pollfd pfd = {.fd = n->p.s, .events = POLLIN};
 		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
 		int wait_ms, r;
 		const char *why;
@@ -99,7 +99,8 @@ wait_answer(Natpmp *n, guint8 opcode, gssize expected, guint timeout_ms, natpmpr
 		}
 		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
 			return NATPMP_ERR_RECVFROM;
-		if ((pfd.revents & POLLIN) && (why = screen_answer(n->p.s, opcode, expected)) != NULL) {
+		if ((pfd.revents & POLLIN) &&
+		    (why = screen_answer(n->p.s, opcode, expected)) != NULL) {
 			*malformed = why;
 			continue;
 		}
@@ -114,12 +115,13 @@ static gboolean
 request_failed(Natpmp *n, int r, const char *malformed, const char *what, GError **error)
 {
 	if (r == NATPMP_TRYAGAIN)
-		g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT, "no NAT-PMP answer from %s to %s%s%s%s",
-			    n->gateway, what, malformed ? " (dropped " : "", malformed ? malformed : "",
-			    malformed ? ")" : "");
+		g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT,
+		            "no NAT-PMP answer from %s to %s%s%s%s", n->gateway, what,
+		            malformed ? " (dropped " : "", malformed ? malformed : "",
+		            malformed ? ")" : "");
 	else
 		g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "NAT-PMP gateway %s, %s: %s",
-			    n->gateway, what, natpmp_strerror(r));
+		            n->gateway, what, natpmp_strerror(r));
 	return FALSE;
 }
 
@@ -149,9 +151,9 @@ public_address(Natpmp *n, GError **error)
 		return request_failed(n, r, malformed, "the public address request", error);
 	if (resp.type != NATPMP_RESPTYPE_PUBLICADDRESS ||
 	    !inet_ntop(AF_INET, &resp.pnu.publicaddress.addr, n->public_address,
-		       sizeof(n->public_address)))
+	               sizeof(n->public_address)))
 		return request_failed(n, NATPMP_ERR_UNSUPPORTEDOPCODE, NULL,
-				      "the public address request", error);
+		                      "the public address request", error);
 	if (resp.pnu.publicaddress.addr.s_addr == 0)
 		n->public_address[0] = '\0';
 	n->epoch = resp.epoch;
@@ -184,8 +186,8 @@ natpmp_open(GError **error)
 
 	if (r < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND, "NAT-PMP: %s",
-			    r == NATPMP_ERR_CANNOTGETGATEWAY ? "no IPv4 default gateway"
-							     : natpmp_strerror(r));
+		            r == NATPMP_ERR_CANNOTGETGATEWAY ? "no IPv4 default gateway"
+		                                             : natpmp_strerror(r));
 		g_free(n);
 		return NULL;
 	}
@@ -203,28 +205,29 @@ natpmp_open(GError **error)
 
 /* One mapping request: @public_port asked for, *@got granted. */
 static gboolean
-map_one(Natpmp *n, int proto, guint16 local, guint16 public_port, guint lifetime,
-	guint16 *got, guint *granted, GError **error)
+map_one(Natpmp *n, int proto, guint16 local, guint16 public_port, guint lifetime, guint16 *got,
+        guint *granted, GError **error)
 {
 	natpmpresp_t resp;
 	const char *malformed;
 	const char *what = proto == NATPMP_PROTOCOL_TCP ? "the TCP mapping request"
-						       : "the UDP mapping request";
+	                                                : "the UDP mapping request";
 	int r = sendnewportmappingrequest(&n->p, proto, local, public_port, lifetime);
 
 	if (r < 0)
 		return request_failed(n, r, NULL, what, error);
 	r = wait_answer(n, (guint8)(128 + proto), ANSWER_MAPPING, lifetime ? REQUEST_MS : DELETE_MS,
-			&resp, &malformed);
+	                &resp, &malformed);
 	if (r != 0)
 		return request_failed(n, r, malformed, what, error);
 	if (resp.type != (proto == NATPMP_PROTOCOL_TCP ? NATPMP_RESPTYPE_TCPPORTMAPPING
-						       : NATPMP_RESPTYPE_UDPPORTMAPPING) ||
+	                                               : NATPMP_RESPTYPE_UDPPORTMAPPING) ||
 	    resp.pnu.newportmapping.privateport != local ||
 	    (lifetime && (resp.pnu.newportmapping.mappedpublicport == 0 ||
-			  resp.pnu.newportmapping.lifetime == 0))) {
+	                  resp.pnu.newportmapping.lifetime == 0))) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-			    "NAT-PMP gateway %s: %s answered for another mapping", n->gateway, what);
+		            "NAT-PMP gateway %s: %s answered for another mapping", n->gateway,
+		            what);
 		return FALSE;
 	}
 	*got = resp.pnu.newportmapping.mappedpublicport;
@@ -241,19 +244,19 @@ natpmp_map(gpointer gw, const PmRequest *req, PmMapping *m, GError **error)
 	guint16 want = m->external_port ? m->external_port : req->local_port;
 
 	if (!map_one(n, NATPMP_PROTOCOL_UDP, req->local_port, want, req->lease_sec, &udp, &lifetime,
-		     error))
+	             error))
 		return FALSE;
 	/* TCP on the port UDP got: clients dial the hub's TCP port and send UDP
 	 * to the same number. */
 	if (req->tcp) {
 		if (!map_one(n, NATPMP_PROTOCOL_TCP, req->local_port, udp, req->lease_sec, &tcp,
-			     &tcp_lifetime, error))
+		             &tcp_lifetime, error))
 			return FALSE;
 		if (tcp != udp)
 			g_warning("port mapping: the NAT-PMP gateway %s gave TCP port %u but UDP "
-				  "port %u; clients dialing %u over TCP fall back to carrying data "
-				  "over TLS",
-				  n->gateway, tcp, udp, tcp);
+			          "port %u; clients dialing %u over TCP fall back to carrying data "
+			          "over TLS",
+			          n->gateway, tcp, udp, tcp);
 		lifetime = MIN(lifetime, tcp_lifetime);
 	}
 	m->external_port = udp;
@@ -314,10 +317,10 @@ natpmp_unmap(gpointer gw, const PmRequest *req, const PmMapping *m)
 }
 
 const PmBackend tr_pm_natpmp_backend = {
-	.protocol = TR_PORTMAP_PROTO_NATPMP,
-	.open = natpmp_open,
-	.map = natpmp_map,
-	.check = natpmp_check,
-	.unmap = natpmp_unmap,
-	.close = natpmp_close,
+        .protocol = TR_PORTMAP_PROTO_NATPMP,
+        .open = natpmp_open,
+        .map = natpmp_map,
+        .check = natpmp_check,
+        .unmap = natpmp_unmap,
+        .close = natpmp_close,
 };

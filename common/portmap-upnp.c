@@ -21,11 +21,11 @@
 #define STALE_ENTRIES 64 /* entries read to find mappings of ours left over */
 
 /* UPnP error codes the IGD sends back (UPnP IGD WANIPConnection v1/v2). */
-#define UPNP_ERR_NO_SUCH_ENTRY   714
-#define UPNP_ERR_CONFLICT        718
-#define UPNP_ERR_SAME_PORT_ONLY  724
-#define UPNP_ERR_PERMANENT_ONLY  725
-#define UPNP_ERR_CONFLICT_OTHER  729
+#define UPNP_ERR_NO_SUCH_ENTRY  714
+#define UPNP_ERR_CONFLICT       718
+#define UPNP_ERR_SAME_PORT_ONLY 724
+#define UPNP_ERR_PERMANENT_ONLY 725
+#define UPNP_ERR_CONFLICT_OTHER 729
 
 typedef struct {
 	struct UPNPUrls urls;
@@ -63,30 +63,31 @@ static gpointer
 upnp_open(GError **error)
 {
 	int err = 0, r;
-	struct UPNPDev *devs = upnpDiscover(DISCOVER_MS, NULL, NULL, UPNP_LOCAL_PORT_ANY, 0, 2, &err);
+	struct UPNPDev *devs =
+	        upnpDiscover(DISCOVER_MS, NULL, NULL, UPNP_LOCAL_PORT_ANY, 0, 2, &err);
 	Upnp *u;
 
 	if (devs == NULL) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no UPnP device answered the search (SSDP)%s%s",
-			    err ? ": " : "", err ? upnp_strerror(err) : "");
+		            "no UPnP device answered the search (SSDP)%s%s", err ? ": " : "",
+		            err ? upnp_strerror(err) : "");
 		return NULL;
 	}
 	u = g_new0(Upnp, 1);
 	r = UPNP_GetValidIGD(devs, &u->urls, &u->data, u->lanaddr, sizeof(u->lanaddr));
 	if (r == 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "UPnP devices answered (first: %.100s), but none describes an Internet "
-			    "gateway (IGD)",
-			    devs->descURL);
+		            "UPnP devices answered (first: %.100s), but none describes an Internet "
+		            "gateway (IGD)",
+		            devs->descURL);
 		freeUPNPDevlist(devs);
 		g_free(u);
 		return NULL;
 	}
 	if (r != 1 && r != 2) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "the UPnP device at %.100s is not an Internet gateway (IGD)",
-			    devs->descURL);
+		            "the UPnP device at %.100s is not an Internet gateway (IGD)",
+		            devs->descURL);
 		freeUPNPDevlist(devs);
 		upnp_close(u);
 		return NULL;
@@ -98,15 +99,15 @@ upnp_open(GError **error)
 	if (u->urls.controlURL == NULL || u->urls.controlURL[0] == '\0' ||
 	    u->data.first.servicetype[0] == '\0') {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-			    "the IGD at %.100s describes no WANIPConnection service",
-			    u->urls.rootdescURL ? u->urls.rootdescURL : "?");
+		            "the IGD at %.100s describes no WANIPConnection service",
+		            u->urls.rootdescURL ? u->urls.rootdescURL : "?");
 		upnp_close(u);
 		return NULL;
 	}
 	if (!is_ipv4(u->lanaddr)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-			    "the IGD at %.100s is not reached over IPv4 (local address '%.64s')",
-			    u->urls.rootdescURL ? u->urls.rootdescURL : "?", u->lanaddr);
+		            "the IGD at %.100s is not reached over IPv4 (local address '%.64s')",
+		            u->urls.rootdescURL ? u->urls.rootdescURL : "?", u->lanaddr);
 		upnp_close(u);
 		return NULL;
 	}
@@ -117,10 +118,10 @@ typedef enum { ADD_OK, ADD_TAKEN, ADD_FAILED } AddResult;
 
 typedef enum {
 	HELD_BY_US,
-	HELD_BY_NOBODY,  /* NoSuchEntryInArray */
-	HELD_BY_OTHER,   /* another host, or another local port */
-	HELD_UNKNOWN,    /* the IGD answers with another UPnP error: it cannot tell */
-	HELD_NO_ANSWER,  /* no answer, or one libminiupnpc cannot read */
+	HELD_BY_NOBODY, /* NoSuchEntryInArray */
+	HELD_BY_OTHER,  /* another host, or another local port */
+	HELD_UNKNOWN,   /* the IGD answers with another UPnP error: it cannot tell */
+	HELD_NO_ANSWER, /* no answer, or one libminiupnpc cannot read */
 } Held;
 
 /* Who holds external port @ext for @proto on the IGD. */
@@ -129,7 +130,7 @@ holder(Upnp *u, const PmRequest *req, const char *ext, const char *proto)
 {
 	char client[64] = "", port[8] = "", desc[96] = "", enabled[8] = "", lease[24] = "";
 	int r = UPNP_GetSpecificPortMappingEntry(u->urls.controlURL, u->data.first.servicetype, ext,
-						 proto, NULL, client, port, desc, enabled, lease);
+	                                         proto, NULL, client, port, desc, enabled, lease);
 	guint64 p = 0;
 
 	if (r < 0)
@@ -145,8 +146,7 @@ holder(Upnp *u, const PmRequest *req, const char *ext, const char *proto)
 }
 
 static AddResult
-add_one(Upnp *u, const PmRequest *req, guint16 ext, const char *proto, guint *lease,
-	GError **error)
+add_one(Upnp *u, const PmRequest *req, guint16 ext, const char *proto, guint *lease, GError **error)
 {
 	char e[8], in[8], lease_text[16];
 	Held held;
@@ -160,17 +160,17 @@ add_one(Upnp *u, const PmRequest *req, guint16 ext, const char *proto, guint *le
 		return ADD_TAKEN;
 	if (held == HELD_NO_ANSWER) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-			    "the IGD at %.100s gives no valid answer about %s port %s",
-			    u->urls.rootdescURL ? u->urls.rootdescURL : "?", proto, e);
+		            "the IGD at %.100s gives no valid answer about %s port %s",
+		            u->urls.rootdescURL ? u->urls.rootdescURL : "?", proto, e);
 		return ADD_FAILED;
 	}
 	g_snprintf(lease_text, sizeof(lease_text), "%u", *lease);
 	r = UPNP_AddPortMapping(u->urls.controlURL, u->data.first.servicetype, e, in, u->lanaddr,
-				req->description, proto, NULL, lease_text);
+	                        req->description, proto, NULL, lease_text);
 	if (r == UPNP_ERR_PERMANENT_ONLY && *lease != 0) {
 		*lease = 0;
 		r = UPNP_AddPortMapping(u->urls.controlURL, u->data.first.servicetype, e, in,
-					u->lanaddr, req->description, proto, NULL, "0");
+		                        u->lanaddr, req->description, proto, NULL, "0");
 	}
 	/* Taken, or an IGD that maps only to the same port number: try another. */
 	if (r == UPNP_ERR_CONFLICT || r == UPNP_ERR_CONFLICT_OTHER ||
@@ -178,18 +178,19 @@ add_one(Upnp *u, const PmRequest *req, guint16 ext, const char *proto, guint *le
 		return ADD_TAKEN;
 	if (r != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
-			    "the IGD refused to map %s port %s to %s:%s: %d %s", proto, e,
-			    u->lanaddr, in, r, upnp_strerror(r));
+		            "the IGD refused to map %s port %s to %s:%s: %d %s", proto, e,
+		            u->lanaddr, in, r, upnp_strerror(r));
 		return ADD_FAILED;
 	}
 	/* libminiupnpc takes any answer without an error code for a success:
 	 * the mapping must be there. */
 	held = holder(u, req, e, proto);
 	if (held != HELD_BY_US && held != HELD_UNKNOWN) {
-		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-			    "the IGD at %.100s answered the request to map %s port %s, but does not "
-			    "hold that mapping (a broken or fake IGD)",
-			    u->urls.rootdescURL ? u->urls.rootdescURL : "?", proto, e);
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_PROTOCOL,
+		        "the IGD at %.100s answered the request to map %s port %s, but does not "
+		        "hold that mapping (a broken or fake IGD)",
+		        u->urls.rootdescURL ? u->urls.rootdescURL : "?", proto, e);
 		return ADD_FAILED;
 	}
 	return ADD_OK;
@@ -205,7 +206,7 @@ delete_one(Upnp *u, guint16 ext, const char *proto)
 	r = UPNP_DeletePortMapping(u->urls.controlURL, u->data.first.servicetype, e, proto, NULL);
 	if (r != 0)
 		g_debug("port mapping: deleting %s %s on the IGD: %d %s", proto, e, r,
-			upnp_strerror(r));
+		        upnp_strerror(r));
 }
 
 /*
@@ -222,31 +223,32 @@ delete_stale(Upnp *u, const PmRequest *req, const PmMapping *m)
 
 	for (guint i = 0; i < STALE_ENTRIES; i++) {
 		char index[8], ext[8] = "", client[64] = "", port[8] = "", proto[8] = "",
-			       desc[96] = "", enabled[8] = "", rhost[80] = "", lease[24] = "";
+		               desc[96] = "", enabled[8] = "", rhost[80] = "", lease[24] = "";
 		guint64 e = 0, p = 0;
 		guint16 ours;
 
 		g_snprintf(index, sizeof(index), "%u", i);
 		if (UPNP_GetGenericPortMappingEntry(u->urls.controlURL, u->data.first.servicetype,
-						    index, ext, client, port, proto, desc, enabled,
-						    rhost, lease) != 0)
+		                                    index, ext, client, port, proto, desc, enabled,
+		                                    rhost, lease) != 0)
 			break;
 		if (strcmp(client, u->lanaddr) != 0 || strcmp(desc, req->description) != 0 ||
 		    !g_ascii_string_to_unsigned(port, 10, 1, 65535, &p, NULL) ||
-		    p != req->local_port || !g_ascii_string_to_unsigned(ext, 10, 1, 65535, &e, NULL))
+		    p != req->local_port ||
+		    !g_ascii_string_to_unsigned(ext, 10, 1, 65535, &e, NULL))
 			continue;
 		ours = g_ascii_strcasecmp(proto, "TCP") == 0 ? m->external_tcp_port
-							      : m->external_port;
+		                                             : m->external_port;
 		if (e == ours)
 			continue;
 		stale_port[n] = (guint16)e;
 		g_strlcpy(stale_proto[n], g_ascii_strcasecmp(proto, "TCP") == 0 ? "TCP" : "UDP",
-			  sizeof(stale_proto[n]));
+		          sizeof(stale_proto[n]));
 		n++;
 	}
 	for (guint i = 0; i < n; i++) {
 		g_message("port mapping: deleting a mapping of ours left over on the IGD (%s %u)",
-			  stale_proto[i], stale_port[i]);
+		          stale_proto[i], stale_port[i]);
 		delete_one(u, stale_port[i], stale_proto[i]);
 	}
 }
@@ -301,13 +303,13 @@ upnp_map(gpointer gw, const PmRequest *req, PmMapping *m, GError **error)
 		m->not_connected = u->not_connected;
 		g_strlcpy(m->internal_address, u->lanaddr, sizeof(m->internal_address));
 		g_strlcpy(m->gateway, u->urls.rootdescURL ? u->urls.rootdescURL : "",
-			  sizeof(m->gateway));
+		          sizeof(m->gateway));
 		external_address(u, m->external_address, sizeof(m->external_address));
 		delete_stale(u, req, m);
 		return TRUE;
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
-		    "every external port tried (%u) is taken on the IGD by another host", n);
+	            "every external port tried (%u) is taken on the IGD by another host", n);
 	return FALSE;
 }
 
@@ -316,7 +318,7 @@ upnp_check(gpointer gw, const PmRequest *req, PmMapping *m, GError **error)
 {
 	Upnp *u = gw;
 	char e[8], ip[48];
-	const char *protos[2] = { "UDP", "TCP" };
+	const char *protos[2] = {"UDP", "TCP"};
 
 	for (guint i = 0; i < (m->external_tcp_port ? 2u : 1u); i++) {
 		Held h;
@@ -325,7 +327,7 @@ upnp_check(gpointer gw, const PmRequest *req, PmMapping *m, GError **error)
 		h = holder(u, req, e, protos[i]);
 		if (h == HELD_NO_ANSWER) {
 			g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT,
-				    "the IGD at %.100s does not answer", m->gateway);
+			            "the IGD at %.100s does not answer", m->gateway);
 			return PM_CHECK_ERROR;
 		}
 		/* An IGD that cannot tell is trusted until the renewal. */
@@ -352,10 +354,10 @@ upnp_unmap(gpointer gw, const PmRequest *req, const PmMapping *m)
 }
 
 const PmBackend tr_pm_upnp_backend = {
-	.protocol = TR_PORTMAP_PROTO_UPNP,
-	.open = upnp_open,
-	.map = upnp_map,
-	.check = upnp_check,
-	.unmap = upnp_unmap,
-	.close = upnp_close,
+        .protocol = TR_PORTMAP_PROTO_UPNP,
+        .open = upnp_open,
+        .map = upnp_map,
+        .check = upnp_check,
+        .unmap = upnp_unmap,
+        .close = upnp_close,
 };

@@ -46,7 +46,7 @@ struct _TrPortmap {
 	gpointer changed_data;
 };
 
-static const PmBackend *const backends[] = { &tr_pm_upnp_backend, &tr_pm_natpmp_backend };
+static const PmBackend *const backends[] = {&tr_pm_upnp_backend, &tr_pm_natpmp_backend};
 
 /* ---- Settings ------------------------------------------------------------------ */
 
@@ -63,9 +63,9 @@ tr_portmap_settings_from_options(TrOptions *o, TrPortmapSettings *s)
 {
 	tr_portmap_settings_init(s);
 	s->enabled = tr_options_get_bool(o, "port-forwarding") &&
-		     !tr_options_get_bool(o, "no-port-forwarding");
-	s->check_sec = (guint)tr_options_get_int(o, "port-forwarding-interval",
-						 TR_PORTMAP_CHECK_DEFAULT);
+	             !tr_options_get_bool(o, "no-port-forwarding");
+	s->check_sec =
+	        (guint)tr_options_get_int(o, "port-forwarding-interval", TR_PORTMAP_CHECK_DEFAULT);
 }
 
 /* ---- Names ---------------------------------------------------------------------- */
@@ -113,10 +113,10 @@ tr_pm_address_is_private(const char *ipv4)
 		guint32 net;
 		guint bits;
 	} ranges[] = {
-		{ 0x00000000, 8 },  { 0x0a000000, 8 },  { 0x64400000, 10 }, { 0x7f000000, 8 },
-		{ 0xa9fe0000, 16 }, { 0xac100000, 12 }, { 0xc0000000, 24 }, { 0xc0000200, 24 },
-		{ 0xc0a80000, 16 }, { 0xc6120000, 15 }, { 0xc6336400, 24 }, { 0xcb007100, 24 },
-		{ 0xf0000000, 4 },
+	        {0x00000000, 8},  {0x0a000000, 8},  {0x64400000, 10}, {0x7f000000, 8},
+	        {0xa9fe0000, 16}, {0xac100000, 12}, {0xc0000000, 24}, {0xc0000200, 24},
+	        {0xc0a80000, 16}, {0xc6120000, 15}, {0xc6336400, 24}, {0xcb007100, 24},
+	        {0xf0000000, 4},
 	};
 	struct in_addr a;
 	guint32 h;
@@ -190,7 +190,7 @@ typedef struct {
 	PmRequest req;
 	const PmBackend *be; /* the gateway found, or NULL */
 	gpointer gw;
-	PmMapping m;      /* valid while mapped; its external port is asked for again */
+	PmMapping m; /* valid while mapped; its external port is asked for again */
 	gboolean mapped;
 	unsigned privileges; /* tr_process_privileges_generation() adopted */
 	gint64 next_check, renew_at, retry_at;
@@ -240,15 +240,16 @@ set_status(Worker *w, TrPortmapState state, const char *error)
 	if (w->mapped) {
 		st->protocol = w->be->protocol;
 		g_strlcpy(st->internal_address, w->m.internal_address,
-			  sizeof(st->internal_address));
+		          sizeof(st->internal_address));
 		g_strlcpy(st->gateway, w->m.gateway, sizeof(st->gateway));
 		g_strlcpy(st->external_address, w->m.external_address,
-			  sizeof(st->external_address));
+		          sizeof(st->external_address));
 		st->external_port = w->m.external_port;
 		st->external_tcp_port = w->m.external_tcp_port;
 		st->not_connected = w->m.not_connected;
 		st->expires_mono =
-			w->m.lifetime ? w->m.granted_at + (gint64)w->m.lifetime * G_USEC_PER_SEC : 0;
+		        w->m.lifetime ? w->m.granted_at + (gint64)w->m.lifetime * G_USEC_PER_SEC
+		                      : 0;
 	}
 	if (error)
 		g_strlcpy(st->error, error, sizeof(st->error));
@@ -270,21 +271,22 @@ static void
 log_mapping(Worker *w, const char *verb)
 {
 	const PmMapping *m = &w->m;
-	g_autofree char *lease = m->lifetime ? g_strdup_printf("lease %u s", m->lifetime)
-					     : g_strdup("permanent");
+	g_autofree char *lease =
+	        m->lifetime ? g_strdup_printf("lease %u s", m->lifetime) : g_strdup("permanent");
 
 	g_message("port mapping: %s: UDP%s port %u reachable at %s:%u%s through the %s at %s "
-		  "(%s)%s",
-		  verb, m->external_tcp_port ? " and TCP" : "", w->req.local_port,
-		  m->external_address[0] ? m->external_address : "(address not told)",
-		  m->external_port,
-		  m->external_tcp_port && m->external_tcp_port != m->external_port ? " (TCP: other port)"
-										     : "",
-		  protocol_title(w->be->protocol), m->gateway, lease,
-		  m->not_connected ? "; the router says it is not connected (its external "
-				     "address is private or reserved: another NAT above it?), "
-				     "so this is a lower-priority address"
-				   : "");
+	          "(%s)%s",
+	          verb, m->external_tcp_port ? " and TCP" : "", w->req.local_port,
+	          m->external_address[0] ? m->external_address : "(address not told)",
+	          m->external_port,
+	          m->external_tcp_port && m->external_tcp_port != m->external_port
+	                  ? " (TCP: other port)"
+	                  : "",
+	          protocol_title(w->be->protocol), m->gateway, lease,
+	          m->not_connected ? "; the router says it is not connected (its external "
+	                             "address is private or reserved: another NAT above it?), "
+	                             "so this is a lower-priority address"
+	                           : "");
 }
 
 /* A failure: logged once per reason, retried with backoff. */
@@ -296,7 +298,7 @@ failed(Worker *w, const char *message)
 	w->attempt++;
 	if (strcmp(message, w->last_error) != 0) {
 		g_message("port mapping: %s; trying again in %u s, then less and less often",
-			  message, (delay_ms + 500) / 1000);
+		          message, (delay_ms + 500) / 1000);
 		g_strlcpy(w->last_error, message, sizeof(w->last_error));
 	} else {
 		g_debug("port mapping: %s (attempt %u)", message, w->attempt);
@@ -319,7 +321,7 @@ try_map(Worker *w)
 		if (w->be->map(w->gw, &w->req, &w->m, &error))
 			goto done;
 		g_string_append_printf(why, "%s: %s; ", protocol_title(w->be->protocol),
-				       error->message);
+		                       error->message);
 		close_gateway(w);
 	}
 	/* Without a default route no router is there to ask: no SSDP search. */
@@ -347,7 +349,7 @@ try_map(Worker *w)
 			close_gateway(w);
 		}
 		g_string_append_printf(why, "%s%s", error->message,
-				       i + 1 < G_N_ELEMENTS(backends) ? "; " : "");
+		                       i + 1 < G_N_ELEMENTS(backends) ? "; " : "");
 	}
 	failed(w, why->str);
 	return;
@@ -401,8 +403,8 @@ check(Worker *w)
 		/* The same external port is asked for again: never a second one. */
 		if (!w->lost_logged)
 			g_message("port mapping: the %s no longer holds the mapping of port %u "
-				  "(restarted, or its table was cleared); making it again",
-				  protocol_title(w->be->protocol), w->m.external_port);
+			          "(restarted, or its table was cleared); making it again",
+			          protocol_title(w->be->protocol), w->m.external_port);
 		w->lost_logged = TRUE;
 		w->mapped = FALSE;
 		w->retry_at = now;
@@ -410,7 +412,7 @@ check(Worker *w)
 		return;
 	case PM_CHECK_ERROR: {
 		g_autofree char *msg =
-			g_strdup_printf("lost touch with the gateway: %s", error->message);
+		        g_strdup_printf("lost touch with the gateway: %s", error->message);
 		w->mapped = FALSE;
 		close_gateway(w);
 		failed(w, msg);
@@ -430,7 +432,7 @@ unmap(Worker *w, gboolean at_exit)
 		return;
 	w->be->unmap(w->gw, &w->req, &w->m);
 	g_message("port mapping: deleted the mapping of port %u on the %s%s", w->m.external_port,
-		  protocol_title(w->be->protocol), at_exit ? "" : " (the local port changed)");
+	          protocol_title(w->be->protocol), at_exit ? "" : " (the local port changed)");
 	w->mapped = FALSE;
 }
 
@@ -447,7 +449,7 @@ next_action(Worker *w)
 static gpointer
 worker_main(gpointer p)
 {
-	Worker w = { .pm = p };
+	Worker w = {.pm = p};
 	TrPortmap *pm = p;
 
 	w.req.description = pm->description;
@@ -560,8 +562,8 @@ tr_portmap_free(TrPortmap *pm)
 		/* The worker finishes on its own (it holds its own reference). */
 		if (wait)
 			g_message("port mapping: the router does not answer; leaving without "
-				  "waiting for the mapping to be deleted (it expires with its "
-				  "lease)");
+			          "waiting for the mapping to be deleted (it expires with its "
+			          "lease)");
 		g_thread_unref(pm->thread);
 	}
 	portmap_unref(pm);
@@ -577,7 +579,7 @@ tr_portmap_get_status(TrPortmap *pm, TrPortmapStatus *out)
 
 gboolean
 tr_portmap_get_endpoint(TrPortmap *pm, struct sockaddr_storage *addr, socklen_t *len,
-			gboolean *low_priority)
+                        gboolean *low_priority)
 {
 	TrPortmapStatus st;
 	struct sockaddr_in *sin = (struct sockaddr_in *)addr;
@@ -627,7 +629,7 @@ tr_portmap_stats_json(TrPortmap *pm, GString *out, gboolean *first)
 		tr_json_key_string(out, &f, "gateway", st.gateway);
 		tr_json_key_string(out, &f, "internal_address", st.internal_address);
 		tr_json_key_string(out, &f, "external_address",
-				   st.external_address[0] ? st.external_address : NULL);
+		                   st.external_address[0] ? st.external_address : NULL);
 		tr_json_key_uint(out, &f, "external_port", st.external_port);
 		if (st.external_tcp_port)
 			tr_json_key_uint(out, &f, "external_tcp_port", st.external_tcp_port);

@@ -20,14 +20,14 @@ G_BEGIN_DECLS
  * WANIPv6FirewallControl, are not handled).
  */
 
-#define TR_PORTMAP_CHECK_DEFAULT 60  /* seconds between checks with the router */
+#define TR_PORTMAP_CHECK_DEFAULT 60   /* seconds between checks with the router */
 #define TR_PORTMAP_LEASE_DEFAULT 3600 /* lifetime asked for, seconds */
 
 /* What the options set; both daemons embed it in their config. */
 typedef struct {
-	gboolean enabled;   /* on by default; --no-port-forwarding, port-forwarding = false */
-	guint check_sec;    /* how often the router is asked whether the mapping still exists */
-	guint lease_sec;    /* lifetime asked for (renewed at half of what was granted) */
+	gboolean enabled; /* on by default; --no-port-forwarding, port-forwarding = false */
+	guint check_sec;  /* how often the router is asked whether the mapping still exists */
+	guint lease_sec;  /* lifetime asked for (renewed at half of what was granted) */
 } TrPortmapSettings;
 
 void tr_portmap_settings_init(TrPortmapSettings *s);
@@ -36,6 +36,7 @@ struct _TrOptions;
 void tr_portmap_settings_from_options(struct _TrOptions *o, TrPortmapSettings *s);
 
 /* Option rows (common/options.h) both daemons share. */
+/* clang-format off */
 #define TR_PORTMAP_OPTIONS \
 	{ "port-forwarding", 0, TR_OPT_BOOL, NULL, "true", 0, 0, NULL, "Network", \
 	  "Ask the NAT router in front of this host to forward this node's port to it (UPnP-IGD, else NAT-PMP), keep the mapping alive and delete it at exit. In a config file, port-forwarding = false turns it off", 0 }, \
@@ -43,6 +44,7 @@ void tr_portmap_settings_from_options(struct _TrOptions *o, TrPortmapSettings *s
 	  "Make no UPnP or NAT-PMP request at all", 0 }, \
 	{ "port-forwarding-interval", 0, TR_OPT_INT, "SECS", "60", 2, 3600, NULL, "Network", \
 	  "How often the router is asked whether the mapping still exists (it is made again at once if not)", 0 },
+/* clang-format on */
 
 typedef enum {
 	TR_PORTMAP_OFF,       /* turned off, or no port to map yet */
@@ -86,7 +88,7 @@ typedef struct _TrPortmap TrPortmap;
  * Nothing happens until a port is set.
  */
 TrPortmap *tr_portmap_new(const TrPortmapSettings *settings, const char *description,
-			  gboolean map_tcp);
+                          gboolean map_tcp);
 
 /* The local port to map (UDP, and TCP with map_tcp). A new port replaces
  * the old mapping; 0 deletes it. Returns at once. */
@@ -107,7 +109,7 @@ void tr_portmap_get_status(TrPortmap *pm, TrPortmapStatus *out);
  * Internet; try it after the others. FALSE when there is no such endpoint.
  */
 gboolean tr_portmap_get_endpoint(TrPortmap *pm, struct sockaddr_storage *addr, socklen_t *len,
-				 gboolean *low_priority);
+                                 gboolean *low_priority);
 
 /* @func runs on the thread-default main context of tr_portmap_new()'s
  * caller whenever the state or the endpoint changes. */

@@ -19,13 +19,13 @@
 static TrPortmapSettings
 settings_from(const char *file_text, const char *arg)
 {
-	g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-						tr_server_n_options);
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 	g_autoptr(GError) error = NULL;
 	TrPortmapSettings s;
 
 	if (arg) {
-		char *argv_data[] = { (char *)"trellis-server", (char *)arg, NULL };
+		char *argv_data[] = {(char *)"trellis-server", (char *)arg, NULL};
 		char **argv = argv_data;
 		int argc = 2;
 
@@ -34,7 +34,7 @@ settings_from(const char *file_text, const char *arg)
 	}
 	if (file_text) {
 		g_assert_true(tr_options_load_data(o, file_text, strlen(file_text), "test.conf",
-						   "server", &error));
+		                                   "server", &error));
 		g_assert_no_error(error);
 	}
 	tr_portmap_settings_from_options(o, &s);
@@ -64,8 +64,8 @@ test_settings(void)
 static void
 test_bad_interval(void)
 {
-	g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-						tr_client_n_options);
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 	g_autoptr(GError) error = NULL;
 	const char *text = "[client]\nport-forwarding-interval = 1\n";
 
@@ -87,7 +87,7 @@ stats_object(TrPortmap *pm, JsonParser *parser)
 	g_assert_true(json_parser_load_from_data(parser, out->str, -1, &error));
 	g_assert_no_error(error);
 	return json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
-					     "port_mapping");
+	                                     "port_mapping");
 }
 
 static void
@@ -102,7 +102,7 @@ test_status_off_and_idle(void)
 	gint64 t0;
 
 	g_assert_cmpstr(json_object_get_string_member(stats_object(NULL, parser), "state"), ==,
-			"disabled");
+	                "disabled");
 	g_assert_false(tr_portmap_get_endpoint(NULL, &ss, &len, NULL));
 
 	tr_portmap_settings_init(&s);
@@ -110,7 +110,7 @@ test_status_off_and_idle(void)
 	tr_portmap_get_status(pm, &st);
 	g_assert_cmpint(st.state, ==, TR_PORTMAP_OFF);
 	g_assert_cmpstr(json_object_get_string_member(stats_object(pm, parser), "state"), ==,
-			"idle");
+	                "idle");
 	g_assert_false(json_object_has_member(stats_object(pm, parser), "external_address"));
 	g_assert_false(tr_portmap_get_endpoint(pm, &ss, &len, NULL));
 	/* No port, no gateway: freeing does not wait. */
@@ -122,11 +122,11 @@ test_status_off_and_idle(void)
 static void
 test_private_addresses(void)
 {
-	const char *behind[] = { "10.1.2.3",   "100.64.0.1",   "100.127.255.254", "172.16.0.1",
-				 "172.31.9.9", "192.168.1.1",  "198.18.101.1",    "198.19.0.1",
-				 "169.254.1.1", "127.0.0.1",   "0.0.0.0",         "192.0.2.7" };
-	const char *outside[] = { "100.128.0.1", "172.32.0.1", "198.20.0.1", "203.0.114.1",
-				  "11.0.0.1" };
+	const char *behind[] = {"10.1.2.3",    "100.64.0.1",  "100.127.255.254", "172.16.0.1",
+	                        "172.31.9.9",  "192.168.1.1", "198.18.101.1",    "198.19.0.1",
+	                        "169.254.1.1", "127.0.0.1",   "0.0.0.0",         "192.0.2.7"};
+	const char *outside[] = {"100.128.0.1", "172.32.0.1", "198.20.0.1", "203.0.114.1",
+	                         "11.0.0.1"};
 
 	for (guint i = 0; i < G_N_ELEMENTS(behind); i++)
 		g_assert_true(tr_pm_address_is_private(behind[i]));
