@@ -323,7 +323,8 @@ upnp_check(gpointer gw, const PmRequest *req, PmMapping *m, GError **error)
 	for (guint i = 0; i < (m->external_tcp_port ? 2u : 1u); i++) {
 		Held h;
 
-		g_snprintf(e, sizeof(e), "%u", i ? m->external_tcp_port : m->external_port);
+		g_snprintf(e, sizeof(e), "%u",
+		           (guint)(i ? m->external_tcp_port : m->external_port));
 		h = holder(u, req, e, protos[i]);
 		if (h == HELD_NO_ANSWER) {
 			g_set_error(error, TR_ERROR, TR_ERROR_TIMEOUT,
