@@ -24,7 +24,7 @@ S=$T/state
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 fail() {
-	echo "not ok - $*"; rm -rf /tmp/pm-last; cp -r "$T" /tmp/pm-last
+	echo "not ok - $*"
 	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
 	exit 1
 }
