@@ -721,6 +721,10 @@ tr_client_stop(TrClient *client)
 		tr_dialer_cancel(client->dialer);
 	if (client->link)
 		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "client shutting down");
+	/* Stopped: the router need not forward anything to us (the next
+	 * session's socket maps its port again). */
+	if (client->portmap)
+		tr_portmap_set_port(client->portmap, 0);
 }
 
 void

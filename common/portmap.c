@@ -425,14 +425,15 @@ check(Worker *w)
 	set_status(w, TR_PORTMAP_MAPPED, NULL);
 }
 
+/* @why: "" at exit, else why in parentheses. */
 static void
-unmap(Worker *w, gboolean at_exit)
+unmap(Worker *w, const char *why)
 {
 	if (!w->mapped)
 		return;
 	w->be->unmap(w->gw, &w->req, &w->m);
 	g_message("port mapping: deleted the mapping of port %u on the %s%s", w->m.external_port,
-	          protocol_title(w->be->protocol), at_exit ? "" : " (the local port changed)");
+	          protocol_title(w->be->protocol), why);
 	w->mapped = FALSE;
 }
 
@@ -480,7 +481,7 @@ worker_main(gpointer p)
 		}
 
 		if (want != w.req.local_port) {
-			unmap(&w, FALSE);
+			unmap(&w, want ? " (the local port changed)" : " (nothing to map now)");
 			memset(&w.m, 0, sizeof(w.m));
 			w.ever_mapped = FALSE;
 			w.req.local_port = want;
@@ -498,7 +499,7 @@ worker_main(gpointer p)
 	}
 	g_mutex_unlock(&pm->lock);
 
-	unmap(&w, TRUE);
+	unmap(&w, "");
 	close_gateway(&w);
 	set_status(&w, TR_PORTMAP_OFF, NULL);
 	g_mutex_lock(&pm->lock);
