@@ -39,7 +39,7 @@ void tr_portmap_settings_from_options(struct _TrOptions *o, TrPortmapSettings *s
 /* clang-format off */
 #define TR_PORTMAP_OPTIONS \
 	{ "port-forwarding", 0, TR_OPT_BOOL, NULL, "true", 0, 0, NULL, "Network", \
-	  "Ask the NAT router in front of this host to forward this node's port to it (UPnP-IGD, else NAT-PMP), keep the mapping alive and delete it at exit. In a config file, port-forwarding = false turns it off", 0 }, \
+	  "Ask the NAT router in front of this host to forward our port to us (UPnP-IGD, else NAT-PMP; a hub's TCP and UDP port, a client's UDP port), keep the mapping alive and delete it at exit. In a config file, port-forwarding = false turns it off", 0 }, \
 	{ "no-port-forwarding", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network", \
 	  "Make no UPnP or NAT-PMP request at all", 0 }, \
 	{ "port-forwarding-interval", 0, TR_OPT_INT, "SECS", "60", 2, 3600, NULL, "Network", \
