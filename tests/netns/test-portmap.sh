@@ -262,6 +262,10 @@ netns_wait_for 20 searches 2 || fail "the hub did not search twice"
 wait_log 10 "$T/hub2.log" "port mapping: " || fail "no port mapping message from hub2"
 netns_wait_for 10 grep -q "^natpmp .* round 2" "$T/fake.log" || fail "the NAT-PMP garbage was not sent twice"
 sleep 1
+# The garbage really reached the hub's libraries: every description and SOAP.
+for what in "GET /garbage.xml" "GET /deep.xml" "GET /desc.xml" "POST /ctl"; do
+	grep -q "^http $what" "$T/fake.log" || fail "the hub never asked for $what"
+done
 kill -0 "$hub2_pid" 2>/dev/null || fail "hub2 died on the garbage"
 [ "$(pm "$T/hub.sock" 'm["state"]')" = failed ] || fail "a mapping was accepted from garbage: $(status_json "$T/hub.sock")"
 grep -E "port mapping: .*(NAT-PMP|IGD|UPnP)" "$T/hub2.log" | head -3 >"$T/garbage-reason.txt"
