@@ -17,6 +17,7 @@ command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v miniupnpd >/dev/null || netns_skip "miniupnpd (miniupnpd-nftables) is not installed"
 command -v stund >/dev/null || netns_skip "stund (stun-server) is not installed"
 command -v python3 >/dev/null || netns_skip "python3 is not installed"
+command -v upnpc >/dev/null || netns_skip "upnpc (miniupnpc) is not installed"
 
 B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
@@ -139,12 +140,19 @@ client() { # client NS NAME LOG SERVER [extra args]
 # ---- UPnP-IGD: the hub maps its port by itself ---------------------------------------
 t_start=$(date +%s)
 start_router yes miniupnpd.log
+# What a hub that crashed would leave: its port mapped on another external port.
+igd=$(netns_exec "$hub" timeout 10 upnpc -s 2>/dev/null | grep -o 'http://198.18.201.254:[0-9]*/rootDesc.xml' | head -1)
+[ -n "$igd" ] || fail "upnpc found no IGD"
+netns_exec "$hub" upnpc -u "$igd" -e "Trellis hub" -a 198.18.201.1 3210 3299 UDP 3600 >"$T/upnpc.log" 2>&1
+[ "$(rules 'th dport 3299')" = 1 ] || fail "could not leave a stale mapping ($(cat "$T/upnpc.log"))"
 start_hub hub.log
 wait_log 15 "$T/hub.log" "port mapping: made" || fail "the hub made no mapping"
 grep -q "UDP and TCP port 3210 reachable at 198.18.101.1:3210 through the UPnP IGD" "$T/hub.log" ||
 	fail "the mapping logged is not UDP+TCP 3210 at 198.18.101.1:3210 by UPnP"
 grep -q "not connected" "$T/hub.log" || fail "the IGD's 'not connected' was not reported"
 [ "$(rules "th dport 3210")" = 2 ] || fail "the router holds $(rules 'th dport 3210') rules for port 3210, not 2 (UDP, TCP)"
+[ "$(rules 'th dport 3299')" = 0 ] || fail "the mapping an earlier run left on 3299 is still there"
+grep -q "deleting a mapping of ours left over on the IGD (UDP 3299)" "$T/hub.log" || fail "the stale mapping's deletion was not logged"
 [ "$(pm "$T/hub.sock" '(m["state"], m["protocol"], m["external_address"], m["external_port"], m["external_tcp_port"], m["not_connected"], m["priority"], 0 < m["lifetime_left"] <= 3600)')" = \
 	"('mapped', 'upnp', '198.18.101.1', 3210, 3210, True, 'low', True)" ] ||
 	fail "status JSON: $(status_json "$T/hub.sock")"
@@ -152,7 +160,7 @@ grep -q "not connected" "$T/hub.log" || fail "the IGD's 'not connected' was not 
 grep -q "port mapping: 198.18.101.1:3210 (UDP and TCP) to local port 3210, by UPnP IGD, lease [0-9]* s left" "$T/status.txt" ||
 	fail "trellis status shows no mapping: $(cat "$T/status.txt")"
 grep -q "lower-priority" "$T/status.txt" || fail "trellis status does not say lower priority"
-ok "UPnP: the hub mapped TCP+UDP 3210 at 198.18.101.1:3210 (IGD 'not connected': lower priority), shown by trellis status"
+ok "UPnP: the hub mapped TCP+UDP 3210 at 198.18.101.1:3210 (IGD 'not connected': lower priority), deleted the one an earlier run left on 3299, shown by trellis status"
 
 # A client outside reaches the hub through the mapping: TLS over TCP, data over UDP.
 client "$out" out out.log 198.18.101.1
