@@ -51,7 +51,7 @@ start_pair() { # start_pair TAG HUB_NS CLIENT_NS HUB_ADDR [CLIENT_NAME [CLIENT A
 		--stats-file "$T/$tag-hub.json" --stats-interval 1 >"$T/$tag-hub.log" 2>&1
 	wait_log 10 "$T/$tag-hub.log" "listening on port 3210" || fail "$tag: hub did not start"
 	netns_spawn "$c" "$B/client/trellis-client" -c "$addr" --server-name hub --ca "$S/ca.crt" \
-		--cert "$S/issued/$name.crt" --key "$S/issued/$name.key" --control-socket none \
+		--cert "$S/issued/$name.crt" --key "$S/issued/$name.key" --control-socket "$T/$tag-client.sock" \
 		--stats-file "$T/$tag-client.json" --stats-interval 1 "$@" >"$T/$tag-client.log" 2>&1
 	CLIENT_PID=$NETNS_LAST_PID
 	wait_log 15 "$T/$tag-client.log" "connected to" || fail "$tag: client did not connect"
@@ -74,6 +74,16 @@ xfer() {
 	XFER_SECS=$(printf '%.2f' "$(echo "$t1 - $t0" | bc -l 2>/dev/null || echo 0)")
 }
 
+# xfer_both TAG HUB_NS CLIENT_NS LABEL: 20 MB up to the hub and 20 MB down to the client
+xfer_both() {
+	local tag=$1 h=$2 c=$3 label=$4 caddr up
+	caddr=$(client_addr "$tag") || fail "$tag: no client address in status"
+	xfer "$tag-up" "$c" "$h" 198.19.0.1
+	up=$XFER_SECS
+	xfer "$tag-down" "$h" "$c" "$caddr"
+	ok "$label: 20 MB each way intact (up ${up}s, down ${XFER_SECS}s)"
+}
+
 # json FILE EXPR: a value from a daemon's stats file (python expression over j)
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null; }
 # The client's tunnel address, once its stats file shows it.
@@ -93,11 +103,7 @@ netns_new ha ha || fail "netns"
 netns_new ca ca || fail "netns"
 netns_link "$ha" 198.18.1.1/24 "$ca" 198.18.1.2/24 1400 || fail "link"
 start_pair a "$ha" "$ca" 198.18.1.1
-caddr=$(client_addr a) || fail "a: no client address in status"
-xfer a-up "$ca" "$ha" 198.19.0.1
-up=$XFER_SECS
-xfer a-down "$ha" "$ca" "$caddr"
-ok "(a) 1400-byte IPv4 link: 20 MB each way intact (up ${up}s, down ${XFER_SECS}s)"
+xfer_both a "$ha" "$ca" "(a) 1400-byte IPv4 link"
 wait_pmtu a 1400 || fail "a: client path MTU not 1400: $(cat "$T/a-client.json")"
 [ "$(json "$T/a-client.json" "j['peer_mtu']")" = 1336 ] || fail "a: tunnel MTU to the hub not 1336"
 ok "(a) path MTU 1400 found, packets sized to a tunnel MTU of 1336"
@@ -114,11 +120,7 @@ netns_spawn "$hb" tcpdump -i "$bif" -s 96 -U -w "$T/b.pcap" ip6 >"$T/b-tcpdump.l
 tcpdump_pid=$NETNS_LAST_PID
 wait_log 5 "$T/b-tcpdump.log" "listening on" || fail "b: tcpdump did not start"
 start_pair b "$hb" "$cb" "[fd00:18:2::1]"
-caddr=$(client_addr b) || fail "b: no client address in status"
-xfer b-up "$cb" "$hb" 198.19.0.1
-up=$XFER_SECS
-xfer b-down "$hb" "$cb" "$caddr"
-ok "(b) IPv6-only underlay: 20 MB each way intact (up ${up}s, down ${XFER_SECS}s)"
+xfer_both b "$hb" "$cb" "(b) IPv6-only underlay"
 sleep 1
 netns_kill "$tcpdump_pid"
 frags=$(tcpdump -r "$T/b.pcap" -n 'ip6[6] == 44' 2>/dev/null | wc -l)
@@ -151,15 +153,14 @@ table inet blackhole {
 }
 NFT
 start_pair c "$hc" "$cc" 198.18.4.2
-caddr=$(client_addr c) || fail "c: no client address in status"
-xfer c-up "$cc" "$hc" 198.19.0.1
-up=$XFER_SECS
-xfer c-down "$hc" "$cc" "$caddr"
-ok "(c) 1280-byte black-hole router: 20 MB each way intact (up ${up}s, down ${XFER_SECS}s)"
+xfer_both c "$hc" "$cc" "(c) 1280-byte black-hole router"
 wait_pmtu c 1280 || fail "c: client path MTU not 1280: $(cat "$T/c-client.json")"
 [ "$(json "$T/c-client.json" "j['peer_mtu']")" = 1216 ] || fail "c: tunnel MTU to the hub not 1216"
 [ "$(json "$T/c-hub.json" "j['peers'][0]['path_mtu']")" = 1280 ] || fail "c: hub's path MTU to the client not 1280"
-ok "(c) path MTU 1280 found on both sides; status: $(json "$T/c-client.json" "'peer_mtu %d, path_mtu %d' % (j['peer_mtu'], j['path_mtu'])")"
+ip netns exec "$cc" "$B/cli/trellis" status --socket "$T/c-client.sock" >"$T/c-status.out" 2>&1 ||
+	fail "c: trellis status failed"
+grep -q "mtu: 1216 (path MTU 1280)" "$T/c-status.out" || fail "c: trellis status does not show the path MTU"
+ok "(c) path MTU 1280 found on both sides; trellis status: '$(grep -o 'mtu: 1216 (path MTU 1280)' "$T/c-status.out")'"
 
 }
 
