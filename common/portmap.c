@@ -166,13 +166,21 @@ notify_owner(gpointer p)
 	return G_SOURCE_REMOVE;
 }
 
-/* Worker: a new snapshot, and the owner told on its own thread. */
+/* Worker: a new snapshot, and the owner told on its own thread when more
+ * than the lease moved on (a check every interval is no news). */
 static void
 publish(TrPortmap *pm, const TrPortmapStatus *st)
 {
+	TrPortmapStatus old, now;
+	gboolean news;
+
 	g_mutex_lock(&pm->lock);
+	old = pm->status;
+	now = *st;
+	old.expires_mono = now.expires_mono = 0;
+	news = memcmp(&old, &now, sizeof(old)) != 0;
 	pm->status = *st;
-	if (!pm->notify_queued) {
+	if (news && !pm->notify_queued) {
 		GSource *src = g_idle_source_new();
 
 		pm->notify_queued = TRUE;
