@@ -15,9 +15,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define REQUEST_MS 3000 /* 250 + 500 + 1000 ms of retries, and a last wait */
 #define DELETE_MS  1000 /* at exit: do not hold it up for a gateway that is gone */
@@ -161,13 +163,32 @@ public_address(Natpmp *n, GError **error)
 	return TRUE;
 }
 
+/* initnatpmp() leaves its socket open when it fails after making it (no
+ * gateway, connect() refused): closed here. Nor does it mark it
+ * close-on-exec (ifup scripts would inherit it). */
+static int
+init_natpmp(natpmp_t *p)
+{
+	int r;
+
+	p->s = -1;
+	r = initnatpmp(p, 0, 0);
+	if (r < 0 && p->s >= 0) {
+		close(p->s);
+		p->s = -1;
+	}
+	if (r == 0)
+		(void)fcntl(p->s, F_SETFD, FD_CLOEXEC);
+	return r;
+}
+
 gboolean
 tr_pm_default_gateway(char *out, gsize size)
 {
 	natpmp_t p;
 	struct in_addr gw;
 
-	if (initnatpmp(&p, 0, 0) < 0)
+	if (init_natpmp(&p) < 0)
 		return FALSE;
 	gw.s_addr = p.gateway;
 	inet_ntop(AF_INET, &gw, out, (socklen_t)size);
@@ -182,7 +203,7 @@ natpmp_open(GError **error)
 	struct sockaddr_in local;
 	socklen_t len = sizeof(local);
 	struct in_addr gw;
-	int r = initnatpmp(&n->p, 0, 0);
+	int r = init_natpmp(&n->p);
 
 	if (r < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND, "NAT-PMP: %s",
