@@ -455,6 +455,17 @@ next_action(Worker *w)
 	return MIN(w->next_check, w->renew_at);
 }
 
+/* This thread needs no privilege: it holds no more than the main thread,
+ * which drops them (capabilities are per thread). */
+static void
+follow_privileges(Worker *w)
+{
+	if (w->privileges != tr_process_privileges_generation()) {
+		w->privileges = tr_process_privileges_generation();
+		tr_process_adopt_privileges();
+	}
+}
+
 static gpointer
 worker_main(gpointer p)
 {
@@ -465,6 +476,7 @@ worker_main(gpointer p)
 	w.req.tcp = pm->map_tcp;
 	w.req.lease_sec = pm->settings.lease_sec;
 
+	follow_privileges(&w);
 	g_mutex_lock(&pm->lock);
 	for (;;) {
 		gint64 wake = next_action(&w);
@@ -482,11 +494,7 @@ worker_main(gpointer p)
 		want = pm->want_port;
 		g_mutex_unlock(&pm->lock);
 
-		/* This thread needs no privilege: it follows the process's drop. */
-		if (w.privileges != tr_process_privileges_generation()) {
-			w.privileges = tr_process_privileges_generation();
-			tr_process_adopt_privileges();
-		}
+		follow_privileges(&w);
 
 		if (want != w.req.local_port) {
 			unmap(&w, want ? " (the local port changed)" : " (nothing to map now)");
@@ -617,7 +625,7 @@ tr_portmap_set_changed_func(TrPortmap *pm, void (*func)(gpointer), gpointer user
 }
 
 void
-tr_portmap_stats_json(TrPortmap *pm, GString *out, gboolean *first)
+tr_portmap_stats_json(TrPortmap *pm, gboolean enabled, GString *out, gboolean *first)
 {
 	TrPortmapStatus st;
 	gboolean f = TRUE;
@@ -625,7 +633,8 @@ tr_portmap_stats_json(TrPortmap *pm, GString *out, gboolean *first)
 	tr_json_key(out, first, "port_mapping");
 	g_string_append_c(out, '{');
 	if (pm == NULL) {
-		tr_json_key_string(out, &f, "state", "disabled");
+		tr_json_key_string(out, &f, "state",
+		                   enabled ? tr_portmap_state_name(TR_PORTMAP_OFF) : "disabled");
 		g_string_append_c(out, '}');
 		return;
 	}

@@ -115,9 +115,9 @@ gboolean tr_portmap_get_endpoint(TrPortmap *pm, struct sockaddr_storage *addr, s
  * caller whenever the state or the endpoint changes. */
 void tr_portmap_set_changed_func(TrPortmap *pm, void (*func)(gpointer), gpointer user_data);
 
-/* Appends "port_mapping": {...} as a JSON object member; @pm NULL means
- * turned off. */
-void tr_portmap_stats_json(TrPortmap *pm, GString *out, gboolean *first);
+/* Appends "port_mapping": {...} as a JSON object member. @pm may be NULL:
+ * turned off (@enabled FALSE), or not made yet. */
+void tr_portmap_stats_json(TrPortmap *pm, gboolean enabled, GString *out, gboolean *first);
 
 const char *tr_portmap_protocol_name(TrPortmapProtocol protocol);
 const char *tr_portmap_state_name(TrPortmapState state);

@@ -76,13 +76,13 @@ test_bad_interval(void)
 }
 
 static JsonObject *
-stats_object(TrPortmap *pm, JsonParser *parser)
+stats_object(TrPortmap *pm, gboolean enabled, JsonParser *parser)
 {
 	g_autoptr(GString) out = g_string_new("{");
 	gboolean first = TRUE;
 	g_autoptr(GError) error = NULL;
 
-	tr_portmap_stats_json(pm, out, &first);
+	tr_portmap_stats_json(pm, enabled, out, &first);
 	g_string_append_c(out, '}');
 	g_assert_true(json_parser_load_from_data(parser, out->str, -1, &error));
 	g_assert_no_error(error);
@@ -101,17 +101,19 @@ test_status_off_and_idle(void)
 	socklen_t len = 0;
 	gint64 t0;
 
-	g_assert_cmpstr(json_object_get_string_member(stats_object(NULL, parser), "state"), ==,
-	                "disabled");
+	g_assert_cmpstr(json_object_get_string_member(stats_object(NULL, FALSE, parser), "state"),
+	                ==, "disabled");
+	g_assert_cmpstr(json_object_get_string_member(stats_object(NULL, TRUE, parser), "state"),
+	                ==, "idle");
 	g_assert_false(tr_portmap_get_endpoint(NULL, &ss, &len, NULL));
 
 	tr_portmap_settings_init(&s);
 	pm = tr_portmap_new(&s, "Trellis test", TRUE);
 	tr_portmap_get_status(pm, &st);
 	g_assert_cmpint(st.state, ==, TR_PORTMAP_OFF);
-	g_assert_cmpstr(json_object_get_string_member(stats_object(pm, parser), "state"), ==,
+	g_assert_cmpstr(json_object_get_string_member(stats_object(pm, TRUE, parser), "state"), ==,
 	                "idle");
-	g_assert_false(json_object_has_member(stats_object(pm, parser), "external_address"));
+	g_assert_false(json_object_has_member(stats_object(pm, TRUE, parser), "external_address"));
 	g_assert_false(tr_portmap_get_endpoint(pm, &ss, &len, NULL));
 	/* No port, no gateway: freeing does not wait. */
 	t0 = g_get_monotonic_time();
