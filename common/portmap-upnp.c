@@ -9,7 +9,8 @@
 
 #include "common/error.h"
 
-#include <arpa/inet.h>
+#include "platform/net.h"
+
 #include <miniupnpc/miniupnpc.h>
 #include <miniupnpc/upnpcommands.h>
 #include <miniupnpc/upnperrors.h>

@@ -13,8 +13,8 @@
 #include "common/options.h"
 #include "platform/process.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "platform/net.h"
+
 #include <string.h>
 
 #define STOP_WAIT_MS  5000 /* at exit, for the deletion to go through */
@@ -46,7 +46,12 @@ struct _TrPortmap {
 	gpointer changed_data;
 };
 
-static const PmBackend *const backends[] = {&tr_pm_upnp_backend, &tr_pm_natpmp_backend};
+static const PmBackend *const backends[] = {
+	&tr_pm_upnp_backend,
+#ifdef TR_HAVE_NATPMP /* Windows builds may lack libnatpmp (common/meson.build) */
+	&tr_pm_natpmp_backend,
+#endif
+};
 
 /* ---- Settings ------------------------------------------------------------------ */
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <glib.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 G_BEGIN_DECLS
 

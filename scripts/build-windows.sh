@@ -39,7 +39,9 @@ while [ $# -gt 0 ]; do
 done
 host=x86_64-w64-mingw32
 
-prefix=$(scripts/windows-deps.sh)
+mapfile -t prefixes < <(scripts/windows-deps.sh)
+[ ${#prefixes[@]} -gt 0 ] || exit 1
+pc_dirs=$(printf '%s/lib/pkgconfig:' "${prefixes[@]}")
 build=$top/build-win
 mkdir -p "$build"
 # The libraries' pkg-config files, on top of the compiler settings.
@@ -47,7 +49,7 @@ cat >"$build.deps.ini" <<EOF
 [binaries]
 pkgconfig = 'pkg-config'
 [properties]
-pkg_config_libdir = '$prefix/lib/pkgconfig'
+pkg_config_libdir = '${pc_dirs%:}'
 EOF
 cross=(--cross-file platform/windows/cross-mingw64.txt --cross-file "$build.deps.ini")
 if [ -f "$build/build.ninja" ]; then
@@ -64,7 +66,11 @@ ninja -C "$build" -j"${TR_JOBS:-2}"
 
 # ---- dist/: programs and the DLLs they need, found by their import tables ------
 gcc_dir=$(dirname "$($host-gcc -print-libgcc-file-name)")
-dll_path=("$prefix/bin" "$gcc_dir" "/usr/$host/lib")
+dll_path=()
+for p in "${prefixes[@]}"; do
+	dll_path+=("$p/bin")
+done
+dll_path+=("$gcc_dir" "/usr/$host/lib")
 dist=$build/dist
 rm -rf "$dist"
 mkdir -p "$dist"
@@ -88,10 +94,13 @@ while [ ${#queue[@]} -gt 0 ]; do
 		fi
 	done
 done
-cp "$prefix/share/trellis/versions" "$dist/library-versions.txt"
+cat "${prefixes[@]/%//share/trellis/versions}" >"$dist/library-versions.txt"
 echo "build-windows: $(ls "$dist" | wc -l) files in $dist"
 # WINEPATH for running the build tree's programs (meson test, the wine tests).
-printf '%s' "$prefix/bin;$gcc_dir;/usr/$host/lib" >"$build/winepath"
+(
+	IFS=';'
+	printf '%s' "${dll_path[*]}"
+) >"$build/winepath"
 
 if [ "$installer" = 1 ]; then
 	version=$(sed -n "s/^ *version: '\([^']*\)'.*/\1/p" meson.build | head -n1)
