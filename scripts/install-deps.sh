@@ -15,7 +15,7 @@ PACKAGES="
   clang-14 libclang-rt-14-dev llvm-14
   cppcheck valgrind
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev libz-mingw-w64-dev
-  dpkg-dev wine wine64 nsis
+  dpkg-dev cmake wine wine64 nsis
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod bc
   dnsmasq-base busybox
   python3 systemd
