@@ -52,6 +52,12 @@ pkgconfig = 'pkg-config'
 pkg_config_libdir = '${pc_dirs%:}'
 EOF
 cross=(--cross-file platform/windows/cross-mingw64.txt --cross-file "$build.deps.ini")
+# meson keeps what it found: libraries from another cache (new versions or
+# recipe) need a fresh build directory.
+if [ "$(cat "$build/.deps-prefixes" 2>/dev/null)" != "${prefixes[*]}" ]; then
+	rm -rf "$build"
+	mkdir -p "$build"
+fi
 if [ -f "$build/build.ninja" ]; then
 	meson setup --reconfigure "$build" "${cross[@]}" -Dwerror=true >"$build.setup.log" 2>&1
 else
@@ -62,6 +68,7 @@ fi || {
 	exit 1
 }
 sed -n '/^trellis /,$p' "$build.setup.log"
+echo "${prefixes[*]}" >"$build/.deps-prefixes"
 ninja -C "$build" -j"${TR_JOBS:-2}"
 
 # ---- dist/: programs and the DLLs they need, found by their import tables ------
