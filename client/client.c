@@ -265,21 +265,6 @@ fail:
 /* ---- Session ----------------------------------------------------------------- */
 
 static gboolean
-is_fatal(TrRefusal code)
-{
-	switch (code) {
-	case TR_REFUSE_VERSION:
-	case TR_REFUSE_CIPHER:
-	case TR_REFUSE_AUTH:
-	case TR_REFUSE_SETTINGS:
-	case TR_REFUSE_REVOKED:
-		return TRUE;
-	default:
-		return FALSE;
-	}
-}
-
-static gboolean
 handle_config(TrClient *client, TrMsg *msg, GError **error)
 {
 	TrClientSettings s = { 0 };
@@ -394,7 +379,7 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 				      error->code == TR_ERROR_NEGOTIATE ? TR_REFUSE_SETTINGS
 									: TR_REFUSE_INTERNAL,
 				      error->message);
-			session_lost(client, error, error->code == TR_ERROR_NEGOTIATE);
+			session_lost(client, error, !tr_error_is_retryable(error));
 			return;
 		}
 		client->state = STATE_ACTIVE;
@@ -418,14 +403,14 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		TrRefusal code = (TrRefusal)msg->error_code;
 		const char *reason = msg->reason ? msg->reason : tr_refusal_to_string(code);
 
-		error = g_error_new(TR_ERROR, is_fatal(code) ? TR_ERROR_AUTH : TR_ERROR_IO, "%s",
-				    reason);
+		error = g_error_new(TR_ERROR, tr_refusal_error_code(code), "%s", reason);
 		if (msg->type == TR_MSG_ERROR)
 			g_warning("the server refused us: %s", reason);
 		else
 			g_message("the server closed the session: %s", reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
-		session_lost(client, error, msg->type == TR_MSG_ERROR && is_fatal(code));
+		session_lost(client, error,
+			     msg->type == TR_MSG_ERROR && !tr_error_is_retryable(error));
 		return;
 	}
 	default:
@@ -522,13 +507,9 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 		g_warning("TLS handshake with %s failed: %s", client->server_desc, err->message);
 	else
 		g_message("connection to %s lost: %s", client->server_desc, err->message);
-	/* A TLS alert about our certificate will not change by retrying. */
-	session_lost(client, err,
-		     client->state == STATE_TLS && err->code == TR_ERROR_AUTH &&
-			     strstr(err->message, "alert") != NULL &&
-			     (strstr(err->message, "revoked") || strstr(err->message, "expired") ||
-			      strstr(err->message, "unknown") || strstr(err->message, "Bad certificate") ||
-			      strstr(err->message, "required")));
+	/* A refused handshake (wrong key, CA or certificate: the TLS layer tells
+	 * from the alert) will not change by retrying; a lost connection may. */
+	session_lost(client, err, client->state == STATE_TLS && !tr_error_is_retryable(err));
 }
 
 static void

@@ -99,9 +99,15 @@ typedef enum {
 	TR_REFUSE_TIMEOUT = 9,    /* peer timeout */
 	TR_REFUSE_REVOKED = 10,   /* certificate revoked (CRL reload) */
 	TR_REFUSE_INTERNAL = 11,  /* the other side failed */
+	TR_REFUSE_ROLE = 12,      /* the other side takes no peers of this kind (clients, nodes) */
 } TrRefusal;
 
 const char *tr_refusal_to_string(TrRefusal code);
+
+/* The TR_ERROR code a refusal stands for: tr_error_is_retryable() on it
+ * says whether reconnecting can help (an exhausted pool, a shutdown) or not
+ * (refused credentials, settings, a hub that takes no clients). */
+int tr_refusal_error_code(TrRefusal code);
 const char *tr_msg_type_to_string(uint8_t type);
 
 #define TR_MAX_LIST      16 /* ciphers, compressions */

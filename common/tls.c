@@ -385,6 +385,93 @@ tr_tls_free(TrTls *tls)
 	g_free(tls);
 }
 
+/*
+ * What a failed handshake means, as a TR_ERROR code and words a person can
+ * act on. A refusal (an alert about our key or certificate, no common
+ * version or cipher) is TR_ERROR_AUTH or _NEGOTIATE: retrying cannot fix it.
+ * A connection that went away, or an alert that says nothing about us, is
+ * TR_ERROR_IO: it may work next time.
+ */
+static void
+handshake_error(TrTls *tls, int rc, GError **error)
+{
+	gboolean psk = tls->creds->has_psk && tls->creds->x509 == NULL;
+	gnutls_alert_description_t alert;
+	const char *name;
+
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "TLS handshake: the peer sent no certificate");
+		return;
+	}
+	if (rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET || rc == GNUTLS_E_NO_CIPHER_SUITES ||
+	    rc == GNUTLS_E_NO_COMMON_KEY_SHARE || rc == GNUTLS_E_INSUFFICIENT_CREDENTIALS) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
+			    "TLS handshake: nothing in common with the peer (%s): one side uses "
+			    "certificates, the other a shared key, or it is not a Trellis node",
+			    gnutls_strerror(rc));
+		return;
+	}
+	if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		set_gnutls_error(error, TR_ERROR_IO, rc, "TLS handshake");
+		return;
+	}
+	alert = gnutls_alert_get(tls->session);
+	name = gnutls_alert_get_name(alert);
+	switch (alert) {
+	case GNUTLS_A_DECRYPT_ERROR:
+	case GNUTLS_A_ILLEGAL_PARAMETER:
+	case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
+	case GNUTLS_A_BAD_RECORD_MAC:
+		if (psk) {
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+				    "the peer refused our shared key (TLS alert: %s): the two sides' "
+				    "--shared-key differ",
+				    name);
+			return;
+		}
+		break;
+	case GNUTLS_A_UNKNOWN_CA:
+	case GNUTLS_A_BAD_CERTIFICATE:
+	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+	case GNUTLS_A_CERTIFICATE_UNKNOWN:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "the peer refused our certificate (TLS alert: %s): it was not issued "
+			    "by the CA the peer trusts",
+			    name);
+		return;
+	case GNUTLS_A_CERTIFICATE_REVOKED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "the peer says our certificate is revoked (TLS alert: %s)", name);
+		return;
+	case GNUTLS_A_CERTIFICATE_EXPIRED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "the peer says our certificate has expired (TLS alert: %s)", name);
+		return;
+	case GNUTLS_A_CERTIFICATE_REQUIRED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "the peer wants a certificate (TLS alert: %s): give --cert and --key, "
+			    "or use its shared key",
+			    name);
+		return;
+	case GNUTLS_A_ACCESS_DENIED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the peer denied access (TLS alert: %s)",
+			    name);
+		return;
+	case GNUTLS_A_PROTOCOL_VERSION:
+	case GNUTLS_A_INSUFFICIENT_SECURITY:
+	case GNUTLS_A_HANDSHAKE_FAILURE:
+		g_set_error(error, TR_ERROR, psk ? TR_ERROR_AUTH : TR_ERROR_NEGOTIATE,
+			    "the peer found nothing in common with us (TLS alert: %s)%s", name,
+			    psk ? ": it may not take shared keys, or its --shared-key differs" : "");
+		return;
+	default:
+		break;
+	}
+	g_set_error(error, TR_ERROR, TR_ERROR_IO, "TLS handshake: the peer sent the alert \"%s\"",
+		    name);
+}
+
 int
 tr_tls_handshake(TrTls *tls, GError **error)
 {
@@ -399,16 +486,7 @@ tr_tls_handshake(TrTls *tls, GError **error)
 		/* Tell the peer why, so that it need not guess from a closed socket. */
 		if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED)
 			gnutls_alert_send_appropriate(tls->session, rc);
-		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "TLS handshake: peer sent alert: %s",
-				    gnutls_alert_get_name(gnutls_alert_get(tls->session)));
-		} else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "TLS handshake: the peer sent no certificate");
-		} else {
-			set_gnutls_error(error, gnutls_error_is_fatal(rc) ? TR_ERROR_AUTH : TR_ERROR_IO,
-					 rc, "TLS handshake");
-		}
+		handshake_error(tls, rc, error);
 		return -1;
 	}
 	tls->handshake_done = TRUE;
