@@ -38,6 +38,9 @@ int tr_cli_join(int argc, char **argv);
 /* --state-dir, else $TRELLIS_STATE_DIR, else the build's default. */
 const char *tr_cli_state_dir(const char *option);
 
+/* Where NAME.conf files live: $TRELLIS_CONFIG_DIR, else the build's (/etc/trellis). */
+const char *tr_cli_config_dir(void);
+
 /* --ip values (@host: single addresses) or --subnet values, appended to @out (TrPrefix). */
 gboolean tr_cli_parse_prefixes(char **texts, gboolean host, GArray *out, GError **error);
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# First use: configurations that cannot work are refused at start (and make
+# nothing first), and a client refused for a reason that retrying cannot fix
+# (a hub that takes no clients, a wrong shared key) stops with that reason
+# instead of reconnecting for ever.
+#
+#   [hub] 198.18.3.1 ---- 198.18.3.2 [c1]      tunnel 198.19.7.0/24
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+B=$TR_BUILD_ROOT
+T=$(netns_tmpdir)
+KEY="correct horse battery staple"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
+	exit 1
+}
+
+netns_new hub hub && netns_new c1 c1 || fail "netns"
+netns_link "$hub" 198.18.3.1/24 "$c1" 198.18.3.2/24 || fail "link"
+
+# runs_out SECS LOG NS CMD...: runs CMD in NS (bounded), records its exit status.
+runs_out() {
+	local secs=$1 log=$2
+	shift 2
+	local ns=$1
+	shift
+	timeout -k 2 "$secs" ip netns exec "$ns" "$@" >"$log" 2>&1
+	echo $? >"$log.rc"
+}
+
+# ---- refused at start, nothing made ------------------------------------------
+mkdir -p "$T/st1"
+runs_out 10 "$T/nopool.log" "$hub" "$B/server/trellis-server" --pool none --pool6 none \
+	--state-dir "$T/st1"
+[ "$(cat "$T/nopool.log.rc")" = 1 ] || fail "no pool, no address: exit $(cat "$T/nopool.log.rc")"
+grep -q "no tunnel address and assign none.*--address" "$T/nopool.log" || fail "no reason given"
+[ -z "$(ls -A "$T/st1")" ] || fail "a refused start left files: $(ls -A "$T/st1")"
+ok "hub with --pool none --pool6 none and no --address: refused at start, with the reason, nothing made"
+
+runs_out 10 "$T/node.log" "$hub" "$B/server/trellis-server" --name alpha --shared-key "$KEY" \
+	-c 198.18.3.2 --state-dir "$T/st1"
+[ "$(cat "$T/node.log.rc")" = 1 ] || fail "node without --address: exit $(cat "$T/node.log.rc")"
+grep -q -- "--connect makes this a node.*--address" "$T/node.log" || fail "no reason given"
+ok "symmetric node (--connect) without --address: refused at start, with the reason"
+
+runs_out 10 "$T/port.log" "$hub" "$B/server/trellis-server" --listen 99999 --state-dir "$T/st1"
+[ "$(cat "$T/port.log.rc")" != 0 ] || fail "--listen 99999 accepted"
+grep -q "99999" "$T/port.log" || fail "the bad port is not named: $(cat "$T/port.log")"
+[ -z "$(ls -A "$T/st1")" ] || fail "--listen 99999 made files first: $(ls -A "$T/st1")"
+ok "--listen 99999: refused before a CA is created"
+
+# ---- refusals that stop the client's retry loop -----------------------------
+netns_spawn "$hub" "$B/server/trellis-server" --name alpha --shared-key "$KEY" --address 198.19.7.1/24 \
+	--pool none --pool6 none --state-dir "$T/st2" >"$T/node-hub.log" 2>&1
+netns_wait_for 10 grep -q "listening" "$T/node-hub.log" || fail "node did not start"
+
+start=$(date +%s)
+runs_out 20 "$T/c-nopool.log" "$c1" "$B/client/trellis-client" -c 198.18.3.1 \
+	--shared-key "$KEY" --name c1
+took=$(($(date +%s) - start))
+[ "$(cat "$T/c-nopool.log.rc")" = 1 ] || fail "client of a no-pool hub: exit $(cat "$T/c-nopool.log.rc") after ${took}s"
+[ "$took" -le 10 ] || fail "client of a no-pool hub took ${took}s to give up"
+grep -q "giving up: .*takes no clients.*--pool none" "$T/c-nopool.log" || fail "client did not say why"
+grep -q "reconnecting" "$T/c-nopool.log" && fail "client retried a refusal that cannot change"
+grep -q "refused .*assigns no addresses" "$T/node-hub.log" || fail "the hub did not log why"
+ok "client of a hub that assigns no addresses: exits 1 in ${took}s with the reason (hub logs it too)"
+
+start=$(date +%s)
+runs_out 20 "$T/c-key.log" "$c1" "$B/client/trellis-client" -c 198.18.3.1 \
+	--shared-key "a different phrase entirely" --name c2
+took=$(($(date +%s) - start))
+[ "$(cat "$T/c-key.log.rc")" = 1 ] || fail "wrong shared key: exit $(cat "$T/c-key.log.rc") after ${took}s"
+[ "$took" -le 10 ] || fail "wrong shared key: took ${took}s to give up"
+grep -q "giving up: .*shared key.*differ" "$T/c-key.log" || fail "client did not say the keys differ"
+grep -q "reconnecting" "$T/c-key.log" && fail "client retried a wrong key"
+ok "wrong shared key: the client stops in ${took}s and says the keys differ"
+
+echo "1..$n"
