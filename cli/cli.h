@@ -20,6 +20,10 @@ typedef struct {
 	int (*run)(int argc, char **argv);
 } TrCliCommand;
 
+/* cli/updown.c: `trellis up NAME`, `trellis down NAME` (systemctl start/stop the unit). */
+int tr_cli_up(int argc, char **argv);
+int tr_cli_down(int argc, char **argv);
+
 /* cli/pki.c: `trellis pki init|issue|revoke|list|crl`. */
 int tr_cli_pki(int argc, char **argv);
 

@@ -176,6 +176,18 @@ main(int argc, char **argv)
 			"trellis-client", "8", TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
 			".SH SIGNALS\nSIGINT and SIGTERM: say goodbye to the hub, remove the device's "
 			"addresses, routes and DNS settings, and exit.\n"
+			".SH EXIT STATUS\n0 after SIGINT or SIGTERM; 1 when the hub refused us for a "
+			"reason retrying cannot fix (a wrong key, CA or server name, a hub that "
+			"takes no clients) or the client cannot start; 2 for a bad configuration. "
+			"Lost connections are retried, never an exit.\n"
+			".SH EXAMPLES\nJoin a network with an invite from its hub, then start it "
+			"now and at every boot:\n.PP\n.nf\n.RS\ntrellis join TOKEN\n"
+			"systemctl enable \\-\\-now trellis\\-client@laptop\n.RE\n.fi\n.PP\n"
+			"The same configuration in the foreground, logging to the terminal:\n.PP\n"
+			".nf\n.RS\ntrellis\\-client \\-\\-config /etc/trellis/laptop.conf\n.RE\n"
+			".fi\n.PP\nWith certificates copied from the hub (trellis pki issue laptop):"
+			"\n.PP\n.nf\n.RS\ntrellis\\-client \\-c hub.example.net \\-\\-server\\-name "
+			"hub \\-\\-ca ca.crt \\-\\-cert laptop.crt \\-\\-key laptop.key\n.RE\n.fi\n"
 			".SH SEE ALSO\ntrellis-server(8), trellis(1)\n",
 			tr_client_options, tr_client_n_options);
 		fputs(man, stdout);
@@ -190,8 +202,11 @@ main(int argc, char **argv)
 	tr_service_init_log(opts, "trellis-client");
 
 	tr_client_config_init(&cfg);
-	if (!tr_client_config_from_options(opts, &cfg, &error))
-		goto fail;
+	if (!tr_client_config_from_options(opts, &cfg, &error)) {
+		g_printerr("trellis-client: %s\n", error->message);
+		tr_client_config_clear(&cfg);
+		return 2;
+	}
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),

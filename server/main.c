@@ -163,6 +163,17 @@ main(int argc, char **argv)
 			".SH FILES\nThe state directory holds the address leases (leases) and, when the "
 			"hub runs on its own CA, ca.crt, ca.key, crl.pem, issued/ and revoked/ (see "
 			"trellis(1)).\n"
+			".SH EXAMPLES\nA hub on its own CA (made in the state directory on the first run), "
+			"handing out 198.19.0.0/24 and fd00:7472::/64, from /etc/trellis/hub.conf "
+			"under systemd:\n.PP\n.nf\n.RS\nprintf '[server]\\\\nname = hub\\\\n' "
+			">/etc/trellis/hub.conf\nsystemctl enable \\-\\-now trellis\\-server@hub\n"
+			"trellis invite laptop \\-\\-server hub.example.net\n.RE\n.fi\n.PP\n"
+			"The same in the foreground, logging to the terminal:\n.PP\n.nf\n.RS\n"
+			"trellis\\-server \\-\\-config /etc/trellis/hub.conf\n.RE\n.fi\n.PP\n"
+			"A node of a symmetric network (nothing pushed; each node has its own "
+			"address and connects the others), from "
+			"/usr/share/doc/trellis/examples/peer\\-alpha.conf:\n.PP\n.nf\n.RS\n"
+			"trellis\\-server \\-\\-config /etc/trellis/alpha.conf\n.RE\n.fi\n"
 			".SH SEE ALSO\ntrellis-client(8), trellis(1)\n",
 			tr_server_options, tr_server_n_options);
 		fputs(man, stdout);
@@ -177,8 +188,12 @@ main(int argc, char **argv)
 	tr_service_init_log(opts, "trellis-server");
 
 	tr_hub_config_init(&cfg);
-	if (!tr_hub_config_from_options(opts, &cfg, &error))
-		goto fail;
+	if (!tr_hub_config_from_options(opts, &cfg, &error)) {
+		/* A configuration that cannot work: exit 2, which the unit does not restart. */
+		g_printerr("trellis-server: %s\n", error->message);
+		tr_hub_config_clear(&cfg);
+		return 2;
+	}
 	/* --daemon forks here; the parent waits for ready or failed below. */
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-server",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),

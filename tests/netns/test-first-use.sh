@@ -37,14 +37,14 @@ runs_out() {
 mkdir -p "$T/st1"
 runs_out 10 "$T/nopool.log" "$hub" "$B/server/trellis-server" --pool none --pool6 none \
 	--state-dir "$T/st1"
-[ "$(cat "$T/nopool.log.rc")" = 1 ] || fail "no pool, no address: exit $(cat "$T/nopool.log.rc")"
+[ "$(cat "$T/nopool.log.rc")" = 2 ] || fail "no pool, no address: exit $(cat "$T/nopool.log.rc")"
 grep -q "no tunnel address and assign none.*--address" "$T/nopool.log" || fail "no reason given"
 [ -z "$(ls -A "$T/st1")" ] || fail "a refused start left files: $(ls -A "$T/st1")"
 ok "hub with --pool none --pool6 none and no --address: refused at start, with the reason, nothing made"
 
 runs_out 10 "$T/node.log" "$hub" "$B/server/trellis-server" --name alpha --shared-key "$KEY" \
 	-c 198.18.3.2 --state-dir "$T/st1"
-[ "$(cat "$T/node.log.rc")" = 1 ] || fail "node without --address: exit $(cat "$T/node.log.rc")"
+[ "$(cat "$T/node.log.rc")" = 2 ] || fail "node without --address: exit $(cat "$T/node.log.rc")"
 grep -q -- "--connect makes this a node.*--address" "$T/node.log" || fail "no reason given"
 ok "symmetric node (--connect) without --address: refused at start, with the reason"
 
