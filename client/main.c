@@ -207,6 +207,8 @@ main(int argc, char **argv)
 		tr_client_config_clear(&cfg);
 		return 2;
 	}
+	if (!tr_service_check_privileges("trellis-client", &error))
+		goto fail;
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),

@@ -152,6 +152,19 @@ write_pid_file(TrService *s, GError **error)
 }
 
 gboolean
+tr_service_check_privileges(const char *program, GError **error)
+{
+	if (tr_process_can_admin_network())
+		return TRUE;
+	g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+		    "needs root or the CAP_NET_ADMIN capability to create its network device, and "
+		    "runs with neither: run it as root, or through its systemd unit "
+		    "(systemctl start %s@NAME, or trellis up NAME)",
+		    program);
+	return FALSE;
+}
+
+gboolean
 tr_service_ready(TrService *s, const char *status, GError **error)
 {
 	TrPlatError perr = { 0 };

@@ -63,6 +63,10 @@ typedef struct {
  * the child returns.
  */
 TrService *tr_service_new(const TrServiceConfig *config, GError **error);
+
+/* Before anything is made: the daemon @program may create network devices
+ * (root or CAP_NET_ADMIN); TR_ERROR_PERMISSION saying so otherwise. */
+gboolean tr_service_check_privileges(const char *program, GError **error);
 void tr_service_free(TrService *service);
 
 /*

@@ -195,6 +195,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* --daemon forks here; the parent waits for ready or failed below. */
+	if (!tr_service_check_privileges("trellis-server", &error))
+		goto fail;
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-server",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),

@@ -54,6 +54,26 @@ grep -q "99999" "$T/port.log" || fail "the bad port is not named: $(cat "$T/port
 [ -z "$(ls -A "$T/st1")" ] || fail "--listen 99999 made files first: $(ls -A "$T/st1")"
 ok "--listen 99999: refused before a CA is created"
 
+# ---- a plain user: told what is missing, not a later symptom ----------------
+if command -v setpriv >/dev/null && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$B/cli/trellis" --version >/dev/null 2>&1; then
+	asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+	runs_out 10 "$T/user-client.log" "$c1" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1
+	[ "$(cat "$T/user-client.log.rc")" = 1 ] || fail "client as a plain user: exit $(cat "$T/user-client.log.rc")"
+	grep -q "needs root or the CAP_NET_ADMIN capability" "$T/user-client.log" ||
+		fail "client as a plain user: $(cat "$T/user-client.log")"
+	grep -q "control socket" "$T/user-client.log" && fail "control socket error instead of the reason"
+	"$B/cli/trellis" pki init --state-dir "$T/st3" >/dev/null 2>&1 || fail "pki init"
+	chmod 700 "$T/st3"
+	asnobody "$B/cli/trellis" pki list --state-dir "$T/st3" >"$T/user-pki.log" 2>&1 && fail "pki list as a plain user worked"
+	grep -q "permission denied reading the state directory" "$T/user-pki.log" ||
+		fail "pki list as a plain user: $(cat "$T/user-pki.log")"
+	ok "a plain user: the client says it needs root or CAP_NET_ADMIN; pki list says permission denied, not 'no CA'"
+else
+	echo "# skipped the plain-user checks: the build directory is not readable by nobody"
+fi
+
 # ---- refusals that stop the client's retry loop -----------------------------
 netns_spawn "$hub" "$B/server/trellis-server" --name alpha --shared-key "$KEY" --address 198.19.7.1/24 \
 	--pool none --pool6 none --state-dir "$T/st2" >"$T/node-hub.log" 2>&1
