@@ -484,7 +484,7 @@ on_established(TrLink *link, gpointer p)
 	g_autofree char *desc = tr_tls_describe(tr_link_get_tls(link));
 
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &identity, &error)) {
-		g_prefix_error(&error, "server %s refused: ", client->server_desc);
+		g_prefix_error(&error, "refusing the server %s: ", client->server_desc);
 		g_warning("%s", error->message);
 		tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_AUTH, "server certificate refused");
 		session_lost(client, error, TRUE);

@@ -100,4 +100,36 @@ grep -q "giving up: .*shared key.*differ" "$T/c-key.log" || fail "client did not
 grep -q "reconnecting" "$T/c-key.log" && fail "client retried a wrong key"
 ok "wrong shared key: the client stops in ${took}s and says the keys differ"
 
+# ---- certificates: what was expected and what was found ---------------------
+P=$T/pki
+netns_spawn "$hub" "$B/server/trellis-server" --name hub --listen 3212 --pool 198.19.7.0/24 \
+	--pool6 none --state-dir "$P" >"$T/pki-hub.log" 2>&1
+netns_wait_for 10 grep -q "listening" "$T/pki-hub.log" || fail "certificate hub did not start"
+"$B/cli/trellis" pki issue laptop --state-dir "$P" >/dev/null 2>&1 || fail "pki issue"
+"$B/cli/trellis" pki init --state-dir "$T/other" >/dev/null 2>&1 &&
+	"$B/cli/trellis" pki issue stranger --state-dir "$T/other" >/dev/null 2>&1 || fail "other CA"
+certcase() { # certcase LABEL EXPECTED-REGEX ARGS...: the client exits 1 and says EXPECTED
+	local label=$1 want=$2
+	shift 2
+	runs_out 20 "$T/c-$label.log" "$c1" "$B/client/trellis-client" -c 198.18.3.1:3212 "$@"
+	[ "$(cat "$T/c-$label.log.rc")" = 1 ] || fail "$label: exit $(cat "$T/c-$label.log.rc")"
+	grep -q "$want" "$T/c-$label.log" || fail "$label: expected '$want' in: $(cat "$T/c-$label.log")"
+	grep -q "reconnecting" "$T/c-$label.log" && fail "$label: the client retried"
+	return 0
+}
+L="--cert $P/issued/laptop.crt --key $P/issued/laptop.key"
+# shellcheck disable=SC2086
+certcase name "the server's certificate is for 'hub', but --server-name expects 'hub.example.net'" \
+	--server-name hub.example.net --ca "$P/ca.crt" $L
+# shellcheck disable=SC2086
+certcase ca "the server's certificate (subject hub) was not issued by the CA in $T/other/ca.crt" \
+	--server-name hub --ca "$T/other/ca.crt" $L
+certcase theirs "giving up: .*(subject stranger) was not issued by this hub's CA" --server-name hub \
+	--ca "$P/ca.crt" --cert "$T/other/issued/stranger.crt" --key "$T/other/issued/stranger.key"
+certcase keymix "the key $T/other/issued/stranger.key (--key) does not belong to the certificate" \
+	--server-name hub --ca "$P/ca.crt" --cert "$P/issued/laptop.crt" --key "$T/other/issued/stranger.key"
+certcase missing "cannot read the CA certificate $T/nope.crt (--ca): No such file" --server-name hub \
+	--ca "$T/nope.crt" --cert "$P/issued/laptop.crt" --key "$P/issued/laptop.key"
+ok "certificates: a wrong server name, CA, client CA, key or a missing file: the client stops and names what it expected"
+
 echo "1..$n"
