@@ -51,6 +51,7 @@ struct _TrClient {
 	TrDevice *dev;
 	TrClientSettings settings;
 	gboolean have_settings;
+	char *last_error; /* why the last session or attempt ended */
 };
 
 void
@@ -161,6 +162,9 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 {
 	TrLink *link = g_steal_pointer(&client->link);
 	gboolean was_active = client->state == STATE_ACTIVE;
+
+	g_free(client->last_error);
+	client->last_error = g_strdup(error ? error->message : "connection closed");
 
 	/* The data plane goes now, the link a little later: part them first. */
 	if (link)
@@ -677,6 +681,7 @@ tr_client_free(TrClient *client)
 	if (client->creds)
 		tr_tls_creds_unref(client->creds);
 	tr_client_config_clear(&client->cfg);
+	g_free(client->last_error);
 	g_free(client);
 }
 
@@ -740,6 +745,10 @@ tr_client_stats_json(TrClient *client)
 
 	tr_json_key_string(out, &first, "role", "client");
 	tr_json_key_string(out, &first, "state", states[client->state]);
+	/* Between attempts (state idle with a retry pending) and why. */
+	tr_json_key_bool(out, &first, "retrying", client->retry_id != 0);
+	if (client->last_error && client->state != STATE_ACTIVE)
+		tr_json_key_string(out, &first, "last_error", client->last_error);
 	tr_json_key_string(out, &first, "server", client->server_desc);
 	tr_json_key_string(out, &first, "device", client->dev ? tr_device_ifname(client->dev) : NULL);
 	if (client->dp) {

@@ -100,6 +100,17 @@ grep -q "giving up: .*shared key.*differ" "$T/c-key.log" || fail "client did not
 grep -q "reconnecting" "$T/c-key.log" && fail "client retried a wrong key"
 ok "wrong shared key: the client stops in ${took}s and says the keys differ"
 
+# ---- what cannot be fixed by the client is retried, and shown as such -------
+netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1:3299 --shared-key "$KEY" --name c9 \
+	--control-socket "$T/c9.sock" >"$T/c-retry.log" 2>&1
+retry_pid=$NETNS_LAST_PID
+netns_wait_for 10 grep -q "reconnecting in" "$T/c-retry.log" || fail "no retry against a closed port"
+netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/c9.sock' | grep -q 'client: reconnecting (.*refused'" ||
+	fail "status while retrying: $("$B/cli/trellis" status --socket "$T/c9.sock" 2>&1)"
+kill -0 "$retry_pid" 2>/dev/null || fail "the client gave up on a port that may open later"
+netns_kill "$retry_pid"
+ok "a hub not listening (yet): the client keeps retrying; trellis status shows 'reconnecting (reason)'"
+
 # ---- certificates: what was expected and what was found ---------------------
 P=$T/pki
 netns_spawn "$hub" "$B/server/trellis-server" --name hub --listen 3212 --pool 198.19.7.0/24 \
