@@ -15,6 +15,7 @@ PACKAGES="
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod
   python3 systemd
+  debhelper dpkg-dev lintian man-db git dbus-bin
 "
 
 missing=""

@@ -108,8 +108,16 @@ netns_wait_for 10 grep -q "reconnecting in" "$T/c-retry.log" || fail "no retry a
 netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/c9.sock' | grep -q 'client: reconnecting (.*refused'" ||
 	fail "status while retrying: $("$B/cli/trellis" status --socket "$T/c9.sock" 2>&1)"
 kill -0 "$retry_pid" 2>/dev/null || fail "the client gave up on a port that may open later"
-netns_kill "$retry_pid"
 ok "a hub not listening (yet): the client keeps retrying; trellis status shows 'reconnecting (reason)'"
+
+# docs/CONTROL.md's dbus-send example, as written but for the socket's path.
+ctl=$(sed -n '/^    dbus-send --peer/,/[^\\]$/p' "$TR_SOURCE_ROOT/docs/CONTROL.md" | sed 's/^ *//; s/\\$//' | tr '\n' ' ')
+[ -n "$ctl" ] || fail "no dbus-send example in docs/CONTROL.md"
+ctl=${ctl//\/run\/trellis\/trellis-client-home.sock/$T/c9.sock}
+bash -c "$ctl" >"$T/dbus-send.out" 2>&1 || fail "CONTROL.md's example ($ctl): $(cat "$T/dbus-send.out")"
+netns_wait_for 5 grep -q "disconnecting on request" "$T/c-retry.log" || fail "Disconnect did not reach the client"
+netns_kill "$retry_pid"
+ok "docs/CONTROL.md's dbus-send example works as written (Disconnect over the control socket)"
 
 # ---- certificates: what was expected and what was found ---------------------
 P=$T/pki

@@ -52,8 +52,11 @@ leftovers >"$T/before.txt"
 
 # ---- build and lint ---------------------------------------------------------------
 mkdir -p "$T/deb/src"
-(cd "$TR_SOURCE_ROOT" && git ls-files -z -co --exclude-standard 2>/dev/null |
-	tar --null -T - -c) | tar -x -C "$T/deb/src" || fail "copying the source tree"
+if git -C "$TR_SOURCE_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$TR_SOURCE_ROOT" && git ls-files -z -co --exclude-standard | tar --null -T - -c)
+else
+	tar -C "$TR_SOURCE_ROOT" --exclude='./build*' --exclude=./.git -c .
+fi | tar -x -C "$T/deb/src" || fail "copying the source tree"
 [ -f "$T/deb/src/debian/control" ] || fail "no debian/ in the copied tree"
 (cd "$T/deb/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -b -us -uc) \
 	>"$T/build.log" 2>&1 || fail "dpkg-buildpackage failed"
