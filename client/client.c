@@ -147,6 +147,9 @@ schedule_retry(TrClient *client)
 	delay_ms = tr_backoff_next(client->attempt++, client->cfg.retry_max_sec);
 	g_message("reconnecting in %.1f s", delay_ms / 1000.0);
 	client->retry_id = g_timeout_add(delay_ms, on_retry, client);
+	if (client->cb.retrying)
+		client->cb.retrying(client, client->last_error ? client->last_error : "connection lost",
+				    delay_ms, client->user_data);
 }
 
 static gboolean

@@ -147,10 +147,25 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 	g_main_loop_quit(loop);
 }
 
+/* Before the first configuration, --daemon's parent shows how it goes. */
+static void
+on_retrying(TrClient *c, const char *reason, guint delay_ms, gpointer p)
+{
+	g_autofree char *msg = NULL;
+
+	tr_control_state_changed(control);
+	if (ready)
+		return;
+	msg = g_strdup_printf("not connected yet (%s); trying again in %.0f s", reason,
+			      delay_ms / 1000.0);
+	tr_service_progress(service, msg);
+}
+
 static const TrClientCallbacks callbacks = {
 	.configured = on_configured,
 	.disconnected = on_disconnected,
 	.refused = on_refused,
+	.retrying = on_retrying,
 };
 
 int
@@ -211,6 +226,8 @@ main(int argc, char **argv)
 		goto fail;
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
+						     .startup_timeout_sec = (guint)tr_options_get_int(
+							     opts, "daemon-timeout", 30),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),
 						     .user = tr_options_get_string(opts, "user"),
 						     .group = tr_options_get_string(opts, "group") },

@@ -199,6 +199,8 @@ main(int argc, char **argv)
 		goto fail;
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-server",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
+						     .startup_timeout_sec = (guint)tr_options_get_int(
+							     opts, "daemon-timeout", 30),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),
 						     .user = tr_options_get_string(opts, "user"),
 						     .group = tr_options_get_string(opts, "group") },

@@ -110,6 +110,23 @@ netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/c9.sock' | grep -q
 kill -0 "$retry_pid" 2>/dev/null || fail "the client gave up on a port that may open later"
 ok "a hub not listening (yet): the client keeps retrying; trellis status shows 'reconnecting (reason)'"
 
+# --daemon: progress on the terminal, and a bounded wait.
+start=$(date +%s)
+runs_out 20 "$T/c-daemon.log" "$c1" "$B/client/trellis-client" --daemon --daemon-timeout 4 \
+	-c 198.18.3.1:3299 --shared-key "$KEY" --name c10 --control-socket "$T/c10.sock"
+took=$(($(date +%s) - start))
+daemon_pid=$(sed -n 's/.*(pid \([0-9]*\);.*/\1/p' "$T/c-daemon.log")
+[ -n "$daemon_pid" ] && NETNS_PIDS+=("$daemon_pid")
+[ "$(cat "$T/c-daemon.log.rc")" = 3 ] || fail "--daemon against a closed port: exit $(cat "$T/c-daemon.log.rc")"
+grep -q "^trellis-client: not connected yet (.*refused.*); trying again in" "$T/c-daemon.log" ||
+	fail "--daemon showed no progress: $(cat "$T/c-daemon.log")"
+grep -q "not ready after 4 s; it keeps trying in the background (pid $daemon_pid" "$T/c-daemon.log" ||
+	fail "--daemon did not say it gave up waiting: $(cat "$T/c-daemon.log")"
+[ "$took" -le 8 ] || fail "--daemon-timeout 4 took ${took}s"
+kill -0 "$daemon_pid" 2>/dev/null || fail "the daemon did not keep trying"
+netns_kill "$daemon_pid"
+ok "--daemon: progress on the terminal (not connected yet, why), gives up waiting after --daemon-timeout with exit 3"
+
 # docs/CONTROL.md's dbus-send example, as written but for the socket's path.
 ctl=$(sed -n '/^    dbus-send --peer/,/[^\\]$/p' "$TR_SOURCE_ROOT/docs/CONTROL.md" | sed 's/^ *//; s/\\$//' | tr '\n' ' ')
 [ -n "$ctl" ] || fail "no dbus-send example in docs/CONTROL.md"
