@@ -294,7 +294,8 @@ tr_cli_join(int argc, char **argv)
 		argv++;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "trellis: usage: trellis join TOKEN [--network NAME] [--state-dir DIR]\n");
+		fprintf(stderr,
+		        "trellis: usage: trellis join TOKEN [--network NAME] [--state-dir DIR]\n");
 		return TR_CLI_USAGE;
 	}
 

@@ -102,9 +102,9 @@ print_status(const char *socket, JsonObject *o)
 		/* Between attempts: say so, and why the last one ended. */
 		if (json_object_has_member(o, "retrying") &&
 		    json_object_get_boolean_member(o, "retrying"))
-			state = shown = g_strdup_printf("reconnecting (%s)", str(o, "last_error")
-										 ? str(o, "last_error")
-										 : "connection lost");
+			state = shown = g_strdup_printf("reconnecting (%s)",
+			                                str(o, "last_error") ? str(o, "last_error")
+			                                                     : "connection lost");
 		printf("client: %s%s%s\n", state, str(o, "server") ? ", hub " : "",
 		       str(o, "server") ? str(o, "server") : "");
 		printf("  control: %s\n", socket);

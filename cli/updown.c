@@ -29,9 +29,10 @@ network_role(const char *conf, GError **error)
 	server = g_key_file_has_group(kf, "server");
 	client = g_key_file_has_group(kf, "client");
 	if (server == client) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "%s: expected one section, [server] (a hub or node) or [client], found %s",
-			    conf, server ? "both" : "neither");
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_CONFIG,
+		        "%s: expected one section, [server] (a hub or node) or [client], found %s",
+		        conf, server ? "both" : "neither");
 		return NULL;
 	}
 	return server ? "server" : "client";
@@ -44,7 +45,7 @@ up_down(int argc, char **argv, gboolean up)
 	g_autofree char *conf = NULL;
 	g_autofree char *unit = NULL;
 	const char *role;
-	const char *cmd[] = { "systemctl", up ? "start" : "stop", NULL, NULL };
+	const char *cmd[] = {"systemctl", up ? "start" : "stop", NULL, NULL};
 	int status = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -56,7 +57,7 @@ up_down(int argc, char **argv, gboolean up)
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "trellis: usage: %s NAME (a file NAME.conf in %s)\n", argv[0],
-			tr_cli_config_dir());
+		        tr_cli_config_dir());
 		return TR_CLI_USAGE;
 	}
 	if (!tr_pki_name_validate(argv[1], &error))
@@ -64,9 +65,9 @@ up_down(int argc, char **argv, gboolean up)
 	conf = g_strdup_printf("%s/%s.conf", tr_cli_config_dir(), argv[1]);
 	if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
 		fprintf(stderr,
-			"trellis: no network '%s': %s does not exist (trellis join writes it on a "
-			"client; on a hub, write it from %s/doc/trellis/examples/server.conf)\n",
-			argv[1], conf, TR_DATADIR);
+		        "trellis: no network '%s': %s does not exist (trellis join writes it on a "
+		        "client; on a hub, write it from %s/doc/trellis/examples/server.conf)\n",
+		        argv[1], conf, TR_DATADIR);
 		return TR_CLI_ERROR;
 	}
 	role = network_role(conf, &error);
@@ -74,16 +75,18 @@ up_down(int argc, char **argv, gboolean up)
 		return tr_cli_fail(error);
 	unit = g_strdup_printf("trellis-%s@%s.service", role, argv[1]);
 	cmd[2] = unit;
-	if (!g_spawn_sync(NULL, (char **)cmd, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN,
-			  NULL, NULL, NULL, NULL, &status, &error)) {
-		fprintf(stderr, "trellis: cannot run systemctl (%s): without systemd, run "
-				"trellis-%s --config %s --daemon\n",
-			error->message, role, conf);
+	if (!g_spawn_sync(NULL, (char **)cmd, NULL,
+	                  G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL,
+	                  NULL, &status, &error)) {
+		fprintf(stderr,
+		        "trellis: cannot run systemctl (%s): without systemd, run "
+		        "trellis-%s --config %s --daemon\n",
+		        error->message, role, conf);
 		return TR_CLI_ERROR;
 	}
 	if (!g_spawn_check_wait_status(status, NULL)) {
-		fprintf(stderr, "trellis: systemctl %s %s failed; why: journalctl -u %s\n",
-			cmd[1], unit, unit);
+		fprintf(stderr, "trellis: systemctl %s %s failed; why: journalctl -u %s\n", cmd[1],
+		        unit, unit);
 		return TR_CLI_ERROR;
 	}
 	if (up)

@@ -148,8 +148,9 @@ schedule_retry(TrClient *client)
 	g_message("reconnecting in %.1f s", delay_ms / 1000.0);
 	client->retry_id = g_timeout_add(delay_ms, on_retry, client);
 	if (client->cb.retrying)
-		client->cb.retrying(client, client->last_error ? client->last_error : "connection lost",
-				    delay_ms, client->user_data);
+		client->cb.retrying(client,
+		                    client->last_error ? client->last_error : "connection lost",
+		                    delay_ms, client->user_data);
 }
 
 static gboolean
@@ -417,7 +418,7 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 			g_message("the server closed the session: %s", reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
 		session_lost(client, error,
-			     msg->type == TR_MSG_ERROR && !tr_error_is_retryable(error));
+		             msg->type == TR_MSG_ERROR && !tr_error_is_retryable(error));
 		return;
 	}
 	default:

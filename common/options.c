@@ -226,8 +226,8 @@ print_help(TrOptions *o, const char *summary, const char *description)
 			g_string_append_printf(left, "--%s", d->name);
 			if (d->arg_name)
 				g_string_append_printf(left, "=%s", d->arg_name);
-			g_string_append_printf(out, "%-32s%s%s\n", left->str, left->len >= 32 ? " " : "",
-					       help);
+			g_string_append_printf(out, "%-32s%s%s\n", left->str,
+			                       left->len >= 32 ? " " : "", help);
 		}
 	}
 	g_string_append(out, "\n  -h, --help                    Show this help\n");

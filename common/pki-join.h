@@ -45,7 +45,8 @@ typedef struct {
  * and the configuration (@result->config_file, else STATE/client.conf), a
  * GLib key file whose [client] keys are trellis-client's long options
  * (connect, server-name, ca, cert, key), with absolute paths; an existing
- * configuration is not replaced (TR_ERROR_EXISTS). *@config_path (may be NULL) gets the configuration's path.
+ * configuration is not replaced (TR_ERROR_EXISTS). *@config_path (may be NULL) gets the
+ * configuration's path.
  */
 gboolean tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *result, char **config_path,
                           GError **error);

@@ -86,15 +86,16 @@ tr_pki_require_ca(const char *state_dir, GError **error)
 		return TRUE;
 	errsv = errno;
 	if (errsv == EACCES || errsv == EPERM) {
-		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-			    "permission denied reading the state directory %s (it holds private keys "
-			    "and is root's alone): run this as root",
-			    state_dir);
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_PERMISSION,
+		        "permission denied reading the state directory %s (it holds private keys "
+		        "and is root's alone): run this as root",
+		        state_dir);
 		return FALSE;
 	}
 	if (errsv == ENOENT || errsv == ENOTDIR) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no CA in %s: run 'trellis pki init' first", state_dir);
+		            "no CA in %s: run 'trellis pki init' first", state_dir);
 		return FALSE;
 	}
 	return tr_set_error_errno(error, errsv, "cannot read %s", crt);

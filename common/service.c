@@ -88,9 +88,10 @@ wait_for_child(int fd, pid_t child, const TrServiceConfig *cfg)
 		}
 		if (left <= 0) {
 			fprintf(stderr,
-				"%s: not ready after %u s; it keeps trying in the background (pid %d; "
-				"trellis status shows how it goes, kill %d stops it)\n",
-				cfg->program, cfg->startup_timeout_sec, (int)child, (int)child);
+			        "%s: not ready after %u s; it keeps trying in the background (pid "
+			        "%d; "
+			        "trellis status shows how it goes, kill %d stops it)\n",
+			        cfg->program, cfg->startup_timeout_sec, (int)child, (int)child);
 			_exit(3);
 		}
 		if (got == sizeof(buf) - 1)
@@ -172,10 +173,10 @@ tr_service_check_privileges(const char *program, GError **error)
 	if (tr_process_can_admin_network())
 		return TRUE;
 	g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-		    "needs root or the CAP_NET_ADMIN capability to create its network device, and "
-		    "runs with neither: run it as root, or through its systemd unit "
-		    "(systemctl start %s@NAME, or trellis up NAME)",
-		    program);
+	            "needs root or the CAP_NET_ADMIN capability to create its network device, and "
+	            "runs with neither: run it as root, or through its systemd unit "
+	            "(systemctl start %s@NAME, or trellis up NAME)",
+	            program);
 	return FALSE;
 }
 

@@ -97,8 +97,8 @@ load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
 		gnutls_x509_trust_list_deinit(tl, 1);
 		if (rc == 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "expected a PEM CA certificate in %s (--ca), found none",
-				    creds->ca_file);
+			            "expected a PEM CA certificate in %s (--ca), found none",
+			            creds->ca_file);
 			return FALSE;
 		}
 		return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->ca_file);
@@ -152,7 +152,7 @@ check_file(const char *path, const char *what, const char *option, GError **erro
 /* The key is the one the certificate was issued for. */
 static gboolean
 check_key_matches(gnutls_certificate_credentials_t x509, const char *cert_file,
-		  const char *key_file, GError **error)
+                  const char *key_file, GError **error)
 {
 	gnutls_x509_crt_t *crts = NULL;
 	unsigned n = 0;
@@ -168,9 +168,9 @@ check_key_matches(gnutls_certificate_credentials_t x509, const char *cert_file,
 	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b, &blen) == 0 &&
 	    (alen != blen || memcmp(a, b, alen) != 0)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "the key %s (--key) does not belong to the certificate %s (--cert): "
-			    "expected the key the certificate was issued for",
-			    key_file, cert_file);
+		            "the key %s (--key) does not belong to the certificate %s (--cert): "
+		            "expected the key the certificate was issued for",
+		            key_file, cert_file);
 		ok = FALSE;
 	}
 out:
@@ -213,10 +213,11 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		rc = gnutls_certificate_set_x509_key_file(creds->x509, config->cert_file,
 							  config->key_file, GNUTLS_X509_FMT_PEM);
 		if (rc < 0) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "expected a PEM certificate in %s (--cert) and its PEM private key "
-				    "in %s (--key): %s",
-				    config->cert_file, config->key_file, gnutls_strerror(rc));
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_CONFIG,
+			        "expected a PEM certificate in %s (--cert) and its PEM private key "
+			        "in %s (--key): %s",
+			        config->cert_file, config->key_file, gnutls_strerror(rc));
 			return NULL;
 		}
 		if (!check_key_matches(creds->x509, config->cert_file, config->key_file, error))
@@ -227,8 +228,8 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 							    GNUTLS_X509_FMT_PEM);
 		if (rc <= 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "expected a PEM CA certificate in %s (--ca): %s", config->ca_file,
-				    rc == 0 ? "found none" : gnutls_strerror(rc));
+			            "expected a PEM CA certificate in %s (--ca): %s",
+			            config->ca_file, rc == 0 ? "found none" : gnutls_strerror(rc));
 			return NULL;
 		}
 		if (!load_trust(creds, &creds->trust, error))
@@ -460,15 +461,15 @@ handshake_error(TrTls *tls, int rc, GError **error)
 
 	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "TLS handshake: the peer sent no certificate");
+		            "TLS handshake: the peer sent no certificate");
 		return;
 	}
 	if (rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET || rc == GNUTLS_E_NO_CIPHER_SUITES ||
 	    rc == GNUTLS_E_NO_COMMON_KEY_SHARE || rc == GNUTLS_E_INSUFFICIENT_CREDENTIALS) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
-			    "TLS handshake: nothing in common with the peer (%s): one side uses "
-			    "certificates, the other a shared key, or it is not a Trellis node",
-			    gnutls_strerror(rc));
+		            "TLS handshake: nothing in common with the peer (%s): one side uses "
+		            "certificates, the other a shared key, or it is not a Trellis node",
+		            gnutls_strerror(rc));
 		return;
 	}
 	if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) {
@@ -483,10 +484,11 @@ handshake_error(TrTls *tls, int rc, GError **error)
 	case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
 	case GNUTLS_A_BAD_RECORD_MAC:
 		if (psk) {
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "the peer refused our shared key (TLS alert: %s): the two sides' "
-				    "--shared-key differ",
-				    name);
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "the peer refused our shared key (TLS alert: %s): the two sides' "
+			        "--shared-key differ",
+			        name);
 			return;
 		}
 		break;
@@ -495,40 +497,41 @@ handshake_error(TrTls *tls, int rc, GError **error)
 	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
 	case GNUTLS_A_CERTIFICATE_UNKNOWN:
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the peer refused our certificate (TLS alert: %s): it was not issued "
-			    "by the CA the peer trusts",
-			    name);
+		            "the peer refused our certificate (TLS alert: %s): it was not issued "
+		            "by the CA the peer trusts",
+		            name);
 		return;
 	case GNUTLS_A_CERTIFICATE_REVOKED:
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the peer says our certificate is revoked (TLS alert: %s)", name);
+		            "the peer says our certificate is revoked (TLS alert: %s)", name);
 		return;
 	case GNUTLS_A_CERTIFICATE_EXPIRED:
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the peer says our certificate has expired (TLS alert: %s)", name);
+		            "the peer says our certificate has expired (TLS alert: %s)", name);
 		return;
 	case GNUTLS_A_CERTIFICATE_REQUIRED:
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the peer wants a certificate (TLS alert: %s): give --cert and --key, "
-			    "or use its shared key",
-			    name);
+		            "the peer wants a certificate (TLS alert: %s): give --cert and --key, "
+		            "or use its shared key",
+		            name);
 		return;
 	case GNUTLS_A_ACCESS_DENIED:
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the peer denied access (TLS alert: %s)",
-			    name);
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the peer denied access (TLS alert: %s)", name);
 		return;
 	case GNUTLS_A_PROTOCOL_VERSION:
 	case GNUTLS_A_INSUFFICIENT_SECURITY:
 	case GNUTLS_A_HANDSHAKE_FAILURE:
 		g_set_error(error, TR_ERROR, psk ? TR_ERROR_AUTH : TR_ERROR_NEGOTIATE,
-			    "the peer found nothing in common with us (TLS alert: %s)%s", name,
-			    psk ? ": it may not take shared keys, or its --shared-key differs" : "");
+		            "the peer found nothing in common with us (TLS alert: %s)%s", name,
+		            psk ? ": it may not take shared keys, or its --shared-key differs"
+		                : "");
 		return;
 	default:
 		break;
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_IO, "TLS handshake: the peer sent the alert \"%s\"",
-		    name);
+	            name);
 }
 
 int
@@ -638,29 +641,33 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	}
 	if (status != 0) {
 		g_autofree char *cn = cert_common_name(crts[0]);
-		unsigned worse = GNUTLS_CERT_REVOKED | GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED |
-				 GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNATURE_FAILURE;
+		unsigned worse = GNUTLS_CERT_REVOKED | GNUTLS_CERT_EXPIRED |
+		                 GNUTLS_CERT_NOT_ACTIVATED | GNUTLS_CERT_SIGNER_NOT_FOUND |
+		                 GNUTLS_CERT_SIGNATURE_FAILURE;
 
 		/* The hub's reason goes to the client: no path of the hub's in it. */
 		if ((status & GNUTLS_CERT_SIGNER_NOT_FOUND) && tls->creds->is_server)
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "certificate from an unknown CA: the certificate (subject %s) was "
-				    "not issued by this hub's CA",
-				    cn ? cn : "?");
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "certificate from an unknown CA: the certificate (subject %s) was "
+			        "not issued by this hub's CA",
+			        cn ? cn : "?");
 		else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "certificate from an unknown CA: the server's certificate (subject "
-				    "%s) was not issued by the CA in %s (--ca)",
-				    cn ? cn : "?", tls->creds->ca_file);
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "certificate from an unknown CA: the server's certificate (subject "
+			        "%s) was not issued by the CA in %s (--ca)",
+			        cn ? cn : "?", tls->creds->ca_file);
 		else if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && !(status & worse) &&
-			 tls->server_name)
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "certificate name does not match: the server's certificate is for "
-				    "'%s', but --server-name expects '%s'",
-				    cn ? cn : "?", tls->server_name);
+		         tls->server_name)
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "certificate name does not match: the server's certificate is for "
+			        "'%s', but --server-name expects '%s'",
+			        cn ? cn : "?", tls->server_name);
 		else
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)",
-				    status_reason(status), cn ? cn : "?");
+			            status_reason(status), cn ? cn : "?");
 		goto out;
 	}
 	*identity = cert_common_name(crts[0]);

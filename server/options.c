@@ -182,17 +182,19 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	/* Caught here, not by clients and nodes retrying for ever. */
 	if (c->n_addresses == 0 && c->pool4.family == TR_ADDR_NONE &&
 	    c->pool6.family == TR_ADDR_NONE) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "this node would have no tunnel address and assign none: give it a pool "
-			    "for its clients (--pool, --pool6: a hub) or its own --address ADDR/LEN "
-			    "(a node of a symmetric network)");
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_CONFIG,
+		        "this node would have no tunnel address and assign none: give it a pool "
+		        "for its clients (--pool, --pool6: a hub) or its own --address ADDR/LEN "
+		        "(a node of a symmetric network)");
 		return FALSE;
 	}
 	if (c->connect && c->connect[0] && c->n_addresses == 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "--connect makes this a node of a symmetric network, which needs its own "
-			    "tunnel address: add --address ADDR/LEN (each node its own, in one prefix; "
-			    "nodes assign no addresses)");
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_CONFIG,
+		        "--connect makes this a node of a symmetric network, which needs its own "
+		        "tunnel address: add --address ADDR/LEN (each node its own, in one prefix; "
+		        "nodes assign no addresses)");
 		return FALSE;
 	}
 	if (!tr_options_get_prefixes(o, "route", TR_PREFIX_IP_ONLY, c->routes, TR_HUB_MAX_PUSH,

@@ -306,7 +306,7 @@ hub_peer_hello(Client *c, TrMsg *hello)
 	c->is_peer = TRUE;
 	if (hub->cfg.node_name == NULL) {
 		hub_refuse(c, TR_REFUSE_ROLE, "a node connected, but this node has no --name",
-			   "this node takes clients only");
+		           "this node takes clients only");
 		return;
 	}
 	if (!check_name(c, hello))

@@ -211,10 +211,12 @@ finish_hello(Client *c)
 	TrPrefix want = { 0 };
 
 	if (hub->pool == NULL) {
-		hub_refuse(c, TR_REFUSE_ROLE, "a client connected, but this node assigns no addresses "
-			   "(--pool none, --pool6 none): it takes nodes only",
-			   "this node takes no clients, only nodes of a symmetric network: it assigns "
-			   "no addresses (--pool none, --pool6 none)");
+		hub_refuse(
+		        c, TR_REFUSE_ROLE,
+		        "a client connected, but this node assigns no addresses "
+		        "(--pool none, --pool6 none): it takes nodes only",
+		        "this node takes no clients, only nodes of a symmetric network: it assigns "
+		        "no addresses (--pool none, --pool6 none)");
 		return;
 	}
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {

@@ -100,7 +100,7 @@ tr_process_adopt_privileges(void)
 bool
 tr_process_can_admin_network(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 
 	if (syscall(SYS_capget, &hdr, data) < 0)
