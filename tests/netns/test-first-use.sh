@@ -79,25 +79,25 @@ netns_spawn "$hub" "$B/server/trellis-server" --name alpha --shared-key "$KEY" -
 	--pool none --pool6 none --state-dir "$T/st2" >"$T/node-hub.log" 2>&1
 netns_wait_for 10 grep -q "listening" "$T/node-hub.log" || fail "node did not start"
 
-start=$(date +%s)
-runs_out 20 "$T/c-nopool.log" "$c1" "$B/client/trellis-client" -c 198.18.3.1 \
-	--shared-key "$KEY" --name c1
-took=$(($(date +%s) - start))
-[ "$(cat "$T/c-nopool.log.rc")" = 1 ] || fail "client of a no-pool hub: exit $(cat "$T/c-nopool.log.rc") after ${took}s"
-[ "$took" -le 10 ] || fail "client of a no-pool hub took ${took}s to give up"
-grep -q "giving up: .*takes no clients.*--pool none" "$T/c-nopool.log" || fail "client did not say why"
-grep -q "reconnecting" "$T/c-nopool.log" && fail "client retried a refusal that cannot change"
+# gives_up LABEL EXPECTED-REGEX CLIENT-ARGS...: the client exits 1 within 10 s,
+# says EXPECTED and never reconnects; took= how long it ran.
+gives_up() {
+	local label=$1 want=$2 start
+	shift 2
+	start=$(date +%s)
+	runs_out 20 "$T/c-$label.log" "$c1" "$B/client/trellis-client" "$@"
+	took=$(($(date +%s) - start))
+	[ "$(cat "$T/c-$label.log.rc")" = 1 ] || fail "$label: exit $(cat "$T/c-$label.log.rc") after ${took}s"
+	[ "$took" -le 10 ] || fail "$label: took ${took}s to give up"
+	grep -q "$want" "$T/c-$label.log" || fail "$label: expected '$want' in: $(cat "$T/c-$label.log")"
+	grep -q "reconnecting" "$T/c-$label.log" && fail "$label: the client retried what cannot change"
+	return 0
+}
+gives_up nopool "giving up: .*takes no clients.*--pool none" -c 198.18.3.1 --shared-key "$KEY" --name c1
 grep -q "refused .*assigns no addresses" "$T/node-hub.log" || fail "the hub did not log why"
 ok "client of a hub that assigns no addresses: exits 1 in ${took}s with the reason (hub logs it too)"
 
-start=$(date +%s)
-runs_out 20 "$T/c-key.log" "$c1" "$B/client/trellis-client" -c 198.18.3.1 \
-	--shared-key "a different phrase entirely" --name c2
-took=$(($(date +%s) - start))
-[ "$(cat "$T/c-key.log.rc")" = 1 ] || fail "wrong shared key: exit $(cat "$T/c-key.log.rc") after ${took}s"
-[ "$took" -le 10 ] || fail "wrong shared key: took ${took}s to give up"
-grep -q "giving up: .*shared key.*differ" "$T/c-key.log" || fail "client did not say the keys differ"
-grep -q "reconnecting" "$T/c-key.log" && fail "client retried a wrong key"
+gives_up key "giving up: .*shared key.*differ" -c 198.18.3.1 --shared-key "a different phrase entirely" --name c2
 ok "wrong shared key: the client stops in ${took}s and says the keys differ"
 
 # ---- what cannot be fixed by the client is retried, and shown as such -------
@@ -144,14 +144,10 @@ netns_wait_for 10 grep -q "listening" "$T/pki-hub.log" || fail "certificate hub 
 "$B/cli/trellis" pki issue laptop --state-dir "$P" >/dev/null 2>&1 || fail "pki issue"
 "$B/cli/trellis" pki init --state-dir "$T/other" >/dev/null 2>&1 &&
 	"$B/cli/trellis" pki issue stranger --state-dir "$T/other" >/dev/null 2>&1 || fail "other CA"
-certcase() { # certcase LABEL EXPECTED-REGEX ARGS...: the client exits 1 and says EXPECTED
+certcase() { # certcase LABEL EXPECTED-REGEX ARGS...: against the certificate hub
 	local label=$1 want=$2
 	shift 2
-	runs_out 20 "$T/c-$label.log" "$c1" "$B/client/trellis-client" -c 198.18.3.1:3212 "$@"
-	[ "$(cat "$T/c-$label.log.rc")" = 1 ] || fail "$label: exit $(cat "$T/c-$label.log.rc")"
-	grep -q "$want" "$T/c-$label.log" || fail "$label: expected '$want' in: $(cat "$T/c-$label.log")"
-	grep -q "reconnecting" "$T/c-$label.log" && fail "$label: the client retried"
-	return 0
+	gives_up "$label" "$want" -c 198.18.3.1:3212 "$@"
 }
 L="--cert $P/issued/laptop.crt --key $P/issued/laptop.key"
 # shellcheck disable=SC2086
