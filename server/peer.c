@@ -110,9 +110,30 @@ hub_peers_free(TrHub *hub)
 			k->session->connector = NULL;
 		tr_dialer_free(k->dialer);
 		g_free(k->last_identity);
+		g_free(k->refusal);
 		g_free(k);
 	}
 	g_clear_pointer(&hub->connectors, g_ptr_array_unref);
+}
+
+void
+hub_peer_refused(Client *c, const GError *error)
+{
+	Connector *k = c->connector;
+
+	if (k == NULL)
+		return;
+	if (tr_error_is_retryable(error)) {
+		g_message("node %s (%s) ended the session: %s", tr_dialer_target(k->dialer), c->peer,
+			  error->message);
+		return;
+	}
+	/* Dialling again would get the same answer: say why, once, and stop. */
+	g_free(k->refusal);
+	k->refusal = g_strdup(error->message);
+	g_warning("node %s refused us: %s; not connecting to it again (fix the configuration "
+		  "and restart this node)",
+		  tr_dialer_target(k->dialer), error->message);
 }
 
 void
@@ -128,7 +149,8 @@ hub_peer_closed(Client *c)
 		g_free(k->last_identity);
 		k->last_identity = g_strdup(c->identity);
 	}
-	connector_retry(k);
+	if (k->refusal == NULL)
+		connector_retry(k);
 }
 
 /* Our side of the exchange: name, addresses, capabilities. */

@@ -100,6 +100,20 @@ ok "client of a hub that assigns no addresses: exits 1 in ${took}s with the reas
 gives_up key "giving up: .*shared key.*differ" -c 198.18.3.1 --shared-key "a different phrase entirely" --name c2
 ok "wrong shared key: the client stops in ${took}s and says the keys differ"
 
+# A node that the other node refuses for good (both called alpha) stops
+# dialling it, says why once, and keeps running.
+netns_spawn "$c1" "$B/server/trellis-server" --name alpha --shared-key "$KEY" --address 198.19.7.2/24 \
+	--pool none --pool6 none -c 198.18.3.1 --listen 3213 --state-dir "$T/st4" --control-socket none \
+	>"$T/twin-node.log" 2>&1
+twin_pid=$NETNS_LAST_PID
+netns_wait_for 10 grep -q "refused us: both nodes have the same name (--name); not connecting to it again" \
+	"$T/twin-node.log" || fail "the refused node did not say so: $(cat "$T/twin-node.log")"
+sleep 3
+[ "$(grep -c "refused .*our own name" "$T/node-hub.log")" = 1 ] || fail "the refused node dialled again"
+kill -0 "$twin_pid" 2>/dev/null || fail "the refused node exited"
+netns_kill "$twin_pid"
+ok "a node refused for good by the node it connects (same --name): it stops dialling and says why"
+
 # ---- what cannot be fixed by the client is retried, and shown as such -------
 netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1:3299 --shared-key "$KEY" --name c9 \
 	--control-socket "$T/c9.sock" >"$T/c-retry.log" 2>&1
