@@ -210,13 +210,15 @@ finish_hello(Client *c)
 	char a4[TR_PREFIX_STRLEN] = "", a6[TR_PREFIX_STRLEN] = "";
 	TrPrefix want = { 0 };
 
-	if (hub->pool == NULL) {
-		hub_refuse(
-		        c, TR_REFUSE_ROLE,
-		        "a client connected, but this node assigns no addresses "
-		        "(--pool none, --pool6 none): it takes nodes only",
-		        "this node takes no clients, only nodes of a symmetric network: it assigns "
-		        "no addresses (--pool none, --pool6 none)");
+	/* Layer 2 without a pool: clients take their addresses from the LAN (DHCP),
+	 * not from us. Layer 3 without one: a node of a symmetric network, which
+	 * takes nodes only. */
+	if (hub->pool == NULL && hub->cfg.dev_type != TR_DEVICE_TAP) {
+		hub_refuse(c, TR_REFUSE_ROLE,
+			   "a client connected, but this node assigns no addresses "
+			   "(--pool none, --pool6 none): it takes nodes only",
+			   "this node takes no clients, only nodes of a symmetric network: it assigns "
+			   "no addresses (--pool none, --pool6 none)");
 		return;
 	}
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {
@@ -260,8 +262,8 @@ finish_hello(Client *c)
 		       "internal error");
 		return;
 	}
-	if (!tr_pool_lease(hub->pool, c->identity, want.family ? &want : NULL, &c->addr4, &c->addr6,
-			   &error)) {
+	if (hub->pool && !tr_pool_lease(hub->pool, c->identity, want.family ? &want : NULL,
+					&c->addr4, &c->addr6, &error)) {
 		hub_refuse(c, TR_REFUSE_POOL, error->message, "no address available");
 		return;
 	}
