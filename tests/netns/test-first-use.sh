@@ -79,6 +79,13 @@ netns_spawn "$hub" "$B/server/trellis-server" --name alpha --shared-key "$KEY" -
 	--pool none --pool6 none --state-dir "$T/st2" >"$T/node-hub.log" 2>&1
 netns_wait_for 10 grep -q "listening" "$T/node-hub.log" || fail "node did not start"
 
+# A start that fails late (the port is taken) takes back the CA it had made.
+runs_out 10 "$T/busy.log" "$hub" "$B/server/trellis-server" --state-dir "$T/st5" --device tbusy%d
+[ "$(cat "$T/busy.log.rc")" = 1 ] || fail "a hub on a taken port: exit $(cat "$T/busy.log.rc")"
+grep -q "cannot listen on port 3210 (TCP): Address already in use" "$T/busy.log" || fail "busy port: $(cat "$T/busy.log")"
+[ ! -e "$T/st5" ] || fail "a failed start left $(ls -RA "$T/st5")"
+ok "a hub whose port is taken: says so, and the CA it had just made is gone again"
+
 # gives_up LABEL EXPECTED-REGEX CLIENT-ARGS...: the client exits 1 within 10 s,
 # says EXPECTED and never reconnects; took= how long it ran.
 gives_up() {
