@@ -6,8 +6,9 @@
 # network" -- every command, as written -- with the hub and the laptop in two
 # network namespaces, from the installed files only (/usr/sbin, /etc/trellis,
 # /var/lib/trellis, the installed units), checks the installed layout, runs
-# the README's from-source install into a scratch root, then purges the
-# packages and checks that nothing is left behind.
+# the README's from-source install into a scratch root and its quick start,
+# then purges the packages and checks that nothing is left behind. (The
+# README's last command, ./scripts/test.sh, is what runs this.)
 #
 #   [hub] 198.18.4.1 ---- 198.18.4.2 [laptop]     tunnel 198.19.0.0/24 (the default pool)
 #
@@ -218,6 +219,14 @@ done
 [ -d "$D/var/lib/trellis" ] && [ -d "$D/run/trellis" ] || fail "from source: tmpfiles made no state or runtime directory"
 "$D/usr/sbin/trellis-server" --help | grep -q "(default: /var/lib/trellis)" || fail "from source: state directory default"
 ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages"
+
+# ---- the README's quick start, in the same scratch tree -----------------------------
+qs=$(sed -n '/^## Quick start/,/^## /p' "$README" | sed -n '/^```$/,/^```$/p' | grep -v '^```')
+[ "$qs" = "./scripts/quickstart.sh" ] || fail "the README's quick start is not one command: $qs"
+(cd "$T/deb/src" && timeout -k 5 240 $qs) >"$T/quickstart.log" 2>&1 ||
+	fail "the README's quick start: $(tail -n 20 "$T/quickstart.log")"
+grep -q "receiver" "$T/quickstart.log" || fail "the quick start's demo measured nothing"
+ok "README quick start ($qs): built, and its demo pinged and measured through a tunnel"
 
 # ---- purge --------------------------------------------------------------------------
 # hub.conf and laptop.conf are the administrator's (written by hand and by
