@@ -233,18 +233,16 @@ test_refusal_retry(void)
 		TrRefusal code;
 		gboolean retry;
 	} cases[] = {
-		{ TR_REFUSE_NONE, TRUE },      { TR_REFUSE_PROTOCOL, TRUE },
-		{ TR_REFUSE_VERSION, FALSE },  { TR_REFUSE_CIPHER, FALSE },
-		{ TR_REFUSE_AUTH, FALSE },     { TR_REFUSE_POOL, TRUE },
-		{ TR_REFUSE_SETTINGS, FALSE }, { TR_REFUSE_REPLACED, TRUE },
-		{ TR_REFUSE_SHUTDOWN, TRUE },  { TR_REFUSE_TIMEOUT, TRUE },
-		{ TR_REFUSE_REVOKED, FALSE },  { TR_REFUSE_INTERNAL, TRUE },
-		{ TR_REFUSE_ROLE, FALSE },     { (TrRefusal)999, TRUE },
+	        {TR_REFUSE_NONE, TRUE},      {TR_REFUSE_PROTOCOL, TRUE}, {TR_REFUSE_VERSION, FALSE},
+	        {TR_REFUSE_CIPHER, FALSE},   {TR_REFUSE_AUTH, FALSE},    {TR_REFUSE_POOL, TRUE},
+	        {TR_REFUSE_SETTINGS, FALSE}, {TR_REFUSE_REPLACED, TRUE}, {TR_REFUSE_SHUTDOWN, TRUE},
+	        {TR_REFUSE_TIMEOUT, TRUE},   {TR_REFUSE_REVOKED, FALSE}, {TR_REFUSE_INTERNAL, TRUE},
+	        {TR_REFUSE_ROLE, FALSE},     {(TrRefusal)999, TRUE},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) e =
-			g_error_new_literal(TR_ERROR, tr_refusal_error_code(cases[i].code), "x");
+		        g_error_new_literal(TR_ERROR, tr_refusal_error_code(cases[i].code), "x");
 
 		g_assert_cmpint(tr_error_is_retryable(e), ==, cases[i].retry);
 	}
@@ -255,7 +253,7 @@ test_refusal_retry(void)
 		g_assert_true(tr_error_is_retryable(NULL));
 	}
 	g_assert_cmpstr(tr_refusal_to_string(TR_REFUSE_ROLE), ==,
-			"this node takes no peers of this kind");
+	                "this node takes no peers of this kind");
 }
 
 int
