@@ -64,7 +64,7 @@ on_watchdog(gpointer p)
 static void G_GNUC_NORETURN
 wait_for_child(int fd, pid_t child, const TrServiceConfig *cfg)
 {
-	char buf[1024];
+	char buf[1024] = "";
 	size_t got = 0;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	gint64 deadline = g_get_monotonic_time() + (gint64)cfg->startup_timeout_sec * G_USEC_PER_SEC;
