@@ -9,6 +9,8 @@ PACKAGES="
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libjson-glib-dev libgnutls28-dev gnutls-bin liblzo2-dev
   libgtk-3-dev libnm-dev
+  network-manager dbus-daemon libnma-dev libnma-gtk4-dev libgtk-4-dev libsecret-1-dev
+  network-manager-gnome xvfb imagemagick xdotool
   libpam0g-dev libcrypt-dev
   clang-14 libclang-rt-14-dev llvm-14
   cppcheck valgrind
