@@ -28,7 +28,7 @@ netns_require_root
 unset TRELLIS_CONTROL_DIR
 T=$(netns_tmpdir)
 README=$TR_SOURCE_ROOT/README.md
-PKGS="trellis trellis-server trellis-client"
+PKGS="trellis trellis-server trellis-client network-manager-trellis network-manager-trellis-gnome"
 APT="apt-get -o DPkg::Lock::Timeout=600 -y -q"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -68,15 +68,18 @@ lintian --allow-root --fail-on error,warning --display-info "$T"/deb/*.changes >
 	fail "lintian: $(cat "$T/lintian.log")"
 ok "lintian: no errors or warnings$( [ -s "$T/lintian.log" ] && echo " ($(wc -l <"$T/lintian.log") info lines)")"
 
-# ---- install with the README's command ---------------------------------------------
-install_cmd=$(sed -n 's/^# \(apt install .*\)$/\1/p' "$README")
-[ -n "$install_cmd" ] || fail "no '# apt install' line in the README"
-for f in ${install_cmd#apt install }; do
-	[ -f "$T/deb/$f" ] || fail "the README installs $f, which the build did not make ($(cat "$T/debs.txt"))"
-done
-(cd "$T/deb" && DEBIAN_FRONTEND=noninteractive $APT install ${install_cmd#apt install }) >"$T/install.log" 2>&1 ||
-	fail "installing: $(tail -n 20 "$T/install.log")"
-ok "installed with the README's command: $install_cmd"
+# ---- install with the README's commands ----------------------------------------------
+sed -n 's/^# \(apt install .*\)$/\1/p' "$README" >"$T/install-cmds.txt"
+[ "$(wc -l <"$T/install-cmds.txt")" = 2 ] || fail "expected two '# apt install' lines in the README: $(cat "$T/install-cmds.txt")"
+while read -r install_cmd; do
+	for f in ${install_cmd#apt install }; do
+		[ -f "$T/deb/$f" ] || fail "the README installs $f, which the build did not make ($(cat "$T/debs.txt"))"
+	done
+	# shellcheck disable=SC2086
+	(cd "$T/deb" && DEBIAN_FRONTEND=noninteractive $APT install ${install_cmd#apt install } </dev/null) >>"$T/install.log" 2>&1 ||
+		fail "$install_cmd: $(tail -n 20 "$T/install.log")"
+done <"$T/install-cmds.txt"
+ok "installed with the README's commands: $(tr '\n' ';' <"$T/install-cmds.txt")"
 
 # The layout every document promises.
 for f in /usr/bin/trellis /usr/sbin/trellis-server /usr/sbin/trellis-client \
@@ -106,7 +109,15 @@ fi
 bash -c '. /usr/share/bash-completion/completions/trellis-server
 	COMP_WORDS=(trellis-server --state); COMP_CWORD=1; _trellis_daemon; [ "${COMPREPLY[*]}" = --state-dir ]' ||
 	fail "bash completion of trellis-server --state"
-ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf), tmpfiles (/var/lib/trellis 0700, /run/trellis), PAM, D-Bus policy, man pages, completion"
+# The NetworkManager plugin: what its .name file points at is there and loads.
+name=/usr/lib/NetworkManager/VPN/nm-trellis-service.name
+[ -f "$name" ] || fail "no $name"
+for f in $(sed -n 's/^\(program\|plugin\|auth-dialog\)=//p' "$name"); do
+	[ -e "$f" ] || fail "$name names $f, which is not installed"
+	! ldd "$f" | grep -q "not found" || fail "$f: $(ldd "$f" | grep "not found")"
+done
+[ -f /usr/share/dbus-1/system.d/nm-trellis-service.conf ] || fail "no bus policy for the NetworkManager service"
+ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf), tmpfiles (/var/lib/trellis 0700, /run/trellis), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
 
 # ---- the README's first network, as written -----------------------------------------
 netns_new hub hub && netns_new lap laptop || fail "netns"
