@@ -125,16 +125,16 @@ hub_peer_refused(Client *c, const GError *error)
 	if (k == NULL)
 		return;
 	if (tr_error_is_retryable(error)) {
-		g_message("node %s (%s) ended the session: %s", tr_dialer_target(k->dialer), c->peer,
-			  error->message);
+		g_message("node %s (%s) ended the session: %s", tr_dialer_target(k->dialer),
+		          c->peer, error->message);
 		return;
 	}
 	/* Dialling again would get the same answer: say why, once, and stop. */
 	g_free(k->refusal);
 	k->refusal = g_strdup(error->message);
 	g_warning("node %s refused us: %s; not connecting to it again (fix the configuration "
-		  "and restart this node)",
-		  tr_dialer_target(k->dialer), error->message);
+	          "and restart this node)",
+	          tr_dialer_target(k->dialer), error->message);
 }
 
 void

@@ -258,11 +258,12 @@ finish_hello(Client *c)
 	 * not from us. Layer 3 without one: a node of a symmetric network, which
 	 * takes nodes only. */
 	if (hub->pool == NULL && hub->cfg.dev_type != TR_DEVICE_TAP) {
-		hub_refuse(c, TR_REFUSE_ROLE,
-			   "a client connected, but this node assigns no addresses "
-			   "(--pool none, --pool6 none): it takes nodes only",
-			   "this node takes no clients, only nodes of a symmetric network: it assigns "
-			   "no addresses (--pool none, --pool6 none)");
+		hub_refuse(
+		        c, TR_REFUSE_ROLE,
+		        "a client connected, but this node assigns no addresses "
+		        "(--pool none, --pool6 none): it takes nodes only",
+		        "this node takes no clients, only nodes of a symmetric network: it assigns "
+		        "no addresses (--pool none, --pool6 none)");
 		return;
 	}
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {
@@ -627,18 +628,18 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 	case TR_MSG_CLOSE:
 	case TR_MSG_ERROR: {
 		const char *reason =
-			msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code);
-		GError e = { TR_ERROR, tr_refusal_error_code(msg->error_code), (char *)reason };
+		        msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code);
+		GError e = {TR_ERROR, tr_refusal_error_code(msg->error_code), (char *)reason};
 
 		if (c->outgoing && msg->type == TR_MSG_ERROR)
 			hub_peer_refused(c, &e);
 		else
 			g_message("%s %s (%s) closed the session: %s",
-				  c->is_peer || c->outgoing ? "node" : "client",
-				  c->node_name    ? c->node_name
-				  : c->identity ? c->identity
-						: "(not yet identified)",
-				  c->peer, reason);
+			          c->is_peer || c->outgoing ? "node" : "client",
+			          c->node_name  ? c->node_name
+			          : c->identity ? c->identity
+			                        : "(not yet identified)",
+			          c->peer, reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
 		return;
 	}
