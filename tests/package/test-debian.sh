@@ -24,8 +24,9 @@ TR_SOURCE_ROOT=${TR_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 export TR_SOURCE_ROOT
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 netns_require_root
-# The README's commands use the real /run/trellis, not the helper's scratch one.
-unset TRELLIS_CONTROL_DIR
+# The README's commands use the real /run/trellis and /var/lib/trellis, not the
+# helper's scratch ones.
+unset TRELLIS_CONTROL_DIR TRELLIS_STATE_DIR
 T=$(netns_tmpdir)
 README=$TR_SOURCE_ROOT/README.md
 PKGS="trellis trellis-server trellis-client network-manager-trellis network-manager-trellis-gnome"
@@ -68,9 +69,21 @@ lintian --allow-root --fail-on error,warning --display-info "$T"/deb/*.changes >
 	fail "lintian: $(cat "$T/lintian.log")"
 ok "lintian: no errors or warnings$( [ -s "$T/lintian.log" ] && echo " ($(wc -l <"$T/lintian.log") info lines)")"
 
+# Whatever happens from here on, the machine is left as it was found: the
+# packages purged and the files the README's commands wrote removed.
+installed=0
+purge_on_exit() {
+	[ "$installed" = 1 ] || return 0
+	rm -f /etc/trellis/hub.conf /etc/trellis/laptop.conf
+	# shellcheck disable=SC2086
+	$APT purge $PKGS >>"$T/purge-on-exit.log" 2>&1 </dev/null
+}
+trap 'purge_on_exit; netns_cleanup; exit' EXIT
+
 # ---- install with the README's commands ----------------------------------------------
 sed -n 's/^# \(apt install .*\)$/\1/p' "$README" >"$T/install-cmds.txt"
 [ "$(wc -l <"$T/install-cmds.txt")" = 2 ] || fail "expected two '# apt install' lines in the README: $(cat "$T/install-cmds.txt")"
+installed=1
 while read -r install_cmd; do
 	for f in ${install_cmd#apt install }; do
 		[ -f "$T/deb/$f" ] || fail "the README installs $f, which the build did not make ($(cat "$T/debs.txt"))"
@@ -100,7 +113,7 @@ grep -q "^ExecStart=/usr/sbin/trellis-server --config /etc/trellis/%i.conf$" \
 	/lib/systemd/system/trellis-server@.service || fail "server unit's ExecStart"
 grep -q "^ExecStart=/usr/sbin/trellis-client --config /etc/trellis/%i.conf$" \
 	/lib/systemd/system/trellis-client@.service || fail "client unit's ExecStart"
-trellis-server --help | grep -q -- "--state-dir=DIR .*(default: /var/lib/trellis)" || fail "server's default state directory"
+trellis-server --help | grep -q -- "--state-dir=DIR .*(default: [^)]*/var/lib/trellis)" || fail "server's default state directory"
 trellis join --help | grep -q "/etc/trellis" || fail "join's configuration directory"
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify trellis-server@hub.service trellis-client@laptop.service >"$T/verify.log" 2>&1 ||
@@ -138,7 +151,7 @@ on() { # on hub|laptop COMMAND: a shell command on that "machine"
 }
 shim_pids() { cat "$T"/shim/*.pid 2>/dev/null; }
 cleanup_daemons() { for p in $(shim_pids); do netns_kill "$p"; done; }
-trap 'cleanup_daemons; netns_cleanup; exit' EXIT
+trap 'cleanup_daemons; purge_on_exit; netns_cleanup; exit' EXIT
 
 # The section's commands: "hub# ..." and "laptop# ..." lines in its code blocks.
 python3 - "$README" >"$T/readme-cmds.txt" <<'PY' || fail "cannot read the README's commands"
@@ -228,7 +241,7 @@ for f in /usr/sbin/trellis-server /usr/bin/trellis /etc/pam.d/trellis /usr/lib/t
 	[ -e "$D$f" ] || fail "from source: $f not installed"
 done
 [ -d "$D/var/lib/trellis" ] && [ -d "$D/run/trellis" ] || fail "from source: tmpfiles made no state or runtime directory"
-"$D/usr/sbin/trellis-server" --help | grep -q "(default: /var/lib/trellis)" || fail "from source: state directory default"
+"$D/usr/sbin/trellis-server" --help | grep -q "(default: [^)]*/var/lib/trellis)" || fail "from source: state directory default"
 ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages"
 
 # ---- the README's quick start, in the same scratch tree -----------------------------
@@ -244,7 +257,8 @@ ok "README quick start ($qs): built, and its demo pinged and measured through a 
 # trellis join): purge leaves files it did not install in /etc/trellis.
 rm -f /etc/trellis/hub.conf /etc/trellis/laptop.conf
 # shellcheck disable=SC2086
-$APT purge $PKGS >"$T/purge.log" 2>&1 || fail "purge: $(tail -n 20 "$T/purge.log")"
+$APT purge $PKGS >"$T/purge.log" 2>&1 </dev/null || fail "purge: $(tail -n 20 "$T/purge.log")"
+installed=0
 leftovers >"$T/after.txt"
 left=$(comm -13 "$T/before.txt" "$T/after.txt")
 [ -z "$left" ] || fail "left behind after purge: $left"
