@@ -30,8 +30,6 @@ G_BEGIN_DECLS
 	{ "control-socket", 0, TR_OPT_PATH, "FILE", "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock", 0, 0, NULL, \
 	  "Service", \
 	  "Serve the control interface (D-Bus, for trellis status) on this unix socket; none to disable", 0 }, \
-	{ "no-port-forwarding", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network", \
-	  "Do not ask a NAT router to forward the port (UPnP/NAT-PMP). Trellis has no port forwarding yet, so this is what happens either way", 0 }, \
 	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General", \
 	  "Also append the log to this file", 0 }, \
 	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 }, \
