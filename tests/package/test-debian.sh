@@ -24,9 +24,9 @@ TR_SOURCE_ROOT=${TR_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 export TR_SOURCE_ROOT
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 netns_require_root
-# The README's commands use the real /run/trellis and /var/lib/trellis, not the
-# helper's scratch ones.
-unset TRELLIS_CONTROL_DIR TRELLIS_STATE_DIR
+# The README's commands use the real /run/trellis, /var/lib/trellis and
+# /etc/trellis, not the helper's scratch ones.
+unset TRELLIS_CONTROL_DIR TRELLIS_STATE_DIR TRELLIS_CONFIG_DIR
 T=$(netns_tmpdir)
 README=$TR_SOURCE_ROOT/README.md
 PKGS="trellis trellis-server trellis-client network-manager-trellis network-manager-trellis-gnome"
