@@ -119,10 +119,13 @@ else
 	else
 		token=$("$L/cli/trellis" invite winbox --server 127.0.0.1 --state-dir "$H" 2>"$T/invite.log")
 		C=$T/win-join
-		if ip netns exec "$netns" timeout 120 wine "$D/trellis.exe" join "$token" \
-			--state-dir "$(winpath "$C")" >"$T/join.log" 2>&1 &&
-			[ -f "$C/client.conf" ] && [ -f "$C/winbox.key" ] && cmp -s "$C/ca.crt" "$H/ca.crt"; then
-			ok "trellis.exe join: token from the Linux hub redeemed; CA, certificate, key, client.conf written"
+		CONF=$T/win-conf/winbox.conf
+		mkdir -p "$T/win-conf"
+		if TRELLIS_CONFIG_DIR=$(winpath "$T/win-conf") ip netns exec "$netns" timeout 120 \
+			wine "$D/trellis.exe" join "$token" --state-dir "$(winpath "$C")" >"$T/join.log" 2>&1 &&
+			[ -f "$CONF" ] && [ -f "$C/winbox.key" ] && cmp -s "$C/ca.crt" "$H/ca.crt" &&
+			grep -q "trellis service install winbox" "$T/join.log"; then
+			ok "trellis.exe join: token from the Linux hub redeemed; CA, certificate, key, configuration written; it says how to install the service"
 		else
 			not_ok "trellis.exe join"
 		fi
@@ -169,7 +172,7 @@ PY
 		tap_pid=$!
 		pids+=($tap_pid)
 		wait_for 10 test -s "$T/tap.port"
-		ip netns exec "$netns" wine "$D/trellis-client.exe" --config "$(winpath "$C/client.conf")" \
+		ip netns exec "$netns" wine "$D/trellis-client.exe" --config "$(winpath "$CONF")" \
 			--device-path "udp:127.0.0.1:$(cat "$T/tap.port")" --control-socket none --retry-max 2 \
 			-v >"$T/client.log" 2>&1 &
 		client_pid=$!
@@ -192,9 +195,9 @@ PY
 		# (wine's services.exe) starts it, `service start` returns once it is
 		# connected, `trellis status` asks it over the control interface.
 		printf 'device-path=udp:127.0.0.1:%s\nlog-file=%s\n' "$(cat "$T/tap.port")" \
-			"$(winpath "$T/service.log")" | sed 's/\\/\\\\/g' >>"$C/client.conf"
+			"$(winpath "$T/service.log")" | sed 's/\\/\\\\/g' >>"$CONF"
 		trellis() { ip netns exec "$netns" timeout 90 wine "$D/trellis.exe" "$@"; }
-		if trellis service install wintest --config "$(winpath "$C/client.conf")" >"$T/svc.log" 2>&1 &&
+		if trellis service install wintest --config "$(winpath "$CONF")" >"$T/svc.log" 2>&1 &&
 			wine reg query 'HKLM\System\CurrentControlSet\Services\TrellisClient$wintest' /v ImagePath >>"$T/svc.log" 2>&1 &&
 			trellis service start wintest >>"$T/svc.log" 2>&1 &&
 			trellis service list >>"$T/svc.log" 2>&1 && grep -q "^wintest *running" "$T/svc.log" &&
