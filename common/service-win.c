@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "platform/process.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -215,6 +216,27 @@ tr_service_failed(TrService *s, const char *message)
 	if (s->scm)
 		g_critical("startup failed: %s", message);
 	s->failed = TRUE;
+}
+
+gboolean
+tr_service_check_privileges(const char *program, GError **error)
+{
+	if (tr_process_can_admin_network())
+		return TRUE;
+	g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+	            "needs an administrator's rights to configure its network adapter, and runs "
+	            "without: run it from an administrator's console, or as its Windows service "
+	            "(trellis service install NAME --config FILE)");
+	(void)program;
+	return FALSE;
+}
+
+/* No waiting parent on Windows (the SCM waits for RUNNING): the log has it. */
+void
+tr_service_progress(TrService *s, const char *message)
+{
+	(void)s;
+	(void)message;
 }
 
 void

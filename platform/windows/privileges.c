@@ -7,6 +7,7 @@
 #include "platform/process.h"
 
 #include <errno.h>
+#include <windows.h>
 
 int
 tr_process_drop_privileges(const char *user, const char *group, bool keep_net_admin,
@@ -30,4 +31,21 @@ int
 tr_process_adopt_privileges(void)
 {
 	return 0;
+}
+
+/* An administrator's elevated token (or LocalSystem, a member too). */
+bool
+tr_process_can_admin_network(void)
+{
+	SID_IDENTIFIER_AUTHORITY nt = SECURITY_NT_AUTHORITY;
+	PSID admins = NULL;
+	BOOL member = FALSE;
+
+	if (!AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID, DOMAIN_ALIAS_RID_ADMINS,
+	                              0, 0, 0, 0, 0, 0, &admins))
+		return false;
+	if (!CheckTokenMembership(NULL, admins, &member))
+		member = FALSE;
+	FreeSid(admins);
+	return member;
 }
