@@ -70,7 +70,10 @@ static const TrControlOps control_ops = {
 static void
 on_disconnected(TrClient *c, const GError *error, gpointer p)
 {
+	if (error)
+		tr_control_error(control, tr_control_error_kind(error), error->message);
 	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
 }
 
 static gboolean
@@ -91,6 +94,7 @@ on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
 	g_autofree char *status = g_strdup_printf("connected, device %s", tr_client_ifname(c));
 
 	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
 	if (ready) {
 		tr_service_status(service, status);
 		return;
@@ -141,6 +145,8 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 	g_autofree char *msg = g_strdup_printf("giving up: %s", error ? error->message : "refused");
 
 	g_printerr("trellis-client: %s\n", msg);
+	tr_control_error(control, tr_control_error_kind(error), error ? error->message : "refused");
+	tr_control_state_changed(control);
 	if (!ready)
 		tr_service_failed(service, msg);
 	exit_status = 1;
@@ -218,8 +224,10 @@ main(int argc, char **argv)
 				g_printerr("trellis-client: %s\n", error->message);
 				return 1;
 			}
-			if (g_getenv("INVOCATION_ID"))
-				tr_control_export_system_bus(control);
+			if (tr_service_wants_system_bus(opts)) {
+				g_autofree char *network = tr_service_network_name(opts, "trellis-client");
+				tr_control_export_system_bus(control, network);
+			}
 		}
 	}
 	tr_client_start(client);

@@ -53,6 +53,7 @@ static void
 on_hub_changed(gpointer p)
 {
 	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
 }
 
 static const TrControlOps control_ops = {
@@ -220,8 +221,10 @@ main(int argc, char **argv)
 			if (control == NULL)
 				goto fail;
 			tr_hub_set_changed_func(hub, on_hub_changed, NULL);
-			if (g_getenv("INVOCATION_ID"))
-				tr_control_export_system_bus(control);
+			if (tr_service_wants_system_bus(opts)) {
+				g_autofree char *network = tr_service_network_name(opts, "trellis-server");
+				tr_control_export_system_bus(control, network);
+			}
 		}
 	}
 	{
