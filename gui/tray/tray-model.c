@@ -310,8 +310,8 @@ add(GPtrArray *menu, TrayAction action, const char *network, char *label)
 static char *
 peer_label(const TrayPeer *p)
 {
-	g_autofree char *rtt = p->rtt_ms >= 0 ? g_strdup_printf(_(", %" G_GINT64_FORMAT " ms"),
-								p->rtt_ms)
+	g_autofree char *rtt = p->rtt_ms >= 0 ? g_strdup_printf(_(", %d ms"),
+								(int)MIN(p->rtt_ms, G_MAXINT))
 					      : g_strdup("");
 	/* TRANSLATORS: a peer: its name (address), direct or relayed, round trip */
 	return g_strdup_printf(_("%s%s%s%s — %s%s"), p->name, p->address ? " (" : "",
@@ -372,7 +372,6 @@ tray_model_menu(TrayModel *m)
 	}
 	for (guint i = 0; i < nets->len; i++)
 		add_network(menu, nets->pdata[i]);
-	add(menu, TRAY_ACTION_JOIN, NULL, g_strdup(_("Join a network…")));
 	add(menu, TRAY_ACTION_DETAILS, NULL, g_strdup(_("Details…")));
 	add(menu, TRAY_ACTION_SEPARATOR, NULL, NULL);
 	add(menu, TRAY_ACTION_QUIT, NULL, g_strdup(_("Quit")));

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "tray-details.h"
+
+#include <glib/gi18n.h>
+
+void
+tray_details_update(GtkWidget *details, TrayModel *model)
+{
+	GtkTextBuffer *buf = g_object_get_data(G_OBJECT(details), "buffer");
+	g_autoptr(GPtrArray) nets = tray_model_networks(model);
+	GString *text = g_string_new(NULL);
+
+	if (nets->len == 0)
+		g_string_append(text, _("No Trellis networks are configured or running."));
+	for (guint i = 0; i < nets->len; i++) {
+		g_autofree char *one = tray_network_describe(nets->pdata[i]);
+		if (i)
+			g_string_append_c(text, '\n');
+		g_string_append(text, one);
+	}
+	gtk_text_buffer_set_text(buf, text->str, -1);
+	g_string_free(text, TRUE);
+}
+
+GtkWidget *
+tray_details_new(GtkApplication *app, TrayModel *model)
+{
+	GtkWidget *win = gtk_application_window_new(app);
+	GtkWidget *scroll = gtk_scrolled_window_new(NULL, NULL);
+	GtkWidget *view = gtk_text_view_new();
+
+	gtk_window_set_title(GTK_WINDOW(win), _("Trellis VPN details"));
+	gtk_window_set_default_size(GTK_WINDOW(win), 520, 360);
+	gtk_text_view_set_editable(GTK_TEXT_VIEW(view), FALSE);
+	gtk_text_view_set_monospace(GTK_TEXT_VIEW(view), TRUE);
+	gtk_text_view_set_cursor_visible(GTK_TEXT_VIEW(view), FALSE);
+	gtk_text_view_set_left_margin(GTK_TEXT_VIEW(view), 12);
+	gtk_text_view_set_top_margin(GTK_TEXT_VIEW(view), 12);
+	gtk_container_add(GTK_CONTAINER(scroll), view);
+	gtk_container_add(GTK_CONTAINER(win), scroll);
+	g_object_set_data(G_OBJECT(win), "buffer", gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)));
+	tray_details_update(win, model);
+	return win;
+}
