@@ -209,7 +209,9 @@ main(int argc, char **argv)
 	int status;
 
 	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, TR_LOCALEDIR);
+	/* TRELLIS_LOCALEDIR: the catalogues of a build tree (tests). */
+	bindtextdomain(GETTEXT_PACKAGE, g_getenv("TRELLIS_LOCALEDIR") ? g_getenv("TRELLIS_LOCALEDIR")
+								     : TR_LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 	g_set_application_name(_("Trellis VPN"));

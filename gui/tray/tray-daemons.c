@@ -15,7 +15,7 @@ typedef struct {
 	char *bus_name; /* org.trellisvpn.Daemon.nESCAPED */
 	char *owner;	/* its unique name */
 	char *path;
-	char *network;	/* from the Network property; NULL until read */
+	char *network;	/* from the bus name, then the Network property */
 } Daemon;
 
 struct _TrayDaemons {
@@ -172,9 +172,17 @@ add_daemon(TrayDaemons *t, const char *bus_name, const char *owner)
 	Daemon *d = g_new0(Daemon, 1);
 	const char *escaped = bus_name + strlen(TR_CONTROL_BUS_NAME ".n");
 
+	guint8 *network = g_dbus_unescape_object_path(escaped);
+
 	d->bus_name = g_strdup(bus_name);
 	d->owner = g_strdup(owner);
 	d->path = g_strdup_printf("%s/%s", TR_CONTROL_PATH, escaped);
+	/* Known now: a daemon refused at once says why and leaves before its
+	 * properties could be read. */
+	if (network && g_utf8_validate((const char *)network, -1, NULL))
+		d->network = (char *)network;
+	else
+		g_free(network);
 	g_hash_table_replace(t->daemons, d->bus_name, d);
 	g_dbus_connection_call(t->bus, bus_name, d->path, "org.freedesktop.DBus.Properties",
 			       "GetAll", g_variant_new("(s)", TR_CONTROL_INTERFACE),

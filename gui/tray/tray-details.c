@@ -34,6 +34,7 @@ tray_details_new(GtkApplication *app, TrayModel *model)
 	gtk_text_view_set_editable(GTK_TEXT_VIEW(view), FALSE);
 	gtk_text_view_set_monospace(GTK_TEXT_VIEW(view), TRUE);
 	gtk_text_view_set_cursor_visible(GTK_TEXT_VIEW(view), FALSE);
+	gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(view), GTK_WRAP_WORD_CHAR);
 	gtk_text_view_set_left_margin(GTK_TEXT_VIEW(view), 12);
 	gtk_text_view_set_top_margin(GTK_TEXT_VIEW(view), 12);
 	gtk_container_add(GTK_CONTAINER(scroll), view);

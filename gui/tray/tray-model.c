@@ -94,8 +94,9 @@ tell(TrayModel *m, TrayNetwork *net, TrayEventKind kind, char *title, char *body
 	g_free(body);
 }
 
-/* A state change worth a notification. The first state seen of a network
- * is not: the tray just started, or the network just appeared. */
+/* A state change worth a notification. The first state a daemon reports is
+ * not (the tray just started, or the network just appeared), unless it is a
+ * refusal. */
 static void
 after_update(TrayModel *m, TrayNetwork *net)
 {
@@ -106,8 +107,14 @@ after_update(TrayModel *m, TrayNetwork *net)
 	g_autofree char *error = tray_network_error_text(net);
 
 	old = (TrayState)GPOINTER_TO_INT(old_p);
+	/* "Connected" is told with the address, which the status brings a
+	 * moment after the state. */
+	if (net->state == TRAY_STATE_CONNECTED && address == NULL && g_strcmp0(net->role, "hub") != 0)
+		return;
 	g_hash_table_replace(m->told, g_strdup(net->name), GINT_TO_POINTER(net->state));
-	if (!known || old == net->state || g_strcmp0(net->role, "hub") == 0)
+	/* A refusal is news whenever it comes: the daemon gives up and leaves. */
+	if ((!known && net->state != TRAY_STATE_ERROR) || (known && old == net->state) ||
+	    g_strcmp0(net->role, "hub") == 0)
 		return;
 	switch (net->state) {
 	case TRAY_STATE_CONNECTED:
@@ -164,7 +171,6 @@ tray_model_scan_config_dir(TrayModel *m, const char *dir)
 				net->role = g_strdup("hub");
 		}
 		g_hash_table_add(seen, g_strdup(name));
-		after_update(m, net);
 	}
 	/* Gone from the directory and not running: gone from the menu. */
 	g_hash_table_iter_init(&it, m->networks);

@@ -116,6 +116,22 @@ test_connected_client(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(f->changes, ==, 2);
 }
 
+/* The state comes before the status: "Connected" waits for the address. */
+static void
+test_connected_waits_for_address(Fixture *f, gconstpointer data)
+{
+	tray_model_daemon_state(f->model, "home", "hello");
+	tray_model_daemon_state(f->model, "home", "connected");
+	g_assert_cmpuint(f->events->len, ==, 0);
+	tray_model_daemon_status(f->model, "home", client_connected);
+	g_assert_cmpuint(f->events->len, ==, 1);
+	g_assert_cmpstr(f->events->pdata[0], ==,
+			"connected|Connected to home|Your address is 198.19.0.2.");
+	/* Refreshed status: nothing new to tell. */
+	tray_model_daemon_status(f->model, "home", client_connected);
+	g_assert_cmpuint(f->events->len, ==, 1);
+}
+
 static void
 test_disconnect_and_back(Fixture *f, gconstpointer data)
 {
@@ -177,7 +193,9 @@ test_refused(Fixture *f, gconstpointer data)
 							 cases[i].text);
 
 		g_ptr_array_set_size(f->events, 0);
-		tray_model_daemon_state(f->model, "work", "connecting");
+		/* The first thing heard of it: refused, still told. */
+		if (i > 0)
+			tray_model_daemon_state(f->model, "work", "connecting");
 		tray_model_daemon_error(f->model, "work", "refused", cases[i].message);
 		/* The client gives up and exits: its name leaves the bus. */
 		tray_model_daemon_state(f->model, "work", NULL);
@@ -248,9 +266,10 @@ test_config_dir(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(((TrayNetwork *)nets->pdata[1])->role, ==, "hub");
 	menu = menu_text(f->model);
 	g_assert_true(g_str_has_prefix(menu, "*home — Off\n[connect] Connect\n---\n*office — Off\n---\n"));
-	/* A running daemon of a configured network, then the file goes. */
+	/* A running daemon of a configured network: the tray just started,
+	 * no news. Then the file goes. */
 	tray_model_daemon_status(f->model, "home", client_connected);
-	g_assert_cmpuint(f->events->len, ==, 1);
+	g_assert_cmpuint(f->events->len, ==, 0);
 	g_unlink(a);
 	g_unlink(b);
 	g_unlink(c);
@@ -303,6 +322,7 @@ main(int argc, char **argv)
 #define ADD(name, fn) g_test_add(name, Fixture, NULL, setup, fn, teardown)
 	ADD("/tray-model/empty", test_empty);
 	ADD("/tray-model/connected-client", test_connected_client);
+	ADD("/tray-model/connected-waits-for-address", test_connected_waits_for_address);
 	ADD("/tray-model/disconnect-and-back", test_disconnect_and_back);
 	ADD("/tray-model/reconnecting", test_reconnecting);
 	ADD("/tray-model/refused", test_refused);

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The tray app as a person uses it: a real hub and client in namespaces, a
+# private system bus with the real bus policy and a real polkitd with the
+# real polkit actions, a session bus, Xvfb, a StatusNotifierWatcher (what a
+# panel runs), and trellis-tray as an unprivileged user. The menu is read
+# over com.canonical.dbusmenu as the panel reads it; Disconnect and Connect
+# are clicked there and the daemon goes down and comes back; the icon
+# follows; a refused network is explained in plain words; the German run
+# shows German labels. Screenshots go to build/test-artifacts/tray/.
+#
+#   [home: trellis-client] ---- 198.18.1.0/24 ---- [hub]
+#   [work: trellis-client, a certificate of another CA] ---- 198.18.2.0/24 --'
+#   both clients on the private system bus; the tray as uid 65534
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+
+B=$TR_BUILD_ROOT
+SRC=$TR_SOURCE_ROOT
+TRAY=$B/gui/tray/trellis-tray
+[ -x "$TRAY" ] || netns_skip "trellis-tray is not built (needs GTK 3 and libayatana-appindicator3-dev)"
+for tool in Xvfb dbus-daemon import setpriv gdbus; do
+	command -v "$tool" >/dev/null || netns_skip "$tool is not installed (scripts/install-deps.sh)"
+done
+POLKITD=/usr/lib/polkit-1/polkitd
+[ -x "$POLKITD" ] || netns_skip "polkitd is not installed (scripts/install-deps.sh)"
+/usr/bin/python3 -c 'from gi.repository import Gio' 2>/dev/null || netns_skip "python3-gi is not installed"
+[ -f "$B/po/de/LC_MESSAGES/trellis.mo" ] || netns_skip "the German catalogue is not built"
+
+T=$(netns_tmpdir)
+chmod 755 "$T" # polkitd and the tray's user read in here
+S=$T/state
+O=$T/other
+ART=$B/test-artifacts/tray
+rm -rf "$ART"
+mkdir -p "$ART"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
+	cp "$T"/*.log "$ART"/ 2>/dev/null
+	exit 1
+}
+spawn() { # spawn LOG CMD...: a background process outside the namespaces
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	NETNS_PIDS+=($!)
+	NETNS_LAST_PID=$!
+}
+
+# ---- A network: CA, hub, two clients; a second CA for the stranger ------------
+$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
+$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
+$B/cli/trellis pki issue laptop --state-dir "$S" >/dev/null || fail "issue laptop"
+$B/cli/trellis pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
+$B/cli/trellis pki issue stranger --state-dir "$O" >/dev/null || fail "issue stranger"
+
+netns_new hub hub || fail "netns"
+netns_new home home || fail "netns"
+netns_new work work || fail "netns"
+netns_link "$hub" 198.18.1.1/24 "$home" 198.18.1.2/24 || fail "link home"
+netns_link "$hub" 198.18.2.1/24 "$work" 198.18.2.2/24 || fail "link work"
+
+# ---- The private system bus: Debian's default policy, Trellis's and polkit's --
+SYSBUS=$T/system_bus_socket
+policy_kit_conf=/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf
+cat >"$T/system.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$SYSBUS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$SRC/data/dbus-1/org.trellisvpn.Daemon.conf</include>
+  <include ignore_missing="yes">$policy_kit_conf</include>
+</busconfig>
+EOF
+spawn "$T/system-bus.log" dbus-daemon --nofork --config-file="$T/system.conf"
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$SYSBUS
+netns_wait_for 10 test -S "$SYSBUS" || fail "private system bus did not start"
+
+# polkitd reads its actions and rules from fixed places: a private mount
+# namespace shows it the system's plus Trellis's actions (from the build) and
+# one rule: uid 65534 may connect and disconnect, nothing else.
+mkdir -p "$T/pk-actions" "$T/pk-rules"
+cp /usr/share/polkit-1/actions/*.policy "$T/pk-actions/" 2>/dev/null
+cp "$B/data/org.trellisvpn.policy" "$T/pk-actions/" || fail "polkit policy not built"
+cat >"$T/pk-rules/50-trellis-test.rules" <<'EOF'
+polkit.addRule(function(action, subject) {
+    if ((action.id == "org.trellisvpn.network.connect" ||
+         action.id == "org.trellisvpn.network.disconnect") && subject.user == "nobody")
+        return polkit.Result.YES;
+});
+EOF
+chmod -R a+rX "$T/pk-actions" "$T/pk-rules"
+spawn "$T/polkitd.log" unshare -m --propagation private sh -c \
+	'mount --bind "$1" /usr/share/polkit-1/actions && mount --bind "$2" /etc/polkit-1/rules.d &&
+	 exec "$3" --no-debug' sh "$T/pk-actions" "$T/pk-rules" "$POLKITD"
+has_name() { gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+	--method org.freedesktop.DBus.NameHasOwner "$1" | grep -q true; }
+netns_wait_for 15 has_name org.freedesktop.PolicyKit1 || fail "polkitd did not start"
+ok "private system bus with the Trellis bus policy; polkitd with the Trellis actions"
+
+# ---- Hub and clients ----------------------------------------------------------
+netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+	--key "$S/issued/hub.key" --state-dir "$S" --keepalive 2 >"$T/hub.log" 2>&1
+netns_wait_for 10 grep -q "listening on port 3210" "$T/hub.log" || fail "hub did not start"
+CONF=$T/conf
+mkdir -p "$CONF"
+cat >"$CONF/home.conf" <<EOF
+[client]
+connect = 198.18.1.1
+server-name = hub
+ca = $S/ca.crt
+cert = $S/issued/laptop.crt
+key = $S/issued/laptop.key
+EOF
+cat >"$CONF/work.conf" <<EOF
+[client]
+connect = 198.18.2.1
+server-name = hub
+ca = $S/ca.crt
+cert = $O/issued/stranger.crt
+key = $O/issued/stranger.key
+retry-max = 1
+EOF
+chmod 644 "$CONF"/*.conf
+netns_spawn "$home" "$B/client/trellis-client" --config "$CONF/home.conf" --system-bus yes \
+	>"$T/home.log" 2>&1
+netns_wait_for 15 grep -q "connected to" "$T/home.log" || fail "home did not connect"
+HOME_ADDR=$(ip -n "$home" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+[ -n "$HOME_ADDR" ] || fail "home has no tunnel address"
+netns_exec "$home" ping -c 1 -W 2 198.19.0.1 >/dev/null || fail "ping through the tunnel"
+HOME_BUS=org.trellisvpn.Daemon.nhome
+HOME_PATH=/org/trellisvpn/Daemon/home
+state() {
+	gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
+		--method org.freedesktop.DBus.Properties.Get org.trellisvpn.Daemon1 State
+}
+is_state() { state | grep -q "'$1'"; }
+is_state connected || fail "home's State on the system bus: $(state 2>&1)"
+ok "home connected ($HOME_ADDR), on the system bus as $HOME_BUS $HOME_PATH"
+
+# ---- The desktop: X, a session bus, a panel's watcher, the tray as nobody ------
+for d in $(seq 60 99); do [ -e "/tmp/.X11-unix/X$d" ] || [ -e "/tmp/.X$d-lock" ] || break; done
+export DISPLAY=:$d
+spawn "$T/xvfb.log" Xvfb "$DISPLAY" -screen 0 800x500x24 -nolisten tcp -ac
+netns_wait_for 10 test -e "/tmp/.X11-unix/X$d" || fail "Xvfb did not start"
+mkdir -p "$T/home-dir" "$T/xdg"
+chown 65534:65534 "$T/home-dir" "$T/xdg"
+chmod 700 "$T/xdg"
+SESSBUS=$T/xdg/bus
+# A command prefix, not a function: what spawn starts must be the process
+# itself (setpriv and env exec), so that its PID is the one killed.
+AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T/home-dir"
+	XDG_RUNTIME_DIR="$T/xdg" DISPLAY="$DISPLAY" NO_AT_BRIDGE=1
+	DBUS_SESSION_BUS_ADDRESS="unix:path=$SESSBUS"
+	DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS")
+as_user() { "${AS_USER[@]}" "$@"; }
+spawn "$T/session-bus.log" "${AS_USER[@]}" dbus-daemon --session --nofork --address="unix:path=$SESSBUS"
+netns_wait_for 10 test -S "$SESSBUS" || fail "session bus did not start"
+spawn "$T/watcher.log" "${AS_USER[@]}" /usr/bin/python3 "$SRC/tests/lib/sni-watcher.py"
+netns_wait_for 10 grep -q "watcher ready" "$T/watcher.log" || fail "StatusNotifierWatcher did not start"
+spawn "$T/notifications.log" "${AS_USER[@]}" /usr/bin/python3 "$SRC/tests/lib/notifications.py"
+netns_wait_for 10 grep -q "notifications ready" "$T/notifications.log" || fail "notification server did not start"
+
+start_tray() { # start_tray LOG [env...]
+	local log=$1
+	shift
+	spawn "$T/$log" "${AS_USER[@]}" LANG=C.UTF-8 TRELLIS_CONFIG_DIR="$CONF" \
+		TRELLIS_TRAY_ICON_DIR="$SRC/data/icons" TRELLIS_LOCALEDIR="$B/po" "$@" "$TRAY"
+	TRAY_PID=$NETNS_LAST_PID
+}
+stop_tray() {
+	netns_kill "$TRAY_PID"
+	# The panel forgets it when its bus name goes.
+	netns_wait_for 5 sh -c '! "$@" menu' sh "${AS_USER[@]}" /usr/bin/python3 "$SRC/tests/lib/sni.py"
+}
+sni() { as_user /usr/bin/python3 "$SRC/tests/lib/sni.py" "$@"; }
+menu_has() { sni menu | grep -qxF -- "$1"; }
+wait_menu() { # wait_menu SECS LINE: the menu shows LINE (a whole line)
+	netns_wait_for "$1" menu_has "$2" || fail "menu never showed '$2'; it shows: $(sni menu 2>&1 | tr '\n' '|')"
+}
+shot() { # shot NAME: the whole screen
+	sleep 1
+	import -window root "$ART/$1.png" || fail "screenshot $1"
+}
+
+start_tray tray-en.log
+wait_menu 15 "[home — Connected]"
+wait_menu 5 "[Address: $HOME_ADDR]"
+wait_menu 5 "[Hub: 198.18.1.1]"
+wait_menu 5 "[198.18.1.1 — direct]"
+menu_has "Disconnect" || fail "no Disconnect for home"
+menu_has "Copy address" || fail "no Copy address"
+[ "$(sni icon)" = trellis-tray-connected-symbolic ] || fail "icon: $(sni icon)"
+ok "the tray (uid 65534) shows home Connected, its address $HOME_ADDR, the hub, the connected icon"
+
+# ---- The stranger: refused, and told why in plain words ------------------------
+netns_spawn "$work" "$B/client/trellis-client" --config "$CONF/work.conf" --system-bus yes \
+	>"$T/work.log" 2>&1
+wait_menu 20 "[work — Failed]"
+wait_menu 5 "[The hub refused this device: its certificate is not accepted.]"
+sni menu | grep -qi "gnutls\|alert" && fail "a TLS library string reached the menu"
+netns_wait_for 5 grep -q "|Could not connect to work|The hub refused this device: its certificate is not accepted." \
+	"$T/notifications.log" || fail "no refusal notification"
+ok "work (a certificate of another CA) shows Failed with the reason in plain words, and a notification"
+
+# ---- Disconnect and Connect, clicked in the menu ------------------------------
+sni click "Disconnect" || fail "cannot click Disconnect"
+netns_wait_for 15 is_state stopped || fail "the daemon did not stop: $(state 2>&1)"
+wait_menu 10 "[home — Disconnected]"
+netns_wait_for 5 test "$(sni icon)" != trellis-tray-connected-symbolic
+# work failed, home is down: the error icon.
+[ "$(sni icon)" = trellis-tray-error-symbolic ] || fail "icon after Disconnect: $(sni icon)"
+grep -q "polkit: org.trellisvpn.network.disconnect allowed" "$T/home.log" ||
+	fail "the daemon did not ask polkit"
+netns_exec "$home" ping -c 1 -W 1 198.19.0.1 >/dev/null 2>&1 && fail "ping through the tunnel after Disconnect"
+grep -q "client laptop.*\(closed\|disconnected\|goodbye\|left\)" "$T/hub.log" ||
+	fail "the hub did not see home leave"
+ok "Disconnect clicked: polkit asked and allowed, the daemon stopped, no traffic, the hub saw it leave, the icon changed"
+
+sni click "Connect" || fail "cannot click Connect"
+netns_wait_for 20 menu_has "[home — Connected]" || fail "home did not come back: $(sni menu | tr '\n' '|')"
+is_state connected || fail "State after Connect: $(state 2>&1)"
+netns_exec "$home" ping -c 1 -W 2 198.19.0.1 >/dev/null || fail "no ping after Connect"
+[ "$(sni icon)" = trellis-tray-connected-symbolic ] || fail "icon after Connect: $(sni icon)"
+grep -q "|Disconnected from home|" "$T/notifications.log" || fail "no Disconnected notification"
+netns_wait_for 5 grep -q "|Connected to home|Your address is $HOME_ADDR." "$T/notifications.log" ||
+	fail "no Connected notification"
+ok "Connect clicked: connected again, ping through, connected icon; notifications: disconnected, connected with the address"
+
+# ---- The daemon refuses what polkit does not allow ------------------------------
+if as_user gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
+	--method org.trellisvpn.Daemon1.Reload >"$T/reload.out" 2>&1; then
+	fail "Reload allowed for uid 65534"
+fi
+grep -q "AccessDenied.*not authorized by polkit for org.trellisvpn.daemon.reload" "$T/reload.out" ||
+	fail "Reload refused, but not by polkit: $(cat "$T/reload.out")"
+as_user gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
+	--method org.trellisvpn.Daemon1.GetStatus | grep -q 'connected' ||
+	fail "GetStatus is not open to local users"
+ok "uid 65534: GetStatus open, Reload refused by the daemon (polkit: not authorized)"
+
+sni click "Details…" || fail "cannot click Details…"
+shot tray-details-en
+stop_tray
+
+# ---- German ---------------------------------------------------------------------
+start_tray tray-de.log LANGUAGE=de
+wait_menu 15 "[home — Verbunden]"
+wait_menu 5 "[Adresse: $HOME_ADDR]"
+menu_has "Trennen" || fail "no Trennen"
+menu_has "Adresse kopieren" || fail "no Adresse kopieren"
+menu_has "Beenden" || fail "no Beenden"
+wait_menu 5 "[work — Aus]"
+sni click "Details …" || fail "cannot click Details …"
+shot tray-details-de
+ok "LANGUAGE=de: the menu is German (Verbunden, Adresse, Trennen, Beenden)"
+cp "$T/notifications.log" "$ART/notifications.txt"
+sni click "Beenden" || fail "cannot click Beenden"
+netns_wait_for 10 sh -c "! kill -0 $TRAY_PID 2>/dev/null" || fail "Beenden did not quit"
+ok "Quit (Beenden) ends the tray"
+echo "screenshots: $ART"
