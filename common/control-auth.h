@@ -14,7 +14,6 @@ G_BEGIN_DECLS
 #define TR_ACTION_CONNECT    "org.trellisvpn.network.connect"
 #define TR_ACTION_DISCONNECT "org.trellisvpn.network.disconnect"
 #define TR_ACTION_RELOAD     "org.trellisvpn.daemon.reload"
-#define TR_ACTION_JOIN       "org.trellisvpn.network.join"
 
 /* Called once: @allowed, or not with @error saying why. */
 typedef void (*TrControlAuthFunc)(gboolean allowed, const GError *error, gpointer user_data);

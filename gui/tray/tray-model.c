@@ -331,6 +331,7 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 	g_autofree char *address = tray_network_address(net);
 	g_autofree char *error = tray_network_error_text(net);
 	gboolean hub = g_strcmp0(net->role, "hub") == 0;
+	const TrayPeer *hub_peer = NULL;
 
 	/* TRANSLATORS: the network's name — its state */
 	add(menu, TRAY_ACTION_NONE, net->name,
@@ -340,12 +341,24 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 		add(menu, TRAY_ACTION_NONE, net->name, g_steal_pointer(&error));
 	if (address)
 		add(menu, TRAY_ACTION_NONE, net->name, g_strdup_printf(_("Address: %s"), address));
-	if (net->hub)
+	/* A client's session with its hub is a peer too: one line for both. */
+	for (guint i = 0; net->hub && i < net->peers->len; i++) {
+		const TrayPeer *p = net->peers->pdata[i];
+		if (g_strcmp0(p->name, net->hub) == 0)
+			hub_peer = p;
+	}
+	if (hub_peer)
+		/* TRANSLATORS: the hub's address — direct or relayed */
+		add(menu, TRAY_ACTION_NONE, net->name,
+		    g_strdup_printf(_("Hub: %s — %s"), net->hub,
+				    hub_peer->direct ? _("direct") : _("relayed")));
+	else if (net->hub)
 		add(menu, TRAY_ACTION_NONE, net->name, g_strdup_printf(_("Hub: %s"), net->hub));
 	if (net->state == TRAY_STATE_CONNECTED && net->peers->len == 0)
 		add(menu, TRAY_ACTION_NONE, net->name, g_strdup(_("No peers")));
 	for (guint i = 0; i < net->peers->len; i++)
-		add(menu, TRAY_ACTION_NONE, net->name, peer_label(net->peers->pdata[i]));
+		if (net->peers->pdata[i] != hub_peer)
+			add(menu, TRAY_ACTION_NONE, net->name, peer_label(net->peers->pdata[i]));
 	if (!hub) {
 		switch (net->state) {
 		case TRAY_STATE_CONNECTED:

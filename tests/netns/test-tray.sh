@@ -169,10 +169,13 @@ chmod 700 "$T/xdg"
 SESSBUS=$T/xdg/bus
 # A command prefix, not a function: what spawn starts must be the process
 # itself (setpriv and env exec), so that its PID is the one killed.
-AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T/home-dir"
-	XDG_RUNTIME_DIR="$T/xdg" DISPLAY="$DISPLAY" NO_AT_BRIDGE=1
-	DBUS_SESSION_BUS_ADDRESS="unix:path=$SESSBUS"
-	DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS")
+user_env() { # user_env SESSION-BUS-SOCKET
+	AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$T/home-dir"
+		XDG_RUNTIME_DIR="$T/xdg" DISPLAY="$DISPLAY" NO_AT_BRIDGE=1
+		DBUS_SESSION_BUS_ADDRESS="unix:path=$1"
+		DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS")
+}
+user_env "$SESSBUS"
 as_user() { "${AS_USER[@]}" "$@"; }
 spawn "$T/session-bus.log" "${AS_USER[@]}" dbus-daemon --session --nofork --address="unix:path=$SESSBUS"
 netns_wait_for 10 test -S "$SESSBUS" || fail "session bus did not start"
@@ -206,8 +209,7 @@ shot() { # shot NAME: the whole screen
 start_tray tray-en.log
 wait_menu 15 "[home — Connected]"
 wait_menu 5 "[Address: $HOME_ADDR]"
-wait_menu 5 "[Hub: 198.18.1.1]"
-wait_menu 5 "[198.18.1.1 — direct]"
+wait_menu 5 "[Hub: 198.18.1.1 — direct]"
 menu_has "Disconnect" || fail "no Disconnect for home"
 menu_has "Copy address" || fail "no Copy address"
 [ "$(sni icon)" = trellis-tray-connected-symbolic ] || fail "icon: $(sni icon)"
@@ -227,9 +229,9 @@ ok "work (a certificate of another CA) shows Failed with the reason in plain wor
 sni click "Disconnect" || fail "cannot click Disconnect"
 netns_wait_for 15 is_state stopped || fail "the daemon did not stop: $(state 2>&1)"
 wait_menu 10 "[home — Disconnected]"
-netns_wait_for 5 test "$(sni icon)" != trellis-tray-connected-symbolic
+icon_is() { [ "$(sni icon)" = "$1" ]; }
 # work failed, home is down: the error icon.
-[ "$(sni icon)" = trellis-tray-error-symbolic ] || fail "icon after Disconnect: $(sni icon)"
+netns_wait_for 5 icon_is trellis-tray-error-symbolic || fail "icon after Disconnect: $(sni icon)"
 grep -q "polkit: org.trellisvpn.network.disconnect allowed" "$T/home.log" ||
 	fail "the daemon did not ask polkit"
 netns_exec "$home" ping -c 1 -W 1 198.19.0.1 >/dev/null 2>&1 && fail "ping through the tunnel after Disconnect"
@@ -278,4 +280,35 @@ cp "$T/notifications.log" "$ART/notifications.txt"
 sni click "Beenden" || fail "cannot click Beenden"
 netns_wait_for 10 sh -c "! kill -0 $TRAY_PID 2>/dev/null" || fail "Beenden did not quit"
 ok "Quit (Beenden) ends the tray"
+
+# ---- No StatusNotifierWatcher: the XEmbed icon in a classic tray ---------------
+# A second session bus without a watcher; trayer is the panel. Clicking the
+# icon opens the menu on the screen.
+if command -v trayer >/dev/null && command -v xdotool >/dev/null; then
+	SESSBUS2=$T/xdg/bus2
+	user_env "$SESSBUS2"
+	spawn "$T/session-bus2.log" "${AS_USER[@]}" dbus-daemon --session --nofork --address="unix:path=$SESSBUS2"
+	netns_wait_for 10 test -S "$SESSBUS2" || fail "second session bus did not start"
+	spawn "$T/trayer.log" trayer --edge top --align right --widthtype pixel --width 120 \
+		--height 32 --SetDockType true --transparent false --tint 0x404040
+	sleep 1
+	# GTK 3's own tray icon (GtkStatusIcon, through ayatana's fallback) trips
+	# a GDK critical on its first frame ("gdk_window_thaw_toplevel_updates"),
+	# in GTK, not here: criticals are not fatal for this part.
+	start_tray tray-xembed.log LANGUAGE=de G_DEBUG=gc-friendly
+	# (Functions: netns_wait_for runs its command again each time.)
+	windows() { xdotool search --onlyvisible --class trellis-tray 2>/dev/null | wc -l; }
+	has_icon() { [ "$(windows)" -ge 1 ]; }
+	netns_wait_for 15 has_icon || fail "no XEmbed icon in the tray"
+	W=$(xdotool search --onlyvisible --class trellis-tray | head -n 1)
+	before=$(windows)
+	menu_open() { [ "$(windows)" -gt "$before" ]; }
+	xdotool mousemove --window "$W" 8 8 click 1
+	netns_wait_for 5 menu_open || fail "clicking the icon opened no menu"
+	shot tray-menu-xembed-de
+	ok "no watcher: an XEmbed icon in trayer; a click opens the menu (screenshot)"
+	stop_tray
+else
+	echo "# skipped the XEmbed part: trayer or xdotool is not installed"
+fi
 echo "screenshots: $ART"

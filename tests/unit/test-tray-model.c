@@ -100,8 +100,7 @@ test_connected_client(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(menu, ==,
 			"*home — Connected\n"
 			"Address: 198.19.0.2\n"
-			"Hub: 198.18.1.1:3210\n"
-			"198.18.1.1:3210 — direct\n"
+			"Hub: 198.18.1.1:3210 — direct\n"
 			"[disconnect] Disconnect\n"
 			"[copy] Copy address = 198.19.0.2\n"
 			"---\n"
