@@ -3,6 +3,7 @@
 
 #include "common/control-auth.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -14,6 +15,10 @@ static const char introspection_xml[] =
 	"<node>"
 	"  <interface name='" TR_CONTROL_INTERFACE "'>"
 	"    <method name='GetStatus'><arg type='s' name='json' direction='out'/></method>"
+	"    <method name='GetLog'>"
+	"      <arg type='u' name='max' direction='in'/>"
+	"      <arg type='as' name='lines' direction='out'/>"
+	"    </method>"
 	"    <method name='Reload'/>"
 	"    <method name='Connect'/>"
 	"    <method name='Disconnect'><arg type='s' name='who' direction='in'/></method>"
@@ -122,6 +127,15 @@ on_method(GDBusConnection *conn, const char *sender, const char *path, const cha
 	if (g_strcmp0(method, "GetStatus") == 0) {
 		g_autofree char *json = c->ops.status_json(c->user_data);
 		g_dbus_method_invocation_return_value(inv, g_variant_new("(s)", json));
+		return;
+	}
+	if (g_strcmp0(method, "GetLog") == 0) {
+		guint32 max;
+		g_auto(GStrv) lines = NULL;
+		g_variant_get(params, "(u)", &max);
+		lines = tr_log_recent(MIN(max, 200));
+		g_dbus_method_invocation_return_value(
+			inv, g_variant_new("(^as)", lines));
 		return;
 	}
 	if (action == NULL) {

@@ -8,6 +8,8 @@
 /* How often the status of a running network is read again, for what no
  * signal announces (a path moving between UDP and TCP, counters). */
 #define REFRESH_SECONDS 5
+/* The lines of each daemon's log the Details window shows. */
+#define LOG_LINES 30
 /* polkit may show an authentication dialog: give the person time. */
 #define ACTION_TIMEOUT_MS (5 * 60 * 1000)
 
@@ -119,11 +121,30 @@ on_status(GObject *src, GAsyncResult *res, gpointer p)
 }
 
 static void
+on_log(GObject *src, GAsyncResult *res, gpointer p)
+{
+	Reply *r = p;
+	g_autoptr(GVariant) v = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, NULL);
+	g_autofree const char **lines = NULL;
+	Daemon *d;
+
+	/* No answer (cancelled, gone, an older daemon): nothing to show. */
+	if (v && (d = still_there(r->daemons, r->bus_name)) != NULL && d->network) {
+		g_variant_get(v, "(^a&s)", &lines);
+		tray_model_daemon_log(r->daemons->model, d->network, lines);
+	}
+	reply_free(r);
+}
+
+static void
 refresh_status(TrayDaemons *t, Daemon *d)
 {
 	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetStatus", NULL,
 			       G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
 			       on_status, reply_new(t, d));
+	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetLog",
+			       g_variant_new("(u)", LOG_LINES), G_VARIANT_TYPE("(as)"),
+			       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_log, reply_new(t, d));
 }
 
 static void

@@ -18,8 +18,33 @@ tray_details_update(GtkWidget *details, TrayModel *model)
 			g_string_append_c(text, '\n');
 		g_string_append(text, one);
 	}
-	gtk_text_buffer_set_text(buf, text->str, -1);
+	{
+		GtkTextIter start, end;
+		g_autofree char *old = NULL;
+		gtk_text_buffer_get_bounds(buf, &start, &end);
+		old = gtk_text_buffer_get_text(buf, &start, &end, FALSE);
+		/* Unchanged: leave it, and where the person scrolled to. */
+		if (g_strcmp0(old, text->str) != 0)
+			gtk_text_buffer_set_text(buf, text->str, -1);
+	}
 	g_string_free(text, TRUE);
+}
+
+/* The status and log change without a change of the menu: read them again
+ * while the window is open. */
+static gboolean
+on_tick(gpointer p)
+{
+	GtkWidget *win = p;
+
+	tray_details_update(win, g_object_get_data(G_OBJECT(win), "model"));
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+on_destroy(GtkWidget *win, gpointer p)
+{
+	g_source_remove(GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(win), "tick")));
 }
 
 GtkWidget *
@@ -30,7 +55,7 @@ tray_details_new(GtkApplication *app, TrayModel *model)
 	GtkWidget *view = gtk_text_view_new();
 
 	gtk_window_set_title(GTK_WINDOW(win), _("Trellis VPN details"));
-	gtk_window_set_default_size(GTK_WINDOW(win), 520, 360);
+	gtk_window_set_default_size(GTK_WINDOW(win), 640, 440);
 	gtk_text_view_set_editable(GTK_TEXT_VIEW(view), FALSE);
 	gtk_text_view_set_monospace(GTK_TEXT_VIEW(view), TRUE);
 	gtk_text_view_set_cursor_visible(GTK_TEXT_VIEW(view), FALSE);
@@ -40,6 +65,9 @@ tray_details_new(GtkApplication *app, TrayModel *model)
 	gtk_container_add(GTK_CONTAINER(scroll), view);
 	gtk_container_add(GTK_CONTAINER(win), scroll);
 	g_object_set_data(G_OBJECT(win), "buffer", gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)));
+	g_object_set_data(G_OBJECT(win), "model", model);
+	g_object_set_data(G_OBJECT(win), "tick", GUINT_TO_POINTER(g_timeout_add_seconds(2, on_tick, win)));
+	g_signal_connect(win, "destroy", G_CALLBACK(on_destroy), NULL);
 	tray_details_update(win, model);
 	return win;
 }

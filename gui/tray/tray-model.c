@@ -9,6 +9,7 @@ struct _TrayModel {
 	GHashTable *told;     /* name → the TrayState last told, as a pointer */
 	TrayChangedFunc changed;
 	TrayEventFunc event;
+	char *shown; /* the icon and menu last announced, as text */
 	gpointer user_data;
 };
 
@@ -33,6 +34,7 @@ tray_model_free(TrayModel *m)
 		return;
 	g_hash_table_unref(m->networks);
 	g_hash_table_unref(m->told);
+	g_free(m->shown);
 	g_free(m);
 }
 
@@ -76,9 +78,25 @@ get_network(TrayModel *m, const char *name)
 	return net;
 }
 
+/* Announces a change of the icon or the menu; a status read again every
+ * few seconds mostly changes neither, and a menu redrawn under the pointer
+ * for nothing is a menu that flickers. */
 static void
 changed(TrayModel *m)
 {
+	g_autoptr(GPtrArray) menu = tray_model_menu(m);
+	GString *shown = g_string_new(tray_model_icon_name(m));
+
+	for (guint i = 0; i < menu->len; i++) {
+		const TrayMenuEntry *e = menu->pdata[i];
+		g_string_append_printf(shown, "\n%d %s", e->action, e->label ? e->label : "");
+	}
+	if (g_strcmp0(shown->str, m->shown) == 0) {
+		g_string_free(shown, TRUE);
+		return;
+	}
+	g_free(m->shown);
+	m->shown = g_string_free(shown, FALSE);
 	if (m->changed)
 		m->changed(m, m->user_data);
 }
@@ -226,6 +244,17 @@ tray_model_daemon_error(TrayModel *m, const char *network, const char *kind,
 	tray_network_set_error(net, kind, message);
 	after_update(m, net);
 	changed(m);
+}
+
+void
+tray_model_daemon_log(TrayModel *m, const char *network, const char *const *lines)
+{
+	TrayNetwork *net = tray_model_find(m, network);
+
+	if (net == NULL)
+		return;
+	g_strfreev(net->log);
+	net->log = g_strdupv((char **)lines);
 }
 
 TrayState

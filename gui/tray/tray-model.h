@@ -45,7 +45,8 @@ typedef struct {
 
 typedef struct _TrayModel TrayModel;
 
-/* @changed: the icon or menu must be redrawn. @event: something to tell the
+/* @changed: the icon or menu must be redrawn (called only when what they
+ * show changed). @event: something to tell the
  * user (a notification). Either may be NULL. */
 typedef void (*TrayChangedFunc)(TrayModel *model, gpointer user_data);
 typedef void (*TrayEventFunc)(TrayModel *model, const TrayEvent *event, gpointer user_data);
@@ -67,6 +68,8 @@ void tray_model_daemon_state(TrayModel *model, const char *network, const char *
 void tray_model_daemon_status(TrayModel *model, const char *network, const char *json);
 void tray_model_daemon_error(TrayModel *model, const char *network, const char *kind,
 			     const char *message);
+/* The daemon's recent log lines, for Details (no redraw of the menu). */
+void tray_model_daemon_log(TrayModel *model, const char *network, const char *const *lines);
 
 /* The overall state: connecting beats connected beats failed beats off. */
 TrayState tray_model_state(TrayModel *model);

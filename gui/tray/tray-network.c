@@ -43,6 +43,7 @@ tray_network_free(TrayNetwork *net)
 	g_free(net->error_kind);
 	g_free(net->error_message);
 	g_free(net->status_json);
+	g_strfreev(net->log);
 	g_free(net);
 }
 
@@ -63,6 +64,7 @@ tray_network_set_daemon_state(TrayNetwork *net, const char *state)
 	if (state == NULL) {
 		forget_session(net);
 		g_clear_pointer(&net->status_json, g_free);
+		g_clear_pointer(&net->log, g_strfreev);
 		net->state = net->error_kind ? TRAY_STATE_ERROR : TRAY_STATE_OFF;
 	} else if (g_str_equal(state, "connected") || g_str_equal(state, "listening")) {
 		net->state = TRAY_STATE_CONNECTED;
@@ -309,5 +311,10 @@ tray_network_describe(const TrayNetwork *net)
 	if (error)
 		g_string_append_printf(out, _("Last error: %s (%s)\n"), error,
 				       net->error_message ? net->error_message : "");
+	if (net->log && net->log[0]) {
+		g_string_append(out, _("Recent log:\n"));
+		for (guint i = 0; net->log[i]; i++)
+			g_string_append_printf(out, "  %s\n", net->log[i]);
+	}
 	return g_string_free(out, FALSE);
 }

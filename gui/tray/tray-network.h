@@ -42,6 +42,7 @@ typedef struct {
 	char *error_kind;    /* "refused", "timeout", ... or NULL */
 	char *error_message; /* the daemon's words */
 	char *status_json;   /* the last GetStatus(), for Details */
+	char **log;	     /* the daemon's recent log lines (GetLog), or NULL */
 } TrayNetwork;
 
 TrayNetwork *tray_network_new(const char *name);

@@ -259,7 +259,10 @@ grep -q "AccessDenied.*not authorized by polkit for org.trellisvpn.daemon.reload
 as_user gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
 	--method org.trellisvpn.Daemon1.GetStatus | grep -q 'connected' ||
 	fail "GetStatus is not open to local users"
-ok "uid 65534: GetStatus open, Reload refused by the daemon (polkit: not authorized)"
+as_user gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
+	--method org.trellisvpn.Daemon1.GetLog 20 | grep -q "notice: connected to 198.18.1.1 as laptop" ||
+	fail "GetLog does not show the connection"
+ok "uid 65534: GetStatus and GetLog open, Reload refused by the daemon (polkit: not authorized)"
 
 sni click "Details…" || fail "cannot click Details…"
 shot tray-details-en

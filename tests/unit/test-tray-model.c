@@ -113,6 +113,9 @@ test_connected_client(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(f->events->pdata[0], ==,
 			"connected|Connected to home|Your address is 198.19.0.2.");
 	g_assert_cmpuint(f->changes, ==, 2);
+	/* Read again, the same: the menu is not redrawn. */
+	tray_model_daemon_status(f->model, "home", client_connected);
+	g_assert_cmpuint(f->changes, ==, 2);
 }
 
 /* The state comes before the status: "Connected" waits for the address. */
@@ -306,11 +309,14 @@ test_describe(Fixture *f, gconstpointer data)
 	g_autofree char *text = NULL;
 
 	tray_model_daemon_status(f->model, "home", client_connected);
+	tray_model_daemon_log(f->model, "home",
+			      (const char *const[]){ "07:00:01 notice: connected to 198.18.1.1", NULL });
 	text = tray_network_describe(tray_model_find(f->model, "home"));
 	g_assert_cmpstr(text, ==,
 			"Network: home\nState: Connected\nDaemon state: connected\n"
 			"Identity: laptop\nHub: 198.18.1.1:3210\nAddress: 198.19.0.2/24\n"
-			"Address: fd00:7472::2/64\nPeer: 198.18.1.1:3210, direct, 198.18.1.1:3210\n");
+			"Address: fd00:7472::2/64\nPeer: 198.18.1.1:3210, direct, 198.18.1.1:3210\n"
+			"Recent log:\n  07:00:01 notice: connected to 198.18.1.1\n");
 }
 
 int
