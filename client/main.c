@@ -4,6 +4,7 @@
 
 #include "client/client.h"
 #include "client/options.h"
+#include "client/password.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/control.h"
@@ -21,6 +22,9 @@ static TrControl *control;
 static gboolean ready;
 static char *stats_file;
 static int exit_status;
+/* ask-password = bus: the password comes over the system bus (SetPassword),
+ * from the tray; until then (and after the hub refused it) we wait. */
+static gboolean password_by_bus, waiting_password, started;
 
 
 
@@ -45,6 +49,11 @@ ctl_reload(gpointer p, GError **error)
 static gboolean
 ctl_connect(gpointer p, GError **error)
 {
+	if (waiting_password) {
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "waiting for the password first (SetPassword)");
+		return FALSE;
+	}
 	tr_client_restart(client);
 	tr_control_state_changed(control);
 	return TRUE;
@@ -59,12 +68,45 @@ ctl_disconnect(gpointer p, const char *who, GError **error)
 	return TRUE;
 }
 
+static gboolean
+ctl_set_password(gpointer p, const char *password, GError **error)
+{
+	if (!password_by_bus) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "this client takes its password from its configuration, not the bus "
+			    "(ask-password = bus)");
+		return FALSE;
+	}
+	if (*password == '\0' || strlen(password) > TR_PASSWORD_MAX_LEN) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+			    "expected a password of 1 to %d bytes", TR_PASSWORD_MAX_LEN);
+		return FALSE;
+	}
+	tr_client_set_password(client, password);
+	g_message("got the password over the system bus: connecting");
+	if (!waiting_password) {
+		/* A new password while connected: for the next connection. */
+		return TRUE;
+	}
+	waiting_password = FALSE;
+	tr_client_set_waiting(client, NULL);
+	if (started) {
+		tr_client_restart(client);
+	} else {
+		started = TRUE;
+		tr_client_start(client);
+	}
+	tr_control_state_changed(control);
+	return TRUE;
+}
+
 static const TrControlOps control_ops = {
 	.status_json = ctl_status,
 	.state = ctl_state,
 	.reload = ctl_reload,
 	.connect = ctl_connect,
 	.disconnect = ctl_disconnect,
+	.set_password = ctl_set_password,
 };
 
 static void
@@ -144,6 +186,18 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 {
 	g_autofree char *msg = g_strdup_printf("giving up: %s", error ? error->message : "refused");
 
+	/* A password from the desktop that the hub refused: ask again. */
+	if (password_by_bus && error && strstr(error->message, "password")) {
+		g_warning("the hub refused the password (%s): waiting for another over the system bus",
+			  error->message);
+		tr_client_set_password(client, NULL);
+		tr_control_error(control, tr_control_error_kind(error), error->message);
+		waiting_password = TRUE;
+		tr_client_set_waiting(client, "needs-password");
+		tr_control_state_changed(control);
+		return;
+	}
+
 	g_printerr("trellis-client: %s\n", msg);
 	tr_control_error(control, tr_control_error_kind(error), error ? error->message : "refused");
 	tr_control_state_changed(control);
@@ -166,6 +220,7 @@ main(int argc, char **argv)
 						   tr_client_n_options);
 	g_autoptr(GError) error = NULL;
 	TrClientConfig cfg;
+	gboolean cfg_username_without_password;
 
 	setlocale(LC_ALL, "");
 	if (!tr_options_parse_args(opts, &argc, &argv, "- " TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
@@ -206,6 +261,7 @@ main(int argc, char **argv)
 				 &error);
 	if (service == NULL)
 		goto fail;
+	cfg_username_without_password = cfg.username && cfg.password == NULL;
 	client = tr_client_new(&cfg, &callbacks, NULL, &error);
 	if (client == NULL)
 		goto fail;
@@ -230,7 +286,21 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	tr_client_start(client);
+	password_by_bus = cfg_username_without_password;
+	if (password_by_bus && control == NULL) {
+		g_printerr("trellis-client: ask-password = bus needs the control interface "
+			   "(system-bus = yes for the tray; not control-socket = none)\n");
+		return 2;
+	}
+	if (password_by_bus) {
+		waiting_password = TRUE;
+		tr_client_set_waiting(client, "needs-password");
+		g_message("waiting for the password over the system bus (a desktop's tray asks)");
+		tr_control_state_changed(control);
+	} else {
+		started = TRUE;
+		tr_client_start(client);
+	}
 	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
 	if (stats_file)
 		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,

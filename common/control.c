@@ -20,6 +20,7 @@ static const char introspection_xml[] =
 	"      <arg type='as' name='lines' direction='out'/>"
 	"    </method>"
 	"    <method name='Reload'/>"
+	"    <method name='SetPassword'><arg type='s' name='password' direction='in'/></method>"
 	"    <method name='Connect'/>"
 	"    <method name='Disconnect'><arg type='s' name='who' direction='in'/></method>"
 	"    <signal name='StateChanged'><arg type='s' name='state'/></signal>"
@@ -68,6 +69,17 @@ run_method(TrControl *c, const char *method, GVariant *params, GDBusMethodInvoca
 			return;
 		}
 		ok = c->ops.connect(c->user_data, &error);
+	} else if (g_strcmp0(method, "SetPassword") == 0) {
+		const char *password;
+		g_variant_get(params, "(&s)", &password);
+		if (c->ops.set_password == NULL) {
+			g_dbus_method_invocation_return_error(
+				inv, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED,
+				"this %s does not take a password over the bus (ask-password)",
+				c->role);
+			return;
+		}
+		ok = c->ops.set_password(c->user_data, password, &error);
 	} else {
 		const char *who;
 		g_variant_get(params, "(&s)", &who);
@@ -108,7 +120,8 @@ on_authorized(gboolean allowed, const GError *error, gpointer p)
 static const char *
 method_action(const char *method)
 {
-	if (g_strcmp0(method, "Connect") == 0)
+	/* A password is handed over to connect with it. */
+	if (g_strcmp0(method, "Connect") == 0 || g_strcmp0(method, "SetPassword") == 0)
 		return TR_ACTION_CONNECT;
 	if (g_strcmp0(method, "Disconnect") == 0)
 		return TR_ACTION_DISCONNECT;

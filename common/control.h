@@ -28,6 +28,8 @@ typedef struct {
 	gboolean (*connect)(gpointer user_data, GError **error);
 	/* Client: @who is "". Hub: drop the session of identity @who. */
 	gboolean (*disconnect)(gpointer user_data, const char *who, GError **error);
+	/* Client asking over the bus: the password, then connect. Else NULL. */
+	gboolean (*set_password)(gpointer user_data, const char *password, GError **error);
 } TrControlOps;
 
 typedef struct _TrControl TrControl;

@@ -12,6 +12,7 @@
 #include "tray-details.h"
 #include "tray-menu.h"
 #include "tray-model.h"
+#include "tray-password.h"
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
@@ -28,6 +29,7 @@ typedef struct {
 	AppIndicator *indicator;
 	GtkWidget *menu;
 	GtkWidget *details;
+	TrayPassword *password;
 	GFileMonitor *config_monitor;
 	char *config_dir;
 	guint redraw;
@@ -58,6 +60,25 @@ on_action_done(const char *network, const GError *error, gpointer p)
 }
 
 static void
+on_password(const char *network, const char *password, gpointer p)
+{
+	Tray *tray = p;
+
+	g_message("handing the password of %s to its daemon", network);
+	if (tray->daemons)
+		tray_daemons_set_password(tray->daemons, network, password, on_action_done, tray);
+}
+
+static void
+ask_password(Tray *tray, const char *network)
+{
+	TrayNetwork *net = tray_model_find(tray->model, network);
+	g_autofree char *problem = net ? tray_network_error_text(net) : NULL;
+
+	tray_password_ask(tray->password, network, net ? net->username : NULL, problem);
+}
+
+static void
 on_menu_item(const TrayMenuEntry *e, gpointer p)
 {
 	Tray *tray = p;
@@ -72,6 +93,9 @@ on_menu_item(const TrayMenuEntry *e, gpointer p)
 		g_message("disconnect %s", e->network);
 		if (tray->daemons)
 			tray_daemons_disconnect(tray->daemons, e->network, on_action_done, tray);
+		break;
+	case TRAY_ACTION_PASSWORD:
+		ask_password(tray, e->network);
 		break;
 	case TRAY_ACTION_COPY_ADDRESS:
 		gtk_clipboard_set_text(gtk_clipboard_get(GDK_SELECTION_CLIPBOARD), e->data, -1);
@@ -125,9 +149,17 @@ static void
 on_model_event(TrayModel *model, const TrayEvent *ev, gpointer p)
 {
 	Tray *tray = p;
-	g_autoptr(GNotification) n = g_notification_new(ev->title);
+	g_autoptr(GNotification) n = NULL;
 	g_autofree char *id = g_strdup_printf("network-%s", ev->network);
 
+	/* Asked for a password: the dialog (or the keyring) answers. */
+	if (ev->kind == TRAY_EVENT_NEEDS_PASSWORD) {
+		g_message("%s asks for a password", ev->network);
+		if (tray->password)
+			ask_password(tray, ev->network);
+		return;
+	}
+	n = g_notification_new(ev->title);
 	g_message("notification: %s%s%s", ev->title, ev->body ? ": " : "",
 		  ev->body ? ev->body : "");
 	if (ev->body)
@@ -179,6 +211,7 @@ on_startup(GApplication *app, gpointer p)
 	app_indicator_set_status(tray->indicator, APP_INDICATOR_STATUS_ACTIVE);
 	app_indicator_set_menu(tray->indicator, GTK_MENU(tray->menu));
 
+	tray->password = tray_password_new(tray->app, on_password, tray);
 	tray->config_dir = g_strdup(config_dir());
 	dir = g_file_new_for_path(tray->config_dir);
 	tray->config_monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
@@ -227,6 +260,7 @@ main(int argc, char **argv)
 	if (tray.redraw)
 		g_source_remove(tray.redraw);
 	tray_daemons_free(tray.daemons);
+	tray_password_free(tray.password);
 	g_clear_object(&tray.config_monitor);
 	g_clear_object(&tray.indicator);
 	g_clear_object(&tray.menu);

@@ -441,3 +441,10 @@ tray_daemons_disconnect(TrayDaemons *t, const char *network, TrayDoneFunc done,
 {
 	call_daemon(t, network, "Disconnect", g_variant_new("(s)", ""), done, user_data);
 }
+
+void
+tray_daemons_set_password(TrayDaemons *t, const char *network, const char *password,
+			  TrayDoneFunc done, gpointer user_data)
+{
+	call_daemon(t, network, "SetPassword", g_variant_new("(s)", password), done, user_data);
+}

@@ -130,9 +130,11 @@ after_update(TrayModel *m, TrayNetwork *net)
 	if (net->state == TRAY_STATE_CONNECTED && address == NULL && g_strcmp0(net->role, "hub") != 0)
 		return;
 	g_hash_table_replace(m->told, g_strdup(net->name), GINT_TO_POINTER(net->state));
-	/* A refusal is news whenever it comes: the daemon gives up and leaves. */
-	if ((!known && net->state != TRAY_STATE_ERROR) || (known && old == net->state) ||
-	    g_strcmp0(net->role, "hub") == 0)
+	/* A refusal is news whenever it comes: the daemon gives up and leaves.
+	 * A daemon waiting for a password must be answered, even at start. */
+	if ((!known && net->state != TRAY_STATE_ERROR &&
+	     net->state != TRAY_STATE_NEEDS_PASSWORD) ||
+	    (known && old == net->state) || g_strcmp0(net->role, "hub") == 0)
 		return;
 	switch (net->state) {
 	case TRAY_STATE_CONNECTED:
@@ -153,6 +155,10 @@ after_update(TrayModel *m, TrayNetwork *net)
 		if (old == TRAY_STATE_CONNECTED || old == TRAY_STATE_RECONNECTING)
 			tell(m, net, TRAY_EVENT_DISCONNECTED,
 			     g_strdup_printf(_("Disconnected from %s"), net->name), NULL);
+		break;
+	case TRAY_STATE_NEEDS_PASSWORD:
+		tell(m, net, TRAY_EVENT_NEEDS_PASSWORD,
+		     g_strdup_printf(_("Password for %s"), net->name), g_strdup(error));
 		break;
 	case TRAY_STATE_CONNECTING:
 		break;
@@ -261,14 +267,16 @@ TrayState
 tray_model_state(TrayModel *m)
 {
 	static const TrayState order[] = { TRAY_STATE_CONNECTING, TRAY_STATE_RECONNECTING,
-					   TRAY_STATE_CONNECTED, TRAY_STATE_ERROR };
+					   TRAY_STATE_CONNECTED, TRAY_STATE_NEEDS_PASSWORD,
+					   TRAY_STATE_ERROR };
 	g_autoptr(GPtrArray) nets = tray_model_networks(m);
 
 	for (gsize o = 0; o < G_N_ELEMENTS(order); o++)
 		for (guint i = 0; i < nets->len; i++)
 			if (((TrayNetwork *)nets->pdata[i])->state == order[o])
-				return order[o] == TRAY_STATE_RECONNECTING ? TRAY_STATE_CONNECTING
-									   : order[o];
+				return order[o] == TRAY_STATE_RECONNECTING	  ? TRAY_STATE_CONNECTING
+			       : order[o] == TRAY_STATE_NEEDS_PASSWORD ? TRAY_STATE_ERROR
+									 : order[o];
 	return TRAY_STATE_DISCONNECTED;
 }
 
@@ -282,6 +290,7 @@ tray_model_icon_name(TrayModel *m)
 	case TRAY_STATE_RECONNECTING:
 		return "trellis-tray-connecting-symbolic";
 	case TRAY_STATE_ERROR:
+	case TRAY_STATE_NEEDS_PASSWORD:
 		return "trellis-tray-error-symbolic";
 	case TRAY_STATE_OFF:
 	case TRAY_STATE_DISCONNECTED:
@@ -399,6 +408,9 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 		case TRAY_STATE_DISCONNECTED:
 		case TRAY_STATE_ERROR:
 			add(menu, TRAY_ACTION_CONNECT, net->name, g_strdup(_("Connect")));
+			break;
+		case TRAY_STATE_NEEDS_PASSWORD:
+			add(menu, TRAY_ACTION_PASSWORD, net->name, g_strdup(_("Enter password…")));
 			break;
 		}
 	}

@@ -16,6 +16,7 @@ typedef enum {
 	TRAY_ACTION_CONNECT,
 	TRAY_ACTION_DISCONNECT,
 	TRAY_ACTION_COPY_ADDRESS,
+	TRAY_ACTION_PASSWORD, /* ask for the password and hand it over */
 	TRAY_ACTION_DETAILS,
 	TRAY_ACTION_QUIT,
 	TRAY_ACTION_SEPARATOR,
@@ -34,6 +35,7 @@ typedef enum {
 	TRAY_EVENT_DISCONNECTED,
 	TRAY_EVENT_RECONNECTING,
 	TRAY_EVENT_REFUSED,
+	TRAY_EVENT_NEEDS_PASSWORD, /* not a notification: ask (the dialog) */
 } TrayEventKind;
 
 typedef struct {

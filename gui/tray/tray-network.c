@@ -39,6 +39,7 @@ tray_network_free(TrayNetwork *net)
 	g_strfreev(net->addresses);
 	g_free(net->hub);
 	g_free(net->identity);
+	g_free(net->username);
 	g_ptr_array_unref(net->peers);
 	g_free(net->error_kind);
 	g_free(net->error_message);
@@ -75,6 +76,9 @@ tray_network_set_daemon_state(TrayNetwork *net, const char *state)
 		net->state = net->error_kind && g_str_equal(net->error_kind, "refused")
 				     ? TRAY_STATE_ERROR
 				     : TRAY_STATE_DISCONNECTED;
+	} else if (g_str_equal(state, "needs-password")) {
+		/* Asked for the first time, or again after a refusal (error kept). */
+		net->state = TRAY_STATE_NEEDS_PASSWORD;
 	} else if (g_str_equal(state, "idle")) {
 		/* Between attempts: the first one has not started, or one failed. */
 		net->state = net->error_kind ? TRAY_STATE_RECONNECTING : TRAY_STATE_CONNECTING;
@@ -93,7 +97,8 @@ tray_network_set_error(TrayNetwork *net, const char *kind, const char *message)
 	g_free(net->error_message);
 	net->error_kind = kind && *kind ? g_strdup(kind) : NULL;
 	net->error_message = net->error_kind ? g_strdup(message) : NULL;
-	if (net->error_kind && g_str_equal(net->error_kind, "refused"))
+	if (net->error_kind && g_str_equal(net->error_kind, "refused") &&
+	    net->state != TRAY_STATE_NEEDS_PASSWORD)
 		net->state = TRAY_STATE_ERROR;
 	else if (net->error_kind && net->state == TRAY_STATE_CONNECTING)
 		net->state = TRAY_STATE_RECONNECTING;
@@ -182,6 +187,10 @@ tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 		g_free(net->role);
 		net->role = g_strdup(s);
 	}
+	if ((s = member_string(o, "username")) != NULL) {
+		g_free(net->username);
+		net->username = g_strdup(s);
+	}
 	tray_network_set_daemon_state(net, g_strcmp0(net->role, "hub") == 0
 						   ? "listening"
 						   : member_string(o, "state"));
@@ -240,6 +249,8 @@ tray_state_label(TrayState state)
 		return _("Connected");
 	case TRAY_STATE_ERROR:
 		return _("Failed");
+	case TRAY_STATE_NEEDS_PASSWORD:
+		return _("Password needed");
 	}
 	return "?";
 }

@@ -18,6 +18,7 @@ typedef enum {
 	TRAY_STATE_RECONNECTING, /* lost, waiting to retry */
 	TRAY_STATE_CONNECTED,	 /* a client with its settings; a hub listening */
 	TRAY_STATE_ERROR,	 /* refused or failed for good: see error_kind */
+	TRAY_STATE_NEEDS_PASSWORD, /* the daemon waits for the user's password */
 } TrayState;
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
 	char **addresses;    /* "198.19.0.2/24", ... */
 	char *hub;	     /* client: the hub it connects to */
 	char *identity;	     /* client: its certificate's name */
+	char *username;	     /* client: the user name it logs in with, or NULL */
 	GPtrArray *peers;    /* TrayPeer */
 	char *error_kind;    /* "refused", "timeout", ... or NULL */
 	char *error_message; /* the daemon's words */

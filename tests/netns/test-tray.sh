@@ -11,7 +11,8 @@
 #
 #   [home: trellis-client] ---- 198.18.1.0/24 ---- [hub]
 #   [work: trellis-client, a certificate of another CA] ---- 198.18.2.0/24 --'
-#   both clients on the private system bus; the tray as uid 65534
+#   [lab: trellis-client, asks for a password] ---- 198.18.3.0/24 -- hub :3211
+#   the clients on the private system bus; the tray as uid 65534
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 netns_require_root
@@ -55,6 +56,9 @@ spawn() { # spawn LOG CMD...: a background process outside the namespaces
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
 $B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
 $B/cli/trellis pki issue laptop --state-dir "$S" >/dev/null || fail "issue laptop"
+$B/cli/trellis pki issue lab --state-dir "$S" >/dev/null || fail "issue lab"
+printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
+chmod 600 "$T/passwd"
 $B/cli/trellis pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
 $B/cli/trellis pki issue stranger --state-dir "$O" >/dev/null || fail "issue stranger"
 
@@ -62,7 +66,9 @@ netns_new hub hub || fail "netns"
 netns_new home home || fail "netns"
 netns_new work work || fail "netns"
 netns_link "$hub" 198.18.1.1/24 "$home" 198.18.1.2/24 || fail "link home"
+netns_new lab lab || fail "netns"
 netns_link "$hub" 198.18.2.1/24 "$work" 198.18.2.2/24 || fail "link work"
+netns_link "$hub" 198.18.3.1/24 "$lab" 198.18.3.2/24 || fail "link lab"
 
 # ---- The private system bus: Debian's default policy, Trellis's and polkit's --
 SYSBUS=$T/system_bus_socket
@@ -131,6 +137,16 @@ server-name = hub
 ca = $S/ca.crt
 cert = $S/issued/laptop.crt
 key = $S/issued/laptop.key
+EOF
+cat >"$CONF/lab.conf" <<EOF
+[client]
+connect = 198.18.3.1:3211
+server-name = hub
+ca = $S/ca.crt
+cert = $S/issued/lab.crt
+key = $S/issued/lab.key
+username = alice
+ask-password = bus
 EOF
 cat >"$CONF/work.conf" <<EOF
 [client]
@@ -263,6 +279,40 @@ as_user gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
 	--method org.trellisvpn.Daemon1.GetLog 20 | grep -q "notice: connected to 198.18.1.1 as laptop" ||
 	fail "GetLog does not show the connection"
 ok "uid 65534: GetStatus and GetLog open, Reload refused by the daemon (polkit: not authorized)"
+
+# ---- A hub that asks for a password: the dialog, a wrong one, the right one ------
+mkdir -p "$T/pwstate"
+netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+	--key "$S/issued/hub.key" --state-dir "$T/pwstate" --listen 3211 --pool 198.19.1.0/24 \
+	--pool6 none --password-file "$T/passwd" >"$T/hubpw.log" 2>&1
+netns_wait_for 10 grep -q "listening on port 3211" "$T/hubpw.log" || fail "password hub did not start"
+netns_spawn "$lab" "$B/client/trellis-client" --config "$CONF/lab.conf" --system-bus yes \
+	>"$T/lab.log" 2>&1
+LAB_PID=$NETNS_LAST_PID
+netns_wait_for 10 grep -q "waiting for the password over the system bus" "$T/lab.log" ||
+	fail "lab does not wait for its password"
+wait_menu 15 "[lab — Password needed]"
+dialog_window() { xdotool search --onlyvisible --name "^Password for lab\$" 2>/dev/null | head -n 1; }
+has_dialog() { [ -n "$(dialog_window)" ]; }
+type_password() { # type_password TEXT: into the dialog, then Enter
+	local w
+	netns_wait_for 15 has_dialog || fail "no password dialog; menu: $(sni menu | tr '\n' '|')"
+	w=$(dialog_window)
+	xdotool windowfocus --sync "$w" && sleep 0.3 &&
+		xdotool type --delay 20 "$1" && xdotool key Return || fail "cannot type into the dialog"
+}
+shot tray-password-en
+type_password looking-glass
+netns_wait_for 15 grep -q "refused the password" "$T/lab.log" || fail "the wrong password was not refused"
+wait_menu 15 "[Wrong user name or password.]"
+wait_menu 5 "[lab — Password needed]"
+shot tray-password-again-en
+type_password wonderland
+wait_menu 20 "[lab — Connected]"
+netns_exec "$lab" ping -c 1 -W 2 198.19.1.1 >/dev/null || fail "no ping through the password hub"
+grep -l "wonderland\|looking-glass" "$T"/*.log && fail "a password reached a log"
+tr '\0' ' ' <"/proc/$LAB_PID/cmdline" | grep -q "wonderland\|looking-glass" && fail "a password on a command line"
+ok "a hub asking for a password: the tray's dialog, a wrong one refused and asked again, the right one connects; no password in logs or argv"
 
 sni click "Details…" || fail "cannot click Details…"
 shot tray-details-en

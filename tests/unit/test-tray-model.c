@@ -24,8 +24,8 @@ on_changed(TrayModel *m, gpointer p)
 static void
 on_event(TrayModel *m, const TrayEvent *ev, gpointer p)
 {
-	static const char *const kinds[] = { "connected", "disconnected", "reconnecting",
-					     "refused" };
+	static const char *const kinds[] = { "connected", "disconnected", "reconnecting", "refused",
+					     "needs-password" };
 	Fixture *f = p;
 
 	g_ptr_array_add(f->events, g_strdup_printf("%s|%s|%s", kinds[ev->kind], ev->title,
@@ -51,8 +51,9 @@ teardown(Fixture *f, gconstpointer data)
 static char *
 menu_text(TrayModel *m)
 {
-	static const char *const actions[] = { "", "[connect] ", "[disconnect] ", "[copy] ",
-					       "[details] ", "[quit] ", "" };
+	static const char *const actions[] = { "",	   "[connect] ", "[disconnect] ",
+					       "[copy] ", "[password] ", "[details] ",
+					       "[quit] ", "" };
 	g_autoptr(GPtrArray) menu = tray_model_menu(m);
 	GString *out = g_string_new(NULL);
 
@@ -211,6 +212,41 @@ test_refused(Fixture *f, gconstpointer data)
 	}
 }
 
+/* A daemon waiting for the user's password; a wrong one; the right one. */
+static void
+test_password(Fixture *f, gconstpointer data)
+{
+	g_autofree char *menu = NULL;
+
+	/* Asked at once, even as the first state seen (the tray just started). */
+	tray_model_daemon_state(f->model, "lab", "needs-password");
+	g_assert_cmpuint(f->events->len, ==, 1);
+	g_assert_cmpstr(f->events->pdata[0], ==, "needs-password|Password for lab|");
+	menu = menu_text(f->model);
+	g_assert_true(g_str_has_prefix(menu, "*lab — Password needed\n[password] Enter password…\n---\n"));
+	g_assert_cmpstr(tray_model_icon_name(f->model), ==, "trellis-tray-error-symbolic");
+	g_clear_pointer(&menu, g_free);
+	/* Handed over; the hub refuses it: told why, asked again. */
+	tray_model_daemon_state(f->model, "lab", "hello");
+	tray_model_daemon_error(f->model, "lab", "refused", "invalid username or password");
+	tray_model_daemon_state(f->model, "lab", "needs-password");
+	g_assert_cmpstr(f->events->pdata[f->events->len - 1], ==,
+			"needs-password|Password for lab|Wrong user name or password.");
+	menu = menu_text(f->model);
+	g_assert_true(g_str_has_prefix(menu, "*lab — Password needed\n"
+					     "Wrong user name or password.\n"
+					     "[password] Enter password…\n"));
+	/* The right one. */
+	tray_model_daemon_state(f->model, "lab", "tls");
+	tray_model_daemon_status(f->model, "lab",
+				 "{\"role\":\"client\",\"state\":\"connected\",\"username\":\"alice\","
+				 "\"addresses\":[\"198.19.1.2/24\"]}");
+	g_assert_cmpstr(tray_model_find(f->model, "lab")->username, ==, "alice");
+	g_assert_null(tray_model_find(f->model, "lab")->error_kind);
+	g_assert_cmpstr(f->events->pdata[f->events->len - 1], ==,
+			"connected|Connected to lab|Your address is 198.19.1.2.");
+}
+
 static void
 test_hub_and_peers(Fixture *f, gconstpointer data)
 {
@@ -331,6 +367,7 @@ main(int argc, char **argv)
 	ADD("/tray-model/disconnect-and-back", test_disconnect_and_back);
 	ADD("/tray-model/reconnecting", test_reconnecting);
 	ADD("/tray-model/refused", test_refused);
+	ADD("/tray-model/password", test_password);
 	ADD("/tray-model/hub-and-peers", test_hub_and_peers);
 	ADD("/tray-model/overall-state", test_overall_state);
 	ADD("/tray-model/config-dir", test_config_dir);
