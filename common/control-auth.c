@@ -26,8 +26,7 @@ auth_finish(AuthRequest *req, gboolean allowed, const GError *error)
 	g_free(req);
 }
 
-static void G_GNUC_PRINTF(2, 3)
-deny(AuthRequest *req, const char *format, ...)
+static void G_GNUC_PRINTF(2, 3) deny(AuthRequest *req, const char *format, ...)
 {
 	g_autoptr(GError) error = NULL;
 	va_list ap;
@@ -45,11 +44,11 @@ on_checked(GObject *source, GAsyncResult *res, gpointer p)
 	AuthRequest *req = p;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PolkitAuthorizationResult) result =
-		polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
+	        polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), res, &error);
 
 	if (result == NULL) {
 		g_warning("polkit: cannot check %s for %s: %s", req->action, req->sender,
-			  error->message);
+		          error->message);
 		deny(req, "not authorized: polkit could not be asked (%s)", error->message);
 		return;
 	}
@@ -79,8 +78,8 @@ on_authority(GObject *source, GAsyncResult *res, gpointer p)
 	details = polkit_details_new();
 	polkit_details_insert(details, "network", req->network);
 	polkit_authority_check_authorization(
-		authority, subject, req->action, details,
-		POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION, NULL, on_checked, req);
+	        authority, subject, req->action, details,
+	        POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION, NULL, on_checked, req);
 }
 #endif
 
@@ -89,8 +88,8 @@ on_uid(GObject *source, GAsyncResult *res, gpointer p)
 {
 	AuthRequest *req = p;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res,
-								  &error);
+	g_autoptr(GVariant) reply =
+	        g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), res, &error);
 	guint32 uid;
 
 	if (reply == NULL) {
@@ -111,7 +110,7 @@ on_uid(GObject *source, GAsyncResult *res, gpointer p)
 
 void
 tr_control_authorize(GDBusMethodInvocation *inv, const char *action, const char *network,
-		     TrControlAuthFunc done, gpointer user_data)
+                     TrControlAuthFunc done, gpointer user_data)
 {
 	AuthRequest *req = g_new0(AuthRequest, 1);
 	GDBusConnection *conn = g_dbus_method_invocation_get_connection(inv);
@@ -122,7 +121,7 @@ tr_control_authorize(GDBusMethodInvocation *inv, const char *action, const char 
 	req->done = done;
 	req->user_data = user_data;
 	g_dbus_connection_call(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-			       "org.freedesktop.DBus", "GetConnectionUnixUser",
-			       g_variant_new("(s)", req->sender), G_VARIANT_TYPE("(u)"),
-			       G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_uid, req);
+	                       "org.freedesktop.DBus", "GetConnectionUnixUser",
+	                       g_variant_new("(s)", req->sender), G_VARIANT_TYPE("(u)"),
+	                       G_DBUS_CALL_FLAGS_NONE, 5000, NULL, on_uid, req);
 }

@@ -21,6 +21,6 @@ typedef void (*TrControlAuthFunc)(gboolean allowed, const GError *error, gpointe
 /* Asks whether the caller of @inv may do @action on @network; the answer
  * comes later, from the main loop. */
 void tr_control_authorize(GDBusMethodInvocation *inv, const char *action, const char *network,
-			  TrControlAuthFunc done, gpointer user_data);
+                          TrControlAuthFunc done, gpointer user_data);
 
 G_END_DECLS

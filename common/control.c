@@ -50,6 +50,7 @@ struct _TrControl {
 	char *network;	  /* the name on the system bus: the config file's */
 	char *object_path; /* on the system bus: TR_CONTROL_PATH/ESCAPED-NETWORK */
 	char *error_kind, *error_message;
+	GPtrArray *pending; /* PendingCall: asked polkit, no answer yet */
 };
 
 /* A method that changes the daemon, once allowed. */
@@ -105,12 +106,18 @@ on_authorized(gboolean allowed, const GError *error, gpointer p)
 {
 	PendingCall *call = p;
 
-	if (allowed)
+	if (call->control == NULL)
+		g_dbus_method_invocation_return_error_literal(call->inv, G_DBUS_ERROR,
+							      G_DBUS_ERROR_FAILED,
+							      "the daemon is shutting down");
+	else if (allowed)
 		run_method(call->control, call->method, call->params, call->inv);
 	else
 		g_dbus_method_invocation_return_error_literal(call->inv, G_DBUS_ERROR,
 							      G_DBUS_ERROR_ACCESS_DENIED,
 							      error->message);
+	if (call->control)
+		g_ptr_array_remove(call->control->pending, call);
 	g_object_unref(call->inv);
 	g_variant_unref(call->params);
 	g_free(call->method);
@@ -165,6 +172,7 @@ on_method(GDBusConnection *conn, const char *sender, const char *path, const cha
 		call->inv = g_object_ref(inv);
 		call->method = g_strdup(method);
 		call->params = g_variant_ref(params);
+		g_ptr_array_add(c->pending, call);
 		tr_control_authorize(inv, action, c->network, on_authorized, call);
 		return;
 	}
@@ -259,6 +267,7 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 	c->ops = *ops;
 	c->user_data = user_data;
 	c->connections = g_ptr_array_new_with_free_func(g_object_unref);
+	c->pending = g_ptr_array_new();
 	c->info = g_dbus_node_info_new_for_xml(introspection_xml, error);
 	if (c->info == NULL)
 		goto fail;
@@ -458,6 +467,10 @@ tr_control_free(TrControl *c)
 	g_clear_object(&c->system_bus);
 	g_clear_object(&c->observer);
 	g_ptr_array_unref(c->connections);
+	/* polkit answers later: the calls then see no daemon. */
+	for (guint i = 0; i < c->pending->len; i++)
+		((PendingCall *)c->pending->pdata[i])->control = NULL;
+	g_ptr_array_unref(c->pending);
 	if (c->info)
 		g_dbus_node_info_unref(c->info);
 	g_free(c->socket_path);

@@ -14,8 +14,10 @@
 #include "tray-model.h"
 #include "tray-password.h"
 
-#include <glib-unix.h>
 #include <glib/gi18n.h>
+#ifdef G_OS_UNIX
+#include <glib-unix.h>
+#endif
 #include <gtk/gtk.h>
 #include <libayatana-appindicator/app-indicator.h>
 #include <locale.h>
@@ -104,7 +106,7 @@ on_menu_item(const TrayMenuEntry *e, gpointer p)
 		if (tray->details == NULL) {
 			tray->details = tray_details_new(tray->app, tray->model);
 			g_object_add_weak_pointer(G_OBJECT(tray->details),
-						  (gpointer *)&tray->details);
+			                          (gpointer *)&tray->details);
 		}
 		gtk_widget_show_all(tray->details);
 		gtk_window_present(GTK_WINDOW(tray->details));
@@ -161,24 +163,23 @@ on_model_event(TrayModel *model, const TrayEvent *ev, gpointer p)
 	}
 	n = g_notification_new(ev->title);
 	g_message("notification: %s%s%s", ev->title, ev->body ? ": " : "",
-		  ev->body ? ev->body : "");
+	          ev->body ? ev->body : "");
 	if (ev->body)
 		g_notification_set_body(n, ev->body);
 	g_notification_set_priority(n, ev->kind == TRAY_EVENT_REFUSED
-					       ? G_NOTIFICATION_PRIORITY_HIGH
-					       : G_NOTIFICATION_PRIORITY_NORMAL);
+	                                       ? G_NOTIFICATION_PRIORITY_HIGH
+	                                       : G_NOTIFICATION_PRIORITY_NORMAL);
 	g_application_send_notification(G_APPLICATION(tray->app), id, n);
 }
 
 static void
-on_config_changed(GFileMonitor *mon, GFile *file, GFile *other, GFileMonitorEvent event,
-		  gpointer p)
+on_config_changed(GFileMonitor *mon, GFile *file, GFile *other, GFileMonitorEvent event, gpointer p)
 {
 	Tray *tray = p;
 
-	if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT || event == G_FILE_MONITOR_EVENT_DELETED ||
-	    event == G_FILE_MONITOR_EVENT_CREATED || event == G_FILE_MONITOR_EVENT_MOVED_IN ||
-	    event == G_FILE_MONITOR_EVENT_MOVED_OUT)
+	if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT ||
+	    event == G_FILE_MONITOR_EVENT_DELETED || event == G_FILE_MONITOR_EVENT_CREATED ||
+	    event == G_FILE_MONITOR_EVENT_MOVED_IN || event == G_FILE_MONITOR_EVENT_MOVED_OUT)
 		tray_model_scan_config_dir(tray->model, tray->config_dir);
 }
 
@@ -205,7 +206,7 @@ on_startup(GApplication *app, gpointer p)
 	tray->menu = gtk_menu_new();
 	g_object_ref_sink(tray->menu);
 	tray->indicator = app_indicator_new("trellis-tray", "trellis-tray-disconnected-symbolic",
-					    APP_INDICATOR_CATEGORY_COMMUNICATIONS);
+	                                    APP_INDICATOR_CATEGORY_COMMUNICATIONS);
 	if (icons && *icons)
 		app_indicator_set_icon_theme_path(tray->indicator, icons);
 	app_indicator_set_status(tray->indicator, APP_INDICATOR_STATUS_ACTIVE);
@@ -214,16 +215,16 @@ on_startup(GApplication *app, gpointer p)
 	tray->password = tray_password_new(tray->app, on_password, tray);
 	tray->config_dir = g_strdup(config_dir());
 	dir = g_file_new_for_path(tray->config_dir);
-	tray->config_monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+	tray->config_monitor =
+	        g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
 	if (tray->config_monitor)
 		g_signal_connect(tray->config_monitor, "changed", G_CALLBACK(on_config_changed),
-				 tray);
+		                 tray);
 	tray_model_scan_config_dir(tray->model, tray->config_dir);
 
 	bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
 	if (bus == NULL)
-		g_warning("no system bus (%s): running networks cannot be shown",
-			  error->message);
+		g_warning("no system bus (%s): running networks cannot be shown", error->message);
 	else
 		tray->daemons = tray_daemons_new(bus, tray->model);
 	redraw(tray);
@@ -238,13 +239,14 @@ on_activate(GApplication *app, gpointer p)
 int
 main(int argc, char **argv)
 {
-	Tray tray = { 0 };
+	Tray tray = {0};
 	int status;
 
 	setlocale(LC_ALL, "");
 	/* TRELLIS_LOCALEDIR: the catalogues of a build tree (tests). */
-	bindtextdomain(GETTEXT_PACKAGE, g_getenv("TRELLIS_LOCALEDIR") ? g_getenv("TRELLIS_LOCALEDIR")
-								     : TR_LOCALEDIR);
+	bindtextdomain(GETTEXT_PACKAGE, g_getenv("TRELLIS_LOCALEDIR")
+	                                        ? g_getenv("TRELLIS_LOCALEDIR")
+	                                        : TR_LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 	g_set_application_name(_("Trellis VPN"));
@@ -253,8 +255,10 @@ main(int argc, char **argv)
 	tray.app = gtk_application_new(TRAY_APP_ID, (GApplicationFlags)0);
 	g_signal_connect(tray.app, "startup", G_CALLBACK(on_startup), &tray);
 	g_signal_connect(tray.app, "activate", G_CALLBACK(on_activate), &tray);
+#ifdef G_OS_UNIX
 	g_unix_signal_add(SIGINT, on_quit_signal, &tray);
 	g_unix_signal_add(SIGTERM, on_quit_signal, &tray);
+#endif
 	status = g_application_run(G_APPLICATION(tray.app), argc, argv);
 
 	if (tray.redraw)

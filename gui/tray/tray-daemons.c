@@ -15,9 +15,9 @@
 
 typedef struct {
 	char *bus_name; /* org.trellisvpn.Daemon.nESCAPED */
-	char *owner;	/* its unique name */
+	char *owner;    /* its unique name */
 	char *path;
-	char *network;	/* from the bus name, then the Network property */
+	char *network; /* from the bus name, then the Network property */
 } Daemon;
 
 struct _TrayDaemons {
@@ -139,12 +139,12 @@ on_log(GObject *src, GAsyncResult *res, gpointer p)
 static void
 refresh_status(TrayDaemons *t, Daemon *d)
 {
-	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetStatus", NULL,
-			       G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
-			       on_status, reply_new(t, d));
+	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetStatus",
+	                       NULL, G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
+	                       on_status, reply_new(t, d));
 	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetLog",
-			       g_variant_new("(u)", LOG_LINES), G_VARIANT_TYPE("(as)"),
-			       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_log, reply_new(t, d));
+	                       g_variant_new("(u)", LOG_LINES), G_VARIANT_TYPE("(as)"),
+	                       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_log, reply_new(t, d));
 }
 
 static void
@@ -165,7 +165,7 @@ on_properties(GObject *src, GAsyncResult *res, gpointer p)
 	if (d == NULL || v == NULL) {
 		if (v == NULL)
 			g_warning("cannot read the properties of %s: %s", r->bus_name,
-				  error->message);
+			          error->message);
 		reply_free(r);
 		return;
 	}
@@ -206,9 +206,9 @@ add_daemon(TrayDaemons *t, const char *bus_name, const char *owner)
 		g_free(network);
 	g_hash_table_replace(t->daemons, d->bus_name, d);
 	g_dbus_connection_call(t->bus, bus_name, d->path, "org.freedesktop.DBus.Properties",
-			       "GetAll", g_variant_new("(s)", TR_CONTROL_INTERFACE),
-			       G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
-			       on_properties, reply_new(t, d));
+	                       "GetAll", g_variant_new("(s)", TR_CONTROL_INTERFACE),
+	                       G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
+	                       on_properties, reply_new(t, d));
 }
 
 static gboolean
@@ -220,7 +220,7 @@ is_network_name(const char *bus_name)
 
 static void
 on_owner_changed(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
-		 const char *signal, GVariant *params, gpointer p)
+                 const char *signal, GVariant *params, gpointer p)
 {
 	TrayDaemons *t = p;
 	const char *name, *old_owner, *new_owner;
@@ -242,7 +242,7 @@ on_owner_changed(GDBusConnection *bus, const char *sender, const char *path, con
 
 static void
 on_daemon_signal(GDBusConnection *bus, const char *sender, const char *path, const char *iface,
-		 const char *signal, GVariant *params, gpointer p)
+                 const char *signal, GVariant *params, gpointer p)
 {
 	TrayDaemons *t = p;
 	Daemon *d = by_owner(t, sender);
@@ -258,7 +258,7 @@ on_daemon_signal(GDBusConnection *bus, const char *sender, const char *path, con
 	} else if (g_str_equal(signal, "PeersChanged")) {
 		refresh_status(t, d);
 	} else if (g_str_equal(signal, "Error") &&
-		   g_variant_is_of_type(params, G_VARIANT_TYPE("(ss)"))) {
+	           g_variant_is_of_type(params, G_VARIANT_TYPE("(ss)"))) {
 		const char *kind, *message;
 		g_variant_get(params, "(&s&s)", &kind, &message);
 		tray_model_daemon_error(t->model, d->network, kind, message);
@@ -303,9 +303,9 @@ on_names(GObject *src, GAsyncResult *res, gpointer p)
 		r->daemons = t;
 		r->bus_name = g_strdup(name);
 		g_dbus_connection_call(t->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-				       "org.freedesktop.DBus", "GetNameOwner",
-				       g_variant_new("(s)", name), G_VARIANT_TYPE("(s)"),
-				       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_owner, r);
+		                       "org.freedesktop.DBus", "GetNameOwner",
+		                       g_variant_new("(s)", name), G_VARIANT_TYPE("(s)"),
+		                       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_owner, r);
 	}
 }
 
@@ -334,15 +334,15 @@ tray_daemons_new(GDBusConnection *bus, TrayModel *model)
 	t->daemons = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, daemon_free);
 	/* Subscribe first, then list: no daemon can slip between the two. */
 	t->owner_sub = g_dbus_connection_signal_subscribe(
-		bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-		"/org/freedesktop/DBus", TR_CONTROL_BUS_NAME, G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE,
-		on_owner_changed, t, NULL);
+	        bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+	        "/org/freedesktop/DBus", TR_CONTROL_BUS_NAME,
+	        G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE, on_owner_changed, t, NULL);
 	t->signal_sub = g_dbus_connection_signal_subscribe(bus, NULL, TR_CONTROL_INTERFACE, NULL,
-							   NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-							   on_daemon_signal, t, NULL);
+	                                                   NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+	                                                   on_daemon_signal, t, NULL);
 	g_dbus_connection_call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-			       "org.freedesktop.DBus", "ListNames", NULL, G_VARIANT_TYPE("(as)"),
-			       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_names, t);
+	                       "org.freedesktop.DBus", "ListNames", NULL, G_VARIANT_TYPE("(as)"),
+	                       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_names, t);
 	t->refresh = g_timeout_add_seconds(REFRESH_SECONDS, on_refresh, t);
 	return t;
 }
@@ -397,14 +397,14 @@ action_new(const char *network, TrayDoneFunc done, gpointer user_data)
 
 static void
 call_daemon(TrayDaemons *t, const char *network, const char *method, GVariant *args,
-	    TrayDoneFunc done, gpointer user_data)
+            TrayDoneFunc done, gpointer user_data)
 {
 	Daemon *d = by_network(t, network);
 	g_autoptr(GError) error = NULL;
 
 	if (d == NULL) {
 		error = g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-				    "the daemon of %s is not running", network);
+		                    "the daemon of %s is not running", network);
 		if (args)
 			g_variant_unref(g_variant_ref_sink(args));
 		if (done)
@@ -412,9 +412,9 @@ call_daemon(TrayDaemons *t, const char *network, const char *method, GVariant *a
 		return;
 	}
 	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, method, args,
-			       NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
-			       ACTION_TIMEOUT_MS, NULL, on_action_done,
-			       action_new(network, done, user_data));
+	                       NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+	                       ACTION_TIMEOUT_MS, NULL, on_action_done,
+	                       action_new(network, done, user_data));
 }
 
 void
@@ -429,22 +429,21 @@ tray_daemons_connect(TrayDaemons *t, const char *network, TrayDoneFunc done, gpo
 	/* Not running: systemd starts it (and asks polkit itself). */
 	unit = g_strdup_printf("trellis-client@%s.service", network);
 	g_dbus_connection_call(t->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-			       "org.freedesktop.systemd1.Manager", "StartUnit",
-			       g_variant_new("(ss)", unit, "replace"), G_VARIANT_TYPE("(o)"),
-			       G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, ACTION_TIMEOUT_MS,
-			       NULL, on_action_done, action_new(network, done, user_data));
+	                       "org.freedesktop.systemd1.Manager", "StartUnit",
+	                       g_variant_new("(ss)", unit, "replace"), G_VARIANT_TYPE("(o)"),
+	                       G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, ACTION_TIMEOUT_MS,
+	                       NULL, on_action_done, action_new(network, done, user_data));
 }
 
 void
-tray_daemons_disconnect(TrayDaemons *t, const char *network, TrayDoneFunc done,
-			gpointer user_data)
+tray_daemons_disconnect(TrayDaemons *t, const char *network, TrayDoneFunc done, gpointer user_data)
 {
 	call_daemon(t, network, "Disconnect", g_variant_new("(s)", ""), done, user_data);
 }
 
 void
 tray_daemons_set_password(TrayDaemons *t, const char *network, const char *password,
-			  TrayDoneFunc done, gpointer user_data)
+                          TrayDoneFunc done, gpointer user_data)
 {
 	call_daemon(t, network, "SetPassword", g_variant_new("(s)", password), done, user_data);
 }

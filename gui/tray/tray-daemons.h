@@ -26,12 +26,12 @@ typedef void (*TrayDoneFunc)(const char *network, const GError *error, gpointer 
  * systemd starts trellis-client@NETWORK.service. polkit may ask the user
  * first, so the answer can take long. */
 void tray_daemons_connect(TrayDaemons *daemons, const char *network, TrayDoneFunc done,
-			  gpointer user_data);
+                          gpointer user_data);
 void tray_daemons_disconnect(TrayDaemons *daemons, const char *network, TrayDoneFunc done,
-			     gpointer user_data);
+                             gpointer user_data);
 /* Hands the daemon waiting for it the user's password (SetPassword): over
  * the system bus, never a command line or a file. */
 void tray_daemons_set_password(TrayDaemons *daemons, const char *network, const char *password,
-			       TrayDoneFunc done, gpointer user_data);
+                               TrayDoneFunc done, gpointer user_data);
 
 G_END_DECLS

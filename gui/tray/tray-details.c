@@ -66,7 +66,8 @@ tray_details_new(GtkApplication *app, TrayModel *model)
 	gtk_container_add(GTK_CONTAINER(win), scroll);
 	g_object_set_data(G_OBJECT(win), "buffer", gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)));
 	g_object_set_data(G_OBJECT(win), "model", model);
-	g_object_set_data(G_OBJECT(win), "tick", GUINT_TO_POINTER(g_timeout_add_seconds(2, on_tick, win)));
+	g_object_set_data(G_OBJECT(win), "tick",
+	                  GUINT_TO_POINTER(g_timeout_add_seconds(2, on_tick, win)));
 	g_signal_connect(win, "destroy", G_CALLBACK(on_destroy), NULL);
 	tray_details_update(win, model);
 	return win;

@@ -61,7 +61,7 @@ tray_menu_fill(GtkMenu *menu, GPtrArray *entries, TrayMenuFunc activate, gpointe
 				item->activate = activate;
 				item->user_data = user_data;
 				g_signal_connect_data(mi, "activate", G_CALLBACK(on_activate), item,
-						      item_free, 0);
+				                      item_free, 0);
 			}
 		}
 		gtk_widget_show(mi);

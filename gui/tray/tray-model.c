@@ -19,7 +19,7 @@ tray_model_new(TrayChangedFunc changed, TrayEventFunc event, gpointer user_data)
 	TrayModel *m = g_new0(TrayModel, 1);
 
 	m->networks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-					    (GDestroyNotify)tray_network_free);
+	                                    (GDestroyNotify)tray_network_free);
 	m->told = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	m->changed = changed;
 	m->event = event;
@@ -104,7 +104,7 @@ changed(TrayModel *m)
 static void
 tell(TrayModel *m, TrayNetwork *net, TrayEventKind kind, char *title, char *body)
 {
-	TrayEvent ev = { kind, net->name, title, body };
+	TrayEvent ev = {kind, net->name, title, body};
 
 	if (m->event)
 		m->event(m, &ev, m->user_data);
@@ -127,13 +127,13 @@ after_update(TrayModel *m, TrayNetwork *net)
 	old = (TrayState)GPOINTER_TO_INT(old_p);
 	/* "Connected" is told with the address, which the status brings a
 	 * moment after the state. */
-	if (net->state == TRAY_STATE_CONNECTED && address == NULL && g_strcmp0(net->role, "hub") != 0)
+	if (net->state == TRAY_STATE_CONNECTED && address == NULL &&
+	    g_strcmp0(net->role, "hub") != 0)
 		return;
 	g_hash_table_replace(m->told, g_strdup(net->name), GINT_TO_POINTER(net->state));
 	/* A refusal is news whenever it comes: the daemon gives up and leaves.
 	 * A daemon waiting for a password must be answered, even at start. */
-	if ((!known && net->state != TRAY_STATE_ERROR &&
-	     net->state != TRAY_STATE_NEEDS_PASSWORD) ||
+	if ((!known && net->state != TRAY_STATE_ERROR && net->state != TRAY_STATE_NEEDS_PASSWORD) ||
 	    (known && old == net->state) || g_strcmp0(net->role, "hub") == 0)
 		return;
 	switch (net->state) {
@@ -187,8 +187,8 @@ tray_model_scan_config_dir(TrayModel *m, const char *dir)
 		g_free(net->config_path);
 		net->config_path = g_steal_pointer(&path);
 		/* A file only root may read is still a network. */
-		if (net->role == NULL && g_key_file_load_from_file(kf, net->config_path,
-								   G_KEY_FILE_NONE, NULL)) {
+		if (net->role == NULL &&
+		    g_key_file_load_from_file(kf, net->config_path, G_KEY_FILE_NONE, NULL)) {
 			if (g_key_file_has_group(kf, "client"))
 				net->role = g_strdup("client");
 			else if (g_key_file_has_group(kf, "server"))
@@ -242,8 +242,7 @@ tray_model_daemon_status(TrayModel *m, const char *network, const char *json)
 }
 
 void
-tray_model_daemon_error(TrayModel *m, const char *network, const char *kind,
-			const char *message)
+tray_model_daemon_error(TrayModel *m, const char *network, const char *kind, const char *message)
 {
 	TrayNetwork *net = get_network(m, network);
 
@@ -266,17 +265,17 @@ tray_model_daemon_log(TrayModel *m, const char *network, const char *const *line
 TrayState
 tray_model_state(TrayModel *m)
 {
-	static const TrayState order[] = { TRAY_STATE_CONNECTING, TRAY_STATE_RECONNECTING,
-					   TRAY_STATE_CONNECTED, TRAY_STATE_NEEDS_PASSWORD,
-					   TRAY_STATE_ERROR };
+	static const TrayState order[] = {TRAY_STATE_CONNECTING, TRAY_STATE_RECONNECTING,
+	                                  TRAY_STATE_CONNECTED, TRAY_STATE_NEEDS_PASSWORD,
+	                                  TRAY_STATE_ERROR};
 	g_autoptr(GPtrArray) nets = tray_model_networks(m);
 
 	for (gsize o = 0; o < G_N_ELEMENTS(order); o++)
 		for (guint i = 0; i < nets->len; i++)
 			if (((TrayNetwork *)nets->pdata[i])->state == order[o])
-				return order[o] == TRAY_STATE_RECONNECTING	  ? TRAY_STATE_CONNECTING
-			       : order[o] == TRAY_STATE_NEEDS_PASSWORD ? TRAY_STATE_ERROR
-									 : order[o];
+				return order[o] == TRAY_STATE_RECONNECTING ? TRAY_STATE_CONNECTING
+				       : order[o] == TRAY_STATE_NEEDS_PASSWORD ? TRAY_STATE_ERROR
+				                                               : order[o];
 	return TRAY_STATE_DISCONNECTED;
 }
 
@@ -354,13 +353,13 @@ add(GPtrArray *menu, TrayAction action, const char *network, char *label)
 static char *
 peer_label(const TrayPeer *p)
 {
-	g_autofree char *rtt = p->rtt_ms >= 0 ? g_strdup_printf(_(", %d ms"),
-								(int)MIN(p->rtt_ms, G_MAXINT))
-					      : g_strdup("");
+	g_autofree char *rtt =
+	        p->rtt_ms >= 0 ? g_strdup_printf(_(", %d ms"), (int)MIN(p->rtt_ms, G_MAXINT))
+	                       : g_strdup("");
 	/* TRANSLATORS: a peer: its name (address), direct or relayed, round trip */
 	return g_strdup_printf(_("%s%s%s%s — %s%s"), p->name, p->address ? " (" : "",
-			       p->address ? p->address : "", p->address ? ")" : "",
-			       p->direct ? _("direct") : _("relayed"), rtt);
+	                       p->address ? p->address : "", p->address ? ")" : "",
+	                       p->direct ? _("direct") : _("relayed"), rtt);
 }
 
 static void
@@ -374,7 +373,7 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 	/* TRANSLATORS: the network's name — its state */
 	add(menu, TRAY_ACTION_NONE, net->name,
 	    g_strdup_printf(_("%s — %s"), net->name, network_state_label(net)))
-		->header = TRUE;
+	        ->header = TRUE;
 	if (error && net->state != TRAY_STATE_CONNECTED)
 		add(menu, TRAY_ACTION_NONE, net->name, g_steal_pointer(&error));
 	if (address)
@@ -389,7 +388,7 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 		/* TRANSLATORS: the hub's address — direct or relayed */
 		add(menu, TRAY_ACTION_NONE, net->name,
 		    g_strdup_printf(_("Hub: %s — %s"), net->hub,
-				    hub_peer->direct ? _("direct") : _("relayed")));
+		                    hub_peer->direct ? _("direct") : _("relayed")));
 	else if (net->hub)
 		add(menu, TRAY_ACTION_NONE, net->name, g_strdup_printf(_("Hub: %s"), net->hub));
 	if (net->state == TRAY_STATE_CONNECTED && net->peers->len == 0)
@@ -416,7 +415,7 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 	}
 	if (address)
 		add(menu, TRAY_ACTION_COPY_ADDRESS, net->name, g_strdup(_("Copy address")))->data =
-			g_strdup(address);
+		        g_strdup(address);
 	add(menu, TRAY_ACTION_SEPARATOR, NULL, NULL);
 }
 

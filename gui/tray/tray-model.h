@@ -24,9 +24,9 @@ typedef enum {
 
 typedef struct {
 	TrayAction action;
-	char *label;   /* translated; NULL for a separator */
-	char *network; /* the network it acts on, or NULL */
-	char *data;    /* COPY_ADDRESS: the address */
+	char *label;     /* translated; NULL for a separator */
+	char *network;   /* the network it acts on, or NULL */
+	char *data;      /* COPY_ADDRESS: the address */
 	gboolean header; /* a network's first line (shown bold) */
 } TrayMenuEntry;
 
@@ -69,7 +69,7 @@ void tray_model_scan_config_dir(TrayModel *model, const char *dir);
 void tray_model_daemon_state(TrayModel *model, const char *network, const char *state);
 void tray_model_daemon_status(TrayModel *model, const char *network, const char *json);
 void tray_model_daemon_error(TrayModel *model, const char *network, const char *kind,
-			     const char *message);
+                             const char *message);
 /* The daemon's recent log lines, for Details (no redraw of the menu). */
 void tray_model_daemon_log(TrayModel *model, const char *network, const char *const *lines);
 

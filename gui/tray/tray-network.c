@@ -74,8 +74,8 @@ tray_network_set_daemon_state(TrayNetwork *net, const char *state)
 		g_clear_pointer(&net->error_message, g_free);
 	} else if (g_str_equal(state, "stopped")) {
 		net->state = net->error_kind && g_str_equal(net->error_kind, "refused")
-				     ? TRAY_STATE_ERROR
-				     : TRAY_STATE_DISCONNECTED;
+		                     ? TRAY_STATE_ERROR
+		                     : TRAY_STATE_DISCONNECTED;
 	} else if (g_str_equal(state, "needs-password")) {
 		/* Asked for the first time, or again after a refusal (error kept). */
 		net->state = TRAY_STATE_NEEDS_PASSWORD;
@@ -110,8 +110,8 @@ member_string(JsonObject *o, const char *name)
 	JsonNode *n = json_object_get_member(o, name);
 
 	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-		       ? json_node_get_string(n)
-		       : NULL;
+	               ? json_node_get_string(n)
+	               : NULL;
 }
 
 static gint64
@@ -120,8 +120,8 @@ member_int(JsonObject *o, const char *name, gint64 fallback)
 	JsonNode *n = json_object_get_member(o, name);
 
 	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64
-		       ? json_node_get_int(n)
-		       : fallback;
+	               ? json_node_get_int(n)
+	               : fallback;
 }
 
 static char **
@@ -177,7 +177,7 @@ tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 	root = json_parser_get_root(parser);
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "status of %s: expected a JSON object", net->name);
+		            "status of %s: expected a JSON object", net->name);
 		return FALSE;
 	}
 	o = json_node_get_object(root);
@@ -191,9 +191,8 @@ tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 		g_free(net->username);
 		net->username = g_strdup(s);
 	}
-	tray_network_set_daemon_state(net, g_strcmp0(net->role, "hub") == 0
-						   ? "listening"
-						   : member_string(o, "state"));
+	tray_network_set_daemon_state(
+	        net, g_strcmp0(net->role, "hub") == 0 ? "listening" : member_string(o, "state"));
 	if (net->state != TRAY_STATE_CONNECTED)
 		return TRUE;
 	forget_session(net);
@@ -211,7 +210,7 @@ tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 				continue;
 			s = member_string(json_node_get_object(e), "identity");
 			g_ptr_array_add(net->peers,
-					peer_from(json_node_get_object(e), s ? s : "?"));
+			                peer_from(json_node_get_object(e), s ? s : "?"));
 		}
 	} else if (net->hub && member_string(o, "path")) {
 		/* A client without the mesh: its one peer is the hub. */
@@ -230,7 +229,7 @@ tray_network_address(const TrayNetwork *net)
 		return NULL;
 	slash = strchr(net->addresses[0], '/');
 	return slash ? g_strndup(net->addresses[0], (gsize)(slash - net->addresses[0]))
-		     : g_strdup(net->addresses[0]);
+	             : g_strdup(net->addresses[0]);
 }
 
 const char *
@@ -263,20 +262,22 @@ static const struct {
 	const char *words; /* in the daemon's message, or NULL */
 	const char *text;
 } error_texts[] = {
-	{ "refused", "password", N_("Wrong user name or password.") },
-	{ "refused", "revoked", N_("This device's certificate was revoked by the network.") },
-	{ "refused", "expired", N_("A certificate has expired.") },
-	{ "refused", "server certificate",
-	  N_("The hub's certificate is from another network, or names another hub.") },
-	{ "refused", "server ", N_("The hub's certificate is from another network, or names another hub.") },
-	{ "refused", NULL, N_("The hub refused this device: its certificate is not accepted.") },
-	{ "timeout", NULL, N_("The hub did not answer in time.") },
-	{ "network", NULL, N_("The connection to the hub was lost.") },
-	{ "negotiate", NULL, N_("This device and the hub have no settings in common (version, cipher).") },
-	{ "config", NULL, N_("The network's configuration cannot work; see Details.") },
-	{ "permission", NULL, N_("Not allowed.") },
-	{ "not-found", NULL, N_("A file the network needs is missing; see Details.") },
-	{ "protocol", NULL, N_("The hub spoke out of turn (protocol error).") },
+        {"refused", "password", N_("Wrong user name or password.")},
+        {"refused", "revoked", N_("This device's certificate was revoked by the network.")},
+        {"refused", "expired", N_("A certificate has expired.")},
+        {"refused", "server certificate",
+         N_("The hub's certificate is from another network, or names another hub.")},
+        {"refused", "server ",
+         N_("The hub's certificate is from another network, or names another hub.")},
+        {"refused", NULL, N_("The hub refused this device: its certificate is not accepted.")},
+        {"timeout", NULL, N_("The hub did not answer in time.")},
+        {"network", NULL, N_("The connection to the hub was lost.")},
+        {"negotiate", NULL,
+         N_("This device and the hub have no settings in common (version, cipher).")},
+        {"config", NULL, N_("The network's configuration cannot work; see Details.")},
+        {"permission", NULL, N_("Not allowed.")},
+        {"not-found", NULL, N_("A file the network needs is missing; see Details.")},
+        {"protocol", NULL, N_("The hub spoke out of turn (protocol error).")},
 };
 
 char *
@@ -287,8 +288,9 @@ tray_network_error_text(const TrayNetwork *net)
 	for (gsize i = 0; i < G_N_ELEMENTS(error_texts); i++) {
 		if (!g_str_equal(error_texts[i].kind, net->error_kind))
 			continue;
-		if (error_texts[i].words && (net->error_message == NULL ||
-					     strstr(net->error_message, error_texts[i].words) == NULL))
+		if (error_texts[i].words &&
+		    (net->error_message == NULL ||
+		     strstr(net->error_message, error_texts[i].words) == NULL))
 			continue;
 		return g_strdup(_(error_texts[i].text));
 	}
@@ -316,12 +318,12 @@ tray_network_describe(const TrayNetwork *net)
 	for (guint i = 0; i < net->peers->len; i++) {
 		const TrayPeer *p = net->peers->pdata[i];
 		g_string_append_printf(out, _("Peer: %s, %s%s%s\n"), p->name,
-				       p->direct ? _("direct") : _("relayed"),
-				       p->endpoint ? ", " : "", p->endpoint ? p->endpoint : "");
+		                       p->direct ? _("direct") : _("relayed"),
+		                       p->endpoint ? ", " : "", p->endpoint ? p->endpoint : "");
 	}
 	if (error)
 		g_string_append_printf(out, _("Last error: %s (%s)\n"), error,
-				       net->error_message ? net->error_message : "");
+		                       net->error_message ? net->error_message : "");
 	if (net->log && net->log[0]) {
 		g_string_append(out, _("Recent log:\n"));
 		for (guint i = 0; net->log[i]; i++)

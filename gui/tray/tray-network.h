@@ -12,39 +12,39 @@ G_BEGIN_DECLS
  * and Error (docs/CONTROL.md). Plain data: no D-Bus, no widget.
  */
 typedef enum {
-	TRAY_STATE_OFF,		 /* configured, no daemon running */
+	TRAY_STATE_OFF,          /* configured, no daemon running */
 	TRAY_STATE_DISCONNECTED, /* the daemon runs and stays down (Disconnect) */
 	TRAY_STATE_CONNECTING,
-	TRAY_STATE_RECONNECTING, /* lost, waiting to retry */
-	TRAY_STATE_CONNECTED,	 /* a client with its settings; a hub listening */
-	TRAY_STATE_ERROR,	 /* refused or failed for good: see error_kind */
+	TRAY_STATE_RECONNECTING,   /* lost, waiting to retry */
+	TRAY_STATE_CONNECTED,      /* a client with its settings; a hub listening */
+	TRAY_STATE_ERROR,          /* refused or failed for good: see error_kind */
 	TRAY_STATE_NEEDS_PASSWORD, /* the daemon waits for the user's password */
 } TrayState;
 
 typedef struct {
-	char *name;	 /* identity, or the hub's address */
-	char *address;	 /* tunnel address, or NULL */
-	char *endpoint;	 /* where its packets go, or NULL */
+	char *name;      /* identity, or the hub's address */
+	char *address;   /* tunnel address, or NULL */
+	char *endpoint;  /* where its packets go, or NULL */
 	gboolean direct; /* UDP straight to it; else relayed or over TCP */
-	gint64 rtt_ms;	 /* -1: unknown */
+	gint64 rtt_ms;   /* -1: unknown */
 } TrayPeer;
 
 typedef struct {
-	char *name;	   /* the network: config file name without .conf */
+	char *name;        /* the network: config file name without .conf */
 	char *config_path; /* NULL when not configured here */
-	char *role;	   /* "client", "hub" or NULL (unknown) */
+	char *role;        /* "client", "hub" or NULL (unknown) */
 	gboolean running;
 	char *daemon_state; /* the daemon's word: "connected", "idle", ... */
 	TrayState state;
 	char **addresses;    /* "198.19.0.2/24", ... */
-	char *hub;	     /* client: the hub it connects to */
-	char *identity;	     /* client: its certificate's name */
-	char *username;	     /* client: the user name it logs in with, or NULL */
+	char *hub;           /* client: the hub it connects to */
+	char *identity;      /* client: its certificate's name */
+	char *username;      /* client: the user name it logs in with, or NULL */
 	GPtrArray *peers;    /* TrayPeer */
 	char *error_kind;    /* "refused", "timeout", ... or NULL */
 	char *error_message; /* the daemon's words */
 	char *status_json;   /* the last GetStatus(), for Details */
-	char **log;	     /* the daemon's recent log lines (GetLog), or NULL */
+	char **log;          /* the daemon's recent log lines (GetLog), or NULL */
 } TrayNetwork;
 
 TrayNetwork *tray_network_new(const char *name);

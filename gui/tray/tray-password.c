@@ -7,13 +7,13 @@
 
 /* What the keyring knows a Trellis password by. */
 static const SecretSchema password_schema = {
-	"org.trellisvpn.Password",
-	SECRET_SCHEMA_NONE,
-	{
-		{ "network", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ "user", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ NULL, 0 },
-	},
+        "org.trellisvpn.Password",
+        SECRET_SCHEMA_NONE,
+        {
+                {"network", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                {"user", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                {NULL, 0},
+        },
 };
 
 struct _TrayPassword {
@@ -66,10 +66,10 @@ on_response(GtkDialog *dialog, int response, gpointer p)
 		g_autofree char *password = g_strdup(gtk_entry_get_text(entry));
 		if (gtk_toggle_button_get_active(keep)) {
 			g_autofree char *label =
-				g_strdup_printf(_("Trellis VPN password for %s"), r->network);
+			        g_strdup_printf(_("Trellis VPN password for %s"), r->network);
 			secret_password_store(&password_schema, SECRET_COLLECTION_DEFAULT, label,
-					      password, pw->cancel, on_stored, NULL, "network",
-					      r->network, "user", r->user ? r->user : "", NULL);
+			                      password, pw->cancel, on_stored, NULL, "network",
+			                      r->network, "user", r->user ? r->user : "", NULL);
 		}
 		hand_over(pw, r->network, password);
 	}
@@ -83,18 +83,18 @@ static void
 show_dialog(Request *r, const char *problem)
 {
 	TrayPassword *pw = r->pw;
-	GtkWidget *dialog = gtk_dialog_new_with_buttons(
-		NULL, NULL, GTK_DIALOG_DESTROY_WITH_PARENT, _("_Cancel"), GTK_RESPONSE_CANCEL,
-		_("C_onnect"), GTK_RESPONSE_OK, NULL);
+	GtkWidget *dialog = gtk_dialog_new_with_buttons(NULL, NULL, GTK_DIALOG_DESTROY_WITH_PARENT,
+	                                                _("_Cancel"), GTK_RESPONSE_CANCEL,
+	                                                _("C_onnect"), GTK_RESPONSE_OK, NULL);
 	GtkWidget *box = gtk_dialog_get_content_area(GTK_DIALOG(dialog));
 	GtkWidget *grid = gtk_grid_new();
 	GtkWidget *entry = gtk_entry_new();
 	GtkWidget *keep = gtk_check_button_new_with_mnemonic(_("_Remember in my keyring"));
 	g_autofree char *title = g_strdup_printf(_("Password for %s"), r->network);
 	g_autofree char *text =
-		r->user ? g_strdup_printf(_("The hub of %s asks for the password of %s."), r->network,
-					  r->user)
-			: g_strdup_printf(_("The hub of %s asks for a password."), r->network);
+	        r->user ? g_strdup_printf(_("The hub of %s asks for the password of %s."),
+	                                  r->network, r->user)
+	                : g_strdup_printf(_("The hub of %s asks for a password."), r->network);
 	GtkWidget *label = gtk_label_new(text);
 	int row = 0;
 
@@ -125,7 +125,7 @@ show_dialog(Request *r, const char *problem)
 	g_object_set_data(G_OBJECT(dialog), "entry", entry);
 	g_object_set_data(G_OBJECT(dialog), "keep", keep);
 	g_signal_connect_data(dialog, "response", G_CALLBACK(on_response), r,
-			      (GClosureNotify)(void (*)(void))request_free, 0);
+	                      (GClosureNotify)(void (*)(void))request_free, 0);
 	g_hash_table_replace(pw->asking, g_strdup(r->network), dialog);
 	gtk_widget_show_all(dialog);
 	gtk_window_present(GTK_WINDOW(dialog));
@@ -205,12 +205,12 @@ tray_password_ask(TrayPassword *pw, const char *network, const char *user, const
 	r->user = g_strdup(user);
 	if (problem) {
 		/* Refused: the keyring's copy (if any) is wrong; forget it. */
-		secret_password_clear(&password_schema, NULL, NULL, NULL, "network", network, "user",
-				      user ? user : "", NULL);
+		secret_password_clear(&password_schema, NULL, NULL, NULL, "network", network,
+		                      "user", user ? user : "", NULL);
 		show_dialog(r, problem);
 		return;
 	}
 	g_hash_table_replace(pw->asking, g_strdup(network), NULL);
 	secret_password_lookup(&password_schema, pw->cancel, on_lookup, r, "network", network,
-			       "user", user ? user : "", NULL);
+	                       "user", user ? user : "", NULL);
 }

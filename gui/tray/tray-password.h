@@ -22,6 +22,6 @@ void tray_password_free(TrayPassword *pw);
  * refusal in plain words), or NULL the first time: a refused password is
  * removed from the keyring and not tried again. */
 void tray_password_ask(TrayPassword *pw, const char *network, const char *user,
-		       const char *problem);
+                       const char *problem);
 
 G_END_DECLS
