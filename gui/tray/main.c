@@ -45,20 +45,53 @@ config_dir(void)
 	return dir && *dir ? dir : TR_SYSCONFDIR;
 }
 
-static void
-on_action_done(const char *network, const GError *error, gpointer p)
+/* Why an action failed, in plain words; the D-Bus error in the log. */
+static char *
+failure_text(const GError *error)
 {
-	Tray *tray = p;
-	g_autoptr(GNotification) n = NULL;
+	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+		return g_strdup(_("You are not allowed to do this."));
+	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+		return g_strdup(_("Its service could not be started here (no systemd)."));
+	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+		return g_strdup(_("Its service did not answer."));
+	return g_strdup(error->message);
+}
+
+static void
+action_failed(Tray *tray, const char *title, const GError *error)
+{
+	g_autoptr(GNotification) n = g_notification_new(title);
+	g_autofree char *body = failure_text(error);
+
+	g_message("%s: %s", title, error->message);
+	g_notification_set_body(n, body);
+	g_application_send_notification(G_APPLICATION(tray->app), "action-failed", n);
+}
+
+static void
+on_connect_done(const char *network, const GError *error, gpointer p)
+{
 	g_autofree char *title = NULL;
 
 	if (error == NULL)
 		return;
-	g_message("%s: %s", network, error->message);
-	title = g_strdup_printf(_("Trellis: %s"), network);
-	n = g_notification_new(title);
-	g_notification_set_body(n, error->message);
-	g_application_send_notification(G_APPLICATION(tray->app), "action-failed", n);
+	title = g_strdup_printf(_("Could not connect to %s"), network);
+	action_failed(p, title, error);
+}
+
+static void
+on_disconnect_done(const char *network, const GError *error, gpointer p)
+{
+	g_autofree char *title = NULL;
+
+	if (error == NULL)
+		return;
+	title = g_strdup_printf(_("Could not disconnect %s"), network);
+	action_failed(p, title, error);
 }
 
 static void
@@ -68,7 +101,7 @@ on_password(const char *network, const char *password, gpointer p)
 
 	g_message("handing the password of %s to its daemon", network);
 	if (tray->daemons)
-		tray_daemons_set_password(tray->daemons, network, password, on_action_done, tray);
+		tray_daemons_set_password(tray->daemons, network, password, on_connect_done, tray);
 }
 
 static void
@@ -89,12 +122,13 @@ on_menu_item(const TrayMenuEntry *e, gpointer p)
 	case TRAY_ACTION_CONNECT:
 		g_message("connect %s", e->network);
 		if (tray->daemons)
-			tray_daemons_connect(tray->daemons, e->network, on_action_done, tray);
+			tray_daemons_connect(tray->daemons, e->network, on_connect_done, tray);
 		break;
 	case TRAY_ACTION_DISCONNECT:
 		g_message("disconnect %s", e->network);
 		if (tray->daemons)
-			tray_daemons_disconnect(tray->daemons, e->network, on_action_done, tray);
+			tray_daemons_disconnect(tray->daemons, e->network, on_disconnect_done,
+			                        tray);
 		break;
 	case TRAY_ACTION_PASSWORD:
 		ask_password(tray, e->network);

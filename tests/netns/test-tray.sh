@@ -265,6 +265,15 @@ netns_wait_for 5 grep -q "|Connected to home|Your address is $HOME_ADDR." "$T/no
 	fail "no Connected notification"
 ok "Connect clicked: connected again, ping through, connected icon; notifications: disconnected, connected with the address"
 
+# lab is configured, its daemon not started yet (the first Connect in the
+# menu): Connect asks systemd to start it, and there is no systemd here. The
+# person is told so, in words.
+wait_menu 5 "[lab — Off]"
+sni click "Connect" || fail "cannot click Connect for lab"
+netns_wait_for 10 grep -q "|Could not connect to lab|Its service could not be started here (no systemd)." \
+	"$T/notifications.log" || fail "no notification for a network that cannot be started"
+ok "Connect of a network without a daemon (systemd StartUnit, absent here): told why"
+
 # ---- The daemon refuses what polkit does not allow ------------------------------
 if as_user gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
 	--method org.trellisvpn.Daemon1.Reload >"$T/reload.out" 2>&1; then
