@@ -68,6 +68,19 @@ print_session(JsonObject *o, const char *indent)
 		       : g_strcmp0(path, "tcp") == 0 ? "TCP fallback (over TLS)"
 						     : path,
 		       "", str(o, "endpoint") ? str(o, "endpoint") : "(not yet known)");
+		if (json_object_has_member(o, "peer_mtu")) {
+			gint64 pmtu = num(o, "path_mtu");
+			const char *search = str(o, "path_mtu_search");
+
+			if (pmtu > 0)
+				printf("%smtu: %" G_GINT64_FORMAT " (path MTU %" G_GINT64_FORMAT "%s)\n",
+				       indent, num(o, "peer_mtu"), pmtu,
+				       g_strcmp0(search, "searching") == 0 ? ", checking again" : "");
+			else
+				printf("%smtu: %" G_GINT64_FORMAT " (path MTU %s)\n", indent, num(o, "peer_mtu"),
+				       g_strcmp0(search, "no answer") == 0 ? "unknown: the peer does not answer probes"
+				                                             : "being measured");
+		}
 		printf("%scipher: %s, compression %s, key epoch %" G_GINT64_FORMAT "\n", indent,
 		       str(o, "cipher"), str(o, "compression"), num(o, "epoch"));
 		printf("%slast handshake: %s\n", indent, since);

@@ -61,7 +61,7 @@ tr_client_config_init(TrClientConfig *c)
 	c->dev_type = TR_DEVICE_TUN;
 	c->configure_device = TRUE;
 	c->apply_dns = TRUE;
-	c->mtu = 1420;
+	c->mtu = TR_MTU_DEFAULT;
 	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
 	c->magic = TR_MAGIC_DEFAULT;
 	c->udp = TRUE;

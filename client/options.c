@@ -53,8 +53,8 @@ const TrOptDesc tr_client_options[] = {
 	  "Command run with sh -c, IFNAME set, once the device is configured", 0 },
 	{ "ifdown", 0, TR_OPT_STRING, "CMD", NULL, 0, 0, NULL, "Device",
 	  "Command run with sh -c, IFNAME set, before the device is removed", 0 },
-	{ "mtu", 0, TR_OPT_INT, "BYTES", "1420", 576, 65535, NULL, "Device",
-	  "Largest tunnel MTU to accept from the hub", 0 },
+	{ "mtu", 0, TR_OPT_INT, "BYTES", NULL, 576, 65535, NULL, "Device",
+	  "Largest tunnel MTU to accept from the hub; by default 1416 for tun and 1402 for tap, so that a full packet fits a 1500-byte path over IPv6 (smaller paths are discovered per peer)", 0 },
 	{ "no-dns", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Device",
 	  "Do not apply the DNS servers and search domains the hub pushes", 0 },
 	{ "no-udp", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
@@ -95,7 +95,8 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 				     &c->n_subnets, error))
 		return FALSE;
 	c->apply_dns = !tr_options_get_bool(o, "no-dns");
-	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
+	c->mtu = (guint)tr_options_get_int(
+		o, "mtu", c->dev_type == TR_DEVICE_TAP ? TR_MTU_DEFAULT_TAP : TR_MTU_DEFAULT);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
 	tr_dp_tuning_from_options(o, &c->tuning);

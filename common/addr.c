@@ -314,6 +314,13 @@ tr_sockaddr_parse(const char *text, uint16_t default_port, struct sockaddr_stora
 	return TRUE;
 }
 
+gboolean
+tr_sockaddr_is_ipv6(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET6 &&
+	       !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
 char *
 tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen)
 {

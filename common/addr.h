@@ -62,6 +62,9 @@ gboolean tr_sockaddr_parse(const char *text, uint16_t default_port, struct socka
 void tr_sockaddr_map_v6(const struct sockaddr *in, socklen_t inlen, struct sockaddr_storage *out,
 			socklen_t *outlen);
 
+/* Whether packets to @sa travel over IPv6: AF_INET6 and not an IPv4-mapped address. */
+gboolean tr_sockaddr_is_ipv6(const struct sockaddr *sa);
+
 /* Formats a sockaddr as "a.b.c.d:port" or "[v6]:port". */
 char *tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen);
 

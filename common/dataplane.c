@@ -60,6 +60,9 @@ struct TrDpPeer {
 	int path;            /* atomic: TrPath */
 	gint64 last_udp_rx;  /* atomic */
 	unsigned events;     /* atomic: TrDpEvent bits not yet seen by the control plane */
+	unsigned mtu;        /* atomic: the tunnel MTU to this peer's endpoint (0: the device's) */
+	int split;           /* atomic: its path refused a UDP_SEGMENT run; send one by one */
+	uint64_t probe_ack;  /* atomic: round << 32 | largest PROBE length acknowledged in it */
 	gboolean removed;    /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */
 	unsigned ep_seq;
@@ -89,6 +92,7 @@ typedef struct {
 typedef struct {
 	TrDpPeer *peer;
 	uint32_t off, len;
+	gboolean tls; /* too big for the peer's path: over the TLS stream */
 } TxItem;
 
 typedef struct {
@@ -130,6 +134,7 @@ typedef struct {
 	TxItem tx[TX_MAX];
 	unsigned n_tx;
 	TrUdpMsg tx_msgs[TX_MAX];
+	TrDpPeer *tx_msg_peer[TX_MAX];
 
 	pthread_mutex_t inbox_lock;
 	GQueue inbox;
@@ -366,8 +371,14 @@ to_outbox(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
 
 /* ---- Sending -------------------------------------------------------------------- */
 
+/*
+ * Sends the messages of a flush (@peers[i]: whom msgs[i] goes to). A path
+ * that refuses a size (a run's segment size, or a datagram larger than the
+ * path MTU the kernel learnt from ICMP) is reported to the control plane,
+ * which searches the path MTU again; the peer's runs go one by one until then.
+ */
 static void
-send_msgs(Worker *w, TrUdpMsg *msgs, unsigned n)
+send_msgs(Worker *w, TrUdpMsg *msgs, TrDpPeer **peers, unsigned n)
 {
 	unsigned done = 0;
 	int waits = 0;
@@ -375,9 +386,22 @@ send_msgs(Worker *w, TrUdpMsg *msgs, unsigned n)
 	while (done < n) {
 		int r = tr_udp_send_batch(w->udp_fd, msgs + done, n - done);
 
+		for (int i = 0; i < r; i++) {
+			if (msgs[done + (unsigned)i].flags & TR_UDP_MSG_SPLIT) {
+				TrDpPeer *peer = peers[done + (unsigned)i];
+
+				WSTAT(w, tx_gso_split, 1);
+				if (!__atomic_exchange_n(&peer->split, 1, __ATOMIC_RELAXED))
+					peer_event(peer, TR_DP_EVENT_TOO_BIG);
+			}
+		}
 		if (r > 0) {
 			done += (unsigned)r;
 			continue;
+		}
+		if (r == -EMSGSIZE) {
+			WSTAT(w, tx_too_big, 1);
+			peer_event(peers[done], TR_DP_EVENT_TOO_BIG);
 		}
 		if (r == -EAGAIN && waits < 3) {
 			/* Socket buffer full: give the kernel a moment, then drop as a network would. */
@@ -411,8 +435,8 @@ flush_tx(Worker *w)
 		size_t total = it->len;
 		TrUdpMsg *msg;
 
-		if (__atomic_load_n(&peer->path, __ATOMIC_RELAXED) != TR_PATH_UDP) {
-			if (__atomic_load_n(&peer->path, __ATOMIC_RELAXED) == TR_PATH_TCP)
+		if (it->tls || __atomic_load_n(&peer->path, __ATOMIC_RELAXED) != TR_PATH_UDP) {
+			if (it->tls || __atomic_load_n(&peer->path, __ATOMIC_RELAXED) == TR_PATH_TCP)
 				to_outbox(w, peer, w->arena + it->off, it->len);
 			else
 				WSTAT(w, tx_drops, 1);
@@ -429,8 +453,9 @@ flush_tx(Worker *w)
 			continue;
 		}
 		/* A run: same peer, equal sizes (the last may be shorter), back to back. */
-		if (dp->cfg.udp_gso) {
-			while (j < w->n_tx && w->tx[j].peer == peer && w->tx[j].len <= it->len &&
+		if (dp->cfg.udp_gso && !__atomic_load_n(&peer->split, __ATOMIC_RELAXED)) {
+			while (j < w->n_tx && w->tx[j].peer == peer && !w->tx[j].tls &&
+			       w->tx[j].len <= it->len &&
 			       w->tx[j].off == w->tx[j - 1].off + w->tx[j - 1].len &&
 			       j - i < GSO_MAX_SEGS && total + w->tx[j].len <= GSO_MAX_BYTES) {
 				total += w->tx[j].len;
@@ -439,6 +464,7 @@ flush_tx(Worker *w)
 					break;
 			}
 		}
+		w->tx_msg_peer[m] = peer;
 		msg = &w->tx_msgs[m++];
 		msg->data = w->arena + it->off;
 		msg->len = total;
@@ -452,16 +478,16 @@ flush_tx(Worker *w)
 		i = j;
 	}
 	if (m) {
-		send_msgs(w, w->tx_msgs, m);
+		send_msgs(w, w->tx_msgs, w->tx_msg_peer, m);
 		WSTAT(w, tx_batches, 1);
 	}
 	w->n_tx = 0;
 	w->arena_used = 0;
 }
 
-/* Seals @len bytes for @peer into the arena. */
+/* Seals @len bytes for @peer into the arena (@tls: to go over its TLS stream). */
 static void
-stage_tx(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
+stage_tx(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len, gboolean tls)
 {
 	int r;
 
@@ -475,7 +501,7 @@ stage_tx(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len)
 		WSTAT(w, tx_drops, 1);
 		return;
 	}
-	w->tx[w->n_tx++] = (TxItem){ peer, (uint32_t)w->arena_used, (uint32_t)r };
+	w->tx[w->n_tx++] = (TxItem){ peer, (uint32_t)w->arena_used, (uint32_t)r, tls };
 	w->arena_used += (size_t)r;
 }
 
@@ -562,37 +588,99 @@ stage_dev(Worker *w, TrPacket *pkt)
 
 /* ---- Forwarding ------------------------------------------------------------------ */
 
-/* Too big for the tunnel: answer as a router would. @from NULL: it came from the device. */
+/* The Ethernet header a tap frame carries beyond its IP packet. */
+static unsigned
+frame_overhead(const TrDataplane *dp)
+{
+	return dp->cfg.frame == TR_FRAME_ETHERNET ? 14 : 0;
+}
+
+/*
+ * Tells the sender of a packet larger than @mtu so, as a router would (ICMP
+ * "fragmentation needed" or "packet too big"). @from NULL: it came from the
+ * device. FALSE when no such answer can be made (IPv4 without DF, IPv6 no
+ * larger than 1280, an ICMP error itself, broadcast).
+ */
+static gboolean
+answer_too_big(Worker *w, TrDpPeer *from, const uint8_t *data, size_t len, unsigned mtu)
+{
+	size_t n;
+
+	tr_packet_reset(w->reply);
+	n = tr_mangle_build_ptb(data, len, w->dp->cfg.frame, mtu, tr_packet_data(w->reply),
+	                        TR_PTB_MAX);
+	if (n == 0)
+		return FALSE;
+	w->reply->len = (uint32_t)n;
+	if (from == NULL)
+		dev_write(w, w->reply, NULL);
+	else
+		stage_tx(w, from, tr_packet_data(w->reply), n, FALSE);
+	return TRUE;
+}
+
+/* Too big for the tunnel: answer as a router would and drop it. */
 static gboolean
 too_big(Worker *w, TrDpPeer *from, const uint8_t *data, size_t len)
 {
 	TrDataplane *dp = w->dp;
-	unsigned overhead = dp->cfg.frame == TR_FRAME_ETHERNET ? 14 : 0;
-	size_t n;
 
-	if (len <= dp->cfg.mtu + overhead)
+	if (len <= dp->cfg.mtu + frame_overhead(dp))
 		return FALSE;
-	tr_packet_reset(w->reply);
-	n = tr_mangle_build_ptb(data, len, dp->cfg.frame, dp->cfg.mtu, tr_packet_data(w->reply),
-	                        TR_PTB_MAX);
-	if (n > 0) {
-		w->reply->len = (uint32_t)n;
-		if (from == NULL)
-			dev_write(w, w->reply, NULL);
-		else
-			stage_tx(w, from, tr_packet_data(w->reply), n);
-	}
+	(void)answer_too_big(w, from, data, len, dp->cfg.mtu);
 	return TRUE;
 }
 
+/* The tunnel MTU to @peer: its path's, when discovery found a smaller one than the device's. */
+static unsigned
+peer_mtu(const TrDataplane *dp, TrDpPeer *peer)
+{
+	unsigned mtu = __atomic_load_n(&peer->mtu, __ATOMIC_RELAXED);
+
+	return mtu && mtu < dp->cfg.mtu ? mtu : dp->cfg.mtu;
+}
+
+/*
+ * A packet for @peer, from the device (@from NULL) or another peer. Sized
+ * to the peer's path: TCP's MSS is clamped to it, and a packet larger than
+ * the path takes gets "packet too big" back to its sender; one that cannot
+ * be answered so (IPv4 without DF, a flood) goes over the peer's TLS stream
+ * rather than being lost.
+ */
 static void
-flood(Worker *w, const TrFwdResult *res, const uint8_t *data, size_t len)
+to_peer(Worker *w, TrDpPeer *from, TrDpPeer *peer, uint8_t *data, size_t len)
+{
+	TrDataplane *dp = w->dp;
+	unsigned mtu;
+
+	if (peer == NULL)
+		return;
+	mtu = peer_mtu(dp, peer);
+	if (mtu == dp->cfg.mtu) {
+		stage_tx(w, peer, data, len, FALSE);
+		return;
+	}
+	tr_mangle_clamp_mss(data, len, dp->cfg.frame, mtu);
+	if (len <= mtu + frame_overhead(dp)) {
+		stage_tx(w, peer, data, len, FALSE);
+		return;
+	}
+	if (answer_too_big(w, from, data, len, mtu)) {
+		WSTAT(w, tx_too_big, 1);
+		return;
+	}
+	WSTAT(w, tx_oversize_tls, 1);
+	stage_tx(w, peer, data, len, TRUE);
+}
+
+static void
+flood(Worker *w, TrDpPeer *from, const TrFwdResult *res, uint8_t *data, size_t len)
 {
 	const Table *t = w->table;
 
 	for (guint i = 1; i < t->n_ids; i++) {
 		if (i != res->flood_except && t->by_id[i])
-			stage_tx(w, t->by_id[i], data, len);
+			to_peer(w, from, t->by_id[i], data, len);
 	}
 }
 
@@ -608,17 +696,17 @@ from_device(Worker *w, uint8_t *data, size_t len)
 		return;
 	tr_mangle_clamp_mss(data, len, dp->cfg.frame, dp->cfg.mtu);
 	if (!dp->cfg.hub) {
-		stage_tx(w, t->n_ids > 1 ? t->by_id[1] : NULL, data, len);
+		to_peer(w, NULL, t->n_ids > 1 ? t->by_id[1] : NULL, data, len);
 		return;
 	}
 	if (t->fwd == NULL)
 		return;
 	switch (tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res)) {
 	case TR_FWD_PEER:
-		stage_tx(w, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data, len);
+		to_peer(w, NULL, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data, len);
 		break;
 	case TR_FWD_FLOOD:
-		flood(w, &res, data, len);
+		flood(w, NULL, &res, data, len);
 		break;
 	case TR_FWD_LOCAL:
 		break; /* from the device back to it: a loop */
@@ -638,7 +726,8 @@ from_peer(Worker *w, TrDpPeer *peer, TrPacket *pkt)
 	TrFwdResult res;
 
 	if (!dp->cfg.hub) {
-		tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp->cfg.mtu);
+		/* The answer to a SYN sized for this peer's path too (the MSS is clamped both ways). */
+		tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, peer_mtu(dp, peer));
 		stage_dev(w, pkt);
 		return;
 	}
@@ -646,20 +735,21 @@ from_peer(Worker *w, TrDpPeer *peer, TrPacket *pkt)
 		pool_put(w, pkt);
 		return;
 	}
-	tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp->cfg.mtu);
+	tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, peer_mtu(dp, peer));
 	switch (tr_fwd_decide(t->fwd->fwd, data, pkt->len, peer->id, w->now, &res)) {
 	case TR_FWD_LOCAL:
 		stage_dev(w, pkt);
 		return;
 	case TR_FWD_PEER:
 		if (dp->cfg.client_to_client)
-			stage_tx(w, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data, pkt->len);
+			to_peer(w, peer, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data,
+			        pkt->len);
 		else
 			WSTAT(w, fwd_drops[TR_FWD_DROP_NO_ROUTE], 1);
 		break;
 	case TR_FWD_FLOOD:
 		if (dp->cfg.client_to_client)
-			flood(w, &res, data, pkt->len);
+			flood(w, peer, &res, data, pkt->len);
 		if (res.flood_local) {
 			stage_dev(w, pkt);
 			return;
@@ -727,6 +817,23 @@ heard(Worker *w, TrDpPeer *peer, const struct sockaddr *from, socklen_t from_len
 	}
 }
 
+/* Keeps the largest length acknowledged in the latest round. */
+static void
+probe_acked(TrDpPeer *peer, uint32_t round, unsigned len)
+{
+	uint64_t want = (uint64_t)round << 32 | len;
+	uint64_t cur = __atomic_load_n(&peer->probe_ack, __ATOMIC_RELAXED);
+
+	do {
+		uint32_t cur_round = (uint32_t)(cur >> 32);
+
+		/* rounds only grow (a wrap after 2^32 rounds is harmless: one round lost) */
+		if (cur_round > round || (cur_round == round && (uint32_t)cur >= len))
+			return;
+	} while (!__atomic_compare_exchange_n(&peer->probe_ack, &cur, want, TRUE, __ATOMIC_RELAXED,
+	                                      __ATOMIC_RELAXED));
+}
+
 /* One sealed datagram for @peer (owned by this worker). */
 static void
 open_datagram(Worker *w, TrDpPeer *peer, uint8_t *wire, size_t len, const struct sockaddr *from,
@@ -755,6 +862,22 @@ open_datagram(Worker *w, TrDpPeer *peer, uint8_t *wire, size_t len, const struct
 		break;
 	case TR_DC_CLOSE:
 		peer_event(peer, TR_DP_EVENT_CLOSED);
+		break;
+	case TR_DC_PROBE:
+		/* The answer says how long the probe was when it arrived, in a short datagram. */
+		if (from && pkt->len >= 4) {
+			uint8_t ack[6];
+
+			memcpy(ack, tr_packet_data(pkt), 4);
+			tr_store_be16(ack + 4, (uint16_t)MIN(len, UINT16_MAX));
+			send_control(peer, w->index, w->udp_fd, TR_DC_PROBE_ACK, ack, sizeof(ack),
+			             w->now);
+		}
+		break;
+	case TR_DC_PROBE_ACK:
+		if (pkt->len >= 6)
+			probe_acked(peer, tr_load_be32(tr_packet_data(pkt)),
+			            tr_load_be16(tr_packet_data(pkt) + 4));
 		break;
 	}
 	pool_put(w, pkt);
@@ -974,7 +1097,7 @@ tr_dp_config_init(TrDpConfig *cfg)
 	cfg->n_workers = 1;
 	cfg->magic = TR_MAGIC_DEFAULT;
 	cfg->frame = TR_FRAME_IP;
-	cfg->mtu = 1420;
+	cfg->mtu = TR_MTU_DEFAULT;
 	cfg->client_to_client = TRUE;
 	cfg->batch = BATCH_MAX;
 	cfg->udp_gso = TRUE;
@@ -1268,6 +1391,53 @@ tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type, const ui
 	                    payload, len, g_get_monotonic_time());
 }
 
+int
+tr_dp_peer_send_probe(TrDataplane *dp, TrDpPeer *peer, uint32_t round, size_t wire_len)
+{
+	struct sockaddr_storage ep;
+	socklen_t ep_len = ep_read(peer, &ep);
+	size_t overhead = TR_DC_HEADER_LEN + tr_cipher_tag_len(tr_dc_get_config(peer->dc)->cipher);
+	g_autofree uint8_t *payload = NULL, *buf = NULL;
+	ssize_t r;
+	int n;
+
+	if (ep_len == 0)
+		return -EDESTADDRREQ;
+	if (wire_len < overhead + 4 || wire_len > TR_PACKET_PAYLOAD_MAX)
+		return -EINVAL;
+	payload = g_malloc0(wire_len - overhead);
+	buf = g_malloc(wire_len + TR_DC_OVERHEAD);
+	tr_store_be32(payload, round);
+	n = tr_dc_seal(peer->dc, TR_DP_CONTROL_LANE(dp->cfg.n_workers), NULL, TR_DC_PROBE, payload,
+	               wire_len - overhead, buf, wire_len + TR_DC_OVERHEAD, g_get_monotonic_time());
+	if (n < 0)
+		return n;
+	r = sendto(dp->cfg.udp_fds[0], buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ep, ep_len);
+	return r == n ? 0 : r < 0 ? -errno : -EIO;
+}
+
+unsigned
+tr_dp_peer_probe_ack(TrDpPeer *peer, uint32_t round)
+{
+	uint64_t v = __atomic_load_n(&peer->probe_ack, __ATOMIC_RELAXED);
+
+	return (uint32_t)(v >> 32) == round ? (unsigned)(uint32_t)v : 0;
+}
+
+void
+tr_dp_peer_set_mtu(TrDpPeer *peer, unsigned mtu)
+{
+	__atomic_store_n(&peer->mtu, mtu, __ATOMIC_RELAXED);
+	/* sized to the path now: runs fit again */
+	__atomic_store_n(&peer->split, 0, __ATOMIC_RELAXED);
+}
+
+unsigned
+tr_dp_peer_mtu(TrDataplane *dp, TrDpPeer *peer)
+{
+	return peer_mtu(dp, peer);
+}
+
 gboolean
 tr_dp_peer_inject(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len)
 {
@@ -1305,6 +1475,9 @@ tr_dataplane_stats_json(TrDataplane *dp, GString *out, gboolean *first)
 	tr_json_key_uint(out, &f, "tx_datagrams", s.tx_datagrams);
 	tr_json_key_uint(out, &f, "tx_batches", s.tx_batches);
 	tr_json_key_uint(out, &f, "tx_gso_runs", s.tx_gso_runs);
+	tr_json_key_uint(out, &f, "tx_gso_split", s.tx_gso_split);
+	tr_json_key_uint(out, &f, "tx_too_big", s.tx_too_big);
+	tr_json_key_uint(out, &f, "tx_oversize_tls", s.tx_oversize_tls);
 	tr_json_key_uint(out, &f, "dev_reads", s.dev_reads);
 	tr_json_key_uint(out, &f, "dev_super_reads", s.dev_super_reads);
 	tr_json_key_uint(out, &f, "dev_writes", s.dev_writes);

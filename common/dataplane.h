@@ -40,6 +40,14 @@
 G_BEGIN_DECLS
 
 #define TR_DP_WORKERS_MAX (TR_DC_LANES_MAX - 1u)
+
+/*
+ * The default tunnel MTU: a full packet fits a 1500-byte path over IPv6
+ * (1500 - 40 IPv6 - 8 UDP - TR_DC_OVERHEAD), and so over IPv4 too. A tap
+ * device's frames carry a 14-byte Ethernet header more.
+ */
+#define TR_MTU_DEFAULT     (1500u - 40u - 8u - TR_DC_OVERHEAD)
+#define TR_MTU_DEFAULT_TAP (TR_MTU_DEFAULT - 14u)
 /* The data-channel lane of the control plane (workers use 0 .. n-1). */
 #define TR_DP_CONTROL_LANE(n) (n)
 
@@ -52,6 +60,7 @@ typedef enum {
 	TR_DP_EVENT_CLOSED = 1 << 1,    /* the peer sent CLOSE */
 	TR_DP_EVENT_SWITCHED = 1 << 2,  /* the peer sends under the next key: activate it */
 	TR_DP_EVENT_UDP_HEARD = 1 << 3, /* UDP from the peer after a silence */
+	TR_DP_EVENT_TOO_BIG = 1 << 4,   /* its path refused a datagram's size: search the path MTU */
 } TrDpEvent;
 
 typedef struct {
@@ -122,6 +131,23 @@ void tr_dp_peer_set_endpoint(TrDpPeer *peer, const struct sockaddr *sa, socklen_
 /* Monotonic time of the last authenticated datagram from the peer over UDP (0: none). */
 gint64 tr_dp_peer_last_udp_rx(TrDpPeer *peer);
 
+/*
+ * Path MTU discovery (common/pmtu.h drives it): sends a PROBE of @wire_len
+ * bytes of UDP payload in @round on a socket that never fragments. Returns 0,
+ * or a negative errno (-EMSGSIZE: larger than the kernel knows the path takes).
+ */
+int tr_dp_peer_send_probe(TrDataplane *dp, TrDpPeer *peer, uint32_t round, size_t wire_len);
+/* The largest PROBE length the peer acknowledged in @round (0: none yet). */
+unsigned tr_dp_peer_probe_ack(TrDpPeer *peer, uint32_t round);
+/*
+ * The tunnel MTU to the peer (0: the device's): larger packets get "packet
+ * too big" back to their sender, TCP's MSS is clamped to it, and its runs
+ * use UDP_SEGMENT again.
+ */
+void tr_dp_peer_set_mtu(TrDpPeer *peer, unsigned mtu);
+/* The tunnel MTU in force for the peer. */
+unsigned tr_dp_peer_mtu(TrDataplane *dp, TrDpPeer *peer);
+
 /* Seals a @type message (PING, PONG, CLOSE) with the control lane and sends it over UDP. */
 gboolean tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type,
 				 const uint8_t *payload, size_t len);
@@ -142,6 +168,9 @@ typedef struct {
 	guint64 rx_drops;   /* unknown receiver, malformed, failed authentication ... */
 	guint64 dev_drops;  /* device read/write errors, splitting refused */
 	guint64 tx_drops;   /* no key, socket full, no path */
+	guint64 tx_gso_split;    /* UDP_SEGMENT runs the path refused, sent one by one */
+	guint64 tx_too_big;      /* packets larger than the peer's path: "packet too big" sent back */
+	guint64 tx_oversize_tls; /* ... that could not be answered so: sent over the TLS stream */
 	guint64 fwd_drops[TR_FWD_DROP_COUNT];
 	guint64 handoffs;   /* datagrams passed to the owner worker (TLS fallback, misdelivered) */
 } TrDpStats;

@@ -5,6 +5,7 @@
 #include "common/dataplane.h"
 #include "common/error.h"
 #include "common/json-writer.h"
+#include "common/pmtu.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -43,6 +44,12 @@ struct _TrLink {
 	guint tick_id;
 	gboolean closing;
 	TrLinkStats stats;
+	/* Path MTU discovery toward the endpoint (with the data plane only). */
+	TrPmtu pmtu;
+	gboolean pmtu_on;
+	unsigned pmtu_ip;  /* IP and UDP headers on the endpoint's path: 28 or 48 */
+	unsigned mtu;      /* the tunnel MTU in force toward the peer */
+	guint pmtu_timer;  /* a round in flight is looked at sooner than the tick */
 };
 
 const char *
@@ -203,6 +210,106 @@ send_probe(TrLink *link, TrDcType type, const uint8_t *salt)
 	g_free(pkt);
 }
 
+/* ---- Path MTU discovery ---------------------------------------------------------- */
+
+#define TR_LINK_PMTU_POLL_MS 10
+
+/* IP and UDP headers toward the endpoint: IPv4 (also as a v4-mapped IPv6 address) or IPv6. */
+static unsigned
+endpoint_ip_overhead(const TrLink *link)
+{
+	return tr_sockaddr_is_ipv6((const struct sockaddr *)&link->endpoint) ? 40 + 8 : 20 + 8;
+}
+
+/* What a tunnel packet gains on the way out, besides the IP and UDP headers. */
+static unsigned
+tunnel_overhead(const TrLink *link)
+{
+	const TrDpConfig *cfg = tr_dataplane_config(link->dp);
+
+	return TR_DC_HEADER_LEN + (unsigned)tr_cipher_tag_len(tr_dc_get_config(link->dc)->cipher) +
+	       (cfg->frame == TR_FRAME_ETHERNET ? 14u : 0u);
+}
+
+/* (Re)starts the search for the endpoint's family: from its minimum to a full tunnel packet. */
+static void
+pmtu_start(TrLink *link)
+{
+	unsigned ip = endpoint_ip_overhead(link);
+	unsigned ceiling = tr_dataplane_config(link->dp)->mtu + tunnel_overhead(link) + ip;
+	unsigned floor = ip == 48 ? 1280 : 576;
+
+	if (!link->pmtu_on)
+		tr_pmtu_init(&link->pmtu, floor, ceiling, g_get_monotonic_time());
+	else
+		tr_pmtu_set_range(&link->pmtu, floor, ceiling, g_get_monotonic_time());
+	link->pmtu_on = TRUE;
+	link->pmtu_ip = ip;
+}
+
+static void
+pmtu_apply(TrLink *link)
+{
+	unsigned pmtu = tr_pmtu_get(&link->pmtu);
+	unsigned dev = tr_dataplane_config(link->dp)->mtu;
+	unsigned over = link->pmtu_ip + tunnel_overhead(link);
+	unsigned mtu = pmtu > over ? MIN(pmtu - over, dev) : dev;
+
+	if (mtu == link->mtu)
+		return;
+	if (mtu < dev)
+		g_message("%s: path MTU %u: packets to it are sized to a tunnel MTU of %u (the "
+			  "device's is %u)",
+			  tr_link_peer(link), pmtu, mtu, dev);
+	else if (link->mtu)
+		g_message("%s: path MTU %u: the device's tunnel MTU of %u fits again",
+			  tr_link_peer(link), pmtu, dev);
+	link->mtu = mtu;
+	tr_dp_peer_set_mtu(link->dp_peer, mtu < dev ? mtu : 0);
+}
+
+static void pmtu_tick(TrLink *link, gint64 now);
+
+static gboolean
+on_pmtu_timer(gpointer p)
+{
+	TrLink *link = p;
+
+	link->pmtu_timer = 0;
+	if (!link->closing && link->dp_peer)
+		pmtu_tick(link, g_get_monotonic_time());
+	return G_SOURCE_REMOVE;
+}
+
+static void
+pmtu_tick(TrLink *link, gint64 now)
+{
+	unsigned sizes[TR_PMTU_PROBES], round = 0, n;
+	bool changed;
+
+	if (!link->pmtu_on) {
+		sync_endpoint(link);
+		if (link->endpoint_len == 0)
+			return;
+		pmtu_start(link);
+	} else if (endpoint_ip_overhead(link) != link->pmtu_ip) {
+		pmtu_start(link); /* the peer moved to the other address family */
+	}
+	if (link->pmtu.round_active) {
+		unsigned len = tr_dp_peer_probe_ack(link->dp_peer, link->pmtu.round);
+		if (len)
+			tr_pmtu_acked(&link->pmtu, link->pmtu.round, len + link->pmtu_ip, now);
+	}
+	n = tr_pmtu_tick(&link->pmtu, now, &round, sizes, &changed);
+	for (unsigned i = 0; i < n; i++)
+		(void)tr_dp_peer_send_probe(link->dp, link->dp_peer, round, sizes[i] - link->pmtu_ip);
+	if (changed)
+		pmtu_apply(link);
+	/* Until the path is known, packets larger than it are lost: a search runs at round-trip pace. */
+	if (link->pmtu.round_active && link->pmtu_timer == 0)
+		link->pmtu_timer = g_timeout_add(TR_LINK_PMTU_POLL_MS, on_pmtu_timer, link);
+}
+
 static void
 start_rekey(TrLink *link)
 {
@@ -263,6 +370,9 @@ on_tick(gpointer user_data)
 			tell_path(link, hear);
 		}
 	}
+
+	if (link->dp_peer && link->timing.udp_enabled)
+		pmtu_tick(link, now);
 
 	if (now - link->last_ctrl_tx >= ka) {
 		g_auto(TrMsg) ping = { 0 };
@@ -401,6 +511,7 @@ on_ctrl_closed(TrCtrl *ctrl, const GError *error, gpointer user_data)
 	TrLink *link = user_data;
 
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	link->closing = TRUE;
 	if (link->cb.closed)
 		link->cb.closed(link, error, link->user_data);
@@ -444,6 +555,7 @@ tr_link_free(TrLink *link)
 	if (link == NULL)
 		return;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	tr_ctrl_abort(link->ctrl);
 	tr_ctrl_unref(link->ctrl);
 	if (link->dp_peer)
@@ -476,6 +588,14 @@ on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
 			link->stats.roams++;
 		}
 		set_tx_path(link);
+		/* A new path: its MTU may differ. */
+		if (link->pmtu_on)
+			tr_pmtu_restart(&link->pmtu, g_get_monotonic_time());
+	}
+	if ((events & TR_DP_EVENT_TOO_BIG) && link->pmtu_on &&
+	    link->pmtu.state != TR_PMTU_SEARCHING) {
+		tr_pmtu_restart(&link->pmtu, g_get_monotonic_time());
+		pmtu_tick(link, g_get_monotonic_time());
 	}
 	if (events & TR_DP_EVENT_UDP_HEARD) {
 		link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_peer_last_udp_rx(peer));
@@ -528,6 +648,7 @@ tr_link_leave_dataplane(TrLink *link)
 	if (link->dp_peer == NULL)
 		return;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
 	link->dp_peer = NULL;
 	link->dc = NULL;
@@ -584,6 +705,8 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	if (link->timing.udp_enabled && link->endpoint_len > 0) {
 		send_probe(link, TR_DC_PING, NULL);
 		link->last_ping_tx = g_get_monotonic_time();
+		if (link->dp_peer)
+			pmtu_tick(link, link->last_ping_tx);
 	}
 	return TRUE;
 }
@@ -662,6 +785,8 @@ tr_link_udp_input(TrLink *link, TrPacket *pkt, const struct sockaddr *from, sock
 			send_probe(link, TR_DC_PONG, tr_packet_data(pkt));
 		break;
 	case TR_DC_PONG:
+	case TR_DC_PROBE: /* path MTU discovery runs with the data plane only */
+	case TR_DC_PROBE_ACK:
 		break;
 	case TR_DC_CLOSE:
 		g_message("%s: peer closed the session", tr_link_peer(link));
@@ -678,6 +803,7 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 		return;
 	link->closing = TRUE;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	/* A refusal travels over TLS only, with its reason; a plain goodbye
 	 * also goes over UDP in case the TLS stream is stuck. */
 	sync_endpoint(link);
@@ -758,6 +884,14 @@ tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
 				   ? tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, ep, sizeof(ep))
 				   : NULL);
 	tr_json_key_uint(out, first, "established", (guint64)link->established);
+	if (link->pmtu_on) {
+		/* the outer packet size that gets through (0: not known yet), and the tunnel MTU used */
+		tr_json_key_uint(out, first, "path_mtu", tr_pmtu_get(&link->pmtu));
+		tr_json_key_string(out, first, "path_mtu_search",
+				   tr_pmtu_state_name(link->pmtu.state));
+	}
+	if (link->dp_peer)
+		tr_json_key_uint(out, first, "peer_mtu", tr_dp_peer_mtu(link->dp, link->dp_peer));
 	tr_json_key_uint(out, first, "last_rx_age_sec",
 			 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
 	if (link->dc) {

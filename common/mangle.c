@@ -145,6 +145,8 @@ build_frag_needed(const uint8_t *ip, const TrFrameInfo *in, unsigned mtu, uint8_
 		return 0;
 	if (mtu < IP4_MTU_MIN)
 		mtu = IP4_MTU_MIN;
+	if (in->l3_len <= mtu)
+		return 0; /* no smaller MTU to offer than the packet already has */
 
 	o[0] = 0x45;
 	o[1] = 0xc0; /* precedence "internetwork control", RFC 1812 4.3.2.5 */
@@ -189,6 +191,8 @@ build_too_big(const uint8_t *ip, const TrFrameInfo *in, unsigned mtu, uint8_t *o
 		return 0;
 	if (mtu < IP6_MTU_MIN)
 		mtu = IP6_MTU_MIN;
+	if (in->l3_len <= mtu)
+		return 0; /* an IPv6 path takes 1280 bytes: the sender cannot go lower */
 
 	tr_store_be32(o, 0x60000000u);
 	tr_store_be16(o + 4, (uint16_t)plen);

@@ -37,9 +37,14 @@ typedef struct {
 	 * coalesced several datagrams of N bytes each (the last may be shorter).
 	 */
 	uint16_t segment;
+	/* Send, set by tr_udp_send_batch: TR_UDP_MSG_* bits. */
+	uint8_t flags;
 	struct sockaddr_storage addr; /* receive: the source; send: the destination */
 	socklen_t addr_len;
 } TrUdpMsg;
+
+/* ->flags after a send. */
+#define TR_UDP_MSG_SPLIT 1u /* the path refused its segment size: sent one datagram at a time */
 
 typedef enum {
 	TR_UDP_REUSEPORT = 1 << 0, /* join the SO_REUSEPORT group bound to that address */
@@ -48,7 +53,9 @@ typedef enum {
 
 /*
  * A non-blocking, close-on-exec UDP socket bound to @addr (an IPv6 wildcard
- * also takes IPv4: IPV6_V6ONLY off), with receive and send buffers of
+ * also takes IPv4: IPV6_V6ONLY off) that never fragments what it sends
+ * (Don't Fragment set on IPv4, no local fragmentation on IPv6: path MTU
+ * discovery, IP_PMTUDISC_DO, where the platform has it), with receive and send buffers of
  * @bufsize bytes (SO_RCVBUFFORCE/SO_SNDBUFFORCE when permitted, so root is not
  * held to net.core.rmem_max; the plain options otherwise). Returns the fd.
  */
@@ -82,10 +89,14 @@ int tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n);
 /*
  * Sends @n messages. Returns how many were sent (the rest were not, e.g.
  * -EAGAIN on the first: the socket buffer is full), or a negative errno
- * when the first failed. A message whose ->segment the kernel refuses is
- * sent again as separate datagrams (and the socket stops using UDP_SEGMENT).
- * A message cut short partway through its segments counts as sent; the
- * segments not sent are lost, as datagrams are.
+ * when the first failed (-EMSGSIZE: larger than the path MTU the kernel
+ * knows; the sockets set Don't Fragment, see tr_udp_open). A message whose
+ * segment size its path refuses (EMSGSIZE) is sent again as separate
+ * datagrams and gets TR_UDP_MSG_SPLIT in ->flags; the other messages keep
+ * UDP_SEGMENT. When the socket itself cannot segment (EIO: no checksum
+ * offload on the route's device; EINVAL), it stops using UDP_SEGMENT for
+ * every message. A message cut short partway through its
+ * segments counts as sent; the segments not sent are lost, as datagrams are.
  */
 int tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n);
 

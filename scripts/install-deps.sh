@@ -16,7 +16,8 @@ PACKAGES="
   clang-14 libclang-rt-14-dev llvm-14
   cppcheck valgrind
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev
-  iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod
+  iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod bc
+  dnsmasq-base busybox
   python3 systemd
 "
 

@@ -6,6 +6,12 @@
  * table and the mode they make the forwarding snapshot (common/fwd.h),
  * rebuilt whenever a session comes or goes and handed to the data plane
  * (common/dataplane.c), whose workers forward by it.
+ *
+ * The hub's own traffic follows the claims too: each IP subnet a session
+ * claims (a LAN behind a client or node) gets a kernel route through the
+ * hub's device while some session claims it, so the hub itself reaches that
+ * LAN and answers it. Pushed routes nobody claims lead to the hub's own
+ * networks and get none (a route into the device would loop back to it).
  */
 #include "server/hub-private.h"
 
@@ -49,6 +55,71 @@ claim(TrHub *hub, const TrPrefix *prefix, uint32_t id, const char *who, TrRouteO
 	}
 }
 
+/* ---- Kernel routes for claimed subnets ------------------------------------------- */
+
+typedef struct {
+	TrPrefix prefix;
+	guint users; /* sessions claiming it */
+} KernelRoute;
+
+static void
+kernel_route(TrHub *hub, const TrPrefix *prefix, gboolean add)
+{
+	char key[TR_PREFIX_STRLEN];
+	TrPlatError perr = { 0 };
+	KernelRoute *r;
+
+	if (prefix->family == TR_ADDR_MAC || hub->dev == NULL)
+		return;
+	tr_prefix_to_string(prefix, key, sizeof(key));
+	r = g_hash_table_lookup(hub->kernel_routes, key);
+	if (add) {
+		if (r) {
+			r->users++;
+			return;
+		}
+		r = g_new0(KernelRoute, 1);
+		r->prefix = *prefix;
+		r->users = 1;
+		g_hash_table_insert(hub->kernel_routes, g_strdup(key), r);
+		if (tr_device_add_route(hub->dev, prefix, &perr) < 0)
+			g_warning("cannot route %s through %s: %s; this node will not reach it itself",
+				  key, tr_device_ifname(hub->dev), perr.message);
+		return;
+	}
+	if (r == NULL || --r->users > 0)
+		return;
+	if (tr_device_remove_route(hub->dev, prefix, &perr) < 0)
+		g_debug("removing the route to %s: %s", key, perr.message);
+	g_hash_table_remove(hub->kernel_routes, key);
+}
+
+static void
+kernel_routes_follow(Client *c, gboolean add)
+{
+	if (c->routed == add)
+		return;
+	c->routed = add;
+	for (guint i = 0; i < c->n_subnets; i++)
+		kernel_route(c->hub, &c->subnets[i], add);
+}
+
+/* At exit: the routes go before the device does (a persistent device keeps its routes). */
+static void
+kernel_routes_clear(TrHub *hub)
+{
+	GHashTableIter it;
+	gpointer value;
+	TrPlatError perr = { 0 };
+
+	g_hash_table_iter_init(&it, hub->kernel_routes);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		if (hub->dev)
+			(void)tr_device_remove_route(hub->dev, &((KernelRoute *)value)->prefix, &perr);
+	}
+	g_hash_table_remove_all(hub->kernel_routes);
+}
+
 /* A new snapshot from the current claims. */
 static void
 rebuild(TrHub *hub)
@@ -81,6 +152,7 @@ hub_forward_init(TrHub *hub, GError **error)
 	hub->sw = tr_switch_new(0, hub->cfg.dst_timeout);
 	hub->by_id = g_ptr_array_new();
 	g_ptr_array_add(hub->by_id, NULL); /* id 0 is the local device */
+	hub->kernel_routes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
 	/* What lives behind our own device. */
 	if (hub->pool && tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &a)) {
@@ -112,6 +184,9 @@ void
 hub_forward_free(TrHub *hub)
 {
 	hub->fwd = NULL; /* the data plane's */
+	if (hub->kernel_routes)
+		kernel_routes_clear(hub);
+	g_clear_pointer(&hub->kernel_routes, g_hash_table_unref);
 	g_clear_pointer(&hub->routes, tr_route_builder_free);
 	g_clear_pointer(&hub->sw, tr_switch_unref);
 	g_clear_pointer(&hub->by_id, g_ptr_array_unref);
@@ -148,6 +223,7 @@ hub_register(Client *c)
 	for (guint i = 0; i < c->n_subnets; i++)
 		claim(hub, &c->subnets[i], c->id, c->identity, TR_ROUTE_CLAIMED);
 	rebuild(hub);
+	kernel_routes_follow(c, TRUE);
 	hub_changed(hub);
 }
 
@@ -164,6 +240,8 @@ hub_unregister(Client *c)
 		hub->by_id->pdata[c->id] = NULL;
 		rebuild(hub);
 	}
+	if (hub->kernel_routes)
+		kernel_routes_follow(c, FALSE);
 	c->id = 0;
 	if (c->link)
 		tr_link_set_forward_id(c->link, 0);

@@ -55,6 +55,7 @@ struct _Client {
 	TrPrefix addr4, addr6;           /* leased (clients) */
 	TrPrefix addrs[HUB_MAX_ADDRS];   /* every tunnel address routed to this session */
 	guint n_addrs;
+	gboolean routed; /* its subnets hold kernel routes on the hub's device (forward.c) */
 	guint hello_timer;
 	TrMsg hello; /* kept while the password check runs */
 	GCancellable *cancel;
@@ -91,6 +92,7 @@ struct _TrHub {
 	TrSwitch *sw;
 	TrFwd *fwd;              /* the latest snapshot (the data plane owns it) */
 	GPtrArray *by_id;        /* session id -> Client (NULL: free) */
+	GHashTable *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
 	GPtrArray *connectors;
 	guint n_pending;
 	gint64 last_pending_warning;

@@ -25,7 +25,7 @@ tr_hub_config_init(TrHubConfig *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->listen = g_strdup("3210");
-	c->mtu = 1420;
+	c->mtu = TR_MTU_DEFAULT;
 	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
 	c->compression = TR_COMPRESS_NONE;
 	c->magic = TR_MAGIC_DEFAULT;

@@ -50,7 +50,8 @@ const TrOptDesc tr_server_options[] = {
 	  "A DNS server to push to clients", 0 },
 	{ "dns-search", 0, TR_OPT_STRINGS, "DOMAIN", NULL, 0, 0, NULL, "Addresses",
 	  "A DNS search domain to push to clients", 0 },
-	{ "mtu", 0, TR_OPT_INT, "BYTES", "1420", 576, 65535, NULL, "Device", "Tunnel MTU", 0 },
+	{ "mtu", 0, TR_OPT_INT, "BYTES", NULL, 576, 65535, NULL, "Device",
+	  "Tunnel MTU; by default 1416 for tun and 1402 for tap, so that a full packet fits a 1500-byte path over IPv6 (smaller paths are discovered per peer)", 0 },
 	{ "type", 't', TR_OPT_STRING, "TYPE", "tun", 0, 0, device_types, "Device",
 	  "Device type: tun carries IP packets, tap Ethernet frames", 0 },
 	{ "mode", 'm', TR_OPT_STRING, "MODE", "normal", 0, 0, modes, "Network",
@@ -142,7 +143,6 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : TR_LOCALSTATEDIR);
 	c->client_to_client = !tr_options_get_bool(o, "no-client-to-client");
 	c->udp = !tr_options_get_bool(o, "no-udp");
-	c->mtu = (guint)tr_options_get_int(o, "mtu", 1420);
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
 	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);
@@ -153,6 +153,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	tr_dp_tuning_from_options(o, &c->tuning);
 	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
 		c->dev_type = TR_DEVICE_TAP;
+	c->mtu = (guint)tr_options_get_int(
+		o, "mtu", c->dev_type == TR_DEVICE_TAP ? TR_MTU_DEFAULT_TAP : TR_MTU_DEFAULT);
 	if (S("mode") && !tr_fwd_mode_parse(S("mode"), &c->mode, error))
 		return tr_options_error_at(o, "mode", error);
 	if (!tr_fwd_mode_check(c->mode, (TrFrameType)c->dev_type, error))

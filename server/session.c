@@ -210,7 +210,8 @@ finish_hello(Client *c)
 	char a4[TR_PREFIX_STRLEN] = "", a6[TR_PREFIX_STRLEN] = "";
 	TrPrefix want = { 0 };
 
-	if (hub->pool == NULL) {
+	/* Layer 2 without a pool: clients take their addresses from the LAN (DHCP), not from us. */
+	if (hub->pool == NULL && hub->cfg.dev_type != TR_DEVICE_TAP) {
 		hub_refuse(c, TR_REFUSE_POOL, "this node assigns no addresses (no --pool)",
 			   "this node takes no clients, only peers");
 		return;
@@ -256,8 +257,8 @@ finish_hello(Client *c)
 		       "internal error");
 		return;
 	}
-	if (!tr_pool_lease(hub->pool, c->identity, want.family ? &want : NULL, &c->addr4, &c->addr6,
-			   &error)) {
+	if (hub->pool && !tr_pool_lease(hub->pool, c->identity, want.family ? &want : NULL,
+					&c->addr4, &c->addr6, &error)) {
 		hub_refuse(c, TR_REFUSE_POOL, error->message, "no address available");
 		return;
 	}

@@ -242,12 +242,23 @@ entry_bytes(const TrUdpMsg *m, size_t off, bool gso, bool *with_segment)
 	return left < most ? left : most;
 }
 
+/*
+ * The socket cannot segment at all: EIO, no checksum offload on the route's
+ * device (or IPsec); EINVAL, SO_NO_CHECK (and, before Linux 6.x answered
+ * EMSGSIZE, a segment larger than the path: GSO then goes off for the socket,
+ * which path MTU discovery soon makes moot by sizing packets to the path).
+ */
 static bool
-gso_refused(int e)
+gso_unsupported(int e)
 {
-	/* EIO: no checksum offload on the route's device (or IPsec);
-	 * EINVAL: SO_NO_CHECK or a segment larger than the MTU */
 	return e == EIO || e == EINVAL || e == ENOTSUPP || e == EOPNOTSUPP;
+}
+
+/* This destination's path cannot take the segment size: larger than its MTU. */
+static bool
+gso_too_big(int e)
+{
+	return e == EMSGSIZE;
 }
 
 /*
@@ -262,10 +273,12 @@ tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n)
 	struct iovec iov[BATCH];
 	Control ctl[BATCH];
 	bool with_segment[BATCH];
-	unsigned done = 0;
+	unsigned done = 0, split = n; /* split: the message sent one datagram at a time */
 	size_t off = 0;
 	bool gso = tr_udp_has_gso(fd);
 
+	for (unsigned i = 0; i < n; i++)
+		msgs[i].flags = 0;
 	while (done < n) {
 		unsigned k = 0, m = done;
 		size_t o = off;
@@ -274,7 +287,7 @@ tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n)
 		while (k < BATCH && m < n) {
 			TrUdpMsg *msg = &msgs[m];
 			struct msghdr *h = &mm[k].msg_hdr;
-			size_t bytes = entry_bytes(msg, o, gso, &with_segment[k]);
+			size_t bytes = entry_bytes(msg, o, gso && m != split, &with_segment[k]);
 
 			memset(&mm[k], 0, sizeof(mm[k]));
 			iov[k].iov_base = msg->data + o;
@@ -318,8 +331,14 @@ tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n)
 			continue;
 		if (r == 0)
 			e = EAGAIN; /* not seen; but never spin */
-		if (r < 0 && with_segment[0] && gso_refused(e)) {
-			/* this message again, one datagram per segment */
+		if (r < 0 && with_segment[0] && gso_too_big(e)) {
+			/* this message again, one datagram per segment; the others keep GSO */
+			split = done;
+			msgs[done].flags |= TR_UDP_MSG_SPLIT;
+			continue;
+		}
+		if (r < 0 && with_segment[0] && gso_unsupported(e)) {
+			/* this message again, and every later one, one datagram per segment */
 			state_add(fd, FD_GSO_BROKEN);
 			gso = false;
 			continue;

@@ -2,7 +2,7 @@
 /*
  * Opening a data-path UDP socket, the part Linux and the BSDs share:
  * non-blocking, close-on-exec, SO_REUSEPORT when asked, dual-stack on an IPv6
- * wildcard, buffer sizes, bind.
+ * wildcard, never fragmenting, buffer sizes, bind.
  */
 #include "platform/posix/posix.h"
 
@@ -45,6 +45,35 @@ set_buffer(int fd, int force_opt, int opt, int size)
 	return setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size)) == 0 ? 0 : -errno;
 }
 
+/*
+ * Never fragment: Don't Fragment on IPv4 and no local fragmentation on IPv6,
+ * so a datagram larger than the path is refused (EMSGSIZE when the kernel
+ * knows the path MTU from ICMP, dropped on the way when it does not) rather
+ * than travelling as fragments. The data plane's path MTU discovery finds
+ * what fits and sizes the tunnel's packets to it. Best effort: a platform
+ * without the options fragments as before.
+ */
+static void
+never_fragment(int fd, const struct sockaddr *addr)
+{
+#if defined(IP_MTU_DISCOVER) && defined(IP_PMTUDISC_DO)
+	int v4 = IP_PMTUDISC_DO;
+	(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
+#elif defined(IP_DONTFRAG)
+	int v4 = 1;
+	(void)setsockopt(fd, IPPROTO_IP, IP_DONTFRAG, &v4, sizeof(v4));
+#endif
+	if (addr->sa_family != AF_INET6)
+		return;
+#if defined(IPV6_MTU_DISCOVER) && defined(IPV6_PMTUDISC_DO)
+	int v6 = IPV6_PMTUDISC_DO;
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof(v6));
+#elif defined(IPV6_DONTFRAG)
+	int v6 = 1;
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &v6, sizeof(v6));
+#endif
+}
+
 static int
 socket_options(int fd, const struct sockaddr *addr, unsigned flags, int bufsize, TrPlatError *err)
 {
@@ -73,6 +102,7 @@ socket_options(int fd, const struct sockaddr *addr, unsigned flags, int bufsize,
 		/* OpenBSD has no dual-stack sockets and refuses: IPv6 only there */
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	}
+	never_fragment(fd, addr);
 	if (bufsize > 0) {
 #if defined(SO_RCVBUFFORCE) && defined(SO_SNDBUFFORCE)
 		rc = set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, bufsize);

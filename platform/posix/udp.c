@@ -94,6 +94,8 @@ send_one(int fd, const TrUdpMsg *m, const uint8_t *data, size_t len)
 int
 tr_udp_send_batch(int fd, TrUdpMsg *msgs, unsigned n)
 {
+	for (unsigned i = 0; i < n; i++)
+		msgs[i].flags = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const TrUdpMsg *m = &msgs[i];
 		size_t seg = m->segment && m->segment < m->len ? m->segment : m->len;

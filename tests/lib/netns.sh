@@ -103,12 +103,18 @@ netns_link() {
 	NETNS_LINKS=$((NETNS_LINKS + 1))
 	local ifa="veth${NETNS_LINKS}a" ifb="veth${NETNS_LINKS}b"
 	# Underlay links use 198.18.0.0/16; a LAN behind a node (a routed
-	# subnet) may use 198.19.0.0/16 like the tunnel. Nothing else, ever.
-	case "$addr_a" in 198.18.* | 198.19.*) ;; *) netns_log "address $addr_a outside 198.18.0.0/15"; return 1 ;; esac
-	case "$addr_b" in 198.18.* | 198.19.*) ;; *) netns_log "address $addr_b outside 198.18.0.0/15"; return 1 ;; esac
+	# subnet) may use 198.19.0.0/16 like the tunnel; IPv6 links use unique
+	# local addresses, fd00::/8. Nothing else, ever.
+	local x nodad_a= nodad_b=
+	for x in "$addr_a" "$addr_b"; do
+		case "$x" in 198.18.* | 198.19.* | fd[0-9a-f][0-9a-f]:*) ;; *) netns_log "address $x outside 198.18.0.0/15 and fd00::/8"; return 1 ;; esac
+	done
+	# IPv6 addresses usable at once (no duplicate address detection on a fresh veth)
+	case "$addr_a" in *:*) nodad_a=nodad ;; esac
+	case "$addr_b" in *:*) nodad_b=nodad ;; esac
 	ip -n "$a" link add "$ifa" mtu "$mtu" type veth peer name "$ifb" netns "$b" mtu "$mtu" || return 1
-	ip -n "$a" addr add "$addr_a" dev "$ifa" || return 1
-	ip -n "$b" addr add "$addr_b" dev "$ifb" || return 1
+	ip -n "$a" addr add "$addr_a" dev "$ifa" $nodad_a || return 1
+	ip -n "$b" addr add "$addr_b" dev "$ifb" $nodad_b || return 1
 	ip -n "$a" link set "$ifa" up || return 1
 	ip -n "$b" link set "$ifb" up || return 1
 	NETNS_IFA=$ifa

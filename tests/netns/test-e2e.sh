@@ -81,7 +81,7 @@ a1=$(addr "$c1")
 a2=$(addr "$c2")
 [ -n "$a1" ] && [ -n "$a2" ] || fail "pushed addresses not applied ($a1, $a2)"
 ip -n "$c1" -j addr show dev trellis0 | grep -q '"fd00:7472::' || fail "IPv6 address not applied"
-[ "$(ip -n "$c1" -j link show dev trellis0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')" = 1420 ] ||
+[ "$(ip -n "$c1" -j link show dev trellis0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mtu"])')" = 1416 ] ||
 	fail "pushed MTU not applied"
 ok "hub pushed addresses ($a1, $a2), IPv6 and MTU to both clients"
 grep -q "client c1 connected from 198.18.1.2" "$T/hub.log" || fail "hub did not log who connected"

@@ -163,7 +163,8 @@ test_roundtrip(void)
 	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
 	                                   TR_CIPHER_NONE};
 	static const size_t sizes[] = {0, 1, 64, 512, 1400, 9000, TR_PACKET_PAYLOAD_MAX};
-	static const TrDcType types[] = {TR_DC_DATA, TR_DC_PING, TR_DC_PONG, TR_DC_CLOSE};
+	static const TrDcType types[] = {TR_DC_DATA, TR_DC_PING, TR_DC_PONG, TR_DC_CLOSE,
+	                                 TR_DC_PROBE, TR_DC_PROBE_ACK};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
 		for (TrCompress z = TR_COMPRESS_NONE; z <= TR_COMPRESS_LZO; z++) {
@@ -305,7 +306,7 @@ test_wrong_header(void)
 		uint8_t value;
 		int expect;
 	} cases[] = {
-	        {8, 0x0c, -ESRCH},  {5, 7, -ENOKEY},    {4, 0, -EPROTO}, {4, 5, -EPROTO},
+	        {8, 0x0c, -ESRCH},  {5, 7, -ENOKEY},    {4, 0, -EPROTO}, {4, 7, -EPROTO},
 	        {6, 0x10, -EPROTO}, {6, 0x02, -EPROTO}, {7, 1, -EPROTO}, {6, 0x01, -EPROTO},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -261,24 +261,27 @@ test_ptb_v6_exact(void)
 	g_assert_cmpmem(out + 48, 1232, p, 1232);
 	g_assert_cmphex(pb_fold(pb_sum(out + 40, 1240, pb_pseudo(out, 1240, 58))), ==, 0);
 
-	/* An MTU below 1280 is reported as 1280; a small packet still quotes whole. */
-	n = pb_ip6(p, "fd00::2", "fd00::3", 17, x, 100);
-	n = tr_mangle_build_ptb(p, n, TR_FRAME_IP, 120, out, sizeof(out));
-	g_assert_cmpuint(n, ==, 40 + 8 + 140);
+	/* An MTU below 1280 is reported as 1280 ... */
+	n = pb_ip6(p, "fd00::2", "fd00::3", 17, x, 1300);
+	n = tr_mangle_build_ptb(p, n, TR_FRAME_IP, 1200, out, sizeof(out));
+	g_assert_cmpuint(n, ==, 1280);
 	g_assert_cmpuint(pb_get16(out + 46), ==, 1280);
-	g_assert_cmphex(pb_fold(pb_sum(out + 40, 148, pb_pseudo(out, 148, 58))), ==, 0);
+	g_assert_cmphex(pb_fold(pb_sum(out + 40, 1240, pb_pseudo(out, 1240, 58))), ==, 0);
+	/* ... so a packet no larger than 1280 gets no answer: its sender cannot go lower. */
+	n = pb_ip6(p, "fd00::2", "fd00::3", 17, x, 100);
+	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 120, out, sizeof(out)), ==, 0);
 
 	/* Not about ICMPv6 errors, not toward ::, not from a multicast destination. */
 	x[0] = 1;
-	n = pb_ip6(p, "fd00::2", "fd00::3", 58, x, 200);
-	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 120, out, sizeof(out)), ==, 0);
+	n = pb_ip6(p, "fd00::2", "fd00::3", 58, x, 1300);
+	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 1200, out, sizeof(out)), ==, 0);
 	x[0] = 128; /* an echo request is fine */
-	n = pb_ip6(p, "fd00::2", "fd00::3", 58, x, 200);
-	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 120, out, sizeof(out)), ==, 288);
-	n = pb_ip6(p, "::", "fd00::3", 17, x, 200);
-	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 120, out, sizeof(out)), ==, 0);
-	n = pb_ip6(p, "fd00::2", "ff02::1", 17, x, 200);
-	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 120, out, sizeof(out)), ==, 0);
+	n = pb_ip6(p, "fd00::2", "fd00::3", 58, x, 1300);
+	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 1200, out, sizeof(out)), ==, 1280);
+	n = pb_ip6(p, "::", "fd00::3", 17, x, 1300);
+	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 1200, out, sizeof(out)), ==, 0);
+	n = pb_ip6(p, "fd00::2", "ff02::1", 17, x, 1300);
+	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 1200, out, sizeof(out)), ==, 0);
 }
 
 int

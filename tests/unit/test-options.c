@@ -231,7 +231,8 @@ test_man_page(void)
 			g_error("man page lacks %s", escaped);
 	}
 	g_assert_nonnull(strstr(man, ".TH trellis-client 8"));
-	g_assert_nonnull(strstr(man, "Default: 1420."));
+	g_assert_nonnull(strstr(man, "Default: 30."));
+	g_assert_nonnull(strstr(man, "by default 1416 for tun"));
 }
 
 /* The shipped examples parse and make sense to the daemons. */
