@@ -197,6 +197,16 @@ spawn "$T/session-bus.log" "${AS_USER[@]}" dbus-daemon --session --nofork --addr
 netns_wait_for 10 test -S "$SESSBUS" || fail "session bus did not start"
 spawn "$T/watcher.log" "${AS_USER[@]}" /usr/bin/python3 "$SRC/tests/lib/sni-watcher.py"
 netns_wait_for 10 grep -q "watcher ready" "$T/watcher.log" || fail "StatusNotifierWatcher did not start"
+# The user's keyring: gnome-keyring's Secret Service, unlocked (its password
+# on stdin), for the password dialog's "Remember".
+KEYRING=
+if command -v gnome-keyring-daemon >/dev/null; then
+	printf 'keyring-test' >"$T/keyring.pw"
+	"${AS_USER[@]}" gnome-keyring-daemon --unlock --components=secrets --foreground \
+		<"$T/keyring.pw" >"$T/keyring.log" 2>&1 &
+	NETNS_PIDS+=($!)
+	KEYRING=yes
+fi
 spawn "$T/notifications.log" "${AS_USER[@]}" /usr/bin/python3 "$SRC/tests/lib/notifications.py"
 netns_wait_for 10 grep -q "notifications ready" "$T/notifications.log" || fail "notification server did not start"
 
@@ -316,12 +326,39 @@ netns_wait_for 15 grep -q "refused the password" "$T/lab.log" || fail "the wrong
 wait_menu 15 "[Wrong user name or password.]"
 wait_menu 5 "[lab — Password needed]"
 shot tray-password-again-en
-type_password wonderland
+if [ -n "$KEYRING" ]; then
+	# The right one, "Remember in my keyring" ticked (Alt+R), Connect (Alt+O).
+	type_password_keep() {
+		local w
+		netns_wait_for 15 has_dialog || fail "no password dialog the second time"
+		w=$(dialog_window)
+		xdotool windowfocus --sync "$w" && sleep 0.3 && xdotool type --delay 20 "$1" &&
+			xdotool key alt+r && sleep 0.3 && xdotool key alt+o || fail "cannot use the dialog"
+	}
+	type_password_keep wonderland
+else
+	type_password wonderland
+fi
 wait_menu 20 "[lab — Connected]"
 netns_exec "$lab" ping -c 1 -W 2 198.19.1.1 >/dev/null || fail "no ping through the password hub"
 grep -l "wonderland\|looking-glass" "$T"/*.log && fail "a password reached a log"
 tr '\0' ' ' <"/proc/$LAB_PID/cmdline" | grep -q "wonderland\|looking-glass" && fail "a password on a command line"
 ok "a hub asking for a password: the tray's dialog, a wrong one refused and asked again, the right one connects; no password in logs or argv"
+
+if [ -n "$KEYRING" ]; then
+	# lab starts again and asks again: the keyring answers, no dialog.
+	netns_kill "$LAB_PID"
+	wait_menu 10 "[lab — Off]"
+	netns_spawn "$lab" "$B/client/trellis-client" --config "$CONF/lab.conf" --system-bus yes \
+		>>"$T/lab.log" 2>&1
+	LAB_PID=$NETNS_LAST_PID
+	wait_menu 20 "[lab — Connected]"
+	grep -q "lab: the password from the keyring" "$T/tray-en.log" || fail "the keyring was not used"
+	has_dialog && fail "a dialog although the keyring had the password"
+	ok "kept in the keyring (libsecret, gnome-keyring): the next time lab asks, it connects with no dialog"
+else
+	echo "# skipped the keyring part: gnome-keyring is not installed"
+fi
 
 sni click "Details…" || fail "cannot click Details…"
 shot tray-details-en
