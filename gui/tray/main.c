@@ -10,6 +10,7 @@
 
 #include "tray-daemons.h"
 #include "tray-details.h"
+#include "tray-join.h"
 #include "tray-menu.h"
 #include "tray-model.h"
 #include "tray-password.h"
@@ -114,6 +115,19 @@ ask_password(Tray *tray, const char *network)
 }
 
 static void
+on_joined(const char *summary, gpointer p)
+{
+	Tray *tray = p;
+	g_autoptr(GNotification) n = g_notification_new(_("Joined a network"));
+
+	g_message("joined: %s", summary);
+	/* The file monitor brings the new network into the menu; say so now. */
+	tray_model_scan_config_dir(tray->model, tray->config_dir);
+	g_notification_set_body(n, summary);
+	g_application_send_notification(G_APPLICATION(tray->app), "joined", n);
+}
+
+static void
 on_menu_item(const TrayMenuEntry *e, gpointer p)
 {
 	Tray *tray = p;
@@ -132,6 +146,9 @@ on_menu_item(const TrayMenuEntry *e, gpointer p)
 		break;
 	case TRAY_ACTION_PASSWORD:
 		ask_password(tray, e->network);
+		break;
+	case TRAY_ACTION_JOIN:
+		tray_join_open(tray->app, on_joined, tray);
 		break;
 	case TRAY_ACTION_COPY_ADDRESS:
 		gtk_clipboard_set_text(gtk_clipboard_get(GDK_SELECTION_CLIPBOARD), e->data, -1);

@@ -431,6 +431,7 @@ tray_model_menu(TrayModel *m)
 	}
 	for (guint i = 0; i < nets->len; i++)
 		add_network(menu, nets->pdata[i]);
+	add(menu, TRAY_ACTION_JOIN, NULL, g_strdup(_("Join a network…")));
 	add(menu, TRAY_ACTION_DETAILS, NULL, g_strdup(_("Details…")));
 	add(menu, TRAY_ACTION_SEPARATOR, NULL, NULL);
 	add(menu, TRAY_ACTION_QUIT, NULL, g_strdup(_("Quit")));

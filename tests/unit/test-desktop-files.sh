@@ -33,4 +33,8 @@ for action in org.trellisvpn.network.connect org.trellisvpn.network.disconnect \
 done
 grep -q 'xml:lang="de">Zum Verbinden des VPN-Netzes $(network)' "$B/org.trellisvpn.policy" ||
 	fail "polkit policy: no German message"
-ok "polkit policy: well-formed, the daemons' three actions, German messages"
+# Join is checked by pkexec: the action must name the installed trellis.
+grep -A12 '<action id="org.trellisvpn.network.join">' "$B/org.trellisvpn.policy" |
+	grep -q '<annotate key="org.freedesktop.policykit.exec.path">/.*/trellis</annotate>' ||
+	fail "the join action does not name the trellis program for pkexec"
+ok "polkit policy: well-formed, the daemons' three actions and join (exec.path for pkexec), German messages"

@@ -51,14 +51,9 @@ teardown(Fixture *f, gconstpointer data)
 static char *
 menu_text(TrayModel *m)
 {
-	static const char *const actions[] = {"",
-	                                      "[connect] ",
-	                                      "[disconnect] ",
-	                                      "[copy] ",
-	                                      "[password] ",
-	                                      "[details] ",
-	                                      "[quit] ",
-	                                      ""};
+	static const char *const actions[] = {"",           "[connect] ",  "[disconnect] ",
+	                                      "[copy] ",    "[password] ", "[join] ",
+	                                      "[details] ", "[quit] ",     ""};
 	g_autoptr(GPtrArray) menu = tray_model_menu(m);
 	GString *out = g_string_new(NULL);
 
@@ -87,9 +82,10 @@ test_empty(Fixture *f, gconstpointer data)
 	g_autofree char *menu = menu_text(f->model);
 	g_autofree char *summary = tray_model_summary(f->model);
 
-	g_assert_cmpstr(menu, ==,
-	                "No Trellis networks\n---\n[details] Details…\n---\n"
-	                "[quit] Quit\n");
+	g_assert_cmpstr(
+	        menu, ==,
+	        "No Trellis networks\n---\n[join] Join a network…\n[details] Details…\n---\n"
+	        "[quit] Quit\n");
 	g_assert_cmpstr(tray_model_icon_name(f->model), ==, "trellis-tray-disconnected-symbolic");
 	g_assert_cmpstr(summary, ==, "Trellis: no networks");
 }
@@ -111,7 +107,7 @@ test_connected_client(Fixture *f, gconstpointer data)
 	                "[disconnect] Disconnect\n"
 	                "[copy] Copy address = 198.19.0.2\n"
 	                "---\n"
-	                "[details] Details…\n---\n[quit] Quit\n");
+	                "[join] Join a network…\n[details] Details…\n---\n[quit] Quit\n");
 	g_assert_cmpstr(tray_model_icon_name(f->model), ==, "trellis-tray-connected-symbolic");
 	summary = tray_model_summary(f->model);
 	g_assert_cmpstr(summary, ==, "home: Connected (198.19.0.2)");
@@ -276,7 +272,7 @@ test_hub_and_peers(Fixture *f, gconstpointer data)
 	                "c1 (198.19.0.2/24) — direct, 12 ms\n"
 	                "c2 (198.19.0.3/24) — relayed\n"
 	                "---\n"
-	                "[details] Details…\n---\n[quit] Quit\n");
+	                "[join] Join a network…\n[details] Details…\n---\n[quit] Quit\n");
 	g_assert_cmpuint(f->events->len, ==, 0);
 }
 
