@@ -109,13 +109,22 @@ static const TrControlOps control_ops = {
 	.set_password = ctl_set_password,
 };
 
+static gboolean
+announce_state(gpointer p)
+{
+	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 on_disconnected(TrClient *c, const GError *error, gpointer p)
 {
 	if (error)
 		tr_control_error(control, tr_control_error_kind(error), error->message);
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	/* The library moves to its next state (waiting to retry) after this
+	 * callback: announce that one, not "connected". */
+	g_idle_add(announce_state, NULL);
 }
 
 static gboolean

@@ -131,9 +131,14 @@ netns_wait_for 15 has_name org.freedesktop.PolicyKit1 || fail "polkitd did not s
 ok "private system bus with the Trellis bus policy; polkitd with the Trellis actions"
 
 # ---- Hub and clients ----------------------------------------------------------
-netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
-	--key "$S/issued/hub.key" --state-dir "$S" --keepalive 2 >"$T/hub.log" 2>&1
-netns_wait_for 10 grep -q "listening on port 3210" "$T/hub.log" || fail "hub did not start"
+start_hub() {
+	netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+		--key "$S/issued/hub.key" --state-dir "$S" --keepalive 2 >>"$T/hub.log" 2>&1
+	HUB_PID=$NETNS_LAST_PID
+	netns_wait_for 10 grep -q "listening on port 3210" "$T/hub.log" || fail "hub did not start"
+}
+: >"$T/hub.log"
+start_hub
 CONF=$T/conf
 mkdir -p "$CONF"
 cat >"$CONF/home.conf" <<EOF
@@ -365,6 +370,21 @@ if [ -n "$KEYRING" ]; then
 else
 	echo "# skipped the keyring part: gnome-keyring is not installed"
 fi
+
+# ---- The hub goes away and comes back: Reconnecting, told why, then Connected ----
+netns_kill "$HUB_PID"
+last_error() {
+	gdbus call --system --dest $HOME_BUS --object-path $HOME_PATH \
+		--method org.freedesktop.DBus.Properties.Get org.trellisvpn.Daemon1 LastError
+}
+netns_wait_for 15 menu_has "[home — Reconnecting…]" ||
+	fail "no Reconnecting: $(sni menu | tr '\n' '|'); daemon: $(state) $(last_error)"
+wait_menu 5 "[The connection to the hub was lost.]"
+netns_wait_for 5 grep -q "|Reconnecting to home|The connection to the hub was lost." "$T/notifications.log" ||
+	fail "no Reconnecting notification"
+start_hub
+wait_menu 30 "[home — Connected]"
+ok "hub restarted: home shows Reconnecting with the reason, a notification, then Connected again"
 
 sni click "Details…" || fail "cannot click Details…"
 shot tray-details-en
