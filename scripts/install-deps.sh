@@ -12,7 +12,7 @@ PACKAGES="
   libayatana-appindicator3-dev libpolkit-gobject-1-dev polkitd gettext
   desktop-file-utils appstream libxml2-utils
   xvfb x11-utils trayer xdotool imagemagick dbus dbus-daemon python3-gi util-linux
-  gnome-keyring
+  gnome-keyring pkexec
   libpam0g-dev libcrypt-dev
   clang-14 libclang-rt-14-dev llvm-14
   cppcheck valgrind

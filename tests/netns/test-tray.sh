@@ -407,21 +407,24 @@ netns_wait_for 10 sh -c "! kill -0 $TRAY_PID 2>/dev/null" || fail "Beenden did n
 ok "Quit (Beenden) ends the tray"
 
 # ---- Join a network with an invite, through pkexec --------------------------------
-# pkexec is setuid: it ignores DBUS_SYSTEM_BUS_ADDRESS and runs `trellis join`
-# as root with a clean environment, so join writes where the build says
-# (TR_SYSCONFDIR, TR_LOCALSTATEDIR) and pkexec runs TR_BINDIR/trellis (the
-# polkit action's exec.path). The tray runs in namespace "desk" (linked to
-# the hub), in a mount namespace where /run/dbus holds the private system
-# bus and those three places are overlays whose writes land in $T: nothing
-# on this machine is touched.
-cfg() { sed -n "s/^#define $1 \"\(.*\)\"$/\1/p" "$B/tr-config.h"; }
-BINDIR=$(cfg TR_BINDIR)
-SYSCONFDIR=$(cfg TR_SYSCONFDIR)
-STATEDIR=$(cfg TR_LOCALSTATEDIR)
-[ -n "$BINDIR" ] && [ -n "$SYSCONFDIR" ] && [ -n "$STATEDIR" ] || fail "paths not found in tr-config.h"
-mkdir -p "$T/desk-conf" "$T/desk-state" "$T/overlays"
-chmod 755 "$T/desk-conf"
-cat >"$T/desk-ns.sh" <<'EOF'
+if ! command -v pkexec >/dev/null; then
+	echo "# skipped Join: pkexec is not installed"
+else
+	# pkexec is setuid: it ignores DBUS_SYSTEM_BUS_ADDRESS and runs `trellis join`
+	# as root with a clean environment, so join writes where the build says
+	# (TR_SYSCONFDIR, TR_LOCALSTATEDIR) and pkexec runs TR_BINDIR/trellis (the
+	# polkit action's exec.path). The tray runs in namespace "desk" (linked to
+	# the hub), in a mount namespace where /run/dbus holds the private system
+	# bus and those three places are overlays whose writes land in $T: nothing
+	# on this machine is touched.
+	cfg() { sed -n "s/^#define $1 \"\(.*\)\"$/\1/p" "$B/tr-config.h"; }
+	BINDIR=$(cfg TR_BINDIR)
+	SYSCONFDIR=$(cfg TR_SYSCONFDIR)
+	STATEDIR=$(cfg TR_LOCALSTATEDIR)
+	[ -n "$BINDIR" ] && [ -n "$SYSCONFDIR" ] && [ -n "$STATEDIR" ] || fail "paths not found in tr-config.h"
+	mkdir -p "$T/desk-conf" "$T/desk-state" "$T/overlays"
+	chmod 755 "$T/desk-conf"
+	cat >"$T/desk-ns.sh" <<'EOF'
 # desk-ns.sh T BUILD BINDIR SYSCONFDIR STATEDIR CMD...: in the tray's mount namespace
 set -e
 T=$1 B=$2 BINDIR=$3 SYSCONFDIR=$4 STATEDIR=$5
@@ -447,42 +450,43 @@ mkdir -p "$STATEDIR"
 mount --bind "$T/desk-state" "$STATEDIR"
 exec "$@"
 EOF
-TOKEN=$("$B/cli/trellis" invite desk --server 198.18.4.1 --state-dir "$S" 2>"$T/invite.log") ||
-	fail "trellis invite: $(cat "$T/invite.log")"
-user_env "$SESSBUS"
-spawn "$T/tray-join.log" ip netns exec "$desk" sh "$T/desk-ns.sh" "$T" "$B" "$BINDIR" "$SYSCONFDIR" \
-	"$STATEDIR" "${AS_USER[@]}" LANG=C.UTF-8 TRELLIS_TRAY_ICON_DIR="$SRC/data/icons" \
-	TRELLIS_LOCALEDIR="$B/po" "$TRAY"
-TRAY_PID=$NETNS_LAST_PID
-wait_menu 15 "Join a network…"
-sni click "Join a network…" || fail "cannot click Join a network…"
-join_window() { xdotool search --onlyvisible --name "^Join a Trellis network\$" 2>/dev/null | head -n 1; }
-has_join() { [ -n "$(join_window)" ]; }
-netns_wait_for 15 has_join || fail "no Join dialog"
-W=$(join_window)
-xdotool windowfocus --sync "$W" && sleep 0.3 && xdotool type --delay 5 "$TOKEN" || fail "cannot type the invite"
-shot tray-join-en
-xdotool key Return
-netns_wait_for 30 grep -q "|Joined a network|joined as 'desk'" "$T/notifications.log" ||
-	fail "not joined: $(grep -i join "$T/tray-join.log" | tail -n 3)"
-grep -q "redeemed from 198.18.4.2" "$T/hub.log" || fail "the hub did not see the invite redeemed"
-for f in "$T"/*.log; do
-	# (invite.log is `trellis invite`'s own output on the hub.)
-	[ "$f" = "$T/invite.log" ] && continue
-	grep -qF -- "$TOKEN" "$f" && fail "the invite reached $f"
-done
-ok "Join a network…: the invite pasted, pkexec (polkit org.trellisvpn.network.join) ran trellis join as root, the hub redeemed it"
-NEWCONF=$(cd "$T/desk-conf" && ls -- *.conf 2>/dev/null | head -n 1)
-if [ -n "$NEWCONF" ]; then
-	wait_menu 15 "[${NEWCONF%.conf} — Off]"
-	ok "the joined network ${NEWCONF%.conf} appears in the menu"
-else
-	# trellis join before issue 22 writes its client.conf into the state
-	# directory, not the configuration directory: nothing for the tray to see.
-	ls "$T/desk-state"/*.conf >/dev/null 2>&1 || fail "trellis join wrote no configuration"
-	echo "# the joined network's configuration is in the state directory (this trellis join): not in the menu"
+	TOKEN=$("$B/cli/trellis" invite desk --server 198.18.4.1 --state-dir "$S" 2>"$T/invite.log") ||
+		fail "trellis invite: $(cat "$T/invite.log")"
+	user_env "$SESSBUS"
+	spawn "$T/tray-join.log" ip netns exec "$desk" sh "$T/desk-ns.sh" "$T" "$B" "$BINDIR" "$SYSCONFDIR" \
+		"$STATEDIR" "${AS_USER[@]}" LANG=C.UTF-8 TRELLIS_TRAY_ICON_DIR="$SRC/data/icons" \
+		TRELLIS_LOCALEDIR="$B/po" "$TRAY"
+	TRAY_PID=$NETNS_LAST_PID
+	wait_menu 15 "Join a network…"
+	sni click "Join a network…" || fail "cannot click Join a network…"
+	join_window() { xdotool search --onlyvisible --name "^Join a Trellis network\$" 2>/dev/null | head -n 1; }
+	has_join() { [ -n "$(join_window)" ]; }
+	netns_wait_for 15 has_join || fail "no Join dialog"
+	W=$(join_window)
+	xdotool windowfocus --sync "$W" && sleep 0.3 && xdotool type --delay 5 "$TOKEN" || fail "cannot type the invite"
+	shot tray-join-en
+	xdotool key Return
+	netns_wait_for 30 grep -q "|Joined a network|joined as 'desk'" "$T/notifications.log" ||
+		fail "not joined: $(grep -i join "$T/tray-join.log" | tail -n 3)"
+	grep -q "redeemed from 198.18.4.2" "$T/hub.log" || fail "the hub did not see the invite redeemed"
+	for f in "$T"/*.log; do
+		# (invite.log is `trellis invite`'s own output on the hub.)
+		[ "$f" = "$T/invite.log" ] && continue
+		grep -qF -- "$TOKEN" "$f" && fail "the invite reached $f"
+	done
+	ok "Join a network…: the invite pasted, pkexec (polkit org.trellisvpn.network.join) ran trellis join as root, the hub redeemed it"
+	NEWCONF=$(cd "$T/desk-conf" && ls -- *.conf 2>/dev/null | head -n 1)
+	if [ -n "$NEWCONF" ]; then
+		wait_menu 15 "[${NEWCONF%.conf} — Off]"
+		ok "the joined network ${NEWCONF%.conf} appears in the menu"
+	else
+		# trellis join before issue 22 writes its client.conf into the state
+		# directory, not the configuration directory: nothing for the tray to see.
+		ls "$T/desk-state"/*.conf >/dev/null 2>&1 || fail "trellis join wrote no configuration"
+		echo "# the joined network's configuration is in the state directory (this trellis join): not in the menu"
+	fi
+	stop_tray
 fi
-stop_tray
 
 # ---- No StatusNotifierWatcher: the XEmbed icon in a classic tray ---------------
 # A second session bus without a watcher; trayer is the panel. Clicking the
