@@ -52,6 +52,7 @@ struct _TrClient {
 	TrDevice *dev;
 	TrClientSettings settings;
 	gboolean have_settings;
+	TrRefusal refusal; /* the hub's, with the last ERROR */
 };
 
 void
@@ -421,9 +422,10 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 
 		error = g_error_new(TR_ERROR, is_fatal(code) ? TR_ERROR_AUTH : TR_ERROR_IO, "%s",
 				    reason);
-		if (msg->type == TR_MSG_ERROR)
+		if (msg->type == TR_MSG_ERROR) {
+			client->refusal = code;
 			g_warning("the server refused us: %s", reason);
-		else
+		} else
 			g_message("the server closed the session: %s", reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
 		session_lost(client, error, msg->type == TR_MSG_ERROR && is_fatal(code));
@@ -718,6 +720,22 @@ tr_client_path(TrClient *client)
 	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
 }
 
+TrRefusal
+tr_client_refusal(TrClient *client)
+{
+	return client->refusal;
+}
+
+const struct sockaddr *
+tr_client_server_address(TrClient *client, socklen_t *len)
+{
+	if (client->server_addr_len == 0)
+		return NULL;
+	if (len)
+		*len = client->server_addr_len;
+	return (const struct sockaddr *)&client->server_addr;
+}
+
 static const char *const state_names[] = { "idle", "connecting", "tls", "hello", "connected",
 					      "stopped" };
 
@@ -740,6 +758,7 @@ tr_client_restart(TrClient *client)
 		return;
 	client->state = STATE_IDLE;
 	client->attempt = 0;
+	client->refusal = TR_REFUSE_NONE;
 	g_message("connecting again on request");
 	connect_next(client);
 }

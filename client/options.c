@@ -74,6 +74,21 @@ const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
 gboolean
 tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 {
+	if (!tr_client_config_apply_options(o, c, error))
+		return FALSE;
+	/* Asked over the bus: the client waits for SetPassword (client/main.c). */
+	if (c->username && g_strcmp0(S("ask-password"), "bus") == 0 && !S("password") &&
+	    !S("password-file"))
+		return TRUE;
+	if (c->username &&
+	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
+		return FALSE;
+	return TRUE;
+}
+
+gboolean
+tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
+{
 	const char *const *crypto = tr_options_get_strv(o, "crypto");
 
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
@@ -107,12 +122,5 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
-	/* Asked over the bus: the client waits for SetPassword (client/main.c). */
-	if (c->username && g_strcmp0(S("ask-password"), "bus") == 0 && !S("password") &&
-	    !S("password-file"))
-		return TRUE;
-	if (c->username &&
-	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
-		return FALSE;
 	return TRUE;
 }

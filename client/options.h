@@ -22,4 +22,9 @@ extern const guint tr_client_n_options;
 /* Fills @config (tr_client_config_init first) from parsed @options. */
 gboolean tr_client_config_from_options(TrOptions *options, TrClientConfig *config, GError **error);
 
+/* The same without the password (neither read nor prompted for): for
+ * embedders that get it elsewhere (the NetworkManager plugin's secrets). */
+gboolean tr_client_config_apply_options(TrOptions *options, TrClientConfig *config,
+					GError **error);
+
 G_END_DECLS

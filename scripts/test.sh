@@ -101,7 +101,7 @@ note "ASan+UBSan build: unit suite"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dfuzzing=disabled -Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
+	-Dfuzzing=disabled -Dnetns_tests=disabled -Dgtk=disabled -Dnetworkmanager=disabled &&
 	ninja -C build-asan; then
 	meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
 	count_meson build-asan
@@ -112,7 +112,7 @@ fi
 note "ThreadSanitizer: the tests that run threads (data plane, RCU)"
 # Only these targets are built: the rest of the tree has no threads of its own.
 if setup build-tsan -Dwerror=true -Db_sanitize=thread -Dfuzzing=disabled \
-	-Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
+	-Dnetns_tests=disabled -Dgtk=disabled -Dnetworkmanager=disabled &&
 	ninja -C build-tsan tests/test-dataplane tests/test-rcu; then
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		meson test -C build-tsan --no-rebuild --print-errorlogs dataplane rcu
@@ -124,7 +124,7 @@ fi
 note "fuzzers (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
 if command -v clang-14 >/dev/null &&
 	CC=clang-14 setup build-fuzz -Dfuzzing=enabled -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dnetns_tests=disabled -Dgtk=disabled -Dlibnm=disabled &&
+		-Dnetns_tests=disabled -Dgtk=disabled -Dnetworkmanager=disabled &&
 	ninja -C build-fuzz; then
 	for fuzzer in build-fuzz/tests/fuzz-*; do
 		# Skip meson's fuzz-NAME.p object folders: directories are "executable" too.
