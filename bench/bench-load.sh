@@ -19,7 +19,8 @@ printf '%-9s %-14s %-12s %-14s %-16s\n' sessions handshakes/s "hub RSS 0" "hub R
 for n in $SIZES; do
 	netns_new h "h$n" || exit 1
 	netns_spawn "$h" "$B/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/18 --pool6 none \
-		--state-dir "$T/s$n" --control-socket none --max-pending 200 -q >"$T/hub$n.log" 2>&1
+		--state-dir "$T/s$n" --control-socket none --max-pending 200 --max-pending-per-source 200 -q \
+		>"$T/hub$n.log" 2>&1
 	hub=$NETNS_LAST_PID
 	netns_wait_for 10 ip -n "$h" link show trellis0 || { echo "hub did not start" >&2; exit 1; }
 	sleep 0.5

@@ -31,6 +31,9 @@ int tr_cli_invite(int argc, char **argv);
 /* cli/join.c: `trellis join TOKEN`, on the new machine. */
 int tr_cli_join(int argc, char **argv);
 
+/* cli/genkey.c: `trellis genkey`, a random 256-bit shared key. */
+int tr_cli_genkey(int argc, char **argv);
+
 /* ---- cli/args.c: parsing shared by the commands ------------------------------ */
 
 #define TR_CLI_DURATION_MAX (365 * (gint64)86400)

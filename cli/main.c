@@ -19,6 +19,7 @@ static const TrCliCommand commands[] = {
 	  tr_cli_invite },
 	{ "join", "Join the network with a token from 'trellis invite' (on the new machine)",
 	  tr_cli_join },
+	{ "genkey", "Print a new random shared key (for shared-key-file)", tr_cli_genkey },
 };
 
 int

@@ -3,6 +3,7 @@
 
 #include "common/dialer.h"
 #include "common/error.h"
+#include "common/node-key.h"
 #include "common/json-writer.h"
 #include "common/mangle.h"
 #include "tr-config.h"
@@ -52,7 +53,8 @@ struct _TrClient {
 	TrDevice *dev;
 	TrClientSettings settings;
 	gboolean have_settings;
-	TrRefusal refusal; /* the hub's, with the last ERROR */
+	TrNodeKey *node_key; /* shared key: binds our name at the hub */
+	TrRefusal refusal;   /* the hub's, with the last ERROR */
 };
 
 void
@@ -85,6 +87,7 @@ tr_client_config_clear(TrClientConfig *c)
 {
 	g_strfreev(c->connect);
 	g_free(c->server_name);
+	g_free(c->node_key_file);
 	g_free((char *)c->tls.ca_file);
 	g_free((char *)c->tls.crl_file);
 	g_free((char *)c->tls.cert_file);
@@ -484,6 +487,17 @@ send_hello(TrClient *client)
 		tr_msg_set_string(&hello, TR_ATTR_USERNAME, client->cfg.username);
 	if (client->cfg.password)
 		tr_msg_set_string(&hello, TR_ATTR_PASSWORD, client->cfg.password);
+	if (client->node_key) {
+		g_autoptr(GBytes) pub = tr_node_key_public(client->node_key);
+		g_autoptr(GBytes) proof =
+		        tr_node_key_prove(client->node_key, tr_link_get_tls(client->link), &error);
+		if (proof == NULL) {
+			session_lost(client, error, FALSE);
+			return;
+		}
+		tr_msg_set_bytes(&hello, TR_ATTR_NODE_KEY, pub);
+		tr_msg_set_bytes(&hello, TR_ATTR_NODE_PROOF, proof);
+	}
 	if (!tr_link_send_msg(client->link, &hello, &error)) {
 		session_lost(client, error, FALSE);
 		return;
@@ -504,6 +518,9 @@ on_established(TrLink *link, gpointer p)
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &identity, &error)) {
 		g_prefix_error(&error, "server %s refused: ", client->server_desc);
 		g_warning("%s", error->message);
+		/* The hub hears why: a TLS alert (a control message may not get
+		 * out before the connection closes). */
+		tr_tls_send_refusal(tr_link_get_tls(link));
 		tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_AUTH, "server certificate refused");
 		session_lost(client, error, TRUE);
 		return;
@@ -637,6 +654,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->cfg = *config;
 	client->cfg.connect = g_strdupv(config->connect);
 	client->cfg.server_name = g_strdup(config->server_name);
+	client->cfg.node_key_file = g_strdup(config->node_key_file);
 	client->cfg.tls.ca_file = g_strdup(config->tls.ca_file);
 	client->cfg.tls.crl_file = g_strdup(config->tls.crl_file);
 	client->cfg.tls.cert_file = g_strdup(config->tls.cert_file);
@@ -666,6 +684,18 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->creds = tr_tls_creds_new(&client->cfg.tls, error);
 	if (client->creds == NULL)
 		return NULL;
+	if (client->cfg.node_key_file && client->cfg.tls.shared_key) {
+		g_autoptr(GError) local = NULL;
+
+		/* Without it the session still works; the name just stays unbound. */
+		client->node_key = tr_node_key_load_or_create(client->cfg.node_key_file, &local);
+		if (client->node_key == NULL)
+			g_warning("no node key, so the hub cannot bind the name '%s' to this "
+			          "machine: %s",
+			          client->cfg.tls.psk_identity ? client->cfg.tls.psk_identity
+			                                       : "trellis",
+			          local->message);
+	}
 	return g_steal_pointer(&client);
 }
 
@@ -698,6 +728,7 @@ tr_client_free(TrClient *client)
 	settings_clear(&client->settings);
 	if (client->creds)
 		tr_tls_creds_unref(client->creds);
+	tr_node_key_free(client->node_key);
 	tr_client_config_clear(&client->cfg);
 	g_free(client);
 }

@@ -27,6 +27,7 @@ G_BEGIN_DECLS
 typedef struct {
 	char **connect;    /* "HOST[:PORT]", tried in turn */
 	char *server_name; /* the identity the server's certificate must carry */
+	char *node_key_file; /* shared key: this node's own key (common/node-key.h), or NULL */
 	TrTlsConfig tls;
 	char *username;
 	char *password;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/control.h"
 #include "common/service.h"
+#include "common/shared-key.h"
 
 #include <glib-unix.h>
 #include <locale.h>
@@ -252,8 +253,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (tr_options_is_set(opts, "config") &&
-	    !tr_options_load_file(opts, tr_options_get_string(opts, "config"),
-				  TR_CLIENT_CONFIG_GROUP, &error)) {
+	    (!tr_options_load_file(opts, tr_options_get_string(opts, "config"),
+				   TR_CLIENT_CONFIG_GROUP, &error) ||
+	     !tr_options_check_secret_file(opts, tr_options_get_string(opts, "config"), &error))) {
 		g_printerr("trellis-client: %s\n", error->message);
 		return 2;
 	}
@@ -262,6 +264,7 @@ main(int argc, char **argv)
 	tr_client_config_init(&cfg);
 	if (!tr_client_config_from_options(opts, &cfg, &error))
 		goto fail;
+	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),
@@ -277,23 +280,17 @@ main(int argc, char **argv)
 	tr_client_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
+	/* Privileges go before any thread of GLib's exists (capabilities are per
+	 * thread); the control socket comes before or after (common/service.h). */
+	if (!tr_service_drop_with_control(service, opts, "trellis-client", "client", &control_ops,
+	                                  NULL, &control, &error))
+		goto fail;
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
-	{
-		g_autofree char *sock = tr_service_control_socket(opts, "trellis-client");
-		if (sock) {
-			control = tr_control_new("client", sock, &control_ops, NULL, &error);
-			if (control == NULL) {
-				tr_service_failed(service, error->message);
-				g_printerr("trellis-client: %s\n", error->message);
-				return 1;
-			}
-			if (tr_service_wants_system_bus(opts)) {
-				g_autofree char *network = tr_service_network_name(opts, "trellis-client");
-				tr_control_export_system_bus(control, network);
-			}
-		}
+	if (control && tr_service_wants_system_bus(opts)) {
+		g_autofree char *network = tr_service_network_name(opts, "trellis-client");
+		tr_control_export_system_bus(control, network);
 	}
 	password_by_bus = cfg_username_without_password;
 	if (password_by_bus && control == NULL) {

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/options.h"
 
+#include "tr-config.h"
+
 #include "client/password.h"
 #include "common/error.h"
+#include "common/shared-key.h"
+#include "common/identity.h"
+#include "common/pki.h"
 #include "common/service.h"
 
 static const char *const device_types[] = { "tun", "tap", NULL };
@@ -21,10 +26,11 @@ const TrOptDesc tr_client_options[] = {
 	  "This client's certificate (PEM)", 0 },
 	{ "key", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
 	  "This client's private key (PEM, mode 0600)", 0 },
-	{ "shared-key", 0, TR_OPT_STRING, "KEY", NULL, 0, 0, NULL, "Security",
-	  "Pre-shared key (TLS 1.3 PSK with ECDHE) instead of certificates", TR_OPT_FLAG_SECRET },
+	TR_SHARED_KEY_OPTIONS
 	{ "name", 0, TR_OPT_STRING, "NAME", "trellis", 0, 0, NULL, "Security",
 	  "This node's name when authenticating with a shared key", 0 },
+	{ "node-key", 0, TR_OPT_PATH, "FILE", "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR "/node-NAME.key", 0, 0, NULL, "Security",
+	  "With a shared key: this node's own key, made on first use, which binds --name to this machine at the hub (none to send none)", 0 },
 	{ "username", 'u', TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Security",
 	  "Username, for hubs that also require a password", 0 },
 	{ "password", 0, TR_OPT_STRING, "PASSWORD", NULL, 0, 0, NULL, "Security",
@@ -96,8 +102,23 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->tls.ca_file = g_strdup(S("ca"));
 	c->tls.cert_file = g_strdup(S("cert"));
 	c->tls.key_file = g_strdup(S("key"));
-	c->tls.shared_key = g_strdup(S("shared-key"));
+	{
+		char *key = NULL;
+
+		if (!tr_shared_key_from_options(o, &key, error))
+			return FALSE;
+		c->tls.shared_key = key;
+	}
 	c->tls.psk_identity = g_strdup(S("name"));
+	if (c->tls.psk_identity &&
+	    !tr_pki_name_validate(c->tls.psk_identity, error))
+		return tr_options_error_at(o, "name", error);
+	/* Used only with a shared key (which the NetworkManager plugin sets later). */
+	if (g_strcmp0(S("node-key"), "none") != 0)
+		c->node_key_file = S("node-key") ? g_strdup(S("node-key"))
+						 : g_strdup_printf("%s/node-%s.key", tr_state_dir_default(),
+								   c->tls.psk_identity ? c->tls.psk_identity
+										       : "trellis");
 	c->username = g_strdup(S("username"));
 	c->device = g_strdup(S("device"));
 	c->device_path = g_strdup(S("device-path"));
@@ -122,5 +143,9 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
+	/* The shared key's PSK is bound to the network (common/shared-key.h). */
+	tr_magic_to_string(&c->magic, c->tls.psk_network);
+	if (c->username && !tr_identity_validate_username(c->username, error))
+		return tr_options_error_at(o, "username", error);
 	return TRUE;
 }

@@ -66,6 +66,8 @@ static const AttrSpec attr_specs[] = {
 	[TR_ATTR_CERTIFICATE] = { TR_ATTR_CERTIFICATE, K_BYTES, "certificate", F(certificate), 0 },
 	[TR_ATTR_CA_CERT] = { TR_ATTR_CA_CERT, K_BYTES, "CA certificate", F(ca_cert), 0 },
 	[TR_ATTR_SERVER_NAME] = { TR_ATTR_SERVER_NAME, K_STRING, "server name", F(server_name), 0 },
+	[TR_ATTR_NODE_KEY] = { TR_ATTR_NODE_KEY, K_BYTES, "node key", F(node_key), 0 },
+	[TR_ATTR_NODE_PROOF] = { TR_ATTR_NODE_PROOF, K_BYTES, "node key proof", F(node_proof), 0 },
 };
 #undef F
 
@@ -151,6 +153,8 @@ tr_msg_clear(TrMsg *msg)
 	g_clear_pointer(&msg->cert_request, g_bytes_unref);
 	g_clear_pointer(&msg->certificate, g_bytes_unref);
 	g_clear_pointer(&msg->ca_cert, g_bytes_unref);
+	g_clear_pointer(&msg->node_key, g_bytes_unref);
+	g_clear_pointer(&msg->node_proof, g_bytes_unref);
 	for (unsigned i = 0; i < msg->n_dns_search; i++)
 		g_free(msg->dns_search[i]);
 	tr_msg_init(msg, 0);

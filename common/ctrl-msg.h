@@ -75,6 +75,8 @@ typedef enum {
 	TR_ATTR_CERTIFICATE = 30,  /* bytes: X.509 certificate (PEM) */
 	TR_ATTR_CA_CERT = 31,      /* bytes: the network's CA certificate (PEM) */
 	TR_ATTR_SERVER_NAME = 32,  /* string: the name on the hub's certificate */
+	TR_ATTR_NODE_KEY = 33,     /* bytes: the node's Ed25519 public key (32), shared-key mode */
+	TR_ATTR_NODE_PROOF = 34,   /* bytes: its signature (64) over the session's exporter */
 } TrAttr;
 
 typedef enum {
@@ -129,6 +131,8 @@ typedef struct {
 	GBytes *cert_request; /* bytes attributes: 1..TR_MAX_BLOB bytes */
 	GBytes *certificate;
 	GBytes *ca_cert;
+	GBytes *node_key;
+	GBytes *node_proof;
 	uint8_t ciphers[TR_MAX_LIST];
 	unsigned n_ciphers;
 	uint8_t compressions[TR_MAX_LIST];

@@ -9,8 +9,18 @@ tr_json_string(GString *out, const char *s)
 		return;
 	}
 	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	/* Names come from peers: bytes that are not UTF-8 become \u00XX (the
+	 * byte's value), so the document stays valid UTF-8 and JSON. */
+	for (const char *p = s; *p;) {
+		const unsigned char b = (unsigned char)*p;
+		gunichar c = g_utf8_get_char_validated(p, -1);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append_printf(out, "\\u%04x", b);
+			p++;
+			continue;
+		}
+		switch (b) {
 		case '"':
 			g_string_append(out, "\\\"");
 			break;
@@ -24,11 +34,12 @@ tr_json_string(GString *out, const char *s)
 			g_string_append(out, "\\t");
 			break;
 		default:
-			if (*p < 0x20)
-				g_string_append_printf(out, "\\u%04x", *p);
+			if (b < 0x20 || b == 0x7f)
+				g_string_append_printf(out, "\\u%04x", b);
 			else
-				g_string_append_c(out, (char)*p);
+				g_string_append_len(out, p, g_utf8_next_char(p) - p);
 		}
+		p = g_utf8_next_char(p);
 	}
 	g_string_append_c(out, '"');
 }

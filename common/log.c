@@ -4,6 +4,7 @@
 #include "common/error.h"
 
 #include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <time.h>
@@ -92,11 +93,52 @@ level_enabled(GLogLevelFlags level)
 	return log_level >= TR_LOG_VERBOSE;
 }
 
+/*
+ * What peers send (names, reasons, versions) ends up in messages; a log line
+ * stays one line of valid UTF-8 whatever it holds: control characters,
+ * backslashes and bytes that are not UTF-8 are written as \n, \t, \\ and
+ * \xNN. Returns @message itself when nothing needs escaping.
+ */
+static const char *
+escape_line(const char *message, GString **buf)
+{
+	const char *p = message, *end = message + strlen(message);
+	gboolean clean = g_utf8_validate(message, -1, NULL);
+
+	for (const unsigned char *q = (const unsigned char *)message; clean && *q; q++)
+		clean = *q >= 0x20 && *q != 0x7f && *q != '\\';
+	if (clean)
+		return message;
+	*buf = g_string_sized_new(strlen(message) + 16);
+	while (p < end) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append_printf(*buf, "\\x%02x", (unsigned char)*p);
+			p++;
+			continue;
+		}
+		if (c == '\n')
+			g_string_append(*buf, "\\n");
+		else if (c == '\t')
+			g_string_append(*buf, "\\t");
+		else if (c == '\\')
+			g_string_append(*buf, "\\\\");
+		else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
+			g_string_append_printf(*buf, "\\x%02x", c);
+		else
+			g_string_append_len(*buf, p, g_utf8_next_char(p) - p);
+		p = g_utf8_next_char(p);
+	}
+	return (*buf)->str;
+}
+
 static GLogWriterOutput
 tr_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
 	const char *message = NULL;
 	const char *domain = NULL;
+	g_autoptr(GString) escaped = NULL;
 	char stamp[32];
 	struct tm tm;
 	time_t now;
@@ -112,6 +154,7 @@ tr_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
 	}
 	if (message == NULL)
 		return G_LOG_WRITER_UNHANDLED;
+	message = escape_line(message, &escaped);
 
 	now = time(NULL);
 	localtime_r(&now, &tm);

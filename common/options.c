@@ -2,6 +2,10 @@
 #include "common/options.h"
 
 #include "common/error.h"
+#include "common/secret.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <string.h>
 
@@ -308,6 +312,34 @@ tr_options_load_file(TrOptions *o, const char *path, const char *group, GError *
 		return FALSE;
 	}
 	return tr_options_load_data(o, text, len, path, group, error);
+}
+
+gboolean
+tr_options_check_secret_file(TrOptions *o, const char *path, GError **error)
+{
+	/* A config file that holds a secret is one, like a private key. */
+	for (guint i = 0; i < o->n; i++) {
+		struct stat st;
+		g_autofree char *what = NULL;
+
+		if (!(o->table[i].flags & TR_OPT_FLAG_SECRET) || !o->values[i].set ||
+		    o->values[i].from_cli)
+			continue;
+		if (stat(path, &st) < 0)
+			return tr_set_error_errno(error, errno, "%s", path);
+		what = g_strdup_printf("config file (it holds '%s')", o->table[i].name);
+		if (!tr_secret_file_check_mode(path, st.st_mode, what, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+tr_options_from_cli(TrOptions *o, const char *name)
+{
+	gint i = find(o, name);
+
+	return i >= 0 && o->values[i].set && o->values[i].from_cli;
 }
 
 gboolean

@@ -69,6 +69,15 @@ gboolean tr_options_load_file(TrOptions *options, const char *path, const char *
 gboolean tr_options_load_data(TrOptions *options, const char *text, gsize len, const char *path,
 			      const char *group, GError **error);
 
+/* After tr_options_load_file(@path): a file that set a secret option
+ * (TR_OPT_FLAG_SECRET: a shared key, a password) must not be readable by
+ * group or others; the daemons refuse it (TR_ERROR_PERMISSION, with the
+ * chmod that fixes it), as they refuse such private keys. */
+gboolean tr_options_check_secret_file(TrOptions *options, const char *path, GError **error);
+
+/* Whether the option was given on the command line (not from a file). */
+gboolean tr_options_from_cli(TrOptions *options, const char *name);
+
 /* Whether the option was given (command line or file). */
 gboolean tr_options_is_set(TrOptions *options, const char *name);
 gboolean tr_options_get_bool(TrOptions *options, const char *name);

@@ -6,6 +6,7 @@
 #include "common/pki-private.h"
 
 #include "common/error.h"
+#include "common/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* No key or certificate Trellis writes comes near this. */
-#define KEY_FILE_MAX (64 * 1024)
 
 /* The size travels with the block: [gsize len][bytes...]. */
 static void
@@ -68,6 +66,17 @@ sync_dir_of(const char *path)
 	}
 }
 
+static gboolean
+give_to_dir_owner(int fd, const char *path)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct stat st;
+
+	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
+		return TRUE;
+	return fchown(fd, st.st_uid, st.st_gid) == 0;
+}
+
 gboolean
 tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GError **error)
 {
@@ -77,8 +86,12 @@ tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GE
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return tr_set_error_errno(error, errno, "cannot create %s", tmp);
-	/* The umask may have taken bits away; a certificate should stay readable. */
-	if (fchmod(fd, mode) < 0 || !write_all(fd, data, len) || fsync(fd) < 0) {
+	/* The umask may have taken bits away; a certificate should stay readable.
+	 * Root writing into a directory that belongs to a daemon's user (a hub
+	 * run with --user) gives the file to that user, or the daemon could not
+	 * read the CRL or invite written for it. */
+	if (fchmod(fd, mode) < 0 || !give_to_dir_owner(fd, path) || !write_all(fd, data, len) ||
+	    fsync(fd) < 0) {
 		errsv = errno;
 		close(fd);
 		unlink(tmp);
@@ -96,52 +109,19 @@ tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode, GE
 GBytes *
 tr_pki_read_key_file(const char *path, GError **error)
 {
-	g_autofree guint8 *buf = NULL;
 	struct stat st;
-	gsize len = 0;
 	GBytes *out;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		tr_set_error_errno(error, errno, "cannot open private key %s", path);
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		tr_set_error_errno(error, errno, "cannot stat %s", path);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-			    "private key %s is accessible by group or others (mode %04o); "
-			    "refusing to use it: run 'chmod 600 %s'",
-			    path, (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
+	/* In the state directory, a link is never what Trellis wrote. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s is not a private key file (empty, too large or not a file)", path);
-		close(fd);
+		            "%s is a symbolic link, not a private key file", path);
 		return NULL;
 	}
-	buf = g_malloc((gsize)st.st_size);
-	while (len < (gsize)st.st_size) {
-		ssize_t n = read(fd, buf + len, (gsize)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (gsize)n;
-	}
-	close(fd);
-	out = tr_pki_secret_bytes_new(buf, len);
-	explicit_bzero(buf, (gsize)st.st_size);
-	if (len != (gsize)st.st_size) {
+	out = tr_secret_file_load(path, "private key", error);
+	if (out != NULL && g_bytes_get_size(out) == 0) {
 		g_bytes_unref(out);
-		g_set_error(error, TR_ERROR, TR_ERROR_IO, "cannot read %s", path);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "private key %s is empty", path);
 		return NULL;
 	}
 	return out;
@@ -152,8 +132,16 @@ tr_pki_ensure_dir(const char *path, GError **error)
 {
 	struct stat st;
 
-	if (mkdir(path, 0700) == 0 || (errno == ENOENT && g_mkdir_with_parents(path, 0700) == 0))
+	if (mkdir(path, 0700) == 0 || (errno == ENOENT && g_mkdir_with_parents(path, 0700) == 0)) {
+		g_autofree char *parent = g_path_get_dirname(path);
+
+		/* As in tr_pki_write_file(): a daemon user's directory stays its own. */
+		if (geteuid() == 0 && stat(parent, &st) == 0 && st.st_uid != 0 &&
+		    chown(path, st.st_uid, st.st_gid) < 0)
+			return tr_set_error_errno(error, errno, "cannot give %s to %s's owner",
+			                          path, parent);
 		return TRUE;
+	}
 	if (errno != EEXIST)
 		return tr_set_error_errno(error, errno, "cannot create directory %s", path);
 	if (stat(path, &st) < 0)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/service.h"
 
+#include "tr-config.h"
+
 #include "common/control.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -8,7 +10,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +24,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#define MAX_RUNTIME_FILES 4
+
 struct _TrService {
 	TrServiceConfig cfg;
 	char *pid_file;
 	char *user, *group;
+	char *state_dir;
 	int ready_fd; /* write end to the waiting parent, -1 when none */
 	guint watchdog_id;
 	gboolean pid_written;
+	gboolean dropped;
+	char *runtime_files[MAX_RUNTIME_FILES]; /* removed at exit (the pid file is apart) */
+	guint n_runtime_files;
+	int janitor_fd; /* write end to the janitor, -1 when none */
 };
 
 gboolean
@@ -100,6 +115,9 @@ tr_service_new(const TrServiceConfig *config, GError **error)
 	s->pid_file = g_strdup(config->pid_file);
 	s->user = g_strdup(config->user);
 	s->group = g_strdup(config->group);
+	s->state_dir = g_strdup(config->state_dir);
+	s->cfg.state_dir = s->state_dir;
+	s->janitor_fd = -1;
 	s->cfg.pid_file = s->pid_file;
 	s->cfg.user = s->user;
 	s->cfg.group = s->group;
@@ -142,6 +160,8 @@ write_pid_file(TrService *s, GError **error)
 
 	if (s->pid_file == NULL)
 		return TRUE;
+	/* 0644 on purpose: a pid is no secret (/proc shows it), and tools that
+	 * are not root read pid files. */
 	if (!g_file_set_contents_full(s->pid_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
 				      error)) {
 		g_prefix_error(error, "cannot write the pid file: ");
@@ -151,15 +171,202 @@ write_pid_file(TrService *s, GError **error)
 	return TRUE;
 }
 
-gboolean
-tr_service_ready(TrService *s, const char *status, GError **error)
+void
+tr_service_add_runtime_file(TrService *s, const char *path)
 {
-	TrPlatError perr = { 0 };
-	const char *usec;
+	g_return_if_fail(s->n_runtime_files < MAX_RUNTIME_FILES);
+	s->runtime_files[s->n_runtime_files++] = g_strdup(path);
+}
 
+/*
+ * The state directory is the daemon's: with --user, everything in it goes to
+ * that user (and group) before the drop, so that the CRL, the CA and the
+ * leases stay readable and writable afterwards. Symbolic links are not
+ * followed. Files that `trellis pki` writes there later, as root, go to the
+ * directory's owner too (common/pki-store.c).
+ */
+static gboolean
+hand_over_tree(const char *path, uid_t uid, gid_t gid, GError **error)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? TRUE : tr_set_error_errno(error, errno, "%s", path);
+	if (S_ISLNK(st.st_mode))
+		return TRUE;
+	if ((st.st_uid != uid || st.st_gid != gid) && lchown(path, uid, gid) < 0)
+		return tr_set_error_errno(error, errno, "cannot give %s to the daemon's user",
+		                          path);
+	if (S_ISDIR(st.st_mode)) {
+		g_autoptr(GDir) dir = g_dir_open(path, 0, error);
+		const char *name;
+
+		if (dir == NULL)
+			return FALSE;
+		while ((name = g_dir_read_name(dir)) != NULL) {
+			g_autofree char *child = g_build_filename(path, name, NULL);
+			if (!hand_over_tree(child, uid, gid, error))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+lookup_ids(TrService *s, uid_t *uid, gid_t *gid, GError **error)
+{
+	*uid = getuid();
+	*gid = getgid();
+	if (s->user) {
+		const struct passwd *pw = getpwnam(s->user);
+		if (pw == NULL) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no such user '%s'", s->user);
+			return FALSE;
+		}
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+	if (s->group) {
+		const struct group *gr = getgrnam(s->group);
+		if (gr == NULL) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no such group '%s'",
+			            s->group);
+			return FALSE;
+		}
+		*gid = gr->gr_gid;
+	}
+	return TRUE;
+}
+
+/*
+ * With --user, the pid file and the control socket sit in root's
+ * directories, which the daemon cannot change once it is another user. A
+ * janitor process, forked before the drop, stays root with no capability
+ * at all, waits for the daemon to end (its pipe closes) and removes them --
+ * only if they are still the daemon's (the pid in the file, the socket's
+ * inode). It reads nothing else and only calls async-signal-safe functions.
+ */
+typedef struct {
+	char path[PATH_MAX];
+	dev_t dev;
+	ino_t ino;
+	gboolean is_pid_file;
+} JanitorFile;
+
+static void G_GNUC_NORETURN
+janitor_run(int fd, const JanitorFile *files, guint n, const char *pid_text)
+{
+	TrPlatError perr = {0};
+	char buf[64];
+	struct sigaction sa = {.sa_handler = SIG_IGN};
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd != 3) {
+		dup2(fd, 3);
+		close(fd);
+	}
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	close_range(4, ~0U, 0);
+	if (tr_process_drop_privileges(NULL, NULL, false, &perr) < 0)
+		_exit(1);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	for (;;) {
+		ssize_t got = read(3, buf, sizeof(buf));
+
+		if (got == 0 || (got < 0 && errno != EINTR))
+			break;
+	}
+	for (guint i = 0; i < n; i++) {
+		struct stat st;
+
+		if (lstat(files[i].path, &st) < 0 || st.st_dev != files[i].dev ||
+		    st.st_ino != files[i].ino)
+			continue;
+		if (files[i].is_pid_file) {
+			int pfd = open(files[i].path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			ssize_t len = pfd >= 0 ? read(pfd, buf, sizeof(buf) - 1) : -1;
+
+			if (pfd >= 0)
+				close(pfd);
+			if (len != (ssize_t)strlen(pid_text) ||
+			    memcmp(buf, pid_text, (size_t)len) != 0)
+				continue;
+		}
+		unlink(files[i].path);
+	}
+	_exit(0);
+}
+
+static gboolean
+start_janitor(TrService *s, GError **error)
+{
+	JanitorFile files[MAX_RUNTIME_FILES + 1];
+	char pid_text[32];
+	guint n = 0;
+	int fds[2];
+	pid_t pid;
+
+	g_snprintf(pid_text, sizeof(pid_text), "%d\n", (int)getpid());
+	for (guint i = 0; i <= s->n_runtime_files; i++) {
+		const char *path = i < s->n_runtime_files ? s->runtime_files[i]
+		                                          : (s->pid_written ? s->pid_file : NULL);
+		struct stat st;
+
+		if (path == NULL || strlen(path) >= PATH_MAX || lstat(path, &st) < 0)
+			continue;
+		g_strlcpy(files[n].path, path, PATH_MAX);
+		files[n].dev = st.st_dev;
+		files[n].ino = st.st_ino;
+		files[n].is_pid_file = i == s->n_runtime_files;
+		n++;
+	}
+	if (n == 0)
+		return TRUE;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return tr_set_error_errno(error, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return tr_set_error_errno(error, errno, "fork");
+	}
+	if (pid == 0)
+		janitor_run(fds[0], files, n, pid_text);
+	close(fds[0]);
+	s->janitor_fd = fds[1];
+	return TRUE;
+}
+
+gboolean
+tr_service_drop_privileges(TrService *s, GError **error)
+{
+	TrPlatError perr = {0};
+
+	if (s->dropped)
+		return TRUE;
 	if (!write_pid_file(s, error))
 		return FALSE;
 	if (s->user || s->group) {
+		uid_t uid;
+		gid_t gid;
+
+		if (!lookup_ids(s, &uid, &gid, error))
+			return FALSE;
+		if (s->state_dir && geteuid() == 0 &&
+		    !hand_over_tree(s->state_dir, uid, gid, error)) {
+			g_prefix_error(error, "the state directory for --user: ");
+			return FALSE;
+		}
+		if (geteuid() == 0 && uid != 0 && !start_janitor(s, error))
+			return FALSE;
 		if (tr_process_drop_privileges(s->user, s->group, true, &perr) < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION, "%s", perr.message);
 			return FALSE;
@@ -175,6 +382,17 @@ tr_service_ready(TrService *s, const char *status, GError **error)
 		else
 			g_debug("capabilities dropped to CAP_NET_ADMIN");
 	}
+	s->dropped = TRUE;
+	return TRUE;
+}
+
+gboolean
+tr_service_ready(TrService *s, const char *status, GError **error)
+{
+	const char *usec;
+
+	if (!tr_service_drop_privileges(s, error))
+		return FALSE;
 	if (s->ready_fd >= 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -229,7 +447,9 @@ tr_service_stopping(TrService *s)
 {
 	tr_sd_notify("STOPPING=1");
 	g_clear_handle_id(&s->watchdog_id, g_source_remove);
-	if (s->pid_written && s->pid_file && unlink(s->pid_file) < 0 && errno != ENOENT)
+	/* With a janitor, it removes the files once this process has ended. */
+	if (s->janitor_fd < 0 && s->pid_written && s->pid_file && unlink(s->pid_file) < 0 &&
+	    errno != ENOENT)
 		g_warning("cannot remove the pid file %s: %s", s->pid_file, g_strerror(errno));
 	s->pid_written = FALSE;
 }
@@ -242,6 +462,9 @@ tr_service_free(TrService *s)
 	g_clear_handle_id(&s->watchdog_id, g_source_remove);
 	if (s->ready_fd >= 0)
 		close(s->ready_fd);
+	for (guint i = 0; i < s->n_runtime_files; i++)
+		g_free(s->runtime_files[i]);
+	g_free(s->state_dir);
 	g_free(s->pid_file);
 	g_free(s->user);
 	g_free(s->group);
@@ -304,6 +527,46 @@ tr_service_write_stats(const char *path, const char *json)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+	/* It names every peer and its public address: the daemon's user and
+	 * group only (--group gives a group, e.g. for the tray, read access). */
+	if (!g_file_set_contents_full(path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0640, &error))
 		g_warning("cannot write the stats file: %s", error->message);
+}
+
+const char *
+tr_state_dir_default(void)
+{
+	const char *env = g_getenv("TRELLIS_STATE_DIR");
+
+	return env && *env ? env : TR_LOCALSTATEDIR;
+}
+
+static gboolean
+make_control(TrService *s, TrOptions *o, const char *program, const char *role,
+             const TrControlOps *ops, gpointer data, TrControl **control, GError **error)
+{
+	g_autofree char *sock = tr_service_control_socket(o, program);
+
+	if (sock == NULL)
+		return TRUE;
+	*control = tr_control_new(role, sock, ops, data, error);
+	if (*control == NULL)
+		return FALSE;
+	tr_service_add_runtime_file(s, sock);
+	return TRUE;
+}
+
+gboolean
+tr_service_drop_with_control(TrService *s, TrOptions *o, const char *program, const char *role,
+                             const TrControlOps *ops, gpointer data, TrControl **control,
+                             GError **error)
+{
+	gboolean user = tr_options_get_string(o, "user") != NULL;
+
+	*control = NULL;
+	if (user && !make_control(s, o, program, role, ops, data, control, error))
+		return FALSE;
+	if (!tr_service_drop_privileges(s, error))
+		return FALSE;
+	return user || make_control(s, o, program, role, ops, data, control, error);
 }

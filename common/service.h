@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "common/control.h"
 #include "common/options.h"
 
 G_BEGIN_DECLS
@@ -61,6 +62,7 @@ typedef struct {
 	const char *pid_file;
 	const char *user;
 	const char *group;
+	const char *state_dir;     /* with --user: given to that user before the drop */
 	guint startup_timeout_sec; /* how long the parent waits for readiness */
 } TrServiceConfig;
 
@@ -80,6 +82,31 @@ void tr_service_free(TrService *service);
  */
 gboolean tr_service_ready(TrService *service, const char *status, GError **error);
 
+/*
+ * The first half of tr_service_ready(), for daemons to call as soon as the
+ * device and sockets exist and before anything starts a thread (GLib's
+ * signal and D-Bus threads would keep root's capabilities, which are per
+ * thread on Linux): writes the pid file, hands the state directory to
+ * --user, and drops privileges. tr_service_ready() does it if not done.
+ */
+gboolean tr_service_drop_privileges(TrService *service, GError **error);
+
+/*
+ * The control socket (--control-socket; *@control stays NULL for "none") and
+ * tr_service_drop_privileges(), in the order that leaves no thread
+ * privileged: the socket's D-Bus server starts GLib's "gmain" thread, so a
+ * daemon that stays root drops first; with --user the socket comes first
+ * (the run directory is root's) and the user switch clears every thread's
+ * capabilities.
+ */
+gboolean tr_service_drop_with_control(TrService *service, TrOptions *options, const char *program,
+                                      const char *role, const TrControlOps *ops, gpointer data,
+                                      TrControl **control, GError **error);
+
+/* A file this daemon made before the drop (its control socket) that must go
+ * at exit even when --user cannot remove it any more. */
+void tr_service_add_runtime_file(TrService *service, const char *path);
+
 /* Startup failed: the waiting parent prints @message and exits 1. */
 void tr_service_failed(TrService *service, const char *message);
 
@@ -96,6 +123,10 @@ void tr_service_stopping(TrService *service);
  */
 void tr_service_init_log(TrOptions *options, const char *program);
 char *tr_service_control_socket(TrOptions *options, const char *program);
+
+/* The state directory when none is given: $TRELLIS_STATE_DIR (as for
+ * `trellis`), else the build's default. */
+const char *tr_state_dir_default(void);
 
 /* Writes a stats snapshot to @path atomically (temp file + rename). */
 void tr_service_write_stats(const char *path, const char *json);

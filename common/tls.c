@@ -2,6 +2,8 @@
 #include "common/tls.h"
 
 #include "common/error.h"
+#include "common/secret.h"
+#include "common/shared-key.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -14,11 +16,9 @@
 #define PRIORITY_CERT "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 #define PRIORITY_PSK  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK"
 
-/* --shared-key text -> PSK: PBKDF2-HMAC-SHA256, fixed salt, 200000 rounds.
- * Done once at start-up; documented in docs/PROTOCOL.md. */
-#define PSK_SALT       "trellis shared key v1"
-#define PSK_ITERATIONS 200000
-#define PSK_LEN        TR_TLS_PSK_LEN
+/* --shared-key text -> PSK: common/shared-key.h, once at start-up. */
+#define PSK_LEN TR_TLS_PSK_LEN
+G_STATIC_ASSERT(TR_TLS_PSK_LEN == TR_SHARED_KEY_PSK_LEN);
 
 struct _TrTlsCreds {
 	gint ref;
@@ -44,6 +44,7 @@ struct _TrTls {
 	gboolean handshake_done;
 	gboolean used_psk;
 	gboolean psk_from_lookup; /* the key came from creds->psk_lookup */
+	int refusal_alert;        /* why verify_peer refused, as a TLS alert */
 };
 
 static gboolean
@@ -141,6 +142,9 @@ TrTlsCreds *
 tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 {
 	g_autoptr(TrTlsCreds) creds = g_new0(TrTlsCreds, 1);
+	g_autoptr(GBytes) key = NULL;
+	g_autofree char *cert_pem = NULL;
+	gsize cert_len = 0;
 	gboolean want_cert = config->cert_file || config->key_file || config->ca_file;
 	int rc;
 
@@ -159,8 +163,24 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		rc = gnutls_certificate_allocate_credentials(&creds->x509);
 		if (rc < 0)
 			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "credentials"), NULL;
-		rc = gnutls_certificate_set_x509_key_file(creds->x509, config->cert_file,
-							  config->key_file, GNUTLS_X509_FMT_PEM);
+		/* The private key only from a file nobody else can read. */
+		key = tr_secret_file_load(config->key_file, "private key", error);
+		if (key == NULL)
+			return NULL;
+		if (!g_file_get_contents(config->cert_file, &cert_pem, &cert_len, NULL)) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			            "cannot read the certificate %s", config->cert_file);
+			return NULL;
+		}
+		{
+			gsize key_len;
+			gnutls_datum_t cd = {(unsigned char *)cert_pem, (unsigned)cert_len};
+			gnutls_datum_t kd = {(unsigned char *)g_bytes_get_data(key, &key_len), 0};
+
+			kd.size = (unsigned)key_len;
+			rc = gnutls_certificate_set_x509_key_mem(creds->x509, &cd, &kd,
+			                                         GNUTLS_X509_FMT_PEM);
+		}
 		if (rc < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot load %s / %s: %s",
 				    config->cert_file, config->key_file, gnutls_strerror(rc));
@@ -182,20 +202,9 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		return NULL;
 	}
 	if (config->shared_key != NULL) {
-		gnutls_datum_t pass = { (unsigned char *)config->shared_key,
-					(unsigned)strlen(config->shared_key) };
-		gnutls_datum_t salt = { (unsigned char *)PSK_SALT, sizeof(PSK_SALT) - 1 };
-
-		if (pass.size < 8) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "the shared key is too short (at least 8 characters; "
-				    "use a long random phrase)");
+		if (!tr_shared_key_derive(config->shared_key, config->psk_network, creds->psk,
+		                          error))
 			return NULL;
-		}
-		rc = gnutls_pbkdf2(GNUTLS_MAC_SHA256, &pass, &salt, PSK_ITERATIONS, creds->psk,
-				   PSK_LEN);
-		if (rc < 0)
-			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PBKDF2"), NULL;
 		creds->has_psk = TRUE;
 	} else if (config->psk_key != NULL) {
 		memcpy(creds->psk, config->psk_key, PSK_LEN);
@@ -304,6 +313,33 @@ status_reason(unsigned status)
 	if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
 		return "certificate uses an insecure algorithm";
 	return "certificate invalid";
+}
+
+/* The TLS alert that says the same to the peer (RFC 8446 6.2). */
+static int
+status_alert(unsigned status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return GNUTLS_A_CERTIFICATE_REVOKED;
+	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+		return GNUTLS_A_CERTIFICATE_EXPIRED;
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		return GNUTLS_A_UNKNOWN_CA;
+	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+		return GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+	if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		return GNUTLS_A_BAD_CERTIFICATE;
+	return GNUTLS_A_CERTIFICATE_UNKNOWN;
+}
+
+void
+tr_tls_send_refusal(TrTls *tls)
+{
+	if (tls->handshake_done)
+		gnutls_alert_send(tls->session, GNUTLS_AL_FATAL,
+		                  tls->refusal_alert
+		                          ? (gnutls_alert_description_t)tls->refusal_alert
+		                          : GNUTLS_A_BAD_CERTIFICATE);
 }
 
 gboolean
@@ -503,6 +539,7 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		g_autofree char *cn = cert_common_name(crts[0]);
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)", status_reason(status),
 			    cn ? cn : "?");
+		tls->refusal_alert = status_alert(status);
 		goto out;
 	}
 	*identity = cert_common_name(crts[0]);
@@ -541,6 +578,18 @@ tr_tls_read(TrTls *tls, void *buf, size_t len, GError **error)
 		return -EAGAIN;
 	if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 		g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection closed by the peer");
+		return -EIO;
+	}
+	if (n == GNUTLS_E_FATAL_ALERT_RECEIVED || n == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+		gnutls_alert_description_t a = gnutls_alert_get(tls->session);
+		gboolean about_cert =
+		        a == GNUTLS_A_BAD_CERTIFICATE || a == GNUTLS_A_UNKNOWN_CA ||
+		        a == GNUTLS_A_CERTIFICATE_REVOKED || a == GNUTLS_A_CERTIFICATE_EXPIRED ||
+		        a == GNUTLS_A_CERTIFICATE_UNKNOWN || a == GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%sthe peer sent the TLS alert '%s'",
+		            about_cert ? "the peer refused our certificate: " : "",
+		            gnutls_alert_get_name(a));
 		return -EIO;
 	}
 	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS receive");

@@ -32,8 +32,11 @@ typedef struct {
 	const char *crl_file;
 	const char *cert_file;
 	const char *key_file;
-	/* Pre-shared key: the text of --shared-key (stretched with PBKDF2). */
+	/* Pre-shared key: the text of --shared-key, stretched with PBKDF2 with a
+	 * salt that names the network (@psk_network: the magic as 8 hex digits;
+	 * common/shared-key.h). */
 	const char *shared_key;
+	char psk_network[9];      /* "" = the default magic */
 	const char *psk_identity; /* client side; default "trellis" */
 	/* Client side: a raw TR_TLS_PSK_LEN-byte key instead of shared_key (invites). */
 	const uint8_t *psk_key;
@@ -88,6 +91,11 @@ gboolean tr_tls_wants_write(TrTls *tls);
  * TR_ERROR_AUTH with the reason.
  */
 gboolean tr_tls_verify_peer(TrTls *tls, char **identity, GError **error);
+
+/* After tr_tls_verify_peer() refused the peer: tells it why with a fatal
+ * TLS alert (bad_certificate, unknown_ca, certificate_revoked, ...), so that
+ * its log says more than "connection closed". */
+void tr_tls_send_refusal(TrTls *tls);
 
 /* The peer certificate (DER) after the handshake, or NULL with PSK. */
 GBytes *tr_tls_peer_cert(TrTls *tls);

@@ -32,6 +32,72 @@ host_route(const TrPrefix *a)
 	return p;
 }
 
+/* Whether two prefixes share any address (one contains the other). */
+static gboolean
+overlaps(const TrPrefix *a, const TrPrefix *b)
+{
+	const TrPrefix *wide = a->len <= b->len ? a : b, *narrow = wide == a ? b : a;
+
+	return a->family == b->family &&
+	       tr_prefix_contains(wide, (TrAddrFamily)narrow->family, narrow->addr);
+}
+
+static gboolean
+conflict(const TrPrefix *want, const TrPrefix *owned, const char *owner, char **why)
+{
+	char a[TR_PREFIX_STRLEN], b[TR_PREFIX_STRLEN];
+
+	if (!overlaps(want, owned))
+		return FALSE;
+	*why = g_strdup_printf("the claim %s overlaps %s of %s (a claim may not take what "
+	                       "someone else has; a certificate can grant it: trellis pki "
+	                       "issue NAME --subnet PREFIX)",
+	                       tr_prefix_to_string(want, a, sizeof(a)),
+	                       tr_prefix_to_string(owned, b, sizeof(b)), owner);
+	return TRUE;
+}
+
+gboolean
+hub_claim_conflict(TrHub *hub, Client *c, const TrPrefix *want, char **why)
+{
+	GHashTableIter it;
+	gpointer k;
+
+	if (hub->cfg.pool4.family && conflict(want, &hub->cfg.pool4, "the hub's address pool", why))
+		return TRUE;
+	if (hub->cfg.pool6.family && conflict(want, &hub->cfg.pool6, "the hub's address pool", why))
+		return TRUE;
+	for (guint i = 0; i < hub->cfg.n_routes; i++)
+		if (conflict(want, &hub->cfg.routes[i], "the hub's pushed routes", why))
+			return TRUE;
+	for (guint i = 0; i < hub->cfg.n_subnets; i++)
+		if (conflict(want, &hub->cfg.subnets[i], "the hub's own subnets", why))
+			return TRUE;
+	for (guint i = 0; i < hub->cfg.n_addresses; i++) {
+		TrPrefix a = host_route(&hub->cfg.addresses[i]);
+		if (conflict(want, &a, "the hub's own address", why))
+			return TRUE;
+	}
+	g_hash_table_iter_init(&it, hub->clients);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		Client *o = k;
+
+		/* The session this one replaces (same identity) gives its claims up. */
+		if (o == c || o->state != CLIENT_ACTIVE ||
+		    (c->identity && o->identity && strcmp(o->identity, c->identity) == 0))
+			continue;
+		for (guint i = 0; i < o->n_addrs; i++) {
+			TrPrefix a = host_route(&o->addrs[i]);
+			if (conflict(want, &a, o->identity, why))
+				return TRUE;
+		}
+		for (guint i = 0; i < o->n_subnets; i++)
+			if (conflict(want, &o->subnets[i], o->identity, why))
+				return TRUE;
+	}
+	return FALSE;
+}
+
 static void
 claim(TrHub *hub, const TrPrefix *prefix, uint32_t id, const char *who, TrRouteOrigin origin)
 {

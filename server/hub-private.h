@@ -18,6 +18,8 @@
 #include "common/switch.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
+#include "common/node-key.h"
+#include "server/names.h"
 #include "server/pool.h"
 
 #define HUB_MAX_ADDRS   8
@@ -45,6 +47,9 @@ struct _Client {
 	gboolean is_invite; /* authenticated with an invite's PSK: JOIN only */
 	Connector *connector;
 	char *peer;     /* "198.18.0.2:40000" */
+	char *source;   /* "198.18.0.2" or "2001:db8::/64": for admission (incoming only) */
+	gboolean pending; /* counted among the pending handshakes */
+	gint64 admitted_at;
 	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
 	char *cert_identity;
 	char *node_name; /* peers */
@@ -77,6 +82,9 @@ struct _TrHub {
 	TrTlsCreds *client_creds; /* as TLS client, for --connect */
 	TrPasswordBackend *passwords;
 	TrPool *pool; /* NULL: this node assigns no addresses */
+	TrNames *names;      /* shared-key names bound to node keys; NULL without a shared key */
+	TrNodeKey *node_key; /* this node's own, for nodes it talks to (shared key and --name) */
+	TrLogLimit takeovers;
 	TrDevice *dev;
 	int tcp_fd, udp_fd; /* udp_fd: udp_fds[0] */
 	int *udp_fds;       /* one per worker, or one */
@@ -95,9 +103,12 @@ struct _TrHub {
 	GHashTable *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
 	GPtrArray *connectors;
 	guint n_pending;
-	gint64 last_pending_warning;
+	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
+	TrLogLimit admission_log;
 	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
+	char *crl_error; /* set while the CRL cannot be loaded: no new sessions */
+	gint64 crl_last_warning;
 	char *invite_server_name; /* set when invites are on: our certificate's name */
 	void (*changed)(gpointer);
 	gpointer changed_data;
@@ -105,12 +116,18 @@ struct _TrHub {
 
 /* hub.c */
 void hub_changed(TrHub *hub); /* a session came or went */
+void hub_pending_leave(Client *c);     /* authenticated or gone: no longer pending */
+const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
 
 /* forward.c */
 gboolean hub_forward_init(TrHub *hub, GError **error);
 void hub_forward_free(TrHub *hub);
 void hub_register(Client *c);   /* index, addresses and claims into the tables */
 void hub_unregister(Client *c); /* out of every table; releases the lease */
+/* Whether @want (a claim of @c's) overlaps what anyone else owns: another
+ * session's addresses and claims, the hub's pools, routes, subnets and
+ * addresses. TRUE with the reason in *@why. */
+gboolean hub_claim_conflict(TrHub *hub, Client *c, const TrPrefix *want, char **why);
 TrLinkTiming hub_timing(TrHub *hub);
 gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why);
 TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);
@@ -124,6 +141,11 @@ Client *hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds,
 			gboolean tls_server, GError **error);
 void hub_session_free(gpointer client);
 void hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason);
+/* Binds @bind_as to the node key @m proves, or refuses @c (closed) when the
+ * name is bound to another key. */
+gboolean hub_check_node_key(Client *c, const char *bind_as, const TrMsg *m);
+/* Adds this node's key and its proof for @c's session to @m. */
+void hub_add_node_key(Client *c, TrMsg *m);
 
 /* invite.c */
 void hub_invites_setup(TrHub *hub); /* before the credentials are made */

@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +39,7 @@ tr_hub_config_init(TrHubConfig *c)
 	c->dst_timeout = 300;
 	c->handshake_timeout_ms = 10000;
 	c->max_pending = 64;
+	c->max_pending_per_source = 16;
 	tr_dp_tuning_init(&c->tuning);
 	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
 	tr_prefix_parse("fd00:7472::/64", 0, &c->pool6, NULL);
@@ -161,6 +163,125 @@ hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp
 
 /* ---- Sockets ---------------------------------------------------------------- */
 
+/* ---- Admission ---------------------------------------------------------------- */
+
+/*
+ * Connections that have not authenticated yet are capped twice: at most
+ * --max-pending in all and --max-pending-per-source from one source (an
+ * IPv4 address, an IPv6 /64). When the global cap is reached, a connection
+ * from a source with fewer pending handshakes than the busiest source
+ * takes the place of the busiest source's oldest one: one source, however
+ * many connections it opens, cannot keep everyone else out.
+ */
+static char *
+source_key(const struct sockaddr_storage *ss)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET6) {
+		struct in6_addr a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(&a))
+			return g_strdup(inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf)));
+		memset(&a.s6_addr[8], 0, 8); /* a /64 is one source */
+		return g_strdup_printf("%s/64", inet_ntop(AF_INET6, &a, buf, sizeof(buf)));
+	}
+	if (ss->ss_family == AF_INET)
+		return g_strdup(inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
+		                          sizeof(buf)));
+	return g_strdup("?");
+}
+
+static guint
+source_pending(TrHub *hub, const char *source)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(hub->pending_by_source, source));
+}
+
+void
+hub_pending_leave(Client *c)
+{
+	TrHub *hub = c->hub;
+	guint n;
+
+	if (!c->pending)
+		return;
+	c->pending = FALSE;
+	hub->n_pending--;
+	n = source_pending(hub, c->source);
+	if (n <= 1)
+		g_hash_table_remove(hub->pending_by_source, c->source);
+	else
+		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source),
+		                    GUINT_TO_POINTER(n - 1));
+}
+
+/* The oldest pending connection of the source with the most, if that source
+ * has more than @than. */
+static Client *
+pick_victim(TrHub *hub, guint than)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	const char *busiest = NULL;
+	guint most = than;
+	Client *victim = NULL;
+
+	g_hash_table_iter_init(&it, hub->pending_by_source);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		if (GPOINTER_TO_UINT(v) > most) {
+			most = GPOINTER_TO_UINT(v);
+			busiest = k;
+		}
+	}
+	if (busiest == NULL)
+		return NULL;
+	g_hash_table_iter_init(&it, hub->clients);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		Client *c = k;
+
+		if (c->pending && strcmp(c->source, busiest) == 0 &&
+		    (victim == NULL || c->admitted_at < victim->admitted_at))
+			victim = c;
+	}
+	return victim;
+}
+
+/* Whether a connection from @source may start its handshake now (making room
+ * if the cap is reached and it is fair to). */
+static gboolean
+admit(TrHub *hub, const char *source, const char *peer)
+{
+	guint mine = source_pending(hub, source);
+	Client *victim;
+
+	if (mine >= hub->cfg.max_pending_per_source) {
+		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
+			g_message("refused %s: %u handshakes from %s are pending already "
+			          "(--max-pending-per-source)",
+			          peer, mine, source);
+		return FALSE;
+	}
+	if (hub->n_pending < hub->cfg.max_pending)
+		return TRUE;
+	victim = pick_victim(hub, mine + 1);
+	if (victim == NULL) {
+		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
+			g_warning("too many pending handshakes (%u): refusing %s", hub->n_pending,
+			          peer);
+		return FALSE;
+	}
+	if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
+		g_message("too many pending handshakes (%u): %s takes the place of one of the %u "
+		          "from %s",
+		          hub->n_pending, peer, source_pending(hub, victim->source),
+		          victim->source);
+	hub_pending_leave(victim);
+	victim->refused = TRUE;
+	tr_link_close(victim->link, TR_MSG_ERROR, TR_REFUSE_TIMEOUT, "too many pending handshakes");
+	return TRUE;
+}
+
 static gboolean
 on_accept(gint fd, GIOCondition cond, gpointer p)
 {
@@ -170,6 +291,7 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		g_autoptr(GError) error = NULL;
+		g_autofree char *source = NULL;
 		char peer[80];
 		Client *c;
 		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -177,22 +299,24 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 		if (cfd < 0)
 			break;
 		tr_sockaddr_to_string((struct sockaddr *)&ss, peer, sizeof(peer));
-		if (hub->n_pending >= hub->cfg.max_pending) {
-			gint64 now = g_get_monotonic_time();
-			if (now - hub->last_pending_warning > 10 * G_USEC_PER_SEC) {
-				g_warning("too many pending handshakes (%u): refusing %s and others",
-					  hub->n_pending, peer);
-				hub->last_pending_warning = now;
-			}
+		source = source_key(&ss);
+		if (!admit(hub, source, peer)) {
 			close(cfd);
 			continue;
 		}
 		c = hub_session_new(hub, cfd, peer, hub->creds, TRUE, &error);
 		if (c == NULL) {
-			g_warning("cannot accept %s: %s", peer, error->message);
+			if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5,
+			                 60))
+				g_warning("cannot accept %s: %s", peer, error->message);
 			continue;
 		}
+		c->source = g_steal_pointer(&source);
+		c->pending = TRUE;
+		c->admitted_at = g_get_monotonic_time();
 		hub->n_pending++;
+		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source),
+		                    GUINT_TO_POINTER(source_pending(hub, c->source) + 1));
 		tr_link_start(c->link, hub->cfg.handshake_timeout_ms);
 	}
 	return G_SOURCE_CONTINUE;
@@ -331,6 +455,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	hub->clients = g_hash_table_new_full(g_direct_hash, g_direct_equal, hub_session_free, NULL);
 	hub->by_identity = g_hash_table_new(g_str_hash, g_str_equal);
 	hub->by_index = g_hash_table_new(g_direct_hash, g_direct_equal);
+	hub->pending_by_source = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	if (!tr_hostport_parse(strchr(config->listen, ':') || !g_ascii_isdigit(config->listen[0])
 				       ? config->listen
@@ -366,6 +491,24 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 			g_warning("cannot create the state directory %s (%s): address leases will "
 				  "not survive a restart",
 				  config->state_dir, g_strerror(errno));
+	}
+	if (config->tls.shared_key) {
+		g_autofree char *file =
+		        lease_file ? g_build_filename(config->state_dir, "names", NULL) : NULL;
+		hub->names = tr_names_new(file);
+		/* Our own node key, for the nodes we talk to (--connect, or they to us). */
+		if (lease_file && config->node_name) {
+			g_autofree char *path = g_strdup_printf("%s/node-%s.key", config->state_dir,
+			                                        config->node_name);
+			g_autoptr(GError) local = NULL;
+
+			hub->node_key = tr_node_key_load_or_create(path, &local);
+			if (hub->node_key == NULL)
+				g_warning(
+				        "no node key, so other nodes cannot bind the name '%s' to "
+				        "this node: %s",
+				        config->node_name, local->message);
+		}
 	}
 	if (config->pool4.family || config->pool6.family) {
 		hub->pool = tr_pool_new(config->pool4.family ? &config->pool4 : NULL,
@@ -440,6 +583,40 @@ file_mtime(const char *path)
 	return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 }
 
+/*
+ * A CRL that cannot be loaded is never ignored: until it loads again the hub
+ * refuses every new connection (session.c), says so in its log at least once
+ * a minute, and tries again at every check.
+ */
+static void
+crl_failed(TrHub *hub, const GError *error)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (hub->crl_error == NULL || now - hub->crl_last_warning >= 60 * G_USEC_PER_SEC) {
+		g_warning("the CRL %s cannot be loaded: %s; refusing every new connection until it "
+		          "loads (revocations cannot be checked)",
+		          hub->cfg.tls.crl_file, error->message);
+		hub->crl_last_warning = now;
+	}
+	g_free(hub->crl_error);
+	hub->crl_error = g_strdup(error->message);
+}
+
+static void
+crl_loaded(TrHub *hub)
+{
+	if (hub->crl_error)
+		g_message("the CRL %s loads again: accepting connections", hub->cfg.tls.crl_file);
+	g_clear_pointer(&hub->crl_error, g_free);
+}
+
+const char *
+hub_crl_error(TrHub *hub)
+{
+	return hub->crl_error;
+}
+
 /* A CRL written by `trellis pki revoke` takes effect without a restart. */
 static gboolean
 on_crl_check(gpointer p)
@@ -448,14 +625,11 @@ on_crl_check(gpointer p)
 	g_autoptr(GError) error = NULL;
 	gint64 mtime = file_mtime(hub->cfg.tls.crl_file);
 
-	if (mtime == hub->crl_mtime)
+	if (mtime == hub->crl_mtime && hub->crl_error == NULL)
 		return G_SOURCE_CONTINUE;
 	hub->crl_mtime = mtime;
 	if (tr_hub_reload(hub, &error))
 		g_message("the CRL changed: reloaded it");
-	else
-		g_warning("the CRL changed but cannot be loaded, keeping the old one: %s",
-			  error->message);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -521,6 +695,7 @@ tr_hub_free(TrHub *hub)
 	g_clear_pointer(&hub->dp, tr_dataplane_free);
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
+	g_clear_pointer(&hub->pending_by_source, g_hash_table_unref);
 	hub_forward_free(hub);
 	if (hub->dev && tr_device_close(hub->dev, &perr) < 0)
 		g_warning("closing the device: %s", perr.message);
@@ -530,6 +705,8 @@ tr_hub_free(TrHub *hub)
 		close(hub->udp_fds[i]);
 	g_free(hub->udp_fds);
 	tr_pool_free(hub->pool);
+	tr_names_free(hub->names);
+	tr_node_key_free(hub->node_key);
 	if (hub->passwords)
 		tr_password_backend_free(hub->passwords);
 	if (hub->creds)
@@ -537,6 +714,7 @@ tr_hub_free(TrHub *hub)
 	if (hub->client_creds)
 		tr_tls_creds_unref(hub->client_creds);
 	g_free(hub->invite_server_name);
+	g_free(hub->crl_error);
 	tr_hub_config_clear(&hub->cfg);
 	g_free(hub);
 }
@@ -547,8 +725,12 @@ tr_hub_reload(TrHub *hub, GError **error)
 	GHashTableIter it;
 	gpointer k;
 
-	if (!tr_tls_creds_reload_crl(hub->creds, error))
+	if (!tr_tls_creds_reload_crl(hub->creds, error)) {
+		if (hub->cfg.tls.crl_file)
+			crl_failed(hub, *error);
 		return FALSE;
+	}
+	crl_loaded(hub);
 	if (hub->passwords && !tr_password_backend_reload(hub->passwords, error))
 		return FALSE;
 	/* Drop connected clients whose certificate is now revoked. */
@@ -565,6 +747,21 @@ tr_hub_reload(TrHub *hub, GError **error)
 			hub_unregister(c);
 			tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_REVOKED, "certificate revoked");
 		}
+	}
+	return TRUE;
+}
+
+gboolean
+tr_hub_check_access(TrHub *hub, GError **error)
+{
+	if (hub->cfg.tls.crl_file && !tr_tls_creds_reload_crl(hub->creds, error)) {
+		g_prefix_error(error, "cannot read the CRL %s (revocations could not be checked): ",
+		               hub->cfg.tls.crl_file);
+		return FALSE;
+	}
+	if (hub->pool && !tr_pool_save(hub->pool, error)) {
+		g_prefix_error(error, "cannot save the address leases: ");
+		return FALSE;
 	}
 	return TRUE;
 }

@@ -60,6 +60,7 @@ typedef struct {
 	char *state_dir;
 	guint handshake_timeout_ms;
 	guint max_pending;
+	guint max_pending_per_source;
 
 	/* The symmetric model: other nodes configured alike to connect to. */
 	char **connect;
@@ -84,6 +85,9 @@ void tr_hub_free(TrHub *hub);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrHub, tr_hub_free)
 
 /* Re-reads the CRL (dropping clients now revoked) and the password file. */
+/* After the privilege drop: the CRL loads and the leases file can be
+ * written, as the daemon's user. */
+gboolean tr_hub_check_access(TrHub *hub, GError **error);
 gboolean tr_hub_reload(TrHub *hub, GError **error);
 
 /* Everything `trellis status` and --stats-file show, as a JSON object. */

@@ -43,6 +43,9 @@ invite_psk_lookup(const char *identity, uint8_t *key, gpointer p)
 	id = identity + strlen(TR_INVITE_PSK_IDENTITY_PREFIX);
 	inv = tr_pki_invite_lookup(hub->cfg.state_dir, id, &error);
 	if (inv == NULL) {
+		/* Anyone can send an invite id: a bounded rate of lines. */
+		if (!tr_log_limit(&hub->refusals, "refused or failed connections", 10, 60))
+			return -1;
 		g_message("refused a joining machine: invite %s: %s",
 		          tr_invite_id_from_hex(id, raw) ? id : "(malformed id)",
 		          g_error_matches(error, TR_ERROR, TR_ERROR_NOT_FOUND)
@@ -54,7 +57,8 @@ invite_psk_lookup(const char *identity, uint8_t *key, gpointer p)
 	 * joining machine can be told why over the channel. */
 	if (!tr_invite_id_from_hex(id, raw) ||
 	    !tr_invite_derive_psk(inv->secret, raw, key, &error)) {
-		g_warning("invite %s: %s", id, error ? error->message : "bad id");
+		if (tr_log_limit(&hub->refusals, "refused or failed connections", 10, 60))
+			g_warning("invite %s: %s", id, error ? error->message : "bad id");
 		return -1;
 	}
 	return 1;

@@ -9,6 +9,7 @@
 #include "common/pki.h"
 #include "common/control.h"
 #include "common/service.h"
+#include "common/shared-key.h"
 #include "server/hub.h"
 #include "server/options.h"
 
@@ -170,8 +171,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (tr_options_is_set(opts, "config") &&
-	    !tr_options_load_file(opts, tr_options_get_string(opts, "config"),
-				  TR_SERVER_CONFIG_GROUP, &error)) {
+	    (!tr_options_load_file(opts, tr_options_get_string(opts, "config"),
+				   TR_SERVER_CONFIG_GROUP, &error) ||
+	     !tr_options_check_secret_file(opts, tr_options_get_string(opts, "config"), &error))) {
 		g_printerr("trellis-server: %s\n", error->message);
 		return 2;
 	}
@@ -180,13 +182,16 @@ main(int argc, char **argv)
 	tr_hub_config_init(&cfg);
 	if (!tr_hub_config_from_options(opts, &cfg, &error))
 		goto fail;
+	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	/* --daemon forks here; the parent waits for ready or failed below. */
-	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-server",
-						     .daemonize = tr_options_get_bool(opts, "daemon"),
-						     .pid_file = tr_options_get_string(opts, "pid-file"),
-						     .user = tr_options_get_string(opts, "user"),
-						     .group = tr_options_get_string(opts, "group") },
-				 &error);
+	service = tr_service_new(
+	        &(TrServiceConfig){.program = "trellis-server",
+	                           .daemonize = tr_options_get_bool(opts, "daemon"),
+	                           .pid_file = tr_options_get_string(opts, "pid-file"),
+	                           .user = tr_options_get_string(opts, "user"),
+	                           .group = tr_options_get_string(opts, "group"),
+	                           .state_dir = cfg.state_dir},
+	        &error);
 	if (service == NULL)
 		goto fail;
 	if (!cfg.tls.ca_file && !cfg.tls.cert_file && !cfg.tls.key_file && !cfg.tls.shared_key &&
@@ -210,22 +215,25 @@ main(int argc, char **argv)
 	tr_hub_config_clear(&cfg);
 
 	loop = g_main_loop_new(NULL, FALSE);
+	/* Privileges go before any thread of GLib's exists (capabilities are per
+	 * thread); the control socket comes before or after (common/service.h). */
+	if (!tr_service_drop_with_control(service, opts, "trellis-server", "hub", &control_ops,
+	                                  NULL, &control, &error))
+		goto fail;
+	if (control)
+		tr_hub_set_changed_func(hub, on_hub_changed, NULL);
+	/* What the hub reads and writes while it runs must work as it runs now. */
+	if (!tr_hub_check_access(hub, &error)) {
+		g_prefix_error(&error, "after dropping privileges: ");
+		goto fail;
+	}
 	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	tr_hub_start(hub);
-	{
-		g_autofree char *sock = tr_service_control_socket(opts, "trellis-server");
-		if (sock) {
-			control = tr_control_new("hub", sock, &control_ops, NULL, &error);
-			if (control == NULL)
-				goto fail;
-			tr_hub_set_changed_func(hub, on_hub_changed, NULL);
-			if (tr_service_wants_system_bus(opts)) {
-				g_autofree char *network = tr_service_network_name(opts, "trellis-server");
-				tr_control_export_system_bus(control, network);
-			}
-		}
+	if (control && tr_service_wants_system_bus(opts)) {
+		g_autofree char *network = tr_service_network_name(opts, "trellis-server");
+		tr_control_export_system_bus(control, network);
 	}
 	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",

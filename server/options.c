@@ -3,6 +3,8 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/shared-key.h"
+#include "common/pki.h"
 #include "common/service.h"
 #include "tr-config.h"
 
@@ -25,8 +27,7 @@ const TrOptDesc tr_server_options[] = {
 	  "This hub's private key (PEM, mode 0600)", 0 },
 	{ "crl", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
 	  "Certificate revocation list (PEM); re-read when it changes and on SIGHUP", 0 },
-	{ "shared-key", 0, TR_OPT_STRING, "KEY", NULL, 0, 0, NULL, "Security",
-	  "Pre-shared key (TLS 1.3 PSK with ECDHE) for setups without a CA", TR_OPT_FLAG_SECRET },
+	TR_SHARED_KEY_OPTIONS
 	{ "password-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
 	  "Also require a password, checked against this file of user:crypt-hash lines", 0 },
 	{ "pam-service", 0, TR_OPT_STRING, "NAME", NULL, 0, 0, NULL, "Security",
@@ -82,12 +83,14 @@ const TrOptDesc tr_server_options[] = {
 	  "Another node configured alike to connect to, retried for ever (needs --name and --shared-key)", 0 },
 	{ "name", 0, TR_OPT_STRING, "NAME", "hub", 0, 0, NULL, "Security",
 	  "This node's name: its certificate's name on the state directory's CA, and its unique name among nodes that connect each other", 0 },
-	{ "state-dir", 0, TR_OPT_PATH, "DIR", TR_LOCALSTATEDIR, 0, 0, NULL, "General",
+	{ "state-dir", 0, TR_OPT_PATH, "DIR", "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR, 0, 0, NULL, "General",
 	  "Address leases and, when no ca/cert/key/shared-key is given, the network's CA (created on first run with this hub's certificate)", 0 },
 	{ "handshake-timeout", 0, TR_OPT_INT, "SECS", "10", 1, 300, NULL, "Network",
 	  "Time a client has to finish TLS and send HELLO", 0 },
 	{ "max-pending", 0, TR_OPT_INT, "N", "64", 1, 100000, NULL, "Network",
-	  "Most connections in the handshake at once; more are closed at once", 0 },
+	  "Most connections in the handshake at once; when full, a source with fewer takes the place of the busiest source's oldest", 0 },
+	{ "max-pending-per-source", 0, TR_OPT_INT, "N", "16", 1, 100000, NULL, "Network",
+	  "Most connections in the handshake at once from one address (IPv6: one /64); more are closed at once", 0 },
 	TR_DATAPLANE_OPTIONS
 	TR_SERVICE_OPTIONS
 };
@@ -130,7 +133,13 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->tls.cert_file = g_strdup(S("cert"));
 	c->tls.key_file = g_strdup(S("key"));
 	c->tls.crl_file = g_strdup(S("crl"));
-	c->tls.shared_key = g_strdup(S("shared-key"));
+	{
+		char *key = NULL;
+
+		if (!tr_shared_key_from_options(o, &key, error))
+			return FALSE;
+		c->tls.shared_key = key;
+	}
 	c->password_file = g_strdup(S("password-file"));
 	c->pam_service = g_strdup(S("pam-service"));
 	c->pam_confdir = g_strdup(g_getenv("TRELLIS_PAM_CONFDIR"));
@@ -140,13 +149,14 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->device_path = g_strdup(S("device-path"));
 	c->ifup = g_strdup(S("ifup"));
 	c->ifdown = g_strdup(S("ifdown"));
-	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : TR_LOCALSTATEDIR);
+	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : tr_state_dir_default());
 	c->client_to_client = !tr_options_get_bool(o, "no-client-to-client");
 	c->udp = !tr_options_get_bool(o, "no-udp");
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
 	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);
 	c->max_pending = (guint)tr_options_get_int(o, "max-pending", 64);
+	c->max_pending_per_source = (guint)tr_options_get_int(o, "max-pending-per-source", 16);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);
@@ -163,6 +173,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 				     &c->n_subnets, error))
 		return FALSE;
 	c->node_name = g_strdup(S("name"));
+	if (c->node_name && !tr_pki_name_validate(c->node_name, error))
+		return tr_options_error_at(o, "name", error);
 
 	if (!tr_options_get_prefixes(o, "address",
 				     TR_PREFIX_IP_ONLY | TR_PREFIX_ALLOW_HOST_BITS | TR_PREFIX_REQUIRE_LEN,
@@ -191,5 +203,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
+	/* The shared key's PSK is bound to the network (common/shared-key.h). */
+	tr_magic_to_string(&c->magic, c->tls.psk_network);
 	return TRUE;
 }

@@ -15,6 +15,7 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/identity.h"
 #include "tr-config.h"
 
 #include <netinet/in.h>
@@ -180,6 +181,7 @@ hub_peer_established(Client *c)
 	c->rx_index = hub_new_index(hub);
 	hello.rx_index = c->rx_index;
 	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	hub_add_node_key(c, &hello);
 	if (!tr_link_send_msg(c->link, &hello, &error))
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 }
@@ -205,11 +207,17 @@ take_addresses(Client *c, const TrMsg *m, char **why)
 		*why = g_strdup("the nodes' device types differ (--type tun / tap)");
 		return FALSE;
 	}
-	/* Nodes of one network trust each other's claims (the shared key). */
+	/* A node's addresses and subnets take nothing someone else has. */
+	for (guint i = 0; i < c->n_addrs; i++)
+		if (hub_claim_conflict(c->hub, c, &c->addrs[i], why))
+			return FALSE;
 	c->n_subnets = 0;
 	for (guint i = 0; i < m->n_subnets && c->n_subnets < HUB_MAX_SUBNETS; i++) {
 		c->subnets[c->n_subnets] = m->subnets[i];
-		tr_prefix_mask(&c->subnets[c->n_subnets++]);
+		tr_prefix_mask(&c->subnets[c->n_subnets]);
+		if (hub_claim_conflict(c->hub, c, &c->subnets[c->n_subnets], why))
+			return FALSE;
+		c->n_subnets++;
 	}
 	return TRUE;
 }
@@ -264,8 +272,7 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 	hub_register(c);
 	if (c->connector)
 		c->connector->attempt = 0;
-	if (!c->outgoing)
-		hub->n_pending--;
+	hub_pending_leave(c);
 	c->state = CLIENT_ACTIVE;
 	g_message("node %s connected %s %s: address %s, cipher %s, compression %s", c->node_name,
 		  c->outgoing ? "to" : "from", c->peer,
@@ -278,8 +285,14 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 static gboolean
 check_name(Client *c, const TrMsg *m)
 {
+	g_autoptr(GError) error = NULL;
+
 	if (!tr_msg_has(m, TR_ATTR_NODE_NAME)) {
 		hub_refuse(c, TR_REFUSE_PROTOCOL, "node without a name", "a node must state its name");
+		return FALSE;
+	}
+	if (!tr_identity_validate_name("node name", m->node_name, &error)) {
+		hub_refuse(c, TR_REFUSE_SETTINGS, error->message, error->message);
 		return FALSE;
 	}
 	if (strcmp(m->node_name, c->hub->cfg.node_name) == 0) {
@@ -309,7 +322,7 @@ hub_peer_hello(Client *c, TrMsg *hello)
 			   "this node takes clients only");
 		return;
 	}
-	if (!check_name(c, hello))
+	if (!check_name(c, hello) || !hub_check_node_key(c, c->identity, hello))
 		return;
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {
 		hub_refuse(c, TR_REFUSE_CIPHER, why, why);
@@ -336,6 +349,7 @@ hub_peer_hello(Client *c, TrMsg *hello)
 	tr_msg_set(&answer, TR_ATTR_PEER_TIMEOUT);
 	memcpy(answer.magic, hub->cfg.magic.bytes, 4);
 	tr_msg_set(&answer, TR_ATTR_MAGIC);
+	hub_add_node_key(c, &answer);
 	if (!tr_link_send_msg(c->link, &answer, &error)) {
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
@@ -371,7 +385,7 @@ hub_peer_config(Client *c, TrMsg *config)
 			   "expected a node's answer");
 		return;
 	}
-	if (!check_name(c, config))
+	if (!check_name(c, config) || !hub_check_node_key(c, c->identity, config))
 		return;
 	for (guint i = 0; i < hub->cfg.n_ciphers; i++)
 		offered |= hub->cfg.ciphers[i] == config->cipher;

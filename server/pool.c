@@ -2,6 +2,8 @@
 #include "server/pool.h"
 
 #include "common/error.h"
+#include "common/identity.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,6 +21,7 @@ struct _TrPool {
 	char *lease_file;
 	GHashTable *by_identity; /* identity -> Lease */
 	GHashTable *by_host;     /* host -> Lease (borrowed) */
+	TrLogLimit save_errors;
 };
 
 static void
@@ -53,57 +56,184 @@ host_of(const TrPrefix *net, const TrPrefix *addr)
 	return host;
 }
 
-static void
-save(TrPool *pool)
+/*
+ * The leases file, version 2: a header line, then one lease per line,
+ *
+ *     # trellis-server address leases v2: host identity last-used
+ *     2 psk:alice 1765094400
+ *
+ * fields separated by one space. Identities are checked where they enter
+ * (common/identity.h) and cannot hold a space or a line break; the file
+ * still escapes every byte outside [A-Za-z0-9._:/@+-] as %XX, so that no
+ * identity can ever add or change a line. Loading checks each identity
+ * again. Files without the header (version 1, identities written raw) are
+ * read with the same check, so a planted line with a bad identity is dropped.
+ */
+#define LEASES_HEADER_V2 "# trellis-server address leases v2: host identity last-used"
+
+static gboolean
+identity_byte_is_plain(char c)
 {
-	g_autoptr(GString) s = g_string_new("# trellis-server address leases: host identity last-used\n");
-	g_autoptr(GError) error = NULL;
+	return g_ascii_isalnum(c) || strchr("._:/@+-", c) != NULL;
+}
+
+char *
+tr_pool_escape_identity(const char *identity)
+{
+	GString *s = g_string_new(NULL);
+
+	for (const char *p = identity; *p; p++) {
+		if (identity_byte_is_plain(*p))
+			g_string_append_c(s, *p);
+		else
+			g_string_append_printf(s, "%%%02X", (unsigned char)*p);
+	}
+	return g_string_free(s, FALSE);
+}
+
+char *
+tr_pool_unescape_identity(const char *text)
+{
+	GString *s = g_string_new(NULL);
+
+	for (const char *p = text; *p; p++) {
+		int hi, lo;
+
+		if (*p != '%') {
+			if (!identity_byte_is_plain(*p))
+				goto bad;
+			g_string_append_c(s, *p);
+			continue;
+		}
+		hi = g_ascii_xdigit_value(p[1]);
+		lo = hi < 0 ? -1 : g_ascii_xdigit_value(p[2]);
+		if (lo < 0 || (hi == 0 && lo == 0))
+			goto bad;
+		g_string_append_c(s, (char)(hi << 4 | lo));
+		p += 2;
+	}
+	if (s->len == 0)
+		goto bad;
+	return g_string_free(s, FALSE);
+bad:
+	g_string_free(s, TRUE);
+	return NULL;
+}
+
+/* An identity as the hub makes them: NAME, psk:NAME, node:NAME, with
+ * "/USER" after a password login. */
+gboolean
+tr_pool_identity_is_valid(const char *identity)
+{
+	g_autofree char *base = g_strdup(identity);
+	char *user = strchr(base, '/');
+	const char *name = base;
+
+	if (user) {
+		*user++ = '\0';
+		if (!tr_identity_validate_username(user, NULL))
+			return FALSE;
+	}
+	if (g_str_has_prefix(name, "psk:"))
+		name += 4;
+	else if (g_str_has_prefix(name, "node:"))
+		name += 5;
+	return tr_identity_validate_name("identity", name, NULL);
+}
+
+char *
+tr_pool_leases_text(TrPool *pool)
+{
+	GString *s = g_string_new(LEASES_HEADER_V2 "\n");
 	GHashTableIter it;
 	gpointer v;
 
-	if (pool->lease_file == NULL)
-		return;
 	g_hash_table_iter_init(&it, pool->by_identity);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		Lease *l = v;
-		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, l->identity,
-				       l->last_used);
+		g_autofree char *id = tr_pool_escape_identity(l->identity);
+
+		g_string_append_printf(s, "%u %s %" G_GINT64_FORMAT "\n", l->host, id,
+		                       l->last_used);
 	}
-	if (!g_file_set_contents_full(pool->lease_file, s->str, (gssize)s->len,
-				      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-		g_warning("cannot save address leases: %s", error->message);
+	return g_string_free(s, FALSE);
+}
+
+static gboolean
+save_file(TrPool *pool, GError **error)
+{
+	g_autofree char *text = NULL;
+
+	if (pool->lease_file == NULL)
+		return TRUE;
+	text = tr_pool_leases_text(pool);
+	return g_file_set_contents_full(pool->lease_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+	                                0600, error);
+}
+
+gboolean
+tr_pool_save(TrPool *pool, GError **error)
+{
+	return save_file(pool, error);
+}
+
+static void
+save(TrPool *pool)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!save_file(pool, &error) &&
+	    tr_log_limit(&pool->save_errors, "failures to save the leases", 1, 600))
+		g_warning("cannot save address leases (addresses will change after a restart): %s",
+		          error->message);
+}
+
+guint
+tr_pool_load_text(TrPool *pool, const char *data, const char *name)
+{
+	g_auto(GStrv) lines = NULL;
+	gboolean v2 = g_str_has_prefix(data, LEASES_HEADER_V2 "\n");
+	guint n = 0;
+
+	lines = g_strsplit(data, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		g_auto(GStrv) f = g_strsplit(lines[i], " ", -1);
+		g_autofree char *identity = NULL;
+		guint64 host;
+		gint64 last_used;
+		Lease *l;
+
+		if (lines[i][0] == '#' || lines[i][0] == '\0')
+			continue;
+		if (g_strv_length(f) == 3)
+			identity = v2 ? tr_pool_unescape_identity(f[1]) : g_strdup(f[1]);
+		if (identity == NULL || !tr_pool_identity_is_valid(identity) ||
+		    !g_ascii_string_to_unsigned(f[0], 10, pool->first, pool->last, &host, NULL) ||
+		    !g_ascii_string_to_signed(f[2], 10, 0, G_MAXINT64, &last_used, NULL) ||
+		    g_hash_table_contains(pool->by_host, GUINT_TO_POINTER((guint)host)) ||
+		    g_hash_table_contains(pool->by_identity, identity)) {
+			g_warning("%s:%u: ignoring a malformed or conflicting lease", name, i + 1);
+			continue;
+		}
+		l = g_new0(Lease, 1);
+		l->identity = g_steal_pointer(&identity);
+		l->host = (guint32)host;
+		l->last_used = last_used;
+		g_hash_table_insert(pool->by_identity, l->identity, l);
+		g_hash_table_insert(pool->by_host, GUINT_TO_POINTER(l->host), l);
+		n++;
+	}
+	return n;
 }
 
 static void
 load(TrPool *pool)
 {
 	g_autofree char *data = NULL;
-	g_auto(GStrv) lines = NULL;
 
 	if (pool->lease_file == NULL || !g_file_get_contents(pool->lease_file, &data, NULL, NULL))
 		return;
-	lines = g_strsplit(data, "\n", -1);
-	for (guint i = 0; lines[i]; i++) {
-		g_auto(GStrv) f = g_strsplit(lines[i], " ", 3);
-		guint64 host;
-		Lease *l;
-
-		if (lines[i][0] == '#' || g_strv_length(f) != 3 ||
-		    !g_ascii_string_to_unsigned(f[0], 10, pool->first, pool->last, &host, NULL) ||
-		    g_hash_table_contains(pool->by_host, GUINT_TO_POINTER((guint)host)) ||
-		    g_hash_table_contains(pool->by_identity, f[1])) {
-			if (lines[i][0] != '\0' && lines[i][0] != '#')
-				g_warning("%s:%u: ignoring a malformed or conflicting lease",
-					  pool->lease_file, i + 1);
-			continue;
-		}
-		l = g_new0(Lease, 1);
-		l->identity = g_strdup(f[1]);
-		l->host = (guint32)host;
-		l->last_used = g_ascii_strtoll(f[2], NULL, 10);
-		g_hash_table_insert(pool->by_identity, l->identity, l);
-		g_hash_table_insert(pool->by_host, GUINT_TO_POINTER(l->host), l);
-	}
+	tr_pool_load_text(pool, data, pool->lease_file);
 }
 
 TrPool *
@@ -205,8 +335,14 @@ gboolean
 tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPrefix *v4,
 	      TrPrefix *v6, GError **error)
 {
-	Lease *l = g_hash_table_lookup(pool->by_identity, identity);
+	Lease *l;
 
+	if (!tr_pool_identity_is_valid(identity)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "not a valid identity for a lease (docs/SECURITY.md, identities)");
+		return FALSE;
+	}
+	l = g_hash_table_lookup(pool->by_identity, identity);
 	if (want_v4 && want_v4->family == TR_ADDR_IPV4 && pool->v4.family == TR_ADDR_IPV4) {
 		guint32 host = host_of(&pool->v4, want_v4);
 		Lease *holder = g_hash_table_lookup(pool->by_host, GUINT_TO_POINTER(host));

@@ -39,4 +39,22 @@ void tr_pool_release(TrPool *pool, const char *identity);
 
 guint tr_pool_n_active(TrPool *pool);
 
+/* Writes the leases file now (it is also written on every change). */
+gboolean tr_pool_save(TrPool *pool, GError **error);
+
+/* The leases file's text, and reading one (@name for messages); returns how
+ * many leases were taken. For the tests and the fuzzer; the pool itself
+ * reads and writes its @lease_file. */
+char *tr_pool_leases_text(TrPool *pool);
+guint tr_pool_load_text(TrPool *pool, const char *text, const char *name);
+
+/* The leases file's identity field (exposed for the tests and the fuzzer):
+ * %XX for every byte outside [A-Za-z0-9._:/@+-]; unescaping returns NULL for
+ * anything escaping would not have produced (and for %00). */
+char *tr_pool_escape_identity(const char *identity);
+char *tr_pool_unescape_identity(const char *text);
+/* Whether @identity is one the hub makes: NAME, psk:NAME or node:NAME
+ * (names as common/identity.h says), optionally followed by /USER. */
+gboolean tr_pool_identity_is_valid(const char *identity);
+
 G_END_DECLS

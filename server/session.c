@@ -9,6 +9,8 @@
 
 #include "common/addr.h"
 #include "common/error.h"
+#include "common/identity.h"
+#include "common/node-key.h"
 #include "common/pki.h"
 #include "tr-config.h"
 
@@ -32,6 +34,7 @@ hub_session_free(gpointer p)
 	tr_link_free(c->link);
 	tr_msg_clear(&c->hello);
 	g_free(c->peer);
+	g_free(c->source);
 	g_free(c->identity);
 	g_free(c->cert_identity);
 	g_free(c->node_name);
@@ -49,9 +52,7 @@ free_client_idle(gpointer p)
 static void
 client_gone(Client *c)
 {
-	if (!c->outgoing &&
-	    (c->state == CLIENT_HANDSHAKE || c->state == CLIENT_HELLO || c->state == CLIENT_AUTH))
-		c->hub->n_pending--;
+	hub_pending_leave(c);
 	if (c->state == CLIENT_ACTIVE)
 		hub_changed(c->hub);
 	hub_unregister(c);
@@ -73,6 +74,26 @@ hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client
 	tr_link_close(c->link, TR_MSG_ERROR, code, client_reason ? client_reason : log_reason);
 }
 
+/*
+ * Identities are checked where they enter (docs/SECURITY.md): what the
+ * leases file, the logs and the status show was valid when it came in.
+ */
+static gboolean
+check_identity(Client *c, GError **error)
+{
+	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
+	const char *id = c->cert_identity;
+
+	if (cert != NULL)
+		return tr_identity_validate_name("certificate name", id, error);
+	if (hub_is_invite_identity(id))
+		return TRUE; /* the id was looked up (a hex id), nothing else got in */
+	if (g_str_has_prefix(id, "psk:"))
+		return tr_identity_validate_name("shared-key name (--name)", id + 4, error);
+	g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "unexpected identity");
+	return FALSE;
+}
+
 static gboolean
 on_hello_timeout(gpointer p)
 {
@@ -90,8 +111,26 @@ on_established(TrLink *link, gpointer p)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *desc = tr_tls_describe(tr_link_get_tls(link));
 
+	if (hub_crl_error(c->hub) != NULL) {
+		g_autofree char *why = g_strdup_printf(
+		        "the hub's CRL cannot be loaded (%s): no new sessions until it loads",
+		        hub_crl_error(c->hub));
+		hub_refuse(c, TR_REFUSE_INTERNAL, why,
+		           "the hub cannot check revocations right now; try again later");
+		return;
+	}
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &c->cert_identity, &error)) {
 		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
+		return;
+	}
+	if (!check_identity(c, &error)) {
+		/* The name as it came, cut; the log writer escapes what it holds. */
+		g_autofree char *shown = g_strndup(c->cert_identity, 72);
+		g_autofree char *why =
+		        g_strdup_printf("%s (it came as '%s'%s)", error->message, shown,
+		                        strlen(c->cert_identity) > 72 ? "..." : "");
+
+		hub_refuse(c, TR_REFUSE_AUTH, why, error->message);
 		return;
 	}
 	g_debug("%s: TLS established (%s), peer %s", c->peer, desc, c->cert_identity);
@@ -103,13 +142,13 @@ on_established(TrLink *link, gpointer p)
 		hub_invite_established(c);
 }
 
-
-
 /*
  * The subnets a client claims in HELLO. With a certificate, each must lie
  * inside a subnet the certificate grants (trellis pki issue --subnet): a
  * client cannot draw other people's traffic by claiming it. Shared-key
- * clients are all equally trusted.
+ * clients have no grants: their claims may not overlap anything someone
+ * else owns (hub_claim_conflict: other sessions, the pools, the pushed
+ * routes).
  */
 static gboolean
 take_claims(Client *c, const TrMsg *hello, char **why)
@@ -151,7 +190,12 @@ take_claims(Client *c, const TrMsg *hello, char **why)
 			return FALSE;
 		}
 		c->subnets[c->n_subnets] = *want;
-		tr_prefix_mask(&c->subnets[c->n_subnets++]);
+		tr_prefix_mask(&c->subnets[c->n_subnets]);
+		/* Without a certificate's grant, a claim takes nothing that is
+		 * someone else's. */
+		if (der == NULL && hub_claim_conflict(c->hub, c, &c->subnets[c->n_subnets], why))
+			return FALSE;
+		c->n_subnets++;
 	}
 	return TRUE;
 }
@@ -241,8 +285,17 @@ finish_hello(Client *c)
 	/* The same identity again replaces its older session. */
 	old = g_hash_table_lookup(hub->by_identity, c->identity);
 	if (old && old != c) {
-		g_message("%s connected again from %s: closing its session from %s", c->identity,
-			  c->peer, old->peer);
+		/* A shared-key name without a bound node key proves nothing: say so. */
+		if (hub->names && g_str_has_prefix(c->cert_identity, "psk:") &&
+		    tr_names_lookup(hub->names, c->cert_identity + 4) == NULL)
+			g_warning(
+			        "%s connected again from %s while its session from %s is active: "
+			        "possibly someone else with the shared key taking the name over "
+			        "(the name is bound to no node key; clients that send one bind it)",
+			        c->identity, c->peer, old->peer);
+		else
+			g_message("%s connected again from %s: closing its session from %s",
+			          c->identity, c->peer, old->peer);
 		hub_unregister(old);
 		tr_link_close(old->link, TR_MSG_CLOSE, TR_REFUSE_REPLACED,
 			      tr_refusal_to_string(TR_REFUSE_REPLACED));
@@ -330,7 +383,7 @@ finish_hello(Client *c)
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
 	}
-	hub->n_pending--;
+	hub_pending_leave(c);
 	c->state = CLIENT_ACTIVE;
 	if (c->addr4.family)
 		tr_prefix_to_string(&c->addr4, a4, sizeof(a4));
@@ -391,6 +444,94 @@ password_done(GObject *source, GAsyncResult *res, gpointer p)
 	finish_hello(c);
 }
 
+/*
+ * Shared-key names (docs/SECURITY.md, "Names"): a client or node that proves
+ * a node key binds its name (@bind_as: "NAME" for clients, "node:NAME" for
+ * nodes) to that key on first contact; afterwards the name is refused with
+ * any other key, or none. Peers that send no key keep the old behaviour
+ * (any key holder may use the name) until one binds it. FALSE: refused
+ * (and closed).
+ */
+gboolean
+hub_check_node_key(Client *c, const char *bind_as, const TrMsg *m)
+{
+	TrHub *hub = c->hub;
+	g_autoptr(GError) error = NULL;
+	gboolean has_key = m->node_key != NULL && m->node_proof != NULL;
+	GBytes *bound;
+
+	if (hub->names == NULL)
+		return TRUE;
+	if (has_key &&
+	    !tr_node_key_verify(m->node_key, m->node_proof, tr_link_get_tls(c->link), &error)) {
+		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
+		return FALSE;
+	}
+	bound = tr_names_lookup(hub->names, bind_as);
+	if (bound != NULL) {
+		g_autofree char *why = NULL;
+
+		if (has_key && g_bytes_equal(bound, m->node_key))
+			return TRUE;
+		if (tr_log_limit(&hub->takeovers, "name takeover attempts", 10, 60))
+			g_warning(
+			        "takeover attempt: %s connected as '%s' %s, but that name is bound "
+			        "to another node's key (to let a reinstalled node have it again, "
+			        "remove its line from %s)",
+			        c->peer, bind_as,
+			        has_key ? "with a different node key" : "without a node key",
+			        tr_names_file(hub->names));
+		why = g_strdup_printf("the name '%s' belongs to another node on this hub (its node "
+		                      "key differs); choose another --name, or ask the hub's "
+		                      "administrator to release it",
+		                      bind_as);
+		c->refused = TRUE;
+		g_clear_handle_id(&c->hello_timer, g_source_remove);
+		tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_AUTH, why);
+		return FALSE;
+	}
+	if (has_key) {
+		if (!tr_names_bind(hub->names, bind_as, m->node_key, &error))
+			g_warning("cannot save the name binding of '%s': %s", bind_as,
+			          error->message);
+		else
+			g_message("the name '%s' is now bound to the node key of its first holder "
+			          "(%s)",
+			          bind_as, c->peer);
+	}
+	return TRUE;
+}
+
+/* Clients with a shared key bind their --name. */
+static gboolean
+check_node_key(Client *c, const TrMsg *hello)
+{
+	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
+
+	if (cert != NULL || !g_str_has_prefix(c->cert_identity, "psk:"))
+		return TRUE;
+	return hub_check_node_key(c, c->cert_identity + 4, hello);
+}
+
+/* Our own proof, for nodes we talk to (peer.c). */
+void
+hub_add_node_key(Client *c, TrMsg *m)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) pub = NULL, proof = NULL;
+
+	if (c->hub->node_key == NULL)
+		return;
+	proof = tr_node_key_prove(c->hub->node_key, tr_link_get_tls(c->link), &error);
+	if (proof == NULL) {
+		g_warning("node key: %s", error->message);
+		return;
+	}
+	pub = tr_node_key_public(c->hub->node_key);
+	tr_msg_set_bytes(m, TR_ATTR_NODE_KEY, pub);
+	tr_msg_set_bytes(m, TR_ATTR_NODE_PROOF, proof);
+}
+
 static void
 handle_hello(Client *c, TrMsg *msg)
 {
@@ -414,6 +555,8 @@ handle_hello(Client *c, TrMsg *msg)
 		hub_peer_hello(c, msg);
 		return;
 	}
+	if (!check_node_key(c, msg))
+		return;
 	c->hello = *msg;
 	tr_msg_init(msg, 0); /* the strings now belong to c->hello */
 
@@ -424,6 +567,10 @@ handle_hello(Client *c, TrMsg *msg)
 		if (c->hello.username == NULL || c->hello.password == NULL) {
 			hub_refuse(c, TR_REFUSE_AUTH, "no username or password given",
 			       "this server needs a username and password");
+			return;
+		}
+		if (!tr_identity_validate_username(c->hello.username, &error)) {
+			hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
 			return;
 		}
 		c->identity = g_strdup_printf("%s/%s", c->cert_identity, c->hello.username);

@@ -81,6 +81,8 @@ netns_tmpdir >/dev/null
 # Daemons started here put their default control sockets in the scratch
 # directory, not in the machine's /run/trellis: runs never see each other's.
 export TRELLIS_CONTROL_DIR="$NETNS_TMPDIR/run"
+# Likewise the default state directory (leases, node keys), not the machine's.
+export TRELLIS_STATE_DIR="$NETNS_TMPDIR/state-default"
 trap 'netns_cleanup; exit' EXIT
 trap 'netns_log "interrupted"; exit 130' INT
 trap 'netns_log "terminated"; exit 143' TERM HUP

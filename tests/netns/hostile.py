@@ -9,6 +9,10 @@
                                           under its session and replays of it
   hostile.py loris HOST PORT N SECS       N connections sending one byte a
                                           second for SECS seconds
+  hostile.py hold HOST PORT N SECS SRC,.. N silent connections spread over the
+                                          source addresses, each reopened as
+                                          soon as it is closed (at most 500
+                                          opens a second), for SECS seconds
 
 Everything is seeded (HOSTILE_SEED) and bounded in time; each mode prints one
 summary line "key=value ...". Run only against namespaces a test created.
@@ -171,6 +175,44 @@ def loris(host, port, n, secs):
           f"latest_close={round(max(late), 1) if late else 0}")
 
 
+def hold(host, port, n, secs, sources):
+    """Slow-loris as issue 16 found it: connections that never start TLS."""
+    conns = {}  # socket -> source
+    opened = refused = 0
+    held = []
+    end = time.monotonic() + secs
+    budget_start, budget = time.monotonic(), 0
+    while time.monotonic() < end:
+        want = n - len(conns)
+        for i in range(want):
+            now = time.monotonic()
+            if budget >= 500 * (now - budget_start) + 50:
+                break
+            src = sources[(opened + refused) % len(sources)]
+            budget += 1
+            try:
+                s = socket.create_connection((host, port), timeout=1, source_address=(src, 0))
+                s.setblocking(False)
+                conns[s] = src
+                opened += 1
+            except OSError:
+                refused += 1
+        held.append(len(conns))
+        r, _, _ = select.select(list(conns), [], [], 0.05) if conns else ([], [], time.sleep(0.05))
+        for s in r:
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                del conns[s]
+                s.close()
+    for s in conns:
+        s.close()
+    print(f"connections={n} sources={len(sources)} opened={opened} refused={refused} "
+          f"held_avg={round(sum(held) / max(1, len(held)))}")
+
+
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "tcp-random":
@@ -182,6 +224,8 @@ def main():
         udp(host, port, int(sys.argv[4]), genuine)
     elif mode == "loris":
         loris(host, port, int(sys.argv[4]), int(sys.argv[5]))
+    elif mode == "hold":
+        hold(host, port, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6].split(","))
     else:
         sys.exit(f"unknown mode {mode}")
 

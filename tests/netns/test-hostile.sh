@@ -110,7 +110,7 @@ phase "truncated TLS records" attack tls-truncated 200
 # Valid TLS 1.3 (the PSK from --shared-key; any PSK username), then garbage
 # where control messages belong.
 psk=$(python3 -c 'import hashlib, sys; print(hashlib.pbkdf2_hmac("sha256", sys.argv[1].encode(),
-	b"trellis shared key v1", 200000, 32).hex())' "$KEY")
+	b"trellis shared key v2 74726c01", 200000, 32).hex())' "$KEY")
 python3 - "$T" <<'PY'
 import os, random, struct, sys
 r = random.Random(int(os.environ["HOSTILE_SEED"]))

@@ -246,12 +246,26 @@ test_examples(void)
 		g_test_skip("TR_SOURCE_ROOT not set");
 		return;
 	}
+	/* The peers' examples read network.key next to them: a copy of each in a
+	 * folder with a key only root can read, as the comment in them says. */
+	g_autofree char *tmp = g_dir_make_tmp("trellis-examples-XXXXXX", NULL);
+	g_autofree char *key = g_build_filename(tmp, "network.key", NULL);
+
+	g_assert_true(g_file_set_contents(key, "trk1-GFAbmHTqOHPs2PlMvGgo38xBvNdWU3ZOQOVn9H8r1mc\n",
+	                                  -1, NULL));
+	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(servers); i++) {
 		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
 							tr_server_n_options);
-		g_autofree char *path = g_build_filename(root, "data", "examples", servers[i], NULL);
+		g_autofree char *src = g_build_filename(root, "data", "examples", servers[i], NULL);
+		g_autofree char *path = g_build_filename(tmp, servers[i], NULL);
+		g_autofree char *text = NULL;
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
+
+		g_assert_true(g_file_get_contents(src, &text, NULL, NULL));
+		g_assert_true(g_file_set_contents(path, text, -1, NULL));
+		g_assert_cmpint(g_chmod(path, 0644), ==, 0);
 
 		g_assert_true(tr_options_load_file(o, path, "server", &error));
 		g_assert_no_error(error);
@@ -259,7 +273,10 @@ test_examples(void)
 		g_assert_true(tr_hub_config_from_options(o, &cfg, &error));
 		g_assert_no_error(error);
 		tr_hub_config_clear(&cfg);
+		g_unlink(path);
 	}
+	g_unlink(key);
+	g_rmdir(tmp);
 	{
 		g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
 							tr_client_n_options);
