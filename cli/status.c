@@ -90,6 +90,59 @@ print_session(JsonObject *o, const char *indent)
 	}
 }
 
+static gboolean
+flag(JsonObject *o, const char *key)
+{
+	JsonNode *n = json_object_get_member(o, key);
+	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+	       json_node_get_boolean(n);
+}
+
+/* "port mapping: ..." (common/portmap.c writes the object). */
+static void
+print_port_mapping(JsonObject *o, const char *indent)
+{
+	JsonNode *n = json_object_get_member(o, "port_mapping");
+	JsonObject *m;
+	const char *state;
+
+	if (n == NULL || !JSON_NODE_HOLDS_OBJECT(n))
+		return;
+	m = json_node_get_object(n);
+	state = str(m, "state");
+	if (g_strcmp0(state, "disabled") == 0) {
+		printf("%sport mapping: off (--no-port-forwarding)\n", indent);
+	} else if (g_strcmp0(state, "mapped") == 0) {
+		g_autofree char *lease =
+			flag(m, "permanent")
+				? g_strdup("permanent")
+				: g_strdup_printf("%" G_GINT64_FORMAT " s left", num(m, "lifetime_left"));
+		g_autofree char *tcp =
+			num(m, "external_tcp_port") == 0 ? g_strdup("UDP")
+			: num(m, "external_tcp_port") == num(m, "external_port")
+				? g_strdup("UDP and TCP")
+				: g_strdup_printf("UDP; TCP on port %" G_GINT64_FORMAT,
+						  num(m, "external_tcp_port"));
+
+		printf("%sport mapping: %s:%" G_GINT64_FORMAT " (%s) to local port %" G_GINT64_FORMAT
+		       ", by %s, lease %s\n",
+		       indent, str(m, "external_address") ? str(m, "external_address") : "(unknown)",
+		       num(m, "external_port"), tcp, num(m, "local_port"),
+		       g_strcmp0(str(m, "protocol"), "upnp") == 0 ? "UPnP IGD" : "NAT-PMP",
+		       lease);
+		if (flag(m, "not_connected"))
+			printf("%s  the router says it is not connected (behind another NAT): a "
+			       "lower-priority address\n",
+			       indent);
+	} else if (g_strcmp0(state, "failed") == 0) {
+		printf("%sport mapping: none yet: %s\n", indent, str(m, "error") ? str(m, "error") : "");
+	} else {
+		printf("%sport mapping: %s\n", indent,
+		       g_strcmp0(state, "searching") == 0 ? "asking the router"
+							  : "nothing to map yet");
+	}
+}
+
 static void
 print_status(const char *socket, JsonObject *o)
 {
@@ -102,6 +155,7 @@ print_status(const char *socket, JsonObject *o)
 		printf("hub: listening on port %" G_GINT64_FORMAT ", device %s, %u session%s\n",
 		       num(o, "port"), str(o, "device"), n, n == 1 ? "" : "s");
 		printf("  control: %s\n", socket);
+		print_port_mapping(o, "  ");
 		for (guint i = 0; i < n; i++) {
 			JsonObject *p = json_array_get_object_element(peers, i);
 			printf("\n  %s %s\n    connection: %s\n", str(p, "kind"), str(p, "identity"),
@@ -114,6 +168,7 @@ print_status(const char *socket, JsonObject *o)
 		printf("  control: %s\n", socket);
 		if (str(o, "identity"))
 			printf("  identity: %s, device %s\n", str(o, "identity"), str(o, "device"));
+		print_port_mapping(o, "  ");
 		print_session(o, "  ");
 	}
 }

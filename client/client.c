@@ -55,6 +55,11 @@ struct _TrClient {
 	gboolean have_settings;
 	TrNodeKey *node_key; /* shared key: binds our name at the hub */
 	TrRefusal refusal;   /* the hub's, with the last ERROR */
+
+	/* NAT port mapping of the UDP port (NULL when off); the port is kept
+	 * across reconnections, so the mapping is too. */
+	TrPortmap *portmap;
+	guint16 udp_port;
 };
 
 void
@@ -71,6 +76,7 @@ tr_client_config_init(TrClientConfig *c)
 	c->handshake_timeout_ms = 10000;
 	c->retry_max_sec = 30;
 	tr_dp_tuning_init(&c->tuning);
+	tr_portmap_settings_init(&c->portmap);
 }
 
 static void
@@ -567,7 +573,22 @@ static const TrLinkCallbacks link_callbacks = {
 	.path_changed = on_path_changed,
 };
 
-/* One socket per worker, all on one local port (any address, the server's family). */
+/* The local port of a bound socket. */
+static guint16
+local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					      : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* One socket per worker, all on one local port (any address, the server's
+ * family): the port of the last session when it is still free, so that a
+ * port mapping made for it stays valid. */
 static gboolean
 open_udp(TrClient *client, GError **error)
 {
@@ -576,12 +597,32 @@ open_udp(TrClient *client, GError **error)
 
 	any.ss_family = client->server_addr.ss_family;
 	len = any.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	client->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, len,
-					     tr_dp_tuning_workers(&client->cfg.tuning),
-					     client->cfg.tuning.udp_gro, &client->n_udp, error);
+	if (client->udp_port) {
+		if (any.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&any)->sin6_port = htons(client->udp_port);
+		else
+			((struct sockaddr_in *)&any)->sin_port = htons(client->udp_port);
+		client->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, len,
+						     tr_dp_tuning_workers(&client->cfg.tuning),
+						     client->cfg.tuning.udp_gro, &client->n_udp, NULL);
+		memset(&any, 0, sizeof(any));
+		any.ss_family = client->server_addr.ss_family;
+	}
+	if (client->udp_fds == NULL)
+		client->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, len,
+						     tr_dp_tuning_workers(&client->cfg.tuning),
+						     client->cfg.tuning.udp_gro, &client->n_udp,
+						     error);
 	if (client->udp_fds == NULL)
 		return FALSE;
 	client->udp_fd = client->udp_fds[0];
+	client->udp_port = local_port(client->udp_fd);
+	/* Made with the first session: after the daemon dropped its privileges
+	 * (its thread holds no more than the main thread). */
+	if (client->cfg.portmap.enabled && client->portmap == NULL)
+		client->portmap = tr_portmap_new(&client->cfg.portmap, "Trellis client", FALSE);
+	if (client->portmap)
+		tr_portmap_set_port(client->portmap, client->udp_port);
 	return TRUE;
 }
 
@@ -714,6 +755,10 @@ tr_client_stop(TrClient *client)
 		tr_dialer_cancel(client->dialer);
 	if (client->link)
 		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "client shutting down");
+	/* Stopped: the router need not forward anything to us (the next
+	 * session's socket maps its port again). */
+	if (client->portmap)
+		tr_portmap_set_port(client->portmap, 0);
 }
 
 void
@@ -722,6 +767,8 @@ tr_client_free(TrClient *client)
 	if (client == NULL)
 		return;
 	g_clear_handle_id(&client->retry_id, g_source_remove);
+	/* Deletes the mapping on the router (a bounded wait). */
+	g_clear_pointer(&client->portmap, tr_portmap_free);
 	tr_dialer_free(client->dialer);
 	teardown_session(client);
 	close_device(client);
@@ -851,6 +898,7 @@ tr_client_stats_json(TrClient *client)
 	}
 	if (client->link && client->state == STATE_ACTIVE)
 		tr_link_stats_json(client->link, out, &first);
+	tr_portmap_stats_json(client->portmap, client->cfg.portmap.enabled, out, &first);
 	g_string_append_c(out, '}');
 	return g_string_free(out, FALSE);
 }

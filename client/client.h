@@ -11,6 +11,7 @@
 #include "common/ctrl-msg.h"
 #include "common/link.h"
 #include "common/magic.h"
+#include "common/portmap.h"
 #include "common/tls.h"
 #include "platform/device.h"
 
@@ -52,6 +53,7 @@ typedef struct {
 	guint handshake_timeout_ms;
 	guint retry_max_sec;
 	TrDpTuning tuning; /* data-plane threads and offloads */
+	TrPortmapSettings portmap; /* NAT port mapping of the UDP port */
 } TrClientConfig;
 
 void tr_client_config_init(TrClientConfig *config);

@@ -70,6 +70,7 @@ const TrOptDesc tr_client_options[] = {
 	{ "retry-max", 0, TR_OPT_INT, "SECS", "30", 1, 3600, NULL, "Network",
 	  "Longest wait between reconnection attempts", 0 },
 	TR_DATAPLANE_OPTIONS
+	TR_PORTMAP_OPTIONS
 	TR_SERVICE_OPTIONS
 };
 const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
@@ -136,6 +137,7 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
 	tr_dp_tuning_from_options(o, &c->tuning);
+	tr_portmap_settings_from_options(o, &c->portmap);
 	if (crypto && !tr_cipher_parse_list(crypto, c->ciphers, G_N_ELEMENTS(c->ciphers),
 					    &c->n_ciphers, &c->allow_plaintext, error))
 		return tr_options_error_at(o, "crypto", error);

@@ -31,8 +31,6 @@ G_BEGIN_DECLS
 	{ "system-bus", 0, TR_OPT_STRING, "WHEN", "auto", 0, 0, \
 	  (const char *const[]){ "auto", "yes", "no", NULL }, "Service", \
 	  "Also serve the control interface on the system bus, for the tray app (auto: when started by systemd)", 0 }, \
-	{ "no-port-forwarding", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network", \
-	  "Do not ask a NAT router to forward the port (UPnP/NAT-PMP). Trellis has no port forwarding yet, so this is what happens either way", 0 }, \
 	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General", \
 	  "Also append the log to this file", 0 }, \
 	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 }, \

@@ -21,6 +21,8 @@ PACKAGES="
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod bc
   dnsmasq-base busybox
   python3 systemd
+  libminiupnpc-dev libnatpmp-dev
+  miniupnpd-nftables stun-server miniupnpc natpmpc
 "
 
 missing=""
@@ -43,6 +45,18 @@ fi
 
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Some packages ship services (stun-server: stund) that the tests start
+# themselves, in namespaces. Nothing may start on the machine while they are
+# installed: policy-rc.d answering 101 ("action forbidden") makes invoke-rc.d
+# and deb-systemd-invoke skip every start. Only when the machine has none of
+# its own (container images often do); removed again afterwards.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# install-deps.sh: start no service while installing\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+	trap 'exit 130' INT TERM
+fi
 apt-get -o DPkg::Lock::Timeout=600 update -q
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing

@@ -112,6 +112,7 @@ struct _TrHub {
 	char *invite_server_name; /* set when invites are on: our certificate's name */
 	void (*changed)(gpointer);
 	gpointer changed_data;
+	TrPortmap *portmap; /* NAT port mapping of our port; NULL when off */
 };
 
 /* hub.c */

@@ -41,6 +41,7 @@ tr_hub_config_init(TrHubConfig *c)
 	c->max_pending = 64;
 	c->max_pending_per_source = 16;
 	tr_dp_tuning_init(&c->tuning);
+	tr_portmap_settings_init(&c->portmap);
 	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
 	tr_prefix_parse("fd00:7472::/64", 0, &c->pool6, NULL);
 }
@@ -633,6 +634,30 @@ on_crl_check(gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
+/* ---- NAT port mapping (common/portmap.c) ------------------------------------------ */
+
+static void
+on_portmap_changed(gpointer p)
+{
+	hub_changed(p);
+}
+
+/* The listening port, TCP and UDP, mapped on the router in front of us. */
+static void
+hub_portmap_start(TrHub *hub)
+{
+	if (!hub->cfg.portmap.enabled) {
+		g_debug("port mapping: off");
+		return;
+	}
+	hub->portmap = tr_portmap_new(&hub->cfg.portmap,
+				      hub->cfg.connect && hub->cfg.connect[0] ? "Trellis node"
+									      : "Trellis hub",
+				      TRUE);
+	tr_portmap_set_changed_func(hub->portmap, on_portmap_changed, hub);
+	tr_portmap_set_port(hub->portmap, hub->port);
+}
+
 void
 tr_hub_start(TrHub *hub)
 {
@@ -661,6 +686,7 @@ tr_hub_start(TrHub *hub)
 		hub->crl_watch = g_timeout_add_seconds(2, on_crl_check, hub);
 	}
 	hub_peers_start(hub);
+	hub_portmap_start(hub);
 }
 
 void
@@ -685,6 +711,8 @@ tr_hub_free(TrHub *hub)
 
 	if (hub == NULL)
 		return;
+	/* Deletes the mapping on the router (a bounded wait). */
+	g_clear_pointer(&hub->portmap, tr_portmap_free);
 	g_clear_handle_id(&hub->tcp_watch, g_source_remove);
 	g_clear_handle_id(&hub->crl_watch, g_source_remove);
 	if (hub->connectors)
@@ -796,6 +824,7 @@ tr_hub_stats_json(TrHub *hub)
 	tr_json_key_string(out, &first, "role", "hub");
 	tr_json_key_string(out, &first, "device", hub->dev ? tr_device_ifname(hub->dev) : NULL);
 	tr_json_key_uint(out, &first, "port", hub->port);
+	tr_portmap_stats_json(hub->portmap, hub->cfg.portmap.enabled, out, &first);
 	if (hub->dp) {
 		TrDpStats st;
 		tr_dataplane_stats(hub->dp, &st);

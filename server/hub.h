@@ -9,6 +9,7 @@
 #include "common/dataplane.h"
 #include "common/fwd.h"
 #include "common/magic.h"
+#include "common/portmap.h"
 #include "common/tls.h"
 #include "platform/device.h"
 
@@ -68,6 +69,7 @@ typedef struct {
 	TrPrefix addresses[4];     /* this node's own tunnel addresses, without a pool */
 	guint n_addresses;
 	TrDpTuning tuning;         /* data-plane threads and offloads */
+	TrPortmapSettings portmap; /* NAT port mapping of the listening port */
 } TrHubConfig;
 
 void tr_hub_config_init(TrHubConfig *config);

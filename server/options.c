@@ -92,6 +92,7 @@ const TrOptDesc tr_server_options[] = {
 	{ "max-pending-per-source", 0, TR_OPT_INT, "N", "16", 1, 100000, NULL, "Network",
 	  "Most connections in the handshake at once from one address (IPv6: one /64); more are closed at once", 0 },
 	TR_DATAPLANE_OPTIONS
+	TR_PORTMAP_OPTIONS
 	TR_SERVICE_OPTIONS
 };
 const guint tr_server_n_options = G_N_ELEMENTS(tr_server_options);
@@ -161,6 +162,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);
 	tr_dp_tuning_from_options(o, &c->tuning);
+	tr_portmap_settings_from_options(o, &c->portmap);
 	if (S("type") && g_strcmp0(S("type"), "tap") == 0)
 		c->dev_type = TR_DEVICE_TAP;
 	c->mtu = (guint)tr_options_get_int(
