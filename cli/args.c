@@ -20,6 +20,14 @@ tr_cli_state_dir(const char *option)
 	return env != NULL && env[0] != '\0' ? env : TR_LOCALSTATEDIR;
 }
 
+const char *
+tr_cli_config_dir(void)
+{
+	const char *env = g_getenv("TRELLIS_CONFIG_DIR");
+
+	return env != NULL && env[0] != '\0' ? env : TR_SYSCONFDIR;
+}
+
 gboolean
 tr_cli_parse_prefixes(char **texts, gboolean host, GArray *out, GError **error)
 {

@@ -20,6 +20,10 @@ typedef struct {
 	int (*run)(int argc, char **argv);
 } TrCliCommand;
 
+/* cli/updown.c: `trellis up NAME`, `trellis down NAME` (systemctl start/stop the unit). */
+int tr_cli_up(int argc, char **argv);
+int tr_cli_down(int argc, char **argv);
+
 /* cli/pki.c: `trellis pki init|issue|revoke|list|crl`. */
 int tr_cli_pki(int argc, char **argv);
 
@@ -40,6 +44,9 @@ int tr_cli_genkey(int argc, char **argv);
 
 /* --state-dir, else $TRELLIS_STATE_DIR, else the build's default. */
 const char *tr_cli_state_dir(const char *option);
+
+/* Where NAME.conf files live: $TRELLIS_CONFIG_DIR, else the build's (/etc/trellis). */
+const char *tr_cli_config_dir(void);
 
 /* --ip values (@host: single addresses) or --subnet values, appended to @out (TrPrefix). */
 gboolean tr_cli_parse_prefixes(char **texts, gboolean host, GArray *out, GError **error);

@@ -250,35 +250,6 @@ connect_list(char **servers, guint16 port)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
-/* A shell word: as it is when it is plain, else single-quoted. */
-static char *
-shell_word(const char *s)
-{
-	for (const char *c = s; *c; c++)
-		if (!g_ascii_isalnum(*c) && !strchr("-_./:=@[]+,%", *c))
-			return g_shell_quote(s);
-	return g_strdup(s);
-}
-
-static char *
-client_command(char **connect, const char *server_name, const char *ca, const char *cert,
-               const char *key)
-{
-	GString *s = g_string_new("trellis-client");
-	const char *opts[] = {"--server-name", server_name, "--ca",  ca,
-	                      "--cert",        cert,        "--key", key};
-
-	for (guint i = 0; connect[i] != NULL; i++) {
-		g_autofree char *w = shell_word(connect[i]);
-		g_string_append_printf(s, " --connect %s", w);
-	}
-	for (guint i = 0; i < G_N_ELEMENTS(opts); i += 2) {
-		g_autofree char *w = shell_word(opts[i + 1]);
-		g_string_append_printf(s, " %s %s", opts[i], w);
-	}
-	return g_string_free(s, FALSE);
-}
-
 /* One line from stdin: the token, without its newline. */
 static gboolean
 read_token(char **token, GError **error)
@@ -309,11 +280,17 @@ int
 tr_cli_join(int argc, char **argv)
 {
 	g_autofree char *state_opt = NULL;
+	g_autofree char *network = NULL;
+	g_autofree char *conf_file = NULL;
 	const GOptionEntry entries[] = {
 	        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_opt,
-	         "Where to write the CA, certificate, key and client.conf (default: "
+	         "Where to write the CA, certificate and key (default: "
 	         "$TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")",
 	         "DIR"},
+	        {"network", 0, 0, G_OPTION_ARG_STRING, &network,
+	         "Name of the configuration: NAME.conf in $TRELLIS_CONFIG_DIR or " TR_SYSCONFDIR
+	         ", started by trellis-client@NAME (default: the name in the invite)",
+	         "NAME"},
 	        {NULL},
 	};
 	g_autoptr(GOptionContext) ctx =
@@ -325,7 +302,7 @@ tr_cli_join(int argc, char **argv)
 	g_autofree char *conf = NULL;
 	g_autofree char *dir = NULL;
 	g_autofree char *when = NULL;
-	g_autofree char *ca = NULL, *cert = NULL, *key = NULL, *cmd = NULL;
+	g_autofree char *ca = NULL, *cert = NULL, *key = NULL;
 	g_auto(GStrv) connect = NULL;
 	guint8 psk[TR_INVITE_PSK_LEN];
 	TrTlsConfig tls = {.is_server = FALSE};
@@ -344,7 +321,8 @@ tr_cli_join(int argc, char **argv)
 		argv++;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "trellis: usage: trellis join TOKEN|- [--state-dir DIR]\n");
+		fprintf(stderr,
+		        "trellis: usage: trellis join TOKEN|- [--network NAME] [--state-dir DIR]\n");
 		return TR_CLI_USAGE;
 	}
 	/* "-": the token from stdin, where a command line would show it to
@@ -367,6 +345,21 @@ tr_cli_join(int argc, char **argv)
 	dir = g_canonicalize_filename(tr_cli_state_dir(state_opt), NULL);
 	if (!tr_pki_join_prepare(dir, j.token->name, &error))
 		return tr_cli_fail(error);
+	if (network == NULL)
+		network = g_strdup(j.token->name);
+	if (!tr_pki_name_validate(network, &error)) {
+		g_prefix_error(&error, "--network: ");
+		return tr_cli_fail(error);
+	}
+	conf_file = g_strdup_printf("%s/%s.conf", tr_cli_config_dir(), network);
+	/* Checked before the invite is spent, and again when writing. */
+	if (g_file_test(conf_file, G_FILE_TEST_EXISTS)) {
+		fprintf(stderr,
+		        "trellis: %s exists already: this machine has a network called '%s'; "
+		        "join under another name with --network NAME\n",
+		        conf_file, network);
+		return TR_CLI_ERROR;
+	}
 
 	/* The key is made here and never leaves this machine. */
 	if (!tr_pki_make_request(j.token->name, TR_PKI_ALG_ED25519, &key_pem, &j.request_pem,
@@ -393,6 +386,7 @@ tr_cli_join(int argc, char **argv)
 	        .key_pem = key_pem,
 	        .connect = (const char *const *)connect,
 	        .server_name = j.server_name,
+	        .config_file = conf_file,
 	};
 	if (!tr_pki_join_save(dir, &result, &conf, &error))
 		return tr_cli_fail(error);
@@ -400,13 +394,15 @@ tr_cli_join(int argc, char **argv)
 	ca = g_build_filename(dir, "ca.crt", NULL);
 	cert = g_strdup_printf("%s/%s.crt", dir, j.token->name);
 	key = g_strdup_printf("%s/%s.key", dir, j.token->name);
-	cmd = client_command(connect, j.server_name, ca, cert, key);
 	printf("joined as '%s' (hub %s, server name %s)\n"
 	       "  CA certificate: %s (fingerprint matches the invite)\n"
 	       "  certificate:    %s\n"
 	       "  private key:    %s (made on this machine)\n"
 	       "  configuration:  %s\n"
-	       "Connect now with:\n%s\n",
-	       j.token->name, j.reached, j.server_name, ca, cert, key, conf, cmd);
+	       "Start the network now and at every boot with:\n"
+	       "  systemctl enable --now trellis-client@%s\n"
+	       "or run it in the foreground with:\n"
+	       "  trellis-client --config %s\n",
+	       j.token->name, j.reached, j.server_name, ca, cert, key, conf, network, conf);
 	return TR_CLI_OK;
 }

@@ -13,8 +13,10 @@
 #include <string.h>
 
 static const TrCliCommand commands[] = {
-	{ "pki", "Manage the network's CA and certificates", tr_cli_pki },
+	{ "up", "Start the network NAME (" TR_SYSCONFDIR "/NAME.conf) through systemd", tr_cli_up },
+	{ "down", "Stop the network NAME", tr_cli_down },
 	{ "status", "Show every Trellis daemon's sessions (--json for scripts)", tr_cli_status },
+	{ "pki", "Manage the network's CA and certificates", tr_cli_pki },
 	{ "invite", "Print a one-line token that lets a new machine join (on the hub)",
 	  tr_cli_invite },
 	{ "join", "Join the network with a token from 'trellis invite' (on the new machine)",

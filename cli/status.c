@@ -163,13 +163,50 @@ print_status(const char *socket, JsonObject *o)
 			print_session(p, "    ");
 		}
 	} else {
-		printf("client: %s%s%s\n", str(o, "state"), str(o, "server") ? ", hub " : "",
+		const char *state = str(o, "state");
+		g_autofree char *shown = NULL;
+
+		/* Between attempts: say so, and why the last one ended. */
+		if (json_object_has_member(o, "retrying") &&
+		    json_object_get_boolean_member(o, "retrying"))
+			state = shown = g_strdup_printf("reconnecting (%s)",
+			                                str(o, "last_error") ? str(o, "last_error")
+			                                                     : "connection lost");
+		printf("client: %s%s%s\n", state, str(o, "server") ? ", hub " : "",
 		       str(o, "server") ? str(o, "server") : "");
 		printf("  control: %s\n", socket);
 		if (str(o, "identity"))
 			printf("  identity: %s, device %s\n", str(o, "identity"), str(o, "device"));
 		print_port_mapping(o, "  ");
 		print_session(o, "  ");
+	}
+}
+
+/* The networks configured in the configuration directory that no running
+ * daemon serves (its socket is PROGRAM-NAME.sock): one line each. */
+static void
+print_stopped(GPtrArray *sockets, gboolean as_json)
+{
+	g_autoptr(GDir) d = NULL;
+	const char *name;
+
+	if (as_json)
+		return;
+	d = g_dir_open(tr_cli_config_dir(), 0, NULL);
+	while (d && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *net = NULL;
+		g_autofree char *tail = NULL;
+		gboolean running = FALSE;
+
+		if (!g_str_has_suffix(name, ".conf"))
+			continue;
+		net = g_strndup(name, strlen(name) - 5);
+		tail = g_strdup_printf("-%s.sock", net);
+		for (guint i = 0; i < sockets->len; i++)
+			running |= g_str_has_suffix(sockets->pdata[i], tail);
+		if (!running)
+			printf("%s: not running (%s/%s; start it with: trellis up %s)\n", net,
+			       tr_cli_config_dir(), name, net);
 	}
 }
 
@@ -210,10 +247,15 @@ tr_cli_status(int argc, char **argv)
 		}
 		g_ptr_array_sort(found, (GCompareFunc)g_strcmp0);
 	}
-	if (found->len == 0) {
-		fprintf(stderr, "trellis: no Trellis daemon is running (no control socket in %s)\n",
-			dir ? dir : tr_control_dir());
-		return TR_CLI_ERROR;
+	if (found->len == 0 && sockets == NULL) {
+		/* Nothing running is a state, not an error. */
+		if (as_json)
+			printf("[]\n");
+		else
+			printf("no Trellis network is running (no control socket in %s)\n",
+			       dir ? dir : tr_control_dir());
+		print_stopped(found, as_json);
+		return TR_CLI_OK;
 	}
 	for (guint i = 0; i < found->len; i++) {
 		const char *sock = found->pdata[i];
@@ -244,5 +286,7 @@ tr_cli_status(int argc, char **argv)
 	}
 	if (as_json)
 		printf("%s]\n", json_out->str);
-	return answered > 0 ? TR_CLI_OK : TR_CLI_ERROR;
+	print_stopped(found, as_json);
+	/* Sockets named on the command line must answer; stale ones found are reported. */
+	return answered > 0 || sockets == NULL ? TR_CLI_OK : TR_CLI_ERROR;
 }

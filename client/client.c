@@ -53,6 +53,7 @@ struct _TrClient {
 	TrDevice *dev;
 	TrClientSettings settings;
 	gboolean have_settings;
+	char *last_error;    /* why the last session or attempt ended */
 	TrNodeKey *node_key; /* shared key: binds our name at the hub */
 	TrRefusal refusal;   /* the hub's, with the last ERROR */
 
@@ -157,6 +158,10 @@ schedule_retry(TrClient *client)
 	delay_ms = tr_backoff_next(client->attempt++, client->cfg.retry_max_sec);
 	g_message("reconnecting in %.1f s", delay_ms / 1000.0);
 	client->retry_id = g_timeout_add(delay_ms, on_retry, client);
+	if (client->cb.retrying)
+		client->cb.retrying(client,
+		                    client->last_error ? client->last_error : "connection lost",
+		                    delay_ms, client->user_data);
 }
 
 static gboolean
@@ -172,6 +177,9 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 {
 	TrLink *link = g_steal_pointer(&client->link);
 	gboolean was_active = client->state == STATE_ACTIVE;
+
+	g_free(client->last_error);
+	client->last_error = g_strdup(error ? error->message : "connection closed");
 
 	/* The data plane goes now, the link a little later: part them first. */
 	if (link)
@@ -274,21 +282,6 @@ fail:
 }
 
 /* ---- Session ----------------------------------------------------------------- */
-
-static gboolean
-is_fatal(TrRefusal code)
-{
-	switch (code) {
-	case TR_REFUSE_VERSION:
-	case TR_REFUSE_CIPHER:
-	case TR_REFUSE_AUTH:
-	case TR_REFUSE_SETTINGS:
-	case TR_REFUSE_REVOKED:
-		return TRUE;
-	default:
-		return FALSE;
-	}
-}
 
 static gboolean
 handle_config(TrClient *client, TrMsg *msg, GError **error)
@@ -405,7 +398,7 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 				      error->code == TR_ERROR_NEGOTIATE ? TR_REFUSE_SETTINGS
 									: TR_REFUSE_INTERNAL,
 				      error->message);
-			session_lost(client, error, error->code == TR_ERROR_NEGOTIATE);
+			session_lost(client, error, !tr_error_is_retryable(error));
 			return;
 		}
 		client->state = STATE_ACTIVE;
@@ -429,15 +422,15 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		TrRefusal code = (TrRefusal)msg->error_code;
 		const char *reason = msg->reason ? msg->reason : tr_refusal_to_string(code);
 
-		error = g_error_new(TR_ERROR, is_fatal(code) ? TR_ERROR_AUTH : TR_ERROR_IO, "%s",
-				    reason);
+		error = g_error_new(TR_ERROR, tr_refusal_error_code(code), "%s", reason);
 		if (msg->type == TR_MSG_ERROR) {
 			client->refusal = code;
 			g_warning("the server refused us: %s", reason);
 		} else
 			g_message("the server closed the session: %s", reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
-		session_lost(client, error, msg->type == TR_MSG_ERROR && is_fatal(code));
+		session_lost(client, error,
+		             msg->type == TR_MSG_ERROR && !tr_error_is_retryable(error));
 		return;
 	}
 	default:
@@ -522,7 +515,7 @@ on_established(TrLink *link, gpointer p)
 	g_autofree char *desc = tr_tls_describe(tr_link_get_tls(link));
 
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &identity, &error)) {
-		g_prefix_error(&error, "server %s refused: ", client->server_desc);
+		g_prefix_error(&error, "refusing the server %s: ", client->server_desc);
 		g_warning("%s", error->message);
 		/* The hub hears why: a TLS alert (a control message may not get
 		 * out before the connection closes). */
@@ -548,13 +541,9 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 		g_warning("TLS handshake with %s failed: %s", client->server_desc, err->message);
 	else
 		g_message("connection to %s lost: %s", client->server_desc, err->message);
-	/* A TLS alert about our certificate will not change by retrying. */
-	session_lost(client, err,
-		     client->state == STATE_TLS && err->code == TR_ERROR_AUTH &&
-			     strstr(err->message, "alert") != NULL &&
-			     (strstr(err->message, "revoked") || strstr(err->message, "expired") ||
-			      strstr(err->message, "unknown") || strstr(err->message, "Bad certificate") ||
-			      strstr(err->message, "required")));
+	/* A refused handshake (wrong key, CA or certificate: the TLS layer tells
+	 * from the alert) will not change by retrying; a lost connection may. */
+	session_lost(client, err, client->state == STATE_TLS && !tr_error_is_retryable(err));
 }
 
 static void
@@ -777,6 +766,7 @@ tr_client_free(TrClient *client)
 		tr_tls_creds_unref(client->creds);
 	tr_node_key_free(client->node_key);
 	tr_client_config_clear(&client->cfg);
+	g_free(client->last_error);
 	g_free(client);
 }
 
@@ -871,6 +861,10 @@ tr_client_stats_json(TrClient *client)
 	tr_json_key_string(out, &first, "role", "client");
 	tr_json_key_string(out, &first, "state",
 			   client->waiting ? client->waiting : states[client->state]);
+	/* Between attempts (state idle with a retry pending) and why. */
+	tr_json_key_bool(out, &first, "retrying", client->retry_id != 0);
+	if (client->last_error && client->state != STATE_ACTIVE)
+		tr_json_key_string(out, &first, "last_error", client->last_error);
 	tr_json_key_string(out, &first, "server", client->server_desc);
 	if (client->cfg.username)
 		tr_json_key_string(out, &first, "username", client->cfg.username);

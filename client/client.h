@@ -85,6 +85,9 @@ typedef struct {
 	/* The hub refused us for a reason retrying cannot fix (auth, cipher...):
 	 * the client has stopped. */
 	void (*refused)(TrClient *client, const GError *error, gpointer user_data);
+	/* An attempt or a session ended for a reason retrying may fix (@reason);
+	 * the next attempt starts in @delay_ms. */
+	void (*retrying)(TrClient *client, const char *reason, guint delay_ms, gpointer user_data);
 } TrClientCallbacks;
 
 TrClient *tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks,

@@ -217,10 +217,25 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 	g_main_loop_quit(loop);
 }
 
+/* Before the first configuration, --daemon's parent shows how it goes. */
+static void
+on_retrying(TrClient *c, const char *reason, guint delay_ms, gpointer p)
+{
+	g_autofree char *msg = NULL;
+
+	tr_control_state_changed(control);
+	if (ready)
+		return;
+	msg = g_strdup_printf("not connected yet (%s); trying again in %.0f s", reason,
+			      delay_ms / 1000.0);
+	tr_service_progress(service, msg);
+}
+
 static const TrClientCallbacks callbacks = {
 	.configured = on_configured,
 	.disconnected = on_disconnected,
 	.refused = on_refused,
+	.retrying = on_retrying,
 };
 
 int
@@ -247,6 +262,18 @@ main(int argc, char **argv)
 			"trellis-client", "8", TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
 			".SH SIGNALS\nSIGINT and SIGTERM: say goodbye to the hub, remove the device's "
 			"addresses, routes and DNS settings, and exit.\n"
+			".SH EXIT STATUS\n0 after SIGINT or SIGTERM; 1 when the hub refused us for a "
+			"reason retrying cannot fix (a wrong key, CA or server name, a hub that "
+			"takes no clients) or the client cannot start; 2 for a bad configuration. "
+			"Lost connections are retried, never an exit.\n"
+			".SH EXAMPLES\nJoin a network with an invite from its hub, then start it "
+			"now and at every boot:\n.PP\n.nf\n.RS\ntrellis join TOKEN\n"
+			"systemctl enable \\-\\-now trellis\\-client@laptop\n.RE\n.fi\n.PP\n"
+			"The same configuration in the foreground, logging to the terminal:\n.PP\n"
+			".nf\n.RS\ntrellis\\-client \\-\\-config /etc/trellis/laptop.conf\n.RE\n"
+			".fi\n.PP\nWith certificates copied from the hub (trellis pki issue laptop):"
+			"\n.PP\n.nf\n.RS\ntrellis\\-client \\-c hub.example.net \\-\\-server\\-name "
+			"hub \\-\\-ca ca.crt \\-\\-cert laptop.crt \\-\\-key laptop.key\n.RE\n.fi\n"
 			".SH SEE ALSO\ntrellis-server(8), trellis(1)\n",
 			tr_client_options, tr_client_n_options);
 		fputs(man, stdout);
@@ -262,11 +289,18 @@ main(int argc, char **argv)
 	tr_service_init_log(opts, "trellis-client");
 
 	tr_client_config_init(&cfg);
-	if (!tr_client_config_from_options(opts, &cfg, &error))
+	if (!tr_client_config_from_options(opts, &cfg, &error)) {
+		g_printerr("trellis-client: %s\n", error->message);
+		tr_client_config_clear(&cfg);
+		return 2;
+	}
+	if (!tr_service_check_privileges("trellis-client", &error))
 		goto fail;
 	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
 						     .daemonize = tr_options_get_bool(opts, "daemon"),
+						     .startup_timeout_sec = (guint)tr_options_get_int(
+							     opts, "daemon-timeout", 30),
 						     .pid_file = tr_options_get_string(opts, "pid-file"),
 						     .user = tr_options_get_string(opts, "user"),
 						     .group = tr_options_get_string(opts, "group") },

@@ -112,8 +112,33 @@ tr_refusal_to_string(TrRefusal code)
 		return "certificate revoked";
 	case TR_REFUSE_INTERNAL:
 		return "internal error";
+	case TR_REFUSE_ROLE:
+		return "this node takes no peers of this kind";
 	}
 	return "unknown error";
+}
+
+int
+tr_refusal_error_code(TrRefusal code)
+{
+	switch (code) {
+	case TR_REFUSE_VERSION:
+	case TR_REFUSE_CIPHER:
+	case TR_REFUSE_SETTINGS:
+		return TR_ERROR_NEGOTIATE;
+	case TR_REFUSE_AUTH:
+	case TR_REFUSE_REVOKED:
+		return TR_ERROR_AUTH;
+	case TR_REFUSE_ROLE:
+		return TR_ERROR_CONFIG;
+	case TR_REFUSE_TIMEOUT:
+		return TR_ERROR_TIMEOUT;
+	case TR_REFUSE_PROTOCOL:
+		return TR_ERROR_PROTOCOL;
+	default:
+		/* Pool exhausted, replaced, shutting down, internal: may pass. */
+		return TR_ERROR_IO;
+	}
 }
 
 const char *

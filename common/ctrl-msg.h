@@ -90,20 +90,26 @@ typedef enum {
 /* Why a peer was refused or a session ended; sent in ERROR and CLOSE. */
 typedef enum {
 	TR_REFUSE_NONE = 0,
-	TR_REFUSE_PROTOCOL = 1,   /* malformed or unexpected message */
-	TR_REFUSE_VERSION = 2,    /* no common protocol version */
-	TR_REFUSE_CIPHER = 3,     /* no common cipher / plaintext refused */
-	TR_REFUSE_AUTH = 4,       /* invalid username or password / identity refused */
-	TR_REFUSE_POOL = 5,       /* no address left in the pool */
-	TR_REFUSE_SETTINGS = 6,   /* device type, MTU or compression cannot be agreed */
-	TR_REFUSE_REPLACED = 7,   /* the same identity connected again */
-	TR_REFUSE_SHUTDOWN = 8,   /* the other side is shutting down */
-	TR_REFUSE_TIMEOUT = 9,    /* peer timeout */
-	TR_REFUSE_REVOKED = 10,   /* certificate revoked (CRL reload) */
-	TR_REFUSE_INTERNAL = 11,  /* the other side failed */
+	TR_REFUSE_PROTOCOL = 1,  /* malformed or unexpected message */
+	TR_REFUSE_VERSION = 2,   /* no common protocol version */
+	TR_REFUSE_CIPHER = 3,    /* no common cipher / plaintext refused */
+	TR_REFUSE_AUTH = 4,      /* invalid username or password / identity refused */
+	TR_REFUSE_POOL = 5,      /* no address left in the pool */
+	TR_REFUSE_SETTINGS = 6,  /* device type, MTU or compression cannot be agreed */
+	TR_REFUSE_REPLACED = 7,  /* the same identity connected again */
+	TR_REFUSE_SHUTDOWN = 8,  /* the other side is shutting down */
+	TR_REFUSE_TIMEOUT = 9,   /* peer timeout */
+	TR_REFUSE_REVOKED = 10,  /* certificate revoked (CRL reload) */
+	TR_REFUSE_INTERNAL = 11, /* the other side failed */
+	TR_REFUSE_ROLE = 12,     /* the other side takes no peers of this kind (clients, nodes) */
 } TrRefusal;
 
 const char *tr_refusal_to_string(TrRefusal code);
+
+/* The TR_ERROR code a refusal stands for: tr_error_is_retryable() on it
+ * says whether reconnecting can help (an exhausted pool, a shutdown) or not
+ * (refused credentials, settings, a hub that takes no clients). */
+int tr_refusal_error_code(TrRefusal code);
 const char *tr_msg_type_to_string(uint8_t type);
 
 #define TR_MAX_LIST      16 /* ciphers, compressions */

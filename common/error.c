@@ -48,3 +48,20 @@ tr_set_error_errno(GError **error, int errsv, const char *format, ...)
 	g_set_error(error, TR_ERROR, code, "%s: %s", msg, g_strerror(errsv));
 	return FALSE;
 }
+
+gboolean
+tr_error_is_retryable(const GError *error)
+{
+	if (error == NULL || error->domain != TR_ERROR)
+		return TRUE;
+	switch ((TrError)error->code) {
+	case TR_ERROR_AUTH:
+	case TR_ERROR_NEGOTIATE:
+	case TR_ERROR_CONFIG:
+	case TR_ERROR_PERMISSION:
+	case TR_ERROR_UNSUPPORTED:
+		return FALSE;
+	default:
+		return TRUE;
+	}
+}

@@ -28,6 +28,15 @@ typedef enum {
 	TR_ERROR_UNSUPPORTED /* not available on this system or build */
 } TrError;
 
+/*
+ * Whether retrying what failed with @error can help: FALSE for refused
+ * credentials, settings that cannot be agreed, configurations that cannot
+ * work and missing permissions (TR_ERROR_AUTH, _NEGOTIATE, _CONFIG,
+ * _PERMISSION, _UNSUPPORTED), TRUE for everything else (timeouts, I/O, a peer
+ * that went away). Clients stop their retry loop on the first kind.
+ */
+gboolean tr_error_is_retryable(const GError *error);
+
 /* Sets @error from errno with a message prefix; returns FALSE for chaining. */
 gboolean tr_set_error_errno(GError **error, int errsv, const char *format, ...) G_GNUC_PRINTF(3, 4);
 

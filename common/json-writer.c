@@ -67,3 +67,10 @@ tr_json_key_uint(GString *out, gboolean *first, const char *key, guint64 value)
 	tr_json_key(out, first, key);
 	g_string_append_printf(out, "%" G_GUINT64_FORMAT, value);
 }
+
+void
+tr_json_key_bool(GString *out, gboolean *first, const char *key, gboolean value)
+{
+	tr_json_key(out, first, key);
+	g_string_append(out, value ? "true" : "false");
+}

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -190,6 +192,54 @@ help_text(const TrOptDesc *d)
 	return g_strdup(d->help);
 }
 
+/* The sections of @table in order of first appearance, as --help and the man page show them. */
+static void
+collect_sections(const TrOptDesc *table, guint n_table, GPtrArray *sections)
+{
+	for (guint i = 0; i < n_table; i++) {
+		const char *s = table[i].section ? table[i].section : "Options";
+		if (!(table[i].flags & TR_OPT_FLAG_HIDDEN) &&
+		    !g_ptr_array_find_with_equal_func(sections, s, g_str_equal, NULL))
+			g_ptr_array_add(sections, (gpointer)s);
+	}
+}
+
+/* --help: the options grouped by section, as the man page has them. */
+static void
+print_help(TrOptions *o, const char *summary, const char *description)
+{
+	g_autoptr(GPtrArray) sections = g_ptr_array_new();
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	g_string_append_printf(out, "Usage:\n  %s [OPTION...] %s\n", o->program, summary);
+	collect_sections(o->table, o->n, sections);
+	for (guint s = 0; s < sections->len; s++) {
+		g_string_append_printf(out, "\n%s:\n", (const char *)sections->pdata[s]);
+		for (guint i = 0; i < o->n; i++) {
+			const TrOptDesc *d = &o->table[i];
+			const char *sec = d->section ? d->section : "Options";
+			g_autofree char *help = help_text(d);
+			g_autoptr(GString) left = g_string_new("  ");
+
+			if ((d->flags & TR_OPT_FLAG_HIDDEN) || strcmp(sec, sections->pdata[s]) != 0)
+				continue;
+			if (d->short_name)
+				g_string_append_printf(left, "-%c, ", d->short_name);
+			else
+				g_string_append(left, "    ");
+			g_string_append_printf(left, "--%s", d->name);
+			if (d->arg_name)
+				g_string_append_printf(left, "=%s", d->arg_name);
+			g_string_append_printf(out, "%-32s%s%s\n", left->str,
+			                       left->len >= 32 ? " " : "", help);
+		}
+	}
+	g_string_append(out, "\n  -h, --help                    Show this help\n");
+	if (description)
+		g_string_append_printf(out, "\n%s\n", description);
+	fputs(out->str, stdout);
+}
+
 gboolean
 tr_options_parse_args(TrOptions *o, int *argc, char ***argv, const char *summary,
 		      const char *description, GError **error)
@@ -217,6 +267,18 @@ tr_options_parse_args(TrOptions *o, int *argc, char ***argv, const char *summary
 		if (d->flags & TR_OPT_FLAG_HIDDEN)
 			entries[i].flags |= G_OPTION_FLAG_HIDDEN;
 	}
+	/* --help is ours: grouped like the man page. Looked for before parsing, as
+	 * GLib's would be. */
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp((*argv)[i], "--") == 0)
+			break;
+		if (strcmp((*argv)[i], "--help") == 0 || strcmp((*argv)[i], "-h") == 0 ||
+		    strcmp((*argv)[i], "-?") == 0) {
+			print_help(o, summary, description);
+			exit(0);
+		}
+	}
+	g_option_context_set_help_enabled(ctx, FALSE);
 	g_option_group_add_entries(group, entries);
 	g_option_context_set_main_group(ctx, group);
 	if (description)
@@ -582,11 +644,7 @@ tr_options_man_page(const char *program, const char *section, const char *summar
 	roff(out, description);
 	g_string_append(out, "\n");
 
-	for (guint i = 0; i < n_table; i++) {
-		const char *s = table[i].section ? table[i].section : "Options";
-		if (!(table[i].flags & TR_OPT_FLAG_HIDDEN) && !g_ptr_array_find_with_equal_func(sections, s, g_str_equal, NULL))
-			g_ptr_array_add(sections, (gpointer)s);
-	}
+	collect_sections(table, n_table, sections);
 	g_string_append(out, ".SH OPTIONS\n");
 	for (guint s = 0; s < sections->len; s++) {
 		g_string_append_printf(out, ".SS %s\n", (const char *)sections->pdata[s]);

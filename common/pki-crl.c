@@ -361,11 +361,8 @@ tr_pki_list(const char *state_dir, GError **error)
 	g_auto(RevocationSet) revoked = { 0 };
 	TrPkiEntry *ca_entry;
 
-	if (!g_file_test(ca_path, G_FILE_TEST_EXISTS)) {
-		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no CA in %s: run 'trellis pki init' first", state_dir);
+	if (!tr_pki_require_ca(state_dir, error))
 		return NULL;
-	}
 	ca = tr_pki_cert_load_file(ca_path, error);
 	if (ca == NULL || !revocations_load(state_dir, ca, &revoked, error))
 		return NULL;

@@ -237,7 +237,9 @@ tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_
 	g_autofree char *ca = g_build_filename(dir, "ca.crt", NULL);
 	g_autofree char *cert = own_path(dir, r->name, ".crt");
 	g_autofree char *key = own_path(dir, r->name, ".key");
-	g_autofree char *conf = g_build_filename(dir, TR_PKI_JOIN_CONFIG, NULL);
+	g_autofree char *conf = r->config_file ? g_canonicalize_filename(r->config_file, NULL)
+	                                       : g_build_filename(dir, TR_PKI_JOIN_CONFIG, NULL);
+	g_autofree char *conf_dir = g_path_get_dirname(conf);
 	g_autofree char *text = NULL;
 	g_autoptr(GBytes) ca_pem = NULL;
 	g_autoptr(GBytes) cert_pem = NULL;
@@ -251,6 +253,14 @@ tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_
 	if (cert_pem == NULL)
 		return FALSE;
 	text = config_text(r, ca, cert, key);
+	if (r->config_file && g_file_test(conf, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
+		            "%s exists already; choose another network name (--network NAME)",
+		            conf);
+		return FALSE;
+	}
+	if (r->config_file && g_mkdir_with_parents(conf_dir, 0755) < 0)
+		return tr_set_error_errno(error, errno, "cannot create %s", conf_dir);
 	if (!tr_pki_ensure_dir(dir, error) || !write_bytes(key, r->key_pem, 0600, error) ||
 	    !write_bytes(cert, cert_pem, 0644, error) || !write_bytes(ca, ca_pem, 0644, error) ||
 	    !tr_pki_write_file(conf, text, strlen(text), 0644, error)) {

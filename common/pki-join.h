@@ -37,13 +37,16 @@ typedef struct {
 	GBytes *key_pem;            /* the key made here */
 	const char *const *connect; /* "HOST:PORT" of the hub, NULL-terminated */
 	const char *server_name;    /* the hub's certificate name */
+	const char *config_file;    /* where the configuration goes; NULL: STATE/client.conf */
 } TrPkiJoinResult;
 
 /*
  * Writes, atomically: STATE/ca.crt, STATE/NAME.crt, STATE/NAME.key (0600)
- * and STATE/client.conf, a GLib key file whose [client] keys are
- * trellis-client's long options (connect, server-name, ca, cert, key), with
- * absolute paths. *@config_path (may be NULL) gets the configuration's path.
+ * and the configuration (@result->config_file, else STATE/client.conf), a
+ * GLib key file whose [client] keys are trellis-client's long options
+ * (connect, server-name, ca, cert, key), with absolute paths; an existing
+ * configuration is not replaced (TR_ERROR_EXISTS). *@config_path (may be NULL) gets the
+ * configuration's path.
  */
 gboolean tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *result, char **config_path,
                           GError **error);

@@ -63,6 +63,11 @@ GBytes *tr_pki_secret_bytes_new(const void *data, gsize len);
 /* Adds the state directory and a hint to an error about writing it. */
 void tr_pki_prefix_write_error(GError **error, const char *state_dir);
 
+/* The state directory holds a CA certificate: TR_ERROR_NOT_FOUND ("no CA in
+ * DIR: run 'trellis pki init' first") or, when the directory cannot be read,
+ * TR_ERROR_PERMISSION saying so. */
+gboolean tr_pki_require_ca(const char *state_dir, GError **error);
+
 /* STATE/issued and STATE/revoked. */
 char *tr_pki_issued_dir(const char *state_dir);
 char *tr_pki_revoked_dir(const char *state_dir);

@@ -144,11 +144,8 @@ tr_pki_trust_new_for_state_dir(const char *state_dir, GError **error)
 	g_autofree char *ca = tr_pki_ca_cert_path(state_dir);
 	g_autofree char *crl = tr_pki_crl_path(state_dir);
 
-	if (!g_file_test(ca, G_FILE_TEST_EXISTS)) {
-		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no CA in %s: run 'trellis pki init' first", state_dir);
+	if (!tr_pki_require_ca(state_dir, error))
 		return NULL;
-	}
 	return tr_pki_trust_new(ca, crl, error);
 }
 

@@ -8,8 +8,10 @@
 #include "common/error.h"
 #include "common/gnutls-auto.h"
 
+#include <errno.h>
 #include <gnutls/crypto.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Certificates start a little in the past so that peers with a slow clock accept them. */
 #define BACKDATE_SECONDS 300
@@ -72,6 +74,31 @@ tr_pki_ca_exists(const char *state_dir)
 	g_autofree char *key = ca_key_path(state_dir);
 
 	return g_file_test(crt, G_FILE_TEST_EXISTS) && g_file_test(key, G_FILE_TEST_EXISTS);
+}
+
+gboolean
+tr_pki_require_ca(const char *state_dir, GError **error)
+{
+	g_autofree char *crt = tr_pki_ca_cert_path(state_dir);
+	int errsv;
+
+	if (access(crt, R_OK) == 0)
+		return TRUE;
+	errsv = errno;
+	if (errsv == EACCES || errsv == EPERM) {
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_PERMISSION,
+		        "permission denied reading the state directory %s (it holds private keys "
+		        "and is root's alone): run this as root",
+		        state_dir);
+		return FALSE;
+	}
+	if (errsv == ENOENT || errsv == ENOTDIR) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
+		            "no CA in %s: run 'trellis pki init' first", state_dir);
+		return FALSE;
+	}
+	return tr_set_error_errno(error, errsv, "cannot read %s", crt);
 }
 
 /* ---- Keys ----------------------------------------------------------------- */
@@ -306,11 +333,8 @@ tr_pki_ca_open(const char *state_dir, GError **error)
 	int rc;
 
 	ca->state_dir = g_strdup(state_dir);
-	if (!g_file_test(crt_path, G_FILE_TEST_EXISTS)) {
-		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no CA in %s: run 'trellis pki init' first", state_dir);
+	if (!tr_pki_require_ca(state_dir, error))
 		return NULL;
-	}
 	ca->crt = tr_pki_cert_load_file(crt_path, error);
 	if (ca->crt == NULL)
 		return NULL;

@@ -70,39 +70,55 @@ on_watchdog(gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
-/* The parent: wait for one line from the child, bounded, and exit. */
+/*
+ * The parent: prints the child's progress lines ("progress TEXT") until one
+ * line says "ok" (ready: exit 0) or anything else (the failure: exit 1), the
+ * child goes away without a word (exit 1), or the time is up (exit 3; the
+ * child keeps trying).
+ */
 static void G_GNUC_NORETURN
 wait_for_child(int fd, pid_t child, const TrServiceConfig *cfg)
 {
-	char buf[512];
+	char buf[1024] = "";
 	size_t got = 0;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	gint64 deadline = g_get_monotonic_time() + (gint64)cfg->startup_timeout_sec * G_USEC_PER_SEC;
 
 	for (;;) {
 		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		char *nl;
 		ssize_t n;
 
+		while ((nl = memchr(buf, '\n', got)) != NULL) {
+			*nl = '\0';
+			if (strncmp(buf, "progress ", 9) != 0) {
+				if (strcmp(buf, "ok") == 0)
+					_exit(0);
+				fprintf(stderr, "%s: %s\n", cfg->program, buf);
+				_exit(1);
+			}
+			fprintf(stderr, "%s: %s\n", cfg->program, buf + 9);
+			got -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, got);
+		}
 		if (left <= 0) {
 			fprintf(stderr,
-				"%s: not ready after %u s; it keeps trying in the background (pid %d)\n",
-				cfg->program, cfg->startup_timeout_sec, (int)child);
+			        "%s: not ready after %u s; it keeps trying in the background (pid "
+			        "%d; "
+			        "trellis status shows how it goes, kill %d stops it)\n",
+			        cfg->program, cfg->startup_timeout_sec, (int)child, (int)child);
 			_exit(3);
 		}
+		if (got == sizeof(buf) - 1)
+			got = 0; /* an overlong line: drop it */
 		if (poll(&p, 1, (int)MIN(left, 1000)) <= 0)
 			continue;
 		n = read(fd, buf + got, sizeof(buf) - 1 - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
-		if (memchr(buf, '\n', got) || got == sizeof(buf) - 1)
-			break;
 	}
-	buf[got] = '\0';
-	if (strncmp(buf, "ok", 2) == 0)
-		_exit(0);
-	fprintf(stderr, "%s: %s\n", cfg->program,
-		got ? g_strstrip(buf) : "startup failed (the daemon exited)");
+	fprintf(stderr, "%s: startup failed (the daemon exited)\n", cfg->program);
 	_exit(1);
 }
 
@@ -122,7 +138,7 @@ tr_service_new(const TrServiceConfig *config, GError **error)
 	s->cfg.user = s->user;
 	s->cfg.group = s->group;
 	if (s->cfg.startup_timeout_sec == 0)
-		s->cfg.startup_timeout_sec = 120;
+		s->cfg.startup_timeout_sec = 30;
 	s->ready_fd = -1;
 
 	if (config->daemonize) {
@@ -169,6 +185,19 @@ write_pid_file(TrService *s, GError **error)
 	}
 	s->pid_written = TRUE;
 	return TRUE;
+}
+
+gboolean
+tr_service_check_privileges(const char *program, GError **error)
+{
+	if (tr_process_can_admin_network())
+		return TRUE;
+	g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
+	            "needs root or the CAP_NET_ADMIN capability to create its network device, and "
+	            "runs with neither: run it as root, or through its systemd unit "
+	            "(systemctl start %s@NAME, or trellis up NAME)",
+	            program);
+	return FALSE;
 }
 
 void
@@ -428,11 +457,28 @@ tr_service_failed(TrService *s, const char *message)
 {
 	if (s->ready_fd >= 0) {
 		g_autofree char *line = g_strdup_printf("%s\n", message);
+
+		g_strdelimit(line, "\n", ' ');
+		line[strlen(line) - 1] = '\n';
 		if (write(s->ready_fd, line, strlen(line)) < 0)
 			g_warning("cannot tell the parent process why we failed");
 		close(s->ready_fd);
 		s->ready_fd = -1;
 	}
+}
+
+void
+tr_service_progress(TrService *s, const char *message)
+{
+	g_autofree char *line = NULL;
+
+	if (s->ready_fd < 0)
+		return;
+	line = g_strdup_printf("progress %s\n", message);
+	g_strdelimit(line, "\n", ' ');
+	line[strlen(line) - 1] = '\n';
+	if (write(s->ready_fd, line, strlen(line)) < 0)
+		g_debug("cannot tell the parent process how startup goes");
 }
 
 void

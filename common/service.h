@@ -14,7 +14,9 @@ G_BEGIN_DECLS
  */
 #define TR_SERVICE_OPTIONS \
 	{ "daemon", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Service", \
-	  "Run in the background; the command returns once the device is up and configured, non-zero if startup failed", 0 }, \
+	  "Run in the background; the command shows progress and returns once the device is up and configured (0), when startup failed (1, with the reason) or after --daemon-timeout (3; the daemon keeps trying)", 0 }, \
+	{ "daemon-timeout", 0, TR_OPT_INT, "SECS", "30", 1, 3600, NULL, "Service", \
+	  "How long --daemon waits for the daemon to be ready", 0 }, \
 	{ "pid-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service", \
 	  "Write the process id here once running", 0 }, \
 	{ "user", 0, TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Service", \
@@ -71,7 +73,12 @@ typedef struct {
  * the child returns.
  */
 TrService *tr_service_new(const TrServiceConfig *config, GError **error);
+
+/* Before anything is made: the daemon @program may create network devices
+ * (root or CAP_NET_ADMIN); TR_ERROR_PERMISSION saying so otherwise. */
+gboolean tr_service_check_privileges(const char *program, GError **error);
 void tr_service_free(TrService *service);
+
 
 /*
  * Initialisation is complete: writes the pid file, drops privileges
@@ -107,6 +114,10 @@ void tr_service_add_runtime_file(TrService *service, const char *path);
 
 /* Startup failed: the waiting parent prints @message and exits 1. */
 void tr_service_failed(TrService *service, const char *message);
+
+/* Before ready: the waiting --daemon parent prints @message (one line) and
+ * goes on waiting; without --daemon, nothing (the log says it already). */
+void tr_service_progress(TrService *service, const char *message);
 
 /* STATUS=... for systemctl status. */
 void tr_service_status(TrService *service, const char *status);

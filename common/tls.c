@@ -10,6 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <string.h>
+#include <unistd.h>
 
 /* TLS 1.3 only. PSK only together with (EC)DHE, so PSK sessions keep
  * forward secrecy; plain PSK key exchange is not enabled. */
@@ -96,8 +97,9 @@ load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
 	if (rc <= 0) {
 		gnutls_x509_trust_list_deinit(tl, 1);
 		if (rc == 0) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "CA file %s holds no certificate",
-				    creds->ca_file);
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			            "expected a PEM CA certificate in %s (--ca), found none",
+			            creds->ca_file);
 			return FALSE;
 		}
 		return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->ca_file);
@@ -138,6 +140,49 @@ psk_client_cb(gnutls_session_t session, gnutls_datum_t *username, gnutls_datum_t
 	return 0;
 }
 
+/* A file the credentials need, named by its option when it cannot be read. */
+static gboolean
+check_file(const char *path, const char *what, const char *option, GError **error)
+{
+	if (access(path, R_OK) == 0)
+		return TRUE;
+	tr_set_error_errno(error, errno, "cannot read %s %s (%s)", what, path, option);
+	return FALSE;
+}
+
+/* The key is the one the certificate was issued for. */
+static gboolean
+check_key_matches(gnutls_certificate_credentials_t x509, const char *cert_file,
+                  const char *key_file, GError **error)
+{
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n = 0;
+	gnutls_x509_privkey_t key = NULL;
+	unsigned char a[64], b[64];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	gboolean ok = TRUE;
+
+	if (gnutls_certificate_get_x509_crt(x509, 0, &crts, &n) < 0 || n == 0 ||
+	    gnutls_certificate_get_x509_key(x509, 0, &key) < 0)
+		goto out;
+	if (gnutls_x509_crt_get_key_id(crts[0], GNUTLS_KEYID_USE_SHA256, a, &alen) == 0 &&
+	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b, &blen) == 0 &&
+	    (alen != blen || memcmp(a, b, alen) != 0)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+		            "the key %s (--key) does not belong to the certificate %s (--cert): "
+		            "expected the key the certificate was issued for",
+		            key_file, cert_file);
+		ok = FALSE;
+	}
+out:
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	return ok;
+}
+
 TrTlsCreds *
 tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 {
@@ -158,6 +203,12 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 				    "(ca, cert, key)");
 			return NULL;
 		}
+		if (!check_file(config->ca_file, "the CA certificate", "--ca", error) ||
+		    !check_file(config->cert_file, "the certificate", "--cert", error) ||
+		    !check_file(config->key_file, "the private key", "--key", error) ||
+		    (config->crl_file &&
+		     !check_file(config->crl_file, "the revocation list", "--crl", error)))
+			return NULL;
 		creds->ca_file = g_strdup(config->ca_file);
 		creds->crl_file = g_strdup(config->crl_file);
 		rc = gnutls_certificate_allocate_credentials(&creds->x509);
@@ -182,16 +233,25 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 			                                         GNUTLS_X509_FMT_PEM);
 		}
 		if (rc < 0) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot load %s / %s: %s",
-				    config->cert_file, config->key_file, gnutls_strerror(rc));
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_CONFIG,
+			        "expected a PEM certificate in %s (--cert) and its PEM private key "
+			        "in %s (--key): %s",
+			        config->cert_file, config->key_file, gnutls_strerror(rc));
 			return NULL;
 		}
+		if (!check_key_matches(creds->x509, config->cert_file, config->key_file, error))
+			return NULL;
 		/* The CA goes to the handshake too so that the server's
 		 * CertificateRequest names it. */
 		rc = gnutls_certificate_set_x509_trust_file(creds->x509, config->ca_file,
 							    GNUTLS_X509_FMT_PEM);
-		if (rc < 0)
-			return set_gnutls_error(error, TR_ERROR_CONFIG, rc, config->ca_file), NULL;
+		if (rc <= 0) {
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			            "expected a PEM CA certificate in %s (--ca): %s",
+			            config->ca_file, rc == 0 ? "found none" : gnutls_strerror(rc));
+			return NULL;
+		}
 		if (!load_trust(creds, &creds->trust, error))
 			return NULL;
 	}
@@ -421,6 +481,95 @@ tr_tls_free(TrTls *tls)
 	g_free(tls);
 }
 
+/*
+ * What a failed handshake means, as a TR_ERROR code and words a person can
+ * act on. A refusal (an alert about our key or certificate, no common
+ * version or cipher) is TR_ERROR_AUTH or _NEGOTIATE: retrying cannot fix it.
+ * A connection that went away, or an alert that says nothing about us, is
+ * TR_ERROR_IO: it may work next time.
+ */
+static void
+handshake_error(TrTls *tls, int rc, GError **error)
+{
+	gboolean psk = tls->creds->has_psk && tls->creds->x509 == NULL;
+	gnutls_alert_description_t alert;
+	const char *name;
+
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "TLS handshake: the peer sent no certificate");
+		return;
+	}
+	if (rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET || rc == GNUTLS_E_NO_CIPHER_SUITES ||
+	    rc == GNUTLS_E_NO_COMMON_KEY_SHARE || rc == GNUTLS_E_INSUFFICIENT_CREDENTIALS) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
+		            "TLS handshake: nothing in common with the peer (%s): one side uses "
+		            "certificates, the other a shared key, or it is not a Trellis node",
+		            gnutls_strerror(rc));
+		return;
+	}
+	if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		set_gnutls_error(error, TR_ERROR_IO, rc, "TLS handshake");
+		return;
+	}
+	alert = gnutls_alert_get(tls->session);
+	name = gnutls_alert_get_name(alert);
+	switch (alert) {
+	case GNUTLS_A_DECRYPT_ERROR:
+	case GNUTLS_A_ILLEGAL_PARAMETER:
+	case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
+	case GNUTLS_A_BAD_RECORD_MAC:
+		if (psk) {
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "the peer refused our shared key (TLS alert: %s): the two sides' "
+			        "--shared-key differ",
+			        name);
+			return;
+		}
+		break;
+	case GNUTLS_A_UNKNOWN_CA:
+	case GNUTLS_A_BAD_CERTIFICATE:
+	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+	case GNUTLS_A_CERTIFICATE_UNKNOWN:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the peer refused our certificate (TLS alert: %s): it was not issued "
+		            "by the CA the peer trusts",
+		            name);
+		return;
+	case GNUTLS_A_CERTIFICATE_REVOKED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the peer says our certificate is revoked (TLS alert: %s)", name);
+		return;
+	case GNUTLS_A_CERTIFICATE_EXPIRED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the peer says our certificate has expired (TLS alert: %s)", name);
+		return;
+	case GNUTLS_A_CERTIFICATE_REQUIRED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the peer wants a certificate (TLS alert: %s): give --cert and --key, "
+		            "or use its shared key",
+		            name);
+		return;
+	case GNUTLS_A_ACCESS_DENIED:
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "the peer denied access (TLS alert: %s)", name);
+		return;
+	case GNUTLS_A_PROTOCOL_VERSION:
+	case GNUTLS_A_INSUFFICIENT_SECURITY:
+	case GNUTLS_A_HANDSHAKE_FAILURE:
+		g_set_error(error, TR_ERROR, psk ? TR_ERROR_AUTH : TR_ERROR_NEGOTIATE,
+		            "the peer found nothing in common with us (TLS alert: %s)%s", name,
+		            psk ? ": it may not take shared keys, or its --shared-key differs"
+		                : "");
+		return;
+	default:
+		break;
+	}
+	g_set_error(error, TR_ERROR, TR_ERROR_IO, "TLS handshake: the peer sent the alert \"%s\"",
+	            name);
+}
+
 int
 tr_tls_handshake(TrTls *tls, GError **error)
 {
@@ -435,16 +584,7 @@ tr_tls_handshake(TrTls *tls, GError **error)
 		/* Tell the peer why, so that it need not guess from a closed socket. */
 		if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED)
 			gnutls_alert_send_appropriate(tls->session, rc);
-		if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "TLS handshake: peer sent alert: %s",
-				    gnutls_alert_get_name(gnutls_alert_get(tls->session)));
-		} else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
-			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "TLS handshake: the peer sent no certificate");
-		} else {
-			set_gnutls_error(error, gnutls_error_is_fatal(rc) ? TR_ERROR_AUTH : TR_ERROR_IO,
-					 rc, "TLS handshake");
-		}
+		handshake_error(tls, rc, error);
 		return -1;
 	}
 	tls->handshake_done = TRUE;
@@ -537,8 +677,33 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	}
 	if (status != 0) {
 		g_autofree char *cn = cert_common_name(crts[0]);
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)", status_reason(status),
-			    cn ? cn : "?");
+		unsigned worse = GNUTLS_CERT_REVOKED | GNUTLS_CERT_EXPIRED |
+		                 GNUTLS_CERT_NOT_ACTIVATED | GNUTLS_CERT_SIGNER_NOT_FOUND |
+		                 GNUTLS_CERT_SIGNATURE_FAILURE;
+
+		/* The hub's reason goes to the client: no path of the hub's in it. */
+		if ((status & GNUTLS_CERT_SIGNER_NOT_FOUND) && tls->creds->is_server)
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "certificate from an unknown CA: the certificate (subject %s) was "
+			        "not issued by this hub's CA",
+			        cn ? cn : "?");
+		else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "certificate from an unknown CA: the server's certificate (subject "
+			        "%s) was not issued by the CA in %s (--ca)",
+			        cn ? cn : "?", tls->creds->ca_file);
+		else if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && !(status & worse) &&
+		         tls->server_name)
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_AUTH,
+			        "certificate name does not match: the server's certificate is for "
+			        "'%s', but --server-name expects '%s'",
+			        cn ? cn : "?", tls->server_name);
+		else
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)",
+			            status_reason(status), cn ? cn : "?");
 		tls->refusal_alert = status_alert(status);
 		goto out;
 	}

@@ -38,8 +38,9 @@ page = [f'.TH trellis 1 "" "Trellis {version}" "Trellis"',
         ".SH NAME", "trellis \\- Trellis VPN admin and control tool",
         ".SH SYNOPSIS", ".B trellis", "\\fICOMMAND\\fR [\\fIOPTIONS\\fR]",
         ".SH DESCRIPTION",
-        "trellis manages the network's certificate authority and shows and controls "
-        "the running Trellis daemons through their control interface.",
+        "trellis starts and stops the networks configured in /etc/trellis, shows the "
+        "state of every running Trellis daemon, manages the network's certificate "
+        "authority and onboards new machines with invites.",
         ".SH COMMANDS"]
 for name, summary in commands(run("--help")):
     page += [f".SS {name}", roff(summary) + ".", ".PP", ".nf", roff(run(name, "--help").strip()), ".fi"]
@@ -47,6 +48,27 @@ for name, summary in commands(run("--help")):
     for sname, _ in sub:
         page += [".PP", f"\\fBtrellis {name} {sname}\\fR", ".nf",
                  roff(run(name, sname, "--help").strip()), ".fi"]
+examples = [
+    ("A first network. On the hub, whose clients reach it as hub.example.net "
+     "(TCP and UDP port 3210 open), start the hub and invite a machine:",
+     "trellis up hub\ntrellis invite laptop \\-\\-server hub.example.net"),
+    ("On the laptop, join with the token the invite printed, start the network and "
+     "look at it:", "trellis join TOKEN\ntrellis up laptop\ntrellis status"),
+    ("Certificates by hand, on the hub (copy ca.crt and the two laptop files to the "
+     "laptop):", "trellis pki issue laptop\ntrellis pki list\ntrellis pki revoke laptop"),
+    ("Every network's state for a script:", "trellis status \\-\\-json"),
+]
+page += [".SH EXAMPLES"]
+for text, cmd in examples:
+    page += [".PP", roff(text), ".PP", ".nf", ".RS", cmd, ".RE", ".fi"]
+page += [".SH FILES",
+         "/etc/trellis/NAME.conf: the configuration of network NAME ([server] or [client]), "
+         "run by the systemd unit trellis\\-server@NAME or trellis\\-client@NAME.",
+         ".br",
+         "/var/lib/trellis: the state directory: the network's CA, issued certificates, "
+         "address leases, keys made by trellis join.",
+         ".br",
+         "/run/trellis: the daemons' control sockets, read by trellis status."]
 page += [".SH EXIT STATUS", "0 on success, 1 on an error, 2 on a usage error.",
          ".SH SEE ALSO", "trellis\\-server(8), trellis\\-client(8)"]
 sys.stdout.write("\n".join(page) + "\n")

@@ -22,6 +22,14 @@ int tr_process_drop_privileges(const char *user, const char *group, bool keep_ne
 			       TrPlatError *err);
 
 /*
+ * Whether this process may create and configure network devices: root, or
+ * CAP_NET_ADMIN in its effective set on Linux. Asked at start, so that a
+ * daemon started as a plain user says so instead of failing later on
+ * whatever it touches first.
+ */
+bool tr_process_can_admin_network(void);
+
+/*
  * Linux keeps capabilities per thread, and tr_process_drop_privileges()
  * changes those of the calling thread only (user and group ids change for
  * every thread). Threads started before the drop -- the data-plane workers

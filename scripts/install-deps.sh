@@ -21,6 +21,7 @@ PACKAGES="
   iproute2 iputils-ping nftables iperf3 tcpdump procps psmisc kmod bc
   dnsmasq-base busybox
   python3 systemd
+  debhelper dpkg-dev lintian man-db git dbus-bin
   libminiupnpc-dev libnatpmp-dev
   miniupnpd-nftables stun-server miniupnpc natpmpc
 "

@@ -4,7 +4,8 @@
 # builds with -Werror, runs every meson suite (unit + netns), repeats the unit
 # suite under valgrind memcheck and under ASan+UBSan, the threaded tests under
 # ThreadSanitizer, runs the linter and each
-# fuzzer for a bounded time.
+# fuzzer for a bounded time, and builds, installs, uses and purges the Debian
+# packages (tests/package/test-debian.sh, which also runs the README's commands).
 # Idempotent; safe after `git clean -xfd`. Ends with one summary line:
 #   tests: N passed, N failed, N skipped
 set -u
@@ -89,6 +90,16 @@ if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then
 else
 	failed=$((failed + 1)); failures+=("build")
 fi
+
+note "Debian packages: build, lintian, install, the README's commands, purge"
+# Installs the packages on this machine and purges them again (CI runs as
+# root on a throwaway machine); skips itself when Trellis is installed here.
+bash tests/package/test-debian.sh
+case $? in
+0) passed=$((passed + 1)) ;;
+77) skipped=$((skipped + 1)) ;;
+*) failed=$((failed + 1)); failures+=("packages (tests/package/test-debian.sh)") ;;
+esac
 
 note "Windows cross build (mingw-w64): platform layer + trellis-tapctl.exe"
 win_cross() {

@@ -74,6 +74,7 @@ struct _Connector {
 	guint retry_id;
 	char *last_identity; /* who answered last time */
 	Client *session;     /* the session it made, while it lives */
+	char *refusal;       /* set when the node refused us for good: no more dialling */
 };
 
 struct _TrHub {
@@ -160,4 +161,7 @@ void hub_peers_free(TrHub *hub);
 void hub_peer_established(Client *c);           /* outgoing: send our HELLO */
 void hub_peer_hello(Client *c, TrMsg *hello);   /* incoming: a node's HELLO */
 void hub_peer_config(Client *c, TrMsg *config); /* outgoing: the answer */
+/* An outgoing node session was refused (ERROR, or the TLS handshake): a
+ * refusal retrying cannot fix stops its connector, with the reason logged. */
+void hub_peer_refused(Client *c, const GError *error);
 void hub_peer_closed(Client *c);

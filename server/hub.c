@@ -21,6 +21,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+gboolean
+tr_hub_parse_listen(const char *listen, char **host, uint16_t *port, GError **error)
+{
+	*host = NULL;
+	if (!strchr(listen, ':') && g_ascii_isdigit(listen[0]))
+		return tr_port_parse(listen, port, error);
+	if (!tr_hostport_parse(listen, TR_DEFAULT_PORT, host, port, error))
+		return FALSE;
+	if (g_strcmp0(*host, "*") == 0 || g_strcmp0(*host, "") == 0)
+		g_clear_pointer(host, g_free);
+	return TRUE;
+}
+
 void
 tr_hub_config_init(TrHubConfig *c)
 {
@@ -458,18 +471,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	hub->by_index = g_hash_table_new(g_direct_hash, g_direct_equal);
 	hub->pending_by_source = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
-	if (!tr_hostport_parse(strchr(config->listen, ':') || !g_ascii_isdigit(config->listen[0])
-				       ? config->listen
-				       : "*",
-			       TR_DEFAULT_PORT, &host, &port, error))
+	if (!tr_hub_parse_listen(config->listen, &host, &port, error))
 		return NULL;
-	if (!strchr(config->listen, ':') && g_ascii_isdigit(config->listen[0])) {
-		if (!tr_port_parse(config->listen, &port, error))
-			return NULL;
-		g_clear_pointer(&host, g_free);
-	} else if (g_strcmp0(host, "*") == 0 || g_strcmp0(host, "") == 0) {
-		g_clear_pointer(&host, g_free);
-	}
 
 	hub_invites_setup(hub);
 	hub->creds = tr_tls_creds_new(&hub->cfg.tls, error);

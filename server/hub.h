@@ -73,6 +73,10 @@ typedef struct {
 } TrHubConfig;
 
 void tr_hub_config_init(TrHubConfig *config);
+
+/* --listen: "PORT", "ADDR:PORT", "[ADDR6]:PORT" or "HOST"; @host is NULL for
+ * every address. Checked when the options are read, before anything is made. */
+gboolean tr_hub_parse_listen(const char *listen, char **host, uint16_t *port, GError **error);
 void tr_hub_config_clear(TrHubConfig *config);
 
 typedef struct _TrHub TrHub;

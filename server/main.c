@@ -14,6 +14,7 @@
 #include "server/options.h"
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -109,6 +110,43 @@ on_hup(gpointer p)
  * it and this hub's certificate on the first run, so that a new network
  * needs nothing but `trellis pki issue CLIENT` for each client.
  */
+/* What first_run_pki() made in this run, undone when the start fails after it. */
+static struct {
+	char *dir;            /* the state directory, when this run created the CA there */
+	gboolean created_dir; /* ... and the directory itself */
+	char *name;           /* the hub certificate's name */
+} fresh_pki;
+
+static void
+undo_fresh_pki(void)
+{
+	const char *dir = fresh_pki.dir;
+
+	if (dir == NULL)
+		return;
+	{
+		g_autofree char *crt = tr_pki_ca_cert_path(dir);
+		g_autofree char *key = g_build_filename(dir, "ca.key", NULL);
+		g_autofree char *crl = tr_pki_crl_path(dir);
+		g_autofree char *cert = tr_pki_cert_path(dir, fresh_pki.name);
+		g_autofree char *cert_key = tr_pki_key_path(dir, fresh_pki.name);
+		g_autofree char *issued = g_path_get_dirname(cert);
+		g_autofree char *revoked = g_build_filename(dir, "revoked", NULL);
+		const char *files[] = { cert, cert_key, crt, key, crl };
+
+		for (guint i = 0; i < G_N_ELEMENTS(files); i++)
+			g_unlink(files[i]);
+		/* Only empty directories go: nothing but what we made. */
+		g_rmdir(issued);
+		g_rmdir(revoked);
+		if (fresh_pki.created_dir)
+			g_rmdir(dir);
+	}
+	g_message("startup failed: removed the CA this run had created in %s", dir);
+	g_clear_pointer(&fresh_pki.dir, g_free);
+	g_clear_pointer(&fresh_pki.name, g_free);
+}
+
 static gboolean
 first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
 {
@@ -118,8 +156,12 @@ first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
 
 	if (!tr_pki_ca_exists(dir)) {
 		TrPkiInitOptions init = { 0 };
+
+		fresh_pki.created_dir = !g_file_test(dir, G_FILE_TEST_IS_DIR);
 		if (!tr_pki_init(dir, &init, error))
 			return FALSE;
+		fresh_pki.dir = g_strdup(dir);
+		fresh_pki.name = g_strdup(name);
 		g_message("created the network's CA in %s", dir);
 	}
 	if (!g_file_test(cert, G_FILE_TEST_EXISTS)) {
@@ -165,6 +207,17 @@ main(int argc, char **argv)
 			".SH FILES\nThe state directory holds the address leases (leases) and, when the "
 			"hub runs on its own CA, ca.crt, ca.key, crl.pem, issued/ and revoked/ (see "
 			"trellis(1)).\n"
+			".SH EXAMPLES\nA hub on its own CA (made in the state directory on the first run), "
+			"handing out 198.19.0.0/24 and fd00:7472::/64, from /etc/trellis/hub.conf "
+			"under systemd:\n.PP\n.nf\n.RS\nprintf '[server]\\\\nname = hub\\\\n' "
+			">/etc/trellis/hub.conf\nsystemctl enable \\-\\-now trellis\\-server@hub\n"
+			"trellis invite laptop \\-\\-server hub.example.net\n.RE\n.fi\n.PP\n"
+			"The same in the foreground, logging to the terminal:\n.PP\n.nf\n.RS\n"
+			"trellis\\-server \\-\\-config /etc/trellis/hub.conf\n.RE\n.fi\n.PP\n"
+			"A node of a symmetric network (nothing pushed; each node has its own "
+			"address and connects the others), from "
+			"/usr/share/doc/trellis/examples/peer\\-alpha.conf:\n.PP\n.nf\n.RS\n"
+			"trellis\\-server \\-\\-config /etc/trellis/alpha.conf\n.RE\n.fi\n"
 			".SH SEE ALSO\ntrellis-client(8), trellis(1)\n",
 			tr_server_options, tr_server_n_options);
 		fputs(man, stdout);
@@ -180,13 +233,21 @@ main(int argc, char **argv)
 	tr_service_init_log(opts, "trellis-server");
 
 	tr_hub_config_init(&cfg);
-	if (!tr_hub_config_from_options(opts, &cfg, &error))
-		goto fail;
+	if (!tr_hub_config_from_options(opts, &cfg, &error)) {
+		/* A configuration that cannot work: exit 2, which the unit does not restart. */
+		g_printerr("trellis-server: %s\n", error->message);
+		tr_hub_config_clear(&cfg);
+		return 2;
+	}
 	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
+	if (!tr_service_check_privileges("trellis-server", &error))
+		goto fail;
 	/* --daemon forks here; the parent waits for ready or failed below. */
 	service = tr_service_new(
 	        &(TrServiceConfig){.program = "trellis-server",
 	                           .daemonize = tr_options_get_bool(opts, "daemon"),
+	                           .startup_timeout_sec =
+	                                   (guint)tr_options_get_int(opts, "daemon-timeout", 30),
 	                           .pid_file = tr_options_get_string(opts, "pid-file"),
 	                           .user = tr_options_get_string(opts, "user"),
 	                           .group = tr_options_get_string(opts, "group"),
@@ -245,6 +306,9 @@ main(int argc, char **argv)
 	if (stats_file)
 		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
 				      NULL);
+	/* Started: the CA is the network's now. */
+	g_clear_pointer(&fresh_pki.dir, g_free);
+	g_clear_pointer(&fresh_pki.name, g_free);
 	g_main_loop_run(loop);
 	tr_control_free(control);
 	tr_hub_free(hub);
@@ -259,5 +323,7 @@ fail:
 	tr_hub_config_clear(&cfg);
 	g_clear_pointer(&control, tr_control_free);
 	g_clear_pointer(&hub, tr_hub_free);
+	/* A failed start leaves nothing behind, not even a new CA. */
+	undo_fresh_pki();
 	return 1;
 }

@@ -127,6 +127,11 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	const char *const *crypto = tr_options_get_strv(o, "crypto");
 
 	if (S("listen")) {
+		g_autofree char *host = NULL;
+		uint16_t port;
+
+		if (!tr_hub_parse_listen(S("listen"), &host, &port, error))
+			return tr_options_error_at(o, "listen", error);
 		g_free(c->listen);
 		c->listen = g_strdup(S("listen"));
 	}
@@ -190,6 +195,25 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	if (!parse_pool(o, "pool", TR_ADDR_IPV4, &c->pool4, error) ||
 	    !parse_pool(o, "pool6", TR_ADDR_IPV6, &c->pool6, error))
 		return FALSE;
+	/* Caught here, not by clients and nodes retrying for ever. A tap network
+	 * may push no addresses (a DHCP server on the tunnel gives them). */
+	if (c->n_addresses == 0 && c->pool4.family == TR_ADDR_NONE &&
+	    c->pool6.family == TR_ADDR_NONE && c->dev_type != TR_DEVICE_TAP) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "this node would have no tunnel address and assign none: give it a pool "
+			    "for its clients (--pool, --pool6: a hub) or its own --address ADDR/LEN "
+			    "(a node of a symmetric network); only a tap network (--type tap) may "
+			    "leave addresses to DHCP");
+		return FALSE;
+	}
+	if (c->connect && c->connect[0] && c->n_addresses == 0) {
+		g_set_error(
+		        error, TR_ERROR, TR_ERROR_CONFIG,
+		        "--connect makes this a node of a symmetric network, which needs its own "
+		        "tunnel address: add --address ADDR/LEN (each node its own, in one prefix; "
+		        "nodes assign no addresses)");
+		return FALSE;
+	}
 	if (!tr_options_get_prefixes(o, "route", TR_PREFIX_IP_ONLY, c->routes, TR_HUB_MAX_PUSH,
 				     &c->n_routes, error))
 		return FALSE;

@@ -111,9 +111,30 @@ hub_peers_free(TrHub *hub)
 			k->session->connector = NULL;
 		tr_dialer_free(k->dialer);
 		g_free(k->last_identity);
+		g_free(k->refusal);
 		g_free(k);
 	}
 	g_clear_pointer(&hub->connectors, g_ptr_array_unref);
+}
+
+void
+hub_peer_refused(Client *c, const GError *error)
+{
+	Connector *k = c->connector;
+
+	if (k == NULL)
+		return;
+	if (tr_error_is_retryable(error)) {
+		g_message("node %s (%s) ended the session: %s", tr_dialer_target(k->dialer),
+		          c->peer, error->message);
+		return;
+	}
+	/* Dialling again would get the same answer: say why, once, and stop. */
+	g_free(k->refusal);
+	k->refusal = g_strdup(error->message);
+	g_warning("node %s refused us: %s; not connecting to it again (fix the configuration "
+	          "and restart this node)",
+	          tr_dialer_target(k->dialer), error->message);
 }
 
 void
@@ -129,7 +150,8 @@ hub_peer_closed(Client *c)
 		g_free(k->last_identity);
 		k->last_identity = g_strdup(c->identity);
 	}
-	connector_retry(k);
+	if (k->refusal == NULL)
+		connector_retry(k);
 }
 
 /* Our side of the exchange: name, addresses, capabilities. */
@@ -318,8 +340,8 @@ hub_peer_hello(Client *c, TrMsg *hello)
 
 	c->is_peer = TRUE;
 	if (hub->cfg.node_name == NULL) {
-		hub_refuse(c, TR_REFUSE_SETTINGS, "a node connected, but this node has no --name",
-			   "this node takes clients only");
+		hub_refuse(c, TR_REFUSE_ROLE, "a node connected, but this node has no --name",
+		           "this node takes clients only");
 		return;
 	}
 	if (!check_name(c, hello) || !hub_check_node_key(c, c->identity, hello))

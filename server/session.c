@@ -254,10 +254,16 @@ finish_hello(Client *c)
 	char a4[TR_PREFIX_STRLEN] = "", a6[TR_PREFIX_STRLEN] = "";
 	TrPrefix want = { 0 };
 
-	/* Layer 2 without a pool: clients take their addresses from the LAN (DHCP), not from us. */
+	/* Layer 2 without a pool: clients take their addresses from the LAN (DHCP),
+	 * not from us. Layer 3 without one: a node of a symmetric network, which
+	 * takes nodes only. */
 	if (hub->pool == NULL && hub->cfg.dev_type != TR_DEVICE_TAP) {
-		hub_refuse(c, TR_REFUSE_POOL, "this node assigns no addresses (no --pool)",
-			   "this node takes no clients, only peers");
+		hub_refuse(
+		        c, TR_REFUSE_ROLE,
+		        "a client connected, but this node assigns no addresses "
+		        "(--pool none, --pool6 none): it takes nodes only",
+		        "this node takes no clients, only nodes of a symmetric network: it assigns "
+		        "no addresses (--pool none, --pool6 none)");
 		return;
 	}
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {
@@ -620,11 +626,23 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		handle_hello(c, msg);
 		return;
 	case TR_MSG_CLOSE:
-	case TR_MSG_ERROR:
-		g_message("client %s (%s) closed the session: %s", c->identity ? c->identity : "?",
-			  c->peer, msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code));
+	case TR_MSG_ERROR: {
+		const char *reason =
+		        msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code);
+		GError e = {TR_ERROR, tr_refusal_error_code(msg->error_code), (char *)reason};
+
+		if (c->outgoing && msg->type == TR_MSG_ERROR)
+			hub_peer_refused(c, &e);
+		else
+			g_message("%s %s (%s) closed the session: %s",
+			          c->is_peer || c->outgoing ? "node" : "client",
+			          c->node_name  ? c->node_name
+			          : c->identity ? c->identity
+			                        : "(not yet identified)",
+			          c->peer, reason);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
 		return;
+	}
 	default:
 		hub_refuse(c, TR_REFUSE_PROTOCOL,
 		       c->state == CLIENT_ACTIVE ? "unexpected message" : "message before HELLO",
@@ -641,6 +659,8 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 		g_message("%s %s (%s) disconnected%s%s", c->is_peer ? "node" : "client",
 			  c->is_peer ? c->node_name : c->identity, c->peer, error ? ": " : "",
 			  error ? error->message : "");
+	else if (c->outgoing && c->state == CLIENT_HANDSHAKE && error)
+		hub_peer_refused(c, error);
 	else if (c->state != CLIENT_GONE && error && !c->refused &&
 		 tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
 		g_message("connection from %s failed: %s", c->peer, error->message);

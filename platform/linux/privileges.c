@@ -96,3 +96,14 @@ tr_process_adopt_privileges(void)
 		return -errno;
 	return 0;
 }
+
+bool
+tr_process_can_admin_network(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return geteuid() == 0;
+	return (data[0].effective & (1u << CAP_NET_ADMIN)) != 0;
+}

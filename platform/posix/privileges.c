@@ -53,3 +53,9 @@ tr_process_adopt_privileges(void)
 {
 	return 0;
 }
+
+bool
+tr_process_can_admin_network(void)
+{
+	return geteuid() == 0;
+}

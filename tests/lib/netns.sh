@@ -83,6 +83,8 @@ netns_tmpdir >/dev/null
 export TRELLIS_CONTROL_DIR="$NETNS_TMPDIR/run"
 # Likewise the default state directory (leases, node keys), not the machine's.
 export TRELLIS_STATE_DIR="$NETNS_TMPDIR/state-default"
+# And where `trellis join` writes NETWORK.conf: never the machine's /etc/trellis.
+export TRELLIS_CONFIG_DIR="$NETNS_TMPDIR/etc"
 trap 'netns_cleanup; exit' EXIT
 trap 'netns_log "interrupted"; exit 130' INT
 trap 'netns_log "terminated"; exit 143' TERM HUP

@@ -18,6 +18,9 @@ B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
 S=$T/hub-state
 C=$T/join-laptop
+# Where join writes NAME.conf (/etc/trellis on a real machine).
+export TRELLIS_CONFIG_DIR=$T/etc
+CF=$TRELLIS_CONFIG_DIR/laptop.conf
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 fail() {
@@ -74,22 +77,24 @@ ok "invite: one line, pending invite file 0600 in a 0700 directory"
 # ---- Join, then connect with exactly what join printed -----------------------
 netns_exec "$lap" "$B/cli/trellis" join "$TOKEN" --state-dir "$C" >"$T/join.out" 2>&1 ||
 	fail "trellis join failed"
-for f in ca.crt laptop.crt laptop.key client.conf; do [ -f "$C/$f" ] || fail "join did not write $f"; done
+for f in "$C/ca.crt" "$C/laptop.crt" "$C/laptop.key" "$CF"; do [ -f "$f" ] || fail "join did not write $f"; done
 [ "$(mode "$C/laptop.key")" = 600 ] || fail "key mode $(mode "$C/laptop.key")"
 cmp -s "$C/ca.crt" "$S/ca.crt" || fail "the CA join wrote is not the hub's"
 [ -f "$S/issued/laptop.crt" ] && [ ! -e "$S/issued/laptop.key" ] ||
 	fail "the hub should hold laptop's certificate and no key"
 grep -q "BEGIN PRIVATE KEY" "$T/hub.log" "$S"/invites/* && fail "a private key reached the hub"
-grep -qx "connect=198.18.1.1:3210" "$C/client.conf" && grep -qx "server-name=hub" "$C/client.conf" &&
-	grep -qx "key=$C/laptop.key" "$C/client.conf" || fail "client.conf: $(cat "$C/client.conf")"
+grep -qx "connect=198.18.1.1:3210" "$CF" && grep -qx "server-name=hub" "$CF" &&
+	grep -qx "key=$C/laptop.key" "$CF" || fail "laptop.conf: $(cat "$CF")"
 python3 -c 'import configparser,sys; c=configparser.ConfigParser(); c.read(sys.argv[1]); assert set(c["client"]) == {"connect","server-name","ca","cert","key"}' \
-	"$C/client.conf" || fail "client.conf keys"
+	"$CF" || fail "laptop.conf keys"
 [ -z "$(ls "$S"/invites/*.invite 2>/dev/null)" ] || fail "the pending invite was not consumed"
 grep -q "invite .* redeemed from 198.18.1.2:[0-9]*: issued a certificate for 'laptop'" "$T/hub.log" ||
 	fail "hub did not log the redemption"
-ok "join: CA, certificate, key (0600, made here) and client.conf written; the hub consumed the invite"
+ok "join: CA, certificate, key (0600, made here) and laptop.conf written; the hub consumed the invite"
 
-cmd=$(grep '^trellis-client ' "$T/join.out") || fail "join printed no trellis-client command"
+grep -qx "  systemctl enable --now trellis-client@laptop" "$T/join.out" || fail "join did not say how to start it"
+cmd=$(grep '^  trellis-client ' "$T/join.out") || fail "join printed no trellis-client command"
+cmd=${cmd#  }
 eval "set -- ${cmd#trellis-client }"
 netns_spawn "$lap" "$B/client/trellis-client" "$@" --retry-max 2 >>"$T/client.log" 2>&1
 client_pid=$NETNS_LAST_PID
@@ -102,7 +107,7 @@ ok "trellis-client with the printed arguments connects as 'laptop' and pings the
 expect_refused() { # expect_refused LABEL PATTERN TOKEN
 	local label=$1 pattern=$2 token=$3 dir
 	dir=$T/join-$label
-	netns_exec "$lap" timeout 40 "$B/cli/trellis" join "$token" --state-dir "$dir" >"$T/$label.out" 2>&1 &&
+	netns_exec "$lap" timeout 40 "$B/cli/trellis" join "$token" --state-dir "$dir" --network "$label" >"$T/$label.out" 2>&1 &&
 		fail "$label: join succeeded"
 	grep -q -- "$pattern" "$T/$label.out" || fail "$label: no '$pattern' in: $(cat "$T/$label.out")"
 	[ ! -e "$dir/ca.crt" ] || fail "$label: files written after a refusal"
@@ -134,7 +139,7 @@ ok "an expired token: refused locally, and by the hub when the token's expiry is
 T4=$("$B/cli/trellis" invite twin --server 198.18.1.1 --state-dir "$S" 2>/dev/null) || fail "invite twin"
 twins=()
 for i in 1 2; do
-	netns_exec "$lap" timeout 40 "$B/cli/trellis" join "$T4" --state-dir "$T/twin$i" >"$T/twin$i.out" 2>&1 &
+	netns_exec "$lap" timeout 40 "$B/cli/trellis" join "$T4" --state-dir "$T/twin$i" --network "twin$i" >"$T/twin$i.out" 2>&1 &
 	twins+=($!)
 done
 wait "${twins[@]}"
@@ -152,9 +157,9 @@ ok "an unreachable hub: 'cannot reach the hub'"
 wait_log 10 "$T/hub.log" "client laptop: certificate revoked, disconnecting" || fail "hub did not drop laptop"
 wait_log 10 "$T/client.log" "certificate revoked" || fail "client not told it was revoked"
 netns_kill "$client_pid"
-# This time from the client.conf that join wrote (trellis-client --config).
-netns_spawn "$lap" "$B/client/trellis-client" --config "$C/client.conf" --retry-max 2 >"$T/client2.log" 2>&1
+# This time from the laptop.conf that join wrote (trellis-client --config).
+netns_spawn "$lap" "$B/client/trellis-client" --config "$CF" --retry-max 2 >"$T/client2.log" 2>&1
 wait_log 15 "$T/client2.log" "giving up" || fail "revoked client not refused on reconnection"
 grep -q "certificate revoked" "$T/client2.log" || fail "reconnection: no 'certificate revoked'"
-ok "revoked: the connected client is dropped after the CRL reload and refused on reconnection (from client.conf)"
+ok "revoked: the connected client is dropped after the CRL reload and refused on reconnection (from laptop.conf)"
 echo "1..$n"

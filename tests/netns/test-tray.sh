@@ -454,7 +454,8 @@ EOF
 		fail "trellis invite: $(cat "$T/invite.log")"
 	user_env "$SESSBUS"
 	spawn "$T/tray-join.log" ip netns exec "$desk" sh "$T/desk-ns.sh" "$T" "$B" "$BINDIR" "$SYSCONFDIR" \
-		"$STATEDIR" "${AS_USER[@]}" LANG=C.UTF-8 TRELLIS_TRAY_ICON_DIR="$SRC/data/icons" \
+		"$STATEDIR" "${AS_USER[@]}" LANG=C.UTF-8 TRELLIS_CONFIG_DIR="$SYSCONFDIR" \
+		TRELLIS_TRAY_ICON_DIR="$SRC/data/icons" \
 		TRELLIS_LOCALEDIR="$B/po" "$TRAY"
 	TRAY_PID=$NETNS_LAST_PID
 	wait_menu 15 "Join a network…"

@@ -225,6 +225,37 @@ test_join_bytes(void)
 	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
 }
 
+/* Which refusals stop a client: the ones retrying cannot fix, and no other. */
+static void
+test_refusal_retry(void)
+{
+	static const struct {
+		TrRefusal code;
+		gboolean retry;
+	} cases[] = {
+	        {TR_REFUSE_NONE, TRUE},      {TR_REFUSE_PROTOCOL, TRUE}, {TR_REFUSE_VERSION, FALSE},
+	        {TR_REFUSE_CIPHER, FALSE},   {TR_REFUSE_AUTH, FALSE},    {TR_REFUSE_POOL, TRUE},
+	        {TR_REFUSE_SETTINGS, FALSE}, {TR_REFUSE_REPLACED, TRUE}, {TR_REFUSE_SHUTDOWN, TRUE},
+	        {TR_REFUSE_TIMEOUT, TRUE},   {TR_REFUSE_REVOKED, FALSE}, {TR_REFUSE_INTERNAL, TRUE},
+	        {TR_REFUSE_ROLE, FALSE},     {(TrRefusal)999, TRUE},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) e =
+		        g_error_new_literal(TR_ERROR, tr_refusal_error_code(cases[i].code), "x");
+
+		g_assert_cmpint(tr_error_is_retryable(e), ==, cases[i].retry);
+	}
+	/* Errors of other domains and none at all: retried. */
+	{
+		g_autoptr(GError) io = g_error_new_literal(G_FILE_ERROR, G_FILE_ERROR_FAILED, "x");
+		g_assert_true(tr_error_is_retryable(io));
+		g_assert_true(tr_error_is_retryable(NULL));
+	}
+	g_assert_cmpstr(tr_refusal_to_string(TR_REFUSE_ROLE), ==,
+	                "this node takes no peers of this kind");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -234,6 +265,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ctrl-msg/malformed", test_malformed);
 	g_test_add_func("/ctrl-msg/unknown-attr", test_unknown_attr_skipped);
 	g_test_add_func("/ctrl-msg/limits", test_limits);
+	g_test_add_func("/ctrl-msg/refusal-retry", test_refusal_retry);
 	g_test_add_func("/ctrl-msg/data", test_data);
 	g_test_add_func("/ctrl-msg/join-bytes", test_join_bytes);
 	return g_test_run();

@@ -98,9 +98,9 @@ netns_exec "$nmns" ping -c 1 -W 2 198.18.60.1 >/dev/null || fail "underlay ping"
 ok "NetworkManager runs in its namespace and manages the underlay (a VPN needs a base connection with a default route)"
 
 # ---- Import the file `trellis join` would have written ----------------------------------
-mkdir -p "$T/office"
-cat >"$T/office/client.conf" <<CONF
-# as written by 'trellis join', plus a username
+mkdir -p "$T/etc"
+cat >"$T/etc/office.conf" <<CONF
+# as 'trellis join --network office' writes /etc/trellis/office.conf, plus a username
 [client]
 connect = 198.18.60.1
 server-name = hub
@@ -109,12 +109,12 @@ cert = $S/issued/laptop.crt
 key = $S/issued/laptop.key
 username = alice
 CONF
-nmc connection import type trellis file "$T/office/client.conf" >"$T/import.out" 2>&1 ||
+nmc connection import type trellis file "$T/etc/office.conf" >"$T/import.out" 2>&1 ||
 	fail "import: $(cat "$T/import.out")"
 nmc -g vpn.service-type,vpn.data connection show office >"$T/shown" || fail "imported connection not found"
 grep -q "org.freedesktop.NetworkManager.trellis" "$T/shown" || fail "wrong service type: $(cat "$T/shown")"
 grep -q "connect = 198.18.60.1" "$T/shown" || fail "data not imported: $(cat "$T/shown")"
-ok "nmcli connection import type trellis file client.conf made connection 'office'"
+ok "nmcli connection import type trellis file office.conf made connection 'office'"
 
 # ---- nm-connection-editor (GTK 3) opens the connection with the Trellis editor ----------------
 if command -v nm-connection-editor >/dev/null && command -v Xvfb >/dev/null &&
@@ -228,7 +228,7 @@ ok "wrong password: nmcli says '$(grep -o 'Error:.*' "$T/wrong.out" | head -1)';
 # ---- The hub's certificate from another network: refused, not a login failure ---------------
 $B/cli/trellis pki init --state-dir "$T/other" --network other >/dev/null || fail "pki init other"
 mkdir -p "$T/stranger"
-sed -e "s|^ca = .*|ca = $T/other/ca.crt|" "$T/office/client.conf" >"$T/stranger/client.conf"
+sed -e "s|^ca = .*|ca = $T/other/ca.crt|" "$T/etc/office.conf" >"$T/stranger/client.conf"
 nmc connection import type trellis file "$T/stranger/client.conf" >/dev/null 2>&1 || fail "import stranger"
 nmc connection modify stranger vpn.secrets "password=wonderland" || fail "set password"
 nmc connection up stranger >"$T/stranger.out" 2>&1 && fail "up with the wrong CA succeeded"

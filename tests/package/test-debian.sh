@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The Debian packages as a user gets them, on this machine (root, Debian 12):
+# builds them (dpkg-buildpackage, in a scratch copy of the tree), lints them,
+# installs them with the README's own command, runs the README's "A first
+# network" -- every command, as written -- with the hub and the laptop in two
+# network namespaces, from the installed files only (/usr/sbin, /etc/trellis,
+# /var/lib/trellis, the installed units), checks the installed layout, runs
+# the README's from-source install into a scratch root and its quick start,
+# then purges the packages and checks that nothing is left behind. (The
+# README's last command, ./scripts/test.sh, is what runs this.)
+#
+#   [hub] 198.18.4.1 ---- 198.18.4.2 [laptop]     tunnel 198.19.0.0/24 (the default pool)
+#
+# The two share this machine's /usr; the laptop gets its own /etc/trellis,
+# /var/lib/trellis and /run/trellis (bind mounts in a private mount
+# namespace), as a second machine would have.
+#
+# systemd is not process 1 in CI containers: `systemctl` is
+# tests/package/systemctl-shim there, which runs the installed unit's
+# ExecStart= line and waits for READY=1 as systemd would.
+set -u
+TR_SOURCE_ROOT=${TR_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+export TR_SOURCE_ROOT
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+# The README's commands use the real /run/trellis, /var/lib/trellis and
+# /etc/trellis, not the helper's scratch ones.
+unset TRELLIS_CONTROL_DIR TRELLIS_STATE_DIR TRELLIS_CONFIG_DIR
+T=$(netns_tmpdir)
+README=$TR_SOURCE_ROOT/README.md
+PKGS="trellis trellis-server trellis-client network-manager-trellis network-manager-trellis-gnome"
+APT="apt-get -o DPkg::Lock::Timeout=600 -y -q"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log "$T"/shim/*.log; do [ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; }; done
+	exit 1
+}
+leftovers() { # every path outside /tmp and /work named like ours
+	find /etc /usr /var /run /lib/ -xdev \( -iname '*trellis*' -o -iname 'org.trellisvpn*' \) \
+		-not -path '/var/cache/*' -not -path '/var/log/*' 2>/dev/null | sort
+}
+
+for p in $PKGS; do
+	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		netns_skip "$p is installed on this machine already; the test installs and purges its own"
+	fi
+done
+[ ! -e /etc/trellis ] && [ ! -e /var/lib/trellis ] ||
+	netns_skip "/etc/trellis or /var/lib/trellis exists: this machine has a Trellis of its own"
+leftovers >"$T/before.txt"
+
+# ---- build and lint ---------------------------------------------------------------
+mkdir -p "$T/deb/src"
+if git -C "$TR_SOURCE_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$TR_SOURCE_ROOT" && git ls-files -z -co --exclude-standard | tar --null -T - -c)
+else
+	tar -C "$TR_SOURCE_ROOT" --exclude='./build*' --exclude=./.git -c .
+fi | tar -x -C "$T/deb/src" || fail "copying the source tree"
+[ -f "$T/deb/src/debian/control" ] || fail "no debian/ in the copied tree"
+(cd "$T/deb/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -b -us -uc) \
+	>"$T/build.log" 2>&1 || fail "dpkg-buildpackage failed"
+ls "$T"/deb/*.deb >"$T/debs.txt" || fail "no packages built"
+ok "dpkg-buildpackage -b: $(wc -l <"$T/debs.txt") packages ($(cd "$T/deb" && ls ./*.deb | grep -vc dbgsym) without the dbgsym ones)"
+
+lintian --allow-root --fail-on error,warning --display-info "$T"/deb/*.changes >"$T/lintian.log" 2>&1 ||
+	fail "lintian: $(cat "$T/lintian.log")"
+ok "lintian: no errors or warnings$( [ -s "$T/lintian.log" ] && echo " ($(wc -l <"$T/lintian.log") info lines)")"
+
+# Whatever happens from here on, the machine is left as it was found: the
+# packages purged and the files the README's commands wrote removed.
+installed=0
+purge_on_exit() {
+	[ "$installed" = 1 ] || return 0
+	rm -f /etc/trellis/hub.conf /etc/trellis/laptop.conf
+	# shellcheck disable=SC2086
+	$APT purge $PKGS >>"$T/purge-on-exit.log" 2>&1 </dev/null
+}
+trap 'purge_on_exit; netns_cleanup; exit' EXIT
+
+# ---- install with the README's commands ----------------------------------------------
+sed -n 's/^# \(apt install .*\)$/\1/p' "$README" >"$T/install-cmds.txt"
+[ "$(wc -l <"$T/install-cmds.txt")" = 2 ] || fail "expected two '# apt install' lines in the README: $(cat "$T/install-cmds.txt")"
+installed=1
+while read -r install_cmd; do
+	for f in ${install_cmd#apt install }; do
+		[ -f "$T/deb/$f" ] || fail "the README installs $f, which the build did not make ($(cat "$T/debs.txt"))"
+	done
+	# shellcheck disable=SC2086
+	(cd "$T/deb" && DEBIAN_FRONTEND=noninteractive $APT install ${install_cmd#apt install } </dev/null) >>"$T/install.log" 2>&1 ||
+		fail "$install_cmd: $(tail -n 20 "$T/install.log")"
+done <"$T/install-cmds.txt"
+ok "installed with the README's commands: $(tr '\n' ';' <"$T/install-cmds.txt")"
+
+# The layout every document promises.
+for f in /usr/bin/trellis /usr/sbin/trellis-server /usr/sbin/trellis-client \
+	/lib/systemd/system/trellis-server@.service /lib/systemd/system/trellis-client@.service \
+	/usr/lib/tmpfiles.d/trellis.conf /etc/pam.d/trellis \
+	/usr/share/dbus-1/system.d/org.trellisvpn.Daemon.conf \
+	/usr/share/bash-completion/completions/trellis \
+	/usr/share/bash-completion/completions/trellis-server \
+	/usr/share/bash-completion/completions/trellis-client \
+	/usr/share/doc/trellis/examples/server.conf; do
+	[ -e "$f" ] || fail "not installed: $f"
+done
+[ -d /etc/trellis ] || fail "no /etc/trellis"
+[ "$(stat -c %a /var/lib/trellis)" = 700 ] || fail "/var/lib/trellis: $(stat -c %a /var/lib/trellis 2>&1) (tmpfiles did not run?)"
+[ -d /run/trellis ] || fail "no /run/trellis"
+for m in trellis trellis-server trellis-client; do man -w "$m" >/dev/null 2>&1 || fail "no man page for $m"; done
+grep -q "^ExecStart=/usr/sbin/trellis-server --config /etc/trellis/%i.conf$" \
+	/lib/systemd/system/trellis-server@.service || fail "server unit's ExecStart"
+grep -q "^ExecStart=/usr/sbin/trellis-client --config /etc/trellis/%i.conf$" \
+	/lib/systemd/system/trellis-client@.service || fail "client unit's ExecStart"
+trellis-server --help | grep -q -- "--state-dir=DIR .*(default: [^)]*/var/lib/trellis)" || fail "server's default state directory"
+trellis join --help | grep -q "/etc/trellis" || fail "join's configuration directory"
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify trellis-server@hub.service trellis-client@laptop.service >"$T/verify.log" 2>&1 ||
+		fail "systemd-analyze verify: $(cat "$T/verify.log")"
+fi
+bash -c '. /usr/share/bash-completion/completions/trellis-server
+	COMP_WORDS=(trellis-server --state); COMP_CWORD=1; _trellis_daemon; [ "${COMPREPLY[*]}" = --state-dir ]' ||
+	fail "bash completion of trellis-server --state"
+# The NetworkManager plugin: what its .name file points at is there and loads.
+name=/usr/lib/NetworkManager/VPN/nm-trellis-service.name
+[ -f "$name" ] || fail "no $name"
+for f in $(sed -n 's/^\(program\|plugin\|auth-dialog\)=//p' "$name"); do
+	[ -e "$f" ] || fail "$name names $f, which is not installed"
+	! ldd "$f" | grep -q "not found" || fail "$f: $(ldd "$f" | grep "not found")"
+done
+[ -f /usr/share/dbus-1/system.d/nm-trellis-service.conf ] || fail "no bus policy for the NetworkManager service"
+ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf), tmpfiles (/var/lib/trellis 0700, /run/trellis), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
+
+# ---- the README's first network, as written -----------------------------------------
+netns_new hub hub && netns_new lap laptop || fail "netns"
+netns_link "$hub" 198.18.4.1/24 "$lap" 198.18.4.2/24 || fail "link"
+mkdir -p "$T/shim/bin"
+cp "$TR_SOURCE_ROOT/tests/package/systemctl-shim" "$T/shim/bin/systemctl"
+[ -d /run/systemd/system ] || export PATH="$T/shim/bin:$PATH"
+export SYSTEMCTL_SHIM_DIR=$T/shim
+L=$T/laptop-root
+mkdir -p "$L/etc" "$L/var" "$L/run" && chmod 700 "$L/var" || fail "laptop directories"
+on() { # on hub|laptop COMMAND: a shell command on that "machine"
+	if [ "$1" = hub ]; then
+		ip netns exec "$hub" bash -c "$2"
+	else
+		ip netns exec "$lap" unshare -m bash -c "mount --bind $L/etc /etc/trellis &&
+			mount --bind $L/var /var/lib/trellis && mount --bind $L/run /run/trellis && $2"
+	fi
+}
+shim_pids() { cat "$T"/shim/*.pid 2>/dev/null; }
+cleanup_daemons() { for p in $(shim_pids); do netns_kill "$p"; done; }
+trap 'cleanup_daemons; purge_on_exit; netns_cleanup; exit' EXIT
+
+# The section's commands: "hub# ..." and "laptop# ..." lines in its code blocks.
+python3 - "$README" >"$T/readme-cmds.txt" <<'PY' || fail "cannot read the README's commands"
+import re, sys
+text = open(sys.argv[1]).read()
+section = re.search(r"^## A first network\n(.*?)(?=^## )", text, re.S | re.M).group(1)
+for block in re.findall(r"^```\n(.*?)^```", section, re.S | re.M):
+    for line in block.splitlines():
+        m = re.match(r"^(hub|laptop)# (.*)$", line)
+        if not m:
+            sys.exit("not a command line in a block of 'A first network': " + line)
+        print(m.group(1) + "\t" + m.group(2))
+PY
+[ "$(wc -l <"$T/readme-cmds.txt")" -ge 6 ] || fail "too few commands in the README: $(cat "$T/readme-cmds.txt")"
+TOKEN=
+i=0
+while IFS=$'\t' read -r who cmd; do
+	i=$((i + 1))
+	cmd=${cmd//hub.example.net/198.18.4.1}
+	cmd=${cmd//TOKEN/$TOKEN}
+	timeout -k 5 60 bash -c "$(declare -f on); hub=$hub lap=$lap L=$L on $who \"\$1\"" _ "$cmd" \
+		>"$T/readme-$i.out" 2>"$T/readme-$i.err" ||
+		fail "README command $i ($who# $cmd) failed: $(cat "$T/readme-$i.out" "$T/readme-$i.err")"
+	case $cmd in
+	"trellis invite "*) TOKEN=$(tail -n 1 "$T/readme-$i.out") ;;
+	"trellis join "*)
+		grep -q "systemctl enable --now trellis-client@laptop" "$T/readme-$i.out" ||
+			fail "join did not end with the README's next command: $(cat "$T/readme-$i.out")" ;;
+	"trellis status"*)
+		grep -q "client: connected" "$T/readme-$i.out" || fail "status on the laptop: $(cat "$T/readme-$i.out")" ;;
+	esac
+	echo "# $who# $cmd"
+done <"$T/readme-cmds.txt"
+[ -n "$TOKEN" ] || fail "the README never ran trellis invite"
+[ -f /var/lib/trellis/ca.key ] && [ -f /etc/trellis/hub.conf ] && [ -f "$L/var/laptop.key" ] &&
+	[ -f "$L/var/ca.crt" ] && [ -f "$L/etc/laptop.conf" ] ||
+	fail "the hub's CA, the laptop's key or its configuration is not where the README says"
+on hub "trellis status" >"$T/hub-status.out" 2>&1 || fail "trellis status on the hub"
+grep -q "client laptop" "$T/hub-status.out" || fail "the hub's status does not show laptop: $(cat "$T/hub-status.out")"
+ok "README 'A first network': $i commands as written, hub and laptop in namespaces, ping through the tunnel"
+
+# trellis down / up on the installed units, then down for good.
+on laptop "trellis down laptop" >"$T/down.out" 2>&1 || fail "trellis down laptop: $(cat "$T/down.out")"
+[ -e "$L/run/trellis-client-laptop.sock" ] && fail "client control socket left after down"
+on laptop "trellis up laptop" >"$T/up.out" 2>&1 || fail "trellis up laptop: $(cat "$T/up.out")"
+on laptop "ping -c 1 -W 5 198.19.0.1" >/dev/null || fail "no ping after trellis up"
+on hub "trellis status --json" >"$T/status.json" 2>&1 || fail "trellis status --json"
+python3 - "$T/status.json" <<'PY' || fail "status --json on the hub: $(cat "$T/status.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert [d["role"] for d in s] == ["hub"], s
+assert [p["identity"] for p in s[0]["peers"]] == ["laptop"], s
+PY
+for who in laptop hub; do
+	on $who "trellis down $who" >"$T/down-$who.out" 2>&1 || fail "trellis down $who: $(cat "$T/down-$who.out")"
+	on $who "trellis status --json" >"$T/status-$who.json" 2>&1
+	[ "$(tr -d ' \n' <"$T/status-$who.json")" = "[]" ] || fail "status --json on $who with nothing running: $(cat "$T/status-$who.json")"
+done
+ok "trellis down / up laptop; status --json shows the hub with its peer laptop, then [] once down"
+
+# ---- the README's from-source install, into a scratch root ---------------------------
+python3 - "$README" >"$T/source-cmds.txt" <<'PY' || fail "cannot read the from-source commands"
+import re, sys
+text = open(sys.argv[1]).read()
+block = re.search(r"^```\n(# \./scripts/install-deps\.sh\n.*?)^```", text, re.S | re.M).group(1)
+for line in block.splitlines():
+    print(line[2:])
+PY
+D=$T/destdir
+(
+	cd "$T/deb/src" || exit 1
+	rm -rf build
+	while read -r cmd; do
+		case $cmd in
+		"meson install "*) cmd="$cmd --destdir $D" ;;
+		"systemd-tmpfiles "*) cmd="systemd-tmpfiles --root=$D ${cmd#systemd-tmpfiles }" ;;
+		"meson setup "*) cmd="$cmd -Dnetns_tests=disabled -Dfuzzing=disabled" ;;
+		"ninja "*) cmd="$cmd -j2" ;;
+		esac
+		echo "# from source: $cmd"
+		eval "$cmd" >>"$T/source.log" 2>&1 || { echo "failed: $cmd"; exit 1; }
+	done <"$T/source-cmds.txt"
+) || fail "the README's from-source install: $(tail -n 20 "$T/source.log")"
+for f in /usr/sbin/trellis-server /usr/bin/trellis /etc/pam.d/trellis /usr/lib/tmpfiles.d/trellis.conf \
+	/usr/share/dbus-1/system.d/org.trellisvpn.Daemon.conf /usr/lib/systemd/system/trellis-client@.service \
+	/usr/share/man/man8/trellis-server.8; do
+	[ -e "$D$f" ] || fail "from source: $f not installed"
+done
+[ -d "$D/var/lib/trellis" ] && [ -d "$D/run/trellis" ] || fail "from source: tmpfiles made no state or runtime directory"
+"$D/usr/sbin/trellis-server" --help | grep -q "(default: [^)]*/var/lib/trellis)" || fail "from source: state directory default"
+ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages"
+
+# ---- the README's quick start, in the same scratch tree -----------------------------
+qs=$(sed -n '/^## Quick start/,/^## /p' "$README" | sed -n '/^```$/,/^```$/p' | grep -v '^```')
+[ "$qs" = "./scripts/quickstart.sh" ] || fail "the README's quick start is not one command: $qs"
+(cd "$T/deb/src" && timeout -k 5 240 $qs) >"$T/quickstart.log" 2>&1 ||
+	fail "the README's quick start: $(tail -n 20 "$T/quickstart.log")"
+grep -q "receiver" "$T/quickstart.log" || fail "the quick start's demo measured nothing"
+ok "README quick start ($qs): built, and its demo pinged and measured through a tunnel"
+
+# ---- purge --------------------------------------------------------------------------
+# hub.conf and laptop.conf are the administrator's (written by hand and by
+# trellis join): purge leaves files it did not install in /etc/trellis.
+rm -f /etc/trellis/hub.conf /etc/trellis/laptop.conf
+# shellcheck disable=SC2086
+$APT purge $PKGS >"$T/purge.log" 2>&1 </dev/null || fail "purge: $(tail -n 20 "$T/purge.log")"
+installed=0
+leftovers >"$T/after.txt"
+left=$(comm -13 "$T/before.txt" "$T/after.txt")
+[ -z "$left" ] || fail "left behind after purge: $left"
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed' && fail "$p still installed"
+done
+ok "purged: no package, no file, no directory left (/etc/trellis, /var/lib/trellis, /run/trellis gone)"
+echo "1..$n"
