@@ -250,6 +250,32 @@ connect_list(char **servers, guint16 port)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* One line from stdin: the token, without its newline. */
+static gboolean
+read_token(char **token, GError **error)
+{
+	char line[4096];
+	size_t n;
+
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "expected the invite token on standard input, found nothing");
+		return FALSE;
+	}
+	n = strcspn(line, "\r\n");
+	if (line[n] == '\0' && n == sizeof(line) - 1) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "expected one invite token on standard input, found a line of over %zu "
+		            "bytes",
+		            sizeof(line) - 2);
+		return FALSE;
+	}
+	line[n] = '\0';
+	*token = g_strdup(g_strstrip(line));
+	explicit_bzero(line, sizeof(line));
+	return TRUE;
+}
+
 int
 tr_cli_join(int argc, char **argv)
 {
@@ -282,6 +308,7 @@ tr_cli_join(int argc, char **argv)
 	TrTlsConfig tls = {.is_server = FALSE};
 	TrPkiJoinResult result;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	g_autofree char *token = NULL;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
@@ -295,12 +322,16 @@ tr_cli_join(int argc, char **argv)
 	}
 	if (argc != 2) {
 		fprintf(stderr,
-		        "trellis: usage: trellis join TOKEN [--network NAME] [--state-dir DIR]\n");
+		        "trellis: usage: trellis join TOKEN|- [--network NAME] [--state-dir DIR]\n");
 		return TR_CLI_USAGE;
 	}
+	/* "-": the token from stdin, where a command line would show it to
+	 * every user (ps); the tray hands it over so, through pkexec. */
+	if (strcmp(argv[1], "-") == 0 && !read_token(&token, &error))
+		return tr_cli_fail(error);
 
 	/* Everything that can be checked here is checked before connecting. */
-	j.token = tr_invite_token_parse(argv[1], &error);
+	j.token = tr_invite_token_parse(token ? token : argv[1], &error);
 	if (j.token == NULL)
 		return tr_cli_fail(error);
 	if (tr_invite_token_expired(j.token, now)) {

@@ -29,6 +29,7 @@ struct _TrClient {
 	gpointer user_data;
 	TrTlsCreds *creds;
 	State state;
+	const char *waiting; /* not started: what for ("needs-password"), or NULL */
 	guint attempt;
 	guint next_server;
 	guint retry_id;
@@ -805,7 +806,13 @@ static const char *const state_names[] = { "idle", "connecting", "tls", "hello",
 const char *
 tr_client_state_name(TrClient *client)
 {
-	return state_names[client->state];
+	return client->waiting ? client->waiting : state_names[client->state];
+}
+
+void
+tr_client_set_waiting(TrClient *client, const char *why)
+{
+	client->waiting = why;
 }
 
 void
@@ -818,6 +825,13 @@ tr_client_restart(TrClient *client)
 	client->refusal = TR_REFUSE_NONE;
 	g_message("connecting again on request");
 	connect_next(client);
+}
+
+void
+tr_client_set_password(TrClient *client, const char *password)
+{
+	wipe_free(client->cfg.password);
+	client->cfg.password = g_strdup(password);
 }
 
 gboolean
@@ -841,12 +855,15 @@ tr_client_stats_json(TrClient *client)
 	char a[TR_PREFIX_STRLEN];
 
 	tr_json_key_string(out, &first, "role", "client");
-	tr_json_key_string(out, &first, "state", states[client->state]);
+	tr_json_key_string(out, &first, "state",
+			   client->waiting ? client->waiting : states[client->state]);
 	/* Between attempts (state idle with a retry pending) and why. */
 	tr_json_key_bool(out, &first, "retrying", client->retry_id != 0);
 	if (client->last_error && client->state != STATE_ACTIVE)
 		tr_json_key_string(out, &first, "last_error", client->last_error);
 	tr_json_key_string(out, &first, "server", client->server_desc);
+	if (client->cfg.username)
+		tr_json_key_string(out, &first, "username", client->cfg.username);
 	tr_json_key_string(out, &first, "device", client->dev ? tr_device_ifname(client->dev) : NULL);
 	if (client->dp) {
 		TrDpStats st;

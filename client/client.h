@@ -97,10 +97,16 @@ void tr_client_start(TrClient *client);
 void tr_client_stop(TrClient *client);
 /* After tr_client_stop(): connect again (control interface "Connect"). */
 void tr_client_restart(TrClient *client);
+/* The password for the next connection (the old one is wiped); NULL: none. */
+void tr_client_set_password(TrClient *client, const char *password);
 /* Re-reads the certificate, key and CA files for the next connection. */
 gboolean tr_client_reload(TrClient *client, GError **error);
-/* "idle", "connecting", "tls", "hello", "connected" or "stopped". */
+/* "idle", "connecting", "tls", "hello", "connected" or "stopped"; or what
+ * the embedder set with tr_client_set_waiting(). */
 const char *tr_client_state_name(TrClient *client);
+/* Not connecting until the embedder has something (@why, a static string:
+ * "needs-password"); it shows as the state. NULL: no longer waiting. */
+void tr_client_set_waiting(TrClient *client, const char *why);
 
 /* Undoes the device configuration and frees everything. */
 void tr_client_free(TrClient *client);

@@ -4,6 +4,7 @@
 
 #include "client/client.h"
 #include "client/options.h"
+#include "client/password.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/control.h"
@@ -21,6 +22,9 @@ static TrControl *control;
 static gboolean ready;
 static char *stats_file;
 static int exit_status;
+/* ask-password = bus: the password comes over the system bus (SetPassword),
+ * from the tray; until then (and after the hub refused it) we wait. */
+static gboolean password_by_bus, waiting_password, started;
 
 
 
@@ -45,6 +49,11 @@ ctl_reload(gpointer p, GError **error)
 static gboolean
 ctl_connect(gpointer p, GError **error)
 {
+	if (waiting_password) {
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			    "waiting for the password first (SetPassword)");
+		return FALSE;
+	}
 	tr_client_restart(client);
 	tr_control_state_changed(control);
 	return TRUE;
@@ -59,18 +68,63 @@ ctl_disconnect(gpointer p, const char *who, GError **error)
 	return TRUE;
 }
 
+static gboolean
+ctl_set_password(gpointer p, const char *password, GError **error)
+{
+	if (!password_by_bus) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			    "this client takes its password from its configuration, not the bus "
+			    "(ask-password = bus)");
+		return FALSE;
+	}
+	if (*password == '\0' || strlen(password) > TR_PASSWORD_MAX_LEN) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+			    "expected a password of 1 to %d bytes", TR_PASSWORD_MAX_LEN);
+		return FALSE;
+	}
+	tr_client_set_password(client, password);
+	g_message("got the password over the system bus: connecting");
+	if (!waiting_password) {
+		/* A new password while connected: for the next connection. */
+		return TRUE;
+	}
+	waiting_password = FALSE;
+	tr_client_set_waiting(client, NULL);
+	if (started) {
+		tr_client_restart(client);
+	} else {
+		started = TRUE;
+		tr_client_start(client);
+	}
+	tr_control_state_changed(control);
+	return TRUE;
+}
+
 static const TrControlOps control_ops = {
 	.status_json = ctl_status,
 	.state = ctl_state,
 	.reload = ctl_reload,
 	.connect = ctl_connect,
 	.disconnect = ctl_disconnect,
+	.set_password = ctl_set_password,
 };
+
+static gboolean
+announce_state(gpointer p)
+{
+	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
+	return G_SOURCE_REMOVE;
+}
 
 static void
 on_disconnected(TrClient *c, const GError *error, gpointer p)
 {
-	tr_control_state_changed(control);
+	if (error)
+		tr_control_error(control, tr_control_error_kind(error), error->message);
+	/* The library moves to its next state (waiting to retry) after this
+	 * callback: announce that one, not "connected". */
+	g_idle_add(announce_state, NULL);
 }
 
 static gboolean
@@ -91,6 +145,7 @@ on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
 	g_autofree char *status = g_strdup_printf("connected, device %s", tr_client_ifname(c));
 
 	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
 	if (ready) {
 		tr_service_status(service, status);
 		return;
@@ -140,7 +195,21 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 {
 	g_autofree char *msg = g_strdup_printf("giving up: %s", error ? error->message : "refused");
 
+	/* A password from the desktop that the hub refused: ask again. */
+	if (password_by_bus && error && strstr(error->message, "password")) {
+		g_warning("the hub refused the password (%s): waiting for another over the system bus",
+			  error->message);
+		tr_client_set_password(client, NULL);
+		tr_control_error(control, tr_control_error_kind(error), error->message);
+		waiting_password = TRUE;
+		tr_client_set_waiting(client, "needs-password");
+		tr_control_state_changed(control);
+		return;
+	}
+
 	g_printerr("trellis-client: %s\n", msg);
+	tr_control_error(control, tr_control_error_kind(error), error ? error->message : "refused");
+	tr_control_state_changed(control);
 	if (!ready)
 		tr_service_failed(service, msg);
 	exit_status = 1;
@@ -175,6 +244,7 @@ main(int argc, char **argv)
 						   tr_client_n_options);
 	g_autoptr(GError) error = NULL;
 	TrClientConfig cfg;
+	gboolean cfg_username_without_password;
 
 	setlocale(LC_ALL, "");
 	if (!tr_options_parse_args(opts, &argc, &argv, "- " TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
@@ -236,6 +306,7 @@ main(int argc, char **argv)
 				 &error);
 	if (service == NULL)
 		goto fail;
+	cfg_username_without_password = cfg.username && cfg.password == NULL;
 	client = tr_client_new(&cfg, &callbacks, NULL, &error);
 	if (client == NULL)
 		goto fail;
@@ -248,9 +319,25 @@ main(int argc, char **argv)
 	                                  NULL, &control, &error))
 		goto fail;
 	tr_service_on_signals(service, on_quit_signal, on_hup, NULL);
-	if (control && g_getenv("INVOCATION_ID"))
-		tr_control_export_system_bus(control);
-	tr_client_start(client);
+	if (control && tr_service_wants_system_bus(opts)) {
+		g_autofree char *network = tr_service_network_name(opts, "trellis-client");
+		tr_control_export_system_bus(control, network);
+	}
+	password_by_bus = cfg_username_without_password;
+	if (password_by_bus && control == NULL) {
+		g_printerr("trellis-client: ask-password = bus needs the control interface "
+			   "(system-bus = yes for the tray; not control-socket = none)\n");
+		return 2;
+	}
+	if (password_by_bus) {
+		waiting_password = TRUE;
+		tr_client_set_waiting(client, "needs-password");
+		g_message("waiting for the password over the system bus (a desktop's tray asks)");
+		tr_control_state_changed(control);
+	} else {
+		started = TRUE;
+		tr_client_start(client);
+	}
 	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
 	if (stats_file)
 		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,

@@ -37,6 +37,9 @@ const TrOptDesc tr_client_options[] = {
 	  "Password (prefer password-file or the prompt)", TR_OPT_FLAG_SECRET },
 	{ "password-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
 	  "Read the password from the first line of this file (mode 0600); without either, the client prompts", 0 },
+	{ "ask-password", 0, TR_OPT_STRING, "WHERE", "terminal", 0, 0,
+	  (const char *const[]){ "terminal", "bus", NULL }, "Security",
+	  "Where to ask for the password when neither password nor password-file is set: on the terminal, or over the system bus (the tray app asks the person at the desktop and hands it over; needs system-bus)", 0 },
 	{ "crypto", 0, TR_OPT_STRINGS, "CIPHER", "the faster of aes256-gcm and chacha20-poly1305 first", 0, 0,
 	  NULL, "Security",
 	  "Ciphers offered, in order: aes256-gcm, chacha20-poly1305, plaintext (plaintext only if the hub also allows it)", 0 },
@@ -81,6 +84,10 @@ tr_client_config_from_options(TrOptions *o, TrClientConfig *c, GError **error)
 {
 	if (!tr_client_config_apply_options(o, c, error))
 		return FALSE;
+	/* Asked over the bus: the client waits for SetPassword (client/main.c). */
+	if (c->username && g_strcmp0(S("ask-password"), "bus") == 0 && !S("password") &&
+	    !S("password-file"))
+		return TRUE;
 	if (c->username &&
 	    !tr_password_get(S("password"), S("password-file"), c->username, &c->password, error))
 		return FALSE;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/control.h"
 
+#include "common/control-auth.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -62,10 +64,21 @@ static const char introspection_xml[] =
 	"<node>"
 	"  <interface name='" TR_CONTROL_INTERFACE "'>"
 	"    <method name='GetStatus'><arg type='s' name='json' direction='out'/></method>"
+	"    <method name='GetLog'>"
+	"      <arg type='u' name='max' direction='in'/>"
+	"      <arg type='as' name='lines' direction='out'/>"
+	"    </method>"
 	"    <method name='Reload'/>"
+	"    <method name='SetPassword'><arg type='s' name='password' direction='in'/></method>"
 	"    <method name='Connect'/>"
 	"    <method name='Disconnect'><arg type='s' name='who' direction='in'/></method>"
 	"    <signal name='StateChanged'><arg type='s' name='state'/></signal>"
+	"    <signal name='PeersChanged'/>"
+	"    <signal name='Error'>"
+	"      <arg type='s' name='kind'/><arg type='s' name='message'/>"
+	"    </signal>"
+	"    <property name='Network' type='s' access='read'/>"
+	"    <property name='LastError' type='(ss)' access='read'/>"
 	"    <property name='Role' type='s' access='read'/>"
 	"    <property name='Version' type='s' access='read'/>"
 	"    <property name='State' type='s' access='read'/>"
@@ -83,58 +96,136 @@ struct _TrControl {
 	GPtrArray *connections; /* GDBusConnection with our object registered */
 	GDBusConnection *system_bus;
 	guint system_reg, system_name;
+	char *network;	  /* the name on the system bus: the config file's */
+	char *object_path; /* on the system bus: TR_CONTROL_PATH/ESCAPED-NETWORK */
+	char *error_kind, *error_message;
+	GPtrArray *pending; /* PendingCall: asked polkit, no answer yet */
 };
 
+/* A method that changes the daemon, once allowed. */
 static void
-on_method(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
-	  const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer p)
+run_method(TrControl *c, const char *method, GVariant *params, GDBusMethodInvocation *inv)
 {
-	TrControl *c = p;
 	g_autoptr(GError) error = NULL;
+	gboolean ok;
 
-	if (g_strcmp0(method, "GetStatus") == 0) {
-		g_autofree char *json = c->ops.status_json(c->user_data);
-		g_dbus_method_invocation_return_value(inv, g_variant_new("(s)", json));
-		return;
-	}
 	if (g_strcmp0(method, "Reload") == 0) {
-		if (c->ops.reload && !c->ops.reload(c->user_data, &error)) {
-			g_dbus_method_invocation_return_error_literal(
-				inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error->message);
-			return;
-		}
-		g_dbus_method_invocation_return_value(inv, NULL);
-		return;
-	}
-	if (g_strcmp0(method, "Connect") == 0) {
+		ok = c->ops.reload == NULL || c->ops.reload(c->user_data, &error);
+	} else if (g_strcmp0(method, "Connect") == 0) {
 		if (c->ops.connect == NULL) {
 			g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR,
 							      G_DBUS_ERROR_NOT_SUPPORTED,
 							      "a %s does not connect", c->role);
 			return;
 		}
-		if (!c->ops.connect(c->user_data, &error)) {
-			g_dbus_method_invocation_return_error_literal(
-				inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error->message);
+		ok = c->ops.connect(c->user_data, &error);
+	} else if (g_strcmp0(method, "SetPassword") == 0) {
+		const char *password;
+		g_variant_get(params, "(&s)", &password);
+		if (c->ops.set_password == NULL) {
+			g_dbus_method_invocation_return_error(
+				inv, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED,
+				"this %s does not take a password over the bus (ask-password)",
+				c->role);
 			return;
 		}
-		g_dbus_method_invocation_return_value(inv, NULL);
-		return;
-	}
-	if (g_strcmp0(method, "Disconnect") == 0) {
+		ok = c->ops.set_password(c->user_data, password, &error);
+	} else {
 		const char *who;
 		g_variant_get(params, "(&s)", &who);
-		if (c->ops.disconnect == NULL || !c->ops.disconnect(c->user_data, who, &error)) {
-			g_dbus_method_invocation_return_error_literal(
-				inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
-				error ? error->message : "not supported");
-			return;
-		}
-		g_dbus_method_invocation_return_value(inv, NULL);
+		ok = c->ops.disconnect && c->ops.disconnect(c->user_data, who, &error);
+	}
+	if (!ok) {
+		g_dbus_method_invocation_return_error_literal(
+			inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error ? error->message : "not supported");
 		return;
 	}
-	g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
-					      "no method %s", method);
+	g_dbus_method_invocation_return_value(inv, NULL);
+}
+
+typedef struct {
+	TrControl *control;
+	GDBusMethodInvocation *inv;
+	char *method;
+	GVariant *params;
+} PendingCall;
+
+static void
+on_authorized(gboolean allowed, const GError *error, gpointer p)
+{
+	PendingCall *call = p;
+
+	if (call->control == NULL)
+		g_dbus_method_invocation_return_error_literal(call->inv, G_DBUS_ERROR,
+							      G_DBUS_ERROR_FAILED,
+							      "the daemon is shutting down");
+	else if (allowed)
+		run_method(call->control, call->method, call->params, call->inv);
+	else
+		g_dbus_method_invocation_return_error_literal(call->inv, G_DBUS_ERROR,
+							      G_DBUS_ERROR_ACCESS_DENIED,
+							      error->message);
+	if (call->control)
+		g_ptr_array_remove(call->control->pending, call);
+	g_object_unref(call->inv);
+	g_variant_unref(call->params);
+	g_free(call->method);
+	g_free(call);
+}
+
+static const char *
+method_action(const char *method)
+{
+	/* A password is handed over to connect with it. */
+	if (g_strcmp0(method, "Connect") == 0 || g_strcmp0(method, "SetPassword") == 0)
+		return TR_ACTION_CONNECT;
+	if (g_strcmp0(method, "Disconnect") == 0)
+		return TR_ACTION_DISCONNECT;
+	if (g_strcmp0(method, "Reload") == 0)
+		return TR_ACTION_RELOAD;
+	return NULL;
+}
+
+static void
+on_method(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
+	  const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer p)
+{
+	TrControl *c = p;
+	const char *action = method_action(method);
+
+	if (g_strcmp0(method, "GetStatus") == 0) {
+		g_autofree char *json = c->ops.status_json(c->user_data);
+		g_dbus_method_invocation_return_value(inv, g_variant_new("(s)", json));
+		return;
+	}
+	if (g_strcmp0(method, "GetLog") == 0) {
+		guint32 max;
+		g_auto(GStrv) lines = NULL;
+		g_variant_get(params, "(u)", &max);
+		lines = tr_log_recent(MIN(max, 200));
+		g_dbus_method_invocation_return_value(
+			inv, g_variant_new("(^as)", lines));
+		return;
+	}
+	if (action == NULL) {
+		g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR,
+						      G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
+						      method);
+		return;
+	}
+	/* The private socket lets in only root and the daemon's own user; on
+	 * the system bus anyone may call, so polkit decides, here. */
+	if (conn == c->system_bus) {
+		PendingCall *call = g_new0(PendingCall, 1);
+		call->control = c;
+		call->inv = g_object_ref(inv);
+		call->method = g_strdup(method);
+		call->params = g_variant_ref(params);
+		g_ptr_array_add(c->pending, call);
+		tr_control_authorize(inv, action, c->network, on_authorized, call);
+		return;
+	}
+	run_method(c, method, params, inv);
 }
 
 static GVariant *
@@ -149,6 +240,11 @@ on_get_property(GDBusConnection *conn, const char *sender, const char *path, con
 		return g_variant_new_string(TR_VERSION);
 	if (g_strcmp0(prop, "State") == 0)
 		return g_variant_new_string(c->ops.state(c->user_data));
+	if (g_strcmp0(prop, "Network") == 0)
+		return g_variant_new_string(c->network ? c->network : "");
+	if (g_strcmp0(prop, "LastError") == 0)
+		return g_variant_new("(ss)", c->error_kind ? c->error_kind : "",
+				     c->error_message ? c->error_message : "");
 	g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
 	return NULL;
 }
@@ -224,6 +320,7 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 	c->ops = *ops;
 	c->user_data = user_data;
 	c->connections = g_ptr_array_new_with_free_func(g_object_unref);
+	c->pending = g_ptr_array_new();
 	c->info = g_dbus_node_info_new_for_xml(introspection_xml, error);
 	if (c->info == NULL)
 		goto fail;
@@ -284,17 +381,38 @@ fail:
 	return NULL;
 }
 
+char *
+tr_control_bus_name(const char *network)
+{
+	g_autofree char *escaped = g_dbus_escape_object_path(network);
+
+	/* A bus name element must not start with a digit: "n" first. */
+	return g_strdup_printf("%s.n%s", TR_CONTROL_BUS_NAME, escaped);
+}
+
+char *
+tr_control_object_path(const char *network)
+{
+	g_autofree char *escaped = g_dbus_escape_object_path(network);
+
+	return g_strdup_printf("%s/%s", TR_CONTROL_PATH, escaped);
+}
+
 void
-tr_control_export_system_bus(TrControl *c)
+tr_control_export_system_bus(TrControl *c, const char *network)
 {
 	g_autoptr(GError) error = NULL;
+	g_autofree char *name = tr_control_bus_name(network);
 
+	c->network = g_strdup(network);
+	c->object_path = tr_control_object_path(network);
 	c->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
 	if (c->system_bus == NULL) {
-		g_debug("no system bus (%s): control over %s only", error->message, c->socket_path);
+		g_message("no system bus (%s): control over %s only", error->message,
+			  c->socket_path);
 		return;
 	}
-	c->system_reg = g_dbus_connection_register_object(c->system_bus, TR_CONTROL_PATH,
+	c->system_reg = g_dbus_connection_register_object(c->system_bus, c->object_path,
 							  c->info->interfaces[0], &vtable, c, NULL,
 							  &error);
 	if (c->system_reg == 0) {
@@ -302,25 +420,39 @@ tr_control_export_system_bus(TrControl *c)
 			  error->message);
 		return;
 	}
-	c->system_name = g_bus_own_name_on_connection(c->system_bus, TR_CONTROL_BUS_NAME,
-						      G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL,
-						      NULL);
+	/* Each network its own name: a second daemon for the same network is
+	 * refused the name rather than taking it over. */
+	c->system_name = g_bus_own_name_on_connection(c->system_bus, name,
+						      G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, NULL,
+						      NULL, NULL, NULL);
+	g_message("control: network %s on the system bus as %s %s", network, name,
+		  c->object_path);
+}
+
+/* @signal(@args) on every connection: the private socket's and the bus's;
+ * @args is consumed. */
+static void
+emit(TrControl *c, const char *interface, const char *signal, GVariant *args)
+{
+	g_variant_ref_sink(args);
+	for (guint i = 0; i < c->connections->len; i++)
+		g_dbus_connection_emit_signal(c->connections->pdata[i], NULL, TR_CONTROL_PATH,
+					      interface, signal, args, NULL);
+	if (c->system_reg)
+		g_dbus_connection_emit_signal(c->system_bus, NULL, c->object_path, interface,
+					      signal, args, NULL);
+	g_variant_unref(args);
 }
 
 static void
-emit(TrControl *c, GDBusConnection *conn, const char *state)
+emit_property(TrControl *c, const char *name, GVariant *value)
 {
 	GVariantBuilder changed;
 
-	g_dbus_connection_emit_signal(conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE,
-				      "StateChanged", g_variant_new("(s)", state), NULL);
 	g_variant_builder_init(&changed, G_VARIANT_TYPE("a{sv}"));
-	g_variant_builder_add(&changed, "{sv}", "State", g_variant_new_string(state));
-	g_dbus_connection_emit_signal(conn, NULL, TR_CONTROL_PATH,
-				      "org.freedesktop.DBus.Properties", "PropertiesChanged",
-				      g_variant_new("(sa{sv}as)", TR_CONTROL_INTERFACE, &changed,
-						    NULL),
-				      NULL);
+	g_variant_builder_add(&changed, "{sv}", name, value);
+	emit(c, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+	     g_variant_new("(sa{sv}as)", TR_CONTROL_INTERFACE, &changed, NULL));
 }
 
 void
@@ -331,10 +463,57 @@ tr_control_state_changed(TrControl *c)
 	if (c == NULL)
 		return;
 	state = c->ops.state(c->user_data);
-	for (guint i = 0; i < c->connections->len; i++)
-		emit(c, c->connections->pdata[i], state);
-	if (c->system_reg)
-		emit(c, c->system_bus, state);
+	emit(c, TR_CONTROL_INTERFACE, "StateChanged", g_variant_new("(s)", state));
+	emit_property(c, "State", g_variant_new_string(state));
+}
+
+void
+tr_control_peers_changed(TrControl *c)
+{
+	if (c == NULL)
+		return;
+	emit(c, TR_CONTROL_INTERFACE, "PeersChanged", g_variant_new("()"));
+}
+
+void
+tr_control_error(TrControl *c, const char *kind, const char *message)
+{
+	if (c == NULL)
+		return;
+	g_free(c->error_kind);
+	g_free(c->error_message);
+	c->error_kind = g_strdup(kind);
+	c->error_message = g_strdup(message);
+	emit(c, TR_CONTROL_INTERFACE, "Error", g_variant_new("(ss)", kind, message));
+	emit_property(c, "LastError", g_variant_new("(ss)", kind, message));
+}
+
+const char *
+tr_control_error_kind(const GError *error)
+{
+	if (error == NULL || error->domain != TR_ERROR)
+		return "failed";
+	switch ((TrError)error->code) {
+	case TR_ERROR_AUTH:
+		return "refused";
+	case TR_ERROR_CONFIG:
+	case TR_ERROR_INVALID:
+		return "config";
+	case TR_ERROR_NEGOTIATE:
+		return "negotiate";
+	case TR_ERROR_PROTOCOL:
+		return "protocol";
+	case TR_ERROR_TIMEOUT:
+		return "timeout";
+	case TR_ERROR_IO:
+		return "network";
+	case TR_ERROR_PERMISSION:
+		return "permission";
+	case TR_ERROR_NOT_FOUND:
+		return "not-found";
+	default:
+		return "failed";
+	}
 }
 
 void
@@ -347,6 +526,9 @@ tr_control_free(TrControl *c)
 		g_object_unref(c->server);
 		g_unlink(c->socket_path);
 	}
+	/* The last Error or StateChanged must reach the bus before we go. */
+	if (c->system_bus)
+		g_dbus_connection_flush_sync(c->system_bus, NULL, NULL);
 	if (c->system_name)
 		g_bus_unown_name(c->system_name);
 	if (c->system_reg)
@@ -354,10 +536,18 @@ tr_control_free(TrControl *c)
 	g_clear_object(&c->system_bus);
 	g_clear_object(&c->observer);
 	g_ptr_array_unref(c->connections);
+	/* polkit answers later: the calls then see no daemon. */
+	for (guint i = 0; i < c->pending->len; i++)
+		((PendingCall *)c->pending->pdata[i])->control = NULL;
+	g_ptr_array_unref(c->pending);
 	if (c->info)
 		g_dbus_node_info_unref(c->info);
 	g_free(c->socket_path);
 	g_free(c->role);
+	g_free(c->network);
+	g_free(c->object_path);
+	g_free(c->error_kind);
+	g_free(c->error_message);
 	g_free(c);
 }
 

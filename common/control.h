@@ -28,6 +28,8 @@ typedef struct {
 	gboolean (*connect)(gpointer user_data, GError **error);
 	/* Client: @who is "". Hub: drop the session of identity @who. */
 	gboolean (*disconnect)(gpointer user_data, const char *who, GError **error);
+	/* Client asking over the bus: the password, then connect. Else NULL. */
+	gboolean (*set_password)(gpointer user_data, const char *password, GError **error);
 } TrControlOps;
 
 typedef struct _TrControl TrControl;
@@ -35,10 +37,27 @@ typedef struct _TrControl TrControl;
 /* Listens on @socket_path (replacing a stale socket; mode 0600). */
 TrControl *tr_control_new(const char *role, const char *socket_path, const TrControlOps *ops,
 			  gpointer user_data, GError **error);
-/* Also exports the interface on the system bus, if there is one. */
-void tr_control_export_system_bus(TrControl *control);
+/*
+ * Also exports the interface on the system bus, if there is one, for the
+ * network @network (the config file's name): object
+ * TR_CONTROL_PATH/ESCAPED-NETWORK, owning the name
+ * TR_CONTROL_BUS_NAME.nESCAPED-NETWORK (D-Bus lets one process own a name, so
+ * the networks share the prefix: a tray lists the names that start with it).
+ * Connect, Disconnect and Reload over the bus are authorized with polkit.
+ */
+void tr_control_export_system_bus(TrControl *control, const char *network);
+char *tr_control_bus_name(const char *network);
+char *tr_control_object_path(const char *network);
 /* Announces a state change: State property and the StateChanged signal. */
 void tr_control_state_changed(TrControl *control);
+/* The peers or their paths changed: the PeersChanged signal. */
+void tr_control_peers_changed(TrControl *control);
+/* Something failed: the Error(kind, message) signal and LastError. @kind is
+ * a word a program can act on (tr_control_error_kind()). */
+void tr_control_error(TrControl *control, const char *kind, const char *message);
+/* "refused", "config", "negotiate", "protocol", "timeout", "network",
+ * "permission", "not-found" or "failed", from a TR_ERROR code. */
+const char *tr_control_error_kind(const GError *error);
 void tr_control_free(TrControl *control);
 
 /* Where default sockets live: $TRELLIS_CONTROL_DIR, else /run/trellis. */

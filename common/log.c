@@ -23,6 +23,39 @@ static char *log_program;
 static TrLogLevel log_level = TR_LOG_NORMAL;
 static FILE *log_fp;
 static gboolean log_syslog;
+/* The last lines at notice and above, for the control interface's GetLog
+ * (the tray's Details window): "HH:MM:SS level: message". */
+#define RECENT_MAX 200
+static GQueue recent = G_QUEUE_INIT;
+
+static void
+remember(const char *stamp, const char *level, const char *message)
+{
+	g_queue_push_tail(&recent, g_strdup_printf("%s %s: %s", stamp, level, message));
+	if (recent.length > RECENT_MAX)
+		g_free(g_queue_pop_head(&recent));
+}
+
+char **
+tr_log_recent(guint max)
+{
+	GPtrArray *out = g_ptr_array_new();
+	GList *l;
+
+	if (max == 0) {
+		g_ptr_array_add(out, NULL);
+		return (char **)g_ptr_array_free(out, FALSE);
+	}
+	g_mutex_lock(&log_lock);
+	l = recent.tail;
+	for (guint n = 1; l && n < max; n++)
+		l = l->prev;
+	for (l = l ? l : recent.head; l; l = l->next)
+		g_ptr_array_add(out, g_strdup(l->data));
+	g_mutex_unlock(&log_lock);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
 
 static const char *
 level_name(GLogLevelFlags level)
@@ -132,6 +165,9 @@ tr_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 
 	g_mutex_lock(&log_lock);
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING |
+		     G_LOG_LEVEL_MESSAGE))
+		remember(stamp + 11, level_name(level), message);
 	if (log_syslog) {
 		syslog(syslog_priority(level), "%s%s%s", domain && g_strcmp0(domain, "trellis") != 0 ? domain : "",
 		       domain && g_strcmp0(domain, "trellis") != 0 ? ": " : "", message);

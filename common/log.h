@@ -38,6 +38,10 @@ typedef struct {
 
 gboolean tr_log_limit(TrLogLimit *limit, const char *what, guint burst, guint window_sec);
 
+/* The last @max lines logged at notice and above (at most 200 are kept),
+ * oldest first, "HH:MM:SS level: message"; whatever the log goes to. */
+char **tr_log_recent(guint max);
+
 /* Closes the log file, if any. */
 void tr_log_shutdown(void);
 

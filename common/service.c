@@ -542,6 +542,32 @@ tr_service_init_log(TrOptions *o, const char *program)
 }
 
 char *
+tr_service_network_name(TrOptions *o, const char *program)
+{
+	const char *config = tr_options_get_string(o, "config");
+	char *base;
+
+	if (config == NULL)
+		return g_strdup_printf("%s.%d", program, (int)getpid());
+	base = g_path_get_basename(config);
+	if (g_str_has_suffix(base, ".conf"))
+		base[strlen(base) - 5] = '\0';
+	return base;
+}
+
+gboolean
+tr_service_wants_system_bus(TrOptions *o)
+{
+	const char *when = tr_options_get_string(o, "system-bus");
+
+	if (g_strcmp0(when, "yes") == 0)
+		return TRUE;
+	if (g_strcmp0(when, "no") == 0)
+		return FALSE;
+	return g_getenv("INVOCATION_ID") != NULL;
+}
+
+char *
 tr_service_control_socket(TrOptions *o, const char *program)
 {
 	const char *path = tr_options_get_string(o, "control-socket");
@@ -550,9 +576,7 @@ tr_service_control_socket(TrOptions *o, const char *program)
 	if (path)
 		return g_strcmp0(path, "none") == 0 ? NULL : g_strdup(path);
 	if (config) {
-		g_autofree char *base = g_path_get_basename(config);
-		if (g_str_has_suffix(base, ".conf"))
-			base[strlen(base) - 5] = '\0';
+		g_autofree char *base = tr_service_network_name(o, program);
 		return tr_control_default_socket(program, base);
 	}
 	return tr_control_default_socket(program, NULL);

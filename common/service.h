@@ -30,6 +30,9 @@ G_BEGIN_DECLS
 	{ "control-socket", 0, TR_OPT_PATH, "FILE", "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock", 0, 0, NULL, \
 	  "Service", \
 	  "Serve the control interface (D-Bus, for trellis status) on this unix socket; none to disable", 0 }, \
+	{ "system-bus", 0, TR_OPT_STRING, "WHEN", "auto", 0, 0, \
+	  (const char *const[]){ "auto", "yes", "no", NULL }, "Service", \
+	  "Also serve the control interface on the system bus, for the tray app (auto: when started by systemd)", 0 }, \
 	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General", \
 	  "Also append the log to this file", 0 }, \
 	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 }, \
@@ -39,6 +42,11 @@ G_BEGIN_DECLS
 	  "Print the version and exit", TR_OPT_FLAG_CLI_ONLY }, \
 	{ "help-man", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
 	  "Print the manual page (roff) and exit", TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN },
+
+/* The network's name: the config file's without ".conf", else @program.PID. */
+char *tr_service_network_name(TrOptions *options, const char *program);
+/* Whether --system-bus asks for the control interface on the system bus. */
+gboolean tr_service_wants_system_bus(TrOptions *options);
 
 /*
  * Running as a service: --daemon (the parent returns only once the device is

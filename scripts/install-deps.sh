@@ -11,6 +11,9 @@ PACKAGES="
   libgtk-3-dev libnm-dev
   network-manager dbus-daemon libnma-dev libnma-gtk4-dev libgtk-4-dev libsecret-1-dev
   network-manager-gnome xvfb imagemagick xdotool
+  libayatana-appindicator3-dev libpolkit-gobject-1-dev polkitd gettext
+  desktop-file-utils appstream libxml2-utils
+  x11-utils trayer dbus python3-gi util-linux gnome-keyring pkexec
   libpam0g-dev libcrypt-dev
   clang-14 libclang-rt-14-dev llvm-14
   cppcheck valgrind

@@ -55,6 +55,7 @@ static void
 on_hub_changed(gpointer p)
 {
 	tr_control_state_changed(control);
+	tr_control_peers_changed(control);
 }
 
 static const TrControlOps control_ops = {
@@ -291,8 +292,10 @@ main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
 	g_unix_signal_add(SIGHUP, on_hup, NULL);
 	tr_hub_start(hub);
-	if (control && g_getenv("INVOCATION_ID"))
-		tr_control_export_system_bus(control);
+	if (control && tr_service_wants_system_bus(opts)) {
+		g_autofree char *network = tr_service_network_name(opts, "trellis-server");
+		tr_control_export_system_bus(control, network);
+	}
 	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
 							  tr_hub_port(hub), tr_hub_ifname(hub));
