@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Windows: the service's life is the Service Control Manager's (service-win.c). */
 #ifndef G_OS_WIN32
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #define MAX_RUNTIME_FILES 4
 
