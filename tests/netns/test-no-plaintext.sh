@@ -66,6 +66,7 @@ import socket, sys
 mode, marker = sys.argv[1], sys.argv[2].encode()
 if mode == "udp":
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("198.19.0.1", 5002))
+    print("ready", flush=True)
     s.settimeout(5); n = 0
     try:
         while n < 20:
@@ -76,6 +77,7 @@ if mode == "udp":
 else:
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("198.19.0.1", 5001)); s.listen(1); s.settimeout(20)
+    print("ready", flush=True)
     c, _ = s.accept(); c.settimeout(20); data = bytearray()
     while True:
         b = c.recv(1 << 16)
@@ -102,12 +104,14 @@ send_markers() { # send_markers UDP_MARKER TCP_MARKER: both must arrive in full
 	local u=$!
 	netns_exec "$hub" timeout 30 python3 "$T/sink.py" tcp "$2" >"$T/sink-tcp.out" &
 	local t=$!
-	sleep 0.3
+	# the sinks listen before anything is sent (a datagram sent earlier is lost)
+	netns_wait_for 10 grep -q ready "$T/sink-udp.out" || fail "UDP sink did not start"
+	netns_wait_for 10 grep -q ready "$T/sink-tcp.out" || fail "TCP sink did not start"
 	netns_exec "$cl" timeout 30 python3 "$T/source.py" udp "$1" || fail "UDP source"
 	netns_exec "$cl" timeout 30 python3 "$T/source.py" tcp "$2" || fail "TCP source"
 	wait $u; wait $t
-	[ "$(cat "$T/sink-udp.out")" = 20 ] || fail "UDP markers lost in the tunnel: $(cat "$T/sink-udp.out")/20"
-	[ "$(cat "$T/sink-tcp.out")" = 20000 ] || fail "TCP markers lost in the tunnel: $(cat "$T/sink-tcp.out")/20000"
+	[ "$(tail -n 1 "$T/sink-udp.out")" = 20 ] || fail "UDP markers lost in the tunnel: $(tail -n 1 "$T/sink-udp.out")/20"
+	[ "$(tail -n 1 "$T/sink-tcp.out")" = 20000 ] || fail "TCP markers lost in the tunnel: $(tail -n 1 "$T/sink-tcp.out")/20000"
 }
 count() { # count FILE MARKER -> occurrences in a capture
 	python3 -c 'import sys; print(open(sys.argv[1], "rb").read().count(sys.argv[2].encode()))' "$1" "$2"

@@ -5,10 +5,12 @@
 # installs them with the README's own command, runs the README's "A first
 # network" -- every command, as written -- with the hub and the laptop in two
 # network namespaces, from the installed files only (/usr/sbin, /etc/trellis,
-# /var/lib/trellis, the installed units), checks the installed layout, runs
-# the README's from-source install into a scratch root and its quick start,
-# then purges the packages and checks that nothing is left behind. (The
-# README's last command, ./scripts/test.sh, is what runs this.)
+# /var/lib/trellis, the installed units), checks the installed layout (the
+# tray's launcher, autostart entry, metainfo and icons, the polkit actions in
+# /usr/share/polkit-1/actions among it), runs the README's from-source install
+# into a scratch root and its quick start, then purges the packages and checks
+# that nothing is left behind. (The README's last command, ./scripts/test.sh,
+# is what runs this.)
 #
 #   [hub] 198.18.4.1 ---- 198.18.4.2 [laptop]     tunnel 198.19.0.0/24 (the default pool)
 #
@@ -29,7 +31,7 @@ netns_require_root
 unset TRELLIS_CONTROL_DIR TRELLIS_STATE_DIR TRELLIS_CONFIG_DIR
 T=$(netns_tmpdir)
 README=$TR_SOURCE_ROOT/README.md
-PKGS="trellis trellis-server trellis-client network-manager-trellis network-manager-trellis-gnome"
+PKGS="trellis trellis-server trellis-client network-manager-trellis network-manager-trellis-gnome trellis-tray"
 APT="apt-get -o DPkg::Lock::Timeout=600 -y -q"
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -82,7 +84,7 @@ trap 'purge_on_exit; netns_cleanup; exit' EXIT
 
 # ---- install with the README's commands ----------------------------------------------
 sed -n 's/^# \(apt install .*\)$/\1/p' "$README" >"$T/install-cmds.txt"
-[ "$(wc -l <"$T/install-cmds.txt")" = 2 ] || fail "expected two '# apt install' lines in the README: $(cat "$T/install-cmds.txt")"
+[ "$(wc -l <"$T/install-cmds.txt")" = 3 ] || fail "expected three '# apt install' lines in the README: $(cat "$T/install-cmds.txt")"
 installed=1
 while read -r install_cmd; do
 	for f in ${install_cmd#apt install }; do
@@ -131,6 +133,42 @@ for f in $(sed -n 's/^\(program\|plugin\|auth-dialog\)=//p' "$name"); do
 done
 [ -f /usr/share/dbus-1/system.d/nm-trellis-service.conf ] || fail "no bus policy for the NetworkManager service"
 ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf), tmpfiles (/var/lib/trellis 0700, /run/trellis), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
+
+# The tray and what the daemons' side ships for it: the launcher and the
+# autostart entry valid and naming what is installed, the metainfo valid, the
+# icons, the German catalogue, the polkit actions where polkitd reads them
+# (with the join action naming the installed trellis for pkexec).
+launcher=/usr/share/applications/org.trellisvpn.Tray.desktop
+autostart=/etc/xdg/autostart/trellis-tray.desktop
+policy=/usr/share/polkit-1/actions/org.trellisvpn.policy
+metainfo=/usr/share/metainfo/org.trellisvpn.Tray.metainfo.xml
+for f in /usr/bin/trellis-tray "$launcher" "$autostart" "$policy" "$metainfo" \
+	/usr/share/icons/hicolor/scalable/apps/org.trellisvpn.Tray.svg \
+	/usr/share/icons/hicolor/scalable/status/trellis-tray-connected-symbolic.svg \
+	/usr/share/locale/de/LC_MESSAGES/trellis.mo; do
+	[ -e "$f" ] || fail "not installed: $f"
+done
+[ "$(dpkg-query -S "$policy" | cut -d: -f1)" = trellis ] || fail "$policy is not in the package trellis: $(dpkg-query -S "$policy")"
+! ldd /usr/bin/trellis-tray | grep -q "not found" || fail "trellis-tray: $(ldd /usr/bin/trellis-tray | grep "not found")"
+/usr/bin/trellis-tray --help >"$T/tray-help.out" 2>&1 || fail "trellis-tray --help: $(cat "$T/tray-help.out")"
+man -w trellis-tray >/dev/null 2>&1 || fail "no man page for trellis-tray"
+for f in "$launcher" "$autostart"; do
+	out=$(desktop-file-validate "$f" 2>&1) && [ -z "$out" ] || fail "desktop-file-validate $f: $out"
+	[ "$(sed -n 's/^Exec=//p' "$f")" = trellis-tray ] || fail "$f: Exec= is not trellis-tray"
+	icon=$(sed -n 's/^Icon=//p' "$f")
+	[ -e "/usr/share/icons/hicolor/scalable/apps/$icon.svg" ] || fail "$f: Icon=$icon is not installed"
+done
+appstreamcli validate --no-net "$metainfo" >"$T/metainfo.log" 2>&1 || fail "appstreamcli validate $metainfo: $(cat "$T/metainfo.log")"
+xmllint --noout "$policy" || fail "$policy is not well-formed"
+for action in org.trellisvpn.network.connect org.trellisvpn.network.disconnect \
+	org.trellisvpn.daemon.reload org.trellisvpn.network.join; do
+	grep -q "<action id=\"$action\">" "$policy" || fail "$policy: no action $action"
+done
+grep -q '<annotate key="org.freedesktop.policykit.exec.path">/usr/bin/trellis</annotate>' "$policy" ||
+	fail "$policy: the join action does not name /usr/bin/trellis"
+ldd /usr/sbin/trellis-client | grep -q libpolkit-gobject-1 || fail "trellis-client is not built with polkit"
+msgunfmt /usr/share/locale/de/LC_MESSAGES/trellis.mo | grep -q '^msgstr "Beenden"$' || fail "no German in trellis.mo"
+ok "tray: trellis-tray runs (--help), launcher and autostart entry pass desktop-file-validate, metainfo appstreamcli, icons, German catalogue, man page; polkit actions in $policy (package trellis; join names /usr/bin/trellis), daemons built with polkit"
 
 # ---- the README's first network, as written -----------------------------------------
 netns_new hub hub && netns_new lap laptop || fail "netns"
