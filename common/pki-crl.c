@@ -163,7 +163,7 @@ tr_pki_write_crl(TrPkiCa *ca, gnutls_x509_crt_t extra, GError **error)
 	if (rc >= 0)
 		rc = gnutls_x509_crl_set_version(crl, 2);
 	if (rc >= 0)
-		rc = gnutls_x509_crl_set_this_update(crl, (time_t)now);
+		rc = gnutls_x509_crl_set_this_update(crl, (time_t)(now - TR_PKI_BACKDATE_SECONDS));
 	if (rc >= 0)
 		rc = gnutls_x509_crl_set_next_update(crl,
 						     (time_t)(now + TR_PKI_CRL_DAYS * TR_PKI_DAY));

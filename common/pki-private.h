@@ -19,6 +19,13 @@ struct _TrPkiCa {
 
 /* Seconds in a day, for lifetimes given in days. */
 #define TR_PKI_DAY ((gint64)86400)
+/*
+ * Certificates and CRLs start a little in the past, so that peers with a
+ * slow clock accept them, and so does GnuTLS right away: it reads the clock
+ * with time(), which can still show the previous second when
+ * g_get_real_time() has moved on.
+ */
+#define TR_PKI_BACKDATE_SECONDS 300
 
 /* ---- pki-profile.c: the certificate profile ---------------------------------- */
 

@@ -73,8 +73,14 @@ load_crl(const char *path, gnutls_x509_crt_t ca, GError **error)
 	}
 	rc = gnutls_x509_crl_verify(crl, &ca, 1, 0, &status);
 	if (rc < 0 || status != 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: CRL not signed by the CA in use",
-			    path);
+		gnutls_datum_t why = { NULL, 0 };
+
+		if (rc >= 0)
+			gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+			    "%s: CRL not signed by the CA in use (%s)", path,
+			    rc < 0 ? gnutls_strerror(rc) : why.data ? (const char *)why.data : "?");
+		gnutls_free(why.data);
 		return NULL;
 	}
 	return g_steal_pointer(&crl);

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Certificates start a little in the past so that peers with a slow clock accept them. */
-#define BACKDATE_SECONDS 300
 #define SERIAL_BYTES     16
 
 gint64
@@ -225,7 +223,7 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 	}
 	cn = g_strdup_printf("Trellis CA %s", opts->network ? opts->network : "trellis");
 	days = opts->days ? opts->days : TR_PKI_CA_DAYS;
-	not_before = opts->not_before ? opts->not_before : tr_pki_now() - BACKDATE_SECONDS;
+	not_before = opts->not_before ? opts->not_before : tr_pki_now() - TR_PKI_BACKDATE_SECONDS;
 
 	if (!tr_pki_ensure_dir(state_dir, error)) {
 		tr_pki_prefix_write_error(error, state_dir);
@@ -409,7 +407,7 @@ finish_cert(TrPkiCa *ca, gnutls_x509_crt_t crt, const char *name, const TrPkiIss
 	    GError **error)
 {
 	gint64 ca_end = (gint64)gnutls_x509_crt_get_expiration_time(ca->crt);
-	gint64 not_before = opts->not_before ? opts->not_before : tr_pki_now() - BACKDATE_SECONDS;
+	gint64 not_before = opts->not_before ? opts->not_before : tr_pki_now() - TR_PKI_BACKDATE_SECONDS;
 	gint64 not_after = opts->not_after;
 	int rc;
 
