@@ -26,6 +26,7 @@
 
 typedef struct {
 	GMainLoop *loop;
+	guint timeout_id; /* the overall bound; 0 once it fired */
 	TrInviteToken *token;
 	TrTlsCreds *creds;
 	GBytes *request_pem;
@@ -182,6 +183,7 @@ on_overall_timeout(gpointer p)
 {
 	Join *j = p;
 
+	j->timeout_id = 0;
 	join_finish(j, g_error_new(TR_ERROR, TR_ERROR_TIMEOUT,
 	                           "the hub did not answer in time (%d s)", TR_CLI_JOIN_TIMEOUT_S));
 	return G_SOURCE_REMOVE;
@@ -191,14 +193,12 @@ on_overall_timeout(gpointer p)
 static gboolean
 exchange(Join *j, GError **error)
 {
-	guint timeout;
-
 	j->loop = g_main_loop_new(NULL, FALSE);
 	j->unreachable = g_string_new(NULL);
-	timeout = g_timeout_add_seconds(TR_CLI_JOIN_TIMEOUT_S, on_overall_timeout, j);
+	j->timeout_id = g_timeout_add_seconds(TR_CLI_JOIN_TIMEOUT_S, on_overall_timeout, j);
 	dial_next(j);
 	g_main_loop_run(j->loop);
-	g_source_remove(timeout);
+	g_clear_handle_id(&j->timeout_id, g_source_remove);
 	if (j->ctrl != NULL) {
 		tr_ctrl_abort(j->ctrl);
 		g_clear_pointer(&j->ctrl, tr_ctrl_unref);
