@@ -321,8 +321,8 @@ tr_cli_join(int argc, char **argv)
 		argv++;
 	}
 	if (argc != 2) {
-		fprintf(stderr,
-		        "trellis: usage: trellis join TOKEN|- [--network NAME] [--state-dir DIR]\n");
+		fprintf(stderr, "trellis: usage: trellis join TOKEN|- [--network NAME] "
+		                "[--state-dir DIR]\n");
 		return TR_CLI_USAGE;
 	}
 	/* "-": the token from stdin, where a command line would show it to

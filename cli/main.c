@@ -14,18 +14,18 @@
 
 static const TrCliCommand commands[] = {
 #ifndef G_OS_WIN32 /* Windows: trellis service start|stop NAME */
-	{ "up", "Start the network NAME (" TR_SYSCONFDIR "/NAME.conf) through systemd", tr_cli_up },
-	{ "down", "Stop the network NAME", tr_cli_down },
+        {"up", "Start the network NAME (" TR_SYSCONFDIR "/NAME.conf) through systemd", tr_cli_up},
+        {"down", "Stop the network NAME", tr_cli_down},
 #endif
-	{ "status", "Show every Trellis daemon's sessions (--json for scripts)", tr_cli_status },
-	{ "pki", "Manage the network's CA and certificates", tr_cli_pki },
-	{ "invite", "Print a one-line token that lets a new machine join (on the hub)",
-	  tr_cli_invite },
-	{ "join", "Join the network with a token from 'trellis invite' (on the new machine)",
-	  tr_cli_join },
-	{ "genkey", "Print a new random shared key (for shared-key-file)", tr_cli_genkey },
+        {"status", "Show every Trellis daemon's sessions (--json for scripts)", tr_cli_status},
+        {"pki", "Manage the network's CA and certificates", tr_cli_pki},
+        {"invite", "Print a one-line token that lets a new machine join (on the hub)",
+         tr_cli_invite},
+        {"join", "Join the network with a token from 'trellis invite' (on the new machine)",
+         tr_cli_join},
+        {"genkey", "Print a new random shared key (for shared-key-file)", tr_cli_genkey},
 #ifdef G_OS_WIN32
-	{ "service", "Install, start, stop or remove a network's Windows service", tr_cli_service },
+        {"service", "Install, start, stop or remove a network's Windows service", tr_cli_service},
 #endif
 };
 
@@ -40,8 +40,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "Usage: trellis COMMAND [ARGS...]\n"
-		     "       trellis --version\n\n"
-		     "Commands:\n");
+	             "       trellis --version\n\n"
+	             "Commands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun 'trellis COMMAND --help' for a command's options.\n");

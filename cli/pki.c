@@ -69,7 +69,7 @@ entry_status(const TrPkiEntry *e, gint64 now)
 		return g_strdup("not yet valid");
 	if (tr_pki_entry_is_expiring(e, now))
 		return g_strdup_printf("EXPIRES in %" G_GINT64_FORMAT " days",
-				       (e->not_after - now) / 86400);
+		                       (e->not_after - now) / 86400);
 	return g_strdup("valid");
 }
 
@@ -87,18 +87,17 @@ warn_expiring(const char *dir)
 		if (!tr_pki_entry_is_expiring(e, now))
 			continue;
 		fprintf(stderr, "trellis: warning: the %s certificate '%s' %s on %s; %s\n",
-			tr_pki_kind_to_string(e->kind), e->name,
-			e->not_after <= now ? "expired" : "expires", date,
-			e->kind == TR_PKI_KIND_CA
-				? "plan a new CA for the network"
-				: "renew it with 'trellis pki issue --force'");
+		        tr_pki_kind_to_string(e->kind), e->name,
+		        e->not_after <= now ? "expired" : "expires", date,
+		        e->kind == TR_PKI_KIND_CA ? "plan a new CA for the network"
+		                                  : "renew it with 'trellis pki issue --force'");
 	}
 }
 
 static int
 cmd_init(PkiArgs *args, int argc, char **argv)
 {
-	TrPkiInitOptions opts = { .network = args->network };
+	TrPkiInitOptions opts = {.network = args->network};
 	g_autoptr(TrPkiCa) ca = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *fp = NULL;
@@ -121,7 +120,7 @@ cmd_init(PkiArgs *args, int argc, char **argv)
 static int
 cmd_issue(PkiArgs *args, int argc, char **argv)
 {
-	TrPkiIssueOptions opts = { 0 };
+	TrPkiIssueOptions opts = {0};
 	g_autoptr(GArray) ips = g_array_new(FALSE, TRUE, sizeof(TrPrefix));
 	g_autoptr(GArray) subnets = g_array_new(FALSE, TRUE, sizeof(TrPrefix));
 	g_autoptr(TrPkiCa) ca = NULL;
@@ -216,7 +215,7 @@ cmd_list(PkiArgs *args, int argc, char **argv)
 	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
 	g_autoptr(GError) error = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	int width[5] = { 0 };
+	int width[5] = {0};
 
 	entries = tr_pki_list(state_dir(args), &error);
 	if (entries == NULL)
@@ -258,24 +257,31 @@ entries_for(const char *letters, PkiArgs *args)
 		char letter;
 		GOptionEntry entry;
 	} all[] = {
-		{ 'd', { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &args->state_dir,
-			 "State directory (default: $TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")",
-			 "DIR" } },
-		{ 'a', { "algorithm", 0, 0, G_OPTION_ARG_STRING, &args->algorithm,
-			 "Key algorithm: ed25519 (default) or ecdsa-p256", "ALG" } },
-		{ 'D', { "days", 0, 0, G_OPTION_ARG_INT, &args->days,
-			 "Lifetime in days (CA: 3650, certificates: 825)", "N" } },
-		{ 'n', { "network", 0, 0, G_OPTION_ARG_STRING, &args->network,
-			 "Network name for the CA's common name", "NAME" } },
-		{ 's', { "server", 0, 0, G_OPTION_ARG_NONE, &args->server,
-			 "Issue a server certificate (default: client)", NULL } },
-		{ 'i', { "ip", 0, 0, G_OPTION_ARG_STRING_ARRAY, &args->ips,
-			 "Static tunnel address (repeatable)", "ADDR" } },
-		{ 'S', { "subnet", 0, 0, G_OPTION_ARG_STRING_ARRAY, &args->subnets,
-			 "Claimed subnet, e.g. 198.19.5.0/24 (repeatable)", "PREFIX" } },
-		{ 'f', { "force", 0, 0, G_OPTION_ARG_NONE, &args->force,
-			 "Revoke NAME's current certificate and issue a new one", NULL } },
-		{ 'j', { "json", 0, 0, G_OPTION_ARG_NONE, &args->json, "Print JSON", NULL } },
+	        {'d',
+	         {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &args->state_dir,
+	          "State directory (default: $TRELLIS_STATE_DIR or " TR_LOCALSTATEDIR ")", "DIR"}},
+	        {'a',
+	         {"algorithm", 0, 0, G_OPTION_ARG_STRING, &args->algorithm,
+	          "Key algorithm: ed25519 (default) or ecdsa-p256", "ALG"}},
+	        {'D',
+	         {"days", 0, 0, G_OPTION_ARG_INT, &args->days,
+	          "Lifetime in days (CA: 3650, certificates: 825)", "N"}},
+	        {'n',
+	         {"network", 0, 0, G_OPTION_ARG_STRING, &args->network,
+	          "Network name for the CA's common name", "NAME"}},
+	        {'s',
+	         {"server", 0, 0, G_OPTION_ARG_NONE, &args->server,
+	          "Issue a server certificate (default: client)", NULL}},
+	        {'i',
+	         {"ip", 0, 0, G_OPTION_ARG_STRING_ARRAY, &args->ips,
+	          "Static tunnel address (repeatable)", "ADDR"}},
+	        {'S',
+	         {"subnet", 0, 0, G_OPTION_ARG_STRING_ARRAY, &args->subnets,
+	          "Claimed subnet, e.g. 198.19.5.0/24 (repeatable)", "PREFIX"}},
+	        {'f',
+	         {"force", 0, 0, G_OPTION_ARG_NONE, &args->force,
+	          "Revoke NAME's current certificate and issue a new one", NULL}},
+	        {'j', {"json", 0, 0, G_OPTION_ARG_NONE, &args->json, "Print JSON", NULL}},
 	};
 	GOptionEntry *out = g_new0(GOptionEntry, G_N_ELEMENTS(all) + 1);
 	guint n = 0;
@@ -287,11 +293,11 @@ entries_for(const char *letters, PkiArgs *args)
 }
 
 static const PkiCommand pki_commands[] = {
-	{ "init", "", "Create the network's CA", "daDn", cmd_init },
-	{ "issue", "NAME", "Issue a certificate for NAME", "daDsiSf", cmd_issue },
-	{ "revoke", "NAME", "Revoke NAME's certificate and update the CRL", "d", cmd_revoke },
-	{ "list", "", "List certificates: names, expiry, revoked state", "dj", cmd_list },
-	{ "crl", "", "Re-sign the CRL with a fresh next-update time", "d", cmd_crl },
+        {"init", "", "Create the network's CA", "daDn", cmd_init},
+        {"issue", "NAME", "Issue a certificate for NAME", "daDsiSf", cmd_issue},
+        {"revoke", "NAME", "Revoke NAME's certificate and update the CRL", "d", cmd_revoke},
+        {"list", "", "List certificates: names, expiry, revoked state", "dj", cmd_list},
+        {"crl", "", "Re-sign the CRL with a fresh next-update time", "d", cmd_crl},
 };
 
 static void
@@ -300,7 +306,7 @@ pki_usage(FILE *out)
 	fprintf(out, "Usage: trellis pki COMMAND [OPTIONS...]\n\nCommands:\n");
 	for (guint i = 0; i < G_N_ELEMENTS(pki_commands); i++)
 		fprintf(out, "  %-7s %-5s %s\n", pki_commands[i].name, pki_commands[i].params,
-			pki_commands[i].summary);
+		        pki_commands[i].summary);
 	fprintf(out, "\nRun 'trellis pki COMMAND --help' for its options.\n");
 }
 
@@ -308,7 +314,7 @@ int
 tr_cli_pki(int argc, char **argv)
 {
 	const PkiCommand *cmd = NULL;
-	g_auto(PkiArgs) args = { 0 };
+	g_auto(PkiArgs) args = {0};
 	g_autoptr(GOptionContext) ctx = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree GOptionEntry *entries = NULL;
@@ -328,8 +334,7 @@ tr_cli_pki(int argc, char **argv)
 		return TR_CLI_USAGE;
 	}
 	/* Parse "trellis pki CMD ..." as a program of its own. */
-	params = g_strdup_printf("%s%s- %s", cmd->params, cmd->params[0] ? " " : "",
-				 cmd->summary);
+	params = g_strdup_printf("%s%s- %s", cmd->params, cmd->params[0] ? " " : "", cmd->summary);
 	ctx = g_option_context_new(params);
 	entries = entries_for(cmd->options, &args);
 	g_option_context_add_main_entries(ctx, entries, NULL);

@@ -72,26 +72,30 @@ print_session(JsonObject *o, const char *indent)
 		printf("%spath: %s%s, endpoint %s\n", indent,
 		       g_strcmp0(path, "udp") == 0   ? "UDP direct"
 		       : g_strcmp0(path, "tcp") == 0 ? "TCP fallback (over TLS)"
-						     : path,
+		                                     : path,
 		       "", str(o, "endpoint") ? str(o, "endpoint") : "(not yet known)");
 		if (json_object_has_member(o, "peer_mtu")) {
 			gint64 pmtu = num(o, "path_mtu");
 			const char *search = str(o, "path_mtu_search");
 
 			if (pmtu > 0)
-				printf("%smtu: %" G_GINT64_FORMAT " (path MTU %" G_GINT64_FORMAT "%s)\n",
+				printf("%smtu: %" G_GINT64_FORMAT " (path MTU %" G_GINT64_FORMAT
+				       "%s)\n",
 				       indent, num(o, "peer_mtu"), pmtu,
-				       g_strcmp0(search, "searching") == 0 ? ", checking again" : "");
+				       g_strcmp0(search, "searching") == 0 ? ", checking again"
+				                                           : "");
 			else
-				printf("%smtu: %" G_GINT64_FORMAT " (path MTU %s)\n", indent, num(o, "peer_mtu"),
-				       g_strcmp0(search, "no answer") == 0 ? "unknown: the peer does not answer probes"
-				                                             : "being measured");
+				printf("%smtu: %" G_GINT64_FORMAT " (path MTU %s)\n", indent,
+				       num(o, "peer_mtu"),
+				       g_strcmp0(search, "no answer") == 0
+				               ? "unknown: the peer does not answer probes"
+				               : "being measured");
 		}
 		printf("%scipher: %s, compression %s, key epoch %" G_GINT64_FORMAT "\n", indent,
 		       str(o, "cipher"), str(o, "compression"), num(o, "epoch"));
 		printf("%slast handshake: %s\n", indent, since);
-		printf("%stransfer: %s received (%" G_GINT64_FORMAT " packets), %s sent (%" G_GINT64_FORMAT
-		       " packets)\n",
+		printf("%stransfer: %s received (%" G_GINT64_FORMAT
+		       " packets), %s sent (%" G_GINT64_FORMAT " packets)\n",
 		       indent, rx, num(o, "rx_packets"), tx, num(o, "tx_packets"));
 	}
 }
@@ -119,33 +123,34 @@ print_port_mapping(JsonObject *o, const char *indent)
 	if (g_strcmp0(state, "disabled") == 0) {
 		printf("%sport mapping: off (--no-port-forwarding)\n", indent);
 	} else if (g_strcmp0(state, "mapped") == 0) {
-		g_autofree char *lease =
-			flag(m, "permanent")
-				? g_strdup("permanent")
-				: g_strdup_printf("%" G_GINT64_FORMAT " s left", num(m, "lifetime_left"));
+		g_autofree char *lease = flag(m, "permanent")
+		                                 ? g_strdup("permanent")
+		                                 : g_strdup_printf("%" G_GINT64_FORMAT " s left",
+		                                                   num(m, "lifetime_left"));
 		g_autofree char *tcp =
-			num(m, "external_tcp_port") == 0 ? g_strdup("UDP")
-			: num(m, "external_tcp_port") == num(m, "external_port")
-				? g_strdup("UDP and TCP")
-				: g_strdup_printf("UDP; TCP on port %" G_GINT64_FORMAT,
-						  num(m, "external_tcp_port"));
+		        num(m, "external_tcp_port") == 0 ? g_strdup("UDP")
+		        : num(m, "external_tcp_port") == num(m, "external_port")
+		                ? g_strdup("UDP and TCP")
+		                : g_strdup_printf("UDP; TCP on port %" G_GINT64_FORMAT,
+		                                  num(m, "external_tcp_port"));
 
-		printf("%sport mapping: %s:%" G_GINT64_FORMAT " (%s) to local port %" G_GINT64_FORMAT
-		       ", by %s, lease %s\n",
-		       indent, str(m, "external_address") ? str(m, "external_address") : "(unknown)",
+		printf("%sport mapping: %s:%" G_GINT64_FORMAT
+		       " (%s) to local port %" G_GINT64_FORMAT ", by %s, lease %s\n",
+		       indent,
+		       str(m, "external_address") ? str(m, "external_address") : "(unknown)",
 		       num(m, "external_port"), tcp, num(m, "local_port"),
-		       g_strcmp0(str(m, "protocol"), "upnp") == 0 ? "UPnP IGD" : "NAT-PMP",
-		       lease);
+		       g_strcmp0(str(m, "protocol"), "upnp") == 0 ? "UPnP IGD" : "NAT-PMP", lease);
 		if (flag(m, "not_connected"))
 			printf("%s  the router says it is not connected (behind another NAT): a "
 			       "lower-priority address\n",
 			       indent);
 	} else if (g_strcmp0(state, "failed") == 0) {
-		printf("%sport mapping: none yet: %s\n", indent, str(m, "error") ? str(m, "error") : "");
+		printf("%sport mapping: none yet: %s\n", indent,
+		       str(m, "error") ? str(m, "error") : "");
 	} else {
 		printf("%sport mapping: %s\n", indent,
 		       g_strcmp0(state, "searching") == 0 ? "asking the router"
-							  : "nothing to map yet");
+		                                          : "nothing to map yet");
 	}
 }
 
@@ -164,8 +169,8 @@ print_status(const char *socket, JsonObject *o)
 		print_port_mapping(o, "  ");
 		for (guint i = 0; i < n; i++) {
 			JsonObject *p = json_array_get_object_element(peers, i);
-			printf("\n  %s %s\n    connection: %s\n", str(p, "kind"), str(p, "identity"),
-			       str(p, "connection"));
+			printf("\n  %s %s\n    connection: %s\n", str(p, "kind"),
+			       str(p, "identity"), str(p, "connection"));
 			print_session(p, "    ");
 		}
 	} else {
@@ -221,7 +226,8 @@ print_stopped(GPtrArray *sockets, gboolean as_json)
 int
 tr_cli_status(int argc, char **argv)
 {
-	g_autoptr(GOptionContext) ctx = g_option_context_new("- show every Trellis daemon's sessions");
+	g_autoptr(GOptionContext) ctx =
+	        g_option_context_new("- show every Trellis daemon's sessions");
 	g_autoptr(GError) error = NULL;
 	g_auto(GStrv) sockets = NULL;
 	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
@@ -230,12 +236,13 @@ tr_cli_status(int argc, char **argv)
 	g_autofree char *dir = NULL;
 	guint answered = 0;
 	const GOptionEntry entries[] = {
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON for scripts", NULL },
-		{ "socket", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sockets,
-		  "Ask the daemon on this control socket (repeatable; default: every socket in " TR_RUNSTATEDIR ")",
-		  "FILE" },
-		{ "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Look for control sockets here", "DIR" },
-		{ NULL },
+	        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON for scripts", NULL},
+	        {"socket", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sockets,
+	         "Ask the daemon on this control socket (repeatable; default: every socket "
+	         "in " TR_RUNSTATEDIR ")",
+	         "FILE"},
+	        {"dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Look for control sockets here", "DIR"},
+	        {NULL},
 	};
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -250,8 +257,9 @@ tr_cli_status(int argc, char **argv)
 
 		while (d && (name = g_dir_read_name(d)) != NULL) {
 			if (g_str_has_suffix(name, ".sock"))
-				g_ptr_array_add(found, g_build_filename(dir ? dir : tr_control_dir(),
-									name, NULL));
+				g_ptr_array_add(
+				        found,
+				        g_build_filename(dir ? dir : tr_control_dir(), name, NULL));
 		}
 		g_ptr_array_sort(found, (GCompareFunc)g_strcmp0);
 	}
@@ -282,7 +290,7 @@ tr_cli_status(int argc, char **argv)
 		if (!json_parser_load_from_data(parser, status, -1, &err) ||
 		    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
 			fprintf(stderr, "trellis: %s: unreadable status: %s\n", sock,
-				err ? err->message : "not an object");
+			        err ? err->message : "not an object");
 			continue;
 		}
 		if (answered++)

@@ -209,8 +209,8 @@ settings_equal(const TrClientSettings *a, const TrClientSettings *b)
 	for (guint i = 0; i < a->n_routes; i++)
 		if (!tr_prefix_equal(&a->routes[i], &b->routes[i]))
 			return FALSE;
-	if (!g_strv_equal((const char *const *)(a->dns ? a->dns : (char *[]){ NULL }),
-			  (const char *const *)(b->dns ? b->dns : (char *[]){ NULL })))
+	if (!g_strv_equal((const char *const *)(a->dns ? a->dns : (char *[]){NULL}),
+	                  (const char *const *)(b->dns ? b->dns : (char *[]){NULL})))
 		return FALSE;
 	return TRUE;
 }
@@ -218,7 +218,7 @@ settings_equal(const TrClientSettings *a, const TrClientSettings *b)
 static void
 close_device(TrClient *client)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	g_clear_pointer(&client->dp, tr_dataplane_free);
 	if (client->dev && tr_device_close(client->dev, &perr) < 0)
@@ -229,15 +229,15 @@ close_device(TrClient *client)
 static gboolean
 apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	if (client->dev != NULL && client->have_settings && settings_equal(&client->settings, s))
 		return TRUE;
 	close_device(client);
-	client->dev = tr_device_open_ex(client->cfg.dev_type, client->cfg.device,
-					client->cfg.device_path, client->n_udp > 1 ? client->n_udp
-										 : tr_dp_tuning_workers(&client->cfg.tuning),
-					client->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
+	client->dev = tr_device_open_ex(
+	        client->cfg.dev_type, client->cfg.device, client->cfg.device_path,
+	        client->n_udp > 1 ? client->n_udp : tr_dp_tuning_workers(&client->cfg.tuning),
+	        client->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
 	if (client->dev == NULL)
 		goto fail;
 	if (client->cfg.configure_device) {
@@ -255,10 +255,10 @@ apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 				goto fail;
 		if (client->cfg.apply_dns && s->dns && s->dns[0]) {
 			TrDnsConfig dns = {
-				.servers = (const char *const *)s->dns,
-				.n_servers = g_strv_length(s->dns),
-				.domains = (const char *const *)s->dns_search,
-				.n_domains = s->dns_search ? g_strv_length(s->dns_search) : 0,
+			        .servers = (const char *const *)s->dns,
+			        .n_servers = g_strv_length(s->dns),
+			        .domains = (const char *const *)s->dns_search,
+			        .n_domains = s->dns_search ? g_strv_length(s->dns_search) : 0,
 			};
 			if (tr_device_set_dns(client->dev, &dns, &perr) < 0)
 				goto fail;
@@ -271,8 +271,8 @@ apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 	return TRUE;
 fail:
 	g_set_error(error, TR_ERROR,
-		    perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-		    "%s", perr.message);
+	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
+	            "%s", perr.message);
 	close_device(client);
 	return FALSE;
 }
@@ -282,7 +282,7 @@ fail:
 static gboolean
 handle_config(TrClient *client, TrMsg *msg, GError **error)
 {
-	TrClientSettings s = { 0 };
+	TrClientSettings s = {0};
 	TrDcConfig dcc;
 	TrLinkTiming timing;
 	GPtrArray *dns = g_ptr_array_new();
@@ -291,12 +291,12 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	gboolean ok = FALSE;
 
 	if (!tr_msg_require(msg, error, TR_ATTR_PROTO_VERSION, TR_ATTR_RX_INDEX, TR_ATTR_CIPHER,
-			    TR_ATTR_MTU, 0))
+	                    TR_ATTR_MTU, 0))
 		goto out;
 	if (msg->proto_version != TR_PROTO_VERSION) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
-			    "the server speaks protocol %u, we speak %u", msg->proto_version,
-			    TR_PROTO_VERSION);
+		            "the server speaks protocol %u, we speak %u", msg->proto_version,
+		            TR_PROTO_VERSION);
 		goto out;
 	}
 	s.identity = g_strdup(msg->identity);
@@ -305,9 +305,9 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	for (guint i = 0; i < msg->n_routes; i++)
 		s.routes[s.n_routes++] = msg->routes[i];
 	for (guint i = 0; i < msg->n_dns_servers; i++)
-		g_ptr_array_add(dns, g_strdup(tr_addr_to_string((TrAddrFamily)msg->dns_servers[i].family,
-								msg->dns_servers[i].addr, buf,
-								sizeof(buf))));
+		g_ptr_array_add(dns, g_strdup(tr_addr_to_string(
+		                             (TrAddrFamily)msg->dns_servers[i].family,
+		                             msg->dns_servers[i].addr, buf, sizeof(buf))));
 	g_ptr_array_add(dns, NULL);
 	s.dns = (char **)g_ptr_array_free(dns, FALSE);
 	dns = NULL;
@@ -326,10 +326,11 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	ok = FALSE;
 	for (guint i = 0; i < client->cfg.n_ciphers; i++)
 		ok |= client->cfg.ciphers[i] == s.cipher;
-	if (!ok || (s.compression != TR_COMPRESS_NONE && s.compression != client->cfg.compression)) {
+	if (!ok ||
+	    (s.compression != TR_COMPRESS_NONE && s.compression != client->cfg.compression)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
-			    "the server chose %s / %s, which we did not offer",
-			    tr_cipher_name(s.cipher), tr_compress_name(s.compression));
+		            "the server chose %s / %s, which we did not offer",
+		            tr_cipher_name(s.cipher), tr_compress_name(s.compression));
 		ok = FALSE;
 		goto out;
 	}
@@ -365,7 +366,7 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 		goto out;
 	tr_link_use_dataplane(client->link, client->dp, 1);
 	if (!tr_link_activate(client->link, &dcc, &timing, client->udp_fd, (struct sockaddr *)&ep,
-			      client->server_addr_len, error))
+	                      client->server_addr_len, error))
 		goto out;
 	ok = TRUE;
 out:
@@ -391,9 +392,9 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		if (!handle_config(client, msg, &error)) {
 			g_warning("cannot use the server's configuration: %s", error->message);
 			tr_link_close(link, TR_MSG_ERROR,
-				      error->code == TR_ERROR_NEGOTIATE ? TR_REFUSE_SETTINGS
-									: TR_REFUSE_INTERNAL,
-				      error->message);
+			              error->code == TR_ERROR_NEGOTIATE ? TR_REFUSE_SETTINGS
+			                                                : TR_REFUSE_INTERNAL,
+			              error->message);
 			session_lost(client, error, !tr_error_is_retryable(error));
 			return;
 		}
@@ -403,12 +404,14 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 			char a[TR_PREFIX_STRLEN] = "-";
 			if (client->settings.n_addresses)
 				tr_prefix_to_string(&client->settings.addresses[0], a, sizeof(a));
-			g_message("connected to %s as %s: device %s, address %s, MTU %u, cipher %s, "
-				  "compression %s",
-				  client->server_desc, client->settings.identity ? client->settings.identity : "?",
-				  client->dev ? tr_device_ifname(client->dev) : "-", a,
-				  client->settings.mtu, tr_cipher_name(client->settings.cipher),
-				  tr_compress_name(client->settings.compression));
+			g_message(
+			        "connected to %s as %s: device %s, address %s, MTU %u, cipher %s, "
+			        "compression %s",
+			        client->server_desc,
+			        client->settings.identity ? client->settings.identity : "?",
+			        client->dev ? tr_device_ifname(client->dev) : "-", a,
+			        client->settings.mtu, tr_cipher_name(client->settings.cipher),
+			        tr_compress_name(client->settings.compression));
 		}
 		if (client->cb.configured)
 			client->cb.configured(client, &client->settings, client->user_data);
@@ -438,8 +441,8 @@ static gboolean
 on_config_timeout(gpointer p)
 {
 	TrClient *client = p;
-	g_autoptr(GError) error = g_error_new(TR_ERROR, TR_ERROR_TIMEOUT,
-					      "the server sent no configuration in time");
+	g_autoptr(GError) error =
+	        g_error_new(TR_ERROR, TR_ERROR_TIMEOUT, "the server sent no configuration in time");
 
 	client->config_timer = 0;
 	g_warning("%s", error->message);
@@ -451,7 +454,7 @@ static void
 send_hello(TrClient *client)
 {
 	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) hello = { 0 };
+	g_auto(TrMsg) hello = {0};
 
 	tr_msg_init(&hello, TR_MSG_HELLO);
 	hello.proto_version = TR_PROTO_VERSION;
@@ -469,7 +472,7 @@ send_hello(TrClient *client)
 	hello.mtu = (uint16_t)client->cfg.mtu;
 	tr_msg_set(&hello, TR_ATTR_MTU);
 	hello.features = (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
-			 (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
+	                 (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
 	tr_msg_set(&hello, TR_ATTR_FEATURES);
 	do {
 		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
@@ -498,8 +501,8 @@ send_hello(TrClient *client)
 		return;
 	}
 	client->state = STATE_HELLO;
-	client->config_timer = g_timeout_add(client->cfg.handshake_timeout_ms, on_config_timeout,
-					     client);
+	client->config_timer =
+	        g_timeout_add(client->cfg.handshake_timeout_ms, on_config_timeout, client);
 }
 
 static void
@@ -529,7 +532,7 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 {
 	TrClient *client = p;
 	g_autoptr(GError) err = error ? g_error_copy(error)
-				      : g_error_new(TR_ERROR, TR_ERROR_IO, "connection closed");
+	                              : g_error_new(TR_ERROR, TR_ERROR_IO, "connection closed");
 
 	if (client->link != link)
 		return;
@@ -552,10 +555,10 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 }
 
 static const TrLinkCallbacks link_callbacks = {
-	.message = on_message,
-	.established = on_established,
-	.closed = on_closed,
-	.path_changed = on_path_changed,
+        .message = on_message,
+        .established = on_established,
+        .closed = on_closed,
+        .path_changed = on_path_changed,
 };
 
 /* The local port of a bound socket. */
@@ -568,7 +571,7 @@ local_port(int fd)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;
 	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-					      : ((struct sockaddr_in *)&ss)->sin_port);
+	                                      : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /* One socket per worker, all on one local port (any address, the server's
@@ -577,7 +580,7 @@ local_port(int fd)
 static gboolean
 open_udp(TrClient *client, GError **error)
 {
-	struct sockaddr_storage any = { 0 };
+	struct sockaddr_storage any = {0};
 	socklen_t len;
 
 	any.ss_family = client->server_addr.ss_family;
@@ -587,17 +590,16 @@ open_udp(TrClient *client, GError **error)
 			((struct sockaddr_in6 *)&any)->sin6_port = htons(client->udp_port);
 		else
 			((struct sockaddr_in *)&any)->sin_port = htons(client->udp_port);
-		client->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, len,
-						     tr_dp_tuning_workers(&client->cfg.tuning),
-						     client->cfg.tuning.udp_gro, &client->n_udp, NULL);
+		client->udp_fds = tr_dp_open_sockets(
+		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
+		        client->cfg.tuning.udp_gro, &client->n_udp, NULL);
 		memset(&any, 0, sizeof(any));
 		any.ss_family = client->server_addr.ss_family;
 	}
 	if (client->udp_fds == NULL)
-		client->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, len,
-						     tr_dp_tuning_workers(&client->cfg.tuning),
-						     client->cfg.tuning.udp_gro, &client->n_udp,
-						     error);
+		client->udp_fds = tr_dp_open_sockets(
+		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
+		        client->cfg.tuning.udp_gro, &client->n_udp, error);
 	if (client->udp_fds == NULL)
 		return FALSE;
 	client->udp_fd = client->udp_fds[0];
@@ -628,7 +630,7 @@ start_dataplane(TrClient *client, GError **error)
 
 static void
 on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
-	     const GError *error, gpointer p)
+             const GError *error, gpointer p)
 {
 	TrClient *client = p;
 	g_autoptr(GError) err = NULL;
@@ -646,7 +648,7 @@ on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t 
 		return;
 	}
 	client->link = tr_link_new(fd, client->creds, client->cfg.server_name, client->server_desc,
-				   FALSE, &link_callbacks, client, &err);
+	                           FALSE, &link_callbacks, client, &err);
 	if (client->link == NULL) {
 		session_lost(client, err, FALSE);
 		return;
@@ -665,14 +667,14 @@ connect_next(TrClient *client)
 	client->state = STATE_CONNECTING;
 	tr_dialer_free(client->dialer);
 	client->dialer = tr_dialer_new(target, TR_DEFAULT_PORT, client->cfg.handshake_timeout_ms,
-				       on_connected, client);
+	                               on_connected, client);
 	g_debug("connecting to %s", target);
 	tr_dialer_start(client->dialer);
 }
 
 TrClient *
 tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, gpointer user_data,
-	      GError **error)
+              GError **error)
 {
 	g_autoptr(TrClient) client = g_new0(TrClient, 1);
 
@@ -699,12 +701,13 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->user_data = user_data;
 
 	if (client->cfg.connect == NULL || client->cfg.connect[0] == NULL) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "no server to connect to (--connect)");
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+		            "no server to connect to (--connect)");
 		return NULL;
 	}
 	if (config->tls.cert_file && config->server_name == NULL) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "certificate authentication needs the server's name (--server-name)");
+		            "certificate authentication needs the server's name (--server-name)");
 		return NULL;
 	}
 	client->creds = tr_tls_creds_new(&client->cfg.tls, error);
@@ -739,7 +742,8 @@ tr_client_stop(TrClient *client)
 	if (client->dialer)
 		tr_dialer_cancel(client->dialer);
 	if (client->link)
-		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "client shutting down");
+		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
+		              "client shutting down");
 	/* Stopped: the router need not forward anything to us (the next
 	 * session's socket maps its port again). */
 	if (client->portmap)
@@ -800,8 +804,8 @@ tr_client_server_address(TrClient *client, socklen_t *len)
 	return (const struct sockaddr *)&client->server_addr;
 }
 
-static const char *const state_names[] = { "idle", "connecting", "tls", "hello", "connected",
-					      "stopped" };
+static const char *const state_names[] = {"idle",  "connecting", "tls",
+                                          "hello", "connected",  "stopped"};
 
 const char *
 tr_client_state_name(TrClient *client)
@@ -856,7 +860,7 @@ tr_client_stats_json(TrClient *client)
 
 	tr_json_key_string(out, &first, "role", "client");
 	tr_json_key_string(out, &first, "state",
-			   client->waiting ? client->waiting : states[client->state]);
+	                   client->waiting ? client->waiting : states[client->state]);
 	/* Between attempts (state idle with a retry pending) and why. */
 	tr_json_key_bool(out, &first, "retrying", client->retry_id != 0);
 	if (client->last_error && client->state != STATE_ACTIVE)
@@ -864,7 +868,8 @@ tr_client_stats_json(TrClient *client)
 	tr_json_key_string(out, &first, "server", client->server_desc);
 	if (client->cfg.username)
 		tr_json_key_string(out, &first, "username", client->cfg.username);
-	tr_json_key_string(out, &first, "device", client->dev ? tr_device_ifname(client->dev) : NULL);
+	tr_json_key_string(out, &first, "device",
+	                   client->dev ? tr_device_ifname(client->dev) : NULL);
 	if (client->dp) {
 		TrDpStats st;
 		tr_dataplane_stats(client->dp, &st);
@@ -881,7 +886,7 @@ tr_client_stats_json(TrClient *client)
 			if (i)
 				g_string_append_c(out, ',');
 			tr_json_string(out, tr_prefix_to_string(&client->settings.addresses[i], a,
-								 sizeof(a)));
+			                                        sizeof(a)));
 		}
 		g_string_append_c(out, ']');
 		tr_json_key_uint(out, &first, "mtu", client->settings.mtu);

@@ -26,8 +26,8 @@ G_BEGIN_DECLS
  */
 
 typedef struct {
-	char **connect;    /* "HOST[:PORT]", tried in turn */
-	char *server_name; /* the identity the server's certificate must carry */
+	char **connect;      /* "HOST[:PORT]", tried in turn */
+	char *server_name;   /* the identity the server's certificate must carry */
 	char *node_key_file; /* shared key: this node's own key (common/node-key.h), or NULL */
 	TrTlsConfig tls;
 	char *username;
@@ -52,7 +52,7 @@ typedef struct {
 	gboolean udp;
 	guint handshake_timeout_ms;
 	guint retry_max_sec;
-	TrDpTuning tuning; /* data-plane threads and offloads */
+	TrDpTuning tuning;         /* data-plane threads and offloads */
 	TrPortmapSettings portmap; /* NAT port mapping of the UDP port */
 } TrClientConfig;
 
@@ -91,7 +91,7 @@ typedef struct {
 } TrClientCallbacks;
 
 TrClient *tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks,
-			gpointer user_data, GError **error);
+                        gpointer user_data, GError **error);
 void tr_client_start(TrClient *client);
 /* Says goodbye to the hub (CLOSE) and stops reconnecting. */
 void tr_client_stop(TrClient *client);

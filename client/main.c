@@ -26,8 +26,6 @@ static int exit_status;
  * from the tray; until then (and after the hub refused it) we wait. */
 static gboolean password_by_bus, waiting_password, started;
 
-
-
 static char *
 ctl_status(gpointer p)
 {
@@ -51,7 +49,7 @@ ctl_connect(gpointer p, GError **error)
 {
 	if (waiting_password) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "waiting for the password first (SetPassword)");
+		            "waiting for the password first (SetPassword)");
 		return FALSE;
 	}
 	tr_client_restart(client);
@@ -73,13 +71,13 @@ ctl_set_password(gpointer p, const char *password, GError **error)
 {
 	if (!password_by_bus) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "this client takes its password from its configuration, not the bus "
-			    "(ask-password = bus)");
+		            "this client takes its password from its configuration, not the bus "
+		            "(ask-password = bus)");
 		return FALSE;
 	}
 	if (*password == '\0' || strlen(password) > TR_PASSWORD_MAX_LEN) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "expected a password of 1 to %d bytes", TR_PASSWORD_MAX_LEN);
+		            "expected a password of 1 to %d bytes", TR_PASSWORD_MAX_LEN);
 		return FALSE;
 	}
 	tr_client_set_password(client, password);
@@ -101,12 +99,12 @@ ctl_set_password(gpointer p, const char *password, GError **error)
 }
 
 static const TrControlOps control_ops = {
-	.status_json = ctl_status,
-	.state = ctl_state,
-	.reload = ctl_reload,
-	.connect = ctl_connect,
-	.disconnect = ctl_disconnect,
-	.set_password = ctl_set_password,
+        .status_json = ctl_status,
+        .state = ctl_state,
+        .reload = ctl_reload,
+        .connect = ctl_connect,
+        .disconnect = ctl_disconnect,
+        .set_password = ctl_set_password,
 };
 
 static gboolean
@@ -197,8 +195,9 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 
 	/* A password from the desktop that the hub refused: ask again. */
 	if (password_by_bus && error && strstr(error->message, "password")) {
-		g_warning("the hub refused the password (%s): waiting for another over the system bus",
-			  error->message);
+		g_warning("the hub refused the password (%s): waiting for another over the system "
+		          "bus",
+		          error->message);
 		tr_client_set_password(client, NULL);
 		tr_control_error(control, tr_control_error_kind(error), error->message);
 		waiting_password = TRUE;
@@ -226,29 +225,29 @@ on_retrying(TrClient *c, const char *reason, guint delay_ms, gpointer p)
 	if (ready)
 		return;
 	msg = g_strdup_printf("not connected yet (%s); trying again in %.0f s", reason,
-			      delay_ms / 1000.0);
+	                      delay_ms / 1000.0);
 	tr_service_progress(service, msg);
 }
 
 static const TrClientCallbacks callbacks = {
-	.configured = on_configured,
-	.disconnected = on_disconnected,
-	.refused = on_refused,
-	.retrying = on_retrying,
+        .configured = on_configured,
+        .disconnected = on_disconnected,
+        .refused = on_refused,
+        .retrying = on_retrying,
 };
 
 int
 main(int argc, char **argv)
 {
-	g_autoptr(TrOptions) opts = tr_options_new("trellis-client", tr_client_options,
-						   tr_client_n_options);
+	g_autoptr(TrOptions) opts =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 	g_autoptr(GError) error = NULL;
 	TrClientConfig cfg;
 	gboolean cfg_username_without_password;
 
 	setlocale(LC_ALL, "");
-	if (!tr_options_parse_args(opts, &argc, &argv, "- " TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
-				   &error)) {
+	if (!tr_options_parse_args(opts, &argc, &argv, "- " TR_CLIENT_SUMMARY,
+	                           TR_CLIENT_DESCRIPTION, &error)) {
 		g_printerr("trellis-client: %s\n", error->message);
 		return 2;
 	}
@@ -258,29 +257,33 @@ main(int argc, char **argv)
 	}
 	if (tr_options_get_bool(opts, "help-man")) {
 		g_autofree char *man = tr_options_man_page(
-			"trellis-client", "8", TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
-			".SH SIGNALS\nSIGINT and SIGTERM: say goodbye to the hub, remove the device's "
-			"addresses, routes and DNS settings, and exit.\n"
-			".SH EXIT STATUS\n0 after SIGINT or SIGTERM; 1 when the hub refused us for a "
-			"reason retrying cannot fix (a wrong key, CA or server name, a hub that "
-			"takes no clients) or the client cannot start; 2 for a bad configuration. "
-			"Lost connections are retried, never an exit.\n"
-			".SH EXAMPLES\nJoin a network with an invite from its hub, then start it "
-			"now and at every boot:\n.PP\n.nf\n.RS\ntrellis join TOKEN\n"
-			"systemctl enable \\-\\-now trellis\\-client@laptop\n.RE\n.fi\n.PP\n"
-			"The same configuration in the foreground, logging to the terminal:\n.PP\n"
-			".nf\n.RS\ntrellis\\-client \\-\\-config /etc/trellis/laptop.conf\n.RE\n"
-			".fi\n.PP\nWith certificates copied from the hub (trellis pki issue laptop):"
-			"\n.PP\n.nf\n.RS\ntrellis\\-client \\-c hub.example.net \\-\\-server\\-name "
-			"hub \\-\\-ca ca.crt \\-\\-cert laptop.crt \\-\\-key laptop.key\n.RE\n.fi\n"
-			".SH SEE ALSO\ntrellis-server(8), trellis(1)\n",
-			tr_client_options, tr_client_n_options);
+		        "trellis-client", "8", TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
+		        ".SH SIGNALS\nSIGINT and SIGTERM: say goodbye to the hub, remove the "
+		        "device's "
+		        "addresses, routes and DNS settings, and exit.\n"
+		        ".SH EXIT STATUS\n0 after SIGINT or SIGTERM; 1 when the hub refused us for "
+		        "a "
+		        "reason retrying cannot fix (a wrong key, CA or server name, a hub that "
+		        "takes no clients) or the client cannot start; 2 for a bad configuration. "
+		        "Lost connections are retried, never an exit.\n"
+		        ".SH EXAMPLES\nJoin a network with an invite from its hub, then start it "
+		        "now and at every boot:\n.PP\n.nf\n.RS\ntrellis join TOKEN\n"
+		        "systemctl enable \\-\\-now trellis\\-client@laptop\n.RE\n.fi\n.PP\n"
+		        "The same configuration in the foreground, logging to the terminal:\n.PP\n"
+		        ".nf\n.RS\ntrellis\\-client \\-\\-config /etc/trellis/laptop.conf\n.RE\n"
+		        ".fi\n.PP\nWith certificates copied from the hub (trellis pki issue "
+		        "laptop):"
+		        "\n.PP\n.nf\n.RS\ntrellis\\-client \\-c hub.example.net "
+		        "\\-\\-server\\-name "
+		        "hub \\-\\-ca ca.crt \\-\\-cert laptop.crt \\-\\-key laptop.key\n.RE\n.fi\n"
+		        ".SH SEE ALSO\ntrellis-server(8), trellis(1)\n",
+		        tr_client_options, tr_client_n_options);
 		fputs(man, stdout);
 		return 0;
 	}
 	if (tr_options_is_set(opts, "config") &&
 	    (!tr_options_load_file(opts, tr_options_get_string(opts, "config"),
-				   TR_CLIENT_CONFIG_GROUP, &error) ||
+	                           TR_CLIENT_CONFIG_GROUP, &error) ||
 	     !tr_options_check_secret_file(opts, tr_options_get_string(opts, "config"), &error))) {
 		g_printerr("trellis-client: %s\n", error->message);
 		return 2;
@@ -296,14 +299,15 @@ main(int argc, char **argv)
 	if (!tr_service_check_privileges("trellis-client", &error))
 		goto fail;
 	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
-	service = tr_service_new(&(TrServiceConfig){ .program = "trellis-client",
-						     .daemonize = tr_options_get_bool(opts, "daemon"),
-						     .startup_timeout_sec = (guint)tr_options_get_int(
-							     opts, "daemon-timeout", 30),
-						     .pid_file = tr_options_get_string(opts, "pid-file"),
-						     .user = tr_options_get_string(opts, "user"),
-						     .group = tr_options_get_string(opts, "group") },
-				 &error);
+	service = tr_service_new(
+	        &(TrServiceConfig){.program = "trellis-client",
+	                           .daemonize = tr_options_get_bool(opts, "daemon"),
+	                           .startup_timeout_sec =
+	                                   (guint)tr_options_get_int(opts, "daemon-timeout", 30),
+	                           .pid_file = tr_options_get_string(opts, "pid-file"),
+	                           .user = tr_options_get_string(opts, "user"),
+	                           .group = tr_options_get_string(opts, "group")},
+	        &error);
 	if (service == NULL)
 		goto fail;
 	cfg_username_without_password = cfg.username && cfg.password == NULL;
@@ -326,7 +330,7 @@ main(int argc, char **argv)
 	password_by_bus = cfg_username_without_password;
 	if (password_by_bus && control == NULL) {
 		g_printerr("trellis-client: ask-password = bus needs the control interface "
-			   "(system-bus = yes for the tray; not control-socket = none)\n");
+		           "(system-bus = yes for the tray; not control-socket = none)\n");
 		return 2;
 	}
 	if (password_by_bus) {
@@ -340,8 +344,8 @@ main(int argc, char **argv)
 	}
 	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
 	if (stats_file)
-		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
-				      NULL);
+		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10),
+		                      write_stats, NULL);
 	g_main_loop_run(loop);
 	tr_control_free(control);
 	tr_client_free(client);

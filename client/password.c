@@ -139,7 +139,8 @@ tr_password_prompt(const char *prompt, char **password, GError **error)
 		if (c == L'\r' || c == L'\n' || c == WEOF)
 			break;
 		if (c == 3) { /* Ctrl+C */
-			g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "password entry interrupted");
+			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+			            "password entry interrupted");
 			goto out;
 		}
 		if (c == 8) { /* backspace: drop the last UTF-8 character */
@@ -160,8 +161,8 @@ tr_password_prompt(const char *prompt, char **password, GError **error)
 	}
 	fputc('\n', stderr);
 	if (too_long)
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "the password is longer than %d bytes",
-		            TR_PASSWORD_MAX_LEN);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "the password is longer than %d bytes", TR_PASSWORD_MAX_LEN);
 	else
 		ok = take_line(buf, len, "the console", password, error);
 out:

@@ -95,7 +95,7 @@ tr_prefix_parse(const char *text, TrPrefixFlags flags, TrPrefix *out, GError **e
 	char addr[INET6_ADDRSTRLEN + 1];
 	const char *slash;
 	size_t alen;
-	TrPrefix p = { 0 };
+	TrPrefix p = {0};
 	unsigned maxlen, len;
 
 	if (text == NULL || *text == '\0') {
@@ -119,9 +119,10 @@ tr_prefix_parse(const char *text, TrPrefixFlags flags, TrPrefix *out, GError **e
 		p.family = TR_ADDR_MAC;
 	} else {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    (flags & TR_PREFIX_IP_ONLY) ? "'%s' is not an IPv4 or IPv6 address"
-							: "'%s' is not an IPv4, IPv6 or MAC address",
-			    text);
+		            (flags & TR_PREFIX_IP_ONLY)
+		                    ? "'%s' is not an IPv4 or IPv6 address"
+		                    : "'%s' is not an IPv4, IPv6 or MAC address",
+		            text);
 		return FALSE;
 	}
 	maxlen = tr_addr_family_bytes(p.family) * 8;
@@ -129,14 +130,14 @@ tr_prefix_parse(const char *text, TrPrefixFlags flags, TrPrefix *out, GError **e
 	if (slash == NULL) {
 		if (flags & TR_PREFIX_REQUIRE_LEN) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "'%s' needs a prefix length, e.g. %s/%u", text, addr,
-				    p.family == TR_ADDR_IPV4 ? 24u : 64u);
+			            "'%s' needs a prefix length, e.g. %s/%u", text, addr,
+			            p.family == TR_ADDR_IPV4 ? 24u : 64u);
 			return FALSE;
 		}
 		len = maxlen;
 	} else if (!parse_small_uint(slash + 1, strlen(slash + 1), maxlen, &len)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "'%s': prefix length must be a number from 0 to %u", text, maxlen);
+		            "'%s': prefix length must be a number from 0 to %u", text, maxlen);
 		return FALSE;
 	}
 	p.len = (uint8_t)len;
@@ -147,8 +148,8 @@ tr_prefix_parse(const char *text, TrPrefixFlags flags, TrPrefix *out, GError **e
 
 		tr_prefix_mask(&masked);
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "'%s' has bits set beyond the prefix length; did you mean %s?", text,
-			    tr_prefix_to_string(&masked, hint, sizeof(hint)));
+		            "'%s' has bits set beyond the prefix length; did you mean %s?", text,
+		            tr_prefix_to_string(&masked, hint, sizeof(hint)));
 		return FALSE;
 	}
 	*out = p;
@@ -169,7 +170,7 @@ tr_addr_to_string(TrAddrFamily family, const uint8_t *addr, char *buf, size_t bu
 		break;
 	case TR_ADDR_MAC:
 		g_snprintf(buf, buflen, "%02x:%02x:%02x:%02x:%02x:%02x", addr[0], addr[1], addr[2],
-			   addr[3], addr[4], addr[5]);
+		           addr[3], addr[4], addr[5]);
 		break;
 	default:
 		g_strlcpy(buf, "none", buflen);
@@ -221,7 +222,7 @@ tr_port_parse(const char *text, uint16_t *port, GError **error)
 
 	if (text == NULL || !parse_small_uint(text, strlen(text), 65535, &v) || v == 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "'%s' is not a port number (1 to 65535)", text ? text : "");
+		            "'%s' is not a port number (1 to 65535)", text ? text : "");
 		return FALSE;
 	}
 	*port = (uint16_t)v;
@@ -230,7 +231,7 @@ tr_port_parse(const char *text, uint16_t *port, GError **error)
 
 gboolean
 tr_hostport_parse(const char *text, uint16_t default_port, char **host, uint16_t *port,
-		  GError **error)
+                  GError **error)
 {
 	const char *colon;
 	g_autofree char *h = NULL;
@@ -244,7 +245,7 @@ tr_hostport_parse(const char *text, uint16_t default_port, char **host, uint16_t
 		const char *end = strchr(text, ']');
 		if (end == NULL || end == text + 1) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "'%s': unbalanced '[' in address", text);
+			            "'%s': unbalanced '[' in address", text);
 			return FALSE;
 		}
 		h = g_strndup(text + 1, (gsize)(end - text - 1));
@@ -255,7 +256,7 @@ tr_hostport_parse(const char *text, uint16_t default_port, char **host, uint16_t
 			}
 		} else if (end[1] != '\0') {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "'%s': expected ':PORT' after ']'", text);
+			            "'%s': expected ':PORT' after ']'", text);
 			return FALSE;
 		}
 	} else if ((colon = strchr(text, ':')) != NULL && strchr(colon + 1, ':') == NULL) {
@@ -275,7 +276,7 @@ tr_hostport_parse(const char *text, uint16_t default_port, char **host, uint16_t
 	for (const char *c = h; *c; c++) {
 		if (g_ascii_isspace(*c) || *c == '/' || *c == '[' || *c == ']') {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "'%s': invalid character in host name", text);
+			            "'%s': invalid character in host name", text);
 			return FALSE;
 		}
 	}
@@ -286,7 +287,7 @@ tr_hostport_parse(const char *text, uint16_t default_port, char **host, uint16_t
 
 gboolean
 tr_sockaddr_parse(const char *text, uint16_t default_port, struct sockaddr_storage *out,
-		  socklen_t *outlen, GError **error)
+                  socklen_t *outlen, GError **error)
 {
 	g_autofree char *host = NULL;
 	uint16_t port;
@@ -306,7 +307,7 @@ tr_sockaddr_parse(const char *text, uint16_t default_port, struct sockaddr_stora
 		*outlen = sizeof(*sin6);
 	} else {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "'%s' is not a numeric IPv4 or IPv6 address", host);
+		            "'%s' is not a numeric IPv4 or IPv6 address", host);
 		return FALSE;
 	}
 	return TRUE;
@@ -346,7 +347,7 @@ tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen)
 
 void
 tr_sockaddr_map_v6(const struct sockaddr *in, socklen_t inlen, struct sockaddr_storage *out,
-		   socklen_t *outlen)
+                   socklen_t *outlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (in->sa_family == AF_INET) {

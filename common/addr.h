@@ -14,10 +14,10 @@ G_BEGIN_DECLS
 #define TR_PREFIX_STRLEN 64
 
 typedef enum {
-	TR_PREFIX_NETWORK = 0,            /* host bits must be zero (a subnet or route) */
+	TR_PREFIX_NETWORK = 0,              /* host bits must be zero (a subnet or route) */
 	TR_PREFIX_ALLOW_HOST_BITS = 1 << 0, /* an interface address such as 198.19.0.2/24 */
-	TR_PREFIX_REQUIRE_LEN = 1 << 1,   /* "/len" must be present */
-	TR_PREFIX_IP_ONLY = 1 << 2,       /* refuse MAC addresses */
+	TR_PREFIX_REQUIRE_LEN = 1 << 1,     /* "/len" must be present */
+	TR_PREFIX_IP_ONLY = 1 << 2,         /* refuse MAC addresses */
 } TrPrefixFlags;
 
 /* Address length in bytes for a family: 4, 16 or 6; 0 for TR_ADDR_NONE. */
@@ -49,18 +49,18 @@ void tr_prefix_mask(TrPrefix *prefix);
  * and port; @default_port is used when no port is given.
  */
 gboolean tr_hostport_parse(const char *text, uint16_t default_port, char **host, uint16_t *port,
-			   GError **error);
+                           GError **error);
 
 /* Parses a numeric endpoint ("198.18.0.1:3210", "[fd00::1]:3210") into a sockaddr. */
 gboolean tr_sockaddr_parse(const char *text, uint16_t default_port, struct sockaddr_storage *out,
-			   socklen_t *outlen, GError **error);
+                           socklen_t *outlen, GError **error);
 
 /*
  * For a dual-stack (AF_INET6) socket: an AF_INET address becomes its
  * IPv4-mapped AF_INET6 form; anything else is copied.
  */
 void tr_sockaddr_map_v6(const struct sockaddr *in, socklen_t inlen, struct sockaddr_storage *out,
-			socklen_t *outlen);
+                        socklen_t *outlen);
 
 /* Whether packets to @sa travel over IPv6: AF_INET6 and not an IPv4-mapped address. */
 gboolean tr_sockaddr_is_ipv6(const struct sockaddr *sa);

@@ -49,7 +49,7 @@ tr_cipher_parse(const char *text, TrCipher *out, GError **error)
 
 gboolean
 tr_cipher_parse_list(const char *const *texts, TrCipher *out, guint max, guint *n,
-		     gboolean *plaintext, GError **error)
+                     gboolean *plaintext, GError **error)
 {
 	*n = 0;
 	for (guint i = 0; texts && texts[i]; i++) {
@@ -57,8 +57,8 @@ tr_cipher_parse_list(const char *const *texts, TrCipher *out, guint max, guint *
 
 		for (guint j = 0; names[j]; j++) {
 			if (*n == max) {
-				g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "more than %u ciphers",
-					    max);
+				g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+				            "more than %u ciphers", max);
 				return FALSE;
 			}
 			if (!tr_cipher_parse(g_strstrip(names[j]), &out[*n], error))
@@ -165,11 +165,11 @@ tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 
 	make_nonce(nonce, counter);
 	if (aead->auth_only) {
-		giovec_t auth[2] = { { (void *)ad, ad_len }, { data, len } };
+		giovec_t auth[2] = {{(void *)ad, ad_len}, {data, len}};
 		size_t tag_len = TR_CIPHER_TAG_MAX;
 
 		if (gnutls_aead_cipher_encryptv2(aead->hd, nonce, sizeof(nonce), auth, 2, NULL, 0,
-						 data + len, &tag_len) < 0)
+		                                 data + len, &tag_len) < 0)
 			return -EIO;
 		return 0;
 	}
@@ -192,10 +192,10 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 	out_len = len - TR_CIPHER_TAG_MAX;
 	make_nonce(nonce, counter);
 	if (aead->auth_only) {
-		giovec_t auth[2] = { { (void *)ad, ad_len }, { data, out_len } };
+		giovec_t auth[2] = {{(void *)ad, ad_len}, {data, out_len}};
 
 		if (gnutls_aead_cipher_decryptv2(aead->hd, nonce, sizeof(nonce), auth, 2, NULL, 0,
-						 data + out_len, TR_CIPHER_TAG_MAX) < 0)
+		                                 data + out_len, TR_CIPHER_TAG_MAX) < 0)
 			return -EBADMSG;
 		return (int)out_len;
 	}
@@ -206,8 +206,8 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 }
 
 int
-tr_aead_seal_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
-                const uint8_t *in, size_t len, uint8_t *out)
+tr_aead_seal_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                size_t len, uint8_t *out)
 {
 	uint8_t nonce[TR_CIPHER_NONCE_LEN];
 	size_t out_len = len + TR_CIPHER_TAG_MAX;
@@ -224,8 +224,8 @@ tr_aead_seal_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len
 }
 
 int
-tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len,
-                const uint8_t *in, size_t len, uint8_t *out)
+tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                size_t len, uint8_t *out)
 {
 	uint8_t nonce[TR_CIPHER_NONCE_LEN];
 	size_t out_len;
@@ -250,7 +250,8 @@ tr_cipher_default_list(TrCipher *out, guint max)
 	out[0] = tr_cipher_default();
 	if (max < 2)
 		return 1;
-	out[1] = out[0] == TR_CIPHER_AES256_GCM ? TR_CIPHER_CHACHA20_POLY1305 : TR_CIPHER_AES256_GCM;
+	out[1] =
+	        out[0] == TR_CIPHER_AES256_GCM ? TR_CIPHER_CHACHA20_POLY1305 : TR_CIPHER_AES256_GCM;
 	return 2;
 }
 

@@ -40,7 +40,7 @@ const char *tr_cipher_name(TrCipher cipher);
  * whether plaintext was asked for (*@plaintext may be NULL).
  */
 gboolean tr_cipher_parse_list(const char *const *texts, TrCipher *out, guint max, guint *n,
-			      gboolean *plaintext, GError **error);
+                              gboolean *plaintext, GError **error);
 
 /* Bytes of tag the method appends: 16, or 0 for TR_CIPHER_NONE. */
 size_t tr_cipher_tag_len(TrCipher cipher);

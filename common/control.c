@@ -25,7 +25,7 @@
  * (AF_UNIX sockets exist since Windows 10 1803 but not in wine, where this
  * is tested.)
  */
-#define SERVER_FLAGS G_DBUS_SERVER_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS
+#define SERVER_FLAGS         G_DBUS_SERVER_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS
 #define SERVER_ADDRESS(path) g_strdup("nonce-tcp:host=127.0.0.1")
 
 /* The address a daemon wrote into its control file. */
@@ -56,34 +56,34 @@ write_client_address(const char *path, const char *address, GError **error)
 	return TRUE;
 }
 #else
-#define SERVER_FLAGS G_DBUS_SERVER_FLAGS_NONE
+#define SERVER_FLAGS         G_DBUS_SERVER_FLAGS_NONE
 #define SERVER_ADDRESS(path) g_strdup_printf("unix:path=%s", path)
 #endif
 
 static const char introspection_xml[] =
-	"<node>"
-	"  <interface name='" TR_CONTROL_INTERFACE "'>"
-	"    <method name='GetStatus'><arg type='s' name='json' direction='out'/></method>"
-	"    <method name='GetLog'>"
-	"      <arg type='u' name='max' direction='in'/>"
-	"      <arg type='as' name='lines' direction='out'/>"
-	"    </method>"
-	"    <method name='Reload'/>"
-	"    <method name='SetPassword'><arg type='s' name='password' direction='in'/></method>"
-	"    <method name='Connect'/>"
-	"    <method name='Disconnect'><arg type='s' name='who' direction='in'/></method>"
-	"    <signal name='StateChanged'><arg type='s' name='state'/></signal>"
-	"    <signal name='PeersChanged'/>"
-	"    <signal name='Error'>"
-	"      <arg type='s' name='kind'/><arg type='s' name='message'/>"
-	"    </signal>"
-	"    <property name='Network' type='s' access='read'/>"
-	"    <property name='LastError' type='(ss)' access='read'/>"
-	"    <property name='Role' type='s' access='read'/>"
-	"    <property name='Version' type='s' access='read'/>"
-	"    <property name='State' type='s' access='read'/>"
-	"  </interface>"
-	"</node>";
+        "<node>"
+        "  <interface name='" TR_CONTROL_INTERFACE "'>"
+        "    <method name='GetStatus'><arg type='s' name='json' direction='out'/></method>"
+        "    <method name='GetLog'>"
+        "      <arg type='u' name='max' direction='in'/>"
+        "      <arg type='as' name='lines' direction='out'/>"
+        "    </method>"
+        "    <method name='Reload'/>"
+        "    <method name='SetPassword'><arg type='s' name='password' direction='in'/></method>"
+        "    <method name='Connect'/>"
+        "    <method name='Disconnect'><arg type='s' name='who' direction='in'/></method>"
+        "    <signal name='StateChanged'><arg type='s' name='state'/></signal>"
+        "    <signal name='PeersChanged'/>"
+        "    <signal name='Error'>"
+        "      <arg type='s' name='kind'/><arg type='s' name='message'/>"
+        "    </signal>"
+        "    <property name='Network' type='s' access='read'/>"
+        "    <property name='LastError' type='(ss)' access='read'/>"
+        "    <property name='Role' type='s' access='read'/>"
+        "    <property name='Version' type='s' access='read'/>"
+        "    <property name='State' type='s' access='read'/>"
+        "  </interface>"
+        "</node>";
 
 struct _TrControl {
 	char *role;
@@ -96,7 +96,7 @@ struct _TrControl {
 	GPtrArray *connections; /* GDBusConnection with our object registered */
 	GDBusConnection *system_bus;
 	guint system_reg, system_name;
-	char *network;	  /* the name on the system bus: the config file's */
+	char *network;     /* the name on the system bus: the config file's */
 	char *object_path; /* on the system bus: TR_CONTROL_PATH/ESCAPED-NETWORK */
 	char *error_kind, *error_message;
 	GPtrArray *pending; /* PendingCall: asked polkit, no answer yet */
@@ -114,8 +114,8 @@ run_method(TrControl *c, const char *method, GVariant *params, GDBusMethodInvoca
 	} else if (g_strcmp0(method, "Connect") == 0) {
 		if (c->ops.connect == NULL) {
 			g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR,
-							      G_DBUS_ERROR_NOT_SUPPORTED,
-							      "a %s does not connect", c->role);
+			                                      G_DBUS_ERROR_NOT_SUPPORTED,
+			                                      "a %s does not connect", c->role);
 			return;
 		}
 		ok = c->ops.connect(c->user_data, &error);
@@ -124,9 +124,9 @@ run_method(TrControl *c, const char *method, GVariant *params, GDBusMethodInvoca
 		g_variant_get(params, "(&s)", &password);
 		if (c->ops.set_password == NULL) {
 			g_dbus_method_invocation_return_error(
-				inv, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED,
-				"this %s does not take a password over the bus (ask-password)",
-				c->role);
+			        inv, G_DBUS_ERROR, G_DBUS_ERROR_NOT_SUPPORTED,
+			        "this %s does not take a password over the bus (ask-password)",
+			        c->role);
 			return;
 		}
 		ok = c->ops.set_password(c->user_data, password, &error);
@@ -137,7 +137,8 @@ run_method(TrControl *c, const char *method, GVariant *params, GDBusMethodInvoca
 	}
 	if (!ok) {
 		g_dbus_method_invocation_return_error_literal(
-			inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error ? error->message : "not supported");
+		        inv, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+		        error ? error->message : "not supported");
 		return;
 	}
 	g_dbus_method_invocation_return_value(inv, NULL);
@@ -157,14 +158,13 @@ on_authorized(gboolean allowed, const GError *error, gpointer p)
 
 	if (call->control == NULL)
 		g_dbus_method_invocation_return_error_literal(call->inv, G_DBUS_ERROR,
-							      G_DBUS_ERROR_FAILED,
-							      "the daemon is shutting down");
+		                                              G_DBUS_ERROR_FAILED,
+		                                              "the daemon is shutting down");
 	else if (allowed)
 		run_method(call->control, call->method, call->params, call->inv);
 	else
-		g_dbus_method_invocation_return_error_literal(call->inv, G_DBUS_ERROR,
-							      G_DBUS_ERROR_ACCESS_DENIED,
-							      error->message);
+		g_dbus_method_invocation_return_error_literal(
+		        call->inv, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED, error->message);
 	if (call->control)
 		g_ptr_array_remove(call->control->pending, call);
 	g_object_unref(call->inv);
@@ -188,7 +188,7 @@ method_action(const char *method)
 
 static void
 on_method(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
-	  const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer p)
+          const char *method, GVariant *params, GDBusMethodInvocation *inv, gpointer p)
 {
 	TrControl *c = p;
 	const char *action = method_action(method);
@@ -203,14 +203,12 @@ on_method(GDBusConnection *conn, const char *sender, const char *path, const cha
 		g_auto(GStrv) lines = NULL;
 		g_variant_get(params, "(u)", &max);
 		lines = tr_log_recent(MIN(max, 200));
-		g_dbus_method_invocation_return_value(
-			inv, g_variant_new("(^as)", lines));
+		g_dbus_method_invocation_return_value(inv, g_variant_new("(^as)", lines));
 		return;
 	}
 	if (action == NULL) {
-		g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR,
-						      G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
-						      method);
+		g_dbus_method_invocation_return_error(
+		        inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s", method);
 		return;
 	}
 	/* The private socket lets in only root and the daemon's own user; on
@@ -230,7 +228,7 @@ on_method(GDBusConnection *conn, const char *sender, const char *path, const cha
 
 static GVariant *
 on_get_property(GDBusConnection *conn, const char *sender, const char *path, const char *iface,
-		const char *prop, GError **error, gpointer p)
+                const char *prop, GError **error, gpointer p)
 {
 	TrControl *c = p;
 
@@ -244,12 +242,12 @@ on_get_property(GDBusConnection *conn, const char *sender, const char *path, con
 		return g_variant_new_string(c->network ? c->network : "");
 	if (g_strcmp0(prop, "LastError") == 0)
 		return g_variant_new("(ss)", c->error_kind ? c->error_kind : "",
-				     c->error_message ? c->error_message : "");
+		                     c->error_message ? c->error_message : "");
 	g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "no property %s", prop);
 	return NULL;
 }
 
-static const GDBusInterfaceVTable vtable = { on_method, on_get_property, NULL };
+static const GDBusInterfaceVTable vtable = {on_method, on_get_property, NULL};
 
 static void
 on_connection_closed(GDBusConnection *conn, gboolean remote, GError *error, gpointer p)
@@ -264,8 +262,8 @@ on_new_connection(GDBusServer *server, GDBusConnection *conn, gpointer p)
 	TrControl *c = p;
 	g_autoptr(GError) error = NULL;
 
-	if (g_dbus_connection_register_object(conn, TR_CONTROL_PATH, c->info->interfaces[0], &vtable,
-					      c, NULL, &error) == 0) {
+	if (g_dbus_connection_register_object(conn, TR_CONTROL_PATH, c->info->interfaces[0],
+	                                      &vtable, c, NULL, &error) == 0) {
 		g_warning("control: %s", error->message);
 		return FALSE;
 	}
@@ -302,13 +300,13 @@ char *
 tr_control_default_socket(const char *program, const char *name)
 {
 	g_autofree char *file = name ? g_strdup_printf("%s-%s.sock", program, name)
-				     : g_strdup_printf("%s.%d.sock", program, (int)getpid());
+	                             : g_strdup_printf("%s.%d.sock", program, (int)getpid());
 	return g_build_filename(tr_control_dir(), file, NULL);
 }
 
 TrControl *
 tr_control_new(const char *role, const char *socket_path, const TrControlOps *ops,
-	       gpointer user_data, GError **error)
+               gpointer user_data, GError **error)
 {
 	TrControl *c = g_new0(TrControl, 1);
 	g_autofree char *guid = g_dbus_generate_guid();
@@ -345,8 +343,8 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 		g_autofree char *status = tr_control_get_status(socket_path, &probe);
 		if (status != NULL) {
 			g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-				    "another daemon already serves %s (use --control-socket)",
-				    socket_path);
+			            "another daemon already serves %s (use --control-socket)",
+			            socket_path);
 			goto fail;
 		}
 		g_unlink(socket_path);
@@ -358,7 +356,7 @@ tr_control_new(const char *role, const char *socket_path, const TrControlOps *op
 		/* Born 0600: no window in which others could connect. */
 		mode_t old = umask(0077);
 		c->server = g_dbus_server_new_sync(address, SERVER_FLAGS, guid, c->observer, NULL,
-						   error);
+		                                   error);
 		umask(old);
 	}
 	if (c->server == NULL)
@@ -409,24 +407,21 @@ tr_control_export_system_bus(TrControl *c, const char *network)
 	c->system_bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &error);
 	if (c->system_bus == NULL) {
 		g_message("no system bus (%s): control over %s only", error->message,
-			  c->socket_path);
+		          c->socket_path);
 		return;
 	}
-	c->system_reg = g_dbus_connection_register_object(c->system_bus, c->object_path,
-							  c->info->interfaces[0], &vtable, c, NULL,
-							  &error);
+	c->system_reg = g_dbus_connection_register_object(
+	        c->system_bus, c->object_path, c->info->interfaces[0], &vtable, c, NULL, &error);
 	if (c->system_reg == 0) {
 		g_warning("cannot export the control interface on the system bus: %s",
-			  error->message);
+		          error->message);
 		return;
 	}
 	/* Each network its own name: a second daemon for the same network is
 	 * refused the name rather than taking it over. */
-	c->system_name = g_bus_own_name_on_connection(c->system_bus, name,
-						      G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, NULL,
-						      NULL, NULL, NULL);
-	g_message("control: network %s on the system bus as %s %s", network, name,
-		  c->object_path);
+	c->system_name = g_bus_own_name_on_connection(
+	        c->system_bus, name, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, NULL, NULL, NULL, NULL);
+	g_message("control: network %s on the system bus as %s %s", network, name, c->object_path);
 }
 
 /* @signal(@args) on every connection: the private socket's and the bus's;
@@ -437,10 +432,10 @@ emit(TrControl *c, const char *interface, const char *signal, GVariant *args)
 	g_variant_ref_sink(args);
 	for (guint i = 0; i < c->connections->len; i++)
 		g_dbus_connection_emit_signal(c->connections->pdata[i], NULL, TR_CONTROL_PATH,
-					      interface, signal, args, NULL);
+		                              interface, signal, args, NULL);
 	if (c->system_reg)
 		g_dbus_connection_emit_signal(c->system_bus, NULL, c->object_path, interface,
-					      signal, args, NULL);
+		                              signal, args, NULL);
 	g_variant_unref(args);
 }
 
@@ -568,12 +563,12 @@ tr_control_get_status(const char *socket_path, GError **error)
 		return NULL;
 #endif
 	conn = g_dbus_connection_new_for_address_sync(
-		address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, error);
+	        address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, error);
 	if (conn == NULL)
 		return NULL;
 	reply = g_dbus_connection_call_sync(conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE,
-					    "GetStatus", NULL, G_VARIANT_TYPE("(s)"),
-					    G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
+	                                    "GetStatus", NULL, G_VARIANT_TYPE("(s)"),
+	                                    G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
 	if (reply == NULL)
 		return NULL;
 	g_variant_get(reply, "(s)", &json);

@@ -36,7 +36,7 @@ typedef struct _TrControl TrControl;
 
 /* Listens on @socket_path (replacing a stale socket; mode 0600). */
 TrControl *tr_control_new(const char *role, const char *socket_path, const TrControlOps *ops,
-			  gpointer user_data, GError **error);
+                          gpointer user_data, GError **error);
 /*
  * Also exports the interface on the system bus, if there is one, for the
  * network @network (the config file's name): object

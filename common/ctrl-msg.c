@@ -34,40 +34,45 @@ typedef struct {
 #define F(m) offsetof(TrMsg, m)
 /* Indexed by attribute id; a zero kind with no name marks an unknown id. */
 static const AttrSpec attr_specs[] = {
-	[TR_ATTR_PROTO_VERSION] = { TR_ATTR_PROTO_VERSION, K_U16, "protocol version", F(proto_version), 0 },
-	[TR_ATTR_SOFTWARE] = { TR_ATTR_SOFTWARE, K_STRING, "software", F(software), 0 },
-	[TR_ATTR_NODE_NAME] = { TR_ATTR_NODE_NAME, K_STRING, "node name", F(node_name), 0 },
-	[TR_ATTR_CIPHERS] = { TR_ATTR_CIPHERS, K_U8_LIST, "ciphers", F(ciphers), F(n_ciphers) },
-	[TR_ATTR_COMPRESSIONS] = { TR_ATTR_COMPRESSIONS, K_U8_LIST, "compressions", F(compressions), F(n_compressions) },
-	[TR_ATTR_DEVICE_TYPE] = { TR_ATTR_DEVICE_TYPE, K_U8, "device type", F(device_type), 0 },
-	[TR_ATTR_MTU] = { TR_ATTR_MTU, K_U16, "MTU", F(mtu), 0 },
-	[TR_ATTR_FEATURES] = { TR_ATTR_FEATURES, K_U32, "features", F(features), 0 },
-	[TR_ATTR_RX_INDEX] = { TR_ATTR_RX_INDEX, K_U32, "receiver index", F(rx_index), 0 },
-	[TR_ATTR_USERNAME] = { TR_ATTR_USERNAME, K_STRING, "username", F(username), 0 },
-	[TR_ATTR_PASSWORD] = { TR_ATTR_PASSWORD, K_STRING, "password", F(password), 0 },
-	[TR_ATTR_SUBNET] = { TR_ATTR_SUBNET, K_PREFIX, "subnet", F(subnets), F(n_subnets) },
-	[TR_ATTR_ADDRESS] = { TR_ATTR_ADDRESS, K_PREFIX, "address", F(addresses), F(n_addresses) },
-	[TR_ATTR_ROUTE] = { TR_ATTR_ROUTE, K_PREFIX, "route", F(routes), F(n_routes) },
-	[TR_ATTR_DNS_SERVER] = { TR_ATTR_DNS_SERVER, K_PREFIX, "DNS server", F(dns_servers), F(n_dns_servers) },
-	[TR_ATTR_DNS_SEARCH] = { TR_ATTR_DNS_SEARCH, K_SEARCH, "DNS search domain", F(dns_search), F(n_dns_search) },
-	[TR_ATTR_CIPHER] = { TR_ATTR_CIPHER, K_U8, "cipher", F(cipher), 0 },
-	[TR_ATTR_COMPRESSION] = { TR_ATTR_COMPRESSION, K_U8, "compression", F(compression), 0 },
-	[TR_ATTR_KEEPALIVE] = { TR_ATTR_KEEPALIVE, K_U16, "keepalive", F(keepalive), 0 },
-	[TR_ATTR_PEER_TIMEOUT] = { TR_ATTR_PEER_TIMEOUT, K_U32, "peer timeout", F(peer_timeout), 0 },
-	[TR_ATTR_ERROR_CODE] = { TR_ATTR_ERROR_CODE, K_U16, "error code", F(error_code), 0 },
-	[TR_ATTR_REASON] = { TR_ATTR_REASON, K_STRING, "reason", F(reason), 0 },
-	[TR_ATTR_SALT] = { TR_ATTR_SALT, K_SALT, "salt", F(salt), F(salt_len) },
-	[TR_ATTR_EPOCH] = { TR_ATTR_EPOCH, K_U32, "epoch", F(epoch), 0 },
-	[TR_ATTR_PATH] = { TR_ATTR_PATH, K_U8, "path", F(path), 0 },
-	[TR_ATTR_UDP_PORT] = { TR_ATTR_UDP_PORT, K_U16, "UDP port", F(udp_port), 0 },
-	[TR_ATTR_MAGIC] = { TR_ATTR_MAGIC, K_MAGIC, "magic", F(magic), 0 },
-	[TR_ATTR_IDENTITY] = { TR_ATTR_IDENTITY, K_STRING, "identity", F(identity), 0 },
-	[TR_ATTR_CERT_REQUEST] = { TR_ATTR_CERT_REQUEST, K_BYTES, "certificate request", F(cert_request), 0 },
-	[TR_ATTR_CERTIFICATE] = { TR_ATTR_CERTIFICATE, K_BYTES, "certificate", F(certificate), 0 },
-	[TR_ATTR_CA_CERT] = { TR_ATTR_CA_CERT, K_BYTES, "CA certificate", F(ca_cert), 0 },
-	[TR_ATTR_SERVER_NAME] = { TR_ATTR_SERVER_NAME, K_STRING, "server name", F(server_name), 0 },
-	[TR_ATTR_NODE_KEY] = { TR_ATTR_NODE_KEY, K_BYTES, "node key", F(node_key), 0 },
-	[TR_ATTR_NODE_PROOF] = { TR_ATTR_NODE_PROOF, K_BYTES, "node key proof", F(node_proof), 0 },
+        [TR_ATTR_PROTO_VERSION] = {TR_ATTR_PROTO_VERSION, K_U16, "protocol version",
+                                   F(proto_version), 0},
+        [TR_ATTR_SOFTWARE] = {TR_ATTR_SOFTWARE, K_STRING, "software", F(software), 0},
+        [TR_ATTR_NODE_NAME] = {TR_ATTR_NODE_NAME, K_STRING, "node name", F(node_name), 0},
+        [TR_ATTR_CIPHERS] = {TR_ATTR_CIPHERS, K_U8_LIST, "ciphers", F(ciphers), F(n_ciphers)},
+        [TR_ATTR_COMPRESSIONS] = {TR_ATTR_COMPRESSIONS, K_U8_LIST, "compressions", F(compressions),
+                                  F(n_compressions)},
+        [TR_ATTR_DEVICE_TYPE] = {TR_ATTR_DEVICE_TYPE, K_U8, "device type", F(device_type), 0},
+        [TR_ATTR_MTU] = {TR_ATTR_MTU, K_U16, "MTU", F(mtu), 0},
+        [TR_ATTR_FEATURES] = {TR_ATTR_FEATURES, K_U32, "features", F(features), 0},
+        [TR_ATTR_RX_INDEX] = {TR_ATTR_RX_INDEX, K_U32, "receiver index", F(rx_index), 0},
+        [TR_ATTR_USERNAME] = {TR_ATTR_USERNAME, K_STRING, "username", F(username), 0},
+        [TR_ATTR_PASSWORD] = {TR_ATTR_PASSWORD, K_STRING, "password", F(password), 0},
+        [TR_ATTR_SUBNET] = {TR_ATTR_SUBNET, K_PREFIX, "subnet", F(subnets), F(n_subnets)},
+        [TR_ATTR_ADDRESS] = {TR_ATTR_ADDRESS, K_PREFIX, "address", F(addresses), F(n_addresses)},
+        [TR_ATTR_ROUTE] = {TR_ATTR_ROUTE, K_PREFIX, "route", F(routes), F(n_routes)},
+        [TR_ATTR_DNS_SERVER] = {TR_ATTR_DNS_SERVER, K_PREFIX, "DNS server", F(dns_servers),
+                                F(n_dns_servers)},
+        [TR_ATTR_DNS_SEARCH] = {TR_ATTR_DNS_SEARCH, K_SEARCH, "DNS search domain", F(dns_search),
+                                F(n_dns_search)},
+        [TR_ATTR_CIPHER] = {TR_ATTR_CIPHER, K_U8, "cipher", F(cipher), 0},
+        [TR_ATTR_COMPRESSION] = {TR_ATTR_COMPRESSION, K_U8, "compression", F(compression), 0},
+        [TR_ATTR_KEEPALIVE] = {TR_ATTR_KEEPALIVE, K_U16, "keepalive", F(keepalive), 0},
+        [TR_ATTR_PEER_TIMEOUT] = {TR_ATTR_PEER_TIMEOUT, K_U32, "peer timeout", F(peer_timeout), 0},
+        [TR_ATTR_ERROR_CODE] = {TR_ATTR_ERROR_CODE, K_U16, "error code", F(error_code), 0},
+        [TR_ATTR_REASON] = {TR_ATTR_REASON, K_STRING, "reason", F(reason), 0},
+        [TR_ATTR_SALT] = {TR_ATTR_SALT, K_SALT, "salt", F(salt), F(salt_len)},
+        [TR_ATTR_EPOCH] = {TR_ATTR_EPOCH, K_U32, "epoch", F(epoch), 0},
+        [TR_ATTR_PATH] = {TR_ATTR_PATH, K_U8, "path", F(path), 0},
+        [TR_ATTR_UDP_PORT] = {TR_ATTR_UDP_PORT, K_U16, "UDP port", F(udp_port), 0},
+        [TR_ATTR_MAGIC] = {TR_ATTR_MAGIC, K_MAGIC, "magic", F(magic), 0},
+        [TR_ATTR_IDENTITY] = {TR_ATTR_IDENTITY, K_STRING, "identity", F(identity), 0},
+        [TR_ATTR_CERT_REQUEST] = {TR_ATTR_CERT_REQUEST, K_BYTES, "certificate request",
+                                  F(cert_request), 0},
+        [TR_ATTR_CERTIFICATE] = {TR_ATTR_CERTIFICATE, K_BYTES, "certificate", F(certificate), 0},
+        [TR_ATTR_CA_CERT] = {TR_ATTR_CA_CERT, K_BYTES, "CA certificate", F(ca_cert), 0},
+        [TR_ATTR_SERVER_NAME] = {TR_ATTR_SERVER_NAME, K_STRING, "server name", F(server_name), 0},
+        [TR_ATTR_NODE_KEY] = {TR_ATTR_NODE_KEY, K_BYTES, "node key", F(node_key), 0},
+        [TR_ATTR_NODE_PROOF] = {TR_ATTR_NODE_PROOF, K_BYTES, "node key proof", F(node_proof), 0},
 };
 #undef F
 
@@ -81,7 +86,7 @@ spec_for(unsigned attr)
 	return &attr_specs[attr];
 }
 
-#define FIELD(msg, off, type) ((type *)((char *)(msg) + (off)))
+#define FIELD(msg, off, type)  ((type *)((char *)(msg) + (off)))
 #define CFIELD(msg, off, type) ((const type *)((const char *)(msg) + (off)))
 
 const char *
@@ -145,10 +150,12 @@ const char *
 tr_msg_type_to_string(uint8_t type)
 {
 	static const char *const names[] = {
-		[TR_MSG_HELLO] = "HELLO",   [TR_MSG_CONFIG] = "CONFIG", [TR_MSG_ERROR] = "ERROR",
-		[TR_MSG_PING] = "PING",     [TR_MSG_PONG] = "PONG",     [TR_MSG_REKEY] = "REKEY",
-		[TR_MSG_REKEY_ACK] = "REKEY_ACK", [TR_MSG_DATA] = "DATA", [TR_MSG_PATH] = "PATH",
-		[TR_MSG_CLOSE] = "CLOSE",   [TR_MSG_JOIN] = "JOIN",     [TR_MSG_JOINED] = "JOINED",
+	        [TR_MSG_HELLO] = "HELLO",         [TR_MSG_CONFIG] = "CONFIG",
+	        [TR_MSG_ERROR] = "ERROR",         [TR_MSG_PING] = "PING",
+	        [TR_MSG_PONG] = "PONG",           [TR_MSG_REKEY] = "REKEY",
+	        [TR_MSG_REKEY_ACK] = "REKEY_ACK", [TR_MSG_DATA] = "DATA",
+	        [TR_MSG_PATH] = "PATH",           [TR_MSG_CLOSE] = "CLOSE",
+	        [TR_MSG_JOIN] = "JOIN",           [TR_MSG_JOINED] = "JOINED",
 	};
 	if (type < G_N_ELEMENTS(names) && names[type])
 		return names[type];
@@ -254,7 +261,7 @@ tr_msg_require(const TrMsg *msg, GError **error, ...)
 		if (!tr_msg_has(msg, (TrAttr)attr)) {
 			const AttrSpec *s = spec_for((unsigned)attr);
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s message lacks the %s",
-				    tr_msg_type_to_string(msg->type), s ? s->name : "?");
+			            tr_msg_type_to_string(msg->type), s ? s->name : "?");
 			va_end(ap);
 			return FALSE;
 		}
@@ -294,7 +301,8 @@ parse_string(const uint8_t *v, size_t n, char **out, const AttrSpec *s, GError *
 	if (n == 0 || n > TR_MAX_STRING || memchr(v, 0, n) != NULL ||
 	    !g_utf8_validate((const char *)v, (gssize)n, NULL)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-			    "%s: must be 1 to %d bytes of UTF-8 without NUL", s->name, TR_MAX_STRING);
+		            "%s: must be 1 to %d bytes of UTF-8 without NUL", s->name,
+		            TR_MAX_STRING);
 		return FALSE;
 	}
 	g_free(*out);
@@ -325,11 +333,11 @@ bad:
 static gboolean
 parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **error)
 {
-	static const size_t fixed[] = { [K_U8] = 1, [K_U16] = 2, [K_U32] = 4, [K_MAGIC] = 4 };
+	static const size_t fixed[] = {[K_U8] = 1, [K_U16] = 2, [K_U32] = 4, [K_MAGIC] = 4};
 
 	if (s->kind < G_N_ELEMENTS(fixed) && fixed[s->kind] && n != fixed[s->kind]) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: length %zu, expected %zu",
-			    s->name, n, fixed[s->kind]);
+		            s->name, n, fixed[s->kind]);
 		return FALSE;
 	}
 	switch ((Kind)s->kind) {
@@ -352,7 +360,7 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 	case K_U8_LIST:
 		if (n == 0 || n > TR_MAX_LIST) {
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: 1 to %d entries",
-				    s->name, TR_MAX_LIST);
+			            s->name, TR_MAX_LIST);
 			return FALSE;
 		}
 		memcpy(FIELD(msg, s->field, uint8_t), v, n);
@@ -360,8 +368,8 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		break;
 	case K_SALT:
 		if (n < TR_SALT_MIN || n > TR_SALT_MAX) {
-			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: %d to %d bytes", s->name,
-				    TR_SALT_MIN, TR_SALT_MAX);
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: %d to %d bytes",
+			            s->name, TR_SALT_MIN, TR_SALT_MAX);
 			return FALSE;
 		}
 		memcpy(FIELD(msg, s->field, uint8_t), v, n);
@@ -370,8 +378,8 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 	case K_BYTES: {
 		GBytes **field = FIELD(msg, s->field, GBytes *);
 		if (n == 0 || n > TR_MAX_BLOB) {
-			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: 1 to %d bytes", s->name,
-				    TR_MAX_BLOB);
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s: 1 to %d bytes",
+			            s->name, TR_MAX_BLOB);
 			return FALSE;
 		}
 		if (*field)
@@ -383,7 +391,7 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		unsigned *count = FIELD(msg, s->counter, unsigned);
 		if (*count >= TR_MAX_PREFIXES) {
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "more than %d %s entries",
-				    TR_MAX_PREFIXES, s->name);
+			            TR_MAX_PREFIXES, s->name);
 			return FALSE;
 		}
 		if (!parse_prefix(v, n, &FIELD(msg, s->field, TrPrefix)[*count], s, error))
@@ -395,7 +403,7 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		char *domain = NULL;
 		if (msg->n_dns_search >= TR_MAX_SEARCH) {
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "more than %d %s entries",
-				    TR_MAX_SEARCH, s->name);
+			            TR_MAX_SEARCH, s->name);
 			return FALSE;
 		}
 		if (!parse_string(v, n, &domain, s, error))
@@ -434,7 +442,8 @@ tr_msg_parse(const uint8_t *buf, size_t len, TrMsg *msg, GError **error)
 		unsigned id;
 
 		if (len - off < 3) {
-			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "truncated attribute header");
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
+			            "truncated attribute header");
 			goto fail;
 		}
 		id = buf[off];
@@ -442,7 +451,7 @@ tr_msg_parse(const uint8_t *buf, size_t len, TrMsg *msg, GError **error)
 		off += 3;
 		if (n > len - off) {
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL,
-				    "attribute %u overruns the message", id);
+			            "attribute %u overruns the message", id);
 			goto fail;
 		}
 		s = spec_for(id);
@@ -461,14 +470,14 @@ fail:
 static void
 put16(GByteArray *out, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 	g_byte_array_append(out, b, 2);
 }
 
 static void
 put32(GByteArray *out, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 	g_byte_array_append(out, b, 4);
 }
 
@@ -498,8 +507,8 @@ put_string(GByteArray *out, const AttrSpec *s, const char *str, GError **error)
 	size_t n = str ? strlen(str) : 0;
 
 	if (n == 0 || n > TR_MAX_STRING) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: must be 1 to %d bytes",
-			    s->name, TR_MAX_STRING);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: must be 1 to %d bytes", s->name,
+		            TR_MAX_STRING);
 		return FALSE;
 	}
 	put_attr(out, s->attr, str, n);
@@ -510,7 +519,7 @@ gboolean
 tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 {
 	guint start = out->len;
-	uint8_t header[TR_MSG_HEADER_LEN] = { msg->type, 0, 0, 0 };
+	uint8_t header[TR_MSG_HEADER_LEN] = {msg->type, 0, 0, 0};
 	size_t body;
 
 	g_return_val_if_fail(msg->type != TR_MSG_DATA, FALSE);
@@ -544,7 +553,7 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 		case K_U8_LIST:
 		case K_SALT:
 			put_attr(out, s->attr, CFIELD(msg, s->field, uint8_t),
-				 *CFIELD(msg, s->counter, unsigned));
+			         *CFIELD(msg, s->counter, unsigned));
 			break;
 		case K_BYTES: {
 			GBytes *b = *FIELD((TrMsg *)msg, s->field, GBytes *);
@@ -552,8 +561,8 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 			const void *data = b ? g_bytes_get_data(b, &n) : NULL;
 
 			if (n == 0 || n > TR_MAX_BLOB) {
-				g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: must be 1 to %d bytes",
-					    s->name, TR_MAX_BLOB);
+				g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+				            "%s: must be 1 to %d bytes", s->name, TR_MAX_BLOB);
 				goto fail;
 			}
 			put_attr(out, s->attr, data, n);
@@ -574,7 +583,7 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 	body = out->len - start - TR_MSG_HEADER_LEN;
 	if (body > TR_MSG_MAX_BODY) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s message too large (%zu bytes)",
-			    tr_msg_type_to_string(msg->type), body);
+		            tr_msg_type_to_string(msg->type), body);
 		goto fail;
 	}
 	out->data[start + 2] = (uint8_t)(body >> 8);
@@ -588,11 +597,11 @@ fail:
 gboolean
 tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, GError **error)
 {
-	uint8_t header[TR_MSG_HEADER_LEN] = { TR_MSG_DATA, 0, (uint8_t)(len >> 8), (uint8_t)len };
+	uint8_t header[TR_MSG_HEADER_LEN] = {TR_MSG_DATA, 0, (uint8_t)(len >> 8), (uint8_t)len};
 
 	if (len > TR_MSG_MAX_BODY) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "data packet too large (%zu bytes)",
-			    len);
+		            len);
 		return FALSE;
 	}
 	g_byte_array_append(out, header, sizeof(header));

@@ -112,13 +112,13 @@ const char *tr_refusal_to_string(TrRefusal code);
 int tr_refusal_error_code(TrRefusal code);
 const char *tr_msg_type_to_string(uint8_t type);
 
-#define TR_MAX_LIST      16 /* ciphers, compressions */
-#define TR_MAX_PREFIXES  64 /* subnets, routes, addresses, DNS servers */
-#define TR_MAX_SEARCH    8
-#define TR_MAX_STRING    255
-#define TR_SALT_MIN      8
-#define TR_SALT_MAX      32
-#define TR_MAX_BLOB      16384 /* certificates and requests: a few hundred bytes each */
+#define TR_MAX_LIST     16 /* ciphers, compressions */
+#define TR_MAX_PREFIXES 64 /* subnets, routes, addresses, DNS servers */
+#define TR_MAX_SEARCH   8
+#define TR_MAX_STRING   255
+#define TR_SALT_MIN     8
+#define TR_SALT_MAX     32
+#define TR_MAX_BLOB     16384 /* certificates and requests: a few hundred bytes each */
 
 /* Everything any message may carry; which fields a message needs is checked
  * by the handlers (tr_msg_require()). Strings are NUL-terminated copies. */

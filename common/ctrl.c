@@ -52,7 +52,7 @@ ctrl_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 }
 
 static GSourceFuncs ctrl_source_funcs = {
-	.dispatch = ctrl_source_dispatch,
+        .dispatch = ctrl_source_dispatch,
 };
 
 static void
@@ -79,7 +79,7 @@ flush(TrCtrl *ctrl, GError **error)
 			n = tr_tls_write(ctrl->tls, NULL, 0, error);
 		else
 			n = tr_tls_write(ctrl->tls, ctrl->out->data, MIN(ctrl->out->len, 16384u),
-					 error);
+			                 error);
 		if (n == -EAGAIN) {
 			if (ctrl->inflight == 0)
 				ctrl->inflight = MIN(ctrl->out->len, 16384u);
@@ -100,7 +100,7 @@ process_input(TrCtrl *ctrl, GError **error)
 
 	while (ctrl->state == STATE_OPEN) {
 		int n = tr_msg_frame_length(ctrl->in->data + off, ctrl->in->len - off);
-		g_auto(TrMsg) msg = { 0 };
+		g_auto(TrMsg) msg = {0};
 
 		if (n == 0)
 			break;
@@ -185,8 +185,8 @@ on_io(gpointer user_data)
 		rev |= G_IO_IN;
 	}
 
-	if (ctrl->state == STATE_OPEN && (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR) ||
-					  tr_tls_pending(ctrl->tls))) {
+	if (ctrl->state == STATE_OPEN &&
+	    (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR) || tr_tls_pending(ctrl->tls))) {
 		if (!read_some(ctrl, &error)) {
 			ctrl_finish(ctrl, g_steal_pointer(&error));
 			return G_SOURCE_CONTINUE;
@@ -214,7 +214,7 @@ on_io(gpointer user_data)
 
 TrCtrl *
 tr_ctrl_new(TrTlsCreds *creds, int fd, const char *server_name, const char *peer_desc,
-	    const TrCtrlCallbacks *callbacks, gpointer user_data, GError **error)
+            const TrCtrlCallbacks *callbacks, gpointer user_data, GError **error)
 {
 	TrCtrl *ctrl;
 	TrTls *tls;
@@ -369,13 +369,13 @@ tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len)
 void
 tr_ctrl_close(TrCtrl *ctrl, TrMsgType type, TrRefusal code, const char *reason)
 {
-	g_auto(TrMsg) msg = { 0 };
+	g_auto(TrMsg) msg = {0};
 
 	if (ctrl->state == STATE_CLOSED || ctrl->state == STATE_CLOSING)
 		return;
 	if (code != TR_REFUSE_NONE && code != TR_REFUSE_SHUTDOWN)
 		ctrl->close_error = g_error_new(TR_ERROR, TR_ERROR_AUTH, "%s",
-						reason ? reason : tr_refusal_to_string(code));
+		                                reason ? reason : tr_refusal_to_string(code));
 	if (ctrl->state == STATE_HANDSHAKE) {
 		ctrl_finish(ctrl, g_steal_pointer(&ctrl->close_error));
 		return;

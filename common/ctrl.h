@@ -28,7 +28,7 @@ typedef struct {
 
 /* Takes ownership of the connected socket @fd (made non-blocking). */
 TrCtrl *tr_ctrl_new(TrTlsCreds *creds, int fd, const char *server_name, const char *peer_desc,
-		    const TrCtrlCallbacks *callbacks, gpointer user_data, GError **error);
+                    const TrCtrlCallbacks *callbacks, gpointer user_data, GError **error);
 TrCtrl *tr_ctrl_ref(TrCtrl *ctrl);
 void tr_ctrl_unref(TrCtrl *ctrl);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrCtrl, tr_ctrl_unref)

@@ -65,7 +65,7 @@ struct TrDc {
 	TrDcConfig cfg;
 	TrDcStats stats; /* updated with relaxed atomic adds: several lanes send */
 	KeySlot slots[2];
-	unsigned current; /* slots[current] is SLOT_CURRENT, or both are empty */
+	unsigned current;  /* slots[current] is SLOT_CURRENT, or both are empty */
 	int peer_switched; /* atomic: the peer sends under the next key (defer_activation) */
 	Lane lanes[TR_DC_LANES_MAX];
 };
@@ -315,7 +315,7 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 {
 	KeySlot *cur = current_slot(dc);
 	KeySlot *slot;
-	TrAead *tx[TR_DC_LANES_MAX] = { NULL };
+	TrAead *tx[TR_DC_LANES_MAX] = {NULL};
 	g_autoptr(TrAead) rx = NULL;
 	unsigned i;
 
@@ -584,8 +584,8 @@ tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type
 }
 
 static int
-seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
-        const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now)
+seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, const uint8_t *payload,
+        size_t len, uint8_t *out, size_t out_size, int64_t now)
 {
 	size_t tag_len = tr_cipher_tag_len(dc->cfg.cipher);
 	size_t payload_len = len;

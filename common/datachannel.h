@@ -36,11 +36,11 @@ G_BEGIN_DECLS
 
 /* Message types: authenticated, opaque to the data channel beyond these values. */
 typedef enum {
-	TR_DC_DATA = 1,  /* a tunneled packet */
-	TR_DC_PING = 2,  /* path probe / keepalive, payload chosen by the control plane */
-	TR_DC_PONG = 3,  /* answer to a PING */
-	TR_DC_CLOSE = 4, /* the sender tears the session down */
-	TR_DC_PROBE = 5, /* path MTU probe: round(4) and padding to the size probed */
+	TR_DC_DATA = 1,      /* a tunneled packet */
+	TR_DC_PING = 2,      /* path probe / keepalive, payload chosen by the control plane */
+	TR_DC_PONG = 3,      /* answer to a PING */
+	TR_DC_CLOSE = 4,     /* the sender tears the session down */
+	TR_DC_PROBE = 5,     /* path MTU probe: round(4) and padding to the size probed */
 	TR_DC_PROBE_ACK = 6, /* answer to a PROBE: its round(4) and the length it arrived with(2) */
 } TrDcType;
 #define TR_DC_TYPE_MAX 6

@@ -24,26 +24,26 @@
 #include <pthread.h>
 #include <string.h>
 
-#define BATCH_MAX   64u
-#define SEGS_MAX    128u            /* segments of one super-packet */
-#define RX_MSGS     8u              /* recvmmsg messages per call, each up to 64 KiB with GRO */
-#define RX_MSG_SIZE 65536u
-#define RX_POOL     64u             /* decrypted packets waiting for the device */
-#define TX_MAX      256u            /* sealed datagrams per flush */
-#define ARENA_SIZE  (512u * 1024u)  /* sealed datagrams, back to back */
-#define GSO_MAX_SEGS 64u            /* datagrams per UDP_SEGMENT message */
+#define BATCH_MAX     64u
+#define SEGS_MAX      128u /* segments of one super-packet */
+#define RX_MSGS       8u   /* recvmmsg messages per call, each up to 64 KiB with GRO */
+#define RX_MSG_SIZE   65536u
+#define RX_POOL       64u            /* decrypted packets waiting for the device */
+#define TX_MAX        256u           /* sealed datagrams per flush */
+#define ARENA_SIZE    (512u * 1024u) /* sealed datagrams, back to back */
+#define GSO_MAX_SEGS  64u            /* datagrams per UDP_SEGMENT message */
 #define GSO_MAX_BYTES 65000u
-#define INBOX_MAX   1024u
-#define OUTBOX_MAX  4096u
-#define SEND_WAIT_MS 2              /* socket buffer full: wait this long, a few times */
-#define EP_WORDS    4u              /* an endpoint (sockaddr_in6 fits) in atomic words */
+#define INBOX_MAX     1024u
+#define OUTBOX_MAX    4096u
+#define SEND_WAIT_MS  2  /* socket buffer full: wait this long, a few times */
+#define EP_WORDS      4u /* an endpoint (sockaddr_in6 fits) in atomic words */
 
 enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };
 
 /* A worker's counters: it alone writes them, the control plane reads. */
-#define WSTAT(w, field, n)                                                                      \
-	__atomic_store_n(&(w)->stats.field, __atomic_load_n(&(w)->stats.field, __ATOMIC_RELAXED) + \
-	                                            (n),                                            \
+#define WSTAT(w, field, n)                                                                         \
+	__atomic_store_n(&(w)->stats.field,                                                        \
+	                 __atomic_load_n(&(w)->stats.field, __ATOMIC_RELAXED) + (n),               \
 	                 __ATOMIC_RELAXED)
 
 struct TrDpPeer {
@@ -55,13 +55,13 @@ struct TrDpPeer {
 	unsigned owner;
 	TrDpPeerCallbacks cb;
 	gpointer data;
-	int path;            /* atomic: TrPath */
-	gint64 last_udp_rx;  /* atomic */
-	unsigned events;     /* atomic: TrDpEvent bits not yet seen by the control plane */
-	unsigned mtu;        /* atomic: the tunnel MTU to this peer's endpoint (0: the device's) */
-	int split;           /* atomic: its path refused a UDP_SEGMENT run; send one by one */
-	uint64_t probe_ack;  /* atomic: round << 32 | largest PROBE length acknowledged in it */
-	gboolean removed;    /* control plane only */
+	int path;           /* atomic: TrPath */
+	gint64 last_udp_rx; /* atomic */
+	unsigned events;    /* atomic: TrDpEvent bits not yet seen by the control plane */
+	unsigned mtu;       /* atomic: the tunnel MTU to this peer's endpoint (0: the device's) */
+	int split;          /* atomic: its path refused a UDP_SEGMENT run; send one by one */
+	uint64_t probe_ack; /* atomic: round << 32 | largest PROBE length acknowledged in it */
+	gboolean removed;   /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */
 	unsigned ep_seq;
 	uint64_t ep_words[EP_WORDS];
@@ -81,7 +81,7 @@ typedef struct {
 	struct {
 		uint32_t index;
 		TrDpPeer *peer;
-	} *slots; /* receiver index -> peer, open addressing */
+	} * slots; /* receiver index -> peer, open addressing */
 	guint mask;
 	TrDpPeer **all; /* every peer, for references */
 	guint n_all;
@@ -144,7 +144,7 @@ typedef struct {
 struct TrDataplane {
 	TrDpConfig cfg;
 	Worker *workers;
-	int stop; /* atomic */
+	int stop;        /* atomic */
 	int quiesce_req; /* atomic */
 	pthread_mutex_t quiesce_lock;
 	TrRcu *rcu;
@@ -215,7 +215,8 @@ table_lookup(const Table *t, uint32_t index)
 {
 	if (t == NULL || t->slots == NULL || index == 0)
 		return NULL;
-	for (guint i = index_hash(index) & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
+	for (guint i = index_hash(index) & t->mask, n = 0; n <= t->mask;
+	     i = (i + 1) & t->mask, n++) {
 		if (t->slots[i].index == index)
 			return t->slots[i].peer;
 		if (t->slots[i].index == 0)
@@ -277,7 +278,7 @@ on_reclaim(gpointer p)
 static void
 ep_write(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len)
 {
-	uint64_t words[EP_WORDS] = { 0 };
+	uint64_t words[EP_WORDS] = {0};
 	unsigned seq;
 
 	if ((size_t)len > sizeof(words)) /* socklen_t is an int on Windows */
@@ -288,9 +289,8 @@ ep_write(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len)
 	 * published) are serialised by taking the odd count. */
 	do {
 		seq = __atomic_load_n(&peer->ep_seq, __ATOMIC_RELAXED);
-	} while ((seq & 1) ||
-	         !__atomic_compare_exchange_n(&peer->ep_seq, &seq, seq + 1, FALSE, __ATOMIC_ACQUIRE,
-	                                      __ATOMIC_RELAXED));
+	} while ((seq & 1) || !__atomic_compare_exchange_n(&peer->ep_seq, &seq, seq + 1, FALSE,
+	                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
 	for (unsigned i = 0; i < EP_WORDS; i++)
 		__atomic_store_n(&peer->ep_words[i], words[i], __ATOMIC_RELAXED);
 	__atomic_store_n(&peer->ep_len_, len, __ATOMIC_RELAXED);
@@ -402,15 +402,17 @@ send_msgs(Worker *w, TrUdpMsg *msgs, TrDpPeer **peers, unsigned n)
 			peer_event(peers[done], TR_DP_EVENT_TOO_BIG);
 		}
 		if (r == -EAGAIN && waits < 3) {
-			/* Socket buffer full: give the kernel a moment, then drop as a network would. */
+			/* Socket buffer full: give the kernel a moment, then drop as a network
+			 * would. */
 			tr_sock_wait_writable(w->udp_fd, SEND_WAIT_MS);
 			waits++;
 			continue;
 		}
 		/* Skip the message that failed. */
-		WSTAT(w, tx_drops, msgs[done].segment ? (msgs[done].len + msgs[done].segment - 1) /
-		                                                msgs[done].segment
-		                                      : 1);
+		WSTAT(w, tx_drops,
+		      msgs[done].segment
+		              ? (msgs[done].len + msgs[done].segment - 1) / msgs[done].segment
+		              : 1);
 		done++;
 	}
 }
@@ -433,7 +435,8 @@ flush_tx(Worker *w)
 		TrUdpMsg *msg;
 
 		if (it->tls || __atomic_load_n(&peer->path, __ATOMIC_RELAXED) != TR_PATH_UDP) {
-			if (it->tls || __atomic_load_n(&peer->path, __ATOMIC_RELAXED) == TR_PATH_TCP)
+			if (it->tls ||
+			    __atomic_load_n(&peer->path, __ATOMIC_RELAXED) == TR_PATH_TCP)
 				to_outbox(w, peer, w->arena + it->off, it->len);
 			else
 				WSTAT(w, tx_drops, 1);
@@ -498,7 +501,7 @@ stage_tx(Worker *w, TrDpPeer *peer, const uint8_t *data, size_t len, gboolean tl
 		WSTAT(w, tx_drops, 1);
 		return;
 	}
-	w->tx[w->n_tx++] = (TxItem){ peer, (uint32_t)w->arena_used, (uint32_t)r, tls };
+	w->tx[w->n_tx++] = (TxItem){peer, (uint32_t)w->arena_used, (uint32_t)r, tls};
 	w->arena_used += (size_t)r;
 }
 
@@ -526,8 +529,7 @@ send_control(TrDpPeer *peer, unsigned lane, int fd, TrDcType type, const uint8_t
 
 /* ---- Writing to the device --------------------------------------------------------- */
 
-static TrPacket *
-pool_get(Worker *w);
+static TrPacket *pool_get(Worker *w);
 
 static void
 pool_put(Worker *w, TrPacket *pkt)
@@ -558,7 +560,8 @@ flush_dev(Worker *w)
 		TrGroItem *it = &gro->items[i];
 		if (it->gso.type != TR_GSO_NONE)
 			WSTAT(w, dev_coalesced, 1);
-		dev_write(w, it->pkt, it->gso.type != TR_GSO_NONE || it->gso.needs_csum ? &it->gso : NULL);
+		dev_write(w, it->pkt,
+		          it->gso.type != TR_GSO_NONE || it->gso.needs_csum ? &it->gso : NULL);
 		pool_put(w, it->pkt);
 	}
 	tr_gro_reset(gro);
@@ -723,7 +726,8 @@ from_peer(Worker *w, TrDpPeer *peer, TrPacket *pkt)
 	TrFwdResult res;
 
 	if (!dp->cfg.hub) {
-		/* The answer to a SYN sized for this peer's path too (the MSS is clamped both ways). */
+		/* The answer to a SYN sized for this peer's path too (the MSS is clamped both
+		 * ways). */
 		tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, peer_mtu(dp, peer));
 		stage_dev(w, pkt);
 		return;
@@ -946,7 +950,8 @@ do_inbox(Worker *w)
 		/* Only while the peer is still in the table: it may have gone meanwhile. */
 		if (table_lookup(w->table, item->peer->rx_index) == item->peer)
 			open_datagram(w, item->peer, item->data, item->len,
-			              item->tls ? NULL : (struct sockaddr *)&item->from, item->from_len);
+			              item->tls ? NULL : (struct sockaddr *)&item->from,
+			              item->from_len);
 		peer_unref(item->peer);
 		g_free(item);
 	}
@@ -964,8 +969,8 @@ do_tun(Worker *w)
 		int k;
 
 		tr_packet_reset(in);
-		n = tr_device_read_gso(dp->cfg.dev, w->index, tr_packet_data(in), TR_PACKET_PAYLOAD_MAX,
-		                       &gso);
+		n = tr_device_read_gso(dp->cfg.dev, w->index, tr_packet_data(in),
+		                       TR_PACKET_PAYLOAD_MAX, &gso);
 		if (n == -EAGAIN)
 			break;
 		if (n <= 0) {
@@ -1062,7 +1067,8 @@ on_main_wake(gint fd, GIOCondition cond, gpointer p)
 	pthread_mutex_unlock(&dp->outbox_lock);
 	while ((item = g_queue_pop_head(&q)) != NULL) {
 		if (!item->peer->removed && item->peer->cb.tcp_send)
-			item->peer->cb.tcp_send(item->peer, item->data, item->len, item->peer->data);
+			item->peer->cb.tcp_send(item->peer, item->data, item->len,
+			                        item->peer->data);
 		peer_unref(item->peer);
 		g_free(item);
 	}
@@ -1076,7 +1082,8 @@ on_main_wake(gint fd, GIOCondition cond, gpointer p)
 		for (guint i = 0; i < n; i++) {
 			TrDpPeer *peer = copy[i];
 			unsigned ev = peer->removed ? 0
-			                            : __atomic_exchange_n(&peer->events, 0, __ATOMIC_ACQ_REL);
+			                            : __atomic_exchange_n(&peer->events, 0,
+			                                                  __ATOMIC_ACQ_REL);
 
 			if (ev && peer->cb.peer_event)
 				peer->cb.peer_event(peer, ev, peer->data);
@@ -1104,7 +1111,7 @@ tr_dp_config_init(TrDpConfig *cfg)
 static gboolean
 worker_init(TrDataplane *dp, Worker *w, unsigned index, GError **error)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	w->dp = dp;
 	w->index = index;
@@ -1179,14 +1186,14 @@ TrDataplane *
 tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 {
 	TrDataplane *dp;
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	if (cfg->n_workers < 1 || cfg->n_workers > TR_DP_WORKERS_MAX ||
 	    cfg->n_workers > tr_device_n_queues(cfg->dev) ||
 	    (cfg->n_udp != 1 && cfg->n_udp != cfg->n_workers)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-		            "data plane: %u workers for %u device queues and %u sockets", cfg->n_workers,
-		            tr_device_n_queues(cfg->dev), cfg->n_udp);
+		            "data plane: %u workers for %u device queues and %u sockets",
+		            cfg->n_workers, tr_device_n_queues(cfg->dev), cfg->n_udp);
 		return NULL;
 	}
 	dp = g_new0(TrDataplane, 1);
@@ -1212,11 +1219,12 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 		}
 	}
 	publish(dp);
-	g_message("data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
-	          cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
-	          cfg->n_udp == 1 ? "" : "s",
-	          cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
-	          cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
+	g_message(
+	        "data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
+	        cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
+	        cfg->n_udp == 1 ? "" : "s",
+	        cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
+	        cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
 	dp->main_watch = tr_watch_fd(dp->main_wake.rfd, G_IO_IN, on_main_wake, dp);
 	dp->reclaim_id = g_timeout_add(200, on_reclaim, dp);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
@@ -1552,7 +1560,7 @@ tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gbo
 	socklen_t sl = addr_len;
 	unsigned flags = (n > 1 ? TR_UDP_REUSEPORT : 0) | (gro ? TR_UDP_GRO : 0);
 	int *fds = g_new(int, n);
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 	guint i;
 
 	memcpy(&ss, addr, addr_len);

@@ -60,7 +60,7 @@ typedef enum {
 	TR_DP_EVENT_CLOSED = 1 << 1,    /* the peer sent CLOSE */
 	TR_DP_EVENT_SWITCHED = 1 << 2,  /* the peer sends under the next key: activate it */
 	TR_DP_EVENT_UDP_HEARD = 1 << 3, /* UDP from the peer after a silence */
-	TR_DP_EVENT_TOO_BIG = 1 << 4,   /* its path refused a datagram's size: search the path MTU */
+	TR_DP_EVENT_TOO_BIG = 1 << 4, /* its path refused a datagram's size: search the path MTU */
 } TrDpEvent;
 
 typedef struct {
@@ -71,19 +71,19 @@ typedef struct {
 } TrDpPeerCallbacks;
 
 typedef struct {
-	TrDevice *dev;          /* one queue per worker; not owned */
-	const int *udp_fds;     /* n_udp sockets in one steered group (or 1); not owned */
-	unsigned n_udp;         /* 1 or n_workers */
-	unsigned n_workers;     /* 1 .. TR_DP_WORKERS_MAX, at most the device's queues */
+	TrDevice *dev;      /* one queue per worker; not owned */
+	const int *udp_fds; /* n_udp sockets in one steered group (or 1); not owned */
+	unsigned n_udp;     /* 1 or n_workers */
+	unsigned n_workers; /* 1 .. TR_DP_WORKERS_MAX, at most the device's queues */
 	TrMagic magic;
 	TrFrameType frame;
-	unsigned mtu;           /* tunnel MTU: MSS clamping and "packet too big" */
-	gboolean hub;           /* forwarding between peers by the TrFwd; FALSE: one peer, id 1 */
+	unsigned mtu; /* tunnel MTU: MSS clamping and "packet too big" */
+	gboolean hub; /* forwarding between peers by the TrFwd; FALSE: one peer, id 1 */
 	gboolean client_to_client;
-	unsigned batch;         /* reads per wakeup and queue (default 64) */
-	gboolean udp_gso;       /* send runs of datagrams with UDP_SEGMENT */
-	gboolean tun_offload;   /* the device has TSO: split its super-packets, coalesce for it */
-	gboolean coalesce;      /* with tun_offload: merge received TCP segments */
+	unsigned batch;       /* reads per wakeup and queue (default 64) */
+	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
+	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */
+	gboolean coalesce;    /* with tun_offload: merge received TCP segments */
 } TrDpConfig;
 
 void tr_dp_config_init(TrDpConfig *cfg);
@@ -102,8 +102,8 @@ const TrDpConfig *tr_dataplane_config(TrDataplane *dp);
  * The new table is published at once. @peer_data is passed to the callbacks.
  */
 TrDpPeer *tr_dataplane_add_peer(TrDataplane *dp, TrDc *dc, uint32_t id,
-				const struct sockaddr *endpoint, socklen_t endpoint_len,
-				const TrDpPeerCallbacks *cb, gpointer peer_data);
+                                const struct sockaddr *endpoint, socklen_t endpoint_len,
+                                const TrDpPeerCallbacks *cb, gpointer peer_data);
 /* Removes it from the table; it is freed (with its TrDc) once no worker can see it. */
 void tr_dataplane_remove_peer(TrDataplane *dp, TrDpPeer *peer);
 
@@ -150,7 +150,7 @@ unsigned tr_dp_peer_mtu(TrDataplane *dp, TrDpPeer *peer);
 
 /* Seals a @type message (PING, PONG, CLOSE) with the control lane and sends it over UDP. */
 gboolean tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type,
-				 const uint8_t *payload, size_t len);
+                                 const uint8_t *payload, size_t len);
 
 /*
  * A sealed datagram that came over the TLS stream: handed to the peer's
@@ -165,14 +165,14 @@ typedef struct {
 	guint64 rx_datagrams, rx_batches, rx_gro_runs;
 	guint64 tx_datagrams, tx_batches, tx_gso_runs;
 	guint64 dev_reads, dev_super_reads, dev_writes, dev_coalesced;
-	guint64 rx_drops;   /* unknown receiver, malformed, failed authentication ... */
-	guint64 dev_drops;  /* device read/write errors, splitting refused */
-	guint64 tx_drops;   /* no key, socket full, no path */
-	guint64 tx_gso_split;    /* UDP_SEGMENT runs the path refused, sent one by one */
-	guint64 tx_too_big;      /* packets larger than the peer's path: "packet too big" sent back */
+	guint64 rx_drops;     /* unknown receiver, malformed, failed authentication ... */
+	guint64 dev_drops;    /* device read/write errors, splitting refused */
+	guint64 tx_drops;     /* no key, socket full, no path */
+	guint64 tx_gso_split; /* UDP_SEGMENT runs the path refused, sent one by one */
+	guint64 tx_too_big;   /* packets larger than the peer's path: "packet too big" sent back */
 	guint64 tx_oversize_tls; /* ... that could not be answered so: sent over the TLS stream */
 	guint64 fwd_drops[TR_FWD_DROP_COUNT];
-	guint64 handoffs;   /* datagrams passed to the owner worker (TLS fallback, misdelivered) */
+	guint64 handoffs; /* datagrams passed to the owner worker (TLS fallback, misdelivered) */
 } TrDpStats;
 
 /* Sums the workers' counters (read with atomic loads). */
@@ -184,11 +184,11 @@ void tr_dataplane_stats_json(TrDataplane *dp, GString *out, gboolean *first);
 
 /* The switchable techniques (options below). */
 typedef struct {
-	guint threads;          /* 0: one per CPU core */
-	gboolean tun_offload;   /* TSO/USO super-packets from the device, checksum offload */
-	gboolean coalesce;      /* merge received TCP segments for the device (needs tun_offload) */
-	gboolean udp_gso;       /* UDP_SEGMENT runs on send */
-	gboolean udp_gro;       /* UDP_GRO on receive */
+	guint threads;        /* 0: one per CPU core */
+	gboolean tun_offload; /* TSO/USO super-packets from the device, checksum offload */
+	gboolean coalesce;    /* merge received TCP segments for the device (needs tun_offload) */
+	gboolean udp_gso;     /* UDP_SEGMENT runs on send */
+	gboolean udp_gro;     /* UDP_GRO on receive */
 } TrDpTuning;
 
 /* Every technique on, one thread per core. */
@@ -196,17 +196,65 @@ void tr_dp_tuning_init(TrDpTuning *t);
 /* The worker count: threads, or the CPU cores, at most TR_DP_WORKERS_MAX. */
 guint tr_dp_tuning_workers(const TrDpTuning *t);
 
-#define TR_DATAPLANE_OPTIONS \
-	{ "threads", 0, TR_OPT_INT, "N", "0", 0, TR_DP_WORKERS_MAX, NULL, "Performance", \
-	  "Data-plane worker threads, each with its own device queue and UDP socket; 0 is one per CPU core", 0 }, \
-	{ "no-tun-offload", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Performance", \
-	  "Do not let the device hand over 64 KiB TCP super-packets (TSO) and unchecksummed packets; also turns off coalescing", 0 }, \
-	{ "no-coalesce", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Performance", \
-	  "Do not merge received TCP segments into super-packets for the device", 0 }, \
-	{ "no-udp-gso", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Performance", \
-	  "Send each datagram on its own instead of runs of datagrams in one call (UDP_SEGMENT)", 0 }, \
-	{ "no-udp-gro", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Performance", \
-	  "Do not ask the kernel to hand over received datagrams in runs (UDP_GRO)", 0 },
+#define TR_DATAPLANE_OPTIONS                                                                       \
+	{"threads",                                                                                \
+	 0,                                                                                        \
+	 TR_OPT_INT,                                                                               \
+	 "N",                                                                                      \
+	 "0",                                                                                      \
+	 0,                                                                                        \
+	 TR_DP_WORKERS_MAX,                                                                        \
+	 NULL,                                                                                     \
+	 "Performance",                                                                            \
+	 "Data-plane worker threads, each with its own device queue and UDP socket; 0 is one per " \
+	 "CPU core",                                                                               \
+	 0},                                                                                       \
+	        {"no-tun-offload",                                                                 \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Do not let the device hand over 64 KiB TCP super-packets (TSO) and "             \
+	         "unchecksummed packets; also turns off coalescing",                               \
+	         0},                                                                               \
+	        {"no-coalesce",                                                                    \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Do not merge received TCP segments into super-packets for the device",           \
+	         0},                                                                               \
+	        {"no-udp-gso",                                                                     \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Send each datagram on its own instead of runs of datagrams in one call "         \
+	         "(UDP_SEGMENT)",                                                                  \
+	         0},                                                                               \
+	        {"no-udp-gro",                                                                     \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Do not ask the kernel to hand over received datagrams in runs (UDP_GRO)",        \
+	         0},
 
 /*
  * tr_dp_config_init() and then the parts both daemons share: the device
@@ -214,7 +262,7 @@ guint tr_dp_tuning_workers(const TrDpTuning *t);
  * else one shared), and the techniques @t and the device allow.
  */
 void tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const int *udp_fds,
-			guint n_udp);
+                        guint n_udp);
 
 struct _TrOptions;
 void tr_dp_tuning_from_options(struct _TrOptions *o, TrDpTuning *t);
@@ -226,6 +274,6 @@ void tr_dp_tuning_from_options(struct _TrOptions *o, TrDpTuning *t);
  * Returns the descriptors (g_free the array, close each) and their number.
  */
 int *tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
-			guint *n_out, GError **error);
+                        guint *n_out, GError **error);
 
 G_END_DECLS

@@ -26,7 +26,7 @@ tr_backoff_next(guint attempt, guint max_sec)
 
 TrDialer *
 tr_dialer_new(const char *target, guint16 default_port, guint timeout_ms, TrDialerFunc func,
-	      gpointer user_data)
+              gpointer user_data)
 {
 	TrDialer *d = g_new0(TrDialer, 1);
 
@@ -60,7 +60,8 @@ on_connected(GObject *source, GAsyncResult *res, gpointer p)
 	if (remote == NULL || len <= 0 || (gsize)len > sizeof(ss) ||
 	    !g_socket_address_to_native(remote, &ss, sizeof(ss), &error)) {
 		if (error == NULL)
-			g_set_error(&error, TR_ERROR, TR_ERROR_IO, "cannot read the peer's address");
+			g_set_error(&error, TR_ERROR, TR_ERROR_IO,
+			            "cannot read the peer's address");
 		d->func(d, -1, NULL, 0, error, d->user_data);
 		return;
 	}
@@ -83,7 +84,7 @@ tr_dialer_start(TrDialer *d)
 	d->cancel = g_cancellable_new();
 	g_socket_client_set_timeout(sc, MAX(1u, d->timeout_ms / 1000));
 	g_socket_client_connect_to_host_async(sc, d->target, d->default_port, d->cancel,
-					      on_connected, d);
+	                                      on_connected, d);
 }
 
 void

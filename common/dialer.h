@@ -16,10 +16,10 @@ typedef struct _TrDialer TrDialer;
 
 /* @fd: connected, non-blocking, owned by the callee; -1 with @error on failure. */
 typedef void (*TrDialerFunc)(TrDialer *dialer, int fd, const struct sockaddr *remote,
-			     socklen_t remote_len, const GError *error, gpointer user_data);
+                             socklen_t remote_len, const GError *error, gpointer user_data);
 
 TrDialer *tr_dialer_new(const char *target, guint16 default_port, guint timeout_ms,
-			TrDialerFunc func, gpointer user_data);
+                        TrDialerFunc func, gpointer user_data);
 void tr_dialer_start(TrDialer *dialer);
 /* Cancels a connection attempt in progress (no callback follows). */
 void tr_dialer_cancel(TrDialer *dialer);

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-G_DEFINE_QUARK(trellis-error-quark, tr_error)
+G_DEFINE_QUARK(trellis - error - quark, tr_error)
 
 gboolean
 tr_set_error_errno(GError **error, int errsv, const char *format, ...)

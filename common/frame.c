@@ -10,11 +10,11 @@ const char *
 tr_frame_drop_name(TrFrameDrop drop)
 {
 	static const char *const names[TR_FRAME_DROP_COUNT] = {
-		[TR_FRAME_OK] = "ok",
-		[TR_FRAME_DROP_SHORT] = "short",
-		[TR_FRAME_DROP_IP_VERSION] = "ip-version",
-		[TR_FRAME_DROP_IP_HEADER] = "ip-header",
-		[TR_FRAME_DROP_SOURCE] = "source",
+	        [TR_FRAME_OK] = "ok",
+	        [TR_FRAME_DROP_SHORT] = "short",
+	        [TR_FRAME_DROP_IP_VERSION] = "ip-version",
+	        [TR_FRAME_DROP_IP_HEADER] = "ip-header",
+	        [TR_FRAME_DROP_SOURCE] = "source",
 	};
 	return (unsigned)drop < TR_FRAME_DROP_COUNT ? names[drop] : "?";
 }

@@ -30,21 +30,21 @@ typedef enum {
 	TR_FRAME_ETHERNET = 1, /* tap: an Ethernet frame without FCS */
 } TrFrameType;
 
-#define TR_ETH_HLEN      14u
-#define TR_VLAN_HLEN     4u
-#define TR_ETH_ALEN      6u
-#define TR_ETHERTYPE_IP4 0x0800u
-#define TR_ETHERTYPE_ARP 0x0806u
+#define TR_ETH_HLEN       14u
+#define TR_VLAN_HLEN      4u
+#define TR_ETH_ALEN       6u
+#define TR_ETHERTYPE_IP4  0x0800u
+#define TR_ETHERTYPE_ARP  0x0806u
 #define TR_ETHERTYPE_VLAN 0x8100u
 #define TR_ETHERTYPE_QINQ 0x88a8u
-#define TR_ETHERTYPE_IP6 0x86ddu
-#define TR_IP4_HLEN      20u
-#define TR_IP6_HLEN      40u
-#define TR_TCP_HLEN      20u
-#define TR_IPPROTO_ICMP  1u
-#define TR_IPPROTO_TCP   6u
-#define TR_IPPROTO_ICMP6 58u
-#define TR_IPPROTO_FRAG6 44u
+#define TR_ETHERTYPE_IP6  0x86ddu
+#define TR_IP4_HLEN       20u
+#define TR_IP6_HLEN       40u
+#define TR_TCP_HLEN       20u
+#define TR_IPPROTO_ICMP   1u
+#define TR_IPPROTO_TCP    6u
+#define TR_IPPROTO_ICMP6  58u
+#define TR_IPPROTO_FRAG6  44u
 
 /* Why a packet or frame is malformed. */
 typedef enum {
@@ -63,8 +63,8 @@ const char *tr_frame_drop_name(TrFrameDrop drop);
 typedef struct {
 	/* Ethernet (tap only) */
 	bool has_eth;
-	bool tagged;     /* one 802.1Q (0x8100) or 802.1ad (0x88a8) tag was present */
-	uint16_t vid;    /* the tag's VLAN id (0 when untagged or priority-tagged) */
+	bool tagged;        /* one 802.1Q (0x8100) or 802.1ad (0x88a8) tag was present */
+	uint16_t vid;       /* the tag's VLAN id (0 when untagged or priority-tagged) */
 	uint16_t ethertype; /* after the tag; for tun, 0x0800 or 0x86dd by IP version */
 	/* Network layer */
 	uint8_t ip_version; /* 4 or 6; 0 for ARP and anything else */

@@ -15,10 +15,10 @@ struct TrFwd {
 };
 
 static const char *const mode_names[] = {
-	[TR_FWD_MODE_NORMAL] = "normal",
-	[TR_FWD_MODE_HUB] = "hub",
-	[TR_FWD_MODE_SWITCH] = "switch",
-	[TR_FWD_MODE_ROUTER] = "router",
+        [TR_FWD_MODE_NORMAL] = "normal",
+        [TR_FWD_MODE_HUB] = "hub",
+        [TR_FWD_MODE_SWITCH] = "switch",
+        [TR_FWD_MODE_ROUTER] = "router",
 };
 
 gboolean
@@ -31,7 +31,7 @@ tr_fwd_mode_parse(const char *text, TrFwdMode *out, GError **error)
 		}
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-		    "unknown mode '%s' (expected hub, switch, router or normal)", text ? text : "");
+	            "unknown mode '%s' (expected hub, switch, router or normal)", text ? text : "");
 	return FALSE;
 }
 
@@ -52,8 +52,8 @@ tr_frame_type_parse(const char *text, TrFrameType *out, GError **error)
 		*out = TR_FRAME_ETHERNET;
 		return TRUE;
 	}
-	g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "unknown device type '%s' (expected tun or tap)",
-		    text ? text : "");
+	g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+	            "unknown device type '%s' (expected tun or tap)", text ? text : "");
 	return FALSE;
 }
 
@@ -83,12 +83,12 @@ tr_fwd_mode_check(TrFwdMode mode, TrFrameType type, GError **error)
 	if ((unsigned)mode >= G_N_ELEMENTS(mode_names) ||
 	    (type != TR_FRAME_IP && type != TR_FRAME_ETHERNET)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "unknown mode %d or device type %d",
-			    (int)mode, (int)type);
+		            (int)mode, (int)type);
 		return FALSE;
 	}
 	if (tr_fwd_mode_effective(mode, type) == TR_FWD_MODE_SWITCH && type != TR_FRAME_ETHERNET) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "switch mode needs --type tap: it learns MAC addresses");
+		            "switch mode needs --type tap: it learns MAC addresses");
 		return FALSE;
 	}
 	return TRUE;
@@ -155,12 +155,9 @@ const char *
 tr_fwd_drop_name(TrFwdDrop drop)
 {
 	static const char *const names[TR_FWD_DROP_COUNT] = {
-		[TR_FWD_DROP_NONE] = "none",
-		[TR_FWD_DROP_MALFORMED] = "malformed",
-		[TR_FWD_DROP_NO_ROUTE] = "no-route",
-		[TR_FWD_DROP_INGRESS] = "ingress",
-		[TR_FWD_DROP_MULTICAST] = "multicast",
-		[TR_FWD_DROP_SPOOFED] = "spoofed",
+	        [TR_FWD_DROP_NONE] = "none",           [TR_FWD_DROP_MALFORMED] = "malformed",
+	        [TR_FWD_DROP_NO_ROUTE] = "no-route",   [TR_FWD_DROP_INGRESS] = "ingress",
+	        [TR_FWD_DROP_MULTICAST] = "multicast", [TR_FWD_DROP_SPOOFED] = "spoofed",
 	};
 	return (unsigned)drop < TR_FWD_DROP_COUNT ? names[drop] : "?";
 }
@@ -198,8 +195,7 @@ deliver(TrFwdResult *out, uint32_t dst, uint32_t ingress)
 }
 
 static TrFwdKind
-decide_switch(const TrFwd *fwd, const uint8_t *pkt, uint32_t ingress, int64_t now,
-	      TrFwdResult *out)
+decide_switch(const TrFwd *fwd, const uint8_t *pkt, uint32_t ingress, int64_t now, TrFwdResult *out)
 {
 	uint32_t dst;
 
@@ -229,7 +225,7 @@ source_ok(const TrFwd *fwd, TrAddrFamily family, const uint8_t *src, uint32_t in
 
 static TrFwdKind
 route_to(const TrFwd *fwd, TrAddrFamily family, const uint8_t *dst, uint32_t ingress,
-	 TrFwdResult *out)
+         TrFwdResult *out)
 {
 	uint32_t owner;
 
@@ -308,7 +304,7 @@ decide_router(const TrFwd *fwd, const uint8_t *pkt, uint32_t ingress, TrFwdResul
 
 TrFwdKind
 tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress, int64_t now,
-	      TrFwdResult *out)
+              TrFwdResult *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->frame_drop = tr_frame_parse(pkt, len, fwd->type, &out->info);

@@ -130,6 +130,6 @@ typedef struct {
  * out->kind. Never allocates, locks or logs.
  */
 TrFwdKind tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress,
-			int64_t now, TrFwdResult *out);
+                        int64_t now, TrFwdResult *out);
 
 G_END_DECLS

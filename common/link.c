@@ -29,7 +29,7 @@ struct _TrLink {
 	struct sockaddr_storage endpoint;
 	socklen_t endpoint_len;
 
-	TrPath tx_path;      /* where we send data */
+	TrPath tx_path;          /* where we send data */
 	gboolean peer_hears_udp; /* the peer's last PATH said UDP */
 	gboolean we_hear_udp;    /* what we last told the peer */
 	gint64 last_udp_rx;      /* authenticated UDP from the peer */
@@ -47,9 +47,9 @@ struct _TrLink {
 	/* Path MTU discovery toward the endpoint (with the data plane only). */
 	TrPmtu pmtu;
 	gboolean pmtu_on;
-	unsigned pmtu_ip;  /* IP and UDP headers on the endpoint's path: 28 or 48 */
-	unsigned mtu;      /* the tunnel MTU in force toward the peer */
-	guint pmtu_timer;  /* a round in flight is looked at sooner than the tick */
+	unsigned pmtu_ip; /* IP and UDP headers on the endpoint's path: 28 or 48 */
+	unsigned mtu;     /* the tunnel MTU in force toward the peer */
+	guint pmtu_timer; /* a round in flight is looked at sooner than the tick */
 };
 
 const char *
@@ -67,10 +67,10 @@ tr_path_name(TrPath path)
 
 gboolean
 tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t *tx_key,
-		    uint8_t *rx_key, GError **error)
+                    uint8_t *rx_key, GError **error)
 {
-	uint8_t ctx[7] = { (uint8_t)(epoch >> 24), (uint8_t)(epoch >> 16), (uint8_t)(epoch >> 8),
-			   (uint8_t)epoch };
+	uint8_t ctx[7] = {(uint8_t)(epoch >> 24), (uint8_t)(epoch >> 16), (uint8_t)(epoch >> 8),
+	                  (uint8_t)epoch};
 	uint8_t c2s[TR_CIPHER_KEY_LEN], s2c[TR_CIPHER_KEY_LEN];
 
 	memcpy(ctx + 4, "c2s", 3);
@@ -118,7 +118,7 @@ install_epoch(TrLink *link, uint32_t epoch, GError **error)
 	gboolean ok;
 
 	if (!tr_link_derive_keys(tr_ctrl_get_tls(link->ctrl), link->is_tls_server, epoch, tx, rx,
-				 error))
+	                         error))
 		return FALSE;
 	quiesce(link);
 	ok = tr_dc_install_keys(link->dc, epoch, tx, rx, g_get_monotonic_time(), error);
@@ -164,7 +164,7 @@ tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error)
 static void
 tell_path(TrLink *link, gboolean hear_udp)
 {
-	g_auto(TrMsg) msg = { 0 };
+	g_auto(TrMsg) msg = {0};
 
 	link->we_hear_udp = hear_udp;
 	tr_msg_init(&msg, TR_MSG_PATH);
@@ -180,7 +180,7 @@ send_udp_raw(TrLink *link, TrPacket *pkt)
 		return;
 	/* Best effort: a full socket buffer drops, as the network would. */
 	(void)tr_sock_sendto(link->udp_fd, tr_packet_data(pkt), pkt->len,
-			     (struct sockaddr *)&link->endpoint, link->endpoint_len);
+	                     (struct sockaddr *)&link->endpoint, link->endpoint_len);
 }
 
 static void
@@ -259,11 +259,11 @@ pmtu_apply(TrLink *link)
 		return;
 	if (mtu < dev)
 		g_message("%s: path MTU %u: packets to it are sized to a tunnel MTU of %u (the "
-			  "device's is %u)",
-			  tr_link_peer(link), pmtu, mtu, dev);
+		          "device's is %u)",
+		          tr_link_peer(link), pmtu, mtu, dev);
 	else if (link->mtu)
 		g_message("%s: path MTU %u: the device's tunnel MTU of %u fits again",
-			  tr_link_peer(link), pmtu, dev);
+		          tr_link_peer(link), pmtu, dev);
 	link->mtu = mtu;
 	tr_dp_peer_set_mtu(link->dp_peer, mtu < dev ? mtu : 0);
 }
@@ -302,10 +302,12 @@ pmtu_tick(TrLink *link, gint64 now)
 	}
 	n = tr_pmtu_tick(&link->pmtu, now, &round, sizes, &changed);
 	for (unsigned i = 0; i < n; i++)
-		(void)tr_dp_peer_send_probe(link->dp, link->dp_peer, round, sizes[i] - link->pmtu_ip);
+		(void)tr_dp_peer_send_probe(link->dp, link->dp_peer, round,
+		                            sizes[i] - link->pmtu_ip);
 	if (changed)
 		pmtu_apply(link);
-	/* Until the path is known, packets larger than it are lost: a search runs at round-trip pace. */
+	/* Until the path is known, packets larger than it are lost: a search runs at round-trip
+	 * pace. */
 	if (link->pmtu.round_active && link->pmtu_timer == 0)
 		link->pmtu_timer = g_timeout_add(TR_LINK_PMTU_POLL_MS, on_pmtu_timer, link);
 }
@@ -314,7 +316,7 @@ static void
 start_rekey(TrLink *link)
 {
 	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) msg = { 0 };
+	g_auto(TrMsg) msg = {0};
 	uint32_t epoch;
 
 	if (!tr_dc_current_epoch(link->dc, &epoch))
@@ -322,7 +324,7 @@ start_rekey(TrLink *link)
 	epoch++;
 	if (!install_epoch(link, epoch, &error)) {
 		g_warning("%s: rekey to epoch %u failed: %s", tr_link_peer(link), epoch,
-			  error->message);
+		          error->message);
 		return;
 	}
 	link->rekey_pending = epoch;
@@ -350,23 +352,24 @@ on_tick(gpointer user_data)
 
 	if (now - link->last_rx > (gint64)link->timing.peer_timeout_sec * G_USEC_PER_SEC) {
 		g_message("%s: no sign of life for %u s, dropping the session", tr_link_peer(link),
-			  link->timing.peer_timeout_sec);
+		          link->timing.peer_timeout_sec);
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_TIMEOUT, "peer timed out");
 		return G_SOURCE_CONTINUE;
 	}
 
 	if (link->timing.udp_enabled) {
-		gboolean hear = link->last_udp_rx > 0 && now - link->last_udp_rx < ka + 2 * G_USEC_PER_SEC;
+		gboolean hear =
+		        link->last_udp_rx > 0 && now - link->last_udp_rx < ka + 2 * G_USEC_PER_SEC;
 
-		if (now - link->last_udp_rx >= ka / 2 && now - link->last_ping_tx >= G_USEC_PER_SEC &&
-		    link->endpoint_len > 0) {
+		if (now - link->last_udp_rx >= ka / 2 &&
+		    now - link->last_ping_tx >= G_USEC_PER_SEC && link->endpoint_len > 0) {
 			send_probe(link, TR_DC_PING, NULL);
 			link->last_ping_tx = now;
 			link->stats.udp_probes_sent++;
 		}
 		if (hear != link->we_hear_udp) {
 			g_message("%s: UDP from the peer %s", tr_link_peer(link),
-				  hear ? "works" : "stopped; asking for data over TLS");
+			          hear ? "works" : "stopped; asking for data over TLS");
 			tell_path(link, hear);
 		}
 	}
@@ -375,7 +378,7 @@ on_tick(gpointer user_data)
 		pmtu_tick(link, now);
 
 	if (now - link->last_ctrl_tx >= ka) {
-		g_auto(TrMsg) ping = { 0 };
+		g_auto(TrMsg) ping = {0};
 		tr_msg_init(&ping, TR_MSG_PING);
 		gnutls_rnd(GNUTLS_RND_NONCE, ping.salt, SALT_LEN);
 		ping.salt_len = SALT_LEN;
@@ -399,7 +402,7 @@ static void
 handle_rekey(TrLink *link, const TrMsg *msg)
 {
 	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) ack = { 0 };
+	g_auto(TrMsg) ack = {0};
 	uint32_t current = 0;
 
 	tr_dc_current_epoch(link->dc, &current);
@@ -410,7 +413,7 @@ handle_rekey(TrLink *link, const TrMsg *msg)
 	} else if (msg->epoch > current) {
 		if (!install_epoch(link, msg->epoch, &error)) {
 			g_warning("%s: cannot install epoch %u: %s", tr_link_peer(link), msg->epoch,
-				  error->message);
+			          error->message);
 			tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_PROTOCOL, "rekey failed");
 			return;
 		}
@@ -438,7 +441,7 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 	}
 	switch (msg->type) {
 	case TR_MSG_PING: {
-		g_auto(TrMsg) pong = { 0 };
+		g_auto(TrMsg) pong = {0};
 		tr_msg_init(&pong, TR_MSG_PONG);
 		memcpy(pong.salt, msg->salt, msg->salt_len);
 		pong.salt_len = msg->salt_len;
@@ -453,7 +456,8 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 		if (link->dp_peer) {
 			/* Opened by the worker that owns the session's replay window. */
 			if (msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD)
-				tr_dp_peer_inject(link->dp, link->dp_peer, msg->data, msg->data_len);
+				tr_dp_peer_inject(link->dp, link->dp_peer, msg->data,
+				                  msg->data_len);
 			return;
 		}
 		if (link->dc != NULL && msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD) {
@@ -465,7 +469,7 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 			if (pkt->off + pkt->len <= TR_PACKET_BUFSIZE) {
 				memcpy(tr_packet_data(pkt), msg->data, msg->data_len);
 				if (tr_dc_decrypt(link->dc, link->scratch, pkt, &type,
-						  g_get_monotonic_time()) == 0 &&
+				                  g_get_monotonic_time()) == 0 &&
 				    type == TR_DC_DATA && link->cb.data)
 					link->cb.data(link, pkt, link->user_data);
 			}
@@ -518,19 +522,20 @@ on_ctrl_closed(TrCtrl *ctrl, const GError *error, gpointer user_data)
 }
 
 static const TrCtrlCallbacks link_ctrl_callbacks = {
-	.established = on_ctrl_established,
-	.message = on_ctrl_message,
-	.closed = on_ctrl_closed,
+        .established = on_ctrl_established,
+        .message = on_ctrl_message,
+        .closed = on_ctrl_closed,
 };
 
 TrLink *
 tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const char *peer_desc,
-	    gboolean is_tls_server, const TrLinkCallbacks *callbacks, gpointer user_data,
-	    GError **error)
+            gboolean is_tls_server, const TrLinkCallbacks *callbacks, gpointer user_data,
+            GError **error)
 {
 	TrLink *link = g_new0(TrLink, 1);
 
-	link->ctrl = tr_ctrl_new(creds, fd, server_name, peer_desc, &link_ctrl_callbacks, link, error);
+	link->ctrl =
+	        tr_ctrl_new(creds, fd, server_name, peer_desc, &link_ctrl_callbacks, link, error);
 	if (link->ctrl == NULL) {
 		g_free(link);
 		return NULL;
@@ -582,9 +587,9 @@ on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
 		sync_endpoint(link);
 		if (old_len > 0) {
 			g_message("%s: endpoint moved from %s to %s", tr_link_peer(link),
-				  tr_sockaddr_to_string((struct sockaddr *)&old, a, sizeof(a)),
-				  tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, b,
-							sizeof(b)));
+			          tr_sockaddr_to_string((struct sockaddr *)&old, a, sizeof(a)),
+			          tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, b,
+			                                sizeof(b)));
 			link->stats.roams++;
 		}
 		set_tx_path(link);
@@ -658,7 +663,7 @@ tr_link_leave_dataplane(TrLink *link)
 
 gboolean
 tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing, int udp_fd,
-		 const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error)
+                 const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error)
 {
 	TrDcConfig dcc = *dc_config;
 
@@ -690,11 +695,11 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	}
 	if (link->dp) {
 		static const TrDpPeerCallbacks dp_callbacks = {
-			.peer_event = on_dp_event,
-			.tcp_send = on_dp_tcp_send,
+		        .peer_event = on_dp_event,
+		        .tcp_send = on_dp_tcp_send,
 		};
 		link->dp_peer = tr_dataplane_add_peer(link->dp, link->dc, link->forward_id,
-						      endpoint, endpoint_len, &dp_callbacks, link);
+		                                      endpoint, endpoint_len, &dp_callbacks, link);
 	}
 	link->last_rx = g_get_monotonic_time();
 	link->last_ctrl_tx = link->last_rx;
@@ -762,8 +767,9 @@ tr_link_udp_input(TrLink *link, TrPacket *pkt, const struct sockaddr *from, sock
 		char a[80], b[80];
 		if (link->endpoint_len > 0) {
 			g_message("%s: endpoint moved from %s to %s", tr_link_peer(link),
-				  tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, a, sizeof(a)),
-				  tr_sockaddr_to_string(from, b, sizeof(b)));
+			          tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, a,
+			                                sizeof(a)),
+			          tr_sockaddr_to_string(from, b, sizeof(b)));
 			link->stats.roams++;
 		}
 		memcpy(&link->endpoint, from, fromlen);
@@ -811,10 +817,11 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 	    link->timing.udp_enabled) {
 		tr_dp_peer_send_control(link->dp, link->dp_peer, TR_DC_CLOSE, NULL, 0);
 	} else if (type == TR_MSG_CLOSE && link->dc && link->endpoint_len > 0 &&
-		   link->timing.udp_enabled) {
+	           link->timing.udp_enabled) {
 		TrPacket *pkt = g_new(TrPacket, 1);
 		tr_packet_reset(pkt);
-		if (tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_CLOSE, g_get_monotonic_time()) == 0)
+		if (tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_CLOSE,
+		                  g_get_monotonic_time()) == 0)
 			send_udp_raw(link, pkt);
 		g_free(pkt);
 	}
@@ -879,21 +886,23 @@ tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
 
 	sync_endpoint(link);
 	tr_json_key_string(out, first, "path", tr_path_name(link->tx_path));
-	tr_json_key_string(out, first, "endpoint",
-			   link->endpoint_len
-				   ? tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, ep, sizeof(ep))
-				   : NULL);
+	tr_json_key_string(
+	        out, first, "endpoint",
+	        link->endpoint_len
+	                ? tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, ep, sizeof(ep))
+	                : NULL);
 	tr_json_key_uint(out, first, "established", (guint64)link->established);
 	if (link->pmtu_on) {
-		/* the outer packet size that gets through (0: not known yet), and the tunnel MTU used */
+		/* the outer packet size that gets through (0: not known yet), and the tunnel MTU
+		 * used */
 		tr_json_key_uint(out, first, "path_mtu", tr_pmtu_get(&link->pmtu));
 		tr_json_key_string(out, first, "path_mtu_search",
-				   tr_pmtu_state_name(link->pmtu.state));
+		                   tr_pmtu_state_name(link->pmtu.state));
 	}
 	if (link->dp_peer)
 		tr_json_key_uint(out, first, "peer_mtu", tr_dp_peer_mtu(link->dp, link->dp_peer));
 	tr_json_key_uint(out, first, "last_rx_age_sec",
-			 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
+	                 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
 	if (link->dc) {
 		const TrDcConfig *cfg = tr_dc_get_config(link->dc);
 		TrDcStats stats, *st = &stats;

@@ -55,9 +55,9 @@ typedef struct {
 } TrLinkCallbacks;
 
 typedef struct {
-	guint keepalive_sec;     /* idle interval before probes and pings */
-	guint peer_timeout_sec;  /* drop a peer silent for this long */
-	gboolean udp_enabled;    /* FALSE: TLS stream only */
+	guint keepalive_sec;    /* idle interval before probes and pings */
+	guint peer_timeout_sec; /* drop a peer silent for this long */
+	gboolean udp_enabled;   /* FALSE: TLS stream only */
 } TrLinkTiming;
 
 typedef struct TrDataplane TrDataplane;
@@ -79,8 +79,8 @@ void tr_link_leave_dataplane(TrLink *link);
 
 /* Wraps @ctrl (a reference is taken; callbacks are redirected to the link). */
 TrLink *tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const char *peer_desc,
-		    gboolean is_tls_server, const TrLinkCallbacks *callbacks, gpointer user_data,
-		    GError **error);
+                    gboolean is_tls_server, const TrLinkCallbacks *callbacks, gpointer user_data,
+                    GError **error);
 void tr_link_free(TrLink *link);
 
 void tr_link_start(TrLink *link, guint handshake_timeout_ms);
@@ -92,13 +92,13 @@ void tr_link_start(TrLink *link, guint handshake_timeout_ms);
  * unknown until the peer's first authenticated UDP packet).
  */
 gboolean tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing,
-			  int udp_fd, const struct sockaddr *endpoint, socklen_t endpoint_len,
-			  GError **error);
+                          int udp_fd, const struct sockaddr *endpoint, socklen_t endpoint_len,
+                          GError **error);
 gboolean tr_link_is_active(TrLink *link);
 
 /* Derives the two 32-byte keys of @epoch (exported; tests use it). */
 gboolean tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t *tx_key,
-			     uint8_t *rx_key, GError **error);
+                             uint8_t *rx_key, GError **error);
 
 /*
  * Encrypts the payload in @pkt in place and sends it on the current path.

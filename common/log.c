@@ -165,19 +165,20 @@ tr_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 
 	g_mutex_lock(&log_lock);
-	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING |
-		     G_LOG_LEVEL_MESSAGE))
+	if (level &
+	    (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE))
 		remember(stamp + 11, level_name(level), message);
 	if (log_syslog) {
-		syslog(syslog_priority(level), "%s%s%s", domain && g_strcmp0(domain, "trellis") != 0 ? domain : "",
+		syslog(syslog_priority(level), "%s%s%s",
+		       domain && g_strcmp0(domain, "trellis") != 0 ? domain : "",
 		       domain && g_strcmp0(domain, "trellis") != 0 ? ": " : "", message);
 	} else {
-		fprintf(stderr, "%s[%d]: %s: %s\n", log_program ? log_program : g_get_prgname(), (int)getpid(),
-			level_name(level), message);
+		fprintf(stderr, "%s[%d]: %s: %s\n", log_program ? log_program : g_get_prgname(),
+		        (int)getpid(), level_name(level), message);
 	}
 	if (log_fp != NULL) {
 		fprintf(log_fp, "%s %s[%d]: %s: %s\n", stamp, log_program ? log_program : "trellis",
-			(int)getpid(), level_name(level), message);
+		        (int)getpid(), level_name(level), message);
 		fflush(log_fp);
 	}
 	g_mutex_unlock(&log_lock);
@@ -192,7 +193,8 @@ tr_log_init(const char *program, TrLogLevel level, const char *log_file, GError 
 	if (log_file != NULL) {
 		fp = fopen(log_file, "ae");
 		if (fp == NULL)
-			return tr_set_error_errno(error, errno, "cannot open log file %s", log_file);
+			return tr_set_error_errno(error, errno, "cannot open log file %s",
+			                          log_file);
 	}
 
 	g_mutex_lock(&log_lock);
@@ -254,8 +256,8 @@ tr_log_limit(TrLogLimit *l, const char *what, guint burst, guint window_sec)
 
 	if (now - l->window_start >= (gint64)window_sec * G_USEC_PER_SEC) {
 		if (l->suppressed)
-			g_message("%u more %s in the last %u s (not logged one by one)", l->suppressed,
-				  what, window_sec);
+			g_message("%u more %s in the last %u s (not logged one by one)",
+			          l->suppressed, what, window_sec);
 		l->window_start = now;
 		l->count = 0;
 		l->suppressed = 0;

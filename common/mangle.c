@@ -119,8 +119,7 @@ ip6_unicast(const uint8_t *a)
 
 /* IPv4: builds the IP header and ICMP message at @o; returns its length or 0. */
 static size_t
-build_frag_needed(const uint8_t *ip, const TrFrameInfo *in, unsigned mtu, uint8_t *o,
-		  size_t room)
+build_frag_needed(const uint8_t *ip, const TrFrameInfo *in, unsigned mtu, uint8_t *o, size_t room)
 {
 	unsigned frag = tr_load_be16(ip + 6);
 	size_t quote = in->l3_len < TR_PTB_QUOTE4_MAX ? in->l3_len : TR_PTB_QUOTE4_MAX;
@@ -214,8 +213,8 @@ build_too_big(const uint8_t *ip, const TrFrameInfo *in, unsigned mtu, uint8_t *o
 }
 
 size_t
-tr_mangle_build_ptb(const uint8_t *pkt, size_t len, TrFrameType type, unsigned mtu,
-		    uint8_t *out, size_t out_size)
+tr_mangle_build_ptb(const uint8_t *pkt, size_t len, TrFrameType type, unsigned mtu, uint8_t *out,
+                    size_t out_size)
 {
 	TrFrameInfo in;
 	const uint8_t *ip;

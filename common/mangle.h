@@ -56,7 +56,7 @@ bool tr_mangle_clamp_mss(uint8_t *pkt, size_t len, TrFrameType type, unsigned mt
  * enough). Rate limiting is the caller's.
  */
 size_t tr_mangle_build_ptb(const uint8_t *pkt, size_t len, TrFrameType type, unsigned mtu,
-			   uint8_t *out, size_t out_size);
+                           uint8_t *out, size_t out_size);
 
 #ifdef __cplusplus
 }

@@ -231,8 +231,7 @@ super_parse(const TrGso *gso, const uint8_t *p, size_t len, SuperHdrs *h)
 }
 
 static int
-copy_plain(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out,
-	   unsigned n_out)
+copy_plain(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out, unsigned n_out)
 {
 	size_t field = (size_t)gso->csum_start + gso->csum_offset;
 
@@ -247,13 +246,13 @@ copy_plain(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *o
 	out[0]->len = (uint32_t)len;
 	if (gso->needs_csum)
 		csum_complete(tr_packet_data(out[0]) + gso->csum_start, len - gso->csum_start,
-			      gso->csum_offset);
+		              gso->csum_offset);
 	return 1;
 }
 
 int
 tr_gso_split(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out,
-	     unsigned n_out)
+             unsigned n_out)
 {
 	SuperHdrs h;
 	size_t hdr_len, payload, n_seg;
@@ -307,7 +306,7 @@ tr_gso_split(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const 
 			if (i > 0)
 				l4[13] &= (uint8_t)~TCP_CWR;
 			if (i + 1 < n_seg)
-				l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+				l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 			l4_set_csum(o, h.iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
 		} else {
 			tr_store_be16(l4 + 4, (uint16_t)(UDP_HLEN + plen));
@@ -415,10 +414,11 @@ seg_csum_ok(const Seg *s)
 {
 	uint32_t l4_len = s->len - s->iphl;
 
-	if (s->iphl == TR_IP4_HLEN && tr_csum_fold(tr_csum_partial(s->ip, TR_IP4_HLEN, 0)) != 0xffffu)
+	if (s->iphl == TR_IP4_HLEN &&
+	    tr_csum_fold(tr_csum_partial(s->ip, TR_IP4_HLEN, 0)) != 0xffffu)
 		return false;
 	return tr_csum_fold(tr_csum_partial(s->th, l4_len,
-					    pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP))) == 0xffffu;
+	                                    pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP))) == 0xffffu;
 }
 
 /* The headers of an item's first packet, as seg_parse() found them when it joined. */
@@ -449,8 +449,8 @@ seg_continues(const TrGroItem *a, const Seg *s, const Seg *b)
 			return false;
 	}
 	return tr_load_be32(b->th + 4) == a->next_seq &&
-	       memcmp(s->th + 8, b->th + 8, 5) == 0 &&  /* ack, data offset */
-	       memcmp(s->th + 14, b->th + 14, 2) == 0 && /* window */
+	       memcmp(s->th + 8, b->th + 8, 5) == 0 &&           /* ack, data offset */
+	       memcmp(s->th + 14, b->th + 14, 2) == 0 &&         /* window */
 	       memcmp(s->th + 18, b->th + 18, s->thl - 18) == 0; /* urgent, options */
 }
 
@@ -463,7 +463,8 @@ typedef enum {
 static MergeResult
 try_merge(const TrGro *gro, TrGroItem *a, const Seg *b)
 {
-	unsigned limit = gro->max_len < TR_PACKET_PAYLOAD_MAX ? gro->max_len : TR_PACKET_PAYLOAD_MAX;
+	unsigned limit =
+	        gro->max_len < TR_PACKET_PAYLOAD_MAX ? gro->max_len : TR_PACKET_PAYLOAD_MAX;
 	Seg s;
 
 	item_seg(a, &s);
@@ -611,7 +612,7 @@ tr_gro_finish(TrGro *gro)
 		 * tcp_v4_send_check() leaves it (~tcp_v4_check(len, s, d, 0)).
 		 */
 		tr_store_be16(s.th + TCP_CSUM_OFF,
-			      tr_csum_fold(pseudo_sum(s.ip, s.len - s.iphl, TR_IPPROTO_TCP)));
+		              tr_csum_fold(pseudo_sum(s.ip, s.len - s.iphl, TR_IPPROTO_TCP)));
 		it->gso.type = s.iphl == TR_IP4_HLEN ? TR_GSO_TCPV4 : TR_GSO_TCPV6;
 		it->gso.needs_csum = true;
 		it->gso.ecn = false; /* CWR and ECE never merge */

@@ -46,7 +46,7 @@ extern "C" {
  *             type, a gso/hdr_len/csum field that does not match the packet)
  */
 int tr_gso_split(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out,
-		 unsigned n_out);
+                 unsigned n_out);
 
 /* Completes the L4 checksum of one packet in place as @gso says (needs_csum). */
 int tr_gso_complete_csum(const TrGso *gso, uint8_t *data, size_t len);
@@ -67,7 +67,7 @@ typedef struct {
 typedef struct {
 	TrGroItem items[TR_GRO_MAX];
 	unsigned n;
-	bool enabled; /* false: every packet passes through unmerged */
+	bool enabled;     /* false: every packet passes through unmerged */
 	unsigned max_len; /* largest super-packet (<= 65535; default 65535) */
 } TrGro;
 

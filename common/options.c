@@ -14,8 +14,8 @@
 typedef struct {
 	gboolean set;
 	gboolean from_cli;
-	char *origin; /* "--mtu" or "FILE:LINE" */
-	char *str;    /* single values */
+	char *origin;    /* "--mtu" or "FILE:LINE" */
+	char *str;       /* single values */
 	GPtrArray *list; /* repeatable values, NULL-terminated */
 } Value;
 
@@ -105,16 +105,16 @@ check_value(const TrOptDesc *d, const char *text, const char *where, GError **er
 	case TR_OPT_BOOL:
 		if (!parse_bool(text, &b)) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "%s: '%s' is not true or false", where, text);
+			            "%s: '%s' is not true or false", where, text);
 			return FALSE;
 		}
 		return TRUE;
 	case TR_OPT_INT:
 		if (!g_ascii_string_to_signed(text, 10, d->min, d->max, &v, NULL)) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "%s: '%s' is not a whole number from %" G_GINT64_FORMAT
-				    " to %" G_GINT64_FORMAT,
-				    where, text, d->min, d->max);
+			            "%s: '%s' is not a whole number from %" G_GINT64_FORMAT
+			            " to %" G_GINT64_FORMAT,
+			            where, text, d->min, d->max);
 			return FALSE;
 		}
 		return TRUE;
@@ -122,7 +122,7 @@ check_value(const TrOptDesc *d, const char *text, const char *where, GError **er
 		if (d->choices && !g_strv_contains(d->choices, text)) {
 			g_autofree char *list = g_strjoinv(", ", (char **)d->choices);
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "%s: '%s' is not one of %s",
-				    where, text, list);
+			            where, text, list);
 			return FALSE;
 		}
 		return TRUE;
@@ -166,8 +166,9 @@ on_option(const gchar *option_name, const gchar *value, gpointer data, GError **
 
 	for (guint i = 0; i < o->n; i++) {
 		const TrOptDesc *d = &o->table[i];
-		gboolean match = option_name[1] == '-' ? strcmp(option_name + 2, d->name) == 0
-						       : (d->short_name && option_name[1] == d->short_name);
+		gboolean match = option_name[1] == '-'
+		                         ? strcmp(option_name + 2, d->name) == 0
+		                         : (d->short_name && option_name[1] == d->short_name);
 		g_autofree char *where = NULL;
 
 		if (!match)
@@ -242,7 +243,7 @@ print_help(TrOptions *o, const char *summary, const char *description)
 
 gboolean
 tr_options_parse_args(TrOptions *o, int *argc, char ***argv, const char *summary,
-		      const char *description, GError **error)
+                      const char *description, GError **error)
 {
 	g_autoptr(GOptionContext) ctx = g_option_context_new(summary);
 	GOptionGroup *group = g_option_group_new(o->program, summary, "Options", o, NULL);
@@ -287,7 +288,8 @@ tr_options_parse_args(TrOptions *o, int *argc, char ***argv, const char *summary
 		return FALSE;
 	if (*argc > 1) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "unexpected argument '%s' (options start with --; see --help)", (*argv)[1]);
+		            "unexpected argument '%s' (options start with --; see --help)",
+		            (*argv)[1]);
 		return FALSE;
 	}
 	return TRUE;
@@ -302,7 +304,10 @@ unescape(const char *s, gsize n)
 	for (gsize i = 0; i < n; i++) {
 		if (s[i] == '\\' && i + 1 < n) {
 			char c = s[++i];
-			g_string_append_c(out, c == 's' ? ' ' : c == 'n' ? '\n' : c == 't' ? '\t' : c);
+			g_string_append_c(out, c == 's'   ? ' '
+			                       : c == 'n' ? '\n'
+			                       : c == 't' ? '\t'
+			                                  : c);
 		} else {
 			g_string_append_c(out, s[i]);
 		}
@@ -370,7 +375,7 @@ tr_options_load_file(TrOptions *o, const char *path, const char *group, GError *
 
 	if (!g_file_get_contents(path, &text, &len, &err)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot read the config file: %s",
-			    err->message);
+		            err->message);
 		return FALSE;
 	}
 	return tr_options_load_data(o, text, len, path, group, error);
@@ -405,8 +410,8 @@ tr_options_from_cli(TrOptions *o, const char *name)
 }
 
 gboolean
-tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path,
-		     const char *group, GError **error)
+tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path, const char *group,
+                     GError **error)
 {
 	g_autofree char *copy = NULL;
 	g_auto(GStrv) lines = NULL;
@@ -432,15 +437,17 @@ tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path
 			char *end = strchr(line, ']');
 			if (end == NULL || end[1] != '\0') {
 				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-					    "%s: malformed section header (expected [%s])", where, group);
+				            "%s: malformed section header (expected [%s])", where,
+				            group);
 				return FALSE;
 			}
 			*end = '\0';
 			if (strcmp(line + 1, group) != 0) {
-				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-					    "%s: unknown section [%s]; this file is read by %s, which "
-					    "uses [%s]",
-					    where, line + 1, o->program, group);
+				g_set_error(
+				        error, TR_ERROR, TR_ERROR_CONFIG,
+				        "%s: unknown section [%s]; this file is read by %s, which "
+				        "uses [%s]",
+				        where, line + 1, o->program, group);
 				return FALSE;
 			}
 			in_group = TRUE;
@@ -449,12 +456,13 @@ tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path
 		eq = strchr(line, '=');
 		if (eq == NULL) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "%s: expected 'key = value', a [section] or a # comment", where);
+			            "%s: expected 'key = value', a [section] or a # comment",
+			            where);
 			return FALSE;
 		}
 		if (!in_group) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "%s: option before the [%s] section header", where, group);
+			            "%s: option before the [%s] section header", where, group);
 			return FALSE;
 		}
 		*eq = '\0';
@@ -463,16 +471,20 @@ tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path
 		idx = find(o, key);
 		if (idx < 0 || (o->table[idx].flags & TR_OPT_FLAG_CLI_ONLY)) {
 			const char *hint = idx < 0 ? closest(o, key) : NULL;
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "%s: unknown option '%s'%s%s%s",
-				    where, key, hint ? " (did you mean '" : "", hint ? hint : "",
-				    hint ? "'?)" : idx >= 0 ? " (command line only)" : "");
+			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+			            "%s: unknown option '%s'%s%s%s", where, key,
+			            hint ? " (did you mean '" : "", hint ? hint : "",
+			            hint       ? "'?)"
+			            : idx >= 0 ? " (command line only)"
+			                       : "");
 			return FALSE;
 		}
 		d = &o->table[idx];
 		if (g_hash_table_contains(seen, d->name)) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "%s: '%s' is given twice (lists go on one line, separated by ';')",
-				    where, key);
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_CONFIG,
+			        "%s: '%s' is given twice (lists go on one line, separated by ';')",
+			        where, key);
 			return FALSE;
 		}
 		g_hash_table_add(seen, (gpointer)d->name);
@@ -490,8 +502,8 @@ tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path
 				g_strstrip(item);
 				if (*item) {
 					g_autofree char *full = d->type == TR_OPT_PATHS
-									? resolve_path(path, item)
-									: g_strdup(item);
+					                                ? resolve_path(path, item)
+					                                : g_strdup(item);
 					if (!check_value(d, full, where, error)) {
 						g_prefix_error(error, "%s: ", key);
 						return FALSE;
@@ -502,8 +514,8 @@ tr_options_load_data(TrOptions *o, const char *text, gsize len, const char *path
 			}
 		} else {
 			g_autofree char *v = unescape(val, strlen(val));
-			g_autofree char *full = d->type == TR_OPT_PATH && *v ? resolve_path(path, v)
-									     : g_strdup(v);
+			g_autofree char *full =
+			        d->type == TR_OPT_PATH && *v ? resolve_path(path, v) : g_strdup(v);
 			g_autofree char *what = g_strdup_printf("%s: %s", where, key);
 			if (!check_value(d, full, what, error))
 				return FALSE;
@@ -594,7 +606,7 @@ tr_options_error_at(TrOptions *o, const char *name, GError **error)
 
 gboolean
 tr_options_get_prefixes(TrOptions *o, const char *name, TrPrefixFlags flags, TrPrefix *out,
-			guint max, guint *n, GError **error)
+                        guint max, guint *n, GError **error)
 {
 	const char *const *texts = tr_options_get_strv(o, name);
 
@@ -628,8 +640,8 @@ roff(GString *out, const char *text)
 
 char *
 tr_options_man_page(const char *program, const char *section, const char *summary,
-		    const char *description, const char *extra_roff, const TrOptDesc *table,
-		    guint n_table)
+                    const char *description, const char *extra_roff, const TrOptDesc *table,
+                    guint n_table)
 {
 	GString *out = g_string_new(NULL);
 	g_autoptr(GPtrArray) sections = g_ptr_array_new();
@@ -679,7 +691,9 @@ tr_options_man_page(const char *program, const char *section, const char *summar
 				g_string_append(out, ".");
 			}
 			if (is_list(d))
-				g_string_append(out, " Repeatable; in the config file, a list separated by ;.");
+				g_string_append(
+				        out,
+				        " Repeatable; in the config file, a list separated by ;.");
 			if (d->flags & TR_OPT_FLAG_CLI_ONLY)
 				g_string_append(out, " Command line only.");
 			g_string_append(out, "\n");

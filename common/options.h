@@ -34,11 +34,11 @@ typedef struct {
 	const char *name; /* long name and config key */
 	char short_name;  /* 0 for none */
 	TrOptType type;
-	const char *arg_name;         /* "FILE", "SECS" */
-	const char *default_text;     /* shown in help and man page; NULL for none */
-	gint64 min, max;              /* TR_OPT_INT */
-	const char *const *choices;   /* TR_OPT_STRING: NULL-terminated, or NULL for any */
-	const char *section;          /* man page grouping: "Network", "Security", ... */
+	const char *arg_name;       /* "FILE", "SECS" */
+	const char *default_text;   /* shown in help and man page; NULL for none */
+	gint64 min, max;            /* TR_OPT_INT */
+	const char *const *choices; /* TR_OPT_STRING: NULL-terminated, or NULL for any */
+	const char *section;        /* man page grouping: "Network", "Security", ... */
 	const char *help;
 	guint flags;
 } TrOptDesc;
@@ -54,7 +54,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrOptions, tr_options_free)
  * choices; errors name the option). Sets *@show_version for --version.
  */
 gboolean tr_options_parse_args(TrOptions *options, int *argc, char ***argv, const char *summary,
-			       const char *description, GError **error);
+                               const char *description, GError **error);
 
 /*
  * Reads a config file's group [@group]. Unknown keys and bad values fail
@@ -62,12 +62,12 @@ gboolean tr_options_parse_args(TrOptions *options, int *argc, char ***argv, cons
  * line keep their command-line value.
  */
 gboolean tr_options_load_file(TrOptions *options, const char *path, const char *group,
-			      GError **error);
+                              GError **error);
 
 /* The same from bytes in memory; @path names them in messages and anchors
  * relative paths. */
 gboolean tr_options_load_data(TrOptions *options, const char *text, gsize len, const char *path,
-			      const char *group, GError **error);
+                              const char *group, GError **error);
 
 /* After tr_options_load_file(@path): a file that set a secret option
  * (TR_OPT_FLAG_SECRET: a shared key, a password) must not be readable by
@@ -100,11 +100,11 @@ gboolean tr_options_error_at(TrOptions *options, const char *name, GError **erro
  * with @flags) into @out (at most @max); errors say where the value came from.
  */
 gboolean tr_options_get_prefixes(TrOptions *options, const char *name, TrPrefixFlags flags,
-				 TrPrefix *out, guint max, guint *n, GError **error);
+                                 TrPrefix *out, guint max, guint *n, GError **error);
 
 /* The man page (roff) for @program, from the table. */
 char *tr_options_man_page(const char *program, const char *section, const char *summary,
-			  const char *description, const char *extra_roff, const TrOptDesc *table,
-			  guint n_table);
+                          const char *description, const char *extra_roff, const TrOptDesc *table,
+                          guint n_table);
 
 G_END_DECLS

@@ -22,9 +22,9 @@ typedef struct {
 } Revocation;
 
 typedef struct {
-	GArray *items; /* Revocation */
+	GArray *items;    /* Revocation */
 	GHashTable *seen; /* serial hex, owned */
-	guint64 number; /* the last CRL number */
+	guint64 number;   /* the last CRL number */
 } RevocationSet;
 
 static void
@@ -38,7 +38,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RevocationSet, revocation_set_clear)
 static void
 revocation_add(RevocationSet *set, const guint8 *serial, size_t len, gint64 when)
 {
-	Revocation r = { .len = len, .revoked_at = when };
+	Revocation r = {.len = len, .revoked_at = when};
 	char *hex;
 
 	if (len == 0 || len > sizeof(r.serial))
@@ -75,8 +75,8 @@ read_crl(const char *state_dir, gnutls_x509_crt_t ca, RevocationSet *set, GError
 		rc = gnutls_x509_crl_verify(crl, &ca, 1, 0, &status);
 	if (rc < 0 || status != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s is damaged or not signed by this CA%s%s", path, rc < 0 ? ": " : "",
-			    rc < 0 ? gnutls_strerror(rc) : "");
+		            "%s is damaged or not signed by this CA%s%s", path, rc < 0 ? ": " : "",
+		            rc < 0 ? gnutls_strerror(rc) : "");
 		return FALSE;
 	}
 	{
@@ -122,8 +122,7 @@ read_revoked_dir(const char *state_dir, RevocationSet *set)
 }
 
 static gboolean
-revocations_load(const char *state_dir, gnutls_x509_crt_t ca, RevocationSet *set,
-		 GError **error)
+revocations_load(const char *state_dir, gnutls_x509_crt_t ca, RevocationSet *set, GError **error)
 {
 	set->items = g_array_new(FALSE, TRUE, sizeof(Revocation));
 	set->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -137,7 +136,7 @@ revocations_load(const char *state_dir, gnutls_x509_crt_t ca, RevocationSet *set
 gboolean
 tr_pki_write_crl(TrPkiCa *ca, gnutls_x509_crt_t extra, GError **error)
 {
-	g_auto(RevocationSet) set = { 0 };
+	g_auto(RevocationSet) set = {0};
 	g_auto(gnutls_x509_crl_t) crl = NULL;
 	g_autoptr(gnutls_datum_t) pem = g_new0(gnutls_datum_t, 1);
 	g_autofree char *path = tr_pki_crl_path(ca->state_dir);
@@ -166,7 +165,7 @@ tr_pki_write_crl(TrPkiCa *ca, gnutls_x509_crt_t extra, GError **error)
 		rc = gnutls_x509_crl_set_this_update(crl, (time_t)(now - TR_PKI_BACKDATE_SECONDS));
 	if (rc >= 0)
 		rc = gnutls_x509_crl_set_next_update(crl,
-						     (time_t)(now + TR_PKI_CRL_DAYS * TR_PKI_DAY));
+		                                     (time_t)(now + TR_PKI_CRL_DAYS * TR_PKI_DAY));
 	for (guint i = 0; rc >= 0 && i < set.items->len; i++) {
 		const Revocation *r = &g_array_index(set.items, Revocation, i);
 		rc = gnutls_x509_crl_set_crt_serial(crl, r->serial, r->len, (time_t)r->revoked_at);
@@ -176,12 +175,12 @@ tr_pki_write_crl(TrPkiCa *ca, gnutls_x509_crt_t extra, GError **error)
 	if (rc >= 0 && gnutls_x509_crt_get_subject_key_id(ca->crt, id, &id_len, NULL) >= 0)
 		rc = gnutls_x509_crl_set_authority_key_id(crl, id, id_len);
 	if (rc >= 0)
-		rc = gnutls_x509_crl_privkey_sign(
-			crl, ca->crt, ca->key,
-			gnutls_privkey_get_pk_algorithm(ca->key, NULL) == GNUTLS_PK_ECDSA
-				? GNUTLS_DIG_SHA256
-				: GNUTLS_DIG_UNKNOWN,
-			0);
+		rc = gnutls_x509_crl_privkey_sign(crl, ca->crt, ca->key,
+		                                  gnutls_privkey_get_pk_algorithm(ca->key, NULL) ==
+		                                                  GNUTLS_PK_ECDSA
+		                                          ? GNUTLS_DIG_SHA256
+		                                          : GNUTLS_DIG_UNKNOWN,
+		                                  0);
 	if (rc >= 0)
 		rc = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_PEM, pem);
 	if (rc < 0)
@@ -229,8 +228,8 @@ tr_pki_revoke(TrPkiCa *ca, const char *name, GError **error)
 	path = tr_pki_cert_path(ca->state_dir, name);
 	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND,
-			    "no current certificate is issued to '%s' (see 'trellis pki list')",
-			    name);
+		            "no current certificate is issued to '%s' (see 'trellis pki list')",
+		            name);
 		return FALSE;
 	}
 	crt = tr_pki_cert_load_file(path, error);
@@ -283,7 +282,7 @@ entry_new(const char *path, RevocationSet *revoked, GError **error)
 		size_t cn_len = sizeof(cn);
 
 		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn,
-						  &cn_len) < 0)
+		                                  &cn_len) < 0)
 			g_strlcpy(cn, "CA", sizeof(cn));
 		entry->name = g_strdup(cn);
 	} else {
@@ -353,12 +352,13 @@ entry_cmp(gconstpointer a, gconstpointer b)
 GPtrArray *
 tr_pki_list(const char *state_dir, GError **error)
 {
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)tr_pki_entry_free);
+	g_autoptr(GPtrArray) out =
+	        g_ptr_array_new_with_free_func((GDestroyNotify)tr_pki_entry_free);
 	g_autofree char *ca_path = tr_pki_ca_cert_path(state_dir);
 	g_autofree char *issued = tr_pki_issued_dir(state_dir);
 	g_autofree char *revoked_dir = tr_pki_revoked_dir(state_dir);
 	g_auto(gnutls_x509_crt_t) ca = NULL;
-	g_auto(RevocationSet) revoked = { 0 };
+	g_auto(RevocationSet) revoked = {0};
 	TrPkiEntry *ca_entry;
 
 	if (!tr_pki_require_ca(state_dir, error))

@@ -48,9 +48,9 @@ tr_pki_join_prepare(const char *state_dir, const char *name, GError **error)
 	/* Never over a hub's own files: its ca.crt and CRL live at the same names. */
 	if (g_file_test(ca_key, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-			    "%s holds a CA (it is a hub's state directory); join into another "
-			    "one with --state-dir DIR",
-			    state_dir);
+		            "%s holds a CA (it is a hub's state directory); join into another "
+		            "one with --state-dir DIR",
+		            state_dir);
 		return FALSE;
 	}
 	if (g_file_test(key, G_FILE_TEST_EXISTS)) {

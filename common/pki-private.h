@@ -34,7 +34,7 @@ struct _TrPkiCa {
  * end-entity certificate for @name (see docs/PKI.md).
  */
 gboolean tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *name,
-			      const TrPkiIssueOptions *opts, GError **error);
+                              const TrPkiIssueOptions *opts, GError **error);
 
 /* Reads a GnuTLS error into TR_ERROR with a prefix; returns FALSE. */
 gboolean tr_pki_set_gnutls_error(GError **error, int rc, const char *what);
@@ -52,7 +52,7 @@ char *tr_pki_cert_serial_hex(gnutls_x509_crt_t crt);
  * with O_EXCL and @mode, synced, then renamed over @path.
  */
 gboolean tr_pki_write_file(const char *path, const void *data, gsize len, mode_t mode,
-			   GError **error);
+                           GError **error);
 
 /*
  * Reads a private key file, refusing (TR_ERROR_PERMISSION) one readable by
@@ -91,7 +91,6 @@ gint64 tr_pki_now(void);
 gboolean tr_pki_write_crl(TrPkiCa *ca, gnutls_x509_crt_t extra, GError **error);
 
 /* Moves issued/NAME.crt (and .key) to revoked/NAME.SERIAL.crt (.key). */
-gboolean tr_pki_archive_cert(TrPkiCa *ca, const char *name, gnutls_x509_crt_t crt,
-			     GError **error);
+gboolean tr_pki_archive_cert(TrPkiCa *ca, const char *name, gnutls_x509_crt_t crt, GError **error);
 
 G_END_DECLS

@@ -39,8 +39,8 @@ tr_pki_name_validate(const char *name, GError **error)
 	len = strlen(name);
 	if (len > TR_PKI_NAME_MAX) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "name is %zu characters long; at most %d are allowed", len,
-			    TR_PKI_NAME_MAX);
+		            "name is %zu characters long; at most %d are allowed", len,
+		            TR_PKI_NAME_MAX);
 		return FALSE;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -49,24 +49,24 @@ tr_pki_name_validate(const char *name, GError **error)
 
 		if (c >= 'A' && c <= 'Z') {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "name '%s' has upper-case letters; names are lower case", name);
+			            "name '%s' has upper-case letters; names are lower case", name);
 			return FALSE;
 		}
 		if (!alnum && c != '-' && c != '_' && c != '.') {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "name has a character that is not allowed at position %zu; "
-				    "use a-z, 0-9, '-', '_' and '.'",
-				    i + 1);
+			            "name has a character that is not allowed at position %zu; "
+			            "use a-z, 0-9, '-', '_' and '.'",
+			            i + 1);
 			return FALSE;
 		}
 		if (i == 0 && !alnum) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "name '%s' must start with a letter or digit", name);
+			            "name '%s' must start with a letter or digit", name);
 			return FALSE;
 		}
 		if (c == '.' && name[i + 1] == '.') {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "name '%s' must not contain '..'", name);
+			            "name '%s' must not contain '..'", name);
 			return FALSE;
 		}
 	}
@@ -85,7 +85,7 @@ tr_pki_algorithm_parse(const char *text, TrPkiAlgorithm *out, GError **error)
 		return TRUE;
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-		    "unknown key algorithm '%s'; use ed25519 or ecdsa-p256", text ? text : "");
+	            "unknown key algorithm '%s'; use ed25519 or ecdsa-p256", text ? text : "");
 	return FALSE;
 }
 
@@ -137,8 +137,8 @@ tr_pki_cert_serial_hex(gnutls_x509_crt_t crt)
 /* ---- Writing -------------------------------------------------------------- */
 
 static gboolean
-add_san(gnutls_x509_crt_t crt, gnutls_x509_subject_alt_name_t type, const void *data,
-	unsigned size, GError **error)
+add_san(gnutls_x509_crt_t crt, gnutls_x509_subject_alt_name_t type, const void *data, unsigned size,
+        GError **error)
 {
 	int rc = gnutls_x509_crt_set_subject_alt_name(crt, type, data, size, GNUTLS_FSAN_APPEND);
 
@@ -170,19 +170,19 @@ set_key_ids(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, GError **error)
 
 gboolean
 tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *name,
-		     const TrPkiIssueOptions *opts, GError **error)
+                     const TrPkiIssueOptions *opts, GError **error)
 {
-	const char *purpose =
-		opts->kind == TR_PKI_KIND_SERVER ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT;
+	const char *purpose = opts->kind == TR_PKI_KIND_SERVER ? GNUTLS_KP_TLS_WWW_SERVER
+	                                                       : GNUTLS_KP_TLS_WWW_CLIENT;
 	int rc;
 
 	if (opts->kind != TR_PKI_KIND_CLIENT && opts->kind != TR_PKI_KIND_SERVER) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "only client and server certificates can be issued");
+		                    "only client and server certificates can be issued");
 		return FALSE;
 	}
 	rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, name,
-					   (unsigned)strlen(name));
+	                                   (unsigned)strlen(name));
 	if (rc < 0)
 		return tr_pki_set_gnutls_error(error, rc, "cannot set the subject");
 	if (!add_san(crt, GNUTLS_SAN_DNSNAME, name, (unsigned)strlen(name), error))
@@ -196,8 +196,8 @@ tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *na
 		    a->len != bytes * 8) {
 			char buf[TR_PREFIX_STRLEN];
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "static address %s is not a single IPv4 or IPv6 address",
-				    tr_prefix_to_string(a, buf, sizeof(buf)));
+			            "static address %s is not a single IPv4 or IPv6 address",
+			            tr_prefix_to_string(a, buf, sizeof(buf)));
 			return FALSE;
 		}
 		if (!add_san(crt, GNUTLS_SAN_IPADDRESS, a->addr, bytes, error))
@@ -212,12 +212,12 @@ tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *na
 		if (!tr_prefix_equal(&net, &opts->subnets[i]) ||
 		    tr_addr_family_bytes(net.family) == 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "claimed subnet %s is not a network prefix",
-				    tr_prefix_to_string(&opts->subnets[i], buf, sizeof(buf)));
+			            "claimed subnet %s is not a network prefix",
+			            tr_prefix_to_string(&opts->subnets[i], buf, sizeof(buf)));
 			return FALSE;
 		}
 		uri = g_strconcat(TR_PKI_SUBNET_URI_SCHEME,
-				  tr_prefix_to_string(&net, buf, sizeof(buf)), NULL);
+		                  tr_prefix_to_string(&net, buf, sizeof(buf)), NULL);
 		if (!add_san(crt, GNUTLS_SAN_URI, uri, (unsigned)strlen(uri), error))
 			return FALSE;
 	}
@@ -238,7 +238,7 @@ gnutls_x509_crt_t
 tr_pki_cert_load(const guint8 *data, gsize len, GError **error)
 {
 	g_auto(gnutls_x509_crt_t) crt = NULL;
-	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
 	int rc;
 
 	if (len > G_MAXUINT32 / 2) {
@@ -255,7 +255,7 @@ tr_pki_cert_load(const guint8 *data, gsize len, GError **error)
 		rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "not an X.509 certificate: %s",
-			    gnutls_strerror(rc));
+		            gnutls_strerror(rc));
 		return NULL;
 	}
 	return g_steal_pointer(&crt);
@@ -281,7 +281,7 @@ tr_pki_cert_load_file(const char *path, GError **error)
  * error: nothing Trellis writes is that long.
  */
 typedef gboolean (*SanFunc)(int type, const char *data, size_t size, gpointer user_data,
-			    GError **error);
+                            GError **error);
 
 static gboolean
 foreach_san(gnutls_x509_crt_t crt, SanFunc fn, gpointer user_data, GError **error)
@@ -297,7 +297,7 @@ foreach_san(gnutls_x509_crt_t crt, SanFunc fn, gpointer user_data, GError **erro
 			return TRUE;
 		if (rc < 0)
 			return tr_pki_set_gnutls_error(error, rc,
-						       "cannot read the subject alternative names");
+			                               "cannot read the subject alternative names");
 		if (size > SAN_MAX)
 			size = SAN_MAX;
 		data[size] = '\0';
@@ -315,12 +315,12 @@ find_dns_name(int type, const char *data, size_t size, gpointer user_data, GErro
 		return TRUE;
 	if (*dns != NULL) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate names more than one identity");
+		                    "the certificate names more than one identity");
 		return FALSE;
 	}
 	if (strlen(data) != size) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate's dNSName holds a NUL byte");
+		                    "the certificate's dNSName holds a NUL byte");
 		return FALSE;
 	}
 	*dns = g_strdup(data);
@@ -338,19 +338,19 @@ tr_pki_cert_get_identity(gnutls_x509_crt_t crt, GError **error)
 	rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size);
 	if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate's common name is too long for a name");
+		                    "the certificate's common name is too long for a name");
 		return NULL;
 	}
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the certificate has no common name: %s", gnutls_strerror(rc));
+		            "the certificate has no common name: %s", gnutls_strerror(rc));
 		return NULL;
 	}
 	size = 0;
 	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, 0, NULL, &size) !=
 	    GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate has more than one common name");
+		                    "the certificate has more than one common name");
 		return NULL;
 	}
 	if (!tr_pki_name_validate(cn, error)) {
@@ -361,8 +361,8 @@ tr_pki_cert_get_identity(gnutls_x509_crt_t crt, GError **error)
 		return NULL;
 	if (g_strcmp0(dns, cn) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the certificate's common name '%s' and dNSName '%s' differ", cn,
-			    dns ? dns : "(none)");
+		            "the certificate's common name '%s' and dNSName '%s' differ", cn,
+		            dns ? dns : "(none)");
 		return NULL;
 	}
 	return g_steal_pointer(&dns);
@@ -372,7 +372,7 @@ static gboolean
 collect_address(int type, const char *data, size_t size, gpointer user_data, GError **error)
 {
 	GArray *out = user_data;
-	TrPrefix p = { 0 };
+	TrPrefix p = {0};
 
 	if (type != GNUTLS_SAN_IPADDRESS)
 		return TRUE;
@@ -382,7 +382,7 @@ collect_address(int type, const char *data, size_t size, gpointer user_data, GEr
 		p.family = TR_ADDR_IPV6;
 	else {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the certificate holds an iPAddress of %zu bytes", size);
+		            "the certificate holds an iPAddress of %zu bytes", size);
 		return FALSE;
 	}
 	p.len = (uint8_t)(size * 8);
@@ -414,7 +414,7 @@ collect_subnet(int type, const char *data, size_t size, gpointer user_data, GErr
 		return TRUE;
 	if (strlen(data) != size) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate's subnet URI holds a NUL byte");
+		                    "the certificate's subnet URI holds a NUL byte");
 		return FALSE;
 	}
 	if (!tr_prefix_parse(data + scheme_len, TR_PREFIX_REQUIRE_LEN, &p, error)) {
@@ -461,8 +461,8 @@ tr_pki_cert_get_kind(gnutls_x509_crt_t crt, TrPkiKind *kind, GError **error)
 	}
 	if (server == client) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate is neither a Trellis client nor a server "
-				    "certificate (wrong key usage)");
+		                    "the certificate is neither a Trellis client nor a server "
+		                    "certificate (wrong key usage)");
 		return FALSE;
 	}
 	*kind = server ? TR_PKI_KIND_SERVER : TR_PKI_KIND_CLIENT;

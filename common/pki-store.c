@@ -187,9 +187,9 @@ tr_pki_ensure_dir(const char *path, GError **error)
 #ifndef G_OS_WIN32 /* the ACL it was created with protects it */
 	if ((st.st_mode & 022) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PERMISSION,
-			    "directory %s is writable by group or others (mode %04o); "
-			    "refusing to use it: run 'chmod 700 %s'",
-			    path, (unsigned)(st.st_mode & 07777), path);
+		            "directory %s is writable by group or others (mode %04o); "
+		            "refusing to use it: run 'chmod 700 %s'",
+		            path, (unsigned)(st.st_mode & 07777), path);
 		return FALSE;
 	}
 #endif
@@ -203,9 +203,9 @@ tr_pki_prefix_write_error(GError **error, const char *state_dir)
 		return;
 	if (g_error_matches(*error, TR_ERROR, TR_ERROR_PERMISSION))
 		g_prefix_error(error,
-			       "no permission to write the state directory %s (run as its owner "
-			       "or root, or use another state directory): ",
-			       state_dir);
+		               "no permission to write the state directory %s (run as its owner "
+		               "or root, or use another state directory): ",
+		               state_dir);
 	else
 		g_prefix_error(error, "state directory %s: ", state_dir);
 }

@@ -68,18 +68,21 @@ load_crl(const char *path, gnutls_x509_crt_t ca, GError **error)
 		rc = gnutls_x509_crl_import(crl, &d, GNUTLS_X509_FMT_DER);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: not a CRL: %s", path,
-			    gnutls_strerror(rc));
+		            gnutls_strerror(rc));
 		return NULL;
 	}
 	rc = gnutls_x509_crl_verify(crl, &ca, 1, 0, &status);
 	if (rc < 0 || status != 0) {
-		gnutls_datum_t why = { NULL, 0 };
+		gnutls_datum_t why = {NULL, 0};
 
 		if (rc >= 0)
-			gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
+			gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why,
+			                                             0);
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s: CRL not signed by the CA in use (%s)", path,
-			    rc < 0 ? gnutls_strerror(rc) : why.data ? (const char *)why.data : "?");
+		            "%s: CRL not signed by the CA in use (%s)", path,
+		            rc < 0     ? gnutls_strerror(rc)
+		            : why.data ? (const char *)why.data
+		                       : "?");
 		gnutls_free(why.data);
 		return NULL;
 	}
@@ -101,7 +104,7 @@ load_list(const char *ca_path, const char *crl_path, GError **error)
 		return NULL;
 	if (gnutls_x509_crt_get_basic_constraints(ca, NULL, &is_ca, NULL) < 0 || !is_ca) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s is not a CA certificate",
-			    ca_path);
+		            ca_path);
 		return NULL;
 	}
 	if (crl_path != NULL) {
@@ -125,7 +128,7 @@ load_list(const char *ca_path, const char *crl_path, GError **error)
 		rc = gnutls_x509_trust_list_add_crls(list, &crl, 1, 0, 0);
 		if (rc != 1) {
 			g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "cannot load the CRL %s",
-				    crl_path);
+			            crl_path);
 			return NULL;
 		}
 		crl = NULL;
@@ -230,13 +233,13 @@ describe(gnutls_x509_crt_t crt)
 
 static gboolean
 verify_list(TrPkiTrust *trust, gnutls_x509_crt_t *chain, guint n, TrPkiKind expect_kind,
-	    const char *expect_name, GError **error)
+            const char *expect_name, GError **error)
 {
 	const char *purpose = expect_kind == TR_PKI_KIND_SERVER ? GNUTLS_KP_TLS_WWW_SERVER
-								: GNUTLS_KP_TLS_WWW_CLIENT;
+	                                                        : GNUTLS_KP_TLS_WWW_CLIENT;
 	gnutls_typed_vdata_st vdata = {
-		.type = GNUTLS_DT_KEY_PURPOSE_OID,
-		.data = (unsigned char *)purpose,
+	        .type = GNUTLS_DT_KEY_PURPOSE_OID,
+	        .data = (unsigned char *)purpose,
 	};
 	g_autofree char *what = describe(chain[0]);
 	g_autofree char *identity = NULL;
@@ -247,7 +250,7 @@ verify_list(TrPkiTrust *trust, gnutls_x509_crt_t *chain, guint n, TrPkiKind expe
 
 	if (expect_kind != TR_PKI_KIND_CLIENT && expect_kind != TR_PKI_KIND_SERVER) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "a peer is either a client or a server");
+		                    "a peer is either a client or a server");
 		return FALSE;
 	}
 	rc = gnutls_x509_trust_list_verify_crt2(trust->list, chain, n, &vdata, 1, 0, &status, NULL);
@@ -257,30 +260,28 @@ verify_list(TrPkiTrust *trust, gnutls_x509_crt_t *chain, guint n, TrPkiKind expe
 		const char *reason = status_reason(status);
 		g_autoptr(gnutls_datum_t) text = g_new0(gnutls_datum_t, 1);
 
-		if (reason == NULL &&
-		    gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, text,
-								 0) >= 0)
+		if (reason == NULL && gnutls_certificate_verification_status_print(
+		                              status, GNUTLS_CRT_X509, text, 0) >= 0)
 			reason = (const char *)text->data;
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s refused: %s", what,
-			    reason ? reason : "not trusted");
+		            reason ? reason : "not trusted");
 		return FALSE;
 	}
 	/* GnuTLS accepts a leaf without EKU for any purpose; ours always carry one. */
 	if (!tr_pki_cert_get_kind(chain[0], &kind, NULL) || kind != expect_kind) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "%s refused: wrong key usage (not a %s certificate)", what,
-			    tr_pki_kind_to_string(expect_kind));
+		            "%s refused: wrong key usage (not a %s certificate)", what,
+		            tr_pki_kind_to_string(expect_kind));
 		return FALSE;
 	}
 	identity = tr_pki_cert_get_identity(chain[0], &local);
 	if (identity == NULL) {
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s refused: %s", what,
-			    local->message);
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s refused: %s", what, local->message);
 		return FALSE;
 	}
 	if (expect_name != NULL && strcmp(identity, expect_name) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "%s refused: identity mismatch (expected '%s')", what, expect_name);
+		            "%s refused: identity mismatch (expected '%s')", what, expect_name);
 		return FALSE;
 	}
 	return TRUE;
@@ -288,22 +289,22 @@ verify_list(TrPkiTrust *trust, gnutls_x509_crt_t *chain, guint n, TrPkiKind expe
 
 gboolean
 tr_pki_trust_verify_cert(TrPkiTrust *trust, gnutls_x509_crt_t crt, TrPkiKind expect_kind,
-			 const char *expect_name, GError **error)
+                         const char *expect_name, GError **error)
 {
 	return verify_list(trust, &crt, 1, expect_kind, expect_name, error);
 }
 
 gboolean
 tr_pki_trust_verify_chain(TrPkiTrust *trust, const gnutls_datum_t *chain, guint n_chain,
-			  TrPkiKind expect_kind, const char *expect_name, GError **error)
+                          TrPkiKind expect_kind, const char *expect_name, GError **error)
 {
-	gnutls_x509_crt_t crts[CHAIN_MAX] = { NULL };
+	gnutls_x509_crt_t crts[CHAIN_MAX] = {NULL};
 	gboolean ok = FALSE;
 	guint n = 0;
 
 	if (n_chain == 0 || n_chain > CHAIN_MAX) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-			    "the peer sent %u certificates; expected 1 to %d", n_chain, CHAIN_MAX);
+		            "the peer sent %u certificates; expected 1 to %d", n_chain, CHAIN_MAX);
 		return FALSE;
 	}
 	for (; n < n_chain; n++) {
@@ -313,8 +314,8 @@ tr_pki_trust_verify_chain(TrPkiTrust *trust, const gnutls_datum_t *chain, guint 
 			rc = gnutls_x509_crt_import(crts[n], &chain[n], GNUTLS_X509_FMT_DER);
 		if (rc < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-				    "the peer's certificate %u is malformed: %s", n + 1,
-				    gnutls_strerror(rc));
+			            "the peer's certificate %u is malformed: %s", n + 1,
+			            gnutls_strerror(rc));
 			n++;
 			goto out;
 		}

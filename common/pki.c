@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SERIAL_BYTES     16
+#define SERIAL_BYTES 16
 
 gint64
 tr_pki_now(void)
@@ -111,8 +111,8 @@ generate_key(TrPkiAlgorithm algorithm, GError **error)
 	if (rc >= 0) {
 		if (algorithm == TR_PKI_ALG_ECDSA_P256)
 			rc = gnutls_x509_privkey_generate(
-				key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
-				0);
+			        key, GNUTLS_PK_ECDSA,
+			        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 		else
 			rc = gnutls_x509_privkey_generate(key, GNUTLS_PK_EDDSA_ED25519, 0, 0);
 	}
@@ -132,7 +132,7 @@ export_key(gnutls_x509_privkey_t key, GError **error)
 	int rc;
 
 	rc = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN,
-					       pem);
+	                                       pem);
 	if (rc < 0) {
 		tr_pki_set_gnutls_error(error, rc, "cannot export the private key");
 		return NULL;
@@ -169,7 +169,7 @@ static gnutls_digest_algorithm_t
 sign_digest(gnutls_privkey_t key)
 {
 	return gnutls_privkey_get_pk_algorithm(key, NULL) == GNUTLS_PK_ECDSA ? GNUTLS_DIG_SHA256
-									      : GNUTLS_DIG_UNKNOWN;
+	                                                                     : GNUTLS_DIG_UNKNOWN;
 }
 
 /* ---- Certificates --------------------------------------------------------- */
@@ -200,7 +200,7 @@ set_serial_and_times(gnutls_x509_crt_t crt, gint64 not_before, gint64 not_after,
 gboolean
 tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 {
-	const TrPkiInitOptions defaults = { 0 };
+	const TrPkiInitOptions defaults = {0};
 	g_auto(gnutls_x509_privkey_t) key = NULL;
 	g_auto(gnutls_x509_crt_t) crt = NULL;
 	g_autoptr(TrPkiCa) ca = NULL;
@@ -232,9 +232,9 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 	if (g_file_test(crt_path, G_FILE_TEST_EXISTS) ||
 	    g_file_test(key_path, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-			    "a CA already exists in %s; to start a new network, use another "
-			    "state directory",
-			    state_dir);
+		            "a CA already exists in %s; to start a new network, use another "
+		            "state directory",
+		            state_dir);
 		return FALSE;
 	}
 	if (!tr_pki_ensure_dir(issued, error) || !tr_pki_ensure_dir(revoked, error)) {
@@ -253,12 +253,12 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 	if (!set_serial_and_times(crt, not_before, not_before + (gint64)days * TR_PKI_DAY, error))
 		return FALSE;
 	rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
-					   (unsigned)strlen(cn));
+	                                   (unsigned)strlen(cn));
 	if (rc >= 0)
 		rc = gnutls_x509_crt_set_basic_constraints(crt, 1, 0);
 	if (rc >= 0)
-		rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN |
-								GNUTLS_KEY_CRL_SIGN);
+		rc = gnutls_x509_crt_set_key_usage(crt,
+		                                   GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN);
 	if (rc < 0)
 		return tr_pki_set_gnutls_error(error, rc, "cannot set the CA's subject and usages");
 	{
@@ -271,10 +271,10 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 	}
 	if (rc >= 0)
 		rc = gnutls_x509_crt_sign2(crt, crt, key,
-					   opts->algorithm == TR_PKI_ALG_ECDSA_P256
-						   ? GNUTLS_DIG_SHA256
-						   : GNUTLS_DIG_UNKNOWN,
-					   0);
+		                           opts->algorithm == TR_PKI_ALG_ECDSA_P256
+		                                   ? GNUTLS_DIG_SHA256
+		                                   : GNUTLS_DIG_UNKNOWN,
+		                           0);
 	if (rc < 0)
 		return tr_pki_set_gnutls_error(error, rc, "cannot sign the CA certificate");
 
@@ -346,12 +346,12 @@ tr_pki_ca_open(const char *state_dir, GError **error)
 		rc = gnutls_privkey_import_x509_raw(ca->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: not a private key: %s",
-			    key_path, gnutls_strerror(rc));
+		            key_path, gnutls_strerror(rc));
 		return NULL;
 	}
 	if (!key_matches_cert(ca->key, ca->crt)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "%s does not belong to the certificate in %s", key_path, crt_path);
+		            "%s does not belong to the certificate in %s", key_path, crt_path);
 		return NULL;
 	}
 	return g_steal_pointer(&ca);
@@ -380,7 +380,7 @@ tr_pki_ca_get_fingerprint(TrPkiCa *ca)
  */
 static gboolean
 check_existing(TrPkiCa *ca, const char *name, gboolean force, gnutls_x509_crt_t *existing,
-	       GError **error)
+               GError **error)
 {
 	g_autofree char *path = tr_pki_cert_path(ca->state_dir, name);
 	g_autofree char *serial = NULL;
@@ -395,25 +395,26 @@ check_existing(TrPkiCa *ca, const char *name, gboolean force, gnutls_x509_crt_t 
 		return TRUE;
 	serial = tr_pki_cert_serial_hex(*existing);
 	g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
-		    "'%s' already has a certificate (serial %s); revoke it first, or use --force "
-		    "to revoke it and issue a new one",
-		    name, serial);
+	            "'%s' already has a certificate (serial %s); revoke it first, or use --force "
+	            "to revoke it and issue a new one",
+	            name, serial);
 	return FALSE;
 }
 
 /* Everything but the public key: serial, validity, profile; then the CA's signature. */
 static gboolean
 finish_cert(TrPkiCa *ca, gnutls_x509_crt_t crt, const char *name, const TrPkiIssueOptions *opts,
-	    GError **error)
+            GError **error)
 {
 	gint64 ca_end = (gint64)gnutls_x509_crt_get_expiration_time(ca->crt);
-	gint64 not_before = opts->not_before ? opts->not_before : tr_pki_now() - TR_PKI_BACKDATE_SECONDS;
+	gint64 not_before =
+	        opts->not_before ? opts->not_before : tr_pki_now() - TR_PKI_BACKDATE_SECONDS;
 	gint64 not_after = opts->not_after;
 	int rc;
 
 	if (not_after == 0)
-		not_after = not_before + (gint64)(opts->days ? opts->days : TR_PKI_CERT_DAYS) *
-						 TR_PKI_DAY;
+		not_after = not_before +
+		            (gint64)(opts->days ? opts->days : TR_PKI_CERT_DAYS) * TR_PKI_DAY;
 	/* A certificate cannot outlive the CA that vouches for it. */
 	if (not_after > ca_end)
 		not_after = ca_end;
@@ -429,7 +430,7 @@ finish_cert(TrPkiCa *ca, gnutls_x509_crt_t crt, const char *name, const TrPkiIss
 /* Revokes @existing (when any) and records the new certificate and key. */
 static gboolean
 store_cert(TrPkiCa *ca, const char *name, gnutls_x509_crt_t existing, GBytes *key_pem,
-	   GBytes *crt_pem, GError **error)
+           GBytes *crt_pem, GError **error)
 {
 	g_autofree char *crt_path = tr_pki_cert_path(ca->state_dir, name);
 	g_autofree char *key_path = tr_pki_key_path(ca->state_dir, name);
@@ -439,9 +440,8 @@ store_cert(TrPkiCa *ca, const char *name, gnutls_x509_crt_t existing, GBytes *ke
 		tr_pki_prefix_write_error(error, ca->state_dir);
 		return FALSE;
 	}
-	if (existing != NULL &&
-	    (!tr_pki_write_crl(ca, existing, error) ||
-	     !tr_pki_archive_cert(ca, name, existing, error))) {
+	if (existing != NULL && (!tr_pki_write_crl(ca, existing, error) ||
+	                         !tr_pki_archive_cert(ca, name, existing, error))) {
 		g_prefix_error(error, "cannot revoke the old certificate of '%s': ", name);
 		return FALSE;
 	}
@@ -487,12 +487,12 @@ static gnutls_x509_crq_t
 load_request(const guint8 *data, gsize len, GError **error)
 {
 	g_auto(gnutls_x509_crq_t) crq = NULL;
-	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
 	int rc;
 
 	if (len == 0 || len > 64 * 1024) {
 		g_set_error_literal(error, TR_ERROR, TR_ERROR_INVALID,
-				    "the certificate request is empty or too large");
+		                    "the certificate request is empty or too large");
 		return NULL;
 	}
 	rc = gnutls_x509_crq_init(&crq);
@@ -505,14 +505,14 @@ load_request(const guint8 *data, gsize len, GError **error)
 		rc = gnutls_x509_crq_import(crq, &d, GNUTLS_X509_FMT_DER);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "not a PKCS#10 certificate request: %s", gnutls_strerror(rc));
+		            "not a PKCS#10 certificate request: %s", gnutls_strerror(rc));
 		return NULL;
 	}
 	rc = gnutls_x509_crq_verify(crq, 0);
 	if (rc < 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "the certificate request's signature does not verify: %s",
-			    gnutls_strerror(rc));
+		            "the certificate request's signature does not verify: %s",
+		            gnutls_strerror(rc));
 		return NULL;
 	}
 	return g_steal_pointer(&crq);
@@ -527,17 +527,18 @@ check_request_key(gnutls_pubkey_t pub, GError **error)
 
 	if (pk == GNUTLS_PK_EDDSA_ED25519)
 		return TRUE;
-	if (pk == GNUTLS_PK_ECDSA && gnutls_pubkey_export_ecc_raw2(pub, &curve, NULL, NULL, 0) >= 0 &&
+	if (pk == GNUTLS_PK_ECDSA &&
+	    gnutls_pubkey_export_ecc_raw2(pub, &curve, NULL, NULL, 0) >= 0 &&
 	    (curve == GNUTLS_ECC_CURVE_SECP256R1 || curve == GNUTLS_ECC_CURVE_SECP384R1))
 		return TRUE;
 	g_set_error_literal(error, TR_ERROR, TR_ERROR_UNSUPPORTED,
-			    "the certificate request's key is not Ed25519 or ECDSA P-256/P-384");
+	                    "the certificate request's key is not Ed25519 or ECDSA P-256/P-384");
 	return FALSE;
 }
 
 GBytes *
 tr_pki_sign_request(TrPkiCa *ca, const char *name, const TrPkiIssueOptions *opts,
-		    const guint8 *request, gsize request_len, GError **error)
+                    const guint8 *request, gsize request_len, GError **error)
 {
 	g_auto(gnutls_x509_crt_t) existing = NULL;
 	g_auto(gnutls_x509_crq_t) crq = NULL;
@@ -577,7 +578,7 @@ tr_pki_sign_request(TrPkiCa *ca, const char *name, const TrPkiIssueOptions *opts
 
 gboolean
 tr_pki_make_request(const char *name, TrPkiAlgorithm algorithm, GBytes **key_pem,
-		    GBytes **request_pem, GError **error)
+                    GBytes **request_pem, GError **error)
 {
 	g_auto(gnutls_x509_privkey_t) key = NULL;
 	g_auto(gnutls_privkey_t) signer = NULL;
@@ -596,7 +597,7 @@ tr_pki_make_request(const char *name, TrPkiAlgorithm algorithm, GBytes **key_pem
 		rc = gnutls_x509_crq_set_version(crq, 1);
 	if (rc >= 0)
 		rc = gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, name,
-						   (unsigned)strlen(name));
+		                                   (unsigned)strlen(name));
 	if (rc >= 0)
 		rc = gnutls_x509_crq_set_key(crq, key);
 	if (rc >= 0)

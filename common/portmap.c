@@ -47,9 +47,9 @@ struct _TrPortmap {
 };
 
 static const PmBackend *const backends[] = {
-	&tr_pm_upnp_backend,
+        &tr_pm_upnp_backend,
 #ifdef TR_HAVE_NATPMP /* Windows builds may lack libnatpmp (common/meson.build) */
-	&tr_pm_natpmp_backend,
+        &tr_pm_natpmp_backend,
 #endif
 };
 

@@ -24,7 +24,7 @@ struct TrRcu {
 	_Atomic(gpointer) current;
 	_Atomic uint64_t epoch;
 	GDestroyNotify destroy;
-	GMutex lock;      /* writers only */
+	GMutex lock;     /* writers only */
 	GArray *retired; /* Retired, under lock */
 	TrRcuReader readers[TR_RCU_READERS_MAX];
 };
@@ -92,7 +92,7 @@ tr_rcu_reader_new(TrRcu *rcu, GError **error)
 			return &rcu->readers[i];
 	}
 	g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "more than %d snapshot readers",
-		    TR_RCU_READERS_MAX);
+	            TR_RCU_READERS_MAX);
 	return NULL;
 }
 

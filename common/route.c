@@ -72,8 +72,8 @@ key_hash(const uint8_t key[16])
 
 	memcpy(&a, key, 8);
 	memcpy(&b, key + 8, 8);
-	h = a * UINT64_C(0x9e3779b97f4a7c15) ^ (b + UINT64_C(0x632be59bd9b4e019)) *
-						   UINT64_C(0xc2b2ae3d27d4eb4f);
+	h = a * UINT64_C(0x9e3779b97f4a7c15) ^
+	    (b + UINT64_C(0x632be59bd9b4e019)) * UINT64_C(0xc2b2ae3d27d4eb4f);
 	h ^= h >> 29;
 	h *= UINT64_C(0xbf58476d1ce4e5b9);
 	h ^= h >> 32;
@@ -162,19 +162,20 @@ winner(const TrRouteBuilder *b, const TrPrefix *p)
 }
 
 gboolean
-tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer,
-		     TrRouteOrigin origin, TrRouteAdd *result, uint32_t *other, GError **error)
+tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer, TrRouteOrigin origin,
+                     TrRouteAdd *result, uint32_t *other, GError **error)
 {
 	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)prefix->family);
 	const Claim *w;
 	uint32_t before = 0, after;
 	bool had_owner, existed = false;
-	Claim nc = { 0 };
+	Claim nc = {0};
 	TrRouteAdd res;
 
 	if (bytes == 0 || prefix->len > bytes * 8) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "route: bad prefix (family %u, length %u)", prefix->family, prefix->len);
+		            "route: bad prefix (family %u, length %u)", prefix->family,
+		            prefix->len);
 		return FALSE;
 	}
 	nc.prefix.family = prefix->family;
@@ -193,13 +194,14 @@ tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer,
 		if (c->peer == peer && same_prefix(&c->prefix, &nc.prefix)) {
 			existed = true;
 			if (nc.origin > c->origin)
-				c->origin = nc.origin; /* an assignment outranks the same peer's claim */
+				c->origin = nc.origin; /* an assignment outranks the same peer's
+				                          claim */
 		}
 	}
 	if (!existed) {
 		if (b->claims->len >= TR_ROUTE_MAX) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "route: more than %u routes",
-				    TR_ROUTE_MAX);
+			            TR_ROUTE_MAX);
 			return FALSE;
 		}
 		nc.seq = b->next_seq++;
@@ -209,7 +211,7 @@ tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer,
 
 	if (existed)
 		res = had_owner && before != peer && after == peer ? TR_ROUTE_TAKES_OVER
-								    : TR_ROUTE_EXISTS;
+		                                                   : TR_ROUTE_EXISTS;
 	else if (!had_owner)
 		res = TR_ROUTE_ADDED;
 	else if (after == peer)
@@ -227,7 +229,7 @@ bool
 tr_route_builder_remove(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer)
 {
 	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)prefix->family);
-	TrPrefix p = { .family = prefix->family, .len = prefix->len };
+	TrPrefix p = {.family = prefix->family, .len = prefix->len};
 
 	if (bytes == 0 || prefix->len > bytes * 8)
 		return false;
@@ -259,7 +261,7 @@ tr_route_builder_remove_peer(TrRouteBuilder *b, uint32_t peer)
 
 unsigned
 tr_route_builder_foreach_conflict(const TrRouteBuilder *b, TrRouteConflictFunc func,
-				  void *user_data)
+                                  void *user_data)
 {
 	g_autoptr(GPtrArray) v = sorted_claims(b);
 	const Claim *w = NULL;
@@ -381,7 +383,7 @@ tr_route_table_size(const TrRouteTable *t)
 
 bool
 tr_route_lookup(const TrRouteTable *t, TrAddrFamily family, const uint8_t *addr, uint32_t *peer,
-		unsigned *plen)
+                unsigned *plen)
 {
 	int fi = family_index(family);
 

@@ -68,8 +68,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrRouteBuilder, tr_route_builder_free)
  * TR_ROUTE_SHADOWED (the owner) and TR_ROUTE_TAKES_OVER (the previous owner).
  */
 gboolean tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer,
-			      TrRouteOrigin origin, TrRouteAdd *result, uint32_t *other,
-			      GError **error);
+                              TrRouteOrigin origin, TrRouteAdd *result, uint32_t *other,
+                              GError **error);
 
 /* Removes @peer's claim of @prefix; false when it had none. */
 bool tr_route_builder_remove(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer);
@@ -82,10 +82,10 @@ unsigned tr_route_builder_size(const TrRouteBuilder *b);
 
 /* Called for every losing claim: @prefix is owned by @winner, also claimed by @loser. */
 typedef void (*TrRouteConflictFunc)(const TrPrefix *prefix, uint32_t winner, uint32_t loser,
-				    void *user_data);
+                                    void *user_data);
 /* Lists the standing conflicts in a stable order (family, length, address); returns the count. */
 unsigned tr_route_builder_foreach_conflict(const TrRouteBuilder *b, TrRouteConflictFunc func,
-					   void *user_data);
+                                           void *user_data);
 
 /* Builds the immutable table of the winning claims. One allocation. */
 TrRouteTable *tr_route_table_build(const TrRouteBuilder *b);
@@ -101,6 +101,6 @@ unsigned tr_route_table_size(const TrRouteTable *t);
  * Lock-free, no allocation: the packet path calls it.
  */
 bool tr_route_lookup(const TrRouteTable *t, TrAddrFamily family, const uint8_t *addr,
-		     uint32_t *peer, unsigned *plen);
+                     uint32_t *peer, unsigned *plen);
 
 G_END_DECLS

@@ -48,12 +48,13 @@ gboolean
 tr_sd_notify(const char *state)
 {
 	const char *path = g_getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	socklen_t len;
 	int fd;
 	ssize_t n;
 
-	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
 		return FALSE;
 	memcpy(sa.sun_path, path, strlen(path));
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
@@ -85,8 +86,9 @@ wait_for_child(int fd, pid_t child, const TrServiceConfig *cfg)
 {
 	char buf[1024] = "";
 	size_t got = 0;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	gint64 deadline = g_get_monotonic_time() + (gint64)cfg->startup_timeout_sec * G_USEC_PER_SEC;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	gint64 deadline =
+	        g_get_monotonic_time() + (gint64)cfg->startup_timeout_sec * G_USEC_PER_SEC;
 
 	for (;;) {
 		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
@@ -183,7 +185,7 @@ write_pid_file(TrService *s, GError **error)
 	/* 0644 on purpose: a pid is no secret (/proc shows it), and tools that
 	 * are not root read pid files. */
 	if (!g_file_set_contents_full(s->pid_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-				      error)) {
+	                              error)) {
 		g_prefix_error(error, "cannot write the pid file: ");
 		return FALSE;
 	}
@@ -405,13 +407,13 @@ tr_service_drop_privileges(TrService *s, GError **error)
 			return FALSE;
 		}
 		g_message("running as %s%s%s, keeping only CAP_NET_ADMIN", s->user ? s->user : "",
-			  s->group ? ":" : "", s->group ? s->group : "");
+		          s->group ? ":" : "", s->group ? s->group : "");
 	} else if (geteuid() == 0) {
 		/* Secure by default: still root, but with nothing beyond what
 		 * reconfiguring the device needs. */
 		if (tr_process_drop_privileges(NULL, NULL, true, &perr) < 0)
 			g_warning("cannot drop capabilities, running with all of root's: %s",
-				  perr.message);
+			          perr.message);
 		else
 			g_debug("capabilities dropped to CAP_NET_ADMIN");
 	}
@@ -535,10 +537,10 @@ void
 tr_service_init_log(TrOptions *o, const char *program)
 {
 	tr_log_init(program,
-		    tr_options_get_bool(o, "verbose") ? TR_LOG_VERBOSE
-		    : tr_options_get_bool(o, "quiet") ? TR_LOG_QUIET
-							: TR_LOG_NORMAL,
-		    tr_options_get_string(o, "log-file"), NULL);
+	            tr_options_get_bool(o, "verbose") ? TR_LOG_VERBOSE
+	            : tr_options_get_bool(o, "quiet") ? TR_LOG_QUIET
+	                                              : TR_LOG_NORMAL,
+	            tr_options_get_string(o, "log-file"), NULL);
 }
 
 char *

@@ -12,36 +12,126 @@ G_BEGIN_DECLS
  * The options every daemon has for running as a service, logging and
  * control (rows of a TrOptDesc table, common/options.h), described once.
  */
-#define TR_SERVICE_OPTIONS \
-	{ "daemon", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Service", \
-	  "Run in the background; the command shows progress and returns once the device is up and configured (0), when startup failed (1, with the reason) or after --daemon-timeout (3; the daemon keeps trying)", 0 }, \
-	{ "daemon-timeout", 0, TR_OPT_INT, "SECS", "30", 1, 3600, NULL, "Service", \
-	  "How long --daemon waits for the daemon to be ready", 0 }, \
-	{ "pid-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service", \
-	  "Write the process id here once running", 0 }, \
-	{ "user", 0, TR_OPT_STRING, "USER", NULL, 0, 0, NULL, "Service", \
-	  "Switch to this user once set up, keeping only CAP_NET_ADMIN", 0 }, \
-	{ "group", 0, TR_OPT_STRING, "GROUP", NULL, 0, 0, NULL, "Service", \
-	  "Switch to this group once set up", 0 }, \
-	{ "stats-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Service", \
-	  "Write the state and counters of every session here as JSON, replaced atomically every stats-interval", 0 }, \
-	{ "stats-interval", 0, TR_OPT_INT, "SECS", "10", 1, 3600, NULL, "Service", \
-	  "How often the stats file is rewritten", 0 }, \
-	{ "control-socket", 0, TR_OPT_PATH, "FILE", "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock", 0, 0, NULL, \
-	  "Service", \
-	  "Serve the control interface (D-Bus, for trellis status) on this unix socket; none to disable", 0 }, \
-	{ "system-bus", 0, TR_OPT_STRING, "WHEN", "auto", 0, 0, \
-	  (const char *const[]){ "auto", "yes", "no", NULL }, "Service", \
-	  "Also serve the control interface on the system bus, for the tray app (auto: when started by systemd)", 0 }, \
-	{ "log-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "General", \
-	  "Also append the log to this file", 0 }, \
-	{ "verbose", 'v', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", "Print debug information", 0 }, \
-	{ "quiet", 'q', TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
-	  "Print only errors and warnings", 0 }, \
-	{ "version", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
-	  "Print the version and exit", TR_OPT_FLAG_CLI_ONLY }, \
-	{ "help-man", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "General", \
-	  "Print the manual page (roff) and exit", TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN },
+#define TR_SERVICE_OPTIONS                                                                         \
+	{"daemon",                                                                                 \
+	 0,                                                                                        \
+	 TR_OPT_BOOL,                                                                              \
+	 NULL,                                                                                     \
+	 NULL,                                                                                     \
+	 0,                                                                                        \
+	 0,                                                                                        \
+	 NULL,                                                                                     \
+	 "Service",                                                                                \
+	 "Run in the background; the command shows progress and returns once the device is up "    \
+	 "and configured (0), when startup failed (1, with the reason) or after --daemon-timeout " \
+	 "(3; the daemon keeps trying)",                                                           \
+	 0},                                                                                       \
+	        {"daemon-timeout",                                                                 \
+	         0,                                                                                \
+	         TR_OPT_INT,                                                                       \
+	         "SECS",                                                                           \
+	         "30",                                                                             \
+	         1,                                                                                \
+	         3600,                                                                             \
+	         NULL,                                                                             \
+	         "Service",                                                                        \
+	         "How long --daemon waits for the daemon to be ready",                             \
+	         0},                                                                               \
+	        {"pid-file", 0, TR_OPT_PATH, "FILE",    NULL,                                      \
+	         0,          0, NULL,        "Service", "Write the process id here once running",  \
+	         0},                                                                               \
+	        {"user",                                                                           \
+	         0,                                                                                \
+	         TR_OPT_STRING,                                                                    \
+	         "USER",                                                                           \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Service",                                                                        \
+	         "Switch to this user once set up, keeping only CAP_NET_ADMIN",                    \
+	         0},                                                                               \
+	        {"group", 0, TR_OPT_STRING, "GROUP",   NULL,                                       \
+	         0,       0, NULL,          "Service", "Switch to this group once set up",         \
+	         0},                                                                               \
+	        {"stats-file",                                                                     \
+	         0,                                                                                \
+	         TR_OPT_PATH,                                                                      \
+	         "FILE",                                                                           \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Service",                                                                        \
+	         "Write the state and counters of every session here as JSON, replaced "           \
+	         "atomically every stats-interval",                                                \
+	         0},                                                                               \
+	        {"stats-interval",                                                                 \
+	         0,                                                                                \
+	         TR_OPT_INT,                                                                       \
+	         "SECS",                                                                           \
+	         "10",                                                                             \
+	         1,                                                                                \
+	         3600,                                                                             \
+	         NULL,                                                                             \
+	         "Service",                                                                        \
+	         "How often the stats file is rewritten",                                          \
+	         0},                                                                               \
+	        {"control-socket",                                                                 \
+	         0,                                                                                \
+	         TR_OPT_PATH,                                                                      \
+	         "FILE",                                                                           \
+	         "/run/trellis/PROGRAM-CONFIGNAME.sock or PROGRAM.PID.sock",                       \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Service",                                                                        \
+	         "Serve the control interface (D-Bus, for trellis status) on this unix socket; "   \
+	         "none to disable",                                                                \
+	         0},                                                                               \
+	        {"system-bus",                                                                     \
+	         0,                                                                                \
+	         TR_OPT_STRING,                                                                    \
+	         "WHEN",                                                                           \
+	         "auto",                                                                           \
+	         0,                                                                                \
+	         0,                                                                                \
+	         (const char *const[]){"auto", "yes", "no", NULL},                                 \
+	         "Service",                                                                        \
+	         "Also serve the control interface on the system bus, for the tray app (auto: "    \
+	         "when started by systemd)",                                                       \
+	         0},                                                                               \
+	        {"log-file", 0, TR_OPT_PATH, "FILE",    NULL,                                      \
+	         0,          0, NULL,        "General", "Also append the log to this file",        \
+	         0},                                                                               \
+	        {"verbose", 'v', TR_OPT_BOOL, NULL,      NULL,                                     \
+	         0,         0,   NULL,        "General", "Print debug information",                \
+	         0},                                                                               \
+	        {"quiet", 'q', TR_OPT_BOOL, NULL,      NULL,                                       \
+	         0,       0,   NULL,        "General", "Print only errors and warnings",           \
+	         0},                                                                               \
+	        {"version",                                                                        \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "General",                                                                        \
+	         "Print the version and exit",                                                     \
+	         TR_OPT_FLAG_CLI_ONLY},                                                            \
+	        {"help-man",                                                                       \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "General",                                                                        \
+	         "Print the manual page (roff) and exit",                                          \
+	         TR_OPT_FLAG_CLI_ONLY | TR_OPT_FLAG_HIDDEN},
 
 /* The network's name: the config file's without ".conf", else @program.PID. */
 char *tr_service_network_name(TrOptions *options, const char *program);
@@ -78,7 +168,6 @@ TrService *tr_service_new(const TrServiceConfig *config, GError **error);
  * (root or CAP_NET_ADMIN); TR_ERROR_PERMISSION saying so otherwise. */
 gboolean tr_service_check_privileges(const char *program, GError **error);
 void tr_service_free(TrService *service);
-
 
 /*
  * Initialisation is complete: writes the pid file, drops privileges
@@ -132,7 +221,7 @@ void tr_service_stopping(TrService *service);
  * Windows does not have (the control interface's Reload does the same).
  */
 void tr_service_on_signals(TrService *service, GSourceFunc stop, GSourceFunc reload,
-			   gpointer user_data);
+                           gpointer user_data);
 
 /*
  * From a daemon's parsed options: the log (-v/-q/--log-file), and the

@@ -34,8 +34,8 @@ char *tr_shared_key_generate(void);
 gboolean tr_shared_key_is_strong(const char *key);
 
 /* The PSK for @key in the network @network (the magic as text). */
-gboolean tr_shared_key_derive(const char *key, const char *network, uint8_t out[TR_SHARED_KEY_PSK_LEN],
-			      GError **error);
+gboolean tr_shared_key_derive(const char *key, const char *network,
+                              uint8_t out[TR_SHARED_KEY_PSK_LEN], GError **error);
 
 /*
  * The key from a daemon's options: shared-key-file (refused when group or
@@ -50,11 +50,31 @@ gboolean tr_shared_key_from_options(TrOptions *options, char **key, GError **err
 void tr_shared_key_warn_if_weak(const char *key);
 
 /* The option rows both daemons share. */
-#define TR_SHARED_KEY_OPTIONS \
-	{ "shared-key", 0, TR_OPT_STRING, "KEY", NULL, 0, 0, NULL, "Security", \
-	  "Pre-shared key (TLS 1.3 PSK with ECDHE) instead of certificates; prefer shared-key-file (the command line is visible to every local user); make one with trellis genkey", \
-	  TR_OPT_FLAG_SECRET }, \
-	{ "shared-key-file", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security", \
-	  "Read the shared key from the first line of this file (mode 0600; trellis genkey > FILE)", 0 },
+#define TR_SHARED_KEY_OPTIONS                                                                      \
+	{"shared-key",                                                                             \
+	 0,                                                                                        \
+	 TR_OPT_STRING,                                                                            \
+	 "KEY",                                                                                    \
+	 NULL,                                                                                     \
+	 0,                                                                                        \
+	 0,                                                                                        \
+	 NULL,                                                                                     \
+	 "Security",                                                                               \
+	 "Pre-shared key (TLS 1.3 PSK with ECDHE) instead of certificates; prefer "                \
+	 "shared-key-file (the command line is visible to every local user); make one with "       \
+	 "trellis genkey",                                                                         \
+	 TR_OPT_FLAG_SECRET},                                                                      \
+	        {"shared-key-file",                                                                \
+	         0,                                                                                \
+	         TR_OPT_PATH,                                                                      \
+	         "FILE",                                                                           \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Security",                                                                       \
+	         "Read the shared key from the first line of this file (mode 0600; trellis "       \
+	         "genkey > FILE)",                                                                 \
+	         0},
 
 G_END_DECLS

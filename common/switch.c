@@ -88,8 +88,8 @@ slot_write(Slot *s, uint32_t seq, uint64_t key, uint64_t val)
 {
 	uint32_t expect = seq;
 
-	if (!atomic_compare_exchange_strong_explicit(&s->seq, &expect, seq + 1, memory_order_relaxed,
-						     memory_order_relaxed))
+	if (!atomic_compare_exchange_strong_explicit(&s->seq, &expect, seq + 1,
+	                                             memory_order_relaxed, memory_order_relaxed))
 		return false;
 	atomic_thread_fence(memory_order_release);
 	atomic_store_explicit(&s->key, key, memory_order_relaxed);
@@ -145,7 +145,7 @@ tr_switch_capacity(const TrSwitch *sw)
 
 bool
 tr_switch_lookup(const TrSwitch *csw, uint16_t vid, const uint8_t mac[6], int64_t now,
-		 uint32_t *peer)
+                 uint32_t *peer)
 {
 	/* Atomic loads need non-const objects; nothing is written here. */
 	TrSwitch *sw = (TrSwitch *)csw;
@@ -247,7 +247,7 @@ tr_switch_forget_peer(TrSwitch *sw, uint32_t peer)
 			if (key == 0 || val_peer(val) != peer)
 				break;
 			if (slot_write(&sw->slots[i], seq, key,
-				       (uint64_t)TR_PEER_NONE << 32 | (uint32_t)val)) {
+			               (uint64_t)TR_PEER_NONE << 32 | (uint32_t)val)) {
 				n++;
 				break;
 			}

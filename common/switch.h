@@ -39,9 +39,9 @@
 extern "C" {
 #endif
 
-#define TR_SWITCH_CAPACITY_DEFAULT 4096u
-#define TR_SWITCH_CAPACITY_MAX     (1u << 20)
-#define TR_SWITCH_PROBE_MAX        16u
+#define TR_SWITCH_CAPACITY_DEFAULT    4096u
+#define TR_SWITCH_CAPACITY_MAX        (1u << 20)
+#define TR_SWITCH_PROBE_MAX           16u
 #define TR_SWITCH_DST_TIMEOUT_DEFAULT 300u /* seconds, --dst-timeout */
 /* Not a peer: marks a dead entry. Peer 0 is the local device. */
 #define TR_PEER_NONE UINT32_MAX
@@ -80,11 +80,11 @@ unsigned tr_switch_capacity(const TrSwitch *sw);
 
 /* Learns that (@vid, @mac) lives behind @peer at time @now. Lock-free; never allocates. */
 TrSwitchLearn tr_switch_learn(TrSwitch *sw, uint16_t vid, const uint8_t mac[6], uint32_t peer,
-			      int64_t now);
+                              int64_t now);
 
 /* The peer (@vid, @mac) lives behind, if learnt and not expired at @now. Lock-free. */
 bool tr_switch_lookup(const TrSwitch *sw, uint16_t vid, const uint8_t mac[6], int64_t now,
-		      uint32_t *peer);
+                      uint32_t *peer);
 
 /* Control plane: forgets every entry behind @peer (it disconnected). Returns how many. */
 unsigned tr_switch_forget_peer(TrSwitch *sw, uint32_t peer);

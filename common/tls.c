@@ -93,7 +93,8 @@ load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
 	rc = gnutls_x509_trust_list_init(&tl, 0);
 	if (rc < 0)
 		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "trust list");
-	rc = gnutls_x509_trust_list_add_trust_file(tl, creds->ca_file, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+	rc = gnutls_x509_trust_list_add_trust_file(tl, creds->ca_file, NULL, GNUTLS_X509_FMT_PEM, 0,
+	                                           0);
 	if (rc <= 0) {
 		gnutls_x509_trust_list_deinit(tl, 1);
 		if (rc == 0) {
@@ -105,8 +106,8 @@ load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
 		return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->ca_file);
 	}
 	if (creds->crl_file != NULL) {
-		rc = gnutls_x509_trust_list_add_trust_file(tl, NULL, creds->crl_file,
-							   GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL, 0);
+		rc = gnutls_x509_trust_list_add_trust_file(
+		        tl, NULL, creds->crl_file, GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL, 0);
 		if (rc < 0) {
 			gnutls_x509_trust_list_deinit(tl, 1);
 			return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->crl_file);
@@ -197,10 +198,12 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 	creds->is_server = config->is_server;
 
 	if (want_cert) {
-		if (config->ca_file == NULL || config->cert_file == NULL || config->key_file == NULL) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "certificate authentication needs a CA, a certificate and a key "
-				    "(ca, cert, key)");
+		if (config->ca_file == NULL || config->cert_file == NULL ||
+		    config->key_file == NULL) {
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_CONFIG,
+			        "certificate authentication needs a CA, a certificate and a key "
+			        "(ca, cert, key)");
 			return NULL;
 		}
 		if (!check_file(config->ca_file, "the CA certificate", "--ca", error) ||
@@ -245,7 +248,7 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		/* The CA goes to the handshake too so that the server's
 		 * CertificateRequest names it. */
 		rc = gnutls_certificate_set_x509_trust_file(creds->x509, config->ca_file,
-							    GNUTLS_X509_FMT_PEM);
+		                                            GNUTLS_X509_FMT_PEM);
 		if (rc <= 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
 			            "expected a PEM CA certificate in %s (--ca): %s",
@@ -258,7 +261,7 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 
 	if (config->shared_key != NULL && config->psk_key != NULL) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "a shared key and a raw pre-shared key exclude each other");
+		            "a shared key and a raw pre-shared key exclude each other");
 		return NULL;
 	}
 	if (config->shared_key != NULL) {
@@ -283,15 +286,15 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		rc = gnutls_psk_allocate_client_credentials(&creds->psk_client);
 		if (rc < 0)
 			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
-		creds->psk_identity = g_strdup(config->psk_identity ? config->psk_identity
-								   : "trellis");
+		creds->psk_identity =
+		        g_strdup(config->psk_identity ? config->psk_identity : "trellis");
 		gnutls_psk_set_client_credentials_function2(creds->psk_client, psk_client_cb);
 	}
 
 	if (creds->x509 == NULL && !creds->has_psk) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "no authentication configured: give a CA, certificate and key, or a "
-			    "shared key");
+		            "no authentication configured: give a CA, certificate and key, or a "
+		            "shared key");
 		return NULL;
 	}
 	return g_steal_pointer(&creds);
@@ -417,7 +420,8 @@ tr_tls_creds_is_revoked(TrTlsCreds *creds, const GBytes *cert_der)
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return FALSE;
 	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0)
-		gnutls_x509_trust_list_verify_crt2(creds->trust, &crt, 1, NULL, 0, 0, &status, NULL);
+		gnutls_x509_trust_list_verify_crt2(creds->trust, &crt, 1, NULL, 0, 0, &status,
+		                                   NULL);
 	gnutls_x509_crt_deinit(crt);
 	return (status & GNUTLS_CERT_REVOKED) != 0;
 }
@@ -432,7 +436,7 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 	tls->creds = tr_tls_creds_ref(creds);
 	tls->server_name = g_strdup(server_name);
 	rc = gnutls_init(&tls->session, (creds->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
-						GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	                                        GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
 		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS session"), NULL;
 	gnutls_session_set_ptr(tls->session, tls);
@@ -448,9 +452,8 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 		}
 		if (creds->psk_server)
 			gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_server);
-		rc = gnutls_priority_set_direct(tls->session,
-						creds->psk_server ? PRIORITY_PSK : PRIORITY_CERT,
-						&err_pos);
+		rc = gnutls_priority_set_direct(
+		        tls->session, creds->psk_server ? PRIORITY_PSK : PRIORITY_CERT, &err_pos);
 	} else if (creds->psk_client) {
 		gnutls_credentials_set(tls->session, GNUTLS_CRD_PSK, creds->psk_client);
 		rc = gnutls_priority_set_direct(tls->session, PRIORITY_PSK, &err_pos);
@@ -459,7 +462,7 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 		rc = gnutls_priority_set_direct(tls->session, PRIORITY_CERT, &err_pos);
 		if (rc >= 0 && server_name && g_hostname_is_ip_address(server_name) == FALSE)
 			gnutls_server_name_set(tls->session, GNUTLS_NAME_DNS, server_name,
-					       strlen(server_name));
+			                       strlen(server_name));
 	}
 	if (rc < 0)
 		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS priority"), NULL;
@@ -624,8 +627,9 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	g_return_val_if_fail(tls->handshake_done, FALSE);
 
 	if (tls->used_psk) {
-		const char *id = tls->creds->is_server ? gnutls_psk_server_get_username(tls->session)
-						       : "server";
+		const char *id = tls->creds->is_server
+		                         ? gnutls_psk_server_get_username(tls->session)
+		                         : "server";
 		if (tls->psk_from_lookup && id != NULL && *id != '\0') {
 			*identity = g_strdup(id);
 			return TRUE;
@@ -662,7 +666,7 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	/* Servers prove they are servers, clients that they are clients. */
 	vdata[n_vdata].type = GNUTLS_DT_KEY_PURPOSE_OID;
 	vdata[n_vdata].data = (unsigned char *)(tls->creds->is_server ? GNUTLS_KP_TLS_WWW_CLIENT
-								      : GNUTLS_KP_TLS_WWW_SERVER);
+	                                                              : GNUTLS_KP_TLS_WWW_SERVER);
 	vdata[n_vdata++].size = 0;
 	if (!tls->creds->is_server && tls->server_name) {
 		vdata[n_vdata].type = GNUTLS_DT_DNS_HOSTNAME;
@@ -670,7 +674,7 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		vdata[n_vdata++].size = 0;
 	}
 	rc = gnutls_x509_trust_list_verify_crt2(tls->creds->trust, crts, n_crts, vdata, n_vdata, 0,
-						&status, NULL);
+	                                        &status, NULL);
 	if (rc < 0) {
 		set_gnutls_error(error, TR_ERROR_AUTH, rc, "verifying the peer certificate");
 		goto out;
@@ -789,10 +793,10 @@ tr_tls_bye(TrTls *tls)
 
 gboolean
 tr_tls_export(TrTls *tls, const char *label, const void *context, size_t context_len, void *out,
-	      size_t out_len, GError **error)
+              size_t out_len, GError **error)
 {
 	int rc = gnutls_prf_rfc5705(tls->session, strlen(label), label, context_len, context,
-				    out_len, out);
+	                            out_len, out);
 	if (rc < 0)
 		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS exporter");
 	return TRUE;
@@ -802,10 +806,10 @@ char *
 tr_tls_describe(TrTls *tls)
 {
 	return g_strdup_printf("%s / %s / %s%s",
-			       gnutls_protocol_get_name(gnutls_protocol_get_version(tls->session)),
-			       gnutls_cipher_get_name(gnutls_cipher_get(tls->session)),
-			       gnutls_group_get_name(gnutls_group_get(tls->session)) ?: "?",
-			       tls->used_psk ? " / PSK" : " / certificate");
+	                       gnutls_protocol_get_name(gnutls_protocol_get_version(tls->session)),
+	                       gnutls_cipher_get_name(gnutls_cipher_get(tls->session)),
+	                       gnutls_group_get_name(gnutls_group_get(tls->session)) ?: "?",
+	                       tls->used_psk ? " / PSK" : " / certificate");
 }
 
 void

@@ -117,7 +117,7 @@ void tr_tls_bye(TrTls *tls);
 
 /* RFC 8446 7.5 exporter: @out_len bytes for @label and @context. */
 gboolean tr_tls_export(TrTls *tls, const char *label, const void *context, size_t context_len,
-		       void *out, size_t out_len, GError **error);
+                       void *out, size_t out_len, GError **error);
 
 /* "TLS1.3 / AES-256-GCM / X25519" for logs. */
 char *tr_tls_describe(TrTls *tls);

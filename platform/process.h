@@ -19,7 +19,7 @@ extern "C" {
  * the call fails with -ENOTSUP rather than silently dropping it.
  */
 int tr_process_drop_privileges(const char *user, const char *group, bool keep_net_admin,
-			       TrPlatError *err);
+                               TrPlatError *err);
 
 /*
  * Whether this process may create and configure network devices: root, or

@@ -62,7 +62,7 @@ typedef enum {
  * held to net.core.rmem_max; the plain options otherwise). Returns the fd.
  */
 int tr_udp_open(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int bufsize,
-		TrPlatError *err);
+                TrPlatError *err);
 
 /* What a socket can do, probed once per socket: */
 bool tr_udp_has_gso(int fd); /* UDP_SEGMENT accepted */

@@ -107,17 +107,21 @@ claim(TrHub *hub, const TrPrefix *prefix, uint32_t id, const char *who, TrRouteO
 	uint32_t other = 0;
 
 	if (!tr_route_builder_add(hub->routes, prefix, id, origin, &result, &other, &error)) {
-		g_warning("%s: cannot route %s: %s", who, tr_prefix_to_string(prefix, buf, sizeof(buf)),
-			  error->message);
+		g_warning("%s: cannot route %s: %s", who,
+		          tr_prefix_to_string(prefix, buf, sizeof(buf)), error->message);
 		return;
 	}
 	if ((result == TR_ROUTE_SHADOWED || result == TR_ROUTE_TAKES_OVER) &&
-	    !(other == TR_PEER_LOCAL && result == TR_ROUTE_TAKES_OVER && origin == TR_ROUTE_CLAIMED)) {
+	    !(other == TR_PEER_LOCAL && result == TR_ROUTE_TAKES_OVER &&
+	      origin == TR_ROUTE_CLAIMED)) {
 		Client *o = other < hub->by_id->len ? hub->by_id->pdata[other] : NULL;
 		g_message("%s claims %s, which %s also claims: %s keeps it", who,
-			  tr_prefix_to_string(prefix, buf, sizeof(buf)),
-			  other == TR_PEER_LOCAL ? "this node" : o ? o->identity : "another session",
-			  result == TR_ROUTE_SHADOWED ? "the earlier claim" : "the assigned address");
+		          tr_prefix_to_string(prefix, buf, sizeof(buf)),
+		          other == TR_PEER_LOCAL ? "this node"
+		          : o                    ? o->identity
+		                                 : "another session",
+		          result == TR_ROUTE_SHADOWED ? "the earlier claim"
+		                                      : "the assigned address");
 	}
 }
 
@@ -132,7 +136,7 @@ static void
 kernel_route(TrHub *hub, const TrPrefix *prefix, gboolean add)
 {
 	char key[TR_PREFIX_STRLEN];
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 	KernelRoute *r;
 
 	if (prefix->family == TR_ADDR_MAC || hub->dev == NULL)
@@ -149,8 +153,9 @@ kernel_route(TrHub *hub, const TrPrefix *prefix, gboolean add)
 		r->users = 1;
 		g_hash_table_insert(hub->kernel_routes, g_strdup(key), r);
 		if (tr_device_add_route(hub->dev, prefix, &perr) < 0)
-			g_warning("cannot route %s through %s: %s; this node will not reach it itself",
-				  key, tr_device_ifname(hub->dev), perr.message);
+			g_warning("cannot route %s through %s: %s; this node will not reach it "
+			          "itself",
+			          key, tr_device_ifname(hub->dev), perr.message);
 		return;
 	}
 	if (r == NULL || --r->users > 0)
@@ -176,12 +181,13 @@ kernel_routes_clear(TrHub *hub)
 {
 	GHashTableIter it;
 	gpointer value;
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	g_hash_table_iter_init(&it, hub->kernel_routes);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		if (hub->dev)
-			(void)tr_device_remove_route(hub->dev, &((KernelRoute *)value)->prefix, &perr);
+			(void)tr_device_remove_route(hub->dev, &((KernelRoute *)value)->prefix,
+			                             &perr);
 	}
 	g_hash_table_remove_all(hub->kernel_routes);
 }
@@ -192,10 +198,10 @@ rebuild(TrHub *hub)
 {
 	g_autoptr(GError) error = NULL;
 	TrFwdConfig cfg = {
-		.mode = hub->cfg.mode,
-		.type = (TrFrameType)hub->cfg.dev_type,
-		/* Sessions may only send from what they were given or claim. */
-		.strict_source = TRUE,
+	        .mode = hub->cfg.mode,
+	        .type = (TrFrameType)hub->cfg.dev_type,
+	        /* Sessions may only send from what they were given or claim. */
+	        .strict_source = TRUE,
 	};
 	TrFwd *fwd = tr_fwd_new(&cfg, tr_route_table_build(hub->routes), hub->sw, &error);
 

@@ -41,24 +41,24 @@ struct _Client {
 	TrHub *hub;
 	TrLink *link;
 	ClientState state;
-	gboolean is_peer;  /* a node configured alike, nothing pushed */
-	gboolean outgoing; /* we connected (peers only) */
-	gboolean refused;  /* we refused it (and logged why) */
+	gboolean is_peer;   /* a node configured alike, nothing pushed */
+	gboolean outgoing;  /* we connected (peers only) */
+	gboolean refused;   /* we refused it (and logged why) */
 	gboolean is_invite; /* authenticated with an invite's PSK: JOIN only */
 	Connector *connector;
-	char *peer;     /* "198.18.0.2:40000" */
-	char *source;   /* "198.18.0.2" or "2001:db8::/64": for admission (incoming only) */
+	char *peer;       /* "198.18.0.2:40000" */
+	char *source;     /* "198.18.0.2" or "2001:db8::/64": for admission (incoming only) */
 	gboolean pending; /* counted among the pending handshakes */
 	gint64 admitted_at;
 	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
 	char *cert_identity;
 	char *node_name; /* peers */
 	uint32_t rx_index;
-	uint32_t id;                      /* small forwarding id, 0 = none yet */
+	uint32_t id;                       /* small forwarding id, 0 = none yet */
 	TrPrefix subnets[HUB_MAX_SUBNETS]; /* claimed (HELLO) */
 	guint n_subnets;
-	TrPrefix addr4, addr6;           /* leased (clients) */
-	TrPrefix addrs[HUB_MAX_ADDRS];   /* every tunnel address routed to this session */
+	TrPrefix addr4, addr6;         /* leased (clients) */
+	TrPrefix addrs[HUB_MAX_ADDRS]; /* every tunnel address routed to this session */
 	guint n_addrs;
 	gboolean routed; /* its subnets hold kernel routes on the hub's device (forward.c) */
 	guint hello_timer;
@@ -82,7 +82,7 @@ struct _TrHub {
 	TrTlsCreds *creds;        /* as TLS server */
 	TrTlsCreds *client_creds; /* as TLS client, for --connect */
 	TrPasswordBackend *passwords;
-	TrPool *pool; /* NULL: this node assigns no addresses */
+	TrPool *pool;        /* NULL: this node assigns no addresses */
 	TrNames *names;      /* shared-key names bound to node keys; NULL without a shared key */
 	TrNodeKey *node_key; /* this node's own, for nodes it talks to (shared key and --name) */
 	TrLogLimit takeovers;
@@ -99,9 +99,10 @@ struct _TrHub {
 	/* Forwarding (forward.c): claims -> routing table -> snapshot. */
 	TrRouteBuilder *routes;
 	TrSwitch *sw;
-	TrFwd *fwd;              /* the latest snapshot (the data plane owns it) */
-	GPtrArray *by_id;        /* session id -> Client (NULL: free) */
-	GHashTable *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
+	TrFwd *fwd;       /* the latest snapshot (the data plane owns it) */
+	GPtrArray *by_id; /* session id -> Client (NULL: free) */
+	GHashTable
+	        *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
 	GPtrArray *connectors;
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
@@ -117,7 +118,7 @@ struct _TrHub {
 };
 
 /* hub.c */
-void hub_changed(TrHub *hub); /* a session came or went */
+void hub_changed(TrHub *hub);          /* a session came or went */
 void hub_pending_leave(Client *c);     /* authenticated or gone: no longer pending */
 const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
 
@@ -135,12 +136,12 @@ gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **w
 TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);
 uint32_t hub_new_index(TrHub *hub);
 void hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp,
-			uint32_t local_index, uint32_t peer_index);
+                        uint32_t local_index, uint32_t peer_index);
 
 /* session.c */
 extern const TrLinkCallbacks hub_session_callbacks;
 Client *hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds,
-			gboolean tls_server, GError **error);
+                        gboolean tls_server, GError **error);
 void hub_session_free(gpointer client);
 void hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason);
 /* Binds @bind_as to the node key @m proves, or refuses @c (closed) when the

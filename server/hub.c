@@ -85,15 +85,12 @@ tr_hub_config_clear(TrHubConfig *c)
 	memset(c, 0, sizeof(*c));
 }
 
-
-
-
 /* ---- Settings ------------------------------------------------------------------ */
 
 TrLinkTiming
 hub_timing(TrHub *hub)
 {
-	return (TrLinkTiming){ hub->cfg.keepalive, hub->cfg.peer_timeout, hub->cfg.udp };
+	return (TrLinkTiming){hub->cfg.keepalive, hub->cfg.peer_timeout, hub->cfg.udp};
 }
 
 static char *
@@ -129,9 +126,9 @@ hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why)
 	a = cipher_list(theirs, hello->n_ciphers);
 	b = cipher_list(hub->cfg.ciphers, hub->cfg.n_ciphers);
 	*why = g_strdup_printf("no common cipher (the peer offers %s, this node allows %s%s)", a, b,
-			       (hello->features & TR_FEATURE_PLAINTEXT) || hub->cfg.allow_plaintext
-				       ? "; plaintext needs both sides to allow it"
-				       : "");
+	                       (hello->features & TR_FEATURE_PLAINTEXT) || hub->cfg.allow_plaintext
+	                               ? "; plaintext needs both sides to allow it"
+	                               : "");
 	return FALSE;
 }
 
@@ -160,7 +157,7 @@ hub_new_index(TrHub *hub)
 
 void
 hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp,
-		   uint32_t local_index, uint32_t peer_index)
+                   uint32_t local_index, uint32_t peer_index)
 {
 	tr_dc_config_init(dcc);
 	dcc->magic = hub->cfg.magic;
@@ -340,7 +337,7 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 static int
 listen_tcp(const char *host, guint16 port, GError **error)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t sl;
 	int fd, one = 1, zero = 0;
 
@@ -351,8 +348,8 @@ listen_tcp(const char *host, guint16 port, GError **error)
 		sin6->sin6_port = htons(port);
 		sl = sizeof(*sin6);
 	} else {
-		g_autofree char *text = g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u",
-							host, port);
+		g_autofree char *text =
+		        g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
 			return -1;
 	}
@@ -389,12 +386,12 @@ listen_tcp(const char *host, guint16 port, GError **error)
 static gboolean
 setup_device(TrHub *hub, GError **error)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 	TrPrefix a;
 
 	hub->dev = tr_device_open_ex(hub->cfg.dev_type, hub->cfg.device, hub->cfg.device_path,
-				     tr_dp_tuning_workers(&hub->cfg.tuning),
-				     hub->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
+	                             tr_dp_tuning_workers(&hub->cfg.tuning),
+	                             hub->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
 	if (hub->dev == NULL)
 		goto fail;
 	if (tr_device_set_mtu(hub->dev, hub->cfg.mtu, &perr) < 0)
@@ -415,8 +412,9 @@ setup_device(TrHub *hub, GError **error)
 		goto fail;
 	return TRUE;
 fail:
-	g_set_error(error, TR_ERROR, perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-		    "%s", perr.message);
+	g_set_error(error, TR_ERROR,
+	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
+	            "%s", perr.message);
 	return FALSE;
 }
 
@@ -483,8 +481,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		if (hub->passwords == NULL)
 			return NULL;
 	} else if (config->pam_service) {
-		hub->passwords = tr_password_pam_backend_new(config->pam_service, config->pam_confdir,
-							     error);
+		hub->passwords = tr_password_pam_backend_new(config->pam_service,
+		                                             config->pam_confdir, error);
 		if (hub->passwords == NULL)
 			return NULL;
 	}
@@ -493,8 +491,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 			lease_file = g_build_filename(config->state_dir, "leases", NULL);
 		else
 			g_warning("cannot create the state directory %s (%s): address leases will "
-				  "not survive a restart",
-				  config->state_dir, g_strerror(errno));
+			          "not survive a restart",
+			          config->state_dir, g_strerror(errno));
 	}
 	if (config->tls.shared_key) {
 		g_autofree char *file =
@@ -516,7 +514,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	}
 	if (config->pool4.family || config->pool6.family) {
 		hub->pool = tr_pool_new(config->pool4.family ? &config->pool4 : NULL,
-					config->pool6.family ? &config->pool6 : NULL, lease_file, error);
+		                        config->pool6.family ? &config->pool6 : NULL, lease_file,
+		                        error);
 		if (hub->pool == NULL)
 			return NULL;
 	}
@@ -525,13 +524,13 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 
 		if (config->node_name == NULL) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "--connect needs this node's unique name (--name)");
+			            "--connect needs this node's unique name (--name)");
 			return NULL;
 		}
 		if (config->tls.shared_key == NULL) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "--connect between nodes needs --shared-key (certificates are "
-				    "issued for one role, client or server, and a node is both)");
+			            "--connect between nodes needs --shared-key (certificates are "
+			            "issued for one role, client or server, and a node is both)");
 			return NULL;
 		}
 		cc.is_server = FALSE;
@@ -552,7 +551,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		socklen_t sl = sizeof(ss);
 		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
 		port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-						     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+		                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	hub->port = port;
 	{
@@ -562,8 +561,8 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 
 		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
 		hub->udp_fds = tr_dp_open_sockets((struct sockaddr *)&ss, sl,
-						  tr_dp_tuning_workers(&hub->cfg.tuning),
-						  hub->cfg.tuning.udp_gro, &hub->n_udp, error);
+		                                  tr_dp_tuning_workers(&hub->cfg.tuning),
+		                                  hub->cfg.tuning.udp_gro, &hub->n_udp, error);
 		if (hub->udp_fds == NULL)
 			return NULL;
 		hub->udp_fd = hub->udp_fds[0];
@@ -653,10 +652,9 @@ hub_portmap_start(TrHub *hub)
 		g_debug("port mapping: off");
 		return;
 	}
-	hub->portmap = tr_portmap_new(&hub->cfg.portmap,
-				      hub->cfg.connect && hub->cfg.connect[0] ? "Trellis node"
-									      : "Trellis hub",
-				      TRUE);
+	hub->portmap = tr_portmap_new(
+	        &hub->cfg.portmap,
+	        hub->cfg.connect && hub->cfg.connect[0] ? "Trellis node" : "Trellis hub", TRUE);
 	tr_portmap_set_changed_func(hub->portmap, on_portmap_changed, hub);
 	tr_portmap_set_port(hub->portmap, hub->port);
 }
@@ -673,17 +671,19 @@ tr_hub_start(TrHub *hub)
 		tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &p);
 	else if (hub->cfg.n_addresses)
 		p = hub->cfg.addresses[0];
-	g_message("listening on port %u (TCP control, UDP data); device %s, address %s, auth: %s%s%s",
-		  hub->port, tr_device_ifname(hub->dev),
-		  p.family ? tr_prefix_to_string(&p, a, sizeof(a)) : "-",
-		  tr_tls_creds_has_cert(hub->creds) ? "certificates" : "",
-		  tr_tls_creds_has_cert(hub->creds) && tr_tls_creds_has_psk(hub->creds) ? " + " : "",
-		  tr_tls_creds_has_psk(hub->creds) ? "shared key" : "");
+	g_message(
+	        "listening on port %u (TCP control, UDP data); device %s, address %s, auth: %s%s%s",
+	        hub->port, tr_device_ifname(hub->dev),
+	        p.family ? tr_prefix_to_string(&p, a, sizeof(a)) : "-",
+	        tr_tls_creds_has_cert(hub->creds) ? "certificates" : "",
+	        tr_tls_creds_has_cert(hub->creds) && tr_tls_creds_has_psk(hub->creds) ? " + " : "",
+	        tr_tls_creds_has_psk(hub->creds) ? "shared key" : "");
 	if (hub->passwords)
-		g_message("clients also need a password (%s)", tr_password_backend_name(hub->passwords));
+		g_message("clients also need a password (%s)",
+		          tr_password_backend_name(hub->passwords));
 	if (hub->invite_server_name)
 		g_message("invites (trellis invite) are redeemed here, with the CA in %s",
-			  hub->cfg.state_dir);
+		          hub->cfg.state_dir);
 	if (hub->cfg.tls.crl_file) {
 		hub->crl_mtime = file_mtime(hub->cfg.tls.crl_file);
 		hub->crl_watch = g_timeout_add_seconds(2, on_crl_check, hub);
@@ -703,14 +703,15 @@ tr_hub_stop(TrHub *hub)
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
 		Client *c = k;
 		if (c->state != CLIENT_GONE)
-			tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "server shutting down");
+			tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
+			              "server shutting down");
 	}
 }
 
 void
 tr_hub_free(TrHub *hub)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 
 	if (hub == NULL)
 		return;
@@ -776,7 +777,8 @@ tr_hub_reload(TrHub *hub, GError **error)
 		if (cert && tr_tls_creds_is_revoked(hub->creds, cert)) {
 			g_message("client %s: certificate revoked, disconnecting", c->identity);
 			hub_unregister(c);
-			tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_REVOKED, "certificate revoked");
+			tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_REVOKED,
+			              "certificate revoked");
 		}
 	}
 	return TRUE;
@@ -893,7 +895,8 @@ tr_hub_disconnect(TrHub *hub, const char *identity, GError **error)
 	}
 	g_message("disconnecting %s on request", identity);
 	hub_unregister(c);
-	tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, "disconnected by the administrator");
+	tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
+	              "disconnected by the administrator");
 	hub_changed(hub);
 	return TRUE;
 }

@@ -40,7 +40,7 @@ typedef struct {
 	guint mtu;
 	TrCipher ciphers[4]; /* in order of preference */
 	guint n_ciphers;
-	TrCompress compression;  /* what the hub offers; NONE by default */
+	TrCompress compression; /* what the hub offers; NONE by default */
 	gboolean allow_plaintext;
 	TrMagic magic;
 	guint keepalive;    /* seconds */
@@ -50,10 +50,10 @@ typedef struct {
 	gboolean udp;
 
 	TrDeviceType dev_type;
-	TrFwdMode mode;            /* hub, switch, router; normal: switch for tap, router for tun */
-	TrPrefix subnets[16];      /* subnets this node claims (reached through its device) */
+	TrFwdMode mode;       /* hub, switch, router; normal: switch for tap, router for tun */
+	TrPrefix subnets[16]; /* subnets this node claims (reached through its device) */
 	guint n_subnets;
-	guint dst_timeout;         /* switch table entries, seconds */
+	guint dst_timeout; /* switch table entries, seconds */
 	char *device;
 	char *device_path;
 	char *ifup;   /* sh -c, IFNAME set, once the device is configured */
@@ -65,8 +65,8 @@ typedef struct {
 
 	/* The symmetric model: other nodes configured alike to connect to. */
 	char **connect;
-	char *node_name;           /* this node's unique name (required with connect) */
-	TrPrefix addresses[4];     /* this node's own tunnel addresses, without a pool */
+	char *node_name;       /* this node's unique name (required with connect) */
+	TrPrefix addresses[4]; /* this node's own tunnel addresses, without a pool */
 	guint n_addresses;
 	TrDpTuning tuning;         /* data-plane threads and offloads */
 	TrPortmapSettings portmap; /* NAT port mapping of the listening port */

@@ -26,7 +26,6 @@ static TrService *service;
 static TrControl *control;
 static char *stats_file;
 
-
 static char *
 ctl_status(gpointer p)
 {
@@ -59,10 +58,10 @@ on_hub_changed(gpointer p)
 }
 
 static const TrControlOps control_ops = {
-	.status_json = ctl_status,
-	.state = ctl_state,
-	.reload = ctl_reload,
-	.disconnect = ctl_disconnect,
+        .status_json = ctl_status,
+        .state = ctl_state,
+        .reload = ctl_reload,
+        .disconnect = ctl_disconnect,
 };
 
 /* The stats file: replaced atomically, so readers never see half of it. */
@@ -132,7 +131,7 @@ undo_fresh_pki(void)
 		g_autofree char *cert_key = tr_pki_key_path(dir, fresh_pki.name);
 		g_autofree char *issued = g_path_get_dirname(cert);
 		g_autofree char *revoked = g_build_filename(dir, "revoked", NULL);
-		const char *files[] = { cert, cert_key, crt, key, crl };
+		const char *files[] = {cert, cert_key, crt, key, crl};
 
 		for (guint i = 0; i < G_N_ELEMENTS(files); i++)
 			g_unlink(files[i]);
@@ -155,7 +154,7 @@ first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
 	g_autofree char *cert = tr_pki_cert_path(dir, name);
 
 	if (!tr_pki_ca_exists(dir)) {
-		TrPkiInitOptions init = { 0 };
+		TrPkiInitOptions init = {0};
 
 		fresh_pki.created_dir = !g_file_test(dir, G_FILE_TEST_IS_DIR);
 		if (!tr_pki_init(dir, &init, error))
@@ -165,13 +164,13 @@ first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
 		g_message("created the network's CA in %s", dir);
 	}
 	if (!g_file_test(cert, G_FILE_TEST_EXISTS)) {
-		TrPkiIssueOptions issue = { .kind = TR_PKI_KIND_SERVER };
+		TrPkiIssueOptions issue = {.kind = TR_PKI_KIND_SERVER};
 		ca = tr_pki_ca_open(dir, error);
 		if (ca == NULL || !tr_pki_issue(ca, name, &issue, error))
 			return FALSE;
 		g_message("issued this hub's certificate '%s'; clients use --server-name %s and "
-			  "certificates from: trellis pki issue NAME --state-dir %s",
-			  name, name, dir);
+		          "certificates from: trellis pki issue NAME --state-dir %s",
+		          name, name, dir);
 	}
 	cfg->tls.ca_file = tr_pki_ca_cert_path(dir);
 	cfg->tls.crl_file = tr_pki_crl_path(dir);
@@ -183,14 +182,14 @@ first_run_pki(TrHubConfig *cfg, const char *name, GError **error)
 int
 main(int argc, char **argv)
 {
-	g_autoptr(TrOptions) opts = tr_options_new("trellis-server", tr_server_options,
-						   tr_server_n_options);
+	g_autoptr(TrOptions) opts =
+	        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 	g_autoptr(GError) error = NULL;
 	TrHubConfig cfg;
 
 	setlocale(LC_ALL, "");
-	if (!tr_options_parse_args(opts, &argc, &argv, "- " TR_SERVER_SUMMARY, TR_SERVER_DESCRIPTION,
-				   &error)) {
+	if (!tr_options_parse_args(opts, &argc, &argv, "- " TR_SERVER_SUMMARY,
+	                           TR_SERVER_DESCRIPTION, &error)) {
 		g_printerr("trellis-server: %s\n", error->message);
 		return 2;
 	}
@@ -200,32 +199,37 @@ main(int argc, char **argv)
 	}
 	if (tr_options_get_bool(opts, "help-man")) {
 		g_autofree char *man = tr_options_man_page(
-			"trellis-server", "8", TR_SERVER_SUMMARY, TR_SERVER_DESCRIPTION,
-			".SH SIGNALS\nSIGINT and SIGTERM: tell every client and node goodbye, remove the "
-			"device and exit. SIGHUP: re-read the CRL (dropping clients now revoked) and the "
-			"password file.\n"
-			".SH FILES\nThe state directory holds the address leases (leases) and, when the "
-			"hub runs on its own CA, ca.crt, ca.key, crl.pem, issued/ and revoked/ (see "
-			"trellis(1)).\n"
-			".SH EXAMPLES\nA hub on its own CA (made in the state directory on the first run), "
-			"handing out 198.19.0.0/24 and fd00:7472::/64, from /etc/trellis/hub.conf "
-			"under systemd:\n.PP\n.nf\n.RS\nprintf '[server]\\\\nname = hub\\\\n' "
-			">/etc/trellis/hub.conf\nsystemctl enable \\-\\-now trellis\\-server@hub\n"
-			"trellis invite laptop \\-\\-server hub.example.net\n.RE\n.fi\n.PP\n"
-			"The same in the foreground, logging to the terminal:\n.PP\n.nf\n.RS\n"
-			"trellis\\-server \\-\\-config /etc/trellis/hub.conf\n.RE\n.fi\n.PP\n"
-			"A node of a symmetric network (nothing pushed; each node has its own "
-			"address and connects the others), from "
-			"/usr/share/doc/trellis/examples/peer\\-alpha.conf:\n.PP\n.nf\n.RS\n"
-			"trellis\\-server \\-\\-config /etc/trellis/alpha.conf\n.RE\n.fi\n"
-			".SH SEE ALSO\ntrellis-client(8), trellis(1)\n",
-			tr_server_options, tr_server_n_options);
+		        "trellis-server", "8", TR_SERVER_SUMMARY, TR_SERVER_DESCRIPTION,
+		        ".SH SIGNALS\nSIGINT and SIGTERM: tell every client and node goodbye, "
+		        "remove the "
+		        "device and exit. SIGHUP: re-read the CRL (dropping clients now revoked) "
+		        "and the "
+		        "password file.\n"
+		        ".SH FILES\nThe state directory holds the address leases (leases) and, "
+		        "when the "
+		        "hub runs on its own CA, ca.crt, ca.key, crl.pem, issued/ and revoked/ "
+		        "(see "
+		        "trellis(1)).\n"
+		        ".SH EXAMPLES\nA hub on its own CA (made in the state directory on the "
+		        "first run), "
+		        "handing out 198.19.0.0/24 and fd00:7472::/64, from /etc/trellis/hub.conf "
+		        "under systemd:\n.PP\n.nf\n.RS\nprintf '[server]\\\\nname = hub\\\\n' "
+		        ">/etc/trellis/hub.conf\nsystemctl enable \\-\\-now trellis\\-server@hub\n"
+		        "trellis invite laptop \\-\\-server hub.example.net\n.RE\n.fi\n.PP\n"
+		        "The same in the foreground, logging to the terminal:\n.PP\n.nf\n.RS\n"
+		        "trellis\\-server \\-\\-config /etc/trellis/hub.conf\n.RE\n.fi\n.PP\n"
+		        "A node of a symmetric network (nothing pushed; each node has its own "
+		        "address and connects the others), from "
+		        "/usr/share/doc/trellis/examples/peer\\-alpha.conf:\n.PP\n.nf\n.RS\n"
+		        "trellis\\-server \\-\\-config /etc/trellis/alpha.conf\n.RE\n.fi\n"
+		        ".SH SEE ALSO\ntrellis-client(8), trellis(1)\n",
+		        tr_server_options, tr_server_n_options);
 		fputs(man, stdout);
 		return 0;
 	}
 	if (tr_options_is_set(opts, "config") &&
 	    (!tr_options_load_file(opts, tr_options_get_string(opts, "config"),
-				   TR_SERVER_CONFIG_GROUP, &error) ||
+	                           TR_SERVER_CONFIG_GROUP, &error) ||
 	     !tr_options_check_secret_file(opts, tr_options_get_string(opts, "config"), &error))) {
 		g_printerr("trellis-server: %s\n", error->message);
 		return 2;
@@ -258,7 +262,7 @@ main(int argc, char **argv)
 	if (!cfg.tls.ca_file && !cfg.tls.cert_file && !cfg.tls.key_file && !cfg.tls.shared_key &&
 	    !first_run_pki(&cfg, cfg.node_name ? cfg.node_name : "hub", &error)) {
 		g_prefix_error(&error, "no credentials configured, and the state directory's CA "
-				       "cannot be used: ");
+		                       "cannot be used: ");
 		goto fail;
 	}
 
@@ -298,14 +302,14 @@ main(int argc, char **argv)
 	}
 	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
-							  tr_hub_port(hub), tr_hub_ifname(hub));
+		                                          tr_hub_port(hub), tr_hub_ifname(hub));
 		if (!tr_service_ready(service, status, &error))
 			goto fail;
 	}
 	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
 	if (stats_file)
-		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10), write_stats,
-				      NULL);
+		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10),
+		                      write_stats, NULL);
 	/* Started: the CA is the network's now. */
 	g_clear_pointer(&fresh_pki.dir, g_free);
 	g_clear_pointer(&fresh_pki.name, g_free);

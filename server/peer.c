@@ -53,7 +53,7 @@ connector_retry(Connector *k)
 
 static void
 on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
-	   const GError *error, gpointer p)
+           const GError *error, gpointer p)
 {
 	Connector *k = p;
 	g_autoptr(GError) err = NULL;
@@ -94,7 +94,7 @@ hub_peers_start(TrHub *hub)
 
 		k->hub = hub;
 		k->dialer = tr_dialer_new(hub->cfg.connect[i], TR_DEFAULT_PORT,
-					  hub->cfg.handshake_timeout_ms, on_dialled, k);
+		                          hub->cfg.handshake_timeout_ms, on_dialled, k);
 		g_ptr_array_add(hub->connectors, k);
 		connector_dial(k);
 	}
@@ -163,7 +163,8 @@ describe_self(TrHub *hub, TrMsg *m)
 	tr_msg_set_string(m, TR_ATTR_SOFTWARE, "trellis-server " TR_VERSION);
 	tr_msg_set_string(m, TR_ATTR_NODE_NAME, hub->cfg.node_name);
 	m->features = TR_FEATURE_PEER | (hub->cfg.udp ? TR_FEATURE_UDP : 0) |
-		      TR_FEATURE_TCP_FALLBACK | (hub->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
+	              TR_FEATURE_TCP_FALLBACK |
+	              (hub->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
 	tr_msg_set(m, TR_ATTR_FEATURES);
 	for (guint i = 0; i < hub->cfg.n_addresses; i++)
 		tr_msg_add_prefix(m, TR_ATTR_ADDRESS, &hub->cfg.addresses[i]);
@@ -189,7 +190,7 @@ hub_peer_established(Client *c)
 {
 	TrHub *hub = c->hub;
 	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) hello = { 0 };
+	g_auto(TrMsg) hello = {0};
 
 	tr_msg_init(&hello, TR_MSG_HELLO);
 	describe_self(hub, &hello);
@@ -260,21 +261,21 @@ settle_duplicate(Client *c)
 		return TRUE;
 	keep_new = !old->is_peer || c->outgoing == we_are_smaller;
 	g_message("node %s: two sessions; keeping the one %s opened", c->node_name,
-		  we_are_smaller ? hub->cfg.node_name : c->node_name);
+	          we_are_smaller ? hub->cfg.node_name : c->node_name);
 	if (keep_new) {
 		hub_unregister(old);
 		tr_link_close(old->link, TR_MSG_CLOSE, TR_REFUSE_REPLACED,
-			      tr_refusal_to_string(TR_REFUSE_REPLACED));
+		              tr_refusal_to_string(TR_REFUSE_REPLACED));
 		return TRUE;
 	}
 	tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_REPLACED,
-		      tr_refusal_to_string(TR_REFUSE_REPLACED));
+	              tr_refusal_to_string(TR_REFUSE_REPLACED));
 	return FALSE;
 }
 
 static gboolean
 activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t peer_index,
-	 const struct sockaddr *endpoint, socklen_t endpoint_len)
+         const struct sockaddr *endpoint, socklen_t endpoint_len)
 {
 	TrHub *hub = c->hub;
 	g_autoptr(GError) error = NULL;
@@ -284,7 +285,8 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 
 	hub_fill_dc_config(hub, &dcc, cipher, comp, c->rx_index, peer_index);
 	tr_link_use_dataplane(c->link, hub->dp, 0);
-	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, endpoint, endpoint_len, &error)) {
+	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, endpoint, endpoint_len,
+	                      &error)) {
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return FALSE;
 	}
@@ -297,9 +299,9 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 	hub_pending_leave(c);
 	c->state = CLIENT_ACTIVE;
 	g_message("node %s connected %s %s: address %s, cipher %s, compression %s", c->node_name,
-		  c->outgoing ? "to" : "from", c->peer,
-		  tr_prefix_to_string(&c->addrs[0], a, sizeof(a)), tr_cipher_name(cipher),
-		  tr_compress_name(comp));
+	          c->outgoing ? "to" : "from", c->peer,
+	          tr_prefix_to_string(&c->addrs[0], a, sizeof(a)), tr_cipher_name(cipher),
+	          tr_compress_name(comp));
 	(void)m;
 	return TRUE;
 }
@@ -310,7 +312,8 @@ check_name(Client *c, const TrMsg *m)
 	g_autoptr(GError) error = NULL;
 
 	if (!tr_msg_has(m, TR_ATTR_NODE_NAME)) {
-		hub_refuse(c, TR_REFUSE_PROTOCOL, "node without a name", "a node must state its name");
+		hub_refuse(c, TR_REFUSE_PROTOCOL, "node without a name",
+		           "a node must state its name");
 		return FALSE;
 	}
 	if (!tr_identity_validate_name("node name", m->node_name, &error)) {
@@ -319,7 +322,7 @@ check_name(Client *c, const TrMsg *m)
 	}
 	if (strcmp(m->node_name, c->hub->cfg.node_name) == 0) {
 		hub_refuse(c, TR_REFUSE_SETTINGS, "the node has our own name",
-			   "both nodes have the same name (--name)");
+		           "both nodes have the same name (--name)");
 		return FALSE;
 	}
 	c->node_name = g_strdup(m->node_name);
@@ -334,7 +337,7 @@ hub_peer_hello(Client *c, TrMsg *hello)
 	TrHub *hub = c->hub;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *why = NULL;
-	g_auto(TrMsg) answer = { 0 };
+	g_auto(TrMsg) answer = {0};
 	TrCipher cipher;
 	TrCompress comp;
 
@@ -386,7 +389,8 @@ udp_is_v6(TrHub *hub)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	return getsockname(hub->udp_fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6;
+	return getsockname(hub->udp_fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	       ss.ss_family == AF_INET6;
 }
 
 void
@@ -401,10 +405,10 @@ hub_peer_config(Client *c, TrMsg *config)
 	gboolean offered = FALSE;
 
 	if (!tr_msg_require(config, &error, TR_ATTR_PROTO_VERSION, TR_ATTR_RX_INDEX, TR_ATTR_CIPHER,
-			    0) ||
+	                    0) ||
 	    !(config->features & TR_FEATURE_PEER)) {
 		hub_refuse(c, TR_REFUSE_PROTOCOL, error ? error->message : "not a node of our kind",
-			   "expected a node's answer");
+		           "expected a node's answer");
 		return;
 	}
 	if (!check_name(c, config) || !hub_check_node_key(c, c->identity, config))
@@ -412,9 +416,10 @@ hub_peer_config(Client *c, TrMsg *config)
 	for (guint i = 0; i < hub->cfg.n_ciphers; i++)
 		offered |= hub->cfg.ciphers[i] == config->cipher;
 	if (!offered || (config->compression != TR_COMPRESS_NONE &&
-			 config->compression != hub->cfg.compression)) {
-		hub_refuse(c, TR_REFUSE_SETTINGS, "the node chose a cipher or compression we did not offer",
-			   "cipher or compression not offered");
+	                 config->compression != hub->cfg.compression)) {
+		hub_refuse(c, TR_REFUSE_SETTINGS,
+		           "the node chose a cipher or compression we did not offer",
+		           "cipher or compression not offered");
 		return;
 	}
 	if (!take_addresses(c, config, &why)) {
@@ -430,9 +435,11 @@ hub_peer_config(Client *c, TrMsg *config)
 		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ep, &len) == 0) {
 			if (tr_msg_has(config, TR_ATTR_UDP_PORT)) {
 				if (ep.ss_family == AF_INET)
-					((struct sockaddr_in *)&ep)->sin_port = htons(config->udp_port);
+					((struct sockaddr_in *)&ep)->sin_port =
+					        htons(config->udp_port);
 				else if (ep.ss_family == AF_INET6)
-					((struct sockaddr_in6 *)&ep)->sin6_port = htons(config->udp_port);
+					((struct sockaddr_in6 *)&ep)->sin6_port =
+					        htons(config->udp_port);
 			}
 			/* The hub's UDP socket is dual-stack: speak to it in IPv6 form. */
 			if (udp_is_v6(hub))
@@ -445,5 +452,5 @@ hub_peer_config(Client *c, TrMsg *config)
 		}
 	}
 	activate(c, config, (TrCipher)config->cipher, (TrCompress)config->compression,
-		 config->rx_index, remote, len);
+	         config->rx_index, remote, len);
 }

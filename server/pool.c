@@ -16,7 +16,7 @@ typedef struct {
 } Lease;
 
 struct _TrPool {
-	TrPrefix v4, v6; /* family NONE when absent */
+	TrPrefix v4, v6;     /* family NONE when absent */
 	guint32 first, last; /* usable host numbers */
 	char *lease_file;
 	GHashTable *by_identity; /* identity -> Lease */
@@ -247,7 +247,7 @@ tr_pool_new(const TrPrefix *v4, const TrPrefix *v6, const char *lease_file, GErr
 	if (v4) {
 		if (v4->family != TR_ADDR_IPV4 || v4->len > 30) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "the IPv4 pool must be an IPv4 prefix of /30 or larger");
+			            "the IPv4 pool must be an IPv4 prefix of /30 or larger");
 			return NULL;
 		}
 		pool->v4 = *v4;
@@ -257,7 +257,7 @@ tr_pool_new(const TrPrefix *v4, const TrPrefix *v6, const char *lease_file, GErr
 	if (v6) {
 		if (v6->family != TR_ADDR_IPV6 || v6->len > 126) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "the IPv6 pool must be an IPv6 prefix of /126 or larger");
+			            "the IPv6 pool must be an IPv6 prefix of /126 or larger");
 			return NULL;
 		}
 		pool->v6 = *v6;
@@ -266,7 +266,8 @@ tr_pool_new(const TrPrefix *v4, const TrPrefix *v6, const char *lease_file, GErr
 			size = MIN(size, (G_GUINT64_CONSTANT(1) << (128 - v6->len)));
 	}
 	if (!v4 && !v6) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "the pool needs an IPv4 or IPv6 prefix");
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+		            "the pool needs an IPv4 or IPv6 prefix");
 		return NULL;
 	}
 	pool->first = 2;
@@ -321,8 +322,8 @@ find_free(TrPool *pool, GError **error)
 	}
 	if (oldest == NULL) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			    "the address pool is exhausted (%u clients connected)",
-			    pool->last - pool->first + 1);
+		            "the address pool is exhausted (%u clients connected)",
+		            pool->last - pool->first + 1);
 		return NULL;
 	}
 	g_message("address pool full: reassigning %s's lease", oldest->identity);
@@ -333,7 +334,7 @@ find_free(TrPool *pool, GError **error)
 
 gboolean
 tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPrefix *v4,
-	      TrPrefix *v6, GError **error)
+              TrPrefix *v6, GError **error)
 {
 	Lease *l;
 
@@ -348,19 +349,20 @@ tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPre
 		Lease *holder = g_hash_table_lookup(pool->by_host, GUINT_TO_POINTER(host));
 		char buf[TR_PREFIX_STRLEN];
 
-		if (!tr_prefix_contains(&pool->v4, TR_ADDR_IPV4, want_v4->addr) || host < pool->first ||
-		    host > pool->last) {
-			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-				    "static address %s of %s is outside the pool",
-				    tr_addr_to_string(TR_ADDR_IPV4, want_v4->addr, buf, sizeof(buf)),
-				    identity);
+		if (!tr_prefix_contains(&pool->v4, TR_ADDR_IPV4, want_v4->addr) ||
+		    host < pool->first || host > pool->last) {
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_CONFIG,
+			        "static address %s of %s is outside the pool",
+			        tr_addr_to_string(TR_ADDR_IPV4, want_v4->addr, buf, sizeof(buf)),
+			        identity);
 			return FALSE;
 		}
 		if (holder && holder != l) {
 			if (holder->active) {
 				g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-					    "static address of %s is in use by %s", identity,
-					    holder->identity);
+				            "static address of %s is in use by %s", identity,
+				            holder->identity);
 				return FALSE;
 			}
 			g_hash_table_remove(pool->by_host, GUINT_TO_POINTER(host));

@@ -32,7 +32,7 @@ gboolean tr_pool_hub_address(TrPool *pool, TrAddrFamily family, TrPrefix *out);
  * no prefix of that family.
  */
 gboolean tr_pool_lease(TrPool *pool, const char *identity, const TrPrefix *want_v4, TrPrefix *v4,
-		       TrPrefix *v6, GError **error);
+                       TrPrefix *v6, GError **error);
 
 /* The identity disconnected; its lease stays reserved for it. */
 void tr_pool_release(TrPool *pool, const char *identity);

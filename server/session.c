@@ -18,8 +18,6 @@
 #include <gnutls/gnutls.h>
 #include <string.h>
 
-
-
 void
 hub_session_free(gpointer p)
 {
@@ -69,7 +67,7 @@ hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client
 	c->refused = TRUE;
 	if (tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
 		g_message("refused %s%s%s: %s", c->peer, c->identity ? " as " : "",
-			  c->identity ? c->identity : "", log_reason);
+		          c->identity ? c->identity : "", log_reason);
 	g_clear_handle_id(&c->hello_timer, g_source_remove);
 	tr_link_close(c->link, TR_MSG_ERROR, code, client_reason ? client_reason : log_reason);
 }
@@ -165,7 +163,7 @@ take_claims(Client *c, const TrMsg *hello, char **why)
 		gnutls_x509_crt_t crt;
 		gsize len;
 		const guint8 *data = g_bytes_get_data(der, &len);
-		gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+		gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
 
 		if (gnutls_x509_crt_init(&crt) < 0)
 			return FALSE;
@@ -185,8 +183,8 @@ take_claims(Client *c, const TrMsg *hello, char **why)
 		}
 		if (!ok) {
 			*why = g_strdup_printf("the certificate does not grant subnet %s "
-					       "(trellis pki issue NAME --subnet PREFIX)",
-					       tr_prefix_to_string(want, buf, sizeof(buf)));
+			                       "(trellis pki issue NAME --subnet PREFIX)",
+			                       tr_prefix_to_string(want, buf, sizeof(buf)));
 			return FALSE;
 		}
 		c->subnets[c->n_subnets] = *want;
@@ -218,7 +216,7 @@ static_address(Client *c, TrPrefix *out)
 	data = g_bytes_get_data(der, &len);
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return FALSE;
-	gnutls_datum_t d = { (unsigned char *)data, (unsigned)len };
+	gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
 	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0) {
 		gnutls_x509_crt_deinit(crt);
 		return FALSE;
@@ -243,7 +241,7 @@ finish_hello(Client *c)
 	TrHub *hub = c->hub;
 	const TrMsg *hello = &c->hello;
 	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) cfg = { 0 };
+	g_auto(TrMsg) cfg = {0};
 	g_autofree char *why = NULL;
 	TrDcConfig dcc;
 	TrLinkTiming timing = hub_timing(hub);
@@ -252,7 +250,7 @@ finish_hello(Client *c)
 	Client *old;
 	guint mtu;
 	char a4[TR_PREFIX_STRLEN] = "", a6[TR_PREFIX_STRLEN] = "";
-	TrPrefix want = { 0 };
+	TrPrefix want = {0};
 
 	/* Layer 2 without a pool: clients take their addresses from the LAN (DHCP),
 	 * not from us. Layer 3 without one: a node of a symmetric network, which
@@ -273,9 +271,9 @@ finish_hello(Client *c)
 	comp = hub_pick_compression(hub, hello);
 	if (tr_msg_has(hello, TR_ATTR_DEVICE_TYPE) && hello->device_type != hub->cfg.dev_type) {
 		g_autofree char *mismatch = g_strdup_printf(
-			"device type mismatch: the server runs %s, the client asked for %s",
-			hub->cfg.dev_type == TR_DEVICE_TUN ? "tun" : "tap",
-			hello->device_type == TR_DEVICE_TUN ? "tun" : "tap");
+		        "device type mismatch: the server runs %s, the client asked for %s",
+		        hub->cfg.dev_type == TR_DEVICE_TUN ? "tun" : "tap",
+		        hello->device_type == TR_DEVICE_TUN ? "tun" : "tap");
 		hub_refuse(c, TR_REFUSE_SETTINGS, mismatch, mismatch);
 		return;
 	}
@@ -304,7 +302,7 @@ finish_hello(Client *c)
 			          c->identity, c->peer, old->peer);
 		hub_unregister(old);
 		tr_link_close(old->link, TR_MSG_CLOSE, TR_REFUSE_REPLACED,
-			      tr_refusal_to_string(TR_REFUSE_REPLACED));
+		              tr_refusal_to_string(TR_REFUSE_REPLACED));
 	}
 
 	if (!take_claims(c, hello, &why)) {
@@ -313,11 +311,11 @@ finish_hello(Client *c)
 	}
 	if (!static_address(c, &want)) {
 		hub_refuse(c, TR_REFUSE_POOL, "cannot read the certificate's static address",
-		       "internal error");
+		           "internal error");
 		return;
 	}
 	if (hub->pool && !tr_pool_lease(hub->pool, c->identity, want.family ? &want : NULL,
-					&c->addr4, &c->addr6, &error)) {
+	                                &c->addr4, &c->addr6, &error)) {
 		hub_refuse(c, TR_REFUSE_POOL, error->message, "no address available");
 		return;
 	}
@@ -327,8 +325,8 @@ finish_hello(Client *c)
 	hub_fill_dc_config(hub, &dcc, cipher, comp, c->rx_index, hello->rx_index);
 	tr_link_use_dataplane(c->link, hub->dp, 0);
 	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, NULL, 0, &error)) {
-		g_autofree char *failed = g_strdup_printf("cannot start the data channel: %s",
-							  error->message);
+		g_autofree char *failed =
+		        g_strdup_printf("cannot start the data channel: %s", error->message);
 		hub_refuse(c, TR_REFUSE_INTERNAL, failed, "internal error");
 		return;
 	}
@@ -355,8 +353,8 @@ finish_hello(Client *c)
 		gboolean own = FALSE;
 		for (guint j = 0; j < c->n_subnets; j++)
 			own |= tr_prefix_contains(&c->subnets[j],
-						  (TrAddrFamily)hub->cfg.routes[i].family,
-						  hub->cfg.routes[i].addr) &&
+			                          (TrAddrFamily)hub->cfg.routes[i].family,
+			                          hub->cfg.routes[i].addr) &&
 			       c->subnets[j].len <= hub->cfg.routes[i].len;
 		if (!own)
 			tr_msg_add_prefix(&cfg, TR_ATTR_ROUTE, &hub->cfg.routes[i]);
@@ -375,7 +373,7 @@ finish_hello(Client *c)
 	cfg.peer_timeout = hub->cfg.peer_timeout;
 	cfg.udp_port = hub->port;
 	cfg.features = (hub->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
-		       (hub->cfg.client_to_client ? TR_FEATURE_CLIENT_TO_CLIENT : 0);
+	               (hub->cfg.client_to_client ? TR_FEATURE_CLIENT_TO_CLIENT : 0);
 	memcpy(cfg.magic, hub->cfg.magic.bytes, 4);
 	tr_msg_set(&cfg, TR_ATTR_MTU);
 	tr_msg_set(&cfg, TR_ATTR_CIPHER);
@@ -396,8 +394,8 @@ finish_hello(Client *c)
 	if (c->addr6.family)
 		tr_prefix_to_string(&c->addr6, a6, sizeof(a6));
 	g_message("client %s connected from %s: address %s%s%s, cipher %s, compression %s, MTU %u",
-		  c->identity, c->peer, a4, *a4 && *a6 ? " " : "", a6, tr_cipher_name(cipher),
-		  tr_compress_name(comp), mtu);
+	          c->identity, c->peer, a4, *a4 && *a6 ? " " : "", a6, tr_cipher_name(cipher),
+	          tr_compress_name(comp), mtu);
 	tr_msg_clear(&c->hello);
 }
 
@@ -545,14 +543,15 @@ handle_hello(Client *c, TrMsg *msg)
 	g_autoptr(GError) error = NULL;
 
 	g_clear_handle_id(&c->hello_timer, g_source_remove);
-	if (!tr_msg_require(msg, &error, TR_ATTR_PROTO_VERSION, TR_ATTR_CIPHERS, TR_ATTR_RX_INDEX, 0)) {
+	if (!tr_msg_require(msg, &error, TR_ATTR_PROTO_VERSION, TR_ATTR_CIPHERS, TR_ATTR_RX_INDEX,
+	                    0)) {
 		hub_refuse(c, TR_REFUSE_PROTOCOL, error->message, error->message);
 		return;
 	}
 	if (msg->proto_version != TR_PROTO_VERSION) {
 		g_autofree char *why = g_strdup_printf(
-			"protocol version mismatch: client speaks %u, server speaks %u",
-			msg->proto_version, TR_PROTO_VERSION);
+		        "protocol version mismatch: client speaks %u, server speaks %u",
+		        msg->proto_version, TR_PROTO_VERSION);
 		hub_refuse(c, TR_REFUSE_VERSION, why, why);
 		return;
 	}
@@ -572,7 +571,7 @@ handle_hello(Client *c, TrMsg *msg)
 
 		if (c->hello.username == NULL || c->hello.password == NULL) {
 			hub_refuse(c, TR_REFUSE_AUTH, "no username or password given",
-			       "this server needs a username and password");
+			           "this server needs a username and password");
 			return;
 		}
 		if (!tr_identity_validate_username(c->hello.username, &error)) {
@@ -605,8 +604,9 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		if (msg->type == TR_MSG_JOIN && c->state == CLIENT_HELLO)
 			hub_invite_join(c, msg);
 		else
-			hub_refuse(c, TR_REFUSE_PROTOCOL, "an invite session sent something else than JOIN",
-				   "an invite may only be redeemed (JOIN)");
+			hub_refuse(c, TR_REFUSE_PROTOCOL,
+			           "an invite session sent something else than JOIN",
+			           "an invite may only be redeemed (JOIN)");
 		return;
 	}
 	switch (msg->type) {
@@ -645,8 +645,9 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 	}
 	default:
 		hub_refuse(c, TR_REFUSE_PROTOCOL,
-		       c->state == CLIENT_ACTIVE ? "unexpected message" : "message before HELLO",
-		       "unexpected message");
+		           c->state == CLIENT_ACTIVE ? "unexpected message"
+		                                     : "message before HELLO",
+		           "unexpected message");
 	}
 }
 
@@ -657,12 +658,12 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 
 	if (c->state == CLIENT_ACTIVE)
 		g_message("%s %s (%s) disconnected%s%s", c->is_peer ? "node" : "client",
-			  c->is_peer ? c->node_name : c->identity, c->peer, error ? ": " : "",
-			  error ? error->message : "");
+		          c->is_peer ? c->node_name : c->identity, c->peer, error ? ": " : "",
+		          error ? error->message : "");
 	else if (c->outgoing && c->state == CLIENT_HANDSHAKE && error)
 		hub_peer_refused(c, error);
 	else if (c->state != CLIENT_GONE && error && !c->refused &&
-		 tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
+	         tr_log_limit(&c->hub->refusals, "refused or failed connections", 10, 60))
 		g_message("connection from %s failed: %s", c->peer, error->message);
 	client_gone(c);
 }
@@ -674,21 +675,20 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 
 	if (c->state == CLIENT_ACTIVE)
 		g_message("%s %s: data now over %s", c->is_peer ? "node" : "client",
-			  c->is_peer ? c->node_name : c->identity,
-			  path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
+		          c->is_peer ? c->node_name : c->identity,
+		          path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
 }
 
 const TrLinkCallbacks hub_session_callbacks = {
-	.message = on_message,
-	.established = on_established,
-	.closed = on_closed,
-	.path_changed = on_path_changed,
+        .message = on_message,
+        .established = on_established,
+        .closed = on_closed,
+        .path_changed = on_path_changed,
 };
-
 
 Client *
 hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds, gboolean tls_server,
-		GError **error)
+                GError **error)
 {
 	Client *c = g_new0(Client, 1);
 

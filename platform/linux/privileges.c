@@ -21,7 +21,7 @@ static unsigned generation;
 static int
 set_caps(bool net_admin)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
@@ -33,7 +33,7 @@ set_caps(bool net_admin)
 
 int
 tr_process_drop_privileges(const char *user, const char *group, bool keep_net_admin,
-			   TrPlatError *err)
+                           TrPlatError *err)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();
@@ -53,18 +53,20 @@ tr_process_drop_privileges(const char *user, const char *group, bool keep_net_ad
 	}
 	if (setgroups(1, &gid) < 0)
 		return tr_plat_error_set(err, errno, "cannot drop supplementary groups: %s",
-					 strerror(errno));
+		                         strerror(errno));
 	if (setgid(gid) < 0)
 		return tr_plat_error_set(err, errno, "cannot switch to group %u: %s", (unsigned)gid,
-					 strerror(errno));
+		                         strerror(errno));
 	if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return tr_plat_error_set(err, errno, "cannot keep capabilities: %s", strerror(errno));
+		return tr_plat_error_set(err, errno, "cannot keep capabilities: %s",
+		                         strerror(errno));
 	if (setuid(uid) < 0)
 		return tr_plat_error_set(err, errno, "cannot switch to user %u: %s", (unsigned)uid,
-					 strerror(errno));
+		                         strerror(errno));
 	/* Exactly CAP_NET_ADMIN (or nothing) from here on. */
 	if (set_caps(keep_net_admin) < 0)
-		return tr_plat_error_set(err, errno, "cannot set capabilities: %s", strerror(errno));
+		return tr_plat_error_set(err, errno, "cannot set capabilities: %s",
+		                         strerror(errno));
 	if (keep_net_admin)
 		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	/* No way back to root. */
@@ -83,7 +85,7 @@ tr_process_privileges_generation(void)
 int
 tr_process_adopt_privileges(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 
 	/* The process's main thread (its id is the pid) holds what is left. */

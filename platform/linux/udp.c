@@ -131,9 +131,10 @@ int
 tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err)
 {
 	struct sock_filter code[] = {
-	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset), /* A = ntohl(*(u32 *)(payload + offset)) */
-	        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),     /* A %= n */
-	        BPF_STMT(BPF_RET | BPF_A, 0),               /* socket A */
+	        BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	                 offset),                       /* A = ntohl(*(u32 *)(payload + offset)) */
+	        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n), /* A %= n */
+	        BPF_STMT(BPF_RET | BPF_A, 0),           /* socket A */
 	};
 	struct sock_fprog prog;
 	struct sockaddr_storage first, other;
@@ -141,7 +142,8 @@ tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err)
 	char ebuf[128];
 
 	if (!fds || n == 0 || n > 65535)
-		return tr_plat_error_set(err, EINVAL, "steering needs 1 to 65535 sockets, not %u", n);
+		return tr_plat_error_set(err, EINVAL, "steering needs 1 to 65535 sockets, not %u",
+		                         n);
 	if (offset > 65535 - 4)
 		return tr_plat_error_set(err, EINVAL, "steering offset %u is past any datagram",
 		                         offset);
@@ -153,9 +155,9 @@ tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err)
 		other_len = sizeof(other);
 		if (getsockname(fds[i], (struct sockaddr *)&other, &other_len) < 0 ||
 		    other_len != first_len || memcmp(&first, &other, first_len) != 0)
-			return tr_plat_error_set(err, EINVAL,
-			                         "steering: socket %u is not bound where socket 0 is",
-			                         i);
+			return tr_plat_error_set(
+			        err, EINVAL, "steering: socket %u is not bound where socket 0 is",
+			        i);
 	}
 	memset(&prog, 0, sizeof(prog)); /* the padding after .len too */
 	prog.len = sizeof(code) / sizeof(code[0]);

@@ -55,8 +55,8 @@ bool tr_posix_have_program(const char *name);
  * wildcards dual-stack where the OS allows, @bufsize-byte buffers (the FORCE
  * options first where they exist), bound to @addr. Returns the fd.
  */
-int tr_posix_udp_socket(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int bufsize,
-                        TrPlatError *err);
+int tr_posix_udp_socket(const struct sockaddr *addr, socklen_t addr_len, unsigned flags,
+                        int bufsize, TrPlatError *err);
 /* "198.18.0.1:443" or "[2001:db8::1]:443" into @buf (64 bytes are enough). */
 const char *tr_posix_sockaddr_str(const struct sockaddr *addr, socklen_t addr_len, char *buf,
                                   size_t size);

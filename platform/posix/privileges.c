@@ -14,15 +14,15 @@
 
 int
 tr_process_drop_privileges(const char *user, const char *group, bool keep_net_admin,
-			   TrPlatError *err)
+                           TrPlatError *err)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 
 	if (keep_net_admin)
 		return tr_plat_error_set(err, ENOTSUP,
-					 "this OS cannot keep the right to configure network "
-					 "devices without root; run without --user/--group");
+		                         "this OS cannot keep the right to configure network "
+		                         "devices without root; run without --user/--group");
 	if (user) {
 		const struct passwd *pw = getpwnam(user);
 		if (pw == NULL)
@@ -38,7 +38,7 @@ tr_process_drop_privileges(const char *user, const char *group, bool keep_net_ad
 	}
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		return tr_plat_error_set(err, errno, "cannot switch to %u:%u: %s", (unsigned)uid,
-					 (unsigned)gid, strerror(errno));
+		                         (unsigned)gid, strerror(errno));
 	return 0;
 }
 

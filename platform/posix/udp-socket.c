@@ -115,7 +115,8 @@ socket_options(int fd, const struct sockaddr *addr, unsigned flags, int bufsize,
 #endif
 		if (rc < 0)
 			return tr_plat_error_set(err, -rc, "cannot set UDP buffers of %d bytes: %s",
-			                         bufsize, tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
+			                         bufsize,
+			                         tr_plat_strerror(-rc, ebuf, sizeof(ebuf)));
 	}
 	return 0;
 }

@@ -69,13 +69,14 @@ open_udp(TrDevice *dev, const char *path, TrPlatError *err)
 	if (rc < 0)
 		return rc;
 	if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
-		return tr_plat_error_set(err, EINVAL,
-		                         "test device path '%s': expected a numeric address and port",
-		                         path);
+		return tr_plat_error_set(
+		        err, EINVAL, "test device path '%s': expected a numeric address and port",
+		        path);
 	loopback = ai->ai_family == AF_INET
 	                   ? ((const struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr ==
 	                             htonl(INADDR_LOOPBACK)
-	                   : IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+	                   : IN6_IS_ADDR_LOOPBACK(
+	                             &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
 	if (!loopback) {
 		freeaddrinfo(ai);
 		return tr_plat_error_set(err, EINVAL,

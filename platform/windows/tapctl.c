@@ -68,7 +68,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "error: %s\n", err.message);
 			return 1;
 		}
-		printf("created a TAP-Windows6 adapter%s\n", rc ? " (restart Windows to use it)" : "");
+		printf("created a TAP-Windows6 adapter%s\n",
+		       rc ? " (restart Windows to use it)" : "");
 		return 0;
 	}
 	if (argc >= 2 && strcmp(argv[1], "open") == 0) {
@@ -76,6 +77,7 @@ main(int argc, char **argv)
 		        argc >= 3 && strcmp(argv[2], "tap") == 0 ? TR_DEVICE_TAP : TR_DEVICE_TUN;
 		return open_one(type, argc >= 4 ? argv[3] : NULL);
 	}
-	fprintf(stderr, "usage: trellis-tapctl list | count | create INF | open [tun|tap] [NAME]\n");
+	fprintf(stderr,
+	        "usage: trellis-tapctl list | count | create INF | open [tun|tap] [NAME]\n");
 	return 2;
 }

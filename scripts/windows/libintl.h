@@ -15,11 +15,11 @@ char *gettext(const char *msgid) TR_FORMAT_ARG(1);
 char *dgettext(const char *domain, const char *msgid) TR_FORMAT_ARG(2);
 char *dcgettext(const char *domain, const char *msgid, int category) TR_FORMAT_ARG(2);
 char *ngettext(const char *msgid, const char *plural, unsigned long n) TR_FORMAT_ARG(1)
-	TR_FORMAT_ARG(2);
+        TR_FORMAT_ARG(2);
 char *dngettext(const char *domain, const char *msgid, const char *plural, unsigned long n)
-	TR_FORMAT_ARG(2) TR_FORMAT_ARG(3);
+        TR_FORMAT_ARG(2) TR_FORMAT_ARG(3);
 char *dcngettext(const char *domain, const char *msgid, const char *plural, unsigned long n,
-		 int category) TR_FORMAT_ARG(2) TR_FORMAT_ARG(3);
+                 int category) TR_FORMAT_ARG(2) TR_FORMAT_ARG(3);
 char *textdomain(const char *domain);
 char *bindtextdomain(const char *domain, const char *dir);
 char *bind_textdomain_codeset(const char *domain, const char *codeset);

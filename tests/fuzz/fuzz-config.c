@@ -9,10 +9,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	g_autoptr(TrOptions) c = tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
-	g_autoptr(TrOptions) s = tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
+	g_autoptr(TrOptions) c =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+	g_autoptr(TrOptions) s =
+	        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 
-	if (tr_options_load_data(c, (const char *)data, size, "/fuzz/client.conf", "client", NULL)) {
+	if (tr_options_load_data(c, (const char *)data, size, "/fuzz/client.conf", "client",
+	                         NULL)) {
 		TrClientConfig cfg;
 		tr_client_config_init(&cfg);
 		/* Reading a password file or prompting is not for a fuzzer. */
@@ -20,7 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tr_client_config_from_options(c, &cfg, NULL);
 		tr_client_config_clear(&cfg);
 	}
-	if (tr_options_load_data(s, (const char *)data, size, "/fuzz/server.conf", "server", NULL)) {
+	if (tr_options_load_data(s, (const char *)data, size, "/fuzz/server.conf", "server",
+	                         NULL)) {
 		TrHubConfig cfg;
 		tr_hub_config_init(&cfg);
 		tr_hub_config_from_options(s, &cfg, NULL);

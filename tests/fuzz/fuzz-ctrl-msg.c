@@ -12,14 +12,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Walk a stream of frames as the connection does. */
 	while (off < size) {
 		int n = tr_msg_frame_length(data + off, size - off);
-		g_auto(TrMsg) msg = { 0 };
+		g_auto(TrMsg) msg = {0};
 
 		if (n <= 0)
 			break;
 		if (tr_msg_parse(data + off, (size_t)n, &msg, NULL) && msg.type != TR_MSG_DATA) {
 			/* Whatever parses must encode and parse back the same. */
 			g_autoptr(GByteArray) out = g_byte_array_new();
-			g_auto(TrMsg) again = { 0 };
+			g_auto(TrMsg) again = {0};
 
 			if (tr_msg_encode(&msg, out, NULL)) {
 				if (!tr_msg_parse(out->data, out->len, &again, NULL) ||

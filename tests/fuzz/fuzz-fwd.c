@@ -21,19 +21,26 @@ static void
 setup(void)
 {
 	static const char *const routes[] = {
-		"198.19.0.1/32", "198.19.0.2/32", "198.19.0.0/24", "10.0.0.0/8", "0.0.0.0/0",
-		"fd00::1/128",   "fd00::/64",     "::/0",          "02:00:00:00:00:01/48",
-		"02:00:00:00:00:00/24",
+	        "198.19.0.1/32",
+	        "198.19.0.2/32",
+	        "198.19.0.0/24",
+	        "10.0.0.0/8",
+	        "0.0.0.0/0",
+	        "fd00::1/128",
+	        "fd00::/64",
+	        "::/0",
+	        "02:00:00:00:00:01/48",
+	        "02:00:00:00:00:00/24",
 	};
-	static const TrFwdMode modes[] = { TR_FWD_MODE_HUB, TR_FWD_MODE_SWITCH, TR_FWD_MODE_ROUTER,
-					   TR_FWD_MODE_NORMAL };
+	static const TrFwdMode modes[] = {TR_FWD_MODE_HUB, TR_FWD_MODE_SWITCH, TR_FWD_MODE_ROUTER,
+	                                  TR_FWD_MODE_NORMAL};
 	TrSwitch *sw = tr_switch_new(64, 300);
 
 	for (int i = 0; i < N_SNAPSHOTS; i++) {
 		TrFwdConfig cfg = {
-			.mode = modes[i % 4],
-			.type = (i / 4) ? TR_FRAME_ETHERNET : TR_FRAME_IP,
-			.strict_source = i % 2,
+		        .mode = modes[i % 4],
+		        .type = (i / 4) ? TR_FRAME_ETHERNET : TR_FRAME_IP,
+		        .strict_source = i % 2,
 		};
 		TrRouteBuilder *b = tr_route_builder_new();
 

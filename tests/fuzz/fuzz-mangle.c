@@ -63,8 +63,8 @@ check_clamp(const uint8_t *data, size_t len, TrFrameType type, unsigned mtu)
 	bool valid = false, tcp;
 	unsigned changed = 0;
 
-	tcp = tr_frame_parse(pkt, len, type, &in) == TR_FRAME_OK && in.has_l4 &&
-	      in.l4_proto == 6 && in.l3_off + in.l3_len - in.l4_off >= 20;
+	tcp = tr_frame_parse(pkt, len, type, &in) == TR_FRAME_OK && in.has_l4 && in.l4_proto == 6 &&
+	      in.l3_off + in.l3_len - in.l4_off >= 20;
 	if (tcp)
 		valid = l4_csum_ok(pkt, &in);
 	if (tr_mangle_clamp_mss(pkt, len, type, mtu)) {

@@ -59,14 +59,16 @@ fix_up(uint8_t *p, size_t len, unsigned what)
 	if (len < h || len > 0xffff)
 		return;
 	if (what & 1)
-		pb_put16(p + ((p[0] >> 4) == 4 ? 2 : 4), (uint16_t)((p[0] >> 4) == 4 ? len : len - 40));
+		pb_put16(p + ((p[0] >> 4) == 4 ? 2 : 4),
+		         (uint16_t)((p[0] >> 4) == 4 ? len : len - 40));
 	if ((what & 2) && (p[0] >> 4) == 4) {
 		pb_put16(p + 10, 0);
 		pb_put16(p + 10, pb_fold(pb_sum(p, h, 0)));
 	}
 	if ((what & 4) && len >= h + 20 && p[(p[0] >> 4) == 4 ? 9 : 6] == 6) {
 		pb_put16(p + h + 16, 0);
-		pb_put16(p + h + 16, pb_fold(pb_sum(p + h, len - h, pb_pseudo(p, (uint32_t)(len - h), 6))));
+		pb_put16(p + h + 16,
+		         pb_fold(pb_sum(p + h, len - h, pb_pseudo(p, (uint32_t)(len - h), 6))));
 	}
 }
 
@@ -85,13 +87,13 @@ check_split(const uint8_t *data, size_t size)
 	if (size < 12)
 		return;
 	gso = (TrGso){
-		.type = data[1] & 7,
-		.needs_csum = data[2] & 1,
-		.ecn = data[2] & 2,
-		.hdr_len = pb_get16(data + 3),
-		.gso_size = pb_get16(data + 5),
-		.csum_start = pb_get16(data + 7),
-		.csum_offset = pb_get16(data + 9),
+	        .type = data[1] & 7,
+	        .needs_csum = data[2] & 1,
+	        .ecn = data[2] & 2,
+	        .hdr_len = pb_get16(data + 3),
+	        .gso_size = pb_get16(data + 5),
+	        .csum_start = pb_get16(data + 7),
+	        .csum_offset = pb_get16(data + 9),
 	};
 	n_out = data[11] % (MAX_PKTS + 1);
 	len = size - 12;
@@ -132,7 +134,7 @@ check_split(const uint8_t *data, size_t size)
 			if (o[i] != p[i] && !(gso.needs_csum && (i == field || i == field + 1)))
 				__builtin_trap();
 		if (gso.needs_csum && pb_fold(pb_sum(o + gso.csum_start, len - gso.csum_start,
-					       pb_get16(p + field))) != 0)
+		                                     pb_get16(p + field))) != 0)
 			__builtin_trap();
 		goto done;
 	}
@@ -157,8 +159,9 @@ check_split(const uint8_t *data, size_t size)
 				__builtin_trap();
 			if (!l4_ok(o, n, proto))
 				__builtin_trap();
-			if (proto == 6 && pb_get32(o + iphl + 4) !=
-					  pb_get32(p + iphl + 4) + (uint32_t)(i * gso.gso_size))
+			if (proto == 6 &&
+			    pb_get32(o + iphl + 4) !=
+			            pb_get32(p + iphl + 4) + (uint32_t)(i * gso.gso_size))
 				__builtin_trap();
 			if (proto == 17 && pb_get16(o + iphl + 4) != n - iphl)
 				__builtin_trap();
@@ -228,7 +231,7 @@ static void
 check_gro(const uint8_t *data, size_t size)
 {
 	static TrGro gro;
-	bool merged[MAX_PKTS] = { false }, claimed[MAX_PKTS] = { false };
+	bool merged[MAX_PKTS] = {false}, claimed[MAX_PKTS] = {false};
 	TrPacket *out[MAX_PKTS];
 	unsigned n = 0, limit;
 	size_t at = 2;
@@ -288,19 +291,20 @@ check_gro(const uint8_t *data, size_t size)
 
 			memcpy(c, o, len);
 			pb_put16(c + f, pb_fold(pb_sum(c + it->gso.csum_start,
-							 len - it->gso.csum_start, 0)));
+			                               len - it->gso.csum_start, 0)));
 			if (!l4_ok(c, len, 6))
 				__builtin_trap();
 		}
 		rc = tr_gso_split(&it->gso, o, it->pkt->len, out, MAX_PKTS);
 		if (rc != it->n_segs)
 			__builtin_trap();
-		if (!same_segment(tr_packet_data(out[0]), out[0]->len, orig[first], orig_len[first]))
+		if (!same_segment(tr_packet_data(out[0]), out[0]->len, orig[first],
+		                  orig_len[first]))
 			__builtin_trap();
 		for (int s = 1; s < rc; s++) {
 			while (next < n && (!merged[next] || claimed[next] ||
-					    !same_segment(tr_packet_data(out[s]), out[s]->len,
-							  orig[next], orig_len[next])))
+			                    !same_segment(tr_packet_data(out[s]), out[s]->len,
+			                                  orig[next], orig_len[next])))
 				next++;
 			if (next >= n)
 				__builtin_trap();

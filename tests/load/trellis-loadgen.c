@@ -154,10 +154,10 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 	dcc.compress = (TrCompress)msg->compression;
 	dcc.local_index = s->rx_index;
 	dcc.peer_index = msg->rx_index;
-	timing = (TrLinkTiming){ msg->keepalive, msg->peer_timeout ? msg->peer_timeout : 60, TRUE };
+	timing = (TrLinkTiming){msg->keepalive, msg->peer_timeout ? msg->peer_timeout : 60, TRUE};
 	memcpy(&ep, &gen->hub, gen->hub_len);
 	if (!tr_link_activate(s->link, &dcc, &timing, gen->udp_fd, (struct sockaddr *)&ep,
-			      gen->hub_len, &error)) {
+	                      gen->hub_len, &error)) {
 		finish(s, TRUE, error->message);
 		return;
 	}
@@ -173,7 +173,7 @@ on_established(TrLink *link, gpointer p)
 {
 	Session *s = p;
 	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) hello = { 0 };
+	g_auto(TrMsg) hello = {0};
 	g_autofree char *id = NULL;
 
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &id, &error)) {
@@ -204,10 +204,10 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 }
 
 static const TrLinkCallbacks callbacks = {
-	.data = on_data,
-	.message = on_message,
-	.established = on_established,
-	.closed = on_closed,
+        .data = on_data,
+        .message = on_message,
+        .established = on_established,
+        .closed = on_closed,
 };
 
 static void
@@ -224,8 +224,8 @@ start_one(Gen *gen)
 	gen->next++;
 	gen->in_flight++;
 	fd = socket(gen->hub.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || (connect(fd, (struct sockaddr *)&gen->hub, gen->hub_len) < 0 &&
-		       errno != EINPROGRESS)) {
+	if (fd < 0 ||
+	    (connect(fd, (struct sockaddr *)&gen->hub, gen->hub_len) < 0 && errno != EINPROGRESS)) {
 		if (fd >= 0)
 			close(fd);
 		finish(s, TRUE, g_strerror(errno));
@@ -268,7 +268,7 @@ on_udp(gint fd, GIOCondition cond, gpointer p)
 
 		pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
 		len = recvfrom(fd, tr_packet_data(pkt), TR_PACKET_BUFSIZE - pkt->off, MSG_DONTWAIT,
-			       (struct sockaddr *)&from, &fl);
+		               (struct sockaddr *)&from, &fl);
 		if (len < 0)
 			break;
 		pkt->len = (uint32_t)len;
@@ -301,23 +301,28 @@ main(int argc, char **argv)
 	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL;
 	gint sessions = 100, concurrency = 50, timeout = 120;
 	const GOptionEntry entries[] = {
-		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)", "ADDR" },
-		{ "shared-key", 0, 0, G_OPTION_ARG_STRING, &key, "The hub's shared key", "KEY" },
-		{ "hub-address", 0, 0, G_OPTION_ARG_STRING, &hub_addr, "The hub's tunnel address to ping (default 198.19.0.1)", "ADDR" },
-		{ "sessions", 'n', 0, G_OPTION_ARG_INT, &sessions, "Sessions (default 100)", "N" },
-		{ "concurrency", 0, 0, G_OPTION_ARG_INT, &concurrency, "Handshakes in flight at once (default 50)", "N" },
-		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, "Give up after this many seconds (default 120)", "SECS" },
-		{ NULL },
+	        {"connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)",
+	         "ADDR"},
+	        {"shared-key", 0, 0, G_OPTION_ARG_STRING, &key, "The hub's shared key", "KEY"},
+	        {"hub-address", 0, 0, G_OPTION_ARG_STRING, &hub_addr,
+	         "The hub's tunnel address to ping (default 198.19.0.1)", "ADDR"},
+	        {"sessions", 'n', 0, G_OPTION_ARG_INT, &sessions, "Sessions (default 100)", "N"},
+	        {"concurrency", 0, 0, G_OPTION_ARG_INT, &concurrency,
+	         "Handshakes in flight at once (default 50)", "N"},
+	        {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+	         "Give up after this many seconds (default 120)", "SECS"},
+	        {NULL},
 	};
-	TrTlsConfig tc = { .is_server = FALSE, .psk_identity = "loadgen" };
+	TrTlsConfig tc = {.is_server = FALSE, .psk_identity = "loadgen"};
 	struct rlimit rl;
-	Gen gen = { 0 };
+	Gen gen = {0};
 	double handshake_s, total_s;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || target == NULL || key == NULL ||
 	    sessions < 1 || concurrency < 1) {
-		g_printerr("trellis-loadgen: %s\n", error ? error->message : "--connect and --shared-key are needed");
+		g_printerr("trellis-loadgen: %s\n",
+		           error ? error->message : "--connect and --shared-key are needed");
 		return 2;
 	}
 	tr_log_init("trellis-loadgen", TR_LOG_QUIET, NULL, NULL);

@@ -47,8 +47,7 @@ static TrDevice *dev;
 static int n_ok;
 static uint8_t pkt[70000];
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-fail(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2), noreturn)) fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -351,8 +350,12 @@ static void
 send_super(int fd, uint16_t port, uint32_t next)
 {
 	uint8_t data[4000], in[4000];
-	TrGso gso = {.type = TR_GSO_TCPV4, .needs_csum = true, .hdr_len = 40,
-	             .gso_size = 1000, .csum_start = 20, .csum_offset = 16};
+	TrGso gso = {.type = TR_GSO_TCPV4,
+	             .needs_csum = true,
+	             .hdr_len = 40,
+	             .gso_size = 1000,
+	             .csum_start = 20,
+	             .csum_offset = 16};
 	long deadline = now_ms() + 5000;
 	size_t len, have = 0;
 
@@ -434,8 +437,12 @@ udp_offloads(void)
 {
 	uint8_t data[1300];
 	TrGso csum = {.needs_csum = true, .csum_start = 20, .csum_offset = 6};
-	TrGso uso = {.type = TR_GSO_UDP_L4, .needs_csum = true, .hdr_len = 28,
-	             .gso_size = 500, .csum_start = 20, .csum_offset = 6};
+	TrGso uso = {.type = TR_GSO_UDP_L4,
+	             .needs_csum = true,
+	             .hdr_len = 28,
+	             .gso_size = 500,
+	             .csum_start = 20,
+	             .csum_offset = 6};
 	long deadline = now_ms() + 5000;
 	int fd = udp_socket();
 	size_t len;

@@ -39,8 +39,7 @@ tr_fault_config_init(TrFaultConfig *cfg)
 }
 
 static gboolean
-parse_number(const char *key, const char *text, double min, double max, double *out,
-	     GError **error)
+parse_number(const char *key, const char *text, double min, double max, double *out, GError **error)
 {
 	char *end = NULL;
 	double v;
@@ -49,7 +48,7 @@ parse_number(const char *key, const char *text, double min, double max, double *
 	v = g_ascii_strtod(text, &end);
 	if (errno != 0 || end == text || *end != '\0' || !(v >= min && v <= max)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s=%s: expected a number in %g..%g",
-			    key, text, min, max);
+		            key, text, min, max);
 		return FALSE;
 	}
 	*out = v;
@@ -70,7 +69,8 @@ tr_fault_config_parse(TrFaultConfig *cfg, const char *spec, GError **error)
 		if (*item == '\0')
 			continue;
 		if (eq == NULL) {
-			g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: expected KEY=VALUE", item);
+			g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s: expected KEY=VALUE",
+			            item);
 			return FALSE;
 		}
 		key = g_strndup(item, (gsize)(eq - item));
@@ -93,7 +93,7 @@ tr_fault_config_parse(TrFaultConfig *cfg, const char *spec, GError **error)
 				return FALSE;
 			cfg->reorder_gap = (guint)v;
 		} else if (g_str_equal(key, "hold") || g_str_equal(key, "delay") ||
-			   g_str_equal(key, "jitter")) {
+		           g_str_equal(key, "jitter")) {
 			if (!parse_number(key, eq, 0, 60000, &v, error))
 				return FALSE;
 			if (g_str_equal(key, "hold"))
@@ -115,16 +115,17 @@ tr_fault_config_parse(TrFaultConfig *cfg, const char *spec, GError **error)
 				return FALSE;
 			cfg->max_queued = (guint)v;
 		} else {
-			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-				    "%s: unknown fault (drop, dup, reorder, gap, hold, corrupt, bits, "
-				    "skip, delay, jitter, queue)",
-				    key);
+			g_set_error(
+			        error, TR_ERROR, TR_ERROR_INVALID,
+			        "%s: unknown fault (drop, dup, reorder, gap, hold, corrupt, bits, "
+			        "skip, delay, jitter, queue)",
+			        key);
 			return FALSE;
 		}
 	}
 	if (cfg->reorder > 0 && cfg->reorder_gap == 0 && cfg->reorder_delay_ms == 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
-			    "reorder needs gap > 0 or hold > 0 to ever release what it holds");
+		            "reorder needs gap > 0 or hold > 0 to ever release what it holds");
 		return FALSE;
 	}
 	return TRUE;
@@ -134,10 +135,10 @@ char *
 tr_fault_config_describe(const TrFaultConfig *c)
 {
 	return g_strdup_printf("drop=%g%% dup=%g%% reorder=%g%% (gap %u, hold %u ms) corrupt=%g%% "
-			       "(%u bits past byte %u) delay=%u ms jitter=%u ms",
-			       c->drop * 100, c->dup * 100, c->reorder * 100, c->reorder_gap,
-			       c->reorder_delay_ms, c->corrupt * 100, c->corrupt_bits, c->corrupt_skip, c->delay_ms,
-			       c->jitter_ms);
+	                       "(%u bits past byte %u) delay=%u ms jitter=%u ms",
+	                       c->drop * 100, c->dup * 100, c->reorder * 100, c->reorder_gap,
+	                       c->reorder_delay_ms, c->corrupt * 100, c->corrupt_bits,
+	                       c->corrupt_skip, c->delay_ms, c->jitter_ms);
 }
 
 guint64
@@ -344,7 +345,7 @@ tr_fault_push(TrFault *f, const guint8 *data, gsize len, gpointer tag, gint64 no
 	if (hold) {
 		e->hold_left = cfg->reorder_gap;
 		e->hold_until = cfg->reorder_delay_ms ? now + (gint64)cfg->reorder_delay_ms * 1000
-						      : G_MAXINT64;
+		                                      : G_MAXINT64;
 		g_queue_push_tail(&f->held, e);
 		f->c.reordered++;
 	}

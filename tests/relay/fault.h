@@ -19,7 +19,7 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	double drop;            /* probabilities, 0..1 */
+	double drop; /* probabilities, 0..1 */
 	double dup;
 	double reorder;
 	double corrupt;
@@ -33,8 +33,8 @@ typedef struct {
 } TrFaultConfig;
 
 typedef struct {
-	guint64 seen;       /* datagrams pushed */
-	guint64 dropped;    /* dropped on purpose */
+	guint64 seen;    /* datagrams pushed */
+	guint64 dropped; /* dropped on purpose */
 	guint64 corrupted;
 	guint64 duplicated; /* extra copies made */
 	guint64 reordered;  /* held back */
@@ -75,7 +75,7 @@ guint tr_fault_push(TrFault *f, const guint8 *data, gsize len, gpointer tag, gin
  * @size, goes to *@len, longer datagrams are truncated) and *@tag.
  */
 gboolean tr_fault_pop(TrFault *f, gint64 now_us, guint8 *buf, gsize size, gsize *len,
-		      gpointer *tag);
+                      gpointer *tag);
 
 /* When the next datagram falls due (G_MAXINT64: nothing queued). */
 gint64 tr_fault_next_due(TrFault *f);

@@ -35,7 +35,7 @@
 #define SOCKET_BUFFERS (4 << 20)
 
 typedef enum { UP, DOWN } Direction;
-static const char *const direction_name[] = { "up", "down" };
+static const char *const direction_name[] = {"up", "down"};
 
 typedef struct {
 	struct sockaddr_storage addr; /* the client's endpoint */
@@ -111,7 +111,7 @@ find_session(Relay *r, const struct sockaddr_storage *from, socklen_t len)
 	s->addr_len = len;
 	r->n_sessions++;
 	g_printerr("faultrelay: new client %s\n",
-		   tr_sockaddr_to_string((struct sockaddr *)from, a, sizeof(a)));
+	           tr_sockaddr_to_string((struct sockaddr *)from, a, sizeof(a)));
 	return s;
 }
 
@@ -123,7 +123,7 @@ read_listen(Relay *r, gint64 now)
 		socklen_t fl = sizeof(from);
 		Session *s;
 		ssize_t len = recvfrom(r->listen_fd, r->buf, sizeof(r->buf), MSG_DONTWAIT,
-				       (struct sockaddr *)&from, &fl);
+		                       (struct sockaddr *)&from, &fl);
 
 		if (len < 0)
 			return;
@@ -157,8 +157,8 @@ send_due(Relay *r, Direction d, gint64 now)
 	while (tr_fault_pop(r->fault[d], now, r->buf, sizeof(r->buf), &len, &tag)) {
 		Session *s = tag;
 		ssize_t rc = d == UP ? send(s->fd, r->buf, len, MSG_DONTWAIT)
-				     : sendto(r->listen_fd, r->buf, len, MSG_DONTWAIT,
-					      (struct sockaddr *)&s->addr, s->addr_len);
+		                     : sendto(r->listen_fd, r->buf, len, MSG_DONTWAIT,
+		                              (struct sockaddr *)&s->addr, s->addr_len);
 		if (rc < 0)
 			r->send_errors[d]++;
 	}
@@ -172,22 +172,19 @@ format_stats(Relay *r, const char *sep, const char *end)
 	for (int d = UP; d <= DOWN; d++) {
 		const TrFaultCounters *c = tr_fault_counters(r->fault[d]);
 		const char *p = direction_name[d];
-		g_string_append_printf(out,
-				       "%s.seen=%" G_GUINT64_FORMAT "%s%s.dropped=%" G_GUINT64_FORMAT
-				       "%s%s.corrupted=%" G_GUINT64_FORMAT
-				       "%s%s.duplicated=%" G_GUINT64_FORMAT
-				       "%s%s.reordered=%" G_GUINT64_FORMAT
-				       "%s%s.delayed=%" G_GUINT64_FORMAT
-				       "%s%s.overflow=%" G_GUINT64_FORMAT
-				       "%s%s.sent=%" G_GUINT64_FORMAT
-				       "%s%s.send_errors=%" G_GUINT64_FORMAT "%s",
-				       p, c->seen, sep, p, c->dropped, sep, p, c->corrupted, sep, p,
-				       c->duplicated, sep, p, c->reordered, sep, p, c->delayed, sep, p,
-				       c->overflow, sep, p, c->released, sep, p, r->send_errors[d],
-				       end);
+		g_string_append_printf(
+		        out,
+		        "%s.seen=%" G_GUINT64_FORMAT "%s%s.dropped=%" G_GUINT64_FORMAT
+		        "%s%s.corrupted=%" G_GUINT64_FORMAT "%s%s.duplicated=%" G_GUINT64_FORMAT
+		        "%s%s.reordered=%" G_GUINT64_FORMAT "%s%s.delayed=%" G_GUINT64_FORMAT
+		        "%s%s.overflow=%" G_GUINT64_FORMAT "%s%s.sent=%" G_GUINT64_FORMAT
+		        "%s%s.send_errors=%" G_GUINT64_FORMAT "%s",
+		        p, c->seen, sep, p, c->dropped, sep, p, c->corrupted, sep, p, c->duplicated,
+		        sep, p, c->reordered, sep, p, c->delayed, sep, p, c->overflow, sep, p,
+		        c->released, sep, p, r->send_errors[d], end);
 	}
 	g_string_append_printf(out, "clients=%u%sno_session=%" G_GUINT64_FORMAT "%s", r->n_sessions,
-			       sep, r->no_session, end);
+	                       sep, r->no_session, end);
 	return g_string_free(out, FALSE);
 }
 
@@ -234,9 +231,9 @@ run(Relay *r)
 			stats_signal = 0;
 			write_stats(r);
 		}
-		pfd[n++] = (struct pollfd){ .fd = r->listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){.fd = r->listen_fd, .events = POLLIN};
 		for (guint i = 0; i < r->n_sessions; i++)
-			pfd[n++] = (struct pollfd){ .fd = r->sessions[i].fd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){.fd = r->sessions[i].fd, .events = POLLIN};
 		ms = poll_timeout_ms(r, now);
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (long)(ms % 1000) * 1000000L;
@@ -273,32 +270,46 @@ main(int argc, char **argv)
 	TrFaultConfig cfg[2];
 	struct sockaddr_storage ls;
 	socklen_t ll;
-	struct sigaction sa = { 0 };
+	struct sigaction sa = {0};
 	sigset_t block;
 	Relay *r;
 	int rc;
 	const GOptionEntry entries[] = {
-		{ "listen", 'l', 0, G_OPTION_ARG_STRING, &listen_at, "Where clients send (required)", "ADDR:PORT" },
-		{ "upstream", 'u', 0, G_OPTION_ARG_STRING, &upstream, "Where datagrams go (required)", "ADDR:PORT" },
-		{ "faults", 'f', 0, G_OPTION_ARG_STRING, &both, "Faults in both directions: drop=PCT,dup=PCT,reorder=PCT,gap=N,hold=MS,corrupt=PCT,bits=N,delay=MS,jitter=MS,queue=N", "SPEC" },
-		{ "up", 0, 0, G_OPTION_ARG_STRING, &up, "Faults client -> upstream, on top of --faults", "SPEC" },
-		{ "down", 0, 0, G_OPTION_ARG_STRING, &down, "Faults upstream -> client, on top of --faults", "SPEC" },
-		{ "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the fault generator (default 1)", "N" },
-		{ "stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_file, "Write counters here on SIGUSR1 and at exit", "FILE" },
-		{ "max-clients", 0, 0, G_OPTION_ARG_INT, &max_clients, "Client endpoints served (default 16, at most 64)", "N" },
-		{ NULL },
+	        {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen_at, "Where clients send (required)",
+	         "ADDR:PORT"},
+	        {"upstream", 'u', 0, G_OPTION_ARG_STRING, &upstream,
+	         "Where datagrams go (required)", "ADDR:PORT"},
+	        {"faults", 'f', 0, G_OPTION_ARG_STRING, &both,
+	         "Faults in both directions: "
+	         "drop=PCT,dup=PCT,reorder=PCT,gap=N,hold=MS,corrupt=PCT,bits=N,delay=MS,jitter=MS,"
+	         "queue=N",
+	         "SPEC"},
+	        {"up", 0, 0, G_OPTION_ARG_STRING, &up,
+	         "Faults client -> upstream, on top of --faults", "SPEC"},
+	        {"down", 0, 0, G_OPTION_ARG_STRING, &down,
+	         "Faults upstream -> client, on top of --faults", "SPEC"},
+	        {"seed", 's', 0, G_OPTION_ARG_INT64, &seed,
+	         "Seed of the fault generator (default 1)", "N"},
+	        {"stats", 0, 0, G_OPTION_ARG_FILENAME, &stats_file,
+	         "Write counters here on SIGUSR1 and at exit", "FILE"},
+	        {"max-clients", 0, 0, G_OPTION_ARG_INT, &max_clients,
+	         "Client endpoints served (default 16, at most 64)", "N"},
+	        {NULL},
 	};
 
-	ctx = g_option_context_new("- UDP relay that drops, duplicates, reorders, delays and corrupts");
+	ctx = g_option_context_new(
+	        "- UDP relay that drops, duplicates, reorders, delays and corrupts");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error))
 		goto fail;
 	if (listen_at == NULL || upstream == NULL) {
-		g_set_error(&error, TR_ERROR, TR_ERROR_INVALID, "--listen and --upstream are required");
+		g_set_error(&error, TR_ERROR, TR_ERROR_INVALID,
+		            "--listen and --upstream are required");
 		goto fail;
 	}
 	if (max_clients < 1 || max_clients > MAX_CLIENTS) {
-		g_set_error(&error, TR_ERROR, TR_ERROR_INVALID, "--max-clients: 1..%d", MAX_CLIENTS);
+		g_set_error(&error, TR_ERROR, TR_ERROR_INVALID, "--max-clients: 1..%d",
+		            MAX_CLIENTS);
 		goto fail;
 	}
 	for (int d = UP; d <= DOWN; d++) {
@@ -346,8 +357,8 @@ main(int argc, char **argv)
 		g_printerr("faultrelay: %s: %s\n", direction_name[d], desc);
 		g_clear_pointer(&desc, g_free);
 	}
-	g_printerr("faultrelay: relaying %s -> %s, seed %" G_GINT64_FORMAT "\n", listen_at, upstream,
-		   seed);
+	g_printerr("faultrelay: relaying %s -> %s, seed %" G_GINT64_FORMAT "\n", listen_at,
+	           upstream, seed);
 
 	rc = run(r);
 

@@ -104,15 +104,15 @@ test_hostport(void)
 		const char *host;
 		uint16_t port;
 	} good[] = {
-		{ "198.18.0.1:4000", "198.18.0.1", 4000 },
-		{ "198.18.0.1", "198.18.0.1", 3210 },
-		{ "[fd00::1]:443", "fd00::1", 443 },
-		{ "[fd00::1]", "fd00::1", 3210 },
-		{ "fd00::1", "fd00::1", 3210 },
-		{ "hub.example.net:1", "hub.example.net", 1 },
+	        {"198.18.0.1:4000", "198.18.0.1", 4000},
+	        {"198.18.0.1", "198.18.0.1", 3210},
+	        {"[fd00::1]:443", "fd00::1", 443},
+	        {"[fd00::1]", "fd00::1", 3210},
+	        {"fd00::1", "fd00::1", 3210},
+	        {"hub.example.net:1", "hub.example.net", 1},
 	};
-	const char *bad[] = { "", "[fd00::1", "[]:5", "[fd00::1]x", "h:0", "h:65536", ":5",
-			      "h:", "h:12a", "a b:5", "[fd00::1]:" };
+	const char *bad[] = {"",   "[fd00::1", "[]:5",  "[fd00::1]x", "h:0",       "h:65536",
+	                     ":5", "h:",       "h:12a", "a b:5",      "[fd00::1]:"};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(good); i++) {
 		g_autofree char *host = NULL;
@@ -144,14 +144,14 @@ test_sockaddr(void)
 	g_assert_true(tr_sockaddr_parse("198.18.3.4:5", 3210, &ss, &len, &error));
 	g_assert_cmpuint(len, ==, sizeof(struct sockaddr_in));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
-			"198.18.3.4:5");
+	                "198.18.3.4:5");
 	g_assert_true(tr_sockaddr_parse("fd00::7", 3210, &ss, &len, &error));
 	g_assert_cmpuint(len, ==, sizeof(struct sockaddr_in6));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
-			"[fd00::7]:3210");
+	                "[fd00::7]:3210");
 	g_assert_true(tr_sockaddr_parse("[::ffff:198.18.0.9]:7", 3210, &ss, &len, &error));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
-			"198.18.0.9:7");
+	                "198.18.0.9:7");
 	g_assert_false(tr_sockaddr_parse("hub.example.net:5", 3210, &ss, &len, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
 }

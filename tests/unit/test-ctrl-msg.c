@@ -36,8 +36,8 @@ build_hello(TrMsg *m)
 static void
 test_roundtrip(void)
 {
-	g_auto(TrMsg) m = { 0 };
-	g_auto(TrMsg) back = { 0 };
+	g_auto(TrMsg) m = {0};
+	g_auto(TrMsg) back = {0};
 	g_autoptr(GByteArray) wire = g_byte_array_new();
 	g_autoptr(GError) error = NULL;
 	char buf[TR_PREFIX_STRLEN];
@@ -72,7 +72,7 @@ test_roundtrip(void)
 static void
 test_truncations(void)
 {
-	g_auto(TrMsg) m = { 0 };
+	g_auto(TrMsg) m = {0};
 	g_autoptr(GByteArray) wire = g_byte_array_new();
 
 	build_hello(&m);
@@ -81,7 +81,7 @@ test_truncations(void)
 	 * or parse to a subset; none may crash or read past the end. */
 	for (guint n = 0; n < wire->len; n++) {
 		g_autofree uint8_t *copy = g_memdup2(wire->data, wire->len);
-		g_auto(TrMsg) back = { 0 };
+		g_auto(TrMsg) back = {0};
 		g_autoptr(GError) error = NULL;
 
 		if (n >= TR_MSG_HEADER_LEN) {
@@ -104,21 +104,21 @@ test_malformed(void)
 		size_t len;
 		const char *fragment;
 	} cases[] = {
-		{ "flags", { 1, 1, 0, 0 }, 4, "frame" },
-		{ "type", { 99, 0, 0, 0 }, 4, "unknown message type" },
-		{ "u16 len", { 1, 0, 0, 4, 1, 0, 1, 7 }, 8, "expected 2" },
-		{ "overrun", { 1, 0, 0, 4, 2, 0, 9, 'x' }, 8, "overruns" },
-		{ "nul string", { 1, 0, 0, 5, 2, 0, 2, 'a', 0 }, 9, "UTF-8" },
-		{ "empty string", { 1, 0, 0, 3, 2, 0, 0 }, 7, "UTF-8" },
-		{ "bad utf8", { 1, 0, 0, 4, 2, 0, 1, 0xff }, 8, "UTF-8" },
-		{ "prefix family", { 1, 0, 0, 7, 12, 0, 4, 5, 8, 1, 2 }, 11, "malformed prefix" },
-		{ "prefix len", { 1, 0, 0, 9, 12, 0, 6, 4, 33, 1, 2, 3, 4 }, 13, "malformed prefix" },
-		{ "short salt", { 4, 0, 0, 5, 23, 0, 2, 1, 2 }, 9, "salt" },
-		{ "attr header", { 1, 0, 0, 2, 1, 0 }, 6, "truncated" },
+	        {"flags", {1, 1, 0, 0}, 4, "frame"},
+	        {"type", {99, 0, 0, 0}, 4, "unknown message type"},
+	        {"u16 len", {1, 0, 0, 4, 1, 0, 1, 7}, 8, "expected 2"},
+	        {"overrun", {1, 0, 0, 4, 2, 0, 9, 'x'}, 8, "overruns"},
+	        {"nul string", {1, 0, 0, 5, 2, 0, 2, 'a', 0}, 9, "UTF-8"},
+	        {"empty string", {1, 0, 0, 3, 2, 0, 0}, 7, "UTF-8"},
+	        {"bad utf8", {1, 0, 0, 4, 2, 0, 1, 0xff}, 8, "UTF-8"},
+	        {"prefix family", {1, 0, 0, 7, 12, 0, 4, 5, 8, 1, 2}, 11, "malformed prefix"},
+	        {"prefix len", {1, 0, 0, 9, 12, 0, 6, 4, 33, 1, 2, 3, 4}, 13, "malformed prefix"},
+	        {"short salt", {4, 0, 0, 5, 23, 0, 2, 1, 2}, 9, "salt"},
+	        {"attr header", {1, 0, 0, 2, 1, 0}, 6, "truncated"},
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_auto(TrMsg) m = { 0 };
+		g_auto(TrMsg) m = {0};
 		g_autoptr(GError) error = NULL;
 
 		g_test_message("case %s", cases[i].what);
@@ -126,7 +126,7 @@ test_malformed(void)
 		g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
 		if (!strstr(error->message, cases[i].fragment))
 			g_error("%s: '%s' lacks '%s'", cases[i].what, error->message,
-				cases[i].fragment);
+			        cases[i].fragment);
 	}
 	g_assert_cmpint(tr_msg_frame_length((const uint8_t *)"\x01\x02\x00\x00", 4), ==, -EPROTO);
 }
@@ -135,8 +135,8 @@ static void
 test_unknown_attr_skipped(void)
 {
 	/* HELLO { attr 60 (unknown, 2 bytes), MTU 1400 } */
-	const uint8_t wire[] = { 1, 0, 0, 10, 60, 0, 2, 0xaa, 0xbb, 7, 0, 2, 0x05, 0x78 };
-	g_auto(TrMsg) m = { 0 };
+	const uint8_t wire[] = {1, 0, 0, 10, 60, 0, 2, 0xaa, 0xbb, 7, 0, 2, 0x05, 0x78};
+	g_auto(TrMsg) m = {0};
 
 	g_assert_true(tr_msg_parse(wire, sizeof(wire), &m, NULL));
 	g_assert_cmpuint(m.mtu, ==, 1400);
@@ -146,7 +146,7 @@ test_unknown_attr_skipped(void)
 static void
 test_limits(void)
 {
-	g_auto(TrMsg) m = { 0 };
+	g_auto(TrMsg) m = {0};
 	g_autoptr(GByteArray) wire = g_byte_array_new();
 	TrPrefix p;
 
@@ -158,12 +158,12 @@ test_limits(void)
 	g_assert_true(tr_msg_encode(&m, wire, NULL));
 
 	/* One more ROUTE on the wire than the cap is refused by the parser. */
-	uint8_t extra[] = { TR_ATTR_ROUTE, 0, 6, 4, 16, 198, 19, 0, 0 };
+	uint8_t extra[] = {TR_ATTR_ROUTE, 0, 6, 4, 16, 198, 19, 0, 0};
 	g_byte_array_append(wire, extra, sizeof(extra));
 	size_t body = wire->len - TR_MSG_HEADER_LEN;
 	wire->data[2] = (uint8_t)(body >> 8);
 	wire->data[3] = (uint8_t)body;
-	g_auto(TrMsg) back = { 0 };
+	g_auto(TrMsg) back = {0};
 	g_autoptr(GError) error = NULL;
 	g_assert_false(tr_msg_parse(wire->data, wire->len, &back, &error));
 	g_assert_nonnull(strstr(error->message, "more than"));
@@ -173,8 +173,8 @@ static void
 test_data(void)
 {
 	g_autoptr(GByteArray) wire = g_byte_array_new();
-	g_auto(TrMsg) m = { 0 };
-	const uint8_t pkt[] = { 1, 2, 3, 4, 5 };
+	g_auto(TrMsg) m = {0};
+	const uint8_t pkt[] = {1, 2, 3, 4, 5};
 	g_autofree uint8_t *big = g_malloc0(TR_MSG_MAX_BODY + 1);
 
 	g_assert_true(tr_msg_encode_data(wire, pkt, sizeof(pkt), NULL));
@@ -188,14 +188,14 @@ test_data(void)
 static void
 test_join_bytes(void)
 {
-	g_auto(TrMsg) m = { 0 };
-	g_auto(TrMsg) back = { 0 };
+	g_auto(TrMsg) m = {0};
+	g_auto(TrMsg) back = {0};
 	g_autoptr(GByteArray) wire = g_byte_array_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree guint8 *big = g_malloc(TR_MAX_BLOB + 1);
 	g_autoptr(GBytes) cert = NULL;
 	g_autoptr(GBytes) too_big = g_bytes_new(big, TR_MAX_BLOB + 1);
-	guint8 bad[] = { TR_MSG_JOIN, 0, 0, 3, TR_ATTR_CERT_REQUEST, 0, 0 };
+	guint8 bad[] = {TR_MSG_JOIN, 0, 0, 3, TR_ATTR_CERT_REQUEST, 0, 0};
 
 	for (guint i = 0; i <= TR_MAX_BLOB; i++)
 		big[i] = (guint8)i;

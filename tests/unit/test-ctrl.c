@@ -54,7 +54,7 @@ on_closed(TrCtrl *ctrl, const GError *error, gpointer user_data)
 	g_main_loop_quit(s->loop);
 }
 
-static const TrCtrlCallbacks callbacks = { on_established, on_message, on_closed };
+static const TrCtrlCallbacks callbacks = {on_established, on_message, on_closed};
 
 static gboolean
 on_deadline(gpointer user_data)
@@ -77,8 +77,8 @@ static void
 setup_pair(const char *server_key, const char *client_key, Side *srv, Side *cli)
 {
 	g_autoptr(GError) error = NULL;
-	TrTlsConfig sc = { .is_server = TRUE, .shared_key = server_key };
-	TrTlsConfig cc = { .is_server = FALSE, .shared_key = client_key, .psk_identity = "node-a" };
+	TrTlsConfig sc = {.is_server = TRUE, .shared_key = server_key};
+	TrTlsConfig cc = {.is_server = FALSE, .shared_key = client_key, .psk_identity = "node-a"};
 	g_autoptr(TrTlsCreds) screds = tr_tls_creds_new(&sc, &error);
 	g_assert_no_error(error);
 	g_autoptr(TrTlsCreds) ccreds = tr_tls_creds_new(&cc, &error);
@@ -107,8 +107,8 @@ static void
 test_psk_exchange(void)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	Side srv = { .loop = loop }, cli = { .loop = loop };
-	g_auto(TrMsg) m = { 0 };
+	Side srv = {.loop = loop}, cli = {.loop = loop};
+	g_auto(TrMsg) m = {0};
 	uint8_t ks[32], kc[32], other[32];
 	g_autoptr(GError) error = NULL;
 	gboolean both = FALSE;
@@ -119,9 +119,12 @@ test_psk_exchange(void)
 	g_assert_cmpstr(srv.identity, ==, "psk:node-a");
 
 	/* Both ends export the same key; a different context gives another. */
-	g_assert_true(tr_tls_export(tr_ctrl_get_tls(srv.ctrl), "EXPORTER-test", "c", 1, ks, 32, &error));
-	g_assert_true(tr_tls_export(tr_ctrl_get_tls(cli.ctrl), "EXPORTER-test", "c", 1, kc, 32, &error));
-	g_assert_true(tr_tls_export(tr_ctrl_get_tls(cli.ctrl), "EXPORTER-test", "d", 1, other, 32, &error));
+	g_assert_true(
+	        tr_tls_export(tr_ctrl_get_tls(srv.ctrl), "EXPORTER-test", "c", 1, ks, 32, &error));
+	g_assert_true(
+	        tr_tls_export(tr_ctrl_get_tls(cli.ctrl), "EXPORTER-test", "c", 1, kc, 32, &error));
+	g_assert_true(tr_tls_export(tr_ctrl_get_tls(cli.ctrl), "EXPORTER-test", "d", 1, other, 32,
+	                            &error));
 	g_assert_cmpmem(ks, 32, kc, 32);
 	g_assert_true(memcmp(ks, other, 32) != 0);
 
@@ -163,7 +166,7 @@ static void
 test_psk_mismatch(void)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	Side srv = { .loop = loop }, cli = { .loop = loop };
+	Side srv = {.loop = loop}, cli = {.loop = loop};
 
 	setup_pair("correct horse battery", "wrong horse battery", &srv, &cli);
 	while (!(srv.closed && cli.closed))
@@ -173,7 +176,7 @@ test_psk_mismatch(void)
 	g_assert_nonnull(srv.closed_error);
 	g_assert_nonnull(cli.closed_error);
 	g_test_message("server: %s / client: %s", srv.closed_error->message,
-		       cli.closed_error->message);
+	               cli.closed_error->message);
 	side_clear(&srv);
 	side_clear(&cli);
 }
@@ -182,9 +185,9 @@ static void
 test_handshake_timeout(void)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	Side srv = { .loop = loop };
+	Side srv = {.loop = loop};
 	g_autoptr(GError) error = NULL;
-	TrTlsConfig sc = { .is_server = TRUE, .shared_key = "correct horse battery" };
+	TrTlsConfig sc = {.is_server = TRUE, .shared_key = "correct horse battery"};
 	g_autoptr(TrTlsCreds) screds = tr_tls_creds_new(&sc, &error);
 	int sv[2];
 
@@ -202,9 +205,9 @@ static void
 test_config_errors(void)
 {
 	g_autoptr(GError) error = NULL;
-	TrTlsConfig none = { .is_server = TRUE };
-	TrTlsConfig short_key = { .is_server = TRUE, .shared_key = "abc" };
-	TrTlsConfig half_cert = { .is_server = TRUE, .cert_file = "/nonexistent.crt" };
+	TrTlsConfig none = {.is_server = TRUE};
+	TrTlsConfig short_key = {.is_server = TRUE, .shared_key = "abc"};
+	TrTlsConfig half_cert = {.is_server = TRUE, .cert_file = "/nonexistent.crt"};
 	TrTlsCreds *c;
 
 	c = tr_tls_creds_new(&none, &error);

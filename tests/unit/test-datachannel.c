@@ -163,8 +163,8 @@ test_roundtrip(void)
 	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305,
 	                                   TR_CIPHER_NONE};
 	static const size_t sizes[] = {0, 1, 64, 512, 1400, 9000, TR_PACKET_PAYLOAD_MAX};
-	static const TrDcType types[] = {TR_DC_DATA, TR_DC_PING, TR_DC_PONG, TR_DC_CLOSE,
-	                                 TR_DC_PROBE, TR_DC_PROBE_ACK};
+	static const TrDcType types[] = {TR_DC_DATA,  TR_DC_PING,  TR_DC_PONG,
+	                                 TR_DC_CLOSE, TR_DC_PROBE, TR_DC_PROBE_ACK};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
 		for (TrCompress z = TR_COMPRESS_NONE; z <= TR_COMPRESS_LZO; z++) {

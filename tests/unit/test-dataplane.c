@@ -43,25 +43,26 @@ on_event(TrDpPeer *peer, unsigned events, gpointer p)
 	s->events |= events;
 }
 
-static const TrDpPeerCallbacks callbacks = { .peer_event = on_event };
+static const TrDpPeerCallbacks callbacks = {.peer_event = on_event};
 
 static void
 side_open(Side *s, unsigned workers)
 {
-	TrPlatError perr = { 0 };
+	TrPlatError perr = {0};
 	g_autoptr(GError) error = NULL;
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	TrDpConfig cfg;
 
 	memset(s, 0, sizeof(*s));
 	s->n_queues = workers;
 	s->dev = tr_device_open_test(TR_DEVICE_TUN, "dp%d", workers, s->dev_peer, &perr);
 	g_assert_nonnull(s->dev);
-	s->udp_fds = tr_dp_open_sockets((struct sockaddr *)&lo, sizeof(lo), workers, TRUE, &s->n_udp,
-					&error);
+	s->udp_fds = tr_dp_open_sockets((struct sockaddr *)&lo, sizeof(lo), workers, TRUE,
+	                                &s->n_udp, &error);
 	g_assert_no_error(error);
 	s->addr_len = sizeof(s->addr);
-	g_assert_cmpint(getsockname(s->udp_fds[0], (struct sockaddr *)&s->addr, &s->addr_len), ==, 0);
+	g_assert_cmpint(getsockname(s->udp_fds[0], (struct sockaddr *)&s->addr, &s->addr_len), ==,
+	                0);
 
 	tr_dp_config_init(&cfg);
 	cfg.dev = s->dev;
@@ -116,10 +117,11 @@ pair_open(Side *a, Side *b, unsigned workers, const struct sockaddr *b_endpoint_
 	side_open(a, workers);
 	side_open(b, workers);
 	a->peer = tr_dataplane_add_peer(a->dp, make_dc(workers, ia, ib, k1, k2), 1,
-					b_endpoint_at_a ? b_endpoint_at_a : (struct sockaddr *)&b->addr,
-					b->addr_len, &callbacks, a);
+	                                b_endpoint_at_a ? b_endpoint_at_a
+	                                                : (struct sockaddr *)&b->addr,
+	                                b->addr_len, &callbacks, a);
 	b->peer = tr_dataplane_add_peer(b->dp, make_dc(workers, ib, ia, k2, k1), 1,
-					(struct sockaddr *)&a->addr, a->addr_len, &callbacks, b);
+	                                (struct sockaddr *)&a->addr, a->addr_len, &callbacks, b);
 	tr_dp_peer_set_path(a->peer, TR_PATH_UDP);
 	tr_dp_peer_set_path(b->peer, TR_PATH_UDP);
 }
@@ -134,7 +136,7 @@ make_packet(uint8_t *buf, size_t len, uint32_t seq)
 	buf[3] = (uint8_t)len;
 	buf[8] = 64;
 	buf[9] = 17;
-	memcpy(buf + 12, (uint8_t[]){ 198, 19, 0, 2, 198, 19, 0, 1 }, 8);
+	memcpy(buf + 12, (uint8_t[]){198, 19, 0, 2, 198, 19, 0, 1}, 8);
 	for (size_t i = 28; i < len; i++)
 		buf[i] = (uint8_t)(seq + i);
 	buf[28] = (uint8_t)(seq >> 24);
@@ -164,7 +166,7 @@ collect(Side *s, unsigned n, gboolean *seen, unsigned max_seq, size_t len)
 		struct pollfd pfd[TR_DEVICE_MAX_QUEUES];
 
 		for (unsigned i = 0; i < s->n_queues; i++)
-			pfd[i] = (struct pollfd){ .fd = s->dev_peer[i], .events = POLLIN };
+			pfd[i] = (struct pollfd){.fd = s->dev_peer[i], .events = POLLIN};
 		/* Events and reclaiming run on the main loop: keep it turning. */
 		while (g_main_context_iteration(NULL, FALSE))
 			;
@@ -182,8 +184,8 @@ collect(Side *s, unsigned n, gboolean *seen, unsigned max_seq, size_t len)
 			if (r <= 0)
 				continue;
 			g_assert_cmpint(r, ==, (ssize_t)len);
-			seq = (uint32_t)buf[28] << 24 | (uint32_t)buf[29] << 16 | (uint32_t)buf[30] << 8 |
-			      buf[31];
+			seq = (uint32_t)buf[28] << 24 | (uint32_t)buf[29] << 16 |
+			      (uint32_t)buf[30] << 8 | buf[31];
 			g_assert_cmpuint(seq, <, max_seq);
 			make_packet(want, len, seq);
 			g_assert_cmpmem(buf, r, want, len);
@@ -261,11 +263,11 @@ test_rekey(void)
 		/* B first (it receives under the new key once A switches), then A. */
 		tr_dataplane_quiesce(b.dp);
 		g_assert_true(tr_dc_install_keys(tr_dp_peer_dc(b.peer), epoch, k2, k1,
-						 g_get_monotonic_time(), &error));
+		                                 g_get_monotonic_time(), &error));
 		tr_dataplane_resume(b.dp);
 		tr_dataplane_quiesce(a.dp);
 		g_assert_true(tr_dc_install_keys(tr_dp_peer_dc(a.peer), epoch, k1, k2,
-						 g_get_monotonic_time(), &error));
+		                                 g_get_monotonic_time(), &error));
 		g_assert_true(tr_dc_activate_next(tr_dp_peer_dc(a.peer), g_get_monotonic_time()));
 		tr_dataplane_resume(a.dp);
 		for (unsigned j = round * 100 + 50; j < round * 100 + 100; j++)
@@ -288,14 +290,14 @@ test_inject_and_garbage(void)
 {
 	Side a, b;
 	uint8_t pkt[800], wire[800 + TR_DC_OVERHEAD];
-	gboolean seen[2] = { FALSE };
+	gboolean seen[2] = {FALSE};
 	TrDpStats st;
 	int len, fd;
 
 	pair_open(&a, &b, 2, NULL);
 	make_packet(pkt, sizeof(pkt), 1);
 	len = tr_dc_seal(tr_dp_peer_dc(a.peer), 2 /* the control lane */, NULL, TR_DC_DATA, pkt,
-			 sizeof(pkt), wire, sizeof(wire), g_get_monotonic_time());
+	                 sizeof(pkt), wire, sizeof(wire), g_get_monotonic_time());
 	g_assert_cmpint(len, >, 0);
 	g_assert_true(tr_dp_peer_inject(b.dp, b.peer, wire, (size_t)len));
 	g_assert_cmpuint(collect(&b, 1, seen, 2, sizeof(pkt)), ==, 1);
@@ -303,8 +305,8 @@ test_inject_and_garbage(void)
 
 	/* The same datagram again over UDP: a replay, dropped and counted. */
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	g_assert_cmpint(sendto(fd, wire, (size_t)len, 0, (struct sockaddr *)&b.addr, b.addr_len), ==,
-			len);
+	g_assert_cmpint(sendto(fd, wire, (size_t)len, 0, (struct sockaddr *)&b.addr, b.addr_len),
+	                ==, len);
 	g_assert_cmpint(sendto(fd, "garbage", 7, 0, (struct sockaddr *)&b.addr, b.addr_len), ==, 7);
 	for (int i = 0; i < 100; i++) {
 		tr_dataplane_stats(b.dp, &st);
@@ -323,10 +325,11 @@ static void
 test_roaming(void)
 {
 	Side a, b;
-	struct sockaddr_in wrong = { .sin_family = AF_INET, .sin_port = htons(9),
-				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in wrong = {.sin_family = AF_INET,
+	                            .sin_port = htons(9),
+	                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct sockaddr_storage ep;
-	gboolean seen[4] = { FALSE };
+	gboolean seen[4] = {FALSE};
 
 	pair_open(&a, &b, 1, NULL);
 	tr_dp_peer_set_endpoint(b.peer, (struct sockaddr *)&wrong, sizeof(wrong));

@@ -132,9 +132,11 @@ test_no_allocation(void)
 			int n;
 
 			memset(payload, i % 2 ? 'y' : (int)i, len);
-			n = tr_dc_seal(a, i % 2, scratch, TR_DC_DATA, payload, len, wire, sizeof(wire), 0);
+			n = tr_dc_seal(a, i % 2, scratch, TR_DC_DATA, payload, len, wire,
+			               sizeof(wire), 0);
 			g_assert_cmpint(n, >, 0);
-			g_assert_cmpint(tr_dc_open(b, scratch, wire, (size_t)n, pkt, &type, 0), ==, 0);
+			g_assert_cmpint(tr_dc_open(b, scratch, wire, (size_t)n, pkt, &type, 0), ==,
+			                0);
 			g_assert_cmpmem(tr_packet_data(pkt), pkt->len, payload, len);
 		}
 		g_assert_cmpuint(allocations - before, ==, 0);

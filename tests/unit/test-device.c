@@ -136,10 +136,13 @@ test_no_offloads(void)
 	TrPlatError err = {0};
 	uint8_t buf[64];
 	TrGso gso;
-	const TrGso tso = {.type = TR_GSO_TCPV4, .needs_csum = true, .hdr_len = 40,
-	                   .gso_size = 1000, .csum_start = 20, .csum_offset = 16},
-	            csum = {.needs_csum = true, .csum_start = 20, .csum_offset = 6},
-	            none = {0};
+	const TrGso tso = {.type = TR_GSO_TCPV4,
+	                   .needs_csum = true,
+	                   .hdr_len = 40,
+	                   .gso_size = 1000,
+	                   .csum_start = 20,
+	                   .csum_offset = 16},
+	            csum = {.needs_csum = true, .csum_start = 20, .csum_offset = 6}, none = {0};
 	int peer;
 	TrDevice *dev = tr_device_open_test(TR_DEVICE_TUN, "to%d", 1, &peer, &err);
 
@@ -359,7 +362,8 @@ test_udp_path(void)
 	dev = tr_device_open(TR_DEVICE_TUN, "trellis%d", path, 1, &err);
 	g_assert_nonnull(dev);
 	/* the empty hello says where the device is */
-	g_assert_cmpint(recvfrom(port, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen), ==, 0);
+	g_assert_cmpint(recvfrom(port, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen), ==,
+	                0);
 	g_assert_cmpint(sendto(port, "ip-packet", 9, 0, (struct sockaddr *)&from, flen), ==, 9);
 	for (int i = 0; i < 100 && tr_device_read(dev, 0, buf, sizeof(buf)) == -EAGAIN; i++)
 		g_usleep(10000);

@@ -45,12 +45,13 @@ static void
 test_fault_parse(void)
 {
 	static const char *const bad[] = {
-		"drop",        "drop=",       "drop=x",     "drop=101",      "drop=-1",
-		"dup=5%",      "reorder=1e9", "gap=1001",   "bits=0",        "bits=65",
-		"queue=0",     "delay=60001", "skip=-1", "warp=3",     "drop=5,,nope",  "reorder=5,gap=0,hold=0",
+	        "drop",    "drop=",   "drop=x",       "drop=101",
+	        "drop=-1", "dup=5%",  "reorder=1e9",  "gap=1001",
+	        "bits=0",  "bits=65", "queue=0",      "delay=60001",
+	        "skip=-1", "warp=3",  "drop=5,,nope", "reorder=5,gap=0,hold=0",
 	};
 	TrFaultConfig cfg = config("drop=5, dup=1,reorder=2.5,gap=7,hold=30,corrupt=1,bits=3,"
-				   "skip=12,delay=4,jitter=2,queue=99");
+	                           "skip=12,delay=4,jitter=2,queue=99");
 	g_autofree char *desc = tr_fault_config_describe(&cfg);
 
 	g_assert_cmpfloat_with_epsilon(cfg.drop, 0.05, 1e-12);
@@ -164,7 +165,7 @@ assert_rate(const char *what, guint64 count, guint64 total, double rate)
 	/* 100000 trials: the standard deviation of a 5 % rate is 0.07 %. */
 	if (got < rate * 0.9 || got > rate * 1.1)
 		g_error("%s: %.3f%% of %" G_GUINT64_FORMAT ", expected %.3f%%", what, got * 100,
-			total, rate * 100);
+		        total, rate * 100);
 }
 
 static void
@@ -224,13 +225,14 @@ test_fault_reorder_gap(void)
 			}
 		}
 		if (hold) {
-			guint32 h[2] = { i, cfg.reorder_gap };
+			guint32 h[2] = {i, cfg.reorder_gap};
 			g_array_append_vals(held, h, 1);
 		}
 	}
 	g_assert_cmpuint(got->len, ==, want->len);
 	for (guint k = 0; k < got->len; k++) {
-		g_assert_cmpuint(g_array_index(got, guint32, k), ==, g_array_index(want, guint32, k));
+		g_assert_cmpuint(g_array_index(got, guint32, k), ==,
+		                 g_array_index(want, guint32, k));
 		displaced += g_array_index(got, guint32, k) != k;
 	}
 	/* It really reorders, and the last few stay held (no time limit). */
@@ -315,7 +317,7 @@ test_fault_corrupt(void)
 {
 	TrFaultConfig cfg = config("corrupt=100,bits=3");
 	g_autoptr(TrFault) f = tr_fault_new(&cfg, 3);
-	guint8 in[128], out[128], zero[4] = { 0 };
+	guint8 in[128], out[128], zero[4] = {0};
 	gsize n, len;
 
 	for (guint32 i = 0; i < 2000; i++) {

@@ -9,12 +9,12 @@
 #define SEC G_USEC_PER_SEC
 #define T0  (G_GINT64_CONSTANT(5000) * SEC)
 
-static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
-static const uint8_t MAC_L[6] = { 0x02, 0, 0, 0, 0, 0x1 }; /* behind the local device */
-static const uint8_t MAC_X[6] = { 0x02, 0, 0, 0, 0, 0xee }; /* never seen */
-static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-static const uint8_t MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
+static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0, 0xa};
+static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0, 0xb};
+static const uint8_t MAC_L[6] = {0x02, 0, 0, 0, 0, 0x1};  /* behind the local device */
+static const uint8_t MAC_X[6] = {0x02, 0, 0, 0, 0, 0xee}; /* never seen */
+static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t MCAST[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
 
 static void
 test_names(void)
@@ -45,16 +45,16 @@ test_names(void)
 	g_clear_error(&error);
 
 	g_assert_cmpint(tr_fwd_mode_effective(TR_FWD_MODE_NORMAL, TR_FRAME_ETHERNET), ==,
-			TR_FWD_MODE_SWITCH);
+	                TR_FWD_MODE_SWITCH);
 	g_assert_cmpint(tr_fwd_mode_effective(TR_FWD_MODE_NORMAL, TR_FRAME_IP), ==,
-			TR_FWD_MODE_ROUTER);
+	                TR_FWD_MODE_ROUTER);
 	g_assert_cmpint(tr_fwd_mode_effective(TR_FWD_MODE_HUB, TR_FRAME_IP), ==, TR_FWD_MODE_HUB);
 	g_assert_true(tr_fwd_mode_check(TR_FWD_MODE_ROUTER, TR_FRAME_ETHERNET, NULL));
 	g_assert_false(tr_fwd_mode_check(TR_FWD_MODE_SWITCH, TR_FRAME_IP, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
 	g_clear_error(&error);
 	{
-		TrFwdConfig cfg = { .mode = TR_FWD_MODE_NORMAL, .type = TR_FRAME_ETHERNET };
+		TrFwdConfig cfg = {.mode = TR_FWD_MODE_NORMAL, .type = TR_FRAME_ETHERNET};
 		g_assert_null(tr_fwd_new(&cfg, NULL, NULL, &error));
 		g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
 	}
@@ -67,7 +67,7 @@ make_fwd(TrFwdMode mode, TrFrameType type, bool strict, const char *const *route
 {
 	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
 	g_autoptr(GError) error = NULL;
-	TrFwdConfig cfg = { .mode = mode, .type = type, .strict_source = strict };
+	TrFwdConfig cfg = {.mode = mode, .type = type, .strict_source = strict};
 	TrFwd *fwd;
 
 	/* routes: "prefix", "peer", ..., NULL */
@@ -76,7 +76,7 @@ make_fwd(TrFwdMode mode, TrFrameType type, bool strict, const char *const *route
 
 		g_assert_true(tr_prefix_parse(routes[i], 0, &p, NULL));
 		g_assert_true(tr_route_builder_add(b, &p, (uint32_t)atoi(routes[i + 1]),
-						   TR_ROUTE_CLAIMED, NULL, NULL, NULL));
+		                                   TR_ROUTE_CLAIMED, NULL, NULL, NULL));
 	}
 	fwd = tr_fwd_new(&cfg, tr_route_table_build(b), sw, &error);
 	g_assert_no_error(error);
@@ -88,14 +88,14 @@ make_fwd(TrFwdMode mode, TrFrameType type, bool strict, const char *const *route
 /* Checks a decision; failures name the caller's line. */
 #define expect(...) expect_at(__LINE__, __VA_ARGS__)
 static void
-expect_at(int line, const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress,
-	  int64_t now, TrFwdKind kind, uint32_t peer_or_drop)
+expect_at(int line, const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress, int64_t now,
+          TrFwdKind kind, uint32_t peer_or_drop)
 {
 	TrFwdResult r;
 
 	if (tr_fwd_decide(fwd, pkt, len, ingress, now, &r) != kind)
 		g_error("line %d: kind %d, expected %d (drop %s, peer %u)", line, r.kind, kind,
-			tr_fwd_drop_name(r.drop), r.peer);
+		        tr_fwd_drop_name(r.drop), r.peer);
 	g_assert_cmpint(r.kind, ==, kind);
 	switch (kind) {
 	case TR_FWD_PEER:
@@ -104,7 +104,7 @@ expect_at(int line, const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t i
 		break;
 	case TR_FWD_DROP:
 		g_assert_cmpstr(tr_fwd_drop_name(r.drop), ==,
-				tr_fwd_drop_name((TrFwdDrop)peer_or_drop));
+		                tr_fwd_drop_name((TrFwdDrop)peer_or_drop));
 		break;
 	case TR_FWD_FLOOD:
 		g_assert_cmpuint(r.flood_except, ==, ingress);
@@ -120,7 +120,7 @@ expect_at(int line, const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t i
 static size_t
 frame(uint8_t *buf, const uint8_t *dst, const uint8_t *src, int vid, uint16_t type)
 {
-	uint8_t payload[46] = { 0 };
+	uint8_t payload[46] = {0};
 
 	return pb_eth(buf, dst, src, vid, type, payload, sizeof(payload));
 }
@@ -212,17 +212,34 @@ test_switch(void)
 }
 
 static const char *const ROUTES[] = {
-	"198.19.0.1/32", "0", /* the local device's address */
-	"198.19.0.2/32", "1", "198.19.0.3/32", "2", "10.2.0.0/16", "2",  "10.2.7.0/24", "3",
-	"fd00::1/128",   "0", "fd00::2/128",   "1", "fd00::3/128", "2",  "fd00:2::/48", "2",
-	"02:00:00:00:00:0b/48", "2", NULL,
+        "198.19.0.1/32",
+        "0", /* the local device's address */
+        "198.19.0.2/32",
+        "1",
+        "198.19.0.3/32",
+        "2",
+        "10.2.0.0/16",
+        "2",
+        "10.2.7.0/24",
+        "3",
+        "fd00::1/128",
+        "0",
+        "fd00::2/128",
+        "1",
+        "fd00::3/128",
+        "2",
+        "fd00:2::/48",
+        "2",
+        "02:00:00:00:00:0b/48",
+        "2",
+        NULL,
 };
 
 static void
 test_router_tun(void)
 {
 	TrFwd *fwd = make_fwd(TR_FWD_MODE_NORMAL, TR_FRAME_IP, false, ROUTES, NULL);
-	uint8_t p[256], icmp6[24] = { 135 };
+	uint8_t p[256], icmp6[24] = {135};
 	size_t n;
 
 	n = pb_ip4(p, "198.19.0.2", "198.19.0.3", 6, true, NULL, 0);
@@ -300,7 +317,7 @@ test_router_strict(void)
 static size_t
 arp(uint8_t *buf, const uint8_t *dst, const uint8_t *sha, const char *spa, const char *tpa)
 {
-	uint8_t a[28] = { 0, 1, 0x08, 0x00, 6, 4, 0, 1 };
+	uint8_t a[28] = {0, 1, 0x08, 0x00, 6, 4, 0, 1};
 
 	memcpy(a + 8, sha, 6);
 	g_assert_cmpint(inet_pton(AF_INET, spa, a + 14), ==, 1);
@@ -392,8 +409,7 @@ test_parse(void)
 	g_assert_cmpint(tr_frame_parse(p, 39, TR_FRAME_IP, &in), ==, TR_FRAME_DROP_SHORT);
 	/* An IPv6 packet claiming to be IPv4 in its ethertype. */
 	n = pb_eth(p, MAC_B, MAC_A, -1, 0x0800, p, n);
-	g_assert_cmpint(tr_frame_parse(p, n, TR_FRAME_ETHERNET, &in), ==,
-			TR_FRAME_DROP_IP_VERSION);
+	g_assert_cmpint(tr_frame_parse(p, n, TR_FRAME_ETHERNET, &in), ==, TR_FRAME_DROP_IP_VERSION);
 
 	/* Q-in-Q: the outer VID, the rest is payload. */
 	n = frame(p, MAC_B, MAC_A, 0x2064, 0x8100);

@@ -64,7 +64,8 @@ test_cipher_names(void)
 	}
 	g_assert_false(tr_cipher_parse("aes128-gcm", &c, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);
-	g_assert_cmpuint(tr_cipher_tag_len(TR_CIPHER_NONE), ==, 16); /* plaintext is authenticated */
+	g_assert_cmpuint(tr_cipher_tag_len(TR_CIPHER_NONE), ==,
+	                 16); /* plaintext is authenticated */
 	g_assert_cmpuint(tr_cipher_tag_len(TR_CIPHER_AES256_GCM), ==, 16);
 }
 

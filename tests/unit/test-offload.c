@@ -13,13 +13,13 @@
 #define CWR 0x80u
 #define ECE 0x40u
 
-#define ACK_NO   0x01020304u
-#define SEQ0     0xfffff000u /* the sequence numbers wrap inside the tests */
-#define MSS      1448u
-#define BIG      (65536u + 64u)
+#define ACK_NO 0x01020304u
+#define SEQ0   0xfffff000u /* the sequence numbers wrap inside the tests */
+#define MSS    1448u
+#define BIG    (65536u + 64u)
 
 /* NOP, NOP, timestamps: what every Linux data segment carries. */
-static const uint8_t TS_OPTS[12] = { 1, 1, 8, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0 };
+static const uint8_t TS_OPTS[12] = {1, 1, 8, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0};
 
 /* The byte a flow carries at sequence number @seq: payloads are checkable by position. */
 static uint8_t
@@ -75,12 +75,12 @@ mk_super(uint8_t *p, const Tcp *t, TrGso *gso, uint16_t gso_size)
 
 	pb_put16(p + iphl + 16, pseudo_seed(p, 6));
 	*gso = (TrGso){
-		.type = t->version == 4 ? TR_GSO_TCPV4 : TR_GSO_TCPV6,
-		.needs_csum = true,
-		.hdr_len = (uint16_t)(iphl + 20 + t->optlen),
-		.gso_size = gso_size,
-		.csum_start = (uint16_t)iphl,
-		.csum_offset = 16,
+	        .type = t->version == 4 ? TR_GSO_TCPV4 : TR_GSO_TCPV6,
+	        .needs_csum = true,
+	        .hdr_len = (uint16_t)(iphl + 20 + t->optlen),
+	        .gso_size = gso_size,
+	        .csum_start = (uint16_t)iphl,
+	        .csum_offset = 16,
 	};
 	return n;
 }
@@ -139,20 +139,20 @@ test_csum_partial(void)
 	for (size_t off = 0; off < 8; off++)
 		for (size_t len = 0; len < 300; len++)
 			g_assert_cmphex(tr_csum_fold(tr_csum_partial(buf + off, len, 0x1234)), ==,
-					(uint16_t)~pb_fold(pb_sum(buf + off, len, 0x1234)));
+			                (uint16_t)~pb_fold(pb_sum(buf + off, len, 0x1234)));
 	g_assert_cmphex(tr_csum_fold(tr_csum_partial(buf + 3, 70001, 0)), ==,
-			(uint16_t)~pb_fold(pb_sum(buf + 3, 70001, 0)));
+	                (uint16_t)~pb_fold(pb_sum(buf + 3, 70001, 0)));
 	/* All ones: every add carries. */
 	memset(buf, 0xff, 65536);
 	g_assert_cmphex(tr_csum_fold(tr_csum_partial(buf, 65536, 0xffffffffu)), ==, 0xffff);
 	g_assert_cmphex(tr_csum_fold(tr_csum_partial(buf, 65535, 0xffffffffu)), ==, 0xff00);
 	/* A big running sum plus more data stays congruent. */
 	g_assert_cmphex(tr_csum_fold(tr_csum_partial(buf + 1, 9, 0xfffffff0u)), ==,
-			(uint16_t)~pb_fold(pb_sum(buf + 1, 9, 0) + 0xfff0u + 0xffffu));
+	                (uint16_t)~pb_fold(pb_sum(buf + 1, 9, 0) + 0xfff0u + 0xffffu));
 	/* Pieces of even length chain. */
-	g_assert_cmphex(tr_csum_fold(tr_csum_partial(buf + 100, 77,
-						     tr_csum_partial(buf + 50, 50, 0))),
-			==, tr_csum_fold(tr_csum_partial(buf + 50, 127, 0)));
+	g_assert_cmphex(
+	        tr_csum_fold(tr_csum_partial(buf + 100, 77, tr_csum_partial(buf + 50, 50, 0))), ==,
+	        tr_csum_fold(tr_csum_partial(buf + 50, 127, 0)));
 	/* Zero data sums to zero; fold is not complemented. */
 	memset(buf, 0, 64);
 	g_assert_cmphex(tr_csum_partial(buf, 64, 0), ==, 0);
@@ -191,11 +191,11 @@ assert_tcp_segments(const uint8_t *super, size_t len, const TrGso *gso, Pkts *ps
 			assert_ip4_hdr_ok(o);
 		}
 		g_assert_cmphex(pb_get32(th + 4), ==,
-				pb_get32(super + iphl + 4) + (uint32_t)i * gso->gso_size);
+		                pb_get32(super + iphl + 4) + (uint32_t)i * gso->gso_size);
 		if (i > 0)
 			flags &= (uint8_t)~CWR;
 		if (i < n - 1)
-			flags &= (uint8_t)~(FIN | PSH);
+			flags &= (uint8_t) ~(FIN | PSH);
 		g_assert_cmphex(th[13], ==, flags);
 		g_assert_cmphex(pb_get16(th + 16), ==, pb_l4_csum(o, 6, 16));
 		g_assert_true(pb_l4_ok(o, 6));
@@ -212,9 +212,9 @@ assert_tcp_segments(const uint8_t *super, size_t len, const TrGso *gso, Pkts *ps
 		g_assert_cmpmem(th + 8, 5, super + iphl + 8, 5);
 		g_assert_cmpmem(th + 14, 2, super + iphl + 14, 2);
 		g_assert_cmpmem(th + 18, gso->hdr_len - iphl - 18, super + iphl + 18,
-				gso->hdr_len - iphl - 18);
+		                gso->hdr_len - iphl - 18);
 		g_assert_cmpmem(o + gso->hdr_len, plen,
-				super + gso->hdr_len + (size_t)i * gso->gso_size, plen);
+		                super + gso->hdr_len + (size_t)i * gso->gso_size, plen);
 	}
 }
 
@@ -222,8 +222,12 @@ static void
 test_split_tcp4(void)
 {
 	g_autofree uint8_t *p = g_malloc(BIG);
-	Tcp t = { .version = 4, .flags = ACK | PSH | FIN | CWR | ECE, .opts = TS_OPTS,
-		  .optlen = sizeof(TS_OPTS), .seq = SEQ0, .plen = 5 * MSS + 100 };
+	Tcp t = {.version = 4,
+	         .flags = ACK | PSH | FIN | CWR | ECE,
+	         .opts = TS_OPTS,
+	         .optlen = sizeof(TS_OPTS),
+	         .seq = SEQ0,
+	         .plen = 5 * MSS + 100};
 	TrGso gso;
 	size_t n = mk_super(p, &t, &gso, MSS);
 	Pkts ps;
@@ -248,7 +252,7 @@ static void
 test_split_tcp6(void)
 {
 	g_autofree uint8_t *p = g_malloc(BIG);
-	Tcp t = { .version = 6, .flags = ACK | PSH, .seq = SEQ0, .plen = 45 * 1400 };
+	Tcp t = {.version = 6, .flags = ACK | PSH, .seq = SEQ0, .plen = 45 * 1400};
 	TrGso gso;
 	size_t n = mk_super(p, &t, &gso, 1400);
 	Pkts ps;
@@ -269,7 +273,7 @@ static void
 test_split_one_segment(void)
 {
 	g_autofree uint8_t *p = g_malloc(BIG);
-	Tcp t = { .version = 4, .flags = ACK | PSH, .seq = 7, .plen = MSS };
+	Tcp t = {.version = 4, .flags = ACK | PSH, .seq = 7, .plen = MSS};
 	TrGso gso;
 	size_t n = mk_super(p, &t, &gso, MSS);
 	Pkts ps;
@@ -311,7 +315,7 @@ assert_udp_segments(const uint8_t *super, size_t len, const TrGso *gso, Pkts *ps
 		g_assert_true(pb_l4_ok(o, 17));
 		g_assert_cmpmem(o + iphl, 4, super + iphl, 4);
 		g_assert_cmpmem(o + iphl + 8, plen, super + iphl + 8 + (size_t)i * gso->gso_size,
-				plen);
+		                plen);
 	}
 }
 
@@ -325,9 +329,12 @@ test_split_udp(void)
 	pkts_init(&ps, 16);
 	for (int v = 4; v <= 6; v += 2) {
 		size_t n = pb_udp(seg, 10 * 1200 + 1), iphl = v == 4 ? 20 : 40;
-		TrGso gso = { .type = TR_GSO_UDP_L4, .needs_csum = true,
-			      .hdr_len = (uint16_t)(iphl + 8), .gso_size = 1200,
-			      .csum_start = (uint16_t)iphl, .csum_offset = 6 };
+		TrGso gso = {.type = TR_GSO_UDP_L4,
+		             .needs_csum = true,
+		             .hdr_len = (uint16_t)(iphl + 8),
+		             .gso_size = 1200,
+		             .csum_start = (uint16_t)iphl,
+		             .csum_offset = 6};
 
 		for (size_t i = 8; i < n; i++)
 			seg[i] = stream_byte((uint32_t)i);
@@ -374,7 +381,7 @@ test_split_none(void)
 {
 	uint8_t seg[256], p[300];
 	size_t n = pb_udp(seg, 101);
-	TrGso gso = { .type = TR_GSO_NONE, .needs_csum = true, .csum_start = 20, .csum_offset = 6 };
+	TrGso gso = {.type = TR_GSO_NONE, .needs_csum = true, .csum_start = 20, .csum_offset = 6};
 	Pkts ps;
 
 	pkts_init(&ps, 1);
@@ -418,8 +425,12 @@ test_split_hostile(void)
 {
 	g_autofree uint8_t *p = g_malloc(BIG);
 	g_autofree uint8_t *q = g_malloc(BIG);
-	Tcp t = { .version = 4, .flags = ACK, .opts = TS_OPTS, .optlen = 12, .seq = 1,
-		  .plen = 3 * MSS };
+	Tcp t = {.version = 4,
+	         .flags = ACK,
+	         .opts = TS_OPTS,
+	         .optlen = 12,
+	         .seq = 1,
+	         .plen = 3 * MSS};
 	TrGso good, gso;
 	size_t n = mk_super(p, &t, &good, MSS);
 	Pkts ps;
@@ -427,7 +438,7 @@ test_split_hostile(void)
 	pkts_init(&ps, 4);
 	g_assert_cmpint(tr_gso_split(&good, p, n, ps.ptrs, 4), ==, 3);
 
-#define REFUSED(g, buf, len) \
+#define REFUSED(g, buf, len)                                                                       \
 	g_assert_cmpint(tr_gso_split(&(g), (buf), (len), ps.ptrs, 4), ==, -EPROTO)
 
 	gso = good, gso.hdr_len = (uint16_t)(n + 1); /* beyond the packet */
@@ -509,7 +520,7 @@ assert_partial_csum_completes(const TrGroItem *it)
 
 	g_assert_cmphex(pb_get16(c + field), ==, pseudo_seed(c, 6));
 	pb_put16(c + field,
-		 pb_fold(pb_sum(c + it->gso.csum_start, it->pkt->len - it->gso.csum_start, 0)));
+	         pb_fold(pb_sum(c + it->gso.csum_start, it->pkt->len - it->gso.csum_start, 0)));
 	g_assert_true(pb_l4_ok(c, 6));
 }
 
@@ -583,8 +594,12 @@ static void
 test_gro_merge(void)
 {
 	for (int v = 4; v <= 6; v += 2) {
-		Tcp t = { .version = v, .flags = ACK, .opts = TS_OPTS, .optlen = 12, .seq = SEQ0,
-			  .plen = MSS };
+		Tcp t = {.version = v,
+		         .flags = ACK,
+		         .opts = TS_OPTS,
+		         .optlen = 12,
+		         .seq = SEQ0,
+		         .plen = MSS};
 		uint8_t first[2000];
 		size_t first_len = mk_tcp(first, &t);
 		GroFix f;
@@ -602,10 +617,11 @@ test_gro_merge(void)
 		g_assert_cmphex(tr_packet_data(f.ps.ptrs[0])[pb_iphlen(first) + 13], ==, ACK);
 		g_assert_cmpuint(first_len, ==, pb_iphlen(first) + 32 + MSS);
 		/* The same bytes again: finish twice changes nothing. */
-		g_autofree uint8_t *once = g_memdup2(tr_packet_data(f.ps.ptrs[0]), f.ps.ptrs[0]->len);
+		g_autofree uint8_t *once =
+		        g_memdup2(tr_packet_data(f.ps.ptrs[0]), f.ps.ptrs[0]->len);
 		tr_gro_finish(&f.gro);
 		g_assert_cmpmem(tr_packet_data(f.ps.ptrs[0]), f.ps.ptrs[0]->len, once,
-				f.ps.ptrs[0]->len);
+		                f.ps.ptrs[0]->len);
 
 		/* The next batch starts afresh. */
 		tr_gro_reset(&f.gro);
@@ -631,8 +647,12 @@ test_gro_round_trip(void)
 {
 	for (int v = 4; v <= 6; v += 2) {
 		g_autofree uint8_t *p = g_malloc(BIG);
-		Tcp t = { .version = v, .flags = ACK | PSH, .opts = TS_OPTS, .optlen = 12,
-			  .seq = SEQ0, .plen = 20 * MSS + 333 };
+		Tcp t = {.version = v,
+		         .flags = ACK | PSH,
+		         .opts = TS_OPTS,
+		         .optlen = 12,
+		         .seq = SEQ0,
+		         .plen = 20 * MSS + 333};
 		TrGso gso;
 		size_t n = mk_super(p, &t, &gso, MSS);
 		TrGro gro;
@@ -820,36 +840,40 @@ static const struct {
 	Mutate mutate;
 	uint8_t flags; /* without @mutate: the second segment's TCP flags */
 } NO_MERGE[] = {
-	{ "gap", mut_gap, 0 },
-	{ "behind", mut_behind, 0 },
-	{ "other-flow", mut_port, 0 },
-	{ "other-dst", mut_dst, 0 },
-	{ "ack", mut_ack, 0 },
-	{ "window", mut_window, 0 },
-	{ "syn", NULL, ACK | SYN },
-	{ "fin", NULL, ACK | FIN },
-	{ "rst", NULL, ACK | RST },
-	{ "cwr", NULL, ACK | CWR },
-	{ "ece", NULL, ACK | ECE },
-	{ "no-ack", NULL, PSH },
-	{ "bad-csum", mut_csum, 0 },
-	{ "bad-payload", mut_payload_csum, 0 },
-	{ "ip-csum-or-hop", mut_ip_csum, 0 },
-	{ "options", mut_opts, 0 },
-	{ "no-options", mut_no_opts, 0 },
-	{ "pure-ack", mut_pure_ack, 0 },
-	{ "bigger", mut_bigger, 0 },
-	{ "tos", mut_tos, 0 },
-	{ "ttl", mut_ttl, 0 },
-	{ "df-or-label", mut_df_or_label, 0 },
-	{ "trailing", mut_trailing, 0 },
+        {"gap", mut_gap, 0},
+        {"behind", mut_behind, 0},
+        {"other-flow", mut_port, 0},
+        {"other-dst", mut_dst, 0},
+        {"ack", mut_ack, 0},
+        {"window", mut_window, 0},
+        {"syn", NULL, ACK | SYN},
+        {"fin", NULL, ACK | FIN},
+        {"rst", NULL, ACK | RST},
+        {"cwr", NULL, ACK | CWR},
+        {"ece", NULL, ACK | ECE},
+        {"no-ack", NULL, PSH},
+        {"bad-csum", mut_csum, 0},
+        {"bad-payload", mut_payload_csum, 0},
+        {"ip-csum-or-hop", mut_ip_csum, 0},
+        {"options", mut_opts, 0},
+        {"no-options", mut_no_opts, 0},
+        {"pure-ack", mut_pure_ack, 0},
+        {"bigger", mut_bigger, 0},
+        {"tos", mut_tos, 0},
+        {"ttl", mut_ttl, 0},
+        {"df-or-label", mut_df_or_label, 0},
+        {"trailing", mut_trailing, 0},
 };
 
 static void
 assert_no_merge(unsigned k, int version)
 {
-	Tcp t = { .version = version, .flags = ACK, .opts = TS_OPTS, .optlen = 12, .seq = 1000,
-		  .plen = 1000 };
+	Tcp t = {.version = version,
+	         .flags = ACK,
+	         .opts = TS_OPTS,
+	         .optlen = 12,
+	         .seq = 1000,
+	         .plen = 1000};
 	uint8_t p[2000];
 	size_t n;
 	GroFix f;
@@ -887,7 +911,7 @@ test_gro_no_merge(gconstpointer data)
 static void
 test_gro_bad_first(void)
 {
-	Tcp t = { .version = 4, .flags = ACK, .seq = 1, .plen = 1000 };
+	Tcp t = {.version = 4, .flags = ACK, .seq = 1, .plen = 1000};
 	uint8_t p[2000];
 	size_t n = mk_tcp(p, &t);
 	GroFix f;
@@ -912,7 +936,7 @@ test_gro_bad_first(void)
 static void
 test_gro_no_reorder(void)
 {
-	Tcp t = { .version = 6, .flags = ACK, .seq = 1, .plen = 1000 };
+	Tcp t = {.version = 6, .flags = ACK, .seq = 1, .plen = 1000};
 	uint8_t p[2000];
 	size_t n;
 	GroFix f;
@@ -932,7 +956,7 @@ test_gro_no_reorder(void)
 static void
 test_gro_short_closes(void)
 {
-	Tcp t = { .version = 4, .flags = ACK, .seq = 1, .plen = 1000 };
+	Tcp t = {.version = 4, .flags = ACK, .seq = 1, .plen = 1000};
 	uint8_t first[2000];
 	GroFix f;
 
@@ -955,8 +979,12 @@ test_gro_short_closes(void)
 static void
 test_gro_psh_closes(void)
 {
-	Tcp t = { .version = 6, .flags = ACK, .opts = TS_OPTS, .optlen = 12, .seq = SEQ0,
-		  .plen = 1000 };
+	Tcp t = {.version = 6,
+	         .flags = ACK,
+	         .opts = TS_OPTS,
+	         .optlen = 12,
+	         .seq = SEQ0,
+	         .plen = 1000};
 	uint8_t first[2000];
 	GroFix f;
 
@@ -991,7 +1019,7 @@ test_gro_psh_closes(void)
 static void
 test_gro_max_len(void)
 {
-	Tcp t = { .version = 4, .flags = ACK, .seq = 1, .plen = 1000 };
+	Tcp t = {.version = 4, .flags = ACK, .seq = 1, .plen = 1000};
 	GroFix f;
 
 	fix_init(&f, 80);
@@ -1030,9 +1058,9 @@ test_gro_max_len(void)
 static void
 test_gro_interleaved(void)
 {
-	Tcp a = { .version = 4, .flags = ACK, .seq = 1, .plen = 1000, .sport = 1111 };
-	Tcp b = { .version = 6, .flags = ACK, .seq = 5, .plen = 700, .sport = 2222 };
-	Tcp c = { .version = 4, .flags = ACK, .seq = 9, .plen = 800, .sport = 3333 };
+	Tcp a = {.version = 4, .flags = ACK, .seq = 1, .plen = 1000, .sport = 1111};
+	Tcp b = {.version = 6, .flags = ACK, .seq = 5, .plen = 700, .sport = 2222};
+	Tcp c = {.version = 4, .flags = ACK, .seq = 9, .plen = 800, .sport = 3333};
 	uint8_t fa[2000], fb[2000], fc[2000];
 	GroFix f;
 
@@ -1057,7 +1085,7 @@ test_gro_interleaved(void)
 static void
 test_gro_passthrough(void)
 {
-	Tcp t = { .version = 4, .flags = ACK, .seq = 1, .plen = 1000 };
+	Tcp t = {.version = 4, .flags = ACK, .seq = 1, .plen = 1000};
 	uint8_t udp[64], p[128], opt[2000], tmp[2000];
 	size_t n;
 	GroFix f;
@@ -1103,7 +1131,7 @@ test_gro_passthrough(void)
 static void
 test_gro_tailroom(void)
 {
-	Tcp t = { .version = 4, .flags = ACK, .seq = 1, .plen = 1000 };
+	Tcp t = {.version = 4, .flags = ACK, .seq = 1, .plen = 1000};
 	uint8_t p[2000];
 	size_t n = mk_tcp(p, &t);
 	GroFix f;
@@ -1162,7 +1190,8 @@ main(int argc, char **argv)
 	g_test_add_func("/offload/gro/merge", test_gro_merge);
 	g_test_add_func("/offload/gro/round-trip", test_gro_round_trip);
 	for (unsigned i = 0; i < G_N_ELEMENTS(NO_MERGE); i++) {
-		g_autofree char *path = g_strdup_printf("/offload/gro/no-merge/%s", NO_MERGE[i].name);
+		g_autofree char *path =
+		        g_strdup_printf("/offload/gro/no-merge/%s", NO_MERGE[i].name);
 		g_test_add_data_func(path, GUINT_TO_POINTER(i), test_gro_no_merge);
 	}
 	g_test_add_func("/offload/gro/bad-first", test_gro_bad_first);

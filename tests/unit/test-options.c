@@ -51,14 +51,15 @@ parse(TrOptions *o, GError **error, ...)
 static void
 test_command_line(void)
 {
-	g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 	g_autoptr(GError) error = NULL;
 
-	g_assert_true(parse(o, &error, "-c", "198.18.0.1", "--connect", "198.18.0.2:4000",
-			    "--mtu", "1400", "--no-udp", "-v", NULL));
+	g_assert_true(parse(o, &error, "-c", "198.18.0.1", "--connect", "198.18.0.2:4000", "--mtu",
+	                    "1400", "--no-udp", "-v", NULL));
 	g_assert_no_error(error);
 	g_assert_cmpstrv(tr_options_get_strv(o, "connect"),
-			 ((const char *[]){ "198.18.0.1", "198.18.0.2:4000", NULL }));
+	                 ((const char *[]){"198.18.0.1", "198.18.0.2:4000", NULL}));
 	g_assert_cmpint(tr_options_get_int(o, "mtu", 0), ==, 1400);
 	g_assert_true(tr_options_get_bool(o, "no-udp"));
 	g_assert_true(tr_options_get_bool(o, "verbose"));
@@ -75,15 +76,15 @@ test_command_line_errors(void)
 	struct {
 		const char *arg, *value, *fragment;
 	} cases[] = {
-		{ "--mtu", "100", "--mtu: '100' is not a whole number from 576 to 65535" },
-		{ "--mtu", "14x0", "not a whole number" },
-		{ "--type", "tun0", "--type: 'tun0' is not one of tun, tap" },
-		{ "--bogus", "1", "Unknown option" },
+	        {"--mtu", "100", "--mtu: '100' is not a whole number from 576 to 65535"},
+	        {"--mtu", "14x0", "not a whole number"},
+	        {"--type", "tun0", "--type: 'tun0' is not one of tun, tap"},
+	        {"--bogus", "1", "Unknown option"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-							tr_client_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 		g_autoptr(GError) error = NULL;
 
 		g_assert_false(parse(o, &error, cases[i].arg, cases[i].value, NULL));
@@ -95,16 +96,17 @@ test_command_line_errors(void)
 static void
 test_file_and_override(void)
 {
-	g_autofree char *path = write_temp("client.conf",
-					   "# a client\n"
-					   "[client]\n"
-					   "connect = hub.example.net:3210; 198.18.0.9\n"
-					   "mtu = 1380\n"
-					   "ca = ca.crt\n"
-					   "cert = /etc/trellis/c.crt\n"
-					   "no-udp = true\n"
-					   "server-name = hub\n");
-	g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+	g_autofree char *path =
+	        write_temp("client.conf", "# a client\n"
+	                                  "[client]\n"
+	                                  "connect = hub.example.net:3210; 198.18.0.9\n"
+	                                  "mtu = 1380\n"
+	                                  "ca = ca.crt\n"
+	                                  "cert = /etc/trellis/c.crt\n"
+	                                  "no-udp = true\n"
+	                                  "server-name = hub\n");
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *ca = g_build_filename(dir, "ca.crt", NULL);
@@ -116,7 +118,7 @@ test_file_and_override(void)
 	g_assert_true(tr_options_load_file(o, path, TR_CLIENT_CONFIG_GROUP, &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(tr_options_get_int(o, "mtu", 0), ==, 1300);
-	g_assert_cmpstrv(tr_options_get_strv(o, "connect"), ((const char *[]){ "198.18.0.1", NULL }));
+	g_assert_cmpstrv(tr_options_get_strv(o, "connect"), ((const char *[]){"198.18.0.1", NULL}));
 	g_assert_true(tr_options_get_bool(o, "no-udp"));
 	/* Relative paths are relative to the file. */
 	g_assert_cmpstr(tr_options_get_string(o, "ca"), ==, ca);
@@ -135,13 +137,13 @@ test_file_and_override(void)
 
 	/* Without the command line, the file's list stands. */
 	{
-		g_autoptr(TrOptions) o2 = tr_options_new("trellis-client", tr_client_options,
-							 tr_client_n_options);
+		g_autoptr(TrOptions) o2 =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 		g_autofree char *p2 = write_temp("c.conf", "[client]\nconnect = a:1;b\\;c:2 ; d\n");
 		g_assert_true(parse(o2, &error, NULL));
 		g_assert_true(tr_options_load_file(o2, p2, "client", &error));
 		g_assert_cmpstrv(tr_options_get_strv(o2, "connect"),
-				 ((const char *[]){ "a:1", "b;c:2", "d", NULL }));
+		                 ((const char *[]){"a:1", "b;c:2", "d", NULL}));
 		cleanup(p2);
 	}
 }
@@ -152,21 +154,24 @@ test_file_errors(void)
 	struct {
 		const char *text, *fragment;
 	} cases[] = {
-		{ "[client]\nmtuu = 1400\n", ":2: unknown option 'mtuu' (did you mean 'mtu'?)" },
-		{ "[client]\n\nmtu = 100\n", ":3: mtu: '100' is not a whole number from 576 to 65535" },
-		{ "mtu = 1400\n", ":1: option before the [client] section header" },
-		{ "[server]\nmtu = 1400\n", ":1: unknown section [server]" },
-		{ "[client]\nmtu 1400\n", ":2: expected 'key = value'" },
-		{ "[client]\nmtu = 1400\nmtu = 1300\n", ":3: 'mtu' is given twice" },
-		{ "[client]\nconfig = other.conf\n", ":2: unknown option 'config' (command line only)" },
-		{ "[client]\nno-udp = maybe\n", ":2: no-udp: 'maybe' is not true or false" },
-		{ "[client\n", ":1: malformed section header" },
-		{ "[client]\ncrypto = aes256-gcm;;\ntype = ethernet\n", ":3: type: 'ethernet' is not one of tun, tap" },
+	        {"[client]\nmtuu = 1400\n", ":2: unknown option 'mtuu' (did you mean 'mtu'?)"},
+	        {"[client]\n\nmtu = 100\n",
+	         ":3: mtu: '100' is not a whole number from 576 to 65535"},
+	        {"mtu = 1400\n", ":1: option before the [client] section header"},
+	        {"[server]\nmtu = 1400\n", ":1: unknown section [server]"},
+	        {"[client]\nmtu 1400\n", ":2: expected 'key = value'"},
+	        {"[client]\nmtu = 1400\nmtu = 1300\n", ":3: 'mtu' is given twice"},
+	        {"[client]\nconfig = other.conf\n",
+	         ":2: unknown option 'config' (command line only)"},
+	        {"[client]\nno-udp = maybe\n", ":2: no-udp: 'maybe' is not true or false"},
+	        {"[client\n", ":1: malformed section header"},
+	        {"[client]\ncrypto = aes256-gcm;;\ntype = ethernet\n",
+	         ":3: type: 'ethernet' is not one of tun, tap"},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-							tr_client_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 		g_autoptr(GError) error = NULL;
 		g_autofree char *path = write_temp("bad.conf", cases[i].text);
 
@@ -174,7 +179,7 @@ test_file_errors(void)
 		g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
 		if (!strstr(error->message, cases[i].fragment) || !strstr(error->message, path))
 			g_error("case %u: '%s' lacks '%s' or the path", i, error->message,
-				cases[i].fragment);
+			        cases[i].fragment);
 		cleanup(path);
 	}
 }
@@ -182,12 +187,13 @@ test_file_errors(void)
 static void
 test_server_config(void)
 {
-	g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 	g_autoptr(GError) error = NULL;
 	TrHubConfig cfg;
 
 	g_assert_true(parse(o, &error, "--address", "198.19.5.1/24", "--route", "198.19.9.0/24",
-			    "--crypto", "chacha20-poly1305,aes256-gcm", NULL));
+	                    "--crypto", "chacha20-poly1305,aes256-gcm", NULL));
 	tr_hub_config_init(&cfg);
 	g_assert_true(tr_hub_config_from_options(o, &cfg, &error));
 	g_assert_no_error(error);
@@ -200,12 +206,13 @@ test_server_config(void)
 	tr_hub_config_clear(&cfg);
 
 	{
-		g_autoptr(TrOptions) o2 = tr_options_new("trellis-server", tr_server_options,
-							 tr_server_n_options);
+		g_autoptr(TrOptions) o2 =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_assert_true(parse(o2, &error, "--pool", "fd00::/64", NULL));
 		tr_hub_config_init(&cfg);
 		g_assert_false(tr_hub_config_from_options(o2, &cfg, &error));
-		g_assert_nonnull(strstr(error->message, "--pool: 'fd00::/64' is not an IPv4 prefix"));
+		g_assert_nonnull(
+		        strstr(error->message, "--pool: 'fd00::/64' is not an IPv4 prefix"));
 		tr_hub_config_clear(&cfg);
 	}
 }
@@ -213,13 +220,14 @@ test_server_config(void)
 static void
 test_man_page(void)
 {
-	g_autofree char *man = tr_options_man_page("trellis-client", "8", TR_CLIENT_SUMMARY,
-						   TR_CLIENT_DESCRIPTION, NULL, tr_client_options,
-						   tr_client_n_options);
+	g_autofree char *man =
+	        tr_options_man_page("trellis-client", "8", TR_CLIENT_SUMMARY, TR_CLIENT_DESCRIPTION,
+	                            NULL, tr_client_options, tr_client_n_options);
 
 	/* Every visible option appears, with its default; hidden ones do not. */
 	for (guint i = 0; i < tr_client_n_options; i++) {
-		g_autofree char *want = g_strdup_printf("\\fB\\-\\-%s\\fR", tr_client_options[i].name);
+		g_autofree char *want =
+		        g_strdup_printf("\\fB\\-\\-%s\\fR", tr_client_options[i].name);
 		g_autofree char *escaped = NULL;
 		GString *s = g_string_new(want);
 		g_string_replace(s, "-", "\\-", 0);
@@ -240,7 +248,7 @@ static void
 test_examples(void)
 {
 	const char *root = g_getenv("TR_SOURCE_ROOT");
-	const char *servers[] = { "server.conf", "peer-alpha.conf", "peer-beta.conf" };
+	const char *servers[] = {"server.conf", "peer-alpha.conf", "peer-beta.conf"};
 
 	if (root == NULL) {
 		g_test_skip("TR_SOURCE_ROOT not set");
@@ -255,8 +263,8 @@ test_examples(void)
 	                                  -1, NULL));
 	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(servers); i++) {
-		g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-							tr_server_n_options);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 		g_autofree char *src = g_build_filename(root, "data", "examples", servers[i], NULL);
 		g_autofree char *path = g_build_filename(tmp, servers[i], NULL);
 		g_autofree char *text = NULL;
@@ -278,9 +286,10 @@ test_examples(void)
 	g_unlink(key);
 	g_rmdir(tmp);
 	{
-		g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-							tr_client_n_options);
-		g_autofree char *path = g_build_filename(root, "data", "examples", "client.conf", NULL);
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+		g_autofree char *path =
+		        g_build_filename(root, "data", "examples", "client.conf", NULL);
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 

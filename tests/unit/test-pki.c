@@ -68,7 +68,7 @@ assert_message(const GError *error, const char *fragment)
 static TrPkiCa *
 init_ca(const char *state, TrPkiAlgorithm algorithm)
 {
-	TrPkiInitOptions opts = { .network = "test", .algorithm = algorithm };
+	TrPkiInitOptions opts = {.network = "test", .algorithm = algorithm};
 	g_autoptr(GError) error = NULL;
 	TrPkiCa *ca;
 
@@ -102,7 +102,7 @@ load_issued(const char *state, const char *name)
 /* Verifies NAME's issued certificate; NULL @reason means it must pass. */
 static void
 check_verify(TrPkiTrust *trust, const char *state, const char *name, TrPkiKind kind,
-	     const char *expect_name, const char *reason)
+             const char *expect_name, const char *reason)
 {
 	g_auto(gnutls_x509_crt_t) crt = load_issued(state, name);
 	g_autoptr(GError) error = NULL;
@@ -148,9 +148,12 @@ test_issue_verify(Fixture *f, gconstpointer data)
 	TrPkiAlgorithm alg = GPOINTER_TO_INT(data);
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, alg);
 	TrPrefix addrs[2], subnets[2];
-	TrPkiIssueOptions opts = { .algorithm = alg, .addresses = addrs, .n_addresses = 2,
-				   .subnets = subnets, .n_subnets = 2 };
-	TrPkiIssueOptions server = { .kind = TR_PKI_KIND_SERVER, .algorithm = alg };
+	TrPkiIssueOptions opts = {.algorithm = alg,
+	                          .addresses = addrs,
+	                          .n_addresses = 2,
+	                          .subnets = subnets,
+	                          .n_subnets = 2};
+	TrPkiIssueOptions server = {.kind = TR_PKI_KIND_SERVER, .algorithm = alg};
 	g_autoptr(TrPkiTrust) trust = NULL;
 	g_auto(gnutls_x509_crt_t) crt = NULL;
 	g_autoptr(GError) error = NULL;
@@ -190,15 +193,15 @@ test_issue_verify(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_cmpuint(got_addrs->len, ==, 2);
 	g_assert_true(tr_prefix_equal(&g_array_index(got_addrs, TrPrefix, 0), &addrs[0]));
-	g_assert_cmpstr(tr_prefix_to_string(&g_array_index(got_addrs, TrPrefix, 1), buf,
-					    sizeof(buf)),
-			==, "fd00::5/128");
+	g_assert_cmpstr(
+	        tr_prefix_to_string(&g_array_index(got_addrs, TrPrefix, 1), buf, sizeof(buf)), ==,
+	        "fd00::5/128");
 	got_subnets = tr_pki_cert_get_subnets(crt, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(got_subnets->len, ==, 2);
-	g_assert_cmpstr(tr_prefix_to_string(&g_array_index(got_subnets, TrPrefix, 0), buf,
-					    sizeof(buf)),
-			==, "198.19.5.0/24");
+	g_assert_cmpstr(
+	        tr_prefix_to_string(&g_array_index(got_subnets, TrPrefix, 0), buf, sizeof(buf)), ==,
+	        "198.19.5.0/24");
 	g_assert_true(tr_prefix_equal(&g_array_index(got_subnets, TrPrefix, 1), &subnets[1]));
 }
 
@@ -206,30 +209,33 @@ static void
 test_chain_der(Fixture *f, gconstpointer data)
 {
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
-	TrPkiIssueOptions opts = { 0 };
+	TrPkiIssueOptions opts = {0};
 	g_autoptr(TrPkiTrust) trust = NULL;
 	g_auto(gnutls_x509_crt_t) crt = NULL;
 	g_autoptr(GError) error = NULL;
-	gnutls_datum_t chain[2] = { { NULL, 0 } };
-	gnutls_datum_t junk = { (unsigned char *)"junk", 4 };
+	gnutls_datum_t chain[2] = {{NULL, 0}};
+	gnutls_datum_t junk = {(unsigned char *)"junk", 4};
 
 	issue(ca, "bob", &opts);
 	crt = load_issued(f->state, "bob");
 	g_assert_cmpint(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &chain[0]), >=, 0);
-	g_assert_cmpint(gnutls_x509_crt_export2(tr_pki_ca_get_cert(ca), GNUTLS_X509_FMT_DER,
-						&chain[1]),
-			>=, 0);
+	g_assert_cmpint(
+	        gnutls_x509_crt_export2(tr_pki_ca_get_cert(ca), GNUTLS_X509_FMT_DER, &chain[1]), >=,
+	        0);
 	trust = tr_pki_trust_new_for_state_dir(f->state, &error);
 	g_assert_no_error(error);
 	/* As gnutls_certificate_get_peers() hands it over: leaf alone, or with the CA. */
-	g_assert_true(tr_pki_trust_verify_chain(trust, chain, 1, TR_PKI_KIND_CLIENT, "bob", &error));
+	g_assert_true(
+	        tr_pki_trust_verify_chain(trust, chain, 1, TR_PKI_KIND_CLIENT, "bob", &error));
 	g_assert_no_error(error);
 	g_assert_true(tr_pki_trust_verify_chain(trust, chain, 2, TR_PKI_KIND_CLIENT, NULL, &error));
 	g_assert_no_error(error);
-	g_assert_false(tr_pki_trust_verify_chain(trust, &junk, 1, TR_PKI_KIND_CLIENT, NULL, &error));
+	g_assert_false(
+	        tr_pki_trust_verify_chain(trust, &junk, 1, TR_PKI_KIND_CLIENT, NULL, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_AUTH);
 	g_clear_error(&error);
-	g_assert_false(tr_pki_trust_verify_chain(trust, chain, 0, TR_PKI_KIND_CLIENT, NULL, &error));
+	g_assert_false(
+	        tr_pki_trust_verify_chain(trust, chain, 0, TR_PKI_KIND_CLIENT, NULL, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_AUTH);
 	gnutls_free(chain[0].data);
 	gnutls_free(chain[1].data);
@@ -239,7 +245,7 @@ static void
 test_revoke(Fixture *f, gconstpointer data)
 {
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
-	TrPkiIssueOptions opts = { 0 };
+	TrPkiIssueOptions opts = {0};
 	g_autoptr(TrPkiTrust) trust = NULL;
 	g_autoptr(GPtrArray) list = NULL;
 	g_autoptr(GError) error = NULL;
@@ -265,8 +271,8 @@ test_revoke(Fixture *f, gconstpointer data)
 		g_assert_true(tr_pki_trust_reload_if_changed(trust, &reloaded, &error));
 		g_assert_no_error(error);
 		g_assert_true(reloaded);
-		g_assert_false(tr_pki_trust_verify_cert(trust, carol, TR_PKI_KIND_CLIENT, NULL,
-							&error));
+		g_assert_false(
+		        tr_pki_trust_verify_cert(trust, carol, TR_PKI_KIND_CLIENT, NULL, &error));
 		g_assert_error(error, TR_ERROR, TR_ERROR_AUTH);
 		assert_message(error, "revoked");
 		assert_message(error, "carol");
@@ -311,7 +317,7 @@ static void
 test_reissue(Fixture *f, gconstpointer data)
 {
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
-	TrPkiIssueOptions opts = { 0 };
+	TrPkiIssueOptions opts = {0};
 	g_autoptr(TrPkiTrust) trust = NULL;
 	g_auto(gnutls_x509_crt_t) old = NULL;
 	g_autoptr(GError) error = NULL;
@@ -337,11 +343,11 @@ test_validity(Fixture *f, gconstpointer data)
 {
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
 	gint64 now = tr_pki_now();
-	TrPkiIssueOptions expired = { .not_before = now - 10 * TR_PKI_DAY,
-				      .not_after = now - TR_PKI_DAY };
-	TrPkiIssueOptions future = { .not_before = now + TR_PKI_DAY };
-	TrPkiIssueOptions soon = { .not_after = now + 10 * TR_PKI_DAY };
-	TrPkiIssueOptions longer = { .days = 100 * 365 };
+	TrPkiIssueOptions expired = {.not_before = now - 10 * TR_PKI_DAY,
+	                             .not_after = now - TR_PKI_DAY};
+	TrPkiIssueOptions future = {.not_before = now + TR_PKI_DAY};
+	TrPkiIssueOptions soon = {.not_after = now + 10 * TR_PKI_DAY};
+	TrPkiIssueOptions longer = {.days = 100 * 365};
 	g_autoptr(TrPkiTrust) trust = NULL;
 	g_autoptr(GPtrArray) list = NULL;
 	g_autoptr(GError) error = NULL;
@@ -360,7 +366,7 @@ test_validity(Fixture *f, gconstpointer data)
 	/* A certificate never outlives its CA. */
 	crt = load_issued(f->state, "long");
 	g_assert_cmpint(gnutls_x509_crt_get_expiration_time(crt), ==,
-			gnutls_x509_crt_get_expiration_time(tr_pki_ca_get_cert(ca)));
+	                gnutls_x509_crt_get_expiration_time(tr_pki_ca_get_cert(ca)));
 
 	list = tr_pki_list(f->state, &error);
 	g_assert_no_error(error);
@@ -378,7 +384,7 @@ test_other_ca(Fixture *f, gconstpointer data)
 {
 	g_autofree char *other = g_build_filename(f->tmp, "other", NULL);
 	g_autoptr(TrPkiCa) ca2 = init_ca(other, TR_PKI_ALG_ECDSA_P256);
-	TrPkiIssueOptions opts = { 0 };
+	TrPkiIssueOptions opts = {0};
 	g_autoptr(TrPkiTrust) trust = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *crl2 = tr_pki_crl_path(other);
@@ -399,7 +405,7 @@ static void
 test_request(Fixture *f, gconstpointer data)
 {
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
-	TrPkiIssueOptions opts = { .kind = TR_PKI_KIND_CLIENT };
+	TrPkiIssueOptions opts = {.kind = TR_PKI_KIND_CLIENT};
 	g_autoptr(GBytes) key = NULL;
 	g_autoptr(GBytes) req = NULL;
 	g_autoptr(GBytes) cert = NULL;
@@ -416,12 +422,12 @@ test_request(Fixture *f, gconstpointer data)
 	gsize len;
 
 	/* The machine joining makes its key and request; the CA only sees the request. */
-	g_assert_true(tr_pki_make_request("frank-laptop", TR_PKI_ALG_ECDSA_P256, &key, &req,
-					  &error));
+	g_assert_true(
+	        tr_pki_make_request("frank-laptop", TR_PKI_ALG_ECDSA_P256, &key, &req, &error));
 	g_assert_no_error(error);
 	/* Identity comes from the CA side, not from the request's CN. */
 	cert = tr_pki_sign_request(ca, "frank", &opts, g_bytes_get_data(req, NULL),
-				   g_bytes_get_size(req), &error);
+	                           g_bytes_get_size(req), &error);
 	g_assert_no_error(error);
 	g_assert_false(g_file_test(key_path, G_FILE_TEST_EXISTS));
 	crt = tr_pki_cert_load(g_bytes_get_data(cert, NULL), g_bytes_get_size(cert), &error);
@@ -434,8 +440,8 @@ test_request(Fixture *f, gconstpointer data)
 	d.size = (unsigned)g_bytes_get_size(key);
 	g_assert_cmpint(gnutls_x509_privkey_init(&priv), ==, 0);
 	g_assert_cmpint(gnutls_x509_privkey_import(priv, &d, GNUTLS_X509_FMT_PEM), ==, 0);
-	g_assert_cmpint(gnutls_x509_privkey_get_key_id(priv, GNUTLS_KEYID_USE_SHA256, id1, &n1),
-			==, 0);
+	g_assert_cmpint(gnutls_x509_privkey_get_key_id(priv, GNUTLS_KEYID_USE_SHA256, id1, &n1), ==,
+	                0);
 	g_assert_cmpint(gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, id2, &n2), ==, 0);
 	g_assert_cmpmem(id1, n1, id2, n2);
 
@@ -448,7 +454,7 @@ test_request(Fixture *f, gconstpointer data)
 	bad = g_memdup2(g_bytes_get_data(req, NULL), len);
 	{
 		g_auto(gnutls_x509_crq_t) crq = NULL;
-		gnutls_datum_t in = { bad, (unsigned)len };
+		gnutls_datum_t in = {bad, (unsigned)len};
 		g_autoptr(gnutls_datum_t) der = g_new0(gnutls_datum_t, 1);
 		g_autoptr(GBytes) none = NULL;
 
@@ -470,19 +476,19 @@ test_request(Fixture *f, gconstpointer data)
 static void
 test_names(void)
 {
-	const char *good[] = { "a", "alice", "host-1", "db_2", "eu.west.gw", "0", NULL };
+	const char *good[] = {"a", "alice", "host-1", "db_2", "eu.west.gw", "0", NULL};
 	const struct {
 		const char *name, *fragment;
 	} bad[] = {
-		{ "", "empty" },
-		{ "Alice", "lower case" },
-		{ "-x", "start" },
-		{ ".hidden", "start" },
-		{ "a..b", ".." },
-		{ "a/b", "not allowed" },
-		{ "a b", "not allowed" },
-		{ "x\xc3\xa9", "not allowed" },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "at most" },
+	        {"", "empty"},
+	        {"Alice", "lower case"},
+	        {"-x", "start"},
+	        {".hidden", "start"},
+	        {"a..b", ".."},
+	        {"a/b", "not allowed"},
+	        {"a b", "not allowed"},
+	        {"x\xc3\xa9", "not allowed"},
+	        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "at most"},
 	};
 
 	for (guint i = 0; good[i]; i++) {
@@ -502,7 +508,7 @@ static void
 test_bad_name_issue(Fixture *f, gconstpointer data)
 {
 	g_autoptr(TrPkiCa) ca = init_ca(f->state, TR_PKI_ALG_ED25519);
-	TrPkiIssueOptions opts = { 0 };
+	TrPkiIssueOptions opts = {0};
 	g_autoptr(GError) error = NULL;
 	g_autofree char *escape = g_build_filename(f->tmp, "x.crt", NULL);
 
@@ -592,8 +598,11 @@ test_certtool(Fixture *f, gconstpointer data)
 	g_autofree char *certtool = g_find_program_in_path("certtool");
 	g_autoptr(TrPkiCa) ca = NULL;
 	TrPrefix addr, subnet;
-	TrPkiIssueOptions opts = { .kind = TR_PKI_KIND_SERVER, .addresses = &addr,
-				   .n_addresses = 1, .subnets = &subnet, .n_subnets = 1 };
+	TrPkiIssueOptions opts = {.kind = TR_PKI_KIND_SERVER,
+	                          .addresses = &addr,
+	                          .n_addresses = 1,
+	                          .subnets = &subnet,
+	                          .n_subnets = 1};
 	g_autofree char *ca_path = tr_pki_ca_cert_path(f->state);
 	g_autofree char *crl_path = tr_pki_crl_path(f->state);
 	g_autofree char *crt = tr_pki_cert_path(f->state, "gw");
@@ -610,9 +619,9 @@ test_certtool(Fixture *f, gconstpointer data)
 	g_assert_true(tr_prefix_parse("198.19.9.0/24", 0, &subnet, NULL));
 	issue(ca, "gw", &opts);
 	{
-		const char *argv[] = { certtool, "--certificate-info", "--infile", crt, NULL };
+		const char *argv[] = {certtool, "--certificate-info", "--infile", crt, NULL};
 		g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
-					   NULL, NULL, &out, NULL, NULL, &error));
+		                           NULL, NULL, &out, NULL, NULL, &error));
 		g_assert_no_error(error);
 		g_assert_nonnull(strstr(out, "Subject: CN=gw"));
 		g_assert_nonnull(strstr(out, "DNSname: gw"));
@@ -622,10 +631,11 @@ test_certtool(Fixture *f, gconstpointer data)
 		g_clear_pointer(&out, g_free);
 	}
 	{
-		const char *argv[] = { certtool, "--verify", "--load-ca-certificate", ca_path,
-				       "--load-crl", crl_path, "--infile", crt, NULL };
+		const char *argv[] = {certtool,   "--verify",   "--load-ca-certificate",
+		                      ca_path,    "--load-crl", crl_path,
+		                      "--infile", crt,          NULL};
 		g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
-					   NULL, NULL, &out, NULL, NULL, &error));
+		                           NULL, NULL, &out, NULL, NULL, &error));
 		g_assert_nonnull(strstr(out, "Verified."));
 		g_clear_pointer(&out, g_free);
 	}
@@ -637,17 +647,18 @@ test_certtool(Fixture *f, gconstpointer data)
 	}
 	g_assert_true(tr_pki_revoke(ca, "gw", &error));
 	{
-		const char *argv[] = { certtool, "--verify", "--load-ca-certificate", ca_path,
-				       "--load-crl", crl_path, "--infile", revoked_crt, NULL };
+		const char *argv[] = {certtool,   "--verify",   "--load-ca-certificate",
+		                      ca_path,    "--load-crl", crl_path,
+		                      "--infile", revoked_crt,  NULL};
 		g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
-					   NULL, NULL, &out, NULL, NULL, &error));
+		                           NULL, NULL, &out, NULL, NULL, &error));
 		g_assert_nonnull(strstr(out, "revoked"));
 		g_clear_pointer(&out, g_free);
 	}
 	{
-		const char *argv[] = { certtool, "--crl-info", "--infile", crl_path, NULL };
+		const char *argv[] = {certtool, "--crl-info", "--infile", crl_path, NULL};
 		g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL,
-					   NULL, NULL, &out, NULL, NULL, &error));
+		                           NULL, NULL, &out, NULL, NULL, &error));
 		g_assert_nonnull(strstr(out, "Revoked certificates (1)"));
 	}
 }
@@ -657,14 +668,14 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	umask(022);
-#define FIXTURE_TEST(path, fn, data)                                                            \
+#define FIXTURE_TEST(path, fn, data)                                                               \
 	g_test_add(path, Fixture, data, fixture_setup, fn, fixture_teardown)
 	g_test_add_func("/pki/names", test_names);
 	FIXTURE_TEST("/pki/init-modes", test_init_modes, NULL);
 	FIXTURE_TEST("/pki/issue-verify/ed25519", test_issue_verify,
-		     GINT_TO_POINTER(TR_PKI_ALG_ED25519));
+	             GINT_TO_POINTER(TR_PKI_ALG_ED25519));
 	FIXTURE_TEST("/pki/issue-verify/ecdsa-p256", test_issue_verify,
-		     GINT_TO_POINTER(TR_PKI_ALG_ECDSA_P256));
+	             GINT_TO_POINTER(TR_PKI_ALG_ECDSA_P256));
 	FIXTURE_TEST("/pki/chain-der", test_chain_der, NULL);
 	FIXTURE_TEST("/pki/revoke", test_revoke, NULL);
 	FIXTURE_TEST("/pki/reissue-force", test_reissue, NULL);

@@ -88,7 +88,7 @@ test_publish_concurrent(void)
 	atomic_store(&snaps_freed, 0);
 	g_assert_null(tr_rcu_peek(rcu));
 	for (int i = 0; i < N_READERS; i++) {
-		r[i] = (Reader){ .rcu = rcu, .stop = &stop };
+		r[i] = (Reader){.rcu = rcu, .stop = &stop};
 		t[i] = g_thread_new("reader", reader_thread, &r[i]);
 	}
 	/* Publish only once every reader runs, however busy the machine is
@@ -197,7 +197,7 @@ fwd_reader_thread(gpointer p)
 		if (fwd) {
 			/* Version v routes 10.0.0.0/8 to peer v: never an older one. */
 			if (tr_fwd_decide(fwd, r->pkt, r->len, TR_PEER_LOCAL, 0, &res) !=
-				    TR_FWD_PEER ||
+			            TR_FWD_PEER ||
 			    res.peer < last)
 				r->bad++;
 			last = res.peer;
@@ -213,7 +213,7 @@ static void
 test_fwd_snapshots(void)
 {
 	TrRcu *rcu = tr_rcu_new((GDestroyNotify)tr_fwd_free);
-	TrFwdConfig cfg = { .mode = TR_FWD_MODE_ROUTER, .type = TR_FRAME_IP };
+	TrFwdConfig cfg = {.mode = TR_FWD_MODE_ROUTER, .type = TR_FRAME_IP};
 	atomic_bool stop = false;
 	FwdReader r[N_READERS];
 	GThread *t[N_READERS];
@@ -221,7 +221,7 @@ test_fwd_snapshots(void)
 	size_t len = pb_ip4(pkt, "198.19.0.1", "10.1.2.3", 17, false, (const uint8_t *)"hi", 2);
 
 	for (int i = 0; i < N_READERS; i++) {
-		r[i] = (FwdReader){ .rcu = rcu, .stop = &stop, .pkt = pkt, .len = len };
+		r[i] = (FwdReader){.rcu = rcu, .stop = &stop, .pkt = pkt, .len = len};
 		t[i] = g_thread_new("fwd-reader", fwd_reader_thread, &r[i]);
 	}
 	for (uint32_t v = 1; v <= 500; v++) {

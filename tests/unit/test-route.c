@@ -93,11 +93,12 @@ test_many(void)
 	g_autoptr(TrRouteTable) t = NULL;
 
 	for (uint32_t i = 0; i < 5000; i++) {
-		TrPrefix p = { .family = TR_ADDR_IPV4, .len = 30 };
+		TrPrefix p = {.family = TR_ADDR_IPV4, .len = 30};
 		uint32_t a = htonl(0x0a000000u + i * 4);
 
 		memcpy(p.addr, &a, 4);
-		g_assert_true(tr_route_builder_add(b, &p, i + 1, TR_ROUTE_CLAIMED, NULL, NULL, NULL));
+		g_assert_true(
+		        tr_route_builder_add(b, &p, i + 1, TR_ROUTE_CLAIMED, NULL, NULL, NULL));
 	}
 	t = tr_route_table_build(b);
 	for (uint32_t i = 0; i < 5000; i++) {
@@ -118,7 +119,7 @@ collect(const TrPrefix *p, uint32_t winner, uint32_t loser, void *data)
 	char buf[TR_PREFIX_STRLEN];
 
 	g_string_append_printf(data, "%s:%u>%u ", tr_prefix_to_string(p, buf, sizeof(buf)), winner,
-			       loser);
+	                       loser);
 }
 
 static void
@@ -145,8 +146,8 @@ test_conflicts(void)
 
 	g_assert_cmpuint(tr_route_builder_foreach_conflict(b, collect, s), ==, 5);
 	g_assert_cmpstr(s->str, ==,
-			"198.19.0.5/32:5>4 198.19.0.5/32:5>6 192.168.1.0/24:7>3 "
-			"192.168.1.0/24:7>9 fd01::/64:1>2 ");
+	                "198.19.0.5/32:5>4 198.19.0.5/32:5>6 192.168.1.0/24:7>3 "
+	                "192.168.1.0/24:7>9 fd01::/64:1>2 ");
 
 	t = tr_route_table_build(b);
 	g_assert_cmpint(lookup(t, "192.168.1.1", NULL), ==, 7);
@@ -209,9 +210,9 @@ test_invalid(void)
 {
 	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
 	g_autoptr(GError) error = NULL;
-	TrPrefix p = { .family = TR_ADDR_IPV4, .len = 33 };
+	TrPrefix p = {.family = TR_ADDR_IPV4, .len = 33};
 	uint32_t peer;
-	uint8_t a[16] = { 10 };
+	uint8_t a[16] = {10};
 
 	g_assert_false(tr_route_builder_add(b, &p, 1, TR_ROUTE_CLAIMED, NULL, NULL, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_INVALID);

@@ -49,8 +49,8 @@ parse(TrOptions *o, const char *const *args, GError **error)
 static gboolean
 hub_config(TrHubConfig *cfg, const char *const *args, GError **error)
 {
-	g_autoptr(TrOptions) o = tr_options_new("trellis-server", tr_server_options,
-						tr_server_n_options);
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
 
 	tr_hub_config_init(cfg);
 	g_assert_true(parse(o, args, error));
@@ -60,8 +60,8 @@ hub_config(TrHubConfig *cfg, const char *const *args, GError **error)
 static gboolean
 client_config(TrClientConfig *cfg, const char *const *args, GError **error)
 {
-	g_autoptr(TrOptions) o = tr_options_new("trellis-client", tr_client_options,
-						tr_client_n_options);
+	g_autoptr(TrOptions) o =
+	        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
 
 	tr_client_config_init(cfg);
 	g_assert_true(parse(o, args, error));
@@ -123,7 +123,7 @@ test_shared_key_file(void)
 	g_autofree char *group_key = write_file(dir, "group.key", text, 0640);
 
 	{
-		const char *args[] = { "--shared-key-file", good, NULL };
+		const char *args[] = {"--shared-key-file", good, NULL};
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
@@ -134,7 +134,7 @@ test_shared_key_file(void)
 		tr_hub_config_clear(&cfg);
 	}
 	for (guint i = 0; i < 2; i++) {
-		const char *args[] = { "--shared-key-file", i ? group_key : open_key, NULL };
+		const char *args[] = {"--shared-key-file", i ? group_key : open_key, NULL};
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 
@@ -145,7 +145,7 @@ test_shared_key_file(void)
 	}
 	/* On the command line it works, with a warning; with --magic the network changes. */
 	{
-		const char *args[] = { "--shared-key", key, "--magic", "hash:office", NULL };
+		const char *args[] = {"--shared-key", key, "--magic", "hash:office", NULL};
 		g_autoptr(GError) error = NULL;
 		TrClientConfig cfg;
 
@@ -157,13 +157,15 @@ test_shared_key_file(void)
 	}
 	/* A passphrase: accepted, warned about. */
 	{
-		g_autofree char *weak = write_file(dir, "weak.key", "correct horse battery\n", 0600);
-		const char *args[] = { "--shared-key-file", weak, NULL };
+		g_autofree char *weak =
+		        write_file(dir, "weak.key", "correct horse battery\n", 0600);
+		const char *args[] = {"--shared-key-file", weak, NULL};
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 
 		g_assert_true(hub_config(&cfg, args, &error));
-		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*passphrase*trellis genkey*");
+		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+		                      "*passphrase*trellis genkey*");
 		tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 		g_test_assert_expected_messages();
 		tr_shared_key_warn_if_weak(key); /* a genkey key: nothing */
@@ -172,7 +174,7 @@ test_shared_key_file(void)
 	}
 	/* Both: refused. */
 	{
-		const char *args[] = { "--shared-key-file", good, "--shared-key", key, NULL };
+		const char *args[] = {"--shared-key-file", good, "--shared-key", key, NULL};
 		g_autoptr(GError) error = NULL;
 		TrHubConfig cfg;
 

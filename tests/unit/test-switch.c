@@ -42,7 +42,7 @@ test_learn(void)
 {
 	TrSwitch *sw = tr_switch_new(0, 0);
 	TrSwitchStats st;
-	uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
+	uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
 
 	g_assert_cmpuint(tr_switch_capacity(sw), ==, TR_SWITCH_CAPACITY_DEFAULT);
 	g_assert_cmpint(peer_of(sw, 0, 1, T0), ==, -1);
@@ -186,7 +186,7 @@ test_threads(void)
 	TrSwitchStats st;
 
 	for (int i = 0; i < N_THREADS; i++) {
-		w[i] = (Worker){ .sw = sw, .peer = (uint32_t)i + 1 };
+		w[i] = (Worker){.sw = sw, .peer = (uint32_t)i + 1};
 		t[i] = g_thread_new("learner", worker, &w[i]);
 	}
 	for (int i = 0; i < N_THREADS; i++) {
