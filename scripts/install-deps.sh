@@ -15,7 +15,7 @@ PACKAGES="
   desktop-file-utils appstream libxml2-utils
   x11-utils trayer dbus python3-gi util-linux gnome-keyring pkexec
   libpam0g-dev libcrypt-dev
-  clang-14 libclang-rt-14-dev llvm-14
+  clang-14 libclang-rt-14-dev llvm-14 clang-format-14
   cppcheck valgrind
   gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev libz-mingw-w64-dev
   dpkg-dev cmake wine wine64 nsis

@@ -74,6 +74,9 @@ if ! ./scripts/install-deps.sh; then
 	exit 1
 fi
 
+note "format (clang-format, .clang-format)"
+check format scripts/check-format.sh
+
 note "build (-Werror)"
 if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then
 	note "meson test: unit + netns suites"
