@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TLS backend + control connection over a socketpair, on a real main loop. */
-#include "common/ctrl.h"
-#include "common/error.h"
+#include "common/ctrl/conn.h"
+#include "common/base/error.h"
 
 #include <string.h>
 #include <sys/socket.h>
