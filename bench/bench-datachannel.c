@@ -7,7 +7,7 @@
  *
  *   bench-datachannel [SECONDS-PER-CASE]   (default 0.3)
  */
-#include "common/datachannel.h"
+#include "common/datapath/datachannel.h"
 
 #include <gnutls/crypto.h>
 #include <stdio.h>

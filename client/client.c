@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/client.h"
 
-#include "common/dialer.h"
-#include "common/error.h"
-#include "common/node-key.h"
-#include "common/json-writer.h"
-#include "common/mangle.h"
+#include "common/ctrl/dialer.h"
+#include "common/base/error.h"
+#include "common/auth/node-key.h"
+#include "common/base/json-writer.h"
+#include "common/datapath/mangle.h"
 #include "tr-config.h"
 
 #include <errno.h>

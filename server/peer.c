@@ -13,9 +13,9 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/identity.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
 #include "tr-config.h"
 
 #include <netinet/in.h>

@@ -7,11 +7,11 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/identity.h"
-#include "common/node-key.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
+#include "common/auth/node-key.h"
+#include "common/pki/pki.h"
 #include "tr-config.h"
 
 #include <gio/gio.h>

@@ -25,9 +25,9 @@
  * knows one for it (it must then match), and otherwise only vouched for by
  * the hub (tr_pair_auth() says which).
  */
-#include "common/ctrl-msg.h"
-#include "common/node-key.h"
-#include "common/tls.h"
+#include "common/ctrl/msg.h"
+#include "common/auth/node-key.h"
+#include "common/auth/tls.h"
 
 #include <glib.h>
 

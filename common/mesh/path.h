@@ -29,7 +29,7 @@
  *   TR_PATH_FALLBACK_USEC takes the path down and the pair falls back to the
  *   relay (or another working candidate) at once.
  */
-#include "common/mesh/candidate.h"
+#include "common/base/candidate.h"
 
 #include <glib.h>
 

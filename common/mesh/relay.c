@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/mesh/relay.h"
 
-#include "common/datachannel.h"
+#include "common/datapath/datachannel.h"
 
 #include <errno.h>
 #include <string.h>

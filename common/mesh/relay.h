@@ -17,7 +17,7 @@
  * the data channel's type space, so one receive path tells the two apart
  * from byte 4. Pure code: no allocation.
  */
-#include "common/magic.h"
+#include "common/datapath/magic.h"
 
 #include <stdbool.h>
 #include <stddef.h>

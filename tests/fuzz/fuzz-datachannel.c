@@ -6,7 +6,7 @@
  * Sessions use receiver index 0x01020304, the default magic, epoch 1 and the
  * key 00 01 .. 1f, as the PROTOCOL.md test vectors do.
  */
-#include "common/datachannel.h"
+#include "common/datapath/datachannel.h"
 
 #include <errno.h>
 #include <string.h>

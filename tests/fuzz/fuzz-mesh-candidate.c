@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Candidates as PAIR_START and CANDIDATES carry them: each one decoded,
  * re-encoded to the same bytes, and added to a list whose order must hold. */
-#include "common/mesh/candidate.h"
+#include "common/base/candidate.h"
 
 #include <string.h>
 

@@ -8,11 +8,11 @@
  * session did both. Used by the netns suite (tests/netns/test-load.sh) and
  * by the benchmark (bench/bench-load.sh).
  */
-#include "common/addr.h"
-#include "common/ctrl-msg.h"
-#include "common/error.h"
-#include "common/link.h"
-#include "common/log.h"
+#include "common/base/addr.h"
+#include "common/ctrl/msg.h"
+#include "common/base/error.h"
+#include "common/link/link.h"
+#include "common/base/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

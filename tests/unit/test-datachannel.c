@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/datachannel.h"
-#include "common/error.h"
-#include "common/replay.h"
+#include "common/datapath/datachannel.h"
+#include "common/base/error.h"
+#include "common/datapath/replay.h"
 
 #include <errno.h>
 #include <lzo/lzo1x.h>

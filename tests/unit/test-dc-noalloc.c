@@ -5,7 +5,7 @@
  * on, rekeying in between. Sanitizer builds bring their own allocator, so
  * there the test skips.
  */
-#include "common/datachannel.h"
+#include "common/datapath/datachannel.h"
 
 #include <malloc.h>
 #include <stdlib.h>

@@ -4,9 +4,9 @@
  * "Pair sessions"), every refusal of the decoder, which addresses are worth
  * offering, and the order of a list.
  */
-#include "common/error.h"
-#include "common/mesh/candidate.h"
-#include "common/ctrl-msg.h"
+#include "common/base/error.h"
+#include "common/base/candidate.h"
+#include "common/ctrl/msg.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -5,9 +5,9 @@
  * messages. Real certificates from a real CA (common/pki.h), a real CRL, real
  * shared keys and node keys; no mock of GnuTLS.
  */
-#include "common/error.h"
+#include "common/base/error.h"
 #include "common/mesh/pair.h"
-#include "common/pki.h"
+#include "common/pki/pki.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
