@@ -115,7 +115,6 @@ end_clear(End *e)
 static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
-	g_autofree char *argv0 = NULL;
 	const char *argv[] = {"rm", "-rf", f->dir, NULL};
 
 	(void)data;
@@ -130,16 +129,20 @@ fixture_tear_down(Fixture *f, gconstpointer data)
 
 /* The TLS configuration of a client whose certificate is NAME in @state. */
 static TrTlsConfig
-cert_config(const char *state, const char *name, char **paths)
+cert_config(const char *state, const char *name, GPtrArray *keep)
 {
-	paths[0] = tr_pki_ca_cert_path(state);
-	paths[1] = tr_pki_crl_path(state);
-	paths[2] = tr_pki_cert_path(state, name);
-	paths[3] = tr_pki_key_path(state, name);
-	return (TrTlsConfig){.ca_file = paths[0],
-	                     .crl_file = paths[1],
-	                     .cert_file = paths[2],
-	                     .key_file = paths[3]};
+	TrTlsConfig c = {
+	        .ca_file = tr_pki_ca_cert_path(state),
+	        .crl_file = tr_pki_crl_path(state),
+	        .cert_file = tr_pki_cert_path(state, name),
+	        .key_file = tr_pki_key_path(state, name),
+	};
+
+	g_ptr_array_add(keep, (char *)c.ca_file);
+	g_ptr_array_add(keep, (char *)c.crl_file);
+	g_ptr_array_add(keep, (char *)c.cert_file);
+	g_ptr_array_add(keep, (char *)c.key_file);
+	return c;
 }
 
 static const uint8_t ciphers_a[] = {2, 1};
@@ -163,8 +166,6 @@ make_end(End *self, End *other, const TrTlsConfig *tls, const TrPairConfig *cfg)
 static void
 pump(Fixture *f)
 {
-	g_autoptr(GError) error = NULL;
-
 	if (!tr_pair_start(f->a.pair, &f->a.error))
 		return;
 	for (unsigned round = 0; round < 64; round++) {
@@ -211,7 +212,8 @@ check_keys_match(Fixture *f)
 static void
 test_certificates(Fixture *f, gconstpointer data)
 {
-	g_autofree char *pa[4] = {0}, *pb[4] = {0};
+	g_autoptr(GPtrArray) pa = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) pb = g_ptr_array_new_with_free_func(g_free);
 	TrTlsConfig ta = cert_config(f->state, "alice", pa);
 	TrTlsConfig tb = cert_config(f->state, "bob", pb);
 	TrPairConfig ca = {.role = TR_PAIR_ROLE_CLIENT,
@@ -292,7 +294,8 @@ failing(Fixture *f, const TrTlsConfig *ta, const TrTlsConfig *tb, const char *a_
 static void
 test_wrong_ca(Fixture *f, gconstpointer data)
 {
-	g_autofree char *pa[4] = {0}, *pb[4] = {0};
+	g_autoptr(GPtrArray) pa = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) pb = g_ptr_array_new_with_free_func(g_free);
 	TrTlsConfig ta = cert_config(f->other, "mallory", pa);
 	TrTlsConfig tb = cert_config(f->state, "bob", pb);
 	g_autofree char *why = NULL;
@@ -311,7 +314,8 @@ test_wrong_ca(Fixture *f, gconstpointer data)
 static void
 test_revoked(Fixture *f, gconstpointer data)
 {
-	g_autofree char *pa[4] = {0}, *pb[4] = {0};
+	g_autoptr(GPtrArray) pa = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) pb = g_ptr_array_new_with_free_func(g_free);
 	TrTlsConfig ta = cert_config(f->state, "carol", pa);
 	TrTlsConfig tb = cert_config(f->state, "bob", pb);
 	g_autofree char *why = NULL;
@@ -331,7 +335,8 @@ test_revoked(Fixture *f, gconstpointer data)
 static void
 test_wrong_name(Fixture *f, gconstpointer data)
 {
-	g_autofree char *pa[4] = {0}, *pb[4] = {0};
+	g_autoptr(GPtrArray) pa = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) pb = g_ptr_array_new_with_free_func(g_free);
 	TrTlsConfig ta = cert_config(f->state, "alice", pa);
 	TrTlsConfig tb = cert_config(f->state, "bob", pb);
 	g_autofree char *why = NULL;
