@@ -100,8 +100,9 @@ new_id(TrHubPairs *pairs)
 {
 	uint32_t id = 0;
 
-	/* Random, so an id says nothing about other pairs; never 0. */
-	while (id == 0 || g_hash_table_contains(pairs->by_id, GUINT_TO_POINTER(id))) {
+	/* Random, so an id says nothing about other pairs; never 0 nor all ones. */
+	while (id == 0 || id == UINT32_MAX ||
+	       g_hash_table_contains(pairs->by_id, GUINT_TO_POINTER(id))) {
 		if (gnutls_rnd(GNUTLS_RND_NONCE, &id, sizeof(id)) < 0)
 			id = g_random_int();
 	}
