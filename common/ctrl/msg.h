@@ -84,7 +84,7 @@ typedef enum {
 	TR_FEATURE_TCP_FALLBACK = 1 << 1,     /* can carry data over the TLS stream */
 	TR_FEATURE_CLIENT_TO_CLIENT = 1 << 2, /* server routes between clients */
 	TR_FEATURE_PLAINTEXT = 1 << 3,        /* explicitly configured for no encryption */
-	TR_FEATURE_PEER = 1 << 4,             /* a node of the symmetric model: nothing pushed */
+	TR_FEATURE_NODE = 1 << 4,             /* a node of a symmetric network: nothing pushed */
 } TrFeature;
 
 /* Why a peer was refused or a session ended; sent in ERROR and CLOSE. */
