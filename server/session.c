@@ -324,7 +324,7 @@ finish_hello(Client *c)
 	c->rx_index = hub_new_index(hub);
 	hub_fill_dc_config(hub, &dcc, cipher, comp, c->rx_index, hello->rx_index);
 	tr_link_use_dataplane(c->link, hub->dp, 0);
-	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, NULL, 0, &error)) {
+	if (!tr_link_activate(c->link, &dcc, &timing, NULL, 0, &error)) {
 		g_autofree char *failed =
 		        g_strdup_printf("cannot start the data channel: %s", error->message);
 		hub_refuse(c, TR_REFUSE_INTERNAL, failed, "internal error");
