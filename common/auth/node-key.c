@@ -2,6 +2,7 @@
 #include "common/auth/node-key.h"
 
 #include "common/base/error.h"
+#include "common/base/gnutls-auto.h"
 #include "common/base/secret.h"
 
 #include <errno.h>
@@ -24,20 +25,12 @@ struct _TrNodeKey {
 	GBytes *public_key;
 };
 
-static gboolean
-gnutls_fail(GError **error, int rc, const char *what)
-{
-	g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "%s: %s", what, gnutls_strerror(rc));
-	return FALSE;
-}
-
 void
 tr_node_key_free(TrNodeKey *key)
 {
 	if (key == NULL)
 		return;
-	if (key->priv)
-		gnutls_privkey_deinit(key->priv);
+	g_clear_pointer(&key->priv, gnutls_privkey_deinit);
 	g_clear_pointer(&key->public_key, g_bytes_unref);
 	g_free(key);
 }
@@ -45,9 +38,9 @@ tr_node_key_free(TrNodeKey *key)
 static gboolean
 create_file(const char *path, GError **error)
 {
-	gnutls_x509_privkey_t x = NULL;
-	gnutls_datum_t pem = {NULL, 0};
-	gboolean ok = FALSE;
+	g_auto(gnutls_x509_privkey_t) x = NULL;
+	g_autoptr(TrSecretDatum) pem = g_new0(TrSecretDatum, 1);
+	gboolean ok;
 	int rc, fd;
 
 	rc = gnutls_x509_privkey_init(&x);
@@ -55,11 +48,9 @@ create_file(const char *path, GError **error)
 		rc = gnutls_x509_privkey_generate(x, GNUTLS_PK_EDDSA_ED25519, 0, 0);
 	if (rc >= 0)
 		rc = gnutls_x509_privkey_export2_pkcs8(x, GNUTLS_X509_FMT_PEM, NULL,
-		                                       GNUTLS_PKCS_PLAIN, &pem);
-	if (rc < 0) {
-		gnutls_fail(error, rc, "cannot make a node key");
-		goto out;
-	}
+		                                       GNUTLS_PKCS_PLAIN, pem);
+	if (rc < 0)
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot make a node key");
 	{
 		g_autofree char *dir = g_path_get_dirname(path);
 		g_mkdir_with_parents(dir, 0700);
@@ -71,25 +62,16 @@ create_file(const char *path, GError **error)
 #else
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 #endif
-	if (fd < 0) {
-		tr_set_error_errno(error, errno, "cannot create the node key %s", path);
-		goto out;
-	}
-	ok = write(fd, pem.data, pem.size) == (ssize_t)pem.size && fsync(fd) == 0;
+	if (fd < 0)
+		return tr_set_error_errno(error, errno, "cannot create the node key %s", path);
+	ok = write(fd, pem->data, pem->size) == (ssize_t)pem->size && fsync(fd) == 0;
 	if (close(fd) < 0 || !ok) {
 		tr_set_error_errno(error, errno ? errno : EIO, "cannot write the node key %s",
 		                   path);
 		unlink(path);
-		ok = FALSE;
+		return FALSE;
 	}
-out:
-	if (pem.data) {
-		gnutls_memset(pem.data, 0, pem.size);
-		gnutls_free(pem.data);
-	}
-	if (x)
-		gnutls_x509_privkey_deinit(x);
-	return ok;
+	return TRUE;
 }
 
 TrNodeKey *
@@ -97,8 +79,9 @@ tr_node_key_load_or_create(const char *path, GError **error)
 {
 	g_autoptr(TrNodeKey) key = g_new0(TrNodeKey, 1);
 	g_autoptr(GBytes) pem = NULL;
-	gnutls_pubkey_t pub = NULL;
-	gnutls_datum_t x = {NULL, 0}, d;
+	g_auto(gnutls_pubkey_t) pub = NULL;
+	g_autoptr(gnutls_datum_t) x = g_new0(gnutls_datum_t, 1);
+	gnutls_datum_t d;
 	gnutls_ecc_curve_t curve;
 	gsize len;
 	int rc;
@@ -120,18 +103,14 @@ tr_node_key_load_or_create(const char *path, GError **error)
 	if (rc >= 0)
 		rc = gnutls_pubkey_import_privkey(pub, key->priv, 0, 0);
 	if (rc >= 0)
-		rc = gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, NULL, 0);
-	if (pub)
-		gnutls_pubkey_deinit(pub);
-	if (rc < 0 || x.size != TR_NODE_KEY_PUBLIC_LEN) {
-		gnutls_free(x.data);
+		rc = gnutls_pubkey_export_ecc_raw2(pub, &curve, x, NULL, 0);
+	if (rc < 0 || x->size != TR_NODE_KEY_PUBLIC_LEN) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
 		            "node key %s is not an Ed25519 private key (PEM)%s%s", path,
 		            rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
 		return NULL;
 	}
-	key->public_key = g_bytes_new(x.data, x.size);
-	gnutls_free(x.data);
+	key->public_key = g_bytes_new(x->data, x->size);
 	return g_steal_pointer(&key);
 }
 
@@ -151,27 +130,25 @@ GBytes *
 tr_node_key_prove(TrNodeKey *key, TrTls *tls, GError **error)
 {
 	guint8 data[EXPORTER_LEN];
-	gnutls_datum_t d = {data, sizeof(data)}, sig = {NULL, 0};
-	GBytes *out;
+	gnutls_datum_t d = {data, sizeof(data)};
+	g_autoptr(gnutls_datum_t) sig = g_new0(gnutls_datum_t, 1);
 	int rc;
 
 	if (!exporter(tls, data, error))
 		return NULL;
-	rc = gnutls_privkey_sign_data2(key->priv, GNUTLS_SIGN_EDDSA_ED25519, 0, &d, &sig);
+	rc = gnutls_privkey_sign_data2(key->priv, GNUTLS_SIGN_EDDSA_ED25519, 0, &d, sig);
 	if (rc < 0) {
-		gnutls_fail(error, rc, "signing with the node key");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "signing with the node key");
 		return NULL;
 	}
-	out = g_bytes_new(sig.data, sig.size);
-	gnutls_free(sig.data);
-	return out;
+	return g_bytes_new(sig->data, sig->size);
 }
 
 gboolean
 tr_node_key_verify(GBytes *public_key, GBytes *proof, TrTls *tls, GError **error)
 {
 	guint8 data[EXPORTER_LEN];
-	gnutls_pubkey_t pub = NULL;
+	g_auto(gnutls_pubkey_t) pub = NULL;
 	gsize klen, slen;
 	gnutls_datum_t x, sig, d = {data, sizeof(data)};
 	int rc;
@@ -195,12 +172,8 @@ tr_node_key_verify(GBytes *public_key, GBytes *proof, TrTls *tls, GError **error
 		rc = gnutls_pubkey_import_ecc_raw(pub, GNUTLS_ECC_CURVE_ED25519, &x, NULL);
 	if (rc >= 0)
 		rc = gnutls_pubkey_verify_data2(pub, GNUTLS_SIGN_EDDSA_ED25519, 0, &d, &sig);
-	if (pub)
-		gnutls_pubkey_deinit(pub);
-	if (rc < 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "the node key proof does not verify: %s", gnutls_strerror(rc));
-		return FALSE;
-	}
+	if (rc < 0)
+		return tr_set_error_gnutls(error, TR_ERROR_AUTH, rc,
+		                           "the node key proof does not verify");
 	return TRUE;
 }

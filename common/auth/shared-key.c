@@ -77,10 +77,8 @@ tr_shared_key_derive(const char *key, const char *network, uint8_t out[TR_SHARED
 	}
 	rc = gnutls_pbkdf2(GNUTLS_MAC_SHA256, &pass, &salt, PSK_ITERATIONS, out,
 	                   TR_SHARED_KEY_PSK_LEN);
-	if (rc < 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "PBKDF2: %s", gnutls_strerror(rc));
-		return FALSE;
-	}
+	if (rc < 0)
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "PBKDF2");
 	return TRUE;
 }
 

@@ -2,6 +2,7 @@
 #include "common/auth/tls.h"
 
 #include "common/base/error.h"
+#include "common/base/gnutls-auto.h"
 #include "common/base/secret.h"
 #include "common/auth/shared-key.h"
 
@@ -16,6 +17,9 @@
  * forward secrecy; plain PSK key exchange is not enabled. */
 #define PRIORITY_CERT "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 #define PRIORITY_PSK  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK"
+
+/* The longest certificate chain a peer's is checked to. */
+#define MAX_CHAIN 8
 
 /* --shared-key text -> PSK: common/auth/shared-key.h, once at start-up. */
 #define PSK_LEN TR_TLS_PSK_LEN
@@ -47,13 +51,6 @@ struct _TrTls {
 	gboolean psk_from_lookup; /* the key came from creds->psk_lookup */
 	int refusal_alert;        /* why verify_peer refused, as a TLS alert */
 };
-
-static gboolean
-set_gnutls_error(GError **error, int code, int rc, const char *what)
-{
-	g_set_error(error, TR_ERROR, code, "%s: %s", what, gnutls_strerror(rc));
-	return FALSE;
-}
 
 static int
 psk_server_cb(gnutls_session_t session, const char *username, gnutls_datum_t *key)
@@ -87,33 +84,31 @@ psk_server_cb(gnutls_session_t session, const char *username, gnutls_datum_t *ke
 static gboolean
 load_trust(TrTlsCreds *creds, gnutls_x509_trust_list_t *out, GError **error)
 {
-	gnutls_x509_trust_list_t tl;
+	g_auto(gnutls_x509_trust_list_t) tl = NULL;
 	int rc;
 
 	rc = gnutls_x509_trust_list_init(&tl, 0);
 	if (rc < 0)
-		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "trust list");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "trust list");
 	rc = gnutls_x509_trust_list_add_trust_file(tl, creds->ca_file, NULL, GNUTLS_X509_FMT_PEM, 0,
 	                                           0);
 	if (rc <= 0) {
-		gnutls_x509_trust_list_deinit(tl, 1);
 		if (rc == 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
 			            "expected a PEM CA certificate in %s (--ca), found none",
 			            creds->ca_file);
 			return FALSE;
 		}
-		return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->ca_file);
+		return tr_set_error_gnutls(error, TR_ERROR_CONFIG, rc, "%s", creds->ca_file);
 	}
 	if (creds->crl_file != NULL) {
 		rc = gnutls_x509_trust_list_add_trust_file(
 		        tl, NULL, creds->crl_file, GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL, 0);
-		if (rc < 0) {
-			gnutls_x509_trust_list_deinit(tl, 1);
-			return set_gnutls_error(error, TR_ERROR_CONFIG, rc, creds->crl_file);
-		}
+		if (rc < 0)
+			return tr_set_error_gnutls(error, TR_ERROR_CONFIG, rc, "%s",
+			                           creds->crl_file);
 	}
-	*out = tl;
+	*out = g_steal_pointer(&tl);
 	return TRUE;
 }
 
@@ -141,6 +136,21 @@ psk_client_cb(gnutls_session_t session, gnutls_datum_t *username, gnutls_datum_t
 	return 0;
 }
 
+/* Certificates GnuTLS allocated, the array too (gnutls_certificate_get_x509_crt). */
+typedef struct {
+	gnutls_x509_crt_t *crts;
+	unsigned n;
+} CertChain;
+
+static void
+cert_chain_clear(CertChain *chain)
+{
+	for (unsigned i = 0; i < chain->n; i++)
+		gnutls_x509_crt_deinit(chain->crts[i]);
+	gnutls_free(chain->crts);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CertChain, cert_chain_clear)
+
 /* A file the credentials need, named by its option when it cannot be read. */
 static gboolean
 check_file(const char *path, const char *what, const char *option, GError **error)
@@ -156,32 +166,24 @@ static gboolean
 check_key_matches(gnutls_certificate_credentials_t x509, const char *cert_file,
                   const char *key_file, GError **error)
 {
-	gnutls_x509_crt_t *crts = NULL;
-	unsigned n = 0;
-	gnutls_x509_privkey_t key = NULL;
+	g_auto(CertChain) chain = {0};
+	g_auto(gnutls_x509_privkey_t) key = NULL;
 	unsigned char a[64], b[64];
 	size_t alen = sizeof(a), blen = sizeof(b);
-	gboolean ok = TRUE;
 
-	if (gnutls_certificate_get_x509_crt(x509, 0, &crts, &n) < 0 || n == 0 ||
+	if (gnutls_certificate_get_x509_crt(x509, 0, &chain.crts, &chain.n) < 0 || chain.n == 0 ||
 	    gnutls_certificate_get_x509_key(x509, 0, &key) < 0)
-		goto out;
-	if (gnutls_x509_crt_get_key_id(crts[0], GNUTLS_KEYID_USE_SHA256, a, &alen) == 0 &&
+		return TRUE;
+	if (gnutls_x509_crt_get_key_id(chain.crts[0], GNUTLS_KEYID_USE_SHA256, a, &alen) == 0 &&
 	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b, &blen) == 0 &&
 	    (alen != blen || memcmp(a, b, alen) != 0)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
 		            "the key %s (--key) does not belong to the certificate %s (--cert): "
 		            "expected the key the certificate was issued for",
 		            key_file, cert_file);
-		ok = FALSE;
+		return FALSE;
 	}
-out:
-	for (unsigned i = 0; i < n; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	gnutls_free(crts);
-	if (key)
-		gnutls_x509_privkey_deinit(key);
-	return ok;
+	return TRUE;
 }
 
 TrTlsCreds *
@@ -216,7 +218,7 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		creds->crl_file = g_strdup(config->crl_file);
 		rc = gnutls_certificate_allocate_credentials(&creds->x509);
 		if (rc < 0)
-			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "credentials"), NULL;
+			return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "credentials"), NULL;
 		/* The private key only from a file nobody else can read. */
 		key = tr_secret_file_load(config->key_file, "private key", error);
 		if (key == NULL)
@@ -235,14 +237,13 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 			rc = gnutls_certificate_set_x509_key_mem(creds->x509, &cd, &kd,
 			                                         GNUTLS_X509_FMT_PEM);
 		}
-		if (rc < 0) {
-			g_set_error(
-			        error, TR_ERROR, TR_ERROR_CONFIG,
-			        "expected a PEM certificate in %s (--cert) and its PEM private key "
-			        "in %s (--key): %s",
-			        config->cert_file, config->key_file, gnutls_strerror(rc));
-			return NULL;
-		}
+		if (rc < 0)
+			return tr_set_error_gnutls(
+			               error, TR_ERROR_CONFIG, rc,
+			               "expected a PEM certificate in %s (--cert) and its "
+			               "PEM private key in %s (--key)",
+			               config->cert_file, config->key_file),
+			       NULL;
 		if (!check_key_matches(creds->x509, config->cert_file, config->key_file, error))
 			return NULL;
 		/* The CA goes to the handshake too so that the server's
@@ -280,12 +281,12 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 	if (config->is_server && (creds->has_psk || creds->psk_lookup != NULL)) {
 		rc = gnutls_psk_allocate_server_credentials(&creds->psk_server);
 		if (rc < 0)
-			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+			return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
 		gnutls_psk_set_server_credentials_function(creds->psk_server, psk_server_cb);
 	} else if (!config->is_server && creds->has_psk) {
 		rc = gnutls_psk_allocate_client_credentials(&creds->psk_client);
 		if (rc < 0)
-			return set_gnutls_error(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
+			return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "PSK"), NULL;
 		creds->psk_identity =
 		        g_strdup(config->psk_identity ? config->psk_identity : "trellis");
 		gnutls_psk_set_client_credentials_function2(creds->psk_client, psk_client_cb);
@@ -312,14 +313,10 @@ tr_tls_creds_unref(TrTlsCreds *creds)
 {
 	if (creds == NULL || !g_atomic_int_dec_and_test(&creds->ref))
 		return;
-	if (creds->x509)
-		gnutls_certificate_free_credentials(creds->x509);
-	if (creds->trust)
-		gnutls_x509_trust_list_deinit(creds->trust, 1);
-	if (creds->psk_server)
-		gnutls_psk_free_server_credentials(creds->psk_server);
-	if (creds->psk_client)
-		gnutls_psk_free_client_credentials(creds->psk_client);
+	g_clear_pointer(&creds->x509, gnutls_certificate_free_credentials);
+	g_clear_pointer(&creds->trust, tr_gnutls_trust_list_deinit);
+	g_clear_pointer(&creds->psk_server, gnutls_psk_free_server_credentials);
+	g_clear_pointer(&creds->psk_client, gnutls_psk_free_client_credentials);
 	gnutls_memset(creds->psk, 0, sizeof(creds->psk));
 	g_free(creds->psk_identity);
 	g_free(creds->ca_file);
@@ -348,7 +345,7 @@ tr_tls_creds_reload_crl(TrTlsCreds *creds, GError **error)
 		return TRUE;
 	if (!load_trust(creds, &tl, error))
 		return FALSE;
-	gnutls_x509_trust_list_deinit(creds->trust, 1);
+	tr_gnutls_trust_list_deinit(creds->trust);
 	creds->trust = tl;
 	return TRUE;
 }
@@ -408,7 +405,7 @@ tr_tls_send_refusal(TrTls *tls)
 gboolean
 tr_tls_creds_is_revoked(TrTlsCreds *creds, const GBytes *cert_der)
 {
-	gnutls_x509_crt_t crt;
+	g_auto(gnutls_x509_crt_t) crt = NULL;
 	gnutls_datum_t d;
 	unsigned status = 0;
 	gsize len;
@@ -422,7 +419,6 @@ tr_tls_creds_is_revoked(TrTlsCreds *creds, const GBytes *cert_der)
 	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0)
 		gnutls_x509_trust_list_verify_crt2(creds->trust, &crt, 1, NULL, 0, 0, &status,
 		                                   NULL);
-	gnutls_x509_crt_deinit(crt);
 	return (status & GNUTLS_CERT_REVOKED) != 0;
 }
 
@@ -438,7 +434,7 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 	rc = gnutls_init(&tls->session, (creds->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
 	                                        GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
-		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS session"), NULL;
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "TLS session"), NULL;
 	gnutls_session_set_ptr(tls->session, tls);
 
 	if (creds->is_server) {
@@ -465,7 +461,7 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 			                       strlen(server_name));
 	}
 	if (rc < 0)
-		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS priority"), NULL;
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "TLS priority"), NULL;
 	gnutls_transport_set_int(tls->session, fd);
 	gnutls_handshake_set_timeout(tls->session, 0); /* the caller bounds it */
 	return g_steal_pointer(&tls);
@@ -476,8 +472,7 @@ tr_tls_free(TrTls *tls)
 {
 	if (tls == NULL)
 		return;
-	if (tls->session)
-		gnutls_deinit(tls->session);
+	g_clear_pointer(&tls->session, gnutls_deinit);
 	tr_tls_creds_unref(tls->creds);
 	g_free(tls->server_name);
 	g_free(tls->psk_identity);
@@ -485,92 +480,121 @@ tr_tls_free(TrTls *tls)
 }
 
 /*
- * What a failed handshake means, as a TR_ERROR code and words a person can
- * act on. A refusal (an alert about our key or certificate, no common
- * version or cipher) is TR_ERROR_AUTH or _NEGOTIATE: retrying cannot fix it.
- * A connection that went away, or an alert that says nothing about us, is
- * TR_ERROR_IO: it may work next time.
+ * What an alert from the peer says about us, as a TR_ERROR code and words a
+ * person can act on (@what, @hint: "the peer <what> (TLS alert: NAME)<hint>").
+ * A refusal of our key or certificate, or nothing in common, is
+ * TR_ERROR_AUTH or _NEGOTIATE: retrying cannot fix it. An alert that says
+ * nothing about us is TR_ERROR_IO (@what NULL): it may work next time. With
+ * a shared key alone (@psk), a key mismatch shows as a failed decryption or
+ * no common parameters.
  */
-static void
-handshake_error(TrTls *tls, int rc, GError **error)
+static TrError
+alert_meaning(int alert, gboolean psk, const char **what, const char **hint)
 {
-	gboolean psk = tls->creds->has_psk && tls->creds->x509 == NULL;
-	gnutls_alert_description_t alert;
-	const char *name;
-
-	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED) {
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "TLS handshake: the peer sent no certificate");
-		return;
-	}
-	if (rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET || rc == GNUTLS_E_NO_CIPHER_SUITES ||
-	    rc == GNUTLS_E_NO_COMMON_KEY_SHARE || rc == GNUTLS_E_INSUFFICIENT_CREDENTIALS) {
-		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
-		            "TLS handshake: nothing in common with the peer (%s): one side uses "
-		            "certificates, the other a shared key, or it is not a Trellis node",
-		            gnutls_strerror(rc));
-		return;
-	}
-	if (rc != GNUTLS_E_WARNING_ALERT_RECEIVED && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) {
-		set_gnutls_error(error, TR_ERROR_IO, rc, "TLS handshake");
-		return;
-	}
-	alert = gnutls_alert_get(tls->session);
-	name = gnutls_alert_get_name(alert);
+	*what = NULL;
+	*hint = "";
 	switch (alert) {
 	case GNUTLS_A_DECRYPT_ERROR:
 	case GNUTLS_A_ILLEGAL_PARAMETER:
 	case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
 	case GNUTLS_A_BAD_RECORD_MAC:
-		if (psk) {
-			g_set_error(
-			        error, TR_ERROR, TR_ERROR_AUTH,
-			        "the peer refused our shared key (TLS alert: %s): the two sides' "
-			        "--shared-key differ",
-			        name);
-			return;
-		}
-		break;
+		if (!psk)
+			return TR_ERROR_IO;
+		*what = "refused our shared key";
+		*hint = ": the two sides' --shared-key differ";
+		return TR_ERROR_AUTH;
 	case GNUTLS_A_UNKNOWN_CA:
 	case GNUTLS_A_BAD_CERTIFICATE:
 	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
 	case GNUTLS_A_CERTIFICATE_UNKNOWN:
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "the peer refused our certificate (TLS alert: %s): it was not issued "
-		            "by the CA the peer trusts",
-		            name);
-		return;
+		*what = "refused our certificate";
+		*hint = ": it was not issued by the CA the peer trusts";
+		return TR_ERROR_AUTH;
 	case GNUTLS_A_CERTIFICATE_REVOKED:
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "the peer says our certificate is revoked (TLS alert: %s)", name);
-		return;
+		*what = "says our certificate is revoked";
+		return TR_ERROR_AUTH;
 	case GNUTLS_A_CERTIFICATE_EXPIRED:
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "the peer says our certificate has expired (TLS alert: %s)", name);
-		return;
+		*what = "says our certificate has expired";
+		return TR_ERROR_AUTH;
 	case GNUTLS_A_CERTIFICATE_REQUIRED:
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "the peer wants a certificate (TLS alert: %s): give --cert and --key, "
-		            "or use its shared key",
-		            name);
-		return;
+		*what = "wants a certificate";
+		*hint = ": give --cert and --key, or use its shared key";
+		return TR_ERROR_AUTH;
 	case GNUTLS_A_ACCESS_DENIED:
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
-		            "the peer denied access (TLS alert: %s)", name);
-		return;
+		*what = "denied access";
+		return TR_ERROR_AUTH;
 	case GNUTLS_A_PROTOCOL_VERSION:
 	case GNUTLS_A_INSUFFICIENT_SECURITY:
 	case GNUTLS_A_HANDSHAKE_FAILURE:
-		g_set_error(error, TR_ERROR, psk ? TR_ERROR_AUTH : TR_ERROR_NEGOTIATE,
-		            "the peer found nothing in common with us (TLS alert: %s)%s", name,
-		            psk ? ": it may not take shared keys, or its --shared-key differs"
-		                : "");
-		return;
+		*what = "found nothing in common with us";
+		if (!psk)
+			return TR_ERROR_NEGOTIATE;
+		*hint = ": it may not take shared keys, or its --shared-key differs";
+		return TR_ERROR_AUTH;
 	default:
-		break;
+		return TR_ERROR_IO;
 	}
-	g_set_error(error, TR_ERROR, TR_ERROR_IO, "TLS handshake: the peer sent the alert \"%s\"",
-	            name);
+}
+
+TrError
+tr_tls_error_code(int rc, int alert, gboolean psk)
+{
+	const char *what, *hint;
+
+	switch (rc) {
+	case GNUTLS_E_WARNING_ALERT_RECEIVED:
+	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		return alert_meaning(alert, psk, &what, &hint);
+	case GNUTLS_E_NO_CERTIFICATE_FOUND:
+	case GNUTLS_E_CERTIFICATE_REQUIRED:
+	case GNUTLS_E_CERTIFICATE_ERROR:
+	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+		return TR_ERROR_AUTH;
+	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
+	case GNUTLS_E_NO_CIPHER_SUITES:
+	case GNUTLS_E_NO_COMMON_KEY_SHARE:
+	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+		return TR_ERROR_NEGOTIATE;
+	default:
+		return TR_ERROR_IO;
+	}
+}
+
+/* Whether this end authenticates with a shared key alone. */
+static gboolean
+psk_only(TrTls *tls)
+{
+	return tls->creds->has_psk && tls->creds->x509 == NULL;
+}
+
+/* A failed handshake, by code (tr_tls_error_code) and in words. */
+static void
+handshake_error(TrTls *tls, int rc, GError **error)
+{
+	gnutls_alert_description_t alert = gnutls_alert_get(tls->session);
+	TrError code = tr_tls_error_code(rc, alert, psk_only(tls));
+	const char *what, *hint;
+
+	if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		alert_meaning(alert, psk_only(tls), &what, &hint);
+		if (what)
+			g_set_error(error, TR_ERROR, code, "the peer %s (TLS alert: %s)%s", what,
+			            gnutls_alert_get_name(alert), hint);
+		else
+			g_set_error(error, TR_ERROR, code,
+			            "TLS handshake: the peer sent the alert \"%s\"",
+			            gnutls_alert_get_name(alert));
+		return;
+	}
+	if (code == TR_ERROR_AUTH)
+		g_set_error(error, TR_ERROR, code, "TLS handshake: the peer sent no certificate");
+	else if (code == TR_ERROR_NEGOTIATE)
+		tr_set_error_gnutls(error, code, rc,
+		                    "TLS handshake: nothing in common with the peer (one side uses "
+		                    "certificates, the other a shared key, or it is not a Trellis "
+		                    "node)");
+	else
+		tr_set_error_gnutls(error, code, rc, "TLS handshake");
 }
 
 int
@@ -615,13 +639,11 @@ cert_common_name(gnutls_x509_crt_t crt)
 gboolean
 tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 {
-	const gnutls_datum_t *chain;
-	unsigned n_chain = 0, status = 0;
-	gnutls_x509_crt_t crts[8];
-	unsigned n_crts = 0;
+	const gnutls_datum_t *sent;
+	unsigned n_sent = 0, status = 0;
+	g_auto(CertChain) chain = {0};
 	gnutls_typed_vdata_st vdata[2];
 	unsigned n_vdata = 0;
-	gboolean ok = FALSE;
 	int rc;
 
 	g_return_val_if_fail(tls->handshake_done, FALSE);
@@ -645,21 +667,26 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "no CA configured to verify the peer");
 		return FALSE;
 	}
-	chain = gnutls_certificate_get_peers(tls->session, &n_chain);
-	if (chain == NULL || n_chain == 0) {
+	sent = gnutls_certificate_get_peers(tls->session, &n_sent);
+	if (sent == NULL || n_sent == 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the peer sent no certificate");
 		return FALSE;
 	}
-	if (n_chain > G_N_ELEMENTS(crts))
-		n_chain = G_N_ELEMENTS(crts);
-	for (; n_crts < n_chain; n_crts++) {
-		if (gnutls_x509_crt_init(&crts[n_crts]) < 0)
-			goto out;
-		rc = gnutls_x509_crt_import(crts[n_crts], &chain[n_crts], GNUTLS_X509_FMT_DER);
+	n_sent = MIN(n_sent, MAX_CHAIN);
+	chain.crts = gnutls_calloc(n_sent, sizeof(*chain.crts));
+	if (chain.crts == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "out of memory");
+		return FALSE;
+	}
+	for (; chain.n < n_sent; chain.n++) {
+		rc = gnutls_x509_crt_init(&chain.crts[chain.n]);
+		if (rc < 0)
+			return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "peer certificate");
+		rc = gnutls_x509_crt_import(chain.crts[chain.n], &sent[chain.n],
+		                            GNUTLS_X509_FMT_DER);
 		if (rc < 0) {
-			n_crts++;
-			set_gnutls_error(error, TR_ERROR_AUTH, rc, "peer certificate");
-			goto out;
+			chain.n++;
+			return tr_set_error_gnutls(error, TR_ERROR_AUTH, rc, "peer certificate");
 		}
 	}
 
@@ -673,14 +700,13 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		vdata[n_vdata].data = (unsigned char *)tls->server_name;
 		vdata[n_vdata++].size = 0;
 	}
-	rc = gnutls_x509_trust_list_verify_crt2(tls->creds->trust, crts, n_crts, vdata, n_vdata, 0,
-	                                        &status, NULL);
-	if (rc < 0) {
-		set_gnutls_error(error, TR_ERROR_AUTH, rc, "verifying the peer certificate");
-		goto out;
-	}
+	rc = gnutls_x509_trust_list_verify_crt2(tls->creds->trust, chain.crts, chain.n, vdata,
+	                                        n_vdata, 0, &status, NULL);
+	if (rc < 0)
+		return tr_set_error_gnutls(error, TR_ERROR_AUTH, rc,
+		                           "verifying the peer certificate");
 	if (status != 0) {
-		g_autofree char *cn = cert_common_name(crts[0]);
+		g_autofree char *cn = cert_common_name(chain.crts[0]);
 		unsigned worse = GNUTLS_CERT_REVOKED | GNUTLS_CERT_EXPIRED |
 		                 GNUTLS_CERT_NOT_ACTIVATED | GNUTLS_CERT_SIGNER_NOT_FOUND |
 		                 GNUTLS_CERT_SIGNATURE_FAILURE;
@@ -709,19 +735,15 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)",
 			            status_reason(status), cn ? cn : "?");
 		tls->refusal_alert = status_alert(status);
-		goto out;
+		return FALSE;
 	}
-	*identity = cert_common_name(crts[0]);
+	*identity = cert_common_name(chain.crts[0]);
 	if (*identity == NULL || **identity == '\0') {
 		g_clear_pointer(identity, g_free);
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "the peer certificate has no name");
-		goto out;
+		return FALSE;
 	}
-	ok = TRUE;
-out:
-	for (unsigned i = 0; i < n_crts; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	return ok;
+	return TRUE;
 }
 
 GBytes *
@@ -751,17 +773,17 @@ tr_tls_read(TrTls *tls, void *buf, size_t len, GError **error)
 	}
 	if (n == GNUTLS_E_FATAL_ALERT_RECEIVED || n == GNUTLS_E_WARNING_ALERT_RECEIVED) {
 		gnutls_alert_description_t a = gnutls_alert_get(tls->session);
-		gboolean about_cert =
-		        a == GNUTLS_A_BAD_CERTIFICATE || a == GNUTLS_A_UNKNOWN_CA ||
-		        a == GNUTLS_A_CERTIFICATE_REVOKED || a == GNUTLS_A_CERTIFICATE_EXPIRED ||
-		        a == GNUTLS_A_CERTIFICATE_UNKNOWN || a == GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+		const char *what, *hint;
 
-		g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%sthe peer sent the TLS alert '%s'",
-		            about_cert ? "the peer refused our certificate: " : "",
-		            gnutls_alert_get_name(a));
+		/* After the handshake: the peer's verdict on our certificate. */
+		alert_meaning(a, psk_only(tls), &what, &hint);
+		g_set_error(error, TR_ERROR, tr_tls_error_code((int)n, a, psk_only(tls)),
+		            "%s%s%sthe peer sent the TLS alert '%s'", what ? "the peer " : "",
+		            what ? what : "", what ? ": " : "", gnutls_alert_get_name(a));
 		return -EIO;
 	}
-	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS receive");
+	tr_set_error_gnutls(error, tr_tls_error_code((int)n, 0, psk_only(tls)), (int)n,
+	                    "TLS receive");
 	return -EIO;
 }
 
@@ -774,7 +796,7 @@ tr_tls_write(TrTls *tls, const void *buf, size_t len, GError **error)
 		return n;
 	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
 		return -EAGAIN;
-	set_gnutls_error(error, TR_ERROR_IO, (int)n, "TLS send");
+	tr_set_error_gnutls(error, tr_tls_error_code((int)n, 0, psk_only(tls)), (int)n, "TLS send");
 	return -EIO;
 }
 
@@ -798,7 +820,7 @@ tr_tls_export(TrTls *tls, const char *label, const void *context, size_t context
 	int rc = gnutls_prf_rfc5705(tls->session, strlen(label), label, context_len, context,
 	                            out_len, out);
 	if (rc < 0)
-		return set_gnutls_error(error, TR_ERROR_FAILED, rc, "TLS exporter");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "TLS exporter");
 	return TRUE;
 }
 

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/base/error.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -99,6 +101,16 @@ void tr_tls_send_refusal(TrTls *tls);
 
 /* The peer certificate (DER) after the handshake, or NULL with PSK. */
 GBytes *tr_tls_peer_cert(TrTls *tls);
+
+/*
+ * What a GnuTLS failure means, as a TrError: @rc, the GnuTLS error code
+ * (GNUTLS_E_*); @alert, with GNUTLS_E_*_ALERT_RECEIVED, the alert the peer
+ * sent; @psk, this end authenticates with a shared key alone. TR_ERROR_AUTH:
+ * our key or certificate was refused; _NEGOTIATE: nothing in common; _IO:
+ * anything retrying may fix (tr_error_is_retryable()). Every error the
+ * handshake, tr_tls_read() and tr_tls_write() set carries this code.
+ */
+TrError tr_tls_error_code(int rc, int alert, gboolean psk);
 
 /* Bytes read: >0, 0 on orderly close, -EAGAIN, or -EIO with @error set. */
 gssize tr_tls_read(TrTls *tls, void *buf, size_t len, GError **error);

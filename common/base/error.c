@@ -2,6 +2,7 @@
 #include "common/base/error.h"
 
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <string.h>
 
 G_DEFINE_QUARK(trellis - error - quark, tr_error)
@@ -46,6 +47,19 @@ tr_set_error_errno(GError **error, int errsv, const char *format, ...)
 		break;
 	}
 	g_set_error(error, TR_ERROR, code, "%s: %s", msg, g_strerror(errsv));
+	return FALSE;
+}
+
+gboolean
+tr_set_error_gnutls(GError **error, int code, int rc, const char *format, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, format);
+	msg = g_strdup_vprintf(format, ap);
+	va_end(ap);
+	g_set_error(error, TR_ERROR, code, "%s: %s", msg, gnutls_strerror(rc));
 	return FALSE;
 }
 

@@ -40,4 +40,10 @@ gboolean tr_error_is_retryable(const GError *error);
 /* Sets @error from errno with a message prefix; returns FALSE for chaining. */
 gboolean tr_set_error_errno(GError **error, int errsv, const char *format, ...) G_GNUC_PRINTF(3, 4);
 
+/* Sets @error to "<message>: <GnuTLS's words for @rc>" with @code (TrError:
+ * what the failure means where it happened; TR_ERROR_FAILED when nothing
+ * more is known); returns FALSE for chaining. */
+gboolean tr_set_error_gnutls(GError **error, int code, int rc, const char *format, ...)
+        G_GNUC_PRINTF(4, 5);
+
 G_END_DECLS

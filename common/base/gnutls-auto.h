@@ -51,3 +51,7 @@ tr_gnutls_datum_wipe(gnutls_datum_t *d)
 		gnutls_memset(d->data, 0, d->size);
 	tr_gnutls_datum_free(d);
 }
+/* g_autoptr(TrSecretDatum) key = g_new0(TrSecretDatum, 1): a secret GnuTLS
+ * exported into a datum of its own allocation. */
+typedef gnutls_datum_t TrSecretDatum;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrSecretDatum, tr_gnutls_datum_wipe)

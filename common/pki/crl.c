@@ -184,7 +184,7 @@ tr_pki_write_crl(TrPkiCa *ca, gnutls_x509_crt_t extra, GError **error)
 	if (rc >= 0)
 		rc = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_PEM, pem);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot make the CRL");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot make the CRL");
 	if (!tr_pki_write_file(path, pem->data, pem->size, 0644, error)) {
 		tr_pki_prefix_write_error(error, ca->state_dir);
 		return FALSE;

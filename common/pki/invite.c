@@ -138,15 +138,15 @@ tr_pki_invite_create(const char *state_dir, const TrPkiInviteOptions *opts, GErr
 	rc = gnutls_x509_crt_get_fingerprint(ca->crt, GNUTLS_DIG_SHA256, t->ca_fingerprint,
 	                                     &fp_len);
 	if (rc < 0 || fp_len != sizeof(t->ca_fingerprint)) {
-		tr_pki_set_gnutls_error(error, rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR,
-		                        "CA fingerprint");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR,
+		                    "CA fingerprint");
 		return NULL;
 	}
 	rc = gnutls_rnd(GNUTLS_RND_RANDOM, t->id, sizeof(t->id));
 	if (rc >= 0)
 		rc = gnutls_rnd(GNUTLS_RND_KEY, t->secret, sizeof(t->secret));
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "random bytes");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "random bytes");
 		return NULL;
 	}
 	t->name = g_strdup(opts->name);

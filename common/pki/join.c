@@ -90,8 +90,8 @@ check_ca(const guint8 *fingerprint, gnutls_x509_crt_t ca, GError **error)
 
 	rc = gnutls_x509_crt_get_fingerprint(ca, GNUTLS_DIG_SHA256, fp, &fp_len);
 	if (rc < 0 || fp_len != sizeof(fp))
-		return tr_pki_set_gnutls_error(error, rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR,
-		                               "CA fingerprint");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED,
+		                           rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR, "CA fingerprint");
 	if (memcmp(fp, fingerprint, sizeof(fp)) != 0) {
 		g_autofree char *got = tr_pki_hex(fp, sizeof(fp));
 		g_autofree char *want = tr_pki_hex(fingerprint, TR_INVITE_FP_LEN);
@@ -128,7 +128,8 @@ same_key(gnutls_x509_crt_t crt, GBytes *key_pem, GError **error)
 	if (rc >= 0)
 		rc = gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b, &b_len);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "comparing the certificate's key");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "comparing the certificate's key");
 	if (a_len != b_len || memcmp(a, b, a_len) != 0) {
 		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
 		            "the certificate the hub sent is not for the key made here");
@@ -192,7 +193,7 @@ to_pem(GBytes *bytes, GError **error)
 		return NULL;
 	rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &out);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot export the certificate");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot export the certificate");
 		return NULL;
 	}
 	pem = g_bytes_new(out.data, out.size);

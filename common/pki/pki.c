@@ -117,7 +117,7 @@ generate_key(TrPkiAlgorithm algorithm, GError **error)
 			rc = gnutls_x509_privkey_generate(key, GNUTLS_PK_EDDSA_ED25519, 0, 0);
 	}
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot generate a key");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot generate a key");
 		return NULL;
 	}
 	return g_steal_pointer(&key);
@@ -134,7 +134,7 @@ export_key(gnutls_x509_privkey_t key, GError **error)
 	rc = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN,
 	                                       pem);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot export the private key");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot export the private key");
 		return NULL;
 	}
 	out = tr_pki_secret_bytes_new(pem->data, pem->size);
@@ -149,7 +149,7 @@ export_cert(gnutls_x509_crt_t crt, GError **error)
 	int rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, pem);
 
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot export the certificate");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot export the certificate");
 		return NULL;
 	}
 	return g_bytes_new(pem->data, pem->size);
@@ -183,7 +183,8 @@ set_serial_and_times(gnutls_x509_crt_t crt, gint64 not_before, gint64 not_after,
 	/* Random and positive, with a fixed length: first byte 0x40..0x7f. */
 	rc = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot make a serial number");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot make a serial number");
 	serial[0] = (guint8)((serial[0] & 0x3f) | 0x40);
 	rc = gnutls_x509_crt_set_version(crt, 3);
 	if (rc >= 0)
@@ -193,7 +194,8 @@ set_serial_and_times(gnutls_x509_crt_t crt, gint64 not_before, gint64 not_after,
 	if (rc >= 0)
 		rc = gnutls_x509_crt_set_expiration_time(crt, (time_t)not_after);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot set serial and validity");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot set serial and validity");
 	return TRUE;
 }
 
@@ -249,7 +251,8 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 	if (rc >= 0)
 		rc = gnutls_x509_crt_set_key(crt, key);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot create the CA certificate");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot create the CA certificate");
 	if (!set_serial_and_times(crt, not_before, not_before + (gint64)days * TR_PKI_DAY, error))
 		return FALSE;
 	rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
@@ -260,7 +263,8 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 		rc = gnutls_x509_crt_set_key_usage(crt,
 		                                   GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot set the CA's subject and usages");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot set the CA's subject and usages");
 	{
 		guint8 id[64];
 		size_t size = sizeof(id);
@@ -276,7 +280,8 @@ tr_pki_init(const char *state_dir, const TrPkiInitOptions *opts, GError **error)
 		                                   : GNUTLS_DIG_UNKNOWN,
 		                           0);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot sign the CA certificate");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot sign the CA certificate");
 
 	key_pem = export_key(key, error);
 	crt_pem = key_pem ? export_cert(crt, error) : NULL;
@@ -423,7 +428,8 @@ finish_cert(TrPkiCa *ca, gnutls_x509_crt_t crt, const char *name, const TrPkiIss
 		return FALSE;
 	rc = gnutls_x509_crt_privkey_sign(crt, ca->crt, ca->key, sign_digest(ca->key), 0);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot sign the certificate");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot sign the certificate");
 	return TRUE;
 }
 
@@ -473,7 +479,8 @@ tr_pki_issue(TrPkiCa *ca, const char *name, const TrPkiIssueOptions *opts, GErro
 	if (rc >= 0)
 		rc = gnutls_x509_crt_set_key(crt, key);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot create the certificate");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot create the certificate");
 	if (!finish_cert(ca, crt, name, opts, error))
 		return FALSE;
 	key_pem = export_key(key, error);
@@ -497,7 +504,7 @@ load_request(const guint8 *data, gsize len, GError **error)
 	}
 	rc = gnutls_x509_crq_init(&crq);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot allocate a request");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot allocate a request");
 		return NULL;
 	}
 	rc = gnutls_x509_crq_import(crq, &d, GNUTLS_X509_FMT_PEM);
@@ -556,7 +563,8 @@ tr_pki_sign_request(TrPkiCa *ca, const char *name, const TrPkiIssueOptions *opts
 	if (rc >= 0)
 		rc = gnutls_pubkey_import_x509_crq(pub, crq, 0);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot read the request's public key");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                    "cannot read the request's public key");
 		return NULL;
 	}
 	if (!check_request_key(pub, error))
@@ -565,7 +573,8 @@ tr_pki_sign_request(TrPkiCa *ca, const char *name, const TrPkiIssueOptions *opts
 	if (rc >= 0)
 		rc = gnutls_x509_crt_set_pubkey(crt, pub);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot take the request's public key");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                    "cannot take the request's public key");
 		return NULL;
 	}
 	if (!finish_cert(ca, crt, name, opts, error))
@@ -609,7 +618,8 @@ tr_pki_make_request(const char *name, TrPkiAlgorithm algorithm, GBytes **key_pem
 	if (rc >= 0)
 		rc = gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_PEM, pem);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot make the certificate request");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot make the certificate request");
 	key_out = export_key(key, error);
 	if (key_out == NULL)
 		return FALSE;

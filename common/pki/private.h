@@ -36,9 +36,6 @@ struct _TrPkiCa {
 gboolean tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *name,
                               const TrPkiIssueOptions *opts, GError **error);
 
-/* Reads a GnuTLS error into TR_ERROR with a prefix; returns FALSE. */
-gboolean tr_pki_set_gnutls_error(GError **error, int rc, const char *what);
-
 /* Lowercase hex of @len bytes. */
 char *tr_pki_hex(const guint8 *data, gsize len);
 

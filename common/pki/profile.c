@@ -21,13 +21,6 @@
 #define SAN_MAX 256
 
 gboolean
-tr_pki_set_gnutls_error(GError **error, int rc, const char *what)
-{
-	g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "%s: %s", what, gnutls_strerror(rc));
-	return FALSE;
-}
-
-gboolean
 tr_pki_name_validate(const char *name, GError **error)
 {
 	size_t len;
@@ -143,7 +136,8 @@ add_san(gnutls_x509_crt_t crt, gnutls_x509_subject_alt_name_t type, const void *
 	int rc = gnutls_x509_crt_set_subject_alt_name(crt, type, data, size, GNUTLS_FSAN_APPEND);
 
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot add a subject alternative name");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot add a subject alternative name");
 	return TRUE;
 }
 
@@ -164,7 +158,8 @@ set_key_ids(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, GError **error)
 			rc = gnutls_x509_crt_set_authority_key_id(crt, id, size);
 	}
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot set the key identifiers");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot set the key identifiers");
 	return TRUE;
 }
 
@@ -184,7 +179,7 @@ tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *na
 	rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, name,
 	                                   (unsigned)strlen(name));
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot set the subject");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot set the subject");
 	if (!add_san(crt, GNUTLS_SAN_DNSNAME, name, (unsigned)strlen(name), error))
 		return FALSE;
 
@@ -228,7 +223,7 @@ tr_pki_profile_apply(gnutls_x509_crt_t crt, gnutls_x509_crt_t ca, const char *na
 	if (rc >= 0)
 		rc = gnutls_x509_crt_set_key_purpose_oid(crt, purpose, 1);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot set the key usages");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot set the key usages");
 	return set_key_ids(crt, ca, error);
 }
 
@@ -247,7 +242,7 @@ tr_pki_cert_load(const guint8 *data, gsize len, GError **error)
 	}
 	rc = gnutls_x509_crt_init(&crt);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot allocate a certificate");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot allocate a certificate");
 		return NULL;
 	}
 	rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM);
@@ -296,8 +291,8 @@ foreach_san(gnutls_x509_crt_t crt, SanFunc fn, gpointer user_data, GError **erro
 		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			return TRUE;
 		if (rc < 0)
-			return tr_pki_set_gnutls_error(error, rc,
-			                               "cannot read the subject alternative names");
+			return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+			                           "cannot read the subject alternative names");
 		if (size > SAN_MAX)
 			size = SAN_MAX;
 		data[size] = '\0';
@@ -455,7 +450,8 @@ tr_pki_cert_get_kind(gnutls_x509_crt_t crt, TrPkiKind *kind, GError **error)
 		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
 			continue;
 		if (rc < 0)
-			return tr_pki_set_gnutls_error(error, rc, "cannot read the key purposes");
+			return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+			                           "cannot read the key purposes");
 		server |= strcmp(oid, GNUTLS_KP_TLS_WWW_SERVER) == 0;
 		client |= strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0;
 	}

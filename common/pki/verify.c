@@ -114,7 +114,7 @@ load_list(const char *ca_path, const char *crl_path, GError **error)
 	}
 	rc = gnutls_x509_trust_list_init(&list, 0);
 	if (rc < 0) {
-		tr_pki_set_gnutls_error(error, rc, "cannot create a trust list");
+		tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "cannot create a trust list");
 		return NULL;
 	}
 	/* The list owns what is added to it from here on. */
@@ -255,7 +255,8 @@ verify_list(TrPkiTrust *trust, gnutls_x509_crt_t *chain, guint n, TrPkiKind expe
 	}
 	rc = gnutls_x509_trust_list_verify_crt2(trust->list, chain, n, &vdata, 1, 0, &status, NULL);
 	if (rc < 0)
-		return tr_pki_set_gnutls_error(error, rc, "cannot verify the certificate");
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc,
+		                           "cannot verify the certificate");
 	if (status != 0) {
 		const char *reason = status_reason(status);
 		g_autoptr(gnutls_datum_t) text = g_new0(gnutls_datum_t, 1);
