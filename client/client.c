@@ -361,7 +361,7 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	if (!start_dataplane(client, error))
 		goto out;
 	tr_link_use_dataplane(client->link, client->dp, 1);
-	if (!tr_link_activate(client->link, &dcc, &timing, client->udp_fd, (struct sockaddr *)&ep,
+	if (!tr_link_activate(client->link, &dcc, &timing, (struct sockaddr *)&ep,
 	                      client->server_addr_len, error))
 		goto out;
 	ok = TRUE;

@@ -248,8 +248,7 @@ hub_session_activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer
 
 	hub_fill_dc_config(hub, &dcc, cipher, comp, s->rx_index, peer_index);
 	tr_link_use_dataplane(s->link, hub->dp, 0);
-	if (!tr_link_activate(s->link, &dcc, &timing, hub->udp_fd, endpoint, endpoint_len,
-	                      &error)) {
+	if (!tr_link_activate(s->link, &dcc, &timing, endpoint, endpoint_len, &error)) {
 		g_autofree char *failed =
 		        g_strdup_printf("cannot start the data channel: %s", error->message);
 		hub_session_refuse(s, TR_REFUSE_INTERNAL, failed, "internal error");
