@@ -6,6 +6,7 @@
 #include "client/password.h"
 #include "common/base/error.h"
 #include "common/auth/shared-key.h"
+#include "common/daemon/dataplane-options.h"
 #include "common/daemon/shared-key-options.h"
 #include "common/auth/identity.h"
 #include "common/pki/pki.h"

@@ -4,6 +4,7 @@
 #include "common/base/addr.h"
 #include "common/base/error.h"
 #include "common/auth/shared-key.h"
+#include "common/daemon/dataplane-options.h"
 #include "common/daemon/shared-key-options.h"
 #include "common/pki/pki.h"
 #include "common/daemon/service.h"

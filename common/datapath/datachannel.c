@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * One session's data channel: header, key slots, replay windows and the
- * per-packet encrypt/decrypt. The wire format and the rekeying rule are in
+ * per-packet sealing and opening. The wire format and the rekeying rule are in
  * docs/PROTOCOL.md; the functions here follow it line by line.
  */
 #include "common/datapath/datachannel.h"
@@ -521,69 +521,6 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 }
 
 static int
-encrypt_packet(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type,
-               int64_t now)
-{
-	size_t tag_len = tr_cipher_tag_len(dc->cfg.cipher);
-	uint32_t payload_len = pkt->len;
-	const uint8_t *data;
-	size_t len = pkt->len;
-	uint8_t flags = 0;
-	uint8_t *hdr;
-	uint64_t counter;
-	KeySlot *slot;
-	int err = 0;
-
-	if (type < TR_DC_DATA || type > TR_DC_TYPE_MAX)
-		return -EINVAL;
-	if (pkt->len > TR_PACKET_PAYLOAD_MAX || pkt->off > TR_PACKET_BUFSIZE - pkt->len)
-		return -EMSGSIZE;
-	if (pkt->off < TR_DC_HEADER_LEN || tr_packet_tailroom(pkt) < tag_len)
-		return -ENOBUFS;
-	if (current_slot(dc) == NULL)
-		return -ENOKEY;
-
-	data = tr_packet_data(pkt);
-	if (type == TR_DC_DATA)
-		flags = maybe_compress(dc, lane, scratch, &data, &len);
-	if (data != tr_packet_data(pkt)) {
-		memcpy(tr_packet_data(pkt), data, len);
-		pkt->len = (uint32_t)len;
-	}
-	hdr = tr_packet_data(pkt) - TR_DC_HEADER_LEN;
-	slot = begin_seal(dc, lane, type, flags, hdr, &counter, now, &err);
-	if (slot == NULL)
-		return err;
-	if (tr_aead_seal(slot->tx[lane], counter, hdr, TR_DC_HEADER_LEN, tr_packet_data(pkt),
-	                 pkt->len) < 0)
-		return -EIO;
-	pkt->off -= TR_DC_HEADER_LEN;
-	pkt->len += (uint32_t)(TR_DC_HEADER_LEN + tag_len);
-
-	STAT_ADD(dc, tx_packets, 1);
-	STAT_ADD(dc, tx_bytes, payload_len);
-	STAT_ADD(dc, tx_wire_bytes, pkt->len);
-	return 0;
-}
-
-int
-tr_dc_encrypt_lane(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrPacket *pkt,
-                   TrDcType type, int64_t now)
-{
-	int ret = encrypt_packet(dc, lane, scratch, pkt, type, now);
-
-	if (ret < 0)
-		STAT_ADD(dc, tx_refused, 1);
-	return ret;
-}
-
-int
-tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type, int64_t now)
-{
-	return tr_dc_encrypt_lane(dc, 0, scratch, pkt, type, now);
-}
-
-static int
 seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, const uint8_t *payload,
         size_t len, uint8_t *out, size_t out_size, int64_t now)
 {
@@ -649,9 +586,8 @@ decompress_payload(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, unsigned
 }
 
 /*
- * Checks and opens the datagram at @wire, writing the plaintext at @dst
- * (which may be @wire + TR_DC_HEADER_LEN: in place). Returns the plaintext
- * length; *@h holds the header.
+ * Checks and opens the datagram at @wire, writing the plaintext at @dst.
+ * Returns the plaintext length; *@h holds the header.
  */
 static int
 open_common(TrDc *dc, uint8_t *wire, size_t wire_len, uint8_t *dst, TrDcHeader *h, int64_t now)
@@ -684,12 +620,8 @@ open_common(TrDc *dc, uint8_t *wire, size_t wire_len, uint8_t *dst, TrDcHeader *
 	case TR_REPLAY_OK:
 		break;
 	}
-	if (dst == wire + TR_DC_HEADER_LEN)
-		ret = tr_aead_open(slot->rx, h->counter, wire, TR_DC_HEADER_LEN, dst,
-		                   wire_len - TR_DC_HEADER_LEN);
-	else
-		ret = tr_aead_open_to(slot->rx, h->counter, wire, TR_DC_HEADER_LEN,
-		                      wire + TR_DC_HEADER_LEN, wire_len - TR_DC_HEADER_LEN, dst);
+	ret = tr_aead_open_to(slot->rx, h->counter, wire, TR_DC_HEADER_LEN, wire + TR_DC_HEADER_LEN,
+	                      wire_len - TR_DC_HEADER_LEN, dst);
 	if (ret < 0)
 		return -EBADMSG;
 	/* ... and the window moves only for authentic packets. */
@@ -721,25 +653,6 @@ finish_open(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, const TrDcHeade
 	return 0;
 }
 
-static int
-decrypt_packet(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type, int64_t now)
-{
-	size_t wire_len = pkt->len;
-	TrDcHeader h;
-	uint8_t *buf;
-	int ret;
-
-	if (pkt->off > TR_PACKET_BUFSIZE || pkt->len > TR_PACKET_BUFSIZE - pkt->off)
-		return -EMSGSIZE;
-	buf = tr_packet_data(pkt);
-	ret = open_common(dc, buf, wire_len, buf + TR_DC_HEADER_LEN, &h, now);
-	if (ret < 0)
-		return ret;
-	pkt->off += TR_DC_HEADER_LEN;
-	pkt->len = (uint32_t)ret;
-	return finish_open(dc, scratch, pkt, &h, wire_len, type);
-}
-
 int
 tr_dc_open(TrDc *dc, TrCompressScratch *scratch, uint8_t *wire, size_t len, TrPacket *out,
            TrDcType *type, int64_t now)
@@ -753,16 +666,6 @@ tr_dc_open(TrDc *dc, TrCompressScratch *scratch, uint8_t *wire, size_t len, TrPa
 		out->len = (uint32_t)ret;
 		ret = finish_open(dc, scratch, out, &h, len, type);
 	}
-	if (ret < 0)
-		STAT_ADD(dc, rx_drops[tr_dc_drop_from_errno(ret)], 1);
-	return ret;
-}
-
-int
-tr_dc_decrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type, int64_t now)
-{
-	int ret = decrypt_packet(dc, scratch, pkt, type, now);
-
 	if (ret < 0)
 		STAT_ADD(dc, rx_drops[tr_dc_drop_from_errno(ret)], 1);
 	return ret;

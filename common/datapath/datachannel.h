@@ -3,10 +3,11 @@
 
 /*
  * The data channel: one session's packet protection between two nodes.
- * Pure code, no sockets: the caller reads a datagram into a TrPacket, finds
- * the session with tr_dc_peek() and decrypts it in place; it encrypts a
- * payload in place and sends the datagram. The wire format, the rekeying
- * rule and test vectors are in docs/PROTOCOL.md, "Data channel".
+ * Pure code, no sockets: the caller (the data plane) finds the session of a
+ * received datagram with tr_dc_peek() and opens it into a packet buffer
+ * (tr_dc_open); it seals a payload into the datagram to send (tr_dc_seal).
+ * The wire format, the rekeying rule and test vectors are in
+ * docs/PROTOCOL.md, "Data channel".
  *
  * Times are monotonic microseconds (g_get_monotonic_time()), passed in.
  *
@@ -15,7 +16,7 @@
  * own cipher handles; counters are taken atomically). Receiving happens on
  * one thread at a time (the replay windows belong to it). Everything else
  * (installing, activating and expiring keys) needs the senders and the
- * receiver quiesced. Encrypting and decrypting never allocate, lock or log.
+ * receiver quiesced. Sealing and opening never allocate, lock or log.
  */
 #include <glib.h>
 
@@ -50,7 +51,7 @@ typedef enum {
 
 /* Default limits (see PROTOCOL.md for the reasoning). */
 #define TR_DC_REKEY_AFTER_PACKETS  (UINT64_C(1) << 28) /* soft: tr_dc_wants_rekey() */
-#define TR_DC_REJECT_AFTER_PACKETS (UINT64_C(1) << 29) /* hard: encrypt refuses */
+#define TR_DC_REJECT_AFTER_PACKETS (UINT64_C(1) << 29) /* hard: sealing refuses */
 #define TR_DC_REKEY_AFTER_USEC     (G_GINT64_CONSTANT(600) * G_USEC_PER_SEC)
 #define TR_DC_REJECT_AFTER_USEC    (G_GINT64_CONSTANT(1800) * G_USEC_PER_SEC)
 #define TR_DC_KEY_GRACE_USEC       (G_GINT64_CONSTANT(30) * G_USEC_PER_SEC)
@@ -85,7 +86,7 @@ typedef struct {
 /* Fills @cfg with the defaults: default magic, tr_cipher_default(), no compression. */
 void tr_dc_config_init(TrDcConfig *cfg);
 
-/* Why a packet was dropped. Each has its own negative errno (see tr_dc_decrypt). */
+/* Why a packet was dropped. Each has its own negative errno (see tr_dc_open). */
 typedef enum {
 	TR_DC_DROP_SHORT,      /* -EMSGSIZE: truncated, or longer than a packet holds */
 	TR_DC_DROP_MAGIC,      /* -ENOMSG: another network's or protocol's packet */
@@ -110,7 +111,7 @@ typedef struct {
 	uint64_t rx_packets, rx_bytes; /* payload bytes, after decompression */
 	uint64_t tx_wire_bytes, rx_wire_bytes;
 	uint64_t tx_compressed, rx_compressed; /* packets sent/received compressed */
-	uint64_t tx_refused;                   /* encrypt errors (key expired, too large, ...) */
+	uint64_t tx_refused;                   /* sealing errors (key expired, too large, ...) */
 	uint64_t rx_drops[TR_DC_DROP_COUNT];
 	uint64_t key_installs, key_activations;
 } TrDcStats;
@@ -129,7 +130,7 @@ typedef struct {
  * server can pick the session by receiver_index from its table (O(1)) before
  * decrypting; the peer's source address plays no part, so a roaming peer
  * keeps working. Checks the length (at least the header), the magic, the
- * type and the reserved bits. Returns 0 or a negative errno as tr_dc_decrypt.
+ * type and the reserved bits. Returns 0 or a negative errno as tr_dc_open.
  */
 int tr_dc_peek(const TrMagic *magic, const uint8_t *buf, size_t len, TrDcHeader *out);
 
@@ -185,7 +186,7 @@ bool tr_dc_current_epoch(const TrDc *dc, uint32_t *epoch);
 /*
  * True when the current key passed a soft limit (rekey_after_packets sent or
  * rekey_after_usec of age) and no next key is waiting: time for the control
- * plane to run a rekey. Encrypt refuses only at the hard limits.
+ * plane to run a rekey. Sealing refuses only at the hard limits.
  */
 bool tr_dc_wants_rekey(const TrDc *dc, int64_t now);
 
@@ -197,43 +198,29 @@ bool tr_dc_expire_due(const TrDc *dc, int64_t now);
 bool tr_dc_activation_due(const TrDc *dc);
 
 /*
- * Protects @pkt's data in place as a message of @type: writes the header into
- * the headroom, compresses DATA when the session negotiated it (and it
- * shrinks), encrypts, appends the tag. On success @pkt holds the datagram to
- * send. @scratch is this thread's compression scratch; NULL is fine when the
- * session has no compression. Returns 0 or a negative errno:
+ * Protects @len bytes of @payload as a message of @type on @lane, into @out
+ * (room: @out_size, at least TR_DC_OVERHEAD more than @len), without
+ * touching the payload: one pass from the payload to the datagram. Writes
+ * the header, compresses DATA when the session negotiated it (and it
+ * shrinks), encrypts, appends the tag. @scratch is this thread's
+ * compression scratch; NULL sends uncompressed. Returns the datagram's
+ * length or a negative errno:
  *   -ENOKEY       no key installed yet
  *   -EKEYEXPIRED  the current key reached a hard limit: rekey first
  *   -EMSGSIZE     more than TR_PACKET_PAYLOAD_MAX bytes
- *   -ENOBUFS      less than TR_DC_HEADER_LEN headroom or tag tailroom
- *   -EINVAL       unknown @type
- */
-int tr_dc_encrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type, int64_t now);
-/* tr_dc_encrypt on lane @lane (tr_dc_encrypt is lane 0); -EINVAL for a lane out of range. */
-int tr_dc_encrypt_lane(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrPacket *pkt,
-                       TrDcType type, int64_t now);
-
-/*
- * Seals @len bytes of @payload as a message of @type into @out (room:
- * @out_size, at least TR_DC_OVERHEAD more than @len) without touching the
- * payload: one pass from the payload to the datagram. Returns the datagram's
- * length or a negative errno as tr_dc_encrypt.
+ *   -ENOBUFS      @out_size too small
+ *   -EINVAL       unknown @type, or @lane out of range
  */
 int tr_dc_seal(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
                const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now);
 
 /*
- * Verifies, decrypts and decompresses a received datagram in place. On
- * success @pkt holds the payload, *@type its message type, and returns 0.
- * On failure returns the negative errno of a TrDcDrop (counted in the stats)
- * and @pkt's data is undefined. The peer is authenticated only on success:
- * update its endpoint (roaming) only then.
- */
-int tr_dc_decrypt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type, int64_t now);
-
-/*
- * As tr_dc_decrypt, but the datagram (@len bytes at @wire) stays where it
- * is and the payload goes to @out (reset first). @wire is read, not written.
+ * Verifies, decrypts and decompresses a received datagram (@len bytes at
+ * @wire, read, not written) into @out (reset first). On success @out holds
+ * the payload, *@type its message type, and returns 0. On failure returns
+ * the negative errno of a TrDcDrop (counted in the stats) and @out's data is
+ * undefined. The peer is authenticated only on success: update its endpoint
+ * (roaming) only then.
  */
 int tr_dc_open(TrDc *dc, TrCompressScratch *scratch, uint8_t *wire, size_t len, TrPacket *out,
                TrDcType *type, int64_t now);

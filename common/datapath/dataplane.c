@@ -11,10 +11,8 @@
 
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
-#include "common/link/link.h"
 #include "common/datapath/mangle.h"
 #include "common/datapath/offload.h"
-#include "common/daemon/options.h"
 #include "common/base/rcu.h"
 #include "common/base/watch.h"
 #include "platform/process.h"
@@ -55,7 +53,7 @@ struct TrDpPeer {
 	unsigned owner;
 	TrDpPeerCallbacks cb;
 	gpointer data;
-	int path;           /* atomic: TrPath */
+	TrPath path;        /* atomic */
 	gint64 last_udp_rx; /* atomic */
 	unsigned events;    /* atomic: TrDpEvent bits not yet seen by the control plane */
 	unsigned mtu;       /* atomic: the tunnel MTU to this peer's endpoint (0: the device's) */
@@ -1364,8 +1362,21 @@ tr_dp_peer_dc(TrDpPeer *peer)
 	return peer->dc;
 }
 
+const char *
+tr_path_name(TrPath path)
+{
+	switch (path) {
+	case TR_PATH_UDP:
+		return "udp";
+	case TR_PATH_TCP:
+		return "tcp";
+	default:
+		return "none";
+	}
+}
+
 void
-tr_dp_peer_set_path(TrDpPeer *peer, int path)
+tr_dp_peer_set_path(TrDpPeer *peer, TrPath path)
 {
 	__atomic_store_n(&peer->path, path, __ATOMIC_RELAXED);
 }
@@ -1394,6 +1405,33 @@ tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type, const ui
 {
 	return send_control(peer, TR_DP_CONTROL_LANE(dp->cfg.n_workers), dp->cfg.udp_fds[0], type,
 	                    payload, len, g_get_monotonic_time());
+}
+
+gboolean
+tr_dp_peer_send(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len)
+{
+	TrPath path = __atomic_load_n(&peer->path, __ATOMIC_RELAXED);
+	g_autofree uint8_t *buf = NULL;
+	struct sockaddr_storage ep;
+	socklen_t ep_len;
+	int n;
+
+	if (len > TR_PACKET_PAYLOAD_MAX || path == TR_PATH_NONE)
+		return FALSE;
+	buf = g_malloc(len + TR_DC_OVERHEAD);
+	n = tr_dc_seal(peer->dc, TR_DP_CONTROL_LANE(dp->cfg.n_workers), NULL, TR_DC_DATA, data, len,
+	               buf, len + TR_DC_OVERHEAD, g_get_monotonic_time());
+	if (n < 0)
+		return FALSE;
+	if (path == TR_PATH_TCP) {
+		if (peer->cb.tcp_send == NULL)
+			return FALSE;
+		peer->cb.tcp_send(peer, buf, (size_t)n, peer->data);
+		return TRUE;
+	}
+	ep_len = ep_read(peer, &ep);
+	return ep_len > 0 && tr_sock_sendto(dp->cfg.udp_fds[0], buf, (size_t)n,
+	                                    (struct sockaddr *)&ep, ep_len) == n;
 }
 
 int
@@ -1537,16 +1575,6 @@ tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const in
 	cfg->udp_gso = t->udp_gso;
 	cfg->tun_offload = (tr_device_offloads(dev) & TR_OFFLOAD_TSO) != 0;
 	cfg->coalesce = t->coalesce;
-}
-
-void
-tr_dp_tuning_from_options(TrOptions *o, TrDpTuning *t)
-{
-	t->threads = (guint)tr_options_get_int(o, "threads", 0);
-	t->tun_offload = !tr_options_get_bool(o, "no-tun-offload");
-	t->coalesce = !tr_options_get_bool(o, "no-coalesce");
-	t->udp_gso = !tr_options_get_bool(o, "no-udp-gso");
-	t->udp_gro = !tr_options_get_bool(o, "no-udp-gro");
 }
 
 /* A socket buffer that rides out a burst of a whole batch from every worker. */

@@ -54,6 +54,16 @@ G_BEGIN_DECLS
 typedef struct TrDataplane TrDataplane;
 typedef struct TrDpPeer TrDpPeer;
 
+/* Where a session's data goes. */
+typedef enum {
+	TR_PATH_NONE = 0, /* nowhere yet: dropped */
+	TR_PATH_UDP = 1,
+	TR_PATH_TCP = 2, /* over the session's TLS stream (the control plane's tcp_send) */
+} TrPath;
+
+/* "none", "udp", "tcp". */
+const char *tr_path_name(TrPath path);
+
 /* What a worker reports to the control plane about a peer (a bit set). */
 typedef enum {
 	TR_DP_EVENT_ROAMED = 1 << 0,    /* authenticated UDP from a new endpoint */
@@ -123,8 +133,8 @@ void tr_dataplane_resume(TrDataplane *dp);
 /* ---- A peer, from the control plane ---------------------------------------- */
 
 TrDc *tr_dp_peer_dc(TrDpPeer *peer);
-/* Where data to the peer goes: TR_PATH_UDP or TCP (numbers of TrPath in link.h). */
-void tr_dp_peer_set_path(TrDpPeer *peer, int path);
+/* Where data to the peer goes. */
+void tr_dp_peer_set_path(TrDpPeer *peer, TrPath path);
 /* The endpoint (copied into @out); 0 when none is known. */
 socklen_t tr_dp_peer_endpoint(TrDpPeer *peer, struct sockaddr_storage *out);
 void tr_dp_peer_set_endpoint(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len);
@@ -147,6 +157,14 @@ unsigned tr_dp_peer_probe_ack(TrDpPeer *peer, uint32_t round);
 void tr_dp_peer_set_mtu(TrDpPeer *peer, unsigned mtu);
 /* The tunnel MTU in force for the peer. */
 unsigned tr_dp_peer_mtu(TrDataplane *dp, TrDpPeer *peer);
+
+/*
+ * A packet from the control plane for @peer rather than from the device (a
+ * program with no device of its own for it: the load generator): sealed
+ * with the control lane and sent on the peer's path, over UDP or through
+ * tcp_send. FALSE when it cannot go now (no key yet, no path, socket full).
+ */
+gboolean tr_dp_peer_send(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len);
 
 /* Seals a @type message (PING, PONG, CLOSE) with the control lane and sends it over UDP. */
 gboolean tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type,
@@ -196,66 +214,6 @@ void tr_dp_tuning_init(TrDpTuning *t);
 /* The worker count: threads, or the CPU cores, at most TR_DP_WORKERS_MAX. */
 guint tr_dp_tuning_workers(const TrDpTuning *t);
 
-#define TR_DATAPLANE_OPTIONS                                                                       \
-	{"threads",                                                                                \
-	 0,                                                                                        \
-	 TR_OPT_INT,                                                                               \
-	 "N",                                                                                      \
-	 "0",                                                                                      \
-	 0,                                                                                        \
-	 TR_DP_WORKERS_MAX,                                                                        \
-	 NULL,                                                                                     \
-	 "Performance",                                                                            \
-	 "Data-plane worker threads, each with its own device queue and UDP socket; 0 is one per " \
-	 "CPU core",                                                                               \
-	 0},                                                                                       \
-	        {"no-tun-offload",                                                                 \
-	         0,                                                                                \
-	         TR_OPT_BOOL,                                                                      \
-	         NULL,                                                                             \
-	         NULL,                                                                             \
-	         0,                                                                                \
-	         0,                                                                                \
-	         NULL,                                                                             \
-	         "Performance",                                                                    \
-	         "Do not let the device hand over 64 KiB TCP super-packets (TSO) and "             \
-	         "unchecksummed packets; also turns off coalescing",                               \
-	         0},                                                                               \
-	        {"no-coalesce",                                                                    \
-	         0,                                                                                \
-	         TR_OPT_BOOL,                                                                      \
-	         NULL,                                                                             \
-	         NULL,                                                                             \
-	         0,                                                                                \
-	         0,                                                                                \
-	         NULL,                                                                             \
-	         "Performance",                                                                    \
-	         "Do not merge received TCP segments into super-packets for the device",           \
-	         0},                                                                               \
-	        {"no-udp-gso",                                                                     \
-	         0,                                                                                \
-	         TR_OPT_BOOL,                                                                      \
-	         NULL,                                                                             \
-	         NULL,                                                                             \
-	         0,                                                                                \
-	         0,                                                                                \
-	         NULL,                                                                             \
-	         "Performance",                                                                    \
-	         "Send each datagram on its own instead of runs of datagrams in one call "         \
-	         "(UDP_SEGMENT)",                                                                  \
-	         0},                                                                               \
-	        {"no-udp-gro",                                                                     \
-	         0,                                                                                \
-	         TR_OPT_BOOL,                                                                      \
-	         NULL,                                                                             \
-	         NULL,                                                                             \
-	         0,                                                                                \
-	         0,                                                                                \
-	         NULL,                                                                             \
-	         "Performance",                                                                    \
-	         "Do not ask the kernel to hand over received datagrams in runs (UDP_GRO)",        \
-	         0},
-
 /*
  * tr_dp_config_init() and then the parts both daemons share: the device
  * (a worker per queue), the sockets (one per worker when there are as many,
@@ -263,9 +221,6 @@ guint tr_dp_tuning_workers(const TrDpTuning *t);
  */
 void tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const int *udp_fds,
                         guint n_udp);
-
-struct _TrOptions;
-void tr_dp_tuning_from_options(struct _TrOptions *o, TrDpTuning *t);
 
 /*
  * Opens @n UDP sockets in one SO_REUSEPORT group bound to @addr (port 0:

@@ -19,14 +19,12 @@
 struct _TrLink {
 	TrCtrl *ctrl;
 	TrDc *dc;
-	TrCompressScratch *scratch;
 	gboolean is_tls_server;
 	TrLinkCallbacks cb;
 	gpointer user_data;
 	TrLinkTiming timing;
 
-	int udp_fd;
-	struct sockaddr_storage endpoint;
+	struct sockaddr_storage endpoint; /* the data plane's, as last read */
 	socklen_t endpoint_len;
 
 	TrPath tx_path;          /* where we send data */
@@ -38,32 +36,19 @@ struct _TrLink {
 	gint64 last_ctrl_tx;     /* our last control message */
 	uint32_t rekey_pending;  /* epoch we asked for, 0 = none */
 	gint64 established;      /* wall clock, when activated */
-	TrDataplane *dp;         /* the workers carry the data (NULL: this thread does) */
+	TrDataplane *dp;         /* the workers carry the data */
 	TrDpPeer *dp_peer;
 	uint32_t forward_id;
 	guint tick_id;
 	gboolean closing;
 	TrLinkStats stats;
-	/* Path MTU discovery toward the endpoint (with the data plane only). */
+	/* Path MTU discovery toward the endpoint. */
 	TrPmtu pmtu;
 	gboolean pmtu_on;
 	unsigned pmtu_ip; /* IP and UDP headers on the endpoint's path: 28 or 48 */
 	unsigned mtu;     /* the tunnel MTU in force toward the peer */
 	guint pmtu_timer; /* a round in flight is looked at sooner than the tick */
 };
-
-const char *
-tr_path_name(TrPath path)
-{
-	switch (path) {
-	case TR_PATH_UDP:
-		return "udp";
-	case TR_PATH_TCP:
-		return "tcp";
-	default:
-		return "none";
-	}
-}
 
 gboolean
 tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t *tx_key,
@@ -88,7 +73,7 @@ tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t 
 	return TRUE;
 }
 
-/* With a data plane, the workers keep the endpoint (they see roaming first). */
+/* The workers keep the endpoint (they see roaming first). */
 static void
 sync_endpoint(TrLink *link)
 {
@@ -173,41 +158,14 @@ tell_path(TrLink *link, gboolean hear_udp)
 	tr_link_send_msg(link, &msg, NULL);
 }
 
+/* A data-channel PING over UDP: the peer answers with a PONG, and hears us. */
 static void
-send_udp_raw(TrLink *link, TrPacket *pkt)
+send_ping(TrLink *link)
 {
-	if (link->endpoint_len == 0)
-		return;
-	/* Best effort: a full socket buffer drops, as the network would. */
-	(void)tr_sock_sendto(link->udp_fd, tr_packet_data(pkt), pkt->len,
-	                     (struct sockaddr *)&link->endpoint, link->endpoint_len);
-}
+	uint8_t salt[SALT_LEN];
 
-static void
-send_probe(TrLink *link, TrDcType type, const uint8_t *salt)
-{
-	TrPacket *pkt;
-
-	if (link->dp_peer) {
-		uint8_t buf[SALT_LEN];
-		if (salt)
-			memcpy(buf, salt, SALT_LEN);
-		else
-			gnutls_rnd(GNUTLS_RND_NONCE, buf, SALT_LEN);
-		tr_dp_peer_send_control(link->dp, link->dp_peer, type, buf, SALT_LEN);
-		return;
-	}
-	pkt = g_new(TrPacket, 1);
-
-	tr_packet_reset(pkt);
-	if (salt)
-		memcpy(tr_packet_data(pkt), salt, SALT_LEN);
-	else
-		gnutls_rnd(GNUTLS_RND_NONCE, tr_packet_data(pkt), SALT_LEN);
-	pkt->len = SALT_LEN;
-	if (tr_dc_encrypt(link->dc, link->scratch, pkt, type, g_get_monotonic_time()) == 0)
-		send_udp_raw(link, pkt);
-	g_free(pkt);
+	gnutls_rnd(GNUTLS_RND_NONCE, salt, SALT_LEN);
+	tr_dp_peer_send_control(link->dp, link->dp_peer, TR_DC_PING, salt, SALT_LEN);
 }
 
 /* ---- Path MTU discovery ---------------------------------------------------------- */
@@ -344,11 +302,8 @@ on_tick(gpointer user_data)
 
 	if (link->dc == NULL || link->closing)
 		return G_SOURCE_CONTINUE;
-	if (link->dp_peer) {
-		gint64 udp = tr_dp_peer_last_udp_rx(link->dp_peer);
-		link->last_udp_rx = MAX(link->last_udp_rx, udp);
-		link->last_rx = MAX(link->last_rx, udp);
-	}
+	link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_peer_last_udp_rx(link->dp_peer));
+	link->last_rx = MAX(link->last_rx, link->last_udp_rx);
 
 	if (now - link->last_rx > (gint64)link->timing.peer_timeout_sec * G_USEC_PER_SEC) {
 		g_message("%s: no sign of life for %u s, dropping the session", tr_link_peer(link),
@@ -363,7 +318,7 @@ on_tick(gpointer user_data)
 
 		if (now - link->last_udp_rx >= ka / 2 &&
 		    now - link->last_ping_tx >= G_USEC_PER_SEC && link->endpoint_len > 0) {
-			send_probe(link, TR_DC_PING, NULL);
+			send_ping(link);
 			link->last_ping_tx = now;
 			link->stats.udp_probes_sent++;
 		}
@@ -374,7 +329,7 @@ on_tick(gpointer user_data)
 		}
 	}
 
-	if (link->dp_peer && link->timing.udp_enabled)
+	if (link->timing.udp_enabled)
 		pmtu_tick(link, now);
 
 	if (now - link->last_ctrl_tx >= ka) {
@@ -453,28 +408,9 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 	case TR_MSG_PONG:
 		return;
 	case TR_MSG_DATA:
-		if (link->dp_peer) {
-			/* Opened by the worker that owns the session's replay window. */
-			if (msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD)
-				tr_dp_peer_inject(link->dp, link->dp_peer, msg->data,
-				                  msg->data_len);
-			return;
-		}
-		if (link->dc != NULL && msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD) {
-			TrPacket *pkt = g_new(TrPacket, 1);
-			TrDcType type;
-
-			pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
-			pkt->len = (uint32_t)msg->data_len;
-			if (pkt->off + pkt->len <= TR_PACKET_BUFSIZE) {
-				memcpy(tr_packet_data(pkt), msg->data, msg->data_len);
-				if (tr_dc_decrypt(link->dc, link->scratch, pkt, &type,
-				                  g_get_monotonic_time()) == 0 &&
-				    type == TR_DC_DATA && link->cb.data)
-					link->cb.data(link, pkt, link->user_data);
-			}
-			g_free(pkt);
-		}
+		/* Opened by the worker that owns the session's replay window. */
+		if (link->dp_peer && msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD)
+			tr_dp_peer_inject(link->dp, link->dp_peer, msg->data, msg->data_len);
 		return;
 	case TR_MSG_REKEY:
 		if (link->dc && tr_msg_has(msg, TR_ATTR_EPOCH))
@@ -543,7 +479,6 @@ tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const char *peer
 	link->is_tls_server = is_tls_server;
 	link->cb = *callbacks;
 	link->user_data = user_data;
-	link->udp_fd = -1;
 	link->last_rx = g_get_monotonic_time();
 	return link;
 }
@@ -565,10 +500,6 @@ tr_link_free(TrLink *link)
 	tr_ctrl_unref(link->ctrl);
 	if (link->dp_peer)
 		tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
-	else
-		tr_dc_free(link->dc);
-	if (link->scratch)
-		tr_compress_scratch_free(link->scratch);
 	g_free(link);
 }
 
@@ -662,23 +593,24 @@ tr_link_leave_dataplane(TrLink *link)
 }
 
 gboolean
-tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing, int udp_fd,
+tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing,
                  const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error)
 {
+	static const TrDpPeerCallbacks dp_callbacks = {
+	        .peer_event = on_dp_event,
+	        .tcp_send = on_dp_tcp_send,
+	};
 	TrDcConfig dcc = *dc_config;
 
 	g_return_val_if_fail(link->dc == NULL, FALSE);
+	g_return_val_if_fail(link->dp != NULL, FALSE);
 
-	if (link->dp) {
-		/* Every worker sends on its lane, the control plane on the last. */
-		dcc.lanes = tr_dataplane_config(link->dp)->n_workers + 1;
-		dcc.defer_activation = TRUE;
-	}
+	/* Every worker sends on its lane, the control plane on the last. */
+	dcc.lanes = tr_dataplane_config(link->dp)->n_workers + 1;
+	dcc.defer_activation = TRUE;
 	link->dc = tr_dc_new(&dcc, error);
 	if (link->dc == NULL)
 		return FALSE;
-	if (dc_config->compress != TR_COMPRESS_NONE)
-		link->scratch = tr_compress_scratch_new();
 	if (!install_epoch(link, 0, error)) {
 		g_clear_pointer(&link->dc, tr_dc_free);
 		return FALSE;
@@ -688,19 +620,9 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 		link->timing.keepalive_sec = 10;
 	if (link->timing.peer_timeout_sec == 0)
 		link->timing.peer_timeout_sec = 60;
-	link->udp_fd = udp_fd;
-	if (endpoint && (size_t)endpoint_len <= sizeof(link->endpoint)) {
-		memcpy(&link->endpoint, endpoint, endpoint_len);
-		link->endpoint_len = endpoint_len;
-	}
-	if (link->dp) {
-		static const TrDpPeerCallbacks dp_callbacks = {
-		        .peer_event = on_dp_event,
-		        .tcp_send = on_dp_tcp_send,
-		};
-		link->dp_peer = tr_dataplane_add_peer(link->dp, link->dc, link->forward_id,
-		                                      endpoint, endpoint_len, &dp_callbacks, link);
-	}
+	link->dp_peer = tr_dataplane_add_peer(link->dp, link->dc, link->forward_id, endpoint,
+	                                      endpoint_len, &dp_callbacks, link);
+	sync_endpoint(link);
 	link->last_rx = g_get_monotonic_time();
 	link->last_ctrl_tx = link->last_rx;
 	link->established = g_get_real_time() / G_USEC_PER_SEC;
@@ -708,10 +630,9 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	link->tick_id = g_timeout_add(250, on_tick, link);
 	/* Probe right away so UDP takes over within a round trip. */
 	if (link->timing.udp_enabled && link->endpoint_len > 0) {
-		send_probe(link, TR_DC_PING, NULL);
+		send_ping(link);
 		link->last_ping_tx = g_get_monotonic_time();
-		if (link->dp_peer)
-			pmtu_tick(link, link->last_ping_tx);
+		pmtu_tick(link, link->last_ping_tx);
 	}
 	return TRUE;
 }
@@ -720,86 +641,6 @@ gboolean
 tr_link_is_active(TrLink *link)
 {
 	return link->dc != NULL && !link->closing;
-}
-
-gboolean
-tr_link_send(TrLink *link, TrPacket *pkt)
-{
-	int rc;
-
-	if (link->dc == NULL || link->closing || link->dp_peer)
-		return FALSE;
-	rc = tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_DATA, g_get_monotonic_time());
-	if (rc == -EKEYEXPIRED && link->rekey_pending == 0)
-		start_rekey(link);
-	if (rc < 0)
-		return FALSE;
-	if (link->tx_path == TR_PATH_UDP) {
-		send_udp_raw(link, pkt);
-		return TRUE;
-	}
-	if (tr_ctrl_send_data(link->ctrl, tr_packet_data(pkt), pkt->len)) {
-		link->stats.tcp_data_sent++;
-		return TRUE;
-	}
-	link->stats.tcp_data_dropped++;
-	return FALSE;
-}
-
-int
-tr_link_udp_input(TrLink *link, TrPacket *pkt, const struct sockaddr *from, socklen_t fromlen)
-{
-	gint64 now = g_get_monotonic_time();
-	TrDcType type;
-	int rc;
-
-	if (link->dc == NULL || link->closing || link->dp_peer)
-		return -ESRCH;
-	rc = tr_dc_decrypt(link->dc, link->scratch, pkt, &type, now);
-	if (rc < 0)
-		return rc;
-
-	/* Authenticated: the peer is alive and may have moved (roaming). */
-	link->last_rx = now;
-	link->last_udp_rx = now;
-	if ((size_t)fromlen <= sizeof(link->endpoint) &&
-	    (fromlen != link->endpoint_len || memcmp(from, &link->endpoint, fromlen) != 0)) {
-		char a[80], b[80];
-		if (link->endpoint_len > 0) {
-			g_message("%s: endpoint moved from %s to %s", tr_link_peer(link),
-			          tr_sockaddr_to_string((struct sockaddr *)&link->endpoint, a,
-			                                sizeof(a)),
-			          tr_sockaddr_to_string(from, b, sizeof(b)));
-			link->stats.roams++;
-		}
-		memcpy(&link->endpoint, from, fromlen);
-		link->endpoint_len = fromlen;
-		set_tx_path(link);
-	}
-	if (!link->we_hear_udp && link->timing.udp_enabled) {
-		g_message("%s: UDP from the peer works", tr_link_peer(link));
-		tell_path(link, TRUE);
-	}
-
-	switch (type) {
-	case TR_DC_DATA:
-		if (link->cb.data)
-			link->cb.data(link, pkt, link->user_data);
-		break;
-	case TR_DC_PING:
-		if (pkt->len == SALT_LEN)
-			send_probe(link, TR_DC_PONG, tr_packet_data(pkt));
-		break;
-	case TR_DC_PONG:
-	case TR_DC_PROBE: /* path MTU discovery runs with the data plane only */
-	case TR_DC_PROBE_ACK:
-		break;
-	case TR_DC_CLOSE:
-		g_message("%s: peer closed the session", tr_link_peer(link));
-		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, NULL);
-		break;
-	}
-	return 0;
 }
 
 void
@@ -814,17 +655,8 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 	 * also goes over UDP in case the TLS stream is stuck. */
 	sync_endpoint(link);
 	if (type == TR_MSG_CLOSE && link->dp_peer && link->endpoint_len > 0 &&
-	    link->timing.udp_enabled) {
+	    link->timing.udp_enabled)
 		tr_dp_peer_send_control(link->dp, link->dp_peer, TR_DC_CLOSE, NULL, 0);
-	} else if (type == TR_MSG_CLOSE && link->dc && link->endpoint_len > 0 &&
-	           link->timing.udp_enabled) {
-		TrPacket *pkt = g_new(TrPacket, 1);
-		tr_packet_reset(pkt);
-		if (tr_dc_encrypt(link->dc, link->scratch, pkt, TR_DC_CLOSE,
-		                  g_get_monotonic_time()) == 0)
-			send_udp_raw(link, pkt);
-		g_free(pkt);
-	}
 	tr_ctrl_close(link->ctrl, type, code, reason);
 }
 
@@ -844,6 +676,12 @@ TrDc *
 tr_link_get_dc(TrLink *link)
 {
 	return link->dc;
+}
+
+TrDpPeer *
+tr_link_get_dp_peer(TrLink *link)
+{
+	return link->dp_peer;
 }
 
 TrPath

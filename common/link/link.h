@@ -6,6 +6,7 @@
 
 #include "common/ctrl/conn.h"
 #include "common/datapath/datachannel.h"
+#include "common/datapath/dataplane.h"
 
 G_BEGIN_DECLS
 
@@ -13,7 +14,9 @@ G_BEGIN_DECLS
  * A link: everything one node keeps about one peer it has a session with --
  * the TLS control connection, the data-channel session, the peer's UDP
  * endpoint and which path data takes. The hub has one per client, a client
- * one per server. Both sides run the same logic:
+ * one per server. The data plane's workers carry the packets (sealing,
+ * opening, roaming, answers to probes); the link is the control side of the
+ * session, and both sides run the same logic:
  *
  *  - keys: epoch N's keys come from the TLS exporter (tr_link_derive_keys);
  *    either side starts a rekey with REKEY(N+1) when its data channel wants
@@ -31,19 +34,9 @@ G_BEGIN_DECLS
  *    the peer timeout is dropped.
  */
 
-typedef enum {
-	TR_PATH_NONE = 0, /* not activated yet */
-	TR_PATH_UDP = 1,
-	TR_PATH_TCP = 2, /* over the TLS stream */
-} TrPath;
-
-const char *tr_path_name(TrPath path);
-
 typedef struct _TrLink TrLink;
 
 typedef struct {
-	/* A decrypted DATA payload (in @pkt) from the peer. */
-	void (*data)(TrLink *link, TrPacket *pkt, gpointer user_data);
 	/* HELLO, CONFIG, ERROR and anything the link does not handle itself. */
 	void (*message)(TrLink *link, TrMsg *msg, gpointer user_data);
 	/* TLS is up: verify the peer now (tr_link_get_tls). */
@@ -60,13 +53,10 @@ typedef struct {
 	gboolean udp_enabled;   /* FALSE: TLS stream only */
 } TrLinkTiming;
 
-typedef struct TrDataplane TrDataplane;
-
 /*
- * Before tr_link_activate(): the data-plane workers carry this link's
- * packets (sealing, opening, roaming, probes' answers); the link keeps the
- * control side (keys, path, liveness) and quiesces the workers for key
- * changes. @forward_id is the session's forwarding id (0: none yet).
+ * Before tr_link_activate(): the data plane whose workers carry this link's
+ * packets; the link quiesces them for key changes. @forward_id is the
+ * session's forwarding id (0: none yet).
  */
 void tr_link_use_dataplane(TrLink *link, TrDataplane *dp, uint32_t forward_id);
 void tr_link_set_forward_id(TrLink *link, uint32_t id);
@@ -88,30 +78,17 @@ void tr_link_start(TrLink *link, guint handshake_timeout_ms);
 /*
  * After the configuration handshake: creates the data-channel session with
  * @dc_config (its local_index/peer_index set), installs epoch 0's keys from
- * the TLS exporter and starts probing UDP (to @udp_fd; the endpoint may be
- * unknown until the peer's first authenticated UDP packet).
+ * the TLS exporter, adds the session to the data plane and starts probing
+ * UDP (the endpoint may be unknown until the peer's first authenticated UDP
+ * packet).
  */
 gboolean tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing,
-                          int udp_fd, const struct sockaddr *endpoint, socklen_t endpoint_len,
-                          GError **error);
+                          const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error);
 gboolean tr_link_is_active(TrLink *link);
 
 /* Derives the two 32-byte keys of @epoch (exported; tests use it). */
 gboolean tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t *tx_key,
                              uint8_t *rx_key, GError **error);
-
-/*
- * Encrypts the payload in @pkt in place and sends it on the current path.
- * Returns FALSE (packet dropped and counted) when it cannot be sent now.
- */
-gboolean tr_link_send(TrLink *link, TrPacket *pkt);
-
-/*
- * A datagram for this link from @from (the caller found the link by the
- * header's receiver index). Decrypts in place; DATA goes to the data
- * callback, PING/PONG/CLOSE are handled here. Returns the drop errno or 0.
- */
-int tr_link_udp_input(TrLink *link, TrPacket *pkt, const struct sockaddr *from, socklen_t fromlen);
 
 /* Sends a control message. */
 gboolean tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error);
@@ -123,6 +100,8 @@ TrTls *tr_link_get_tls(TrLink *link);
 /* The TCP socket of the control connection (-1 once closed). */
 int tr_link_get_fd(TrLink *link);
 TrDc *tr_link_get_dc(TrLink *link);
+/* The session in the data plane (NULL before tr_link_activate()). */
+TrDpPeer *tr_link_get_dp_peer(TrLink *link);
 TrPath tr_link_get_path(TrLink *link);
 const char *tr_link_peer(TrLink *link);
 /* The peer's UDP endpoint, or NULL when none is known yet. */

@@ -223,15 +223,11 @@ send_hello(TrPair *pair, GError **error)
 	g_auto(TrMsg) hello = {0};
 
 	tr_msg_init(&hello, TR_MSG_HELLO);
-	hello.proto_version = TR_PROTO_VERSION;
-	tr_msg_set(&hello, TR_ATTR_PROTO_VERSION);
-	hello.rx_index = pair->rx_index;
-	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
-	memcpy(hello.ciphers, pair->ciphers, pair->n_ciphers);
-	hello.n_ciphers = pair->n_ciphers;
-	tr_msg_set(&hello, TR_ATTR_CIPHERS);
-	hello.mtu = pair->mtu;
-	tr_msg_set(&hello, TR_ATTR_MTU);
+	tr_msg_set_u16(&hello, TR_ATTR_PROTO_VERSION, TR_PROTO_VERSION);
+	tr_msg_set_u32(&hello, TR_ATTR_RX_INDEX, pair->rx_index);
+	for (unsigned i = 0; i < pair->n_ciphers; i++)
+		tr_msg_add_u8(&hello, TR_ATTR_CIPHERS, pair->ciphers[i]);
+	tr_msg_set_u16(&hello, TR_ATTR_MTU, pair->mtu);
 	if (pair->node_key != NULL) {
 		g_autoptr(GBytes) pub = tr_node_key_public(pair->node_key);
 		g_autoptr(GBytes) proof = tr_node_key_prove(pair->node_key, pair->tls, error);

@@ -38,12 +38,10 @@ start_msg(TrMsg *out, uint32_t id, const char *peer, const char *const *addresse
 	                 .addr = {198, 18, 0, 10}};
 
 	tr_msg_init(&m, TR_MSG_PAIR_START);
-	m.pair_id = id;
-	tr_msg_set(&m, TR_ATTR_PAIR_ID);
+	tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, id);
 	tr_msg_set_string(&m, TR_ATTR_PEER, peer);
-	tr_msg_set(&m, TR_ATTR_ROLE);
-	m.relay = 1;
-	tr_msg_set(&m, TR_ATTR_RELAY);
+	tr_msg_set_u8(&m, TR_ATTR_ROLE, 0);
+	tr_msg_set_u8(&m, TR_ATTR_RELAY, 1);
 	tr_msg_add_candidate(&m, &c);
 	for (; addresses && *addresses; addresses++) {
 		TrPrefix p = prefix(*addresses);
@@ -259,8 +257,7 @@ test_candidates(void)
 	start_msg(&start, 0x30, "bob", NULL, NULL);
 	tr_client_pairs_start(pairs, &start, 0, NULL);
 	tr_msg_init(&upd, TR_MSG_CANDIDATES);
-	upd.pair_id = 0x30;
-	tr_msg_set(&upd, TR_ATTR_PAIR_ID);
+	tr_msg_set_u32(&upd, TR_ATTR_PAIR_ID, 0x30);
 	tr_msg_add_candidate(&upd, &host);
 	p = tr_client_pairs_candidates(pairs, &upd, &error);
 	g_assert_no_error(error);

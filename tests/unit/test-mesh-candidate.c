@@ -197,15 +197,12 @@ test_pair_start_vector(void)
 	TrCandidate refl = v4(TR_CANDIDATE_REFLEXIVE, "198.18.0.10", 40000);
 
 	tr_msg_init(&msg, TR_MSG_PAIR_START);
-	msg.pair_id = 0x102;
-	tr_msg_set(&msg, TR_ATTR_PAIR_ID);
+	tr_msg_set_u32(&msg, TR_ATTR_PAIR_ID, 0x102);
 	tr_msg_set_string(&msg, TR_ATTR_PEER, "bob");
-	msg.role = 1;
-	tr_msg_set(&msg, TR_ATTR_ROLE);
+	tr_msg_set_u8(&msg, TR_ATTR_ROLE, 1);
 	g_assert_true(tr_msg_add_candidate(&msg, &host));
 	g_assert_true(tr_msg_add_candidate(&msg, &refl));
-	msg.relay = 1;
-	tr_msg_set(&msg, TR_ATTR_RELAY);
+	tr_msg_set_u8(&msg, TR_ATTR_RELAY, 1);
 	g_assert_true(tr_msg_encode(&msg, out, &error));
 	g_assert_no_error(error);
 	g_assert_cmpmem(out->data, out->len, wire, sizeof(wire));
@@ -239,8 +236,7 @@ test_more_vectors(void)
 	TrPrefix addr = {.family = 4, .len = 32, .addr = {198, 19, 0, 7}};
 
 	tr_msg_init(&msg, TR_MSG_PAIR_TLS);
-	msg.pair_id = 0x102;
-	tr_msg_set(&msg, TR_ATTR_PAIR_ID);
+	tr_msg_set_u32(&msg, TR_ATTR_PAIR_ID, 0x102);
 	tr_msg_set_bytes(&msg, TR_ATTR_PAIR_TLS, bytes);
 	g_assert_true(tr_msg_encode(&msg, out, &error));
 	g_assert_cmpmem(out->data, out->len, pair_tls, sizeof(pair_tls));

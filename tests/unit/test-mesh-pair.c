@@ -251,8 +251,7 @@ test_certificates(Fixture *f, gconstpointer data)
 	check_keys_match(f);
 	/* The stream carries control messages afterwards (rekeying). */
 	tr_msg_init(&rekey, TR_MSG_REKEY);
-	rekey.epoch = 7;
-	tr_msg_set(&rekey, TR_ATTR_EPOCH);
+	tr_msg_set_u32(&rekey, TR_ATTR_EPOCH, 7);
 	g_assert_true(tr_pair_send(f->a.pair, &rekey, &error));
 	g_assert_no_error(error);
 	pump(f);
