@@ -60,8 +60,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrHubPairs, tr_hub_pairs_free)
 /*
  * The pair of @a and @b (in either order): an existing one (*@is_new FALSE),
  * or a new one with a fresh random id, in which @a is the TLS client (the
- * sender of the packet that started it, or the client that asked). 0 with @error when either member is
- * in too many pairs already, or @a is @b.
+ * sender of the packet that started it, or the client that asked). 0 with @error when either member
+ * is in too many pairs already, or @a is @b.
  */
 uint32_t tr_hub_pairs_open(TrHubPairs *pairs, gpointer a, gpointer b, gint64 now, gboolean *is_new,
                            GError **error);
