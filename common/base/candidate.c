@@ -3,8 +3,6 @@
 
 #include "common/base/error.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -14,9 +14,9 @@
  */
 #include <glib.h>
 
+#include "platform/net.h"
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
 G_BEGIN_DECLS
 
