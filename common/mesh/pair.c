@@ -399,9 +399,9 @@ tr_pair_receive(TrPair *pair, const uint8_t *bytes, size_t len, GError **error)
 		            pair->peer_identity);
 		return FALSE;
 	}
-	if (pair->in->len + len > 4 * TR_PAIR_CHUNK) {
+	if (pair->in->len + len > 4u * TR_PAIR_CHUNK) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "more than %u TLS bytes waiting",
-		            4 * TR_PAIR_CHUNK);
+		            4u * TR_PAIR_CHUNK);
 		return fail(pair, error);
 	}
 	g_byte_array_append(pair->in, bytes, (guint)len);
