@@ -5,6 +5,7 @@
 #include "common/base/error.h"
 #include "common/auth/node-key.h"
 #include "common/base/json-writer.h"
+#include "common/daemon/tunnel.h"
 #include "common/datapath/mangle.h"
 #include "tr-config.h"
 
@@ -91,12 +92,7 @@ tr_client_config_clear(TrClientConfig *c)
 	g_strfreev(c->connect);
 	g_free(c->server_name);
 	g_free(c->node_key_file);
-	g_free((char *)c->tls.ca_file);
-	g_free((char *)c->tls.crl_file);
-	g_free((char *)c->tls.cert_file);
-	g_free((char *)c->tls.key_file);
-	wipe_free((char *)c->tls.shared_key);
-	g_free((char *)c->tls.psk_identity);
+	tr_tls_config_clear(&c->tls);
 	g_free(c->username);
 	wipe_free(c->password);
 	g_free(c->device);
@@ -226,55 +222,42 @@ close_device(TrClient *client)
 	client->dev = NULL;
 }
 
+/* The client's tunnel from the hub's settings @s. */
+static void
+tunnel_config(TrClient *client, const TrClientSettings *s, TrTunnelConfig *tc)
+{
+	*tc = (TrTunnelConfig){
+	        .type = client->cfg.dev_type,
+	        .name = client->cfg.device,
+	        .path = client->cfg.device_path,
+	        .queues = client->n_udp > 1 ? client->n_udp
+	                                    : tr_dp_tuning_workers(&client->cfg.tuning),
+	        .configure = client->cfg.configure_device,
+	        .mtu = s->mtu,
+	        .addresses = s->addresses,
+	        .n_addresses = s->n_addresses,
+	        .routes = s->routes,
+	        .n_routes = s->n_routes,
+	        .dns = client->cfg.apply_dns ? (const char *const *)s->dns : NULL,
+	        .dns_search = (const char *const *)s->dns_search,
+	        .ifup = client->cfg.ifup,
+	        .ifdown = client->cfg.ifdown,
+	        .tuning = &client->cfg.tuning,
+	        .magic = client->cfg.magic,
+	};
+}
+
 static gboolean
 apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 {
-	TrPlatError perr = {0};
+	TrTunnelConfig tc;
 
 	if (client->dev != NULL && client->have_settings && settings_equal(&client->settings, s))
 		return TRUE;
 	close_device(client);
-	client->dev = tr_device_open_ex(
-	        client->cfg.dev_type, client->cfg.device, client->cfg.device_path,
-	        client->n_udp > 1 ? client->n_udp : tr_dp_tuning_workers(&client->cfg.tuning),
-	        client->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
-	if (client->dev == NULL)
-		goto fail;
-	if (client->cfg.configure_device) {
-		if (tr_device_set_mtu(client->dev, s->mtu, &perr) < 0)
-			goto fail;
-		for (guint i = 0; i < s->n_addresses; i++)
-			if (tr_device_add_address(client->dev, &s->addresses[i], &perr) < 0)
-				goto fail;
-	}
-	if (tr_device_set_up(client->dev, true, &perr) < 0)
-		goto fail;
-	if (client->cfg.configure_device) {
-		for (guint i = 0; i < s->n_routes; i++)
-			if (tr_device_add_route(client->dev, &s->routes[i], &perr) < 0)
-				goto fail;
-		if (client->cfg.apply_dns && s->dns && s->dns[0]) {
-			TrDnsConfig dns = {
-			        .servers = (const char *const *)s->dns,
-			        .n_servers = g_strv_length(s->dns),
-			        .domains = (const char *const *)s->dns_search,
-			        .n_domains = s->dns_search ? g_strv_length(s->dns_search) : 0,
-			};
-			if (tr_device_set_dns(client->dev, &dns, &perr) < 0)
-				goto fail;
-		}
-	}
-	if (client->cfg.ifup || client->cfg.ifdown) {
-		if (tr_device_ifup(client->dev, client->cfg.ifup, client->cfg.ifdown, &perr) < 0)
-			goto fail;
-	}
-	return TRUE;
-fail:
-	g_set_error(error, TR_ERROR,
-	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-	            "%s", perr.message);
-	close_device(client);
-	return FALSE;
+	tunnel_config(client, s, &tc);
+	client->dev = tr_tunnel_open_device(&tc, error);
+	return client->dev != NULL;
 }
 
 /* ---- Session ----------------------------------------------------------------- */
@@ -603,14 +586,12 @@ open_udp(TrClient *client, GError **error)
 static gboolean
 start_dataplane(TrClient *client, GError **error)
 {
-	TrDpConfig dpc;
+	TrTunnelConfig tc;
 
 	g_clear_pointer(&client->dp, tr_dataplane_free);
-	tr_dp_config_setup(&dpc, &client->cfg.tuning, client->dev, client->udp_fds, client->n_udp);
-	dpc.magic = client->cfg.magic;
-	dpc.frame = (TrFrameType)client->cfg.dev_type;
-	dpc.mtu = client->settings.mtu;
-	client->dp = tr_dataplane_new(&dpc, error);
+	tunnel_config(client, &client->settings, &tc);
+	client->dp =
+	        tr_tunnel_start_dataplane(&tc, client->dev, client->udp_fds, client->n_udp, error);
 	return client->dp != NULL;
 }
 
@@ -669,12 +650,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->cfg.connect = g_strdupv(config->connect);
 	client->cfg.server_name = g_strdup(config->server_name);
 	client->cfg.node_key_file = g_strdup(config->node_key_file);
-	client->cfg.tls.ca_file = g_strdup(config->tls.ca_file);
-	client->cfg.tls.crl_file = g_strdup(config->tls.crl_file);
-	client->cfg.tls.cert_file = g_strdup(config->tls.cert_file);
-	client->cfg.tls.key_file = g_strdup(config->tls.key_file);
-	client->cfg.tls.shared_key = g_strdup(config->tls.shared_key);
-	client->cfg.tls.psk_identity = g_strdup(config->tls.psk_identity);
+	tr_tls_config_copy(&client->cfg.tls, &config->tls);
 	client->cfg.tls.is_server = FALSE;
 	client->cfg.username = g_strdup(config->username);
 	client->cfg.password = g_strdup(config->password);
