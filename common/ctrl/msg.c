@@ -119,6 +119,8 @@ tr_refusal_to_string(TrRefusal code)
 		return "internal error";
 	case TR_REFUSE_ROLE:
 		return "this node takes no peers of this kind";
+	case TR_REFUSE_PASSWORD:
+		return "invalid username or password";
 	}
 	return "unknown error";
 }
@@ -133,6 +135,7 @@ tr_refusal_error_code(TrRefusal code)
 		return TR_ERROR_NEGOTIATE;
 	case TR_REFUSE_AUTH:
 	case TR_REFUSE_REVOKED:
+	case TR_REFUSE_PASSWORD:
 		return TR_ERROR_AUTH;
 	case TR_REFUSE_ROLE:
 		return TR_ERROR_CONFIG;
