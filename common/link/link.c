@@ -37,7 +37,7 @@ struct _TrLink {
 	uint32_t rekey_pending;  /* epoch we asked for, 0 = none */
 	gint64 established;      /* wall clock, when activated */
 	TrDataplane *dp;         /* the workers carry the data */
-	TrDpPeer *dp_peer;
+	TrDpSession *dp_session;
 	uint32_t forward_id;
 	guint tick_id;
 	gboolean closing;
@@ -77,22 +77,22 @@ tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t 
 static void
 sync_endpoint(TrLink *link)
 {
-	if (link->dp_peer)
-		link->endpoint_len = tr_dp_peer_endpoint(link->dp_peer, &link->endpoint);
+	if (link->dp_session)
+		link->endpoint_len = tr_dp_session_endpoint(link->dp_session, &link->endpoint);
 }
 
 /* Key changes: with workers sending and receiving, only while they are stopped. */
 static void
 quiesce(TrLink *link)
 {
-	if (link->dp_peer)
+	if (link->dp_session)
 		tr_dataplane_quiesce(link->dp);
 }
 
 static void
 resume(TrLink *link)
 {
-	if (link->dp_peer)
+	if (link->dp_session)
 		tr_dataplane_resume(link->dp);
 }
 
@@ -129,8 +129,8 @@ set_tx_path(TrLink *link)
 	sync_endpoint(link);
 	if (link->timing.udp_enabled && link->peer_hears_udp && link->endpoint_len > 0)
 		path = TR_PATH_UDP;
-	if (link->dp_peer)
-		tr_dp_peer_set_path(link->dp_peer, path);
+	if (link->dp_session)
+		tr_dp_session_set_path(link->dp_session, path);
 	if (path == link->tx_path)
 		return;
 	link->tx_path = path;
@@ -165,7 +165,7 @@ send_ping(TrLink *link)
 	uint8_t salt[SALT_LEN];
 
 	gnutls_rnd(GNUTLS_RND_NONCE, salt, SALT_LEN);
-	tr_dp_peer_send_control(link->dp, link->dp_peer, TR_DC_PING, salt, SALT_LEN);
+	tr_dp_session_send_control(link->dp, link->dp_session, TR_DC_PING, salt, SALT_LEN);
 }
 
 /* ---- Path MTU discovery ---------------------------------------------------------- */
@@ -223,7 +223,7 @@ pmtu_apply(TrLink *link)
 		g_message("%s: path MTU %u: the device's tunnel MTU of %u fits again",
 		          tr_link_peer(link), pmtu, dev);
 	link->mtu = mtu;
-	tr_dp_peer_set_mtu(link->dp_peer, mtu < dev ? mtu : 0);
+	tr_dp_session_set_mtu(link->dp_session, mtu < dev ? mtu : 0);
 }
 
 static void pmtu_tick(TrLink *link, gint64 now);
@@ -234,7 +234,7 @@ on_pmtu_timer(gpointer p)
 	TrLink *link = p;
 
 	link->pmtu_timer = 0;
-	if (!link->closing && link->dp_peer)
+	if (!link->closing && link->dp_session)
 		pmtu_tick(link, g_get_monotonic_time());
 	return G_SOURCE_REMOVE;
 }
@@ -254,14 +254,14 @@ pmtu_tick(TrLink *link, gint64 now)
 		pmtu_start(link); /* the peer moved to the other address family */
 	}
 	if (link->pmtu.round_active) {
-		unsigned len = tr_dp_peer_probe_ack(link->dp_peer, link->pmtu.round);
+		unsigned len = tr_dp_session_probe_ack(link->dp_session, link->pmtu.round);
 		if (len)
 			tr_pmtu_acked(&link->pmtu, link->pmtu.round, len + link->pmtu_ip, now);
 	}
 	n = tr_pmtu_tick(&link->pmtu, now, &round, sizes, &changed);
 	for (unsigned i = 0; i < n; i++)
-		(void)tr_dp_peer_send_probe(link->dp, link->dp_peer, round,
-		                            sizes[i] - link->pmtu_ip);
+		(void)tr_dp_session_send_probe(link->dp, link->dp_session, round,
+		                               sizes[i] - link->pmtu_ip);
 	if (changed)
 		pmtu_apply(link);
 	/* Until the path is known, packets larger than it are lost: a search runs at round-trip
@@ -302,7 +302,7 @@ on_tick(gpointer user_data)
 
 	if (link->dc == NULL || link->closing)
 		return G_SOURCE_CONTINUE;
-	link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_peer_last_udp_rx(link->dp_peer));
+	link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_session_last_udp_rx(link->dp_session));
 	link->last_rx = MAX(link->last_rx, link->last_udp_rx);
 
 	if (now - link->last_rx > (gint64)link->timing.peer_timeout_sec * G_USEC_PER_SEC) {
@@ -409,8 +409,8 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 		return;
 	case TR_MSG_DATA:
 		/* Opened by the worker that owns the session's replay window. */
-		if (link->dp_peer && msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD)
-			tr_dp_peer_inject(link->dp, link->dp_peer, msg->data, msg->data_len);
+		if (link->dp_session && msg->data_len <= TR_PACKET_PAYLOAD_MAX + TR_DC_OVERHEAD)
+			tr_dp_session_inject(link->dp, link->dp_session, msg->data, msg->data_len);
 		return;
 	case TR_MSG_REKEY:
 		if (link->dc && tr_msg_has(msg, TR_ATTR_EPOCH))
@@ -498,13 +498,13 @@ tr_link_free(TrLink *link)
 	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
 	tr_ctrl_abort(link->ctrl);
 	tr_ctrl_unref(link->ctrl);
-	if (link->dp_peer)
-		tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
+	if (link->dp_session)
+		tr_dataplane_remove_session(link->dp, link->dp_session); /* frees the TrDc */
 	g_free(link);
 }
 
 static void
-on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
+on_dp_event(TrDpSession *peer, unsigned events, gpointer p)
 {
 	TrLink *link = p;
 
@@ -534,15 +534,13 @@ on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
 		pmtu_tick(link, g_get_monotonic_time());
 	}
 	if (events & TR_DP_EVENT_UDP_HEARD) {
-		link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_peer_last_udp_rx(peer));
+		link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_session_last_udp_rx(peer));
 		link->last_rx = MAX(link->last_rx, link->last_udp_rx);
 		if (!link->we_hear_udp && link->timing.udp_enabled) {
 			g_message("%s: UDP from the peer works", tr_link_peer(link));
 			tell_path(link, TRUE);
 		}
 	}
-	if (events & TR_DP_EVENT_SWITCHED && tr_dc_activation_due(link->dc))
-		activate_next(link);
 	if (events & TR_DP_EVENT_CLOSED) {
 		g_message("%s: peer closed the session", tr_link_peer(link));
 		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, NULL);
@@ -550,7 +548,7 @@ on_dp_event(TrDpPeer *peer, unsigned events, gpointer p)
 }
 
 static void
-on_dp_tcp_send(TrDpPeer *peer, const uint8_t *data, size_t len, gpointer p)
+on_dp_tcp_send(TrDpSession *peer, const uint8_t *data, size_t len, gpointer p)
 {
 	TrLink *link = p;
 
@@ -574,19 +572,19 @@ void
 tr_link_set_forward_id(TrLink *link, uint32_t id)
 {
 	link->forward_id = id;
-	if (link->dp_peer)
-		tr_dataplane_set_peer_id(link->dp, link->dp_peer, id);
+	if (link->dp_session)
+		tr_dataplane_set_session_id(link->dp, link->dp_session, id);
 }
 
 void
 tr_link_leave_dataplane(TrLink *link)
 {
-	if (link->dp_peer == NULL)
+	if (link->dp_session == NULL)
 		return;
 	g_clear_handle_id(&link->tick_id, g_source_remove);
 	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
-	tr_dataplane_remove_peer(link->dp, link->dp_peer); /* frees the TrDc */
-	link->dp_peer = NULL;
+	tr_dataplane_remove_session(link->dp, link->dp_session); /* frees the TrDc */
+	link->dp_session = NULL;
 	link->dc = NULL;
 	link->dp = NULL;
 	link->tx_path = TR_PATH_NONE;
@@ -596,8 +594,8 @@ gboolean
 tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *timing,
                  const struct sockaddr *endpoint, socklen_t endpoint_len, GError **error)
 {
-	static const TrDpPeerCallbacks dp_callbacks = {
-	        .peer_event = on_dp_event,
+	static const TrDpSessionCallbacks dp_callbacks = {
+	        .event = on_dp_event,
 	        .tcp_send = on_dp_tcp_send,
 	};
 	TrDcConfig dcc = *dc_config;
@@ -620,8 +618,8 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 		link->timing.keepalive_sec = 10;
 	if (link->timing.peer_timeout_sec == 0)
 		link->timing.peer_timeout_sec = 60;
-	link->dp_peer = tr_dataplane_add_peer(link->dp, link->dc, link->forward_id, endpoint,
-	                                      endpoint_len, &dp_callbacks, link);
+	link->dp_session = tr_dataplane_add_session(link->dp, link->dc, link->forward_id, endpoint,
+	                                            endpoint_len, &dp_callbacks, link);
 	sync_endpoint(link);
 	link->last_rx = g_get_monotonic_time();
 	link->last_ctrl_tx = link->last_rx;
@@ -654,9 +652,9 @@ tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason)
 	/* A refusal travels over TLS only, with its reason; a plain goodbye
 	 * also goes over UDP in case the TLS stream is stuck. */
 	sync_endpoint(link);
-	if (type == TR_MSG_CLOSE && link->dp_peer && link->endpoint_len > 0 &&
+	if (type == TR_MSG_CLOSE && link->dp_session && link->endpoint_len > 0 &&
 	    link->timing.udp_enabled)
-		tr_dp_peer_send_control(link->dp, link->dp_peer, TR_DC_CLOSE, NULL, 0);
+		tr_dp_session_send_control(link->dp, link->dp_session, TR_DC_CLOSE, NULL, 0);
 	tr_ctrl_close(link->ctrl, type, code, reason);
 }
 
@@ -678,10 +676,10 @@ tr_link_get_dc(TrLink *link)
 	return link->dc;
 }
 
-TrDpPeer *
-tr_link_get_dp_peer(TrLink *link)
+TrDpSession *
+tr_link_get_dp_session(TrLink *link)
 {
-	return link->dp_peer;
+	return link->dp_session;
 }
 
 TrPath
@@ -737,8 +735,9 @@ tr_link_stats_json(TrLink *link, GString *out, gboolean *first)
 		tr_json_key_string(out, first, "path_mtu_search",
 		                   tr_pmtu_state_name(link->pmtu.state));
 	}
-	if (link->dp_peer)
-		tr_json_key_uint(out, first, "peer_mtu", tr_dp_peer_mtu(link->dp, link->dp_peer));
+	if (link->dp_session)
+		tr_json_key_uint(out, first, "peer_mtu",
+		                 tr_dp_session_mtu(link->dp, link->dp_session));
 	tr_json_key_uint(out, first, "last_rx_age_sec",
 	                 (guint64)((g_get_monotonic_time() - link->last_rx) / G_USEC_PER_SEC));
 	if (link->dc) {
