@@ -7,6 +7,7 @@
 #include "common/datapath/datachannel.h"
 
 #include "common/base/error.h"
+#include "common/datapath/frame.h"
 #include "common/datapath/replay.h"
 
 #include <errno.h>
@@ -79,34 +80,6 @@ struct TrDc {
 #define STAT_ADD(dc, field, n)                                                                     \
 	atomic_fetch_add_explicit(&(dc)->stats[offsetof(TrDcStats, field) / sizeof(uint64_t)],     \
 	                          (n), memory_order_relaxed)
-
-static inline void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void
-put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 void
 tr_dc_config_init(TrDcConfig *cfg)
@@ -186,8 +159,8 @@ tr_dc_peek(const TrMagic *magic, const uint8_t *buf, size_t len, TrDcHeader *out
 	out->type = buf[HDR_TYPE];
 	out->key_id = buf[HDR_KEY_ID];
 	out->compress = buf[HDR_FLAGS] & FLAGS_COMPRESS_MASK;
-	out->receiver_index = get_be32(buf + HDR_RECEIVER);
-	out->counter = get_be64(buf + HDR_COUNTER);
+	out->receiver_index = tr_load_be32(buf + HDR_RECEIVER);
+	out->counter = tr_load_be64(buf + HDR_COUNTER);
 	return 0;
 }
 
@@ -517,8 +490,8 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 	hdr[HDR_KEY_ID] = slot->key_id;
 	hdr[HDR_FLAGS] = flags;
 	hdr[HDR_RESERVED] = 0;
-	put_be32(hdr + HDR_RECEIVER, dc->cfg.peer_index);
-	put_be64(hdr + HDR_COUNTER, *counter);
+	tr_store_be32(hdr + HDR_RECEIVER, dc->cfg.peer_index);
+	tr_store_be64(hdr + HDR_COUNTER, *counter);
 	return slot;
 }
 
