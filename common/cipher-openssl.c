@@ -73,22 +73,32 @@ tr_ossl_aead_free(TrOsslAead *ctx)
 	EVP_CIPHER_CTX_free(ctx);
 }
 
+/*
+ * One pass of @len bytes from @in to @out under a new nonce on the kept key
+ * (resetting the Poly1305 state; no allocation). Sealing writes the tag at
+ * @out + @len; opening checks the one at @in + @len before it finishes.
+ */
+static gboolean
+aead_pass(TrOsslAead *ctx, int enc, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
+          const uint8_t *in, size_t len, uint8_t *out)
+{
+	int n;
+
+	return ad_len <= INT_MAX && len <= INT_MAX &&
+	       EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, enc) == 1 &&
+	       (ad_len == 0 || EVP_CipherUpdate(ctx, NULL, &n, ad, (int)ad_len) == 1) &&
+	       (len == 0 || EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1) &&
+	       (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN,
+	                                   (void *)(in + len)) == 1) &&
+	       EVP_CipherFinal_ex(ctx, out + len, &n) == 1 &&
+	       (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + len) == 1);
+}
+
 int
 tr_ossl_aead_seal(TrOsslAead *ctx, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
                   const uint8_t *in, size_t len, uint8_t *out)
 {
-	int n;
-
-	if (ad_len > INT_MAX || len > INT_MAX)
-		return -EIO;
-	/* A new nonce on the kept key: resets the Poly1305 state, no allocation. */
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 1) != 1 ||
-	    (ad_len > 0 && EVP_CipherUpdate(ctx, NULL, &n, ad, (int)ad_len) != 1) ||
-	    (len > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1) ||
-	    EVP_CipherFinal_ex(ctx, out + len, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, out + len) != 1)
-		return -EIO;
-	return 0;
+	return aead_pass(ctx, 1, nonce, ad, ad_len, in, len, out) ? 0 : -EIO;
 }
 
 /*
@@ -101,17 +111,7 @@ int
 tr_ossl_aead_open(TrOsslAead *ctx, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
                   const uint8_t *in, size_t len, uint8_t *out)
 {
-	int n;
-
-	if (ad_len > INT_MAX || len > INT_MAX)
-		return -EBADMSG;
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 0) != 1 ||
-	    (ad_len > 0 && EVP_CipherUpdate(ctx, NULL, &n, ad, (int)ad_len) != 1) ||
-	    (len > 0 && EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1) ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, (void *)(in + len)) != 1 ||
-	    EVP_CipherFinal_ex(ctx, out + len, &n) != 1)
-		return -EBADMSG;
-	return 0;
+	return aead_pass(ctx, 0, nonce, ad, ad_len, in, len, out) ? 0 : -EBADMSG;
 }
 
 const char *
