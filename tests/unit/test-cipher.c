@@ -3,7 +3,7 @@
  * The data channel's AEAD against published vectors, through whichever
  * library this build uses for each method (tr_cipher_implementation()).
  */
-#include "common/cipher.h"
+#include "common/datapath/cipher.h"
 
 #include <errno.h>
 #include <string.h>
