@@ -205,9 +205,7 @@ tr_tls_config_clear(TrTlsConfig *c)
 	g_free((char *)c->crl_file);
 	g_free((char *)c->cert_file);
 	g_free((char *)c->key_file);
-	if (c->shared_key)
-		gnutls_memset((char *)c->shared_key, 0, strlen(c->shared_key));
-	g_free((char *)c->shared_key);
+	tr_secret_free((char *)c->shared_key);
 	g_free((char *)c->psk_identity);
 	c->ca_file = c->crl_file = c->cert_file = c->key_file = NULL;
 	c->shared_key = c->psk_identity = NULL;

@@ -3,9 +3,9 @@
 
 #include "common/base/addr.h"
 #include "common/base/error.h"
+#include "common/base/secret.h"
 
 #include <errno.h>
-#include <gnutls/gnutls.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -175,10 +175,7 @@ tr_msg_init(TrMsg *msg, uint8_t type)
 void
 tr_msg_clear(TrMsg *msg)
 {
-	if (msg->password) {
-		gnutls_memset(msg->password, 0, strlen(msg->password));
-		g_free(msg->password);
-	}
+	tr_secret_free(msg->password);
 	g_free(msg->software);
 	g_free(msg->node_name);
 	g_free(msg->username);

@@ -28,8 +28,8 @@ G_BEGIN_DECLS
 #define TR_MSG_MAX_BODY   65535
 
 typedef enum {
-	TR_MSG_HELLO = 1,     /* client -> server: who I am, what I can do */
-	TR_MSG_CONFIG = 2,    /* server -> client: the session's settings */
+	TR_MSG_HELLO = 1,     /* client or dialling node -> hub: who I am, what I can do */
+	TR_MSG_CONFIG = 2,    /* hub -> client: the session's settings (to a node: its own) */
 	TR_MSG_ERROR = 3,     /* either way: refusal or failure, then close */
 	TR_MSG_PING = 4,      /* keepalive with random salt */
 	TR_MSG_PONG = 5,      /* echoes the PING's salt */
