@@ -37,7 +37,6 @@ static const struct {
  * like any other, so one flipped bit cannot, say, move the replay window.
  */
 struct TrAead {
-	TrCipher cipher;
 	gnutls_aead_cipher_hd_t hd; /* GnuTLS's methods */
 #ifdef TR_HAVE_OPENSSL_AEAD
 	TrOsslAead *ossl; /* ChaCha20-Poly1305 through OpenSSL, else NULL */
@@ -124,7 +123,6 @@ tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **erro
 	gnutls_datum_t datum = {.data = (unsigned char *)key, .size = TR_CIPHER_KEY_LEN};
 	int ret;
 
-	aead->cipher = cipher;
 #ifdef TR_HAVE_OPENSSL_AEAD
 	if (cipher == TR_CIPHER_CHACHA20_POLY1305) {
 		aead->ossl = tr_ossl_aead_new(key, error);
@@ -161,12 +159,6 @@ tr_aead_free(TrAead *aead)
 	tr_ossl_aead_free(aead->ossl);
 #endif
 	g_free(aead);
-}
-
-TrCipher
-tr_aead_cipher(const TrAead *aead)
-{
-	return aead->cipher;
 }
 
 static inline void

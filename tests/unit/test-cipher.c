@@ -56,7 +56,6 @@ test_rfc8439_a5(void)
 	               tr_cipher_implementation(TR_CIPHER_CHACHA20_POLY1305));
 	aead = tr_aead_new(TR_CIPHER_CHACHA20_POLY1305, key, &error);
 	g_assert_no_error(error);
-	g_assert_cmpint(tr_aead_cipher(aead), ==, TR_CIPHER_CHACHA20_POLY1305);
 
 	/* In place, then from one buffer into another. */
 	memcpy(buf, a5_plaintext, len);
