@@ -52,8 +52,8 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) m = {0};
-	const struct sockaddr *ep;
-	socklen_t ep_len = 0;
+	TrDpSession *dps = tr_link_get_dp_session(peer->link);
+	struct sockaddr_storage ep;
 	TrCandidate c;
 
 	tr_msg_init(&m, TR_MSG_PAIR_START);
@@ -62,8 +62,8 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	tr_msg_set_u8(&m, TR_ATTR_ROLE, (uint8_t)role);
 	tr_msg_set_u8(&m, TR_ATTR_RELAY, hub->cfg.relay ? 1 : 0);
 	/* The reflexive candidate: where the peer's UDP comes from. */
-	ep = tr_link_endpoint(peer->link, &ep_len);
-	if (ep && tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, ep, &c) &&
+	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
+	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
 	    tr_candidate_usable(&c))
 		tr_msg_add_candidate(&m, &c);
 	for (guint i = 0; i < peer->n_addrs; i++) {
