@@ -28,7 +28,6 @@ static const struct {
  * like any other, so one flipped bit cannot, say, move the replay window.
  */
 struct TrAead {
-	TrCipher cipher;
 	gnutls_aead_cipher_hd_t hd;
 	gboolean auth_only; /* TR_CIPHER_NONE: GMAC over header and payload */
 };
@@ -112,7 +111,6 @@ tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **erro
 	gnutls_datum_t datum = {.data = (unsigned char *)key, .size = TR_CIPHER_KEY_LEN};
 	int ret;
 
-	aead->cipher = cipher;
 	if (cipher == TR_CIPHER_NONE) {
 		aead->auth_only = TRUE;
 		alg = GNUTLS_CIPHER_AES_256_GCM;
@@ -140,12 +138,6 @@ tr_aead_free(TrAead *aead)
 	if (aead->hd)
 		gnutls_aead_cipher_deinit(aead->hd);
 	g_free(aead);
-}
-
-TrCipher
-tr_aead_cipher(const TrAead *aead)
-{
-	return aead->cipher;
 }
 
 static inline void

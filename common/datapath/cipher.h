@@ -80,8 +80,6 @@ void tr_aead_free(TrAead *aead);
 /* cppcheck-suppress unknownMacro */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrAead, tr_aead_free)
 
-TrCipher tr_aead_cipher(const TrAead *aead);
-
 /*
  * Encrypts @len bytes at @data in place and writes the tag right behind
  * them (the caller provides tr_cipher_tag_len() bytes of room there). The
