@@ -12,6 +12,7 @@
  *   invite.c          a machine redeeming an invite (trellis join): JOIN
  */
 #include "common/base/addr.h"
+#include "common/base/candidate.h"
 #include "common/ctrl/msg.h"
 #include "common/datapath/cipher.h"
 #include "common/datapath/compress.h"
@@ -77,6 +78,7 @@ struct _Session {
 	guint n_addrs;
 	gboolean routed; /* its subnets hold kernel routes on the hub's device */
 	gboolean mesh;   /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
+	TrCandidateList candidates; /* its own (CANDIDATES): host and mapped */
 };
 
 /* A session over the connected socket @fd, in the hub's table. */
