@@ -13,6 +13,15 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
+#ifndef G_OS_WIN32
+#include <unistd.h>
+#endif
+
+/* The packaged unit runs the client as its own user (docs/SECURITY.md). */
+#define DNS_AS_USER_HINT                                                                           \
+	"; not running as root, the client sets the hub's DNS servers only through "               \
+	"systemd-resolved (allowed by the polkit rule org.trellisvpn.rules): install "             \
+	"systemd-resolved, set no-dns, or run the client as root"
 
 typedef enum {
 	STATE_IDLE,
@@ -230,6 +239,7 @@ static gboolean
 apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 {
 	TrPlatError perr = {0};
+	const char *hint = "";
 
 	if (client->dev != NULL && client->have_settings && settings_equal(&client->settings, s))
 		return TRUE;
@@ -260,8 +270,13 @@ apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 			        .domains = (const char *const *)s->dns_search,
 			        .n_domains = s->dns_search ? g_strv_length(s->dns_search) : 0,
 			};
-			if (tr_device_set_dns(client->dev, &dns, &perr) < 0)
+			if (tr_device_set_dns(client->dev, &dns, &perr) < 0) {
+#ifndef G_OS_WIN32
+				if ((perr.code == -EPERM || perr.code == -EACCES) && geteuid() != 0)
+					hint = DNS_AS_USER_HINT;
+#endif
 				goto fail;
+			}
 		}
 	}
 	if (client->cfg.ifup || client->cfg.ifdown) {
@@ -272,7 +287,7 @@ apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
 fail:
 	g_set_error(error, TR_ERROR,
 	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-	            "%s", perr.message);
+	            "%s%s", perr.message, hint);
 	close_device(client);
 	return FALSE;
 }
