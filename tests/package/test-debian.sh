@@ -337,7 +337,7 @@ ok "hub and laptop run as $DUSER with CAP_NET_ADMIN only (effective, permitted, 
 for net in hub laptop; do
 	netns_wait_for 10 bash -c "$(declare -f bus); bus org.freedesktop.DBus.NameHasOwner org.trellisvpn.Daemon.n$net | grep -q true" ||
 		fail "org.trellisvpn.Daemon.n$net is not on the bus: $(grep -h "system bus" "$T"/shim/*.log)"
-	owner=$(bus org.freedesktop.DBus.GetConnectionUnixUser org.trellisvpn.Daemon.n$net | tr -dc 0-9)
+	owner=$(bus org.freedesktop.DBus.GetConnectionUnixUser org.trellisvpn.Daemon.n$net | sed -n 's/.*uint32 \([0-9]*\).*/\1/p')
 	[ "$owner" = "$duid" ] || fail "org.trellisvpn.Daemon.n$net is owned by uid $owner, not $DUSER ($duid)"
 done
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
@@ -432,6 +432,7 @@ D=$T/destdir
 	while read -r cmd; do
 		case $cmd in
 		"meson install "*) cmd="$cmd --destdir $D" ;;
+		"systemd-sysusers "*) cmd="systemd-sysusers --root=$D ${cmd#systemd-sysusers }" ;;
 		"systemd-tmpfiles "*) cmd="systemd-tmpfiles --root=$D ${cmd#systemd-tmpfiles }" ;;
 		"meson setup "*) cmd="$cmd -Dnetns_tests=disabled -Dfuzzing=disabled" ;;
 		"ninja "*) cmd="$cmd -j2" ;;
@@ -442,12 +443,17 @@ D=$T/destdir
 ) || fail "the README's from-source install: $(tail -n 20 "$T/source.log")"
 for f in /usr/sbin/trellis-server /usr/bin/trellis /etc/pam.d/trellis /usr/lib/tmpfiles.d/trellis.conf \
 	/usr/share/dbus-1/system.d/org.trellisvpn.Daemon.conf /usr/lib/systemd/system/trellis-client@.service \
+	/usr/lib/sysusers.d/trellis.conf \
 	/usr/share/man/man8/trellis-server.8; do
 	[ -e "$D$f" ] || fail "from source: $f not installed"
 done
 [ -d "$D/var/lib/trellis" ] && [ -d "$D/run/trellis" ] || fail "from source: tmpfiles made no state or runtime directory"
+duid_src=$(sed -n "s/^$DUSER:x:\([0-9]*\):.*/\1/p" "$D/etc/passwd")
+[ -n "$duid_src" ] || fail "from source: systemd-sysusers made no $DUSER in the scratch root"
+[ "$(stat -c %u:%a "$D/var/lib/trellis")" = "$duid_src:700" ] && [ "$(stat -c %u "$D/run/trellis")" = "$duid_src" ] ||
+	fail "from source: the state and runtime directories are not $DUSER's: $(stat -c '%n %u %a' "$D/var/lib/trellis" "$D/run/trellis")"
 "$D/usr/sbin/trellis-server" --help | grep -q "(default: [^)]*/var/lib/trellis)" || fail "from source: state directory default"
-ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages"
+ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages, $DUSER made by systemd-sysusers and owning the state and runtime directories"
 
 # ---- the README's quick start, in the same scratch tree -----------------------------
 qs=$(sed -n '/^## Quick start/,/^## /p' "$README" | sed -n '/^```$/,/^```$/p' | grep -v '^```')
