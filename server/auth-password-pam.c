@@ -175,26 +175,23 @@ pam_check(TrPasswordBackend *backend, const char *user, const char *password, GE
 		stage = "account check";
 		rc = pam_acct_mgmt(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
 	}
-	if (rc == PAM_AUTHINFO_UNAVAIL) {
-		g_autofree char *problem = shadow_problem(self);
-
-		if (problem) {
-			g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
-			            "PAM service '%s' failed for user '%s' at %s: %s (%s)",
-			            self->service, who, stage, pam_strerror(pamh, rc), problem);
-			pam_end(pamh, rc);
-			return FALSE;
-		}
-	}
 	if (rc != PAM_SUCCESS) {
+		/* pam_unix without /etc/shadow: AUTHINFO_UNAVAIL, or, through a
+		 * stack ending in pam_deny (Debian's common-auth), AUTH_ERR. */
+		g_autofree char *problem = rc == PAM_AUTHINFO_UNAVAIL || rc == PAM_AUTH_ERR
+		                                   ? shadow_problem(self)
+		                                   : NULL;
+		g_autofree char *why =
+		        problem ? g_strdup_printf(" (%s)", problem) : g_strdup(hint(rc));
+
 		if (is_refusal(rc))
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
 			            "PAM service '%s' refused user '%s' at %s: %s%s", self->service,
-			            who, stage, pam_strerror(pamh, rc), hint(rc));
+			            who, stage, pam_strerror(pamh, rc), why);
 		else
 			g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
 			            "PAM service '%s' failed for user '%s' at %s: %s%s",
-			            self->service, who, stage, pam_strerror(pamh, rc), hint(rc));
+			            self->service, who, stage, pam_strerror(pamh, rc), why);
 	}
 	pam_end(pamh, rc);
 	return rc == PAM_SUCCESS;

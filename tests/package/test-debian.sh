@@ -398,7 +398,7 @@ on hub "trellis up hub" >"$T/pam-up.out" 2>&1 || fail "trellis up hub with PAM: 
 grep -q "PAM service 'trellis': this server runs as user $DUSER, which cannot read /etc/shadow" "$T/shim/trellis-server@hub.log" ||
 	fail "the hub did not warn that it cannot read /etc/shadow: $(cat "$T/shim/trellis-server@hub.log")"
 on laptop "trellis up laptop" >"$T/pam-up-laptop.out" 2>&1 && fail "the laptop logged in through PAM without the hub reading /etc/shadow"
-netns_wait_for 10 grep -q "failed for user '$PAMUSER'.*SupplementaryGroups=shadow" "$T/shim/trellis-server@hub.log" ||
+netns_wait_for 10 grep -q "user '$PAMUSER' at authentication: .*SupplementaryGroups=shadow" "$T/shim/trellis-server@hub.log" ||
 	fail "the hub's log does not say why $PAMUSER was refused: $(tail -n 5 "$T/shim/trellis-server@hub.log")"
 on laptop "trellis down laptop" >/dev/null 2>&1
 on hub "trellis down hub" >/dev/null 2>&1 || fail "trellis down hub"
