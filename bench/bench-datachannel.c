@@ -122,7 +122,7 @@ main(int argc, char **argv)
 	int64_t usec = (int64_t)(seconds * G_USEC_PER_SEC);
 
 	printf("default cipher on this host: %s\n", tr_cipher_name(tr_cipher_default()));
-	printf("MB/s of payload, encrypt+decrypt, %.1f s per case\n", seconds);
+	printf("MB/s of payload, seal+open, %.1f s per case\n", seconds);
 	printf("%-18s %5s %9s %9s %7s %11s %11s\n", "cipher", "bytes", "raw-aead", "dc", "dc/raw",
 	       "dc+lzo(txt)", "dc+lzo(rnd)");
 	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {

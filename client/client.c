@@ -371,12 +371,8 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	timing.peer_timeout_sec = client->settings.peer_timeout;
 	timing.udp_enabled = client->cfg.udp && (msg->features & TR_FEATURE_UDP);
 	memcpy(&ep, &client->server_addr, client->server_addr_len);
-	if (tr_msg_has(msg, TR_ATTR_UDP_PORT)) {
-		if (ep.ss_family == AF_INET)
-			((struct sockaddr_in *)&ep)->sin_port = htons(msg->udp_port);
-		else
-			((struct sockaddr_in6 *)&ep)->sin6_port = htons(msg->udp_port);
-	}
+	if (tr_msg_has(msg, TR_ATTR_UDP_PORT))
+		tr_sockaddr_set_port((struct sockaddr *)&ep, msg->udp_port);
 	if (!start_dataplane(client, error))
 		goto out;
 	tr_link_use_dataplane(client->link, client->dp, 1);
@@ -472,28 +468,22 @@ send_hello(TrClient *client)
 	g_auto(TrMsg) hello = {0};
 
 	tr_msg_init(&hello, TR_MSG_HELLO);
-	hello.proto_version = TR_PROTO_VERSION;
-	tr_msg_set(&hello, TR_ATTR_PROTO_VERSION);
+	tr_msg_set_u16(&hello, TR_ATTR_PROTO_VERSION, TR_PROTO_VERSION);
 	tr_msg_set_string(&hello, TR_ATTR_SOFTWARE, "trellis-client " TR_VERSION);
 	for (guint i = 0; i < client->cfg.n_ciphers; i++)
-		hello.ciphers[hello.n_ciphers++] = (uint8_t)client->cfg.ciphers[i];
-	tr_msg_set(&hello, TR_ATTR_CIPHERS);
-	hello.compressions[hello.n_compressions++] = TR_COMPRESS_NONE;
+		tr_msg_add_u8(&hello, TR_ATTR_CIPHERS, (uint8_t)client->cfg.ciphers[i]);
+	tr_msg_add_u8(&hello, TR_ATTR_COMPRESSIONS, TR_COMPRESS_NONE);
 	if (client->cfg.compression != TR_COMPRESS_NONE)
-		hello.compressions[hello.n_compressions++] = (uint8_t)client->cfg.compression;
-	tr_msg_set(&hello, TR_ATTR_COMPRESSIONS);
-	hello.device_type = (uint8_t)client->cfg.dev_type;
-	tr_msg_set(&hello, TR_ATTR_DEVICE_TYPE);
-	hello.mtu = (uint16_t)client->cfg.mtu;
-	tr_msg_set(&hello, TR_ATTR_MTU);
-	hello.features = (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
-	                 (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
-	tr_msg_set(&hello, TR_ATTR_FEATURES);
+		tr_msg_add_u8(&hello, TR_ATTR_COMPRESSIONS, (uint8_t)client->cfg.compression);
+	tr_msg_set_u8(&hello, TR_ATTR_DEVICE_TYPE, (uint8_t)client->cfg.dev_type);
+	tr_msg_set_u16(&hello, TR_ATTR_MTU, (uint16_t)client->cfg.mtu);
+	tr_msg_set_u32(&hello, TR_ATTR_FEATURES,
+	               (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
+	                       (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0));
 	do {
 		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
 	} while (client->rx_index == 0);
-	hello.rx_index = client->rx_index;
-	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	tr_msg_set_u32(&hello, TR_ATTR_RX_INDEX, client->rx_index);
 	for (guint i = 0; i < client->cfg.n_subnets; i++)
 		tr_msg_add_prefix(&hello, TR_ATTR_SUBNET, &client->cfg.subnets[i]);
 	if (client->cfg.username)
@@ -585,8 +575,7 @@ local_port(int fd)
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                      : ((struct sockaddr_in *)&ss)->sin_port);
+	return tr_sockaddr_port((struct sockaddr *)&ss);
 }
 
 /* One socket per worker, all on one local port (any address, the server's
@@ -601,10 +590,7 @@ open_udp(TrClient *client, GError **error)
 	any.ss_family = client->server_addr.ss_family;
 	len = any.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (client->udp_port) {
-		if (any.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&any)->sin6_port = htons(client->udp_port);
-		else
-			((struct sockaddr_in *)&any)->sin_port = htons(client->udp_port);
+		tr_sockaddr_set_port((struct sockaddr *)&any, client->udp_port);
 		client->udp_fds = tr_dp_open_sockets(
 		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
 		        client->cfg.tuning.udp_gro, &client->n_udp, NULL);

@@ -231,7 +231,7 @@ main(int argc, char **argv)
 		        "trellis\\-server \\-\\-config /etc/trellis/hub.conf\n.RE\n.fi\n.PP\n"
 		        "A node of a symmetric network (nothing pushed; each node has its own "
 		        "address and connects the others), from "
-		        "/usr/share/doc/trellis/examples/peer\\-alpha.conf:\n.PP\n.nf\n.RS\n"
+		        "/usr/share/doc/trellis/examples/node\\-alpha.conf:\n.PP\n.nf\n.RS\n"
 		        "trellis\\-server \\-\\-config /etc/trellis/alpha.conf\n.RE\n.fi\n"
 		        ".SH SEE ALSO\ntrellis-client(8), trellis(1)\n",
 		        tr_server_options, tr_server_n_options);

@@ -381,8 +381,7 @@ tr_ctrl_close(TrCtrl *ctrl, TrMsgType type, TrRefusal code, const char *reason)
 		return;
 	}
 	tr_msg_init(&msg, type);
-	msg.error_code = code;
-	tr_msg_set(&msg, TR_ATTR_ERROR_CODE);
+	tr_msg_set_u16(&msg, TR_ATTR_ERROR_CODE, (uint16_t)code);
 	if (reason && *reason)
 		tr_msg_set_string(&msg, TR_ATTR_REASON, reason);
 	tr_ctrl_send(ctrl, &msg, NULL);

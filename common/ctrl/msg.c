@@ -198,6 +198,72 @@ tr_msg_set(TrMsg *msg, TrAttr attr)
 	msg->present |= (uint64_t)1 << attr;
 }
 
+/* The field of @attr, checked to be of @kind. */
+static void *
+typed_field(TrMsg *msg, TrAttr attr, Kind kind)
+{
+	const AttrSpec *s = spec_for(attr);
+
+	g_return_val_if_fail(s != NULL && s->kind == kind, NULL);
+	return FIELD(msg, s->field, char);
+}
+
+void
+tr_msg_set_u8(TrMsg *msg, TrAttr attr, uint8_t value)
+{
+	uint8_t *field = typed_field(msg, attr, K_U8);
+
+	if (field == NULL)
+		return;
+	*field = value;
+	tr_msg_set(msg, attr);
+}
+
+void
+tr_msg_set_u16(TrMsg *msg, TrAttr attr, uint16_t value)
+{
+	uint16_t *field = typed_field(msg, attr, K_U16);
+
+	if (field == NULL)
+		return;
+	*field = value;
+	tr_msg_set(msg, attr);
+}
+
+void
+tr_msg_set_u32(TrMsg *msg, TrAttr attr, uint32_t value)
+{
+	uint32_t *field = typed_field(msg, attr, K_U32);
+
+	if (field == NULL)
+		return;
+	*field = value;
+	tr_msg_set(msg, attr);
+}
+
+gboolean
+tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value)
+{
+	uint8_t *list = typed_field(msg, attr, K_U8_LIST);
+	unsigned *n;
+
+	if (list == NULL)
+		return FALSE;
+	n = FIELD(msg, spec_for(attr)->counter, unsigned);
+	if (*n >= TR_MAX_LIST)
+		return FALSE;
+	list[(*n)++] = value;
+	tr_msg_set(msg, attr);
+	return TRUE;
+}
+
+void
+tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4])
+{
+	memcpy(msg->magic, magic, sizeof(msg->magic));
+	tr_msg_set(msg, TR_ATTR_MAGIC);
+}
+
 void
 tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value)
 {

@@ -84,7 +84,7 @@ typedef enum {
 	TR_FEATURE_TCP_FALLBACK = 1 << 1,     /* can carry data over the TLS stream */
 	TR_FEATURE_CLIENT_TO_CLIENT = 1 << 2, /* server routes between clients */
 	TR_FEATURE_PLAINTEXT = 1 << 3,        /* explicitly configured for no encryption */
-	TR_FEATURE_PEER = 1 << 4,             /* a node of the symmetric model: nothing pushed */
+	TR_FEATURE_NODE = 1 << 4,             /* a node of a symmetric network: nothing pushed */
 } TrFeature;
 
 /* Why a peer was refused or a session ended; sent in ERROR and CLOSE. */
@@ -205,12 +205,20 @@ gboolean tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error);
 /* Appends a DATA message holding @len bytes of @packet. */
 gboolean tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, GError **error);
 
-/* Setters that mark the attribute present. */
-void tr_msg_set(TrMsg *msg, TrAttr attr);
+/* Setters: each stores the value and marks the attribute present, and
+ * checks that @attr is of its type. */
+void tr_msg_set_u8(TrMsg *msg, TrAttr attr, uint8_t value);
+void tr_msg_set_u16(TrMsg *msg, TrAttr attr, uint16_t value);
+void tr_msg_set_u32(TrMsg *msg, TrAttr attr, uint32_t value);
+/* One more entry of a u8 list (ciphers, compressions); FALSE when full. */
+gboolean tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value);
+void tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4]);
 void tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value);
 /* A bytes attribute (a reference to @value is taken). */
 void tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value);
 gboolean tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
 gboolean tr_msg_add_search(TrMsg *msg, const char *domain);
+/* Marks a field filled by hand present (the salt). */
+void tr_msg_set(TrMsg *msg, TrAttr attr);
 
 G_END_DECLS

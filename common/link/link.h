@@ -101,7 +101,7 @@ TrTls *tr_link_get_tls(TrLink *link);
 int tr_link_get_fd(TrLink *link);
 TrDc *tr_link_get_dc(TrLink *link);
 /* The session in the data plane (NULL before tr_link_activate()). */
-TrDpPeer *tr_link_get_dp_peer(TrLink *link);
+TrDpSession *tr_link_get_dp_session(TrLink *link);
 TrPath tr_link_get_path(TrLink *link);
 const char *tr_link_peer(TrLink *link);
 /* The peer's UDP endpoint, or NULL when none is known yet. */
