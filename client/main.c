@@ -194,7 +194,7 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 	g_autofree char *msg = g_strdup_printf("giving up: %s", error ? error->message : "refused");
 
 	/* A password from the desktop that the hub refused: ask again. */
-	if (password_by_bus && error && strstr(error->message, "password")) {
+	if (password_by_bus && tr_client_refusal(c) == TR_REFUSE_PASSWORD) {
 		g_warning("the hub refused the password (%s): waiting for another over the system "
 		          "bus",
 		          error->message);

@@ -395,7 +395,8 @@ password_done(GObject *source, GAsyncResult *res, gpointer p)
 	if (!g_task_propagate_boolean(G_TASK(res), &error)) {
 		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			return;
-		hub_session_refuse(s, TR_REFUSE_AUTH, error->message, TR_PASSWORD_REFUSED_MESSAGE);
+		hub_session_refuse(s, TR_REFUSE_PASSWORD, error->message,
+		                   TR_PASSWORD_REFUSED_MESSAGE);
 		return;
 	}
 	if (s->state != SESSION_AUTH)
@@ -411,12 +412,12 @@ check_password(Session *s, ClientSession *cs)
 	PasswordJob *job;
 
 	if (cs->hello.username == NULL || cs->hello.password == NULL) {
-		hub_session_refuse(s, TR_REFUSE_AUTH, "no username or password given",
+		hub_session_refuse(s, TR_REFUSE_PASSWORD, "no username or password given",
 		                   "this server needs a username and password");
 		return;
 	}
 	if (!tr_identity_validate_username(cs->hello.username, &error)) {
-		hub_session_refuse(s, TR_REFUSE_AUTH, error->message, error->message);
+		hub_session_refuse(s, TR_REFUSE_PASSWORD, error->message, error->message);
 		return;
 	}
 	s->identity = g_strdup_printf("%s/%s", s->cert_identity, cs->hello.username);

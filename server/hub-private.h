@@ -63,6 +63,18 @@ struct _TrHub {
 void hub_changed(TrHub *hub);          /* a session came or went */
 const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
 
+/* hub-config.c: a deep copy of @src's strings. */
+void hub_config_copy(TrHubConfig *dst, const TrHubConfig *src);
+
+/* sockets.c */
+/* The TCP listener on @host (NULL: every address) and @port (0: any), and
+ * the UDP sockets on its address and port. */
+gboolean hub_open_sockets(TrHub *hub, const char *host, guint16 port, GError **error);
+void hub_accept_start(TrHub *hub);
+void hub_close_sockets(TrHub *hub);
+/* The device and the data plane's workers. */
+gboolean hub_open_tunnel(TrHub *hub, GError **error);
+
 /* admission.c */
 /* Whether a connection from @source may start its handshake now (making
  * room if the cap is reached and it is fair to). */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The hub: its sockets and device, its lifetime and what it tells about
- * itself. Its sessions are in session.h.
+ * The hub's lifetime (made, started, reloaded, stopped, freed) and what it
+ * tells about itself (the status). What it talks through is in sockets.c,
+ * its sessions in session.h.
  */
 #include "server/hub-private.h"
 
@@ -9,217 +10,9 @@
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
 #include "server/node.h"
-#include "tr-config.h"
 
 #include <errno.h>
-#include <glib-unix.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-gboolean
-tr_hub_parse_listen(const char *listen, char **host, uint16_t *port, GError **error)
-{
-	*host = NULL;
-	if (!strchr(listen, ':') && g_ascii_isdigit(listen[0]))
-		return tr_port_parse(listen, port, error);
-	if (!tr_hostport_parse(listen, TR_DEFAULT_PORT, host, port, error))
-		return FALSE;
-	if (g_strcmp0(*host, "*") == 0 || g_strcmp0(*host, "") == 0)
-		g_clear_pointer(host, g_free);
-	return TRUE;
-}
-
-void
-tr_hub_config_init(TrHubConfig *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->listen = g_strdup("3210");
-	c->mtu = TR_MTU_DEFAULT;
-	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
-	c->compression = TR_COMPRESS_NONE;
-	c->magic = TR_MAGIC_DEFAULT;
-	c->keepalive = 10;
-	c->peer_timeout = 60;
-	c->client_to_client = TRUE;
-	c->udp = TRUE;
-	c->dev_type = TR_DEVICE_TUN;
-	c->mode = TR_FWD_MODE_NORMAL;
-	c->dst_timeout = 300;
-	c->handshake_timeout_ms = 10000;
-	c->max_pending = 64;
-	c->max_pending_per_source = 16;
-	tr_dp_tuning_init(&c->tuning);
-	tr_portmap_settings_init(&c->portmap);
-	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
-	tr_prefix_parse("fd00:7472::/64", 0, &c->pool6, NULL);
-}
-
-void
-tr_hub_config_clear(TrHubConfig *c)
-{
-	g_free(c->listen);
-	g_free((char *)c->tls.ca_file);
-	g_free((char *)c->tls.crl_file);
-	g_free((char *)c->tls.cert_file);
-	g_free((char *)c->tls.key_file);
-	if (c->tls.shared_key)
-		gnutls_memset((char *)c->tls.shared_key, 0, strlen(c->tls.shared_key));
-	g_free((char *)c->tls.shared_key);
-	g_free(c->password_file);
-	g_free(c->pam_service);
-	g_free(c->pam_confdir);
-	g_strfreev(c->dns);
-	g_strfreev(c->dns_search);
-	g_free(c->device);
-	g_free(c->device_path);
-	g_free(c->ifup);
-	g_free(c->ifdown);
-	g_free(c->state_dir);
-	g_strfreev(c->connect);
-	g_free(c->node_name);
-	memset(c, 0, sizeof(*c));
-}
-
-static gboolean
-on_accept(gint fd, GIOCondition cond, gpointer p)
-{
-	TrHub *hub = p;
-
-	for (int n = 0; n < 64; n++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		g_autoptr(GError) error = NULL;
-		g_autofree char *source = NULL;
-		char remote[80];
-		Session *s;
-		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd < 0)
-			break;
-		tr_sockaddr_to_string((struct sockaddr *)&ss, remote, sizeof(remote));
-		source = hub_source_key(&ss);
-		if (!hub_admit(hub, source, remote)) {
-			close(cfd);
-			continue;
-		}
-		s = hub_session_new(hub, cfd, remote, hub->creds, TRUE, &error);
-		if (s == NULL) {
-			if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5,
-			                 60))
-				g_warning("cannot accept %s: %s", remote, error->message);
-			continue;
-		}
-		hub_pending_enter(s, g_steal_pointer(&source));
-		tr_link_start(s->link, hub->cfg.handshake_timeout_ms);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-/* The TCP control socket; the UDP sockets join its address and port (tr_dp_open_sockets). */
-static int
-listen_tcp(const char *host, guint16 port, GError **error)
-{
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
-	int fd, one = 1, zero = 0;
-
-	if (host == NULL) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons(port);
-		sl = sizeof(*sin6);
-	} else {
-		g_autofree char *text =
-		        g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
-			return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && host == NULL && errno == EAFNOSUPPORT) {
-		/* No IPv6 on this host: all IPv4 addresses instead. */
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		memset(&ss, 0, sizeof(ss));
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		sl = sizeof(*sin);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0) {
-		tr_set_error_errno(error, errno, "socket");
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		tr_set_error_errno(error, errno, "cannot listen on port %u (TCP)", port);
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, 128) < 0) {
-		tr_set_error_errno(error, errno, "listen");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static gboolean
-setup_device(TrHub *hub, GError **error)
-{
-	TrPlatError perr = {0};
-	TrPrefix a;
-
-	hub->dev = tr_device_open_ex(hub->cfg.dev_type, hub->cfg.device, hub->cfg.device_path,
-	                             tr_dp_tuning_workers(&hub->cfg.tuning),
-	                             hub->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
-	if (hub->dev == NULL)
-		goto fail;
-	if (tr_device_set_mtu(hub->dev, hub->cfg.mtu, &perr) < 0)
-		goto fail;
-	if (hub->pool && tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &a) &&
-	    tr_device_add_address(hub->dev, &a, &perr) < 0)
-		goto fail;
-	if (hub->pool && tr_pool_hub_address(hub->pool, TR_ADDR_IPV6, &a) &&
-	    tr_device_add_address(hub->dev, &a, &perr) < 0)
-		goto fail;
-	for (guint i = 0; i < hub->cfg.n_addresses; i++)
-		if (tr_device_add_address(hub->dev, &hub->cfg.addresses[i], &perr) < 0)
-			goto fail;
-	if (tr_device_set_up(hub->dev, true, &perr) < 0)
-		goto fail;
-	if ((hub->cfg.ifup || hub->cfg.ifdown) &&
-	    tr_device_ifup(hub->dev, hub->cfg.ifup, hub->cfg.ifdown, &perr) < 0)
-		goto fail;
-	return TRUE;
-fail:
-	g_set_error(error, TR_ERROR,
-	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-	            "%s", perr.message);
-	return FALSE;
-}
-
-static gboolean
-start_dataplane(TrHub *hub, GError **error)
-{
-	TrDpConfig dpc;
-
-	tr_dp_config_setup(&dpc, &hub->cfg.tuning, hub->dev, hub->udp_fds, hub->n_udp);
-	dpc.magic = hub->cfg.magic;
-	dpc.frame = (TrFrameType)hub->cfg.dev_type;
-	dpc.mtu = hub->cfg.mtu;
-	dpc.hub = TRUE;
-	dpc.client_to_client = hub->cfg.client_to_client;
-	hub->dp = tr_dataplane_new(&dpc, error);
-	return hub->dp != NULL;
-}
 
 TrHub *
 tr_hub_new(const TrHubConfig *config, GError **error)
@@ -230,26 +23,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	guint16 port;
 
 	hub->tcp_fd = hub->udp_fd = -1;
-	hub->cfg = *config;
-	/* Deep-copy what the config owns. */
-	hub->cfg.listen = g_strdup(config->listen);
-	hub->cfg.tls.ca_file = g_strdup(config->tls.ca_file);
-	hub->cfg.tls.crl_file = g_strdup(config->tls.crl_file);
-	hub->cfg.tls.cert_file = g_strdup(config->tls.cert_file);
-	hub->cfg.tls.key_file = g_strdup(config->tls.key_file);
-	hub->cfg.tls.shared_key = g_strdup(config->tls.shared_key);
-	hub->cfg.password_file = g_strdup(config->password_file);
-	hub->cfg.pam_service = g_strdup(config->pam_service);
-	hub->cfg.pam_confdir = g_strdup(config->pam_confdir);
-	hub->cfg.dns = g_strdupv(config->dns);
-	hub->cfg.dns_search = g_strdupv(config->dns_search);
-	hub->cfg.device = g_strdup(config->device);
-	hub->cfg.device_path = g_strdup(config->device_path);
-	hub->cfg.ifup = g_strdup(config->ifup);
-	hub->cfg.ifdown = g_strdup(config->ifdown);
-	hub->cfg.state_dir = g_strdup(config->state_dir);
-	hub->cfg.connect = g_strdupv(config->connect);
-	hub->cfg.node_name = g_strdup(config->node_name);
+	hub_config_copy(&hub->cfg, config);
 	hub->cfg.tls.is_server = TRUE;
 
 	hub->sessions =
@@ -332,32 +106,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	}
 	hub->connectors = g_ptr_array_new();
 
-	hub->tcp_fd = listen_tcp(host, port, error);
-	if (hub->tcp_fd < 0)
-		return NULL;
-	if (port == 0) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
-		port = tr_sockaddr_port((struct sockaddr *)&ss);
-	}
-	hub->port = port;
-	{
-		/* The UDP sockets take the address the TCP socket got, and its port. */
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
-		hub->udp_fds = tr_dp_open_sockets((struct sockaddr *)&ss, sl,
-		                                  tr_dp_tuning_workers(&hub->cfg.tuning),
-		                                  hub->cfg.tuning.udp_gro, &hub->n_udp, error);
-		if (hub->udp_fds == NULL)
-			return NULL;
-		hub->udp_fd = hub->udp_fds[0];
-	}
-	if (!setup_device(hub, error))
-		return NULL;
-	if (!start_dataplane(hub, error))
+	if (!hub_open_sockets(hub, host, port, error) || !hub_open_tunnel(hub, error))
 		return NULL;
 	if (!hub_forward_init(hub, error))
 		return NULL;
@@ -453,7 +202,7 @@ tr_hub_start(TrHub *hub)
 	char a[TR_PREFIX_STRLEN];
 	TrPrefix p;
 
-	hub->tcp_watch = g_unix_fd_add(hub->tcp_fd, G_IO_IN, on_accept, hub);
+	hub_accept_start(hub);
 	memset(&p, 0, sizeof(p));
 	if (hub->pool)
 		tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &p);
@@ -518,11 +267,7 @@ tr_hub_free(TrHub *hub)
 	hub_forward_free(hub);
 	if (hub->dev && tr_device_close(hub->dev, &perr) < 0)
 		g_warning("closing the device: %s", perr.message);
-	if (hub->tcp_fd >= 0)
-		close(hub->tcp_fd);
-	for (guint i = 0; i < hub->n_udp; i++)
-		close(hub->udp_fds[i]);
-	g_free(hub->udp_fds);
+	hub_close_sockets(hub);
 	tr_pool_free(hub->pool);
 	tr_names_free(hub->names);
 	tr_node_key_free(hub->node_key);

@@ -186,6 +186,33 @@ check_key_matches(gnutls_certificate_credentials_t x509, const char *cert_file,
 	return TRUE;
 }
 
+void
+tr_tls_config_copy(TrTlsConfig *dst, const TrTlsConfig *src)
+{
+	*dst = *src;
+	dst->ca_file = g_strdup(src->ca_file);
+	dst->crl_file = g_strdup(src->crl_file);
+	dst->cert_file = g_strdup(src->cert_file);
+	dst->key_file = g_strdup(src->key_file);
+	dst->shared_key = g_strdup(src->shared_key);
+	dst->psk_identity = g_strdup(src->psk_identity);
+}
+
+void
+tr_tls_config_clear(TrTlsConfig *c)
+{
+	g_free((char *)c->ca_file);
+	g_free((char *)c->crl_file);
+	g_free((char *)c->cert_file);
+	g_free((char *)c->key_file);
+	if (c->shared_key)
+		gnutls_memset((char *)c->shared_key, 0, strlen(c->shared_key));
+	g_free((char *)c->shared_key);
+	g_free((char *)c->psk_identity);
+	c->ca_file = c->crl_file = c->cert_file = c->key_file = NULL;
+	c->shared_key = c->psk_identity = NULL;
+}
+
 TrTlsCreds *
 tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 {

@@ -48,6 +48,12 @@ typedef struct {
 	gpointer psk_lookup_data;
 } TrTlsConfig;
 
+/* For a configuration that owns its strings (the daemons'): copies them
+ * into @dst (the rest of @src shallow), and frees them, wiping the shared
+ * key. */
+void tr_tls_config_copy(TrTlsConfig *dst, const TrTlsConfig *src);
+void tr_tls_config_clear(TrTlsConfig *config);
+
 typedef struct _TrTlsCreds TrTlsCreds;
 
 TrTlsCreds *tr_tls_creds_new(const TrTlsConfig *config, GError **error);

@@ -119,6 +119,8 @@ tr_refusal_to_string(TrRefusal code)
 		return "internal error";
 	case TR_REFUSE_ROLE:
 		return "this node takes no peers of this kind";
+	case TR_REFUSE_PASSWORD:
+		return "invalid username or password";
 	}
 	return "unknown error";
 }
@@ -133,6 +135,7 @@ tr_refusal_error_code(TrRefusal code)
 		return TR_ERROR_NEGOTIATE;
 	case TR_REFUSE_AUTH:
 	case TR_REFUSE_REVOKED:
+	case TR_REFUSE_PASSWORD:
 		return TR_ERROR_AUTH;
 	case TR_REFUSE_ROLE:
 		return TR_ERROR_CONFIG;
@@ -208,37 +211,39 @@ typed_field(TrMsg *msg, TrAttr attr, Kind kind)
 	return FIELD(msg, s->field, char);
 }
 
-void
-tr_msg_set_u8(TrMsg *msg, TrAttr attr, uint8_t value)
+/* A u8, u16 or u32 attribute (@kind) set to @value. */
+static void
+set_scalar(TrMsg *msg, TrAttr attr, Kind kind, uint32_t value)
 {
-	uint8_t *field = typed_field(msg, attr, K_U8);
+	void *field = typed_field(msg, attr, kind);
 
 	if (field == NULL)
 		return;
-	*field = value;
+	if (kind == K_U8)
+		*(uint8_t *)field = (uint8_t)value;
+	else if (kind == K_U16)
+		*(uint16_t *)field = (uint16_t)value;
+	else
+		*(uint32_t *)field = value;
 	tr_msg_set(msg, attr);
+}
+
+void
+tr_msg_set_u8(TrMsg *msg, TrAttr attr, uint8_t value)
+{
+	set_scalar(msg, attr, K_U8, value);
 }
 
 void
 tr_msg_set_u16(TrMsg *msg, TrAttr attr, uint16_t value)
 {
-	uint16_t *field = typed_field(msg, attr, K_U16);
-
-	if (field == NULL)
-		return;
-	*field = value;
-	tr_msg_set(msg, attr);
+	set_scalar(msg, attr, K_U16, value);
 }
 
 void
 tr_msg_set_u32(TrMsg *msg, TrAttr attr, uint32_t value)
 {
-	uint32_t *field = typed_field(msg, attr, K_U32);
-
-	if (field == NULL)
-		return;
-	*field = value;
-	tr_msg_set(msg, attr);
+	set_scalar(msg, attr, K_U32, value);
 }
 
 gboolean

@@ -102,6 +102,7 @@ typedef enum {
 	TR_REFUSE_REVOKED = 10,  /* certificate revoked (CRL reload) */
 	TR_REFUSE_INTERNAL = 11, /* the other side failed */
 	TR_REFUSE_ROLE = 12,     /* the other side takes no peers of this kind (clients, nodes) */
+	TR_REFUSE_PASSWORD = 13, /* username or password missing or refused */
 } TrRefusal;
 
 const char *tr_refusal_to_string(TrRefusal code);

@@ -89,7 +89,9 @@ typedef struct {
 	TrMagic magic;
 	TrFrameType frame;
 	unsigned mtu; /* tunnel MTU: MSS clamping and "packet too big" */
-	gboolean hub; /* forwarding between sessions by the TrFwd; FALSE: one session, id 1 */
+	/* TRUE: forwarding between sessions and the device by the TrFwd; FALSE: the device's
+	 * packets go to the session of id 1, every session's to the device. */
+	gboolean hub;
 	gboolean client_to_client;
 	unsigned batch;       /* reads per wakeup and queue (default 64) */
 	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */

@@ -32,9 +32,9 @@ typedef struct {
 	struct sockaddr_storage addr; /* where its sockets listen */
 	socklen_t addr_len;
 	unsigned events;
+	uint8_t tcp_sent[2000]; /* the last datagram for the TLS path */
+	size_t tcp_sent_len;
 } Side;
-
-static const TrDpSessionCallbacks callbacks;
 
 static void
 on_event(TrDpSession *session, unsigned events, gpointer p)
@@ -43,7 +43,18 @@ on_event(TrDpSession *session, unsigned events, gpointer p)
 	s->events |= events;
 }
 
-static const TrDpSessionCallbacks callbacks = {.event = on_event};
+/* The TLS path: what the session's control plane would send over its stream. */
+static void
+on_tcp_send(TrDpSession *session, const uint8_t *data, size_t len, gpointer p)
+{
+	Side *s = p;
+
+	g_assert_cmpuint(len, <=, sizeof(s->tcp_sent));
+	memcpy(s->tcp_sent, data, len);
+	s->tcp_sent_len = len;
+}
+
+static const TrDpSessionCallbacks callbacks = {.event = on_event, .tcp_send = on_tcp_send};
 
 static void
 side_open(Side *s, unsigned workers)
@@ -348,6 +359,39 @@ test_roaming(void)
 	side_close(&b);
 }
 
+/*
+ * A packet from the control plane (tr_dp_session_send): over UDP it reaches
+ * the other side's device; on the TLS path it goes to tcp_send, and the
+ * other side opens it when it is injected; with no path, it is refused.
+ */
+static void
+test_send_from_control_plane(void)
+{
+	Side a, b;
+	uint8_t pkt[300];
+	gboolean seen[3] = {FALSE};
+
+	pair_open(&a, &b, 2, NULL);
+	make_packet(pkt, sizeof(pkt), 1);
+	g_assert_true(tr_dp_session_send(a.dp, a.session, pkt, sizeof(pkt)));
+	g_assert_cmpuint(collect(&b, 1, seen, 3, sizeof(pkt)), ==, 1);
+	g_assert_true(seen[1]);
+
+	tr_dp_session_set_path(a.session, TR_PATH_TCP);
+	make_packet(pkt, sizeof(pkt), 2);
+	g_assert_true(tr_dp_session_send(a.dp, a.session, pkt, sizeof(pkt)));
+	g_assert_cmpuint(a.tcp_sent_len, ==,
+	                 sizeof(pkt) + TR_DC_OVERHEAD); /* AES-GCM: a 16-byte tag */
+	g_assert_true(tr_dp_session_inject(b.dp, b.session, a.tcp_sent, a.tcp_sent_len));
+	g_assert_cmpuint(collect(&b, 1, seen, 3, sizeof(pkt)), ==, 1);
+	g_assert_true(seen[2]);
+
+	tr_dp_session_set_path(a.session, TR_PATH_NONE);
+	g_assert_false(tr_dp_session_send(a.dp, a.session, pkt, sizeof(pkt)));
+	side_close(&a);
+	side_close(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -357,5 +401,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dataplane/rekey", test_rekey);
 	g_test_add_func("/dataplane/inject-and-garbage", test_inject_and_garbage);
 	g_test_add_func("/dataplane/roaming", test_roaming);
+	g_test_add_func("/dataplane/send-from-control-plane", test_send_from_control_plane);
 	return g_test_run();
 }
