@@ -246,8 +246,8 @@ tr_cli_status(int argc, char **argv)
 	};
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &error))
-		return tr_cli_fail(error), TR_CLI_USAGE;
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
+		return TR_CLI_USAGE;
 	if (sockets) {
 		for (guint i = 0; sockets[i]; i++)
 			g_ptr_array_add(found, g_strdup(sockets[i]));

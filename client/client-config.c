@@ -2,7 +2,8 @@
 /* The client's configuration: its defaults, and freeing it. */
 #include "client/client-private.h"
 
-#include <gnutls/gnutls.h>
+#include "common/base/secret.h"
+
 #include <string.h>
 
 void
@@ -23,15 +24,6 @@ tr_client_config_init(TrClientConfig *c)
 }
 
 void
-client_wipe_free(char *s)
-{
-	if (s) {
-		gnutls_memset(s, 0, strlen(s));
-		g_free(s);
-	}
-}
-
-void
 tr_client_config_clear(TrClientConfig *c)
 {
 	g_strfreev(c->connect);
@@ -39,7 +31,7 @@ tr_client_config_clear(TrClientConfig *c)
 	g_free(c->node_key_file);
 	tr_tls_config_clear(&c->tls);
 	g_free(c->username);
-	client_wipe_free(c->password);
+	tr_secret_free(c->password);
 	g_free(c->device);
 	g_free(c->device_path);
 	g_free(c->ifup);

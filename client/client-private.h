@@ -55,9 +55,6 @@ struct _TrClient {
 	guint16 udp_port;
 };
 
-/* client-config.c */
-void client_wipe_free(char *s);
-
 /* settings.c */
 /* The settings in the hub's CONFIG @msg, checked against what we offered
  * (@cfg): TR_ERROR_NEGOTIATE when the hub chose something else. */

@@ -10,6 +10,7 @@
 
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
+#include "common/base/secret.h"
 #include "platform/net.h"
 #include "tr-config.h"
 
@@ -513,7 +514,7 @@ tr_client_restart(TrClient *client)
 void
 tr_client_set_password(TrClient *client, const char *password)
 {
-	client_wipe_free(client->cfg.password);
+	tr_secret_free(client->cfg.password);
 	client->cfg.password = g_strdup(password);
 }
 

@@ -12,6 +12,7 @@
 #include "common/base/addr.h"
 #include "common/base/error.h"
 #include "common/base/gnutls-auto.h"
+#include "common/base/secret.h"
 #include "common/pki/pki.h"
 #include "tr-config.h"
 
@@ -367,10 +368,7 @@ password_job_free(gpointer p)
 	PasswordJob *job = p;
 
 	g_free(job->user);
-	if (job->password) {
-		gnutls_memset(job->password, 0, strlen(job->password));
-		g_free(job->password);
-	}
+	tr_secret_free(job->password);
 	g_free(job);
 }
 
