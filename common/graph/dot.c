@@ -48,7 +48,7 @@ tr_graph_to_dot(TrGraph *graph)
 	GString *out = g_string_new("graph trellis {\n");
 	g_autoptr(GPtrArray) nodes = g_ptr_array_copy(graph->order, NULL, NULL);
 
-	tr_graph_paths_ensure(graph, graph->now);
+	tr_graph_paths_ensure(graph);
 	g_ptr_array_sort(nodes, by_name);
 	for (guint i = 0; i < nodes->len; i++)
 		node_line(out, graph, g_ptr_array_index(nodes, i));

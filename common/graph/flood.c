@@ -98,8 +98,15 @@ tr_graph_send_claim(TrGraph *graph, guint link, const TrGraphClaim *claim, gint6
 void
 tr_graph_send_node(TrGraph *graph, guint link, TrGraphNode *node, gboolean owned, gint64 now)
 {
-	for (guint i = 0; i < node->edges->len; i++)
-		tr_graph_send_edge(graph, link, g_ptr_array_index(node->edges, i), now);
+	for (guint i = 0; i < node->edges->len; i++) {
+		TrGraphEdge *e = g_ptr_array_index(node->edges, i), *rev;
+
+		tr_graph_send_edge(graph, link, e, now);
+		/* Told about one node alone (a partial view), the other half of
+		 * its edges too, or it would not count as connected. */
+		if (owned && (rev = tr_graph_edge_find(graph, e->to, node)))
+			tr_graph_send_edge(graph, link, rev, now);
+	}
 	for (guint i = 0; i < node->claims->len; i++)
 		tr_graph_send_claim(graph, link, g_ptr_array_index(node->claims, i), now);
 	for (guint i = 0; owned && node->owned && i < node->owned->len; i++)
@@ -107,13 +114,14 @@ tr_graph_send_node(TrGraph *graph, guint link, TrGraphNode *node, gboolean owned
 }
 
 /*
- * Passes a new version on to every link but the one it came from and the
- * origin's own, as each link's view wants it. Leaves pass nothing on: only
+ * Passes a new version on to every link but the one it came from, as each
+ * link's view wants it. The origin's own link too: if the statement is not
+ * the origin's (a forgery, a stale copy of its previous run), that is how
+ * the origin hears of it and contradicts it. Leaves pass nothing on: only
  * what they originate leaves them (@from == 0).
  */
 static void
-flood(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphEdge *edge,
-      const TrGraphClaim *claim, gint64 now)
+flood(TrGraph *graph, guint from, const TrGraphEdge *edge, const TrGraphClaim *claim, gint64 now)
 {
 	g_autoptr(GByteArray) f = NULL;
 	TrGraphMsg m;
@@ -127,7 +135,7 @@ flood(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphEdge *edge,
 	for (guint i = 1; i < graph->links->len; i++) {
 		TrGraphLink *l = g_ptr_array_index(graph->links, i);
 
-		if (!l || i == from || l->peer == origin)
+		if (!l || i == from)
 			continue;
 		if (edge ? !tr_graph_view_wants_edge(graph, l, edge)
 		         : !tr_graph_view_wants_claim(graph, l, claim))
@@ -152,7 +160,7 @@ flood_bye(TrGraph *graph, guint from, TrGraphNode *origin, guint64 seq, guint32 
 	for (guint i = 1; i < graph->links->len; i++) {
 		TrGraphLink *l = g_ptr_array_index(graph->links, i);
 
-		if (l && i != from && l->peer != origin)
+		if (l && i != from)
 			send_frame(graph, i, f);
 	}
 }
@@ -181,8 +189,8 @@ tr_graph_own_edge(TrGraph *graph, TrGraphLink *link, gboolean alive, gint64 now)
 	             (graph->config.hub ? TR_GRAPH_EDGE_HUB : 0) |
 	             (link->flags & TR_GRAPH_LINK_INDIRECT ? TR_GRAPH_EDGE_INDIRECT : 0);
 	graph->self->options = e->options & ~(guint32)TR_GRAPH_EDGE_INDIRECT;
-	graph->paths_dirty = TRUE;
-	flood(graph, 0, NULL, e, NULL, now);
+	tr_graph_mark_dirty(graph);
+	flood(graph, 0, e, NULL, now);
 }
 
 gboolean
@@ -217,7 +225,7 @@ tr_graph_claim(TrGraph *graph, const char *owner_name, const TrPrefix *prefix,
 	c->alive = TRUE;
 	c->kind = (guint8)kind;
 	tr_graph_claims_resolve(graph, &p);
-	flood(graph, 0, NULL, NULL, c, now);
+	flood(graph, 0, NULL, c, now);
 	return TRUE;
 }
 
@@ -236,7 +244,7 @@ tr_graph_unclaim(TrGraph *graph, const char *owner_name, const TrPrefix *prefix,
 	c->born = now;
 	c->alive = FALSE;
 	tr_graph_claims_resolve(graph, &p);
-	flood(graph, 0, NULL, NULL, c, now);
+	flood(graph, 0, NULL, c, now);
 }
 
 /* Sends every own statement again under a new version (tick). Our
@@ -259,7 +267,7 @@ tr_graph_refresh_own(TrGraph *graph, gint64 now)
 		}
 		e->seq = next_seq(graph);
 		e->born = now;
-		flood(graph, 0, NULL, e, NULL, now);
+		flood(graph, 0, e, NULL, now);
 	}
 	for (guint i = 0; i < claims->len; i++) {
 		TrGraphClaim *c = g_ptr_array_index(claims, i);
@@ -270,7 +278,7 @@ tr_graph_refresh_own(TrGraph *graph, gint64 now)
 		}
 		c->seq = next_seq(graph);
 		c->born = now;
-		flood(graph, 0, NULL, NULL, c, now);
+		flood(graph, 0, NULL, c, now);
 	}
 }
 
@@ -342,7 +350,7 @@ correct(TrGraph *graph, const TrGraphMsg *m, gint64 now)
 		}
 		e->seq = next_seq(graph);
 		e->born = now;
-		flood(graph, 0, NULL, e, NULL, now);
+		flood(graph, 0, e, NULL, now);
 	} else {
 		TrGraphNode *owner =
 		        m->owner[0] ? tr_graph_node_get(graph, m->owner, TRUE) : graph->self;
@@ -357,7 +365,7 @@ correct(TrGraph *graph, const TrGraphMsg *m, gint64 now)
 		}
 		c->seq = next_seq(graph);
 		c->born = now;
-		flood(graph, 0, NULL, NULL, c, now);
+		flood(graph, 0, NULL, c, now);
 	}
 }
 
@@ -426,8 +434,8 @@ apply_edge(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m,
 		e->address = m->address;
 		origin->options = m->options & ~(guint32)TR_GRAPH_EDGE_INDIRECT;
 	}
-	graph->paths_dirty = TRUE;
-	flood(graph, from, origin, e, NULL, now);
+	tr_graph_mark_dirty(graph);
+	flood(graph, from, e, NULL, now);
 	return TRUE;
 }
 
@@ -460,7 +468,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 		c->since = m->since;
 	}
 	tr_graph_claims_resolve(graph, &c->prefix);
-	flood(graph, from, origin, NULL, c, now);
+	flood(graph, from, NULL, c, now);
 	return TRUE;
 }
 

@@ -60,7 +60,7 @@ tr_graph_new(const TrGraphConfig *config, GError **error)
 	graph->next_refresh = G_MININT64;
 	graph->next_expiry = G_MININT64;
 	graph->now = G_MININT64 / 2;
-	graph->paths_dirty = TRUE;
+	tr_graph_mark_dirty(graph);
 	return graph;
 }
 
@@ -218,7 +218,7 @@ forget_unreachable(TrGraph *graph, gint64 now)
 	gint64 limit = now - (gint64)graph->config.forget_s * G_USEC_PER_SEC;
 	g_autoptr(GPtrArray) gone = g_ptr_array_new();
 
-	tr_graph_paths_ensure(graph, now);
+	tr_graph_paths_ensure(graph);
 	for (guint i = 0; i < graph->order->len; i++) {
 		TrGraphNode *n = g_ptr_array_index(graph->order, i);
 
@@ -226,16 +226,40 @@ forget_unreachable(TrGraph *graph, gint64 now)
 		    n->unreachable_since <= limit)
 			g_ptr_array_add(gone, n);
 	}
+	if (!gone->len)
+		return;
+	/* Withdrawn edges toward them go too (ours among them): they would keep
+	 * the names alive. Before the nodes, which may go with the last ref. */
+	{
+		g_autoptr(GHashTable) set = g_hash_table_new(NULL, NULL);
+		g_autoptr(GPtrArray) dead = g_ptr_array_new();
+		GHashTableIter it;
+		gpointer key;
+
+		for (guint i = 0; i < gone->len; i++)
+			g_hash_table_add(set, g_ptr_array_index(gone, i));
+		g_hash_table_iter_init(&it, graph->edges);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			TrGraphEdge *e = key;
+
+			if (!e->alive && g_hash_table_contains(set, e->to))
+				g_ptr_array_add(dead, e);
+		}
+		for (guint i = 0; i < gone->len; i++)
+			((TrGraphNode *)g_ptr_array_index(gone, i))->refs++;
+		for (guint i = 0; i < dead->len; i++)
+			tr_graph_edge_remove(graph, g_ptr_array_index(dead, i));
+	}
 	for (guint i = 0; i < gone->len; i++) {
 		TrGraphNode *n = g_ptr_array_index(gone, i);
 
 		g_debug("graph: forgetting '%s' (unreachable for %u s)", n->name,
 		        graph->config.forget_s);
 		n->unreachable_since = G_MININT64;
+		n->refs--; /* node_forget takes its own and lets go at the end */
 		tr_graph_node_forget(graph, n);
 	}
-	if (gone->len)
-		tr_graph_paths_ensure(graph, now);
+	tr_graph_paths_ensure(graph);
 }
 
 gint64
@@ -291,7 +315,7 @@ tr_graph_node_info(TrGraph *graph, const char *name, TrGraphNodeInfo *info)
 	if (!n)
 		return FALSE;
 	/* Paths are recomputed after a change before anything reads them. */
-	tr_graph_paths_ensure(graph, graph->now);
+	tr_graph_paths_ensure(graph);
 	fill_info(n, info);
 	return TRUE;
 }
@@ -307,7 +331,7 @@ tr_graph_foreach_node(TrGraph *graph, TrGraphNodeFunc fn, gpointer user)
 {
 	g_autoptr(GPtrArray) names = g_ptr_array_new();
 
-	tr_graph_paths_ensure(graph, graph->now);
+	tr_graph_paths_ensure(graph);
 	for (guint i = 0; i < graph->order->len; i++)
 		g_ptr_array_add(names, ((TrGraphNode *)g_ptr_array_index(graph->order, i))->name);
 	g_ptr_array_sort(names, by_name);
@@ -369,7 +393,7 @@ tr_graph_stats(TrGraph *graph, TrGraphStats *stats)
 	GHashTableIter it;
 	gpointer key;
 
-	tr_graph_paths_ensure(graph, graph->now);
+	tr_graph_paths_ensure(graph);
 	*stats = graph->stats;
 	stats->nodes = g_hash_table_size(graph->nodes);
 	stats->reachable = 0;

@@ -81,7 +81,7 @@ heap_pop(Heap *h)
 }
 
 void
-tr_graph_paths_update(TrGraph *graph, gint64 now)
+tr_graph_paths_update(TrGraph *graph)
 {
 	Heap h = {g_ptr_array_sized_new(64)};
 	GHashTableIter it;
@@ -138,6 +138,9 @@ tr_graph_paths_update(TrGraph *graph, gint64 now)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		TrGraphNode *n = value;
 
+		/* Learnt while unreachable: the forget timer starts now. */
+		if (!n->visited && n->unreachable_since == G_MININT64)
+			n->unreachable_since = graph->dirty_at;
 		if (n->visited == n->reachable)
 			continue;
 		n->reachable = n->visited;
@@ -146,7 +149,7 @@ tr_graph_paths_update(TrGraph *graph, gint64 now)
 			g_debug("graph: node '%s' became reachable through '%s'", n->name,
 			        n->nexthop->name);
 		} else {
-			n->unreachable_since = now;
+			n->unreachable_since = graph->dirty_at;
 			g_debug("graph: node '%s' became unreachable", n->name);
 		}
 	}
@@ -155,8 +158,16 @@ tr_graph_paths_update(TrGraph *graph, gint64 now)
 }
 
 void
-tr_graph_paths_ensure(TrGraph *graph, gint64 now)
+tr_graph_mark_dirty(TrGraph *graph)
+{
+	if (!graph->paths_dirty)
+		graph->dirty_at = graph->now;
+	graph->paths_dirty = TRUE;
+}
+
+void
+tr_graph_paths_ensure(TrGraph *graph)
 {
 	if (graph->paths_dirty)
-		tr_graph_paths_update(graph, now);
+		tr_graph_paths_update(graph);
 }

@@ -106,7 +106,7 @@ tr_graph_node_get(TrGraph *graph, const char *name, gboolean create)
 	n->index = graph->order->len;
 	g_ptr_array_add(graph->order, n);
 	g_hash_table_insert(graph->nodes, n->name, n);
-	graph->paths_dirty = TRUE;
+	tr_graph_mark_dirty(graph);
 	return n;
 }
 
@@ -147,7 +147,7 @@ tr_graph_node_unref(TrGraph *graph, TrGraphNode *node)
 		g_ptr_array_remove_index_fast(graph->order, node->index);
 	}
 	g_hash_table_remove(graph->nodes, node->name);
-	graph->paths_dirty = TRUE;
+	tr_graph_mark_dirty(graph);
 }
 
 TrGraphEdge *
@@ -168,7 +168,7 @@ tr_graph_edge_add(TrGraph *graph, TrGraphNode *from, TrGraphNode *to)
 	to->refs++;
 	g_ptr_array_add(from->edges, e);
 	g_hash_table_add(graph->edges, e);
-	graph->paths_dirty = TRUE;
+	tr_graph_mark_dirty(graph);
 	return e;
 }
 
@@ -182,7 +182,7 @@ tr_graph_edge_remove(TrGraph *graph, TrGraphEdge *edge)
 	if (to->prevedge == edge)
 		to->prevedge = NULL;
 	g_free(edge);
-	graph->paths_dirty = TRUE;
+	tr_graph_mark_dirty(graph);
 	tr_graph_node_unref(graph, to);
 }
 

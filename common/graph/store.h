@@ -81,7 +81,8 @@ struct TrGraph {
 	GTree *by_prefix;   /* TrGraphClaim * ordered by address: overlap queries */
 	GPtrArray *links;   /* TrGraphLink *, index = link id; [0] unused */
 	gboolean paths_dirty;
-	gint64 now; /* the latest time a caller gave */
+	gint64 dirty_at; /* when the first change since the last computation came */
+	gint64 now;      /* the latest time a caller gave */
 	gint64 next_refresh;
 	gint64 next_expiry;
 	GRand *rand;
@@ -106,9 +107,12 @@ void tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim);
 void tr_graph_node_forget(TrGraph *graph, TrGraphNode *node);
 guint32 tr_graph_age(gint64 born, gint64 now);
 
-/* paths.c: shortest paths from self, reachability, next hops. */
-void tr_graph_paths_update(TrGraph *graph, gint64 now);
-void tr_graph_paths_ensure(TrGraph *graph, gint64 now);
+/* paths.c: shortest paths from self, reachability, next hops. They are
+ * recomputed after a change before anything reads them; a node that became
+ * unreachable counts as such from the change's time. */
+void tr_graph_mark_dirty(TrGraph *graph);
+void tr_graph_paths_update(TrGraph *graph);
+void tr_graph_paths_ensure(TrGraph *graph);
 
 /* claims.c: ownership. Recomputes who is accepted around @prefix. */
 void tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix);

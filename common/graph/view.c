@@ -111,7 +111,7 @@ tr_graph_view_turn(TrGraph *graph, TrGraphLink *link, gint64 now)
 			g_hash_table_remove(link->watched, n);
 	}
 	g_ptr_array_set_size(link->sample, 0);
-	tr_graph_paths_ensure(graph, now);
+	tr_graph_paths_ensure(graph);
 	while (link->sample->len < graph->config.view_size && tries-- > 0 && graph->order->len) {
 		TrGraphNode *n = g_ptr_array_index(
 		        graph->order, g_rand_int_range(graph->rand, 0, (gint32)graph->order->len));
