@@ -203,14 +203,14 @@ report(TrGraph *graph, TrGraphClaim *claim, gboolean was_accepted, gboolean was_
 	g_autofree char *reason = NULL;
 	char p[TR_PREFIX_STRLEN];
 
-	if (!claim->alive || (was_known && was_accepted == claim->accepted))
+	if (!claim->alive || (was_known && was_accepted == claim->accepted) ||
+	    (!was_known && claim->accepted))
 		return;
 	if (!tr_log_limit(&limit, "graph ownership decisions", 20, 10))
 		return;
 	tr_prefix_to_string(&claim->prefix, p, sizeof(p));
 	if (claim->accepted) {
-		if (was_known)
-			g_message("graph: %s of '%s' is accepted now", p, claim->owner->name);
+		g_message("graph: %s of '%s' is accepted now", p, claim->owner->name);
 		return;
 	}
 	reason = tr_graph_claim_reason(claim);
@@ -220,6 +220,26 @@ report(TrGraph *graph, TrGraphClaim *claim, gboolean was_accepted, gboolean was_
 		g_warning("graph: refused: %s", reason);
 }
 
+/* Adds the claims overlapping @prefix to @set, remembering how each stood. */
+static void
+gather(TrGraph *graph, const TrPrefix *prefix, GPtrArray *set, GHashTable *seen, GArray *before)
+{
+	g_autoptr(GPtrArray) near = g_ptr_array_new();
+
+	tr_graph_claims_overlapping(graph, prefix, near);
+	for (guint i = 0; i < near->len; i++) {
+		TrGraphClaim *c = g_ptr_array_index(near, i);
+		/* bit 0: was accepted; bit 1: had been decided before */
+		guint8 b = (guint8)((c->accepted ? 1 : 0) |
+		                    (c->beaten_by || c->outside || c->accepted ? 2 : 0));
+
+		if (!g_hash_table_add(seen, c))
+			continue;
+		g_ptr_array_add(set, c);
+		g_array_append_val(before, b);
+	}
+}
+
 void
 tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 {
@@ -227,32 +247,21 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) before = g_array_new(FALSE, FALSE, sizeof(guint8));
 
-	tr_graph_claims_overlapping(graph, prefix, set);
-	/* A pool's decision changes what may lie inside it. */
+	gather(graph, prefix, set, seen, before);
+	/* Pools first: the others' decisions read theirs. A pool that changed
+	 * (or was decided anew) changes what may lie inside it. */
 	for (guint i = 0, n = set->len; i < n; i++) {
 		TrGraphClaim *c = g_ptr_array_index(set, i);
+		gboolean was = g_array_index(before, guint8, i) & 1;
 
-		if (c->kind == TR_GRAPH_CLAIM_POOL)
-			tr_graph_claims_overlapping(graph, &c->prefix, set);
-	}
-	for (guint i = 0; i < set->len; i++) {
-		TrGraphClaim *c = g_ptr_array_index(set, i);
-		/* bit 0: was accepted; bit 1: had been decided before */
-		guint8 b = (guint8)((c->accepted ? 1 : 0) |
-		                    (c->beaten_by || c->outside || c->accepted ? 2 : 0));
-
-		if (!g_hash_table_add(seen, c)) {
-			g_ptr_array_remove_index(set, i--);
+		if (c->kind != TR_GRAPH_CLAIM_POOL)
 			continue;
-		}
-		g_array_append_val(before, b);
-	}
-	/* Pools first: the others' decisions read theirs. */
-	for (guint i = 0; i < set->len; i++) {
-		TrGraphClaim *c = g_ptr_array_index(set, i);
-
-		if (c->kind == TR_GRAPH_CLAIM_POOL && c->alive)
+		if (c->alive)
 			resolve_pool(graph, c);
+		else
+			c->accepted = FALSE;
+		if (was != c->accepted || tr_prefix_equal(&c->prefix, prefix))
+			gather(graph, &c->prefix, set, seen, before);
 	}
 	for (guint i = 0; i < set->len; i++) {
 		TrGraphClaim *c = g_ptr_array_index(set, i);

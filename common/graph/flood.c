@@ -411,6 +411,7 @@ apply_edge(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m,
 {
 	TrGraphNode *to = tr_graph_node_get(graph, m->peer, TRUE);
 	TrGraphEdge *e;
+	gboolean alive, changed;
 
 	if (!to)
 		return dropped(graph, m, "too many nodes");
@@ -423,18 +424,27 @@ apply_edge(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m,
 		return dropped(graph, m, "too many statements from one origin");
 	if (!take_token(graph, origin, now))
 		return dropped(graph, m, "changing faster than the rate allowed");
-	if (!e)
+	alive = m->type == TR_GRAPH_MSG_ADD_EDGE;
+	if (!e) {
 		e = tr_graph_edge_add(graph, origin, to);
+		changed = TRUE;
+	} else {
+		/* A refresh (the same edge under a new version) moves no path. */
+		changed = e->alive != alive ||
+		          (alive && (e->weight != m->weight || e->options != m->options ||
+		                     memcmp(&e->address, &m->address, sizeof(e->address)) != 0));
+	}
 	e->seq = m->seq;
 	e->born = now - (gint64)m->age * G_USEC_PER_SEC;
-	e->alive = m->type == TR_GRAPH_MSG_ADD_EDGE;
+	e->alive = alive;
 	if (e->alive) {
 		e->weight = m->weight;
 		e->options = m->options;
 		e->address = m->address;
 		origin->options = m->options & ~(guint32)TR_GRAPH_EDGE_INDIRECT;
 	}
-	tr_graph_mark_dirty(graph);
+	if (changed)
+		tr_graph_mark_dirty(graph);
 	flood(graph, from, e, NULL, now);
 	return TRUE;
 }
@@ -444,6 +454,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 {
 	TrGraphNode *owner = m->owner[0] ? tr_graph_node_get(graph, m->owner, TRUE) : origin;
 	TrGraphClaim *c;
+	gboolean alive, same, fresh;
 
 	if (!owner)
 		return dropped(graph, m, "too many nodes");
@@ -456,18 +467,22 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 		return dropped(graph, m, "too many statements from one origin");
 	if (!take_token(graph, origin, now))
 		return dropped(graph, m, "changing faster than the rate allowed");
-	if (!c) {
+	if ((fresh = !c)) {
 		c = tr_graph_claim_add(graph, origin, owner, &m->prefix);
 		c->since = m->since ? m->since : m->seq;
 	}
+	alive = m->type == TR_GRAPH_MSG_ADD_SUBNET;
+	/* A refresh (the same claim under a new version) decides nothing anew. */
+	same = c->alive == alive && (!alive || (c->kind == m->kind && c->since == m->since));
 	c->seq = m->seq;
 	c->born = now - (gint64)m->age * G_USEC_PER_SEC;
-	c->alive = m->type == TR_GRAPH_MSG_ADD_SUBNET;
+	c->alive = alive;
 	if (c->alive) {
 		c->kind = m->kind;
 		c->since = m->since;
 	}
-	tr_graph_claims_resolve(graph, &c->prefix);
+	if (fresh || !same)
+		tr_graph_claims_resolve(graph, &c->prefix);
 	flood(graph, from, NULL, c, now);
 	return TRUE;
 }

@@ -268,21 +268,33 @@ tr_graph_tick(TrGraph *graph, gint64 now)
 	gint64 next = now + TICK_MAX_USEC;
 
 	graph->now = now;
-	if (graph->next_refresh == G_MININT64)
-		graph->next_refresh = now + (gint64)graph->config.refresh_s * G_USEC_PER_SEC;
-	if (now >= graph->next_refresh) {
-		tr_graph_refresh_own(graph, now);
-		graph->next_refresh = now + (gint64)graph->config.refresh_s * G_USEC_PER_SEC;
+	/* Refreshes are spread over the second half of the interval, so the
+	 * nodes of a network started together do not all refresh at once. */
+	if (graph->next_refresh == G_MININT64 || now >= graph->next_refresh) {
+		gint64 period = (gint64)graph->config.refresh_s * G_USEC_PER_SEC;
+
+		if (graph->next_refresh != G_MININT64)
+			tr_graph_refresh_own(graph, now);
+		graph->next_refresh = now + period / 2 +
+		                      (gint64)(g_rand_double(graph->rand) * (double)(period / 2));
 	}
+	/* Expiry needs no precision: a sixtieth of a lifetime late at most. */
 	if (now >= graph->next_expiry) {
 		expire(graph, now);
-		graph->next_expiry = now + 10 * G_USEC_PER_SEC;
+		graph->next_expiry =
+		        now +
+		        MAX((gint64)graph->config.lifetime_s * G_USEC_PER_SEC / 60, G_USEC_PER_SEC);
 	}
-	forget_unreachable(graph, now);
+	tr_graph_paths_ensure(graph);
+	if (graph->unreachable)
+		forget_unreachable(graph, now);
 	for (guint i = 1; i < graph->links->len; i++) {
 		TrGraphLink *l = g_ptr_array_index(graph->links, i);
 
-		if (l && l->partial && now >= l->view_turn_at)
+		if (!l)
+			continue;
+		tr_graph_view_adjust(graph, l, now);
+		if (l->partial && now >= l->view_turn_at)
 			tr_graph_view_turn(graph, l, now);
 	}
 	return MIN(next, graph->next_refresh);

@@ -134,10 +134,12 @@ tr_graph_paths_update(TrGraph *graph)
 	}
 	g_ptr_array_unref(h.a);
 
+	graph->unreachable = 0;
 	g_hash_table_iter_init(&it, graph->nodes);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		TrGraphNode *n = value;
 
+		graph->unreachable += !n->visited;
 		/* Learnt while unreachable: the forget timer starts now. */
 		if (!n->visited && n->unreachable_since == G_MININT64)
 			n->unreachable_since = graph->dirty_at;

@@ -81,8 +81,9 @@ struct TrGraph {
 	GTree *by_prefix;   /* TrGraphClaim * ordered by address: overlap queries */
 	GPtrArray *links;   /* TrGraphLink *, index = link id; [0] unused */
 	gboolean paths_dirty;
-	gint64 dirty_at; /* when the first change since the last computation came */
-	gint64 now;      /* the latest time a caller gave */
+	guint unreachable; /* nodes known but not reachable (paths.c) */
+	gint64 dirty_at;   /* when the first change since the last computation came */
+	gint64 now;        /* the latest time a caller gave */
 	gint64 next_refresh;
 	gint64 next_expiry;
 	GRand *rand;
@@ -129,6 +130,7 @@ gboolean tr_graph_view_wants_claim(TrGraph *graph, TrGraphLink *link, const TrGr
 void tr_graph_view_start(TrGraph *graph, TrGraphLink *link, gint64 now);
 void tr_graph_view_turn(TrGraph *graph, TrGraphLink *link, gint64 now);
 void tr_graph_view_watch(TrGraph *graph, TrGraphLink *link, TrGraphNode *node);
+void tr_graph_view_adjust(TrGraph *graph, TrGraphLink *link, gint64 now);
 
 /* flood.c: sending statements. */
 void tr_graph_send_edge(TrGraph *graph, guint link, const TrGraphEdge *edge, gint64 now);

@@ -131,6 +131,11 @@ tr_graph_view_start(TrGraph *graph, TrGraphLink *link, gint64 now)
 {
 	guint id = link_id(graph, link);
 
+	/* A leaf tells only its own. */
+	if (!graph->config.relay) {
+		tr_graph_send_node(graph, id, graph->self, FALSE, now);
+		return;
+	}
 	if (!link->partial) {
 		for (guint i = 0; i < graph->order->len; i++)
 			tr_graph_send_node(graph, id, g_ptr_array_index(graph->order, i), FALSE,
@@ -139,4 +144,25 @@ tr_graph_view_start(TrGraph *graph, TrGraphLink *link, gint64 now)
 	}
 	send_backbone(graph, id, link, now);
 	tr_graph_view_turn(graph, link, now);
+}
+
+/* The network grew past full_view_max: a leaf that had everything gets a
+ * partial view from now on (what it holds expires unless it stays in view);
+ * it shrank under three quarters of it: the leaf gets everything again. */
+void
+tr_graph_view_adjust(TrGraph *graph, TrGraphLink *link, gint64 now)
+{
+	guint n = g_hash_table_size(graph->nodes), max = graph->config.full_view_max;
+
+	if (!graph->config.relay || (link->flags & TR_GRAPH_LINK_RELAY))
+		return;
+	if (!link->partial && n > max) {
+		link->partial = TRUE;
+		tr_graph_view_turn(graph, link, now);
+	} else if (link->partial && n < max - max / 4) {
+		link->partial = FALSE;
+		g_hash_table_remove_all(link->watched);
+		g_ptr_array_set_size(link->sample, 0);
+		tr_graph_view_start(graph, link, now);
+	}
 }
