@@ -147,6 +147,7 @@ tr_graph_node_unref(TrGraph *graph, TrGraphNode *node)
 		g_ptr_array_remove_index_fast(graph->order, node->index);
 	}
 	g_hash_table_remove(graph->nodes, node->name);
+	node_free(node);
 	tr_graph_mark_dirty(graph);
 }
 
