@@ -4,8 +4,8 @@
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

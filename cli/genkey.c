@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `trellis genkey`: a random 256-bit shared key, for --shared-key-file. */
 #include "cli/cli.h"
-#include "common/secret.h"
-#include "common/shared-key.h"
+#include "common/base/secret.h"
+#include "common/auth/shared-key.h"
 
 #include <stdio.h>
 #include <string.h>

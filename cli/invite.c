@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * `trellis invite NAME`: on the hub's machine, records a pending invite in
- * the state directory and prints its one-line token (common/pki-invite.h
+ * the state directory and prints its one-line token (common/pki/invite.h
  * does the work).
  */
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-invite.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/invite.h"
 
 #include <gnutls/gnutls.h>
 #include <stdio.h>

@@ -9,13 +9,13 @@
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/ctrl.h"
-#include "common/dialer.h"
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-join.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/ctrl/conn.h"
+#include "common/ctrl/dialer.h"
+#include "common/base/error.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/join.h"
+#include "common/pki/pki.h"
 
 #include <gnutls/gnutls.h>
 #include <stdio.h>

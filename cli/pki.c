@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * `trellis pki`: the network's CA in a state directory (common/pki.h does the
+ * `trellis pki`: the network's CA in a state directory (common/pki/pki.h does the
  * work; this file parses options and prints).
  */
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/pki/pki.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  */
 #include "cli/cli.h"
 
-#include "common/error.h"
+#include "common/base/error.h"
 #include "tr-config.h"
 
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/client.h"
 
-#include "common/dialer.h"
-#include "common/error.h"
-#include "common/node-key.h"
-#include "common/json-writer.h"
-#include "common/mangle.h"
+#include "common/ctrl/dialer.h"
+#include "common/base/error.h"
+#include "common/auth/node-key.h"
+#include "common/base/json-writer.h"
+#include "common/datapath/mangle.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -365,7 +365,7 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	if (!start_dataplane(client, error))
 		goto out;
 	tr_link_use_dataplane(client->link, client->dp, 1);
-	if (!tr_link_activate(client->link, &dcc, &timing, client->udp_fd, (struct sockaddr *)&ep,
+	if (!tr_link_activate(client->link, &dcc, &timing, (struct sockaddr *)&ep,
 	                      client->server_addr_len, error))
 		goto out;
 	ok = TRUE;

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include "common/dataplane.h"
+#include "common/datapath/dataplane.h"
 #include <glib.h>
 #include "platform/net.h"
 
-#include "common/addr.h"
-#include "common/cipher.h"
-#include "common/compress.h"
-#include "common/ctrl-msg.h"
-#include "common/link.h"
-#include "common/magic.h"
-#include "common/portmap.h"
-#include "common/tls.h"
+#include "common/base/addr.h"
+#include "common/datapath/cipher.h"
+#include "common/datapath/compress.h"
+#include "common/ctrl/msg.h"
+#include "common/link/link.h"
+#include "common/datapath/magic.h"
+#include "common/portmap/portmap.h"
+#include "common/auth/tls.h"
 #include "platform/device.h"
 
 G_BEGIN_DECLS
@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 typedef struct {
 	char **connect;      /* "HOST[:PORT]", tried in turn */
 	char *server_name;   /* the identity the server's certificate must carry */
-	char *node_key_file; /* shared key: this node's own key (common/node-key.h), or NULL */
+	char *node_key_file; /* shared key: this node's own key (common/auth/node-key.h), or NULL */
 	TrTlsConfig tls;
 	char *username;
 	char *password;

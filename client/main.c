@@ -5,11 +5,11 @@
 #include "client/client.h"
 #include "client/options.h"
 #include "client/password.h"
-#include "common/error.h"
-#include "common/log.h"
-#include "common/control.h"
-#include "common/service.h"
-#include "common/shared-key.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/daemon/bus.h"
+#include "common/daemon/service.h"
+#include "common/auth/shared-key.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 static GMainLoop *loop;
 static TrClient *client;
 static TrService *service;
-static TrControl *control;
+static TrBus *control;
 static gboolean ready;
 static char *stats_file;
 static int exit_status;
@@ -53,7 +53,7 @@ ctl_connect(gpointer p, GError **error)
 		return FALSE;
 	}
 	tr_client_restart(client);
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	return TRUE;
 }
 
@@ -62,7 +62,7 @@ ctl_disconnect(gpointer p, const char *who, GError **error)
 {
 	g_message("disconnecting on request");
 	tr_client_stop(client);
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	return TRUE;
 }
 
@@ -94,11 +94,11 @@ ctl_set_password(gpointer p, const char *password, GError **error)
 		started = TRUE;
 		tr_client_start(client);
 	}
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	return TRUE;
 }
 
-static const TrControlOps control_ops = {
+static const TrBusOps control_ops = {
         .status_json = ctl_status,
         .state = ctl_state,
         .reload = ctl_reload,
@@ -110,8 +110,8 @@ static const TrControlOps control_ops = {
 static gboolean
 announce_state(gpointer p)
 {
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	tr_bus_state_changed(control);
+	tr_bus_peers_changed(control);
 	return G_SOURCE_REMOVE;
 }
 
@@ -119,7 +119,7 @@ static void
 on_disconnected(TrClient *c, const GError *error, gpointer p)
 {
 	if (error)
-		tr_control_error(control, tr_control_error_kind(error), error->message);
+		tr_bus_error(control, tr_bus_error_kind(error), error->message);
 	/* The library moves to its next state (waiting to retry) after this
 	 * callback: announce that one, not "connected". */
 	g_idle_add(announce_state, NULL);
@@ -142,8 +142,8 @@ on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *status = g_strdup_printf("connected, device %s", tr_client_ifname(c));
 
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	tr_bus_state_changed(control);
+	tr_bus_peers_changed(control);
 	if (ready) {
 		tr_service_status(service, status);
 		return;
@@ -199,16 +199,16 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 		          "bus",
 		          error->message);
 		tr_client_set_password(client, NULL);
-		tr_control_error(control, tr_control_error_kind(error), error->message);
+		tr_bus_error(control, tr_bus_error_kind(error), error->message);
 		waiting_password = TRUE;
 		tr_client_set_waiting(client, "needs-password");
-		tr_control_state_changed(control);
+		tr_bus_state_changed(control);
 		return;
 	}
 
 	g_printerr("trellis-client: %s\n", msg);
-	tr_control_error(control, tr_control_error_kind(error), error ? error->message : "refused");
-	tr_control_state_changed(control);
+	tr_bus_error(control, tr_bus_error_kind(error), error ? error->message : "refused");
+	tr_bus_state_changed(control);
 	if (!ready)
 		tr_service_failed(service, msg);
 	exit_status = 1;
@@ -221,7 +221,7 @@ on_retrying(TrClient *c, const char *reason, guint delay_ms, gpointer p)
 {
 	g_autofree char *msg = NULL;
 
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	if (ready)
 		return;
 	msg = g_strdup_printf("not connected yet (%s); trying again in %.0f s", reason,
@@ -318,14 +318,14 @@ main(int argc, char **argv)
 
 	loop = g_main_loop_new(NULL, FALSE);
 	/* Privileges go before any thread of GLib's exists (capabilities are per
-	 * thread); the control socket comes before or after (common/service.h). */
+	 * thread); the control socket comes before or after (common/daemon/service.h). */
 	if (!tr_service_drop_with_control(service, opts, "trellis-client", "client", &control_ops,
 	                                  NULL, &control, &error))
 		goto fail;
 	tr_service_on_signals(service, on_quit_signal, on_hup, NULL);
 	if (control && tr_service_wants_system_bus(opts)) {
 		g_autofree char *network = tr_service_network_name(opts, "trellis-client");
-		tr_control_export_system_bus(control, network);
+		tr_bus_export_system_bus(control, network);
 	}
 	password_by_bus = cfg_username_without_password;
 	if (password_by_bus && control == NULL) {
@@ -337,7 +337,7 @@ main(int argc, char **argv)
 		waiting_password = TRUE;
 		tr_client_set_waiting(client, "needs-password");
 		g_message("waiting for the password over the system bus (a desktop's tray asks)");
-		tr_control_state_changed(control);
+		tr_bus_state_changed(control);
 	} else {
 		started = TRUE;
 		tr_client_start(client);
@@ -347,7 +347,7 @@ main(int argc, char **argv)
 		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10),
 		                      write_stats, NULL);
 	g_main_loop_run(loop);
-	tr_control_free(control);
+	tr_bus_free(control);
 	tr_client_free(client);
 	tr_service_free(service);
 	g_main_loop_unref(loop);

@@ -76,6 +76,8 @@ fi
 
 note "format (clang-format, .clang-format)"
 check format scripts/check-format.sh
+note "layers (scripts/check-layers.sh)"
+check layers scripts/check-layers.sh
 
 note "build (-Werror)"
 if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then

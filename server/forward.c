@@ -3,9 +3,9 @@
  * Where the hub sends a packet: every session's assigned addresses and
  * claimed subnets (and this node's own addresses, pushed routes and claimed
  * subnets, as the local device) form one routing table; with the switch
- * table and the mode they make the forwarding snapshot (common/fwd.h),
+ * table and the mode they make the forwarding snapshot (common/datapath/fwd.h),
  * rebuilt whenever a session comes or goes and handed to the data plane
- * (common/dataplane.c), whose workers forward by it.
+ * (common/datapath/dataplane.c), whose workers forward by it.
  *
  * The hub's own traffic follows the claims too: each IP subnet a session
  * claims (a LAN behind a client or node) gets a kernel route through the
@@ -15,8 +15,8 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 
 #include <string.h>
 

@@ -7,18 +7,18 @@
  * peer.c (sessions with other nodes configured alike: the symmetric model)
  * and invite.c (redeeming invites: trellis join).
  */
-#include "common/ctrl-msg.h"
-#include "common/dialer.h"
-#include "common/link.h"
-#include "common/log.h"
-#include "common/dataplane.h"
-#include "common/fwd.h"
-#include "common/mangle.h"
-#include "common/route.h"
-#include "common/switch.h"
+#include "common/ctrl/msg.h"
+#include "common/ctrl/dialer.h"
+#include "common/link/link.h"
+#include "common/base/log.h"
+#include "common/datapath/dataplane.h"
+#include "common/datapath/fwd.h"
+#include "common/datapath/mangle.h"
+#include "common/datapath/route.h"
+#include "common/datapath/switch.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
-#include "common/node-key.h"
+#include "common/auth/node-key.h"
 #include "server/names.h"
 #include "server/pool.h"
 

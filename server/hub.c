@@ -5,9 +5,9 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/json-writer.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/json-writer.h"
 #include "tr-config.h"
 
 #include <errno.h>
@@ -636,7 +636,7 @@ on_crl_check(gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
-/* ---- NAT port mapping (common/portmap.c) ------------------------------------------ */
+/* ---- NAT port mapping (common/portmap/portmap.c) ------------------------------------------ */
 
 static void
 on_portmap_changed(gpointer p)

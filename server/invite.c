@@ -11,10 +11,10 @@
  */
 #include "server/hub-private.h"
 
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-invite.h"
-#include "common/pki.h"
+#include "common/base/error.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/invite.h"
+#include "common/pki/pki.h"
 
 #include <gnutls/gnutls.h>
 #include <string.h>

@@ -3,13 +3,13 @@
  * in the server library (server/hub.c). */
 #include "tr-config.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/log.h"
-#include "common/pki.h"
-#include "common/control.h"
-#include "common/service.h"
-#include "common/shared-key.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/pki/pki.h"
+#include "common/daemon/bus.h"
+#include "common/daemon/service.h"
+#include "common/auth/shared-key.h"
 #include "server/hub.h"
 #include "server/options.h"
 
@@ -23,7 +23,7 @@
 static GMainLoop *loop;
 static TrHub *hub;
 static TrService *service;
-static TrControl *control;
+static TrBus *control;
 static char *stats_file;
 
 static char *
@@ -53,11 +53,11 @@ ctl_disconnect(gpointer p, const char *who, GError **error)
 static void
 on_hub_changed(gpointer p)
 {
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	tr_bus_state_changed(control);
+	tr_bus_peers_changed(control);
 }
 
-static const TrControlOps control_ops = {
+static const TrBusOps control_ops = {
         .status_json = ctl_status,
         .state = ctl_state,
         .reload = ctl_reload,
@@ -281,7 +281,7 @@ main(int argc, char **argv)
 
 	loop = g_main_loop_new(NULL, FALSE);
 	/* Privileges go before any thread of GLib's exists (capabilities are per
-	 * thread); the control socket comes before or after (common/service.h). */
+	 * thread); the control socket comes before or after (common/daemon/service.h). */
 	if (!tr_service_drop_with_control(service, opts, "trellis-server", "hub", &control_ops,
 	                                  NULL, &control, &error))
 		goto fail;
@@ -298,7 +298,7 @@ main(int argc, char **argv)
 	tr_hub_start(hub);
 	if (control && tr_service_wants_system_bus(opts)) {
 		g_autofree char *network = tr_service_network_name(opts, "trellis-server");
-		tr_control_export_system_bus(control, network);
+		tr_bus_export_system_bus(control, network);
 	}
 	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
@@ -314,7 +314,7 @@ main(int argc, char **argv)
 	g_clear_pointer(&fresh_pki.dir, g_free);
 	g_clear_pointer(&fresh_pki.name, g_free);
 	g_main_loop_run(loop);
-	tr_control_free(control);
+	tr_bus_free(control);
 	tr_hub_free(hub);
 	tr_service_free(service);
 	g_main_loop_unref(loop);
@@ -325,7 +325,7 @@ fail:
 	if (service)
 		tr_service_failed(service, error->message);
 	tr_hub_config_clear(&cfg);
-	g_clear_pointer(&control, tr_control_free);
+	g_clear_pointer(&control, tr_bus_free);
 	g_clear_pointer(&hub, tr_hub_free);
 	/* A failed start leaves nothing behind, not even a new CA. */
 	undo_fresh_pki();

@@ -13,9 +13,9 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/identity.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
 #include "tr-config.h"
 
 #include <netinet/in.h>
@@ -285,8 +285,7 @@ activate(Client *c, const TrMsg *m, TrCipher cipher, TrCompress comp, uint32_t p
 
 	hub_fill_dc_config(hub, &dcc, cipher, comp, c->rx_index, peer_index);
 	tr_link_use_dataplane(c->link, hub->dp, 0);
-	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, endpoint, endpoint_len,
-	                      &error)) {
+	if (!tr_link_activate(c->link, &dcc, &timing, endpoint, endpoint_len, &error)) {
 		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return FALSE;
 	}

@@ -7,11 +7,11 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/identity.h"
-#include "common/node-key.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
+#include "common/auth/node-key.h"
+#include "common/pki/pki.h"
 #include "tr-config.h"
 
 #include <gio/gio.h>
@@ -324,7 +324,7 @@ finish_hello(Client *c)
 	c->rx_index = hub_new_index(hub);
 	hub_fill_dc_config(hub, &dcc, cipher, comp, c->rx_index, hello->rx_index);
 	tr_link_use_dataplane(c->link, hub->dp, 0);
-	if (!tr_link_activate(c->link, &dcc, &timing, hub->udp_fd, NULL, 0, &error)) {
+	if (!tr_link_activate(c->link, &dcc, &timing, NULL, 0, &error)) {
 		g_autofree char *failed =
 		        g_strdup_printf("cannot start the data channel: %s", error->message);
 		hub_refuse(c, TR_REFUSE_INTERNAL, failed, "internal error");

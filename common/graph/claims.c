@@ -20,9 +20,9 @@
 
 #include <string.h>
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/log.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
 
 gboolean
 tr_prefix_within(const TrPrefix *inner, const TrPrefix *outer)

@@ -11,9 +11,9 @@
 
 #include <string.h>
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/log.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
 
 static TrGraphLink *
 link_get(TrGraph *graph, guint id)

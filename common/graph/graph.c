@@ -4,9 +4,9 @@
 
 #include <string.h>
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/identity.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
 
 #define TICK_MAX_USEC G_USEC_PER_SEC
 

@@ -17,7 +17,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "common/addr-types.h"
+#include "platform/addr-types.h"
 #include "common/graph/msg.h"
 
 G_BEGIN_DECLS

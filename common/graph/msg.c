@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/identity.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
 
 /* Which attributes each type must carry and may carry. */
 #define BIT(a) (1u << (a))

@@ -11,7 +11,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "common/addr-types.h"
+#include "platform/addr-types.h"
 
 G_BEGIN_DECLS
 

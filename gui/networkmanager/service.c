@@ -11,8 +11,8 @@
  */
 #include "tr-config.h"
 
-#include "common/error.h"
-#include "common/log.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
 #include "gui/networkmanager/ip-config.h"
 #include "gui/networkmanager/settings.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/ctrl-msg.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/ctrl/msg.h"
+#include "common/base/error.h"
 
 #include <errno.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/datachannel.h"
-#include "common/error.h"
-#include "common/replay.h"
+#include "common/datapath/datachannel.h"
+#include "common/base/error.h"
+#include "common/datapath/replay.h"
 
 #include <errno.h>
 #include <lzo/lzo1x.h>
@@ -112,12 +112,47 @@ fill(TrPacket *pkt, size_t len, unsigned seed, bool compressible)
 		                                      : noise((uint64_t)seed << 32 | i);
 }
 
+/*
+ * The tests keep a datagram where a receiver would read it: in a TrPacket,
+ * its header in the headroom. These seal @pkt's payload into that place and
+ * open it from there, through the data channel's one API (as the data plane
+ * calls it: tr_dc_seal into its arena, tr_dc_open into a packet).
+ */
+static int
+seal_pkt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType type, int64_t now)
+{
+	static uint8_t wire[TR_PACKET_BUFSIZE];
+	int n;
+
+	if (pkt->off > TR_PACKET_BUFSIZE || pkt->len > TR_PACKET_BUFSIZE - pkt->off)
+		return -EMSGSIZE;
+	n = tr_dc_seal(dc, 0, scratch, type, tr_packet_data(pkt), pkt->len, wire, sizeof(wire),
+	               now);
+	if (n < 0)
+		return n;
+	pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
+	pkt->len = (uint32_t)n;
+	memcpy(tr_packet_data(pkt), wire, (size_t)n);
+	return 0;
+}
+
+static int
+open_pkt(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, TrDcType *type, int64_t now)
+{
+	static uint8_t wire[TR_PACKET_BUFSIZE];
+	size_t len = pkt->len;
+
+	g_assert_cmpuint(len, <=, sizeof(wire));
+	memcpy(wire, tr_packet_data(pkt), len);
+	return tr_dc_open(dc, scratch, wire, len, pkt, type, now);
+}
+
 /* Encrypts a DATA packet of @len bytes from @from into p->pkt. */
 static void
 send_one(Pair *p, TrDc *from, size_t len, unsigned seed, int64_t now)
 {
 	fill(&p->pkt, len, seed, true);
-	g_assert_cmpint(tr_dc_encrypt(from, p->scratch, &p->pkt, TR_DC_DATA, now), ==, 0);
+	g_assert_cmpint(seal_pkt(from, p->scratch, &p->pkt, TR_DC_DATA, now), ==, 0);
 }
 
 static int
@@ -125,7 +160,7 @@ receive(Pair *p, TrDc *to, TrPacket *pkt, int64_t now)
 {
 	TrDcType type;
 
-	return tr_dc_decrypt(to, p->scratch, pkt, &type, now);
+	return open_pkt(to, p->scratch, pkt, &type, now);
 }
 
 static void
@@ -146,13 +181,13 @@ roundtrip_one(Pair *p, TrCipher cipher, TrCompress z, size_t size, TrDcType type
 	TrDcType got;
 
 	fill(&p->pkt, size, n, compressible);
-	g_assert_cmpint(tr_dc_encrypt(from, p->scratch, &p->pkt, type, T0), ==, 0);
+	g_assert_cmpint(seal_pkt(from, p->scratch, &p->pkt, type, T0), ==, 0);
 	g_assert_cmpuint(p->pkt.off, ==, TR_PACKET_HEADROOM - TR_DC_HEADER_LEN);
 	if (z == TR_COMPRESS_NONE || !compressible || type != TR_DC_DATA || size < 64)
 		g_assert_cmpuint(p->pkt.len, ==, size + TR_DC_HEADER_LEN + tag);
 	else
 		g_assert_cmpuint(p->pkt.len, <, size + TR_DC_HEADER_LEN + tag);
-	g_assert_cmpint(tr_dc_decrypt(to, p->scratch, &p->pkt, &got, T0), ==, 0);
+	g_assert_cmpint(open_pkt(to, p->scratch, &p->pkt, &got, T0), ==, 0);
 	g_assert_cmpint(got, ==, type);
 	check_payload(&p->pkt, size, n, compressible);
 }
@@ -327,17 +362,26 @@ test_encrypt_errors(void)
 	TrDcConfig cfg = make_config(TR_CIPHER_AES256_GCM, TR_COMPRESS_NONE, 1, 2);
 	g_autoptr(TrDc) nokeys = tr_dc_new(&cfg, NULL);
 
-	fill(&p->pkt, 10, 0, true);
-	g_assert_cmpint(tr_dc_encrypt(nokeys, NULL, &p->pkt, TR_DC_DATA, T0), ==, -ENOKEY);
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, 0, T0), ==, -EINVAL);
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_TYPE_MAX + 1, T0), ==, -EINVAL);
-	p->pkt.off = TR_DC_HEADER_LEN - 1;
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, -ENOBUFS);
-	p->pkt.off = TR_PACKET_BUFSIZE - 10;
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, -ENOBUFS);
-	tr_packet_reset(&p->pkt);
-	p->pkt.len = TR_PACKET_PAYLOAD_MAX + 1;
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, -EMSGSIZE);
+	static uint8_t payload[TR_PACKET_PAYLOAD_MAX + 1], wire[TR_PACKET_BUFSIZE];
+	const size_t tag = tr_cipher_tag_len(TR_CIPHER_AES256_GCM);
+
+	g_assert_cmpint(
+	        tr_dc_seal(nokeys, 0, NULL, TR_DC_DATA, payload, 10, wire, sizeof(wire), T0), ==,
+	        -ENOKEY);
+	g_assert_cmpint(tr_dc_seal(p->a, 0, NULL, 0, payload, 10, wire, sizeof(wire), T0), ==,
+	                -EINVAL);
+	g_assert_cmpint(
+	        tr_dc_seal(p->a, 0, NULL, TR_DC_TYPE_MAX + 1, payload, 10, wire, sizeof(wire), T0),
+	        ==, -EINVAL);
+	g_assert_cmpint(tr_dc_seal(p->a, 1, NULL, TR_DC_DATA, payload, 10, wire, sizeof(wire), T0),
+	                ==, -EINVAL); /* one lane */
+	/* Room for the header and the payload, not the tag. */
+	g_assert_cmpint(tr_dc_seal(p->a, 0, NULL, TR_DC_DATA, payload, 10, wire,
+	                           TR_DC_HEADER_LEN + 10 + tag - 1, T0),
+	                ==, -ENOBUFS);
+	g_assert_cmpint(tr_dc_seal(p->a, 0, NULL, TR_DC_DATA, payload, TR_PACKET_PAYLOAD_MAX + 1,
+	                           wire, sizeof(wire), T0),
+	                ==, -EMSGSIZE);
 	g_assert_cmpuint(tr_dc_get_stats(p->a)->tx_refused, ==, 5);
 	g_assert_cmpuint(tr_dc_get_stats(p->a)->tx_packets, ==, 0);
 }
@@ -389,7 +433,7 @@ test_compress_negotiation(void)
 	g_assert_cmpint(receive(p, p->b, &p->pkt, T0), ==, -EPROTO);
 	/* Without scratch, a sends uncompressed, which b takes. */
 	fill(&p->pkt, 1000, 0, true);
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, 0);
+	g_assert_cmpint(seal_pkt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, 0);
 	g_assert_cmpint(receive(p, p->b, &p->pkt, T0), ==, 0);
 	check_payload(&p->pkt, 1000, 0, true);
 }
@@ -398,7 +442,7 @@ static size_t
 send_len(Pair *p, TrDc *from, bool compressible)
 {
 	fill(&p->pkt, 1000, 3, compressible);
-	g_assert_cmpint(tr_dc_encrypt(from, p->scratch, &p->pkt, TR_DC_DATA, T0), ==, 0);
+	g_assert_cmpint(seal_pkt(from, p->scratch, &p->pkt, TR_DC_DATA, T0), ==, 0);
 	g_assert_cmpint(receive(p, p->b, &p->pkt, T0), ==, 0);
 	check_payload(&p->pkt, 1000, 3, compressible);
 	return tr_dc_get_stats(from)->tx_compressed;
@@ -516,14 +560,13 @@ test_vectors(void)
 			tr_packet_reset(pkt);
 			memcpy(tr_packet_data(pkt), vectors[v].payload, len);
 			pkt->len = (uint32_t)len;
-			g_assert_cmpint(tr_dc_encrypt(dc, scratch, pkt, vectors[v].type, T0), ==,
-			                0);
+			g_assert_cmpint(seal_pkt(dc, scratch, pkt, vectors[v].type, T0), ==, 0);
 		}
 		hex = g_malloc0(pkt->len * 2 + 1);
 		for (size_t i = 0; i < pkt->len; i++)
 			g_snprintf(hex + 2 * i, 3, "%02x", tr_packet_data(pkt)[i]);
 		g_assert_cmpstr(hex, ==, vectors[v].wire);
-		g_assert_cmpint(tr_dc_decrypt(dc, scratch, pkt, &type, T0), ==, 0);
+		g_assert_cmpint(open_pkt(dc, scratch, pkt, &type, T0), ==, 0);
 		g_assert_cmpint(type, ==, vectors[v].type);
 		g_assert_cmpmem(tr_packet_data(pkt), pkt->len, vectors[v].payload, len);
 	}
@@ -588,7 +631,7 @@ send_seq(Pair *p, TrDc *from, Wire *w, uint32_t seq, int64_t now)
 	tr_packet_reset(&p->pkt);
 	memcpy(tr_packet_data(&p->pkt), &seq, sizeof(seq));
 	p->pkt.len = sizeof(seq);
-	g_assert_cmpint(tr_dc_encrypt(from, p->scratch, &p->pkt, TR_DC_DATA, now), ==, 0);
+	g_assert_cmpint(seal_pkt(from, p->scratch, &p->pkt, TR_DC_DATA, now), ==, 0);
 	wire_put(w, &p->pkt);
 }
 
@@ -726,7 +769,7 @@ test_counter_limit(void)
 		g_assert_cmpint(receive(p, p->b, &p->pkt, T0), ==, 0);
 	}
 	fill(&p->pkt, 64, 0, true);
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, -EKEYEXPIRED);
+	g_assert_cmpint(seal_pkt(p->a, NULL, &p->pkt, TR_DC_DATA, T0), ==, -EKEYEXPIRED);
 	install(p, p->b, 2, T0);
 	install(p, p->a, 2, T0);
 	g_assert_false(tr_dc_wants_rekey(p->a, T0)); /* one is under way */
@@ -739,7 +782,7 @@ test_counter_limit(void)
 	g_assert_true(tr_dc_wants_rekey(p->a, T0 + G_USEC_PER_SEC));
 	send_one(p, p->a, 64, 0, T0 + 2 * G_USEC_PER_SEC - 1);
 	fill(&p->pkt, 64, 0, true);
-	g_assert_cmpint(tr_dc_encrypt(p->a, NULL, &p->pkt, TR_DC_DATA, T0 + 2 * G_USEC_PER_SEC), ==,
+	g_assert_cmpint(seal_pkt(p->a, NULL, &p->pkt, TR_DC_DATA, T0 + 2 * G_USEC_PER_SEC), ==,
 	                -EKEYEXPIRED);
 	g_assert_cmpuint(tr_dc_get_stats(p->a)->tx_refused, ==, 2);
 }

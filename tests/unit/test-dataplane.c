@@ -7,8 +7,8 @@
  * handed in as if from the TLS stream is delivered; garbage is counted;
  * roaming is noticed and reported. Every wait is bounded.
  */
-#include "common/dataplane.h"
-#include "common/link.h"
+#include "common/datapath/dataplane.h"
+#include "common/link/link.h"
 #include "platform/udp.h"
 
 #include <errno.h>

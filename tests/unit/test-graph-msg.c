@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The graph messages' codec: docs/PROTOCOL.md's test vectors, round trips and
  * every refusal the parser makes. */
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 #include "common/graph/msg.h"
 
 #include "tests/unit/assert-message.h"

@@ -9,8 +9,8 @@
  */
 #include <string.h>
 
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 #include "common/graph/graph.h"
 
 #include "tests/unit/assert-message.h"

@@ -2,7 +2,7 @@
 /* The option table: command line, config file (with file:line errors),
  * overrides, and the man page, on the real client and server tables. */
 #include "client/options.h"
-#include "common/error.h"
+#include "common/base/error.h"
 #include "server/options.h"
 
 #include <glib/gstdio.h>
