@@ -25,7 +25,7 @@ tr_graph_config_defaults(TrGraphConfig *c)
 	DEFAULT(max_nodes, 100000);
 	DEFAULT(max_per_origin, 16384);
 	DEFAULT(origin_rate, 20);
-	DEFAULT(origin_burst, 4096);
+	DEFAULT(origin_burst, 16384);
 	DEFAULT(seq_start, 1);
 #undef DEFAULT
 }

@@ -43,7 +43,7 @@ typedef struct {
 	guint max_nodes;      /* nodes known at most (100000) */
 	guint max_per_origin; /* statements one origin may have at most (16384) */
 	guint origin_rate;    /* new versions accepted per origin and second (20) ... */
-	guint origin_burst;   /* ... with this burst (4096) */
+	guint origin_burst;   /* ... with this burst (16384: a whole origin's statements) */
 	TrGraphSendFunc send;
 	gpointer user;
 } TrGraphConfig;

@@ -81,6 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_autofree char *dot = tr_graph_to_dot(graph);
 		TrGraphStats stats;
 
+		if (!g_str_has_prefix(dot, "graph trellis {\n"))
+			__builtin_trap();
 		tr_graph_tick(graph, now + (gint64)3700 * G_USEC_PER_SEC);
 		tr_graph_stats(graph, &stats);
 		if (stats.nodes > config.max_nodes)
