@@ -174,7 +174,7 @@ next_seq(TrGraph *graph)
 /* ---- Our own statements ---------------------------------------------------- */
 
 void
-tr_graph_own_edge(TrGraph *graph, TrGraphLink *link, gboolean alive, gint64 now)
+tr_graph_own_edge(TrGraph *graph, TrGraphLink *link, gboolean alive, guint skip, gint64 now)
 {
 	TrGraphEdge *e = tr_graph_edge_find(graph, graph->self, link->peer);
 
@@ -190,7 +190,12 @@ tr_graph_own_edge(TrGraph *graph, TrGraphLink *link, gboolean alive, gint64 now)
 	             (link->flags & TR_GRAPH_LINK_INDIRECT ? TR_GRAPH_EDGE_INDIRECT : 0);
 	graph->self->options = e->options & ~(guint32)TR_GRAPH_EDGE_INDIRECT;
 	tr_graph_mark_dirty(graph);
-	flood(graph, 0, e, NULL, now);
+	for (guint i = 1; i < graph->links->len; i++) {
+		TrGraphLink *l = g_ptr_array_index(graph->links, i);
+
+		if (l && i != skip && tr_graph_view_wants_edge(graph, l, e))
+			tr_graph_send_edge(graph, i, e, now);
+	}
 }
 
 gboolean

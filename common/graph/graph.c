@@ -136,9 +136,7 @@ tr_graph_link_up(TrGraph *graph, const char *peer, TrGraphLinkFlags flags,
 	else
 		graph->links->pdata[id] = link;
 	/* The others hear of the new edge; the new peer, of everything. */
-	g_ptr_array_index(graph->links, id) = NULL;
-	tr_graph_own_edge(graph, link, TRUE, now);
-	g_ptr_array_index(graph->links, id) = link;
+	tr_graph_own_edge(graph, link, TRUE, id, now);
 	tr_graph_view_start(graph, link, now);
 	return id;
 }
@@ -160,7 +158,7 @@ tr_graph_link_down(TrGraph *graph, guint id, gint64 now)
 		return;
 	graph->links->pdata[id] = NULL;
 	peer = link->peer;
-	tr_graph_own_edge(graph, link, FALSE, now);
+	tr_graph_own_edge(graph, link, FALSE, 0, now);
 	link_free(link);
 	peer->refs++;
 	tr_graph_node_unref(graph, peer);
@@ -177,7 +175,7 @@ tr_graph_link_weight(TrGraph *graph, guint id, guint32 weight_us, gint64 now)
 	if ((guint64)w * 4 > (guint64)link->weight * 5 ||
 	    (guint64)w * 4 < (guint64)link->weight * 3) {
 		link->weight = w;
-		tr_graph_own_edge(graph, link, TRUE, now);
+		tr_graph_own_edge(graph, link, TRUE, 0, now);
 	}
 }
 

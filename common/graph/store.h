@@ -137,6 +137,6 @@ void tr_graph_send_edge(TrGraph *graph, guint link, const TrGraphEdge *edge, gin
 void tr_graph_send_claim(TrGraph *graph, guint link, const TrGraphClaim *claim, gint64 now);
 /* All @node said; @owned: also the claims others made for it. */
 void tr_graph_send_node(TrGraph *graph, guint link, TrGraphNode *node, gboolean owned, gint64 now);
-/* Announces (or withdraws) our edge to a link's peer to everyone. */
-void tr_graph_own_edge(TrGraph *graph, TrGraphLink *link, gboolean alive, gint64 now);
+/* Announces (or withdraws) our edge to a link's peer to every link but @skip. */
+void tr_graph_own_edge(TrGraph *graph, TrGraphLink *link, gboolean alive, guint skip, gint64 now);
 void tr_graph_refresh_own(TrGraph *graph, gint64 now);
