@@ -294,6 +294,7 @@ main(int argc, char **argv)
 	gboolean ok;
 	TrGraphStats st;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as soon as it is measured */
 	n_hubs = argc > 2 ? atoi(argv[2]) : 100;
 	if (n_hubs < 11 || n_hubs > 128 || clients < 1) {
 		fprintf(stderr, "usage: bench-graph [CLIENTS [HUBS (11..128)]]\n");
