@@ -450,6 +450,7 @@ apply_edge(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m,
 	}
 	if (changed)
 		tr_graph_mark_dirty(graph);
+	origin->heard = to->heard = now;
 	flood(graph, from, e, NULL, now);
 	return TRUE;
 }
@@ -488,6 +489,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 	}
 	if (fresh || !same)
 		tr_graph_claims_resolve(graph, &c->prefix);
+	origin->heard = owner->heard = now;
 	flood(graph, from, NULL, c, now);
 	return TRUE;
 }

@@ -260,6 +260,67 @@ forget_unreachable(TrGraph *graph, gint64 now)
 	tr_graph_paths_ensure(graph);
 }
 
+static gint
+by_heard(gconstpointer a, gconstpointer b)
+{
+	const TrGraphNode *x = *(TrGraphNode *const *)a, *y = *(TrGraphNode *const *)b;
+
+	return x->heard < y->heard ? -1 : x->heard > y->heard;
+}
+
+/* A leaf holds at most full_view_max other leaves: what partial views
+ * brought in and nobody refreshes any more goes, oldest news first, with
+ * every edge toward it (a leaf relays nothing, so it owes nobody these). */
+static void
+evict_leaves(TrGraph *graph)
+{
+	g_autoptr(GPtrArray) others = g_ptr_array_new();
+	g_autoptr(GHashTable) victims = g_hash_table_new(NULL, NULL);
+	g_autoptr(GPtrArray) edges = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer key;
+	guint excess;
+
+	for (guint i = 0; i < graph->order->len; i++) {
+		TrGraphNode *n = g_ptr_array_index(graph->order, i);
+		gboolean linked = FALSE;
+
+		for (guint j = 1; j < graph->links->len && !linked; j++) {
+			TrGraphLink *l = g_ptr_array_index(graph->links, j);
+
+			linked = l && l->peer == n;
+		}
+		if (n != graph->self && !(n->options & TR_GRAPH_EDGE_RELAY) && !linked)
+			g_ptr_array_add(others, n);
+	}
+	if (others->len <= graph->config.full_view_max)
+		return;
+	g_ptr_array_sort(others, by_heard);
+	excess = others->len - graph->config.full_view_max;
+	for (guint i = 0; i < excess; i++) {
+		TrGraphNode *n = g_ptr_array_index(others, i);
+
+		g_hash_table_add(victims, n);
+		n->refs++; /* held until its edges and statements are gone */
+	}
+	g_hash_table_iter_init(&it, graph->edges);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		TrGraphEdge *e = key;
+
+		if (g_hash_table_contains(victims, e->to) &&
+		    !g_hash_table_contains(victims, e->from))
+			g_ptr_array_add(edges, e);
+	}
+	for (guint i = 0; i < edges->len; i++)
+		tr_graph_edge_remove(graph, g_ptr_array_index(edges, i));
+	for (guint i = 0; i < excess; i++) {
+		TrGraphNode *n = g_ptr_array_index(others, i);
+
+		n->refs--;
+		tr_graph_node_forget(graph, n);
+	}
+}
+
 gint64
 tr_graph_tick(TrGraph *graph, gint64 now)
 {
@@ -283,6 +344,8 @@ tr_graph_tick(TrGraph *graph, gint64 now)
 		        now +
 		        MAX((gint64)graph->config.lifetime_s * G_USEC_PER_SEC / 60, G_USEC_PER_SEC);
 	}
+	if (!graph->config.relay)
+		evict_leaves(graph);
 	tr_graph_paths_ensure(graph);
 	if (graph->unreachable)
 		forget_unreachable(graph, now);

@@ -44,6 +44,7 @@ struct TrGraphNode {
 	guint refs;        /* others' statements naming it (edges to it, claims for it) */
 	guint64 bye_seq;   /* statements up to this version are void (BYE) */
 	guint32 options;   /* TrGraphEdgeOptions from its newest edge */
+	gint64 heard;      /* when a statement by or about it last changed here */
 	double tokens;     /* rate of new versions (token bucket) */
 	gint64 tokens_at;
 	/* Shortest paths (paths.c) */

@@ -765,6 +765,15 @@ test_partial_view(void)
 	tick_all(&net, 61 * SEC);
 	tr_graph_stats(late->graph, &st);
 	g_assert_cmpuint(st.nodes, >=, 7);
+	/* Turn after turn, the leaf keeps at most full_view_max other leaves
+	 * (the oldest news goes), besides the hubs and itself. */
+	for (int i = 0; i < 6; i++)
+		tick_all(&net, 61 * SEC);
+	tick_all(&net, 0); /* the last turn's nodes arrived after the leaf's tick */
+	tr_graph_stats(late->graph, &st);
+	g_assert_cmpuint(st.nodes, <=, 8 + 2 + 1);
+	g_assert_cmpuint(st.nodes, ==, st.reachable);
+	g_assert_true(reachable(late, "hub-2", "hub-1"));
 	net_clear(&net);
 }
 
