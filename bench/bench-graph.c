@@ -296,8 +296,8 @@ main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as soon as it is measured */
 	n_hubs = argc > 2 ? atoi(argv[2]) : 100;
-	if (n_hubs < 11 || n_hubs > 128 || clients < 1) {
-		fprintf(stderr, "usage: bench-graph [CLIENTS [HUBS (11..128)]]\n");
+	if (n_hubs < 21 || n_hubs > 128 || clients < 1) {
+		fprintf(stderr, "usage: bench-graph [CLIENTS [HUBS (21..128)]]\n");
 		return 2;
 	}
 	g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
@@ -362,12 +362,17 @@ main(int argc, char **argv)
 	{
 		const int span = 3600, step = 10;
 		guint64 hub_bytes = 0, client_bytes = 0, max_hub = 0;
+		guint64 hub_in = 0, client_in = 0, max_client_in = 0, *in0;
 
 		for (int i = 0; i < n_nodes; i++)
 			tr_graph_tick(nodes[i].graph, now); /* timers start */
 		converge(NULL);
-		for (int i = 0; i < n_nodes; i++)
+		in0 = g_new0(guint64, (gsize)n_nodes);
+		for (int i = 0; i < n_nodes; i++) {
 			nodes[i].bytes_out = 0;
+			tr_graph_stats(nodes[i].graph, &st);
+			in0[i] = st.bytes_in;
+		}
 		t0 = g_get_monotonic_time();
 		for (int s = 0; s < span; s += step) {
 			now += step * SEC;
@@ -376,22 +381,28 @@ main(int argc, char **argv)
 			converge(NULL);
 		}
 		for (int i = 0; i < n_nodes; i++) {
+			tr_graph_stats(nodes[i].graph, &st);
 			if (i < n_hubs) {
 				hub_bytes += nodes[i].bytes_out;
 				max_hub = MAX(max_hub, nodes[i].bytes_out);
+				hub_in += st.bytes_in - in0[i];
 			} else {
 				client_bytes += nodes[i].bytes_out;
+				client_in += st.bytes_in - in0[i];
+				max_client_in = MAX(max_client_in, st.bytes_in - in0[i]);
 			}
 		}
+		g_free(in0);
 		bytes0 = hub_bytes + client_bytes;
 		printf("steady state over %d s simulated (%.1f s wall): %.1f bytes/s per node on "
 		       "average (sent = received);\n"
-		       "  hubs send %.0f bytes/s each on average, %.0f at most; clients %.2f "
-		       "bytes/s "
-		       "each\n",
+		       "  hubs send %.0f bytes/s each on average (%.0f at most) and receive %.0f;\n"
+		       "  clients send %.2f bytes/s each and receive %.1f on average (%.1f at "
+		       "most)\n",
 		       span, seconds_since(t0), (double)bytes0 / n_nodes / span,
 		       (double)hub_bytes / n_hubs / span, (double)max_hub / span,
-		       (double)client_bytes / clients / span);
+		       (double)hub_in / n_hubs / span, (double)client_bytes / clients / span,
+		       (double)client_in / clients / span, (double)max_client_in / span);
 		tr_graph_stats(nodes[n_hubs].graph, &st);
 		printf("a client (client-00000) knows %u nodes (%u reachable), %u edges\n",
 		       st.nodes, st.reachable, st.edges);
