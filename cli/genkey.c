@@ -22,10 +22,8 @@ tr_cli_genkey(int argc, char **argv)
 	             "  trellis-server --shared-key-file /etc/trellis/network.key\n"
 	             "A key typed by a person can be guessed offline by anyone who records one "
 	             "connection attempt; this one cannot.");
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
 	if (argc != 1) {
 		fprintf(stderr, "trellis: usage: trellis genkey > FILE\n");
 		return TR_CLI_USAGE;

@@ -70,15 +70,8 @@ tr_cli_invite(int argc, char **argv)
 	g_option_context_set_description(
 	        ctx, "Run 'trellis join TOKEN' on the new machine. The token works once, until it "
 	             "expires.\nThe hub must run on this state directory's CA.");
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
-	if (argc > 1 && strcmp(argv[1], "--") == 0) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	if (argc != 2) {
 		fprintf(stderr, "trellis: usage: trellis invite NAME --server HOST[:PORT] "
 		                "[--expires DURATION] [--ip ADDR] [--subnet PREFIX]\n");

@@ -311,15 +311,8 @@ tr_cli_join(int argc, char **argv)
 	g_autofree char *token = NULL;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
-	if (argc > 1 && strcmp(argv[1], "--") == 0) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	if (argc != 2) {
 		fprintf(stderr, "trellis: usage: trellis join TOKEN|- [--network NAME] "
 		                "[--state-dir DIR]\n");

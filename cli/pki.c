@@ -342,16 +342,8 @@ tr_cli_pki(int argc, char **argv)
 	argv[1] = argv[0];
 	argc--;
 	argv++;
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
-	/* GLib leaves a "--" that ended the options in place. */
-	if (argc > 1 && strcmp(argv[1], "--") == 0) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	want = cmd->params[0] ? 2 : 1;
 	if ((guint)argc != want) {
 		fprintf(stderr, "trellis: usage: trellis pki %s %s\n", cmd->name, cmd->params);

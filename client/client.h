@@ -119,7 +119,8 @@ const char *tr_client_ifname(TrClient *client);
 gboolean tr_client_is_connected(TrClient *client);
 TrPath tr_client_path(TrClient *client);
 /* Why the hub refused us last (its ERROR message's code; TR_REFUSE_NONE when
- * it did not): TR_REFUSE_AUTH is a wrong password or identity. */
+ * it did not): TR_REFUSE_PASSWORD is a wrong username or password,
+ * TR_REFUSE_AUTH an identity refused. */
 TrRefusal tr_client_refusal(TrClient *client);
 /* The hub's address of the current session (set once TCP connected), or
  * NULL: the embedder keeps a route to it outside the tunnel. */

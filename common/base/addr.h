@@ -65,6 +65,11 @@ void tr_sockaddr_map_v6(const struct sockaddr *in, socklen_t inlen, struct socka
 /* Whether packets to @sa travel over IPv6: AF_INET6 and not an IPv4-mapped address. */
 gboolean tr_sockaddr_is_ipv6(const struct sockaddr *sa);
 
+/* The port of an AF_INET or AF_INET6 address (0 for other families), and
+ * setting it (other families are left alone). */
+uint16_t tr_sockaddr_port(const struct sockaddr *sa);
+void tr_sockaddr_set_port(struct sockaddr *sa, uint16_t port);
+
 /* Formats a sockaddr as "a.b.c.d:port" or "[v6]:port". */
 char *tr_sockaddr_to_string(const struct sockaddr *sa, char *buf, size_t buflen);
 

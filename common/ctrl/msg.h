@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "platform/addr-types.h"
+#include "common/base/candidate.h"
 
 G_BEGIN_DECLS
 
@@ -28,8 +29,8 @@ G_BEGIN_DECLS
 #define TR_MSG_MAX_BODY   65535
 
 typedef enum {
-	TR_MSG_HELLO = 1,     /* client -> server: who I am, what I can do */
-	TR_MSG_CONFIG = 2,    /* server -> client: the session's settings */
+	TR_MSG_HELLO = 1,     /* client or dialling node -> hub: who I am, what I can do */
+	TR_MSG_CONFIG = 2,    /* hub -> client: the session's settings (to a node: its own) */
 	TR_MSG_ERROR = 3,     /* either way: refusal or failure, then close */
 	TR_MSG_PING = 4,      /* keepalive with random salt */
 	TR_MSG_PONG = 5,      /* echoes the PING's salt */
@@ -40,7 +41,16 @@ typedef enum {
 	TR_MSG_CLOSE = 10,    /* orderly shutdown: drop the session now */
 	TR_MSG_JOIN = 11,     /* invite session, joiner -> hub: a certificate request */
 	TR_MSG_JOINED = 12,   /* hub -> joiner: certificate, CA, how to connect; then close */
+	/* Pair sessions between clients (docs/PROTOCOL.md, "Pair sessions"). */
+	TR_MSG_PAIR_REQUEST = 13, /* client -> hub: set up a pair session with that peer */
+	TR_MSG_PAIR_START = 14,   /* hub -> both clients at once: the peer, its candidates */
+	TR_MSG_PAIR_TLS = 15,     /* either way, forwarded by the hub: the pair's TLS bytes */
+	TR_MSG_PAIR_END = 16,     /* either way: the pair session is over (or refused), why */
+	TR_MSG_CANDIDATES = 17,   /* client -> hub: its own; hub -> client: a peer's, changed */
+	TR_MSG_RELAY = 18,        /* either way: one relay frame over TLS (UDP blocked) */
 } TrMsgType;
+
+#define TR_MSG_TYPE_LAST TR_MSG_RELAY
 
 typedef enum {
 	TR_ATTR_PROTO_VERSION = 1, /* u16 */
@@ -77,6 +87,12 @@ typedef enum {
 	TR_ATTR_SERVER_NAME = 32,  /* string: the name on the hub's certificate */
 	TR_ATTR_NODE_KEY = 33,     /* bytes: the node's Ed25519 public key (32), shared-key mode */
 	TR_ATTR_NODE_PROOF = 34,   /* bytes: its signature (64) over the session's exporter */
+	TR_ATTR_PAIR_ID = 35,      /* u32: the pair session, chosen by the hub */
+	TR_ATTR_PEER = 36,         /* string: the other client's identity */
+	TR_ATTR_ROLE = 37,         /* u8: 0 TLS client, 1 TLS server in the pair handshake */
+	TR_ATTR_CANDIDATE = 38,    /* candidate (common/base/candidate.h), repeatable */
+	TR_ATTR_PAIR_TLS = 39,     /* bytes: a piece of the pair's TLS byte stream */
+	TR_ATTR_RELAY = 40,        /* u8: 0 the hub relays nothing, 1 UDP and TLS */
 } TrAttr;
 
 typedef enum {
@@ -84,7 +100,8 @@ typedef enum {
 	TR_FEATURE_TCP_FALLBACK = 1 << 1,     /* can carry data over the TLS stream */
 	TR_FEATURE_CLIENT_TO_CLIENT = 1 << 2, /* server routes between clients */
 	TR_FEATURE_PLAINTEXT = 1 << 3,        /* explicitly configured for no encryption */
-	TR_FEATURE_PEER = 1 << 4,             /* a node of the symmetric model: nothing pushed */
+	TR_FEATURE_NODE = 1 << 4,             /* a node of a symmetric network: nothing pushed */
+	TR_FEATURE_PAIRS = 1 << 5,            /* a client that takes part in pair sessions */
 } TrFeature;
 
 /* Why a peer was refused or a session ended; sent in ERROR and CLOSE. */
@@ -102,6 +119,7 @@ typedef enum {
 	TR_REFUSE_REVOKED = 10,  /* certificate revoked (CRL reload) */
 	TR_REFUSE_INTERNAL = 11, /* the other side failed */
 	TR_REFUSE_ROLE = 12,     /* the other side takes no peers of this kind (clients, nodes) */
+	TR_REFUSE_PASSWORD = 13, /* username or password missing or refused */
 } TrRefusal;
 
 const char *tr_refusal_to_string(TrRefusal code);
@@ -158,6 +176,13 @@ typedef struct {
 	uint8_t path;
 	uint16_t udp_port;
 	uint8_t magic[4];
+	uint32_t pair_id;
+	char *peer;
+	uint8_t role;
+	TrCandidate candidates[TR_CANDIDATE_MAX];
+	unsigned n_candidates;
+	GBytes *pair_tls;
+	uint8_t relay;
 
 	TrPrefix subnets[TR_MAX_PREFIXES];
 	unsigned n_subnets;
@@ -170,7 +195,7 @@ typedef struct {
 	char *dns_search[TR_MAX_SEARCH];
 	unsigned n_dns_search;
 
-	/* TR_MSG_DATA: points into the buffer that was parsed */
+	/* TR_MSG_DATA, TR_MSG_RELAY: points into the buffer that was parsed */
 	const uint8_t *data;
 	size_t data_len;
 } TrMsg;
@@ -205,12 +230,26 @@ gboolean tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error);
 /* Appends a DATA message holding @len bytes of @packet. */
 gboolean tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, GError **error);
 
-/* Setters that mark the attribute present. */
-void tr_msg_set(TrMsg *msg, TrAttr attr);
+/* Appends a RELAY message holding one relay frame (common/mesh/relay.h). */
+gboolean tr_msg_encode_relay(GByteArray *out, const uint8_t *frame, size_t len, GError **error);
+
+/* Adds a candidate (FALSE when TR_CANDIDATE_MAX are there). */
+gboolean tr_msg_add_candidate(TrMsg *msg, const TrCandidate *candidate);
+
+/* Setters: each stores the value and marks the attribute present, and
+ * checks that @attr is of its type. */
+void tr_msg_set_u8(TrMsg *msg, TrAttr attr, uint8_t value);
+void tr_msg_set_u16(TrMsg *msg, TrAttr attr, uint16_t value);
+void tr_msg_set_u32(TrMsg *msg, TrAttr attr, uint32_t value);
+/* One more entry of a u8 list (ciphers, compressions); FALSE when full. */
+gboolean tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value);
+void tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4]);
 void tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value);
 /* A bytes attribute (a reference to @value is taken). */
 void tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value);
 gboolean tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
 gboolean tr_msg_add_search(TrMsg *msg, const char *domain);
+/* Marks a field filled by hand present (the salt). */
+void tr_msg_set(TrMsg *msg, TrAttr attr);
 
 G_END_DECLS

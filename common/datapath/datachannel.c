@@ -7,9 +7,12 @@
 #include "common/datapath/datachannel.h"
 
 #include "common/base/error.h"
+#include "common/datapath/frame.h"
 #include "common/datapath/replay.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 G_STATIC_ASSERT(TR_PACKET_HEADROOM >= TR_DC_HEADER_LEN);
@@ -49,9 +52,9 @@ typedef struct {
 	uint8_t key_id;
 	TrAead *tx[TR_DC_LANES_MAX]; /* one per sending thread: a GnuTLS handle is not shared */
 	TrAead *rx;
-	int64_t activated_at; /* start of its age for the time limits */
-	int64_t retire_at;    /* SLOT_PREVIOUS only */
-	uint64_t tx_counter;  /* next counter to send; atomic (several lanes send) */
+	int64_t activated_at;        /* start of its age for the time limits */
+	int64_t retire_at;           /* SLOT_PREVIOUS only */
+	_Atomic uint64_t tx_counter; /* next counter to send (several lanes send) */
 	TrReplay replay;
 } KeySlot;
 
@@ -61,44 +64,22 @@ typedef struct {
 	unsigned skip;
 } Lane;
 
+/* The words of TrDcStats (all uint64_t). */
+#define STATS_WORDS (sizeof(TrDcStats) / sizeof(uint64_t))
+
 struct TrDc {
 	TrDcConfig cfg;
-	TrDcStats stats; /* updated with relaxed atomic adds: several lanes send */
+	/* Word for word a TrDcStats, updated with relaxed atomic adds: several lanes send. */
+	_Atomic uint64_t stats[STATS_WORDS];
 	KeySlot slots[2];
-	unsigned current;  /* slots[current] is SLOT_CURRENT, or both are empty */
-	int peer_switched; /* atomic: the peer sends under the next key (defer_activation) */
+	unsigned current;          /* slots[current] is SLOT_CURRENT, or both are empty */
+	atomic_bool peer_switched; /* the other end sends under the next key (defer_activation) */
 	Lane lanes[TR_DC_LANES_MAX];
 };
 
-#define STAT_ADD(dc, field, n) __atomic_fetch_add(&(dc)->stats.field, (n), __ATOMIC_RELAXED)
-
-static inline void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void
-put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
+#define STAT_ADD(dc, field, n)                                                                     \
+	atomic_fetch_add_explicit(&(dc)->stats[offsetof(TrDcStats, field) / sizeof(uint64_t)],     \
+	                          (n), memory_order_relaxed)
 
 void
 tr_dc_config_init(TrDcConfig *cfg)
@@ -178,8 +159,8 @@ tr_dc_peek(const TrMagic *magic, const uint8_t *buf, size_t len, TrDcHeader *out
 	out->type = buf[HDR_TYPE];
 	out->key_id = buf[HDR_KEY_ID];
 	out->compress = buf[HDR_FLAGS] & FLAGS_COMPRESS_MASK;
-	out->receiver_index = get_be32(buf + HDR_RECEIVER);
-	out->counter = get_be64(buf + HDR_COUNTER);
+	out->receiver_index = tr_load_be32(buf + HDR_RECEIVER);
+	out->counter = tr_load_be64(buf + HDR_COUNTER);
 	return 0;
 }
 
@@ -278,27 +259,14 @@ tr_dc_get_config(const TrDc *dc)
 	return &dc->cfg;
 }
 
-const TrDcStats *
-tr_dc_get_stats(const TrDc *dc)
-{
-	return &dc->stats;
-}
-
 void
 tr_dc_stats_copy(const TrDc *dc, TrDcStats *out)
 {
-	const uint64_t *src = (const uint64_t *)&dc->stats;
 	uint64_t *dst = (uint64_t *)out;
 
 	G_STATIC_ASSERT(sizeof(TrDcStats) % sizeof(uint64_t) == 0);
-	for (size_t i = 0; i < sizeof(TrDcStats) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-}
-
-void
-tr_dc_set_peer_index(TrDc *dc, uint32_t peer_index)
-{
-	dc->cfg.peer_index = peer_index;
+	for (size_t i = 0; i < STATS_WORDS; i++)
+		dst[i] = atomic_load_explicit(&dc->stats[i], memory_order_relaxed);
 }
 
 static KeySlot *
@@ -348,7 +316,7 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 	slot->rx = g_steal_pointer(&rx);
 	slot->activated_at = now;
 	tr_replay_reset(&slot->replay);
-	__atomic_store_n(&dc->peer_switched, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&dc->peer_switched, false, memory_order_relaxed);
 	STAT_ADD(dc, key_installs, 1);
 	return TRUE;
 }
@@ -368,7 +336,7 @@ tr_dc_activate_next(TrDc *dc, int64_t now)
 	next->state = SLOT_CURRENT;
 	next->activated_at = now;
 	dc->current = !dc->current;
-	__atomic_store_n(&dc->peer_switched, 0, __ATOMIC_RELAXED);
+	atomic_store_explicit(&dc->peer_switched, false, memory_order_relaxed);
 	STAT_ADD(dc, key_activations, 1);
 	return true;
 }
@@ -391,7 +359,8 @@ tr_dc_wants_rekey(const TrDc *dc, int64_t now)
 
 	if (cur->state != SLOT_CURRENT || dc->slots[!dc->current].state == SLOT_NEXT)
 		return false;
-	return __atomic_load_n(&cur->tx_counter, __ATOMIC_RELAXED) >= dc->cfg.rekey_after_packets ||
+	return atomic_load_explicit(&cur->tx_counter, memory_order_relaxed) >=
+	               dc->cfg.rekey_after_packets ||
 	       now - cur->activated_at >= dc->cfg.rekey_after_usec;
 }
 
@@ -408,7 +377,7 @@ tr_dc_expire_due(const TrDc *dc, int64_t now)
 bool
 tr_dc_activation_due(const TrDc *dc)
 {
-	return __atomic_load_n(&dc->peer_switched, __ATOMIC_RELAXED) != 0;
+	return atomic_load_explicit(&dc->peer_switched, memory_order_relaxed);
 }
 
 void
@@ -505,7 +474,7 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 		return NULL;
 	}
 	/* Unique even with several lanes sending: that is all a nonce needs. */
-	*counter = __atomic_fetch_add(&slot->tx_counter, 1, __ATOMIC_RELAXED);
+	*counter = atomic_fetch_add_explicit(&slot->tx_counter, 1, memory_order_relaxed);
 	if (*counter >= dc->cfg.reject_after_packets) {
 		*err = -EKEYEXPIRED;
 		return NULL;
@@ -515,8 +484,8 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 	hdr[HDR_KEY_ID] = slot->key_id;
 	hdr[HDR_FLAGS] = flags;
 	hdr[HDR_RESERVED] = 0;
-	put_be32(hdr + HDR_RECEIVER, dc->cfg.peer_index);
-	put_be64(hdr + HDR_COUNTER, *counter);
+	tr_store_be32(hdr + HDR_RECEIVER, dc->cfg.peer_index);
+	tr_store_be64(hdr + HDR_COUNTER, *counter);
 	return slot;
 }
 
@@ -630,7 +599,7 @@ open_common(TrDc *dc, uint8_t *wire, size_t wire_len, uint8_t *dst, TrDcHeader *
 	 * the control plane do it, when other threads are sending). */
 	if (slot->state == SLOT_NEXT) {
 		if (dc->cfg.defer_activation)
-			__atomic_store_n(&dc->peer_switched, 1, __ATOMIC_RELAXED);
+			atomic_store_explicit(&dc->peer_switched, true, memory_order_relaxed);
 		else
 			tr_dc_activate_next(dc, now);
 	}

@@ -105,7 +105,7 @@ TrDcDrop tr_dc_drop_from_errno(int err);
 /* "short", "magic", "header", "session", "key", "auth", "replay", "too-old", ... */
 const char *tr_dc_drop_name(TrDcDrop drop);
 
-/* Counters for `trellis status`; plain values, read with tr_dc_get_stats(). */
+/* Counters for `trellis status`; plain values, read with tr_dc_stats_copy(). */
 typedef struct {
 	uint64_t tx_packets, tx_bytes; /* payload bytes, before compression */
 	uint64_t rx_packets, rx_bytes; /* payload bytes, after decompression */
@@ -147,13 +147,8 @@ void tr_dc_free(TrDc *dc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrDc, tr_dc_free)
 
 const TrDcConfig *tr_dc_get_config(const TrDc *dc);
-/* The counters themselves: for a single-threaded user. */
-const TrDcStats *tr_dc_get_stats(const TrDc *dc);
-/* A copy read with atomic loads: while other threads send and receive. */
+/* A copy of the counters, read with atomic loads: while other threads send and receive. */
 void tr_dc_stats_copy(const TrDc *dc, TrDcStats *out);
-
-/* The peer's receiver index may be learnt after creation (control channel). */
-void tr_dc_set_peer_index(TrDc *dc, uint32_t peer_index);
 
 /*
  * Installs the keys of key epoch @epoch: @tx_key seals what we send, @rx_key

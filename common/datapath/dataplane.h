@@ -12,10 +12,10 @@
  *    recvmmsg/sendmmsg on the socket (with UDP GRO and GSO runs of equal-sized
  *    datagrams), and coalescing of received TCP segments into super-packets
  *    for the device.
- *  - Sessions (TrDpPeer), the forwarding snapshot (TrFwd) and the peer table
- *    reach the workers as one immutable table published through RCU
- *    (common/base/rcu.h); a worker reads it once per batch. No lock, allocation or
- *    log call per packet on the UDP path.
+ *  - Sessions (TrDpSession: a data channel, the endpoint, the path) and the
+ *    forwarding snapshot (TrFwd) reach the workers as one immutable table
+ *    published through RCU (common/base/rcu.h); a worker reads it once per
+ *    batch. No lock, allocation or log call per packet on the UDP path.
  *  - Each session is received by one worker, its owner: receiver index mod
  *    the number of sockets. A classic BPF program on the socket group steers
  *    each datagram to the socket of its owner by the receiver index in the
@@ -25,9 +25,11 @@
  *    a batch (one uncontended lock per batch, not per packet), and
  *    tr_dataplane_quiesce() takes every gate.
  *  - The slow paths go through the main loop: data over the TLS stream (the
- *    TCP fallback) in both directions, and events (a peer roamed, closed,
- *    switched keys, was heard over UDP again), through a wakeup the main
- *    loop polls.
+ *    TCP fallback) in both directions, and events (the other end roamed,
+ *    closed the session, was heard over UDP again, or its path refused a
+ *    size), through a wakeup the main loop polls.
+ *
+ * The files: dataplane-private.h lists them and what each holds.
  */
 #include <glib.h>
 
@@ -52,7 +54,7 @@ G_BEGIN_DECLS
 #define TR_DP_CONTROL_LANE(n) (n)
 
 typedef struct TrDataplane TrDataplane;
-typedef struct TrDpPeer TrDpPeer;
+typedef struct TrDpSession TrDpSession;
 
 /* Where a session's data goes. */
 typedef enum {
@@ -64,21 +66,26 @@ typedef enum {
 /* "none", "udp", "tcp". */
 const char *tr_path_name(TrPath path);
 
-/* What a worker reports to the control plane about a peer (a bit set). */
+/* What a worker reports to the control plane about a session (a bit set). */
 typedef enum {
 	TR_DP_EVENT_ROAMED = 1 << 0,    /* authenticated UDP from a new endpoint */
-	TR_DP_EVENT_CLOSED = 1 << 1,    /* the peer sent CLOSE */
-	TR_DP_EVENT_SWITCHED = 1 << 2,  /* the peer sends under the next key: activate it */
-	TR_DP_EVENT_UDP_HEARD = 1 << 3, /* UDP from the peer after a silence */
-	TR_DP_EVENT_TOO_BIG = 1 << 4, /* its path refused a datagram's size: search the path MTU */
+	TR_DP_EVENT_CLOSED = 1 << 1,    /* the other end sent CLOSE */
+	TR_DP_EVENT_UDP_HEARD = 1 << 2, /* authenticated UDP from the other end after a silence */
+	TR_DP_EVENT_TOO_BIG = 1 << 3, /* its path refused a datagram's size: search the path MTU */
+	/* it sent a packet the hub forwarded to another session (TrDpConfig.note_forwarding):
+	 * tr_dp_session_forwarded_to() says which */
+	TR_DP_EVENT_FORWARDED = 1 << 4,
 } TrDpEvent;
 
+/* How often a session's forwarding to the same target is reported (TR_DP_EVENT_FORWARDED). */
+#define TR_DP_FORWARD_NOTE_USEC (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
+
 typedef struct {
-	/* Events of @peer (main loop). */
-	void (*peer_event)(TrDpPeer *peer, unsigned events, gpointer peer_data);
-	/* A sealed datagram for @peer to go over its TLS stream (path TCP; main loop). */
-	void (*tcp_send)(TrDpPeer *peer, const uint8_t *data, size_t len, gpointer peer_data);
-} TrDpPeerCallbacks;
+	/* Events of @session (main loop). */
+	void (*event)(TrDpSession *session, unsigned events, gpointer user_data);
+	/* A sealed datagram for @session to go over its TLS stream (path TCP; main loop). */
+	void (*tcp_send)(TrDpSession *session, const uint8_t *data, size_t len, gpointer user_data);
+} TrDpSessionCallbacks;
 
 typedef struct {
 	TrDevice *dev;      /* one queue per worker; not owned */
@@ -88,8 +95,13 @@ typedef struct {
 	TrMagic magic;
 	TrFrameType frame;
 	unsigned mtu; /* tunnel MTU: MSS clamping and "packet too big" */
-	gboolean hub; /* forwarding between peers by the TrFwd; FALSE: one peer, id 1 */
+	/* TRUE: forwarding between sessions and the device by the TrFwd; FALSE: the device's
+	 * packets go to the session of id 1, every session's to the device. */
+	gboolean hub;
 	gboolean client_to_client;
+	/* hub: report forwarding between sessions (TR_DP_EVENT_FORWARDED), at most once per
+	 * TR_DP_FORWARD_NOTE_USEC per session and target, so it can introduce pairs */
+	gboolean note_forwarding;
 	unsigned batch;       /* reads per wakeup and queue (default 64) */
 	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
 	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */
@@ -100,7 +112,7 @@ void tr_dp_config_init(TrDpConfig *cfg);
 
 /* Starts the workers. */
 TrDataplane *tr_dataplane_new(const TrDpConfig *cfg, GError **error);
-/* Stops and joins the workers; frees the peers and the tables. */
+/* Stops and joins the workers; frees the sessions and the tables. */
 void tr_dataplane_free(TrDataplane *dp);
 
 const TrDpConfig *tr_dataplane_config(TrDataplane *dp);
@@ -109,16 +121,16 @@ const TrDpConfig *tr_dataplane_config(TrDataplane *dp);
  * Adds a session: @dc (ownership taken; created with lanes = n_workers + 1
  * and defer_activation) under forwarding id @id (the hub's session id; 1 on
  * a client) with its receiver index and initial endpoint (NULL: unknown).
- * The new table is published at once. @peer_data is passed to the callbacks.
+ * The new table is published at once. @user_data is passed to the callbacks.
  */
-TrDpPeer *tr_dataplane_add_peer(TrDataplane *dp, TrDc *dc, uint32_t id,
-                                const struct sockaddr *endpoint, socklen_t endpoint_len,
-                                const TrDpPeerCallbacks *cb, gpointer peer_data);
+TrDpSession *tr_dataplane_add_session(TrDataplane *dp, TrDc *dc, uint32_t id,
+                                      const struct sockaddr *endpoint, socklen_t endpoint_len,
+                                      const TrDpSessionCallbacks *cb, gpointer user_data);
 /* Removes it from the table; it is freed (with its TrDc) once no worker can see it. */
-void tr_dataplane_remove_peer(TrDataplane *dp, TrDpPeer *peer);
+void tr_dataplane_remove_session(TrDataplane *dp, TrDpSession *session);
 
-/* Sets the forwarding id of a peer (0: not a target) and publishes. */
-void tr_dataplane_set_peer_id(TrDataplane *dp, TrDpPeer *peer, uint32_t id);
+/* Sets the forwarding id of a session (0: not a target) and publishes. */
+void tr_dataplane_set_session_id(TrDataplane *dp, TrDpSession *session, uint32_t id);
 
 /* Replaces the forwarding snapshot (ownership taken; hub only). */
 void tr_dataplane_set_fwd(TrDataplane *dp, TrFwd *fwd);
@@ -130,52 +142,56 @@ unsigned tr_dataplane_owner(TrDataplane *dp, uint32_t rx_index);
 void tr_dataplane_quiesce(TrDataplane *dp);
 void tr_dataplane_resume(TrDataplane *dp);
 
-/* ---- A peer, from the control plane ---------------------------------------- */
+/* ---- A session, from the control plane ---------------------------------------- */
 
-TrDc *tr_dp_peer_dc(TrDpPeer *peer);
-/* Where data to the peer goes. */
-void tr_dp_peer_set_path(TrDpPeer *peer, TrPath path);
+TrDc *tr_dp_session_dc(TrDpSession *session);
+/* Where data to the session goes. */
+void tr_dp_session_set_path(TrDpSession *session, TrPath path);
 /* The endpoint (copied into @out); 0 when none is known. */
-socklen_t tr_dp_peer_endpoint(TrDpPeer *peer, struct sockaddr_storage *out);
-void tr_dp_peer_set_endpoint(TrDpPeer *peer, const struct sockaddr *sa, socklen_t len);
-/* Monotonic time of the last authenticated datagram from the peer over UDP (0: none). */
-gint64 tr_dp_peer_last_udp_rx(TrDpPeer *peer);
+socklen_t tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *out);
+void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len);
+/* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
+gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
+/* The forwarding id of the session it last sent a forwarded packet to (0: none). */
+uint32_t tr_dp_session_forwarded_to(TrDpSession *session);
 
 /*
  * Path MTU discovery (common/datapath/pmtu.h drives it): sends a PROBE of @wire_len
  * bytes of UDP payload in @round on a socket that never fragments. Returns 0,
  * or a negative errno (-EMSGSIZE: larger than the kernel knows the path takes).
  */
-int tr_dp_peer_send_probe(TrDataplane *dp, TrDpPeer *peer, uint32_t round, size_t wire_len);
-/* The largest PROBE length the peer acknowledged in @round (0: none yet). */
-unsigned tr_dp_peer_probe_ack(TrDpPeer *peer, uint32_t round);
+int tr_dp_session_send_probe(TrDataplane *dp, TrDpSession *session, uint32_t round,
+                             size_t wire_len);
+/* The largest PROBE length the other end acknowledged in @round (0: none yet). */
+unsigned tr_dp_session_probe_ack(TrDpSession *session, uint32_t round);
 /*
- * The tunnel MTU to the peer (0: the device's): larger packets get "packet
+ * The tunnel MTU on the session's path (0: the device's): larger packets get "packet
  * too big" back to their sender, TCP's MSS is clamped to it, and its runs
  * use UDP_SEGMENT again.
  */
-void tr_dp_peer_set_mtu(TrDpPeer *peer, unsigned mtu);
-/* The tunnel MTU in force for the peer. */
-unsigned tr_dp_peer_mtu(TrDataplane *dp, TrDpPeer *peer);
+void tr_dp_session_set_mtu(TrDpSession *session, unsigned mtu);
+/* The tunnel MTU in force for the session. */
+unsigned tr_dp_session_mtu(TrDataplane *dp, TrDpSession *session);
 
 /*
- * A packet from the control plane for @peer rather than from the device (a
+ * A packet from the control plane for @session rather than from the device (a
  * program with no device of its own for it: the load generator): sealed
- * with the control lane and sent on the peer's path, over UDP or through
+ * with the control lane and sent on the session's path, over UDP or through
  * tcp_send. FALSE when it cannot go now (no key yet, no path, socket full).
  */
-gboolean tr_dp_peer_send(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len);
+gboolean tr_dp_session_send(TrDataplane *dp, TrDpSession *session, const uint8_t *data, size_t len);
 
 /* Seals a @type message (PING, PONG, CLOSE) with the control lane and sends it over UDP. */
-gboolean tr_dp_peer_send_control(TrDataplane *dp, TrDpPeer *peer, TrDcType type,
-                                 const uint8_t *payload, size_t len);
+gboolean tr_dp_session_send_control(TrDataplane *dp, TrDpSession *session, TrDcType type,
+                                    const uint8_t *payload, size_t len);
 
 /*
- * A sealed datagram that came over the TLS stream: handed to the peer's
+ * A sealed datagram that came over the TLS stream: handed to the session's
  * owner worker, which opens and delivers it. Returns FALSE when its inbox is
  * full (the datagram is dropped and counted).
  */
-gboolean tr_dp_peer_inject(TrDataplane *dp, TrDpPeer *peer, const uint8_t *data, size_t len);
+gboolean tr_dp_session_inject(TrDataplane *dp, TrDpSession *session, const uint8_t *data,
+                              size_t len);
 
 /* ---- Counters ---------------------------------------------------------------- */
 
@@ -187,7 +203,7 @@ typedef struct {
 	guint64 dev_drops;    /* device read/write errors, splitting refused */
 	guint64 tx_drops;     /* no key, socket full, no path */
 	guint64 tx_gso_split; /* UDP_SEGMENT runs the path refused, sent one by one */
-	guint64 tx_too_big;   /* packets larger than the peer's path: "packet too big" sent back */
+	guint64 tx_too_big; /* packets larger than the session's path: "packet too big" sent back */
 	guint64 tx_oversize_tls; /* ... that could not be answered so: sent over the TLS stream */
 	guint64 fwd_drops[TR_FWD_DROP_COUNT];
 	guint64 handoffs; /* datagrams passed to the owner worker (TLS fallback, misdelivered) */

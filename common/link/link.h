@@ -45,6 +45,9 @@ typedef struct {
 	void (*closed)(TrLink *link, const GError *error, gpointer user_data);
 	/* The path data is sent on changed (for logs and status). */
 	void (*path_changed)(TrLink *link, TrPath path, gpointer user_data);
+	/* The hub forwarded this session's traffic to the session of forwarding id @to
+	 * (TrDpConfig.note_forwarding; at most every TR_DP_FORWARD_NOTE_USEC per target). */
+	void (*forwarded)(TrLink *link, uint32_t to, gpointer user_data);
 } TrLinkCallbacks;
 
 typedef struct {
@@ -101,12 +104,9 @@ TrTls *tr_link_get_tls(TrLink *link);
 int tr_link_get_fd(TrLink *link);
 TrDc *tr_link_get_dc(TrLink *link);
 /* The session in the data plane (NULL before tr_link_activate()). */
-TrDpPeer *tr_link_get_dp_peer(TrLink *link);
+TrDpSession *tr_link_get_dp_session(TrLink *link);
 TrPath tr_link_get_path(TrLink *link);
 const char *tr_link_peer(TrLink *link);
-/* The peer's UDP endpoint, or NULL when none is known yet. */
-const struct sockaddr *tr_link_endpoint(TrLink *link, socklen_t *len);
-gint64 tr_link_last_rx(TrLink *link);
 
 typedef struct {
 	guint64 udp_probes_sent;

@@ -101,7 +101,7 @@ send_echo(Session *s)
 	c = checksum(ip + 20, 8 + 16);
 	ip[22] = (uint8_t)(c >> 8);
 	ip[23] = (uint8_t)c;
-	if (!tr_dp_peer_send(s->gen->dp, tr_link_get_dp_peer(s->link), ip, sizeof(ip)))
+	if (!tr_dp_session_send(s->gen->dp, tr_link_get_dp_session(s->link), ip, sizeof(ip)))
 		finish(s, TRUE, "the echo could not be sent");
 }
 
