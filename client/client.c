@@ -462,18 +462,6 @@ tr_client_ifname(TrClient *client)
 	return client->dev ? tr_device_ifname(client->dev) : NULL;
 }
 
-gboolean
-tr_client_is_connected(TrClient *client)
-{
-	return client->state == STATE_ACTIVE;
-}
-
-TrPath
-tr_client_path(TrClient *client)
-{
-	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
-}
-
 TrRefusal
 tr_client_refusal(TrClient *client)
 {

@@ -345,12 +345,6 @@ tr_hub_port(TrHub *hub)
 	return hub->port;
 }
 
-guint
-tr_hub_n_clients(TrHub *hub)
-{
-	return g_hash_table_size(hub->by_identity);
-}
-
 char *
 tr_hub_stats_json(TrHub *hub)
 {

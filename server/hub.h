@@ -109,6 +109,5 @@ gboolean tr_hub_disconnect(TrHub *hub, const char *identity, GError **error);
 
 const char *tr_hub_ifname(TrHub *hub);
 guint16 tr_hub_port(TrHub *hub);
-guint tr_hub_n_clients(TrHub *hub);
 
 G_END_DECLS
