@@ -9,6 +9,7 @@
 #
 #   base      LZO, GMP, nettle, GnuTLS, PCRE2, libffi, GLib, json-glib
 #   portmap   miniupnpc (UPnP-IGD port mapping)
+#   json      jansson (the tray's reading of the daemons' status)
 #
 #   scripts/windows-deps.sh            build what is missing; print each
 #                                      stage's prefix, one per line
@@ -17,7 +18,7 @@
 # A complete stage is reused without touching the network. The cache lives in
 # $TR_WIN_DEPS_CACHE, else /var/cache/trellis-win-deps when writable, else
 # ~/.cache/trellis-win-deps. About 25 minutes cold on 2 cores (base), well
-# under a minute for portmap. Progress goes to stderr.
+# under a minute for portmap and json. Progress goes to stderr.
 set -euo pipefail
 # The whole script is one compound command: bash reads it completely before
 # running it, so editing the file during a build cannot disturb that build.
@@ -38,7 +39,7 @@ die() {
 # Each stage's libraries: the Debian source package, the installed -dev
 # package whose source version is built, and "optional" when Trellis builds
 # without it. Order is build order.
-stages=(base portmap)
+stages=(base portmap json)
 libs_base=(
 	"lzo2 liblzo2-dev"
 	"gmp libgmp-dev"
@@ -51,6 +52,9 @@ libs_base=(
 )
 libs_portmap=(
 	"miniupnpc libminiupnpc-dev"
+)
+libs_json=(
+	"jansson libjansson-dev"
 )
 
 source_version() { # source_version DEVPKG: the version of the source it was built from
@@ -203,6 +207,12 @@ stage_portmap() {
 	# A DLL (the import library is what miniupnpc.pc names).
 	cmakelib miniupnpc -DUPNPC_BUILD_SHARED=ON -DUPNPC_BUILD_STATIC=OFF \
 		-DUPNPC_BUILD_TESTS=OFF -DUPNPC_BUILD_SAMPLE=OFF
+}
+
+stage_json() {
+	# A DLL, like on Linux (jansson.pc names the import library).
+	cmakelib jansson -DJANSSON_BUILD_SHARED_LIBS=ON -DJANSSON_BUILD_DOCS=OFF \
+		-DJANSSON_EXAMPLES=OFF -DJANSSON_WITHOUT_TESTS=ON
 }
 
 # ---- Keys ---------------------------------------------------------------------------
