@@ -319,7 +319,6 @@ fetch_sources() { # fetch_sources STAGE
 	done < <(stage_libs "$1")
 }
 
-current=""
 for stage in "${stages[@]}"; do
 	key=$(stage_key "$stage")
 	prefix=$cache/$stage-$key
@@ -348,12 +347,8 @@ for stage in "${stages[@]}"; do
 	find "$cache" -mindepth 1 -maxdepth 1 -type d -name "$stage-*" ! -name "$stage-$key" \
 		-exec rm -rf {} +
 	echo "$prefix"
-	current+=" $stage-$key "
 done
-# Caches of recipes no stage has any more.
-for dir in "$cache"/*/; do
-	name=$(basename "$dir")
-	[[ "$current" == *" $name "* ]] || rm -rf "$dir"
-done
+# Directories of stages this script does not know are left alone: branches
+# with other stages may share the cache.
 exit 0
 }

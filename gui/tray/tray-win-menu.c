@@ -67,7 +67,7 @@ tray_win_menu_popup(HWND owner, GPtrArray *entries)
 }
 
 void
-tray_win_menu_idle(HWND owner)
+tray_win_menu_idle(void)
 {
 	if (shown == NULL || logged)
 		return;
@@ -75,7 +75,8 @@ tray_win_menu_idle(HWND owner)
 	for (guint i = 0; i < shown_entries->len; i++) {
 		const TrayMenuEntry *e = shown_entries->pdata[i];
 		RECT r;
-		if (e->action == TRAY_ACTION_SEPARATOR || !GetMenuItemRect(owner, shown, i, &r))
+		/* No window: a popup menu's own, in screen coordinates. */
+		if (e->action == TRAY_ACTION_SEPARATOR || !GetMenuItemRect(NULL, shown, i, &r))
 			continue;
 		g_message("menu item %u at %ld,%ld %ldx%ld%s: %s", i, r.left, r.top,
 		          r.right - r.left, r.bottom - r.top,

@@ -15,6 +15,6 @@ const TrayMenuEntry *tray_win_menu_popup(HWND owner, GPtrArray *entries);
 
 /* From the owner's WM_ENTERIDLE: logs once per menu where each item is on
  * the screen and what it says (the log then tells what the menu showed). */
-void tray_win_menu_idle(HWND owner);
+void tray_win_menu_idle(void);
 
 G_END_DECLS

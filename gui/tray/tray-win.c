@@ -187,7 +187,8 @@ notify(const char *title, const char *body, gboolean warning)
 	nid.dwInfoFlags = warning ? NIIF_WARNING : NIIF_INFO;
 	copy_wide(nid.szInfoTitle, G_N_ELEMENTS(nid.szInfoTitle), title);
 	copy_wide(nid.szInfo, G_N_ELEMENTS(nid.szInfo), body ? body : "");
-	Shell_NotifyIconW(NIM_MODIFY, &nid);
+	if (!Shell_NotifyIconW(NIM_MODIFY, &nid))
+		g_warning("the notification area did not take the notification");
 }
 
 /* ---- Actions -------------------------------------------------------------- */
@@ -358,7 +359,7 @@ tray_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
 	switch (msg) {
 	case WM_ENTERIDLE:
 		if (wp == MSGF_MENU)
-			tray_win_menu_idle(hwnd);
+			tray_win_menu_idle();
 		return 0;
 	case WM_ENDSESSION:
 		if (wp)
