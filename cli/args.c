@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What several `trellis` commands parse the same way: state directory,
- * prefixes, durations, dates. */
+/* What several `trellis` commands parse the same way: options, state
+ * directory, prefixes, durations, dates. */
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *
 tr_cli_state_dir(const char *option)
@@ -87,4 +89,21 @@ tr_cli_format_utc(gint64 when)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(when);
 	return dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S UTC") : g_strdup("?");
+}
+
+gboolean
+tr_cli_parse_options(GOptionContext *ctx, int *argc, char ***argv)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		fprintf(stderr, "trellis: %s\n", error->message);
+		return FALSE;
+	}
+	if (*argc > 1 && strcmp((*argv)[1], "--") == 0) {
+		(*argv)[1] = (*argv)[0];
+		(*argc)--;
+		(*argv)++;
+	}
+	return TRUE;
 }

@@ -62,6 +62,11 @@ gboolean tr_cli_parse_duration(const char *text, gint64 *seconds, GError **error
 /* "2025-01-31 12:00:00 UTC". */
 char *tr_cli_format_utc(gint64 when);
 
+/* Parses @ctx's options out of @argc/@argv; a "--" that ended them (GLib
+ * leaves it in place) goes too. FALSE: the error is printed; the command
+ * returns TR_CLI_USAGE. */
+gboolean tr_cli_parse_options(GOptionContext *ctx, int *argc, char ***argv);
+
 /* Prints "trellis: MESSAGE" on stderr; returns TR_CLI_ERROR (usage errors: TR_CLI_USAGE). */
 int tr_cli_fail(const GError *error);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* `trellis genkey`: a random 256-bit shared key, for --shared-key-file. */
 #include "cli/cli.h"
-#include "common/secret.h"
-#include "common/shared-key.h"
+#include "common/base/secret.h"
+#include "common/auth/shared-key.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,10 +22,8 @@ tr_cli_genkey(int argc, char **argv)
 	             "  trellis-server --shared-key-file /etc/trellis/network.key\n"
 	             "A key typed by a person can be guessed offline by anyone who records one "
 	             "connection attempt; this one cannot.");
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
 	if (argc != 1) {
 		fprintf(stderr, "trellis: usage: trellis genkey > FILE\n");
 		return TR_CLI_USAGE;

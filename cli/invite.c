@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * `trellis invite NAME`: on the hub's machine, records a pending invite in
- * the state directory and prints its one-line token (common/pki-invite.h
+ * the state directory and prints its one-line token (common/pki/invite.h
  * does the work).
  */
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-invite.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/invite.h"
 
 #include <gnutls/gnutls.h>
 #include <stdio.h>
@@ -70,15 +70,8 @@ tr_cli_invite(int argc, char **argv)
 	g_option_context_set_description(
 	        ctx, "Run 'trellis join TOKEN' on the new machine. The token works once, until it "
 	             "expires.\nThe hub must run on this state directory's CA.");
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
-	if (argc > 1 && strcmp(argv[1], "--") == 0) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	if (argc != 2) {
 		fprintf(stderr, "trellis: usage: trellis invite NAME --server HOST[:PORT] "
 		                "[--expires DURATION] [--ip ADDR] [--subnet PREFIX]\n");

@@ -9,13 +9,13 @@
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/ctrl.h"
-#include "common/dialer.h"
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-join.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/ctrl/conn.h"
+#include "common/ctrl/dialer.h"
+#include "common/base/error.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/join.h"
+#include "common/pki/pki.h"
 
 #include <gnutls/gnutls.h>
 #include <stdio.h>
@@ -311,15 +311,8 @@ tr_cli_join(int argc, char **argv)
 	g_autofree char *token = NULL;
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
-	if (argc > 1 && strcmp(argv[1], "--") == 0) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	if (argc != 2) {
 		fprintf(stderr, "trellis: usage: trellis join TOKEN|- [--network NAME] "
 		                "[--state-dir DIR]\n");

@@ -6,7 +6,7 @@
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <locale.h>
 #include <stdio.h>

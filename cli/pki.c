@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * `trellis pki`: the network's CA in a state directory (common/pki.h does the
+ * `trellis pki`: the network's CA in a state directory (common/pki/pki.h does the
  * work; this file parses options and prints).
  */
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/pki/pki.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -342,16 +342,8 @@ tr_cli_pki(int argc, char **argv)
 	argv[1] = argv[0];
 	argc--;
 	argv++;
-	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-		fprintf(stderr, "trellis: %s\n", error->message);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
-	}
-	/* GLib leaves a "--" that ended the options in place. */
-	if (argc > 1 && strcmp(argv[1], "--") == 0) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	want = cmd->params[0] ? 2 : 1;
 	if ((guint)argc != want) {
 		fprintf(stderr, "trellis: usage: trellis pki %s %s\n", cmd->name, cmd->params);

@@ -7,7 +7,7 @@
  */
 #include "cli/cli.h"
 
-#include "common/error.h"
+#include "common/base/error.h"
 #include "platform/windows/service-name.h"
 #include "tr-config.h"
 

@@ -3,8 +3,8 @@
  * at a glance, as `wg show` does; --json for scripts. */
 #include "cli/cli.h"
 
-#include "common/control.h"
-#include "common/error.h"
+#include "common/daemon/bus.h"
+#include "common/base/error.h"
 #include "tr-config.h"
 
 #include <stdio.h>
@@ -108,7 +108,7 @@ flag(JsonObject *o, const char *key)
 	       json_node_get_boolean(n);
 }
 
-/* "port mapping: ..." (common/portmap.c writes the object). */
+/* "port mapping: ..." (common/portmap/portmap.c writes the object). */
 static void
 print_port_mapping(JsonObject *o, const char *indent)
 {
@@ -246,20 +246,19 @@ tr_cli_status(int argc, char **argv)
 	};
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &error))
-		return tr_cli_fail(error), TR_CLI_USAGE;
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
+		return TR_CLI_USAGE;
 	if (sockets) {
 		for (guint i = 0; sockets[i]; i++)
 			g_ptr_array_add(found, g_strdup(sockets[i]));
 	} else {
-		g_autoptr(GDir) d = g_dir_open(dir ? dir : tr_control_dir(), 0, NULL);
+		g_autoptr(GDir) d = g_dir_open(dir ? dir : tr_bus_dir(), 0, NULL);
 		const char *name;
 
 		while (d && (name = g_dir_read_name(d)) != NULL) {
 			if (g_str_has_suffix(name, ".sock"))
-				g_ptr_array_add(
-				        found,
-				        g_build_filename(dir ? dir : tr_control_dir(), name, NULL));
+				g_ptr_array_add(found, g_build_filename(dir ? dir : tr_bus_dir(),
+				                                        name, NULL));
 		}
 		g_ptr_array_sort(found, (GCompareFunc)g_strcmp0);
 	}
@@ -269,14 +268,14 @@ tr_cli_status(int argc, char **argv)
 			printf("[]\n");
 		else
 			printf("no Trellis network is running (no control socket in %s)\n",
-			       dir ? dir : tr_control_dir());
+			       dir ? dir : tr_bus_dir());
 		print_stopped(found, as_json);
 		return TR_CLI_OK;
 	}
 	for (guint i = 0; i < found->len; i++) {
 		const char *sock = found->pdata[i];
 		g_autoptr(GError) err = NULL;
-		g_autofree char *status = tr_control_get_status(sock, &err);
+		g_autofree char *status = tr_bus_get_status(sock, &err);
 
 		if (status == NULL) {
 			fprintf(stderr, "trellis: %s: no answer (%s)\n", sock, err->message);

@@ -9,8 +9,8 @@
 #include "tr-config.h"
 
 #include "cli/cli.h"
-#include "common/error.h"
-#include "common/pki.h"
+#include "common/base/error.h"
+#include "common/pki/pki.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,122 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "client/client.h"
+/*
+ * The client's connection: dial the hub (each --connect in turn), TLS,
+ * HELLO, the hub's CONFIG (settings.c, device.c), then the session until
+ * it ends; then again after a backoff, unless the hub refused us for a
+ * reason retrying cannot fix or we were stopped. And what it tells about
+ * itself (the state, the status).
+ */
+#include "client/client-private.h"
 
-#include "common/dialer.h"
-#include "common/error.h"
-#include "common/node-key.h"
-#include "common/json-writer.h"
-#include "common/mangle.h"
+#include "common/base/error.h"
+#include "common/base/json-writer.h"
+#include "common/base/secret.h"
+#include "platform/net.h"
 #include "tr-config.h"
 
-#include <errno.h>
-#include <gio/gio.h>
 #include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <string.h>
 
-typedef enum {
-	STATE_IDLE,
-	STATE_CONNECTING, /* TCP connect running */
-	STATE_TLS,        /* handshake */
-	STATE_HELLO,      /* HELLO sent, waiting for CONFIG */
-	STATE_ACTIVE,
-	STATE_STOPPED,
-} State;
-
-struct _TrClient {
-	TrClientConfig cfg;
-	TrClientCallbacks cb;
-	gpointer user_data;
-	TrTlsCreds *creds;
-	State state;
-	const char *waiting; /* not started: what for ("needs-password"), or NULL */
-	guint attempt;
-	guint next_server;
-	guint retry_id;
-	guint config_timer;
-	TrDialer *dialer;
-	char *server_desc;
-	struct sockaddr_storage server_addr;
-	socklen_t server_addr_len;
-
-	TrLink *link;
-	uint32_t rx_index;
-	int udp_fd;   /* udp_fds[0] */
-	int *udp_fds; /* one per worker, or one */
-	guint n_udp;
-	TrDataplane *dp;
-
-	TrDevice *dev;
-	TrClientSettings settings;
-	gboolean have_settings;
-	char *last_error;    /* why the last session or attempt ended */
-	TrNodeKey *node_key; /* shared key: binds our name at the hub */
-	TrRefusal refusal;   /* the hub's, with the last ERROR */
-
-	/* NAT port mapping of the UDP port (NULL when off); the port is kept
-	 * across reconnections, so the mapping is too. */
-	TrPortmap *portmap;
-	guint16 udp_port;
-};
-
-void
-tr_client_config_init(TrClientConfig *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->dev_type = TR_DEVICE_TUN;
-	c->configure_device = TRUE;
-	c->apply_dns = TRUE;
-	c->mtu = TR_MTU_DEFAULT;
-	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
-	c->magic = TR_MAGIC_DEFAULT;
-	c->udp = TRUE;
-	c->handshake_timeout_ms = 10000;
-	c->retry_max_sec = 30;
-	tr_dp_tuning_init(&c->tuning);
-	tr_portmap_settings_init(&c->portmap);
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s) {
-		gnutls_memset(s, 0, strlen(s));
-		g_free(s);
-	}
-}
-
-void
-tr_client_config_clear(TrClientConfig *c)
-{
-	g_strfreev(c->connect);
-	g_free(c->server_name);
-	g_free(c->node_key_file);
-	g_free((char *)c->tls.ca_file);
-	g_free((char *)c->tls.crl_file);
-	g_free((char *)c->tls.cert_file);
-	g_free((char *)c->tls.key_file);
-	wipe_free((char *)c->tls.shared_key);
-	g_free((char *)c->tls.psk_identity);
-	g_free(c->username);
-	wipe_free(c->password);
-	g_free(c->device);
-	g_free(c->device_path);
-	g_free(c->ifup);
-	g_free(c->ifdown);
-	memset(c, 0, sizeof(*c));
-}
-
-static void
-settings_clear(TrClientSettings *s)
-{
-	g_free(s->identity);
-	g_strfreev(s->dns);
-	g_strfreev(s->dns_search);
-	memset(s, 0, sizeof(*s));
-}
-
 static void connect_next(TrClient *client);
-static gboolean start_dataplane(TrClient *client, GError **error);
 
 static gboolean
 on_retry(gpointer p)
@@ -135,11 +36,7 @@ teardown_session(TrClient *client)
 	/* The link takes its session out of the data plane, which then stops. */
 	g_clear_pointer(&client->link, tr_link_free);
 	g_clear_pointer(&client->dp, tr_dataplane_free);
-	for (guint i = 0; i < client->n_udp; i++)
-		tr_sock_close(client->udp_fds[i]);
-	g_clear_pointer(&client->udp_fds, g_free);
-	client->n_udp = 0;
-	client->udp_fd = -1;
+	client_close_udp(client);
 	g_clear_pointer(&client->server_desc, g_free);
 }
 
@@ -195,154 +92,26 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 	schedule_retry(client);
 }
 
-/* ---- Device ---------------------------------------------------------------- */
-
-static gboolean
-settings_equal(const TrClientSettings *a, const TrClientSettings *b)
-{
-	if (a->n_addresses != b->n_addresses || a->n_routes != b->n_routes || a->mtu != b->mtu)
-		return FALSE;
-	for (guint i = 0; i < a->n_addresses; i++)
-		if (!tr_prefix_equal(&a->addresses[i], &b->addresses[i]) ||
-		    memcmp(a->addresses[i].addr, b->addresses[i].addr, 16) != 0)
-			return FALSE;
-	for (guint i = 0; i < a->n_routes; i++)
-		if (!tr_prefix_equal(&a->routes[i], &b->routes[i]))
-			return FALSE;
-	if (!g_strv_equal((const char *const *)(a->dns ? a->dns : (char *[]){NULL}),
-	                  (const char *const *)(b->dns ? b->dns : (char *[]){NULL})))
-		return FALSE;
-	return TRUE;
-}
-
-static void
-close_device(TrClient *client)
-{
-	TrPlatError perr = {0};
-
-	g_clear_pointer(&client->dp, tr_dataplane_free);
-	if (client->dev && tr_device_close(client->dev, &perr) < 0)
-		g_warning("undoing the device configuration: %s", perr.message);
-	client->dev = NULL;
-}
-
-static gboolean
-apply_settings(TrClient *client, const TrClientSettings *s, GError **error)
-{
-	TrPlatError perr = {0};
-
-	if (client->dev != NULL && client->have_settings && settings_equal(&client->settings, s))
-		return TRUE;
-	close_device(client);
-	client->dev = tr_device_open_ex(
-	        client->cfg.dev_type, client->cfg.device, client->cfg.device_path,
-	        client->n_udp > 1 ? client->n_udp : tr_dp_tuning_workers(&client->cfg.tuning),
-	        client->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
-	if (client->dev == NULL)
-		goto fail;
-	if (client->cfg.configure_device) {
-		if (tr_device_set_mtu(client->dev, s->mtu, &perr) < 0)
-			goto fail;
-		for (guint i = 0; i < s->n_addresses; i++)
-			if (tr_device_add_address(client->dev, &s->addresses[i], &perr) < 0)
-				goto fail;
-	}
-	if (tr_device_set_up(client->dev, true, &perr) < 0)
-		goto fail;
-	if (client->cfg.configure_device) {
-		for (guint i = 0; i < s->n_routes; i++)
-			if (tr_device_add_route(client->dev, &s->routes[i], &perr) < 0)
-				goto fail;
-		if (client->cfg.apply_dns && s->dns && s->dns[0]) {
-			TrDnsConfig dns = {
-			        .servers = (const char *const *)s->dns,
-			        .n_servers = g_strv_length(s->dns),
-			        .domains = (const char *const *)s->dns_search,
-			        .n_domains = s->dns_search ? g_strv_length(s->dns_search) : 0,
-			};
-			if (tr_device_set_dns(client->dev, &dns, &perr) < 0)
-				goto fail;
-		}
-	}
-	if (client->cfg.ifup || client->cfg.ifdown) {
-		if (tr_device_ifup(client->dev, client->cfg.ifup, client->cfg.ifdown, &perr) < 0)
-			goto fail;
-	}
-	return TRUE;
-fail:
-	g_set_error(error, TR_ERROR,
-	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-	            "%s", perr.message);
-	close_device(client);
-	return FALSE;
-}
-
 /* ---- Session ----------------------------------------------------------------- */
 
+/* The hub's CONFIG: the settings applied, the data channel started. */
 static gboolean
 handle_config(TrClient *client, TrMsg *msg, GError **error)
 {
 	TrClientSettings s = {0};
 	TrDcConfig dcc;
 	TrLinkTiming timing;
-	GPtrArray *dns = g_ptr_array_new();
-	char buf[TR_PREFIX_STRLEN];
 	struct sockaddr_storage ep;
-	gboolean ok = FALSE;
 
-	if (!tr_msg_require(msg, error, TR_ATTR_PROTO_VERSION, TR_ATTR_RX_INDEX, TR_ATTR_CIPHER,
-	                    TR_ATTR_MTU, 0))
-		goto out;
-	if (msg->proto_version != TR_PROTO_VERSION) {
-		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
-		            "the server speaks protocol %u, we speak %u", msg->proto_version,
-		            TR_PROTO_VERSION);
-		goto out;
+	if (!client_settings_read(&client->cfg, msg, &s, error))
+		return FALSE;
+	if ((client->cfg.configure_device || client->dev == NULL) &&
+	    !client_apply_settings(client, &s, error)) {
+		client_settings_clear(&s);
+		return FALSE;
 	}
-	s.identity = g_strdup(msg->identity);
-	for (guint i = 0; i < msg->n_addresses && s.n_addresses < 2; i++)
-		s.addresses[s.n_addresses++] = msg->addresses[i];
-	for (guint i = 0; i < msg->n_routes; i++)
-		s.routes[s.n_routes++] = msg->routes[i];
-	for (guint i = 0; i < msg->n_dns_servers; i++)
-		g_ptr_array_add(dns, g_strdup(tr_addr_to_string(
-		                             (TrAddrFamily)msg->dns_servers[i].family,
-		                             msg->dns_servers[i].addr, buf, sizeof(buf))));
-	g_ptr_array_add(dns, NULL);
-	s.dns = (char **)g_ptr_array_free(dns, FALSE);
-	dns = NULL;
-	if (msg->n_dns_search) {
-		s.dns_search = g_new0(char *, msg->n_dns_search + 1);
-		for (guint i = 0; i < msg->n_dns_search; i++)
-			s.dns_search[i] = g_strdup(msg->dns_search[i]);
-	}
-	s.mtu = msg->mtu;
-	s.cipher = (TrCipher)msg->cipher;
-	s.compression = (TrCompress)msg->compression;
-	s.keepalive = msg->keepalive;
-	s.peer_timeout = msg->peer_timeout;
-
-	/* The server must pick from what we offered. */
-	ok = FALSE;
-	for (guint i = 0; i < client->cfg.n_ciphers; i++)
-		ok |= client->cfg.ciphers[i] == s.cipher;
-	if (!ok ||
-	    (s.compression != TR_COMPRESS_NONE && s.compression != client->cfg.compression)) {
-		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
-		            "the server chose %s / %s, which we did not offer",
-		            tr_cipher_name(s.cipher), tr_compress_name(s.compression));
-		ok = FALSE;
-		goto out;
-	}
-	ok = FALSE;
-
-	if (client->cfg.configure_device || client->dev == NULL) {
-		if (!apply_settings(client, &s, error))
-			goto out;
-	}
-	settings_clear(&client->settings);
+	client_settings_clear(&client->settings);
 	client->settings = s;
-	memset(&s, 0, sizeof(s));
 	client->have_settings = TRUE;
 
 	tr_dc_config_init(&dcc);
@@ -356,24 +125,13 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	timing.peer_timeout_sec = client->settings.peer_timeout;
 	timing.udp_enabled = client->cfg.udp && (msg->features & TR_FEATURE_UDP);
 	memcpy(&ep, &client->server_addr, client->server_addr_len);
-	if (tr_msg_has(msg, TR_ATTR_UDP_PORT)) {
-		if (ep.ss_family == AF_INET)
-			((struct sockaddr_in *)&ep)->sin_port = htons(msg->udp_port);
-		else
-			((struct sockaddr_in6 *)&ep)->sin6_port = htons(msg->udp_port);
-	}
-	if (!start_dataplane(client, error))
-		goto out;
+	if (tr_msg_has(msg, TR_ATTR_UDP_PORT))
+		tr_sockaddr_set_port((struct sockaddr *)&ep, msg->udp_port);
+	if (!client_start_dataplane(client, error))
+		return FALSE;
 	tr_link_use_dataplane(client->link, client->dp, 1);
-	if (!tr_link_activate(client->link, &dcc, &timing, client->udp_fd, (struct sockaddr *)&ep,
-	                      client->server_addr_len, error))
-		goto out;
-	ok = TRUE;
-out:
-	if (dns)
-		g_ptr_array_free(dns, TRUE);
-	settings_clear(&s);
-	return ok;
+	return tr_link_activate(client->link, &dcc, &timing, (struct sockaddr *)&ep,
+	                        client->server_addr_len, error);
 }
 
 static void
@@ -457,28 +215,22 @@ send_hello(TrClient *client)
 	g_auto(TrMsg) hello = {0};
 
 	tr_msg_init(&hello, TR_MSG_HELLO);
-	hello.proto_version = TR_PROTO_VERSION;
-	tr_msg_set(&hello, TR_ATTR_PROTO_VERSION);
+	tr_msg_set_u16(&hello, TR_ATTR_PROTO_VERSION, TR_PROTO_VERSION);
 	tr_msg_set_string(&hello, TR_ATTR_SOFTWARE, "trellis-client " TR_VERSION);
 	for (guint i = 0; i < client->cfg.n_ciphers; i++)
-		hello.ciphers[hello.n_ciphers++] = (uint8_t)client->cfg.ciphers[i];
-	tr_msg_set(&hello, TR_ATTR_CIPHERS);
-	hello.compressions[hello.n_compressions++] = TR_COMPRESS_NONE;
+		tr_msg_add_u8(&hello, TR_ATTR_CIPHERS, (uint8_t)client->cfg.ciphers[i]);
+	tr_msg_add_u8(&hello, TR_ATTR_COMPRESSIONS, TR_COMPRESS_NONE);
 	if (client->cfg.compression != TR_COMPRESS_NONE)
-		hello.compressions[hello.n_compressions++] = (uint8_t)client->cfg.compression;
-	tr_msg_set(&hello, TR_ATTR_COMPRESSIONS);
-	hello.device_type = (uint8_t)client->cfg.dev_type;
-	tr_msg_set(&hello, TR_ATTR_DEVICE_TYPE);
-	hello.mtu = (uint16_t)client->cfg.mtu;
-	tr_msg_set(&hello, TR_ATTR_MTU);
-	hello.features = (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
-	                 (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0);
-	tr_msg_set(&hello, TR_ATTR_FEATURES);
+		tr_msg_add_u8(&hello, TR_ATTR_COMPRESSIONS, (uint8_t)client->cfg.compression);
+	tr_msg_set_u8(&hello, TR_ATTR_DEVICE_TYPE, (uint8_t)client->cfg.dev_type);
+	tr_msg_set_u16(&hello, TR_ATTR_MTU, (uint16_t)client->cfg.mtu);
+	tr_msg_set_u32(&hello, TR_ATTR_FEATURES,
+	               (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
+	                       (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0));
 	do {
 		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
 	} while (client->rx_index == 0);
-	hello.rx_index = client->rx_index;
-	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	tr_msg_set_u32(&hello, TR_ATTR_RX_INDEX, client->rx_index);
 	for (guint i = 0; i < client->cfg.n_subnets; i++)
 		tr_msg_add_prefix(&hello, TR_ATTR_SUBNET, &client->cfg.subnets[i]);
 	if (client->cfg.username)
@@ -561,73 +313,6 @@ static const TrLinkCallbacks link_callbacks = {
         .path_changed = on_path_changed,
 };
 
-/* The local port of a bound socket. */
-static guint16
-local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return 0;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-	                                      : ((struct sockaddr_in *)&ss)->sin_port);
-}
-
-/* One socket per worker, all on one local port (any address, the server's
- * family): the port of the last session when it is still free, so that a
- * port mapping made for it stays valid. */
-static gboolean
-open_udp(TrClient *client, GError **error)
-{
-	struct sockaddr_storage any = {0};
-	socklen_t len;
-
-	any.ss_family = client->server_addr.ss_family;
-	len = any.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	if (client->udp_port) {
-		if (any.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&any)->sin6_port = htons(client->udp_port);
-		else
-			((struct sockaddr_in *)&any)->sin_port = htons(client->udp_port);
-		client->udp_fds = tr_dp_open_sockets(
-		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
-		        client->cfg.tuning.udp_gro, &client->n_udp, NULL);
-		memset(&any, 0, sizeof(any));
-		any.ss_family = client->server_addr.ss_family;
-	}
-	if (client->udp_fds == NULL)
-		client->udp_fds = tr_dp_open_sockets(
-		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
-		        client->cfg.tuning.udp_gro, &client->n_udp, error);
-	if (client->udp_fds == NULL)
-		return FALSE;
-	client->udp_fd = client->udp_fds[0];
-	client->udp_port = local_port(client->udp_fd);
-	/* Made with the first session: after the daemon dropped its privileges
-	 * (its thread holds no more than the main thread). */
-	if (client->cfg.portmap.enabled && client->portmap == NULL)
-		client->portmap = tr_portmap_new(&client->cfg.portmap, "Trellis client", FALSE);
-	if (client->portmap)
-		tr_portmap_set_port(client->portmap, client->udp_port);
-	return TRUE;
-}
-
-/* The workers, once the device is there: one per device queue. */
-static gboolean
-start_dataplane(TrClient *client, GError **error)
-{
-	TrDpConfig dpc;
-
-	g_clear_pointer(&client->dp, tr_dataplane_free);
-	tr_dp_config_setup(&dpc, &client->cfg.tuning, client->dev, client->udp_fds, client->n_udp);
-	dpc.magic = client->cfg.magic;
-	dpc.frame = (TrFrameType)client->cfg.dev_type;
-	dpc.mtu = client->settings.mtu;
-	client->dp = tr_dataplane_new(&dpc, error);
-	return client->dp != NULL;
-}
-
 static void
 on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
              const GError *error, gpointer p)
@@ -642,7 +327,7 @@ on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t 
 	}
 	memcpy(&client->server_addr, remote, remote_len);
 	client->server_addr_len = remote_len;
-	if (!open_udp(client, &err)) {
+	if (!client_open_udp(client, &err)) {
 		tr_sock_close(fd);
 		session_lost(client, err, FALSE);
 		return;
@@ -683,12 +368,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->cfg.connect = g_strdupv(config->connect);
 	client->cfg.server_name = g_strdup(config->server_name);
 	client->cfg.node_key_file = g_strdup(config->node_key_file);
-	client->cfg.tls.ca_file = g_strdup(config->tls.ca_file);
-	client->cfg.tls.crl_file = g_strdup(config->tls.crl_file);
-	client->cfg.tls.cert_file = g_strdup(config->tls.cert_file);
-	client->cfg.tls.key_file = g_strdup(config->tls.key_file);
-	client->cfg.tls.shared_key = g_strdup(config->tls.shared_key);
-	client->cfg.tls.psk_identity = g_strdup(config->tls.psk_identity);
+	tr_tls_config_copy(&client->cfg.tls, &config->tls);
 	client->cfg.tls.is_server = FALSE;
 	client->cfg.username = g_strdup(config->username);
 	client->cfg.password = g_strdup(config->password);
@@ -760,8 +440,8 @@ tr_client_free(TrClient *client)
 	g_clear_pointer(&client->portmap, tr_portmap_free);
 	tr_dialer_free(client->dialer);
 	teardown_session(client);
-	close_device(client);
-	settings_clear(&client->settings);
+	client_close_device(client);
+	client_settings_clear(&client->settings);
 	if (client->creds)
 		tr_tls_creds_unref(client->creds);
 	tr_node_key_free(client->node_key);
@@ -834,7 +514,7 @@ tr_client_restart(TrClient *client)
 void
 tr_client_set_password(TrClient *client, const char *password)
 {
-	wipe_free(client->cfg.password);
+	tr_secret_free(client->cfg.password);
 	client->cfg.password = g_strdup(password);
 }
 

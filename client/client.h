@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include "common/dataplane.h"
+#include "common/datapath/dataplane.h"
 #include <glib.h>
 #include "platform/net.h"
 
-#include "common/addr.h"
-#include "common/cipher.h"
-#include "common/compress.h"
-#include "common/ctrl-msg.h"
-#include "common/link.h"
-#include "common/magic.h"
-#include "common/portmap.h"
-#include "common/tls.h"
+#include "common/base/addr.h"
+#include "common/datapath/cipher.h"
+#include "common/datapath/compress.h"
+#include "common/ctrl/msg.h"
+#include "common/link/link.h"
+#include "common/datapath/magic.h"
+#include "common/portmap/portmap.h"
+#include "common/auth/tls.h"
 #include "platform/device.h"
 
 G_BEGIN_DECLS
@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 typedef struct {
 	char **connect;      /* "HOST[:PORT]", tried in turn */
 	char *server_name;   /* the identity the server's certificate must carry */
-	char *node_key_file; /* shared key: this node's own key (common/node-key.h), or NULL */
+	char *node_key_file; /* shared key: this node's own key (common/auth/node-key.h), or NULL */
 	TrTlsConfig tls;
 	char *username;
 	char *password;
@@ -119,7 +119,8 @@ const char *tr_client_ifname(TrClient *client);
 gboolean tr_client_is_connected(TrClient *client);
 TrPath tr_client_path(TrClient *client);
 /* Why the hub refused us last (its ERROR message's code; TR_REFUSE_NONE when
- * it did not): TR_REFUSE_AUTH is a wrong password or identity. */
+ * it did not): TR_REFUSE_PASSWORD is a wrong username or password,
+ * TR_REFUSE_AUTH an identity refused. */
 TrRefusal tr_client_refusal(TrClient *client);
 /* The hub's address of the current session (set once TCP connected), or
  * NULL: the embedder keeps a route to it outside the tunnel. */

@@ -5,22 +5,21 @@
 #include "client/client.h"
 #include "client/options.h"
 #include "client/password.h"
-#include "common/error.h"
-#include "common/log.h"
-#include "common/control.h"
-#include "common/service.h"
-#include "common/shared-key.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/daemon/bus.h"
+#include "common/daemon/loop.h"
+#include "common/daemon/service.h"
+#include "common/auth/shared-key.h"
 
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
-static GMainLoop *loop;
 static TrClient *client;
 static TrService *service;
-static TrControl *control;
+static TrBus *control;
 static gboolean ready;
-static char *stats_file;
 static int exit_status;
 /* ask-password = bus: the password comes over the system bus (SetPassword),
  * from the tray; until then (and after the hub refused it) we wait. */
@@ -53,7 +52,7 @@ ctl_connect(gpointer p, GError **error)
 		return FALSE;
 	}
 	tr_client_restart(client);
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	return TRUE;
 }
 
@@ -62,7 +61,7 @@ ctl_disconnect(gpointer p, const char *who, GError **error)
 {
 	g_message("disconnecting on request");
 	tr_client_stop(client);
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	return TRUE;
 }
 
@@ -94,11 +93,11 @@ ctl_set_password(gpointer p, const char *password, GError **error)
 		started = TRUE;
 		tr_client_start(client);
 	}
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	return TRUE;
 }
 
-static const TrControlOps control_ops = {
+static const TrBusOps control_ops = {
         .status_json = ctl_status,
         .state = ctl_state,
         .reload = ctl_reload,
@@ -110,8 +109,8 @@ static const TrControlOps control_ops = {
 static gboolean
 announce_state(gpointer p)
 {
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	tr_bus_state_changed(control);
+	tr_bus_peers_changed(control);
 	return G_SOURCE_REMOVE;
 }
 
@@ -119,19 +118,10 @@ static void
 on_disconnected(TrClient *c, const GError *error, gpointer p)
 {
 	if (error)
-		tr_control_error(control, tr_control_error_kind(error), error->message);
+		tr_bus_error(control, tr_bus_error_kind(error), error->message);
 	/* The library moves to its next state (waiting to retry) after this
 	 * callback: announce that one, not "connected". */
 	g_idle_add(announce_state, NULL);
-}
-
-static gboolean
-write_stats(gpointer p)
-{
-	g_autofree char *json = tr_client_stats_json(client);
-
-	tr_service_write_stats(stats_file, json);
-	return G_SOURCE_CONTINUE;
 }
 
 /* The first configuration makes the service ready: pid file, privileges
@@ -142,8 +132,8 @@ on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *status = g_strdup_printf("connected, device %s", tr_client_ifname(c));
 
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	tr_bus_state_changed(control);
+	tr_bus_peers_changed(control);
 	if (ready) {
 		tr_service_status(service, status);
 		return;
@@ -154,39 +144,28 @@ on_configured(TrClient *c, const TrClientSettings *settings, gpointer p)
 		tr_service_failed(service, error->message);
 		exit_status = 1;
 		tr_client_stop(client);
-		g_main_loop_quit(loop);
+		tr_daemon_loop_quit();
 	}
 }
 
-static gboolean
-quit_loop(gpointer p)
+static void
+on_stop(gpointer p)
 {
-	g_main_loop_quit(loop);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_quit_signal(gpointer p)
-{
-	g_message("shutting down");
-	tr_service_stopping(service);
 	tr_client_stop(client);
-	/* Let the CLOSE message go out, then leave. */
-	g_timeout_add(300, quit_loop, NULL);
-	return G_SOURCE_REMOVE;
 }
 
 static gboolean
-on_hup(gpointer p)
+on_reload(gpointer p, GError **error)
 {
-	g_autoptr(GError) error = NULL;
-
-	if (tr_client_reload(client, &error))
-		g_message("reloaded the certificate, key and CA for the next connection");
-	else
-		g_warning("reload failed, keeping the old credentials: %s", error->message);
-	return G_SOURCE_CONTINUE;
+	return tr_client_reload(client, error);
 }
+
+static const TrDaemonLoopOps loop_ops = {
+        .stop = on_stop,
+        .reload = on_reload,
+        .reloaded = "reloaded the certificate, key and CA for the next connection",
+        .status_json = ctl_status,
+};
 
 static void
 on_refused(TrClient *c, const GError *error, gpointer p)
@@ -194,25 +173,25 @@ on_refused(TrClient *c, const GError *error, gpointer p)
 	g_autofree char *msg = g_strdup_printf("giving up: %s", error ? error->message : "refused");
 
 	/* A password from the desktop that the hub refused: ask again. */
-	if (password_by_bus && error && strstr(error->message, "password")) {
+	if (password_by_bus && tr_client_refusal(c) == TR_REFUSE_PASSWORD) {
 		g_warning("the hub refused the password (%s): waiting for another over the system "
 		          "bus",
 		          error->message);
 		tr_client_set_password(client, NULL);
-		tr_control_error(control, tr_control_error_kind(error), error->message);
+		tr_bus_error(control, tr_bus_error_kind(error), error->message);
 		waiting_password = TRUE;
 		tr_client_set_waiting(client, "needs-password");
-		tr_control_state_changed(control);
+		tr_bus_state_changed(control);
 		return;
 	}
 
 	g_printerr("trellis-client: %s\n", msg);
-	tr_control_error(control, tr_control_error_kind(error), error ? error->message : "refused");
-	tr_control_state_changed(control);
+	tr_bus_error(control, tr_bus_error_kind(error), error ? error->message : "refused");
+	tr_bus_state_changed(control);
 	if (!ready)
 		tr_service_failed(service, msg);
 	exit_status = 1;
-	g_main_loop_quit(loop);
+	tr_daemon_loop_quit();
 }
 
 /* Before the first configuration, --daemon's parent shows how it goes. */
@@ -221,7 +200,7 @@ on_retrying(TrClient *c, const char *reason, guint delay_ms, gpointer p)
 {
 	g_autofree char *msg = NULL;
 
-	tr_control_state_changed(control);
+	tr_bus_state_changed(control);
 	if (ready)
 		return;
 	msg = g_strdup_printf("not connected yet (%s); trying again in %.0f s", reason,
@@ -316,16 +295,15 @@ main(int argc, char **argv)
 		goto fail;
 	tr_client_config_clear(&cfg);
 
-	loop = g_main_loop_new(NULL, FALSE);
 	/* Privileges go before any thread of GLib's exists (capabilities are per
-	 * thread); the control socket comes before or after (common/service.h). */
+	 * thread); the control socket comes before or after (common/daemon/service.h). */
 	if (!tr_service_drop_with_control(service, opts, "trellis-client", "client", &control_ops,
 	                                  NULL, &control, &error))
 		goto fail;
-	tr_service_on_signals(service, on_quit_signal, on_hup, NULL);
+	tr_daemon_loop_init(service, &loop_ops, NULL);
 	if (control && tr_service_wants_system_bus(opts)) {
 		g_autofree char *network = tr_service_network_name(opts, "trellis-client");
-		tr_control_export_system_bus(control, network);
+		tr_bus_export_system_bus(control, network);
 	}
 	password_by_bus = cfg_username_without_password;
 	if (password_by_bus && control == NULL) {
@@ -337,21 +315,15 @@ main(int argc, char **argv)
 		waiting_password = TRUE;
 		tr_client_set_waiting(client, "needs-password");
 		g_message("waiting for the password over the system bus (a desktop's tray asks)");
-		tr_control_state_changed(control);
+		tr_bus_state_changed(control);
 	} else {
 		started = TRUE;
 		tr_client_start(client);
 	}
-	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
-	if (stats_file)
-		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10),
-		                      write_stats, NULL);
-	g_main_loop_run(loop);
-	tr_control_free(control);
+	tr_daemon_loop_run(opts);
+	tr_bus_free(control);
 	tr_client_free(client);
 	tr_service_free(service);
-	g_main_loop_unref(loop);
-	g_free(stats_file);
 	return exit_status;
 fail:
 	g_printerr("trellis-client: %s\n", error->message);

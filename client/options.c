@@ -4,11 +4,13 @@
 #include "tr-config.h"
 
 #include "client/password.h"
-#include "common/error.h"
-#include "common/shared-key.h"
-#include "common/identity.h"
-#include "common/pki.h"
-#include "common/service.h"
+#include "common/base/error.h"
+#include "common/auth/shared-key.h"
+#include "common/daemon/dataplane-options.h"
+#include "common/daemon/shared-key-options.h"
+#include "common/auth/identity.h"
+#include "common/pki/pki.h"
+#include "common/daemon/service.h"
 
 static const char *const device_types[] = {"tun", "tap", NULL};
 
@@ -160,7 +162,7 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
-	/* The shared key's PSK is bound to the network (common/shared-key.h). */
+	/* The shared key's PSK is bound to the network (common/auth/shared-key.h). */
 	tr_magic_to_string(&c->magic, c->tls.psk_network);
 	if (c->username && !tr_identity_validate_username(c->username, error))
 		return tr_options_error_at(o, "username", error);

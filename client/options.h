@@ -2,11 +2,11 @@
 #pragma once
 
 #include "client/client.h"
-#include "common/options.h"
+#include "common/daemon/options.h"
 
 G_BEGIN_DECLS
 
-/* trellis-client's options, described once (common/options.h). */
+/* trellis-client's options, described once (common/daemon/options.h). */
 extern const TrOptDesc tr_client_options[];
 extern const guint tr_client_n_options;
 

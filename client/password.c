@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The client's password: from the config, a file, or the terminal. */
 #include "client/password.h"
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

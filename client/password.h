@@ -4,7 +4,7 @@
 /*
  * Where the client gets its password from: the config value `password`, the
  * file named by `password-file`, or else an interactive prompt on the
- * terminal. Every returned password is a TrSecret (common/secret.h): free it
+ * terminal. Every returned password is a TrSecret (common/base/secret.h): free it
  * with tr_secret_free(), which wipes it first.
  */
 #include <glib.h>

@@ -13,7 +13,7 @@
  * Everything a TrDevice changes (addresses, routes, DNS, link state, the
  * ifup hook) is recorded and undone in reverse order by tr_device_close().
  */
-#include "common/addr-types.h"
+#include "platform/addr-types.h"
 
 #include <stdbool.h>
 #include <stddef.h>

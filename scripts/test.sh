@@ -76,6 +76,8 @@ fi
 
 note "format (clang-format, .clang-format)"
 check format scripts/check-format.sh
+note "layers (scripts/check-layers.sh)"
+check layers scripts/check-layers.sh
 
 note "build (-Werror)"
 if setup build -Dwerror=true -Dfuzzing=disabled && ninja -C build; then
@@ -123,13 +125,13 @@ else
 	failed=$((failed + 1)); failures+=("asan build")
 fi
 
-note "ThreadSanitizer: the tests that run threads (data plane, RCU)"
+note "ThreadSanitizer: the tests that run threads (data plane, link, RCU)"
 # Only these targets are built: the rest of the tree has no threads of its own.
 if setup build-tsan -Dwerror=true -Db_sanitize=thread -Dfuzzing=disabled \
 	-Dnetns_tests=disabled -Dgtk=disabled -Dnetworkmanager=disabled &&
-	ninja -C build-tsan tests/test-dataplane tests/test-rcu; then
+	ninja -C build-tsan tests/test-dataplane tests/test-link tests/test-rcu; then
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		meson test -C build-tsan --no-rebuild --print-errorlogs dataplane rcu
+		meson test -C build-tsan --no-rebuild --print-errorlogs dataplane link rcu
 	count_meson build-tsan
 else
 	failed=$((failed + 1)); failures+=("tsan build")

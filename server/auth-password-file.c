@@ -8,7 +8,7 @@
  */
 #include "server/auth-password.h"
 #include "server/auth-password-private.h"
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <crypt.h>
 #include <errno.h>

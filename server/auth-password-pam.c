@@ -7,7 +7,7 @@
  */
 #include "server/auth-password.h"
 #include "server/auth-password-private.h"
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <security/pam_appl.h>
 #include <stdlib.h>

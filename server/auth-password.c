@@ -2,7 +2,7 @@
 /* The password backend interface, and making hashes for the password file. */
 #include "server/auth-password.h"
 #include "server/auth-password-private.h"
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <crypt.h>
 #include <errno.h>

@@ -3,9 +3,9 @@
  * Where the hub sends a packet: every session's assigned addresses and
  * claimed subnets (and this node's own addresses, pushed routes and claimed
  * subnets, as the local device) form one routing table; with the switch
- * table and the mode they make the forwarding snapshot (common/fwd.h),
+ * table and the mode they make the forwarding snapshot (common/datapath/fwd.h),
  * rebuilt whenever a session comes or goes and handed to the data plane
- * (common/dataplane.c), whose workers forward by it.
+ * (common/datapath/dataplane.c), whose workers forward by it.
  *
  * The hub's own traffic follows the claims too: each IP subnet a session
  * claims (a LAN behind a client or node) gets a kernel route through the
@@ -15,8 +15,8 @@
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 
 #include <string.h>
 
@@ -58,7 +58,7 @@ conflict(const TrPrefix *want, const TrPrefix *owned, const char *owner, char **
 }
 
 gboolean
-hub_claim_conflict(TrHub *hub, Client *c, const TrPrefix *want, char **why)
+hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char **why)
 {
 	GHashTableIter it;
 	gpointer k;
@@ -78,13 +78,13 @@ hub_claim_conflict(TrHub *hub, Client *c, const TrPrefix *want, char **why)
 		if (conflict(want, &a, "the hub's own address", why))
 			return TRUE;
 	}
-	g_hash_table_iter_init(&it, hub->clients);
+	g_hash_table_iter_init(&it, hub->sessions);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		Client *o = k;
+		Session *o = k;
 
 		/* The session this one replaces (same identity) gives its claims up. */
-		if (o == c || o->state != CLIENT_ACTIVE ||
-		    (c->identity && o->identity && strcmp(o->identity, c->identity) == 0))
+		if (o == s || o->state != SESSION_ACTIVE ||
+		    (s->identity && o->identity && strcmp(o->identity, s->identity) == 0))
 			continue;
 		for (guint i = 0; i < o->n_addrs; i++) {
 			TrPrefix a = host_route(&o->addrs[i]);
@@ -114,7 +114,7 @@ claim(TrHub *hub, const TrPrefix *prefix, uint32_t id, const char *who, TrRouteO
 	if ((result == TR_ROUTE_SHADOWED || result == TR_ROUTE_TAKES_OVER) &&
 	    !(other == TR_PEER_LOCAL && result == TR_ROUTE_TAKES_OVER &&
 	      origin == TR_ROUTE_CLAIMED)) {
-		Client *o = other < hub->by_id->len ? hub->by_id->pdata[other] : NULL;
+		Session *o = other < hub->by_id->len ? hub->by_id->pdata[other] : NULL;
 		g_message("%s claims %s, which %s also claims: %s keeps it", who,
 		          tr_prefix_to_string(prefix, buf, sizeof(buf)),
 		          other == TR_PEER_LOCAL ? "this node"
@@ -166,13 +166,13 @@ kernel_route(TrHub *hub, const TrPrefix *prefix, gboolean add)
 }
 
 static void
-kernel_routes_follow(Client *c, gboolean add)
+kernel_routes_follow(Session *s, gboolean add)
 {
-	if (c->routed == add)
+	if (s->routed == add)
 		return;
-	c->routed = add;
-	for (guint i = 0; i < c->n_subnets; i++)
-		kernel_route(c->hub, &c->subnets[i], add);
+	s->routed = add;
+	for (guint i = 0; i < s->n_subnets; i++)
+		kernel_route(s->hub, &s->subnets[i], add);
 }
 
 /* At exit: the routes go before the device does (a persistent device keeps its routes). */
@@ -265,61 +265,61 @@ hub_forward_free(TrHub *hub)
 }
 
 void
-hub_register(Client *c)
+hub_register(Session *s)
 {
-	TrHub *hub = c->hub;
+	TrHub *hub = s->hub;
 
-	g_hash_table_insert(hub->by_index, GUINT_TO_POINTER(c->rx_index), c);
-	if (c->id == 0) {
+	g_hash_table_insert(hub->by_index, GUINT_TO_POINTER(s->rx_index), s);
+	if (s->id == 0) {
 		for (guint i = 1; i < hub->by_id->len; i++) {
 			if (hub->by_id->pdata[i] == NULL) {
-				c->id = i;
+				s->id = i;
 				break;
 			}
 		}
-		if (c->id == 0 && hub->by_id->len <= MAX_SESSIONS) {
-			c->id = hub->by_id->len;
+		if (s->id == 0 && hub->by_id->len <= MAX_SESSIONS) {
+			s->id = hub->by_id->len;
 			g_ptr_array_add(hub->by_id, NULL);
 		}
-		if (c->id == 0) {
-			g_warning("%s: no forwarding id left", c->identity);
+		if (s->id == 0) {
+			g_warning("%s: no forwarding id left", s->identity);
 			return;
 		}
-		hub->by_id->pdata[c->id] = c;
+		hub->by_id->pdata[s->id] = s;
 	}
-	tr_link_set_forward_id(c->link, c->id);
-	for (guint i = 0; i < c->n_addrs; i++) {
-		TrPrefix a = host_route(&c->addrs[i]);
-		claim(hub, &a, c->id, c->identity, TR_ROUTE_ASSIGNED);
+	tr_link_set_forward_id(s->link, s->id);
+	for (guint i = 0; i < s->n_addrs; i++) {
+		TrPrefix a = host_route(&s->addrs[i]);
+		claim(hub, &a, s->id, s->identity, TR_ROUTE_ASSIGNED);
 	}
-	for (guint i = 0; i < c->n_subnets; i++)
-		claim(hub, &c->subnets[i], c->id, c->identity, TR_ROUTE_CLAIMED);
+	for (guint i = 0; i < s->n_subnets; i++)
+		claim(hub, &s->subnets[i], s->id, s->identity, TR_ROUTE_CLAIMED);
 	rebuild(hub);
-	kernel_routes_follow(c, TRUE);
+	kernel_routes_follow(s, TRUE);
 	hub_changed(hub);
 }
 
 void
-hub_unregister(Client *c)
+hub_unregister(Session *s)
 {
-	TrHub *hub = c->hub;
+	TrHub *hub = s->hub;
 
-	if (c->rx_index && g_hash_table_lookup(hub->by_index, GUINT_TO_POINTER(c->rx_index)) == c)
-		g_hash_table_remove(hub->by_index, GUINT_TO_POINTER(c->rx_index));
-	if (c->id && hub->by_id && c->id < hub->by_id->len && hub->by_id->pdata[c->id] == c) {
-		tr_route_builder_remove_peer(hub->routes, c->id);
-		tr_switch_forget_peer(hub->sw, c->id);
-		hub->by_id->pdata[c->id] = NULL;
+	if (s->rx_index && g_hash_table_lookup(hub->by_index, GUINT_TO_POINTER(s->rx_index)) == s)
+		g_hash_table_remove(hub->by_index, GUINT_TO_POINTER(s->rx_index));
+	if (s->id && hub->by_id && s->id < hub->by_id->len && hub->by_id->pdata[s->id] == s) {
+		tr_route_builder_remove_peer(hub->routes, s->id);
+		tr_switch_forget_peer(hub->sw, s->id);
+		hub->by_id->pdata[s->id] = NULL;
 		rebuild(hub);
 	}
 	if (hub->kernel_routes)
-		kernel_routes_follow(c, FALSE);
-	c->id = 0;
-	if (c->link)
-		tr_link_set_forward_id(c->link, 0);
-	if (c->identity && g_hash_table_lookup(hub->by_identity, c->identity) == c) {
-		g_hash_table_remove(hub->by_identity, c->identity);
-		if (!c->is_peer && hub->pool)
-			tr_pool_release(hub->pool, c->identity);
+		kernel_routes_follow(s, FALSE);
+	s->id = 0;
+	if (s->link)
+		tr_link_set_forward_id(s->link, 0);
+	if (s->identity && g_hash_table_lookup(hub->by_identity, s->identity) == s) {
+		g_hash_table_remove(hub->by_identity, s->identity);
+		if (s->kind && s->kind->unregistered)
+			s->kind->unregistered(s);
 	}
 }

@@ -2,80 +2,22 @@
 #pragma once
 
 /*
- * What the hub's files share: hub.c (sockets, routing, lifetime),
- * session.c (a client's session: authentication, HELLO, CONFIG),
- * peer.c (sessions with other nodes configured alike: the symmetric model)
- * and invite.c (redeeming invites: trellis join).
+ * What the hub's files share: the hub itself (hub.c: sockets, device,
+ * lifetime, stats), admission of new connections (admission.c), the
+ * forwarding tables (forward.c), negotiation (negotiate.c), and its
+ * sessions (session.h).
  */
-#include "common/ctrl-msg.h"
-#include "common/dialer.h"
-#include "common/link.h"
-#include "common/log.h"
-#include "common/dataplane.h"
-#include "common/fwd.h"
-#include "common/mangle.h"
-#include "common/route.h"
-#include "common/switch.h"
+#include "common/auth/node-key.h"
+#include "common/base/log.h"
+#include "common/datapath/dataplane.h"
+#include "common/datapath/fwd.h"
+#include "common/datapath/route.h"
+#include "common/datapath/switch.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
-#include "common/node-key.h"
 #include "server/names.h"
 #include "server/pool.h"
-
-#define HUB_MAX_ADDRS   8
-#define HUB_MAX_SUBNETS 16
-
-typedef enum {
-	CLIENT_HANDSHAKE, /* TLS running */
-	CLIENT_HELLO,     /* authenticated, waiting for HELLO (or, outgoing, for CONFIG) */
-	CLIENT_AUTH,      /* password check running in a thread */
-	CLIENT_ACTIVE,    /* configured, data flows */
-	CLIENT_GONE,      /* closing */
-} ClientState;
-
-typedef struct _Connector Connector;
-typedef struct _Client Client;
-
-/* One session: a client of this hub, or a peer node (either direction). */
-struct _Client {
-	TrHub *hub;
-	TrLink *link;
-	ClientState state;
-	gboolean is_peer;   /* a node configured alike, nothing pushed */
-	gboolean outgoing;  /* we connected (peers only) */
-	gboolean refused;   /* we refused it (and logged why) */
-	gboolean is_invite; /* authenticated with an invite's PSK: JOIN only */
-	Connector *connector;
-	char *peer;       /* "198.18.0.2:40000" */
-	char *source;     /* "198.18.0.2" or "2001:db8::/64": for admission (incoming only) */
-	gboolean pending; /* counted among the pending handshakes */
-	gint64 admitted_at;
-	char *identity; /* certificate name or psk:NAME (+ "/user"); peers: "node:NAME" */
-	char *cert_identity;
-	char *node_name; /* peers */
-	uint32_t rx_index;
-	uint32_t id;                       /* small forwarding id, 0 = none yet */
-	TrPrefix subnets[HUB_MAX_SUBNETS]; /* claimed (HELLO) */
-	guint n_subnets;
-	TrPrefix addr4, addr6;         /* leased (clients) */
-	TrPrefix addrs[HUB_MAX_ADDRS]; /* every tunnel address routed to this session */
-	guint n_addrs;
-	gboolean routed; /* its subnets hold kernel routes on the hub's device (forward.c) */
-	guint hello_timer;
-	TrMsg hello; /* kept while the password check runs */
-	GCancellable *cancel;
-};
-
-/* An outgoing --connect to another node, retried for ever. */
-struct _Connector {
-	TrHub *hub;
-	TrDialer *dialer;
-	guint attempt;
-	guint retry_id;
-	char *last_identity; /* who answered last time */
-	Client *session;     /* the session it made, while it lives */
-	char *refusal;       /* set when the node refused us for good: no more dialling */
-};
+#include "server/session.h"
 
 struct _TrHub {
 	TrHubConfig cfg;
@@ -93,17 +35,17 @@ struct _TrHub {
 	TrDataplane *dp;
 	guint16 port;
 	guint tcp_watch, crl_watch;
-	GHashTable *clients;     /* Client* set */
-	GHashTable *by_identity; /* identity -> Client (active) */
-	GHashTable *by_index;    /* rx index -> Client */
+	GHashTable *sessions;    /* Session* set */
+	GHashTable *by_identity; /* identity -> Session (active) */
+	GHashTable *by_index;    /* rx index -> Session */
 	/* Forwarding (forward.c): claims -> routing table -> snapshot. */
 	TrRouteBuilder *routes;
 	TrSwitch *sw;
 	TrFwd *fwd;       /* the latest snapshot (the data plane owns it) */
-	GPtrArray *by_id; /* session id -> Client (NULL: free) */
+	GPtrArray *by_id; /* session id -> Session (NULL: free) */
 	GHashTable
 	        *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
-	GPtrArray *connectors;
+	GPtrArray *connectors;  /* Connector*: --connect (connector.c) */
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
 	TrLogLimit admission_log;
@@ -119,50 +61,46 @@ struct _TrHub {
 
 /* hub.c */
 void hub_changed(TrHub *hub);          /* a session came or went */
-void hub_pending_leave(Client *c);     /* authenticated or gone: no longer pending */
 const char *hub_crl_error(TrHub *hub); /* why the CRL cannot be loaded, or NULL */
+
+/* hub-config.c: a deep copy of @src's strings. */
+void hub_config_copy(TrHubConfig *dst, const TrHubConfig *src);
+
+/* sockets.c */
+/* The TCP listener on @host (NULL: every address) and @port (0: any), and
+ * the UDP sockets on its address and port. */
+gboolean hub_open_sockets(TrHub *hub, const char *host, guint16 port, GError **error);
+void hub_accept_start(TrHub *hub);
+void hub_close_sockets(TrHub *hub);
+/* The device and the data plane's workers. */
+gboolean hub_open_tunnel(TrHub *hub, GError **error);
+
+/* admission.c */
+/* Whether a connection from @source may start its handshake now (making
+ * room if the cap is reached and it is fair to). */
+gboolean hub_admit(TrHub *hub, const char *source, const char *remote);
+/* @s (from @source, taken) counts among the pending handshakes. */
+void hub_pending_enter(Session *s, char *source);
+void hub_pending_leave(Session *s); /* authenticated or gone: no longer pending */
+/* "198.18.0.2", "2001:db8::/64": what the per-source cap counts by. */
+char *hub_source_key(const struct sockaddr_storage *ss);
 
 /* forward.c */
 gboolean hub_forward_init(TrHub *hub, GError **error);
 void hub_forward_free(TrHub *hub);
-void hub_register(Client *c);   /* index, addresses and claims into the tables */
-void hub_unregister(Client *c); /* out of every table; releases the lease */
-/* Whether @want (a claim of @c's) overlaps what anyone else owns: another
+void hub_register(Session *s);   /* index, addresses and claims into the tables */
+void hub_unregister(Session *s); /* out of every table (a client's lease goes) */
+/* Whether @want (a claim of @s's) overlaps what anyone else owns: another
  * session's addresses and claims, the hub's pools, routes, subnets and
  * addresses. TRUE with the reason in *@why. */
-gboolean hub_claim_conflict(TrHub *hub, Client *c, const TrPrefix *want, char **why);
+gboolean hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char **why);
+
+/* negotiate.c */
 TrLinkTiming hub_timing(TrHub *hub);
+/* The hub's preference among what @hello offers; FALSE with the reason. */
 gboolean hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why);
 TrCompress hub_pick_compression(TrHub *hub, const TrMsg *hello);
+/* A receiver index no session has. */
 uint32_t hub_new_index(TrHub *hub);
 void hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp,
                         uint32_t local_index, uint32_t peer_index);
-
-/* session.c */
-extern const TrLinkCallbacks hub_session_callbacks;
-Client *hub_session_new(TrHub *hub, int fd, const char *peer, TrTlsCreds *creds,
-                        gboolean tls_server, GError **error);
-void hub_session_free(gpointer client);
-void hub_refuse(Client *c, TrRefusal code, const char *log_reason, const char *client_reason);
-/* Binds @bind_as to the node key @m proves, or refuses @c (closed) when the
- * name is bound to another key. */
-gboolean hub_check_node_key(Client *c, const char *bind_as, const TrMsg *m);
-/* Adds this node's key and its proof for @c's session to @m. */
-void hub_add_node_key(Client *c, TrMsg *m);
-
-/* invite.c */
-void hub_invites_setup(TrHub *hub); /* before the credentials are made */
-gboolean hub_is_invite_identity(const char *identity);
-void hub_invite_established(Client *c);       /* TLS up with an invite's PSK */
-void hub_invite_join(Client *c, TrMsg *join); /* its JOIN: redeem and answer */
-
-/* peer.c */
-void hub_peers_start(TrHub *hub);
-void hub_peers_free(TrHub *hub);
-void hub_peer_established(Client *c);           /* outgoing: send our HELLO */
-void hub_peer_hello(Client *c, TrMsg *hello);   /* incoming: a node's HELLO */
-void hub_peer_config(Client *c, TrMsg *config); /* outgoing: the answer */
-/* An outgoing node session was refused (ERROR, or the TLS handshake): a
- * refusal retrying cannot fix stops its connector, with the reason logged. */
-void hub_peer_refused(Client *c, const GError *error);
-void hub_peer_closed(Client *c);

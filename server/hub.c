@@ -1,437 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The hub: its sockets and device, the routing between them and the
- * sessions, and its lifetime. Sessions are in session.c and peer.c.
+ * The hub's lifetime (made, started, reloaded, stopped, freed) and what it
+ * tells about itself (the status). What it talks through is in sockets.c,
+ * its sessions in session.h.
  */
 #include "server/hub-private.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/json-writer.h"
-#include "tr-config.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/json-writer.h"
+#include "server/node.h"
 
 #include <errno.h>
-#include <glib-unix.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-gboolean
-tr_hub_parse_listen(const char *listen, char **host, uint16_t *port, GError **error)
-{
-	*host = NULL;
-	if (!strchr(listen, ':') && g_ascii_isdigit(listen[0]))
-		return tr_port_parse(listen, port, error);
-	if (!tr_hostport_parse(listen, TR_DEFAULT_PORT, host, port, error))
-		return FALSE;
-	if (g_strcmp0(*host, "*") == 0 || g_strcmp0(*host, "") == 0)
-		g_clear_pointer(host, g_free);
-	return TRUE;
-}
-
-void
-tr_hub_config_init(TrHubConfig *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->listen = g_strdup("3210");
-	c->mtu = TR_MTU_DEFAULT;
-	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
-	c->compression = TR_COMPRESS_NONE;
-	c->magic = TR_MAGIC_DEFAULT;
-	c->keepalive = 10;
-	c->peer_timeout = 60;
-	c->client_to_client = TRUE;
-	c->udp = TRUE;
-	c->dev_type = TR_DEVICE_TUN;
-	c->mode = TR_FWD_MODE_NORMAL;
-	c->dst_timeout = 300;
-	c->handshake_timeout_ms = 10000;
-	c->max_pending = 64;
-	c->max_pending_per_source = 16;
-	tr_dp_tuning_init(&c->tuning);
-	tr_portmap_settings_init(&c->portmap);
-	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);
-	tr_prefix_parse("fd00:7472::/64", 0, &c->pool6, NULL);
-}
-
-void
-tr_hub_config_clear(TrHubConfig *c)
-{
-	g_free(c->listen);
-	g_free((char *)c->tls.ca_file);
-	g_free((char *)c->tls.crl_file);
-	g_free((char *)c->tls.cert_file);
-	g_free((char *)c->tls.key_file);
-	if (c->tls.shared_key)
-		gnutls_memset((char *)c->tls.shared_key, 0, strlen(c->tls.shared_key));
-	g_free((char *)c->tls.shared_key);
-	g_free(c->password_file);
-	g_free(c->pam_service);
-	g_free(c->pam_confdir);
-	g_strfreev(c->dns);
-	g_strfreev(c->dns_search);
-	g_free(c->device);
-	g_free(c->device_path);
-	g_free(c->ifup);
-	g_free(c->ifdown);
-	g_free(c->state_dir);
-	g_strfreev(c->connect);
-	g_free(c->node_name);
-	memset(c, 0, sizeof(*c));
-}
-
-/* ---- Settings ------------------------------------------------------------------ */
-
-TrLinkTiming
-hub_timing(TrHub *hub)
-{
-	return (TrLinkTiming){hub->cfg.keepalive, hub->cfg.peer_timeout, hub->cfg.udp};
-}
-
-static char *
-cipher_list(const TrCipher *list, guint n)
-{
-	GString *s = g_string_new(NULL);
-	for (guint i = 0; i < n; i++)
-		g_string_append_printf(s, "%s%s", i ? "," : "", tr_cipher_name(list[i]));
-	return g_string_free(s, FALSE);
-}
-
-/* The hub's preference among what the peer offers; plaintext only when both
- * sides configured it explicitly. */
-gboolean
-hub_pick_cipher(TrHub *hub, const TrMsg *hello, TrCipher *out, char **why)
-{
-	TrCipher theirs[TR_MAX_LIST];
-	g_autofree char *a = NULL, *b = NULL;
-
-	for (guint i = 0; i < hub->cfg.n_ciphers; i++) {
-		for (guint j = 0; j < hello->n_ciphers; j++) {
-			if (hello->ciphers[j] != hub->cfg.ciphers[i])
-				continue;
-			if (hub->cfg.ciphers[i] == TR_CIPHER_NONE &&
-			    !(hub->cfg.allow_plaintext && (hello->features & TR_FEATURE_PLAINTEXT)))
-				continue;
-			*out = hub->cfg.ciphers[i];
-			return TRUE;
-		}
-	}
-	for (guint j = 0; j < hello->n_ciphers; j++)
-		theirs[j] = (TrCipher)hello->ciphers[j];
-	a = cipher_list(theirs, hello->n_ciphers);
-	b = cipher_list(hub->cfg.ciphers, hub->cfg.n_ciphers);
-	*why = g_strdup_printf("no common cipher (the peer offers %s, this node allows %s%s)", a, b,
-	                       (hello->features & TR_FEATURE_PLAINTEXT) || hub->cfg.allow_plaintext
-	                               ? "; plaintext needs both sides to allow it"
-	                               : "");
-	return FALSE;
-}
-
-/* Compression only when this node enables it and the peer offers it. */
-TrCompress
-hub_pick_compression(TrHub *hub, const TrMsg *hello)
-{
-	for (guint i = 0; i < hello->n_compressions; i++) {
-		if (hub->cfg.compression != TR_COMPRESS_NONE &&
-		    hello->compressions[i] == hub->cfg.compression)
-			return hub->cfg.compression;
-	}
-	return TR_COMPRESS_NONE;
-}
-
-uint32_t
-hub_new_index(TrHub *hub)
-{
-	uint32_t index;
-
-	do {
-		gnutls_rnd(GNUTLS_RND_NONCE, &index, sizeof(index));
-	} while (index == 0 || g_hash_table_contains(hub->by_index, GUINT_TO_POINTER(index)));
-	return index;
-}
-
-void
-hub_fill_dc_config(TrHub *hub, TrDcConfig *dcc, TrCipher cipher, TrCompress comp,
-                   uint32_t local_index, uint32_t peer_index)
-{
-	tr_dc_config_init(dcc);
-	dcc->magic = hub->cfg.magic;
-	dcc->cipher = cipher;
-	dcc->allow_plaintext = cipher == TR_CIPHER_NONE;
-	dcc->compress = comp;
-	dcc->local_index = local_index;
-	dcc->peer_index = peer_index;
-	if (hub->cfg.rekey_sec) {
-		dcc->rekey_after_usec = (gint64)hub->cfg.rekey_sec * G_USEC_PER_SEC;
-		dcc->reject_after_usec = 3 * dcc->rekey_after_usec;
-	}
-}
-
-/* ---- Sockets ---------------------------------------------------------------- */
-
-/* ---- Admission ---------------------------------------------------------------- */
-
-/*
- * Connections that have not authenticated yet are capped twice: at most
- * --max-pending in all and --max-pending-per-source from one source (an
- * IPv4 address, an IPv6 /64). When the global cap is reached, a connection
- * from a source with fewer pending handshakes than the busiest source
- * takes the place of the busiest source's oldest one: one source, however
- * many connections it opens, cannot keep everyone else out.
- */
-static char *
-source_key(const struct sockaddr_storage *ss)
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET6) {
-		struct in6_addr a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(&a))
-			return g_strdup(inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf)));
-		memset(&a.s6_addr[8], 0, 8); /* a /64 is one source */
-		return g_strdup_printf("%s/64", inet_ntop(AF_INET6, &a, buf, sizeof(buf)));
-	}
-	if (ss->ss_family == AF_INET)
-		return g_strdup(inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
-		                          sizeof(buf)));
-	return g_strdup("?");
-}
-
-static guint
-source_pending(TrHub *hub, const char *source)
-{
-	return GPOINTER_TO_UINT(g_hash_table_lookup(hub->pending_by_source, source));
-}
-
-void
-hub_pending_leave(Client *c)
-{
-	TrHub *hub = c->hub;
-	guint n;
-
-	if (!c->pending)
-		return;
-	c->pending = FALSE;
-	hub->n_pending--;
-	n = source_pending(hub, c->source);
-	if (n <= 1)
-		g_hash_table_remove(hub->pending_by_source, c->source);
-	else
-		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source),
-		                    GUINT_TO_POINTER(n - 1));
-}
-
-/* The oldest pending connection of the source with the most, if that source
- * has more than @than. */
-static Client *
-pick_victim(TrHub *hub, guint than)
-{
-	GHashTableIter it;
-	gpointer k, v;
-	const char *busiest = NULL;
-	guint most = than;
-	Client *victim = NULL;
-
-	g_hash_table_iter_init(&it, hub->pending_by_source);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		if (GPOINTER_TO_UINT(v) > most) {
-			most = GPOINTER_TO_UINT(v);
-			busiest = k;
-		}
-	}
-	if (busiest == NULL)
-		return NULL;
-	g_hash_table_iter_init(&it, hub->clients);
-	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		Client *c = k;
-
-		if (c->pending && strcmp(c->source, busiest) == 0 &&
-		    (victim == NULL || c->admitted_at < victim->admitted_at))
-			victim = c;
-	}
-	return victim;
-}
-
-/* Whether a connection from @source may start its handshake now (making room
- * if the cap is reached and it is fair to). */
-static gboolean
-admit(TrHub *hub, const char *source, const char *peer)
-{
-	guint mine = source_pending(hub, source);
-	Client *victim;
-
-	if (mine >= hub->cfg.max_pending_per_source) {
-		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-			g_message("refused %s: %u handshakes from %s are pending already "
-			          "(--max-pending-per-source)",
-			          peer, mine, source);
-		return FALSE;
-	}
-	if (hub->n_pending < hub->cfg.max_pending)
-		return TRUE;
-	victim = pick_victim(hub, mine + 1);
-	if (victim == NULL) {
-		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-			g_warning("too many pending handshakes (%u): refusing %s", hub->n_pending,
-			          peer);
-		return FALSE;
-	}
-	if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-		g_message("too many pending handshakes (%u): %s takes the place of one of the %u "
-		          "from %s",
-		          hub->n_pending, peer, source_pending(hub, victim->source),
-		          victim->source);
-	hub_pending_leave(victim);
-	victim->refused = TRUE;
-	tr_link_close(victim->link, TR_MSG_ERROR, TR_REFUSE_TIMEOUT, "too many pending handshakes");
-	return TRUE;
-}
-
-static gboolean
-on_accept(gint fd, GIOCondition cond, gpointer p)
-{
-	TrHub *hub = p;
-
-	for (int n = 0; n < 64; n++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		g_autoptr(GError) error = NULL;
-		g_autofree char *source = NULL;
-		char peer[80];
-		Client *c;
-		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd < 0)
-			break;
-		tr_sockaddr_to_string((struct sockaddr *)&ss, peer, sizeof(peer));
-		source = source_key(&ss);
-		if (!admit(hub, source, peer)) {
-			close(cfd);
-			continue;
-		}
-		c = hub_session_new(hub, cfd, peer, hub->creds, TRUE, &error);
-		if (c == NULL) {
-			if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5,
-			                 60))
-				g_warning("cannot accept %s: %s", peer, error->message);
-			continue;
-		}
-		c->source = g_steal_pointer(&source);
-		c->pending = TRUE;
-		c->admitted_at = g_get_monotonic_time();
-		hub->n_pending++;
-		g_hash_table_insert(hub->pending_by_source, g_strdup(c->source),
-		                    GUINT_TO_POINTER(source_pending(hub, c->source) + 1));
-		tr_link_start(c->link, hub->cfg.handshake_timeout_ms);
-	}
-	return G_SOURCE_CONTINUE;
-}
-
-/* The TCP control socket; the UDP sockets join its address and port (tr_dp_open_sockets). */
-static int
-listen_tcp(const char *host, guint16 port, GError **error)
-{
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
-	int fd, one = 1, zero = 0;
-
-	if (host == NULL) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_any;
-		sin6->sin6_port = htons(port);
-		sl = sizeof(*sin6);
-	} else {
-		g_autofree char *text =
-		        g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
-			return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && host == NULL && errno == EAFNOSUPPORT) {
-		/* No IPv6 on this host: all IPv4 addresses instead. */
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		memset(&ss, 0, sizeof(ss));
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		sl = sizeof(*sin);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0) {
-		tr_set_error_errno(error, errno, "socket");
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		tr_set_error_errno(error, errno, "cannot listen on port %u (TCP)", port);
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, 128) < 0) {
-		tr_set_error_errno(error, errno, "listen");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static gboolean
-setup_device(TrHub *hub, GError **error)
-{
-	TrPlatError perr = {0};
-	TrPrefix a;
-
-	hub->dev = tr_device_open_ex(hub->cfg.dev_type, hub->cfg.device, hub->cfg.device_path,
-	                             tr_dp_tuning_workers(&hub->cfg.tuning),
-	                             hub->cfg.tuning.tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
-	if (hub->dev == NULL)
-		goto fail;
-	if (tr_device_set_mtu(hub->dev, hub->cfg.mtu, &perr) < 0)
-		goto fail;
-	if (hub->pool && tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &a) &&
-	    tr_device_add_address(hub->dev, &a, &perr) < 0)
-		goto fail;
-	if (hub->pool && tr_pool_hub_address(hub->pool, TR_ADDR_IPV6, &a) &&
-	    tr_device_add_address(hub->dev, &a, &perr) < 0)
-		goto fail;
-	for (guint i = 0; i < hub->cfg.n_addresses; i++)
-		if (tr_device_add_address(hub->dev, &hub->cfg.addresses[i], &perr) < 0)
-			goto fail;
-	if (tr_device_set_up(hub->dev, true, &perr) < 0)
-		goto fail;
-	if ((hub->cfg.ifup || hub->cfg.ifdown) &&
-	    tr_device_ifup(hub->dev, hub->cfg.ifup, hub->cfg.ifdown, &perr) < 0)
-		goto fail;
-	return TRUE;
-fail:
-	g_set_error(error, TR_ERROR,
-	            perr.code == -EPERM || perr.code == -EACCES ? TR_ERROR_PERMISSION : TR_ERROR_IO,
-	            "%s", perr.message);
-	return FALSE;
-}
-
-static gboolean
-start_dataplane(TrHub *hub, GError **error)
-{
-	TrDpConfig dpc;
-
-	tr_dp_config_setup(&dpc, &hub->cfg.tuning, hub->dev, hub->udp_fds, hub->n_udp);
-	dpc.magic = hub->cfg.magic;
-	dpc.frame = (TrFrameType)hub->cfg.dev_type;
-	dpc.mtu = hub->cfg.mtu;
-	dpc.hub = TRUE;
-	dpc.client_to_client = hub->cfg.client_to_client;
-	hub->dp = tr_dataplane_new(&dpc, error);
-	return hub->dp != NULL;
-}
 
 TrHub *
 tr_hub_new(const TrHubConfig *config, GError **error)
@@ -442,29 +23,11 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	guint16 port;
 
 	hub->tcp_fd = hub->udp_fd = -1;
-	hub->cfg = *config;
-	/* Deep-copy what the config owns. */
-	hub->cfg.listen = g_strdup(config->listen);
-	hub->cfg.tls.ca_file = g_strdup(config->tls.ca_file);
-	hub->cfg.tls.crl_file = g_strdup(config->tls.crl_file);
-	hub->cfg.tls.cert_file = g_strdup(config->tls.cert_file);
-	hub->cfg.tls.key_file = g_strdup(config->tls.key_file);
-	hub->cfg.tls.shared_key = g_strdup(config->tls.shared_key);
-	hub->cfg.password_file = g_strdup(config->password_file);
-	hub->cfg.pam_service = g_strdup(config->pam_service);
-	hub->cfg.pam_confdir = g_strdup(config->pam_confdir);
-	hub->cfg.dns = g_strdupv(config->dns);
-	hub->cfg.dns_search = g_strdupv(config->dns_search);
-	hub->cfg.device = g_strdup(config->device);
-	hub->cfg.device_path = g_strdup(config->device_path);
-	hub->cfg.ifup = g_strdup(config->ifup);
-	hub->cfg.ifdown = g_strdup(config->ifdown);
-	hub->cfg.state_dir = g_strdup(config->state_dir);
-	hub->cfg.connect = g_strdupv(config->connect);
-	hub->cfg.node_name = g_strdup(config->node_name);
+	hub_config_copy(&hub->cfg, config);
 	hub->cfg.tls.is_server = TRUE;
 
-	hub->clients = g_hash_table_new_full(g_direct_hash, g_direct_equal, hub_session_free, NULL);
+	hub->sessions =
+	        g_hash_table_new_full(g_direct_hash, g_direct_equal, hub_session_free, NULL);
 	hub->by_identity = g_hash_table_new(g_str_hash, g_str_equal);
 	hub->by_index = g_hash_table_new(g_direct_hash, g_direct_equal);
 	hub->pending_by_source = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -543,33 +106,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	}
 	hub->connectors = g_ptr_array_new();
 
-	hub->tcp_fd = listen_tcp(host, port, error);
-	if (hub->tcp_fd < 0)
-		return NULL;
-	if (port == 0) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
-		port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-		                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	hub->port = port;
-	{
-		/* The UDP sockets take the address the TCP socket got, and its port. */
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
-		hub->udp_fds = tr_dp_open_sockets((struct sockaddr *)&ss, sl,
-		                                  tr_dp_tuning_workers(&hub->cfg.tuning),
-		                                  hub->cfg.tuning.udp_gro, &hub->n_udp, error);
-		if (hub->udp_fds == NULL)
-			return NULL;
-		hub->udp_fd = hub->udp_fds[0];
-	}
-	if (!setup_device(hub, error))
-		return NULL;
-	if (!start_dataplane(hub, error))
+	if (!hub_open_sockets(hub, host, port, error) || !hub_open_tunnel(hub, error))
 		return NULL;
 	if (!hub_forward_init(hub, error))
 		return NULL;
@@ -636,7 +173,7 @@ on_crl_check(gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
-/* ---- NAT port mapping (common/portmap.c) ------------------------------------------ */
+/* ---- NAT port mapping (common/portmap/portmap.c) ------------------------------------------ */
 
 static void
 on_portmap_changed(gpointer p)
@@ -665,7 +202,7 @@ tr_hub_start(TrHub *hub)
 	char a[TR_PREFIX_STRLEN];
 	TrPrefix p;
 
-	hub->tcp_watch = g_unix_fd_add(hub->tcp_fd, G_IO_IN, on_accept, hub);
+	hub_accept_start(hub);
 	memset(&p, 0, sizeof(p));
 	if (hub->pool)
 		tr_pool_hub_address(hub->pool, TR_ADDR_IPV4, &p);
@@ -688,7 +225,7 @@ tr_hub_start(TrHub *hub)
 		hub->crl_mtime = file_mtime(hub->cfg.tls.crl_file);
 		hub->crl_watch = g_timeout_add_seconds(2, on_crl_check, hub);
 	}
-	hub_peers_start(hub);
+	hub_connectors_start(hub);
 	hub_portmap_start(hub);
 }
 
@@ -699,11 +236,11 @@ tr_hub_stop(TrHub *hub)
 	gpointer k;
 
 	g_clear_handle_id(&hub->tcp_watch, g_source_remove);
-	g_hash_table_iter_init(&it, hub->clients);
+	g_hash_table_iter_init(&it, hub->sessions);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		Client *c = k;
-		if (c->state != CLIENT_GONE)
-			tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
+		Session *s = k;
+		if (s->state != SESSION_GONE)
+			tr_link_close(s->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
 			              "server shutting down");
 	}
 }
@@ -720,10 +257,9 @@ tr_hub_free(TrHub *hub)
 	g_clear_handle_id(&hub->tcp_watch, g_source_remove);
 	g_clear_handle_id(&hub->crl_watch, g_source_remove);
 	if (hub->connectors)
-		hub_peers_free(hub);
-	if (hub->clients)
-		g_hash_table_unref(hub->clients);
-	/* The sessions removed their peers; now the workers stop. */
+		hub_connectors_free(hub);
+	g_clear_pointer(&hub->sessions, g_hash_table_unref);
+	/* The sessions left the data plane; now the workers stop. */
 	g_clear_pointer(&hub->dp, tr_dataplane_free);
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
@@ -731,11 +267,7 @@ tr_hub_free(TrHub *hub)
 	hub_forward_free(hub);
 	if (hub->dev && tr_device_close(hub->dev, &perr) < 0)
 		g_warning("closing the device: %s", perr.message);
-	if (hub->tcp_fd >= 0)
-		close(hub->tcp_fd);
-	for (guint i = 0; i < hub->n_udp; i++)
-		close(hub->udp_fds[i]);
-	g_free(hub->udp_fds);
+	hub_close_sockets(hub);
 	tr_pool_free(hub->pool);
 	tr_names_free(hub->names);
 	tr_node_key_free(hub->node_key);
@@ -766,18 +298,18 @@ tr_hub_reload(TrHub *hub, GError **error)
 	if (hub->passwords && !tr_password_backend_reload(hub->passwords, error))
 		return FALSE;
 	/* Drop connected clients whose certificate is now revoked. */
-	g_hash_table_iter_init(&it, hub->clients);
+	g_hash_table_iter_init(&it, hub->sessions);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		Client *c = k;
+		Session *s = k;
 		g_autoptr(GBytes) cert = NULL;
 
-		if (c->state != CLIENT_ACTIVE)
+		if (s->state != SESSION_ACTIVE)
 			continue;
-		cert = tr_tls_peer_cert(tr_link_get_tls(c->link));
+		cert = tr_tls_peer_cert(tr_link_get_tls(s->link));
 		if (cert && tr_tls_creds_is_revoked(hub->creds, cert)) {
-			g_message("client %s: certificate revoked, disconnecting", c->identity);
-			hub_unregister(c);
-			tr_link_close(c->link, TR_MSG_ERROR, TR_REFUSE_REVOKED,
+			g_message("client %s: certificate revoked, disconnecting", s->identity);
+			hub_unregister(s);
+			tr_link_close(s->link, TR_MSG_ERROR, TR_REFUSE_REVOKED,
 			              "certificate revoked");
 		}
 	}
@@ -821,7 +353,7 @@ char *
 tr_hub_stats_json(TrHub *hub)
 {
 	GString *out = g_string_new("{");
-	gboolean first = TRUE, first_peer = TRUE;
+	gboolean first = TRUE, first_session = TRUE;
 	GHashTableIter it;
 	gpointer k;
 	char a[TR_PREFIX_STRLEN];
@@ -841,29 +373,29 @@ tr_hub_stats_json(TrHub *hub)
 	tr_json_key_uint(out, &first, "pending_handshakes", hub->n_pending);
 	tr_json_key(out, &first, "peers");
 	g_string_append_c(out, '[');
-	g_hash_table_iter_init(&it, hub->clients);
+	g_hash_table_iter_init(&it, hub->sessions);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		Client *c = k;
+		Session *s = k;
 		gboolean f = TRUE;
 
-		if (c->state != CLIENT_ACTIVE)
+		if (s->state != SESSION_ACTIVE)
 			continue;
-		if (!first_peer)
+		if (!first_session)
 			g_string_append_c(out, ',');
-		first_peer = FALSE;
+		first_session = FALSE;
 		g_string_append_c(out, '{');
-		tr_json_key_string(out, &f, "kind", c->is_peer ? "node" : "client");
-		tr_json_key_string(out, &f, "identity", c->identity);
-		tr_json_key_string(out, &f, "connection", c->peer);
+		tr_json_key_string(out, &f, "kind", s->kind->noun);
+		tr_json_key_string(out, &f, "identity", s->identity);
+		tr_json_key_string(out, &f, "connection", s->remote);
 		tr_json_key(out, &f, "addresses");
 		g_string_append_c(out, '[');
-		for (guint i = 0; i < c->n_addrs; i++) {
+		for (guint i = 0; i < s->n_addrs; i++) {
 			if (i)
 				g_string_append_c(out, ',');
-			tr_json_string(out, tr_prefix_to_string(&c->addrs[i], a, sizeof(a)));
+			tr_json_string(out, tr_prefix_to_string(&s->addrs[i], a, sizeof(a)));
 		}
 		g_string_append_c(out, ']');
-		tr_link_stats_json(c->link, out, &f);
+		tr_link_stats_json(s->link, out, &f);
 		g_string_append_c(out, '}');
 	}
 	g_string_append(out, "]}");
@@ -887,15 +419,15 @@ hub_changed(TrHub *hub)
 gboolean
 tr_hub_disconnect(TrHub *hub, const char *identity, GError **error)
 {
-	Client *c = g_hash_table_lookup(hub->by_identity, identity);
+	Session *s = g_hash_table_lookup(hub->by_identity, identity);
 
-	if (c == NULL) {
+	if (s == NULL) {
 		g_set_error(error, TR_ERROR, TR_ERROR_NOT_FOUND, "no session of '%s'", identity);
 		return FALSE;
 	}
 	g_message("disconnecting %s on request", identity);
-	hub_unregister(c);
-	tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
+	hub_unregister(s);
+	tr_link_close(s->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
 	              "disconnected by the administrator");
 	hub_changed(hub);
 	return TRUE;

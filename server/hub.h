@@ -3,14 +3,14 @@
 
 #include <glib.h>
 
-#include "common/addr.h"
-#include "common/cipher.h"
-#include "common/compress.h"
-#include "common/dataplane.h"
-#include "common/fwd.h"
-#include "common/magic.h"
-#include "common/portmap.h"
-#include "common/tls.h"
+#include "common/base/addr.h"
+#include "common/datapath/cipher.h"
+#include "common/datapath/compress.h"
+#include "common/datapath/dataplane.h"
+#include "common/datapath/fwd.h"
+#include "common/datapath/magic.h"
+#include "common/portmap/portmap.h"
+#include "common/auth/tls.h"
 #include "platform/device.h"
 
 G_BEGIN_DECLS

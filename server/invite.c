@@ -11,13 +11,24 @@
  */
 #include "server/hub-private.h"
 
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-invite.h"
-#include "common/pki.h"
+#include "common/base/error.h"
+#include "common/base/gnutls-auto.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/invite.h"
+#include "common/pki/pki.h"
 
-#include <gnutls/gnutls.h>
 #include <string.h>
+
+/* A session authenticated with an invite's PSK. */
+typedef struct {
+	const char *id; /* the invite's, in the session's identity "invite:<id>" */
+} InviteSession;
+
+static InviteSession *
+invite_of(Session *s)
+{
+	return s->data;
+}
 
 static gboolean
 same_file_contents(const char *a, const char *b)
@@ -70,7 +81,7 @@ hub_invites_setup(TrHub *hub)
 	const char *dir = hub->cfg.state_dir;
 	g_autofree char *ca = NULL;
 	g_autoptr(GError) error = NULL;
-	gnutls_x509_crt_t crt;
+	g_auto(gnutls_x509_crt_t) crt = NULL;
 
 	if (dir == NULL || !tr_pki_ca_exists(dir) || hub->cfg.tls.ca_file == NULL ||
 	    hub->cfg.tls.cert_file == NULL)
@@ -81,10 +92,8 @@ hub_invites_setup(TrHub *hub)
 		return;
 	}
 	crt = tr_pki_cert_load_file(hub->cfg.tls.cert_file, &error);
-	if (crt != NULL) {
+	if (crt != NULL)
 		hub->invite_server_name = tr_pki_cert_get_identity(crt, &error);
-		gnutls_x509_crt_deinit(crt);
-	}
 	if (hub->invite_server_name == NULL) {
 		g_warning("invites off: cannot read this hub's certificate name: %s",
 		          error->message);
@@ -100,39 +109,13 @@ hub_is_invite_identity(const char *identity)
 	return identity != NULL && g_str_has_prefix(identity, TR_INVITE_PSK_IDENTITY_PREFIX);
 }
 
-void
-hub_invite_established(Client *c)
+/* Its JOIN: the certificate request, signed by the CA and answered
+ * (JOINED), then closed. */
+static void
+invite_join(Session *s, TrMsg *msg)
 {
-	const char *id = c->cert_identity + strlen(TR_INVITE_PSK_IDENTITY_PREFIX);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TrPkiInvite) inv = tr_pki_invite_lookup(c->hub->cfg.state_dir, id, &error);
-
-	c->is_invite = TRUE;
-	c->identity = g_strdup(c->cert_identity);
-	if (inv == NULL) {
-		hub_refuse(c, TR_REFUSE_AUTH, error->message, "unknown invite");
-		return;
-	}
-	if (inv->used) {
-		hub_refuse(
-		        c, TR_REFUSE_AUTH, "invite already used",
-		        "this invite was already used (an invite works once); ask for a new one");
-		return;
-	}
-	if (g_get_real_time() / G_USEC_PER_SEC >= inv->expires) {
-		hub_refuse(c, TR_REFUSE_AUTH, "invite expired",
-		           "this invite has expired; ask for a new one");
-		return;
-	}
-	g_message("%s: invite %s for '%s': waiting for the certificate request", c->peer, id,
-	          inv->name);
-}
-
-void
-hub_invite_join(Client *c, TrMsg *msg)
-{
-	TrHub *hub = c->hub;
-	const char *id = c->cert_identity + strlen(TR_INVITE_PSK_IDENTITY_PREFIX);
+	TrHub *hub = s->hub;
+	const char *id = invite_of(s)->id;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TrPkiCa) ca = NULL;
 	g_autoptr(GBytes) cert = NULL;
@@ -145,22 +128,22 @@ hub_invite_join(Client *c, TrMsg *msg)
 	gsize req_len = 0;
 	const guint8 *req;
 
-	g_clear_handle_id(&c->hello_timer, g_source_remove);
+	g_clear_handle_id(&s->hello_timer, g_source_remove);
 	if (!tr_msg_require(msg, &error, TR_ATTR_CERT_REQUEST, 0)) {
-		hub_refuse(c, TR_REFUSE_PROTOCOL, error->message, error->message);
+		hub_session_refuse(s, TR_REFUSE_PROTOCOL, error->message, error->message);
 		return;
 	}
 	req = g_bytes_get_data(msg->cert_request, &req_len);
 	ca = tr_pki_ca_open(hub->cfg.state_dir, &error);
 	if (ca == NULL || !g_file_get_contents(ca_path, &ca_text, &ca_len, &error)) {
 		g_prefix_error(&error, "invite %s: ", id);
-		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
+		hub_session_refuse(s, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
 	}
 	cert = tr_pki_invite_redeem(ca, id, req, req_len, g_get_real_time() / G_USEC_PER_SEC, &name,
 	                            &error);
 	if (cert == NULL) {
-		hub_refuse(c, TR_REFUSE_AUTH, error->message, error->message);
+		hub_session_refuse(s, TR_REFUSE_AUTH, error->message, error->message);
 		return;
 	}
 	ca_pem = g_bytes_new_take(g_steal_pointer(&ca_text), ca_len);
@@ -168,12 +151,59 @@ hub_invite_join(Client *c, TrMsg *msg)
 	tr_msg_set_bytes(&answer, TR_ATTR_CERTIFICATE, cert);
 	tr_msg_set_bytes(&answer, TR_ATTR_CA_CERT, ca_pem);
 	tr_msg_set_string(&answer, TR_ATTR_SERVER_NAME, hub->invite_server_name);
-	answer.udp_port = hub->port;
-	tr_msg_set(&answer, TR_ATTR_UDP_PORT);
-	if (!tr_link_send_msg(c->link, &answer, &error)) {
-		hub_refuse(c, TR_REFUSE_INTERNAL, error->message, "internal error");
+	tr_msg_set_u16(&answer, TR_ATTR_UDP_PORT, hub->port);
+	if (!tr_link_send_msg(s->link, &answer, &error)) {
+		hub_session_refuse(s, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
 	}
-	g_message("invite %s redeemed from %s: issued a certificate for '%s'", id, c->peer, name);
-	tr_link_close(c->link, TR_MSG_CLOSE, TR_REFUSE_NONE, "joined");
+	g_message("invite %s redeemed from %s: issued a certificate for '%s'", id, s->remote, name);
+	tr_link_close(s->link, TR_MSG_CLOSE, TR_REFUSE_NONE, "joined");
+}
+
+/* An invite's session may redeem it and nothing else. */
+static void
+invite_message(Session *s, TrMsg *msg)
+{
+	if (msg->type == TR_MSG_JOIN && s->state == SESSION_HELLO)
+		invite_join(s, msg);
+	else
+		hub_session_refuse(s, TR_REFUSE_PROTOCOL,
+		                   "an invite session sent something else than JOIN",
+		                   "an invite may only be redeemed (JOIN)");
+}
+
+static const SessionKind invite_kind = {
+        .noun = "invite",
+        .message = invite_message,
+        .free = g_free,
+};
+
+void
+hub_invite_start(Session *s)
+{
+	InviteSession *inv_s = g_new0(InviteSession, 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TrPkiInvite) inv = NULL;
+
+	inv_s->id = s->cert_identity + strlen(TR_INVITE_PSK_IDENTITY_PREFIX);
+	hub_session_set_kind(s, &invite_kind, inv_s);
+	s->identity = g_strdup(s->cert_identity);
+	inv = tr_pki_invite_lookup(s->hub->cfg.state_dir, inv_s->id, &error);
+	if (inv == NULL) {
+		hub_session_refuse(s, TR_REFUSE_AUTH, error->message, "unknown invite");
+		return;
+	}
+	if (inv->used) {
+		hub_session_refuse(
+		        s, TR_REFUSE_AUTH, "invite already used",
+		        "this invite was already used (an invite works once); ask for a new one");
+		return;
+	}
+	if (g_get_real_time() / G_USEC_PER_SEC >= inv->expires) {
+		hub_session_refuse(s, TR_REFUSE_AUTH, "invite expired",
+		                   "this invite has expired; ask for a new one");
+		return;
+	}
+	g_message("%s: invite %s for '%s': waiting for the certificate request", s->remote,
+	          inv_s->id, inv->name);
 }

@@ -3,28 +3,26 @@
  * in the server library (server/hub.c). */
 #include "tr-config.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/log.h"
-#include "common/pki.h"
-#include "common/control.h"
-#include "common/service.h"
-#include "common/shared-key.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/pki/pki.h"
+#include "common/daemon/bus.h"
+#include "common/daemon/loop.h"
+#include "common/daemon/service.h"
+#include "common/auth/shared-key.h"
 #include "server/hub.h"
 #include "server/options.h"
 
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <string.h>
 
-static GMainLoop *loop;
 static TrHub *hub;
 static TrService *service;
-static TrControl *control;
-static char *stats_file;
+static TrBus *control;
 
 static char *
 ctl_status(gpointer p)
@@ -53,56 +51,35 @@ ctl_disconnect(gpointer p, const char *who, GError **error)
 static void
 on_hub_changed(gpointer p)
 {
-	tr_control_state_changed(control);
-	tr_control_peers_changed(control);
+	tr_bus_state_changed(control);
+	tr_bus_peers_changed(control);
 }
 
-static const TrControlOps control_ops = {
+static const TrBusOps control_ops = {
         .status_json = ctl_status,
         .state = ctl_state,
         .reload = ctl_reload,
         .disconnect = ctl_disconnect,
 };
 
-/* The stats file: replaced atomically, so readers never see half of it. */
-static gboolean
-write_stats(gpointer p)
+static void
+on_stop(gpointer p)
 {
-	g_autofree char *json = tr_hub_stats_json(hub);
-
-	tr_service_write_stats(stats_file, json);
-	return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-quit_loop(gpointer p)
-{
-	g_main_loop_quit(loop);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_quit_signal(gpointer p)
-{
-	g_message("shutting down");
-	tr_service_stopping(service);
 	tr_hub_stop(hub);
-	/* Let the CLOSE messages go out, then leave. */
-	g_timeout_add(300, quit_loop, NULL);
-	return G_SOURCE_REMOVE;
 }
 
 static gboolean
-on_hup(gpointer p)
+on_reload(gpointer p, GError **error)
 {
-	g_autoptr(GError) error = NULL;
-
-	if (tr_hub_reload(hub, &error))
-		g_message("reloaded the CRL and credentials");
-	else
-		g_warning("reload failed, keeping the old settings: %s", error->message);
-	return G_SOURCE_CONTINUE;
+	return tr_hub_reload(hub, error);
 }
+
+static const TrDaemonLoopOps loop_ops = {
+        .stop = on_stop,
+        .reload = on_reload,
+        .reloaded = "reloaded the CRL and credentials",
+        .status_json = ctl_status,
+};
 
 /*
  * No credentials configured: run on the state directory's own CA, creating
@@ -220,7 +197,7 @@ main(int argc, char **argv)
 		        "trellis\\-server \\-\\-config /etc/trellis/hub.conf\n.RE\n.fi\n.PP\n"
 		        "A node of a symmetric network (nothing pushed; each node has its own "
 		        "address and connects the others), from "
-		        "/usr/share/doc/trellis/examples/peer\\-alpha.conf:\n.PP\n.nf\n.RS\n"
+		        "/usr/share/doc/trellis/examples/node\\-alpha.conf:\n.PP\n.nf\n.RS\n"
 		        "trellis\\-server \\-\\-config /etc/trellis/alpha.conf\n.RE\n.fi\n"
 		        ".SH SEE ALSO\ntrellis-client(8), trellis(1)\n",
 		        tr_server_options, tr_server_n_options);
@@ -279,9 +256,8 @@ main(int argc, char **argv)
 		goto fail;
 	tr_hub_config_clear(&cfg);
 
-	loop = g_main_loop_new(NULL, FALSE);
 	/* Privileges go before any thread of GLib's exists (capabilities are per
-	 * thread); the control socket comes before or after (common/service.h). */
+	 * thread); the control socket comes before or after (common/daemon/service.h). */
 	if (!tr_service_drop_with_control(service, opts, "trellis-server", "hub", &control_ops,
 	                                  NULL, &control, &error))
 		goto fail;
@@ -292,13 +268,11 @@ main(int argc, char **argv)
 		g_prefix_error(&error, "after dropping privileges: ");
 		goto fail;
 	}
-	g_unix_signal_add(SIGINT, on_quit_signal, NULL);
-	g_unix_signal_add(SIGTERM, on_quit_signal, NULL);
-	g_unix_signal_add(SIGHUP, on_hup, NULL);
+	tr_daemon_loop_init(service, &loop_ops, NULL);
 	tr_hub_start(hub);
 	if (control && tr_service_wants_system_bus(opts)) {
 		g_autofree char *network = tr_service_network_name(opts, "trellis-server");
-		tr_control_export_system_bus(control, network);
+		tr_bus_export_system_bus(control, network);
 	}
 	{
 		g_autofree char *status = g_strdup_printf("listening on port %u, device %s",
@@ -306,26 +280,20 @@ main(int argc, char **argv)
 		if (!tr_service_ready(service, status, &error))
 			goto fail;
 	}
-	stats_file = g_strdup(tr_options_get_string(opts, "stats-file"));
-	if (stats_file)
-		g_timeout_add_seconds((guint)tr_options_get_int(opts, "stats-interval", 10),
-		                      write_stats, NULL);
 	/* Started: the CA is the network's now. */
 	g_clear_pointer(&fresh_pki.dir, g_free);
 	g_clear_pointer(&fresh_pki.name, g_free);
-	g_main_loop_run(loop);
-	tr_control_free(control);
+	tr_daemon_loop_run(opts);
+	tr_bus_free(control);
 	tr_hub_free(hub);
 	tr_service_free(service);
-	g_main_loop_unref(loop);
-	g_free(stats_file);
 	return 0;
 fail:
 	g_printerr("trellis-server: %s\n", error->message);
 	if (service)
 		tr_service_failed(service, error->message);
 	tr_hub_config_clear(&cfg);
-	g_clear_pointer(&control, tr_control_free);
+	g_clear_pointer(&control, tr_bus_free);
 	g_clear_pointer(&hub, tr_hub_free);
 	/* A failed start leaves nothing behind, not even a new CA. */
 	undo_fresh_pki();

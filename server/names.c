@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "server/names.h"
 
-#include "common/node-key.h"
-#include "common/pki.h"
+#include "common/auth/node-key.h"
+#include "common/pki/pki.h"
 
 #include <string.h>
 

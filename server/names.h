@@ -6,7 +6,7 @@
 G_BEGIN_DECLS
 
 /*
- * Names bound to node keys in shared-key networks (common/node-key.h): the
+ * Names bound to node keys in shared-key networks (common/auth/node-key.h): the
  * first key that proves itself under a name owns it. Kept in the state
  * directory's "names" file, one line per name:
  *

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "server/options.h"
 
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/shared-key.h"
-#include "common/pki.h"
-#include "common/service.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/auth/shared-key.h"
+#include "common/daemon/dataplane-options.h"
+#include "common/daemon/shared-key-options.h"
+#include "common/pki/pki.h"
+#include "common/daemon/service.h"
 #include "tr-config.h"
 
 #include <string.h>
@@ -248,7 +250,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 		return tr_options_error_at(o, "compression", error);
 	if (S("magic") && !tr_magic_parse(S("magic"), &c->magic, error))
 		return tr_options_error_at(o, "magic", error);
-	/* The shared key's PSK is bound to the network (common/shared-key.h). */
+	/* The shared key's PSK is bound to the network (common/auth/shared-key.h). */
 	tr_magic_to_string(&c->magic, c->tls.psk_network);
 	return TRUE;
 }

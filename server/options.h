@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-#include "common/options.h"
+#include "common/daemon/options.h"
 #include "server/hub.h"
 
 G_BEGIN_DECLS
 
-/* trellis-server's options, described once (common/options.h). */
+/* trellis-server's options, described once (common/daemon/options.h). */
 extern const TrOptDesc tr_server_options[];
 extern const guint tr_server_n_options;
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "server/pool.h"
 
-#include "common/error.h"
-#include "common/identity.h"
-#include "common/log.h"
+#include "common/base/error.h"
+#include "common/auth/identity.h"
+#include "common/base/log.h"
 
 #include <errno.h>
 #include <string.h>
@@ -63,7 +63,7 @@ host_of(const TrPrefix *net, const TrPrefix *addr)
  *     2 psk:alice 1765094400
  *
  * fields separated by one space. Identities are checked where they enter
- * (common/identity.h) and cannot hold a space or a line break; the file
+ * (common/auth/identity.h) and cannot hold a space or a line break; the file
  * still escapes every byte outside [A-Za-z0-9._:/@+-] as %XX, so that no
  * identity can ever add or change a line. Loading checks each identity
  * again. Files without the header (version 1, identities written raw) are

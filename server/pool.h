@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "common/addr.h"
+#include "common/base/addr.h"
 
 G_BEGIN_DECLS
 
@@ -54,7 +54,7 @@ guint tr_pool_load_text(TrPool *pool, const char *text, const char *name);
 char *tr_pool_escape_identity(const char *identity);
 char *tr_pool_unescape_identity(const char *text);
 /* Whether @identity is one the hub makes: NAME, psk:NAME or node:NAME
- * (names as common/identity.h says), optionally followed by /USER. */
+ * (names as common/auth/identity.h says), optionally followed by /USER. */
 gboolean tr_pool_identity_is_valid(const char *identity);
 
 G_END_DECLS

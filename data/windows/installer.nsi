@@ -93,7 +93,7 @@ Section "Trellis" SecMain
 		DetailPrint "warning: could not restrict $DataDir to SYSTEM and the Administrators (icacls: $0)"
 	${EndIf}
 
-	; The Event Log source of the daemons (common/log.c via platform/windows/syslog.c).
+	; The Event Log source of the daemons (common/base/log.c via platform/windows/syslog.c).
 	; .NET's message file says "%1" for every event id: the message is the event.
 	WriteRegExpandStr HKLM "${EVENTLOG_KEY}\trellis-client" "EventMessageFile" "%SystemRoot%\Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll"
 	WriteRegDWORD HKLM "${EVENTLOG_KEY}\trellis-client" "TypesSupported" 7

@@ -17,7 +17,7 @@
  */
 #include "tr-config.h"
 
-#include "common/secret.h"
+#include "common/base/secret.h"
 #include "gui/networkmanager/settings.h"
 
 #include <errno.h>

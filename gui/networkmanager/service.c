@@ -11,8 +11,8 @@
  */
 #include "tr-config.h"
 
-#include "common/error.h"
-#include "common/log.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
 #include "gui/networkmanager/ip-config.h"
 #include "gui/networkmanager/settings.h"
 
@@ -87,7 +87,8 @@ on_refused(TrClient *client, const GError *error, gpointer p)
 	/* Only a refused password or identity is a login failure, for which
 	 * NetworkManager asks for new secrets; a certificate from another
 	 * network, a revoked one or no common cipher are not. */
-	gboolean auth = tr_client_refusal(client) == TR_REFUSE_AUTH;
+	gboolean auth = tr_client_refusal(client) == TR_REFUSE_AUTH ||
+	                tr_client_refusal(client) == TR_REFUSE_PASSWORD;
 	NMVpnServiceState state = NM_VPN_SERVICE_STATE_UNKNOWN;
 
 	g_warning("%s: %s: %s", self->name, auth ? "login refused" : "cannot connect",

@@ -3,8 +3,8 @@
 
 #include "client/options.h"
 #include "client/password.h"
-#include "common/error.h"
-#include "common/secret.h"
+#include "common/base/error.h"
+#include "common/base/secret.h"
 
 #include <string.h>
 

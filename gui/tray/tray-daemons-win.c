@@ -11,7 +11,7 @@
  */
 #include "tray-daemons.h"
 
-#include "common/control.h"
+#include "common/daemon/bus.h"
 #include "platform/windows/service-name.h"
 
 #include <string.h>
@@ -144,10 +144,10 @@ on_log(GObject *src, GAsyncResult *res, gpointer p)
 static void
 refresh_status(Daemon *d)
 {
-	g_dbus_connection_call(d->conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE, "GetStatus",
-	                       NULL, G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
+	g_dbus_connection_call(d->conn, NULL, TR_BUS_PATH, TR_BUS_INTERFACE, "GetStatus", NULL,
+	                       G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
 	                       d->cancel, on_status, d);
-	g_dbus_connection_call(d->conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE, "GetLog",
+	g_dbus_connection_call(d->conn, NULL, TR_BUS_PATH, TR_BUS_INTERFACE, "GetLog",
 	                       g_variant_new("(u)", LOG_LINES), G_VARIANT_TYPE("(as)"),
 	                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, d->cancel, on_log, d);
 }
@@ -239,19 +239,19 @@ on_connected(GObject *src, GAsyncResult *res, gpointer p)
 	d->conn = conn;
 	d->closed_id = g_signal_connect(conn, "closed", G_CALLBACK(on_closed), d);
 	d->signal_sub = g_dbus_connection_signal_subscribe(
-	        conn, NULL, TR_CONTROL_INTERFACE, NULL, TR_CONTROL_PATH, NULL,
-	        G_DBUS_SIGNAL_FLAGS_NONE, on_signal, d, NULL);
-	g_dbus_connection_call(conn, NULL, TR_CONTROL_PATH, "org.freedesktop.DBus.Properties",
-	                       "GetAll", g_variant_new("(s)", TR_CONTROL_INTERFACE),
-	                       G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS,
-	                       d->cancel, on_properties, d);
+	        conn, NULL, TR_BUS_INTERFACE, NULL, TR_BUS_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+	        on_signal, d, NULL);
+	g_dbus_connection_call(conn, NULL, TR_BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll",
+	                       g_variant_new("(s)", TR_BUS_INTERFACE), G_VARIANT_TYPE("(a{sv})"),
+	                       G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, d->cancel, on_properties,
+	                       d);
 }
 
 static void
 add_daemon(TrayDaemons *t, const char *file, char *network)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *address = tr_control_address(file, &error);
+	g_autofree char *address = tr_bus_address(file, &error);
 	Daemon *d;
 
 	if (address == NULL) {
@@ -394,9 +394,9 @@ call_daemon(TrayDaemons *t, const char *network, const char *method, GVariant *a
 		action_finish(action_new(network, done, user_data), error);
 		return;
 	}
-	g_dbus_connection_call(d->conn, NULL, TR_CONTROL_PATH, TR_CONTROL_INTERFACE, method, args,
-	                       NULL, G_DBUS_CALL_FLAGS_NONE, ACTION_TIMEOUT_MS, NULL,
-	                       on_action_done, action_new(network, done, user_data));
+	g_dbus_connection_call(d->conn, NULL, TR_BUS_PATH, TR_BUS_INTERFACE, method, args, NULL,
+	                       G_DBUS_CALL_FLAGS_NONE, ACTION_TIMEOUT_MS, NULL, on_action_done,
+	                       action_new(network, done, user_data));
 }
 
 static void

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tray-daemons.h"
 
-#include "common/control.h"
+#include "common/daemon/bus.h"
 
 #include <string.h>
 
@@ -139,10 +139,10 @@ on_log(GObject *src, GAsyncResult *res, gpointer p)
 static void
 refresh_status(TrayDaemons *t, Daemon *d)
 {
-	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetStatus",
-	                       NULL, G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
+	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_BUS_INTERFACE, "GetStatus", NULL,
+	                       G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
 	                       on_status, reply_new(t, d));
-	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, "GetLog",
+	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_BUS_INTERFACE, "GetLog",
 	                       g_variant_new("(u)", LOG_LINES), G_VARIANT_TYPE("(as)"),
 	                       G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel, on_log, reply_new(t, d));
 }
@@ -191,13 +191,13 @@ static void
 add_daemon(TrayDaemons *t, const char *bus_name, const char *owner)
 {
 	Daemon *d = g_new0(Daemon, 1);
-	const char *escaped = bus_name + strlen(TR_CONTROL_BUS_NAME ".n");
+	const char *escaped = bus_name + strlen(TR_BUS_NAME ".n");
 
 	guint8 *network = g_dbus_unescape_object_path(escaped);
 
 	d->bus_name = g_strdup(bus_name);
 	d->owner = g_strdup(owner);
-	d->path = g_strdup_printf("%s/%s", TR_CONTROL_PATH, escaped);
+	d->path = g_strdup_printf("%s/%s", TR_BUS_PATH, escaped);
 	/* Known now: a daemon refused at once says why and leaves before its
 	 * properties could be read. */
 	if (network && g_utf8_validate((const char *)network, -1, NULL))
@@ -206,7 +206,7 @@ add_daemon(TrayDaemons *t, const char *bus_name, const char *owner)
 		g_free(network);
 	g_hash_table_replace(t->daemons, d->bus_name, d);
 	g_dbus_connection_call(t->bus, bus_name, d->path, "org.freedesktop.DBus.Properties",
-	                       "GetAll", g_variant_new("(s)", TR_CONTROL_INTERFACE),
+	                       "GetAll", g_variant_new("(s)", TR_BUS_INTERFACE),
 	                       G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 5000, t->cancel,
 	                       on_properties, reply_new(t, d));
 }
@@ -214,8 +214,8 @@ add_daemon(TrayDaemons *t, const char *bus_name, const char *owner)
 static gboolean
 is_network_name(const char *bus_name)
 {
-	return g_str_has_prefix(bus_name, TR_CONTROL_BUS_NAME ".n") &&
-	       bus_name[strlen(TR_CONTROL_BUS_NAME ".n")] != '\0';
+	return g_str_has_prefix(bus_name, TR_BUS_NAME ".n") &&
+	       bus_name[strlen(TR_BUS_NAME ".n")] != '\0';
 }
 
 static void
@@ -335,10 +335,10 @@ tray_daemons_new(GDBusConnection *bus, TrayModel *model)
 	/* Subscribe first, then list: no daemon can slip between the two. */
 	t->owner_sub = g_dbus_connection_signal_subscribe(
 	        bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-	        "/org/freedesktop/DBus", TR_CONTROL_BUS_NAME,
-	        G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE, on_owner_changed, t, NULL);
-	t->signal_sub = g_dbus_connection_signal_subscribe(bus, NULL, TR_CONTROL_INTERFACE, NULL,
-	                                                   NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+	        "/org/freedesktop/DBus", TR_BUS_NAME, G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE,
+	        on_owner_changed, t, NULL);
+	t->signal_sub = g_dbus_connection_signal_subscribe(bus, NULL, TR_BUS_INTERFACE, NULL, NULL,
+	                                                   NULL, G_DBUS_SIGNAL_FLAGS_NONE,
 	                                                   on_daemon_signal, t, NULL);
 	g_dbus_connection_call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 	                       "org.freedesktop.DBus", "ListNames", NULL, G_VARIANT_TYPE("(as)"),
@@ -411,10 +411,9 @@ call_daemon(TrayDaemons *t, const char *network, const char *method, GVariant *a
 			done(network, error, user_data);
 		return;
 	}
-	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_CONTROL_INTERFACE, method, args,
-	                       NULL, G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
-	                       ACTION_TIMEOUT_MS, NULL, on_action_done,
-	                       action_new(network, done, user_data));
+	g_dbus_connection_call(t->bus, d->bus_name, d->path, TR_BUS_INTERFACE, method, args, NULL,
+	                       G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, ACTION_TIMEOUT_MS,
+	                       NULL, on_action_done, action_new(network, done, user_data));
 }
 
 void

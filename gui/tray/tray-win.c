@@ -12,7 +12,7 @@
  */
 #include "tr-config.h"
 
-#include "common/control.h"
+#include "common/daemon/bus.h"
 #include "tray-daemons.h"
 #include "tray-model.h"
 #include "tray-win-details.h"
@@ -467,8 +467,8 @@ wWinMain(HINSTANCE instance, HINSTANCE prev, PWSTR cmdline, int show)
 	tray_model_scan_config_dir(tray.model, tray.config_dir);
 	tray.config_scan = g_timeout_add_seconds(5, on_config_scan, NULL);
 	g_message("configuration in %s, daemons' control files in %s", tray.config_dir,
-	          tr_control_dir());
-	tray.daemons = tray_daemons_new_for_dir(tr_control_dir(), tray.model);
+	          tr_bus_dir());
+	tray.daemons = tray_daemons_new_for_dir(tr_bus_dir(), tray.model);
 	redraw(NULL);
 
 	g_main_loop_run(tray.loop);

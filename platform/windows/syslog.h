@@ -4,7 +4,7 @@
 /*
  * syslog(3) on Windows: the Application Event Log, with the program as the
  * event source (the installer registers it). Enough of the interface for
- * common/log.c: openlog() names the source, syslog() reports one event.
+ * common/base/log.c: openlog() names the source, syslog() reports one event.
  */
 #define LOG_ERR     3
 #define LOG_WARNING 4

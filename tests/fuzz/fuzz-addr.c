@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Address, prefix and endpoint parsing: config files and pushed settings. */
-#include "common/addr.h"
+#include "common/base/addr.h"
 
 #include <string.h>
 

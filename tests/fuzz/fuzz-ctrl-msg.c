@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Control-channel message parser: every byte a TLS peer sends us goes here. */
-#include "common/ctrl-msg.h"
+#include "common/ctrl/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
  * Sessions use receiver index 0x01020304, the default magic, epoch 1 and the
  * key 00 01 .. 1f, as the PROTOCOL.md test vectors do.
  */
-#include "common/datachannel.h"
+#include "common/datapath/datachannel.h"
 
 #include <errno.h>
 #include <string.h>
@@ -22,6 +22,7 @@ decode(TrCipher cipher, TrCompressScratch *scratch, const uint8_t *data, size_t 
 	uint8_t key[TR_CIPHER_KEY_LEN];
 	TrDcConfig cfg;
 	TrDc *dc;
+	g_autofree uint8_t *wire = NULL;
 	TrDcType type;
 	int ret;
 
@@ -39,18 +40,14 @@ decode(TrCipher cipher, TrCompressScratch *scratch, const uint8_t *data, size_t 
 	if (!tr_dc_install_keys(dc, 2, zero, zero, 0, NULL))
 		__builtin_trap();
 
-	pkt.off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
-	pkt.len = (uint32_t)size;
-	memcpy(tr_packet_data(&pkt), data, size);
-	ret = tr_dc_decrypt(dc, scratch, &pkt, &type, 0);
+	/* The datagram as the data plane holds it: in a buffer of its own, read-only. */
+	wire = g_memdup2(data, size);
+	ret = tr_dc_open(dc, scratch, wire, size, &pkt, &type, 0);
 	if (ret == 0) {
 		if (pkt.len > TR_PACKET_PAYLOAD_MAX || type < TR_DC_DATA || type > TR_DC_TYPE_MAX)
 			__builtin_trap();
 		/* The same datagram again is a replay. */
-		pkt.off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
-		pkt.len = (uint32_t)size;
-		memcpy(tr_packet_data(&pkt), data, size);
-		if (tr_dc_decrypt(dc, scratch, &pkt, &type, 0) != -EALREADY)
+		if (tr_dc_open(dc, scratch, wire, size, &pkt, &type, 0) != -EALREADY)
 			__builtin_trap();
 	} else if (tr_dc_drop_from_errno(ret) == TR_DC_DROP_OTHER) {
 		__builtin_trap(); /* every refusal has a named reason */

@@ -6,8 +6,8 @@
  * Checks the rules that must hold whatever arrives: nothing goes back to its
  * ingress, drops have a reason, parsed offsets stay inside the input.
  */
-#include "common/addr.h"
-#include "common/fwd.h"
+#include "common/base/addr.h"
+#include "common/datapath/fwd.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The invite token parser: `trellis join` reads whatever was pasted. */
-#include "common/invite-token.h"
-#include "common/pki.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/pki.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The hub's leases file: whatever it holds, every lease taken has a valid
  * identity, and writing the pool out and reading it back gives the same. */
-#include "common/log.h"
+#include "common/base/log.h"
 #include "server/pool.h"
 
 #include <stdint.h>

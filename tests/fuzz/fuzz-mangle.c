@@ -7,7 +7,7 @@
  * the MSS and the checksum and keeps a valid TCP checksum valid; a PTB reply
  * fits its buffer, parses, and carries correct checksums.
  */
-#include "common/mangle.h"
+#include "common/datapath/mangle.h"
 
 #include <glib.h>
 #include <string.h>

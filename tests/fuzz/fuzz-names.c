@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The hub's names file: whatever it holds, only valid bindings are taken. */
-#include "common/node-key.h"
-#include "common/pki.h"
+#include "common/auth/node-key.h"
+#include "common/pki/pki.h"
 #include "server/names.h"
 
 #include <stdint.h>

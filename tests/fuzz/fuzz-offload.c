@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Segmentation and coalescing (common/offload.c). Byte 0 picks the mode.
+ * Segmentation and coalescing (common/datapath/offload.c). Byte 0 picks the mode.
  *
  * Split (byte 0 even): bytes 1-11 are a TrGso (type, flags: bit 0
  * needs_csum, bit 1 ecn, bit 2 "make the IP length field right", bit 3 "take
@@ -22,7 +22,7 @@
  * packets that went into it (IPv4 id and checksums aside); every merged
  * packet is found in exactly one item.
  */
-#include "common/offload.h"
+#include "common/datapath/offload.h"
 
 #include "tests/unit/pkt-build.h"
 

@@ -3,8 +3,8 @@
  * Certificate readers on whatever a peer presents: loading (PEM or DER),
  * identity, static addresses, claimed subnets and kind.
  */
-#include "common/addr.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/pki/pki.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* NAME validation: command lines today, join requests later. */
-#include "common/pki.h"
+#include "common/pki/pki.h"
 
 #include <string.h>
 

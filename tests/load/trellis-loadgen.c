@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Load generator: N in-process clients (no devices) that each complete the
- * TLS handshake and configuration with one hub, then exchange data through
- * it: an ICMP echo to the hub's tunnel address, answered by the hub's
- * kernel and routed back. All sessions stay up until the end, so the hub
- * holds N at once. Prints one line of figures; exits non-zero unless every
- * session did both. Used by the netns suite (tests/netns/test-load.sh) and
- * by the benchmark (bench/bench-load.sh).
+ * Load generator: N in-process clients that each complete the TLS handshake
+ * and configuration with one hub, then exchange data through it: an ICMP
+ * echo to the hub's tunnel address, answered by the hub's kernel and routed
+ * back. All sessions stay up until the end, so the hub holds N at once.
+ * Prints one line of figures; exits non-zero unless every session did both.
+ * Used by the netns suite (tests/netns/test-load.sh) and by the benchmark
+ * (bench/bench-load.sh).
+ *
+ * The sessions' packets go through one data plane, as a client's do, on a
+ * test device (no OS device, no routes): each echo is handed to its
+ * session's data-plane entry, and the answers come out of the device, where
+ * the ICMP identifier (the session's number) says whose they are.
  */
-#include "common/addr.h"
-#include "common/ctrl-msg.h"
-#include "common/error.h"
-#include "common/link.h"
-#include "common/log.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/log.h"
+#include "common/ctrl/msg.h"
+#include "common/datapath/dataplane.h"
+#include "common/link/link.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,16 +47,20 @@ struct _Gen {
 	struct sockaddr_storage hub;
 	socklen_t hub_len;
 	uint8_t hub_tunnel_addr[4];
-	int udp_fd;
+	TrDevice *dev;
+	int dev_fd; /* the other end of the test device's queue */
+	int *udp_fds;
+	guint n_udp;
+	TrDataplane *dp;
 	guint n, concurrency, next, in_flight;
 	guint configured, answered, failed;
 	Session *sessions;
 	GMainLoop *loop;
 	gint64 t0, t_configured;
-	TrPacket *pkt;
 };
 
 static void start_more(Gen *gen);
+static void finish(Session *s, gboolean failed, const char *why);
 
 static uint16_t
 checksum(const uint8_t *p, size_t n)
@@ -66,17 +76,14 @@ checksum(const uint8_t *p, size_t n)
 	return (uint16_t)~sum;
 }
 
-/* IPv4 ICMP echo request from the session's address to the hub. */
+/* IPv4 ICMP echo request from the session's address to the hub; its identifier is the session. */
 static void
 send_echo(Session *s)
 {
-	TrPacket *pkt = s->gen->pkt;
-	uint8_t *ip;
+	uint8_t ip[28 + 16];
 	uint16_t c;
 
-	tr_packet_reset(pkt);
-	ip = tr_packet_data(pkt);
-	memset(ip, 0, 28 + 16);
+	memset(ip, 0, sizeof(ip));
 	ip[0] = 0x45;
 	ip[3] = 28 + 16;
 	ip[8] = 64;
@@ -94,8 +101,8 @@ send_echo(Session *s)
 	c = checksum(ip + 20, 8 + 16);
 	ip[22] = (uint8_t)(c >> 8);
 	ip[23] = (uint8_t)c;
-	pkt->len = 28 + 16;
-	tr_link_send(s->link, pkt);
+	if (!tr_dp_session_send(s->gen->dp, tr_link_get_dp_session(s->link), ip, sizeof(ip)))
+		finish(s, TRUE, "the echo could not be sent");
 }
 
 static void
@@ -115,19 +122,35 @@ finish(Session *s, gboolean failed, const char *why)
 		g_main_loop_quit(gen->loop);
 }
 
-static void
-on_data(TrLink *link, TrPacket *pkt, gpointer p)
+/* The device: echo replies for the sessions (answers to someone else's address are ignored). */
+static gboolean
+on_device(gint fd, GIOCondition cond, gpointer p)
 {
-	Session *s = p;
-	const uint8_t *ip = tr_packet_data(pkt);
+	Gen *gen = p;
+	uint8_t ip[2048];
 
-	if (pkt->len >= 28 && ip[9] == 1 && ip[20] == 0 && !s->answered) {
+	for (int n = 0; n < 256; n++) {
+		ssize_t len = recv(fd, ip, sizeof(ip), MSG_DONTWAIT);
+		Session *s;
+		guint index;
+
+		if (len < 0)
+			break;
+		if (len < 28 || (ip[0] >> 4) != 4 || ip[9] != 1 || ip[20] != 0)
+			continue;
+		index = (guint)ip[24] << 8 | ip[25];
+		if (index >= gen->n)
+			continue;
+		s = &gen->sessions[index];
+		if (!s->configured || s->answered || s->failed || memcmp(ip + 16, s->addr.addr, 4))
+			continue;
 		s->answered = TRUE;
-		s->gen->answered++;
-		s->gen->in_flight--;
-		if (s->gen->answered + s->gen->failed == s->gen->n)
-			g_main_loop_quit(s->gen->loop);
+		gen->answered++;
+		gen->in_flight--;
+		if (gen->answered + gen->failed == gen->n)
+			g_main_loop_quit(gen->loop);
 	}
+	return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -156,8 +179,9 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 	dcc.peer_index = msg->rx_index;
 	timing = (TrLinkTiming){msg->keepalive, msg->peer_timeout ? msg->peer_timeout : 60, TRUE};
 	memcpy(&ep, &gen->hub, gen->hub_len);
-	if (!tr_link_activate(s->link, &dcc, &timing, gen->udp_fd, (struct sockaddr *)&ep,
-	                      gen->hub_len, &error)) {
+	tr_link_use_dataplane(s->link, gen->dp, 0);
+	if (!tr_link_activate(s->link, &dcc, &timing, (struct sockaddr *)&ep, gen->hub_len,
+	                      &error)) {
 		finish(s, TRUE, error->message);
 		return;
 	}
@@ -204,7 +228,6 @@ on_closed(TrLink *link, const GError *error, gpointer p)
 }
 
 static const TrLinkCallbacks callbacks = {
-        .data = on_data,
         .message = on_message,
         .established = on_established,
         .closed = on_closed,
@@ -253,34 +276,40 @@ start_more(Gen *gen)
 		start_one(gen);
 }
 
+/*
+ * The data plane: one worker on a test device (the answers come out of it)
+ * and a UDP socket of the hub's family.
+ */
 static gboolean
-on_udp(gint fd, GIOCondition cond, gpointer p)
+start_dataplane(Gen *gen, GError **error)
 {
-	Gen *gen = p;
-	TrPacket *pkt = g_new(TrPacket, 1);
-	const TrMagic magic = TR_MAGIC_DEFAULT;
+	struct sockaddr_storage any = {.ss_family = gen->hub.ss_family};
+	TrPlatError perr = {0};
+	TrDpTuning tuning;
+	TrDpConfig cfg;
+	int size = 8 << 20;
 
-	for (int n = 0; n < 256; n++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		TrDcHeader hdr;
-		ssize_t len;
-
-		pkt->off = TR_PACKET_HEADROOM - TR_DC_HEADER_LEN;
-		len = recvfrom(fd, tr_packet_data(pkt), TR_PACKET_BUFSIZE - pkt->off, MSG_DONTWAIT,
-		               (struct sockaddr *)&from, &fl);
-		if (len < 0)
-			break;
-		pkt->len = (uint32_t)len;
-		if (tr_dc_peek(&magic, tr_packet_data(pkt), pkt->len, &hdr) < 0 ||
-		    hdr.receiver_index == 0 || hdr.receiver_index > gen->n)
-			continue;
-		Session *s = &gen->sessions[hdr.receiver_index - 1];
-		if (s->link && s->configured)
-			tr_link_udp_input(s->link, pkt, (struct sockaddr *)&from, fl);
+	gen->dev = tr_device_open_test(TR_DEVICE_TUN, "loadgen", 1, &gen->dev_fd, &perr);
+	if (gen->dev == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "test device: %s", perr.message);
+		return FALSE;
 	}
-	g_free(pkt);
-	return G_SOURCE_CONTINUE;
+	/* Every answer may arrive before the main loop reads one. */
+	setsockopt((int)tr_device_queue_fd(gen->dev, 0), SOL_SOCKET, SO_SNDBUFFORCE, &size,
+	           sizeof(size));
+	setsockopt(gen->dev_fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	tr_dp_tuning_init(&tuning);
+	tuning.threads = 1;
+	gen->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, gen->hub_len, 1, tuning.udp_gro,
+	                                  &gen->n_udp, error);
+	if (gen->udp_fds == NULL)
+		return FALSE;
+	tr_dp_config_setup(&cfg, &tuning, gen->dev, gen->udp_fds, gen->n_udp);
+	gen->dp = tr_dataplane_new(&cfg, error);
+	if (gen->dp == NULL)
+		return FALSE;
+	g_unix_fd_add(gen->dev_fd, G_IO_IN, on_device, gen);
+	return TRUE;
 }
 
 static gboolean
@@ -320,9 +349,10 @@ main(int argc, char **argv)
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || target == NULL || key == NULL ||
-	    sessions < 1 || concurrency < 1) {
+	    sessions < 1 || sessions > 65535 || concurrency < 1) {
 		g_printerr("trellis-loadgen: %s\n",
-		           error ? error->message : "--connect and --shared-key are needed");
+		           error ? error->message
+		                 : "--connect and --shared-key are needed; --sessions 1 to 65535");
 		return 2;
 	}
 	tr_log_init("trellis-loadgen", TR_LOG_QUIET, NULL, NULL);
@@ -348,14 +378,12 @@ main(int argc, char **argv)
 	gen.n = (guint)sessions;
 	gen.concurrency = (guint)concurrency;
 	gen.sessions = g_new0(Session, gen.n);
-	gen.pkt = g_new(TrPacket, 1);
 	gen.loop = g_main_loop_new(NULL, FALSE);
-	gen.udp_fd = socket(gen.hub.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	{
-		int size = 8 << 20;
-		setsockopt(gen.udp_fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	gen.dev_fd = -1;
+	if (!start_dataplane(&gen, &error)) {
+		g_printerr("trellis-loadgen: %s\n", error->message);
+		return 2;
 	}
-	g_unix_fd_add(gen.udp_fd, G_IO_IN, on_udp, &gen);
 	g_timeout_add_seconds((guint)timeout, on_deadline, &gen);
 
 	gen.t0 = g_get_monotonic_time();
@@ -377,10 +405,14 @@ main(int argc, char **argv)
 	}
 	for (guint i = 0; i < gen.n; i++)
 		tr_link_free(gen.sessions[i].link);
+	tr_dataplane_free(gen.dp);
+	for (guint i = 0; i < gen.n_udp; i++)
+		close(gen.udp_fds[i]);
+	g_free(gen.udp_fds);
+	tr_device_close(gen.dev, NULL);
+	close(gen.dev_fd);
 	g_free(gen.sessions);
-	g_free(gen.pkt);
 	tr_tls_creds_unref(gen.creds);
-	close(gen.udp_fd);
 	g_main_loop_unref(gen.loop);
 	return gen.answered == gen.n ? 0 : 1;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Load: 1000 concurrent sessions from in-process clients (no devices) to one
-# hub on loopback. Every one completes the handshake and gets an ICMP echo
-# answered through the tunnel by the hub's kernel; none is dropped. Figures
+# Load: 1000 concurrent sessions from in-process clients (one data plane on a
+# test device, no OS device) to one hub on loopback. Every one completes the
+# handshake and gets an ICMP echo answered through the tunnel by the hub's
+# kernel; none is dropped. Figures
 # (handshakes per second, memory per session) belong to bench/bench-load.sh,
 # not to this test.
 set -u

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tests/relay/fault.h"
 
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -15,8 +15,8 @@
  * On SIGTERM or SIGINT it prints its counters and exits; SIGUSR1 (and the
  * exit) also writes them as KEY=VALUE lines to the --stats file.
  */
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 #include "tests/relay/fault.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
 /*
  * Test helper: builds IPv4/IPv6 packets, TCP segments and Ethernet frames,
  * and checks Internet checksums from scratch. Written apart from the code
- * under test (common/mangle.c, common/offload.c) so that the two do not
+ * under test (common/datapath/mangle.c, common/datapath/offload.c) so that the two do not
  * share mistakes.
  */
 #include "platform/net.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
 
 #include "platform/net.h"
 
@@ -145,10 +145,18 @@ test_sockaddr(void)
 	g_assert_cmpuint(len, ==, sizeof(struct sockaddr_in));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
 	                "198.18.3.4:5");
+	g_assert_cmpuint(tr_sockaddr_port((struct sockaddr *)&ss), ==, 5);
+	tr_sockaddr_set_port((struct sockaddr *)&ss, 40000);
+	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
+	                "198.18.3.4:40000");
 	g_assert_true(tr_sockaddr_parse("fd00::7", 3210, &ss, &len, &error));
 	g_assert_cmpuint(len, ==, sizeof(struct sockaddr_in6));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
 	                "[fd00::7]:3210");
+	g_assert_cmpuint(tr_sockaddr_port((struct sockaddr *)&ss), ==, 3210);
+	tr_sockaddr_set_port((struct sockaddr *)&ss, 1);
+	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
+	                "[fd00::7]:1");
 	g_assert_true(tr_sockaddr_parse("[::ffff:198.18.0.9]:7", 3210, &ss, &len, &error));
 	g_assert_cmpstr(tr_sockaddr_to_string((struct sockaddr *)&ss, buf, sizeof(buf)), ==,
 	                "198.18.0.9:7");

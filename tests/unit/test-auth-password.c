@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "server/auth-password.h"
-#include "common/error.h"
+#include "common/base/error.h"
 #include "tests/unit/assert-message.h"
 
 #include <crypt.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client/password.h"
-#include "common/error.h"
+#include "common/base/error.h"
 #include "tests/unit/assert-message.h"
-#include "common/secret.h"
+#include "common/base/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>

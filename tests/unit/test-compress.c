@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/compress.h"
-#include "common/packet.h"
+#include "common/datapath/compress.h"
+#include "common/datapath/packet.h"
 
 #include <errno.h>
 #include <lzo/lzo1x.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/ctrl-msg.h"
-#include "common/error.h"
+#include "common/base/addr.h"
+#include "common/ctrl/msg.h"
+#include "common/base/error.h"
 
 #include <errno.h>
 
@@ -11,21 +11,17 @@ build_hello(TrMsg *m)
 	TrPrefix p;
 
 	tr_msg_init(m, TR_MSG_HELLO);
-	m->proto_version = TR_PROTO_VERSION;
-	tr_msg_set(m, TR_ATTR_PROTO_VERSION);
+	tr_msg_set_u16(m, TR_ATTR_PROTO_VERSION, TR_PROTO_VERSION);
 	tr_msg_set_string(m, TR_ATTR_SOFTWARE, "trellis 0.1.0");
 	tr_msg_set_string(m, TR_ATTR_USERNAME, "alice");
 	tr_msg_set_string(m, TR_ATTR_PASSWORD, "s3cret");
-	m->ciphers[0] = 1;
-	m->ciphers[1] = 2;
-	m->n_ciphers = 2;
-	tr_msg_set(m, TR_ATTR_CIPHERS);
-	m->mtu = 1420;
-	tr_msg_set(m, TR_ATTR_MTU);
-	m->features = TR_FEATURE_UDP | TR_FEATURE_TCP_FALLBACK;
-	tr_msg_set(m, TR_ATTR_FEATURES);
-	m->rx_index = 0xdeadbeef;
-	tr_msg_set(m, TR_ATTR_RX_INDEX);
+	g_assert_true(tr_msg_add_u8(m, TR_ATTR_CIPHERS, 1));
+	g_assert_true(tr_msg_add_u8(m, TR_ATTR_CIPHERS, 2));
+	tr_msg_set_u16(m, TR_ATTR_MTU, 1420);
+	tr_msg_set_u32(m, TR_ATTR_FEATURES, TR_FEATURE_UDP | TR_FEATURE_TCP_FALLBACK);
+	tr_msg_set_u32(m, TR_ATTR_RX_INDEX, 0xdeadbeef);
+	tr_msg_set_u8(m, TR_ATTR_DEVICE_TYPE, 1);
+	tr_msg_set_magic(m, (const uint8_t[4]){'T', 'r', 'l', 's'});
 	g_assert_true(tr_prefix_parse("198.19.5.0/24", 0, &p, NULL));
 	g_assert_true(tr_msg_add_prefix(m, TR_ATTR_SUBNET, &p));
 	g_assert_true(tr_prefix_parse("fd00:5::/64", 0, &p, NULL));
@@ -59,6 +55,8 @@ test_roundtrip(void)
 	g_assert_cmpuint(back.ciphers[1], ==, 2);
 	g_assert_cmpuint(back.mtu, ==, 1420);
 	g_assert_cmpuint(back.rx_index, ==, 0xdeadbeef);
+	g_assert_cmpuint(back.device_type, ==, 1);
+	g_assert_cmpmem(back.magic, 4, "Trls", 4);
 	g_assert_cmpuint(back.n_subnets, ==, 2);
 	g_assert_cmpstr(tr_prefix_to_string(&back.subnets[1], buf, sizeof(buf)), ==, "fd00:5::/64");
 	g_assert_cmpuint(back.n_dns_search, ==, 1);
@@ -67,6 +65,27 @@ test_roundtrip(void)
 	g_assert_false(tr_msg_require(&back, &error, TR_ATTR_CIPHER, 0));
 	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
 	g_assert_nonnull(strstr(error->message, "cipher"));
+}
+
+/* A setter for another type, or a full list, changes nothing. */
+static void
+test_setter_types(void)
+{
+	g_auto(TrMsg) m = {0};
+
+	tr_msg_init(&m, TR_MSG_HELLO);
+	if (g_test_subprocess()) {
+		tr_msg_set_u16(&m, TR_ATTR_CIPHER, 7); /* a u8 */
+		return;
+	}
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+	g_test_trap_assert_failed();
+	g_test_trap_assert_stderr("*CRITICAL*");
+	for (guint i = 0; i < TR_MAX_LIST; i++)
+		g_assert_true(tr_msg_add_u8(&m, TR_ATTR_COMPRESSIONS, (uint8_t)i));
+	g_assert_false(tr_msg_add_u8(&m, TR_ATTR_COMPRESSIONS, 99));
+	g_assert_cmpuint(m.n_compressions, ==, TR_MAX_LIST);
+	g_assert_false(tr_msg_has(&m, TR_ATTR_CIPHER));
 }
 
 static void
@@ -233,11 +252,14 @@ test_refusal_retry(void)
 		TrRefusal code;
 		gboolean retry;
 	} cases[] = {
-	        {TR_REFUSE_NONE, TRUE},      {TR_REFUSE_PROTOCOL, TRUE}, {TR_REFUSE_VERSION, FALSE},
-	        {TR_REFUSE_CIPHER, FALSE},   {TR_REFUSE_AUTH, FALSE},    {TR_REFUSE_POOL, TRUE},
-	        {TR_REFUSE_SETTINGS, FALSE}, {TR_REFUSE_REPLACED, TRUE}, {TR_REFUSE_SHUTDOWN, TRUE},
-	        {TR_REFUSE_TIMEOUT, TRUE},   {TR_REFUSE_REVOKED, FALSE}, {TR_REFUSE_INTERNAL, TRUE},
-	        {TR_REFUSE_ROLE, FALSE},     {(TrRefusal)999, TRUE},
+	        {TR_REFUSE_NONE, TRUE},      {TR_REFUSE_PROTOCOL, TRUE},
+	        {TR_REFUSE_VERSION, FALSE},  {TR_REFUSE_CIPHER, FALSE},
+	        {TR_REFUSE_AUTH, FALSE},     {TR_REFUSE_POOL, TRUE},
+	        {TR_REFUSE_SETTINGS, FALSE}, {TR_REFUSE_REPLACED, TRUE},
+	        {TR_REFUSE_SHUTDOWN, TRUE},  {TR_REFUSE_TIMEOUT, TRUE},
+	        {TR_REFUSE_REVOKED, FALSE},  {TR_REFUSE_INTERNAL, TRUE},
+	        {TR_REFUSE_ROLE, FALSE},     {TR_REFUSE_PASSWORD, FALSE},
+	        {(TrRefusal)999, TRUE},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -261,6 +283,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ctrl-msg/roundtrip", test_roundtrip);
+	g_test_add_func("/ctrl-msg/setter-types", test_setter_types);
 	g_test_add_func("/ctrl-msg/truncations", test_truncations);
 	g_test_add_func("/ctrl-msg/malformed", test_malformed);
 	g_test_add_func("/ctrl-msg/unknown-attr", test_unknown_attr_skipped);

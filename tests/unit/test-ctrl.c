@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TLS backend + control connection over a socketpair, on a real main loop. */
-#include "common/ctrl.h"
-#include "common/error.h"
+#include "common/ctrl/conn.h"
+#include "common/base/error.h"
 
+#include <gnutls/gnutls.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -177,6 +178,9 @@ test_psk_mismatch(void)
 	g_assert_nonnull(cli.closed_error);
 	g_test_message("server: %s / client: %s", srv.closed_error->message,
 	               cli.closed_error->message);
+	/* The connecting side hears a refusal, by code: it would not retry. */
+	g_assert_error(cli.closed_error, TR_ERROR, TR_ERROR_AUTH);
+	g_assert_false(tr_error_is_retryable(cli.closed_error));
 	side_clear(&srv);
 	side_clear(&cli);
 }
@@ -223,6 +227,59 @@ test_config_errors(void)
 	g_assert_nonnull(strstr(error->message, "needs a CA"));
 }
 
+/* GnuTLS's codes and the peer's alerts, as TR_ERROR codes: what a client's
+ * retry loop decides on. */
+static void
+test_error_codes(void)
+{
+	static const struct {
+		int rc, alert;
+		gboolean psk;
+		TrError code;
+	} cases[] = {
+	        /* The peer's verdict on our certificate: retrying cannot help. */
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_UNKNOWN_CA, FALSE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_BAD_CERTIFICATE, FALSE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_CERTIFICATE_REVOKED, FALSE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_CERTIFICATE_EXPIRED, FALSE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_CERTIFICATE_REQUIRED, FALSE,
+	         TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_ACCESS_DENIED, TRUE, TR_ERROR_AUTH},
+	        /* A failed decryption is a wrong shared key, with one only. */
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_DECRYPT_ERROR, TRUE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_DECRYPT_ERROR, FALSE, TR_ERROR_IO},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_UNKNOWN_PSK_IDENTITY, TRUE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_HANDSHAKE_FAILURE, FALSE,
+	         TR_ERROR_NEGOTIATE},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_HANDSHAKE_FAILURE, TRUE, TR_ERROR_AUTH},
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_PROTOCOL_VERSION, FALSE,
+	         TR_ERROR_NEGOTIATE},
+	        /* Alerts that say nothing about us: the next attempt may work. */
+	        {GNUTLS_E_FATAL_ALERT_RECEIVED, GNUTLS_A_INTERNAL_ERROR, FALSE, TR_ERROR_IO},
+	        {GNUTLS_E_WARNING_ALERT_RECEIVED, GNUTLS_A_USER_CANCELED, TRUE, TR_ERROR_IO},
+	        /* Our own side's findings. */
+	        {GNUTLS_E_NO_CERTIFICATE_FOUND, 0, FALSE, TR_ERROR_AUTH},
+	        {GNUTLS_E_CERTIFICATE_REQUIRED, 0, FALSE, TR_ERROR_AUTH},
+	        {GNUTLS_E_NO_CIPHER_SUITES, 0, FALSE, TR_ERROR_NEGOTIATE},
+	        {GNUTLS_E_INSUFFICIENT_CREDENTIALS, 0, TRUE, TR_ERROR_NEGOTIATE},
+	        {GNUTLS_E_UNSUPPORTED_VERSION_PACKET, 0, FALSE, TR_ERROR_NEGOTIATE},
+	        /* A connection that went away. */
+	        {GNUTLS_E_PREMATURE_TERMINATION, 0, FALSE, TR_ERROR_IO},
+	        {GNUTLS_E_PUSH_ERROR, 0, TRUE, TR_ERROR_IO},
+	        {GNUTLS_E_PULL_ERROR, 0, FALSE, TR_ERROR_IO},
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		TrError code = tr_tls_error_code(cases[i].rc, cases[i].alert, cases[i].psk);
+		GError e = {TR_ERROR, (int)code, (char *)"x"};
+
+		g_test_message("%s / %s / psk %d -> %d", gnutls_strerror(cases[i].rc),
+		               gnutls_alert_get_name(cases[i].alert), cases[i].psk, code);
+		g_assert_cmpint(code, ==, cases[i].code);
+		g_assert_cmpint(tr_error_is_retryable(&e), ==, cases[i].code == TR_ERROR_IO);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -231,5 +288,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ctrl/psk-mismatch", test_psk_mismatch);
 	g_test_add_func("/ctrl/handshake-timeout", test_handshake_timeout);
 	g_test_add_func("/ctrl/config-errors", test_config_errors);
+	g_test_add_func("/ctrl/tls-error-codes", test_error_codes);
 	return g_test_run();
 }

@@ -7,8 +7,8 @@
  * handed in as if from the TLS stream is delivered; garbage is counted;
  * roaming is noticed and reported. Every wait is bounded.
  */
-#include "common/dataplane.h"
-#include "common/link.h"
+#include "common/datapath/dataplane.h"
+#include "common/link/link.h"
 #include "platform/udp.h"
 
 #include <errno.h>
@@ -28,22 +28,33 @@ typedef struct {
 	int *udp_fds;
 	guint n_udp;
 	TrDataplane *dp;
-	TrDpPeer *peer;
+	TrDpSession *session;
 	struct sockaddr_storage addr; /* where its sockets listen */
 	socklen_t addr_len;
 	unsigned events;
+	uint8_t tcp_sent[2000]; /* the last datagram for the TLS path */
+	size_t tcp_sent_len;
 } Side;
 
-static const TrDpPeerCallbacks callbacks;
-
 static void
-on_event(TrDpPeer *peer, unsigned events, gpointer p)
+on_event(TrDpSession *session, unsigned events, gpointer p)
 {
 	Side *s = p;
 	s->events |= events;
 }
 
-static const TrDpPeerCallbacks callbacks = {.peer_event = on_event};
+/* The TLS path: what the session's control plane would send over its stream. */
+static void
+on_tcp_send(TrDpSession *session, const uint8_t *data, size_t len, gpointer p)
+{
+	Side *s = p;
+
+	g_assert_cmpuint(len, <=, sizeof(s->tcp_sent));
+	memcpy(s->tcp_sent, data, len);
+	s->tcp_sent_len = len;
+}
+
+static const TrDpSessionCallbacks callbacks = {.event = on_event, .tcp_send = on_tcp_send};
 
 static void
 side_open(Side *s, unsigned workers)
@@ -116,14 +127,15 @@ pair_open(Side *a, Side *b, unsigned workers, const struct sockaddr *b_endpoint_
 	gnutls_rnd(GNUTLS_RND_NONCE, k2, sizeof(k2));
 	side_open(a, workers);
 	side_open(b, workers);
-	a->peer = tr_dataplane_add_peer(a->dp, make_dc(workers, ia, ib, k1, k2), 1,
-	                                b_endpoint_at_a ? b_endpoint_at_a
-	                                                : (struct sockaddr *)&b->addr,
-	                                b->addr_len, &callbacks, a);
-	b->peer = tr_dataplane_add_peer(b->dp, make_dc(workers, ib, ia, k2, k1), 1,
-	                                (struct sockaddr *)&a->addr, a->addr_len, &callbacks, b);
-	tr_dp_peer_set_path(a->peer, TR_PATH_UDP);
-	tr_dp_peer_set_path(b->peer, TR_PATH_UDP);
+	a->session = tr_dataplane_add_session(a->dp, make_dc(workers, ia, ib, k1, k2), 1,
+	                                      b_endpoint_at_a ? b_endpoint_at_a
+	                                                      : (struct sockaddr *)&b->addr,
+	                                      b->addr_len, &callbacks, a);
+	b->session =
+	        tr_dataplane_add_session(b->dp, make_dc(workers, ib, ia, k2, k1), 1,
+	                                 (struct sockaddr *)&a->addr, a->addr_len, &callbacks, b);
+	tr_dp_session_set_path(a->session, TR_PATH_UDP);
+	tr_dp_session_set_path(b->session, TR_PATH_UDP);
 }
 
 /* An IPv4/UDP packet of @len bytes carrying @seq (not checksummed: nothing checks it). */
@@ -262,22 +274,23 @@ test_rekey(void)
 		gnutls_rnd(GNUTLS_RND_NONCE, k2, sizeof(k2));
 		/* B first (it receives under the new key once A switches), then A. */
 		tr_dataplane_quiesce(b.dp);
-		g_assert_true(tr_dc_install_keys(tr_dp_peer_dc(b.peer), epoch, k2, k1,
+		g_assert_true(tr_dc_install_keys(tr_dp_session_dc(b.session), epoch, k2, k1,
 		                                 g_get_monotonic_time(), &error));
 		tr_dataplane_resume(b.dp);
 		tr_dataplane_quiesce(a.dp);
-		g_assert_true(tr_dc_install_keys(tr_dp_peer_dc(a.peer), epoch, k1, k2,
+		g_assert_true(tr_dc_install_keys(tr_dp_session_dc(a.session), epoch, k1, k2,
 		                                 g_get_monotonic_time(), &error));
-		g_assert_true(tr_dc_activate_next(tr_dp_peer_dc(a.peer), g_get_monotonic_time()));
+		g_assert_true(
+		        tr_dc_activate_next(tr_dp_session_dc(a.session), g_get_monotonic_time()));
 		tr_dataplane_resume(a.dp);
 		for (unsigned j = round * 100 + 50; j < round * 100 + 100; j++)
 			inject(&a, j % 2, j, 600);
 		g_assert_cmpuint(collect(&b, 100, seen, n, 600), ==, 100);
 		/* B saw the new key in use: it asks the control plane to switch. */
-		g_assert_true(tr_dc_activation_due(tr_dp_peer_dc(b.peer)));
+		g_assert_true(tr_dc_activation_due(tr_dp_session_dc(b.session)));
 		g_assert_true(b.events & TR_DP_EVENT_UDP_HEARD);
 		tr_dataplane_quiesce(b.dp);
-		tr_dc_activate_next(tr_dp_peer_dc(b.peer), g_get_monotonic_time());
+		tr_dc_activate_next(tr_dp_session_dc(b.session), g_get_monotonic_time());
 		tr_dataplane_resume(b.dp);
 	}
 	side_close(&a);
@@ -296,10 +309,10 @@ test_inject_and_garbage(void)
 
 	pair_open(&a, &b, 2, NULL);
 	make_packet(pkt, sizeof(pkt), 1);
-	len = tr_dc_seal(tr_dp_peer_dc(a.peer), 2 /* the control lane */, NULL, TR_DC_DATA, pkt,
-	                 sizeof(pkt), wire, sizeof(wire), g_get_monotonic_time());
+	len = tr_dc_seal(tr_dp_session_dc(a.session), 2 /* the control lane */, NULL, TR_DC_DATA,
+	                 pkt, sizeof(pkt), wire, sizeof(wire), g_get_monotonic_time());
 	g_assert_cmpint(len, >, 0);
-	g_assert_true(tr_dp_peer_inject(b.dp, b.peer, wire, (size_t)len));
+	g_assert_true(tr_dp_session_inject(b.dp, b.session, wire, (size_t)len));
 	g_assert_cmpuint(collect(&b, 1, seen, 2, sizeof(pkt)), ==, 1);
 	g_assert_true(seen[1]);
 
@@ -332,7 +345,7 @@ test_roaming(void)
 	gboolean seen[4] = {FALSE};
 
 	pair_open(&a, &b, 1, NULL);
-	tr_dp_peer_set_endpoint(b.peer, (struct sockaddr *)&wrong, sizeof(wrong));
+	tr_dp_session_set_endpoint(b.session, (struct sockaddr *)&wrong, sizeof(wrong));
 	inject(&a, 0, 3, 500);
 	g_assert_cmpuint(collect(&b, 1, seen, 4, 500), ==, 1);
 	for (int i = 0; i < 100 && !(b.events & TR_DP_EVENT_ROAMED); i++) {
@@ -340,8 +353,41 @@ test_roaming(void)
 		g_usleep(10000);
 	}
 	g_assert_true(b.events & TR_DP_EVENT_ROAMED);
-	g_assert_cmpuint(tr_dp_peer_endpoint(b.peer, &ep), ==, a.addr_len);
+	g_assert_cmpuint(tr_dp_session_endpoint(b.session, &ep), ==, a.addr_len);
 	g_assert_cmpmem(&ep, a.addr_len, &a.addr, a.addr_len);
+	side_close(&a);
+	side_close(&b);
+}
+
+/*
+ * A packet from the control plane (tr_dp_session_send): over UDP it reaches
+ * the other side's device; on the TLS path it goes to tcp_send, and the
+ * other side opens it when it is injected; with no path, it is refused.
+ */
+static void
+test_send_from_control_plane(void)
+{
+	Side a, b;
+	uint8_t pkt[300];
+	gboolean seen[3] = {FALSE};
+
+	pair_open(&a, &b, 2, NULL);
+	make_packet(pkt, sizeof(pkt), 1);
+	g_assert_true(tr_dp_session_send(a.dp, a.session, pkt, sizeof(pkt)));
+	g_assert_cmpuint(collect(&b, 1, seen, 3, sizeof(pkt)), ==, 1);
+	g_assert_true(seen[1]);
+
+	tr_dp_session_set_path(a.session, TR_PATH_TCP);
+	make_packet(pkt, sizeof(pkt), 2);
+	g_assert_true(tr_dp_session_send(a.dp, a.session, pkt, sizeof(pkt)));
+	g_assert_cmpuint(a.tcp_sent_len, ==,
+	                 sizeof(pkt) + TR_DC_OVERHEAD); /* AES-GCM: a 16-byte tag */
+	g_assert_true(tr_dp_session_inject(b.dp, b.session, a.tcp_sent, a.tcp_sent_len));
+	g_assert_cmpuint(collect(&b, 1, seen, 3, sizeof(pkt)), ==, 1);
+	g_assert_true(seen[2]);
+
+	tr_dp_session_set_path(a.session, TR_PATH_NONE);
+	g_assert_false(tr_dp_session_send(a.dp, a.session, pkt, sizeof(pkt)));
 	side_close(&a);
 	side_close(&b);
 }
@@ -355,5 +401,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dataplane/rekey", test_rekey);
 	g_test_add_func("/dataplane/inject-and-garbage", test_inject_and_garbage);
 	g_test_add_func("/dataplane/roaming", test_roaming);
+	g_test_add_func("/dataplane/send-from-control-plane", test_send_from_control_plane);
 	return g_test_run();
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The packet path allocates nothing: malloc and friends are interposed and
- * counted while sessions encrypt and decrypt with every cipher, compression
+ * counted while sessions seal and open with every cipher, compression
  * on, rekeying in between. Sanitizer builds bring their own allocator, so
  * there the test skips.
  */
-#include "common/datachannel.h"
+#include "common/datapath/datachannel.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -104,43 +104,38 @@ test_no_allocation(void)
 		g_assert_true(tr_dc_install_keys(a, 2, k1, k2, 0, NULL));
 
 		before = allocations;
-		for (unsigned i = 0; i < 2000; i++) {
-			TrDcType type;
-
-			if (i == 1000)
-				g_assert_true(tr_dc_activate_next(a, 0));
-			tr_packet_reset(pkt);
-			pkt->len = 64 + i % 1400;
-			memset(tr_packet_data(pkt), i % 2 ? 'x' : (int)i, pkt->len);
-			g_assert_cmpint(tr_dc_encrypt(a, scratch, pkt, TR_DC_DATA, 0), ==, 0);
-			g_assert_cmpint(tr_dc_decrypt(b, scratch, pkt, &type, 0), ==, 0);
-			if (ciphers[c] == TR_CIPHER_NONE)
-				continue;
-			/* Forged (even i) or replayed (odd i) counters, and a bad tag. */
-			pkt->off -= TR_DC_HEADER_LEN;
-			pkt->len = (uint32_t)(64 + i % 1400 + TR_DC_OVERHEAD);
-			tr_packet_data(pkt)[TR_DC_HEADER_LEN - 1] ^= 1;
-			tr_packet_data(pkt)[pkt->len - 1] ^= 1;
-			g_assert_cmpint(tr_dc_decrypt(b, scratch, pkt, &type, 0), <, 0);
-		}
 		/* The data plane's calls: sealing from one buffer into another on two
-		 * lanes, opening into a packet. */
+		 * lanes, opening into a packet; a key switch halfway. */
 		for (unsigned i = 0; i < 2000; i++) {
 			static uint8_t payload[1500], wire[1500 + TR_DC_OVERHEAD];
 			size_t len = 64 + i % 1400;
 			TrDcType type;
 			int n;
 
-			memset(payload, i % 2 ? 'y' : (int)i, len);
+			if (i == 1000)
+				g_assert_true(tr_dc_activate_next(a, 0));
+			memset(payload, i % 2 ? 'x' : (int)i, len);
 			n = tr_dc_seal(a, i % 2, scratch, TR_DC_DATA, payload, len, wire,
 			               sizeof(wire), 0);
 			g_assert_cmpint(n, >, 0);
 			g_assert_cmpint(tr_dc_open(b, scratch, wire, (size_t)n, pkt, &type, 0), ==,
 			                0);
 			g_assert_cmpmem(tr_packet_data(pkt), pkt->len, payload, len);
+			if (ciphers[c] == TR_CIPHER_NONE)
+				continue;
+			/* Forged (even i) or replayed (odd i) counters, and a bad tag. */
+			wire[TR_DC_HEADER_LEN - 1] ^= 1;
+			wire[n - 1] ^= 1;
+			g_assert_cmpint(tr_dc_open(b, scratch, wire, (size_t)n, pkt, &type, 0), <,
+			                0);
 		}
 		g_assert_cmpuint(allocations - before, ==, 0);
-		g_assert_cmpuint(tr_dc_get_stats(b)->rx_packets, ==, 4000);
+		{
+			TrDcStats stats;
+
+			tr_dc_stats_copy(b, &stats);
+			g_assert_cmpuint(stats.rx_packets, ==, 2000);
+		}
 	}
 	/* The counting works at all. */
 	{

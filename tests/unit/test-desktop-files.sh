@@ -28,7 +28,7 @@ xmllint --noout "$B/org.trellisvpn.policy" || fail "polkit policy is not well-fo
 for action in org.trellisvpn.network.connect org.trellisvpn.network.disconnect \
 	org.trellisvpn.daemon.reload; do
 	grep -q "<action id=\"$action\">" "$B/org.trellisvpn.policy" || fail "no action $action"
-	grep -q "^#define TR_ACTION_[A-Z]* *\"$action\"" "$TR_SOURCE_ROOT/common/control-auth.h" ||
+	grep -q "^#define TR_ACTION_[A-Z]* *\"$action\"" "$TR_SOURCE_ROOT/common/daemon/bus-auth.h" ||
 		fail "$action is not one the daemons ask for"
 done
 grep -q 'xml:lang="de">Zum Verbinden des VPN-Netzes $(network)' "$B/org.trellisvpn.policy" ||

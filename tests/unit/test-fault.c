@@ -3,7 +3,7 @@
  * corruption, bounds, and that everything follows from the seed. */
 #include "tests/relay/fault.h"
 
-#include "common/error.h"
+#include "common/base/error.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/fwd.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/datapath/fwd.h"
 #include "platform/device.h"
 
 #include "tests/unit/pkt-build.h"

@@ -4,12 +4,12 @@
  * invite files (modes, one redemption, expiry) and the joining side's
  * checks of the hub's answer.
  */
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/invite-token.h"
-#include "common/pki-invite.h"
-#include "common/pki-join.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/pki/invite-token.h"
+#include "common/pki/invite.h"
+#include "common/pki/join.h"
+#include "common/pki/pki.h"
 
 #include <glib/gstdio.h>
 #include <gnutls/crypto.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/compress.h"
-#include "common/cipher.h"
-#include "common/error.h"
-#include "common/magic.h"
+#include "common/datapath/compress.h"
+#include "common/datapath/cipher.h"
+#include "common/base/error.h"
+#include "common/datapath/magic.h"
 
 static void
 check_magic(const char *text, const char *expect)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/mangle.h"
+#include "common/datapath/mangle.h"
 
 #include "tests/unit/pkt-build.h"
 

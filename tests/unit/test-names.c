@@ -4,8 +4,8 @@
  * 0600, refused when others can read it) and the hub's names file (bindings
  * survive a restart; malformed lines are skipped).
  */
-#include "common/error.h"
-#include "common/node-key.h"
+#include "common/base/error.h"
+#include "common/auth/node-key.h"
 #include "server/names.h"
 
 #include <glib/gstdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/offload.h"
+#include "common/datapath/offload.h"
 
 #include "tests/unit/pkt-build.h"
 

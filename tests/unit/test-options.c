@@ -2,7 +2,7 @@
 /* The option table: command line, config file (with file:line errors),
  * overrides, and the man page, on the real client and server tables. */
 #include "client/options.h"
-#include "common/error.h"
+#include "common/base/error.h"
 #include "server/options.h"
 
 #include <glib/gstdio.h>
@@ -248,7 +248,7 @@ static void
 test_examples(void)
 {
 	const char *root = g_getenv("TR_SOURCE_ROOT");
-	const char *servers[] = {"server.conf", "peer-alpha.conf", "peer-beta.conf"};
+	const char *servers[] = {"server.conf", "node-alpha.conf", "node-beta.conf"};
 
 	if (root == NULL) {
 		g_test_skip("TR_SOURCE_ROOT not set");

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/gnutls-auto.h"
-#include "common/pki-private.h"
-#include "common/pki.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/gnutls-auto.h"
+#include "common/pki/private.h"
+#include "common/pki/pki.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

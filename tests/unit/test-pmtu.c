@@ -4,7 +4,7 @@
  * probe up to its MTU (and optionally loses some), the search must find that
  * MTU exactly, in few rounds, and keep working when the peer never answers.
  */
-#include "common/pmtu.h"
+#include "common/datapath/pmtu.h"
 
 #define MS (G_GINT64_CONSTANT(1000))
 

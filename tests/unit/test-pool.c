@@ -5,10 +5,10 @@
  * identity so that none can add a line, a planted line in an old file is
  * dropped on load, and what is shown (logs, JSON) stays one line of UTF-8.
  */
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/json-writer.h"
-#include "common/log.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/base/json-writer.h"
+#include "common/base/log.h"
 #include "server/pool.h"
 
 #include <glib/gstdio.h>

@@ -7,10 +7,10 @@
  * here sends a packet (no port is ever set): the protocol work against a
  * real router is tests/netns/test-portmap.sh.
  */
-#include "common/portmap-private.h"
+#include "common/portmap/private.h"
 
 #include "client/options.h"
-#include "common/error.h"
+#include "common/base/error.h"
 #include "server/options.h"
 
 #include <json-glib/json-glib.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/fwd.h"
-#include "common/rcu.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/datapath/fwd.h"
+#include "common/base/rcu.h"
 
 #include "tests/unit/pkt-build.h"
 

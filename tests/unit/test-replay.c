@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/replay.h"
+#include "common/datapath/replay.h"
 
 #include <glib.h>
 

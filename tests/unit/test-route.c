@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/addr.h"
-#include "common/error.h"
-#include "common/route.h"
+#include "common/base/addr.h"
+#include "common/base/error.h"
+#include "common/datapath/route.h"
 
 #include "platform/net.h"
 

@@ -7,10 +7,10 @@
  */
 #include "client/client.h"
 #include "client/options.h"
-#include "common/error.h"
-#include "common/secret.h"
-#include "common/shared-key.h"
-#include "common/tls.h"
+#include "common/base/error.h"
+#include "common/base/secret.h"
+#include "common/auth/shared-key.h"
+#include "common/auth/tls.h"
 #include "server/hub.h"
 #include "server/options.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "common/switch.h"
+#include "common/datapath/switch.h"
 
 #include <glib.h>
 

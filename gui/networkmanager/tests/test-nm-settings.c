@@ -5,7 +5,7 @@
  * every option, round trips, broken files with their exact errors. Then the
  * validation table and the secrets a connection needs (settings.c).
  */
-#include "common/error.h"
+#include "common/base/error.h"
 #include "gui/networkmanager/settings.h"
 
 #include <glib/gstdio.h>

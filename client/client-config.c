@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The client's configuration: its defaults, and freeing it. */
+#include "client/client-private.h"
+
+#include "common/base/secret.h"
+
+#include <string.h>
+
+void
+tr_client_config_init(TrClientConfig *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->dev_type = TR_DEVICE_TUN;
+	c->configure_device = TRUE;
+	c->apply_dns = TRUE;
+	c->mtu = TR_MTU_DEFAULT;
+	c->n_ciphers = tr_cipher_default_list(c->ciphers, G_N_ELEMENTS(c->ciphers));
+	c->magic = TR_MAGIC_DEFAULT;
+	c->udp = TRUE;
+	c->handshake_timeout_ms = 10000;
+	c->retry_max_sec = 30;
+	tr_dp_tuning_init(&c->tuning);
+	tr_portmap_settings_init(&c->portmap);
+}
+
+void
+tr_client_config_clear(TrClientConfig *c)
+{
+	g_strfreev(c->connect);
+	g_free(c->server_name);
+	g_free(c->node_key_file);
+	tr_tls_config_clear(&c->tls);
+	g_free(c->username);
+	tr_secret_free(c->password);
+	g_free(c->device);
+	g_free(c->device_path);
+	g_free(c->ifup);
+	g_free(c->ifdown);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * What the client's files share: the connection's state machine
+ * (client.c), reading the hub's CONFIG into settings (settings.c), and the
+ * device, sockets and workers those settings make (device.c).
+ */
+#include "client/client.h"
+#include "common/auth/node-key.h"
+#include "common/ctrl/dialer.h"
+
+typedef enum {
+	STATE_IDLE,
+	STATE_CONNECTING, /* TCP connect running */
+	STATE_TLS,        /* handshake */
+	STATE_HELLO,      /* HELLO sent, waiting for CONFIG */
+	STATE_ACTIVE,
+	STATE_STOPPED,
+} State;
+
+struct _TrClient {
+	TrClientConfig cfg;
+	TrClientCallbacks cb;
+	gpointer user_data;
+	TrTlsCreds *creds;
+	State state;
+	const char *waiting; /* not started: what for ("needs-password"), or NULL */
+	guint attempt;
+	guint next_server;
+	guint retry_id;
+	guint config_timer;
+	TrDialer *dialer;
+	char *server_desc;
+	struct sockaddr_storage server_addr;
+	socklen_t server_addr_len;
+
+	TrLink *link;
+	uint32_t rx_index;
+	int udp_fd;   /* udp_fds[0] */
+	int *udp_fds; /* one per worker, or one */
+	guint n_udp;
+	TrDataplane *dp;
+
+	TrDevice *dev;
+	TrClientSettings settings;
+	gboolean have_settings;
+	char *last_error;    /* why the last session or attempt ended */
+	TrNodeKey *node_key; /* shared key: binds our name at the hub */
+	TrRefusal refusal;   /* the hub's, with the last ERROR */
+
+	/* NAT port mapping of the UDP port (NULL when off); the port is kept
+	 * across reconnections, so the mapping is too. */
+	TrPortmap *portmap;
+	guint16 udp_port;
+};
+
+/* settings.c */
+/* The settings in the hub's CONFIG @msg, checked against what we offered
+ * (@cfg): TR_ERROR_NEGOTIATE when the hub chose something else. */
+gboolean client_settings_read(const TrClientConfig *cfg, const TrMsg *msg, TrClientSettings *out,
+                              GError **error);
+gboolean client_settings_equal(const TrClientSettings *a, const TrClientSettings *b);
+void client_settings_clear(TrClientSettings *s);
+
+/* device.c */
+/* The device as @s says, unless it is so already. */
+gboolean client_apply_settings(TrClient *client, const TrClientSettings *s, GError **error);
+void client_close_device(TrClient *client); /* its workers first */
+/* The session's UDP sockets, toward the server's address family. */
+gboolean client_open_udp(TrClient *client, GError **error);
+void client_close_udp(TrClient *client);
+/* The workers on the device and the sockets, for the current settings. */
+gboolean client_start_dataplane(TrClient *client, GError **error);

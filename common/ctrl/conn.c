@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common/ctrl/conn.h"
+
+#include "common/base/error.h"
+#include "common/base/watch.h"
+#include "platform/net.h"
+
+#include <errno.h>
+
+/* Control messages may wait in a long queue; data packets only in a short
+ * one, past which they are dropped (the sender's TCP stream is saturated). */
+#define QUEUE_MAX_CONTROL (4u << 20)
+#define QUEUE_MAX_DATA    (512u << 10)
+#define READ_BUDGET       (256u << 10) /* bytes per dispatch, for fairness */
+#define LINGER_MS         2000
+
+typedef enum {
+	STATE_HANDSHAKE,
+	STATE_OPEN,
+	STATE_CLOSING, /* flushing a final message */
+	STATE_CLOSED,
+} State;
+
+typedef struct {
+	GSource source;
+	TrCtrl *ctrl;
+	gpointer tag;
+} CtrlSource;
+
+struct _TrCtrl {
+	gint ref;
+	State state;
+	int fd;
+	TrTls *tls;
+	char *peer;
+	TrCtrlCallbacks cb;
+	gpointer user_data;
+	CtrlSource *source;
+	guint timeout_id;
+	GByteArray *in;
+	GByteArray *out;
+	size_t inflight; /* bytes handed to GnuTLS that returned EAGAIN */
+	GError *close_error;
+};
+
+static void ctrl_finish(TrCtrl *ctrl, GError *error);
+
+static gboolean
+ctrl_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	return callback(user_data);
+}
+
+static GSourceFuncs ctrl_source_funcs = {
+        .dispatch = ctrl_source_dispatch,
+};
+
+static void
+update_events(TrCtrl *ctrl)
+{
+	GIOCondition cond = G_IO_IN;
+
+	if (ctrl->source == NULL)
+		return;
+	if (ctrl->state == STATE_HANDSHAKE)
+		cond = tr_tls_wants_write(ctrl->tls) ? G_IO_OUT : G_IO_IN;
+	else if (ctrl->out->len > 0 || ctrl->inflight > 0)
+		cond |= G_IO_OUT;
+	tr_watch_modify(&ctrl->source->source, ctrl->source->tag, cond);
+}
+
+static gboolean
+flush(TrCtrl *ctrl, GError **error)
+{
+	while (ctrl->out->len > 0 || ctrl->inflight > 0) {
+		gssize n;
+
+		if (ctrl->inflight > 0)
+			n = tr_tls_write(ctrl->tls, NULL, 0, error);
+		else
+			n = tr_tls_write(ctrl->tls, ctrl->out->data, MIN(ctrl->out->len, 16384u),
+			                 error);
+		if (n == -EAGAIN) {
+			if (ctrl->inflight == 0)
+				ctrl->inflight = MIN(ctrl->out->len, 16384u);
+			return TRUE;
+		}
+		if (n < 0)
+			return FALSE;
+		g_byte_array_remove_range(ctrl->out, 0, (guint)n);
+		ctrl->inflight = 0;
+	}
+	return TRUE;
+}
+
+static gboolean
+process_input(TrCtrl *ctrl, GError **error)
+{
+	size_t off = 0;
+
+	while (ctrl->state == STATE_OPEN) {
+		int n = tr_msg_frame_length(ctrl->in->data + off, ctrl->in->len - off);
+		g_auto(TrMsg) msg = {0};
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "malformed message header");
+			return FALSE;
+		}
+		if (!tr_msg_parse(ctrl->in->data + off, (size_t)n, &msg, error))
+			return FALSE;
+		off += (size_t)n;
+		if (ctrl->cb.message)
+			ctrl->cb.message(ctrl, &msg, ctrl->user_data);
+	}
+	if (off > 0 && ctrl->state != STATE_CLOSED)
+		g_byte_array_remove_range(ctrl->in, 0, (guint)off);
+	return TRUE;
+}
+
+static gboolean
+read_some(TrCtrl *ctrl, GError **error)
+{
+	uint8_t buf[16384];
+	size_t budget = READ_BUDGET;
+
+	while (budget > 0 && ctrl->state == STATE_OPEN) {
+		gssize n = tr_tls_read(ctrl->tls, buf, sizeof(buf), error);
+
+		if (n == -EAGAIN)
+			return TRUE;
+		if (n < 0)
+			return FALSE;
+		if (n == 0) {
+			g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection closed by the peer");
+			return FALSE;
+		}
+		g_byte_array_append(ctrl->in, buf, (guint)n);
+		budget -= MIN(budget, (size_t)n);
+		if (!process_input(ctrl, error))
+			return FALSE;
+		/* A message bigger than the largest frame can never complete. */
+		if (ctrl->in->len > TR_MSG_HEADER_LEN + TR_MSG_MAX_BODY) {
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "oversized message");
+			return FALSE;
+		}
+	}
+	/* Budget spent with bytes still waiting: come back on the next iteration. */
+	if (ctrl->state == STATE_OPEN && tr_tls_pending(ctrl->tls))
+		g_source_set_ready_time(&ctrl->source->source, 0);
+	return TRUE;
+}
+
+static gboolean
+on_io(gpointer user_data)
+{
+	TrCtrl *ctrl = user_data;
+	g_autoptr(TrCtrl) hold G_GNUC_UNUSED = tr_ctrl_ref(ctrl);
+	g_autoptr(GError) error = NULL;
+	GIOCondition rev;
+
+	g_source_set_ready_time(&ctrl->source->source, -1);
+	rev = tr_watch_query(&ctrl->source->source, ctrl->source->tag);
+
+	if (ctrl->state == STATE_HANDSHAKE) {
+		int rc = tr_tls_handshake(ctrl->tls, &error);
+		if (rc < 0) {
+			ctrl_finish(ctrl, g_steal_pointer(&error));
+			return G_SOURCE_CONTINUE;
+		}
+		if (rc == 0) {
+			update_events(ctrl);
+			return G_SOURCE_CONTINUE;
+		}
+		ctrl->state = STATE_OPEN;
+		g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
+		if (ctrl->cb.established)
+			ctrl->cb.established(ctrl, ctrl->user_data);
+		if (ctrl->state != STATE_OPEN) {
+			update_events(ctrl);
+			return G_SOURCE_CONTINUE;
+		}
+		/* Application data may already be buffered behind the handshake. */
+		rev |= G_IO_IN;
+	}
+
+	if (ctrl->state == STATE_OPEN &&
+	    (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR) || tr_tls_pending(ctrl->tls))) {
+		if (!read_some(ctrl, &error)) {
+			ctrl_finish(ctrl, g_steal_pointer(&error));
+			return G_SOURCE_CONTINUE;
+		}
+	}
+	if (ctrl->state == STATE_OPEN || ctrl->state == STATE_CLOSING) {
+		if (!flush(ctrl, &error)) {
+			ctrl_finish(ctrl, g_steal_pointer(&error));
+			return G_SOURCE_CONTINUE;
+		}
+		if (ctrl->state == STATE_CLOSING && ctrl->out->len == 0 && ctrl->inflight == 0) {
+			ctrl_finish(ctrl, g_steal_pointer(&ctrl->close_error));
+			return G_SOURCE_CONTINUE;
+		}
+	}
+	/* While closing, a peer that sends more is drained and ignored. */
+	if (ctrl->state == STATE_CLOSING && (rev & G_IO_IN)) {
+		uint8_t sink[4096];
+		while (tr_tls_read(ctrl->tls, sink, sizeof(sink), NULL) > 0)
+			;
+	}
+	update_events(ctrl);
+	return G_SOURCE_CONTINUE;
+}
+
+TrCtrl *
+tr_ctrl_new(TrTlsCreds *creds, int fd, const char *server_name, const char *peer_desc,
+            const TrCtrlCallbacks *callbacks, gpointer user_data, GError **error)
+{
+	TrCtrl *ctrl;
+	TrTls *tls;
+	int one = 1;
+
+	if (tr_sock_set_nonblocking(fd, NULL) < 0) {
+		tr_set_error_errno(error, tr_sock_errno(), "cannot make socket non-blocking");
+		tr_sock_close(fd);
+		return NULL;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one, sizeof(one));
+	tls = tr_tls_new(creds, fd, server_name, error);
+	if (tls == NULL) {
+		tr_sock_close(fd);
+		return NULL;
+	}
+	ctrl = g_new0(TrCtrl, 1);
+	ctrl->ref = 1;
+	ctrl->fd = fd;
+	ctrl->tls = tls;
+	ctrl->peer = g_strdup(peer_desc);
+	ctrl->cb = *callbacks;
+	ctrl->user_data = user_data;
+	ctrl->in = g_byte_array_new();
+	ctrl->out = g_byte_array_new();
+	ctrl->state = STATE_HANDSHAKE;
+	return ctrl;
+}
+
+static gboolean
+on_handshake_timeout(gpointer user_data)
+{
+	TrCtrl *ctrl = user_data;
+
+	ctrl->timeout_id = 0;
+	ctrl_finish(ctrl, g_error_new(TR_ERROR, TR_ERROR_TIMEOUT, "TLS handshake timed out"));
+	return G_SOURCE_REMOVE;
+}
+
+void
+tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms)
+{
+	GSource *s = g_source_new(&ctrl_source_funcs, sizeof(CtrlSource));
+
+	ctrl->source = (CtrlSource *)s;
+	ctrl->source->ctrl = ctrl;
+	ctrl->source->tag = tr_watch_add(s, ctrl->fd, G_IO_IN | G_IO_OUT);
+	g_source_set_callback(s, on_io, ctrl, NULL);
+	g_source_set_name(s, "trellis-ctrl");
+	g_source_attach(s, NULL);
+	/* Clients speak first in TLS: a ready time kicks the first flight now. */
+	g_source_set_ready_time(s, 0);
+	if (timeout_ms > 0)
+		ctrl->timeout_id = g_timeout_add(timeout_ms, on_handshake_timeout, ctrl);
+}
+
+static void
+ctrl_teardown(TrCtrl *ctrl)
+{
+	if (ctrl->source) {
+		g_source_destroy(&ctrl->source->source);
+		g_source_unref(&ctrl->source->source);
+		ctrl->source = NULL;
+	}
+	g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
+	if (ctrl->fd >= 0) {
+		tr_sock_close(ctrl->fd);
+		ctrl->fd = -1;
+	}
+	ctrl->state = STATE_CLOSED;
+}
+
+/* The end of a connection, for whatever reason: one closed callback. */
+static void
+ctrl_finish(TrCtrl *ctrl, GError *error)
+{
+	g_autoptr(TrCtrl) hold G_GNUC_UNUSED = tr_ctrl_ref(ctrl);
+
+	if (ctrl->state == STATE_CLOSED) {
+		g_clear_error(&error);
+		return;
+	}
+	if (ctrl->state == STATE_OPEN || ctrl->state == STATE_CLOSING) {
+		flush(ctrl, NULL);
+		tr_tls_bye(ctrl->tls);
+	}
+	ctrl_teardown(ctrl);
+	if (ctrl->cb.closed)
+		ctrl->cb.closed(ctrl, error, ctrl->user_data);
+	g_clear_error(&error);
+}
+
+static gboolean
+on_linger_timeout(gpointer user_data)
+{
+	TrCtrl *ctrl = user_data;
+
+	ctrl->timeout_id = 0;
+	ctrl_finish(ctrl, g_steal_pointer(&ctrl->close_error));
+	return G_SOURCE_REMOVE;
+}
+
+TrCtrl *
+tr_ctrl_ref(TrCtrl *ctrl)
+{
+	g_atomic_int_inc(&ctrl->ref);
+	return ctrl;
+}
+
+void
+tr_ctrl_unref(TrCtrl *ctrl)
+{
+	if (ctrl == NULL || !g_atomic_int_dec_and_test(&ctrl->ref))
+		return;
+	ctrl_teardown(ctrl);
+	tr_tls_free(ctrl->tls);
+	g_byte_array_unref(ctrl->in);
+	g_byte_array_unref(ctrl->out);
+	g_clear_error(&ctrl->close_error);
+	g_free(ctrl->peer);
+	g_free(ctrl);
+}
+
+gboolean
+tr_ctrl_send(TrCtrl *ctrl, const TrMsg *msg, GError **error)
+{
+	if (ctrl->state != STATE_OPEN) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection is not open");
+		return FALSE;
+	}
+	if (ctrl->out->len > QUEUE_MAX_CONTROL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "peer is not reading (queue full)");
+		return FALSE;
+	}
+	if (!tr_msg_encode(msg, ctrl->out, error))
+		return FALSE;
+	update_events(ctrl);
+	return TRUE;
+}
+
+gboolean
+tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len)
+{
+	if (ctrl->state != STATE_OPEN || ctrl->out->len > QUEUE_MAX_DATA)
+		return FALSE;
+	if (!tr_msg_encode_data(ctrl->out, packet, len, NULL))
+		return FALSE;
+	update_events(ctrl);
+	return TRUE;
+}
+
+void
+tr_ctrl_close(TrCtrl *ctrl, TrMsgType type, TrRefusal code, const char *reason)
+{
+	g_auto(TrMsg) msg = {0};
+
+	if (ctrl->state == STATE_CLOSED || ctrl->state == STATE_CLOSING)
+		return;
+	if (code != TR_REFUSE_NONE && code != TR_REFUSE_SHUTDOWN)
+		ctrl->close_error = g_error_new(TR_ERROR, TR_ERROR_AUTH, "%s",
+		                                reason ? reason : tr_refusal_to_string(code));
+	if (ctrl->state == STATE_HANDSHAKE) {
+		ctrl_finish(ctrl, g_steal_pointer(&ctrl->close_error));
+		return;
+	}
+	tr_msg_init(&msg, type);
+	tr_msg_set_u16(&msg, TR_ATTR_ERROR_CODE, (uint16_t)code);
+	if (reason && *reason)
+		tr_msg_set_string(&msg, TR_ATTR_REASON, reason);
+	tr_ctrl_send(ctrl, &msg, NULL);
+	ctrl->state = STATE_CLOSING;
+	g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
+	ctrl->timeout_id = g_timeout_add(LINGER_MS, on_linger_timeout, ctrl);
+	update_events(ctrl);
+}
+
+void
+tr_ctrl_abort(TrCtrl *ctrl)
+{
+	ctrl_teardown(ctrl);
+}
+
+TrTls *
+tr_ctrl_get_tls(TrCtrl *ctrl)
+{
+	return ctrl->tls;
+}
+
+const char *
+tr_ctrl_peer(TrCtrl *ctrl)
+{
+	return ctrl->peer;
+}
+
+int
+tr_ctrl_get_fd(TrCtrl *ctrl)
+{
+	return ctrl->fd;
+}
+
+gboolean
+tr_ctrl_is_established(TrCtrl *ctrl)
+{
+	return ctrl->state == STATE_OPEN;
+}
+
+gsize
+tr_ctrl_queued(TrCtrl *ctrl)
+{
+	return ctrl->out->len;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "common/daemon/options.h"
+#include "common/datapath/dataplane.h"
+
+G_BEGIN_DECLS
+
+/* The data plane's techniques from a daemon's options (the rows below). */
+void tr_dp_tuning_from_options(TrOptions *options, TrDpTuning *tuning);
+
+/* The option rows both daemons share. */
+#define TR_DATAPLANE_OPTIONS                                                                       \
+	{"threads",                                                                                \
+	 0,                                                                                        \
+	 TR_OPT_INT,                                                                               \
+	 "N",                                                                                      \
+	 "0",                                                                                      \
+	 0,                                                                                        \
+	 TR_DP_WORKERS_MAX,                                                                        \
+	 NULL,                                                                                     \
+	 "Performance",                                                                            \
+	 "Data-plane worker threads, each with its own device queue and UDP socket; 0 is one per " \
+	 "CPU core",                                                                               \
+	 0},                                                                                       \
+	        {"no-tun-offload",                                                                 \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Do not let the device hand over 64 KiB TCP super-packets (TSO) and "             \
+	         "unchecksummed packets; also turns off coalescing",                               \
+	         0},                                                                               \
+	        {"no-coalesce",                                                                    \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Do not merge received TCP segments into super-packets for the device",           \
+	         0},                                                                               \
+	        {"no-udp-gso",                                                                     \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Send each datagram on its own instead of runs of datagrams in one call "         \
+	         "(UDP_SEGMENT)",                                                                  \
+	         0},                                                                               \
+	        {"no-udp-gro",                                                                     \
+	         0,                                                                                \
+	         TR_OPT_BOOL,                                                                      \
+	         NULL,                                                                             \
+	         NULL,                                                                             \
+	         0,                                                                                \
+	         0,                                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Do not ask the kernel to hand over received datagrams in runs (UDP_GRO)",        \
+	         0},
+
+G_END_DECLS

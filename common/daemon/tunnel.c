@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "common/daemon/tunnel.h"
+
+#include "common/base/error.h"
+
+#include <errno.h>
+
+static TrDevice *
+fail(TrDevice *dev, const TrPlatError *perr, GError **error)
+{
+	TrPlatError ignored = {0};
+
+	g_set_error(error, TR_ERROR,
+	            perr->code == -EPERM || perr->code == -EACCES ? TR_ERROR_PERMISSION
+	                                                          : TR_ERROR_IO,
+	            "%s", perr->message);
+	if (dev)
+		(void)tr_device_close(dev, &ignored);
+	return NULL;
+}
+
+TrDevice *
+tr_tunnel_open_device(const TrTunnelConfig *tc, GError **error)
+{
+	TrPlatError perr = {0};
+	TrDevice *dev;
+
+	dev = tr_device_open_ex(tc->type, tc->name, tc->path, tc->queues,
+	                        tc->tuning->tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
+	if (dev == NULL)
+		return fail(NULL, &perr, error);
+	if (tc->configure) {
+		if (tr_device_set_mtu(dev, tc->mtu, &perr) < 0)
+			return fail(dev, &perr, error);
+		for (guint i = 0; i < tc->n_addresses; i++)
+			if (tr_device_add_address(dev, &tc->addresses[i], &perr) < 0)
+				return fail(dev, &perr, error);
+	}
+	if (tr_device_set_up(dev, true, &perr) < 0)
+		return fail(dev, &perr, error);
+	if (tc->configure) {
+		for (guint i = 0; i < tc->n_routes; i++)
+			if (tr_device_add_route(dev, &tc->routes[i], &perr) < 0)
+				return fail(dev, &perr, error);
+		if (tc->dns && tc->dns[0]) {
+			TrDnsConfig dns = {
+			        .servers = tc->dns,
+			        .n_servers = g_strv_length((char **)tc->dns),
+			        .domains = tc->dns_search,
+			        .n_domains =
+			                tc->dns_search ? g_strv_length((char **)tc->dns_search) : 0,
+			};
+			if (tr_device_set_dns(dev, &dns, &perr) < 0)
+				return fail(dev, &perr, error);
+		}
+	}
+	if ((tc->ifup || tc->ifdown) && tr_device_ifup(dev, tc->ifup, tc->ifdown, &perr) < 0)
+		return fail(dev, &perr, error);
+	return dev;
+}
+
+TrDataplane *
+tr_tunnel_start_dataplane(const TrTunnelConfig *tc, TrDevice *dev, const int *udp_fds, guint n_udp,
+                          GError **error)
+{
+	TrDpConfig dpc;
+
+	tr_dp_config_setup(&dpc, tc->tuning, dev, udp_fds, n_udp);
+	dpc.magic = tc->magic;
+	dpc.frame = (TrFrameType)tc->type;
+	dpc.mtu = tc->mtu;
+	dpc.hub = tc->hub;
+	dpc.client_to_client = tc->client_to_client;
+	return tr_dataplane_new(&dpc, error);
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A session as the data plane holds it (TrDpSession): its references, the
+ * endpoint under a sequence lock, the events its workers raise for the
+ * control plane, and what the control plane reads and sets.
+ */
+#include "common/datapath/dataplane-private.h"
+
+#include <errno.h>
+#include <string.h>
+
+TrDpSession *
+dp_session_ref(TrDpSession *session)
+{
+	atomic_fetch_add_explicit(&session->ref, 1, memory_order_relaxed);
+	return session;
+}
+
+void
+dp_session_unref(TrDpSession *session)
+{
+	if (session && atomic_fetch_sub_explicit(&session->ref, 1, memory_order_acq_rel) == 1) {
+		tr_dc_free(session->dc);
+		g_free(session);
+	}
+}
+
+void
+dp_endpoint_write(TrDpSession *session, const struct sockaddr *sa, socklen_t len)
+{
+	uint64_t words[EP_WORDS] = {0};
+	unsigned seq;
+
+	if ((size_t)len > sizeof(words)) /* socklen_t is an int on Windows */
+		len = 0;
+	if (len)
+		memcpy(words, sa, len);
+	/* Writers (the owner worker, or the control plane before the session is
+	 * published) are serialised by taking the odd count. */
+	do {
+		seq = atomic_load_explicit(&session->ep_seq, memory_order_relaxed);
+	} while ((seq & 1) || !atomic_compare_exchange_strong_explicit(
+	                              &session->ep_seq, &seq, seq + 1, memory_order_acquire,
+	                              memory_order_relaxed));
+	for (unsigned i = 0; i < EP_WORDS; i++)
+		atomic_store_explicit(&session->ep_words[i], words[i], memory_order_relaxed);
+	atomic_store_explicit(&session->ep_len_, len, memory_order_relaxed);
+	atomic_store_explicit(&session->ep_seq, seq + 2, memory_order_release);
+}
+
+void
+dp_signal_main(TrDataplane *dp)
+{
+	if (!atomic_exchange_explicit(&dp->main_signaled, true, memory_order_acq_rel))
+		tr_wakeup_signal(&dp->main_wake);
+}
+
+void
+dp_session_raise(TrDpSession *session, unsigned ev)
+{
+	if (atomic_fetch_or_explicit(&session->events, ev, memory_order_acq_rel) == 0)
+		dp_signal_main(session->dp);
+}
+
+const char *
+tr_path_name(TrPath path)
+{
+	switch (path) {
+	case TR_PATH_UDP:
+		return "udp";
+	case TR_PATH_TCP:
+		return "tcp";
+	default:
+		return "none";
+	}
+}
+
+TrDc *
+tr_dp_session_dc(TrDpSession *session)
+{
+	return session->dc;
+}
+
+void
+tr_dp_session_set_path(TrDpSession *session, TrPath path)
+{
+	atomic_store_explicit(&session->path, path, memory_order_relaxed);
+}
+
+socklen_t
+tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *out)
+{
+	return dp_endpoint_read(session, out);
+}
+
+void
+tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len)
+{
+	dp_endpoint_write(session, sa, len);
+}
+
+gint64
+tr_dp_session_last_udp_rx(TrDpSession *session)
+{
+	return atomic_load_explicit(&session->last_udp_rx, memory_order_relaxed);
+}
+
+gboolean
+tr_dp_session_send(TrDataplane *dp, TrDpSession *session, const uint8_t *data, size_t len)
+{
+	TrPath path = atomic_load_explicit(&session->path, memory_order_relaxed);
+	g_autofree uint8_t *buf = NULL;
+	struct sockaddr_storage ep;
+	socklen_t ep_len;
+	int n;
+
+	if (len > TR_PACKET_PAYLOAD_MAX || path == TR_PATH_NONE)
+		return FALSE;
+	buf = g_malloc(len + TR_DC_OVERHEAD);
+	n = tr_dc_seal(session->dc, TR_DP_CONTROL_LANE(dp->cfg.n_workers), NULL, TR_DC_DATA, data,
+	               len, buf, len + TR_DC_OVERHEAD, g_get_monotonic_time());
+	if (n < 0)
+		return FALSE;
+	if (path == TR_PATH_TCP) {
+		if (session->cb.tcp_send == NULL)
+			return FALSE;
+		session->cb.tcp_send(session, buf, (size_t)n, session->user_data);
+		return TRUE;
+	}
+	ep_len = dp_endpoint_read(session, &ep);
+	return ep_len > 0 && tr_sock_sendto(dp->cfg.udp_fds[0], buf, (size_t)n,
+	                                    (struct sockaddr *)&ep, ep_len) == n;
+}
+
+gboolean
+tr_dp_session_send_control(TrDataplane *dp, TrDpSession *session, TrDcType type,
+                           const uint8_t *payload, size_t len)
+{
+	return dp_send_control(session, TR_DP_CONTROL_LANE(dp->cfg.n_workers), dp->cfg.udp_fds[0],
+	                       type, payload, len, g_get_monotonic_time());
+}
+
+int
+tr_dp_session_send_probe(TrDataplane *dp, TrDpSession *session, uint32_t round, size_t wire_len)
+{
+	struct sockaddr_storage ep;
+	socklen_t ep_len = dp_endpoint_read(session, &ep);
+	size_t overhead =
+	        TR_DC_HEADER_LEN + tr_cipher_tag_len(tr_dc_get_config(session->dc)->cipher);
+	g_autofree uint8_t *payload = NULL, *buf = NULL;
+	ssize_t r;
+	int n;
+
+	if (ep_len == 0)
+		return -EDESTADDRREQ;
+	if (wire_len < overhead + 4 || wire_len > TR_PACKET_PAYLOAD_MAX)
+		return -EINVAL;
+	payload = g_malloc0(wire_len - overhead);
+	buf = g_malloc(wire_len + TR_DC_OVERHEAD);
+	tr_store_be32(payload, round);
+	n = tr_dc_seal(session->dc, TR_DP_CONTROL_LANE(dp->cfg.n_workers), NULL, TR_DC_PROBE,
+	               payload, wire_len - overhead, buf, wire_len + TR_DC_OVERHEAD,
+	               g_get_monotonic_time());
+	if (n < 0)
+		return n;
+	r = tr_sock_sendto(dp->cfg.udp_fds[0], buf, (size_t)n, (struct sockaddr *)&ep, ep_len);
+	return r == n ? 0 : r < 0 ? (int)r : -EIO;
+}
+
+unsigned
+tr_dp_session_probe_ack(TrDpSession *session, uint32_t round)
+{
+	uint64_t v = atomic_load_explicit(&session->probe_ack, memory_order_relaxed);
+
+	return (uint32_t)(v >> 32) == round ? (unsigned)(uint32_t)v : 0;
+}
+
+void
+tr_dp_session_set_mtu(TrDpSession *session, unsigned mtu)
+{
+	atomic_store_explicit(&session->mtu, mtu, memory_order_relaxed);
+	/* sized to the path now: runs fit again */
+	atomic_store_explicit(&session->split, false, memory_order_relaxed);
+}
+
+unsigned
+tr_dp_session_mtu(TrDataplane *dp, TrDpSession *session)
+{
+	return dp_session_mtu(dp, session);
+}
+
+gboolean
+tr_dp_session_inject(TrDataplane *dp, TrDpSession *session, const uint8_t *data, size_t len)
+{
+	return dp_inbox_push(dp, session, data, len, NULL, 0);
+}

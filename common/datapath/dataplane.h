@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The data plane: worker threads that move packets between the device and
+ * the UDP sockets, outside the GLib main loop.
+ *
+ *  - One worker per device queue. Worker i owns tun queue i and UDP socket i
+ *    (an SO_REUSEPORT group). It sleeps in a poller on those two descriptors
+ *    and its wakeup, and moves packets in batches: up to `batch` reads from
+ *    the device (each possibly a 64 KiB super-packet with TSO, split here),
+ *    recvmmsg/sendmmsg on the socket (with UDP GRO and GSO runs of equal-sized
+ *    datagrams), and coalescing of received TCP segments into super-packets
+ *    for the device.
+ *  - Sessions (TrDpSession: a data channel, the endpoint, the path) and the
+ *    forwarding snapshot (TrFwd) reach the workers as one immutable table
+ *    published through RCU (common/base/rcu.h); a worker reads it once per
+ *    batch. No lock, allocation or log call per packet on the UDP path.
+ *  - Each session is received by one worker, its owner: receiver index mod
+ *    the number of sockets. A classic BPF program on the socket group steers
+ *    each datagram to the socket of its owner by the receiver index in the
+ *    clear header, so replay windows have one writer. Any worker may send to
+ *    any session, on its own lane of the data channel (TrDcConfig.lanes).
+ *  - Key changes need the workers quiesced: each worker holds its gate for
+ *    a batch (one uncontended lock per batch, not per packet), and
+ *    tr_dataplane_quiesce() takes every gate.
+ *  - The slow paths go through the main loop: data over the TLS stream (the
+ *    TCP fallback) in both directions, and events (the other end roamed,
+ *    closed the session, was heard over UDP again, or its path refused a
+ *    size), through a wakeup the main loop polls.
+ *
+ * The files: dataplane-private.h lists them and what each holds.
+ */
+#include <glib.h>
+
+#include "common/datapath/datachannel.h"
+#include "common/datapath/frame.h"
+#include "common/datapath/fwd.h"
+#include "platform/device.h"
+#include "platform/net.h"
+
+G_BEGIN_DECLS
+
+#define TR_DP_WORKERS_MAX (TR_DC_LANES_MAX - 1u)
+
+/*
+ * The default tunnel MTU: a full packet fits a 1500-byte path over IPv6
+ * (1500 - 40 IPv6 - 8 UDP - TR_DC_OVERHEAD), and so over IPv4 too. A tap
+ * device's frames carry a 14-byte Ethernet header more.
+ */
+#define TR_MTU_DEFAULT     (1500u - 40u - 8u - TR_DC_OVERHEAD)
+#define TR_MTU_DEFAULT_TAP (TR_MTU_DEFAULT - 14u)
+/* The data-channel lane of the control plane (workers use 0 .. n-1). */
+#define TR_DP_CONTROL_LANE(n) (n)
+
+typedef struct TrDataplane TrDataplane;
+typedef struct TrDpSession TrDpSession;
+
+/* Where a session's data goes. */
+typedef enum {
+	TR_PATH_NONE = 0, /* nowhere yet: dropped */
+	TR_PATH_UDP = 1,
+	TR_PATH_TCP = 2, /* over the session's TLS stream (the control plane's tcp_send) */
+} TrPath;
+
+/* "none", "udp", "tcp". */
+const char *tr_path_name(TrPath path);
+
+/* What a worker reports to the control plane about a session (a bit set). */
+typedef enum {
+	TR_DP_EVENT_ROAMED = 1 << 0,    /* authenticated UDP from a new endpoint */
+	TR_DP_EVENT_CLOSED = 1 << 1,    /* the other end sent CLOSE */
+	TR_DP_EVENT_UDP_HEARD = 1 << 2, /* authenticated UDP from the other end after a silence */
+	TR_DP_EVENT_TOO_BIG = 1 << 3, /* its path refused a datagram's size: search the path MTU */
+} TrDpEvent;
+
+typedef struct {
+	/* Events of @session (main loop). */
+	void (*event)(TrDpSession *session, unsigned events, gpointer user_data);
+	/* A sealed datagram for @session to go over its TLS stream (path TCP; main loop). */
+	void (*tcp_send)(TrDpSession *session, const uint8_t *data, size_t len, gpointer user_data);
+} TrDpSessionCallbacks;
+
+typedef struct {
+	TrDevice *dev;      /* one queue per worker; not owned */
+	const int *udp_fds; /* n_udp sockets in one steered group (or 1); not owned */
+	unsigned n_udp;     /* 1 or n_workers */
+	unsigned n_workers; /* 1 .. TR_DP_WORKERS_MAX, at most the device's queues */
+	TrMagic magic;
+	TrFrameType frame;
+	unsigned mtu; /* tunnel MTU: MSS clamping and "packet too big" */
+	/* TRUE: forwarding between sessions and the device by the TrFwd; FALSE: the device's
+	 * packets go to the session of id 1, every session's to the device. */
+	gboolean hub;
+	gboolean client_to_client;
+	unsigned batch;       /* reads per wakeup and queue (default 64) */
+	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
+	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */
+	gboolean coalesce;    /* with tun_offload: merge received TCP segments */
+} TrDpConfig;
+
+void tr_dp_config_init(TrDpConfig *cfg);
+
+/* Starts the workers. */
+TrDataplane *tr_dataplane_new(const TrDpConfig *cfg, GError **error);
+/* Stops and joins the workers; frees the sessions and the tables. */
+void tr_dataplane_free(TrDataplane *dp);
+
+const TrDpConfig *tr_dataplane_config(TrDataplane *dp);
+
+/*
+ * Adds a session: @dc (ownership taken; created with lanes = n_workers + 1
+ * and defer_activation) under forwarding id @id (the hub's session id; 1 on
+ * a client) with its receiver index and initial endpoint (NULL: unknown).
+ * The new table is published at once. @user_data is passed to the callbacks.
+ */
+TrDpSession *tr_dataplane_add_session(TrDataplane *dp, TrDc *dc, uint32_t id,
+                                      const struct sockaddr *endpoint, socklen_t endpoint_len,
+                                      const TrDpSessionCallbacks *cb, gpointer user_data);
+/* Removes it from the table; it is freed (with its TrDc) once no worker can see it. */
+void tr_dataplane_remove_session(TrDataplane *dp, TrDpSession *session);
+
+/* Sets the forwarding id of a session (0: not a target) and publishes. */
+void tr_dataplane_set_session_id(TrDataplane *dp, TrDpSession *session, uint32_t id);
+
+/* Replaces the forwarding snapshot (ownership taken; hub only). */
+void tr_dataplane_set_fwd(TrDataplane *dp, TrFwd *fwd);
+
+/* The worker that receives a receiver index's datagrams. */
+unsigned tr_dataplane_owner(TrDataplane *dp, uint32_t rx_index);
+
+/* Stops every worker between batches until tr_dataplane_resume(). Main loop only. */
+void tr_dataplane_quiesce(TrDataplane *dp);
+void tr_dataplane_resume(TrDataplane *dp);
+
+/* ---- A session, from the control plane ---------------------------------------- */
+
+TrDc *tr_dp_session_dc(TrDpSession *session);
+/* Where data to the session goes. */
+void tr_dp_session_set_path(TrDpSession *session, TrPath path);
+/* The endpoint (copied into @out); 0 when none is known. */
+socklen_t tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *out);
+void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len);
+/* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
+gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
+
+/*
+ * Path MTU discovery (common/datapath/pmtu.h drives it): sends a PROBE of @wire_len
+ * bytes of UDP payload in @round on a socket that never fragments. Returns 0,
+ * or a negative errno (-EMSGSIZE: larger than the kernel knows the path takes).
+ */
+int tr_dp_session_send_probe(TrDataplane *dp, TrDpSession *session, uint32_t round,
+                             size_t wire_len);
+/* The largest PROBE length the other end acknowledged in @round (0: none yet). */
+unsigned tr_dp_session_probe_ack(TrDpSession *session, uint32_t round);
+/*
+ * The tunnel MTU on the session's path (0: the device's): larger packets get "packet
+ * too big" back to their sender, TCP's MSS is clamped to it, and its runs
+ * use UDP_SEGMENT again.
+ */
+void tr_dp_session_set_mtu(TrDpSession *session, unsigned mtu);
+/* The tunnel MTU in force for the session. */
+unsigned tr_dp_session_mtu(TrDataplane *dp, TrDpSession *session);
+
+/*
+ * A packet from the control plane for @session rather than from the device (a
+ * program with no device of its own for it: the load generator): sealed
+ * with the control lane and sent on the session's path, over UDP or through
+ * tcp_send. FALSE when it cannot go now (no key yet, no path, socket full).
+ */
+gboolean tr_dp_session_send(TrDataplane *dp, TrDpSession *session, const uint8_t *data, size_t len);
+
+/* Seals a @type message (PING, PONG, CLOSE) with the control lane and sends it over UDP. */
+gboolean tr_dp_session_send_control(TrDataplane *dp, TrDpSession *session, TrDcType type,
+                                    const uint8_t *payload, size_t len);
+
+/*
+ * A sealed datagram that came over the TLS stream: handed to the session's
+ * owner worker, which opens and delivers it. Returns FALSE when its inbox is
+ * full (the datagram is dropped and counted).
+ */
+gboolean tr_dp_session_inject(TrDataplane *dp, TrDpSession *session, const uint8_t *data,
+                              size_t len);
+
+/* ---- Counters ---------------------------------------------------------------- */
+
+typedef struct {
+	guint64 rx_datagrams, rx_batches, rx_gro_runs;
+	guint64 tx_datagrams, tx_batches, tx_gso_runs;
+	guint64 dev_reads, dev_super_reads, dev_writes, dev_coalesced;
+	guint64 rx_drops;     /* unknown receiver, malformed, failed authentication ... */
+	guint64 dev_drops;    /* device read/write errors, splitting refused */
+	guint64 tx_drops;     /* no key, socket full, no path */
+	guint64 tx_gso_split; /* UDP_SEGMENT runs the path refused, sent one by one */
+	guint64 tx_too_big; /* packets larger than the session's path: "packet too big" sent back */
+	guint64 tx_oversize_tls; /* ... that could not be answered so: sent over the TLS stream */
+	guint64 fwd_drops[TR_FWD_DROP_COUNT];
+	guint64 handoffs; /* datagrams passed to the owner worker (TLS fallback, misdelivered) */
+} TrDpStats;
+
+/* Sums the workers' counters (read with atomic loads). */
+void tr_dataplane_stats(TrDataplane *dp, TrDpStats *out);
+/* Appends them as JSON object members (no braces). */
+void tr_dataplane_stats_json(TrDataplane *dp, GString *out, gboolean *first);
+
+/* ---- Setting up: shared by both daemons ------------------------------------------ */
+
+/* The switchable techniques (options below). */
+typedef struct {
+	guint threads;        /* 0: one per CPU core */
+	gboolean tun_offload; /* TSO/USO super-packets from the device, checksum offload */
+	gboolean coalesce;    /* merge received TCP segments for the device (needs tun_offload) */
+	gboolean udp_gso;     /* UDP_SEGMENT runs on send */
+	gboolean udp_gro;     /* UDP_GRO on receive */
+} TrDpTuning;
+
+/* Every technique on, one thread per core. */
+void tr_dp_tuning_init(TrDpTuning *t);
+/* The worker count: threads, or the CPU cores, at most TR_DP_WORKERS_MAX. */
+guint tr_dp_tuning_workers(const TrDpTuning *t);
+
+/*
+ * tr_dp_config_init() and then the parts both daemons share: the device
+ * (a worker per queue), the sockets (one per worker when there are as many,
+ * else one shared), and the techniques @t and the device allow.
+ */
+void tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const int *udp_fds,
+                        guint n_udp);
+
+/*
+ * Opens @n UDP sockets in one SO_REUSEPORT group bound to @addr (port 0:
+ * one the kernel picks, the same for all) and steers datagrams among them
+ * by receiver index. When steering is not possible, keeps one socket.
+ * Returns the descriptors (g_free the array, close each) and their number.
+ */
+int *tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
+                        guint *n_out, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A link's liveness and its timer: every 250 ms the link looks at the time
+ * since it last heard the peer (anything over TLS, authenticated UDP) and
+ * drops a peer silent for the peer timeout; it sends a control-channel PING
+ * when it has sent nothing for the keepalive interval, and runs the path,
+ * path MTU and key housekeeping.
+ */
+#include "common/link/private.h"
+
+#include <gnutls/crypto.h>
+#include <string.h>
+
+static gboolean
+on_tick(gpointer user_data)
+{
+	TrLink *link = user_data;
+	gint64 now = g_get_monotonic_time();
+	gint64 ka = (gint64)link->timing.keepalive_sec * G_USEC_PER_SEC;
+
+	if (link->dc == NULL || link->closing)
+		return G_SOURCE_CONTINUE;
+	link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_session_last_udp_rx(link->dp_session));
+	link->last_rx = MAX(link->last_rx, link->last_udp_rx);
+
+	if (now - link->last_rx > (gint64)link->timing.peer_timeout_sec * G_USEC_PER_SEC) {
+		g_message("%s: no sign of life for %u s, dropping the session", tr_link_peer(link),
+		          link->timing.peer_timeout_sec);
+		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_TIMEOUT, "peer timed out");
+		return G_SOURCE_CONTINUE;
+	}
+	if (link->timing.udp_enabled) {
+		link_path_tick(link, now);
+		link_pmtu_tick(link, now);
+	}
+	if (now - link->last_ctrl_tx >= ka) {
+		g_auto(TrMsg) ping = {0};
+		tr_msg_init(&ping, TR_MSG_PING);
+		gnutls_rnd(GNUTLS_RND_NONCE, ping.salt, SALT_LEN);
+		ping.salt_len = SALT_LEN;
+		tr_msg_set(&ping, TR_ATTR_SALT);
+		tr_link_send_msg(link, &ping, NULL);
+	}
+	link_keys_tick(link, now);
+	return G_SOURCE_CONTINUE;
+}
+
+void
+link_liveness_start(TrLink *link)
+{
+	link->tick_id = g_timeout_add(250, on_tick, link);
+}
+
+void
+link_liveness_stop(TrLink *link)
+{
+	g_clear_handle_id(&link->tick_id, g_source_remove);
+	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
+}
+
+void
+link_liveness_ping(TrLink *link, const TrMsg *msg)
+{
+	g_auto(TrMsg) pong = {0};
+
+	tr_msg_init(&pong, TR_MSG_PONG);
+	memcpy(pong.salt, msg->salt, msg->salt_len);
+	pong.salt_len = msg->salt_len;
+	if (msg->salt_len)
+		tr_msg_set(&pong, TR_ATTR_SALT);
+	tr_link_send_msg(link, &pong, NULL);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * Nodes: the other daemons of a symmetric network (--connect, --name), each
+ * with its own tunnel addresses, nothing pushed. A session with one is a
+ * node session (node.c); a --connect target is dialled and redialled by a
+ * connector (connector.c).
+ */
+#include "server/session.h"
+
+typedef struct _Connector Connector;
+
+/* node.c */
+/* Incoming: a node's HELLO makes @s a node session. */
+void hub_node_hello(Session *s, TrMsg *hello);
+/* Outgoing: @s, which @k dialled, is a node session from the start. */
+void hub_node_dialled(Session *s, Connector *k);
+/* @k is gone before its session. */
+void hub_node_forget_connector(Session *s);
+gboolean hub_session_is_node(Session *s);
+
+/* connector.c */
+void hub_connectors_start(TrHub *hub);
+void hub_connectors_free(TrHub *hub);
+/* Its session is up: the next redial starts from the shortest wait. */
+void hub_connector_connected(Connector *k);
+/* The node refused us (ERROR, or the TLS handshake): a refusal retrying
+ * cannot fix stops @k, with the reason logged. */
+void hub_connector_refused(Connector *k, Session *s, const GError *error);
+/* Its session with the node @identity (NULL: never identified) ended:
+ * dial again later, unless refused for good. */
+void hub_connector_ended(Connector *k, const char *identity);
