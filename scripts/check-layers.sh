@@ -20,7 +20,7 @@ LAYERS = {
     "common/datapath": 2, "common/pki": 2,
     "common/auth": 3,
     "common/ctrl": 4,
-    "common/link": 5,
+    "common/link": 5, "common/mesh": 5,
     "common/daemon": 6,
     "common/portmap": 7,
     "server": 10, "client": 10, "cli": 10,

@@ -39,6 +39,7 @@ struct _TrTlsCreds {
 	char *psk_identity; /* client */
 	TrTlsPskLookup psk_lookup;
 	gpointer psk_lookup_data;
+	gboolean pair; /* the peer is a client whatever its TLS role */
 };
 
 struct _TrTls {
@@ -48,8 +49,10 @@ struct _TrTls {
 	char *psk_identity; /* client: overrides the credentials' identity */
 	gboolean handshake_done;
 	gboolean used_psk;
-	gboolean psk_from_lookup; /* the key came from creds->psk_lookup */
-	int refusal_alert;        /* why verify_peer refused, as a TLS alert */
+	gboolean psk_from_lookup;        /* the key came from creds->psk_lookup */
+	int refusal_alert;               /* why verify_peer refused, as a TLS alert */
+	const TrTlsTransport *transport; /* NULL: the socket given to tr_tls_new() */
+	gpointer transport_data;
 };
 
 static int
@@ -223,6 +226,7 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 
 	creds->ref = 1;
 	creds->is_server = config->is_server;
+	creds->pair = config->pair;
 
 	if (want_cert) {
 		if (config->ca_file == NULL || config->cert_file == NULL ||
@@ -447,8 +451,8 @@ tr_tls_creds_is_revoked(TrTlsCreds *creds, const GBytes *cert_der)
 	return (status & GNUTLS_CERT_REVOKED) != 0;
 }
 
-TrTls *
-tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
+static TrTls *
+tls_new(TrTlsCreds *creds, const char *server_name, GError **error)
 {
 	g_autoptr(TrTls) tls = g_new0(TrTls, 1);
 	const char *err_pos = NULL;
@@ -487,9 +491,56 @@ tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
 	}
 	if (rc < 0)
 		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "TLS priority"), NULL;
-	gnutls_transport_set_int(tls->session, fd);
 	gnutls_handshake_set_timeout(tls->session, 0); /* the caller bounds it */
 	return g_steal_pointer(&tls);
+}
+
+TrTls *
+tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error)
+{
+	TrTls *tls = tls_new(creds, server_name, error);
+
+	if (tls != NULL)
+		gnutls_transport_set_int(tls->session, fd);
+	return tls;
+}
+
+static ssize_t
+transport_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	TrTls *tls = ptr;
+	gssize n = tls->transport->push(tls->transport_data, buf, len);
+
+	if (n < 0)
+		gnutls_transport_set_errno(tls->session, errno);
+	return n;
+}
+
+static ssize_t
+transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	TrTls *tls = ptr;
+	gssize n = tls->transport->pull(tls->transport_data, buf, len);
+
+	if (n < 0)
+		gnutls_transport_set_errno(tls->session, errno);
+	return n;
+}
+
+TrTls *
+tr_tls_new_transport(TrTlsCreds *creds, const TrTlsTransport *transport, gpointer user_data,
+                     GError **error)
+{
+	TrTls *tls = tls_new(creds, NULL, error);
+
+	if (tls == NULL)
+		return NULL;
+	tls->transport = transport;
+	tls->transport_data = user_data;
+	gnutls_transport_set_ptr(tls->session, tls);
+	gnutls_transport_set_push_function(tls->session, transport_push);
+	gnutls_transport_set_pull_function(tls->session, transport_pull);
+	return tls;
 }
 
 void
@@ -717,8 +768,9 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 
 	/* Servers prove they are servers, clients that they are clients. */
 	vdata[n_vdata].type = GNUTLS_DT_KEY_PURPOSE_OID;
-	vdata[n_vdata].data = (unsigned char *)(tls->creds->is_server ? GNUTLS_KP_TLS_WWW_CLIENT
-	                                                              : GNUTLS_KP_TLS_WWW_SERVER);
+	vdata[n_vdata].data = (unsigned char *)(tls->creds->is_server || tls->creds->pair
+	                                                ? GNUTLS_KP_TLS_WWW_CLIENT
+	                                                : GNUTLS_KP_TLS_WWW_SERVER);
 	vdata[n_vdata++].size = 0;
 	if (!tls->creds->is_server && tls->server_name) {
 		vdata[n_vdata].type = GNUTLS_DT_DNS_HOSTNAME;
@@ -737,7 +789,13 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		                 GNUTLS_CERT_SIGNATURE_FAILURE;
 
 		/* The hub's reason goes to the client: no path of the hub's in it. */
-		if ((status & GNUTLS_CERT_SIGNER_NOT_FOUND) && tls->creds->is_server)
+		if ((status & GNUTLS_CERT_SIGNER_NOT_FOUND) && tls->creds->pair)
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			            "certificate from an unknown CA: the peer's certificate "
+			            "(subject %s) "
+			            "was not issued by the CA in %s (--ca)",
+			            cn ? cn : "?", tls->creds->ca_file);
+		else if ((status & GNUTLS_CERT_SIGNER_NOT_FOUND) && tls->creds->is_server)
 			g_set_error(
 			        error, TR_ERROR, TR_ERROR_AUTH,
 			        "certificate from an unknown CA: the certificate (subject %s) was "

@@ -46,6 +46,10 @@ typedef struct {
 	 * handshakes even when it otherwise authenticates with certificates. */
 	TrTlsPskLookup psk_lookup;
 	gpointer psk_lookup_data;
+	/* Pair sessions (docs/PROTOCOL.md, "Pair sessions"): both ends are
+	 * clients, so the peer's certificate must be a client certificate
+	 * (clientAuth) whichever TLS role it plays. */
+	gboolean pair;
 } TrTlsConfig;
 
 /* For a configuration that owns its strings (the daemons'): copies them
@@ -78,6 +82,20 @@ typedef struct _TrTls TrTls;
  */
 TrTls *tr_tls_new(TrTlsCreds *creds, int fd, const char *server_name, GError **error);
 void tr_tls_free(TrTls *tls);
+
+/*
+ * A byte transport other than a socket (a pair handshake carried inside
+ * control messages). Both return the bytes taken or given, or -1 with errno
+ * set (EAGAIN: nothing to read now / cannot take more now).
+ */
+typedef struct {
+	gssize (*push)(gpointer user_data, const void *buf, size_t len);
+	gssize (*pull)(gpointer user_data, void *buf, size_t len);
+} TrTlsTransport;
+
+/* A TLS session over @transport (the table must outlive the session). */
+TrTls *tr_tls_new_transport(TrTlsCreds *creds, const TrTlsTransport *transport, gpointer user_data,
+                            GError **error);
 
 /* Client with a shared key: the PSK identity for this session only (before
  * the handshake), instead of the credentials' one. */

@@ -21,6 +21,7 @@ typedef enum {
 	K_SALT,
 	K_MAGIC,
 	K_BYTES,
+	K_CANDIDATE,
 } Kind;
 
 typedef struct {
@@ -73,6 +74,13 @@ static const AttrSpec attr_specs[] = {
         [TR_ATTR_SERVER_NAME] = {TR_ATTR_SERVER_NAME, K_STRING, "server name", F(server_name), 0},
         [TR_ATTR_NODE_KEY] = {TR_ATTR_NODE_KEY, K_BYTES, "node key", F(node_key), 0},
         [TR_ATTR_NODE_PROOF] = {TR_ATTR_NODE_PROOF, K_BYTES, "node key proof", F(node_proof), 0},
+        [TR_ATTR_PAIR_ID] = {TR_ATTR_PAIR_ID, K_U32, "pair id", F(pair_id), 0},
+        [TR_ATTR_PEER] = {TR_ATTR_PEER, K_STRING, "peer", F(peer), 0},
+        [TR_ATTR_ROLE] = {TR_ATTR_ROLE, K_U8, "role", F(role), 0},
+        [TR_ATTR_CANDIDATE] = {TR_ATTR_CANDIDATE, K_CANDIDATE, "candidate", F(candidates),
+                               F(n_candidates)},
+        [TR_ATTR_PAIR_TLS] = {TR_ATTR_PAIR_TLS, K_BYTES, "pair TLS bytes", F(pair_tls), 0},
+        [TR_ATTR_RELAY] = {TR_ATTR_RELAY, K_U8, "relay", F(relay), 0},
 };
 #undef F
 
@@ -153,12 +161,24 @@ const char *
 tr_msg_type_to_string(uint8_t type)
 {
 	static const char *const names[] = {
-	        [TR_MSG_HELLO] = "HELLO",         [TR_MSG_CONFIG] = "CONFIG",
-	        [TR_MSG_ERROR] = "ERROR",         [TR_MSG_PING] = "PING",
-	        [TR_MSG_PONG] = "PONG",           [TR_MSG_REKEY] = "REKEY",
-	        [TR_MSG_REKEY_ACK] = "REKEY_ACK", [TR_MSG_DATA] = "DATA",
-	        [TR_MSG_PATH] = "PATH",           [TR_MSG_CLOSE] = "CLOSE",
-	        [TR_MSG_JOIN] = "JOIN",           [TR_MSG_JOINED] = "JOINED",
+	        [TR_MSG_HELLO] = "HELLO",
+	        [TR_MSG_CONFIG] = "CONFIG",
+	        [TR_MSG_ERROR] = "ERROR",
+	        [TR_MSG_PING] = "PING",
+	        [TR_MSG_PONG] = "PONG",
+	        [TR_MSG_REKEY] = "REKEY",
+	        [TR_MSG_REKEY_ACK] = "REKEY_ACK",
+	        [TR_MSG_DATA] = "DATA",
+	        [TR_MSG_PATH] = "PATH",
+	        [TR_MSG_CLOSE] = "CLOSE",
+	        [TR_MSG_JOIN] = "JOIN",
+	        [TR_MSG_JOINED] = "JOINED",
+	        [TR_MSG_PAIR_REQUEST] = "PAIR_REQUEST",
+	        [TR_MSG_PAIR_START] = "PAIR_START",
+	        [TR_MSG_PAIR_TLS] = "PAIR_TLS",
+	        [TR_MSG_PAIR_END] = "PAIR_END",
+	        [TR_MSG_CANDIDATES] = "CANDIDATES",
+	        [TR_MSG_RELAY] = "RELAY",
 	};
 	if (type < G_N_ELEMENTS(names) && names[type])
 		return names[type];
@@ -187,6 +207,8 @@ tr_msg_clear(TrMsg *msg)
 	g_clear_pointer(&msg->ca_cert, g_bytes_unref);
 	g_clear_pointer(&msg->node_key, g_bytes_unref);
 	g_clear_pointer(&msg->node_proof, g_bytes_unref);
+	g_clear_pointer(&msg->pair_tls, g_bytes_unref);
+	g_free(msg->peer);
 	for (unsigned i = 0; i < msg->n_dns_search; i++)
 		g_free(msg->dns_search[i]);
 	tr_msg_init(msg, 0);
@@ -305,6 +327,16 @@ tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix)
 		return FALSE;
 	FIELD(msg, s->field, TrPrefix)[(*n)++] = *prefix;
 	tr_msg_set(msg, attr);
+	return TRUE;
+}
+
+gboolean
+tr_msg_add_candidate(TrMsg *msg, const TrCandidate *candidate)
+{
+	if (msg->n_candidates >= TR_CANDIDATE_MAX)
+		return FALSE;
+	msg->candidates[msg->n_candidates++] = *candidate;
+	tr_msg_set(msg, TR_ATTR_CANDIDATE);
 	return TRUE;
 }
 
@@ -467,6 +499,17 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		(*count)++;
 		break;
 	}
+	case K_CANDIDATE: {
+		if (msg->n_candidates >= TR_CANDIDATE_MAX) {
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "more than %u %s entries",
+			            TR_CANDIDATE_MAX, s->name);
+			return FALSE;
+		}
+		if (!tr_candidate_decode(v, n, &msg->candidates[msg->n_candidates], error))
+			return FALSE;
+		msg->n_candidates++;
+		break;
+	}
 	case K_SEARCH: {
 		char *domain = NULL;
 		if (msg->n_dns_search >= TR_MAX_SEARCH) {
@@ -495,11 +538,11 @@ tr_msg_parse(const uint8_t *buf, size_t len, TrMsg *msg, GError **error)
 		return FALSE;
 	}
 	msg->type = buf[0];
-	if (msg->type < TR_MSG_HELLO || msg->type > TR_MSG_JOINED) {
+	if (msg->type < TR_MSG_HELLO || msg->type > TR_MSG_TYPE_LAST) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "unknown message type %u", buf[0]);
 		return FALSE;
 	}
-	if (msg->type == TR_MSG_DATA) {
+	if (msg->type == TR_MSG_DATA || msg->type == TR_MSG_RELAY) {
 		msg->data = buf + off;
 		msg->data_len = len - off;
 		return TRUE;
@@ -590,7 +633,7 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 	uint8_t header[TR_MSG_HEADER_LEN] = {msg->type, 0, 0, 0};
 	size_t body;
 
-	g_return_val_if_fail(msg->type != TR_MSG_DATA, FALSE);
+	g_return_val_if_fail(msg->type != TR_MSG_DATA && msg->type != TR_MSG_RELAY, FALSE);
 	g_byte_array_append(out, header, sizeof(header));
 	for (unsigned id = 1; id < G_N_ELEMENTS(attr_specs); id++) {
 		const AttrSpec *s = spec_for(id);
@@ -640,6 +683,20 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 			for (unsigned i = 0; i < *CFIELD(msg, s->counter, unsigned); i++)
 				put_prefix(out, s->attr, &CFIELD(msg, s->field, TrPrefix)[i]);
 			break;
+		case K_CANDIDATE:
+			for (unsigned i = 0; i < msg->n_candidates; i++) {
+				uint8_t v[TR_CANDIDATE_WIRE_MAX];
+				size_t n = tr_candidate_encode(&msg->candidates[i], v);
+
+				if (n == 0) {
+					g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+					            "%s: family %u, expected 4 or 6", s->name,
+					            msg->candidates[i].family);
+					goto fail;
+				}
+				put_attr(out, s->attr, v, n);
+			}
+			break;
 		case K_SEARCH:
 			for (unsigned i = 0; i < msg->n_dns_search; i++) {
 				if (!put_string(out, s, msg->dns_search[i], error))
@@ -662,17 +719,29 @@ fail:
 	return FALSE;
 }
 
-gboolean
-tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, GError **error)
+static gboolean
+encode_raw(GByteArray *out, uint8_t type, const uint8_t *body, size_t len, GError **error)
 {
-	uint8_t header[TR_MSG_HEADER_LEN] = {TR_MSG_DATA, 0, (uint8_t)(len >> 8), (uint8_t)len};
+	uint8_t header[TR_MSG_HEADER_LEN] = {type, 0, (uint8_t)(len >> 8), (uint8_t)len};
 
 	if (len > TR_MSG_MAX_BODY) {
-		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "data packet too large (%zu bytes)",
-		            len);
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "%s packet too large (%zu bytes)",
+		            type == TR_MSG_DATA ? "data" : "relay", len);
 		return FALSE;
 	}
 	g_byte_array_append(out, header, sizeof(header));
-	g_byte_array_append(out, packet, (guint)len);
+	g_byte_array_append(out, body, (guint)len);
 	return TRUE;
+}
+
+gboolean
+tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, GError **error)
+{
+	return encode_raw(out, TR_MSG_DATA, packet, len, error);
+}
+
+gboolean
+tr_msg_encode_relay(GByteArray *out, const uint8_t *frame, size_t len, GError **error)
+{
+	return encode_raw(out, TR_MSG_RELAY, frame, len, error);
 }

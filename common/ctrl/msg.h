@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "platform/addr-types.h"
+#include "common/base/candidate.h"
 
 G_BEGIN_DECLS
 
@@ -40,7 +41,16 @@ typedef enum {
 	TR_MSG_CLOSE = 10,    /* orderly shutdown: drop the session now */
 	TR_MSG_JOIN = 11,     /* invite session, joiner -> hub: a certificate request */
 	TR_MSG_JOINED = 12,   /* hub -> joiner: certificate, CA, how to connect; then close */
+	/* Pair sessions between clients (docs/PROTOCOL.md, "Pair sessions"). */
+	TR_MSG_PAIR_REQUEST = 13, /* client -> hub: set up a pair session with that peer */
+	TR_MSG_PAIR_START = 14,   /* hub -> both clients at once: the peer, its candidates */
+	TR_MSG_PAIR_TLS = 15,     /* either way, forwarded by the hub: the pair's TLS bytes */
+	TR_MSG_PAIR_END = 16,     /* either way: the pair session is over (or refused), why */
+	TR_MSG_CANDIDATES = 17,   /* client -> hub: its own; hub -> client: a peer's, changed */
+	TR_MSG_RELAY = 18,        /* either way: one relay frame over TLS (UDP blocked) */
 } TrMsgType;
+
+#define TR_MSG_TYPE_LAST TR_MSG_RELAY
 
 typedef enum {
 	TR_ATTR_PROTO_VERSION = 1, /* u16 */
@@ -77,6 +87,12 @@ typedef enum {
 	TR_ATTR_SERVER_NAME = 32,  /* string: the name on the hub's certificate */
 	TR_ATTR_NODE_KEY = 33,     /* bytes: the node's Ed25519 public key (32), shared-key mode */
 	TR_ATTR_NODE_PROOF = 34,   /* bytes: its signature (64) over the session's exporter */
+	TR_ATTR_PAIR_ID = 35,      /* u32: the pair session, chosen by the hub */
+	TR_ATTR_PEER = 36,         /* string: the other client's identity */
+	TR_ATTR_ROLE = 37,         /* u8: 0 TLS client, 1 TLS server in the pair handshake */
+	TR_ATTR_CANDIDATE = 38,    /* candidate (common/base/candidate.h), repeatable */
+	TR_ATTR_PAIR_TLS = 39,     /* bytes: a piece of the pair's TLS byte stream */
+	TR_ATTR_RELAY = 40,        /* u8: 0 the hub relays nothing, 1 UDP and TLS */
 } TrAttr;
 
 typedef enum {
@@ -159,6 +175,13 @@ typedef struct {
 	uint8_t path;
 	uint16_t udp_port;
 	uint8_t magic[4];
+	uint32_t pair_id;
+	char *peer;
+	uint8_t role;
+	TrCandidate candidates[TR_CANDIDATE_MAX];
+	unsigned n_candidates;
+	GBytes *pair_tls;
+	uint8_t relay;
 
 	TrPrefix subnets[TR_MAX_PREFIXES];
 	unsigned n_subnets;
@@ -171,7 +194,7 @@ typedef struct {
 	char *dns_search[TR_MAX_SEARCH];
 	unsigned n_dns_search;
 
-	/* TR_MSG_DATA: points into the buffer that was parsed */
+	/* TR_MSG_DATA, TR_MSG_RELAY: points into the buffer that was parsed */
 	const uint8_t *data;
 	size_t data_len;
 } TrMsg;
@@ -205,6 +228,12 @@ gboolean tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error);
 
 /* Appends a DATA message holding @len bytes of @packet. */
 gboolean tr_msg_encode_data(GByteArray *out, const uint8_t *packet, size_t len, GError **error);
+
+/* Appends a RELAY message holding one relay frame (common/mesh/relay.h). */
+gboolean tr_msg_encode_relay(GByteArray *out, const uint8_t *frame, size_t len, GError **error);
+
+/* Adds a candidate (FALSE when TR_CANDIDATE_MAX are there). */
+gboolean tr_msg_add_candidate(TrMsg *msg, const TrCandidate *candidate);
 
 /* Setters: each stores the value and marks the attribute present, and
  * checks that @attr is of its type. */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/*
+ * The pair sessions a hub introduced (docs/PROTOCOL.md, "Pair sessions"):
+ * which two of its clients each pair id joins, how much of their handshake
+ * it has carried, and the relay of their sealed datagrams. The hub never
+ * holds a pair's keys: it forwards PAIR_TLS bytes and relay frames unchanged.
+ *
+ * Members are the hub's client sessions, as opaque pointers. A member's UDP
+ * endpoint is the endpoint of its authenticated hub session (set by the hub
+ * whenever it moves); a relay frame over UDP is taken only from the
+ * endpoint of one of the pair's two members and goes, unchanged, to the
+ * other's endpoint, or over its TLS connection when it has none. No
+ * locking: one thread (the main loop, or one worker per pair id) uses it.
+ */
+#include "common/datapath/magic.h"
+
+#include <glib.h>
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+G_BEGIN_DECLS
+
+#define TR_HUB_PAIRS_PER_MEMBER 64u
+/* PAIR_TLS bytes: a handshake fits in the bucket; afterwards (rekeying,
+ * closing) a pair's TLS stream is a trickle. */
+#define TR_HUB_PAIR_TLS_BUCKET (64u * 1024u)
+#define TR_HUB_PAIR_TLS_RATE   1024u /* bytes a second */
+
+typedef struct {
+	gboolean relay;   /* relay frames at all (PAIR_START says so to the clients) */
+	guint64 rate;     /* relayed bytes a second per pair, both ways together; 0: no limit */
+	guint64 burst;    /* bytes the pair may send at once; 0: rate / 4, at least 64 KiB */
+	guint per_member; /* pairs one client may be in; 0: TR_HUB_PAIRS_PER_MEMBER */
+} TrHubPairsLimits;
+
+typedef struct {
+	gpointer member;              /* where the frame goes */
+	struct sockaddr_storage addr; /* its UDP endpoint */
+	socklen_t addr_len;           /* 0: it has none; send a RELAY message on its TLS */
+} TrHubRelayDest;
+
+typedef struct {
+	guint64 relayed, relayed_bytes;
+	guint64 malformed; /* tr_relay_parse() refused it */
+	guint64 unknown;   /* no such pair */
+	guint64 stranger;  /* not from a member of the pair */
+	guint64 limited;   /* over the pair's rate */
+	guint64 disabled;  /* the hub relays nothing */
+} TrHubPairsCounters;
+
+typedef struct _TrHubPairs TrHubPairs;
+
+TrHubPairs *tr_hub_pairs_new(const TrMagic *magic, const TrHubPairsLimits *limits);
+void tr_hub_pairs_free(TrHubPairs *pairs);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrHubPairs, tr_hub_pairs_free)
+
+/*
+ * The pair of @a and @b (in either order): an existing one (*@is_new FALSE),
+ * or a new one with a fresh random id, in which @a is the TLS client (the
+ * sender of the packet that started it, or the client that asked). 0 with @error when either member
+ * is in too many pairs already, or @a is @b.
+ */
+uint32_t tr_hub_pairs_open(TrHubPairs *pairs, gpointer a, gpointer b, gint64 now, gboolean *is_new,
+                           GError **error);
+
+/* The other member of pair @id, or NULL unless @member is in it. */
+gpointer tr_hub_pairs_other(TrHubPairs *pairs, uint32_t id, gpointer member);
+
+/*
+ * @member sent @len bytes of PAIR_TLS for pair @id: FALSE with @error when
+ * it is not in the pair or the pair's TLS bucket is empty (a handshake
+ * larger than TR_HUB_PAIR_TLS_BUCKET, or a stream that never stops): the
+ * hub then ends the pair.
+ */
+gboolean tr_hub_pairs_tls(TrHubPairs *pairs, uint32_t id, gpointer member, size_t len, gint64 now,
+                          GError **error);
+
+/* Ends pair @id (PAIR_END from a member). FALSE if there was none. */
+gboolean tr_hub_pairs_close(TrHubPairs *pairs, uint32_t id);
+
+/*
+ * @member left: ends every pair it was in. Appends, for each, the pair id to
+ * @ids and the other member to @others (either may be NULL), so the hub can
+ * send them PAIR_END.
+ */
+void tr_hub_pairs_member_gone(TrHubPairs *pairs, gpointer member, GArray *ids, GPtrArray *others);
+
+/* @member's UDP endpoint (NULL: none, it is on the TLS fallback). */
+void tr_hub_pairs_set_endpoint(TrHubPairs *pairs, gpointer member, const struct sockaddr *addr,
+                               socklen_t len);
+
+/*
+ * Where a relay frame goes. Over UDP pass the source address @from (and
+ * NULL @from_member); over TLS pass the member whose connection carried it
+ * (and NULL @from). Returns 0 with *@dest filled, or a negative errno:
+ * what tr_relay_parse() refuses, -ESRCH (no such pair), -EPERM (not from a
+ * member of the pair), -ENOBUFS (over the pair's rate), -EACCES (the hub
+ * relays nothing). Each refusal is counted.
+ */
+int tr_hub_pairs_relay(TrHubPairs *pairs, const uint8_t *frame, size_t len,
+                       const struct sockaddr *from, gpointer from_member, gint64 now,
+                       TrHubRelayDest *dest);
+
+guint tr_hub_pairs_count(const TrHubPairs *pairs);
+void tr_hub_pairs_counters(const TrHubPairs *pairs, TrHubPairsCounters *out);
+
+G_END_DECLS
