@@ -12,6 +12,10 @@
 #      held by a small Python program playing the TAP adapter; then the
 #      same network as a Windows service (wine's Service Control Manager):
 #      install, start, trellis status over the control interface, stop, remove;
+#      then the tray (trellis-tray.exe) on an Xvfb display in wine's desktop
+#      with its taskbar, driven with xdotool: its icon, its menu, Disconnect,
+#      Connect, starting a stopped service, Details, Quit (screenshots in
+#      BUILD-WIN-DIR/test-artifacts/tray-wine/);
 #   4. the installer (when built), silently installed with a network's
 #      service, checked (files, registry, service), silently uninstalled.
 # Usage: tests/windows/test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]
@@ -388,8 +392,12 @@ else
 		wine reg query "$svc_key" /v ImagePath >>"$T/reg.log" 2>&1 &&
 		grep -q 'trellis-client.exe.*--daemon --config' "$T/reg.log" &&
 		wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\trellis-client' >>"$T/reg.log" 2>&1 &&
-		[ -d "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis" ]; then
-		ok "installer /S: programs and DLLs, uninstall entry, Event Log source, Start menu, service TrellisClient\$wintest registered"
+		[ -d "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis" ] &&
+		[ -f "$inst/trellis-tray.exe" ] &&
+		[ -f "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis/Trellis.lnk" ] &&
+		wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Trellis >>"$T/reg.log" 2>&1 &&
+		grep -q 'trellis-tray.exe' "$T/reg.log"; then
+		ok "installer /S: programs and DLLs, uninstall entry, Event Log source, Start menu, the tray (Start menu, autostart), service TrellisClient\$wintest registered"
 	else
 		not_ok "silent install"
 	fi
@@ -397,8 +405,9 @@ else
 	timeout 120 wine "$inst/uninstall.exe" /S >"$T/uninstall.log" 2>&1
 	if wait_for 90 test ! -e "$inst/trellis-client.exe" && wait_for 30 test ! -d "$inst" &&
 		! wine reg query "$svc_key" >/dev/null 2>&1 &&
-		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' >/dev/null 2>&1; then
-		ok "uninstaller /S: programs, directory, uninstall entry and the service removed"
+		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' >/dev/null 2>&1 &&
+		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Trellis >/dev/null 2>&1; then
+		ok "uninstaller /S: programs, directory, uninstall entry, the tray's autostart and the service removed"
 	else
 		not_ok "silent uninstall left something behind: $(ls "$inst" 2>&1 | tr '\n' ' ')"
 	fi
