@@ -173,6 +173,12 @@ child(Join *j, const wchar_t *cls, const char *text, DWORD style, int x, int y, 
 	return c;
 }
 
+HWND
+tray_win_join_window(void)
+{
+	return open_join ? open_join->window : NULL;
+}
+
 void
 tray_win_join_open(HINSTANCE instance, TrayWinJoinedFunc joined, gpointer user_data)
 {

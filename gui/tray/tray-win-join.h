@@ -18,5 +18,8 @@ G_BEGIN_DECLS
 typedef void (*TrayWinJoinedFunc)(const char *summary, gpointer user_data);
 
 void tray_win_join_open(HINSTANCE instance, TrayWinJoinedFunc joined, gpointer user_data);
+/* The open window, or NULL: the message loop lets IsDialogMessageW handle
+ * its keys (Tab between the fields, Enter joins, Escape cancels). */
+HWND tray_win_join_window(void);
 
 G_END_DECLS

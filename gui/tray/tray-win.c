@@ -83,10 +83,13 @@ message_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	MSG msg;
 
 	while (PeekMessageW(&msg, NULL, 0, 0, PM_REMOVE)) {
+		HWND join = tray_win_join_window();
 		if (msg.message == WM_QUIT) {
 			g_main_loop_quit(tray.loop);
 			return G_SOURCE_REMOVE;
 		}
+		if (join && IsDialogMessageW(join, &msg))
+			continue;
 		TranslateMessage(&msg);
 		DispatchMessageW(&msg);
 	}

@@ -234,6 +234,23 @@ tray_test() {
 	else
 		not_ok "tray: Details…"
 	fi
+	# Join a network…: the invite typed into the tray's window, Enter;
+	# trellis.exe join runs with it on its standard input.
+	local invite
+	invite=$("$L/cli/trellis" invite winjoin --server 127.0.0.1 --state-dir "$H" 2>>"$T/invite.log")
+	if [ -n "$invite" ] && open_menu && click_item "Join a network…" &&
+		wait_for 10 grep -q "chosen: Join a network…" "$T/tray.log" && sleep 1 &&
+		xdotool type --delay 2 "$invite" >/dev/null 2>&1 && shot 08-join && xdotool key Return >/dev/null 2>&1 &&
+		wait_for 60 grep -q "joined: " "$T/tray.log" &&
+		[ -f "$WINEPREFIX/drive_c/ProgramData/Trellis/winjoin.conf" ] &&
+		wait_for 15 grep -q "winjoin: Off" "$T/tray.log" &&
+		open_menu && last_menu | grep -q "winjoin — Off|Connect|" && shot 09-menu-joined &&
+		DISPLAY=:$display xdotool key Escape >/dev/null 2>&1; then
+		ok "tray: Join a network…: the invite typed, trellis.exe join redeemed it at the hub ($(grep -o 'joined: .*' "$T/tray.log" | tr -d '\r')); winjoin appears in the menu, Off"
+	else
+		shot 08-join
+		not_ok "tray: Join a network… ($(grep -E 'join' "$T/tray.log" | tail -n 3 | tr -d '\r' | tr '\n' '|'))"
+	fi
 	if open_menu && click_item Quit && timeout 20 tail --pid="$tray_pid" -f /dev/null &&
 		grep -q "quitting" "$T/tray.log"; then
 		ok "tray: Quit ends it"
