@@ -10,7 +10,9 @@
 #
 # For each case: start the VPN in both namespaces, wait (bounded) for a ping
 # through it, then measure from B to A's tunnel address: iperf3 TCP with 1 and
-# 4 streams, 200 pings at 10 ms, and the CPU seconds (during the 1-stream run)
+# 4 streams, ping RTT under load (pings at 10 ms during the 1-stream run: the
+# queueing delay a call feels while a download runs), 200 pings at 10 ms on
+# the idle tunnel, and the CPU seconds (during the 1-stream run)
 # and peak RSS of the VPN processes on both sides. Trellis runs a hub in A
 # (198.19.0.1, shared key, its pool pushes B's address) and a client in B.
 # Prints a table with ratios to bare veth and Trellis's single-stream ratio to
@@ -157,31 +159,45 @@ hwm_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/
 udp_drops() { ip netns exec "$1" nstat -asz UdpRcvbufErrors UdpSndbufErrors | awk '/^Udp/ {s += $2} END {print s + 0}'; }
 
 # iperf3 from B to $1 with $2 streams; GBPS = receiver's total, RETR = retransmits.
+# With $3 = ping, pings B -> $1 at 10 ms while the stream runs (from its second
+# second to one second before its end, past slow start): LRTT as RTT below.
 iperf_run() {
-	local dst=$1 n=$2 out=$TMP/iperf-$CUR-P$2.txt srv cli
-	GBPS='' RETR=''
+	local dst=$1 n=$2 out=$TMP/iperf-$CUR-P$2.txt srv cli pcount pdelay=1
+	GBPS='' RETR='' LRTT=''
 	spawn "$NSA" "$TMP/iperf-server-$CUR.txt" iperf3 -s -1 -p 5201
 	srv=$NETNS_LAST_PID
 	netns_wait_for 5 listening "$NSA" 5201 || { netns_kill "$srv"; return 1; }
 	spawn "$NSB" "$out" timeout $((T + 30)) iperf3 -c "$dst" -p 5201 -t "$T" -P "$n" -f m --connect-timeout 5000
 	cli=$NETNS_LAST_PID
+	if [[ ${3:-} == ping ]]; then
+		pcount=$(((T - 2) * 100))
+		((T < 3)) && pdelay=0.3 pcount=$((T * 50))
+		sleep "$pdelay"
+		spawn "$NSB" "$TMP/ping-loaded-$CUR.txt" ping -n -c "$pcount" -i 0.01 -W 1 -w $((T + 10)) "$dst"
+		wait "$NETNS_LAST_PID"
+		LRTT=$(ping_stats "$TMP/ping-loaded-$CUR.txt" "$pcount")
+	fi
 	wait "$cli"
 	netns_wait_for 5 eval '! alive '"$srv"
 	netns_kill "$srv"
 	GBPS=$(awk '/receiver/ {v = $(NF - 2)} END {if (v != "") printf "%.2f", v / 1000}' "$out")
 	RETR=$(awk '/sender/ {v = $(NF - 1)} END {print v}' "$out")
 }
-# 200 pings at 10 ms from B to $1; RTT="avg p99 max loss%" in ms.
+# ping_stats FILE COUNT: "avg p99 max loss%" in ms of the replies in FILE.
+ping_stats() {
+	grep -o 'time=[0-9.]*' "$1" | cut -d= -f2 | sort -g | awk -v n="$2" '
+		{v[NR] = $1; s += $1}
+		END {if (NR == 0) exit 1
+		     p = int((NR * 99 + 99) / 100)
+		     printf "%.3f %.3f %.3f %.1f", s / NR, v[p], v[NR], 100 * (n - NR) / n}'
+}
+# 200 pings at 10 ms from B to $1 on the idle tunnel; RTT="avg p99 max loss%" in ms.
 ping_run() {
 	local out=$TMP/ping-$CUR.txt
 	RTT=
 	spawn "$NSB" "$out" ping -n -c 200 -i 0.01 -W 1 -w 30 "$1"
 	wait "$NETNS_LAST_PID"
-	RTT=$(grep -o 'time=[0-9.]*' "$out" | cut -d= -f2 | sort -g | awk '
-		{v[NR] = $1; s += $1}
-		END {if (NR == 0) exit 1
-		     p = int((NR * 99 + 99) / 100)
-		     printf "%.3f %.3f %.3f %.1f", s / NR, v[p], v[NR], (200 - NR) / 2}')
+	RTT=$(ping_stats "$out" 200)
 }
 
 # ------------------------------------------------------------------- cases --
@@ -394,7 +410,7 @@ down_case() {
 }
 
 # ---------------------------------------------------------------- run all --
-declare -A R_VER R_T1 R_T4 R_RTT R_CPUA R_CPUB R_RSSA R_RSSB R_STATUS R_NOTE R_READY R_RETR R_DROP
+declare -A R_VER R_T1 R_T4 R_RTT R_LRTT R_CPUA R_CPUB R_RSSA R_RSSB R_STATUS R_NOTE R_READY R_RETR R_DROP
 RUN_CASES=()
 
 run_case() {
@@ -426,14 +442,14 @@ run_case() {
 
 	if [[ -n $VPN_A ]]; then a0=$(cpu_ticks "$VPN_A") b0=$(cpu_ticks "$VPN_B"); fi
 	ua=$(udp_drops "$NSA") ub=$(udp_drops "$NSB")
-	iperf_run "$dst" 1
-	R_T1[$c]=$GBPS R_RETR[$c]=$RETR
+	iperf_run "$dst" 1 ping
+	R_T1[$c]=$GBPS R_RETR[$c]=$RETR R_LRTT[$c]=$LRTT
 	R_DROP[$c]=$(($(udp_drops "$NSA") - ua))/$(($(udp_drops "$NSB") - ub))
 	if [[ -n $VPN_A ]]; then
 		R_CPUA[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_A") - a0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
 		R_CPUB[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_B") - b0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
 	fi
-	log "$c: 1 stream ${R_T1[$c]:-?} Gbit/s"
+	log "$c: 1 stream ${R_T1[$c]:-?} Gbit/s; ping under load avg/p99/max/loss% ${R_LRTT[$c]:-?}"
 	iperf_run "$dst" 4
 	R_T4[$c]=$GBPS
 	log "$c: 4 streams ${R_T4[$c]:-?} Gbit/s"
@@ -441,7 +457,7 @@ run_case() {
 	R_RTT[$c]=${RTT:-}
 	log "$c: ping avg/p99/max/loss% ${R_RTT[$c]:-?}"
 	if [[ -n $VPN_A ]]; then R_RSSA[$c]=$(hwm_mib "$VPN_A") R_RSSB[$c]=$(hwm_mib "$VPN_B"); fi
-	[[ -z ${R_T1[$c]} || -z ${R_T4[$c]} || -z ${R_RTT[$c]} ]] && R_STATUS[$c]="partial: a measurement failed"
+	[[ -z ${R_T1[$c]} || -z ${R_T4[$c]} || -z ${R_RTT[$c]} || -z ${R_LRTT[$c]} ]] && R_STATUS[$c]="partial: a measurement failed"
 	if [[ -n $VPN_A ]] && ! { alive "$VPN_A" && alive "$VPN_B"; }; then
 		R_STATUS[$c]="FAILED: a VPN process died during the run"
 	fi
@@ -466,12 +482,15 @@ sum() { awk -v x="$1" -v y="$2" 'BEGIN {if (x != "" && y != "") printf "%.1f", x
 rtt_avg() { set -- ${R_RTT[$1]:-}; echo "${1:--}"; }
 
 echo
-echo "bench-vpn: iperf3 -t $T, B -> A (receiver Gbit/s); ping x200 @10 ms B -> A;"
-echo "CPU = VPN processes A+B during the 1-stream run; RSS = peak (VmHWM) A/B; (xN) = ratio to bare"
-fmt='%-22s %14s %14s %16s %9s %12s %12s\n'
-printf "$fmt" case "1 stream" "4 streams" "RTT avg ms" "p99 ms" "CPU s A+B" "RSS MiB A/B"
+echo "bench-vpn: iperf3 -t $T, B -> A (receiver Gbit/s); ping x200 @10 ms B -> A on the idle tunnel (RTT);"
+echo "loaded RTT = ping @10 ms B -> A during the 1-stream run; CPU = VPN processes A+B during the"
+echo "1-stream run; RSS = peak (VmHWM) A/B; (xN) = ratio to bare"
+fmt='%-22s %14s %14s %16s %9s %15s %9s %12s %12s\n'
+printf "$fmt" case "1 stream" "4 streams" "RTT avg ms" "p99 ms" "loaded RTT ms" "p99 ms" "CPU s A+B" "RSS MiB A/B"
 for c in "${RUN_CASES[@]}"; do
 	read -r ravg rp99 _ _ <<<"${R_RTT[$c]:-- - - -}"
+	read -r lavg lp99 _ lloss <<<"${R_LRTT[$c]:-- - - -}"
+	[[ $lloss != - && $lloss != 0.0 ]] && lavg="$lavg ${lloss}%"
 	t1=${R_T1[$c]:--} t4=${R_T4[$c]:--}
 	b1=${R_T1[bare]:-} b4=${R_T4[bare]:-} brtt=$(rtt_avg bare)
 	[[ $c == bare || ${R_STATUS[$c]} == FAILED* ]] || {
@@ -479,8 +498,9 @@ for c in "${RUN_CASES[@]}"; do
 	cpu=-; rss=-
 	[[ -n ${R_CPUA[$c]:-} ]] && cpu=$(sum "${R_CPUA[$c]}" "${R_CPUB[$c]}")
 	[[ -n ${R_RSSA[$c]:-} ]] && rss="${R_RSSA[$c]}/${R_RSSB[$c]}"
-	printf "$fmt" "$c" "$t1" "$t4" "$ravg" "$rp99" "$cpu" "$rss"
+	printf "$fmt" "$c" "$t1" "$t4" "$ravg" "$rp99" "$lavg" "$lp99" "$cpu" "$rss"
 done
+echo "(a loaded RTT followed by N%: N % of those pings got no reply within 1 s)"
 
 # Trellis single-stream throughput over each peer's.
 peers=() trellis=()
@@ -510,12 +530,14 @@ awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) -v i="$IDLE_BUSY" 'BEGIN {if (t > 0)
 
 if [[ -n $CSV ]]; then
 	{
-		echo "case,version,tcp1_gbps,tcp4_gbps,tcp1_ratio_bare,tcp4_ratio_bare,rtt_avg_ms,rtt_p99_ms,rtt_max_ms,ping_loss_pct,cpu_s_a,cpu_s_b,rss_mib_a,rss_mib_b,ready_s,tcp1_retransmits,udp_buf_drops_a_b,status,note"
+		echo "case,version,tcp1_gbps,tcp4_gbps,tcp1_ratio_bare,tcp4_ratio_bare,rtt_avg_ms,rtt_p99_ms,rtt_max_ms,ping_loss_pct,loaded_rtt_avg_ms,loaded_rtt_p99_ms,loaded_rtt_max_ms,loaded_ping_loss_pct,cpu_s_a,cpu_s_b,rss_mib_a,rss_mib_b,ready_s,tcp1_retransmits,udp_buf_drops_a_b,status,note"
 		for c in "${RUN_CASES[@]}"; do
 			read -r ravg rp99 rmax rloss <<<"${R_RTT[$c]:-- - - -}"
-			printf '%s,"%s",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s","%s"\n' "$c" "${R_VER[$c]:-}" \
+			read -r lavg lp99 lmax lloss <<<"${R_LRTT[$c]:-- - - -}"
+			printf '%s,"%s",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s","%s"\n' "$c" "${R_VER[$c]:-}" \
 				"${R_T1[$c]:-}" "${R_T4[$c]:-}" "$(ratio "${R_T1[$c]:-}" "${R_T1[bare]:-}")" \
 				"$(ratio "${R_T4[$c]:-}" "${R_T4[bare]:-}")" "$ravg" "$rp99" "$rmax" "$rloss" \
+				"$lavg" "$lp99" "$lmax" "$lloss" \
 				"${R_CPUA[$c]:-}" "${R_CPUB[$c]:-}" "${R_RSSA[$c]:-}" "${R_RSSB[$c]:-}" "${R_READY[$c]:-}" \
 				"${R_RETR[$c]:-}" "${R_DROP[$c]:-}" "${R_STATUS[$c]//\"/\'}" "${R_NOTE[$c]//\"/\'}"
 		done

@@ -5,7 +5,7 @@
  * subnets, as the local device) form one routing table; with the switch
  * table and the mode they make the forwarding snapshot (common/datapath/fwd.h),
  * rebuilt whenever a session comes or goes and handed to the data plane
- * (common/datapath/dataplane.c), whose workers forward by it.
+ * (common/datapath/dataplane.h), whose workers forward by it.
  *
  * The hub's own traffic follows the claims too: each IP subnet a session
  * claims (a LAN behind a client or node) gets a kernel route through the

@@ -20,18 +20,6 @@ tr_addr_family_bytes(TrAddrFamily family)
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "aa:bb:cc:dd:ee:ff" or "aa-bb-cc-dd-ee-ff", exactly. */
 static bool
 parse_mac(const char *s, size_t n, uint8_t out[6])
@@ -39,7 +27,7 @@ parse_mac(const char *s, size_t n, uint8_t out[6])
 	if (n != 17)
 		return false;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+		int hi = g_ascii_xdigit_value(s[i * 3]), lo = g_ascii_xdigit_value(s[i * 3 + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		if (i < 5 && s[i * 3 + 2] != ':' && s[i * 3 + 2] != '-')

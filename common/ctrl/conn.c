@@ -264,6 +264,15 @@ tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms)
 	ctrl->source->tag = tr_watch_add(s, ctrl->fd, G_IO_IN | G_IO_OUT);
 	g_source_set_callback(s, on_io, ctrl, NULL);
 	g_source_set_name(s, "trellis-ctrl");
+	/*
+	 * GLib blocks a source that cannot recurse for the time of its dispatch
+	 * by taking its descriptor out of the context's poll list and putting it
+	 * back afterwards; both walk that list, which is sorted by descriptor
+	 * and holds one entry per connection. With 10,000 sessions that was
+	 * most of the hub's time in a reconnection storm (issue 24). Nothing in
+	 * on_io runs a nested main loop, so the block guards against nothing.
+	 */
+	g_source_set_can_recurse(s, TRUE);
 	g_source_attach(s, NULL);
 	/* Clients speak first in TLS: a ready time kicks the first flight now. */
 	g_source_set_ready_time(s, 0);

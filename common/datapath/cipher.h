@@ -9,7 +9,8 @@
 G_BEGIN_DECLS
 
 /*
- * The data channel's AEAD methods, through GnuTLS. TR_CIPHER_NONE carries
+ * The data channel's AEAD methods, each through the library that runs it
+ * fastest (tr_cipher_implementation()). TR_CIPHER_NONE carries
  * packets in the clear with no tag: neither confidentiality nor integrity. It
  * exists only for an explicitly configured unencrypted mode (both ends must
  * allow it; see TrDcConfig.allow_plaintext).
@@ -48,8 +49,7 @@ size_t tr_cipher_tag_len(TrCipher cipher);
 /*
  * The default method for this host: the faster of AES-256-GCM and
  * ChaCha20-Poly1305, measured once per process (a few milliseconds on first
- * call, thread-safe) on 1400-byte packets. On CPUs with AES instructions this
- * is AES-256-GCM. Never TR_CIPHER_NONE.
+ * call, thread-safe) on 1400-byte packets. Never TR_CIPHER_NONE.
  */
 TrCipher tr_cipher_default(void);
 
@@ -61,7 +61,13 @@ TrCipher tr_cipher_default(void);
 guint tr_cipher_default_list(TrCipher *out, guint max);
 
 /*
- * Measures raw GnuTLS AEAD speed of @cipher: seals @packet_len-byte buffers
+ * The library behind @cipher's AEAD in this build, with its version:
+ * "GnuTLS 3.7.9", "OpenSSL 3.0.19 27 Jan 2026". For logs and benchmarks.
+ */
+const char *tr_cipher_implementation(TrCipher cipher);
+
+/*
+ * Measures raw AEAD speed of @cipher: seals @packet_len-byte buffers
  * in place for about @usec microseconds and returns MB/s (10^6 bytes of
  * plaintext per second), or a negative value if the method is unavailable.
  */
@@ -74,19 +80,17 @@ double tr_cipher_measure(TrCipher cipher, size_t packet_len, int64_t usec);
  */
 typedef struct TrAead TrAead;
 
-/* Takes a copy of @key into GnuTLS; the caller wipes its own copy. */
+/* Takes a copy of @key into the library; the caller wipes its own copy. */
 TrAead *tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **error);
 void tr_aead_free(TrAead *aead);
 /* cppcheck-suppress unknownMacro */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrAead, tr_aead_free)
 
-TrCipher tr_aead_cipher(const TrAead *aead);
-
 /*
  * Encrypts @len bytes at @data in place and writes the tag right behind
  * them (the caller provides tr_cipher_tag_len() bytes of room there). The
  * nonce is 4 zero bytes followed by @counter in big-endian order; @ad is
- * authenticated, not encrypted. Returns 0 or -EIO (GnuTLS refused).
+ * authenticated, not encrypted. Returns 0 or -EIO (the library refused).
  */
 int tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, uint8_t *data,
                  size_t len);

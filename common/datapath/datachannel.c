@@ -269,12 +269,6 @@ tr_dc_stats_copy(const TrDc *dc, TrDcStats *out)
 		dst[i] = atomic_load_explicit(&dc->stats[i], memory_order_relaxed);
 }
 
-void
-tr_dc_set_peer_index(TrDc *dc, uint32_t peer_index)
-{
-	dc->cfg.peer_index = peer_index;
-}
-
 static KeySlot *
 current_slot(TrDc *dc)
 {

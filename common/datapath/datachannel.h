@@ -150,9 +150,6 @@ const TrDcConfig *tr_dc_get_config(const TrDc *dc);
 /* A copy of the counters, read with atomic loads: while other threads send and receive. */
 void tr_dc_stats_copy(const TrDc *dc, TrDcStats *out);
 
-/* The peer's receiver index may be learnt after creation (control channel). */
-void tr_dc_set_peer_index(TrDc *dc, uint32_t peer_index);
-
 /*
  * Installs the keys of key epoch @epoch: @tx_key seals what we send, @rx_key
  * opens what the peer sends (the peer installs them the other way round).

@@ -139,12 +139,6 @@ tr_fwd_get_type(const TrFwd *fwd)
 	return fwd->type;
 }
 
-const TrRouteTable *
-tr_fwd_get_routes(const TrFwd *fwd)
-{
-	return fwd->routes;
-}
-
 TrSwitch *
 tr_fwd_get_switch(const TrFwd *fwd)
 {

@@ -86,10 +86,9 @@ TrFwd *tr_fwd_new(const TrFwdConfig *cfg, TrRouteTable *routes, TrSwitch *sw, GE
 void tr_fwd_free(TrFwd *fwd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrFwd, tr_fwd_free)
 
-/* The effective mode (never normal), the type and the tables of a snapshot. */
+/* The effective mode (never normal), the type and the switch table of a snapshot. */
 TrFwdMode tr_fwd_get_mode(const TrFwd *fwd);
 TrFrameType tr_fwd_get_type(const TrFwd *fwd);
-const TrRouteTable *tr_fwd_get_routes(const TrFwd *fwd);
 TrSwitch *tr_fwd_get_switch(const TrFwd *fwd);
 
 typedef enum {

@@ -8,18 +8,6 @@
 
 #define HASH_PREFIX "hash:"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 gboolean
 tr_magic_parse(const char *text, TrMagic *out, GError **error)
 {
@@ -43,7 +31,8 @@ tr_magic_parse(const char *text, TrMagic *out, GError **error)
 		return FALSE;
 	}
 	for (size_t i = 0; i < sizeof(out->bytes); i++) {
-		int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+		int hi = g_ascii_xdigit_value(text[2 * i]),
+		    lo = g_ascii_xdigit_value(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID,

@@ -285,20 +285,6 @@ tr_link_peer(TrLink *link)
 	return tr_ctrl_peer(link->ctrl);
 }
 
-const struct sockaddr *
-tr_link_endpoint(TrLink *link, socklen_t *len)
-{
-	link_sync_endpoint(link);
-	*len = link->endpoint_len;
-	return link->endpoint_len ? (const struct sockaddr *)&link->endpoint : NULL;
-}
-
-gint64
-tr_link_last_rx(TrLink *link)
-{
-	return link->last_rx;
-}
-
 const TrLinkStats *
 tr_link_get_stats(TrLink *link)
 {

@@ -104,9 +104,6 @@ TrDc *tr_link_get_dc(TrLink *link);
 TrDpSession *tr_link_get_dp_session(TrLink *link);
 TrPath tr_link_get_path(TrLink *link);
 const char *tr_link_peer(TrLink *link);
-/* The peer's UDP endpoint, or NULL when none is known yet. */
-const struct sockaddr *tr_link_endpoint(TrLink *link, socklen_t *len);
-gint64 tr_link_last_rx(TrLink *link);
 
 typedef struct {
 	guint64 udp_probes_sent;

@@ -123,6 +123,42 @@ test_round_trip(void)
 }
 
 /*
+ * A storm of leases shares one write of the leases file (issue 24: a write
+ * per lease made each handshake cost in proportion to the leases there),
+ * written within the delay by the main loop, and new identities take the
+ * next free hosts in order.
+ */
+static void
+test_save_coalesced(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *file = g_build_filename(dir, "leases", NULL);
+	g_autoptr(TrPool) pool = new_pool(file);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	gint64 deadline;
+	TrPrefix v4, v6;
+
+	for (guint i = 0; i < 200; i++) {
+		g_autofree char *id = g_strdup_printf("psk:client%u", i);
+
+		g_assert_true(tr_pool_lease(pool, id, NULL, &v4, &v6, NULL));
+		g_assert_cmpuint(host_of(&v4), ==, 2 + i);
+		if (i % 2)
+			tr_pool_release(pool, id);
+	}
+	g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (!g_file_test(file, G_FILE_TEST_EXISTS) && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 1 + 200 + 1); /* header, leases, "" */
+	g_unlink(file);
+	g_rmdir(dir);
+}
+
+/*
  * A version 1 file (identities raw) in which a name with a line break
  * planted a lease for a victim: the planted line is dropped, the victim
  * gets a fresh address rather than the attacker's choice.
@@ -208,6 +244,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pool/refused-identities", test_refused_identities);
 	g_test_add_func("/pool/escape", test_escape);
 	g_test_add_func("/pool/round-trip", test_round_trip);
+	g_test_add_func("/pool/save-coalesced", test_save_coalesced);
 	g_test_add_func("/pool/planted-line", test_planted_line);
 	g_test_add_func("/escape/json", test_json_escape);
 	g_test_add_func("/escape/log", test_log_escape);
