@@ -121,8 +121,11 @@ tray_win_password_ask(HWND owner, const char *network, const char *user, const c
 	}
 	password = g_utf16_to_utf8(pass_buf, -1, NULL, NULL, NULL);
 	SecureZeroMemory(pass_buf, sizeof(pass_buf));
-	if (password == NULL)
+	if (password == NULL || *password == '\0') {
+		g_message("no password given for %s", network);
+		g_free(password);
 		return;
+	}
 	if (save)
 		keep(target, user_buf, password, network);
 	got(network, password, user_data);

@@ -393,12 +393,26 @@ on_model_changed(TrayModel *model, gpointer p)
 		tray.redraw = g_idle_add(redraw, NULL);
 }
 
+typedef struct {
+	char *network;
+	guint tries;
+} PendingAsk;
+
+/* The dialog shows the user name, which comes with the daemon's status a
+ * moment after its state: wait for it (up to 3 s). */
 static gboolean
 ask_later(gpointer p)
 {
-	g_autofree char *network = p;
+	PendingAsk *a = p;
+	TrayNetwork *net = tray_model_find(tray.model, a->network);
 
-	ask_password(network);
+	if (net && net->state == TRAY_STATE_NEEDS_PASSWORD && net->status_json == NULL &&
+	    a->tries++ < 15)
+		return G_SOURCE_CONTINUE;
+	if (net && net->state == TRAY_STATE_NEEDS_PASSWORD)
+		ask_password(a->network);
+	g_free(a->network);
+	g_free(a);
 	return G_SOURCE_REMOVE;
 }
 
@@ -406,9 +420,12 @@ static void
 on_model_event(TrayModel *model, const TrayEvent *ev, gpointer p)
 {
 	if (ev->kind == TRAY_EVENT_NEEDS_PASSWORD) {
+		PendingAsk *a = g_new0(PendingAsk, 1);
+
 		g_message("%s asks for a password", ev->network);
 		/* Not from inside the model's update: the dialog runs a loop. */
-		g_idle_add(ask_later, g_strdup(ev->network));
+		a->network = g_strdup(ev->network);
+		g_timeout_add(200, ask_later, a);
 		return;
 	}
 	notify(ev->title, ev->body, ev->kind == TRAY_EVENT_REFUSED);

@@ -14,8 +14,9 @@
 #      install, start, trellis status over the control interface, stop, remove;
 #      then the tray (trellis-tray.exe) on an Xvfb display in wine's desktop
 #      with its taskbar, driven with xdotool: its icon, its menu, Disconnect,
-#      Connect, starting a stopped service, Details, Quit (screenshots in
-#      BUILD-WIN-DIR/test-artifacts/tray-wine/);
+#      Connect, starting a stopped service, Details, a password asked with the
+#      credentials dialog and kept in the Credential Manager, Join a
+#      network…, Quit (screenshots in BUILD-WIN-DIR/test-artifacts/tray-wine/);
 #   4. the installer (when built), silently installed with a network's
 #      service, checked (files, registry, service), silently uninstalled.
 # Usage: tests/windows/test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]
@@ -87,7 +88,7 @@ ok "wine prefix ready ($(wine --version))"
 if meson test -C "$W" --no-rebuild --suite wine --num-processes 2 --print-errorlogs >"$T/meson.log" 2>&1; then
 	ok "unit tests under wine: $(grep -c '^ *[0-9]*/[0-9]* .* OK ' "$T/meson.log") passed"
 else
-	not_ok "unit tests under wine: $(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT)' "$T/meson.log" | tr -s ' ' | tr '\n' ';')"
+	not_ok "unit tests under wine: $(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR)' "$T/meson.log" | tr -s ' ' | tr '\n' ';')"
 fi
 
 # ---- 2. pki init/issue on Windows, read on Linux ---------------------------------------
@@ -145,6 +146,62 @@ click_item() {
 }
 last_menu() { sed -n '/menu opened/h; /menu opened/!H; ${x;p}' "$T/tray.log" | sed -n 's/.*menu item [0-9]* at [^:]*: //p' | tr -d '\r' | tr '\n' '|'; }
 status_is() { trellis status 2>/dev/null | grep -q "\"state\":\"$1\""; }
+
+# A hub that asks for a password (127.0.0.1:3211, alice): the client waits for
+# it (ask-password = bus) and the tray asks with the credentials dialog: a
+# wrong password refused and asked again, the right one with "Remember"
+# connects; the client started again connects with the kept password, no dialog.
+tray_password_test() {
+	local H2=$T/hub-pw pw_conf=$WINEPREFIX/drive_c/ProgramData/Trellis/winpw.conf pw_pid
+	cp -a "$H" "$H2"
+	printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
+	chmod 600 "$T/passwd"
+	ip netns exec "$netns" "$L/server/trellis-server" --state-dir "$H2" --listen 3211 \
+		--pool 198.19.78.0/24 --pool6 none --keepalive 2 --control-socket none \
+		--password-file "$T/passwd" >"$T/hubpw.log" 2>&1 &
+	pids+=($!)
+	grep -v '^log-file' "$CONF" | sed 's/^connect *=.*/connect = 127.0.0.1:3211/' >"$pw_conf"
+	printf 'username = alice\nask-password = bus\n' >>"$pw_conf"
+	if ! wait_for 20 grep -q "listening on port 3211" "$T/hubpw.log"; then
+		not_ok "tray: the password hub did not start"
+		return
+	fi
+	ip netns exec "$netns" wine "$D/trellis-client.exe" --config 'C:\ProgramData\Trellis\winpw.conf' \
+		-v >"$T/winpw.log" 2>&1 &
+	pw_pid=$!
+	pids+=($pw_pid)
+	if wait_for 40 grep -q "winpw asks for a password" "$T/tray.log" && sleep 3 && shot 10-password &&
+		xdotool type --delay 2 looking-glass >/dev/null 2>&1 && xdotool key Return >/dev/null 2>&1 &&
+		wait_for 30 grep -q "refused" "$T/hubpw.log" &&
+		wait_for 30 bash -c "[ \$(grep -c 'winpw asks for a password' '$T/tray.log') -ge 2 ]" && sleep 3 &&
+		shot 11-password-again && xdotool type --delay 2 wonderland >/dev/null 2>&1 &&
+		xdotool key alt+r >/dev/null 2>&1 && sleep 0.5 && shot 12-password-remember &&
+		xdotool key Return >/dev/null 2>&1 &&
+		wait_for 30 grep -q "winpw: Connected (198.19.78" "$T/tray.log" &&
+		! grep -q -e looking-glass -e wonderland "$T/tray.log" "$T/winpw.log"; then
+		ok "tray: a hub asking for a password: the credentials dialog, a wrong one refused and asked again, the right one connects; no password in the logs"
+	else
+		not_ok "tray: password (tray: $(grep -E 'password|winpw' "$T/tray.log" | tail -n 4 | tr -d '\r' | tr '\n' '|'))"
+	fi
+	kill -INT "$pw_pid" 2>/dev/null
+	timeout 10 tail --pid="$pw_pid" -f /dev/null
+	if grep -q "kept the password of winpw in the Credential Manager" "$T/tray.log" &&
+		wait_for 20 grep -q "winpw: Off" "$T/tray.log"; then
+		ip netns exec "$netns" wine "$D/trellis-client.exe" --config 'C:\ProgramData\Trellis\winpw.conf' \
+			-v >"$T/winpw2.log" 2>&1 &
+		pw_pid=$!
+		pids+=($pw_pid)
+	else
+		pw_pid=""
+	fi
+	if [ -n "$pw_pid" ] && wait_for 40 grep -q "the password of winpw comes from the Credential Manager" "$T/tray.log" &&
+		wait_for 30 bash -c "[ \$(grep -c 'winpw: Connected (198.19.78' '$T/tray.log') -ge 2 ]"; then
+		ok "tray: kept in the Credential Manager (\"Remember\"): the client started again connects with it, no dialog"
+	else
+		not_ok "tray: the kept password (tray: $(grep -E 'Credential|winpw' "$T/tray.log" | tail -n 3 | tr -d '\r' | tr '\n' '|'))"
+	fi
+	[ -n "$pw_pid" ] && kill -INT "$pw_pid" 2>/dev/null && timeout 10 tail --pid="$pw_pid" -f /dev/null
+}
 
 tray_test() {
 	local n icon
@@ -234,6 +291,7 @@ tray_test() {
 	else
 		not_ok "tray: Details…"
 	fi
+	tray_password_test
 	# Join a network…: the invite typed into the tray's window, Enter;
 	# trellis.exe join runs with it on its standard input.
 	local invite
