@@ -154,6 +154,33 @@ print_port_mapping(JsonObject *o, const char *indent)
 	}
 }
 
+/* A client's pair sessions with other clients (client/mesh.c writes them). */
+static void
+print_pairs(JsonObject *o, const char *indent)
+{
+	JsonArray *pairs = json_object_has_member(o, "pairs")
+	                           ? json_object_get_array_member(o, "pairs")
+	                           : NULL;
+
+	for (guint i = 0; pairs && i < json_array_get_length(pairs); i++) {
+		JsonObject *p = json_array_get_object_element(pairs, i);
+		JsonArray *addrs = json_object_has_member(p, "addresses")
+		                           ? json_object_get_array_member(p, "addresses")
+		                           : NULL;
+		g_autoptr(GString) a = g_string_new(NULL);
+
+		for (guint j = 0; addrs && j < json_array_get_length(addrs); j++)
+			g_string_append_printf(a, "%s%s", j ? " " : "",
+			                       json_array_get_string_element(addrs, j));
+		printf("%speer %s: %s", indent, str(p, "peer"), str(p, "state"));
+		if (str(p, "auth"))
+			printf(", %s, cipher %s, handshake %" G_GINT64_FORMAT " s ago",
+			       str(p, "auth"), str(p, "cipher"), num(p, "last_handshake_age_sec"));
+		printf("\n%s  pair %s, path %s, addresses %s\n", indent, str(p, "id"),
+		       str(p, "path"), a->len ? a->str : "-");
+	}
+}
+
 static void
 print_status(const char *socket, JsonObject *o)
 {
@@ -190,6 +217,7 @@ print_status(const char *socket, JsonObject *o)
 			printf("  identity: %s, device %s\n", str(o, "identity"), str(o, "device"));
 		print_port_mapping(o, "  ");
 		print_session(o, "  ");
+		print_pairs(o, "  ");
 	}
 }
 

@@ -7,6 +7,7 @@
  * device, sockets and workers those settings make (device.c).
  */
 #include "client/client.h"
+#include "client/pairs.h"
 #include "common/auth/node-key.h"
 #include "common/ctrl/dialer.h"
 
@@ -53,6 +54,11 @@ struct _TrClient {
 	 * across reconnections, so the mapping is too. */
 	TrPortmap *portmap;
 	guint16 udp_port;
+
+	/* Pair sessions with other clients (mesh.c); while a session is up. */
+	TrClientPairs *pairs;
+	guint pairs_timer;
+	TrTlsCreds *pair_creds[2]; /* per TrPairRole, made on first use */
 };
 
 /* settings.c */
@@ -62,6 +68,15 @@ gboolean client_settings_read(const TrClientConfig *cfg, const TrMsg *msg, TrCli
                               GError **error);
 gboolean client_settings_equal(const TrClientSettings *a, const TrClientSettings *b);
 void client_settings_clear(TrClientSettings *s);
+
+/* mesh.c: pair sessions with other clients (docs/PROTOCOL.md, "Pair sessions") */
+void client_mesh_start(TrClient *client); /* the hub session is configured */
+void client_mesh_stop(TrClient *client);  /* it ended: every pair with it */
+void client_mesh_free(TrClient *client);
+/* PAIR_START, PAIR_TLS, PAIR_END, CANDIDATES from the hub: TRUE when handled. */
+gboolean client_mesh_message(TrClient *client, const TrMsg *msg);
+/* "pairs": [...] for the status. */
+void client_mesh_stats_json(TrClient *client, GString *out, gboolean *first);
 
 /* device.c */
 /* The device as @s says, unless it is so already. */

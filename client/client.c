@@ -33,6 +33,7 @@ static void
 teardown_session(TrClient *client)
 {
 	g_clear_handle_id(&client->config_timer, g_source_remove);
+	client_mesh_stop(client);
 	/* The link takes its session out of the data plane, which then stops. */
 	g_clear_pointer(&client->link, tr_link_free);
 	g_clear_pointer(&client->dp, tr_dataplane_free);
@@ -158,6 +159,7 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		}
 		client->state = STATE_ACTIVE;
 		client->attempt = 0;
+		client_mesh_start(client);
 		{
 			char a[TR_PREFIX_STRLEN] = "-";
 			if (client->settings.n_addresses)
@@ -191,6 +193,8 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		return;
 	}
 	default:
+		if (client->state == STATE_ACTIVE && client_mesh_message(client, msg))
+			return;
 		tr_link_close(link, TR_MSG_ERROR, TR_REFUSE_PROTOCOL, "unexpected message");
 	}
 }
@@ -226,7 +230,8 @@ send_hello(TrClient *client)
 	tr_msg_set_u16(&hello, TR_ATTR_MTU, (uint16_t)client->cfg.mtu);
 	tr_msg_set_u32(&hello, TR_ATTR_FEATURES,
 	               (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
-	                       (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0));
+	                       (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0) |
+	                       TR_FEATURE_PAIRS);
 	do {
 		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
 	} while (client->rx_index == 0);
@@ -440,6 +445,7 @@ tr_client_free(TrClient *client)
 	g_clear_pointer(&client->portmap, tr_portmap_free);
 	tr_dialer_free(client->dialer);
 	teardown_session(client);
+	client_mesh_free(client);
 	client_close_device(client);
 	client_settings_clear(&client->settings);
 	if (client->creds)
@@ -454,18 +460,6 @@ const char *
 tr_client_ifname(TrClient *client)
 {
 	return client->dev ? tr_device_ifname(client->dev) : NULL;
-}
-
-gboolean
-tr_client_is_connected(TrClient *client)
-{
-	return client->state == STATE_ACTIVE;
-}
-
-TrPath
-tr_client_path(TrClient *client)
-{
-	return client->link ? tr_link_get_path(client->link) : TR_PATH_NONE;
 }
 
 TrRefusal
@@ -527,6 +521,9 @@ tr_client_reload(TrClient *client, GError **error)
 		return FALSE;
 	tr_tls_creds_unref(client->creds);
 	client->creds = creds;
+	/* Pairs take the new files too. */
+	for (guint i = 0; i < G_N_ELEMENTS(client->pair_creds); i++)
+		g_clear_pointer(&client->pair_creds[i], tr_tls_creds_unref);
 	return TRUE;
 }
 
@@ -574,6 +571,8 @@ tr_client_stats_json(TrClient *client)
 	if (client->link && client->state == STATE_ACTIVE)
 		tr_link_stats_json(client->link, out, &first);
 	tr_portmap_stats_json(client->portmap, client->cfg.portmap.enabled, out, &first);
+	if (client->pairs)
+		client_mesh_stats_json(client, out, &first);
 	g_string_append_c(out, '}');
 	return g_string_free(out, FALSE);
 }

@@ -116,8 +116,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrClient, tr_client_free)
 char *tr_client_stats_json(TrClient *client);
 
 const char *tr_client_ifname(TrClient *client);
-gboolean tr_client_is_connected(TrClient *client);
-TrPath tr_client_path(TrClient *client);
 /* Why the hub refused us last (its ERROR message's code; TR_REFUSE_NONE when
  * it did not): TR_REFUSE_PASSWORD is a wrong username or password,
  * TR_REFUSE_AUTH an identity refused. */

@@ -28,6 +28,10 @@ const TrOptDesc tr_client_options[] = {
          "The network's CA certificate (PEM)", 0},
         {"cert", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
          "This client's certificate (PEM)", 0},
+        {"crl", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
+         "The network's revocation list (PEM): the hub's and other clients' certificates "
+         "(pair sessions) must not be on it",
+         0},
         {"key", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
          "This client's private key (PEM, mode 0600)", 0},
         TR_SHARED_KEY_OPTIONS{"name", 0, TR_OPT_STRING, "NAME", "trellis", 0, 0, NULL, "Security",
@@ -119,6 +123,7 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->server_name = g_strdup(S("server-name"));
 	c->tls.ca_file = g_strdup(S("ca"));
 	c->tls.cert_file = g_strdup(S("cert"));
+	c->tls.crl_file = g_strdup(S("crl"));
 	c->tls.key_file = g_strdup(S("key"));
 	{
 		char *key = NULL;

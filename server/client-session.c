@@ -59,10 +59,12 @@ client_unregistered(Session *s)
 		tr_pool_release(s->hub->pool, s->identity);
 }
 
-/* After HELLO, a client has nothing more to say but CLOSE and ERROR. */
+/* After HELLO, a client has nothing more to say but its pairs' messages, CLOSE and ERROR. */
 static void
 client_message(Session *s, TrMsg *msg)
 {
+	if (s->state == SESSION_ACTIVE && hub_mesh_message(s, msg))
+		return;
 	hub_session_unexpected(s, msg);
 }
 
@@ -440,6 +442,7 @@ hub_client_hello(Session *s, TrMsg *hello)
 	if (cert == NULL && g_str_has_prefix(s->cert_identity, "psk:") &&
 	    !hub_session_check_node_key(s, s->cert_identity + 4, hello))
 		return;
+	s->mesh = (hello->features & TR_FEATURE_PAIRS) != 0;
 	cs = g_new0(ClientSession, 1);
 	cs->hello = *hello;
 	tr_msg_init(hello, 0); /* the strings now belong to cs->hello */

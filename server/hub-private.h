@@ -16,6 +16,7 @@
 #include "server/auth-password.h"
 #include "server/hub.h"
 #include "server/names.h"
+#include "server/pairs.h"
 #include "server/pool.h"
 #include "server/session.h"
 
@@ -57,6 +58,8 @@ struct _TrHub {
 	void (*changed)(gpointer);
 	gpointer changed_data;
 	TrPortmap *portmap; /* NAT port mapping of our port; NULL when off */
+	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL without --mesh */
+	TrLogLimit pair_log;
 };
 
 /* hub.c */
@@ -94,6 +97,16 @@ void hub_unregister(Session *s); /* out of every table (a client's lease goes) *
  * session's addresses and claims, the hub's pools, routes, subnets and
  * addresses. TRUE with the reason in *@why. */
 gboolean hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char **why);
+
+/* mesh.c: pair sessions between clients (docs/PROTOCOL.md, "Pair sessions") */
+void hub_mesh_init(TrHub *hub); /* with --mesh and client-to-client traffic */
+void hub_mesh_free(TrHub *hub);
+/* The data plane forwarded @s's traffic to the session of forwarding id @to. */
+void hub_mesh_forwarded(Session *s, uint32_t to);
+/* PAIR_TLS, PAIR_END from client @s: TRUE when handled. */
+gboolean hub_mesh_message(Session *s, TrMsg *msg);
+/* @s leaves: its pairs end, their other members are told. */
+void hub_mesh_gone(Session *s);
 
 /* negotiate.c */
 TrLinkTiming hub_timing(TrHub *hub);

@@ -106,6 +106,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	}
 	hub->connectors = g_ptr_array_new();
 
+	hub_mesh_init(hub);
 	if (!hub_open_sockets(hub, host, port, error) || !hub_open_tunnel(hub, error))
 		return NULL;
 	if (!hub_forward_init(hub, error))
@@ -265,6 +266,7 @@ tr_hub_free(TrHub *hub)
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
 	g_clear_pointer(&hub->pending_by_source, g_hash_table_unref);
 	hub_forward_free(hub);
+	hub_mesh_free(hub);
 	if (hub->dev && tr_device_close(hub->dev, &perr) < 0)
 		g_warning("closing the device: %s", perr.message);
 	hub_close_sockets(hub);
@@ -341,12 +343,6 @@ guint16
 tr_hub_port(TrHub *hub)
 {
 	return hub->port;
-}
-
-guint
-tr_hub_n_clients(TrHub *hub)
-{
-	return g_hash_table_size(hub->by_identity);
 }
 
 char *

@@ -47,6 +47,8 @@ typedef struct {
 	guint rekey_sec;    /* data keys are replaced after this long (0: the default) */
 	guint peer_timeout; /* seconds */
 	gboolean client_to_client;
+	gboolean mesh;  /* introduce clients that exchange traffic to each other (pair sessions) */
+	gboolean relay; /* relay pairs' sealed datagrams (docs/MESH.md) */
 	gboolean udp;
 
 	TrDeviceType dev_type;
@@ -107,6 +109,5 @@ gboolean tr_hub_disconnect(TrHub *hub, const char *identity, GError **error);
 
 const char *tr_hub_ifname(TrHub *hub);
 guint16 tr_hub_port(TrHub *hub);
-guint tr_hub_n_clients(TrHub *hub);
 
 G_END_DECLS

@@ -66,6 +66,7 @@ session_gone(Session *s)
 	if (s->state == SESSION_ACTIVE)
 		hub_changed(s->hub);
 	hub_unregister(s);
+	hub_mesh_gone(s);
 	if (s->kind && s->kind->gone)
 		s->kind->gone(s);
 	s->state = SESSION_GONE;
@@ -350,11 +351,18 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 		          path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
 }
 
+static void
+on_forwarded(TrLink *link, uint32_t to, gpointer p)
+{
+	hub_mesh_forwarded(p, to);
+}
+
 static const TrLinkCallbacks session_callbacks = {
         .message = on_message,
         .established = on_established,
         .closed = on_closed,
         .path_changed = on_path_changed,
+        .forwarded = on_forwarded,
 };
 
 Session *

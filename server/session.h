@@ -76,6 +76,7 @@ struct _Session {
 	TrPrefix addrs[HUB_MAX_ADDRS]; /* every tunnel address routed to this session */
 	guint n_addrs;
 	gboolean routed; /* its subnets hold kernel routes on the hub's device */
+	gboolean mesh;   /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
 };
 
 /* A session over the connected socket @fd, in the hub's table. */

@@ -134,6 +134,7 @@ tunnel_config(TrHub *hub, TrTunnelConfig *tc, TrPrefix addrs[MAX_OWN_ADDRESSES])
 	        .magic = hub->cfg.magic,
 	        .hub = TRUE,
 	        .client_to_client = hub->cfg.client_to_client,
+	        .note_forwarding = hub->pairs != NULL,
 	};
 }
 

@@ -423,15 +423,3 @@ tr_ctrl_get_fd(TrCtrl *ctrl)
 {
 	return ctrl->fd;
 }
-
-gboolean
-tr_ctrl_is_established(TrCtrl *ctrl)
-{
-	return ctrl->state == STATE_OPEN;
-}
-
-gsize
-tr_ctrl_queued(TrCtrl *ctrl)
-{
-	return ctrl->out->len;
-}

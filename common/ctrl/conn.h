@@ -58,7 +58,5 @@ void tr_ctrl_abort(TrCtrl *ctrl);
 TrTls *tr_ctrl_get_tls(TrCtrl *ctrl);
 const char *tr_ctrl_peer(TrCtrl *ctrl);
 int tr_ctrl_get_fd(TrCtrl *ctrl);
-gboolean tr_ctrl_is_established(TrCtrl *ctrl);
-gsize tr_ctrl_queued(TrCtrl *ctrl);
 
 G_END_DECLS

@@ -71,5 +71,6 @@ tr_tunnel_start_dataplane(const TrTunnelConfig *tc, TrDevice *dev, const int *ud
 	dpc.mtu = tc->mtu;
 	dpc.hub = tc->hub;
 	dpc.client_to_client = tc->client_to_client;
+	dpc.note_forwarding = tc->note_forwarding;
 	return tr_dataplane_new(&dpc, error);
 }

@@ -38,6 +38,7 @@ typedef struct {
 	TrMagic magic;
 	gboolean hub; /* forward between sessions (the hub's data plane) */
 	gboolean client_to_client;
+	gboolean note_forwarding; /* TrDpConfig.note_forwarding: the hub introduces pairs */
 } TrTunnelConfig;
 
 /*

@@ -80,6 +80,8 @@ struct TrDpSession {
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
+	atomic_uint fwd_to;         /* the target of its last noted forwarded packet */
+	_Atomic int64_t fwd_noted;  /* when it was noted */
 	gboolean removed;           /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */
 	atomic_uint ep_seq;

@@ -69,6 +69,21 @@ stage_dev(Worker *w, TrPacket *pkt)
 		pool_put(w, pkt);
 }
 
+/* @session's packet went to the session of forwarding id @to: tell the control plane
+ * (TR_DP_EVENT_FORWARDED), once per target and TR_DP_FORWARD_NOTE_USEC. Two relaxed
+ * loads per packet otherwise. */
+static void
+note_forward(Worker *w, TrDpSession *session, uint32_t to)
+{
+	if (atomic_load_explicit(&session->fwd_to, memory_order_relaxed) == to &&
+	    w->now - atomic_load_explicit(&session->fwd_noted, memory_order_relaxed) <
+	            TR_DP_FORWARD_NOTE_USEC)
+		return;
+	atomic_store_explicit(&session->fwd_to, to, memory_order_relaxed);
+	atomic_store_explicit(&session->fwd_noted, w->now, memory_order_relaxed);
+	dp_session_raise(session, TR_DP_EVENT_FORWARDED);
+}
+
 /* A packet a session sent (in @pkt, which this function consumes). */
 static void
 from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
@@ -95,10 +110,12 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 		stage_dev(w, pkt);
 		return;
 	case TR_FWD_PEER:
-		if (dp->cfg.client_to_client)
+		if (dp->cfg.client_to_client) {
+			if (dp->cfg.note_forwarding && res.peer != session->id)
+				note_forward(w, session, res.peer);
 			dp_to_session(w, session, res.peer < t->n_ids ? t->by_id[res.peer] : NULL,
 			              data, pkt->len);
-		else
+		} else
 			WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);
 		break;
 	case TR_FWD_FLOOD:

@@ -75,6 +75,12 @@ tr_path_name(TrPath path)
 	}
 }
 
+uint32_t
+tr_dp_session_forwarded_to(TrDpSession *session)
+{
+	return atomic_load_explicit(&session->fwd_to, memory_order_relaxed);
+}
+
 TrDc *
 tr_dp_session_dc(TrDpSession *session)
 {

@@ -163,11 +163,11 @@ tr_dataplane_stats(TrDataplane *dp, TrDpStats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < dp->cfg.n_workers; i++) {
-		const guint64 *src = (const guint64 *)&dp->workers[i].stats;
 		guint64 *dst = (guint64 *)out;
 
-		for (size_t k = 0; k < sizeof(TrDpStats) / sizeof(guint64); k++)
-			dst[k] += atomic_load_explicit(&src[k], memory_order_relaxed);
+		for (size_t k = 0; k < STATS_WORDS; k++)
+			dst[k] += atomic_load_explicit(&dp->workers[i].stats.words[k],
+			                               memory_order_relaxed);
 	}
 }
 

@@ -72,7 +72,13 @@ typedef enum {
 	TR_DP_EVENT_CLOSED = 1 << 1,    /* the other end sent CLOSE */
 	TR_DP_EVENT_UDP_HEARD = 1 << 2, /* authenticated UDP from the other end after a silence */
 	TR_DP_EVENT_TOO_BIG = 1 << 3, /* its path refused a datagram's size: search the path MTU */
+	/* it sent a packet the hub forwarded to another session (TrDpConfig.note_forwarding):
+	 * tr_dp_session_forwarded_to() says which */
+	TR_DP_EVENT_FORWARDED = 1 << 4,
 } TrDpEvent;
+
+/* How often a session's forwarding to the same target is reported (TR_DP_EVENT_FORWARDED). */
+#define TR_DP_FORWARD_NOTE_USEC (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
 
 typedef struct {
 	/* Events of @session (main loop). */
@@ -93,6 +99,9 @@ typedef struct {
 	 * packets go to the session of id 1, every session's to the device. */
 	gboolean hub;
 	gboolean client_to_client;
+	/* hub: report forwarding between sessions (TR_DP_EVENT_FORWARDED), at most once per
+	 * TR_DP_FORWARD_NOTE_USEC per session and target, so it can introduce pairs */
+	gboolean note_forwarding;
 	unsigned batch;       /* reads per wakeup and queue (default 64) */
 	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
 	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */
@@ -143,6 +152,8 @@ socklen_t tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *
 void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len);
 /* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
 gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
+/* The forwarding id of the session it last sent a forwarded packet to (0: none). */
+uint32_t tr_dp_session_forwarded_to(TrDpSession *session);
 
 /*
  * Path MTU discovery (common/datapath/pmtu.h drives it): sends a PROBE of @wire_len

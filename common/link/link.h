@@ -45,6 +45,9 @@ typedef struct {
 	void (*closed)(TrLink *link, const GError *error, gpointer user_data);
 	/* The path data is sent on changed (for logs and status). */
 	void (*path_changed)(TrLink *link, TrPath path, gpointer user_data);
+	/* The hub forwarded this session's traffic to the session of forwarding id @to
+	 * (TrDpConfig.note_forwarding; at most every TR_DP_FORWARD_NOTE_USEC per target). */
+	void (*forwarded)(TrLink *link, uint32_t to, gpointer user_data);
 } TrLinkCallbacks;
 
 typedef struct {

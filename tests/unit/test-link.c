@@ -32,9 +32,16 @@ typedef struct {
 	TrPath path;
 } Side;
 
+/* The goodbye reaches the other side over TLS and over UDP, whichever
+ * first: a CLOSE message is answered as the daemons do (client.c,
+ * session.c), by closing. Any other message is a failure. */
 static void
 on_message(TrLink *link, TrMsg *msg, gpointer p)
 {
+	if (msg->type == TR_MSG_CLOSE) {
+		tr_link_close(link, TR_MSG_CLOSE, TR_REFUSE_NONE, NULL);
+		return;
+	}
 	g_error("unexpected message %s", tr_msg_type_to_string(msg->type));
 }
 

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Pair sessions between real daemons (issue 17, docs/MESH.md), over real NAT
+# routers (tests/lib/nat.sh): the hub (--mesh) introduces two clients when it
+# forwards traffic between them, carries their TLS handshake, and each
+# client verifies the other end to end; `trellis status` lists the pair.
+#
+#                 [hub] 198.18.10.2 (pool 198.19.100.0/24)
+#                   |
+#   [r1 cone] -- [internet] -- [r2 cone]
+#    a 198.19.1.2                b 198.19.2.2
+#
+#   1. a pings b's tunnel address: the hub introduces a and b; both verify
+#      the other's certificate and agree on keys; the ping works
+#   2. `trellis status --json` on both lists the pair (peer, established,
+#      certificate); the text status too
+#   3. a client whose certificate is revoked after it connected: its peer
+#      refuses it, with the reason, and says so
+#   4. b leaves: a's pair ends with the reason
+#   5. without --mesh, nothing of it happens
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
+netns_require_root
+nat_require
+B=$TR_BUILD_ROOT
+T=$(netns_tmpdir)
+S=$T/pki
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
+	exit 1
+}
+
+$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
+$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
+for name in a b; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
+
+# The hub keeps its own copy of the revocation list (step 4 revokes b for a only).
+cp "$S/crl.pem" "$T/hub-crl.pem" || fail "crl"
+
+nat_internet || fail "internet"
+netns_new hub hub || fail "hub"
+nat_attach "$hub" 10 || fail "hub link"
+nat_router r1 r1 1 cone || fail "r1"
+nat_router r2 r2 2 cone || fail "r2"
+nat_host a a "$r1" 1 2 || fail "a"
+nat_host b b "$r2" 2 2 || fail "b"
+
+start_hub() { # start_hub LOG [args]
+	local log=$1
+	shift
+	: >"$T/$log"
+	netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
+		--key "$S/issued/hub.key" --crl "$T/hub-crl.pem" --pool 198.19.100.0/24 \
+		--control-socket "$T/hub.sock" "$@" >"$T/$log" 2>&1
+	hub_pid=$NETNS_LAST_PID
+	netns_wait_for 10 grep -q "listening on port" "$T/$log" || fail "hub did not start"
+}
+start_client() { # start_client NS NAME LOG [args]
+	local ns=$1 name=$2 log=$3
+	shift 3
+	: >"$T/$log"
+	netns_spawn "$ns" "$B/client/trellis-client" -c 198.18.10.2 --server-name hub \
+		--ca "$S/ca.crt" --cert "$S/issued/$name.crt" --key "$S/issued/$name.key" \
+		--control-socket "$T/$name.sock" "$@" >"$T/$log" 2>&1
+	client_pid=$NETNS_LAST_PID
+	netns_wait_for 15 grep -q "connected to" "$T/$log" || fail "$name did not connect"
+}
+addr_of() { sed -n 's/.*connected to .* address \([0-9.]*\)\/.*/\1/p' "$T/$1" | tail -n 1; }
+status_json() { "$B/cli/trellis" status --json --socket "$T/$1.sock"; }
+pair() { # pair NAME EXPR -> EXPR on its first pair (p)
+	status_json "$1" | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["pairs"][0]; print(eval(sys.argv[1]))' "$2"
+}
+
+# 1. Introduced on traffic, verified end to end.
+start_hub hub.log --mesh
+start_client "$a" a a.log
+pa=$client_pid
+start_client "$b" b b.log
+pb=$client_pid
+ab=$(addr_of b.log)
+[ -n "$ab" ] || fail "no tunnel address for b"
+netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$ab" >/dev/null || fail "a cannot ping b at $ab"
+netns_wait_for 10 grep -q "pair with b established (certificate" "$T/a.log" || fail "a: no pair with b"
+netns_wait_for 10 grep -q "pair with a established (certificate" "$T/b.log" || fail "b: no pair with a"
+grep -q "pair [0-9a-f]*: introducing a and b" "$T/hub.log" || fail "the hub did not say it introduced a and b"
+grep -q "we are the TLS client" "$T/a.log" && grep -q "we are the TLS server" "$T/b.log" ||
+	fail "roles: the sender of the first packet is the TLS client"
+[ "$(grep -c "introducing" "$T/hub.log")" = 1 ] || fail "introduced more than once"
+netns_exec "$b" ping -c 2 -i 0.2 -W 2 "$(addr_of a.log)" >/dev/null || fail "b cannot ping a"
+sleep 0.5
+[ "$(grep -c "introducing" "$T/hub.log")" = 1 ] || fail "b's answer started a second pair"
+ok "a pings b: the hub introduced them once; each verified the other's certificate"
+
+# 2. Seen in the status.
+[ "$(pair a 'p["peer"], p["state"], p["auth"], p["role"]')" = "('b', 'established', 'certificate', 'tls-client')" ] ||
+	fail "a's status: $(status_json a)"
+[ "$(pair b 'p["peer"], p["state"], p["role"], p["addresses"][0]')" = "('a', 'established', 'tls-server', '$(addr_of a.log)/32')" ] ||
+	fail "b's status: $(status_json b)"
+"$B/cli/trellis" status --socket "$T/a.sock" >"$T/a-status.txt" 2>&1 || fail "trellis status"
+grep -q "peer b: established, certificate" "$T/a-status.txt" || fail "text status: $(cat "$T/a-status.txt")"
+ok "trellis status (JSON and text) lists the pair: peer, state, how it was authenticated"
+
+# 3. b leaves: a's pair ends, with the reason.
+netns_kill "$pb"
+netns_wait_for 10 grep -q "pair with b ended: b left" "$T/a.log" || fail "a's pair did not end when b left"
+[ "$(status_json a | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["pairs"]))')" = 0 ] ||
+	fail "a still lists the pair: $(status_json a)"
+ok "b left: the hub ended the pair and a says why"
+
+# 4. A revoked peer: the other side refuses it end to end, even though the hub
+# (whose copy of the list is older) still takes it.
+netns_kill "$pa"
+mkdir -p "$T/keep" && cp "$S/issued/b.crt" "$S/issued/b.key" "$T/keep/" || fail "keep b's files"
+$B/cli/trellis pki revoke b --state-dir "$S" >/dev/null || fail "revoke b"
+cp "$T/keep/b.crt" "$T/keep/b.key" "$S/issued/" || fail "b's files back"
+start_client "$a" a a2.log --crl "$S/crl.pem"
+pa=$client_pid
+start_client "$b" b b2.log
+pb=$client_pid
+netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(addr_of b2.log)" >/dev/null || fail "a cannot reach b through the hub"
+netns_wait_for 10 grep -q "pair with b failed: .*revoked" "$T/a2.log" || fail "a did not refuse the revoked b"
+netns_wait_for 10 grep -q "pair with a failed\|pair with a ended" "$T/b2.log" || fail "b was not told"
+ok "a refused the revoked b end to end ($(grep -o 'pair with b failed: .*' "$T/a2.log" | head -n 1)); b: $(grep -o 'pair with a \(failed\|ended\): .*' "$T/b2.log" | head -n 1)"
+netns_kill "$pb"
+netns_kill "$pa"
+netns_kill "$hub_pid"
+
+# 5. Without --mesh: nothing.
+$B/cli/trellis pki issue b2 --state-dir "$S" >/dev/null || fail "issue b2"
+start_hub hub-off.log
+start_client "$a" a a-off.log
+pa=$client_pid
+start_client "$b" b2 b-off.log
+pb=$client_pid
+netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of b-off.log)" >/dev/null || fail "no ping without --mesh"
+sleep 1
+! grep -q "pair" "$T/a-off.log" "$T/b-off.log" "$T/hub-off.log" || fail "pairs without --mesh"
+ok "without --mesh: clients talk through the hub, no pair"
+netns_kill "$pa"
+netns_kill "$pb"
+netns_kill "$hub_pid"
+echo "1..$n"
