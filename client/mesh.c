@@ -7,8 +7,20 @@
  * (their state, the peer's addresses, idle and handshake limits) is
  * client/pairs.c.
  *
- * The pair's data channel is not wired yet: packets to the peer still take
- * the hub session. Pairs end on the hub's PAIR_END, on a failed handshake
+ * Once the keys are agreed the pair gets a data-channel session of its own in
+ * the data plane's workers (same batching and offloads as the hub session),
+ * under a small forwarding id (2, 3, ...). Both sides probe the peer's
+ * candidates from PAIR_START with PINGs sealed under the pair's keys, every
+ * TR_MESH_PROBE_USEC for a burst of TR_MESH_BURST_USEC (again every
+ * TR_MESH_RETRY_USEC while it has not worked): the first authenticated
+ * datagram from the peer opens the direct path, and from then on the peer's
+ * addresses route to the pair (tun). A direct path is kept alive with a PING
+ * every TR_MESH_KEEPALIVE_USEC; silent for TR_MESH_DEAD_USEC, the pair's
+ * addresses go back to the hub session (decrypted by the hub, as without the
+ * mesh) and probing starts again. Each change is logged once, with its
+ * reason. The hub's relay of sealed datagrams is not wired yet.
+ *
+ * Pairs end on the hub's PAIR_END, on a failed handshake
  * (PAIR_END to the hub with the reason, logged once), when their handshake
  * takes longer than TR_CLIENT_PAIR_HANDSHAKE_USEC, after
  * TR_CLIENT_PAIR_IDLE_USEC, and with the hub session.
@@ -22,6 +34,12 @@
 #include <gnutls/crypto.h>
 #include <string.h>
 
+#define TR_MESH_PROBE_USEC     (G_USEC_PER_SEC / 4)
+#define TR_MESH_BURST_USEC     (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
+#define TR_MESH_RETRY_USEC     (G_GINT64_CONSTANT(30) * G_USEC_PER_SEC)
+#define TR_MESH_KEEPALIVE_USEC G_USEC_PER_SEC
+#define TR_MESH_DEAD_USEC      (G_GINT64_CONSTANT(4500) * 1000)
+
 /* What hangs off a TrClientPair (its data). */
 typedef struct {
 	TrClient *client;
@@ -29,13 +47,26 @@ typedef struct {
 	TrPair *pair;
 	gint64 established; /* monotonic; 0: not yet */
 	uint32_t rx_index;
+	/* The pair's data channel (once established). */
+	TrDpSession *dps;
+	uint32_t dp_id;       /* its forwarding id on our data plane (2, 3, ...) */
+	gboolean direct;      /* the peer answered over UDP: its addresses route to the pair */
+	gint64 burst_until;   /* probing its candidates until then */
+	gint64 next_burst;    /* the next burst while not direct */
+	gint64 last_ping;     /* our last PING (probe or keepalive) */
+	guint next_candidate; /* the candidate the next probe goes to */
+	guint64 data_bytes;   /* payload bytes both ways when last seen (PINGs carry none) */
 } PairData;
 
+static void rebuild_routes(TrClient *client);
+
 static void
-pair_data_free(PairData *d)
+pair_data_free(TrClient *client, PairData *d)
 {
 	if (d == NULL)
 		return;
+	if (d->dps && client->dp)
+		tr_dataplane_remove_session(client->dp, d->dps); /* frees its TrDc */
 	tr_pair_free(d->pair);
 	g_free(d);
 }
@@ -48,9 +79,13 @@ end_pair(TrClient *client, uint32_t id)
 
 	if (p == NULL)
 		return;
-	pair_data_free(p->data);
+	PairData *d = p->data;
+
 	p->data = NULL;
 	tr_client_pairs_end(client->pairs, id);
+	if (d && d->direct)
+		d->direct = FALSE, rebuild_routes(client);
+	pair_data_free(client, d);
 }
 
 static void
@@ -107,13 +142,153 @@ pair_failed(TrClient *client, TrClientPair *p, const char *why)
 	end_pair(client, p->id);
 }
 
-/* TLS and HELLO done: the keys of epoch 0 can be derived. */
+/* The routes of the pairs with a direct path, as the data plane's snapshot (tun):
+ * their peers' addresses and subnets to their sessions, the rest to the hub's. */
+static void
+rebuild_routes(TrClient *client)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(GError) error = NULL;
+	TrFwdConfig cfg = {
+	        .mode = TR_FWD_MODE_ROUTER,
+	        .type = TR_FRAME_IP,
+	        .strict_source = TRUE, /* a pair sends from its peer's addresses only */
+	};
+	TrFwd *fwd;
+
+	if (client->dp == NULL || client->pairs == NULL || client->cfg.dev_type != TR_DEVICE_TUN)
+		return;
+	all = tr_client_pairs_list(client->pairs);
+	for (guint i = 0; i < all->len; i++) {
+		TrClientPair *p = all->pdata[i];
+		PairData *d = p->data;
+
+		if (d == NULL || !d->direct)
+			continue;
+		for (guint j = 0; j < p->n_prefixes; j++) {
+			TrRouteAdd result;
+			uint32_t other;
+
+			if (!tr_route_builder_add(b, &p->prefixes[j], d->dp_id, p->origins[j],
+			                          &result, &other, &error)) {
+				g_debug("pair with %s: %s", p->peer, error->message);
+				g_clear_error(&error);
+			}
+		}
+	}
+	fwd = tr_fwd_new(&cfg, tr_route_table_build(b), NULL, &error);
+	if (fwd == NULL) {
+		g_warning("the pairs' routes: %s", error->message);
+		return;
+	}
+	tr_dataplane_set_fwd(client->dp, fwd);
+}
+
+/* A forwarding id no pair has (the hub session is 1). */
+static uint32_t
+new_dp_id(TrClient *client)
+{
+	g_autoptr(GPtrArray) all = tr_client_pairs_list(client->pairs);
+	uint32_t id = 2;
+
+	for (gboolean taken = TRUE; taken; id += taken) {
+		taken = FALSE;
+		for (guint i = 0; i < all->len && !taken; i++) {
+			PairData *d = ((TrClientPair *)all->pdata[i])->data;
+			taken = d && d->dp_id == id;
+		}
+	}
+	return id;
+}
+
+static void
+set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
+{
+	PairData *d = p->data;
+	struct sockaddr_storage ep;
+	char where[64] = "?";
+
+	if (d->direct == direct)
+		return;
+	d->direct = direct;
+	rebuild_routes(client);
+	if (direct) {
+		if (tr_dp_session_endpoint(d->dps, &ep) > 0)
+			tr_sockaddr_to_string((struct sockaddr *)&ep, where, sizeof(where));
+		g_message("pair with %s: direct to %s (%s)", p->peer, where, why);
+	} else {
+		g_message("pair with %s: through the hub (%s)", p->peer, why);
+		d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+	}
+}
+
+static void
+on_pair_dp_event(TrDpSession *session, unsigned events, gpointer p)
+{
+	PairData *d = p;
+	TrClientPair *pair = d->client->pairs ? tr_client_pairs_get(d->client->pairs, d->id) : NULL;
+
+	if (pair == NULL || pair->data != d)
+		return;
+	if (events & (TR_DP_EVENT_UDP_HEARD | TR_DP_EVENT_ROAMED))
+		set_direct(d->client, pair, TRUE, "a direct path answered");
+	if (events & TR_DP_EVENT_CLOSED)
+		g_debug("pair with %s: the peer closed its data channel", pair->peer);
+}
+
+static void
+on_pair_tcp_send(TrDpSession *session, const uint8_t *data, size_t len, gpointer p)
+{
+	/* The pair's path is UDP only (the relay over TLS is not wired yet). */
+}
+
+/* The pair's data channel: a session of our data plane under the pair's keys. */
+static gboolean
+pair_data_channel(TrClient *client, TrClientPair *p, const uint8_t *tx, const uint8_t *rx,
+                  GError **error)
+{
+	static const TrDpSessionCallbacks cb = {
+	        .event = on_pair_dp_event,
+	        .tcp_send = on_pair_tcp_send,
+	};
+	PairData *d = p->data;
+	TrDcConfig dcc;
+	TrDc *dc;
+
+	if (client->dp == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_FAILED, "no data plane");
+		return FALSE;
+	}
+	tr_dc_config_init(&dcc);
+	dcc.magic = client->cfg.magic;
+	dcc.cipher = (TrCipher)tr_pair_cipher(d->pair);
+	dcc.local_index = d->rx_index;
+	dcc.peer_index = tr_pair_peer_rx_index(d->pair);
+	dcc.lanes = tr_dataplane_config(client->dp)->n_workers + 1;
+	dcc.defer_activation = TRUE;
+	dc = tr_dc_new(&dcc, error);
+	if (dc == NULL)
+		return FALSE;
+	if (!tr_dc_install_keys(dc, 0, tx, rx, g_get_monotonic_time(), error)) {
+		tr_dc_free(dc);
+		return FALSE;
+	}
+	d->dp_id = new_dp_id(client);
+	d->dps = tr_dataplane_add_session(client->dp, dc, d->dp_id, NULL, 0, &cb, d);
+	tr_dp_session_set_path(d->dps, TR_PATH_UDP);
+	d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+	return TRUE;
+}
+
+/* TLS and HELLO done: the keys of epoch 0, the pair's data channel. */
 static gboolean
 pair_established(TrClient *client, TrClientPair *p, GError **error)
 {
 	PairData *d = p->data;
 	uint8_t tx[TR_PAIR_KEY_LEN], rx[TR_PAIR_KEY_LEN];
-	gboolean ok = tr_pair_derive_keys(d->pair, 0, tx, rx, error);
+	gboolean ok = tr_pair_derive_keys(d->pair, 0, tx, rx, error) &&
+	              pair_data_channel(client, p, tx, rx, error);
 
 	gnutls_memset(tx, 0, sizeof(tx));
 	gnutls_memset(rx, 0, sizeof(rx));
@@ -122,10 +297,60 @@ pair_established(TrClient *client, TrClientPair *p, GError **error)
 	d->established = g_get_monotonic_time();
 	tr_client_pairs_up(client->pairs, p->id, d->established);
 	g_message("pair with %s established (%s, cipher %s, MTU %u): keys agreed end to end; "
-	          "its data still goes through the hub",
+	          "probing %u candidate%s",
 	          p->peer, tr_pair_auth(d->pair), tr_cipher_name((TrCipher)tr_pair_cipher(d->pair)),
-	          tr_pair_mtu(d->pair));
+	          tr_pair_mtu(d->pair), p->candidates.n, p->candidates.n == 1 ? "" : "s");
 	return TRUE;
+}
+
+/* Probes, keepalives, a direct path that went silent, traffic for the idle limit. */
+static void
+pair_tick(TrClient *client, TrClientPair *p, gint64 now)
+{
+	PairData *d = p->data;
+	TrDcStats st;
+
+	if (d == NULL || d->dps == NULL)
+		return;
+	tr_dc_stats_copy(tr_dp_session_dc(d->dps), &st);
+	if (st.tx_bytes + st.rx_bytes != d->data_bytes) {
+		d->data_bytes = st.tx_bytes + st.rx_bytes;
+		tr_client_pairs_touch(client->pairs, p->id, now);
+	}
+	if (d->direct) {
+		gint64 heard = tr_dp_session_last_udp_rx(d->dps);
+
+		if (now - heard > TR_MESH_DEAD_USEC) {
+			set_direct(client, p, FALSE, "the direct path stopped answering");
+			return;
+		}
+		if (now - d->last_ping >= TR_MESH_KEEPALIVE_USEC) {
+			tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, NULL, 0);
+			d->last_ping = now;
+		}
+		return;
+	}
+	if (now >= d->burst_until) {
+		if (d->next_burst == 0)
+			d->next_burst = now + TR_MESH_RETRY_USEC;
+		if (now < d->next_burst)
+			return;
+		d->burst_until = now + TR_MESH_BURST_USEC;
+		d->next_burst = 0;
+	}
+	if (p->candidates.n == 0 || now - d->last_ping < TR_MESH_PROBE_USEC)
+		return;
+	{
+		const TrCandidate *c = &p->candidates.items[d->next_candidate++ % p->candidates.n];
+		struct sockaddr_storage ss;
+		socklen_t len = tr_candidate_to_sockaddr(c, &ss);
+
+		if (len == 0)
+			return;
+		tr_dp_session_set_endpoint(d->dps, (struct sockaddr *)&ss, len);
+		tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, NULL, 0);
+		d->last_ping = now;
+	}
 }
 
 static TrTlsCreds *
@@ -254,7 +479,12 @@ on_pairs_tick(gpointer p)
 	TrClient *client = p;
 	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 
-	tr_client_pairs_due(client->pairs, g_get_monotonic_time(), ids);
+	gint64 now = g_get_monotonic_time();
+	g_autoptr(GPtrArray) all = tr_client_pairs_list(client->pairs);
+
+	for (guint i = 0; i < all->len; i++)
+		pair_tick(client, all->pdata[i], now);
+	tr_client_pairs_due(client->pairs, now, ids);
 	for (guint i = 0; i < ids->len; i++) {
 		uint32_t id = g_array_index(ids, uint32_t, i);
 		TrClientPair *pair = tr_client_pairs_get(client->pairs, id);
@@ -274,7 +504,7 @@ client_mesh_start(TrClient *client)
 {
 	client_mesh_stop(client);
 	client->pairs = tr_client_pairs_new();
-	client->pairs_timer = g_timeout_add_seconds(1, on_pairs_tick, client);
+	client->pairs_timer = g_timeout_add(TR_MESH_PROBE_USEC / 1000, on_pairs_tick, client);
 }
 
 void
@@ -286,8 +516,13 @@ client_mesh_stop(TrClient *client)
 
 		for (guint i = 0; i < all->len; i++) {
 			TrClientPair *p = all->pdata[i];
-			pair_data_free(p->data);
+			PairData *d = p->data;
+
 			p->data = NULL;
+			if (d)
+				d->direct =
+				        FALSE; /* no rebuild: the routes go with the data plane */
+			pair_data_free(client, d);
 		}
 	}
 	g_clear_pointer(&client->pairs, tr_client_pairs_free);
@@ -334,8 +569,22 @@ client_mesh_stats_json(TrClient *client, GString *out, gboolean *first)
 			tr_json_string(out, tr_prefix_to_string(&p->prefixes[j], a, sizeof(a)));
 		}
 		g_string_append_c(out, ']');
-		/* Until the pair's data channel is wired, its data takes the hub session. */
-		tr_json_key_string(out, &f, "path", "hub");
+		tr_json_key_string(out, &f, "path", d && d->direct ? "direct" : "hub");
+		if (d && d->dps) {
+			struct sockaddr_storage ep;
+			char where[64];
+			TrDcStats st;
+
+			if (d->direct && tr_dp_session_endpoint(d->dps, &ep) > 0)
+				tr_json_key_string(out, &f, "endpoint",
+				                   tr_sockaddr_to_string((struct sockaddr *)&ep,
+				                                         where, sizeof(where)));
+			tr_dc_stats_copy(tr_dp_session_dc(d->dps), &st);
+			tr_json_key_uint(out, &f, "tx_bytes", st.tx_bytes);
+			tr_json_key_uint(out, &f, "rx_bytes", st.rx_bytes);
+			tr_json_key_uint(out, &f, "tx_packets", st.tx_packets);
+			tr_json_key_uint(out, &f, "rx_packets", st.rx_packets);
+		}
 		if (d && d->established) {
 			tr_json_key_string(out, &f, "auth", tr_pair_auth(d->pair));
 			tr_json_key_string(out, &f, "cipher",

@@ -214,8 +214,9 @@ tr_msg_clear(TrMsg *msg)
 	tr_msg_init(msg, 0);
 }
 
-void
-tr_msg_set(TrMsg *msg, TrAttr attr)
+/* Marks @attr present. */
+static void
+set_present(TrMsg *msg, TrAttr attr)
 {
 	msg->present |= (uint64_t)1 << attr;
 }
@@ -244,7 +245,7 @@ set_scalar(TrMsg *msg, TrAttr attr, Kind kind, uint32_t value)
 		*(uint16_t *)field = (uint16_t)value;
 	else
 		*(uint32_t *)field = value;
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 }
 
 void
@@ -277,7 +278,7 @@ tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value)
 	if (*n >= TR_MAX_LIST)
 		return FALSE;
 	list[(*n)++] = value;
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 	return TRUE;
 }
 
@@ -285,7 +286,18 @@ void
 tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4])
 {
 	memcpy(msg->magic, magic, sizeof(msg->magic));
-	tr_msg_set(msg, TR_ATTR_MAGIC);
+	set_present(msg, TR_ATTR_MAGIC);
+}
+
+gboolean
+tr_msg_set_salt(TrMsg *msg, const uint8_t *salt, unsigned len)
+{
+	if (len < TR_SALT_MIN || len > TR_SALT_MAX)
+		return FALSE;
+	memcpy(msg->salt, salt, len);
+	msg->salt_len = len;
+	set_present(msg, TR_ATTR_SALT);
+	return TRUE;
 }
 
 void
@@ -298,7 +310,7 @@ tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value)
 	field = FIELD(msg, s->field, char *);
 	g_free(*field);
 	*field = g_strdup(value);
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 }
 
 void
@@ -312,7 +324,7 @@ tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value)
 	if (*field)
 		g_bytes_unref(*field);
 	*field = g_bytes_ref(value);
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 }
 
 gboolean
@@ -326,7 +338,7 @@ tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix)
 	if (*n >= TR_MAX_PREFIXES)
 		return FALSE;
 	FIELD(msg, s->field, TrPrefix)[(*n)++] = *prefix;
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 	return TRUE;
 }
 
@@ -336,7 +348,7 @@ tr_msg_add_candidate(TrMsg *msg, const TrCandidate *candidate)
 	if (msg->n_candidates >= TR_CANDIDATE_MAX)
 		return FALSE;
 	msg->candidates[msg->n_candidates++] = *candidate;
-	tr_msg_set(msg, TR_ATTR_CANDIDATE);
+	set_present(msg, TR_ATTR_CANDIDATE);
 	return TRUE;
 }
 
@@ -346,7 +358,7 @@ tr_msg_add_search(TrMsg *msg, const char *domain)
 	if (msg->n_dns_search >= TR_MAX_SEARCH)
 		return FALSE;
 	msg->dns_search[msg->n_dns_search++] = g_strdup(domain);
-	tr_msg_set(msg, TR_ATTR_DNS_SEARCH);
+	set_present(msg, TR_ATTR_DNS_SEARCH);
 	return TRUE;
 }
 
@@ -523,7 +535,7 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		break;
 	}
 	}
-	tr_msg_set(msg, (TrAttr)s->attr);
+	set_present(msg, (TrAttr)s->attr);
 	return TRUE;
 }
 

@@ -244,12 +244,12 @@ void tr_msg_set_u32(TrMsg *msg, TrAttr attr, uint32_t value);
 /* One more entry of a u8 list (ciphers, compressions); FALSE when full. */
 gboolean tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value);
 void tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4]);
+/* TR_SALT_MIN..TR_SALT_MAX bytes; FALSE (nothing set) for another length. */
+gboolean tr_msg_set_salt(TrMsg *msg, const uint8_t *salt, unsigned len);
 void tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value);
 /* A bytes attribute (a reference to @value is taken). */
 void tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value);
 gboolean tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
 gboolean tr_msg_add_search(TrMsg *msg, const char *domain);
-/* Marks a field filled by hand present (the salt). */
-void tr_msg_set(TrMsg *msg, TrAttr attr);
 
 G_END_DECLS

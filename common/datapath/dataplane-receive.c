@@ -84,6 +84,29 @@ note_forward(Worker *w, TrDpSession *session, uint32_t to)
 	dp_session_raise(session, TR_DP_EVENT_FORWARDED);
 }
 
+/* Whether a client's pair session may write this packet to the device (counted if not). */
+static gboolean
+pair_may_deliver(Worker *w, TrDpSession *session, const uint8_t *data, size_t len)
+{
+	const Table *t = w->table;
+	TrFwdResult res;
+
+	if (t->fwd == NULL) {
+		WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);
+		return FALSE;
+	}
+	switch (tr_fwd_decide(t->fwd->fwd, data, len, session->id, w->now, &res)) {
+	case TR_FWD_DROP:
+		if (res.drop == TR_FWD_DROP_NO_ROUTE) /* to us: our addresses are not in it */
+			return TRUE;
+		WSTAT_FWD_DROP(w, res.drop, 1);
+		return FALSE;
+	default: /* to another pair, or flooded: a client forwards nothing */
+		WSTAT_FWD_DROP(w, TR_FWD_DROP_INGRESS, 1);
+		return FALSE;
+	}
+}
+
 /* A packet a session sent (in @pkt, which this function consumes). */
 static void
 from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
@@ -94,6 +117,12 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 	TrFwdResult res;
 
 	if (!dp->cfg.hub) {
+		/* A client's pair (forwarding id > 1) may only send from its peer's addresses,
+		 * only to us: nothing for the hub session or another pair, no multicast. */
+		if (session->id > 1 && !pair_may_deliver(w, session, data, pkt->len)) {
+			pool_put(w, pkt);
+			return;
+		}
 		/* The answer to a SYN sized for this session's path too (the MSS is clamped both
 		 * ways). */
 		tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp_session_mtu(dp, session));

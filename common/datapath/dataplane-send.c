@@ -292,7 +292,16 @@ from_device(Worker *w, uint8_t *data, size_t len)
 		return;
 	tr_mangle_clamp_mss(data, len, dp->cfg.frame, dp->cfg.mtu);
 	if (!dp->cfg.hub) {
-		dp_to_session(w, NULL, t->n_ids > 1 ? t->by_id[1] : NULL, data, len);
+		TrDpSession *to = t->n_ids > 1 ? t->by_id[1] : NULL;
+
+		/* A client's pairs (client/mesh.c): their peers' addresses go to them, the
+		 * rest to the hub session. */
+		if (t->fwd &&
+		    tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res) ==
+		            TR_FWD_PEER &&
+		    res.peer < t->n_ids && t->by_id[res.peer])
+			to = t->by_id[res.peer];
+		dp_to_session(w, NULL, to, data, len);
 		return;
 	}
 	if (t->fwd == NULL)

@@ -132,7 +132,12 @@ void tr_dataplane_remove_session(TrDataplane *dp, TrDpSession *session);
 /* Sets the forwarding id of a session (0: not a target) and publishes. */
 void tr_dataplane_set_session_id(TrDataplane *dp, TrDpSession *session, uint32_t id);
 
-/* Replaces the forwarding snapshot (ownership taken; hub only). */
+/*
+ * Replaces the forwarding snapshot (ownership taken). On a client (not hub): the
+ * routes of its pair sessions (forwarding ids > 1); what they do not route goes to
+ * the hub session (id 1), and a pair's packets reach the device only from its own
+ * addresses (strict_source) and to none of the table's.
+ */
 void tr_dataplane_set_fwd(TrDataplane *dp, TrFwd *fwd);
 
 /* The worker that receives a receiver index's datagrams. */

@@ -35,10 +35,11 @@ on_tick(gpointer user_data)
 	}
 	if (now - link->last_ctrl_tx >= ka) {
 		g_auto(TrMsg) ping = {0};
+		uint8_t salt[SALT_LEN];
+
 		tr_msg_init(&ping, TR_MSG_PING);
-		gnutls_rnd(GNUTLS_RND_NONCE, ping.salt, SALT_LEN);
-		ping.salt_len = SALT_LEN;
-		tr_msg_set(&ping, TR_ATTR_SALT);
+		gnutls_rnd(GNUTLS_RND_NONCE, salt, sizeof(salt));
+		tr_msg_set_salt(&ping, salt, sizeof(salt));
 		tr_link_send_msg(link, &ping, NULL);
 	}
 	link_keys_tick(link, now);
@@ -64,9 +65,7 @@ link_liveness_ping(TrLink *link, const TrMsg *msg)
 	g_auto(TrMsg) pong = {0};
 
 	tr_msg_init(&pong, TR_MSG_PONG);
-	memcpy(pong.salt, msg->salt, msg->salt_len);
-	pong.salt_len = msg->salt_len;
 	if (msg->salt_len)
-		tr_msg_set(&pong, TR_ATTR_SALT);
+		tr_msg_set_salt(&pong, msg->salt, msg->salt_len);
 	tr_link_send_msg(link, &pong, NULL);
 }

@@ -3,7 +3,8 @@
 """Bulk TCP with its SHA-256 checked, for the netns tests.
 
   tcp-sha.py recv ADDR PORT TIMEOUT   accept one connection, read to EOF, print "BYTES SHA256"
-  tcp-sha.py send ADDR PORT TIMEOUT FILE   connect, send FILE, close; print "BYTES SHA256"
+  tcp-sha.py send ADDR PORT TIMEOUT FILE [RATE]   connect, send FILE (at most RATE
+                                            bytes a second), close; print "BYTES SHA256"
 
 Every wait is bounded by TIMEOUT seconds (for the whole transfer); on timeout it
 prints what arrived so far and exits 1.
@@ -48,7 +49,18 @@ def main():
     s = socket.create_connection((addr, port), timeout=timeout)
     s.settimeout(max(deadline - time.monotonic(), 0.1))
     try:
-        s.sendall(data)
+        rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0
+        if rate <= 0:
+            s.sendall(data)
+        else:
+            # paced: a transfer that lasts long enough for the network to change under it
+            start, off, step = time.monotonic(), 0, 16384
+            while off < len(data):
+                s.sendall(data[off:off + step])
+                off += step
+                ahead = start + off / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
         s.shutdown(socket.SHUT_WR)
         # wait for the receiver to close: everything was delivered
         while s.recv(4096):

@@ -11,7 +11,10 @@
 #    a 198.19.1.2                b 198.19.2.2
 #
 #   1. a pings b's tunnel address: the hub introduces a and b; both verify
-#      the other's certificate and agree on keys; the ping works
+#      the other's certificate and agree on keys; the ping works; both go
+#      direct (cone NATs punched) and 200 pings no longer cross the hub's link
+#   2b. the internet drops UDP between the routers during a paced TCP
+#      transfer: back through the hub, then direct again; SHA-256 matches
 #   2. `trellis status --json` on both lists the pair (peer, established,
 #      certificate); the text status too
 #   3. a client whose certificate is revoked after it connected: its peer
@@ -23,6 +26,7 @@ set -u
 . "$TR_SOURCE_ROOT/tests/lib/nat.sh"
 netns_require_root
 nat_require
+command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
 S=$T/pki
@@ -44,6 +48,7 @@ cp "$S/crl.pem" "$T/hub-crl.pem" || fail "crl"
 nat_internet || fail "internet"
 netns_new hub hub || fail "hub"
 nat_attach "$hub" 10 || fail "hub link"
+hub_if=$NAT_WAN_IF
 nat_router r1 r1 1 cone || fail "r1"
 nat_router r2 r2 2 cone || fail "r2"
 nat_host a a "$r1" 1 2 || fail "a"
@@ -95,14 +100,63 @@ sleep 0.5
 [ "$(grep -c "introducing" "$T/hub.log")" = 1 ] || fail "b's answer started a second pair"
 ok "a pings b: the hub introduced them once; each verified the other's certificate"
 
+# 1b. Direct: both cone NATs punched; the pair's traffic no longer crosses the hub.
+netns_wait_for 10 grep -q "pair with b: direct to 198.18.2.2:" "$T/a.log" || fail "a: no direct path to b"
+netns_wait_for 10 grep -q "pair with a: direct to 198.18.1.2:" "$T/b.log" || fail "b: no direct path to a"
+hub_rx() { "$B/cli/trellis" status --json --socket "$T/hub.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["dataplane"]["rx_datagrams"])'; }
+before=$(hub_rx)
+netns_spawn "$hub" tcpdump -i "$hub_if" -w "$T/hub.pcap" -U -n "udp" 2>"$T/tcpdump.err"
+dump=$NETNS_LAST_PID
+netns_wait_for 5 grep -q "listening" "$T/tcpdump.err" || fail "tcpdump did not start"
+netns_exec "$a" ping -c 200 -i 0.01 -W 2 -q "$ab" >"$T/ping.txt" || fail "a cannot ping b directly: $(cat "$T/ping.txt")"
+sleep 0.5
+netns_kill "$dump"
+after=$(hub_rx)
+crossed=$(tcpdump -r "$T/hub.pcap" -n 2>/dev/null | wc -l)
+[ $((after - before)) -lt 20 ] && [ "$crossed" -lt 20 ] ||
+	fail "200 pings crossed the hub: its data plane received $((after - before)) datagrams, its link saw $crossed UDP packets"
+ok "direct within seconds ($(grep -o 'direct to .*' "$T/a.log" | head -n 1)); 200 pings a -> b: the hub's link saw $crossed UDP packets, its data plane $((after - before)) datagrams"
+
 # 2. Seen in the status.
-[ "$(pair a 'p["peer"], p["state"], p["auth"], p["role"]')" = "('b', 'established', 'certificate', 'tls-client')" ] ||
+[ "$(pair a 'p["peer"], p["state"], p["auth"], p["role"], p["path"], p["endpoint"].startswith("198.18.2.2:"), p["tx_packets"] >= 200')" = "('b', 'established', 'certificate', 'tls-client', 'direct', True, True)" ] ||
 	fail "a's status: $(status_json a)"
 [ "$(pair b 'p["peer"], p["state"], p["role"], p["addresses"][0]')" = "('a', 'established', 'tls-server', '$(addr_of a.log)/32')" ] ||
 	fail "b's status: $(status_json b)"
 "$B/cli/trellis" status --socket "$T/a.sock" >"$T/a-status.txt" 2>&1 || fail "trellis status"
-grep -q "peer b: established, certificate" "$T/a-status.txt" || fail "text status: $(cat "$T/a-status.txt")"
+grep -q "peer b: established, certificate" "$T/a-status.txt" && grep -q "path direct" "$T/a-status.txt" || fail "text status: $(cat "$T/a-status.txt")"
 ok "trellis status (JSON and text) lists the pair: peer, state, how it was authenticated"
+
+# 2b. The direct path breaks under a running TCP transfer (the internet drops UDP
+# between the two routers): back through the hub within seconds; when it passes
+# again, direct again; the transfer's SHA-256 matches.
+SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
+head -c 3000000 /dev/urandom >"$T/blob"
+netns_spawn "$b" python3 "$SHA" recv "$ab" 5001 120 >"$T/recv.out" 2>&1
+rp=$NETNS_LAST_PID
+netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
+netns_spawn "$a" python3 "$SHA" send "$ab" 5001 120 "$T/blob" 100000 >"$T/send.out" 2>&1
+sp=$NETNS_LAST_PID
+sleep 2
+t0=$(date +%s.%N)
+ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
+table ip cut {
+	chain between {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 198.18.1.2 ip daddr 198.18.2.2 meta l4proto udp drop
+		ip saddr 198.18.2.2 ip daddr 198.18.1.2 meta l4proto udp drop
+	}
+}
+NFT
+netns_wait_for 15 grep -q "pair with b: through the hub (the direct path stopped answering)" "$T/a.log" ||
+	fail "a did not fall back to the hub"
+t1=$(date +%s.%N)
+ip netns exec "$NAT_INET" nft delete table ip cut
+netns_wait_for 45 sh -c "[ \$(grep -c 'pair with b: direct to' '$T/a.log') -ge 2 ]" || fail "a did not go direct again"
+t2=$(date +%s.%N)
+netns_wait_for 60 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
+netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
+[ "$(cat "$T/recv.out" | tail -n 1)" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
+ok "direct path cut during a TCP transfer: through the hub after $(echo "$t1 - $t0" | bc) s, direct again $(echo "$t2 - $t1" | bc) s after it passed; 3 MB, SHA-256 matches"
 
 # 3. b leaves: a's pair ends, with the reason.
 netns_kill "$pb"
