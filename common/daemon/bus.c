@@ -385,6 +385,16 @@ tr_bus_object_path(const char *network)
 	return g_strdup_printf("%s/%s", TR_BUS_PATH, escaped);
 }
 
+/* Refused by the bus policy, or taken by another daemon of the same network. */
+static void
+on_name_lost(GDBusConnection *bus, const char *name, gpointer p)
+{
+	g_warning("cannot own %s on the system bus (another daemon runs this network, or the "
+	          "bus policy org.trellisvpn.Daemon.conf does not let this user own it: it lets "
+	          "root and _trellis): a tray cannot see this network",
+	          name);
+}
+
 void
 tr_bus_export_system_bus(TrBus *c, const char *network)
 {
@@ -408,8 +418,9 @@ tr_bus_export_system_bus(TrBus *c, const char *network)
 	}
 	/* Each network its own name: a second daemon for the same network is
 	 * refused the name rather than taking it over. */
-	c->system_name = g_bus_own_name_on_connection(
-	        c->system_bus, name, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, NULL, NULL, NULL, NULL);
+	c->system_name = g_bus_own_name_on_connection(c->system_bus, name,
+	                                              G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE, NULL,
+	                                              on_name_lost, c, NULL);
 	g_message("control: network %s on the system bus as %s %s", network, name, c->object_path);
 }
 
