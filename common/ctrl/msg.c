@@ -129,6 +129,8 @@ tr_refusal_to_string(TrRefusal code)
 		return "this node takes no peers of this kind";
 	case TR_REFUSE_PASSWORD:
 		return "invalid username or password";
+	case TR_REFUSE_POOL_COLLISION:
+		return "address pool collides";
 	}
 	return "unknown error";
 }
@@ -146,6 +148,7 @@ tr_refusal_error_code(TrRefusal code)
 	case TR_REFUSE_PASSWORD:
 		return TR_ERROR_AUTH;
 	case TR_REFUSE_ROLE:
+	case TR_REFUSE_POOL_COLLISION:
 		return TR_ERROR_CONFIG;
 	case TR_REFUSE_TIMEOUT:
 		return TR_ERROR_TIMEOUT;
@@ -179,6 +182,12 @@ tr_msg_type_to_string(uint8_t type)
 	        [TR_MSG_PAIR_END] = "PAIR_END",
 	        [TR_MSG_CANDIDATES] = "CANDIDATES",
 	        [TR_MSG_RELAY] = "RELAY",
+	        [32] = "ADD_EDGE",
+	        [33] = "DEL_EDGE",
+	        [34] = "ADD_SUBNET",
+	        [35] = "DEL_SUBNET",
+	        [36] = "BYE",
+	        [37] = "WANT",
 	};
 	if (type < G_N_ELEMENTS(names) && names[type])
 		return names[type];
@@ -550,6 +559,10 @@ tr_msg_parse(const uint8_t *buf, size_t len, TrMsg *msg, GError **error)
 		return FALSE;
 	}
 	msg->type = buf[0];
+	msg->frame = buf;
+	msg->frame_len = len;
+	if (tr_msg_type_is_graph(msg->type))
+		return TRUE; /* the graph parses its own (tr_graph_receive) */
 	if (msg->type < TR_MSG_HELLO || msg->type > TR_MSG_TYPE_LAST) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "unknown message type %u", buf[0]);
 		return FALSE;
@@ -646,6 +659,7 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 	size_t body;
 
 	g_return_val_if_fail(msg->type != TR_MSG_DATA && msg->type != TR_MSG_RELAY, FALSE);
+	g_return_val_if_fail(!tr_msg_type_is_graph(msg->type), FALSE);
 	g_byte_array_append(out, header, sizeof(header));
 	for (unsigned id = 1; id < G_N_ELEMENTS(attr_specs); id++) {
 		const AttrSpec *s = spec_for(id);
