@@ -19,7 +19,7 @@ LAYERS = {
     "common/base": 1,
     "common/datapath": 2, "common/pki": 2,
     "common/auth": 3,
-    "common/ctrl": 4,
+    "common/ctrl": 4, "common/graph": 4,
     "common/link": 5, "common/mesh": 5,
     "common/daemon": 6,
     "common/portmap": 7,

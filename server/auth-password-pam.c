@@ -9,9 +9,12 @@
 #include "server/auth-password-private.h"
 #include "common/base/error.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
 	TrPasswordBackend parent;
@@ -95,6 +98,33 @@ is_refusal(int rc)
 	}
 }
 
+/* Where pam_unix reads the local accounts' password hashes. */
+#define SHADOW_FILE "/etc/shadow"
+
+/*
+ * Why local accounts cannot be checked, or NULL when they can (or the
+ * backend reads a private configuration): pam_unix reads /etc/shadow itself,
+ * and its setgid helper unix_chkpwd checks only the calling user's password.
+ */
+static char *
+shadow_problem(const PamBackend *self)
+{
+	const struct passwd *pw;
+	int errsv;
+
+	if (self->confdir || access(SHADOW_FILE, F_OK) < 0 || access(SHADOW_FILE, R_OK) == 0)
+		return NULL;
+	errsv = errno;
+	pw = getpwuid(geteuid());
+	return g_strdup_printf(
+	        "this server runs as user %s, which cannot read " SHADOW_FILE
+	        " (%s): pam_unix checks no local account's password but that user's. "
+	        "Give the server the group shadow (under systemd: systemctl edit "
+	        "trellis-server@NAME, then [Service] SupplementaryGroups=shadow), or use a "
+	        "PAM stack that needs no " SHADOW_FILE,
+	        pw ? pw->pw_name : "(unknown)", g_strerror(errsv));
+}
+
 static const char *
 hint(int rc)
 {
@@ -146,14 +176,22 @@ pam_check(TrPasswordBackend *backend, const char *user, const char *password, GE
 		rc = pam_acct_mgmt(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
 	}
 	if (rc != PAM_SUCCESS) {
+		/* pam_unix without /etc/shadow: AUTHINFO_UNAVAIL, or, through a
+		 * stack ending in pam_deny (Debian's common-auth), AUTH_ERR. */
+		g_autofree char *problem = rc == PAM_AUTHINFO_UNAVAIL || rc == PAM_AUTH_ERR
+		                                   ? shadow_problem(self)
+		                                   : NULL;
+		g_autofree char *why =
+		        problem ? g_strdup_printf(" (%s)", problem) : g_strdup(hint(rc));
+
 		if (is_refusal(rc))
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
 			            "PAM service '%s' refused user '%s' at %s: %s%s", self->service,
-			            who, stage, pam_strerror(pamh, rc), hint(rc));
+			            who, stage, pam_strerror(pamh, rc), why);
 		else
 			g_set_error(error, TR_ERROR, TR_ERROR_FAILED,
 			            "PAM service '%s' failed for user '%s' at %s: %s%s",
-			            self->service, who, stage, pam_strerror(pamh, rc), hint(rc));
+			            self->service, who, stage, pam_strerror(pamh, rc), why);
 	}
 	pam_end(pamh, rc);
 	return rc == PAM_SUCCESS;
@@ -169,10 +207,20 @@ pam_backend_free(TrPasswordBackend *backend)
 	g_free(self);
 }
 
+static void
+pam_warn_access(TrPasswordBackend *backend)
+{
+	g_autofree char *problem = shadow_problem((PamBackend *)backend);
+
+	if (problem)
+		g_warning("PAM service '%s': %s", ((PamBackend *)backend)->service, problem);
+}
+
 static const TrPasswordBackendOps pam_ops = {
         .name = "pam",
         .check = pam_check,
         .reload = NULL, /* PAM reads its service files on every pam_start */
+        .warn_access = pam_warn_access,
         .free = pam_backend_free,
 };
 

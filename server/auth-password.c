@@ -44,6 +44,13 @@ tr_password_backend_reload(TrPasswordBackend *backend, GError **error)
 }
 
 void
+tr_password_backend_warn_access(TrPasswordBackend *backend)
+{
+	if (backend->ops->warn_access)
+		backend->ops->warn_access(backend);
+}
+
+void
 tr_password_backend_free(TrPasswordBackend *backend)
 {
 	if (backend)

@@ -37,6 +37,9 @@ typedef struct {
 	                  GError **error);
 	/* Re-reads the backend's configuration (SIGHUP); NULL when there is none. */
 	gboolean (*reload)(TrPasswordBackend *backend, GError **error);
+	/* Logs what the backend will not be able to read as the process runs
+	 * now; NULL when there is nothing to check. */
+	void (*warn_access)(TrPasswordBackend *backend);
 	void (*free)(TrPasswordBackend *backend);
 } TrPasswordBackendOps;
 
@@ -89,6 +92,15 @@ gboolean tr_password_backend_check(TrPasswordBackend *backend, const char *user,
  * backend keeps what it had, so a bad edit never locks everyone out.
  */
 gboolean tr_password_backend_reload(TrPasswordBackend *backend, GError **error);
+
+/*
+ * Warns in the log when the backend, as the process runs now (after
+ * dropping privileges), cannot read what its checks will need: PAM on the
+ * system's configuration without read access to /etc/shadow, which pam_unix
+ * needs for every local account but the process's own. A warning, not an
+ * error: the PAM stack may check accounts elsewhere (LDAP, Kerberos).
+ */
+void tr_password_backend_warn_access(TrPasswordBackend *backend);
 
 void tr_password_backend_free(TrPasswordBackend *backend);
 

@@ -330,6 +330,8 @@ tr_hub_check_access(TrHub *hub, GError **error)
 		g_prefix_error(error, "cannot save the address leases: ");
 		return FALSE;
 	}
+	if (hub->passwords)
+		tr_password_backend_warn_access(hub->passwords);
 	return TRUE;
 }
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #ifdef G_OS_WIN32
 #include "platform/windows/files.h"
+#else
+#include <pwd.h>
 #endif
 
 #define SECRET_FILE_MAX (64 * 1024)
@@ -58,6 +60,30 @@ tr_secret_file_check_mode(const char *path, unsigned mode, const char *what, GEr
 	return TRUE;
 }
 
+void
+tr_secret_file_hint_owner(GError **error, int errsv, const char *path)
+{
+#ifndef G_OS_WIN32
+	const struct passwd *pw;
+	char *message;
+
+	if (error == NULL || *error == NULL || errsv != EACCES || geteuid() == 0)
+		return;
+	pw = getpwuid(geteuid());
+	if (pw == NULL)
+		return;
+	message = g_strdup_printf("%s (this daemon runs as user %s: chown %s: %s, and keep "
+	                          "it mode 600 if it holds a secret)",
+	                          (*error)->message, pw->pw_name, pw->pw_name, path);
+	g_free((*error)->message);
+	(*error)->message = message;
+#else
+	(void)error;
+	(void)errsv;
+	(void)path;
+#endif
+}
+
 GBytes *
 tr_secret_file_load(const char *path, const char *what, GError **error)
 {
@@ -68,7 +94,10 @@ tr_secret_file_load(const char *path, const char *what, GError **error)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
-		tr_set_error_errno(error, errno, "cannot open %s %s", what, path);
+		int errsv = errno;
+
+		tr_set_error_errno(error, errsv, "cannot open %s %s", what, path);
+		tr_secret_file_hint_owner(error, errsv, path);
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0) {

@@ -37,5 +37,11 @@ GBytes *tr_secret_file_load(const char *path, const char *what, GError **error);
 /* Its first line without surrounding white space; empty is an error. Free
  * with tr_secret_free(). */
 char *tr_secret_file_read_line(const char *path, const char *what, GError **error);
+/*
+ * After reading @path failed with @errsv: when that was EACCES and this
+ * process is not root (a daemon under its unit runs as _trellis), adds to
+ * *@error's message the user to give the file to, and how.
+ */
+void tr_secret_file_hint_owner(GError **error, int errsv, const char *path);
 
 G_END_DECLS

@@ -129,6 +129,8 @@ tr_refusal_to_string(TrRefusal code)
 		return "this node takes no peers of this kind";
 	case TR_REFUSE_PASSWORD:
 		return "invalid username or password";
+	case TR_REFUSE_POOL_COLLISION:
+		return "address pool collides";
 	}
 	return "unknown error";
 }
@@ -146,6 +148,7 @@ tr_refusal_error_code(TrRefusal code)
 	case TR_REFUSE_PASSWORD:
 		return TR_ERROR_AUTH;
 	case TR_REFUSE_ROLE:
+	case TR_REFUSE_POOL_COLLISION:
 		return TR_ERROR_CONFIG;
 	case TR_REFUSE_TIMEOUT:
 		return TR_ERROR_TIMEOUT;
@@ -179,6 +182,12 @@ tr_msg_type_to_string(uint8_t type)
 	        [TR_MSG_PAIR_END] = "PAIR_END",
 	        [TR_MSG_CANDIDATES] = "CANDIDATES",
 	        [TR_MSG_RELAY] = "RELAY",
+	        [32] = "ADD_EDGE",
+	        [33] = "DEL_EDGE",
+	        [34] = "ADD_SUBNET",
+	        [35] = "DEL_SUBNET",
+	        [36] = "BYE",
+	        [37] = "WANT",
 	};
 	if (type < G_N_ELEMENTS(names) && names[type])
 		return names[type];
@@ -214,8 +223,9 @@ tr_msg_clear(TrMsg *msg)
 	tr_msg_init(msg, 0);
 }
 
-void
-tr_msg_set(TrMsg *msg, TrAttr attr)
+/* Marks @attr present. */
+static void
+set_present(TrMsg *msg, TrAttr attr)
 {
 	msg->present |= (uint64_t)1 << attr;
 }
@@ -244,7 +254,7 @@ set_scalar(TrMsg *msg, TrAttr attr, Kind kind, uint32_t value)
 		*(uint16_t *)field = (uint16_t)value;
 	else
 		*(uint32_t *)field = value;
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 }
 
 void
@@ -277,7 +287,7 @@ tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value)
 	if (*n >= TR_MAX_LIST)
 		return FALSE;
 	list[(*n)++] = value;
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 	return TRUE;
 }
 
@@ -285,7 +295,18 @@ void
 tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4])
 {
 	memcpy(msg->magic, magic, sizeof(msg->magic));
-	tr_msg_set(msg, TR_ATTR_MAGIC);
+	set_present(msg, TR_ATTR_MAGIC);
+}
+
+gboolean
+tr_msg_set_salt(TrMsg *msg, const uint8_t *salt, unsigned len)
+{
+	if (len < TR_SALT_MIN || len > TR_SALT_MAX)
+		return FALSE;
+	memcpy(msg->salt, salt, len);
+	msg->salt_len = len;
+	set_present(msg, TR_ATTR_SALT);
+	return TRUE;
 }
 
 void
@@ -298,7 +319,7 @@ tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value)
 	field = FIELD(msg, s->field, char *);
 	g_free(*field);
 	*field = g_strdup(value);
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 }
 
 void
@@ -312,7 +333,7 @@ tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value)
 	if (*field)
 		g_bytes_unref(*field);
 	*field = g_bytes_ref(value);
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 }
 
 gboolean
@@ -326,7 +347,7 @@ tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix)
 	if (*n >= TR_MAX_PREFIXES)
 		return FALSE;
 	FIELD(msg, s->field, TrPrefix)[(*n)++] = *prefix;
-	tr_msg_set(msg, attr);
+	set_present(msg, attr);
 	return TRUE;
 }
 
@@ -336,7 +357,7 @@ tr_msg_add_candidate(TrMsg *msg, const TrCandidate *candidate)
 	if (msg->n_candidates >= TR_CANDIDATE_MAX)
 		return FALSE;
 	msg->candidates[msg->n_candidates++] = *candidate;
-	tr_msg_set(msg, TR_ATTR_CANDIDATE);
+	set_present(msg, TR_ATTR_CANDIDATE);
 	return TRUE;
 }
 
@@ -346,7 +367,7 @@ tr_msg_add_search(TrMsg *msg, const char *domain)
 	if (msg->n_dns_search >= TR_MAX_SEARCH)
 		return FALSE;
 	msg->dns_search[msg->n_dns_search++] = g_strdup(domain);
-	tr_msg_set(msg, TR_ATTR_DNS_SEARCH);
+	set_present(msg, TR_ATTR_DNS_SEARCH);
 	return TRUE;
 }
 
@@ -523,7 +544,7 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		break;
 	}
 	}
-	tr_msg_set(msg, (TrAttr)s->attr);
+	set_present(msg, (TrAttr)s->attr);
 	return TRUE;
 }
 
@@ -538,6 +559,10 @@ tr_msg_parse(const uint8_t *buf, size_t len, TrMsg *msg, GError **error)
 		return FALSE;
 	}
 	msg->type = buf[0];
+	msg->frame = buf;
+	msg->frame_len = len;
+	if (tr_msg_type_is_graph(msg->type))
+		return TRUE; /* the graph parses its own (tr_graph_receive) */
 	if (msg->type < TR_MSG_HELLO || msg->type > TR_MSG_TYPE_LAST) {
 		g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "unknown message type %u", buf[0]);
 		return FALSE;
@@ -634,6 +659,7 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 	size_t body;
 
 	g_return_val_if_fail(msg->type != TR_MSG_DATA && msg->type != TR_MSG_RELAY, FALSE);
+	g_return_val_if_fail(!tr_msg_type_is_graph(msg->type), FALSE);
 	g_byte_array_append(out, header, sizeof(header));
 	for (unsigned id = 1; id < G_N_ELEMENTS(attr_specs); id++) {
 		const AttrSpec *s = spec_for(id);

@@ -52,6 +52,20 @@ typedef enum {
 
 #define TR_MSG_TYPE_LAST TR_MSG_RELAY
 
+/* Types 32..37 are the graph's messages (common/graph/msg.h: ADD_EDGE ..
+ * WANT; docs/PROTOCOL.md, "The graph"). They share this header, but their
+ * bodies use the graph's own attribute table: tr_msg_parse() checks only the
+ * frame and hands them on whole in TrMsg.frame for tr_graph_receive(), and
+ * the graph encodes its own frames. */
+#define TR_MSG_GRAPH_FIRST 32u
+#define TR_MSG_GRAPH_LAST  37u
+
+static inline bool
+tr_msg_type_is_graph(uint8_t type)
+{
+	return type >= TR_MSG_GRAPH_FIRST && type <= TR_MSG_GRAPH_LAST;
+}
+
 typedef enum {
 	TR_ATTR_PROTO_VERSION = 1, /* u16 */
 	TR_ATTR_SOFTWARE = 2,      /* string */
@@ -120,6 +134,7 @@ typedef enum {
 	TR_REFUSE_INTERNAL = 11, /* the other side failed */
 	TR_REFUSE_ROLE = 12,     /* the other side takes no peers of this kind (clients, nodes) */
 	TR_REFUSE_PASSWORD = 13, /* username or password missing or refused */
+	TR_REFUSE_POOL_COLLISION = 14, /* a joining hub's address pool overlaps a known one */
 } TrRefusal;
 
 const char *tr_refusal_to_string(TrRefusal code);
@@ -198,6 +213,10 @@ typedef struct {
 	/* TR_MSG_DATA, TR_MSG_RELAY: points into the buffer that was parsed */
 	const uint8_t *data;
 	size_t data_len;
+	/* Every parsed message: the whole frame (header and body) in the buffer
+	 * that was parsed; for graph messages the only content. */
+	const uint8_t *frame;
+	size_t frame_len;
 } TrMsg;
 
 void tr_msg_init(TrMsg *msg, uint8_t type);
@@ -244,12 +263,12 @@ void tr_msg_set_u32(TrMsg *msg, TrAttr attr, uint32_t value);
 /* One more entry of a u8 list (ciphers, compressions); FALSE when full. */
 gboolean tr_msg_add_u8(TrMsg *msg, TrAttr attr, uint8_t value);
 void tr_msg_set_magic(TrMsg *msg, const uint8_t magic[4]);
+/* TR_SALT_MIN..TR_SALT_MAX bytes; FALSE (nothing set) for another length. */
+gboolean tr_msg_set_salt(TrMsg *msg, const uint8_t *salt, unsigned len);
 void tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value);
 /* A bytes attribute (a reference to @value is taken). */
 void tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value);
 gboolean tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
 gboolean tr_msg_add_search(TrMsg *msg, const char *domain);
-/* Marks a field filled by hand present (the salt). */
-void tr_msg_set(TrMsg *msg, TrAttr attr);
 
 G_END_DECLS

@@ -376,6 +376,8 @@ tr_options_load_file(TrOptions *o, const char *path, const char *group, GError *
 	if (!g_file_get_contents(path, &text, &len, &err)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG, "cannot read the config file: %s",
 		            err->message);
+		if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_ACCES))
+			tr_secret_file_hint_owner(error, EACCES, path);
 		return FALSE;
 	}
 	return tr_options_load_data(o, text, len, path, group, error);

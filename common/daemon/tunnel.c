@@ -4,6 +4,34 @@
 #include "common/base/error.h"
 
 #include <errno.h>
+#ifndef G_OS_WIN32
+#include <unistd.h>
+#endif
+
+/* The packaged units run the daemons as their own user (docs/SECURITY.md). */
+#define DNS_AS_USER_HINT                                                                           \
+	"; not running as root, the client sets the hub's DNS servers only through "               \
+	"systemd-resolved (allowed by the polkit rule org.trellisvpn.rules): install "             \
+	"systemd-resolved, set no-dns, or run the client as root"
+
+/* A DNS change refused to a daemon that is not root: says what works. */
+static void
+append_dns_hint(const TrPlatError *perr, GError **error)
+{
+#ifndef G_OS_WIN32
+	char *message;
+
+	if ((perr->code != -EPERM && perr->code != -EACCES) || geteuid() == 0 || error == NULL ||
+	    *error == NULL)
+		return;
+	message = g_strconcat((*error)->message, DNS_AS_USER_HINT, NULL);
+	g_free((*error)->message);
+	(*error)->message = message;
+#else
+	(void)perr;
+	(void)error;
+#endif
+}
 
 static TrDevice *
 fail(TrDevice *dev, const TrPlatError *perr, GError **error)
@@ -50,8 +78,11 @@ tr_tunnel_open_device(const TrTunnelConfig *tc, GError **error)
 			        .n_domains =
 			                tc->dns_search ? g_strv_length((char **)tc->dns_search) : 0,
 			};
-			if (tr_device_set_dns(dev, &dns, &perr) < 0)
-				return fail(dev, &perr, error);
+			if (tr_device_set_dns(dev, &dns, &perr) < 0) {
+				fail(dev, &perr, error);
+				append_dns_hint(&perr, error);
+				return NULL;
+			}
 		}
 	}
 	if ((tc->ifup || tc->ifdown) && tr_device_ifup(dev, tc->ifup, tc->ifdown, &perr) < 0)

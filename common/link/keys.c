@@ -95,8 +95,7 @@ start_rekey(TrLink *link)
 	}
 	link->rekey_pending = epoch;
 	tr_msg_init(&msg, TR_MSG_REKEY);
-	msg.epoch = epoch;
-	tr_msg_set(&msg, TR_ATTR_EPOCH);
+	tr_msg_set_u32(&msg, TR_ATTR_EPOCH, epoch);
 	tr_link_send_msg(link, &msg, NULL);
 	g_debug("%s: rekey to epoch %u started", tr_link_peer(link), epoch);
 }
@@ -124,8 +123,7 @@ handle_rekey(TrLink *link, const TrMsg *msg)
 	}
 	link->stats.rekeys++;
 	tr_msg_init(&ack, TR_MSG_REKEY_ACK);
-	ack.epoch = msg->epoch;
-	tr_msg_set(&ack, TR_ATTR_EPOCH);
+	tr_msg_set_u32(&ack, TR_ATTR_EPOCH, msg->epoch);
 	tr_link_send_msg(link, &ack, NULL);
 }
 

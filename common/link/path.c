@@ -48,8 +48,7 @@ tell_path(TrLink *link, gboolean hear_udp)
 
 	link->we_hear_udp = hear_udp;
 	tr_msg_init(&msg, TR_MSG_PATH);
-	msg.path = hear_udp ? 0 : 1;
-	tr_msg_set(&msg, TR_ATTR_PATH);
+	tr_msg_set_u8(&msg, TR_ATTR_PATH, hear_udp ? 0 : 1);
 	tr_link_send_msg(link, &msg, NULL);
 }
 

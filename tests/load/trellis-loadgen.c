@@ -205,15 +205,11 @@ on_established(TrLink *link, gpointer p)
 		return;
 	}
 	tr_msg_init(&hello, TR_MSG_HELLO);
-	hello.proto_version = TR_PROTO_VERSION;
-	tr_msg_set(&hello, TR_ATTR_PROTO_VERSION);
-	hello.ciphers[hello.n_ciphers++] = TR_CIPHER_AES256_GCM;
-	hello.ciphers[hello.n_ciphers++] = TR_CIPHER_CHACHA20_POLY1305;
-	tr_msg_set(&hello, TR_ATTR_CIPHERS);
-	hello.features = TR_FEATURE_UDP | TR_FEATURE_TCP_FALLBACK;
-	tr_msg_set(&hello, TR_ATTR_FEATURES);
-	hello.rx_index = s->rx_index;
-	tr_msg_set(&hello, TR_ATTR_RX_INDEX);
+	tr_msg_set_u16(&hello, TR_ATTR_PROTO_VERSION, TR_PROTO_VERSION);
+	tr_msg_add_u8(&hello, TR_ATTR_CIPHERS, TR_CIPHER_AES256_GCM);
+	tr_msg_add_u8(&hello, TR_ATTR_CIPHERS, TR_CIPHER_CHACHA20_POLY1305);
+	tr_msg_set_u32(&hello, TR_ATTR_FEATURES, TR_FEATURE_UDP | TR_FEATURE_TCP_FALLBACK);
+	tr_msg_set_u32(&hello, TR_ATTR_RX_INDEX, s->rx_index);
 	if (!tr_link_send_msg(link, &hello, &error))
 		finish(s, TRUE, error->message);
 }

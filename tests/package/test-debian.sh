@@ -20,7 +20,16 @@
 #
 # systemd is not process 1 in CI containers: `systemctl` is
 # tests/package/systemctl-shim there, which runs the installed unit's
-# ExecStart= line and waits for READY=1 as systemd would.
+# ExecStart= line as the unit's User=/Group= with its capabilities (setpriv),
+# makes its StateDirectory=/RuntimeDirectory= and waits for READY=1 as
+# systemd would. The daemons run as the packages' system user _trellis: the
+# test checks that they do, with CAP_NET_ADMIN only, that the state they and
+# the admin tool write belongs to that user, that they own their names on a
+# private system bus through the installed bus policy, that polkitd (run on
+# that bus) answers them for a caller that is not root, and that a hub with
+# PAM checks a local account's password once given the group shadow by the
+# drop-in the docs show. Purge leaves the user, as Debian does; the test then
+# removes it if it made it.
 set -u
 TR_SOURCE_ROOT=${TR_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 export TR_SOURCE_ROOT
@@ -53,6 +62,20 @@ done
 [ ! -e /etc/trellis ] && [ ! -e /var/lib/trellis ] ||
 	netns_skip "/etc/trellis or /var/lib/trellis exists: this machine has a Trellis of its own"
 leftovers >"$T/before.txt"
+DUSER=_trellis
+had_user=0
+getent passwd $DUSER >/dev/null && had_user=1
+PAMUSER=trt$$pam
+remove_test_users() { # the PAM test's account; the system user if the test made it
+	getent passwd "$PAMUSER" >/dev/null && userdel "$PAMUSER"
+	rm -rf /etc/systemd/system/trellis-server@.service.d/test-shadow.conf
+	rmdir /etc/systemd/system/trellis-server@.service.d 2>/dev/null
+	if [ "$had_user" = 0 ] && ! dpkg-query -W -f='${Status}' trellis 2>/dev/null | grep -q 'ok installed'; then
+		getent passwd $DUSER >/dev/null && userdel $DUSER
+		getent group $DUSER >/dev/null && groupdel $DUSER
+	fi
+	return 0
+}
 
 # ---- build and lint ---------------------------------------------------------------
 mkdir -p "$T/deb/src"
@@ -75,10 +98,11 @@ ok "lintian: no errors or warnings$( [ -s "$T/lintian.log" ] && echo " ($(wc -l 
 # packages purged and the files the README's commands wrote removed.
 installed=0
 purge_on_exit() {
-	[ "$installed" = 1 ] || return 0
+	[ "$installed" = 1 ] || { remove_test_users; return 0; }
 	rm -f /etc/trellis/hub.conf /etc/trellis/laptop.conf
 	# shellcheck disable=SC2086
 	$APT purge $PKGS >>"$T/purge-on-exit.log" 2>&1 </dev/null
+	remove_test_users
 }
 trap 'purge_on_exit; netns_cleanup; exit' EXIT
 
@@ -99,8 +123,9 @@ ok "installed with the README's commands: $(tr '\n' ';' <"$T/install-cmds.txt")"
 # The layout every document promises.
 for f in /usr/bin/trellis /usr/sbin/trellis-server /usr/sbin/trellis-client \
 	/lib/systemd/system/trellis-server@.service /lib/systemd/system/trellis-client@.service \
-	/usr/lib/tmpfiles.d/trellis.conf /etc/pam.d/trellis \
+	/usr/lib/tmpfiles.d/trellis.conf /usr/lib/sysusers.d/trellis.conf /etc/pam.d/trellis \
 	/usr/share/dbus-1/system.d/org.trellisvpn.Daemon.conf \
+	/usr/share/polkit-1/rules.d/org.trellisvpn.rules \
 	/usr/share/bash-completion/completions/trellis \
 	/usr/share/bash-completion/completions/trellis-server \
 	/usr/share/bash-completion/completions/trellis-client \
@@ -108,8 +133,27 @@ for f in /usr/bin/trellis /usr/sbin/trellis-server /usr/sbin/trellis-client \
 	[ -e "$f" ] || fail "not installed: $f"
 done
 [ -d /etc/trellis ] || fail "no /etc/trellis"
-[ "$(stat -c %a /var/lib/trellis)" = 700 ] || fail "/var/lib/trellis: $(stat -c %a /var/lib/trellis 2>&1) (tmpfiles did not run?)"
-[ -d /run/trellis ] || fail "no /run/trellis"
+# The system user (sysusers), made before the directories that are its (tmpfiles).
+pw=$(getent passwd $DUSER) || fail "no user $DUSER after install (systemd-sysusers did not run?)"
+IFS=: read -r _ _ duid dgid _ dhome dshell <<<"$pw"
+[ "$duid" -lt 1000 ] && [ "$dshell" = /usr/sbin/nologin ] && [ "$dhome" = /var/lib/trellis ] ||
+	fail "$DUSER is not a system user without a shell, at home in /var/lib/trellis: $pw"
+[ "$(getent group $DUSER | cut -d: -f3)" = "$dgid" ] || fail "$DUSER's group: $(getent group $DUSER)"
+case $(getent shadow $DUSER | cut -d: -f2) in '!'* | '*'*) ;; *) fail "$DUSER has a password" ;; esac
+postinst=/var/lib/dpkg/info/trellis.postinst
+su_line=$(grep -n "systemd-sysusers" $postinst | head -n 1 | cut -d: -f1)
+tf_line=$(grep -n "systemd-tmpfiles" $postinst | head -n 1 | cut -d: -f1)
+[ -n "$su_line" ] && [ -n "$tf_line" ] && [ "$su_line" -lt "$tf_line" ] ||
+	fail "trellis.postinst does not run systemd-sysusers before systemd-tmpfiles"
+[ "$(stat -c %U:%G:%a /var/lib/trellis)" = $DUSER:$DUSER:700 ] || fail "/var/lib/trellis: $(stat -c %U:%G:%a /var/lib/trellis 2>&1) (tmpfiles did not run?)"
+[ "$(stat -c %U:%G /run/trellis)" = $DUSER:$DUSER ] || fail "/run/trellis: $(stat -c %U:%G /run/trellis 2>&1)"
+for role in server client; do
+	unit=/lib/systemd/system/trellis-$role@.service
+	for line in User=$DUSER Group=$DUSER AmbientCapabilities=CAP_NET_ADMIN CapabilityBoundingSet=CAP_NET_ADMIN NoNewPrivileges=yes; do
+		grep -qx "$line" "$unit" || fail "$unit: no $line"
+	done
+done
+grep -q "<policy user=\"$DUSER\">" /usr/share/dbus-1/system.d/org.trellisvpn.Daemon.conf || fail "the bus policy does not let $DUSER own the daemons' names"
 for m in trellis trellis-server trellis-client; do man -w "$m" >/dev/null 2>&1 || fail "no man page for $m"; done
 grep -q "^ExecStart=/usr/sbin/trellis-server --config /etc/trellis/%i.conf$" \
 	/lib/systemd/system/trellis-server@.service || fail "server unit's ExecStart"
@@ -132,7 +176,7 @@ for f in $(sed -n 's/^\(program\|plugin\|auth-dialog\)=//p' "$name"); do
 	! ldd "$f" | grep -q "not found" || fail "$f: $(ldd "$f" | grep "not found")"
 done
 [ -f /usr/share/dbus-1/system.d/nm-trellis-service.conf ] || fail "no bus policy for the NetworkManager service"
-ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf), tmpfiles (/var/lib/trellis 0700, /run/trellis), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
+ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf, User=$DUSER, CAP_NET_ADMIN only), system user $DUSER (uid $duid, nologin; sysusers before tmpfiles), tmpfiles (/var/lib/trellis 0700 and /run/trellis, both $DUSER's), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
 
 # The tray and what the daemons' side ships for it: the launcher and the
 # autostart entry valid and naming what is installed, the metainfo valid, the
@@ -166,6 +210,8 @@ for action in org.trellisvpn.network.connect org.trellisvpn.network.disconnect \
 done
 grep -q '<annotate key="org.freedesktop.policykit.exec.path">/usr/bin/trellis</annotate>' "$policy" ||
 	fail "$policy: the join action does not name /usr/bin/trellis"
+[ "$(grep -c "<annotate key=\"org.freedesktop.policykit.owner\">unix-user:$DUSER</annotate>" "$policy")" = 3 ] ||
+	fail "$policy: connect, disconnect and reload do not name $DUSER as their owner (polkitd would not answer the daemons)"
 ldd /usr/sbin/trellis-client | grep -q libpolkit-gobject-1 || fail "trellis-client is not built with polkit"
 msgunfmt /usr/share/locale/de/LC_MESSAGES/trellis.mo | grep -q '^msgstr "Beenden"$' || fail "no German in trellis.mo"
 ok "tray: trellis-tray runs (--help), launcher and autostart entry pass desktop-file-validate, metainfo appstreamcli, icons, German catalogue, man page; polkit actions in $policy (package trellis; join names /usr/bin/trellis), daemons built with polkit"
@@ -178,7 +224,40 @@ cp "$TR_SOURCE_ROOT/tests/package/systemctl-shim" "$T/shim/bin/systemctl"
 [ -d /run/systemd/system ] || export PATH="$T/shim/bin:$PATH"
 export SYSTEMCTL_SHIM_DIR=$T/shim
 L=$T/laptop-root
-mkdir -p "$L/etc" "$L/var" "$L/run" && chmod 700 "$L/var" || fail "laptop directories"
+# The laptop's state and runtime directories as its own tmpfiles would make them.
+mkdir -p "$L/etc" "$L/var" "$L/run" && chmod 700 "$L/var" && chown $DUSER:$DUSER "$L/var" "$L/run" ||
+	fail "laptop directories"
+# The daemons are not root: they reach the notify sockets under $T.
+chmod 711 "$T"
+
+# A system bus of the test's own, with the installed bus policies (the
+# daemons export their control interface there: the shim sets INVOCATION_ID
+# as systemd does), and polkitd on it with the installed actions and rules
+# plus one rule of the test's, in a private mount namespace: nobody (a
+# stand-in for the desktop user) may connect and disconnect.
+sed -e "s|<listen>.*</listen>|<listen>unix:path=$T/system_bus_socket</listen>|" \
+	-e "s|<includedir>system.d</includedir>|<includedir>/usr/share/dbus-1/system.d</includedir>|" \
+	-e '/<user>\|<fork\/>\|<pidfile>\|<syslog\/>\|<servicehelper>\|<standard_system_servicedirs\/>/d' \
+	/usr/share/dbus-1/system.conf >"$T/system.conf" || fail "bus configuration"
+dbus-daemon --nofork --config-file="$T/system.conf" >"$T/system-bus.log" 2>&1 &
+NETNS_PIDS+=($!)
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/system_bus_socket
+netns_wait_for 10 test -S "$T/system_bus_socket" || fail "the test's system bus did not start"
+mkdir -p "$T/pk-rules"
+cat >"$T/pk-rules/50-trellis-test.rules" <<'JS'
+polkit.addRule(function(action, subject) {
+    if ((action.id == "org.trellisvpn.network.connect" ||
+         action.id == "org.trellisvpn.network.disconnect") && subject.user == "nobody")
+        return polkit.Result.YES;
+});
+JS
+chmod -R a+rX "$T/pk-rules"
+unshare -m --propagation private sh -c 'mount --bind "$1" /etc/polkit-1/rules.d && exec /usr/lib/polkit-1/polkitd --no-debug' \
+	sh "$T/pk-rules" >"$T/polkitd.log" 2>&1 &
+NETNS_PIDS+=($!)
+bus() { gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus --method "$@"; }
+netns_wait_for 15 bash -c "$(declare -f bus); bus org.freedesktop.DBus.NameHasOwner org.freedesktop.PolicyKit1 | grep -q true" ||
+	fail "polkitd did not start: $(cat "$T/polkitd.log")"
 on() { # on hub|laptop COMMAND: a shell command on that "machine"
 	if [ "$1" = hub ]; then
 		ip netns exec "$hub" bash -c "$2"
@@ -231,6 +310,59 @@ on hub "trellis status" >"$T/hub-status.out" 2>&1 || fail "trellis status on the
 grep -q "client laptop" "$T/hub-status.out" || fail "the hub's status does not show laptop: $(cat "$T/hub-status.out")"
 ok "README 'A first network': $i commands as written, hub and laptop in namespaces, ping through the tunnel"
 
+# Who the daemons are: $DUSER, CAP_NET_ADMIN and nothing more, no way to more.
+for unit in trellis-server@hub trellis-client@laptop; do
+	pid=$(cat "$T/shim/$unit.pid")
+	[ "$(ps -o user= -p "$pid" | tr -d ' ')" = $DUSER ] || fail "$unit runs as $(ps -o user= -p "$pid"), not $DUSER"
+	for f in CapEff CapPrm CapBnd CapAmb; do
+		[ "$(sed -n "s/^$f:\t//p" /proc/"$pid"/status)" = 0000000000001000 ] ||
+			fail "$unit: $f is $(sed -n "s/^$f:\t//p" /proc/"$pid"/status), not CAP_NET_ADMIN alone"
+	done
+	grep -q "^NoNewPrivs:.1" /proc/"$pid"/status || fail "$unit: NoNewPrivs is not set"
+done
+# The state, whoever wrote it (the hub's first run, trellis invite and trellis
+# join as root), is the user's; the keys are for it alone.
+for d in /var/lib/trellis "$L/var"; do
+	other=$(find "$d" \! -user $DUSER -printf '%p %u\n')
+	[ -z "$other" ] || fail "in $d, not $DUSER's: $other"
+done
+[ "$(stat -c %U:%a /var/lib/trellis/ca.key)" = $DUSER:600 ] || fail "ca.key: $(stat -c %U:%a /var/lib/trellis/ca.key)"
+[ "$(stat -c %U:%a "$L/var/laptop.key")" = $DUSER:600 ] || fail "laptop.key: $(stat -c %U:%a "$L/var/laptop.key")"
+ok "hub and laptop run as $DUSER with CAP_NET_ADMIN only (effective, permitted, bounding, ambient), NoNewPrivs; trellis status as root reads them; every file in both state directories is $DUSER's, keys 0600"
+
+# The system bus: each daemon owns its network's name as $DUSER (the
+# installed policy); anyone reads its state (the tray); nobody else may own
+# such a name; and a Disconnect from a user who is not root reaches polkitd
+# through the daemon (the actions' owner annotation) and is carried out.
+for net in hub laptop; do
+	netns_wait_for 10 bash -c "$(declare -f bus); bus org.freedesktop.DBus.NameHasOwner org.trellisvpn.Daemon.n$net | grep -q true" ||
+		fail "org.trellisvpn.Daemon.n$net is not on the bus: $(grep -h "system bus" "$T"/shim/*.log)"
+	owner=$(bus org.freedesktop.DBus.GetConnectionUnixUser org.trellisvpn.Daemon.n$net | sed -n 's/.*uint32 \([0-9]*\).*/\1/p')
+	[ "$owner" = "$duid" ] || fail "org.trellisvpn.Daemon.n$net is owned by uid $owner, not $DUSER ($duid)"
+done
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+lap_state() {
+	as_nobody gdbus call --system --dest org.trellisvpn.Daemon.nlaptop --object-path /org/trellisvpn/Daemon/laptop \
+		--method org.freedesktop.DBus.Properties.Get org.trellisvpn.Daemon1 State
+}
+lap_state | grep -q "'connected'" || fail "the laptop's State, read by nobody: $(lap_state 2>&1)"
+out=$(as_nobody gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+	--method org.freedesktop.DBus.RequestName org.trellisvpn.Daemon.nimpostor 4 2>&1) &&
+	fail "nobody could own org.trellisvpn.Daemon.nimpostor: $out"
+echo "$out" | grep -q AccessDenied || fail "RequestName by nobody: $out"
+as_nobody gdbus call --system --dest org.trellisvpn.Daemon.nlaptop --object-path /org/trellisvpn/Daemon/laptop \
+	--method org.trellisvpn.Daemon1.Disconnect '' >"$T/bus-disconnect.out" 2>&1 ||
+	fail "Disconnect by nobody over the bus: $(cat "$T/bus-disconnect.out")"
+netns_wait_for 10 bash -c "$(declare -f as_nobody lap_state); ! lap_state | grep -q \"'connected'\"" ||
+	fail "still connected after Disconnect: $(lap_state 2>&1)"
+as_nobody gdbus call --system --dest org.trellisvpn.Daemon.nlaptop --object-path /org/trellisvpn/Daemon/laptop \
+	--method org.trellisvpn.Daemon1.Connect >"$T/bus-connect.out" 2>&1 ||
+	fail "Connect by nobody over the bus: $(cat "$T/bus-connect.out")"
+netns_wait_for 15 bash -c "$(declare -f as_nobody lap_state); lap_state | grep -q \"'connected'\"" ||
+	fail "not connected again after Connect: $(lap_state 2>&1)"
+on laptop "ping -c 1 -W 5 198.19.0.1" >/dev/null || fail "no ping after Connect over the bus"
+ok "system bus: org.trellisvpn.Daemon.nhub and .nlaptop owned by $DUSER (uid $duid), State readable by nobody, nobody refused a name of ours, Disconnect and Connect by nobody authorized by polkitd for the $DUSER daemon, ping again"
+
 # trellis down / up on the installed units, then down for good.
 on laptop "trellis down laptop" >"$T/down.out" 2>&1 || fail "trellis down laptop: $(cat "$T/down.out")"
 [ -e "$L/run/trellis-client-laptop.sock" ] && fail "client control socket left after down"
@@ -250,6 +382,41 @@ for who in laptop hub; do
 done
 ok "trellis down / up laptop; status --json shows the hub with its peer laptop, then [] once down"
 
+# ---- PAM as $DUSER: a local account's password ------------------------------------
+# The hub asks PAM (/etc/pam.d/trellis: common-auth, pam_unix) for a local
+# account's password. As $DUSER it cannot read /etc/shadow: it says so when
+# it starts and when it refuses; with the drop-in the docs show
+# (SupplementaryGroups=shadow) the same login passes.
+useradd -M -s /usr/sbin/nologin "$PAMUSER" && echo "$PAMUSER:Pw-$$-test" | chpasswd || fail "test account $PAMUSER"
+cp /etc/trellis/hub.conf "$T/hub.conf.orig" && cp "$L/etc/laptop.conf" "$T/laptop.conf.orig" || fail "saving the configurations"
+echo "pam-service = trellis" >>/etc/trellis/hub.conf
+printf 'username = %s\npassword-file = /var/lib/trellis/laptop.password\n' "$PAMUSER" >>"$L/etc/laptop.conf"
+echo "Pw-$$-test" >"$L/var/laptop.password" && chmod 600 "$L/var/laptop.password" && chown $DUSER: "$L/var/laptop.password" ||
+	fail "the laptop's password file"
+: >"$T/shim/trellis-server@hub.log"
+on hub "trellis up hub" >"$T/pam-up.out" 2>&1 || fail "trellis up hub with PAM: $(cat "$T/pam-up.out")"
+grep -q "PAM service 'trellis': this server runs as user $DUSER, which cannot read /etc/shadow" "$T/shim/trellis-server@hub.log" ||
+	fail "the hub did not warn that it cannot read /etc/shadow: $(cat "$T/shim/trellis-server@hub.log")"
+on laptop "trellis up laptop" >"$T/pam-up-laptop.out" 2>&1 && fail "the laptop logged in through PAM without the hub reading /etc/shadow"
+netns_wait_for 10 grep -q "user '$PAMUSER' at authentication: .*SupplementaryGroups=shadow" "$T/shim/trellis-server@hub.log" ||
+	fail "the hub's log does not say why $PAMUSER was refused: $(tail -n 5 "$T/shim/trellis-server@hub.log")"
+on laptop "trellis down laptop" >/dev/null 2>&1
+on hub "trellis down hub" >/dev/null 2>&1 || fail "trellis down hub"
+mkdir -p /etc/systemd/system/trellis-server@.service.d &&
+	printf '[Service]\nSupplementaryGroups=shadow\n' >/etc/systemd/system/trellis-server@.service.d/test-shadow.conf ||
+	fail "the drop-in"
+on hub "trellis up hub" >"$T/pam-up.out" 2>&1 || fail "trellis up hub with the shadow group: $(cat "$T/pam-up.out")"
+grep -q "^Groups:.*\b$(getent group shadow | cut -d: -f3)\b" /proc/"$(cat "$T/shim/trellis-server@hub.pid")"/status ||
+	fail "the hub is not in the group shadow: $(grep Groups /proc/"$(cat "$T/shim/trellis-server@hub.pid")"/status)"
+on laptop "trellis up laptop" >"$T/pam-up-laptop.out" 2>&1 || fail "trellis up laptop with PAM: $(cat "$T/pam-up-laptop.out")"
+on laptop "ping -c 1 -W 5 198.19.0.1" >/dev/null || fail "no ping with the PAM login"
+grep -q "$PAMUSER" "$T/shim/trellis-server@hub.log" || fail "the hub's log does not name $PAMUSER"
+for who in laptop hub; do on $who "trellis down $who" >/dev/null 2>&1 || fail "trellis down $who"; done
+rm -f /etc/systemd/system/trellis-server@.service.d/test-shadow.conf && rmdir /etc/systemd/system/trellis-server@.service.d
+cp "$T/hub.conf.orig" /etc/trellis/hub.conf && cp "$T/laptop.conf.orig" "$L/etc/laptop.conf"
+userdel "$PAMUSER" || fail "userdel $PAMUSER"
+ok "PAM as $DUSER: without /etc/shadow the hub warns at start and its refusal names the fix; with SupplementaryGroups=shadow (drop-in) $PAMUSER's password logs in and pings"
+
 # ---- the README's from-source install, into a scratch root ---------------------------
 python3 - "$README" >"$T/source-cmds.txt" <<'PY' || fail "cannot read the from-source commands"
 import re, sys
@@ -265,6 +432,7 @@ D=$T/destdir
 	while read -r cmd; do
 		case $cmd in
 		"meson install "*) cmd="$cmd --destdir $D" ;;
+		"systemd-sysusers "*) cmd="systemd-sysusers --root=$D ${cmd#systemd-sysusers }" ;;
 		"systemd-tmpfiles "*) cmd="systemd-tmpfiles --root=$D ${cmd#systemd-tmpfiles }" ;;
 		"meson setup "*) cmd="$cmd -Dnetns_tests=disabled -Dfuzzing=disabled" ;;
 		"ninja "*) cmd="$cmd -j2" ;;
@@ -275,12 +443,17 @@ D=$T/destdir
 ) || fail "the README's from-source install: $(tail -n 20 "$T/source.log")"
 for f in /usr/sbin/trellis-server /usr/bin/trellis /etc/pam.d/trellis /usr/lib/tmpfiles.d/trellis.conf \
 	/usr/share/dbus-1/system.d/org.trellisvpn.Daemon.conf /usr/lib/systemd/system/trellis-client@.service \
+	/usr/lib/sysusers.d/trellis.conf \
 	/usr/share/man/man8/trellis-server.8; do
 	[ -e "$D$f" ] || fail "from source: $f not installed"
 done
 [ -d "$D/var/lib/trellis" ] && [ -d "$D/run/trellis" ] || fail "from source: tmpfiles made no state or runtime directory"
+duid_src=$(sed -n "s/^$DUSER:x:\([0-9]*\):.*/\1/p" "$D/etc/passwd")
+[ -n "$duid_src" ] || fail "from source: systemd-sysusers made no $DUSER in the scratch root"
+[ "$(stat -c %u:%a "$D/var/lib/trellis")" = "$duid_src:700" ] && [ "$(stat -c %u "$D/run/trellis")" = "$duid_src" ] ||
+	fail "from source: the state and runtime directories are not $DUSER's: $(stat -c '%n %u %a' "$D/var/lib/trellis" "$D/run/trellis")"
 "$D/usr/sbin/trellis-server" --help | grep -q "(default: [^)]*/var/lib/trellis)" || fail "from source: state directory default"
-ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages"
+ok "README from source (--prefix=/usr, into a scratch root): the same layout as the packages, $DUSER made by systemd-sysusers and owning the state and runtime directories"
 
 # ---- the README's quick start, in the same scratch tree -----------------------------
 qs=$(sed -n '/^## Quick start/,/^## /p' "$README" | sed -n '/^```$/,/^```$/p' | grep -v '^```')
@@ -303,5 +476,9 @@ left=$(comm -13 "$T/before.txt" "$T/after.txt")
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed' && fail "$p still installed"
 done
-ok "purged: no package, no file, no directory left (/etc/trellis, /var/lib/trellis, /run/trellis gone)"
+# Debian keeps system users on purge (files anywhere may still carry the uid);
+# the test then removes the one it made.
+getent passwd $DUSER >/dev/null || fail "purge removed the system user $DUSER"
+remove_test_users
+ok "purged: no package, no file, no directory left (/etc/trellis, /var/lib/trellis, /run/trellis gone); the user $DUSER stays, as Debian keeps system users$( [ "$had_user" = 0 ] && echo " (removed by the test, which made it)")"
 echo "1..$n"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "common/base/addr.h"
 #include "common/ctrl/msg.h"
+#include "common/graph/msg.h"
 #include "common/base/error.h"
 
 #include <errno.h>
@@ -203,6 +204,43 @@ test_data(void)
 	g_assert_false(tr_msg_encode_data(wire, big, TR_MSG_MAX_BODY + 1, NULL));
 }
 
+/* Graph messages (types 32..37) pass through whole, for the graph to parse;
+ * the type after them is still unknown, and ours cannot be encoded as them. */
+static void
+test_graph_frames(void)
+{
+	g_autoptr(GByteArray) wire = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) m = {0};
+	TrGraphMsg g = {.type = TR_GRAPH_MSG_BYE, .seq = 7, .age = 1};
+	TrGraphMsg back;
+	const uint8_t next[] = {TR_MSG_GRAPH_LAST + 1, 0, 0, 0};
+
+	g_assert_cmpuint(TR_MSG_GRAPH_FIRST, ==, TR_GRAPH_MSG_FIRST);
+	g_assert_cmpuint(TR_MSG_GRAPH_LAST, ==, TR_GRAPH_MSG_LAST);
+	g_assert_cmpuint(TR_MSG_TYPE_LAST, <, TR_MSG_GRAPH_FIRST);
+	g_strlcpy(g.origin, "hub-1", sizeof(g.origin));
+	g_assert_true(tr_graph_msg_encode(&g, wire, &error));
+	g_assert_no_error(error);
+	g_assert_true(tr_msg_parse(wire->data, wire->len, &m, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(m.type, ==, TR_GRAPH_MSG_BYE);
+	g_assert_true(tr_msg_type_is_graph(m.type));
+	g_assert_cmpstr(tr_msg_type_to_string(m.type), ==, "BYE");
+	g_assert_cmpstr(tr_msg_type_to_string(TR_MSG_GRAPH_FIRST), ==, "ADD_EDGE");
+	g_assert_true(m.frame == wire->data);
+	g_assert_cmpuint(m.frame_len, ==, wire->len);
+	g_assert_true(tr_graph_msg_parse(m.frame, m.frame_len, &back, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(back.origin, ==, "hub-1");
+	g_assert_cmpuint(back.seq, ==, 7);
+
+	tr_msg_clear(&m);
+	g_assert_false(tr_msg_parse(next, sizeof(next), &m, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "unknown message type 38"));
+}
+
 /* JOINED: bytes attributes (certificates) past the 255-byte string limit. */
 static void
 test_join_bytes(void)
@@ -252,13 +290,21 @@ test_refusal_retry(void)
 		TrRefusal code;
 		gboolean retry;
 	} cases[] = {
-	        {TR_REFUSE_NONE, TRUE},      {TR_REFUSE_PROTOCOL, TRUE},
-	        {TR_REFUSE_VERSION, FALSE},  {TR_REFUSE_CIPHER, FALSE},
-	        {TR_REFUSE_AUTH, FALSE},     {TR_REFUSE_POOL, TRUE},
-	        {TR_REFUSE_SETTINGS, FALSE}, {TR_REFUSE_REPLACED, TRUE},
-	        {TR_REFUSE_SHUTDOWN, TRUE},  {TR_REFUSE_TIMEOUT, TRUE},
-	        {TR_REFUSE_REVOKED, FALSE},  {TR_REFUSE_INTERNAL, TRUE},
-	        {TR_REFUSE_ROLE, FALSE},     {TR_REFUSE_PASSWORD, FALSE},
+	        {TR_REFUSE_NONE, TRUE},
+	        {TR_REFUSE_PROTOCOL, TRUE},
+	        {TR_REFUSE_VERSION, FALSE},
+	        {TR_REFUSE_CIPHER, FALSE},
+	        {TR_REFUSE_AUTH, FALSE},
+	        {TR_REFUSE_POOL, TRUE},
+	        {TR_REFUSE_SETTINGS, FALSE},
+	        {TR_REFUSE_REPLACED, TRUE},
+	        {TR_REFUSE_SHUTDOWN, TRUE},
+	        {TR_REFUSE_TIMEOUT, TRUE},
+	        {TR_REFUSE_REVOKED, FALSE},
+	        {TR_REFUSE_INTERNAL, TRUE},
+	        {TR_REFUSE_ROLE, FALSE},
+	        {TR_REFUSE_PASSWORD, FALSE},
+	        {TR_REFUSE_POOL_COLLISION, FALSE},
 	        {(TrRefusal)999, TRUE},
 	};
 
@@ -276,6 +322,8 @@ test_refusal_retry(void)
 	}
 	g_assert_cmpstr(tr_refusal_to_string(TR_REFUSE_ROLE), ==,
 	                "this node takes no peers of this kind");
+	g_assert_cmpstr(tr_refusal_to_string(TR_REFUSE_POOL_COLLISION), ==,
+	                "address pool collides");
 }
 
 int
@@ -291,5 +339,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ctrl-msg/refusal-retry", test_refusal_retry);
 	g_test_add_func("/ctrl-msg/data", test_data);
 	g_test_add_func("/ctrl-msg/join-bytes", test_join_bytes);
+	g_test_add_func("/ctrl-msg/graph-frames", test_graph_frames);
 	return g_test_run();
 }

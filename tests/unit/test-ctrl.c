@@ -130,9 +130,12 @@ test_psk_exchange(void)
 	g_assert_true(memcmp(ks, other, 32) != 0);
 
 	tr_msg_init(&m, TR_MSG_PING);
-	memset(m.salt, 0x5a, 16);
-	m.salt_len = 16;
-	tr_msg_set(&m, TR_ATTR_SALT);
+	{
+		uint8_t salt[16];
+
+		memset(salt, 0x5a, sizeof(salt));
+		g_assert_true(tr_msg_set_salt(&m, salt, sizeof(salt)));
+	}
 	srv.quit_on_message = TRUE;
 	g_assert_true(tr_ctrl_send(cli.ctrl, &m, &error));
 	g_assert_no_error(error);

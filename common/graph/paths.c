@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Shortest paths from this node (tinc's sssp, weighted): Dijkstra over the
+ * edges that both ends announce (an edge counts only with its reverse, so
+ * one side cannot invent a connection), by the sum of weights, then by hop
+ * count. Each node gets the neighbour to send through (next hop), the last
+ * node on the way that is reachable directly (via: after an indirect edge,
+ * packets go to the node before it) and whether it is reachable at all.
+ */
+#include "common/graph/store.h"
+
+/* A binary heap of nodes keyed by (distance, hops). */
+typedef struct {
+	GPtrArray *a;
+} Heap;
+
+static gboolean
+less(const TrGraphNode *x, const TrGraphNode *y)
+{
+	return x->distance != y->distance ? x->distance < y->distance : x->hops < y->hops;
+}
+
+static void
+heap_swap(Heap *h, guint i, guint j)
+{
+	TrGraphNode *x = g_ptr_array_index(h->a, i), *y = g_ptr_array_index(h->a, j);
+
+	h->a->pdata[i] = y;
+	h->a->pdata[j] = x;
+	y->heap = (gint)i;
+	x->heap = (gint)j;
+}
+
+static void
+heap_up(Heap *h, guint i)
+{
+	while (i > 0 && less(g_ptr_array_index(h->a, i), g_ptr_array_index(h->a, (i - 1) / 2))) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(Heap *h, guint i)
+{
+	for (;;) {
+		guint l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < h->a->len && less(g_ptr_array_index(h->a, l), g_ptr_array_index(h->a, m)))
+			m = l;
+		if (r < h->a->len && less(g_ptr_array_index(h->a, r), g_ptr_array_index(h->a, m)))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_push_or_raise(Heap *h, TrGraphNode *n)
+{
+	if (n->heap < 0) {
+		n->heap = (gint)h->a->len;
+		g_ptr_array_add(h->a, n);
+	}
+	heap_up(h, (guint)n->heap);
+}
+
+static TrGraphNode *
+heap_pop(Heap *h)
+{
+	TrGraphNode *top = g_ptr_array_index(h->a, 0);
+
+	heap_swap(h, 0, h->a->len - 1);
+	g_ptr_array_set_size(h->a, h->a->len - 1);
+	if (h->a->len)
+		heap_down(h, 0);
+	top->heap = -1;
+	return top;
+}
+
+void
+tr_graph_paths_update(TrGraph *graph)
+{
+	Heap h = {g_ptr_array_sized_new(64)};
+	GHashTableIter it;
+	gpointer value;
+	TrGraphNode *self = graph->self;
+
+	g_hash_table_iter_init(&it, graph->nodes);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		TrGraphNode *n = value;
+
+		n->visited = FALSE;
+		n->distance = G_MAXUINT64;
+		n->hops = G_MAXUINT;
+		n->nexthop = n->via = NULL;
+		n->prevedge = NULL;
+		n->indirect = FALSE;
+		n->heap = -1;
+	}
+	self->distance = 0;
+	self->hops = 0;
+	self->nexthop = self->via = self;
+	heap_push_or_raise(&h, self);
+
+	while (h.a->len) {
+		TrGraphNode *n = heap_pop(&h);
+
+		n->visited = TRUE;
+		for (guint i = 0; i < n->edges->len; i++) {
+			TrGraphEdge *e = g_ptr_array_index(n->edges, i), *rev;
+			TrGraphNode *to = e->to;
+			guint64 d;
+
+			if (!e->alive || to->visited)
+				continue;
+			rev = tr_graph_edge_find(graph, to, n);
+			if (!rev || !rev->alive)
+				continue;
+			d = n->distance + e->weight;
+			if (d > to->distance || (d == to->distance && n->hops + 1 >= to->hops))
+				continue;
+			to->distance = d;
+			to->hops = n->hops + 1;
+			to->prevedge = e;
+			to->nexthop = n == self ? to : n->nexthop;
+			to->indirect =
+			        (n != self && n->indirect) || (e->options & TR_GRAPH_EDGE_INDIRECT);
+			to->via = to->indirect ? n->via : to;
+			heap_push_or_raise(&h, to);
+		}
+	}
+	g_ptr_array_unref(h.a);
+
+	graph->unreachable = 0;
+	g_hash_table_iter_init(&it, graph->nodes);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		TrGraphNode *n = value;
+
+		graph->unreachable += !n->visited;
+		/* Learnt while unreachable: the forget timer starts now. */
+		if (!n->visited && n->unreachable_since == G_MININT64)
+			n->unreachable_since = graph->dirty_at;
+		if (n->visited == n->reachable)
+			continue;
+		n->reachable = n->visited;
+		if (n->reachable) {
+			n->unreachable_since = G_MININT64;
+			g_debug("graph: node '%s' became reachable through '%s'", n->name,
+			        n->nexthop->name);
+		} else {
+			n->unreachable_since = graph->dirty_at;
+			g_debug("graph: node '%s' became unreachable", n->name);
+		}
+	}
+	graph->paths_dirty = FALSE;
+	graph->stats.path_updates++;
+}
+
+void
+tr_graph_mark_dirty(TrGraph *graph)
+{
+	if (!graph->paths_dirty)
+		graph->dirty_at = graph->now;
+	graph->paths_dirty = TRUE;
+}
+
+void
+tr_graph_paths_ensure(TrGraph *graph)
+{
+	if (graph->paths_dirty)
+		tr_graph_paths_update(graph);
+}
