@@ -346,6 +346,33 @@ pair_established(TrClient *client, TrClientPair *p, GError **error)
 	return TRUE;
 }
 
+/*
+ * Whether @c lies where our tunnel leads (the hub's pushed routes, our tunnel
+ * addresses' networks, any pair's addresses and subnets): probing it would send
+ * the pair's datagrams into the tunnel itself. E.g. a peer's LAN address in a
+ * subnet it claims is reached through the tunnel from everywhere but that LAN.
+ */
+static gboolean
+in_tunnel(TrClient *client, const TrCandidate *c)
+{
+	g_autoptr(GPtrArray) all = tr_client_pairs_list(client->pairs);
+	TrAddrFamily family = (TrAddrFamily)c->family;
+
+	for (guint i = 0; i < client->settings.n_routes; i++)
+		if (tr_prefix_contains(&client->settings.routes[i], family, c->addr))
+			return TRUE;
+	for (guint i = 0; i < client->settings.n_addresses; i++)
+		if (tr_prefix_contains(&client->settings.addresses[i], family, c->addr))
+			return TRUE;
+	for (guint i = 0; i < all->len; i++) {
+		TrClientPair *p = all->pdata[i];
+		for (guint j = 0; j < p->n_prefixes; j++)
+			if (tr_prefix_contains(&p->prefixes[j], family, c->addr))
+				return TRUE;
+	}
+	return FALSE;
+}
+
 /* Probes, keepalives, a direct path that went silent, traffic for the idle limit. */
 static void
 pair_tick(TrClient *client, TrClientPair *p, gint64 now)
@@ -391,7 +418,7 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		struct sockaddr_storage ss;
 		socklen_t len = tr_candidate_to_sockaddr(c, &ss);
 
-		if (len == 0)
+		if (len == 0 || in_tunnel(client, c))
 			return;
 		tr_dp_session_set_endpoint(d->dps, (struct sockaddr *)&ss, len);
 		tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, NULL, 0);
