@@ -236,7 +236,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 		        "leave addresses to DHCP");
 		return FALSE;
 	}
-	if (c->connect && c->connect[0] && c->n_addresses == 0) {
+	if (c->connect && c->connect[0] && c->n_addresses == 0 && c->pool4.family == TR_ADDR_NONE &&
+	    c->pool6.family == TR_ADDR_NONE) {
 		g_set_error(
 		        error, TR_ERROR, TR_ERROR_CONFIG,
 		        "--connect makes this a node of a symmetric network, which needs its own "
