@@ -8,13 +8,14 @@
 #include "cli/cli.h"
 
 #include "common/base/error.h"
+#include "platform/windows/service-name.h"
 #include "tr-config.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <windows.h>
 
-#define SERVICE_PREFIX "TrellisClient$"
+#define SERVICE_PREFIX TR_WIN_SERVICE_PREFIX
 #define STOP_WAIT_MS   30000
 
 static gboolean

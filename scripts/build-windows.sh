@@ -84,7 +84,11 @@ dist=$build/dist
 rm -rf "$dist"
 mkdir -p "$dist"
 cp "$build/client/trellis-client.exe" "$build/cli/trellis.exe" \
-	"$build/platform/trellis-tapctl.exe" "$dist/"
+	"$build/platform/trellis-tapctl.exe" "$build/gui/tray/trellis-tray.exe" "$dist/"
+# GLib starts programs (the tray's `trellis join`) through its helpers.
+for p in "${prefixes[@]}"; do
+	cp "$p"/bin/gspawn-win64-helper*.exe "$dist/" 2>/dev/null || true
+done
 find_dll() {
 	for d in "${dll_path[@]}"; do
 		[ -f "$d/$1" ] && { echo "$d/$1"; return 0; }

@@ -9,6 +9,7 @@
 #
 #   base      LZO, GMP, nettle, GnuTLS, PCRE2, libffi, GLib, json-glib
 #   portmap   miniupnpc (UPnP-IGD port mapping)
+#   json      jansson (the tray's reading of the daemons' status)
 #
 #   scripts/windows-deps.sh            build what is missing; print each
 #                                      stage's prefix, one per line
@@ -17,7 +18,7 @@
 # A complete stage is reused without touching the network. The cache lives in
 # $TR_WIN_DEPS_CACHE, else /var/cache/trellis-win-deps when writable, else
 # ~/.cache/trellis-win-deps. About 25 minutes cold on 2 cores (base), well
-# under a minute for portmap. Progress goes to stderr.
+# under a minute for portmap and json. Progress goes to stderr.
 set -euo pipefail
 # The whole script is one compound command: bash reads it completely before
 # running it, so editing the file during a build cannot disturb that build.
@@ -38,7 +39,7 @@ die() {
 # Each stage's libraries: the Debian source package, the installed -dev
 # package whose source version is built, and "optional" when Trellis builds
 # without it. Order is build order.
-stages=(base portmap)
+stages=(base portmap json)
 libs_base=(
 	"lzo2 liblzo2-dev"
 	"gmp libgmp-dev"
@@ -51,6 +52,9 @@ libs_base=(
 )
 libs_portmap=(
 	"miniupnpc libminiupnpc-dev"
+)
+libs_json=(
+	"jansson libjansson-dev"
 )
 
 source_version() { # source_version DEVPKG: the version of the source it was built from
@@ -205,6 +209,12 @@ stage_portmap() {
 		-DUPNPC_BUILD_TESTS=OFF -DUPNPC_BUILD_SAMPLE=OFF
 }
 
+stage_json() {
+	# A DLL, like on Linux (jansson.pc names the import library).
+	cmakelib jansson -DJANSSON_BUILD_SHARED_LIBS=ON -DJANSSON_BUILD_DOCS=OFF \
+		-DJANSSON_EXAMPLES=OFF -DJANSSON_WITHOUT_TESTS=ON
+}
+
 # ---- Keys ---------------------------------------------------------------------------
 
 compiler=$($host-gcc --version 2>/dev/null | head -n1) || die "$host-gcc missing (install-deps.sh)"
@@ -309,7 +319,6 @@ fetch_sources() { # fetch_sources STAGE
 	done < <(stage_libs "$1")
 }
 
-current=""
 for stage in "${stages[@]}"; do
 	key=$(stage_key "$stage")
 	prefix=$cache/$stage-$key
@@ -338,12 +347,8 @@ for stage in "${stages[@]}"; do
 	find "$cache" -mindepth 1 -maxdepth 1 -type d -name "$stage-*" ! -name "$stage-$key" \
 		-exec rm -rf {} +
 	echo "$prefix"
-	current+=" $stage-$key "
 done
-# Caches of recipes no stage has any more.
-for dir in "$cache"/*/; do
-	name=$(basename "$dir")
-	[[ "$current" == *" $name "* ]] || rm -rf "$dir"
-done
+# Directories of stages this script does not know are left alone: branches
+# with other stages may share the cache.
 exit 0
 }

@@ -28,17 +28,6 @@
 #define SERVER_FLAGS         G_DBUS_SERVER_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS
 #define SERVER_ADDRESS(path) g_strdup("nonce-tcp:host=127.0.0.1")
 
-/* The address a daemon wrote into its control file. */
-static char *
-client_address(const char *path, GError **error)
-{
-	g_autofree char *text = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, error))
-		return NULL;
-	return g_strdup(g_strstrip(text));
-}
-
 static gboolean
 write_client_address(const char *path, const char *address, GError **error)
 {
@@ -558,21 +547,30 @@ tr_bus_free(TrBus *c)
 }
 
 char *
-tr_bus_get_status(const char *socket_path, GError **error)
+tr_bus_address(const char *socket_path, GError **error)
 {
 #ifdef G_OS_WIN32
-	g_autofree char *address = client_address(socket_path, error);
+	/* The address the daemon wrote into its control file. */
+	g_autofree char *text = NULL;
+
+	if (!g_file_get_contents(socket_path, &text, NULL, error))
+		return NULL;
+	return g_strdup(g_strstrip(text));
 #else
-	g_autofree char *address = g_strdup_printf("unix:path=%s", socket_path);
+	return g_strdup_printf("unix:path=%s", socket_path);
 #endif
+}
+
+char *
+tr_bus_get_status(const char *socket_path, GError **error)
+{
+	g_autofree char *address = tr_bus_address(socket_path, error);
 	g_autoptr(GDBusConnection) conn = NULL;
 	g_autoptr(GVariant) reply = NULL;
 	char *json = NULL;
 
-#ifdef G_OS_WIN32
 	if (address == NULL)
 		return NULL;
-#endif
 	conn = g_dbus_connection_new_for_address_sync(
 	        address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, error);
 	if (conn == NULL)

@@ -68,6 +68,9 @@ const char *tr_bus_dir(void);
  * status` looks at every socket in /run/trellis. */
 char *tr_bus_default_socket(const char *program, const char *name);
 
+/* Client side: the D-Bus address of the daemon serving @socket_path (on
+ * Windows, what its control file holds: docs/WINDOWS.md). */
+char *tr_bus_address(const char *socket_path, GError **error);
 /* Client side: GetStatus() over the socket at @path. */
 char *tr_bus_get_status(const char *socket_path, GError **error);
 

@@ -94,18 +94,38 @@ typedef struct {
 	TrFwd *fwd;
 } FwdRef;
 
-/* The immutable table the workers read. */
 typedef struct {
-	FwdRef *fwd;
+	uint32_t index;
+	TrDpSession *session;
+} DpSlot;
+
+/*
+ * The sessions by forwarding id and by receiver index, shared by the tables
+ * published while the sessions stay the same (a new forwarding snapshot only
+ * takes a reference on it). It holds no reference on its sessions: a removed
+ * session's last reference goes to the table that was current when it was
+ * removed, and every table that can still show it is freed no later than that
+ * one (the epochs of common/base/rcu.h are in publication order).
+ */
+typedef struct {
+	atomic_int ref;
 	TrDpSession **by_id; /* [0] unused (the device) */
 	guint n_ids;
-	struct {
-		uint32_t index;
-		TrDpSession *session;
-	} * slots; /* receiver index -> session, open addressing */
+	DpSlot *slots; /* receiver index -> session, open addressing */
 	guint mask;
-	TrDpSession **all; /* every session, for references */
-	guint n_all;
+} DpIndex;
+
+/* The immutable table the workers read: the index's arrays, copied here so
+ * that a lookup follows one pointer less. */
+typedef struct {
+	FwdRef *fwd;
+	DpIndex *index;
+	TrDpSession **by_id;
+	guint n_ids;
+	DpSlot *slots;
+	guint mask;
+	GSList *retired; /* sessions removed while this table was current (their last
+	                    reference; the main thread's only, workers never look) */
 } Table;
 
 typedef struct {
@@ -182,6 +202,15 @@ struct TrDataplane {
 	/* Control plane's view, from which tables are built. */
 	GPtrArray *sessions; /* every live session */
 	FwdRef *fwd;
+	DpIndex *index; /* published; NULL when the sessions changed since */
+	/* The sessions by id and receiver index, kept up to date session by
+	 * session; a publication copies it (no walk over the sessions). */
+	struct {
+		TrDpSession **by_id;
+		guint n_ids;
+		DpSlot *slots;
+		guint mask, used;
+	} live;
 
 	/* Worker -> main loop. */
 	TrWakeup main_wake;
@@ -210,6 +239,10 @@ void dp_fwd_unref(FwdRef *f);
 void dp_table_free(gpointer table);
 /* Builds a table from the control plane's view and publishes it. */
 void dp_publish(TrDataplane *dp);
+/* The sessions changed: the next table gets a new index. */
+void dp_sessions_changed(TrDataplane *dp);
+/* Frees the live index (at the end). */
+void dp_live_clear(TrDataplane *dp);
 
 /* ---- dataplane-send.c -------------------------------------------------------------- */
 

@@ -6,16 +6,33 @@
 
 #include <string.h>
 
+/*
+ * The builder keeps its claims indexed both ways, so that taking one claim in
+ * or out costs the same with ten claims as with a million: by prefix (a Slot:
+ * the prefix and every peer's claim of it) and by peer (the slots it claims).
+ */
 typedef struct {
-	TrPrefix prefix; /* masked; bytes beyond the family's are zero */
 	uint32_t peer;
 	uint8_t origin;
 	uint64_t seq; /* order of arrival: the earlier claim wins a tie */
 } Claim;
 
+typedef struct {
+	TrPrefix prefix; /* masked; bytes beyond the family's are zero; the key */
+	GArray *claims;  /* Claim, usually one */
+} Slot;
+
+/*
+ * It also keeps the table of the winners up to date claim by claim (live), so
+ * that a build is one copy of it; only a new (family, length) or a group
+ * more than half full makes the next build lay the table out anew.
+ */
 struct TrRouteBuilder {
-	GArray *claims; /* Claim */
+	GHashTable *by_prefix; /* TrPrefix * (in its Slot) -> Slot *, owned */
+	GHashTable *by_peer;   /* peer -> GPtrArray of Slot * */
+	unsigned n_claims;
 	uint64_t next_seq;
+	TrRouteTable *live; /* NULL: laid out anew at the next build */
 };
 
 /* One (family, length): a hash table of entries[first .. first + mask]. */
@@ -23,6 +40,7 @@ typedef struct {
 	uint8_t len;
 	uint32_t first;
 	uint32_t mask;
+	uint32_t count; /* entries used */
 } Group;
 
 typedef struct {
@@ -34,6 +52,7 @@ typedef struct {
 #define N_FAMILIES 3
 
 struct TrRouteTable {
+	size_t size; /* of the one allocation */
 	uint32_t n_routes;
 	uint32_t fam_first[N_FAMILIES], fam_count[N_FAMILIES]; /* groups, longest first */
 	Group *groups;
@@ -86,6 +105,20 @@ same_prefix(const TrPrefix *a, const TrPrefix *b)
 	return a->family == b->family && a->len == b->len && memcmp(a->addr, b->addr, 16) == 0;
 }
 
+static guint
+prefix_hash(gconstpointer p)
+{
+	const TrPrefix *a = p;
+
+	return key_hash(a->addr) ^ ((guint)a->family << 8 | a->len) * 0x9e3779b1u;
+}
+
+static gboolean
+prefix_equal(gconstpointer a, gconstpointer b)
+{
+	return same_prefix(a, b);
+}
+
 static bool
 claim_beats(const Claim *a, const Claim *b)
 {
@@ -94,32 +127,28 @@ claim_beats(const Claim *a, const Claim *b)
 	return a->seq < b->seq;
 }
 
-/* Sorting order: family, length (longest first), address, then the winner first. */
-static int
-claim_cmp(gconstpointer pa, gconstpointer pb)
+/* The winning claim of @s (it has at least one). */
+static const Claim *
+slot_winner(const Slot *s)
 {
-	const Claim *a = *(const Claim *const *)pa, *b = *(const Claim *const *)pb;
-	int c;
+	const Claim *best = &g_array_index(s->claims, Claim, 0);
 
-	if (a->prefix.family != b->prefix.family)
-		return family_index(a->prefix.family) - family_index(b->prefix.family);
-	if (a->prefix.len != b->prefix.len)
-		return (int)b->prefix.len - (int)a->prefix.len;
-	c = memcmp(a->prefix.addr, b->prefix.addr, 16);
-	if (c != 0)
-		return c;
-	return claim_beats(a, b) ? -1 : claim_beats(b, a) ? 1 : 0;
+	for (guint i = 1; i < s->claims->len; i++) {
+		const Claim *c = &g_array_index(s->claims, Claim, i);
+
+		if (claim_beats(c, best))
+			best = c;
+	}
+	return best;
 }
 
-static GPtrArray *
-sorted_claims(const TrRouteBuilder *b)
+static void
+slot_free(gpointer p)
 {
-	GPtrArray *v = g_ptr_array_sized_new(b->claims->len);
+	Slot *s = p;
 
-	for (guint i = 0; i < b->claims->len; i++)
-		g_ptr_array_add(v, &g_array_index(b->claims, Claim, i));
-	g_ptr_array_sort(v, claim_cmp);
-	return v;
+	g_array_unref(s->claims);
+	g_free(s);
 }
 
 TrRouteBuilder *
@@ -127,7 +156,9 @@ tr_route_builder_new(void)
 {
 	TrRouteBuilder *b = g_new0(TrRouteBuilder, 1);
 
-	b->claims = g_array_new(FALSE, FALSE, sizeof(Claim));
+	b->by_prefix = g_hash_table_new_full(prefix_hash, prefix_equal, NULL, slot_free);
+	b->by_peer = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+	                                   (GDestroyNotify)g_ptr_array_unref);
 	return b;
 }
 
@@ -136,78 +167,174 @@ tr_route_builder_free(TrRouteBuilder *b)
 {
 	if (!b)
 		return;
-	g_array_unref(b->claims);
+	g_hash_table_unref(b->by_peer);
+	g_hash_table_unref(b->by_prefix);
+	g_free(b->live);
 	g_free(b);
 }
 
 unsigned
 tr_route_builder_size(const TrRouteBuilder *b)
 {
-	return b->claims->len;
+	return b->n_claims;
 }
 
-/* The winning claim of @p, or NULL. */
-static const Claim *
-winner(const TrRouteBuilder *b, const TrPrefix *p)
+/* @prefix with its host bits cleared; false for a bad family or length. */
+static bool
+masked(const TrPrefix *prefix, TrPrefix *out)
 {
-	const Claim *best = NULL;
+	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)prefix->family);
 
-	for (guint i = 0; i < b->claims->len; i++) {
-		const Claim *c = &g_array_index(b->claims, Claim, i);
+	if (bytes == 0 || prefix->len > bytes * 8)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = prefix->family;
+	out->len = prefix->len;
+	mask_key(out->addr, prefix->addr, prefix->len);
+	return true;
+}
 
-		if (same_prefix(&c->prefix, p) && (!best || claim_beats(c, best)))
-			best = c;
+/* ---- The live table ---------------------------------------------------------------- */
+
+static Group *
+live_group(TrRouteTable *t, const TrPrefix *p)
+{
+	int fi = family_index(p->family);
+
+	for (uint32_t n = 0; n < t->fam_count[fi]; n++)
+		if (t->groups[t->fam_first[fi] + n].len == p->len)
+			return &t->groups[t->fam_first[fi] + n];
+	return NULL;
+}
+
+/* The entry of @p in @g, or the empty one where it would go. */
+static uint32_t
+live_slot(const TrRouteTable *t, const Group *g, const TrPrefix *p)
+{
+	uint32_t h = key_hash(p->addr) & g->mask;
+
+	while (t->entries[g->first + h].used && memcmp(t->entries[g->first + h].key, p->addr, 16))
+		h = (h + 1) & g->mask;
+	return h;
+}
+
+/* @p (masked) is now owned by @peer. */
+static void
+live_put(TrRouteBuilder *b, const TrPrefix *p, uint32_t peer)
+{
+	Group *g;
+	Entry *e;
+
+	if (b->live == NULL)
+		return;
+	g = live_group(b->live, p);
+	if (g == NULL || 2 * (g->count + 1) > g->mask + 1) {
+		g_clear_pointer(&b->live, g_free); /* a new length, or full enough */
+		return;
 	}
-	return best;
+	e = &b->live->entries[g->first + live_slot(b->live, g, p)];
+	if (!e->used) {
+		memcpy(e->key, p->addr, 16);
+		e->used = 1;
+		g->count++;
+		b->live->n_routes++;
+	}
+	e->peer = peer;
+}
+
+/* Nobody owns @p (masked) any more: linear probing's deletion, moving back
+ * the entries after it that could not take their own place. */
+static void
+live_del(TrRouteBuilder *b, const TrPrefix *p)
+{
+	TrRouteTable *t = b->live;
+	Group *g;
+	uint32_t i, j;
+
+	if (t == NULL)
+		return;
+	g = live_group(t, p);
+	if (g == NULL || !t->entries[g->first + (i = live_slot(t, g, p))].used) {
+		g_clear_pointer(&b->live, g_free); /* not there: cannot happen; start anew */
+		return;
+	}
+	t->entries[g->first + i].used = 0;
+	for (j = (i + 1) & g->mask; t->entries[g->first + j].used; j = (j + 1) & g->mask) {
+		uint32_t k = key_hash(t->entries[g->first + j].key) & g->mask;
+
+		/* Entry j stays when its home k lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->entries[g->first + i] = t->entries[g->first + j];
+		t->entries[g->first + j].used = 0;
+		i = j;
+	}
+	g->count--;
+	t->n_routes--;
 }
 
 gboolean
 tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer, TrRouteOrigin origin,
                      TrRouteAdd *result, uint32_t *other, GError **error)
 {
-	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)prefix->family);
-	const Claim *w;
 	uint32_t before = 0, after;
 	bool had_owner, existed = false;
+	TrPrefix p;
 	Claim nc = {0};
+	Slot *s;
 	TrRouteAdd res;
 
-	if (bytes == 0 || prefix->len > bytes * 8) {
+	if (!masked(prefix, &p)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
 		            "route: bad prefix (family %u, length %u)", prefix->family,
 		            prefix->len);
 		return FALSE;
 	}
-	nc.prefix.family = prefix->family;
-	nc.prefix.len = prefix->len;
-	mask_key(nc.prefix.addr, prefix->addr, prefix->len);
 	nc.peer = peer;
 	nc.origin = origin <= TR_ROUTE_ASSIGNED ? (uint8_t)origin : TR_ROUTE_CLAIMED;
 
-	w = winner(b, &nc.prefix);
-	had_owner = w != NULL;
-	if (w)
-		before = w->peer;
-	for (guint i = 0; i < b->claims->len; i++) {
-		Claim *c = &g_array_index(b->claims, Claim, i);
+	s = g_hash_table_lookup(b->by_prefix, &p);
+	had_owner = s != NULL;
+	if (s) {
+		before = slot_winner(s)->peer;
+		for (guint i = 0; i < s->claims->len; i++) {
+			Claim *c = &g_array_index(s->claims, Claim, i);
 
-		if (c->peer == peer && same_prefix(&c->prefix, &nc.prefix)) {
-			existed = true;
-			if (nc.origin > c->origin)
-				c->origin = nc.origin; /* an assignment outranks the same peer's
-				                          claim */
+			if (c->peer == peer) {
+				existed = true;
+				if (nc.origin > c->origin)
+					c->origin = nc.origin; /* an assignment outranks the same
+					                          peer's claim */
+			}
 		}
 	}
 	if (!existed) {
-		if (b->claims->len >= TR_ROUTE_MAX) {
+		GPtrArray *mine;
+
+		if (b->n_claims >= TR_ROUTE_MAX) {
 			g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "route: more than %u routes",
 			            TR_ROUTE_MAX);
 			return FALSE;
 		}
+		if (s == NULL) {
+			s = g_new0(Slot, 1);
+			s->prefix = p;
+			s->claims = g_array_sized_new(FALSE, FALSE, sizeof(Claim), 1);
+			g_hash_table_insert(b->by_prefix, &s->prefix, s);
+		}
 		nc.seq = b->next_seq++;
-		g_array_append_val(b->claims, nc);
+		g_array_append_val(s->claims, nc);
+		b->n_claims++;
+		mine = g_hash_table_lookup(b->by_peer, GUINT_TO_POINTER(peer));
+		if (mine == NULL) {
+			mine = g_ptr_array_sized_new(2);
+			g_hash_table_insert(b->by_peer, GUINT_TO_POINTER(peer), mine);
+		}
+		g_ptr_array_add(mine, s);
 	}
-	after = winner(b, &nc.prefix)->peer;
+	after = slot_winner(s)->peer;
+	if (!had_owner || after != before)
+		live_put(b, &p, after);
 
 	if (existed)
 		res = had_owner && before != peer && after == peer ? TR_ROUTE_TAKES_OVER
@@ -225,20 +352,43 @@ tr_route_builder_add(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer, T
 	return TRUE;
 }
 
+/* Takes @peer's claim out of @s, and @s out of the builder when it was the last. */
+static void
+slot_drop(TrRouteBuilder *b, Slot *s, uint32_t peer)
+{
+	uint32_t before = slot_winner(s)->peer;
+
+	for (guint i = 0; i < s->claims->len; i++) {
+		if (g_array_index(s->claims, Claim, i).peer == peer) {
+			g_array_remove_index(s->claims, i);
+			b->n_claims--;
+			break;
+		}
+	}
+	if (s->claims->len == 0) {
+		live_del(b, &s->prefix);
+		g_hash_table_remove(b->by_prefix, &s->prefix);
+	} else if (slot_winner(s)->peer != before) {
+		live_put(b, &s->prefix, slot_winner(s)->peer);
+	}
+}
+
 bool
 tr_route_builder_remove(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer)
 {
-	unsigned bytes = tr_addr_family_bytes((TrAddrFamily)prefix->family);
-	TrPrefix p = {.family = prefix->family, .len = prefix->len};
+	GPtrArray *mine = g_hash_table_lookup(b->by_peer, GUINT_TO_POINTER(peer));
+	TrPrefix p;
 
-	if (bytes == 0 || prefix->len > bytes * 8)
+	if (mine == NULL || !masked(prefix, &p))
 		return false;
-	mask_key(p.addr, prefix->addr, prefix->len);
-	for (guint i = 0; i < b->claims->len; i++) {
-		const Claim *c = &g_array_index(b->claims, Claim, i);
+	for (guint i = 0; i < mine->len; i++) {
+		Slot *s = mine->pdata[i];
 
-		if (c->peer == peer && same_prefix(&c->prefix, &p)) {
-			g_array_remove_index(b->claims, i);
+		if (same_prefix(&s->prefix, &p)) {
+			g_ptr_array_remove_index_fast(mine, i);
+			if (mine->len == 0)
+				g_hash_table_remove(b->by_peer, GUINT_TO_POINTER(peer));
+			slot_drop(b, s, peer);
 			return true;
 		}
 	}
@@ -248,53 +398,68 @@ tr_route_builder_remove(TrRouteBuilder *b, const TrPrefix *prefix, uint32_t peer
 unsigned
 tr_route_builder_remove_peer(TrRouteBuilder *b, uint32_t peer)
 {
-	unsigned n = 0;
+	GPtrArray *mine = NULL;
+	unsigned n;
 
-	for (guint i = b->claims->len; i-- > 0;) {
-		if (g_array_index(b->claims, Claim, i).peer == peer) {
-			g_array_remove_index(b->claims, i);
-			n++;
-		}
-	}
+	if (!g_hash_table_steal_extended(b->by_peer, GUINT_TO_POINTER(peer), NULL,
+	                                 (gpointer *)&mine))
+		return 0;
+	n = mine->len;
+	for (guint i = 0; i < mine->len; i++)
+		slot_drop(b, mine->pdata[i], peer);
+	g_ptr_array_unref(mine);
 	return n;
+}
+
+/* Stable order: family, length (longest first), address. */
+static int
+slot_cmp(gconstpointer pa, gconstpointer pb)
+{
+	const Slot *a = *(const Slot *const *)pa, *b = *(const Slot *const *)pb;
+
+	if (a->prefix.family != b->prefix.family)
+		return family_index(a->prefix.family) - family_index(b->prefix.family);
+	if (a->prefix.len != b->prefix.len)
+		return (int)b->prefix.len - (int)a->prefix.len;
+	return memcmp(a->prefix.addr, b->prefix.addr, 16);
+}
+
+/* Losers in the order they would take over: the best first. */
+static int
+claim_cmp(gconstpointer pa, gconstpointer pb)
+{
+	const Claim *a = pa, *b = pb;
+
+	return claim_beats(a, b) ? -1 : claim_beats(b, a) ? 1 : 0;
 }
 
 unsigned
 tr_route_builder_foreach_conflict(const TrRouteBuilder *b, TrRouteConflictFunc func,
                                   void *user_data)
 {
-	g_autoptr(GPtrArray) v = sorted_claims(b);
-	const Claim *w = NULL;
+	g_autoptr(GPtrArray) v = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer value;
 	unsigned n = 0;
 
+	g_hash_table_iter_init(&it, b->by_prefix);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (((Slot *)value)->claims->len > 1)
+			g_ptr_array_add(v, value);
+	g_ptr_array_sort(v, slot_cmp);
 	for (guint i = 0; i < v->len; i++) {
-		const Claim *c = v->pdata[i];
+		const Slot *s = v->pdata[i];
+		g_autoptr(GArray) c = g_array_copy(s->claims);
 
-		if (w && same_prefix(&w->prefix, &c->prefix)) {
+		g_array_sort(c, claim_cmp);
+		for (guint k = 1; k < c->len; k++) {
 			n++;
 			if (func)
-				func(&c->prefix, w->peer, c->peer, user_data);
-		} else {
-			w = c;
+				func(&s->prefix, g_array_index(c, Claim, 0).peer,
+				     g_array_index(c, Claim, k).peer, user_data);
 		}
 	}
 	return n;
-}
-
-/* The end of the run of @wins with the family and length of wins[@i]. */
-static guint
-group_end(const GPtrArray *wins, guint i)
-{
-	const Claim *c = wins->pdata[i];
-	guint j;
-
-	for (j = i + 1; j < wins->len; j++) {
-		const Claim *d = wins->pdata[j];
-
-		if (d->prefix.family != c->prefix.family || d->prefix.len != c->prefix.len)
-			break;
-	}
-	return j;
 }
 
 /* At most half full, so every probe ends at an empty entry. */
@@ -308,64 +473,103 @@ group_capacity(guint n)
 	return cap;
 }
 
-TrRouteTable *
-tr_route_table_build(const TrRouteBuilder *b)
+#define N_LENGTHS 129 /* 0 .. 128 bits */
+
+/* Room to grow claim by claim before the next layout: a third full at most. */
+static guint
+with_room(guint n)
 {
-	g_autoptr(GPtrArray) v = sorted_claims(b);
-	g_autoptr(GPtrArray) wins = g_ptr_array_sized_new(v->len);
-	uint32_t n_groups = 0, n_entries = 0, gi = 0;
+	return n + n / 2 + 8;
+}
+
+/*
+ * One pass over the prefixes to count the winners per (family, length), one
+ * to place them: no sorting, so a build costs in proportion to the claims
+ * with a small constant (the hub builds one per session that comes or goes).
+ */
+static TrRouteTable *
+table_layout(const TrRouteBuilder *b)
+{
+	uint32_t count[N_FAMILIES][N_LENGTHS] = {{0}}, group_of[N_FAMILIES][N_LENGTHS];
+	uint32_t n_groups = 0, n_entries = 0;
 	size_t off_groups, off_entries;
+	GHashTableIter it;
+	gpointer value;
 	TrRouteTable *t;
-	guint i, j;
 
-	/* Winners only (the first of each run of equal prefixes), still sorted. */
-	for (i = 0; i < v->len; i++) {
-		const Claim *c = v->pdata[i];
+	g_hash_table_iter_init(&it, b->by_prefix);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const Slot *s = value;
 
-		if (i == 0 || !same_prefix(&((const Claim *)v->pdata[i - 1])->prefix, &c->prefix))
-			g_ptr_array_add(wins, (gpointer)c);
+		count[family_index(s->prefix.family)][s->prefix.len]++;
 	}
-	/* Size the groups: one per (family, length), capacity a power of two >= 2n. */
-	for (i = 0; i < wins->len; i = j) {
-		j = group_end(wins, i);
-		n_groups++;
-		n_entries += group_capacity(j - i);
+	for (int fi = 0; fi < N_FAMILIES; fi++) {
+		for (int len = N_LENGTHS - 1; len >= 0; len--) {
+			if (count[fi][len] == 0)
+				continue;
+			n_groups++;
+			n_entries += group_capacity(with_room(count[fi][len]));
+		}
 	}
 
 	off_groups = (sizeof(TrRouteTable) + 15) & ~(size_t)15;
 	off_entries = (off_groups + n_groups * sizeof(Group) + 15) & ~(size_t)15;
 	t = g_malloc0(off_entries + (size_t)n_entries * sizeof(Entry));
+	t->size = off_entries + (size_t)n_entries * sizeof(Entry);
 	t->groups = (Group *)((uint8_t *)t + off_groups);
 	t->entries = (Entry *)((uint8_t *)t + off_entries);
-	t->n_routes = wins->len;
+	t->n_routes = g_hash_table_size(b->by_prefix);
 
-	n_entries = 0;
-	for (i = 0; i < wins->len; i = j) {
-		const Claim *c = wins->pdata[i];
-		int fi = family_index(c->prefix.family);
-		Group *g = &t->groups[gi];
-		uint32_t cap;
+	/* Groups of a family together, longest first. */
+	n_groups = n_entries = 0;
+	for (int fi = 0; fi < N_FAMILIES; fi++) {
+		t->fam_first[fi] = n_groups;
+		for (int len = N_LENGTHS - 1; len >= 0; len--) {
+			Group *g = &t->groups[n_groups];
+			uint32_t cap;
 
-		j = group_end(wins, i);
-		cap = group_capacity(j - i);
-		if (t->fam_count[fi]++ == 0)
-			t->fam_first[fi] = gi;
-		g->len = c->prefix.len;
-		g->first = n_entries;
-		g->mask = cap - 1;
-		for (guint k = i; k < j; k++) {
-			const Claim *d = wins->pdata[k];
-			uint32_t h = key_hash(d->prefix.addr) & g->mask;
-
-			while (t->entries[g->first + h].used)
-				h = (h + 1) & g->mask;
-			memcpy(t->entries[g->first + h].key, d->prefix.addr, 16);
-			t->entries[g->first + h].peer = d->peer;
-			t->entries[g->first + h].used = 1;
+			if (count[fi][len] == 0)
+				continue;
+			cap = group_capacity(with_room(count[fi][len]));
+			g->len = (uint8_t)len;
+			g->first = n_entries;
+			g->mask = cap - 1;
+			group_of[fi][len] = n_groups++;
+			t->fam_count[fi]++;
+			n_entries += cap;
 		}
-		n_entries += cap;
-		gi++;
 	}
+
+	g_hash_table_iter_init(&it, b->by_prefix);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const Slot *s = value;
+		const Group *g =
+		        &t->groups[group_of[family_index(s->prefix.family)][s->prefix.len]];
+		uint32_t h = key_hash(s->prefix.addr) & g->mask;
+
+		while (t->entries[g->first + h].used)
+			h = (h + 1) & g->mask;
+		memcpy(t->entries[g->first + h].key, s->prefix.addr, 16);
+		t->entries[g->first + h].peer = slot_winner(s)->peer;
+		t->entries[g->first + h].used = 1;
+		t->groups[group_of[family_index(s->prefix.family)][s->prefix.len]].count++;
+	}
+	return t;
+}
+
+/* A copy of the live table (laid out anew first when it has to be). The
+ * builder is logically const: the live table is a cache of its claims. */
+TrRouteTable *
+tr_route_table_build(const TrRouteBuilder *b)
+{
+	TrRouteBuilder *mb = (TrRouteBuilder *)b;
+	TrRouteTable *t;
+
+	if (mb->live == NULL)
+		mb->live = table_layout(b);
+	t = g_memdup2(b->live, b->live->size);
+	t->groups = (Group *)((uint8_t *)t + ((uint8_t *)b->live->groups - (uint8_t *)b->live));
+	t->entries = (Entry *)((uint8_t *)t + ((uint8_t *)b->live->entries - (uint8_t *)b->live));
 	return t;
 }
 

@@ -103,13 +103,13 @@ ranks_before(const TrGraphClaim *a, const TrGraphClaim *b)
 static void
 resolve_pool(TrGraph *graph, TrGraphClaim *pool)
 {
-	g_autoptr(GPtrArray) near = g_ptr_array_new();
+	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 
 	pool->accepted = TRUE;
 	pool->beaten_by = pool->outside = NULL;
-	tr_graph_claims_overlapping(graph, &pool->prefix, near);
-	for (guint i = 0; i < near->len; i++) {
-		TrGraphClaim *o = g_ptr_array_index(near, i);
+	tr_graph_claims_overlapping(graph, &pool->prefix, nearby);
+	for (guint i = 0; i < nearby->len; i++) {
+		TrGraphClaim *o = g_ptr_array_index(nearby, i);
 
 		if (!o->alive || o->kind != TR_GRAPH_CLAIM_POOL || o->owner == pool->owner)
 			continue;
@@ -125,11 +125,11 @@ resolve_pool(TrGraph *graph, TrGraphClaim *pool)
 static TrGraphClaim *
 intrudes_on(TrGraph *graph, const TrGraphClaim *claim)
 {
-	g_autoptr(GPtrArray) near = g_ptr_array_new();
+	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 
-	tr_graph_claims_overlapping(graph, &claim->prefix, near);
-	for (guint i = 0; i < near->len; i++) {
-		TrGraphClaim *p = g_ptr_array_index(near, i);
+	tr_graph_claims_overlapping(graph, &claim->prefix, nearby);
+	for (guint i = 0; i < nearby->len; i++) {
+		TrGraphClaim *p = g_ptr_array_index(nearby, i);
 
 		if (!p->alive || p->kind != TR_GRAPH_CLAIM_POOL || !p->accepted ||
 		    p->owner == claim->owner)
@@ -144,16 +144,16 @@ intrudes_on(TrGraph *graph, const TrGraphClaim *claim)
 static void
 resolve_other(TrGraph *graph, TrGraphClaim *claim)
 {
-	g_autoptr(GPtrArray) near = g_ptr_array_new();
+	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 
 	claim->beaten_by = NULL;
 	claim->outside = intrudes_on(graph, claim);
 	claim->accepted = claim->outside == NULL;
 	if (!claim->accepted)
 		return;
-	tr_graph_claims_overlapping(graph, &claim->prefix, near);
-	for (guint i = 0; i < near->len; i++) {
-		TrGraphClaim *o = g_ptr_array_index(near, i);
+	tr_graph_claims_overlapping(graph, &claim->prefix, nearby);
+	for (guint i = 0; i < nearby->len; i++) {
+		TrGraphClaim *o = g_ptr_array_index(nearby, i);
 
 		if (!o->alive || o->kind == TR_GRAPH_CLAIM_POOL || o->owner == claim->owner)
 			continue;
@@ -224,11 +224,11 @@ report(TrGraph *graph, TrGraphClaim *claim, gboolean was_accepted, gboolean was_
 static void
 gather(TrGraph *graph, const TrPrefix *prefix, GPtrArray *set, GHashTable *seen, GArray *before)
 {
-	g_autoptr(GPtrArray) near = g_ptr_array_new();
+	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 
-	tr_graph_claims_overlapping(graph, prefix, near);
-	for (guint i = 0; i < near->len; i++) {
-		TrGraphClaim *c = g_ptr_array_index(near, i);
+	tr_graph_claims_overlapping(graph, prefix, nearby);
+	for (guint i = 0; i < nearby->len; i++) {
+		TrGraphClaim *c = g_ptr_array_index(nearby, i);
 		/* bit 0: was accepted; bit 1: had been decided before */
 		guint8 b = (guint8)((c->accepted ? 1 : 0) |
 		                    (c->beaten_by || c->outside || c->accepted ? 2 : 0));
@@ -281,12 +281,12 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 gboolean
 tr_graph_check_pool(TrGraph *graph, const char *peer, const TrPrefix *prefix, GError **error)
 {
-	g_autoptr(GPtrArray) near = g_ptr_array_new();
+	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 	char a[TR_PREFIX_STRLEN], b[TR_PREFIX_STRLEN];
 
-	tr_graph_claims_overlapping(graph, prefix, near);
-	for (guint i = 0; i < near->len; i++) {
-		TrGraphClaim *c = g_ptr_array_index(near, i);
+	tr_graph_claims_overlapping(graph, prefix, nearby);
+	for (guint i = 0; i < nearby->len; i++) {
+		TrGraphClaim *c = g_ptr_array_index(nearby, i);
 
 		if (!c->alive || c->kind != TR_GRAPH_CLAIM_POOL ||
 		    strcmp(c->owner->name, peer) == 0)

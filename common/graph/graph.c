@@ -421,13 +421,13 @@ tr_graph_route(TrGraph *graph, TrAddrFamily family, const uint8_t *addr)
 {
 	TrPrefix host = {.family = (uint8_t)family,
 	                 .len = (uint8_t)(tr_addr_family_bytes(family) * 8)};
-	g_autoptr(GPtrArray) near = g_ptr_array_new();
+	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 	const TrGraphClaim *best = NULL;
 
 	memcpy(host.addr, addr, tr_addr_family_bytes(family));
-	tr_graph_claims_overlapping(graph, &host, near);
-	for (guint i = 0; i < near->len; i++) {
-		const TrGraphClaim *c = g_ptr_array_index(near, i);
+	tr_graph_claims_overlapping(graph, &host, nearby);
+	for (guint i = 0; i < nearby->len; i++) {
+		const TrGraphClaim *c = g_ptr_array_index(nearby, i);
 
 		if (!c->alive || !c->accepted)
 			continue;

@@ -239,11 +239,11 @@ tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim)
 	graph->length_count[family_index(prefix.family)][prefix.len]--;
 	/* Nothing may keep pointing at it: only claims that overlap it do. */
 	{
-		g_autoptr(GPtrArray) near = g_ptr_array_new();
+		g_autoptr(GPtrArray) nearby = g_ptr_array_new();
 
-		tr_graph_claims_overlapping(graph, &prefix, near);
-		for (guint i = 0; i < near->len; i++) {
-			TrGraphClaim *o = g_ptr_array_index(near, i);
+		tr_graph_claims_overlapping(graph, &prefix, nearby);
+		for (guint i = 0; i < nearby->len; i++) {
+			TrGraphClaim *o = g_ptr_array_index(nearby, i);
 
 			if (o->beaten_by == claim)
 				o->beaten_by = NULL;

@@ -5,6 +5,12 @@
  * drops a peer silent for the peer timeout; it sends a control-channel PING
  * when it has sent nothing for the keepalive interval, and runs the path,
  * path MTU and key housekeeping.
+ *
+ * One timer serves every link of the process, a wheel of TICK_SLOTS slots
+ * turning one slot every TICK_MS: a link ticks every TICK_SLOTS * TICK_MS =
+ * 250 ms, and the main loop holds one timer source however many sessions
+ * there are (with one each, GLib's every iteration walked them all). Links
+ * live on the main context, as their timers always did.
  */
 #include "common/link/private.h"
 
@@ -46,17 +52,70 @@ on_tick(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+#define TICK_SLOTS 25
+#define TICK_MS    10
+
+static struct {
+	TrLink *slots[TICK_SLOTS];
+	guint next_slot; /* the next slot turned */
+	guint new_slot;  /* where the next link goes: links spread over the slots */
+	guint links;
+	guint source;
+	TrLink *cursor; /* the next link of the slot being turned */
+} wheel;
+
+static gboolean
+on_wheel(gpointer user_data)
+{
+	guint slot = wheel.next_slot;
+
+	(void)user_data;
+	wheel.next_slot = (slot + 1) % TICK_SLOTS;
+	/* A tick may take links off the wheel (its own or others'): the cursor moves
+	 * past a link that leaves. */
+	for (TrLink *link = wheel.slots[slot]; link; link = wheel.cursor) {
+		wheel.cursor = link->tick_next;
+		on_tick(link);
+	}
+	wheel.cursor = NULL;
+	return G_SOURCE_CONTINUE;
+}
+
 void
 link_liveness_start(TrLink *link)
 {
-	link->tick_id = g_timeout_add(250, on_tick, link);
+	if (link->ticking)
+		return;
+	link->ticking = TRUE;
+	link->tick_slot = wheel.new_slot;
+	wheel.new_slot = (wheel.new_slot + 1) % TICK_SLOTS;
+	link->tick_prev = NULL;
+	link->tick_next = wheel.slots[link->tick_slot];
+	if (link->tick_next)
+		link->tick_next->tick_prev = link;
+	wheel.slots[link->tick_slot] = link;
+	if (wheel.links++ == 0)
+		wheel.source = g_timeout_add(TICK_MS, on_wheel, NULL);
 }
 
 void
 link_liveness_stop(TrLink *link)
 {
-	g_clear_handle_id(&link->tick_id, g_source_remove);
 	g_clear_handle_id(&link->pmtu_timer, g_source_remove);
+	if (!link->ticking)
+		return;
+	link->ticking = FALSE;
+	if (wheel.cursor == link)
+		wheel.cursor = link->tick_next;
+	if (link->tick_prev)
+		link->tick_prev->tick_next = link->tick_next;
+	else
+		wheel.slots[link->tick_slot] = link->tick_next;
+	if (link->tick_next)
+		link->tick_next->tick_prev = link->tick_prev;
+	link->tick_prev = link->tick_next = NULL;
+	if (--wheel.links == 0)
+		g_clear_handle_id(&wheel.source, g_source_remove);
 }
 
 void

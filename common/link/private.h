@@ -44,7 +44,10 @@ struct _TrLink {
 	TrDataplane *dp;         /* the workers carry the data */
 	TrDpSession *dp_session;
 	uint32_t forward_id;
-	guint tick_id;
+	/* On the tick wheel (liveness.c): a slot's list, while active. */
+	TrLink *tick_prev, *tick_next;
+	guint tick_slot;
+	gboolean ticking;
 	gboolean closing;
 	TrLinkStats stats;
 	/* Path MTU discovery toward the endpoint. */

@@ -31,6 +31,7 @@ SetCompressor /SOLID lzma
 
 !include "FileFunc.nsh"
 !include "LogicLib.nsh"
+!include "WinMessages.nsh"
 !include "x64.nsh"
 
 !define PRODUCT "Trellis"
@@ -168,6 +169,12 @@ SectionEnd
 Section "Uninstall"
 	SetShellVarContext all
 	; Every network's service first: the programs they run are about to go.
+	; The tray, if it runs: its program cannot be removed while it does.
+	FindWindow $0 "TrellisTray"
+	${If} $0 != 0
+		SendMessage $0 ${WM_CLOSE} 0 0
+		Sleep 1000
+	${EndIf}
 	!insertmacro Run '"$INSTDIR\trellis.exe" service remove-all'
 	!insertmacro Run '"$SYSDIR\netsh.exe" advfirewall firewall delete rule name="Trellis client"'
 	DeleteRegValue HKLM "${RUN_KEY}" "Trellis"

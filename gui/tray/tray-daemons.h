@@ -15,7 +15,14 @@ G_BEGIN_DECLS
  */
 typedef struct _TrayDaemons TrayDaemons;
 
+#ifdef G_OS_WIN32
+/* Windows, where there is no system bus: the daemons found through their
+ * control files in @control_dir (tray-daemons-win.c). Connect starts a
+ * network's Windows service when its daemon does not run. */
+TrayDaemons *tray_daemons_new_for_dir(const char *control_dir, TrayModel *model);
+#else
 TrayDaemons *tray_daemons_new(GDBusConnection *system_bus, TrayModel *model);
+#endif
 void tray_daemons_free(TrayDaemons *daemons);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrayDaemons, tray_daemons_free)
 

@@ -102,7 +102,7 @@ changed(TrayModel *m)
 }
 
 static void
-tell(TrayModel *m, TrayNetwork *net, TrayEventKind kind, char *title, char *body)
+announce(TrayModel *m, TrayNetwork *net, TrayEventKind kind, char *title, char *body)
 {
 	TrayEvent ev = {kind, net->name, title, body};
 
@@ -138,27 +138,29 @@ after_update(TrayModel *m, TrayNetwork *net)
 		return;
 	switch (net->state) {
 	case TRAY_STATE_CONNECTED:
-		tell(m, net, TRAY_EVENT_CONNECTED, g_strdup_printf(_("Connected to %s"), net->name),
-		     address ? g_strdup_printf(_("Your address is %s."), address) : NULL);
+		announce(m, net, TRAY_EVENT_CONNECTED,
+		         g_strdup_printf(_("Connected to %s"), net->name),
+		         address ? g_strdup_printf(_("Your address is %s."), address) : NULL);
 		break;
 	case TRAY_STATE_ERROR:
-		tell(m, net, TRAY_EVENT_REFUSED,
-		     g_strdup_printf(_("Could not connect to %s"), net->name), g_strdup(error));
+		announce(m, net, TRAY_EVENT_REFUSED,
+		         g_strdup_printf(_("Could not connect to %s"), net->name), g_strdup(error));
 		break;
 	case TRAY_STATE_RECONNECTING:
 		if (old == TRAY_STATE_CONNECTED)
-			tell(m, net, TRAY_EVENT_RECONNECTING,
-			     g_strdup_printf(_("Reconnecting to %s"), net->name), g_strdup(error));
+			announce(m, net, TRAY_EVENT_RECONNECTING,
+			         g_strdup_printf(_("Reconnecting to %s"), net->name),
+			         g_strdup(error));
 		break;
 	case TRAY_STATE_DISCONNECTED:
 	case TRAY_STATE_OFF:
 		if (old == TRAY_STATE_CONNECTED || old == TRAY_STATE_RECONNECTING)
-			tell(m, net, TRAY_EVENT_DISCONNECTED,
-			     g_strdup_printf(_("Disconnected from %s"), net->name), NULL);
+			announce(m, net, TRAY_EVENT_DISCONNECTED,
+			         g_strdup_printf(_("Disconnected from %s"), net->name), NULL);
 		break;
 	case TRAY_STATE_NEEDS_PASSWORD:
-		tell(m, net, TRAY_EVENT_NEEDS_PASSWORD,
-		     g_strdup_printf(_("Password for %s"), net->name), g_strdup(error));
+		announce(m, net, TRAY_EVENT_NEEDS_PASSWORD,
+		         g_strdup_printf(_("Password for %s"), net->name), g_strdup(error));
 		break;
 	case TRAY_STATE_CONNECTING:
 		break;

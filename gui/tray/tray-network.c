@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tray-network.h"
 
+#include <gio/gio.h>
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
+#include <jansson.h>
 #include <string.h>
 
 static void
@@ -105,39 +106,31 @@ tray_network_set_error(TrayNetwork *net, const char *kind, const char *message)
 }
 
 static const char *
-member_string(JsonObject *o, const char *name)
+member_string(const json_t *o, const char *name)
 {
-	JsonNode *n = json_object_get_member(o, name);
-
-	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-	               ? json_node_get_string(n)
-	               : NULL;
+	return json_string_value(json_object_get(o, name));
 }
 
 static gint64
-member_int(JsonObject *o, const char *name, gint64 fallback)
+member_int(const json_t *o, const char *name, gint64 fallback)
 {
-	JsonNode *n = json_object_get_member(o, name);
+	const json_t *n = json_object_get(o, name);
 
-	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64
-	               ? json_node_get_int(n)
-	               : fallback;
+	return json_is_integer(n) ? (gint64)json_integer_value(n) : fallback;
 }
 
 static char **
-member_strings(JsonObject *o, const char *name)
+member_strings(const json_t *o, const char *name)
 {
-	JsonNode *n = json_object_get_member(o, name);
+	const json_t *a = json_object_get(o, name);
 	g_autoptr(GPtrArray) out = g_ptr_array_new();
-	JsonArray *a;
 
-	if (n == NULL || !JSON_NODE_HOLDS_ARRAY(n))
+	if (!json_is_array(a))
 		return NULL;
-	a = json_node_get_array(n);
-	for (guint i = 0; i < json_array_get_length(a); i++) {
-		JsonNode *e = json_array_get_element(a, i);
-		if (JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING)
-			g_ptr_array_add(out, g_strdup(json_node_get_string(e)));
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		if (s)
+			g_ptr_array_add(out, g_strdup(s));
 	}
 	g_ptr_array_add(out, NULL);
 	return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
@@ -145,7 +138,7 @@ member_strings(JsonObject *o, const char *name)
 
 /* A session object (a hub's peer, or the client's own session with its hub). */
 static TrayPeer *
-peer_from(JsonObject *o, const char *name)
+peer_from(const json_t *o, const char *name)
 {
 	TrayPeer *peer = g_new0(TrayPeer, 1);
 	g_auto(GStrv) addresses = member_strings(o, "addresses");
@@ -161,26 +154,32 @@ peer_from(JsonObject *o, const char *name)
 	return peer;
 }
 
+static void
+json_unref(json_t *j)
+{
+	json_decref(j);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(json_t, json_unref)
+
 gboolean
 tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonNode *root;
-	JsonObject *o;
-	JsonNode *peers;
+	json_error_t err;
+	g_autoptr(json_t) o = json_loads(json, 0, &err);
+	const json_t *peers;
 	const char *s;
 
-	if (!json_parser_load_from_data(parser, json, -1, error)) {
-		g_prefix_error(error, "status of %s: ", net->name);
+	if (o == NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		            "status of %s: line %d, column %d: %s", net->name, err.line, err.column,
+		            err.text);
 		return FALSE;
 	}
-	root = json_parser_get_root(parser);
-	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+	if (!json_is_object(o)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 		            "status of %s: expected a JSON object", net->name);
 		return FALSE;
 	}
-	o = json_node_get_object(root);
 	g_free(net->status_json);
 	net->status_json = g_strdup(json);
 	if ((s = member_string(o, "role")) != NULL) {
@@ -201,16 +200,14 @@ tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 	net->hub = g_strdup(member_string(o, "server"));
 	g_free(net->identity);
 	net->identity = g_strdup(member_string(o, "identity"));
-	peers = json_object_get_member(o, "peers");
-	if (peers && JSON_NODE_HOLDS_ARRAY(peers)) {
-		JsonArray *a = json_node_get_array(peers);
-		for (guint i = 0; i < json_array_get_length(a); i++) {
-			JsonNode *e = json_array_get_element(a, i);
-			if (!JSON_NODE_HOLDS_OBJECT(e))
+	peers = json_object_get(o, "peers");
+	if (json_is_array(peers)) {
+		for (size_t i = 0; i < json_array_size(peers); i++) {
+			const json_t *e = json_array_get(peers, i);
+			if (!json_is_object(e))
 				continue;
-			s = member_string(json_node_get_object(e), "identity");
-			g_ptr_array_add(net->peers,
-			                peer_from(json_node_get_object(e), s ? s : "?"));
+			s = member_string(e, "identity");
+			g_ptr_array_add(net->peers, peer_from(e, s ? s : "?"));
 		}
 	} else if (net->hub && member_string(o, "path")) {
 		/* A client without the mesh: its one peer is the hub. */

@@ -5,6 +5,8 @@
 
 #include "platform/net.h"
 
+#include <string.h>
+
 static void
 add(TrRouteBuilder *b, const char *text, uint32_t peer, TrRouteOrigin origin, TrRouteAdd expect,
     uint32_t expect_other)
@@ -232,6 +234,106 @@ test_invalid(void)
 	}
 }
 
+/* The model of /route/churn: who claims prefix i, with what origin, in what order. */
+typedef struct {
+	uint8_t origin[9]; /* per peer 1..8; 0 = no claim */
+	uint64_t seq[9];
+} Model;
+
+#define CHURN_PREFIXES 400
+
+static void
+churn_prefix(guint i, TrPrefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = TR_ADDR_IPV4;
+	p->addr[0] = 198;
+	p->addr[1] = 19;
+	if (i < CHURN_PREFIXES / 2) { /* host routes in 198.19.0.0/16 */
+		p->len = 32;
+		p->addr[2] = (uint8_t)(i / 7);
+		p->addr[3] = (uint8_t)(i * 37);
+	} else { /* /24s in 198.18.0.0/16, none containing a host route */
+		p->len = 24;
+		p->addr[1] = 18;
+		p->addr[2] = (uint8_t)(i - CHURN_PREFIXES / 2);
+	}
+}
+
+/* Claims and releases in random order: after every step the table built
+ * (a copy of the one the builder keeps up to date claim by claim) routes
+ * every prefix to the winner a brute-force model names. */
+static void
+test_churn(void)
+{
+	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
+	g_autoptr(GRand) rand = g_rand_new_with_seed(24);
+	g_autofree Model *m = g_new0(Model, CHURN_PREFIXES);
+	uint64_t seq = 0;
+
+	for (guint step = 0; step < 3000; step++) {
+		guint i = (guint)g_rand_int_range(rand, 0, CHURN_PREFIXES);
+		uint32_t peer = (uint32_t)g_rand_int_range(rand, 1, 9);
+		guint op = (guint)g_rand_int_range(rand, 0, 100);
+		g_autoptr(TrRouteTable) t = NULL;
+		guint routes = 0;
+		TrPrefix p;
+
+		churn_prefix(i, &p);
+		if (op < 60) {
+			uint8_t origin = (uint8_t)g_rand_int_range(rand, 0, 3);
+
+			g_assert_true(tr_route_builder_add(b, &p, peer, (TrRouteOrigin)origin, NULL,
+			                                   NULL, NULL));
+			if (m[i].origin[peer] == 0)
+				m[i].seq[peer] = seq++;
+			m[i].origin[peer] = MAX(m[i].origin[peer], origin + 1);
+		} else if (op < 90) {
+			g_assert_cmpint(tr_route_builder_remove(b, &p, peer), ==,
+			                m[i].origin[peer] != 0);
+			m[i].origin[peer] = 0;
+		} else {
+			guint n = 0;
+
+			for (guint k = 0; k < CHURN_PREFIXES; k++) {
+				n += m[k].origin[peer] != 0;
+				m[k].origin[peer] = 0;
+			}
+			g_assert_cmpuint(tr_route_builder_remove_peer(b, peer), ==, n);
+		}
+
+		t = tr_route_table_build(b);
+		for (guint k = 0; k < CHURN_PREFIXES; k++) {
+			int64_t want = -1;
+			uint32_t got;
+			unsigned plen = 0;
+
+			for (uint32_t q = 1; q <= 8; q++) {
+				if (m[k].origin[q] == 0)
+					continue;
+				if (want < 0 || m[k].origin[q] > m[k].origin[want] ||
+				    (m[k].origin[q] == m[k].origin[want] &&
+				     m[k].seq[q] < m[k].seq[want]))
+					want = q;
+			}
+			churn_prefix(k, &p);
+			if (p.len == 24)
+				p.addr[3] = 77;
+			routes += want >= 0;
+			if (want < 0) {
+				g_assert_false(
+				        tr_route_lookup(t, TR_ADDR_IPV4, p.addr, &got, &plen));
+			} else {
+				g_assert_true(
+				        tr_route_lookup(t, TR_ADDR_IPV4, p.addr, &got, &plen));
+				g_assert_cmpuint(got, ==, want);
+				g_assert_cmpuint(plen, ==, p.len);
+			}
+		}
+		g_assert_cmpuint(tr_route_table_size(t), ==, routes);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -241,5 +343,6 @@ main(int argc, char **argv)
 	g_test_add_func("/route/conflicts", test_conflicts);
 	g_test_add_func("/route/fallback", test_fallback);
 	g_test_add_func("/route/invalid", test_invalid);
+	g_test_add_func("/route/churn", test_churn);
 	return g_test_run();
 }

@@ -12,6 +12,11 @@
 #      held by a small Python program playing the TAP adapter; then the
 #      same network as a Windows service (wine's Service Control Manager):
 #      install, start, trellis status over the control interface, stop, remove;
+#      then the tray (trellis-tray.exe) on an Xvfb display in wine's desktop
+#      with its taskbar, driven with xdotool: its icon, its menu, Disconnect,
+#      Connect, starting a stopped service, Details, a password asked with the
+#      credentials dialog and kept in the Credential Manager, Join a
+#      network…, Quit (screenshots in BUILD-WIN-DIR/test-artifacts/tray-wine/);
 #   4. the installer (when built), silently installed with a network's
 #      service, checked (files, registry, service), silently uninstalled.
 # Usage: tests/windows/test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]
@@ -83,7 +88,7 @@ ok "wine prefix ready ($(wine --version))"
 if meson test -C "$W" --no-rebuild --suite wine --num-processes 2 --print-errorlogs >"$T/meson.log" 2>&1; then
 	ok "unit tests under wine: $(grep -c '^ *[0-9]*/[0-9]* .* OK ' "$T/meson.log") passed"
 else
-	not_ok "unit tests under wine: $(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT)' "$T/meson.log" | tr -s ' ' | tr '\n' ';')"
+	not_ok "unit tests under wine: $(grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR)' "$T/meson.log" | tr -s ' ' | tr '\n' ';')"
 fi
 
 # ---- 2. pki init/issue on Windows, read on Linux ---------------------------------------
@@ -97,6 +102,226 @@ if timeout 120 wine "$D/trellis.exe" pki init --network wine-test --state-dir "$
 else
 	not_ok "trellis.exe pki init/issue"
 fi
+
+# ---- the tray (3b) -------------------------------------------------------------------
+# trellis-tray.exe in wine's desktop with its taskbar (explorer's "shell"
+# desktop) on an Xvfb display, in the namespace: the network winbox as its
+# Windows service; the icon found on the screen by its colour and clicked
+# (xdotool), its menu read from the tray's log (each item's text and place,
+# logged when the menu opens) and from screenshots, Disconnect and Connect
+# clicked and the daemon's state checked with `trellis status`; the service
+# stopped, then started again from the tray's Connect; Details; Quit.
+# Screenshots: BUILD-WIN/test-artifacts/tray-wine/.
+A=$W/test-artifacts/tray-wine
+display=""
+tray_pid=""
+shot() { import -display ":$display" -window root "$A/$1.png" 2>/dev/null; }
+# The centre of the pixels of colour $1 (#RRGGBB) in the bottom 48 rows.
+find_colour() {
+	shot find
+	convert "$A/find.png" -crop 1024x48+0+720 +repage txt:- 2>/dev/null |
+		awk -v c="$1" 'toupper($0) ~ toupper(c) { split($1, p, "[,:]"); x += p[1]; y += p[2]; n++ }
+			END { if (n) printf "%d %d\n", x / n, 720 + y / n; else exit 1 }'
+}
+click_at() { DISPLAY=:$display xdotool mousemove --sync "$1" "$2" click 1 >/dev/null 2>&1; }
+# Opens the menu (a click on the icon) and waits until it has been logged.
+open_menu() {
+	local before
+	before=$(grep -c "menu opened" "$T/tray.log")
+	click_at $icon_x $icon_y
+	# Away from the icon: its tooltip would cover the menu's last item.
+	DISPLAY=:$display xdotool mousemove 500 300 >/dev/null 2>&1
+	wait_for 15 menus_opened_since "$before" && wait_for 10 menu_logged && sleep 0.3
+}
+menus_opened_since() { [ "$(grep -c "menu opened" "$T/tray.log")" -gt "$1" ]; }
+# The last menu's items are in the log (they are logged once it is on the screen).
+menu_logged() { sed -n '/menu opened/h; /menu opened/!H; ${x;p}' "$T/tray.log" | grep -q "menu item"; }
+# The last menu's item $1 (its text): clicks its centre.
+click_item() {
+	local line x y w h
+	line=$(sed -n '/menu opened/h; /menu opened/!H; ${x;p}' "$T/tray.log" | grep -F ": $1" | grep "menu item" | tail -n1)
+	[ -n "$line" ] || return 1
+	read -r x y w h < <(sed -n 's/.*at \(-\{0,1\}[0-9]*\),\(-\{0,1\}[0-9]*\) \([0-9]*\)x\([0-9]*\).*/\1 \2 \3 \4/p' <<<"$line")
+	click_at $((x + w / 2)) $((y + h / 2))
+}
+last_menu() { sed -n '/menu opened/h; /menu opened/!H; ${x;p}' "$T/tray.log" | sed -n 's/.*menu item [0-9]* at [^:]*: //p' | tr -d '\r' | tr '\n' '|'; }
+status_is() { trellis status 2>/dev/null | grep -q "\"state\":\"$1\""; }
+
+# A hub that asks for a password (127.0.0.1:3211, alice): the client waits for
+# it (ask-password = bus) and the tray asks with the credentials dialog: a
+# wrong password refused and asked again, the right one with "Remember"
+# connects; the client started again connects with the kept password, no dialog.
+tray_password_test() {
+	local H2=$T/hub-pw pw_conf=$WINEPREFIX/drive_c/ProgramData/Trellis/winpw.conf pw_pid
+	cp -a "$H" "$H2"
+	printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
+	chmod 600 "$T/passwd"
+	ip netns exec "$netns" "$L/server/trellis-server" --state-dir "$H2" --listen 3211 \
+		--pool 198.19.78.0/24 --pool6 none --keepalive 2 --control-socket none \
+		--password-file "$T/passwd" >"$T/hubpw.log" 2>&1 &
+	pids+=($!)
+	grep -v '^log-file' "$CONF" | sed 's/^connect *=.*/connect = 127.0.0.1:3211/' >"$pw_conf"
+	printf 'username = alice\nask-password = bus\n' >>"$pw_conf"
+	if ! wait_for 20 grep -q "listening on port 3211" "$T/hubpw.log"; then
+		not_ok "tray: the password hub did not start"
+		return
+	fi
+	ip netns exec "$netns" wine "$D/trellis-client.exe" --config 'C:\ProgramData\Trellis\winpw.conf' \
+		-v >"$T/winpw.log" 2>&1 &
+	pw_pid=$!
+	pids+=($pw_pid)
+	if wait_for 40 grep -q "winpw asks for a password" "$T/tray.log" && sleep 3 && shot 10-password &&
+		xdotool type --delay 2 looking-glass >/dev/null 2>&1 && xdotool key Return >/dev/null 2>&1 &&
+		wait_for 30 grep -q "refused" "$T/hubpw.log" &&
+		wait_for 30 bash -c "[ \$(grep -c 'winpw asks for a password' '$T/tray.log') -ge 2 ]" && sleep 3 &&
+		shot 11-password-again && xdotool type --delay 2 wonderland >/dev/null 2>&1 &&
+		xdotool key alt+r >/dev/null 2>&1 && sleep 0.5 && shot 12-password-remember &&
+		xdotool key Return >/dev/null 2>&1 &&
+		wait_for 30 grep -q "winpw: Connected (198.19.78" "$T/tray.log" &&
+		! grep -q -e looking-glass -e wonderland "$T/tray.log" "$T/winpw.log"; then
+		ok "tray: a hub asking for a password: the credentials dialog, a wrong one refused and asked again, the right one connects; no password in the logs"
+	else
+		not_ok "tray: password (tray: $(grep -E 'password|winpw' "$T/tray.log" | tail -n 4 | tr -d '\r' | tr '\n' '|'))"
+	fi
+	kill -INT "$pw_pid" 2>/dev/null
+	timeout 10 tail --pid="$pw_pid" -f /dev/null
+	if grep -q "kept the password of winpw in the Credential Manager" "$T/tray.log" &&
+		wait_for 20 grep -q "winpw: Off" "$T/tray.log"; then
+		ip netns exec "$netns" wine "$D/trellis-client.exe" --config 'C:\ProgramData\Trellis\winpw.conf' \
+			-v >"$T/winpw2.log" 2>&1 &
+		pw_pid=$!
+		pids+=($pw_pid)
+	else
+		pw_pid=""
+	fi
+	if [ -n "$pw_pid" ] && wait_for 40 grep -q "the password of winpw comes from the Credential Manager" "$T/tray.log" &&
+		wait_for 30 bash -c "[ \$(grep -c 'winpw: Connected (198.19.78' '$T/tray.log') -ge 2 ]"; then
+		ok "tray: kept in the Credential Manager (\"Remember\"): the client started again connects with it, no dialog"
+	else
+		not_ok "tray: the kept password (tray: $(grep -E 'Credential|winpw' "$T/tray.log" | tail -n 3 | tr -d '\r' | tr '\n' '|'))"
+	fi
+	[ -n "$pw_pid" ] && kill -INT "$pw_pid" 2>/dev/null && timeout 10 tail --pid="$pw_pid" -f /dev/null
+}
+
+tray_test() {
+	local n icon
+	if [ ! -f "$D/trellis-tray.exe" ]; then
+		not_ok "trellis-tray.exe is not in $D"
+		return
+	fi
+	rm -rf "$A"
+	mkdir -p "$A"
+	for n in $(seq 70 99); do
+		[ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] || { display=$n; break; }
+	done
+	ip netns exec "$netns" Xvfb ":$display" -screen 0 1024x768x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
+	pids+=($!)
+	if ! wait_for 20 test -e "/tmp/.X11-unix/X$display"; then
+		not_ok "Xvfb :$display did not start"
+		return
+	fi
+	# Programs open in the desktop "shell": wine's explorer with a taskbar
+	# and its notification area, on our display (whichever wine program
+	# first uses the desktop starts it, with its DISPLAY).
+	export DISPLAY=:$display
+	wine reg add 'HKCU\Software\Wine\Explorer' /v Desktop /d shell /f >/dev/null 2>&1
+	wine reg add 'HKCU\Software\Wine\Explorer\Desktops' /v shell /d 1024x768 /f >/dev/null 2>&1
+	# The network as installed: C:\ProgramData\Trellis\winbox.conf, its service.
+	mkdir -p "$WINEPREFIX/drive_c/ProgramData/Trellis"
+	cp "$CONF" "$WINEPREFIX/drive_c/ProgramData/Trellis/winbox.conf"
+	if ! { trellis service install winbox >"$T/svc-tray.log" 2>&1 &&
+		trellis service start winbox >>"$T/svc-tray.log" 2>&1 && wait_for 30 status_is connected; }; then
+		not_ok "the service winbox for the tray did not connect"
+		return
+	fi
+	ip netns exec "$netns" wine "$D/trellis-tray.exe" >"$T/tray.log" 2>&1 &
+	tray_pid=$!
+	pids+=($tray_pid)
+	if wait_for 60 grep -q "icon trellis-tray-connected-symbolic: winbox: Connected (198.19.77.2)" "$T/tray.log" &&
+		sleep 2 && icon=$(find_colour '#2EA043'); then
+		read -r icon_x icon_y <<<"$icon"
+		shot 01-connected
+		ok "tray: found the daemon through its control file; the green (connected) icon is in the taskbar's notification area at $icon_x,$icon_y"
+	else
+		shot 01-connected
+		not_ok "tray: no connected icon on the screen (screenshot $A/01-connected.png)"
+		return
+	fi
+	if open_menu && last_menu | grep -q "winbox — Connected|Address: 198.19.77.2|Hub: 127.0.0.1.*|Disconnect|Copy address|Join a network…|Details…|Quit|"; then
+		shot 02-menu-connected
+		ok "tray: a click on the icon opens its menu: $(last_menu)"
+	else
+		shot 02-menu-connected
+		not_ok "tray: menu: $(last_menu)"
+	fi
+	if click_item Disconnect && wait_for 20 status_is stopped &&
+		wait_for 15 grep -q "icon trellis-tray-disconnected-symbolic: winbox: Disconnected" "$T/tray.log" &&
+		wait_for 10 grep -q "notification: Disconnected from winbox" "$T/tray.log"; then
+		sleep 1
+		shot 03-disconnected
+		ok "tray: Disconnect clicked: the daemon stopped (trellis status: \"stopped\"), grey icon, notification \"Disconnected from winbox\""
+	else
+		shot 03-disconnected
+		not_ok "tray: Disconnect (tray log: $(grep -E 'chosen|icon|notification' "$T/tray.log" | tail -n 4 | tr '\n' '|'))"
+	fi
+	if open_menu && last_menu | grep -q "winbox — Disconnected|Connect|" && shot 04-menu-disconnected &&
+		click_item Connect && wait_for 30 status_is connected &&
+		wait_for 15 grep -q "notification: Connected to winbox: Your address is 198.19.77.2." "$T/tray.log"; then
+		sleep 1
+		shot 05-connected-again
+		ok "tray: Connect clicked: connected again (trellis status: \"connected\"), notification with the address"
+	else
+		not_ok "tray: Connect (menu: $(last_menu))"
+	fi
+	# The service stopped: the network is Off; the tray's Connect starts it (SCM).
+	if trellis service stop winbox >>"$T/svc-tray.log" 2>&1 &&
+		wait_for 20 grep -q "icon trellis-tray-disconnected-symbolic: winbox: Off" "$T/tray.log" &&
+		open_menu && last_menu | grep -q "winbox — Off|Connect|" && shot 06-menu-off &&
+		click_item Connect && wait_for 20 grep -q 'started the service TrellisClient$winbox' "$T/tray.log" &&
+		wait_for 40 status_is connected &&
+		wait_for 20 grep -q "icon trellis-tray-connected-symbolic: winbox: Connected" "$T/tray.log"; then
+		ok "tray: service stopped → winbox Off; Connect clicked → the tray started TrellisClient\$winbox through the SCM, connected"
+	else
+		not_ok "tray: Connect of a stopped service (menu: $(last_menu); $(tail -n 3 "$T/tray.log" | tr '\n' '|'))"
+	fi
+	if open_menu && click_item "Details…" && wait_for 10 grep -q "chosen: Details…" "$T/tray.log"; then
+		sleep 2
+		shot 07-details
+		ok "tray: Details… opens the Details window (screenshot 07-details.png)"
+	else
+		not_ok "tray: Details…"
+	fi
+	tray_password_test
+	# Join a network…: the invite typed into the tray's window, Enter;
+	# trellis.exe join runs with it on its standard input.
+	local invite
+	invite=$("$L/cli/trellis" invite winjoin --server 127.0.0.1 --state-dir "$H" 2>>"$T/invite.log")
+	if [ -n "$invite" ] && open_menu && click_item "Join a network…" &&
+		wait_for 10 grep -q "chosen: Join a network…" "$T/tray.log" && sleep 1 &&
+		xdotool type --delay 2 "$invite" >/dev/null 2>&1 && shot 08-join && xdotool key Return >/dev/null 2>&1 &&
+		wait_for 60 grep -q "joined: " "$T/tray.log" &&
+		[ -f "$WINEPREFIX/drive_c/ProgramData/Trellis/winjoin.conf" ] &&
+		wait_for 15 grep -q "winjoin: Off" "$T/tray.log" &&
+		open_menu && last_menu | grep -q "winjoin — Off|Connect|" && shot 09-menu-joined &&
+		DISPLAY=:$display xdotool key Escape >/dev/null 2>&1; then
+		ok "tray: Join a network…: the invite typed, trellis.exe join redeemed it at the hub ($(grep -o 'joined: .*' "$T/tray.log" | tr -d '\r')); winjoin appears in the menu, Off"
+	else
+		shot 08-join
+		not_ok "tray: Join a network… ($(grep -E 'join' "$T/tray.log" | tail -n 3 | tr -d '\r' | tr '\n' '|'))"
+	fi
+	if open_menu && click_item Quit && timeout 20 tail --pid="$tray_pid" -f /dev/null &&
+		grep -q "quitting" "$T/tray.log"; then
+		ok "tray: Quit ends it"
+	else
+		not_ok "tray: Quit"
+	fi
+	trellis service stop winbox >>"$T/svc-tray.log" 2>&1
+	trellis service remove winbox >>"$T/svc-tray.log" 2>&1
+	cp "$T/tray.log" "$A/tray.log"
+	rm -f "$A/find.png"
+	wine reg delete 'HKCU\Software\Wine\Explorer' /v Desktop /f >/dev/null 2>&1
+	unset DISPLAY
+}
 
 # ---- 3. join and connect to a Linux hub, packets through the test device -------------
 if [ "$(id -u)" -ne 0 ]; then
@@ -215,6 +440,9 @@ PY
 		else
 			not_ok "stopping and removing the service"
 		fi
+
+		# ---- 3b. the tray, as a person uses it -----------------------------------------
+		tray_test
 	fi
 fi
 
@@ -239,8 +467,12 @@ else
 		wine reg query "$svc_key" /v ImagePath >>"$T/reg.log" 2>&1 &&
 		grep -q 'trellis-client.exe.*--daemon --config' "$T/reg.log" &&
 		wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\trellis-client' >>"$T/reg.log" 2>&1 &&
-		[ -d "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis" ]; then
-		ok "installer /S: programs and DLLs, uninstall entry, Event Log source, Start menu, service TrellisClient\$wintest registered"
+		[ -d "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis" ] &&
+		[ -f "$inst/trellis-tray.exe" ] &&
+		[ -f "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis/Trellis.lnk" ] &&
+		wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Trellis >>"$T/reg.log" 2>&1 &&
+		grep -q 'trellis-tray.exe' "$T/reg.log"; then
+		ok "installer /S: programs and DLLs, uninstall entry, Event Log source, Start menu, the tray (Start menu, autostart), service TrellisClient\$wintest registered"
 	else
 		not_ok "silent install"
 	fi
@@ -248,8 +480,9 @@ else
 	timeout 120 wine "$inst/uninstall.exe" /S >"$T/uninstall.log" 2>&1
 	if wait_for 90 test ! -e "$inst/trellis-client.exe" && wait_for 30 test ! -d "$inst" &&
 		! wine reg query "$svc_key" >/dev/null 2>&1 &&
-		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' >/dev/null 2>&1; then
-		ok "uninstaller /S: programs, directory, uninstall entry and the service removed"
+		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' >/dev/null 2>&1 &&
+		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Trellis >/dev/null 2>&1; then
+		ok "uninstaller /S: programs, directory, uninstall entry, the tray's autostart and the service removed"
 	else
 		not_ok "silent uninstall left something behind: $(ls "$inst" 2>&1 | tr '\n' ' ')"
 	fi
