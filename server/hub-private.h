@@ -13,6 +13,7 @@
 #include "common/datapath/fwd.h"
 #include "common/datapath/route.h"
 #include "common/datapath/switch.h"
+#include "common/graph/graph.h"
 #include "server/auth-password.h"
 #include "server/hub.h"
 #include "server/names.h"
@@ -60,6 +61,10 @@ struct _TrHub {
 	TrPortmap *portmap; /* NAT port mapping of our port; NULL when off */
 	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL with --no-mesh */
 	TrLogLimit pair_log;
+	TrGraph *graph;          /* the network of hubs and nodes (graph.c) */
+	GHashTable *graph_links; /* graph link id -> Session */
+	Session *graph_linking;  /* while tr_graph_link_up() sends it everything */
+	guint graph_timer;
 };
 
 /* hub.c */
@@ -112,6 +117,24 @@ void hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *fro
 void hub_mesh_path_changed(Session *s, TrPath path);
 /* @s leaves: its pairs end, their other members are told. */
 void hub_mesh_gone(Session *s);
+
+/* graph.c: the network graph over hub-hub links (docs/PROTOCOL.md, "The graph") */
+gboolean hub_graph_init(TrHub *hub, GError **error); /* claims our pools */
+void hub_graph_free(TrHub *hub);
+void hub_graph_close(TrHub *hub);              /* BYE to every linked hub: we leave */
+void hub_graph_schedule(TrHub *hub);           /* ticks now, then at the graph's next deadline */
+void hub_graph_describe(TrHub *hub, TrMsg *m); /* our pools, into HELLO or CONFIG */
+/* The pools @m states for hub @peer, against every pool we know: FALSE with
+ * the reason (both sides log it; code 14). */
+gboolean hub_graph_check_pools(Session *s, const char *peer, const TrMsg *m, char **why);
+/* The pools of hub @s, checked: routed to it like subnets it claims. */
+void hub_graph_take_pools(Session *s, const TrMsg *m);
+/* Whether @addr lies in a pool @m states: a hub's own address in its slice,
+ * which the pool check has cleared (pushed routes may cover other slices). */
+gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
+void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
+void hub_graph_link_down(Session *s);
+gboolean hub_graph_message(Session *s, TrMsg *msg); /* a graph message: TRUE, handled */
 
 /* negotiate.c */
 TrLinkTiming hub_timing(TrHub *hub);

@@ -109,7 +109,7 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 	hub_mesh_init(hub);
 	if (!hub_open_sockets(hub, host, port, error) || !hub_open_tunnel(hub, error))
 		return NULL;
-	if (!hub_forward_init(hub, error))
+	if (!hub_forward_init(hub, error) || !hub_graph_init(hub, error))
 		return NULL;
 	return g_steal_pointer(&hub);
 }
@@ -237,6 +237,7 @@ tr_hub_stop(TrHub *hub)
 	gpointer k;
 
 	g_clear_handle_id(&hub->tcp_watch, g_source_remove);
+	hub_graph_close(hub); /* BYE before CLOSE */
 	g_hash_table_iter_init(&it, hub->sessions);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
 		Session *s = k;
@@ -265,6 +266,7 @@ tr_hub_free(TrHub *hub)
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
 	g_clear_pointer(&hub->pending_by_source, g_hash_table_unref);
+	hub_graph_free(hub);
 	hub_forward_free(hub);
 	hub_mesh_free(hub);
 	if (hub->dev && tr_device_close(hub->dev, &perr) < 0)

@@ -68,6 +68,7 @@ node_gone(Session *s)
 	NodeSession *n = node_of(s);
 	Connector *k = g_steal_pointer(&n->connector);
 
+	hub_graph_link_down(s);
 	if (k)
 		hub_connector_ended(k, s->identity);
 }
@@ -132,6 +133,7 @@ describe_self(TrHub *hub, TrMsg *m)
 	tr_msg_set_u16(m, TR_ATTR_MTU, (uint16_t)hub->cfg.mtu);
 	tr_msg_set_u8(m, TR_ATTR_DEVICE_TYPE, (uint8_t)hub->cfg.dev_type);
 	tr_msg_set_u16(m, TR_ATTR_UDP_PORT, hub->port);
+	hub_graph_describe(hub, m);
 }
 
 /* Outgoing: TLS is up, our HELLO goes first. */
@@ -179,7 +181,8 @@ take_addresses(Session *s, const TrMsg *m, char **why)
 	}
 	/* A node's addresses and subnets take nothing someone else has. */
 	for (guint i = 0; i < s->n_addrs; i++)
-		if (hub_claim_conflict(s->hub, s, &s->addrs[i], why))
+		if (!hub_graph_in_pools(m, &s->addrs[i]) &&
+		    hub_claim_conflict(s->hub, s, &s->addrs[i], why))
 			return FALSE;
 	s->n_subnets = 0;
 	for (guint i = 0; i < m->n_subnets && s->n_subnets < HUB_MAX_SUBNETS; i++) {
@@ -235,6 +238,7 @@ activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer_index,
 		hub_connector_connected(n->connector);
 	hub_pending_leave(s);
 	s->state = SESSION_ACTIVE;
+	hub_graph_link_up(s, n->name);
 	g_message("node %s connected %s %s: address %s, cipher %s, compression %s", n->name,
 	          n->outgoing ? "to" : "from", s->remote,
 	          tr_prefix_to_string(&s->addrs[0], a, sizeof(a)), tr_cipher_name(cipher),
@@ -293,10 +297,15 @@ hub_node_hello(Session *s, TrMsg *hello)
 		return;
 	}
 	comp = hub_pick_compression(hub, hello);
+	if (!hub_graph_check_pools(s, node_of(s)->name, hello, &why)) {
+		hub_session_refuse(s, TR_REFUSE_POOL_COLLISION, why, why);
+		return;
+	}
 	if (!take_addresses(s, hello, &why)) {
 		hub_session_refuse(s, TR_REFUSE_SETTINGS, why, why);
 		return;
 	}
+	hub_graph_take_pools(s, hello);
 	s->rx_index = hub_new_index(hub);
 
 	tr_msg_init(&answer, TR_MSG_CONFIG);
@@ -369,10 +378,15 @@ node_config(Session *s, TrMsg *config)
 		                   "cipher or compression not offered");
 		return;
 	}
+	if (!hub_graph_check_pools(s, node_of(s)->name, config, &why)) {
+		hub_session_refuse(s, TR_REFUSE_POOL_COLLISION, why, why);
+		return;
+	}
 	if (!take_addresses(s, config, &why)) {
 		hub_session_refuse(s, TR_REFUSE_SETTINGS, why, why);
 		return;
 	}
+	hub_graph_take_pools(s, config);
 	activate(s, (TrCipher)config->cipher, (TrCompress)config->compression, config->rx_index,
 	         udp_endpoint(s, config, &ep, &ep_len) ? (struct sockaddr *)&ep : NULL, ep_len);
 }
@@ -385,5 +399,7 @@ node_message(Session *s, TrMsg *msg)
 		node_config(s, msg);
 		return;
 	}
+	if (hub_graph_message(s, msg))
+		return;
 	hub_session_unexpected(s, msg);
 }

@@ -99,8 +99,8 @@ const TrOptDesc tr_server_options[] = {
         {"no-udp", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Carry data over the TLS stream only", 0},
         {"connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
-         "Another node configured alike to connect to, retried for ever (needs --name and "
-         "--shared-key)",
+         "Another node configured alike, or another hub of the network (each with its own "
+         "--pool slice), to connect to, retried for ever (needs --name and --shared-key)",
          0},
         {"name", 0, TR_OPT_STRING, "NAME", "hub", 0, 0, NULL, "Security",
          "This node's name: its certificate's name on the state directory's CA, and its unique "
@@ -235,7 +235,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 		        "leave addresses to DHCP");
 		return FALSE;
 	}
-	if (c->connect && c->connect[0] && c->n_addresses == 0) {
+	if (c->connect && c->connect[0] && c->n_addresses == 0 && c->pool4.family == TR_ADDR_NONE &&
+	    c->pool6.family == TR_ADDR_NONE) {
 		g_set_error(
 		        error, TR_ERROR, TR_ERROR_CONFIG,
 		        "--connect makes this a node of a symmetric network, which needs its own "

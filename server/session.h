@@ -76,8 +76,9 @@ struct _Session {
 	guint n_subnets;
 	TrPrefix addrs[HUB_MAX_ADDRS]; /* every tunnel address routed to this session */
 	guint n_addrs;
-	gboolean routed; /* its subnets hold kernel routes on the hub's device */
-	gboolean mesh;   /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
+	gboolean routed;  /* its subnets hold kernel routes on the hub's device */
+	gboolean mesh;    /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
+	guint graph_link; /* its link in the hub's graph (graph.c), 0: none */
 	TrCandidateList candidates; /* its own (CANDIDATES): host and mapped */
 };
 

@@ -365,6 +365,27 @@ tr_ctrl_send(TrCtrl *ctrl, const TrMsg *msg, GError **error)
 }
 
 gboolean
+tr_ctrl_send_frame(TrCtrl *ctrl, const uint8_t *frame, size_t len, GError **error)
+{
+	if (tr_msg_frame_length(frame, len) != (int)len || len < TR_MSG_HEADER_LEN) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "not one framed message (%zu bytes)",
+		            len);
+		return FALSE;
+	}
+	if (ctrl->state != STATE_OPEN) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection is not open");
+		return FALSE;
+	}
+	if (ctrl->out->len > QUEUE_MAX_CONTROL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_IO, "peer is not reading (queue full)");
+		return FALSE;
+	}
+	g_byte_array_append(ctrl->out, frame, (guint)len);
+	update_events(ctrl);
+	return TRUE;
+}
+
+gboolean
 tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len)
 {
 	if (ctrl->state != STATE_OPEN || ctrl->out->len > QUEUE_MAX_DATA)

@@ -40,6 +40,10 @@ void tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms);
  * connection is closing. */
 gboolean tr_ctrl_send(TrCtrl *ctrl, const TrMsg *msg, GError **error);
 
+/* Queues one message already framed by its owner (the graph's, TR_MSG_GRAPH_*):
+ * @frame must be exactly one message (tr_msg_frame_length() == @len). */
+gboolean tr_ctrl_send_frame(TrCtrl *ctrl, const uint8_t *frame, size_t len, GError **error);
+
 /* Queues one data packet (TCP fallback). Dropped, returning FALSE, when the
  * output queue is already long: a slow stream must not buffer without end. */
 gboolean tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len);

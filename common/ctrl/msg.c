@@ -81,6 +81,7 @@ static const AttrSpec attr_specs[] = {
                                F(n_candidates)},
         [TR_ATTR_PAIR_TLS] = {TR_ATTR_PAIR_TLS, K_BYTES, "pair TLS bytes", F(pair_tls), 0},
         [TR_ATTR_RELAY] = {TR_ATTR_RELAY, K_U8, "relay", F(relay), 0},
+        [TR_ATTR_POOL] = {TR_ATTR_POOL, K_PREFIX, "pool", F(pools), F(n_pools)},
 };
 #undef F
 

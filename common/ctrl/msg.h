@@ -107,6 +107,7 @@ typedef enum {
 	TR_ATTR_CANDIDATE = 38,    /* candidate (common/base/candidate.h), repeatable */
 	TR_ATTR_PAIR_TLS = 39,     /* bytes: a piece of the pair's TLS byte stream */
 	TR_ATTR_RELAY = 40,        /* u8: 0 the hub relays nothing, 1 UDP and TLS */
+	TR_ATTR_POOL = 41,         /* prefix, repeatable: a hub's pool slice (hub to hub) */
 } TrAttr;
 
 typedef enum {
@@ -205,6 +206,8 @@ typedef struct {
 	unsigned n_addresses;
 	TrPrefix routes[TR_MAX_PREFIXES];
 	unsigned n_routes;
+	TrPrefix pools[TR_MAX_PREFIXES];
+	unsigned n_pools;
 	TrPrefix dns_servers[TR_MAX_PREFIXES];
 	unsigned n_dns_servers;
 	char *dns_search[TR_MAX_SEARCH];

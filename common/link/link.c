@@ -18,6 +18,13 @@ tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error)
 	return tr_ctrl_send(link->ctrl, msg, error);
 }
 
+gboolean
+tr_link_send_frame(TrLink *link, const uint8_t *frame, size_t len, GError **error)
+{
+	link->last_ctrl_tx = g_get_monotonic_time();
+	return tr_ctrl_send_frame(link->ctrl, frame, len, error);
+}
+
 static void
 on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 {

@@ -95,6 +95,8 @@ gboolean tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch,
 
 /* Sends a control message. */
 gboolean tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error);
+/* Sends a message framed by its owner (a graph message: tr_ctrl_send_frame). */
+gboolean tr_link_send_frame(TrLink *link, const uint8_t *frame, size_t len, GError **error);
 
 /* Orderly end: CLOSE over UDP and TLS (or ERROR with a refusal reason). */
 void tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason);

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The hub's place in the network graph (issue 19; docs/PROTOCOL.md, "The
+ * graph"): hubs that --connect each other state their pools, each checks
+ * them against every pool it knows before the link counts (a collision is
+ * refused with code 14 on both sides), and from then on the graph's messages
+ * travel over their control connections. The hub claims its own pools; the
+ * graph itself (common/graph/) floods, keeps versions and computes paths.
+ */
+#include "common/base/error.h"
+#include "common/graph/graph.h"
+#include "server/hub-private.h"
+
+#include <string.h>
+
+#define GRAPH_WEIGHT_DEFAULT_US 1000 /* until the link's round trip is measured */
+
+static void
+graph_send(guint link, const uint8_t *frame, size_t len, gpointer user)
+{
+	TrHub *hub = user;
+	Session *s = g_hash_table_lookup(hub->graph_links, GUINT_TO_POINTER(link));
+	g_autoptr(GError) error = NULL;
+
+	/* tr_graph_link_up() sends the new peer everything before it returns
+	 * the link's id. */
+	if (s == NULL)
+		s = hub->graph_linking;
+	if (s == NULL || s->state == SESSION_GONE)
+		return;
+	if (!tr_link_send_frame(s->link, frame, len, &error))
+		g_debug("graph: to %s: %s", hub_session_name(s), error->message);
+}
+
+static gboolean
+on_graph_timer(gpointer p)
+{
+	TrHub *hub = p;
+
+	hub->graph_timer = 0;
+	hub_graph_schedule(hub);
+	return G_SOURCE_REMOVE;
+}
+
+void
+hub_graph_schedule(TrHub *hub)
+{
+	gint64 now = g_get_monotonic_time();
+	gint64 next = tr_graph_tick(hub->graph, now);
+	guint ms = next > now ? (guint)MIN((next - now + 999) / 1000, 60000) : 1000;
+
+	g_clear_handle_id(&hub->graph_timer, g_source_remove);
+	hub->graph_timer = g_timeout_add(ms, on_graph_timer, hub);
+}
+
+static const TrPrefix *
+own_pool(TrHub *hub, guint i)
+{
+	const TrPrefix *p = i == 0 ? &hub->cfg.pool4 : &hub->cfg.pool6;
+
+	return hub->pool && p->family != TR_ADDR_NONE ? p : NULL;
+}
+
+gboolean
+hub_graph_init(TrHub *hub, GError **error)
+{
+	TrGraphConfig gc;
+	gint64 now = g_get_monotonic_time();
+
+	tr_graph_config_defaults(&gc);
+	gc.self = hub->cfg.node_name ? hub->cfg.node_name : "hub";
+	gc.relay = TRUE;
+	gc.hub = hub->pool != NULL;
+	gc.seq_start = (guint64)g_get_real_time();
+	gc.seed = g_random_int();
+	gc.send = graph_send;
+	gc.user = hub;
+	hub->graph = tr_graph_new(&gc, error);
+	if (hub->graph == NULL)
+		return FALSE;
+	hub->graph_links = g_hash_table_new(NULL, NULL);
+	for (guint i = 0; i < 2; i++) {
+		const TrPrefix *p = own_pool(hub, i);
+
+		if (p && !tr_graph_claim(hub->graph, NULL, p, TR_GRAPH_CLAIM_POOL, now, error))
+			return FALSE;
+	}
+	hub_graph_schedule(hub);
+	return TRUE;
+}
+
+void
+hub_graph_free(TrHub *hub)
+{
+	g_clear_handle_id(&hub->graph_timer, g_source_remove);
+	g_clear_pointer(&hub->graph, tr_graph_free);
+	g_clear_pointer(&hub->graph_links, g_hash_table_unref);
+}
+
+void
+hub_graph_close(TrHub *hub)
+{
+	if (hub->graph)
+		tr_graph_close(hub->graph, g_get_monotonic_time());
+}
+
+void
+hub_graph_describe(TrHub *hub, TrMsg *m)
+{
+	for (guint i = 0; i < 2; i++) {
+		const TrPrefix *p = own_pool(hub, i);
+
+		if (p)
+			tr_msg_add_prefix(m, TR_ATTR_POOL, p);
+	}
+}
+
+gboolean
+hub_graph_check_pools(Session *s, const char *peer, const TrMsg *m, char **why)
+{
+	for (guint i = 0; i < m->n_pools; i++) {
+		g_autoptr(GError) error = NULL;
+		TrPrefix p = m->pools[i];
+
+		tr_prefix_mask(&p);
+		if (!tr_graph_check_pool(s->hub->graph, peer, &p, &error)) {
+			*why = g_strdup(error->message);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+void
+hub_graph_link_up(Session *s, const char *peer)
+{
+	TrHub *hub = s->hub;
+	g_autoptr(GError) error = NULL;
+	guint id;
+
+	hub->graph_linking = s;
+	id = tr_graph_link_up(hub->graph, peer, TR_GRAPH_LINK_RELAY, NULL, GRAPH_WEIGHT_DEFAULT_US,
+	                      g_get_monotonic_time(), &error);
+	hub->graph_linking = NULL;
+	if (id == 0) {
+		g_warning("graph: no link to %s: %s", peer, error->message);
+		return;
+	}
+	s->graph_link = id;
+	g_hash_table_insert(hub->graph_links, GUINT_TO_POINTER(id), s);
+	hub_graph_schedule(hub);
+}
+
+void
+hub_graph_link_down(Session *s)
+{
+	TrHub *hub = s->hub;
+
+	if (s->graph_link == 0 || hub->graph == NULL)
+		return;
+	g_hash_table_remove(hub->graph_links, GUINT_TO_POINTER(s->graph_link));
+	tr_graph_link_down(hub->graph, s->graph_link, g_get_monotonic_time());
+	s->graph_link = 0;
+	hub_graph_schedule(hub);
+}
+
+gboolean
+hub_graph_message(Session *s, TrMsg *msg)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!tr_msg_type_is_graph(msg->type) || s->graph_link == 0)
+		return FALSE;
+	if (!tr_graph_receive(s->hub->graph, s->graph_link, msg->frame, msg->frame_len,
+	                      g_get_monotonic_time(), &error)) {
+		hub_session_refuse(s, TR_REFUSE_PROTOCOL, error->message, error->message);
+		return TRUE;
+	}
+	return TRUE;
+}
+
+void
+hub_graph_take_pools(Session *s, const TrMsg *m)
+{
+	for (guint i = 0; i < m->n_pools && s->n_subnets < HUB_MAX_SUBNETS; i++) {
+		TrPrefix p = m->pools[i];
+
+		tr_prefix_mask(&p);
+		s->subnets[s->n_subnets++] = p;
+	}
+}
+
+gboolean
+hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr)
+{
+	for (guint i = 0; i < m->n_pools; i++)
+		if (m->pools[i].family == addr->family &&
+		    tr_prefix_contains(&m->pools[i], (TrAddrFamily)addr->family, addr->addr))
+			return TRUE;
+	return FALSE;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Many hubs in one network (issue 19, docs/MESH.md "Many hubs"): hubs of one
+# shared key --connect each other, state their pools, and refuse a hub whose
+# pool collides with one they know, also when they only know it through the
+# graph (a pool of a hub two links away).
+#
+#   [hub-1] 198.18.1.1 ---- 198.18.1.2 [hub-2] 198.18.2.2 ---- 198.18.2.3 [hub-3]
+#   pools   198.19.16.0/20              198.19.32.0/20          198.19.24.0/21 (inside hub-1's)
+#   [c1] 198.18.3.2 -- 198.18.3.1 [hub-1]     [hub-2] 198.18.4.1 -- 198.18.4.2 [c2]
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+B=$TR_BUILD_ROOT
+T=$(netns_tmpdir)
+KEY="correct horse battery staple"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
+	exit 1
+}
+
+netns_new h1 hub1 && netns_new h2 hub2 && netns_new h3 hub3 && netns_new c1 c1 &&
+	netns_new c2 c2 || fail "netns"
+netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
+netns_link "$h2" 198.18.2.2/24 "$h3" 198.18.2.3/24 || fail "link"
+netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
+netns_link "$c2" 198.18.4.2/24 "$h2" 198.18.4.1/24 || fail "link"
+
+hub() { # hub NS NAME POOL POOL6 LOG [args]
+	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
+	shift 5
+	mkdir -p "$T/state-$name"
+	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
+		--state-dir "$T/state-$name" --pool "$pool" --pool6 "$pool6" --route 198.19.0.0/16 --keepalive 2 "$@" \
+		>>"$T/$log" 2>&1
+}
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
+netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
+t0=$(date +%s%N)
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
+netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
+netns_wait_for 10 grep -q "node hub-2 connected from" "$T/hub1.log" || fail "hub-1 did not take hub-2"
+netns_wait_for 10 netns_exec "$h2" ping -c 1 -W 1 198.19.16.1 >/dev/null || fail "hub-2 cannot reach hub-1's address"
+echo "# hub-2 joined hub-1 and reached its address in $((($(date +%s%N) - t0) / 1000000)) ms"
+ok "two hubs of one network joined: pools stated, each other's address reachable"
+
+# A client on each hub: hub-1 routes hub-2's pool to hub-2 and back.
+client() { # client NS NAME HUB LOG
+	netns_spawn "$1" "$B/client/trellis-client" -c "$3" --shared-key "$KEY" --name "$2" >"$T/$4" 2>&1
+}
+client "$c1" c1 198.18.3.1 c1.log
+client "$c2" c2 198.18.4.1 c2.log
+netns_wait_for 15 grep -q "connected to" "$T/c1.log" || fail "c1 did not connect"
+netns_wait_for 15 grep -q "connected to" "$T/c2.log" || fail "c2 did not connect"
+a2=$(ip -n "$c2" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+case $a2 in 198.19.3[2-9].* | 198.19.4[0-7].*) ;; *) fail "c2's address $a2 is not from hub-2's pool" ;; esac
+netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$a2" >/dev/null || fail "c1 cannot reach c2 ($a2) across the hubs"
+netns_exec "$c1" ping -c 5 -i 0.2 -W 2 "$a2" | sed -n 's/^rtt/# c1 -> c2 across two hubs: rtt/p'
+ok "a client of hub-1 reaches a client of hub-2 ($a2) through both hubs"
+
+# hub-3's pool lies inside hub-1's. hub-2 knows hub-1's pool only from the
+# graph (hub-1 claimed it over the hub-1 - hub-2 link) and refuses hub-3.
+hub "$h3" hub-3 198.19.24.0/21 fd00:19:3::/64 hub3.log -c 198.18.2.2
+want="address pool 198.19.24.0/21 of hub 'hub-3' overlaps pool 198.19.16.0/20 of hub 'hub-1'"
+netns_wait_for 20 grep -qF "$want" "$T/hub2.log" || fail "hub-2 did not refuse the colliding pool"
+netns_wait_for 10 grep -qF "$want" "$T/hub3.log" || fail "hub-3 was not told why"
+netns_wait_for 10 grep -q "not connecting to it again" "$T/hub3.log" || fail "hub-3 retries a collision"
+grep -q "node hub-3 connected" "$T/hub2.log" && fail "hub-3 was linked"
+grep -F "$want" "$T/hub2.log" | head -n 1 | sed 's/^/# hub-2: /'
+grep -F "$want" "$T/hub3.log" | head -n 1 | sed 's/^/# hub-3: /'
+ok "a pool colliding with one known through the graph: refused (code 14) on both sides, with the reason"
+echo "1..$n"
