@@ -29,6 +29,13 @@ int tr_cli_pki(int argc, char **argv);
 
 /* cli/status.c: `trellis status [--json] [--socket FILE]...`. */
 int tr_cli_status(int argc, char **argv);
+/* trellis graph: the network graph in Graphviz dot */
+int tr_cli_graph(int argc, char **argv);
+/* The control sockets to ask: @sockets if given, else every one in @dir
+ * (NULL: the default directory), sorted; appended to @found. */
+/* --socket FILE (repeatable) and --dir DIR, for commands that ask daemons. */
+void tr_cli_add_socket_options(GOptionContext *ctx, char ***sockets, char **dir);
+void tr_cli_find_sockets(GPtrArray *found, char **sockets, const char *dir);
 /* cli/invite.c: `trellis invite NAME`, on the hub's machine. */
 int tr_cli_invite(int argc, char **argv);
 

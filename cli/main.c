@@ -18,6 +18,7 @@ static const TrCliCommand commands[] = {
         {"down", "Stop the network NAME", tr_cli_down},
 #endif
         {"status", "Show every Trellis daemon's sessions (--json for scripts)", tr_cli_status},
+        {"graph", "Print the network graph a hub knows, in Graphviz dot", tr_cli_graph},
         {"pki", "Manage the network's CA and certificates", tr_cli_pki},
         {"invite", "Print a one-line token that lets a new machine join (on the hub)",
          tr_cli_invite},

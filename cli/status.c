@@ -8,6 +8,7 @@
 #include "tr-config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /*
@@ -181,6 +182,43 @@ print_pairs(JsonObject *o, const char *indent)
 	}
 }
 
+/* The nodes the daemon's graph knows (docs/MESH.md, "Many hubs"). */
+static void
+print_graph(JsonObject *o, const char *indent)
+{
+	JsonObject *g = json_object_has_member(o, "graph")
+	                        ? json_object_get_object_member(o, "graph")
+	                        : NULL;
+	JsonArray *nodes = g && json_object_has_member(g, "nodes")
+	                           ? json_object_get_array_member(g, "nodes")
+	                           : NULL;
+	guint n = nodes ? json_array_get_length(nodes) : 0;
+	const char *self;
+
+	if (g == NULL)
+		return;
+	self = str(g, "self") ? str(g, "self") : "?";
+	printf("%sgraph: %s, %u other node%s known\n", indent, self, n ? n - 1 : 0,
+	       n == 2 ? "" : "s");
+	for (guint i = 0; i < n; i++) {
+		JsonObject *p = json_array_get_object_element(nodes, i);
+		const char *name = str(p, "name") ? str(p, "name") : "?";
+		const char *hop = str(p, "next_hop") ? str(p, "next_hop") : "?";
+		const char *kind = flag(p, "hub") ? " (hub)" : "";
+
+		if (strcmp(name, self) == 0)
+			continue;
+		if (flag(p, "reachable"))
+			printf("%s  %s%s: reachable, next hop %s, %" G_GINT64_FORMAT
+			       " hop%s, %.1f ms\n",
+			       indent, name, kind, hop, num(p, "hops"),
+			       num(p, "hops") == 1 ? "" : "s",
+			       (double)num(p, "distance_us") / 1000.0);
+		else
+			printf("%s  %s%s: unreachable\n", indent, name, kind);
+	}
+}
+
 static void
 print_status(const char *socket, JsonObject *o)
 {
@@ -194,6 +232,7 @@ print_status(const char *socket, JsonObject *o)
 		       num(o, "port"), str(o, "device"), n, n == 1 ? "" : "s");
 		printf("  control: %s\n", socket);
 		print_port_mapping(o, "  ");
+		print_graph(o, "  ");
 		for (guint i = 0; i < n; i++) {
 			JsonObject *p = json_array_get_object_element(peers, i);
 			printf("\n  %s %s\n    connection: %s\n", str(p, "kind"),
@@ -251,31 +290,24 @@ print_stopped(GPtrArray *sockets, gboolean as_json)
 	}
 }
 
-int
-tr_cli_status(int argc, char **argv)
+void
+tr_cli_add_socket_options(GOptionContext *ctx, char ***sockets, char **dir)
 {
-	g_autoptr(GOptionContext) ctx =
-	        g_option_context_new("- show every Trellis daemon's sessions");
-	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) sockets = NULL;
-	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GString) json_out = g_string_new("[");
-	gboolean as_json = FALSE;
-	g_autofree char *dir = NULL;
-	guint answered = 0;
 	const GOptionEntry entries[] = {
-	        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON for scripts", NULL},
-	        {"socket", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &sockets,
+	        {"socket", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, sockets,
 	         "Ask the daemon on this control socket (repeatable; default: every socket "
 	         "in " TR_RUNSTATEDIR ")",
 	         "FILE"},
-	        {"dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Look for control sockets here", "DIR"},
+	        {"dir", 0, 0, G_OPTION_ARG_FILENAME, dir, "Look for control sockets here", "DIR"},
 	        {NULL},
 	};
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!tr_cli_parse_options(ctx, &argc, &argv))
-		return TR_CLI_USAGE;
+	g_option_context_add_main_entries(ctx, entries, NULL); /* copied */
+}
+
+void
+tr_cli_find_sockets(GPtrArray *found, char **sockets, const char *dir)
+{
 	if (sockets) {
 		for (guint i = 0; sockets[i]; i++)
 			g_ptr_array_add(found, g_strdup(sockets[i]));
@@ -290,6 +322,30 @@ tr_cli_status(int argc, char **argv)
 		}
 		g_ptr_array_sort(found, (GCompareFunc)g_strcmp0);
 	}
+}
+
+int
+tr_cli_status(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx =
+	        g_option_context_new("- show every Trellis daemon's sessions");
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) sockets = NULL;
+	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) json_out = g_string_new("[");
+	gboolean as_json = FALSE;
+	g_autofree char *dir = NULL;
+	guint answered = 0;
+	const GOptionEntry entries[] = {
+	        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "Print JSON for scripts", NULL},
+	        {NULL},
+	};
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	tr_cli_add_socket_options(ctx, &sockets, &dir);
+	if (!tr_cli_parse_options(ctx, &argc, &argv))
+		return TR_CLI_USAGE;
+	tr_cli_find_sockets(found, sockets, dir);
 	if (found->len == 0 && sockets == NULL) {
 		/* Nothing running is a state, not an error. */
 		if (as_json)

@@ -8,6 +8,7 @@
  * graph itself (common/graph/) floods, keeps versions and computes paths.
  */
 #include "common/base/error.h"
+#include "common/base/json-writer.h"
 #include "common/graph/graph.h"
 #include "server/hub-private.h"
 
@@ -198,4 +199,45 @@ hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr)
 		    tr_prefix_contains(&m->pools[i], (TrAddrFamily)addr->family, addr->addr))
 			return TRUE;
 	return FALSE;
+}
+
+static void
+node_json(const char *name, const TrGraphNodeInfo *info, gpointer p)
+{
+	GString *out = p;
+	gboolean f = TRUE;
+
+	if (out->str[out->len - 1] != '[')
+		g_string_append_c(out, ',');
+	g_string_append_c(out, '{');
+	tr_json_key_string(out, &f, "name", name);
+	tr_json_key_bool(out, &f, "reachable", info->reachable);
+	tr_json_key_bool(out, &f, "hub", info->hub);
+	tr_json_key_bool(out, &f, "relay", info->relay);
+	if (info->reachable) {
+		tr_json_key_string(out, &f, "next_hop", info->nexthop);
+		tr_json_key_uint(out, &f, "hops", info->hops);
+		tr_json_key_uint(out, &f, "distance_us", info->distance);
+	}
+	g_string_append_c(out, '}');
+}
+
+void
+hub_graph_stats_json(TrHub *hub, GString *out, gboolean *first)
+{
+	g_autofree char *dot = NULL;
+	gboolean f = TRUE;
+
+	if (hub->graph == NULL)
+		return;
+	dot = tr_graph_to_dot(hub->graph);
+	tr_json_key(out, first, "graph");
+	g_string_append_c(out, '{');
+	tr_json_key_string(out, &f, "self", hub->cfg.node_name ? hub->cfg.node_name : "hub");
+	tr_json_key(out, &f, "nodes");
+	g_string_append_c(out, '[');
+	tr_graph_foreach_node(hub->graph, node_json, out);
+	g_string_append_c(out, ']');
+	tr_json_key_string(out, &f, "dot", dot);
+	g_string_append_c(out, '}');
 }

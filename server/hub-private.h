@@ -135,6 +135,8 @@ gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
 void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
 void hub_graph_link_down(Session *s);
 gboolean hub_graph_message(Session *s, TrMsg *msg); /* a graph message: TRUE, handled */
+/* "graph": the nodes we know (reachable, next hop) and the dot text. */
+void hub_graph_stats_json(TrHub *hub, GString *out, gboolean *first);
 
 /* negotiate.c */
 TrLinkTiming hub_timing(TrHub *hub);

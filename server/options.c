@@ -235,13 +235,14 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 		        "leave addresses to DHCP");
 		return FALSE;
 	}
-	if (c->connect && c->connect[0] && c->n_addresses == 0 && c->pool4.family == TR_ADDR_NONE &&
-	    c->pool6.family == TR_ADDR_NONE) {
+	/* A hub joining hubs names its slice: the default pool is every hub's. */
+	if (c->connect && c->connect[0] && c->n_addresses == 0 && !S("pool") && !S("pool6")) {
 		g_set_error(
 		        error, TR_ERROR, TR_ERROR_CONFIG,
 		        "--connect makes this a node of a symmetric network, which needs its own "
 		        "tunnel address: add --address ADDR/LEN (each node its own, in one prefix; "
-		        "nodes assign no addresses)");
+		        "nodes assign no addresses); or, for a hub joining other hubs, give it its "
+		        "own slice with --pool and --pool6 (docs/MESH.md, \"Many hubs\")");
 		return FALSE;
 	}
 	if (!tr_options_get_prefixes(o, "route", TR_PREFIX_IP_ONLY, c->routes, TR_HUB_MAX_PUSH,

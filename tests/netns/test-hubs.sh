@@ -34,10 +34,12 @@ hub() { # hub NS NAME POOL POOL6 LOG [args]
 	shift 5
 	mkdir -p "$T/state-$name"
 	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
+		--control-socket "$T/$name.sock" \
 		--state-dir "$T/state-$name" --pool "$pool" --pool6 "$pool6" --route 198.19.0.0/16 --keepalive 2 "$@" \
 		>>"$T/$log" 2>&1
 }
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
+hub1_pid=$NETNS_LAST_PID
 netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
 t0=$(date +%s%N)
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
@@ -72,4 +74,22 @@ grep -q "node hub-3 connected" "$T/hub2.log" && fail "hub-3 was linked"
 grep -F "$want" "$T/hub2.log" | head -n 1 | sed 's/^/# hub-2: /'
 grep -F "$want" "$T/hub3.log" | head -n 1 | sed 's/^/# hub-3: /'
 ok "a pool colliding with one known through the graph: refused (code 14) on both sides, with the reason"
+
+# Seeing it: hub-2's status lists hub-1 (reachable, directly) and the graph
+# in dot has both hubs and their edge; hub-3 was never linked.
+st=$("$B/cli/trellis" status --socket "$T/hub-2.sock") || fail "status: $st"
+echo "$st" | grep -q "graph: hub-2, 1 other node known" || fail "status graph line: $st"
+echo "$st" | grep -q "hub-1 (hub): reachable, next hop hub-1, 1 hop" || fail "status: hub-1 not reachable: $st"
+echo "$st" | grep "graph:" -A1 | sed 's/^/# /'
+dot=$("$B/cli/trellis" graph --socket "$T/hub-2.sock") || fail "graph: $dot"
+echo "$dot" | grep -q '^digraph\|^graph' || fail "not dot: $dot"
+echo "$dot" | grep -q '"hub-1"' && echo "$dot" | grep -q '"hub-2"' || fail "dot lacks the hubs: $dot"
+echo "$dot" | grep -q 'hub-3' && fail "dot has the refused hub-3: $dot"
+ok "trellis status shows hub-1 reachable through the graph; trellis graph prints dot with both hubs"
+
+# hub-1 shuts down (BYE, then CLOSE): hub-2 shows it unreachable at once.
+netns_kill "$hub1_pid"
+netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/hub-2.sock' | grep -q 'hub-1 (hub): unreachable'" ||
+	fail "hub-1 still reachable after shutdown: $("$B/cli/trellis" status --socket "$T/hub-2.sock")"
+ok "a hub that shuts down is unreachable in the other's graph"
 echo "1..$n"
