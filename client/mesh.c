@@ -66,6 +66,7 @@ typedef struct {
 	gint64 last_ping;   /* our last PING (probe or keepalive) */
 	guint next_candidate; /* the candidate the next probe goes to */
 	guint64 data_bytes;   /* payload bytes both ways when last seen (PINGs carry none) */
+	gint64 heard_seen;    /* the session's last UDP from the peer when it was last not direct */
 } PairData;
 
 static void rebuild_routes(TrClient *client);
@@ -245,6 +246,7 @@ set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 		          relayed ? "relayed through the hub" : "through the hub session", why);
 		if (d->established)
 			d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+		d->heard_seen = tr_dp_session_last_udp_rx(d->dps);
 	}
 }
 
@@ -410,6 +412,12 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 			return;
 		d->burst_until = now + TR_MESH_BURST_USEC;
 		d->next_burst = 0;
+	}
+	/* Heard from the peer over UDP since: the endpoint is where that came from (the
+	 * data plane set it); probing on would move it away. */
+	if (tr_dp_session_last_udp_rx(d->dps) > d->heard_seen) {
+		set_direct(client, p, TRUE, "a direct path answered");
+		return;
 	}
 	if (p->candidates.n == 0 || now - d->last_ping < TR_MESH_PROBE_USEC)
 		return;
