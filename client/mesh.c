@@ -232,14 +232,17 @@ set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 
 	if (d->direct == direct && d->relayed == relayed)
 		return;
+	/* The worker raises the event just before it records the endpoint: the next tick
+	 * takes it then. */
+	if (direct && tr_dp_session_endpoint(d->dps, &ep) == 0)
+		return;
 	d->direct = direct;
 	d->relayed = relayed;
 	/* Relayed: the workers hand its datagrams to on_pair_tcp_send (the slow path). */
 	tr_dp_session_set_path(d->dps, direct ? TR_PATH_UDP : TR_PATH_TCP);
 	rebuild_routes(client);
 	if (direct) {
-		if (tr_dp_session_endpoint(d->dps, &ep) > 0)
-			tr_sockaddr_to_string((struct sockaddr *)&ep, where, sizeof(where));
+		tr_sockaddr_to_string((struct sockaddr *)&ep, where, sizeof(where));
 		g_message("pair with %s: direct to %s (%s)", p->peer, where, why);
 	} else {
 		g_message("pair with %s: %s (%s)", p->peer,
