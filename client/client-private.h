@@ -58,6 +58,7 @@ struct _TrClient {
 	/* Pair sessions with other clients (mesh.c); while a session is up. */
 	TrClientPairs *pairs;
 	guint pairs_timer;
+	gboolean hub_pairs; /* the hub's CONFIG said it introduces pairs (TR_FEATURE_PAIRS) */
 	TrTlsCreds *pair_creds[2]; /* per TrPairRole, made on first use */
 };
 

@@ -114,6 +114,7 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	client_settings_clear(&client->settings);
 	client->settings = s;
 	client->have_settings = TRUE;
+	client->hub_pairs = tr_msg_has(msg, TR_ATTR_FEATURES) && (msg->features & TR_FEATURE_PAIRS);
 
 	tr_dc_config_init(&dcc);
 	dcc.magic = client->cfg.magic;

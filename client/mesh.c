@@ -30,9 +30,18 @@
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
 #include "common/mesh/pair.h"
+#include "common/mesh/relay.h"
+#include "platform/net.h"
+
+G_STATIC_ASSERT(TR_RELAY_TYPE == TR_DP_RELAY_TYPE);
+G_STATIC_ASSERT(TR_RELAY_HEADER_LEN == TR_DP_RELAY_HEADER_LEN);
 
 #include <gnutls/crypto.h>
 #include <string.h>
+#ifndef G_OS_WIN32
+#include <ifaddrs.h>
+#include <net/if.h>
+#endif
 
 #define TR_MESH_PROBE_USEC     (G_USEC_PER_SEC / 4)
 #define TR_MESH_BURST_USEC     (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
@@ -49,11 +58,12 @@ typedef struct {
 	uint32_t rx_index;
 	/* The pair's data channel (once established). */
 	TrDpSession *dps;
-	uint32_t dp_id;       /* its forwarding id on our data plane (2, 3, ...) */
-	gboolean direct;      /* the peer answered over UDP: its addresses route to the pair */
-	gint64 burst_until;   /* probing its candidates until then */
-	gint64 next_burst;    /* the next burst while not direct */
-	gint64 last_ping;     /* our last PING (probe or keepalive) */
+	uint32_t dp_id;     /* its forwarding id on our data plane (2, 3, ...) */
+	gboolean direct;    /* the peer answered over UDP: its addresses route to the pair */
+	gboolean relayed;   /* not direct: relay frames through the hub (PAIR_START said it may) */
+	gint64 burst_until; /* probing its candidates until then */
+	gint64 next_burst;  /* the next burst while not direct */
+	gint64 last_ping;   /* our last PING (probe or keepalive) */
 	guint next_candidate; /* the candidate the next probe goes to */
 	guint64 data_bytes;   /* payload bytes both ways when last seen (PINGs carry none) */
 } PairData;
@@ -164,7 +174,7 @@ rebuild_routes(TrClient *client)
 		TrClientPair *p = all->pdata[i];
 		PairData *d = p->data;
 
-		if (d == NULL || !d->direct)
+		if (d == NULL || !(d->direct || d->relayed))
 			continue;
 		for (guint j = 0; j < p->n_prefixes; j++) {
 			TrRouteAdd result;
@@ -202,24 +212,39 @@ new_dp_id(TrClient *client)
 	return id;
 }
 
+static const char *
+path_name(const PairData *d)
+{
+	return d->direct ? "direct" : d->relayed ? "relayed" : "hub";
+}
+
+/* Direct, or else relayed where the hub relays, or else the hub session. */
 static void
 set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 {
 	PairData *d = p->data;
+	/* Relay frames go over UDP to the hub (over its TLS stream: not built yet). */
+	gboolean relayed = !direct && p->relay && client->link &&
+	                   tr_link_get_path(client->link) == TR_PATH_UDP;
 	struct sockaddr_storage ep;
 	char where[64] = "?";
 
-	if (d->direct == direct)
+	if (d->direct == direct && d->relayed == relayed)
 		return;
 	d->direct = direct;
+	d->relayed = relayed;
+	/* Relayed: the workers hand its datagrams to on_pair_tcp_send (the slow path). */
+	tr_dp_session_set_path(d->dps, direct ? TR_PATH_UDP : TR_PATH_TCP);
 	rebuild_routes(client);
 	if (direct) {
 		if (tr_dp_session_endpoint(d->dps, &ep) > 0)
 			tr_sockaddr_to_string((struct sockaddr *)&ep, where, sizeof(where));
 		g_message("pair with %s: direct to %s (%s)", p->peer, where, why);
 	} else {
-		g_message("pair with %s: through the hub (%s)", p->peer, why);
-		d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+		g_message("pair with %s: %s (%s)", p->peer,
+		          relayed ? "relayed through the hub" : "through the hub session", why);
+		if (d->established)
+			d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
 	}
 }
 
@@ -237,10 +262,25 @@ on_pair_dp_event(TrDpSession *session, unsigned events, gpointer p)
 		g_debug("pair with %s: the peer closed its data channel", pair->peer);
 }
 
+/* A sealed datagram of a relayed pair: in a relay frame to the hub's UDP port. */
 static void
 on_pair_tcp_send(TrDpSession *session, const uint8_t *data, size_t len, gpointer p)
 {
-	/* The pair's path is UDP only (the relay over TLS is not wired yet). */
+	PairData *d = p;
+	TrClient *client = d->client;
+	TrDpSession *hub = client->link ? tr_link_get_dp_session(client->link) : NULL;
+	struct sockaddr_storage ep;
+	socklen_t ep_len = hub ? tr_dp_session_endpoint(hub, &ep) : 0;
+	uint8_t frame[TR_RELAY_MAX];
+
+	/* Over the TLS stream when UDP does not reach the hub: not wired yet. */
+	if (ep_len == 0 || len > sizeof(frame) - TR_RELAY_HEADER_LEN ||
+	    tr_link_get_path(client->link) != TR_PATH_UDP)
+		return;
+	tr_relay_write_header(frame, &client->cfg.magic, d->id);
+	memcpy(frame + TR_RELAY_HEADER_LEN, data, len);
+	(void)tr_sock_sendto(client->udp_fd, frame, TR_RELAY_HEADER_LEN + len,
+	                     (struct sockaddr *)&ep, ep_len);
 }
 
 /* The pair's data channel: a session of our data plane under the pair's keys. */
@@ -278,6 +318,9 @@ pair_data_channel(TrClient *client, TrClientPair *p, const uint8_t *tx, const ui
 	d->dps = tr_dataplane_add_session(client->dp, dc, d->dp_id, NULL, 0, &cb, d);
 	tr_dp_session_set_path(d->dps, TR_PATH_UDP);
 	d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+	/* Relayed meanwhile, where the hub relays. */
+	if (p->relay)
+		set_direct(client, p, FALSE, "no direct path yet");
 	return TRUE;
 }
 
@@ -303,6 +346,33 @@ pair_established(TrClient *client, TrClientPair *p, GError **error)
 	return TRUE;
 }
 
+/*
+ * Whether @c lies where our tunnel leads (the hub's pushed routes, our tunnel
+ * addresses' networks, any pair's addresses and subnets): probing it would send
+ * the pair's datagrams into the tunnel itself. E.g. a peer's LAN address in a
+ * subnet it claims is reached through the tunnel from everywhere but that LAN.
+ */
+static gboolean
+in_tunnel(TrClient *client, const TrCandidate *c)
+{
+	g_autoptr(GPtrArray) all = tr_client_pairs_list(client->pairs);
+	TrAddrFamily family = (TrAddrFamily)c->family;
+
+	for (guint i = 0; i < client->settings.n_routes; i++)
+		if (tr_prefix_contains(&client->settings.routes[i], family, c->addr))
+			return TRUE;
+	for (guint i = 0; i < client->settings.n_addresses; i++)
+		if (tr_prefix_contains(&client->settings.addresses[i], family, c->addr))
+			return TRUE;
+	for (guint i = 0; i < all->len; i++) {
+		TrClientPair *p = all->pdata[i];
+		for (guint j = 0; j < p->n_prefixes; j++)
+			if (tr_prefix_contains(&p->prefixes[j], family, c->addr))
+				return TRUE;
+	}
+	return FALSE;
+}
+
 /* Probes, keepalives, a direct path that went silent, traffic for the idle limit. */
 static void
 pair_tick(TrClient *client, TrClientPair *p, gint64 now)
@@ -317,6 +387,9 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		d->data_bytes = st.tx_bytes + st.rx_bytes;
 		tr_client_pairs_touch(client->pairs, p->id, now);
 	}
+	if (!d->direct && d->relayed != (p->relay && tr_link_get_path(client->link) == TR_PATH_UDP))
+		set_direct(client, p, FALSE,
+		           d->relayed ? "UDP does not reach the hub" : "UDP reaches the hub again");
 	if (d->direct) {
 		gint64 heard = tr_dp_session_last_udp_rx(d->dps);
 
@@ -345,7 +418,7 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		struct sockaddr_storage ss;
 		socklen_t len = tr_candidate_to_sockaddr(c, &ss);
 
-		if (len == 0)
+		if (len == 0 || in_tunnel(client, c))
 			return;
 		tr_dp_session_set_endpoint(d->dps, (struct sockaddr *)&ss, len);
 		tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, NULL, 0);
@@ -499,12 +572,55 @@ on_pairs_tick(gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Our host candidates (the addresses of our interfaces but the tunnel's, with
+ * our UDP port: a peer on the same LAN reaches us there) to the hub, which
+ * hands them to our future peers. (Windows: none yet.)
+ */
+static void
+send_candidates(TrClient *client)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) m = {0};
+	TrCandidateList list = {0};
+	const char *tun = client->dev ? tr_device_ifname(client->dev) : NULL;
+#ifndef G_OS_WIN32
+	struct ifaddrs *ifa = NULL;
+
+	if (getifaddrs(&ifa) == 0) {
+		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+			TrCandidate c;
+
+			if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP) ||
+			    (i->ifa_flags & IFF_LOOPBACK) ||
+			    (tun && g_strcmp0(i->ifa_name, tun) == 0) ||
+			    (i->ifa_addr->sa_family != AF_INET &&
+			     i->ifa_addr->sa_family != AF_INET6))
+				continue;
+			tr_sockaddr_set_port(i->ifa_addr, client->udp_port);
+			if (tr_candidate_from_sockaddr(TR_CANDIDATE_HOST, i->ifa_addr, &c))
+				tr_candidate_list_add(&list, &c);
+		}
+		freeifaddrs(ifa);
+	}
+#endif
+	/* Only a hub that said it introduces pairs expects them. */
+	if (list.n == 0 || client->link == NULL || !client->hub_pairs)
+		return;
+	tr_msg_init(&m, TR_MSG_CANDIDATES);
+	for (guint i = 0; i < list.n; i++)
+		tr_msg_add_candidate(&m, &list.items[i]);
+	if (!tr_link_send_msg(client->link, &m, &error))
+		g_debug("cannot send CANDIDATES: %s", error->message);
+}
+
 void
 client_mesh_start(TrClient *client)
 {
 	client_mesh_stop(client);
 	client->pairs = tr_client_pairs_new();
 	client->pairs_timer = g_timeout_add(TR_MESH_PROBE_USEC / 1000, on_pairs_tick, client);
+	send_candidates(client);
 }
 
 void
@@ -569,7 +685,7 @@ client_mesh_stats_json(TrClient *client, GString *out, gboolean *first)
 			tr_json_string(out, tr_prefix_to_string(&p->prefixes[j], a, sizeof(a)));
 		}
 		g_string_append_c(out, ']');
-		tr_json_key_string(out, &f, "path", d && d->direct ? "direct" : "hub");
+		tr_json_key_string(out, &f, "path", d ? path_name(d) : "hub");
 		if (d && d->dps) {
 			struct sockaddr_storage ep;
 			char where[64];

@@ -300,7 +300,8 @@ build_config(Session *s, ClientSession *cs, const Agreed *agreed, TrMsg *cfg)
 	tr_msg_set_u16(cfg, TR_ATTR_UDP_PORT, s->hub->port);
 	tr_msg_set_u32(cfg, TR_ATTR_FEATURES,
 	               (hc->udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
-	                       (hc->client_to_client ? TR_FEATURE_CLIENT_TO_CLIENT : 0));
+	                       (hc->client_to_client ? TR_FEATURE_CLIENT_TO_CLIENT : 0) |
+	                       (s->hub->pairs && s->mesh ? TR_FEATURE_PAIRS : 0));
 	tr_msg_set_magic(cfg, hc->magic.bytes);
 }
 

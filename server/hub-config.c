@@ -32,6 +32,7 @@ tr_hub_config_init(TrHubConfig *c)
 	c->keepalive = 10;
 	c->peer_timeout = 60;
 	c->client_to_client = TRUE;
+	c->mesh = TRUE;
 	c->relay = TRUE;
 	c->udp = TRUE;
 	c->dev_type = TR_DEVICE_TUN;

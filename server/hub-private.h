@@ -59,7 +59,7 @@ struct _TrHub {
 	void (*changed)(gpointer);
 	gpointer changed_data;
 	TrPortmap *portmap; /* NAT port mapping of our port; NULL when off */
-	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL without --mesh */
+	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL with --no-mesh */
 	TrLogLimit pair_log;
 	TrGraph *graph;          /* the network of hubs and nodes (graph.c) */
 	GHashTable *graph_links; /* graph link id -> Session */
@@ -104,12 +104,17 @@ void hub_unregister(Session *s); /* out of every table (a client's lease goes) *
 gboolean hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char **why);
 
 /* mesh.c: pair sessions between clients (docs/PROTOCOL.md, "Pair sessions") */
-void hub_mesh_init(TrHub *hub); /* with --mesh and client-to-client traffic */
+void hub_mesh_init(TrHub *hub); /* with client-to-client traffic, unless --no-mesh */
 void hub_mesh_free(TrHub *hub);
 /* The data plane forwarded @s's traffic to the session of forwarding id @to. */
 void hub_mesh_forwarded(Session *s, uint32_t to);
 /* PAIR_TLS, PAIR_END from client @s: TRUE when handled. */
 gboolean hub_mesh_message(Session *s, TrMsg *msg);
+/* A relay frame from @from (TrDpConfig.relay): on, unchanged, to the other member. */
+void hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from,
+                    socklen_t from_len, gpointer hub);
+/* @s's data moved to @path: off UDP, its pairs end (no relay over TLS yet). */
+void hub_mesh_path_changed(Session *s, TrPath path);
 /* @s leaves: its pairs end, their other members are told. */
 void hub_mesh_gone(Session *s);
 

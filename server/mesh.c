@@ -9,7 +9,7 @@
  * the handshake budget, the relay) is server/pairs.c.
  *
  * Only clients that said they take part (TR_FEATURE_PAIRS in their HELLO)
- * are introduced, and only with --mesh and client-to-client traffic on.
+ * are introduced, and only with client-to-client traffic on and without --no-mesh.
  */
 #include "server/hub-private.h"
 
@@ -18,6 +18,7 @@
 #include "common/base/error.h"
 #include "common/mesh/pair.h"
 
+#include <errno.h>
 #include <string.h>
 
 void
@@ -60,8 +61,15 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, id);
 	tr_msg_set_string(&m, TR_ATTR_PEER, peer->identity);
 	tr_msg_set_u8(&m, TR_ATTR_ROLE, (uint8_t)role);
-	tr_msg_set_u8(&m, TR_ATTR_RELAY, hub->cfg.relay ? 1 : 0);
-	/* The reflexive candidate: where the peer's UDP comes from. */
+	/* The relay over the TLS stream is not built: no relay for a member without UDP. */
+	tr_msg_set_u8(&m, TR_ATTR_RELAY,
+	              hub->cfg.relay && tr_link_get_path(to->link) == TR_PATH_UDP &&
+	                              tr_link_get_path(peer->link) == TR_PATH_UDP
+	                      ? 1
+	                      : 0);
+	/* Its own candidates (host, mapped), then the reflexive one: where its UDP comes from. */
+	for (guint i = 0; i < peer->candidates.n; i++)
+		tr_msg_add_candidate(&m, &peer->candidates.items[i]);
 	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
 	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
 	    tr_candidate_usable(&c))
@@ -81,6 +89,46 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	}
 	if (!tr_link_send_msg(to->link, &m, &error))
 		g_warning("client %s: cannot send PAIR_START: %s", to->identity, error->message);
+}
+
+/* @s's UDP endpoint, as the pairs' relay takes frames from it. */
+static void
+note_endpoint(TrHub *hub, Session *s)
+{
+	TrDpSession *dps = s->link ? tr_link_get_dp_session(s->link) : NULL;
+	struct sockaddr_storage ep;
+	socklen_t len = dps ? tr_dp_session_endpoint(dps, &ep) : 0;
+
+	tr_hub_pairs_set_endpoint(hub->pairs, s, len ? (struct sockaddr *)&ep : NULL, len);
+}
+
+void
+hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from, socklen_t from_len,
+               gpointer p)
+{
+	TrHub *hub = p;
+	gint64 now = g_get_monotonic_time();
+	TrHubRelayDest dest;
+	int r;
+
+	if (hub->pairs == NULL)
+		return;
+	r = tr_hub_pairs_relay(hub->pairs, frame, len, from, NULL, now, &dest);
+	if (r == -EPERM) {
+		/* A member may have roamed since: take every client's endpoint again. */
+		GHashTableIter it;
+		gpointer k;
+
+		g_hash_table_iter_init(&it, hub->sessions);
+		while (g_hash_table_iter_next(&it, &k, NULL))
+			if (((Session *)k)->mesh && ((Session *)k)->state == SESSION_ACTIVE)
+				note_endpoint(hub, k);
+		r = tr_hub_pairs_relay(hub->pairs, frame, len, from, NULL, now, &dest);
+	}
+	if (r < 0 || dest.addr_len == 0)
+		return; /* counted by the table; over TLS: not wired yet */
+	/* Unchanged, from our own port. */
+	(void)tr_sock_sendto(hub->udp_fd, frame, len, (struct sockaddr *)&dest.addr, dest.addr_len);
 }
 
 /* Whether @s is a client that takes part in pairs and is up. */
@@ -114,6 +162,8 @@ hub_mesh_forwarded(Session *s, uint32_t to)
 	if (!is_new)
 		return;
 	g_message("pair %08x: introducing %s and %s", id, s->identity, peer->identity);
+	note_endpoint(hub, s);
+	note_endpoint(hub, peer);
 	send_start(hub, s, peer, id, TR_PAIR_ROLE_CLIENT);
 	send_start(hub, peer, s, id, TR_PAIR_ROLE_SERVER);
 }
@@ -145,6 +195,13 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	case TR_MSG_PAIR_TLS:
 	case TR_MSG_PAIR_END:
 		break;
+	case TR_MSG_CANDIDATES:
+		/* Its own; kept for the pairs it will be in (usable ones only, in order). */
+		memset(&s->candidates, 0, sizeof(s->candidates));
+		for (guint i = 0; i < msg->n_candidates; i++)
+			if (msg->candidates[i].kind != TR_CANDIDATE_REFLEXIVE)
+				tr_candidate_list_add(&s->candidates, &msg->candidates[i]);
+		return TRUE;
 	default:
 		return FALSE;
 	}
@@ -183,22 +240,42 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	return TRUE;
 }
 
+/* Ends every pair of @s, telling the other members @why. */
+static void
+end_pairs_of(Session *s, TrRefusal code, const char *why, gboolean tell_it)
+{
+	TrHub *hub = s->hub;
+	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_autoptr(GPtrArray) others = g_ptr_array_new();
+
+	tr_hub_pairs_member_gone(hub->pairs, s, ids, others);
+	for (guint i = 0; i < ids->len; i++)
+		send_end(others->pdata[i], g_array_index(ids, uint32_t, i), code, why);
+	if (tell_it)
+		for (guint i = 0; i < ids->len; i++)
+			send_end(s, g_array_index(ids, uint32_t, i), code, why);
+}
+
+void
+hub_mesh_path_changed(Session *s, TrPath path)
+{
+	g_autofree char *why = NULL;
+
+	/* Its pairs' relay frames could no longer reach it (the relay over TLS is not
+	 * built): they end, and start again, without relay, on the next traffic. */
+	if (s->hub->pairs == NULL || path == TR_PATH_UDP || !s->mesh)
+		return;
+	why = g_strdup_printf("UDP does not reach the hub from %s", s->identity);
+	end_pairs_of(s, TR_REFUSE_NONE, why, TRUE);
+}
+
 void
 hub_mesh_gone(Session *s)
 {
-	TrHub *hub = s->hub;
-	g_autoptr(GArray) ids = NULL;
-	g_autoptr(GPtrArray) others = NULL;
+	g_autofree char *why = NULL;
 
-	if (hub->pairs == NULL)
+	if (s->hub->pairs == NULL)
 		return;
-	ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	others = g_ptr_array_new();
-	tr_hub_pairs_member_gone(hub->pairs, s, ids, others);
-	for (guint i = 0; i < ids->len; i++) {
-		Session *o = others->pdata[i];
-		g_autofree char *why = g_strdup_printf("%s left", s->identity);
-
-		send_end(o, g_array_index(ids, uint32_t, i), TR_REFUSE_SHUTDOWN, why);
-	}
+	why = g_strdup_printf("%s left", s->identity);
+	end_pairs_of(s, TR_REFUSE_SHUTDOWN, why, FALSE);
 }

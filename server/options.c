@@ -90,10 +90,9 @@ const TrOptDesc tr_server_options[] = {
          "Drop peers silent for this long", 0},
         {"no-client-to-client", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Do not route traffic between clients", 0},
-        {"mesh", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
-         "Introduce clients that exchange traffic to each other, so they authenticate each "
-         "other and agree on keys of their own (pair sessions, docs/MESH.md; their data still "
-         "goes through the hub while the mesh is being built)",
+        {"no-mesh", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
+         "Do not introduce clients that exchange traffic to each other (pair sessions, "
+         "docs/MESH.md): their traffic goes through the hub",
          0},
         {"no-relay", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Relay no sealed datagrams between paired clients (docs/MESH.md)", 0},
@@ -184,7 +183,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->state_dir = g_strdup(S("state-dir") ? S("state-dir") : tr_state_dir_default());
 	c->client_to_client = !tr_options_get_bool(o, "no-client-to-client");
 	c->udp = !tr_options_get_bool(o, "no-udp");
-	c->mesh = tr_options_get_bool(o, "mesh");
+	c->mesh = !tr_options_get_bool(o, "no-mesh");
 	c->relay = !tr_options_get_bool(o, "no-relay");
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);

@@ -346,9 +346,11 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 {
 	Session *s = p;
 
-	if (s->state == SESSION_ACTIVE)
+	if (s->state == SESSION_ACTIVE) {
 		g_message("%s %s: data now over %s", s->kind->noun, hub_session_name(s),
 		          path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
+		hub_mesh_path_changed(s, path);
+	}
 }
 
 static void

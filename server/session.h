@@ -12,6 +12,7 @@
  *   invite.c          a machine redeeming an invite (trellis join): JOIN
  */
 #include "common/base/addr.h"
+#include "common/base/candidate.h"
 #include "common/ctrl/msg.h"
 #include "common/datapath/cipher.h"
 #include "common/datapath/compress.h"
@@ -79,6 +80,7 @@ struct _Session {
 	gboolean mesh;        /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
 	guint graph_link;     /* its link in the hub's graph (graph.c), 0: none */
 	guint32 graph_weight; /* the round trip last given to the graph, µs */
+	TrCandidateList candidates; /* its own (CANDIDATES): host and mapped */
 };
 
 /* A session over the connected socket @fd, in the hub's table. */

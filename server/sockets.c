@@ -135,6 +135,8 @@ tunnel_config(TrHub *hub, TrTunnelConfig *tc, TrPrefix addrs[MAX_OWN_ADDRESSES])
 	        .hub = TRUE,
 	        .client_to_client = hub->cfg.client_to_client,
 	        .note_forwarding = hub->pairs != NULL,
+	        .relay = hub->pairs && hub->cfg.relay ? hub_mesh_relay : NULL,
+	        .relay_data = hub,
 	};
 }
 

@@ -103,5 +103,7 @@ tr_tunnel_start_dataplane(const TrTunnelConfig *tc, TrDevice *dev, const int *ud
 	dpc.hub = tc->hub;
 	dpc.client_to_client = tc->client_to_client;
 	dpc.note_forwarding = tc->note_forwarding;
+	dpc.relay = tc->relay;
+	dpc.relay_data = tc->relay_data;
 	return tr_dataplane_new(&dpc, error);
 }

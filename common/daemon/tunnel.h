@@ -39,6 +39,10 @@ typedef struct {
 	gboolean hub; /* forward between sessions (the hub's data plane) */
 	gboolean client_to_client;
 	gboolean note_forwarding; /* TrDpConfig.note_forwarding: the hub introduces pairs */
+	/* TrDpConfig.relay: the hub relays pairs' frames */
+	void (*relay)(const uint8_t *frame, size_t len, const struct sockaddr *from,
+	              socklen_t from_len, gpointer user_data);
+	gpointer relay_data;
 } TrTunnelConfig;
 
 /*

@@ -144,9 +144,11 @@ typedef struct {
 	uint8_t data[];
 } InboxItem;
 
-/* A sealed datagram for the TLS path, to the main loop. */
+/* A sealed datagram for the TLS path, or (session NULL) a relay frame, to the main loop. */
 typedef struct {
-	TrDpSession *session; /* a reference */
+	TrDpSession *session; /* a reference; NULL: a relay frame from @from */
+	struct sockaddr_storage from;
+	socklen_t from_len;
 	guint len;
 	uint8_t data[];
 } OutItem;
@@ -282,6 +284,10 @@ void dp_flush_dev(Worker *w);
 gboolean dp_worker_init(TrDataplane *dp, Worker *w, unsigned index, GError **error);
 void dp_worker_clear(Worker *w);
 gpointer dp_worker_main(gpointer worker);
+/* A relay frame for the hub's control plane (TrDpConfig.relay). */
+void dp_relay_to_main(Worker *w, const uint8_t *data, size_t len, const struct sockaddr *from,
+                      socklen_t from_len);
+
 /* The main loop's side: data for the TLS path and events, to the control plane. */
 gboolean dp_on_main_wake(gint fd, GIOCondition cond, gpointer dp);
 

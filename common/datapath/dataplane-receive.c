@@ -288,6 +288,17 @@ rx_datagram(Worker *w, uint8_t *wire, size_t len, const struct sockaddr *from, s
 	TrDpSession *session;
 
 	WSTAT(w, rx_datagrams, 1);
+	if (len > TR_DP_RELAY_HEADER_LEN && wire[4] == TR_DP_RELAY_TYPE) {
+		if (w->dp->cfg.hub) {
+			dp_relay_to_main(w, wire, len, from, from_len);
+			return;
+		}
+		/* A pair's datagram the hub relayed: no endpoint of the peer's. */
+		wire += TR_DP_RELAY_HEADER_LEN;
+		len -= TR_DP_RELAY_HEADER_LEN;
+		from = NULL;
+		from_len = 0;
+	}
 	if (tr_dc_peek(&w->dp->cfg.magic, wire, len, &h) < 0) {
 		WSTAT(w, rx_drops, 1);
 		return;

@@ -37,6 +37,35 @@ dp_to_outbox(Worker *w, TrDpSession *session, const uint8_t *data, size_t len)
 	dp_signal_main(dp);
 }
 
+void
+dp_relay_to_main(Worker *w, const uint8_t *data, size_t len, const struct sockaddr *from,
+                 socklen_t from_len)
+{
+	TrDataplane *dp = w->dp;
+	OutItem *item;
+
+	if (dp->cfg.relay == NULL || (size_t)from_len > sizeof(item->from)) {
+		WSTAT(w, rx_drops, 1);
+		return;
+	}
+	pthread_mutex_lock(&dp->outbox_lock);
+	if (dp->outbox.length >= OUTBOX_MAX) {
+		dp->outbox_drops++;
+		pthread_mutex_unlock(&dp->outbox_lock);
+		WSTAT(w, rx_drops, 1);
+		return;
+	}
+	item = g_malloc(sizeof(*item) + len);
+	item->session = NULL;
+	memcpy(&item->from, from, from_len);
+	item->from_len = from_len;
+	item->len = (guint)len;
+	memcpy(item->data, data, len);
+	g_queue_push_tail(&dp->outbox, item);
+	pthread_mutex_unlock(&dp->outbox_lock);
+	dp_signal_main(dp);
+}
+
 /*
  * Sends the messages of a flush (@sessions[i]: whom msgs[i] goes to). A path
  * that refuses a size (a run's segment size, or a datagram larger than the

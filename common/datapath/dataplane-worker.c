@@ -84,6 +84,12 @@ dp_on_main_wake(gint fd, GIOCondition cond, gpointer p)
 	g_queue_init(&dp->outbox);
 	pthread_mutex_unlock(&dp->outbox_lock);
 	while ((item = g_queue_pop_head(&q)) != NULL) {
+		if (item->session == NULL) {
+			dp->cfg.relay(item->data, item->len, (struct sockaddr *)&item->from,
+			              item->from_len, dp->cfg.relay_data);
+			g_free(item);
+			continue;
+		}
 		if (!item->session->removed && item->session->cb.tcp_send)
 			item->session->cb.tcp_send(item->session, item->data, item->len,
 			                           item->session->user_data);

@@ -110,7 +110,8 @@ tr_dataplane_free(TrDataplane *dp)
 		dp_worker_clear(&dp->workers[i]);
 	g_free(dp->workers);
 	while ((item = g_queue_pop_head(&dp->outbox)) != NULL) {
-		dp_session_unref(item->session);
+		if (item->session)
+			dp_session_unref(item->session);
 		g_free(item);
 	}
 	for (guint i = 0; i < dp->sessions->len; i++) {

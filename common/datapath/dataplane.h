@@ -77,6 +77,11 @@ typedef enum {
 	TR_DP_EVENT_FORWARDED = 1 << 4,
 } TrDpEvent;
 
+/* Relay frames (docs/PROTOCOL.md, "Relay"; common/mesh/relay.h): a 12-byte header
+ * whose byte 4 is this type, around a pair's sealed datagram. */
+#define TR_DP_RELAY_TYPE       7u
+#define TR_DP_RELAY_HEADER_LEN 12u
+
 /* How often a session's forwarding to the same target is reported (TR_DP_EVENT_FORWARDED). */
 #define TR_DP_FORWARD_NOTE_USEC (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
 
@@ -102,6 +107,14 @@ typedef struct {
 	/* hub: report forwarding between sessions (TR_DP_EVENT_FORWARDED), at most once per
 	 * TR_DP_FORWARD_NOTE_USEC per session and target, so it can introduce pairs */
 	gboolean note_forwarding;
+	/*
+	 * Relay frames (byte 4 = TR_DP_RELAY_TYPE). Hub: each one, as it came, to @relay on
+	 * the main loop (NULL: dropped). Client: the header is taken off and the inner
+	 * datagram opened as one without an endpoint (it says nothing of the peer's).
+	 */
+	void (*relay)(const uint8_t *frame, size_t len, const struct sockaddr *from,
+	              socklen_t from_len, gpointer user_data);
+	gpointer relay_data;
 	unsigned batch;       /* reads per wakeup and queue (default 64) */
 	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
 	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */

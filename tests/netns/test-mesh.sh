@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Pair sessions between real daemons (issue 17, docs/MESH.md), over real NAT
-# routers (tests/lib/nat.sh): the hub (--mesh) introduces two clients when it
+# routers (tests/lib/nat.sh): the hub introduces two clients when it
 # forwards traffic between them, carries their TLS handshake, and each
 # client verifies the other end to end; `trellis status` lists the pair.
 #
@@ -20,7 +20,7 @@
 #   3. a client whose certificate is revoked after it connected: its peer
 #      refuses it, with the reason, and says so
 #   4. b leaves: a's pair ends with the reason
-#   5. without --mesh, nothing of it happens
+#   5. with --no-mesh, nothing of it happens; with --no-client-to-client neither
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 . "$TR_SOURCE_ROOT/tests/lib/nat.sh"
@@ -40,7 +40,7 @@ fail() {
 
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
 $B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-for name in a b; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
+for name in a a2 b c d; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
 
 # The hub keeps its own copy of the revocation list (step 4 revokes b for a only).
 cp "$S/crl.pem" "$T/hub-crl.pem" || fail "crl"
@@ -51,8 +51,13 @@ nat_attach "$hub" 10 || fail "hub link"
 hub_if=$NAT_WAN_IF
 nat_router r1 r1 1 cone || fail "r1"
 nat_router r2 r2 2 cone || fail "r2"
+nat_router r3 r3 3 symmetric || fail "r3"
+nat_router r4 r4 4 symmetric || fail "r4"
 nat_host a a "$r1" 1 2 || fail "a"
+nat_host a2 a2 "$r1" 1 3 || fail "a2"
 nat_host b b "$r2" 2 2 || fail "b"
+nat_host c c "$r3" 3 2 || fail "c"
+nat_host d d "$r4" 4 2 || fail "d"
 
 start_hub() { # start_hub LOG [args]
 	local log=$1
@@ -81,7 +86,7 @@ pair() { # pair NAME EXPR -> EXPR on its first pair (p)
 }
 
 # 1. Introduced on traffic, verified end to end.
-start_hub hub.log --mesh
+start_hub hub.log
 start_client "$a" a a.log
 pa=$client_pid
 start_client "$b" b b.log
@@ -147,8 +152,8 @@ table ip cut {
 	}
 }
 NFT
-netns_wait_for 15 grep -q "pair with b: through the hub (the direct path stopped answering)" "$T/a.log" ||
-	fail "a did not fall back to the hub"
+netns_wait_for 15 grep -q "pair with b: relayed through the hub (the direct path stopped answering)" "$T/a.log" ||
+	fail "a did not fall back to the relay"
 t1=$(date +%s.%N)
 ip netns exec "$NAT_INET" nft delete table ip cut
 netns_wait_for 45 sh -c "[ \$(grep -c 'pair with b: direct to' '$T/a.log') -ge 2 ]" || fail "a did not go direct again"
@@ -156,7 +161,61 @@ t2=$(date +%s.%N)
 netns_wait_for 60 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
 netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
 [ "$(cat "$T/recv.out" | tail -n 1)" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
-ok "direct path cut during a TCP transfer: through the hub after $(echo "$t1 - $t0" | bc) s, direct again $(echo "$t2 - $t1" | bc) s after it passed; 3 MB, SHA-256 matches"
+ok "direct path cut during a TCP transfer: relayed through the hub after $(echo "$t1 - $t0" | bc) s, direct again $(echo "$t2 - $t1" | bc) s after it passed; 3 MB, SHA-256 matches"
+
+# 2c. Two symmetric NATs: no direct path; relayed through the hub, the frames
+# leave the hub byte for byte as they came.
+start_client "$c" c c.log
+pc=$client_pid
+start_client "$d" d d.log
+pd=$client_pid
+ad=$(addr_of d.log)
+netns_spawn "$hub" tcpdump -i "$hub_if" -w "$T/relay.pcap" -U -n "udp port 3210" 2>"$T/tcpdump2.err"
+dump=$NETNS_LAST_PID
+netns_wait_for 5 grep -q "listening" "$T/tcpdump2.err" || fail "tcpdump did not start"
+netns_exec "$c" ping -c 2 -i 0.2 -W 2 "$ad" >/dev/null || fail "c cannot ping d"
+netns_wait_for 10 grep -q "pair with d: relayed through the hub (no direct path yet)" "$T/c.log" || fail "c: not relayed"
+netns_exec "$c" ping -c 200 -i 0.01 -W 2 -q "$ad" >"$T/ping2.txt" || fail "relayed ping: $(cat "$T/ping2.txt")"
+sleep 0.5
+netns_kill "$dump"
+! grep -q "pair with d: direct" "$T/c.log" || fail "c went direct through two symmetric NATs?"
+[ "$(pair c 'p["path"], p["tx_packets"] >= 200')" = "('relayed', True)" ] || fail "c's status: $(status_json c)"
+python3 "$TR_SOURCE_ROOT/tests/netns/pcap-relay.py" "$T/relay.pcap" 198.18.10.2 3210 >"$T/pcap.out" ||
+	fail "relay frames changed at the hub: $(cat "$T/pcap.out")"
+ok "symmetric + symmetric: relayed, 200 pings c -> d ($(grep -o "[0-9]* received, [0-9.]*% packet loss" "$T/ping2.txt")); $(cat "$T/pcap.out")"
+netns_kill "$pc"
+netns_kill "$pd"
+
+# 2d. UDP blocked for one client: its hub session falls back to TLS; its pairs
+# get no relay (the relay over TLS is not built) and its traffic to the peer
+# goes through the hub session, as without the mesh.
+nat_block_udp "$r3" || fail "block UDP at r3"
+start_client "$c" c c2.log
+pc=$client_pid
+start_client "$d" d d2.log
+pd=$client_pid
+sleep 2
+[ "$(status_json c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("path"))')" = tcp ] ||
+	fail "c's hub session is not on TLS: $(status_json c)"
+netns_exec "$c" ping -c 20 -i 0.3 -W 2 -q "$(addr_of d2.log)" >"$T/ping3.txt"
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping3.txt")
+[ "${got:-0}" -ge 18 ] || fail "UDP blocked for c: $(cat "$T/ping3.txt")"
+netns_wait_for 10 sh -c "'$B/cli/trellis' status --json --socket '$T/c.sock' | grep -q '\"path\":\"hub\"'" ||
+	fail "c's pair is not on the hub path: $(status_json c)"
+ok "UDP blocked for c: its pair takes the hub session over TLS ($got of 20 pings answered); not relayed over TCP (not built)"
+netns_kill "$pc"
+netns_kill "$pd"
+nat_unblock_udp "$r3"
+
+# 2e. Two clients behind the same NAT (which does not hairpin): they find the
+# LAN path through their host candidates.
+start_client "$a2" a2 a2.log
+pa2=$client_pid
+netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of a2.log)" >/dev/null || fail "a cannot ping a2"
+netns_wait_for 10 grep -q "pair with a2: direct to 198.19.1.3:" "$T/a.log" || fail "a: no LAN path to a2: $(grep 'pair with a2' "$T/a.log")"
+netns_wait_for 10 grep -q "pair with a: direct to 198.19.1.2:" "$T/a2.log" || fail "a2: no LAN path to a"
+ok "same NAT: $(grep -o 'pair with a2: direct to .*' "$T/a.log" | head -n 1)"
+netns_kill "$pa2"
 
 # 3. b leaves: a's pair ends, with the reason.
 netns_kill "$pb"
@@ -183,17 +242,29 @@ netns_kill "$pb"
 netns_kill "$pa"
 netns_kill "$hub_pid"
 
-# 5. Without --mesh: nothing.
+# 5. With --no-mesh, and with --no-client-to-client: nothing of it.
 $B/cli/trellis pki issue b2 --state-dir "$S" >/dev/null || fail "issue b2"
-start_hub hub-off.log
+start_hub hub-off.log --no-mesh
 start_client "$a" a a-off.log
 pa=$client_pid
 start_client "$b" b2 b-off.log
 pb=$client_pid
-netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of b-off.log)" >/dev/null || fail "no ping without --mesh"
+netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of b-off.log)" >/dev/null || fail "no ping with --no-mesh"
 sleep 1
-! grep -q "pair" "$T/a-off.log" "$T/b-off.log" "$T/hub-off.log" || fail "pairs without --mesh"
-ok "without --mesh: clients talk through the hub, no pair"
+! grep -q "pair" "$T/a-off.log" "$T/b-off.log" "$T/hub-off.log" || fail "pairs with --no-mesh"
+ok "--no-mesh: clients talk through the hub, no pair"
+netns_kill "$pa"
+netns_kill "$pb"
+netns_kill "$hub_pid"
+start_hub hub-noc2c.log --no-client-to-client
+start_client "$a" a a-noc2c.log
+pa=$client_pid
+start_client "$b" b2 b-noc2c.log
+pb=$client_pid
+! netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(addr_of b-noc2c.log)" >/dev/null 2>&1 || fail "client-to-client traffic with --no-client-to-client"
+sleep 1
+! grep -q "pair" "$T/a-noc2c.log" "$T/b-noc2c.log" "$T/hub-noc2c.log" || fail "pairs with --no-client-to-client"
+ok "--no-client-to-client: no traffic between clients, no pair"
 netns_kill "$pa"
 netns_kill "$pb"
 netns_kill "$hub_pid"
