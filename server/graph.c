@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#define GRAPH_WEIGHT_DEFAULT_US 1000 /* until the link's round trip is measured */
+#define GRAPH_WEIGHT_DEFAULT_US 1000 /* until the link's round trip is measured (PING/PONG) */
 
 static void
 graph_send(guint link, const uint8_t *frame, size_t len, gpointer user)
@@ -33,12 +33,34 @@ graph_send(guint link, const uint8_t *frame, size_t len, gpointer user)
 		g_debug("graph: to %s: %s", hub_session_name(s), error->message);
 }
 
+/* Each hub link weighs its measured round trip (PING/PONG); a change of
+ * less than a fifth is not news worth flooding. */
+static void
+update_weights(TrHub *hub)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, hub->graph_links);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		Session *s = v;
+		guint32 rtt = tr_link_get_rtt(s->link);
+		guint32 w = s->graph_weight;
+
+		if (rtt == 0 || (w && (rtt > w ? rtt - w : w - rtt) * 5 < w))
+			continue;
+		s->graph_weight = rtt;
+		tr_graph_link_weight(hub->graph, s->graph_link, rtt, g_get_monotonic_time());
+	}
+}
+
 static gboolean
 on_graph_timer(gpointer p)
 {
 	TrHub *hub = p;
 
 	hub->graph_timer = 0;
+	update_weights(hub);
 	hub_graph_schedule(hub);
 	return G_SOURCE_REMOVE;
 }
@@ -48,7 +70,8 @@ hub_graph_schedule(TrHub *hub)
 {
 	gint64 now = g_get_monotonic_time();
 	gint64 next = tr_graph_tick(hub->graph, now);
-	guint ms = next > now ? (guint)MIN((next - now + 999) / 1000, 60000) : 1000;
+	/* At least every few seconds: the links' round trips change. */
+	guint ms = next > now ? (guint)MIN((next - now + 999) / 1000, 5000) : 1000;
 
 	g_clear_handle_id(&hub->graph_timer, g_source_remove);
 	hub->graph_timer = g_timeout_add(ms, on_graph_timer, hub);

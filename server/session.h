@@ -76,9 +76,10 @@ struct _Session {
 	guint n_subnets;
 	TrPrefix addrs[HUB_MAX_ADDRS]; /* every tunnel address routed to this session */
 	guint n_addrs;
-	gboolean routed;  /* its subnets hold kernel routes on the hub's device */
-	gboolean mesh;    /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
-	guint graph_link; /* its link in the hub's graph (graph.c), 0: none */
+	gboolean routed;      /* its subnets hold kernel routes on the hub's device */
+	gboolean mesh;        /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
+	guint graph_link;     /* its link in the hub's graph (graph.c), 0: none */
+	guint32 graph_weight; /* the round trip last given to the graph, µs */
 	TrCandidateList candidates; /* its own (CANDIDATES): host and mapped */
 };
 

@@ -43,6 +43,7 @@ on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 		link_liveness_ping(link, msg);
 		return;
 	case TR_MSG_PONG:
+		link_liveness_pong(link, msg);
 		return;
 	case TR_MSG_DATA:
 		/* Opened by the worker that owns the session's replay window. */

@@ -93,6 +93,9 @@ gboolean tr_link_is_active(TrLink *link);
 gboolean tr_link_derive_keys(TrTls *tls, gboolean is_tls_server, uint32_t epoch, uint8_t *tx_key,
                              uint8_t *rx_key, GError **error);
 
+/* The smoothed round trip of control PING/PONG in µs; 0 until measured. */
+guint32 tr_link_get_rtt(TrLink *link);
+
 /* Sends a control message. */
 gboolean tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error);
 /* Sends a message framed by its owner (a graph message: tr_ctrl_send_frame). */

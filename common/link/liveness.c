@@ -46,7 +46,11 @@ on_tick(gpointer user_data)
 		tr_msg_init(&ping, TR_MSG_PING);
 		gnutls_rnd(GNUTLS_RND_NONCE, salt, sizeof(salt));
 		tr_msg_set_salt(&ping, salt, sizeof(salt));
-		tr_link_send_msg(link, &ping, NULL);
+		if (tr_link_send_msg(link, &ping, NULL)) {
+			G_STATIC_ASSERT(sizeof(link->ping_salt) <= sizeof(salt));
+			memcpy(link->ping_salt, salt, sizeof(link->ping_salt));
+			link->ping_tx = now;
+		}
 	}
 	link_keys_tick(link, now);
 	return G_SOURCE_CONTINUE;
@@ -116,6 +120,28 @@ link_liveness_stop(TrLink *link)
 	link->tick_prev = link->tick_next = NULL;
 	if (--wheel.links == 0)
 		g_clear_handle_id(&wheel.source, g_source_remove);
+}
+
+void
+link_liveness_pong(TrLink *link, const TrMsg *msg)
+{
+	gint64 rtt;
+
+	if (link->ping_tx == 0 || msg->salt_len < sizeof(link->ping_salt) ||
+	    memcmp(msg->salt, link->ping_salt, sizeof(link->ping_salt)) != 0)
+		return;
+	rtt = MAX(g_get_monotonic_time() - link->ping_tx, 1);
+	link->ping_tx = 0;
+	rtt = MIN(rtt, (gint64)G_MAXUINT32);
+	/* Smoothed as TCP's SRTT: 7/8 of the old, 1/8 of the new. */
+	link->rtt_us = link->rtt_us ? (guint32)(((guint64)link->rtt_us * 7 + (guint64)rtt) / 8)
+	                            : (guint32)rtt;
+}
+
+guint32
+tr_link_get_rtt(TrLink *link)
+{
+	return link->rtt_us;
 }
 
 void

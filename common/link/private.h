@@ -32,16 +32,19 @@ struct _TrLink {
 	struct sockaddr_storage endpoint; /* the data plane's, as last read */
 	socklen_t endpoint_len;
 
-	TrPath tx_path;          /* where we send data */
-	gboolean peer_hears_udp; /* the peer's last PATH said UDP */
-	gboolean we_hear_udp;    /* what we last told the peer */
-	gint64 last_udp_rx;      /* authenticated UDP from the peer */
-	gint64 last_ping_tx;     /* our last UDP probe */
-	gint64 last_rx;          /* anything from the peer */
-	gint64 last_ctrl_tx;     /* our last control message */
-	uint32_t rekey_pending;  /* epoch we asked for, 0 = none */
-	gint64 established;      /* wall clock, when activated */
-	TrDataplane *dp;         /* the workers carry the data */
+	TrPath tx_path;                 /* where we send data */
+	gboolean peer_hears_udp;        /* the peer's last PATH said UDP */
+	gboolean we_hear_udp;           /* what we last told the peer */
+	gint64 last_udp_rx;             /* authenticated UDP from the peer */
+	gint64 last_ping_tx;            /* our last UDP probe */
+	gint64 last_rx;                 /* anything from the peer */
+	gint64 last_ctrl_tx;            /* our last control message */
+	uint8_t ping_salt[TR_SALT_MIN]; /* our last control PING's, while unanswered */
+	gint64 ping_tx;                 /* when we sent it, 0: answered */
+	guint32 rtt_us;                 /* smoothed round trip of PING/PONG, 0: none yet */
+	uint32_t rekey_pending;         /* epoch we asked for, 0 = none */
+	gint64 established;             /* wall clock, when activated */
+	TrDataplane *dp;                /* the workers carry the data */
 	TrDpSession *dp_session;
 	uint32_t forward_id;
 	/* On the tick wheel (liveness.c): a slot's list, while active. */
@@ -99,5 +102,7 @@ void link_liveness_start(TrLink *link);
 void link_liveness_stop(TrLink *link);
 /* PING on the control channel: answered with a PONG. */
 void link_liveness_ping(TrLink *link, const TrMsg *msg);
+/* A PONG: the round trip, when it answers our last PING. */
+void link_liveness_pong(TrLink *link, const TrMsg *msg);
 
 G_END_DECLS

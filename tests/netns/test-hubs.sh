@@ -87,6 +87,13 @@ echo "$dot" | grep -q '"hub-1"' && echo "$dot" | grep -q '"hub-2"' || fail "dot 
 echo "$dot" | grep -q 'hub-3' && fail "dot has the refused hub-3: $dot"
 ok "trellis status shows hub-1 reachable through the graph; trellis graph prints dot with both hubs"
 
+# The hub link weighs its measured round trip (PING/PONG every 2 s here),
+# not the 1 ms it starts with: between namespaces well under a millisecond.
+measured() { "$B/cli/trellis" status --socket "$T/hub-2.sock" | grep -q "hub-1 (hub): reachable, next hop hub-1, 1 hop, 0\.[0-9] ms"; }
+netns_wait_for 20 measured || fail "hub-1's link still unmeasured: $("$B/cli/trellis" status --socket "$T/hub-2.sock" | grep 'hub-1')"
+"$B/cli/trellis" status --socket "$T/hub-2.sock" | grep "hub-1 (hub)" | sed 's/^ */# measured: /'
+ok "the hub link's weight is its measured round trip"
+
 # hub-1 shuts down (BYE, then CLOSE): hub-2 shows it unreachable at once.
 netns_kill "$hub1_pid"
 netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/hub-2.sock' | grep -q 'hub-1 (hub): unreachable'" ||
