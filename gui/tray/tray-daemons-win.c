@@ -228,9 +228,9 @@ on_connected(GObject *src, GAsyncResult *res, gpointer p)
 	GDBusConnection *conn = g_dbus_connection_new_for_address_finish(res, &error);
 	Daemon *d = p;
 
-	if (cancelled(error))
-		return;
 	if (conn == NULL) {
+		if (cancelled(error))
+			return;
 		/* A file left by a daemon that died: tried again at the next look. */
 		g_debug("%s: %s", d->file, error->message);
 		g_hash_table_remove(d->daemons->daemons, d->file);

@@ -43,6 +43,7 @@ typedef struct {
 	HICON icon;
 	gboolean icon_added;
 	guint redraw, config_scan;
+	GPtrArray *asks; /* PendingAsk: password questions waiting for the status */
 } Tray;
 
 static Tray tray;
@@ -411,6 +412,7 @@ ask_later(gpointer p)
 		return G_SOURCE_CONTINUE;
 	if (net && net->state == TRAY_STATE_NEEDS_PASSWORD)
 		ask_password(a->network);
+	g_ptr_array_remove_fast(tray.asks, a);
 	g_free(a->network);
 	g_free(a);
 	return G_SOURCE_REMOVE;
@@ -425,6 +427,7 @@ on_model_event(TrayModel *model, const TrayEvent *ev, gpointer p)
 		g_message("%s asks for a password", ev->network);
 		/* Not from inside the model's update: the dialog runs a loop. */
 		a->network = g_strdup(ev->network);
+		g_ptr_array_add(tray.asks, a);
 		g_timeout_add(200, ask_later, a);
 		return;
 	}
@@ -482,6 +485,7 @@ wWinMain(HINSTANCE instance, HINSTANCE prev, PWSTR cmdline, int show)
 
 	tray.loop = g_main_loop_new(NULL, FALSE);
 	add_message_source();
+	tray.asks = g_ptr_array_new();
 	tray.model = tray_model_new(on_model_changed, on_model_event, NULL);
 	tray.config_dir = g_strdup(config_dir());
 	tray_model_scan_config_dir(tray.model, tray.config_dir);
