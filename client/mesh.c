@@ -594,8 +594,8 @@ send_candidates(TrClient *client)
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) m = {0};
 	TrCandidateList list = {0};
-	const char *tun = client->dev ? tr_device_ifname(client->dev) : NULL;
 #ifndef G_OS_WIN32
+	const char *tun = client->dev ? tr_device_ifname(client->dev) : NULL;
 	struct ifaddrs *ifa = NULL;
 
 	if (getifaddrs(&ifa) == 0) {
