@@ -42,7 +42,7 @@ tr_cli_graph(int argc, char **argv)
 	g_auto(GStrv) sockets = NULL;
 	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *dir = NULL;
-	guint printed = 0;
+
 	tr_cli_add_socket_options(ctx, &sockets, &dir);
 	if (!tr_cli_parse_options(ctx, &argc, &argv))
 		return TR_CLI_USAGE;
@@ -51,6 +51,8 @@ tr_cli_graph(int argc, char **argv)
 	                "'trellis status' prints the daemons' JSON, graph.dot included\n");
 	return TR_CLI_ERROR;
 #else
+	guint printed = 0;
+
 	tr_cli_find_sockets(found, sockets, dir);
 	for (guint i = 0; i < found->len; i++) {
 		const char *sock = found->pdata[i];
