@@ -46,27 +46,11 @@ config_dir(void)
 	return dir && *dir ? dir : TR_SYSCONFDIR;
 }
 
-/* Why an action failed, in plain words; the D-Bus error in the log. */
-static char *
-failure_text(const GError *error)
-{
-	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
-		return g_strdup(_("You are not allowed to do this."));
-	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-		return g_strdup(_("Its service could not be started here (no systemd)."));
-	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
-	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-		return g_strdup(_("Its service did not answer."));
-	return g_strdup(error->message);
-}
-
 static void
 action_failed(Tray *tray, const char *title, const GError *error)
 {
 	g_autoptr(GNotification) n = g_notification_new(title);
-	g_autofree char *body = failure_text(error);
+	g_autofree char *body = tray_failure_text(error);
 
 	g_message("%s: %s", title, error->message);
 	g_notification_set_body(n, body);

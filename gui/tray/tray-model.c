@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tray-model.h"
 
+#include <gio/gio.h>
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -438,4 +439,20 @@ tray_model_menu(TrayModel *m)
 	add(menu, TRAY_ACTION_SEPARATOR, NULL, NULL);
 	add(menu, TRAY_ACTION_QUIT, NULL, g_strdup(_("Quit")));
 	return menu;
+}
+
+char *
+tray_failure_text(const GError *error)
+{
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+		return g_strdup(_("You are not allowed to do this."));
+	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+		return g_strdup(_("Its service could not be started here (no systemd)."));
+	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+		return g_strdup(_("Its service did not answer."));
+	return g_strdup(error->message);
 }

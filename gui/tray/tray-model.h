@@ -87,4 +87,8 @@ GPtrArray *tray_model_menu(TrayModel *model);
 
 void tray_menu_entry_free(gpointer entry);
 
+/* Why an action on a daemon failed, in plain words, for a notification (the
+ * error itself goes to the log). The same on Linux and Windows. */
+char *tray_failure_text(const GError *error);
+
 G_END_DECLS

@@ -197,24 +197,10 @@ notify(const char *title, const char *body, gboolean warning)
 
 /* ---- Actions -------------------------------------------------------------- */
 
-/* Why an action failed, in plain words. */
-static char *
-failure_text(const GError *error)
-{
-	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ||
-	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
-		return g_strdup(_("You are not allowed to do this."));
-	if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-	    g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
-	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-		return g_strdup(_("Its service did not answer."));
-	return g_strdup(error->message);
-}
-
 static void
 action_failed(const char *title, const GError *error)
 {
-	g_autofree char *body = failure_text(error);
+	g_autofree char *body = tray_failure_text(error);
 
 	g_message("%s: %s", title, error->message);
 	notify(title, body, TRUE);
