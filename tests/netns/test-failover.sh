@@ -18,14 +18,7 @@ netns_require_root
 B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
 KEY="correct horse battery staple"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new c1 c1 && netns_new c2 c2 || fail "netns"
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
@@ -103,4 +96,4 @@ st=$("$B/cli/trellis" status --socket "$T/c2.sock") || fail "c2 status: $st"
 echo "$st" | grep -q "hubs: 198.18.4.1 (current), 198.18.5.1$" || fail "c2's hubs in status: $st"
 echo "$st" | grep "hubs:" | sed 's/^ */# c2 status: /'
 ok "hub-2 restarted: c2 moved back (--failback) and reaches c1, c1 reaches it at $c2a"
-echo "1..$n"
+tap_plan
