@@ -325,6 +325,19 @@ hub_graph_link_up(Session *s, const char *peer)
 
 	/* Where it can be dialled: others make direct contact there (contacts.c). */
 	hub_contact_endpoint(s, &ep);
+	/* A session it replaces (both dialled, or it came back before the old
+	 * one ended) gives its link up first. */
+	{
+		GHashTableIter it;
+		gpointer v;
+
+		g_hash_table_iter_init(&it, hub->graph_links);
+		while (g_hash_table_iter_next(&it, NULL, &v))
+			if (v != s && strcmp(hub_session_name(v), peer) == 0) {
+				hub_graph_link_down(v);
+				break;
+			}
+	}
 	hub->graph_linking = s;
 	id = tr_graph_link_up(hub->graph, peer, TR_GRAPH_LINK_RELAY, ep.family ? &ep : NULL,
 	                      GRAPH_WEIGHT_DEFAULT_US, g_get_monotonic_time(), &error);
