@@ -121,7 +121,6 @@ tr_dataplane_free(TrDataplane *dp)
 	}
 	g_ptr_array_unref(dp->sessions);
 	dp_fwd_unref(dp->fwd);
-	dp_sessions_changed(dp);
 	dp_live_clear(dp);
 	tr_rcu_free(dp->rcu);
 	if (dp->main_wake.rfd >= 0)
