@@ -77,7 +77,8 @@ struct TrDpSession {
 	gpointer user_data;
 	_Atomic TrPath path;
 	_Atomic int64_t last_udp_rx;
-	atomic_uint events; /* TrDpEvent bits not yet seen by the control plane */
+	atomic_uint events; /* TrDpEvent bits not yet seen by the control plane (while any:
+	                       in dp->raised, or being looked at by the main loop) */
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
@@ -210,6 +211,8 @@ struct TrDataplane {
 	pthread_mutex_t outbox_lock;
 	GQueue outbox;
 	guint64 outbox_drops; /* under outbox_lock */
+	GPtrArray *raised;    /* under outbox_lock: sessions whose events went from none to
+	                         some (a reference each), for the main loop to look at */
 };
 
 /* ---- dataplane-session.c ----------------------------------------------------------- */
