@@ -70,18 +70,13 @@ stage_dev(Worker *w, TrPacket *pkt)
 }
 
 /* @session's packet went to the session of forwarding id @to: tell the control plane
- * (TR_DP_EVENT_FORWARDED), once per target and TR_DP_FORWARD_NOTE_USEC. Two relaxed
+ * (TR_DP_EVENT_FORWARDED), once per target and TR_DP_FORWARD_NOTE_USEC. A few relaxed
  * loads per packet otherwise. */
 static void
 note_forward(Worker *w, TrDpSession *session, uint32_t to)
 {
-	if (atomic_load_explicit(&session->fwd_to, memory_order_relaxed) == to &&
-	    w->now - atomic_load_explicit(&session->fwd_noted, memory_order_relaxed) <
-	            TR_DP_FORWARD_NOTE_USEC)
-		return;
-	atomic_store_explicit(&session->fwd_to, to, memory_order_relaxed);
-	atomic_store_explicit(&session->fwd_noted, w->now, memory_order_relaxed);
-	dp_session_raise(session, TR_DP_EVENT_FORWARDED);
+	if (dp_fwd_note(&session->fwd, to, w->now))
+		dp_session_raise(session, TR_DP_EVENT_FORWARDED);
 }
 
 /* Whether a client's pair session may write this packet to the device (counted if not). */
