@@ -170,6 +170,11 @@ socklen_t tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *
 void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len);
 /* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
 gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
+/*
+ * The last PONG that came over UDP: the first 8 bytes of its payload (what our PING
+ * carried, big-endian) in *@word, and the monotonic time it came (0: none yet).
+ */
+gint64 tr_dp_session_last_pong(TrDpSession *session, uint64_t *word);
 /* The forwarding id of the session it last sent a forwarded packet to (0: none). */
 uint32_t tr_dp_session_forwarded_to(TrDpSession *session);
 
