@@ -52,6 +52,7 @@ typedef struct {
 	gboolean udp;
 	guint handshake_timeout_ms;
 	guint retry_max_sec;
+	guint failback_sec; /* on a later hub, check the earlier ones this often (0: never) */
 	/* Pair sessions with other clients (docs/MESH.md) */
 	gboolean direct;           /* FALSE (--no-direct): no direct paths, always relayed */
 	guint punch_interval_ms;   /* between probes while punching */

@@ -48,6 +48,9 @@ struct _TrHub {
 	GHashTable
 	        *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
 	GPtrArray *connectors;  /* Connector*: --connect (connector.c) */
+	GHashTable
+	        *contacts; /* node name -> Contact: nodes learnt through the graph (contacts.c) */
+	guint contacts_look;
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
 	TrLogLimit admission_log;
