@@ -148,8 +148,7 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 		if (dp->cfg.client_to_client) {
 			if (dp->cfg.note_forwarding && res.peer != session->id)
 				note_forward(w, session, res.peer);
-			dp_to_session(w, session, res.peer < t->n_ids ? t->by_id[res.peer] : NULL,
-			              data, pkt->len);
+			dp_to_session(w, session, dp_table_session(t, res.peer), data, pkt->len);
 		} else
 			WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);
 		break;
@@ -263,6 +262,13 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 			                tr_packet_data(pkt), pkt->len, w->now);
 		break;
 	case TR_DC_PONG:
+		/* What our PING carried comes back: the control plane's round trip. */
+		if (from && pkt->len >= 8) {
+			atomic_store_explicit(&session->pong_word,
+			                      tr_load_be64(tr_packet_data(pkt)),
+			                      memory_order_relaxed);
+			atomic_store_explicit(&session->pong_at, w->now, memory_order_relaxed);
+		}
 		break;
 	case TR_DC_CLOSE:
 		dp_session_raise(session, TR_DP_EVENT_CLOSED);
