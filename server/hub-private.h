@@ -51,6 +51,7 @@ struct _TrHub {
 	GHashTable
 	        *contacts; /* node name -> Contact: nodes learnt through the graph (contacts.c) */
 	guint contacts_look;
+	gboolean contacts_full; /* said that the contacts' cap was reached */
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
 	TrLogLimit admission_log;
