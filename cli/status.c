@@ -219,6 +219,28 @@ print_graph(JsonObject *o, const char *indent)
 	}
 }
 
+/* A client's hubs in order of preference (docs/MESH.md, "Clients with
+ * several hubs"): which one it is on, which refused it. */
+static void
+print_hubs(JsonObject *o, const char *indent)
+{
+	JsonArray *hubs =
+	        json_object_has_member(o, "hubs") ? json_object_get_array_member(o, "hubs") : NULL;
+	guint n = hubs ? json_array_get_length(hubs) : 0;
+
+	if (n == 0)
+		return;
+	printf("%shubs:", indent);
+	for (guint i = 0; i < n; i++) {
+		JsonObject *h = json_array_get_object_element(hubs, i);
+
+		printf("%s %s%s%s", i ? "," : "", str(h, "hub") ? str(h, "hub") : "?",
+		       flag(h, "current") ? " (current)" : "",
+		       flag(h, "refused") ? " (refused)" : "");
+	}
+	printf("\n");
+}
+
 static void
 print_status(const char *socket, JsonObject *o)
 {
@@ -254,6 +276,7 @@ print_status(const char *socket, JsonObject *o)
 		printf("  control: %s\n", socket);
 		if (str(o, "identity"))
 			printf("  identity: %s, device %s\n", str(o, "identity"), str(o, "device"));
+		print_hubs(o, "  ");
 		print_port_mapping(o, "  ");
 		print_session(o, "  ");
 		print_pairs(o, "  ");

@@ -27,9 +27,20 @@ struct _TrClient {
 	TrTlsCreds *creds;
 	State state;
 	const char *waiting; /* not started: what for ("needs-password"), or NULL */
-	guint attempt;
-	guint next_server;
 	guint retry_id;
+	/* Hubs (hubs.c): the one of the current or last attempt, the attempts
+	 * of this round, rounds that failed whole, hubs that refused us for
+	 * good; failback: an earlier hub to move back to, its check. */
+	guint hub;
+	guint round_tried;
+	guint round;
+	gboolean *hub_refused; /* one per --connect */
+	gint switch_to;        /* -1: none */
+	guint probe_hub;
+	TrDialer *probe;
+	guint failback_id;
+	guint failback_misses;
+	gboolean failing_back;
 	guint config_timer;
 	TrDialer *dialer;
 	char *server_desc;
@@ -78,6 +89,20 @@ void client_mesh_free(TrClient *client);
 gboolean client_mesh_message(TrClient *client, const TrMsg *msg);
 /* "pairs": [...] for the status. */
 void client_mesh_stats_json(TrClient *client, GString *out, gboolean *first);
+
+/* hubs.c: which hub next (docs/MESH.md, "Clients with several hubs") */
+guint client_hubs_count(const TrClient *client);
+/* The current hub refused us for good: TRUE when every hub has. */
+gboolean client_hubs_refused(TrClient *client, const GError *error);
+/* An attempt or a session ended (not for good): moves to the hub to try
+ * next; returns the wait before trying it, in ms. */
+guint client_hubs_next(TrClient *client, gboolean was_active);
+void client_hubs_active(TrClient *client);   /* configured: failback checks start */
+void client_hubs_inactive(TrClient *client); /* the session or attempt ended */
+void client_hubs_reset(TrClient *client);    /* a restart: every hub again, the first first */
+void client_hubs_stats_json(TrClient *client, GString *out, gboolean *first);
+/* client.c: leave the current hub for @target (failback). */
+void client_switch_hub(TrClient *client, const char *target);
 
 /* device.c */
 /* The device as @s says, unless it is so already. */

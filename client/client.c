@@ -42,15 +42,17 @@ teardown_session(TrClient *client)
 }
 
 static void
-schedule_retry(TrClient *client)
+schedule_retry(TrClient *client, gboolean was_active)
 {
 	guint delay_ms;
 
 	if (client->state == STATE_STOPPED)
 		return;
 	client->state = STATE_IDLE;
-	delay_ms = tr_backoff_next(client->attempt++, client->cfg.retry_max_sec);
-	g_message("reconnecting in %.1f s", delay_ms / 1000.0);
+	/* The next hub at once while this round has untried ones (hubs.c). */
+	delay_ms = client_hubs_next(client, was_active);
+	if (delay_ms)
+		g_message("reconnecting in %.1f s", delay_ms / 1000.0);
 	client->retry_id = g_timeout_add(delay_ms, on_retry, client);
 	if (client->cb.retrying)
 		client->cb.retrying(client,
@@ -82,6 +84,10 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 	/* We may be inside the link's own callback: free it afterwards. */
 	if (link)
 		g_idle_add(free_link_idle, link);
+	client_hubs_inactive(client);
+	/* With several hubs, one that refuses us is skipped (hubs.c). */
+	if (fatal && !client_hubs_refused(client, error))
+		fatal = FALSE;
 	if (fatal) {
 		client->state = STATE_STOPPED;
 		if (client->cb.refused)
@@ -90,7 +96,18 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 	}
 	if (was_active && client->cb.disconnected)
 		client->cb.disconnected(client, error, client->user_data);
-	schedule_retry(client);
+	schedule_retry(client, was_active);
+}
+
+void
+client_switch_hub(TrClient *client, const char *target)
+{
+	g_autoptr(GError) error = g_error_new(TR_ERROR, TR_ERROR_IO, "moving to hub %s", target);
+
+	if (client->link)
+		tr_link_close(client->link, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN,
+		              "client moving to another hub");
+	session_lost(client, error, FALSE);
 }
 
 /* ---- Session ----------------------------------------------------------------- */
@@ -159,8 +176,8 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 			return;
 		}
 		client->state = STATE_ACTIVE;
-		client->attempt = 0;
 		client_mesh_start(client);
+		client_hubs_active(client);
 		{
 			char a[TR_PREFIX_STRLEN] = "-";
 			if (client->settings.n_addresses)
@@ -351,9 +368,9 @@ on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t 
 static void
 connect_next(TrClient *client)
 {
-	const char *target = client->cfg.connect[client->next_server];
+	const char *target = client->cfg.connect[client->hub];
 
-	client->next_server = (client->next_server + 1) % g_strv_length(client->cfg.connect);
+	g_free(client->server_desc);
 	client->server_desc = g_strdup(target);
 	client->state = STATE_CONNECTING;
 	tr_dialer_free(client->dialer);
@@ -396,6 +413,8 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 		            "certificate authentication needs the server's name (--server-name)");
 		return NULL;
 	}
+	client->hub_refused = g_new0(gboolean, client_hubs_count(client));
+	client->switch_to = -1;
 	client->creds = tr_tls_creds_new(&client->cfg.tls, error);
 	if (client->creds == NULL)
 		return NULL;
@@ -425,6 +444,7 @@ tr_client_stop(TrClient *client)
 {
 	client->state = STATE_STOPPED;
 	g_clear_handle_id(&client->retry_id, g_source_remove);
+	client_hubs_inactive(client);
 	if (client->dialer)
 		tr_dialer_cancel(client->dialer);
 	if (client->link)
@@ -445,6 +465,7 @@ tr_client_free(TrClient *client)
 	/* Deletes the mapping on the router (a bounded wait). */
 	g_clear_pointer(&client->portmap, tr_portmap_free);
 	tr_dialer_free(client->dialer);
+	client_hubs_inactive(client);
 	teardown_session(client);
 	client_mesh_free(client);
 	client_close_device(client);
@@ -453,6 +474,7 @@ tr_client_free(TrClient *client)
 		tr_tls_creds_unref(client->creds);
 	tr_node_key_free(client->node_key);
 	tr_client_config_clear(&client->cfg);
+	g_free(client->hub_refused);
 	g_free(client->last_error);
 	g_free(client);
 }
@@ -500,7 +522,7 @@ tr_client_restart(TrClient *client)
 	if (client->state != STATE_STOPPED)
 		return;
 	client->state = STATE_IDLE;
-	client->attempt = 0;
+	client_hubs_reset(client);
 	client->refusal = TR_REFUSE_NONE;
 	g_message("connecting again on request");
 	connect_next(client);
@@ -571,6 +593,7 @@ tr_client_stats_json(TrClient *client)
 	}
 	if (client->link && client->state == STATE_ACTIVE)
 		tr_link_stats_json(client->link, out, &first);
+	client_hubs_stats_json(client, out, &first);
 	tr_portmap_stats_json(client->portmap, client->cfg.portmap.enabled, out, &first);
 	if (client->pairs)
 		client_mesh_stats_json(client, out, &first);

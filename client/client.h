@@ -52,7 +52,8 @@ typedef struct {
 	gboolean udp;
 	guint handshake_timeout_ms;
 	guint retry_max_sec;
-	TrDpTuning tuning;         /* data-plane threads and offloads */
+	guint failback_sec; /* on a later hub, check the earlier ones this often (0: never) */
+	TrDpTuning tuning;  /* data-plane threads and offloads */
 	TrPortmapSettings portmap; /* NAT port mapping of the UDP port */
 } TrClientConfig;
 

@@ -18,7 +18,11 @@
  * every TR_MESH_KEEPALIVE_USEC; silent for TR_MESH_DEAD_USEC, the pair's
  * addresses go back to the hub session (decrypted by the hub, as without the
  * mesh) and probing starts again. Each change is logged once, with its
- * reason. The hub's relay of sealed datagrams is not wired yet.
+ * reason. Until a direct path works (and for pairs that never punch), the
+ * pair's sealed datagrams go through the hub in relay frames
+ * (common/mesh/relay.h): over UDP to the hub's port, or, when UDP does not
+ * reach the hub, as RELAY messages on the hub session's TLS stream; the hub
+ * forwards them unchanged and cannot open them.
  *
  * Pairs end on the hub's PAIR_END, on a failed handshake
  * (PAIR_END to the hub with the reason, logged once), when their handshake
@@ -61,6 +65,7 @@ typedef struct {
 	uint32_t dp_id;     /* its forwarding id on our data plane (2, 3, ...) */
 	gboolean direct;    /* the peer answered over UDP: its addresses route to the pair */
 	gboolean relayed;   /* not direct: relay frames through the hub (PAIR_START said it may) */
+	TrPath relay_over;  /* relayed: how the frames reach the hub (UDP, or its TLS stream) */
 	gint64 burst_until; /* probing its candidates until then */
 	gint64 next_burst;  /* the next burst while not direct */
 	gint64 last_ping;   /* our last PING (probe or keepalive) */
@@ -213,10 +218,29 @@ new_dp_id(TrClient *client)
 	return id;
 }
 
+/* How relay frames reach the hub: where the hub session's data goes. */
+static TrPath
+relay_path(TrClient *client)
+{
+	return client->link && tr_link_get_path(client->link) == TR_PATH_UDP ? TR_PATH_UDP
+	                                                                     : TR_PATH_TCP;
+}
+
+/* "direct", "relayed" (relay frames over UDP), "tcp" (over the hub's TLS stream), "hub"
+ * (no pair path: the hub session carries it, decrypted by the hub). */
 static const char *
 path_name(const PairData *d)
 {
-	return d->direct ? "direct" : d->relayed ? "relayed" : "hub";
+	return d->direct                      ? "direct"
+	       : !d->relayed                  ? "hub"
+	       : d->relay_over == TR_PATH_UDP ? "relayed"
+	                                      : "tcp";
+}
+
+static const char *
+relayed_how(TrPath over)
+{
+	return over == TR_PATH_UDP ? "relayed through the hub" : "relayed through the hub over TCP";
 }
 
 /* Direct, or else relayed where the hub relays, or else the hub session. */
@@ -224,9 +248,7 @@ static void
 set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 {
 	PairData *d = p->data;
-	/* Relay frames go over UDP to the hub (over its TLS stream: not built yet). */
-	gboolean relayed = !direct && p->relay && client->link &&
-	                   tr_link_get_path(client->link) == TR_PATH_UDP;
+	gboolean relayed = !direct && p->relay && client->link;
 	struct sockaddr_storage ep;
 	char where[64] = "?";
 
@@ -238,6 +260,7 @@ set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 		return;
 	d->direct = direct;
 	d->relayed = relayed;
+	d->relay_over = relay_path(client);
 	/* Relayed: the workers hand its datagrams to on_pair_tcp_send (the slow path). */
 	tr_dp_session_set_path(d->dps, direct ? TR_PATH_UDP : TR_PATH_TCP);
 	rebuild_routes(client);
@@ -246,7 +269,7 @@ set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 		g_message("pair with %s: direct to %s (%s)", p->peer, where, why);
 	} else {
 		g_message("pair with %s: %s (%s)", p->peer,
-		          relayed ? "relayed through the hub" : "through the hub session", why);
+		          relayed ? relayed_how(d->relay_over) : "through the hub session", why);
 		if (d->established)
 			d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
 		d->heard_seen = tr_dp_session_last_udp_rx(d->dps);
@@ -267,7 +290,8 @@ on_pair_dp_event(TrDpSession *session, unsigned events, gpointer p)
 		g_debug("pair with %s: the peer closed its data channel", pair->peer);
 }
 
-/* A sealed datagram of a relayed pair: in a relay frame to the hub's UDP port. */
+/* A sealed datagram of a relayed pair, in a relay frame: to the hub's UDP port, or in
+ * a RELAY message on the hub session's TLS stream when UDP does not reach the hub. */
 static void
 on_pair_tcp_send(TrDpSession *session, const uint8_t *data, size_t len, gpointer p)
 {
@@ -275,17 +299,42 @@ on_pair_tcp_send(TrDpSession *session, const uint8_t *data, size_t len, gpointer
 	TrClient *client = d->client;
 	TrDpSession *hub = client->link ? tr_link_get_dp_session(client->link) : NULL;
 	struct sockaddr_storage ep;
-	socklen_t ep_len = hub ? tr_dp_session_endpoint(hub, &ep) : 0;
+	socklen_t ep_len = 0;
 	uint8_t frame[TR_RELAY_MAX];
 
-	/* Over the TLS stream when UDP does not reach the hub: not wired yet. */
-	if (ep_len == 0 || len > sizeof(frame) - TR_RELAY_HEADER_LEN ||
-	    tr_link_get_path(client->link) != TR_PATH_UDP)
+	if (hub == NULL || len > sizeof(frame) - TR_RELAY_HEADER_LEN)
 		return;
 	tr_relay_write_header(frame, &client->cfg.magic, d->id);
 	memcpy(frame + TR_RELAY_HEADER_LEN, data, len);
-	(void)tr_sock_sendto(client->udp_fd, frame, TR_RELAY_HEADER_LEN + len,
-	                     (struct sockaddr *)&ep, ep_len);
+	if (relay_path(client) == TR_PATH_UDP)
+		ep_len = tr_dp_session_endpoint(hub, &ep);
+	if (ep_len > 0)
+		(void)tr_sock_sendto(client->udp_fd, frame, TR_RELAY_HEADER_LEN + len,
+		                     (struct sockaddr *)&ep, ep_len);
+	else
+		(void)tr_link_send_relay(client->link, frame, TR_RELAY_HEADER_LEN + len);
+}
+
+/* A relay frame the hub sent over its TLS stream: the inner datagram to the pair's
+ * session, opened by its worker like one that came over UDP from no endpoint. */
+static void
+handle_relay(TrClient *client, const TrMsg *msg)
+{
+	TrClientPair *p;
+	const uint8_t *inner;
+	size_t inner_len;
+	uint32_t id;
+	int r = tr_relay_parse(msg->data, msg->data_len, &client->cfg.magic, &id, &inner,
+	                       &inner_len);
+
+	if (r < 0) {
+		g_debug("RELAY from the hub refused: %s", tr_relay_error_name(r));
+		return;
+	}
+	p = tr_client_pairs_get(client->pairs, id);
+	if (p && p->data && ((PairData *)p->data)->dps)
+		(void)tr_dp_session_inject(client->dp, ((PairData *)p->data)->dps, inner,
+		                           inner_len);
 }
 
 /* The pair's data channel: a session of our data plane under the pair's keys. */
@@ -392,9 +441,12 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		d->data_bytes = st.tx_bytes + st.rx_bytes;
 		tr_client_pairs_touch(client->pairs, p->id, now);
 	}
-	if (!d->direct && d->relayed != (p->relay && tr_link_get_path(client->link) == TR_PATH_UDP))
-		set_direct(client, p, FALSE,
-		           d->relayed ? "UDP does not reach the hub" : "UDP reaches the hub again");
+	if (d->relayed && d->relay_over != relay_path(client)) {
+		d->relay_over = relay_path(client);
+		g_message("pair with %s: %s (%s)", p->peer, relayed_how(d->relay_over),
+		          d->relay_over == TR_PATH_UDP ? "UDP reaches the hub again"
+		                                       : "UDP does not reach the hub");
+	}
 	if (d->direct) {
 		gint64 heard = tr_dp_session_last_udp_rx(d->dps);
 
@@ -546,6 +598,9 @@ client_mesh_message(TrClient *client, const TrMsg *msg)
 		return TRUE;
 	case TR_MSG_PAIR_END:
 		handle_end(client, msg);
+		return TRUE;
+	case TR_MSG_RELAY:
+		handle_relay(client, msg);
 		return TRUE;
 	case TR_MSG_CANDIDATES:
 		if (tr_client_pairs_candidates(client->pairs, msg, &error) == NULL)

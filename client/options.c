@@ -20,7 +20,12 @@ const TrOptDesc tr_client_options[] = {
          "command line overrides it",
          TR_OPT_FLAG_CLI_ONLY},
         {"connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
-         "Hub to connect to; several are tried in turn, and every failure is retried with backoff",
+         "Hub to connect to; with several, in order of preference: when a hub fails or refuses, "
+         "the client moves to the next at once, and waits with backoff only once all have failed",
+         0},
+        {"failback", 0, TR_OPT_INT, "SECS", "0", 0, 86400, NULL, "Network",
+         "While connected to a later --connect hub, check this often whether an earlier one "
+         "answers again, and move back to it (0: stay where it works)",
          0},
         {"server-name", 0, TR_OPT_STRING, "NAME", NULL, 0, 0, NULL, "Security",
          "Name the hub's certificate must carry", 0},
@@ -158,6 +163,7 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 	        o, "mtu", c->dev_type == TR_DEVICE_TAP ? TR_MTU_DEFAULT_TAP : TR_MTU_DEFAULT);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
+	c->failback_sec = (guint)tr_options_get_int(o, "failback", 0);
 	tr_dp_tuning_from_options(o, &c->tuning);
 	tr_portmap_settings_from_options(o, &c->portmap);
 	if (crypto && !tr_cipher_parse_list(crypto, c->ciphers, G_N_ELEMENTS(c->ciphers),

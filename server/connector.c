@@ -4,7 +4,8 @@
  * session ends, dialling again with backoff, for ever; unless the node
  * refused us for a reason retrying cannot fix. A connector whose node
  * already has a session (through its own connection to us) waits and looks
- * again later instead of dialling.
+ * again later instead of dialling. A contact (contacts.c) is a connector to
+ * a node learnt through the graph: it dials once and reports how it went.
  */
 #include "server/hub-private.h"
 
@@ -23,6 +24,8 @@ struct _Connector {
 	char *last_identity; /* who answered last time */
 	Session *session;    /* the session it made, while it lives */
 	char *refusal;       /* set when the node refused us for good: no more dialling */
+	char *contact;       /* a contact: the node's name (contacts.c) */
+	gboolean contacted;  /* a contact that had a session */
 };
 
 static void
@@ -67,14 +70,20 @@ on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t re
 
 	if (fd < 0) {
 		g_message("cannot reach node %s: %s", tr_dialer_target(dialer), error->message);
-		connector_retry(k);
+		if (k->contact)
+			hub_contact_over(k->hub, k->contact, FALSE);
+		else
+			connector_retry(k);
 		return;
 	}
 	tr_sockaddr_to_string(remote, desc, sizeof(desc));
 	s = hub_session_new(k->hub, fd, desc, k->hub->client_creds, FALSE, &err);
 	if (s == NULL) {
 		g_warning("node %s: %s", tr_dialer_target(dialer), err->message);
-		connector_retry(k);
+		if (k->contact)
+			hub_contact_over(k->hub, k->contact, FALSE);
+		else
+			connector_retry(k);
 		return;
 	}
 	hub_node_dialled(s, k);
@@ -96,33 +105,60 @@ hub_connectors_start(TrHub *hub)
 	}
 }
 
+static void
+connector_free(Connector *k)
+{
+	g_clear_handle_id(&k->retry_id, g_source_remove);
+	if (k->session)
+		hub_node_forget_connector(k->session);
+	tr_dialer_free(k->dialer);
+	g_free(k->last_identity);
+	g_free(k->refusal);
+	g_free(k->contact);
+	g_free(k);
+}
+
 void
 hub_connectors_free(TrHub *hub)
 {
-	for (guint i = 0; i < hub->connectors->len; i++) {
-		Connector *k = g_ptr_array_index(hub->connectors, i);
-
-		g_clear_handle_id(&k->retry_id, g_source_remove);
-		if (k->session)
-			hub_node_forget_connector(k->session);
-		tr_dialer_free(k->dialer);
-		g_free(k->last_identity);
-		g_free(k->refusal);
-		g_free(k);
-	}
+	hub_contacts_free(hub);
+	for (guint i = 0; i < hub->connectors->len; i++)
+		connector_free(g_ptr_array_index(hub->connectors, i));
 	g_clear_pointer(&hub->connectors, g_ptr_array_unref);
+}
+
+Connector *
+hub_connector_contact(TrHub *hub, const char *node, const char *target)
+{
+	Connector *k = g_new0(Connector, 1);
+
+	k->hub = hub;
+	k->contact = g_strdup(node);
+	k->dialer = tr_dialer_new(target, TR_DEFAULT_PORT, hub->cfg.handshake_timeout_ms,
+	                          on_dialled, k);
+	g_ptr_array_add(hub->connectors, k);
+	connector_dial(k);
+	return k;
+}
+
+void
+hub_connector_drop(Connector *k)
+{
+	g_ptr_array_remove(k->hub->connectors, k);
+	connector_free(k);
 }
 
 void
 hub_connector_connected(Connector *k)
 {
 	k->attempt = 0;
+	k->contacted = TRUE;
 }
 
 void
 hub_connector_refused(Connector *k, Session *s, const GError *error)
 {
-	if (tr_error_is_retryable(error)) {
+	if (tr_error_is_retryable(error) || k->contact) {
 		g_message("node %s (%s) ended the session: %s", tr_dialer_target(k->dialer),
 		          s->remote, error->message);
 		return;
@@ -139,6 +175,10 @@ void
 hub_connector_ended(Connector *k, const char *identity)
 {
 	k->session = NULL;
+	if (k->contact) {
+		hub_contact_over(k->hub, k->contact, k->contacted);
+		return;
+	}
 	if (identity) {
 		g_free(k->last_identity);
 		k->last_identity = g_strdup(identity);

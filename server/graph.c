@@ -11,6 +11,7 @@
 #include "common/base/json-writer.h"
 #include "common/graph/graph.h"
 #include "server/hub-private.h"
+#include "server/node.h"
 
 #include <string.h>
 
@@ -75,6 +76,7 @@ hub_graph_schedule(TrHub *hub)
 
 	g_clear_handle_id(&hub->graph_timer, g_source_remove);
 	hub->graph_timer = g_timeout_add(ms, on_graph_timer, hub);
+	hub_contacts_sync_soon(hub);
 }
 
 static const TrPrefix *
@@ -160,11 +162,14 @@ hub_graph_link_up(Session *s, const char *peer)
 {
 	TrHub *hub = s->hub;
 	g_autoptr(GError) error = NULL;
+	TrGraphEndpoint ep;
 	guint id;
 
+	/* Where it can be dialled: others make direct contact there (contacts.c). */
+	hub_contact_endpoint(s, &ep);
 	hub->graph_linking = s;
-	id = tr_graph_link_up(hub->graph, peer, TR_GRAPH_LINK_RELAY, NULL, GRAPH_WEIGHT_DEFAULT_US,
-	                      g_get_monotonic_time(), &error);
+	id = tr_graph_link_up(hub->graph, peer, TR_GRAPH_LINK_RELAY, ep.family ? &ep : NULL,
+	                      GRAPH_WEIGHT_DEFAULT_US, g_get_monotonic_time(), &error);
 	hub->graph_linking = NULL;
 	if (id == 0) {
 		g_warning("graph: no link to %s: %s", peer, error->message);
@@ -200,6 +205,7 @@ hub_graph_message(Session *s, TrMsg *msg)
 		hub_session_refuse(s, TR_REFUSE_PROTOCOL, error->message, error->message);
 		return TRUE;
 	}
+	hub_contacts_sync_soon(s->hub);
 	return TRUE;
 }
 

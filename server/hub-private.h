@@ -48,6 +48,9 @@ struct _TrHub {
 	GHashTable
 	        *kernel_routes; /* "PREFIX" -> KernelRoute: claimed subnets routed to our device */
 	GPtrArray *connectors;  /* Connector*: --connect (connector.c) */
+	GHashTable
+	        *contacts; /* node name -> Contact: nodes learnt through the graph (contacts.c) */
+	guint contacts_look;
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
 	TrLogLimit admission_log;
@@ -108,15 +111,17 @@ void hub_mesh_init(TrHub *hub); /* with client-to-client traffic, unless --no-me
 void hub_mesh_free(TrHub *hub);
 /* The data plane forwarded @s's traffic to the session of forwarding id @to. */
 void hub_mesh_forwarded(Session *s, uint32_t to);
-/* PAIR_TLS, PAIR_END from client @s: TRUE when handled. */
+/* PAIR_TLS, PAIR_END, CANDIDATES, RELAY from client @s: TRUE when handled. */
 gboolean hub_mesh_message(Session *s, TrMsg *msg);
 /* A relay frame from @from (TrDpConfig.relay): on, unchanged, to the other member. */
 void hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from,
                     socklen_t from_len, gpointer hub);
-/* @s's data moved to @path: off UDP, its pairs end (no relay over TLS yet). */
+/* @s's data moved to @path: its pairs' relay frames follow (UDP, or RELAY on its TLS). */
 void hub_mesh_path_changed(Session *s, TrPath path);
 /* @s leaves: its pairs end, their other members are told. */
 void hub_mesh_gone(Session *s);
+/* "mesh": the pairs and the relay's counters (status). */
+void hub_mesh_stats_json(TrHub *hub, GString *out, gboolean *first);
 
 /* graph.c: the network graph over hub-hub links (docs/PROTOCOL.md, "The graph") */
 gboolean hub_graph_init(TrHub *hub, GError **error); /* claims our pools */

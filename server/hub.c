@@ -372,6 +372,7 @@ tr_hub_stats_json(TrHub *hub)
 	}
 	tr_json_key_uint(out, &first, "pending_handshakes", hub->n_pending);
 	hub_graph_stats_json(hub, out, &first);
+	hub_mesh_stats_json(hub, out, &first);
 	tr_json_key(out, &first, "peers");
 	g_string_append_c(out, '[');
 	g_hash_table_iter_init(&it, hub->sessions);

@@ -5,8 +5,10 @@
  * have no pair, it introduces them (PAIR_START to both at once), then
  * carries their handshake (PAIR_TLS, forwarded unchanged to the other member
  * and to nobody else) and their PAIR_END, and ends their pairs when one of
- * them leaves. It never holds a pair's keys. The bookkeeping (ids, members,
- * the handshake budget, the relay) is server/pairs.c.
+ * them leaves. It never holds a pair's keys. It relays a pair's sealed
+ * datagrams unchanged: relay frames over UDP, and RELAY messages on the TLS
+ * stream of a member UDP does not reach. The bookkeeping (ids, members, the
+ * handshake budget, the relay's routing and rate) is server/pairs.c.
  *
  * Only clients that said they take part (TR_FEATURE_PAIRS in their HELLO)
  * are introduced, and only with client-to-client traffic on and without --no-mesh.
@@ -16,6 +18,7 @@
 #include "common/base/addr.h"
 #include "common/base/candidate.h"
 #include "common/base/error.h"
+#include "common/base/json-writer.h"
 #include "common/mesh/pair.h"
 
 #include <errno.h>
@@ -61,12 +64,8 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, id);
 	tr_msg_set_string(&m, TR_ATTR_PEER, peer->identity);
 	tr_msg_set_u8(&m, TR_ATTR_ROLE, (uint8_t)role);
-	/* The relay over the TLS stream is not built: no relay for a member without UDP. */
-	tr_msg_set_u8(&m, TR_ATTR_RELAY,
-	              hub->cfg.relay && tr_link_get_path(to->link) == TR_PATH_UDP &&
-	                              tr_link_get_path(peer->link) == TR_PATH_UDP
-	                      ? 1
-	                      : 0);
+	/* Over UDP, or over the TLS stream of a member UDP does not reach (RELAY messages). */
+	tr_msg_set_u8(&m, TR_ATTR_RELAY, hub->cfg.relay ? 1 : 0);
 	/* Its own candidates (host, mapped), then the reflexive one: where its UDP comes from. */
 	for (guint i = 0; i < peer->candidates.n; i++)
 		tr_msg_add_candidate(&m, &peer->candidates.items[i]);
@@ -91,15 +90,32 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 		g_warning("client %s: cannot send PAIR_START: %s", to->identity, error->message);
 }
 
-/* @s's UDP endpoint, as the pairs' relay takes frames from it. */
+/* @s's UDP endpoint, as the pairs' relay takes frames from it; none while its data
+ * goes over its TLS stream (its frames then go there too, as RELAY messages). */
 static void
 note_endpoint(TrHub *hub, Session *s)
 {
 	TrDpSession *dps = s->link ? tr_link_get_dp_session(s->link) : NULL;
 	struct sockaddr_storage ep;
-	socklen_t len = dps ? tr_dp_session_endpoint(dps, &ep) : 0;
+	socklen_t len = dps && tr_link_get_path(s->link) == TR_PATH_UDP
+	                        ? tr_dp_session_endpoint(dps, &ep)
+	                        : 0;
 
 	tr_hub_pairs_set_endpoint(hub->pairs, s, len ? (struct sockaddr *)&ep : NULL, len);
+}
+
+/* A relay frame, unchanged: over UDP from our own port, or in a RELAY message on the
+ * TLS stream of a member UDP does not reach. */
+static void
+relay_out(TrHub *hub, const TrHubRelayDest *dest, const uint8_t *frame, size_t len)
+{
+	Session *to = dest->member;
+
+	if (dest->addr_len > 0)
+		(void)tr_sock_sendto(hub->udp_fd, frame, len, (struct sockaddr *)&dest->addr,
+		                     dest->addr_len);
+	else if (to->link)
+		(void)tr_link_send_relay(to->link, frame, len); /* dropped when backed up */
 }
 
 void
@@ -125,10 +141,8 @@ hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from, so
 				note_endpoint(hub, k);
 		r = tr_hub_pairs_relay(hub->pairs, frame, len, from, NULL, now, &dest);
 	}
-	if (r < 0 || dest.addr_len == 0)
-		return; /* counted by the table; over TLS: not wired yet */
-	/* Unchanged, from our own port. */
-	(void)tr_sock_sendto(hub->udp_fd, frame, len, (struct sockaddr *)&dest.addr, dest.addr_len);
+	if (r == 0)
+		relay_out(hub, &dest, frame, len); /* refusals are counted by the table */
 }
 
 /* Whether @s is a client that takes part in pairs and is up. */
@@ -195,6 +209,15 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	case TR_MSG_PAIR_TLS:
 	case TR_MSG_PAIR_END:
 		break;
+	case TR_MSG_RELAY: {
+		/* A relay frame over the TLS stream (UDP does not reach us from @s). */
+		TrHubRelayDest dest;
+
+		if (hub->pairs && tr_hub_pairs_relay(hub->pairs, msg->data, msg->data_len, NULL, s,
+		                                     g_get_monotonic_time(), &dest) == 0)
+			relay_out(hub, &dest, msg->data, msg->data_len);
+		return TRUE;
+	}
 	case TR_MSG_CANDIDATES:
 		/* Its own; kept for the pairs it will be in (usable ones only, in order). */
 		memset(&s->candidates, 0, sizeof(s->candidates));
@@ -242,7 +265,7 @@ hub_mesh_message(Session *s, TrMsg *msg)
 
 /* Ends every pair of @s, telling the other members @why. */
 static void
-end_pairs_of(Session *s, TrRefusal code, const char *why, gboolean tell_it)
+end_pairs_of(Session *s, TrRefusal code, const char *why)
 {
 	TrHub *hub = s->hub;
 	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -251,22 +274,15 @@ end_pairs_of(Session *s, TrRefusal code, const char *why, gboolean tell_it)
 	tr_hub_pairs_member_gone(hub->pairs, s, ids, others);
 	for (guint i = 0; i < ids->len; i++)
 		send_end(others->pdata[i], g_array_index(ids, uint32_t, i), code, why);
-	if (tell_it)
-		for (guint i = 0; i < ids->len; i++)
-			send_end(s, g_array_index(ids, uint32_t, i), code, why);
 }
 
 void
 hub_mesh_path_changed(Session *s, TrPath path)
 {
-	g_autofree char *why = NULL;
-
-	/* Its pairs' relay frames could no longer reach it (the relay over TLS is not
-	 * built): they end, and start again, without relay, on the next traffic. */
-	if (s->hub->pairs == NULL || path == TR_PATH_UDP || !s->mesh)
-		return;
-	why = g_strdup_printf("UDP does not reach the hub from %s", s->identity);
-	end_pairs_of(s, TR_REFUSE_NONE, why, TRUE);
+	/* Its pairs' relay frames go where its data goes: to its UDP endpoint, or over its
+	 * TLS stream. The pairs stay. */
+	if (s->hub->pairs != NULL && s->mesh)
+		note_endpoint(s->hub, s);
 }
 
 void
@@ -277,5 +293,27 @@ hub_mesh_gone(Session *s)
 	if (s->hub->pairs == NULL)
 		return;
 	why = g_strdup_printf("%s left", s->identity);
-	end_pairs_of(s, TR_REFUSE_SHUTDOWN, why, FALSE);
+	end_pairs_of(s, TR_REFUSE_SHUTDOWN, why);
+}
+
+void
+hub_mesh_stats_json(TrHub *hub, GString *out, gboolean *first)
+{
+	TrHubPairsCounters c;
+	gboolean f = TRUE;
+
+	if (hub->pairs == NULL)
+		return;
+	tr_hub_pairs_counters(hub->pairs, &c);
+	tr_json_key(out, first, "mesh");
+	g_string_append_c(out, '{');
+	tr_json_key_uint(out, &f, "pairs", tr_hub_pairs_count(hub->pairs));
+	tr_json_key_uint(out, &f, "relayed", c.relayed);
+	tr_json_key_uint(out, &f, "relayed_bytes", c.relayed_bytes);
+	tr_json_key_uint(out, &f, "relay_malformed", c.malformed);
+	tr_json_key_uint(out, &f, "relay_unknown", c.unknown);
+	tr_json_key_uint(out, &f, "relay_stranger", c.stranger);
+	tr_json_key_uint(out, &f, "relay_limited", c.limited);
+	tr_json_key_uint(out, &f, "relay_disabled", c.disabled);
+	g_string_append_c(out, '}');
 }

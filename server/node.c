@@ -175,6 +175,7 @@ take_addresses(Session *s, const TrMsg *m, char **why)
 		*why = g_strdup("the node states no tunnel address (--address)");
 		return FALSE;
 	}
+	s->node_port = tr_msg_has(m, TR_ATTR_UDP_PORT) ? m->udp_port : 0;
 	if (tr_msg_has(m, TR_ATTR_DEVICE_TYPE) && m->device_type != s->hub->cfg.dev_type) {
 		*why = g_strdup("the nodes' device types differ (--type tun / tap)");
 		return FALSE;

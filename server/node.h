@@ -7,6 +7,7 @@
  * node session (node.c); a --connect target is dialled and redialled by a
  * connector (connector.c).
  */
+#include "common/graph/msg.h"
 #include "server/session.h"
 
 typedef struct _Connector Connector;
@@ -31,3 +32,18 @@ void hub_connector_refused(Connector *k, Session *s, const GError *error);
 /* Its session with the node @identity (NULL: never identified) ended:
  * dial again later, unless refused for good. */
 void hub_connector_ended(Connector *k, const char *identity);
+/* A contact (contacts.c): @target, the address of node @node as the graph
+ * has it, dialled once; contacts.c hears how it went (hub_contact_over) and
+ * drops it (hub_connector_drop). */
+Connector *hub_connector_contact(TrHub *hub, const char *node, const char *target);
+void hub_connector_drop(Connector *k);
+
+/* contacts.c: direct links to nodes learnt through the graph (issue 19,
+ * docs/MESH.md "Symmetric nodes") */
+/* The graph changed (or its timer ran): contacts are looked at shortly. */
+void hub_contacts_sync_soon(TrHub *hub);
+void hub_contacts_free(TrHub *hub);
+/* The contact with @node is over: @connected, it had a session. */
+void hub_contact_over(TrHub *hub, const char *node, gboolean connected);
+/* Where @s's node can be dialled, for the graph's edge (family 0: unknown). */
+void hub_contact_endpoint(Session *s, TrGraphEndpoint *out);

@@ -80,6 +80,7 @@ struct _Session {
 	gboolean mesh;        /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
 	guint graph_link;     /* its link in the hub's graph (graph.c), 0: none */
 	guint32 graph_weight; /* the round trip last given to the graph, µs */
+	guint16 node_port;    /* a node's listening port, as it states (its graph edge's) */
 	TrCandidateList candidates; /* its own (CANDIDATES): host and mapped */
 };
 

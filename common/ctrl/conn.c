@@ -385,15 +385,28 @@ tr_ctrl_send_frame(TrCtrl *ctrl, const uint8_t *frame, size_t len, GError **erro
 	return TRUE;
 }
 
-gboolean
-tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len)
+/* DATA and RELAY: dropped rather than queued without end behind a slow stream. */
+static gboolean
+send_raw(TrCtrl *ctrl, gboolean relay, const uint8_t *body, size_t len)
 {
 	if (ctrl->state != STATE_OPEN || ctrl->out->len > QUEUE_MAX_DATA)
 		return FALSE;
-	if (!tr_msg_encode_data(ctrl->out, packet, len, NULL))
+	if (!(relay ? tr_msg_encode_relay : tr_msg_encode_data)(ctrl->out, body, len, NULL))
 		return FALSE;
 	update_events(ctrl);
 	return TRUE;
+}
+
+gboolean
+tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len)
+{
+	return send_raw(ctrl, FALSE, packet, len);
+}
+
+gboolean
+tr_ctrl_send_relay(TrCtrl *ctrl, const uint8_t *frame, size_t len)
+{
+	return send_raw(ctrl, TRUE, frame, len);
 }
 
 void

@@ -47,6 +47,9 @@ gboolean tr_ctrl_send_frame(TrCtrl *ctrl, const uint8_t *frame, size_t len, GErr
 /* Queues one data packet (TCP fallback). Dropped, returning FALSE, when the
  * output queue is already long: a slow stream must not buffer without end. */
 gboolean tr_ctrl_send_data(TrCtrl *ctrl, const uint8_t *packet, size_t len);
+/* Queues one relay frame (a pair's sealed datagram, common/mesh/relay.h) as a RELAY
+ * message, dropped like data when the queue is long. */
+gboolean tr_ctrl_send_relay(TrCtrl *ctrl, const uint8_t *frame, size_t len);
 
 /*
  * Ends the connection: sends an ERROR (for a refusal) or CLOSE message with

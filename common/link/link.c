@@ -25,6 +25,12 @@ tr_link_send_frame(TrLink *link, const uint8_t *frame, size_t len, GError **erro
 	return tr_ctrl_send_frame(link->ctrl, frame, len, error);
 }
 
+gboolean
+tr_link_send_relay(TrLink *link, const uint8_t *frame, size_t len)
+{
+	return !link->closing && tr_ctrl_send_relay(link->ctrl, frame, len);
+}
+
 static void
 on_ctrl_message(TrCtrl *ctrl, TrMsg *msg, gpointer user_data)
 {

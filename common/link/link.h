@@ -100,6 +100,9 @@ guint32 tr_link_get_rtt(TrLink *link);
 gboolean tr_link_send_msg(TrLink *link, const TrMsg *msg, GError **error);
 /* Sends a message framed by its owner (a graph message: tr_ctrl_send_frame). */
 gboolean tr_link_send_frame(TrLink *link, const uint8_t *frame, size_t len, GError **error);
+/* Sends a relay frame (a pair's sealed datagram) as a RELAY message; dropped, FALSE, when
+ * the stream is backed up (like the TCP fallback's data). */
+gboolean tr_link_send_relay(TrLink *link, const uint8_t *frame, size_t len);
 
 /* Orderly end: CLOSE over UDP and TLS (or ERROR with a refusal reason). */
 void tr_link_close(TrLink *link, TrMsgType type, TrRefusal code, const char *reason);

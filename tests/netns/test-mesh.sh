@@ -186,9 +186,10 @@ ok "symmetric + symmetric: relayed, 200 pings c -> d ($(grep -o "[0-9]* received
 netns_kill "$pc"
 netns_kill "$pd"
 
-# 2d. UDP blocked for one client: its hub session falls back to TLS; its pairs
-# get no relay (the relay over TLS is not built) and its traffic to the peer
-# goes through the hub session, as without the mesh.
+# 2d. UDP blocked for one client: its hub session falls back to TLS, and its
+# pair is relayed over TCP: its sealed datagrams travel in RELAY messages on
+# that TLS stream; the hub forwards them unchanged (it has no key to open
+# them) to the other client over UDP, and the other way round.
 nat_block_udp "$r3" || fail "block UDP at r3"
 start_client "$c" c c2.log
 pc=$client_pid
@@ -197,12 +198,19 @@ pd=$client_pid
 sleep 2
 [ "$(status_json c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("path"))')" = tcp ] ||
 	fail "c's hub session is not on TLS: $(status_json c)"
-netns_exec "$c" ping -c 20 -i 0.3 -W 2 -q "$(addr_of d2.log)" >"$T/ping3.txt"
+hub_mesh() { "$B/cli/trellis" status --json --socket "$T/hub.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mesh"]["relayed"])'; }
+relayed0=$(hub_mesh)
+netns_exec "$c" ping -c 3 -i 0.2 -W 2 -q "$(addr_of d2.log)" >/dev/null || fail "c cannot ping d"
+netns_wait_for 10 grep -q "pair with d: relayed through the hub over TCP (no direct path yet)" "$T/c2.log" ||
+	fail "c's pair is not relayed over TCP: $(grep 'pair with' "$T/c2.log")"
+netns_exec "$c" ping -c 20 -i 0.1 -W 2 -q "$(addr_of d2.log)" >"$T/ping3.txt"
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping3.txt")
-[ "${got:-0}" -ge 18 ] || fail "UDP blocked for c: $(cat "$T/ping3.txt")"
-netns_wait_for 10 sh -c "'$B/cli/trellis' status --json --socket '$T/c.sock' | grep -q '\"path\":\"hub\"'" ||
-	fail "c's pair is not on the hub path: $(status_json c)"
-ok "UDP blocked for c: its pair takes the hub session over TLS ($got of 20 pings answered); not relayed over TCP (not built)"
+[ "${got:-0}" -ge 19 ] || fail "UDP blocked for c: $(cat "$T/ping3.txt")"
+[ "$(pair c 'p["path"], p["tx_packets"] >= 20, p["rx_packets"] >= 20')" = "('tcp', True, True)" ] || fail "c's status: $(status_json c)"
+[ "$(pair d 'p["path"]')" = relayed ] || fail "d's status: $(status_json d)"
+relayed=$(($(hub_mesh) - relayed0))
+[ "$relayed" -ge 40 ] || fail "the hub relayed $relayed frames for 20 pings"
+ok "UDP blocked for c: its pair is relayed over TCP ($got of 20 pings answered; c's path tcp, d's relayed; the hub relayed $relayed frames unchanged)"
 netns_kill "$pc"
 netns_kill "$pd"
 nat_unblock_udp "$r3"

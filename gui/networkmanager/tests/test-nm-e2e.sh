@@ -268,7 +268,7 @@ ok "vpn.data mtu=9 set by hand: Connect refused, the log says \"connection 'offi
 # ---- A second Trellis connection at the same time (shared key) ---------------------------
 cat >"$T/lab.conf" <<CONF
 [client]
-connect = 198.18.61.1:3211
+connect = 198.18.61.1:3299;198.18.61.1:3211
 shared-key = $KEY
 name = laptop-lab
 CONF
@@ -287,7 +287,9 @@ netns_exec "$nmns" ip route get 198.18.61.1 | grep -q "via 198.18.60.1 dev vnm" 
 	fail "the hub is not reached outside the tunnel: $(netns_exec "$nmns" ip route get 198.18.61.1)"
 ok "lab's pushed default route: traffic goes through $labdev, the hub 198.18.61.1 still via 198.18.60.1 dev vnm"
 [ "$(nmc -g GENERAL.STATE connection show office)" = activated ] || fail "office not active any more"
-ok "two Trellis connections at once: office and lab (shared key, not in any log) both carry traffic"
+grep -q "trying the next hub, 198.18.61.1:3211 (2 of 2)" "$D/nm.log" ||
+	fail "lab did not move past its first hub (nothing listens on 3299): $(grep -i 'hub' "$D/nm.log" | tail -n 5)"
+ok "two Trellis connections at once: office and lab (shared key, not in any log) both carry traffic; lab's first hub (nothing there) was passed for its second"
 ! grep -q "$KEY" "$D/nm.log" || fail "the shared key is in NetworkManager's log"
 nmc connection down lab >/dev/null || fail "down lab"
 nmc connection down office >/dev/null || fail "down office"

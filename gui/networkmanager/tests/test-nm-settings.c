@@ -432,7 +432,8 @@ static void
 test_client_config(void)
 {
 	g_autoptr(NMSettingVpn) s = setting_from(
-	        "connect=198.18.60.1:3211;198.18.60.2|username=alice|mtu=1300|type=tap|no-dns=true",
+	        "connect=198.18.60.1:3211;198.18.60.2|failback=60|username=alice|mtu=1300|type=tap|"
+	        "no-dns=true",
 	        "shared-key=0123456789abcdef");
 	g_autoptr(GError) error = NULL;
 	TrClientConfig cfg;
@@ -443,6 +444,9 @@ test_client_config(void)
 	g_assert_no_error(error);
 	g_assert_cmpstr(cfg.connect[0], ==, "198.18.60.1:3211");
 	g_assert_cmpstr(cfg.connect[1], ==, "198.18.60.2");
+	g_assert_null(cfg.connect[2]);
+	g_assert_cmpuint(cfg.failback_sec, ==,
+	                 60); /* hubs in order, moving back after a failover */
 	g_assert_cmpstr(cfg.username, ==, "alice");
 	g_assert_cmpstr(cfg.password, ==, "wonderland");
 	g_assert_cmpstr(cfg.tls.shared_key, ==, "0123456789abcdef");
