@@ -71,6 +71,7 @@ struct _TrClient {
 	guint pairs_timer;
 	gboolean hub_pairs; /* the hub's CONFIG said it introduces pairs (TR_FEATURE_PAIRS) */
 	TrTlsCreds *pair_creds[2]; /* per TrPairRole, made on first use */
+	TrSwitch *pair_macs;       /* tap: the MACs learnt behind pairs (peer = forwarding id) */
 };
 
 /* settings.c */

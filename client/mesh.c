@@ -99,8 +99,10 @@ end_pair(TrClient *client, uint32_t id)
 
 	p->data = NULL;
 	tr_client_pairs_end(client->pairs, id);
-	if (d && d->direct)
-		d->direct = FALSE, rebuild_routes(client);
+	if (d && (d->direct || d->relayed))
+		d->direct = d->relayed = FALSE, rebuild_routes(client);
+	if (d && d->dp_id && client->pair_macs)
+		tr_switch_forget_peer(client->pair_macs, d->dp_id);
 	pair_data_free(client, d);
 }
 
@@ -158,28 +160,40 @@ pair_failed(TrClient *client, TrClientPair *p, const char *why)
 	end_pair(client, p->id);
 }
 
-/* The routes of the pairs with a direct path, as the data plane's snapshot (tun):
- * their peers' addresses and subnets to their sessions, the rest to the hub's. */
+/*
+ * The routes of the pairs with a path (direct or relayed), as the data plane's
+ * snapshot: their peers' addresses and subnets to their sessions, the rest to
+ * the hub's. tun: routed by those (router mode). tap: switched by the MACs
+ * learnt behind each pair (docs/MESH.md, "Tap mode"), from the pair's frames
+ * and from the hub session's frames whose source is one of those addresses
+ * (tr_fwd_learn_by_source()); what no pair has learnt, broadcast and
+ * multicast go to the hub. A pair without a path forgets its MACs.
+ */
 static void
 rebuild_routes(TrClient *client)
 {
 	g_autoptr(TrRouteBuilder) b = tr_route_builder_new();
 	g_autoptr(GPtrArray) all = NULL;
 	g_autoptr(GError) error = NULL;
+	gboolean tap = client->cfg.dev_type == TR_DEVICE_TAP;
 	TrFwdConfig cfg = {
-	        .mode = TR_FWD_MODE_ROUTER,
-	        .type = TR_FRAME_IP,
-	        .strict_source = TRUE, /* a pair sends from its peer's addresses only */
+	        .mode = tap ? TR_FWD_MODE_SWITCH : TR_FWD_MODE_ROUTER,
+	        .type = tap ? TR_FRAME_ETHERNET : TR_FRAME_IP,
+	        .strict_source = !tap, /* tun: a pair sends from its peer's addresses only */
 	};
 	TrFwd *fwd;
 
-	if (client->dp == NULL || client->pairs == NULL || client->cfg.dev_type != TR_DEVICE_TUN)
+	if (client->dp == NULL || client->pairs == NULL)
 		return;
+	if (tap && client->pair_macs == NULL)
+		client->pair_macs = tr_switch_new(0, 0);
 	all = tr_client_pairs_list(client->pairs);
 	for (guint i = 0; i < all->len; i++) {
 		TrClientPair *p = all->pdata[i];
 		PairData *d = p->data;
 
+		if (d && d->dp_id && tap && !(d->direct || d->relayed))
+			tr_switch_forget_peer(client->pair_macs, d->dp_id);
 		if (d == NULL || !(d->direct || d->relayed))
 			continue;
 		for (guint j = 0; j < p->n_prefixes; j++) {
@@ -193,7 +207,7 @@ rebuild_routes(TrClient *client)
 			}
 		}
 	}
-	fwd = tr_fwd_new(&cfg, tr_route_table_build(b), NULL, &error);
+	fwd = tr_fwd_new(&cfg, tr_route_table_build(b), client->pair_macs, &error);
 	if (fwd == NULL) {
 		g_warning("the pairs' routes: %s", error->message);
 		return;
@@ -708,6 +722,8 @@ client_mesh_stop(TrClient *client)
 		}
 	}
 	g_clear_pointer(&client->pairs, tr_client_pairs_free);
+	/* Its MACs go with the pairs (the data plane's snapshot holds its own reference). */
+	g_clear_pointer(&client->pair_macs, tr_switch_unref);
 }
 
 void

@@ -20,7 +20,7 @@
 #include <string.h>
 
 typedef struct {
-	TrMsg hello;           /* kept while the password check runs */
+	TrMsg *hello;          /* until its settings are settled (the password check runs) */
 	GCancellable *cancel;  /* the password check, while it runs */
 	TrPrefix addr4, addr6; /* leased */
 } ClientSession;
@@ -38,6 +38,16 @@ client_of(Session *s)
 	return s->data;
 }
 
+/* The HELLO (6 KiB, most of it room for lists) is not kept once settled. */
+static void
+client_hello_free(ClientSession *cs)
+{
+	if (cs->hello != NULL) {
+		tr_msg_clear(cs->hello);
+		g_clear_pointer(&cs->hello, g_free);
+	}
+}
+
 static void
 client_session_free(gpointer p)
 {
@@ -47,7 +57,7 @@ client_session_free(gpointer p)
 		g_cancellable_cancel(cs->cancel);
 		g_object_unref(cs->cancel);
 	}
-	tr_msg_clear(&cs->hello);
+	client_hello_free(cs);
 	g_free(cs);
 }
 
@@ -233,7 +243,7 @@ take_addresses(Session *s, ClientSession *cs)
 		                   "internal error");
 		return FALSE;
 	}
-	if (!take_claims(s, crt, &cs->hello, &why)) {
+	if (!take_claims(s, crt, cs->hello, &why)) {
 		hub_session_refuse(s, TR_REFUSE_SETTINGS, why, why);
 		return FALSE;
 	}
@@ -329,7 +339,7 @@ finish_hello(Session *s)
 		        "no addresses (--pool none, --pool6 none)");
 		return;
 	}
-	if (!negotiate(s, &cs->hello, &agreed))
+	if (!negotiate(s, cs->hello, &agreed))
 		return;
 	replace_older(s);
 	if (!take_addresses(s, cs))
@@ -337,7 +347,7 @@ finish_hello(Session *s)
 	g_hash_table_insert(hub->by_identity, s->identity, s);
 
 	s->rx_index = hub_new_index(hub);
-	if (!hub_session_activate(s, agreed.cipher, agreed.comp, cs->hello.rx_index, NULL, 0))
+	if (!hub_session_activate(s, agreed.cipher, agreed.comp, cs->hello->rx_index, NULL, 0))
 		return;
 	hub_register(s);
 
@@ -355,7 +365,7 @@ finish_hello(Session *s)
 	g_message("client %s connected from %s: address %s%s%s, cipher %s, compression %s, MTU %u",
 	          s->identity, s->remote, a4, *a4 && *a6 ? " " : "", a6,
 	          tr_cipher_name(agreed.cipher), tr_compress_name(agreed.comp), agreed.mtu);
-	tr_msg_clear(&cs->hello);
+	client_hello_free(cs);
 }
 
 /* What the worker thread needs: its own copies, as the session may go away. */
@@ -412,23 +422,23 @@ check_password(Session *s, ClientSession *cs)
 	g_autoptr(GTask) task = NULL;
 	PasswordJob *job;
 
-	if (cs->hello.username == NULL || cs->hello.password == NULL) {
+	if (cs->hello->username == NULL || cs->hello->password == NULL) {
 		hub_session_refuse(s, TR_REFUSE_PASSWORD, "no username or password given",
 		                   "this server needs a username and password");
 		return;
 	}
-	if (!tr_identity_validate_username(cs->hello.username, &error)) {
+	if (!tr_identity_validate_username(cs->hello->username, &error)) {
 		hub_session_refuse(s, TR_REFUSE_PASSWORD, error->message, error->message);
 		return;
 	}
-	s->identity = g_strdup_printf("%s/%s", s->cert_identity, cs->hello.username);
+	s->identity = g_strdup_printf("%s/%s", s->cert_identity, cs->hello->username);
 	s->state = SESSION_AUTH;
 	cs->cancel = g_cancellable_new();
 	task = g_task_new(NULL, cs->cancel, password_done, s);
 	job = g_new0(PasswordJob, 1);
 	job->backend = s->hub->passwords;
-	job->user = g_strdup(cs->hello.username);
-	job->password = g_strdup(cs->hello.password);
+	job->user = g_strdup(cs->hello->username);
+	job->password = g_strdup(cs->hello->password);
 	g_task_set_task_data(task, job, password_job_free);
 	g_task_run_in_thread(task, password_thread);
 }
@@ -445,7 +455,8 @@ hub_client_hello(Session *s, TrMsg *hello)
 		return;
 	s->mesh = (hello->features & TR_FEATURE_PAIRS) != 0;
 	cs = g_new0(ClientSession, 1);
-	cs->hello = *hello;
+	cs->hello = g_new(TrMsg, 1);
+	*cs->hello = *hello;
 	tr_msg_init(hello, 0); /* the strings now belong to cs->hello */
 	hub_session_set_kind(s, &client_kind, cs);
 	if (s->hub->passwords) {

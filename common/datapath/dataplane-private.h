@@ -65,6 +65,23 @@ typedef struct {
 #define WSTAT_FWD_DROP(w, drop, n)                                                                 \
 	WSTAT_ADD(w, offsetof(TrDpStats, fwd_drops) / sizeof(guint64) + (unsigned)(drop), n)
 
+/*
+ * The sessions a session's packets were lately forwarded to (note_forwarding):
+ * a small set, so that a session sending to a few targets in turn is noted
+ * once per target and TR_DP_FORWARD_NOTE_USEC, not on every change of target.
+ * Workers note (dp_fwd_note), the control plane takes what is new (dp_fwd_take).
+ */
+typedef struct {
+	atomic_uint to[TR_DP_FORWARD_TARGETS]; /* forwarding ids; 0: empty */
+	_Atomic int64_t noted[TR_DP_FORWARD_TARGETS];
+	atomic_uint unseen; /* bit i: to[i] noted since the control plane last took */
+} DpFwdNotes;
+
+/* Notes a packet to @to at @now; TRUE when the control plane is to be told. */
+gboolean dp_fwd_note(DpFwdNotes *notes, uint32_t to, int64_t now);
+/* The targets noted since the last call (at most TR_DP_FORWARD_TARGETS). */
+unsigned dp_fwd_take(DpFwdNotes *notes, uint32_t out[TR_DP_FORWARD_TARGETS]);
+
 struct TrDpSession {
 	atomic_int ref;
 	TrDataplane *dp;
@@ -80,8 +97,7 @@ struct TrDpSession {
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
-	atomic_uint fwd_to;         /* the target of its last noted forwarded packet */
-	_Atomic int64_t fwd_noted;  /* when it was noted */
+	DpFwdNotes fwd;             /* the targets of its forwarded packets, lately */
 	gboolean removed;           /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */
 	atomic_uint ep_seq;

@@ -70,18 +70,13 @@ stage_dev(Worker *w, TrPacket *pkt)
 }
 
 /* @session's packet went to the session of forwarding id @to: tell the control plane
- * (TR_DP_EVENT_FORWARDED), once per target and TR_DP_FORWARD_NOTE_USEC. Two relaxed
+ * (TR_DP_EVENT_FORWARDED), once per target and TR_DP_FORWARD_NOTE_USEC. A few relaxed
  * loads per packet otherwise. */
 static void
 note_forward(Worker *w, TrDpSession *session, uint32_t to)
 {
-	if (atomic_load_explicit(&session->fwd_to, memory_order_relaxed) == to &&
-	    w->now - atomic_load_explicit(&session->fwd_noted, memory_order_relaxed) <
-	            TR_DP_FORWARD_NOTE_USEC)
-		return;
-	atomic_store_explicit(&session->fwd_to, to, memory_order_relaxed);
-	atomic_store_explicit(&session->fwd_noted, w->now, memory_order_relaxed);
-	dp_session_raise(session, TR_DP_EVENT_FORWARDED);
+	if (dp_fwd_note(&session->fwd, to, w->now))
+		dp_session_raise(session, TR_DP_EVENT_FORWARDED);
 }
 
 /* Whether a client's pair session may write this packet to the device (counted if not). */
@@ -101,7 +96,15 @@ pair_may_deliver(Worker *w, TrDpSession *session, const uint8_t *data, size_t le
 			return TRUE;
 		WSTAT_FWD_DROP(w, res.drop, 1);
 		return FALSE;
-	default: /* to another pair, or flooded: a client forwards nothing */
+	case TR_FWD_LOCAL: /* switch (tap): to a MAC of ours; its source MAC was learnt */
+		return TRUE;
+	case TR_FWD_FLOOD: /* switch: unicast to a MAC not learnt is ours (the device is our only
+	                    * port); broadcast and multicast stay on the hub */
+		if (!(data[0] & 1))
+			return TRUE;
+		WSTAT_FWD_DROP(w, TR_FWD_DROP_MULTICAST, 1);
+		return FALSE;
+	default: /* to another pair: a client forwards nothing */
 		WSTAT_FWD_DROP(w, TR_FWD_DROP_INGRESS, 1);
 		return FALSE;
 	}
@@ -123,6 +126,9 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 			pool_put(w, pkt);
 			return;
 		}
+		/* tap: the hub session's frames from a pair's peer teach its MAC to the pair. */
+		if (session->id == 1 && t->fwd)
+			(void)tr_fwd_learn_by_source(t->fwd->fwd, data, pkt->len, w->now);
 		/* The answer to a SYN sized for this session's path too (the MSS is clamped both
 		 * ways). */
 		tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp_session_mtu(dp, session));

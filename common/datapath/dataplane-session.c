@@ -75,10 +75,54 @@ tr_path_name(TrPath path)
 	}
 }
 
-uint32_t
-tr_dp_session_forwarded_to(TrDpSession *session)
+gboolean
+dp_fwd_note(DpFwdNotes *notes, uint32_t to, int64_t now)
 {
-	return atomic_load_explicit(&session->fwd_to, memory_order_relaxed);
+	unsigned slot = 0;
+	int64_t oldest = INT64_MAX;
+
+	/* Relaxed loads only, on every forwarded packet: two workers noting the same
+	 * session at once may both tell, or one target be told twice; never lost for
+	 * longer than the next packet to it. */
+	for (unsigned i = 0; i < TR_DP_FORWARD_TARGETS; i++) {
+		int64_t noted = atomic_load_explicit(&notes->noted[i], memory_order_relaxed);
+
+		if (atomic_load_explicit(&notes->to[i], memory_order_relaxed) == to) {
+			if (now - noted < TR_DP_FORWARD_NOTE_USEC)
+				return FALSE;
+			slot = i;
+			break;
+		}
+		if (noted < oldest) {
+			oldest = noted;
+			slot = i;
+		}
+	}
+	atomic_store_explicit(&notes->to[slot], to, memory_order_relaxed);
+	atomic_store_explicit(&notes->noted[slot], now, memory_order_relaxed);
+	atomic_fetch_or_explicit(&notes->unseen, 1u << slot, memory_order_release);
+	return TRUE;
+}
+
+unsigned
+dp_fwd_take(DpFwdNotes *notes, uint32_t out[TR_DP_FORWARD_TARGETS])
+{
+	unsigned bits = atomic_exchange_explicit(&notes->unseen, 0, memory_order_acquire);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < TR_DP_FORWARD_TARGETS; i++) {
+		uint32_t to = atomic_load_explicit(&notes->to[i], memory_order_relaxed);
+
+		if ((bits >> i & 1) && to != 0)
+			out[n++] = to;
+	}
+	return n;
+}
+
+unsigned
+tr_dp_session_forwarded_take(TrDpSession *session, uint32_t out[TR_DP_FORWARD_TARGETS])
+{
+	return dp_fwd_take(&session->fwd, out);
 }
 
 TrDc *

@@ -73,7 +73,7 @@ typedef enum {
 	TR_DP_EVENT_UDP_HEARD = 1 << 2, /* authenticated UDP from the other end after a silence */
 	TR_DP_EVENT_TOO_BIG = 1 << 3, /* its path refused a datagram's size: search the path MTU */
 	/* it sent a packet the hub forwarded to another session (TrDpConfig.note_forwarding):
-	 * tr_dp_session_forwarded_to() says which */
+	 * tr_dp_session_forwarded_take() says which */
 	TR_DP_EVENT_FORWARDED = 1 << 4,
 } TrDpEvent;
 
@@ -84,6 +84,9 @@ typedef enum {
 
 /* How often a session's forwarding to the same target is reported (TR_DP_EVENT_FORWARDED). */
 #define TR_DP_FORWARD_NOTE_USEC (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
+/* How many targets per session are remembered for that: a session sending to more
+ * in turn is reported more often. */
+#define TR_DP_FORWARD_TARGETS 4u
 
 typedef struct {
 	/* Events of @session (main loop). */
@@ -170,8 +173,9 @@ socklen_t tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *
 void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len);
 /* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
 gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
-/* The forwarding id of the session it last sent a forwarded packet to (0: none). */
-uint32_t tr_dp_session_forwarded_to(TrDpSession *session);
+/* The forwarding ids of the sessions it sent forwarded packets to since the last call
+ * (TR_DP_EVENT_FORWARDED), into @out; returns how many. */
+unsigned tr_dp_session_forwarded_take(TrDpSession *session, uint32_t out[TR_DP_FORWARD_TARGETS]);
 
 /*
  * Path MTU discovery (common/datapath/pmtu.h drives it): sends a PROBE of @wire_len

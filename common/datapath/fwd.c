@@ -316,3 +316,44 @@ tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress
 		return flood(out, ingress);
 	}
 }
+
+uint32_t
+tr_fwd_learn_by_source(const TrFwd *fwd, const uint8_t *pkt, size_t len, int64_t now)
+{
+	TrFrameInfo info;
+	const uint8_t *l3, *src;
+	TrAddrFamily family;
+	uint32_t owner;
+
+	if (fwd->mode != TR_FWD_MODE_SWITCH ||
+	    tr_frame_parse(pkt, len, fwd->type, &info) != TR_FRAME_OK)
+		return TR_PEER_NONE;
+	l3 = pkt + info.l3_off;
+	switch (info.ethertype) {
+	case TR_ETHERTYPE_IP4:
+		family = TR_ADDR_IPV4, src = l3 + 12;
+		break;
+	case TR_ETHERTYPE_IP6:
+		family = TR_ADDR_IPV6, src = l3 + 8;
+		break;
+	case TR_ETHERTYPE_ARP:
+		if (info.l3_len < 28 || tr_load_be16(l3) != 1 ||
+		    tr_load_be16(l3 + 2) != TR_ETHERTYPE_IP4 || l3[4] != 6 || l3[5] != 4)
+			return TR_PEER_NONE;
+		family = TR_ADDR_IPV4, src = l3 + 14;
+		break;
+	default:
+		return TR_PEER_NONE;
+	}
+	if (!tr_route_lookup(fwd->routes, family, src, &owner, NULL) || owner == TR_PEER_LOCAL ||
+	    owner == TR_PEER_NONE)
+		return TR_PEER_NONE;
+	switch (tr_switch_learn(fwd->sw, info.vid, pkt + TR_ETH_ALEN, owner, now)) {
+	case TR_SWITCH_LEARN_INVALID:
+	case TR_SWITCH_LEARN_REFUSED:
+	case TR_SWITCH_LEARN_BUSY:
+		return TR_PEER_NONE;
+	default:
+		return owner;
+	}
+}

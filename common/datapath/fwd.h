@@ -131,4 +131,15 @@ typedef struct {
 TrFwdKind tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress,
                         int64_t now, TrFwdResult *out);
 
+/*
+ * Switch mode on a client with pairs (docs/MESH.md, "Tap mode"): @pkt came
+ * through the hub session, which says nothing of who sent it. When its
+ * source address (IPv4, IPv6, or an ARP sender) routes to a peer in the
+ * snapshot's routing table (a pair's addresses and claimed subnets), its
+ * source MAC is learnt behind that peer at @now, so that frames to it go to
+ * the pair from then on. Returns that peer, or TR_PEER_NONE (not switch mode,
+ * malformed, no such source). Never allocates, locks or logs.
+ */
+uint32_t tr_fwd_learn_by_source(const TrFwd *fwd, const uint8_t *pkt, size_t len, int64_t now);
+
 G_END_DECLS

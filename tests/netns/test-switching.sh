@@ -56,25 +56,13 @@ netns_exec "$c1" ping -c 2 -i 0.2 -W 2 "$a2" >/dev/null || fail "c1 -> c2 over t
 netns_exec "$c1" ip neigh show "$a2" | grep -q lladdr || fail "ARP did not resolve c2"
 ok "tap, switch mode: ARP resolves and c1 reaches c2"
 
-cat >"$T/bcast-recv.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 9999)); s.settimeout(15)
-data, src = s.recvfrom(100)
-open(sys.argv[1], "w").write(data.decode())
-PY
+BCAST=$TR_SOURCE_ROOT/tests/netns/bcast.py
 for i in 2 3; do
 	eval "ns=\$c$i"
-	netns_spawn "$ns" python3 "$T/bcast-recv.py" "$T/bcast.$i"
+	netns_spawn "$ns" python3 "$BCAST" recv "$T/bcast.$i"
 done
 sleep 0.5
-netns_exec "$c1" python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"trellis0")
-s.sendto(b"hello everyone", ("198.19.0.255", 9999))' || fail "sending the broadcast"
+netns_exec "$c1" python3 "$BCAST" send trellis0 198.19.0.255 "hello everyone" || fail "sending the broadcast"
 netns_wait_for 10 test -s "$T/bcast.2" || fail "broadcast did not reach c2"
 netns_wait_for 10 test -s "$T/bcast.3" || fail "broadcast did not reach c3"
 ok "a broadcast from c1 reaches c2 and c3"

@@ -8,6 +8,7 @@
  * roaming is noticed and reported. Every wait is bounded.
  */
 #include "common/datapath/dataplane.h"
+#include "common/datapath/dataplane-private.h"
 #include "common/link/link.h"
 #include "platform/udp.h"
 
@@ -392,6 +393,47 @@ test_send_from_control_plane(void)
 	side_close(&b);
 }
 
+/* Forwarding notes (note_forwarding): a session sending to a few targets in turn
+ * is told once per target and TR_DP_FORWARD_NOTE_USEC, not on each change of target. */
+static void
+test_forward_notes(void)
+{
+	DpFwdNotes notes = {0};
+	uint32_t out[TR_DP_FORWARD_TARGETS];
+	const int64_t t0 = 1000 * G_USEC_PER_SEC;
+	unsigned told = 0, n;
+
+	/* Alternating between two targets, packet after packet: told twice in all. */
+	for (int i = 0; i < 1000; i++)
+		told += dp_fwd_note(&notes, 2 + (uint32_t)(i % 2), t0 + i);
+	g_assert_cmpuint(told, ==, 2);
+	n = dp_fwd_take(&notes, out);
+	g_assert_cmpuint(n, ==, 2);
+	g_assert_true((out[0] == 2 && out[1] == 3) || (out[0] == 3 && out[1] == 2));
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 0); /* taken */
+
+	/* As many targets as it remembers, in turn: each told once. */
+	told = 0;
+	for (int i = 0; i < 1000; i++)
+		told += dp_fwd_note(&notes, 2 + (uint32_t)(i % TR_DP_FORWARD_TARGETS), t0 + 10 + i);
+	g_assert_cmpuint(told, ==, TR_DP_FORWARD_TARGETS - 2);
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, TR_DP_FORWARD_TARGETS - 2);
+
+	/* After TR_DP_FORWARD_NOTE_USEC, a target is told again. */
+	g_assert_false(dp_fwd_note(&notes, 2, t0 + TR_DP_FORWARD_NOTE_USEC - 1));
+	g_assert_true(dp_fwd_note(&notes, 2, t0 + TR_DP_FORWARD_NOTE_USEC + 1));
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 1);
+	g_assert_cmpuint(out[0], ==, 2);
+
+	/* A new target beyond the set takes the place of the least recently told
+	 * (3, at t0 + 1), and is told. */
+	g_assert_true(dp_fwd_note(&notes, 99, t0 + TR_DP_FORWARD_NOTE_USEC + 2));
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 1);
+	g_assert_cmpuint(out[0], ==, 99);
+	g_assert_false(dp_fwd_note(&notes, 2, t0 + TR_DP_FORWARD_NOTE_USEC + 3));
+	g_assert_true(dp_fwd_note(&notes, 3, t0 + TR_DP_FORWARD_NOTE_USEC + 4));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -402,5 +444,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dataplane/inject-and-garbage", test_inject_and_garbage);
 	g_test_add_func("/dataplane/roaming", test_roaming);
 	g_test_add_func("/dataplane/send-from-control-plane", test_send_from_control_plane);
+	g_test_add_func("/dataplane/forward-notes", test_forward_notes);
 	return g_test_run();
 }

@@ -363,6 +363,85 @@ test_router_tap(void)
 	tr_fwd_free(fwd);
 }
 
+/*
+ * A client's pairs in tap mode (client/mesh.c): peer 2 is a pair whose peer
+ * owns 198.19.0.2 and fd00::2 and claims 198.19.50.0/24. Frames through the
+ * hub session (peer 1) from those sources teach their MAC to the pair; the
+ * pair's own frames do too; what no pair learnt goes to the hub (flooded:
+ * the client's data plane sends floods to the hub session only).
+ */
+static void
+test_switch_pairs(void)
+{
+	static const char *const pair_routes[] = {
+	        "198.19.0.2/32", "2", "fd00::2/128", "2", "198.19.50.0/24", "2", NULL,
+	};
+	TrSwitch *sw = tr_switch_new(0, 300);
+	TrFwd *fwd = make_fwd(TR_FWD_MODE_SWITCH, TR_FRAME_ETHERNET, false, pair_routes, sw);
+	TrFwd *tun = make_fwd(TR_FWD_MODE_ROUTER, TR_FRAME_IP, true, pair_routes, NULL);
+	uint8_t f[256], ip[128];
+	size_t n;
+
+	/* The device (0) to B, whom no one learnt: to the hub (our MAC is learnt local). */
+	n = pb_ip4(ip, "198.19.0.1", "198.19.0.2", 1, false, NULL, 0);
+	n = pb_eth(f, MAC_B, MAC_L, -1, 0x0800, ip, n);
+	expect(fwd, f, n, 0, T0, TR_FWD_FLOOD, 0);
+	/* Through the hub session: a frame from someone else's address teaches nothing, nor
+	 * garbage, nor a protocol without addresses. */
+	n = pb_ip4(ip, "198.19.0.3", "198.19.0.1", 1, false, NULL, 0);
+	n = pb_eth(f, MAC_L, MAC_A, -1, 0x0800, ip, n);
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, n, T0), ==, TR_PEER_NONE);
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, 13, T0), ==, TR_PEER_NONE);
+	n = frame(f, MAC_L, MAC_B, -1, 0x88b5);
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, n, T0), ==, TR_PEER_NONE);
+	n = frame(f, MAC_L, MAC_B, -1, 0x0806); /* ARP that is not Ethernet/IPv4 */
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, n, T0), ==, TR_PEER_NONE);
+	n = frame(f, MAC_X, MAC_L, -1, 0x88b5);
+	expect(fwd, f, n, 0, T0, TR_FWD_FLOOD, 0); /* still nobody's */
+	/* B's ARP (sender 198.19.0.2) through the hub: B's MAC is the pair's. */
+	n = arp(f, BCAST, MAC_B, "198.19.0.2", "198.19.0.1");
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, n, T0), ==, 2);
+	n = frame(f, MAC_B, MAC_L, -1, 0x88b5);
+	expect(fwd, f, n, 0, T0, TR_FWD_PEER, 2);
+	/* A host of the subnet B claims (IPv4), B's IPv6 address: the pair's as well. */
+	n = pb_ip4(ip, "198.19.50.7", "198.19.0.1", 6, true, NULL, 0);
+	n = pb_eth(f, MAC_L, MAC_X, 7, 0x0800, ip, n);
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, n, T0), ==, 2);
+	n = pb_ip6(ip, "fd00::2", "fd00::1", 58, NULL, 0);
+	n = pb_eth(f, MAC_L, MAC_B, -1, 0x86dd, ip, n);
+	g_assert_cmpuint(tr_fwd_learn_by_source(fwd, f, n, T0), ==, 2);
+	n = frame(f, MAC_X, MAC_L, 7, 0x88b5);
+	expect(fwd, f, n, 0, T0, TR_FWD_PEER, 2);
+	n = frame(f, MAC_X, MAC_L, -1, 0x88b5); /* learnt on VLAN 7 only */
+	expect(fwd, f, n, 0, T0, TR_FWD_FLOOD, 0);
+
+	/* The pair's own frames: to our MAC, local; to one learnt behind it, never back;
+	 * to a MAC nobody learnt or broadcast: flooded (the data plane writes unicast to
+	 * the device, drops the rest). Their source is learnt behind the pair. */
+	n = frame(f, MAC_L, MAC_B, -1, 0x88b5);
+	expect(fwd, f, n, 2, T0, TR_FWD_LOCAL, 0);
+	n = frame(f, MAC_B, MAC_B, -1, 0x88b5);
+	expect(fwd, f, n, 2, T0, TR_FWD_DROP, TR_FWD_DROP_INGRESS);
+	n = frame(f, MAC_X, MAC_A, -1, 0x88b5);
+	expect(fwd, f, n, 2, T0, TR_FWD_FLOOD, 0);
+	n = frame(f, BCAST, MAC_B, -1, 0x0806);
+	expect(fwd, f, n, 2, T0, TR_FWD_FLOOD, 0);
+	n = frame(f, MAC_A, MAC_L, -1, 0x88b5);
+	expect(fwd, f, n, 0, T0, TR_FWD_PEER, 2);
+
+	/* The pair ends: its MACs (B, A; X on VLAN 7) are forgotten, the device's frames go to the
+	 * hub. */
+	g_assert_cmpuint(tr_switch_forget_peer(sw, 2), ==, 3);
+	n = frame(f, MAC_B, MAC_L, -1, 0x88b5);
+	expect(fwd, f, n, 0, T0, TR_FWD_FLOOD, 0);
+	/* tun (router mode): nothing to learn. */
+	n = pb_ip4(ip, "198.19.0.2", "198.19.0.1", 1, false, NULL, 0);
+	g_assert_cmpuint(tr_fwd_learn_by_source(tun, ip, n, T0), ==, TR_PEER_NONE);
+	tr_fwd_free(fwd);
+	tr_fwd_free(tun);
+	tr_switch_unref(sw);
+}
+
 static void
 test_parse(void)
 {
@@ -433,5 +512,6 @@ main(int argc, char **argv)
 	g_test_add_func("/fwd/router-strict", test_router_strict);
 	g_test_add_func("/fwd/router-tap", test_router_tap);
 	g_test_add_func("/fwd/parse", test_parse);
+	g_test_add_func("/fwd/switch-pairs", test_switch_pairs);
 	return g_test_run();
 }
