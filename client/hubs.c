@@ -80,7 +80,9 @@ client_hubs_next(TrClient *client, gboolean was_active)
 		client->round_tried = 0;
 		return 0;
 	}
-	client->round_tried++;
+	/* A round is over once every hub still usable was tried in it. */
+	if (!client->hub_refused[client->hub])
+		client->round_tried++;
 	if (client->round_tried < usable_count(client)) {
 		next = next_usable(client, client->hub);
 		g_message("trying the next hub, %s (%u of %u)", client->cfg.connect[next],

@@ -125,6 +125,43 @@ claim(TrHub *hub, const TrPrefix *prefix, uint32_t id, const char *who, TrRouteO
 	}
 }
 
+static void rebuild(TrHub *hub);
+static void kernel_route(TrHub *hub, const TrPrefix *prefix, gboolean add);
+
+/* A learnt route is a claim of @s's like its own: the longest prefix wins,
+ * and of two sessions claiming the same one the earlier keeps it. */
+gboolean
+hub_route_learnt(Session *s, const TrPrefix *prefix, gboolean add)
+{
+	TrHub *hub = s->hub;
+	g_autoptr(GError) error = NULL;
+	char buf[TR_PREFIX_STRLEN];
+
+	if (!add) {
+		if (s->id)
+			tr_route_builder_remove(hub->routes, prefix, s->id);
+		kernel_route(hub, prefix, FALSE);
+		return TRUE;
+	}
+	if (s->id == 0)
+		return FALSE;
+	if (!tr_route_builder_add(hub->routes, prefix, s->id, TR_ROUTE_CLAIMED, NULL, NULL,
+	                          &error)) {
+		g_warning("graph: cannot route %s through %s: %s",
+		          tr_prefix_to_string(prefix, buf, sizeof(buf)), hub_session_name(s),
+		          error->message);
+		return FALSE;
+	}
+	kernel_route(hub, prefix, TRUE);
+	return TRUE;
+}
+
+void
+hub_routes_commit(TrHub *hub)
+{
+	rebuild(hub);
+}
+
 /* ---- Kernel routes for claimed subnets ------------------------------------------- */
 
 typedef struct {
@@ -304,6 +341,7 @@ hub_unregister(Session *s)
 {
 	TrHub *hub = s->hub;
 
+	hub_graph_unregistered(s);
 	if (s->rx_index && g_hash_table_lookup(hub->by_index, GUINT_TO_POINTER(s->rx_index)) == s)
 		g_hash_table_remove(hub->by_index, GUINT_TO_POINTER(s->rx_index));
 	if (s->id && hub->by_id && s->id < hub->by_id->len && hub->by_id->pdata[s->id] == s) {

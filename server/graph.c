@@ -6,6 +6,13 @@
  * refused with code 14 on both sides), and from then on the graph's messages
  * travel over their control connections. The hub claims its own pools; the
  * graph itself (common/graph/) floods, keeps versions and computes paths.
+ *
+ * What lies behind hubs further away is routed here too: after every change
+ * of the graph, each standing claim of a node that is not linked to us (a
+ * hub two links away, a client behind it) is routed to the session of the
+ * next hop toward its owner; the claims of linked hubs are their sessions'
+ * own (hub_graph_take_pools). A link that goes moves them to another path,
+ * or drops them when the owner is unreachable.
  */
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
@@ -16,6 +23,15 @@
 #include <string.h>
 
 #define GRAPH_WEIGHT_DEFAULT_US 1000 /* until the link's round trip is measured (PING/PONG) */
+#define GRAPH_SYNC_MS           10   /* a burst of graph messages: one sync of the routes */
+
+/* A claim behind another hub, routed to the session of the next hop. */
+typedef struct {
+	TrPrefix prefix;
+	Session *via;
+} LearntRoute;
+
+static void sync_soon(TrHub *hub);
 
 static void
 graph_send(guint link, const uint8_t *frame, size_t len, gpointer user)
@@ -76,6 +92,7 @@ hub_graph_schedule(TrHub *hub)
 
 	g_clear_handle_id(&hub->graph_timer, g_source_remove);
 	hub->graph_timer = g_timeout_add(ms, on_graph_timer, hub);
+	sync_soon(hub);
 	hub_contacts_sync_soon(hub);
 }
 
@@ -87,10 +104,147 @@ own_pool(TrHub *hub, guint i)
 	return hub->pool && p->family != TR_ADDR_NONE ? p : NULL;
 }
 
+/* ---- Routes to what lies behind other hubs ------------------------------------ */
+
+typedef struct {
+	TrHub *hub;
+	GHashTable *by_name; /* linked peer's name -> Session */
+	GHashTable *want;    /* "PREFIX" -> LearntRoute (owned) */
+} SyncCtx;
+
+static gboolean
+session_claims(Session *s, const TrPrefix *p)
+{
+	for (guint i = 0; i < s->n_subnets; i++)
+		if (tr_prefix_equal(&s->subnets[i], p))
+			return TRUE;
+	return FALSE;
+}
+
+static void
+want_claim(const TrGraphClaimInfo *c, gpointer p)
+{
+	SyncCtx *ctx = p;
+	TrGraphNodeInfo info;
+	char key[TR_PREFIX_STRLEN];
+	LearntRoute *r;
+	Session *s;
+
+	if (!tr_graph_node_info(ctx->hub->graph, c->owner, &info) || !info.reachable ||
+	    info.hops == 0)
+		return;
+	s = g_hash_table_lookup(ctx->by_name, info.nexthop);
+	/* Our own clients' claims are their sessions'; a linked hub's pools too. */
+	if (s == NULL || s->id == 0 || s->state != SESSION_ACTIVE || session_claims(s, &c->prefix))
+		return;
+	tr_prefix_to_string(&c->prefix, key, sizeof(key));
+	/* Two owners of one prefix cannot both stand (ownership rules). */
+	if (g_hash_table_contains(ctx->want, key))
+		return;
+	r = g_new0(LearntRoute, 1);
+	r->prefix = c->prefix;
+	r->via = s;
+	g_hash_table_insert(ctx->want, g_strdup(key), r);
+}
+
+/* The learnt routes follow the graph: what moved or went is taken out, what
+ * is new goes in, and the forwarding snapshot is rebuilt once. */
+static void
+sync_routes(TrHub *hub)
+{
+	g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) want = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	SyncCtx ctx = {hub, by_name, want};
+	GHashTableIter it;
+	gpointer k, v;
+	gboolean changed = FALSE;
+
+	hub->graph_synced = tr_graph_generation(hub->graph);
+	g_hash_table_iter_init(&it, hub->graph_links);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_hash_table_insert(by_name, (gpointer)hub_session_name(v), v);
+	tr_graph_foreach_claim(hub->graph, want_claim, &ctx);
+
+	g_hash_table_iter_init(&it, hub->graph_routes);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		LearntRoute *have = v, *w = g_hash_table_lookup(want, k);
+
+		if (w && w->via == have->via) {
+			g_hash_table_remove(want, k);
+			continue;
+		}
+		hub_route_learnt(have->via, &have->prefix, FALSE);
+		g_debug("graph: %s no longer through %s", (char *)k, hub_session_name(have->via));
+		g_hash_table_iter_remove(&it);
+		changed = TRUE;
+	}
+	g_hash_table_iter_init(&it, want);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		LearntRoute *w = v;
+
+		if (!hub_route_learnt(w->via, &w->prefix, TRUE))
+			continue;
+		g_debug("graph: %s through %s", (char *)k, hub_session_name(w->via));
+		g_hash_table_iter_steal(&it);
+		g_hash_table_insert(hub->graph_routes, k, w);
+		changed = TRUE;
+	}
+	if (changed)
+		hub_routes_commit(hub);
+}
+
+static gboolean
+on_sync(gpointer p)
+{
+	TrHub *hub = p;
+
+	hub->graph_sync = 0;
+	if (tr_graph_generation(hub->graph) != hub->graph_synced)
+		sync_routes(hub);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+sync_soon(TrHub *hub)
+{
+	if (hub->graph && hub->graph_sync == 0 &&
+	    tr_graph_generation(hub->graph) != hub->graph_synced)
+		hub->graph_sync = g_timeout_add(GRAPH_SYNC_MS, on_sync, hub);
+}
+
+/* Drops the learnt routes through @s (or, @prefix set, those of that prefix). */
+static void
+drop_learnt(TrHub *hub, Session *s, const TrPrefix *prefix)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, hub->graph_routes);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		LearntRoute *r = v;
+
+		if ((s && r->via != s) || (prefix && !tr_prefix_equal(&r->prefix, prefix)))
+			continue;
+		hub_route_learnt(r->via, &r->prefix, FALSE);
+		g_hash_table_iter_remove(&it);
+		/* Whatever remains is routed anew at the next sync. */
+		hub->graph_synced = 0;
+	}
+}
+
+void
+hub_graph_unregistered(Session *s)
+{
+	if (s->hub->graph_routes == NULL)
+		return;
+	drop_learnt(s->hub, s, NULL);
+	sync_soon(s->hub);
+}
+
 gboolean
 hub_graph_init(TrHub *hub, GError **error)
 {
-	TrGraphConfig gc;
+	TrGraphConfig gc = {0}; /* the defaults fill only what is zero */
 	gint64 now = g_get_monotonic_time();
 
 	tr_graph_config_defaults(&gc);
@@ -105,6 +259,7 @@ hub_graph_init(TrHub *hub, GError **error)
 	if (hub->graph == NULL)
 		return FALSE;
 	hub->graph_links = g_hash_table_new(NULL, NULL);
+	hub->graph_routes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	for (guint i = 0; i < 2; i++) {
 		const TrPrefix *p = own_pool(hub, i);
 
@@ -119,8 +274,11 @@ void
 hub_graph_free(TrHub *hub)
 {
 	g_clear_handle_id(&hub->graph_timer, g_source_remove);
+	g_clear_handle_id(&hub->graph_sync, g_source_remove);
 	g_clear_pointer(&hub->graph, tr_graph_free);
 	g_clear_pointer(&hub->graph_links, g_hash_table_unref);
+	/* The sessions (and their routes) went before. */
+	g_clear_pointer(&hub->graph_routes, g_hash_table_unref);
 }
 
 void
@@ -167,6 +325,19 @@ hub_graph_link_up(Session *s, const char *peer)
 
 	/* Where it can be dialled: others make direct contact there (contacts.c). */
 	hub_contact_endpoint(s, &ep);
+	/* A session it replaces (both dialled, or it came back before the old
+	 * one ended) gives its link up first. */
+	{
+		GHashTableIter it;
+		gpointer v;
+
+		g_hash_table_iter_init(&it, hub->graph_links);
+		while (g_hash_table_iter_next(&it, NULL, &v))
+			if (v != s && strcmp(hub_session_name(v), peer) == 0) {
+				hub_graph_link_down(v);
+				break;
+			}
+	}
 	hub->graph_linking = s;
 	id = tr_graph_link_up(hub->graph, peer, TR_GRAPH_LINK_RELAY, ep.family ? &ep : NULL,
 	                      GRAPH_WEIGHT_DEFAULT_US, g_get_monotonic_time(), &error);
@@ -205,6 +376,7 @@ hub_graph_message(Session *s, TrMsg *msg)
 		hub_session_refuse(s, TR_REFUSE_PROTOCOL, error->message, error->message);
 		return TRUE;
 	}
+	sync_soon(s->hub);
 	hub_contacts_sync_soon(s->hub);
 	return TRUE;
 }
@@ -217,7 +389,11 @@ hub_graph_take_pools(Session *s, const TrMsg *m)
 
 		tr_prefix_mask(&p);
 		s->subnets[s->n_subnets++] = p;
+		/* Linked now: the pool is the session's own, no longer learnt
+		 * through another hub. */
+		drop_learnt(s->hub, NULL, &p);
 	}
+	sync_soon(s->hub);
 }
 
 gboolean

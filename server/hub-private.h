@@ -68,6 +68,9 @@ struct _TrHub {
 	GHashTable *graph_links; /* graph link id -> Session */
 	Session *graph_linking;  /* while tr_graph_link_up() sends it everything */
 	guint graph_timer;
+	GHashTable *graph_routes; /* "PREFIX" -> LearntRoute: claims behind other hubs (graph.c) */
+	guint64 graph_synced;     /* the graph's generation the learnt routes follow */
+	guint graph_sync;         /* the next sync, coalescing a burst of changes */
 };
 
 /* hub.c */
@@ -105,6 +108,11 @@ void hub_unregister(Session *s); /* out of every table (a client's lease goes) *
  * session's addresses and claims, the hub's pools, routes, subnets and
  * addresses. TRUE with the reason in *@why. */
 gboolean hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char **why);
+/* A route learnt from the graph (graph.c): @prefix through @s, which is the
+ * next hop toward its owner. FALSE: not routed (logged). The forwarding
+ * snapshot follows at hub_routes_commit(). */
+gboolean hub_route_learnt(Session *s, const TrPrefix *prefix, gboolean add);
+void hub_routes_commit(TrHub *hub);
 
 /* mesh.c: pair sessions between clients (docs/PROTOCOL.md, "Pair sessions") */
 void hub_mesh_init(TrHub *hub); /* with client-to-client traffic, unless --no-mesh */
@@ -139,6 +147,8 @@ void hub_graph_take_pools(Session *s, const TrMsg *m);
 gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
 void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
 void hub_graph_link_down(Session *s);
+/* @s leaves the forwarding tables: the routes learnt through it go. */
+void hub_graph_unregistered(Session *s);
 gboolean hub_graph_message(Session *s, TrMsg *msg); /* a graph message: TRUE, handled */
 /* "graph": the nodes we know (reachable, next hop) and the dot text. */
 void hub_graph_stats_json(TrHub *hub, GString *out, gboolean *first);

@@ -247,6 +247,7 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
 	g_autoptr(GArray) before = g_array_new(FALSE, FALSE, sizeof(guint8));
 
+	graph->generation++;
 	gather(graph, prefix, set, seen, before);
 	/* Pools first: the others' decisions read theirs. A pool that changed
 	 * (or was decided anew) changes what may lie inside it. */
@@ -273,8 +274,12 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 	}
 	for (guint i = 0; i < set->len; i++) {
 		guint8 b = g_array_index(before, guint8, i);
+		TrGraphClaim *c = g_ptr_array_index(set, i);
 
-		report(graph, g_ptr_array_index(set, i), b & 1, (b & 2) != 0);
+		/* A leaf is reachable through the hub whose claim for it stands. */
+		if ((b & 1) != c->accepted && c->owner != c->origin)
+			tr_graph_mark_dirty(graph);
+		report(graph, c, b & 1, (b & 2) != 0);
 	}
 }
 

@@ -438,6 +438,40 @@ tr_graph_route(TrGraph *graph, TrAddrFamily family, const uint8_t *addr)
 	return best ? best->owner->name : NULL;
 }
 
+guint64
+tr_graph_generation(TrGraph *graph)
+{
+	return graph->generation;
+}
+
+void
+tr_graph_foreach_claim(TrGraph *graph, TrGraphClaimFunc fn, gpointer user)
+{
+	g_autoptr(GPtrArray) standing = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer key;
+
+	/* Collected first: @fn may call back into the graph (node_info). */
+	g_hash_table_iter_init(&it, graph->claims);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		TrGraphClaim *c = key;
+
+		if (c->alive && c->accepted)
+			g_ptr_array_add(standing, c);
+	}
+	for (guint i = 0; i < standing->len; i++) {
+		const TrGraphClaim *c = g_ptr_array_index(standing, i);
+		TrGraphClaimInfo info = {
+		        .origin = c->origin->name,
+		        .owner = c->owner->name,
+		        .prefix = c->prefix,
+		        .kind = (TrGraphClaimKind)c->kind,
+		};
+
+		fn(&info, user);
+	}
+}
+
 gboolean
 tr_graph_claim_accepted(TrGraph *graph, const char *origin, const char *owner,
                         const TrPrefix *prefix, char **reason)

@@ -149,6 +149,25 @@ typedef struct {
 
 void tr_graph_stats(TrGraph *graph, TrGraphStats *stats);
 
+/*
+ * Bumped by every change that may move a route: an edge or a node coming or
+ * going, a claim made, withdrawn or decided anew. A daemon that mirrors the
+ * graph into its forwarding tables compares it with the value it last saw.
+ */
+guint64 tr_graph_generation(TrGraph *graph);
+
+/* One standing claim: alive and accepted. */
+typedef struct {
+	const char *origin; /* who made it: the owner, or the hub that speaks for it */
+	const char *owner;
+	TrPrefix prefix;
+	TrGraphClaimKind kind;
+} TrGraphClaimInfo;
+
+typedef void (*TrGraphClaimFunc)(const TrGraphClaimInfo *claim, gpointer user);
+/* Calls @fn for each standing claim (refused and withdrawn ones are not). */
+void tr_graph_foreach_claim(TrGraph *graph, TrGraphClaimFunc fn, gpointer user);
+
 /* The graph in Graphviz dot, as `trellis graph` prints it. */
 char *tr_graph_to_dot(TrGraph *graph);
 

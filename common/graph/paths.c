@@ -80,6 +80,55 @@ heap_pop(Heap *h)
 	return top;
 }
 
+static gboolean
+has_edges(const TrGraphNode *n)
+{
+	for (guint i = 0; i < n->edges->len; i++)
+		if (((TrGraphEdge *)g_ptr_array_index(n->edges, i))->alive)
+			return TRUE;
+	return FALSE;
+}
+
+/*
+ * Leaves without a graph of their own (clients that do not speak it) state
+ * no edges; the hub that claims their addresses speaks for them. Such a
+ * node is reachable through the nearest reachable node whose claim for it
+ * stands, one hop beyond it.
+ */
+static void
+reach_leaves(TrGraph *graph)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, graph->nodes);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		TrGraphNode *n = value, *best = NULL;
+
+		if (n->visited || !n->owned || has_edges(n))
+			continue;
+		for (guint i = 0; i < n->owned->len; i++) {
+			const TrGraphClaim *c = g_ptr_array_index(n->owned, i);
+			TrGraphNode *o = c->origin;
+
+			/* Only origins on a path of edges (not another leaf). */
+			if (!c->alive || !c->accepted || !o->visited ||
+			    (o != graph->self && !o->prevedge))
+				continue;
+			if (!best || o->distance < best->distance ||
+			    (o->distance == best->distance && o->hops < best->hops))
+				best = o;
+		}
+		if (!best)
+			continue;
+		n->visited = TRUE;
+		n->distance = best->distance;
+		n->hops = best->hops + 1;
+		n->nexthop = best == graph->self ? n : best->nexthop;
+		n->via = best == graph->self ? n : best->via;
+	}
+}
+
 void
 tr_graph_paths_update(TrGraph *graph)
 {
@@ -133,6 +182,7 @@ tr_graph_paths_update(TrGraph *graph)
 		}
 	}
 	g_ptr_array_unref(h.a);
+	reach_leaves(graph);
 
 	graph->unreachable = 0;
 	g_hash_table_iter_init(&it, graph->nodes);
@@ -142,7 +192,7 @@ tr_graph_paths_update(TrGraph *graph)
 		graph->unreachable += !n->visited;
 		/* Learnt while unreachable: the forget timer starts now. */
 		if (!n->visited && n->unreachable_since == G_MININT64)
-			n->unreachable_since = graph->dirty_at;
+			n->unreachable_since = graph->now;
 		if (n->visited == n->reachable)
 			continue;
 		n->reachable = n->visited;
@@ -162,6 +212,7 @@ tr_graph_paths_update(TrGraph *graph)
 void
 tr_graph_mark_dirty(TrGraph *graph)
 {
+	graph->generation++;
 	if (!graph->paths_dirty)
 		graph->dirty_at = graph->now;
 	graph->paths_dirty = TRUE;

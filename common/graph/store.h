@@ -82,9 +82,10 @@ struct TrGraph {
 	GTree *by_prefix;   /* TrGraphClaim * ordered by address: overlap queries */
 	GPtrArray *links;   /* TrGraphLink *, index = link id; [0] unused */
 	gboolean paths_dirty;
-	guint unreachable; /* nodes known but not reachable (paths.c) */
-	gint64 dirty_at;   /* when the first change since the last computation came */
-	gint64 now;        /* the latest time a caller gave */
+	guint64 generation; /* tr_graph_generation() */
+	guint unreachable;  /* nodes known but not reachable (paths.c) */
+	gint64 dirty_at;    /* when the first change since the last computation came */
+	gint64 now;         /* the latest time a caller gave */
 	gint64 next_refresh;
 	gint64 next_expiry;
 	GRand *rand;

@@ -167,6 +167,20 @@ netns_wait_for() {
 	return 1
 }
 
+# netns_csum_errors NS -> the checksum errors NS's kernel saw: IP header (Ip
+# InHdrErrors) and TCP segment (Tcp InCsumErrors). A corrupted inner packet
+# written to a tunnel device counts there.
+netns_csum_errors() {
+	netns_exec "$1" cat /proc/net/snmp | python3 -c '
+import sys
+rows = {}
+for line in sys.stdin:
+    k, v = line.split(":", 1)
+    rows.setdefault(k, []).append(v.split())
+ip = dict(zip(*rows["Ip"])); tcp = dict(zip(*rows["Tcp"]))
+print(int(ip["InHdrErrors"]) + int(tcp["InCsumErrors"]))'
+}
+
 netns_fail() {
 	printf 'FAIL: %s\n' "$*" >&2
 	exit 1

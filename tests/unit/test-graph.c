@@ -363,6 +363,88 @@ test_line_of_hubs(void)
 	net_clear(&net);
 }
 
+/* ---- What a hub mirrors into its routes: standing claims, generations ---- */
+
+static gint
+by_text(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+collect_claim(const TrGraphClaimInfo *c, gpointer p)
+{
+	char buf[TR_PREFIX_STRLEN];
+
+	g_ptr_array_add(p, g_strdup_printf("%s:%s:%s:%s", c->origin, c->owner,
+	                                   tr_prefix_to_string(&c->prefix, buf, sizeof(buf)),
+	                                   tr_graph_claim_kind_name(c->kind)));
+}
+
+static char *
+standing(Node *n)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(g_free);
+
+	tr_graph_foreach_claim(n->graph, collect_claim, all);
+	g_ptr_array_sort(all, by_text);
+	g_ptr_array_add(all, NULL);
+	return g_strjoinv(" ", (char **)all->pdata);
+}
+
+static void
+test_standing_claims(void)
+{
+	Net net;
+	Node *h1, *h2, *h3;
+	guint64 g;
+	g_autofree char *before = NULL, *after = NULL, *healed = NULL;
+
+	net_init(&net);
+	h1 = add_node(&net, "hub-1", TRUE, TRUE, NULL);
+	h2 = add_node(&net, "hub-2", TRUE, TRUE, NULL);
+	h3 = add_node(&net, "hub-3", TRUE, TRUE, NULL);
+	claim(h1, NULL, "198.19.16.0/20", TR_GRAPH_CLAIM_POOL);
+	claim(h2, NULL, "198.19.32.0/20", TR_GRAPH_CLAIM_POOL);
+	claim(h3, NULL, "198.19.48.0/20", TR_GRAPH_CLAIM_POOL);
+	connect_nodes(h1, h2, 1000);
+	connect_nodes(h2, h3, 1000);
+	claim(h3, "client-3", "198.19.48.2/32", TR_GRAPH_CLAIM_ADDRESS);
+	/* Stolen: inside hub-3's pool, said by hub-2. Refused, not listed. */
+	claim(h2, "thief", "198.19.48.0/24", TR_GRAPH_CLAIM_SUBNET);
+
+	/* client-3 speaks no graph: reachable through the hub that claims for it. */
+	g_assert_true(reachable(h1, "client-3", "hub-2"));
+	g_assert_true(reachable(h3, "client-3", "client-3"));
+	g_assert_false(reachable(h1, "thief", NULL));
+	before = standing(h1);
+	g_assert_cmpstr(before, ==,
+	                "hub-1:hub-1:198.19.16.0/20:pool hub-2:hub-2:198.19.32.0/20:pool "
+	                "hub-3:client-3:198.19.48.2/32:address hub-3:hub-3:198.19.48.0/20:pool");
+	g = tr_graph_generation(h1->graph);
+	/* Nothing new: the same generation (a refresh changes no route). */
+	tick_all(&net, SEC);
+	g_assert_cmpuint(tr_graph_generation(h1->graph), ==, g);
+
+	/* The middle hub dies: hub-3 is unreachable, its claims still stand
+	 * (until forgotten) but a daemon must look again. */
+	kill_node(h2);
+	g_assert_cmpuint(tr_graph_generation(h1->graph), >, g);
+	g_assert_false(reachable(h1, "hub-3", NULL));
+	g = tr_graph_generation(h1->graph);
+	tick_all(&net, 61 * SEC);
+	g_assert_cmpuint(tr_graph_generation(h1->graph), >, g);
+	after = standing(h1);
+	g_assert_cmpstr(after, ==, "hub-1:hub-1:198.19.16.0/20:pool");
+
+	connect_nodes(h1, h3, 1000);
+	healed = standing(h1);
+	g_assert_cmpstr(healed, ==,
+	                "hub-1:hub-1:198.19.16.0/20:pool "
+	                "hub-3:client-3:198.19.48.2/32:address hub-3:hub-3:198.19.48.0/20:pool");
+	net_clear(&net);
+}
+
 /* ---- A node claiming another's subnet: refused on every node alike ------- */
 
 static void
@@ -841,6 +923,7 @@ main(int argc, char **argv)
 	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	g_test_add_func("/graph/chain", test_chain);
 	g_test_add_func("/graph/line-of-hubs", test_line_of_hubs);
+	g_test_add_func("/graph/standing-claims", test_standing_claims);
 	g_test_add_func("/graph/subnet-conflict", test_subnet_conflict);
 	g_test_add_func("/graph/conflict-tie", test_conflict_tie);
 	g_test_add_func("/graph/pool-collision", test_pool_collision);

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Three hubs in a line with a client on each end (issue 19, item 9): hub-1
+# routes hub-3's pool through hub-2, which it learnt from the graph only;
+# the middle hub dies (SIGKILL, no BYE): the clients stop reaching each
+# other; a third link hub-3 -> hub-1 (blocked until then) restores it.
+#
+#   [c1] 198.18.3.2 -- .1 [hub-1] 198.18.1.1 ---- .2 [hub-2] 198.18.2.2 ---- .3 [hub-3] .1 -- 198.18.4.2 [c3]
+#                          [hub-1] 198.18.5.1 ------------------------------- .3 [hub-3]  (the third link)
+#   pools: hub-1 198.19.16.0/20, hub-2 198.19.32.0/20, hub-3 198.19.48.0/20
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
+B=$TR_BUILD_ROOT
+T=$(netns_tmpdir)
+KEY="correct horse battery staple"
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+fail() {
+	echo "not ok - $*"
+	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
+	exit 1
+}
+
+netns_new h1 hub1 && netns_new h2 hub2 && netns_new h3 hub3 && netns_new c1 c1 &&
+	netns_new c3 c3 || fail "netns"
+netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
+netns_link "$h2" 198.18.2.2/24 "$h3" 198.18.2.3/24 || fail "link"
+netns_link "$h1" 198.18.5.1/24 "$h3" 198.18.5.3/24 || fail "link"
+netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
+netns_link "$c3" 198.18.4.2/24 "$h3" 198.18.4.1/24 || fail "link"
+# The third link is there but hub-1 drops it until hub-2 has died.
+netns_exec "$h1" nft -f - <<'NFT' || fail "nft"
+table inet trellis_line {
+	chain input {
+		type filter hook input priority 0;
+		ip saddr 198.18.5.3 drop
+	}
+}
+NFT
+
+hub() { # hub NS NAME POOL POOL6 LOG [args]
+	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
+	shift 5
+	mkdir -p "$T/state-$name"
+	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
+		--control-socket "$T/$name.sock" --state-dir "$T/state-$name" --pool "$pool" \
+		--pool6 "$pool6" --route 198.19.0.0/16 --keepalive 1 --peer-timeout 5 "$@" \
+		>>"$T/$log" 2>&1
+}
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
+netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
+hub2_pid=$NETNS_LAST_PID
+netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
+hub "$h3" hub-3 198.19.48.0/20 fd00:19:3::/64 hub3.log -c 198.18.2.2 -c 198.18.5.1
+netns_wait_for 20 grep -q "node hub-2 connected to" "$T/hub3.log" || fail "hub-3 did not join hub-2"
+
+netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1 >"$T/c1.log" 2>&1
+netns_spawn "$c3" "$B/client/trellis-client" -c 198.18.4.1 --shared-key "$KEY" --name c3 >"$T/c3.log" 2>&1
+netns_wait_for 15 grep -q "connected to" "$T/c1.log" || fail "c1 did not connect"
+netns_wait_for 15 grep -q "connected to" "$T/c3.log" || fail "c3 did not connect"
+a3=$(ip -n "$c3" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+case $a3 in 198.19.4[89].* | 198.19.5[0-9].* | 198.19.6[0-3].*) ;; *) fail "c3's address $a3 is not from hub-3's pool" ;; esac
+
+status1() { "$B/cli/trellis" status --socket "$T/hub-1.sock" 2>&1; }
+reaches() { netns_exec "$c1" ping -c 1 -W 1 "$a3" >/dev/null; }
+netns_wait_for 15 reaches || fail "c1 cannot reach c3 ($a3) across three hubs: $(status1)"
+status1 | grep -q "hub-3 (hub): reachable, next hop hub-2, 2 hops" || fail "hub-1's status: $(status1)"
+status1 | grep "hub-3 (hub)" | sed 's/^ */# hub-1: /'
+netns_exec "$c1" ping -c 3 -i 0.2 -W 2 "$a3" | sed -n 's/^rtt/# c1 -> c3 across three hubs: rtt/p'
+ok "a client of hub-1 reaches a client of hub-3 ($a3): hub-1 routes hub-3's pool through hub-2"
+
+# The middle hub dies (no BYE): its neighbours see the connections drop.
+kill -KILL "$hub2_pid"
+t0=$(date +%s%N)
+netns_wait_for 15 sh -c "! ip netns exec '$c1' ping -c 1 -W 1 '$a3'" || fail "c1 still reaches c3 without hub-2"
+netns_wait_for 15 sh -c "'$B/cli/trellis' status --socket '$T/hub-1.sock' | grep -q 'hub-3 (hub): unreachable'" ||
+	fail "hub-3 still reachable on hub-1: $(status1)"
+echo "# hub-3 unreachable on hub-1 $((($(date +%s%N) - t0) / 1000000)) ms after hub-2 died"
+ok "the middle hub killed: the clients no longer reach each other, hub-3 is unreachable"
+
+# The third link: hub-3's connector to hub-1 gets through.
+netns_exec "$h1" nft delete table inet trellis_line || fail "nft delete"
+t0=$(date +%s%N)
+netns_wait_for 40 reaches || fail "the third link did not restore c1 -> c3: $(status1)"
+echo "# c1 reaches c3 again $((($(date +%s%N) - t0) / 1000000)) ms after the third link was unblocked"
+status1 | grep -q "hub-3 (hub): reachable, next hop hub-3, 1 hop" || fail "hub-1's status: $(status1)"
+ok "a third link hub-1 <-> hub-3 restores it"
+echo "1..$n"
