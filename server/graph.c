@@ -118,6 +118,10 @@ session_claims(Session *s, const TrPrefix *p)
 	for (guint i = 0; i < s->n_subnets; i++)
 		if (tr_prefix_equal(&s->subnets[i], p))
 			return TRUE;
+	/* A linked node's own addresses are its session's host routes. */
+	for (guint i = 0; i < s->n_addrs; i++)
+		if (tr_prefix_equal(&s->addrs[i], p))
+			return TRUE;
 	return FALSE;
 }
 
@@ -241,6 +245,30 @@ hub_graph_unregistered(Session *s)
 	sync_soon(s->hub);
 }
 
+/* A node without a pool claims its own tunnel addresses (host routes) and
+ * subnets: nodes further away route them to the next hop toward it. */
+static gboolean
+claim_node_prefixes(TrHub *hub, gint64 now, GError **error)
+{
+	for (guint i = 0; i < hub->cfg.n_addresses; i++) {
+		TrPrefix a = hub->cfg.addresses[i];
+
+		if (a.family != TR_ADDR_IPV4 && a.family != TR_ADDR_IPV6)
+			continue;
+		a.len = (uint8_t)(tr_addr_family_bytes((TrAddrFamily)a.family) * 8);
+		if (!tr_graph_claim(hub->graph, NULL, &a, TR_GRAPH_CLAIM_ADDRESS, now, error))
+			return FALSE;
+	}
+	for (guint i = 0; i < hub->cfg.n_subnets; i++) {
+		TrPrefix p = hub->cfg.subnets[i];
+
+		tr_prefix_mask(&p);
+		if (!tr_graph_claim(hub->graph, NULL, &p, TR_GRAPH_CLAIM_SUBNET, now, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 hub_graph_init(TrHub *hub, GError **error)
 {
@@ -266,6 +294,8 @@ hub_graph_init(TrHub *hub, GError **error)
 		if (p && !tr_graph_claim(hub->graph, NULL, p, TR_GRAPH_CLAIM_POOL, now, error))
 			return FALSE;
 	}
+	if (hub->pool == NULL && !claim_node_prefixes(hub, now, error))
+		return FALSE;
 	hub_graph_schedule(hub);
 	return TRUE;
 }

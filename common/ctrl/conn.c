@@ -2,7 +2,7 @@
 #include "common/ctrl/conn.h"
 
 #include "common/base/error.h"
-#include "common/base/watch.h"
+#include "common/base/io-watch.h"
 #include "platform/net.h"
 
 #include <errno.h>
@@ -21,12 +21,6 @@ typedef enum {
 	STATE_CLOSED,
 } State;
 
-typedef struct {
-	GSource source;
-	TrCtrl *ctrl;
-	gpointer tag;
-} CtrlSource;
-
 struct _TrCtrl {
 	gint ref;
 	State state;
@@ -35,7 +29,7 @@ struct _TrCtrl {
 	char *peer;
 	TrCtrlCallbacks cb;
 	gpointer user_data;
-	CtrlSource *source;
+	TrIoWatch *watch; /* every connection behind one source (common/base/io-watch.h) */
 	guint timeout_id;
 	GByteArray *in;
 	GByteArray *out;
@@ -45,28 +39,18 @@ struct _TrCtrl {
 
 static void ctrl_finish(TrCtrl *ctrl, GError *error);
 
-static gboolean
-ctrl_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-	return callback(user_data);
-}
-
-static GSourceFuncs ctrl_source_funcs = {
-        .dispatch = ctrl_source_dispatch,
-};
-
 static void
 update_events(TrCtrl *ctrl)
 {
 	GIOCondition cond = G_IO_IN;
 
-	if (ctrl->source == NULL)
+	if (ctrl->watch == NULL)
 		return;
 	if (ctrl->state == STATE_HANDSHAKE)
 		cond = tr_tls_wants_write(ctrl->tls) ? G_IO_OUT : G_IO_IN;
 	else if (ctrl->out->len > 0 || ctrl->inflight > 0)
 		cond |= G_IO_OUT;
-	tr_watch_modify(&ctrl->source->source, ctrl->source->tag, cond);
+	tr_io_watch_modify(ctrl->watch, cond);
 }
 
 static gboolean
@@ -148,20 +132,18 @@ read_some(TrCtrl *ctrl, GError **error)
 	}
 	/* Budget spent with bytes still waiting: come back on the next iteration. */
 	if (ctrl->state == STATE_OPEN && tr_tls_pending(ctrl->tls))
-		g_source_set_ready_time(&ctrl->source->source, 0);
+		tr_io_watch_kick(ctrl->watch);
 	return TRUE;
 }
 
 static gboolean
-on_io(gpointer user_data)
+on_io(int fd, GIOCondition rev, gpointer user_data)
 {
 	TrCtrl *ctrl = user_data;
 	g_autoptr(TrCtrl) hold G_GNUC_UNUSED = tr_ctrl_ref(ctrl);
 	g_autoptr(GError) error = NULL;
-	GIOCondition rev;
 
-	g_source_set_ready_time(&ctrl->source->source, -1);
-	rev = tr_watch_query(&ctrl->source->source, ctrl->source->tag);
+	(void)fd;
 
 	if (ctrl->state == STATE_HANDSHAKE) {
 		int rc = tr_tls_handshake(ctrl->tls, &error);
@@ -257,25 +239,9 @@ on_handshake_timeout(gpointer user_data)
 void
 tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms)
 {
-	GSource *s = g_source_new(&ctrl_source_funcs, sizeof(CtrlSource));
-
-	ctrl->source = (CtrlSource *)s;
-	ctrl->source->ctrl = ctrl;
-	ctrl->source->tag = tr_watch_add(s, ctrl->fd, G_IO_IN | G_IO_OUT);
-	g_source_set_callback(s, on_io, ctrl, NULL);
-	g_source_set_name(s, "trellis-ctrl");
-	/*
-	 * GLib blocks a source that cannot recurse for the time of its dispatch
-	 * by taking its descriptor out of the context's poll list and putting it
-	 * back afterwards; both walk that list, which is sorted by descriptor
-	 * and holds one entry per connection. With 10,000 sessions that was
-	 * most of the hub's time in a reconnection storm (issue 24). Nothing in
-	 * on_io runs a nested main loop, so the block guards against nothing.
-	 */
-	g_source_set_can_recurse(s, TRUE);
-	g_source_attach(s, NULL);
-	/* Clients speak first in TLS: a ready time kicks the first flight now. */
-	g_source_set_ready_time(s, 0);
+	ctrl->watch = tr_io_watch_new(ctrl->fd, G_IO_IN | G_IO_OUT, on_io, ctrl);
+	/* Clients speak first in TLS: a kick sends the first flight now. */
+	tr_io_watch_kick(ctrl->watch);
 	if (timeout_ms > 0)
 		ctrl->timeout_id = g_timeout_add(timeout_ms, on_handshake_timeout, ctrl);
 }
@@ -283,11 +249,7 @@ tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms)
 static void
 ctrl_teardown(TrCtrl *ctrl)
 {
-	if (ctrl->source) {
-		g_source_destroy(&ctrl->source->source);
-		g_source_unref(&ctrl->source->source);
-		ctrl->source = NULL;
-	}
+	g_clear_pointer(&ctrl->watch, tr_io_watch_free);
 	g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
 	if (ctrl->fd >= 0) {
 		tr_sock_close(ctrl->fd);

@@ -17,6 +17,7 @@
  */
 #include "common/datapath/dataplane.h"
 
+#include "common/base/cow-array.h"
 #include "common/base/rcu.h"
 #include "common/datapath/offload.h"
 #include "platform/udp.h"
@@ -93,7 +94,8 @@ struct TrDpSession {
 	gpointer user_data;
 	_Atomic TrPath path;
 	_Atomic int64_t last_udp_rx;
-	atomic_uint events; /* TrDpEvent bits not yet seen by the control plane */
+	atomic_uint events; /* TrDpEvent bits not yet seen by the control plane (while any:
+	                       in dp->raised, or being looked at by the main loop) */
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
@@ -116,32 +118,22 @@ typedef struct {
 } DpSlot;
 
 /*
- * The sessions by forwarding id and by receiver index, shared by the tables
- * published while the sessions stay the same (a new forwarding snapshot only
- * takes a reference on it). It holds no reference on its sessions: a removed
- * session's last reference goes to the table that was current when it was
- * removed, and every table that can still show it is freed no later than that
- * one (the epochs of common/base/rcu.h are in publication order).
+ * The immutable table the workers read: the sessions by forwarding id and
+ * by receiver index, snapshots of the control plane's live arrays that share
+ * their chunks (common/base/cow-array.h), so a publication costs a directory
+ * of chunks, not a copy of every session. It holds no reference on its
+ * sessions: a removed session's last reference goes to the table that was
+ * current when it was removed, and every table that can still show it is
+ * freed no later than that one (the epochs of common/base/rcu.h are in
+ * publication order).
  */
 typedef struct {
-	atomic_int ref;
-	TrDpSession **by_id; /* [0] unused (the device) */
-	guint n_ids;
-	DpSlot *slots; /* receiver index -> session, open addressing */
-	guint mask;
-} DpIndex;
-
-/* The immutable table the workers read: the index's arrays, copied here so
- * that a lookup follows one pointer less. */
-typedef struct {
 	FwdRef *fwd;
-	DpIndex *index;
-	TrDpSession **by_id;
-	guint n_ids;
-	DpSlot *slots;
-	guint mask;
-	GSList *retired; /* sessions removed while this table was current (their last
-	                    reference; the main thread's only, workers never look) */
+	TrCowArray by_id; /* TrDpSession *; [0] unused (the device) */
+	TrCowArray slots; /* DpSlot: receiver index -> session, open addressing */
+	guint mask;       /* slots - 1 */
+	GSList *retired;  /* sessions removed while this table was current (their last
+	                     reference; the main thread's only, workers never look) */
 } Table;
 
 typedef struct {
@@ -220,14 +212,12 @@ struct TrDataplane {
 	/* Control plane's view, from which tables are built. */
 	GPtrArray *sessions; /* every live session */
 	FwdRef *fwd;
-	DpIndex *index; /* published; NULL when the sessions changed since */
 	/* The sessions by id and receiver index, kept up to date session by
-	 * session; a publication copies it (no walk over the sessions). */
+	 * session; a publication snapshots them (no walk over the sessions). */
 	struct {
-		TrDpSession **by_id;
-		guint n_ids;
-		DpSlot *slots;
-		guint mask, used;
+		TrCowArray by_id;
+		TrCowArray slots;
+		guint used;
 	} live;
 
 	/* Worker -> main loop. */
@@ -237,6 +227,8 @@ struct TrDataplane {
 	pthread_mutex_t outbox_lock;
 	GQueue outbox;
 	guint64 outbox_drops; /* under outbox_lock */
+	GPtrArray *raised;    /* under outbox_lock: sessions whose events went from none to
+	                         some (a reference each), for the main loop to look at */
 };
 
 /* ---- dataplane-session.c ----------------------------------------------------------- */
@@ -257,8 +249,6 @@ void dp_fwd_unref(FwdRef *f);
 void dp_table_free(gpointer table);
 /* Builds a table from the control plane's view and publishes it. */
 void dp_publish(TrDataplane *dp);
-/* The sessions changed: the next table gets a new index. */
-void dp_sessions_changed(TrDataplane *dp);
 /* Frees the live index (at the end). */
 void dp_live_clear(TrDataplane *dp);
 
@@ -319,16 +309,34 @@ dp_index_hash(uint32_t index)
 static inline TrDpSession *
 dp_table_lookup(const Table *t, uint32_t index)
 {
-	if (t == NULL || t->slots == NULL || index == 0)
+	if (t == NULL || t->slots.n_chunks == 0 || index == 0)
 		return NULL;
 	for (guint i = dp_index_hash(index) & t->mask, n = 0; n <= t->mask;
 	     i = (i + 1) & t->mask, n++) {
-		if (t->slots[i].index == index)
-			return t->slots[i].session;
-		if (t->slots[i].index == 0)
+		const DpSlot *slot = tr_cow_array_at(&t->slots, i);
+
+		if (slot->index == index)
+			return slot->session;
+		if (slot->index == 0)
 			return NULL;
 	}
 	return NULL;
+}
+
+/* Forwarding ids @t has room for (the largest is one less). */
+static inline guint
+dp_table_n_ids(const Table *t)
+{
+	return t ? tr_cow_array_len(&t->by_id) : 0;
+}
+
+/* The session of forwarding id @id in @t, or NULL. */
+static inline TrDpSession *
+dp_table_session(const Table *t, uint32_t id)
+{
+	if (id >= dp_table_n_ids(t))
+		return NULL;
+	return *(TrDpSession *const *)tr_cow_array_at(&t->by_id, id);
 }
 
 /* Reads the endpoint; 0 when none (or when it kept changing: a few tries). */

@@ -148,8 +148,7 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 		if (dp->cfg.client_to_client) {
 			if (dp->cfg.note_forwarding && res.peer != session->id)
 				note_forward(w, session, res.peer);
-			dp_to_session(w, session, res.peer < t->n_ids ? t->by_id[res.peer] : NULL,
-			              data, pkt->len);
+			dp_to_session(w, session, dp_table_session(t, res.peer), data, pkt->len);
 		} else
 			WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);
 		break;

@@ -303,9 +303,11 @@ dp_flood(Worker *w, TrDpSession *from, const TrFwdResult *res, uint8_t *data, si
 {
 	const Table *t = w->table;
 
-	for (guint i = 1; i < t->n_ids; i++) {
-		if (i != res->flood_except && t->by_id[i])
-			dp_to_session(w, from, t->by_id[i], data, len);
+	for (guint i = 1, n = dp_table_n_ids(t); i < n; i++) {
+		TrDpSession *to = dp_table_session(t, i);
+
+		if (i != res->flood_except && to)
+			dp_to_session(w, from, to, data, len);
 	}
 }
 
@@ -321,15 +323,15 @@ from_device(Worker *w, uint8_t *data, size_t len)
 		return;
 	tr_mangle_clamp_mss(data, len, dp->cfg.frame, dp->cfg.mtu);
 	if (!dp->cfg.hub) {
-		TrDpSession *to = t->n_ids > 1 ? t->by_id[1] : NULL;
+		TrDpSession *to = dp_table_session(t, 1);
 
 		/* A client's pairs (client/mesh.c): their peers' addresses go to them, the
 		 * rest to the hub session. */
 		if (t->fwd &&
 		    tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res) ==
 		            TR_FWD_PEER &&
-		    res.peer < t->n_ids && t->by_id[res.peer])
-			to = t->by_id[res.peer];
+		    dp_table_session(t, res.peer))
+			to = dp_table_session(t, res.peer);
 		dp_to_session(w, NULL, to, data, len);
 		return;
 	}
@@ -337,7 +339,7 @@ from_device(Worker *w, uint8_t *data, size_t len)
 		return;
 	switch (tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res)) {
 	case TR_FWD_PEER:
-		dp_to_session(w, NULL, res.peer < t->n_ids ? t->by_id[res.peer] : NULL, data, len);
+		dp_to_session(w, NULL, dp_table_session(t, res.peer), data, len);
 		break;
 	case TR_FWD_FLOOD:
 		dp_flood(w, NULL, &res, data, len);

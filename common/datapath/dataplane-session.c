@@ -58,8 +58,16 @@ dp_signal_main(TrDataplane *dp)
 void
 dp_session_raise(TrDpSession *session, unsigned ev)
 {
-	if (atomic_fetch_or_explicit(&session->events, ev, memory_order_acq_rel) == 0)
-		dp_signal_main(session->dp);
+	TrDataplane *dp = session->dp;
+
+	/* The first bits since the main loop last looked: the session goes on its
+	 * list, so that a wakeup looks at the sessions with events, not at all. */
+	if (atomic_fetch_or_explicit(&session->events, ev, memory_order_acq_rel) == 0) {
+		pthread_mutex_lock(&dp->outbox_lock);
+		g_ptr_array_add(dp->raised, dp_session_ref(session));
+		pthread_mutex_unlock(&dp->outbox_lock);
+		dp_signal_main(dp);
+	}
 }
 
 const char *

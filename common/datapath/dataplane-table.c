@@ -2,7 +2,8 @@
 /*
  * The table the workers read: every session by receiver index and by
  * forwarding id, and the forwarding snapshot, built from the control
- * plane's view and published through RCU (an immutable copy per change).
+ * plane's view and published through RCU (an immutable snapshot per change,
+ * sharing every chunk the change did not touch).
  */
 #include "common/datapath/dataplane-private.h"
 
@@ -17,22 +18,13 @@ dp_fwd_unref(FwdRef *f)
 	}
 }
 
-static void
-index_unref(DpIndex *ix)
-{
-	if (ix == NULL || atomic_fetch_sub_explicit(&ix->ref, 1, memory_order_acq_rel) != 1)
-		return;
-	g_free(ix->by_id);
-	g_free(ix->slots);
-	g_free(ix);
-}
-
 void
 dp_table_free(gpointer p)
 {
 	Table *t = p;
 
-	index_unref(t->index);
+	tr_cow_array_clear(&t->by_id);
+	tr_cow_array_clear(&t->slots);
 	dp_fwd_unref(t->fwd);
 	g_slist_free_full(t->retired, (GDestroyNotify)dp_session_unref);
 	g_free(t);
@@ -40,41 +32,75 @@ dp_table_free(gpointer p)
 
 /* ---- The live index ---------------------------------------------------------------- */
 
-static void
-live_slot_put(DpSlot *slots, guint mask, uint32_t index, TrDpSession *session)
+static guint
+live_mask(const TrDataplane *dp)
 {
-	guint j = dp_index_hash(index) & mask;
-
-	while (slots[j].index != 0)
-		j = (j + 1) & mask;
-	slots[j].index = index;
-	slots[j].session = session;
+	return tr_cow_array_len(&dp->live.slots) - 1;
 }
 
-/* Room for @session's receiver index (at most half full) and its id. */
+static const DpSlot *
+live_slot(const TrDataplane *dp, guint i)
+{
+	return tr_cow_array_at(&dp->live.slots, i);
+}
+
+static void
+live_slot_set(TrDataplane *dp, guint i, uint32_t index, TrDpSession *session)
+{
+	DpSlot *slot = tr_cow_array_write(&dp->live.slots, i);
+
+	slot->index = index;
+	slot->session = session;
+}
+
+static void
+live_slot_put(TrDataplane *dp, uint32_t index, TrDpSession *session)
+{
+	guint mask = live_mask(dp), j = dp_index_hash(index) & mask;
+
+	while (live_slot(dp, j)->index != 0)
+		j = (j + 1) & mask;
+	live_slot_set(dp, j, index, session);
+}
+
+static void
+live_set_id(TrDataplane *dp, uint32_t id, TrDpSession *session)
+{
+	*(TrDpSession **)tr_cow_array_write(&dp->live.by_id, id) = session;
+}
+
+static TrDpSession *
+live_id(const TrDataplane *dp, uint32_t id)
+{
+	if (id >= tr_cow_array_len(&dp->live.by_id))
+		return NULL;
+	return *(TrDpSession *const *)tr_cow_array_at(&dp->live.by_id, id);
+}
+
+/* Room for one more receiver index (at most half full) and for @id. */
 static void
 live_reserve(TrDataplane *dp, uint32_t id)
 {
-	if (2 * (dp->live.used + 1) > dp->live.mask + 1) {
-		guint size = MAX(2 * (dp->live.mask + 1), 16);
-		DpSlot *slots = g_malloc0(sizeof(*slots) * size);
+	guint size = tr_cow_array_len(&dp->live.slots);
 
-		for (guint i = 0; dp->live.slots && i <= dp->live.mask; i++)
-			if (dp->live.slots[i].index)
-				live_slot_put(slots, size - 1, dp->live.slots[i].index,
-				              dp->live.slots[i].session);
-		g_free(dp->live.slots);
-		dp->live.slots = slots;
-		dp->live.mask = size - 1;
-	}
-	if (id >= dp->live.n_ids) {
-		guint n = MAX(MAX(2 * dp->live.n_ids, id + 1), 2);
+	if (size == 0) {
+		tr_cow_array_init(&dp->live.slots, sizeof(DpSlot), TR_COW_CHUNK);
+		tr_cow_array_init(&dp->live.by_id, sizeof(TrDpSession *), TR_COW_CHUNK);
+	} else if (2 * (dp->live.used + 1) > size) {
+		TrCowArray old = dp->live.slots;
 
-		dp->live.by_id = g_renew(TrDpSession *, dp->live.by_id, n);
-		memset(dp->live.by_id + dp->live.n_ids, 0,
-		       (n - dp->live.n_ids) * sizeof(*dp->live.by_id));
-		dp->live.n_ids = n;
+		tr_cow_array_init(&dp->live.slots, sizeof(DpSlot), 2 * size);
+		for (guint i = 0; i < size; i++) {
+			const DpSlot *slot = tr_cow_array_at(&old, i);
+
+			if (slot->index)
+				live_slot_put(dp, slot->index, slot->session);
+		}
+		tr_cow_array_clear(&old);
 	}
+	if (id >= tr_cow_array_len(&dp->live.by_id))
+		tr_cow_array_grow(&dp->live.by_id,
+		                  MAX(2 * tr_cow_array_len(&dp->live.by_id), id + 1));
 }
 
 static void
@@ -82,11 +108,11 @@ live_add(TrDataplane *dp, TrDpSession *session)
 {
 	live_reserve(dp, session->id);
 	if (session->rx_index) {
-		live_slot_put(dp->live.slots, dp->live.mask, session->rx_index, session);
+		live_slot_put(dp, session->rx_index, session);
 		dp->live.used++;
 	}
 	if (session->id)
-		dp->live.by_id[session->id] = session;
+		live_set_id(dp, session->id, session);
 }
 
 /* Linear probing's deletion: the entries after it that could not take their
@@ -94,29 +120,28 @@ live_add(TrDataplane *dp, TrDpSession *session)
 static void
 live_remove(TrDataplane *dp, TrDpSession *session)
 {
-	DpSlot *slots = dp->live.slots;
-	guint mask = dp->live.mask, i, j;
+	guint mask, i, j;
 
-	if (session->id && session->id < dp->live.n_ids && dp->live.by_id[session->id] == session)
-		dp->live.by_id[session->id] = NULL;
-	if (session->rx_index == 0 || slots == NULL)
+	if (session->id && live_id(dp, session->id) == session)
+		live_set_id(dp, session->id, NULL);
+	if (session->rx_index == 0 || dp->live.slots.n_chunks == 0)
 		return;
-	for (i = dp_index_hash(session->rx_index) & mask; slots[i].session != session;
+	mask = live_mask(dp);
+	for (i = dp_index_hash(session->rx_index) & mask; live_slot(dp, i)->session != session;
 	     i = (i + 1) & mask)
-		if (slots[i].index == 0)
+		if (live_slot(dp, i)->index == 0)
 			return;
-	slots[i].index = 0;
-	slots[i].session = NULL;
+	live_slot_set(dp, i, 0, NULL);
 	dp->live.used--;
-	for (j = (i + 1) & mask; slots[j].index != 0; j = (j + 1) & mask) {
-		guint k = dp_index_hash(slots[j].index) & mask;
+	for (j = (i + 1) & mask; live_slot(dp, j)->index != 0; j = (j + 1) & mask) {
+		DpSlot moved = *live_slot(dp, j);
+		guint k = dp_index_hash(moved.index) & mask;
 
 		/* Entry j stays when its home k lies cyclically in (i, j]. */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		slots[i] = slots[j];
-		slots[j].index = 0;
-		slots[j].session = NULL;
+		live_slot_set(dp, i, moved.index, moved.session);
+		live_slot_set(dp, j, 0, NULL);
 		i = j;
 	}
 }
@@ -124,36 +149,14 @@ live_remove(TrDataplane *dp, TrDpSession *session)
 void
 dp_live_clear(TrDataplane *dp)
 {
-	g_clear_pointer(&dp->live.by_id, g_free);
-	g_clear_pointer(&dp->live.slots, g_free);
-	dp->live.n_ids = dp->live.mask = dp->live.used = 0;
+	tr_cow_array_clear(&dp->live.by_id);
+	tr_cow_array_clear(&dp->live.slots);
+	dp->live.used = 0;
 }
 
-/* A copy of the live index to publish. */
-static DpIndex *
-index_build(TrDataplane *dp)
-{
-	DpIndex *ix = g_new0(DpIndex, 1);
-
-	if (dp->live.slots == NULL)
-		live_reserve(dp, 1);
-	ix->ref = 1;
-	ix->n_ids = dp->live.n_ids;
-	ix->by_id = g_memdup2(dp->live.by_id, sizeof(*ix->by_id) * ix->n_ids);
-	ix->mask = dp->live.mask;
-	ix->slots = g_memdup2(dp->live.slots, sizeof(*ix->slots) * (ix->mask + 1));
-	return ix;
-}
-
-void
-dp_sessions_changed(TrDataplane *dp)
-{
-	g_clear_pointer(&dp->index, index_unref);
-}
-
-/* Builds a table from the control plane's view and publishes it: a new
- * index when the sessions changed, the last one otherwise (a new forwarding
- * snapshot alone costs the same with ten sessions as with ten thousand). */
+/* Builds a table from the control plane's view and publishes it: snapshots
+ * of the live arrays, which share their chunks (a publication costs the same
+ * with ten sessions as with ten thousand, give or take a directory). */
 void
 dp_publish(TrDataplane *dp)
 {
@@ -163,14 +166,11 @@ dp_publish(TrDataplane *dp)
 		atomic_fetch_add_explicit(&dp->fwd->ref, 1, memory_order_relaxed);
 		t->fwd = dp->fwd;
 	}
-	if (dp->index == NULL)
-		dp->index = index_build(dp);
-	atomic_fetch_add_explicit(&dp->index->ref, 1, memory_order_relaxed);
-	t->index = dp->index;
-	t->by_id = t->index->by_id;
-	t->n_ids = t->index->n_ids;
-	t->slots = t->index->slots;
-	t->mask = t->index->mask;
+	if (dp->live.slots.n_chunks == 0)
+		live_reserve(dp, 1);
+	tr_cow_array_snapshot(&dp->live.by_id, &t->by_id);
+	tr_cow_array_snapshot(&dp->live.slots, &t->slots);
+	t->mask = tr_cow_array_len(&t->slots) - 1;
 	tr_rcu_publish(dp->rcu, t);
 }
 
@@ -193,7 +193,6 @@ tr_dataplane_add_session(TrDataplane *dp, TrDc *dc, uint32_t id, const struct so
 		dp_endpoint_write(session, endpoint, endpoint_len);
 	g_ptr_array_add(dp->sessions, session);
 	live_add(dp, session);
-	dp_sessions_changed(dp);
 	dp_publish(dp);
 	return session;
 }
@@ -208,7 +207,6 @@ tr_dataplane_remove_session(TrDataplane *dp, TrDpSession *session)
 	session->removed = TRUE;
 	g_ptr_array_remove(dp->sessions, session);
 	live_remove(dp, session);
-	dp_sessions_changed(dp);
 	/* Workers may hold it through the current table (and older ones): it goes
 	 * when that table does. Only the main thread touches `retired`. */
 	current = tr_rcu_peek(dp->rcu);
@@ -225,13 +223,12 @@ tr_dataplane_set_session_id(TrDataplane *dp, TrDpSession *session, uint32_t id)
 		session->id = id;
 		return;
 	}
-	if (session->id < dp->live.n_ids && dp->live.by_id[session->id] == session)
-		dp->live.by_id[session->id] = NULL;
+	if (session->id && live_id(dp, session->id) == session)
+		live_set_id(dp, session->id, NULL);
 	session->id = id;
 	live_reserve(dp, id);
 	if (id)
-		dp->live.by_id[id] = session;
-	dp_sessions_changed(dp);
+		live_set_id(dp, id, session);
 	dp_publish(dp);
 }
 

@@ -73,6 +73,7 @@ gboolean
 dp_on_main_wake(gint fd, GIOCondition cond, gpointer p)
 {
 	TrDataplane *dp = p;
+	GPtrArray *raised;
 	GQueue q;
 	OutItem *item;
 
@@ -96,26 +97,20 @@ dp_on_main_wake(gint fd, GIOCondition cond, gpointer p)
 		dp_session_unref(item->session);
 		g_free(item);
 	}
-	/* A callback may remove sessions (itself or others): walk a copy. */
-	{
-		guint n = dp->sessions->len;
-		g_autofree TrDpSession **copy = g_new(TrDpSession *, MAX(n, 1));
+	/* The sessions that raised events since the last look (callbacks may
+	 * remove sessions, themselves or others: each is held by a reference). */
+	pthread_mutex_lock(&dp->outbox_lock);
+	raised = g_steal_pointer(&dp->raised);
+	dp->raised = g_ptr_array_new_with_free_func((GDestroyNotify)dp_session_unref);
+	pthread_mutex_unlock(&dp->outbox_lock);
+	for (guint i = 0; i < raised->len; i++) {
+		TrDpSession *session = raised->pdata[i];
+		unsigned ev = atomic_exchange_explicit(&session->events, 0, memory_order_acq_rel);
 
-		for (guint i = 0; i < n; i++)
-			copy[i] = dp_session_ref(dp->sessions->pdata[i]);
-		for (guint i = 0; i < n; i++) {
-			TrDpSession *session = copy[i];
-			unsigned ev = session->removed
-			                      ? 0
-			                      : atomic_exchange_explicit(&session->events, 0,
-			                                                 memory_order_acq_rel);
-
-			if (ev && session->cb.event)
-				session->cb.event(session, ev, session->user_data);
-		}
-		for (guint i = 0; i < n; i++)
-			dp_session_unref(copy[i]);
+		if (ev && !session->removed && session->cb.event)
+			session->cb.event(session, ev, session->user_data);
 	}
+	g_ptr_array_free(raised, TRUE);
 	return G_SOURCE_CONTINUE;
 }
 

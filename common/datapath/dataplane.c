@@ -57,6 +57,7 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 	pthread_mutex_init(&dp->quiesce_lock, NULL);
 	pthread_mutex_init(&dp->outbox_lock, NULL);
 	g_queue_init(&dp->outbox);
+	dp->raised = g_ptr_array_new_with_free_func((GDestroyNotify)dp_session_unref);
 	dp->rcu = tr_rcu_new(dp_table_free);
 	dp->sessions = g_ptr_array_new();
 	dp->main_wake.rfd = dp->main_wake.wfd = -1;
@@ -114,6 +115,7 @@ tr_dataplane_free(TrDataplane *dp)
 			dp_session_unref(item->session);
 		g_free(item);
 	}
+	g_ptr_array_unref(dp->raised);
 	for (guint i = 0; i < dp->sessions->len; i++) {
 		TrDpSession *session = dp->sessions->pdata[i];
 		session->removed = TRUE;
@@ -121,7 +123,6 @@ tr_dataplane_free(TrDataplane *dp)
 	}
 	g_ptr_array_unref(dp->sessions);
 	dp_fwd_unref(dp->fwd);
-	dp_sessions_changed(dp);
 	dp_live_clear(dp);
 	tr_rcu_free(dp->rcu);
 	if (dp->main_wake.rfd >= 0)

@@ -2,6 +2,7 @@
 #include "common/datapath/route.h"
 
 #include "common/base/addr.h"
+#include "common/base/cow-array.h"
 #include "common/base/error.h"
 
 #include <string.h>
@@ -24,8 +25,11 @@ typedef struct {
 
 /*
  * It also keeps the table of the winners up to date claim by claim (live), so
- * that a build is one copy of it; only a new (family, length) or a group
- * more than half full makes the next build lay the table out anew.
+ * that a build is a snapshot of it: its entries are in chunks copied on write
+ * (common/base/cow-array.h), so a build copies the header, the groups and a
+ * directory of chunks, and a claim taken in or out copies one chunk. Only a
+ * new (family, length) or a group more than half full makes the next build
+ * lay the table out anew.
  */
 struct TrRouteBuilder {
 	GHashTable *by_prefix; /* TrPrefix * (in its Slot) -> Slot *, owned */
@@ -52,12 +56,25 @@ typedef struct {
 #define N_FAMILIES 3
 
 struct TrRouteTable {
-	size_t size; /* of the one allocation */
+	size_t size; /* of the one allocation: this header and the groups */
 	uint32_t n_routes;
 	uint32_t fam_first[N_FAMILIES], fam_count[N_FAMILIES]; /* groups, longest first */
 	Group *groups;
-	Entry *entries;
+	TrCowArray entries; /* Entry */
 };
+
+static const Entry *
+entry_at(const TrRouteTable *t, uint32_t i)
+{
+	return tr_cow_array_at(&t->entries, i);
+}
+
+/* Entry @i of the live table, to change (its chunk is copied when a built table shares it). */
+static Entry *
+entry_write(TrRouteTable *t, uint32_t i)
+{
+	return tr_cow_array_write(&t->entries, i);
+}
 
 static int
 family_index(unsigned family)
@@ -169,7 +186,7 @@ tr_route_builder_free(TrRouteBuilder *b)
 		return;
 	g_hash_table_unref(b->by_peer);
 	g_hash_table_unref(b->by_prefix);
-	g_free(b->live);
+	tr_route_table_free(b->live);
 	g_free(b);
 }
 
@@ -213,7 +230,8 @@ live_slot(const TrRouteTable *t, const Group *g, const TrPrefix *p)
 {
 	uint32_t h = key_hash(p->addr) & g->mask;
 
-	while (t->entries[g->first + h].used && memcmp(t->entries[g->first + h].key, p->addr, 16))
+	while (entry_at(t, g->first + h)->used &&
+	       memcmp(entry_at(t, g->first + h)->key, p->addr, 16))
 		h = (h + 1) & g->mask;
 	return h;
 }
@@ -229,10 +247,10 @@ live_put(TrRouteBuilder *b, const TrPrefix *p, uint32_t peer)
 		return;
 	g = live_group(b->live, p);
 	if (g == NULL || 2 * (g->count + 1) > g->mask + 1) {
-		g_clear_pointer(&b->live, g_free); /* a new length, or full enough */
+		g_clear_pointer(&b->live, tr_route_table_free); /* a new length, or full enough */
 		return;
 	}
-	e = &b->live->entries[g->first + live_slot(b->live, g, p)];
+	e = entry_write(b->live, g->first + live_slot(b->live, g, p));
 	if (!e->used) {
 		memcpy(e->key, p->addr, 16);
 		e->used = 1;
@@ -254,19 +272,19 @@ live_del(TrRouteBuilder *b, const TrPrefix *p)
 	if (t == NULL)
 		return;
 	g = live_group(t, p);
-	if (g == NULL || !t->entries[g->first + (i = live_slot(t, g, p))].used) {
-		g_clear_pointer(&b->live, g_free); /* not there: cannot happen; start anew */
+	if (g == NULL || !entry_at(t, g->first + (i = live_slot(t, g, p)))->used) {
+		g_clear_pointer(&b->live, tr_route_table_free); /* not there: cannot happen */
 		return;
 	}
-	t->entries[g->first + i].used = 0;
-	for (j = (i + 1) & g->mask; t->entries[g->first + j].used; j = (j + 1) & g->mask) {
-		uint32_t k = key_hash(t->entries[g->first + j].key) & g->mask;
+	entry_write(t, g->first + i)->used = 0;
+	for (j = (i + 1) & g->mask; entry_at(t, g->first + j)->used; j = (j + 1) & g->mask) {
+		uint32_t k = key_hash(entry_at(t, g->first + j)->key) & g->mask;
 
 		/* Entry j stays when its home k lies cyclically in (i, j]. */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
-		t->entries[g->first + i] = t->entries[g->first + j];
-		t->entries[g->first + j].used = 0;
+		*entry_write(t, g->first + i) = *entry_at(t, g->first + j);
+		entry_write(t, g->first + j)->used = 0;
 		i = j;
 	}
 	g->count--;
@@ -492,7 +510,7 @@ table_layout(const TrRouteBuilder *b)
 {
 	uint32_t count[N_FAMILIES][N_LENGTHS] = {{0}}, group_of[N_FAMILIES][N_LENGTHS];
 	uint32_t n_groups = 0, n_entries = 0;
-	size_t off_groups, off_entries;
+	size_t off_groups;
 	GHashTableIter it;
 	gpointer value;
 	TrRouteTable *t;
@@ -513,11 +531,10 @@ table_layout(const TrRouteBuilder *b)
 	}
 
 	off_groups = (sizeof(TrRouteTable) + 15) & ~(size_t)15;
-	off_entries = (off_groups + n_groups * sizeof(Group) + 15) & ~(size_t)15;
-	t = g_malloc0(off_entries + (size_t)n_entries * sizeof(Entry));
-	t->size = off_entries + (size_t)n_entries * sizeof(Entry);
+	t = g_malloc0(off_groups + n_groups * sizeof(Group));
+	t->size = off_groups + n_groups * sizeof(Group);
 	t->groups = (Group *)((uint8_t *)t + off_groups);
-	t->entries = (Entry *)((uint8_t *)t + off_entries);
+	tr_cow_array_init(&t->entries, sizeof(Entry), n_entries);
 	t->n_routes = g_hash_table_size(b->by_prefix);
 
 	/* Groups of a family together, longest first. */
@@ -547,18 +564,22 @@ table_layout(const TrRouteBuilder *b)
 		        &t->groups[group_of[family_index(s->prefix.family)][s->prefix.len]];
 		uint32_t h = key_hash(s->prefix.addr) & g->mask;
 
-		while (t->entries[g->first + h].used)
+		Entry *e;
+
+		while (entry_at(t, g->first + h)->used)
 			h = (h + 1) & g->mask;
-		memcpy(t->entries[g->first + h].key, s->prefix.addr, 16);
-		t->entries[g->first + h].peer = slot_winner(s)->peer;
-		t->entries[g->first + h].used = 1;
+		e = entry_write(t, g->first + h);
+		memcpy(e->key, s->prefix.addr, 16);
+		e->peer = slot_winner(s)->peer;
+		e->used = 1;
 		t->groups[group_of[family_index(s->prefix.family)][s->prefix.len]].count++;
 	}
 	return t;
 }
 
-/* A copy of the live table (laid out anew first when it has to be). The
- * builder is logically const: the live table is a cache of its claims. */
+/* A snapshot of the live table (laid out anew first when it has to be): its
+ * header and groups copied, its entries' chunks shared. The builder is
+ * logically const: the live table is a cache of its claims. */
 TrRouteTable *
 tr_route_table_build(const TrRouteBuilder *b)
 {
@@ -569,13 +590,16 @@ tr_route_table_build(const TrRouteBuilder *b)
 		mb->live = table_layout(b);
 	t = g_memdup2(b->live, b->live->size);
 	t->groups = (Group *)((uint8_t *)t + ((uint8_t *)b->live->groups - (uint8_t *)b->live));
-	t->entries = (Entry *)((uint8_t *)t + ((uint8_t *)b->live->entries - (uint8_t *)b->live));
+	tr_cow_array_snapshot(&b->live->entries, &t->entries);
 	return t;
 }
 
 void
 tr_route_table_free(TrRouteTable *t)
 {
+	if (t == NULL)
+		return;
+	tr_cow_array_clear(&t->entries);
 	g_free(t);
 }
 
@@ -601,7 +625,7 @@ tr_route_lookup(const TrRouteTable *t, TrAddrFamily family, const uint8_t *addr,
 		mask_key(key, addr, g->len);
 		h = key_hash(key) & g->mask;
 		for (;;) {
-			const Entry *e = &t->entries[g->first + h];
+			const Entry *e = entry_at(t, g->first + h);
 
 			if (!e->used)
 				break;
