@@ -454,6 +454,7 @@ hub_client_hello(Session *s, TrMsg *hello)
 	    !hub_session_check_node_key(s, s->cert_identity + 4, hello))
 		return;
 	s->mesh = (hello->features & TR_FEATURE_PAIRS) != 0;
+	s->no_direct = (hello->features & TR_FEATURE_NO_DIRECT) != 0;
 	cs = g_new0(ClientSession, 1);
 	cs->hello = g_new(TrMsg, 1);
 	*cs->hello = *hello;

@@ -63,6 +63,8 @@ struct _TrHub {
 	gpointer changed_data;
 	TrPortmap *portmap; /* NAT port mapping of our port; NULL when off */
 	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL with --no-mesh */
+	GHashTable
+	        *pair_backoff; /* "a\nb" -> MeshBackoff: pairs whose handshakes failed (mesh.c) */
 	TrLogLimit pair_log;
 	TrGraph *graph;          /* the network of hubs and nodes (graph.c) */
 	GHashTable *graph_links; /* graph link id -> Session */

@@ -96,6 +96,10 @@ const TrOptDesc tr_server_options[] = {
          0},
         {"no-relay", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Relay no sealed datagrams between paired clients (docs/MESH.md)", 0},
+        {"relay-rate", 0, TR_OPT_INT, "KBIT", "0", 0, 100000000, NULL, "Network",
+         "Relay at most this many kbit/s for each pair of clients, both ways together (0: no "
+         "limit; frames over it are dropped)",
+         0},
         {"no-udp", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Carry data over the TLS stream only", 0},
         {"connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
@@ -185,6 +189,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->udp = !tr_options_get_bool(o, "no-udp");
 	c->mesh = !tr_options_get_bool(o, "no-mesh");
 	c->relay = !tr_options_get_bool(o, "no-relay");
+	c->relay_rate = (guint64)tr_options_get_int(o, "relay-rate", 0) * 1000 / 8;
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
 	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);

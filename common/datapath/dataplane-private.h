@@ -99,6 +99,8 @@ struct TrDpSession {
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
+	_Atomic uint64_t pong_word; /* the first 8 payload bytes of its last PONG over UDP */
+	_Atomic int64_t pong_at;    /* when it came (0: never) */
 	DpFwdNotes fwd;             /* the targets of its forwarded packets, lately */
 	gboolean removed;           /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */

@@ -262,6 +262,13 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 			                tr_packet_data(pkt), pkt->len, w->now);
 		break;
 	case TR_DC_PONG:
+		/* What our PING carried comes back: the control plane's round trip. */
+		if (from && pkt->len >= 8) {
+			atomic_store_explicit(&session->pong_word,
+			                      tr_load_be64(tr_packet_data(pkt)),
+			                      memory_order_relaxed);
+			atomic_store_explicit(&session->pong_at, w->now, memory_order_relaxed);
+		}
 		break;
 	case TR_DC_CLOSE:
 		dp_session_raise(session, TR_DP_EVENT_CLOSED);

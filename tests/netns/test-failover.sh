@@ -46,8 +46,17 @@ netns_spawn "$h1" "$B/server/trellis-server" --shared-key "another network's key
 	--pool6 fd00:19:9::/64 >"$T/hubx.log" 2>&1
 netns_wait_for 10 grep -q "listening" "$T/hubx.log" || fail "hub-x did not start"
 
-netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1:3300 -c 198.18.3.1 --shared-key "$KEY" \
-	--name c1 --control-socket "$T/c1.sock" >"$T/c1.log" 2>&1
+# c1 reads its hubs from a config file, as trellis join and the tray's
+# networks have them.
+cat >"$T/c1.conf" <<CONF
+[client]
+connect = 198.18.3.1:3300;198.18.3.1
+shared-key = $KEY
+name = c1
+CONF
+chmod 600 "$T/c1.conf"
+netns_spawn "$c1" "$B/client/trellis-client" --config "$T/c1.conf" --control-socket "$T/c1.sock" \
+	>"$T/c1.log" 2>&1
 netns_spawn "$c2" "$B/client/trellis-client" -c 198.18.4.1 -c 198.18.5.1 --failback 2 \
 	--shared-key "$KEY" --name c2 --control-socket "$T/c2.sock" >"$T/c2.log" 2>&1
 netns_wait_for 20 grep -q "connected to 198.18.3.1 as" "$T/c1.log" || fail "c1 did not reach hub-1"
@@ -55,7 +64,7 @@ grep -q "hub 198.18.3.1:3300 refused us" "$T/c1.log" || fail "c1 did not say hub
 grep "refused us" "$T/c1.log" | head -n 1 | sed 's/^/# c1: /'
 st=$("$B/cli/trellis" status --socket "$T/c1.sock" --json) || fail "c1 status: $st"
 echo "$st" | grep -q '"hub":"198.18.3.1:3300","current":false,"refused":true' || fail "c1's status: $st"
-ok "a hub that refuses the client (another network's key) is skipped for the next"
+ok "a hub that refuses the client (another network's key) is skipped for the next (both from its config file)"
 
 addr() { ip -n "$1" -4 -o addr show dev trellis0 2>/dev/null | awk '{print $4}' | cut -d/ -f1; }
 netns_wait_for 20 grep -q "connected to 198.18.4.1 as" "$T/c2.log" || fail "c2 did not reach hub-2"
