@@ -150,6 +150,11 @@ void hub_graph_take_pools(Session *s, const TrMsg *m);
 gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
 void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
 void hub_graph_link_down(Session *s);
+/* A client's addresses and subnets, claimed in the graph for it (after its
+ * lease); FALSE with @why when the network refuses a subnet (someone else's
+ * behind another hub): nothing is left claimed. */
+gboolean hub_graph_client_claims(Session *s, char **why);
+void hub_graph_client_gone(Session *s); /* its claims withdrawn */
 /* @s leaves the forwarding tables: the routes learnt through it go. */
 void hub_graph_unregistered(Session *s);
 gboolean hub_graph_message(Session *s, TrMsg *msg); /* a graph message: TRUE, handled */

@@ -104,7 +104,8 @@ const TrOptDesc tr_server_options[] = {
          "Carry data over the TLS stream only", 0},
         {"connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
          "Another node configured alike, or another hub of the network (each with its own "
-         "--pool slice), to connect to, retried for ever (needs --name and --shared-key)",
+         "--pool slice), to connect to, retried for ever (needs --name, and --shared-key or "
+         "this hub's server certificate of the network's CA, whose name is its --name)",
          0},
         {"name", 0, TR_OPT_STRING, "NAME", "hub", 0, 0, NULL, "Security",
          "This node's name: its certificate's name on the state directory's CA, and its unique "
