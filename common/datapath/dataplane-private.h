@@ -40,8 +40,13 @@ G_BEGIN_DECLS
 #define GSO_MAX_BYTES 65000u
 #define INBOX_MAX     1024u
 #define OUTBOX_MAX    4096u
-#define SEND_WAIT_MS  2  /* socket buffer full: wait this long, a few times */
-#define EP_WORDS      4u /* an endpoint (sockaddr_in6 fits) in atomic words */
+#define SEND_WAIT_MS  2 /* socket buffer full: wait this long, a few times */
+/* Bytes a worker takes from its socket, or from its device, before it writes out what
+ * it has and turns to the other: a packet one way (a call's, a ping's answer) waits
+ * behind about this much of a stream the other way (plus one read: up to RX_MSGS
+ * datagrams, or one super-packet), not a whole batch (up to 64 x 64 KiB). */
+#define TURN_BYTES (256u * 1024u)
+#define EP_WORDS   4u /* an endpoint (sockaddr_in6 fits) in atomic words */
 
 /* What woke a worker: its device queue, its socket, its wakeup. */
 enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };

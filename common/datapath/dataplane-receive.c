@@ -334,8 +334,9 @@ void
 dp_do_udp(Worker *w)
 {
 	unsigned budget = w->dp->cfg.batch;
+	size_t bytes = 0;
 
-	while (budget > 0) {
+	while (budget > 0 && bytes < TURN_BYTES) {
 		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, MIN(budget, RX_MSGS));
 
 		if (n <= 0)
@@ -347,6 +348,7 @@ dp_do_udp(Worker *w)
 
 			if (m->segment)
 				WSTAT(w, rx_gro_runs, 1);
+			bytes += m->len;
 			for (size_t off = 0; off < m->len; off += seg)
 				rx_datagram(w, m->data + off, MIN(seg, m->len - off),
 				            (struct sockaddr *)&m->addr, m->addr_len);
