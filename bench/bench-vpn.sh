@@ -21,8 +21,9 @@
 #   --cases LIST  subset/order of (default: all):
 #                 bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo
 #                 trellis-chacha20-lzo trellis-1thread-plain trellis-threads
-#                 trellis-udp-offload trellis-no-coalesce wireguard-go
-#                 openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula
+#                 trellis-udp-offload trellis-no-coalesce mesh-hub mesh-direct
+#                 mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20
+#                 tinc-1.0 nebula
 #                 The trellis-* technique cases are AES-256-GCM with parts of the
 #                 data path switched off, to show what each gives:
 #                   1thread-plain  one worker, batching only: no offloads at all
@@ -30,6 +31,17 @@
 #                   udp-offload    workers + UDP GSO/GRO; no device offload
 #                   no-coalesce    everything but merging segments for the device
 #                   aes256gcm      everything on (the default configuration)
+#                 The mesh-* cases (issue 17, docs/MESH.md) run in three other
+#                 namespaces on one bridge (198.18.1.0/24, in the hub's
+#                 namespace): a hub H, a client P and a client Q that measures;
+#                 certificates, AES-256-GCM, everything else default:
+#                   mesh-hub       Q to the hub (client to hub, P idle)
+#                   mesh-direct    Q to P over their pair session, direct
+#                   mesh-relayed   Q to P over their pair session, relayed by
+#                                  the hub (UDP between P and Q dropped)
+#                 With mesh-hub and mesh-direct, the report checks the mesh's
+#                 targets: direct >= 90 % of client-to-hub single-stream
+#                 throughput, idle RTT within 10 %.
 #   --build DIR   Trellis build directory (default: ./build)
 #   --time N      iperf3 seconds per run (default 10)
 #   --csv FILE    also write the results as CSV
@@ -45,7 +57,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 ALL_CASES="bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo trellis-chacha20-lzo
 	trellis-1thread-plain trellis-threads trellis-udp-offload trellis-no-coalesce
-	wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
+	mesh-hub mesh-direct mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
 ALL_CASES=$(echo $ALL_CASES)
 CASES=$ALL_CASES
 T=10
@@ -71,7 +83,7 @@ CASES=$(echo $CASES | tr ',' ' ')
 for c in $CASES; do [[ " $ALL_CASES " == *" $c "* ]] || die "unknown case: $c"; done
 ((EUID == 0)) || die "run as root (namespaces, tun devices)"
 [[ -n $CSV ]] && CSV=$(realpath -m "$CSV")
-if [[ " $CASES " == *" trellis-"* ]]; then
+if [[ " $CASES " == *" trellis-"* || " $CASES " == *" mesh-"* ]]; then
 	B=$(realpath "$B" 2>/dev/null) && [[ -x $B/server/trellis-server && -x $B/client/trellis-client ]] ||
 		die "no Trellis build in '$B' (meson setup build && ninja -C build, or --build DIR)"
 fi
@@ -82,8 +94,9 @@ fi
 # benchmark-only dependencies: scripts/install-deps.sh (CI) never installs them.
 declare -A PKG=([iperf3]=iperf3 [ping]=iputils-ping [ip]=iproute2 [ss]=iproute2 [nstat]=iproute2
 	[wg]=wireguard-tools [wireguard-go]=wireguard-go [openvpn]=openvpn
-	[openssl]=openssl [tincd]=tinc [nebula]=nebula [nebula-cert]=nebula)
+	[openssl]=openssl [tincd]=tinc [nebula]=nebula [nebula-cert]=nebula [nft]=nftables)
 need=(iperf3 ping ip ss nstat)
+[[ " $CASES " == *" mesh-relayed "* ]] && need+=(nft)
 for c in $CASES; do
 	case $c in
 	wireguard-go) need+=(wg wireguard-go) ;;
@@ -158,22 +171,22 @@ cpu_ticks() { # utime+stime of a process, all threads
 hwm_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 udp_drops() { ip netns exec "$1" nstat -asz UdpRcvbufErrors UdpSndbufErrors | awk '/^Udp/ {s += $2} END {print s + 0}'; }
 
-# iperf3 from B to $1 with $2 streams; GBPS = receiver's total, RETR = retransmits.
+# iperf3 from B (CLI_NS; the server in SRV_NS) to $1 with $2 streams; GBPS = receiver's total, RETR = retransmits.
 # With $3 = ping, pings B -> $1 at 10 ms while the stream runs (from its second
 # second to one second before its end, past slow start): LRTT as RTT below.
 iperf_run() {
 	local dst=$1 n=$2 out=$TMP/iperf-$CUR-P$2.txt srv cli pcount pdelay=1
 	GBPS='' RETR='' LRTT=''
-	spawn "$NSA" "$TMP/iperf-server-$CUR.txt" iperf3 -s -1 -p 5201
+	spawn "$SRV_NS" "$TMP/iperf-server-$CUR.txt" iperf3 -s -1 -p 5201
 	srv=$NETNS_LAST_PID
-	netns_wait_for 5 listening "$NSA" 5201 || { netns_kill "$srv"; return 1; }
-	spawn "$NSB" "$out" timeout $((T + 30)) iperf3 -c "$dst" -p 5201 -t "$T" -P "$n" -f m --connect-timeout 5000
+	netns_wait_for 5 listening "$SRV_NS" 5201 || { netns_kill "$srv"; return 1; }
+	spawn "$CLI_NS" "$out" timeout $((T + 30)) iperf3 -c "$dst" -p 5201 -t "$T" -P "$n" -f m --connect-timeout 5000
 	cli=$NETNS_LAST_PID
 	if [[ ${3:-} == ping ]]; then
 		pcount=$(((T - 2) * 100))
 		((T < 3)) && pdelay=0.3 pcount=$((T * 50))
 		sleep "$pdelay"
-		spawn "$NSB" "$TMP/ping-loaded-$CUR.txt" ping -n -c "$pcount" -i 0.01 -W 1 -w $((T + 10)) "$dst"
+		spawn "$CLI_NS" "$TMP/ping-loaded-$CUR.txt" ping -n -c "$pcount" -i 0.01 -W 1 -w $((T + 10)) "$dst"
 		wait "$NETNS_LAST_PID"
 		LRTT=$(ping_stats "$TMP/ping-loaded-$CUR.txt" "$pcount")
 	fi
@@ -195,7 +208,7 @@ ping_stats() {
 ping_run() {
 	local out=$TMP/ping-$CUR.txt
 	RTT=
-	spawn "$NSB" "$out" ping -n -c 200 -i 0.01 -W 1 -w 30 "$1"
+	spawn "$CLI_NS" "$out" ping -n -c 200 -i 0.01 -W 1 -w 30 "$1"
 	wait "$NETNS_LAST_PID"
 	RTT=$(ping_stats "$out" 200)
 }
@@ -203,7 +216,10 @@ ping_run() {
 # ------------------------------------------------------------------- cases --
 # Each up_* starts both ends and sets VPN_A, VPN_B (PIDs), VER, NOTE, and may
 # set READY (a command that holds once the tunnel carries data).
-VPN_A='' VPN_B='' VER='' NOTE='' READY=''
+VPN_A='' VPN_B='' VER='' NOTE='' READY='' MESH_OTHER=''
+# Where iperf3's server runs and where it and ping are started from, and the
+# destination: A and B and A's tunnel address unless a case says otherwise.
+SRV_NS='' CLI_NS='' DST=''
 
 up_bare() {
 	VER="linux $(uname -r | cut -d- -f1) veth"
@@ -238,6 +254,84 @@ up_trellis_1thread_plain() { up_trellis aes256-gcm none --threads 1 --no-tun-off
 up_trellis_threads() { up_trellis aes256-gcm none --no-tun-offload --no-udp-gso --no-udp-gro; }
 up_trellis_udp_offload() { up_trellis aes256-gcm none --no-tun-offload; }
 up_trellis_no_coalesce() { up_trellis aes256-gcm none --no-coalesce; }
+
+# The mesh cases' three namespaces (made once): hub H 198.18.1.1 (a bridge),
+# clients P 198.18.1.2 and Q 198.18.1.3, and their PKI.
+MESH_LAB=0
+mesh_lab() {
+	local ns i=2 d=$TMP/mesh-pki
+	((MESH_LAB)) && return 0
+	netns_new NSH mh && netns_new NSP mp && netns_new NSQ mq || return 1
+	ip -n "$NSH" link add br0 type bridge && ip -n "$NSH" addr add 198.18.1.1/24 dev br0 &&
+		ip -n "$NSH" link set br0 up || return 1
+	for ns in "$NSP" "$NSQ"; do
+		ip -n "$NSH" link add "mv$i" type veth peer name eth0 netns "$ns" &&
+			ip -n "$NSH" link set "mv$i" master br0 up &&
+			ip -n "$ns" addr add "198.18.1.$i/24" dev eth0 && ip -n "$ns" link set eth0 up || return 1
+		i=$((i + 1))
+	done
+	"$B/cli/trellis" pki init --state-dir "$d" >/dev/null &&
+		"$B/cli/trellis" pki issue hub --server --state-dir "$d" >/dev/null &&
+		"$B/cli/trellis" pki issue p --state-dir "$d" >/dev/null &&
+		"$B/cli/trellis" pki issue q --state-dir "$d" >/dev/null || return 1
+	MESH_LAB=1
+}
+# $1: hub, direct or relayed.
+up_mesh() {
+	local how=$1 d=$TMP/trellis p=$TMP/mesh-pki name ns pp
+	mkdir -p "$d"
+	mesh_lab || { NOTE="cannot build the three namespaces"; return 1; }
+	spawn "$NSH" "$d/hub.log" "$B/server/trellis-server" --ca "$p/ca.crt" --cert "$p/issued/hub.crt" \
+		--key "$p/issued/hub.key" --pool 198.19.0.0/24 --pool6 none --crypto aes256-gcm \
+		--control-socket none --state-dir "$d/hub-state"
+	MESH_HUB=$NETNS_LAST_PID
+	netns_wait_for 10 grep -q "listening on port" "$d/hub.log" || { NOTE="the hub did not start"; return 1; }
+	for name in p q; do
+		[[ $name == p ]] && ns=$NSP || ns=$NSQ
+		spawn "$ns" "$d/$name.log" "$B/client/trellis-client" -c 198.18.1.1 --server-name hub \
+			--ca "$p/ca.crt" --cert "$p/issued/$name.crt" --key "$p/issued/$name.key" \
+			--crypto aes256-gcm --control-socket none
+		[[ $name == p ]] && pp=$NETNS_LAST_PID || VPN_B=$NETNS_LAST_PID
+		netns_wait_for 20 grep -q "data now over UDP" "$d/$name.log" || { NOTE="client $name did not reach UDP"; return 1; }
+	done
+	CLI_NS=$NSQ
+	VER="trellis $(git describe --always --dirty 2>/dev/null || echo '?')"
+	if [[ $how == hub ]]; then
+		SRV_NS=$NSH DST=198.19.0.1 VPN_A=$MESH_HUB MESH_OTHER=$pp
+		NOTE="client Q to the hub, three namespaces on a bridge, certificates, AES-256-GCM"
+		return 0
+	fi
+	SRV_NS=$NSP VPN_A=$pp MESH_OTHER=$MESH_HUB
+	DST=$(ip -n "$NSP" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+	[[ -n $DST ]] || { NOTE="no tunnel address for P"; return 1; }
+	if [[ $how == relayed ]]; then
+		ip netns exec "$NSQ" nft -f - <<-'NFT' || { NOTE="nft failed"; return 1; }
+			table ip bench_mesh {
+				chain out { type filter hook output priority filter; ip daddr 198.18.1.2 meta l4proto udp drop; }
+				chain in { type filter hook input priority filter; ip saddr 198.18.1.2 meta l4proto udp drop; }
+			}
+		NFT
+	fi
+	NOTE="client Q to client P over their pair, $how, certificates, AES-256-GCM"
+	[[ $how == relayed ]] && NOTE="$NOTE (the hub relays the sealed datagrams on its main loop)"
+	READY="mesh_ready $how"
+}
+# The pair is set up on traffic: ping until it is direct (or relayed).
+mesh_ready() {
+	local want="direct to" i
+	[[ $1 == relayed ]] && want="relayed through the hub"
+	for ((i = 0; i < 40; i++)); do
+		ip netns exec "$NSQ" ping -n -c 1 -W 1 "$DST" >/dev/null 2>&1
+		grep -q "pair with p established" "$TMP/trellis/q.log" && grep -q "pair with p: $want" "$TMP/trellis/q.log" &&
+			return 0
+		sleep 0.5
+	done
+	log "mesh: the pair did not become $1 within 20 s, measuring anyway"
+	NOTE="$NOTE; NOT $1: $(grep -o 'pair with p.*' "$TMP/trellis/q.log" | tail -n 1)"
+}
+up_mesh_hub() { up_mesh hub; }
+up_mesh_direct() { up_mesh direct; }
+up_mesh_relayed() { up_mesh relayed; }
 
 # wireguard-go: two peers (configuration as in peers.sh).
 up_wireguard_go() {
@@ -405,6 +499,9 @@ up_nebula() {
 down_case() {
 	[[ -n $VPN_A ]] && netns_kill "$VPN_A"
 	[[ -n $VPN_B ]] && netns_kill "$VPN_B"
+	[[ -n $MESH_OTHER ]] && netns_kill "$MESH_OTHER"
+	[[ -n ${NSQ:-} ]] && ip netns exec "$NSQ" nft delete table ip bench_mesh 2>/dev/null
+	MESH_OTHER=''
 	rm -rf "$TMP/trellis" "$TMP/wg" "$TMP/ovpn" "$TMP/tinc" "$TMP/nebula"
 	VPN_A='' VPN_B=''
 }
@@ -415,7 +512,7 @@ RUN_CASES=()
 
 run_case() {
 	local c=$1 dst=$A2 fn=up_${1//[-.]/_} t0 a0 b0 ua ub f
-	CUR=$c VPN_A='' VPN_B='' VER='' NOTE='' READY=''
+	CUR=$c VPN_A='' VPN_B='' VER='' NOTE='' READY='' SRV_NS=$NSA CLI_NS=$NSB DST=''
 	RUN_CASES+=("$c")
 	R_STATUS[$c]=ok
 	[[ $c == bare ]] && dst=$A1
@@ -428,7 +525,8 @@ run_case() {
 		down_case
 		return
 	fi
-	if ! wait_secs 30 pinged "$NSB" "$dst"; then
+	[[ -n $DST ]] && dst=$DST
+	if ! wait_secs 30 pinged "$CLI_NS" "$dst"; then
 		R_STATUS[$c]="FAILED: no ping through the tunnel within 30 s"
 		log "$c: ${R_STATUS[$c]}"
 		for f in "$TMP"/*/*.log; do [[ -f $f ]] && { log "--- $f"; tail -n 5 "$f" >&2; }; done
@@ -441,10 +539,10 @@ run_case() {
 	log "$c: up after ${R_READY[$c]} s ($VER)"
 
 	if [[ -n $VPN_A ]]; then a0=$(cpu_ticks "$VPN_A") b0=$(cpu_ticks "$VPN_B"); fi
-	ua=$(udp_drops "$NSA") ub=$(udp_drops "$NSB")
+	ua=$(udp_drops "$SRV_NS") ub=$(udp_drops "$CLI_NS")
 	iperf_run "$dst" 1 ping
 	R_T1[$c]=$GBPS R_RETR[$c]=$RETR R_LRTT[$c]=$LRTT
-	R_DROP[$c]=$(($(udp_drops "$NSA") - ua))/$(($(udp_drops "$NSB") - ub))
+	R_DROP[$c]=$(($(udp_drops "$SRV_NS") - ua))/$(($(udp_drops "$CLI_NS") - ub))
 	if [[ -n $VPN_A ]]; then
 		R_CPUA[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_A") - a0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
 		R_CPUB[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_B") - b0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
@@ -506,7 +604,7 @@ echo "(a loaded RTT followed by N%: N % of those pings got no reply within 1 s)"
 peers=() trellis=()
 for c in "${RUN_CASES[@]}"; do
 	[[ ${R_STATUS[$c]} == ok && -n ${R_T1[$c]:-} ]] || continue
-	case $c in bare) ;; trellis-*) trellis+=("$c") ;; *) peers+=("$c") ;; esac
+	case $c in bare | mesh-*) ;; trellis-*) trellis+=("$c") ;; *) peers+=("$c") ;; esac
 done
 if ((${#trellis[@]} && ${#peers[@]})); then
 	echo
@@ -519,6 +617,17 @@ if ((${#trellis[@]} && ${#peers[@]})); then
 		for p in "${peers[@]}"; do printf ' %17s' "x$(ratio "${R_T1[$t]}" "${R_T1[$p]}")"; done
 		echo
 	done
+fi
+# The mesh's targets (issue 17): a direct pair against client to hub, same machine, same run.
+if [[ ${R_STATUS[mesh-hub]:-} == ok && ${R_STATUS[mesh-direct]:-} == ok ]]; then
+	t=$(ratio "${R_T1[mesh-direct]}" "${R_T1[mesh-hub]}")
+	r=$(ratio "$(rtt_avg mesh-direct)" "$(rtt_avg mesh-hub)")
+	echo
+	echo "mesh targets (client to client direct / client to hub, this run):"
+	awk -v t="$t" 'BEGIN {printf "  single-stream throughput x%s: %s (target >= 0.90)\n", t, (t != "-" && t >= 0.90) ? "met" : "NOT met"}'
+	awk -v r="$r" 'BEGIN {printf "  idle RTT x%s: %s (target <= 1.10)\n", r, (r != "-" && r <= 1.10) ? "met" : "NOT met"}'
+	[[ ${R_STATUS[mesh-relayed]:-} == ok ]] &&
+		echo "  relayed (for reference): throughput x$(ratio "${R_T1[mesh-relayed]}" "${R_T1[mesh-hub]}"), RTT x$(ratio "$(rtt_avg mesh-relayed)" "$(rtt_avg mesh-hub)")"
 fi
 echo
 for c in "${RUN_CASES[@]}"; do

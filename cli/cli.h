@@ -48,6 +48,11 @@ int tr_cli_genkey(int argc, char **argv);
 #ifdef G_OS_WIN32
 /* cli/service-win.c: `trellis service install|remove|start|stop|list` (Windows). */
 int tr_cli_service(int argc, char **argv);
+/* Every network's service's ACL: with the group @group_sid (a PSID) allowed to
+ * start and stop it, or (NULL) Windows' default. */
+gboolean tr_cli_service_set_access(gpointer group_sid, GError **error);
+/* cli/access-win.c: `trellis access setup|add|remove|show` (Windows). */
+int tr_cli_access(int argc, char **argv);
 #endif
 
 /* ---- cli/args.c: parsing shared by the commands ------------------------------ */

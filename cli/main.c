@@ -27,6 +27,8 @@ static const TrCliCommand commands[] = {
         {"genkey", "Print a new random shared key (for shared-key-file)", tr_cli_genkey},
 #ifdef G_OS_WIN32
         {"service", "Install, start, stop or remove a network's Windows service", tr_cli_service},
+        {"access", "Who besides the Administrators may use Trellis (the Trellis Users group)",
+         tr_cli_access},
 #endif
 };
 

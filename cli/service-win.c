@@ -3,11 +3,13 @@
  * `trellis service install|remove|start|stop|list|remove-all` (Windows): one Windows
  * service per network, "TrellisClient$NAME", that runs
  * "trellis-client.exe --daemon --config FILE" as LocalSystem, started at boot
- * and restarted by the Service Control Manager if it dies.
+ * and restarted by the Service Control Manager if it dies. Its ACL lets the
+ * Trellis Users group start and stop it (platform/windows/access.h).
  */
 #include "cli/cli.h"
 
 #include "common/base/error.h"
+#include "platform/windows/access.h"
 #include "platform/windows/service-name.h"
 #include "tr-config.h"
 
@@ -23,10 +25,13 @@ set_win_error(GError **error, DWORD code, const char *what, const char *name)
 {
 	g_autofree char *msg = g_win32_error_message((gint)code);
 
-	g_set_error(error, TR_ERROR,
-	            code == ERROR_ACCESS_DENIED ? TR_ERROR_PERMISSION : TR_ERROR_IO, "%s %s: %s%s",
-	            what, name, msg,
-	            code == ERROR_ACCESS_DENIED ? " (run it as an administrator)" : "");
+	g_set_error(
+	        error, TR_ERROR, code == ERROR_ACCESS_DENIED ? TR_ERROR_PERMISSION : TR_ERROR_IO,
+	        "%s %s: %s%s", what, name, msg,
+	        code == ERROR_ACCESS_DENIED
+	                ? " (run it as an administrator; starting and stopping, also as a member "
+	                  "of the group Trellis Users)"
+	                : "");
 	return FALSE;
 }
 
@@ -155,9 +160,47 @@ install(const char *name, const char *config, GError **error)
 	}
 	ChangeServiceConfig2W(h, SERVICE_CONFIG_DESCRIPTION, &desc);
 	ChangeServiceConfig2W(h, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
+	printf("installed service %s: %s\n", svc, cmd);
+	{
+		DWORD lookup, rc;
+		PSID group = tr_win_users_group_sid(&lookup);
+		wchar_t wname[256];
+		g_autofree char *group_name = NULL;
+
+		tr_win_users_group_name(wname, G_N_ELEMENTS(wname));
+		group_name = g_utf16_to_utf8(wname, -1, NULL, NULL, NULL);
+		rc = tr_win_acl_apply_service(h, group);
+		if (rc != ERROR_SUCCESS) {
+			g_autofree char *msg = g_win32_error_message((gint)rc);
+			fprintf(stderr, "trellis: cannot set the ACL of %s: %s\n", svc, msg);
+		} else if (group) {
+			printf("the group '%s' may start and stop it\n", group_name);
+		} else {
+			printf("only the Administrators may start and stop it (there is no group "
+			       "'%s': trellis access setup)\n",
+			       group_name);
+		}
+		LocalFree(group);
+	}
 	CloseServiceHandle(h);
 	CloseServiceHandle(scm);
-	printf("installed service %s: %s\n", svc, cmd);
+	return TRUE;
+}
+
+/* The ACL of the service @svc (the full name). */
+static gboolean
+set_access(SC_HANDLE scm, const wchar_t *svc, PSID group, GError **error)
+{
+	SC_HANDLE h = OpenServiceW(scm, svc, WRITE_DAC | READ_CONTROL);
+	g_autofree char *name = g_utf16_to_utf8(svc, -1, NULL, NULL, NULL);
+	DWORD rc;
+
+	if (h == NULL)
+		return set_win_error(error, GetLastError(), "cannot open service", name);
+	rc = tr_win_acl_apply_service(h, group);
+	CloseServiceHandle(h);
+	if (rc != ERROR_SUCCESS)
+		return set_win_error(error, rc, "cannot set the ACL of service", name);
 	return TRUE;
 }
 
@@ -200,7 +243,10 @@ control(const char *name, const char *verb, GError **error)
 	scm = open_scm(SC_MANAGER_CONNECT, error);
 	if (scm == NULL)
 		return FALSE;
-	h = open_service(scm, name, SERVICE_START | SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE,
+	/* Start and stop only what the Trellis Users group may: DELETE for remove. */
+	h = open_service(scm, name,
+	                 SERVICE_START | SERVICE_STOP | SERVICE_QUERY_STATUS |
+	                         (strcmp(verb, "remove") == 0 ? DELETE : 0),
 	                 error);
 	if (h == NULL) {
 		CloseServiceHandle(scm);
@@ -231,9 +277,12 @@ control(const char *name, const char *verb, GError **error)
 	return ok;
 }
 
-/* Every network's service: printed (list), or stopped and removed (remove-all). */
+typedef enum { EACH_LIST, EACH_REMOVE, EACH_ACCESS } EachAction;
+
+/* Every network's service: printed (list), stopped and removed (remove-all),
+ * or given its ACL for @group (EACH_ACCESS). */
 static gboolean
-each_service(gboolean remove, GError **error)
+each_service(EachAction action, PSID group, GError **error)
 {
 	SC_HANDLE scm = open_scm(SC_MANAGER_ENUMERATE_SERVICE, error);
 	DWORD needed = 0, count = 0, resume = 0;
@@ -258,7 +307,15 @@ each_service(gboolean remove, GError **error)
 
 		if (svc == NULL || !g_str_has_prefix(svc, SERVICE_PREFIX))
 			continue;
-		if (remove) {
+		if (action == EACH_ACCESS) {
+			g_autoptr(GError) err = NULL;
+			if (!set_access(scm, services[i].lpServiceName, group, &err)) {
+				fprintf(stderr, "trellis: %s\n", err->message);
+				ok = FALSE;
+			}
+			continue;
+		}
+		if (action == EACH_REMOVE) {
 			g_autoptr(GError) err = NULL;
 			if (!control(svc + strlen(SERVICE_PREFIX), "remove", &err)) {
 				fprintf(stderr, "trellis: %s\n", err->message);
@@ -273,8 +330,16 @@ each_service(gboolean remove, GError **error)
 	}
 	CloseServiceHandle(scm);
 	if (!ok)
-		g_set_error(error, TR_ERROR, TR_ERROR_IO, "not every service could be removed");
+		g_set_error(error, TR_ERROR, TR_ERROR_IO,
+		            action == EACH_ACCESS ? "not every service's ACL could be set"
+		                                  : "not every service could be removed");
 	return ok;
+}
+
+gboolean
+tr_cli_service_set_access(gpointer group_sid, GError **error)
+{
+	return each_service(EACH_ACCESS, group_sid, error);
 }
 
 int
@@ -298,7 +363,8 @@ tr_cli_service(int argc, char **argv)
 		return tr_cli_fail(error);
 	verb = argc > 1 ? argv[1] : "";
 	if ((strcmp(verb, "list") == 0 || strcmp(verb, "remove-all") == 0) && argc == 2) {
-		ok = each_service(strcmp(verb, "remove-all") == 0, &error);
+		ok = each_service(strcmp(verb, "remove-all") == 0 ? EACH_REMOVE : EACH_LIST, NULL,
+		                  &error);
 	} else if (argc == 3 && strcmp(verb, "install") == 0) {
 		ok = install(argv[2], config, &error);
 	} else if (argc == 3 && (strcmp(verb, "remove") == 0 || strcmp(verb, "start") == 0 ||

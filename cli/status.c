@@ -177,8 +177,16 @@ print_pairs(JsonObject *o, const char *indent)
 		if (str(p, "auth"))
 			printf(", %s, cipher %s, handshake %" G_GINT64_FORMAT " s ago",
 			       str(p, "auth"), str(p, "cipher"), num(p, "last_handshake_age_sec"));
-		printf("\n%s  pair %s, path %s, addresses %s\n", indent, str(p, "id"),
-		       str(p, "path"), a->len ? a->str : "-");
+		printf("\n%s  pair %s, path %s", indent, str(p, "id"), str(p, "path"));
+		if (str(p, "endpoint"))
+			printf(" %s", str(p, "endpoint"));
+		if (json_object_has_member(p, "rtt_us"))
+			printf(", rtt %.1f ms", (double)num(p, "rtt_us") / 1000.0);
+		printf(", addresses %s\n", a->len ? a->str : "-");
+		if (json_object_has_member(p, "tx_bytes"))
+			printf("%s  sent %" G_GINT64_FORMAT " bytes, received %" G_GINT64_FORMAT
+			       " bytes, %" G_GINT64_FORMAT " rekeys\n",
+			       indent, num(p, "tx_bytes"), num(p, "rx_bytes"), num(p, "rekeys"));
 	}
 }
 

@@ -3,6 +3,7 @@
 #include "client/client-private.h"
 
 #include "common/base/secret.h"
+#include "common/mesh/path.h"
 
 #include <string.h>
 
@@ -19,6 +20,11 @@ tr_client_config_init(TrClientConfig *c)
 	c->udp = TRUE;
 	c->handshake_timeout_ms = 10000;
 	c->retry_max_sec = 30;
+	c->direct = TRUE;
+	c->punch_interval_ms = TR_PATH_PROBE_INTERVAL_USEC / 1000;
+	c->punch_retry_sec = TR_PATH_RETRY_USEC / G_USEC_PER_SEC;
+	c->pair_keepalive_sec = TR_PATH_KEEPALIVE_USEC / G_USEC_PER_SEC;
+	c->pair_rekey_sec = TR_DC_REKEY_AFTER_USEC / G_USEC_PER_SEC;
 	tr_dp_tuning_init(&c->tuning);
 	tr_portmap_settings_init(&c->portmap);
 }

@@ -69,6 +69,8 @@ struct _TrClient {
 	/* Pair sessions with other clients (mesh.c); while a session is up. */
 	TrClientPairs *pairs;
 	guint pairs_timer;
+	guint pairs_ticks; /* of pairs_timer: our candidates are looked at every few */
+	TrCandidateList candidates_sent; /* our candidates as last sent to the hub */
 	gboolean hub_pairs; /* the hub's CONFIG said it introduces pairs (TR_FEATURE_PAIRS) */
 	TrTlsCreds *pair_creds[2]; /* per TrPairRole, made on first use */
 	TrSwitch *pair_macs;       /* tap: the MACs learnt behind pairs (peer = forwarding id) */

@@ -249,7 +249,7 @@ send_hello(TrClient *client)
 	tr_msg_set_u32(&hello, TR_ATTR_FEATURES,
 	               (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
 	                       (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0) |
-	                       TR_FEATURE_PAIRS);
+	                       TR_FEATURE_PAIRS | (client->cfg.direct ? 0 : TR_FEATURE_NO_DIRECT));
 	do {
 		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
 	} while (client->rx_index == 0);

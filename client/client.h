@@ -53,7 +53,13 @@ typedef struct {
 	guint handshake_timeout_ms;
 	guint retry_max_sec;
 	guint failback_sec; /* on a later hub, check the earlier ones this often (0: never) */
-	TrDpTuning tuning;  /* data-plane threads and offloads */
+	/* Pair sessions with other clients (docs/MESH.md) */
+	gboolean direct;           /* FALSE (--no-direct): no direct paths, always relayed */
+	guint punch_interval_ms;   /* between probes while punching */
+	guint punch_retry_sec;     /* a relayed pair tries the direct path again after this */
+	guint pair_keepalive_sec;  /* an idle direct path gets a PING after this */
+	guint pair_rekey_sec;      /* a pair's data keys are replaced after this */
+	TrDpTuning tuning;         /* data-plane threads and offloads */
 	TrPortmapSettings portmap; /* NAT port mapping of the UDP port */
 } TrClientConfig;
 

@@ -34,6 +34,7 @@
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
 #include "common/mesh/pair.h"
+#include "common/mesh/path.h"
 #include "common/mesh/relay.h"
 #include "platform/net.h"
 
@@ -47,11 +48,13 @@ G_STATIC_ASSERT(TR_RELAY_HEADER_LEN == TR_DP_RELAY_HEADER_LEN);
 #include <net/if.h>
 #endif
 
-#define TR_MESH_PROBE_USEC     (G_USEC_PER_SEC / 4)
-#define TR_MESH_BURST_USEC     (G_GINT64_CONSTANT(10) * G_USEC_PER_SEC)
-#define TR_MESH_RETRY_USEC     (G_GINT64_CONSTANT(30) * G_USEC_PER_SEC)
-#define TR_MESH_KEEPALIVE_USEC G_USEC_PER_SEC
-#define TR_MESH_DEAD_USEC      (G_GINT64_CONSTANT(4500) * 1000)
+/* The timing of common/mesh/path.h; the probe interval, the retry and the keepalive
+ * are options (--punch-interval, --punch-retry, --pair-keepalive). */
+#define PROBE_USEC(c)     ((gint64)(c)->cfg.punch_interval_ms * 1000)
+#define RETRY_USEC(c)     ((gint64)(c)->cfg.punch_retry_sec * G_USEC_PER_SEC)
+#define KEEPALIVE_USEC(c) ((gint64)(c)->cfg.pair_keepalive_sec * G_USEC_PER_SEC)
+/* The pairs' timer: probes, keepalives, rechecks of a suspect path. */
+#define TICK_MS(c) MIN((c)->cfg.punch_interval_ms, (guint)(TR_PATH_RECHECK_USEC / 2000))
 
 /* What hangs off a TrClientPair (its data). */
 typedef struct {
@@ -69,12 +72,22 @@ typedef struct {
 	gint64 burst_until; /* probing its candidates until then */
 	gint64 next_burst;  /* the next burst while not direct */
 	gint64 last_ping;   /* our last PING (probe or keepalive) */
+	gint64 unanswered;  /* direct: our first PING since the peer was last heard (0: none) */
+	guint64 tx_seen;    /* datagrams sent, when last looked at */
+	gint64 last_tx;     /* when they last moved */
+	gint64 rtt; /* smoothed round trip of our PINGs on the direct path, µs (0: unknown) */
+	gint64 pong_seen;     /* the arrival time of the last PONG taken into it */
+	gint64 keyed_at;      /* when the keys in use were agreed (handshake or rekey) */
 	guint next_candidate; /* the candidate the next probe goes to */
 	guint64 data_bytes;   /* payload bytes both ways when last seen (PINGs carry none) */
 	gint64 heard_seen;    /* the session's last UDP from the peer when it was last not direct */
+	uint32_t rekey_pending; /* the epoch of our REKEY not yet acknowledged (0: none) */
+	guint64 rekeys;
+	const char *broken; /* set inside tr_pair_receive(): the pair fails once it returns */
 } PairData;
 
 static void rebuild_routes(TrClient *client);
+static void send_candidates(TrClient *client, gboolean only_if_changed);
 
 static void
 pair_data_free(TrClient *client, PairData *d)
@@ -141,14 +154,122 @@ on_pair_send(const uint8_t *bytes, size_t len, gpointer p)
 		g_debug("pair %08x: cannot send PAIR_TLS: %s", d->id, error->message);
 }
 
-/* Messages on the pair's stream after its HELLO (REKEY... once the data channel is wired). */
+/* ---- The pair's keys: rekeyed like a hub session's (common/link/keys.c's rule) ----
+ * Either side starts a rekey when its data channel wants one (age or packets):
+ * it installs epoch N+1 from the pair's exporter and sends REKEY(N+1) inside
+ * the pair's TLS stream; the other installs and switches, answers REKEY_ACK,
+ * and the initiator switches on the ACK (or on the first packet under the new
+ * key). Key changes happen with the workers quiesced. */
+
+/* Epoch @epoch's keys into the pair's data channel (next slot). */
+static gboolean
+pair_install(TrClient *client, PairData *d, uint32_t epoch, GError **error)
+{
+	uint8_t tx[TR_PAIR_KEY_LEN], rx[TR_PAIR_KEY_LEN];
+	gboolean ok = tr_pair_derive_keys(d->pair, epoch, tx, rx, error);
+
+	if (ok) {
+		tr_dataplane_quiesce(client->dp);
+		ok = tr_dc_install_keys(tr_dp_session_dc(d->dps), epoch, tx, rx,
+		                        g_get_monotonic_time(), error);
+		tr_dataplane_resume(client->dp);
+	}
+	gnutls_memset(tx, 0, sizeof(tx));
+	gnutls_memset(rx, 0, sizeof(rx));
+	return ok;
+}
+
+/* Switches to the installed next key (the workers quiesced). */
+static void
+pair_switch(TrClient *client, PairData *d)
+{
+	d->keyed_at = g_get_monotonic_time();
+	tr_dataplane_quiesce(client->dp);
+	tr_dc_activate_next(tr_dp_session_dc(d->dps), g_get_monotonic_time());
+	tr_dataplane_resume(client->dp);
+}
+
+static void
+pair_send_epoch(TrClient *client, PairData *d, TrMsgType type, uint32_t epoch)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) m = {0};
+
+	tr_msg_init(&m, type);
+	tr_msg_set_u32(&m, TR_ATTR_EPOCH, epoch);
+	if (!tr_pair_send(d->pair, &m, &error))
+		g_debug("pair %08x: cannot send %s: %s", d->id, tr_msg_type_to_string(type),
+		        error->message);
+}
+
+/* Our data channel wants new keys, a packet under the next key arrived, old keys expire. */
+static void
+pair_keys_tick(TrClient *client, PairData *d, gint64 now)
+{
+	TrDc *dc = tr_dp_session_dc(d->dps);
+	g_autoptr(GError) error = NULL;
+	uint32_t epoch;
+
+	if (d->rekey_pending == 0 && tr_dc_wants_rekey(dc, now) &&
+	    tr_dc_current_epoch(dc, &epoch)) {
+		if (!pair_install(client, d, epoch + 1, &error)) {
+			g_warning("pair %08x: rekey to epoch %u failed: %s", d->id, epoch + 1,
+			          error->message);
+			return;
+		}
+		d->rekey_pending = epoch + 1;
+		pair_send_epoch(client, d, TR_MSG_REKEY, epoch + 1);
+	}
+	if (tr_dc_activation_due(dc))
+		pair_switch(client, d);
+	if (tr_dc_expire_due(dc, now)) {
+		tr_dataplane_quiesce(client->dp);
+		tr_dc_expire(dc, now);
+		tr_dataplane_resume(client->dp);
+	}
+}
+
+/* The peer's REKEY: install its epoch and switch, or ours crossed it; acknowledge. */
+static void
+pair_rekey(TrClient *client, PairData *d, uint32_t epoch)
+{
+	g_autoptr(GError) error = NULL;
+	uint32_t current = 0;
+
+	tr_dc_current_epoch(tr_dp_session_dc(d->dps), &current);
+	if (epoch == d->rekey_pending) {
+		pair_switch(client, d); /* both started the same rekey */
+		d->rekey_pending = 0;
+	} else if (epoch > current) {
+		if (!pair_install(client, d, epoch, &error)) {
+			g_warning("pair %08x: cannot install epoch %u: %s", d->id, epoch,
+			          error->message);
+			d->broken = "rekey failed";
+			return;
+		}
+		pair_switch(client, d);
+	}
+	d->rekeys++;
+	pair_send_epoch(client, d, TR_MSG_REKEY_ACK, epoch);
+}
+
+/* Messages on the pair's stream after its HELLO: REKEY, REKEY_ACK. */
 static void
 on_pair_message(const TrMsg *msg, gpointer p)
 {
 	PairData *d = p;
 
-	g_debug("pair %08x: %s ignored (no pair data channel yet)", d->id,
-	        tr_msg_type_to_string(msg->type));
+	if (d->dps == NULL || !tr_msg_has(msg, TR_ATTR_EPOCH)) {
+		g_debug("pair %08x: %s ignored", d->id, tr_msg_type_to_string(msg->type));
+		return;
+	}
+	if (msg->type == TR_MSG_REKEY) {
+		pair_rekey(d->client, d, msg->epoch);
+	} else if (msg->type == TR_MSG_REKEY_ACK && msg->epoch == d->rekey_pending) {
+		pair_switch(d->client, d);
+		d->rekey_pending = 0;
+		d->rekeys++;
+	}
 }
 
 /* The pair failed here: tell the hub (and so the peer), log once, forget it. */
@@ -275,6 +396,8 @@ set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 	d->direct = direct;
 	d->relayed = relayed;
 	d->relay_over = relay_path(client);
+	d->unanswered = 0;
+	d->rtt = 0;
 	/* Relayed: the workers hand its datagrams to on_pair_tcp_send (the slow path). */
 	tr_dp_session_set_path(d->dps, direct ? TR_PATH_UDP : TR_PATH_TCP);
 	rebuild_routes(client);
@@ -285,7 +408,7 @@ set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
 		g_message("pair with %s: %s (%s)", p->peer,
 		          relayed ? relayed_how(d->relay_over) : "through the hub session", why);
 		if (d->established)
-			d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+			d->burst_until = g_get_monotonic_time() + TR_PATH_BURST_USEC;
 		d->heard_seen = tr_dp_session_last_udp_rx(d->dps);
 	}
 }
@@ -298,7 +421,7 @@ on_pair_dp_event(TrDpSession *session, unsigned events, gpointer p)
 
 	if (pair == NULL || pair->data != d)
 		return;
-	if (events & (TR_DP_EVENT_UDP_HEARD | TR_DP_EVENT_ROAMED))
+	if ((events & (TR_DP_EVENT_UDP_HEARD | TR_DP_EVENT_ROAMED)) && d->client->cfg.direct)
 		set_direct(d->client, pair, TRUE, "a direct path answered");
 	if (events & TR_DP_EVENT_CLOSED)
 		g_debug("pair with %s: the peer closed its data channel", pair->peer);
@@ -375,6 +498,8 @@ pair_data_channel(TrClient *client, TrClientPair *p, const uint8_t *tx, const ui
 	dcc.peer_index = tr_pair_peer_rx_index(d->pair);
 	dcc.lanes = tr_dataplane_config(client->dp)->n_workers + 1;
 	dcc.defer_activation = TRUE;
+	dcc.rekey_after_usec = (gint64)client->cfg.pair_rekey_sec * G_USEC_PER_SEC;
+	dcc.reject_after_usec = 3 * dcc.rekey_after_usec; /* as the hub does for its sessions */
 	dc = tr_dc_new(&dcc, error);
 	if (dc == NULL)
 		return FALSE;
@@ -385,7 +510,7 @@ pair_data_channel(TrClient *client, TrClientPair *p, const uint8_t *tx, const ui
 	d->dp_id = new_dp_id(client);
 	d->dps = tr_dataplane_add_session(client->dp, dc, d->dp_id, NULL, 0, &cb, d);
 	tr_dp_session_set_path(d->dps, TR_PATH_UDP);
-	d->burst_until = g_get_monotonic_time() + TR_MESH_BURST_USEC;
+	d->burst_until = g_get_monotonic_time() + TR_PATH_BURST_USEC;
 	/* Relayed meanwhile, where the hub relays. */
 	if (p->relay)
 		set_direct(client, p, FALSE, "no direct path yet");
@@ -405,7 +530,7 @@ pair_established(TrClient *client, TrClientPair *p, GError **error)
 	gnutls_memset(rx, 0, sizeof(rx));
 	if (!ok)
 		return FALSE;
-	d->established = g_get_monotonic_time();
+	d->established = d->keyed_at = g_get_monotonic_time();
 	tr_client_pairs_up(client->pairs, p->id, d->established);
 	g_message("pair with %s established (%s, cipher %s, MTU %u): keys agreed end to end; "
 	          "probing %u candidate%s",
@@ -441,6 +566,61 @@ in_tunnel(TrClient *client, const TrCandidate *c)
 	return FALSE;
 }
 
+/* A PING on the pair's session, to its current endpoint; it carries the time it was
+ * sent, which the peer's PONG brings back (the round trip). */
+static void
+send_ping(TrClient *client, PairData *d, gint64 now)
+{
+	uint8_t stamp[8];
+
+	tr_store_be64(stamp, (uint64_t)now);
+	tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, stamp, sizeof(stamp));
+	d->last_ping = now;
+}
+
+/* The round trip of the last PONG, smoothed (7/8 old, 1/8 new, as TCP does). */
+static void
+take_rtt(PairData *d, gint64 now)
+{
+	uint64_t word;
+	gint64 at = tr_dp_session_last_pong(d->dps, &word), rtt = at - (gint64)word;
+
+	if (at == d->pong_seen || (gint64)word <= d->established || rtt < 0 ||
+	    rtt > 10 * G_USEC_PER_SEC || at > now)
+		return;
+	d->pong_seen = at;
+	d->rtt = d->rtt ? (7 * d->rtt + rtt) / 8 : rtt;
+}
+
+/*
+ * A direct path: a keepalive PING every --pair-keepalive (NAT mappings stay open,
+ * and its PONG measures the RTT; one at once while the RTT is unknown); when we sent
+ * on it but heard nothing for TR_PATH_SUSPECT_USEC, a PING every
+ * TR_PATH_RECHECK_USEC; a PING unanswered for TR_PATH_FALLBACK_USEC takes it down
+ * (common/mesh/path.h's rule: with traffic flowing, about 4.5 s after it broke).
+ */
+static void
+direct_tick(TrClient *client, TrClientPair *p, gint64 now)
+{
+	PairData *d = p->data;
+	gint64 heard = tr_dp_session_last_udp_rx(d->dps);
+
+	take_rtt(d, now);
+	if (d->unanswered && heard >= d->unanswered)
+		d->unanswered = 0;
+	if (d->unanswered && now - d->unanswered >= TR_PATH_FALLBACK_USEC) {
+		set_direct(client, p, FALSE, "the direct path stopped answering");
+		return;
+	}
+	if ((d->last_tx > heard && now - heard >= TR_PATH_SUSPECT_USEC &&
+	     now - d->last_ping >= TR_PATH_RECHECK_USEC) ||
+	    now - d->last_ping >= (d->rtt ? KEEPALIVE_USEC(client) : G_USEC_PER_SEC)) {
+		if (d->unanswered == 0)
+			d->unanswered = now;
+		send_ping(client, d, now);
+	}
+}
+
 /* Probes, keepalives, a direct path that went silent, traffic for the idle limit. */
 static void
 pair_tick(TrClient *client, TrClientPair *p, gint64 now)
@@ -450,10 +630,15 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 
 	if (d == NULL || d->dps == NULL)
 		return;
+	pair_keys_tick(client, d, now);
 	tr_dc_stats_copy(tr_dp_session_dc(d->dps), &st);
 	if (st.tx_bytes + st.rx_bytes != d->data_bytes) {
 		d->data_bytes = st.tx_bytes + st.rx_bytes;
 		tr_client_pairs_touch(client->pairs, p->id, now);
+	}
+	if (st.tx_packets != d->tx_seen) {
+		d->tx_seen = st.tx_packets;
+		d->last_tx = now;
 	}
 	if (d->relayed && d->relay_over != relay_path(client)) {
 		d->relay_over = relay_path(client);
@@ -462,24 +647,17 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		                                       : "UDP does not reach the hub");
 	}
 	if (d->direct) {
-		gint64 heard = tr_dp_session_last_udp_rx(d->dps);
-
-		if (now - heard > TR_MESH_DEAD_USEC) {
-			set_direct(client, p, FALSE, "the direct path stopped answering");
-			return;
-		}
-		if (now - d->last_ping >= TR_MESH_KEEPALIVE_USEC) {
-			tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, NULL, 0);
-			d->last_ping = now;
-		}
+		direct_tick(client, p, now);
 		return;
 	}
+	if (!client->cfg.direct)
+		return;
 	if (now >= d->burst_until) {
 		if (d->next_burst == 0)
-			d->next_burst = now + TR_MESH_RETRY_USEC;
+			d->next_burst = now + RETRY_USEC(client);
 		if (now < d->next_burst)
 			return;
-		d->burst_until = now + TR_MESH_BURST_USEC;
+		d->burst_until = now + TR_PATH_BURST_USEC;
 		d->next_burst = 0;
 	}
 	/* Heard from the peer over UDP since: the endpoint is where that came from (the
@@ -488,7 +666,7 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		set_direct(client, p, TRUE, "a direct path answered");
 		return;
 	}
-	if (p->candidates.n == 0 || now - d->last_ping < TR_MESH_PROBE_USEC)
+	if (p->candidates.n == 0 || now - d->last_ping < PROBE_USEC(client))
 		return;
 	{
 		const TrCandidate *c = &p->candidates.items[d->next_candidate++ % p->candidates.n];
@@ -498,8 +676,7 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		if (len == 0 || in_tunnel(client, c))
 			return;
 		tr_dp_session_set_endpoint(d->dps, (struct sockaddr *)&ss, len);
-		tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, NULL, 0);
-		d->last_ping = now;
+		send_ping(client, d, now);
 	}
 }
 
@@ -577,6 +754,10 @@ handle_tls(TrClient *client, const TrMsg *msg)
 		pair_failed(client, p, error->message);
 		return;
 	}
+	if (d->broken) {
+		pair_failed(client, p, d->broken);
+		return;
+	}
 	if (!was_up && tr_pair_state(d->pair) == TR_PAIR_ESTABLISHED &&
 	    !pair_established(client, p, &error))
 		pair_failed(client, p, error->message);
@@ -598,6 +779,26 @@ handle_end(TrClient *client, const TrMsg *msg)
 	end_pair(client, p->id);
 }
 
+/* The peer's candidates changed: a pair that is not direct probes them at once. */
+static void
+handle_candidates(TrClient *client, const TrMsg *msg)
+{
+	g_autoptr(GError) error = NULL;
+	TrClientPair *p = tr_client_pairs_candidates(client->pairs, msg, &error);
+	PairData *d = p ? p->data : NULL;
+
+	if (p == NULL) {
+		g_debug("CANDIDATES: %s", error->message);
+		return;
+	}
+	if (d == NULL || d->dps == NULL || d->direct || !client->cfg.direct)
+		return;
+	g_message("pair with %s: the peer's candidates changed; probing %u", p->peer,
+	          p->candidates.n);
+	d->burst_until = g_get_monotonic_time() + TR_PATH_BURST_USEC;
+	d->next_burst = 0;
+}
+
 gboolean
 client_mesh_message(TrClient *client, const TrMsg *msg)
 {
@@ -617,8 +818,7 @@ client_mesh_message(TrClient *client, const TrMsg *msg)
 		handle_relay(client, msg);
 		return TRUE;
 	case TR_MSG_CANDIDATES:
-		if (tr_client_pairs_candidates(client->pairs, msg, &error) == NULL)
-			g_debug("CANDIDATES: %s", error->message);
+		handle_candidates(client, msg);
 		return TRUE;
 	default:
 		return FALSE;
@@ -637,6 +837,8 @@ on_pairs_tick(gpointer p)
 
 	for (guint i = 0; i < all->len; i++)
 		pair_tick(client, all->pdata[i], now);
+	if (++client->pairs_ticks % MAX(1u, 5000u / TICK_MS(client)) == 0)
+		send_candidates(client, TRUE); /* every 5 s: did they change? */
 	tr_client_pairs_due(client->pairs, now, ids);
 	for (guint i = 0; i < ids->len; i++) {
 		uint32_t id = g_array_index(ids, uint32_t, i);
@@ -653,24 +855,23 @@ on_pairs_tick(gpointer p)
 }
 
 /*
- * Our host candidates (the addresses of our interfaces but the tunnel's, with
- * our UDP port: a peer on the same LAN reaches us there) to the hub, which
- * hands them to our future peers. (Windows: none yet.)
+ * Our candidates: the addresses of our interfaces but the tunnel's, with our UDP
+ * port (a peer on the same LAN reaches us there), and the port a router maps for us
+ * (common/portmap), if any. (Windows: no interface addresses yet.)
  */
 static void
-send_candidates(TrClient *client)
+own_candidates(TrClient *client, TrCandidateList *list)
 {
-	g_autoptr(GError) error = NULL;
-	g_auto(TrMsg) m = {0};
-	TrCandidateList list = {0};
+	struct sockaddr_storage mapped;
+	socklen_t mapped_len = 0;
+	gboolean low = FALSE;
+	TrCandidate c;
 #ifndef G_OS_WIN32
 	const char *tun = client->dev ? tr_device_ifname(client->dev) : NULL;
 	struct ifaddrs *ifa = NULL;
 
 	if (getifaddrs(&ifa) == 0) {
 		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-			TrCandidate c;
-
 			if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP) ||
 			    (i->ifa_flags & IFF_LOOPBACK) ||
 			    (tun && g_strcmp0(i->ifa_name, tun) == 0) ||
@@ -679,14 +880,40 @@ send_candidates(TrClient *client)
 				continue;
 			tr_sockaddr_set_port(i->ifa_addr, client->udp_port);
 			if (tr_candidate_from_sockaddr(TR_CANDIDATE_HOST, i->ifa_addr, &c))
-				tr_candidate_list_add(&list, &c);
+				tr_candidate_list_add(list, &c);
 		}
 		freeifaddrs(ifa);
 	}
 #endif
-	/* Only a hub that said it introduces pairs expects them. */
-	if (list.n == 0 || client->link == NULL || !client->hub_pairs)
+	if (client->portmap &&
+	    tr_portmap_get_endpoint(client->portmap, &mapped, &mapped_len, &low) &&
+	    tr_candidate_from_sockaddr(TR_CANDIDATE_MAPPED, (struct sockaddr *)&mapped, &c))
+		tr_candidate_list_add(list, &c);
+}
+
+/*
+ * Our candidates to the hub (CANDIDATES), which hands them to our future peers
+ * and to the peers we have pairs with: after CONFIG, and again whenever they
+ * changed (roaming, a new network, a new mapping). Only to a hub that said it
+ * introduces pairs; never with --no-direct (nobody may know our addresses).
+ */
+static void
+send_candidates(TrClient *client, gboolean only_if_changed)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) m = {0};
+	TrCandidateList list = {0};
+
+	if (client->link == NULL || !client->hub_pairs || !client->cfg.direct)
 		return;
+	own_candidates(client, &list);
+	if (only_if_changed && list.n == client->candidates_sent.n &&
+	    memcmp(list.items, client->candidates_sent.items, list.n * sizeof(list.items[0])) == 0)
+		return;
+	if (only_if_changed)
+		g_message("our addresses changed: %u candidate%s to the hub for our peers", list.n,
+		          list.n == 1 ? "" : "s");
+	client->candidates_sent = list;
 	tr_msg_init(&m, TR_MSG_CANDIDATES);
 	for (guint i = 0; i < list.n; i++)
 		tr_msg_add_candidate(&m, &list.items[i]);
@@ -699,8 +926,9 @@ client_mesh_start(TrClient *client)
 {
 	client_mesh_stop(client);
 	client->pairs = tr_client_pairs_new();
-	client->pairs_timer = g_timeout_add(TR_MESH_PROBE_USEC / 1000, on_pairs_tick, client);
-	send_candidates(client);
+	client->pairs_timer = g_timeout_add(TICK_MS(client), on_pairs_tick, client);
+	memset(&client->candidates_sent, 0, sizeof(client->candidates_sent));
+	send_candidates(client, FALSE);
 }
 
 void
@@ -777,6 +1005,8 @@ client_mesh_stats_json(TrClient *client, GString *out, gboolean *first)
 				tr_json_key_string(out, &f, "endpoint",
 				                   tr_sockaddr_to_string((struct sockaddr *)&ep,
 				                                         where, sizeof(where)));
+			if (d->direct && d->rtt > 0)
+				tr_json_key_uint(out, &f, "rtt_us", (guint64)d->rtt);
 			tr_dc_stats_copy(tr_dp_session_dc(d->dps), &st);
 			tr_json_key_uint(out, &f, "tx_bytes", st.tx_bytes);
 			tr_json_key_uint(out, &f, "rx_bytes", st.rx_bytes);
@@ -787,8 +1017,13 @@ client_mesh_stats_json(TrClient *client, GString *out, gboolean *first)
 			tr_json_key_string(out, &f, "auth", tr_pair_auth(d->pair));
 			tr_json_key_string(out, &f, "cipher",
 			                   tr_cipher_name((TrCipher)tr_pair_cipher(d->pair)));
+			uint32_t epoch = 0;
+
 			tr_json_key_uint(out, &f, "last_handshake_age_sec",
-			                 (guint64)((now - d->established) / G_USEC_PER_SEC));
+			                 (guint64)((now - d->keyed_at) / G_USEC_PER_SEC));
+			if (d->dps && tr_dc_current_epoch(tr_dp_session_dc(d->dps), &epoch))
+				tr_json_key_uint(out, &f, "epoch", epoch);
+			tr_json_key_uint(out, &f, "rekeys", d->rekeys);
 		}
 		g_string_append_c(out, '}');
 	}

@@ -99,6 +99,24 @@ const TrOptDesc tr_client_options[] = {
          "Time to connect, finish TLS and receive the configuration", 0},
         {"retry-max", 0, TR_OPT_INT, "SECS", "30", 1, 3600, NULL, "Network",
          "Longest wait between reconnection attempts", 0},
+        {"no-direct", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Mesh",
+         "Never exchange pair traffic with other clients directly: the hub relays it, sealed "
+         "end to end (docs/MESH.md); the peers are not told this client's addresses",
+         0},
+        {"punch-interval", 0, TR_OPT_INT, "MSECS", "250", 50, 5000, NULL, "Mesh",
+         "Time between probes of a peer's addresses while punching through NAT", 0},
+        {"punch-retry", 0, TR_OPT_INT, "SECS", "30", 5, 3600, NULL, "Mesh",
+         "A relayed pair tries the direct path again after this long (and at once when the "
+         "peer's addresses change)",
+         0},
+        {"pair-keepalive", 0, TR_OPT_INT, "SECS", "20", 1, 25, NULL, "Mesh",
+         "An idle direct path to a peer gets a keepalive after this long (NAT mappings stay "
+         "open)",
+         0},
+        {"pair-rekey-interval", 0, TR_OPT_INT, "SECS", "600", 2, 86400, NULL, "Mesh",
+         "Replace the data keys of pair sessions with other clients after this long (the hub's "
+         "--rekey-interval rules the hub session)",
+         0},
         TR_DATAPLANE_OPTIONS TR_PORTMAP_OPTIONS TR_SERVICE_OPTIONS};
 const guint tr_client_n_options = G_N_ELEMENTS(tr_client_options);
 
@@ -164,6 +182,11 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->retry_max_sec = (guint)tr_options_get_int(o, "retry-max", 30);
 	c->failback_sec = (guint)tr_options_get_int(o, "failback", 0);
+	c->direct = !tr_options_get_bool(o, "no-direct");
+	c->punch_interval_ms = (guint)tr_options_get_int(o, "punch-interval", 250);
+	c->punch_retry_sec = (guint)tr_options_get_int(o, "punch-retry", 30);
+	c->pair_keepalive_sec = (guint)tr_options_get_int(o, "pair-keepalive", 20);
+	c->pair_rekey_sec = (guint)tr_options_get_int(o, "pair-rekey-interval", 600);
 	tr_dp_tuning_from_options(o, &c->tuning);
 	tr_portmap_settings_from_options(o, &c->portmap);
 	if (crypto && !tr_cipher_parse_list(crypto, c->ciphers, G_N_ELEMENTS(c->ciphers),

@@ -65,6 +65,7 @@ client_session_free(gpointer p)
 static void
 client_unregistered(Session *s)
 {
+	hub_graph_client_gone(s);
 	if (s->hub->pool)
 		tr_pool_release(s->hub->pool, s->identity);
 }
@@ -324,6 +325,7 @@ finish_hello(Session *s)
 	ClientSession *cs = client_of(s);
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) cfg = {0};
+	g_autofree char *why = NULL;
 	char a4[TR_PREFIX_STRLEN] = "", a6[TR_PREFIX_STRLEN] = "";
 	Agreed agreed;
 
@@ -345,6 +347,10 @@ finish_hello(Session *s)
 	if (!take_addresses(s, cs))
 		return;
 	g_hash_table_insert(hub->by_identity, s->identity, s);
+	if (!hub_graph_client_claims(s, &why)) {
+		hub_session_refuse(s, TR_REFUSE_SETTINGS, why, why);
+		return;
+	}
 
 	s->rx_index = hub_new_index(hub);
 	if (!hub_session_activate(s, agreed.cipher, agreed.comp, cs->hello->rx_index, NULL, 0))
@@ -449,11 +455,21 @@ hub_client_hello(Session *s, TrMsg *hello)
 	g_autoptr(GBytes) cert = tr_tls_peer_cert(tr_link_get_tls(s->link));
 	ClientSession *cs;
 
+	/* A hub's server certificate (accepted for hubs joining) is no client's. */
+	if (cert != NULL && tr_tls_peer_is_server(tr_link_get_tls(s->link))) {
+		hub_session_refuse(
+		        s, TR_REFUSE_ROLE,
+		        "a server certificate in a client's HELLO (hubs join as nodes)",
+		        "this is a server certificate: clients need a client certificate "
+		        "(trellis pki issue NAME)");
+		return;
+	}
 	/* Clients with a shared key bind their --name. */
 	if (cert == NULL && g_str_has_prefix(s->cert_identity, "psk:") &&
 	    !hub_session_check_node_key(s, s->cert_identity + 4, hello))
 		return;
 	s->mesh = (hello->features & TR_FEATURE_PAIRS) != 0;
+	s->no_direct = (hello->features & TR_FEATURE_NO_DIRECT) != 0;
 	cs = g_new0(ClientSession, 1);
 	cs->hello = g_new(TrMsg, 1);
 	*cs->hello = *hello;

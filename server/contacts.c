@@ -23,6 +23,10 @@
 
 #define CONTACT_SYNC_MS       20 /* a burst of graph messages: one look */
 #define CONTACT_BACKOFF_MAX_S 300
+/* Contacts at once at most (dialling or in session): a large network of
+ * symmetric nodes does not become a full mesh of TCP sessions; the nodes
+ * beyond it are reached through their next hop. */
+#define CONTACTS_MAX 64
 
 typedef struct {
 	Connector *k;      /* dialling or in session; NULL: none */
@@ -87,6 +91,7 @@ typedef struct {
 	TrHub *hub;
 	gint64 now;
 	GHashTable *seen; /* names the graph still knows */
+	guint active;     /* contacts dialling or in session */
 } LookCtx;
 
 static void
@@ -109,6 +114,15 @@ look_at(const char *name, const TrGraphNodeInfo *info, gpointer p)
 	}
 	if (c->k || ctx->now < c->not_before)
 		return;
+	if (ctx->active >= CONTACTS_MAX) {
+		if (!hub->contacts_full)
+			g_message("node %s: not contacted directly, %u contacts are up already; "
+			          "reached through %s",
+			          name, CONTACTS_MAX, info->nexthop);
+		hub->contacts_full = TRUE;
+		return;
+	}
+	ctx->active++;
 	g_message("node %s: known through %s, contacting it directly at %s", name, info->nexthop,
 	          target);
 	c->k = hub_connector_contact(hub, name, target);
@@ -119,7 +133,7 @@ on_look(gpointer p)
 {
 	TrHub *hub = p;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-	LookCtx ctx = {hub, g_get_monotonic_time(), seen};
+	LookCtx ctx = {hub, g_get_monotonic_time(), seen, 0};
 	GHashTableIter it;
 	gpointer k, v;
 
@@ -135,7 +149,13 @@ on_look(gpointer p)
 			c->over = FALSE;
 		}
 	}
+	g_hash_table_iter_init(&it, hub->contacts);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		ctx.active += ((Contact *)v)->k != NULL;
 	tr_graph_foreach_node(hub->graph, look_at, &ctx);
+	/* Room again: the next time the cap is reached is said again. */
+	if (ctx.active < CONTACTS_MAX)
+		hub->contacts_full = FALSE;
 	/* Nodes the graph forgot: their contacts' history goes too. */
 	g_hash_table_iter_init(&it, hub->contacts);
 	while (g_hash_table_iter_next(&it, &k, &v)) {

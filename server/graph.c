@@ -14,6 +14,8 @@
  * own (hub_graph_take_pools). A link that goes moves them to another path,
  * or drops them when the owner is unreachable.
  */
+#include "common/auth/identity.h"
+#include "common/base/addr.h"
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
 #include "common/graph/graph.h"
@@ -112,12 +114,22 @@ typedef struct {
 	GHashTable *want;    /* "PREFIX" -> LearntRoute (owned) */
 } SyncCtx;
 
+/* Whether @p is already @s's own: a subnet or pool it stated, or one of its
+ * addresses (a host route). */
 static gboolean
 session_claims(Session *s, const TrPrefix *p)
 {
 	for (guint i = 0; i < s->n_subnets; i++)
 		if (tr_prefix_equal(&s->subnets[i], p))
 			return TRUE;
+	/* A linked node's own addresses are its session's host routes. */
+	for (guint i = 0; i < s->n_addrs; i++) {
+		TrPrefix a = s->addrs[i];
+
+		a.len = (uint8_t)(tr_addr_family_bytes((TrAddrFamily)a.family) * 8);
+		if (tr_prefix_equal(&a, p))
+			return TRUE;
+	}
 	return FALSE;
 }
 
@@ -241,6 +253,31 @@ hub_graph_unregistered(Session *s)
 	sync_soon(s->hub);
 }
 
+/* A node claims its own tunnel addresses (host routes) and subnets (a hub
+ * with a pool: the LANs behind it): nodes further away route them to the
+ * next hop toward it. */
+static gboolean
+claim_node_prefixes(TrHub *hub, gint64 now, GError **error)
+{
+	for (guint i = 0; i < hub->cfg.n_addresses; i++) {
+		TrPrefix a = hub->cfg.addresses[i];
+
+		if (a.family != TR_ADDR_IPV4 && a.family != TR_ADDR_IPV6)
+			continue;
+		a.len = (uint8_t)(tr_addr_family_bytes((TrAddrFamily)a.family) * 8);
+		if (!tr_graph_claim(hub->graph, NULL, &a, TR_GRAPH_CLAIM_ADDRESS, now, error))
+			return FALSE;
+	}
+	for (guint i = 0; i < hub->cfg.n_subnets; i++) {
+		TrPrefix p = hub->cfg.subnets[i];
+
+		tr_prefix_mask(&p);
+		if (!tr_graph_claim(hub->graph, NULL, &p, TR_GRAPH_CLAIM_SUBNET, now, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 hub_graph_init(TrHub *hub, GError **error)
 {
@@ -266,6 +303,9 @@ hub_graph_init(TrHub *hub, GError **error)
 		if (p && !tr_graph_claim(hub->graph, NULL, p, TR_GRAPH_CLAIM_POOL, now, error))
 			return FALSE;
 	}
+	/* The LANs behind us and our own addresses outside the pools. */
+	if (!claim_node_prefixes(hub, now, error))
+		return FALSE;
 	hub_graph_schedule(hub);
 	return TRUE;
 }
@@ -404,6 +444,94 @@ hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr)
 		    tr_prefix_contains(&m->pools[i], (TrAddrFamily)addr->family, addr->addr))
 			return TRUE;
 	return FALSE;
+}
+
+/* ---- Clients' addresses and subnets as claims ------------------------------------ */
+
+/*
+ * A client's name in the graph: its certificate's name or shared-key name,
+ * with ".USER" for a password user ("alice", "laptop.bob"), in the graph's
+ * name rule (lower case, a-z 0-9 - _ .). What does not fit (too long, or
+ * our own name) becomes "client-" and a digest of the identity.
+ */
+static char *
+client_node_name(TrHub *hub, const char *identity)
+{
+	const char *base = g_str_has_prefix(identity, "psk:") ? identity + 4 : identity;
+	g_autofree char *name = g_ascii_strdown(base, -1);
+	g_autofree char *digest = NULL;
+
+	for (char *c = name; *c; c++)
+		if (*c == '/')
+			*c = '.';
+		else if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.')
+			*c = '-';
+	if (strlen(name) <= TR_GRAPH_NAME_MAX && tr_identity_validate_name("client", name, NULL) &&
+	    g_strcmp0(name, hub->cfg.node_name) != 0 && strcmp(name, "hub") != 0)
+		return g_steal_pointer(&name);
+	digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, identity, -1);
+	return g_strdup_printf("client-%.16s", digest);
+}
+
+static void
+client_claims(Session *s, const char *name, gboolean add)
+{
+	TrHub *hub = s->hub;
+	gint64 now = g_get_monotonic_time();
+	g_autoptr(GError) error = NULL;
+
+	for (guint i = 0; i < s->n_addrs + s->n_subnets; i++) {
+		gboolean addr = i < s->n_addrs;
+		TrPrefix p = addr ? s->addrs[i] : s->subnets[i - s->n_addrs];
+		TrGraphClaimKind kind = addr ? TR_GRAPH_CLAIM_ADDRESS : TR_GRAPH_CLAIM_SUBNET;
+
+		if (addr)
+			p.len = (uint8_t)(tr_addr_family_bytes((TrAddrFamily)p.family) * 8);
+		if (!add)
+			tr_graph_unclaim(hub->graph, name, &p, now);
+		else if (!tr_graph_claim(hub->graph, name, &p, kind, now, &error))
+			g_warning("graph: %s: %s", s->identity, error->message);
+		g_clear_error(&error);
+	}
+}
+
+gboolean
+hub_graph_client_claims(Session *s, char **why)
+{
+	TrHub *hub = s->hub;
+	g_autofree char *name = NULL;
+	const char *self;
+
+	if (hub->graph == NULL || (s->n_addrs == 0 && s->n_subnets == 0))
+		return TRUE;
+	name = client_node_name(hub, s->identity);
+	self = hub->cfg.node_name ? hub->cfg.node_name : "hub";
+	client_claims(s, name, TRUE);
+	/* Its subnets may be someone else's behind another hub: the graph's
+	 * ownership rules decide, the same way on every node. */
+	for (guint i = 0; i < s->n_subnets; i++) {
+		g_autofree char *reason = NULL;
+
+		if (tr_graph_claim_accepted(hub->graph, self, name, &s->subnets[i], &reason))
+			continue;
+		*why = g_strdup_printf("the network refuses the claim: %s", reason);
+		client_claims(s, name, FALSE);
+		return FALSE;
+	}
+	sync_soon(hub);
+	return TRUE;
+}
+
+void
+hub_graph_client_gone(Session *s)
+{
+	g_autofree char *name = NULL;
+
+	if (s->hub->graph == NULL || s->identity == NULL)
+		return;
+	name = client_node_name(s->hub, s->identity);
+	client_claims(s, name, FALSE);
+	sync_soon(s->hub);
 }
 
 static void

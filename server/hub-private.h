@@ -51,6 +51,7 @@ struct _TrHub {
 	GHashTable
 	        *contacts; /* node name -> Contact: nodes learnt through the graph (contacts.c) */
 	guint contacts_look;
+	gboolean contacts_full; /* said that the contacts' cap was reached */
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
 	TrLogLimit admission_log;
@@ -67,6 +68,8 @@ struct _TrHub {
 	gpointer changed_data;
 	TrPortmap *portmap; /* NAT port mapping of our port; NULL when off */
 	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL with --no-mesh */
+	GHashTable
+	        *pair_backoff; /* "a\nb" -> MeshBackoff: pairs whose handshakes failed (mesh.c) */
 	TrLogLimit pair_log;
 	TrGraph *graph;          /* the network of hubs and nodes (graph.c) */
 	GHashTable *graph_links; /* graph link id -> Session */
@@ -154,6 +157,11 @@ void hub_graph_take_pools(Session *s, const TrMsg *m);
 gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
 void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
 void hub_graph_link_down(Session *s);
+/* A client's addresses and subnets, claimed in the graph for it (after its
+ * lease); FALSE with @why when the network refuses a subnet (someone else's
+ * behind another hub): nothing is left claimed. */
+gboolean hub_graph_client_claims(Session *s, char **why);
+void hub_graph_client_gone(Session *s); /* its claims withdrawn */
 /* @s leaves the forwarding tables: the routes learnt through it go. */
 void hub_graph_unregistered(Session *s);
 gboolean hub_graph_message(Session *s, TrMsg *msg); /* a graph message: TRUE, handled */

@@ -36,9 +36,15 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 		return NULL;
 
 	hub_invites_setup(hub);
-	hub->creds = tr_tls_creds_new(&hub->cfg.tls, error);
-	if (hub->creds == NULL)
-		return NULL;
+	{
+		TrTlsConfig sc = hub->cfg.tls;
+
+		/* A hub with a name takes other hubs: their server certificates. */
+		sc.accept_servers = config->node_name != NULL;
+		hub->creds = tr_tls_creds_new(&sc, error);
+		if (hub->creds == NULL)
+			return NULL;
+	}
 	if (config->password_file) {
 		hub->passwords = tr_password_file_backend_new(config->password_file, error);
 		if (hub->passwords == NULL)
@@ -90,16 +96,24 @@ tr_hub_new(const TrHubConfig *config, GError **error)
 			            "--connect needs this node's unique name (--name)");
 			return NULL;
 		}
-		if (config->tls.shared_key == NULL) {
+		if (config->tls.shared_key == NULL && config->tls.cert_file == NULL) {
 			g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-			            "--connect between nodes needs --shared-key (certificates are "
-			            "issued for one role, client or server, and a node is both)");
+			            "--connect between nodes needs --shared-key, or the hub's "
+			            "server certificate (--ca, --cert, --key)");
 			return NULL;
 		}
 		cc.is_server = FALSE;
 		cc.psk_lookup = NULL;
-		cc.ca_file = cc.cert_file = cc.key_file = cc.crl_file = NULL;
-		cc.psk_identity = config->node_name;
+		cc.accept_servers = FALSE;
+		if (config->tls.shared_key) {
+			cc.ca_file = cc.cert_file = cc.key_file = cc.crl_file = NULL;
+			cc.psk_identity = config->node_name;
+		} else {
+			/* Our server certificate, as the TLS client: the other hub
+			 * checks it is a server certificate of the CA (a hub), and we
+			 * that its own is (and against the CRL). */
+			cc.shared_key = NULL;
+		}
 		hub->client_creds = tr_tls_creds_new(&cc, error);
 		if (hub->client_creds == NULL)
 			return NULL;
@@ -294,7 +308,8 @@ tr_hub_reload(TrHub *hub, GError **error)
 	GHashTableIter it;
 	gpointer k;
 
-	if (!tr_tls_creds_reload_crl(hub->creds, error)) {
+	if (!tr_tls_creds_reload_crl(hub->creds, error) ||
+	    (hub->client_creds && !tr_tls_creds_reload_crl(hub->client_creds, error))) {
 		if (hub->cfg.tls.crl_file)
 			crl_failed(hub, *error);
 		return FALSE;

@@ -49,6 +49,7 @@ typedef struct {
 	gboolean client_to_client;
 	gboolean mesh;  /* introduce clients that exchange traffic to each other (pair sessions) */
 	gboolean relay; /* relay pairs' sealed datagrams (docs/MESH.md) */
+	guint64 relay_rate; /* relayed bytes a second per pair (0: no limit) */
 	gboolean udp;
 
 	TrDeviceType dev_type;

@@ -24,20 +24,80 @@
 #include <errno.h>
 #include <string.h>
 
+/*
+ * Two clients whose pair failed (a refused certificate, a handshake that timed
+ * out) are not introduced again on their next traffic, every
+ * TR_DP_FORWARD_NOTE_USEC, but after a pause that doubles with each failure
+ * in a row, from MESH_BACKOFF_MIN_USEC up to MESH_BACKOFF_MAX_USEC. A pair
+ * that ends otherwise (idle, a member left) clears it. Keyed by the two
+ * identities (sessions come and go); at most MESH_BACKOFF_MAX entries.
+ */
+#define MESH_BACKOFF_MIN_USEC (G_GINT64_CONSTANT(20) * G_USEC_PER_SEC)
+#define MESH_BACKOFF_MAX_USEC (G_GINT64_CONSTANT(900) * G_USEC_PER_SEC)
+#define MESH_BACKOFF_MAX      4096u
+
+typedef struct {
+	guint failures;
+	gint64 not_before; /* monotonic */
+} MeshBackoff;
+
+static char *
+backoff_key(const Session *a, const Session *b)
+{
+	return g_strcmp0(a->identity, b->identity) < 0
+	               ? g_strdup_printf("%s\n%s", a->identity, b->identity)
+	               : g_strdup_printf("%s\n%s", b->identity, a->identity);
+}
+
+/* The pair of @a and @b ended: failed (back off longer) or not (forget). */
+static void
+backoff_note(TrHub *hub, Session *a, Session *b, gboolean failed, gint64 now)
+{
+	g_autofree char *key = backoff_key(a, b);
+	MeshBackoff *bo;
+
+	if (!failed) {
+		g_hash_table_remove(hub->pair_backoff, key);
+		return;
+	}
+	bo = g_hash_table_lookup(hub->pair_backoff, key);
+	if (bo == NULL) {
+		if (g_hash_table_size(hub->pair_backoff) >= MESH_BACKOFF_MAX)
+			g_hash_table_remove_all(hub->pair_backoff); /* crude, and bounded */
+		bo = g_new0(MeshBackoff, 1);
+		g_hash_table_insert(hub->pair_backoff, g_steal_pointer(&key), bo);
+	}
+	bo->failures++;
+	bo->not_before = now + MIN(MESH_BACKOFF_MIN_USEC << MIN(bo->failures - 1, 10u),
+	                           MESH_BACKOFF_MAX_USEC);
+}
+
+/* Until when @a and @b are not introduced again (0: they may be now). */
+static gint64
+backoff_until(TrHub *hub, Session *a, Session *b, gint64 now)
+{
+	g_autofree char *key = backoff_key(a, b);
+	MeshBackoff *bo = g_hash_table_lookup(hub->pair_backoff, key);
+
+	return bo && bo->not_before > now ? bo->not_before : 0;
+}
+
 void
 hub_mesh_init(TrHub *hub)
 {
-	TrHubPairsLimits limits = {.relay = hub->cfg.relay};
+	TrHubPairsLimits limits = {.relay = hub->cfg.relay, .rate = hub->cfg.relay_rate};
 
 	if (!hub->cfg.mesh || !hub->cfg.client_to_client)
 		return;
 	hub->pairs = tr_hub_pairs_new(&hub->cfg.magic, &limits);
+	hub->pair_backoff = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
 void
 hub_mesh_free(TrHub *hub)
 {
 	g_clear_pointer(&hub->pairs, tr_hub_pairs_free);
+	g_clear_pointer(&hub->pair_backoff, g_hash_table_unref);
 }
 
 /* An interface address (198.19.0.2/24) as the host it is (198.19.0.2/32). */
@@ -50,15 +110,32 @@ host_of(const TrPrefix *a)
 	return p;
 }
 
+/* @peer's candidates for @to: its own (host, mapped), then the reflexive one (where its
+ * UDP comes from). None when either side wants no direct path (--no-direct): nobody
+ * probes. */
+static void
+add_candidates(TrMsg *m, Session *to, Session *peer)
+{
+	TrDpSession *dps = tr_link_get_dp_session(peer->link);
+	struct sockaddr_storage ep;
+	TrCandidate c;
+
+	if (to->no_direct || peer->no_direct)
+		return;
+	for (guint i = 0; i < peer->candidates.n; i++)
+		tr_msg_add_candidate(m, &peer->candidates.items[i]);
+	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
+	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
+	    tr_candidate_usable(&c))
+		tr_msg_add_candidate(m, &c);
+}
+
 /* PAIR_START for @to about @peer. */
 static void
 send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) m = {0};
-	TrDpSession *dps = tr_link_get_dp_session(peer->link);
-	struct sockaddr_storage ep;
-	TrCandidate c;
 
 	tr_msg_init(&m, TR_MSG_PAIR_START);
 	tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, id);
@@ -66,13 +143,7 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	tr_msg_set_u8(&m, TR_ATTR_ROLE, (uint8_t)role);
 	/* Over UDP, or over the TLS stream of a member UDP does not reach (RELAY messages). */
 	tr_msg_set_u8(&m, TR_ATTR_RELAY, hub->cfg.relay ? 1 : 0);
-	/* Its own candidates (host, mapped), then the reflexive one: where its UDP comes from. */
-	for (guint i = 0; i < peer->candidates.n; i++)
-		tr_msg_add_candidate(&m, &peer->candidates.items[i]);
-	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
-	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
-	    tr_candidate_usable(&c))
-		tr_msg_add_candidate(&m, &c);
+	add_candidates(&m, to, peer);
 	for (guint i = 0; i < peer->n_addrs; i++) {
 		TrPrefix a = host_of(&peer->addrs[i]);
 		if (a.family != TR_ADDR_MAC)
@@ -88,6 +159,29 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	}
 	if (!tr_link_send_msg(to->link, &m, &error))
 		g_warning("client %s: cannot send PAIR_START: %s", to->identity, error->message);
+}
+
+/* @s's candidates changed (a new network, a new mapping): to the peers it has pairs
+ * with, so a relayed pair tries the new ones at once. */
+static void
+resend_candidates(TrHub *hub, Session *s)
+{
+	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_autoptr(GPtrArray) others = g_ptr_array_new();
+
+	tr_hub_pairs_of(hub->pairs, s, ids, others);
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(GError) error = NULL;
+		g_auto(TrMsg) m = {0};
+		Session *to = others->pdata[i];
+
+		tr_msg_init(&m, TR_MSG_CANDIDATES);
+		tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, g_array_index(ids, uint32_t, i));
+		add_candidates(&m, to, s);
+		if (!tr_link_send_msg(to->link, &m, &error))
+			g_debug("client %s: cannot send CANDIDATES: %s", to->identity,
+			        error->message);
+	}
 }
 
 /* @s's UDP endpoint, as the pairs' relay takes frames from it; none while its data
@@ -159,6 +253,7 @@ hub_mesh_forwarded(Session *s, uint32_t to)
 	g_autoptr(GError) error = NULL;
 	Session *peer;
 	gboolean is_new = FALSE;
+	gint64 now = g_get_monotonic_time(), until;
 	uint32_t id;
 
 	if (hub->pairs == NULL || to == 0 || to >= hub->by_id->len)
@@ -166,7 +261,16 @@ hub_mesh_forwarded(Session *s, uint32_t to)
 	peer = hub->by_id->pdata[to];
 	if (!pairable(s) || !pairable(peer) || peer == s)
 		return;
-	id = tr_hub_pairs_open(hub->pairs, s, peer, g_get_monotonic_time(), &is_new, &error);
+	/* Relayed only, and the hub relays nothing: the pair could carry nothing. */
+	if (!hub->cfg.relay && (s->no_direct || peer->no_direct))
+		return;
+	until = backoff_until(hub, s, peer, now);
+	if (until) {
+		g_debug("no pair for %s and %s for %" G_GINT64_FORMAT " s: their last one failed",
+		        s->identity, peer->identity, (until - now) / G_USEC_PER_SEC);
+		return;
+	}
+	id = tr_hub_pairs_open(hub->pairs, s, peer, now, &is_new, &error);
 	if (id == 0) {
 		if (tr_log_limit(&hub->pair_log, "pair refusals", 10, 60))
 			g_message("no pair for %s and %s: %s", s->identity, peer->identity,
@@ -224,6 +328,8 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		for (guint i = 0; i < msg->n_candidates; i++)
 			if (msg->candidates[i].kind != TR_CANDIDATE_REFLEXIVE)
 				tr_candidate_list_add(&s->candidates, &msg->candidates[i]);
+		if (hub->pairs)
+			resend_candidates(hub, s);
 		return TRUE;
 	default:
 		return FALSE;
@@ -240,9 +346,13 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	if (msg->type == TR_MSG_PAIR_END) {
 		const char *reason =
 		        msg->reason ? msg->reason : tr_refusal_to_string(msg->error_code);
+		gboolean failed =
+		        msg->error_code != TR_REFUSE_NONE && msg->error_code != TR_REFUSE_SHUTDOWN;
+
 		g_message("pair %08x of %s and %s ended by %s: %s", msg->pair_id, s->identity,
 		          other->identity, s->identity, reason);
 		tr_hub_pairs_close(hub->pairs, msg->pair_id);
+		backoff_note(hub, s, other, failed, g_get_monotonic_time());
 		send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
 		return TRUE;
 	}
@@ -253,6 +363,7 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		g_message("pair %08x of %s and %s: %s; ending it", msg->pair_id, s->identity,
 		          other->identity, why);
 		tr_hub_pairs_close(hub->pairs, msg->pair_id);
+		backoff_note(hub, s, other, TRUE, g_get_monotonic_time());
 		send_end(s, msg->pair_id, TR_REFUSE_PROTOCOL, why);
 		send_end(other, msg->pair_id, TR_REFUSE_PROTOCOL, why);
 		return TRUE;

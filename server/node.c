@@ -246,6 +246,39 @@ activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer_index,
 	          tr_compress_name(comp));
 }
 
+/*
+ * With certificates, a node is a hub: its certificate must be a server
+ * certificate of our CA (checked against the CRL with the chain; a client
+ * certificate cannot pose as a hub) and carry the name it states. With a
+ * shared key, the node key binds the name instead.
+ */
+static gboolean
+certified_as(Session *s, const char *name)
+{
+	TrTls *tls = tr_link_get_tls(s->link);
+	g_autoptr(GBytes) cert = tr_tls_peer_cert(tls);
+	g_autofree char *why = NULL;
+
+	if (cert == NULL)
+		return TRUE;
+	if (!tr_tls_peer_is_server(tls)) {
+		why = g_strdup_printf("'%s' presented a client certificate; hubs join hubs with "
+		                      "their server certificates of the network's CA (trellis pki "
+		                      "issue NAME --server)",
+		                      s->cert_identity);
+		hub_session_refuse(s, TR_REFUSE_ROLE, why, why);
+		return FALSE;
+	}
+	if (strcmp(name, s->cert_identity) != 0) {
+		why = g_strdup_printf("the node states the name '%s' but its certificate is for "
+		                      "'%s' (--name must be the certificate's name)",
+		                      name, s->cert_identity);
+		hub_session_refuse(s, TR_REFUSE_AUTH, why, why);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* Its name: stated, valid, not ours; it becomes the identity "node:NAME". */
 static gboolean
 take_name(Session *s, const TrMsg *m)
@@ -267,6 +300,8 @@ take_name(Session *s, const TrMsg *m)
 		                   "both nodes have the same name (--name)");
 		return FALSE;
 	}
+	if (!certified_as(s, m->node_name))
+		return FALSE;
 	g_free(n->name);
 	n->name = g_strdup(m->node_name);
 	g_free(s->identity);

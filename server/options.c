@@ -96,11 +96,16 @@ const TrOptDesc tr_server_options[] = {
          0},
         {"no-relay", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Relay no sealed datagrams between paired clients (docs/MESH.md)", 0},
+        {"relay-rate", 0, TR_OPT_INT, "KBIT", "0", 0, 100000000, NULL, "Network",
+         "Relay at most this many kbit/s for each pair of clients, both ways together (0: no "
+         "limit; frames over it are dropped)",
+         0},
         {"no-udp", 0, TR_OPT_BOOL, NULL, NULL, 0, 0, NULL, "Network",
          "Carry data over the TLS stream only", 0},
         {"connect", 'c', TR_OPT_STRINGS, "HOST[:PORT]", NULL, 0, 0, NULL, "Network",
          "Another node configured alike, or another hub of the network (each with its own "
-         "--pool slice), to connect to, retried for ever (needs --name and --shared-key)",
+         "--pool slice), to connect to, retried for ever (needs --name, and --shared-key or "
+         "this hub's server certificate of the network's CA, whose name is its --name)",
          0},
         {"name", 0, TR_OPT_STRING, "NAME", "hub", 0, 0, NULL, "Security",
          "This node's name: its certificate's name on the state directory's CA, and its unique "
@@ -186,6 +191,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->udp = !tr_options_get_bool(o, "no-udp");
 	c->mesh = !tr_options_get_bool(o, "no-mesh");
 	c->relay = !tr_options_get_bool(o, "no-relay");
+	c->relay_rate = (guint64)tr_options_get_int(o, "relay-rate", 0) * 1000 / 8;
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);
 	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);

@@ -234,6 +234,19 @@ tr_hub_pairs_close(TrHubPairs *pairs, uint32_t id)
 }
 
 void
+tr_hub_pairs_of(TrHubPairs *pairs, gpointer member, GArray *ids, GPtrArray *others)
+{
+	Member *m = member_get(pairs, member, FALSE);
+
+	for (guint i = 0; m != NULL && i < m->pairs->len; i++) {
+		Pair *p = m->pairs->pdata[i];
+
+		g_array_append_val(ids, p->id);
+		g_ptr_array_add(others, p->member[0] == member ? p->member[1] : p->member[0]);
+	}
+}
+
+void
 tr_hub_pairs_member_gone(TrHubPairs *pairs, gpointer member, GArray *ids, GPtrArray *others)
 {
 	Member *m = member_get(pairs, member, FALSE);

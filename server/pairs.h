@@ -81,6 +81,9 @@ gboolean tr_hub_pairs_tls(TrHubPairs *pairs, uint32_t id, gpointer member, size_
 /* Ends pair @id (PAIR_END from a member). FALSE if there was none. */
 gboolean tr_hub_pairs_close(TrHubPairs *pairs, uint32_t id);
 
+/* The pairs @member is in: their ids to @ids, the other members to @others. */
+void tr_hub_pairs_of(TrHubPairs *pairs, gpointer member, GArray *ids, GPtrArray *others);
+
 /*
  * @member left: ends every pair it was in. Appends, for each, the pair id to
  * @ids and the other member to @others (either may be NULL), so the hub can

@@ -78,6 +78,7 @@ struct _Session {
 	guint n_addrs;
 	gboolean routed;      /* its subnets hold kernel routes on the hub's device */
 	gboolean mesh;        /* a client that takes part in pair sessions (TR_FEATURE_PAIRS) */
+	gboolean no_direct;   /* ... only relayed (TR_FEATURE_NO_DIRECT) */
 	guint graph_link;     /* its link in the hub's graph (graph.c), 0: none */
 	guint32 graph_weight; /* the round trip last given to the graph, µs */
 	guint16 node_port;    /* a node's listening port, as it states (its graph edge's) */

@@ -40,6 +40,7 @@ struct _TrTlsCreds {
 	TrTlsPskLookup psk_lookup;
 	gpointer psk_lookup_data;
 	gboolean pair; /* the peer is a client whatever its TLS role */
+	gboolean accept_servers;
 };
 
 struct _TrTls {
@@ -51,6 +52,7 @@ struct _TrTls {
 	gboolean used_psk;
 	gboolean psk_from_lookup;        /* the key came from creds->psk_lookup */
 	int refusal_alert;               /* why verify_peer refused, as a TLS alert */
+	gboolean peer_is_server;         /* its certificate is a server certificate */
 	const TrTlsTransport *transport; /* NULL: the socket given to tr_tls_new() */
 	gpointer transport_data;
 };
@@ -227,6 +229,7 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 	creds->ref = 1;
 	creds->is_server = config->is_server;
 	creds->pair = config->pair;
+	creds->accept_servers = config->is_server && config->accept_servers;
 
 	if (want_cert) {
 		if (config->ca_file == NULL || config->cert_file == NULL ||
@@ -804,6 +807,22 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	if (rc < 0)
 		return tr_set_error_gnutls(error, TR_ERROR_AUTH, rc,
 		                           "verifying the peer certificate");
+	/* Not a client certificate: another hub's server certificate may do. */
+	if ((status & ~(unsigned)GNUTLS_CERT_INVALID) == GNUTLS_CERT_PURPOSE_MISMATCH &&
+	    tls->creds->accept_servers) {
+		unsigned as_server = 0;
+
+		vdata[0].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+		rc = gnutls_x509_trust_list_verify_crt2(tls->creds->trust, chain.crts, chain.n,
+		                                        vdata, n_vdata, 0, &as_server, NULL);
+		/* Its reasons as a server certificate (revoked, expired) are the ones. */
+		if (rc >= 0) {
+			status = as_server;
+			tls->peer_is_server = as_server == 0;
+		}
+	} else if (status == 0 && !tls->creds->is_server && !tls->creds->pair) {
+		tls->peer_is_server = TRUE;
+	}
 	if (status != 0) {
 		g_autofree char *cn = cert_common_name(chain.crts[0]);
 		unsigned worse = GNUTLS_CERT_REVOKED | GNUTLS_CERT_EXPIRED |
@@ -836,6 +855,18 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 			        "certificate name does not match: the server's certificate is for "
 			        "'%s', but --server-name expects '%s'",
 			        cn ? cn : "?", tls->server_name);
+		else if ((status & ~(unsigned)GNUTLS_CERT_INVALID) ==
+		                 GNUTLS_CERT_PURPOSE_MISMATCH &&
+		         !tls->creds->pair)
+			g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+			            "certificate not meant for this use: the peer's certificate "
+			            "(subject %s) is not a %s certificate%s",
+			            cn ? cn : "?", tls->creds->is_server ? "client" : "server",
+			            tls->creds->is_server
+			                    ? (tls->creds->accept_servers
+			                               ? " nor a hub's server certificate"
+			                               : "")
+			                    : " (a hub's: trellis pki issue NAME --server)");
 		else
 			g_set_error(error, TR_ERROR, TR_ERROR_AUTH, "%s (subject %s)",
 			            status_reason(status), cn ? cn : "?");
@@ -849,6 +880,12 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+tr_tls_peer_is_server(TrTls *tls)
+{
+	return tls->peer_is_server;
 }
 
 GBytes *

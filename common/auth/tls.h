@@ -50,6 +50,10 @@ typedef struct {
 	 * clients, so the peer's certificate must be a client certificate
 	 * (clientAuth) whichever TLS role it plays. */
 	gboolean pair;
+	/* Server side: a peer may also present a server certificate (serverAuth)
+	 * of the CA instead of a client certificate: another hub dialling in
+	 * (--connect between hubs). tr_tls_peer_is_server() tells which. */
+	gboolean accept_servers;
 } TrTlsConfig;
 
 /* For a configuration that owns its strings (the daemons'): copies them
@@ -125,6 +129,11 @@ void tr_tls_send_refusal(TrTls *tls);
 
 /* The peer certificate (DER) after the handshake, or NULL with PSK. */
 GBytes *tr_tls_peer_cert(TrTls *tls);
+
+/* After tr_tls_verify_peer(): whether the peer's certificate is a server
+ * certificate (a hub), which the peer of a TLS server presents only with
+ * accept_servers (a TLS client always checks that its peer's is one). */
+gboolean tr_tls_peer_is_server(TrTls *tls);
 
 /*
  * What a GnuTLS failure means, as a TrError: @rc, the GnuTLS error code

@@ -16,25 +16,53 @@
 /*
  * Windows: D-Bus's own Windows transport, nonce-tcp on 127.0.0.1. A client
  * must first send the 16 random bytes of the server's nonce file, which
- * GDBus writes to the daemon's temporary directory: for a service
- * (LocalSystem) C:\Windows\Temp, where only SYSTEM and the Administrators
- * may read it; for a console run the user's own. The "socket" file in the
- * control directory (itself SYSTEM and Administrators only) holds the
- * address. GDBus cannot learn a peer's identity on Windows (EXTERNAL always
- * fails), so past the nonce the server takes ANONYMOUS authentication.
- * (AF_UNIX sockets exist since Windows 10 1803 but not in wine, where this
- * is tested.)
+ * GDBus writes to the daemon's temporary directory (for a service,
+ * C:\Windows\Temp). The "socket" file in the control directory holds the
+ * address. Who may read both is who may use the daemon: SYSTEM, the
+ * Administrators and the members of the Trellis Users group, when it exists
+ * (platform/windows/access.h); the nonce file gets that ACL explicitly,
+ * whatever its directory's. GDBus cannot learn a peer's identity on Windows
+ * (EXTERNAL always fails), so past the nonce the server takes ANONYMOUS
+ * authentication. (AF_UNIX sockets exist since Windows 10 1803 but not in
+ * wine, where this is tested.)
  */
 #define SERVER_FLAGS         G_DBUS_SERVER_FLAGS_AUTHENTICATION_ALLOW_ANONYMOUS
 #define SERVER_ADDRESS(path) g_strdup("nonce-tcp:host=127.0.0.1")
 
+/* The nonce file named in a nonce-tcp @address, or NULL. */
+static char *
+nonce_file_of(const char *address)
+{
+	const char *p = strstr(address, "noncefile=");
+	g_autofree char *escaped = NULL;
+
+	if (p == NULL)
+		return NULL;
+	p += strlen("noncefile=");
+	escaped = g_strndup(p, strcspn(p, ",;"));
+	return g_uri_unescape_string(escaped, NULL);
+}
+
+/* The address into the control file, the nonce file given the same ACL. */
 static gboolean
 write_client_address(const char *path, const char *address, GError **error)
 {
-	int fd;
+	g_autofree char *nonce = nonce_file_of(address);
+	bool group = false;
+	int fd, rc;
 
+	if (nonce == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID, "no nonce file in the address %s",
+		            address);
+		return FALSE;
+	}
+	rc = tr_win_protect_control_file(nonce, &group);
+	if (rc < 0) {
+		tr_set_error_errno(error, -rc, "cannot set the ACL of the nonce file %s", nonce);
+		return FALSE;
+	}
 	g_unlink(path);
-	fd = tr_win_create_file(path, 0600);
+	fd = tr_win_create_control_file(path, &group);
 	if (fd < 0 || write(fd, address, (unsigned)strlen(address)) != (int)strlen(address)) {
 		tr_set_error_errno(error, fd < 0 ? -fd : errno, "cannot write %s", path);
 		if (fd >= 0)
@@ -42,6 +70,18 @@ write_client_address(const char *path, const char *address, GError **error)
 		return FALSE;
 	}
 	close(fd);
+	{
+		char name[512];
+		tr_win_users_group_utf8(name, sizeof(name));
+		if (group)
+			g_message(
+			        "control: SYSTEM, the Administrators and the group '%s' may use it",
+			        name);
+		else
+			g_message("control: SYSTEM and the Administrators only (there is no group "
+			          "'%s': docs/WINDOWS.md, \"Who may use it\")",
+			          name);
+	}
 	return TRUE;
 }
 #else
@@ -266,7 +306,7 @@ static gboolean
 on_authorize(GDBusAuthObserver *obs, GIOStream *stream, GCredentials *creds, gpointer p)
 {
 #ifdef G_OS_WIN32
-	return TRUE; /* the directory's ACL decided (see SERVER_FLAGS) */
+	return TRUE; /* the nonce file's ACL decided (see SERVER_FLAGS) */
 #else
 	uid_t uid;
 
@@ -314,7 +354,9 @@ tr_bus_new(const char *role, const char *socket_path, const TrBusOps *ops, gpoin
 #ifdef G_OS_WIN32
 	{
 		g_autofree char *parent = g_path_get_dirname(dir);
-		int rc = g_mkdir_with_parents(parent, 0755) < 0 ? -errno : tr_win_mkdir(dir, 0700);
+		bool group = false;
+		int rc = g_mkdir_with_parents(parent, 0755) < 0 ? -errno
+		                                                : tr_win_mkdir_control(dir, &group);
 		if (rc < 0 && rc != -EEXIST) {
 			tr_set_error_errno(error, -rc, "cannot create %s", dir);
 			goto fail;

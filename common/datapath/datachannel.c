@@ -11,6 +11,7 @@
 #include "common/datapath/replay.h"
 
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
@@ -46,16 +47,25 @@ typedef enum {
 	SLOT_PREVIOUS, /* replaced; decrypts until retire_at */
 } SlotState;
 
+/* A slot's keys and replay window: allocated when keys are installed, freed when the
+ * slot empties, so that a session with one key (most of the time) holds one window. */
+typedef struct {
+	TrAead *rx;
+	TrReplay replay;
+	/* last_lane_on_demand: the key of the last lane, a handle made per packet */
+	uint8_t tx_key[TR_CIPHER_KEY_LEN];
+	unsigned n_tx;
+	TrAead *tx[]; /* one per lane (sending thread): a GnuTLS handle is not shared */
+} SlotKeys;
+
 typedef struct {
 	SlotState state;
 	uint32_t epoch;
 	uint8_t key_id;
-	TrAead *tx[TR_DC_LANES_MAX]; /* one per sending thread: a GnuTLS handle is not shared */
-	TrAead *rx;
+	SlotKeys *keys;              /* NULL: SLOT_EMPTY */
 	int64_t activated_at;        /* start of its age for the time limits */
 	int64_t retire_at;           /* SLOT_PREVIOUS only */
 	_Atomic uint64_t tx_counter; /* next counter to send (several lanes send) */
-	TrReplay replay;
 } KeySlot;
 
 /* Adaptive compression state of one sending lane. */
@@ -165,11 +175,21 @@ tr_dc_peek(const TrMagic *magic, const uint8_t *buf, size_t len, TrDcHeader *out
 }
 
 static void
+slot_keys_free(SlotKeys *keys)
+{
+	if (keys == NULL)
+		return;
+	for (unsigned i = 0; i < keys->n_tx; i++)
+		tr_aead_free(keys->tx[i]);
+	tr_aead_free(keys->rx);
+	gnutls_memset(keys->tx_key, 0, sizeof(keys->tx_key));
+	g_free(keys);
+}
+
+static void
 slot_clear(KeySlot *slot)
 {
-	for (unsigned i = 0; i < TR_DC_LANES_MAX; i++)
-		g_clear_pointer(&slot->tx[i], tr_aead_free);
-	g_clear_pointer(&slot->rx, tr_aead_free);
+	slot_keys_free(slot->keys);
 	memset(slot, 0, sizeof(*slot));
 }
 
@@ -283,8 +303,7 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 {
 	KeySlot *cur = current_slot(dc);
 	KeySlot *slot;
-	TrAead *tx[TR_DC_LANES_MAX] = {NULL};
-	g_autoptr(TrAead) rx = NULL;
+	SlotKeys *keys;
 	unsigned i;
 
 	if (cur && (epoch <= cur->epoch || (uint8_t)epoch == cur->key_id)) {
@@ -292,19 +311,25 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 		            "key epoch %u cannot follow the current epoch %u", epoch, cur->epoch);
 		return FALSE;
 	}
+	keys = g_malloc0(sizeof(*keys) + dc->cfg.lanes * sizeof(keys->tx[0]));
+	keys->n_tx = dc->cfg.lanes;
 	for (i = 0; i < dc->cfg.lanes; i++) {
-		tx[i] = tr_aead_new(dc->cfg.cipher, tx_key, error);
-		if (tx[i] == NULL)
+		if (dc->cfg.last_lane_on_demand && i == dc->cfg.lanes - 1) {
+			memcpy(keys->tx_key, tx_key, sizeof(keys->tx_key));
+			continue;
+		}
+		keys->tx[i] = tr_aead_new(dc->cfg.cipher, tx_key, error);
+		if (keys->tx[i] == NULL)
 			break;
 	}
 	if (i == dc->cfg.lanes)
-		rx = tr_aead_new(dc->cfg.cipher, rx_key, error);
-	if (rx == NULL) {
-		for (i = 0; i < dc->cfg.lanes; i++)
-			g_clear_pointer(&tx[i], tr_aead_free);
+		keys->rx = tr_aead_new(dc->cfg.cipher, rx_key, error);
+	if (keys->rx == NULL) {
+		slot_keys_free(keys);
 		g_prefix_error(error, "installing keys of epoch %u: ", epoch);
 		return FALSE;
 	}
+	tr_replay_reset(&keys->replay);
 	if (cur == NULL)
 		dc->current = 0;
 	slot = cur ? &dc->slots[!dc->current] : &dc->slots[dc->current];
@@ -312,10 +337,8 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 	slot->state = cur ? SLOT_NEXT : SLOT_CURRENT;
 	slot->epoch = epoch;
 	slot->key_id = (uint8_t)epoch;
-	memcpy(slot->tx, tx, sizeof(tx));
-	slot->rx = g_steal_pointer(&rx);
+	slot->keys = keys;
 	slot->activated_at = now;
-	tr_replay_reset(&slot->replay);
 	atomic_store_explicit(&dc->peer_switched, false, memory_order_relaxed);
 	STAT_ADD(dc, key_installs, 1);
 	return TRUE;
@@ -489,6 +512,17 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 	return slot;
 }
 
+/* last_lane_on_demand: a handle for one packet of the last lane (NULL on failure). */
+static TrAead *
+lane_aead(TrDc *dc, SlotKeys *keys, unsigned lane)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!dc->cfg.last_lane_on_demand || lane != dc->cfg.lanes - 1)
+		return NULL;
+	return tr_aead_new(dc->cfg.cipher, keys->tx_key, &error);
+}
+
 static int
 seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, const uint8_t *payload,
         size_t len, uint8_t *out, size_t out_size, int64_t now)
@@ -498,6 +532,8 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 	uint8_t flags = 0;
 	uint64_t counter;
 	KeySlot *slot;
+	g_autoptr(TrAead) own = NULL;
+	TrAead *aead;
 	int err = 0;
 
 	if (type < TR_DC_DATA || type > TR_DC_TYPE_MAX)
@@ -513,7 +549,10 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 	slot = begin_seal(dc, lane, type, flags, out, &counter, now, &err);
 	if (slot == NULL)
 		return err;
-	if (tr_aead_seal_to(slot->tx[lane], counter, out, TR_DC_HEADER_LEN, payload, len,
+	aead = slot->keys->tx[lane];
+	if (G_UNLIKELY(aead == NULL) && (aead = own = lane_aead(dc, slot->keys, lane)) == NULL)
+		return -ENOMEM;
+	if (tr_aead_seal_to(aead, counter, out, TR_DC_HEADER_LEN, payload, len,
 	                    out + TR_DC_HEADER_LEN) < 0)
 		return -EIO;
 	len += TR_DC_HEADER_LEN + tag_len;
@@ -581,7 +620,7 @@ open_common(TrDc *dc, uint8_t *wire, size_t wire_len, uint8_t *dst, TrDcHeader *
 	if (h->counter >= TR_DC_COUNTER_MAX)
 		return -EKEYEXPIRED;
 	/* A cheap look first, so replayed floods cost no crypto ... */
-	switch (tr_replay_check(&slot->replay, h->counter)) {
+	switch (tr_replay_check(&slot->keys->replay, h->counter)) {
 	case TR_REPLAY_DUPLICATE:
 		return -EALREADY;
 	case TR_REPLAY_TOO_OLD:
@@ -589,12 +628,12 @@ open_common(TrDc *dc, uint8_t *wire, size_t wire_len, uint8_t *dst, TrDcHeader *
 	case TR_REPLAY_OK:
 		break;
 	}
-	ret = tr_aead_open_to(slot->rx, h->counter, wire, TR_DC_HEADER_LEN, wire + TR_DC_HEADER_LEN,
-	                      wire_len - TR_DC_HEADER_LEN, dst);
+	ret = tr_aead_open_to(slot->keys->rx, h->counter, wire, TR_DC_HEADER_LEN,
+	                      wire + TR_DC_HEADER_LEN, wire_len - TR_DC_HEADER_LEN, dst);
 	if (ret < 0)
 		return -EBADMSG;
 	/* ... and the window moves only for authentic packets. */
-	tr_replay_update(&slot->replay, h->counter);
+	tr_replay_update(&slot->keys->replay, h->counter);
 	/* The peer sends under the next key, so it has it: switch too (or let
 	 * the control plane do it, when other threads are sending). */
 	if (slot->state == SLOT_NEXT) {

@@ -40,8 +40,13 @@ G_BEGIN_DECLS
 #define GSO_MAX_BYTES 65000u
 #define INBOX_MAX     1024u
 #define OUTBOX_MAX    4096u
-#define SEND_WAIT_MS  2  /* socket buffer full: wait this long, a few times */
-#define EP_WORDS      4u /* an endpoint (sockaddr_in6 fits) in atomic words */
+#define SEND_WAIT_MS  2 /* socket buffer full: wait this long, a few times */
+/* Bytes a worker takes from its socket, or from its device, before it writes out what
+ * it has and turns to the other: a packet one way (a call's, a ping's answer) waits
+ * behind about this much of a stream the other way (plus one read: up to RX_MSGS
+ * datagrams, or one super-packet), not a whole batch (up to 64 x 64 KiB). */
+#define TURN_BYTES (256u * 1024u)
+#define EP_WORDS   4u /* an endpoint (sockaddr_in6 fits) in atomic words */
 
 /* What woke a worker: its device queue, its socket, its wakeup. */
 enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };
@@ -99,6 +104,8 @@ struct TrDpSession {
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
+	_Atomic uint64_t pong_word; /* the first 8 payload bytes of its last PONG over UDP */
+	_Atomic int64_t pong_at;    /* when it came (0: never) */
 	DpFwdNotes fwd;             /* the targets of its forwarded packets, lately */
 	gboolean removed;           /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */

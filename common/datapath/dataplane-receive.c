@@ -262,6 +262,13 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 			                tr_packet_data(pkt), pkt->len, w->now);
 		break;
 	case TR_DC_PONG:
+		/* What our PING carried comes back: the control plane's round trip. */
+		if (from && pkt->len >= 8) {
+			atomic_store_explicit(&session->pong_word,
+			                      tr_load_be64(tr_packet_data(pkt)),
+			                      memory_order_relaxed);
+			atomic_store_explicit(&session->pong_at, w->now, memory_order_relaxed);
+		}
 		break;
 	case TR_DC_CLOSE:
 		dp_session_raise(session, TR_DP_EVENT_CLOSED);
@@ -327,8 +334,9 @@ void
 dp_do_udp(Worker *w)
 {
 	unsigned budget = w->dp->cfg.batch;
+	size_t bytes = 0;
 
-	while (budget > 0) {
+	while (budget > 0 && bytes < TURN_BYTES) {
 		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, MIN(budget, RX_MSGS));
 
 		if (n <= 0)
@@ -340,6 +348,7 @@ dp_do_udp(Worker *w)
 
 			if (m->segment)
 				WSTAT(w, rx_gro_runs, 1);
+			bytes += m->len;
 			for (size_t off = 0; off < m->len; off += seg)
 				rx_datagram(w, m->data + off, MIN(seg, m->len - off),
 				            (struct sockaddr *)&m->addr, m->addr_len);

@@ -356,8 +356,9 @@ void
 dp_do_device(Worker *w)
 {
 	TrDataplane *dp = w->dp;
+	size_t bytes = 0;
 
-	for (unsigned i = 0; i < dp->cfg.batch; i++) {
+	for (unsigned i = 0; i < dp->cfg.batch && bytes < TURN_BYTES; i++) {
 		TrPacket *in = w->dev_in;
 		TrGso gso;
 		ssize_t n;
@@ -373,6 +374,7 @@ dp_do_device(Worker *w)
 			continue;
 		}
 		WSTAT(w, dev_reads, 1);
+		bytes += (size_t)n;
 		if (gso.type == TR_GSO_NONE && !gso.needs_csum) {
 			from_device(w, tr_packet_data(in), (size_t)n);
 			continue;

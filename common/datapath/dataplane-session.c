@@ -158,6 +158,15 @@ tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, sock
 }
 
 gint64
+tr_dp_session_last_pong(TrDpSession *session, uint64_t *word)
+{
+	gint64 at = atomic_load_explicit(&session->pong_at, memory_order_relaxed);
+
+	*word = atomic_load_explicit(&session->pong_word, memory_order_relaxed);
+	return at;
+}
+
+gint64
 tr_dp_session_last_udp_rx(TrDpSession *session)
 {
 	return atomic_load_explicit(&session->last_udp_rx, memory_order_relaxed);

@@ -57,6 +57,7 @@ dp_worker_main(gpointer p)
 			dp_do_inbox(w);
 			if (udp)
 				dp_do_udp(w);
+			dp_flush_dev(w); /* what came in leaves before the other way's turn */
 			if (tun)
 				dp_do_device(w);
 			dp_flush_tx(w);

@@ -173,6 +173,11 @@ socklen_t tr_dp_session_endpoint(TrDpSession *session, struct sockaddr_storage *
 void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, socklen_t len);
 /* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
 gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
+/*
+ * The last PONG that came over UDP: the first 8 bytes of its payload (what our PING
+ * carried, big-endian) in *@word, and the monotonic time it came (0: none yet).
+ */
+gint64 tr_dp_session_last_pong(TrDpSession *session, uint64_t *word);
 /* The forwarding ids of the sessions it sent forwarded packets to since the last call
  * (TR_DP_EVENT_FORWARDED), into @out; returns how many. */
 unsigned tr_dp_session_forwarded_take(TrDpSession *session, uint32_t out[TR_DP_FORWARD_TARGETS]);

@@ -219,6 +219,7 @@ tr_link_activate(TrLink *link, const TrDcConfig *dc_config, const TrLinkTiming *
 	/* Every worker sends on its lane, the control plane on the last. */
 	dcc.lanes = tr_dataplane_config(link->dp)->n_workers + 1;
 	dcc.defer_activation = TRUE;
+	dcc.last_lane_on_demand = TRUE; /* TR_DP_CONTROL_LANE: this thread's, rarely used */
 	link->dc = tr_dc_new(&dcc, error);
 	if (link->dc == NULL)
 		return FALSE;

@@ -7,10 +7,10 @@
 #define STALE_USEC (TR_PATH_KEEPALIVE_USEC + TR_PATH_FALLBACK_USEC)
 
 void
-tr_path_init(TrPath *p, bool direct_allowed, bool relay_allowed)
+tr_path_init(TrPairPath *p, bool direct_allowed, bool relay_allowed)
 {
 	memset(p, 0, sizeof(*p));
-	p->kind = TR_PATH_NONE;
+	p->kind = TR_PAIR_PATH_NONE;
 	p->current = -1;
 	p->direct_allowed = direct_allowed;
 	p->relay_allowed = relay_allowed;
@@ -19,22 +19,23 @@ tr_path_init(TrPath *p, bool direct_allowed, bool relay_allowed)
 	p->reason = "no pair session yet";
 }
 
-static TrPathKind
-relay_kind(const TrPath *p)
+static TrPairPathKind
+relay_kind(const TrPairPath *p)
 {
 	if (!p->relay_allowed)
-		return TR_PATH_NONE;
-	return p->relay_udp ? TR_PATH_RELAYED : TR_PATH_TCP;
+		return TR_PAIR_PATH_NONE;
+	return p->relay_udp ? TR_PAIR_PATH_RELAYED : TR_PAIR_PATH_TCP;
 }
 
 static bool
-started(const TrPath *p)
+started(const TrPairPath *p)
 {
 	return p->up;
 }
 
 static void
-set_path(TrPath *p, TrPathKind kind, int current, gint64 now, const char *reason, bool *changed)
+set_path(TrPairPath *p, TrPairPathKind kind, int current, gint64 now, const char *reason,
+         bool *changed)
 {
 	if (kind == p->kind && current == p->current)
 		return;
@@ -46,7 +47,7 @@ set_path(TrPath *p, TrPathKind kind, int current, gint64 now, const char *reason
 }
 
 static void
-begin_burst(TrPath *p, gint64 now)
+begin_burst(TrPairPath *p, gint64 now)
 {
 	if (!p->direct_allowed || p->n == 0 || !started(p))
 		return;
@@ -56,18 +57,18 @@ begin_burst(TrPath *p, gint64 now)
 
 /* Host candidates are on a LAN the two share: they win over any public path. */
 static unsigned
-path_class(const TrPathCandidate *c)
+path_class(const TrPairPathCandidate *c)
 {
 	return c->cand.kind == TR_CANDIDATE_HOST ? 0 : 1;
 }
 
 static int
-best_working(const TrPath *p)
+best_working(const TrPairPath *p)
 {
 	int best = -1;
 
 	for (unsigned i = 0; i < p->n; i++) {
-		const TrPathCandidate *c = &p->c[i];
+		const TrPairPathCandidate *c = &p->c[i];
 
 		if (!c->works)
 			continue;
@@ -79,7 +80,7 @@ best_working(const TrPath *p)
 }
 
 static void
-reselect(TrPath *p, gint64 now, bool *changed)
+reselect(TrPairPath *p, gint64 now, bool *changed)
 {
 	int best, cur = p->current;
 
@@ -91,27 +92,27 @@ reselect(TrPath *p, gint64 now, bool *changed)
 	}
 	best = best_working(p);
 	if (cur >= 0 && p->c[cur].works) {
-		const TrPathCandidate *b = &p->c[best], *c = &p->c[cur];
+		const TrPairPathCandidate *b = &p->c[best], *c = &p->c[cur];
 
 		if (best == cur)
 			return;
 		if (path_class(b) < path_class(c))
-			set_path(p, TR_PATH_DIRECT, best, now, "a LAN path answered", changed);
+			set_path(p, TR_PAIR_PATH_DIRECT, best, now, "a LAN path answered", changed);
 		else if (path_class(b) == path_class(c) && b->srtt * 5 < c->srtt * 4 &&
 		         c->srtt - b->srtt >= TR_PATH_MS &&
 		         now - p->last_switch >= TR_PATH_DWELL_USEC)
-			set_path(p, TR_PATH_DIRECT, best, now, "a path with a lower RTT answered",
-			         changed);
+			set_path(p, TR_PAIR_PATH_DIRECT, best, now,
+			         "a path with a lower RTT answered", changed);
 		return;
 	}
 	if (best >= 0) {
-		set_path(p, TR_PATH_DIRECT, best, now,
+		set_path(p, TR_PAIR_PATH_DIRECT, best, now,
 		         cur >= 0 ? "the direct path stopped answering; another one works"
 		                  : "a direct path answered",
 		         changed);
 		return;
 	}
-	if (p->kind == TR_PATH_DIRECT) {
+	if (p->kind == TR_PAIR_PATH_DIRECT) {
 		set_path(p, relay_kind(p), -1, now, "the direct path stopped answering", changed);
 		begin_burst(p, now); /* a NAT may have moved the mapping: look again at once */
 		return;
@@ -124,7 +125,7 @@ reselect(TrPath *p, gint64 now, bool *changed)
 }
 
 void
-tr_path_start(TrPath *p, gint64 now)
+tr_path_start(TrPairPath *p, gint64 now)
 {
 	bool changed = false;
 
@@ -142,7 +143,7 @@ tr_path_start(TrPath *p, gint64 now)
 }
 
 static int
-find(const TrPath *p, const TrCandidate *c)
+find(const TrPairPath *p, const TrCandidate *c)
 {
 	for (unsigned i = 0; i < p->n; i++) {
 		if (tr_candidate_same_endpoint(&p->c[i].cand, c))
@@ -152,9 +153,9 @@ find(const TrPath *p, const TrCandidate *c)
 }
 
 static int
-add_peer_reflexive(TrPath *p, const TrCandidate *from)
+add_peer_reflexive(TrPairPath *p, const TrCandidate *from)
 {
-	TrPathCandidate *c;
+	TrPairPathCandidate *c;
 
 	if (p->n >= TR_PATH_MAX || !tr_candidate_usable(from))
 		return -1;
@@ -166,9 +167,9 @@ add_peer_reflexive(TrPath *p, const TrCandidate *from)
 }
 
 void
-tr_path_set_candidates(TrPath *p, const TrCandidateList *list, gint64 now)
+tr_path_set_candidates(TrPairPath *p, const TrCandidateList *list, gint64 now)
 {
-	TrPathCandidate old[TR_PATH_MAX];
+	TrPairPathCandidate old[TR_PATH_MAX];
 	unsigned n_old = p->n;
 	int cur = -1;
 	bool changed = false;
@@ -176,7 +177,7 @@ tr_path_set_candidates(TrPath *p, const TrCandidateList *list, gint64 now)
 	memcpy(old, p->c, sizeof(old));
 	p->n = 0;
 	for (unsigned i = 0; i < list->n && p->n < TR_PATH_MAX; i++) {
-		TrPathCandidate *c = &p->c[p->n];
+		TrPairPathCandidate *c = &p->c[p->n];
 
 		if (!tr_candidate_usable(&list->items[i]))
 			continue;
@@ -213,12 +214,12 @@ tr_path_set_candidates(TrPath *p, const TrCandidateList *list, gint64 now)
 }
 
 void
-tr_path_set_relay_udp(TrPath *p, bool udp, gint64 now)
+tr_path_set_relay_udp(TrPairPath *p, bool udp, gint64 now)
 {
 	bool changed = false;
 
 	p->relay_udp = udp;
-	if (p->kind == TR_PATH_RELAYED || p->kind == TR_PATH_TCP)
+	if (p->kind == TR_PAIR_PATH_RELAYED || p->kind == TR_PAIR_PATH_TCP)
 		set_path(p, relay_kind(p), -1, now,
 		         udp ? "UDP reaches the hub again" : "UDP does not reach the hub",
 		         &changed);
@@ -226,9 +227,9 @@ tr_path_set_relay_udp(TrPath *p, bool udp, gint64 now)
 
 /* Whether @i wants a probe now, and why (for the caller: any reason will do). */
 static bool
-probe_due(const TrPath *p, unsigned i, gint64 now)
+probe_due(const TrPairPath *p, unsigned i, gint64 now)
 {
-	const TrPathCandidate *c = &p->c[i];
+	const TrPairPathCandidate *c = &p->c[i];
 
 	if (c->triggered)
 		return true;
@@ -253,7 +254,7 @@ probe_due(const TrPath *p, unsigned i, gint64 now)
 }
 
 unsigned
-tr_path_tick(TrPath *p, gint64 now, TrPathProbe *probes, unsigned max, bool *changed)
+tr_path_tick(TrPairPath *p, gint64 now, TrPairPathProbe *probes, unsigned max, bool *changed)
 {
 	unsigned n = 0, budget;
 
@@ -262,7 +263,7 @@ tr_path_tick(TrPath *p, gint64 now, TrPathProbe *probes, unsigned max, bool *cha
 		return 0;
 
 	for (unsigned i = 0; i < p->n; i++) {
-		TrPathCandidate *c = &p->c[i];
+		TrPairPathCandidate *c = &p->c[i];
 
 		if (c->works && c->unanswered && now - c->unanswered >= TR_PATH_FALLBACK_USEC)
 			c->works = false; /* no answer for the fallback time */
@@ -271,7 +272,7 @@ tr_path_tick(TrPath *p, gint64 now, TrPathProbe *probes, unsigned max, bool *cha
 	}
 	if (p->burst_until && now >= p->burst_until)
 		p->burst_until = 0;
-	if (!p->burst_until && p->kind != TR_PATH_DIRECT && p->direct_allowed && p->n > 0) {
+	if (!p->burst_until && p->kind != TR_PAIR_PATH_DIRECT && p->direct_allowed && p->n > 0) {
 		if (p->next_burst == 0)
 			p->next_burst = now + TR_PATH_RETRY_USEC;
 		else if (now >= p->next_burst)
@@ -301,7 +302,7 @@ tr_path_tick(TrPath *p, gint64 now, TrPathProbe *probes, unsigned max, bool *cha
 		if (pick < 0)
 			break;
 		{
-			TrPathCandidate *c = &p->c[pick];
+			TrPairPathCandidate *c = &p->c[pick];
 			unsigned slot = p->inflight_next++ % TR_PATH_INFLIGHT;
 
 			if (p->next_id == 0)
@@ -324,7 +325,7 @@ tr_path_tick(TrPath *p, gint64 now, TrPathProbe *probes, unsigned max, bool *cha
 }
 
 bool
-tr_path_answered(TrPath *p, const TrCandidate *from, uint32_t id, gint64 now)
+tr_path_answered(TrPairPath *p, const TrCandidate *from, uint32_t id, gint64 now)
 {
 	bool changed = false;
 	gint64 sent = 0;
@@ -347,7 +348,7 @@ tr_path_answered(TrPath *p, const TrCandidate *from, uint32_t id, gint64 now)
 	if (idx < 0)
 		return false;
 	{
-		TrPathCandidate *c = &p->c[idx];
+		TrPairPathCandidate *c = &p->c[idx];
 		gint64 rtt = MAX(now - sent, 1);
 
 		/* Paths are compared on a few samples: follow them quickly. */
@@ -361,7 +362,7 @@ tr_path_answered(TrPath *p, const TrCandidate *from, uint32_t id, gint64 now)
 }
 
 bool
-tr_path_heard(TrPath *p, const TrCandidate *from, gint64 now)
+tr_path_heard(TrPairPath *p, const TrCandidate *from, gint64 now)
 {
 	int idx;
 
@@ -383,13 +384,13 @@ tr_path_heard(TrPath *p, const TrCandidate *from, gint64 now)
 }
 
 void
-tr_path_sent(TrPath *p, gint64 now)
+tr_path_sent(TrPairPath *p, gint64 now)
 {
 	p->last_tx = now;
 }
 
 gint64
-tr_path_next_wakeup(const TrPath *p, gint64 now)
+tr_path_next_wakeup(const TrPairPath *p, gint64 now)
 {
 	gint64 next = G_MAXINT64;
 
@@ -399,11 +400,11 @@ tr_path_next_wakeup(const TrPath *p, gint64 now)
 		next = MIN(next, p->burst_until);
 	if (p->next_burst)
 		next = MIN(next, p->next_burst);
-	if (p->kind == TR_PATH_DIRECT && p->last_switch + TR_PATH_DWELL_USEC > now)
+	if (p->kind == TR_PAIR_PATH_DIRECT && p->last_switch + TR_PATH_DWELL_USEC > now)
 		next = MIN(next,
 		           p->last_switch + TR_PATH_DWELL_USEC); /* a lower RTT may win then */
 	for (unsigned i = 0; i < p->n; i++) {
-		const TrPathCandidate *c = &p->c[i];
+		const TrPairPathCandidate *c = &p->c[i];
 
 		if (!p->direct_allowed)
 			break;
@@ -428,35 +429,35 @@ tr_path_next_wakeup(const TrPath *p, gint64 now)
 	return MAX(next, now);
 }
 
-TrPathKind
-tr_path_kind(const TrPath *p)
+TrPairPathKind
+tr_path_kind(const TrPairPath *p)
 {
 	return p->kind;
 }
 
-const TrPathCandidate *
-tr_path_current(const TrPath *p)
+const TrPairPathCandidate *
+tr_path_current(const TrPairPath *p)
 {
-	return p->kind == TR_PATH_DIRECT && p->current >= 0 ? &p->c[p->current] : NULL;
+	return p->kind == TR_PAIR_PATH_DIRECT && p->current >= 0 ? &p->c[p->current] : NULL;
 }
 
 const char *
-tr_path_reason(const TrPath *p)
+tr_path_reason(const TrPairPath *p)
 {
 	return p->reason;
 }
 
 const char *
-tr_path_kind_name(TrPathKind kind)
+tr_path_kind_name(TrPairPathKind kind)
 {
 	switch (kind) {
-	case TR_PATH_NONE:
+	case TR_PAIR_PATH_NONE:
 		return "none";
-	case TR_PATH_DIRECT:
+	case TR_PAIR_PATH_DIRECT:
 		return "direct";
-	case TR_PATH_RELAYED:
+	case TR_PAIR_PATH_RELAYED:
 		return "relayed";
-	case TR_PATH_TCP:
+	case TR_PAIR_PATH_TCP:
 		return "tcp";
 	}
 	return "unknown";

@@ -53,11 +53,11 @@ G_BEGIN_DECLS
 #define TR_PATH_INFLIGHT            32u
 
 typedef enum {
-	TR_PATH_NONE,    /* no pair path: traffic stays on the hub session */
-	TR_PATH_DIRECT,  /* UDP straight to the peer's endpoint */
-	TR_PATH_RELAYED, /* UDP relay frames through the hub */
-	TR_PATH_TCP,     /* relay frames over the TLS stream to the hub */
-} TrPathKind;
+	TR_PAIR_PATH_NONE,    /* no pair path: traffic stays on the hub session */
+	TR_PAIR_PATH_DIRECT,  /* UDP straight to the peer's endpoint */
+	TR_PAIR_PATH_RELAYED, /* UDP relay frames through the hub */
+	TR_PAIR_PATH_TCP,     /* relay frames over the TLS stream to the hub */
+} TrPairPathKind;
 
 typedef struct {
 	TrCandidate cand;
@@ -67,17 +67,17 @@ typedef struct {
 	gint64 last_probe; /* last probe sent to it */
 	gint64 unanswered; /* first probe sent since it last answered (0: none) */
 	gint64 srtt;       /* smoothed RTT in microseconds (0: unknown) */
-} TrPathCandidate;
+} TrPairPathCandidate;
 
 typedef struct {
-	unsigned cand; /* index in TrPath.c */
+	unsigned cand; /* index in TrPairPath.c */
 	uint32_t id;   /* goes into the PING; the PONG echoes it */
-} TrPathProbe;
+} TrPairPathProbe;
 
 typedef struct {
-	TrPathCandidate c[TR_PATH_MAX];
+	TrPairPathCandidate c[TR_PATH_MAX];
 	unsigned n;
-	TrPathKind kind;
+	TrPairPathKind kind;
 	int current; /* the candidate in use when kind is DIRECT, else -1 */
 	bool up;     /* tr_path_start() was called */
 	bool direct_allowed, relay_allowed, relay_udp;
@@ -91,50 +91,51 @@ typedef struct {
 	} inflight[TR_PATH_INFLIGHT];
 	unsigned inflight_next;
 	const char *reason; /* why the last change happened (static text) */
-} TrPath;
+} TrPairPath;
 
 /*
  * Nothing known yet: kind NONE until tr_path_start(). @direct_allowed FALSE
  * (--no-direct) never probes; @relay_allowed FALSE (the hub relays nothing)
  * leaves NONE when no direct path works.
  */
-void tr_path_init(TrPath *p, bool direct_allowed, bool relay_allowed);
+void tr_path_init(TrPairPath *p, bool direct_allowed, bool relay_allowed);
 
 /* The pair session is up: take the relay at once and start a punch burst. */
-void tr_path_start(TrPath *p, gint64 now);
+void tr_path_start(TrPairPath *p, gint64 now);
 
 /* The peer's candidates (new or changed): what is known about endpoints that
  * stay is kept; a burst starts at once. */
-void tr_path_set_candidates(TrPath *p, const TrCandidateList *list, gint64 now);
+void tr_path_set_candidates(TrPairPath *p, const TrCandidateList *list, gint64 now);
 
 /* Whether the relay reaches the hub over UDP (else over TLS). */
-void tr_path_set_relay_udp(TrPath *p, bool udp, gint64 now);
+void tr_path_set_relay_udp(TrPairPath *p, bool udp, gint64 now);
 
 /*
  * Advances the timers. Writes the probes to send now (at most @max) and
  * returns how many; *@changed is set when tr_path_kind() or the endpoint
  * changed (tr_path_reason() says why).
  */
-unsigned tr_path_tick(TrPath *p, gint64 now, TrPathProbe *probes, unsigned max, bool *changed);
+unsigned tr_path_tick(TrPairPath *p, gint64 now, TrPairPathProbe *probes, unsigned max,
+                      bool *changed);
 
 /* A PONG with @id arrived from @from. Returns whether the path changed. */
-bool tr_path_answered(TrPath *p, const TrCandidate *from, uint32_t id, gint64 now);
+bool tr_path_answered(TrPairPath *p, const TrCandidate *from, uint32_t id, gint64 now);
 
 /* Any other authenticated datagram of the pair arrived straight from @from.
  * Returns whether the path changed (it never does; a new endpoint is probed). */
-bool tr_path_heard(TrPath *p, const TrCandidate *from, gint64 now);
+bool tr_path_heard(TrPairPath *p, const TrCandidate *from, gint64 now);
 
 /* A datagram was sent on the direct path (the caller says so once a batch). */
-void tr_path_sent(TrPath *p, gint64 now);
+void tr_path_sent(TrPairPath *p, gint64 now);
 
 /* When tr_path_tick() has something to do next. */
-gint64 tr_path_next_wakeup(const TrPath *p, gint64 now);
+gint64 tr_path_next_wakeup(const TrPairPath *p, gint64 now);
 
-TrPathKind tr_path_kind(const TrPath *p);
+TrPairPathKind tr_path_kind(const TrPairPath *p);
 /* The direct endpoint (NULL unless DIRECT). */
-const TrPathCandidate *tr_path_current(const TrPath *p);
-const char *tr_path_reason(const TrPath *p);
+const TrPairPathCandidate *tr_path_current(const TrPairPath *p);
+const char *tr_path_reason(const TrPairPath *p);
 /* "none", "direct", "relayed", "tcp" */
-const char *tr_path_kind_name(TrPathKind kind);
+const char *tr_path_kind_name(TrPairPathKind kind);
 
 G_END_DECLS

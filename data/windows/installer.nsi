@@ -4,7 +4,8 @@
 ;   makensis -DVERSION=X -DDIST=build-win/dist -DOUTFILE=... [-DTAP_DRIVER=DIR] installer.nsi
 ;
 ; Installs the programs and their DLLs, the Event Log source, the data
-; directory (ProgramData\Trellis, administrators only), Start-menu entries,
+; directory (ProgramData\Trellis, administrators only), the local group
+; "Trellis Users" (the installing user in it), Start-menu entries,
 ; the tray's autostart when the tray is part of the build, a firewall rule
 ; for the client, and an uninstaller that removes all of it, the networks'
 ; services included. TAP-Windows6: installed from the driver files bundled
@@ -84,13 +85,22 @@ Section "Trellis" SecMain
 	WriteUninstaller "$INSTDIR\uninstall.exe"
 
 	; ProgramData\Trellis (configuration), state\ (certificates, keys) and
-	; run\ (control sockets): SYSTEM and the Administrators only.
+	; run\ (control files): SYSTEM and the Administrators; the group
+	; "Trellis Users" (made here, or the one HKLM\Software\Trellis UsersGroup
+	; names) may list ProgramData\Trellis and run\, read the daemons' control
+	; files and start and stop the networks' services; the user installing
+	; is put in it (docs/WINDOWS.md, "Who may use it").
 	CreateDirectory "$DataDir"
 	CreateDirectory "$DataDir\state"
 	CreateDirectory "$DataDir\run"
-	!insertmacro Run '"$SYSDIR\icacls.exe" "$DataDir" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F'
+	!insertmacro Run '"$INSTDIR\trellis.exe" access setup'
 	${If} $0 != 0
-		DetailPrint "warning: could not restrict $DataDir to SYSTEM and the Administrators (icacls: $0)"
+		DetailPrint "warning: the group Trellis Users could not be set up (trellis access setup: $0): only the Administrators may use Trellis"
+	${Else}
+		!insertmacro Run '"$INSTDIR\trellis.exe" access add'
+		${If} $0 != 0
+			DetailPrint "warning: you could not be added to the group Trellis Users (trellis access add: $0)"
+		${EndIf}
 	${EndIf}
 
 	; The Event Log source of the daemons (common/base/log.c via platform/windows/syslog.c).
@@ -176,11 +186,16 @@ Section "Uninstall"
 		Sleep 1000
 	${EndIf}
 	!insertmacro Run '"$INSTDIR\trellis.exe" service remove-all'
+	; The group's rights on ProgramData\Trellis, and the group if Trellis made it.
+	!insertmacro Run '"$INSTDIR\trellis.exe" access remove'
 	!insertmacro Run '"$SYSDIR\netsh.exe" advfirewall firewall delete rule name="Trellis client"'
 	DeleteRegValue HKLM "${RUN_KEY}" "Trellis"
 	DeleteRegKey HKLM "${EVENTLOG_KEY}\trellis-client"
 	DeleteRegKey HKLM "${UNINSTALL_KEY}"
-	DeleteRegKey HKLM "Software\${PRODUCT}"
+	; An administrator's UsersGroup stays, as ProgramData\Trellis does.
+	DeleteRegValue HKLM "Software\${PRODUCT}" "InstallDir"
+	DeleteRegValue HKLM "Software\${PRODUCT}" "Version"
+	DeleteRegKey /ifempty HKLM "Software\${PRODUCT}"
 	RMDir /r "$SMPROGRAMS\${PRODUCT}"
 	Delete "$INSTDIR\*.exe"
 	Delete "$INSTDIR\*.dll"

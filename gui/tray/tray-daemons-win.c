@@ -12,6 +12,7 @@
 #include "tray-daemons.h"
 
 #include "common/daemon/bus.h"
+#include "platform/windows/access.h"
 #include "platform/windows/service-name.h"
 
 #include <string.h>
@@ -41,6 +42,7 @@ struct _TrayDaemons {
 	TrayModel *model;
 	GHashTable *daemons; /* control file → Daemon */
 	guint scan, refresh;
+	gboolean told; /* that the directory cannot be read */
 };
 
 /* "trellis-client-office.sock" → "office"; NULL for other files. */
@@ -273,13 +275,18 @@ static gboolean
 on_scan(gpointer p)
 {
 	TrayDaemons *t = p;
-	g_autoptr(GDir) dir = g_dir_open(t->dir, 0, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) dir = g_dir_open(t->dir, 0, &error);
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GPtrArray) gone = g_ptr_array_new();
 	const char *name;
 	GHashTableIter it;
 	Daemon *d;
 
+	if (dir == NULL && !t->told) {
+		g_warning("cannot see the daemons: %s", error->message);
+		t->told = TRUE;
+	}
 	while (dir && (name = g_dir_read_name(dir)) != NULL) {
 		char *network = network_of(name);
 		g_autofree char *file = NULL;
@@ -408,10 +415,16 @@ set_win_error(GError **error, DWORD code, const char *what, const char *service)
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
 		            "there is no service %s (install it: trellis service install %s)",
 		            service, service + strlen(TR_WIN_SERVICE_PREFIX));
-	else if (code == ERROR_ACCESS_DENIED)
+	else if (code == ERROR_ACCESS_DENIED) {
+		wchar_t wname[256];
+		g_autofree char *name = NULL;
+		tr_win_users_group_name(wname, G_N_ELEMENTS(wname));
+		name = g_utf16_to_utf8(wname, -1, NULL, NULL, NULL);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-		            "%s %s: %s (only administrators may)", what, service, msg);
-	else
+		            "%s %s: %s (only the Administrators and the members of the group '%s' "
+		            "may)",
+		            what, service, msg, name);
+	} else
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s %s: %s", what, service, msg);
 }
 

@@ -13,6 +13,7 @@
 #include "tr-config.h"
 
 #include "common/daemon/bus.h"
+#include "platform/windows/access.h"
 #include "tray-daemons.h"
 #include "tray-model.h"
 #include "tray-win-details.h"
@@ -425,7 +426,29 @@ on_model_event(TrayModel *model, const TrayEvent *ev, gpointer p)
 static gboolean
 on_config_scan(gpointer p)
 {
+	static gboolean told;
+
 	tray_model_scan_config_dir(tray.model, tray.config_dir);
+	/* Once, if this user may not see the daemons (docs/WINDOWS.md, "Who may use it"). */
+	if (!told) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GDir) dir = g_dir_open(tr_bus_dir(), 0, &error);
+		told = TRUE;
+		if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_ACCES) ||
+		    g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_PERM)) {
+			wchar_t wname[256];
+			g_autofree char *name = NULL, *body = NULL;
+			tr_win_users_group_name(wname, G_N_ELEMENTS(wname));
+			name = g_utf16_to_utf8(wname, -1, NULL, NULL, NULL);
+			body = g_strdup_printf(
+			        _("Only the Administrators and the members of the group "
+			          "'%s' may use Trellis here. An administrator can add "
+			          "you (trellis access add %s); then sign in again."),
+			        name, g_get_user_name());
+			g_warning("%s: %s", tr_bus_dir(), error->message);
+			notify(_("You may not use Trellis here"), body, TRUE);
+		}
+	}
 	return G_SOURCE_CONTINUE;
 }
 

@@ -3,6 +3,8 @@
 #include "platform/windows/files.h"
 #include "platform/windows/windows.h"
 
+#include "platform/windows/access.h"
+
 #include <aclapi.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,23 +37,16 @@ attributes(unsigned mode, SECURITY_ATTRIBUTES *sa, PSECURITY_DESCRIPTOR *sd)
 	return true;
 }
 
-int
-tr_win_create_file(const char *path, unsigned mode)
+/* Creates @wpath for writing with the descriptor @sd (NULL: inherited). */
+static int
+create_with(const wchar_t *wpath, PSECURITY_DESCRIPTOR sd)
 {
-	wchar_t wpath[MAX_PATH * 2];
-	SECURITY_ATTRIBUTES sa;
-	PSECURITY_DESCRIPTOR sd;
+	SECURITY_ATTRIBUTES sa = {.nLength = sizeof(sa), .lpSecurityDescriptor = sd};
 	HANDLE h;
 	int fd;
 
-	if (!widen(path, wpath, MAX_PATH * 2))
-		return -ENAMETOOLONG;
-	if (!attributes(mode, &sa, &sd))
-		return -tr_win_errno(GetLastError());
 	h = CreateFileW(wpath, GENERIC_WRITE, 0, sd ? &sa : NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL,
 	                NULL);
-	if (sd)
-		LocalFree(sd);
 	if (h == INVALID_HANDLE_VALUE) {
 		DWORD e = GetLastError();
 		return e == ERROR_FILE_EXISTS ? -EEXIST : -tr_win_errno(e);
@@ -61,6 +56,24 @@ tr_win_create_file(const char *path, unsigned mode)
 		CloseHandle(h);
 		return -EMFILE;
 	}
+	return fd;
+}
+
+int
+tr_win_create_file(const char *path, unsigned mode)
+{
+	wchar_t wpath[MAX_PATH * 2];
+	SECURITY_ATTRIBUTES sa;
+	PSECURITY_DESCRIPTOR sd;
+	int fd;
+
+	if (!widen(path, wpath, MAX_PATH * 2))
+		return -ENAMETOOLONG;
+	if (!attributes(mode, &sa, &sd))
+		return -tr_win_errno(GetLastError());
+	fd = create_with(wpath, sd);
+	if (sd)
+		LocalFree(sd);
 	return fd;
 }
 
@@ -134,4 +147,84 @@ tr_win_file_is_shared(const char *path)
 	}
 	LocalFree(sd);
 	return shared;
+}
+
+/* The control ACL @kind, with the group when it exists. */
+static DWORD
+control_descriptor(TrWinAcl kind, PSECURITY_DESCRIPTOR *sd, bool *group_used)
+{
+	DWORD lookup;
+	PSID group = tr_win_users_group_sid(&lookup);
+	DWORD rc = tr_win_acl_descriptor(kind, group, sd);
+
+	*group_used = group != NULL;
+	LocalFree(group);
+	return rc;
+}
+
+int
+tr_win_create_control_file(const char *path, bool *group_used)
+{
+	wchar_t wpath[MAX_PATH * 2];
+	PSECURITY_DESCRIPTOR sd;
+	DWORD rc;
+	int fd;
+
+	if (!widen(path, wpath, MAX_PATH * 2))
+		return -ENAMETOOLONG;
+	rc = control_descriptor(TR_WIN_ACL_CONTROL_FILE, &sd, group_used);
+	if (rc != ERROR_SUCCESS)
+		return -tr_win_errno(rc);
+	fd = create_with(wpath, sd);
+	LocalFree(sd);
+	return fd;
+}
+
+int
+tr_win_protect_control_file(const char *path, bool *group_used)
+{
+	wchar_t wpath[MAX_PATH * 2];
+	DWORD lookup, rc;
+	PSID group;
+
+	if (!widen(path, wpath, MAX_PATH * 2))
+		return -ENAMETOOLONG;
+	group = tr_win_users_group_sid(&lookup);
+	*group_used = group != NULL;
+	rc = tr_win_acl_apply_path(wpath, TR_WIN_ACL_CONTROL_FILE, group);
+	LocalFree(group);
+	return rc == ERROR_SUCCESS ? 0 : -tr_win_errno(rc);
+}
+
+int
+tr_win_mkdir_control(const char *path, bool *group_used)
+{
+	wchar_t wpath[MAX_PATH * 2];
+	SECURITY_ATTRIBUTES sa = {.nLength = sizeof(sa)};
+	PSECURITY_DESCRIPTOR sd;
+	DWORD rc;
+	BOOL ok;
+
+	if (!widen(path, wpath, MAX_PATH * 2))
+		return -ENAMETOOLONG;
+	rc = control_descriptor(TR_WIN_ACL_DIR, &sd, group_used);
+	if (rc != ERROR_SUCCESS)
+		return -tr_win_errno(rc);
+	sa.lpSecurityDescriptor = sd;
+	ok = CreateDirectoryW(wpath, &sa);
+	rc = ok ? ERROR_SUCCESS : GetLastError();
+	LocalFree(sd);
+	if (ok)
+		return 0;
+	return rc == ERROR_ALREADY_EXISTS ? -EEXIST : -tr_win_errno(rc);
+}
+
+void
+tr_win_users_group_utf8(char *name, int size)
+{
+	wchar_t wname[256];
+
+	tr_win_users_group_name(wname, 256);
+	if (WideCharToMultiByte(CP_UTF8, 0, wname, -1, name, size, NULL, NULL) <= 0 && size > 0)
+		name[0] = '\0';
 }

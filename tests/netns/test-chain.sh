@@ -5,11 +5,13 @@
 # learn of each other through B's graph edges, make direct contact, and
 # exchange packets directly: a capture on B's port during 200 pings between
 # A and C shows almost nothing. A node that shuts down says so, and is not
-# dialled again from hearsay; one that dies times out.
+# dialled again from hearsay; one that dies times out. D, which nobody can
+# contact directly, is reached through B along the graph.
 #
 #   [A] 198.18.10.1 --+
-#   [B] 198.18.10.2 --+-- bridge (its own namespace)     tunnel 198.19.5.1, .2, .3 /24
+#   [B] 198.18.10.2 --+-- bridge (its own namespace)     tunnel 198.19.5.1 .. .4 /24
 #   [C] 198.18.10.3 --+
+#   [D] 198.18.10.4 --+   (no direct TCP with A and C, as behind two NATs)
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
 netns_require_root
@@ -19,10 +21,10 @@ T=$(netns_tmpdir)
 KEY="correct horse battery staple"
 . "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 
-netns_new sw sw && netns_new na a && netns_new nb b && netns_new nc c || fail "netns"
+netns_new sw sw && netns_new na a && netns_new nb b && netns_new nc c && netns_new nd d || fail "netns"
 ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up || fail "bridge"
 i=0
-for ns in "$na" "$nb" "$nc"; do
+for ns in "$na" "$nb" "$nc" "$nd"; do
 	i=$((i + 1))
 	ip -n "$ns" link add eth0 type veth peer name port$i netns "$sw" &&
 		ip -n "$ns" addr add 198.18.10.$i/24 dev eth0 && ip -n "$ns" link set eth0 up &&
@@ -96,4 +98,22 @@ echo "# c cut off: a's session with it timed out after $(ms_since "$t0") ms"
 netns_wait_for 20 sh -c "! '$B/cli/trellis' status --socket '$T/a.sock' | grep -q '  c: reachable'" ||
 	fail "c still reachable at a: $("$B/cli/trellis" status --socket "$T/a.sock")"
 ok "c restarted: direct again; c cut off: a's session times out and c is unreachable"
+# d --connect b too, but TCP between d and a or c is dropped (as two NATs
+# would): no direct contact, and a reaches d through b all the same (the
+# graph's next hop: d's address claimed in the graph, routed to b's link).
+ip netns exec "$nd" nft -f - <<NFT || fail "nft in d"
+table inet chain_test {
+	chain out { type filter hook output priority 0; ip daddr { 198.18.10.1, 198.18.10.3 } tcp dport 3210 drop; }
+	chain in { type filter hook input priority 0; ip saddr { 198.18.10.1, 198.18.10.3 } tcp dport 3210 drop; }
+}
+NFT
+t0=$(date +%s%N)
+node "$nd" d 198.19.5.4/24 d.log -c 198.18.10.2
+netns_wait_for 20 netns_exec "$na" ping -c 1 -W 1 198.19.5.4 >/dev/null || fail "a cannot reach d through b"
+echo "# a reached d through b $(ms_since "$t0") ms after d started"
+grep -q "node d connected" "$T/a.log" && fail "a and d linked directly through the firewall"
+st=$("$B/cli/trellis" status --socket "$T/a.sock") || fail "a's status: $st"
+echo "$st" | grep -q "  d: reachable, next hop b, 2 hops" || fail "a's graph: d not through b: $st"
+echo "$st" | grep "  d:" | sed 's/^ */# a: /'
+ok "d, which a cannot contact directly: a reaches it through b (next hop b, 2 hops)"
 tap_plan

@@ -24,6 +24,7 @@ netns_new h1 hub1 && netns_new h2 hub2 && netns_new c1 c1 && netns_new c2 c2 || 
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
 netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
 netns_link "$c2" 198.18.4.2/24 "$h2" 198.18.4.1/24 || fail "link"
+c2_to_hub2=$NETNS_IFA
 netns_link "$c2" 198.18.5.2/24 "$h1" 198.18.5.1/24 || fail "link"
 
 hub() { # hub NS NAME POOL POOL6 LOG [args]
@@ -32,7 +33,7 @@ hub() { # hub NS NAME POOL POOL6 LOG [args]
 	mkdir -p "$T/state-$name"
 	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
 		--control-socket "$T/$name.sock" --state-dir "$T/state-$name" --pool "$pool" \
-		--pool6 "$pool6" --route 198.19.0.0/16 --keepalive 2 "$@" >>"$T/$log" 2>&1
+		--pool6 "$pool6" --route 198.19.0.0/16 --keepalive 2 --peer-timeout 6 "$@" >>"$T/$log" 2>&1
 }
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
 netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
@@ -46,8 +47,17 @@ netns_spawn "$h1" "$B/server/trellis-server" --shared-key "another network's key
 	--pool6 fd00:19:9::/64 >"$T/hubx.log" 2>&1
 netns_wait_for 10 grep -q "listening" "$T/hubx.log" || fail "hub-x did not start"
 
-netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1:3300 -c 198.18.3.1 --shared-key "$KEY" \
-	--name c1 --control-socket "$T/c1.sock" >"$T/c1.log" 2>&1
+# c1 reads its hubs from a config file, as trellis join and the tray's
+# networks have them.
+cat >"$T/c1.conf" <<CONF
+[client]
+connect = 198.18.3.1:3300;198.18.3.1
+shared-key = $KEY
+name = c1
+CONF
+chmod 600 "$T/c1.conf"
+netns_spawn "$c1" "$B/client/trellis-client" --config "$T/c1.conf" --control-socket "$T/c1.sock" \
+	>"$T/c1.log" 2>&1
 netns_spawn "$c2" "$B/client/trellis-client" -c 198.18.4.1 -c 198.18.5.1 --failback 2 \
 	--shared-key "$KEY" --name c2 --control-socket "$T/c2.sock" >"$T/c2.log" 2>&1
 netns_wait_for 20 grep -q "connected to 198.18.3.1 as" "$T/c1.log" || fail "c1 did not reach hub-1"
@@ -55,7 +65,7 @@ grep -q "hub 198.18.3.1:3300 refused us" "$T/c1.log" || fail "c1 did not say hub
 grep "refused us" "$T/c1.log" | head -n 1 | sed 's/^/# c1: /'
 st=$("$B/cli/trellis" status --socket "$T/c1.sock" --json) || fail "c1 status: $st"
 echo "$st" | grep -q '"hub":"198.18.3.1:3300","current":false,"refused":true' || fail "c1's status: $st"
-ok "a hub that refuses the client (another network's key) is skipped for the next"
+ok "a hub that refuses the client (another network's key) is skipped for the next (both from its config file)"
 
 addr() { ip -n "$1" -4 -o addr show dev trellis0 2>/dev/null | awk '{print $4}' | cut -d/ -f1; }
 netns_wait_for 20 grep -q "connected to 198.18.4.1 as" "$T/c2.log" || fail "c2 did not reach hub-2"
@@ -96,4 +106,21 @@ st=$("$B/cli/trellis" status --socket "$T/c2.sock") || fail "c2 status: $st"
 echo "$st" | grep -q "hubs: 198.18.4.1 (current), 198.18.5.1$" || fail "c2's hubs in status: $st"
 echo "$st" | grep "hubs:" | sed 's/^ */# c2 status: /'
 ok "hub-2 restarted: c2 moved back (--failback) and reaches c1, c1 reaches it at $c2a"
+# c2's path to hub-2 goes silent (its link down: no FIN, no RST): its
+# session times out (the hub's --peer-timeout 6) and it moves to hub-1;
+# the path back, and failback moves it back.
+t0=$(date +%s%N)
+ip -n "$c2" link set "$c2_to_hub2" down || fail "link down"
+netns_wait_for 30 sh -c "[ \$(grep -c 'connected to 198.18.5.1 as' '$T/c2.log') -ge 2 ]" ||
+	fail "c2 did not fail over when hub-2 went silent"
+t_conn=$(ms_since "$t0")
+netns_wait_for 10 netns_exec "$c2" ping -c 1 -W 1 "$a1" >/dev/null || fail "c2 cannot reach c1 after the silent failover"
+echo "# hub-2 silent: c2 on hub-1 after $t_conn ms (peer timeout 6 s), traffic to c1 after $(ms_since "$t0") ms"
+t0=$(date +%s%N)
+ip -n "$c2" link set "$c2_to_hub2" up || fail "link up"
+netns_wait_for 30 sh -c "[ \$(grep -c 'connected to 198.18.4.1 as' '$T/c2.log') -ge 3 ]" ||
+	fail "c2 did not move back once hub-2 answered again"
+netns_wait_for 10 netns_exec "$c2" ping -c 1 -W 1 "$a1" >/dev/null || fail "c2 cannot reach c1 back on hub-2"
+echo "# hub-2 reachable again: c2 back on it and reaching c1 after $(ms_since "$t0") ms"
+ok "hub-2 silent (link down): c2's session timed out, it moved to hub-1 and back once hub-2 answered"
 tap_plan

@@ -4,6 +4,9 @@
 # routes hub-3's pool through hub-2, which it learnt from the graph only;
 # the middle hub dies (SIGKILL, no BYE): the clients stop reaching each
 # other; a third link hub-3 -> hub-1 (blocked until then) restores it.
+# Clients' addresses and subnets are claims in the graph: c1's subnet is
+# routed on hub-3, and a client of hub-3 claiming part of it is refused, with
+# the reason, and every hub logs the refusal.
 #
 #   [c1] 198.18.3.2 -- .1 [hub-1] 198.18.1.1 ---- .2 [hub-2] 198.18.2.2 ---- .3 [hub-3] .1 -- 198.18.4.2 [c3]
 #                          [hub-1] 198.18.5.1 ------------------------------- .3 [hub-3]  (the third link)
@@ -24,12 +27,13 @@ fail() {
 }
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new h3 hub3 && netns_new c1 c1 &&
-	netns_new c3 c3 || fail "netns"
+	netns_new c3 c3 && netns_new x3 x3 || fail "netns"
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
 netns_link "$h2" 198.18.2.2/24 "$h3" 198.18.2.3/24 || fail "link"
 netns_link "$h1" 198.18.5.1/24 "$h3" 198.18.5.3/24 || fail "link"
 netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
 netns_link "$c3" 198.18.4.2/24 "$h3" 198.18.4.1/24 || fail "link"
+netns_link "$x3" 198.18.6.2/24 "$h3" 198.18.6.1/24 || fail "link"
 # The third link is there but hub-1 drops it until hub-2 has died.
 netns_exec "$h1" nft -f - <<'NFT' || fail "nft"
 table inet trellis_line {
@@ -57,7 +61,8 @@ netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2
 hub "$h3" hub-3 198.19.48.0/20 fd00:19:3::/64 hub3.log -c 198.18.2.2 -c 198.18.5.1
 netns_wait_for 20 grep -q "node hub-2 connected to" "$T/hub3.log" || fail "hub-3 did not join hub-2"
 
-netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1 >"$T/c1.log" 2>&1
+netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1 \
+	--subnet 198.18.200.0/24 >"$T/c1.log" 2>&1
 netns_spawn "$c3" "$B/client/trellis-client" -c 198.18.4.1 --shared-key "$KEY" --name c3 >"$T/c3.log" 2>&1
 netns_wait_for 15 grep -q "connected to" "$T/c1.log" || fail "c1 did not connect"
 netns_wait_for 15 grep -q "connected to" "$T/c3.log" || fail "c3 did not connect"
@@ -71,6 +76,29 @@ status1 | grep -q "hub-3 (hub): reachable, next hop hub-2, 2 hops" || fail "hub-
 status1 | grep "hub-3 (hub)" | sed 's/^ */# hub-1: /'
 netns_exec "$c1" ping -c 3 -i 0.2 -W 2 "$a3" | sed -n 's/^rtt/# c1 -> c3 across three hubs: rtt/p'
 ok "a client of hub-1 reaches a client of hub-3 ($a3): hub-1 routes hub-3's pool through hub-2"
+
+# c1's subnet is a claim hub-1 makes for it: hub-3 routes it (kernel route
+# into its tunnel) and knows c1 as a node behind hub-2.
+status3() { "$B/cli/trellis" status --socket "$T/hub-3.sock" 2>&1; }
+netns_wait_for 10 sh -c "ip -n '$h3' route show 198.18.200.0/24 | grep -q trellis0" ||
+	fail "hub-3 has no route to c1's subnet: $(ip -n "$h3" route)"
+status3 | grep -q "c1: reachable, next hop hub-2, 3 hops" || fail "hub-3's status: $(status3)"
+status3 | grep "c1:" | sed 's/^ */# hub-3: /'
+# x3 claims part of it at hub-3: refused there with the graph's reason; the
+# claim was flooded before it was withdrawn, and every hub refused it.
+netns_spawn "$x3" "$B/client/trellis-client" -c 198.18.6.1 --shared-key "$KEY" --name x3 \
+	--subnet 198.18.200.128/25 >"$T/x3.log" 2>&1
+want="subnet 198.18.200.128/25 of 'x3'"
+netns_wait_for 15 grep -q "refused.*the network refuses the claim: $want" "$T/hub3.log" ||
+	fail "hub-3 did not refuse x3's claim"
+netns_wait_for 10 grep -q "$want.*overlaps subnet 198.18.200.0/24 of 'c1', claimed earlier" "$T/x3.log" ||
+	fail "x3 was not told why"
+for h in hub1 hub2; do
+	netns_wait_for 10 grep -q "graph: refused: $want" "$T/$h.log" || fail "$h did not refuse x3's claim"
+done
+grep "the network refuses the claim" "$T/hub3.log" | head -n 1 | sed 's/^/# hub-3: /'
+grep "graph: refused: $want" "$T/hub1.log" | head -n 1 | sed 's/^/# hub-1: /'
+ok "clients' subnets are graph claims: c1's routed on hub-3; x3 claiming part of it refused on every hub, with the reason"
 
 # The middle hub dies (no BYE): its neighbours see the connections drop.
 kill -KILL "$hub2_pid"

@@ -78,9 +78,12 @@ ok "a pool colliding with one known through the graph: refused (code 14) on both
 # Seeing it: hub-2's status lists hub-1 (reachable, directly) and the graph
 # in dot has both hubs and their edge; hub-3 was never linked.
 st=$("$B/cli/trellis" status --socket "$T/hub-2.sock") || fail "status: $st"
-echo "$st" | grep -q "graph: hub-2, 1 other node known" || fail "status graph line: $st"
+# The clients are nodes too: their hubs claim their addresses for them.
+echo "$st" | grep -q "graph: hub-2, 3 other nodes known" || fail "status graph line: $st"
+echo "$st" | grep -q "c1: reachable, next hop hub-1, 2 hops" || fail "status: c1 not behind hub-1: $st"
+echo "$st" | grep -q "c2: reachable, next hop c2, 1 hop" || fail "status: c2 not local: $st"
 echo "$st" | grep -q "hub-1 (hub): reachable, next hop hub-1, 1 hop" || fail "status: hub-1 not reachable: $st"
-echo "$st" | grep "graph:" -A1 | sed 's/^/# /'
+echo "$st" | grep "graph:" -A4 | sed 's/^/# /'
 dot=$("$B/cli/trellis" graph --socket "$T/hub-2.sock") || fail "graph: $dot"
 echo "$dot" | grep -q '^digraph\|^graph' || fail "not dot: $dot"
 echo "$dot" | grep -q '"hub-1"' && echo "$dot" | grep -q '"hub-2"' || fail "dot lacks the hubs: $dot"

@@ -14,7 +14,9 @@
 #
 # A. tap, switch mode: a pings b; the hub introduces them, the pair goes
 #    direct, and the pings' frames then go over it (200 pings: the hub's link
-#    sees almost nothing, b's tap counts them all); ARP and a broadcast still
+#    sees almost nothing, b's tap counts them all); with UDP between a and b
+#    cut, the pair falls back to the hub's relay and the frames follow; ARP
+#    and a broadcast still
 #    go through the hub (its own tap sees them), and resolve/arrive.
 # B. tun, router mode: b reaches the LAN behind a (198.19.50.0/24, claimed by
 #    a) directly over the pair, and the LAN reaches b: pings and a TCP
@@ -86,6 +88,34 @@ crossed=$(count "$T/hub-tap.pcap")
 [ "$(mesh_pair a 'p["path"], p["tx_packets"] >= 200, p["rx_packets"] >= 200')" = "('direct', True, True)" ] ||
 	fail "a's pair did not carry the pings: $("$B/cli/trellis" status --json --socket "$T/a.sock")"
 ok "tap: 200 pings a -> b over the pair: the hub's link saw $crossed UDP packets, b's tap counted $((rx1 - rx0))"
+
+# The direct path breaks (the internet drops UDP between a and b) while pings
+# flow: the pair falls back to the hub's relay, and the frames follow it.
+ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
+table ip cut {
+	chain between {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 198.18.1.2 ip daddr 198.18.2.2 meta l4proto udp drop
+		ip saddr 198.18.2.2 ip daddr 198.18.1.2 meta l4proto udp drop
+	}
+}
+NFT
+netns_spawn "$a" ping -c 100 -i 0.1 -W 1 -q "$ab"
+bg=$NETNS_LAST_PID
+netns_wait_for 15 grep -q "pair with b: relayed through the hub (the direct path stopped answering)" "$T/a-tap.log" ||
+	fail "a's tap pair did not fall back to the relay: $(grep 'pair with b' "$T/a-tap.log")"
+netns_kill "$bg"
+mesh_capture "$hub" "$hub_if" "$T/hub-tap-relay.pcap" udp
+tx0=$(mesh_pair a 'p["tx_packets"]')
+netns_exec "$a" ping -c 50 -i 0.02 -W 2 -q "$ab" >"$T/ping-tap-relay.txt" || fail "a -> b relayed: $(cat "$T/ping-tap-relay.txt")"
+sleep 0.3
+netns_kill "$cap_pid"
+relayed=$(count "$T/hub-tap-relay.pcap")
+[ "$(mesh_pair a 'p["path"]')" = relayed ] && [ $(($(mesh_pair a 'p["tx_packets"]') - tx0)) -ge 50 ] ||
+	fail "a's pair did not carry the pings relayed: $("$B/cli/trellis" status --json --socket "$T/a.sock")"
+[ "$relayed" -ge 100 ] || fail "the relayed frames did not cross the hub: its link saw $relayed UDP packets"
+ip netns exec "$NAT_INET" nft delete table ip cut
+ok "tap: the direct path cut, the pair fell back to the hub's relay and carried 50 pings (the hub's link saw $relayed UDP packets)"
 
 # ARP again (a forgets b's MAC) and a broadcast: through the hub, and they work.
 BCAST=$TR_SOURCE_ROOT/tests/netns/bcast.py

@@ -17,8 +17,12 @@
 #      transfer: back through the hub, then direct again; SHA-256 matches
 #   2. `trellis status --json` on both lists the pair (peer, established,
 #      certificate); the text status too
+#   2c'. symmetric + cone: relayed (what the NAT lab predicts)
+#   2d. UDP blocked for one client: relayed over TCP (RELAY messages); new
+#      candidates of the peer reach it
+#   2e. same NAT: the LAN path; 2f. --no-direct: relayed all the same
 #   3. a client whose certificate is revoked after it connected: its peer
-#      refuses it, with the reason, and says so
+#      refuses it, with the reason, and says so; the hub backs off
 #   4. b leaves: a's pair ends with the reason
 #   5. with --no-mesh, nothing of it happens; with --no-client-to-client neither
 set -u
@@ -85,9 +89,10 @@ pair() { # pair NAME EXPR -> EXPR on its first pair (p)
 	status_json "$1" | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["pairs"][0]; print(eval(sys.argv[1]))' "$2"
 }
 
-# 1. Introduced on traffic, verified end to end.
+# 1. Introduced on traffic, verified end to end. a replaces its pairs' keys every
+# 3 s (step 2b checks it happened under traffic, both ways).
 start_hub hub.log
-start_client "$a" a a.log
+start_client "$a" a a.log --pair-rekey-interval 3
 pa=$client_pid
 start_client "$b" b b.log
 pb=$client_pid
@@ -123,13 +128,14 @@ crossed=$(tcpdump -r "$T/hub.pcap" -n 2>/dev/null | wc -l)
 ok "direct within seconds ($(grep -o 'direct to .*' "$T/a.log" | head -n 1)); 200 pings a -> b: the hub's link saw $crossed UDP packets, its data plane $((after - before)) datagrams"
 
 # 2. Seen in the status.
-[ "$(pair a 'p["peer"], p["state"], p["auth"], p["role"], p["path"], p["endpoint"].startswith("198.18.2.2:"), p["tx_packets"] >= 200')" = "('b', 'established', 'certificate', 'tls-client', 'direct', True, True)" ] ||
+[ "$(pair a 'p["peer"], p["state"], p["auth"], p["role"], p["path"], p["endpoint"].startswith("198.18.2.2:"), p["tx_packets"] >= 200, 0 < p["rtt_us"] < 1000000')" = "('b', 'established', 'certificate', 'tls-client', 'direct', True, True, True)" ] ||
 	fail "a's status: $(status_json a)"
 [ "$(pair b 'p["peer"], p["state"], p["role"], p["addresses"][0]')" = "('a', 'established', 'tls-server', '$(addr_of a.log)/32')" ] ||
 	fail "b's status: $(status_json b)"
 "$B/cli/trellis" status --socket "$T/a.sock" >"$T/a-status.txt" 2>&1 || fail "trellis status"
-grep -q "peer b: established, certificate" "$T/a-status.txt" && grep -q "path direct" "$T/a-status.txt" || fail "text status: $(cat "$T/a-status.txt")"
-ok "trellis status (JSON and text) lists the pair: peer, state, how it was authenticated"
+grep -q "peer b: established, certificate" "$T/a-status.txt" && grep -q "path direct 198.18.2.2:[0-9]*, rtt [0-9.]* ms" "$T/a-status.txt" &&
+	grep -q "sent [0-9]* bytes, received [0-9]* bytes" "$T/a-status.txt" || fail "text status: $(cat "$T/a-status.txt")"
+ok "trellis status (JSON and text) lists the pair: peer, state, how it was authenticated, path, endpoint, RTT ($(grep -o 'rtt [0-9.]* ms' "$T/a-status.txt")), bytes"
 
 # 2b. The direct path breaks under a running TCP transfer (the internet drops UDP
 # between the two routers): back through the hub within seconds; when it passes
@@ -161,7 +167,10 @@ t2=$(date +%s.%N)
 netns_wait_for 60 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
 netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
 [ "$(cat "$T/recv.out" | tail -n 1)" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
-ok "direct path cut during a TCP transfer: relayed through the hub after $(echo "$t1 - $t0" | bc) s, direct again $(echo "$t2 - $t1" | bc) s after it passed; 3 MB, SHA-256 matches"
+ea=$(pair a 'p["epoch"]')
+eb=$(pair b 'p["epoch"]')
+[ "$ea" -ge 5 ] && [ $((ea - eb)) -le 1 ] && [ $((eb - ea)) -le 1 ] || fail "pair keys: a at epoch $ea, b at $eb (a rekeys every 3 s)"
+ok "direct path cut during a TCP transfer: relayed through the hub after $(echo "$t1 - $t0" | bc) s, direct again $(echo "$t2 - $t1" | bc) s after it passed; 3 MB, SHA-256 matches; the pair rekeyed under it (epochs $ea and $eb)"
 
 # 2c. Two symmetric NATs: no direct path; relayed through the hub, the frames
 # leave the hub byte for byte as they came.
@@ -183,6 +192,16 @@ netns_kill "$dump"
 python3 "$TR_SOURCE_ROOT/tests/netns/pcap-relay.py" "$T/relay.pcap" 198.18.10.2 3210 >"$T/pcap.out" ||
 	fail "relay frames changed at the hub: $(cat "$T/pcap.out")"
 ok "symmetric + symmetric: relayed, 200 pings c -> d ($(grep -o "[0-9]* received, [0-9.]*% packet loss" "$T/ping2.txt")); $(cat "$T/pcap.out")"
+
+# 2c'. Symmetric (c) + cone (b): c's probes leave r3 from a port nobody saw (a new
+# one per destination), and r2 lets in only answers to what b sent; b's probes
+# go to the port r3 opened for the hub only. No direct path: relayed, and it
+# stays so through a whole punch burst (10 s).
+netns_exec "$c" ping -c 3 -i 0.2 -W 2 -q "$ab" >/dev/null || fail "c cannot ping b"
+netns_wait_for 10 grep -q "pair with b: relayed through the hub (no direct path yet)" "$T/c.log" || fail "c-b: not relayed"
+netns_exec "$c" ping -c 110 -i 0.1 -W 2 -q "$ab" >"$T/ping4.txt" || fail "sym+cone ping: $(cat "$T/ping4.txt")"
+! grep -q "pair with b: direct" "$T/c.log" && ! grep -q "pair with c: direct" "$T/b.log" || fail "c-b went direct: $(grep 'pair with [bc]: direct' "$T/c.log" "$T/b.log")"
+ok "symmetric + cone: relayed for the whole punch burst, as the NAT lab predicts ($(grep -o "[0-9]* received" "$T/ping4.txt") of 110 pings)"
 netns_kill "$pc"
 netns_kill "$pd"
 
@@ -210,6 +229,12 @@ got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping3.txt")
 [ "$(pair d 'p["path"]')" = relayed ] || fail "d's status: $(status_json d)"
 relayed=$(($(hub_mesh) - relayed0))
 [ "$relayed" -ge 40 ] || fail "the hub relayed $relayed frames for 20 pings"
+# d gets a new address: the hub passes d's new candidates to c, whose relayed pair
+# probes them at once.
+dif=$(ip -n "$d" -o -4 addr show | awk '/198.19.4.2\// {print $2}')
+ip -n "$d" addr add 198.19.4.9/24 dev "$dif" || fail "address for d"
+netns_wait_for 10 grep -q "pair with d: the peer's candidates changed; probing" "$T/c2.log" ||
+	fail "c was not given d's new candidates: $(grep 'addresses changed' "$T/d2.log")"
 ok "UDP blocked for c: its pair is relayed over TCP ($got of 20 pings answered; c's path tcp, d's relayed; the hub relayed $relayed frames unchanged)"
 netns_kill "$pc"
 netns_kill "$pd"
@@ -223,6 +248,18 @@ netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of a2.log)" >/dev/null || fail "a 
 netns_wait_for 10 grep -q "pair with a2: direct to 198.19.1.3:" "$T/a.log" || fail "a: no LAN path to a2: $(grep 'pair with a2' "$T/a.log")"
 netns_wait_for 10 grep -q "pair with a: direct to 198.19.1.2:" "$T/a2.log" || fail "a2: no LAN path to a"
 ok "same NAT: $(grep -o 'pair with a2: direct to .*' "$T/a.log" | head -n 1)"
+netns_kill "$pa2"
+
+# 2f. --no-direct on a2: the hub gives neither side the other's candidates; their
+# pair stays relayed, though the LAN path is there.
+netns_wait_for 10 grep -q "pair with a2 ended" "$T/a.log" || fail "a's pair with a2 did not end"
+start_client "$a2" a2 a2-nd.log --no-direct
+pa2=$client_pid
+netns_exec "$a" ping -c 30 -i 0.1 -W 2 -q "$(addr_of a2-nd.log)" >"$T/ping5.txt" || fail "a cannot ping a2 (--no-direct)"
+netns_wait_for 10 grep -q "pair with a: relayed through the hub (no direct path yet)" "$T/a2-nd.log" || fail "a2: not relayed"
+[ "$(grep -c "pair with a2: direct" "$T/a.log")" = 1 ] && ! grep -q "pair with a: direct" "$T/a2-nd.log" || fail "--no-direct went direct"
+[ "$(pair a2 'p["path"]')" = relayed ] || fail "a2's status: $(status_json a2)"
+ok "--no-direct: relayed although a LAN path exists ($(grep -o "[0-9]* received" "$T/ping5.txt") of 30 pings)"
 netns_kill "$pa2"
 
 # 3. b leaves: a's pair ends, with the reason.
@@ -245,6 +282,10 @@ pb=$client_pid
 netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(addr_of b2.log)" >/dev/null || fail "a cannot reach b through the hub"
 netns_wait_for 10 grep -q "pair with b failed: .*revoked" "$T/a2.log" || fail "a did not refuse the revoked b"
 netns_wait_for 10 grep -q "pair with a failed\|pair with a ended" "$T/b2.log" || fail "b was not told"
+# Traffic goes on through the hub; the failed pair is not tried again every 10 s.
+intro=$(grep -c "introducing a and b" "$T/hub.log")
+netns_exec "$a" ping -c 24 -i 0.5 -W 1 -q "$(addr_of b2.log)" >/dev/null || fail "a cannot reach b through the hub"
+[ "$(grep -c "introducing a and b" "$T/hub.log")" = "$intro" ] || fail "the hub introduced the refused pair again within 12 s"
 ok "a refused the revoked b end to end ($(grep -o 'pair with b failed: .*' "$T/a2.log" | head -n 1)); b: $(grep -o 'pair with a \(failed\|ended\): .*' "$T/b2.log" | head -n 1)"
 netns_kill "$pb"
 netns_kill "$pa"

@@ -11,7 +11,7 @@
  *       START ID REFL_IP REFL_PORT HOST_IP HOST_PORT to both at once; relay
  *       frames (type 7) are forwarded unchanged by tr_hub_pairs_relay().
  *   tr-mesh-lab client NAME HUB_IP PORT LAN_IP SECONDS
- *       after START, a TrPath over the peer's two candidates: PROBE/PONG as
+ *       after START, a TrPairPath over the peer's two candidates: PROBE/PONG as
  *       it asks, a DATA datagram every 50 ms, straight to the peer while the
  *       path is direct, in relay frames through the hub otherwise. Prints
  *       every path change with its reason, and at the end:
@@ -182,7 +182,7 @@ run_client(const char *name, const char *hub_ip, unsigned port, const char *lan_
 	struct sockaddr_in hub = endpoint(hub_ip, port), local;
 	socklen_t llen = sizeof(local);
 	int fd = udp_bind(lan_ip, 0);
-	TrPath path;
+	TrPairPath path;
 	TrCandidateList cands = {0};
 	uint32_t id = 0;
 	gint64 end, next_data = 0, next_hello = 0;
@@ -198,7 +198,7 @@ run_client(const char *name, const char *hub_ip, unsigned port, const char *lan_
 	while (g_get_monotonic_time() < end) {
 		gint64 now = g_get_monotonic_time(), wake;
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		TrPathProbe probes[8];
+		TrPairPathProbe probes[8];
 		unsigned np;
 		bool changed = false;
 		int timeout;
@@ -229,7 +229,7 @@ run_client(const char *name, const char *hub_ip, unsigned port, const char *lan_
 			int n = snprintf(msg, sizeof(msg), "DATA %s %" G_GUINT64_FORMAT, name,
 			                 seq++);
 
-			if (tr_path_kind(&path) == TR_PATH_DIRECT) {
+			if (tr_path_kind(&path) == TR_PAIR_PATH_DIRECT) {
 				send_to(fd, &tr_path_current(&path)->cand, msg, (size_t)n);
 				tr_path_sent(&path, now);
 			} else {

@@ -733,6 +733,49 @@ test_grace_expiry(void)
 	g_assert_cmpint(receive(p, p->b, &p->pkt, now + TR_DC_KEY_GRACE_USEC), ==, -ENOKEY);
 }
 
+/* Seals on @lane of @from and opens at @to. */
+static void
+lane_roundtrip(Pair *p, TrDc *from, TrDc *to, unsigned lane, unsigned seed, int64_t now)
+{
+	static uint8_t wire[TR_PACKET_BUFSIZE];
+	TrDcType type;
+	int n;
+
+	fill(&p->copy, 200, seed, false);
+	n = tr_dc_seal(from, lane, p->scratch, TR_DC_DATA, tr_packet_data(&p->copy), p->copy.len,
+	               wire, sizeof(wire), now);
+	g_assert_cmpint(n, >, 0);
+	g_assert_cmpint(tr_dc_open(to, p->scratch, wire, (size_t)n, &p->pkt, &type, now), ==, 0);
+	check_payload(&p->pkt, 200, seed, false);
+}
+
+/* last_lane_on_demand: the control plane's lane seals with a handle made per packet,
+ * under the current key, while the other lanes keep theirs. */
+static void
+test_lane_on_demand(void)
+{
+	TrDcConfig ca = make_config(TR_CIPHER_AES256_GCM, TR_COMPRESS_NONE, INDEX_A, INDEX_B);
+	TrDcConfig cb = make_config(TR_CIPHER_AES256_GCM, TR_COMPRESS_NONE, INDEX_B, INDEX_A);
+	g_autoptr(Pair) p = NULL;
+	int64_t now = T0;
+
+	ca.lanes = 3;
+	ca.last_lane_on_demand = TRUE;
+	p = pair_new_cfg(&ca, &cb);
+	lane_roundtrip(p, p->a, p->b, 0, 1, now);
+	lane_roundtrip(p, p->a, p->b, 2, 2, now);
+	lane_roundtrip(p, p->a, p->b, 2, 3, now + 1);
+	lane_roundtrip(p, p->a, p->b, 2, 4, now + 2);
+	lane_roundtrip(p, p->a, p->b, 1, 5, now);
+	/* Under the next key: made from that key. */
+	install(p, p->a, 2, now);
+	install(p, p->b, 2, now);
+	g_assert_true(tr_dc_activate_next(p->a, now));
+	lane_roundtrip(p, p->a, p->b, 2, 6, now + 3);
+	lane_roundtrip(p, p->a, p->b, 0, 7, now + 3);
+	g_assert_cmpuint(dc_stats(p->a).tx_packets, ==, 7);
+}
+
 static void
 test_install_rules(void)
 {
@@ -811,6 +854,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dc/rekey/rotation-under-traffic", test_rotation_under_traffic);
 	g_test_add_func("/dc/rekey/grace-period", test_grace_period);
 	g_test_add_func("/dc/rekey/grace-expiry", test_grace_expiry);
+	g_test_add_func("/dc/lane-on-demand", test_lane_on_demand);
 	g_test_add_func("/dc/rekey/install-rules", test_install_rules);
 	g_test_add_func("/dc/rekey/counter-limit", test_counter_limit);
 	return g_test_run();

@@ -61,7 +61,7 @@ remote(Net *net, TrCandidateKind kind, const char *addr, uint16_t port, gint64 r
 }
 
 static void
-give_candidates(TrPath *p, Net *net)
+give_candidates(TrPairPath *p, Net *net)
 {
 	TrCandidateList l = {0};
 
@@ -82,10 +82,10 @@ find_remote(Net *net, const TrCandidate *c)
 
 /* Runs until @until, waking when the selector asks to (and every 100 ms while sending). */
 static void
-run(TrPath *p, Net *net, gint64 until)
+run(TrPairPath *p, Net *net, gint64 until)
 {
 	for (unsigned guard = 0; guard < 200000; guard++) {
-		TrPathProbe probes[8];
+		TrPairPathProbe probes[8];
 		unsigned n;
 		bool changed;
 		gint64 next;
@@ -100,7 +100,7 @@ run(TrPath *p, Net *net, gint64 until)
 				i++;
 			}
 		}
-		if (net->sending && tr_path_kind(p) == TR_PATH_DIRECT)
+		if (net->sending && tr_path_kind(p) == TR_PAIR_PATH_DIRECT)
 			tr_path_sent(p, net->now);
 		n = tr_path_tick(p, net->now, probes, G_N_ELEMENTS(probes), &changed);
 		net->changes += changed;
@@ -113,7 +113,7 @@ run(TrPath *p, Net *net, gint64 until)
 			net->probes++;
 			net->cand_probes[probes[i].cand]++;
 			if ((int)probes[i].cand == p->current &&
-			    tr_path_kind(p) == TR_PATH_DIRECT) {
+			    tr_path_kind(p) == TR_PAIR_PATH_DIRECT) {
 				if (net->last_current_probe)
 					net->max_current_gap =
 					        MAX(net->max_current_gap,
@@ -146,17 +146,17 @@ run(TrPath *p, Net *net, gint64 until)
 static void
 test_first_answer(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 1000 * SEC};
 
 	remote(&net, TR_CANDIDATE_REFLEXIVE, "198.18.0.20", 40000, 20 * MS);
 	tr_path_init(&p, true, true);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_NONE);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_NONE);
 	give_candidates(&p, &net);
 	tr_path_start(&p, net.now);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED); /* at once, until direct */
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED); /* at once, until direct */
 	run(&p, &net, net.now + 100 * MS);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	g_assert_cmpstr(tr_path_reason(&p), ==, "a direct path answered");
 	g_assert_cmpint(tr_path_current(&p)->srtt, ==, 20 * MS);
 	g_assert_cmpuint(net.changes, ==, 1);
@@ -165,7 +165,7 @@ test_first_answer(void)
 static void
 test_lan_beats_public(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 
 	/* The public path answers first; the LAN one replaces it at once. */
@@ -175,7 +175,7 @@ test_lan_beats_public(void)
 	give_candidates(&p, &net);
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 20 * MS);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	g_assert_cmpuint(tr_path_current(&p)->cand.kind, ==, TR_CANDIDATE_REFLEXIVE);
 	run(&p, &net, net.now + 1 * SEC);
 	g_assert_cmpuint(tr_path_current(&p)->cand.kind, ==, TR_CANDIDATE_HOST);
@@ -189,7 +189,7 @@ test_lan_beats_public(void)
 static void
 rtt_case(gint64 other_rtt, gboolean expect_switch)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 	gint64 start;
 
@@ -231,7 +231,7 @@ test_rtt_switch(void)
 static void
 test_keepalive(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 
 	remote(&net, TR_CANDIDATE_REFLEXIVE, "198.18.0.20", 40000, 10 * MS);
@@ -239,12 +239,12 @@ test_keepalive(void)
 	give_candidates(&p, &net);
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 1 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	net.last_current_probe = net.now;
 	net.probes = 0;
 	/* Idle for five minutes: a keepalive at most every 25 s, and no more than needed. */
 	run(&p, &net, net.now + 300 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	g_assert_cmpint(net.max_current_gap, <=, 25 * SEC);
 	g_assert_cmpint(net.max_current_gap, >=, TR_PATH_KEEPALIVE_USEC);
 	g_assert_cmpuint(net.probes, <=, 300 / 20 + 1);
@@ -254,7 +254,7 @@ test_keepalive(void)
 static void
 test_fallback_and_back(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 	gint64 broke, fell;
 
@@ -264,31 +264,31 @@ test_fallback_and_back(void)
 	tr_path_start(&p, net.now);
 	net.sending = TRUE;
 	run(&p, &net, net.now + 30 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 
 	/* The NAT drops the mapping while traffic flows. */
 	net.r[0].reachable = FALSE;
 	broke = net.now;
-	while (tr_path_kind(&p) == TR_PATH_DIRECT && net.now < broke + 30 * SEC)
+	while (tr_path_kind(&p) == TR_PAIR_PATH_DIRECT && net.now < broke + 30 * SEC)
 		run(&p, &net, net.now + 100 * MS);
 	fell = net.now;
 	g_test_message("fell back after %" G_GINT64_FORMAT " ms", (fell - broke) / MS);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	g_assert_cmpstr(tr_path_reason(&p), ==, "the direct path stopped answering");
 	g_assert_cmpint(fell - broke, <=, TR_PATH_SUSPECT_USEC + TR_PATH_FALLBACK_USEC + 600 * MS);
 
 	/* Back within the burst that fallback started, or the next retry. */
 	run(&p, &net, net.now + 40 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	net.r[0].reachable = TRUE;
 	run(&p, &net, net.now + TR_PATH_RETRY_USEC + TR_PATH_BURST_USEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 }
 
 static void
 test_retry_while_relayed(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 	gint64 start = net.now;
 	unsigned in_burst, between;
@@ -312,17 +312,17 @@ test_retry_while_relayed(void)
 	run(&p, &net, start + TR_PATH_BURST_USEC + TR_PATH_RETRY_USEC - 10 * MS);
 	between = net.probes - in_burst;
 	g_assert_cmpuint(between, ==, 0); /* quiet between bursts */
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	net.r[3].reachable = TRUE;
 	run(&p, &net, net.now + 1 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	g_assert_cmpuint(tr_path_current(&p)->cand.port, ==, 40003);
 }
 
 static void
 test_new_candidates(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 
 	remote(&net, TR_CANDIDATE_REFLEXIVE, "198.18.0.20", 40000, 10 * MS)->reachable = FALSE;
@@ -330,25 +330,25 @@ test_new_candidates(void)
 	give_candidates(&p, &net);
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 15 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	/* The peer roams: new candidates are probed at once, not at the next retry. */
 	net.r[0].cand = cand(TR_CANDIDATE_REFLEXIVE, "198.18.5.20", 41000);
 	net.r[0].reachable = TRUE;
 	give_candidates(&p, &net);
 	run(&p, &net, net.now + 200 * MS);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	/* And away again: the endpoint in use is gone, so relay at once. */
 	net.r[0].cand = cand(TR_CANDIDATE_REFLEXIVE, "198.18.6.20", 42000);
 	net.r[0].reachable = FALSE;
 	give_candidates(&p, &net);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	g_assert_cmpstr(tr_path_reason(&p), ==, "the peer's candidates changed");
 }
 
 static void
 test_peer_reflexive(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 	TrCandidate seen = cand(TR_CANDIDATE_REFLEXIVE, "198.18.0.20", 40777);
 	Remote *r;
@@ -363,22 +363,22 @@ test_peer_reflexive(void)
 	net.n = 2;
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 2 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	tr_path_heard(&p, &seen, net.now);
 	run(&p, &net, net.now + 100 * MS);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	g_assert_cmpuint(tr_path_current(&p)->cand.kind, ==, TR_CANDIDATE_PEER_REFLEXIVE);
 	g_assert_cmpuint(tr_path_current(&p)->cand.port, ==, r->cand.port);
 	/* It survives a candidate update that does not name it, while it works. */
 	net.n = 1;
 	give_candidates(&p, &net);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 }
 
 static void
 test_answer_from_elsewhere(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 	Remote *r = remote(&net, TR_CANDIDATE_REFLEXIVE, "198.18.0.20", 40000, 10 * MS);
 
@@ -389,7 +389,7 @@ test_answer_from_elsewhere(void)
 	give_candidates(&p, &net);
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 100 * MS);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 	g_assert_cmpuint(tr_path_current(&p)->cand.port, ==, 40001);
 	/* Unknown and repeated ids change nothing. */
 	g_assert_false(tr_path_answered(&p, &r->from, 0xdeadbeef, net.now));
@@ -399,7 +399,7 @@ test_answer_from_elsewhere(void)
 static void
 test_options(void)
 {
-	TrPath p;
+	TrPairPath p;
 	Net net = {.now = 5 * SEC};
 
 	remote(&net, TR_CANDIDATE_REFLEXIVE, "198.18.0.20", 40000, 10 * MS);
@@ -409,9 +409,9 @@ test_options(void)
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 60 * SEC);
 	g_assert_cmpuint(net.probes, ==, 0);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_RELAYED);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_RELAYED);
 	tr_path_set_relay_udp(&p, false, net.now);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_TCP);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_TCP);
 	g_assert_cmpstr(tr_path_kind_name(tr_path_kind(&p)), ==, "tcp");
 
 	/* The hub relays nothing and no direct path works: none. */
@@ -422,10 +422,10 @@ test_options(void)
 	give_candidates(&p, &net);
 	tr_path_start(&p, net.now);
 	run(&p, &net, net.now + 20 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_NONE);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_NONE);
 	net.r[0].reachable = TRUE;
 	run(&p, &net, net.now + 40 * SEC);
-	g_assert_cmpint(tr_path_kind(&p), ==, TR_PATH_DIRECT);
+	g_assert_cmpint(tr_path_kind(&p), ==, TR_PAIR_PATH_DIRECT);
 }
 
 int

@@ -2,6 +2,8 @@
 /* Relay framing: the vector of docs/PROTOCOL.md ("Relay") and each refusal. */
 #include "common/mesh/relay.h"
 
+#include "common/ctrl/msg.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -33,6 +35,27 @@ test_vector(void)
 	g_assert_cmpuint(id, ==, 0x102);
 	g_assert_true(in == frame + 12);
 	g_assert_cmpmem(in, in_len, inner, sizeof(inner));
+}
+
+/* The same frame over the TLS stream: a RELAY message whose body is the frame. */
+static void
+test_vector_tls(void)
+{
+	static const uint8_t msg_header[] = {0x12, 0x00, 0x00, 0x44};
+	TrMagic magic = TR_MAGIC_DEFAULT;
+	uint8_t frame[sizeof(header) + sizeof(inner)];
+	g_autoptr(GByteArray) out = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) msg = {0};
+
+	tr_relay_write_header(frame, &magic, 0x102);
+	memcpy(frame + TR_RELAY_HEADER_LEN, inner, sizeof(inner));
+	g_assert_true(tr_msg_encode_relay(out, frame, sizeof(frame), &error));
+	g_assert_cmpmem(out->data, 4, msg_header, sizeof(msg_header));
+	g_assert_cmpmem(out->data + 4, out->len - 4, frame, sizeof(frame));
+	g_assert_true(tr_msg_parse(out->data, out->len, &msg, &error));
+	g_assert_cmpint(msg.type, ==, TR_MSG_RELAY);
+	g_assert_cmpmem(msg.data, msg.data_len, frame, sizeof(frame));
 }
 
 static void
@@ -80,6 +103,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/mesh/relay/vector", test_vector);
+	g_test_add_func("/mesh/relay/vector-tls", test_vector_tls);
 	g_test_add_func("/mesh/relay/refusals", test_refusals);
 	return g_test_run();
 }

@@ -3,16 +3,21 @@
  * The Windows platform layer that runs without a TAP driver (so under wine):
  * Winsock helpers, the datagram pair, the poller over sockets and events,
  * the wakeup, UDP batches, the test device (pairs and the udp: path), DNS
- * argument checks and private files.
+ * argument checks, private files, and the ACLs that let the Trellis Users
+ * group in (written, then read back through the Win32 API; wine stores them,
+ * it does not enforce them).
  */
 #include "platform/device.h"
 #include "platform/net.h"
 #include "platform/udp.h"
+#include "platform/windows/access.h"
 #include "platform/windows/files.h"
 #include "platform/windows/windows.h"
 
+#include <aclapi.h>
 #include <errno.h>
 #include <glib.h>
+#include <sddl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -245,6 +250,129 @@ test_private_files(void)
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* "SID mask flags;" per ACE of @sd's DACL, then "protected" if it is. */
+static char *
+acl_text(PSECURITY_DESCRIPTOR sd)
+{
+	SECURITY_DESCRIPTOR_CONTROL control = 0;
+	BOOL present = FALSE, defaulted = FALSE;
+	DWORD revision;
+	PACL dacl = NULL;
+	GString *out = g_string_new(NULL);
+
+	g_assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+	g_assert_true(present);
+	g_assert_nonnull(dacl);
+	for (DWORD i = 0; i < dacl->AceCount; i++) {
+		ACCESS_ALLOWED_ACE *ace;
+		wchar_t *sid = NULL;
+		g_autofree char *usid = NULL;
+
+		g_assert_true(GetAce(dacl, i, (void **)&ace));
+		g_assert_cmpint(ace->Header.AceType, ==, ACCESS_ALLOWED_ACE_TYPE);
+		g_assert_true(ConvertSidToStringSidW((PSID)&ace->SidStart, &sid));
+		usid = g_utf16_to_utf8(sid, -1, NULL, NULL, NULL);
+		LocalFree(sid);
+		g_string_append_printf(out, "%s 0x%lx 0x%x;", usid, (unsigned long)ace->Mask,
+		                       ace->Header.AceFlags);
+	}
+	g_assert_true(GetSecurityDescriptorControl(sd, &control, &revision));
+	if (control & SE_DACL_PROTECTED)
+		g_string_append(out, "protected");
+	return g_string_free(out, FALSE);
+}
+
+/* The ACL of @kind for @group, as acl_text() says it. */
+static char *
+built(TrWinAcl kind, PSID group)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	char *text;
+
+	g_assert_cmpuint(tr_win_acl_descriptor(kind, group, &sd), ==, ERROR_SUCCESS);
+	text = acl_text(sd);
+	LocalFree(sd);
+	return text;
+}
+
+/* A local group's SID as Windows makes them; wine's LookupAccountName
+ * knows no group Trellis makes (its netapi32 local groups are stubs). */
+#define GROUP_SID L"S-1-5-21-1004336348-1177238915-682003330-1013"
+#define GROUP     "S-1-5-21-1004336348-1177238915-682003330-1013"
+#define SY_BA_DIR "S-1-5-18 0x1f01ff 0x3;S-1-5-32-544 0x1f01ff 0x3;"
+#define SY_BA     "S-1-5-18 0x1f01ff 0x0;S-1-5-32-544 0x1f01ff 0x0;"
+
+/*
+ * The ACLs Trellis writes, as built (upstream wine keeps no file ACLs, it
+ * maps them to Unix mode bits: what a file was given cannot be read back
+ * from it there; Windows was never run).
+ */
+static void
+test_access_acls(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("trwin-XXXXXX", NULL);
+	g_autofree char *run = g_build_filename(dir, "run", NULL);
+	g_autofree char *made = g_build_filename(dir, "made.sock", NULL);
+	g_autofree wchar_t *wdir = g_utf8_to_utf16(dir, -1, NULL, NULL, NULL);
+	PSID group = NULL;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	wchar_t *sddl = NULL;
+	g_autofree char *usddl = NULL;
+	char *text;
+	bool used = true;
+	int fd;
+
+	g_assert_true(ConvertStringSidToSidW(GROUP_SID, &group));
+	/* ProgramData\Trellis, run\: the group lists and traverses (FILE_GENERIC_READ |
+	 * FILE_GENERIC_EXECUTE), this folder only: what they hold is not its. */
+	text = built(TR_WIN_ACL_DIR, group);
+	g_assert_cmpstr(text, ==, SY_BA_DIR GROUP " 0x1200a9 0x0;protected");
+	g_free(text);
+	/* state\ (keys): nothing for it, group or not. */
+	text = built(TR_WIN_ACL_PRIVATE_DIR, group);
+	g_assert_cmpstr(text, ==, SY_BA_DIR "protected");
+	g_free(text);
+	/* A control file or nonce file: FILE_GENERIC_READ, nothing more. */
+	text = built(TR_WIN_ACL_CONTROL_FILE, group);
+	g_assert_cmpstr(text, ==, SY_BA GROUP " 0x120089 0x0;protected");
+	g_free(text);
+	/* Without the group: SYSTEM and the Administrators only. */
+	text = built(TR_WIN_ACL_CONTROL_FILE, NULL);
+	g_assert_cmpstr(text, ==, SY_BA "protected");
+	g_free(text);
+	text = built(TR_WIN_ACL_DIR, NULL);
+	g_assert_cmpstr(text, ==, SY_BA_DIR "protected");
+	g_free(text);
+	/* A service: Windows' default, and the group may query, start and stop
+	 * (SERVICE_QUERY_CONFIG, _QUERY_STATUS, _ENUMERATE_DEPENDENTS, _START,
+	 * _STOP, _INTERROGATE, READ_CONTROL), neither change nor delete it. */
+	text = built(TR_WIN_ACL_SERVICE, group);
+	g_assert_true(g_str_has_suffix(text, GROUP " 0x200bd 0x0;"));
+	g_free(text);
+	g_assert_cmpuint(tr_win_acl_descriptor(TR_WIN_ACL_SERVICE, group, &sd), ==, ERROR_SUCCESS);
+	g_assert_true(ConvertSecurityDescriptorToStringSecurityDescriptorW(
+	        sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &sddl, NULL));
+	usddl = g_utf16_to_utf8(sddl, -1, NULL, NULL, NULL);
+	g_test_message("service: %s", usddl);
+	g_assert_nonnull(strstr(usddl, "(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)"));
+	g_assert_nonnull(strstr(usddl, "(A;;CCLCSWRPWPLORC;;;" GROUP ")"));
+	LocalFree(sddl);
+	LocalFree(sd);
+	/* Written: the calls succeed (wine takes them; it keeps mode bits only). */
+	g_assert_cmpuint(tr_win_acl_apply_path(wdir, TR_WIN_ACL_DIR, group), ==, ERROR_SUCCESS);
+	fd = tr_win_create_control_file(made, &used);
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	g_assert_cmpint(tr_win_create_control_file(made, &used), ==, -EEXIST);
+	g_assert_cmpint(tr_win_protect_control_file(made, &used), ==, 0);
+	g_assert_cmpint(tr_win_mkdir_control(run, &used), ==, 0);
+	g_assert_cmpint(tr_win_mkdir_control(run, &used), ==, -EEXIST);
+	g_assert_cmpint(g_rmdir(run), ==, 0);
+	g_assert_cmpint(g_remove(made), ==, 0);
+	LocalFree(group);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -257,5 +385,6 @@ main(int argc, char **argv)
 	g_test_add_func("/win/device-udp-path", test_device_udp_path);
 	g_test_add_func("/win/no-tap-driver", test_no_tap_driver);
 	g_test_add_func("/win/private-files", test_private_files);
+	g_test_add_func("/win/access-acls", test_access_acls);
 	return g_test_run();
 }

@@ -18,7 +18,17 @@
 #      credentials dialog and kept in the Credential Manager, Join a
 #      network…, Quit (screenshots in BUILD-WIN-DIR/test-artifacts/tray-wine/);
 #   4. the installer (when built), silently installed with a network's
-#      service, checked (files, registry, service), silently uninstalled.
+#      service, checked (files, registry, service), silently uninstalled;
+#      twice: with the group Trellis Users (the calls that make and delete
+#      it, which wine's netapi32 only pretends to do: its trace shows them),
+#      and with a group an administrator named (UsersGroup = Users, a group
+#      wine knows): the installing user put in it, the group kept.
+#   From step 3 on, the group that may use Trellis besides the
+#   Administrators (docs/WINDOWS.md, "Who may use it") is wine's Users: the
+#   service, its control and nonce files and `trellis access` use it. Wine
+#   keeps no file or service ACLs (file ACLs become Unix mode bits, service
+#   ACLs are dropped) and enforces none: what they say is checked as built
+#   (test-win-platform /win/access-acls), not as Windows would apply it.
 # Usage: tests/windows/test-wine.sh BUILD-WIN-DIR [LINUX-BUILD-DIR]
 # Ends with "wine tests: N passed, N failed".
 set -u
@@ -426,7 +436,11 @@ PY
 		printf 'device-path=udp:127.0.0.1:%s\nlog-file=%s\n' "$(cat "$T/tap.port")" \
 			"$(winpath "$T/service.log")" | sed 's/\\/\\\\/g' >>"$CONF"
 		trellis() { ip netns exec "$netns" timeout 90 wine "$D/trellis.exe" "$@"; }
+		# The group that may use Trellis: Users, which wine knows (it knows
+		# no group Trellis makes), as an administrator would name one.
+		wine reg add 'HKLM\Software\Trellis' /v UsersGroup /d Users /f >/dev/null 2>&1
 		if trellis service install wintest --config "$(winpath "$CONF")" >"$T/svc.log" 2>&1 &&
+			grep -q "the group 'Users' may start and stop it" "$T/svc.log" &&
 			wine reg query 'HKLM\System\CurrentControlSet\Services\TrellisClient$wintest' /v ImagePath >>"$T/svc.log" 2>&1 &&
 			trellis service start wintest >>"$T/svc.log" 2>&1 &&
 			trellis service list >>"$T/svc.log" 2>&1 && grep -q "^wintest *running" "$T/svc.log" &&
@@ -435,6 +449,17 @@ PY
 			ok "service: installed, started by the SCM (running once connected), trellis status answers over the control interface: $(grep -o '"addresses":\[[^]]*\]' "$T/status.log")"
 		else
 			not_ok "the network as a Windows service"
+		fi
+		# Who may use it: the group's ACE on the service, on its control file
+		# and on GDBus's nonce file (found through the control file's address).
+		if trellis access show >"$T/access.log" 2>&1 &&
+			grep -q "^group: Users (S-1-5-32-545)" "$T/access.log" &&
+			grep -q 'run\\trellis-client-[a-z]*\.sock: D:' "$T/access.log" &&
+			grep -q 'gdbus-nonce-file-[^:]*: D:' "$T/access.log" &&
+			grep -q "control: SYSTEM, the Administrators and the group 'Users' may use it" "$T/service.log"; then
+			ok "access: the service's ACL was given the group Users (S-1-5-32-545); the daemon gave its control file and its nonce file ($(grep -o 'gdbus-nonce-file-[^:]*' "$T/access.log" | head -n1 | tr -d '\r')) the group's read ACE"
+		else
+			not_ok "access: the group in the service's ACLs ($(tr -d '\r' <"$T/access.log" | tr '\n' '|'))"
 		fi
 		if trellis service stop wintest >>"$T/svc.log" 2>&1 && grep -q "stopped" "$T/svc.log" &&
 			wait_for 10 grep -q "shutting down" "$T/service.log" &&
@@ -456,15 +481,20 @@ if [ -n "$netns" ]; then # back out of the namespace (see above)
 	timeout 20 wineserver -w 2>/dev/null
 fi
 setup=$(ls "$W"/trellis-*-setup.exe 2>/dev/null | head -n1)
-if [ -z "$setup" ]; then
-	echo "skip - installer: not built (scripts/build-windows.sh --installer)"
-else
-	conf='C:\ProgramData\Trellis\wintest.conf'
+# install_test GROUP: a silent install and uninstall; GROUP is "" (the
+# default, Trellis Users, made by the installer) or the group an
+# administrator named beforehand (HKLM\Software\Trellis, UsersGroup).
+install_test() {
+	local group=$1 what inst=$WINEPREFIX/drive_c/Trellis
+	local conf='C:\ProgramData\Trellis\wintest.conf'
+	local svc_key='HKLM\System\CurrentControlSet\Services\TrellisClient$wintest'
+	what=${group:-Trellis Users}
 	mkdir -p "$WINEPREFIX/drive_c/ProgramData/Trellis"
 	printf '[client]\nconnect=127.0.0.1:3210\n' >"$WINEPREFIX/drive_c/ProgramData/Trellis/wintest.conf"
-	inst=$WINEPREFIX/drive_c/Trellis
-	svc_key='HKLM\System\CurrentControlSet\Services\TrellisClient$wintest'
-	if timeout 180 wine "$setup" /S /NETWORK=wintest "/CONFIG=$conf" '/D=C:\Trellis' >"$T/setup.log" 2>&1 &&
+	wine reg delete 'HKLM\Software\Trellis' /f >/dev/null 2>&1
+	[ -n "$group" ] && wine reg add 'HKLM\Software\Trellis' /v UsersGroup /d "$group" /f >/dev/null 2>&1
+	# netapi32's local groups are stubs in wine: its trace shows the calls.
+	if WINEDEBUG=fixme+netapi32,-all timeout 180 wine "$setup" /S /NETWORK=wintest "/CONFIG=$conf" '/D=C:\Trellis' >"$T/setup.log" 2>&1 &&
 		[ -f "$inst/trellis-client.exe" ] && [ -f "$inst/trellis.exe" ] && [ -f "$inst/uninstall.exe" ] &&
 		ls "$inst"/libglib-2.0-0.dll "$inst"/libgnutls-30.dll >/dev/null 2>&1 &&
 		wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' /v DisplayName >"$T/reg.log" 2>&1 &&
@@ -476,20 +506,44 @@ else
 		[ -f "$WINEPREFIX/drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Trellis/Trellis.lnk" ] &&
 		wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Trellis >>"$T/reg.log" 2>&1 &&
 		grep -q 'trellis-tray.exe' "$T/reg.log"; then
-		ok "installer /S: programs and DLLs, uninstall entry, Event Log source, Start menu, the tray (Start menu, autostart), service TrellisClient\$wintest registered"
+		ok "installer /S ($what): programs and DLLs, uninstall entry, Event Log source, Start menu, the tray (Start menu, autostart), service TrellisClient\$wintest registered"
 	else
-		not_ok "silent install"
+		not_ok "silent install ($what)"
+	fi
+	if [ -z "$group" ] && grep -q 'NetLocalGroupAdd ((null) 1 ' "$T/setup.log"; then
+		ok "installer: trellis access setup asked Windows to make the local group (NetLocalGroupAdd, level 1: name and comment; a stub in wine, which then knows no such group: the installer went on with administrators-only ACLs)"
+	elif [ -n "$group" ] && ! grep -q 'NetLocalGroupAdd (' "$T/setup.log" &&
+		grep -q "NetLocalGroupAddMembers ((null) L\"$group\" 0 " "$T/setup.log"; then
+		ok "installer: the group $group an administrator named was used, not made; the installing user was put in it (NetLocalGroupAddMembers, by SID)"
+	else
+		not_ok "installer: the group's calls ($(grep -o 'NetLocalGroup[A-Za-z]* ([^)]*)' "$T/setup.log" | tr '\n' '|'))"
 	fi
 	# The uninstaller copies itself to %TEMP% and returns at once: wait for it.
-	timeout 120 wine "$inst/uninstall.exe" /S >"$T/uninstall.log" 2>&1
+	WINEDEBUG=fixme+netapi32,-all timeout 120 wine "$inst/uninstall.exe" /S >"$T/uninstall.log" 2>&1
 	if wait_for 90 test ! -e "$inst/trellis-client.exe" && wait_for 30 test ! -d "$inst" &&
 		! wine reg query "$svc_key" >/dev/null 2>&1 &&
 		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Trellis' >/dev/null 2>&1 &&
 		! wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Trellis >/dev/null 2>&1; then
-		ok "uninstaller /S: programs, directory, uninstall entry, the tray's autostart and the service removed"
+		ok "uninstaller /S ($what): programs, directory, uninstall entry, the tray's autostart and the service removed"
 	else
-		not_ok "silent uninstall left something behind: $(ls "$inst" 2>&1 | tr '\n' ' ')"
+		not_ok "silent uninstall ($what) left something behind: $(ls "$inst" 2>&1 | tr '\n' ' ')"
 	fi
+	if [ -z "$group" ] && grep -q 'NetLocalGroupDel ((null) L"Trellis Users")' "$T/uninstall.log" &&
+		! wine reg query 'HKLM\Software\Trellis' >/dev/null 2>&1; then
+		ok "uninstaller: trellis access remove deleted the local group Trellis Users (NetLocalGroupDel; a stub in wine)"
+	elif [ -n "$group" ] && ! grep -q 'NetLocalGroupDel' "$T/uninstall.log" &&
+		wine reg query 'HKLM\Software\Trellis' /v UsersGroup 2>/dev/null | grep -q "$group"; then
+		ok "uninstaller: the administrator's group $group kept, and its name (UsersGroup) too"
+	else
+		not_ok "uninstaller: the group ($(grep -o 'NetLocalGroup[A-Za-z]* ([^)]*)' "$T/uninstall.log" | tr '\n' '|'))"
+	fi
+	wine reg delete 'HKLM\Software\Trellis' /f >/dev/null 2>&1
+}
+if [ -z "$setup" ]; then
+	echo "skip - installer: not built (scripts/build-windows.sh --installer)"
+else
+	install_test ""
+	install_test Users
 fi
 
 echo "wine tests: $passed passed, $failed failed"
