@@ -372,6 +372,7 @@ connect_next(TrClient *client)
 
 	g_free(client->server_desc);
 	client->server_desc = g_strdup(target);
+	client->refusal = TR_REFUSE_NONE; /* this hub's answer, if it refuses */
 	client->state = STATE_CONNECTING;
 	tr_dialer_free(client->dialer);
 	client->dialer = tr_dialer_new(target, TR_DEFAULT_PORT, client->cfg.handshake_timeout_ms,

@@ -55,6 +55,10 @@ client_hubs_refused(TrClient *client, const GError *error)
 {
 	guint n = client_hubs_count(client);
 
+	/* A refused password is the user's to fix, whatever the hub: asked
+	 * again at once (NetworkManager, the tray), not tried elsewhere. */
+	if (client->refusal == TR_REFUSE_PASSWORD)
+		return TRUE;
 	client->hub_refused[client->hub] = TRUE;
 	if (usable_count(client) == 0)
 		return TRUE;

@@ -108,6 +108,11 @@ test_refused(void)
 	client_hubs_next(c, FALSE);
 	g_assert_cmpuint(c->hub, ==, 1);
 	g_assert_true(client_hubs_refused(c, e));
+	/* A refused password stops the client at once: the user gives another. */
+	client_hubs_reset(c);
+	c->refusal = TR_REFUSE_PASSWORD;
+	g_assert_true(client_hubs_refused(c, e));
+	c->refusal = TR_REFUSE_NONE;
 	/* A restart tries them all again, from the first. */
 	client_hubs_reset(c);
 	g_assert_cmpuint(c->hub, ==, 0);
