@@ -107,7 +107,8 @@ case $? in
 esac
 
 note "Windows (mingw-w64): libraries (cached), programs, installer, tests under wine64"
-# The libraries take ~25 minutes on 2 cores the first time on a machine, and
+# The libraries take 12-35 minutes on 2 cores the first time on a machine
+# (the whole step 16-40 minutes cold, 3-4 warm: docs/WINDOWS.md), and
 # come from the cache (/var/cache/trellis-win-deps) after that.
 win_start=$SECONDS
 check windows scripts/build-windows.sh --installer --test

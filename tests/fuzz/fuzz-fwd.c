@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The frame classifier and the forwarding decision, in every mode and type.
+ * The frame classifier and the forwarding decision, in every mode and type, and a
+ * client's learning of its pairs' MACs from the hub session (tr_fwd_learn_by_source).
  * Input: byte 0 picks the snapshot (mode, type, strict source), byte 1 the
  * ingress (0 = the device, 1..4 peers), the rest is the packet or frame.
  * Checks the rules that must hold whatever arrives: nothing goes back to its
@@ -98,6 +99,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	default:
 		__builtin_trap();
+	}
+	/* A client's learning from the hub session (tap): only in switch mode, never for
+	 * the device, and what it learnt is what a lookup finds. */
+	{
+		uint32_t learnt = tr_fwd_learn_by_source(fwd, data + 2, size - 2, now);
+		uint32_t found;
+
+		if (learnt != TR_PEER_NONE &&
+		    (tr_fwd_get_mode(fwd) != TR_FWD_MODE_SWITCH || learnt == TR_PEER_LOCAL ||
+		     r.frame_drop != TR_FRAME_OK ||
+		     !tr_switch_lookup(tr_fwd_get_switch(fwd), r.info.vid, data + 2 + 6, now,
+		                       &found) ||
+		     found != learnt))
+			__builtin_trap();
 	}
 	if (r.frame_drop == TR_FRAME_OK) {
 		const TrFrameInfo *in = &r.info;
