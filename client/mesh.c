@@ -65,22 +65,15 @@ typedef struct {
 	uint32_t rx_index;
 	/* The pair's data channel (once established). */
 	TrDpSession *dps;
-	uint32_t dp_id;     /* its forwarding id on our data plane (2, 3, ...) */
-	gboolean direct;    /* the peer answered over UDP: its addresses route to the pair */
-	gboolean relayed;   /* not direct: relay frames through the hub (PAIR_START said it may) */
-	TrPath relay_over;  /* relayed: how the frames reach the hub (UDP, or its TLS stream) */
-	gint64 burst_until; /* probing its candidates until then */
-	gint64 next_burst;  /* the next burst while not direct */
-	gint64 last_ping;   /* our last PING (probe or keepalive) */
-	gint64 unanswered;  /* direct: our first PING since the peer was last heard (0: none) */
-	guint64 tx_seen;    /* datagrams sent, when last looked at */
-	gint64 last_tx;     /* when they last moved */
-	gint64 rtt; /* smoothed round trip of our PINGs on the direct path, µs (0: unknown) */
-	gint64 pong_seen;     /* the arrival time of the last PONG taken into it */
-	gint64 keyed_at;      /* when the keys in use were agreed (handshake or rekey) */
-	guint next_candidate; /* the candidate the next probe goes to */
-	guint64 data_bytes;   /* payload bytes both ways when last seen (PINGs carry none) */
-	gint64 heard_seen;    /* the session's last UDP from the peer when it was last not direct */
+	uint32_t dp_id;         /* its forwarding id on our data plane (2, 3, ...) */
+	TrPairPath path;        /* which way its datagrams go (common/mesh/path.c) */
+	gboolean direct;        /* as applied: direct, its addresses route to the pair */
+	gboolean relayed;       /* as applied: relayed through the hub (PAIR_START said it may) */
+	TrPath relay_over;      /* how relay frames reach the hub (UDP, or its TLS stream) */
+	guint64 tx_seen;        /* datagrams sent, when last looked at */
+	gint64 rx_seen;         /* the session's last UDP datagram, when last looked at */
+	gint64 keyed_at;        /* when the keys in use were agreed (handshake or rekey) */
+	guint64 data_bytes;     /* payload bytes both ways when last seen (PINGs carry none) */
 	uint32_t rekey_pending; /* the epoch of our REKEY not yet acknowledged (0: none) */
 	guint64 rekeys;
 	const char *broken; /* set inside tr_pair_receive(): the pair fails once it returns */
@@ -88,6 +81,7 @@ typedef struct {
 
 static void rebuild_routes(TrClient *client);
 static void send_candidates(TrClient *client, gboolean only_if_changed);
+static gboolean in_tunnel(TrClient *client, const TrCandidate *c);
 
 static void
 pair_data_free(TrClient *client, PairData *d)
@@ -378,39 +372,53 @@ relayed_how(TrPath over)
 	return over == TR_PATH_UDP ? "relayed through the hub" : "relayed through the hub over TCP";
 }
 
-/* Direct, or else relayed where the hub relays, or else the hub session. */
+/* What the path selector chose, applied: the endpoint, the data plane's path, the
+ * routes; logged once, with its reason. */
 static void
-set_direct(TrClient *client, TrClientPair *p, gboolean direct, const char *why)
+apply_path(TrClient *client, TrClientPair *p)
 {
 	PairData *d = p->data;
-	gboolean relayed = !direct && p->relay && client->link;
-	struct sockaddr_storage ep;
+	TrPairPathKind kind = tr_path_kind(&d->path);
+	const TrPairPathCandidate *cur = tr_path_current(&d->path);
+	gboolean direct = kind == TR_PAIR_PATH_DIRECT && cur != NULL;
+	gboolean relayed = kind == TR_PAIR_PATH_RELAYED || kind == TR_PAIR_PATH_TCP;
+	struct sockaddr_storage ss;
 	char where[64] = "?";
 
-	if (d->direct == direct && d->relayed == relayed)
-		return;
-	/* The worker raises the event just before it records the endpoint: the next tick
-	 * takes it then. */
-	if (direct && tr_dp_session_endpoint(d->dps, &ep) == 0)
-		return;
-	d->direct = direct;
-	d->relayed = relayed;
-	d->relay_over = relay_path(client);
-	d->unanswered = 0;
-	d->rtt = 0;
-	/* Relayed: the workers hand its datagrams to on_pair_tcp_send (the slow path). */
-	tr_dp_session_set_path(d->dps, direct ? TR_PATH_UDP : TR_PATH_TCP);
-	rebuild_routes(client);
 	if (direct) {
-		tr_sockaddr_to_string((struct sockaddr *)&ep, where, sizeof(where));
-		g_message("pair with %s: direct to %s (%s)", p->peer, where, why);
-	} else {
-		g_message("pair with %s: %s (%s)", p->peer,
-		          relayed ? relayed_how(d->relay_over) : "through the hub session", why);
-		if (d->established)
-			d->burst_until = g_get_monotonic_time() + TR_PATH_BURST_USEC;
-		d->heard_seen = tr_dp_session_last_udp_rx(d->dps);
+		socklen_t len = tr_candidate_to_sockaddr(&cur->cand, &ss);
+
+		tr_dp_session_set_endpoint(d->dps, (struct sockaddr *)&ss, len);
+		tr_sockaddr_to_string((struct sockaddr *)&ss, where, sizeof(where));
 	}
+	/* Relayed: the workers hand its datagrams to on_pair_tcp_send (the slow path). */
+	tr_dp_session_set_path(d->dps, direct ? TR_PATH_UDP : relayed ? TR_PATH_TCP : TR_PATH_NONE);
+	d->relay_over = relay_path(client);
+	if (direct != d->direct || relayed != d->relayed) {
+		d->direct = direct;
+		d->relayed = relayed;
+		rebuild_routes(client);
+	}
+	if (direct)
+		g_message("pair with %s: direct to %s (%s)", p->peer, where,
+		          tr_path_reason(&d->path));
+	else
+		g_message("pair with %s: %s (%s)", p->peer,
+		          relayed ? relayed_how(d->relay_over) : "through the hub session",
+		          tr_path_reason(&d->path));
+}
+
+/* The peer's candidates, less those our tunnel routes, to the path selector. */
+static void
+path_candidates(TrClient *client, TrClientPair *p, gint64 now)
+{
+	PairData *d = p->data;
+	TrCandidateList list = {0};
+
+	for (guint i = 0; i < p->candidates.n; i++)
+		if (!in_tunnel(client, &p->candidates.items[i]))
+			tr_candidate_list_add(&list, &p->candidates.items[i]);
+	tr_path_set_candidates(&d->path, &list, now);
 }
 
 static void
@@ -421,8 +429,6 @@ on_pair_dp_event(TrDpSession *session, unsigned events, gpointer p)
 
 	if (pair == NULL || pair->data != d)
 		return;
-	if ((events & (TR_DP_EVENT_UDP_HEARD | TR_DP_EVENT_ROAMED)) && d->client->cfg.direct)
-		set_direct(d->client, pair, TRUE, "a direct path answered");
 	if (events & TR_DP_EVENT_CLOSED)
 		g_debug("pair with %s: the peer closed its data channel", pair->peer);
 }
@@ -484,6 +490,7 @@ pair_data_channel(TrClient *client, TrClientPair *p, const uint8_t *tx, const ui
 	        .tcp_send = on_pair_tcp_send,
 	};
 	PairData *d = p->data;
+	gint64 now = g_get_monotonic_time();
 	TrDcConfig dcc;
 	TrDc *dc;
 
@@ -509,11 +516,16 @@ pair_data_channel(TrClient *client, TrClientPair *p, const uint8_t *tx, const ui
 	}
 	d->dp_id = new_dp_id(client);
 	d->dps = tr_dataplane_add_session(client->dp, dc, d->dp_id, NULL, 0, &cb, d);
-	tr_dp_session_set_path(d->dps, TR_PATH_UDP);
-	d->burst_until = g_get_monotonic_time() + TR_PATH_BURST_USEC;
-	/* Relayed meanwhile, where the hub relays. */
-	if (p->relay)
-		set_direct(client, p, FALSE, "no direct path yet");
+	/* The path selector chooses the endpoint; the workers note what answers. */
+	tr_dp_session_pin_endpoint(d->dps, TRUE);
+	tr_path_init(&d->path, client->cfg.direct, p->relay);
+	d->path.probe_interval = PROBE_USEC(client);
+	d->path.retry = RETRY_USEC(client);
+	d->path.keepalive = KEEPALIVE_USEC(client);
+	tr_path_set_relay_udp(&d->path, relay_path(client) == TR_PATH_UDP, now);
+	path_candidates(client, p, now);
+	tr_path_start(&d->path, now);
+	apply_path(client, p); /* relayed meanwhile, where the hub relays */
 	return TRUE;
 }
 
@@ -566,62 +578,75 @@ in_tunnel(TrClient *client, const TrCandidate *c)
 	return FALSE;
 }
 
-/* A PING on the pair's session, to its current endpoint; it carries the time it was
- * sent, which the peer's PONG brings back (the round trip). */
-static void
-send_ping(TrClient *client, PairData *d, gint64 now)
-{
-	uint8_t stamp[8];
-
-	tr_store_be64(stamp, (uint64_t)now);
-	tr_dp_session_send_control(client->dp, d->dps, TR_DC_PING, stamp, sizeof(stamp));
-	d->last_ping = now;
-}
-
-/* The round trip of the last PONG, smoothed (7/8 old, 1/8 new, as TCP does). */
-static void
-take_rtt(PairData *d, gint64 now)
-{
-	uint64_t word;
-	gint64 at = tr_dp_session_last_pong(d->dps, &word), rtt = at - (gint64)word;
-
-	if (at == d->pong_seen || (gint64)word <= d->established || rtt < 0 ||
-	    rtt > 10 * G_USEC_PER_SEC || at > now)
-		return;
-	d->pong_seen = at;
-	d->rtt = d->rtt ? (7 * d->rtt + rtt) / 8 : rtt;
-}
-
 /*
- * A direct path: a keepalive PING every --pair-keepalive (NAT mappings stay open,
- * and its PONG measures the RTT; one at once while the RTT is unknown); when we sent
- * on it but heard nothing for TR_PATH_SUSPECT_USEC, a PING every
- * TR_PATH_RECHECK_USEC; a PING unanswered for TR_PATH_FALLBACK_USEC takes it down
- * (common/mesh/path.h's rule: with traffic flowing, about 4.5 s after it broke).
+ * The path selector's clock: what the workers noted (PONGs to our probes, datagrams
+ * from endpoints other than the one in use), what we sent, whether UDP reaches the
+ * hub; then its probes (PINGs whose payload is the probe id and 12 random bytes, to
+ * the candidate it names) and, when it changed its mind, the new path.
  */
 static void
-direct_tick(TrClient *client, TrClientPair *p, gint64 now)
+path_tick(TrClient *client, TrClientPair *p, gint64 now, const TrDcStats *st)
 {
 	PairData *d = p->data;
-	gint64 heard = tr_dp_session_last_udp_rx(d->dps);
+	TrDpNote notes[TR_DP_NOTES];
+	TrPairPathProbe probes[8];
+	gboolean foreign = FALSE, changed = FALSE;
+	bool ch = false;
+	gint64 rx = tr_dp_session_last_udp_rx(d->dps);
+	guint n = tr_dp_session_take_notes(d->dps, notes, G_N_ELEMENTS(notes));
 
-	take_rtt(d, now);
-	if (d->unanswered && heard >= d->unanswered)
-		d->unanswered = 0;
-	if (d->unanswered && now - d->unanswered >= TR_PATH_FALLBACK_USEC) {
-		set_direct(client, p, FALSE, "the direct path stopped answering");
-		return;
+	for (guint i = 0; i < n; i++) {
+		TrCandidate c;
+
+		if (!tr_candidate_from_sockaddr(TR_CANDIDATE_PEER_REFLEXIVE,
+		                                (struct sockaddr *)&notes[i].from, &c))
+			continue;
+		if (notes[i].pong) {
+			changed |= tr_path_answered(&d->path, &c, tr_load_be32(notes[i].payload),
+			                            notes[i].at);
+		} else {
+			foreign = TRUE;
+			changed |= tr_path_heard(&d->path, &c, notes[i].at);
+		}
 	}
-	if ((d->last_tx > heard && now - heard >= TR_PATH_SUSPECT_USEC &&
-	     now - d->last_ping >= TR_PATH_RECHECK_USEC) ||
-	    now - d->last_ping >= (d->rtt ? KEEPALIVE_USEC(client) : G_USEC_PER_SEC)) {
-		if (d->unanswered == 0)
-			d->unanswered = now;
-		send_ping(client, d, now);
+	/* Datagrams from the endpoint in use (the workers note only the others). */
+	if (rx > d->rx_seen) {
+		const TrPairPathCandidate *cur = tr_path_current(&d->path);
+
+		d->rx_seen = rx;
+		if (cur && !foreign)
+			tr_path_heard(&d->path, &cur->cand, rx);
 	}
+	if (st->tx_packets != d->tx_seen) {
+		d->tx_seen = st->tx_packets;
+		if (tr_path_kind(&d->path) == TR_PAIR_PATH_DIRECT)
+			tr_path_sent(&d->path, now);
+	}
+	if ((relay_path(client) == TR_PATH_UDP) != d->path.relay_udp) {
+		TrPairPathKind before = tr_path_kind(&d->path);
+
+		tr_path_set_relay_udp(&d->path, relay_path(client) == TR_PATH_UDP, now);
+		changed |= tr_path_kind(&d->path) != before;
+	}
+	n = tr_path_tick(&d->path, now, probes, G_N_ELEMENTS(probes), &ch);
+	for (guint i = 0; i < n; i++) {
+		const TrCandidate *c = &d->path.c[probes[i].cand].cand;
+		struct sockaddr_storage ss;
+		socklen_t len = tr_candidate_to_sockaddr(c, &ss);
+		uint8_t payload[16];
+
+		if (len == 0 || in_tunnel(client, c))
+			continue;
+		tr_store_be32(payload, probes[i].id);
+		gnutls_rnd(GNUTLS_RND_NONCE, payload + 4, sizeof(payload) - 4);
+		tr_dp_session_send_control_to(client->dp, d->dps, TR_DC_PING, payload,
+		                              sizeof(payload), (struct sockaddr *)&ss, len);
+	}
+	if (changed || ch)
+		apply_path(client, p);
 }
 
-/* Probes, keepalives, a direct path that went silent, traffic for the idle limit. */
+/* Keys, traffic for the idle limit, the path. */
 static void
 pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 {
@@ -636,48 +661,7 @@ pair_tick(TrClient *client, TrClientPair *p, gint64 now)
 		d->data_bytes = st.tx_bytes + st.rx_bytes;
 		tr_client_pairs_touch(client->pairs, p->id, now);
 	}
-	if (st.tx_packets != d->tx_seen) {
-		d->tx_seen = st.tx_packets;
-		d->last_tx = now;
-	}
-	if (d->relayed && d->relay_over != relay_path(client)) {
-		d->relay_over = relay_path(client);
-		g_message("pair with %s: %s (%s)", p->peer, relayed_how(d->relay_over),
-		          d->relay_over == TR_PATH_UDP ? "UDP reaches the hub again"
-		                                       : "UDP does not reach the hub");
-	}
-	if (d->direct) {
-		direct_tick(client, p, now);
-		return;
-	}
-	if (!client->cfg.direct)
-		return;
-	if (now >= d->burst_until) {
-		if (d->next_burst == 0)
-			d->next_burst = now + RETRY_USEC(client);
-		if (now < d->next_burst)
-			return;
-		d->burst_until = now + TR_PATH_BURST_USEC;
-		d->next_burst = 0;
-	}
-	/* Heard from the peer over UDP since: the endpoint is where that came from (the
-	 * data plane set it); probing on would move it away. */
-	if (tr_dp_session_last_udp_rx(d->dps) > d->heard_seen) {
-		set_direct(client, p, TRUE, "a direct path answered");
-		return;
-	}
-	if (p->candidates.n == 0 || now - d->last_ping < PROBE_USEC(client))
-		return;
-	{
-		const TrCandidate *c = &p->candidates.items[d->next_candidate++ % p->candidates.n];
-		struct sockaddr_storage ss;
-		socklen_t len = tr_candidate_to_sockaddr(c, &ss);
-
-		if (len == 0 || in_tunnel(client, c))
-			return;
-		tr_dp_session_set_endpoint(d->dps, (struct sockaddr *)&ss, len);
-		send_ping(client, d, now);
-	}
+	path_tick(client, p, now, &st);
 }
 
 static TrTlsCreds *
@@ -791,12 +775,11 @@ handle_candidates(TrClient *client, const TrMsg *msg)
 		g_debug("CANDIDATES: %s", error->message);
 		return;
 	}
-	if (d == NULL || d->dps == NULL || d->direct || !client->cfg.direct)
+	if (d == NULL || d->dps == NULL || !client->cfg.direct)
 		return;
 	g_message("pair with %s: the peer's candidates changed; probing %u", p->peer,
 	          p->candidates.n);
-	d->burst_until = g_get_monotonic_time() + TR_PATH_BURST_USEC;
-	d->next_burst = 0;
+	path_candidates(client, p, g_get_monotonic_time()); /* a burst at once */
 }
 
 gboolean
@@ -1001,12 +984,14 @@ client_mesh_stats_json(TrClient *client, GString *out, gboolean *first)
 			char where[64];
 			TrDcStats st;
 
+			const TrPairPathCandidate *cur = tr_path_current(&d->path);
+
 			if (d->direct && tr_dp_session_endpoint(d->dps, &ep) > 0)
 				tr_json_key_string(out, &f, "endpoint",
 				                   tr_sockaddr_to_string((struct sockaddr *)&ep,
 				                                         where, sizeof(where)));
-			if (d->direct && d->rtt > 0)
-				tr_json_key_uint(out, &f, "rtt_us", (guint64)d->rtt);
+			if (d->direct && cur && cur->srtt > 0)
+				tr_json_key_uint(out, &f, "rtt_us", (guint64)cur->srtt);
 			tr_dc_stats_copy(tr_dp_session_dc(d->dps), &st);
 			tr_json_key_uint(out, &f, "tx_bytes", st.tx_bytes);
 			tr_json_key_uint(out, &f, "rx_bytes", st.rx_bytes);

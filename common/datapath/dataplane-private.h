@@ -104,10 +104,15 @@ struct TrDpSession {
 	atomic_uint mtu;    /* the tunnel MTU to this session's endpoint (0: the device's) */
 	atomic_bool split;  /* its path refused a UDP_SEGMENT run; send one by one */
 	_Atomic uint64_t probe_ack; /* round << 32 | largest PROBE length acknowledged in it */
-	_Atomic uint64_t pong_word; /* the first 8 payload bytes of its last PONG over UDP */
-	_Atomic int64_t pong_at;    /* when it came (0: never) */
-	DpFwdNotes fwd;             /* the targets of its forwarded packets, lately */
-	gboolean removed;           /* control plane only */
+	/* Pinned (tr_dp_session_pin_endpoint): the control plane chooses the endpoint;
+	 * PONGs and datagrams from other endpoints are noted for it (a lock per note). */
+	atomic_bool pinned;
+	_Atomic int64_t foreign_at; /* when a datagram from another endpoint was last noted */
+	pthread_mutex_t notes_lock;
+	TrDpNote notes[TR_DP_NOTES];
+	guint n_notes;
+	DpFwdNotes fwd;   /* the targets of its forwarded packets, lately */
+	gboolean removed; /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */
 	atomic_uint ep_seq;
 	_Atomic uint64_t ep_words[EP_WORDS];
@@ -273,10 +278,15 @@ void dp_flood(Worker *w, TrDpSession *from, const TrFwdResult *res, uint8_t *dat
 gboolean dp_too_big(Worker *w, TrDpSession *from, const uint8_t *data, size_t len);
 /*
  * Seals a short control message (PING, PONG, CLOSE, PROBE_ACK) on @lane and
- * sends it at once on @fd. Returns whether it went out.
+ * sends it at once on @fd, to @to (NULL: the session's endpoint). Returns
+ * whether it went out.
  */
-gboolean dp_send_control(TrDpSession *session, unsigned lane, int fd, TrDcType type,
-                         const uint8_t *data, size_t len, gint64 now);
+/* Notes a PONG or a datagram from another endpoint of a pinned session (the owner worker). */
+void dp_session_note(TrDpSession *session, gboolean pong, const uint8_t *payload,
+                     const struct sockaddr *from, socklen_t from_len, gint64 now);
+gboolean dp_send_control(TrDpSession *session, const struct sockaddr *to, socklen_t to_len,
+                         unsigned lane, int fd, TrDcType type, const uint8_t *data, size_t len,
+                         gint64 now);
 
 /* ---- dataplane-receive.c ----------------------------------------------------------- */
 

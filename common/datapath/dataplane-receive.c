@@ -215,6 +215,17 @@ heard(Worker *w, TrDpSession *session, const struct sockaddr *from, socklen_t fr
 	ep_len = dp_endpoint_read(session, &ep);
 	if ((size_t)from_len <= sizeof(session->ep_words) &&
 	    (ep_len != from_len || memcmp(&ep, from, from_len) != 0)) {
+		if (atomic_load_explicit(&session->pinned, memory_order_relaxed)) {
+			/* Its control plane chooses the endpoint: tell it, ten times a second. */
+			if (w->now - atomic_load_explicit(&session->foreign_at,
+			                                  memory_order_relaxed) >=
+			    100000) {
+				atomic_store_explicit(&session->foreign_at, w->now,
+				                      memory_order_relaxed);
+				dp_session_note(session, FALSE, NULL, from, from_len, w->now);
+			}
+			return;
+		}
 		dp_endpoint_write(session, from, from_len);
 		dp_session_raise(session, TR_DP_EVENT_ROAMED);
 	}
@@ -257,18 +268,15 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 		from_session(w, session, pkt);
 		return;
 	case TR_DC_PING:
-		if (from)
-			dp_send_control(session, w->index, w->udp_fd, TR_DC_PONG,
+		if (from) /* to where it came from (a probe of one of our candidates) */
+			dp_send_control(session, from, from_len, w->index, w->udp_fd, TR_DC_PONG,
 			                tr_packet_data(pkt), pkt->len, w->now);
 		break;
 	case TR_DC_PONG:
-		/* What our PING carried comes back: the control plane's round trip. */
-		if (from && pkt->len >= 8) {
-			atomic_store_explicit(&session->pong_word,
-			                      tr_load_be64(tr_packet_data(pkt)),
-			                      memory_order_relaxed);
-			atomic_store_explicit(&session->pong_at, w->now, memory_order_relaxed);
-		}
+		/* The answer to a probe: for the control plane that chose where it went. */
+		if (from && pkt->len >= 4 &&
+		    atomic_load_explicit(&session->pinned, memory_order_relaxed))
+			dp_session_note(session, TRUE, tr_packet_data(pkt), from, from_len, w->now);
 		break;
 	case TR_DC_CLOSE:
 		dp_session_raise(session, TR_DP_EVENT_CLOSED);
@@ -280,7 +288,7 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 
 			memcpy(ack, tr_packet_data(pkt), 4);
 			tr_store_be16(ack + 4, (uint16_t)MIN(len, UINT16_MAX));
-			dp_send_control(session, w->index, w->udp_fd, TR_DC_PROBE_ACK, ack,
+			dp_send_control(session, NULL, 0, w->index, w->udp_fd, TR_DC_PROBE_ACK, ack,
 			                sizeof(ack), w->now);
 		}
 		break;

@@ -206,14 +206,20 @@ dp_stage_tx(Worker *w, TrDpSession *session, const uint8_t *data, size_t len, gb
 }
 
 gboolean
-dp_send_control(TrDpSession *session, unsigned lane, int fd, TrDcType type, const uint8_t *data,
-                size_t len, gint64 now)
+dp_send_control(TrDpSession *session, const struct sockaddr *to, socklen_t to_len, unsigned lane,
+                int fd, TrDcType type, const uint8_t *data, size_t len, gint64 now)
 {
 	uint8_t buf[TR_DC_OVERHEAD + 64];
 	struct sockaddr_storage ep;
-	socklen_t ep_len = dp_endpoint_read(session, &ep);
+	socklen_t ep_len = 0;
 	int r;
 
+	if (to && to_len > 0 && (size_t)to_len <= sizeof(ep)) {
+		memcpy(&ep, to, to_len);
+		ep_len = to_len;
+	} else {
+		ep_len = dp_endpoint_read(session, &ep);
+	}
 	if (ep_len == 0 || len > 64)
 		return FALSE;
 	r = tr_dc_seal(session->dc, lane, NULL, type, data, len, buf, sizeof(buf), now);

@@ -21,6 +21,7 @@ dp_session_unref(TrDpSession *session)
 {
 	if (session && atomic_fetch_sub_explicit(&session->ref, 1, memory_order_acq_rel) == 1) {
 		tr_dc_free(session->dc);
+		pthread_mutex_destroy(&session->notes_lock);
 		g_free(session);
 	}
 }
@@ -157,13 +158,41 @@ tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, sock
 	dp_endpoint_write(session, sa, len);
 }
 
-gint64
-tr_dp_session_last_pong(TrDpSession *session, uint64_t *word)
+void
+tr_dp_session_pin_endpoint(TrDpSession *session, gboolean pinned)
 {
-	gint64 at = atomic_load_explicit(&session->pong_at, memory_order_relaxed);
+	atomic_store_explicit(&session->pinned, pinned, memory_order_relaxed);
+}
 
-	*word = atomic_load_explicit(&session->pong_word, memory_order_relaxed);
-	return at;
+guint
+tr_dp_session_take_notes(TrDpSession *session, TrDpNote *out, guint max)
+{
+	guint n;
+
+	pthread_mutex_lock(&session->notes_lock);
+	n = MIN(max, session->n_notes);
+	memcpy(out, session->notes, n * sizeof(*out));
+	session->n_notes = 0;
+	pthread_mutex_unlock(&session->notes_lock);
+	return n;
+}
+
+void
+dp_session_note(TrDpSession *session, gboolean pong, const uint8_t *payload,
+                const struct sockaddr *from, socklen_t from_len, gint64 now)
+{
+	pthread_mutex_lock(&session->notes_lock);
+	if (session->n_notes < TR_DP_NOTES && (size_t)from_len <= sizeof(struct sockaddr_storage)) {
+		TrDpNote *n = &session->notes[session->n_notes++];
+
+		memset(n, 0, sizeof(*n));
+		n->pong = pong;
+		if (payload)
+			memcpy(n->payload, payload, sizeof(n->payload));
+		n->at = now;
+		memcpy(&n->from, from, from_len);
+	}
+	pthread_mutex_unlock(&session->notes_lock);
 }
 
 gint64
@@ -203,8 +232,17 @@ gboolean
 tr_dp_session_send_control(TrDataplane *dp, TrDpSession *session, TrDcType type,
                            const uint8_t *payload, size_t len)
 {
-	return dp_send_control(session, TR_DP_CONTROL_LANE(dp->cfg.n_workers), dp->cfg.udp_fds[0],
-	                       type, payload, len, g_get_monotonic_time());
+	return dp_send_control(session, NULL, 0, TR_DP_CONTROL_LANE(dp->cfg.n_workers),
+	                       dp->cfg.udp_fds[0], type, payload, len, g_get_monotonic_time());
+}
+
+gboolean
+tr_dp_session_send_control_to(TrDataplane *dp, TrDpSession *session, TrDcType type,
+                              const uint8_t *payload, size_t len, const struct sockaddr *to,
+                              socklen_t to_len)
+{
+	return dp_send_control(session, to, to_len, TR_DP_CONTROL_LANE(dp->cfg.n_workers),
+	                       dp->cfg.udp_fds[0], type, payload, len, g_get_monotonic_time());
 }
 
 int

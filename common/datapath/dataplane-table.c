@@ -180,6 +180,7 @@ tr_dataplane_add_session(TrDataplane *dp, TrDc *dc, uint32_t id, const struct so
 {
 	TrDpSession *session = g_new0(TrDpSession, 1);
 
+	pthread_mutex_init(&session->notes_lock, NULL);
 	session->ref = 1;
 	session->dp = dp;
 	session->dc = dc;

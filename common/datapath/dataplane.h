@@ -174,10 +174,22 @@ void tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa,
 /* Monotonic time of the last authenticated datagram of the session over UDP (0: none). */
 gint64 tr_dp_session_last_udp_rx(TrDpSession *session);
 /*
- * The last PONG that came over UDP: the first 8 bytes of its payload (what our PING
- * carried, big-endian) in *@word, and the monotonic time it came (0: none yet).
+ * A pinned session (a pair's, whose path client/mesh.c chooses): the workers never
+ * move its endpoint; they note what the control plane needs to choose it instead --
+ * each PONG that comes over UDP (the first 4 bytes of its payload: the probe id),
+ * and datagrams from an endpoint other than the session's (at most ten a second) --
+ * and answer a PING to where it came from.
  */
-gint64 tr_dp_session_last_pong(TrDpSession *session, uint64_t *word);
+#define TR_DP_NOTES 16
+typedef struct {
+	gboolean pong;      /* a PONG; else another authenticated datagram */
+	uint8_t payload[4]; /* a PONG's first payload bytes */
+	gint64 at;          /* monotonic */
+	struct sockaddr_storage from;
+} TrDpNote;
+void tr_dp_session_pin_endpoint(TrDpSession *session, gboolean pinned);
+/* The notes since the last call, oldest first (at most TR_DP_NOTES; more are dropped). */
+guint tr_dp_session_take_notes(TrDpSession *session, TrDpNote *out, guint max);
 /* The forwarding ids of the sessions it sent forwarded packets to since the last call
  * (TR_DP_EVENT_FORWARDED), into @out; returns how many. */
 unsigned tr_dp_session_forwarded_take(TrDpSession *session, uint32_t out[TR_DP_FORWARD_TARGETS]);
@@ -209,6 +221,10 @@ unsigned tr_dp_session_mtu(TrDataplane *dp, TrDpSession *session);
 gboolean tr_dp_session_send(TrDataplane *dp, TrDpSession *session, const uint8_t *data, size_t len);
 
 /* Seals a @type message (PING, PONG, CLOSE) with the control lane and sends it over UDP. */
+/* ... to @to rather than the session's endpoint (a probe of another candidate). */
+gboolean tr_dp_session_send_control_to(TrDataplane *dp, TrDpSession *session, TrDcType type,
+                                       const uint8_t *payload, size_t len,
+                                       const struct sockaddr *to, socklen_t to_len);
 gboolean tr_dp_session_send_control(TrDataplane *dp, TrDpSession *session, TrDcType type,
                                     const uint8_t *payload, size_t len);
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 /* A working path that stays quiet this long (not the one in use) is stale. */
-#define STALE_USEC (TR_PATH_KEEPALIVE_USEC + TR_PATH_FALLBACK_USEC)
+#define STALE_USEC(p) ((p)->keepalive + TR_PATH_FALLBACK_USEC)
 
 void
 tr_path_init(TrPairPath *p, bool direct_allowed, bool relay_allowed)
@@ -16,6 +16,9 @@ tr_path_init(TrPairPath *p, bool direct_allowed, bool relay_allowed)
 	p->relay_allowed = relay_allowed;
 	p->relay_udp = true;
 	p->next_id = 1;
+	p->probe_interval = TR_PATH_PROBE_INTERVAL_USEC;
+	p->retry = TR_PATH_RETRY_USEC;
+	p->keepalive = TR_PATH_KEEPALIVE_USEC;
 	p->reason = "no pair session yet";
 }
 
@@ -134,8 +137,8 @@ tr_path_start(TrPairPath *p, gint64 now)
 	p->up = true;
 	p->last_switch = now;
 	p->kind = relay_kind(p);
-	p->reason = p->relay_allowed ? "pair session up; relayed until a direct path answers"
-	                             : "pair session up; the hub relays nothing";
+	p->reason =
+	        p->relay_allowed ? "no direct path yet" : "pair session up; the hub relays nothing";
 	if (!p->direct_allowed)
 		p->reason = "direct paths are off (--no-direct)";
 	begin_burst(p, now);
@@ -236,7 +239,7 @@ probe_due(const TrPairPath *p, unsigned i, gint64 now)
 	if ((int)i == p->current) {
 		gint64 active = MAX(p->last_tx, c->last_probe);
 
-		if (now - active >= TR_PATH_KEEPALIVE_USEC)
+		if (now - active >= p->keepalive)
 			return true; /* keepalive: keep the NAT mappings open */
 		if (now - c->last_probe < TR_PATH_RECHECK_USEC)
 			return false;
@@ -249,8 +252,7 @@ probe_due(const TrPairPath *p, unsigned i, gint64 now)
 	if (p->burst_until <= now)
 		return false;
 	/* In a burst: what does not work yet often, what works now and then (its RTT). */
-	return now - c->last_probe >=
-	       (c->works ? TR_PATH_REMEASURE_USEC : TR_PATH_PROBE_INTERVAL_USEC);
+	return now - c->last_probe >= (c->works ? TR_PATH_REMEASURE_USEC : p->probe_interval);
 }
 
 unsigned
@@ -267,14 +269,14 @@ tr_path_tick(TrPairPath *p, gint64 now, TrPairPathProbe *probes, unsigned max, b
 
 		if (c->works && c->unanswered && now - c->unanswered >= TR_PATH_FALLBACK_USEC)
 			c->works = false; /* no answer for the fallback time */
-		else if (c->works && (int)i != p->current && now - c->last_rx >= STALE_USEC)
+		else if (c->works && (int)i != p->current && now - c->last_rx >= STALE_USEC(p))
 			c->works = false; /* nobody kept its NAT mapping open */
 	}
 	if (p->burst_until && now >= p->burst_until)
 		p->burst_until = 0;
 	if (!p->burst_until && p->kind != TR_PAIR_PATH_DIRECT && p->direct_allowed && p->n > 0) {
 		if (p->next_burst == 0)
-			p->next_burst = now + TR_PATH_RETRY_USEC;
+			p->next_burst = now + p->retry;
 		else if (now >= p->next_burst)
 			begin_burst(p, now);
 	}
@@ -409,21 +411,20 @@ tr_path_next_wakeup(const TrPairPath *p, gint64 now)
 		if (!p->direct_allowed)
 			break;
 		if (c->triggered || (p->burst_until && (int)i != p->current))
-			next = MIN(next,
-			           MAX(c->last_probe + (c->works ? TR_PATH_REMEASURE_USEC
-			                                         : TR_PATH_PROBE_INTERVAL_USEC),
-			               p->last_probe_any + TR_PATH_PROBE_GAP_USEC));
+			next = MIN(next, MAX(c->last_probe + (c->works ? TR_PATH_REMEASURE_USEC
+			                                               : p->probe_interval),
+			                     p->last_probe_any + TR_PATH_PROBE_GAP_USEC));
 		if (c->works && c->unanswered) {
 			next = MIN(next, c->unanswered + TR_PATH_FALLBACK_USEC);
 			next = MIN(next, c->last_probe + TR_PATH_RECHECK_USEC);
 		}
 		if ((int)i == p->current) {
-			next = MIN(next, MAX(p->last_tx, c->last_probe) + TR_PATH_KEEPALIVE_USEC);
+			next = MIN(next, MAX(p->last_tx, c->last_probe) + p->keepalive);
 			if (p->last_tx > c->last_rx)
 				next = MIN(next, MAX(c->last_rx + TR_PATH_SUSPECT_USEC,
 				                     c->last_probe + TR_PATH_RECHECK_USEC));
 		} else if (c->works) {
-			next = MIN(next, c->last_rx + STALE_USEC);
+			next = MIN(next, c->last_rx + STALE_USEC(p));
 		}
 	}
 	return MAX(next, now);

@@ -81,6 +81,10 @@ typedef struct {
 	int current; /* the candidate in use when kind is DIRECT, else -1 */
 	bool up;     /* tr_path_start() was called */
 	bool direct_allowed, relay_allowed, relay_udp;
+	/* The tunable times (tr_path_init() sets the TR_PATH_ defaults; the caller may
+	 * change them before tr_path_start(): --punch-interval, --punch-retry,
+	 * --pair-keepalive). */
+	gint64 probe_interval, retry, keepalive;
 	gint64 burst_until, next_burst;
 	gint64 last_switch, last_tx, last_probe_any;
 	uint32_t next_id;
