@@ -359,10 +359,20 @@ on_forwarded(TrLink *link, uint32_t to, gpointer p)
 	hub_mesh_forwarded(p, to);
 }
 
+static void
+on_roamed(TrLink *link, gpointer p)
+{
+	Session *s = p;
+
+	if (s->state == SESSION_ACTIVE)
+		hub_mesh_roamed(s);
+}
+
 static const TrLinkCallbacks session_callbacks = {
         .message = on_message,
         .established = on_established,
         .closed = on_closed,
+        .roamed = on_roamed,
         .path_changed = on_path_changed,
         .forwarded = on_forwarded,
 };
