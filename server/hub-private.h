@@ -136,7 +136,8 @@ void hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *fro
                     socklen_t from_len, gpointer hub);
 /* @s's data moved to @path: its pairs' relay frames follow (UDP, or RELAY on its TLS). */
 void hub_mesh_path_changed(Session *s, TrPath path);
-/* @s's UDP endpoint moved: its pairs' relay and candidates follow at once. */
+/* @s's UDP endpoint moved: its pairs' relay follows, its peers get its new reflexive
+ * candidate and it gets theirs (both probe at once). */
 void hub_mesh_roamed(Session *s);
 /* @s leaves: its pairs end, their other members are told. */
 void hub_mesh_gone(Session *s);

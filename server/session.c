@@ -354,12 +354,6 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 }
 
 static void
-on_forwarded(TrLink *link, uint32_t to, gpointer p)
-{
-	hub_mesh_forwarded(p, to);
-}
-
-static void
 on_roamed(TrLink *link, gpointer p)
 {
 	Session *s = p;
@@ -368,13 +362,19 @@ on_roamed(TrLink *link, gpointer p)
 		hub_mesh_roamed(s);
 }
 
+static void
+on_forwarded(TrLink *link, uint32_t to, gpointer p)
+{
+	hub_mesh_forwarded(p, to);
+}
+
 static const TrLinkCallbacks session_callbacks = {
         .message = on_message,
         .established = on_established,
         .closed = on_closed,
-        .roamed = on_roamed,
         .path_changed = on_path_changed,
         .forwarded = on_forwarded,
+        .roamed = on_roamed,
 };
 
 Session *
