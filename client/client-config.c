@@ -33,7 +33,7 @@ void
 tr_client_config_clear(TrClientConfig *c)
 {
 	g_strfreev(c->connect);
-	g_free(c->server_name);
+	g_strfreev(c->server_names);
 	g_free(c->node_key_file);
 	tr_tls_config_clear(&c->tls);
 	g_free(c->username);

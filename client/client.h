@@ -27,7 +27,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	char **connect;      /* "HOST[:PORT]", tried in turn */
-	char *server_name;   /* the identity the server's certificate must carry */
+	char **server_names; /* the names the hubs' certificates must carry: one, or one per hub */
 	char *node_key_file; /* shared key: this node's own key (common/auth/node-key.h), or NULL */
 	TrTlsConfig tls;
 	char *username;
