@@ -60,6 +60,16 @@ void tr_sock_wait_writable(int fd, int timeout_ms);
  */
 int tr_sock_dgram_pair(int fds[2], TrPlatError *err);
 
+/*
+ * The unicast addresses of this host's interfaces that are up, IPv4 and IPv6,
+ * but loopback and those of the interface named @skip_ifname (NULL: none; on
+ * Windows the adapter's friendly name or its GUID): up to @max into @out, with
+ * port 0. How many, or a negative errno. getifaddrs on POSIX,
+ * GetAdaptersAddresses on Windows.
+ */
+int tr_net_local_addresses(const char *skip_ifname, struct sockaddr_storage *out, int max,
+                           TrPlatError *err);
+
 #ifdef __cplusplus
 }
 #endif

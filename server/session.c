@@ -31,6 +31,7 @@ hub_session_free(gpointer p)
 	g_free(s->source);
 	g_free(s->identity);
 	g_free(s->cert_identity);
+	g_free(s->graph_name);
 	g_free(s);
 }
 

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,4 +92,39 @@ tr_sock_dgram_pair(int fds[2], TrPlatError *err)
 		return err ? err->code : -EIO;
 	}
 	return 0;
+}
+
+int
+tr_net_local_addresses(const char *skip_ifname, struct sockaddr_storage *out, int max,
+                       TrPlatError *err)
+{
+	struct ifaddrs *list = NULL;
+	int n = 0;
+
+	if (getifaddrs(&list) < 0)
+		return tr_plat_error_set(err, errno, "cannot list the interfaces' addresses: %s",
+		                         strerror(errno));
+	for (struct ifaddrs *i = list; i && n < max; i = i->ifa_next) {
+		size_t len;
+
+		if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP) ||
+		    (i->ifa_flags & IFF_LOOPBACK) ||
+		    (skip_ifname && strcmp(i->ifa_name, skip_ifname) == 0))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			len = sizeof(struct sockaddr_in);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			len = sizeof(struct sockaddr_in6);
+		else
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(&out[n], i->ifa_addr, len);
+		if (i->ifa_addr->sa_family == AF_INET)
+			((struct sockaddr_in *)&out[n])->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&out[n])->sin6_port = 0;
+		n++;
+	}
+	freeifaddrs(list);
+	return n;
 }

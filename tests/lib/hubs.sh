@@ -1,13 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Hubs and their clients for the netns tests (sourced after netns.sh and
-# used after tap.sh): a hub of a CA with its server certificate from a PKI
-# (the CRL in $S), its log $T/NAME.log and control socket $T/NAME.sock,
-# programs from $B; a client's tunnel address; a client's move to a hub.
-# The caller defines fail().
+# Hubs and their clients for the netns tests, sourced after netns.sh (and
+# used after tap.sh) with $B (build root), $T (the test's directory) set.
+# Hubs of one shared-key network ($KEY):
+#   hub NS NAME POOL POOL6 LOG [more server options]
+# starts trellis-server NAME in namespace NS (control socket $T/NAME.sock,
+# state in $T/state-NAME, routes 198.19.0.0/16 to its clients), its output
+# appended to $T/LOG; $NETNS_LAST_PID is its PID.
+hub() {
+	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
+	shift 5
+	mkdir -p "$T/state-$name"
+	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
+		--control-socket "$T/$name.sock" --state-dir "$T/state-$name" --pool "$pool" \
+		--pool6 "$pool6" --route 198.19.0.0/16 "$@" >>"$T/$log" 2>&1
+}
 
-# hubs_hub NS NAME PKI POOL POOL6 [args] -> hub NAME in NS with PKI's
-# issued/NAME.crt; $hub_pid
-hubs_hub() {
+# cert_hub NS NAME PKI POOL POOL6 [args] -> hub NAME of a CA in NS: PKI's
+# issued/NAME.crt, the CRL in $S, its output in $T/NAME.log; $hub_pid
+cert_hub() {
 	local ns=$1 name=$2 pki=$3 pool=$4 pool6=$5
 	shift 5
 	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --ca "$pki/ca.crt" \

@@ -32,9 +32,9 @@ netns_link "$c1" 198.18.3.2/24 "$hb" 198.18.3.1/24 || fail "link"
 netns_link "$c2" 198.18.4.2/24 "$hb" 198.18.4.1/24 || fail "link"
 netns_link "$c2" 198.18.5.2/24 "$ha" 198.18.5.1/24 || fail "link"
 
-hubs_hub "$ha" hub-a "$S" 198.19.16.0/20 fd00:19:1::/64
+cert_hub "$ha" hub-a "$S" 198.19.16.0/20 fd00:19:1::/64
 netns_wait_for 10 grep -q "listening" "$T/hub-a.log" || fail "hub-a did not start"
-hubs_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
+cert_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
 hubb_pid=$hub_pid
 netns_wait_for 20 grep -q "node hub-a connected to" "$T/hub-b.log" || fail "hub-b did not join hub-a"
 
@@ -77,7 +77,7 @@ ok "after the failover c1 and c2 set up a pair session through hub-a"
 
 # hub-b restarted: it joins hub-a again and c2 moves back.
 t0=$(date +%s%N)
-hubs_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
+cert_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
 netns_wait_for 20 sh -c "[ \$(grep -c 'node hub-a connected to' '$T/hub-b.log') -ge 2 ]" ||
 	fail "hub-b did not join hub-a again"
 t_join=$(ms_since "$t0")

@@ -28,17 +28,11 @@ netns_link "$c2" 198.18.4.2/24 "$h2" 198.18.4.1/24 || fail "link"
 c2_to_hub2=$NETNS_IFA
 netns_link "$c2" 198.18.5.2/24 "$h1" 198.18.5.1/24 || fail "link"
 
-hub() { # hub NS NAME POOL POOL6 LOG [args]
-	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
-	shift 5
-	mkdir -p "$T/state-$name"
-	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
-		--control-socket "$T/$name.sock" --state-dir "$T/state-$name" --pool "$pool" \
-		--pool6 "$pool6" --route 198.19.0.0/16 --keepalive 2 --peer-timeout 6 "$@" >>"$T/$log" 2>&1
-}
-hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
+# Keepalives every 2 s, sessions timed out after 6 s: a silent hub is left soon.
+FAST_TIMEOUTS="--keepalive 2 --peer-timeout 6"
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log $FAST_TIMEOUTS
 netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
-hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log $FAST_TIMEOUTS -c 198.18.1.1
 hub2_pid=$NETNS_LAST_PID
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
 # hub-x: a hub of another network (another key) in front of hub-1 in c1's list.
@@ -95,7 +89,7 @@ ok "after the failover c1 and c2 find each other as pair peers through hub-1"
 
 # hub-2 restarted: c2 (--failback 2) sees it answer and moves back.
 t0=$(date +%s%N)
-hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log $FAST_TIMEOUTS -c 198.18.1.1
 netns_wait_for 30 grep -q "hub 198.18.4.1 answers again" "$T/c2.log" || fail "c2 did not check hub-2 again"
 hubs_moved 30 "$T/c2.log" 198.18.4.1 2 "$c2" "$a1" "$t0" ||
 	fail "c2 did not move back to hub-2 and reach c1 (step $?: 1 connect, 2 ping)"
