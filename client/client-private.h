@@ -95,9 +95,6 @@ void client_mesh_stats_json(TrClient *client, GString *out, gboolean *first);
 
 /* hubs.c: which hub next (docs/MESH.md, "Clients with several hubs") */
 guint client_hubs_count(const TrClient *client);
-/* --server-name against --connect: a certificate needs a name; one
- * name for all hubs or one per hub. */
-gboolean client_hubs_check_names(const TrClient *client, GError **error);
 /* The name the current hub's certificate must carry, or NULL. */
 const char *client_hubs_server_name(const TrClient *client);
 /* The current hub refused us for good: TRUE when every hub has. */

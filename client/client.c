@@ -409,7 +409,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 		            "no server to connect to (--connect)");
 		return NULL;
 	}
-	if (!client_hubs_check_names(client, error))
+	if (!tr_client_config_check_names(&client->cfg, error))
 		return NULL;
 	client->hub_refused = g_new0(gboolean, client_hubs_count(client));
 	client->switch_to = -1;

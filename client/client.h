@@ -65,6 +65,9 @@ typedef struct {
 
 void tr_client_config_init(TrClientConfig *config);
 void tr_client_config_clear(TrClientConfig *config);
+/* --server-name against --connect: a certificate needs a name; one name
+ * for every hub, or one per hub in the same order. */
+gboolean tr_client_config_check_names(const TrClientConfig *config, GError **error);
 
 /* What the hub pushed, as applied. */
 typedef struct {

@@ -24,28 +24,6 @@ client_hubs_count(const TrClient *client)
 	return g_strv_length(client->cfg.connect);
 }
 
-gboolean
-client_hubs_check_names(const TrClient *client, GError **error)
-{
-	guint names = client->cfg.server_names ? g_strv_length(client->cfg.server_names) : 0;
-	guint hubs = client_hubs_count(client);
-
-	if (client->cfg.tls.cert_file && names == 0) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-		            "certificate authentication needs the server's name (--server-name)");
-		return FALSE;
-	}
-	/* Hubs of one CA carry their own names: one per hub, in order. */
-	if (names > 1 && names != hubs) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-		            "--server-name gives %u names for %u hub%s (--connect): give one name "
-		            "for every hub, or one per hub in the same order",
-		            names, hubs, hubs == 1 ? "" : "s");
-		return FALSE;
-	}
-	return TRUE;
-}
-
 const char *
 client_hubs_server_name(const TrClient *client)
 {

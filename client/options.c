@@ -146,6 +146,8 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->server_names = g_strdupv((char **)tr_options_get_strv(o, "server-name"));
+	if (c->server_names && c->server_names[1] && !tr_client_config_check_names(c, error))
+		return tr_options_error_at(o, "server-name", error);
 	c->tls.ca_file = g_strdup(S("ca"));
 	c->tls.cert_file = g_strdup(S("cert"));
 	c->tls.crl_file = g_strdup(S("crl"));

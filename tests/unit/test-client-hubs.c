@@ -153,31 +153,31 @@ test_server_names(void)
 	g_autoptr(GError) error = NULL;
 
 	/* Shared key: no name needed. */
-	g_assert_true(client_hubs_check_names(c, &error));
+	g_assert_true(tr_client_config_check_names(&c->cfg, &error));
 	g_assert_null(client_hubs_server_name(c));
 	/* A certificate needs one. */
 	c->cfg.tls.cert_file = (char *)"c.crt";
-	g_assert_false(client_hubs_check_names(c, &error));
+	g_assert_false(tr_client_config_check_names(&c->cfg, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
 	g_clear_error(&error);
 	/* One name: every hub's. */
 	c->cfg.server_names = g_strdupv((char **)one);
-	g_assert_true(client_hubs_check_names(c, &error));
+	g_assert_true(tr_client_config_check_names(&c->cfg, &error));
 	c->hub = 1;
 	g_assert_cmpstr(client_hubs_server_name(c), ==, "hub");
 	/* One per hub (hubs of one CA): the current hub's. */
 	g_strfreev(c->cfg.server_names);
 	c->cfg.server_names = g_strdupv((char **)each);
-	g_assert_true(client_hubs_check_names(c, &error));
+	g_assert_true(tr_client_config_check_names(&c->cfg, &error));
 	g_assert_cmpstr(client_hubs_server_name(c), ==, "hub-b");
 	c->hub = 0;
 	g_assert_cmpstr(client_hubs_server_name(c), ==, "hub-a");
 	/* Neither: refused, both counts named. */
 	g_strfreev(c->cfg.server_names);
 	c->cfg.server_names = g_strdupv((char **)three);
-	g_assert_false(client_hubs_check_names(c, &error));
+	g_assert_false(tr_client_config_check_names(&c->cfg, &error));
 	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
-	g_assert_nonnull(strstr(error->message, "3 names for 2 hubs"));
+	g_assert_nonnull(strstr(error->message, "3 server names for 2 hubs"));
 	c->cfg.tls.cert_file = NULL;
 	client_free(c);
 }
