@@ -6,6 +6,7 @@
  * workers between it and the UDP sockets.
  */
 #include "server/hub-private.h"
+#include "server/node.h"
 
 #include "common/base/addr.h"
 #include "common/base/error.h"
@@ -39,7 +40,7 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 
 /* The TCP control socket; the UDP sockets join its address and port (tr_dp_open_sockets). */
 static int
-listen_tcp(const char *host, guint16 port, GError **error)
+listen_tcp(const char *host, guint16 port, gboolean share_port, GError **error)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t sl;
@@ -72,6 +73,9 @@ listen_tcp(const char *host, guint16 port, GError **error)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* A node's own dials leave from this port too (hub_node_shares_port). */
+	if (share_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
@@ -130,7 +134,7 @@ hub_open_sockets(TrHub *hub, const char *host, guint16 port, GError **error)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	hub->tcp_fd = listen_tcp(host, port, error);
+	hub->tcp_fd = listen_tcp(host, port, hub_node_shares_port(hub), error);
 	if (hub->tcp_fd < 0)
 		return FALSE;
 	/* The UDP sockets take the address the TCP socket got, and its port. */
