@@ -5,8 +5,7 @@
  */
 #include "server/hub-private.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "platform/net.h"
 #include <string.h>
 
 /*
