@@ -3,26 +3,95 @@
 # Benchmark (not a test): handshakes per second and the hub's memory per
 # session, with N in-process clients on loopback in a throwaway namespace.
 #   sudo bench/bench-load.sh [BUILD_DIR] [SESSIONS...]
+# The reconnection storm: N sessions up (100 of them probes, an echo every
+# 100 ms), the hub killed (SIGKILL) and started again at once; how long until
+# every session is back, and what the probes saw meanwhile.
+#   sudo bench/bench-load.sh --storm [BUILD_DIR] [SESSIONS]
+# HUB_BUILD=DIR takes the hub from another build (the load generator stays
+# BUILD_DIR's): a side-by-side comparison of two hubs under the same load.
 set -u
 cd "$(dirname "$0")/.."
 TR_SOURCE_ROOT=$PWD
+STORM=0
+if [ "${1:-}" = --storm ]; then
+	STORM=1
+	shift
+fi
 B=$(realpath "${1:-build}")
 shift || true
 SIZES=${*:-100 1000 2000}
+[ "$STORM" = 1 ] && SIZES=${1:-10000}
 . tests/lib/netns.sh
 [ "$(id -u)" -eq 0 ] || { echo "bench-load: run as root (namespaces, tun)" >&2; exit 1; }
 T=$(netns_tmpdir)
 KEY="correct horse battery staple"
 rss() { awk '/^VmRSS:/{print $2}' /proc/"$1"/status; }
+now() { date +%s.%N; }
+
+# hub NS N: starts the hub in NS (state in $T/sN), its PID in $hub. Every
+# session comes from 127.0.0.1 here, where real ones come from thousands of
+# addresses: the per-source cap is lifted above the global one.
+hub_start() {
+	netns_spawn "$1" "${HUB_BUILD:-$B}/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/18 --pool6 none \
+		--state-dir "$T/s$2" --control-socket none --max-pending 200 --max-pending-per-source 100000 -q \
+		>>"$T/hub$2.log" 2>&1
+	hub=$NETNS_LAST_PID
+	netns_wait_for 10 ip -n "$1" link show trellis0 || { echo "hub did not start" >&2; exit 1; }
+}
+
+if [ "$STORM" = 1 ]; then
+	n=${SIZES%% *}
+	netns_new h "storm$n" || exit 1
+	hub_start "$h" "$n"
+	# 100 established sessions whose echoes (every 100 ms) show what the storms
+	# do to the sessions already there; a process of their own, so that the
+	# storm's client side does not delay them.
+	ip netns exec "$h" "$B/tests/trellis-loadgen" -c 127.0.0.1:3210 --shared-key "$KEY" -n 100 \
+		--concurrency 100 --timeout 60 --reconnect --probe 100 --names probe- >"$T/probes.out" 2>&1 &
+	probes=$!
+	NETNS_PIDS+=("$probes")
+	netns_wait_for 60 grep -q holding "$T/probes.out" || { cat "$T/probes.out"; exit 1; }
+	sleep 1
+	kill -USR1 "$probes" # (the quiet second)
+	ip netns exec "$h" "$B/tests/trellis-loadgen" -c 127.0.0.1:3210 --shared-key "$KEY" -n "$n" \
+		--concurrency 100 --timeout 300 --reconnect >"$T/storm.out" 2>&1 &
+	gen=$!
+	NETNS_PIDS+=("$gen")
+	netns_wait_for 300 grep -q holding "$T/storm.out" || { cat "$T/storm.out"; exit 1; }
+	kill -USR1 "$probes" # while the N connected
+	sleep 3
+	kill -USR1 "$probes" # all up
+	t_kill=$(now)
+	kill -KILL "$hub"
+	wait "$hub" 2>/dev/null
+	netns_wait_for 10 sh -c "! ip -n $h link show trellis0" || { echo "the killed hub's device stays" >&2; exit 1; }
+	hub_start "$h" "$n"
+	t_up=$(now)
+	netns_wait_for 120 grep -q '^back' "$T/storm.out" || echo "not all sessions came back within 120 s" >&2
+	kill -USR1 "$probes" # from their own return until every session was back
+	sleep 0.5
+	echo "== the storm's $n sessions"
+	cat "$T/storm.out"
+	echo "== the 100 probe sessions (up-interval lines in order: a quiet second; while the $n connected; 3 s all up; after their own return until all $n were back)"
+	cat "$T/probes.out"
+	back=$(awk '/^back/{print $5; exit}' "$T/storm.out")
+	if [ -n "$back" ]; then
+		awk -v k="$t_kill" -v u="$t_up" -v b="$back" 'BEGIN {
+			printf "hub down (SIGKILL to listening again): %.2f s\n", u - k
+			printf "every session back: %.2f s after the first loss, %.2f s after the hub listened again\n", b, b - (u - k) }'
+	fi
+	grep -c "too many pending\\|handshake queue" "$T/hub$n.log" | sed 's/^/hub admission log lines: /'
+	netns_kill "$probes"
+	netns_kill "$gen"
+	netns_kill "$hub"
+	echo "machine: $(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 
 printf '%-9s %-14s %-12s %-14s %-16s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session"
 for n in $SIZES; do
 	netns_new h "h$n" || exit 1
-	netns_spawn "$h" "$B/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/18 --pool6 none \
-		--state-dir "$T/s$n" --control-socket none --max-pending 200 --max-pending-per-source 200 -q \
-		>"$T/hub$n.log" 2>&1
-	hub=$NETNS_LAST_PID
-	netns_wait_for 10 ip -n "$h" link show trellis0 || { echo "hub did not start" >&2; exit 1; }
+	hub_start "$h" "$n"
 	sleep 0.5
 	base=$(rss "$hub")
 	TRELLIS_LOADGEN_HOLD=1 ip netns exec "$h" "$B/tests/trellis-loadgen" -c 127.0.0.1:3210 \

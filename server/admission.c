@@ -15,7 +15,29 @@
  * from a source with fewer pending handshakes than the busiest source
  * takes the place of the busiest source's oldest one: one source, however
  * many connections it opens, cannot keep everyone else out.
+ *
+ * A source at its own cap is refused at once (a slow-loris defence: it
+ * cannot fill the queue either). Otherwise a connection that finds every
+ * slot taken waits, accepted but
+ * not handshaking, in a queue bounded in all (WAITING_PER_PENDING times
+ * --max-pending) and per source (as many times --max-pending-per-source),
+ * and starts in its turn as slots come free: in a reconnection storm the
+ * clients are served in the order they came instead of being refused and
+ * coming back after a backoff (1 s, 2, 4, ...), while the handshakes in
+ * flight, and so the main loop's time taken from established sessions, stay
+ * bounded. One that waited longer than the handshake timeout is closed
+ * unstarted (its client has given up). Past the bounds connections are shed:
+ * closed at once, with a log line that says which bound and how many so far.
  */
+#define WAITING_PER_PENDING 16u
+
+typedef struct {
+	int fd;
+	char *source;
+	char *remote;
+	gint64 since;
+} Waiting;
+
 char *
 hub_source_key(const struct sockaddr_storage *ss)
 {
@@ -54,6 +76,8 @@ hub_pending_enter(Session *s, char *source)
 	                    GUINT_TO_POINTER(source_pending(hub, s->source) + 1));
 }
 
+static gboolean on_slots_free(gpointer hub);
+
 void
 hub_pending_leave(Session *s)
 {
@@ -64,6 +88,9 @@ hub_pending_leave(Session *s)
 		return;
 	s->pending = FALSE;
 	hub->n_pending--;
+	/* A slot came free: the waiting take it (soon, not inside the caller's work). */
+	if (hub->waiting.length > 0 && hub->waiting_id == 0)
+		hub->waiting_id = g_timeout_add(0, on_slots_free, hub);
 	n = source_pending(hub, s->source);
 	if (n <= 1)
 		g_hash_table_remove(hub->pending_by_source, s->source);
@@ -103,10 +130,111 @@ pick_victim(TrHub *hub, guint than)
 	return victim;
 }
 
-gboolean
-hub_admit(TrHub *hub, const char *source, const char *remote)
+static guint
+count_get(GHashTable *counts, const char *source)
 {
-	guint mine = source_pending(hub, source);
+	return GPOINTER_TO_UINT(g_hash_table_lookup(counts, source));
+}
+
+static void
+count_add(GHashTable *counts, const char *source, int delta)
+{
+	guint n = count_get(counts, source) + (guint)delta;
+
+	if (n == 0)
+		g_hash_table_remove(counts, source);
+	else
+		g_hash_table_insert(counts, g_strdup(source), GUINT_TO_POINTER(n));
+}
+
+/* Closes @fd for want of room, saying which bound it met. */
+static void
+shed(TrHub *hub, int fd, const char *remote, const char *why)
+{
+	hub->n_shed++;
+	if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
+		g_warning("handshake queue: shedding %s: %s (%" G_GUINT64_FORMAT
+		          " shed since the start; %u handshaking, %u waiting)",
+		          remote, why, hub->n_shed, hub->n_pending, hub->waiting.length);
+	tr_sock_close(fd);
+}
+
+/* Starts the handshake of an accepted connection. */
+static void
+start(TrHub *hub, int fd, char *source, const char *remote)
+{
+	g_autoptr(GError) error = NULL;
+	Session *s = hub_session_new(hub, fd, remote, hub->creds, TRUE, &error);
+
+	if (s == NULL) {
+		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
+			g_warning("cannot accept %s: %s", remote, error->message);
+		g_free(source);
+		return;
+	}
+	hub_pending_enter(s, source);
+	tr_link_start(s->link, hub->cfg.handshake_timeout_ms);
+}
+
+static void
+waiting_free(TrHub *hub, Waiting *w)
+{
+	count_add(hub->waiting_by_source, w->source, -1);
+	g_free(w->source);
+	g_free(w->remote);
+	g_free(w);
+}
+
+/* Free slots go to the waiting connections, oldest first, skipping a source
+ * at its own cap (it waits for one of its own to finish). */
+static gboolean
+on_slots_free(gpointer p)
+{
+	TrHub *hub = p;
+	gint64 now = g_get_monotonic_time();
+	GList *l = hub->waiting.head;
+
+	hub->waiting_id = 0;
+	while (l && hub->n_pending < hub->cfg.max_pending) {
+		Waiting *w = l->data;
+		GList *next = l->next;
+
+		if (now - w->since > (gint64)hub->cfg.handshake_timeout_ms * 1000) {
+			g_queue_delete_link(&hub->waiting, l);
+			shed(hub, w->fd, w->remote, "waited longer than the handshake timeout");
+			waiting_free(hub, w);
+		} else if (source_pending(hub, w->source) < hub->cfg.max_pending_per_source) {
+			char *source = g_strdup(w->source);
+
+			g_queue_delete_link(&hub->waiting, l);
+			start(hub, w->fd, source, w->remote);
+			waiting_free(hub, w);
+		}
+		l = next;
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+waiting_push(TrHub *hub, int fd, char *source, const char *remote)
+{
+	Waiting *w = g_new0(Waiting, 1);
+
+	if (hub->waiting_by_source == NULL)
+		hub->waiting_by_source =
+		        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	w->fd = fd;
+	w->source = source;
+	w->remote = g_strdup(remote);
+	w->since = g_get_monotonic_time();
+	count_add(hub->waiting_by_source, source, 1);
+	g_queue_push_tail(&hub->waiting, w);
+}
+
+void
+hub_admit(TrHub *hub, int fd, char *source, const char *remote)
+{
+	guint mine = source_pending(hub, source), queued;
 	Session *victim;
 
 	if (mine >= hub->cfg.max_pending_per_source) {
@@ -114,24 +242,63 @@ hub_admit(TrHub *hub, const char *source, const char *remote)
 			g_message("refused %s: %u handshakes from %s are pending already "
 			          "(--max-pending-per-source)",
 			          remote, mine, source);
-		return FALSE;
+		tr_sock_close(fd);
+		g_free(source);
+		return;
 	}
-	if (hub->n_pending < hub->cfg.max_pending)
-		return TRUE;
-	victim = pick_victim(hub, mine + 1);
-	if (victim == NULL) {
+	if (hub->waiting.length == 0 && hub->n_pending < hub->cfg.max_pending) {
+		start(hub, fd, source, remote);
+		return;
+	}
+	/* A quieter source than the busiest takes the place of one of its handshakes. */
+	if (hub->n_pending >= hub->cfg.max_pending &&
+	    (victim = pick_victim(hub, mine + 1)) != NULL) {
 		if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-			g_warning("too many pending handshakes (%u): refusing %s", hub->n_pending,
-			          remote);
-		return FALSE;
+			g_message("too many pending handshakes (%u): %s takes the place of one of "
+			          "the %u from %s",
+			          hub->n_pending, remote, source_pending(hub, victim->source),
+			          victim->source);
+		hub_pending_leave(victim);
+		victim->refused = TRUE;
+		tr_link_close(victim->link, TR_MSG_ERROR, TR_REFUSE_TIMEOUT,
+		              "too many pending handshakes");
+		start(hub, fd, source, remote);
+		return;
 	}
-	if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5, 60))
-		g_message("too many pending handshakes (%u): %s takes the place of one of the %u "
-		          "from %s",
-		          hub->n_pending, remote, source_pending(hub, victim->source),
-		          victim->source);
-	hub_pending_leave(victim);
-	victim->refused = TRUE;
-	tr_link_close(victim->link, TR_MSG_ERROR, TR_REFUSE_TIMEOUT, "too many pending handshakes");
-	return TRUE;
+	queued = hub->waiting_by_source ? count_get(hub->waiting_by_source, source) : 0;
+	if (queued >= WAITING_PER_PENDING * hub->cfg.max_pending_per_source) {
+		g_autofree char *why = g_strdup_printf(
+		        "%u connections from %s are waiting already "
+		        "(%u times --max-pending-per-source %u may wait)",
+		        queued, source, WAITING_PER_PENDING, hub->cfg.max_pending_per_source);
+
+		shed(hub, fd, remote, why);
+		g_free(source);
+		return;
+	}
+	if (hub->waiting.length >= WAITING_PER_PENDING * hub->cfg.max_pending) {
+		g_autofree char *why = g_strdup_printf(
+		        "the queue is full (--max-pending %u, %u times that may wait)",
+		        hub->cfg.max_pending, WAITING_PER_PENDING);
+
+		shed(hub, fd, remote, why);
+		g_free(source);
+		return;
+	}
+	waiting_push(hub, fd, source, remote);
+	if (hub->n_pending < hub->cfg.max_pending && hub->waiting_id == 0)
+		hub->waiting_id = g_timeout_add(0, on_slots_free, hub);
+}
+
+void
+hub_admission_free(TrHub *hub)
+{
+	Waiting *w;
+
+	g_clear_handle_id(&hub->waiting_id, g_source_remove);
+	while ((w = g_queue_pop_head(&hub->waiting)) != NULL) {
+		tr_sock_close(w->fd);
+		waiting_free(hub, w);
+	}
+	g_clear_pointer(&hub->waiting_by_source, g_hash_table_unref);
 }

@@ -26,7 +26,7 @@
 /* Contacts at once at most (dialling or in session): a large network of
  * symmetric nodes does not become a full mesh of TCP sessions; the nodes
  * beyond it are reached through their next hop. */
-#define CONTACTS_MAX 64
+#define CONTACTS_MAX 64u
 
 typedef struct {
 	Connector *k;      /* dialling or in session; NULL: none */

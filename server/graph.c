@@ -451,8 +451,11 @@ hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr)
 /*
  * A client's name in the graph: its certificate's name or shared-key name,
  * with ".USER" for a password user ("alice", "laptop.bob"), in the graph's
- * name rule (lower case, a-z 0-9 - _ .). What does not fit (too long, or
- * our own name) becomes "client-" and a digest of the identity.
+ * name rule (lower case, a-z 0-9 - _ .). What does not fit (too long, our
+ * own name, or the name of a hub or relay the graph knows: its claims would
+ * route the client's address to that node) becomes "client-" and a digest
+ * of the identity. Kept in the session from claim to withdrawal (the graph
+ * may learn of a namesake meanwhile).
  */
 static char *
 client_node_name(TrHub *hub, const char *identity)
@@ -460,6 +463,7 @@ client_node_name(TrHub *hub, const char *identity)
 	const char *base = g_str_has_prefix(identity, "psk:") ? identity + 4 : identity;
 	g_autofree char *name = g_ascii_strdown(base, -1);
 	g_autofree char *digest = NULL;
+	TrGraphNodeInfo info = {0};
 
 	for (char *c = name; *c; c++)
 		if (*c == '/')
@@ -467,7 +471,8 @@ client_node_name(TrHub *hub, const char *identity)
 		else if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.')
 			*c = '-';
 	if (strlen(name) <= TR_GRAPH_NAME_MAX && tr_identity_validate_name("client", name, NULL) &&
-	    g_strcmp0(name, hub->cfg.node_name) != 0 && strcmp(name, "hub") != 0)
+	    g_strcmp0(name, hub->cfg.node_name) != 0 && strcmp(name, "hub") != 0 &&
+	    !(tr_graph_node_info(hub->graph, name, &info) && (info.hub || info.relay)))
 		return g_steal_pointer(&name);
 	digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, identity, -1);
 	return g_strdup_printf("client-%.16s", digest);
@@ -499,12 +504,13 @@ gboolean
 hub_graph_client_claims(Session *s, char **why)
 {
 	TrHub *hub = s->hub;
-	g_autofree char *name = NULL;
-	const char *self;
+	const char *name, *self;
 
 	if (hub->graph == NULL || (s->n_addrs == 0 && s->n_subnets == 0))
 		return TRUE;
-	name = client_node_name(hub, s->identity);
+	g_free(s->graph_name);
+	s->graph_name = client_node_name(hub, s->identity);
+	name = s->graph_name;
 	self = hub->cfg.node_name ? hub->cfg.node_name : "hub";
 	client_claims(s, name, TRUE);
 	/* Its subnets may be someone else's behind another hub: the graph's
@@ -516,6 +522,7 @@ hub_graph_client_claims(Session *s, char **why)
 			continue;
 		*why = g_strdup_printf("the network refuses the claim: %s", reason);
 		client_claims(s, name, FALSE);
+		g_clear_pointer(&s->graph_name, g_free);
 		return FALSE;
 	}
 	sync_soon(hub);
@@ -525,11 +532,10 @@ hub_graph_client_claims(Session *s, char **why)
 void
 hub_graph_client_gone(Session *s)
 {
-	g_autofree char *name = NULL;
+	g_autofree char *name = g_steal_pointer(&s->graph_name);
 
-	if (s->hub->graph == NULL || s->identity == NULL)
+	if (s->hub->graph == NULL || name == NULL)
 		return;
-	name = client_node_name(s->hub, s->identity);
 	client_claims(s, name, FALSE);
 	sync_soon(s->hub);
 }

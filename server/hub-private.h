@@ -55,7 +55,11 @@ struct _TrHub {
 	guint n_pending;
 	GHashTable *pending_by_source; /* source -> pending handshakes (GUINT) */
 	TrLogLimit admission_log;
-	TrLogLimit refusals; /* refused or failed connections: a bounded log rate */
+	GQueue waiting;                /* accepted, waiting for a pending slot (admission.c) */
+	GHashTable *waiting_by_source; /* source -> waiting connections (GUINT) */
+	guint waiting_id;              /* starts waiting ones once slots are free */
+	guint64 n_shed;                /* connections closed for want of room in the queue */
+	TrLogLimit refusals;           /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
 	char *crl_error; /* set while the CRL cannot be loaded: no new sessions */
 	gint64 crl_last_warning;
@@ -93,9 +97,12 @@ void hub_close_sockets(TrHub *hub);
 gboolean hub_open_tunnel(TrHub *hub, GError **error);
 
 /* admission.c */
-/* Whether a connection from @source may start its handshake now (making
- * room if the cap is reached and it is fair to). */
-gboolean hub_admit(TrHub *hub, const char *source, const char *remote);
+/* Takes the accepted connection @fd from @source (taken): starts its handshake
+ * now, or queues it until a pending slot is free, or sheds it (closes it, and
+ * logs why) when its source or the queue is over its bound. */
+void hub_admit(TrHub *hub, int fd, char *source, const char *remote);
+/* Closes the connections still waiting (the hub stops). */
+void hub_admission_free(TrHub *hub);
 /* @s (from @source, taken) counts among the pending handshakes. */
 void hub_pending_enter(Session *s, char *source);
 void hub_pending_leave(Session *s); /* authenticated or gone: no longer pending */
@@ -129,6 +136,9 @@ void hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *fro
                     socklen_t from_len, gpointer hub);
 /* @s's data moved to @path: its pairs' relay frames follow (UDP, or RELAY on its TLS). */
 void hub_mesh_path_changed(Session *s, TrPath path);
+/* @s's UDP endpoint moved: its pairs' relay follows, its peers get its new reflexive
+ * candidate. */
+void hub_mesh_roamed(Session *s);
 /* @s leaves: its pairs end, their other members are told. */
 void hub_mesh_gone(Session *s);
 /* "mesh": the pairs and the relay's counters (status). */

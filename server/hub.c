@@ -283,6 +283,7 @@ tr_hub_free(TrHub *hub)
 	g_clear_pointer(&hub->dp, tr_dataplane_free);
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);
 	g_clear_pointer(&hub->by_index, g_hash_table_unref);
+	hub_admission_free(hub);
 	g_clear_pointer(&hub->pending_by_source, g_hash_table_unref);
 	hub_graph_free(hub);
 	hub_forward_free(hub);
@@ -390,6 +391,8 @@ tr_hub_stats_json(TrHub *hub)
 		tr_dataplane_stats_json(hub->dp, out, &first);
 	}
 	tr_json_key_uint(out, &first, "pending_handshakes", hub->n_pending);
+	tr_json_key_uint(out, &first, "waiting_connections", hub->waiting.length);
+	tr_json_key_uint(out, &first, "shed_connections", hub->n_shed);
 	hub_graph_stats_json(hub, out, &first);
 	hub_mesh_stats_json(hub, out, &first);
 	tr_json_key(out, &first, "peers");

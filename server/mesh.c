@@ -397,6 +397,15 @@ hub_mesh_path_changed(Session *s, TrPath path)
 }
 
 void
+hub_mesh_roamed(Session *s)
+{
+	if (s->hub->pairs == NULL || !s->mesh)
+		return;
+	note_endpoint(s->hub, s);
+	resend_candidates(s->hub, s);
+}
+
+void
 hub_mesh_gone(Session *s)
 {
 	g_autofree char *why = NULL;

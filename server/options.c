@@ -121,7 +121,8 @@ const TrOptDesc tr_server_options[] = {
          "Time a client has to finish TLS and send HELLO", 0},
         {"max-pending", 0, TR_OPT_INT, "N", "64", 1, 100000, NULL, "Network",
          "Most connections in the handshake at once; when full, a source with fewer takes the "
-         "place of the busiest source's oldest",
+         "place of the busiest source's oldest, and the others wait their turn (16 times as "
+         "many may)",
          0},
         {"max-pending-per-source", 0, TR_OPT_INT, "N", "16", 1, 100000, NULL, "Network",
          "Most connections in the handshake at once from one address (IPv6: one /64); more are "

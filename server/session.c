@@ -31,6 +31,7 @@ hub_session_free(gpointer p)
 	g_free(s->source);
 	g_free(s->identity);
 	g_free(s->cert_identity);
+	g_free(s->graph_name);
 	g_free(s);
 }
 
@@ -354,6 +355,15 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 }
 
 static void
+on_roamed(TrLink *link, gpointer p)
+{
+	Session *s = p;
+
+	if (s->state == SESSION_ACTIVE)
+		hub_mesh_roamed(s);
+}
+
+static void
 on_forwarded(TrLink *link, uint32_t to, gpointer p)
 {
 	hub_mesh_forwarded(p, to);
@@ -365,6 +375,7 @@ static const TrLinkCallbacks session_callbacks = {
         .closed = on_closed,
         .path_changed = on_path_changed,
         .forwarded = on_forwarded,
+        .roamed = on_roamed,
 };
 
 Session *

@@ -67,6 +67,7 @@ struct _Session {
 
 	char *identity;      /* certificate name or psk:NAME (+ "/user"); nodes: "node:NAME" */
 	char *cert_identity; /* what TLS authenticated */
+	char *graph_name;    /* a client's node name in the graph, while it has claims (graph.c) */
 	guint hello_timer;
 
 	/* Its place in the forwarding tables (forward.c). */

@@ -24,29 +24,13 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 	for (int n = 0; n < 64; n++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		g_autoptr(GError) error = NULL;
-		g_autofree char *source = NULL;
 		char remote[80];
-		Session *s;
 		int cfd = tr_sock_accept(fd, (struct sockaddr *)&ss, &sl);
 
 		if (cfd < 0)
 			break;
 		tr_sockaddr_to_string((struct sockaddr *)&ss, remote, sizeof(remote));
-		source = hub_source_key(&ss);
-		if (!hub_admit(hub, source, remote)) {
-			tr_sock_close(cfd);
-			continue;
-		}
-		s = hub_session_new(hub, cfd, remote, hub->creds, TRUE, &error);
-		if (s == NULL) {
-			if (tr_log_limit(&hub->admission_log, "connections refused at admission", 5,
-			                 60))
-				g_warning("cannot accept %s: %s", remote, error->message);
-			continue;
-		}
-		hub_pending_enter(s, g_steal_pointer(&source));
-		tr_link_start(s->link, hub->cfg.handshake_timeout_ms);
+		hub_admit(hub, cfd, hub_source_key(&ss), remote);
 	}
 	return G_SOURCE_CONTINUE;
 }

@@ -109,7 +109,8 @@ struct TrDpSession {
 	atomic_bool pinned;
 	_Atomic int64_t foreign_at; /* when a datagram from another endpoint was last noted */
 	pthread_mutex_t notes_lock;
-	TrDpNote notes[TR_DP_NOTES];
+	TrDpNote *notes; /* TR_DP_NOTES (2.4 KiB), allocated when first pinned: most sessions
+	                    never are (a hub's 10,000 clients) */
 	guint n_notes;
 	DpFwdNotes fwd;   /* the targets of its forwarded packets, lately */
 	gboolean removed; /* control plane only */

@@ -21,6 +21,7 @@ dp_session_unref(TrDpSession *session)
 {
 	if (session && atomic_fetch_sub_explicit(&session->ref, 1, memory_order_acq_rel) == 1) {
 		tr_dc_free(session->dc);
+		g_free(session->notes);
 		pthread_mutex_destroy(&session->notes_lock);
 		g_free(session);
 	}
@@ -161,6 +162,12 @@ tr_dp_session_set_endpoint(TrDpSession *session, const struct sockaddr *sa, sock
 void
 tr_dp_session_pin_endpoint(TrDpSession *session, gboolean pinned)
 {
+	if (pinned) {
+		pthread_mutex_lock(&session->notes_lock);
+		if (session->notes == NULL)
+			session->notes = g_new(TrDpNote, TR_DP_NOTES);
+		pthread_mutex_unlock(&session->notes_lock);
+	}
 	atomic_store_explicit(&session->pinned, pinned, memory_order_relaxed);
 }
 
@@ -171,7 +178,8 @@ tr_dp_session_take_notes(TrDpSession *session, TrDpNote *out, guint max)
 
 	pthread_mutex_lock(&session->notes_lock);
 	n = MIN(max, session->n_notes);
-	memcpy(out, session->notes, n * sizeof(*out));
+	if (n > 0)
+		memcpy(out, session->notes, n * sizeof(*out));
 	session->n_notes = 0;
 	pthread_mutex_unlock(&session->notes_lock);
 	return n;
@@ -182,7 +190,8 @@ dp_session_note(TrDpSession *session, gboolean pong, const uint8_t *payload,
                 const struct sockaddr *from, socklen_t from_len, gint64 now)
 {
 	pthread_mutex_lock(&session->notes_lock);
-	if (session->n_notes < TR_DP_NOTES && (size_t)from_len <= sizeof(struct sockaddr_storage)) {
+	if (session->notes && session->n_notes < TR_DP_NOTES &&
+	    (size_t)from_len <= sizeof(struct sockaddr_storage)) {
 		TrDpNote *n = &session->notes[session->n_notes++];
 
 		memset(n, 0, sizeof(*n));

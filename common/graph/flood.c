@@ -302,11 +302,11 @@ static gboolean
 take_token(TrGraph *graph, TrGraphNode *origin, gint64 now)
 {
 	if (origin->tokens_at == G_MININT64) {
-		origin->tokens = graph->config.origin_burst;
+		origin->tokens = tr_graph_origin_burst(graph, origin);
 	} else if (now > origin->tokens_at) {
-		origin->tokens += (double)(now - origin->tokens_at) * graph->config.origin_rate /
-		                  G_USEC_PER_SEC;
-		origin->tokens = MIN(origin->tokens, (double)graph->config.origin_burst);
+		origin->tokens += (double)(now - origin->tokens_at) *
+		                  tr_graph_origin_rate(graph, origin) / G_USEC_PER_SEC;
+		origin->tokens = MIN(origin->tokens, tr_graph_origin_burst(graph, origin));
 	}
 	origin->tokens_at = now;
 	if (origin->tokens < 1)
@@ -425,7 +425,7 @@ apply_edge(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m,
 		graph->stats.duplicates++;
 		return TRUE;
 	}
-	if (!e && origin->edges->len + origin->claims->len >= graph->config.max_per_origin)
+	if (!e && origin->edges->len + origin->claims->len >= tr_graph_origin_max(graph, origin))
 		return dropped(graph, m, "too many statements from one origin");
 	if (!take_token(graph, origin, now))
 		return dropped(graph, m, "changing faster than the rate allowed");
@@ -460,7 +460,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 {
 	TrGraphNode *owner = m->owner[0] ? tr_graph_node_get(graph, m->owner, TRUE) : origin;
 	TrGraphClaim *c;
-	gboolean alive, same, fresh;
+	gboolean alive, same, fresh, pool;
 
 	if (!owner)
 		return dropped(graph, m, "too many nodes");
@@ -469,7 +469,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 		graph->stats.duplicates++;
 		return TRUE;
 	}
-	if (!c && origin->edges->len + origin->claims->len >= graph->config.max_per_origin)
+	if (!c && origin->edges->len + origin->claims->len >= tr_graph_origin_max(graph, origin))
 		return dropped(graph, m, "too many statements from one origin");
 	if (!take_token(graph, origin, now))
 		return dropped(graph, m, "changing faster than the rate allowed");
@@ -480,6 +480,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 	alive = m->type == TR_GRAPH_MSG_ADD_SUBNET;
 	/* A refresh (the same claim under a new version) decides nothing anew. */
 	same = c->alive == alive && (!alive || (c->kind == m->kind && c->since == m->since));
+	pool = c->kind == TR_GRAPH_CLAIM_POOL || (alive && m->kind == TR_GRAPH_CLAIM_POOL);
 	c->seq = m->seq;
 	c->born = now - (gint64)m->age * G_USEC_PER_SEC;
 	c->alive = alive;
@@ -487,6 +488,8 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 		c->kind = m->kind;
 		c->since = m->since;
 	}
+	if (pool && owner == origin && (fresh || !same))
+		tr_graph_node_count_pools(origin);
 	if (fresh || !same)
 		tr_graph_claims_resolve(graph, &c->prefix);
 	origin->heard = owner->heard = now;

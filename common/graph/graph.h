@@ -41,7 +41,8 @@ typedef struct {
 	guint view_size;      /* random nodes in a partial view (20) */
 	guint view_refresh_s; /* a partial view's random part changes this often (300) */
 	guint max_nodes;      /* nodes known at most (100000) */
-	guint max_per_origin; /* statements one origin may have at most (16384) */
+	guint max_per_origin; /* statements one origin may have at most (16384; more with a pool:
+	                         store.h) */
 	guint origin_rate;    /* new versions accepted per origin and second (20) ... */
 	guint origin_burst;   /* ... with this burst (16384: a whole origin's statements) */
 	TrGraphSendFunc send;

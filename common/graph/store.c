@@ -2,6 +2,8 @@
 /* The graph's records: nodes, edges and claims, and their indexes. */
 #include "common/graph/store.h"
 
+#include "common/base/addr.h"
+
 #include <string.h>
 
 static guint
@@ -223,6 +225,50 @@ tr_graph_claim_add(TrGraph *graph, TrGraphNode *origin, TrGraphNode *owner, cons
 }
 
 void
+tr_graph_node_count_pools(TrGraphNode *node)
+{
+	guint64 n = 0;
+
+	for (guint i = 0; i < node->claims->len && n < TR_GRAPH_POOL_COUNTED; i++) {
+		const TrGraphClaim *c = g_ptr_array_index(node->claims, i);
+		guint bits;
+
+		if (!c->alive || c->kind != TR_GRAPH_CLAIM_POOL || c->owner != node)
+			continue;
+		bits = tr_addr_family_bytes((TrAddrFamily)c->prefix.family) * 8;
+		if (c->prefix.len > bits)
+			continue;
+		n += bits - c->prefix.len >= 18 ? TR_GRAPH_POOL_COUNTED
+		                                : G_GUINT64_CONSTANT(1) << (bits - c->prefix.len);
+	}
+	n = MIN(n, TR_GRAPH_POOL_COUNTED);
+	/* A larger bucket, filled by what it grew: the statements for the new pool
+	 * usually follow it at once. */
+	if (n > node->pool_addrs)
+		node->tokens += (double)TR_GRAPH_POOL_STATEMENTS * (double)(n - node->pool_addrs);
+	node->pool_addrs = n;
+}
+
+guint64
+tr_graph_origin_max(const TrGraph *graph, const TrGraphNode *origin)
+{
+	return graph->config.max_per_origin + TR_GRAPH_POOL_STATEMENTS * origin->pool_addrs;
+}
+
+double
+tr_graph_origin_rate(const TrGraph *graph, const TrGraphNode *origin)
+{
+	return graph->config.origin_rate + (double)origin->pool_addrs / TR_GRAPH_POOL_RATE_DIV;
+}
+
+double
+tr_graph_origin_burst(const TrGraph *graph, const TrGraphNode *origin)
+{
+	/* All of an origin's statements at once (when it first connects). */
+	return graph->config.origin_burst + (double)TR_GRAPH_POOL_STATEMENTS * origin->pool_addrs;
+}
+
+void
 tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim)
 {
 	TrGraphNode *owner = claim->owner, *origin = claim->origin;
@@ -231,6 +277,8 @@ tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim)
 	g_hash_table_remove(graph->claims, claim);
 	g_tree_remove(graph->by_prefix, claim);
 	g_ptr_array_remove_fast(origin->claims, claim);
+	if (claim->kind == TR_GRAPH_CLAIM_POOL && owner == origin)
+		tr_graph_node_count_pools(origin);
 	if (owner != origin) {
 		g_ptr_array_remove_fast(owner->owned, claim);
 		if (!owner->owned->len)

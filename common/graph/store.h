@@ -35,6 +35,18 @@ struct TrGraphClaim {
 	TrGraphClaim *outside;   /* ... or the pool it intrudes on */
 };
 
+/*
+ * A hub speaks for its clients (their addresses and subnets are its claims),
+ * so the per-origin limits grow with the pool it announces: per address of
+ * its pools (counted up to TR_GRAPH_POOL_COUNTED) TR_GRAPH_POOL_STATEMENTS
+ * more statements (an IPv4 and an IPv6 address, or a subnet, or the
+ * withdrawn claim of the client before), and 1/TR_GRAPH_POOL_RATE_DIV more
+ * new versions a second (clients that come and go).
+ */
+#define TR_GRAPH_POOL_COUNTED    (1u << 18)
+#define TR_GRAPH_POOL_STATEMENTS 2u
+#define TR_GRAPH_POOL_RATE_DIV   64u
+
 struct TrGraphNode {
 	char *name;
 	GPtrArray *edges;  /* TrGraphEdge *, from == this node: its statements */
@@ -47,6 +59,8 @@ struct TrGraphNode {
 	gint64 heard;      /* when a statement by or about it last changed here */
 	double tokens;     /* rate of new versions (token bucket) */
 	gint64 tokens_at;
+	guint64 pool_addrs; /* addresses in its own alive pool claims, at most
+	                     * TR_GRAPH_POOL_COUNTED: its limits grow with them */
 	/* Shortest paths (paths.c) */
 	TrGraphNode *nexthop, *via;
 	TrGraphEdge *prevedge;
@@ -106,6 +120,12 @@ TrGraphClaim *tr_graph_claim_find(TrGraph *graph, TrGraphNode *origin, TrGraphNo
 TrGraphClaim *tr_graph_claim_add(TrGraph *graph, TrGraphNode *origin, TrGraphNode *owner,
                                  const TrPrefix *prefix);
 void tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim);
+/* Counts @node's pool addresses again (one of its pool claims came, changed or went). */
+void tr_graph_node_count_pools(TrGraphNode *node);
+/* The statements @origin may have, and its token bucket's rate and burst. */
+guint64 tr_graph_origin_max(const TrGraph *graph, const TrGraphNode *origin);
+double tr_graph_origin_rate(const TrGraph *graph, const TrGraphNode *origin);
+double tr_graph_origin_burst(const TrGraph *graph, const TrGraphNode *origin);
 /* Drops everything @node said; the node itself goes once nothing names it. */
 void tr_graph_node_forget(TrGraph *graph, TrGraphNode *node);
 guint32 tr_graph_age(gint64 born, gint64 now);

@@ -48,6 +48,8 @@ typedef struct {
 	/* The hub forwarded this session's traffic to the session of forwarding id @to
 	 * (TrDpConfig.note_forwarding; at most every TR_DP_FORWARD_NOTE_USEC per target). */
 	void (*forwarded)(TrLink *link, uint32_t to, gpointer user_data);
+	/* The peer's UDP endpoint moved (it roamed, or a NAT mapped it anew). */
+	void (*roamed)(TrLink *link, gpointer user_data);
 } TrLinkCallbacks;
 
 typedef struct {

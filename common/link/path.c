@@ -105,6 +105,8 @@ link_path_roamed(TrLink *link)
 	}
 	link_set_tx_path(link);
 	link_pmtu_path_changed(link);
+	if (old_len > 0 && link->cb.roamed)
+		link->cb.roamed(link, link->user_data);
 }
 
 void

@@ -8,6 +8,16 @@
  * Used by the netns suite (tests/netns/test-load.sh) and by the benchmark
  * (bench/bench-load.sh).
  *
+ * --reconnect keeps the sessions after that, and a session that loses its
+ * hub connects again after a client's backoff (about 1 s, then 2, 4, ...,
+ * as common/ctrl/dialer.c's tr_backoff_next): a reconnection storm when the
+ * hub restarts. "back" lines say when every session is up again.
+ * --probe N: the first N sessions, once up, send an echo every 100 ms; the
+ * figures (sent, answered, round trip) are printed per phase: while the
+ * sessions first connect (a storm of new ones around the probes), while all
+ * are up, and during each storm of reconnections; SIGUSR1 prints them for
+ * the time since the last line.
+ *
  * The sessions' packets go through one data plane, as a client's do, on a
  * test device (no OS device, no routes): each echo is handed to its
  * session's data-plane entry, and the answers come out of the device, where
@@ -22,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <glib-unix.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -40,7 +51,18 @@ typedef struct {
 	TrPrefix addr;
 	gboolean configured, answered, failed;
 	gint64 started;
+	guint attempt; /* reconnections since it was last up */
+	guint16 seq;   /* probes: the next echo's sequence number */
+	guint reconnect_id;
 } Session;
+
+/* Probe echoes of one phase. */
+typedef struct {
+	guint sent, answered;
+	GArray *rtt_ms; /* double */
+} Probes;
+
+enum { PHASE_CONNECT, PHASE_UP, PHASE_STORM, N_PHASES };
 
 struct _Gen {
 	TrTlsCreds *creds;
@@ -57,6 +79,14 @@ struct _Gen {
 	Session *sessions;
 	GMainLoop *loop;
 	gint64 t0, t_configured;
+	/* --reconnect and --probe */
+	gboolean reconnect, up; /* up: every session answered (again) */
+	gboolean timed_out;
+	guint n_probes, down, storms, reconnects;
+	gint64 t_down;           /* the first loss of the current storm */
+	const char *prefix;      /* of the sessions' names */
+	Probes probes[N_PHASES]; /* [PHASE_STORM] since the current storm began */
+	int phase;
 };
 
 static void start_more(Gen *gen);
@@ -82,6 +112,7 @@ send_echo(Session *s)
 {
 	uint8_t ip[28 + 16];
 	uint16_t c;
+	gint64 now = g_get_monotonic_time();
 
 	memset(ip, 0, sizeof(ip));
 	ip[0] = 0x45;
@@ -96,8 +127,11 @@ send_echo(Session *s)
 	ip[20] = 8; /* echo request */
 	ip[24] = (uint8_t)(s->index >> 8);
 	ip[25] = (uint8_t)s->index;
-	ip[27] = 1;
+	s->seq = (guint16)MAX(s->seq + 1, 1);
+	ip[26] = (uint8_t)(s->seq >> 8);
+	ip[27] = (uint8_t)s->seq;
 	memcpy(ip + 28, "trellis-loadgen!", 16);
+	memcpy(ip + 28, &now, sizeof(now)); /* the send time comes back in the answer */
 	c = checksum(ip + 20, 8 + 16);
 	ip[22] = (uint8_t)(c >> 8);
 	ip[23] = (uint8_t)c;
@@ -118,9 +152,11 @@ finish(Session *s, gboolean failed, const char *why)
 		if (gen->failed <= 10)
 			g_printerr("session %u: %s\n", s->index, why);
 	}
-	if (gen->answered + gen->failed == gen->n)
+	if (gen->answered + gen->failed == gen->n && !gen->reconnect)
 		g_main_loop_quit(gen->loop);
 }
+
+static void session_up(Session *s);
 
 /* The device: echo replies for the sessions (answers to someone else's address are ignored). */
 static gboolean
@@ -142,12 +178,27 @@ on_device(gint fd, GIOCondition cond, gpointer p)
 		if (index >= gen->n)
 			continue;
 		s = &gen->sessions[index];
-		if (!s->configured || s->answered || s->failed || memcmp(ip + 16, s->addr.addr, 4))
+		if (!s->configured || s->failed || memcmp(ip + 16, s->addr.addr, 4))
+			continue;
+		if (index < gen->n_probes && len >= 36) {
+			Probes *pr = &gen->probes[gen->phase];
+			gint64 sent;
+			double ms;
+
+			memcpy(&sent, ip + 28, sizeof(sent));
+			ms = (g_get_monotonic_time() - sent) / 1000.0;
+			if (s->answered) { /* a probe (the first echo is not one) */
+				pr->answered++;
+				g_array_append_val(pr->rtt_ms, ms);
+			}
+		}
+		if (s->answered)
 			continue;
 		s->answered = TRUE;
 		gen->answered++;
 		gen->in_flight--;
-		if (gen->answered + gen->failed == gen->n)
+		session_up(s);
+		if (gen->answered + gen->failed == gen->n && !gen->reconnect)
 			g_main_loop_quit(gen->loop);
 	}
 	return G_SOURCE_CONTINUE;
@@ -164,6 +215,8 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 	struct sockaddr_storage ep;
 
 	if (msg->type != TR_MSG_CONFIG) {
+		if (s->gen->reconnect)
+			return; /* refused or closed: the close follows, then a reconnection */
 		finish(s, TRUE, msg->reason ? msg->reason : tr_msg_type_to_string(msg->type));
 		return;
 	}
@@ -186,7 +239,7 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 		return;
 	}
 	s->configured = TRUE;
-	if (++gen->configured == gen->n)
+	if (++gen->configured == gen->n && gen->t_configured == 0)
 		gen->t_configured = g_get_monotonic_time();
 	send_echo(s);
 	start_more(gen);
@@ -214,11 +267,121 @@ on_established(TrLink *link, gpointer p)
 		finish(s, TRUE, error->message);
 }
 
+static void start_one(Gen *gen);
+static void start_session(Gen *gen, Session *s);
+
+static gint
+rtt_cmp(gconstpointer a, gconstpointer b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One line of probe figures for @phase, and a fresh start for it. */
+static void
+probes_report(Gen *gen, int phase, const char *what)
+{
+	Probes *pr = &gen->probes[phase];
+	double sum = 0, p99 = 0, max = 0;
+
+	if (gen->n_probes == 0)
+		return;
+	g_array_sort(pr->rtt_ms, rtt_cmp);
+	for (guint i = 0; i < pr->rtt_ms->len; i++)
+		sum += g_array_index(pr->rtt_ms, double, i);
+	if (pr->rtt_ms->len) {
+		p99 = g_array_index(pr->rtt_ms, double, (pr->rtt_ms->len - 1) * 99 / 100);
+		max = g_array_index(pr->rtt_ms, double, pr->rtt_ms->len - 1);
+	}
+	printf("probes %s sent %u answered %u lost_percent %.1f rtt_avg_ms %.2f rtt_p99_ms %.2f "
+	       "rtt_max_ms %.2f\n",
+	       what, pr->sent, pr->answered,
+	       pr->sent ? 100.0 * (pr->sent - MIN(pr->answered, pr->sent)) / pr->sent : 0.0,
+	       pr->rtt_ms->len ? sum / pr->rtt_ms->len : 0.0, p99, max);
+	fflush(stdout);
+	pr->sent = pr->answered = 0;
+	g_array_set_size(pr->rtt_ms, 0);
+}
+
+/* Every session answered: the end of a connect phase or of a storm. */
+static void
+all_up(Gen *gen)
+{
+	gen->up = TRUE;
+	if (gen->phase == PHASE_STORM) {
+		printf("back %u sessions in %.3f s after the first loss; reconnections %u\n",
+		       gen->n, (g_get_monotonic_time() - gen->t_down) / 1e6, gen->reconnects);
+		probes_report(gen, PHASE_STORM, "storm");
+	} else if (gen->phase == PHASE_CONNECT) {
+		probes_report(gen, PHASE_CONNECT, "connect");
+	}
+	fflush(stdout);
+	gen->phase = PHASE_UP;
+}
+
+static void
+session_up(Session *s)
+{
+	Gen *gen = s->gen;
+
+	s->attempt = 0;
+	if (gen->reconnect && gen->answered == gen->n)
+		all_up(gen);
+}
+
+static gboolean
+on_reconnect(gpointer p)
+{
+	Session *s = p;
+
+	s->reconnect_id = 0;
+	s->gen->reconnects++;
+	start_session(s->gen, s);
+	return G_SOURCE_REMOVE;
+}
+
+/* Lost (or never reached) the hub: again after a client's backoff (tr_backoff_next). */
+static void
+session_down(Session *s)
+{
+	Gen *gen = s->gen;
+	guint base = MIN(30000u, 1000u << MIN(s->attempt, 10u));
+
+	if (s->answered) {
+		s->answered = FALSE;
+		gen->answered--;
+	}
+	if (s->configured) {
+		s->configured = FALSE;
+		gen->configured--;
+	}
+	if (gen->up) { /* the first loss: a storm begins */
+		gen->up = FALSE;
+		gen->storms++;
+		gen->t_down = g_get_monotonic_time();
+		probes_report(gen, PHASE_UP, "up");
+		gen->phase = PHASE_STORM;
+		printf("storm %u: sessions are losing the hub\n", gen->storms);
+		fflush(stdout);
+	}
+	if (s->reconnect_id == 0)
+		s->reconnect_id =
+		        g_timeout_add((guint)g_random_int_range((gint32)(base * 3 / 4),
+		                                                (gint32)(base * 5 / 4) + 1),
+		                      on_reconnect, s);
+	s->attempt++;
+}
+
 static void
 on_closed(TrLink *link, const GError *error, gpointer p)
 {
 	Session *s = p;
 
+	if (s->gen->reconnect) {
+		session_down(s);
+		return;
+	}
 	if (!s->answered)
 		finish(s, TRUE, error ? error->message : "closed");
 }
@@ -233,32 +396,46 @@ static void
 start_one(Gen *gen)
 {
 	Session *s = &gen->sessions[gen->next];
-	g_autoptr(GError) error = NULL;
-	g_autofree char *desc = g_strdup_printf("session %u", gen->next);
-	int fd;
 
 	s->gen = gen;
 	s->index = gen->next;
 	s->rx_index = gen->next + 1;
 	gen->next++;
 	gen->in_flight++;
+	start_session(gen, s);
+}
+
+static void
+start_session(Gen *gen, Session *s)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *desc = g_strdup_printf("session %u", s->index);
+	int fd;
+
+	g_clear_pointer(&s->link, tr_link_free);
 	fd = socket(gen->hub.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    (connect(fd, (struct sockaddr *)&gen->hub, gen->hub_len) < 0 && errno != EINPROGRESS)) {
 		if (fd >= 0)
 			close(fd);
-		finish(s, TRUE, g_strerror(errno));
+		if (gen->reconnect)
+			session_down(s);
+		else
+			finish(s, TRUE, g_strerror(errno));
 		return;
 	}
 	s->link = tr_link_new(fd, gen->creds, NULL, desc, FALSE, &callbacks, s, &error);
 	if (s->link == NULL) {
-		finish(s, TRUE, error->message);
+		if (gen->reconnect)
+			session_down(s);
+		else
+			finish(s, TRUE, error->message);
 		return;
 	}
 	s->started = g_get_monotonic_time();
 	{
 		/* Each session is its own identity, as separate machines would be. */
-		g_autofree char *id = g_strdup_printf("load-%u", s->index);
+		g_autofree char *id = g_strdup_printf("%s%u", gen->prefix, s->index);
 		tr_tls_set_psk_identity(tr_link_get_tls(s->link), id);
 	}
 	tr_link_start(s->link, 30000);
@@ -308,12 +485,44 @@ start_dataplane(Gen *gen, GError **error)
 	return TRUE;
 }
 
+static const char *const phase_names[N_PHASES] = {"connect", "up", "storm"};
+
+/* SIGUSR1: the probes' figures so far in this phase (the benchmark marks
+ * what happened around them), and a fresh start. */
+static gboolean
+on_mark(gpointer p)
+{
+	Gen *gen = p;
+	g_autofree char *what = g_strdup_printf("%s-interval", phase_names[gen->phase]);
+
+	probes_report(gen, gen->phase, what);
+	return G_SOURCE_CONTINUE;
+}
+
+/* Every 100 ms: an echo from each probe session that is up. */
+static gboolean
+on_probe(gpointer p)
+{
+	Gen *gen = p;
+
+	for (guint i = 0; i < gen->n_probes && i < gen->next; i++) {
+		Session *s = &gen->sessions[i];
+
+		if (s->answered && s->link) {
+			gen->probes[gen->phase].sent++;
+			send_echo(s);
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_deadline(gpointer p)
 {
 	Gen *gen = p;
 
 	g_printerr("deadline reached\n");
+	gen->timed_out = TRUE;
 	g_main_loop_quit(gen->loop);
 	return G_SOURCE_REMOVE;
 }
@@ -323,8 +532,9 @@ main(int argc, char **argv)
 {
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- Trellis load generator");
 	g_autoptr(GError) error = NULL;
-	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL;
-	gint sessions = 100, concurrency = 50, timeout = 120;
+	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL, *prefix = NULL;
+	gint sessions = 100, concurrency = 50, timeout = 120, probes = 0;
+	gboolean reconnect = FALSE;
 	const GOptionEntry entries[] = {
 	        {"connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)",
 	         "ADDR"},
@@ -336,6 +546,12 @@ main(int argc, char **argv)
 	         "Handshakes in flight at once (default 50)", "N"},
 	        {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
 	         "Give up after this many seconds (default 120)", "SECS"},
+	        {"reconnect", 0, 0, G_OPTION_ARG_NONE, &reconnect,
+	         "Stay, and reconnect sessions that lose the hub (with a client's backoff)", NULL},
+	        {"names", 0, 0, G_OPTION_ARG_STRING, &prefix,
+	         "The sessions' names: PREFIX and a number (default load-)", "PREFIX"},
+	        {"probe", 0, 0, G_OPTION_ARG_INT, &probes,
+	         "The first N sessions send an echo every 100 ms once up", "N"},
 	        {NULL},
 	};
 	TrTlsConfig tc = {.is_server = FALSE, .psk_identity = "loadgen"};
@@ -373,6 +589,15 @@ main(int argc, char **argv)
 	}
 	gen.n = (guint)sessions;
 	gen.concurrency = (guint)concurrency;
+	gen.reconnect = reconnect;
+	gen.prefix = prefix ? prefix : "load-";
+	gen.n_probes = (guint)CLAMP(probes, 0, sessions);
+	for (int i = 0; i < N_PHASES; i++)
+		gen.probes[i].rtt_ms = g_array_new(FALSE, FALSE, sizeof(double));
+	if (gen.n_probes) {
+		g_timeout_add(100, on_probe, &gen);
+		g_unix_signal_add(SIGUSR1, on_mark, &gen);
+	}
 	gen.sessions = g_new0(Session, gen.n);
 	gen.loop = g_main_loop_new(NULL, FALSE);
 	gen.dev_fd = -1;
@@ -380,11 +605,18 @@ main(int argc, char **argv)
 		g_printerr("trellis-loadgen: %s\n", error->message);
 		return 2;
 	}
-	g_timeout_add_seconds((guint)timeout, on_deadline, &gen);
+	guint deadline = g_timeout_add_seconds((guint)timeout, on_deadline, &gen);
 
 	gen.t0 = g_get_monotonic_time();
 	start_more(&gen);
-	g_main_loop_run(gen.loop);
+	if (gen.reconnect) {
+		/* Up to the first time every session answered, then for ever (the
+		 * benchmark ends it): the figures of the first phase come first. */
+		while (gen.answered < gen.n && !gen.timed_out)
+			g_main_context_iteration(NULL, TRUE);
+	} else {
+		g_main_loop_run(gen.loop);
+	}
 	total_s = (g_get_monotonic_time() - gen.t0) / 1e6;
 	handshake_s = gen.t_configured ? (gen.t_configured - gen.t0) / 1e6 : total_s;
 
@@ -393,6 +625,12 @@ main(int argc, char **argv)
 	       gen.n, gen.configured, gen.answered, gen.failed, handshake_s,
 	       gen.configured / MAX(handshake_s, 1e-6), total_s);
 	fflush(stdout);
+	if (gen.reconnect && !gen.timed_out) {
+		printf("holding\n");
+		fflush(stdout);
+		g_source_remove(deadline);
+		g_main_loop_run(gen.loop); /* until killed */
+	}
 	/* Hold the sessions if asked (the benchmark measures the hub now). */
 	if (g_getenv("TRELLIS_LOADGEN_HOLD")) {
 		printf("holding\n");

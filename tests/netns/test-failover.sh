@@ -88,6 +88,12 @@ b2=$(addr "$c2")
 case $b2 in 198.19.1[6-9].* | 198.19.2[0-9].* | 198.19.3[01].*) ;; *) fail "c2's address $b2 is not from hub-1's pool" ;; esac
 netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$b2" >/dev/null || fail "c1 cannot reach c2 at $b2"
 ok "hub-2 killed: c2 failed over to hub-1 and traffic resumed; c1 reaches it at its new address $b2"
+# Both on hub-1 now: their traffic makes hub-1 introduce them (the mesh),
+# and they set up a pair session with each other.
+netns_exec "$c1" ping -c 3 -i 0.2 -W 1 "$b2" >/dev/null
+netns_wait_for 15 grep -q "pair with psk:c1 established" "$T/c2.log" || fail "c2 and c1 set up no pair after the failover"
+grep -h "pair with psk:c1 established" "$T/c2.log" | head -n 1 | sed 's/^/# c2: /'
+ok "after the failover c1 and c2 find each other as pair peers through hub-1"
 
 # hub-2 restarted: c2 (--failback 2) sees it answer and moves back.
 t0=$(date +%s%N)

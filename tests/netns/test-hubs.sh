@@ -23,11 +23,12 @@ fail() {
 }
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new h3 hub3 && netns_new c1 c1 &&
-	netns_new c2 c2 || fail "netns"
+	netns_new c2 c2 && netns_new y2 y2 || fail "netns"
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
 netns_link "$h2" 198.18.2.2/24 "$h3" 198.18.2.3/24 || fail "link"
 netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
 netns_link "$c2" 198.18.4.2/24 "$h2" 198.18.4.1/24 || fail "link"
+netns_link "$y2" 198.18.6.2/24 "$h2" 198.18.6.1/24 || fail "link"
 
 hub() { # hub NS NAME POOL POOL6 LOG [args]
 	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
@@ -63,6 +64,18 @@ netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$a2" >/dev/null || fail "c1 c
 netns_exec "$c1" ping -c 5 -i 0.2 -W 2 "$a2" | sed -n 's/^rtt/# c1 -> c2 across two hubs: rtt/p'
 ok "a client of hub-1 reaches a client of hub-2 ($a2) through both hubs"
 
+# A client of hub-2 named like hub-1: its node name in the graph is a digest,
+# not hub-1's name (hub-1 would take its address for its own).
+client "$y2" hub-1 198.18.6.1 y2.log
+netns_wait_for 15 grep -q "connected to" "$T/y2.log" || fail "y2 (named hub-1) did not connect"
+ay=$(ip -n "$y2" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$ay" >/dev/null || fail "c1 cannot reach y2 ($ay)"
+st=$("$B/cli/trellis" status --socket "$T/hub-1.sock") || fail "status: $st"
+echo "$st" | grep -q "client-[0-9a-f]\{16\}: reachable, next hop hub-2, 2 hops" ||
+	fail "hub-1's status: y2 is not a client-DIGEST node behind hub-2: $st"
+echo "$st" | grep "client-" | sed 's/^ */# hub-1: /'
+ok "a client named like another hub is a node of its own in the graph, reached through its hub"
+
 # hub-3's pool lies inside hub-1's. hub-2 knows hub-1's pool only from the
 # graph (hub-1 claimed it over the hub-1 - hub-2 link) and refuses hub-3.
 hub "$h3" hub-3 198.19.24.0/21 fd00:19:3::/64 hub3.log -c 198.18.2.2
@@ -79,7 +92,7 @@ ok "a pool colliding with one known through the graph: refused (code 14) on both
 # in dot has both hubs and their edge; hub-3 was never linked.
 st=$("$B/cli/trellis" status --socket "$T/hub-2.sock") || fail "status: $st"
 # The clients are nodes too: their hubs claim their addresses for them.
-echo "$st" | grep -q "graph: hub-2, 3 other nodes known" || fail "status graph line: $st"
+echo "$st" | grep -q "graph: hub-2, 4 other nodes known" || fail "status graph line: $st"
 echo "$st" | grep -q "c1: reachable, next hop hub-1, 2 hops" || fail "status: c1 not behind hub-1: $st"
 echo "$st" | grep -q "c2: reachable, next hop c2, 1 hop" || fail "status: c2 not local: $st"
 echo "$st" | grep -q "hub-1 (hub): reachable, next hop hub-1, 1 hop" || fail "status: hub-1 not reachable: $st"

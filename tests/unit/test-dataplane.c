@@ -5,7 +5,8 @@
  * session keyed to the other. Packets written into A's device come out of
  * B's; keys change under traffic with the workers quiesced; a datagram
  * handed in as if from the TLS stream is delivered; garbage is counted;
- * roaming is noticed and reported. Every wait is bounded.
+ * roaming is noticed and reported; a pinned session does not roam and notes
+ * what answered instead. Every wait is bounded.
  */
 #include "common/datapath/dataplane.h"
 #include "common/datapath/dataplane-private.h"
@@ -361,6 +362,54 @@ test_roaming(void)
 }
 
 /*
+ * Pinned sessions (a pair's, whose endpoint its path selector chooses): B's
+ * endpoint for A is wrong and stays so; A's probe (a PING to B's address,
+ * tr_dp_session_send_control_to) is answered to where it came from; A notes
+ * the PONG with the probe id and B's address, B notes A's datagram as one
+ * from another endpoint, and neither roams.
+ */
+static void
+test_pinned(void)
+{
+	Side a, b;
+	struct sockaddr_in wrong = {.sin_family = AF_INET,
+	                            .sin_port = htons(9),
+	                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	const uint8_t probe[16] = {0x01, 0x02, 0x03, 0x04, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+	TrDpNote na[TR_DP_NOTES], nb[TR_DP_NOTES];
+	guint n_a = 0, n_b = 0;
+	struct sockaddr_storage ep;
+
+	pair_open(&a, &b, 1, NULL);
+	tr_dp_session_pin_endpoint(a.session, TRUE);
+	tr_dp_session_pin_endpoint(b.session, TRUE);
+	tr_dp_session_set_endpoint(b.session, (struct sockaddr *)&wrong, sizeof(wrong));
+	g_assert_true(tr_dp_session_send_control_to(a.dp, a.session, TR_DC_PING, probe,
+	                                            sizeof(probe), (struct sockaddr *)&b.addr,
+	                                            b.addr_len));
+	for (int i = 0; i < 200 && n_a == 0; i++) {
+		g_usleep(10000);
+		n_a = tr_dp_session_take_notes(a.session, na, G_N_ELEMENTS(na));
+	}
+	g_assert_cmpuint(n_a, ==, 1);
+	g_assert_true(na[0].pong);
+	g_assert_cmpmem(na[0].payload, 4, probe, 4);
+	g_assert_cmpmem(&na[0].from, b.addr_len, &b.addr, b.addr_len);
+	n_b = tr_dp_session_take_notes(b.session, nb, G_N_ELEMENTS(nb));
+	g_assert_cmpuint(n_b, ==, 1);
+	g_assert_false(nb[0].pong);
+	g_assert_cmpmem(&nb[0].from, a.addr_len, &a.addr, a.addr_len);
+	g_assert_cmpuint(tr_dp_session_endpoint(b.session, &ep), ==, sizeof(wrong));
+	g_assert_cmpmem(&ep, sizeof(wrong), &wrong, sizeof(wrong));
+	for (int i = 0; i < 10; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_false(b.events & TR_DP_EVENT_ROAMED);
+	g_assert_cmpuint(tr_dp_session_take_notes(a.session, na, G_N_ELEMENTS(na)), ==, 0);
+	side_close(&a);
+	side_close(&b);
+}
+
+/*
  * A packet from the control plane (tr_dp_session_send): over UDP it reaches
  * the other side's device; on the TLS path it goes to tcp_send, and the
  * other side opens it when it is injected; with no path, it is refused.
@@ -443,6 +492,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dataplane/rekey", test_rekey);
 	g_test_add_func("/dataplane/inject-and-garbage", test_inject_and_garbage);
 	g_test_add_func("/dataplane/roaming", test_roaming);
+	g_test_add_func("/dataplane/pinned", test_pinned);
 	g_test_add_func("/dataplane/send-from-control-plane", test_send_from_control_plane);
 	g_test_add_func("/dataplane/forward-notes", test_forward_notes);
 	return g_test_run();

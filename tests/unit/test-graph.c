@@ -885,6 +885,47 @@ test_rate_limit(void)
 	net_clear(&net);
 }
 
+/* ---- Limits grow with a hub's pool: it speaks for its clients ------------- */
+
+static void
+test_pool_limits(void)
+{
+	Net net;
+	Node *a, *b, *x;
+	TrGraphConfig cfg = {.max_per_origin = 8, .origin_rate = 1, .origin_burst = 8};
+	TrGraphStats st;
+
+	net_init(&net);
+	a = add_node(&net, "a", TRUE, TRUE, &cfg);
+	b = add_node(&net, "b", TRUE, TRUE, &cfg);
+	x = add_node(&net, "x", TRUE, FALSE, &cfg);
+	connect_nodes(a, b, 1000);
+	connect_nodes(a, x, 1000);
+	/* b's pool of 64 addresses: 8 + 2 * 64 statements, a burst as large. */
+	claim(b, NULL, "198.19.100.0/26", TR_GRAPH_CLAIM_POOL);
+	for (int i = 0; i < 100; i++) {
+		char owner[16], text[32];
+
+		g_snprintf(owner, sizeof(owner), "c-%d", i);
+		g_snprintf(text, sizeof(text), "198.19.100.%d/32", i % 64);
+		claim(b, owner, text, TR_GRAPH_CLAIM_ADDRESS);
+	}
+	tr_graph_stats(a->graph, &st);
+	g_assert_cmpuint(st.dropped, ==, 0);
+	g_assert_cmpuint(st.claims, ==, 101);
+	/* x has no pool: the old limits (8 statements, one of them its edge). */
+	for (int i = 0; i < 20; i++) {
+		char text[32];
+
+		g_snprintf(text, sizeof(text), "198.19.101.%d/32", i);
+		claim(x, NULL, text, TR_GRAPH_CLAIM_SUBNET);
+	}
+	tr_graph_stats(a->graph, &st);
+	g_assert_cmpuint(st.dropped, >=, 13);
+	g_assert_cmpuint(st.claims, <=, 101 + 7);
+	net_clear(&net);
+}
+
 /* ---- Dot ----------------------------------------------------------------- */
 
 static void
@@ -935,6 +976,7 @@ main(int argc, char **argv)
 	g_test_add_func("/graph/expiry-refresh", test_expiry_and_refresh);
 	g_test_add_func("/graph/partial-view", test_partial_view);
 	g_test_add_func("/graph/rate-limit", test_rate_limit);
+	g_test_add_func("/graph/pool-limits", test_pool_limits);
 	g_test_add_func("/graph/dot", test_dot);
 	return g_test_run();
 }

@@ -217,6 +217,64 @@ test_server_config(void)
 	}
 }
 
+/* The mesh's options: defaults that need no tuning, values that reach the configs,
+ * limits enforced (docs/MESH.md, "Options"). */
+static void
+test_mesh_options(void)
+{
+	g_autoptr(GError) error = NULL;
+	TrClientConfig cc;
+	TrHubConfig hc;
+
+	{
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+		g_assert_true(parse(o, &error, "-c", "198.18.0.1", NULL));
+		tr_client_config_init(&cc);
+		g_assert_true(tr_client_config_from_options(o, &cc, &error));
+		g_assert_true(cc.direct);
+		g_assert_cmpuint(cc.punch_interval_ms, ==, 250);
+		g_assert_cmpuint(cc.punch_retry_sec, ==, 30);
+		g_assert_cmpuint(cc.pair_keepalive_sec, ==, 20);
+		g_assert_cmpuint(cc.pair_rekey_sec, ==, 600);
+		tr_client_config_clear(&cc);
+	}
+	{
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+		g_assert_true(parse(o, &error, "-c", "198.18.0.1", "--no-direct",
+		                    "--punch-interval", "100", "--punch-retry", "60",
+		                    "--pair-keepalive", "15", "--pair-rekey-interval", "120",
+		                    NULL));
+		tr_client_config_init(&cc);
+		g_assert_true(tr_client_config_from_options(o, &cc, &error));
+		g_assert_false(cc.direct);
+		g_assert_cmpuint(cc.punch_interval_ms, ==, 100);
+		g_assert_cmpuint(cc.punch_retry_sec, ==, 60);
+		g_assert_cmpuint(cc.pair_keepalive_sec, ==, 15);
+		g_assert_cmpuint(cc.pair_rekey_sec, ==, 120);
+		tr_client_config_clear(&cc);
+	}
+	{
+		/* A keepalive longer than NAT mappings last is refused. */
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-client", tr_client_options, tr_client_n_options);
+		g_assert_false(parse(o, &error, "--pair-keepalive", "30", NULL));
+		g_assert_nonnull(strstr(error->message, "pair-keepalive"));
+		g_clear_error(&error);
+	}
+	{
+		g_autoptr(TrOptions) o =
+		        tr_options_new("trellis-server", tr_server_options, tr_server_n_options);
+		g_assert_true(parse(o, &error, "--relay-rate", "800", NULL));
+		tr_hub_config_init(&hc);
+		g_assert_true(tr_hub_config_from_options(o, &hc, &error));
+		g_assert_true(hc.relay);
+		g_assert_cmpuint(hc.relay_rate, ==, 100000); /* 800 kbit/s in bytes a second */
+		tr_hub_config_clear(&hc);
+	}
+}
+
 static void
 test_man_page(void)
 {
@@ -311,6 +369,7 @@ main(int argc, char **argv)
 	g_test_add_func("/options/file-and-override", test_file_and_override);
 	g_test_add_func("/options/file-errors", test_file_errors);
 	g_test_add_func("/options/server-config", test_server_config);
+	g_test_add_func("/options/mesh", test_mesh_options);
 	g_test_add_func("/options/man-page", test_man_page);
 	g_test_add_func("/options/examples", test_examples);
 	return g_test_run();
