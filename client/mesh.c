@@ -43,10 +43,6 @@ G_STATIC_ASSERT(TR_RELAY_HEADER_LEN == TR_DP_RELAY_HEADER_LEN);
 
 #include <gnutls/crypto.h>
 #include <string.h>
-#ifndef G_OS_WIN32
-#include <ifaddrs.h>
-#include <net/if.h>
-#endif
 
 /* The timing of common/mesh/path.h; the probe interval, the retry and the keepalive
  * are options (--punch-interval, --punch-retry, --pair-keepalive). */
@@ -840,7 +836,7 @@ on_pairs_tick(gpointer p)
 /*
  * Our candidates: the addresses of our interfaces but the tunnel's, with our UDP
  * port (a peer on the same LAN reaches us there), and the port a router maps for us
- * (common/portmap), if any. (Windows: no interface addresses yet.)
+ * (common/portmap), if any.
  */
 static void
 own_candidates(TrClient *client, TrCandidateList *list)
@@ -849,25 +845,18 @@ own_candidates(TrClient *client, TrCandidateList *list)
 	socklen_t mapped_len = 0;
 	gboolean low = FALSE;
 	TrCandidate c;
-#ifndef G_OS_WIN32
 	const char *tun = client->dev ? tr_device_ifname(client->dev) : NULL;
-	struct ifaddrs *ifa = NULL;
+	struct sockaddr_storage addrs[32]; /* more than the list keeps: some are not usable */
+	TrPlatError err = {0};
+	int n = tr_net_local_addresses(tun, addrs, G_N_ELEMENTS(addrs), &err);
 
-	if (getifaddrs(&ifa) == 0) {
-		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-			if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP) ||
-			    (i->ifa_flags & IFF_LOOPBACK) ||
-			    (tun && g_strcmp0(i->ifa_name, tun) == 0) ||
-			    (i->ifa_addr->sa_family != AF_INET &&
-			     i->ifa_addr->sa_family != AF_INET6))
-				continue;
-			tr_sockaddr_set_port(i->ifa_addr, client->udp_port);
-			if (tr_candidate_from_sockaddr(TR_CANDIDATE_HOST, i->ifa_addr, &c))
-				tr_candidate_list_add(list, &c);
-		}
-		freeifaddrs(ifa);
+	if (n < 0)
+		g_debug("no interface-address candidates: %s", err.message);
+	for (int i = 0; i < n; i++) {
+		tr_sockaddr_set_port((struct sockaddr *)&addrs[i], client->udp_port);
+		if (tr_candidate_from_sockaddr(TR_CANDIDATE_HOST, (struct sockaddr *)&addrs[i], &c))
+			tr_candidate_list_add(list, &c);
 	}
-#endif
 	if (client->portmap &&
 	    tr_portmap_get_endpoint(client->portmap, &mapped, &mapped_len, &low) &&
 	    tr_candidate_from_sockaddr(TR_CANDIDATE_MAPPED, (struct sockaddr *)&mapped, &c))

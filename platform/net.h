@@ -58,9 +58,11 @@ void tr_sock_wait_writable(int fd, int timeout_ms);
  * A TCP socket listening on @addr (SO_REUSEADDR; an IPv6 one takes IPv4 too),
  * non-blocking and not inherited by child processes: its descriptor, or
  * -errno with @err saying which step failed (-EAFNOSUPPORT: no such family).
+ * @share_port: other sockets of this process may bind the same port
+ * (SO_REUSEPORT; on Windows, which has none, its SO_REUSEADDR).
  */
 int tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog,
-                       TrPlatError *err);
+                       bool share_port, TrPlatError *err);
 
 /* A connection waiting on the listening @fd, non-blocking and not inherited:
  * its descriptor, -EAGAIN when none is waiting, or another -errno. */
@@ -72,6 +74,16 @@ int tr_sock_accept(int fd, struct sockaddr *from, socklen_t *from_len);
  * connected to each other on Windows (which has no such socketpair).
  */
 int tr_sock_dgram_pair(int fds[2], TrPlatError *err);
+
+/*
+ * The unicast addresses of this host's interfaces that are up, IPv4 and IPv6,
+ * but loopback and those of the interface named @skip_ifname (NULL: none; on
+ * Windows the adapter's friendly name or its GUID): up to @max into @out, with
+ * port 0. How many, or a negative errno. getifaddrs on POSIX,
+ * GetAdaptersAddresses on Windows.
+ */
+int tr_net_local_addresses(const char *skip_ifname, struct sockaddr_storage *out, int max,
+                           TrPlatError *err);
 
 #ifdef __cplusplus
 }

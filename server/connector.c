@@ -10,11 +10,18 @@
 #include "server/hub-private.h"
 
 #include "common/base/error.h"
+#include "common/base/watch.h"
 #include "common/ctrl/dialer.h"
+#include "platform/net.h"
 #include "server/node.h"
 #include "tr-config.h"
 
+#include <string.h>
+
 #define DORMANT_CHECK_MS 5000
+/* A contact's connection made by the node with the larger name: how long it
+ * waits for the peer's TLS ClientHello (crossed dials, see on_dialled). */
+#define CROSSED_WAIT_MS 500
 
 struct _Connector {
 	TrHub *hub;
@@ -26,11 +33,17 @@ struct _Connector {
 	char *refusal;       /* set when the node refused us for good: no more dialling */
 	char *contact;       /* a contact: the node's name (contacts.c) */
 	gboolean contacted;  /* a contact that had a session */
+	/* A contact's connection waiting to know its side (on_dialled) */
+	int wait_fd;
+	struct sockaddr_storage wait_remote;
+	guint wait_watch, wait_timer;
 };
 
 static void
 connector_dial(Connector *k)
 {
+	if (hub_node_shares_port(k->hub))
+		tr_dialer_set_local_port(k->dialer, k->hub->port);
 	g_debug("connecting to node %s", tr_dialer_target(k->dialer));
 	tr_dialer_start(k->dialer);
 }
@@ -59,27 +72,18 @@ connector_retry(Connector *k)
 	k->retry_id = g_timeout_add(ms, on_retry, k);
 }
 
+/* The dialled connection @fd becomes our outgoing session with the node. */
 static void
-on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
-           const GError *error, gpointer p)
+start_outgoing(Connector *k, int fd, const struct sockaddr *remote)
 {
-	Connector *k = p;
 	g_autoptr(GError) err = NULL;
 	char desc[80];
 	Session *s;
 
-	if (fd < 0) {
-		g_message("cannot reach node %s: %s", tr_dialer_target(dialer), error->message);
-		if (k->contact)
-			hub_contact_over(k->hub, k->contact, FALSE);
-		else
-			connector_retry(k);
-		return;
-	}
 	tr_sockaddr_to_string(remote, desc, sizeof(desc));
 	s = hub_session_new(k->hub, fd, desc, k->hub->client_creds, FALSE, &err);
 	if (s == NULL) {
-		g_warning("node %s: %s", tr_dialer_target(dialer), err->message);
+		g_warning("node %s: %s", tr_dialer_target(k->dialer), err->message);
 		if (k->contact)
 			hub_contact_over(k->hub, k->contact, FALSE);
 		else
@@ -91,6 +95,92 @@ on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t re
 	tr_link_start(s->link, k->hub->cfg.handshake_timeout_ms);
 }
 
+static void
+wait_end(Connector *k)
+{
+	g_clear_handle_id(&k->wait_watch, g_source_remove);
+	g_clear_handle_id(&k->wait_timer, g_source_remove);
+	k->wait_fd = -1;
+}
+
+/* The peer spoke first: it dialled us at the same moment and the two SYNs
+ * met (TCP simultaneous open through two NATs), so there is one connection
+ * and the peer, the smaller name, is its TLS client. We take the side of a
+ * node that accepted it, as the session-keeping rule of node.c expects. */
+static gboolean
+on_wait_readable(gint fd, GIOCondition cond, gpointer p)
+{
+	Connector *k = p;
+	TrHub *hub = k->hub;
+	g_autoptr(GError) error = NULL;
+	char remote[80];
+	Session *s;
+
+	(void)cond;
+	k->wait_watch = 0;
+	wait_end(k);
+	tr_sockaddr_to_string((struct sockaddr *)&k->wait_remote, remote, sizeof(remote));
+	g_message("node %s: our connections crossed (both dialled at once): it leads the "
+	          "handshake",
+	          k->contact);
+	s = hub_session_new(hub, fd, remote, hub->creds, TRUE, &error);
+	hub_contact_crossed(hub, k->contact);
+	if (s == NULL) {
+		g_warning("node %s: %s", k->contact, error->message);
+		return G_SOURCE_REMOVE;
+	}
+	hub_pending_enter(s, hub_source_key(&k->wait_remote));
+	tr_link_start(s->link, hub->cfg.handshake_timeout_ms);
+	return G_SOURCE_REMOVE;
+}
+
+/* Silence: the peer accepted our connection and waits for our ClientHello. */
+static gboolean
+on_wait_timeout(gpointer p)
+{
+	Connector *k = p;
+	int fd = k->wait_fd;
+
+	k->wait_timer = 0;
+	wait_end(k);
+	start_outgoing(k, fd, (struct sockaddr *)&k->wait_remote);
+	return G_SOURCE_REMOVE;
+}
+
+static void
+on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t remote_len,
+           const GError *error, gpointer p)
+{
+	Connector *k = p;
+
+	if (fd < 0) {
+		g_message("cannot reach node %s: %s", tr_dialer_target(dialer), error->message);
+		if (k->contact)
+			hub_contact_over(k->hub, k->contact, FALSE);
+		else
+			connector_retry(k);
+		return;
+	}
+	/*
+	 * Two nodes behind NAT make contact by dialling each other at once from
+	 * the ports they listen on: their SYNs open both routers and meet, one
+	 * connection that both sides see as dialled. The one with the smaller
+	 * name starts TLS at once, as usual; the other waits a moment: a
+	 * ClientHello arriving means the connections crossed and it takes the
+	 * accepting side; silence means the peer accepted ours.
+	 */
+	if (k->contact && hub_node_shares_port(k->hub) &&
+	    strcmp(k->hub->cfg.node_name, k->contact) > 0 &&
+	    (gsize)remote_len <= sizeof(k->wait_remote)) {
+		memcpy(&k->wait_remote, remote, remote_len);
+		k->wait_fd = fd;
+		k->wait_watch = tr_watch_fd(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_wait_readable, k);
+		k->wait_timer = g_timeout_add(CROSSED_WAIT_MS, on_wait_timeout, k);
+		return;
+	}
+	start_outgoing(k, fd, remote);
+}
+
 void
 hub_connectors_start(TrHub *hub)
 {
@@ -98,6 +188,7 @@ hub_connectors_start(TrHub *hub)
 		Connector *k = g_new0(Connector, 1);
 
 		k->hub = hub;
+		k->wait_fd = -1;
 		k->dialer = tr_dialer_new(hub->cfg.connect[i], TR_DEFAULT_PORT,
 		                          hub->cfg.handshake_timeout_ms, on_dialled, k);
 		g_ptr_array_add(hub->connectors, k);
@@ -109,6 +200,10 @@ static void
 connector_free(Connector *k)
 {
 	g_clear_handle_id(&k->retry_id, g_source_remove);
+	if (k->wait_fd >= 0) {
+		tr_sock_close(k->wait_fd);
+		wait_end(k);
+	}
 	if (k->session)
 		hub_node_forget_connector(k->session);
 	tr_dialer_free(k->dialer);
@@ -133,6 +228,7 @@ hub_connector_contact(TrHub *hub, const char *node, const char *target)
 	Connector *k = g_new0(Connector, 1);
 
 	k->hub = hub;
+	k->wait_fd = -1;
 	k->contact = g_strdup(node);
 	k->dialer = tr_dialer_new(target, TR_DEFAULT_PORT, hub->cfg.handshake_timeout_ms,
 	                          on_dialled, k);

@@ -35,6 +35,12 @@ typedef struct {
 	gint64 not_before; /* monotonic µs: no new contact before */
 } Contact;
 
+gboolean
+hub_node_shares_port(TrHub *hub)
+{
+	return hub->pool == NULL && hub->cfg.node_name != NULL;
+}
+
 void
 hub_contact_endpoint(Session *s, TrGraphEndpoint *out)
 {
@@ -195,6 +201,19 @@ hub_contact_over(TrHub *hub, const char *node, gboolean connected)
 		        g_get_monotonic_time() +
 		        (gint64)tr_backoff_next(c->failures++, CONTACT_BACKOFF_MAX_S) * 1000;
 	}
+	hub_contacts_sync_soon(hub);
+}
+
+void
+hub_contact_crossed(TrHub *hub, const char *node)
+{
+	Contact *c = hub->contacts ? g_hash_table_lookup(hub->contacts, node) : NULL;
+
+	if (c == NULL)
+		return;
+	c->over = TRUE;
+	c->failures = 0;
+	c->not_before = g_get_monotonic_time() + (gint64)hub->cfg.handshake_timeout_ms * 1000;
 	hub_contacts_sync_soon(hub);
 }
 

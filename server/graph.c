@@ -205,14 +205,55 @@ sync_routes(TrHub *hub)
 		hub_routes_commit(hub);
 }
 
+/*
+ * A client's subnet may lose later: two hubs that were apart each accepted a
+ * claim of it, and once they are linked the earlier claim wins on every node.
+ * The loser is disconnected with the graph's reason (as it would have been
+ * refused at connect); its claims go with it.
+ */
+static void
+drop_refused_clients(TrHub *hub)
+{
+	const char *self = hub->cfg.node_name ? hub->cfg.node_name : "hub";
+	g_autoptr(GPtrArray) losers = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer k;
+
+	g_hash_table_iter_init(&it, hub->sessions);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		Session *s = k;
+
+		if (s->state == SESSION_ACTIVE && s->graph_name && s->n_subnets)
+			g_ptr_array_add(losers, s);
+	}
+	for (guint i = 0; i < losers->len; i++) {
+		Session *s = losers->pdata[i];
+
+		for (guint j = 0; j < s->n_subnets; j++) {
+			g_autofree char *reason = NULL, *why = NULL;
+
+			if (tr_graph_claim_accepted(hub->graph, self, s->graph_name, &s->subnets[j],
+			                            &reason))
+				continue;
+			why = g_strdup_printf("the network refuses the claim: %s", reason);
+			g_message("client %s: disconnecting: %s", s->identity, why);
+			hub_unregister(s);
+			tr_link_close(s->link, TR_MSG_ERROR, TR_REFUSE_SETTINGS, why);
+			break;
+		}
+	}
+}
+
 static gboolean
 on_sync(gpointer p)
 {
 	TrHub *hub = p;
 
 	hub->graph_sync = 0;
-	if (tr_graph_generation(hub->graph) != hub->graph_synced)
+	if (tr_graph_generation(hub->graph) != hub->graph_synced) {
 		sync_routes(hub);
+		drop_refused_clients(hub);
+	}
 	return G_SOURCE_REMOVE;
 }
 

@@ -137,7 +137,7 @@ void hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *fro
 /* @s's data moved to @path: its pairs' relay frames follow (UDP, or RELAY on its TLS). */
 void hub_mesh_path_changed(Session *s, TrPath path);
 /* @s's UDP endpoint moved: its pairs' relay follows, its peers get its new reflexive
- * candidate. */
+ * candidate and it gets theirs (both probe at once). */
 void hub_mesh_roamed(Session *s);
 /* @s leaves: its pairs end, their other members are told. */
 void hub_mesh_gone(Session *s);

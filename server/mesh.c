@@ -161,26 +161,37 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 		g_warning("client %s: cannot send PAIR_START: %s", to->identity, error->message);
 }
 
-/* @s's candidates changed (a new network, a new mapping): to the peers it has pairs
- * with, so a relayed pair tries the new ones at once. */
+/* CANDIDATES for pair @id to @to: @about's candidates (add_candidates). */
 static void
-resend_candidates(TrHub *hub, Session *s)
+send_candidates(Session *to, Session *about, uint32_t id)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(TrMsg) m = {0};
+
+	tr_msg_init(&m, TR_MSG_CANDIDATES);
+	tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, id);
+	add_candidates(&m, to, about);
+	if (!tr_link_send_msg(to->link, &m, &error))
+		g_debug("client %s: cannot send CANDIDATES: %s", to->identity, error->message);
+}
+
+/* @s's candidates changed (a new network, a new mapping): to the peers it has pairs
+ * with, so a relayed pair tries the new ones at once. With @both (@s roamed: its
+ * reflexive candidate changed, which it cannot see itself) @s gets its peers' too, so
+ * both sides probe at once. */
+static void
+resend_candidates(TrHub *hub, Session *s, gboolean both)
 {
 	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	g_autoptr(GPtrArray) others = g_ptr_array_new();
 
 	tr_hub_pairs_of(hub->pairs, s, ids, others);
 	for (guint i = 0; i < ids->len; i++) {
-		g_autoptr(GError) error = NULL;
-		g_auto(TrMsg) m = {0};
-		Session *to = others->pdata[i];
+		uint32_t id = g_array_index(ids, uint32_t, i);
 
-		tr_msg_init(&m, TR_MSG_CANDIDATES);
-		tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, g_array_index(ids, uint32_t, i));
-		add_candidates(&m, to, s);
-		if (!tr_link_send_msg(to->link, &m, &error))
-			g_debug("client %s: cannot send CANDIDATES: %s", to->identity,
-			        error->message);
+		send_candidates(others->pdata[i], s, id);
+		if (both)
+			send_candidates(s, others->pdata[i], id);
 	}
 }
 
@@ -329,7 +340,7 @@ hub_mesh_message(Session *s, TrMsg *msg)
 			if (msg->candidates[i].kind != TR_CANDIDATE_REFLEXIVE)
 				tr_candidate_list_add(&s->candidates, &msg->candidates[i]);
 		if (hub->pairs)
-			resend_candidates(hub, s);
+			resend_candidates(hub, s, FALSE);
 		return TRUE;
 	default:
 		return FALSE;
@@ -399,10 +410,12 @@ hub_mesh_path_changed(Session *s, TrPath path)
 void
 hub_mesh_roamed(Session *s)
 {
-	if (s->hub->pairs == NULL || !s->mesh)
+	TrHub *hub = s->hub;
+
+	if (hub->pairs == NULL || !s->mesh)
 		return;
-	note_endpoint(s->hub, s);
-	resend_candidates(s->hub, s);
+	note_endpoint(hub, s);
+	resend_candidates(hub, s, TRUE);
 }
 
 void

@@ -45,5 +45,13 @@ void hub_contacts_sync_soon(TrHub *hub);
 void hub_contacts_free(TrHub *hub);
 /* The contact with @node is over: @connected, it had a session. */
 void hub_contact_over(TrHub *hub, const char *node, gboolean connected);
+/* The contact with @node crossed its own dial: the session it makes is an
+ * incoming one; no new contact while its handshake runs. */
+void hub_contact_crossed(TrHub *hub, const char *node);
 /* Where @s's node can be dialled, for the graph's edge (family 0: unknown). */
 void hub_contact_endpoint(Session *s, TrGraphEndpoint *out);
+/* A node that makes contacts (no pool, a name) dials from the port it listens
+ * on, shared (SO_REUSEPORT): behind a NAT that keeps ports, the address and
+ * port its peers see in its edges is then where it can be reached, and two
+ * such nodes behind NAT dialling each other meet (TCP simultaneous open). */
+gboolean hub_node_shares_port(TrHub *hub);

@@ -6,6 +6,7 @@
  * workers between it and the UDP sockets.
  */
 #include "server/hub-private.h"
+#include "server/node.h"
 
 #include "common/base/addr.h"
 #include "common/base/error.h"
@@ -37,7 +38,7 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 
 /* The TCP control socket; the UDP sockets join its address and port (tr_dp_open_sockets). */
 static int
-listen_tcp(const char *host, guint16 port, GError **error)
+listen_tcp(const char *host, guint16 port, gboolean share_port, GError **error)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t sl;
@@ -55,14 +56,15 @@ listen_tcp(const char *host, guint16 port, GError **error)
 		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
 			return -1;
 	}
-	fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sl, 128, NULL);
+	fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sl, 128, share_port, NULL);
 	if (fd == -EAFNOSUPPORT && host == NULL) {
 		/* No IPv6 on this host: all IPv4 addresses instead. */
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		memset(&ss, 0, sizeof(ss));
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
-		fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sizeof(*sin), 128, NULL);
+		fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sizeof(*sin), 128, share_port,
+		                        NULL);
 	}
 	if (fd < 0) {
 		tr_set_error_errno(error, -fd, "cannot listen on port %u (TCP)", port);
@@ -114,7 +116,7 @@ hub_open_sockets(TrHub *hub, const char *host, guint16 port, GError **error)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	hub->tcp_fd = listen_tcp(host, port, error);
+	hub->tcp_fd = listen_tcp(host, port, hub_node_shares_port(hub), error);
 	if (hub->tcp_fd < 0)
 		return FALSE;
 	/* The UDP sockets take the address the TCP socket got, and its port. */

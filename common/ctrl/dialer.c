@@ -11,6 +11,7 @@ struct _TrDialer {
 	char *target;
 	guint16 default_port;
 	guint timeout_ms;
+	guint16 local_port; /* 0: any */
 	TrDialerFunc func;
 	gpointer user_data;
 	GCancellable *cancel;
@@ -76,6 +77,53 @@ on_connected(GObject *source, GAsyncResult *res, gpointer p)
 }
 
 void
+tr_dialer_set_local_port(TrDialer *d, guint16 port)
+{
+	d->local_port = port;
+}
+
+#ifdef SO_REUSEPORT
+/* GIO's own local address binding turns SO_REUSEPORT off for TCP: bind the
+ * socket here, between its creation and its connect(). A failed bind leaves
+ * the socket to connect from any port (the old behaviour), said in the log. */
+static void
+on_client_event(GSocketClient *sc, GSocketClientEvent event, GSocketConnectable *connectable,
+                GIOStream *stream, gpointer p)
+{
+	TrDialer *d = p;
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	int fd, one = 1;
+
+	(void)sc;
+	(void)connectable;
+	if (event != G_SOCKET_CLIENT_CONNECTING || d->local_port == 0 ||
+	    !G_IS_SOCKET_CONNECTION(stream))
+		return;
+	fd = g_socket_get_fd(g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream)));
+	if (g_socket_get_family(g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream))) ==
+	    G_SOCKET_FAMILY_IPV6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(d->local_port);
+		sl = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(d->local_port);
+		sl = sizeof(*in);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) != 0)
+		g_message("connecting to %s from any port: cannot use port %u: %s", d->target,
+		          d->local_port, g_strerror(errno));
+}
+#endif
+
+void
 tr_dialer_start(TrDialer *d)
 {
 	g_autoptr(GSocketClient) sc = g_socket_client_new();
@@ -83,6 +131,10 @@ tr_dialer_start(TrDialer *d)
 	tr_dialer_cancel(d);
 	d->cancel = g_cancellable_new();
 	g_socket_client_set_timeout(sc, MAX(1u, d->timeout_ms / 1000));
+#ifdef SO_REUSEPORT
+	if (d->local_port)
+		g_signal_connect(sc, "event", G_CALLBACK(on_client_event), d);
+#endif
 	g_socket_client_connect_to_host_async(sc, d->target, d->default_port, d->cancel,
 	                                      on_connected, d);
 }

@@ -20,6 +20,12 @@ typedef void (*TrDialerFunc)(TrDialer *dialer, int fd, const struct sockaddr *re
 
 TrDialer *tr_dialer_new(const char *target, guint16 default_port, guint timeout_ms,
                         TrDialerFunc func, gpointer user_data);
+/* Connect from this local port (0: any), shared with the daemon's listener
+ * (SO_REUSEPORT): a NAT that keeps ports then shows the peers one address and
+ * port, which two such nodes can dial at each other at once (TCP
+ * simultaneous open, docs/MESH.md "Symmetric nodes"). Without SO_REUSEPORT
+ * (Windows) the port is ignored. */
+void tr_dialer_set_local_port(TrDialer *dialer, guint16 port);
 void tr_dialer_start(TrDialer *dialer);
 /* Cancels a connection attempt in progress (no callback follows). */
 void tr_dialer_cancel(TrDialer *dialer);

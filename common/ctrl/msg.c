@@ -177,7 +177,6 @@ tr_msg_type_to_string(uint8_t type)
 	        [TR_MSG_CLOSE] = "CLOSE",
 	        [TR_MSG_JOIN] = "JOIN",
 	        [TR_MSG_JOINED] = "JOINED",
-	        [TR_MSG_PAIR_REQUEST] = "PAIR_REQUEST",
 	        [TR_MSG_PAIR_START] = "PAIR_START",
 	        [TR_MSG_PAIR_TLS] = "PAIR_TLS",
 	        [TR_MSG_PAIR_END] = "PAIR_END",

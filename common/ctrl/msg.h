@@ -42,12 +42,12 @@ typedef enum {
 	TR_MSG_JOIN = 11,     /* invite session, joiner -> hub: a certificate request */
 	TR_MSG_JOINED = 12,   /* hub -> joiner: certificate, CA, how to connect; then close */
 	/* Pair sessions between clients (docs/PROTOCOL.md, "Pair sessions"). */
-	TR_MSG_PAIR_REQUEST = 13, /* client -> hub: set up a pair session with that peer */
-	TR_MSG_PAIR_START = 14,   /* hub -> both clients at once: the peer, its candidates */
-	TR_MSG_PAIR_TLS = 15,     /* either way, forwarded by the hub: the pair's TLS bytes */
-	TR_MSG_PAIR_END = 16,     /* either way: the pair session is over (or refused), why */
-	TR_MSG_CANDIDATES = 17,   /* client -> hub: its own; hub -> client: a peer's, changed */
-	TR_MSG_RELAY = 18,        /* either way: one relay frame over TLS (UDP blocked) */
+	/* 13 is not used: pairs start when the hub forwards traffic between two clients. */
+	TR_MSG_PAIR_START = 14, /* hub -> both clients at once: the peer, its candidates */
+	TR_MSG_PAIR_TLS = 15,   /* either way, forwarded by the hub: the pair's TLS bytes */
+	TR_MSG_PAIR_END = 16,   /* either way: the pair session is over (or refused), why */
+	TR_MSG_CANDIDATES = 17, /* client -> hub: its own; hub -> client: a peer's, changed */
+	TR_MSG_RELAY = 18,      /* either way: one relay frame over TLS (UDP blocked) */
 } TrMsgType;
 
 #define TR_MSG_TYPE_LAST TR_MSG_RELAY

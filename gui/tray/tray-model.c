@@ -356,13 +356,14 @@ add(GPtrArray *menu, TrayAction action, const char *network, char *label)
 static char *
 peer_label(const TrayPeer *p)
 {
+	/* TRANSLATORS: a round trip time in milliseconds, after the path */
 	g_autofree char *rtt =
-	        p->rtt_ms >= 0 ? g_strdup_printf(_(", %d ms"), (int)MIN(p->rtt_ms, G_MAXINT))
-	                       : g_strdup("");
-	/* TRANSLATORS: a peer: its name (address), direct or relayed, round trip */
+	        p->rtt_us >= 0 ? g_strdup_printf(_(", %.1f ms"), p->rtt_us / 1000.0) : g_strdup("");
+	/* TRANSLATORS: a peer: its name (address), its path (direct, relayed, ...), round
+	 * trip */
 	return g_strdup_printf(_("%s%s%s%s — %s%s"), p->name, p->address ? " (" : "",
 	                       p->address ? p->address : "", p->address ? ")" : "",
-	                       p->direct ? _("direct") : _("relayed"), rtt);
+	                       tray_peer_path_label(p), rtt);
 }
 
 static void
@@ -388,10 +389,9 @@ add_network(GPtrArray *menu, const TrayNetwork *net)
 			hub_peer = p;
 	}
 	if (hub_peer)
-		/* TRANSLATORS: the hub's address — direct or relayed */
+		/* TRANSLATORS: the hub's address — direct or over TCP */
 		add(menu, TRAY_ACTION_NONE, net->name,
-		    g_strdup_printf(_("Hub: %s — %s"), net->hub,
-		                    hub_peer->direct ? _("direct") : _("relayed")));
+		    g_strdup_printf(_("Hub: %s — %s"), net->hub, tray_peer_path_label(hub_peer)));
 	else if (net->hub)
 		add(menu, TRAY_ACTION_NONE, net->name, g_strdup_printf(_("Hub: %s"), net->hub));
 	if (net->state == TRAY_STATE_CONNECTED && net->peers->len == 0)

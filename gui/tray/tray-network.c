@@ -136,9 +136,10 @@ member_strings(const json_t *o, const char *name)
 	return (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
-/* A session object (a hub's peer, or the client's own session with its hub). */
+/* A session object (a hub's peer, or the client's own session with its hub), or a
+ * client's pair (@pair). */
 static TrayPeer *
-peer_from(const json_t *o, const char *name)
+peer_from(const json_t *o, const char *name, gboolean pair)
 {
 	TrayPeer *peer = g_new0(TrayPeer, 1);
 	g_auto(GStrv) addresses = member_strings(o, "addresses");
@@ -147,11 +148,38 @@ peer_from(const json_t *o, const char *name)
 	peer->name = g_strdup(name);
 	peer->address = addresses && addresses[0] ? g_strdup(addresses[0]) : NULL;
 	peer->endpoint = g_strdup(member_string(o, "endpoint"));
-	/* "udp": straight to it; "tcp": over the TLS stream; "relay": through
-	 * the hub (the mesh). */
-	peer->direct = g_strcmp0(path, "udp") == 0;
-	peer->rtt_ms = member_int(o, "rtt_ms", -1);
+	peer->pair = pair;
+	if (g_strcmp0(path, "udp") == 0 || g_strcmp0(path, "direct") == 0)
+		peer->path = TRAY_PATH_DIRECT;
+	else if (g_strcmp0(path, "relayed") == 0)
+		peer->path = TRAY_PATH_RELAYED;
+	else if (g_strcmp0(path, "tcp") == 0)
+		peer->path = TRAY_PATH_TCP;
+	else if (g_strcmp0(path, "hub") == 0)
+		peer->path = TRAY_PATH_HUB;
+	peer->rtt_us = member_int(o, "rtt_us", -1);
 	return peer;
+}
+
+const char *
+tray_peer_path_label(const TrayPeer *peer)
+{
+	switch (peer->path) {
+	case TRAY_PATH_DIRECT:
+		return _("direct");
+	case TRAY_PATH_RELAYED:
+		return _("relayed");
+	case TRAY_PATH_TCP:
+		/* TRANSLATORS: a pair relayed by the hub over the TCP connection to it; a
+		 * session whose data goes over its TCP connection */
+		return peer->pair ? _("relayed over TCP") : _("over TCP");
+	case TRAY_PATH_HUB:
+		/* TRANSLATORS: a peer with no path of its own yet: through the hub */
+		return _("through the hub");
+	case TRAY_PATH_UNKNOWN:
+		break;
+	}
+	return _("unknown path");
 }
 
 static void
@@ -207,12 +235,20 @@ tray_network_set_status(TrayNetwork *net, const char *json, GError **error)
 			if (!json_is_object(e))
 				continue;
 			s = member_string(e, "identity");
-			g_ptr_array_add(net->peers, peer_from(e, s ? s : "?"));
+			g_ptr_array_add(net->peers, peer_from(e, s ? s : "?", FALSE));
 		}
 	} else if (net->hub && member_string(o, "path")) {
-		/* A client without the mesh: its one peer is the hub. */
-		g_ptr_array_add(net->peers, peer_from(o, net->hub));
+		/* A client: its first peer is the hub, then the clients it has pairs with. */
+		g_ptr_array_add(net->peers, peer_from(o, net->hub, FALSE));
 		g_clear_pointer(&((TrayPeer *)net->peers->pdata[0])->address, g_free);
+		peers = json_object_get(o, "pairs");
+		for (size_t i = 0; json_is_array(peers) && i < json_array_size(peers); i++) {
+			const json_t *e = json_array_get(peers, i);
+			if (!json_is_object(e))
+				continue;
+			s = member_string(e, "peer");
+			g_ptr_array_add(net->peers, peer_from(e, s ? s : "?", TRUE));
+		}
 	}
 	return TRUE;
 }
@@ -315,8 +351,8 @@ tray_network_describe(const TrayNetwork *net)
 	for (guint i = 0; i < net->peers->len; i++) {
 		const TrayPeer *p = net->peers->pdata[i];
 		g_string_append_printf(out, _("Peer: %s, %s%s%s\n"), p->name,
-		                       p->direct ? _("direct") : _("relayed"),
-		                       p->endpoint ? ", " : "", p->endpoint ? p->endpoint : "");
+		                       tray_peer_path_label(p), p->endpoint ? ", " : "",
+		                       p->endpoint ? p->endpoint : "");
 	}
 	if (error)
 		g_string_append_printf(out, _("Last error: %s (%s)\n"), error,

@@ -21,13 +21,26 @@ typedef enum {
 	TRAY_STATE_NEEDS_PASSWORD, /* the daemon waits for the user's password */
 } TrayState;
 
+/* How a peer's packets go (the daemons' "path"; docs/MESH.md, "Seeing it"). */
+typedef enum {
+	TRAY_PATH_UNKNOWN,
+	TRAY_PATH_DIRECT,  /* "udp" (a session), "direct" (a pair): UDP straight to it */
+	TRAY_PATH_RELAYED, /* "relayed": a pair's datagrams through the hub, over UDP */
+	TRAY_PATH_TCP,     /* "tcp": a session on its TLS stream; a pair relayed over it */
+	TRAY_PATH_HUB,     /* "hub": a pair with no path yet: in the hub session */
+} TrayPath;
+
 typedef struct {
-	char *name;      /* identity, or the hub's address */
-	char *address;   /* tunnel address, or NULL */
-	char *endpoint;  /* where its packets go, or NULL */
-	gboolean direct; /* UDP straight to it; else relayed or over TCP */
-	gint64 rtt_ms;   /* -1: unknown */
+	char *name;     /* identity, or the hub's address */
+	char *address;  /* tunnel address, or NULL */
+	char *endpoint; /* where its packets go, or NULL */
+	gboolean pair;  /* a client's pair session with another client (the mesh) */
+	TrayPath path;
+	gint64 rtt_us; /* -1: unknown */
 } TrayPeer;
+
+/* The path in the user's words ("direct", "relayed over TCP", ...). */
+const char *tray_peer_path_label(const TrayPeer *peer);
 
 typedef struct {
 	char *name;        /* the network: config file name without .conf */

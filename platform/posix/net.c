@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,7 +95,8 @@ tr_sock_dgram_pair(int fds[2], TrPlatError *err)
 }
 
 int
-tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog, TrPlatError *err)
+tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog, bool share_port,
+                   TrPlatError *err)
 {
 	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, zero = 0, rc;
@@ -101,6 +104,8 @@ tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog,
 	if (fd < 0)
 		return tr_plat_error_set(err, errno, "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (share_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (addr->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, addr, addr_len) < 0)
@@ -121,4 +126,39 @@ tr_sock_accept(int fd, struct sockaddr *from, socklen_t *from_len)
 	if (cfd < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return cfd;
+}
+
+int
+tr_net_local_addresses(const char *skip_ifname, struct sockaddr_storage *out, int max,
+                       TrPlatError *err)
+{
+	struct ifaddrs *list = NULL;
+	int n = 0;
+
+	if (getifaddrs(&list) < 0)
+		return tr_plat_error_set(err, errno, "cannot list the interfaces' addresses: %s",
+		                         strerror(errno));
+	for (struct ifaddrs *i = list; i && n < max; i = i->ifa_next) {
+		size_t len;
+
+		if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP) ||
+		    (i->ifa_flags & IFF_LOOPBACK) ||
+		    (skip_ifname && strcmp(i->ifa_name, skip_ifname) == 0))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			len = sizeof(struct sockaddr_in);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			len = sizeof(struct sockaddr_in6);
+		else
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(&out[n], i->ifa_addr, len);
+		if (i->ifa_addr->sa_family == AF_INET)
+			((struct sockaddr_in *)&out[n])->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&out[n])->sin6_port = 0;
+		n++;
+	}
+	freeifaddrs(list);
+	return n;
 }

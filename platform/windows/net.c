@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static INIT_ONCE net_once = INIT_ONCE_STATIC_INIT;
@@ -213,7 +214,8 @@ tr_sock_dgram_pair(int fds[2], TrPlatError *err)
 }
 
 int
-tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog, TrPlatError *err)
+tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog, bool share_port,
+                   TrPlatError *err)
 {
 	char ebuf[256];
 	SOCKET s;
@@ -229,9 +231,10 @@ tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog,
 		return tr_plat_error_set(
 		        err, tr_sock_errno(), "socket: %s",
 		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
-	/* Windows' SO_REUSEADDR would let another program take the port too:
-	 * SO_EXCLUSIVEADDRUSE is what POSIX's plain bind() means. */
-	setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&on, sizeof(on));
+	/* Windows' SO_REUSEADDR lets other sockets bind the port too: only when
+	 * asked; otherwise SO_EXCLUSIVEADDRUSE, what POSIX's plain bind() means. */
+	setsockopt(s, SOL_SOCKET, share_port ? SO_REUSEADDR : SO_EXCLUSIVEADDRUSE,
+	           (const char *)&on, sizeof(on));
 	if (addr->sa_family == AF_INET6)
 		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&off, sizeof(off));
 	if (bind(s, addr, addr_len) != 0)
@@ -262,4 +265,74 @@ tr_sock_accept(int fd, struct sockaddr *from, socklen_t *from_len)
 		return -EIO;
 	}
 	return (int)s;
+}
+
+/* Whether adapter @a is the one named @name (its friendly name, in UTF-8, or its GUID). */
+static int
+adapter_named(const IP_ADAPTER_ADDRESSES *a, const char *name)
+{
+	char friendly[256];
+
+	if (_stricmp(a->AdapterName, name) == 0)
+		return 1;
+	return a->FriendlyName &&
+	       WideCharToMultiByte(CP_UTF8, 0, a->FriendlyName, -1, friendly, sizeof(friendly),
+	                           NULL, NULL) > 0 &&
+	       strcmp(friendly, name) == 0;
+}
+
+int
+tr_net_local_addresses(const char *skip_ifname, struct sockaddr_storage *out, int max,
+                       TrPlatError *err)
+{
+	const ULONG flags =
+	        GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
+	IP_ADAPTER_ADDRESSES *list = NULL;
+	ULONG size = 16384, r = ERROR_BUFFER_OVERFLOW;
+	char ebuf[256];
+	int n = 0;
+
+	for (int tries = 0; tries < 4 && r == ERROR_BUFFER_OVERFLOW; tries++) {
+		free(list);
+		list = malloc(size);
+		if (list == NULL)
+			return tr_plat_error_set(err, ENOMEM,
+			                         "cannot list the interfaces' addresses: "
+			                         "out of memory");
+		r = GetAdaptersAddresses(AF_UNSPEC, flags, NULL, list, &size);
+	}
+	if (r == ERROR_NO_DATA) {
+		free(list);
+		return 0;
+	}
+	if (r != NO_ERROR) {
+		free(list);
+		return tr_plat_error_set(err, tr_win_errno(r),
+		                         "cannot list the interfaces' addresses: %s",
+		                         tr_win_strerror(r, ebuf, sizeof(ebuf)));
+	}
+	for (IP_ADAPTER_ADDRESSES *a = list; a && n < max; a = a->Next) {
+		if (a->OperStatus != IfOperStatusUp || a->IfType == IF_TYPE_SOFTWARE_LOOPBACK ||
+		    (skip_ifname && adapter_named(a, skip_ifname)))
+			continue;
+		for (IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress; u && n < max;
+		     u = u->Next) {
+			const struct sockaddr *sa = u->Address.lpSockaddr;
+			size_t len = sa && sa->sa_family == AF_INET    ? sizeof(struct sockaddr_in)
+			             : sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+			                                               : 0;
+
+			if (len == 0 || (int)len > u->Address.iSockaddrLength)
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			memcpy(&out[n], sa, len);
+			if (sa->sa_family == AF_INET)
+				((struct sockaddr_in *)&out[n])->sin_port = 0;
+			else
+				((struct sockaddr_in6 *)&out[n])->sin6_port = 0;
+			n++;
+		}
+	}
+	free(list);
+	return n;
 }

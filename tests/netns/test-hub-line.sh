@@ -13,6 +13,7 @@
 #   pools: hub-1 198.19.16.0/20, hub-2 198.19.32.0/20, hub-3 198.19.48.0/20
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 netns_require_root
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 B=$TR_BUILD_ROOT
@@ -44,21 +45,12 @@ table inet trellis_line {
 }
 NFT
 
-hub() { # hub NS NAME POOL POOL6 LOG [args]
-	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
-	shift 5
-	mkdir -p "$T/state-$name"
-	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
-		--control-socket "$T/$name.sock" --state-dir "$T/state-$name" --pool "$pool" \
-		--pool6 "$pool6" --route 198.19.0.0/16 --keepalive 1 --peer-timeout 5 "$@" \
-		>>"$T/$log" 2>&1
-}
-hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 1 --peer-timeout 5
 netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
-hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 1 --peer-timeout 5 -c 198.18.1.1
 hub2_pid=$NETNS_LAST_PID
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
-hub "$h3" hub-3 198.19.48.0/20 fd00:19:3::/64 hub3.log -c 198.18.2.2 -c 198.18.5.1
+hub "$h3" hub-3 198.19.48.0/20 fd00:19:3::/64 hub3.log --keepalive 1 --peer-timeout 5 -c 198.18.2.2 -c 198.18.5.1
 netns_wait_for 20 grep -q "node hub-2 connected to" "$T/hub3.log" || fail "hub-3 did not join hub-2"
 
 netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1 \

@@ -10,6 +10,7 @@
 #   [c1] 198.18.3.2 -- 198.18.3.1 [hub-1]     [hub-2] 198.18.4.1 -- 198.18.4.2 [c2]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 netns_require_root
 B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
@@ -30,20 +31,11 @@ netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
 netns_link "$c2" 198.18.4.2/24 "$h2" 198.18.4.1/24 || fail "link"
 netns_link "$y2" 198.18.6.2/24 "$h2" 198.18.6.1/24 || fail "link"
 
-hub() { # hub NS NAME POOL POOL6 LOG [args]
-	local ns=$1 name=$2 pool=$3 pool6=$4 log=$5
-	shift 5
-	mkdir -p "$T/state-$name"
-	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
-		--control-socket "$T/$name.sock" \
-		--state-dir "$T/state-$name" --pool "$pool" --pool6 "$pool6" --route 198.19.0.0/16 --keepalive 2 "$@" \
-		>>"$T/$log" 2>&1
-}
-hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 2
 hub1_pid=$NETNS_LAST_PID
 netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
 t0=$(date +%s%N)
-hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log -c 198.18.1.1
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 2 -c 198.18.1.1
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
 netns_wait_for 10 grep -q "node hub-2 connected from" "$T/hub1.log" || fail "hub-1 did not take hub-2"
 netns_wait_for 10 netns_exec "$h2" ping -c 1 -W 1 198.19.16.1 >/dev/null || fail "hub-2 cannot reach hub-1's address"
@@ -78,7 +70,7 @@ ok "a client named like another hub is a node of its own in the graph, reached t
 
 # hub-3's pool lies inside hub-1's. hub-2 knows hub-1's pool only from the
 # graph (hub-1 claimed it over the hub-1 - hub-2 link) and refuses hub-3.
-hub "$h3" hub-3 198.19.24.0/21 fd00:19:3::/64 hub3.log -c 198.18.2.2
+hub "$h3" hub-3 198.19.24.0/21 fd00:19:3::/64 hub3.log --keepalive 2 -c 198.18.2.2
 want="address pool 198.19.24.0/21 of hub 'hub-3' overlaps pool 198.19.16.0/20 of hub 'hub-1'"
 netns_wait_for 20 grep -qF "$want" "$T/hub2.log" || fail "hub-2 did not refuse the colliding pool"
 netns_wait_for 10 grep -qF "$want" "$T/hub3.log" || fail "hub-3 was not told why"

@@ -13,6 +13,7 @@
 #   [work: trellis-client, a certificate of another CA] ---- 198.18.2.0/24 --'
 #   [lab: trellis-client, asks for a password] ---- 198.18.3.0/24 -- hub :3211
 #   [desk: the tray, joins with an invite through pkexec] -- 198.18.4.0/24 -- hub
+#   [mate: trellis-client, a pair with home (the mesh)] -- 198.18.5.0/24 -- hub (routes)
 #   the clients on the private system bus; the tray as uid 65534
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
@@ -58,6 +59,7 @@ $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
 $B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
 $B/cli/trellis pki issue laptop --state-dir "$S" >/dev/null || fail "issue laptop"
 $B/cli/trellis pki issue lab --state-dir "$S" >/dev/null || fail "issue lab"
+$B/cli/trellis pki issue mate --state-dir "$S" >/dev/null || fail "issue mate"
 printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
 chmod 600 "$T/passwd"
 $B/cli/trellis pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
@@ -72,6 +74,13 @@ netns_link "$hub" 198.18.2.1/24 "$work" 198.18.2.2/24 || fail "link work"
 netns_link "$hub" 198.18.3.1/24 "$lab" 198.18.3.2/24 || fail "link lab"
 netns_new desk desk || fail "netns"
 netns_link "$hub" 198.18.4.1/24 "$desk" 198.18.4.2/24 || fail "link desk"
+# mate: another client of the hub, which home gets a pair with (the mesh); the
+# hub's namespace routes between the two links, so the pair goes direct.
+netns_new mate mate || fail "netns"
+netns_link "$hub" 198.18.5.1/24 "$mate" 198.18.5.2/24 || fail "link mate"
+ip netns exec "$hub" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$home" route add 198.18.5.0/24 via 198.18.1.1 || fail "route home"
+ip -n "$mate" route add 198.18.1.0/24 via 198.18.5.1 || fail "route mate"
 
 # ---- The private system bus: Debian's default policy, Trellis's and polkit's --
 SYSBUS=$T/system_bus_socket
@@ -385,6 +394,20 @@ netns_wait_for 5 grep -q "|Reconnecting to home|The connection to the hub was lo
 start_hub
 wait_menu 30 "[home — Connected]"
 ok "hub restarted: home shows Reconnecting with the reason, a notification, then Connected again"
+
+# ---- The mesh: a pair peer with its path and RTT --------------------------------
+netns_spawn "$mate" "$B/client/trellis-client" -c 198.18.5.1 --server-name hub --ca "$S/ca.crt" \
+	--cert "$S/issued/mate.crt" --key "$S/issued/mate.key" --control-socket "$T/mate.sock" \
+	>"$T/mate.log" 2>&1
+netns_wait_for 15 grep -q "connected to" "$T/mate.log" || fail "mate did not connect"
+HOME_ADDR=$(ip -n "$home" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+netns_exec "$mate" ping -c 3 -i 0.2 -W 2 "$HOME_ADDR" >/dev/null || fail "mate cannot ping home"
+netns_wait_for 15 grep -q "pair with mate: direct to 198.18.5.2:" "$T/home.log" || fail "home: no direct pair with mate"
+netns_exec "$mate" ping -c 3 -i 0.2 -W 2 "$HOME_ADDR" >/dev/null || fail "mate cannot ping home directly"
+pair_line() { sni menu | grep -E '^\[mate \(198\.19\.0\.[0-9]+/32\) — direct, [0-9]+\.[0-9] ms\]$'; }
+netns_wait_for 10 pair_line >/dev/null ||
+	fail "the menu does not show the pair with mate, direct with its RTT: $(sni menu | tr '\n' '|')"
+ok "the menu lists home's pair peer: $(pair_line)"
 
 sni click "Details…" || fail "cannot click Details…"
 shot tray-details-en

@@ -218,35 +218,24 @@ test_pair_start_vector(void)
 	        tr_msg_require(&back, &error, TR_ATTR_PAIR_ID, TR_ATTR_PEER, TR_ATTR_ROLE, 0));
 }
 
-/* PAIR_TLS and PAIR_REQUEST examples of docs/PROTOCOL.md. */
+/* The PAIR_TLS example of docs/PROTOCOL.md. */
 static void
 test_more_vectors(void)
 {
 	static const uint8_t pair_tls[] = {0x0f, 0x00, 0x00, 0x0f, 0x23, 0x00, 0x04,
 	                                   0x00, 0x00, 0x01, 0x02, 0x27, 0x00, 0x05,
 	                                   0x16, 0x03, 0x01, 0x00, 0xf4};
-	static const uint8_t request[] = {0x0d, 0x00, 0x00, 0x09, 0x0d, 0x00, 0x06,
-	                                  0x04, 0x20, 0xc6, 0x13, 0x00, 0x07};
 	static const uint8_t record[] = {0x16, 0x03, 0x01, 0x00, 0xf4};
 	g_auto(TrMsg) msg = {0};
-	g_auto(TrMsg) req = {0};
 	g_autoptr(GByteArray) out = g_byte_array_new();
 	g_autoptr(GBytes) bytes = g_bytes_new_static(record, sizeof(record));
 	g_autoptr(GError) error = NULL;
-	TrPrefix addr = {.family = 4, .len = 32, .addr = {198, 19, 0, 7}};
 
 	tr_msg_init(&msg, TR_MSG_PAIR_TLS);
 	tr_msg_set_u32(&msg, TR_ATTR_PAIR_ID, 0x102);
 	tr_msg_set_bytes(&msg, TR_ATTR_PAIR_TLS, bytes);
 	g_assert_true(tr_msg_encode(&msg, out, &error));
 	g_assert_cmpmem(out->data, out->len, pair_tls, sizeof(pair_tls));
-
-	g_byte_array_set_size(out, 0);
-	tr_msg_init(&req, TR_MSG_PAIR_REQUEST);
-	g_assert_true(tr_msg_add_prefix(&req, TR_ATTR_ADDRESS, &addr));
-	g_assert_true(tr_msg_encode(&req, out, &error));
-	g_assert_no_error(error);
-	g_assert_cmpmem(out->data, out->len, request, sizeof(request));
 }
 
 static void

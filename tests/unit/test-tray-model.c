@@ -262,18 +262,52 @@ test_hub_and_peers(Fixture *f, gconstpointer data)
 	        f->model, "office",
 	        "{\"role\":\"hub\",\"device\":\"trellis0\",\"port\":3210,\"peers\":["
 	        "{\"kind\":\"client\",\"identity\":\"c1\",\"addresses\":[\"198.19.0.2/24\"],"
-	        "\"path\":\"udp\",\"endpoint\":\"198.18.1.2:51000\",\"rtt_ms\":12},"
+	        "\"path\":\"udp\",\"endpoint\":\"198.18.1.2:51000\",\"rtt_us\":12000},"
 	        "{\"kind\":\"client\",\"identity\":\"c2\",\"addresses\":[\"198.19.0.3/24\"],"
 	        "\"path\":\"tcp\"}]}");
 	menu = menu_text(f->model);
 	/* A hub has no Connect/Disconnect: it is a service, not a session. */
 	g_assert_cmpstr(menu, ==,
 	                "*office — Hub running\n"
-	                "c1 (198.19.0.2/24) — direct, 12 ms\n"
-	                "c2 (198.19.0.3/24) — relayed\n"
+	                "c1 (198.19.0.2/24) — direct, 12.0 ms\n"
+	                "c2 (198.19.0.3/24) — over TCP\n"
 	                "---\n"
 	                "[join] Join a network…\n[details] Details…\n---\n[quit] Quit\n");
 	g_assert_cmpuint(f->events->len, ==, 0);
+}
+
+/* A client's pairs (the mesh): each with its path in words and its RTT. */
+static void
+test_client_pairs(Fixture *f, gconstpointer data)
+{
+	g_autofree char *menu = NULL;
+	g_autofree char *details = NULL;
+
+	tray_model_daemon_status(
+	        f->model, "home",
+	        "{\"role\":\"client\",\"state\":\"connected\",\"server\":\"198.18.1.1:3210\","
+	        "\"addresses\":[\"198.19.0.2/24\"],\"path\":\"tcp\",\"pairs\":["
+	        "{\"peer\":\"b\",\"addresses\":[\"198.19.0.3/32\"],\"path\":\"direct\","
+	        "\"endpoint\":\"198.18.2.2:40000\",\"rtt_us\":420},"
+	        "{\"peer\":\"c\",\"addresses\":[\"198.19.0.4/32\"],\"path\":\"relayed\"},"
+	        "{\"peer\":\"d\",\"addresses\":[\"198.19.0.5/32\"],\"path\":\"tcp\"},"
+	        "{\"peer\":\"e\",\"path\":\"hub\"}]}");
+	menu = menu_text(f->model);
+	g_assert_cmpstr(menu, ==,
+	                "*home — Connected\n"
+	                "Address: 198.19.0.2\n"
+	                "Hub: 198.18.1.1:3210 — over TCP\n"
+	                "b (198.19.0.3/32) — direct, 0.4 ms\n"
+	                "c (198.19.0.4/32) — relayed\n"
+	                "d (198.19.0.5/32) — relayed over TCP\n"
+	                "e — through the hub\n"
+	                "[disconnect] Disconnect\n"
+	                "[copy] Copy address = 198.19.0.2\n"
+	                "---\n"
+	                "[join] Join a network…\n[details] Details…\n---\n[quit] Quit\n");
+	details = tray_network_describe(tray_model_find(f->model, "home"));
+	g_assert_nonnull(strstr(details, "Peer: b, direct, 198.18.2.2:40000\n"));
+	g_assert_nonnull(strstr(details, "Peer: d, relayed over TCP\n"));
 }
 
 static void
@@ -379,6 +413,7 @@ main(int argc, char **argv)
 	ADD("/tray-model/refused", test_refused);
 	ADD("/tray-model/password", test_password);
 	ADD("/tray-model/hub-and-peers", test_hub_and_peers);
+	ADD("/tray-model/client-pairs", test_client_pairs);
 	ADD("/tray-model/overall-state", test_overall_state);
 	ADD("/tray-model/config-dir", test_config_dir);
 	ADD("/tray-model/bad-status", test_bad_status);
