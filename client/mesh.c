@@ -764,8 +764,13 @@ static void
 handle_candidates(TrClient *client, const TrMsg *msg)
 {
 	g_autoptr(GError) error = NULL;
+	TrClientPair *before = tr_msg_has(msg, TR_ATTR_PAIR_ID)
+	                               ? tr_client_pairs_get(client->pairs, msg->pair_id)
+	                               : NULL;
+	TrCandidateList old = before ? before->candidates : (TrCandidateList){0};
 	TrClientPair *p = tr_client_pairs_candidates(client->pairs, msg, &error);
 	PairData *d = p ? p->data : NULL;
+	gboolean changed;
 
 	if (p == NULL) {
 		g_debug("CANDIDATES: %s", error->message);
@@ -773,7 +778,13 @@ handle_candidates(TrClient *client, const TrMsg *msg)
 	}
 	if (d == NULL || d->dps == NULL || !client->cfg.direct)
 		return;
-	g_message("pair with %s: the peer's candidates changed; probing %u", p->peer,
+	changed = old.n != p->candidates.n;
+	for (guint i = 0; !changed && i < old.n; i++)
+		changed = !tr_candidate_same_endpoint(&old.items[i], &p->candidates.items[i]);
+	/* The same ones again: we roamed (the hub saw our endpoint move), so both probe. */
+	g_message("pair with %s: %s; probing %u", p->peer,
+	          changed ? "the peer's candidates changed"
+	                  : "the hub sent the peer's candidates again (our endpoint moved)",
 	          p->candidates.n);
 	path_candidates(client, p, g_get_monotonic_time()); /* a burst at once */
 }

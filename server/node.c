@@ -423,8 +423,12 @@ node_config(Session *s, TrMsg *config)
 		return;
 	}
 	hub_graph_take_pools(s, config);
+	/* Its endpoint first: the order in which a call's arguments are
+	 * evaluated is unspecified, and ep_len must be read after it is set. */
+	if (!udp_endpoint(s, config, &ep, &ep_len))
+		ep_len = 0;
 	activate(s, (TrCipher)config->cipher, (TrCompress)config->compression, config->rx_index,
-	         udp_endpoint(s, config, &ep, &ep_len) ? (struct sockaddr *)&ep : NULL, ep_len);
+	         ep_len > 0 ? (struct sockaddr *)&ep : NULL, ep_len);
 }
 
 static void

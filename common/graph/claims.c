@@ -99,19 +99,23 @@ ranks_before(const TrGraphClaim *a, const TrGraphClaim *b)
 	return strcmp(a->owner->name, b->owner->name) < 0;
 }
 
-/* Rule 1. */
+/* Rule 1. Only the other pools count: they are looked at apart, since a
+ * hub's pool holds every one of its clients' claims (a scan of the claims
+ * inside it on each client's arrival made a hub's handshakes quadratic). */
 static void
 resolve_pool(TrGraph *graph, TrGraphClaim *pool)
 {
-	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer key;
 
 	pool->accepted = TRUE;
 	pool->beaten_by = pool->outside = NULL;
-	tr_graph_claims_overlapping(graph, &pool->prefix, nearby);
-	for (guint i = 0; i < nearby->len; i++) {
-		TrGraphClaim *o = g_ptr_array_index(nearby, i);
+	g_hash_table_iter_init(&it, graph->pools);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		TrGraphClaim *o = key;
 
-		if (!o->alive || o->kind != TR_GRAPH_CLAIM_POOL || o->owner == pool->owner)
+		if (!o->alive || o->kind != TR_GRAPH_CLAIM_POOL || o->owner == pool->owner ||
+		    !tr_prefix_overlap(&o->prefix, &pool->prefix))
 			continue;
 		if (ranks_before(o, pool) &&
 		    (!pool->beaten_by || ranks_before(o, pool->beaten_by))) {

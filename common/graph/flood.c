@@ -228,7 +228,7 @@ tr_graph_claim(TrGraph *graph, const char *owner_name, const TrPrefix *prefix,
 		c->since = c->seq;
 	c->born = now;
 	c->alive = TRUE;
-	c->kind = (guint8)kind;
+	tr_graph_claim_set_kind(graph, c, (guint8)kind);
 	tr_graph_claims_resolve(graph, &p);
 	flood(graph, 0, NULL, c, now);
 	return TRUE;
@@ -485,7 +485,7 @@ apply_claim(TrGraph *graph, guint from, TrGraphNode *origin, const TrGraphMsg *m
 	c->born = now - (gint64)m->age * G_USEC_PER_SEC;
 	c->alive = alive;
 	if (c->alive) {
-		c->kind = m->kind;
+		tr_graph_claim_set_kind(graph, c, m->kind);
 		c->since = m->since;
 	}
 	if (pool && owner == origin && (fresh || !same))

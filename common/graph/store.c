@@ -225,6 +225,15 @@ tr_graph_claim_add(TrGraph *graph, TrGraphNode *origin, TrGraphNode *owner, cons
 }
 
 void
+tr_graph_claim_set_kind(TrGraph *graph, TrGraphClaim *claim, guint8 kind)
+{
+	claim->kind = kind;
+	/* Once a pool, always in the set: readers check the kind. */
+	if (kind == TR_GRAPH_CLAIM_POOL)
+		g_hash_table_add(graph->pools, claim);
+}
+
+void
 tr_graph_node_count_pools(TrGraphNode *node)
 {
 	guint64 n = 0;
@@ -276,6 +285,7 @@ tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim)
 
 	g_hash_table_remove(graph->claims, claim);
 	g_tree_remove(graph->by_prefix, claim);
+	g_hash_table_remove(graph->pools, claim);
 	g_ptr_array_remove_fast(origin->claims, claim);
 	if (claim->kind == TR_GRAPH_CLAIM_POOL && owner == origin)
 		tr_graph_node_count_pools(origin);
@@ -340,6 +350,7 @@ tr_graph_store_init(TrGraph *graph)
 	graph->edges = g_hash_table_new(edge_hash, edge_equal);
 	graph->claims = g_hash_table_new(claim_hash, claim_equal);
 	graph->by_prefix = g_tree_new_full(claim_order, NULL, NULL, NULL);
+	graph->pools = g_hash_table_new(NULL, NULL);
 }
 
 void
@@ -349,6 +360,7 @@ tr_graph_store_clear(TrGraph *graph)
 	gpointer key;
 
 	g_clear_pointer(&graph->by_prefix, g_tree_destroy);
+	g_clear_pointer(&graph->pools, g_hash_table_destroy);
 	g_hash_table_iter_init(&it, graph->claims);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		g_free(key);

@@ -94,6 +94,7 @@ struct TrGraph {
 	GHashTable *edges;  /* TrGraphEdge * (by from, to) */
 	GHashTable *claims; /* TrGraphClaim * (by origin, owner, prefix) */
 	GTree *by_prefix;   /* TrGraphClaim * ordered by address: overlap queries */
+	GHashTable *pools;  /* claims that were made pools (a few, one per hub): rule 1 */
 	GPtrArray *links;   /* TrGraphLink *, index = link id; [0] unused */
 	gboolean paths_dirty;
 	guint64 generation; /* tr_graph_generation() */
@@ -120,6 +121,8 @@ TrGraphClaim *tr_graph_claim_find(TrGraph *graph, TrGraphNode *origin, TrGraphNo
 TrGraphClaim *tr_graph_claim_add(TrGraph *graph, TrGraphNode *origin, TrGraphNode *owner,
                                  const TrPrefix *prefix);
 void tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim);
+/* Sets what @claim is (TrGraphClaimKind); the pools are also kept apart. */
+void tr_graph_claim_set_kind(TrGraph *graph, TrGraphClaim *claim, guint8 kind);
 /* Counts @node's pool addresses again (one of its pool claims came, changed or went). */
 void tr_graph_node_count_pools(TrGraphNode *node);
 /* The statements @origin may have, and its token bucket's rate and burst. */

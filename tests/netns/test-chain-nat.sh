@@ -55,7 +55,17 @@ echo "$st" | grep -q "  c: reachable, next hop c, 1 hop" || fail "a's graph: c n
 ok "a and c, each behind a cone NAT, link directly through both routers"
 
 # 200 pings between a and c while b's link is captured: the keepalives of
-# a-b and c-b (every 2 s), nothing of the 400 tunnel datagrams.
+# a-b and c-b (every 2 s), nothing of the 400 tunnel datagrams. First the
+# path MTU searches of the links with b end (their probes cross b's link).
+mtu_settled() { # mtu_settled SOCK: every UDP link's path MTU known, no search running
+	"$B/cli/trellis" status --json --socket "$1" | python3 -c '
+import json, sys
+peers = json.load(sys.stdin)[0]["peers"]
+sys.exit(any(p.get("path") == "udp" and (not p.get("path_mtu") or p.get("path_mtu_search") == "searching") for p in peers))'
+}
+for n in a b c; do
+	netns_wait_for 30 mtu_settled "$T/$n.sock" || fail "$n: path MTU search still running: $("$B/cli/trellis" status --socket "$T/$n.sock")"
+done
 netns_spawn "$nb" tcpdump -i "$b_if" -w "$T/b.pcap" -U -n 2>"$T/tcpdump.err"
 cap_pid=$NETNS_LAST_PID
 netns_wait_for 5 grep -q "listening" "$T/tcpdump.err" || fail "tcpdump did not start"
@@ -67,5 +77,6 @@ seen=$(tcpdump -r "$T/b.pcap" -n 2>/dev/null | wc -l)
 echo "# 200 pings a -> c in $(echo "$out" | sed -n 's/.*time \([0-9]*ms\).*/\1/p'); b's link saw $seen packets:" \
 	"$(tcpdump -r "$T/b.pcap" -n 2>/dev/null | awk '{print $2 == "ARP," ? "arp" : $2 == "IP" ? "ip" : $2}' | sort | uniq -c | tr '\n' ' ')"
 [ "$seen" -lt 40 ] || fail "b's link saw $seen packets during 200 pings: $(tcpdump -r "$T/b.pcap" -n 2>/dev/null | head -n 20)"
+"$B/cli/trellis" status --socket "$T/a.sock" | grep -E "^  node|path:" | paste - - | sed 's/  */ /g; s/^/# a:/'
 ok "200 pings between a and c: $seen packets on b's link (direct, not through b)"
 tap_plan
