@@ -15,8 +15,14 @@
 
 /* TLS 1.3 only. PSK only together with (EC)DHE, so PSK sessions keep
  * forward secrecy; plain PSK key exchange is not enabled. */
-#define PRIORITY_CERT "NORMAL:-VERS-ALL:+VERS-TLS1.3"
-#define PRIORITY_PSK  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK"
+/* X25519 first (GnuTLS's NORMAL puts SECP256R1 first): the same groups
+ * stay allowed, so peers that prefer another still agree on it. */
+#define GROUPS                                                                                     \
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:+GROUP-SECP384R1:"                  \
+	"+GROUP-SECP521R1:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:"                     \
+	"+GROUP-FFDHE6144:+GROUP-FFDHE8192"
+#define PRIORITY_CERT "NORMAL:-VERS-ALL:+VERS-TLS1.3:" GROUPS
+#define PRIORITY_PSK  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:" GROUPS
 
 /* The longest certificate chain a peer's is checked to. */
 #define MAX_CHAIN 8
