@@ -33,7 +33,7 @@ void
 tr_client_config_clear(TrClientConfig *c)
 {
 	g_strfreev(c->connect);
-	g_free(c->server_name);
+	g_strfreev(c->server_names);
 	g_free(c->node_key_file);
 	tr_tls_config_clear(&c->tls);
 	g_free(c->username);
@@ -43,4 +43,26 @@ tr_client_config_clear(TrClientConfig *c)
 	g_free(c->ifup);
 	g_free(c->ifdown);
 	memset(c, 0, sizeof(*c));
+}
+
+gboolean
+tr_client_config_check_names(const TrClientConfig *c, GError **error)
+{
+	guint names = c->server_names ? g_strv_length(c->server_names) : 0;
+	guint hubs = c->connect ? g_strv_length(c->connect) : 0;
+
+	if (c->tls.cert_file && names == 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+		            "certificate authentication needs the server's name (--server-name)");
+		return FALSE;
+	}
+	/* Hubs of one CA carry their own names: one per hub, in order. */
+	if (names > 1 && names != hubs) {
+		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+		            "%u server names for %u hub%s (--connect): give one name "
+		            "for every hub, or one per hub in the same order",
+		            names, hubs, hubs == 1 ? "" : "s");
+		return FALSE;
+	}
+	return TRUE;
 }

@@ -95,6 +95,8 @@ void client_mesh_stats_json(TrClient *client, GString *out, gboolean *first);
 
 /* hubs.c: which hub next (docs/MESH.md, "Clients with several hubs") */
 guint client_hubs_count(const TrClient *client);
+/* The name the current hub's certificate must carry, or NULL. */
+const char *client_hubs_server_name(const TrClient *client);
 /* The current hub refused us for good: TRUE when every hub has. */
 gboolean client_hubs_refused(TrClient *client, const GError *error);
 /* An attempt or a session ended (not for good): moves to the hub to try

@@ -355,8 +355,8 @@ on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t 
 		session_lost(client, err, FALSE);
 		return;
 	}
-	client->link = tr_link_new(fd, client->creds, client->cfg.server_name, client->server_desc,
-	                           FALSE, &link_callbacks, client, &err);
+	client->link = tr_link_new(fd, client->creds, client_hubs_server_name(client),
+	                           client->server_desc, FALSE, &link_callbacks, client, &err);
 	if (client->link == NULL) {
 		session_lost(client, err, FALSE);
 		return;
@@ -390,7 +390,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	client->udp_fd = -1;
 	client->cfg = *config;
 	client->cfg.connect = g_strdupv(config->connect);
-	client->cfg.server_name = g_strdup(config->server_name);
+	client->cfg.server_names = g_strdupv(config->server_names);
 	client->cfg.node_key_file = g_strdup(config->node_key_file);
 	tr_tls_config_copy(&client->cfg.tls, &config->tls);
 	client->cfg.tls.is_server = FALSE;
@@ -409,11 +409,8 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 		            "no server to connect to (--connect)");
 		return NULL;
 	}
-	if (config->tls.cert_file && config->server_name == NULL) {
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-		            "certificate authentication needs the server's name (--server-name)");
+	if (!tr_client_config_check_names(&client->cfg, error))
 		return NULL;
-	}
 	client->hub_refused = g_new0(gboolean, client_hubs_count(client));
 	client->switch_to = -1;
 	client->creds = tr_tls_creds_new(&client->cfg.tls, error);

@@ -27,7 +27,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	char **connect;      /* "HOST[:PORT]", tried in turn */
-	char *server_name;   /* the identity the server's certificate must carry */
+	char **server_names; /* the names the hubs' certificates must carry: one, or one per hub */
 	char *node_key_file; /* shared key: this node's own key (common/auth/node-key.h), or NULL */
 	TrTlsConfig tls;
 	char *username;
@@ -65,6 +65,9 @@ typedef struct {
 
 void tr_client_config_init(TrClientConfig *config);
 void tr_client_config_clear(TrClientConfig *config);
+/* --server-name against --connect: a certificate needs a name; one name
+ * for every hub, or one per hub in the same order. */
+gboolean tr_client_config_check_names(const TrClientConfig *config, GError **error);
 
 /* What the hub pushed, as applied. */
 typedef struct {

@@ -24,6 +24,16 @@ client_hubs_count(const TrClient *client)
 	return g_strv_length(client->cfg.connect);
 }
 
+const char *
+client_hubs_server_name(const TrClient *client)
+{
+	char **names = client->cfg.server_names;
+
+	if (names == NULL || names[0] == NULL)
+		return NULL;
+	return names[1] ? names[client->hub] : names[0];
+}
+
 /* The next hub after @from (cyclically) that has not refused us for good,
  * or -1. */
 static gint

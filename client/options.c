@@ -27,8 +27,10 @@ const TrOptDesc tr_client_options[] = {
          "While connected to a later --connect hub, check this often whether an earlier one "
          "answers again, and move back to it (0: stay where it works)",
          0},
-        {"server-name", 0, TR_OPT_STRING, "NAME", NULL, 0, 0, NULL, "Security",
-         "Name the hub's certificate must carry", 0},
+        {"server-name", 0, TR_OPT_STRINGS, "NAME", NULL, 0, 0, NULL, "Security",
+         "Name the hub's certificate must carry; with several --connect hubs, one name for all "
+         "or one per hub, in the same order",
+         0},
         {"ca", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
          "The network's CA certificate (PEM)", 0},
         {"cert", 0, TR_OPT_PATH, "FILE", NULL, 0, 0, NULL, "Security",
@@ -143,7 +145,9 @@ tr_client_config_apply_options(TrOptions *o, TrClientConfig *c, GError **error)
 	const char *const *crypto = tr_options_get_strv(o, "crypto");
 
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
-	c->server_name = g_strdup(S("server-name"));
+	c->server_names = g_strdupv((char **)tr_options_get_strv(o, "server-name"));
+	if (c->server_names && c->server_names[1] && !tr_client_config_check_names(c, error))
+		return tr_options_error_at(o, "server-name", error);
 	c->tls.ca_file = g_strdup(S("ca"));
 	c->tls.cert_file = g_strdup(S("cert"));
 	c->tls.crl_file = g_strdup(S("crl"));

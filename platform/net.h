@@ -13,6 +13,7 @@
 #ifdef _WIN32
 #include <winsock2.h>
 #include <ws2tcpip.h>
+typedef USHORT in_port_t; /* POSIX's, which Winsock lacks */
 #else
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -52,6 +53,20 @@ ssize_t tr_sock_recv(int fd, void *buf, size_t size);
 
 /* Waits up to @timeout_ms until @fd can be written to. */
 void tr_sock_wait_writable(int fd, int timeout_ms);
+
+/*
+ * A TCP socket listening on @addr (SO_REUSEADDR; an IPv6 one takes IPv4 too),
+ * non-blocking and not inherited by child processes: its descriptor, or
+ * -errno with @err saying which step failed (-EAFNOSUPPORT: no such family).
+ * @share_port: other sockets of this process may bind the same port
+ * (SO_REUSEPORT; on Windows, which has none, its SO_REUSEADDR).
+ */
+int tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog,
+                       bool share_port, TrPlatError *err);
+
+/* A connection waiting on the listening @fd, non-blocking and not inherited:
+ * its descriptor, -EAGAIN when none is waiting, or another -errno. */
+int tr_sock_accept(int fd, struct sockaddr *from, socklen_t *from_len);
 
 /*
  * Two connected, non-blocking datagram sockets that keep packet boundaries:

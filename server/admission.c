@@ -5,10 +5,8 @@
  */
 #include "server/hub-private.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "platform/net.h"
 #include <string.h>
-#include <unistd.h>
 
 /*
  * Connections that have not authenticated yet are capped twice: at most
@@ -158,7 +156,7 @@ shed(TrHub *hub, int fd, const char *remote, const char *why)
 		g_warning("handshake queue: shedding %s: %s (%" G_GUINT64_FORMAT
 		          " shed since the start; %u handshaking, %u waiting)",
 		          remote, why, hub->n_shed, hub->n_pending, hub->waiting.length);
-	close(fd);
+	tr_sock_close(fd);
 }
 
 /* Starts the handshake of an accepted connection. */
@@ -244,7 +242,7 @@ hub_admit(TrHub *hub, int fd, char *source, const char *remote)
 			g_message("refused %s: %u handshakes from %s are pending already "
 			          "(--max-pending-per-source)",
 			          remote, mine, source);
-		close(fd);
+		tr_sock_close(fd);
 		g_free(source);
 		return;
 	}
@@ -299,7 +297,7 @@ hub_admission_free(TrHub *hub)
 
 	g_clear_handle_id(&hub->waiting_id, g_source_remove);
 	while ((w = g_queue_pop_head(&hub->waiting)) != NULL) {
-		close(w->fd);
+		tr_sock_close(w->fd);
 		waiting_free(hub, w);
 	}
 	g_clear_pointer(&hub->waiting_by_source, g_hash_table_unref);

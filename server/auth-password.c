@@ -4,7 +4,9 @@
 #include "server/auth-password-private.h"
 #include "common/base/error.h"
 
+#ifndef G_OS_WIN32
 #include <crypt.h>
+#endif
 #include <errno.h>
 #include <string.h>
 
@@ -58,6 +60,19 @@ tr_password_backend_free(TrPasswordBackend *backend)
 }
 
 char *
+tr_password_user_for_log(const char *user)
+{
+	g_autofree char *cut = g_strndup(user, USER_LOG_MAX);
+	g_autofree char *escaped = g_strescape(cut, NULL);
+
+	if (strlen(user) > USER_LOG_MAX)
+		return g_strdup_printf("%s...", escaped);
+	return g_steal_pointer(&escaped);
+}
+
+/* Windows: no crypt(3); auth-password-none.c. */
+#ifndef G_OS_WIN32
+char *
 tr_password_crypt(const char *password, const char *setting, GError **error)
 {
 	/* struct crypt_data is ~32 KiB: too big for a worker thread's stack. */
@@ -76,17 +91,6 @@ tr_password_crypt(const char *password, const char *setting, GError **error)
 	explicit_bzero(data, sizeof(*data));
 	g_free(data);
 	return result;
-}
-
-char *
-tr_password_user_for_log(const char *user)
-{
-	g_autofree char *cut = g_strndup(user, USER_LOG_MAX);
-	g_autofree char *escaped = g_strescape(cut, NULL);
-
-	if (strlen(user) > USER_LOG_MAX)
-		return g_strdup_printf("%s...", escaped);
-	return g_steal_pointer(&escaped);
 }
 
 gboolean
@@ -109,3 +113,4 @@ tr_password_hash(const char *password, char **hash, GError **error)
 	*hash = tr_password_crypt(password, setting, error);
 	return *hash != NULL;
 }
+#endif

@@ -28,6 +28,12 @@ G_BEGIN_DECLS
 /* Default PAM service name: /etc/pam.d/trellis. */
 #define TR_PASSWORD_PAM_SERVICE "trellis"
 
+/* Windows: why the hub has no password backend there (auth-password-none.c). */
+#define TR_PASSWORD_NONE_REASON                                                                    \
+	"password authentication is not available in the Windows build of trellis-server: "        \
+	"its backends need crypt(3) (password-file) and PAM (pam-service), which Windows does "    \
+	"not have; use client certificates or the shared key there (docs/WINDOWS.md)"
+
 typedef struct _TrPasswordBackend TrPasswordBackend;
 
 /* The operations of one backend kind; each implementation has one const table. */

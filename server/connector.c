@@ -10,13 +10,13 @@
 #include "server/hub-private.h"
 
 #include "common/base/error.h"
+#include "common/base/watch.h"
 #include "common/ctrl/dialer.h"
+#include "platform/net.h"
 #include "server/node.h"
 #include "tr-config.h"
 
-#include <glib-unix.h>
 #include <string.h>
-#include <unistd.h>
 
 #define DORMANT_CHECK_MS 5000
 /* A contact's connection made by the node with the larger name: how long it
@@ -174,8 +174,7 @@ on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t re
 	    (gsize)remote_len <= sizeof(k->wait_remote)) {
 		memcpy(&k->wait_remote, remote, remote_len);
 		k->wait_fd = fd;
-		k->wait_watch =
-		        g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_wait_readable, k);
+		k->wait_watch = tr_watch_fd(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_wait_readable, k);
 		k->wait_timer = g_timeout_add(CROSSED_WAIT_MS, on_wait_timeout, k);
 		return;
 	}
@@ -202,7 +201,7 @@ connector_free(Connector *k)
 {
 	g_clear_handle_id(&k->retry_id, g_source_remove);
 	if (k->wait_fd >= 0) {
-		close(k->wait_fd);
+		tr_sock_close(k->wait_fd);
 		wait_end(k);
 	}
 	if (k->session)

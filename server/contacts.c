@@ -19,7 +19,7 @@
 #include "server/node.h"
 
 #include <string.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 #define CONTACT_SYNC_MS       20 /* a burst of graph messages: one look */
 #define CONTACT_BACKOFF_MAX_S 300

@@ -135,7 +135,11 @@ file_mtime(const char *path)
 
 	if (stat(path, &st) < 0)
 		return 0;
+#ifdef G_OS_WIN32
+	return (gint64)st.st_mtime * G_USEC_PER_SEC; /* seconds only there */
+#else
 	return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+#endif
 }
 
 /*

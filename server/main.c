@@ -17,7 +17,9 @@
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <stdio.h>
+#ifndef G_OS_WIN32
 #include <sys/resource.h>
+#endif
 #include <string.h>
 
 static TrHub *hub;
@@ -254,7 +256,9 @@ main(int argc, char **argv)
 		goto fail;
 	}
 
-	/* One socket per client: take every file descriptor we are allowed. */
+#ifndef G_OS_WIN32
+	/* One socket per client: take every file descriptor we are allowed
+	 * (Windows' sockets are handles, with no such limit). */
 	{
 		struct rlimit rl;
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -262,6 +266,7 @@ main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
+#endif
 	hub = tr_hub_new(&cfg, &error);
 	if (hub == NULL)
 		goto fail;

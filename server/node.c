@@ -21,7 +21,7 @@
 #include "tr-config.h"
 
 #include <string.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 typedef struct {
 	char *name;           /* its --name */

@@ -7,6 +7,7 @@
 #include "common/daemon/dataplane-options.h"
 #include "common/daemon/shared-key-options.h"
 #include "common/pki/pki.h"
+#include "server/auth-password.h"
 #include "common/daemon/service.h"
 #include "tr-config.h"
 
@@ -177,6 +178,14 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 			return FALSE;
 		c->tls.shared_key = key;
 	}
+#ifdef G_OS_WIN32
+	/* Refused here too, to name the config line (auth-password-none.c). */
+	if (S("password-file") || S("pam-service")) {
+		g_set_error_literal(error, TR_ERROR, TR_ERROR_UNSUPPORTED, TR_PASSWORD_NONE_REASON);
+		return tr_options_error_at(o, S("password-file") ? "password-file" : "pam-service",
+		                           error);
+	}
+#endif
 	c->password_file = g_strdup(S("password-file"));
 	c->pam_service = g_strdup(S("pam-service"));
 	c->pam_confdir = g_strdup(g_getenv("TRELLIS_PAM_CONFDIR"));

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
-#include <netinet/in.h>
+#include "platform/net.h"
 #include <string.h>
 
 typedef struct {
@@ -283,7 +283,7 @@ tr_hub_pairs_set_endpoint(TrHubPairs *pairs, gpointer member, const struct socka
 
 	if (m == NULL)
 		return;
-	if (addr == NULL || len == 0 || len > sizeof(m->addr)) {
+	if (addr == NULL || len == 0 || (size_t)len > sizeof(m->addr)) {
 		m->len = 0;
 		if (m->pairs->len == 0)
 			g_hash_table_remove(pairs->members, member);

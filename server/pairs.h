@@ -19,7 +19,7 @@
 #include <glib.h>
 
 #include <stdint.h>
-#include <sys/socket.h>
+#include "platform/net.h"
 
 G_BEGIN_DECLS
 

@@ -10,14 +10,12 @@
 
 #include "common/base/addr.h"
 #include "common/base/error.h"
+#include "common/base/watch.h"
 #include "common/daemon/tunnel.h"
+#include "platform/net.h"
 
 #include <errno.h>
-#include <glib-unix.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 static gboolean
 on_accept(gint fd, GIOCondition cond, gpointer p)
@@ -28,7 +26,7 @@ on_accept(gint fd, GIOCondition cond, gpointer p)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		char remote[80];
-		int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cfd = tr_sock_accept(fd, (struct sockaddr *)&ss, &sl);
 
 		if (cfd < 0)
 			break;
@@ -44,7 +42,7 @@ listen_tcp(const char *host, guint16 port, gboolean share_port, GError **error)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t sl;
-	int fd, one = 1, zero = 0;
+	int fd;
 
 	if (host == NULL) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -58,34 +56,18 @@ listen_tcp(const char *host, guint16 port, gboolean share_port, GError **error)
 		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
 			return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && host == NULL && errno == EAFNOSUPPORT) {
+	fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sl, 128, share_port, NULL);
+	if (fd == -EAFNOSUPPORT && host == NULL) {
 		/* No IPv6 on this host: all IPv4 addresses instead. */
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		memset(&ss, 0, sizeof(ss));
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
-		sl = sizeof(*sin);
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sizeof(*sin), 128, share_port,
+		                        NULL);
 	}
 	if (fd < 0) {
-		tr_set_error_errno(error, errno, "socket");
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* A node's own dials leave from this port too (hub_node_shares_port). */
-	if (share_port)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		tr_set_error_errno(error, errno, "cannot listen on port %u (TCP)", port);
-		close(fd);
-		return -1;
-	}
-	if (listen(fd, 128) < 0) {
-		tr_set_error_errno(error, errno, "listen");
-		close(fd);
+		tr_set_error_errno(error, -fd, "cannot listen on port %u (TCP)", port);
 		return -1;
 	}
 	return fd;
@@ -152,18 +134,17 @@ hub_open_sockets(TrHub *hub, const char *host, guint16 port, GError **error)
 void
 hub_accept_start(TrHub *hub)
 {
-	hub->tcp_watch = g_unix_fd_add(hub->tcp_fd, G_IO_IN, on_accept, hub);
+	hub->tcp_watch = tr_watch_fd(hub->tcp_fd, G_IO_IN, on_accept, hub);
 }
 
 void
 hub_close_sockets(TrHub *hub)
 {
 	g_clear_handle_id(&hub->tcp_watch, g_source_remove);
-	if (hub->tcp_fd >= 0)
-		close(hub->tcp_fd);
+	tr_sock_close(hub->tcp_fd);
 	hub->tcp_fd = -1;
 	for (guint i = 0; i < hub->n_udp; i++)
-		close(hub->udp_fds[i]);
+		tr_sock_close(hub->udp_fds[i]);
 	g_clear_pointer(&hub->udp_fds, g_free);
 	hub->n_udp = 0;
 	hub->udp_fd = -1;

@@ -95,6 +95,40 @@ tr_sock_dgram_pair(int fds[2], TrPlatError *err)
 }
 
 int
+tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog, bool share_port,
+                   TrPlatError *err)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0, rc;
+
+	if (fd < 0)
+		return tr_plat_error_set(err, errno, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (share_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (addr->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, addr, addr_len) < 0)
+		rc = tr_plat_error_set(err, errno, "bind: %s", strerror(errno));
+	else if (listen(fd, backlog) < 0)
+		rc = tr_plat_error_set(err, errno, "listen: %s", strerror(errno));
+	else
+		return fd;
+	close(fd);
+	return rc;
+}
+
+int
+tr_sock_accept(int fd, struct sockaddr *from, socklen_t *from_len)
+{
+	int cfd = accept4(fd, from, from_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (cfd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return cfd;
+}
+
+int
 tr_net_local_addresses(const char *skip_ifname, struct sockaddr_storage *out, int max,
                        TrPlatError *err)
 {

@@ -213,6 +213,60 @@ tr_sock_dgram_pair(int fds[2], TrPlatError *err)
 	return tr_sock_set_nonblocking(fds[0], err);
 }
 
+int
+tr_sock_listen_tcp(const struct sockaddr *addr, socklen_t addr_len, int backlog, bool share_port,
+                   TrPlatError *err)
+{
+	char ebuf[256];
+	SOCKET s;
+	DWORD off = 0;
+	BOOL on = TRUE;
+	int rc = tr_net_init(err);
+
+	if (rc < 0)
+		return rc;
+	s = WSASocketW(addr->sa_family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+	               WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+	if (s == INVALID_SOCKET)
+		return tr_plat_error_set(
+		        err, tr_sock_errno(), "socket: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+	/* Windows' SO_REUSEADDR lets other sockets bind the port too: only when
+	 * asked; otherwise SO_EXCLUSIVEADDRUSE, what POSIX's plain bind() means. */
+	setsockopt(s, SOL_SOCKET, share_port ? SO_REUSEADDR : SO_EXCLUSIVEADDRUSE,
+	           (const char *)&on, sizeof(on));
+	if (addr->sa_family == AF_INET6)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&off, sizeof(off));
+	if (bind(s, addr, addr_len) != 0)
+		rc = tr_plat_error_set(
+		        err, tr_sock_errno(), "bind: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+	else if (listen(s, backlog) != 0)
+		rc = tr_plat_error_set(
+		        err, tr_sock_errno(), "listen: %s",
+		        tr_win_strerror((DWORD)WSAGetLastError(), ebuf, sizeof(ebuf)));
+	else if ((rc = tr_sock_set_nonblocking((int)s, err)) == 0)
+		return (int)s;
+	closesocket(s);
+	return rc;
+}
+
+int
+tr_sock_accept(int fd, struct sockaddr *from, socklen_t *from_len)
+{
+	SOCKET s = accept((SOCKET)fd, from, from_len);
+
+	if (s == INVALID_SOCKET)
+		return -tr_sock_errno();
+	/* accept() copies the listening socket's properties; said again, to be sure. */
+	SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+	if (tr_sock_set_nonblocking((int)s, NULL) < 0) {
+		closesocket(s);
+		return -EIO;
+	}
+	return (int)s;
+}
+
 /* Whether adapter @a is the one named @name (its friendly name, in UTF-8, or its GUID). */
 static int
 adapter_named(const IP_ADAPTER_ADDRESSES *a, const char *name)

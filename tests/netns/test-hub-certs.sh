@@ -12,18 +12,13 @@
 #   [hub-o] 198.18.4.2 --+
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 netns_require_root
 B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
 S=$T/pki
 O=$T/other
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 15 "$f"; done
-	exit 1
-}
+. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 
 "$B/cli/trellis" pki init --state-dir "$S" >/dev/null || fail "pki init"
 for h in hub-a hub-b hub-r; do
@@ -45,18 +40,10 @@ for ns in "$hb" "$hx" "$hr" "$ho"; do
 	netns_link "$ha" "198.18.$i.1/24" "$ns" "198.18.$i.2/24" || fail "link"
 done
 
-hub() { # hub NS NAME PKI POOL POOL6 [args]
-	local ns=$1 name=$2 pki=$3 pool=$4 pool6=$5
-	shift 5
-	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --ca "$pki/ca.crt" \
-		--cert "$pki/issued/$name.crt" --key "$pki/issued/$name.key" --crl "$S/crl.pem" \
-		--pool "$pool" --pool6 "$pool6" --route 198.19.0.0/16 \
-		--control-socket "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1
-}
-hub "$ha" hub-a "$S" 198.19.16.0/20 fd00:19:1::/64
+cert_hub "$ha" hub-a "$S" 198.19.16.0/20 fd00:19:1::/64
 netns_wait_for 10 grep -q "listening" "$T/hub-a.log" || fail "hub-a did not start"
 
-hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
+cert_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
 netns_wait_for 20 grep -q "node hub-a connected to" "$T/hub-b.log" || fail "hub-b did not join hub-a"
 netns_wait_for 10 grep -q "node hub-b connected from" "$T/hub-a.log" || fail "hub-a did not take hub-b"
 netns_wait_for 10 netns_exec "$hb" ping -c 1 -W 1 198.19.16.1 >/dev/null || fail "hub-b cannot reach hub-a's address"
@@ -65,15 +52,15 @@ netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/hub-a.sock' | grep
 ok "hubs of one CA join with their server certificates: linked, in each other's graph, addresses reachable"
 
 # A client certificate of the CA cannot pose as a hub.
-hub "$hx" hub-x "$S" 198.19.48.0/20 fd00:19:3::/64 -c 198.18.2.1
+cert_hub "$hx" hub-x "$S" 198.19.48.0/20 fd00:19:3::/64 -c 198.18.2.1
 want="'hub-x' presented a client certificate; hubs join hubs with their server certificates"
 netns_wait_for 20 grep -qF "$want" "$T/hub-a.log" || fail "hub-a did not refuse hub-x's client certificate"
 netns_wait_for 10 grep -qF "$want" "$T/hub-x.log" || fail "hub-x was not told why"
 grep -F "$want" "$T/hub-a.log" | head -n 1 | sed 's/^/# hub-a: /'
 
 # A revoked hub certificate (the CRL) and one of another CA: refused in TLS.
-hub "$hr" hub-r "$R" 198.19.64.0/20 fd00:19:4::/64 -c 198.18.3.1
-hub "$ho" hub-o "$O" 198.19.80.0/20 fd00:19:5::/64 -c 198.18.4.1
+cert_hub "$hr" hub-r "$R" 198.19.64.0/20 fd00:19:4::/64 -c 198.18.3.1
+cert_hub "$ho" hub-o "$O" 198.19.80.0/20 fd00:19:5::/64 -c 198.18.4.1
 netns_wait_for 20 grep -q "refused 198.18.3.2.*certificate revoked (subject hub-r)" "$T/hub-a.log" ||
 	fail "hub-a did not refuse the revoked hub-r"
 netns_wait_for 20 grep -q "refused 198.18.4.2.*unknown CA.*subject hub-o" "$T/hub-a.log" ||
@@ -85,4 +72,4 @@ done
 st=$("$B/cli/trellis" status --socket "$T/hub-a.sock")
 echo "$st" | grep -q "graph: hub-a, 1 other node known" || fail "hub-a's graph has more than hub-b: $st"
 ok "refused with the reason: a client certificate posing as a hub, a revoked hub certificate, a hub of another CA"
-echo "1..$n"
+tap_plan

@@ -4,11 +4,14 @@
  * order, the next one at once while the round has untried hubs, a backoff
  * once all failed and then the first again; a hub that refused for good
  * skipped, the client stopping only when every hub did; failback's target
- * first; a restart forgets it all.
+ * first; a restart forgets it all; the server name each hub's certificate
+ * must carry.
  */
 #include "client/client-private.h"
 
 #include "common/base/error.h"
+
+#include <string.h>
 
 static TrClient *
 client_with(const char *const *hubs)
@@ -26,6 +29,7 @@ static void
 client_free(TrClient *c)
 {
 	g_strfreev(c->cfg.connect);
+	g_strfreev(c->cfg.server_names);
 	g_free(c->hub_refused);
 	g_free(c);
 }
@@ -138,6 +142,46 @@ test_failback_target(void)
 	client_free(c);
 }
 
+static void
+test_server_names(void)
+{
+	const char *const hubs[] = {"hub-1", "hub-2", NULL};
+	const char *const one[] = {"hub", NULL};
+	const char *const each[] = {"hub-a", "hub-b", NULL};
+	const char *const three[] = {"hub-a", "hub-b", "hub-c", NULL};
+	TrClient *c = client_with(hubs);
+	g_autoptr(GError) error = NULL;
+
+	/* Shared key: no name needed. */
+	g_assert_true(tr_client_config_check_names(&c->cfg, &error));
+	g_assert_null(client_hubs_server_name(c));
+	/* A certificate needs one. */
+	c->cfg.tls.cert_file = (char *)"c.crt";
+	g_assert_false(tr_client_config_check_names(&c->cfg, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
+	g_clear_error(&error);
+	/* One name: every hub's. */
+	c->cfg.server_names = g_strdupv((char **)one);
+	g_assert_true(tr_client_config_check_names(&c->cfg, &error));
+	c->hub = 1;
+	g_assert_cmpstr(client_hubs_server_name(c), ==, "hub");
+	/* One per hub (hubs of one CA): the current hub's. */
+	g_strfreev(c->cfg.server_names);
+	c->cfg.server_names = g_strdupv((char **)each);
+	g_assert_true(tr_client_config_check_names(&c->cfg, &error));
+	g_assert_cmpstr(client_hubs_server_name(c), ==, "hub-b");
+	c->hub = 0;
+	g_assert_cmpstr(client_hubs_server_name(c), ==, "hub-a");
+	/* Neither: refused, both counts named. */
+	g_strfreev(c->cfg.server_names);
+	c->cfg.server_names = g_strdupv((char **)three);
+	g_assert_false(tr_client_config_check_names(&c->cfg, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "3 server names for 2 hubs"));
+	c->cfg.tls.cert_file = NULL;
+	client_free(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,5 +190,6 @@ main(int argc, char **argv)
 	g_test_add_func("/client-hubs/single", test_single);
 	g_test_add_func("/client-hubs/refused", test_refused);
 	g_test_add_func("/client-hubs/failback-target", test_failback_target);
+	g_test_add_func("/client-hubs/server-names", test_server_names);
 	return g_test_run();
 }

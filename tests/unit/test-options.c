@@ -130,7 +130,7 @@ test_file_and_override(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(cfg.mtu, ==, 1300);
 	g_assert_false(cfg.udp);
-	g_assert_cmpstr(cfg.server_name, ==, "hub");
+	g_assert_cmpstrv(cfg.server_names, ((const char *[]){"hub", NULL}));
 	tr_client_config_clear(&cfg);
 	(void)origin;
 	cleanup(path);

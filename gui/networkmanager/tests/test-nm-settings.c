@@ -339,6 +339,14 @@ static const struct {
         {"connect=198.18.60.1", "shared-key=0123456789abcdef", NULL, NULL},
         {"connect=198.18.60.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|server-name=hub", "", NULL,
          NULL},
+        {"connect=198.18.60.1;198.18.61.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|"
+         "server-name=hub-a;hub-b",
+         "", NULL, NULL},
+        {"connect=198.18.60.1;198.18.61.1|ca=/a/ca.crt|cert=/a/c.crt|key=/a/c.key|"
+         "server-name=hub-a;hub-b;hub-c",
+         "", "server-name",
+         "3 server names for 2 hubs (--connect): give one name for "
+         "every hub, or one per hub in the same order"},
         {"connect=198.18.60.1|username=alice|password-flags=2", "", NULL, NULL},
         {"server-name=hub", "", "-", "no hub to connect to: 'connect' (HOST[:PORT]) is missing"},
         {"connect=198.18.60.1|mtu=70000", "", "mtu",
