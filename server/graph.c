@@ -175,7 +175,10 @@ sync_routes(TrHub *hub)
 	g_hash_table_iter_init(&it, hub->graph_links);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		g_hash_table_insert(by_name, (gpointer)hub_session_name(v), v);
-	tr_graph_foreach_claim(hub->graph, want_claim, &ctx);
+	/* Without a linked hub nothing is wanted: the walk of every claim (one per
+	 * client, up to 100 times a second while clients arrive) is skipped. */
+	if (g_hash_table_size(by_name) > 0)
+		tr_graph_foreach_claim(hub->graph, want_claim, &ctx);
 
 	g_hash_table_iter_init(&it, hub->graph_routes);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
