@@ -74,6 +74,8 @@ node_gone(Session *s)
 }
 
 static void node_established(Session *s);
+static gboolean udp_endpoint(Session *s, const TrMsg *config, struct sockaddr_storage *out,
+                             socklen_t *len);
 static void node_message(Session *s, TrMsg *msg);
 
 static const SessionKind node_kind = {
@@ -318,6 +320,8 @@ hub_node_hello(Session *s, TrMsg *hello)
 	g_auto(TrMsg) answer = {0};
 	TrCipher cipher;
 	TrCompress comp;
+	struct sockaddr_storage ep;
+	socklen_t ep_len = 0;
 
 	hub_session_set_kind(s, &node_kind, g_new0(NodeSession, 1));
 	if (hub->cfg.node_name == NULL) {
@@ -357,8 +361,16 @@ hub_node_hello(Session *s, TrMsg *hello)
 		hub_session_refuse(s, TR_REFUSE_INTERNAL, error->message, "internal error");
 		return;
 	}
-	/* The endpoint is learnt from the node's first authenticated datagram. */
-	activate(s, cipher, comp, hello->rx_index, NULL, 0);
+	/* Probe it where the node's edge says it is (its address as the
+	 * connection shows it, the port it stated): behind a NAT that keeps ports
+	 * that opens our router for its datagrams while it opens its own for
+	 * ours. Wrong or not, the endpoint moves to where the node's first
+	 * authenticated datagram comes from, and data takes UDP only once the
+	 * node says it hears us. */
+	if (!tr_msg_has(hello, TR_ATTR_UDP_PORT) || !udp_endpoint(s, hello, &ep, &ep_len))
+		ep_len = 0;
+	activate(s, cipher, comp, hello->rx_index, ep_len > 0 ? (struct sockaddr *)&ep : NULL,
+	         ep_len);
 }
 
 /* Its UDP endpoint: the address we reached, at the port it states, in the

@@ -20,6 +20,7 @@ B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
 KEY="correct horse battery staple"
 . "$TR_SOURCE_ROOT/tests/lib/tap.sh"
+. "$TR_SOURCE_ROOT/tests/lib/status.sh"
 
 netns_new sw sw && netns_new na a && netns_new nb b && netns_new nc c && netns_new nd d || fail "netns"
 ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up || fail "bridge"
@@ -57,6 +58,10 @@ ok "a --connect b, c --connect b: a and c learn of each other through b and link
 
 # 200 pings between a and c while b's port is captured: the keepalives of
 # a-b and c-b (every 2 s) and ARP, nothing of the 400 tunnel datagrams.
+# The path MTU searches of the links with b first (their probes cross b's port).
+for n in a b c; do
+	netns_wait_for 30 status_mtu_settled "$T/$n.sock" || fail "$n: path MTU search still running"
+done
 netns_spawn "$sw" tcpdump -i port2 -w "$T/b.pcap" -U -n 2>"$T/tcpdump.err"
 cap_pid=$NETNS_LAST_PID
 netns_wait_for 5 grep -q "listening" "$T/tcpdump.err" || fail "tcpdump did not start"
@@ -68,7 +73,10 @@ wait "$cap_pid" 2>/dev/null
 seen=$(tcpdump -r "$T/b.pcap" -n 2>/dev/null | wc -l)
 echo "# 200 pings a -> c in $(echo "$out" | sed -n 's/.*time \([0-9]*ms\).*/\1/p'); b's port saw $seen packets:" \
 	"$(tcpdump -r "$T/b.pcap" -n 2>/dev/null | awk '{print $2 == "ARP," ? "arp" : $2 == "IP" ? "ip" : $2}' | sort | uniq -c | tr '\n' ' ')"
-[ "$seen" -lt 40 ] || fail "b's port saw $seen packets during 200 pings: $(tcpdump -r "$T/b.pcap" -n 2>/dev/null | head -n 20)"
+# Through b the 200 pings and replies would be 800 packets on its port; the
+# links a-b and c-b (UDP keepalives and answers, graph messages over TLS and
+# their ACKs) and IPv6 neighbour traffic make 25 to 75 in these 3 s.
+[ "$seen" -lt 100 ] || fail "b's port saw $seen packets during 200 pings: $(tcpdump -r "$T/b.pcap" -n 2>/dev/null | head -n 20)"
 ok "200 pings between a and c: $seen packets on b's port (direct, not through b)"
 
 # c shuts down: it says so (BYE, CLOSE); a drops it at once and, knowing
