@@ -778,13 +778,21 @@ handle_candidates(TrClient *client, const TrMsg *msg)
 	}
 	if (d == NULL || d->dps == NULL || !client->cfg.direct)
 		return;
+	/* Compared as sets: the same endpoints in another order are no change. */
 	changed = old.n != p->candidates.n;
-	for (guint i = 0; !changed && i < old.n; i++)
-		changed = !tr_candidate_same_endpoint(&old.items[i], &p->candidates.items[i]);
-	/* The same ones again: we roamed (the hub saw our endpoint move), so both probe. */
+	for (guint i = 0; !changed && i < p->candidates.n; i++) {
+		gboolean known = FALSE;
+
+		for (guint j = 0; !known && j < old.n; j++)
+			known = tr_candidate_same_endpoint(&old.items[j], &p->candidates.items[i]);
+		changed = !known;
+	}
+	/* The same ones again: one of us roamed (the hub saw an endpoint move to an
+	 * address the peer had offered already, or ours move), so both probe. */
 	g_message("pair with %s: %s; probing %u", p->peer,
 	          changed ? "the peer's candidates changed"
-	                  : "the hub sent the peer's candidates again (our endpoint moved)",
+	                  : "the hub sent the peer's candidates again (the same ones: one of us "
+	                    "moved)",
 	          p->candidates.n);
 	path_candidates(client, p, g_get_monotonic_time()); /* a burst at once */
 }

@@ -103,8 +103,11 @@ ip -n "$a" addr change "$used/64" dev "$aif" preferred_lft 0 || fail "deprecate 
 netns_exec "$a" ping -c 2 -i 0.2 -W 2 198.19.100.1 >/dev/null || fail "a cannot ping the hub"
 netns_wait_for 10 grep -q "endpoint moved from \[$used\]:[0-9]* to \[$other\]:" "$T/hub.log" ||
 	fail "the hub did not see a roam: $(grep 'moved' "$T/hub.log")"
-netns_wait_for 10 grep -q "pair with a: the peer's candidates changed" "$T/b.log" || fail "b was not given a's new candidate"
+# a's new address was one of its host candidates already, so b may be sent the
+# same set again (the hub re-sends on the roam either way): both say so.
+netns_wait_for 10 grep -q "pair with a: the \(peer's candidates changed\|hub sent the peer's candidates again\)" "$T/b.log" ||
+	fail "b was not sent a's candidates after the roam"
 ! grep -q "our addresses changed" "$T/a.log" || fail "a's own candidates changed (the test wants the hub's push)"
 netns_exec "$a" ping -c 10 -i 0.1 -W 2 -q "$ab" >/dev/null || fail "a cannot ping b after roaming"
-ok "a roamed from $used to $other: the hub passed b its new candidate; the pair works"
+ok "a roamed from $used to $other: the hub passed b a's candidates again; the pair works"
 echo "1..$n"
