@@ -94,8 +94,8 @@ set_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 	struct {
 		TrIoWatch *w;
 		GIOCondition cond;
-	} todo[2 * BATCH];
-	guint n_todo = 0, n_kicks = 0;
+	} due[2 * BATCH];
+	guint n_due = 0, n_kicks = 0;
 	int n;
 
 	(void)callback;
@@ -108,8 +108,8 @@ set_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 
 		unkick(set, w);
 		w->stamp = set->serial;
-		todo[n_todo].w = w;
-		todo[n_todo++].cond = from_epoll(ev[i].events);
+		due[n_due].w = w;
+		due[n_due++].cond = from_epoll(ev[i].events);
 	}
 	/* Kicks queued before this dispatch, a batch of them; later ones wait. */
 	while (set->kicks.length > 0 && n_kicks++ < BATCH) {
@@ -118,13 +118,13 @@ set_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 		unkick(set, w);
 		if (w->stamp == set->serial)
 			continue; /* served above */
-		todo[n_todo].w = w;
-		todo[n_todo++].cond = 0;
+		due[n_due].w = w;
+		due[n_due++].cond = 0;
 	}
 	/* No watch is freed before the end (see tr_io_watch_free): the pointers hold. */
-	for (guint i = 0; i < n_todo; i++)
-		if (!todo[i].w->dead)
-			todo[i].w->func(todo[i].w->fd, todo[i].cond, todo[i].w->user_data);
+	for (guint i = 0; i < n_due; i++)
+		if (!due[i].w->dead)
+			due[i].w->func(due[i].w->fd, due[i].cond, due[i].w->user_data);
 	if (--set->depth == 0)
 		set_free_dead(set);
 	return G_SOURCE_CONTINUE;
