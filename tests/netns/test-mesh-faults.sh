@@ -24,6 +24,7 @@
 # TR_FAULTS_MB, TR_FAULTS_SPEC and TR_FAULTS_SEED as for `faults`.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+S=$T/pki
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 . "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
