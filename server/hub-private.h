@@ -127,8 +127,9 @@ void hub_routes_commit(TrHub *hub);
 /* mesh.c: pair sessions between clients (docs/PROTOCOL.md, "Pair sessions") */
 void hub_mesh_init(TrHub *hub); /* with client-to-client traffic, unless --no-mesh */
 void hub_mesh_free(TrHub *hub);
-/* The data plane forwarded @s's traffic to the session of forwarding id @to. */
-void hub_mesh_forwarded(Session *s, uint32_t to);
+/* The data plane forwarded @s's traffic to the session of forwarding id @to (@dst: its
+ * destination, when @to is a link to another hub). */
+void hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst);
 /* PAIR_TLS, PAIR_END, CANDIDATES, RELAY from client @s: TRUE when handled. */
 gboolean hub_mesh_message(Session *s, TrMsg *msg);
 /* A relay frame from @from (TrDpConfig.relay): on, unchanged, to the other member. */

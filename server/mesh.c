@@ -258,7 +258,7 @@ pairable(Session *s)
 }
 
 void
-hub_mesh_forwarded(Session *s, uint32_t to)
+hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst)
 {
 	TrHub *hub = s->hub;
 	g_autoptr(GError) error = NULL;
