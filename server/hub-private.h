@@ -70,6 +70,9 @@ struct _TrHub {
 	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL with --no-mesh */
 	GHashTable
 	        *pair_backoff; /* "a\nb" -> MeshBackoff: pairs whose handshakes failed (mesh.c) */
+	/* Pairs with a member behind another hub (mesh.c): id -> CrossPair, and the
+	 * members' names -> id, so two members are introduced once. */
+	GHashTable *cross_pairs, *cross_by_key;
 	TrLogLimit pair_log;
 	TrGraph *graph;          /* the network of hubs and nodes (graph.c) */
 	GHashTable *graph_links; /* graph link id -> Session */
@@ -122,6 +125,8 @@ gboolean hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char *
  * next hop toward its owner. FALSE: not routed (logged). The forwarding
  * snapshot follows at hub_routes_commit(). */
 gboolean hub_route_learnt(Session *s, const TrPrefix *prefix, gboolean add);
+/* The session the forwarding table routes @dst to (NULL: ours, or none). */
+Session *hub_route_session(TrHub *hub, const TrPrefix *dst);
 void hub_routes_commit(TrHub *hub);
 
 /* mesh.c: pair sessions between clients (docs/PROTOCOL.md, "Pair sessions") */
