@@ -469,9 +469,10 @@ introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst)
 	    (!hub->cfg.relay && s->no_direct))
 		return;
 	owner = tr_graph_route(hub->graph, (TrAddrFamily)dst->family, dst->addr);
+	/* A client behind a hub further on: not a hub, nor a node linked to us itself. */
 	if (owner == NULL || !tr_graph_node_info(hub->graph, owner, &info) || !info.reachable ||
-	    info.hub || info.relay || strcmp(info.nexthop, hub_session_name(link)) != 0 ||
-	    strcmp(s->graph_name, owner) >= 0)
+	    info.hub || info.relay || info.hops < 2 ||
+	    strcmp(info.nexthop, hub_session_name(link)) != 0 || strcmp(s->graph_name, owner) >= 0)
 		return;
 	key = g_strdup_printf("%s\n%s", s->identity, owner);
 	if (g_hash_table_contains(hub->cross_by_key, key))
@@ -577,10 +578,16 @@ start_from_link(TrHub *hub, Session *from, TrMsg *msg)
 	}
 	/* Relayed on every hop, or not at all. */
 	msg->relay = msg->relay && hub->cfg.relay;
-	other = tr_hub_pairs_other(hub->pairs, id, from);
-	if (other != NULL) {
+	if (!tr_msg_has(msg, TR_ATTR_TARGET)) {
+		/* The answer (it has no target), on its way back by id. */
 		CrossPair *cp = cross_get(hub, id);
 
+		other = tr_hub_pairs_other(hub->pairs, id, from);
+		if (other == NULL) {
+			g_debug("%s: PAIR_START answering pair %08x, which is over here",
+			        hub_session_name(from), id);
+			return;
+		}
 		if (hub_session_is_node(other)) {
 			pass_on(other, msg);
 			return;
@@ -594,10 +601,6 @@ start_from_link(TrHub *hub, Session *from, TrMsg *msg)
 		cp->peer = g_strdup(msg->peer);
 		g_hash_table_insert(hub->cross_by_key, cp->key, GUINT_TO_POINTER(id));
 		deliver(other, msg);
-		return;
-	}
-	if (!tr_msg_has(msg, TR_ATTR_TARGET)) {
-		refuse_start(from, id, TR_REFUSE_PROTOCOL, "PAIR_START without a target");
 		return;
 	}
 	t = hub_route_session(hub, &msg->target);
