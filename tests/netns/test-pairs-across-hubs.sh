@@ -11,22 +11,13 @@
 #   [c2] 198.19.2.2 -- [r2 cone] 198.18.2.2 --+                +-- 198.18.20.2 [hub-2]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
-. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
-. "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 netns_require_root
-nat_require
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 B=$TR_BUILD_ROOT
 T=$(netns_tmpdir)
-KEY="correct horse battery staple"
-TAP_N=0
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
+. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
+. "$TR_SOURCE_ROOT/tests/lib/mesh.sh" # nat.sh; skips without nft
 
 nat_internet || fail "internet"
 netns_new h1 hub1 && netns_new h2 hub2 || fail "netns"
@@ -38,16 +29,11 @@ nat_router r1 r1 1 cone && nat_router r2 r2 2 cone || fail "routers"
 nat_host c1 c1 "$r1" 1 2 && nat_host c2 c2 "$r2" 2 2 || fail "hosts"
 
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 2
-netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 2 -c 198.18.10.2
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
 
-client() { # client NS NAME HUB
-	netns_spawn "$1" "$B/client/trellis-client" -c "$3" --shared-key "$KEY" --name "$2" \
-		--control-socket "$T/$2.sock" >"$T/$2.log" 2>&1
-}
-client "$c1" c1 198.18.10.2
-client "$c2" c2 198.18.20.2
+client "$c1" c1 198.18.10.2 c1.log --control-socket "$T/c1.sock"
+client "$c2" c2 198.18.20.2 c2.log --control-socket "$T/c2.sock"
 netns_wait_for 15 grep -q "data now over UDP" "$T/c1.log" || fail "c1 did not connect"
 netns_wait_for 15 grep -q "data now over UDP" "$T/c2.log" || fail "c2 did not connect"
 a2=$(hubs_tun_addr "$c2")
