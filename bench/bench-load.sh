@@ -79,7 +79,7 @@ if [ "$STORM" = 1 ]; then
 	sleep 1
 	kill -USR1 "$probes" # (the quiet second)
 	ip netns exec "$h" "$B/tests/trellis-loadgen" -c 127.0.0.1:3210 --shared-key "$KEY" -n "$n" \
-		--concurrency 100 --timeout 300 --reconnect >"$T/storm.out" 2>&1 &
+		--concurrency 100 --timeout 300 --reconnect --progress >"$T/storm.out" 2>&1 &
 	gen=$!
 	NETNS_PIDS+=("$gen")
 	netns_wait_for 300 grep -q holding "$T/storm.out" || { cat "$T/storm.out"; exit 1; }
@@ -105,7 +105,10 @@ if [ "$STORM" = 1 ]; then
 			printf "hub down (SIGKILL to listening again): %.2f s\n", u - k
 			printf "every session back: %.2f s after the first loss, %.2f s after the hub listened again\n", b, b - (u - k) }'
 	fi
-	grep -c "too many pending\\|handshake queue" "$T/hub$n.log" | sed 's/^/hub admission log lines: /'
+	echo "== the namespace's TCP counters (listen queue overflows: connections the kernel dropped before the hub accepted them)"
+	ip netns exec "$h" nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop TcpExtTCPTimeouts 2>/dev/null | tail -n +2
+	echo "== the restarted hub's admission log (rate-limited)"
+	grep "too many pending\\|handshake queue\\|refused at admission\\|cannot accept" "$T/hub$n.log" | tail -n 8
 	netns_kill "$probes"
 	netns_kill "$gen"
 	netns_kill "$hub"

@@ -364,9 +364,9 @@ on_roamed(TrLink *link, gpointer p)
 }
 
 static void
-on_forwarded(TrLink *link, uint32_t to, gpointer p)
+on_forwarded(TrLink *link, uint32_t to, const TrPrefix *dst, gpointer p)
 {
-	hub_mesh_forwarded(p, to);
+	hub_mesh_forwarded(p, to, dst);
 }
 
 static const TrLinkCallbacks session_callbacks = {

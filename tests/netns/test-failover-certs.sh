@@ -15,13 +15,9 @@
 #   [c1] 198.18.2.2 -- 198.18.2.1 [hub-a]     [c1] 198.18.3.2 -- 198.18.3.1 [hub-b]
 #   [c2] 198.18.4.2 -- 198.18.4.1 [hub-b]     [c2] 198.18.5.2 -- 198.18.5.1 [hub-a]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
-netns_require_root
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/pki
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 
 "$B/cli/trellis" pki init --state-dir "$S" >/dev/null || fail "pki init"
 for x in "hub-a --server" "hub-b --server" c1 c2; do
@@ -40,26 +36,19 @@ netns_link "$c3" 198.18.7.2/24 "$hb" 198.18.7.1/24 || fail "link"
 # hub-a runs on the CA's state directory: it redeems invites.
 cert_hub "$ha" hub-a "$S" 198.19.16.0/20 fd00:19:1::/64 --state-dir "$S"
 huba_pid=$hub_pid
-netns_wait_for 10 grep -q "listening" "$T/hub-a.log" || fail "hub-a did not start"
 cert_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
 hubb_pid=$hub_pid
 netns_wait_for 20 grep -q "node hub-a connected to" "$T/hub-b.log" || fail "hub-b did not join hub-a"
 
-client() { # client NS NAME [args]
-	local ns=$1 name=$2
-	shift 2
-	netns_spawn "$ns" "$B/client/trellis-client" --ca "$S/ca.crt" --cert "$S/issued/$name.crt" \
-		--key "$S/issued/$name.key" --control-socket "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1
-}
 # c1: its hubs and their names on the command line; c2: in its config file.
-client "$c1" c1 -c 198.18.2.1 -c 198.18.3.1 --server-name hub-a --server-name hub-b
+cert_client "$c1" c1 -c 198.18.2.1 -c 198.18.3.1 --server-name hub-a --server-name hub-b
 cat >"$T/c2.conf" <<CONF
 [client]
 connect = 198.18.4.1;198.18.5.1
 server-name = hub-b;hub-a
 failback = 2
 CONF
-client "$c2" c2 --config "$T/c2.conf"
+cert_client "$c2" c2 --config "$T/c2.conf"
 netns_wait_for 20 grep -q "connected to 198.18.2.1 as" "$T/c1.log" || fail "c1 did not reach hub-a"
 netns_wait_for 20 grep -q "connected to 198.18.4.1 as" "$T/c2.log" || fail "c2 did not reach hub-b"
 a1=$(hubs_tun_addr "$c1")
