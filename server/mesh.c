@@ -155,8 +155,8 @@ add_candidates(TrMsg *m, Session *to, Session *peer)
 
 	if (to->no_direct || peer->no_direct || hub_session_is_node(peer))
 		return;
-	for (guint i = 0; i < peer->candidates.n; i++)
-		tr_msg_add_candidate(m, &peer->candidates.items[i]);
+	for (guint i = 0; peer->candidates && i < peer->candidates->n; i++)
+		tr_msg_add_candidate(m, &peer->candidates->items[i]);
 	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
 	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
 	    tr_candidate_usable(&c))
@@ -400,10 +400,12 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	}
 	case TR_MSG_CANDIDATES:
 		/* Its own; kept for the pairs it will be in (usable ones only, in order). */
-		memset(&s->candidates, 0, sizeof(s->candidates));
+		if (s->candidates == NULL)
+			s->candidates = g_new0(TrCandidateList, 1);
+		memset(s->candidates, 0, sizeof(*s->candidates));
 		for (guint i = 0; i < msg->n_candidates; i++)
 			if (msg->candidates[i].kind != TR_CANDIDATE_REFLEXIVE)
-				tr_candidate_list_add(&s->candidates, &msg->candidates[i]);
+				tr_candidate_list_add(s->candidates, &msg->candidates[i]);
 		if (hub->pairs)
 			resend_candidates(hub, s, FALSE);
 		return TRUE;
