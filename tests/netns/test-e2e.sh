@@ -10,6 +10,7 @@
 #                          tunnel 198.19.1.0/24)
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v gnutls-cli >/dev/null || netns_skip "gnutls-cli (gnutls-bin) is not installed"
 
@@ -17,11 +18,8 @@ S=$T/state
 O=$T/other
 
 # ---- PKI: the network's CA, a hub, clients; a second, unrelated CA ----------
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-for name in c1 c2 c3; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-$B/cli/trellis pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
-$B/cli/trellis pki issue stranger --state-dir "$O" >/dev/null || fail "issue stranger"
+pki_network "$S" c1 c2 c3 || fail "pki"
+pki_init "$O" --network other && pki_issue "$O" stranger || fail "the other CA"
 printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
 chmod 600 "$T/passwd"
 printf 'wonderland\n' >"$T/alice.pw"

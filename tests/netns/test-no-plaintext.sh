@@ -12,15 +12,14 @@
 #                                 tcpdump on the veth (underlay) and trellis0
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
 S=$T/state
 marker() { python3 -c 'import secrets; print("TRMARK" + secrets.token_hex(24))'; }
 
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue cl --state-dir "$S" >/dev/null || fail "issue cl"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
+pki_network "$S" cl || fail "pki"
 
 netns_new hub hub || fail "netns"
 netns_new cl client || fail "netns"
