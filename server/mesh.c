@@ -114,10 +114,11 @@ backoff_until(TrHub *hub, Session *a, Session *b, gint64 now)
  * between keeps only the pairs table's entry).
  */
 typedef struct {
-	Session *client; /* our member */
-	char *peer;      /* the other member: its identity, or (until the answer) its node name */
-	char *key;       /* "CLIENT\nPEER": in hub->cross_by_key, and the backoff's key */
-	gboolean ours;   /* we introduced it: a failure backs off here */
+	Session *client;   /* our member */
+	char *peer;        /* the other member: its identity, or (until the answer) its node name */
+	char *key;         /* "CLIENT\nPEER'S NODE NAME": in hub->cross_by_key; the backoff's */
+	gboolean ours;     /* we introduced it: a failure backs off here */
+	gboolean answered; /* our client has its PAIR_START (ours: once the answer came) */
 } CrossPair;
 
 static void
@@ -136,15 +137,24 @@ cross_get(TrHub *hub, uint32_t id)
 	return g_hash_table_lookup(hub->cross_pairs, GUINT_TO_POINTER(id));
 }
 
+/* The key of a cross pair: our client's identity and the other's node name. */
+static char *
+cross_key(Session *client, const char *peer_name)
+{
+	return g_strdup_printf("%s\n%s", client->identity, peer_name);
+}
+
 static void
-cross_add(TrHub *hub, uint32_t id, Session *client, const char *peer, gboolean ours)
+cross_add(TrHub *hub, uint32_t id, Session *client, const char *peer_name, const char *peer,
+          gboolean ours)
 {
 	CrossPair *cp = g_new0(CrossPair, 1);
 
 	cp->client = client;
 	cp->peer = g_strdup(peer);
-	cp->key = g_strdup_printf("%s\n%s", client->identity, peer);
+	cp->key = cross_key(client, peer_name);
 	cp->ours = ours;
+	cp->answered = !ours;
 	g_hash_table_insert(hub->cross_by_key, cp->key, GUINT_TO_POINTER(id));
 	g_hash_table_insert(hub->cross_pairs, GUINT_TO_POINTER(id), cp);
 }
@@ -161,6 +171,16 @@ cross_forget(TrHub *hub, uint32_t id, gboolean failed)
 		backoff_note_key(hub, cp->key, failed, g_get_monotonic_time());
 	g_hash_table_remove(hub->cross_by_key, cp->key);
 	g_hash_table_remove(hub->cross_pairs, GUINT_TO_POINTER(id));
+}
+
+/* Whether @member knows of pair @id: not a client of ours whose introduction across
+ * hubs was not answered (it never got a PAIR_START; the hubs logged why). */
+static gboolean
+knows_pair(TrHub *hub, uint32_t id, Session *member)
+{
+	CrossPair *cp = cross_get(hub, id);
+
+	return cp == NULL || cp->client != member || cp->answered;
 }
 
 /* Pair @id of @a and @b ended (@failed: refused or timed out). */
@@ -219,8 +239,8 @@ add_candidates(TrMsg *m, Session *to, Session *peer)
 
 	if (to->no_direct || peer->no_direct || hub_session_is_node(peer))
 		return;
-	for (guint i = 0; i < peer->candidates.n; i++)
-		tr_msg_add_candidate(m, &peer->candidates.items[i]);
+	for (guint i = 0; peer->candidates && i < peer->candidates->n; i++)
+		tr_msg_add_candidate(m, &peer->candidates->items[i]);
 	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
 	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
 	    tr_candidate_usable(&c))
@@ -241,8 +261,12 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role,
 	tr_msg_set_u8(&m, TR_ATTR_ROLE, (uint8_t)role);
 	/* Over UDP, or over the TLS stream of a member UDP does not reach (RELAY messages). */
 	tr_msg_set_u8(&m, TR_ATTR_RELAY, relay ? 1 : 0);
-	if (target)
+	if (target) {
 		tr_msg_set_prefix(&m, TR_ATTR_TARGET, target);
+		/* Whom the target's hub settles two introductions of the same two by. */
+		if (peer->graph_name)
+			tr_msg_set_string(&m, TR_ATTR_NODE_NAME, peer->graph_name);
+	}
 	add_candidates(&m, to, peer);
 	for (guint i = 0; i < peer->n_addrs; i++) {
 		TrPrefix a = host_of(&peer->addrs[i]);
@@ -451,8 +475,8 @@ deliver(Session *to, TrMsg *msg)
  * Client @s sent a packet for @dst through @link, to another hub. The owner of @dst in
  * the graph (a client of a hub further on, reached through @link) and @s are
  * introduced: a PAIR_START with the target @dst goes along the hops to its hub, which
- * answers. Of two clients sending to each other, the hub of the one whose node name
- * sorts first introduces them, so two hubs never introduce the same two at once.
+ * answers. Two hubs that introduce the same two at once are settled by the target's
+ * hub (start_here).
  */
 static void
 introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst)
@@ -472,9 +496,9 @@ introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst)
 	/* A client behind a hub further on: not a hub, nor a node linked to us itself. */
 	if (owner == NULL || !tr_graph_node_info(hub->graph, owner, &info) || !info.reachable ||
 	    info.hub || info.relay || info.hops < 2 ||
-	    strcmp(info.nexthop, hub_session_name(link)) != 0 || strcmp(s->graph_name, owner) >= 0)
+	    strcmp(info.nexthop, hub_session_name(link)) != 0)
 		return;
-	key = g_strdup_printf("%s\n%s", s->identity, owner);
+	key = cross_key(s, owner);
 	if (g_hash_table_contains(hub->cross_by_key, key))
 		return;
 	until = backoff_until_key(hub, key, now);
@@ -489,7 +513,7 @@ introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst)
 			g_message("no pair for %s and %s: %s", s->identity, owner, error->message);
 		return;
 	}
-	cross_add(hub, id, s, owner, TRUE);
+	cross_add(hub, id, s, owner, owner, TRUE);
 	g_message("pair %08x: introducing %s to %s (%s, through %s)", id, s->identity, owner,
 	          tr_prefix_to_string(dst, addr, sizeof(addr)), hub_session_name(link));
 	note_endpoint(hub, s);
@@ -511,14 +535,43 @@ static void G_GNUC_PRINTF(4, 5)
 	send_end(from, id, code, why);
 }
 
+/*
+ * A new pair for @t and the client named @name in @msg, while pair @old of the two is
+ * here already: both hubs introduced them at once (their clients sent to each other),
+ * or the two have a pair. Of two introductions, the one made for the client whose
+ * node name sorts first stands, on both hubs alike: ours ends (no failure: no backoff)
+ * or theirs is refused (code 0). TRUE: go on with the new one.
+ */
+static gboolean
+settle_crossing(TrHub *hub, Session *from, Session *t, const char *name, TrMsg *msg, uint32_t old)
+{
+	CrossPair *cp = cross_get(hub, old);
+	Session *via = tr_hub_pairs_other(hub->pairs, old, t);
+
+	if (cp == NULL || via == NULL || !cp->ours || cp->answered ||
+	    strcmp(name, t->graph_name ? t->graph_name : "") >= 0) {
+		refuse_start(from, msg->pair_id, TR_REFUSE_NONE, "%s and %s have a pair already",
+		             t->identity, msg->peer);
+		return FALSE;
+	}
+	g_message("pair %08x: %s and %s were introduced from both sides; pair %08x stands", old,
+	          t->identity, msg->peer, msg->pair_id);
+	tr_hub_pairs_close(hub->pairs, old);
+	cross_forget(hub, old, FALSE);
+	send_end(via, old, TR_REFUSE_NONE, "introduced from both sides");
+	return TRUE;
+}
+
 /* The target's hub: @t, a client of ours, is introduced to the one in @msg. */
 static void
 start_here(TrHub *hub, Session *from, Session *t, TrMsg *msg)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *key = NULL;
-	uint32_t id = msg->pair_id;
+	uint32_t id = msg->pair_id, old;
 	char addr[TR_PREFIX_STRLEN];
+	/* The node name of the client that asks (its identity from an older hub). */
+	const char *name = msg->node_name ? msg->node_name : msg->peer;
 
 	if (!pairable(t)) {
 		refuse_start(from, id, TR_REFUSE_ROLE, "%s takes no part in pair sessions",
@@ -531,17 +584,15 @@ start_here(TrHub *hub, Session *from, Session *t, TrMsg *msg)
 		             t->identity);
 		return;
 	}
-	key = g_strdup_printf("%s\n%s", t->identity, msg->peer);
-	if (g_hash_table_contains(hub->cross_by_key, key)) {
-		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s and %s have a pair already",
-		             t->identity, msg->peer);
+	key = cross_key(t, name);
+	old = GPOINTER_TO_UINT(g_hash_table_lookup(hub->cross_by_key, key));
+	if (old != 0 && !settle_crossing(hub, from, t, name, msg, old))
 		return;
-	}
 	if (tr_hub_pairs_join(hub->pairs, id, t, from, TRUE, g_get_monotonic_time(), &error) == 0) {
 		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s", error->message);
 		return;
 	}
-	cross_add(hub, id, t, msg->peer, FALSE);
+	cross_add(hub, id, t, name, msg->peer, FALSE);
 	g_message("pair %08x: introducing %s and %s (through %s)", id, t->identity, msg->peer,
 	          hub_session_name(from));
 	note_endpoint(hub, t);
@@ -596,10 +647,9 @@ start_from_link(TrHub *hub, Session *from, TrMsg *msg)
 			return;
 		g_message("pair %08x: %s answered for %s; introducing them", id, msg->peer,
 		          other->identity);
-		g_hash_table_remove(hub->cross_by_key, cp->key);
 		g_free(cp->peer);
 		cp->peer = g_strdup(msg->peer);
-		g_hash_table_insert(hub->cross_by_key, cp->key, GUINT_TO_POINTER(id));
+		cp->answered = TRUE;
 		deliver(other, msg);
 		return;
 	}
@@ -684,10 +734,12 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	}
 	case TR_MSG_CANDIDATES:
 		/* Its own; kept for the pairs it will be in (usable ones only, in order). */
-		memset(&s->candidates, 0, sizeof(s->candidates));
+		if (s->candidates == NULL)
+			s->candidates = g_new0(TrCandidateList, 1);
+		memset(s->candidates, 0, sizeof(*s->candidates));
 		for (guint i = 0; i < msg->n_candidates; i++)
 			if (msg->candidates[i].kind != TR_CANDIDATE_REFLEXIVE)
-				tr_candidate_list_add(&s->candidates, &msg->candidates[i]);
+				tr_candidate_list_add(s->candidates, &msg->candidates[i]);
 		if (hub->pairs)
 			resend_candidates(hub, s, FALSE);
 		return TRUE;
@@ -709,10 +761,13 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		gboolean failed =
 		        msg->error_code != TR_REFUSE_NONE && msg->error_code != TR_REFUSE_SHUTDOWN;
 
+		gboolean tell = knows_pair(hub, msg->pair_id, other);
+
 		g_message("pair %08x of %s and %s ended by %s: %s", msg->pair_id, s->identity,
 		          other->identity, s->identity, reason);
 		pair_done(hub, msg->pair_id, s, other, failed);
-		send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
+		if (tell)
+			send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
 		return TRUE;
 	}
 	if (msg->pair_tls == NULL ||
@@ -741,8 +796,12 @@ end_pairs_of(Session *s, TrRefusal code, const char *why)
 
 	tr_hub_pairs_member_gone(hub->pairs, s, ids, others);
 	for (guint i = 0; i < ids->len; i++) {
-		cross_forget(hub, g_array_index(ids, uint32_t, i), FALSE);
-		send_end(others->pdata[i], g_array_index(ids, uint32_t, i), code, why);
+		uint32_t id = g_array_index(ids, uint32_t, i);
+		gboolean tell = knows_pair(hub, id, others->pdata[i]);
+
+		cross_forget(hub, id, FALSE);
+		if (tell)
+			send_end(others->pdata[i], id, code, why);
 	}
 }
 

@@ -189,9 +189,11 @@ take_addresses(Session *s, const TrMsg *m, char **why)
 			return FALSE;
 	s->n_subnets = 0;
 	for (guint i = 0; i < m->n_subnets && s->n_subnets < HUB_MAX_SUBNETS; i++) {
-		s->subnets[s->n_subnets] = m->subnets[i];
-		tr_prefix_mask(&s->subnets[s->n_subnets]);
-		if (hub_claim_conflict(s->hub, s, &s->subnets[s->n_subnets], why))
+		TrPrefix *claimed = hub_session_next_subnet(s);
+
+		*claimed = m->subnets[i];
+		tr_prefix_mask(claimed);
+		if (hub_claim_conflict(s->hub, s, claimed, why))
 			return FALSE;
 		s->n_subnets++;
 	}

@@ -42,19 +42,40 @@ pair() { # pair NAME EXPR -> EXPR (Python) on NAME's first pair, p
 		python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["pairs"][0]; print(eval(sys.argv[1]))' "$2" 2>/dev/null
 }
 
-# 1. Traffic c1 -> c2 goes through both hubs; hub-1 introduces the two along the
-# hub link, and their pair goes direct through the two cone NATs.
+# 1. c1 and c2 ping each other at once while the hubs' TLS link is held up (TCP
+# between them dropped for a moment; their data still passes over UDP): both hubs
+# introduce the two, and the two introductions cross on the hub link. The target's
+# hub settles it the same way on both sides (the pair made for c1, whose name sorts
+# first, stands); one pair goes direct through the two cone NATs.
+a1=$(hubs_tun_addr "$c1")
+ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
+table ip hold {
+	chain between {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 198.18.10.2 ip daddr 198.18.20.2 meta l4proto tcp drop
+		ip saddr 198.18.20.2 ip daddr 198.18.10.2 meta l4proto tcp drop
+	}
+}
+NFT
 t0=$(date +%s%N)
+netns_spawn "$c2" ping -c 5 -i 0.2 -W 1 "$a1" >"$T/ping0.out" 2>&1
 netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$a2" >/dev/null || fail "c1 cannot reach c2 ($a2)"
+netns_wait_for 5 grep -q "introducing psk:c1 to c2" "$T/hub1.log" || fail "hub-1 did not introduce c1"
+netns_wait_for 5 grep -q "introducing psk:c2 to c1" "$T/hub2.log" || fail "hub-2 did not introduce c2"
+ip netns exec "$NAT_INET" nft delete table ip hold
 netns_exec "$c1" ping -c 3 -i 0.2 -W 1 -q "$a2" >/dev/null
 netns_wait_for 15 grep -q "pair with psk:c2: direct to" "$T/c1.log" || fail "c1's pair with c2 did not go direct"
 netns_wait_for 10 grep -q "pair with psk:c1: direct to" "$T/c2.log" || fail "c2's pair with c1 did not go direct"
 echo "# direct $(ms_since "$t0") ms after the first ping"
-grep -m1 "introducing" "$T/hub1.log" | sed 's/^/# hub-1: /'
-grep -m1 "introducing" "$T/hub2.log" | sed 's/^/# hub-2: /'
+grep "introduc\|have a pair" "$T/hub1.log" "$T/hub2.log" | sed 's/^[^:]*hub\([12]\)\.log:/# hub-\1: /'
+grep -q "introduced from both sides; pair" "$T/hub2.log" || fail "hub-2 did not settle the two introductions"
 [ "$(pair c1 'p["peer"], p["path"]')" = "('psk:c2', 'direct')" ] || fail "c1's status: $(pair c1 'p')"
 [ "$(pair c2 'p["peer"], p["path"]')" = "('psk:c1', 'direct')" ] || fail "c2's status: $(pair c2 'p')"
-ok "c1 (hub-1) and c2 (hub-2) introduced across the hubs: both statuses show the peer, path direct"
+pairs() { "$B/cli/trellis" status --json --socket "$T/$1.sock" |
+	python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)[0]["pairs"]))'; }
+[ "$(pairs c1)" = "$(pairs c2)" ] && [ "$(pairs c1 | wc -w)" = 1 ] ||
+	fail "one pair expected: c1 has $(pairs c1), c2 has $(pairs c2)"
+ok "c1 (hub-1) and c2 (hub-2) introduced from both sides at once: one pair stands, both statuses show the peer, path direct"
 
 # 2. 200 pings: almost nothing on the hub link (198.18.10.2 <-> 198.18.20.2).
 mesh_capture "$h1" "$if1" "$T/link.pcap" "host 198.18.20.2"
