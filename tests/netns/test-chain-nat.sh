@@ -73,19 +73,23 @@ echo "# 200 pings a -> c in $(echo "$out" | sed -n 's/.*time \([0-9]*ms\).*/\1/p
 ok "200 pings between a and c: $seen packets on b's link (direct, not through b)"
 
 # D behind a symmetric NAT: its contacts with A (and A's with it) cannot get
-# through the routers; A reaches D through B, and still does a few seconds on.
+# through the routers; A reaches D through B (or C), and still does a few
+# seconds on.
 nat_router rd rd 4 symmetric && nat_host nd d "$rd" 4 2 || fail "d behind its router"
 t0=$(date +%s%N)
 node "$nd" d 198.19.5.4/24 -c 198.18.10.2
 netns_wait_for 20 netns_exec "$na" ping -c 1 -W 1 198.19.5.4 >/dev/null || fail "a cannot reach d"
 echo "# a reaches d (symmetric NAT) $(ms_since "$t0") ms after d started"
-netns_wait_for 10 grep -q "node d: known through b, contacting it directly" "$T/a.log" ||
+netns_wait_for 10 grep -q "node d: known through [bc], contacting it directly" "$T/a.log" ||
 	fail "a did not try d directly: $(grep -h "contact\|node d" "$T/a.log" | tail -n 5)"
 sleep 3
 grep -q "node d connected" "$T/a.log" && fail "a and d linked directly through a symmetric NAT"
 st=$("$B/cli/trellis" status --socket "$T/a.sock") || fail "a's status: $st"
-echo "$st" | grep -q "  d: reachable, next hop b, 2 hops" || fail "a's graph: d not behind b: $st"
+# Through b, or through c when the measured round trips make a-c-b-d the
+# shorter way: not directly.
+echo "$st" | grep -q "  d: reachable, next hop [bc], [23] hops" || fail "a's graph: d not behind b or c: $st"
+echo "$st" | grep "  d: reachable" | sed 's/^/# a: /'
 netns_exec "$na" ping -c 3 -i 0.2 -W 1 198.19.5.4 >/dev/null || fail "a no longer reaches d"
 grep -h "node d\|cannot reach node" "$T/a.log" | head -n 3 | sed 's/^/# a: /'
-ok "d behind a symmetric NAT: no direct link with a (cone), a reaches it through b"
+ok "d behind a symmetric NAT: no direct link with a (cone), a reaches it through its neighbours"
 tap_plan
