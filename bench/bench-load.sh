@@ -9,6 +9,9 @@
 #   sudo bench/bench-load.sh --storm [BUILD_DIR] [SESSIONS]
 # HUB_BUILD=DIR takes the hub from another build (the load generator stays
 # BUILD_DIR's): a side-by-side comparison of two hubs under the same load.
+# The load generator does the clients' handshakes on one thread per core
+# (--handshake-threads 0), as the hub does its own: one thread of clients
+# could not keep a hub on both cores busy.
 set -u
 cd "$(dirname "$0")/.."
 TR_SOURCE_ROOT=$PWD
@@ -95,7 +98,7 @@ for n in $SIZES; do
 	sleep 0.5
 	base=$(rss "$hub")
 	TRELLIS_LOADGEN_HOLD=1 ip netns exec "$h" "$B/tests/trellis-loadgen" -c 127.0.0.1:3210 \
-		--shared-key "$KEY" -n "$n" --concurrency 100 --timeout 300 >"$T/load$n.out" 2>&1 &
+		--shared-key "$KEY" -n "$n" --concurrency 100 --timeout 300 --handshake-threads 0 >"$T/load$n.out" 2>&1 &
 	gen=$!
 	NETNS_PIDS+=("$gen")
 	netns_wait_for 300 grep -q holding "$T/load$n.out" || { cat "$T/load$n.out"; exit 1; }
