@@ -82,7 +82,10 @@ struct _TrHub {
 	guint graph_timer;
 	GHashTable *graph_routes; /* "PREFIX" -> LearntRoute: claims behind other hubs (graph.c) */
 	guint64 graph_synced;     /* the graph's generation the learnt routes follow */
-	guint graph_sync;         /* the next sync, coalescing a burst of changes */
+	gboolean graph_resync;    /* routes to look at anew, all of them (graph.c) */
+	GHashTable
+	        *graph_subnet_clients; /* Session *: clients whose subnets are claims (graph.c) */
+	guint graph_sync;              /* the next sync, coalescing a burst of changes */
 };
 
 /* hub.c */
@@ -168,6 +171,7 @@ void hub_graph_take_pools(Session *s, const TrMsg *m);
 gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
 void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
 void hub_graph_link_down(Session *s);
+void hub_graph_session_freed(Session *s);
 /* A client's addresses and subnets, claimed in the graph for it (after its
  * lease); FALSE with @why when the network refuses a subnet (someone else's
  * behind another hub): nothing is left claimed. */
