@@ -39,6 +39,25 @@ load64(const uint8_t *p)
 }
 
 /*
+ * Folds a sum of 64-bit words in host byte order to 16 bits in network
+ * order and adds it to @sum, the carry going round so that it never
+ * overflows.
+ */
+static inline uint32_t
+add_wide(uint64_t acc, uint32_t sum)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffu) + (acc >> 16);
+	acc = (acc & 0xffffu) + (acc >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	acc = __builtin_bswap16((uint16_t)acc);
+#endif
+	acc += sum;
+	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
+}
+
+/*
  * The sum is taken over 64-bit words in host byte order: RFC 1071 (2.B) lets
  * a one's complement sum be computed in either byte order and swapped at the
  * end, and 2^64 - 1 is a multiple of 2^16 - 1, so folding the wide sum gives
@@ -71,16 +90,30 @@ tr_csum_partial(const void *data, size_t len, uint32_t sum)
 		memcpy(&w, p, len);
 		acc = add64(acc, w);
 	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffu) + (acc >> 16);
-	acc = (acc & 0xffffu) + (acc >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	acc = __builtin_bswap16((uint16_t)acc);
-#endif
-	/* Add to @sum with the carry going round, so that it never overflows. */
-	acc += sum;
-	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
+	return add_wide(acc, sum);
+}
+
+/*
+ * tr_csum_partial() of @len bytes at @src, copied to @dst on the way: one
+ * pass over the bytes instead of two. The buffers may not overlap.
+ */
+static uint32_t
+csum_copy(uint8_t *dst, const uint8_t *src, size_t len, uint32_t sum)
+{
+	uint64_t a0 = 0, a1 = 0, w0, w1;
+	size_t done = len & ~(size_t)15;
+
+	for (size_t i = 0; i < done; i += 16) {
+		w0 = load64(src + i);
+		w1 = load64(src + i + 8);
+		memcpy(dst + i, &w0, 8);
+		memcpy(dst + i + 8, &w1, 8);
+		a0 = add64(a0, w0);
+		a1 = add64(a1, w1);
+	}
+	memcpy(dst + done, src + done, len - done);
+	/* Then the tail: its offset is a multiple of 16, so it sums the ordinary way. */
+	return tr_csum_partial(src + done, len - done, add_wide(add64(a0, a1), sum));
 }
 
 uint16_t
@@ -250,70 +283,137 @@ copy_plain(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *o
 	return 1;
 }
 
+/*
+ * What cutting the super-packet at @data takes, checked against @len and
+ * @gso: its headers, the number of segments, the first IPv4 id and sequence
+ * number. Sets everything of @c but data, next and hdr.
+ */
+static int
+cut_plan(const TrGso *gso, const uint8_t *data, size_t len, TrGsoCut *c)
+{
+	SuperHdrs h;
+	size_t payload;
+	int rc = super_parse(gso, data, len, &h);
+
+	if (rc < 0)
+		return rc;
+	c->len = len;
+	c->hdr_len = gso->hdr_len;
+	c->gso_size = gso->gso_size;
+	c->iphl = (uint8_t)h.iphl;
+	c->proto = h.proto;
+	payload = len - c->hdr_len;
+	/* A super-packet of headers alone is still one packet. */
+	c->n_seg = payload ? (payload + c->gso_size - 1) / c->gso_size : 1;
+	if (c->hdr_len + (payload < c->gso_size ? payload : c->gso_size) > TR_PACKET_PAYLOAD_MAX)
+		return -EPROTO;
+	c->id = h.iphl == TR_IP4_HLEN ? tr_load_be16(data + 4) : 0;
+	c->seq = h.proto == TR_IPPROTO_TCP ? tr_load_be32(data + h.iphl + 4) : 0;
+	return 0;
+}
+
+/*
+ * Makes segment @i of the cut @c out of the super-packet's headers, copied
+ * to @o, followed by its payload (@seg_len bytes in all): lengths, IPv4 id
+ * and header checksum, TCP sequence number and flags, L4 checksum in full.
+ */
+static void
+seg_finish(uint8_t *o, const TrGsoCut *c, size_t i, size_t seg_len)
+{
+	uint8_t *l4 = o + c->iphl;
+
+	if (c->iphl == TR_IP4_HLEN) {
+		tr_store_be16(o + 2, (uint16_t)seg_len);
+		tr_store_be16(o + 4, (uint16_t)(c->id + i)); /* as Linux's GSO counts them */
+		ip4_set_csum(o);
+	} else {
+		tr_store_be16(o + 4, (uint16_t)(seg_len - TR_IP6_HLEN));
+	}
+	if (c->proto == TR_IPPROTO_TCP) {
+		tr_store_be32(l4 + 4, c->seq + (uint32_t)(i * c->gso_size));
+		/* CWR acknowledges a window reduction once; FIN and PSH
+		 * belong to the end of the data. */
+		if (i > 0)
+			l4[13] &= (uint8_t)~TCP_CWR;
+		if (i + 1 < c->n_seg)
+			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+		l4_set_csum(o, c->iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
+	} else {
+		tr_store_be16(l4 + 4, (uint16_t)(seg_len - c->iphl));
+		l4_set_csum(o, c->iphl, seg_len, UDP_CSUM_OFF, TR_IPPROTO_UDP);
+	}
+}
+
+/* Bytes of payload in segment @i. */
+static size_t
+seg_payload(const TrGsoCut *c, size_t i)
+{
+	size_t off = c->hdr_len + i * c->gso_size;
+
+	return c->len - off < c->gso_size ? c->len - off : c->gso_size;
+}
+
 int
 tr_gso_split(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out,
              unsigned n_out)
 {
-	SuperHdrs h;
-	size_t hdr_len, payload, n_seg;
-	uint32_t seq = 0;
-	uint16_t id = 0;
+	TrGsoCut c;
 	int rc;
 
 	if (gso->type == TR_GSO_NONE)
 		return copy_plain(gso, data, len, out, n_out);
-	rc = super_parse(gso, data, len, &h);
+	rc = cut_plan(gso, data, len, &c);
 	if (rc < 0)
 		return rc;
-	hdr_len = gso->hdr_len;
-	payload = len - hdr_len;
-	/* A super-packet of headers alone is still one packet. */
-	n_seg = payload ? (payload + gso->gso_size - 1) / gso->gso_size : 1;
-	if (hdr_len + (payload < gso->gso_size ? payload : gso->gso_size) > TR_PACKET_PAYLOAD_MAX)
-		return -EPROTO;
-	if (n_seg > n_out)
+	if (c.n_seg > n_out)
 		return -ENOBUFS;
-	if (h.iphl == TR_IP4_HLEN)
-		id = tr_load_be16(data + 4);
-	if (h.proto == TR_IPPROTO_TCP)
-		seq = tr_load_be32(data + h.iphl + 4);
-
-	for (size_t i = 0; i < n_seg; i++) {
-		size_t off = hdr_len + i * gso->gso_size;
-		size_t plen = len - off < gso->gso_size ? len - off : gso->gso_size;
-		size_t seg_len = hdr_len + plen;
-		uint8_t *o, *l4;
+	for (size_t i = 0; i < c.n_seg; i++) {
+		size_t plen = seg_payload(&c, i);
+		uint8_t *o;
 
 		tr_packet_reset(out[i]);
 		o = tr_packet_data(out[i]);
-		memcpy(o, data, hdr_len);
-		memcpy(o + hdr_len, data + off, plen);
-		out[i]->len = (uint32_t)seg_len;
-
-		if (h.iphl == TR_IP4_HLEN) {
-			tr_store_be16(o + 2, (uint16_t)seg_len);
-			tr_store_be16(o + 4, (uint16_t)(id + i)); /* as Linux's GSO counts them */
-			ip4_set_csum(o);
-		} else {
-			tr_store_be16(o + 4, (uint16_t)(seg_len - TR_IP6_HLEN));
-		}
-
-		l4 = o + h.iphl;
-		if (h.proto == TR_IPPROTO_TCP) {
-			tr_store_be32(l4 + 4, seq + (uint32_t)(i * gso->gso_size));
-			/* CWR acknowledges a window reduction once; FIN and PSH
-			 * belong to the end of the data. */
-			if (i > 0)
-				l4[13] &= (uint8_t)~TCP_CWR;
-			if (i + 1 < n_seg)
-				l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-			l4_set_csum(o, h.iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
-		} else {
-			tr_store_be16(l4 + 4, (uint16_t)(UDP_HLEN + plen));
-			l4_set_csum(o, h.iphl, seg_len, UDP_CSUM_OFF, TR_IPPROTO_UDP);
-		}
+		memcpy(o, data, c.hdr_len);
+		memcpy(o + c.hdr_len, data + c.hdr_len + i * c.gso_size, plen);
+		out[i]->len = (uint32_t)(c.hdr_len + plen);
+		seg_finish(o, &c, i, c.hdr_len + plen);
 	}
-	return (int)n_seg;
+	return (int)c.n_seg;
+}
+
+int
+tr_gso_cut_begin(TrGsoCut *cut, const TrGso *gso, uint8_t *data, size_t len)
+{
+	int rc = cut_plan(gso, data, len, cut);
+
+	if (rc < 0)
+		return rc;
+	/* Segment i's headers go right before its payload, over the end of
+	 * segment i - 1's: only where a segment is at least as long. */
+	if (cut->n_seg > 1 && cut->gso_size < cut->hdr_len)
+		return -ENOSPC;
+	_Static_assert(TR_GSO_HDR_MAX >= TR_IP6_HLEN + TCP_HLEN_MAX, "room for the headers");
+	memcpy(cut->hdr, data, cut->hdr_len);
+	cut->data = data;
+	cut->next = 0;
+	return (int)cut->n_seg;
+}
+
+uint8_t *
+tr_gso_cut_next(TrGsoCut *cut, size_t *seg_len)
+{
+	size_t i = cut->next;
+	uint8_t *o;
+
+	if (i >= cut->n_seg)
+		return NULL;
+	cut->next++;
+	o = cut->data + i * cut->gso_size;
+	if (i > 0)
+		memcpy(o, cut->hdr, cut->hdr_len);
+	*seg_len = cut->hdr_len + seg_payload(cut, i);
+	seg_finish(o, cut, i, *seg_len);
+	return o;
 }
 
 /* ---- Coalescing ------------------------------------------------------------- */
@@ -421,6 +521,20 @@ seg_csum_ok(const Seg *s)
 	                                    pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP))) == 0xffffu;
 }
 
+/* seg_csum_ok(), copying @s's payload to @dst while it sums it. */
+static bool
+seg_csum_ok_copy(const Seg *s, uint8_t *dst)
+{
+	uint32_t l4_len = s->len - s->iphl, sum;
+
+	if (s->iphl == TR_IP4_HLEN &&
+	    tr_csum_fold(tr_csum_partial(s->ip, TR_IP4_HLEN, 0)) != 0xffffu)
+		return false;
+	/* The TCP header's length is a multiple of 4: even, as the sum needs. */
+	sum = tr_csum_partial(s->th, s->thl, pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP));
+	return tr_csum_fold(csum_copy(dst, s->th + s->thl, s->plen, sum)) == 0xffffu;
+}
+
 /* The headers of an item's first packet, as seg_parse() found them when it joined. */
 static void
 item_seg(const TrGroItem *it, Seg *s)
@@ -480,10 +594,10 @@ try_merge(const TrGro *gro, TrGroItem *a, const Seg *b)
 		a->closed = true;
 		return NOT_MERGED;
 	}
-	if (!seg_csum_ok(b))
+	/* @b's payload is copied behind @a's while it is summed; the bytes count
+	 * only if the sum is right. */
+	if (!seg_csum_ok_copy(b, s.ip + s.len))
 		return B_INVALID;
-
-	memcpy(s.ip + s.len, b->th + b->thl, b->plen);
 	a->pkt->len += b->plen;
 	a->next_seq += b->plen;
 	a->n_segs++;
