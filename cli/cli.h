@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include "common/auth/tls.h"
+
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -41,6 +43,13 @@ int tr_cli_invite(int argc, char **argv);
 
 /* cli/join.c: `trellis join TOKEN`, on the new machine. */
 int tr_cli_join(int argc, char **argv);
+/* The certificate name of the hub at each of @servers ("HOST[:PORT]", port
+ * @port by default) but number @skip, asked at once on @creds (the joined
+ * machine's certificate) and verified against its CA, within a few seconds:
+ * @names[i] (NULL where unknown, with the reason in @whys[i]); both arrays
+ * have one entry per server, filled with strings to free. */
+void tr_cli_hub_names(TrTlsCreds *creds, const char *const *servers, guint16 port, guint skip,
+                      char **names, char **whys);
 
 /* cli/genkey.c: `trellis genkey`, a random 256-bit shared key. */
 int tr_cli_genkey(int argc, char **argv);

@@ -35,6 +35,7 @@ typedef struct {
 	guint next_server;
 	GString *unreachable; /* "HOST: why; ..." */
 	char *reached;        /* the address that answered */
+	guint reached_index;  /* its place in the token's servers */
 	gboolean established;
 	/* The outcome: an answer or an error. */
 	GBytes *certificate;
@@ -152,6 +153,7 @@ on_dialled(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t re
 	}
 	tr_sockaddr_to_string(remote, desc, sizeof(desc));
 	j->reached = g_strdup(desc);
+	j->reached_index = j->next_server - 1;
 	j->ctrl = tr_ctrl_new(j->creds, fd, NULL, desc, &join_callbacks, j, &err);
 	if (j->ctrl == NULL) {
 		join_finish(j, g_steal_pointer(&err));
@@ -231,23 +233,71 @@ join_clear(Join *j)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Join, join_clear)
 
-/* The hub's addresses with a port each, for the client. */
+/* The hubs' addresses with a port each, for the client; *@reached: where
+ * the token's server number @reached_index is in the list. */
 static char **
-connect_list(char **servers, guint16 port)
+connect_list(char **servers, guint16 port, guint reached_index, guint *reached)
 {
 	GPtrArray *out = g_ptr_array_new();
 
+	*reached = G_MAXUINT;
 	for (guint i = 0; servers[i] != NULL; i++) {
 		g_autofree char *host = NULL;
 		guint16 p;
 
 		if (!tr_hostport_parse(servers[i], port, &host, &p, NULL))
 			continue;
+		if (i == reached_index)
+			*reached = out->len;
 		g_ptr_array_add(out,
 		                g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, p));
 	}
 	g_ptr_array_add(out, NULL);
 	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/*
+ * One certificate name per hub of @connect (a client of hubs of one CA
+ * checks each hub's own name when it fails over): the hub that answered,
+ * number @reached, said its name; the others are asked with the new
+ * certificate. A hub that cannot be asked now keeps the answering hub's name
+ * (right for another address of the same hub), with a warning.
+ */
+static char **
+server_names(char **connect, guint reached, const char *own, guint16 port, const char *ca,
+             const char *cert, const char *key)
+{
+	guint n = g_strv_length(connect);
+	char **names = g_new0(char *, n + 1);
+	g_autofree char **whys = g_new0(char *, n + 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TrTlsCreds) creds = NULL;
+	TrTlsConfig tls = {.is_server = FALSE, .ca_file = ca, .cert_file = cert, .key_file = key};
+
+	if (n > 1) {
+		creds = tr_tls_creds_new(&tls, &error);
+		if (creds != NULL)
+			tr_cli_hub_names(creds, (const char *const *)connect, port, reached, names,
+			                 whys);
+	}
+	for (guint i = 0; i < n; i++) {
+		if (names[i] != NULL)
+			continue;
+		names[i] = g_strdup(own);
+		if (i == reached)
+			continue;
+		fprintf(stderr,
+		        "trellis: warning: could not ask the hub at %s for its certificate name "
+		        "(%s); the configuration gives it the name '%s' (right if it is the same "
+		        "hub): if it is another hub, put its name in place %u of server-name\n",
+		        connect[i],
+		        whys[i] ? whys[i]
+		        : error ? error->message
+		                : "?",
+		        own, i + 1);
+		g_free(whys[i]);
+	}
+	return names;
 }
 
 /* One line from stdin: the token, without its newline. */
@@ -304,6 +354,8 @@ tr_cli_join(int argc, char **argv)
 	g_autofree char *when = NULL;
 	g_autofree char *ca = NULL, *cert = NULL, *key = NULL;
 	g_auto(GStrv) connect = NULL;
+	g_auto(GStrv) names = NULL;
+	guint reached = 0;
 	guint8 psk[TR_INVITE_PSK_LEN];
 	TrTlsConfig tls = {.is_server = FALSE};
 	TrPkiJoinResult result;
@@ -371,19 +423,15 @@ tr_cli_join(int argc, char **argv)
 	if (!tr_pki_join_check(j.token->ca_fingerprint, j.ca_cert, j.certificate, key_pem,
 	                       j.token->name, &error))
 		return tr_cli_fail(error);
-	connect = connect_list(j.token->servers, j.port);
+	connect = connect_list(j.token->servers, j.port, j.reached_index, &reached);
 	result = (TrPkiJoinResult){
 	        .name = j.token->name,
 	        .ca = j.ca_cert,
 	        .cert = j.certificate,
 	        .key_pem = key_pem,
 	        .connect = (const char *const *)connect,
-	        .server_name = j.server_name,
 	        .config_file = conf_file,
 	};
-	if (!tr_pki_join_save(dir, &result, &conf, &error))
-		return tr_cli_fail(error);
-
 	ca = g_build_filename(dir, "ca.crt", NULL);
 	{
 		g_autofree char *crt_name = g_strdup_printf("%s.crt", j.token->name);
@@ -392,12 +440,25 @@ tr_cli_join(int argc, char **argv)
 		cert = g_build_filename(dir, crt_name, NULL); /* '\' on Windows */
 		key = g_build_filename(dir, key_name, NULL);
 	}
+	/* The credentials first: the other hubs are asked their names with them. */
+	if (!tr_pki_join_save_credentials(dir, &result, &error))
+		return tr_cli_fail(error);
+	names = server_names(connect, reached, j.server_name, j.port, ca, cert, key);
+	result.server_names = (const char *const *)names;
+	if (!tr_pki_join_save_config(dir, &result, &conf, &error))
+		return tr_cli_fail(error);
+
 	printf("joined as '%s' (hub %s, server name %s)\n"
 	       "  CA certificate: %s (fingerprint matches the invite)\n"
 	       "  certificate:    %s\n"
 	       "  private key:    %s (made on this machine)\n"
 	       "  configuration:  %s\n",
 	       j.token->name, j.reached, j.server_name, ca, cert, key, conf);
+	if (g_strv_length(connect) > 1) {
+		printf("  hubs:          ");
+		for (guint i = 0; connect[i] != NULL; i++)
+			printf(" %s (%s)%s", connect[i], names[i], connect[i + 1] ? "," : "\n");
+	}
 #ifdef G_OS_WIN32
 	printf("Start the network now and at every boot with (as an administrator):\n"
 	       "  trellis service install %s --config \"%s\"\n"

@@ -287,26 +287,35 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 	}
 }
 
+/* The pools are apart (graph->pools): a pool holds every one of its hub's
+ * clients' claims, which an overlap scan would walk at each hub link. Of
+ * several pools in the way, the one that ranks first is named. */
 gboolean
 tr_graph_check_pool(TrGraph *graph, const char *peer, const TrPrefix *prefix, GError **error)
 {
-	g_autoptr(GPtrArray) nearby = g_ptr_array_new();
+	TrGraphClaim *in_way = NULL;
+	GHashTableIter it;
+	gpointer key;
 	char a[TR_PREFIX_STRLEN], b[TR_PREFIX_STRLEN];
 
-	tr_graph_claims_overlapping(graph, prefix, nearby);
-	for (guint i = 0; i < nearby->len; i++) {
-		TrGraphClaim *c = g_ptr_array_index(nearby, i);
+	g_hash_table_iter_init(&it, graph->pools);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		TrGraphClaim *c = key;
 
+		/* An entry whose kind changed since is no pool. */
 		if (!c->alive || c->kind != TR_GRAPH_CLAIM_POOL ||
-		    strcmp(c->owner->name, peer) == 0)
+		    strcmp(c->owner->name, peer) == 0 || !tr_prefix_overlap(&c->prefix, prefix))
 			continue;
-		tr_prefix_to_string(prefix, a, sizeof(a));
-		tr_prefix_to_string(&c->prefix, b, sizeof(b));
-		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
-		            "address pool %s of hub '%s' overlaps pool %s of hub '%s' (known to "
-		            "'%s'); give each hub its own slice (docs/MESH.md, \"Many hubs\")",
-		            a, peer, b, c->owner->name, graph->self_name);
-		return FALSE;
+		if (in_way == NULL || ranks_before(c, in_way))
+			in_way = c;
 	}
-	return TRUE;
+	if (in_way == NULL)
+		return TRUE;
+	tr_prefix_to_string(prefix, a, sizeof(a));
+	tr_prefix_to_string(&in_way->prefix, b, sizeof(b));
+	g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
+	            "address pool %s of hub '%s' overlaps pool %s of hub '%s' (known to "
+	            "'%s'); give each hub its own slice (docs/MESH.md, \"Many hubs\")",
+	            a, peer, b, in_way->owner->name, graph->self_name);
+	return FALSE;
 }

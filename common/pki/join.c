@@ -209,6 +209,16 @@ write_bytes(const char *path, GBytes *bytes, mode_t mode, GError **error)
 	return tr_pki_write_file(path, data, len, mode, error);
 }
 
+/* Whether every name is the first: then one name serves every hub. */
+static gboolean
+one_name(const char *const *names)
+{
+	for (guint i = 1; names[i] != NULL; i++)
+		if (strcmp(names[i], names[0]) != 0)
+			return FALSE;
+	return TRUE;
+}
+
 static char *
 config_text(const TrPkiJoinResult *r, const char *ca, const char *cert, const char *key)
 {
@@ -223,25 +233,47 @@ config_text(const TrPkiJoinResult *r, const char *ca, const char *cert, const ch
 	g_key_file_set_comment(kf, NULL, NULL, comment, NULL);
 	/* Plain "a;b" (no trailing ';') reads the same as a string or a list. */
 	g_key_file_set_value(kf, TR_PKI_JOIN_GROUP, "connect", connect);
-	g_key_file_set_string(kf, TR_PKI_JOIN_GROUP, "server-name", r->server_name);
+	if (one_name(r->server_names))
+		g_key_file_set_string(kf, TR_PKI_JOIN_GROUP, "server-name", r->server_names[0]);
+	else
+		g_key_file_set_string_list(kf, TR_PKI_JOIN_GROUP, "server-name", r->server_names,
+		                           g_strv_length((char **)r->server_names));
 	g_key_file_set_string(kf, TR_PKI_JOIN_GROUP, "ca", ca);
 	g_key_file_set_string(kf, TR_PKI_JOIN_GROUP, "cert", cert);
 	g_key_file_set_string(kf, TR_PKI_JOIN_GROUP, "key", key);
 	return g_key_file_to_data(kf, NULL, NULL);
 }
 
+/* One server name for every hub, or one per hub. */
+static gboolean
+names_fit(const TrPkiJoinResult *r, GError **error)
+{
+	guint n_names = r->server_names ? g_strv_length((char **)r->server_names) : 0;
+	guint n_hubs = r->connect ? g_strv_length((char **)r->connect) : 0;
+
+	if (n_names == 1 || (n_names == n_hubs && n_hubs > 0))
+		return TRUE;
+	g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+	            "%u server names for %u hubs: expected one for every hub, or one per hub",
+	            n_names, n_hubs);
+	return FALSE;
+}
+
+static char *
+config_path(const char *dir, const TrPkiJoinResult *r)
+{
+	return r->config_file ? g_canonicalize_filename(r->config_file, NULL)
+	                      : g_build_filename(dir, TR_PKI_JOIN_CONFIG, NULL);
+}
+
 gboolean
-tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_path,
-                 GError **error)
+tr_pki_join_save_credentials(const char *state_dir, const TrPkiJoinResult *r, GError **error)
 {
 	g_autofree char *dir = g_canonicalize_filename(state_dir, NULL);
 	g_autofree char *ca = g_build_filename(dir, "ca.crt", NULL);
 	g_autofree char *cert = own_path(dir, r->name, ".crt");
 	g_autofree char *key = own_path(dir, r->name, ".key");
-	g_autofree char *conf = r->config_file ? g_canonicalize_filename(r->config_file, NULL)
-	                                       : g_build_filename(dir, TR_PKI_JOIN_CONFIG, NULL);
-	g_autofree char *conf_dir = g_path_get_dirname(conf);
-	g_autofree char *text = NULL;
+	g_autofree char *conf = config_path(dir, r);
 	g_autoptr(GBytes) ca_pem = NULL;
 	g_autoptr(GBytes) cert_pem = NULL;
 
@@ -253,6 +285,34 @@ tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_
 	cert_pem = to_pem(r->cert, error);
 	if (cert_pem == NULL)
 		return FALSE;
+	if (r->config_file && g_file_test(conf, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
+		            "%s exists already; choose another network name (--network NAME)",
+		            conf);
+		return FALSE;
+	}
+	if (!tr_pki_ensure_dir(dir, error) || !write_bytes(key, r->key_pem, 0600, error) ||
+	    !write_bytes(cert, cert_pem, 0644, error) || !write_bytes(ca, ca_pem, 0644, error)) {
+		tr_pki_prefix_write_error(error, state_dir);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+tr_pki_join_save_config(const char *state_dir, const TrPkiJoinResult *r, char **config_path_out,
+                        GError **error)
+{
+	g_autofree char *dir = g_canonicalize_filename(state_dir, NULL);
+	g_autofree char *ca = g_build_filename(dir, "ca.crt", NULL);
+	g_autofree char *cert = own_path(dir, r->name, ".crt");
+	g_autofree char *key = own_path(dir, r->name, ".key");
+	g_autofree char *conf = config_path(dir, r);
+	g_autofree char *conf_dir = g_path_get_dirname(conf);
+	g_autofree char *text = NULL;
+
+	if (!names_fit(r, error))
+		return FALSE;
 	text = config_text(r, ca, cert, key);
 	if (r->config_file && g_file_test(conf, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_EXISTS,
@@ -262,13 +322,19 @@ tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_
 	}
 	if (r->config_file && g_mkdir_with_parents(conf_dir, 0755) < 0)
 		return tr_set_error_errno(error, errno, "cannot create %s", conf_dir);
-	if (!tr_pki_ensure_dir(dir, error) || !write_bytes(key, r->key_pem, 0600, error) ||
-	    !write_bytes(cert, cert_pem, 0644, error) || !write_bytes(ca, ca_pem, 0644, error) ||
-	    !tr_pki_write_file(conf, text, strlen(text), 0644, error)) {
+	if (!tr_pki_write_file(conf, text, strlen(text), 0644, error)) {
 		tr_pki_prefix_write_error(error, state_dir);
 		return FALSE;
 	}
-	if (config_path != NULL)
-		*config_path = g_steal_pointer(&conf);
+	if (config_path_out != NULL)
+		*config_path_out = g_steal_pointer(&conf);
 	return TRUE;
+}
+
+gboolean
+tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *r, char **config_path_out,
+                 GError **error)
+{
+	return names_fit(r, error) && tr_pki_join_save_credentials(state_dir, r, error) &&
+	       tr_pki_join_save_config(state_dir, r, config_path_out, error);
 }

@@ -35,9 +35,11 @@ typedef struct {
 	GBytes *ca;                 /* as received (PEM or DER); written as PEM */
 	GBytes *cert;               /* idem */
 	GBytes *key_pem;            /* the key made here */
-	const char *const *connect; /* "HOST:PORT" of the hub, NULL-terminated */
-	const char *server_name;    /* the hub's certificate name */
-	const char *config_file;    /* where the configuration goes; NULL: STATE/client.conf */
+	const char *const *connect; /* "HOST:PORT" of each hub, NULL-terminated */
+	/* The certificate name of each hub in @connect, in the same order (as
+	 * many), or of all of them (one). */
+	const char *const *server_names;
+	const char *config_file; /* where the configuration goes; NULL: STATE/client.conf */
 } TrPkiJoinResult;
 
 /*
@@ -46,9 +48,22 @@ typedef struct {
  * GLib key file whose [client] keys are trellis-client's long options
  * (connect, server-name, ca, cert, key), with absolute paths; an existing
  * configuration is not replaced (TR_ERROR_EXISTS). *@config_path (may be NULL) gets the
- * configuration's path.
+ * configuration's path. server-name holds one name when every hub's is the
+ * same, else one per hub.
  */
 gboolean tr_pki_join_save(const char *state_dir, const TrPkiJoinResult *result, char **config_path,
                           GError **error);
+
+/*
+ * tr_pki_join_save() in two steps, for a joining machine that talks to the
+ * hubs with its new certificate (to learn their names) before it writes the
+ * configuration: the credentials (after checking that the configuration
+ * does not exist yet), then the configuration. @result->server_names is
+ * only read by the second.
+ */
+gboolean tr_pki_join_save_credentials(const char *state_dir, const TrPkiJoinResult *result,
+                                      GError **error);
+gboolean tr_pki_join_save_config(const char *state_dir, const TrPkiJoinResult *result,
+                                 char **config_path, GError **error);
 
 G_END_DECLS

@@ -13,6 +13,8 @@
 #   nat_router r1 home 1 cone           # WAN 198.18.1.2, LAN 198.19.1.1/24 (a bridge)
 #   nat_host a laptop "$r1" 1 2         # 198.19.1.2, default route via 198.19.1.1
 #   nat_block_udp "$r1"                 # the LAN's UDP no longer leaves
+#   nat_cut_udp 198.18.1.2 198.18.2.2   # the internet drops UDP between two
+#   nat_mend_udp                        # ... and passes it again
 #
 #            [internet] 198.18.N.1 -- 198.18.N.2 [router N] 198.19.N.1 -- br -- 198.19.N.H [host]
 #
@@ -116,4 +118,40 @@ nat_block_udp() {
 # nat_unblock_udp ROUTER -> UDP leaves again
 nat_unblock_udp() {
 	ip netns exec "$1" nft flush chain ip nat_lab lan_block
+}
+
+# nat_wan_if NS -> the name of NS's interface towards its default route (the
+# WAN of a router, the link of a host attached with nat_attach)
+nat_wan_if() {
+	ip -n "$1" -o route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1) }'
+}
+
+# nat_cut_udp A B [NS] -> NS (the internet unless given) drops UDP between A
+# and B (addresses or prefixes, both IPv4 or both IPv6), both ways, until
+# nat_mend_udp: a direct path that stops answering, while the hub is still
+# reached. One cut at a time per namespace.
+nat_cut_udp() {
+	local a=$1 b=$2 ns=${3:-$NAT_INET} fam=ip
+	case "$a" in *:*) fam=ip6 ;; esac
+	ip netns exec "$ns" nft -f - <<NFT
+table $fam cut {
+	chain between {
+		type filter hook forward priority filter; policy accept;
+		$fam saddr $a $fam daddr $b meta l4proto udp drop
+		$fam saddr $b $fam daddr $a meta l4proto udp drop
+	}
+}
+NFT
+}
+
+# nat_mend_udp [NS] -> the cut of nat_cut_udp in NS (the internet unless
+# given) is gone; fails when there was none
+nat_mend_udp() {
+	local ns=${1:-$NAT_INET} fam
+	for fam in ip ip6; do
+		ip netns exec "$ns" nft list table "$fam" cut >/dev/null 2>&1 || continue
+		ip netns exec "$ns" nft delete table "$fam" cut
+		return
+	done
+	return 1
 }

@@ -12,16 +12,12 @@
 #                                         +-- [internet] -- 198.18.10.2 [B]
 #   [C] 198.19.3.2 -- [cone 198.18.3.2] --+          tunnel 198.19.5.1 .. .3 /24
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
+. "$TR_SOURCE_ROOT/tests/lib/status.sh"
 . "$TR_SOURCE_ROOT/tests/lib/nat.sh"
-netns_require_root
 nat_require
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-KEY="correct horse battery staple"
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
-. "$TR_SOURCE_ROOT/tests/lib/status.sh"
 
 nat_internet || fail "internet"
 netns_new nb b && nat_attach "$nb" 10 || fail "b"
@@ -29,16 +25,7 @@ b_if=$NAT_WAN_IF
 nat_router ra ra 1 cone && nat_host na a "$ra" 1 2 || fail "a behind its router"
 nat_router rc rc 3 cone && nat_host nc c "$rc" 3 2 || fail "c behind its router"
 
-node() { # node NS NAME ADDR [args]
-	local ns=$1 name=$2 addr=$3
-	shift 3
-	mkdir -p "$T/state-$name"
-	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
-		--address "$addr" --state-dir "$T/state-$name" --control-socket "$T/$name.sock" \
-		--keepalive 2 --peer-timeout 6 "$@" >>"$T/$name.log" 2>&1
-}
 node "$nb" b 198.19.5.2/24
-netns_wait_for 10 grep -q "listening" "$T/b.log" || fail "b did not start"
 # Nothing from the internet reaches A or C unasked (the routers drop it).
 netns_exec "$nb" timeout 3 bash -c "exec 3<>/dev/tcp/198.18.1.2/3210" 2>/dev/null &&
 	fail "a's router accepts connections from the internet"

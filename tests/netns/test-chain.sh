@@ -13,14 +13,10 @@
 #   [C] 198.18.10.3 --+
 #   [D] 198.18.10.4 --+   (no direct TCP with A and C, as behind two NATs)
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
-command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-KEY="correct horse battery staple"
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 . "$TR_SOURCE_ROOT/tests/lib/status.sh"
+command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 
 netns_new sw sw && netns_new na a && netns_new nb b && netns_new nc c && netns_new nd d || fail "netns"
 ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up || fail "bridge"
@@ -32,19 +28,10 @@ for ns in "$na" "$nb" "$nc" "$nd"; do
 		ip -n "$sw" link set port$i master br0 && ip -n "$sw" link set port$i up || fail "port $i"
 done
 
-node() { # node NS NAME ADDR LOG [args]
-	local ns=$1 name=$2 addr=$3 log=$4
-	shift 4
-	mkdir -p "$T/state-$name"
-	netns_spawn "$ns" "$B/server/trellis-server" --name "$name" --shared-key "$KEY" \
-		--address "$addr" --state-dir "$T/state-$name" --control-socket "$T/$name.sock" \
-		--keepalive 2 --peer-timeout 6 "$@" >>"$T/$log" 2>&1
-}
-node "$nb" b 198.19.5.2/24 b.log
-netns_wait_for 10 grep -q "listening" "$T/b.log" || fail "b did not start"
+node "$nb" b 198.19.5.2/24
 t0=$(date +%s%N)
-node "$na" a 198.19.5.1/24 a.log -c 198.18.10.2
-node "$nc" c 198.19.5.3/24 c.log -c 198.18.10.2
+node "$na" a 198.19.5.1/24 -c 198.18.10.2
+node "$nc" c 198.19.5.3/24 -c 198.18.10.2
 c_pid=$NETNS_LAST_PID
 netns_wait_for 20 netns_exec "$na" ping -c 1 -W 1 198.19.5.3 >/dev/null || fail "a cannot reach c"
 echo "# a reached c $(ms_since "$t0") ms after a and c started"
@@ -94,7 +81,7 @@ ok "a node that shuts down is dropped at once and not dialled again from hearsay
 
 # c back, then cut off without a word (its link down): a's direct session
 # with it and b's time out (--peer-timeout 6), and c is unreachable at a.
-node "$nc" c 198.19.5.3/24 c.log -c 198.18.10.2
+node "$nc" c 198.19.5.3/24 -c 198.18.10.2
 netns_wait_for 20 netns_exec "$na" ping -c 1 -W 1 198.19.5.3 >/dev/null || fail "a cannot reach the restarted c"
 netns_wait_for 10 sh -c "'$B/cli/trellis' status --socket '$T/a.sock' | grep -q '  c: reachable, next hop c, 1 hop'" ||
 	fail "a has no direct link with the restarted c: $("$B/cli/trellis" status --socket "$T/a.sock")"
@@ -117,7 +104,7 @@ table inet chain_test {
 }
 NFT
 t0=$(date +%s%N)
-node "$nd" d 198.19.5.4/24 d.log -c 198.18.10.2
+node "$nd" d 198.19.5.4/24 -c 198.18.10.2
 netns_wait_for 20 netns_exec "$na" ping -c 1 -W 1 198.19.5.4 >/dev/null || fail "a cannot reach d through b"
 echo "# a reached d through b $(ms_since "$t0") ms after d started"
 grep -q "node d connected" "$T/a.log" && fail "a and d linked directly through the firewall"

@@ -13,13 +13,8 @@
 #   [c2] 198.18.4.2 -- 198.18.4.1 [hub-2]
 #   [c2] 198.18.5.2 -- 198.18.5.1 [hub-1]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
-netns_require_root
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-KEY="correct horse battery staple"
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new c1 c1 && netns_new c2 c2 || fail "netns"
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
@@ -31,7 +26,6 @@ netns_link "$c2" 198.18.5.2/24 "$h1" 198.18.5.1/24 || fail "link"
 # Keepalives every 2 s, sessions timed out after 6 s: a silent hub is left soon.
 FAST_TIMEOUTS="--keepalive 2 --peer-timeout 6"
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log $FAST_TIMEOUTS
-netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log $FAST_TIMEOUTS -c 198.18.1.1
 hub2_pid=$NETNS_LAST_PID
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
@@ -53,8 +47,7 @@ CONF
 chmod 600 "$T/c1.conf"
 netns_spawn "$c1" "$B/client/trellis-client" --config "$T/c1.conf" --control-socket "$T/c1.sock" \
 	>"$T/c1.log" 2>&1
-netns_spawn "$c2" "$B/client/trellis-client" -c 198.18.4.1 -c 198.18.5.1 --failback 2 \
-	--shared-key "$KEY" --name c2 --control-socket "$T/c2.sock" >"$T/c2.log" 2>&1
+client "$c2" c2 198.18.4.1 c2.log -c 198.18.5.1 --failback 2 --control-socket "$T/c2.sock"
 netns_wait_for 20 grep -q "connected to 198.18.3.1 as" "$T/c1.log" || fail "c1 did not reach hub-1"
 grep -q "hub 198.18.3.1:3300 refused us" "$T/c1.log" || fail "c1 did not say hub-x refused it"
 grep "refused us" "$T/c1.log" | head -n 1 | sed 's/^/# c1: /'

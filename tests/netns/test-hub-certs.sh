@@ -11,14 +11,10 @@
 #   [hub-r] 198.18.3.2 --+   198.18.{1,2,3,4}.1
 #   [hub-o] 198.18.4.2 --+
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
-netns_require_root
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/pki
 O=$T/other
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 
 "$B/cli/trellis" pki init --state-dir "$S" >/dev/null || fail "pki init"
 for h in hub-a hub-b hub-r; do
@@ -41,7 +37,6 @@ for ns in "$hb" "$hx" "$hr" "$ho"; do
 done
 
 cert_hub "$ha" hub-a "$S" 198.19.16.0/20 fd00:19:1::/64
-netns_wait_for 10 grep -q "listening" "$T/hub-a.log" || fail "hub-a did not start"
 
 cert_hub "$hb" hub-b "$S" 198.19.32.0/20 fd00:19:2::/64 -c 198.18.1.1
 netns_wait_for 20 grep -q "node hub-a connected to" "$T/hub-b.log" || fail "hub-b did not join hub-a"

@@ -7,14 +7,9 @@
 #
 #   [c1] 198.18.3.2 -- .1 [hub-1] 198.18.1.1 ---- .2 [hub-2] .1 -- 198.18.4.2 [x2]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
-netns_require_root
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-KEY="correct horse battery staple"
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new c1 c1 && netns_new x2 x2 || fail "netns"
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
@@ -30,16 +25,12 @@ table inet trellis_late {
 NFT
 
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 1
-netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 1 -c 198.18.1.1
-netns_wait_for 10 grep -q "listening" "$T/hub2.log" || fail "hub-2 did not start"
 
-netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1 \
-	--subnet 198.18.200.0/24 >"$T/c1.log" 2>&1
+client "$c1" c1 198.18.3.1 c1.log --subnet 198.18.200.0/24
 netns_wait_for 15 grep -q "connected to" "$T/c1.log" || fail "c1 did not connect"
 sleep 0.2 # x2's claim is the later one (the ranks compare the claims' times)
-netns_spawn "$x2" "$B/client/trellis-client" -c 198.18.4.1 --shared-key "$KEY" --name x2 \
-	--subnet 198.18.200.128/25 >"$T/x2.log" 2>&1
+client "$x2" x2 198.18.4.1 x2.log --subnet 198.18.200.128/25
 netns_wait_for 15 grep -q "connected to" "$T/x2.log" || fail "x2 did not connect"
 grep -q "node hub-1 connected" "$T/hub2.log" && fail "the hubs linked before the filter was lifted"
 ok "apart, hub-1 accepts c1's subnet and hub-2 x2's overlapping one"

@@ -12,20 +12,9 @@
 #                          [hub-1] 198.18.5.1 ------------------------------- .3 [hub-3]  (the third link)
 #   pools: hub-1 198.19.16.0/20, hub-2 198.19.32.0/20, hub-3 198.19.48.0/20
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
-netns_require_root
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-KEY="correct horse battery staple"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new h3 hub3 && netns_new c1 c1 &&
 	netns_new c3 c3 && netns_new x3 x3 || fail "netns"
@@ -46,19 +35,17 @@ table inet trellis_line {
 NFT
 
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 1 --peer-timeout 5
-netns_wait_for 10 grep -q "listening" "$T/hub1.log" || fail "hub-1 did not start"
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 1 --peer-timeout 5 -c 198.18.1.1
 hub2_pid=$NETNS_LAST_PID
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
 hub "$h3" hub-3 198.19.48.0/20 fd00:19:3::/64 hub3.log --keepalive 1 --peer-timeout 5 -c 198.18.2.2 -c 198.18.5.1
 netns_wait_for 20 grep -q "node hub-2 connected to" "$T/hub3.log" || fail "hub-3 did not join hub-2"
 
-netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.3.1 --shared-key "$KEY" --name c1 \
-	--subnet 198.18.200.0/24 >"$T/c1.log" 2>&1
-netns_spawn "$c3" "$B/client/trellis-client" -c 198.18.4.1 --shared-key "$KEY" --name c3 >"$T/c3.log" 2>&1
+client "$c1" c1 198.18.3.1 c1.log --subnet 198.18.200.0/24
+client "$c3" c3 198.18.4.1 c3.log
 netns_wait_for 15 grep -q "connected to" "$T/c1.log" || fail "c1 did not connect"
 netns_wait_for 15 grep -q "connected to" "$T/c3.log" || fail "c3 did not connect"
-a3=$(ip -n "$c3" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+a3=$(hubs_tun_addr "$c3")
 case $a3 in 198.19.4[89].* | 198.19.5[0-9].* | 198.19.6[0-3].*) ;; *) fail "c3's address $a3 is not from hub-3's pool" ;; esac
 
 status1() { "$B/cli/trellis" status --socket "$T/hub-1.sock" 2>&1; }
@@ -78,8 +65,7 @@ status3 | grep -q "c1: reachable, next hop hub-2, 3 hops" || fail "hub-3's statu
 status3 | grep "c1:" | sed 's/^ */# hub-3: /'
 # x3 claims part of it at hub-3: refused there with the graph's reason; the
 # claim was flooded before it was withdrawn, and every hub refused it.
-netns_spawn "$x3" "$B/client/trellis-client" -c 198.18.6.1 --shared-key "$KEY" --name x3 \
-	--subnet 198.18.200.128/25 >"$T/x3.log" 2>&1
+client "$x3" x3 198.18.6.1 x3.log --subnet 198.18.200.128/25
 want="subnet 198.18.200.128/25 of 'x3'"
 netns_wait_for 15 grep -q "refused.*the network refuses the claim: $want" "$T/hub3.log" ||
 	fail "hub-3 did not refuse x3's claim"
@@ -108,4 +94,4 @@ netns_wait_for 40 reaches || fail "the third link did not restore c1 -> c3: $(st
 echo "# c1 reaches c3 again $((($(date +%s%N) - t0) / 1000000)) ms after the third link was unblocked"
 status1 | grep -q "hub-3 (hub): reachable, next hop hub-3, 1 hop" || fail "hub-1's status: $(status1)"
 ok "a third link hub-1 <-> hub-3 restores it"
-echo "1..$n"
+tap_plan

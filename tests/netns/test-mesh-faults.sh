@@ -23,29 +23,15 @@
 #
 # TR_FAULTS_MB, TR_FAULTS_SPEC and TR_FAULTS_SEED as for `faults`.
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
-netns_require_root
-nat_require
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-S=$T/pki
+. "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 . "$TR_SOURCE_ROOT/tests/lib/faults.sh"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
 stat() { faults_stat "$@"; }
 
 mesh_pki a b || fail "pki"
-nat_internet || fail "internet"
-netns_new hub hub && nat_attach "$hub" 10 || fail "hub"
-netns_new a a && nat_attach "$a" 1 || fail "a"
-netns_new b b && nat_attach "$b" 2 || fail "b"
+mesh_lab public || fail "lab"
 
 mesh_hub "$hub" hub.log
 mesh_client "$a" a a.log
@@ -53,7 +39,7 @@ pa=$client_pid
 mesh_client "$b" b b.log
 pb=$client_pid
 # b's UDP port: its session's endpoint in the hub's status (where peers probe it).
-port=$("$B/cli/trellis" status --json --socket "$T/hub.sock" | python3 -c '
+port=$(mesh_status hub | python3 -c '
 import json, sys
 def walk(x):
     if isinstance(x, dict):
@@ -84,24 +70,19 @@ table ip mesh_faults {
 }
 NFT
 
-ab=$(ip -n "$b" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1)
+ab=$(hubs_tun_addr "$b")
 netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$ab" >/dev/null || fail "a cannot ping b"
 netns_wait_for 15 grep -q "pair with b: direct to 198.18.2.2:$port" "$T/a.log" || fail "a: no direct path to b"
 netns_wait_for 15 grep -q "pair with a: direct to 198.18.2.1:" "$T/b.log" || fail "b: no direct path to a through the relay"
 ok "the pair went direct through the fault relay ($(grep -o 'pair with a: direct to [^ ]*' "$T/b.log" | head -n 1))"
 
 errs0=$(($(netns_csum_errors "$a") + $(netns_csum_errors "$b")))
-SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
-head -c $((MB * 1000000)) /dev/urandom >"$T/blob"
-netns_spawn "$b" python3 "$SHA" recv "$ab" 5001 170 >"$T/recv.out" 2>&1
-netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
+transfer_recv "$b" "$ab" 170
+transfer_send "$a" "$ab" 170 $((MB * 1000000))
 t0=$(date +%s.%N)
-netns_exec "$a" python3 "$SHA" send "$ab" 5001 170 "$T/blob" >"$T/send.out" 2>&1 || fail "send: $(cat "$T/send.out")"
-netns_wait_for 30 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out")"
+transfer_check 175
 t1=$(date +%s.%N)
 rm -f "$T/blob"
-[ "$(tail -n 1 "$T/recv.out")" = "$(cat "$T/send.out")" ] ||
-	fail "transfer corrupted: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
 secs=$(python3 -c "print(round($t1 - $t0, 1))")
 ok "$MB MB TCP a -> b over the pair under faults intact ($(cut -d' ' -f2 "$T/send.out")), $secs s, $(python3 -c "print(round($MB * 8 / $secs, 1))") Mbit/s"
 
@@ -114,7 +95,7 @@ up=$(stat up.seen "$T/relay.stats")
 every=$(faults_every "$T/relay.stats") || fail "$every"
 ! grep -q "the direct path stopped answering\|pair with b ended" "$T/a.log" || fail "a's pair left the direct path: $(grep 'pair with b' "$T/a.log")"
 [ "$(mesh_pair a 'p["path"], p["tx_bytes"] >= '$((MB * 1000000)))" = "('direct', True)" ] ||
-	fail "a's pair did not carry the transfer: $("$B/cli/trellis" status --json --socket "$T/a.sock")"
+	fail "a's pair did not carry the transfer: $(mesh_status a)"
 corrupted=$(($(stat up.corrupted "$T/relay.stats") + $(stat down.corrupted "$T/relay.stats")))
 ok "the data crossed the relay on the pair's direct path: $up datagrams up, $corrupted corrupted in all, every fault seen both ways; the pair stayed direct"
 
@@ -125,4 +106,4 @@ ok "none of the $corrupted corrupted datagrams was delivered (no IP/TCP checksum
 netns_kill "$pa"
 netns_kill "$pb"
 netns_kill "$relay_pid"
-echo "1..$n"
+tap_plan

@@ -17,32 +17,16 @@
 #      the hub byte for byte as they came (tcpdump on the hub's link)
 #   3. two clients behind one NAT: direct over the LAN
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
-netns_require_root
-nat_require
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 LAB="$TR_BUILD_ROOT/tests/tr-mesh-lab"
 [ -x "$LAB" ] || netns_fail "tr-mesh-lab not built ($LAB)"
-T=$(netns_tmpdir)
 
-nat_internet || netns_fail "internet"
-netns_new hub hub || netns_fail "hub"
-nat_attach "$hub" 10 || netns_fail "hub link"
-hub_if=$NAT_WAN_IF
-nat_router r1 r1 1 cone || netns_fail "r1"
-nat_router r2 r2 2 cone || netns_fail "r2"
-nat_router r3 r3 3 symmetric || netns_fail "r3"
-nat_router r4 r4 4 symmetric || netns_fail "r4"
-nat_host a1 a1 "$r1" 1 2 || netns_fail "a1"
-nat_host a2 a2 "$r1" 1 3 || netns_fail "a2"
-nat_host b b "$r2" 2 2 || netns_fail "b"
-nat_host c c "$r3" 3 2 || netns_fail "c"
-nat_host d d "$r4" 4 2 || netns_fail "d"
-
-netns_spawn "$hub" tcpdump -i "$hub_if" -w "$T/hub.pcap" -U -n "udp port 4002" 2>"$T/tcpdump.err"
-dump=$NETNS_LAST_PID
-netns_wait_for 5 grep -q "listening" "$T/tcpdump.err" || netns_fail "tcpdump did not start"
+# a1 and a2 are the lab's a and a2, behind r1.
+mesh_lab four || fail "lab"
+a1=$a
+mesh_capture "$hub" "$(nat_wan_if "$hub")" "$T/hub.pcap" udp port 4002
 
 for p in 4000 4002 4004; do
 	netns_spawn "$hub" "$LAB" hub "$p" 30 >"$T/hub-$p.out" 2>&1
@@ -64,54 +48,47 @@ pl2=$NETNS_LAST_PID
 
 # 1. direct first; then the internet drops UDP between the routers (not to the hub)
 netns_wait_for 5 grep -q "path direct reflexive 198.18.2.2" "$T/a1.out" ||
-	netns_fail "a1 found no direct path to b: $(cat "$T/a1.out")"
+	fail "a1 found no direct path to b: $(cat "$T/a1.out")"
 netns_wait_for 5 grep -q "path direct reflexive 198.18.1.2" "$T/b.out" ||
-	netns_fail "b found no direct path to a1: $(cat "$T/b.out")"
-echo "ok 1 - cone + cone: direct"
+	fail "b found no direct path to a1: $(cat "$T/b.out")"
+ok "cone + cone: direct"
 sleep 2
-netns_exec "$NAT_INET" nft -f - <<'NFT' || netns_fail "nft on the internet"
-table ip cut {
-	chain forward {
-		type filter hook forward priority filter; policy accept;
-		ip saddr { 198.18.1.2, 198.18.2.2 } ip daddr { 198.18.1.2, 198.18.2.2 } udp dport != 0 drop
-	}
-}
-NFT
+nat_cut_udp 198.18.1.2 198.18.2.2 || fail "nft on the internet"
 cut=$(date +%s.%N)
 netns_wait_for 10 grep -q "path relayed.*(the direct path stopped answering)" "$T/a1.out" ||
-	netns_fail "a1 did not fall back to the relay: $(cat "$T/a1.out")"
+	fail "a1 did not fall back to the relay: $(cat "$T/a1.out")"
 fell=$(date +%s.%N)
-echo "ok 2 - direct -> relayed after $(echo "$fell - $cut" | bc | cut -c1-4) s without the direct path"
-netns_exec "$NAT_INET" nft delete table ip cut || netns_fail "nft delete"
+ok "direct -> relayed after $(echo "$fell - $cut" | bc | cut -c1-4) s without the direct path"
+nat_mend_udp || fail "nft delete"
 netns_wait_for 12 sh -c "grep 'path ' '$T/a1.out' | tail -1 | grep -q 'path direct'" ||
-	netns_fail "a1 did not return to the direct path: $(cat "$T/a1.out")"
-echo "ok 3 - relayed -> direct again once the path passes"
+	fail "a1 did not return to the direct path: $(cat "$T/a1.out")"
+ok "relayed -> direct again once the path passes"
 
 for p in $pa1 $pb $pc $pd $pl1 $pl2; do
 	for i in $(seq 1 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 done
 for f in a1 b c d a1l a2l; do sed "s/^/  /" "$T/$f.out"; done
-grep -q "^a1 final direct" "$T/a1.out" || netns_fail "a1 did not end direct"
+grep -q "^a1 final direct" "$T/a1.out" || fail "a1 did not end direct"
 read -r _ _ _ _ sent _ gd _ gr < <(grep "^b final" "$T/b.out")
-[ "${gd:-0}" -gt 0 ] && [ "${gr:-0}" -gt 0 ] || netns_fail "b got no data on one of the paths (direct $gd, relayed $gr)"
+[ "${gd:-0}" -gt 0 ] && [ "${gr:-0}" -gt 0 ] || fail "b got no data on one of the paths (direct $gd, relayed $gr)"
 # What is lost is what a1 sent into the cut path before it gave up on it
 # (about 1.5 + 3 s at one datagram every 50 ms), not more.
 read -r _ _ _ _ sent_a _ _ _ _ < <(grep "^a1 final" "$T/a1.out")
-[ $((gd + gr + 120)) -ge "$sent_a" ] || netns_fail "b got $((gd + gr)) of a1's $sent_a datagrams"
-echo "ok 4 - data flowed on both paths: b got $gd direct and $gr relayed of a1's $sent_a"
+[ $((gd + gr + 120)) -ge "$sent_a" ] || fail "b got $((gd + gr)) of a1's $sent_a datagrams"
+ok "data flowed on both paths: b got $gd direct and $gr relayed of a1's $sent_a"
 
 grep -q "^c final relayed" "$T/c.out" && grep -q "^d final relayed" "$T/d.out" ||
-	netns_fail "symmetric + symmetric did not stay relayed"
+	fail "symmetric + symmetric did not stay relayed"
 read -r _ _ _ _ sent_c _ _ _ _ < <(grep "^c final" "$T/c.out")
 read -r _ _ _ _ _ _ gdd _ grd < <(grep "^d final" "$T/d.out")
-[ "$gdd" = 0 ] && [ "$grd" -gt $((sent_c - 20)) ] || netns_fail "d got direct $gdd relayed $grd of $sent_c"
-echo "ok 5 - symmetric + symmetric: relayed, d got $grd of c's $sent_c datagrams"
-netns_kill "$dump"
+[ "$gdd" = 0 ] && [ "$grd" -gt $((sent_c - 20)) ] || fail "d got direct $gdd relayed $grd of $sent_c"
+ok "symmetric + symmetric: relayed, d got $grd of c's $sent_c datagrams"
+netns_kill "$cap_pid"
 python3 "$TR_SOURCE_ROOT/tests/netns/pcap-relay.py" "$T/hub.pcap" 198.18.10.2 4002 >"$T/pcap.out" ||
-	netns_fail "$(cat "$T/pcap.out")"
-echo "ok 6 - $(cat "$T/pcap.out") (the hub forwards them unchanged)"
+	fail "$(cat "$T/pcap.out")"
+ok "$(cat "$T/pcap.out") (the hub forwards them unchanged)"
 
 grep -q "^a1l .* path direct host 198.19.1.3" "$T/a1l.out" && grep -q "^a2l .* path direct host 198.19.1.2" "$T/a2l.out" ||
-	netns_fail "two clients behind one NAT did not take the LAN path"
-echo "ok 7 - same NAT: direct over the LAN"
-echo "1..7"
+	fail "two clients behind one NAT did not take the LAN path"
+ok "same NAT: direct over the LAN"
+tap_plan

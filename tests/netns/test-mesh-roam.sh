@@ -19,36 +19,18 @@
 #   198.18.1.2 -> 198.18.1.3     198.18.2.2
 #    a 198.19.1.2                b 198.19.2.2
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
-netns_require_root
-nat_require
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-S=$T/pki
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
+. "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 
 mesh_pki a b || fail "pki"
-nat_internet || fail "internet"
-netns_new hub hub || fail "hub"
-nat_attach "$hub" 10 || fail "hub link"
-nat_router r1 r1 1 cone || fail "r1"
-r1_wan=$NAT_WAN_IF
-nat_router r2 r2 2 cone || fail "r2"
-nat_host a a "$r1" 1 2 || fail "a"
-nat_host b b "$r2" 2 2 || fail "b"
+mesh_lab cone || fail "lab"
+r1_wan=$(nat_wan_if "$r1")
 
 mesh_hub "$hub" hub.log
 mesh_client "$a" a a.log
 mesh_client "$b" b b.log
-ab=$(sed -n 's/.*connected to .* address \([0-9.]*\)\/.*/\1/p' "$T/b.log" | tail -n 1)
+ab=$(mesh_client_addr b.log)
 [ -n "$ab" ] || fail "no tunnel address for b"
 netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$ab" >/dev/null || fail "a cannot ping b at $ab"
 netns_wait_for 15 grep -q "pair with b: direct to 198.18.2.2:" "$T/a.log" || fail "a: no direct path to b"
@@ -56,11 +38,8 @@ netns_wait_for 15 grep -q "pair with a: direct to 198.18.1.2:" "$T/b.log" || fai
 ok "a and b direct through two cone NATs"
 
 # A paced TCP transfer a -> b (3 MB at 100 kB/s: ~30 s), the roam in its middle.
-SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
-head -c 3000000 /dev/urandom >"$T/blob"
-netns_spawn "$b" python3 "$SHA" recv "$ab" 5001 120 >"$T/recv.out" 2>&1
-netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
-netns_spawn "$a" python3 "$SHA" send "$ab" 5001 120 "$T/blob" 100000 >"$T/send.out" 2>&1
+transfer_recv "$b" "$ab" 120
+transfer_send "$a" "$ab" 120 3000000 100000
 sleep 2
 
 # r1's new public address; the old one goes (and with it, in the kernel, every
@@ -84,12 +63,10 @@ grep -q "pair with a: the peer's candidates changed" "$T/b.log" || fail "b was n
 # (The hub also sends a b's candidates again, but over a's TLS connection, which
 # the same change broke: here it is b's burst that brings the path back.)
 [ "$(mesh_pair b 'p["path"], p["endpoint"].startswith("198.18.1.3:")')" = "('direct', True)" ] ||
-	fail "b's status: $("$B/cli/trellis" status --json --socket "$T/b.sock")"
-[ "$(mesh_pair a 'p["path"]')" = "direct" ] || fail "a's status: $("$B/cli/trellis" status --json --socket "$T/a.sock")"
+	fail "b's status: $(mesh_status b)"
+[ "$(mesh_pair a 'p["path"]')" = "direct" ] || fail "a's status: $(mesh_status a)"
 ok "r1 changed its public address: the pair is direct again to 198.18.1.3 after $(echo "$t1 - $t0" | bc) s"
 
-netns_wait_for 60 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
-netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
-[ "$(tail -n 1 "$T/recv.out")" = "$(cat "$T/send.out")" ] ||
-	fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
+transfer_check 60
 ok "3 MB a -> b across the roam, SHA-256 matches"
+tap_plan

@@ -22,30 +22,15 @@
 #    a) directly over the pair, and the LAN reaches b: pings and a TCP
 #    transfer from the LAN whose SHA-256 matches, the hub's link idle.
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-S=$T/pki
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 
 mesh_pki a=198.19.50.0/24 b || fail "pki"
-
-nat_internet || fail "internet"
-netns_new hub hub || fail "hub"
-nat_attach "$hub" 10 || fail "hub link"
-hub_if=$NAT_WAN_IF
-netns_new a a && nat_attach "$a" 1 || fail "a"
-netns_new b b && nat_attach "$b" 2 || fail "b"
+mesh_lab public || fail "lab"
+hub_if=$(nat_wan_if "$hub")
 netns_new lan lan || fail "lan"
 netns_link "$a" 198.19.50.1/24 "$lan" 198.19.50.2/24 || fail "lan link"
 ip -n "$lan" route add default via 198.19.50.1 || fail "lan route"
@@ -55,9 +40,7 @@ for ns in "$hub" "$a" "$b"; do
 	netns_exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 done
 
-tun_addr() { ip -n "$1" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1; }
 rx_packets() { ip -n "$1" -s -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
-count() { tcpdump -r "$1" -n 2>/dev/null | wc -l; }
 
 # ---- A: tap, switch mode ---------------------------------------------------------
 mesh_hub "$hub" hub-tap.log --type tap
@@ -65,8 +48,8 @@ mesh_client "$a" a a-tap.log --type tap
 pa=$client_pid
 mesh_client "$b" b b-tap.log --type tap
 pb=$client_pid
-aa=$(tun_addr "$a")
-ab=$(tun_addr "$b")
+aa=$(hubs_tun_addr "$a")
+ab=$(hubs_tun_addr "$b")
 [ -n "$aa" ] && [ -n "$ab" ] || fail "tap addresses: '$aa' '$ab'"
 netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$ab" >/dev/null || fail "a cannot ping b over tap"
 netns_wait_for 10 grep -q "pair with b established" "$T/a-tap.log" || fail "a: no pair with b"
@@ -82,24 +65,16 @@ netns_exec "$a" ping -c 200 -i 0.01 -W 2 -q "$ab" >"$T/ping-tap.txt" || fail "a 
 sleep 0.5
 netns_kill "$cap_pid"
 rx1=$(rx_packets "$b" trellis0)
-crossed=$(count "$T/hub-tap.pcap")
+crossed=$(mesh_captured "$T/hub-tap.pcap")
 [ "$crossed" -lt 40 ] || fail "200 pings over tap crossed the hub: its link saw $crossed UDP packets"
 [ $((rx1 - rx0)) -ge 200 ] || fail "b's tap counted $((rx1 - rx0)) packets"
 [ "$(mesh_pair a 'p["path"], p["tx_packets"] >= 200, p["rx_packets"] >= 200')" = "('direct', True, True)" ] ||
-	fail "a's pair did not carry the pings: $("$B/cli/trellis" status --json --socket "$T/a.sock")"
+	fail "a's pair did not carry the pings: $(mesh_status a)"
 ok "tap: 200 pings a -> b over the pair: the hub's link saw $crossed UDP packets, b's tap counted $((rx1 - rx0))"
 
 # The direct path breaks (the internet drops UDP between a and b) while pings
 # flow: the pair falls back to the hub's relay, and the frames follow it.
-ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
-table ip cut {
-	chain between {
-		type filter hook forward priority filter; policy accept;
-		ip saddr 198.18.1.2 ip daddr 198.18.2.2 meta l4proto udp drop
-		ip saddr 198.18.2.2 ip daddr 198.18.1.2 meta l4proto udp drop
-	}
-}
-NFT
+nat_cut_udp 198.18.1.2 198.18.2.2 || fail "nft"
 netns_spawn "$a" ping -c 100 -i 0.1 -W 1 -q "$ab"
 bg=$NETNS_LAST_PID
 netns_wait_for 15 grep -q "pair with b: relayed through the hub (the direct path stopped answering)" "$T/a-tap.log" ||
@@ -110,11 +85,11 @@ tx0=$(mesh_pair a 'p["tx_packets"]')
 netns_exec "$a" ping -c 50 -i 0.02 -W 2 -q "$ab" >"$T/ping-tap-relay.txt" || fail "a -> b relayed: $(cat "$T/ping-tap-relay.txt")"
 sleep 0.3
 netns_kill "$cap_pid"
-relayed=$(count "$T/hub-tap-relay.pcap")
+relayed=$(mesh_captured "$T/hub-tap-relay.pcap")
 [ "$(mesh_pair a 'p["path"]')" = relayed ] && [ $(($(mesh_pair a 'p["tx_packets"]') - tx0)) -ge 50 ] ||
-	fail "a's pair did not carry the pings relayed: $("$B/cli/trellis" status --json --socket "$T/a.sock")"
+	fail "a's pair did not carry the pings relayed: $(mesh_status a)"
 [ "$relayed" -ge 100 ] || fail "the relayed frames did not cross the hub: its link saw $relayed UDP packets"
-ip netns exec "$NAT_INET" nft delete table ip cut
+nat_mend_udp || fail "nft delete"
 ok "tap: the direct path cut, the pair fell back to the hub's relay and carried 50 pings (the hub's link saw $relayed UDP packets)"
 
 # ARP again (a forgets b's MAC) and a broadcast: through the hub, and they work.
@@ -149,30 +124,25 @@ mesh_client "$a" a a-tun.log --subnet 198.19.50.0/24
 pa=$client_pid
 mesh_client "$b" b b-tun.log
 pb=$client_pid
-ab=$(tun_addr "$b")
+ab=$(hubs_tun_addr "$b")
 netns_exec "$b" ping -c 3 -i 0.2 -W 2 198.19.50.2 >/dev/null || fail "b cannot reach the LAN behind a"
 netns_wait_for 10 grep -q "pair with a: direct to 198.18.1.2:" "$T/b-tun.log" || fail "b: no direct path to a"
 netns_wait_for 10 grep -q "pair with b: direct to 198.18.2.2:" "$T/a-tun.log" || fail "a: no direct path to b"
-[ "$(mesh_pair b '"198.19.50.0/24" in p["addresses"]')" = True ] || fail "b's pair lacks a's subnet: $("$B/cli/trellis" status --json --socket "$T/b.sock")"
+[ "$(mesh_pair b '"198.19.50.0/24" in p["addresses"]')" = True ] || fail "b's pair lacks a's subnet: $(mesh_status b)"
 mesh_capture "$hub" "$hub_if" "$T/hub-lan.pcap" udp
 netns_exec "$b" ping -c 200 -i 0.01 -W 2 -q 198.19.50.2 >"$T/ping-lan.txt" || fail "b -> LAN: $(cat "$T/ping-lan.txt")"
 netns_exec "$lan" ping -c 50 -i 0.01 -W 2 -q "$ab" >"$T/ping-lan2.txt" || fail "LAN -> b: $(cat "$T/ping-lan2.txt")"
-SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
-head -c 20000000 /dev/urandom >"$T/blob"
-netns_spawn "$b" python3 "$SHA" recv "$ab" 5001 60 >"$T/recv.out" 2>&1
-rp=$NETNS_LAST_PID
-netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
-netns_exec "$lan" python3 "$SHA" send "$ab" 5001 60 "$T/blob" >"$T/send.out" 2>&1 || fail "send from the LAN: $(cat "$T/send.out")"
-netns_wait_for 30 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out")"
-[ "$(tail -n 1 "$T/recv.out")" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
+transfer_recv "$b" "$ab" 60
+transfer_send "$lan" "$ab" 60 20000000
+transfer_check 90
 sleep 0.3
 netns_kill "$cap_pid"
-crossed=$(count "$T/hub-lan.pcap")
+crossed=$(mesh_captured "$T/hub-lan.pcap")
 [ "$crossed" -lt 40 ] || fail "the LAN's traffic crossed the hub: its link saw $crossed UDP packets"
 [ "$(mesh_pair b 'p["path"], p["rx_bytes"] >= 20000000')" = "('direct', True)" ] ||
-	fail "b's pair did not carry the transfer: $("$B/cli/trellis" status --json --socket "$T/b.sock")"
+	fail "b's pair did not carry the transfer: $(mesh_status b)"
 ok "LAN behind a (claimed 198.19.50.0/24) <-> b directly: 250 pings and 20 MB TCP from the LAN (SHA-256 matches); the hub's link saw $crossed UDP packets"
 netns_kill "$pb"
 netns_kill "$pa"
 netns_kill "$hub_pid"
-echo "1..$n"
+tap_plan

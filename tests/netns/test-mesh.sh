@@ -26,77 +26,27 @@
 #   4. b leaves: a's pair ends with the reason
 #   5. with --no-mesh, nothing of it happens; with --no-client-to-client neither
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-. "$TR_SOURCE_ROOT/tests/lib/nat.sh"
-netns_require_root
-nat_require
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
+. "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-S=$T/pki
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
+# Step 2d blocks a client's UDP: its hub session is over TLS only.
+MESH_CLIENT_READY="connected to"
 
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-for name in a a2 b c d; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
-
+mesh_pki a a2 b c d || fail "pki"
 # The hub keeps its own copy of the revocation list (step 4 revokes b for a only).
 cp "$S/crl.pem" "$T/hub-crl.pem" || fail "crl"
-
-nat_internet || fail "internet"
-netns_new hub hub || fail "hub"
-nat_attach "$hub" 10 || fail "hub link"
-hub_if=$NAT_WAN_IF
-nat_router r1 r1 1 cone || fail "r1"
-nat_router r2 r2 2 cone || fail "r2"
-nat_router r3 r3 3 symmetric || fail "r3"
-nat_router r4 r4 4 symmetric || fail "r4"
-nat_host a a "$r1" 1 2 || fail "a"
-nat_host a2 a2 "$r1" 1 3 || fail "a2"
-nat_host b b "$r2" 2 2 || fail "b"
-nat_host c c "$r3" 3 2 || fail "c"
-nat_host d d "$r4" 4 2 || fail "d"
-
-start_hub() { # start_hub LOG [args]
-	local log=$1
-	shift
-	: >"$T/$log"
-	netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
-		--key "$S/issued/hub.key" --crl "$T/hub-crl.pem" --pool 198.19.100.0/24 \
-		--control-socket "$T/hub.sock" "$@" >"$T/$log" 2>&1
-	hub_pid=$NETNS_LAST_PID
-	netns_wait_for 10 grep -q "listening on port" "$T/$log" || fail "hub did not start"
-}
-start_client() { # start_client NS NAME LOG [args]
-	local ns=$1 name=$2 log=$3
-	shift 3
-	: >"$T/$log"
-	netns_spawn "$ns" "$B/client/trellis-client" -c 198.18.10.2 --server-name hub \
-		--ca "$S/ca.crt" --cert "$S/issued/$name.crt" --key "$S/issued/$name.key" \
-		--control-socket "$T/$name.sock" "$@" >"$T/$log" 2>&1
-	client_pid=$NETNS_LAST_PID
-	netns_wait_for 15 grep -q "connected to" "$T/$log" || fail "$name did not connect"
-}
-addr_of() { sed -n 's/.*connected to .* address \([0-9.]*\)\/.*/\1/p' "$T/$1" | tail -n 1; }
-status_json() { "$B/cli/trellis" status --json --socket "$T/$1.sock"; }
-pair() { # pair NAME EXPR -> EXPR on its first pair (p)
-	status_json "$1" | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["pairs"][0]; print(eval(sys.argv[1]))' "$2"
-}
+mesh_lab four || fail "lab"
+hub_if=$(nat_wan_if "$hub")
 
 # 1. Introduced on traffic, verified end to end. a replaces its pairs' keys every
 # 3 s (step 2b checks it happened under traffic, both ways).
-start_hub hub.log
-start_client "$a" a a.log --pair-rekey-interval 3
+mesh_hub "$hub" hub.log --crl "$T/hub-crl.pem"
+mesh_client "$a" a a.log --pair-rekey-interval 3
 pa=$client_pid
-start_client "$b" b b.log
+mesh_client "$b" b b.log
 pb=$client_pid
-ab=$(addr_of b.log)
+ab=$(mesh_client_addr b.log)
 [ -n "$ab" ] || fail "no tunnel address for b"
 netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$ab" >/dev/null || fail "a cannot ping b at $ab"
 netns_wait_for 10 grep -q "pair with b established (certificate" "$T/a.log" || fail "a: no pair with b"
@@ -105,7 +55,7 @@ grep -q "pair [0-9a-f]*: introducing a and b" "$T/hub.log" || fail "the hub did 
 grep -q "we are the TLS client" "$T/a.log" && grep -q "we are the TLS server" "$T/b.log" ||
 	fail "roles: the sender of the first packet is the TLS client"
 [ "$(grep -c "introducing" "$T/hub.log")" = 1 ] || fail "introduced more than once"
-netns_exec "$b" ping -c 2 -i 0.2 -W 2 "$(addr_of a.log)" >/dev/null || fail "b cannot ping a"
+netns_exec "$b" ping -c 2 -i 0.2 -W 2 "$(mesh_client_addr a.log)" >/dev/null || fail "b cannot ping a"
 sleep 0.5
 [ "$(grep -c "introducing" "$T/hub.log")" = 1 ] || fail "b's answer started a second pair"
 ok "a pings b: the hub introduced them once; each verified the other's certificate"
@@ -113,25 +63,23 @@ ok "a pings b: the hub introduced them once; each verified the other's certifica
 # 1b. Direct: both cone NATs punched; the pair's traffic no longer crosses the hub.
 netns_wait_for 10 grep -q "pair with b: direct to 198.18.2.2:" "$T/a.log" || fail "a: no direct path to b"
 netns_wait_for 10 grep -q "pair with a: direct to 198.18.1.2:" "$T/b.log" || fail "b: no direct path to a"
-hub_rx() { "$B/cli/trellis" status --json --socket "$T/hub.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["dataplane"]["rx_datagrams"])'; }
+hub_rx() { mesh_status hub | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["dataplane"]["rx_datagrams"])'; }
 before=$(hub_rx)
-netns_spawn "$hub" tcpdump -i "$hub_if" -w "$T/hub.pcap" -U -n "udp" 2>"$T/tcpdump.err"
-dump=$NETNS_LAST_PID
-netns_wait_for 5 grep -q "listening" "$T/tcpdump.err" || fail "tcpdump did not start"
+mesh_capture "$hub" "$hub_if" "$T/hub.pcap" udp
 netns_exec "$a" ping -c 200 -i 0.01 -W 2 -q "$ab" >"$T/ping.txt" || fail "a cannot ping b directly: $(cat "$T/ping.txt")"
 sleep 0.5
-netns_kill "$dump"
+netns_kill "$cap_pid"
 after=$(hub_rx)
-crossed=$(tcpdump -r "$T/hub.pcap" -n 2>/dev/null | wc -l)
+crossed=$(mesh_captured "$T/hub.pcap")
 [ $((after - before)) -lt 20 ] && [ "$crossed" -lt 20 ] ||
 	fail "200 pings crossed the hub: its data plane received $((after - before)) datagrams, its link saw $crossed UDP packets"
 ok "direct within seconds ($(grep -o 'direct to .*' "$T/a.log" | head -n 1)); 200 pings a -> b: the hub's link saw $crossed UDP packets, its data plane $((after - before)) datagrams"
 
 # 2. Seen in the status.
-[ "$(pair a 'p["peer"], p["state"], p["auth"], p["role"], p["path"], p["endpoint"].startswith("198.18.2.2:"), p["tx_packets"] >= 200, 0 < p["rtt_us"] < 1000000')" = "('b', 'established', 'certificate', 'tls-client', 'direct', True, True, True)" ] ||
-	fail "a's status: $(status_json a)"
-[ "$(pair b 'p["peer"], p["state"], p["role"], p["addresses"][0]')" = "('a', 'established', 'tls-server', '$(addr_of a.log)/32')" ] ||
-	fail "b's status: $(status_json b)"
+[ "$(mesh_pair a 'p["peer"], p["state"], p["auth"], p["role"], p["path"], p["endpoint"].startswith("198.18.2.2:"), p["tx_packets"] >= 200, 0 < p["rtt_us"] < 1000000')" = "('b', 'established', 'certificate', 'tls-client', 'direct', True, True, True)" ] ||
+	fail "a's status: $(mesh_status a)"
+[ "$(mesh_pair b 'p["peer"], p["state"], p["role"], p["addresses"][0]')" = "('a', 'established', 'tls-server', '$(mesh_client_addr a.log)/32')" ] ||
+	fail "b's status: $(mesh_status b)"
 "$B/cli/trellis" status --socket "$T/a.sock" >"$T/a-status.txt" 2>&1 || fail "trellis status"
 grep -q "peer b: established, certificate" "$T/a-status.txt" && grep -q "path direct 198.18.2.2:[0-9]*, rtt [0-9.]* ms" "$T/a-status.txt" &&
 	grep -q "sent [0-9]* bytes, received [0-9]* bytes" "$T/a-status.txt" || fail "text status: $(cat "$T/a-status.txt")"
@@ -140,55 +88,38 @@ ok "trellis status (JSON and text) lists the pair: peer, state, how it was authe
 # 2b. The direct path breaks under a running TCP transfer (the internet drops UDP
 # between the two routers): back through the hub within seconds; when it passes
 # again, direct again; the transfer's SHA-256 matches.
-SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
-head -c 3000000 /dev/urandom >"$T/blob"
-netns_spawn "$b" python3 "$SHA" recv "$ab" 5001 120 >"$T/recv.out" 2>&1
-rp=$NETNS_LAST_PID
-netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
-netns_spawn "$a" python3 "$SHA" send "$ab" 5001 120 "$T/blob" 100000 >"$T/send.out" 2>&1
-sp=$NETNS_LAST_PID
+transfer_recv "$b" "$ab" 120
+transfer_send "$a" "$ab" 120 3000000 100000
 sleep 2
 t0=$(date +%s.%N)
-ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
-table ip cut {
-	chain between {
-		type filter hook forward priority filter; policy accept;
-		ip saddr 198.18.1.2 ip daddr 198.18.2.2 meta l4proto udp drop
-		ip saddr 198.18.2.2 ip daddr 198.18.1.2 meta l4proto udp drop
-	}
-}
-NFT
+nat_cut_udp 198.18.1.2 198.18.2.2 || fail "nft"
 netns_wait_for 15 grep -q "pair with b: relayed through the hub (the direct path stopped answering)" "$T/a.log" ||
 	fail "a did not fall back to the relay"
 t1=$(date +%s.%N)
-ip netns exec "$NAT_INET" nft delete table ip cut
+nat_mend_udp || fail "nft delete"
 netns_wait_for 45 sh -c "[ \$(grep -c 'pair with b: direct to' '$T/a.log') -ge 2 ]" || fail "a did not go direct again"
 t2=$(date +%s.%N)
-netns_wait_for 60 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
-netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
-[ "$(cat "$T/recv.out" | tail -n 1)" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
-ea=$(pair a 'p["epoch"]')
-eb=$(pair b 'p["epoch"]')
+transfer_check 60
+ea=$(mesh_pair a 'p["epoch"]')
+eb=$(mesh_pair b 'p["epoch"]')
 [ "$ea" -ge 5 ] && [ $((ea - eb)) -le 1 ] && [ $((eb - ea)) -le 1 ] || fail "pair keys: a at epoch $ea, b at $eb (a rekeys every 3 s)"
 ok "direct path cut during a TCP transfer: relayed through the hub after $(echo "$t1 - $t0" | bc) s, direct again $(echo "$t2 - $t1" | bc) s after it passed; 3 MB, SHA-256 matches; the pair rekeyed under it (epochs $ea and $eb)"
 
 # 2c. Two symmetric NATs: no direct path; relayed through the hub, the frames
 # leave the hub byte for byte as they came.
-start_client "$c" c c.log
+mesh_client "$c" c c.log
 pc=$client_pid
-start_client "$d" d d.log
+mesh_client "$d" d d.log
 pd=$client_pid
-ad=$(addr_of d.log)
-netns_spawn "$hub" tcpdump -i "$hub_if" -w "$T/relay.pcap" -U -n "udp port 3210" 2>"$T/tcpdump2.err"
-dump=$NETNS_LAST_PID
-netns_wait_for 5 grep -q "listening" "$T/tcpdump2.err" || fail "tcpdump did not start"
+ad=$(mesh_client_addr d.log)
+mesh_capture "$hub" "$hub_if" "$T/relay.pcap" udp port 3210
 netns_exec "$c" ping -c 2 -i 0.2 -W 2 "$ad" >/dev/null || fail "c cannot ping d"
 netns_wait_for 10 grep -q "pair with d: relayed through the hub (no direct path yet)" "$T/c.log" || fail "c: not relayed"
 netns_exec "$c" ping -c 200 -i 0.01 -W 2 -q "$ad" >"$T/ping2.txt" || fail "relayed ping: $(cat "$T/ping2.txt")"
 sleep 0.5
-netns_kill "$dump"
+netns_kill "$cap_pid"
 ! grep -q "pair with d: direct" "$T/c.log" || fail "c went direct through two symmetric NATs?"
-[ "$(pair c 'p["path"], p["tx_packets"] >= 200')" = "('relayed', True)" ] || fail "c's status: $(status_json c)"
+[ "$(mesh_pair c 'p["path"], p["tx_packets"] >= 200')" = "('relayed', True)" ] || fail "c's status: $(mesh_status c)"
 python3 "$TR_SOURCE_ROOT/tests/netns/pcap-relay.py" "$T/relay.pcap" 198.18.10.2 3210 >"$T/pcap.out" ||
 	fail "relay frames changed at the hub: $(cat "$T/pcap.out")"
 ok "symmetric + symmetric: relayed, 200 pings c -> d ($(grep -o "[0-9]* received, [0-9.]*% packet loss" "$T/ping2.txt")); $(cat "$T/pcap.out")"
@@ -210,23 +141,23 @@ netns_kill "$pd"
 # that TLS stream; the hub forwards them unchanged (it has no key to open
 # them) to the other client over UDP, and the other way round.
 nat_block_udp "$r3" || fail "block UDP at r3"
-start_client "$c" c c2.log
+mesh_client "$c" c c2.log
 pc=$client_pid
-start_client "$d" d d2.log
+mesh_client "$d" d d2.log
 pd=$client_pid
 sleep 2
-[ "$(status_json c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("path"))')" = tcp ] ||
-	fail "c's hub session is not on TLS: $(status_json c)"
-hub_mesh() { "$B/cli/trellis" status --json --socket "$T/hub.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mesh"]["relayed"])'; }
+[ "$(mesh_status c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("path"))')" = tcp ] ||
+	fail "c's hub session is not on TLS: $(mesh_status c)"
+hub_mesh() { mesh_status hub | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["mesh"]["relayed"])'; }
 relayed0=$(hub_mesh)
-netns_exec "$c" ping -c 3 -i 0.2 -W 2 -q "$(addr_of d2.log)" >/dev/null || fail "c cannot ping d"
+netns_exec "$c" ping -c 3 -i 0.2 -W 2 -q "$(mesh_client_addr d2.log)" >/dev/null || fail "c cannot ping d"
 netns_wait_for 10 grep -q "pair with d: relayed through the hub over TCP (no direct path yet)" "$T/c2.log" ||
 	fail "c's pair is not relayed over TCP: $(grep 'pair with' "$T/c2.log")"
-netns_exec "$c" ping -c 20 -i 0.1 -W 2 -q "$(addr_of d2.log)" >"$T/ping3.txt"
+netns_exec "$c" ping -c 20 -i 0.1 -W 2 -q "$(mesh_client_addr d2.log)" >"$T/ping3.txt"
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping3.txt")
 [ "${got:-0}" -ge 19 ] || fail "UDP blocked for c: $(cat "$T/ping3.txt")"
-[ "$(pair c 'p["path"], p["tx_packets"] >= 20, p["rx_packets"] >= 20')" = "('tcp', True, True)" ] || fail "c's status: $(status_json c)"
-[ "$(pair d 'p["path"]')" = relayed ] || fail "d's status: $(status_json d)"
+[ "$(mesh_pair c 'p["path"], p["tx_packets"] >= 20, p["rx_packets"] >= 20')" = "('tcp', True, True)" ] || fail "c's status: $(mesh_status c)"
+[ "$(mesh_pair d 'p["path"]')" = relayed ] || fail "d's status: $(mesh_status d)"
 relayed=$(($(hub_mesh) - relayed0))
 [ "$relayed" -ge 40 ] || fail "the hub relayed $relayed frames for 20 pings"
 # d gets a new address: the hub passes d's new candidates to c, whose relayed pair
@@ -242,9 +173,9 @@ nat_unblock_udp "$r3"
 
 # 2e. Two clients behind the same NAT (which does not hairpin): they find the
 # LAN path through their host candidates.
-start_client "$a2" a2 a2.log
+mesh_client "$a2" a2 a2.log
 pa2=$client_pid
-netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of a2.log)" >/dev/null || fail "a cannot ping a2"
+netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(mesh_client_addr a2.log)" >/dev/null || fail "a cannot ping a2"
 netns_wait_for 10 grep -q "pair with a2: direct to 198.19.1.3:" "$T/a.log" || fail "a: no LAN path to a2: $(grep 'pair with a2' "$T/a.log")"
 netns_wait_for 10 grep -q "pair with a: direct to 198.19.1.2:" "$T/a2.log" || fail "a2: no LAN path to a"
 ok "same NAT: $(grep -o 'pair with a2: direct to .*' "$T/a.log" | head -n 1)"
@@ -253,20 +184,20 @@ netns_kill "$pa2"
 # 2f. --no-direct on a2: the hub gives neither side the other's candidates; their
 # pair stays relayed, though the LAN path is there.
 netns_wait_for 10 grep -q "pair with a2 ended" "$T/a.log" || fail "a's pair with a2 did not end"
-start_client "$a2" a2 a2-nd.log --no-direct
+mesh_client "$a2" a2 a2-nd.log --no-direct
 pa2=$client_pid
-netns_exec "$a" ping -c 30 -i 0.1 -W 2 -q "$(addr_of a2-nd.log)" >"$T/ping5.txt" || fail "a cannot ping a2 (--no-direct)"
+netns_exec "$a" ping -c 30 -i 0.1 -W 2 -q "$(mesh_client_addr a2-nd.log)" >"$T/ping5.txt" || fail "a cannot ping a2 (--no-direct)"
 netns_wait_for 10 grep -q "pair with a: relayed through the hub (direct paths are off (--no-direct))" "$T/a2-nd.log" || fail "a2: not relayed: $(grep "pair with" "$T/a2-nd.log")"
 [ "$(grep -c "pair with a2: direct" "$T/a.log")" = 1 ] && ! grep -q "pair with a: direct" "$T/a2-nd.log" || fail "--no-direct went direct"
-[ "$(pair a2 'p["path"]')" = relayed ] || fail "a2's status: $(status_json a2)"
+[ "$(mesh_pair a2 'p["path"]')" = relayed ] || fail "a2's status: $(mesh_status a2)"
 ok "--no-direct: relayed although a LAN path exists ($(grep -o "[0-9]* received" "$T/ping5.txt") of 30 pings)"
 netns_kill "$pa2"
 
 # 3. b leaves: a's pair ends, with the reason.
 netns_kill "$pb"
 netns_wait_for 10 grep -q "pair with b ended: b left" "$T/a.log" || fail "a's pair did not end when b left"
-[ "$(status_json a | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["pairs"]))')" = 0 ] ||
-	fail "a still lists the pair: $(status_json a)"
+[ "$(mesh_status a | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["pairs"]))')" = 0 ] ||
+	fail "a still lists the pair: $(mesh_status a)"
 ok "b left: the hub ended the pair and a says why"
 
 # 4. A revoked peer: the other side refuses it end to end, even though the hub
@@ -275,16 +206,16 @@ netns_kill "$pa"
 mkdir -p "$T/keep" && cp "$S/issued/b.crt" "$S/issued/b.key" "$T/keep/" || fail "keep b's files"
 $B/cli/trellis pki revoke b --state-dir "$S" >/dev/null || fail "revoke b"
 cp "$T/keep/b.crt" "$T/keep/b.key" "$S/issued/" || fail "b's files back"
-start_client "$a" a a2.log --crl "$S/crl.pem"
+mesh_client "$a" a a2.log --crl "$S/crl.pem"
 pa=$client_pid
-start_client "$b" b b2.log
+mesh_client "$b" b b2.log
 pb=$client_pid
-netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(addr_of b2.log)" >/dev/null || fail "a cannot reach b through the hub"
+netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(mesh_client_addr b2.log)" >/dev/null || fail "a cannot reach b through the hub"
 netns_wait_for 10 grep -q "pair with b failed: .*revoked" "$T/a2.log" || fail "a did not refuse the revoked b"
 netns_wait_for 10 grep -q "pair with a failed\|pair with a ended" "$T/b2.log" || fail "b was not told"
 # Traffic goes on through the hub; the failed pair is not tried again every 10 s.
 intro=$(grep -c "introducing a and b" "$T/hub.log")
-netns_exec "$a" ping -c 24 -i 0.5 -W 1 -q "$(addr_of b2.log)" >/dev/null || fail "a cannot reach b through the hub"
+netns_exec "$a" ping -c 24 -i 0.5 -W 1 -q "$(mesh_client_addr b2.log)" >/dev/null || fail "a cannot reach b through the hub"
 [ "$(grep -c "introducing a and b" "$T/hub.log")" = "$intro" ] || fail "the hub introduced the refused pair again within 12 s"
 ok "a refused the revoked b end to end ($(grep -o 'pair with b failed: .*' "$T/a2.log" | head -n 1)); b: $(grep -o 'pair with a \(failed\|ended\): .*' "$T/b2.log" | head -n 1)"
 netns_kill "$pb"
@@ -293,28 +224,28 @@ netns_kill "$hub_pid"
 
 # 5. With --no-mesh, and with --no-client-to-client: nothing of it.
 $B/cli/trellis pki issue b2 --state-dir "$S" >/dev/null || fail "issue b2"
-start_hub hub-off.log --no-mesh
-start_client "$a" a a-off.log
+mesh_hub "$hub" hub-off.log --crl "$T/hub-crl.pem" --no-mesh
+mesh_client "$a" a a-off.log
 pa=$client_pid
-start_client "$b" b2 b-off.log
+mesh_client "$b" b2 b-off.log
 pb=$client_pid
-netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(addr_of b-off.log)" >/dev/null || fail "no ping with --no-mesh"
+netns_exec "$a" ping -c 3 -i 0.2 -W 2 "$(mesh_client_addr b-off.log)" >/dev/null || fail "no ping with --no-mesh"
 sleep 1
 ! grep -q "pair" "$T/a-off.log" "$T/b-off.log" "$T/hub-off.log" || fail "pairs with --no-mesh"
 ok "--no-mesh: clients talk through the hub, no pair"
 netns_kill "$pa"
 netns_kill "$pb"
 netns_kill "$hub_pid"
-start_hub hub-noc2c.log --no-client-to-client
-start_client "$a" a a-noc2c.log
+mesh_hub "$hub" hub-noc2c.log --crl "$T/hub-crl.pem" --no-client-to-client
+mesh_client "$a" a a-noc2c.log
 pa=$client_pid
-start_client "$b" b2 b-noc2c.log
+mesh_client "$b" b2 b-noc2c.log
 pb=$client_pid
-! netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(addr_of b-noc2c.log)" >/dev/null 2>&1 || fail "client-to-client traffic with --no-client-to-client"
+! netns_exec "$a" ping -c 2 -i 0.2 -W 1 "$(mesh_client_addr b-noc2c.log)" >/dev/null 2>&1 || fail "client-to-client traffic with --no-client-to-client"
 sleep 1
 ! grep -q "pair" "$T/a-noc2c.log" "$T/b-noc2c.log" "$T/hub-noc2c.log" || fail "pairs with --no-client-to-client"
 ok "--no-client-to-client: no traffic between clients, no pair"
 netns_kill "$pa"
 netns_kill "$pb"
 netns_kill "$hub_pid"
-echo "1..$n"
+tap_plan

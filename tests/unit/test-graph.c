@@ -601,6 +601,74 @@ test_pool_collision(void)
 	net_clear(&net);
 }
 
+/* The pool check reads the pools apart from the claims (graph->pools): what
+ * that set may hold stale (a withdrawn pool, a pool claimed anew as another
+ * kind) counts for nothing, many clients inside a pool change nothing, and
+ * of two pools in the way the first-ranked (older) is named. */
+static void
+test_pool_check_pools_only(void)
+{
+	Net net;
+	Node *h1, *h2, *h3;
+	g_autoptr(GError) error = NULL;
+	TrPrefix wide = prefix("198.19.0.0/16"), in1 = prefix("198.19.16.128/25");
+	TrPrefix in2 = prefix("198.19.64.0/24"), p3 = prefix("198.19.96.0/20");
+
+	net_init(&net);
+	h1 = add_node(&net, "hub-1", TRUE, TRUE, NULL);
+	h2 = add_node(&net, "hub-2", TRUE, TRUE, NULL);
+	h3 = add_node(&net, "hub-3", TRUE, TRUE, NULL);
+	claim(h1, NULL, "198.19.16.0/20", TR_GRAPH_CLAIM_POOL);
+	claim(h2, NULL, "198.19.64.0/20", TR_GRAPH_CLAIM_POOL);
+	claim(h3, NULL, "198.19.96.0/20", TR_GRAPH_CLAIM_POOL);
+	connect_nodes(h1, h2, 1000);
+	for (int i = 0; i < 300; i++) {
+		char owner[16], addr[32];
+
+		g_snprintf(owner, sizeof(owner), "c%d", i);
+		g_snprintf(addr, sizeof(addr), "198.19.%d.%d/32", 16 + i / 200, 1 + i % 200);
+		claim(h1, owner, addr, TR_GRAPH_CLAIM_ADDRESS);
+	}
+	claim(h1, NULL, "198.19.200.0/24", TR_GRAPH_CLAIM_SUBNET);
+
+	/* A pool inside hub-1's, among its 300 clients' addresses. */
+	g_assert_false(tr_graph_check_pool(h2->graph, "hub-x", &in1, &error));
+	tr_assert_message_has(error, "overlaps pool 198.19.16.0/20 of hub 'hub-1'");
+	g_clear_error(&error);
+	/* Over both pools: hub-1's, claimed first, is named. */
+	g_assert_false(tr_graph_check_pool(h2->graph, "hub-x", &wide, &error));
+	tr_assert_message_has(error, "overlaps pool 198.19.16.0/20 of hub 'hub-1'");
+	g_clear_error(&error);
+	/* A subnet is no pool; the peer's own pool is not in its way. */
+	{
+		TrPrefix sub = prefix("198.19.200.0/25");
+
+		g_assert_true(tr_graph_check_pool(h2->graph, "hub-x", &sub, NULL));
+		g_assert_true(tr_graph_check_pool(h2->graph, "hub-1", &in1, NULL));
+	}
+	/* hub-2's pool claimed anew as a subnet, then withdrawn: no pool then. */
+	claim(h2, NULL, "198.19.64.0/20", TR_GRAPH_CLAIM_SUBNET);
+	g_assert_true(tr_graph_check_pool(h1->graph, "hub-x", &in2, NULL));
+	g_assert_true(tr_graph_check_pool(h2->graph, "hub-x", &in2, NULL));
+	claim(h2, NULL, "198.19.64.0/20", TR_GRAPH_CLAIM_POOL);
+	g_assert_false(tr_graph_check_pool(h1->graph, "hub-x", &in2, &error));
+	tr_assert_message_has(error, "overlaps pool 198.19.64.0/20 of hub 'hub-2'");
+	g_clear_error(&error);
+	{
+		TrPrefix p2 = prefix("198.19.64.0/20");
+
+		tr_graph_unclaim(h2->graph, NULL, &p2, net.now);
+		run(&net);
+	}
+	g_assert_true(tr_graph_check_pool(h1->graph, "hub-x", &in2, NULL));
+	/* hub-3's pool is known once it links, and then in the way. */
+	g_assert_true(tr_graph_check_pool(h1->graph, "hub-x", &p3, NULL));
+	connect_nodes(h3, h2, 1000);
+	g_assert_false(tr_graph_check_pool(h1->graph, "hub-x", &p3, &error));
+	tr_assert_message_has(error, "overlaps pool 198.19.96.0/20 of hub 'hub-3'");
+	net_clear(&net);
+}
+
 /* ---- Flooding ends: each version is passed on once by each node --------- */
 
 static void
@@ -968,6 +1036,7 @@ main(int argc, char **argv)
 	g_test_add_func("/graph/subnet-conflict", test_subnet_conflict);
 	g_test_add_func("/graph/conflict-tie", test_conflict_tie);
 	g_test_add_func("/graph/pool-collision", test_pool_collision);
+	g_test_add_func("/graph/pool-check-pools-only", test_pool_check_pools_only);
 	g_test_add_func("/graph/flood-ring", test_flood_ring);
 	g_test_add_func("/graph/versions-reorder", test_versions_reorder);
 	g_test_add_func("/graph/correction", test_correction);

@@ -457,6 +457,7 @@ test_join_check(Fixture *f, gconstpointer data)
 	gsize len;
 	const guint8 *d = g_bytes_get_data(req, &len);
 	const char *const connect[] = {"198.18.1.1:3210", NULL};
+	const char *const hub[] = {"hub", NULL};
 	TrPkiJoinResult result;
 	g_autofree char *conf = NULL;
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -507,7 +508,7 @@ test_join_check(Fixture *f, gconstpointer data)
 	                           .cert = cert,
 	                           .key_pem = key,
 	                           .connect = connect,
-	                           .server_name = "hub"};
+	                           .server_names = hub};
 	g_assert_true(tr_pki_join_save(f->join, &result, &conf, &error));
 	g_assert_no_error(error);
 	key_path = g_build_filename(f->join, "desk.key", NULL);
@@ -524,6 +525,40 @@ test_join_check(Fixture *f, gconstpointer data)
 		g_assert_cmpstr(sn, ==, "hub");
 		g_assert_cmpstr(k, ==, key_path);
 		g_assert_cmpuint(g_strv_length(keys), ==, 5);
+	}
+	/* Several hubs: one name per hub, or one when they all share it, and no
+	 * other count. */
+	{
+		const char *const two[] = {"198.18.1.1:3210", "198.18.2.1:3210", NULL};
+		const char *const names[] = {"hub-a", "hub-b", NULL};
+		const char *const same[] = {"hub-a", "hub-a", NULL};
+		const char *const three[] = {"hub-a", "hub-b", "hub-c", NULL};
+		g_autofree char *file = g_build_filename(f->tmp, "two.conf", NULL);
+		g_autofree char *file2 = g_build_filename(f->tmp, "same.conf", NULL);
+		g_autoptr(GKeyFile) kf2 = g_key_file_new();
+		g_auto(GStrv) got = NULL;
+		g_autofree char *one = NULL;
+
+		result.connect = two;
+		result.server_names = three;
+		result.config_file = file;
+		g_assert_false(tr_pki_join_save_config(f->join, &result, NULL, &error));
+		assert_message(error, "3 server names for 2 hubs");
+		g_clear_error(&error);
+		g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+		result.server_names = names;
+		g_assert_true(tr_pki_join_save_config(f->join, &result, NULL, &error));
+		g_assert_no_error(error);
+		g_assert_true(g_key_file_load_from_file(kf2, file, G_KEY_FILE_NONE, &error));
+		got = g_key_file_get_string_list(kf2, "client", "server-name", NULL, &error);
+		g_assert_no_error(error);
+		g_assert_cmpstrv(got, names);
+		result.server_names = same;
+		result.config_file = file2;
+		g_assert_true(tr_pki_join_save_config(f->join, &result, NULL, &error));
+		g_assert_true(g_key_file_load_from_file(kf2, file2, G_KEY_FILE_NONE, &error));
+		one = g_key_file_get_string(kf2, "client", "server-name", &error);
+		g_assert_cmpstr(one, ==, "hub-a");
 	}
 	/* A second join into the same place is refused before connecting, and so
 	 * is a hub's own state directory. */
