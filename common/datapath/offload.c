@@ -39,25 +39,6 @@ load64(const uint8_t *p)
 }
 
 /*
- * Folds a sum of 64-bit words in host byte order to 16 bits in network
- * order and adds it to @sum, the carry going round so that it never
- * overflows.
- */
-static inline uint32_t
-add_wide(uint64_t acc, uint32_t sum)
-{
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffu) + (acc >> 16);
-	acc = (acc & 0xffffu) + (acc >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	acc = __builtin_bswap16((uint16_t)acc);
-#endif
-	acc += sum;
-	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
-}
-
-/*
  * The sum is taken over 64-bit words in host byte order: RFC 1071 (2.B) lets
  * a one's complement sum be computed in either byte order and swapped at the
  * end, and 2^64 - 1 is a multiple of 2^16 - 1, so folding the wide sum gives
@@ -90,30 +71,16 @@ tr_csum_partial(const void *data, size_t len, uint32_t sum)
 		memcpy(&w, p, len);
 		acc = add64(acc, w);
 	}
-	return add_wide(acc, sum);
-}
-
-/*
- * tr_csum_partial() of @len bytes at @src, copied to @dst on the way: one
- * pass over the bytes instead of two. The buffers may not overlap.
- */
-static uint32_t
-csum_copy(uint8_t *dst, const uint8_t *src, size_t len, uint32_t sum)
-{
-	uint64_t a0 = 0, a1 = 0, w0, w1;
-	size_t done = len & ~(size_t)15;
-
-	for (size_t i = 0; i < done; i += 16) {
-		w0 = load64(src + i);
-		w1 = load64(src + i + 8);
-		memcpy(dst + i, &w0, 8);
-		memcpy(dst + i + 8, &w1, 8);
-		a0 = add64(a0, w0);
-		a1 = add64(a1, w1);
-	}
-	memcpy(dst + done, src + done, len - done);
-	/* Then the tail: its offset is a multiple of 16, so it sums the ordinary way. */
-	return tr_csum_partial(src + done, len - done, add_wide(add64(a0, a1), sum));
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffu) + (acc >> 16);
+	acc = (acc & 0xffffu) + (acc >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	acc = __builtin_bswap16((uint16_t)acc);
+#endif
+	/* Add to @sum with the carry going round, so that it never overflows. */
+	acc += sum;
+	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
 }
 
 uint16_t
@@ -521,20 +488,6 @@ seg_csum_ok(const Seg *s)
 	                                    pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP))) == 0xffffu;
 }
 
-/* seg_csum_ok(), copying @s's payload to @dst while it sums it. */
-static bool
-seg_csum_ok_copy(const Seg *s, uint8_t *dst)
-{
-	uint32_t l4_len = s->len - s->iphl, sum;
-
-	if (s->iphl == TR_IP4_HLEN &&
-	    tr_csum_fold(tr_csum_partial(s->ip, TR_IP4_HLEN, 0)) != 0xffffu)
-		return false;
-	/* The TCP header's length is a multiple of 4: even, as the sum needs. */
-	sum = tr_csum_partial(s->th, s->thl, pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP));
-	return tr_csum_fold(csum_copy(dst, s->th + s->thl, s->plen, sum)) == 0xffffu;
-}
-
 /* The headers of an item's first packet, as seg_parse() found them when it joined. */
 static void
 item_seg(const TrGroItem *it, Seg *s)
@@ -594,10 +547,10 @@ try_merge(const TrGro *gro, TrGroItem *a, const Seg *b)
 		a->closed = true;
 		return NOT_MERGED;
 	}
-	/* @b's payload is copied behind @a's while it is summed; the bytes count
-	 * only if the sum is right. */
-	if (!seg_csum_ok_copy(b, s.ip + s.len))
+	if (!seg_csum_ok(b))
 		return B_INVALID;
+
+	memcpy(s.ip + s.len, b->th + b->thl, b->plen);
 	a->pkt->len += b->plen;
 	a->next_seq += b->plen;
 	a->n_segs++;

@@ -811,7 +811,7 @@ mut_payload_csum(uint8_t *p, size_t *n, Tcp *t)
 static void
 mut_payload_csum_mid(uint8_t *p, size_t *n, Tcp *t)
 {
-	p[*n - 501] ^= 0x04; /* the same in the middle, where the copy sums 16 bytes at a time */
+	p[*n - 501] ^= 0x04; /* the same in the middle, far from the last bytes */
 }
 
 static void
