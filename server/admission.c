@@ -18,9 +18,11 @@
  *
  * A source at its own cap is refused at once (a slow-loris defence: it
  * cannot fill the queue either). Otherwise a connection that finds every
- * slot taken waits, accepted but
- * not handshaking, in a queue bounded in all (WAITING_PER_PENDING times
- * --max-pending) and per source (as many times --max-pending-per-source),
+ * slot taken waits, accepted but not handshaking, in a queue bounded in all
+ * (--max-waiting: after a hub restart every client comes back within a
+ * second or two, and one shed comes back only after its backoff, 2 s, 4,
+ * ..., while the hub may idle) and per source (WAITING_PER_PENDING times
+ * --max-pending-per-source),
  * and starts in its turn as slots come free: in a reconnection storm the
  * clients are served in the order they came instead of being refused and
  * coming back after a backoff (1 s, 2, 4, ...), while the handshakes in
@@ -276,10 +278,9 @@ hub_admit(TrHub *hub, int fd, char *source, const char *remote)
 		g_free(source);
 		return;
 	}
-	if (hub->waiting.length >= WAITING_PER_PENDING * hub->cfg.max_pending) {
-		g_autofree char *why = g_strdup_printf(
-		        "the queue is full (--max-pending %u, %u times that may wait)",
-		        hub->cfg.max_pending, WAITING_PER_PENDING);
+	if (hub->waiting.length >= hub->cfg.max_waiting) {
+		g_autofree char *why = g_strdup_printf("the queue is full (--max-waiting %u)",
+		                                       hub->cfg.max_waiting);
 
 		shed(hub, fd, remote, why);
 		g_free(source);

@@ -127,6 +127,7 @@ take_claims(Session *s, gnutls_x509_crt_t crt, const TrMsg *hello, char **why)
 	for (guint i = 0; i < hello->n_subnets; i++) {
 		const TrPrefix *want = &hello->subnets[i];
 		gboolean ok = crt == NULL;
+		TrPrefix *claimed;
 
 		for (guint j = 0; !ok && granted && j < granted->len; j++) {
 			const TrPrefix *g = &g_array_index(granted, TrPrefix, j);
@@ -139,11 +140,12 @@ take_claims(Session *s, gnutls_x509_crt_t crt, const TrMsg *hello, char **why)
 			                       tr_prefix_to_string(want, buf, sizeof(buf)));
 			return FALSE;
 		}
-		s->subnets[s->n_subnets] = *want;
-		tr_prefix_mask(&s->subnets[s->n_subnets]);
+		claimed = hub_session_next_subnet(s);
+		*claimed = *want;
+		tr_prefix_mask(claimed);
 		/* Without a certificate's grant, a claim takes nothing that is
 		 * someone else's. */
-		if (crt == NULL && hub_claim_conflict(s->hub, s, &s->subnets[s->n_subnets], why))
+		if (crt == NULL && hub_claim_conflict(s->hub, s, claimed, why))
 			return FALSE;
 		s->n_subnets++;
 	}

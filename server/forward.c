@@ -301,6 +301,18 @@ hub_forward_free(TrHub *hub)
 	g_clear_pointer(&hub->by_id, g_ptr_array_unref);
 }
 
+Session *
+hub_route_session(TrHub *hub, const TrPrefix *dst)
+{
+	const TrRouteTable *t = hub->fwd ? tr_fwd_get_routes(hub->fwd) : NULL;
+	uint32_t peer = 0;
+
+	if (t == NULL || !tr_route_lookup(t, (TrAddrFamily)dst->family, dst->addr, &peer, NULL) ||
+	    peer == TR_PEER_LOCAL || peer >= hub->by_id->len)
+		return NULL;
+	return hub->by_id->pdata[peer];
+}
+
 void
 hub_register(Session *s)
 {

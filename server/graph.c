@@ -472,7 +472,8 @@ hub_graph_take_pools(Session *s, const TrMsg *m)
 		TrPrefix p = m->pools[i];
 
 		tr_prefix_mask(&p);
-		s->subnets[s->n_subnets++] = p;
+		*hub_session_next_subnet(s) = p;
+		s->n_subnets++;
 		/* Linked now: the pool is the session's own, no longer learnt
 		 * through another hub. */
 		drop_learnt(s->hub, NULL, &p);

@@ -41,6 +41,7 @@ tr_hub_config_init(TrHubConfig *c)
 	c->handshake_timeout_ms = 10000;
 	c->max_pending = 64;
 	c->max_pending_per_source = 16;
+	c->max_waiting = 16384;
 	tr_dp_tuning_init(&c->tuning);
 	tr_portmap_settings_init(&c->portmap);
 	tr_prefix_parse("198.19.0.0/24", 0, &c->pool4, NULL);

@@ -70,6 +70,9 @@ struct _TrHub {
 	TrHubPairs *pairs;  /* pair sessions it introduced (mesh.c); NULL with --no-mesh */
 	GHashTable
 	        *pair_backoff; /* "a\nb" -> MeshBackoff: pairs whose handshakes failed (mesh.c) */
+	/* Pairs with a member behind another hub (mesh.c): id -> CrossPair, and the
+	 * members' names -> id, so two members are introduced once. */
+	GHashTable *cross_pairs, *cross_by_key;
 	TrLogLimit pair_log;
 	TrGraph *graph;          /* the network of hubs and nodes (graph.c) */
 	GHashTable *graph_links; /* graph link id -> Session */
@@ -122,13 +125,16 @@ gboolean hub_claim_conflict(TrHub *hub, Session *s, const TrPrefix *want, char *
  * next hop toward its owner. FALSE: not routed (logged). The forwarding
  * snapshot follows at hub_routes_commit(). */
 gboolean hub_route_learnt(Session *s, const TrPrefix *prefix, gboolean add);
+/* The session the forwarding table routes @dst to (NULL: ours, or none). */
+Session *hub_route_session(TrHub *hub, const TrPrefix *dst);
 void hub_routes_commit(TrHub *hub);
 
 /* mesh.c: pair sessions between clients (docs/PROTOCOL.md, "Pair sessions") */
 void hub_mesh_init(TrHub *hub); /* with client-to-client traffic, unless --no-mesh */
 void hub_mesh_free(TrHub *hub);
-/* The data plane forwarded @s's traffic to the session of forwarding id @to. */
-void hub_mesh_forwarded(Session *s, uint32_t to);
+/* The data plane forwarded @s's traffic to the session of forwarding id @to (@dst: its
+ * destination, when @to is a link to another hub). */
+void hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst);
 /* PAIR_TLS, PAIR_END, CANDIDATES, RELAY from client @s: TRUE when handled. */
 gboolean hub_mesh_message(Session *s, TrMsg *msg);
 /* A relay frame from @from (TrDpConfig.relay): on, unchanged, to the other member. */

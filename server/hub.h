@@ -65,6 +65,7 @@ typedef struct {
 	guint handshake_timeout_ms;
 	guint max_pending;
 	guint max_pending_per_source;
+	guint max_waiting; /* accepted connections waiting for a handshake slot */
 
 	/* The symmetric model: other nodes configured alike to connect to. */
 	char **connect;

@@ -12,6 +12,15 @@
  *
  * Only clients that said they take part (TR_FEATURE_PAIRS in their HELLO)
  * are introduced, and only with client-to-client traffic on and without --no-mesh.
+ *
+ * Across hubs (docs/PROTOCOL.md, "Pairs across hubs"): a client's packet for a
+ * client of another hub goes to a hub link, and the data plane notes its
+ * destination. The client's hub picks the pair id and sends a PAIR_START with a
+ * target (that address) on the link; each hub on the way routes it as its data
+ * plane routes the address and keeps (id: link in, link or client out); the hub
+ * of the target's client introduces it and answers along the same hops. From
+ * then on PAIR_TLS, PAIR_END, CANDIDATES and relay frames of that id travel the
+ * same hops unchanged: a hub link is a pair member like a client.
  */
 #include "server/hub-private.h"
 
@@ -19,9 +28,12 @@
 #include "common/base/candidate.h"
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
+#include "common/graph/graph.h"
 #include "common/mesh/pair.h"
+#include "server/node.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 /*
@@ -49,11 +61,11 @@ backoff_key(const Session *a, const Session *b)
 	               : g_strdup_printf("%s\n%s", b->identity, a->identity);
 }
 
-/* The pair of @a and @b ended: failed (back off longer) or not (forget). */
+/* The pair of the two members named by @key ended: failed (back off longer) or not
+ * (forget). */
 static void
-backoff_note(TrHub *hub, Session *a, Session *b, gboolean failed, gint64 now)
+backoff_note_key(TrHub *hub, const char *key, gboolean failed, gint64 now)
 {
-	g_autofree char *key = backoff_key(a, b);
 	MeshBackoff *bo;
 
 	if (!failed) {
@@ -65,21 +77,121 @@ backoff_note(TrHub *hub, Session *a, Session *b, gboolean failed, gint64 now)
 		if (g_hash_table_size(hub->pair_backoff) >= MESH_BACKOFF_MAX)
 			g_hash_table_remove_all(hub->pair_backoff); /* crude, and bounded */
 		bo = g_new0(MeshBackoff, 1);
-		g_hash_table_insert(hub->pair_backoff, g_steal_pointer(&key), bo);
+		g_hash_table_insert(hub->pair_backoff, g_strdup(key), bo);
 	}
 	bo->failures++;
 	bo->not_before = now + MIN(MESH_BACKOFF_MIN_USEC << MIN(bo->failures - 1, 10u),
 	                           MESH_BACKOFF_MAX_USEC);
 }
 
-/* Until when @a and @b are not introduced again (0: they may be now). */
+static void
+backoff_note(TrHub *hub, Session *a, Session *b, gboolean failed, gint64 now)
+{
+	g_autofree char *key = backoff_key(a, b);
+
+	backoff_note_key(hub, key, failed, now);
+}
+
+/* Until when the members named by @key are not introduced again (0: they may be now). */
+static gint64
+backoff_until_key(TrHub *hub, const char *key, gint64 now)
+{
+	MeshBackoff *bo = g_hash_table_lookup(hub->pair_backoff, key);
+
+	return bo && bo->not_before > now ? bo->not_before : 0;
+}
+
 static gint64
 backoff_until(TrHub *hub, Session *a, Session *b, gint64 now)
 {
 	g_autofree char *key = backoff_key(a, b);
-	MeshBackoff *bo = g_hash_table_lookup(hub->pair_backoff, key);
 
-	return bo && bo->not_before > now ? bo->not_before : 0;
+	return backoff_until_key(hub, key, now);
+}
+
+/*
+ * A pair with a member behind another hub, at the hubs of its two clients (a hub in
+ * between keeps only the pairs table's entry).
+ */
+typedef struct {
+	Session *client;   /* our member */
+	char *peer;        /* the other member: its identity, or (until the answer) its node name */
+	char *key;         /* "CLIENT\nPEER'S NODE NAME": in hub->cross_by_key; the backoff's */
+	gboolean ours;     /* we introduced it: a failure backs off here */
+	gboolean answered; /* our client has its PAIR_START (ours: once the answer came) */
+} CrossPair;
+
+static void
+cross_pair_free(gpointer p)
+{
+	CrossPair *cp = p;
+
+	g_free(cp->peer);
+	g_free(cp->key);
+	g_free(cp);
+}
+
+static CrossPair *
+cross_get(TrHub *hub, uint32_t id)
+{
+	return g_hash_table_lookup(hub->cross_pairs, GUINT_TO_POINTER(id));
+}
+
+/* The key of a cross pair: our client's identity and the other's node name. */
+static char *
+cross_key(Session *client, const char *peer_name)
+{
+	return g_strdup_printf("%s\n%s", client->identity, peer_name);
+}
+
+static void
+cross_add(TrHub *hub, uint32_t id, Session *client, const char *peer_name, const char *peer,
+          gboolean ours)
+{
+	CrossPair *cp = g_new0(CrossPair, 1);
+
+	cp->client = client;
+	cp->peer = g_strdup(peer);
+	cp->key = cross_key(client, peer_name);
+	cp->ours = ours;
+	cp->answered = !ours;
+	g_hash_table_insert(hub->cross_by_key, cp->key, GUINT_TO_POINTER(id));
+	g_hash_table_insert(hub->cross_pairs, GUINT_TO_POINTER(id), cp);
+}
+
+/* Pair @id is over here: forgotten, and (introduced by us and @failed) backed off. */
+static void
+cross_forget(TrHub *hub, uint32_t id, gboolean failed)
+{
+	CrossPair *cp = cross_get(hub, id);
+
+	if (cp == NULL)
+		return;
+	if (cp->ours)
+		backoff_note_key(hub, cp->key, failed, g_get_monotonic_time());
+	g_hash_table_remove(hub->cross_by_key, cp->key);
+	g_hash_table_remove(hub->cross_pairs, GUINT_TO_POINTER(id));
+}
+
+/* Whether @member knows of pair @id: not a client of ours whose introduction across
+ * hubs was not answered (it never got a PAIR_START; the hubs logged why). */
+static gboolean
+knows_pair(TrHub *hub, uint32_t id, Session *member)
+{
+	CrossPair *cp = cross_get(hub, id);
+
+	return cp == NULL || cp->client != member || cp->answered;
+}
+
+/* Pair @id of @a and @b ended (@failed: refused or timed out). */
+static void
+pair_done(TrHub *hub, uint32_t id, Session *a, Session *b, gboolean failed)
+{
+	tr_hub_pairs_close(hub->pairs, id);
+	if (hub_session_is_node(a) || hub_session_is_node(b))
+		cross_forget(hub, id, failed);
+	else
+		backoff_note(hub, a, b, failed, g_get_monotonic_time());
 }
 
 void
@@ -91,6 +203,9 @@ hub_mesh_init(TrHub *hub)
 		return;
 	hub->pairs = tr_hub_pairs_new(&hub->cfg.magic, &limits);
 	hub->pair_backoff = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	hub->cross_by_key = g_hash_table_new(g_str_hash, g_str_equal);
+	hub->cross_pairs =
+	        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, cross_pair_free);
 }
 
 void
@@ -98,6 +213,8 @@ hub_mesh_free(TrHub *hub)
 {
 	g_clear_pointer(&hub->pairs, tr_hub_pairs_free);
 	g_clear_pointer(&hub->pair_backoff, g_hash_table_unref);
+	g_clear_pointer(&hub->cross_by_key, g_hash_table_unref);
+	g_clear_pointer(&hub->cross_pairs, g_hash_table_unref);
 }
 
 /* An interface address (198.19.0.2/24) as the host it is (198.19.0.2/32). */
@@ -120,19 +237,20 @@ add_candidates(TrMsg *m, Session *to, Session *peer)
 	struct sockaddr_storage ep;
 	TrCandidate c;
 
-	if (to->no_direct || peer->no_direct)
+	if (to->no_direct || peer->no_direct || hub_session_is_node(peer))
 		return;
-	for (guint i = 0; i < peer->candidates.n; i++)
-		tr_msg_add_candidate(m, &peer->candidates.items[i]);
+	for (guint i = 0; peer->candidates && i < peer->candidates->n; i++)
+		tr_msg_add_candidate(m, &peer->candidates->items[i]);
 	if (dps && tr_dp_session_endpoint(dps, &ep) > 0 &&
 	    tr_candidate_from_sockaddr(TR_CANDIDATE_REFLEXIVE, (struct sockaddr *)&ep, &c) &&
 	    tr_candidate_usable(&c))
 		tr_msg_add_candidate(m, &c);
 }
 
-/* PAIR_START for @to about @peer. */
+/* PAIR_START for @to (a client, or a hub link) about @peer, a client of ours. */
 static void
-send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
+send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role,
+           const TrPrefix *target, gboolean relay)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) m = {0};
@@ -142,7 +260,13 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 	tr_msg_set_string(&m, TR_ATTR_PEER, peer->identity);
 	tr_msg_set_u8(&m, TR_ATTR_ROLE, (uint8_t)role);
 	/* Over UDP, or over the TLS stream of a member UDP does not reach (RELAY messages). */
-	tr_msg_set_u8(&m, TR_ATTR_RELAY, hub->cfg.relay ? 1 : 0);
+	tr_msg_set_u8(&m, TR_ATTR_RELAY, relay ? 1 : 0);
+	if (target) {
+		tr_msg_set_prefix(&m, TR_ATTR_TARGET, target);
+		/* Whom the target's hub settles two introductions of the same two by. */
+		if (peer->graph_name)
+			tr_msg_set_string(&m, TR_ATTR_NODE_NAME, peer->graph_name);
+	}
 	add_candidates(&m, to, peer);
 	for (guint i = 0; i < peer->n_addrs; i++) {
 		TrPrefix a = host_of(&peer->addrs[i]);
@@ -158,7 +282,7 @@ send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role)
 			tr_msg_set_bytes(&m, TR_ATTR_NODE_KEY, key);
 	}
 	if (!tr_link_send_msg(to->link, &m, &error))
-		g_warning("client %s: cannot send PAIR_START: %s", to->identity, error->message);
+		g_warning("%s: cannot send PAIR_START: %s", hub_session_name(to), error->message);
 }
 
 /* CANDIDATES for pair @id to @to: @about's candidates (add_candidates). */
@@ -190,7 +314,8 @@ resend_candidates(TrHub *hub, Session *s, gboolean both)
 		uint32_t id = g_array_index(ids, uint32_t, i);
 
 		send_candidates(others->pdata[i], s, id);
-		if (both)
+		/* A member behind a hub link: its own hub sends its candidates. */
+		if (both && !hub_session_is_node(others->pdata[i]))
 			send_candidates(s, others->pdata[i], id);
 	}
 }
@@ -242,7 +367,8 @@ hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from, so
 
 		g_hash_table_iter_init(&it, hub->sessions);
 		while (g_hash_table_iter_next(&it, &k, NULL))
-			if (((Session *)k)->mesh && ((Session *)k)->state == SESSION_ACTIVE)
+			if ((((Session *)k)->mesh || hub_session_is_node(k)) &&
+			    ((Session *)k)->state == SESSION_ACTIVE)
 				note_endpoint(hub, k);
 		r = tr_hub_pairs_relay(hub->pairs, frame, len, from, NULL, now, &dest);
 	}
@@ -257,8 +383,10 @@ pairable(Session *s)
 	return s && s->state == SESSION_ACTIVE && s->mesh && s->identity;
 }
 
+static void introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst);
+
 void
-hub_mesh_forwarded(Session *s, uint32_t to)
+hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst)
 {
 	TrHub *hub = s->hub;
 	g_autoptr(GError) error = NULL;
@@ -270,6 +398,10 @@ hub_mesh_forwarded(Session *s, uint32_t to)
 	if (hub->pairs == NULL || to == 0 || to >= hub->by_id->len)
 		return;
 	peer = hub->by_id->pdata[to];
+	if (peer && dst && hub_session_is_node(peer) && peer->state == SESSION_ACTIVE) {
+		introduce_across(hub, s, peer, dst);
+		return;
+	}
 	if (!pairable(s) || !pairable(peer) || peer == s)
 		return;
 	/* Relayed only, and the hub relays nothing: the pair could carry nothing. */
@@ -293,8 +425,8 @@ hub_mesh_forwarded(Session *s, uint32_t to)
 	g_message("pair %08x: introducing %s and %s", id, s->identity, peer->identity);
 	note_endpoint(hub, s);
 	note_endpoint(hub, peer);
-	send_start(hub, s, peer, id, TR_PAIR_ROLE_CLIENT);
-	send_start(hub, peer, s, id, TR_PAIR_ROLE_SERVER);
+	send_start(hub, s, peer, id, TR_PAIR_ROLE_CLIENT, NULL, hub->cfg.relay);
+	send_start(hub, peer, s, id, TR_PAIR_ROLE_SERVER, NULL, hub->cfg.relay);
 }
 
 /* PAIR_END for pair @id to @to. */
@@ -313,6 +445,265 @@ send_end(Session *to, uint32_t id, TrRefusal code, const char *reason)
 		g_debug("client %s: cannot send PAIR_END: %s", to->identity, error->message);
 }
 
+/* ---- Pairs across hubs ----------------------------------------------------- */
+
+/* A parsed message on to @to, unchanged. */
+static void
+pass_on(Session *to, const TrMsg *msg)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!tr_link_send_msg(to->link, msg, &error))
+		g_debug("%s: cannot pass %s on: %s", hub_session_name(to),
+		        tr_msg_type_to_string(msg->type), error->message);
+}
+
+/* A PAIR_START or CANDIDATES from a hub link, for client @to: without what is for hubs
+ * only, and without candidates for a client that wants no direct path. */
+static void
+deliver(Session *to, TrMsg *msg)
+{
+	msg->present &= ~((uint64_t)1 << TR_ATTR_TARGET);
+	if (to->no_direct) {
+		msg->n_candidates = 0;
+		msg->present &= ~((uint64_t)1 << TR_ATTR_CANDIDATE);
+	}
+	pass_on(to, msg);
+}
+
+/*
+ * Client @s sent a packet for @dst through @link, to another hub. The owner of @dst in
+ * the graph (a client of a hub further on, reached through @link) and @s are
+ * introduced: a PAIR_START with the target @dst goes along the hops to its hub, which
+ * answers. Two hubs that introduce the same two at once are settled by the target's
+ * hub (start_here).
+ */
+static void
+introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *key = NULL;
+	char addr[TR_PREFIX_STRLEN];
+	TrGraphNodeInfo info;
+	const char *owner;
+	gint64 now = g_get_monotonic_time(), until;
+	uint32_t id;
+
+	if (!pairable(s) || hub->graph == NULL || s->graph_name == NULL ||
+	    (!hub->cfg.relay && s->no_direct))
+		return;
+	owner = tr_graph_route(hub->graph, (TrAddrFamily)dst->family, dst->addr);
+	/* A client behind a hub further on: not a hub, nor a node linked to us itself. */
+	if (owner == NULL || !tr_graph_node_info(hub->graph, owner, &info) || !info.reachable ||
+	    info.hub || info.relay || info.hops < 2 ||
+	    strcmp(info.nexthop, hub_session_name(link)) != 0)
+		return;
+	key = cross_key(s, owner);
+	if (g_hash_table_contains(hub->cross_by_key, key))
+		return;
+	until = backoff_until_key(hub, key, now);
+	if (until) {
+		g_debug("no pair for %s and %s for %" G_GINT64_FORMAT " s: their last one failed",
+		        s->identity, owner, (until - now) / G_USEC_PER_SEC);
+		return;
+	}
+	id = tr_hub_pairs_join(hub->pairs, 0, s, link, TRUE, now, &error);
+	if (id == 0) {
+		if (tr_log_limit(&hub->pair_log, "pair refusals", 10, 60))
+			g_message("no pair for %s and %s: %s", s->identity, owner, error->message);
+		return;
+	}
+	cross_add(hub, id, s, owner, owner, TRUE);
+	g_message("pair %08x: introducing %s to %s (%s, through %s)", id, s->identity, owner,
+	          tr_prefix_to_string(dst, addr, sizeof(addr)), hub_session_name(link));
+	note_endpoint(hub, s);
+	note_endpoint(hub, link);
+	send_start(hub, link, s, id, TR_PAIR_ROLE_SERVER, dst, hub->cfg.relay);
+}
+
+/* A PAIR_START from hub link @from that this hub cannot carry: PAIR_END back. */
+static void G_GNUC_PRINTF(4, 5)
+        refuse_start(Session *from, uint32_t id, TrRefusal code, const char *fmt, ...)
+{
+	g_autofree char *why = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_message("pair %08x from %s: %s", id, hub_session_name(from), why);
+	send_end(from, id, code, why);
+}
+
+/*
+ * A new pair for @t and the client named @name in @msg, while pair @old of the two is
+ * here already: both hubs introduced them at once (their clients sent to each other),
+ * or the two have a pair. Of two introductions, the one made for the client whose
+ * node name sorts first stands, on both hubs alike: ours ends (no failure: no backoff)
+ * or theirs is refused (code 0). TRUE: go on with the new one.
+ */
+static gboolean
+settle_crossing(TrHub *hub, Session *from, Session *t, const char *name, TrMsg *msg, uint32_t old)
+{
+	CrossPair *cp = cross_get(hub, old);
+	Session *via = tr_hub_pairs_other(hub->pairs, old, t);
+
+	if (cp == NULL || via == NULL || !cp->ours || cp->answered ||
+	    strcmp(name, t->graph_name ? t->graph_name : "") >= 0) {
+		refuse_start(from, msg->pair_id, TR_REFUSE_NONE, "%s and %s have a pair already",
+		             t->identity, msg->peer);
+		return FALSE;
+	}
+	g_message("pair %08x: %s and %s were introduced from both sides; pair %08x stands", old,
+	          t->identity, msg->peer, msg->pair_id);
+	tr_hub_pairs_close(hub->pairs, old);
+	cross_forget(hub, old, FALSE);
+	send_end(via, old, TR_REFUSE_NONE, "introduced from both sides");
+	return TRUE;
+}
+
+/* The target's hub: @t, a client of ours, is introduced to the one in @msg. */
+static void
+start_here(TrHub *hub, Session *from, Session *t, TrMsg *msg)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *key = NULL;
+	uint32_t id = msg->pair_id, old;
+	char addr[TR_PREFIX_STRLEN];
+	/* The node name of the client that asks (its identity from an older hub). */
+	const char *name = msg->node_name ? msg->node_name : msg->peer;
+
+	if (!pairable(t)) {
+		refuse_start(from, id, TR_REFUSE_ROLE, "%s takes no part in pair sessions",
+		             tr_prefix_to_string(&msg->target, addr, sizeof(addr)));
+		return;
+	}
+	if (!msg->relay && t->no_direct) {
+		refuse_start(from, id, TR_REFUSE_SETTINGS,
+		             "%s wants only relayed pairs, and a hub on the way relays nothing",
+		             t->identity);
+		return;
+	}
+	key = cross_key(t, name);
+	old = GPOINTER_TO_UINT(g_hash_table_lookup(hub->cross_by_key, key));
+	if (old != 0 && !settle_crossing(hub, from, t, name, msg, old))
+		return;
+	if (tr_hub_pairs_join(hub->pairs, id, t, from, TRUE, g_get_monotonic_time(), &error) == 0) {
+		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s", error->message);
+		return;
+	}
+	cross_add(hub, id, t, name, msg->peer, FALSE);
+	g_message("pair %08x: introducing %s and %s (through %s)", id, t->identity, msg->peer,
+	          hub_session_name(from));
+	note_endpoint(hub, t);
+	note_endpoint(hub, from);
+	deliver(t, msg);
+	/* The answer, along the same hops: @t for the other client. */
+	send_start(hub, from, t, id,
+	           msg->role == TR_PAIR_ROLE_SERVER ? TR_PAIR_ROLE_CLIENT : TR_PAIR_ROLE_SERVER,
+	           NULL, msg->relay);
+}
+
+/* A PAIR_START from hub link @from: a new pair on its way to its target, or the answer
+ * to one on its way back. */
+static void
+start_from_link(TrHub *hub, Session *from, TrMsg *msg)
+{
+	g_autoptr(GError) error = NULL;
+	char addr[TR_PREFIX_STRLEN];
+	uint32_t id = msg->pair_id;
+	Session *other, *t;
+
+	if (!tr_msg_require(msg, &error, TR_ATTR_PAIR_ID, TR_ATTR_PEER, TR_ATTR_ROLE, TR_ATTR_RELAY,
+	                    0) ||
+	    id == 0 || id == UINT32_MAX || msg->role > 1) {
+		g_message("%s: malformed PAIR_START: %s", hub_session_name(from),
+		          error ? error->message : "pair id 0 or ffffffff, or a role beyond 1");
+		if (tr_msg_has(msg, TR_ATTR_PAIR_ID))
+			send_end(from, id, TR_REFUSE_PROTOCOL, "malformed PAIR_START");
+		return;
+	}
+	if (hub->pairs == NULL) {
+		send_end(from, id, TR_REFUSE_ROLE, "a hub on the way takes no part in pairs");
+		return;
+	}
+	/* Relayed on every hop, or not at all. */
+	msg->relay = msg->relay && hub->cfg.relay;
+	if (!tr_msg_has(msg, TR_ATTR_TARGET)) {
+		/* The answer (it has no target), on its way back by id. */
+		CrossPair *cp = cross_get(hub, id);
+
+		other = tr_hub_pairs_other(hub->pairs, id, from);
+		if (other == NULL) {
+			g_debug("%s: PAIR_START answering pair %08x, which is over here",
+			        hub_session_name(from), id);
+			return;
+		}
+		if (hub_session_is_node(other)) {
+			pass_on(other, msg);
+			return;
+		}
+		if (cp == NULL || cp->client != other)
+			return;
+		g_message("pair %08x: %s answered for %s; introducing them", id, msg->peer,
+		          other->identity);
+		g_free(cp->peer);
+		cp->peer = g_strdup(msg->peer);
+		cp->answered = TRUE;
+		deliver(other, msg);
+		return;
+	}
+	t = hub_route_session(hub, &msg->target);
+	if (t == NULL || t == from || t->state != SESSION_ACTIVE) {
+		refuse_start(from, id, TR_REFUSE_SETTINGS, "no route to %s here",
+		             tr_prefix_to_string(&msg->target, addr, sizeof(addr)));
+		return;
+	}
+	if (!hub_session_is_node(t)) {
+		start_here(hub, from, t, msg);
+		return;
+	}
+	/* On toward the target's hub. */
+	if (tr_hub_pairs_join(hub->pairs, id, from, t, FALSE, g_get_monotonic_time(), &error) ==
+	    0) {
+		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s", error->message);
+		return;
+	}
+	note_endpoint(hub, from);
+	note_endpoint(hub, t);
+	pass_on(t, msg);
+}
+
+/* What a hub link sends about pairs; TRUE when it was that. */
+static gboolean
+link_message(Session *s, TrMsg *msg)
+{
+	TrHub *hub = s->hub;
+	Session *other;
+
+	switch (msg->type) {
+	case TR_MSG_PAIR_START:
+		start_from_link(hub, s, msg);
+		return TRUE;
+	case TR_MSG_CANDIDATES:
+		/* A member's candidates, changed, on toward the other member. */
+		other = hub->pairs && tr_msg_has(msg, TR_ATTR_PAIR_ID)
+		                ? tr_hub_pairs_other(hub->pairs, msg->pair_id, s)
+		                : NULL;
+		if (other && hub_session_is_node(other))
+			pass_on(other, msg);
+		else if (other)
+			deliver(other, msg);
+		return TRUE;
+	case TR_MSG_PAIR_TLS:
+	case TR_MSG_PAIR_END:
+	case TR_MSG_RELAY:
+		return FALSE; /* as from a client */
+	default:
+		return FALSE;
+	}
+}
+
 gboolean
 hub_mesh_message(Session *s, TrMsg *msg)
 {
@@ -320,6 +711,14 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	g_autoptr(GError) error = NULL;
 	Session *other;
 
+	if (hub_session_is_node(s)) {
+		if (link_message(s, msg))
+			return TRUE;
+		/* Pair messages a hub without pairs (--no-mesh) never asked for: ignored. */
+		if (hub->pairs == NULL)
+			return msg->type == TR_MSG_PAIR_TLS || msg->type == TR_MSG_PAIR_END ||
+			       msg->type == TR_MSG_RELAY;
+	}
 	switch (msg->type) {
 	case TR_MSG_PAIR_TLS:
 	case TR_MSG_PAIR_END:
@@ -335,10 +734,12 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	}
 	case TR_MSG_CANDIDATES:
 		/* Its own; kept for the pairs it will be in (usable ones only, in order). */
-		memset(&s->candidates, 0, sizeof(s->candidates));
+		if (s->candidates == NULL)
+			s->candidates = g_new0(TrCandidateList, 1);
+		memset(s->candidates, 0, sizeof(*s->candidates));
 		for (guint i = 0; i < msg->n_candidates; i++)
 			if (msg->candidates[i].kind != TR_CANDIDATE_REFLEXIVE)
-				tr_candidate_list_add(&s->candidates, &msg->candidates[i]);
+				tr_candidate_list_add(s->candidates, &msg->candidates[i]);
 		if (hub->pairs)
 			resend_candidates(hub, s, FALSE);
 		return TRUE;
@@ -350,7 +751,7 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	other = tr_hub_pairs_other(hub->pairs, msg->pair_id, s);
 	if (other == NULL) {
 		/* A pair that just ended (the other side left, or ended it): nothing to do. */
-		g_debug("client %s: %s for pair %08x, which it is not in", s->identity,
+		g_debug("%s: %s for pair %08x, which it is not in", hub_session_name(s),
 		        tr_msg_type_to_string(msg->type), msg->pair_id);
 		return TRUE;
 	}
@@ -360,11 +761,13 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		gboolean failed =
 		        msg->error_code != TR_REFUSE_NONE && msg->error_code != TR_REFUSE_SHUTDOWN;
 
+		gboolean tell = knows_pair(hub, msg->pair_id, other);
+
 		g_message("pair %08x of %s and %s ended by %s: %s", msg->pair_id, s->identity,
 		          other->identity, s->identity, reason);
-		tr_hub_pairs_close(hub->pairs, msg->pair_id);
-		backoff_note(hub, s, other, failed, g_get_monotonic_time());
-		send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
+		pair_done(hub, msg->pair_id, s, other, failed);
+		if (tell)
+			send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
 		return TRUE;
 	}
 	if (msg->pair_tls == NULL ||
@@ -373,15 +776,13 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		const char *why = error ? error->message : "PAIR_TLS without TLS bytes";
 		g_message("pair %08x of %s and %s: %s; ending it", msg->pair_id, s->identity,
 		          other->identity, why);
-		tr_hub_pairs_close(hub->pairs, msg->pair_id);
-		backoff_note(hub, s, other, TRUE, g_get_monotonic_time());
+		pair_done(hub, msg->pair_id, s, other, TRUE);
 		send_end(s, msg->pair_id, TR_REFUSE_PROTOCOL, why);
 		send_end(other, msg->pair_id, TR_REFUSE_PROTOCOL, why);
 		return TRUE;
 	}
 	/* Unchanged, to the other member only. */
-	if (!tr_link_send_msg(other->link, msg, &error))
-		g_debug("client %s: cannot forward PAIR_TLS: %s", other->identity, error->message);
+	pass_on(other, msg);
 	return TRUE;
 }
 
@@ -394,8 +795,14 @@ end_pairs_of(Session *s, TrRefusal code, const char *why)
 	g_autoptr(GPtrArray) others = g_ptr_array_new();
 
 	tr_hub_pairs_member_gone(hub->pairs, s, ids, others);
-	for (guint i = 0; i < ids->len; i++)
-		send_end(others->pdata[i], g_array_index(ids, uint32_t, i), code, why);
+	for (guint i = 0; i < ids->len; i++) {
+		uint32_t id = g_array_index(ids, uint32_t, i);
+		gboolean tell = knows_pair(hub, id, others->pdata[i]);
+
+		cross_forget(hub, id, FALSE);
+		if (tell)
+			send_end(others->pdata[i], id, code, why);
+	}
 }
 
 void
@@ -403,7 +810,7 @@ hub_mesh_path_changed(Session *s, TrPath path)
 {
 	/* Its pairs' relay frames go where its data goes: to its UDP endpoint, or over its
 	 * TLS stream. The pairs stay. */
-	if (s->hub->pairs != NULL && s->mesh)
+	if (s->hub->pairs != NULL && (s->mesh || hub_session_is_node(s)))
 		note_endpoint(s->hub, s);
 }
 
@@ -412,10 +819,11 @@ hub_mesh_roamed(Session *s)
 {
 	TrHub *hub = s->hub;
 
-	if (hub->pairs == NULL || !s->mesh)
+	if (hub->pairs == NULL || !(s->mesh || hub_session_is_node(s)))
 		return;
 	note_endpoint(hub, s);
-	resend_candidates(hub, s, TRUE);
+	if (s->mesh)
+		resend_candidates(hub, s, TRUE);
 }
 
 void
@@ -441,6 +849,7 @@ hub_mesh_stats_json(TrHub *hub, GString *out, gboolean *first)
 	tr_json_key(out, first, "mesh");
 	g_string_append_c(out, '{');
 	tr_json_key_uint(out, &f, "pairs", tr_hub_pairs_count(hub->pairs));
+	tr_json_key_uint(out, &f, "across_hubs", g_hash_table_size(hub->cross_pairs));
 	tr_json_key_uint(out, &f, "relayed", c.relayed);
 	tr_json_key_uint(out, &f, "relayed_bytes", c.relayed_bytes);
 	tr_json_key_uint(out, &f, "relay_malformed", c.malformed);

@@ -189,9 +189,11 @@ take_addresses(Session *s, const TrMsg *m, char **why)
 			return FALSE;
 	s->n_subnets = 0;
 	for (guint i = 0; i < m->n_subnets && s->n_subnets < HUB_MAX_SUBNETS; i++) {
-		s->subnets[s->n_subnets] = m->subnets[i];
-		tr_prefix_mask(&s->subnets[s->n_subnets]);
-		if (hub_claim_conflict(s->hub, s, &s->subnets[s->n_subnets], why))
+		TrPrefix *claimed = hub_session_next_subnet(s);
+
+		*claimed = m->subnets[i];
+		tr_prefix_mask(claimed);
+		if (hub_claim_conflict(s->hub, s, claimed, why))
 			return FALSE;
 		s->n_subnets++;
 	}
@@ -233,6 +235,10 @@ activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer_index,
 
 	if (!hub_session_activate(s, cipher, comp, peer_index, endpoint, endpoint_len))
 		return;
+	/* Packets to it are for nodes behind it: the data plane notes for whom (pairs
+	 * across hubs, mesh.c). */
+	if (tr_link_get_dp_session(s->link))
+		tr_dp_session_set_transit(tr_link_get_dp_session(s->link), TRUE);
 	if (!settle_duplicate(s))
 		return;
 	g_hash_table_insert(hub->by_identity, s->identity, s);
@@ -452,6 +458,9 @@ node_message(Session *s, TrMsg *msg)
 		return;
 	}
 	if (hub_graph_message(s, msg))
+		return;
+	/* Pairs with members behind this link (mesh.c). */
+	if (s->state == SESSION_ACTIVE && hub_mesh_message(s, msg))
 		return;
 	hub_session_unexpected(s, msg);
 }

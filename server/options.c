@@ -121,8 +121,12 @@ const TrOptDesc tr_server_options[] = {
          "Time a client has to finish TLS and send HELLO", 0},
         {"max-pending", 0, TR_OPT_INT, "N", "64", 1, 100000, NULL, "Network",
          "Most connections in the handshake at once; when full, a source with fewer takes the "
-         "place of the busiest source's oldest, and the others wait their turn (16 times as "
-         "many may)",
+         "place of the busiest source's oldest, and the others wait their turn "
+         "(--max-waiting)",
+         0},
+        {"max-waiting", 0, TR_OPT_INT, "N", "16384", 1, 1000000, NULL, "Network",
+         "Most connections accepted and waiting for a handshake slot (a reconnection storm: "
+         "every client of the hub at once; one file descriptor each); more are closed at once",
          0},
         {"max-pending-per-source", 0, TR_OPT_INT, "N", "16", 1, 100000, NULL, "Network",
          "Most connections in the handshake at once from one address (IPv6: one /64); more are "
@@ -206,6 +210,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->rekey_sec = (guint)tr_options_get_int(o, "rekey-interval", 600);
 	c->max_pending = (guint)tr_options_get_int(o, "max-pending", 64);
 	c->max_pending_per_source = (guint)tr_options_get_int(o, "max-pending-per-source", 16);
+	c->max_waiting = (guint)tr_options_get_int(o, "max-waiting", 16384);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);

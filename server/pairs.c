@@ -109,6 +109,36 @@ new_id(TrHubPairs *pairs)
 	return id;
 }
 
+static Pair *
+lookup(TrHubPairs *pairs, uint32_t id)
+{
+	return g_hash_table_lookup(pairs->by_id, GUINT_TO_POINTER(id));
+}
+
+static gboolean
+over_limit(TrHubPairs *pairs, Member *m)
+{
+	return m->pairs->len >= pairs->limits.per_member;
+}
+
+static Pair *
+add_pair(TrHubPairs *pairs, uint32_t id, gpointer a, gpointer b, gint64 now)
+{
+	Pair *p = g_new0(Pair, 1);
+
+	p->id = id;
+	p->member[0] = a;
+	p->member[1] = b;
+	p->relay_tokens = (double)pairs->limits.burst;
+	p->relay_at = now;
+	p->tls_tokens = TR_HUB_PAIR_TLS_BUCKET;
+	p->tls_at = now;
+	g_hash_table_insert(pairs->by_id, GUINT_TO_POINTER(p->id), p);
+	g_ptr_array_add(member_get(pairs, a, TRUE)->pairs, p);
+	g_ptr_array_add(member_get(pairs, b, TRUE)->pairs, p);
+	return p;
+}
+
 uint32_t
 tr_hub_pairs_open(TrHubPairs *pairs, gpointer a, gpointer b, gint64 now, gboolean *is_new,
                   GError **error)
@@ -127,33 +157,44 @@ tr_hub_pairs_open(TrHubPairs *pairs, gpointer a, gpointer b, gint64 now, gboolea
 		return p->id;
 	ma = member_get(pairs, a, TRUE);
 	mb = member_get(pairs, b, TRUE);
-	if (ma->pairs->len >= pairs->limits.per_member ||
-	    mb->pairs->len >= pairs->limits.per_member) {
+	if (over_limit(pairs, ma) || over_limit(pairs, mb)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
 		            "%s client is in %u pair sessions already, the most one may have",
-		            ma->pairs->len >= pairs->limits.per_member ? "the asking" : "the other",
+		            over_limit(pairs, ma) ? "the asking" : "the other",
 		            pairs->limits.per_member);
 		return 0;
 	}
-	p = g_new0(Pair, 1);
-	p->id = new_id(pairs);
-	p->member[0] = a;
-	p->member[1] = b;
-	p->relay_tokens = (double)pairs->limits.burst;
-	p->relay_at = now;
-	p->tls_tokens = TR_HUB_PAIR_TLS_BUCKET;
-	p->tls_at = now;
-	g_hash_table_insert(pairs->by_id, GUINT_TO_POINTER(p->id), p);
-	g_ptr_array_add(ma->pairs, p);
-	g_ptr_array_add(mb->pairs, p);
+	p = add_pair(pairs, new_id(pairs), a, b, now);
 	*is_new = TRUE;
 	return p->id;
 }
 
-static Pair *
-lookup(TrHubPairs *pairs, uint32_t id)
+uint32_t
+tr_hub_pairs_join(TrHubPairs *pairs, uint32_t id, gpointer a, gpointer b, gboolean limit_a,
+                  gint64 now, GError **error)
 {
-	return g_hash_table_lookup(pairs->by_id, GUINT_TO_POINTER(id));
+	Member *ma;
+
+	if (a == b || a == NULL || b == NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "a pair needs two different members");
+		return 0;
+	}
+	if (id == 0)
+		id = new_id(pairs);
+	else if (id == UINT32_MAX || lookup(pairs, id) != NULL) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "pair id %08x is taken here already (or not a pair id)", id);
+		return 0;
+	}
+	ma = member_get(pairs, a, FALSE);
+	if (limit_a && ma != NULL && over_limit(pairs, ma)) {
+		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
+		            "the client is in %u pair sessions already, the most one may have",
+		            pairs->limits.per_member);
+		return 0;
+	}
+	return add_pair(pairs, id, a, b, now)->id;
 }
 
 gpointer

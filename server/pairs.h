@@ -66,6 +66,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrHubPairs, tr_hub_pairs_free)
 uint32_t tr_hub_pairs_open(TrHubPairs *pairs, gpointer a, gpointer b, gint64 now, gboolean *is_new,
                            GError **error);
 
+/*
+ * Pair @id (0: a fresh random id) of @a and @b, which may be links to other hubs
+ * (docs/PROTOCOL.md, "Pairs across hubs"): the id is the introducing hub's, kept on
+ * every hop. No search for an existing pair of the two (many pairs share a link);
+ * with @limit_a, @a (a client) may be in no more than the per-member limit. Returns
+ * the id, or 0 with @error: the id is taken here, @a is over its limit, @a is @b.
+ */
+uint32_t tr_hub_pairs_join(TrHubPairs *pairs, uint32_t id, gpointer a, gpointer b, gboolean limit_a,
+                           gint64 now, GError **error);
+
 /* The other member of pair @id, or NULL unless @member is in it. */
 gpointer tr_hub_pairs_other(TrHubPairs *pairs, uint32_t id, gpointer member);
 

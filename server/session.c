@@ -32,7 +32,18 @@ hub_session_free(gpointer p)
 	g_free(s->identity);
 	g_free(s->cert_identity);
 	g_free(s->graph_name);
+	g_free(s->subnets);
+	g_free(s->candidates);
 	g_free(s);
+}
+
+TrPrefix *
+hub_session_next_subnet(Session *s)
+{
+	g_assert(s->n_subnets < HUB_MAX_SUBNETS);
+	if (s->subnets == NULL)
+		s->subnets = g_new0(TrPrefix, HUB_MAX_SUBNETS);
+	return &s->subnets[s->n_subnets];
 }
 
 void
@@ -364,9 +375,9 @@ on_roamed(TrLink *link, gpointer p)
 }
 
 static void
-on_forwarded(TrLink *link, uint32_t to, gpointer p)
+on_forwarded(TrLink *link, uint32_t to, const TrPrefix *dst, gpointer p)
 {
-	hub_mesh_forwarded(p, to);
+	hub_mesh_forwarded(p, to, dst);
 }
 
 static const TrLinkCallbacks session_callbacks = {

@@ -72,8 +72,10 @@ struct _Session {
 
 	/* Its place in the forwarding tables (forward.c). */
 	uint32_t rx_index;
-	uint32_t id;                       /* small forwarding id, 0 = none yet */
-	TrPrefix subnets[HUB_MAX_SUBNETS]; /* claimed */
+	uint32_t id; /* small forwarding id, 0 = none yet */
+	/* Claimed; room for HUB_MAX_SUBNETS made at the first (hub_session_next_subnet):
+	 * most clients claim none. */
+	TrPrefix *subnets;
 	guint n_subnets;
 	TrPrefix addrs[HUB_MAX_ADDRS]; /* every tunnel address routed to this session */
 	guint n_addrs;
@@ -83,13 +85,16 @@ struct _Session {
 	guint graph_link;     /* its link in the hub's graph (graph.c), 0: none */
 	guint32 graph_weight; /* the round trip last given to the graph, µs */
 	guint16 node_port;    /* a node's listening port, as it states (its graph edge's) */
-	TrCandidateList candidates; /* its own (CANDIDATES): host and mapped */
+	TrCandidateList *candidates; /* its own (CANDIDATES): host and mapped; NULL before */
 };
 
 /* A session over the connected socket @fd, in the hub's table. */
 Session *hub_session_new(TrHub *hub, int fd, const char *remote, TrTlsCreds *creds,
                          gboolean tls_server, GError **error);
 void hub_session_free(gpointer session);
+/* Where @s's next claimed subnet goes (s->subnets[s->n_subnets]; the caller
+ * counts it and keeps n_subnets below HUB_MAX_SUBNETS). */
+TrPrefix *hub_session_next_subnet(Session *s);
 /* Makes @s a session of @kind with its @data (freed by kind->free). */
 void hub_session_set_kind(Session *s, const SessionKind *kind, gpointer data);
 /* "client c1", "node alpha": for logs. */

@@ -17,6 +17,12 @@
 #include <errno.h>
 #include <string.h>
 
+/* Connections the kernel completes before the hub accepts them. After a hub
+ * restart every client connects within a second or so; a full queue drops
+ * them, and each comes back only after TCP's retransmission (1 s, 3, ...).
+ * The kernel caps it (Linux: net.core.somaxconn, 4096 by default). */
+#define LISTEN_BACKLOG 4096
+
 static gboolean
 on_accept(gint fd, GIOCondition cond, gpointer p)
 {
@@ -56,15 +62,15 @@ listen_tcp(const char *host, guint16 port, gboolean share_port, GError **error)
 		if (!tr_sockaddr_parse(text, port, &ss, &sl, error))
 			return -1;
 	}
-	fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sl, 128, share_port, NULL);
+	fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sl, LISTEN_BACKLOG, share_port, NULL);
 	if (fd == -EAFNOSUPPORT && host == NULL) {
 		/* No IPv6 on this host: all IPv4 addresses instead. */
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		memset(&ss, 0, sizeof(ss));
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
-		fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sizeof(*sin), 128, share_port,
-		                        NULL);
+		fd = tr_sock_listen_tcp((struct sockaddr *)&ss, sizeof(*sin), LISTEN_BACKLOG,
+		                        share_port, NULL);
 	}
 	if (fd < 0) {
 		tr_set_error_errno(error, -fd, "cannot listen on port %u (TCP)", port);

@@ -53,6 +53,14 @@ update_events(TrCtrl *ctrl)
 	tr_io_watch_modify(ctrl->watch, cond);
 }
 
+/* An emptied buffer gives its memory back: an idle connection holds none. */
+static void
+release_if_empty(GByteArray *buf)
+{
+	if (buf->len == 0 && buf->data != NULL)
+		g_free(g_byte_array_steal(buf, NULL));
+}
+
 static gboolean
 flush(TrCtrl *ctrl, GError **error)
 {
@@ -74,16 +82,17 @@ flush(TrCtrl *ctrl, GError **error)
 		g_byte_array_remove_range(ctrl->out, 0, (guint)n);
 		ctrl->inflight = 0;
 	}
+	release_if_empty(ctrl->out);
 	return TRUE;
 }
 
+/* Hands the whole messages at @data to the callback; *@used: their bytes. */
 static gboolean
-process_input(TrCtrl *ctrl, GError **error)
+process_frames(TrCtrl *ctrl, const uint8_t *data, size_t len, size_t *used, GError **error)
 {
-	size_t off = 0;
-
+	*used = 0;
 	while (ctrl->state == STATE_OPEN) {
-		int n = tr_msg_frame_length(ctrl->in->data + off, ctrl->in->len - off);
+		int n = tr_msg_frame_length(data + *used, len - *used);
 		g_auto(TrMsg) msg = {0};
 
 		if (n == 0)
@@ -92,14 +101,38 @@ process_input(TrCtrl *ctrl, GError **error)
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "malformed message header");
 			return FALSE;
 		}
-		if (!tr_msg_parse(ctrl->in->data + off, (size_t)n, &msg, error))
+		if (!tr_msg_parse(data + *used, (size_t)n, &msg, error))
 			return FALSE;
-		off += (size_t)n;
+		*used += (size_t)n;
 		if (ctrl->cb.message)
 			ctrl->cb.message(ctrl, &msg, ctrl->user_data);
 	}
-	if (off > 0 && ctrl->state != STATE_CLOSED)
-		g_byte_array_remove_range(ctrl->in, 0, (guint)off);
+	return TRUE;
+}
+
+/*
+ * Takes @len bytes just read: messages complete in them are handled from @data
+ * itself, and only a message's beginning is kept in ctrl->in until its rest comes.
+ */
+static gboolean
+process_input(TrCtrl *ctrl, const uint8_t *data, size_t len, GError **error)
+{
+	size_t used;
+
+	if (ctrl->in->len == 0) {
+		if (!process_frames(ctrl, data, len, &used, error))
+			return FALSE;
+		if (used < len && ctrl->state == STATE_OPEN)
+			g_byte_array_append(ctrl->in, data + used, (guint)(len - used));
+		return TRUE;
+	}
+	g_byte_array_append(ctrl->in, data, (guint)len);
+	if (!process_frames(ctrl, ctrl->in->data, ctrl->in->len, &used, error))
+		return FALSE;
+	if (used > 0 && ctrl->state != STATE_CLOSED) {
+		g_byte_array_remove_range(ctrl->in, 0, (guint)used);
+		release_if_empty(ctrl->in);
+	}
 	return TRUE;
 }
 
@@ -120,9 +153,8 @@ read_some(TrCtrl *ctrl, GError **error)
 			g_set_error(error, TR_ERROR, TR_ERROR_IO, "connection closed by the peer");
 			return FALSE;
 		}
-		g_byte_array_append(ctrl->in, buf, (guint)n);
 		budget -= MIN(budget, (size_t)n);
-		if (!process_input(ctrl, error))
+		if (!process_input(ctrl, buf, (size_t)n, error))
 			return FALSE;
 		/* A message bigger than the largest frame can never complete. */
 		if (ctrl->in->len > TR_MSG_HEADER_LEN + TR_MSG_MAX_BODY) {

@@ -17,6 +17,7 @@ typedef enum {
 	K_STRING,
 	K_U8_LIST,
 	K_PREFIX,
+	K_PREFIX_ONE, /* one prefix, not repeatable */
 	K_SEARCH,
 	K_SALT,
 	K_MAGIC,
@@ -82,6 +83,7 @@ static const AttrSpec attr_specs[] = {
         [TR_ATTR_PAIR_TLS] = {TR_ATTR_PAIR_TLS, K_BYTES, "pair TLS bytes", F(pair_tls), 0},
         [TR_ATTR_RELAY] = {TR_ATTR_RELAY, K_U8, "relay", F(relay), 0},
         [TR_ATTR_POOL] = {TR_ATTR_POOL, K_PREFIX, "pool", F(pools), F(n_pools)},
+        [TR_ATTR_TARGET] = {TR_ATTR_TARGET, K_PREFIX_ONE, "target", F(target), 0},
 };
 #undef F
 
@@ -351,6 +353,16 @@ tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix)
 	return TRUE;
 }
 
+void
+tr_msg_set_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix)
+{
+	const AttrSpec *s = spec_for(attr);
+
+	g_return_if_fail(s != NULL && s->kind == K_PREFIX_ONE);
+	*FIELD(msg, s->field, TrPrefix) = *prefix;
+	set_present(msg, attr);
+}
+
 gboolean
 tr_msg_add_candidate(TrMsg *msg, const TrCandidate *candidate)
 {
@@ -520,6 +532,14 @@ parse_attr(TrMsg *msg, const AttrSpec *s, const uint8_t *v, size_t n, GError **e
 		(*count)++;
 		break;
 	}
+	case K_PREFIX_ONE:
+		if (tr_msg_has(msg, (TrAttr)s->attr)) {
+			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "%s given twice", s->name);
+			return FALSE;
+		}
+		if (!parse_prefix(v, n, FIELD(msg, s->field, TrPrefix), s, error))
+			return FALSE;
+		break;
 	case K_CANDIDATE: {
 		if (msg->n_candidates >= TR_CANDIDATE_MAX) {
 			g_set_error(error, TR_ERROR, TR_ERROR_PROTOCOL, "more than %u %s entries",
@@ -708,6 +728,9 @@ tr_msg_encode(const TrMsg *msg, GByteArray *out, GError **error)
 		case K_PREFIX:
 			for (unsigned i = 0; i < *CFIELD(msg, s->counter, unsigned); i++)
 				put_prefix(out, s->attr, &CFIELD(msg, s->field, TrPrefix)[i]);
+			break;
+		case K_PREFIX_ONE:
+			put_prefix(out, s->attr, CFIELD(msg, s->field, TrPrefix));
 			break;
 		case K_CANDIDATE:
 			for (unsigned i = 0; i < msg->n_candidates; i++) {

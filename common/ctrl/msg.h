@@ -108,6 +108,7 @@ typedef enum {
 	TR_ATTR_PAIR_TLS = 39,     /* bytes: a piece of the pair's TLS byte stream */
 	TR_ATTR_RELAY = 40,        /* u8: 0 the hub relays nothing, 1 UDP and TLS */
 	TR_ATTR_POOL = 41,         /* prefix, repeatable: a hub's pool slice (hub to hub) */
+	TR_ATTR_TARGET = 42,       /* prefix (host): whom a PAIR_START is for (hub to hub) */
 } TrAttr;
 
 typedef enum {
@@ -200,6 +201,7 @@ typedef struct {
 	unsigned n_candidates;
 	GBytes *pair_tls;
 	uint8_t relay;
+	TrPrefix target;
 
 	TrPrefix subnets[TR_MAX_PREFIXES];
 	unsigned n_subnets;
@@ -273,6 +275,8 @@ void tr_msg_set_string(TrMsg *msg, TrAttr attr, const char *value);
 /* A bytes attribute (a reference to @value is taken). */
 void tr_msg_set_bytes(TrMsg *msg, TrAttr attr, GBytes *value);
 gboolean tr_msg_add_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
+/* Sets a prefix attribute that is not repeatable (TR_ATTR_TARGET). */
+void tr_msg_set_prefix(TrMsg *msg, TrAttr attr, const TrPrefix *prefix);
 gboolean tr_msg_add_search(TrMsg *msg, const char *domain);
 
 G_END_DECLS

@@ -47,12 +47,17 @@ typedef enum {
 	SLOT_PREVIOUS, /* replaced; decrypts until retire_at */
 } SlotState;
 
-/* A slot's keys and replay window: allocated when keys are installed, freed when the
- * slot empties, so that a session with one key (most of the time) holds one window. */
+/*
+ * A slot's keys and replay window: allocated when keys are installed, freed when the
+ * slot empties, so that a session with one key (most of the time) holds one window.
+ * A sending lane's cipher handle is made from tx_key at the lane's first packet under
+ * this key (each lane is one thread's; keys change only with the lanes quiesced): a
+ * session holds handles only for the lanes that send to it, and an idle one, whose
+ * only packets are the answers to its keepalives, holds one.
+ */
 typedef struct {
 	TrAead *rx;
 	TrReplay replay;
-	/* last_lane_on_demand: the key of the last lane, a handle made per packet */
 	uint8_t tx_key[TR_CIPHER_KEY_LEN];
 	unsigned n_tx;
 	TrAead *tx[]; /* one per lane (sending thread): a GnuTLS handle is not shared */
@@ -84,7 +89,7 @@ struct TrDc {
 	KeySlot slots[2];
 	unsigned current;          /* slots[current] is SLOT_CURRENT, or both are empty */
 	atomic_bool peer_switched; /* the other end sends under the next key (defer_activation) */
-	Lane lanes[TR_DC_LANES_MAX];
+	Lane lanes[];              /* cfg.lanes */
 };
 
 #define STAT_ADD(dc, field, n)                                                                     \
@@ -258,7 +263,7 @@ tr_dc_new(const TrDcConfig *cfg, GError **error)
 		g_prefix_error(error, "data channel: ");
 		return NULL;
 	}
-	dc = g_new0(TrDc, 1);
+	dc = g_malloc0(sizeof(*dc) + c.lanes * sizeof(dc->lanes[0]));
 	dc->cfg = c;
 	return dc;
 }
@@ -304,7 +309,6 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 	KeySlot *cur = current_slot(dc);
 	KeySlot *slot;
 	SlotKeys *keys;
-	unsigned i;
 
 	if (cur && (epoch <= cur->epoch || (uint8_t)epoch == cur->key_id)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_INVALID,
@@ -313,17 +317,8 @@ tr_dc_install_keys(TrDc *dc, uint32_t epoch, const uint8_t tx_key[TR_CIPHER_KEY_
 	}
 	keys = g_malloc0(sizeof(*keys) + dc->cfg.lanes * sizeof(keys->tx[0]));
 	keys->n_tx = dc->cfg.lanes;
-	for (i = 0; i < dc->cfg.lanes; i++) {
-		if (dc->cfg.last_lane_on_demand && i == dc->cfg.lanes - 1) {
-			memcpy(keys->tx_key, tx_key, sizeof(keys->tx_key));
-			continue;
-		}
-		keys->tx[i] = tr_aead_new(dc->cfg.cipher, tx_key, error);
-		if (keys->tx[i] == NULL)
-			break;
-	}
-	if (i == dc->cfg.lanes)
-		keys->rx = tr_aead_new(dc->cfg.cipher, rx_key, error);
+	memcpy(keys->tx_key, tx_key, sizeof(keys->tx_key));
+	keys->rx = tr_aead_new(dc->cfg.cipher, rx_key, error);
 	if (keys->rx == NULL) {
 		slot_keys_free(keys);
 		g_prefix_error(error, "installing keys of epoch %u: ", epoch);
@@ -512,15 +507,22 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 	return slot;
 }
 
-/* last_lane_on_demand: a handle for one packet of the last lane (NULL on failure). */
+/*
+ * The handle @lane seals with (NULL: out of memory). The lane's first packet under
+ * these keys makes it and keeps it, except on the last lane with last_lane_on_demand,
+ * which gets one for this packet only, in *@own.
+ */
 static TrAead *
-lane_aead(TrDc *dc, SlotKeys *keys, unsigned lane)
+lane_aead(TrDc *dc, SlotKeys *keys, unsigned lane, TrAead **own)
 {
 	g_autoptr(GError) error = NULL;
+	TrAead *aead = tr_aead_new(dc->cfg.cipher, keys->tx_key, &error);
 
-	if (!dc->cfg.last_lane_on_demand || lane != dc->cfg.lanes - 1)
-		return NULL;
-	return tr_aead_new(dc->cfg.cipher, keys->tx_key, &error);
+	if (dc->cfg.last_lane_on_demand && lane == dc->cfg.lanes - 1)
+		*own = aead;
+	else
+		keys->tx[lane] = aead;
+	return aead;
 }
 
 static int
@@ -550,7 +552,7 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 	if (slot == NULL)
 		return err;
 	aead = slot->keys->tx[lane];
-	if (G_UNLIKELY(aead == NULL) && (aead = own = lane_aead(dc, slot->keys, lane)) == NULL)
+	if (G_UNLIKELY(aead == NULL) && (aead = lane_aead(dc, slot->keys, lane, &own)) == NULL)
 		return -ENOMEM;
 	if (tr_aead_seal_to(aead, counter, out, TR_DC_HEADER_LEN, payload, len,
 	                    out + TR_DC_HEADER_LEN) < 0)

@@ -16,7 +16,9 @@
  * own cipher handles; counters are taken atomically). Receiving happens on
  * one thread at a time (the replay windows belong to it). Everything else
  * (installing, activating and expiring keys) needs the senders and the
- * receiver quiesced. Sealing and opening never allocate, lock or log.
+ * receiver quiesced. Sealing and opening never lock or log; opening never
+ * allocates, and sealing allocates only a lane's cipher handle, once per key,
+ * at the lane's first packet under it (see last_lane_on_demand for the last).
  */
 #include <glib.h>
 
@@ -85,7 +87,8 @@ typedef struct {
 	 * The last lane is the control plane's (one thread, a packet now and then):
 	 * it keeps no cipher handle but makes one for each packet it seals, so that a
 	 * session holds one handle (about 700 bytes) less. Sealing on that lane
-	 * allocates; the other lanes never do.
+	 * allocates; another lane allocates its handle once, at its first packet
+	 * under each key, and then never.
 	 */
 	gboolean last_lane_on_demand;
 } TrDcConfig;
@@ -212,6 +215,7 @@ bool tr_dc_activation_due(const TrDc *dc);
  *   -EMSGSIZE     more than TR_PACKET_PAYLOAD_MAX bytes
  *   -ENOBUFS      @out_size too small
  *   -EINVAL       unknown @type, or @lane out of range
+ *   -ENOMEM       the lane's cipher handle could not be made
  */
 int tr_dc_seal(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
                const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now);

@@ -80,13 +80,20 @@ typedef struct {
 typedef struct {
 	atomic_uint to[TR_DP_FORWARD_TARGETS]; /* forwarding ids; 0: empty */
 	_Atomic int64_t noted[TR_DP_FORWARD_TARGETS];
-	atomic_uint unseen; /* bit i: to[i] noted since the control plane last took */
+	/* The destination of a note to a transit session (family 0: none), and a hash of
+	 * the slot's target and destination written with them: a slot that two workers
+	 * write at once may be torn; the hash then fails and that note is not told. */
+	atomic_uint family[TR_DP_FORWARD_TARGETS];
+	_Atomic uint64_t dst[TR_DP_FORWARD_TARGETS][2];
+	_Atomic uint64_t check[TR_DP_FORWARD_TARGETS];
+	atomic_uint unseen; /* bit i: slot i noted since the control plane last took */
 } DpFwdNotes;
 
-/* Notes a packet to @to at @now; TRUE when the control plane is to be told. */
-gboolean dp_fwd_note(DpFwdNotes *notes, uint32_t to, int64_t now);
-/* The targets noted since the last call (at most TR_DP_FORWARD_TARGETS). */
-unsigned dp_fwd_take(DpFwdNotes *notes, uint32_t out[TR_DP_FORWARD_TARGETS]);
+/* Notes a packet to @to (with @dst, its destination, for a transit target; else NULL)
+ * at @now; TRUE when the control plane is to be told. */
+gboolean dp_fwd_note(DpFwdNotes *notes, uint32_t to, const TrPrefix *dst, int64_t now);
+/* The notes since the last call (at most TR_DP_FORWARD_TARGETS). */
+unsigned dp_fwd_take(DpFwdNotes *notes, TrDpForward out[TR_DP_FORWARD_TARGETS]);
 
 struct TrDpSession {
 	atomic_int ref;
@@ -112,8 +119,9 @@ struct TrDpSession {
 	TrDpNote *notes; /* TR_DP_NOTES (2.4 KiB), allocated when first pinned: most sessions
 	                    never are (a hub's 10,000 clients) */
 	guint n_notes;
-	DpFwdNotes fwd;   /* the targets of its forwarded packets, lately */
-	gboolean removed; /* control plane only */
+	DpFwdNotes fwd;      /* the targets of its forwarded packets, lately */
+	atomic_bool transit; /* a hub link: notes of packets to it carry the destination */
+	gboolean removed;    /* control plane only */
 	/* The endpoint, under a sequence lock: even = stable. */
 	atomic_uint ep_seq;
 	_Atomic uint64_t ep_words[EP_WORDS];

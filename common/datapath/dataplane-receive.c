@@ -73,9 +73,24 @@ stage_dev(Worker *w, TrPacket *pkt)
  * (TR_DP_EVENT_FORWARDED), once per target and TR_DP_FORWARD_NOTE_USEC. A few relaxed
  * loads per packet otherwise. */
 static void
-note_forward(Worker *w, TrDpSession *session, uint32_t to)
+note_forward(Worker *w, TrDpSession *session, const TrFwdResult *res, const uint8_t *data)
 {
-	if (dp_fwd_note(&session->fwd, to, w->now))
+	TrDpSession *target = dp_table_session(w->table, res->peer);
+	const TrFrameInfo *info = &res->info;
+	TrPrefix dst, *d = NULL;
+
+	/* To a hub link: whom behind it (the IP destination; tr_frame_parse checked the
+	 * header is there). */
+	if (target && atomic_load_explicit(&target->transit, memory_order_relaxed) &&
+	    (info->ip_version == 4 || info->ip_version == 6)) {
+		memset(&dst, 0, sizeof(dst));
+		dst.family = info->ip_version == 4 ? TR_ADDR_IPV4 : TR_ADDR_IPV6;
+		dst.len = info->ip_version == 4 ? 32 : 128;
+		memcpy(dst.addr, data + info->l3_off + (info->ip_version == 4 ? 16 : 24),
+		       info->ip_version == 4 ? 4 : 16);
+		d = &dst;
+	}
+	if (dp_fwd_note(&session->fwd, res->peer, d, w->now))
 		dp_session_raise(session, TR_DP_EVENT_FORWARDED);
 }
 
@@ -147,7 +162,7 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 	case TR_FWD_PEER:
 		if (dp->cfg.client_to_client) {
 			if (dp->cfg.note_forwarding && res.peer != session->id)
-				note_forward(w, session, res.peer);
+				note_forward(w, session, &res, data);
 			dp_to_session(w, session, dp_table_session(t, res.peer), data, pkt->len);
 		} else
 			WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);

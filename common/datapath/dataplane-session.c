@@ -85,22 +85,52 @@ tr_path_name(TrPath path)
 	}
 }
 
-gboolean
-dp_fwd_note(DpFwdNotes *notes, uint32_t to, int64_t now)
+/* The destination @dst (or none) as two words and a family. */
+static void
+fwd_dst_words(const TrPrefix *dst, uint64_t words[2], unsigned *family)
 {
-	unsigned slot = 0;
-	int64_t oldest = INT64_MAX;
+	words[0] = words[1] = 0;
+	*family = 0;
+	if (dst == NULL)
+		return;
+	memcpy(words, dst->addr, MIN(sizeof(dst->addr), 2 * sizeof(uint64_t)));
+	*family = dst->family;
+}
 
+/* A hash of a slot's contents (FNV-1a over the words): see DpFwdNotes.check. */
+static uint64_t
+fwd_check(uint32_t to, unsigned family, const uint64_t words[2])
+{
+	uint64_t h = 0xcbf29ce484222325ull, v[4] = {to, family, words[0], words[1]};
+
+	for (unsigned i = 0; i < 4; i++)
+		h = (h ^ v[i]) * 0x100000001b3ull;
+	return h | 1; /* never 0: an empty slot's */
+}
+
+gboolean
+dp_fwd_note(DpFwdNotes *notes, uint32_t to, const TrPrefix *dst, int64_t now)
+{
+	unsigned slot = 0, family;
+	int64_t oldest = INT64_MAX;
+	uint64_t words[2];
+	gboolean found = FALSE;
+
+	fwd_dst_words(dst, words, &family);
 	/* Relaxed loads only, on every forwarded packet: two workers noting the same
 	 * session at once may both tell, or one target be told twice; never lost for
 	 * longer than the next packet to it. */
 	for (unsigned i = 0; i < TR_DP_FORWARD_TARGETS; i++) {
 		int64_t noted = atomic_load_explicit(&notes->noted[i], memory_order_relaxed);
 
-		if (atomic_load_explicit(&notes->to[i], memory_order_relaxed) == to) {
+		if (atomic_load_explicit(&notes->to[i], memory_order_relaxed) == to &&
+		    atomic_load_explicit(&notes->family[i], memory_order_relaxed) == family &&
+		    atomic_load_explicit(&notes->dst[i][0], memory_order_relaxed) == words[0] &&
+		    atomic_load_explicit(&notes->dst[i][1], memory_order_relaxed) == words[1]) {
 			if (now - noted < TR_DP_FORWARD_NOTE_USEC)
 				return FALSE;
 			slot = i;
+			found = TRUE;
 			break;
 		}
 		if (noted < oldest) {
@@ -108,31 +138,62 @@ dp_fwd_note(DpFwdNotes *notes, uint32_t to, int64_t now)
 			slot = i;
 		}
 	}
+	/* Many destinations behind a hub link: at most one new one a second per slot. */
+	if (!found && dst != NULL && oldest != INT64_MAX && now - oldest < TR_DP_FORWARD_DST_USEC &&
+	    atomic_load_explicit(&notes->to[slot], memory_order_relaxed) != 0)
+		return FALSE;
 	atomic_store_explicit(&notes->to[slot], to, memory_order_relaxed);
+	atomic_store_explicit(&notes->family[slot], family, memory_order_relaxed);
+	atomic_store_explicit(&notes->dst[slot][0], words[0], memory_order_relaxed);
+	atomic_store_explicit(&notes->dst[slot][1], words[1], memory_order_relaxed);
+	atomic_store_explicit(&notes->check[slot], fwd_check(to, family, words),
+	                      memory_order_relaxed);
 	atomic_store_explicit(&notes->noted[slot], now, memory_order_relaxed);
 	atomic_fetch_or_explicit(&notes->unseen, 1u << slot, memory_order_release);
 	return TRUE;
 }
 
 unsigned
-dp_fwd_take(DpFwdNotes *notes, uint32_t out[TR_DP_FORWARD_TARGETS])
+dp_fwd_take(DpFwdNotes *notes, TrDpForward out[TR_DP_FORWARD_TARGETS])
 {
 	unsigned bits = atomic_exchange_explicit(&notes->unseen, 0, memory_order_acquire);
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < TR_DP_FORWARD_TARGETS; i++) {
 		uint32_t to = atomic_load_explicit(&notes->to[i], memory_order_relaxed);
+		unsigned family = atomic_load_explicit(&notes->family[i], memory_order_relaxed);
+		uint64_t words[2] = {
+		        atomic_load_explicit(&notes->dst[i][0], memory_order_relaxed),
+		        atomic_load_explicit(&notes->dst[i][1], memory_order_relaxed),
+		};
+		TrDpForward *f = &out[n];
 
-		if ((bits >> i & 1) && to != 0)
-			out[n++] = to;
+		if (!(bits >> i & 1) || to == 0 ||
+		    atomic_load_explicit(&notes->check[i], memory_order_relaxed) !=
+		            fwd_check(to, family, words))
+			continue;
+		memset(f, 0, sizeof(*f));
+		f->to = to;
+		if (family == TR_ADDR_IPV4 || family == TR_ADDR_IPV6) {
+			f->dst.family = (uint8_t)family;
+			f->dst.len = family == TR_ADDR_IPV4 ? 32 : 128;
+			memcpy(f->dst.addr, words, sizeof(f->dst.addr));
+		}
+		n++;
 	}
 	return n;
 }
 
 unsigned
-tr_dp_session_forwarded_take(TrDpSession *session, uint32_t out[TR_DP_FORWARD_TARGETS])
+tr_dp_session_forwarded_take(TrDpSession *session, TrDpForward out[TR_DP_FORWARD_TARGETS])
 {
 	return dp_fwd_take(&session->fwd, out);
+}
+
+void
+tr_dp_session_set_transit(TrDpSession *session, gboolean transit)
+{
+	atomic_store_explicit(&session->transit, transit, memory_order_relaxed);
 }
 
 TrDc *

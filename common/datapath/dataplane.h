@@ -87,6 +87,11 @@ typedef enum {
 /* How many targets per session are remembered for that: a session sending to more
  * in turn is reported more often. */
 #define TR_DP_FORWARD_TARGETS 4u
+/* A note with a destination (a transit target) takes the place of another only when
+ * that one is older than this: a session sending to many addresses behind a hub link
+ * (a scan, a LAN behind a remote client) is reported at most TR_DP_FORWARD_TARGETS
+ * times a second, not on every packet. */
+#define TR_DP_FORWARD_DST_USEC G_USEC_PER_SEC
 
 typedef struct {
 	/* Events of @session (main loop). */
@@ -190,9 +195,21 @@ typedef struct {
 void tr_dp_session_pin_endpoint(TrDpSession *session, gboolean pinned);
 /* The notes since the last call, oldest first (at most TR_DP_NOTES; more are dropped). */
 guint tr_dp_session_take_notes(TrDpSession *session, TrDpNote *out, guint max);
-/* The forwarding ids of the sessions it sent forwarded packets to since the last call
- * (TR_DP_EVENT_FORWARDED), into @out; returns how many. */
-unsigned tr_dp_session_forwarded_take(TrDpSession *session, uint32_t out[TR_DP_FORWARD_TARGETS]);
+/*
+ * One forwarding note: the forwarding id of the session a packet went to and, when
+ * that session is a transit one (a link to another hub: tr_dp_session_set_transit),
+ * the packet's destination address as a host prefix, so the hub knows whom behind
+ * the link it was for (family TR_ADDR_NONE otherwise, and for packets that are not
+ * IP). Notes to a transit session are kept per (target, destination).
+ */
+typedef struct {
+	uint32_t to;
+	TrPrefix dst;
+} TrDpForward;
+/* The notes since the last call (TR_DP_EVENT_FORWARDED), into @out; returns how many. */
+unsigned tr_dp_session_forwarded_take(TrDpSession *session, TrDpForward out[TR_DP_FORWARD_TARGETS]);
+/* Packets to @session are noted with their destination (a hub link: TrDpForward). */
+void tr_dp_session_set_transit(TrDpSession *session, gboolean transit);
 
 /*
  * Path MTU discovery (common/datapath/pmtu.h drives it): sends a PROBE of @wire_len

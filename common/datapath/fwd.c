@@ -145,6 +145,12 @@ tr_fwd_get_switch(const TrFwd *fwd)
 	return fwd->sw;
 }
 
+const TrRouteTable *
+tr_fwd_get_routes(const TrFwd *fwd)
+{
+	return fwd->routes;
+}
+
 const char *
 tr_fwd_drop_name(TrFwdDrop drop)
 {

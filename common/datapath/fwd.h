@@ -90,6 +90,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrFwd, tr_fwd_free)
 TrFwdMode tr_fwd_get_mode(const TrFwd *fwd);
 TrFrameType tr_fwd_get_type(const TrFwd *fwd);
 TrSwitch *tr_fwd_get_switch(const TrFwd *fwd);
+/* Its routing table (NULL: empty), for the control plane's lookups (tr_route_lookup). */
+const TrRouteTable *tr_fwd_get_routes(const TrFwd *fwd);
 
 typedef enum {
 	TR_FWD_DROP = 0, /* nowhere: see drop */

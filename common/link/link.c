@@ -149,11 +149,13 @@ on_dp_event(TrDpSession *session, unsigned events, gpointer p)
 	if (events & TR_DP_EVENT_UDP_HEARD)
 		link_path_udp_heard(link);
 	if ((events & TR_DP_EVENT_FORWARDED) && link->cb.forwarded) {
-		uint32_t to[TR_DP_FORWARD_TARGETS];
+		TrDpForward to[TR_DP_FORWARD_TARGETS];
 		unsigned n = tr_dp_session_forwarded_take(session, to);
 
 		for (unsigned i = 0; i < n && !link->closing; i++)
-			link->cb.forwarded(link, to[i], link->user_data);
+			link->cb.forwarded(link, to[i].to,
+			                   to[i].dst.family != TR_ADDR_NONE ? &to[i].dst : NULL,
+			                   link->user_data);
 	}
 	if (events & TR_DP_EVENT_CLOSED) {
 		g_message("%s: peer closed the session", tr_link_peer(link));

@@ -46,8 +46,10 @@ typedef struct {
 	/* The path data is sent on changed (for logs and status). */
 	void (*path_changed)(TrLink *link, TrPath path, gpointer user_data);
 	/* The hub forwarded this session's traffic to the session of forwarding id @to
-	 * (TrDpConfig.note_forwarding; at most every TR_DP_FORWARD_NOTE_USEC per target). */
-	void (*forwarded)(TrLink *link, uint32_t to, gpointer user_data);
+	 * (TrDpConfig.note_forwarding; at most every TR_DP_FORWARD_NOTE_USEC per target);
+	 * @dst: for a transit target (tr_dp_session_set_transit), the packets' destination,
+	 * else NULL. */
+	void (*forwarded)(TrLink *link, uint32_t to, const TrPrefix *dst, gpointer user_data);
 	/* The peer's UDP endpoint moved (it roamed, or a NAT mapped it anew). */
 	void (*roamed)(TrLink *link, gpointer user_data);
 } TrLinkCallbacks;

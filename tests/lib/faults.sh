@@ -11,6 +11,16 @@ echo "# faults: $FAULTS, seed $SEED (TR_FAULTS_SEED=$SEED reproduces the fault p
 # faults_stat KEY FILE -> the relay's counter KEY in its --stats FILE
 faults_stat() { grep "^$1=" "$2" | cut -d= -f2; }
 
+# faults_counters PID FILE -> asks the relay (PID, started with --stats
+# FILE) for its counters, waits (5 s) until FILE has them, prints them as a
+# TAP comment; fails (tap.sh) without them
+faults_counters() {
+	kill -USR1 "$1"
+	netns_wait_for 5 test -s "$2" || fail "no relay counters"
+	sleep 0.2
+	echo "# relay: $(tr '\n' ' ' <"$2")"
+}
+
 # faults_every FILE -> fails (returns 1, saying which) unless every fault of
 # the default spec happened in both directions
 faults_every() {

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Real daemons for the mesh's netns tests (sourced after lab.sh; it sources
 # nat.sh and skips without nft): a hub at 198.18.10.2 and its clients, with
-# certificates from a PKI in $S ($T/pki unless set), logs and control
-# sockets in $T, programs from $B. Every wait is bounded; a start that does
+# certificates from a PKI in $S, logs and control sockets in $T, programs
+# from $B. Every wait is bounded; a start that does
 # not come up calls fail (tap.sh).
 #
 #   mesh_pki a b                 # CA, the hub's certificate, a's and b's
@@ -13,7 +13,6 @@
 
 . "$TR_SOURCE_ROOT/tests/lib/nat.sh"
 nat_require
-: "${S:=$T/pki}"
 
 # Where clients reach the hub (an IPv6 lab sets "[fd00:...]") and what a
 # client's log says once it is ready (a lab where UDP cannot pass waits for

@@ -34,7 +34,8 @@
 # clients punching at the same moment break each other's mapping).
 # Addresses: the internet side 198.18.0.0/16, LANs 198.19.0.0/16, nothing else.
 
-NAT_INET=
+# (Sourced twice, as mesh.sh does, it keeps the internet made meanwhile.)
+NAT_INET=${NAT_INET:-}
 
 nat_require() {
 	command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"

@@ -167,6 +167,10 @@ netns_wait_for() {
 	return 1
 }
 
+# netns_wait_log SECS FILE PATTERN -> waits until FILE has a line matching
+# PATTERN (grep), at most SECS seconds (returns 1)
+netns_wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
+
 # netns_csum_errors NS -> the checksum errors NS's kernel saw: IP header (Ip
 # InHdrErrors) and TCP segment (Tcp InCsumErrors). A corrupted inner packet
 # written to a tunnel device counts there.

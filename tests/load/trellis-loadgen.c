@@ -17,6 +17,8 @@
  * sessions first connect (a storm of new ones around the probes), while all
  * are up, and during each storm of reconnections; SIGUSR1 prints them for
  * the time since the last line.
+ * --progress: during a storm, a line a second (sessions up, attempts
+ * started, attempts that failed before and after the TLS handshake).
  *
  * The sessions' packets go through one data plane, as a client's do, on a
  * test device (no OS device, no routes): each echo is handed to its
@@ -51,8 +53,9 @@ typedef struct {
 	TrPrefix addr;
 	gboolean configured, answered, failed;
 	gint64 started;
-	guint attempt; /* reconnections since it was last up */
-	guint16 seq;   /* probes: the next echo's sequence number */
+	guint attempt;        /* reconnections since it was last up */
+	gboolean established; /* TLS done in the current attempt */
+	guint16 seq;          /* probes: the next echo's sequence number */
 	guint reconnect_id;
 } Session;
 
@@ -83,7 +86,10 @@ struct _Gen {
 	gboolean reconnect, up; /* up: every session answered (again) */
 	gboolean timed_out;
 	guint n_probes, down, storms, reconnects;
-	gint64 t_down;           /* the first loss of the current storm */
+	gint64 t_down; /* the first loss of the current storm */
+	/* --progress: during a storm, a line a second of what happened in it */
+	gboolean progress;
+	guint tick_attempts, tick_failed_early, tick_failed_late, tick_up;
 	const char *prefix;      /* of the sessions' names */
 	Probes probes[N_PHASES]; /* [PHASE_STORM] since the current storm began */
 	int phase;
@@ -197,6 +203,7 @@ on_device(gint fd, GIOCondition cond, gpointer p)
 		s->answered = TRUE;
 		gen->answered++;
 		gen->in_flight--;
+		gen->tick_up++;
 		session_up(s);
 		if (gen->answered + gen->failed == gen->n && !gen->reconnect)
 			g_main_loop_quit(gen->loop);
@@ -253,6 +260,7 @@ on_established(TrLink *link, gpointer p)
 	g_auto(TrMsg) hello = {0};
 	g_autofree char *id = NULL;
 
+	s->established = TRUE;
 	if (!tr_tls_verify_peer(tr_link_get_tls(link), &id, &error)) {
 		finish(s, TRUE, error->message);
 		return;
@@ -337,6 +345,7 @@ on_reconnect(gpointer p)
 
 	s->reconnect_id = 0;
 	s->gen->reconnects++;
+	s->gen->tick_attempts++;
 	start_session(s->gen, s);
 	return G_SOURCE_REMOVE;
 }
@@ -348,6 +357,13 @@ session_down(Session *s)
 	Gen *gen = s->gen;
 	guint base = MIN(30000u, 1000u << MIN(s->attempt, 10u));
 
+	if (!s->answered) { /* an attempt that failed (not the loss of a session that was up) */
+		if (s->established)
+			gen->tick_failed_late++;
+		else
+			gen->tick_failed_early++;
+	}
+	s->established = FALSE;
 	if (s->answered) {
 		s->answered = FALSE;
 		gen->answered--;
@@ -516,6 +532,23 @@ on_probe(gpointer p)
 	return G_SOURCE_CONTINUE;
 }
 
+/* --progress: once a second during a storm, what happened in that second. */
+static gboolean
+on_progress(gpointer p)
+{
+	Gen *gen = p;
+
+	if (gen->storms > 0 && (gen->phase == PHASE_STORM || gen->tick_up > 0)) {
+		printf("progress %.1f s: up %u (+%u) attempts %u failed before TLS %u after %u\n",
+		       gen->t_down ? (g_get_monotonic_time() - gen->t_down) / 1e6 : 0.0,
+		       gen->answered, gen->tick_up, gen->tick_attempts, gen->tick_failed_early,
+		       gen->tick_failed_late);
+		fflush(stdout);
+	}
+	gen->tick_attempts = gen->tick_failed_early = gen->tick_failed_late = gen->tick_up = 0;
+	return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_deadline(gpointer p)
 {
@@ -534,7 +567,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL, *prefix = NULL;
 	gint sessions = 100, concurrency = 50, timeout = 120, probes = 0;
-	gboolean reconnect = FALSE;
+	gboolean reconnect = FALSE, progress = FALSE;
 	const GOptionEntry entries[] = {
 	        {"connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)",
 	         "ADDR"},
@@ -552,6 +585,8 @@ main(int argc, char **argv)
 	         "The sessions' names: PREFIX and a number (default load-)", "PREFIX"},
 	        {"probe", 0, 0, G_OPTION_ARG_INT, &probes,
 	         "The first N sessions send an echo every 100 ms once up", "N"},
+	        {"progress", 0, 0, G_OPTION_ARG_NONE, &progress,
+	         "During a storm, a line a second: sessions up, attempts, failures", NULL},
 	        {NULL},
 	};
 	TrTlsConfig tc = {.is_server = FALSE, .psk_identity = "loadgen"};
@@ -594,6 +629,8 @@ main(int argc, char **argv)
 	gen.n_probes = (guint)CLAMP(probes, 0, sessions);
 	for (int i = 0; i < N_PHASES; i++)
 		gen.probes[i].rtt_ms = g_array_new(FALSE, FALSE, sizeof(double));
+	if (progress)
+		g_timeout_add(1000, on_progress, &gen);
 	if (gen.n_probes) {
 		g_timeout_add(100, on_probe, &gen);
 		g_unix_signal_add(SIGUSR1, on_mark, &gen);

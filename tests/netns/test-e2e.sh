@@ -9,23 +9,12 @@
 #                         (second hub instance with passwords on :3211,
 #                          tunnel 198.19.1.0/24)
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v gnutls-cli >/dev/null || netns_skip "gnutls-cli (gnutls-bin) is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
 O=$T/other
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 
 # ---- PKI: the network's CA, a hub, clients; a second, unrelated CA ----------
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
@@ -51,7 +40,7 @@ hub_args=(--ca "$S/ca.crt" --cert "$S/issued/hub.crt" --key "$S/issued/hub.key" 
 start_hub() {
 	netns_spawn "$hub" "$B/server/trellis-server" "${hub_args[@]}" >>"$T/hub.log" 2>&1
 	hub_pid=$NETNS_LAST_PID
-	wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+	netns_wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 }
 client() { # client NS NAME LOG [extra args]
 	local ns=$1 name=$2 log=$3
@@ -74,8 +63,8 @@ key = $S/issued/c2.key
 retry-max = 2
 CONF
 netns_spawn "$c2" "$B/client/trellis-client" --config "$T/c2.conf" >>"$T/c2.log" 2>&1
-wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
-wait_log 15 "$T/c2.log" "connected to" || fail "c2 did not connect"
+netns_wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
+netns_wait_log 15 "$T/c2.log" "connected to" || fail "c2 did not connect"
 addr() { ip -n "$1" -4 -o addr show dev trellis0 | awk '{print $4}' | cut -d/ -f1; }
 a1=$(addr "$c1")
 a2=$(addr "$c2")
@@ -94,7 +83,7 @@ netns_exec "$c2" ping -c 3 -i 0.2 -W 2 "$a1" >/dev/null || fail "c2 -> c1 ping"
 netns_exec "$c1" ping -6 -c 2 -i 0.2 -W 2 fd00:7472::1 >/dev/null || fail "c1 -> hub ping6"
 ok "ping hub<->client and client<->client (IPv4, IPv6)"
 
-wait_log 10 "$T/c1.log" "data now over UDP" || fail "c1 never moved to UDP"
+netns_wait_log 10 "$T/c1.log" "data now over UDP" || fail "c1 never moved to UDP"
 ok "data moved to UDP"
 
 # ---- A TCP transfer through the tunnel, checksummed ----------------------------
@@ -182,7 +171,7 @@ ok "certificate from another CA refused: unknown CA (both sides)"
 cp "$S/issued/c3.crt" "$S/issued/c3.key" "$T/"
 $B/cli/trellis pki revoke c3 --state-dir "$S" >/dev/null || fail "revoke"
 kill -HUP "$hub_pid"
-wait_log 10 "$T/hub.log" "reloaded the CRL" || fail "hub did not reload the CRL"
+netns_wait_log 10 "$T/hub.log" "reloaded the CRL" || fail "hub did not reload the CRL"
 netns_spawn "$c1" "$B/client/trellis-client" --server-name hub --ca "$S/ca.crt" \
 	--cert "$T/c3.crt" --key "$T/c3.key" -c 198.18.1.1 >"$T/c3.log" 2>&1
 netns_wait_for 15 grep -q "giving up" "$T/c3.log" || fail "revoked client not refused"
@@ -193,14 +182,14 @@ ok "revoked certificate refused (both sides)"
 # A connected client whose certificate is revoked is dropped on reload.
 $B/cli/trellis pki revoke c2 --state-dir "$S" >/dev/null || fail "revoke c2"
 kill -HUP "$hub_pid"
-wait_log 10 "$T/hub.log" "client c2: certificate revoked, disconnecting" || fail "c2 not dropped"
+netns_wait_log 10 "$T/hub.log" "client c2: certificate revoked, disconnecting" || fail "c2 not dropped"
 netns_wait_for 15 grep -q "giving up: certificate revoked" "$T/c2.log" || fail "c2 not told why"
 ok "connected client dropped after its revocation and the CRL reload"
 
 # Passwords on top of certificates: a second hub instance on port 3211.
 netns_spawn "$hub" "$B/server/trellis-server" "${hub_args[@]}" --listen 3211 --pool 198.19.1.0/24 \
 	--pool6 none --password-file "$T/passwd" --state-dir "$T" >"$T/hubpw.log" 2>&1
-wait_log 10 "$T/hubpw.log" "listening on port 3211" || fail "password hub did not start"
+netns_wait_log 10 "$T/hubpw.log" "listening on port 3211" || fail "password hub did not start"
 client "$c1" c1 pw-good.log -c 198.18.1.1:3211 -d tpw%d --username alice --password-file "$T/alice.pw"
 netns_wait_for 15 grep -q "connected to" "$T/pw-good.log" || fail "right password refused"
 netns_exec "$c1" ping -c 2 -i 0.2 -W 2 198.19.1.1 >/dev/null || fail "no ping with password auth"
@@ -214,14 +203,14 @@ ok "wrong password refused: client told 'invalid username or password', hub logg
 # A stock TLS client without a certificate gets nowhere.
 netns_exec "$c1" timeout 10 gnutls-cli --insecure --priority NORMAL -p 3210 198.18.1.1 \
 	</dev/null >"$T/gnutls-cli.log" 2>&1
-wait_log 10 "$T/hub.log" "sent no certificate" || fail "hub did not log the certificate-less client"
+netns_wait_log 10 "$T/hub.log" "sent no certificate" || fail "hub did not log the certificate-less client"
 netns_exec "$c1" timeout 10 gnutls-cli --insecure -p 3210 198.18.1.1 </dev/null 2>&1 | grep -qi "handshake has failed\|closed\|error" ||
 	true
 ok "gnutls-cli without a client certificate refused"
 
 # ---- Shutdown: closing message, devices and addresses removed --------------------
 netns_kill "$c1_pid"
-wait_log 5 "$T/hub.log" "client c1 .* closed the session\|client c1 (.*) disconnected" || fail "hub did not hear c1 leave"
+netns_wait_log 5 "$T/hub.log" "client c1 .* closed the session\|client c1 (.*) disconnected" || fail "hub did not hear c1 leave"
 ip -n "$c1" link show trellis0 >/dev/null 2>&1 && fail "c1's device left behind"
 ok "client shutdown: hub told at once, device removed"
-echo "1..$n"
+tap_plan

@@ -21,22 +21,11 @@
 #
 # TR_FAULTS_MB overrides the transfer size (default: see TESTING.md).
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
 . "$TR_SOURCE_ROOT/tests/lib/faults.sh"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
 $B/cli/trellis pki issue cl --state-dir "$S" >/dev/null || fail "issue cl"
@@ -59,14 +48,14 @@ start_relay() { # start_relay FAULTS STATS LOG
 	netns_spawn "$rt" "$B/tests/trellis-faultrelay" --listen 198.18.1.1:3210 --upstream 198.18.2.2:3210 \
 		--faults "$1" --seed "$SEED" --stats "$2" >"$3" 2>&1
 	relay_pid=$NETNS_LAST_PID
-	wait_log 10 "$3" "relaying" || fail "relay did not start"
+	netns_wait_log 10 "$3" "relaying" || fail "relay did not start"
 }
 start_relay "$FAULTS" "$T/relay.stats" "$T/relay.log"
 netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 	--key "$S/issued/hub.key" --state-dir "$S" --keepalive 2 --peer-timeout 20 \
 	--crypto aes256-gcm,plaintext --stats-file "$T/hub-stats.json" --stats-interval 1 \
 	--control-socket none >"$T/hub.log" 2>&1
-wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 client() { # client LOG [extra args]
 	local log=$1
 	shift
@@ -75,8 +64,8 @@ client() { # client LOG [extra args]
 		--stats-file "$T/client-stats.json" --stats-interval 1 --control-socket none "$@" \
 		>"$T/$log" 2>&1
 	client_pid=$NETNS_LAST_PID
-	wait_log 20 "$T/$log" "connected to" || fail "client did not connect ($log)"
-	wait_log 20 "$T/$log" "data now over UDP" || fail "client never moved to UDP ($log)"
+	netns_wait_log 20 "$T/$log" "connected to" || fail "client did not connect ($log)"
+	netns_wait_log 20 "$T/$log" "data now over UDP" || fail "client never moved to UDP ($log)"
 	netns_wait_for 20 netns_exec "$cl" ping -c 1 -W 1 198.19.0.1 || fail "no ping through the tunnel ($log)"
 }
 client client.log
@@ -86,7 +75,6 @@ ok "client connected through the router; data over UDP via the relay"
 # Checksum errors the kernel saw (tests/lib/netns.sh): the relay re-sends every
 # datagram with a valid UDP checksum, so only a corrupted inner packet written
 # to a tun device counts.
-csum_errors() { netns_csum_errors "$1"; }
 
 cat >"$T/recv.py" <<'PY'
 import hashlib, socket, sys
@@ -128,25 +116,21 @@ transfer() { # transfer BYTES TIMEOUT -> $secs
 		fail "transfer corrupted: sent $(cat "$T/send.out"), received $(cat "$T/recv.out")"
 	secs=$(python3 -c "print(round($t1 - $t0, 1))")
 }
-stat() { faults_stat "$@"; }
 
 # ---- The transfer under faults ----------------------------------------------------
-errs0=$(( $(csum_errors "$hub") + $(csum_errors "$cl") ))
+errs0=$(( $(netns_csum_errors "$hub") + $(netns_csum_errors "$cl") ))
 bytes=$((MB * 1000000))
 transfer "$bytes" 170
 ok "$MB MB TCP transfer client -> hub under faults intact ($(cut -d' ' -f2 "$T/recv.out")), ${secs} s, $(python3 -c "print(round($MB * 8 / $secs, 1))") Mbit/s"
 
-kill -USR1 "$relay_pid"
-netns_wait_for 5 test -s "$T/relay.stats" || fail "no relay counters"
-sleep 0.2
-echo "# relay: $(tr '\n' ' ' <"$T/relay.stats")"
-up=$(stat up.seen "$T/relay.stats")
+faults_counters "$relay_pid" "$T/relay.stats"
+up=$(faults_stat up.seen "$T/relay.stats")
 [ "$up" -gt $((bytes / 1500)) ] || fail "only $up datagrams went through the relay: the data took another path"
 every=$(faults_every "$T/relay.stats") || fail "$every"
-corrupted=$(( $(stat up.corrupted "$T/relay.stats") + $(stat down.corrupted "$T/relay.stats") ))
+corrupted=$(( $(faults_stat up.corrupted "$T/relay.stats") + $(faults_stat down.corrupted "$T/relay.stats") ))
 ok "the data crossed the relay: $up datagrams up, $corrupted corrupted in all, every fault seen both ways"
 
-errs1=$(( $(csum_errors "$hub") + $(csum_errors "$cl") ))
+errs1=$(( $(netns_csum_errors "$hub") + $(netns_csum_errors "$cl") ))
 [ "$errs1" -eq "$errs0" ] ||
 	fail "$((errs1 - errs0)) inner packets with bad checksums reached the kernels: corrupted datagrams were delivered"
 ok "none of the $corrupted corrupted datagrams was delivered (no IP/TCP checksum error in either namespace)"
@@ -182,9 +166,9 @@ netns_kill "$relay_pid"
 start_relay corrupt=2 "$T/relay-plain.stats" "$T/relay-plain.log"
 client plain.log --crypto plaintext
 grep -q "cipher plaintext" "$T/hub.log" || fail "session not on plaintext"
-errs0=$(( $(csum_errors "$hub") + $(csum_errors "$cl") ))
+errs0=$(( $(netns_csum_errors "$hub") + $(netns_csum_errors "$cl") ))
 transfer 20000000 60
-errs1=$(( $(csum_errors "$hub") + $(csum_errors "$cl") ))
+errs1=$(( $(netns_csum_errors "$hub") + $(netns_csum_errors "$cl") ))
 [ "$errs1" -eq "$errs0" ] || fail "plaintext: $((errs1 - errs0)) corrupted packets reached the kernels"
 grep -q "reconnecting" "$T/plain.log" && fail "plaintext: the session was lost"
 ok "plaintext mode with 2 % corruption: 20 MB intact in ${secs} s, nothing corrupted delivered, session kept"
@@ -193,7 +177,7 @@ ok "plaintext mode with 2 % corruption: 20 MB intact in ${secs} s, nothing corru
 # Without this, a silent counter would make the checks above pass. A TCP
 # segment with a wrong checksum, written straight into a tun device, must show
 # up in the namespace's counters.
-errs0=$(csum_errors "$cl")
+errs0=$(netns_csum_errors "$cl")
 netns_exec "$cl" python3 - <<'PY' || fail "control: cannot inject"
 import fcntl, os, socket, struct, subprocess
 fd = os.open("/dev/net/tun", os.O_RDWR)
@@ -212,7 +196,7 @@ for _ in range(3):
     os.write(fd, ip + tcp)
 PY
 sleep 0.5
-errs1=$(csum_errors "$cl")
+errs1=$(netns_csum_errors "$cl")
 [ "$errs1" -gt "$errs0" ] || fail "control: a bad TCP checksum written to a tun device was not counted"
 ok "control: the checksum counters see corrupted packets ($((errs1 - errs0)) counted from 3 injected)"
-echo "1..$n"
+tap_plan

@@ -7,18 +7,8 @@
 #
 #   [hub] 198.18.3.1 ---- 198.18.3.2 [c1]      tunnel 198.19.7.0/24
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 KEY="correct horse battery staple"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
 
 netns_new hub hub && netns_new c1 c1 || fail "netns"
 netns_link "$hub" 198.18.3.1/24 "$c1" 198.18.3.2/24 || fail "link"
@@ -185,4 +175,4 @@ certcase missing "cannot read the CA certificate $T/nope.crt (--ca): No such fil
 	--ca "$T/nope.crt" --cert "$P/issued/laptop.crt" --key "$P/issued/laptop.key"
 ok "certificates: a wrong server name, CA, client CA, key or a missing file: the client stops and names what it expected"
 
-echo "1..$n"
+tap_plan

@@ -16,13 +16,10 @@
 #
 # Every check runs and reports; the test fails if any did.
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v gnutls-cli >/dev/null || netns_skip "gnutls-cli (gnutls-bin) is not installed"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 HOSTILE=$TR_SOURCE_ROOT/tests/netns/hostile.py
 KEY="hostile test key"
 MAX_PENDING=16
@@ -33,15 +30,8 @@ MAX_PING_GAP_S=1         # longest run of unanswered pings
 MAX_LOG_LINES=50         # log lines the whole hostile load may cause
 MAX_RSS_GROWTH_KB=2048   # hub RSS after the load, over the before value
 export HOSTILE_SEED=${HOSTILE_SEED:-$RANDOM}
-n=0 bad=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); bad=1; echo "not ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
+bad=0
+nok() { TAP_N=$((TAP_N + 1)); bad=1; echo "not ok $TAP_N - $*"; }
 echo "# HOSTILE_SEED=$HOSTILE_SEED"
 
 netns_new hub hub || fail "netns"
@@ -56,13 +46,13 @@ netns_link "$hub" 198.18.2.1/24 "$c2" 198.18.2.2/24 || fail "link c2"
 netns_spawn "$hub" "$B/server/trellis-server" --shared-key "$KEY" --state-dir "$T" \
 	--keepalive 2 --peer-timeout 20 --max-pending "$MAX_PENDING" --handshake-timeout 5 >"$T/hub.log" 2>&1
 hub_pid=$NETNS_LAST_PID
-wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 [ "$(cat /proc/$hub_pid/comm)" = trellis-server ] || fail "PID $hub_pid is not the hub"
 client() { # client NS NAME
 	netns_spawn "$1" "$B/client/trellis-client" --shared-key "$KEY" --name "$2" --retry-max 2 \
 		-c "$3" >"$T/$2.log" 2>&1
-	wait_log 15 "$T/$2.log" "connected to" || fail "$2 did not connect"
-	wait_log 15 "$T/$2.log" "data now over UDP" || fail "$2 never moved to UDP"
+	netns_wait_log 15 "$T/$2.log" "connected to" || fail "$2 did not connect"
+	netns_wait_log 15 "$T/$2.log" "data now over UDP" || fail "$2 never moved to UDP"
 	netns_wait_for 10 netns_exec "$1" ping -c 1 -W 1 198.19.0.1 || fail "$2: no ping through the tunnel"
 }
 client "$c1" c1 198.18.1.1
@@ -234,5 +224,5 @@ netns_exec "$c2" ping -c 5 -i 0.2 -W 2 198.19.0.1 >/dev/null && ok "a fresh clie
 	nok "a fresh client cannot use the hub afterwards"
 kill -0 "$hub_pid" 2>/dev/null && ok "the hub is still running" || nok "the hub died"
 
-echo "1..$n"
+tap_plan
 [ "$bad" -eq 0 ] || { echo "---- hub.log (last 20)"; tail -n 20 "$T/hub.log"; exit 1; }

@@ -56,6 +56,29 @@ status1 | grep "hub-3 (hub)" | sed 's/^ */# hub-1: /'
 netns_exec "$c1" ping -c 3 -i 0.2 -W 2 "$a3" | sed -n 's/^rtt/# c1 -> c3 across three hubs: rtt/p'
 ok "a client of hub-1 reaches a client of hub-3 ($a3): hub-1 routes hub-3's pool through hub-2"
 
+# c1 and c3 are introduced through all three hubs (hub-2 passes the PAIR_START on
+# and the answer back, by pair id); with no route between their underlays, their
+# pair is relayed hop by hop: hub-1 -> hub-2 -> hub-3, each frame unchanged.
+netns_wait_for 10 grep -q "pair with psk:c3 established" "$T/c1.log" ||
+	fail "c1 and c3 were not introduced across three hubs"
+grep -q "pair with psk:c3: relayed through the hub" "$T/c1.log" || fail "c1's pair with c3 is not relayed"
+netns_exec "$c1" ping -c 20 -i 0.05 -W 2 -q "$a3" >"$T/ping-pair.txt" ||
+	fail "ping over the relayed pair: $(cat "$T/ping-pair.txt")"
+mesh2() { "$B/cli/trellis" status --json --socket "$T/hub-2.sock" |
+	python3 -c 'import json,sys
+def find(o):
+    if isinstance(o, dict):
+        if "mesh" in o: return o["mesh"]
+        o = list(o.values())
+    if isinstance(o, list):
+        for x in o:
+            r = find(x)
+            if r: return r
+m = find(json.load(sys.stdin)); print(m["pairs"], m["relayed"])'; }
+set -- $(mesh2)
+[ "${1:-0}" -ge 1 ] && [ "${2:-0}" -ge 20 ] || fail "hub-2 (in the middle) carries $1 pairs, relayed $2 frames"
+ok "c1 and c3 paired through three hubs: hub-2 in the middle carries the pair ($2 frames relayed, $(grep -o "[0-9]* received" "$T/ping-pair.txt") of 20 pings)"
+
 # c1's subnet is a claim hub-1 makes for it: hub-3 routes it (kernel route
 # into its tunnel) and knows c1 as a node behind hub-2.
 status3() { "$B/cli/trellis" status --socket "$T/hub-3.sock" 2>&1; }

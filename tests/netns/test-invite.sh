@@ -10,25 +10,14 @@
 #   state dir S (CA made      state dirs under $T/join-*
 #   on first run)
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v python3 >/dev/null || netns_skip "python3 is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/hub-state
 C=$T/join-laptop
 # Where join writes NAME.conf (/etc/trellis on a real machine).
 export TRELLIS_CONFIG_DIR=$T/etc
 CF=$TRELLIS_CONFIG_DIR/laptop.conf
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log "$T"/*.out; do [ -f "$f" ] && { echo "---- $f"; tail -n 30 "$f"; }; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 mode() { stat -c %a "$1"; }
 
 # Rewrites a token's payload (fp: flip a bit of the CA fingerprint; expiry:
@@ -57,7 +46,7 @@ netns_link "$hub" 198.18.1.1/24 "$lap" 198.18.1.2/24 || fail "link"
 
 # ---- The hub, on its state directory alone (it makes its CA) ----------------
 netns_spawn "$hub" "$B/server/trellis-server" --state-dir "$S" --keepalive 2 >>"$T/hub.log" 2>&1
-wait_log 15 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_wait_log 15 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 grep -q "invites (trellis invite) are redeemed here" "$T/hub.log" || fail "hub did not enable invites"
 ok "hub started on its state directory, invites on"
 
@@ -98,7 +87,7 @@ cmd=${cmd#  }
 eval "set -- ${cmd#trellis-client }"
 netns_spawn "$lap" "$B/client/trellis-client" "$@" --retry-max 2 >>"$T/client.log" 2>&1
 client_pid=$NETNS_LAST_PID
-wait_log 15 "$T/client.log" "connected to" || fail "the joined client did not connect"
+netns_wait_log 15 "$T/client.log" "connected to" || fail "the joined client did not connect"
 netns_exec "$lap" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "no ping through the tunnel"
 grep -q "client laptop connected from 198.18.1.2" "$T/hub.log" || fail "hub did not see 'laptop'"
 ok "trellis-client with the printed arguments connects as 'laptop' and pings the hub"
@@ -154,12 +143,12 @@ ok "an unreachable hub: 'cannot reach the hub'"
 
 # ---- Revocation: dropped within the CRL check, refused afterwards -------------
 "$B/cli/trellis" pki revoke laptop --state-dir "$S" >/dev/null || fail "revoke"
-wait_log 10 "$T/hub.log" "client laptop: certificate revoked, disconnecting" || fail "hub did not drop laptop"
-wait_log 10 "$T/client.log" "certificate revoked" || fail "client not told it was revoked"
+netns_wait_log 10 "$T/hub.log" "client laptop: certificate revoked, disconnecting" || fail "hub did not drop laptop"
+netns_wait_log 10 "$T/client.log" "certificate revoked" || fail "client not told it was revoked"
 netns_kill "$client_pid"
 # This time from the laptop.conf that join wrote (trellis-client --config).
 netns_spawn "$lap" "$B/client/trellis-client" --config "$CF" --retry-max 2 >"$T/client2.log" 2>&1
-wait_log 15 "$T/client2.log" "giving up" || fail "revoked client not refused on reconnection"
+netns_wait_log 15 "$T/client2.log" "giving up" || fail "revoked client not refused on reconnection"
 grep -q "certificate revoked" "$T/client2.log" || fail "reconnection: no 'certificate revoked'"
 ok "revoked: the connected client is dropped after the CRL reload and refused on reconnection (from laptop.conf)"
-echo "1..$n"
+tap_plan

@@ -8,20 +8,9 @@
 #
 #   [c1] 198.18.1.2 ---- 198.18.1.1 [hub] 198.18.2.1 ---- 198.18.2.2..11 [atk]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 HOSTILE=$TR_SOURCE_ROOT/tests/netns/hostile.py
 MAX_CONNECT_S=5 # a legitimate client connects within this, flood or not
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log "$T"/*.out; do echo "---- $f"; tail -n 15 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 
 netns_new hub hub && netns_new c1 c1 && netns_new atk atk || fail "netns"
 netns_link "$hub" 198.18.1.1/24 "$c1" 198.18.1.2/24 || fail "link c1"
@@ -32,7 +21,7 @@ for i in $(seq 3 11); do ip -n "$atk" addr add "198.18.2.$i/24" dev "$atk_if" ||
 netns_spawn "$hub" "$B/server/trellis-server" --shared-key-file "$T/network.key" --state-dir "$T/state" \
 	>"$T/hub.log" 2>&1
 hub_pid=$NETNS_LAST_PID
-wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 
 # flood NAME CONNECTIONS SOURCES: the attacker runs 15 s; a client starts
 # after 4 s (the attacker holds all it can by then) and must be connected
@@ -62,4 +51,4 @@ ok "silent connections from ten addresses (more than the global cap): a client s
 lines=$(grep -c "pending" "$T/hub.log")
 [ "$lines" -le 40 ] || fail "$lines log lines about pending handshakes"
 ok "the hub's log about the floods stayed bounded ($lines lines)"
-echo "1..$n"
+tap_plan

@@ -24,11 +24,11 @@
 # TR_FAULTS_MB, TR_FAULTS_SPEC and TR_FAULTS_SEED as for `faults`.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+S=$T/pki
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 . "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 . "$TR_SOURCE_ROOT/tests/lib/faults.sh"
-stat() { faults_stat "$@"; }
 
 mesh_pki a b || fail "pki"
 mesh_lab public || fail "lab"
@@ -86,17 +86,14 @@ rm -f "$T/blob"
 secs=$(python3 -c "print(round($t1 - $t0, 1))")
 ok "$MB MB TCP a -> b over the pair under faults intact ($(cut -d' ' -f2 "$T/send.out")), $secs s, $(python3 -c "print(round($MB * 8 / $secs, 1))") Mbit/s"
 
-kill -USR1 "$relay_pid"
-netns_wait_for 5 test -s "$T/relay.stats" || fail "no relay counters"
-sleep 0.2
-echo "# relay: $(tr '\n' ' ' <"$T/relay.stats")"
-up=$(stat up.seen "$T/relay.stats")
+faults_counters "$relay_pid" "$T/relay.stats"
+up=$(faults_stat up.seen "$T/relay.stats")
 [ "$up" -gt $((MB * 1000000 / 1500)) ] || fail "only $up datagrams went through the relay: the data took another path"
 every=$(faults_every "$T/relay.stats") || fail "$every"
 ! grep -q "the direct path stopped answering\|pair with b ended" "$T/a.log" || fail "a's pair left the direct path: $(grep 'pair with b' "$T/a.log")"
 [ "$(mesh_pair a 'p["path"], p["tx_bytes"] >= '$((MB * 1000000)))" = "('direct', True)" ] ||
 	fail "a's pair did not carry the transfer: $(mesh_status a)"
-corrupted=$(($(stat up.corrupted "$T/relay.stats") + $(stat down.corrupted "$T/relay.stats")))
+corrupted=$(($(faults_stat up.corrupted "$T/relay.stats") + $(faults_stat down.corrupted "$T/relay.stats")))
 ok "the data crossed the relay on the pair's direct path: $up datagrams up, $corrupted corrupted in all, every fault seen both ways; the pair stayed direct"
 
 errs1=$(($(netns_csum_errors "$a") + $(netns_csum_errors "$b")))

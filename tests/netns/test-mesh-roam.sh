@@ -20,6 +20,7 @@
 #    a 198.19.1.2                b 198.19.2.2
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+S=$T/pki
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 . "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 

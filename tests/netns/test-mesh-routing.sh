@@ -23,6 +23,7 @@
 #    transfer from the LAN whose SHA-256 matches, the hub's link idle.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+S=$T/pki
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 . "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"

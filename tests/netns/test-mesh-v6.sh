@@ -16,6 +16,7 @@
 #   [a] -- [router] -- [b]      fd00:18:1::2, fd00:18:2::2
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+S=$T/pki
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 . "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 MESH_HUB="[fd00:18:10::2]"

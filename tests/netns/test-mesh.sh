@@ -27,6 +27,7 @@
 #   5. with --no-mesh, nothing of it happens; with --no-client-to-client neither
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+S=$T/pki
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh"
 . "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"

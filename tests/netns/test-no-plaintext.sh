@@ -11,22 +11,11 @@
 #   trellis0 198.19.0.x           trellis0 198.19.0.1
 #                                 tcpdump on the veth (underlay) and trellis0
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 20 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 marker() { python3 -c 'import secrets; print("TRMARK" + secrets.token_hex(24))'; }
 
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
@@ -41,7 +30,7 @@ underlay=$NETNS_IFA
 netns_spawn "$hub" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 	--key "$S/issued/hub.key" --state-dir "$S" --keepalive 2 --peer-timeout 20 \
 	--crypto aes256-gcm,plaintext >"$T/hub.log" 2>&1
-wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 client() { # client LOG [extra args]
 	local log=$1
 	shift
@@ -49,14 +38,14 @@ client() { # client LOG [extra args]
 		--cert "$S/issued/cl.crt" --key "$S/issued/cl.key" --retry-max 2 -c 198.18.1.1 "$@" \
 		>"$T/$log" 2>&1
 	client_pid=$NETNS_LAST_PID
-	wait_log 15 "$T/$log" "connected to" || fail "client did not connect ($log)"
-	wait_log 15 "$T/$log" "data now over UDP" || fail "client never moved to UDP ($log)"
+	netns_wait_log 15 "$T/$log" "connected to" || fail "client did not connect ($log)"
+	netns_wait_log 15 "$T/$log" "data now over UDP" || fail "client never moved to UDP ($log)"
 }
 
 capture() { # capture IFACE FILE LOG -> $cap_pid
 	netns_spawn "$hub" tcpdump -n -U -s 0 -i "$1" -w "$2" >"$3" 2>&1
 	cap_pid=$NETNS_LAST_PID
-	wait_log 10 "$3" "listening on" || fail "tcpdump did not start on $1"
+	netns_wait_log 10 "$3" "listening on" || fail "tcpdump did not start on $1"
 }
 
 # Receivers in the hub's namespace: UDP datagrams and one TCP stream, each
@@ -135,8 +124,8 @@ table inet trellis_test {
 	chain out { type filter hook output priority 0; udp dport 3210 drop; }
 }
 NFT
-wait_log 15 "$T/client.log" "data now over TLS" || fail "no fallback to TLS"
-wait_log 15 "$T/hub.log" "data now over TLS" || fail "the hub did not move to TLS"
+netns_wait_log 15 "$T/client.log" "data now over TLS" || fail "no fallback to TLS"
+netns_wait_log 15 "$T/hub.log" "data now over TLS" || fail "the hub did not move to TLS"
 send_markers "$udp2" "$tcp2"
 ok "markers crossed the tunnel over the TLS fallback"
 netns_exec "$cl" nft delete table inet trellis_test || fail "nft delete"
@@ -170,4 +159,4 @@ netns_kill "$cap_pid"
 [ "$(count "$T/underlay-plain.pcap" "$udp3")" -gt 0 ] && [ "$(count "$T/underlay-plain.pcap" "$tcp3")" -gt 0 ] ||
 	fail "control: plaintext markers not found on the underlay: the search is broken"
 ok "control: with --crypto plaintext the markers do show on the underlay"
-echo "1..$n"
+tap_plan

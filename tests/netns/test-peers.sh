@@ -7,18 +7,8 @@
 #   [alpha] 198.18.1.1 ---- 198.18.1.2 [beta]      tunnel 198.19.5.1 / 198.19.5.2
 #   [hub]   198.18.2.1 ---- 198.18.2.2 [c1]        tunnel 198.19.0.0/24 (pool)
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 KEY="correct horse battery staple"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
 
 netns_new alpha alpha && netns_new beta beta && netns_new hub hub && netns_new c1 c1 || fail "netns"
 netns_link "$alpha" 198.18.1.1/24 "$beta" 198.18.1.2/24 || fail "link"
@@ -88,4 +78,4 @@ netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.2.1 --shared-key "$KEY" -
 netns_wait_for 10 grep -q "giving up" "$T/plain.log" || fail "plaintext not refused"
 grep -q "plaintext needs both sides" "$T/plain.log" || fail "plaintext refusal not explained"
 ok "plaintext refused unless both sides ask for it"
-echo "1..$n"
+tap_plan

@@ -11,25 +11,14 @@
 #
 #   [fk: fake gateway, garbage SSDP/HTTP/NAT-PMP] 198.18.203.254 ----- [hub2] 198.18.203.1
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v miniupnpd >/dev/null || netns_skip "miniupnpd (miniupnpd-nftables) is not installed"
 command -v stund >/dev/null || netns_skip "stund (stun-server) is not installed"
 command -v python3 >/dev/null || netns_skip "python3 is not installed"
 command -v upnpc >/dev/null || netns_skip "upnpc (miniupnpc) is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 
 # ---- PKI ------------------------------------------------------------------------
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
@@ -98,7 +87,7 @@ start_router() { # start_router UPNP(yes/no) LOG
 	: >"$T/$2"
 	netns_spawn "$rt" miniupnpd -d -f "$T/m-$1.conf" -P "$T/m-$1.pid" >"$T/$2" 2>&1
 	router_pid=$NETNS_LAST_PID
-	wait_log 30 "$T/$2" "Port forwarding is now enabled" || fail "miniupnpd never enabled port forwarding"
+	netns_wait_log 30 "$T/$2" "Port forwarding is now enabled" || fail "miniupnpd never enabled port forwarding"
 }
 
 # The router's DNAT rules for one port (miniupnpd writes one per protocol).
@@ -120,7 +109,7 @@ start_hub() { # start_hub LOG [extra args]
 	: >"$T/$log"
 	netns_spawn "$hub" "$B/server/trellis-server" "${hub_args[@]}" "$@" >"$T/$log" 2>&1
 	hub_pid=$NETNS_LAST_PID
-	wait_log 10 "$T/$log" "listening on port 3210" || fail "hub did not start"
+	netns_wait_log 10 "$T/$log" "listening on port 3210" || fail "hub did not start"
 }
 stop() { # stop PID: SIGTERM, and it must exit by itself, cleanly
 	local i
@@ -146,7 +135,7 @@ igd=$(netns_exec "$hub" timeout 10 upnpc -s 2>/dev/null | grep -o 'http://198.18
 netns_exec "$hub" upnpc -u "$igd" -e "Trellis hub" -a 198.18.201.1 3210 3299 UDP 3600 >"$T/upnpc.log" 2>&1
 [ "$(rules 'th dport 3299')" = 1 ] || fail "could not leave a stale mapping ($(cat "$T/upnpc.log"))"
 start_hub hub.log
-wait_log 15 "$T/hub.log" "port mapping: made" || fail "the hub made no mapping"
+netns_wait_log 15 "$T/hub.log" "port mapping: made" || fail "the hub made no mapping"
 grep -q "UDP and TCP port 3210 reachable at 198.18.101.1:3210 through the UPnP IGD" "$T/hub.log" ||
 	fail "the mapping logged is not UDP+TCP 3210 at 198.18.101.1:3210 by UPnP"
 grep -q "not connected" "$T/hub.log" || fail "the IGD's 'not connected' was not reported"
@@ -165,15 +154,15 @@ ok "UPnP: the hub mapped TCP+UDP 3210 at 198.18.101.1:3210 (IGD 'not connected':
 # A client outside reaches the hub through the mapping: TLS over TCP, data over UDP.
 client "$out" out out.log 198.18.101.1
 out_pid=$NETNS_LAST_PID
-wait_log 15 "$T/out.log" "connected to" || fail "the outside client did not connect through the mapping"
+netns_wait_log 15 "$T/out.log" "connected to" || fail "the outside client did not connect through the mapping"
 netns_exec "$out" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "outside client -> hub ping through the tunnel"
-wait_log 10 "$T/out.log" "data now over UDP" || fail "data never went over UDP through the mapping"
+netns_wait_log 10 "$T/out.log" "data now over UDP" || fail "data never went over UDP through the mapping"
 ok "a client outside connected to 198.18.101.1 and pinged the hub through the tunnel, data over UDP"
 
 # A client behind the same router maps the UDP port its sessions use.
 client "$lan" lan lan.log 198.18.201.1
 lan_pid=$NETNS_LAST_PID
-wait_log 15 "$T/lan.log" "port mapping: made" || fail "the LAN client made no mapping"
+netns_wait_log 15 "$T/lan.log" "port mapping: made" || fail "the LAN client made no mapping"
 lan_port=$(pm "$T/lan.sock" 'm["local_port"]')
 [ "$(rules "ip to 198.18.202.1:$lan_port")" = 1 ] || fail "the router holds no single UDP rule for the client's port $lan_port"
 [ "$(pm "$T/lan.sock" '("external_tcp_port" in m, m["protocol"])')" = "(False, 'upnp')" ] || fail "client mapped TCP too"
@@ -195,7 +184,7 @@ flush_router
 start_router yes miniupnpd-restarted.log
 netns_wait_for 15 rules_are 3 || fail "the mappings did not come back after the router restarted with its rules flushed ($(rules))"
 grep -q "port mapping: lost touch with the gateway" "$T/hub.log" || fail "the hub did not log losing the gateway"
-wait_log 5 "$T/hub.log" "port mapping: made again: UDP and TCP port 3210 reachable at 198.18.101.1:3210" ||
+netns_wait_log 5 "$T/hub.log" "port mapping: made again: UDP and TCP port 3210 reachable at 198.18.101.1:3210" ||
 	fail "the hub did not log the mapping made again on the same port"
 netns_exec "$out" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "ping after the mapping came back"
 ok "router restarted with its rules flushed: both mappings made again, on the same ports"
@@ -203,7 +192,7 @@ ok "router restarted with its rules flushed: both mappings made again, on the sa
 # The table cleared through the router itself (its UPnP interface): seen at the next check.
 igd=$(pm "$T/hub.sock" 'm["gateway"]')
 netns_exec "$hub" upnpc -u "$igd" -d 3210 UDP >"$T/upnpc-d.log" 2>&1
-wait_log 5 "$T/hub.log" "port mapping: the UPnP IGD no longer holds the mapping of port 3210" ||
+netns_wait_log 5 "$T/hub.log" "port mapping: the UPnP IGD no longer holds the mapping of port 3210" ||
 	fail "the hub did not notice its mapping deleted on the router ($(cat "$T/upnpc-d.log"))"
 netns_wait_for 5 rules_are 3 || fail "the deleted mapping did not come back ($(rules))"
 ok "a mapping deleted through the router's UPnP interface: noticed at the next check, made again"
@@ -246,7 +235,7 @@ ok "--no-port-forwarding and port-forwarding = false: no SSDP or NAT-PMP packet,
 stop "$router_pid"
 start_router no miniupnpd-natpmp.log
 start_hub hub-natpmp.log
-wait_log 15 "$T/hub-natpmp.log" "port mapping: made" || fail "no mapping by NAT-PMP"
+netns_wait_log 15 "$T/hub-natpmp.log" "port mapping: made" || fail "no mapping by NAT-PMP"
 grep -q "UDP and TCP port 3210 reachable at 198.18.101.1:3210 through the NAT-PMP gateway at 198.18.201.254" "$T/hub-natpmp.log" ||
 	fail "the NAT-PMP mapping logged is not UDP+TCP 3210 at 198.18.101.1:3210"
 [ "$(rules 'th dport 3210')" = 2 ] || fail "NAT-PMP: $(rules 'th dport 3210') rules for 3210"
@@ -267,15 +256,15 @@ netns_new hub2 hub2 || fail "netns"
 netns_link "$fk" 198.18.203.254/24 "$hub2" 198.18.203.1/24 || fail "link fk-hub2"
 netns_exec "$hub2" ip route add default via 198.18.203.254 || fail "route"
 netns_spawn "$fk" python3 "$TR_SOURCE_ROOT/tests/netns/fake-gateway.py" 198.18.203.254 >"$T/fake.log" 2>&1
-wait_log 5 "$T/fake.log" "ready" || fail "fake gateway did not start"
+netns_wait_log 5 "$T/fake.log" "ready" || fail "fake gateway did not start"
 : >"$T/hub2.log"
 netns_spawn "$hub2" "$B/server/trellis-server" "${hub_args[@]}" >"$T/hub2.log" 2>&1
 hub2_pid=$NETNS_LAST_PID
-wait_log 10 "$T/hub2.log" "listening on port 3210" || fail "hub2 did not start"
+netns_wait_log 10 "$T/hub2.log" "listening on port 3210" || fail "hub2 did not start"
 # Two rounds of SSDP, description, SOAP and NAT-PMP garbage (the retry comes 3-5 s later).
 searches() { [ "$(grep -c '^ssdp ' "$T/fake.log")" -ge "$1" ]; }
 netns_wait_for 20 searches 2 || fail "the hub did not search twice"
-wait_log 10 "$T/hub2.log" "port mapping: " || fail "no port mapping message from hub2"
+netns_wait_log 10 "$T/hub2.log" "port mapping: " || fail "no port mapping message from hub2"
 netns_wait_for 10 grep -q "^natpmp .* round 2" "$T/fake.log" || fail "the NAT-PMP garbage was not sent twice"
 sleep 1
 # The garbage really reached the hub's libraries: every description and SOAP.

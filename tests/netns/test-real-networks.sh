@@ -17,23 +17,12 @@
 #       the tap client gets nothing pushed and its address by DHCP.
 # TR_PARTS="a c" runs only those parts.
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
 SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log "$T"/*.out; do [ -f "$f" ] && { echo "---- $f"; tail -n 25 "$f"; }; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 
 $B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
 $B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
@@ -49,12 +38,12 @@ start_pair() { # start_pair TAG HUB_NS CLIENT_NS HUB_ADDR [CLIENT_NAME [CLIENT A
 	netns_spawn "$h" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 		--key "$S/issued/hub.key" --state-dir "$S" --control-socket none \
 		--stats-file "$T/$tag-hub.json" --stats-interval 1 >"$T/$tag-hub.log" 2>&1
-	wait_log 10 "$T/$tag-hub.log" "listening on port 3210" || fail "$tag: hub did not start"
+	netns_wait_log 10 "$T/$tag-hub.log" "listening on port 3210" || fail "$tag: hub did not start"
 	netns_spawn "$c" "$B/client/trellis-client" -c "$addr" --server-name hub --ca "$S/ca.crt" \
 		--cert "$S/issued/$name.crt" --key "$S/issued/$name.key" --control-socket "$T/$tag-client.sock" \
 		--stats-file "$T/$tag-client.json" --stats-interval 1 "$@" >"$T/$tag-client.log" 2>&1
 	CLIENT_PID=$NETNS_LAST_PID
-	wait_log 15 "$T/$tag-client.log" "connected to" || fail "$tag: client did not connect"
+	netns_wait_log 15 "$T/$tag-client.log" "connected to" || fail "$tag: client did not connect"
 }
 
 # xfer TAG FROM_NS TO_NS TO_ADDR: 20 MB from FROM_NS to TO_ADDR (in TO_NS), checked
@@ -63,7 +52,7 @@ xfer() {
 	rm -f "$T/$tag.out"
 	netns_spawn "$to" python3 "$SHA" recv "$addr" 5001 60 >"$T/$tag.out" 2>&1
 	local rpid=$NETNS_LAST_PID
-	wait_log 5 "$T/$tag.out" listening || fail "$tag: receiver did not start"
+	netns_wait_log 5 "$T/$tag.out" listening || fail "$tag: receiver did not start"
 	t0=$(date +%s.%N)
 	timeout 70 ip netns exec "$from" python3 "$SHA" send "$addr" 5001 60 "$T/blob" >"$T/$tag-send.out" 2>&1 ||
 		fail "$tag: sending did not finish ($(cat "$T/$tag-send.out"))"
@@ -118,7 +107,7 @@ netns_link "$hb" fd00:18:2::1/64 "$cb" fd00:18:2::2/64 || fail "link"
 bif=$NETNS_IFA
 netns_spawn "$hb" tcpdump -i "$bif" -s 96 -U -w "$T/b.pcap" ip6 >"$T/b-tcpdump.log" 2>&1
 tcpdump_pid=$NETNS_LAST_PID
-wait_log 5 "$T/b-tcpdump.log" "listening on" || fail "b: tcpdump did not start"
+netns_wait_log 5 "$T/b-tcpdump.log" "listening on" || fail "b: tcpdump did not start"
 start_pair b "$hb" "$cb" "[fd00:18:2::1]"
 xfer_both b "$hb" "$cb" "(b) IPv6-only underlay"
 sleep 1
@@ -195,15 +184,15 @@ netns_link "$he" 198.18.6.1/24 "$ce" 198.18.6.2/24 || fail "link"
 netns_spawn "$he" "$B/server/trellis-server" --ca "$S/ca.crt" --cert "$S/issued/hub.crt" \
 	--key "$S/issued/hub.key" --state-dir "$S" --control-socket none --type tap \
 	--pool none --pool6 none --address 198.19.60.1/24 >"$T/e-hub.log" 2>&1
-wait_log 10 "$T/e-hub.log" "listening on port 3210" || fail "e: hub did not start"
+netns_wait_log 10 "$T/e-hub.log" "listening on port 3210" || fail "e: hub did not start"
 netns_spawn "$he" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=trellis0 \
 	--bind-interfaces --except-interface=lo --dhcp-range=198.19.60.100,198.19.60.150,255.255.255.0,1h \
 	--dhcp-leasefile="$T/e-dnsmasq.leases" --pid-file="$T/e-dnsmasq.pid" --log-dhcp >"$T/e-dnsmasq.log" 2>&1
-wait_log 5 "$T/e-dnsmasq.log" "DHCP, IP range" || fail "e: dnsmasq did not start"
+netns_wait_log 5 "$T/e-dnsmasq.log" "DHCP, IP range" || fail "e: dnsmasq did not start"
 netns_spawn "$ce" "$B/client/trellis-client" -c 198.18.6.1 --server-name hub --ca "$S/ca.crt" \
 	--cert "$S/issued/c1.crt" --key "$S/issued/c1.key" --control-socket none --type tap \
 	--stats-file "$T/e-client.json" --stats-interval 1 >"$T/e-client.log" 2>&1
-wait_log 15 "$T/e-client.log" "connected to" || fail "e: tap client did not connect"
+netns_wait_log 15 "$T/e-client.log" "connected to" || fail "e: tap client did not connect"
 netns_wait_for 5 sh -c "grep -q '\"addresses\"' '$T/e-client.json'" || fail "e: no client status"
 [ "$(json "$T/e-client.json" "len(j['addresses'])")" = 0 ] || fail "e: addresses were pushed: $(cat "$T/e-client.json")"
 # udhcpc's script: apply the lease as ifupdown's would
@@ -222,4 +211,4 @@ ok "(e) tap client: nothing pushed, DHCP lease $lease from dnsmasq on the hub's 
 }
 
 for p in a b c d e; do part $p && part_$p; done
-echo "1..$n"
+tap_plan

@@ -12,21 +12,10 @@
 #
 #   [hub] 198.18.1.1 ---- 198.18.1.2 [c1]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 id nobody >/dev/null 2>&1 || netns_skip "no user 'nobody'"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
 R=$T/run-root # root's, 0755: like /run/trellis
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 chmod 755 "$T" && mkdir -p -m 0755 "$R"
 
 netns_new hub hub && netns_new c1 c1 || fail "netns"
@@ -36,7 +25,7 @@ start_hub() { # start_hub LOG
 	netns_spawn "$hub" "$B/server/trellis-server" --user nobody --state-dir "$S" \
 		--pid-file "$R/hub.pid" --control-socket "$R/hub.sock" >"$T/$1" 2>&1
 	hub_pid=$NETNS_LAST_PID
-	wait_log 15 "$T/$1" "listening on port 3210" || fail "hub did not start"
+	netns_wait_log 15 "$T/$1" "listening on port 3210" || fail "hub did not start"
 }
 start_hub hub.log
 [ "$(stat -c %U "$S")" = nobody ] || fail "the state directory was not given to nobody"
@@ -57,32 +46,32 @@ client() { # client NAME LOG
 	client_pid=$NETNS_LAST_PID
 }
 client c1 c1.log
-wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
+netns_wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
 c1_pid=$client_pid
 
 "$B/cli/trellis" pki revoke c1 --state-dir "$S" >/dev/null || fail "pki revoke"
-wait_log 10 "$T/hub.log" "client c1: certificate revoked, disconnecting" ||
+netns_wait_log 10 "$T/hub.log" "client c1: certificate revoked, disconnecting" ||
 	fail "the hub (as nobody) did not drop the client revoked while it runs"
-wait_log 10 "$T/c1.log" "certificate revoked" || fail "c1 was not told"
+netns_wait_log 10 "$T/c1.log" "certificate revoked" || fail "c1 was not told"
 netns_kill "$c1_pid"
 grep -q "cannot be loaded" "$T/hub.log" && fail "the hub could not load the CRL"
 client c1 c1-again.log
-wait_log 15 "$T/c1-again.log" "certificate revoked" || fail "the revoked client was not refused"
+netns_wait_log 15 "$T/c1-again.log" "certificate revoked" || fail "the revoked client was not refused"
 netns_kill "$client_pid"
 ok "a certificate revoked while the hub runs as nobody is dropped at once and refused afterwards"
 
 # A CRL that cannot be loaded: new connections refused, loudly, until it loads.
 cp "$S/crl.pem" "$T/crl.good"
 echo "not a CRL" >"$S/crl.pem"
-wait_log 10 "$T/hub.log" "cannot be loaded.*refusing every new connection" ||
+netns_wait_log 10 "$T/hub.log" "cannot be loaded.*refusing every new connection" ||
 	fail "no loud warning about the damaged CRL"
 client c2 c2-refused.log
-wait_log 15 "$T/c2-refused.log" "cannot check revocations" || fail "c2 was not refused while the CRL is damaged"
+netns_wait_log 15 "$T/c2-refused.log" "cannot check revocations" || fail "c2 was not refused while the CRL is damaged"
 netns_kill "$client_pid"
 cp "$T/crl.good" "$S/crl.pem"
-wait_log 10 "$T/hub.log" "loads again" || fail "the hub did not notice the CRL loads again"
+netns_wait_log 10 "$T/hub.log" "loads again" || fail "the hub did not notice the CRL loads again"
 client c2 c2.log
-wait_log 15 "$T/c2.log" "connected to" || fail "c2 did not connect once the CRL loads"
+netns_wait_log 15 "$T/c2.log" "connected to" || fail "c2 did not connect once the CRL loads"
 addr=$(ip -n "$c1" -4 -o addr show dev tc20 | awk '{print $4}')
 [ -n "$addr" ] || fail "c2 has no address"
 ok "a damaged CRL: the hub refuses new sessions and says so; once it loads, c2 connects ($addr)"
@@ -93,7 +82,7 @@ TOKEN=$("$B/cli/trellis" invite laptop --server 198.18.1.1 --state-dir "$S" 2>"$
 	fail "trellis invite: $(cat "$T/invite.log")"
 netns_exec "$c1" "$B/cli/trellis" join "$TOKEN" --state-dir "$T/joined" >"$T/join.log" 2>&1 ||
 	fail "trellis join against the hub running as nobody failed: $(cat "$T/join.log")"
-wait_log 5 "$T/hub.log" "invite .* redeemed from .*issued a certificate for 'laptop'" || fail "the hub did not log the redemption"
+netns_wait_log 5 "$T/hub.log" "invite .* redeemed from .*issued a certificate for 'laptop'" || fail "the hub did not log the redemption"
 [ "$(stat -c %U "$S/issued/laptop.crt")" = nobody ] || fail "the hub's own writes are not nobody's"
 ok "an invite made by root is redeemed by the hub running as nobody (it signs with the CA key)"
 
@@ -101,8 +90,8 @@ ok "an invite made by root is redeemed by the hub running as nobody (it signs wi
 netns_spawn "$c1" "$B/client/trellis-client" -c 198.18.1.1 --server-name not-the-hub --ca "$S/ca.crt" \
 	--cert "$T/c2.crt" --key "$T/c2.key" -d tbad%d --retry-max 1 --control-socket none >"$T/bad-name.log" 2>&1
 bad_pid=$NETNS_LAST_PID
-wait_log 10 "$T/bad-name.log" "name does not match" || fail "the client did not refuse the wrong name"
-wait_log 10 "$T/hub.log" "failed: the peer refused our certificate: the peer sent the TLS alert 'Certificate is bad'" ||
+netns_wait_log 10 "$T/bad-name.log" "name does not match" || fail "the client did not refuse the wrong name"
+netns_wait_log 10 "$T/hub.log" "failed: the peer refused our certificate: the peer sent the TLS alert 'Certificate is bad'" ||
 	fail "the hub did not log why the client left"
 netns_kill "$bad_pid"
 ok "a client refusing the hub's certificate sends a TLS alert; the hub logs why"
@@ -133,8 +122,8 @@ ok "at exit the pid file and the control socket are gone from root's directory"
 # The hub again: c2 gets its address back.
 start_hub hub2.log
 client c2 c2-back.log
-wait_log 15 "$T/c2-back.log" "connected to" || fail "c2 did not reconnect"
+netns_wait_log 15 "$T/c2-back.log" "connected to" || fail "c2 did not reconnect"
 again=$(ip -n "$c1" -4 -o addr show dev tc20 | awk '{print $4}')
 [ "$again" = "$addr" ] || fail "c2 had $addr, now $again: leases were not kept"
 ok "after a restart c2 has the same address ($again): leases were saved as nobody"
-echo "1..$n"
+tap_plan

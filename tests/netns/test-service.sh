@@ -7,20 +7,10 @@
 #
 #   [hub] 198.18.1.1 ---- 198.18.1.2 [c1]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 id nobody >/dev/null 2>&1 || netns_skip "no user 'nobody'"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
 R=$T/run
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
 # Shared by root and nobody, like /tmp: the hub (root, but with only
 # CAP_NET_ADMIN once running) and the client (nobody) each write their own files.
 mkdir -p "$R" && chmod 1777 "$R" && chmod 755 "$T"
@@ -146,4 +136,4 @@ netns_wait_for 10 sh -c "! kill -0 $hub_pid 2>/dev/null" || fail "hub did not st
 ip -n "$hub" link show trellis0 >/dev/null 2>&1 && fail "hub device left behind"
 netns_wait_for 5 grep -q "STOPPING=1" "$T/notify.out" || fail "no STOPPING=1"
 ok "SIGTERM: hub stopped, ifdown ran, pid file and device removed, STOPPING=1 sent"
-echo "1..$n"
+tap_plan

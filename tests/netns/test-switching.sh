@@ -10,20 +10,10 @@
 #    1280-byte tunnel completes, its SYNs clamped.
 #      [lan] 198.19.50.2 -- 198.19.50.1 [c1] ---- [hub] ---- [c2]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
 S=$T/state
 KEY="correct horse battery staple"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
 rx_packets() { ip -n "$1" -s -j link show dev "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
 addr_of() { ip -n "$1" -4 -o addr show dev "$2" | awk '{print $4}' | cut -d/ -f1; }
 
@@ -152,4 +142,4 @@ netns_wait_for 5 grep -q "mss" "$T/syn.txt" || fail "no SYN captured"
 mss=$(grep -o "mss [0-9]*" "$T/syn.txt" | head -1 | awk '{print $2}')
 [ "$mss" -le 1240 ] || fail "the SYN from the LAN kept MSS $mss"
 ok "5 MB TCP from the LAN (MTU 1500) through the 1280-byte tunnel intact; SYN MSS clamped to $mss"
-echo "1..$n"
+tap_plan

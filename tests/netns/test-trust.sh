@@ -14,19 +14,8 @@
 #   [c1] 198.18.1.2 ---- 198.18.1.1 [hub] 198.18.2.1 ---- 198.18.2.2 [atk]
 #                              198.18.3.1 ---- 198.18.3.2 [c5]
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v gnutls-cli >/dev/null || netns_skip "gnutls-cli (gnutls-bin) is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	echo "not ok - $*"
-	for f in "$T"/*.log; do echo "---- $f"; tail -n 25 "$f"; done
-	exit 1
-}
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 
 netns_new hub hub && netns_new c1 c1 && netns_new c5 c5 && netns_new atk atk || fail "netns"
 netns_link "$hub" 198.18.1.1/24 "$c1" 198.18.1.2/24 || fail "link c1"
@@ -42,7 +31,7 @@ grep -q "can be read by group or others (mode 0644).*chmod 600" "$T/open-conf.ou
 	fail "no clear refusal: $(cat "$T/open-conf.out")"
 netns_spawn "$hub" "$B/server/trellis-server" --shared-key-file "$T/network.key" --state-dir "$T/state" --name hub \
 	--route 198.19.100.0/24 --control-socket "$T/hub.sock" >"$T/hub.log" 2>&1
-wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
+netns_wait_log 10 "$T/hub.log" "listening on port 3210" || fail "hub did not start"
 grep -q "passphrase" "$T/hub.log" && fail "a genkey key was called a passphrase"
 
 client() { # client NAME SUBNET [NS HUB]: c2..c4 are refused, so they can share c1's namespace
@@ -50,16 +39,16 @@ client() { # client NAME SUBNET [NS HUB]: c2..c4 are refused, so they can share 
 		--name "$1" --subnet "$2" -d "t$1%d" --retry-max 1 --control-socket none >"$T/$1.log" 2>&1
 }
 client c1 198.19.50.0/24
-wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
+netns_wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
 client c2 198.19.50.128/25
-wait_log 15 "$T/c2.log" "overlaps 198.19.50.0/24 of psk:c1" || fail "c2's claim inside c1's subnet was not refused"
-wait_log 5 "$T/hub.log" "refused .* as psk:c2: the claim 198.19.50.128/25 overlaps" || fail "the hub did not log it"
+netns_wait_log 15 "$T/c2.log" "overlaps 198.19.50.0/24 of psk:c1" || fail "c2's claim inside c1's subnet was not refused"
+netns_wait_log 5 "$T/hub.log" "refused .* as psk:c2: the claim 198.19.50.128/25 overlaps" || fail "the hub did not log it"
 client c3 198.19.100.0/25
-wait_log 15 "$T/c3.log" "overlaps 198.19.100.0/24 of the hub's pushed routes" || fail "a claim inside the hub's route was not refused"
+netns_wait_log 15 "$T/c3.log" "overlaps 198.19.100.0/24 of the hub's pushed routes" || fail "a claim inside the hub's route was not refused"
 client c4 198.19.0.128/25
-wait_log 15 "$T/c4.log" "overlaps 198.19.0.0/24 of the hub's address pool" || fail "a claim inside the pool was not refused"
+netns_wait_log 15 "$T/c4.log" "overlaps 198.19.0.0/24 of the hub's address pool" || fail "a claim inside the pool was not refused"
 client c5 198.19.60.0/24 "$c5" 198.18.3.1
-wait_log 15 "$T/c5.log" "connected to" || fail "c5's claim overlaps nothing, yet it did not connect"
+netns_wait_log 15 "$T/c5.log" "connected to" || fail "c5's claim overlaps nothing, yet it did not connect"
 ok "claims inside another client's subnet, the hub's route or the pool are refused and logged; others work"
 
 # Names: c1 bound its name to its node key on first contact.
@@ -69,7 +58,7 @@ for how in "--node-key $T/impostor.key" "--node-key none"; do
 	netns_spawn "$atk" "$B/client/trellis-client" -c 198.18.2.1 --shared-key-file "$T/network.key" \
 		--name c1 $how -d timp%d --retry-max 1 --control-socket none >"$T/impostor.log" 2>&1
 	imp_pid=$NETNS_LAST_PID
-	wait_log 15 "$T/impostor.log" "the name 'c1' belongs to another node" || fail "the impostor ($how) was not refused"
+	netns_wait_log 15 "$T/impostor.log" "the name 'c1' belongs to another node" || fail "the impostor ($how) was not refused"
 	netns_kill "$imp_pid"
 done
 [ "$(grep -c "takeover attempt: 198.18.2.2:[0-9]* connected as 'c1'" "$T/hub.log")" -eq 2 ] ||
@@ -85,11 +74,11 @@ node() { # node LOG STATE
 	node_pid=$NETNS_LAST_PID
 }
 node n1.log n1-state
-wait_log 15 "$T/hub.log" "the name 'node:n1' is now bound" || fail "node n1's name was not bound"
-wait_log 15 "$T/n1.log" "node hub connected" || fail "n1 did not connect to the hub"
+netns_wait_log 15 "$T/hub.log" "the name 'node:n1' is now bound" || fail "node n1's name was not bound"
+netns_wait_log 15 "$T/n1.log" "node hub connected" || fail "n1 did not connect to the hub"
 netns_kill "$node_pid"
 node n1-impostor.log n1-impostor-state
-wait_log 15 "$T/n1-impostor.log" "the name 'node:n1' belongs to another node" || fail "the second n1 was not refused"
+netns_wait_log 15 "$T/n1-impostor.log" "the name 'node:n1' belongs to another node" || fail "the second n1 was not refused"
 netns_kill "$node_pid"
 grep -q "takeover attempt: 198.18.2.2:[0-9]* connected as 'node:n1'" "$T/hub.log" || fail "not logged as a takeover attempt"
 ok "nodes too: n1 binds its name; another n1 (another node key) is refused and logged"
@@ -102,7 +91,7 @@ for name in $'x 1\n7 psk:victim' $'evil\e[2J' $'\xff\xfe' "$(printf 'a%.0s' $(se
 	netns_exec "$atk" timeout 10 gnutls-cli --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK' \
 		--pskusername "$name" --pskkey "$psk" -p 3210 198.18.2.1 </dev/null >"$T/gnutls.out" 2>&1
 done
-wait_log 10 "$T/hub.log" "refused 198.18.2.2:.*shared-key name" || fail "bad names were not refused"
+netns_wait_log 10 "$T/hub.log" "refused 198.18.2.2:.*shared-key name" || fail "bad names were not refused"
 grep -q "x 1\\\\n7 psk:victim" "$T/hub.log" || fail "the name with a line break is not escaped in the log"
 python3 - "$T/hub.log" <<'PY' || fail "the hub's log has raw control characters or bytes that are not UTF-8"
 import sys
@@ -119,4 +108,4 @@ grep -q victim "$T/state/leases" && fail "a lease was planted: $(cat "$T/state/l
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d[0]["peers"]) == 2, d' "$T/status.json" ||
 	fail "status: $(cat "$T/status.json")"
 ok "names with a line break, an escape sequence, non-UTF-8 bytes or 252 bytes: refused, logged on one line each, no lease written, status works"
-echo "1..$n"
+tap_plan

@@ -282,6 +282,61 @@ test_join_bytes(void)
 	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
 }
 
+/* PAIR_START between hubs: the target (one host prefix) goes there and back; given
+ * twice, or malformed, it is refused. */
+static void
+test_pair_target(void)
+{
+	g_auto(TrMsg) m = {0};
+	g_auto(TrMsg) back = {0};
+	g_autoptr(GByteArray) wire = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	char buf[TR_PREFIX_STRLEN];
+	TrPrefix t;
+	guint8 twice[] = {TR_MSG_PAIR_START,
+	                  0,
+	                  0,
+	                  18,
+	                  TR_ATTR_TARGET,
+	                  0,
+	                  6,
+	                  4,
+	                  32,
+	                  198,
+	                  19,
+	                  2,
+	                  2,
+	                  TR_ATTR_TARGET,
+	                  0,
+	                  6,
+	                  4,
+	                  32,
+	                  198,
+	                  19,
+	                  2,
+	                  3};
+	guint8 bad[] = {TR_MSG_PAIR_START, 0, 0, 7, TR_ATTR_TARGET, 0, 4, 4, 32, 198, 19};
+
+	g_assert_true(tr_prefix_parse("fd00:2::3/128", 0, &t, NULL));
+	tr_msg_init(&m, TR_MSG_PAIR_START);
+	tr_msg_set_u32(&m, TR_ATTR_PAIR_ID, 0x1234);
+	tr_msg_set_prefix(&m, TR_ATTR_TARGET, &t);
+	g_assert_true(tr_msg_encode(&m, wire, &error));
+	g_assert_true(tr_msg_parse(wire->data, wire->len, &back, &error));
+	g_assert_no_error(error);
+	g_assert_true(tr_msg_has(&back, TR_ATTR_TARGET));
+	g_assert_cmpstr(tr_prefix_to_string(&back.target, buf, sizeof(buf)), ==, "fd00:2::3/128");
+
+	tr_msg_clear(&back);
+	g_assert_false(tr_msg_parse(twice, sizeof(twice), &back, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
+	g_assert_nonnull(strstr(error->message, "target given twice"));
+	g_clear_error(&error);
+	tr_msg_clear(&back);
+	g_assert_false(tr_msg_parse(bad, sizeof(bad), &back, &error));
+	g_assert_error(error, TR_ERROR, TR_ERROR_PROTOCOL);
+}
+
 /* Which refusals stop a client: the ones retrying cannot fix, and no other. */
 static void
 test_refusal_retry(void)
@@ -340,5 +395,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ctrl-msg/data", test_data);
 	g_test_add_func("/ctrl-msg/join-bytes", test_join_bytes);
 	g_test_add_func("/ctrl-msg/graph-frames", test_graph_frames);
+	g_test_add_func("/ctrl-msg/pair-target", test_pair_target);
 	return g_test_run();
 }

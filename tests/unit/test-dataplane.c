@@ -8,6 +8,7 @@
  * roaming is noticed and reported; a pinned session does not roam and notes
  * what answered instead. Every wait is bounded.
  */
+#include "common/base/addr.h"
 #include "common/datapath/dataplane.h"
 #include "common/datapath/dataplane-private.h"
 #include "common/link/link.h"
@@ -448,39 +449,102 @@ static void
 test_forward_notes(void)
 {
 	DpFwdNotes notes = {0};
-	uint32_t out[TR_DP_FORWARD_TARGETS];
+	TrDpForward out[TR_DP_FORWARD_TARGETS];
 	const int64_t t0 = 1000 * G_USEC_PER_SEC;
 	unsigned told = 0, n;
 
 	/* Alternating between two targets, packet after packet: told twice in all. */
 	for (int i = 0; i < 1000; i++)
-		told += dp_fwd_note(&notes, 2 + (uint32_t)(i % 2), t0 + i);
+		told += dp_fwd_note(&notes, 2 + (uint32_t)(i % 2), NULL, t0 + i);
 	g_assert_cmpuint(told, ==, 2);
 	n = dp_fwd_take(&notes, out);
 	g_assert_cmpuint(n, ==, 2);
-	g_assert_true((out[0] == 2 && out[1] == 3) || (out[0] == 3 && out[1] == 2));
+	g_assert_true((out[0].to == 2 && out[1].to == 3) || (out[0].to == 3 && out[1].to == 2));
+	g_assert_cmpuint(out[0].dst.family, ==, TR_ADDR_NONE);
 	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 0); /* taken */
 
 	/* As many targets as it remembers, in turn: each told once. */
 	told = 0;
 	for (int i = 0; i < 1000; i++)
-		told += dp_fwd_note(&notes, 2 + (uint32_t)(i % TR_DP_FORWARD_TARGETS), t0 + 10 + i);
+		told += dp_fwd_note(&notes, 2 + (uint32_t)(i % TR_DP_FORWARD_TARGETS), NULL,
+		                    t0 + 10 + i);
 	g_assert_cmpuint(told, ==, TR_DP_FORWARD_TARGETS - 2);
 	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, TR_DP_FORWARD_TARGETS - 2);
 
 	/* After TR_DP_FORWARD_NOTE_USEC, a target is told again. */
-	g_assert_false(dp_fwd_note(&notes, 2, t0 + TR_DP_FORWARD_NOTE_USEC - 1));
-	g_assert_true(dp_fwd_note(&notes, 2, t0 + TR_DP_FORWARD_NOTE_USEC + 1));
+	g_assert_false(dp_fwd_note(&notes, 2, NULL, t0 + TR_DP_FORWARD_NOTE_USEC - 1));
+	g_assert_true(dp_fwd_note(&notes, 2, NULL, t0 + TR_DP_FORWARD_NOTE_USEC + 1));
 	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 1);
-	g_assert_cmpuint(out[0], ==, 2);
+	g_assert_cmpuint(out[0].to, ==, 2);
 
 	/* A new target beyond the set takes the place of the least recently told
 	 * (3, at t0 + 1), and is told. */
-	g_assert_true(dp_fwd_note(&notes, 99, t0 + TR_DP_FORWARD_NOTE_USEC + 2));
+	g_assert_true(dp_fwd_note(&notes, 99, NULL, t0 + TR_DP_FORWARD_NOTE_USEC + 2));
 	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 1);
-	g_assert_cmpuint(out[0], ==, 99);
-	g_assert_false(dp_fwd_note(&notes, 2, t0 + TR_DP_FORWARD_NOTE_USEC + 3));
-	g_assert_true(dp_fwd_note(&notes, 3, t0 + TR_DP_FORWARD_NOTE_USEC + 4));
+	g_assert_cmpuint(out[0].to, ==, 99);
+	g_assert_false(dp_fwd_note(&notes, 2, NULL, t0 + TR_DP_FORWARD_NOTE_USEC + 3));
+	g_assert_true(dp_fwd_note(&notes, 3, NULL, t0 + TR_DP_FORWARD_NOTE_USEC + 4));
+}
+
+static TrPrefix
+host(const char *text)
+{
+	TrPrefix p;
+
+	g_assert_true(tr_prefix_parse(text, TR_PREFIX_ALLOW_HOST_BITS, &p, NULL));
+	return p;
+}
+
+/* Notes to a transit session (a hub link) are kept per destination: two clients
+ * behind one link are two notes, each with its address; many destinations in turn
+ * are told at most TR_DP_FORWARD_TARGETS times a second. */
+static void
+test_forward_notes_transit(void)
+{
+	DpFwdNotes notes = {0};
+	TrDpForward out[TR_DP_FORWARD_TARGETS];
+	const int64_t t0 = 1000 * G_USEC_PER_SEC;
+	TrPrefix a = host("198.19.2.2/32"), b = host("fd00:2::3/128"), c;
+	unsigned told = 0, n;
+	char buf[TR_PREFIX_STRLEN];
+	gboolean seen_a = FALSE, seen_b = FALSE;
+
+	for (int i = 0; i < 1000; i++)
+		told += dp_fwd_note(&notes, 7, i % 2 ? &b : &a, t0 + i);
+	g_assert_cmpuint(told, ==, 2);
+	n = dp_fwd_take(&notes, out);
+	g_assert_cmpuint(n, ==, 2);
+	for (unsigned i = 0; i < n; i++) {
+		g_assert_cmpuint(out[i].to, ==, 7);
+		tr_prefix_to_string(&out[i].dst, buf, sizeof(buf));
+		seen_a |= g_str_equal(buf, "198.19.2.2/32");
+		seen_b |= g_str_equal(buf, "fd00:2::3/128");
+	}
+	g_assert_true(seen_a && seen_b);
+	/* The same target without a destination (not IP) is another note. */
+	g_assert_true(dp_fwd_note(&notes, 7, NULL, t0 + 2000));
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 1);
+	g_assert_cmpuint(out[0].dst.family, ==, TR_ADDR_NONE);
+
+	/* A scan of 1,000 addresses behind the link within a second: each slot takes a
+	 * new destination at most once a second. */
+	told = 0;
+	for (int i = 0; i < 1000; i++) {
+		c = host("198.19.3.0/32");
+		c.addr[2] = (uint8_t)(i >> 8);
+		c.addr[3] = (uint8_t)i;
+		told += dp_fwd_note(&notes, 7, &c, t0 + 2 * G_USEC_PER_SEC + i * 900);
+	}
+	g_assert_cmpuint(told, <=, TR_DP_FORWARD_TARGETS);
+	g_assert_cmpuint(told, >=, 1);
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, told);
+
+	/* A torn slot (two workers wrote it at once) fails its check and is not told. */
+	g_assert_true(dp_fwd_note(&notes, 7, &a, t0 + 100 * G_USEC_PER_SEC));
+	for (unsigned i = 0; i < TR_DP_FORWARD_TARGETS; i++)
+		if (atomic_load(&notes.noted[i]) == t0 + 100 * G_USEC_PER_SEC)
+			atomic_store(&notes.dst[i][0], atomic_load(&notes.dst[i][0]) ^ 1);
+	g_assert_cmpuint(dp_fwd_take(&notes, out), ==, 0);
 }
 
 int
@@ -495,5 +559,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dataplane/pinned", test_pinned);
 	g_test_add_func("/dataplane/send-from-control-plane", test_send_from_control_plane);
 	g_test_add_func("/dataplane/forward-notes", test_forward_notes);
+	g_test_add_func("/dataplane/forward-notes-transit", test_forward_notes_transit);
 	return g_test_run();
 }

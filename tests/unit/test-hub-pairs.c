@@ -327,6 +327,69 @@ test_lifetime(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(tr_hub_pairs_count(f->pairs), ==, 0);
 }
 
+/* Pairs across hubs: a hub link is a member of many pairs (one per remote peer), the
+ * introducing hub's id is kept, a taken id is refused, and only the client is held to
+ * the per-member limit. A frame from the link's endpoint goes to the client. */
+static void
+test_join(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_autoptr(GPtrArray) others = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	int clients[70];
+	uint8_t out[200], in[200];
+	struct sockaddr_storage from;
+	size_t n;
+	uint32_t id;
+
+	(void)data;
+	/* B is "the link": the pair's id comes from the introducing hub. */
+	g_assert_cmpuint(
+	        tr_hub_pairs_join(f->pairs, 0x1234, &f->member_a, &f->member_b, TRUE, 0, &error),
+	        ==, 0x1234);
+	g_assert_no_error(error);
+	g_assert_cmpuint(
+	        tr_hub_pairs_join(f->pairs, 0x1234, &f->member_c, &f->member_b, TRUE, 0, &error),
+	        ==, 0);
+	g_assert_nonnull(strstr(error->message, "taken here already"));
+	g_clear_error(&error);
+	g_assert_cmpuint(tr_hub_pairs_join(f->pairs, UINT32_MAX, &f->member_c, &f->member_b, TRUE,
+	                                   0, &error),
+	                 ==, 0);
+	g_clear_error(&error);
+	/* Many clients behind one link: no limit for the link. */
+	for (unsigned i = 0; i < G_N_ELEMENTS(clients); i++) {
+		id = tr_hub_pairs_join(f->pairs, 0, &clients[i], &f->member_b, TRUE, 0, &error);
+		g_assert_no_error(error);
+		g_assert_cmpuint(id, !=, 0);
+	}
+	/* One client, over its limit. */
+	for (unsigned i = 0; i < G_N_ELEMENTS(clients); i++) {
+		id = tr_hub_pairs_join(f->pairs, 0, &f->member_c, &clients[i], TRUE, 0, &error);
+		if (i < TR_HUB_PAIRS_PER_MEMBER)
+			g_assert_cmpuint(id, !=, 0);
+		else {
+			g_assert_cmpuint(id, ==, 0);
+			g_assert_nonnull(strstr(error->message, "64 pair sessions already"));
+			g_clear_error(&error);
+		}
+	}
+
+	/* The link's frame, unchanged, to A. */
+	n = frame(out, 0x1234, 60, 0x5a);
+	g_assert_cmpint(
+	        sendto(f->b.fd, out, n, 0, (struct sockaddr *)&f->hub.addr, sizeof(f->hub.addr)),
+	        ==, (gssize)n);
+	g_assert_cmpint(hub_forward(f, 0), ==, 0);
+	g_assert_cmpint(receive(f->a.fd, in, sizeof(in), &from), ==, (gssize)n);
+	g_assert_cmpmem(in, n, out, n);
+
+	/* The link goes: every pair through it ends, each other member named. */
+	tr_hub_pairs_member_gone(f->pairs, &f->member_b, ids, others);
+	g_assert_cmpuint(ids->len, ==, 1 + G_N_ELEMENTS(clients));
+	g_assert_null(tr_hub_pairs_other(f->pairs, 0x1234, &f->member_a));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -338,5 +401,6 @@ main(int argc, char **argv)
 	ADD("/hub-pairs/tls-fallback", &open_limits, test_tls_fallback);
 	ADD("/hub-pairs/handshake-budget", &open_limits, test_handshake_budget);
 	ADD("/hub-pairs/lifetime", &open_limits, test_lifetime);
+	ADD("/hub-pairs/join", &open_limits, test_join);
 	return g_test_run();
 }

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Pairs across hubs (issue 19 item 3, docs/MESH.md "Pairs across hubs"): a
+# client of hub-1 and a client of hub-2, each behind a cone NAT, are introduced
+# through both hubs (the PAIR_START goes along the hub link and is answered) and
+# talk directly; with UDP between their routers dropped, their pair is relayed
+# hop by hop, c1 -> hub-1 -> hub-2 -> c2, as unchanged ciphertext.
+#
+#   [c1] 198.19.1.2 -- [r1 cone] 198.18.1.2 --+                +-- 198.18.10.2 [hub-1]
+#                                              [internet]        |  hub link
+#   [c2] 198.19.2.2 -- [r2 cone] 198.18.2.2 --+                +-- 198.18.20.2 [hub-2]
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+netns_require_root
+command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
+B=$TR_BUILD_ROOT
+T=$(netns_tmpdir)
+. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
+. "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
+. "$TR_SOURCE_ROOT/tests/lib/mesh.sh" # nat.sh; skips without nft
+
+nat_internet || fail "internet"
+netns_new h1 hub1 && netns_new h2 hub2 || fail "netns"
+nat_attach "$h1" 10 || fail "attach hub-1"
+if1=$NAT_WAN_IF
+nat_attach "$h2" 20 || fail "attach hub-2"
+if2=$NAT_WAN_IF
+nat_router r1 r1 1 cone && nat_router r2 r2 2 cone || fail "routers"
+nat_host c1 c1 "$r1" 1 2 && nat_host c2 c2 "$r2" 2 2 || fail "hosts"
+
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 2
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 2 -c 198.18.10.2
+netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
+
+client "$c1" c1 198.18.10.2 c1.log --control-socket "$T/c1.sock"
+client "$c2" c2 198.18.20.2 c2.log --control-socket "$T/c2.sock"
+netns_wait_for 15 grep -q "data now over UDP" "$T/c1.log" || fail "c1 did not connect"
+netns_wait_for 15 grep -q "data now over UDP" "$T/c2.log" || fail "c2 did not connect"
+a2=$(hubs_tun_addr "$c2")
+pair() { # pair NAME EXPR -> EXPR (Python) on NAME's first pair, p
+	"$B/cli/trellis" status --json --socket "$T/$1.sock" |
+		python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["pairs"][0]; print(eval(sys.argv[1]))' "$2" 2>/dev/null
+}
+
+# 1. c1 and c2 ping each other at once while the hubs' TLS link is held up (TCP
+# between them dropped for a moment; their data still passes over UDP): both hubs
+# introduce the two, and the two introductions cross on the hub link. The target's
+# hub settles it the same way on both sides (the pair made for c1, whose name sorts
+# first, stands); one pair goes direct through the two cone NATs.
+a1=$(hubs_tun_addr "$c1")
+ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
+table ip hold {
+	chain between {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 198.18.10.2 ip daddr 198.18.20.2 meta l4proto tcp drop
+		ip saddr 198.18.20.2 ip daddr 198.18.10.2 meta l4proto tcp drop
+	}
+}
+NFT
+t0=$(date +%s%N)
+netns_spawn "$c2" ping -c 5 -i 0.2 -W 1 "$a1" >"$T/ping0.out" 2>&1
+netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$a2" >/dev/null || fail "c1 cannot reach c2 ($a2)"
+netns_wait_for 5 grep -q "introducing psk:c1 to c2" "$T/hub1.log" || fail "hub-1 did not introduce c1"
+netns_wait_for 5 grep -q "introducing psk:c2 to c1" "$T/hub2.log" || fail "hub-2 did not introduce c2"
+ip netns exec "$NAT_INET" nft delete table ip hold
+netns_exec "$c1" ping -c 3 -i 0.2 -W 1 -q "$a2" >/dev/null
+netns_wait_for 15 grep -q "pair with psk:c2: direct to" "$T/c1.log" || fail "c1's pair with c2 did not go direct"
+netns_wait_for 10 grep -q "pair with psk:c1: direct to" "$T/c2.log" || fail "c2's pair with c1 did not go direct"
+echo "# direct $(ms_since "$t0") ms after the first ping"
+grep "introduc\|have a pair" "$T/hub1.log" "$T/hub2.log" | sed 's/^[^:]*hub\([12]\)\.log:/# hub-\1: /'
+grep -q "introduced from both sides; pair" "$T/hub2.log" || fail "hub-2 did not settle the two introductions"
+[ "$(pair c1 'p["peer"], p["path"]')" = "('psk:c2', 'direct')" ] || fail "c1's status: $(pair c1 'p')"
+[ "$(pair c2 'p["peer"], p["path"]')" = "('psk:c1', 'direct')" ] || fail "c2's status: $(pair c2 'p')"
+pairs() { "$B/cli/trellis" status --json --socket "$T/$1.sock" |
+	python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)[0]["pairs"]))'; }
+[ "$(pairs c1)" = "$(pairs c2)" ] && [ "$(pairs c1 | wc -w)" = 1 ] ||
+	fail "one pair expected: c1 has $(pairs c1), c2 has $(pairs c2)"
+ok "c1 (hub-1) and c2 (hub-2) introduced from both sides at once: one pair stands, both statuses show the peer, path direct"
+
+# 2. 200 pings: almost nothing on the hub link (198.18.10.2 <-> 198.18.20.2).
+mesh_capture "$h1" "$if1" "$T/link.pcap" "host 198.18.20.2"
+netns_exec "$c1" ping -c 200 -i 0.01 -W 2 -q "$a2" >"$T/ping1.txt" || fail "ping: $(cat "$T/ping1.txt")"
+sleep 0.3
+netns_kill "$cap_pid"
+# Without the pair, 400 packets (each ping and its answer) would cross it.
+on_link=$(tcpdump -r "$T/link.pcap" -n 2>/dev/null | wc -l)
+[ "$on_link" -lt 40 ] || fail "$on_link packets on the hub link during 200 direct pings: $(tcpdump -r "$T/link.pcap" -n 2>/dev/null | head -n 40)"
+ok "200 pings c1 -> c2 ($(grep -o "[0-9]* received" "$T/ping1.txt")): $on_link packets on the hub link"
+
+# 3. A paced TCP transfer c1 -> c2; UDP between the routers dropped under it: the
+# pair is relayed hop by hop and the transfer goes on.
+SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
+head -c 1500000 /dev/urandom >"$T/blob"
+netns_spawn "$c2" python3 "$SHA" recv "$a2" 5001 60 >"$T/recv.out" 2>&1
+netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
+netns_spawn "$c1" python3 "$SHA" send "$a2" 5001 60 "$T/blob" 150000 >"$T/send.out" 2>&1
+sleep 1
+t1=$(date +%s%N)
+ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
+table ip cut {
+	chain between {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 198.18.1.2 ip daddr 198.18.2.2 meta l4proto udp drop
+		ip saddr 198.18.2.2 ip daddr 198.18.1.2 meta l4proto udp drop
+	}
+}
+NFT
+netns_wait_for 15 grep -q "pair with psk:c2: relayed through the hub (the direct path stopped answering)" "$T/c1.log" ||
+	fail "c1 did not fall back to the relay"
+echo "# relayed $(ms_since "$t1") ms after the cut"
+netns_wait_for 40 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
+netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
+[ "$(tail -n 1 "$T/recv.out")" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
+[ "$(pair c1 'p["path"]')" = "relayed" ] || fail "c1's status: $(pair c1 'p')"
+[ "$(pair c2 'p["path"]')" = "relayed" ] || fail "c2's status: $(pair c2 'p')"
+ok "UDP between the routers dropped under a 1.5 MB TCP transfer: the pair relayed through hub-1 and hub-2, SHA-256 matches"
+
+# 4. The relayed frames, captured where c1's reach hub-1 and where they leave
+# hub-2 for c2 (and back), are the same bytes: sealed by c1, opened only by c2.
+# (Pings, one datagram each: a capture on a veth sees a GSO run as one packet.)
+mesh_capture "$h1" "$if1" "$T/in.pcap" "udp and host 198.18.1.2"
+cap_in=$cap_pid # started first, stopped last (pcap-relay.py --across)
+mesh_capture "$h2" "$if2" "$T/out.pcap" "udp and host 198.18.2.2"
+cap_out=$cap_pid
+netns_exec "$c1" ping -c 100 -i 0.02 -W 2 -q "$a2" >"$T/ping2.txt" || fail "relayed ping: $(cat "$T/ping2.txt")"
+sleep 0.3
+netns_kill "$cap_out"
+netns_kill "$cap_in"
+python3 "$TR_SOURCE_ROOT/tests/netns/pcap-relay.py" --across "$T/in.pcap" 198.18.10.2 \
+	"$T/out.pcap" 198.18.20.2 3210 >"$T/pcap.out" || fail "relay frames changed between the hubs: $(cat "$T/pcap.out")"
+ok "100 relayed pings ($(grep -o "[0-9]* received" "$T/ping2.txt")): $(cat "$T/pcap.out")"
+tap_plan
