@@ -12,6 +12,11 @@
 # The hub's data-channel cipher is AES-256-GCM (BENCH_CRYPTO=chacha20-poly1305
 # for the other): by default a hub picks the faster by a 12 ms measurement at
 # start, which a busy machine can tip either way, and the two differ in memory.
+# LINKED=1: the hub is linked (--connect, shared key) to a second hub in a
+# namespace of its own, as in a network of several hubs: every client's
+# claim is then also a route the hubs' graph sync looks at.
+# "hub CPU ms/hs": the hub's CPU time (user + system) over the load, per
+# handshake: steadier than handshakes/s on a shared machine.
 set -u
 cd "$(dirname "$0")/.."
 TR_SOURCE_ROOT=$PWD
@@ -35,13 +40,32 @@ now() { date +%s.%N; }
 # session comes from 127.0.0.1 here, where real ones come from thousands of
 # addresses: the per-source cap is lifted above the global one.
 hub_start() {
+	local linked=()
+	[ "${LINKED:-0}" = 1 ] && linked=(--name bench-hub -c 198.18.250.2)
 	netns_spawn "$1" "${HUB_BUILD:-$B}/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/18 --pool6 none \
 		--state-dir "$T/s$2" --control-socket none --max-pending 200 --max-pending-per-source 100000 -q \
-		--crypto "${BENCH_CRYPTO:-aes256-gcm}" \
-		>>"$T/hub$2.log" 2>&1
+		--crypto "${BENCH_CRYPTO:-aes256-gcm}" "${linked[@]}" >>"$T/hub$2.log" 2>&1
 	hub=$NETNS_LAST_PID
 	netns_wait_for 10 ip -n "$1" link show trellis0 || { echo "hub did not start" >&2; exit 1; }
 }
+# peer_start NS N (LINKED=1): the second hub, in a namespace linked to NS,
+# which the hub started next dials; waits until the two are linked.
+peer_start() {
+	[ "${LINKED:-0}" = 1 ] || return 0
+	netns_new p "p$2" || exit 1
+	netns_link "$1" 198.18.250.1/24 "$p" 198.18.250.2/24 || exit 1
+	netns_spawn "$p" "${HUB_BUILD:-$B}/server/trellis-server" --shared-key "$KEY" --name bench-peer \
+		--pool 198.19.128.0/18 --pool6 none --state-dir "$T/p$2" --control-socket none >>"$T/peer$2.log" 2>&1
+	peer=$NETNS_LAST_PID
+	netns_wait_for 10 grep -q "listening" "$T/peer$2.log" || { echo "peer hub did not start" >&2; exit 1; }
+}
+peer_linked() {
+	[ "${LINKED:-0}" = 1 ] || return 0
+	netns_wait_for 20 grep -q "node bench-hub connected" "$T/peer$1.log" ||
+		{ echo "the hubs did not link" >&2; cat "$T/peer$1.log" >&2; exit 1; }
+}
+# cpu_ms PID: the process's CPU time so far (user + system), in ms.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' /proc/"$1"/stat; }
 
 if [ "$STORM" = 1 ]; then
 	n=${SIZES%% *}
@@ -95,12 +119,16 @@ if [ "$STORM" = 1 ]; then
 	exit 0
 fi
 
-printf '%-9s %-14s %-12s %-14s %-16s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session"
+printf '%-9s %-14s %-12s %-14s %-16s %-14s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session" \
+	"hub CPU ms/hs"
 for n in $SIZES; do
 	netns_new h "h$n" || exit 1
+	peer_start "$h" "$n"
 	hub_start "$h" "$n"
+	peer_linked "$n"
 	sleep 0.5
 	base=$(rss "$hub")
+	cpu0=$(cpu_ms "$hub")
 	TRELLIS_LOADGEN_HOLD=1 ip netns exec "$h" "$B/tests/trellis-loadgen" -c 127.0.0.1:3210 \
 		--shared-key "$KEY" -n "$n" --concurrency 100 --timeout 300 >"$T/load$n.out" 2>&1 &
 	gen=$!
@@ -108,14 +136,17 @@ for n in $SIZES; do
 	netns_wait_for 300 grep -q holding "$T/load$n.out" || { cat "$T/load$n.out"; exit 1; }
 	sleep 1
 	full=$(rss "$hub")
+	cpu=$(( $(cpu_ms "$hub") - cpu0 ))
 	hps=$(awk '/^sessions/{print $12}' "$T/load$n.out")
 	ok=$(awk '/^sessions/{print $6}' "$T/load$n.out")
 	[ "$ok" = "$n" ] || echo "warning: only $ok of $n sessions answered" >&2
-	printf '%-9s %-14s %-12s %-14s %-16s\n' "$n" "$hps" "${base} KiB" "${full} KiB" \
-		"$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { printf "%.2f", (f - b) / n }')"
+	printf '%-9s %-14s %-12s %-14s %-16s %-14s\n' "$n" "$hps" "${base} KiB" "${full} KiB" \
+		"$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { printf "%.2f", (f - b) / n }')" \
+		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')"
 	[ "$n" -ge 10000 ] && per_10k=$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { print (f - b) / n }')
 	netns_kill "$gen"
 	netns_kill "$hub"
+	[ "${LINKED:-0}" = 1 ] && netns_kill "$peer"
 done
 # Issue 24's memory target: <= 16 KiB of hub RSS per idle session at 10,000 sessions.
 if [ -n "${per_10k:-}" ]; then

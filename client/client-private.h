@@ -35,6 +35,7 @@ struct _TrClient {
 	guint round_tried;
 	guint round;
 	gboolean *hub_refused; /* one per --connect */
+	GBytes **tickets;      /* one per --connect: its last TLS ticket, offered once */
 	gint switch_to;        /* -1: none */
 	guint probe_hub;
 	TrDialer *probe;

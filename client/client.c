@@ -77,6 +77,16 @@ session_lost(TrClient *client, const GError *error, gboolean fatal)
 	g_free(client->last_error);
 	client->last_error = g_strdup(error ? error->message : "connection closed");
 
+	/* The hub's ticket, if it sent one (certificates), resumes the next
+	 * session with it: no signatures, the same checks (common/auth/tls.h). */
+	if (link && !fatal) {
+		GBytes *ticket = tr_tls_take_ticket(tr_link_get_tls(link));
+
+		if (ticket != NULL) {
+			g_clear_pointer(&client->tickets[client->hub], g_bytes_unref);
+			client->tickets[client->hub] = ticket;
+		}
+	}
 	/* The data plane goes now, the link a little later: part them first. */
 	if (link)
 		tr_link_leave_dataplane(link);
@@ -361,6 +371,9 @@ on_connected(TrDialer *dialer, int fd, const struct sockaddr *remote, socklen_t 
 		session_lost(client, err, FALSE);
 		return;
 	}
+	/* A ticket is used once (RFC 8446 C.4); the new session brings another. */
+	tr_tls_offer_ticket(tr_link_get_tls(client->link), client->tickets[client->hub]);
+	g_clear_pointer(&client->tickets[client->hub], g_bytes_unref);
 	client->state = STATE_TLS;
 	tr_link_start(client->link, client->cfg.handshake_timeout_ms);
 }
@@ -412,6 +425,7 @@ tr_client_new(const TrClientConfig *config, const TrClientCallbacks *callbacks, 
 	if (!tr_client_config_check_names(&client->cfg, error))
 		return NULL;
 	client->hub_refused = g_new0(gboolean, client_hubs_count(client));
+	client->tickets = g_new0(GBytes *, client_hubs_count(client));
 	client->switch_to = -1;
 	client->creds = tr_tls_creds_new(&client->cfg.tls, error);
 	if (client->creds == NULL)
@@ -471,6 +485,9 @@ tr_client_free(TrClient *client)
 	if (client->creds)
 		tr_tls_creds_unref(client->creds);
 	tr_node_key_free(client->node_key);
+	for (guint i = 0; client->tickets && i < client_hubs_count(client); i++)
+		g_clear_pointer(&client->tickets[i], g_bytes_unref);
+	g_free(client->tickets);
 	tr_client_config_clear(&client->cfg);
 	g_free(client->hub_refused);
 	g_free(client->last_error);

@@ -112,6 +112,7 @@ typedef struct {
 	TrHub *hub;
 	GHashTable *by_name; /* linked peer's name -> Session */
 	GHashTable *want;    /* "PREFIX" -> LearntRoute (owned) */
+	GHashTable *keys;    /* "PREFIX": the prefixes that changed */
 } SyncCtx;
 
 /* Whether @p is already @s's own: a subnet or pool it stated, or one of its
@@ -159,14 +160,54 @@ want_claim(const TrGraphClaimInfo *c, gpointer p)
 	g_hash_table_insert(ctx->want, g_strdup(key), r);
 }
 
-/* The learnt routes follow the graph: what moved or went is taken out, what
- * is new goes in, and the forwarding snapshot is rebuilt once. */
+/* A prefix whose claims or owner's path changed: what it wants now. */
+static void
+want_prefix(const TrPrefix *prefix, gpointer p)
+{
+	SyncCtx *ctx = p;
+	char key[TR_PREFIX_STRLEN];
+
+	tr_prefix_to_string(prefix, key, sizeof(key));
+	g_hash_table_add(ctx->keys, g_strdup(key));
+	if (g_hash_table_size(ctx->by_name) > 0)
+		tr_graph_foreach_claim_of(ctx->hub->graph, prefix, want_claim, ctx);
+}
+
+/* The learnt route @key as @w says (NULL: none); TRUE if it changed. */
+static gboolean
+apply_route(TrHub *hub, const char *key, LearntRoute *w)
+{
+	LearntRoute *have = g_hash_table_lookup(hub->graph_routes, key);
+
+	if (have && w && w->via == have->via)
+		return FALSE;
+	if (have) {
+		hub_route_learnt(have->via, &have->prefix, FALSE);
+		g_debug("graph: %s no longer through %s", key, hub_session_name(have->via));
+		g_hash_table_remove(hub->graph_routes, key);
+	}
+	if (w && hub_route_learnt(w->via, &w->prefix, TRUE)) {
+		g_debug("graph: %s through %s", key, hub_session_name(w->via));
+		g_hash_table_insert(hub->graph_routes, g_strdup(key), g_memdup2(w, sizeof(*w)));
+		return TRUE;
+	}
+	return have != NULL;
+}
+
+/*
+ * The learnt routes follow the graph: what moved or went is taken out, what
+ * is new goes in, and the forwarding snapshot is rebuilt once. Only the
+ * prefixes the graph says changed are looked at (a client arriving on any
+ * hub is one), unless anything may have moved (a link came or went, a
+ * session's own prefixes changed): then every claim.
+ */
 static void
 sync_routes(TrHub *hub)
 {
 	g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) want = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	SyncCtx ctx = {hub, by_name, want};
+	g_autoptr(GHashTable) keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	SyncCtx ctx = {hub, by_name, want, keys};
 	GHashTableIter it;
 	gpointer k, v;
 	gboolean changed = FALSE;
@@ -175,8 +216,18 @@ sync_routes(TrHub *hub)
 	g_hash_table_iter_init(&it, hub->graph_links);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		g_hash_table_insert(by_name, (gpointer)hub_session_name(v), v);
-	/* Without a linked hub nothing is wanted: the walk of every claim (one per
-	 * client, up to 100 times a second while clients arrive) is skipped. */
+	if (tr_graph_take_changes(hub->graph, want_prefix, &ctx) && !hub->graph_resync) {
+		g_hash_table_iter_init(&it, keys);
+		while (g_hash_table_iter_next(&it, &k, NULL))
+			changed |= apply_route(hub, k, g_hash_table_lookup(want, k));
+		if (changed)
+			hub_routes_commit(hub);
+		return;
+	}
+	hub->graph_resync = FALSE;
+	g_hash_table_remove_all(want);
+	/* Without a linked hub nothing is wanted: the walk of every claim is
+	 * skipped. */
 	if (g_hash_table_size(by_name) > 0)
 		tr_graph_foreach_claim(hub->graph, want_claim, &ctx);
 
@@ -222,7 +273,8 @@ drop_refused_clients(TrHub *hub)
 	GHashTableIter it;
 	gpointer k;
 
-	g_hash_table_iter_init(&it, hub->sessions);
+	/* Only clients with subnets can lose: addresses come from our pool. */
+	g_hash_table_iter_init(&it, hub->graph_subnet_clients);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
 		Session *s = k;
 
@@ -285,6 +337,7 @@ drop_learnt(TrHub *hub, Session *s, const TrPrefix *prefix)
 		g_hash_table_iter_remove(&it);
 		/* Whatever remains is routed anew at the next sync. */
 		hub->graph_synced = 0;
+		hub->graph_resync = TRUE;
 	}
 }
 
@@ -341,6 +394,7 @@ hub_graph_init(TrHub *hub, GError **error)
 		return FALSE;
 	hub->graph_links = g_hash_table_new(NULL, NULL);
 	hub->graph_routes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	hub->graph_subnet_clients = g_hash_table_new(NULL, NULL);
 	for (guint i = 0; i < 2; i++) {
 		const TrPrefix *p = own_pool(hub, i);
 
@@ -363,6 +417,7 @@ hub_graph_free(TrHub *hub)
 	g_clear_pointer(&hub->graph_links, g_hash_table_unref);
 	/* The sessions (and their routes) went before. */
 	g_clear_pointer(&hub->graph_routes, g_hash_table_unref);
+	g_clear_pointer(&hub->graph_subnet_clients, g_hash_table_unref);
 }
 
 void
@@ -432,6 +487,8 @@ hub_graph_link_up(Session *s, const char *peer)
 	}
 	s->graph_link = id;
 	g_hash_table_insert(hub->graph_links, GUINT_TO_POINTER(id), s);
+	/* Another next hop: every route is looked at anew. */
+	hub->graph_resync = TRUE;
 	hub_graph_schedule(hub);
 }
 
@@ -445,6 +502,7 @@ hub_graph_link_down(Session *s)
 	g_hash_table_remove(hub->graph_links, GUINT_TO_POINTER(s->graph_link));
 	tr_graph_link_down(hub->graph, s->graph_link, g_get_monotonic_time());
 	s->graph_link = 0;
+	hub->graph_resync = TRUE;
 	hub_graph_schedule(hub);
 }
 
@@ -570,6 +628,8 @@ hub_graph_client_claims(Session *s, char **why)
 		g_clear_pointer(&s->graph_name, g_free);
 		return FALSE;
 	}
+	if (s->n_subnets)
+		g_hash_table_add(hub->graph_subnet_clients, s);
 	sync_soon(hub);
 	return TRUE;
 }
@@ -581,6 +641,7 @@ hub_graph_client_gone(Session *s)
 
 	if (s->hub->graph == NULL || name == NULL)
 		return;
+	g_hash_table_remove(s->hub->graph_subnet_clients, s);
 	client_claims(s, name, FALSE);
 	sync_soon(s->hub);
 }

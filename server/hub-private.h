@@ -80,7 +80,10 @@ struct _TrHub {
 	guint graph_timer;
 	GHashTable *graph_routes; /* "PREFIX" -> LearntRoute: claims behind other hubs (graph.c) */
 	guint64 graph_synced;     /* the graph's generation the learnt routes follow */
-	guint graph_sync;         /* the next sync, coalescing a burst of changes */
+	gboolean graph_resync;    /* routes to look at anew, all of them (graph.c) */
+	GHashTable
+	        *graph_subnet_clients; /* Session *: clients whose subnets are claims (graph.c) */
+	guint graph_sync;              /* the next sync, coalescing a burst of changes */
 };
 
 /* hub.c */

@@ -13,27 +13,20 @@
  * Only clients that said they take part (TR_FEATURE_PAIRS in their HELLO)
  * are introduced, and only with client-to-client traffic on and without --no-mesh.
  *
- * Across hubs (docs/PROTOCOL.md, "Pairs across hubs"): a client's packet for a
- * client of another hub goes to a hub link, and the data plane notes its
- * destination. The client's hub picks the pair id and sends a PAIR_START with a
- * target (that address) on the link; each hub on the way routes it as its data
- * plane routes the address and keeps (id: link in, link or client out); the hub
- * of the target's client introduces it and answers along the same hops. From
- * then on PAIR_TLS, PAIR_END, CANDIDATES and relay frames of that id travel the
- * same hops unchanged: a hub link is a pair member like a client.
+ * A member may be a hub link (pairs across hubs: server/mesh-hubs.c introduces
+ * them); the messages and relay frames of a pair go to its other member by id,
+ * unchanged, whoever that is.
  */
-#include "server/hub-private.h"
+#include "server/mesh-private.h"
 
 #include "common/base/addr.h"
 #include "common/base/candidate.h"
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
-#include "common/graph/graph.h"
 #include "common/mesh/pair.h"
 #include "server/node.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 
 /*
@@ -63,8 +56,8 @@ backoff_key(const Session *a, const Session *b)
 
 /* The pair of the two members named by @key ended: failed (back off longer) or not
  * (forget). */
-static void
-backoff_note_key(TrHub *hub, const char *key, gboolean failed, gint64 now)
+void
+mesh_backoff_note_key(TrHub *hub, const char *key, gboolean failed, gint64 now)
 {
 	MeshBackoff *bo;
 
@@ -89,12 +82,12 @@ backoff_note(TrHub *hub, Session *a, Session *b, gboolean failed, gint64 now)
 {
 	g_autofree char *key = backoff_key(a, b);
 
-	backoff_note_key(hub, key, failed, now);
+	mesh_backoff_note_key(hub, key, failed, now);
 }
 
 /* Until when the members named by @key are not introduced again (0: they may be now). */
-static gint64
-backoff_until_key(TrHub *hub, const char *key, gint64 now)
+gint64
+mesh_backoff_until_key(TrHub *hub, const char *key, gint64 now)
 {
 	MeshBackoff *bo = g_hash_table_lookup(hub->pair_backoff, key);
 
@@ -106,81 +99,7 @@ backoff_until(TrHub *hub, Session *a, Session *b, gint64 now)
 {
 	g_autofree char *key = backoff_key(a, b);
 
-	return backoff_until_key(hub, key, now);
-}
-
-/*
- * A pair with a member behind another hub, at the hubs of its two clients (a hub in
- * between keeps only the pairs table's entry).
- */
-typedef struct {
-	Session *client;   /* our member */
-	char *peer;        /* the other member: its identity, or (until the answer) its node name */
-	char *key;         /* "CLIENT\nPEER'S NODE NAME": in hub->cross_by_key; the backoff's */
-	gboolean ours;     /* we introduced it: a failure backs off here */
-	gboolean answered; /* our client has its PAIR_START (ours: once the answer came) */
-} CrossPair;
-
-static void
-cross_pair_free(gpointer p)
-{
-	CrossPair *cp = p;
-
-	g_free(cp->peer);
-	g_free(cp->key);
-	g_free(cp);
-}
-
-static CrossPair *
-cross_get(TrHub *hub, uint32_t id)
-{
-	return g_hash_table_lookup(hub->cross_pairs, GUINT_TO_POINTER(id));
-}
-
-/* The key of a cross pair: our client's identity and the other's node name. */
-static char *
-cross_key(Session *client, const char *peer_name)
-{
-	return g_strdup_printf("%s\n%s", client->identity, peer_name);
-}
-
-static void
-cross_add(TrHub *hub, uint32_t id, Session *client, const char *peer_name, const char *peer,
-          gboolean ours)
-{
-	CrossPair *cp = g_new0(CrossPair, 1);
-
-	cp->client = client;
-	cp->peer = g_strdup(peer);
-	cp->key = cross_key(client, peer_name);
-	cp->ours = ours;
-	cp->answered = !ours;
-	g_hash_table_insert(hub->cross_by_key, cp->key, GUINT_TO_POINTER(id));
-	g_hash_table_insert(hub->cross_pairs, GUINT_TO_POINTER(id), cp);
-}
-
-/* Pair @id is over here: forgotten, and (introduced by us and @failed) backed off. */
-static void
-cross_forget(TrHub *hub, uint32_t id, gboolean failed)
-{
-	CrossPair *cp = cross_get(hub, id);
-
-	if (cp == NULL)
-		return;
-	if (cp->ours)
-		backoff_note_key(hub, cp->key, failed, g_get_monotonic_time());
-	g_hash_table_remove(hub->cross_by_key, cp->key);
-	g_hash_table_remove(hub->cross_pairs, GUINT_TO_POINTER(id));
-}
-
-/* Whether @member knows of pair @id: not a client of ours whose introduction across
- * hubs was not answered (it never got a PAIR_START; the hubs logged why). */
-static gboolean
-knows_pair(TrHub *hub, uint32_t id, Session *member)
-{
-	CrossPair *cp = cross_get(hub, id);
-
-	return cp == NULL || cp->client != member || cp->answered;
+	return mesh_backoff_until_key(hub, key, now);
 }
 
 /* Pair @id of @a and @b ended (@failed: refused or timed out). */
@@ -189,7 +108,7 @@ pair_done(TrHub *hub, uint32_t id, Session *a, Session *b, gboolean failed)
 {
 	tr_hub_pairs_close(hub->pairs, id);
 	if (hub_session_is_node(a) || hub_session_is_node(b))
-		cross_forget(hub, id, failed);
+		mesh_cross_forget(hub, id, failed);
 	else
 		backoff_note(hub, a, b, failed, g_get_monotonic_time());
 }
@@ -203,9 +122,7 @@ hub_mesh_init(TrHub *hub)
 		return;
 	hub->pairs = tr_hub_pairs_new(&hub->cfg.magic, &limits);
 	hub->pair_backoff = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	hub->cross_by_key = g_hash_table_new(g_str_hash, g_str_equal);
-	hub->cross_pairs =
-	        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, cross_pair_free);
+	mesh_hubs_init(hub);
 }
 
 void
@@ -213,8 +130,7 @@ hub_mesh_free(TrHub *hub)
 {
 	g_clear_pointer(&hub->pairs, tr_hub_pairs_free);
 	g_clear_pointer(&hub->pair_backoff, g_hash_table_unref);
-	g_clear_pointer(&hub->cross_by_key, g_hash_table_unref);
-	g_clear_pointer(&hub->cross_pairs, g_hash_table_unref);
+	mesh_hubs_free(hub);
 }
 
 /* An interface address (198.19.0.2/24) as the host it is (198.19.0.2/32). */
@@ -248,9 +164,9 @@ add_candidates(TrMsg *m, Session *to, Session *peer)
 }
 
 /* PAIR_START for @to (a client, or a hub link) about @peer, a client of ours. */
-static void
-send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role,
-           const TrPrefix *target, gboolean relay)
+void
+mesh_send_start(TrHub *hub, Session *to, Session *peer, uint32_t id, TrPairRole role,
+                const TrPrefix *target, gboolean relay)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) m = {0};
@@ -322,8 +238,8 @@ resend_candidates(TrHub *hub, Session *s, gboolean both)
 
 /* @s's UDP endpoint, as the pairs' relay takes frames from it; none while its data
  * goes over its TLS stream (its frames then go there too, as RELAY messages). */
-static void
-note_endpoint(TrHub *hub, Session *s)
+void
+mesh_note_endpoint(TrHub *hub, Session *s)
 {
 	TrDpSession *dps = s->link ? tr_link_get_dp_session(s->link) : NULL;
 	struct sockaddr_storage ep;
@@ -369,7 +285,7 @@ hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from, so
 		while (g_hash_table_iter_next(&it, &k, NULL))
 			if ((((Session *)k)->mesh || hub_session_is_node(k)) &&
 			    ((Session *)k)->state == SESSION_ACTIVE)
-				note_endpoint(hub, k);
+				mesh_note_endpoint(hub, k);
 		r = tr_hub_pairs_relay(hub->pairs, frame, len, from, NULL, now, &dest);
 	}
 	if (r == 0)
@@ -377,13 +293,11 @@ hub_mesh_relay(const uint8_t *frame, size_t len, const struct sockaddr *from, so
 }
 
 /* Whether @s is a client that takes part in pairs and is up. */
-static gboolean
-pairable(Session *s)
+gboolean
+mesh_pairable(Session *s)
 {
 	return s && s->state == SESSION_ACTIVE && s->mesh && s->identity;
 }
-
-static void introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst);
 
 void
 hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst)
@@ -399,10 +313,10 @@ hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst)
 		return;
 	peer = hub->by_id->pdata[to];
 	if (peer && dst && hub_session_is_node(peer) && peer->state == SESSION_ACTIVE) {
-		introduce_across(hub, s, peer, dst);
+		mesh_introduce_across(hub, s, peer, dst);
 		return;
 	}
-	if (!pairable(s) || !pairable(peer) || peer == s)
+	if (!mesh_pairable(s) || !mesh_pairable(peer) || peer == s)
 		return;
 	/* Relayed only, and the hub relays nothing: the pair could carry nothing. */
 	if (!hub->cfg.relay && (s->no_direct || peer->no_direct))
@@ -423,15 +337,15 @@ hub_mesh_forwarded(Session *s, uint32_t to, const TrPrefix *dst)
 	if (!is_new)
 		return;
 	g_message("pair %08x: introducing %s and %s", id, s->identity, peer->identity);
-	note_endpoint(hub, s);
-	note_endpoint(hub, peer);
-	send_start(hub, s, peer, id, TR_PAIR_ROLE_CLIENT, NULL, hub->cfg.relay);
-	send_start(hub, peer, s, id, TR_PAIR_ROLE_SERVER, NULL, hub->cfg.relay);
+	mesh_note_endpoint(hub, s);
+	mesh_note_endpoint(hub, peer);
+	mesh_send_start(hub, s, peer, id, TR_PAIR_ROLE_CLIENT, NULL, hub->cfg.relay);
+	mesh_send_start(hub, peer, s, id, TR_PAIR_ROLE_SERVER, NULL, hub->cfg.relay);
 }
 
 /* PAIR_END for pair @id to @to. */
-static void
-send_end(Session *to, uint32_t id, TrRefusal code, const char *reason)
+void
+mesh_send_end(Session *to, uint32_t id, TrRefusal code, const char *reason)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(TrMsg) m = {0};
@@ -445,263 +359,15 @@ send_end(Session *to, uint32_t id, TrRefusal code, const char *reason)
 		g_debug("client %s: cannot send PAIR_END: %s", to->identity, error->message);
 }
 
-/* ---- Pairs across hubs ----------------------------------------------------- */
-
 /* A parsed message on to @to, unchanged. */
-static void
-pass_on(Session *to, const TrMsg *msg)
+void
+mesh_pass_on(Session *to, const TrMsg *msg)
 {
 	g_autoptr(GError) error = NULL;
 
 	if (!tr_link_send_msg(to->link, msg, &error))
 		g_debug("%s: cannot pass %s on: %s", hub_session_name(to),
 		        tr_msg_type_to_string(msg->type), error->message);
-}
-
-/* A PAIR_START or CANDIDATES from a hub link, for client @to: without what is for hubs
- * only, and without candidates for a client that wants no direct path. */
-static void
-deliver(Session *to, TrMsg *msg)
-{
-	msg->present &= ~((uint64_t)1 << TR_ATTR_TARGET);
-	if (to->no_direct) {
-		msg->n_candidates = 0;
-		msg->present &= ~((uint64_t)1 << TR_ATTR_CANDIDATE);
-	}
-	pass_on(to, msg);
-}
-
-/*
- * Client @s sent a packet for @dst through @link, to another hub. The owner of @dst in
- * the graph (a client of a hub further on, reached through @link) and @s are
- * introduced: a PAIR_START with the target @dst goes along the hops to its hub, which
- * answers. Two hubs that introduce the same two at once are settled by the target's
- * hub (start_here).
- */
-static void
-introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *key = NULL;
-	char addr[TR_PREFIX_STRLEN];
-	TrGraphNodeInfo info;
-	const char *owner;
-	gint64 now = g_get_monotonic_time(), until;
-	uint32_t id;
-
-	if (!pairable(s) || hub->graph == NULL || s->graph_name == NULL ||
-	    (!hub->cfg.relay && s->no_direct))
-		return;
-	owner = tr_graph_route(hub->graph, (TrAddrFamily)dst->family, dst->addr);
-	/* A client behind a hub further on: not a hub, nor a node linked to us itself. */
-	if (owner == NULL || !tr_graph_node_info(hub->graph, owner, &info) || !info.reachable ||
-	    info.hub || info.relay || info.hops < 2 ||
-	    strcmp(info.nexthop, hub_session_name(link)) != 0)
-		return;
-	key = cross_key(s, owner);
-	if (g_hash_table_contains(hub->cross_by_key, key))
-		return;
-	until = backoff_until_key(hub, key, now);
-	if (until) {
-		g_debug("no pair for %s and %s for %" G_GINT64_FORMAT " s: their last one failed",
-		        s->identity, owner, (until - now) / G_USEC_PER_SEC);
-		return;
-	}
-	id = tr_hub_pairs_join(hub->pairs, 0, s, link, TRUE, now, &error);
-	if (id == 0) {
-		if (tr_log_limit(&hub->pair_log, "pair refusals", 10, 60))
-			g_message("no pair for %s and %s: %s", s->identity, owner, error->message);
-		return;
-	}
-	cross_add(hub, id, s, owner, owner, TRUE);
-	g_message("pair %08x: introducing %s to %s (%s, through %s)", id, s->identity, owner,
-	          tr_prefix_to_string(dst, addr, sizeof(addr)), hub_session_name(link));
-	note_endpoint(hub, s);
-	note_endpoint(hub, link);
-	send_start(hub, link, s, id, TR_PAIR_ROLE_SERVER, dst, hub->cfg.relay);
-}
-
-/* A PAIR_START from hub link @from that this hub cannot carry: PAIR_END back. */
-static void G_GNUC_PRINTF(4, 5)
-        refuse_start(Session *from, uint32_t id, TrRefusal code, const char *fmt, ...)
-{
-	g_autofree char *why = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	why = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_message("pair %08x from %s: %s", id, hub_session_name(from), why);
-	send_end(from, id, code, why);
-}
-
-/*
- * A new pair for @t and the client named @name in @msg, while pair @old of the two is
- * here already: both hubs introduced them at once (their clients sent to each other),
- * or the two have a pair. Of two introductions, the one made for the client whose
- * node name sorts first stands, on both hubs alike: ours ends (no failure: no backoff)
- * or theirs is refused (code 0). TRUE: go on with the new one.
- */
-static gboolean
-settle_crossing(TrHub *hub, Session *from, Session *t, const char *name, TrMsg *msg, uint32_t old)
-{
-	CrossPair *cp = cross_get(hub, old);
-	Session *via = tr_hub_pairs_other(hub->pairs, old, t);
-
-	if (cp == NULL || via == NULL || !cp->ours || cp->answered ||
-	    strcmp(name, t->graph_name ? t->graph_name : "") >= 0) {
-		refuse_start(from, msg->pair_id, TR_REFUSE_NONE, "%s and %s have a pair already",
-		             t->identity, msg->peer);
-		return FALSE;
-	}
-	g_message("pair %08x: %s and %s were introduced from both sides; pair %08x stands", old,
-	          t->identity, msg->peer, msg->pair_id);
-	tr_hub_pairs_close(hub->pairs, old);
-	cross_forget(hub, old, FALSE);
-	send_end(via, old, TR_REFUSE_NONE, "introduced from both sides");
-	return TRUE;
-}
-
-/* The target's hub: @t, a client of ours, is introduced to the one in @msg. */
-static void
-start_here(TrHub *hub, Session *from, Session *t, TrMsg *msg)
-{
-	g_autoptr(GError) error = NULL;
-	g_autofree char *key = NULL;
-	uint32_t id = msg->pair_id, old;
-	char addr[TR_PREFIX_STRLEN];
-	/* The node name of the client that asks (its identity from an older hub). */
-	const char *name = msg->node_name ? msg->node_name : msg->peer;
-
-	if (!pairable(t)) {
-		refuse_start(from, id, TR_REFUSE_ROLE, "%s takes no part in pair sessions",
-		             tr_prefix_to_string(&msg->target, addr, sizeof(addr)));
-		return;
-	}
-	if (!msg->relay && t->no_direct) {
-		refuse_start(from, id, TR_REFUSE_SETTINGS,
-		             "%s wants only relayed pairs, and a hub on the way relays nothing",
-		             t->identity);
-		return;
-	}
-	key = cross_key(t, name);
-	old = GPOINTER_TO_UINT(g_hash_table_lookup(hub->cross_by_key, key));
-	if (old != 0 && !settle_crossing(hub, from, t, name, msg, old))
-		return;
-	if (tr_hub_pairs_join(hub->pairs, id, t, from, TRUE, g_get_monotonic_time(), &error) == 0) {
-		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s", error->message);
-		return;
-	}
-	cross_add(hub, id, t, name, msg->peer, FALSE);
-	g_message("pair %08x: introducing %s and %s (through %s)", id, t->identity, msg->peer,
-	          hub_session_name(from));
-	note_endpoint(hub, t);
-	note_endpoint(hub, from);
-	deliver(t, msg);
-	/* The answer, along the same hops: @t for the other client. */
-	send_start(hub, from, t, id,
-	           msg->role == TR_PAIR_ROLE_SERVER ? TR_PAIR_ROLE_CLIENT : TR_PAIR_ROLE_SERVER,
-	           NULL, msg->relay);
-}
-
-/* A PAIR_START from hub link @from: a new pair on its way to its target, or the answer
- * to one on its way back. */
-static void
-start_from_link(TrHub *hub, Session *from, TrMsg *msg)
-{
-	g_autoptr(GError) error = NULL;
-	char addr[TR_PREFIX_STRLEN];
-	uint32_t id = msg->pair_id;
-	Session *other, *t;
-
-	if (!tr_msg_require(msg, &error, TR_ATTR_PAIR_ID, TR_ATTR_PEER, TR_ATTR_ROLE, TR_ATTR_RELAY,
-	                    0) ||
-	    id == 0 || id == UINT32_MAX || msg->role > 1) {
-		g_message("%s: malformed PAIR_START: %s", hub_session_name(from),
-		          error ? error->message : "pair id 0 or ffffffff, or a role beyond 1");
-		if (tr_msg_has(msg, TR_ATTR_PAIR_ID))
-			send_end(from, id, TR_REFUSE_PROTOCOL, "malformed PAIR_START");
-		return;
-	}
-	if (hub->pairs == NULL) {
-		send_end(from, id, TR_REFUSE_ROLE, "a hub on the way takes no part in pairs");
-		return;
-	}
-	/* Relayed on every hop, or not at all. */
-	msg->relay = msg->relay && hub->cfg.relay;
-	if (!tr_msg_has(msg, TR_ATTR_TARGET)) {
-		/* The answer (it has no target), on its way back by id. */
-		CrossPair *cp = cross_get(hub, id);
-
-		other = tr_hub_pairs_other(hub->pairs, id, from);
-		if (other == NULL) {
-			g_debug("%s: PAIR_START answering pair %08x, which is over here",
-			        hub_session_name(from), id);
-			return;
-		}
-		if (hub_session_is_node(other)) {
-			pass_on(other, msg);
-			return;
-		}
-		if (cp == NULL || cp->client != other)
-			return;
-		g_message("pair %08x: %s answered for %s; introducing them", id, msg->peer,
-		          other->identity);
-		g_free(cp->peer);
-		cp->peer = g_strdup(msg->peer);
-		cp->answered = TRUE;
-		deliver(other, msg);
-		return;
-	}
-	t = hub_route_session(hub, &msg->target);
-	if (t == NULL || t == from || t->state != SESSION_ACTIVE) {
-		refuse_start(from, id, TR_REFUSE_SETTINGS, "no route to %s here",
-		             tr_prefix_to_string(&msg->target, addr, sizeof(addr)));
-		return;
-	}
-	if (!hub_session_is_node(t)) {
-		start_here(hub, from, t, msg);
-		return;
-	}
-	/* On toward the target's hub. */
-	if (tr_hub_pairs_join(hub->pairs, id, from, t, FALSE, g_get_monotonic_time(), &error) ==
-	    0) {
-		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s", error->message);
-		return;
-	}
-	note_endpoint(hub, from);
-	note_endpoint(hub, t);
-	pass_on(t, msg);
-}
-
-/* What a hub link sends about pairs; TRUE when it was that. */
-static gboolean
-link_message(Session *s, TrMsg *msg)
-{
-	TrHub *hub = s->hub;
-	Session *other;
-
-	switch (msg->type) {
-	case TR_MSG_PAIR_START:
-		start_from_link(hub, s, msg);
-		return TRUE;
-	case TR_MSG_CANDIDATES:
-		/* A member's candidates, changed, on toward the other member. */
-		other = hub->pairs && tr_msg_has(msg, TR_ATTR_PAIR_ID)
-		                ? tr_hub_pairs_other(hub->pairs, msg->pair_id, s)
-		                : NULL;
-		if (other && hub_session_is_node(other))
-			pass_on(other, msg);
-		else if (other)
-			deliver(other, msg);
-		return TRUE;
-	case TR_MSG_PAIR_TLS:
-	case TR_MSG_PAIR_END:
-	case TR_MSG_RELAY:
-		return FALSE; /* as from a client */
-	default:
-		return FALSE;
-	}
 }
 
 gboolean
@@ -712,7 +378,7 @@ hub_mesh_message(Session *s, TrMsg *msg)
 	Session *other;
 
 	if (hub_session_is_node(s)) {
-		if (link_message(s, msg))
+		if (mesh_link_message(s, msg))
 			return TRUE;
 		/* Pair messages a hub without pairs (--no-mesh) never asked for: ignored. */
 		if (hub->pairs == NULL)
@@ -761,13 +427,13 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		gboolean failed =
 		        msg->error_code != TR_REFUSE_NONE && msg->error_code != TR_REFUSE_SHUTDOWN;
 
-		gboolean tell = knows_pair(hub, msg->pair_id, other);
+		gboolean tell = mesh_knows_pair(hub, msg->pair_id, other);
 
 		g_message("pair %08x of %s and %s ended by %s: %s", msg->pair_id, s->identity,
 		          other->identity, s->identity, reason);
 		pair_done(hub, msg->pair_id, s, other, failed);
 		if (tell)
-			send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
+			mesh_send_end(other, msg->pair_id, (TrRefusal)msg->error_code, msg->reason);
 		return TRUE;
 	}
 	if (msg->pair_tls == NULL ||
@@ -777,12 +443,12 @@ hub_mesh_message(Session *s, TrMsg *msg)
 		g_message("pair %08x of %s and %s: %s; ending it", msg->pair_id, s->identity,
 		          other->identity, why);
 		pair_done(hub, msg->pair_id, s, other, TRUE);
-		send_end(s, msg->pair_id, TR_REFUSE_PROTOCOL, why);
-		send_end(other, msg->pair_id, TR_REFUSE_PROTOCOL, why);
+		mesh_send_end(s, msg->pair_id, TR_REFUSE_PROTOCOL, why);
+		mesh_send_end(other, msg->pair_id, TR_REFUSE_PROTOCOL, why);
 		return TRUE;
 	}
 	/* Unchanged, to the other member only. */
-	pass_on(other, msg);
+	mesh_pass_on(other, msg);
 	return TRUE;
 }
 
@@ -797,11 +463,11 @@ end_pairs_of(Session *s, TrRefusal code, const char *why)
 	tr_hub_pairs_member_gone(hub->pairs, s, ids, others);
 	for (guint i = 0; i < ids->len; i++) {
 		uint32_t id = g_array_index(ids, uint32_t, i);
-		gboolean tell = knows_pair(hub, id, others->pdata[i]);
+		gboolean tell = mesh_knows_pair(hub, id, others->pdata[i]);
 
-		cross_forget(hub, id, FALSE);
+		mesh_cross_forget(hub, id, FALSE);
 		if (tell)
-			send_end(others->pdata[i], id, code, why);
+			mesh_send_end(others->pdata[i], id, code, why);
 	}
 }
 
@@ -811,7 +477,7 @@ hub_mesh_path_changed(Session *s, TrPath path)
 	/* Its pairs' relay frames go where its data goes: to its UDP endpoint, or over its
 	 * TLS stream. The pairs stay. */
 	if (s->hub->pairs != NULL && (s->mesh || hub_session_is_node(s)))
-		note_endpoint(s->hub, s);
+		mesh_note_endpoint(s->hub, s);
 }
 
 void
@@ -821,7 +487,7 @@ hub_mesh_roamed(Session *s)
 
 	if (hub->pairs == NULL || !(s->mesh || hub_session_is_node(s)))
 		return;
-	note_endpoint(hub, s);
+	mesh_note_endpoint(hub, s);
 	if (s->mesh)
 		resend_candidates(hub, s, TRUE);
 }

@@ -47,6 +47,7 @@ struct _TrTlsCreds {
 	gpointer psk_lookup_data;
 	gboolean pair; /* the peer is a client whatever its TLS role */
 	gboolean accept_servers;
+	gnutls_datum_t ticket_key; /* server with certificates: tickets' master key (memory only) */
 };
 
 struct _TrTls {
@@ -61,7 +62,158 @@ struct _TrTls {
 	gboolean peer_is_server;         /* its certificate is a server certificate */
 	const TrTlsTransport *transport; /* NULL: the socket given to tr_tls_new() */
 	gpointer transport_data;
+	gboolean verified; /* tr_tls_verify_peer() accepted the peer */
+	GBytes *ticket;    /* client: the newest ticket the server sent (resumption) */
 };
+
+/* ---- Resumption: TLS 1.3 session tickets ------------------------------------
+ *
+ * Only sessions authenticated with certificates are resumed, and only with
+ * (EC)DHE (psk_dhe_ke): the resumed session's keys depend on a fresh
+ * exchange, so forward secrecy stays, and the costly part skipped is the
+ * signatures (the server's CertificateVerify, the client's, the certificates
+ * sent). The ticket carries the client's certificate chain; the hub checks
+ * it again on every resumption against its CA and current CRL
+ * (tr_tls_verify_peer), so a revoked or expired certificate cannot resume.
+ * Shared-key sessions are never resumed: their handshake is already
+ * PSK + (EC)DHE, so a ticket would save nothing, and it would skip the
+ * lookup of invite keys (single use) and outlive a changed shared key. The
+ * tickets' master key lives in the hub's memory only (GnuTLS derives the
+ * encryption keys from it and rotates them every 3 x 6 h): whoever read it
+ * could forge a ticket for any client certificate, which a key file on disk
+ * would hand to anyone who can read the hub's state directory. A restarted
+ * hub so accepts no old ticket: its clients make one full handshake.
+ * docs/SECURITY.md, "Session resumption".
+ */
+
+/* Whether sessions of @creds take part in resumption (hub sessions with
+ * certificates; not pair sessions, whose two ends are both clients). */
+static gboolean
+resumable(const TrTlsCreds *creds)
+{
+	return creds->x509 != NULL && !creds->psk_client && !creds->pair;
+}
+
+static gboolean
+tickets_init(TrTlsCreds *creds, GError **error)
+{
+	int rc;
+
+	if (!creds->is_server || !resumable(creds))
+		return TRUE;
+	rc = gnutls_session_ticket_key_generate(&creds->ticket_key);
+	if (rc < 0)
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "session ticket key");
+	return TRUE;
+}
+
+static void
+tickets_clear(TrTlsCreds *creds)
+{
+	if (creds->ticket_key.data == NULL)
+		return;
+	gnutls_memset(creds->ticket_key.data, 0, creds->ticket_key.size);
+	gnutls_free(creds->ticket_key.data);
+	creds->ticket_key.data = NULL;
+	creds->ticket_key.size = 0;
+}
+
+/* gnutls_init flags: no tickets at all where there is no resumption. */
+static unsigned
+tickets_flags(const TrTlsCreds *creds)
+{
+	return resumable(creds) ? 0 : GNUTLS_NO_TICKETS;
+}
+
+/*
+ * A client keeps each ticket as it arrives, while the session is sound:
+ * GnuTLS makes a session that ends in an error (a reset connection, the
+ * usual reason to reconnect) unresumable, so a ticket packed at the end
+ * would be lost.
+ */
+static int
+on_ticket(gnutls_session_t session, unsigned htype, unsigned when, unsigned incoming,
+          const gnutls_datum_t *msg)
+{
+	TrTls *tls = gnutls_session_get_ptr(session);
+	gnutls_datum_t data = {NULL, 0};
+
+	(void)htype;
+	(void)when;
+	(void)incoming;
+	(void)msg;
+	if (tls == NULL || gnutls_session_get_data2(session, &data) < 0)
+		return 0;
+	g_clear_pointer(&tls->ticket, g_bytes_unref);
+	tls->ticket = g_bytes_new(data.data, data.size);
+	gnutls_memset(data.data, 0, data.size); /* holds the resumption secret */
+	gnutls_free(data.data);
+	return 0;
+}
+
+/* A new server session issues tickets (after its handshake) and takes them;
+ * a client one keeps the tickets it gets. */
+static int
+tickets_enable(TrTls *tls)
+{
+	if (!resumable(tls->creds))
+		return 0;
+	if (!tls->creds->is_server) {
+		gnutls_handshake_set_hook_function(tls->session,
+		                                   GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+		                                   GNUTLS_HOOK_POST, on_ticket);
+		return 0;
+	}
+	if (tls->creds->ticket_key.data == NULL)
+		return 0;
+	return gnutls_session_ticket_enable_server(tls->session, &tls->creds->ticket_key);
+}
+
+/* After a handshake: a resumed session must have made a fresh (EC)DHE
+ * exchange (a peer that chose psk_ke, no key share, is refused). */
+static gboolean
+resumption_check(TrTls *tls, GError **error)
+{
+	if (!gnutls_session_is_resumed(tls->session))
+		return TRUE;
+	if (gnutls_group_get(tls->session) == 0) {
+		g_set_error(error, TR_ERROR, TR_ERROR_NEGOTIATE,
+		            "TLS handshake: the session was resumed without an (EC)DHE exchange "
+		            "(no forward secrecy): refused");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+tr_tls_resumed(TrTls *tls)
+{
+	return tls->handshake_done && gnutls_session_is_resumed(tls->session);
+}
+
+GBytes *
+tr_tls_take_ticket(TrTls *tls)
+{
+	/* Only from a hub this end accepted (tr_tls_verify_peer). */
+	if (!tls->verified || tls->used_psk)
+		return NULL;
+	return g_steal_pointer(&tls->ticket);
+}
+
+void
+tr_tls_offer_ticket(TrTls *tls, GBytes *ticket)
+{
+	gsize len;
+	const void *data;
+
+	if (ticket == NULL || tls->creds->is_server || !resumable(tls->creds) ||
+	    tls->handshake_done)
+		return;
+	data = g_bytes_get_data(ticket, &len);
+	/* A ticket GnuTLS cannot read only means a full handshake. */
+	if (gnutls_session_set_data(tls->session, data, len) < 0)
+		g_debug("TLS: the stored session ticket is not usable; full handshake");
+}
 
 static int
 psk_server_cb(gnutls_session_t session, const char *username, gnutls_datum_t *key)
@@ -336,6 +488,8 @@ tr_tls_creds_new(const TrTlsConfig *config, GError **error)
 		            "shared key");
 		return NULL;
 	}
+	if (!tickets_init(creds, error))
+		return NULL;
 	return g_steal_pointer(&creds);
 }
 
@@ -355,6 +509,7 @@ tr_tls_creds_unref(TrTlsCreds *creds)
 	g_clear_pointer(&creds->trust, tr_gnutls_trust_list_deinit);
 	g_clear_pointer(&creds->psk_server, gnutls_psk_free_server_credentials);
 	g_clear_pointer(&creds->psk_client, gnutls_psk_free_client_credentials);
+	tickets_clear(creds);
 	gnutls_memset(creds->psk, 0, sizeof(creds->psk));
 	g_free(creds->psk_identity);
 	g_free(creds->ca_file);
@@ -493,7 +648,8 @@ tls_new(TrTlsCreds *creds, const char *server_name, GError **error)
 	tls->creds = tr_tls_creds_ref(creds);
 	tls->server_name = g_strdup(server_name);
 	rc = gnutls_init(&tls->session, (creds->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
-	                                        GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	                                        GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL |
+	                                        tickets_flags(creds));
 	if (rc < 0)
 		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "TLS session"), NULL;
 	gnutls_session_set_ptr(tls->session, tls);
@@ -522,6 +678,9 @@ tls_new(TrTlsCreds *creds, const char *server_name, GError **error)
 	}
 	if (rc < 0)
 		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "TLS priority"), NULL;
+	rc = tickets_enable(tls);
+	if (rc < 0)
+		return tr_set_error_gnutls(error, TR_ERROR_FAILED, rc, "session tickets"), NULL;
 	gnutls_handshake_set_timeout(tls->session, 0); /* the caller bounds it */
 	return g_steal_pointer(&tls);
 }
@@ -583,6 +742,7 @@ tr_tls_free(TrTls *tls)
 	tr_tls_creds_unref(tls->creds);
 	g_free(tls->server_name);
 	g_free(tls->psk_identity);
+	g_clear_pointer(&tls->ticket, g_bytes_unref);
 	g_free(tls);
 }
 
@@ -721,8 +881,12 @@ tr_tls_handshake(TrTls *tls, GError **error)
 		handshake_error(tls, rc, error);
 		return -1;
 	}
-	tls->handshake_done = TRUE;
 	tls->used_psk = gnutls_auth_get_type(tls->session) == GNUTLS_CRD_PSK;
+	if (!resumption_check(tls, error)) {
+		gnutls_alert_send(tls->session, GNUTLS_AL_FATAL, GNUTLS_A_INSUFFICIENT_SECURITY);
+		return -1;
+	}
+	tls->handshake_done = TRUE;
 	return 1;
 }
 
@@ -743,8 +907,21 @@ cert_common_name(gnutls_x509_crt_t crt)
 	return g_strndup(buf, len);
 }
 
+static gboolean verify_peer(TrTls *tls, char **identity, GError **error);
+
 gboolean
 tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
+{
+	g_return_val_if_fail(tls->handshake_done, FALSE);
+
+	if (!verify_peer(tls, identity, error))
+		return FALSE;
+	tls->verified = TRUE;
+	return TRUE;
+}
+
+static gboolean
+verify_peer(TrTls *tls, char **identity, GError **error)
 {
 	const gnutls_datum_t *sent;
 	unsigned n_sent = 0, status = 0;
@@ -753,8 +930,12 @@ tr_tls_verify_peer(TrTls *tls, char **identity, GError **error)
 	unsigned n_vdata = 0;
 	int rc;
 
-	g_return_val_if_fail(tls->handshake_done, FALSE);
-
+	if (tls->used_psk && gnutls_session_is_resumed(tls->session)) {
+		/* Never issued to shared-key sessions; refused should one come. */
+		g_set_error(error, TR_ERROR, TR_ERROR_AUTH,
+		            "a resumed shared-key session (only certificate sessions resume)");
+		return FALSE;
+	}
 	if (tls->used_psk) {
 		const char *id = tls->creds->is_server
 		                         ? gnutls_psk_server_get_username(tls->session)
@@ -975,11 +1156,12 @@ tr_tls_export(TrTls *tls, const char *label, const void *context, size_t context
 char *
 tr_tls_describe(TrTls *tls)
 {
-	return g_strdup_printf("%s / %s / %s%s",
+	return g_strdup_printf("%s / %s / %s%s%s",
 	                       gnutls_protocol_get_name(gnutls_protocol_get_version(tls->session)),
 	                       gnutls_cipher_get_name(gnutls_cipher_get(tls->session)),
 	                       gnutls_group_get_name(gnutls_group_get(tls->session)) ?: "?",
-	                       tls->used_psk ? " / PSK" : " / certificate");
+	                       tls->used_psk ? " / PSK" : " / certificate",
+	                       tr_tls_resumed(tls) ? " (resumed)" : "");
 }
 
 void

@@ -164,7 +164,21 @@ void tr_tls_bye(TrTls *tls);
 gboolean tr_tls_export(TrTls *tls, const char *label, const void *context, size_t context_len,
                        void *out, size_t out_len, GError **error);
 
-/* "TLS1.3 / AES-256-GCM / X25519" for logs. */
+/*
+ * Resumption (TLS 1.3 session tickets with (EC)DHE; certificate sessions
+ * only, never shared-key ones: tls.c says why). A client takes the ticket
+ * the hub sent in a session it accepted (after tr_tls_verify_peer(), when
+ * the session ends) and offers it, once, to the next session with that hub
+ * before its handshake; the hub then skips the signatures but still checks
+ * the client's certificate, from the ticket, against its CA and CRL.
+ * tr_tls_take_ticket: NULL when there is none (a shared key, no ticket yet).
+ */
+GBytes *tr_tls_take_ticket(TrTls *tls);
+void tr_tls_offer_ticket(TrTls *tls, GBytes *ticket);
+/* After the handshake: whether it resumed an earlier session. */
+gboolean tr_tls_resumed(TrTls *tls);
+
+/* "TLS1.3 / AES-256-GCM / X25519 / certificate" for logs. */
 char *tr_tls_describe(TrTls *tls);
 
 G_END_DECLS

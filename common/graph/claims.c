@@ -60,6 +60,12 @@ append_exact(TrGraph *graph, const TrPrefix *p, GPtrArray *out)
 }
 
 void
+tr_graph_claims_exact(TrGraph *graph, const TrPrefix *prefix, GPtrArray *out)
+{
+	append_exact(graph, prefix, out);
+}
+
+void
 tr_graph_claims_overlapping(TrGraph *graph, const TrPrefix *prefix, GPtrArray *out)
 {
 	const guint *counts = graph->length_count[family_index(prefix->family)];
@@ -252,6 +258,7 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 	g_autoptr(GArray) before = g_array_new(FALSE, FALSE, sizeof(guint8));
 
 	graph->generation++;
+	tr_graph_note_change(graph, prefix);
 	gather(graph, prefix, set, seen, before);
 	/* Pools first: the others' decisions read theirs. A pool that changed
 	 * (or was decided anew) changes what may lie inside it. */
@@ -280,9 +287,12 @@ tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix)
 		guint8 b = g_array_index(before, guint8, i);
 		TrGraphClaim *c = g_ptr_array_index(set, i);
 
-		/* A leaf is reachable through the hub whose claim for it stands. */
-		if ((b & 1) != c->accepted && c->owner != c->origin)
-			tr_graph_mark_dirty(graph);
+		if ((b & 1) != c->accepted) {
+			tr_graph_note_change(graph, &c->prefix);
+			/* A leaf is reachable through the hub whose claim for it stands. */
+			if (c->owner != c->origin)
+				tr_graph_mark_leaf_dirty(graph, c->owner);
+		}
 		report(graph, c, b & 1, (b & 2) != 0);
 	}
 }

@@ -444,6 +444,85 @@ tr_graph_generation(TrGraph *graph)
 	return graph->generation;
 }
 
+static void
+call_standing(GPtrArray *standing, TrGraphClaimFunc fn, gpointer user)
+{
+	for (guint i = 0; i < standing->len; i++) {
+		const TrGraphClaim *c = g_ptr_array_index(standing, i);
+		TrGraphClaimInfo info = {
+		        .origin = c->origin->name,
+		        .owner = c->owner->name,
+		        .prefix = c->prefix,
+		        .kind = (TrGraphClaimKind)c->kind,
+		};
+
+		fn(&info, user);
+	}
+}
+
+void
+tr_graph_foreach_claim_of(TrGraph *graph, const TrPrefix *prefix, TrGraphClaimFunc fn,
+                          gpointer user)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	g_autoptr(GPtrArray) standing = g_ptr_array_new();
+	TrPrefix p = *prefix;
+
+	tr_prefix_mask(&p);
+	tr_graph_claims_exact(graph, &p, all);
+	/* Collected first: @fn may call back into the graph (node_info). */
+	for (guint i = 0; i < all->len; i++) {
+		TrGraphClaim *c = g_ptr_array_index(all, i);
+
+		if (c->alive && c->accepted)
+			g_ptr_array_add(standing, c);
+	}
+	call_standing(standing, fn, user);
+}
+
+/* More changes than this kept between two takes: a daemon that does not
+ * take them (no linked hub) goes through everything at its next take. */
+#define CHANGES_MAX 65536
+
+void
+tr_graph_note_change(TrGraph *graph, const TrPrefix *prefix)
+{
+	if (graph->changed_all)
+		return;
+	if (g_hash_table_size(graph->changed) >= CHANGES_MAX) {
+		graph->changed_all = TRUE;
+		g_hash_table_remove_all(graph->changed);
+		return;
+	}
+	if (!g_hash_table_contains(graph->changed, prefix))
+		g_hash_table_add(graph->changed, g_memdup2(prefix, sizeof(*prefix)));
+}
+
+gboolean
+tr_graph_take_changes(TrGraph *graph, TrGraphPrefixFunc fn, gpointer user)
+{
+	g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer key;
+
+	/* The leaves' paths first: they note what moved. */
+	tr_graph_paths_ensure(graph);
+	if (graph->changed_all) {
+		graph->changed_all = FALSE;
+		g_hash_table_remove_all(graph->changed);
+		return FALSE;
+	}
+	/* Taken first: @fn may call back into the graph. */
+	g_hash_table_iter_init(&it, graph->changed);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		g_hash_table_iter_steal(&it);
+		g_ptr_array_add(taken, key);
+	}
+	for (guint i = 0; i < taken->len; i++)
+		fn(g_ptr_array_index(taken, i), user);
+	return TRUE;
+}
+
 void
 tr_graph_foreach_claim(TrGraph *graph, TrGraphClaimFunc fn, gpointer user)
 {
@@ -459,17 +538,7 @@ tr_graph_foreach_claim(TrGraph *graph, TrGraphClaimFunc fn, gpointer user)
 		if (c->alive && c->accepted)
 			g_ptr_array_add(standing, c);
 	}
-	for (guint i = 0; i < standing->len; i++) {
-		const TrGraphClaim *c = g_ptr_array_index(standing, i);
-		TrGraphClaimInfo info = {
-		        .origin = c->origin->name,
-		        .owner = c->owner->name,
-		        .prefix = c->prefix,
-		        .kind = (TrGraphClaimKind)c->kind,
-		};
-
-		fn(&info, user);
-	}
+	call_standing(standing, fn, user);
 }
 
 gboolean

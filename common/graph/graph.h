@@ -169,6 +169,23 @@ typedef void (*TrGraphClaimFunc)(const TrGraphClaimInfo *claim, gpointer user);
 /* Calls @fn for each standing claim (refused and withdrawn ones are not). */
 void tr_graph_foreach_claim(TrGraph *graph, TrGraphClaimFunc fn, gpointer user);
 
+/* Calls @fn for each standing claim of exactly @prefix. */
+void tr_graph_foreach_claim_of(TrGraph *graph, const TrPrefix *prefix, TrGraphClaimFunc fn,
+                               gpointer user);
+
+/*
+ * For a daemon that mirrors the standing claims into routes, so that a sync
+ * costs what changed, not every claim: calls @fn with each prefix whose
+ * claims were decided anew, or whose owner's reachability or next hop
+ * moved, since the last call, and forgets them. Returns FALSE (and calls
+ * nothing) when every path was computed anew in between (an edge came or
+ * went) or too much changed to keep count: then anything may have moved and
+ * the daemon goes through every claim (tr_graph_foreach_claim). The first
+ * call returns FALSE.
+ */
+typedef void (*TrGraphPrefixFunc)(const TrPrefix *prefix, gpointer user);
+gboolean tr_graph_take_changes(TrGraph *graph, TrGraphPrefixFunc fn, gpointer user);
+
 /* The graph in Graphviz dot, as `trellis graph` prints it. */
 char *tr_graph_to_dot(TrGraph *graph);
 

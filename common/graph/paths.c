@@ -93,40 +93,106 @@ has_edges(const TrGraphNode *n)
  * Leaves without a graph of their own (clients that do not speak it) state
  * no edges; the hub that claims their addresses speaks for them. Such a
  * node is reachable through the nearest reachable node whose claim for it
- * stands, one hop beyond it.
+ * stands, one hop beyond it. Reads only the paths of nodes reached by edges,
+ * so one leaf can be done alone while those stand.
  */
 static void
-reach_leaves(TrGraph *graph)
+reach_leaf(TrGraph *graph, TrGraphNode *n)
 {
-	GHashTableIter it;
-	gpointer value;
+	TrGraphNode *best = NULL;
 
-	g_hash_table_iter_init(&it, graph->nodes);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		TrGraphNode *n = value, *best = NULL;
+	if (n->visited || !n->owned || has_edges(n))
+		return;
+	for (guint i = 0; i < n->owned->len; i++) {
+		const TrGraphClaim *c = g_ptr_array_index(n->owned, i);
+		TrGraphNode *o = c->origin;
 
-		if (n->visited || !n->owned || has_edges(n))
+		/* Only origins on a path of edges (not another leaf). */
+		if (!c->alive || !c->accepted || !o->visited || (o != graph->self && !o->prevedge))
 			continue;
-		for (guint i = 0; i < n->owned->len; i++) {
-			const TrGraphClaim *c = g_ptr_array_index(n->owned, i);
-			TrGraphNode *o = c->origin;
-
-			/* Only origins on a path of edges (not another leaf). */
-			if (!c->alive || !c->accepted || !o->visited ||
-			    (o != graph->self && !o->prevedge))
-				continue;
-			if (!best || o->distance < best->distance ||
-			    (o->distance == best->distance && o->hops < best->hops))
-				best = o;
-		}
-		if (!best)
-			continue;
-		n->visited = TRUE;
-		n->distance = best->distance;
-		n->hops = best->hops + 1;
-		n->nexthop = best == graph->self ? n : best->nexthop;
-		n->via = best == graph->self ? n : best->via;
+		if (!best || o->distance < best->distance ||
+		    (o->distance == best->distance && o->hops < best->hops))
+			best = o;
 	}
+	if (!best)
+		return;
+	n->visited = TRUE;
+	n->distance = best->distance;
+	n->hops = best->hops + 1;
+	n->nexthop = best == graph->self ? n : best->nexthop;
+	n->via = best == graph->self ? n : best->via;
+}
+
+static void
+reset_path(TrGraphNode *n)
+{
+	n->visited = FALSE;
+	n->distance = G_MAXUINT64;
+	n->hops = G_MAXUINT;
+	n->nexthop = n->via = NULL;
+	n->prevedge = NULL;
+	n->indirect = FALSE;
+	n->heap = -1;
+}
+
+/* The outcome for one node: reachable or not since when, and the count. */
+static void
+settle(TrGraph *graph, TrGraphNode *n)
+{
+	if (n->counted != !n->visited) {
+		n->counted = !n->visited;
+		if (n->counted)
+			graph->unreachable++;
+		else
+			graph->unreachable--;
+	}
+	/* Learnt while unreachable: the forget timer starts now. */
+	if (!n->visited && n->unreachable_since == G_MININT64)
+		n->unreachable_since = graph->now;
+	if (n->visited == n->reachable)
+		return;
+	n->reachable = n->visited;
+	if (n->reachable) {
+		n->unreachable_since = G_MININT64;
+		g_debug("graph: node '%s' became reachable through '%s'", n->name,
+		        n->nexthop->name);
+	} else {
+		n->unreachable_since = graph->dirty_at;
+		g_debug("graph: node '%s' became unreachable", n->name);
+	}
+}
+
+/* What a route to one of @n's prefixes reads moved: they are noted. */
+static void
+note_owner(TrGraph *graph, TrGraphNode *n)
+{
+	for (guint i = 0; n->owned && i < n->owned->len; i++)
+		tr_graph_note_change(graph,
+		                     &((TrGraphClaim *)g_ptr_array_index(n->owned, i))->prefix);
+	for (guint i = 0; i < n->claims->len; i++) {
+		TrGraphClaim *c = g_ptr_array_index(n->claims, i);
+
+		if (c->owner == n)
+			tr_graph_note_change(graph, &c->prefix);
+	}
+}
+
+/* One leaf's path alone (the others stand). */
+static void
+update_leaf(TrGraph *graph, TrGraphNode *n)
+{
+	TrGraphNode *nexthop = n->nexthop;
+	gboolean reachable = n->reachable;
+	guint hops = n->hops;
+
+	/* A node reached by edges (or left unreachable by them) is Dijkstra's. */
+	if (n == graph->self || has_edges(n))
+		return;
+	reset_path(n);
+	reach_leaf(graph, n);
+	settle(graph, n);
+	if (n->reachable != reachable || n->nexthop != nexthop || n->hops != hops)
+		note_owner(graph, n);
 }
 
 void
@@ -138,17 +204,8 @@ tr_graph_paths_update(TrGraph *graph)
 	TrGraphNode *self = graph->self;
 
 	g_hash_table_iter_init(&it, graph->nodes);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		TrGraphNode *n = value;
-
-		n->visited = FALSE;
-		n->distance = G_MAXUINT64;
-		n->hops = G_MAXUINT;
-		n->nexthop = n->via = NULL;
-		n->prevedge = NULL;
-		n->indirect = FALSE;
-		n->heap = -1;
-	}
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		reset_path(value);
 	self->distance = 0;
 	self->hops = 0;
 	self->nexthop = self->via = self;
@@ -182,30 +239,18 @@ tr_graph_paths_update(TrGraph *graph)
 		}
 	}
 	g_ptr_array_unref(h.a);
-	reach_leaves(graph);
 
-	graph->unreachable = 0;
 	g_hash_table_iter_init(&it, graph->nodes);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		TrGraphNode *n = value;
-
-		graph->unreachable += !n->visited;
-		/* Learnt while unreachable: the forget timer starts now. */
-		if (!n->visited && n->unreachable_since == G_MININT64)
-			n->unreachable_since = graph->now;
-		if (n->visited == n->reachable)
-			continue;
-		n->reachable = n->visited;
-		if (n->reachable) {
-			n->unreachable_since = G_MININT64;
-			g_debug("graph: node '%s' became reachable through '%s'", n->name,
-			        n->nexthop->name);
-		} else {
-			n->unreachable_since = graph->dirty_at;
-			g_debug("graph: node '%s' became unreachable", n->name);
-		}
-	}
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		reach_leaf(graph, value);
+	g_hash_table_iter_init(&it, graph->nodes);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		settle(graph, value);
 	graph->paths_dirty = FALSE;
+	g_hash_table_remove_all(graph->leaves);
+	/* Anything may have moved: routes are looked at anew. */
+	graph->changed_all = TRUE;
+	g_hash_table_remove_all(graph->changed);
 	graph->stats.path_updates++;
 }
 
@@ -213,14 +258,45 @@ void
 tr_graph_mark_dirty(TrGraph *graph)
 {
 	graph->generation++;
-	if (!graph->paths_dirty)
+	if (!graph->paths_dirty && !g_hash_table_size(graph->leaves))
 		graph->dirty_at = graph->now;
 	graph->paths_dirty = TRUE;
 }
 
 void
+tr_graph_mark_leaf_dirty(TrGraph *graph, TrGraphNode *node)
+{
+	graph->generation++;
+	if (graph->paths_dirty)
+		return;
+	if (!g_hash_table_size(graph->leaves))
+		graph->dirty_at = graph->now;
+	g_hash_table_add(graph->leaves, node);
+}
+
+void
+tr_graph_paths_node_gone(TrGraph *graph, TrGraphNode *node)
+{
+	graph->generation++;
+	g_hash_table_remove(graph->leaves, node);
+	if (node->counted)
+		graph->unreachable--;
+}
+
+void
 tr_graph_paths_ensure(TrGraph *graph)
 {
-	if (graph->paths_dirty)
+	GHashTableIter it;
+	gpointer key;
+
+	if (graph->paths_dirty) {
 		tr_graph_paths_update(graph);
+		return;
+	}
+	if (!g_hash_table_size(graph->leaves))
+		return;
+	g_hash_table_iter_init(&it, graph->leaves);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		update_leaf(graph, key);
+	g_hash_table_remove_all(graph->leaves);
 }

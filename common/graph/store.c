@@ -28,6 +28,24 @@ prefix_bytes(const TrPrefix *p)
 	return p->family == TR_ADDR_IPV4 ? 4 : p->family == TR_ADDR_IPV6 ? 16 : 6;
 }
 
+/* The changes kept for tr_graph_take_changes(): masked prefixes. */
+static guint
+prefix_hash(gconstpointer p)
+{
+	const TrPrefix *x = p;
+	guint h = x->family * 257u + x->len;
+
+	for (unsigned i = 0; i < prefix_bytes(x); i++)
+		h = h * 31u + x->addr[i];
+	return h;
+}
+
+static gboolean
+prefix_equal(gconstpointer a, gconstpointer b)
+{
+	return tr_prefix_equal(a, b);
+}
+
 static guint
 claim_hash(gconstpointer p)
 {
@@ -108,7 +126,8 @@ tr_graph_node_get(TrGraph *graph, const char *name, gboolean create)
 	n->index = graph->order->len;
 	g_ptr_array_add(graph->order, n);
 	g_hash_table_insert(graph->nodes, n->name, n);
-	tr_graph_mark_dirty(graph);
+	/* Unreachable until an edge or a claim for it says otherwise. */
+	tr_graph_mark_leaf_dirty(graph, n);
 	return n;
 }
 
@@ -149,8 +168,9 @@ tr_graph_node_unref(TrGraph *graph, TrGraphNode *node)
 		g_ptr_array_remove_index_fast(graph->order, node->index);
 	}
 	g_hash_table_remove(graph->nodes, node->name);
+	/* With no edges and nothing naming it, it was on no one's path. */
+	tr_graph_paths_node_gone(graph, node);
 	node_free(node);
-	tr_graph_mark_dirty(graph);
 }
 
 TrGraphEdge *
@@ -309,6 +329,9 @@ tr_graph_claim_remove(TrGraph *graph, TrGraphClaim *claim)
 				o->outside = NULL;
 		}
 	}
+	/* A leaf reached through it looks for another way. */
+	if (claim->alive && claim->accepted && owner != origin)
+		tr_graph_mark_leaf_dirty(graph, owner);
 	g_free(claim);
 	tr_graph_claims_resolve(graph, &prefix);
 	if (owner != origin)
@@ -351,6 +374,8 @@ tr_graph_store_init(TrGraph *graph)
 	graph->claims = g_hash_table_new(claim_hash, claim_equal);
 	graph->by_prefix = g_tree_new_full(claim_order, NULL, NULL, NULL);
 	graph->pools = g_hash_table_new(NULL, NULL);
+	graph->leaves = g_hash_table_new(NULL, NULL);
+	graph->changed = g_hash_table_new_full(prefix_hash, prefix_equal, g_free, NULL);
 }
 
 void
@@ -361,6 +386,8 @@ tr_graph_store_clear(TrGraph *graph)
 
 	g_clear_pointer(&graph->by_prefix, g_tree_destroy);
 	g_clear_pointer(&graph->pools, g_hash_table_destroy);
+	g_clear_pointer(&graph->leaves, g_hash_table_destroy);
+	g_clear_pointer(&graph->changed, g_hash_table_destroy);
 	g_hash_table_iter_init(&it, graph->claims);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		g_free(key);

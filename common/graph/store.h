@@ -68,6 +68,7 @@ struct TrGraphNode {
 	guint hops;
 	gint heap;
 	gboolean reachable;
+	gboolean counted;  /* counted in TrGraph.unreachable */
 	gboolean indirect; /* reached only through an indirect edge */
 	gboolean visited;
 	gint64 unreachable_since;
@@ -88,19 +89,22 @@ struct TrGraph {
 	TrGraphConfig config;
 	char *self_name;
 	TrGraphNode *self;
-	guint64 seq;        /* our last version number */
-	GHashTable *nodes;  /* name -> TrGraphNode * */
-	GPtrArray *order;   /* the same nodes, for picking at random */
-	GHashTable *edges;  /* TrGraphEdge * (by from, to) */
-	GHashTable *claims; /* TrGraphClaim * (by origin, owner, prefix) */
-	GTree *by_prefix;   /* TrGraphClaim * ordered by address: overlap queries */
-	GHashTable *pools;  /* claims that were made pools (a few, one per hub): rule 1 */
-	GPtrArray *links;   /* TrGraphLink *, index = link id; [0] unused */
-	gboolean paths_dirty;
-	guint64 generation; /* tr_graph_generation() */
-	guint unreachable;  /* nodes known but not reachable (paths.c) */
-	gint64 dirty_at;    /* when the first change since the last computation came */
-	gint64 now;         /* the latest time a caller gave */
+	guint64 seq;          /* our last version number */
+	GHashTable *nodes;    /* name -> TrGraphNode * */
+	GPtrArray *order;     /* the same nodes, for picking at random */
+	GHashTable *edges;    /* TrGraphEdge * (by from, to) */
+	GHashTable *claims;   /* TrGraphClaim * (by origin, owner, prefix) */
+	GTree *by_prefix;     /* TrGraphClaim * ordered by address: overlap queries */
+	GHashTable *pools;    /* claims that were made pools (a few, one per hub): rule 1 */
+	GPtrArray *links;     /* TrGraphLink *, index = link id; [0] unused */
+	gboolean paths_dirty; /* every path is computed anew */
+	GHashTable *leaves;   /* ... or only these leaves' (their claims changed) */
+	GHashTable *changed;  /* TrPrefix * (owned): tr_graph_take_changes() */
+	gboolean changed_all; /* ... or everything may have changed */
+	guint64 generation;   /* tr_graph_generation() */
+	guint unreachable;    /* nodes known but not reachable (paths.c) */
+	gint64 dirty_at;      /* when the first change since the last computation came */
+	gint64 now;           /* the latest time a caller gave */
 	gint64 next_refresh;
 	gint64 next_expiry;
 	GRand *rand;
@@ -137,8 +141,16 @@ guint32 tr_graph_age(gint64 born, gint64 now);
  * recomputed after a change before anything reads them; a node that became
  * unreachable counts as such from the change's time. */
 void tr_graph_mark_dirty(TrGraph *graph);
+/* Only @node's path may have changed: a leaf (no edges of its own) whose
+ * claims did, or a node that came or goes. Its path is computed alone,
+ * unless every path is due anyway. */
+void tr_graph_mark_leaf_dirty(TrGraph *graph, TrGraphNode *node);
+/* @node is about to be freed (nothing names it, it has no edges). */
+void tr_graph_paths_node_gone(TrGraph *graph, TrGraphNode *node);
 void tr_graph_paths_update(TrGraph *graph);
 void tr_graph_paths_ensure(TrGraph *graph);
+/* For tr_graph_take_changes(): what a route to @prefix reads may have changed. */
+void tr_graph_note_change(TrGraph *graph, const TrPrefix *prefix);
 
 /* claims.c: ownership. Recomputes who is accepted around @prefix. */
 void tr_graph_claims_resolve(TrGraph *graph, const TrPrefix *prefix);
@@ -148,6 +160,8 @@ gboolean tr_prefix_overlap(const TrPrefix *a, const TrPrefix *b);
 gboolean tr_prefix_within(const TrPrefix *inner, const TrPrefix *outer);
 /* Appends every claim (alive or not) whose prefix overlaps @prefix. */
 void tr_graph_claims_overlapping(TrGraph *graph, const TrPrefix *prefix, GPtrArray *out);
+/* Appends every claim (alive or not) of exactly @prefix. */
+void tr_graph_claims_exact(TrGraph *graph, const TrPrefix *prefix, GPtrArray *out);
 
 /* view.c: what a link is told. */
 gboolean tr_graph_view_wants_edge(TrGraph *graph, TrGraphLink *link, const TrGraphEdge *edge);

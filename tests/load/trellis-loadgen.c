@@ -539,10 +539,12 @@ on_progress(gpointer p)
 	Gen *gen = p;
 
 	if (gen->storms > 0 && (gen->phase == PHASE_STORM || gen->tick_up > 0)) {
-		printf("progress %.1f s: up %u (+%u) attempts %u failed before TLS %u after %u\n",
+		printf("progress %.1f s: up %u (+%u) configured %u attempts %u failed before TLS "
+		       "%u "
+		       "after %u\n",
 		       gen->t_down ? (g_get_monotonic_time() - gen->t_down) / 1e6 : 0.0,
-		       gen->answered, gen->tick_up, gen->tick_attempts, gen->tick_failed_early,
-		       gen->tick_failed_late);
+		       gen->answered, gen->tick_up, gen->configured, gen->tick_attempts,
+		       gen->tick_failed_early, gen->tick_failed_late);
 		fflush(stdout);
 	}
 	gen->tick_attempts = gen->tick_failed_early = gen->tick_failed_late = gen->tick_up = 0;

@@ -108,7 +108,10 @@ netns_wait_for 15 sh -c "! ip netns exec '$c1' ping -c 1 -W 1 '$a3'" || fail "c1
 netns_wait_for 15 sh -c "'$B/cli/trellis' status --socket '$T/hub-1.sock' | grep -q 'hub-3 (hub): unreachable'" ||
 	fail "hub-3 still reachable on hub-1: $(status1)"
 echo "# hub-3 unreachable on hub-1 $((($(date +%s%N) - t0) / 1000000)) ms after hub-2 died"
-ok "the middle hub killed: the clients no longer reach each other, hub-3 is unreachable"
+# The pair went with the link it ran through: hub-1 ended it for c1, hub-3 for c3.
+netns_wait_for 10 grep -q "pair with psk:c3 ended: node:hub-2 left" "$T/c1.log" || fail "c1's pair did not end with hub-2"
+netns_wait_for 10 grep -q "pair with psk:c1 ended: node:hub-2 left" "$T/c3.log" || fail "c3's pair did not end with hub-2"
+ok "the middle hub killed: the clients no longer reach each other, hub-3 is unreachable, their pair ended on both sides"
 
 # The third link: hub-3's connector to hub-1 gets through.
 netns_exec "$h1" nft delete table inet trellis_line || fail "nft delete"

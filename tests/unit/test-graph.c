@@ -381,15 +381,24 @@ collect_claim(const TrGraphClaimInfo *c, gpointer p)
 	                                   tr_graph_claim_kind_name(c->kind)));
 }
 
+/* The strings of @all (which it takes), sorted, joined by spaces. */
+static char *
+sorted_text(GPtrArray *all)
+{
+	g_autoptr(GPtrArray) owned = all;
+
+	g_ptr_array_sort(owned, by_text);
+	g_ptr_array_add(owned, NULL);
+	return g_strjoinv(" ", (char **)owned->pdata);
+}
+
 static char *
 standing(Node *n)
 {
-	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
 
 	tr_graph_foreach_claim(n->graph, collect_claim, all);
-	g_ptr_array_sort(all, by_text);
-	g_ptr_array_add(all, NULL);
-	return g_strjoinv(" ", (char **)all->pdata);
+	return sorted_text(all);
 }
 
 static void
@@ -442,6 +451,133 @@ test_standing_claims(void)
 	g_assert_cmpstr(healed, ==,
 	                "hub-1:hub-1:198.19.16.0/20:pool "
 	                "hub-3:client-3:198.19.48.2/32:address hub-3:hub-3:198.19.48.0/20:pool");
+	net_clear(&net);
+}
+
+/* ---- What changed since the last look: a sync that costs what changed ---- */
+
+static void
+collect_prefix(const TrPrefix *p, gpointer user)
+{
+	char text[TR_PREFIX_STRLEN];
+
+	tr_prefix_to_string(p, text, sizeof(text));
+	g_ptr_array_add(user, g_strdup(text));
+}
+
+/* The prefixes tr_graph_take_changes() gives, sorted, or "all". */
+static char *
+changes(Node *n)
+{
+	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
+
+	if (!tr_graph_take_changes(n->graph, collect_prefix, all)) {
+		g_ptr_array_unref(all);
+		return g_strdup("all");
+	}
+	return sorted_text(all);
+}
+
+static void
+leaf_line(const char *name, const TrGraphNodeInfo *info, gpointer user)
+{
+	if (g_str_has_prefix(name, "c"))
+		g_ptr_array_add(user, g_strdup_printf("%s:%d:%s:%u", name, info->reachable,
+		                                      info->reachable ? info->nexthop : "-",
+		                                      info->reachable ? info->hops : 0));
+}
+
+/* The clients' paths as text (reachable, next hop, hops). */
+static char *
+leaves(Node *n)
+{
+	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
+
+	tr_graph_foreach_node(n->graph, leaf_line, all);
+	return sorted_text(all);
+}
+
+static guint64
+path_updates(Node *n)
+{
+	TrGraphStats st;
+
+	tr_graph_stats(n->graph, &st);
+	return st.path_updates;
+}
+
+/* Clients coming and going are the prefixes of their claims, and cost no
+ * computation of every path; an edge is "all". The leaves' paths done one
+ * by one match what a computation of every path gives. */
+static void
+test_changes(void)
+{
+	Net net;
+	Node *h1, *h2, *h3;
+	guint64 full;
+	g_autofree char *incremental = NULL, *recomputed = NULL;
+
+	net_init(&net);
+	h1 = add_node(&net, "hub-1", TRUE, TRUE, NULL);
+	h2 = add_node(&net, "hub-2", TRUE, TRUE, NULL);
+	h3 = add_node(&net, "hub-3", TRUE, TRUE, NULL);
+	claim(h1, NULL, "198.19.16.0/20", TR_GRAPH_CLAIM_POOL);
+	claim(h2, NULL, "198.19.32.0/20", TR_GRAPH_CLAIM_POOL);
+	claim(h3, NULL, "198.19.48.0/20", TR_GRAPH_CLAIM_POOL);
+	connect_nodes(h1, h2, 1000);
+	{
+		g_autofree char *first = changes(h1), *none = changes(h1);
+
+		g_assert_cmpstr(first, ==, "all");
+		g_assert_cmpstr(none, ==, "");
+	}
+	full = path_updates(h1);
+	claim(h2, "c2", "198.19.32.2/32", TR_GRAPH_CLAIM_ADDRESS);
+	claim(h1, "c1", "198.19.16.2/32", TR_GRAPH_CLAIM_ADDRESS);
+	{
+		g_autofree char *two = changes(h1);
+
+		g_assert_cmpstr(two, ==, "198.19.16.2/32 198.19.32.2/32");
+	}
+	g_assert_true(reachable(h1, "c2", "hub-2"));
+	g_assert_true(reachable(h1, "c1", "c1"));
+	/* A client whose subnet is refused (inside hub-2's pool, said by hub-1):
+	 * its prefix is told, it is no one's route and not reachable. */
+	claim(h1, "c9", "198.19.33.0/24", TR_GRAPH_CLAIM_SUBNET);
+	{
+		g_autofree char *refused = changes(h1);
+
+		g_assert_cmpstr(refused, ==, "198.19.33.0/24");
+	}
+	g_assert_false(reachable(h1, "c9", NULL));
+	{
+		TrPrefix c2 = prefix("198.19.32.2/32");
+
+		tr_graph_unclaim(h2->graph, "c2", &c2, net.now);
+		run(&net);
+	}
+	{
+		g_autofree char *gone = changes(h1);
+
+		g_assert_cmpstr(gone, ==, "198.19.32.2/32");
+	}
+	g_assert_false(reachable(h1, "c2", NULL));
+	claim(h2, "c3", "198.19.32.3/32", TR_GRAPH_CLAIM_ADDRESS);
+	/* None of this computed every path again. */
+	g_assert_cmpuint(path_updates(h1), ==, full);
+	incremental = leaves(h1);
+	g_assert_cmpstr(incremental, ==, "c1:1:c1:1 c2:0:-:0 c3:1:hub-2:2 c9:0:-:0");
+
+	/* An edge: every path again, and everything may have moved. */
+	connect_nodes(h2, h3, 1000);
+	{
+		g_autofree char *all = changes(h1);
+
+		g_assert_cmpstr(all, ==, "all");
+	}
+	g_assert_cmpuint(path_updates(h1), >, full);
+	recomputed = leaves(h1);
+	g_assert_cmpstr(recomputed, ==, incremental);
 	net_clear(&net);
 }
 
@@ -1033,6 +1169,7 @@ main(int argc, char **argv)
 	g_test_add_func("/graph/chain", test_chain);
 	g_test_add_func("/graph/line-of-hubs", test_line_of_hubs);
 	g_test_add_func("/graph/standing-claims", test_standing_claims);
+	g_test_add_func("/graph/changes", test_changes);
 	g_test_add_func("/graph/subnet-conflict", test_subnet_conflict);
 	g_test_add_func("/graph/conflict-tie", test_conflict_tie);
 	g_test_add_func("/graph/pool-collision", test_pool_collision);
