@@ -492,18 +492,36 @@ hub_graph_link_up(Session *s, const char *peer)
 	hub_graph_schedule(hub);
 }
 
-void
-hub_graph_link_down(Session *s)
+/* The link leaves the graph and the table of sessions it sends through. */
+static gboolean
+forget_link(Session *s)
 {
 	TrHub *hub = s->hub;
 
 	if (s->graph_link == 0 || hub->graph == NULL)
-		return;
+		return FALSE;
 	g_hash_table_remove(hub->graph_links, GUINT_TO_POINTER(s->graph_link));
 	tr_graph_link_down(hub->graph, s->graph_link, g_get_monotonic_time());
 	s->graph_link = 0;
-	hub->graph_resync = TRUE;
-	hub_graph_schedule(hub);
+	return TRUE;
+}
+
+void
+hub_graph_link_down(Session *s)
+{
+	if (!forget_link(s))
+		return;
+	s->hub->graph_resync = TRUE;
+	hub_graph_schedule(s->hub);
+}
+
+void
+hub_graph_session_freed(Session *s)
+{
+	/* A session freed without going first (the hub's end frees the
+	 * sessions left): the graph must not send through it any more, as
+	 * the withdrawals of the clients freed after it would. */
+	forget_link(s);
 }
 
 gboolean

@@ -169,6 +169,7 @@ void hub_graph_take_pools(Session *s, const TrMsg *m);
 gboolean hub_graph_in_pools(const TrMsg *m, const TrPrefix *addr);
 void hub_graph_link_up(Session *s, const char *peer); /* an active hub or node session */
 void hub_graph_link_down(Session *s);
+void hub_graph_session_freed(Session *s);
 /* A client's addresses and subnets, claimed in the graph for it (after its
  * lease); FALSE with @why when the network refuses a subnet (someone else's
  * behind another hub): nothing is left claimed. */

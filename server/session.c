@@ -22,6 +22,7 @@ hub_session_free(gpointer p)
 {
 	Session *s = p;
 
+	hub_graph_session_freed(s);
 	hub_unregister(s);
 	if (s->kind && s->kind->free)
 		s->kind->free(s->data);

@@ -12,6 +12,7 @@
 #   mesh_pair a 'p["path"]'      # a's first pair, from its status
 
 . "$TR_SOURCE_ROOT/tests/lib/nat.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 nat_require
 
 # Where clients reach the hub (an IPv6 lab sets "[fd00:...]") and what a
@@ -49,20 +50,8 @@ mesh_lab() {
 	nat_router r4 r4 4 symmetric && nat_host d d "$r4" 4 2
 }
 
-# mesh_pki NAME[=SUBNET]... -> a CA in $S, the hub's server certificate, a
-# client certificate per NAME (granting SUBNET where given)
-mesh_pki() {
-	local x
-	"$B/cli/trellis" pki init --state-dir "$S" >/dev/null || return 1
-	"$B/cli/trellis" pki issue hub --server --state-dir "$S" >/dev/null || return 1
-	for x in "$@"; do
-		if [ "${x#*=}" != "$x" ]; then
-			"$B/cli/trellis" pki issue "${x%%=*}" --subnet "${x#*=}" --state-dir "$S" >/dev/null || return 1
-		else
-			"$B/cli/trellis" pki issue "$x" --state-dir "$S" >/dev/null || return 1
-		fi
-	done
-}
+# mesh_pki NAME[=SUBNET]... -> the mesh tests' PKI in $S: pki_network (pki.sh)
+mesh_pki() { pki_network "$S" "$@"; }
 
 # mesh_hub NS LOG [args] -> the hub in NS (pool 198.19.100.0/24, no IPv6
 # pool), its output in $T/LOG (emptied first), $hub_pid; waits until it listens

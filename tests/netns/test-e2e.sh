@@ -10,6 +10,8 @@
 #                          tunnel 198.19.1.0/24)
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
+. "$TR_SOURCE_ROOT/tests/lib/filter.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v gnutls-cli >/dev/null || netns_skip "gnutls-cli (gnutls-bin) is not installed"
 
@@ -17,11 +19,8 @@ S=$T/state
 O=$T/other
 
 # ---- PKI: the network's CA, a hub, clients; a second, unrelated CA ----------
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-for name in c1 c2 c3; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-$B/cli/trellis pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
-$B/cli/trellis pki issue stranger --state-dir "$O" >/dev/null || fail "issue stranger"
+pki_network "$S" c1 c2 c3 || fail "pki"
+pki_init "$O" --network other && pki_issue "$O" stranger || fail "the other CA"
 printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
 chmod 600 "$T/passwd"
 printf 'wonderland\n' >"$T/alice.pw"
@@ -131,19 +130,14 @@ ok "keys replaced every 2 s (epoch >= 2 on every session) with no ping lost"
 
 # ---- UDP blocked -> TCP fallback -> back to UDP --------------------------------
 : >"$T/c1.log.mark"
-netns_exec "$c1" nft -f - <<'NFT' || fail "nft"
-table inet trellis_test {
-	chain in { type filter hook input priority 0; udp sport 3210 drop; }
-	chain out { type filter hook output priority 0; udp dport 3210 drop; }
-}
-NFT
+filter_udp_port "$c1" 3210 || fail "nft"
 before=$(grep -c "data now over TLS" "$T/c1.log")
 netns_wait_for 15 sh -c "[ \$(grep -c 'data now over TLS' '$T/c1.log') -gt $before ]" || fail "no fallback to TLS"
 netns_exec "$c1" ping -c 5 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "no traffic over the TLS fallback"
 netns_exec "$c1" ping -c 3 -i 0.2 -W 2 "$a2" >/dev/null || fail "no client-to-client traffic over the fallback"
 ok "UDP blocked: traffic continues over TLS"
 before=$(grep -c "data now over UDP" "$T/c1.log")
-netns_exec "$c1" nft delete table inet trellis_test || fail "nft delete"
+filter_lift "$c1" || fail "nft delete"
 netns_wait_for 15 sh -c "[ \$(grep -c 'data now over UDP' '$T/c1.log') -gt $before ]" || fail "did not return to UDP"
 netns_exec "$c1" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "no traffic after returning to UDP"
 ok "UDP unblocked: back to UDP"

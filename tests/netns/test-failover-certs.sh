@@ -16,12 +16,13 @@
 #   [c2] 198.18.4.2 -- 198.18.4.1 [hub-b]     [c2] 198.18.5.2 -- 198.18.5.1 [hub-a]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 S=$T/pki
 
-"$B/cli/trellis" pki init --state-dir "$S" >/dev/null || fail "pki init"
+pki_init "$S" || fail "pki init"
 for x in "hub-a --server" "hub-b --server" c1 c2; do
-	"$B/cli/trellis" pki issue $x --state-dir "$S" >/dev/null || fail "issue $x"
+	pki_issue "$S" $x || fail "issue $x"
 done
 netns_new ha huba && netns_new hb hubb && netns_new c1 c1 && netns_new c2 c2 &&
 	netns_new c3 c3 || fail "netns"

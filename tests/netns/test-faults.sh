@@ -22,14 +22,13 @@
 # TR_FAULTS_MB overrides the transfer size (default: see TESTING.md).
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
 S=$T/state
 . "$TR_SOURCE_ROOT/tests/lib/faults.sh"
 
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue cl --state-dir "$S" >/dev/null || fail "issue cl"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
+pki_network "$S" cl || fail "pki"
 
 netns_new hub hub || fail "netns"
 netns_new rt router || fail "netns"

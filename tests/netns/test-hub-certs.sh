@@ -12,21 +12,21 @@
 #   [hub-o] 198.18.4.2 --+
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 S=$T/pki
 O=$T/other
 
-"$B/cli/trellis" pki init --state-dir "$S" >/dev/null || fail "pki init"
+pki_init "$S" || fail "pki init"
 for h in hub-a hub-b hub-r; do
-	"$B/cli/trellis" pki issue "$h" --server --state-dir "$S" >/dev/null || fail "issue $h"
+	pki_issue "$S" "$h" --server || fail "issue $h"
 done
-"$B/cli/trellis" pki issue hub-x --state-dir "$S" >/dev/null || fail "issue hub-x (client)"
+pki_issue "$S" hub-x || fail "issue hub-x (client)"
 # hub-r keeps its copy of what revoking moves away.
 R=$T/revoked && mkdir -p "$R/issued" && cp "$S/ca.crt" "$R/" && cp "$S"/issued/hub-r.* "$R/issued/" ||
 	fail "copy hub-r"
 "$B/cli/trellis" pki revoke hub-r --state-dir "$S" >/dev/null || fail "revoke hub-r"
-"$B/cli/trellis" pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
-"$B/cli/trellis" pki issue hub-o --server --state-dir "$O" >/dev/null || fail "issue hub-o"
+pki_init "$O" --network other && pki_issue "$O" hub-o --server || fail "the other CA"
 
 netns_new ha huba && netns_new hb hubb && netns_new hx hubx && netns_new hr hubr &&
 	netns_new ho hubo || fail "netns"

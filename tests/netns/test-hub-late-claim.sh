@@ -9,20 +9,14 @@
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
+. "$TR_SOURCE_ROOT/tests/lib/filter.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new c1 c1 && netns_new x2 x2 || fail "netns"
 netns_link "$h1" 198.18.1.1/24 "$h2" 198.18.1.2/24 || fail "link"
 netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
 netns_link "$x2" 198.18.4.2/24 "$h2" 198.18.4.1/24 || fail "link"
-netns_exec "$h1" nft -f - <<'NFT' || fail "nft"
-table inet trellis_late {
-	chain input {
-		type filter hook input priority 0;
-		ip saddr 198.18.1.2 drop
-	}
-}
-NFT
+filter_from "$h1" 198.18.1.2 || fail "nft"
 
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 1
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 1 -c 198.18.1.1
@@ -35,7 +29,7 @@ netns_wait_for 15 grep -q "connected to" "$T/x2.log" || fail "x2 did not connect
 grep -q "node hub-1 connected" "$T/hub2.log" && fail "the hubs linked before the filter was lifted"
 ok "apart, hub-1 accepts c1's subnet and hub-2 x2's overlapping one"
 
-netns_exec "$h1" nft delete table inet trellis_late || fail "nft delete"
+filter_lift "$h1" || fail "nft delete"
 t0=$(date +%s%N)
 want="subnet 198.18.200.128/25 of 'x2'"
 netns_wait_for 30 grep -q "client psk:x2: disconnecting: the network refuses the claim: $want" "$T/hub2.log" ||

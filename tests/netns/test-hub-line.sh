@@ -14,6 +14,7 @@
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
+. "$TR_SOURCE_ROOT/tests/lib/filter.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
 netns_new h1 hub1 && netns_new h2 hub2 && netns_new h3 hub3 && netns_new c1 c1 &&
@@ -25,14 +26,7 @@ netns_link "$c1" 198.18.3.2/24 "$h1" 198.18.3.1/24 || fail "link"
 netns_link "$c3" 198.18.4.2/24 "$h3" 198.18.4.1/24 || fail "link"
 netns_link "$x3" 198.18.6.2/24 "$h3" 198.18.6.1/24 || fail "link"
 # The third link is there but hub-1 drops it until hub-2 has died.
-netns_exec "$h1" nft -f - <<'NFT' || fail "nft"
-table inet trellis_line {
-	chain input {
-		type filter hook input priority 0;
-		ip saddr 198.18.5.3 drop
-	}
-}
-NFT
+filter_from "$h1" 198.18.5.3 || fail "nft"
 
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 1 --peer-timeout 5
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 1 --peer-timeout 5 -c 198.18.1.1
@@ -114,7 +108,7 @@ netns_wait_for 10 grep -q "pair with psk:c1 ended: node:hub-2 left" "$T/c3.log" 
 ok "the middle hub killed: the clients no longer reach each other, hub-3 is unreachable, their pair ended on both sides"
 
 # The third link: hub-3's connector to hub-1 gets through.
-netns_exec "$h1" nft delete table inet trellis_line || fail "nft delete"
+filter_lift "$h1" || fail "nft delete"
 t0=$(date +%s%N)
 netns_wait_for 40 reaches || fail "the third link did not restore c1 -> c3: $(status1)"
 echo "# c1 reaches c3 again $((($(date +%s%N) - t0) / 1000000)) ms after the third link was unblocked"

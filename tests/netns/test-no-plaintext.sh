@@ -12,15 +12,15 @@
 #                                 tcpdump on the veth (underlay) and trellis0
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
+. "$TR_SOURCE_ROOT/tests/lib/filter.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 
 S=$T/state
 marker() { python3 -c 'import secrets; print("TRMARK" + secrets.token_hex(24))'; }
 
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue cl --state-dir "$S" >/dev/null || fail "issue cl"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
+pki_network "$S" cl || fail "pki"
 
 netns_new hub hub || fail "netns"
 netns_new cl client || fail "netns"
@@ -118,17 +118,12 @@ send_markers "$udp1" "$tcp1"
 ok "markers crossed the tunnel over the UDP data path (20 datagrams, a 1 MB stream)"
 
 # The TLS fallback: UDP blocked on the client side.
-netns_exec "$cl" nft -f - <<'NFT' || fail "nft"
-table inet trellis_test {
-	chain in { type filter hook input priority 0; udp sport 3210 drop; }
-	chain out { type filter hook output priority 0; udp dport 3210 drop; }
-}
-NFT
+filter_udp_port "$cl" 3210 || fail "nft"
 netns_wait_log 15 "$T/client.log" "data now over TLS" || fail "no fallback to TLS"
 netns_wait_log 15 "$T/hub.log" "data now over TLS" || fail "the hub did not move to TLS"
 send_markers "$udp2" "$tcp2"
 ok "markers crossed the tunnel over the TLS fallback"
-netns_exec "$cl" nft delete table inet trellis_test || fail "nft delete"
+filter_lift "$cl" || fail "nft delete"
 sleep 0.5
 netns_kill "$under_pid"
 netns_kill "$tun_pid"

@@ -28,8 +28,8 @@ if2=$NAT_WAN_IF
 nat_router r1 r1 1 cone && nat_router r2 r2 2 cone || fail "routers"
 nat_host c1 c1 "$r1" 1 2 && nat_host c2 c2 "$r2" 2 2 || fail "hosts"
 
-hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 2
-hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 2 -c 198.18.10.2
+hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 2 --route fd00:19::/32
+hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 2 --route fd00:19::/32 -c 198.18.10.2
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
 
 client "$c1" c1 198.18.10.2 c1.log --control-socket "$T/c1.sock"
@@ -47,7 +47,9 @@ pair() { # pair NAME EXPR -> EXPR (Python) on NAME's first pair, p
 # introduce the two, and the two introductions cross on the hub link. The target's
 # hub settles it the same way on both sides (the pair made for c1, whose name sorts
 # first, stands); one pair goes direct through the two cone NATs.
-a1=$(hubs_tun_addr "$c1")
+# c2 pings c1's IPv6 address: hub-2's introduction starts from an IPv6 destination.
+a1=$(ip -n "$c1" -6 -o addr show dev trellis0 scope global | awk '{print $4}' | cut -d/ -f1)
+[ -n "$a1" ] || fail "c1 has no IPv6 tunnel address"
 ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
 table ip hold {
 	chain between {
@@ -59,9 +61,9 @@ table ip hold {
 NFT
 t0=$(date +%s%N)
 netns_spawn "$c2" ping -c 5 -i 0.2 -W 1 "$a1" >"$T/ping0.out" 2>&1
+netns_wait_for 5 grep -q "introducing psk:c2 to c1 ($a1/128" "$T/hub2.log" || fail "hub-2 did not introduce c2 (IPv6)"
 netns_wait_for 10 netns_exec "$c1" ping -c 1 -W 1 "$a2" >/dev/null || fail "c1 cannot reach c2 ($a2)"
 netns_wait_for 5 grep -q "introducing psk:c1 to c2" "$T/hub1.log" || fail "hub-1 did not introduce c1"
-netns_wait_for 5 grep -q "introducing psk:c2 to c1" "$T/hub2.log" || fail "hub-2 did not introduce c2"
 ip netns exec "$NAT_INET" nft delete table ip hold
 netns_exec "$c1" ping -c 3 -i 0.2 -W 1 -q "$a2" >/dev/null
 netns_wait_for 15 grep -q "pair with psk:c2: direct to" "$T/c1.log" || fail "c1's pair with c2 did not go direct"
@@ -75,7 +77,7 @@ pairs() { "$B/cli/trellis" status --json --socket "$T/$1.sock" |
 	python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)[0]["pairs"]))'; }
 [ "$(pairs c1)" = "$(pairs c2)" ] && [ "$(pairs c1 | wc -w)" = 1 ] ||
 	fail "one pair expected: c1 has $(pairs c1), c2 has $(pairs c2)"
-ok "c1 (hub-1) and c2 (hub-2) introduced from both sides at once: one pair stands, both statuses show the peer, path direct"
+ok "c1 (hub-1) and c2 (hub-2) introduced from both sides at once (IPv4 and IPv6 traffic): one pair stands, both statuses show the peer, path direct"
 
 # 2. 200 pings: almost nothing on the hub link (198.18.10.2 <-> 198.18.20.2).
 mesh_capture "$h1" "$if1" "$T/link.pcap" "host 198.18.20.2"

@@ -12,6 +12,7 @@
 #   [fk: fake gateway, garbage SSDP/HTTP/NAT-PMP] 198.18.203.254 ----- [hub2] 198.18.203.1
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v miniupnpd >/dev/null || netns_skip "miniupnpd (miniupnpd-nftables) is not installed"
 command -v stund >/dev/null || netns_skip "stund (stun-server) is not installed"
@@ -21,9 +22,7 @@ command -v upnpc >/dev/null || netns_skip "upnpc (miniupnpc) is not installed"
 S=$T/state
 
 # ---- PKI ------------------------------------------------------------------------
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-for name in out lan; do $B/cli/trellis pki issue "$name" --state-dir "$S" >/dev/null || fail "issue $name"; done
+pki_network "$S" out lan || fail "pki"
 
 # ---- The networks ------------------------------------------------------------------
 netns_new out out || fail "netns"

@@ -18,16 +18,14 @@
 # TR_PARTS="a c" runs only those parts.
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v nft >/dev/null || netns_skip "nftables (nft) is not installed"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 
 S=$T/state
 SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
 
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-$B/cli/trellis pki issue c1 --state-dir "$S" >/dev/null || fail "issue c1"
-$B/cli/trellis pki issue lanc --subnet 198.19.50.0/24 --state-dir "$S" >/dev/null || fail "issue lanc"
+pki_network "$S" c1 lanc=198.19.50.0/24 || fail "pki"
 head -c 20M /dev/urandom >"$T/blob" || fail "test data"
 want=$(sha256sum "$T/blob" | cut -d' ' -f1)
 

@@ -8,6 +8,7 @@
 #   [hub] 198.18.1.1 ---- 198.18.1.2 [c1]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 id nobody >/dev/null 2>&1 || netns_skip "no user 'nobody'"
 S=$T/state
 R=$T/run
@@ -17,8 +18,7 @@ mkdir -p "$R" && chmod 1777 "$R" && chmod 755 "$T"
 
 netns_new hub hub && netns_new c1 c1 || fail "netns"
 netns_link "$hub" 198.18.1.1/24 "$c1" 198.18.1.2/24 || fail "link"
-$B/cli/trellis pki init --state-dir "$S" >/dev/null && $B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null &&
-	$B/cli/trellis pki issue c1 --state-dir "$S" >/dev/null || fail "pki"
+pki_network "$S" c1 || fail "pki"
 
 # The hub as a daemon: the command returns once it listens, the pid file names it.
 cat >"$T/notify.py" <<'PY'

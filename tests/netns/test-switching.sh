@@ -11,6 +11,7 @@
 #      [lan] 198.19.50.2 -- 198.19.50.1 [c1] ---- [hub] ---- [c2]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
 S=$T/state
 KEY="correct horse battery staple"
@@ -82,10 +83,7 @@ netns_link "$hubB" 198.18.12.1/24 "$d2" 198.18.12.2/24 || fail link
 netns_link "$d1" 198.19.50.1/24 "$lan" 198.19.50.2/24 1500 || fail link
 netns_exec "$lan" ip route add default via 198.19.50.1 || fail route
 netns_exec "$d1" sysctl -qw net.ipv4.ip_forward=1
-$B/cli/trellis pki init --state-dir "$S" >/dev/null &&
-	$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null &&
-	$B/cli/trellis pki issue d1 --subnet 198.19.50.0/24 --state-dir "$S" >/dev/null &&
-	$B/cli/trellis pki issue d2 --state-dir "$S" >/dev/null || fail pki
+pki_network "$S" d1=198.19.50.0/24 d2 || fail pki
 netns_spawn "$hubB" "$B/server/trellis-server" --mode router --mtu 1280 --route 198.19.50.0/24 \
 	--ca "$S/ca.crt" --cert "$S/issued/hub.crt" --key "$S/issued/hub.key" --state-dir "$S" \
 	--control-socket none >"$T/hubB.log" 2>&1

@@ -3,8 +3,9 @@
  * TLS 1.3 resumption (common/auth/tls.c): a certificate session resumes with
  * the ticket its hub sent, with (EC)DHE, and the hub still checks the
  * client's certificate from the ticket (a revoked one is refused); a
- * shared-key session gets no ticket; a ticket from another hub (another
- * ticket key, e.g. after a restart) means a full handshake.
+ * shared-key session gets no ticket (also from a hub that has certificates
+ * too); a ticket from another hub (another ticket key, e.g. after a
+ * restart) means a full handshake.
  */
 #include "common/auth/tls.h"
 #include "common/base/error.h"
@@ -303,6 +304,54 @@ test_shared_key(void)
 	pair_close(&p);
 }
 
+/* A hub with certificates and a shared key: its shared-key clients read the
+ * ticket it sends after every handshake and keep none; a certificate client
+ * of the same hub resumes. */
+static void
+test_mixed_hub(Fixture *f, gconstpointer data)
+{
+	g_autofree char *ca = tr_pki_ca_cert_path(f->state);
+	g_autofree char *crl = tr_pki_crl_path(f->state);
+	g_autofree char *cert = tr_pki_cert_path(f->state, "hub");
+	g_autofree char *key = tr_pki_key_path(f->state, "hub");
+	TrTlsConfig hc = {.is_server = TRUE,
+	                  .ca_file = ca,
+	                  .crl_file = crl,
+	                  .cert_file = cert,
+	                  .key_file = key,
+	                  .shared_key = "correct horse battery staple"};
+	TrTlsConfig cc = {.is_server = FALSE, .shared_key = "correct horse battery staple"};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TrTlsCreds) hub = tr_tls_creds_new(&hc, &error);
+	g_autoptr(TrTlsCreds) psk_client = tr_tls_creds_new(&cc, &error);
+	g_autoptr(GBytes) ticket = NULL;
+	g_autofree char *id = NULL;
+	Pair p;
+
+	g_assert_no_error(error);
+	pair_open(&p, hub, psk_client, NULL);
+	g_assert_true(pair_handshake(&p, &error, &error));
+	id = verify(p.hub, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(id, ==, "psk:trellis");
+	g_free(verify(p.client, &error));
+	g_assert_no_error(error);
+	pair_exchange(&p);
+	pair_exchange(&p);
+	g_assert_null(tr_tls_take_ticket(p.client));
+	pair_close(&p);
+
+	ticket = full_session(f, hub);
+	pair_open(&p, hub, f->client, ticket);
+	g_assert_true(pair_handshake(&p, &error, &error));
+	g_assert_true(tr_tls_resumed(p.hub));
+	g_clear_pointer(&id, g_free);
+	id = verify(p.hub, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(id, ==, "alice");
+	pair_close(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,5 +363,7 @@ main(int argc, char **argv)
 	g_test_add("/tls-resume/other-hub", Fixture, NULL, fixture_setup, test_other_hub,
 	           fixture_teardown);
 	g_test_add_func("/tls-resume/shared-key", test_shared_key);
+	g_test_add("/tls-resume/mixed-hub", Fixture, NULL, fixture_setup, test_mixed_hub,
+	           fixture_teardown);
 	return g_test_run();
 }
