@@ -9,6 +9,7 @@
  */
 #include "common/auth/node-key.h"
 #include "common/base/log.h"
+#include "common/ctrl/handshake-pool.h"
 #include "common/datapath/dataplane.h"
 #include "common/datapath/fwd.h"
 #include "common/datapath/route.h"
@@ -59,6 +60,7 @@ struct _TrHub {
 	GHashTable *waiting_by_source; /* source -> waiting connections (GUINT) */
 	guint waiting_id;              /* starts waiting ones once slots are free */
 	guint64 n_shed;                /* connections closed for want of room in the queue */
+	TrHandshakePool *handshakes;   /* TLS handshakes on threads of their own (tr_hub_start) */
 	TrLogLimit refusals;           /* refused or failed connections: a bounded log rate */
 	gint64 crl_mtime;
 	char *crl_error; /* set while the CRL cannot be loaded: no new sessions */

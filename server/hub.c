@@ -221,6 +221,8 @@ tr_hub_start(TrHub *hub)
 	char a[TR_PREFIX_STRLEN];
 	TrPrefix p;
 
+	/* After the privileges are dropped: a thread keeps its own capabilities. */
+	hub->handshakes = tr_handshake_pool_new(hub->cfg.handshake_threads);
 	hub_accept_start(hub);
 	memset(&p, 0, sizeof(p));
 	if (hub->pool)
@@ -279,6 +281,8 @@ tr_hub_free(TrHub *hub)
 	if (hub->connectors)
 		hub_connectors_free(hub);
 	g_clear_pointer(&hub->sessions, g_hash_table_unref);
+	/* After the sessions: those still handshaking are closed as the threads let go. */
+	g_clear_pointer(&hub->handshakes, tr_handshake_pool_free);
 	/* The sessions left the data plane; now the workers stop. */
 	g_clear_pointer(&hub->dp, tr_dataplane_free);
 	g_clear_pointer(&hub->by_identity, g_hash_table_unref);

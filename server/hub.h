@@ -69,7 +69,8 @@ typedef struct {
 	guint handshake_timeout_ms;
 	guint max_pending;
 	guint max_pending_per_source;
-	guint max_waiting; /* accepted connections waiting for a handshake slot */
+	guint max_waiting;       /* accepted connections waiting for a handshake slot */
+	guint handshake_threads; /* TLS handshakes off the main loop; 0: one per core */
 
 	/* The symmetric model: other nodes configured alike to connect to. */
 	char **connect;

@@ -132,6 +132,10 @@ const TrOptDesc tr_server_options[] = {
          "Most connections in the handshake at once from one address (IPv6: one /64); more are "
          "closed at once",
          0},
+        {"handshake-threads", 0, TR_OPT_INT, "N", "0", 0, 64, NULL, "Performance",
+         "Threads that do the TLS handshakes of new connections, off the main loop; 0 is one per "
+         "CPU core",
+         0},
         TR_DATAPLANE_OPTIONS TR_PORTMAP_OPTIONS TR_SERVICE_OPTIONS};
 const guint tr_server_n_options = G_N_ELEMENTS(tr_server_options);
 
@@ -214,6 +218,7 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->max_pending_per_source = (guint)tr_options_get_int(o, "max-pending-per-source", 16);
 	c->max_waiting = (guint)tr_options_get_int(o, "max-waiting", 16384);
 	c->handshake_timeout_ms = (guint)tr_options_get_int(o, "handshake-timeout", 10) * 1000;
+	c->handshake_threads = (guint)tr_options_get_int(o, "handshake-threads", 0);
 	c->connect = g_strdupv((char **)tr_options_get_strv(o, "connect"));
 	c->dst_timeout = (guint)tr_options_get_int(o, "dst-timeout", 300);
 	tr_dp_tuning_from_options(o, &c->tuning);

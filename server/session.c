@@ -404,6 +404,10 @@ hub_session_new(TrHub *hub, int fd, const char *remote, TrTlsCreds *creds, gbool
 		g_free(s);
 		return NULL;
 	}
+	/* Its TLS handshake on the pool's threads; without one (before the hub
+	 * starts) on the main loop. */
+	if (hub->handshakes)
+		tr_link_set_handshake_pool(s->link, hub->handshakes);
 	g_hash_table_add(hub->sessions, s);
 	return s;
 }

@@ -249,23 +249,32 @@ tr_log_shutdown(void)
 	g_mutex_unlock(&log_lock);
 }
 
+/* One lock for every limit: they are taken on rare paths (refusals), now and
+ * then from a handshake thread (common/ctrl/handshake-pool.h). */
+static GMutex limit_lock;
+
 gboolean
 tr_log_limit(TrLogLimit *l, const char *what, guint burst, guint window_sec)
 {
 	gint64 now = g_get_monotonic_time();
+	guint suppressed = 0;
+	gboolean ok;
 
+	g_mutex_lock(&limit_lock);
 	if (now - l->window_start >= (gint64)window_sec * G_USEC_PER_SEC) {
-		if (l->suppressed)
-			g_message("%u more %s in the last %u s (not logged one by one)",
-			          l->suppressed, what, window_sec);
+		suppressed = l->suppressed;
 		l->window_start = now;
 		l->count = 0;
 		l->suppressed = 0;
 	}
-	if (l->count < burst) {
+	ok = l->count < burst;
+	if (ok)
 		l->count++;
-		return TRUE;
-	}
-	l->suppressed++;
-	return FALSE;
+	else
+		l->suppressed++;
+	g_mutex_unlock(&limit_lock);
+	if (suppressed)
+		g_message("%u more %s in the last %u s (not logged one by one)", suppressed, what,
+		          window_sec);
+	return ok;
 }

@@ -28,7 +28,7 @@ TrLogLevel tr_log_get_level(void);
  * A bound on how fast one kind of event may fill the log (failed
  * handshakes, refused peers...): at most @burst lines per @window_sec. Call
  * before logging; FALSE means skip this line. When a window ends with lines
- * skipped, the next call first logs how many, under @what.
+ * skipped, the next call first logs how many, under @what. Any thread.
  */
 typedef struct {
 	gint64 window_start;

@@ -3,6 +3,7 @@
 
 #include "common/base/error.h"
 #include "common/base/io-watch.h"
+#include "common/ctrl/handshake-pool.h"
 #include "platform/net.h"
 
 #include <errno.h>
@@ -29,7 +30,9 @@ struct _TrCtrl {
 	char *peer;
 	TrCtrlCallbacks cb;
 	gpointer user_data;
-	TrIoWatch *watch; /* every connection behind one source (common/base/io-watch.h) */
+	TrIoWatch *watch;      /* every connection behind one source (common/base/io-watch.h) */
+	TrHandshakePool *pool; /* the handshake's threads, or NULL: on this loop */
+	TrHandshakeJob *job;   /* while a worker has the session and the socket */
 	guint timeout_id;
 	GByteArray *in;
 	GByteArray *out;
@@ -38,6 +41,17 @@ struct _TrCtrl {
 };
 
 static void ctrl_finish(TrCtrl *ctrl, GError *error);
+static gboolean on_io(int fd, GIOCondition rev, gpointer user_data);
+
+/* TLS is up: the owner hears it, then reads what came behind the handshake. */
+static void
+handshake_done(TrCtrl *ctrl)
+{
+	ctrl->state = STATE_OPEN;
+	g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
+	if (ctrl->cb.established)
+		ctrl->cb.established(ctrl, ctrl->user_data);
+}
 
 static void
 update_events(TrCtrl *ctrl)
@@ -187,10 +201,7 @@ on_io(int fd, GIOCondition rev, gpointer user_data)
 			update_events(ctrl);
 			return G_SOURCE_CONTINUE;
 		}
-		ctrl->state = STATE_OPEN;
-		g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
-		if (ctrl->cb.established)
-			ctrl->cb.established(ctrl, ctrl->user_data);
+		handshake_done(ctrl);
 		if (ctrl->state != STATE_OPEN) {
 			update_events(ctrl);
 			return G_SOURCE_CONTINUE;
@@ -268,12 +279,60 @@ on_handshake_timeout(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+static void
+close_fd(TrCtrl *ctrl)
+{
+	if (ctrl->fd >= 0) {
+		tr_sock_close(ctrl->fd);
+		ctrl->fd = -1;
+	}
+}
+
+/* The worker let go of the session: it comes to this loop, or is closed. */
+static void
+on_pool_done(int rc, GError *error, gpointer user_data)
+{
+	g_autoptr(TrCtrl) ctrl = user_data; /* the pool's reference */
+
+	ctrl->job = NULL;
+	if (ctrl->state == STATE_CLOSED) {
+		/* Ended here while the worker had it; its socket closes now. */
+		g_clear_error(&error);
+		close_fd(ctrl);
+		return;
+	}
+	if (rc <= 0) {
+		ctrl_finish(ctrl, error ? error
+		                        : g_error_new(TR_ERROR, TR_ERROR_FAILED,
+		                                      "TLS handshake: its thread stopped"));
+		return;
+	}
+	ctrl->watch = tr_io_watch_new(ctrl->fd, G_IO_IN, on_io, ctrl);
+	handshake_done(ctrl);
+	/* Application data may already be buffered behind the handshake. */
+	on_io(ctrl->fd, G_IO_IN, ctrl);
+}
+
+void
+tr_ctrl_set_handshake_pool(TrCtrl *ctrl, TrHandshakePool *pool)
+{
+	g_return_if_fail(ctrl->state == STATE_HANDSHAKE && ctrl->watch == NULL &&
+	                 ctrl->job == NULL);
+	ctrl->pool = pool;
+}
+
 void
 tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms)
 {
-	ctrl->watch = tr_io_watch_new(ctrl->fd, G_IO_IN | G_IO_OUT, on_io, ctrl);
-	/* Clients speak first in TLS: a kick sends the first flight now. */
-	tr_io_watch_kick(ctrl->watch);
+	if (ctrl->pool != NULL) {
+		/* The worker has the session and the socket until on_pool_done. */
+		ctrl->job = tr_handshake_pool_run(ctrl->pool, ctrl->tls, ctrl->fd, on_pool_done,
+		                                  tr_ctrl_ref(ctrl));
+	} else {
+		ctrl->watch = tr_io_watch_new(ctrl->fd, G_IO_IN | G_IO_OUT, on_io, ctrl);
+		/* Clients speak first in TLS: a kick sends the first flight now. */
+		tr_io_watch_kick(ctrl->watch);
+	}
 	if (timeout_ms > 0)
 		ctrl->timeout_id = g_timeout_add(timeout_ms, on_handshake_timeout, ctrl);
 }
@@ -283,10 +342,11 @@ ctrl_teardown(TrCtrl *ctrl)
 {
 	g_clear_pointer(&ctrl->watch, tr_io_watch_free);
 	g_clear_handle_id(&ctrl->timeout_id, g_source_remove);
-	if (ctrl->fd >= 0) {
-		tr_sock_close(ctrl->fd);
-		ctrl->fd = -1;
-	}
+	/* A worker that has the socket lets go of it first (on_pool_done closes it). */
+	if (ctrl->job != NULL)
+		tr_handshake_job_cancel(ctrl->job);
+	else
+		close_fd(ctrl);
 	ctrl->state = STATE_CLOSED;
 }
 

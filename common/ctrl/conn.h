@@ -5,6 +5,7 @@
 
 #include "common/ctrl/msg.h"
 #include "common/auth/tls.h"
+#include "common/ctrl/handshake-pool.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +33,11 @@ TrCtrl *tr_ctrl_new(TrTlsCreds *creds, int fd, const char *server_name, const ch
 TrCtrl *tr_ctrl_ref(TrCtrl *ctrl);
 void tr_ctrl_unref(TrCtrl *ctrl);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrCtrl, tr_ctrl_unref)
+
+/* The TLS handshake on @pool's threads (common/ctrl/handshake-pool.h)
+ * instead of this loop: set before tr_ctrl_start. The callbacks still all
+ * run on this loop; until the established one, the session is the pool's. */
+void tr_ctrl_set_handshake_pool(TrCtrl *ctrl, TrHandshakePool *pool);
 
 /* Starts the handshake; it must finish within @timeout_ms. */
 void tr_ctrl_start(TrCtrl *ctrl, guint timeout_ms);

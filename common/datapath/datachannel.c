@@ -50,10 +50,12 @@ typedef enum {
 /*
  * A slot's keys and replay window: allocated when keys are installed, freed when the
  * slot empties, so that a session with one key (most of the time) holds one window.
- * A sending lane's cipher handle is made from tx_key at the lane's first packet under
- * this key (each lane is one thread's; keys change only with the lanes quiesced): a
- * session holds handles only for the lanes that send to it, and an idle one, whose
- * only packets are the answers to its keepalives, holds one.
+ * A sending lane's cipher handle is made from tx_key at the lane's first DATA packet
+ * under this key (each lane is one thread's; keys change only with the lanes
+ * quiesced): a session holds handles only for the lanes that carry its traffic. Its
+ * other packets on a lane without one (a worker's answers to keepalives and path
+ * probes: one every few seconds at most) get a handle for that packet only, so an
+ * idle session holds none.
  */
 typedef struct {
 	TrAead *rx;
@@ -508,17 +510,20 @@ begin_seal(TrDc *dc, unsigned lane, TrDcType type, uint8_t flags, uint8_t *hdr, 
 }
 
 /*
- * The handle @lane seals with (NULL: out of memory). The lane's first packet under
- * these keys makes it and keeps it, except on the last lane with last_lane_on_demand,
- * which gets one for this packet only, in *@own.
+ * The handle @lane seals a packet of @type with (NULL: out of memory): the lane's
+ * own, made at its first DATA packet under these keys and kept; for other packets
+ * while it has none, and for every packet of the last lane with
+ * last_lane_on_demand, one for this packet only, in *@own.
  */
 static TrAead *
-lane_aead(TrDc *dc, SlotKeys *keys, unsigned lane, TrAead **own)
+lane_aead(TrDc *dc, SlotKeys *keys, unsigned lane, TrDcType type, TrAead **own)
 {
-	g_autoptr(GError) error = NULL;
-	TrAead *aead = tr_aead_new(dc->cfg.cipher, keys->tx_key, &error);
+	TrAead *aead;
 
-	if (dc->cfg.last_lane_on_demand && lane == dc->cfg.lanes - 1)
+	if (keys->tx[lane])
+		return keys->tx[lane];
+	aead = tr_aead_new(dc->cfg.cipher, keys->tx_key, NULL);
+	if (type != TR_DC_DATA || (dc->cfg.last_lane_on_demand && lane == dc->cfg.lanes - 1))
 		*own = aead;
 	else
 		keys->tx[lane] = aead;
@@ -551,8 +556,8 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 	slot = begin_seal(dc, lane, type, flags, out, &counter, now, &err);
 	if (slot == NULL)
 		return err;
-	aead = slot->keys->tx[lane];
-	if (G_UNLIKELY(aead == NULL) && (aead = lane_aead(dc, slot->keys, lane, &own)) == NULL)
+	aead = lane_aead(dc, slot->keys, lane, type, &own);
+	if (aead == NULL)
 		return -ENOMEM;
 	if (tr_aead_seal_to(aead, counter, out, TR_DC_HEADER_LEN, payload, len,
 	                    out + TR_DC_HEADER_LEN) < 0)

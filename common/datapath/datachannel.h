@@ -17,8 +17,9 @@
  * one thread at a time (the replay windows belong to it). Everything else
  * (installing, activating and expiring keys) needs the senders and the
  * receiver quiesced. Sealing and opening never lock or log; opening never
- * allocates, and sealing allocates only a lane's cipher handle, once per key,
- * at the lane's first packet under it (see last_lane_on_demand for the last).
+ * allocates, and sealing DATA allocates only a lane's cipher handle, once per
+ * key, at the lane's first DATA packet under it (see last_lane_on_demand for
+ * the other packets and the last lane).
  */
 #include <glib.h>
 
@@ -87,8 +88,9 @@ typedef struct {
 	 * The last lane is the control plane's (one thread, a packet now and then):
 	 * it keeps no cipher handle but makes one for each packet it seals, so that a
 	 * session holds one handle (about 700 bytes) less. Sealing on that lane
-	 * allocates; another lane allocates its handle once, at its first packet
-	 * under each key, and then never.
+	 * allocates. Another lane makes its handle at its first DATA packet under
+	 * each key and then never allocates for DATA; its other packets (answers to
+	 * keepalives and probes) get a handle each while it has none.
 	 */
 	gboolean last_lane_on_demand;
 } TrDcConfig;

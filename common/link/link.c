@@ -117,6 +117,12 @@ tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const char *peer
 }
 
 void
+tr_link_set_handshake_pool(TrLink *link, TrHandshakePool *pool)
+{
+	tr_ctrl_set_handshake_pool(link->ctrl, pool);
+}
+
+void
 tr_link_start(TrLink *link, guint handshake_timeout_ms)
 {
 	tr_ctrl_start(link->ctrl, handshake_timeout_ms);

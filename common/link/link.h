@@ -80,6 +80,8 @@ TrLink *tr_link_new(int fd, TrTlsCreds *creds, const char *server_name, const ch
                     GError **error);
 void tr_link_free(TrLink *link);
 
+/* The TLS handshake on a pool's threads (tr_ctrl_set_handshake_pool): before tr_link_start. */
+void tr_link_set_handshake_pool(TrLink *link, TrHandshakePool *pool);
 void tr_link_start(TrLink *link, guint handshake_timeout_ms);
 
 /*

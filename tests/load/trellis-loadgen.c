@@ -77,6 +77,7 @@ struct _Gen {
 	int *udp_fds;
 	guint n_udp;
 	TrDataplane *dp;
+	TrHandshakePool *handshakes; /* --handshake-threads, or NULL */
 	guint n, concurrency, next, in_flight;
 	guint configured, answered, failed;
 	Session *sessions;
@@ -454,6 +455,8 @@ start_session(Gen *gen, Session *s)
 		g_autofree char *id = g_strdup_printf("%s%u", gen->prefix, s->index);
 		tr_tls_set_psk_identity(tr_link_get_tls(s->link), id);
 	}
+	if (gen->handshakes)
+		tr_link_set_handshake_pool(s->link, gen->handshakes);
 	tr_link_start(s->link, 30000);
 }
 
@@ -568,7 +571,7 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- Trellis load generator");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL, *prefix = NULL;
-	gint sessions = 100, concurrency = 50, timeout = 120, probes = 0;
+	gint sessions = 100, concurrency = 50, timeout = 120, probes = 0, threads = -1;
 	gboolean reconnect = FALSE, progress = FALSE;
 	const GOptionEntry entries[] = {
 	        {"connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)",
@@ -589,6 +592,10 @@ main(int argc, char **argv)
 	         "The first N sessions send an echo every 100 ms once up", "N"},
 	        {"progress", 0, 0, G_OPTION_ARG_NONE, &progress,
 	         "During a storm, a line a second: sessions up, attempts, failures", NULL},
+	        {"handshake-threads", 0, 0, G_OPTION_ARG_INT, &threads,
+	         "The clients' TLS handshakes on N threads, 0 one per core (default: on the main "
+	         "loop, as a client's)",
+	         "N"},
 	        {NULL},
 	};
 	TrTlsConfig tc = {.is_server = FALSE, .psk_identity = "loadgen"};
@@ -638,6 +645,8 @@ main(int argc, char **argv)
 		g_unix_signal_add(SIGUSR1, on_mark, &gen);
 	}
 	gen.sessions = g_new0(Session, gen.n);
+	if (threads >= 0)
+		gen.handshakes = tr_handshake_pool_new((guint)threads);
 	gen.loop = g_main_loop_new(NULL, FALSE);
 	gen.dev_fd = -1;
 	if (!start_dataplane(&gen, &error)) {
@@ -678,6 +687,7 @@ main(int argc, char **argv)
 	}
 	for (guint i = 0; i < gen.n; i++)
 		tr_link_free(gen.sessions[i].link);
+	g_clear_pointer(&gen.handshakes, tr_handshake_pool_free);
 	tr_dataplane_free(gen.dp);
 	for (guint i = 0; i < gen.n_udp; i++)
 		close(gen.udp_fds[i]);

@@ -7,10 +7,15 @@
 # as the NAT keeps it) at the address in B's edges: the two SYNs open each
 # router for the other (TCP simultaneous open), and A and C link directly. A
 # capture on B's link during 200 pings between A and C shows almost nothing.
+# Then D, behind a symmetric NAT router (a new public port per destination),
+# joins B: A and D cannot link directly (each router lets in only answers
+# from where it sent to, and D's port toward A is one nobody saw), so they
+# talk through B, routed by the graph (docs/MESH.md, "Symmetric nodes").
 #
 #   [A] 198.19.1.2 -- [cone 198.18.1.2] --+
 #                                         +-- [internet] -- 198.18.10.2 [B]
-#   [C] 198.19.3.2 -- [cone 198.18.3.2] --+          tunnel 198.19.5.1 .. .3 /24
+#   [C] 198.19.3.2 -- [cone 198.18.3.2] --+          tunnel 198.19.5.1 .. .4 /24
+#   [D] 198.19.4.2 -- [symmetric 198.18.4.2] --+
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
@@ -66,4 +71,25 @@ echo "# 200 pings a -> c in $(echo "$out" | sed -n 's/.*time \([0-9]*ms\).*/\1/p
 # TLS with their ACKs) make 15 to 50 in these 3 s.
 [ "$seen" -lt 100 ] || fail "b's link saw $seen packets during 200 pings: $(tcpdump -r "$T/b.pcap" -n 2>/dev/null | head -n 20)"
 ok "200 pings between a and c: $seen packets on b's link (direct, not through b)"
+
+# D behind a symmetric NAT: its contacts with A (and A's with it) cannot get
+# through the routers; A reaches D through B (or C), and still does a few
+# seconds on.
+nat_router rd rd 4 symmetric && nat_host nd d "$rd" 4 2 || fail "d behind its router"
+t0=$(date +%s%N)
+node "$nd" d 198.19.5.4/24 -c 198.18.10.2
+netns_wait_for 20 netns_exec "$na" ping -c 1 -W 1 198.19.5.4 >/dev/null || fail "a cannot reach d"
+echo "# a reaches d (symmetric NAT) $(ms_since "$t0") ms after d started"
+netns_wait_for 10 grep -q "node d: known through [bc], contacting it directly" "$T/a.log" ||
+	fail "a did not try d directly: $(grep -h "contact\|node d" "$T/a.log" | tail -n 5)"
+sleep 3
+grep -q "node d connected" "$T/a.log" && fail "a and d linked directly through a symmetric NAT"
+st=$("$B/cli/trellis" status --socket "$T/a.sock") || fail "a's status: $st"
+# Through b, or through c when the measured round trips make a-c-b-d the
+# shorter way: not directly.
+echo "$st" | grep -q "  d: reachable, next hop [bc], [23] hops" || fail "a's graph: d not behind b or c: $st"
+echo "$st" | grep "  d: reachable" | sed 's/^/# a: /'
+netns_exec "$na" ping -c 3 -i 0.2 -W 1 198.19.5.4 >/dev/null || fail "a no longer reaches d"
+grep -h "node d\|cannot reach node" "$T/a.log" | head -n 3 | sed 's/^/# a: /'
+ok "d behind a symmetric NAT: no direct link with a (cone), a reaches it through its neighbours"
 tap_plan

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TLS backend + control connection over a socketpair, on a real main loop. */
 #include "common/ctrl/conn.h"
+#include "common/ctrl/handshake-pool.h"
 #include "common/base/error.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,16 +81,14 @@ run_until(GMainLoop *loop, gboolean *flag)
 	(void)loop;
 }
 
+/* The handshakes' threads of the next pairs' server and client ends (NULL:
+ * on the main loop): the pool variants of the tests set them. */
+static TrHandshakePool *srv_pool, *cli_pool;
+
 static void
-setup_pair(const char *server_key, const char *client_key, Side *srv, Side *cli)
+setup_pair_with(TrTlsCreds *screds, TrTlsCreds *ccreds, Side *srv, Side *cli)
 {
 	g_autoptr(GError) error = NULL;
-	TrTlsConfig sc = {.is_server = TRUE, .shared_key = server_key};
-	TrTlsConfig cc = {.is_server = FALSE, .shared_key = client_key, .psk_identity = "node-a"};
-	g_autoptr(TrTlsCreds) screds = tr_tls_creds_new(&sc, &error);
-	g_assert_no_error(error);
-	g_autoptr(TrTlsCreds) ccreds = tr_tls_creds_new(&cc, &error);
-	g_assert_no_error(error);
 	int sv[2];
 
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
@@ -95,8 +96,32 @@ setup_pair(const char *server_key, const char *client_key, Side *srv, Side *cli)
 	g_assert_no_error(error);
 	cli->ctrl = tr_ctrl_new(ccreds, sv[1], NULL, "client-end", &callbacks, cli, &error);
 	g_assert_no_error(error);
+	if (srv_pool)
+		tr_ctrl_set_handshake_pool(srv->ctrl, srv_pool);
+	if (cli_pool)
+		tr_ctrl_set_handshake_pool(cli->ctrl, cli_pool);
 	tr_ctrl_start(srv->ctrl, 10000);
 	tr_ctrl_start(cli->ctrl, 10000);
+}
+
+static TrTlsCreds *
+psk_creds(gboolean server, const char *key)
+{
+	g_autoptr(GError) error = NULL;
+	TrTlsConfig c = {.is_server = server, .shared_key = key, .psk_identity = "node-a"};
+	TrTlsCreds *creds = tr_tls_creds_new(&c, &error);
+
+	g_assert_no_error(error);
+	return creds;
+}
+
+static void
+setup_pair(const char *server_key, const char *client_key, Side *srv, Side *cli)
+{
+	g_autoptr(TrTlsCreds) screds = psk_creds(TRUE, server_key);
+	g_autoptr(TrTlsCreds) ccreds = psk_creds(FALSE, client_key);
+
+	setup_pair_with(screds, ccreds, srv, cli);
 }
 
 static void
@@ -207,11 +232,186 @@ test_handshake_timeout(void)
 	/* A peer that never speaks is cut off when the handshake time runs out. */
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 	srv.ctrl = tr_ctrl_new(screds, sv[0], NULL, "silent", &callbacks, &srv, &error);
+	if (srv_pool)
+		tr_ctrl_set_handshake_pool(srv.ctrl, srv_pool);
 	tr_ctrl_start(srv.ctrl, 200);
 	run_until(loop, &srv.closed);
 	g_assert_error(srv.closed_error, TR_ERROR, TR_ERROR_TIMEOUT);
 	close(sv[1]);
 	side_clear(&srv);
+}
+
+/* Whether the peer of @fd closed its end, within a few seconds of main loop. */
+static gboolean
+peer_closed(int fd)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	char b[4096];
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (g_get_monotonic_time() < end) {
+		ssize_t n = read(fd, b, sizeof(b));
+
+		if (n == 0)
+			return TRUE;
+		if (n < 0 && errno != EAGAIN)
+			return TRUE;
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	}
+	return FALSE;
+}
+
+/* The pool variants: both ends' handshakes on threads (2 and 3 of them). */
+static void
+with_pools(gconstpointer test)
+{
+	srv_pool = tr_handshake_pool_new(2);
+	cli_pool = tr_handshake_pool_new(3);
+	g_assert_cmpuint(tr_handshake_pool_threads(srv_pool), ==, 2);
+	((void (*)(void))test)();
+	g_clear_pointer(&srv_pool, tr_handshake_pool_free);
+	g_clear_pointer(&cli_pool, tr_handshake_pool_free);
+}
+
+/* Many at once, spread over the threads: each is established on this loop,
+ * with the right peer, and carries messages both ways afterwards. */
+static void
+test_pool_many(void)
+{
+	enum { N = 120 };
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	Side *srv = g_new0(Side, N), *cli = g_new0(Side, N);
+	guint id = g_timeout_add_seconds(60, on_deadline, NULL);
+	g_autoptr(TrTlsCreds) screds = psk_creds(TRUE, "correct horse battery");
+	g_autoptr(TrTlsCreds) ccreds = psk_creds(FALSE, "correct horse battery");
+	gboolean all;
+
+	for (int i = 0; i < N; i++) {
+		srv[i].loop = cli[i].loop = loop;
+		setup_pair_with(screds, ccreds, &srv[i], &cli[i]);
+	}
+	do {
+		g_main_context_iteration(NULL, TRUE);
+		all = TRUE;
+		for (int i = 0; i < N; i++)
+			all = all && srv[i].established && cli[i].established;
+	} while (!all);
+	for (int i = 0; i < N; i++) {
+		g_auto(TrMsg) m = {0};
+
+		g_assert_cmpstr(srv[i].identity, ==, "psk:node-a");
+		g_assert_false(srv[i].closed || cli[i].closed);
+		tr_msg_init(&m, TR_MSG_PING);
+		g_assert_true(tr_ctrl_send(cli[i].ctrl, &m, NULL));
+		g_assert_true(tr_ctrl_send(srv[i].ctrl, &m, NULL));
+	}
+	do {
+		g_main_context_iteration(NULL, TRUE);
+		all = TRUE;
+		for (int i = 0; i < N; i++)
+			all = all && srv[i].n_messages == 1 && cli[i].n_messages == 1;
+	} while (!all);
+	for (int i = 0; i < N; i++) {
+		g_assert_cmpuint(srv[i].last.type, ==, TR_MSG_PING);
+		tr_ctrl_close(srv[i].ctrl, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, NULL);
+	}
+	do {
+		g_main_context_iteration(NULL, TRUE);
+		all = TRUE;
+		for (int i = 0; i < N; i++)
+			all = all && srv[i].closed && cli[i].closed;
+	} while (!all);
+	for (int i = 0; i < N; i++) {
+		g_assert_cmpuint(cli[i].last.type, ==, TR_MSG_CLOSE);
+		side_clear(&srv[i]);
+		side_clear(&cli[i]);
+	}
+	g_source_remove(id);
+	g_free(srv);
+	g_free(cli);
+}
+
+/* Closed while a thread has its handshake: the closed callback at once, the
+ * socket once the thread has let go of it. */
+static void
+test_pool_cancel(void)
+{
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	g_autoptr(GError) error = NULL;
+	TrTlsConfig sc = {.is_server = TRUE, .shared_key = "correct horse battery"};
+	g_autoptr(TrTlsCreds) screds = tr_tls_creds_new(&sc, &error);
+	Side srv[3] = {{.loop = loop}, {.loop = loop}, {.loop = loop}};
+	int peer[3];
+
+	for (int i = 0; i < 3; i++) {
+		int sv[2];
+
+		g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+		srv[i].ctrl =
+		        tr_ctrl_new(screds, sv[0], NULL, "silent", &callbacks, &srv[i], &error);
+		g_assert_no_error(error);
+		tr_ctrl_set_handshake_pool(srv[i].ctrl, srv_pool);
+		tr_ctrl_start(srv[i].ctrl, 10000);
+		peer[i] = sv[1];
+	}
+	/* Refused before the thread saw it, after, and dropped without a word. */
+	tr_ctrl_close(srv[0].ctrl, TR_MSG_ERROR, TR_REFUSE_TIMEOUT, "too many pending handshakes");
+	g_assert_true(srv[0].closed);
+	g_assert_error(srv[0].closed_error, TR_ERROR, TR_ERROR_AUTH);
+	g_assert_cmpstr(srv[0].closed_error->message, ==, "too many pending handshakes");
+	g_assert_true(peer_closed(peer[0]));
+	tr_ctrl_close(srv[1].ctrl, TR_MSG_ERROR, TR_REFUSE_TIMEOUT, "too many pending handshakes");
+	g_assert_true(srv[1].closed);
+	g_assert_true(peer_closed(peer[1]));
+	tr_ctrl_abort(srv[2].ctrl);
+	g_clear_pointer(&srv[2].ctrl, tr_ctrl_unref);
+	g_assert_false(srv[2].closed);
+	g_assert_true(peer_closed(peer[2]));
+	for (int i = 0; i < 3; i++) {
+		close(peer[i]);
+		side_clear(&srv[i]);
+	}
+}
+
+/* A pool freed with handshakes in it (a hub that stops): those its owners
+ * dropped are closed, those still owned end with an error; no socket stays. */
+static void
+test_pool_free(void)
+{
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	g_autoptr(GError) error = NULL;
+	TrTlsConfig sc = {.is_server = TRUE, .shared_key = "correct horse battery"};
+	g_autoptr(TrTlsCreds) screds = tr_tls_creds_new(&sc, &error);
+	TrHandshakePool *pool = tr_handshake_pool_new(2);
+	Side srv[6];
+	int peer[6];
+
+	memset(srv, 0, sizeof(srv));
+	for (int i = 0; i < 6; i++) {
+		int sv[2];
+
+		srv[i].loop = loop;
+		g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+		srv[i].ctrl =
+		        tr_ctrl_new(screds, sv[0], NULL, "silent", &callbacks, &srv[i], &error);
+		tr_ctrl_set_handshake_pool(srv[i].ctrl, pool);
+		tr_ctrl_start(srv[i].ctrl, 10000);
+		peer[i] = sv[1];
+	}
+	/* Some have reached their thread, some not. */
+	g_main_context_iteration(NULL, FALSE);
+	for (int i = 0; i < 3; i++) {
+		tr_ctrl_abort(srv[i].ctrl);
+		g_clear_pointer(&srv[i].ctrl, tr_ctrl_unref);
+	}
+	tr_handshake_pool_free(pool);
+	for (int i = 0; i < 6; i++) {
+		g_assert_cmpint(i < 3 ? FALSE : TRUE, ==, srv[i].closed);
+		g_assert_true(peer_closed(peer[i]));
+		close(peer[i]);
+		side_clear(&srv[i]);
+	}
 }
 
 static void
@@ -298,5 +498,11 @@ main(int argc, char **argv)
 	g_test_add_func("/ctrl/handshake-timeout", test_handshake_timeout);
 	g_test_add_func("/ctrl/config-errors", test_config_errors);
 	g_test_add_func("/ctrl/tls-error-codes", test_error_codes);
+	g_test_add_data_func("/ctrl/pool/psk-exchange", test_psk_exchange, with_pools);
+	g_test_add_data_func("/ctrl/pool/psk-mismatch", test_psk_mismatch, with_pools);
+	g_test_add_data_func("/ctrl/pool/handshake-timeout", test_handshake_timeout, with_pools);
+	g_test_add_data_func("/ctrl/pool/many", test_pool_many, with_pools);
+	g_test_add_data_func("/ctrl/pool/cancel", test_pool_cancel, with_pools);
+	g_test_add_func("/ctrl/pool/free", test_pool_free);
 	return g_test_run();
 }
