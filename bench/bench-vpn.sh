@@ -618,6 +618,24 @@ if ((${#trellis[@]} && ${#peers[@]})); then
 		echo
 	done
 fi
+# Issue 24's loaded-RTT target: each Trellis case's loaded RTT (average) <= the best
+# peer's in this run.
+best='' best_case=''
+for p in "${peers[@]}"; do
+	read -r l _ <<<"${R_LRTT[$p]:--}"
+	[[ $l == - ]] && continue
+	if [[ -z $best ]] || awk -v l="$l" -v b="$best" 'BEGIN {exit !(l < b)}'; then best=$l best_case=$p; fi
+done
+if [[ -n $best ]] && ((${#trellis[@]})); then
+	echo
+	echo "loaded RTT against the best peer's ($best_case, $best ms; target: Trellis's <= it):"
+	for t in "${trellis[@]}"; do
+		read -r l _ _ loss <<<"${R_LRTT[$t]:-- - - -}"
+		awk -v t="$t" -v l="$l" -v b="$best" -v loss="$loss" 'BEGIN {
+			if (l == "-") { printf "  %-22s no figure\n", t; exit }
+			printf "  %-22s %s ms%s: %s\n", t, l, (loss != "-" && loss != "0.0") ? " (" loss "% lost)" : "", l <= b ? "met" : "NOT met" }'
+	done
+fi
 # The mesh's targets (issue 17): a direct pair against client to hub, same machine, same run.
 if [[ ${R_STATUS[mesh-hub]:-} == ok && ${R_STATUS[mesh-direct]:-} == ok ]]; then
 	t=$(ratio "${R_T1[mesh-direct]}" "${R_T1[mesh-hub]}")

@@ -13,6 +13,7 @@
 #   [hub] 198.18.1.1 ---- 198.18.1.2 [c1]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 id nobody >/dev/null 2>&1 || netns_skip "no user 'nobody'"
 S=$T/state
 R=$T/run-root # root's, 0755: like /run/trellis
@@ -30,7 +31,7 @@ start_hub() { # start_hub LOG
 start_hub hub.log
 [ "$(stat -c %U "$S")" = nobody ] || fail "the state directory was not given to nobody"
 for name in c1 c2; do
-	"$B/cli/trellis" pki issue "$name" --state-dir "$S" >/dev/null || fail "pki issue $name"
+	pki_issue "$S" "$name" || fail "pki issue $name"
 done
 [ "$(stat -c %U "$S/issued/c1.crt")" = nobody ] || fail "a certificate issued by root afterwards is not nobody's"
 ok "hub runs as nobody on its state directory's CA; files root writes there later stay readable to it"

@@ -17,6 +17,7 @@
 #   the clients on the private system bus; the tray as uid 65534
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/netns.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 netns_require_root
 
 B=$TR_BUILD_ROOT
@@ -55,15 +56,10 @@ spawn() { # spawn LOG CMD...: a background process outside the namespaces
 }
 
 # ---- A network: CA, hub, two clients; a second CA for the stranger ------------
-$B/cli/trellis pki init --state-dir "$S" >/dev/null || fail "pki init"
-$B/cli/trellis pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-$B/cli/trellis pki issue laptop --state-dir "$S" >/dev/null || fail "issue laptop"
-$B/cli/trellis pki issue lab --state-dir "$S" >/dev/null || fail "issue lab"
-$B/cli/trellis pki issue mate --state-dir "$S" >/dev/null || fail "issue mate"
+pki_network "$S" laptop lab mate || fail "pki"
 printf 'alice:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("wonderland", crypt.mksalt(crypt.METHOD_SHA512)))')" >"$T/passwd"
 chmod 600 "$T/passwd"
-$B/cli/trellis pki init --state-dir "$O" --network other >/dev/null || fail "pki init other"
-$B/cli/trellis pki issue stranger --state-dir "$O" >/dev/null || fail "issue stranger"
+pki_init "$O" --network other && pki_issue "$O" stranger || fail "the other CA"
 
 netns_new hub hub || fail "netns"
 netns_new home home || fail "netns"
