@@ -15,14 +15,11 @@
 #   [c3] 198.18.3.2 ---------------------------+                +-- 198.18.30.2 [hub-3]
 #                                                   (hub-2 and hub-3 --connect hub-1)
 set -u
-. "$TR_SOURCE_ROOT/tests/lib/netns.sh"
-netns_require_root
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
-B=$TR_BUILD_ROOT
-T=$(netns_tmpdir)
-. "$TR_SOURCE_ROOT/tests/lib/tap.sh"
 . "$TR_SOURCE_ROOT/tests/lib/hubs.sh"
 . "$TR_SOURCE_ROOT/tests/lib/mesh.sh" # nat.sh; skips without nft
+. "$TR_SOURCE_ROOT/tests/lib/transfer.sh"
 
 nat_internet || fail "internet"
 netns_new h1 hub1 && netns_new h2 hub2 || fail "netns"
@@ -47,10 +44,6 @@ client "$c3" c3 198.18.30.2 c3.log --control-socket "$T/c3.sock"
 netns_wait_for 15 grep -q "data now over UDP" "$T/c1.log" || fail "c1 did not connect"
 netns_wait_for 15 grep -q "data now over UDP" "$T/c2.log" || fail "c2 did not connect"
 a2=$(hubs_tun_addr "$c2")
-pair() { # pair NAME EXPR -> EXPR (Python) on NAME's first pair, p
-	"$B/cli/trellis" status --json --socket "$T/$1.sock" |
-		python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["pairs"][0]; print(eval(sys.argv[1]))' "$2" 2>/dev/null
-}
 
 # 1. c1 and c2 ping each other at once while the hubs' TLS link is held up (TCP
 # between them dropped for a moment; their data still passes over UDP): both hubs
@@ -81,9 +74,9 @@ netns_wait_for 10 grep -q "pair with psk:c1: direct to" "$T/c2.log" || fail "c2'
 echo "# direct $(ms_since "$t0") ms after the first ping"
 grep "introduc\|have a pair" "$T/hub1.log" "$T/hub2.log" | sed 's/^[^:]*hub\([12]\)\.log:/# hub-\1: /'
 grep -q "introduced from both sides; pair" "$T/hub2.log" || fail "hub-2 did not settle the two introductions"
-[ "$(pair c1 'p["peer"], p["path"]')" = "('psk:c2', 'direct')" ] || fail "c1's status: $(pair c1 'p')"
-[ "$(pair c2 'p["peer"], p["path"]')" = "('psk:c1', 'direct')" ] || fail "c2's status: $(pair c2 'p')"
-pairs() { "$B/cli/trellis" status --json --socket "$T/$1.sock" |
+[ "$(mesh_pair c1 'p["peer"], p["path"]')" = "('psk:c2', 'direct')" ] || fail "c1's status: $(mesh_pair c1 'p')"
+[ "$(mesh_pair c2 'p["peer"], p["path"]')" = "('psk:c1', 'direct')" ] || fail "c2's status: $(mesh_pair c2 'p')"
+pairs() { mesh_status "$1" |
 	python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)[0].get("pairs", [])))'; }
 [ "$(pairs c1)" = "$(pairs c2)" ] && [ "$(pairs c1 | wc -w)" = 1 ] ||
 	fail "one pair expected: c1 has $(pairs c1), c2 has $(pairs c2)"
@@ -95,36 +88,23 @@ netns_exec "$c1" ping -c 200 -i 0.01 -W 2 -q "$a2" >"$T/ping1.txt" || fail "ping
 sleep 0.3
 netns_kill "$cap_pid"
 # Without the pair, 400 packets (each ping and its answer) would cross it.
-on_link=$(tcpdump -r "$T/link.pcap" -n 2>/dev/null | wc -l)
+on_link=$(mesh_captured "$T/link.pcap")
 [ "$on_link" -lt 40 ] || fail "$on_link packets on the hub link during 200 direct pings: $(tcpdump -r "$T/link.pcap" -n 2>/dev/null | head -n 40)"
 ok "200 pings c1 -> c2 ($(grep -o "[0-9]* received" "$T/ping1.txt")): $on_link packets on the hub link"
 
 # 3. A paced TCP transfer c1 -> c2; UDP between the routers dropped under it: the
 # pair is relayed hop by hop and the transfer goes on.
-SHA=$TR_SOURCE_ROOT/tests/netns/tcp-sha.py
-head -c 1500000 /dev/urandom >"$T/blob"
-netns_spawn "$c2" python3 "$SHA" recv "$a2" 5001 60 >"$T/recv.out" 2>&1
-netns_wait_for 5 grep -q listening "$T/recv.out" || fail "receiver did not start"
-netns_spawn "$c1" python3 "$SHA" send "$a2" 5001 60 "$T/blob" 150000 >"$T/send.out" 2>&1
+transfer_recv "$c2" "$a2" 60
+transfer_send "$c1" "$a2" 60 1500000 150000
 sleep 1
 t1=$(date +%s%N)
-ip netns exec "$NAT_INET" nft -f - <<'NFT' || fail "nft"
-table ip cut {
-	chain between {
-		type filter hook forward priority filter; policy accept;
-		ip saddr 198.18.1.2 ip daddr 198.18.2.2 meta l4proto udp drop
-		ip saddr 198.18.2.2 ip daddr 198.18.1.2 meta l4proto udp drop
-	}
-}
-NFT
+nat_cut_udp 198.18.1.2 198.18.2.2 || fail "nft"
 netns_wait_for 15 grep -q "pair with psk:c2: relayed through the hub (the direct path stopped answering)" "$T/c1.log" ||
 	fail "c1 did not fall back to the relay"
 echo "# relayed $(ms_since "$t1") ms after the cut"
-netns_wait_for 40 grep -q "[0-9a-f]\{64\}" "$T/recv.out" || fail "transfer did not finish: $(cat "$T/recv.out" "$T/send.out")"
-netns_wait_for 10 grep -q "[0-9a-f]\{64\}" "$T/send.out" || fail "sender did not finish: $(cat "$T/send.out")"
-[ "$(tail -n 1 "$T/recv.out")" = "$(cat "$T/send.out")" ] || fail "SHA-256 differs: sent $(cat "$T/send.out"), received $(tail -n 1 "$T/recv.out")"
-[ "$(pair c1 'p["path"]')" = "relayed" ] || fail "c1's status: $(pair c1 'p')"
-[ "$(pair c2 'p["path"]')" = "relayed" ] || fail "c2's status: $(pair c2 'p')"
+transfer_check 40
+[ "$(mesh_pair c1 'p["path"]')" = "relayed" ] || fail "c1's status: $(mesh_pair c1 'p')"
+[ "$(mesh_pair c2 'p["path"]')" = "relayed" ] || fail "c2's status: $(mesh_pair c2 'p')"
 ok "UDP between the routers dropped under a 1.5 MB TCP transfer: the pair relayed through hub-1 and hub-2, SHA-256 matches"
 
 # 4. The relayed frames, captured where c1's reach hub-1 and where they leave

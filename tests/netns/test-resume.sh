@@ -10,15 +10,13 @@
 #   [hub] 198.18.1.1 ---- 198.18.1.2 [c1]
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+. "$TR_SOURCE_ROOT/tests/lib/pki.sh"
 command -v ss >/dev/null || netns_skip "ss (iproute2) is not installed"
 S=$T/pki
-wait_log() { netns_wait_for "$1" grep -q -- "$3" "$2"; }
 count() { grep -c -- "$2" "$1"; }
 hash() { python3 -W ignore -c "import crypt; print(crypt.crypt('$1', crypt.mksalt(crypt.METHOD_SHA512)))"; }
 
-"$B/cli/trellis" pki init --state-dir "$S" >/dev/null || fail "pki init"
-"$B/cli/trellis" pki issue hub --server --state-dir "$S" >/dev/null || fail "issue hub"
-"$B/cli/trellis" pki issue c1 --state-dir "$S" >/dev/null || fail "issue c1"
+pki_network "$S" c1 || fail "pki"
 printf 'alice:%s\n' "$(hash wonderland)" >"$T/passwd" && chmod 600 "$T/passwd"
 printf 'wonderland\n' >"$T/alice.pw" && chmod 600 "$T/alice.pw"
 
@@ -31,7 +29,7 @@ start_hub() { # start_hub LOG
 		--password-file "$T/passwd" --pool 198.19.1.0/24 --pool6 none --control-socket none \
 		>"$T/$1" 2>&1
 	hub_pid=$NETNS_LAST_PID
-	wait_log 15 "$T/$1" "listening on port 3210" || fail "hub did not start"
+	netns_wait_log 15 "$T/$1" "listening on port 3210" || fail "hub did not start"
 }
 # Cuts the client's control connection (the hub stays up): it comes back
 # after its backoff (about 1 s).
@@ -42,7 +40,7 @@ netns_spawn "$c1" "$B/client/trellis-client" -v -c 198.18.1.1 --server-name hub 
 	--cert "$S/issued/c1.crt" --key "$S/issued/c1.key" --username alice \
 	--password-file "$T/alice.pw" -d tc%d --control-socket none >"$T/c1.log" 2>&1
 c1_pid=$NETNS_LAST_PID
-wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
+netns_wait_log 15 "$T/c1.log" "connected to" || fail "c1 did not connect"
 grep -q "TLS established (TLS1.3 / .* / X25519 / certificate), peer c1" "$T/hub.log" ||
 	fail "the first handshake was not a full one with certificates"
 ok "c1 connected with a full handshake (certificate and password)"
@@ -59,7 +57,7 @@ ok "a broken connection resumes: X25519 kept, the certificate's name and the pas
 # The password changes on the hub: the next resumption is refused.
 printf 'alice:%s\n' "$(hash looking-glass)" >"$T/passwd"
 kill -HUP "$hub_pid"
-wait_log 10 "$T/hub.log" "reloaded" || fail "the hub did not reload"
+netns_wait_log 10 "$T/hub.log" "reloaded" || fail "the hub did not reload"
 refused0=$(count "$T/hub.log" "invalid username or password\|refused .*c1/alice")
 cut
 netns_wait_for 15 grep -q "invalid username or password" "$T/c1.log" ||
@@ -79,7 +77,7 @@ netns_spawn "$c1" "$B/client/trellis-client" -v -c 198.18.1.1 --server-name hub 
 	--cert "$S/issued/c1.crt" --key "$S/issued/c1.key" --username alice \
 	--password-file "$T/alice.pw" -d tc%d --control-socket none >"$T/c1b.log" 2>&1
 c1_pid=$NETNS_LAST_PID
-wait_log 15 "$T/c1b.log" "connected to" || fail "c1 did not connect again"
+netns_wait_log 15 "$T/c1b.log" "connected to" || fail "c1 did not connect again"
 kill -KILL "$hub_pid"
 wait "$hub_pid" 2>/dev/null
 start_hub hub2.log
