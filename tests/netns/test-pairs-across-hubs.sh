@@ -147,7 +147,7 @@ for l in hub1.log:hub-3 hub3.log:hub-1; do
 	[ "$n" = 1 ] || fail "${l%%:*}: node ${l#*:} connected $n times"
 done
 across() { # across NODE -> what hub-1's status says of its link to NODE
-	"$B/cli/trellis" status --json --socket "$T/hub-1.sock" | python3 -c '
+	mesh_status hub-1 | python3 -c '
 import json, sys
 print([p["pairs_across_hubs"] for p in json.load(sys.stdin)[0]["peers"] if p["identity"] == sys.argv[1]])' "$1"
 }
