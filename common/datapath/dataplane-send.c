@@ -366,6 +366,7 @@ dp_do_device(Worker *w)
 
 	for (unsigned i = 0; i < dp->cfg.batch && bytes < TURN_BYTES; i++) {
 		TrPacket *in = w->dev_in;
+		TrGsoCut cut;
 		TrGso gso;
 		ssize_t n;
 		int k;
@@ -381,17 +382,32 @@ dp_do_device(Worker *w)
 		}
 		WSTAT(w, dev_reads, 1);
 		bytes += (size_t)n;
-		if (gso.type == TR_GSO_NONE && !gso.needs_csum) {
-			from_device(w, tr_packet_data(in), (size_t)n);
+		if (gso.type == TR_GSO_NONE) {
+			if (tr_gso_complete_csum(&gso, tr_packet_data(in), (size_t)n) < 0)
+				WSTAT(w, dev_drops, 1);
+			else
+				from_device(w, tr_packet_data(in), (size_t)n);
 			continue;
 		}
-		k = tr_gso_split(&gso, tr_packet_data(in), (size_t)n, w->segs, SEGS_MAX);
+		/* Each segment is sealed straight from the super-packet, then the next
+		 * one's headers are written over its end. */
+		k = tr_gso_cut_begin(&cut, &gso, tr_packet_data(in), (size_t)n);
+		if (k >= 0) {
+			uint8_t *seg;
+			size_t seg_len;
+
+			WSTAT(w, dev_super_reads, 1);
+			while ((seg = tr_gso_cut_next(&cut, &seg_len)) != NULL)
+				from_device(w, seg, seg_len);
+			continue;
+		}
+		if (k == -ENOSPC) /* segments shorter than their headers: copied out */
+			k = tr_gso_split(&gso, tr_packet_data(in), (size_t)n, w->segs, SEGS_MAX);
 		if (k < 0) {
 			WSTAT(w, dev_drops, 1);
 			continue;
 		}
-		if (gso.type != TR_GSO_NONE)
-			WSTAT(w, dev_super_reads, 1);
+		WSTAT(w, dev_super_reads, 1);
 		for (int j = 0; j < k; j++)
 			from_device(w, tr_packet_data(w->segs[j]), w->segs[j]->len);
 	}

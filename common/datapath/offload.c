@@ -250,70 +250,137 @@ copy_plain(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *o
 	return 1;
 }
 
+/*
+ * What cutting the super-packet at @data takes, checked against @len and
+ * @gso: its headers, the number of segments, the first IPv4 id and sequence
+ * number. Sets everything of @c but data, next and hdr.
+ */
+static int
+cut_plan(const TrGso *gso, const uint8_t *data, size_t len, TrGsoCut *c)
+{
+	SuperHdrs h;
+	size_t payload;
+	int rc = super_parse(gso, data, len, &h);
+
+	if (rc < 0)
+		return rc;
+	c->len = len;
+	c->hdr_len = gso->hdr_len;
+	c->gso_size = gso->gso_size;
+	c->iphl = (uint8_t)h.iphl;
+	c->proto = h.proto;
+	payload = len - c->hdr_len;
+	/* A super-packet of headers alone is still one packet. */
+	c->n_seg = payload ? (payload + c->gso_size - 1) / c->gso_size : 1;
+	if (c->hdr_len + (payload < c->gso_size ? payload : c->gso_size) > TR_PACKET_PAYLOAD_MAX)
+		return -EPROTO;
+	c->id = h.iphl == TR_IP4_HLEN ? tr_load_be16(data + 4) : 0;
+	c->seq = h.proto == TR_IPPROTO_TCP ? tr_load_be32(data + h.iphl + 4) : 0;
+	return 0;
+}
+
+/*
+ * Makes segment @i of the cut @c out of the super-packet's headers, copied
+ * to @o, followed by its payload (@seg_len bytes in all): lengths, IPv4 id
+ * and header checksum, TCP sequence number and flags, L4 checksum in full.
+ */
+static void
+seg_finish(uint8_t *o, const TrGsoCut *c, size_t i, size_t seg_len)
+{
+	uint8_t *l4 = o + c->iphl;
+
+	if (c->iphl == TR_IP4_HLEN) {
+		tr_store_be16(o + 2, (uint16_t)seg_len);
+		tr_store_be16(o + 4, (uint16_t)(c->id + i)); /* as Linux's GSO counts them */
+		ip4_set_csum(o);
+	} else {
+		tr_store_be16(o + 4, (uint16_t)(seg_len - TR_IP6_HLEN));
+	}
+	if (c->proto == TR_IPPROTO_TCP) {
+		tr_store_be32(l4 + 4, c->seq + (uint32_t)(i * c->gso_size));
+		/* CWR acknowledges a window reduction once; FIN and PSH
+		 * belong to the end of the data. */
+		if (i > 0)
+			l4[13] &= (uint8_t)~TCP_CWR;
+		if (i + 1 < c->n_seg)
+			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+		l4_set_csum(o, c->iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
+	} else {
+		tr_store_be16(l4 + 4, (uint16_t)(seg_len - c->iphl));
+		l4_set_csum(o, c->iphl, seg_len, UDP_CSUM_OFF, TR_IPPROTO_UDP);
+	}
+}
+
+/* Bytes of payload in segment @i. */
+static size_t
+seg_payload(const TrGsoCut *c, size_t i)
+{
+	size_t off = c->hdr_len + i * c->gso_size;
+
+	return c->len - off < c->gso_size ? c->len - off : c->gso_size;
+}
+
 int
 tr_gso_split(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out,
              unsigned n_out)
 {
-	SuperHdrs h;
-	size_t hdr_len, payload, n_seg;
-	uint32_t seq = 0;
-	uint16_t id = 0;
+	TrGsoCut c;
 	int rc;
 
 	if (gso->type == TR_GSO_NONE)
 		return copy_plain(gso, data, len, out, n_out);
-	rc = super_parse(gso, data, len, &h);
+	rc = cut_plan(gso, data, len, &c);
 	if (rc < 0)
 		return rc;
-	hdr_len = gso->hdr_len;
-	payload = len - hdr_len;
-	/* A super-packet of headers alone is still one packet. */
-	n_seg = payload ? (payload + gso->gso_size - 1) / gso->gso_size : 1;
-	if (hdr_len + (payload < gso->gso_size ? payload : gso->gso_size) > TR_PACKET_PAYLOAD_MAX)
-		return -EPROTO;
-	if (n_seg > n_out)
+	if (c.n_seg > n_out)
 		return -ENOBUFS;
-	if (h.iphl == TR_IP4_HLEN)
-		id = tr_load_be16(data + 4);
-	if (h.proto == TR_IPPROTO_TCP)
-		seq = tr_load_be32(data + h.iphl + 4);
-
-	for (size_t i = 0; i < n_seg; i++) {
-		size_t off = hdr_len + i * gso->gso_size;
-		size_t plen = len - off < gso->gso_size ? len - off : gso->gso_size;
-		size_t seg_len = hdr_len + plen;
-		uint8_t *o, *l4;
+	for (size_t i = 0; i < c.n_seg; i++) {
+		size_t plen = seg_payload(&c, i);
+		uint8_t *o;
 
 		tr_packet_reset(out[i]);
 		o = tr_packet_data(out[i]);
-		memcpy(o, data, hdr_len);
-		memcpy(o + hdr_len, data + off, plen);
-		out[i]->len = (uint32_t)seg_len;
-
-		if (h.iphl == TR_IP4_HLEN) {
-			tr_store_be16(o + 2, (uint16_t)seg_len);
-			tr_store_be16(o + 4, (uint16_t)(id + i)); /* as Linux's GSO counts them */
-			ip4_set_csum(o);
-		} else {
-			tr_store_be16(o + 4, (uint16_t)(seg_len - TR_IP6_HLEN));
-		}
-
-		l4 = o + h.iphl;
-		if (h.proto == TR_IPPROTO_TCP) {
-			tr_store_be32(l4 + 4, seq + (uint32_t)(i * gso->gso_size));
-			/* CWR acknowledges a window reduction once; FIN and PSH
-			 * belong to the end of the data. */
-			if (i > 0)
-				l4[13] &= (uint8_t)~TCP_CWR;
-			if (i + 1 < n_seg)
-				l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-			l4_set_csum(o, h.iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
-		} else {
-			tr_store_be16(l4 + 4, (uint16_t)(UDP_HLEN + plen));
-			l4_set_csum(o, h.iphl, seg_len, UDP_CSUM_OFF, TR_IPPROTO_UDP);
-		}
+		memcpy(o, data, c.hdr_len);
+		memcpy(o + c.hdr_len, data + c.hdr_len + i * c.gso_size, plen);
+		out[i]->len = (uint32_t)(c.hdr_len + plen);
+		seg_finish(o, &c, i, c.hdr_len + plen);
 	}
-	return (int)n_seg;
+	return (int)c.n_seg;
+}
+
+int
+tr_gso_cut_begin(TrGsoCut *cut, const TrGso *gso, uint8_t *data, size_t len)
+{
+	int rc = cut_plan(gso, data, len, cut);
+
+	if (rc < 0)
+		return rc;
+	/* Segment i's headers go right before its payload, over the end of
+	 * segment i - 1's: only where a segment is at least as long. */
+	if (cut->n_seg > 1 && cut->gso_size < cut->hdr_len)
+		return -ENOSPC;
+	_Static_assert(TR_GSO_HDR_MAX >= TR_IP6_HLEN + TCP_HLEN_MAX, "room for the headers");
+	memcpy(cut->hdr, data, cut->hdr_len);
+	cut->data = data;
+	cut->next = 0;
+	return (int)cut->n_seg;
+}
+
+uint8_t *
+tr_gso_cut_next(TrGsoCut *cut, size_t *seg_len)
+{
+	size_t i = cut->next;
+	uint8_t *o;
+
+	if (i >= cut->n_seg)
+		return NULL;
+	cut->next++;
+	o = cut->data + i * cut->gso_size;
+	if (i > 0)
+		memcpy(o, cut->hdr, cut->hdr_len);
+	*seg_len = cut->hdr_len + seg_payload(cut, i);
+	seg_finish(o, cut, i, *seg_len);
+	return o;
 }
 
 /* ---- Coalescing ------------------------------------------------------------- */

@@ -48,6 +48,38 @@ extern "C" {
 int tr_gso_split(const TrGso *gso, const uint8_t *data, size_t len, TrPacket *const *out,
                  unsigned n_out);
 
+/*
+ * Cutting a super-packet in place, without copying its payload: segment i's
+ * headers are written right before its payload, over the last bytes of
+ * segment i - 1, so each segment comes out whole in the super-packet's own
+ * buffer, one at a time, as tr_gso_split() would make it.
+ */
+#define TR_GSO_HDR_MAX 100u /* IPv6 and the longest TCP header */
+
+typedef struct {
+	/* private: */
+	uint8_t *data;
+	size_t len, n_seg, next;
+	uint32_t seq;
+	uint16_t hdr_len, gso_size, id;
+	uint8_t iphl, proto;
+	uint8_t hdr[TR_GSO_HDR_MAX]; /* the super-packet's headers, as read */
+} TrGsoCut;
+
+/*
+ * Starts cutting the super-packet at @data (@len bytes, @gso as read; type
+ * not NONE). Returns the number of segments, -EPROTO as tr_gso_split(), or
+ * -ENOSPC when segments are shorter than the headers (tr_gso_split() then).
+ */
+int tr_gso_cut_begin(TrGsoCut *cut, const TrGso *gso, uint8_t *data, size_t len);
+
+/*
+ * The next segment, complete, *@seg_len bytes at the returned address inside
+ * the super-packet; NULL after the last. It overwrites the end of the one
+ * before: the caller is done with a segment when it asks for the next.
+ */
+uint8_t *tr_gso_cut_next(TrGsoCut *cut, size_t *seg_len);
+
 /* Completes the L4 checksum of one packet in place as @gso says (needs_csum). */
 int tr_gso_complete_csum(const TrGso *gso, uint8_t *data, size_t len);
 

@@ -218,6 +218,38 @@ assert_tcp_segments(const uint8_t *super, size_t len, const TrGso *gso, Pkts *ps
 	}
 }
 
+/*
+ * Cutting in place gives, segment by segment, the packets tr_gso_split()
+ * makes (checked against it): each one is read before the next is asked for,
+ * as the data path does, since the next one's headers overwrite its end.
+ */
+static void
+assert_cut_like_split(const uint8_t *p, size_t n, const TrGso *gso)
+{
+	g_autofree uint8_t *q = g_memdup2(p, n);
+	TrPacket *pkts = g_new0(TrPacket, 96);
+	TrPacket *ptrs[96];
+	TrGsoCut cut;
+	uint8_t *seg;
+	size_t seg_len;
+	int k, i = 0;
+
+	for (unsigned j = 0; j < G_N_ELEMENTS(ptrs); j++)
+		ptrs[j] = &pkts[j];
+	k = tr_gso_split(gso, p, n, ptrs, G_N_ELEMENTS(ptrs));
+	g_assert_cmpint(k, >, 0);
+	g_assert_cmpint(tr_gso_cut_begin(&cut, gso, q, n), ==, k);
+	while ((seg = tr_gso_cut_next(&cut, &seg_len)) != NULL) {
+		g_assert_cmpint(i, <, k);
+		g_assert_true(seg >= q && seg + seg_len <= q + n);
+		g_assert_cmpmem(seg, seg_len, tr_packet_data(ptrs[i]), ptrs[i]->len);
+		i++;
+	}
+	g_assert_cmpint(i, ==, k);
+	g_assert_null(tr_gso_cut_next(&cut, &seg_len));
+	g_free(pkts);
+}
+
 static void
 test_split_tcp4(void)
 {
@@ -237,6 +269,7 @@ test_split_tcp4(void)
 	rc = tr_gso_split(&gso, p, n, ps.ptrs, ps.n);
 	assert_tcp_segments(p, n, &gso, &ps, rc);
 	g_assert_cmpint(rc, ==, 6);
+	assert_cut_like_split(p, n, &gso);
 	/* The last one: 100 bytes, FIN and PSH, no CWR; the first: CWR, no FIN/PSH. */
 	g_assert_cmphex(tr_packet_data(ps.ptrs[0])[20 + 13], ==, ACK | CWR | ECE);
 	g_assert_cmphex(tr_packet_data(ps.ptrs[5])[20 + 13], ==, ACK | PSH | FIN | ECE);
@@ -262,6 +295,7 @@ test_split_tcp6(void)
 	rc = tr_gso_split(&gso, p, n, ps.ptrs, ps.n);
 	g_assert_cmpint(rc, ==, 45);
 	assert_tcp_segments(p, n, &gso, &ps, rc);
+	assert_cut_like_split(p, n, &gso);
 	/* A checksum left complete (no needs_csum) makes no difference. */
 	gso.needs_csum = false;
 	g_assert_cmpint(tr_gso_split(&gso, p, n, ps.ptrs, ps.n), ==, 45);
@@ -283,6 +317,7 @@ test_split_one_segment(void)
 	g_assert_cmpint(tr_gso_split(&gso, p, n, ps.ptrs, 1), ==, 1);
 	assert_tcp_segments(p, n, &gso, &ps, 1);
 	g_assert_cmphex(tr_packet_data(ps.ptrs[0])[33], ==, ACK | PSH);
+	assert_cut_like_split(p, n, &gso);
 
 	/* Headers alone. */
 	t.plen = 0;
@@ -291,6 +326,7 @@ test_split_one_segment(void)
 	g_assert_cmpint(tr_gso_split(&gso, p, n, ps.ptrs, 1), ==, 1);
 	g_assert_cmpuint(ps.ptrs[0]->len, ==, 60);
 	g_assert_true(pb_l4_ok(tr_packet_data(ps.ptrs[0]), 6));
+	assert_cut_like_split(p, n, &gso);
 	pkts_clear(&ps);
 }
 
@@ -347,6 +383,7 @@ test_split_udp(void)
 		g_assert_cmpint(rc, ==, 11);
 		assert_udp_segments(p, n, &gso, &ps, rc);
 		g_assert_cmpuint(ps.ptrs[10]->len, ==, iphl + 8 + 1);
+		assert_cut_like_split(p, n, &gso);
 
 		/*
 		 * A datagram whose sum comes to -0: UDP sends 0xffff, since 0
@@ -420,6 +457,27 @@ test_split_none(void)
 	pkts_clear(&ps);
 }
 
+/* Segments shorter than their headers cannot be cut in place: the caller splits. */
+static void
+test_cut_short_segments(void)
+{
+	g_autofree uint8_t *p = g_malloc(BIG);
+	Tcp t = {.version = 6, .flags = ACK, .seq = 9, .plen = 200};
+	TrGso gso;
+	size_t n = mk_super(p, &t, &gso, 50); /* 60 bytes of headers */
+	TrGsoCut cut;
+
+	g_assert_cmpint(tr_gso_cut_begin(&cut, &gso, p, n), ==, -ENOSPC);
+	/* One segment has nothing to overwrite. */
+	t.plen = 50;
+	n = mk_super(p, &t, &gso, 50);
+	assert_cut_like_split(p, n, &gso);
+	/* As long as the headers: the next headers take exactly the last bytes. */
+	t.plen = 600;
+	n = mk_super(p, &t, &gso, 60);
+	assert_cut_like_split(p, n, &gso);
+}
+
 static void
 test_split_hostile(void)
 {
@@ -439,7 +497,11 @@ test_split_hostile(void)
 	g_assert_cmpint(tr_gso_split(&good, p, n, ps.ptrs, 4), ==, 3);
 
 #define REFUSED(g, buf, len)                                                                       \
-	g_assert_cmpint(tr_gso_split(&(g), (buf), (len), ps.ptrs, 4), ==, -EPROTO)
+	do {                                                                                       \
+		TrGsoCut cut_;                                                                     \
+		g_assert_cmpint(tr_gso_split(&(g), (buf), (len), ps.ptrs, 4), ==, -EPROTO);        \
+		g_assert_cmpint(tr_gso_cut_begin(&cut_, &(g), (buf), (len)), ==, -EPROTO);         \
+	} while (0)
 
 	gso = good, gso.hdr_len = (uint16_t)(n + 1); /* beyond the packet */
 	REFUSED(gso, p, n);
@@ -747,6 +809,12 @@ mut_payload_csum(uint8_t *p, size_t *n, Tcp *t)
 }
 
 static void
+mut_payload_csum_mid(uint8_t *p, size_t *n, Tcp *t)
+{
+	p[*n - 501] ^= 0x04; /* the same in the middle, far from the last bytes */
+}
+
+static void
 mut_ip_csum(uint8_t *p, size_t *n, Tcp *t)
 {
 	if (p[0] >> 4 == 4)
@@ -854,6 +922,7 @@ static const struct {
         {"no-ack", NULL, PSH},
         {"bad-csum", mut_csum, 0},
         {"bad-payload", mut_payload_csum, 0},
+        {"bad-payload-middle", mut_payload_csum_mid, 0},
         {"ip-csum-or-hop", mut_ip_csum, 0},
         {"options", mut_opts, 0},
         {"no-options", mut_no_opts, 0},
@@ -1187,6 +1256,7 @@ main(int argc, char **argv)
 	g_test_add_func("/offload/split/udp", test_split_udp);
 	g_test_add_func("/offload/split/none", test_split_none);
 	g_test_add_func("/offload/split/hostile", test_split_hostile);
+	g_test_add_func("/offload/cut/short-segments", test_cut_short_segments);
 	g_test_add_func("/offload/gro/merge", test_gro_merge);
 	g_test_add_func("/offload/gro/round-trip", test_gro_round_trip);
 	for (unsigned i = 0; i < G_N_ELEMENTS(NO_MERGE); i++) {
