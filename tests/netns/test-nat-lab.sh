@@ -46,6 +46,7 @@ nat_block_udp "$r5" || netns_fail "block UDP on r5"
 # One rendezvous per pair of clients, on its own port pair.
 port=3478
 listening() { ip netns exec "$hub" ss -Hlun "sport = :$1" | grep -q .; }
+listening_tcp() { ip netns exec "$hub" ss -Hltn "sport = :$1" | grep -q .; }
 pair() { # NAME_A NS_A LAN_A NAME_B NS_B LAN_B -> $T/NAME.out, $T/NAME.rc
 	netns_spawn "$hub" python3 "$PUNCH" server "$port" >"$T/server-$port.out" 2>&1
 	local server=$NETNS_LAST_PID
@@ -102,7 +103,7 @@ netns_wait_for 5 listening 3600 || netns_fail "rendezvous on :3600 did not start
 netns_exec "$e" timeout 20 python3 "$PUNCH" client e 198.18.10.2 3600 198.19.5.2 >"$T/e.out" 2>&1
 [ $? = 2 ] && grep -q "no answer from the rendezvous" "$T/e.out" || netns_fail "UDP got through r5's block: $(cat "$T/e.out")"
 netns_spawn "$hub" python3 -c 'import socket; s=socket.create_server(("0.0.0.0", 3601)); c,_=s.accept(); c.sendall(b"tcp ok")' >/dev/null 2>&1
-sleep 0.3
+netns_wait_for 5 listening_tcp 3601 || netns_fail "TCP server on :3601 did not start"
 got=$(netns_exec "$e" timeout 5 python3 -c 'import socket; print(socket.create_connection(("198.18.10.2", 3601), 3).recv(16).decode())')
 [ "$got" = "tcp ok" ] || netns_fail "TCP did not get through r5 ($got)"
 nat_unblock_udp "$r5"
