@@ -19,8 +19,14 @@
 void
 link_sync_endpoint(TrLink *link)
 {
-	if (link->dp_session)
-		link->endpoint_len = tr_dp_session_endpoint(link->dp_session, &link->endpoint);
+	struct sockaddr_storage ep;
+	socklen_t len;
+
+	if (link->dp_session == NULL)
+		return;
+	len = tr_dp_session_endpoint(link->dp_session, &ep);
+	link->endpoint_len = len > 0 && (size_t)len <= sizeof(link->endpoint) ? len : 0;
+	memcpy(&link->endpoint, &ep, (size_t)link->endpoint_len);
 }
 
 void
@@ -93,7 +99,7 @@ void
 link_path_roamed(TrLink *link)
 {
 	char a[80], b[80];
-	struct sockaddr_storage old = link->endpoint;
+	LinkEndpoint old = link->endpoint;
 	socklen_t old_len = link->endpoint_len;
 
 	link_sync_endpoint(link);

@@ -21,6 +21,14 @@ G_BEGIN_DECLS
 /* The salt of PINGs, control-channel and data-channel alike. */
 #define SALT_LEN 16
 
+/* An endpoint: an IPv4 or IPv6 address and port (all the data plane keeps; a
+ * sockaddr_storage would take 100 bytes more in each link). */
+typedef union {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+} LinkEndpoint;
+
 struct _TrLink {
 	TrCtrl *ctrl;
 	TrDc *dc;
@@ -29,7 +37,7 @@ struct _TrLink {
 	gpointer user_data;
 	TrLinkTiming timing;
 
-	struct sockaddr_storage endpoint; /* the data plane's, as last read */
+	LinkEndpoint endpoint; /* the data plane's, as last read */
 	socklen_t endpoint_len;
 
 	TrPath tx_path;                 /* where we send data */
