@@ -267,6 +267,13 @@ print_status(const char *socket, JsonObject *o)
 			JsonObject *p = json_array_get_object_element(peers, i);
 			printf("\n  %s %s\n    connection: %s\n", str(p, "kind"),
 			       str(p, "identity"), str(p, "connection"));
+			/* A hub link: whether pairs across hubs go over it (docs/MESH.md). */
+			if (json_object_has_member(p, "pairs_across_hubs"))
+				printf("    pairs across hubs: %s\n",
+				       flag(p, "pairs_across_hubs") ? "yes"
+				                                    : "no (the node announced "
+				                                      "none: an older version, or "
+				                                      "--no-mesh)");
 			print_session(p, "    ");
 		}
 	} else {

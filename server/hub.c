@@ -423,6 +423,9 @@ tr_hub_stats_json(TrHub *hub)
 			tr_json_string(out, tr_prefix_to_string(&s->addrs[i], a, sizeof(a)));
 		}
 		g_string_append_c(out, ']');
+		if (hub_session_is_node(s))
+			tr_json_key_bool(out, &f, "pairs_across_hubs",
+			                 hub_node_link_pairs(s)->takes);
 		tr_link_stats_json(s->link, out, &f);
 		g_string_append_c(out, '}');
 	}

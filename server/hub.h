@@ -49,6 +49,10 @@ typedef struct {
 	gboolean client_to_client;
 	gboolean mesh;  /* introduce clients that exchange traffic to each other (pair sessions) */
 	gboolean relay; /* relay pairs' sealed datagrams (docs/MESH.md) */
+	/* Tests only (TRELLIS_TEST_NO_PAIRS_ACROSS, docs/TESTING.md): on hub links, behave
+	 * as a hub built before pairs across hubs (none announced, none introduced, a
+	 * PAIR_START from a hub link is unexpected and drops the link). */
+	gboolean no_pairs_across;
 	guint64 relay_rate; /* relayed bytes a second per pair (0: no limit) */
 	gboolean udp;
 

@@ -115,6 +115,25 @@ deliver(Session *to, TrMsg *msg)
 }
 
 /*
+ * Whether a pair may be started or passed on over hub link @link: its hub announced
+ * pairs across hubs (TrHubLinkPairs). When not, that is said once for the link.
+ */
+static gboolean
+link_takes_pairs(Session *link)
+{
+	gboolean tell;
+
+	if (tr_hub_link_pairs_may(hub_node_link_pairs(link), &tell))
+		return TRUE;
+	if (tell)
+		g_message("%s takes no pairs across hubs (it announced none: an older version, or "
+		          "--no-mesh): clients whose traffic crosses it get no pair, their traffic "
+		          "goes on hop by hop through the hubs",
+		          hub_session_name(link));
+	return FALSE;
+}
+
+/*
  * Client @s sent a packet for @dst through @link, to another hub. The owner of @dst in
  * the graph (a client of a hub further on, reached through @link) and @s are
  * introduced: a PAIR_START with the target @dst goes along the hops to its hub, which
@@ -133,13 +152,13 @@ mesh_introduce_across(TrHub *hub, Session *s, Session *link, const TrPrefix *dst
 	uint32_t id;
 
 	if (!mesh_pairable(s) || hub->graph == NULL || s->graph_name == NULL ||
-	    (!hub->cfg.relay && s->no_direct))
+	    (!hub->cfg.relay && s->no_direct) || hub->cfg.no_pairs_across)
 		return;
 	owner = tr_graph_route(hub->graph, (TrAddrFamily)dst->family, dst->addr);
 	/* A client behind a hub further on: not a hub, nor a node linked to us itself. */
 	if (owner == NULL || !tr_graph_node_info(hub->graph, owner, &info) || !info.reachable ||
 	    info.hub || info.relay || info.hops < 2 ||
-	    strcmp(info.nexthop, hub_session_name(link)) != 0)
+	    strcmp(info.nexthop, hub_session_name(link)) != 0 || !link_takes_pairs(link))
 		return;
 	key = cross_key(s, owner);
 	if (g_hash_table_contains(hub->cross_by_key, key))
@@ -307,7 +326,15 @@ start_from_link(TrHub *hub, Session *from, TrMsg *msg)
 		start_here(hub, from, t, msg);
 		return;
 	}
-	/* On toward the target's hub. */
+	/* On toward the target's hub, if the next one takes pairs across hubs (else the
+	 * introducing hub backs off, as from any refusal). */
+	if (!link_takes_pairs(t)) {
+		g_autofree char *why =
+		        g_strdup_printf("%s takes no pairs across hubs", hub_session_name(t));
+
+		mesh_send_end(from, id, TR_REFUSE_ROLE, why);
+		return;
+	}
 	if (tr_hub_pairs_join(hub->pairs, id, from, t, FALSE, g_get_monotonic_time(), &error) ==
 	    0) {
 		refuse_start(from, id, TR_REFUSE_SETTINGS, "%s", error->message);

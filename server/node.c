@@ -27,6 +27,7 @@ typedef struct {
 	char *name;           /* its --name */
 	gboolean outgoing;    /* we connected (--connect) */
 	Connector *connector; /* the one that dialled it, while both live */
+	TrHubLinkPairs pairs; /* whether it takes pairs across hubs (features) */
 } NodeSession;
 
 static NodeSession *
@@ -94,6 +95,12 @@ hub_session_is_node(Session *s)
 	return s->kind == &node_kind;
 }
 
+TrHubLinkPairs *
+hub_node_link_pairs(Session *s)
+{
+	return &node_of(s)->pairs;
+}
+
 void
 hub_node_forget_connector(Session *s)
 {
@@ -117,10 +124,11 @@ describe_self(TrHub *hub, TrMsg *m)
 	tr_msg_set_u16(m, TR_ATTR_PROTO_VERSION, TR_PROTO_VERSION);
 	tr_msg_set_string(m, TR_ATTR_SOFTWARE, "trellis-server " TR_VERSION);
 	tr_msg_set_string(m, TR_ATTR_NODE_NAME, hub->cfg.node_name);
-	tr_msg_set_u32(m, TR_ATTR_FEATURES,
-	               TR_FEATURE_NODE | (hub->cfg.udp ? TR_FEATURE_UDP : 0) |
-	                       TR_FEATURE_TCP_FALLBACK |
-	                       (hub->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0));
+	tr_msg_set_u32(
+	        m, TR_ATTR_FEATURES,
+	        TR_FEATURE_NODE | (hub->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
+	                (hub->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0) |
+	                tr_hub_link_pairs_feature(hub->pairs != NULL, hub->cfg.no_pairs_across));
 	for (guint i = 0; i < hub->cfg.n_addresses; i++)
 		tr_msg_add_prefix(m, TR_ATTR_ADDRESS, &hub->cfg.addresses[i]);
 	if (hub->pool) {
@@ -338,6 +346,7 @@ hub_node_hello(Session *s, TrMsg *hello)
 	}
 	if (!take_name(s, hello))
 		return;
+	tr_hub_link_pairs_init(&node_of(s)->pairs, hello->features);
 	if (!hub_pick_cipher(hub, hello, &cipher, &why)) {
 		hub_session_refuse(s, TR_REFUSE_CIPHER, why, why);
 		return;
@@ -423,6 +432,7 @@ node_config(Session *s, TrMsg *config)
 	}
 	if (!take_name(s, config))
 		return;
+	tr_hub_link_pairs_init(&node_of(s)->pairs, config->features);
 	for (guint i = 0; i < hub->cfg.n_ciphers; i++)
 		offered |= hub->cfg.ciphers[i] == config->cipher;
 	if (!offered || (config->compression != TR_COMPRESS_NONE &&
@@ -459,8 +469,9 @@ node_message(Session *s, TrMsg *msg)
 	}
 	if (hub_graph_message(s, msg))
 		return;
-	/* Pairs with members behind this link (mesh.c). */
-	if (s->state == SESSION_ACTIVE && hub_mesh_message(s, msg))
+	/* Pairs with members behind this link (mesh.c); none for a hub that plays one
+	 * built before pairs across hubs (a test switch, TrHubConfig). */
+	if (s->state == SESSION_ACTIVE && !s->hub->cfg.no_pairs_across && hub_mesh_message(s, msg))
 		return;
 	hub_session_unexpected(s, msg);
 }

@@ -8,6 +8,7 @@
  * connector (connector.c).
  */
 #include "common/graph/msg.h"
+#include "server/pairs.h"
 #include "server/session.h"
 
 typedef struct _Connector Connector;
@@ -20,6 +21,8 @@ void hub_node_dialled(Session *s, Connector *k);
 /* @k is gone before its session. */
 void hub_node_forget_connector(Session *s);
 gboolean hub_session_is_node(Session *s);
+/* Whether node session @s takes pairs across hubs (its peer's features). */
+TrHubLinkPairs *hub_node_link_pairs(Session *s);
 
 /* connector.c */
 void hub_connectors_start(TrHub *hub);

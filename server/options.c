@@ -208,6 +208,8 @@ tr_hub_config_from_options(TrOptions *o, TrHubConfig *c, GError **error)
 	c->udp = !tr_options_get_bool(o, "no-udp");
 	c->mesh = !tr_options_get_bool(o, "no-mesh");
 	c->relay = !tr_options_get_bool(o, "no-relay");
+	/* A test switch, not an option: a hub of an older version (docs/TESTING.md). */
+	c->no_pairs_across = g_getenv("TRELLIS_TEST_NO_PAIRS_ACROSS") != NULL;
 	c->relay_rate = (guint64)tr_options_get_int(o, "relay-rate", 0) * 1000 / 8;
 	c->keepalive = (guint)tr_options_get_int(o, "keepalive", 10);
 	c->peer_timeout = (guint)tr_options_get_int(o, "peer-timeout", 60);

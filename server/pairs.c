@@ -2,6 +2,7 @@
 #include "server/pairs.h"
 
 #include "common/base/error.h"
+#include "common/ctrl/msg.h"
 #include "common/mesh/relay.h"
 
 #include <errno.h>
@@ -435,4 +436,25 @@ void
 tr_hub_pairs_counters(const TrHubPairs *pairs, TrHubPairsCounters *out)
 {
 	*out = pairs->counters;
+}
+
+uint32_t
+tr_hub_link_pairs_feature(gboolean pairs, gboolean masked)
+{
+	return pairs && !masked ? TR_FEATURE_PAIRS_ACROSS : 0;
+}
+
+void
+tr_hub_link_pairs_init(TrHubLinkPairs *lp, uint32_t features)
+{
+	lp->takes = (features & TR_FEATURE_PAIRS_ACROSS) != 0;
+	lp->told = FALSE;
+}
+
+gboolean
+tr_hub_link_pairs_may(TrHubLinkPairs *lp, gboolean *tell)
+{
+	*tell = !lp->takes && !lp->told;
+	lp->told |= *tell;
+	return lp->takes;
 }

@@ -120,4 +120,26 @@ int tr_hub_pairs_relay(TrHubPairs *pairs, const uint8_t *frame, size_t len,
 guint tr_hub_pairs_count(const TrHubPairs *pairs);
 void tr_hub_pairs_counters(const TrHubPairs *pairs, TrHubPairsCounters *out);
 
+/*
+ * Pairs across hubs on one hub link (docs/PROTOCOL.md, "Pairs across hubs"): a hub
+ * starts or passes on a PAIR_START with a target (and so the pair's other messages)
+ * only on a link whose peer announced TR_FEATURE_PAIRS_ACROSS in its HELLO or CONFIG;
+ * a hub built before pairs across hubs drops the link on such a message. When the next
+ * hop takes none, no pair is introduced (the clients' traffic goes on hop by hop
+ * through the hubs) and that is logged once for the link, not per packet.
+ */
+typedef struct {
+	gboolean takes; /* its peer announced TR_FEATURE_PAIRS_ACROSS */
+	gboolean told;  /* that it takes none was logged */
+} TrHubLinkPairs;
+
+/* The bit a hub announces on its hub links: with pairs (not --no-mesh), unless @masked
+ * (tests: TRELLIS_TEST_NO_PAIRS_ACROSS, docs/TESTING.md). */
+uint32_t tr_hub_link_pairs_feature(gboolean pairs, gboolean masked);
+/* From the features of the peer's HELLO or CONFIG (0 when it stated none). */
+void tr_hub_link_pairs_init(TrHubLinkPairs *lp, uint32_t features);
+/* Whether a pair may be started or passed on over the link. FALSE with *@tell TRUE the
+ * first time only: the caller logs it then. */
+gboolean tr_hub_link_pairs_may(TrHubLinkPairs *lp, gboolean *tell);
+
 G_END_DECLS

@@ -119,6 +119,7 @@ typedef enum {
 	TR_FEATURE_NODE = 1 << 4,             /* a node of a symmetric network: nothing pushed */
 	TR_FEATURE_PAIRS = 1 << 5,            /* a client that takes part in pair sessions */
 	TR_FEATURE_NO_DIRECT = 1 << 6, /* ... only relayed (--no-direct): peers get no candidates */
+	TR_FEATURE_PAIRS_ACROSS = 1 << 7, /* a hub: takes pairs across hubs on this hub link */
 } TrFeature;
 
 /* Why a peer was refused or a session ended; sent in ERROR and CLOSE. */

@@ -155,6 +155,14 @@ netns_kill() {
 	return 0
 }
 
+# netns_kill_hard PID -> the process dies at once, with no chance to say
+# goodbye (SIGKILL), as a crash or a power cut; reaped before it returns
+netns_kill_hard() {
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
 # netns_wait_for SECONDS CMD... -> polls CMD every 0.1 s until it succeeds or
 # the time runs out (returns 1). Every wait in a test is bounded.
 netns_wait_for() {

@@ -143,8 +143,7 @@ netns_exec "$c1" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || fail "no traffic
 ok "UDP unblocked: back to UDP"
 
 # ---- Server killed and restarted: clients come back by themselves --------------
-kill -KILL "$hub_pid"
-wait "$hub_pid" 2>/dev/null
+netns_kill_hard "$hub_pid"
 t0=$(date +%s.%N)
 start_hub
 netns_wait_for 30 netns_exec "$c1" ping -c 1 -W 1 198.19.0.1 || fail "c1 did not come back"

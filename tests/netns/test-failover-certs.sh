@@ -59,8 +59,7 @@ ok "c2 on hub-b reaches c1 ($a1) on hub-a; the hubs joined by their server certi
 # hub-b dies (SIGKILL: no goodbye): c2 moves to hub-a, whose certificate
 # carries its own name.
 t0=$(date +%s%N)
-kill -KILL "$hubb_pid"
-wait "$hubb_pid" 2>/dev/null
+netns_kill_hard "$hubb_pid"
 hubs_moved 30 "$T/c2.log" 198.18.5.1 1 "$c2" "$a1" "$t0" ||
 	fail "c2 did not fail over to hub-a and reach c1 (step $?: 1 connect, 2 ping)"
 echo "# hub-b killed: c2 connected to hub-a after $t_conn ms, its first ping to c1 answered after $t_ping ms"
@@ -112,8 +111,7 @@ netns_spawn "$c3" "$B/client/trellis-client" --config "$CF" --control-socket "$T
 netns_wait_for 20 grep -q "connected to 198.18.6.1:3210 as" "$T/c3.log" || fail "c3 did not reach hub-a"
 netns_wait_for 10 netns_exec "$c3" ping -c 1 -W 1 "$c2a" >/dev/null || fail "c3 cannot reach c2 ($c2a)"
 t0=$(date +%s%N)
-kill -KILL "$huba_pid"
-wait "$huba_pid" 2>/dev/null
+netns_kill_hard "$huba_pid"
 hubs_moved 30 "$T/c3.log" 198.18.7.1:3210 1 "$c3" "$c2a" "$t0" ||
 	fail "c3 did not fail over to hub-b and reach c2 (step $?: 1 connect, 2 ping)"
 echo "# hub-a killed: c3 (configured by join) connected to hub-b after $t_conn ms, its first ping to c2 answered after $t_ping ms"

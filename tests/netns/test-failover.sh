@@ -64,8 +64,7 @@ ok "c2 on hub-2 reaches c1 ($a1) on hub-1 through both hubs"
 
 # hub-2 dies (SIGKILL: no goodbye): c2 moves to hub-1 at once.
 t0=$(date +%s%N)
-kill -KILL "$hub2_pid"
-wait "$hub2_pid" 2>/dev/null
+netns_kill_hard "$hub2_pid"
 hubs_moved 30 "$T/c2.log" 198.18.5.1 1 "$c2" "$a1" "$t0" ||
 	fail "c2 did not fail over to hub-1 and reach c1 (step $?: 1 connect, 2 ping)"
 echo "# hub-2 killed: c2 connected to hub-1 after $t_conn ms, its first ping to c1 answered after $t_ping ms"

@@ -96,7 +96,7 @@ grep "graph: refused: $want" "$T/hub1.log" | head -n 1 | sed 's/^/# hub-1: /'
 ok "clients' subnets are graph claims: c1's routed on hub-3; x3 claiming part of it refused on every hub, with the reason"
 
 # The middle hub dies (no BYE): its neighbours see the connections drop.
-kill -KILL "$hub2_pid"
+netns_kill_hard "$hub2_pid"
 t0=$(date +%s%N)
 netns_wait_for 15 sh -c "! ip netns exec '$c1' ping -c 1 -W 1 '$a3'" || fail "c1 still reaches c3 without hub-2"
 netns_wait_for 15 sh -c "'$B/cli/trellis' status --socket '$T/hub-1.sock' | grep -q 'hub-3 (hub): unreachable'" ||

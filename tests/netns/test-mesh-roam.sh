@@ -41,6 +41,12 @@ ok "a and b direct through two cone NATs"
 # A paced TCP transfer a -> b (3 MB at 100 kB/s: ~30 s), the roam in its middle.
 transfer_recv "$b" "$ab" 120
 transfer_send "$a" "$ab" 120 3000000 100000
+# a also talks to the hub through the tunnel (every 0.2 s, as a call would):
+# its UDP to the hub then leaves from the new address within 0.2 s of the
+# roam. Without it the hub heard a's UDP only at a's next keepalive, and on a
+# loaded machine a's control connection, broken by the same change, was
+# sometimes made again first (a new session: no "endpoint moved").
+netns_spawn "$a" ping -q -c 150 -i 0.2 -W 1 198.19.100.1 >/dev/null 2>&1
 sleep 2
 
 # r1's new public address; the old one goes (and with it, in the kernel, every

@@ -4,11 +4,16 @@
 # client of hub-1 and a client of hub-2, each behind a cone NAT, are introduced
 # through both hubs (the PAIR_START goes along the hub link and is answered) and
 # talk directly; with UDP between their routers dropped, their pair is relayed
-# hop by hop, c1 -> hub-1 -> hub-2 -> c2, as unchanged ciphertext.
+# hop by hop, c1 -> hub-1 -> hub-2 -> c2, as unchanged ciphertext. hub-3 plays
+# a hub built before pairs across hubs (the test switch
+# TRELLIS_TEST_NO_PAIRS_ACROSS): no pair crosses its link, traffic to its
+# client c3 goes hop by hop through the hubs, and its link stays up.
 #
 #   [c1] 198.19.1.2 -- [r1 cone] 198.18.1.2 --+                +-- 198.18.10.2 [hub-1]
 #                                              [internet]        |  hub link
 #   [c2] 198.19.2.2 -- [r2 cone] 198.18.2.2 --+                +-- 198.18.20.2 [hub-2]
+#   [c3] 198.18.3.2 ---------------------------+                +-- 198.18.30.2 [hub-3]
+#                                                   (hub-2 and hub-3 --connect hub-1)
 set -u
 . "$TR_SOURCE_ROOT/tests/lib/lab.sh"
 command -v tcpdump >/dev/null || netns_skip "tcpdump is not installed"
@@ -24,13 +29,18 @@ nat_attach "$h2" 20 || fail "attach hub-2"
 if2=$NAT_WAN_IF
 nat_router r1 r1 1 cone && nat_router r2 r2 2 cone || fail "routers"
 nat_host c1 c1 "$r1" 1 2 && nat_host c2 c2 "$r2" 2 2 || fail "hosts"
+netns_new h3 hub3 && nat_attach "$h3" 30 && netns_new c3 c3 && nat_attach "$c3" 3 || fail "hub-3, c3"
 
 hub "$h1" hub-1 198.19.16.0/20 fd00:19:1::/64 hub1.log --keepalive 2 --route fd00:19::/32
 hub "$h2" hub-2 198.19.32.0/20 fd00:19:2::/64 hub2.log --keepalive 2 --route fd00:19::/32 -c 198.18.10.2
+TRELLIS_TEST_NO_PAIRS_ACROSS=1 hub "$h3" hub-3 198.19.48.0/20 fd00:19:3::/64 hub3.log --keepalive 2 \
+	--route fd00:19::/32 -c 198.18.10.2
 netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub2.log" || fail "hub-2 did not join hub-1"
+netns_wait_for 20 grep -q "node hub-1 connected to" "$T/hub3.log" || fail "hub-3 did not join hub-1"
 
 client "$c1" c1 198.18.10.2 c1.log --control-socket "$T/c1.sock"
 client "$c2" c2 198.18.20.2 c2.log --control-socket "$T/c2.sock"
+client "$c3" c3 198.18.30.2 c3.log --control-socket "$T/c3.sock"
 netns_wait_for 15 grep -q "data now over UDP" "$T/c1.log" || fail "c1 did not connect"
 netns_wait_for 15 grep -q "data now over UDP" "$T/c2.log" || fail "c2 did not connect"
 a2=$(hubs_tun_addr "$c2")
@@ -67,7 +77,7 @@ grep -q "introduced from both sides; pair" "$T/hub2.log" || fail "hub-2 did not 
 [ "$(mesh_pair c1 'p["peer"], p["path"]')" = "('psk:c2', 'direct')" ] || fail "c1's status: $(mesh_pair c1 'p')"
 [ "$(mesh_pair c2 'p["peer"], p["path"]')" = "('psk:c1', 'direct')" ] || fail "c2's status: $(mesh_pair c2 'p')"
 pairs() { mesh_status "$1" |
-	python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)[0]["pairs"]))'; }
+	python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)[0].get("pairs", [])))'; }
 [ "$(pairs c1)" = "$(pairs c2)" ] && [ "$(pairs c1 | wc -w)" = 1 ] ||
 	fail "one pair expected: c1 has $(pairs c1), c2 has $(pairs c2)"
 ok "c1 (hub-1) and c2 (hub-2) introduced from both sides at once (IPv4 and IPv6 traffic): one pair stands, both statuses show the peer, path direct"
@@ -111,4 +121,41 @@ netns_kill "$cap_in"
 python3 "$TR_SOURCE_ROOT/tests/netns/pcap-relay.py" --across "$T/in.pcap" 198.18.10.2 \
 	"$T/out.pcap" 198.18.20.2 3210 >"$T/pcap.out" || fail "relay frames changed between the hubs: $(cat "$T/pcap.out")"
 ok "100 relayed pings ($(grep -o "[0-9]* received" "$T/ping2.txt")): $(cat "$T/pcap.out")"
+
+# 5. hub-3 announced no pairs across hubs (it plays an older version, which drops a
+# link on a PAIR_START from it). c1 pings c3 (next hop hub-3) and c2 does (hub-2 ->
+# hub-1 -> hub-3): no pair is introduced, hub-1 says so once for its link to hub-3
+# and refuses hub-2's introduction, the pings go through the hubs, no link drops.
+netns_wait_for 15 grep -q "data now over UDP" "$T/c3.log" || fail "c3 did not connect"
+a3=$(hubs_tun_addr "$c3")
+for i in 1 2; do
+	netns_exec "$c1" ping -c 20 -i 0.1 -W 2 -q "$a3" >"$T/ping3.txt" || fail "c1 -> c3: $(cat "$T/ping3.txt")"
+	grep -q " 20 received" "$T/ping3.txt" || fail "c1 -> c3: $(cat "$T/ping3.txt")"
+	netns_exec "$c2" ping -c 20 -i 0.1 -W 2 -q "$a3" >"$T/ping4.txt" || fail "c2 -> c3: $(cat "$T/ping4.txt")"
+	grep -q " 20 received" "$T/ping4.txt" || fail "c2 -> c3: $(cat "$T/ping4.txt")"
+done
+grep -q "ended by node:hub-1: hub-3 takes no pairs across hubs" "$T/hub2.log" ||
+	fail "hub-2 was not told that hub-3 takes no pairs: $(grep "hub-3\|psk:c3" "$T/hub2.log")"
+told=$(grep -c "hub-3 takes no pairs across hubs (it announced none" "$T/hub1.log")
+[ "$told" = 1 ] || fail "hub-1 said $told times that hub-3 takes no pairs"
+grep -q "pair [0-9a-f]\{8\}.*c3" "$T/hub1.log" "$T/hub3.log" && fail "a pair with c3: $(grep "pair [0-9a-f]\{8\}.*c3" "$T/hub1.log" "$T/hub3.log")"
+[ "$(pairs c1)" = "$(pairs c2)" ] && [ "$(pairs c1 | wc -w)" = 1 ] && [ -z "$(pairs c3)" ] ||
+	fail "pairs: c1 has $(pairs c1), c2 has $(pairs c2), c3 has $(pairs c3)"
+grep -q "unexpected" "$T/hub1.log" "$T/hub2.log" "$T/hub3.log" && fail "a link dropped: $(grep "unexpected" "$T"/hub*.log)"
+for l in hub1.log:hub-3 hub3.log:hub-1; do
+	n=$(grep -c "node ${l#*:} connected" "$T/${l%%:*}")
+	[ "$n" = 1 ] || fail "${l%%:*}: node ${l#*:} connected $n times"
+done
+across() { # across NODE -> what hub-1's status says of its link to NODE
+	mesh_status hub-1 | python3 -c '
+import json, sys
+print([p["pairs_across_hubs"] for p in json.load(sys.stdin)[0]["peers"] if p["identity"] == sys.argv[1]])' "$1"
+}
+[ "$(across node:hub-2)" = "[True]" ] && [ "$(across node:hub-3)" = "[False]" ] ||
+	fail "hub-1's status: hub-2 $(across node:hub-2), hub-3 $(across node:hub-3)"
+"$B/cli/trellis" status --socket "$T/hub-1.sock" >"$T/hub1-status.txt" 2>&1
+grep -q "pairs across hubs: no (the node announced none" "$T/hub1-status.txt" ||
+	fail "trellis status: $(cat "$T/hub1-status.txt")"
+echo "# hub-1: $(grep "hub-3 takes no pairs" "$T/hub1.log" | head -n 1)"
+ok "hub-3 announced no pairs across hubs: 80 pings c1/c2 -> c3 through the hubs, no pair, said once, no link dropped, status shows it"
 tap_plan

@@ -78,8 +78,7 @@ netns_spawn "$c1" "$B/client/trellis-client" -v -c 198.18.1.1 --server-name hub 
 	--password-file "$T/alice.pw" -d tc%d --control-socket none >"$T/c1b.log" 2>&1
 c1_pid=$NETNS_LAST_PID
 netns_wait_log 15 "$T/c1b.log" "connected to" || fail "c1 did not connect again"
-kill -KILL "$hub_pid"
-wait "$hub_pid" 2>/dev/null
+netns_kill_hard "$hub_pid"
 start_hub hub2.log
 netns_wait_for 20 sh -c "[ \$(grep -c 'connected to' '$T/c1b.log') -ge 2 ]" ||
 	fail "c1 did not come back to the restarted hub"

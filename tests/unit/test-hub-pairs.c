@@ -7,6 +7,7 @@
  * limit, clients on the TLS fallback and clients that leave are checked too.
  */
 #include "common/base/error.h"
+#include "common/ctrl/msg.h"
 #include "common/mesh/relay.h"
 #include "server/pairs.h"
 
@@ -390,6 +391,55 @@ test_join(Fixture *f, gconstpointer data)
 	g_assert_null(tr_hub_pairs_other(f->pairs, 0x1234, &f->member_a));
 }
 
+/*
+ * Pairs across hubs on a hub link: announced by a hub with pairs only (not --no-mesh,
+ * not the test switch that plays an older hub), carried in the features of a node's
+ * HELLO beside the other bits; a link whose peer announced none takes no pair, and
+ * says so once, not on every packet that would have started one.
+ */
+static void
+test_link_feature(void)
+{
+	g_auto(TrMsg) hello = {0};
+	g_auto(TrMsg) back = {0};
+	g_autoptr(GByteArray) wire = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	TrHubLinkPairs lp;
+	gboolean tell = TRUE;
+	guint told = 0;
+
+	g_assert_cmpuint(tr_hub_link_pairs_feature(TRUE, FALSE), ==, TR_FEATURE_PAIRS_ACROSS);
+	g_assert_cmpuint(tr_hub_link_pairs_feature(FALSE, FALSE), ==, 0);
+	g_assert_cmpuint(tr_hub_link_pairs_feature(TRUE, TRUE), ==, 0);
+	/* The next free bit: 1..64 mean other things. */
+	g_assert_cmpuint(TR_FEATURE_PAIRS_ACROSS, ==, 128);
+
+	/* On the wire, beside a node's other bits. */
+	tr_msg_init(&hello, TR_MSG_HELLO);
+	tr_msg_set_u32(&hello, TR_ATTR_FEATURES,
+	               TR_FEATURE_NODE | TR_FEATURE_UDP | tr_hub_link_pairs_feature(TRUE, FALSE));
+	g_assert_true(tr_msg_encode(&hello, wire, &error));
+	g_assert_true(tr_msg_parse(wire->data, wire->len, &back, &error));
+	g_assert_no_error(error);
+	tr_hub_link_pairs_init(&lp, back.features);
+	for (guint i = 0; i < 3; i++) {
+		g_assert_true(tr_hub_link_pairs_may(&lp, &tell));
+		g_assert_false(tell);
+	}
+
+	/* A hub of an older version: the same bits without this one. */
+	tr_hub_link_pairs_init(&lp, TR_FEATURE_NODE | TR_FEATURE_UDP | TR_FEATURE_TCP_FALLBACK);
+	for (guint i = 0; i < 1000; i++) {
+		g_assert_false(tr_hub_link_pairs_may(&lp, &tell));
+		told += tell;
+	}
+	g_assert_cmpuint(told, ==, 1);
+	/* A new session with it (the link was redialled): said once again. */
+	tr_hub_link_pairs_init(&lp, 0);
+	g_assert_false(tr_hub_link_pairs_may(&lp, &tell));
+	g_assert_true(tell);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -402,5 +452,6 @@ main(int argc, char **argv)
 	ADD("/hub-pairs/handshake-budget", &open_limits, test_handshake_budget);
 	ADD("/hub-pairs/lifetime", &open_limits, test_lifetime);
 	ADD("/hub-pairs/join", &open_limits, test_join);
+	g_test_add_func("/hub-pairs/link-feature", test_link_feature);
 	return g_test_run();
 }
