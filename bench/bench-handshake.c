@@ -11,9 +11,9 @@
 #include "common/auth/tls.h"
 #include "common/base/error.h"
 #include "common/pki/pki.h"
+#include "tests/unit/fixture.h"
 
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -108,26 +108,6 @@ report(const char *what, guint n, const Totals *t)
 	       t->resumed);
 }
 
-static TrTlsCreds *
-creds_for(const char *state, const char *name, gboolean server)
-{
-	g_autofree char *ca = tr_pki_ca_cert_path(state);
-	g_autofree char *crl = tr_pki_crl_path(state);
-	g_autofree char *cert = tr_pki_cert_path(state, name);
-	g_autofree char *key = tr_pki_key_path(state, name);
-	TrTlsConfig c = {.is_server = server,
-	                 .ca_file = ca,
-	                 .crl_file = crl,
-	                 .cert_file = cert,
-	                 .key_file = key};
-	g_autoptr(GError) error = NULL;
-	TrTlsCreds *creds = tr_tls_creds_new(&c, &error);
-
-	if (creds == NULL)
-		g_error("%s", error->message);
-	return creds;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -165,8 +145,8 @@ main(int argc, char **argv)
 	tr_tls_creds_unref(hub);
 	tr_tls_creds_unref(cli);
 
-	hub = creds_for(state, "hub", TRUE);
-	cli = creds_for(state, "alice", FALSE);
+	hub = tr_fixture_tls_creds(state, "hub", TRUE);
+	cli = tr_fixture_tls_creds(state, "alice", FALSE);
 	t = (Totals){0};
 	for (guint i = 0; i < n; i++)
 		one(hub, cli, NULL, &t);
@@ -184,32 +164,6 @@ main(int argc, char **argv)
 	tr_tls_creds_unref(cli);
 	printf("machine: %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
 
-	/* The scratch PKI. */
-	{
-		const char *sub[] = {"issued", "revoked", "invites", NULL};
-
-		for (guint i = 0; sub[i]; i++) {
-			g_autofree char *d = g_build_filename(state, sub[i], NULL);
-			g_autoptr(GDir) dir = g_dir_open(d, 0, NULL);
-			const char *name;
-
-			while (dir && (name = g_dir_read_name(dir)) != NULL) {
-				g_autofree char *f = g_build_filename(d, name, NULL);
-				g_unlink(f);
-			}
-			g_rmdir(d);
-		}
-		{
-			g_autoptr(GDir) dir = g_dir_open(state, 0, NULL);
-			const char *name;
-
-			while (dir && (name = g_dir_read_name(dir)) != NULL) {
-				g_autofree char *f = g_build_filename(state, name, NULL);
-				g_unlink(f);
-			}
-		}
-		g_rmdir(state);
-		g_rmdir(tmp);
-	}
+	tr_fixture_remove_tree(tmp); /* the scratch PKI */
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "common/pki/invite.h"
 #include "common/pki/join.h"
 #include "common/pki/pki.h"
+#include "tests/unit/fixture.h"
 
 #include <glib/gstdio.h>
 #include <gnutls/crypto.h>
@@ -22,23 +23,6 @@ typedef struct {
 	char *state; /* the hub's */
 	char *join;  /* the joining machine's */
 } Fixture;
-
-static void
-rm_rf(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-			rm_rf(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
@@ -56,7 +40,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	rm_rf(f->tmp);
+	tr_fixture_remove_tree(f->tmp);
 	g_free(f->tmp);
 	g_free(f->state);
 	g_free(f->join);
@@ -600,7 +584,7 @@ test_join_no_permission(void)
 	g_setenv("TR_JOIN_LOCKED", locked, TRUE);
 	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
 	g_assert_cmpint(chmod(locked, 0700), ==, 0);
-	rm_rf(tmp);
+	tr_fixture_remove_tree(tmp);
 	g_test_trap_assert_passed();
 }
 

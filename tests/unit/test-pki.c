@@ -4,6 +4,7 @@
 #include "common/base/gnutls-auto.h"
 #include "common/pki/private.h"
 #include "common/pki/pki.h"
+#include "tests/unit/fixture.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -16,23 +17,6 @@ typedef struct {
 } Fixture;
 
 static void
-rm_rf(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-		    !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-			rm_rf(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
-
-static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
 	f->tmp = g_dir_make_tmp("trellis-pki-XXXXXX", NULL);
@@ -43,7 +27,7 @@ fixture_setup(Fixture *f, gconstpointer data)
 static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
-	rm_rf(f->tmp);
+	tr_fixture_remove_tree(f->tmp);
 	g_free(f->tmp);
 	g_free(f->state);
 }
@@ -587,7 +571,7 @@ test_no_write_permission(void)
 	g_setenv("TR_PKI_LOCKED", locked, TRUE);
 	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
 	g_assert_cmpint(chmod(locked, 0755), ==, 0);
-	rm_rf(tmp);
+	tr_fixture_remove_tree(tmp);
 	g_test_trap_assert_passed();
 }
 

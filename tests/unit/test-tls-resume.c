@@ -10,10 +10,10 @@
 #include "common/auth/tls.h"
 #include "common/base/error.h"
 #include "common/pki/pki.h"
+#include "tests/unit/fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,41 +24,6 @@ typedef struct {
 	TrTlsCreds *hub;    /* the hub's (certificates) */
 	TrTlsCreds *client; /* alice's */
 } Fixture;
-
-static void
-rm_rf(const char *path)
-{
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-		g_autofree char *child = g_build_filename(path, name, NULL);
-		if (g_file_test(child, G_FILE_TEST_IS_DIR))
-			rm_rf(child);
-		else
-			g_unlink(child);
-	}
-	g_rmdir(path);
-}
-
-static TrTlsCreds *
-creds_for(const char *state, const char *name, gboolean server)
-{
-	g_autofree char *ca = tr_pki_ca_cert_path(state);
-	g_autofree char *crl = tr_pki_crl_path(state);
-	g_autofree char *cert = tr_pki_cert_path(state, name);
-	g_autofree char *key = tr_pki_key_path(state, name);
-	TrTlsConfig c = {.is_server = server,
-	                 .ca_file = ca,
-	                 .crl_file = g_file_test(crl, G_FILE_TEST_EXISTS) ? crl : NULL,
-	                 .cert_file = cert,
-	                 .key_file = key};
-	g_autoptr(GError) error = NULL;
-	TrTlsCreds *creds = tr_tls_creds_new(&c, &error);
-
-	g_assert_no_error(error);
-	return creds;
-}
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
@@ -78,8 +43,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 	g_assert_true(tr_pki_issue(ca, "hub", &server, &error));
 	g_assert_true(tr_pki_issue(ca, "alice", &client, &error));
 	g_assert_no_error(error);
-	f->hub = creds_for(f->state, "hub", TRUE);
-	f->client = creds_for(f->state, "alice", FALSE);
+	f->hub = tr_fixture_tls_creds(f->state, "hub", TRUE);
+	f->client = tr_fixture_tls_creds(f->state, "alice", FALSE);
 }
 
 static void
@@ -87,7 +52,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
 {
 	tr_tls_creds_unref(f->hub);
 	tr_tls_creds_unref(f->client);
-	rm_rf(f->tmp);
+	tr_fixture_remove_tree(f->tmp);
 	g_free(f->tmp);
 	g_free(f->state);
 }
@@ -265,7 +230,7 @@ test_other_hub(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GBytes) ticket = full_session(f, f->hub);
 	/* Another hub process (a restart): another ticket key, in memory only. */
-	g_autoptr(TrTlsCreds) restarted = creds_for(f->state, "hub", TRUE);
+	g_autoptr(TrTlsCreds) restarted = tr_fixture_tls_creds(f->state, "hub", TRUE);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *id = NULL;
 	Pair p;
