@@ -112,21 +112,28 @@ int
 main(int argc, char **argv)
 {
 	guint n = argc > 1 ? (guint)atoi(argv[1]) : 2000;
-	g_autofree char *tmp = g_dir_make_tmp("trellis-bench-hs-XXXXXX", NULL);
-	g_autofree char *state = g_build_filename(tmp, "state", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autofree char *tmp = g_dir_make_tmp("trellis-bench-hs-XXXXXX", &error);
+	g_autofree char *state = NULL;
 	TrPkiInitOptions init = {.network = "bench", .algorithm = TR_PKI_ALG_ED25519};
 	TrPkiIssueOptions server = {.kind = TR_PKI_KIND_SERVER};
 	TrPkiIssueOptions client = {.kind = TR_PKI_KIND_CLIENT};
 	TrTlsConfig psk_hub = {.is_server = TRUE, .shared_key = "correct horse battery staple"};
 	TrTlsConfig psk_client = {.is_server = FALSE, .shared_key = "correct horse battery staple"};
-	g_autoptr(GError) error = NULL;
 	g_autoptr(TrPkiCa) ca = NULL;
 	TrTlsCreds *hub, *cli;
 	GBytes *ticket = NULL;
 	Totals t;
 
-	if (n == 0 || tmp == NULL)
+	if (n == 0) {
+		fprintf(stderr,
+		        "bench-handshake: expected a number of handshakes above 0, got '%s'\n",
+		        argv[1]);
 		return 2;
+	}
+	if (tmp == NULL)
+		g_error("a temporary directory: %s", error->message);
+	state = g_build_filename(tmp, "state", NULL);
 	if (!tr_pki_init(state, &init, &error) || (ca = tr_pki_ca_open(state, &error)) == NULL ||
 	    !tr_pki_issue(ca, "hub", &server, &error) ||
 	    !tr_pki_issue(ca, "alice", &client, &error))

@@ -34,8 +34,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 	g_autoptr(TrPkiCa) ca = NULL;
 	g_autoptr(GError) error = NULL;
 
-	f->tmp = g_dir_make_tmp("trellis-resume-XXXXXX", NULL);
-	g_assert_nonnull(f->tmp);
+	f->tmp = g_dir_make_tmp("trellis-resume-XXXXXX", &error);
+	g_assert_no_error(error);
 	f->state = g_build_filename(f->tmp, "state", NULL);
 	g_assert_true(tr_pki_init(f->state, &init, &error));
 	ca = tr_pki_ca_open(f->state, &error);
@@ -245,6 +245,29 @@ test_other_hub(Fixture *f, gconstpointer data)
 	pair_close(&p);
 }
 
+/* A shared-key session with @hub: the hub sees the shared key's identity,
+ * and after @exchanges rounds of data (which carry any ticket the hub sent)
+ * the client holds no ticket. */
+static void
+assert_psk_session_no_ticket(TrTlsCreds *hub, TrTlsCreds *client, guint exchanges)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *id = NULL;
+	Pair p;
+
+	pair_open(&p, hub, client, NULL);
+	g_assert_true(pair_handshake(&p, &error, &error));
+	id = verify(p.hub, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(id, ==, "psk:trellis");
+	g_free(verify(p.client, &error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < exchanges; i++)
+		pair_exchange(&p);
+	g_assert_null(tr_tls_take_ticket(p.client));
+	pair_close(&p);
+}
+
 static void
 test_shared_key(void)
 {
@@ -253,20 +276,9 @@ test_shared_key(void)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(TrTlsCreds) hub = tr_tls_creds_new(&sc, &error);
 	g_autoptr(TrTlsCreds) client = tr_tls_creds_new(&cc, &error);
-	g_autofree char *id = NULL;
-	Pair p;
 
 	g_assert_no_error(error);
-	pair_open(&p, hub, client, NULL);
-	g_assert_true(pair_handshake(&p, &error, &error));
-	id = verify(p.hub, &error);
-	g_assert_no_error(error);
-	g_assert_cmpstr(id, ==, "psk:trellis");
-	g_free(verify(p.client, &error));
-	g_assert_no_error(error);
-	pair_exchange(&p);
-	g_assert_null(tr_tls_take_ticket(p.client));
-	pair_close(&p);
+	assert_psk_session_no_ticket(hub, client, 1);
 }
 
 /* A hub with certificates and a shared key: its shared-key clients read the
@@ -294,17 +306,7 @@ test_mixed_hub(Fixture *f, gconstpointer data)
 	Pair p;
 
 	g_assert_no_error(error);
-	pair_open(&p, hub, psk_client, NULL);
-	g_assert_true(pair_handshake(&p, &error, &error));
-	id = verify(p.hub, &error);
-	g_assert_no_error(error);
-	g_assert_cmpstr(id, ==, "psk:trellis");
-	g_free(verify(p.client, &error));
-	g_assert_no_error(error);
-	pair_exchange(&p);
-	pair_exchange(&p);
-	g_assert_null(tr_tls_take_ticket(p.client));
-	pair_close(&p);
+	assert_psk_session_no_ticket(hub, psk_client, 2);
 
 	ticket = full_session(f, hub);
 	pair_open(&p, hub, f->client, ticket);
