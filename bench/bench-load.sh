@@ -16,7 +16,9 @@
 # namespace of its own, as in a network of several hubs: every client's
 # claim is then also a route the hubs' graph sync looks at.
 # "hub CPU ms/hs": the hub's CPU time (user + system) over the load, per
-# handshake: steadier than handshakes/s on a shared machine.
+# handshake: steadier than handshakes/s on a shared machine. "gen CPU ms/hs":
+# the load generator's, from its start (its clients' side of each session on
+# the same cores: the two together bound the rate the cores allow).
 # The load generator does the clients' handshakes on one thread per core
 # (--handshake-threads 0), as the hub does its own: one thread of clients
 # could not keep a hub on both cores busy.
@@ -154,8 +156,8 @@ if [ "$STORM" = 1 ]; then
 	exit 0
 fi
 
-printf '%-9s %-14s %-12s %-14s %-16s %-14s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session" \
-	"hub CPU ms/hs"
+printf '%-9s %-14s %-12s %-14s %-16s %-14s %-14s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session" \
+	"hub CPU ms/hs" "gen CPU ms/hs"
 for n in $SIZES; do
 	netns_new h "h$n" || exit 1
 	peer_start "$h" "$n"
@@ -172,12 +174,14 @@ for n in $SIZES; do
 	sleep 1
 	full=$(rss "$hub")
 	cpu=$(( $(cpu_ms "$hub") - cpu0 ))
+	gcpu=$(cpu_ms "$gen")
 	hps=$(awk '/^sessions/{print $12}' "$T/load$n.out")
 	ok=$(awk '/^sessions/{print $6}' "$T/load$n.out")
 	[ "$ok" = "$n" ] || echo "warning: only $ok of $n sessions answered" >&2
-	printf '%-9s %-14s %-12s %-14s %-16s %-14s\n' "$n" "$hps" "${base} KiB" "${full} KiB" \
+	printf '%-9s %-14s %-12s %-14s %-16s %-14s %-14s\n' "$n" "$hps" "${base} KiB" "${full} KiB" \
 		"$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { printf "%.2f", (f - b) / n }')" \
-		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')"
+		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')" \
+		"$(awk -v c="$gcpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')"
 	[ "$n" -ge 10000 ] && per_10k=$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { print (f - b) / n }')
 	netns_kill "$gen"
 	netns_kill "$hub"
