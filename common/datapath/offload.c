@@ -276,6 +276,14 @@ cut_plan(const TrGso *gso, const uint8_t *data, size_t len, TrGsoCut *c)
 		return -EPROTO;
 	c->partial = false;
 	c->id = h.iphl == TR_IP4_HLEN ? tr_load_be16(data + 4) : 0;
+	if (h.iphl == TR_IP4_HLEN) {
+		uint8_t ip[TR_IP4_HLEN];
+
+		memcpy(ip, data, sizeof(ip));
+		ip[2] = ip[3] = ip[4] = ip[5] = ip[10] = ip[11] = 0;
+		c->ip4_sum = tr_csum_fold(tr_csum_partial(ip, sizeof(ip), 0));
+	}
+	c->pseudo_sum = tr_csum_fold(pseudo_sum(data, 0, h.proto));
 	c->seq = h.proto == TR_IPPROTO_TCP ? tr_load_be32(data + h.iphl + 4) : 0;
 	return 0;
 }
@@ -283,17 +291,22 @@ cut_plan(const TrGso *gso, const uint8_t *data, size_t len, TrGsoCut *c)
 /*
  * Makes segment @i of the cut @c out of the super-packet's headers, copied
  * to @o, followed by its payload (@seg_len bytes in all): lengths, IPv4 id
- * and header checksum, TCP sequence number and flags, L4 checksum in full.
+ * and header checksum, TCP sequence number and flags, L4 checksum in full
+ * (or left partial). The IPv4 header checksum and the pseudo-header sum are
+ * the shared parts' sums (cut_plan) plus this segment's fields.
  */
 static void
 seg_finish(uint8_t *o, const TrGsoCut *c, size_t i, size_t seg_len)
 {
 	uint8_t *l4 = o + c->iphl;
+	uint16_t id = (uint16_t)(c->id + i); /* as Linux's GSO counts them */
+	uint32_t l4_len = (uint32_t)(seg_len - c->iphl);
 
 	if (c->iphl == TR_IP4_HLEN) {
 		tr_store_be16(o + 2, (uint16_t)seg_len);
-		tr_store_be16(o + 4, (uint16_t)(c->id + i)); /* as Linux's GSO counts them */
-		ip4_set_csum(o);
+		tr_store_be16(o + 4, id);
+		tr_store_be16(o + 10, (uint16_t)~tr_csum_fold((uint32_t)c->ip4_sum +
+		                                              (uint16_t)seg_len + id));
 	} else {
 		tr_store_be16(o + 4, (uint16_t)(seg_len - TR_IP6_HLEN));
 	}
@@ -307,8 +320,7 @@ seg_finish(uint8_t *o, const TrGsoCut *c, size_t i, size_t seg_len)
 			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		if (c->partial)
 			tr_store_be16(l4 + TCP_CSUM_OFF,
-			              tr_csum_fold(pseudo_sum(o, (uint32_t)(seg_len - c->iphl),
-			                                      TR_IPPROTO_TCP)));
+			              tr_csum_fold((uint32_t)c->pseudo_sum + l4_len));
 		else
 			l4_set_csum(o, c->iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
 	} else {

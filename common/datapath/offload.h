@@ -63,7 +63,10 @@ typedef struct {
 	uint32_t seq;
 	uint16_t hdr_len, gso_size, id;
 	uint8_t iphl, proto;
-	bool partial;                /* TCP checksums left partial (tr_gso_cut_leave_partial) */
+	bool partial; /* TCP checksums left partial (tr_gso_cut_leave_partial) */
+	/* folded sums of what every segment shares: the IPv4 header but its total
+	 * length, id and checksum; the pseudo header but its length */
+	uint16_t ip4_sum, pseudo_sum;
 	uint8_t hdr[TR_GSO_HDR_MAX]; /* the super-packet's headers, as read */
 } TrGsoCut;
 
