@@ -41,17 +41,6 @@ bool tr_process_can_admin_network(void);
 unsigned tr_process_privileges_generation(void);
 int tr_process_adopt_privileges(void);
 
-/*
- * Makes the calling thread background work: when it and the process's other
- * threads want the CPU at once, the others go first (a hub's TLS handshakes
- * below its data plane and main loop, so that a storm of new connections
- * does not delay the traffic of the sessions already there). It still gets
- * every cycle nobody else wants. Linux: the thread's nice value @steps above
- * the process's (Linux keeps it per thread); Windows: below-normal thread
- * priority; elsewhere -ENOTSUP. A thread cannot take it back unprivileged.
- */
-int tr_thread_set_background(int steps);
-
 #ifdef __cplusplus
 }
 #endif

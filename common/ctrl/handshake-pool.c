@@ -3,7 +3,6 @@
 
 #include "common/base/error.h"
 #include "common/base/watch.h"
-#include "platform/process.h"
 
 #include <pthread.h>
 
@@ -284,9 +283,6 @@ worker_main(gpointer p)
 	GHashTableIter it;
 	gpointer k;
 
-	/* Handshakes yield the CPU to the sessions already there (the data
-	 * plane, the main loop); best effort: where it cannot be, they do not. */
-	tr_thread_set_background(TR_HANDSHAKE_POOL_NICE);
 	g_main_context_push_thread_default(w->ctx);
 	while (!w->stop)
 		g_main_context_iteration(w->ctx, TRUE);

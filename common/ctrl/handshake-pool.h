@@ -36,10 +36,6 @@ typedef void (*TrHandshakeDone)(int rc, GError *error, gpointer user_data);
  * its established sessions' sources wait; now they run between turns. */
 #define TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH 16
 #define TR_HANDSHAKE_POOL_DISPATCH_US       2000
-/* The workers are background threads (tr_thread_set_background): this many
- * nice steps below the process's other threads (on Linux a third of their
- * weight when both want a core). */
-#define TR_HANDSHAKE_POOL_NICE 5
 
 /* @n_threads workers; 0 is one per CPU core. Ends are reported on the
  * calling thread's default context. */
