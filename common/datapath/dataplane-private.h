@@ -211,6 +211,7 @@ typedef struct {
 	uint8_t *rx_bufs;
 	TrUdpMsg rx_msgs[RX_MSGS];
 	TrCodel codel; /* on udp_fd's receive queue */
+	gint64 rx_now; /* monotonic, when the last recvmmsg returned */
 
 	uint8_t *arena;
 	size_t arena_used;

@@ -272,7 +272,7 @@ static gboolean
 pass_queue(Worker *w, TrPacket *pkt, int64_t sojourn)
 {
 	if (sojourn < 0 || pkt->len < CODEL_MIN_LEN ||
-	    !tr_codel_signal(&w->codel, sojourn, g_get_monotonic_time()))
+	    !tr_codel_signal(&w->codel, sojourn, w->rx_now))
 		return TRUE;
 	if (tr_mangle_mark_ce(tr_packet_data(pkt), pkt->len, w->dp->cfg.frame)) {
 		WSTAT(w, rx_ce_marks, 1);
@@ -390,6 +390,7 @@ dp_do_udp(Worker *w)
 			break;
 		WSTAT(w, rx_batches, 1);
 		real_now = g_get_real_time();
+		w->rx_now = g_get_monotonic_time();
 		for (int i = 0; i < n; i++) {
 			TrUdpMsg *m = &w->rx_msgs[i];
 			size_t seg = m->segment ? m->segment : m->len;
