@@ -16,7 +16,9 @@
 # namespace of its own, as in a network of several hubs: every client's
 # claim is then also a route the hubs' graph sync looks at.
 # "hub CPU ms/hs": the hub's CPU time (user + system) over the load, per
-# handshake: steadier than handshakes/s on a shared machine.
+# handshake: steadier than handshakes/s on a shared machine. "gen CPU ms/hs":
+# the load generator's, from its start (its clients' side of each session on
+# the same cores: the two together bound the rate the cores allow).
 # The load generator does the clients' handshakes on one thread per core
 # (--handshake-threads 0), as the hub does its own: one thread of clients
 # could not keep a hub on both cores busy.
@@ -67,6 +69,27 @@ peer_linked() {
 	netns_wait_for 20 grep -q "node bench-hub connected" "$T/peer$1.log" ||
 		{ echo "the hubs did not link" >&2; cat "$T/peer$1.log" >&2; exit 1; }
 }
+# Issue 24's fair admission: a storm of new or returning connections must not
+# starve the sessions already there. Their echoes' loss excludes those cut by
+# the hub's kill (sent before their session saw its connection go).
+PROBE_LOST_MAX=0.1
+PROBE_P99_MAX=20
+PROBE_TARGET="< $PROBE_LOST_MAX % of echoes lost, p99 round trip <= $PROBE_P99_MAX ms"
+# probe_verdict WHAT FIRST LAST: the probes' lines FIRST to LAST (in the order
+# printed) together: echoes lost, the worst line's p99, and the verdict.
+probe_verdict() {
+	grep '^probes ' "$T/probes.out" | awk -v what="$1" -v a="$2" -v b="$3" -v lmax="$PROBE_LOST_MAX" \
+		-v pmax="$PROBE_P99_MAX" '
+		{ for (i = 2; i < NF; i++) v[$i] = $(i + 1) }
+		NR >= a && NR <= b {
+			n = v["sent"] - v["cut"]; sent += n; lost += n - (v["answered"] < n ? v["answered"] : n)
+			if (v["rtt_p99_ms"] > p99) p99 = v["rtt_p99_ms"]; seen = 1 }
+		END {
+			if (!seen || sent == 0) { printf "probes %s: no figures\n", what; exit }
+			pct = 100 * lost / sent
+			printf "probes %s: %.1f %% lost (%d of %d), p99 %.1f ms: %s\n", what, pct, lost, sent, p99,
+				pct < lmax && p99 <= pmax ? "not starved" : "STARVED" }'
+}
 # cpu_ms PID: the process's CPU time so far (user + system), in ms.
 cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' /proc/"$1"/stat; }
 
@@ -100,10 +123,12 @@ if [ "$STORM" = 1 ]; then
 	t_up=$(now)
 	netns_wait_for 120 grep -q '^back' "$T/storm.out" || echo "not all sessions came back within 120 s" >&2
 	kill -USR1 "$probes" # from their own return until every session was back
-	sleep 0.5
+	# An interval's line comes a second after its end (late answers count in it).
+	netns_wait_for 10 sh -c "[ \$(grep -c '^probes ' '$T/probes.out') -ge 7 ]" ||
+		echo "the probes' last figures did not come" >&2
 	echo "== the storm's $n sessions"
 	cat "$T/storm.out"
-	echo "== the 100 probe sessions (up-interval lines in order: a quiet second; while the $n connected; 3 s all up; after their own return until all $n were back)"
+	echo "== the 100 probe sessions (lines in order: their own connect; up-intervals: a quiet second, while the $n connected, 3 s all up; up: to the kill; storm: to their own return; up-interval: after it until all $n were back)"
 	cat "$T/probes.out"
 	back=$(awk '/^back/{print $5; exit}' "$T/storm.out")
 	if [ -n "$back" ]; then
@@ -113,8 +138,14 @@ if [ "$STORM" = 1 ]; then
 	fi
 	echo "== the namespace's TCP counters (listen queue overflows: connections the kernel dropped before the hub accepted them)"
 	ip netns exec "$h" nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop TcpExtTCPTimeouts 2>/dev/null | tail -n +2
+	echo "== UDP datagrams the kernel dropped (full receive or send buffers, the hub's and the load generators'), and the hub's device"
+	ip netns exec "$h" nstat -az UdpRcvbufErrors UdpSndbufErrors UdpInErrors 2>/dev/null | tail -n +2
+	ip -n "$h" -s link show trellis0 | awk '/RX:|TX:/{getline; print "trellis0 " (++i == 1 ? "RX" : "TX") " packets " $2 " dropped " $4}'
 	echo "== the restarted hub's admission log (rate-limited)"
 	grep "too many pending\\|handshake queue\\|refused at admission\\|cannot accept" "$T/hub$n.log" | tail -n 8
+	echo "== fair admission: what the 100 established probe sessions saw (target: $PROBE_TARGET)"
+	probe_verdict "while the $n sessions first connected" 3 3
+	probe_verdict "in the reconnection storm, from their own return until all $n were back" 6 7
 	netns_kill "$probes"
 	netns_kill "$gen"
 	netns_kill "$hub"
@@ -122,8 +153,8 @@ if [ "$STORM" = 1 ]; then
 	exit 0
 fi
 
-printf '%-9s %-14s %-12s %-14s %-16s %-14s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session" \
-	"hub CPU ms/hs"
+printf '%-9s %-14s %-12s %-14s %-16s %-14s %-14s\n' sessions handshakes/s "hub RSS 0" "hub RSS N" "KiB per session" \
+	"hub CPU ms/hs" "gen CPU ms/hs"
 for n in $SIZES; do
 	netns_new h "h$n" || exit 1
 	peer_start "$h" "$n"
@@ -140,12 +171,14 @@ for n in $SIZES; do
 	sleep 1
 	full=$(rss "$hub")
 	cpu=$(( $(cpu_ms "$hub") - cpu0 ))
+	gcpu=$(cpu_ms "$gen")
 	hps=$(awk '/^sessions/{print $12}' "$T/load$n.out")
 	ok=$(awk '/^sessions/{print $6}' "$T/load$n.out")
 	[ "$ok" = "$n" ] || echo "warning: only $ok of $n sessions answered" >&2
-	printf '%-9s %-14s %-12s %-14s %-16s %-14s\n' "$n" "$hps" "${base} KiB" "${full} KiB" \
+	printf '%-9s %-14s %-12s %-14s %-16s %-14s %-14s\n' "$n" "$hps" "${base} KiB" "${full} KiB" \
 		"$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { printf "%.2f", (f - b) / n }')" \
-		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')"
+		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')" \
+		"$(awk -v c="$gcpu" -v n="$n" 'BEGIN {printf "%.3f", c / n}')"
 	[ "$n" -ge 10000 ] && per_10k=$(awk -v f="$full" -v b="$base" -v n="$n" 'BEGIN { print (f - b) / n }')
 	netns_kill "$gen"
 	netns_kill "$hub"

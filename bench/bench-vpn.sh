@@ -3,7 +3,7 @@
 # Benchmark (not a test): Trellis's data path side by side with bare veth and
 # the userspace VPNs from Debian's packages, between two network namespaces.
 #
-#   sudo bench/bench-vpn.sh [--cases LIST] [--build DIR] [--time N] [--csv FILE]
+#   sudo bench/bench-vpn.sh [--cases LIST] [--build DIR] [--time N] [--repeat N] [--csv FILE]
 #
 #   [A] veth 198.18.0.1/24 <--------------> veth 198.18.0.2/24 [B]   underlay
 #       tunnel 198.19.0.1  ================ tunnel 198.19.0.x          overlay
@@ -44,6 +44,13 @@
 #                 throughput, idle RTT within 10 %.
 #   --build DIR   Trellis build directory (default: ./build)
 #   --time N      iperf3 seconds per run (default 10)
+#   --repeat N    run the whole list of cases N times (rounds, default 1), so
+#                 that every case meets the same changes of the machine's
+#                 other load; each figure is then the median over the rounds
+#                 (with min-max beside the throughputs), pings pooled. The
+#                 report also checks issue 24's single-stream targets
+#                 (trellis-aes256gcm >= 30 % of bare, trellis-chacha20 >= 85 %
+#                 of trellis-aes256gcm), on the medians and per round.
 #   --csv FILE    also write the results as CSV
 #
 # Needs root and /dev/net/tun; installs the missing Debian packages (iperf3,
@@ -62,6 +69,7 @@ ALL_CASES=$(echo $ALL_CASES)
 CASES=$ALL_CASES
 T=10
 B=build
+REPEAT=1
 CSV=
 
 log() { printf '[bench-vpn %(%T)T] %s\n' -1 "$*" >&2; }
@@ -72,6 +80,7 @@ while (($#)); do
 	case $1 in
 	--cases) CASES=${2:?--cases needs a list}; shift 2 ;;
 	--time) T=${2:?--time needs seconds}; shift 2 ;;
+	--repeat) REPEAT=${2:?--repeat needs a count}; shift 2 ;;
 	--build) B=${2:?--build needs a directory}; shift 2 ;;
 	--csv) CSV=${2:?--csv needs a file}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
@@ -80,6 +89,7 @@ while (($#)); do
 done
 CASES=$(echo $CASES | tr ',' ' ')
 [[ $T =~ ^[0-9]+$ ]] && ((T >= 1 && T <= 300)) || die "--time must be 1..300"
+[[ $REPEAT =~ ^[0-9]+$ ]] && ((REPEAT >= 1 && REPEAT <= 20)) || die "--repeat must be 1..20, got '$REPEAT'"
 for c in $CASES; do [[ " $ALL_CASES " == *" $c "* ]] || die "unknown case: $c"; done
 ((EUID == 0)) || die "run as root (namespaces, tun devices)"
 [[ -n $CSV ]] && CSV=$(realpath -m "$CSV")
@@ -188,7 +198,7 @@ iperf_run() {
 		sleep "$pdelay"
 		spawn "$CLI_NS" "$TMP/ping-loaded-$CUR.txt" ping -n -c "$pcount" -i 0.01 -W 1 -w $((T + 10)) "$dst"
 		wait "$NETNS_LAST_PID"
-		LRTT=$(ping_stats "$TMP/ping-loaded-$CUR.txt" "$pcount")
+		LRTT=$(ping_stats "$TMP/ping-loaded-$CUR.txt" "$pcount") PCOUNT=$pcount
 	fi
 	wait "$cli"
 	netns_wait_for 5 eval '! alive '"$srv"
@@ -508,29 +518,39 @@ down_case() {
 
 # ---------------------------------------------------------------- run all --
 declare -A R_VER R_T1 R_T4 R_RTT R_LRTT R_CPUA R_CPUB R_RSSA R_RSSB R_STATUS R_NOTE R_READY R_RETR R_DROP
+# Per round (--repeat): space-separated samples, reduced to the R_* figures after the last round.
+declare -A L_T1 L_T4 L_CPUA L_CPUB L_PING L_LPING L_NPING L_NLPING L_RETR L_DROPA L_DROPB R_T1R R_T4R
+declare -A P_T1 # single-stream Gbit/s by "case round", for the per-round ratios
 RUN_CASES=()
+ROUND=1 RUN_N=0
+
+# fail_case MESSAGE: the case's status (the first failure it had stays), logs shown.
+fail_case() {
+	local c=$CUR_CASE f
+	[[ ${R_STATUS[$c]} == ok ]] && R_STATUS[$c]="FAILED${ROUND_TAG}: $1"
+	log "$c: $1"
+	for f in "$TMP"/*/*.log; do [[ -f $f ]] && { log "--- $f"; tail -n 5 "$f" >&2; }; done
+	down_case
+}
 
 run_case() {
-	local c=$1 dst=$A2 fn=up_${1//[-.]/_} t0 a0 b0 ua ub f
-	CUR=$c VPN_A='' VPN_B='' VER='' NOTE='' READY='' SRV_NS=$NSA CLI_NS=$NSB DST=''
-	RUN_CASES+=("$c")
-	R_STATUS[$c]=ok
+	local c=$1 dst=$A2 fn=up_${1//[-.]/_} t0 a0 b0 ua ub da db g1 lrtt
+	RUN_N=$((RUN_N + 1))
+	CUR_CASE=$c CUR=$c.$RUN_N VPN_A='' VPN_B='' VER='' NOTE='' READY='' SRV_NS=$NSA CLI_NS=$NSB DST=''
+	if [[ -z ${R_STATUS[$c]:-} ]]; then
+		RUN_CASES+=("$c")
+		R_STATUS[$c]=ok
+	fi
 	[[ $c == bare ]] && dst=$A1
-	log "$c: starting"
+	log "$c: starting${ROUND_TAG}"
 	t0=$(date +%s.%N)
 	if ! $fn; then
-		R_STATUS[$c]="FAILED: ${NOTE:-setup error}"
-		log "$c: ${R_STATUS[$c]}"
-		for f in "$TMP"/*/*.log; do [[ -f $f ]] && { log "--- $f"; tail -n 5 "$f" >&2; }; done
-		down_case
+		fail_case "${NOTE:-setup error}"
 		return
 	fi
 	[[ -n $DST ]] && dst=$DST
 	if ! wait_secs 30 pinged "$CLI_NS" "$dst"; then
-		R_STATUS[$c]="FAILED: no ping through the tunnel within 30 s"
-		log "$c: ${R_STATUS[$c]}"
-		for f in "$TMP"/*/*.log; do [[ -f $f ]] && { log "--- $f"; tail -n 5 "$f" >&2; }; done
-		down_case
+		fail_case "no ping through the tunnel within 30 s"
 		return
 	fi
 	[[ -n $READY ]] && $READY
@@ -541,26 +561,54 @@ run_case() {
 	if [[ -n $VPN_A ]]; then a0=$(cpu_ticks "$VPN_A") b0=$(cpu_ticks "$VPN_B"); fi
 	ua=$(udp_drops "$SRV_NS") ub=$(udp_drops "$CLI_NS")
 	iperf_run "$dst" 1 ping
-	R_T1[$c]=$GBPS R_RETR[$c]=$RETR R_LRTT[$c]=$LRTT
-	R_DROP[$c]=$(($(udp_drops "$SRV_NS") - ua))/$(($(udp_drops "$CLI_NS") - ub))
-	if [[ -n $VPN_A ]]; then
-		R_CPUA[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_A") - a0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
-		R_CPUB[$c]=$(awk -v t=$(($(cpu_ticks "$VPN_B") - b0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
+	g1=$GBPS lrtt=$LRTT
+	[[ -n $GBPS ]] && L_T1[$c]+=" $GBPS" P_T1["$c $ROUND"]=$GBPS
+	[[ -n $RETR ]] && L_RETR[$c]=$((${L_RETR[$c]:-0} + RETR))
+	da=$(($(udp_drops "$SRV_NS") - ua)) db=$(($(udp_drops "$CLI_NS") - ub))
+	L_DROPA[$c]=$((${L_DROPA[$c]:-0} + da)) L_DROPB[$c]=$((${L_DROPB[$c]:-0} + db))
+	if [[ -n $LRTT ]]; then
+		L_LPING[$c]+=" $TMP/ping-loaded-$CUR.txt"
+		L_NLPING[$c]=$((${L_NLPING[$c]:-0} + PCOUNT))
 	fi
-	log "$c: 1 stream ${R_T1[$c]:-?} Gbit/s; ping under load avg/p99/max/loss% ${R_LRTT[$c]:-?}"
+	if [[ -n $VPN_A ]]; then
+		L_CPUA[$c]+=" $(awk -v t=$(($(cpu_ticks "$VPN_A") - a0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')"
+		L_CPUB[$c]+=" $(awk -v t=$(($(cpu_ticks "$VPN_B") - b0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')"
+	fi
+	log "$c: 1 stream ${GBPS:-?} Gbit/s; ping under load avg/p99/max/loss% ${LRTT:-?}"
 	iperf_run "$dst" 4
-	R_T4[$c]=$GBPS
-	log "$c: 4 streams ${R_T4[$c]:-?} Gbit/s"
+	[[ -n $GBPS ]] && L_T4[$c]+=" $GBPS"
+	log "$c: 4 streams ${GBPS:-?} Gbit/s"
 	ping_run "$dst"
-	R_RTT[$c]=${RTT:-}
-	log "$c: ping avg/p99/max/loss% ${R_RTT[$c]:-?}"
-	if [[ -n $VPN_A ]]; then R_RSSA[$c]=$(hwm_mib "$VPN_A") R_RSSB[$c]=$(hwm_mib "$VPN_B"); fi
-	[[ -z ${R_T1[$c]} || -z ${R_T4[$c]} || -z ${R_RTT[$c]} || -z ${R_LRTT[$c]} ]] && R_STATUS[$c]="partial: a measurement failed"
-	if [[ -n $VPN_A ]] && ! { alive "$VPN_A" && alive "$VPN_B"; }; then
-		R_STATUS[$c]="FAILED: a VPN process died during the run"
+	if [[ -n $RTT ]]; then
+		L_PING[$c]+=" $TMP/ping-$CUR.txt"
+		L_NPING[$c]=$((${L_NPING[$c]:-0} + 200))
+	fi
+	log "$c: ping avg/p99/max/loss% ${RTT:-?}"
+	if [[ -n $VPN_A ]]; then
+		R_RSSA[$c]=$(awk -v x="${R_RSSA[$c]:-0}" -v y="$(hwm_mib "$VPN_A")" 'BEGIN {printf "%.1f", (x > y ? x : y)}')
+		R_RSSB[$c]=$(awk -v x="${R_RSSB[$c]:-0}" -v y="$(hwm_mib "$VPN_B")" 'BEGIN {printf "%.1f", (x > y ? x : y)}')
+	fi
+	[[ -z $g1 || -z $GBPS || -z $RTT || -z $lrtt ]] && [[ ${R_STATUS[$c]} == ok ]] &&
+		R_STATUS[$c]="partial${ROUND_TAG}: a measurement failed"
+	if [[ -n $VPN_A ]] && ! { alive "$VPN_A" && alive "$VPN_B"; } && [[ ${R_STATUS[$c]} != FAILED* ]]; then
+		R_STATUS[$c]="FAILED${ROUND_TAG}: a VPN process died during the run"
 	fi
 	down_case
 	sleep 1
+}
+
+# median LIST, spread LIST: of space-separated numbers ("" if none).
+median() {
+	printf '%s\n' $1 | sort -g | awk -v f="${2:-%.2f}" '{v[NR] = $1}
+		END {if (NR) printf f, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+spread() { printf '%s\n' $1 | sort -g | awk '{v[NR] = $1} END {if (NR) printf "%.2f-%.2f", v[1], v[NR]}'; }
+# pooled_ping FILES COUNT: ping_stats over the replies of every round.
+pooled_ping() {
+	[[ -n $1 ]] || return 0
+	# shellcheck disable=SC2086 # a list of paths without spaces
+	cat $1 >"$TMP/ping-pooled.txt"
+	ping_stats "$TMP/ping-pooled.txt" "$2"
 }
 
 host_busy() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
@@ -571,8 +619,23 @@ read -r hb1 ht1 <<<"$(host_busy)"
 IDLE_BUSY=$(awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) 'BEGIN {if (t > 0) printf "%.0f%%", 100 * b / t; else print "?"}')
 log "machine busy before the run (other load): $IDLE_BUSY of all cores"
 read -r hb0 ht0 <<<"$(host_busy)"
-for c in $CASES; do run_case "$c"; done
+ROUND_TAG=''
+for ((ROUND = 1; ROUND <= REPEAT; ROUND++)); do
+	((REPEAT > 1)) && ROUND_TAG=" (round $ROUND of $REPEAT)"
+	for c in $CASES; do run_case "$c"; done
+done
 read -r hb1 ht1 <<<"$(host_busy)"
+for c in "${RUN_CASES[@]}"; do
+	R_T1[$c]=$(median "${L_T1[$c]:-}") R_T1R[$c]=$(spread "${L_T1[$c]:-}")
+	R_T4[$c]=$(median "${L_T4[$c]:-}") R_T4R[$c]=$(spread "${L_T4[$c]:-}")
+	R_RTT[$c]=$(pooled_ping "${L_PING[$c]:-}" "${L_NPING[$c]:-0}")
+	R_LRTT[$c]=$(pooled_ping "${L_LPING[$c]:-}" "${L_NLPING[$c]:-0}")
+	R_RETR[$c]=${L_RETR[$c]:-}
+	[[ -n ${L_DROPA[$c]:-} ]] && R_DROP[$c]=${L_DROPA[$c]}/${L_DROPB[$c]}
+	if [[ -n ${L_CPUA[$c]:-} ]]; then
+		R_CPUA[$c]=$(median "${L_CPUA[$c]}" %.1f) R_CPUB[$c]=$(median "${L_CPUB[$c]}" %.1f)
+	fi
+done
 
 # ------------------------------------------------------------------ report --
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN {if (x != "" && y != "" && x != "-" && y != "-" && y > 0) printf (x / y < 0.1 ? "%.3f" : "%.2f"), x / y; else print "-"}'; }
@@ -583,6 +646,7 @@ echo
 echo "bench-vpn: iperf3 -t $T, B -> A (receiver Gbit/s); ping x200 @10 ms B -> A on the idle tunnel (RTT);"
 echo "loaded RTT = ping @10 ms B -> A during the 1-stream run; CPU = VPN processes A+B during the"
 echo "1-stream run; RSS = peak (VmHWM) A/B; (xN) = ratio to bare"
+((REPEAT > 1)) && echo "$REPEAT rounds of every case: throughputs and CPU are medians over the rounds, RTTs over all their pings"
 fmt='%-22s %14s %14s %16s %9s %15s %9s %12s %12s\n'
 printf "$fmt" case "1 stream" "4 streams" "RTT avg ms" "p99 ms" "loaded RTT ms" "p99 ms" "CPU s A+B" "RSS MiB A/B"
 for c in "${RUN_CASES[@]}"; do
@@ -599,6 +663,14 @@ for c in "${RUN_CASES[@]}"; do
 	printf "$fmt" "$c" "$t1" "$t4" "$ravg" "$rp99" "$lavg" "$lp99" "$cpu" "$rss"
 done
 echo "(a loaded RTT followed by N%: N % of those pings got no reply within 1 s)"
+if ((REPEAT > 1)); then
+	echo
+	echo "throughput over the $REPEAT rounds, min-max Gbit/s (the table has the medians):"
+	printf '%-22s %14s %14s   %s\n' case "1 stream" "4 streams" "1 stream, each round"
+	for c in "${RUN_CASES[@]}"; do
+		printf '%-22s %14s %14s   %s\n' "$c" "${R_T1R[$c]:--}" "${R_T4R[$c]:--}" "$(echo ${L_T1[$c]:--})"
+	done
+fi
 
 # Trellis single-stream throughput over each peer's.
 peers=() trellis=()
@@ -636,6 +708,31 @@ if [[ -n $best ]] && ((${#trellis[@]})); then
 			printf "  %-22s %s ms%s: %s\n", t, l, (loss != "-" && loss != "0.0") ? " (" loss "% lost)" : "", l <= b ? "met" : "NOT met" }'
 	done
 fi
+# Issue 24's single-stream targets: the default tunnel (trellis-aes256gcm) >= 30 % of bare
+# veth, and ChaCha20 >= 85 % of AES; on the medians, and each round's own ratio (the two
+# cases of one round ran minutes apart at most).
+# target_line LABEL NUM DEN TARGET
+target_line() {
+	local label=$1 num=$2 den=$3 target=$4 r per='' k v
+	[[ ${R_STATUS[$num]:-} == ok && ${R_STATUS[$den]:-} == ok ]] || return 0
+	r=$(ratio "${R_T1[$num]:-}" "${R_T1[$den]:-}")
+	if ((REPEAT > 1)); then
+		for ((k = 1; k <= REPEAT; k++)); do
+			v=$(ratio "${P_T1["$num $k"]:-}" "${P_T1["$den $k"]:-}")
+			[[ $v != - ]] && per+=" $v"
+		done
+		[[ -n $per ]] && per="; per round $(spread "$per" | tr -d '\n'), met in $(printf '%s\n' $per |
+			awk -v t="$target" '$1 >= t {m++} END {print m + 0}') of $(wc -w <<<"$per")"
+	fi
+	awk -v l="$label" -v r="$r" -v t="$target" -v per="$per" 'BEGIN {
+		printf "  %-36s x%s: %s (target >= %.2f%s)\n", l, r, (r != "-" && r >= t) ? "met" : "NOT met", t, per }'
+}
+if [[ -n ${R_T1[trellis-aes256gcm]:-} && ( -n ${R_T1[bare]:-} || -n ${R_T1[trellis-chacha20]:-} ) ]]; then
+	echo
+	echo "single-stream targets (issue 24 items 5 and 1$( ((REPEAT > 1)) && echo ", medians of $REPEAT rounds")):"
+	target_line "trellis-aes256gcm / bare" trellis-aes256gcm bare 0.30
+	target_line "trellis-chacha20 / trellis-aes256gcm" trellis-chacha20 trellis-aes256gcm 0.85
+fi
 # The mesh's targets (issue 17): a direct pair against client to hub, same machine, same run.
 if [[ ${R_STATUS[mesh-hub]:-} == ok && ${R_STATUS[mesh-direct]:-} == ok ]]; then
 	t=$(ratio "${R_T1[mesh-direct]}" "${R_T1[mesh-hub]}")
@@ -649,24 +746,28 @@ if [[ ${R_STATUS[mesh-hub]:-} == ok && ${R_STATUS[mesh-direct]:-} == ok ]]; then
 fi
 echo
 for c in "${RUN_CASES[@]}"; do
-	printf '  %-22s %s; %s; ready %s s; 1-stream: %s retransmits, %s UDP buffer drops A/B; %s\n' "$c" \
-		"${R_STATUS[$c]}" "${R_VER[$c]:--}" "${R_READY[$c]:--}" "${R_RETR[$c]:--}" "${R_DROP[$c]:--}" "${R_NOTE[$c]:-}"
+	printf '  %-22s %s; %s; ready %s s; 1-stream%s: %s retransmits, %s UDP buffer drops A/B; %s\n' "$c" \
+		"${R_STATUS[$c]}" "${R_VER[$c]:--}" "${R_READY[$c]:--}" "$( ((REPEAT > 1)) && echo " (all $REPEAT rounds)")" \
+		"${R_RETR[$c]:--}" "${R_DROP[$c]:--}" "${R_NOTE[$c]:-}"
 done
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); kernel $(uname -r)"
 awk -v b=$((hb1 - hb0)) -v t=$((ht1 - ht0)) -v i="$IDLE_BUSY" 'BEGIN {if (t > 0) printf "machine busy: %s of all cores before the run (other load), %.0f%% during it\n", i, 100 * b / t}'
 
 if [[ -n $CSV ]]; then
 	{
-		echo "case,version,tcp1_gbps,tcp4_gbps,tcp1_ratio_bare,tcp4_ratio_bare,rtt_avg_ms,rtt_p99_ms,rtt_max_ms,ping_loss_pct,loaded_rtt_avg_ms,loaded_rtt_p99_ms,loaded_rtt_max_ms,loaded_ping_loss_pct,cpu_s_a,cpu_s_b,rss_mib_a,rss_mib_b,ready_s,tcp1_retransmits,udp_buf_drops_a_b,status,note"
+		echo "case,version,tcp1_gbps,tcp4_gbps,tcp1_ratio_bare,tcp4_ratio_bare,rtt_avg_ms,rtt_p99_ms,rtt_max_ms,ping_loss_pct,loaded_rtt_avg_ms,loaded_rtt_p99_ms,loaded_rtt_max_ms,loaded_ping_loss_pct,cpu_s_a,cpu_s_b,rss_mib_a,rss_mib_b,ready_s,tcp1_retransmits,udp_buf_drops_a_b,status,note,rounds,tcp1_min_gbps,tcp1_max_gbps,tcp4_min_gbps,tcp4_max_gbps"
 		for c in "${RUN_CASES[@]}"; do
 			read -r ravg rp99 rmax rloss <<<"${R_RTT[$c]:-- - - -}"
 			read -r lavg lp99 lmax lloss <<<"${R_LRTT[$c]:-- - - -}"
-			printf '%s,"%s",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s","%s"\n' "$c" "${R_VER[$c]:-}" \
+			IFS=- read -r t1min t1max <<<"${R_T1R[$c]:--}"
+			IFS=- read -r t4min t4max <<<"${R_T4R[$c]:--}"
+			printf '%s,"%s",%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s","%s",%s,%s,%s,%s,%s\n' "$c" "${R_VER[$c]:-}" \
 				"${R_T1[$c]:-}" "${R_T4[$c]:-}" "$(ratio "${R_T1[$c]:-}" "${R_T1[bare]:-}")" \
 				"$(ratio "${R_T4[$c]:-}" "${R_T4[bare]:-}")" "$ravg" "$rp99" "$rmax" "$rloss" \
 				"$lavg" "$lp99" "$lmax" "$lloss" \
 				"${R_CPUA[$c]:-}" "${R_CPUB[$c]:-}" "${R_RSSA[$c]:-}" "${R_RSSB[$c]:-}" "${R_READY[$c]:-}" \
-				"${R_RETR[$c]:-}" "${R_DROP[$c]:-}" "${R_STATUS[$c]//\"/\'}" "${R_NOTE[$c]//\"/\'}"
+				"${R_RETR[$c]:-}" "${R_DROP[$c]:-}" "${R_STATUS[$c]//\"/\'}" "${R_NOTE[$c]//\"/\'}" \
+				"$REPEAT" "$t1min" "$t1max" "$t4min" "$t4max"
 		done
 	} >"$CSV"
 	log "CSV written to $CSV"

@@ -165,7 +165,8 @@ on_established(TrLink *link, gpointer p)
 		hub_session_refuse(s, TR_REFUSE_AUTH, why, error->message);
 		return;
 	}
-	g_debug("%s: TLS established (%s), peer %s", s->remote, desc, s->cert_identity);
+	if (tr_log_enabled(G_LOG_LEVEL_DEBUG))
+		g_debug("%s: TLS established (%s), peer %s", s->remote, desc, s->cert_identity);
 	s->state = SESSION_HELLO;
 	s->hello_timer = g_timeout_add(s->hub->cfg.handshake_timeout_ms, on_hello_timeout, s);
 	if (s->kind && s->kind->established)
@@ -290,7 +291,8 @@ handle_hello(Session *s, TrMsg *msg)
 		hub_session_refuse(s, TR_REFUSE_VERSION, why, why);
 		return;
 	}
-	g_debug("%s: HELLO from %s", s->remote, msg->software ? msg->software : "?");
+	if (tr_log_enabled(G_LOG_LEVEL_DEBUG))
+		g_debug("%s: HELLO from %s", s->remote, msg->software ? msg->software : "?");
 	if (msg->features & TR_FEATURE_NODE)
 		hub_node_hello(s, msg);
 	else
@@ -360,8 +362,9 @@ on_path_changed(TrLink *link, TrPath path, gpointer p)
 	Session *s = p;
 
 	if (s->state == SESSION_ACTIVE) {
-		g_message("%s %s: data now over %s", s->kind->noun, hub_session_name(s),
-		          path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
+		if (tr_log_enabled(G_LOG_LEVEL_MESSAGE))
+			g_message("%s %s: data now over %s", s->kind->noun, hub_session_name(s),
+			          path == TR_PATH_UDP ? "UDP" : "TLS (TCP fallback)");
 		hub_mesh_path_changed(s, path);
 	}
 }

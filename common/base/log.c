@@ -87,8 +87,8 @@ syslog_priority(GLogLevelFlags level)
 	return LOG_DEBUG;
 }
 
-static gboolean
-level_enabled(GLogLevelFlags level)
+gboolean
+tr_log_enabled(GLogLevelFlags level)
 {
 	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
 		return TRUE;
@@ -147,7 +147,7 @@ tr_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
 	struct tm tm;
 	time_t now;
 
-	if (!level_enabled(level))
+	if (!tr_log_enabled(level))
 		return G_LOG_WRITER_HANDLED;
 
 	for (gsize i = 0; i < n_fields; i++) {

@@ -25,6 +25,14 @@ void tr_log_set_level(TrLogLevel level);
 TrLogLevel tr_log_get_level(void);
 
 /*
+ * Whether a line of @level would be written. GLib formats every message
+ * before the writer can drop it: lines logged for each session (a hub's
+ * thousands of arrivals) check this first, so a quiet hub does not format
+ * them for nothing.
+ */
+gboolean tr_log_enabled(GLogLevelFlags level);
+
+/*
  * A bound on how fast one kind of event may fill the log (failed
  * handshakes, refused peers...): at most @burst lines per @window_sec. Call
  * before logging; FALSE means skip this line. When a window ends with lines

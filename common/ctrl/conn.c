@@ -38,6 +38,7 @@ struct _TrCtrl {
 	GByteArray *out;
 	size_t inflight; /* bytes handed to GnuTLS that returned EAGAIN */
 	GError *close_error;
+	gboolean in_io; /* on_io runs: it flushes, then sets the events */
 };
 
 static void ctrl_finish(TrCtrl *ctrl, GError *error);
@@ -53,17 +54,27 @@ handshake_done(TrCtrl *ctrl)
 		ctrl->cb.established(ctrl, ctrl->user_data);
 }
 
+/*
+ * What the connection waits for. A message queued while the socket can take
+ * it is written without asking the poll set for G_IO_OUT (two epoll_ctl per
+ * message, and a wakeup for a writable socket, on each side of every
+ * session): within on_io the flush at its end writes it; outside, a kick
+ * runs on_io at the next iteration, whose flush takes every message queued
+ * meanwhile in one write. Only a write that met EAGAIN waits for G_IO_OUT.
+ */
 static void
 update_events(TrCtrl *ctrl)
 {
 	GIOCondition cond = G_IO_IN;
 
-	if (ctrl->watch == NULL)
+	if (ctrl->watch == NULL || ctrl->in_io)
 		return;
 	if (ctrl->state == STATE_HANDSHAKE)
 		cond = tr_tls_wants_write(ctrl->tls) ? G_IO_OUT : G_IO_IN;
-	else if (ctrl->out->len > 0 || ctrl->inflight > 0)
+	else if (ctrl->inflight > 0)
 		cond |= G_IO_OUT;
+	else if (ctrl->out->len > 0)
+		tr_io_watch_kick(ctrl->watch);
 	tr_io_watch_modify(ctrl->watch, cond);
 }
 
@@ -182,30 +193,23 @@ read_some(TrCtrl *ctrl, GError **error)
 	return TRUE;
 }
 
-static gboolean
-on_io(int fd, GIOCondition rev, gpointer user_data)
+/* on_io's work; the events are set after it (a finished connection has no watch left). */
+static void
+serve_io(TrCtrl *ctrl, GIOCondition rev)
 {
-	TrCtrl *ctrl = user_data;
-	g_autoptr(TrCtrl) hold G_GNUC_UNUSED = tr_ctrl_ref(ctrl);
 	g_autoptr(GError) error = NULL;
-
-	(void)fd;
 
 	if (ctrl->state == STATE_HANDSHAKE) {
 		int rc = tr_tls_handshake(ctrl->tls, &error);
 		if (rc < 0) {
 			ctrl_finish(ctrl, g_steal_pointer(&error));
-			return G_SOURCE_CONTINUE;
+			return;
 		}
-		if (rc == 0) {
-			update_events(ctrl);
-			return G_SOURCE_CONTINUE;
-		}
+		if (rc == 0)
+			return;
 		handshake_done(ctrl);
-		if (ctrl->state != STATE_OPEN) {
-			update_events(ctrl);
-			return G_SOURCE_CONTINUE;
-		}
+		if (ctrl->state != STATE_OPEN)
+			return;
 		/* Application data may already be buffered behind the handshake. */
 		rev |= G_IO_IN;
 	}
@@ -214,17 +218,17 @@ on_io(int fd, GIOCondition rev, gpointer user_data)
 	    (rev & (G_IO_IN | G_IO_HUP | G_IO_ERR) || tr_tls_pending(ctrl->tls))) {
 		if (!read_some(ctrl, &error)) {
 			ctrl_finish(ctrl, g_steal_pointer(&error));
-			return G_SOURCE_CONTINUE;
+			return;
 		}
 	}
 	if (ctrl->state == STATE_OPEN || ctrl->state == STATE_CLOSING) {
 		if (!flush(ctrl, &error)) {
 			ctrl_finish(ctrl, g_steal_pointer(&error));
-			return G_SOURCE_CONTINUE;
+			return;
 		}
 		if (ctrl->state == STATE_CLOSING && ctrl->out->len == 0 && ctrl->inflight == 0) {
 			ctrl_finish(ctrl, g_steal_pointer(&ctrl->close_error));
-			return G_SOURCE_CONTINUE;
+			return;
 		}
 	}
 	/* While closing, a peer that sends more is drained and ignored. */
@@ -233,6 +237,18 @@ on_io(int fd, GIOCondition rev, gpointer user_data)
 		while (tr_tls_read(ctrl->tls, sink, sizeof(sink), NULL) > 0)
 			;
 	}
+}
+
+static gboolean
+on_io(int fd, GIOCondition rev, gpointer user_data)
+{
+	TrCtrl *ctrl = user_data;
+	g_autoptr(TrCtrl) hold G_GNUC_UNUSED = tr_ctrl_ref(ctrl);
+
+	(void)fd;
+	ctrl->in_io = TRUE;
+	serve_io(ctrl, rev);
+	ctrl->in_io = FALSE;
 	update_events(ctrl);
 	return G_SOURCE_CONTINUE;
 }
@@ -308,6 +324,7 @@ on_pool_done(int rc, GError *error, gpointer user_data)
 		return;
 	}
 	ctrl->watch = tr_io_watch_new(ctrl->fd, G_IO_IN, on_io, ctrl);
+	ctrl->in_io = TRUE; /* what the established callback sends, on_io's flush writes */
 	handshake_done(ctrl);
 	/* Application data may already be buffered behind the handshake. */
 	on_io(ctrl->fd, G_IO_IN, ctrl);

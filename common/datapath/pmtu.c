@@ -39,13 +39,25 @@ tr_pmtu_restart(TrPmtu *p, gint64 now)
 		reset_range(p, now);
 }
 
-/* Up to TR_PMTU_PROBES sizes spread evenly over what is still in doubt, the largest included. */
+/*
+ * The first round of a search, with nothing known: the ceiling, which most
+ * paths carry (the search ends there), and the floor, whose answer ends the
+ * round within a round trip when the ceiling is lost. Later rounds: up to
+ * TR_PMTU_PROBES sizes spread evenly over what is still in doubt, the
+ * largest included.
+ */
 static void
 plan_round(TrPmtu *p)
 {
 	unsigned a = p->lo ? p->lo + 1 : p->floor, b = p->hi - 1;
 	unsigned n = MIN(TR_PMTU_PROBES, b - a + 1);
 
+	if (p->lo == 0 && p->hi == p->ceiling + 1 && b > a) {
+		p->n_sizes = 2;
+		p->sizes[0] = a;
+		p->sizes[1] = b;
+		return;
+	}
 	p->n_sizes = n;
 	if (n == 1) {
 		p->sizes[0] = b;

@@ -8,19 +8,22 @@
  * of the data channel, padded to the size, on a socket that never fragments),
  * reports what the peer acknowledged, and calls tr_pmtu_tick() regularly.
  *
- * A search is a few rounds. Each round probes up to TR_PMTU_PROBES sizes at
- * once, spread evenly over the range still in doubt (the first round: from
- * the floor to the ceiling, the ceiling itself included). The largest size
- * the peer acknowledges is known to pass; the smallest larger size that was
- * not acknowledged bounds the range from above. Rounds end when the answers
- * are in (twice the first answer's delay) or after TR_PMTU_ROUND_USEC. The
- * search ends when the range is closed: usually in three rounds, one when
- * the ceiling passes. A round with no answer at all is repeated; after
- * TR_PMTU_TRIES such rounds with nothing ever acknowledged the peer is taken
- * not to answer probes (an older version, or a path that loses everything)
- * and the result stays unknown. A finished search is repeated every
- * TR_PMTU_RESEARCH_USEC (the path may have grown), and at once after
- * tr_pmtu_restart() (the path changed, or a datagram was refused as too big).
+ * A search is a few rounds. The first probes two sizes, the ceiling and the
+ * floor: most paths carry the ceiling, and the search then ends with two
+ * probes (each costs both ends a datagram and its answer, per session, so a
+ * hub with thousands of clients arriving pays for every one). Each later
+ * round probes up to TR_PMTU_PROBES sizes at once, spread evenly over the
+ * range still in doubt. The largest size the peer acknowledges is known to
+ * pass; the smallest larger size that was not acknowledged bounds the range
+ * from above. Rounds end when the answers are in (twice the first answer's
+ * delay) or after TR_PMTU_ROUND_USEC, so the floor's answer ends a first
+ * round whose ceiling was lost within a round trip. The search ends when
+ * the range is closed: usually in four rounds, one when the ceiling passes. A round with no answer
+ * at all is repeated; after TR_PMTU_TRIES such rounds with nothing ever acknowledged the peer is
+ * taken not to answer probes (an older version, or a path that loses everything) and the result
+ * stays unknown. A finished search is repeated every TR_PMTU_RESEARCH_USEC (the path may have
+ * grown), and at once after tr_pmtu_restart() (the path changed, or a datagram was refused as too
+ * big).
  */
 #include <glib.h>
 

@@ -12,6 +12,7 @@
 #include "common/link/private.h"
 
 #include "common/base/addr.h"
+#include "common/base/log.h"
 
 #include <gnutls/crypto.h>
 #include <string.h>
@@ -121,7 +122,8 @@ link_path_udp_heard(TrLink *link)
 	link->last_udp_rx = MAX(link->last_udp_rx, tr_dp_session_last_udp_rx(link->dp_session));
 	link->last_rx = MAX(link->last_rx, link->last_udp_rx);
 	if (!link->we_hear_udp && link->timing.udp_enabled) {
-		g_message("%s: UDP from the peer works", tr_link_peer(link));
+		if (tr_log_enabled(G_LOG_LEVEL_MESSAGE))
+			g_message("%s: UDP from the peer works", tr_link_peer(link));
 		tell_path(link, TRUE);
 	}
 }

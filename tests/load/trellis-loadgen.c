@@ -13,10 +13,15 @@
  * as common/ctrl/dialer.c's tr_backoff_next): a reconnection storm when the
  * hub restarts. "back" lines say when every session is up again.
  * --probe N: the first N sessions, once up, send an echo every 100 ms; the
- * figures (sent, answered, round trip) are printed per phase: while the
+ * figures (sent, answered, round trip) are printed per interval: while the
  * sessions first connect (a storm of new ones around the probes), while all
- * are up, and during each storm of reconnections; SIGUSR1 prints them for
- * the time since the last line.
+ * are up, and during each storm of reconnections; SIGUSR1 ends an interval
+ * (the benchmark marks what happened around it). An echo belongs to the
+ * interval it was sent in, whenever its answer comes: each interval is
+ * printed a second after it ended (an answer later than that is a loss). An
+ * echo whose session then lost the hub before the answer came is "cut", not
+ * lost: it went to a hub that was killed, which says nothing about how the
+ * hub treats the sessions it has.
  * --progress: during a storm, a line a second (sessions up, attempts
  * started, attempts that failed before and after the TLS handshake).
  *
@@ -45,6 +50,24 @@
 
 typedef struct _Gen Gen;
 
+/* Probe echoes of one interval. */
+typedef struct {
+	Gen *gen;
+	guint id;
+	char *what; /* its name, once it ended */
+	guint sent, answered, cut, sessions_lost;
+	GArray *rtt_ms; /* double */
+} Probes;
+
+/* A probe echo on its way: its sequence number and interval (id 0: none). */
+typedef struct {
+	guint16 seq;
+	guint interval;
+} Pending;
+
+/* 3.2 s of a probe's echoes: one older than that is lost whatever comes. */
+#define PENDING_MAX 32
+
 typedef struct {
 	Gen *gen;
 	guint index;
@@ -57,13 +80,8 @@ typedef struct {
 	gboolean established; /* TLS done in the current attempt */
 	guint16 seq;          /* probes: the next echo's sequence number */
 	guint reconnect_id;
+	Pending *pending; /* probes: echoes awaiting an answer, by seq % PENDING_MAX */
 } Session;
-
-/* Probe echoes of one phase. */
-typedef struct {
-	guint sent, answered;
-	GArray *rtt_ms; /* double */
-} Probes;
 
 enum { PHASE_CONNECT, PHASE_UP, PHASE_STORM, N_PHASES };
 
@@ -92,8 +110,10 @@ struct _Gen {
 	/* --progress: during a storm, a line a second of what happened in it */
 	gboolean progress;
 	guint tick_attempts, tick_failed_early, tick_failed_late, tick_up;
-	const char *prefix;      /* of the sessions' names */
-	Probes probes[N_PHASES]; /* [PHASE_STORM] since the current storm began */
+	const char *prefix; /* of the sessions' names */
+	Probes *probes;     /* the current interval */
+	GHashTable *ended;  /* interval id -> Probes, ended but not printed yet */
+	guint next_interval;
 	int phase;
 };
 
@@ -114,9 +134,10 @@ checksum(const uint8_t *p, size_t n)
 	return (uint16_t)~sum;
 }
 
-/* IPv4 ICMP echo request from the session's address to the hub; its identifier is the session. */
+/* IPv4 ICMP echo request from the session's address to the hub; its
+ * identifier is the session; a probe's carries its interval (0: not a probe). */
 static void
-send_echo(Session *s)
+send_echo(Session *s, guint interval)
 {
 	uint8_t ip[28 + 16];
 	uint16_t c;
@@ -140,6 +161,9 @@ send_echo(Session *s)
 	ip[27] = (uint8_t)s->seq;
 	memcpy(ip + 28, "trellis-loadgen!", 16);
 	memcpy(ip + 28, &now, sizeof(now)); /* the send time comes back in the answer */
+	memcpy(ip + 36, &interval, sizeof(interval));
+	if (interval)
+		s->pending[s->seq % PENDING_MAX] = (Pending){s->seq, interval};
 	c = checksum(ip + 20, 8 + 16);
 	ip[22] = (uint8_t)(c >> 8);
 	ip[23] = (uint8_t)c;
@@ -166,6 +190,56 @@ finish(Session *s, gboolean failed, const char *why)
 
 static void session_up(Session *s);
 
+static Probes *
+probes_find(Gen *gen, guint id)
+{
+	if (gen->probes->id == id)
+		return gen->probes;
+	return g_hash_table_lookup(gen->ended, GUINT_TO_POINTER(id));
+}
+
+/* An answer to a probe echo: counted in the interval it was sent in, if that
+ * one is not printed yet (then it is a loss). */
+static void
+probe_answered(Gen *gen, Session *s, const uint8_t *ip)
+{
+	guint16 seq = (guint16)(ip[26] << 8 | ip[27]);
+	Pending *p = &s->pending[seq % PENDING_MAX];
+	guint interval;
+	gint64 sent;
+	Probes *pr;
+	double ms;
+
+	memcpy(&sent, ip + 28, sizeof(sent));
+	memcpy(&interval, ip + 36, sizeof(interval));
+	if (interval == 0 || p->interval != interval || p->seq != seq)
+		return; /* not a probe, a duplicate, or older than PENDING_MAX echoes */
+	p->interval = 0;
+	pr = probes_find(gen, interval);
+	if (pr == NULL)
+		return;
+	ms = (g_get_monotonic_time() - sent) / 1000.0;
+	pr->answered++;
+	g_array_append_val(pr->rtt_ms, ms);
+}
+
+/* A probe session lost the hub: the echoes it still waits for are cut. */
+static void
+probe_cut(Gen *gen, Session *s)
+{
+	if (s->index >= gen->n_probes)
+		return;
+	gen->probes->sessions_lost++;
+	for (guint i = 0; i < PENDING_MAX; i++) {
+		Probes *pr =
+		        s->pending[i].interval ? probes_find(gen, s->pending[i].interval) : NULL;
+
+		if (pr)
+			pr->cut++;
+		s->pending[i].interval = 0;
+	}
+}
+
 /* The device: echo replies for the sessions (answers to someone else's address are ignored). */
 static gboolean
 on_device(gint fd, GIOCondition cond, gpointer p)
@@ -188,18 +262,8 @@ on_device(gint fd, GIOCondition cond, gpointer p)
 		s = &gen->sessions[index];
 		if (!s->configured || s->failed || memcmp(ip + 16, s->addr.addr, 4))
 			continue;
-		if (index < gen->n_probes && len >= 36) {
-			Probes *pr = &gen->probes[gen->phase];
-			gint64 sent;
-			double ms;
-
-			memcpy(&sent, ip + 28, sizeof(sent));
-			ms = (g_get_monotonic_time() - sent) / 1000.0;
-			if (s->answered) { /* a probe (the first echo is not one) */
-				pr->answered++;
-				g_array_append_val(pr->rtt_ms, ms);
-			}
-		}
+		if (index < gen->n_probes && len >= 40)
+			probe_answered(gen, s, ip);
 		if (s->answered)
 			continue;
 		s->answered = TRUE;
@@ -250,7 +314,7 @@ on_message(TrLink *link, TrMsg *msg, gpointer p)
 	s->configured = TRUE;
 	if (++gen->configured == gen->n && gen->t_configured == 0)
 		gen->t_configured = g_get_monotonic_time();
-	send_echo(s);
+	send_echo(s, 0);
 	start_more(gen);
 }
 
@@ -288,15 +352,34 @@ rtt_cmp(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
-/* One line of probe figures for @phase, and a fresh start for it. */
-static void
-probes_report(Gen *gen, int phase, const char *what)
+static Probes *
+probes_new(Gen *gen)
 {
-	Probes *pr = &gen->probes[phase];
+	Probes *pr = g_new0(Probes, 1);
+
+	pr->gen = gen;
+	pr->id = ++gen->next_interval;
+	pr->rtt_ms = g_array_new(FALSE, FALSE, sizeof(double));
+	return pr;
+}
+
+static void
+probes_free(Probes *pr)
+{
+	g_array_free(pr->rtt_ms, TRUE);
+	g_free(pr->what);
+	g_free(pr);
+}
+
+/* Its line: echoes sent in it, answered (within a second of its end), cut
+ * (their session lost the hub first), lost (the rest), and the round trips. */
+static gboolean
+probes_print(gpointer p)
+{
+	Probes *pr = p;
+	guint counted = pr->sent - MIN(pr->cut, pr->sent);
 	double sum = 0, p99 = 0, max = 0;
 
-	if (gen->n_probes == 0)
-		return;
 	g_array_sort(pr->rtt_ms, rtt_cmp);
 	for (guint i = 0; i < pr->rtt_ms->len; i++)
 		sum += g_array_index(pr->rtt_ms, double, i);
@@ -305,13 +388,28 @@ probes_report(Gen *gen, int phase, const char *what)
 		max = g_array_index(pr->rtt_ms, double, pr->rtt_ms->len - 1);
 	}
 	printf("probes %s sent %u answered %u lost_percent %.1f rtt_avg_ms %.2f rtt_p99_ms %.2f "
-	       "rtt_max_ms %.2f\n",
-	       what, pr->sent, pr->answered,
-	       pr->sent ? 100.0 * (pr->sent - MIN(pr->answered, pr->sent)) / pr->sent : 0.0,
-	       pr->rtt_ms->len ? sum / pr->rtt_ms->len : 0.0, p99, max);
+	       "rtt_max_ms %.2f cut %u sessions_lost %u\n",
+	       pr->what, pr->sent, pr->answered,
+	       counted ? 100.0 * (counted - MIN(pr->answered, counted)) / counted : 0.0,
+	       pr->rtt_ms->len ? sum / pr->rtt_ms->len : 0.0, p99, max, pr->cut, pr->sessions_lost);
 	fflush(stdout);
-	pr->sent = pr->answered = 0;
-	g_array_set_size(pr->rtt_ms, 0);
+	g_hash_table_remove(pr->gen->ended, GUINT_TO_POINTER(pr->id)); /* frees it */
+	return G_SOURCE_REMOVE;
+}
+
+/* The end of the current interval, named @what (printed a second later), and
+ * the start of the next. */
+static void
+probes_report(Gen *gen, const char *what)
+{
+	Probes *pr = gen->probes;
+
+	if (gen->n_probes == 0)
+		return;
+	pr->what = g_strdup(what);
+	g_hash_table_insert(gen->ended, GUINT_TO_POINTER(pr->id), pr);
+	g_timeout_add(1000, probes_print, pr);
+	gen->probes = probes_new(gen);
 }
 
 /* Every session answered: the end of a connect phase or of a storm. */
@@ -322,9 +420,9 @@ all_up(Gen *gen)
 	if (gen->phase == PHASE_STORM) {
 		printf("back %u sessions in %.3f s after the first loss; reconnections %u\n",
 		       gen->n, (g_get_monotonic_time() - gen->t_down) / 1e6, gen->reconnects);
-		probes_report(gen, PHASE_STORM, "storm");
+		probes_report(gen, "storm");
 	} else if (gen->phase == PHASE_CONNECT) {
-		probes_report(gen, PHASE_CONNECT, "connect");
+		probes_report(gen, "connect");
 	}
 	fflush(stdout);
 	gen->phase = PHASE_UP;
@@ -358,6 +456,7 @@ session_down(Session *s)
 {
 	Gen *gen = s->gen;
 	guint base = MIN(30000u, 1000u << MIN(s->attempt, 10u));
+	gboolean was_up = s->answered;
 
 	if (!s->answered) { /* an attempt that failed (not the loss of a session that was up) */
 		if (s->established)
@@ -378,11 +477,13 @@ session_down(Session *s)
 		gen->up = FALSE;
 		gen->storms++;
 		gen->t_down = g_get_monotonic_time();
-		probes_report(gen, PHASE_UP, "up");
+		probes_report(gen, "up");
 		gen->phase = PHASE_STORM;
 		printf("storm %u: sessions are losing the hub\n", gen->storms);
 		fflush(stdout);
 	}
+	if (was_up)
+		probe_cut(gen, s);
 	if (s->reconnect_id == 0)
 		s->reconnect_id =
 		        g_timeout_add((guint)g_random_int_range((gint32)(base * 3 / 4),
@@ -515,7 +616,7 @@ on_mark(gpointer p)
 	Gen *gen = p;
 	g_autofree char *what = g_strdup_printf("%s-interval", phase_names[gen->phase]);
 
-	probes_report(gen, gen->phase, what);
+	probes_report(gen, what);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -534,7 +635,7 @@ on_resend(gpointer p)
 		if (s->configured && !s->answered && !s->failed && s->link &&
 		    now - s->started > G_USEC_PER_SEC) {
 			gen->echoes_resent++;
-			send_echo(s);
+			send_echo(s, 0);
 		}
 	}
 	return G_SOURCE_CONTINUE;
@@ -550,8 +651,8 @@ on_probe(gpointer p)
 		Session *s = &gen->sessions[i];
 
 		if (s->answered && s->link) {
-			gen->probes[gen->phase].sent++;
-			send_echo(s);
+			gen->probes->sent++;
+			send_echo(s, gen->probes->id);
 		}
 	}
 	return G_SOURCE_CONTINUE;
@@ -658,8 +759,8 @@ main(int argc, char **argv)
 	gen.reconnect = reconnect;
 	gen.prefix = prefix ? prefix : "load-";
 	gen.n_probes = (guint)CLAMP(probes, 0, sessions);
-	for (int i = 0; i < N_PHASES; i++)
-		gen.probes[i].rtt_ms = g_array_new(FALSE, FALSE, sizeof(double));
+	gen.probes = probes_new(&gen);
+	gen.ended = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)probes_free);
 	if (progress)
 		g_timeout_add(1000, on_progress, &gen);
 	if (gen.n_probes) {
@@ -667,6 +768,8 @@ main(int argc, char **argv)
 		g_unix_signal_add(SIGUSR1, on_mark, &gen);
 	}
 	gen.sessions = g_new0(Session, gen.n);
+	for (guint i = 0; i < gen.n_probes; i++)
+		gen.sessions[i].pending = g_new0(Pending, PENDING_MAX);
 	if (threads >= 0)
 		gen.handshakes = tr_handshake_pool_new((guint)threads);
 	gen.loop = g_main_loop_new(NULL, FALSE);
@@ -708,8 +811,12 @@ main(int argc, char **argv)
 		fflush(stdout);
 		pause();
 	}
-	for (guint i = 0; i < gen.n; i++)
+	for (guint i = 0; i < gen.n; i++) {
 		tr_link_free(gen.sessions[i].link);
+		g_free(gen.sessions[i].pending);
+	}
+	g_hash_table_destroy(gen.ended); /* intervals not printed yet */
+	probes_free(gen.probes);
 	g_clear_pointer(&gen.handshakes, tr_handshake_pool_free);
 	tr_dataplane_free(gen.dp);
 	for (guint i = 0; i < gen.n_udp; i++)

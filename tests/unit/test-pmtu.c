@@ -79,10 +79,13 @@ test_finds_exact(void)
 		rounds = run(&p, &path, &now, now + 30 * G_USEC_PER_SEC);
 		g_assert_cmpint(p.state, ==, TR_PMTU_DONE);
 		g_assert_cmpuint(tr_pmtu_get(&p), ==, mtus[i]);
-		/* 220 bytes in doubt, 8 probes a round: at most four rounds */
+		/* the floor and the ceiling, then 220 bytes in doubt, 8 probes a round: at most
+		 * four rounds */
 		g_assert_cmpuint(rounds, <=, 4);
-		if (mtus[i] == 1500)
+		if (mtus[i] == 1500) {
 			g_assert_cmpuint(rounds, ==, 1);
+			g_assert_cmpuint(path.sent, ==, 2);
+		}
 	}
 }
 
@@ -110,8 +113,8 @@ test_no_answer(void)
 	run(&p, &path, &now, now + 30 * G_USEC_PER_SEC);
 	g_assert_cmpint(p.state, ==, TR_PMTU_NO_ANSWER);
 	g_assert_cmpuint(tr_pmtu_get(&p), ==, 0);
-	/* three rounds of a second each, then quiet until the retry */
-	g_assert_cmpuint(path.sent, ==, 3 * TR_PMTU_PROBES);
+	/* three rounds of a second each (the floor and the ceiling), then quiet until the retry */
+	g_assert_cmpuint(path.sent, ==, 3 * 2);
 	g_assert_cmpint(now - start, <, 5 * G_USEC_PER_SEC);
 
 	/* The retry comes after TR_PMTU_RETRY_USEC, and finds the path once it answers. */
@@ -187,9 +190,9 @@ test_stale_answers(void)
 	bool changed;
 
 	tr_pmtu_init(&p, 1280, 1500, 0);
-	g_assert_cmpuint(tr_pmtu_tick(&p, 0, &first, sizes, &changed), ==, TR_PMTU_PROBES);
+	g_assert_cmpuint(tr_pmtu_tick(&p, 0, &first, sizes, &changed), ==, 2);
 	g_assert_cmpuint(sizes[0], ==, 1280);
-	g_assert_cmpuint(sizes[TR_PMTU_PROBES - 1], ==, 1500);
+	g_assert_cmpuint(sizes[1], ==, 1500);
 	tr_pmtu_acked(&p, first, 1300, 5 * MS);
 	/* the round ends 2 x 5 ms after it started; the next one probes above 1300 */
 	g_assert_cmpuint(tr_pmtu_tick(&p, 250 * MS, &round, sizes, &changed), ==, TR_PMTU_PROBES);
@@ -198,6 +201,42 @@ test_stale_answers(void)
 	tr_pmtu_acked(&p, first, 1500, 260 * MS); /* late, from the first round */
 	tr_pmtu_acked(&p, round, 9000, 260 * MS); /* beyond the ceiling */
 	g_assert_cmpuint(p.best, ==, 0);
+}
+
+/*
+ * A search starts with two probes, the floor and the ceiling (what a hub
+ * pays per arriving client): the ceiling passing ends it; the ceiling lost,
+ * the floor's answer ends the round within a round trip (not after
+ * TR_PMTU_ROUND_USEC), and the next round probes what is in doubt between.
+ */
+static void
+test_first_round(void)
+{
+	TrPmtu p;
+	unsigned sizes[TR_PMTU_PROBES], round, first;
+	bool changed;
+
+	tr_pmtu_init(&p, 576, 1500, 0);
+	g_assert_cmpuint(tr_pmtu_tick(&p, 0, &first, sizes, &changed), ==, 2);
+	g_assert_cmpuint(sizes[0], ==, 576);
+	g_assert_cmpuint(sizes[1], ==, 1500);
+	tr_pmtu_acked(&p, first, 1500, 3 * MS);
+	g_assert_cmpuint(tr_pmtu_tick(&p, 10 * MS, &round, sizes, &changed), ==, 0);
+	g_assert_true(changed);
+	g_assert_cmpint(p.state, ==, TR_PMTU_DONE);
+	g_assert_cmpuint(tr_pmtu_get(&p), ==, 1500);
+
+	/* the ceiling lost: 2 x 3 ms after the start, but at least 20 ms of margin */
+	tr_pmtu_restart(&p, 100 * MS);
+	g_assert_cmpuint(tr_pmtu_tick(&p, 100 * MS, &first, sizes, &changed), ==, 2);
+	tr_pmtu_acked(&p, first, 576, 103 * MS);
+	g_assert_cmpuint(tr_pmtu_tick(&p, 110 * MS, &round, sizes, &changed), ==, 0);
+	g_assert_cmpuint(tr_pmtu_tick(&p, 130 * MS, &round, sizes, &changed), ==, TR_PMTU_PROBES);
+	g_assert_cmpuint(round, !=, first);
+	g_assert_cmpuint(sizes[0], ==, 577);
+	g_assert_cmpuint(sizes[TR_PMTU_PROBES - 1], ==, 1499);
+	/* the earlier result holds until the new one */
+	g_assert_cmpuint(tr_pmtu_get(&p), ==, 1500);
 }
 
 /* A new ceiling (the tunnel MTU changed) starts over within it. */
@@ -228,5 +267,6 @@ main(int argc, char **argv)
 	g_test_add_func("/pmtu/restart-and-research", test_restart_and_research);
 	g_test_add_func("/pmtu/stale-answers", test_stale_answers);
 	g_test_add_func("/pmtu/set-range", test_set_range);
+	g_test_add_func("/pmtu/first-round", test_first_round);
 	return g_test_run();
 }
