@@ -257,13 +257,12 @@ tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const in
 
 int *
 tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
-                   guint *n_out, GError **error)
+                   gboolean rx_times, guint *n_out, GError **error)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = addr_len;
-	/* receive times always: they cost the kernel a clock read per datagram, and CoDel
-	 * needs them (queue_target_us) */
-	unsigned flags = (n > 1 ? TR_UDP_REUSEPORT : 0) | (gro ? TR_UDP_GRO : 0) | TR_UDP_TIMESTAMP;
+	unsigned flags = (n > 1 ? TR_UDP_REUSEPORT : 0) | (gro ? TR_UDP_GRO : 0) |
+	                 (rx_times ? TR_UDP_TIMESTAMP : 0);
 	int *fds = g_new(int, n);
 	TrPlatError perr = {0};
 	guint i;

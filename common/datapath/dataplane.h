@@ -313,10 +313,11 @@ void tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, con
 /*
  * Opens @n UDP sockets in one SO_REUSEPORT group bound to @addr (port 0:
  * one the kernel picks, the same for all) and steers datagrams among them
- * by receiver index. When steering is not possible, keeps one socket.
+ * by receiver index. When steering is not possible, keeps one socket. @gro: UDP_GRO;
+ * @rx_times: receive times (what queue_target_us measures the wait from).
  * Returns the descriptors (g_free the array, close each) and their number.
  */
 int *tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
-                        guint *n_out, GError **error);
+                        gboolean rx_times, guint *n_out, GError **error);
 
 G_END_DECLS
