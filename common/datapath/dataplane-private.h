@@ -50,7 +50,9 @@ G_BEGIN_DECLS
 /* Received packets shorter than this are never marked or dropped by CoDel: a TCP ACK, a
  * ping, a call's audio does not fill the queue; the bulk packets of a stream do. */
 #define CODEL_MIN_LEN 512u
-#define EP_WORDS      4u /* an endpoint (sockaddr_in6 fits) in atomic words */
+/* A read that empties the socket with no more than this in it counts as an empty queue. */
+#define CODEL_EMPTY_BYTES (16u * 1024u)
+#define EP_WORDS          4u /* an endpoint (sockaddr_in6 fits) in atomic words */
 
 /* What woke a worker: its device queue, its socket, its wakeup. */
 enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };

@@ -383,19 +383,30 @@ dp_do_udp(Worker *w)
 	size_t bytes = 0;
 
 	while (budget > 0 && bytes < TURN_BYTES) {
-		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, MIN(budget, RX_MSGS));
+		unsigned want = MIN(budget, RX_MSGS);
+		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, want);
 		gint64 real_now;
+		gboolean nearly_empty;
+		size_t got = 0;
 
 		if (n <= 0)
 			break;
 		WSTAT(w, rx_batches, 1);
 		real_now = g_get_real_time();
 		w->rx_now = g_get_monotonic_time();
+		for (int i = 0; i < n; i++)
+			got += w->rx_msgs[i].len;
+		/* This read emptied the socket, and there was little in it: what these waited
+		 * was the worker's wakeup, not a queue (RFC 8289: no signal when less than a
+		 * packet stays behind). */
+		nearly_empty = (unsigned)n < want && got <= CODEL_EMPTY_BYTES;
 		for (int i = 0; i < n; i++) {
 			TrUdpMsg *m = &w->rx_msgs[i];
 			size_t seg = m->segment ? m->segment : m->len;
 			/* a clock step makes it negative (not known) or large for a moment */
-			int64_t sojourn = m->rx_usec > 0 ? real_now - m->rx_usec : -1;
+			int64_t sojourn = m->rx_usec <= 0 ? -1
+			                  : nearly_empty  ? 0
+			                                  : real_now - m->rx_usec;
 
 			if (m->segment)
 				WSTAT(w, rx_gro_runs, 1);
