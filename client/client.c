@@ -150,6 +150,8 @@ handle_config(TrClient *client, TrMsg *msg, GError **error)
 	dcc.compress = client->settings.compression;
 	dcc.local_index = client->rx_index;
 	dcc.peer_index = msg->rx_index;
+	dcc.csum_partial =
+	        tr_msg_has(msg, TR_ATTR_FEATURES) && (msg->features & TR_FEATURE_CSUM_PARTIAL);
 	timing.keepalive_sec = client->settings.keepalive;
 	timing.peer_timeout_sec = client->settings.peer_timeout;
 	timing.udp_enabled = client->cfg.udp && (msg->features & TR_FEATURE_UDP);
@@ -259,7 +261,8 @@ send_hello(TrClient *client)
 	tr_msg_set_u32(&hello, TR_ATTR_FEATURES,
 	               (client->cfg.udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
 	                       (client->cfg.allow_plaintext ? TR_FEATURE_PLAINTEXT : 0) |
-	                       TR_FEATURE_PAIRS | (client->cfg.direct ? 0 : TR_FEATURE_NO_DIRECT));
+	                       TR_FEATURE_PAIRS | (client->cfg.direct ? 0 : TR_FEATURE_NO_DIRECT) |
+	                       TR_FEATURE_CSUM_PARTIAL);
 	do {
 		gnutls_rnd(GNUTLS_RND_NONCE, &client->rx_index, sizeof(client->rx_index));
 	} while (client->rx_index == 0);

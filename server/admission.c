@@ -188,15 +188,20 @@ waiting_free(TrHub *hub, Waiting *w)
 }
 
 /* Free slots go to the waiting connections, oldest first, skipping a source
- * at its own cap (it waits for one of its own to finish). */
+ * at its own cap (it waits for one of its own to finish); at most
+ * STARTS_PER_TURN at a time (each sets up a TLS session), the rest at the
+ * loop's next iteration, so that a queue of thousands after a restart never
+ * holds the established sessions' sources for long. */
+#define STARTS_PER_TURN 32
+
 static gboolean
 on_slots_free(gpointer p)
 {
 	TrHub *hub = p;
 	gint64 now = g_get_monotonic_time();
 	GList *l = hub->waiting.head;
+	guint started = 0;
 
-	hub->waiting_id = 0;
 	while (l && hub->n_pending < hub->cfg.max_pending) {
 		Waiting *w = l->data;
 		GList *next = l->next;
@@ -211,9 +216,13 @@ on_slots_free(gpointer p)
 			g_queue_delete_link(&hub->waiting, l);
 			start(hub, w->fd, source, w->remote);
 			waiting_free(hub, w);
+			if (++started == STARTS_PER_TURN && next &&
+			    hub->n_pending < hub->cfg.max_pending)
+				return G_SOURCE_CONTINUE; /* the next turn */
 		}
 		l = next;
 	}
+	hub->waiting_id = 0;
 	return G_SOURCE_REMOVE;
 }
 

@@ -314,7 +314,8 @@ build_config(Session *s, ClientSession *cs, const Agreed *agreed, TrMsg *cfg)
 	tr_msg_set_u32(cfg, TR_ATTR_FEATURES,
 	               (hc->udp ? TR_FEATURE_UDP : 0) | TR_FEATURE_TCP_FALLBACK |
 	                       (hc->client_to_client ? TR_FEATURE_CLIENT_TO_CLIENT : 0) |
-	                       (s->hub->pairs && s->mesh ? TR_FEATURE_PAIRS : 0));
+	                       (s->hub->pairs && s->mesh ? TR_FEATURE_PAIRS : 0) |
+	                       (cs->hello->features & TR_FEATURE_CSUM_PARTIAL));
 	tr_msg_set_magic(cfg, hc->magic.bytes);
 }
 
@@ -355,7 +356,8 @@ finish_hello(Session *s)
 	}
 
 	s->rx_index = hub_new_index(hub);
-	if (!hub_session_activate(s, agreed.cipher, agreed.comp, cs->hello->rx_index, NULL, 0))
+	if (!hub_session_activate(s, agreed.cipher, agreed.comp, cs->hello->rx_index,
+	                          (cs->hello->features & TR_FEATURE_CSUM_PARTIAL) != 0, NULL, 0))
 		return;
 	hub_register(s);
 

@@ -241,7 +241,7 @@ activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer_index,
 	NodeSession *n = node_of(s);
 	char a[TR_PREFIX_STRLEN];
 
-	if (!hub_session_activate(s, cipher, comp, peer_index, endpoint, endpoint_len))
+	if (!hub_session_activate(s, cipher, comp, peer_index, FALSE, endpoint, endpoint_len))
 		return;
 	/* Packets to it are for nodes behind it: the data plane notes for whom (pairs
 	 * across hubs, mesh.c). */

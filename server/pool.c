@@ -22,8 +22,13 @@ typedef struct {
  * leases already there (issue 24: 438 handshakes/s at 1,000 sessions, 75 at
  * 10,000). A hub that dies within this delay of a change loses that change:
  * those clients get the same or another free address after the restart.
+ * A write costs in proportion to the leases (every line, then fsync), so
+ * the delay grows with them, SAVE_DELAY_PER_LEASE_US a lease (10,000 leases:
+ * a second; 100,000: ten): a stream of arrivals then costs the same per
+ * arrival in writes whatever the leases already there.
  */
-#define SAVE_DELAY_MS 500
+#define SAVE_DELAY_MS           500
+#define SAVE_DELAY_PER_LEASE_US 100
 
 struct _TrPool {
 	TrPrefix v4, v6;     /* family NONE when absent */
@@ -225,7 +230,15 @@ on_save_due(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* A change: written within SAVE_DELAY_MS, together with the changes after it. */
+guint
+tr_pool_save_delay_ms(TrPool *pool)
+{
+	guint64 ms = (guint64)g_hash_table_size(pool->by_identity) * SAVE_DELAY_PER_LEASE_US / 1000;
+
+	return (guint)CLAMP(ms, SAVE_DELAY_MS, G_MAXINT32);
+}
+
+/* A change: written within tr_pool_save_delay_ms(), together with the changes after it. */
 static void
 save(TrPool *pool)
 {
@@ -233,7 +246,7 @@ save(TrPool *pool)
 
 	if (pool->lease_file == NULL || pool->save_source)
 		return;
-	src = g_timeout_source_new(SAVE_DELAY_MS);
+	src = g_timeout_source_new(tr_pool_save_delay_ms(pool));
 	g_source_set_callback(src, on_save_due, pool, NULL);
 	g_source_set_static_name(src, "trellis pool save");
 	pool->save_context = g_main_context_ref_thread_default();

@@ -46,6 +46,10 @@ gboolean tr_pool_save(TrPool *pool, GError **error);
  * many leases were taken. For the tests and the fuzzer; the pool itself
  * reads and writes its @lease_file. */
 char *tr_pool_leases_text(TrPool *pool);
+
+/* How long a change waits for the write that takes it: 500 ms, or 0.1 ms a
+ * lease when there are more than 5,000 (a write costs in proportion to them). */
+guint tr_pool_save_delay_ms(TrPool *pool);
 guint tr_pool_load_text(TrPool *pool, const char *text, const char *name);
 
 /* The leases file's identity field (exposed for the tests and the fuzzer):

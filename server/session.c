@@ -254,7 +254,7 @@ hub_session_add_node_key(Session *s, TrMsg *m)
 
 gboolean
 hub_session_activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer_index,
-                     const struct sockaddr *endpoint, socklen_t endpoint_len)
+                     gboolean csum_partial, const struct sockaddr *endpoint, socklen_t endpoint_len)
 {
 	TrHub *hub = s->hub;
 	g_autoptr(GError) error = NULL;
@@ -262,6 +262,7 @@ hub_session_activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer
 	TrDcConfig dcc;
 
 	hub_fill_dc_config(hub, &dcc, cipher, comp, s->rx_index, peer_index);
+	dcc.csum_partial = csum_partial;
 	tr_link_use_dataplane(s->link, hub->dp, 0);
 	if (!tr_link_activate(s->link, &dcc, &timing, endpoint, endpoint_len, &error)) {
 		g_autofree char *failed =

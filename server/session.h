@@ -104,9 +104,11 @@ const char *hub_session_name(Session *s);
 void hub_session_refuse(Session *s, TrRefusal code, const char *log_reason,
                         const char *client_reason);
 /* Its data channel on the hub's data plane, now (@endpoint NULL: learnt
- * from the first authenticated datagram). Refuses @s when it cannot. */
+ * from the first authenticated datagram; @csum_partial: both announced
+ * TR_FEATURE_CSUM_PARTIAL). Refuses @s when it cannot. */
 gboolean hub_session_activate(Session *s, TrCipher cipher, TrCompress comp, uint32_t peer_index,
-                              const struct sockaddr *endpoint, socklen_t endpoint_len);
+                              gboolean csum_partial, const struct sockaddr *endpoint,
+                              socklen_t endpoint_len);
 /* Binds @bind_as to the node key @m proves, or refuses @s (closed) when the
  * name is bound to another key. */
 gboolean hub_session_check_node_key(Session *s, const char *bind_as, const TrMsg *m);

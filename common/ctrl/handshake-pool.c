@@ -64,6 +64,10 @@ typedef struct {
 	gint n; /* msgs.length, for prepare and check without the lock */
 	void (*handle)(gpointer owner, Msg *msg);
 	gpointer owner;
+	/* At most this many messages and this long (µs) per dispatch, the rest
+	 * at the next iteration (0: all at once). */
+	guint budget;
+	gint64 budget_us;
 } Mailbox;
 
 struct Worker {
@@ -103,19 +107,34 @@ static gboolean
 mailbox_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
 	Mailbox *mb = (Mailbox *)source;
-	GQueue msgs;
+	gint64 start = mb->budget_us ? g_get_monotonic_time() : 0;
+	GQueue msgs = G_QUEUE_INIT;
 	Msg *m;
 
 	(void)callback;
 	(void)user_data;
 	pthread_mutex_lock(&mb->lock);
-	msgs = mb->msgs;
-	g_queue_init(&mb->msgs);
-	g_atomic_int_set(&mb->n, 0);
+	if (mb->budget == 0 || mb->msgs.length <= mb->budget) {
+		msgs = mb->msgs;
+		g_queue_init(&mb->msgs);
+	} else {
+		for (guint i = 0; i < mb->budget; i++)
+			g_queue_push_tail(&msgs, g_queue_pop_head(&mb->msgs));
+	}
+	g_atomic_int_set(&mb->n, (gint)mb->msgs.length);
 	pthread_mutex_unlock(&mb->lock);
 	while ((m = g_queue_pop_head(&msgs)) != NULL) {
 		mb->handle(mb->owner, m);
 		g_free(m);
+		if (mb->budget_us && msgs.length && g_get_monotonic_time() - start > mb->budget_us)
+			break;
+	}
+	if (msgs.length) { /* over time: back to the front, in order */
+		pthread_mutex_lock(&mb->lock);
+		while ((m = g_queue_pop_tail(&msgs)) != NULL)
+			g_queue_push_head(&mb->msgs, m);
+		g_atomic_int_set(&mb->n, (gint)mb->msgs.length);
+		pthread_mutex_unlock(&mb->lock);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -333,6 +352,8 @@ tr_handshake_pool_new(guint n_threads)
 	pool->jobs = g_hash_table_new(NULL, NULL);
 	pool->ctx = g_main_context_ref_thread_default();
 	pool->outbox = mailbox_new(pool->ctx, pool_handle, pool);
+	pool->outbox->budget = TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH;
+	pool->outbox->budget_us = TR_HANDSHAKE_POOL_DISPATCH_US;
 	pool->workers = g_new0(Worker, pool->n_workers);
 	for (guint i = 0; i < pool->n_workers; i++) {
 		Worker *w = &pool->workers[i];
@@ -351,6 +372,12 @@ guint
 tr_handshake_pool_threads(TrHandshakePool *pool)
 {
 	return pool->n_workers;
+}
+
+guint
+tr_handshake_pool_waiting(TrHandshakePool *pool)
+{
+	return (guint)g_atomic_int_get(&pool->outbox->n);
 }
 
 void

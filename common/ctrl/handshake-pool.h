@@ -29,10 +29,20 @@ typedef struct TrHandshakeJob TrHandshakeJob;
  * freed). The job is gone after this returns. */
 typedef void (*TrHandshakeDone)(int rc, GError *error, gpointer user_data);
 
+/* The pool's context takes the ends in turns: each of its dispatches reports
+ * at most this many, and stops after this long (µs), the rest at its next
+ * iteration. In a storm of new connections a hub's main loop would otherwise
+ * spend one long iteration registering hundreds of finished handshakes while
+ * its established sessions' sources wait; now they run between turns. */
+#define TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH 16
+#define TR_HANDSHAKE_POOL_DISPATCH_US       2000
+
 /* @n_threads workers; 0 is one per CPU core. Ends are reported on the
  * calling thread's default context. */
 TrHandshakePool *tr_handshake_pool_new(guint n_threads);
 guint tr_handshake_pool_threads(TrHandshakePool *pool);
+/* Ends (and other word from the workers) waiting for the pool's context. */
+guint tr_handshake_pool_waiting(TrHandshakePool *pool);
 /* Stops the workers; jobs still in the pool end as cancelled (their
  * callbacks run here). The callbacks must not start new jobs. */
 void tr_handshake_pool_free(TrHandshakePool *pool);

@@ -120,6 +120,9 @@ typedef enum {
 	TR_FEATURE_PAIRS = 1 << 5,            /* a client that takes part in pair sessions */
 	TR_FEATURE_NO_DIRECT = 1 << 6, /* ... only relayed (--no-direct): peers get no candidates */
 	TR_FEATURE_PAIRS_ACROSS = 1 << 7, /* a hub: takes pairs across hubs on this hub link */
+	/* takes DATA packets whose TCP checksum is left partial (data-channel flag
+	 * 0x10): a client's HELLO, and the hub's CONFIG when both do */
+	TR_FEATURE_CSUM_PARTIAL = 1 << 8,
 } TrFeature;
 
 /* Why a peer was refused or a session ended; sent in ERROR and CLOSE. */

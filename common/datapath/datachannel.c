@@ -33,7 +33,9 @@ enum {
 };
 G_STATIC_ASSERT(HDR_END == TR_DC_HEADER_LEN);
 
-#define FLAGS_COMPRESS_MASK 0x0fu /* low 4 bits: TrCompress id; high 4 bits must be 0 */
+#define FLAGS_COMPRESS_MASK 0x0fu /* low 4 bits: TrCompress id */
+#define FLAGS_CSUM_PARTIAL  0x10u /* DATA: a TCP segment's checksum left partial */
+#define FLAGS_KNOWN         (FLAGS_COMPRESS_MASK | FLAGS_CSUM_PARTIAL) /* others must be 0 */
 
 /* Adaptive compression: after this many packets in a row that did not shrink ... */
 #define COMPRESS_MAX_MISSES 8u
@@ -171,11 +173,14 @@ tr_dc_peek(const TrMagic *magic, const uint8_t *buf, size_t len, TrDcHeader *out
 		return -ENOMSG;
 	if (buf[HDR_TYPE] < TR_DC_DATA || buf[HDR_TYPE] > TR_DC_TYPE_MAX)
 		return -EPROTO;
-	if ((buf[HDR_FLAGS] & ~FLAGS_COMPRESS_MASK) != 0 || buf[HDR_RESERVED] != 0)
+	if ((buf[HDR_FLAGS] & ~FLAGS_KNOWN) != 0 || buf[HDR_RESERVED] != 0)
+		return -EPROTO;
+	if ((buf[HDR_FLAGS] & FLAGS_CSUM_PARTIAL) && buf[HDR_TYPE] != TR_DC_DATA)
 		return -EPROTO;
 	out->type = buf[HDR_TYPE];
 	out->key_id = buf[HDR_KEY_ID];
 	out->compress = buf[HDR_FLAGS] & FLAGS_COMPRESS_MASK;
+	out->csum_partial = (buf[HDR_FLAGS] & FLAGS_CSUM_PARTIAL) != 0;
 	out->receiver_index = tr_load_be32(buf + HDR_RECEIVER);
 	out->counter = tr_load_be64(buf + HDR_COUNTER);
 	return 0;
@@ -531,8 +536,8 @@ lane_aead(TrDc *dc, SlotKeys *keys, unsigned lane, TrDcType type, TrAead **own)
 }
 
 static int
-seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, const uint8_t *payload,
-        size_t len, uint8_t *out, size_t out_size, int64_t now)
+seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, unsigned seal_flags,
+        const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now)
 {
 	size_t tag_len = tr_cipher_tag_len(dc->cfg.cipher);
 	size_t payload_len = len;
@@ -545,6 +550,9 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 
 	if (type < TR_DC_DATA || type > TR_DC_TYPE_MAX)
 		return -EINVAL;
+	if ((seal_flags & ~TR_DC_SEAL_CSUM_PARTIAL) ||
+	    (seal_flags && (type != TR_DC_DATA || !dc->cfg.csum_partial)))
+		return -EINVAL;
 	if (len > TR_PACKET_PAYLOAD_MAX)
 		return -EMSGSIZE;
 	if (out_size < TR_DC_HEADER_LEN + len + tag_len)
@@ -553,6 +561,8 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 		return -ENOKEY;
 	if (type == TR_DC_DATA)
 		flags = maybe_compress(dc, lane, scratch, &payload, &len);
+	if (seal_flags & TR_DC_SEAL_CSUM_PARTIAL)
+		flags |= FLAGS_CSUM_PARTIAL;
 	slot = begin_seal(dc, lane, type, flags, out, &counter, now, &err);
 	if (slot == NULL)
 		return err;
@@ -570,14 +580,21 @@ seal_to(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, cons
 }
 
 int
-tr_dc_seal(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
-           const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now)
+tr_dc_seal_flags(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type, unsigned flags,
+                 const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now)
 {
-	int ret = seal_to(dc, lane, scratch, type, payload, len, out, out_size, now);
+	int ret = seal_to(dc, lane, scratch, type, flags, payload, len, out, out_size, now);
 
 	if (ret < 0)
 		STAT_ADD(dc, tx_refused, 1);
 	return ret;
+}
+
+int
+tr_dc_seal(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
+           const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now)
+{
+	return tr_dc_seal_flags(dc, lane, scratch, type, 0, payload, len, out, out_size, now);
 }
 
 /* Replaces the decrypted payload with its decompressed form, at the headroom. */
@@ -621,6 +638,8 @@ open_common(TrDc *dc, uint8_t *wire, size_t wire_len, uint8_t *dst, TrDcHeader *
 		return -ESRCH;
 	if (h->compress != TR_COMPRESS_NONE && h->compress != dc->cfg.compress)
 		return -EPROTO;
+	if (h->csum_partial && !dc->cfg.csum_partial)
+		return -EPROTO;
 	slot = rx_slot(dc, h->key_id, now);
 	if (slot == NULL)
 		return -ENOKEY;
@@ -662,6 +681,8 @@ finish_open(TrDc *dc, TrCompressScratch *scratch, TrPacket *pkt, const TrDcHeade
 			return ret;
 	}
 	*type = (TrDcType)h->type;
+	if (h->csum_partial)
+		pkt->flags |= TR_PACKET_CSUM_PARTIAL;
 	STAT_ADD(dc, rx_packets, 1);
 	STAT_ADD(dc, rx_bytes, pkt->len);
 	STAT_ADD(dc, rx_wire_bytes, wire_len);

@@ -93,6 +93,12 @@ typedef struct {
 	 * keepalives and probes) get a handle each while it has none.
 	 */
 	gboolean last_lane_on_demand;
+	/*
+	 * Both ends announced TR_FEATURE_CSUM_PARTIAL: DATA packets may carry the
+	 * "checksum left partial" flag (TR_DC_SEAL_CSUM_PARTIAL), both ways.
+	 * Without it a packet with the flag is dropped as a bad header.
+	 */
+	gboolean csum_partial;
 } TrDcConfig;
 
 /* Fills @cfg with the defaults: default magic, tr_cipher_default(), no compression. */
@@ -132,7 +138,8 @@ typedef struct {
 typedef struct {
 	uint8_t type; /* TrDcType */
 	uint8_t key_id;
-	uint8_t compress; /* TrCompress id from the flags */
+	uint8_t compress;  /* TrCompress id from the flags */
+	bool csum_partial; /* the flags' TR_DC_SEAL_CSUM_PARTIAL bit */
 	uint32_t receiver_index;
 	uint64_t counter;
 } TrDcHeader;
@@ -222,10 +229,24 @@ bool tr_dc_activation_due(const TrDc *dc);
 int tr_dc_seal(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
                const uint8_t *payload, size_t len, uint8_t *out, size_t out_size, int64_t now);
 
+/* tr_dc_seal_flags(): the payload is a TCP segment with its checksum left
+ * partial (TR_PACKET_CSUM_PARTIAL); the receiver's tr_dc_open() says so. */
+#define TR_DC_SEAL_CSUM_PARTIAL 1u
+
+/*
+ * tr_dc_seal() with @flags (TR_DC_SEAL_*) for a DATA packet; -EINVAL for a
+ * flag on another type, or TR_DC_SEAL_CSUM_PARTIAL on a session without
+ * csum_partial.
+ */
+int tr_dc_seal_flags(TrDc *dc, unsigned lane, TrCompressScratch *scratch, TrDcType type,
+                     unsigned flags, const uint8_t *payload, size_t len, uint8_t *out,
+                     size_t out_size, int64_t now);
+
 /*
  * Verifies, decrypts and decompresses a received datagram (@len bytes at
  * @wire, read, not written) into @out (reset first). On success @out holds
- * the payload, *@type its message type, and returns 0. On failure returns
+ * the payload, *@type its message type, out->flags TR_PACKET_CSUM_PARTIAL
+ * when the sender sealed it with TR_DC_SEAL_CSUM_PARTIAL, and returns 0. On failure returns
  * the negative errno of a TrDcDrop (counted in the stats) and @out's data is
  * undefined. The peer is authenticated only on success: update its endpoint
  * (roaming) only then.

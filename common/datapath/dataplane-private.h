@@ -287,10 +287,14 @@ void dp_live_clear(TrDataplane *dp);
 void dp_do_device(Worker *w);
 /* Sends the sealed datagrams of the arena. */
 void dp_flush_tx(Worker *w);
-/* A packet for @session, from the device (@from NULL) or another session. */
-void dp_to_session(Worker *w, TrDpSession *from, TrDpSession *session, uint8_t *data, size_t len);
+/* A packet for @session, from the device (@from NULL) or another session; @flags:
+ * TR_PACKET_CSUM_PARTIAL or 0 (its checksum is completed for a session that does
+ * not take it partial). */
+void dp_to_session(Worker *w, TrDpSession *from, TrDpSession *session, uint8_t *data, size_t len,
+                   unsigned flags);
 /* To every session the forwarding result names. */
-void dp_flood(Worker *w, TrDpSession *from, const TrFwdResult *res, uint8_t *data, size_t len);
+void dp_flood(Worker *w, TrDpSession *from, const TrFwdResult *res, uint8_t *data, size_t len,
+              unsigned flags);
 /* Larger than the tunnel MTU: answered as a router would, TRUE (dropped). */
 gboolean dp_too_big(Worker *w, TrDpSession *from, const uint8_t *data, size_t len);
 /*

@@ -25,6 +25,15 @@ dp_dev_write(Worker *w, TrPacket *pkt, const TrGso *gso)
 {
 	TrDataplane *dp = w->dp;
 
+	/* A packet left for the device to checksum, and a device that cannot: done here. */
+	if (gso && gso->type == TR_GSO_NONE && gso->needs_csum &&
+	    !(tr_device_offloads(dp->cfg.dev) & TR_OFFLOAD_CSUM)) {
+		if (tr_gso_complete_csum(gso, tr_packet_data(pkt), pkt->len) < 0) {
+			WSTAT(w, dev_drops, 1);
+			return;
+		}
+		gso = NULL;
+	}
 	if (tr_device_write_gso(dp->cfg.dev, w->index, gso, tr_packet_data(pkt), pkt->len) < 0)
 		WSTAT(w, dev_drops, 1);
 	else
@@ -125,6 +134,16 @@ pair_may_deliver(Worker *w, TrDpSession *session, const uint8_t *data, size_t le
 	}
 }
 
+#define TCP_FLAG_SYN 0x02u
+
+/* Computes the checksum of a segment that came with it partial (shape checked). */
+static void
+csum_finish(TrPacket *pkt)
+{
+	(void)tr_csum_partial_finish(tr_packet_data(pkt), pkt->len);
+	pkt->flags &= ~(uint32_t)TR_PACKET_CSUM_PARTIAL;
+}
+
 /* A packet a session sent (in @pkt, which this function consumes). */
 static void
 from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
@@ -134,6 +153,24 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 	uint8_t *data = tr_packet_data(pkt);
 	TrFwdResult res;
 
+	/*
+	 * A TCP segment its sender left with a partial checksum: of the shape that
+	 * promises (or dropped), its field set to the pseudo-header sum whatever the
+	 * peer put there, so the device (or the next peer) completes a checksum that
+	 * is right. A SYN (its MSS may be clamped below): computed now.
+	 */
+	if (pkt->flags & TR_PACKET_CSUM_PARTIAL) {
+		unsigned iphl;
+
+		if (dp->cfg.frame != TR_FRAME_IP ||
+		    tr_csum_partial_prepare(data, pkt->len, &iphl) < 0) {
+			WSTAT(w, rx_drops, 1);
+			pool_put(w, pkt);
+			return;
+		}
+		if (data[iphl + 13] & TCP_FLAG_SYN)
+			csum_finish(pkt);
+	}
 	if (!dp->cfg.hub) {
 		/* A client's pair (forwarding id > 1) may only send from its peer's addresses,
 		 * only to us: nothing for the hub session or another pair, no multicast. */
@@ -163,13 +200,17 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 		if (dp->cfg.client_to_client) {
 			if (dp->cfg.note_forwarding && res.peer != session->id)
 				note_forward(w, session, &res, data);
-			dp_to_session(w, session, dp_table_session(t, res.peer), data, pkt->len);
+			dp_to_session(w, session, dp_table_session(t, res.peer), data, pkt->len,
+			              pkt->flags & TR_PACKET_CSUM_PARTIAL);
 		} else
 			WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);
 		break;
 	case TR_FWD_FLOOD:
+		/* Rare for a TCP segment: completed once, for every receiver. */
+		if (pkt->flags & TR_PACKET_CSUM_PARTIAL)
+			csum_finish(pkt);
 		if (dp->cfg.client_to_client)
-			dp_flood(w, session, &res, data, pkt->len);
+			dp_flood(w, session, &res, data, pkt->len, 0);
 		if (res.flood_local) {
 			stage_dev(w, pkt);
 			return;

@@ -185,18 +185,32 @@ dp_flush_tx(Worker *w)
 	w->arena_used = 0;
 }
 
-/* Seals @len bytes for @session into the arena (@tls: to go over its TLS stream). */
+/*
+ * Seals @len bytes for @session into the arena (@tls: to go over its TLS stream).
+ * A TCP segment with its checksum left partial (@flags TR_PACKET_CSUM_PARTIAL)
+ * goes so to a peer that takes it; for another, its checksum is computed here.
+ */
 static void
-dp_stage_tx(Worker *w, TrDpSession *session, const uint8_t *data, size_t len, gboolean tls)
+dp_stage_tx(Worker *w, TrDpSession *session, uint8_t *data, size_t len, gboolean tls,
+            unsigned flags)
 {
+	unsigned seal = 0;
 	int r;
 
 	if (session == NULL)
 		return;
+	if (flags & TR_PACKET_CSUM_PARTIAL) {
+		if (tr_dc_get_config(session->dc)->csum_partial)
+			seal = TR_DC_SEAL_CSUM_PARTIAL;
+		else if (tr_csum_partial_finish(data, len) < 0) {
+			WSTAT(w, tx_drops, 1);
+			return;
+		}
+	}
 	if (w->n_tx == TX_MAX || ARENA_SIZE - w->arena_used < len + TR_DC_OVERHEAD)
 		dp_flush_tx(w);
-	r = tr_dc_seal(session->dc, w->index, w->scratch, TR_DC_DATA, data, len,
-	               w->arena + w->arena_used, ARENA_SIZE - w->arena_used, w->now);
+	r = tr_dc_seal_flags(session->dc, w->index, w->scratch, TR_DC_DATA, seal, data, len,
+	                     w->arena + w->arena_used, ARENA_SIZE - w->arena_used, w->now);
 	if (r < 0) {
 		WSTAT(w, tx_drops, 1);
 		return;
@@ -255,7 +269,7 @@ answer_too_big(Worker *w, TrDpSession *from, const uint8_t *data, size_t len, un
 	if (from == NULL)
 		dp_dev_write(w, w->reply, NULL);
 	else
-		dp_stage_tx(w, from, tr_packet_data(w->reply), n, FALSE);
+		dp_stage_tx(w, from, tr_packet_data(w->reply), n, FALSE, 0);
 	return TRUE;
 }
 
@@ -279,7 +293,8 @@ dp_too_big(Worker *w, TrDpSession *from, const uint8_t *data, size_t len)
  * rather than being lost.
  */
 void
-dp_to_session(Worker *w, TrDpSession *from, TrDpSession *session, uint8_t *data, size_t len)
+dp_to_session(Worker *w, TrDpSession *from, TrDpSession *session, uint8_t *data, size_t len,
+              unsigned flags)
 {
 	TrDataplane *dp = w->dp;
 	unsigned mtu;
@@ -288,12 +303,13 @@ dp_to_session(Worker *w, TrDpSession *from, TrDpSession *session, uint8_t *data,
 		return;
 	mtu = dp_session_mtu(dp, session);
 	if (mtu == dp->cfg.mtu) {
-		dp_stage_tx(w, session, data, len, FALSE);
+		dp_stage_tx(w, session, data, len, FALSE, flags);
 		return;
 	}
+	/* (A segment left partial is never a SYN: no MSS option to clamp.) */
 	tr_mangle_clamp_mss(data, len, dp->cfg.frame, mtu);
 	if (len <= mtu + frame_overhead(dp)) {
-		dp_stage_tx(w, session, data, len, FALSE);
+		dp_stage_tx(w, session, data, len, FALSE, flags);
 		return;
 	}
 	if (answer_too_big(w, from, data, len, mtu)) {
@@ -301,25 +317,29 @@ dp_to_session(Worker *w, TrDpSession *from, TrDpSession *session, uint8_t *data,
 		return;
 	}
 	WSTAT(w, tx_oversize_tls, 1);
-	dp_stage_tx(w, session, data, len, TRUE);
+	dp_stage_tx(w, session, data, len, TRUE, flags);
 }
 
 void
-dp_flood(Worker *w, TrDpSession *from, const TrFwdResult *res, uint8_t *data, size_t len)
+dp_flood(Worker *w, TrDpSession *from, const TrFwdResult *res, uint8_t *data, size_t len,
+         unsigned flags)
 {
 	const Table *t = w->table;
 
+	/* Rare (a TCP segment to an address not known): completed once for all. */
+	if ((flags & TR_PACKET_CSUM_PARTIAL) && tr_csum_partial_finish(data, len) < 0)
+		return;
 	for (guint i = 1, n = dp_table_n_ids(t); i < n; i++) {
 		TrDpSession *to = dp_table_session(t, i);
 
 		if (i != res->flood_except && to)
-			dp_to_session(w, from, to, data, len);
+			dp_to_session(w, from, to, data, len, 0);
 	}
 }
 
-/* A packet the device gave. */
+/* A packet the device gave (@flags: TR_PACKET_CSUM_PARTIAL or 0). */
 static void
-from_device(Worker *w, uint8_t *data, size_t len)
+from_device(Worker *w, uint8_t *data, size_t len, unsigned flags)
 {
 	TrDataplane *dp = w->dp;
 	const Table *t = w->table;
@@ -338,17 +358,17 @@ from_device(Worker *w, uint8_t *data, size_t len)
 		            TR_FWD_PEER &&
 		    dp_table_session(t, res.peer))
 			to = dp_table_session(t, res.peer);
-		dp_to_session(w, NULL, to, data, len);
+		dp_to_session(w, NULL, to, data, len, flags);
 		return;
 	}
 	if (t->fwd == NULL)
 		return;
 	switch (tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res)) {
 	case TR_FWD_PEER:
-		dp_to_session(w, NULL, dp_table_session(t, res.peer), data, len);
+		dp_to_session(w, NULL, dp_table_session(t, res.peer), data, len, flags);
 		break;
 	case TR_FWD_FLOOD:
-		dp_flood(w, NULL, &res, data, len);
+		dp_flood(w, NULL, &res, data, len, flags);
 		break;
 	case TR_FWD_LOCAL:
 		break; /* from the device back to it: a loop */
@@ -386,19 +406,26 @@ dp_do_device(Worker *w)
 			if (tr_gso_complete_csum(&gso, tr_packet_data(in), (size_t)n) < 0)
 				WSTAT(w, dev_drops, 1);
 			else
-				from_device(w, tr_packet_data(in), (size_t)n);
+				from_device(w, tr_packet_data(in), (size_t)n, 0);
 			continue;
 		}
 		/* Each segment is sealed straight from the super-packet, then the next
-		 * one's headers are written over its end. */
+		 * one's headers are written over its end. TCP segments keep their
+		 * checksum partial, as the device gave it: a peer that takes them so
+		 * never needs it (its device fills it in), for another it is
+		 * computed when the segment is sealed (dp_stage_tx). */
 		k = tr_gso_cut_begin(&cut, &gso, tr_packet_data(in), (size_t)n);
 		if (k >= 0) {
+			unsigned flags =
+			        dp->cfg.frame == TR_FRAME_IP && tr_gso_cut_leave_partial(&cut)
+			                ? TR_PACKET_CSUM_PARTIAL
+			                : 0;
 			uint8_t *seg;
 			size_t seg_len;
 
 			WSTAT(w, dev_super_reads, 1);
 			while ((seg = tr_gso_cut_next(&cut, &seg_len)) != NULL)
-				from_device(w, seg, seg_len);
+				from_device(w, seg, seg_len, flags);
 			continue;
 		}
 		if (k == -ENOSPC) /* segments shorter than their headers: copied out */
@@ -409,6 +436,6 @@ dp_do_device(Worker *w)
 		}
 		WSTAT(w, dev_super_reads, 1);
 		for (int j = 0; j < k; j++)
-			from_device(w, tr_packet_data(w->segs[j]), w->segs[j]->len);
+			from_device(w, tr_packet_data(w->segs[j]), w->segs[j]->len, 0);
 	}
 }

@@ -274,7 +274,16 @@ cut_plan(const TrGso *gso, const uint8_t *data, size_t len, TrGsoCut *c)
 	c->n_seg = payload ? (payload + c->gso_size - 1) / c->gso_size : 1;
 	if (c->hdr_len + (payload < c->gso_size ? payload : c->gso_size) > TR_PACKET_PAYLOAD_MAX)
 		return -EPROTO;
+	c->partial = false;
 	c->id = h.iphl == TR_IP4_HLEN ? tr_load_be16(data + 4) : 0;
+	if (h.iphl == TR_IP4_HLEN) {
+		uint8_t ip[TR_IP4_HLEN];
+
+		memcpy(ip, data, sizeof(ip));
+		ip[2] = ip[3] = ip[4] = ip[5] = ip[10] = ip[11] = 0;
+		c->ip4_sum = tr_csum_fold(tr_csum_partial(ip, sizeof(ip), 0));
+	}
+	c->pseudo_sum = tr_csum_fold(pseudo_sum(data, 0, h.proto));
 	c->seq = h.proto == TR_IPPROTO_TCP ? tr_load_be32(data + h.iphl + 4) : 0;
 	return 0;
 }
@@ -282,17 +291,22 @@ cut_plan(const TrGso *gso, const uint8_t *data, size_t len, TrGsoCut *c)
 /*
  * Makes segment @i of the cut @c out of the super-packet's headers, copied
  * to @o, followed by its payload (@seg_len bytes in all): lengths, IPv4 id
- * and header checksum, TCP sequence number and flags, L4 checksum in full.
+ * and header checksum, TCP sequence number and flags, L4 checksum in full
+ * (or left partial). The IPv4 header checksum and the pseudo-header sum are
+ * the shared parts' sums (cut_plan) plus this segment's fields.
  */
 static void
 seg_finish(uint8_t *o, const TrGsoCut *c, size_t i, size_t seg_len)
 {
 	uint8_t *l4 = o + c->iphl;
+	uint16_t id = (uint16_t)(c->id + i); /* as Linux's GSO counts them */
+	uint32_t l4_len = (uint32_t)(seg_len - c->iphl);
 
 	if (c->iphl == TR_IP4_HLEN) {
 		tr_store_be16(o + 2, (uint16_t)seg_len);
-		tr_store_be16(o + 4, (uint16_t)(c->id + i)); /* as Linux's GSO counts them */
-		ip4_set_csum(o);
+		tr_store_be16(o + 4, id);
+		tr_store_be16(o + 10, (uint16_t)~tr_csum_fold((uint32_t)c->ip4_sum +
+		                                              (uint16_t)seg_len + id));
 	} else {
 		tr_store_be16(o + 4, (uint16_t)(seg_len - TR_IP6_HLEN));
 	}
@@ -304,7 +318,11 @@ seg_finish(uint8_t *o, const TrGsoCut *c, size_t i, size_t seg_len)
 			l4[13] &= (uint8_t)~TCP_CWR;
 		if (i + 1 < c->n_seg)
 			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-		l4_set_csum(o, c->iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
+		if (c->partial)
+			tr_store_be16(l4 + TCP_CSUM_OFF,
+			              tr_csum_fold((uint32_t)c->pseudo_sum + l4_len));
+		else
+			l4_set_csum(o, c->iphl, seg_len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
 	} else {
 		tr_store_be16(l4 + 4, (uint16_t)(seg_len - c->iphl));
 		l4_set_csum(o, c->iphl, seg_len, UDP_CSUM_OFF, TR_IPPROTO_UDP);
@@ -383,6 +401,64 @@ tr_gso_cut_next(TrGsoCut *cut, size_t *seg_len)
 	return o;
 }
 
+bool
+tr_gso_cut_leave_partial(TrGsoCut *cut)
+{
+	cut->partial = cut->proto == TR_IPPROTO_TCP;
+	return cut->partial;
+}
+
+/* The IP header length of a TCP segment of the shape TR_PACKET_CSUM_PARTIAL promises, or 0. */
+static unsigned
+partial_shape(const uint8_t *p, size_t len)
+{
+	unsigned iphl;
+
+	if (len < TR_IP4_HLEN)
+		return 0;
+	if (p[0] == 0x45) {
+		if (tr_load_be16(p + 2) != len || p[9] != TR_IPPROTO_TCP ||
+		    (tr_load_be16(p + 6) & 0x3fffu)) /* no fragment */
+			return 0;
+		iphl = TR_IP4_HLEN;
+	} else if (p[0] >> 4 == 6) {
+		if (len < TR_IP6_HLEN || tr_load_be16(p + 4) != len - TR_IP6_HLEN ||
+		    p[6] != TR_IPPROTO_TCP)
+			return 0;
+		iphl = TR_IP6_HLEN;
+	} else {
+		return 0;
+	}
+	if (len < iphl + TR_TCP_HLEN || (unsigned)(p[iphl + 12] >> 4) * 4 < TR_TCP_HLEN ||
+	    len < iphl + (unsigned)(p[iphl + 12] >> 4) * 4)
+		return 0;
+	return iphl;
+}
+
+int
+tr_csum_partial_prepare(uint8_t *data, size_t len, unsigned *iphl)
+{
+	unsigned hl = partial_shape(data, len);
+
+	if (hl == 0)
+		return -EPROTO;
+	tr_store_be16(data + hl + TCP_CSUM_OFF,
+	              tr_csum_fold(pseudo_sum(data, (uint32_t)(len - hl), TR_IPPROTO_TCP)));
+	*iphl = hl;
+	return 0;
+}
+
+int
+tr_csum_partial_finish(uint8_t *data, size_t len)
+{
+	unsigned hl = partial_shape(data, len);
+
+	if (hl == 0)
+		return -EPROTO;
+	l4_set_csum(data, hl, len, TCP_CSUM_OFF, TR_IPPROTO_TCP);
+	return 0;
+}
+
 /* ---- Coalescing ------------------------------------------------------------- */
 
 #define FLOW_KEY_MAX (1 + 32 + 4) /* version, addresses, ports */
@@ -436,6 +512,7 @@ typedef struct {
 	uint8_t *ip, *th;
 	unsigned iphl, thl;
 	uint32_t len, plen; /* the packet, its payload */
+	bool partial;       /* TR_PACKET_CSUM_PARTIAL: the TCP checksum is the device's to fill */
 } Seg;
 
 static bool
@@ -446,6 +523,7 @@ seg_parse(TrPacket *pkt, Seg *s)
 
 	s->ip = p;
 	s->len = len;
+	s->partial = (pkt->flags & TR_PACKET_CSUM_PARTIAL) != 0;
 	if (len < TR_IP4_HLEN || len > TR_PACKET_PAYLOAD_MAX)
 		return false;
 	if (p[0] == 0x45) {
@@ -475,7 +553,8 @@ seg_parse(TrPacket *pkt, Seg *s)
 	return s->th[13] == TCP_ACK || s->th[13] == (TCP_ACK | TCP_PSH);
 }
 
-/* Whether a segment's IPv4 header checksum and TCP checksum are right. */
+/* Whether a segment's IPv4 header checksum and TCP checksum are right (the
+ * latter is not there to check with TR_PACKET_CSUM_PARTIAL). */
 static bool
 seg_csum_ok(const Seg *s)
 {
@@ -484,6 +563,8 @@ seg_csum_ok(const Seg *s)
 	if (s->iphl == TR_IP4_HLEN &&
 	    tr_csum_fold(tr_csum_partial(s->ip, TR_IP4_HLEN, 0)) != 0xffffu)
 		return false;
+	if (s->partial)
+		return true;
 	return tr_csum_fold(tr_csum_partial(s->th, l4_len,
 	                                    pseudo_sum(s->ip, l4_len, TR_IPPROTO_TCP))) == 0xffffu;
 }
@@ -498,6 +579,7 @@ item_seg(const TrGroItem *it, Seg *s)
 	s->th = s->ip + s->iphl;
 	s->thl = it->gso.hdr_len - s->iphl;
 	s->plen = it->gso.gso_size;
+	s->partial = (it->pkt->flags & TR_PACKET_CSUM_PARTIAL) != 0;
 }
 
 /* Whether @b continues item @a's segments with the same headers. */
@@ -662,7 +744,15 @@ tr_gro_finish(TrGro *gro)
 		Seg s;
 
 		if (it->n_segs < 2) {
+			uint8_t *p = tr_packet_data(it->pkt);
+
 			it->gso = (TrGso){0};
+			/* Alone, with its checksum still partial: the device fills it in. */
+			if (it->pkt->flags & TR_PACKET_CSUM_PARTIAL) {
+				it->gso.needs_csum = true;
+				it->gso.csum_start = p[0] >> 4 == 4 ? TR_IP4_HLEN : TR_IP6_HLEN;
+				it->gso.csum_offset = TCP_CSUM_OFF;
+			}
 			continue;
 		}
 		item_seg(it, &s);

@@ -63,6 +63,10 @@ typedef struct {
 	uint32_t seq;
 	uint16_t hdr_len, gso_size, id;
 	uint8_t iphl, proto;
+	bool partial; /* TCP checksums left partial (tr_gso_cut_leave_partial) */
+	/* folded sums of what every segment shares: the IPv4 header but its total
+	 * length, id and checksum; the pseudo header but its length */
+	uint16_t ip4_sum, pseudo_sum;
 	uint8_t hdr[TR_GSO_HDR_MAX]; /* the super-packet's headers, as read */
 } TrGsoCut;
 
@@ -80,6 +84,30 @@ int tr_gso_cut_begin(TrGsoCut *cut, const TrGso *gso, uint8_t *data, size_t len)
  */
 uint8_t *tr_gso_cut_next(TrGsoCut *cut, size_t *seg_len);
 
+/*
+ * After tr_gso_cut_begin(): the TCP segments of this cut keep their checksum
+ * partial (TR_PACKET_CSUM_PARTIAL: the folded pseudo-header sum in the field,
+ * nothing summed over the segment) for a peer that takes them so. Returns
+ * whether they will (false for UDP super-packets, whose checksums are
+ * computed in full as before).
+ */
+bool tr_gso_cut_leave_partial(TrGsoCut *cut);
+
+/*
+ * A TCP segment with its checksum left partial (TR_PACKET_CSUM_PARTIAL),
+ * checked for the shape such a segment has (IPv4 without options or IPv6
+ * without extension headers, TCP, lengths that match @len); -EPROTO if it
+ * has another.
+ *
+ * tr_csum_partial_prepare() writes the right pseudo-header sum into the
+ * checksum field (whatever was there), so the segment can go to a device as
+ * CHECKSUM_PARTIAL; *@iphl gets the IP header's length (csum_start).
+ * tr_csum_partial_finish() computes the checksum in full instead (a plain
+ * packet, for a device or peer that does not take partial ones).
+ */
+int tr_csum_partial_prepare(uint8_t *data, size_t len, unsigned *iphl);
+int tr_csum_partial_finish(uint8_t *data, size_t len);
+
 /* Completes the L4 checksum of one packet in place as @gso says (needs_csum). */
 int tr_gso_complete_csum(const TrGso *gso, uint8_t *data, size_t len);
 
@@ -88,7 +116,9 @@ int tr_gso_complete_csum(const TrGso *gso, uint8_t *data, size_t len);
 
 typedef struct {
 	TrPacket *pkt; /* the packet to write (a merged one keeps the first packet's buffer) */
-	TrGso gso;     /* after tr_gro_finish(): TR_GSO_NONE for a packet that was not merged */
+	/* after tr_gro_finish(): TR_GSO_NONE for a packet that was not merged (with
+	 * needs_csum when it came with TR_PACKET_CSUM_PARTIAL) */
+	TrGso gso;
 	/* private: */
 	uint32_t flow_hash;
 	uint32_t next_seq;
@@ -108,7 +138,10 @@ void tr_gro_init(TrGro *gro, bool enabled);
 void tr_gro_reset(TrGro *gro);
 
 /*
- * Offers @pkt (a complete IP packet, tun device). Either merges its payload
+ * Offers @pkt (a complete IP packet, tun device). A packet with
+ * TR_PACKET_CSUM_PARTIAL must have passed tr_csum_partial_prepare(): its TCP
+ * checksum is not checked (its sender left it for the device; the data
+ * channel authenticated every byte), only its IPv4 header's. Either merges its payload
  * into an earlier packet of this batch (returns true: @pkt is free to reuse)
  * or appends it as a new item (returns false: @pkt now belongs to the item
  * until tr_gro_reset). When the batch is full (n == TR_GRO_MAX) the caller

@@ -18,9 +18,22 @@
 #define TR_PACKET_TAILROOM 32u
 #define TR_PACKET_BUFSIZE  (TR_PACKET_HEADROOM + TR_PACKET_PAYLOAD_MAX + TR_PACKET_TAILROOM)
 
+/* TrPacket.flags */
+enum {
+	/*
+	 * The packet is an IPv4 or IPv6 TCP segment whose checksum field holds
+	 * only the folded pseudo-header sum, the rest left to be summed (Linux's
+	 * CHECKSUM_PARTIAL: csum_start at the TCP header, csum_offset 16), as a
+	 * sender's kernel hands it over with offloads on. Set by the data channel
+	 * for a DATA packet sealed with TR_DC_SEAL_CSUM_PARTIAL.
+	 */
+	TR_PACKET_CSUM_PARTIAL = 1u << 0,
+};
+
 typedef struct {
-	uint32_t off; /* start of the data inside buf */
-	uint32_t len; /* bytes of data */
+	uint32_t off;   /* start of the data inside buf */
+	uint32_t len;   /* bytes of data */
+	uint32_t flags; /* TR_PACKET_* */
 	uint8_t buf[TR_PACKET_BUFSIZE] __attribute__((aligned(16)));
 } TrPacket;
 
@@ -37,6 +50,7 @@ tr_packet_reset(TrPacket *pkt)
 {
 	pkt->off = TR_PACKET_HEADROOM;
 	pkt->len = 0;
+	pkt->flags = 0;
 }
 
 /* Room behind the data. */

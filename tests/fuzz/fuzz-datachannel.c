@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static TrPacket pkt;
 
 static void
-decode(TrCipher cipher, TrCompressScratch *scratch, const uint8_t *data, size_t size)
+decode(TrCipher cipher, gboolean csum_partial, TrCompressScratch *scratch, const uint8_t *data,
+       size_t size)
 {
 	static const uint8_t zero[TR_CIPHER_KEY_LEN];
 	uint8_t key[TR_CIPHER_KEY_LEN];
@@ -33,6 +34,7 @@ decode(TrCipher cipher, TrCompressScratch *scratch, const uint8_t *data, size_t 
 	cfg.allow_plaintext = TRUE;
 	cfg.compress = TR_COMPRESS_LZO;
 	cfg.local_index = cfg.peer_index = 0x01020304;
+	cfg.csum_partial = csum_partial;
 	dc = tr_dc_new(&cfg, NULL);
 	if (dc == NULL || !tr_dc_install_keys(dc, 1, key, key, 0, NULL))
 		__builtin_trap();
@@ -45,6 +47,9 @@ decode(TrCipher cipher, TrCompressScratch *scratch, const uint8_t *data, size_t 
 	ret = tr_dc_open(dc, scratch, wire, size, &pkt, &type, 0);
 	if (ret == 0) {
 		if (pkt.len > TR_PACKET_PAYLOAD_MAX || type < TR_DC_DATA || type > TR_DC_TYPE_MAX)
+			__builtin_trap();
+		/* The flag only where negotiated, only on DATA. */
+		if ((pkt.flags & TR_PACKET_CSUM_PARTIAL) && (!csum_partial || type != TR_DC_DATA))
 			__builtin_trap();
 		/* The same datagram again is a replay. */
 		if (tr_dc_open(dc, scratch, wire, size, &pkt, &type, 0) != -EALREADY)
@@ -67,8 +72,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (scratch == NULL)
 		scratch = tr_compress_scratch_new();
 	tr_dc_peek(&magic, data, size, &h);
-	decode(TR_CIPHER_NONE, scratch, data, size);
-	decode(TR_CIPHER_AES256_GCM, scratch, data, size);
-	decode(TR_CIPHER_CHACHA20_POLY1305, scratch, data, size);
+	decode(TR_CIPHER_NONE, FALSE, scratch, data, size);
+	decode(TR_CIPHER_NONE, TRUE, scratch, data, size);
+	decode(TR_CIPHER_AES256_GCM, TRUE, scratch, data, size);
+	decode(TR_CIPHER_CHACHA20_POLY1305, FALSE, scratch, data, size);
 	return 0;
 }

@@ -10,17 +10,20 @@
  * count <= n_out; segments are no longer than hdr_len + gso_size, carry the
  * payload in order, have right lengths and checksums (summed here from
  * scratch); a plain packet is copied with at most its checksum field changed,
- * and that completed.
+ * and that completed. Flags bit 4: a TCP super-packet is also cut in place
+ * with its checksums left partial, and each segment, its checksum then
+ * completed (tr_csum_partial_finish), must be the one the split made.
  *
  * Coalescing (byte 0 odd): byte 1 picks enabled and max_len, then records of
  * [control][length, 2 bytes][bytes]; control bit 0/1/2 makes the IP length /
  * IPv4 header checksum / TCP checksum right, bit 3 makes the packet continue
  * the previous one (its headers, the next sequence number, these bytes as
- * payload) so that merges are common. Checks: an unmerged item is its packet
- * unchanged; a merged one fits max_len, its partial checksum completes as
- * the kernel would complete it, and split again it gives back, in order, the
- * packets that went into it (IPv4 id and checksums aside); every merged
- * packet is found in exactly one item.
+ * payload) so that merges are common, bit 4 marks it TR_PACKET_CSUM_PARTIAL
+ * when tr_csum_partial_prepare() takes it. Checks: an unmerged item is its packet
+ * unchanged (one marked partial: with needs_csum, completing right); a merged one fits max_len, its
+ * partial checksum completes as the kernel would complete it, and split again it gives back, in
+ * order, the packets that went into it (IPv4 id and checksums aside); every merged packet is found
+ * in exactly one item.
  */
 #include "common/datapath/offload.h"
 
@@ -168,6 +171,30 @@ check_split(const uint8_t *data, size_t size)
 		}
 		if (at != len)
 			__builtin_trap();
+		/* Cut in place, checksums left partial: the same segments once completed. */
+		if ((data[2] & 16) && proto == 6) {
+			g_autofree uint8_t *q = g_memdup2(p, len);
+			TrGsoCut cut;
+			uint8_t *seg;
+			size_t seg_len;
+			int k = tr_gso_cut_begin(&cut, &gso, q, len), i = 0;
+
+			if (k >= 0) {
+				if (k != rc || !tr_gso_cut_leave_partial(&cut))
+					__builtin_trap();
+				while ((seg = tr_gso_cut_next(&cut, &seg_len)) != NULL) {
+					if (i >= rc || seg_len != out[i]->len ||
+					    tr_csum_partial_finish(seg, seg_len) < 0 ||
+					    memcmp(seg, tr_packet_data(out[i]), seg_len) != 0)
+						__builtin_trap();
+					i++;
+				}
+				if (i != rc)
+					__builtin_trap();
+			} else if (k != -ENOSPC) {
+				__builtin_trap();
+			}
+		}
 	}
 done:
 	g_free(p);
@@ -253,6 +280,12 @@ check_gro(const uint8_t *data, size_t size)
 		orig_len[n] = (uint32_t)build(n, ctl, data + at, rlen);
 		at += rlen;
 		tr_packet_reset(&pkts[n]);
+		if (ctl & 16) {
+			unsigned iphl;
+
+			if (tr_csum_partial_prepare(orig[n], orig_len[n], &iphl) == 0)
+				pkts[n].flags = TR_PACKET_CSUM_PARTIAL;
+		}
 		memcpy(tr_packet_data(&pkts[n]), orig[n], orig_len[n]);
 		pkts[n].len = orig_len[n];
 		merged[n] = tr_gro_add(&gro, &pkts[n]);
@@ -275,10 +308,22 @@ check_gro(const uint8_t *data, size_t size)
 		if (first >= n || merged[first])
 			__builtin_trap();
 		if (it->n_segs < 2) {
-			if (it->gso.type != TR_GSO_NONE || it->gso.needs_csum ||
+			bool partial = (it->pkt->flags & TR_PACKET_CSUM_PARTIAL) != 0;
+
+			if (it->gso.type != TR_GSO_NONE || it->gso.needs_csum != partial ||
 			    it->pkt->len != orig_len[first] ||
 			    memcmp(o, orig[first], orig_len[first]) != 0)
 				__builtin_trap();
+			if (partial) {
+				static uint8_t c[TR_PACKET_PAYLOAD_MAX];
+				size_t len = it->pkt->len;
+
+				if (it->gso.csum_start != pb_iphlen(o) || it->gso.csum_offset != 16)
+					__builtin_trap();
+				memcpy(c, o, len);
+				if (tr_gso_complete_csum(&it->gso, c, len) < 0 || !l4_ok(c, len, 6))
+					__builtin_trap();
+			}
 			continue;
 		}
 		if (it->pkt->len > limit || !it->gso.needs_csum || it->gso.csum_offset != 16 ||

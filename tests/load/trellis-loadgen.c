@@ -18,7 +18,7 @@
  * are up, and during each storm of reconnections; SIGUSR1 ends an interval
  * (the benchmark marks what happened around it). An echo belongs to the
  * interval it was sent in, whenever its answer comes: each interval is
- * printed a second after it ended (an answer later than that is a loss). An
+ * printed a second (--probe-grace) after it ended (a later answer is a loss). An
  * echo whose session then lost the hub before the answer came is "cut", not
  * lost: it went to a hub that was killed, which says nothing about how the
  * hub treats the sessions it has.
@@ -65,8 +65,9 @@ typedef struct {
 	guint interval;
 } Pending;
 
-/* 3.2 s of a probe's echoes: one older than that is lost whatever comes. */
-#define PENDING_MAX 32
+/* 12.8 s of a probe's echoes (--probe-grace is at most 12 s): one older than
+ * that is lost whatever comes. */
+#define PENDING_MAX 128
 
 typedef struct {
 	Gen *gen;
@@ -114,6 +115,7 @@ struct _Gen {
 	Probes *probes;     /* the current interval */
 	GHashTable *ended;  /* interval id -> Probes, ended but not printed yet */
 	guint next_interval;
+	guint probe_grace; /* seconds an answer may take */
 	int phase;
 };
 
@@ -408,7 +410,7 @@ probes_report(Gen *gen, const char *what)
 		return;
 	pr->what = g_strdup(what);
 	g_hash_table_insert(gen->ended, GUINT_TO_POINTER(pr->id), pr);
-	g_timeout_add(1000, probes_print, pr);
+	g_timeout_add_seconds(gen->probe_grace, probes_print, pr);
 	gen->probes = probes_new(gen);
 }
 
@@ -694,7 +696,7 @@ main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- Trellis load generator");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *target = NULL, *key = NULL, *hub_addr = NULL, *prefix = NULL;
-	gint sessions = 100, concurrency = 50, timeout = 120, probes = 0, threads = -1;
+	gint sessions = 100, concurrency = 50, timeout = 120, probes = 0, threads = -1, grace = 1;
 	gboolean reconnect = FALSE, progress = FALSE;
 	const GOptionEntry entries[] = {
 	        {"connect", 'c', 0, G_OPTION_ARG_STRING, &target, "Hub ADDR:PORT (numeric)",
@@ -713,6 +715,10 @@ main(int argc, char **argv)
 	         "The sessions' names: PREFIX and a number (default load-)", "PREFIX"},
 	        {"probe", 0, 0, G_OPTION_ARG_INT, &probes,
 	         "The first N sessions send an echo every 100 ms once up", "N"},
+	        {"probe-grace", 0, 0, G_OPTION_ARG_INT, &grace,
+	         "An interval's line comes this long after its end; a later answer is a loss "
+	         "(default 1, at most 12)",
+	         "SECS"},
 	        {"progress", 0, 0, G_OPTION_ARG_NONE, &progress,
 	         "During a storm, a line a second: sessions up, attempts, failures", NULL},
 	        {"handshake-threads", 0, 0, G_OPTION_ARG_INT, &threads,
@@ -759,6 +765,7 @@ main(int argc, char **argv)
 	gen.reconnect = reconnect;
 	gen.prefix = prefix ? prefix : "load-";
 	gen.n_probes = (guint)CLAMP(probes, 0, sessions);
+	gen.probe_grace = (guint)CLAMP(grace, 1, 12);
 	gen.probes = probes_new(&gen);
 	gen.ended = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)probes_free);
 	if (progress)

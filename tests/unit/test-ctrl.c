@@ -276,6 +276,58 @@ with_pools(gconstpointer test)
 
 /* Many at once, spread over the threads: each is established on this loop,
  * with the right peer, and carries messages both ways afterwards. */
+/* A storm of finished handshakes is handed back in turns: every one of the
+ * 2 x N ends is waiting before the main loop looks, and no iteration takes
+ * more than TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH of a pool's (the loop's other
+ * sources, a hub's established sessions, run in between). */
+static void
+test_pool_turns(void)
+{
+	enum { N = 40 };
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	Side *srv = g_new0(Side, N), *cli = g_new0(Side, N);
+	guint id = g_timeout_add_seconds(60, on_deadline, NULL);
+	g_autoptr(TrTlsCreds) screds = psk_creds(TRUE, "correct horse battery");
+	g_autoptr(TrTlsCreds) ccreds = psk_creds(FALSE, "correct horse battery");
+	guint turns = 0, n_srv = 0, n_cli = 0;
+
+	for (int i = 0; i < N; i++) {
+		srv[i].loop = cli[i].loop = loop;
+		setup_pair_with(screds, ccreds, &srv[i], &cli[i]);
+	}
+	/* The workers finish them all without this thread (bounded: 60 s). */
+	for (int i = 0; i < 6000 && (tr_handshake_pool_waiting(srv_pool) < N ||
+	                             tr_handshake_pool_waiting(cli_pool) < N);
+	     i++)
+		g_usleep(10000);
+	g_assert_cmpuint(tr_handshake_pool_waiting(srv_pool), ==, N);
+	g_assert_cmpuint(tr_handshake_pool_waiting(cli_pool), ==, N);
+	while (n_srv < N || n_cli < N) {
+		guint s = 0, c = 0;
+
+		g_main_context_iteration(NULL, TRUE);
+		turns++;
+		for (int i = 0; i < N; i++) {
+			s += srv[i].established;
+			c += cli[i].established;
+			g_assert_false(srv[i].closed || cli[i].closed);
+		}
+		g_assert_cmpuint(s - n_srv, <=, TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH);
+		g_assert_cmpuint(c - n_cli, <=, TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH);
+		n_srv = s;
+		n_cli = c;
+	}
+	g_assert_cmpuint(turns, >=, N / TR_HANDSHAKE_POOL_ENDS_PER_DISPATCH);
+	for (int i = 0; i < N; i++) {
+		tr_ctrl_close(srv[i].ctrl, TR_MSG_CLOSE, TR_REFUSE_SHUTDOWN, NULL);
+		side_clear(&srv[i]);
+		side_clear(&cli[i]);
+	}
+	g_source_remove(id);
+	g_free(srv);
+	g_free(cli);
+}
+
 static void
 test_pool_many(void)
 {
@@ -502,6 +554,7 @@ main(int argc, char **argv)
 	g_test_add_data_func("/ctrl/pool/psk-mismatch", test_psk_mismatch, with_pools);
 	g_test_add_data_func("/ctrl/pool/handshake-timeout", test_handshake_timeout, with_pools);
 	g_test_add_data_func("/ctrl/pool/many", test_pool_many, with_pools);
+	g_test_add_data_func("/ctrl/pool/turns", test_pool_turns, with_pools);
 	g_test_add_data_func("/ctrl/pool/cancel", test_pool_cancel, with_pools);
 	g_test_add_func("/ctrl/pool/free", test_pool_free);
 	return g_test_run();

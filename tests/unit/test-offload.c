@@ -704,19 +704,39 @@ assert_gso_eq(const TrGso *a, const TrGso *b)
 	g_assert_cmpuint(a->csum_offset, ==, b->csum_offset);
 }
 
+/* The super-packet both round trips start from: 21 segments, PSH on the last. */
+static size_t
+mk_round_trip_super(uint8_t *p, int version, TrGso *gso)
+{
+	Tcp t = {.version = version,
+	         .flags = ACK | PSH,
+	         .opts = TS_OPTS,
+	         .optlen = 12,
+	         .seq = SEQ0,
+	         .plen = 20 * MSS + 333};
+
+	return mk_super(p, &t, gso, MSS);
+}
+
+/* The coalescer gave back the very packet the device gave, checksum seed and all,
+ * and its metadata. */
+static void
+assert_round_trip(TrGro *gro, const uint8_t *p, size_t n, const TrGso *gso)
+{
+	tr_gro_finish(gro);
+	g_assert_cmpuint(gro->n, ==, 1);
+	g_assert_cmpuint(gro->items[0].pkt->len, ==, n);
+	g_assert_cmpmem(tr_packet_data(gro->items[0].pkt), n, p, n);
+	assert_gso_eq(&gro->items[0].gso, gso);
+}
+
 static void
 test_gro_round_trip(void)
 {
 	for (int v = 4; v <= 6; v += 2) {
 		g_autofree uint8_t *p = g_malloc(BIG);
-		Tcp t = {.version = v,
-		         .flags = ACK | PSH,
-		         .opts = TS_OPTS,
-		         .optlen = 12,
-		         .seq = SEQ0,
-		         .plen = 20 * MSS + 333};
 		TrGso gso;
-		size_t n = mk_super(p, &t, &gso, MSS);
+		size_t n = mk_round_trip_super(p, v, &gso);
 		TrGro gro;
 		Pkts ps;
 		int rc;
@@ -727,14 +747,161 @@ test_gro_round_trip(void)
 		tr_gro_init(&gro, true);
 		for (int i = 0; i < rc; i++)
 			g_assert_true(tr_gro_add(&gro, ps.ptrs[i]) == (i > 0));
-		tr_gro_finish(&gro);
-		g_assert_cmpuint(gro.n, ==, 1);
-		/* The very packet the device gave, checksum seed and all, and its metadata. */
-		g_assert_cmpuint(gro.items[0].pkt->len, ==, n);
-		g_assert_cmpmem(tr_packet_data(gro.items[0].pkt), n, p, n);
-		assert_gso_eq(&gro.items[0].gso, &gso);
+		assert_round_trip(&gro, p, n, &gso);
 		pkts_clear(&ps);
 	}
+}
+
+/* ---- Checksums left partial (TR_PACKET_CSUM_PARTIAL) ------------------------- */
+
+/*
+ * A super-packet cut with its checksums left partial: every segment is the
+ * one tr_gso_split() makes but for the TCP checksum field, which holds the
+ * segment's pseudo-header sum; tr_csum_partial_finish() then makes it
+ * byte-identical. On the receiving side those segments, whatever a peer put
+ * in the field, merge back (tr_csum_partial_prepare(), then the coalescer)
+ * into the very super-packet the device gave.
+ */
+static void
+test_partial_round_trip(void)
+{
+	for (int v = 4; v <= 6; v += 2) {
+		g_autofree uint8_t *p = g_malloc(BIG);
+		TrGso gso;
+		size_t n = mk_round_trip_super(p, v, &gso);
+		g_autofree uint8_t *q = g_memdup2(p, n);
+		Pkts split, rx;
+		TrGsoCut cut;
+		TrGro gro;
+		uint8_t *seg;
+		size_t seg_len;
+		int k, i = 0;
+
+		pkts_init(&split, 32);
+		pkts_init(&rx, 32);
+		k = tr_gso_split(&gso, p, n, split.ptrs, split.n);
+		g_assert_cmpint(k, ==, 21);
+		g_assert_cmpint(tr_gso_cut_begin(&cut, &gso, q, n), ==, k);
+		g_assert_true(tr_gso_cut_leave_partial(&cut));
+		tr_gro_init(&gro, true);
+		while ((seg = tr_gso_cut_next(&cut, &seg_len)) != NULL) {
+			const uint8_t *want = tr_packet_data(split.ptrs[i]);
+			size_t field = pb_iphlen(want) + 16;
+			uint8_t c[2000];
+			unsigned iphl = 0;
+			TrPacket *r = rx.ptrs[i];
+
+			g_assert_cmpuint(seg_len, ==, split.ptrs[i]->len);
+			g_assert_cmpmem(seg, field, want, field);
+			g_assert_cmpmem(seg + field + 2, seg_len - field - 2, want + field + 2,
+			                seg_len - field - 2);
+			g_assert_cmphex(pb_get16(seg + field), ==, pseudo_seed(seg, 6));
+			memcpy(c, seg, seg_len);
+			g_assert_cmpint(tr_csum_partial_finish(c, seg_len), ==, 0);
+			g_assert_cmpmem(c, seg_len, want, seg_len);
+
+			/* Received: any value in the field; the data channel's flag. */
+			load(r, seg, seg_len);
+			pb_put16(tr_packet_data(r) + field, (uint16_t)(0x5a5a + i));
+			r->flags = TR_PACKET_CSUM_PARTIAL;
+			g_assert_cmpint(tr_csum_partial_prepare(tr_packet_data(r), r->len, &iphl),
+			                ==, 0);
+			g_assert_cmpuint(iphl, ==, pb_iphlen(want));
+			g_assert_cmphex(pb_get16(tr_packet_data(r) + field), ==,
+			                pseudo_seed(seg, 6));
+			g_assert_true(tr_gro_add(&gro, r) == (i > 0));
+			i++;
+		}
+		g_assert_cmpint(i, ==, k);
+		assert_round_trip(&gro, p, n, &gso);
+		pkts_clear(&split);
+		pkts_clear(&rx);
+	}
+}
+
+/*
+ * Without the flag a segment with a wrong checksum joins nothing (the kernel
+ * would trust the merged sum); with it, the field is not checked, and one
+ * left alone is written as CHECKSUM_PARTIAL for the device to complete.
+ */
+static void
+test_partial_gro(void)
+{
+	for (int v = 4; v <= 6; v += 2) {
+		Tcp t = {.version = v, .flags = ACK, .seq = SEQ0, .plen = MSS};
+		uint8_t b[2000];
+		size_t n = mk_tcp(b, &t), field = pb_iphlen(b) + 16;
+		unsigned iphl;
+		GroFix f;
+
+		fix_init(&f, 8);
+		g_assert_false(offer(&f, &t));
+		t.seq += MSS;
+		n = mk_tcp(b, &t);
+		pb_put16(b + field, (uint16_t)(pb_get16(b + field) ^ 0x0101));
+		g_assert_false(offer_raw(&f, b, n)); /* refused: bad checksum */
+		g_assert_cmpuint(f.gro.n, ==, 2);
+
+		tr_gro_reset(&f.gro);
+		f.used = 0;
+		g_assert_false(offer(&f, &t)); /* seq + MSS, right checksum */
+		load(f.ps.ptrs[f.used], b, n);
+		f.ps.ptrs[f.used]->flags = TR_PACKET_CSUM_PARTIAL;
+		g_assert_cmpint(
+		        tr_csum_partial_prepare(tr_packet_data(f.ps.ptrs[f.used]), n, &iphl), ==,
+		        0);
+		/* the same sequence number again: a new item of its own, alone */
+		g_assert_false(tr_gro_add(&f.gro, f.ps.ptrs[f.used++]));
+		g_assert_cmpuint(f.gro.n, ==, 2);
+		tr_gro_finish(&f.gro);
+		g_assert_cmpuint(f.gro.items[0].gso.type, ==, TR_GSO_NONE);
+		g_assert_false(f.gro.items[0].gso.needs_csum);
+		g_assert_cmpuint(f.gro.items[1].gso.type, ==, TR_GSO_NONE);
+		g_assert_true(f.gro.items[1].gso.needs_csum);
+		g_assert_cmpuint(f.gro.items[1].gso.csum_start, ==, pb_iphlen(b));
+		g_assert_cmpuint(f.gro.items[1].gso.csum_offset, ==, 16);
+		assert_partial_csum_completes(&f.gro.items[1]);
+		/* completed for a device without checksum offload: right in full */
+		g_assert_cmpint(tr_gso_complete_csum(&f.gro.items[1].gso,
+		                                     tr_packet_data(f.gro.items[1].pkt), n),
+		                ==, 0);
+		g_assert_true(pb_l4_ok(tr_packet_data(f.gro.items[1].pkt), 6));
+		fix_clear(&f);
+	}
+}
+
+/* Only the shape a TSO segment has is taken as partial. */
+static void
+test_partial_hostile(void)
+{
+	Tcp t = {.version = 4, .flags = ACK, .seq = 1, .plen = 100};
+	uint8_t b[2000], udp[64];
+	size_t n = mk_tcp(b, &t);
+	unsigned iphl;
+
+	g_assert_cmpint(tr_csum_partial_prepare(b, n, &iphl), ==, 0);
+	g_assert_cmpint(tr_csum_partial_prepare(b, n - 1, &iphl), ==, -EPROTO); /* length */
+	g_assert_cmpint(tr_csum_partial_finish(b, n + 1), ==, -EPROTO);
+	g_assert_cmpint(tr_csum_partial_prepare(b, 19, &iphl), ==, -EPROTO);
+	g_assert_cmpint(tr_csum_partial_prepare(b, 0, &iphl), ==, -EPROTO);
+	b[0] = 0x46; /* IPv4 options */
+	g_assert_cmpint(tr_csum_partial_prepare(b, n, &iphl), ==, -EPROTO);
+	b[0] = 0x45;
+	b[6] |= 0x20; /* a fragment */
+	g_assert_cmpint(tr_csum_partial_prepare(b, n, &iphl), ==, -EPROTO);
+	b[6] &= (uint8_t)~0x20;
+	b[20 + 12] = 0x40; /* TCP header shorter than 20 */
+	g_assert_cmpint(tr_csum_partial_finish(b, n), ==, -EPROTO);
+	n = pb_ip4(b, "198.19.0.2", "10.2.0.1", 17, true, udp, pb_udp(udp, 20));
+	g_assert_cmpint(tr_csum_partial_prepare(b, n, &iphl), ==, -EPROTO); /* UDP */
+	t.version = 6;
+	n = mk_tcp(b, &t);
+	g_assert_cmpint(tr_csum_partial_finish(b, n), ==, 0);
+	g_assert_true(pb_l4_ok(b, 6));
+	b[6] = 0; /* an extension header */
+	g_assert_cmpint(tr_csum_partial_prepare(b, n, &iphl), ==, -EPROTO);
+	b[0] = 0x55;
+	g_assert_cmpint(tr_csum_partial_prepare(b, n, &iphl), ==, -EPROTO);
 }
 
 /* A segment that must not join the one before it: @mutate changes the second. */
@@ -1257,6 +1424,9 @@ main(int argc, char **argv)
 	g_test_add_func("/offload/split/none", test_split_none);
 	g_test_add_func("/offload/split/hostile", test_split_hostile);
 	g_test_add_func("/offload/cut/short-segments", test_cut_short_segments);
+	g_test_add_func("/offload/partial/round-trip", test_partial_round_trip);
+	g_test_add_func("/offload/partial/gro", test_partial_gro);
+	g_test_add_func("/offload/partial/hostile", test_partial_hostile);
 	g_test_add_func("/offload/gro/merge", test_gro_merge);
 	g_test_add_func("/offload/gro/round-trip", test_gro_round_trip);
 	for (unsigned i = 0; i < G_N_ELEMENTS(NO_MERGE); i++) {

@@ -159,6 +159,32 @@ test_save_coalesced(void)
 }
 
 /*
+ * The write waits longer as the leases grow (each write costs in proportion
+ * to them): a stream of arrivals costs the same per arrival in writes at
+ * 100 leases as at 20,000.
+ */
+static void
+test_save_delay(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(TrPool) pool = NULL;
+	TrPrefix net, v4, v6;
+
+	g_assert_true(tr_prefix_parse("198.19.0.0/16", 0, &net, NULL));
+	pool = tr_pool_new(&net, NULL, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(tr_pool_save_delay_ms(pool), ==, 500);
+	for (guint i = 0; i < 20000; i++) {
+		g_autofree char *id = g_strdup_printf("psk:client%u", i);
+
+		g_assert_true(tr_pool_lease(pool, id, NULL, &v4, &v6, NULL));
+		if (i == 99 || i == 4999)
+			g_assert_cmpuint(tr_pool_save_delay_ms(pool), ==, 500);
+	}
+	g_assert_cmpuint(tr_pool_save_delay_ms(pool), ==, 2000);
+}
+
+/*
  * A version 1 file (identities raw) in which a name with a line break
  * planted a lease for a victim: the planted line is dropped, the victim
  * gets a fresh address rather than the attacker's choice.
@@ -245,6 +271,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pool/escape", test_escape);
 	g_test_add_func("/pool/round-trip", test_round_trip);
 	g_test_add_func("/pool/save-coalesced", test_save_coalesced);
+	g_test_add_func("/pool/save-delay", test_save_delay);
 	g_test_add_func("/pool/planted-line", test_planted_line);
 	g_test_add_func("/escape/json", test_json_escape);
 	g_test_add_func("/escape/log", test_log_escape);
