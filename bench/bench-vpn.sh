@@ -206,9 +206,9 @@ iperf_run() {
 	GBPS=$(awk '/receiver/ {v = $(NF - 2)} END {if (v != "") printf "%.2f", v / 1000}' "$out")
 	RETR=$(awk '/sender/ {v = $(NF - 1)} END {print v}' "$out")
 }
-# ping_stats FILE COUNT: "avg p99 max loss%" in ms of the replies in FILE.
+# ping_stats FILE COUNT: "avg p99 max loss%" in ms of the replies in FILE (duplicates not counted).
 ping_stats() {
-	grep -o 'time=[0-9.]*' "$1" | cut -d= -f2 | sort -g | awk -v n="$2" '
+	grep -v 'DUP!' "$1" | grep -o 'time=[0-9.]*' | cut -d= -f2 | sort -g | awk -v n="$2" '
 		{v[NR] = $1; s += $1}
 		END {if (NR == 0) exit 1
 		     p = int((NR * 99 + 99) / 100)

@@ -209,6 +209,8 @@ typedef struct {
 	unsigned n_free;
 	TrGro gro;
 	TrPacket *reply;
+	/* The last forwarding decision of each direction, for this batch's table. */
+	TrFwdMemo rx_memo, tx_memo;
 
 	uint8_t *rx_bufs;
 	TrUdpMsg rx_msgs[RX_MSGS];

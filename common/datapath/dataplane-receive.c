@@ -114,7 +114,8 @@ pair_may_deliver(Worker *w, TrDpSession *session, const uint8_t *data, size_t le
 		WSTAT_FWD_DROP(w, TR_FWD_DROP_NO_ROUTE, 1);
 		return FALSE;
 	}
-	switch (tr_fwd_decide(t->fwd->fwd, data, len, session->id, w->now, &res)) {
+	switch (tr_fwd_decide_memo(t->fwd->fwd, &w->rx_memo, data, len, session->id, w->now,
+	                           &res)) {
 	case TR_FWD_DROP:
 		if (res.drop == TR_FWD_DROP_NO_ROUTE) /* to us: our addresses are not in it */
 			return TRUE;
@@ -192,7 +193,8 @@ from_session(Worker *w, TrDpSession *session, TrPacket *pkt)
 		return;
 	}
 	tr_mangle_clamp_mss(data, pkt->len, dp->cfg.frame, dp_session_mtu(dp, session));
-	switch (tr_fwd_decide(t->fwd->fwd, data, pkt->len, session->id, w->now, &res)) {
+	switch (tr_fwd_decide_memo(t->fwd->fwd, &w->rx_memo, data, pkt->len, session->id, w->now,
+	                           &res)) {
 	case TR_FWD_LOCAL:
 		stage_dev(w, pkt);
 		return;

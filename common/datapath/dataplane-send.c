@@ -354,8 +354,8 @@ from_device(Worker *w, uint8_t *data, size_t len, unsigned flags)
 		/* A client's pairs (client/mesh.c): their peers' addresses go to them, the
 		 * rest to the hub session. */
 		if (t->fwd &&
-		    tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res) ==
-		            TR_FWD_PEER &&
+		    tr_fwd_decide_memo(t->fwd->fwd, &w->tx_memo, data, len, TR_PEER_LOCAL, w->now,
+		                       &res) == TR_FWD_PEER &&
 		    dp_table_session(t, res.peer))
 			to = dp_table_session(t, res.peer);
 		dp_to_session(w, NULL, to, data, len, flags);
@@ -363,7 +363,8 @@ from_device(Worker *w, uint8_t *data, size_t len, unsigned flags)
 	}
 	if (t->fwd == NULL)
 		return;
-	switch (tr_fwd_decide(t->fwd->fwd, data, len, TR_PEER_LOCAL, w->now, &res)) {
+	switch (tr_fwd_decide_memo(t->fwd->fwd, &w->tx_memo, data, len, TR_PEER_LOCAL, w->now,
+	                           &res)) {
 	case TR_FWD_PEER:
 		dp_to_session(w, NULL, dp_table_session(t, res.peer), data, len, flags);
 		break;

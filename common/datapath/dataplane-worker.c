@@ -53,6 +53,8 @@ dp_worker_main(gpointer p)
 		pthread_mutex_lock(&w->gate);
 		w->table = tr_rcu_read_begin(w->reader);
 		w->now = g_get_monotonic_time();
+		tr_fwd_memo_reset(&w->rx_memo);
+		tr_fwd_memo_reset(&w->tx_memo);
 		if (w->table) {
 			dp_do_inbox(w);
 			if (udp)

@@ -302,15 +302,10 @@ decide_router(const TrFwd *fwd, const uint8_t *pkt, uint32_t ingress, TrFwdResul
 	}
 }
 
-TrFwdKind
-tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress, int64_t now,
-              TrFwdResult *out)
+/* The decision for a packet whose layers are parsed (out->info). */
+static TrFwdKind
+decide_parsed(const TrFwd *fwd, const uint8_t *pkt, uint32_t ingress, int64_t now, TrFwdResult *out)
 {
-	memset(out, 0, sizeof(*out));
-	out->frame_drop = tr_frame_parse(pkt, len, fwd->type, &out->info);
-	if (out->frame_drop != TR_FRAME_OK)
-		return drop(out, TR_FWD_DROP_MALFORMED);
-
 	switch (fwd->mode) {
 	case TR_FWD_MODE_SWITCH:
 		return decide_switch(fwd, pkt, ingress, now, out);
@@ -321,6 +316,62 @@ tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress
 	default:
 		return flood(out, ingress);
 	}
+}
+
+TrFwdKind
+tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32_t ingress, int64_t now,
+              TrFwdResult *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->frame_drop = tr_frame_parse(pkt, len, fwd->type, &out->info);
+	if (out->frame_drop != TR_FRAME_OK)
+		return drop(out, TR_FWD_DROP_MALFORMED);
+	return decide_parsed(fwd, pkt, ingress, now, out);
+}
+
+void
+tr_fwd_memo_reset(TrFwdMemo *memo)
+{
+	memo->fwd = NULL;
+}
+
+TrFwdKind
+tr_fwd_decide_memo(const TrFwd *fwd, TrFwdMemo *memo, const uint8_t *pkt, size_t len,
+                   uint32_t ingress, int64_t now, TrFwdResult *out)
+{
+	const uint8_t *ip;
+	size_t alen;
+	TrFwdKind kind;
+
+	memset(out, 0, sizeof(*out));
+	out->frame_drop = tr_frame_parse(pkt, len, fwd->type, &out->info);
+	if (out->frame_drop != TR_FRAME_OK)
+		return drop(out, TR_FWD_DROP_MALFORMED);
+	if (fwd->mode != TR_FWD_MODE_ROUTER || out->info.has_eth ||
+	    (out->info.ip_version != 4 && out->info.ip_version != 6))
+		return decide_parsed(fwd, pkt, ingress, now, out);
+	ip = pkt + out->info.l3_off;
+	alen = out->info.ip_version == 4 ? 4 : 16;
+	ip += out->info.ip_version == 4 ? 12 : 8; /* source, then destination */
+	/* IPv6 multicast is routed by what it carries (a neighbour solicitation's target). */
+	if (alen == 16 && ip[16] == 0xff)
+		return decide_parsed(fwd, pkt, ingress, now, out);
+	if (memo->fwd == fwd && memo->ingress == ingress &&
+	    memo->ip_version == out->info.ip_version && memcmp(memo->addrs, ip, 2 * alen) == 0) {
+		out->kind = memo->kind;
+		out->peer = memo->peer;
+		return memo->kind;
+	}
+	kind = decide_router(fwd, pkt, ingress, out);
+	if (kind == TR_FWD_PEER || kind == TR_FWD_LOCAL) {
+		memo->fwd = fwd;
+		memo->ingress = ingress;
+		memo->ip_version = out->info.ip_version;
+		memo->kind = kind;
+		memo->peer = out->peer;
+		memcpy(memo->addrs, ip, 2 * alen);
+	}
+	return kind;
 }
 
 uint32_t

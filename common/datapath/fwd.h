@@ -134,6 +134,31 @@ TrFwdKind tr_fwd_decide(const TrFwd *fwd, const uint8_t *pkt, size_t len, uint32
                         int64_t now, TrFwdResult *out);
 
 /*
+ * The last routed decision of a worker (router mode, IP packets): a TCP
+ * stream's packets have the same addresses and ingress one after another,
+ * so their source check and route lookup are made once. Valid for one TrFwd
+ * snapshot: tr_fwd_memo_reset() it whenever another may take that one's
+ * place (the data plane: at each batch, under the table it read).
+ */
+typedef struct {
+	const TrFwd *fwd; /* NULL: empty */
+	uint32_t ingress, peer;
+	TrFwdKind kind; /* TR_FWD_PEER or TR_FWD_LOCAL */
+	uint8_t ip_version;
+	uint8_t addrs[32]; /* source then destination, 4 or 16 bytes each */
+} TrFwdMemo;
+
+void tr_fwd_memo_reset(TrFwdMemo *memo);
+
+/*
+ * tr_fwd_decide(), the same decision every time, reusing @memo's when the
+ * packet parses and has the memo's addresses and ingress (IP packets in
+ * router mode; a decision to a peer or to the device is kept for the next).
+ */
+TrFwdKind tr_fwd_decide_memo(const TrFwd *fwd, TrFwdMemo *memo, const uint8_t *pkt, size_t len,
+                             uint32_t ingress, int64_t now, TrFwdResult *out);
+
+/*
  * Switch mode on a client with pairs (docs/MESH.md, "Tap mode"): @pkt came
  * through the hub session, which says nothing of who sent it. When its
  * source address (IPv4, IPv6, or an ARP sender) routes to a peer in the
