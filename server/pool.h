@@ -42,7 +42,7 @@ guint tr_pool_n_active(TrPool *pool);
 /*
  * Writes the leases file now, after the write in flight (a change is also
  * written by itself, within tr_pool_save_delay_ms(), on a thread of its own:
- * the main loop only takes the text; a failure is logged on the main loop).
+ * the main loop only copies the leases; a failure is logged on the main loop).
  * tr_pool_free() waits for the write in flight and writes what is left.
  */
 gboolean tr_pool_save(TrPool *pool, GError **error);
