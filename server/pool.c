@@ -35,8 +35,9 @@ typedef struct {
  * were when it started (a copy taken on the main loop, the identities by
  * reference), formatted, into a temporary file, fsync, then renamed over the
  * old one (g_file_set_contents_full, CONSISTENT, mode 0600), as before. At
- * 10,000 leases formatting, writing and fsync took 3-13 ms of the main loop
- * here (72 ms under strace and load), until issue 24; the copy takes 0.x ms.
+ * 10,000 leases formatting, writing and fsync took 3-18 ms of the main loop
+ * here (72 ms under strace and load), until issue 24; the copy takes
+ * 0.3-1.4 ms (docs/PERFORMANCE.md, item 19).
  * The thread touches nothing but its job, and nothing at all once @done
  * (attached to the pool's context) is ready: the main loop reads the job
  * then.
