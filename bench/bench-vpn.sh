@@ -21,8 +21,8 @@
 #   --cases LIST  subset/order of (default: all):
 #                 bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo
 #                 trellis-chacha20-lzo trellis-1thread-plain trellis-threads
-#                 trellis-udp-offload trellis-no-coalesce mesh-hub mesh-direct
-#                 mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20
+#                 trellis-udp-offload trellis-no-coalesce trellis-no-codel mesh-hub
+#                 mesh-direct mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20
 #                 tinc-1.0 nebula
 #                 The trellis-* technique cases are AES-256-GCM with parts of the
 #                 data path switched off, to show what each gives:
@@ -30,6 +30,8 @@
 #                   threads        a worker per core, batching; no offloads
 #                   udp-offload    workers + UDP GSO/GRO; no device offload
 #                   no-coalesce    everything but merging segments for the device
+#                   no-codel       everything but CoDel on the receive queue
+#                                  (--queue-target 0): for the loaded RTT
 #                   aes256gcm      everything on (the default configuration)
 #                 The mesh-* cases (issue 17, docs/MESH.md) run in three other
 #                 namespaces on one bridge (198.18.1.0/24, in the hub's
@@ -63,7 +65,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 ALL_CASES="bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo trellis-chacha20-lzo
-	trellis-1thread-plain trellis-threads trellis-udp-offload trellis-no-coalesce
+	trellis-1thread-plain trellis-threads trellis-udp-offload trellis-no-coalesce trellis-no-codel
 	mesh-hub mesh-direct mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
 ALL_CASES=$(echo $ALL_CASES)
 CASES=$ALL_CASES
@@ -264,6 +266,7 @@ up_trellis_1thread_plain() { up_trellis aes256-gcm none --threads 1 --no-tun-off
 up_trellis_threads() { up_trellis aes256-gcm none --no-tun-offload --no-udp-gso --no-udp-gro; }
 up_trellis_udp_offload() { up_trellis aes256-gcm none --no-tun-offload; }
 up_trellis_no_coalesce() { up_trellis aes256-gcm none --no-coalesce; }
+up_trellis_no_codel() { up_trellis aes256-gcm none --queue-target 0; }
 
 # The mesh cases' three namespaces (made once): hub H 198.18.1.1 (a bridge),
 # clients P 198.18.1.2 and Q 198.18.1.3, and their PKI.

@@ -89,14 +89,16 @@ client_open_udp(TrClient *client, GError **error)
 		tr_sockaddr_set_port((struct sockaddr *)&any, client->udp_port);
 		client->udp_fds = tr_dp_open_sockets(
 		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
-		        client->cfg.tuning.udp_gro, &client->n_udp, NULL);
+		        client->cfg.tuning.udp_gro, client->cfg.tuning.queue_target_us > 0,
+		        &client->n_udp, NULL);
 		memset(&any, 0, sizeof(any));
 		any.ss_family = client->server_addr.ss_family;
 	}
 	if (client->udp_fds == NULL)
 		client->udp_fds = tr_dp_open_sockets(
 		        (struct sockaddr *)&any, len, tr_dp_tuning_workers(&client->cfg.tuning),
-		        client->cfg.tuning.udp_gro, &client->n_udp, error);
+		        client->cfg.tuning.udp_gro, client->cfg.tuning.queue_target_us > 0,
+		        &client->n_udp, error);
 	if (client->udp_fds == NULL)
 		return FALSE;
 	client->udp_fd = client->udp_fds[0];

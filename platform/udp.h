@@ -39,6 +39,9 @@ typedef struct {
 	 * coalesced several datagrams of N bytes each (the last may be shorter).
 	 */
 	uint16_t segment;
+	/* Receive, with TR_UDP_TIMESTAMP: when the kernel queued it for the socket
+	 * (CLOCK_REALTIME, microseconds); 0 when not known. */
+	int64_t rx_usec;
 	/* Send, set by tr_udp_send_batch: TR_UDP_MSG_* bits. */
 	uint8_t flags;
 	struct sockaddr_storage addr; /* receive: the source; send: the destination */
@@ -51,6 +54,7 @@ typedef struct {
 typedef enum {
 	TR_UDP_REUSEPORT = 1 << 0, /* join the SO_REUSEPORT group bound to that address */
 	TR_UDP_GRO = 1 << 1,       /* ask for receive coalescing (ignored where unsupported) */
+	TR_UDP_TIMESTAMP = 1 << 2, /* receive times in ->rx_usec (Linux; ignored elsewhere) */
 } TrUdpFlags;
 
 /*

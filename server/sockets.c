@@ -128,9 +128,9 @@ hub_open_sockets(TrHub *hub, const char *host, guint16 port, GError **error)
 	/* The UDP sockets take the address the TCP socket got, and its port. */
 	getsockname(hub->tcp_fd, (struct sockaddr *)&ss, &sl);
 	hub->port = tr_sockaddr_port((struct sockaddr *)&ss);
-	hub->udp_fds = tr_dp_open_sockets((struct sockaddr *)&ss, sl,
-	                                  tr_dp_tuning_workers(&hub->cfg.tuning),
-	                                  hub->cfg.tuning.udp_gro, &hub->n_udp, error);
+	hub->udp_fds = tr_dp_open_sockets(
+	        (struct sockaddr *)&ss, sl, tr_dp_tuning_workers(&hub->cfg.tuning),
+	        hub->cfg.tuning.udp_gro, hub->cfg.tuning.queue_target_us > 0, &hub->n_udp, error);
 	if (hub->udp_fds == NULL)
 		return FALSE;
 	hub->udp_fd = hub->udp_fds[0];

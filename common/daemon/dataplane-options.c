@@ -9,4 +9,6 @@ tr_dp_tuning_from_options(TrOptions *o, TrDpTuning *t)
 	t->coalesce = !tr_options_get_bool(o, "no-coalesce");
 	t->udp_gso = !tr_options_get_bool(o, "no-udp-gso");
 	t->udp_gro = !tr_options_get_bool(o, "no-udp-gro");
+	t->queue_target_us =
+	        (guint)tr_options_get_int(o, "queue-target", TR_DP_QUEUE_TARGET_DEFAULT);
 }

@@ -70,6 +70,20 @@ void tr_dp_tuning_from_options(TrOptions *options, TrDpTuning *tuning);
 	         NULL,                                                                             \
 	         "Performance",                                                                    \
 	         "Do not ask the kernel to hand over received datagrams in runs (UDP_GRO)",        \
+	         0},                                                                               \
+	        {"queue-target",                                                                   \
+	         0,                                                                                \
+	         TR_OPT_INT,                                                                       \
+	         "USEC",                                                                           \
+	         G_STRINGIFY(TR_DP_QUEUE_TARGET_DEFAULT),                                          \
+	         0,                                                                                \
+	         TR_DP_QUEUE_TARGET_MAX,                                                           \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "How long received datagrams may keep waiting in a UDP socket, in microseconds, " \
+	         "before a TCP stream through the tunnel is told to slow down (CoDel: an ECN "     \
+	         "mark, or else a dropped segment), so that a download does not delay a call's "   \
+	         "packets; 0 turns it off",                                                        \
 	         0},
 
 G_END_DECLS

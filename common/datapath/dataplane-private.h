@@ -19,6 +19,7 @@
 
 #include "common/base/cow-array.h"
 #include "common/base/rcu.h"
+#include "common/datapath/codel.h"
 #include "common/datapath/offload.h"
 #include "platform/udp.h"
 
@@ -46,7 +47,12 @@ G_BEGIN_DECLS
  * behind about this much of a stream the other way (plus one read: up to RX_MSGS
  * datagrams, or one super-packet), not a whole batch (up to 64 x 64 KiB). */
 #define TURN_BYTES (256u * 1024u)
-#define EP_WORDS   4u /* an endpoint (sockaddr_in6 fits) in atomic words */
+/* Received packets shorter than this are never marked or dropped by CoDel: a TCP ACK, a
+ * ping, a call's audio does not fill the queue; the bulk packets of a stream do. */
+#define CODEL_MIN_LEN 512u
+/* A read that empties the socket with no more than this in it counts as an empty queue. */
+#define CODEL_EMPTY_BYTES (16u * 1024u)
+#define EP_WORDS          4u /* an endpoint (sockaddr_in6 fits) in atomic words */
 
 /* What woke a worker: its device queue, its socket, its wakeup. */
 enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };
@@ -208,6 +214,8 @@ typedef struct {
 
 	uint8_t *rx_bufs;
 	TrUdpMsg rx_msgs[RX_MSGS];
+	TrCodel codel; /* on udp_fd's receive queue */
+	gint64 rx_now; /* monotonic, when the last recvmmsg returned */
 
 	uint8_t *arena;
 	size_t arena_used;

@@ -306,10 +306,30 @@ probe_acked(TrDpSession *session, uint32_t round, unsigned len)
 	        &session->probe_ack, &cur, want, memory_order_relaxed, memory_order_relaxed));
 }
 
-/* One sealed datagram for @session (owned by this worker). */
+/*
+ * A bulk packet that waited @sojourn us in the socket's receive queue (-1: not known):
+ * whether it goes on. While the queue stands above the target, CoDel asks for a signal
+ * now and then: ECN CE on a packet whose transport understands it, else a drop.
+ */
+static gboolean
+pass_queue(Worker *w, TrPacket *pkt, int64_t sojourn)
+{
+	if (sojourn < 0 || pkt->len < CODEL_MIN_LEN ||
+	    !tr_codel_signal(&w->codel, sojourn, w->rx_now))
+		return TRUE;
+	if (tr_mangle_mark_ce(tr_packet_data(pkt), pkt->len, w->dp->cfg.frame)) {
+		WSTAT(w, rx_ce_marks, 1);
+		return TRUE;
+	}
+	WSTAT(w, rx_queue_drops, 1);
+	return FALSE;
+}
+
+/* One sealed datagram for @session (owned by this worker), that waited @sojourn us in the
+ * socket (-1: not known, or not from the socket). */
 static void
 open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
-              const struct sockaddr *from, socklen_t from_len)
+              const struct sockaddr *from, socklen_t from_len, int64_t sojourn)
 {
 	TrPacket *pkt = pool_get(w);
 	TrDcType type;
@@ -323,6 +343,8 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 		heard(w, session, from, from_len);
 	switch (type) {
 	case TR_DC_DATA:
+		if (!pass_queue(w, pkt, sojourn))
+			break;
 		from_session(w, session, pkt);
 		return;
 	case TR_DC_PING:
@@ -360,7 +382,8 @@ open_datagram(Worker *w, TrDpSession *session, uint8_t *wire, size_t len,
 }
 
 static void
-rx_datagram(Worker *w, uint8_t *wire, size_t len, const struct sockaddr *from, socklen_t from_len)
+rx_datagram(Worker *w, uint8_t *wire, size_t len, const struct sockaddr *from, socklen_t from_len,
+            int64_t sojourn)
 {
 	TrDcHeader h;
 	TrDpSession *session;
@@ -393,7 +416,7 @@ rx_datagram(Worker *w, uint8_t *wire, size_t len, const struct sockaddr *from, s
 			WSTAT(w, rx_drops, 1);
 		return;
 	}
-	open_datagram(w, session, wire, len, from, from_len);
+	open_datagram(w, session, wire, len, from, from_len, sojourn);
 }
 
 void
@@ -403,21 +426,37 @@ dp_do_udp(Worker *w)
 	size_t bytes = 0;
 
 	while (budget > 0 && bytes < TURN_BYTES) {
-		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, MIN(budget, RX_MSGS));
+		unsigned want = MIN(budget, RX_MSGS);
+		int n = tr_udp_recv_batch(w->udp_fd, w->rx_msgs, want);
+		gint64 real_now;
+		gboolean nearly_empty;
+		size_t got = 0;
 
 		if (n <= 0)
 			break;
 		WSTAT(w, rx_batches, 1);
+		real_now = g_get_real_time();
+		w->rx_now = g_get_monotonic_time();
+		for (int i = 0; i < n; i++)
+			got += w->rx_msgs[i].len;
+		/* This read emptied the socket, and there was little in it: what these waited
+		 * was the worker's wakeup, not a queue (RFC 8289: no signal when less than a
+		 * packet stays behind). */
+		nearly_empty = (unsigned)n < want && got <= CODEL_EMPTY_BYTES;
 		for (int i = 0; i < n; i++) {
 			TrUdpMsg *m = &w->rx_msgs[i];
 			size_t seg = m->segment ? m->segment : m->len;
+			/* a clock step makes it negative (not known) or large for a moment */
+			int64_t sojourn = m->rx_usec <= 0 ? -1
+			                  : nearly_empty  ? 0
+			                                  : real_now - m->rx_usec;
 
 			if (m->segment)
 				WSTAT(w, rx_gro_runs, 1);
 			bytes += m->len;
 			for (size_t off = 0; off < m->len; off += seg)
 				rx_datagram(w, m->data + off, MIN(seg, m->len - off),
-				            (struct sockaddr *)&m->addr, m->addr_len);
+				            (struct sockaddr *)&m->addr, m->addr_len, sojourn);
 			m->len = 0;
 		}
 		budget -= MIN(budget, (unsigned)n);
@@ -439,7 +478,7 @@ dp_do_inbox(Worker *w)
 		if (dp_table_lookup(w->table, item->session->rx_index) == item->session)
 			open_datagram(w, item->session, item->data, item->len,
 			              item->tls ? NULL : (struct sockaddr *)&item->from,
-			              item->from_len);
+			              item->from_len, -1);
 		dp_session_unref(item->session);
 		g_free(item);
 	}

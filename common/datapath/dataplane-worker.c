@@ -158,6 +158,8 @@ dp_worker_init(TrDataplane *dp, Worker *w, unsigned index, GError **error)
 		w->rx_msgs[i].size = RX_MSG_SIZE;
 	}
 	w->arena = g_malloc(ARENA_SIZE);
+	tr_codel_init(&w->codel, dp->cfg.queue_target_us,
+	              (int64_t)dp->cfg.queue_target_us * TR_DP_QUEUE_INTERVAL_FACTOR);
 	return TRUE;
 }
 

@@ -198,6 +198,8 @@ tr_dataplane_stats_json(TrDataplane *dp, GString *out, gboolean *first)
 	tr_json_key_uint(out, &f, "dev_super_reads", s.dev_super_reads);
 	tr_json_key_uint(out, &f, "dev_writes", s.dev_writes);
 	tr_json_key_uint(out, &f, "dev_coalesced", s.dev_coalesced);
+	tr_json_key_uint(out, &f, "rx_ce_marks", s.rx_ce_marks);
+	tr_json_key_uint(out, &f, "rx_queue_drops", s.rx_queue_drops);
 	tr_json_key_uint(out, &f, "rx_drops", s.rx_drops);
 	tr_json_key_uint(out, &f, "dev_drops", s.dev_drops);
 	tr_json_key_uint(out, &f, "tx_drops", s.tx_drops);
@@ -220,6 +222,7 @@ tr_dp_tuning_init(TrDpTuning *t)
 	t->coalesce = TRUE;
 	t->udp_gso = TRUE;
 	t->udp_gro = TRUE;
+	t->queue_target_us = TR_DP_QUEUE_TARGET_DEFAULT;
 }
 
 guint
@@ -246,6 +249,7 @@ tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const in
 	cfg->udp_gso = t->udp_gso;
 	cfg->tun_offload = (tr_device_offloads(dev) & TR_OFFLOAD_TSO) != 0;
 	cfg->coalesce = t->coalesce;
+	cfg->queue_target_us = t->queue_target_us;
 }
 
 /* A socket buffer that rides out a burst of a whole batch from every worker. */
@@ -253,11 +257,12 @@ tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const in
 
 int *
 tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
-                   guint *n_out, GError **error)
+                   gboolean rx_times, guint *n_out, GError **error)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = addr_len;
-	unsigned flags = (n > 1 ? TR_UDP_REUSEPORT : 0) | (gro ? TR_UDP_GRO : 0);
+	unsigned flags = (n > 1 ? TR_UDP_REUSEPORT : 0) | (gro ? TR_UDP_GRO : 0) |
+	                 (rx_times ? TR_UDP_TIMESTAMP : 0);
 	int *fds = g_new(int, n);
 	TrPlatError perr = {0};
 	guint i;

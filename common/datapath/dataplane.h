@@ -43,6 +43,12 @@ G_BEGIN_DECLS
 
 #define TR_DP_WORKERS_MAX (TR_DC_LANES_MAX - 1u)
 
+/* CoDel on the sockets' receive queues (TrDpConfig.queue_target_us): the default target,
+ * and the interval as a multiple of the target (RFC 8289: a target of 5-10 % of it). */
+#define TR_DP_QUEUE_TARGET_DEFAULT  1000
+#define TR_DP_QUEUE_TARGET_MAX      1000000
+#define TR_DP_QUEUE_INTERVAL_FACTOR 20u
+
 /*
  * The default tunnel MTU: a full packet fits a 1500-byte path over IPv6
  * (1500 - 40 IPv6 - 8 UDP - TR_DC_OVERHEAD), and so over IPv4 too. A tap
@@ -127,6 +133,9 @@ typedef struct {
 	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
 	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */
 	gboolean coalesce;    /* with tun_offload: merge received TCP segments */
+	/* CoDel on each socket's receive queue (common/datapath/codel.h): how long a
+	 * datagram may wait there, standing, before TCP is told to slow down; 0: off */
+	guint queue_target_us;
 } TrDpConfig;
 
 void tr_dp_config_init(TrDpConfig *cfg);
@@ -259,6 +268,8 @@ typedef struct {
 	guint64 rx_datagrams, rx_batches, rx_gro_runs;
 	guint64 tx_datagrams, tx_batches, tx_gso_runs;
 	guint64 dev_reads, dev_super_reads, dev_writes, dev_coalesced;
+	/* the receive queue stood above queue_target_us: packets marked CE / dropped */
+	guint64 rx_ce_marks, rx_queue_drops;
 	guint64 rx_drops;     /* unknown receiver, malformed, failed authentication ... */
 	guint64 dev_drops;    /* device read/write errors, splitting refused */
 	guint64 tx_drops;     /* no key, socket full, no path */
@@ -278,11 +289,12 @@ void tr_dataplane_stats_json(TrDataplane *dp, GString *out, gboolean *first);
 
 /* The switchable techniques (options below). */
 typedef struct {
-	guint threads;        /* 0: one per CPU core */
-	gboolean tun_offload; /* TSO/USO super-packets from the device, checksum offload */
-	gboolean coalesce;    /* merge received TCP segments for the device (needs tun_offload) */
-	gboolean udp_gso;     /* UDP_SEGMENT runs on send */
-	gboolean udp_gro;     /* UDP_GRO on receive */
+	guint threads;         /* 0: one per CPU core */
+	gboolean tun_offload;  /* TSO/USO super-packets from the device, checksum offload */
+	gboolean coalesce;     /* merge received TCP segments for the device (needs tun_offload) */
+	gboolean udp_gso;      /* UDP_SEGMENT runs on send */
+	gboolean udp_gro;      /* UDP_GRO on receive */
+	guint queue_target_us; /* CoDel's target on the receive queues; 0: off */
 } TrDpTuning;
 
 /* Every technique on, one thread per core. */
@@ -301,10 +313,11 @@ void tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, con
 /*
  * Opens @n UDP sockets in one SO_REUSEPORT group bound to @addr (port 0:
  * one the kernel picks, the same for all) and steers datagrams among them
- * by receiver index. When steering is not possible, keeps one socket.
+ * by receiver index. When steering is not possible, keeps one socket. @gro: UDP_GRO;
+ * @rx_times: receive times (what queue_target_us measures the wait from).
  * Returns the descriptors (g_free the array, close each) and their number.
  */
 int *tr_dp_open_sockets(const struct sockaddr *addr, socklen_t addr_len, guint n, gboolean gro,
-                        guint *n_out, GError **error);
+                        gboolean rx_times, guint *n_out, GError **error);
 
 G_END_DECLS

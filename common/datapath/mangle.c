@@ -101,6 +101,38 @@ tr_mangle_clamp_mss(uint8_t *pkt, size_t len, TrFrameType type, unsigned mtu)
 	return false;
 }
 
+#define ECN_MASK 3u
+#define ECN_CE   3u
+
+bool
+tr_mangle_mark_ce(uint8_t *pkt, size_t len, TrFrameType type)
+{
+	TrFrameInfo in;
+	uint8_t *ip;
+	unsigned ecn;
+
+	if (tr_frame_parse(pkt, len, type, &in) != TR_FRAME_OK ||
+	    (in.ip_version != 4 && in.ip_version != 6))
+		return false;
+	ip = pkt + in.l3_off;
+	if (in.ip_version == 4) {
+		uint16_t old = tr_load_be16(ip);
+
+		ecn = ip[1] & ECN_MASK;
+		if (ecn == 0)
+			return false;
+		ip[1] |= ECN_CE;
+		csum_replace16(ip + 10, old, tr_load_be16(ip), false);
+		return true;
+	}
+	/* IPv6: the traffic class is bits 4-11 of the first word; ECN its low two */
+	ecn = (ip[1] >> 4) & ECN_MASK;
+	if (ecn == 0)
+		return false;
+	ip[1] |= ECN_CE << 4;
+	return true;
+}
+
 static bool
 ip4_unicast(const uint8_t *a)
 {

@@ -55,6 +55,15 @@ bool tr_mangle_clamp_mss(uint8_t *pkt, size_t len, TrFrameType type, unsigned mt
  * unicast, a malformed packet, or @out_size too small (TR_PTB_MAX is always
  * enough). Rate limiting is the caller's.
  */
+/*
+ * Congestion Experienced (RFC 3168): when the IP packet in @pkt says its
+ * transport understands ECN (ECT(0) or ECT(1)), sets its ECN field to CE
+ * (IPv4: the header checksum updated) and returns true; true also when it
+ * is CE already. False for Not-ECT and anything that is not IPv4 or IPv6
+ * (the caller drops it instead).
+ */
+bool tr_mangle_mark_ce(uint8_t *pkt, size_t len, TrFrameType type);
+
 size_t tr_mangle_build_ptb(const uint8_t *pkt, size_t len, TrFrameType type, unsigned mtu,
                            uint8_t *out, size_t out_size);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SOL_UDP
@@ -86,6 +87,9 @@ tr_udp_open(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int
 	/* Linux 5.0+; without it datagrams simply come one by one */
 	if ((flags & TR_UDP_GRO) && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0)
 		state_add(fd, FD_GRO);
+	/* without it ->rx_usec stays 0: nothing measures the wait */
+	if (flags & TR_UDP_TIMESTAMP)
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	return fd;
 }
 
@@ -169,9 +173,10 @@ tr_udp_steer(const int *fds, unsigned n, unsigned offset, TrPlatError *err)
 	return 0;
 }
 
-/* Room for the one control message either direction uses. */
+/* Room for the control messages either direction uses (receive: UDP_GRO's segment size
+ * and the receive time). */
 typedef union {
-	char buf[CMSG_SPACE(sizeof(int))];
+	char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct timespec))];
 	struct cmsghdr align;
 } Control;
 
@@ -208,12 +213,21 @@ tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n)
 		m->len = mm[i].msg_len;
 		m->addr_len = h->msg_namelen;
 		m->segment = 0;
+		m->rx_usec = 0;
 		if (h->msg_flags & MSG_TRUNC) {
 			m->len = 0; /* did not fit: dropped */
 			continue;
 		}
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
 			int gso;
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+				struct timespec ts;
+
+				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+				m->rx_usec = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+				continue;
+			}
 			if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
 			    c->cmsg_len < CMSG_LEN(sizeof(gso)))
 				continue;

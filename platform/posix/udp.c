@@ -16,8 +16,10 @@ int
 tr_udp_open(const struct sockaddr *addr, socklen_t addr_len, unsigned flags, int bufsize,
             TrPlatError *err)
 {
-	/* TR_UDP_GRO is ignored: no receive coalescing here */
-	return tr_posix_udp_socket(addr, addr_len, flags & ~(unsigned)TR_UDP_GRO, bufsize, err);
+	/* TR_UDP_GRO and TR_UDP_TIMESTAMP are ignored: no receive coalescing here, and
+	 * receive times are not asked for */
+	return tr_posix_udp_socket(
+	        addr, addr_len, flags & ~(unsigned)(TR_UDP_GRO | TR_UDP_TIMESTAMP), bufsize, err);
 }
 
 bool
@@ -70,6 +72,7 @@ tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n)
 		m->len = (h.msg_flags & MSG_TRUNC) ? 0 : (size_t)r; /* did not fit: dropped */
 		m->addr_len = h.msg_namelen;
 		m->segment = 0;
+		m->rx_usec = 0;
 	}
 	return (int)i;
 }

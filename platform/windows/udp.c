@@ -100,6 +100,7 @@ tr_udp_recv_batch(int fd, TrUdpMsg *msgs, unsigned n)
 		                 (struct sockaddr *)&m->addr, &len);
 
 		m->segment = 0;
+		m->rx_usec = 0;
 		if (r == SOCKET_ERROR) {
 			int e = WSAGetLastError();
 			if (e == WSAEMSGSIZE) { /* truncated: dropped, reported with len 0 */

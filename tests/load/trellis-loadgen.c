@@ -597,7 +597,7 @@ start_dataplane(Gen *gen, GError **error)
 	tr_dp_tuning_init(&tuning);
 	tuning.threads = 1;
 	gen->udp_fds = tr_dp_open_sockets((struct sockaddr *)&any, gen->hub_len, 1, tuning.udp_gro,
-	                                  &gen->n_udp, error);
+	                                  FALSE, &gen->n_udp, error);
 	if (gen->udp_fds == NULL)
 		return FALSE;
 	tr_dp_config_setup(&cfg, &tuning, gen->dev, gen->udp_fds, gen->n_udp);

@@ -71,7 +71,7 @@ side_open(Side *s, unsigned workers)
 	s->n_queues = workers;
 	s->dev = tr_device_open_test(TR_DEVICE_TUN, "dp%d", workers, s->dev_peer, &perr);
 	g_assert_nonnull(s->dev);
-	s->udp_fds = tr_dp_open_sockets((struct sockaddr *)&lo, sizeof(lo), workers, TRUE,
+	s->udp_fds = tr_dp_open_sockets((struct sockaddr *)&lo, sizeof(lo), workers, TRUE, TRUE,
 	                                &s->n_udp, &error);
 	g_assert_no_error(error);
 	s->addr_len = sizeof(s->addr);

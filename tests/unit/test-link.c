@@ -94,8 +94,8 @@ side_open(Side *s)
 	g_assert_nonnull(s->dev);
 	tr_dp_tuning_init(&tuning);
 	tuning.threads = 1;
-	s->udp_fds =
-	        tr_dp_open_sockets((struct sockaddr *)&lo, sizeof(lo), 1, TRUE, &s->n_udp, &error);
+	s->udp_fds = tr_dp_open_sockets((struct sockaddr *)&lo, sizeof(lo), 1, TRUE, TRUE,
+	                                &s->n_udp, &error);
 	g_assert_no_error(error);
 	s->addr_len = sizeof(s->addr);
 	g_assert_cmpint(getsockname(s->udp_fds[0], (struct sockaddr *)&s->addr, &s->addr_len), ==,

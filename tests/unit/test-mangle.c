@@ -284,6 +284,50 @@ test_ptb_v6_exact(void)
 	g_assert_cmpuint(tr_mangle_build_ptb(p, n, TR_FRAME_IP, 1200, out, sizeof(out)), ==, 0);
 }
 
+/* ECN CE: set on ECT(0) and ECT(1), IPv4 header checksum kept right; Not-ECT refused. */
+static void
+test_mark_ce(void)
+{
+	uint8_t seg[1600], p[1700], f[1800], before[1700];
+	size_t n = pb_tcp(seg, 0x10, NULL, 0, 1000), m;
+
+	for (unsigned ecn = 0; ecn < 4; ecn++) {
+		m = pb_ip4(p, "198.19.0.2", "198.19.0.1", 6, true, seg, n);
+		p[1] = (uint8_t)(0xb8 | ecn); /* DSCP EF kept */
+		pb_put16(p + 10, 0);
+		pb_put16(p + 10, pb_fold(pb_sum(p, 20, 0)));
+		memcpy(before, p, m);
+		g_assert_cmpint(tr_mangle_mark_ce(p, m, TR_FRAME_IP), ==, ecn != 0);
+		g_assert_cmphex(p[1], ==, ecn ? 0xbbu : 0xb8u);
+		g_assert_cmphex(pb_fold(pb_sum(p, 20, 0)), ==, 0); /* header checksum valid */
+		for (size_t i = 12; i < m; i++)
+			g_assert_cmpuint(p[i], ==, before[i]);
+	}
+	/* IPv6: traffic class 0xb8 | ecn, flow label kept */
+	for (unsigned ecn = 0; ecn < 4; ecn++) {
+		m = pb_ip6(p, "fd00::2", "fd00::1", 6, seg, n);
+		p[0] = 0x6b;
+		p[1] = (uint8_t)((0x8 | ecn) << 4 | 0x5);
+		g_assert_cmpint(tr_mangle_mark_ce(p, m, TR_FRAME_IP), ==, ecn != 0);
+		g_assert_cmphex(p[0], ==, 0x6b);
+		g_assert_cmphex(p[1], ==, ecn ? 0xb5u : 0x85u);
+	}
+	/* tap: behind an Ethernet header and a VLAN tag */
+	m = pb_ip4(p, "198.19.0.2", "198.19.0.1", 6, true, seg, n);
+	p[1] = 0x02; /* ECT(0) */
+	pb_put16(p + 10, 0);
+	pb_put16(p + 10, pb_fold(pb_sum(p, 20, 0)));
+	m = pb_eth(f, MAC_A, MAC_B, 7, 0x0800, p, m);
+	g_assert_true(tr_mangle_mark_ce(f, m, TR_FRAME_ETHERNET));
+	g_assert_cmphex(f[18 + 1], ==, 0x03);
+	g_assert_cmphex(pb_fold(pb_sum(f + 18, 20, 0)), ==, 0);
+	/* not IP, or malformed: false, untouched */
+	memset(p, 0x45, 10);
+	g_assert_false(tr_mangle_mark_ce(p, 10, TR_FRAME_IP));
+	m = pb_eth(f, MAC_A, MAC_B, -1, 0x0806, seg, 28);
+	g_assert_false(tr_mangle_mark_ce(f, m, TR_FRAME_ETHERNET));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -294,5 +338,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mangle/ptb-v4-exact", test_ptb_v4_exact);
 	g_test_add_func("/mangle/ptb-v4-rules", test_ptb_v4_rules);
 	g_test_add_func("/mangle/ptb-v6-exact", test_ptb_v6_exact);
+	g_test_add_func("/mangle/mark-ce", test_mark_ce);
 	return g_test_run();
 }

@@ -348,6 +348,40 @@ test_gro(void)
 	close(tx);
 }
 
+/* TR_UDP_TIMESTAMP: when the kernel queued each datagram (what CoDel measures the wait
+ * from); without it, 0. */
+static void
+test_rx_time(void)
+{
+	uint8_t buf[64] = {1, 2, 3};
+	int rx = open_on(AF_INET, 0, TR_UDP_TIMESTAMP), plain = open_on(AF_INET, 0, 0);
+	int tx = open_on(AF_INET, 0, 0);
+	TrUdpMsg m = {.data = buf, .size = sizeof(buf), .len = 3};
+	TrUdpMsg in[2] = {{.data = buf, .size = sizeof(buf)}, {.data = buf, .size = sizeof(buf)}};
+	int64_t before = g_get_real_time(), after;
+
+	m.addr_len = loopback(AF_INET, port_of(rx), &m.addr);
+	g_assert_cmpint(tr_udp_send_batch(tx, &m, 1), ==, 1);
+	m.addr_len = loopback(AF_INET, port_of(plain), &m.addr);
+	g_assert_cmpint(tr_udp_send_batch(tx, &m, 1), ==, 1);
+	g_usleep(20000);
+	after = g_get_real_time();
+	g_assert_cmpint(tr_udp_recv_batch(rx, in, 2), ==, 1);
+	g_assert_cmpuint(in[0].len, ==, 3);
+#ifdef __linux__
+	g_assert_cmpint(in[0].rx_usec, >=, before - 1000);
+	g_assert_cmpint(in[0].rx_usec, <=, after - 19000); /* it waited the 20 ms */
+#else
+	g_assert_cmpint(in[0].rx_usec, ==, 0);
+#endif
+	in[0].rx_usec = 42;
+	g_assert_cmpint(tr_udp_recv_batch(plain, in, 2), ==, 1);
+	g_assert_cmpint(in[0].rx_usec, ==, 0);
+	close(rx);
+	close(plain);
+	close(tx);
+}
+
 static void
 test_steer(void)
 {
@@ -536,6 +570,7 @@ main(int argc, char **argv)
 	g_test_add_func("/udp/gso-send", test_gso_send);
 	g_test_add_func("/udp/gso-fallback", test_gso_fallback);
 	g_test_add_func("/udp/gro", test_gro);
+	g_test_add_func("/udp/rx-time", test_rx_time);
 	g_test_add_func("/udp/steer", test_steer);
 	g_test_add_func("/udp/open-errors", test_open_errors);
 	g_test_add_func("/udp/poller", test_poller);
