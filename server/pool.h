@@ -39,8 +39,16 @@ void tr_pool_release(TrPool *pool, const char *identity);
 
 guint tr_pool_n_active(TrPool *pool);
 
-/* Writes the leases file now (it is also written on every change). */
+/*
+ * Writes the leases file now, after the write in flight (a change is also
+ * written by itself, within tr_pool_save_delay_ms(), on a thread of its own:
+ * the main loop only takes the text; a failure is logged on the main loop).
+ * tr_pool_free() waits for the write in flight and writes what is left.
+ */
 gboolean tr_pool_save(TrPool *pool, GError **error);
+
+/* Whether a write of the leases file is in flight (for the tests). */
+gboolean tr_pool_writing(TrPool *pool);
 
 /* The leases file's text, and reading one (@name for messages); returns how
  * many leases were taken. For the tests and the fuzzer; the pool itself

@@ -27,6 +27,20 @@ new_pool(const char *lease_file)
 	return pool;
 }
 
+/* Room for 65,533 leases. */
+static TrPool *
+new_big_pool(const char *lease_file)
+{
+	g_autoptr(GError) error = NULL;
+	TrPrefix v4;
+	TrPool *pool;
+
+	g_assert_true(tr_prefix_parse("198.19.0.0/16", 0, &v4, NULL));
+	pool = tr_pool_new(&v4, NULL, lease_file, &error);
+	g_assert_no_error(error);
+	return pool;
+}
+
 static guint
 host_of(const TrPrefix *p)
 {
@@ -158,6 +172,126 @@ test_save_coalesced(void)
 	g_rmdir(dir);
 }
 
+/* Runs the main loop until tr_pool_writing() is @writing (at most 10 s). */
+static void
+wait_writing(TrPool *pool, gboolean writing)
+{
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	while (tr_pool_writing(pool) != writing && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpint(tr_pool_writing(pool), ==, writing);
+}
+
+static guint
+leases_in_file(const char *file)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents(file, &text, NULL, NULL))
+		return 0;
+	g_assert_true(g_str_has_prefix(text, "# trellis-server address leases v2"));
+	lines = g_strsplit(text, "\n", -1);
+	return g_strv_length(lines) - 2; /* header, leases, "" */
+}
+
+static void
+lease_n(TrPool *pool, guint from, guint n)
+{
+	TrPrefix v4, v6;
+
+	for (guint i = from; i < from + n; i++) {
+		g_autofree char *id = g_strdup_printf("psk:client%u", i);
+
+		g_assert_true(tr_pool_lease(pool, id, NULL, &v4, &v6, NULL));
+	}
+}
+
+/*
+ * The leases file is written on a thread of its own, not on the main loop
+ * (issue 24: a write took 72 ms of it at 10,000 leases): the main loop is
+ * free while the write is in flight, a change during it is written by the
+ * next write, after it (one in flight at a time), and the file keeps its
+ * mode.
+ */
+static void
+test_write_in_flight(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *file = g_build_filename(dir, "leases", NULL);
+	g_autoptr(TrPool) pool = new_pool(file);
+	gint64 deadline;
+	GStatBuf st;
+
+	lease_n(pool, 0, 100);
+	g_assert_false(tr_pool_writing(pool));
+	/* The delay ends; the main loop starts the write and goes on. */
+	wait_writing(pool, TRUE);
+	lease_n(pool, 100, 50);
+	tr_pool_release(pool, "psk:client0");
+	g_assert_true(tr_pool_writing(pool));
+	/* The first write has the leases as they were when it started. */
+	wait_writing(pool, FALSE);
+	g_assert_cmpuint(leases_in_file(file), ==, 100);
+	/* The changes during it: the next write, after the delay. */
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (leases_in_file(file) != 150 && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpuint(leases_in_file(file), ==, 150);
+	wait_writing(pool, FALSE);
+	g_assert_cmpint(g_stat(file, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	g_clear_pointer(&pool, tr_pool_free);
+	g_unlink(file);
+	g_rmdir(dir);
+}
+
+/*
+ * A clean stop loses no lease: freeing the pool while a write is in flight
+ * and more changes wait waits for that write and writes the rest.
+ */
+static void
+test_free_writes_all(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *file = g_build_filename(dir, "leases", NULL);
+	TrPool *pool = new_big_pool(file);
+
+	lease_n(pool, 0, 1000);
+	wait_writing(pool, TRUE);
+	lease_n(pool, 1000, 1000);
+	tr_pool_free(pool);
+	g_assert_cmpuint(leases_in_file(file), ==, 2000);
+	/* And with nothing but a change waiting. */
+	pool = new_big_pool(file);
+	lease_n(pool, 2000, 1);
+	g_assert_false(tr_pool_writing(pool));
+	tr_pool_free(pool);
+	g_assert_cmpuint(leases_in_file(file), ==, 2001);
+	g_unlink(file);
+	g_rmdir(dir);
+}
+
+/* A write that fails is reported on the main loop, with the file and why. */
+static void
+test_write_error(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *file = g_build_filename(dir, "gone", "leases", NULL);
+	g_autoptr(TrPool) pool = new_pool(file);
+
+	lease_n(pool, 0, 10);
+	wait_writing(pool, TRUE);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+	                      "cannot save address leases*gone*leases*");
+	wait_writing(pool, FALSE);
+	g_test_assert_expected_messages();
+	g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+	g_clear_pointer(&pool, tr_pool_free);
+	g_rmdir(dir);
+}
+
 /*
  * The write waits longer as the leases grow (each write costs in proportion
  * to them): a stream of arrivals costs the same per arrival in writes at
@@ -166,13 +300,9 @@ test_save_coalesced(void)
 static void
 test_save_delay(void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(TrPool) pool = NULL;
-	TrPrefix net, v4, v6;
+	g_autoptr(TrPool) pool = new_big_pool(NULL);
+	TrPrefix v4, v6;
 
-	g_assert_true(tr_prefix_parse("198.19.0.0/16", 0, &net, NULL));
-	pool = tr_pool_new(&net, NULL, NULL, &error);
-	g_assert_no_error(error);
 	g_assert_cmpuint(tr_pool_save_delay_ms(pool), ==, 500);
 	for (guint i = 0; i < 20000; i++) {
 		g_autofree char *id = g_strdup_printf("psk:client%u", i);
@@ -272,6 +402,9 @@ main(int argc, char **argv)
 	g_test_add_func("/pool/round-trip", test_round_trip);
 	g_test_add_func("/pool/save-coalesced", test_save_coalesced);
 	g_test_add_func("/pool/save-delay", test_save_delay);
+	g_test_add_func("/pool/write-in-flight", test_write_in_flight);
+	g_test_add_func("/pool/free-writes-all", test_free_writes_all);
+	g_test_add_func("/pool/write-error", test_write_error);
 	g_test_add_func("/pool/planted-line", test_planted_line);
 	g_test_add_func("/escape/json", test_json_escape);
 	g_test_add_func("/escape/log", test_log_escape);
