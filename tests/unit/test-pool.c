@@ -172,14 +172,24 @@ test_save_coalesced(void)
 	g_rmdir(dir);
 }
 
-/* Runs the main loop until tr_pool_writing() is @writing (at most 10 s). */
+static gboolean
+tick(gpointer data)
+{
+	(void)data;
+	return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until tr_pool_writing() is @writing (at most 10 s;
+ * a tick wakes the loop when nothing else would). */
 static void
 wait_writing(TrPool *pool, gboolean writing)
 {
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	guint ticks = g_timeout_add(10, tick, NULL);
 
 	while (tr_pool_writing(pool) != writing && g_get_monotonic_time() < deadline)
 		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(ticks);
 	g_assert_cmpint(tr_pool_writing(pool), ==, writing);
 }
 
@@ -222,6 +232,7 @@ test_write_in_flight(void)
 	g_autofree char *file = g_build_filename(dir, "leases", NULL);
 	g_autoptr(TrPool) pool = new_pool(file);
 	gint64 deadline;
+	guint ticks;
 	GStatBuf st;
 
 	lease_n(pool, 0, 100);
@@ -236,8 +247,10 @@ test_write_in_flight(void)
 	g_assert_cmpuint(leases_in_file(file), ==, 100);
 	/* The changes during it: the next write, after the delay. */
 	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	ticks = g_timeout_add(10, tick, NULL);
 	while (leases_in_file(file) != 150 && g_get_monotonic_time() < deadline)
 		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(ticks);
 	g_assert_cmpuint(leases_in_file(file), ==, 150);
 	wait_writing(pool, FALSE);
 	g_assert_cmpint(g_stat(file, &st), ==, 0);
