@@ -14,6 +14,18 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+/* A scratch directory from @tmpl (g_dir_make_tmp); a test that cannot make one fails with the
+ * reason. */
+static char *
+scratch_dir(const char *tmpl)
+{
+	g_autoptr(GError) error = NULL;
+	char *dir = g_dir_make_tmp(tmpl, &error);
+
+	g_assert_no_error(error);
+	return dir;
+}
+
 static TrPool *
 new_pool(const char *lease_file)
 {
@@ -113,7 +125,7 @@ test_escape(void)
 static void
 test_round_trip(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *dir = scratch_dir("trellis-pool-XXXXXX");
 	g_autofree char *file = g_build_filename(dir, "leases", NULL);
 	TrPrefix a4, a6, b4, b6, again4, again6;
 	g_autofree char *text = NULL;
@@ -145,7 +157,7 @@ test_round_trip(void)
 static void
 test_save_coalesced(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *dir = scratch_dir("trellis-pool-XXXXXX");
 	g_autofree char *file = g_build_filename(dir, "leases", NULL);
 	g_autoptr(TrPool) pool = new_pool(file);
 	g_autofree char *text = NULL;
@@ -228,7 +240,7 @@ lease_n(TrPool *pool, guint from, guint n)
 static void
 test_write_in_flight(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *dir = scratch_dir("trellis-pool-XXXXXX");
 	g_autofree char *file = g_build_filename(dir, "leases", NULL);
 	g_autoptr(TrPool) pool = new_pool(file);
 	gint64 deadline;
@@ -267,7 +279,7 @@ test_write_in_flight(void)
 static void
 test_free_writes_all(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *dir = scratch_dir("trellis-pool-XXXXXX");
 	g_autofree char *file = g_build_filename(dir, "leases", NULL);
 	TrPool *pool = new_big_pool(file);
 
@@ -290,7 +302,7 @@ test_free_writes_all(void)
 static void
 test_write_error(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("trellis-pool-XXXXXX", NULL);
+	g_autofree char *dir = scratch_dir("trellis-pool-XXXXXX");
 	g_autofree char *file = g_build_filename(dir, "gone", "leases", NULL);
 	g_autoptr(TrPool) pool = new_pool(file);
 
@@ -380,7 +392,7 @@ test_json_escape(void)
 static void
 test_log_escape(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("trellis-log-XXXXXX", NULL);
+	g_autofree char *dir = scratch_dir("trellis-log-XXXXXX");
 	g_autofree char *file = g_build_filename(dir, "log", NULL);
 	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
