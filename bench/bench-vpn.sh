@@ -21,9 +21,9 @@
 #   --cases LIST  subset/order of (default: all):
 #                 bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo
 #                 trellis-chacha20-lzo trellis-1thread-plain trellis-threads
-#                 trellis-udp-offload trellis-no-coalesce trellis-no-codel mesh-hub
-#                 mesh-direct mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20
-#                 tinc-1.0 nebula
+#                 trellis-udp-offload trellis-no-coalesce trellis-no-codel
+#                 trellis-no-express mesh-hub mesh-direct mesh-relayed wireguard-go
+#                 openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula
 #                 The trellis-* technique cases are AES-256-GCM with parts of the
 #                 data path switched off, to show what each gives:
 #                   1thread-plain  one worker, batching only: no offloads at all
@@ -32,6 +32,8 @@
 #                   no-coalesce    everything but merging segments for the device
 #                   no-codel       everything but CoDel on the receive queue
 #                                  (--queue-target 0): for the loaded RTT
+#                   no-express     everything but the express queue for short
+#                                  packets (--express-size 0): for the loaded RTT
 #                   aes256gcm      everything on (the default configuration)
 #                 The mesh-* cases (issue 17, docs/MESH.md) run in three other
 #                 namespaces on one bridge (198.18.1.0/24, in the hub's
@@ -66,7 +68,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 ALL_CASES="bare trellis-aes256gcm trellis-chacha20 trellis-aes256gcm-lzo trellis-chacha20-lzo
 	trellis-1thread-plain trellis-threads trellis-udp-offload trellis-no-coalesce trellis-no-codel
-	mesh-hub mesh-direct mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
+	trellis-no-express mesh-hub mesh-direct mesh-relayed wireguard-go openvpn-aes256gcm openvpn-chacha20 tinc-1.0 nebula"
 ALL_CASES=$(echo $ALL_CASES)
 CASES=$ALL_CASES
 T=10
@@ -267,6 +269,7 @@ up_trellis_threads() { up_trellis aes256-gcm none --no-tun-offload --no-udp-gso 
 up_trellis_udp_offload() { up_trellis aes256-gcm none --no-tun-offload; }
 up_trellis_no_coalesce() { up_trellis aes256-gcm none --no-coalesce; }
 up_trellis_no_codel() { up_trellis aes256-gcm none --queue-target 0; }
+up_trellis_no_express() { up_trellis aes256-gcm none --express-size 0; }
 
 # The mesh cases' three namespaces (made once): hub H 198.18.1.1 (a bridge),
 # clients P 198.18.1.2 and Q 198.18.1.3, and their PKI.

@@ -284,6 +284,7 @@ main(int argc, char **argv)
 	}
 	if (!tr_service_check_privileges("trellis-client", &error))
 		goto fail;
+	tr_dp_tuning_prepare(&cfg.tuning, cfg.dev_type);
 	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	service = tr_service_new(
 	        &(TrServiceConfig){.program = "trellis-client",

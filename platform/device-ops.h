@@ -47,6 +47,11 @@ struct TrDeviceOps {
 	ssize_t (*read_gso)(TrDevice *dev, unsigned queue, void *buf, size_t size, TrGso *gso);
 	ssize_t (*write_gso)(TrDevice *dev, unsigned queue, const TrGso *gso, const void *buf,
 	                     size_t len);
+	/* Optional (tr_device_express_program(), tr_device_set_express_queue()): the
+	 * program is made without a device, so only the OS backend's counts. */
+	int (*express_program)(TrDeviceType type, unsigned n_queues, unsigned max_len,
+	                       TrPlatError *err);
+	int (*set_express_queue)(TrDevice *dev, int program, TrPlatError *err);
 	int (*get_mtu)(TrDevice *dev, unsigned *mtu, TrPlatError *err);
 	int (*set_mtu)(TrDevice *dev, unsigned mtu, TrPlatError *err);
 	int (*set_up)(TrDevice *dev, bool up, TrPlatError *err);

@@ -316,6 +316,33 @@ tr_device_queue_fd(const TrDevice *dev, unsigned queue)
 	return queue < dev->n_queues ? dev->fds[queue] : -1;
 }
 
+int
+tr_device_express_program(TrDeviceType type, unsigned n_queues, unsigned max_len, TrPlatError *err)
+{
+	if (tr_device_os_ops.express_program == NULL)
+		return tr_plat_error_set(err, EOPNOTSUPP,
+		                         "an express queue needs Linux multi-queue tun/tap devices "
+		                         "(%s has none)",
+		                         tr_device_os_ops.name);
+	return tr_device_os_ops.express_program(type, n_queues, max_len, err);
+}
+
+int
+tr_device_set_express_queue(TrDevice *dev, int program, unsigned n_queues, TrPlatError *err)
+{
+	if (dev->ops->set_express_queue == NULL)
+		return tr_plat_error_set(err, EOPNOTSUPP,
+		                         "%s: an express queue needs a Linux "
+		                         "multi-queue tun/tap device",
+		                         dev->ifname);
+	if (program < 0 || n_queues != dev->n_queues)
+		return tr_plat_error_set(err, EINVAL,
+		                         "%s: the express queue was made for %u queues, the device "
+		                         "has %u",
+		                         dev->ifname, n_queues, dev->n_queues);
+	return dev->ops->set_express_queue(dev, program, err);
+}
+
 ssize_t
 tr_device_read(TrDevice *dev, unsigned queue, void *buf, size_t size)
 {

@@ -114,6 +114,26 @@ unsigned tr_device_ifindex(const TrDevice *dev); /* 0 when the OS has none (test
  */
 intptr_t tr_device_queue_fd(const TrDevice *dev, unsigned queue);
 
+/*
+ * The express queue: packets the OS hands to a device (@type) of @n_queues
+ * queues that are at most @max_len bytes long (a ping, a TCP ACK, DNS, a
+ * call's audio) go to the last queue, every other packet to one of the others
+ * by its flow; a TCP segment with data always to the others, so that no
+ * segment of a connection overtakes an earlier one, so that the short ones never wait in a ring
+ * behind the bulk of a stream (without it, Linux puts each flow on the queue that last wrote a
+ * packet of it). Linux multi-queue tun/tap only: an eBPF steering program.
+ *
+ * tr_device_express_program() makes the program, while the process may still
+ * (root, or CAP_BPF): a descriptor, or -EOPNOTSUPP where the OS has none,
+ * -EINVAL with fewer than two queues, -EPERM without the privilege. It is kept
+ * for the devices opened later (close() it when done).
+ * tr_device_set_express_queue() gives it to @dev, which must have the
+ * @n_queues it was made for (-EINVAL otherwise).
+ */
+int tr_device_express_program(TrDeviceType type, unsigned n_queues, unsigned max_len,
+                              TrPlatError *err);
+int tr_device_set_express_queue(TrDevice *dev, int program, unsigned n_queues, TrPlatError *err);
+
 /* ---- Packets (data path: no allocation, no logging) ------------------------- */
 
 /*

@@ -236,6 +236,7 @@ main(int argc, char **argv)
 	tr_shared_key_warn_if_weak(cfg.tls.shared_key);
 	if (!tr_service_check_privileges("trellis-server", &error))
 		goto fail;
+	tr_dp_tuning_prepare(&cfg.tuning, cfg.dev_type);
 	/* --daemon forks here; the parent waits for ready or failed below. */
 	service = tr_service_new(
 	        &(TrServiceConfig){.program = "trellis-server",

@@ -11,4 +11,5 @@ tr_dp_tuning_from_options(TrOptions *o, TrDpTuning *t)
 	t->udp_gro = !tr_options_get_bool(o, "no-udp-gro");
 	t->queue_target_us =
 	        (guint)tr_options_get_int(o, "queue-target", TR_DP_QUEUE_TARGET_DEFAULT);
+	t->express_len = (guint)tr_options_get_int(o, "express-size", TR_DP_EXPRESS_DEFAULT);
 }

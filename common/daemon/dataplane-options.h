@@ -84,6 +84,20 @@ void tr_dp_tuning_from_options(TrOptions *options, TrDpTuning *tuning);
 	         "before a TCP stream through the tunnel is told to slow down (CoDel: an ECN "     \
 	         "mark, or else a dropped segment), so that a download does not delay a call's "   \
 	         "packets; 0 turns it off",                                                        \
+	         0},                                                                               \
+	        {"express-size",                                                                   \
+	         0,                                                                                \
+	         TR_OPT_INT,                                                                       \
+	         "BYTES",                                                                          \
+	         G_STRINGIFY(TR_DP_EXPRESS_DEFAULT),                                               \
+	         0,                                                                                \
+	         TR_DP_EXPRESS_MAX,                                                                \
+	         NULL,                                                                             \
+	         "Performance",                                                                    \
+	         "Packets into the tunnel that are at most this long (a ping, a TCP "              \
+	         "acknowledgement, DNS, a call's audio) get a device queue and worker of their "   \
+	         "own, so that they do not wait behind a download's or an upload's bulk (Linux, "  \
+	         "two workers or more); 0 turns it off",                                           \
 	         0},
 
 G_END_DECLS

@@ -57,6 +57,7 @@ tr_tunnel_open_device(const TrTunnelConfig *tc, GError **error)
 	                        tc->tuning->tun_offload ? TR_DEVICE_OFFLOAD : 0, &perr);
 	if (dev == NULL)
 		return fail(NULL, &perr, error);
+	tr_dp_tuning_apply_device(tc->tuning, dev);
 	if (tc->configure) {
 		if (tr_device_set_mtu(dev, tc->mtu, &perr) < 0)
 			return fail(dev, &perr, error);

@@ -11,6 +11,7 @@
 #include "common/base/json-writer.h"
 #include "common/base/watch.h"
 
+#include <errno.h>
 #include <string.h>
 
 void
@@ -223,6 +224,8 @@ tr_dp_tuning_init(TrDpTuning *t)
 	t->udp_gso = TRUE;
 	t->udp_gro = TRUE;
 	t->queue_target_us = TR_DP_QUEUE_TARGET_DEFAULT;
+	t->express_len = TR_DP_EXPRESS_DEFAULT;
+	t->express_program = -1;
 }
 
 guint
@@ -235,6 +238,35 @@ tr_dp_tuning_workers(const TrDpTuning *t)
 	n = 1;
 #endif
 	return CLAMP(n, 1u, TR_DP_WORKERS_MAX);
+}
+
+void
+tr_dp_tuning_prepare(TrDpTuning *t, TrDeviceType type)
+{
+	TrPlatError perr = {0};
+	guint n = tr_dp_tuning_workers(t);
+
+	if (t->express_len == 0 || n < 2 || t->express_program >= 0)
+		return;
+	t->express_program = tr_device_express_program(type, n, t->express_len, &perr);
+	if (t->express_program < 0) {
+		t->express_program = -1;
+		if (perr.code != -EOPNOTSUPP)
+			g_message("no express queue for short packets: %s", perr.message);
+	}
+}
+
+void
+tr_dp_tuning_apply_device(const TrDpTuning *t, TrDevice *dev)
+{
+	TrPlatError perr = {0};
+
+	if (t->express_program < 0 || tr_device_n_queues(dev) < 2)
+		return;
+	if (tr_device_set_express_queue(dev, t->express_program, tr_dp_tuning_workers(t), &perr) <
+	    0)
+		g_message("%s: no express queue for short packets: %s", tr_device_ifname(dev),
+		          perr.message);
 }
 
 void

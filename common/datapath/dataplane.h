@@ -49,6 +49,12 @@ G_BEGIN_DECLS
 #define TR_DP_QUEUE_TARGET_MAX      1000000
 #define TR_DP_QUEUE_INTERVAL_FACTOR 20u
 
+/* The express queue (TrDpTuning.express_len): packets from the system at most this long
+ * get a device queue and worker of their own (platform/device.h,
+ * tr_device_set_express_queue). 256 bytes: a ping, a TCP ACK, DNS, a call's audio. */
+#define TR_DP_EXPRESS_DEFAULT 256
+#define TR_DP_EXPRESS_MAX     1500
+
 /*
  * The default tunnel MTU: a full packet fits a 1500-byte path over IPv6
  * (1500 - 40 IPv6 - 8 UDP - TR_DC_OVERHEAD), and so over IPv4 too. A tap
@@ -295,12 +301,23 @@ typedef struct {
 	gboolean udp_gso;      /* UDP_SEGMENT runs on send */
 	gboolean udp_gro;      /* UDP_GRO on receive */
 	guint queue_target_us; /* CoDel's target on the receive queues; 0: off */
+	guint express_len;     /* the device's short packets to a queue of their own; 0: off */
+	int express_program;   /* tr_dp_tuning_prepare(): its steering program, or -1 */
 } TrDpTuning;
 
 /* Every technique on, one thread per core. */
 void tr_dp_tuning_init(TrDpTuning *t);
 /* The worker count: threads, or the CPU cores, at most TR_DP_WORKERS_MAX. */
 guint tr_dp_tuning_workers(const TrDpTuning *t);
+
+/*
+ * What needs the privileges the daemon drops at start: the express queue's
+ * steering program, for a device with a queue per worker (kept for the
+ * daemon's life; without it, logged once, there is no express queue).
+ */
+void tr_dp_tuning_prepare(TrDpTuning *t, TrDeviceType type);
+/* Gives a device opened later the express queue (a notice when it cannot be). */
+void tr_dp_tuning_apply_device(const TrDpTuning *t, TrDevice *dev);
 
 /*
  * tr_dp_config_init() and then the parts both daemons share: the device

@@ -12,6 +12,11 @@ typedef struct {
 	bool vnet_native;  /* its fields are in host order (no TUNSETVNETLE, big-endian host) */
 } LinuxDevice;
 
+/* The express queue: steer.c (TrDeviceOps.express_program, .set_express_queue). */
+int tr_linux_express_program(TrDeviceType type, unsigned n_queues, unsigned max_len,
+                             TrPlatError *err);
+int tr_linux_set_express_queue(TrDevice *dev, int program, TrPlatError *err);
+
 int tr_linux_set_dns(TrDevice *dev, const TrDnsConfig *dns, TrPlatError *err);
 int tr_linux_clear_dns(TrDevice *dev, TrPlatError *err);
 /* Frees DNS state without undoing anything (close has undone it already). */

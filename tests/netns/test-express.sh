@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The express queue (--express-size, docs/ARCHITECTURE.md "Planes"): with two
+# workers, packets into the tunnel no longer than the express size (a ping, a
+# TCP ACK, DNS, a call's audio) go to the device's last queue, every longer
+# one to the others, so the short ones never wait in a ring behind a
+# stream's bulk; --express-size 0 leaves the choice to the kernel (the queue
+# that last wrote the flow: a flow's short and long packets in one queue).
+#
+#   [cl] 198.18.4.2 ---- veth ---- 198.18.4.1 [hub]
+#   trellis0 198.19.0.x            trellis0 198.19.0.1
+#
+# The client's namespace pings the hub's tunnel address with 84-byte and then
+# with 1228-byte packets (one ICMP flow: the kernel's own choice puts both on
+# one queue), then sends 100 short TCP segments (10 bytes of data each: bulk
+# all the same, so that no segment overtakes another of its connection); the
+# client's device counts what each of its queues carried (its mq qdisc's
+# children).
+set -u
+. "$TR_SOURCE_ROOT/tests/lib/lab.sh"
+
+KEY="express test key $RANDOM$RANDOM"
+netns_new hub hub || fail "netns"
+netns_new cl client || fail "netns"
+netns_link "$cl" 198.18.4.2/24 "$hub" 198.18.4.1/24 || fail "veth"
+
+cat >"$T/tcp.py" <<'PY'
+import socket, sys, time
+if sys.argv[1] == "listen":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("198.19.0.1", 5003)); s.listen(1); open(sys.argv[2], "w").close(); s.settimeout(20)
+    c, _ = s.accept(); c.settimeout(20); n = 0
+    while n < 1000:
+        d = c.recv(4096)
+        if not d: break
+        n += len(d)
+    print(n)
+else:
+    c = socket.create_connection(("198.19.0.1", 5003), timeout=10)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(100):
+        c.send(b"0123456789"); time.sleep(0.005)
+    c.close()
+PY
+
+# Packets each queue of the client's trellis0 carried so far, "q1 q2".
+queue_packets() {
+	netns_exec "$cl" tc -s -j qdisc show dev trellis0 | python3 -c '
+import json, sys
+q = {d["parent"]: d["packets"] for d in json.load(sys.stdin) if d.get("parent", "").startswith(":")}
+print(q.get(":1", 0), q.get(":2", 0))'
+}
+
+# run SIZE: hub and client with --threads 2 --express-size SIZE; 200 short then
+# 200 long pings; sets SHORT1 SHORT2 LONG1 LONG2 (packets on queue 1 and 2).
+run() {
+	local size=$1 hub_pid cl_pid a1 a2 b1 b2 c1 c2
+	netns_spawn "$hub" "$B/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/24 \
+		--pool6 none --state-dir "$T/state-$size" --control-socket none --threads 2 \
+		--express-size "$size" >"$T/hub-$size.log" 2>&1
+	hub_pid=$NETNS_LAST_PID
+	netns_wait_log 10 "$T/hub-$size.log" "listening on port" || fail "hub did not start"
+	netns_spawn "$cl" "$B/client/trellis-client" -c 198.18.4.1 --shared-key "$KEY" --threads 2 \
+		--express-size "$size" --control-socket none >"$T/client-$size.log" 2>&1
+	cl_pid=$NETNS_LAST_PID
+	netns_wait_log 20 "$T/client-$size.log" "data now over UDP" || fail "client never reached UDP"
+	netns_wait_for 20 netns_exec "$cl" ping -c 1 -W 1 198.19.0.1 || fail "no ping through the tunnel"
+	if grep -q "no express queue" "$T/hub-$size.log" "$T/client-$size.log"; then
+		grep -h "no express queue" "$T/hub-$size.log" "$T/client-$size.log" >&2
+		fail "the express queue was refused"
+	fi
+	read -r a1 a2 < <(queue_packets) || fail "no queue counters"
+	netns_exec "$cl" ping -c 200 -i 0.005 -W 1 -s 56 198.19.0.1 >/dev/null || fail "short pings lost"
+	read -r b1 b2 < <(queue_packets) || fail "no queue counters"
+	netns_exec "$cl" ping -c 200 -i 0.005 -W 1 -s 1200 198.19.0.1 >/dev/null || fail "long pings lost"
+	read -r c1 c2 < <(queue_packets) || fail "no queue counters"
+	rm -f "$T/listening"
+	netns_spawn "$hub" python3 "$T/tcp.py" listen "$T/listening" >"$T/tcp-$size.out"
+	netns_wait_for 5 test -e "$T/listening" || fail "no TCP listener"
+	netns_exec "$cl" python3 "$T/tcp.py" send || fail "TCP sender failed"
+	wait "$NETNS_LAST_PID" && [ "$(cat "$T/tcp-$size.out")" = 1000 ] || fail "the TCP data did not all arrive"
+	read -r d1 d2 < <(queue_packets) || fail "no queue counters"
+	SHORT1=$((b1 - a1)) SHORT2=$((b2 - a2)) LONG1=$((c1 - b1)) LONG2=$((c2 - b2))
+	TCP1=$((d1 - c1)) TCP2=$((d2 - c2))
+	netns_kill "$cl_pid"
+	netns_kill "$hub_pid"
+	echo "# --express-size $size: 200 short pings went to queue 1: $SHORT1, queue 2: $SHORT2; 200 long ones: $LONG1, $LONG2; TCP (100 short data segments, the handshake, ACKs): $TCP1, $TCP2"
+}
+
+run 256
+# (the kernel's own packets, neighbour and router messages, are short too: a few more)
+[ "$SHORT2" -ge 200 ] && [ "$SHORT1" -le 5 ] || fail "short pings not on the express queue (queue 1: $SHORT1, queue 2: $SHORT2)"
+ok "--express-size 256: the short pings went to the last queue ($SHORT2 packets there, $SHORT1 on the other)"
+[ "$LONG1" -ge 200 ] && [ "$LONG2" -le 5 ] || fail "long pings on the express queue (queue 1: $LONG1, queue 2: $LONG2)"
+ok "the long pings of the same flow went to the other queue ($LONG1 packets there, $LONG2 on the express one)"
+[ "$TCP1" -ge 100 ] || fail "short TCP data segments on the express queue (queue 1: $TCP1, queue 2: $TCP2)"
+[ "$TCP2" -ge 2 ] || fail "the TCP connection's handshake and ACKs not on the express queue (queue 2: $TCP2)"
+ok "short TCP segments with data stayed on the bulk queue ($TCP1), the handshake and pure ACKs went ahead ($TCP2)"
+
+run 0
+if [ "$SHORT1" -ge 200 ]; then short_q=1; else short_q=2; fi
+if [ "$LONG1" -ge 200 ]; then long_q=1; else long_q=2; fi
+[ "$short_q" = "$long_q" ] || fail "--express-size 0: short and long pings of one flow on different queues ($SHORT1/$SHORT2, $LONG1/$LONG2)"
+ok "--express-size 0: the kernel keeps the flow on one queue (queue $short_q), short and long alike"
+tap_plan
