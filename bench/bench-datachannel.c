@@ -5,7 +5,8 @@
  * of the library the data channel uses for that cipher (seal + open of the
  * same sizes through the library directly) measured in the same run. Then
  * the candidate libraries side by side on 1408-byte records: GnuTLS,
- * OpenSSL's libcrypto (EVP) and libsodium, each where the build found it.
+ * OpenSSL's libcrypto (EVP), libsodium and libgcrypt, each where the build
+ * found it.
  * Not a test: it prints, asserts nothing.
  *
  *   bench-datachannel [SECONDS-PER-CASE]   (default 0.3)
@@ -22,6 +23,9 @@
 #endif
 #ifdef TR_BENCH_SODIUM
 #include <sodium.h>
+#endif
+#ifdef TR_BENCH_GCRYPT
+#include <gcrypt.h>
 #endif
 
 static const size_t sizes[] = {64, 512, 1400};
@@ -50,9 +54,10 @@ typedef enum {
 	LIB_GNUTLS,
 	LIB_OPENSSL,
 	LIB_SODIUM,
+	LIB_GCRYPT,
 } Lib;
 
-static const char *const lib_names[] = {"gnutls", "openssl", "libsodium"};
+static const char *const lib_names[] = {"gnutls", "openssl", "libsodium", "libgcrypt"};
 
 /* The library behind tr_aead for @cipher in this build. */
 static Lib
@@ -73,6 +78,9 @@ typedef struct {
 	gnutls_aead_cipher_hd_t gnutls;
 #ifdef TR_BENCH_OPENSSL
 	EVP_CIPHER_CTX *enc, *dec;
+#endif
+#ifdef TR_BENCH_GCRYPT
+	gcry_cipher_hd_t gcrypt;
 #endif
 } Raw;
 
@@ -115,6 +123,21 @@ raw_init(Raw *r, Lib lib, TrCipher cipher)
 #else
 		return FALSE;
 #endif
+	case LIB_GCRYPT:
+#ifdef TR_BENCH_GCRYPT
+		if (gcry_check_version(NULL) == NULL)
+			return FALSE;
+		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+		return gcry_cipher_open(&r->gcrypt,
+		                        cipher == TR_CIPHER_AES256_GCM ? GCRY_CIPHER_AES256
+		                                                       : GCRY_CIPHER_CHACHA20,
+		                        cipher == TR_CIPHER_AES256_GCM ? GCRY_CIPHER_MODE_GCM
+		                                                       : GCRY_CIPHER_MODE_POLY1305,
+		                        0) == 0 &&
+		       gcry_cipher_setkey(r->gcrypt, r->key, sizeof(r->key)) == 0;
+#else
+		return FALSE;
+#endif
 	}
 	return FALSE;
 }
@@ -127,6 +150,10 @@ raw_clear(Raw *r)
 #ifdef TR_BENCH_OPENSSL
 	EVP_CIPHER_CTX_free(r->enc);
 	EVP_CIPHER_CTX_free(r->dec);
+#endif
+#ifdef TR_BENCH_GCRYPT
+	if (r->gcrypt)
+		gcry_cipher_close(r->gcrypt);
 #endif
 }
 
@@ -176,6 +203,20 @@ raw_seal_open(Raw *r, const uint8_t nonce[12], const uint8_t *ad, size_t ad_len,
 		       crypto_aead_chacha20poly1305_ietf_decrypt(buf, &p, NULL, buf, c, ad, ad_len,
 		                                                 nonce, r->key) == 0;
 	}
+#else
+		return FALSE;
+#endif
+	case LIB_GCRYPT:
+#ifdef TR_BENCH_GCRYPT
+		/* In place (input NULL); a new nonce resets the MAC state. */
+		return gcry_cipher_setiv(r->gcrypt, nonce, 12) == 0 &&
+		       gcry_cipher_authenticate(r->gcrypt, ad, ad_len) == 0 &&
+		       gcry_cipher_encrypt(r->gcrypt, buf, size, NULL, 0) == 0 &&
+		       gcry_cipher_gettag(r->gcrypt, buf + size, 16) == 0 &&
+		       gcry_cipher_setiv(r->gcrypt, nonce, 12) == 0 &&
+		       gcry_cipher_authenticate(r->gcrypt, ad, ad_len) == 0 &&
+		       gcry_cipher_decrypt(r->gcrypt, buf, size, NULL, 0) == 0 &&
+		       gcry_cipher_checktag(r->gcrypt, buf + size, 16) == 0;
 #else
 		return FALSE;
 #endif
@@ -297,6 +338,9 @@ main(int argc, char **argv)
 #endif
 #ifdef TR_BENCH_SODIUM
 	printf(", libsodium %s", sodium_version_string());
+#endif
+#ifdef TR_BENCH_GCRYPT
+	printf(", libgcrypt %s", gcry_check_version(NULL));
 #endif
 	printf("; '-': not in this build)\n%-18s", "cipher");
 	for (size_t l = 0; l < G_N_ELEMENTS(lib_names); l++)

@@ -8,6 +8,7 @@ set -eu
 PACKAGES="
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libjson-glib-dev libjansson-dev libgnutls28-dev gnutls-bin liblzo2-dev libssl-dev
+  libgcrypt20-dev
   libgtk-3-dev libnm-dev
   network-manager dbus-daemon libnma-dev libnma-gtk4-dev libgtk-4-dev libsecret-1-dev
   network-manager-gnome xvfb imagemagick xdotool

@@ -6,6 +6,7 @@
 #include "common/datapath/cipher.h"
 
 #include <errno.h>
+#include <gnutls/crypto.h>
 #include <string.h>
 
 /* RFC 8439, appendix A.5: its nonce is 4 zero bytes || 0x0102030405060708. */
@@ -77,6 +78,121 @@ test_rfc8439_a5(void)
 	g_assert_cmpmem(buf, len, a5_plaintext, len);
 }
 
+/*
+ * AES-256-GCM: the GCM specification's test cases 13 and 14 (McGrew and
+ * Viega; a zero key and a zero nonce, which is 4 zero bytes || counter 0),
+ * in place and from one buffer into another.
+ */
+static void
+test_aes256_gcm_vectors(void)
+{
+	static const uint8_t key[TR_CIPHER_KEY_LEN] = {0};
+	uint8_t expect[32], buf[32], out[32];
+	g_autoptr(TrAead) aead = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_test_message("aes256-gcm through %s", tr_cipher_implementation(TR_CIPHER_AES256_GCM));
+	aead = tr_aead_new(TR_CIPHER_AES256_GCM, key, &error);
+	g_assert_no_error(error);
+
+	/* Test case 13: no plaintext, no AD; the tag alone. */
+	unhex("530f8afbc74536b9a963b4f1c4cb738b", expect);
+	g_assert_cmpint(tr_aead_seal(aead, 0, NULL, 0, buf, 0), ==, 0);
+	g_assert_cmpmem(buf, TR_CIPHER_TAG_MAX, expect, TR_CIPHER_TAG_MAX);
+	g_assert_cmpint(tr_aead_open(aead, 0, NULL, 0, buf, TR_CIPHER_TAG_MAX), ==, 0);
+
+	/* Test case 14: one zero block. */
+	unhex("cea7403d4d606b6e074ec5d3baf39d18"
+	      "d0d1c8a799996bf0265b98b5d48ab919",
+	      expect);
+	memset(buf, 0, sizeof(buf));
+	g_assert_cmpint(tr_aead_seal(aead, 0, NULL, 0, buf, 16), ==, 0);
+	g_assert_cmpmem(buf, 32, expect, 32);
+	memset(buf, 0, sizeof(buf));
+	g_assert_cmpint(tr_aead_seal_to(aead, 0, NULL, 0, buf, 16, out), ==, 0);
+	g_assert_cmpmem(out, 32, expect, 32);
+	g_assert_cmpint(tr_aead_open_to(aead, 0, NULL, 0, expect, 32, out), ==, 16);
+	g_assert_cmpmem(out, 16, buf, 16);
+	g_assert_cmpint(tr_aead_open(aead, 0, NULL, 0, expect, 32), ==, 16);
+	g_assert_cmpmem(expect, 16, buf, 16);
+}
+
+/*
+ * Each method against GnuTLS's own, both ways, whichever library this build
+ * runs it through: a peer built with other libraries (the Windows build has
+ * GnuTLS's only) must read every packet. Lengths around blocks and the
+ * largest packet, associated data of a data header and none, counters with
+ * high bytes set.
+ */
+static void
+test_gnutls_interop(void)
+{
+	static const TrCipher ciphers[] = {TR_CIPHER_AES256_GCM, TR_CIPHER_CHACHA20_POLY1305};
+	static const size_t lens[] = {0, 1, 15, 16, 17, 63, 64, 65, 511, 1400, 1408, 9000};
+	static const uint64_t counters[] = {0, 1, 0x0102030405060708ull, UINT64_MAX - 1};
+	static uint8_t plain[9000], mine[9000 + 16], theirs[9000 + 16], back[9000 + 16];
+	uint8_t key[TR_CIPHER_KEY_LEN], ad[20];
+
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)(i * 7 + 3);
+	for (size_t i = 0; i < sizeof(ad); i++)
+		ad[i] = (uint8_t)(0xa0 + i);
+	for (size_t c = 0; c < G_N_ELEMENTS(ciphers); c++) {
+		gnutls_datum_t datum = {key, sizeof(key)};
+		gnutls_aead_cipher_hd_t hd;
+		g_autoptr(TrAead) aead = NULL;
+
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)(c * 64 + i);
+		aead = tr_aead_new(ciphers[c], key, NULL);
+		g_assert_nonnull(aead);
+		g_assert_cmpint(gnutls_aead_cipher_init(&hd,
+		                                        ciphers[c] == TR_CIPHER_AES256_GCM
+		                                                ? GNUTLS_CIPHER_AES_256_GCM
+		                                                : GNUTLS_CIPHER_CHACHA20_POLY1305,
+		                                        &datum),
+		                ==, 0);
+		g_test_message("%s through %s", tr_cipher_name(ciphers[c]),
+		               tr_cipher_implementation(ciphers[c]));
+		for (size_t l = 0; l < G_N_ELEMENTS(lens); l++) {
+			for (size_t k = 0; k < G_N_ELEMENTS(counters); k++) {
+				size_t len = lens[l], wire = len + TR_CIPHER_TAG_MAX, out_len;
+				size_t ad_len = k % 2 ? sizeof(ad) : 0;
+				uint8_t nonce[TR_CIPHER_NONCE_LEN] = {0};
+
+				for (int b = 0; b < 8; b++)
+					nonce[4 + b] = (uint8_t)(counters[k] >> (56 - 8 * b));
+				g_assert_cmpint(tr_aead_seal_to(aead, counters[k], ad, ad_len,
+				                                plain, len, mine),
+				                ==, 0);
+				out_len = sizeof(theirs);
+				g_assert_cmpint(gnutls_aead_cipher_encrypt(hd, nonce, sizeof(nonce),
+				                                           ad, ad_len,
+				                                           TR_CIPHER_TAG_MAX, plain,
+				                                           len, theirs, &out_len),
+				                ==, 0);
+				g_assert_cmpuint(out_len, ==, wire);
+				g_assert_cmpmem(mine, wire, theirs, wire);
+
+				/* Theirs opened here, in place. */
+				g_assert_cmpint(
+				        tr_aead_open(aead, counters[k], ad, ad_len, theirs, wire),
+				        ==, (int)len);
+				g_assert_cmpmem(theirs, len, plain, len);
+				/* Mine opened by GnuTLS. */
+				out_len = sizeof(back);
+				g_assert_cmpint(gnutls_aead_cipher_decrypt(hd, nonce, sizeof(nonce),
+				                                           ad, ad_len,
+				                                           TR_CIPHER_TAG_MAX, mine,
+				                                           wire, back, &out_len),
+				                ==, 0);
+				g_assert_cmpmem(back, out_len, plain, len);
+			}
+		}
+		gnutls_aead_cipher_deinit(hd);
+	}
+}
+
 /* Any changed bit, in the tag, the ciphertext, the AD or the nonce, is refused. */
 static void
 test_forgery(void)
@@ -129,6 +245,8 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/cipher/rfc8439-a5", test_rfc8439_a5);
+	g_test_add_func("/cipher/aes256-gcm-vectors", test_aes256_gcm_vectors);
+	g_test_add_func("/cipher/gnutls-interop", test_gnutls_interop);
 	g_test_add_func("/cipher/forgery", test_forgery);
 	return g_test_run();
 }
