@@ -79,12 +79,13 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 		}
 	}
 	dp_publish(dp);
-	g_message(
-	        "data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
-	        cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
-	        cfg->n_udp == 1 ? "" : "s",
-	        cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
-	        cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
+	g_message("data plane: %u worker%s, %u UDP socket%s%s; device offloads: %s; UDP GSO %s, "
+	          "GRO %s",
+	          cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
+	          cfg->n_udp == 1 ? "" : "s",
+	          cfg->express_queue >= 0 ? ", an express queue for short packets" : "",
+	          cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
+	          cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
 	dp->main_watch = tr_watch_fd(dp->main_wake.rfd, G_IO_IN, dp_on_main_wake, dp);
 	dp->reclaim_id = g_timeout_add(200, on_reclaim, dp);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
