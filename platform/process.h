@@ -41,6 +41,14 @@ bool tr_process_can_admin_network(void);
 unsigned tr_process_privileges_generation(void);
 int tr_process_adopt_privileges(void);
 
+/*
+ * Gives up what only loading the express queue's steering program needed
+ * (CAP_BPF on Linux, which the systemd units grant for that), whether it was
+ * loaded or not; the other capabilities stay. Called once at start, before
+ * any thread is started (capabilities are per thread). Elsewhere a no-op.
+ */
+void tr_process_release_bpf(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,6 +99,30 @@ tr_process_adopt_privileges(void)
 	return 0;
 }
 
+/* Linux 5.8 */
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+void
+tr_process_release_bpf(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	struct __user_cap_data_struct *d = &data[CAP_BPF / 32];
+	const unsigned bit = 1u << (CAP_BPF % 32);
+
+	/* Ambient first (it must stay within permitted); EINVAL before Linux 5.8. */
+	(void)prctl(PR_CAP_AMBIENT_LOWER, CAP_BPF, 0, 0, 0);
+	if (syscall(SYS_capget, &hdr, data) < 0 ||
+	    !((d->effective | d->permitted | d->inheritable) & bit))
+		return;
+	d->effective &= ~bit;
+	d->permitted &= ~bit;
+	d->inheritable &= ~bit;
+	(void)syscall(SYS_capset, &hdr, data);
+}
+
 bool
 tr_process_can_admin_network(void)
 {

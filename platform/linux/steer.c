@@ -19,12 +19,20 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <linux/if_tun.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Linux 5.8 */
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
 
 /* Linux 4.16 */
 #ifndef TUNSETSTEERINGEBPF
@@ -55,6 +63,49 @@ static struct bpf_insn
 load_byte_at(uint8_t reg, int32_t off)
 {
 	return insn(BPF_LD | BPF_IND | BPF_B, 0, reg, 0, off);
+}
+
+/* The process's capability sets (capget); FALSE if it cannot tell. */
+static bool
+get_caps(struct __user_cap_header_struct *hdr, struct __user_cap_data_struct data[2])
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->version = _LINUX_CAPABILITY_VERSION_3;
+	memset(data, 0, 2 * sizeof(*data));
+	return syscall(SYS_capget, hdr, data) == 0;
+}
+
+static bool
+cap_effective(const struct __user_cap_data_struct data[2], unsigned cap)
+{
+	return (data[cap / 32].effective >> (cap % 32)) & 1u;
+}
+
+/*
+ * Whether bpf(2) may load the program: CAP_BPF or CAP_SYS_ADMIN, or a kernel
+ * that lets anyone load socket filters (kernel.unprivileged_bpf_disabled 0).
+ * Without, bpf(2) is not called at all: where a systemd unit does not grant
+ * CAP_BPF its system call filter may not allow bpf(2) either, and a call
+ * outside the filter kills the daemon.
+ */
+static bool
+may_load_bpf(void)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+	FILE *f;
+	int disabled = 1;
+
+	if (get_caps(&hdr, data) &&
+	    (cap_effective(data, CAP_BPF) || cap_effective(data, CAP_SYS_ADMIN)))
+		return true;
+	f = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "re");
+	if (f) {
+		if (fscanf(f, "%d", &disabled) != 1)
+			disabled = 1;
+		fclose(f);
+	}
+	return disabled == 0;
 }
 
 int
@@ -136,6 +187,11 @@ tr_linux_express_program(TrDeviceType type, unsigned n_queues, unsigned max_len,
 		                         "an express queue needs two queues or more (%u asked for) "
 		                         "and a length (%u)",
 		                         n_queues, max_len);
+	if (!may_load_bpf())
+		return tr_plat_error_set(
+		        err, EPERM,
+		        "loading its steering program needs CAP_BPF (or root) when "
+		        "the daemon starts, and it has neither");
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
 	attr.insns = (uint64_t)(uintptr_t)prog;

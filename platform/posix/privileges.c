@@ -54,6 +54,12 @@ tr_process_adopt_privileges(void)
 	return 0;
 }
 
+void
+tr_process_release_bpf(void)
+{
+	/* No capability of that kind here. */
+}
+
 bool
 tr_process_can_admin_network(void)
 {

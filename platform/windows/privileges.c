@@ -34,6 +34,12 @@ tr_process_adopt_privileges(void)
 }
 
 /* An administrator's elevated token (or LocalSystem, a member too). */
+void
+tr_process_release_bpf(void)
+{
+	/* No capability of that kind here. */
+}
+
 bool
 tr_process_can_admin_network(void)
 {

@@ -149,7 +149,8 @@ tf_line=$(grep -n "systemd-tmpfiles" $postinst | head -n 1 | cut -d: -f1)
 [ "$(stat -c %U:%G /run/trellis)" = $DUSER:$DUSER ] || fail "/run/trellis: $(stat -c %U:%G /run/trellis 2>&1)"
 for role in server client; do
 	unit=/lib/systemd/system/trellis-$role@.service
-	for line in User=$DUSER Group=$DUSER AmbientCapabilities=CAP_NET_ADMIN CapabilityBoundingSet=CAP_NET_ADMIN NoNewPrivileges=yes; do
+	for line in User=$DUSER Group=$DUSER "AmbientCapabilities=CAP_NET_ADMIN CAP_BPF" \
+		"CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF" NoNewPrivileges=yes "SystemCallFilter=@system-service bpf"; do
 		grep -qx "$line" "$unit" || fail "$unit: no $line"
 	done
 done
@@ -176,7 +177,7 @@ for f in $(sed -n 's/^\(program\|plugin\|auth-dialog\)=//p' "$name"); do
 	! ldd "$f" | grep -q "not found" || fail "$f: $(ldd "$f" | grep "not found")"
 done
 [ -f /usr/share/dbus-1/system.d/nm-trellis-service.conf ] || fail "no bus policy for the NetworkManager service"
-ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf, User=$DUSER, CAP_NET_ADMIN only), system user $DUSER (uid $duid, nologin; sysusers before tmpfiles), tmpfiles (/var/lib/trellis 0700 and /run/trellis, both $DUSER's), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
+ok "layout: programs, units (ExecStart on /etc/trellis/NAME.conf, User=$DUSER, CAP_NET_ADMIN, and CAP_BPF to give up after start), system user $DUSER (uid $duid, nologin; sysusers before tmpfiles), tmpfiles (/var/lib/trellis 0700 and /run/trellis, both $DUSER's), PAM, D-Bus policy, man pages, completion, NetworkManager plugin (.name file, service, plugin, auth dialog)"
 
 # The tray and what the daemons' side ships for it: the launcher and the
 # autostart entry valid and naming what is installed, the metainfo valid, the
@@ -311,14 +312,21 @@ grep -q "client laptop" "$T/hub-status.out" || fail "the hub's status does not s
 ok "README 'A first network': $i commands as written, hub and laptop in namespaces, ping through the tunnel"
 
 # Who the daemons are: $DUSER, CAP_NET_ADMIN and nothing more, no way to more.
+# The units grant CAP_BPF as well, for loading the express queue's steering
+# program at start: each daemon loaded it and then gave CAP_BPF up (only the
+# bounding set, which nothing can use under NoNewPrivileges, still names it).
 for unit in trellis-server@hub trellis-client@laptop; do
 	pid=$(cat "$T/shim/$unit.pid")
 	[ "$(ps -o user= -p "$pid" | tr -d ' ')" = $DUSER ] || fail "$unit runs as $(ps -o user= -p "$pid"), not $DUSER"
-	for f in CapEff CapPrm CapBnd CapAmb; do
+	for f in CapEff CapPrm CapAmb; do
 		[ "$(sed -n "s/^$f:\t//p" /proc/"$pid"/status)" = 0000000000001000 ] ||
 			fail "$unit: $f is $(sed -n "s/^$f:\t//p" /proc/"$pid"/status), not CAP_NET_ADMIN alone"
 	done
+	[ "$(sed -n "s/^CapBnd:\t//p" /proc/"$pid"/status)" = 0000008000001000 ] ||
+		fail "$unit: CapBnd is $(sed -n "s/^CapBnd:\t//p" /proc/"$pid"/status), not CAP_NET_ADMIN and CAP_BPF"
 	grep -q "^NoNewPrivs:.1" /proc/"$pid"/status || fail "$unit: NoNewPrivs is not set"
+	grep -q "an express queue for short packets" "$T/shim/$unit.log" ||
+		fail "$unit: no express queue under the unit: $(grep -h "express" "$T/shim/$unit.log")"
 done
 # The state, whoever wrote it (the hub's first run, trellis invite and trellis
 # join as root), is the user's; the keys are for it alone.
@@ -328,7 +336,7 @@ for d in /var/lib/trellis "$L/var"; do
 done
 [ "$(stat -c %U:%a /var/lib/trellis/ca.key)" = $DUSER:600 ] || fail "ca.key: $(stat -c %U:%a /var/lib/trellis/ca.key)"
 [ "$(stat -c %U:%a "$L/var/laptop.key")" = $DUSER:600 ] || fail "laptop.key: $(stat -c %U:%a "$L/var/laptop.key")"
-ok "hub and laptop run as $DUSER with CAP_NET_ADMIN only (effective, permitted, bounding, ambient), NoNewPrivs; trellis status as root reads them; every file in both state directories is $DUSER's, keys 0600"
+ok "hub and laptop run as $DUSER with CAP_NET_ADMIN only (effective, permitted, ambient; CAP_BPF given up after loading the express queue's program, which both did), NoNewPrivs; trellis status as root reads them; every file in both state directories is $DUSER's, keys 0600"
 
 # The system bus: each daemon owns its network's name as $DUSER (the
 # installed policy); anyone reads its state (the tray); nobody else may own
