@@ -76,6 +76,29 @@ tr_process_drop_privileges(const char *user, const char *group, bool keep_net_ad
 	return 0;
 }
 
+int
+tr_process_drop_extra_capabilities(TrPlatError *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	const uint32_t net_admin = 1u << CAP_NET_ADMIN;
+	bool keep;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return tr_plat_error_set(err, errno, "cannot read capabilities: %s",
+		                         strerror(errno));
+	keep = (data[0].permitted & net_admin) != 0;
+	if ((data[0].permitted & ~net_admin) == 0 && data[1].permitted == 0 &&
+	    (data[0].inheritable & ~net_admin) == 0 && data[1].inheritable == 0)
+		return 0;
+	/* Lowering the permitted and inheritable sets takes the ambient set with them. */
+	if (set_caps(keep) < 0)
+		return tr_plat_error_set(err, errno, "cannot set capabilities: %s",
+		                         strerror(errno));
+	__atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
 unsigned
 tr_process_privileges_generation(void)
 {

@@ -33,6 +33,13 @@ tr_process_adopt_privileges(void)
 	return 0;
 }
 
+int
+tr_process_drop_extra_capabilities(TrPlatError *err)
+{
+	(void)err;
+	return 0;
+}
+
 /* An administrator's elevated token (or LocalSystem, a member too). */
 bool
 tr_process_can_admin_network(void)
