@@ -57,6 +57,10 @@
 #                 of trellis-aes256gcm), on the medians and per round.
 #   --csv FILE    also write the results as CSV
 #
+# Environment: BENCH_TRELLIS_OPTS, options added to both Trellis daemons in
+# every trellis-* case (an A/B of one option across the ciphers, e.g.
+# "--express-size 0"); the cases' notes show them.
+#
 # Needs root and /dev/net/tun; installs the missing Debian packages (iperf3,
 # wireguard-go, wireguard-tools, openvpn, tinc, nebula) with apt. The peers
 # are set up as in the team's /work/shared/bench/peers.sh (credit: its
@@ -246,7 +250,8 @@ TR_KEY="bench-vpn shared key $RANDOM$RANDOM"
 up_trellis() {
 	local cipher=$1 comp=$2 d=$TMP/trellis
 	shift 2
-	TR_EXTRA=("$@")
+	# shellcheck disable=SC2206 # options, split on spaces on purpose
+	TR_EXTRA=("$@" ${BENCH_TRELLIS_OPTS:-})
 	mkdir -p "$d"
 	spawn "$NSA" "$d/hub.log" "$B/server/trellis-server" --shared-key "$TR_KEY" --name hub \
 		--pool 198.19.0.0/24 --pool6 none --crypto "$cipher" --compression "$comp" \

@@ -31,8 +31,7 @@ tunnel_config(TrClient *client, const TrClientSettings *s, TrTunnelConfig *tc)
 	        .type = client->cfg.dev_type,
 	        .name = client->cfg.device,
 	        .path = client->cfg.device_path,
-	        .queues = client->n_udp > 1 ? client->n_udp
-	                                    : tr_dp_tuning_workers(&client->cfg.tuning),
+	        .queues = tr_dp_tuning_queues(&client->cfg.tuning),
 	        .configure = client->cfg.configure_device,
 	        .mtu = s->mtu,
 	        .addresses = s->addresses,

@@ -119,9 +119,10 @@ intptr_t tr_device_queue_fd(const TrDevice *dev, unsigned queue);
  * queues that are at most @max_len bytes long (a ping, a TCP ACK, DNS, a
  * call's audio) go to the last queue, every other packet to one of the others
  * by its flow; a TCP segment with data always to the others, so that no
- * segment of a connection overtakes an earlier one, so that the short ones never wait in a ring
- * behind the bulk of a stream (without it, Linux puts each flow on the queue that last wrote a
- * packet of it). Linux multi-queue tun/tap only: an eBPF steering program.
+ * segment of a connection overtakes an earlier one. The short ones then never
+ * wait in a ring behind the bulk of a stream (without it, Linux puts each flow
+ * on the queue that last wrote a packet of it). Linux multi-queue tun/tap
+ * only: an eBPF steering program.
  *
  * tr_device_express_program() makes the program, while the process may still
  * (root, or CAP_BPF): a descriptor, or -EOPNOTSUPP where the OS has none,

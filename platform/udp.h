@@ -112,6 +112,9 @@ typedef struct TrPoller TrPoller;
 
 #define TR_POLL_IN  1u
 #define TR_POLL_OUT 2u
+/* With TR_POLL_IN on a descriptor several pollers wait on: wake one of them, not all
+ * (Linux EPOLLEXCLUSIVE; elsewhere all wake, and the others find nothing to read). */
+#define TR_POLL_EXCLUSIVE 4u
 
 typedef struct {
 	uint32_t tag;    /* what was given to tr_poller_add */

@@ -99,7 +99,7 @@ tunnel_config(TrHub *hub, TrTunnelConfig *tc, TrPrefix addrs[MAX_OWN_ADDRESSES])
 	        .type = hub->cfg.dev_type,
 	        .name = hub->cfg.device,
 	        .path = hub->cfg.device_path,
-	        .queues = tr_dp_tuning_workers(&hub->cfg.tuning),
+	        .queues = tr_dp_tuning_queues(&hub->cfg.tuning),
 	        .configure = TRUE,
 	        .mtu = hub->cfg.mtu,
 	        .addresses = addrs,

@@ -47,6 +47,8 @@ G_BEGIN_DECLS
  * behind about this much of a stream the other way (plus one read: up to RX_MSGS
  * datagrams, or one super-packet), not a whole batch (up to 64 x 64 KiB). */
 #define TURN_BYTES (256u * 1024u)
+/* Bytes a worker takes from the express queue (short packets) before its own turns. */
+#define EXPRESS_TURN_BYTES (16u * 1024u)
 /* Received packets shorter than this are never marked or dropped by CoDel: a TCP ACK, a
  * ping, a call's audio does not fill the queue; the bulk packets of a stream do. */
 #define CODEL_MIN_LEN 512u
@@ -54,8 +56,8 @@ G_BEGIN_DECLS
 #define CODEL_EMPTY_BYTES (16u * 1024u)
 #define EP_WORDS          4u /* an endpoint (sockaddr_in6 fits) in atomic words */
 
-/* What woke a worker: its device queue, its socket, its wakeup. */
-enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3 };
+/* What woke a worker: its device queue, its socket, its wakeup, the express queue. */
+enum { TAG_TUN = 1, TAG_UDP = 2, TAG_WAKE = 3, TAG_EXPRESS = 4 };
 
 /* The words of TrDpStats (all guint64). */
 #define STATS_WORDS (sizeof(TrDpStats) / sizeof(guint64))
@@ -285,8 +287,9 @@ void dp_live_clear(TrDataplane *dp);
 
 /* ---- dataplane-send.c -------------------------------------------------------------- */
 
-/* Reads the device queue of @w (a batch) and sends what it gave. */
-void dp_do_device(Worker *w);
+/* Reads device queue @queue (a batch, at most about @turn bytes) and sends what it gave:
+ * the queue of @w, or the express queue. */
+void dp_do_device(Worker *w, unsigned queue, size_t turn);
 /* Sends the sealed datagrams of the arena. */
 void dp_flush_tx(Worker *w);
 /* A packet for @session, from the device (@from NULL) or another session; @flags:

@@ -380,12 +380,12 @@ from_device(Worker *w, uint8_t *data, size_t len, unsigned flags)
 }
 
 void
-dp_do_device(Worker *w)
+dp_do_device(Worker *w, unsigned queue, size_t turn)
 {
 	TrDataplane *dp = w->dp;
 	size_t bytes = 0;
 
-	for (unsigned i = 0; i < dp->cfg.batch && bytes < TURN_BYTES; i++) {
+	for (unsigned i = 0; i < dp->cfg.batch && bytes < turn; i++) {
 		TrPacket *in = w->dev_in;
 		TrGsoCut cut;
 		TrGso gso;
@@ -393,7 +393,7 @@ dp_do_device(Worker *w)
 		int k;
 
 		tr_packet_reset(in);
-		n = tr_device_read_gso(dp->cfg.dev, w->index, tr_packet_data(in),
+		n = tr_device_read_gso(dp->cfg.dev, queue, tr_packet_data(in),
 		                       TR_PACKET_PAYLOAD_MAX, &gso);
 		if (n == -EAGAIN)
 			break;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A worker thread and its loop: it sleeps in its poller on its device
- * queue, its socket and its wakeup, and handles each wakeup as one batch
- * (handed-over datagrams, the socket, the device, then both flushes) with
- * its gate held and the table read once. On the main loop, the other side:
+ * queue, its socket, its wakeup and the express queue (shared by all the
+ * workers, which wakes one of them), and handles each wakeup as one batch
+ * (the express queue's short packets, sent at once; handed-over datagrams,
+ * the socket, the device, then both flushes) with its gate held and the
+ * table read once. On the main loop, the other side:
  * data for the TLS path and the sessions' events, delivered to the control
  * plane.
  */
@@ -31,7 +33,7 @@ dp_worker_main(gpointer p)
 
 	while (!atomic_load_explicit(&dp->stop, memory_order_acquire)) {
 		TrPollEvent ev[4];
-		gboolean tun = FALSE, udp = FALSE;
+		gboolean tun = FALSE, udp = FALSE, express = FALSE;
 		int n = tr_poller_wait(w->poller, ev, G_N_ELEMENTS(ev), 250);
 
 		if (atomic_load_explicit(&dp->stop, memory_order_acquire))
@@ -46,6 +48,8 @@ dp_worker_main(gpointer p)
 				tun = TRUE;
 			else if (ev[i].tag == TAG_UDP)
 				udp = TRUE;
+			else if (ev[i].tag == TAG_EXPRESS)
+				express = TRUE;
 			else
 				tr_wakeup_clear(&w->wake);
 		}
@@ -56,12 +60,17 @@ dp_worker_main(gpointer p)
 		tr_fwd_memo_reset(&w->rx_memo);
 		tr_fwd_memo_reset(&w->tx_memo);
 		if (w->table) {
+			if (express) { /* a ping, an ACK, a call's audio: out before any bulk */
+				dp_do_device(w, (unsigned)dp->cfg.express_queue,
+				             EXPRESS_TURN_BYTES);
+				dp_flush_tx(w);
+			}
 			dp_do_inbox(w);
 			if (udp)
 				dp_do_udp(w);
 			dp_flush_dev(w); /* what came in leaves before the other way's turn */
 			if (tun)
-				dp_do_device(w);
+				dp_do_device(w, w->index, TURN_BYTES);
 			dp_flush_tx(w);
 			dp_flush_dev(w);
 		}
@@ -138,7 +147,11 @@ dp_worker_init(TrDataplane *dp, Worker *w, unsigned index, GError **error)
 	    tr_poller_add(w->poller, w->wake.rfd, TAG_WAKE, TR_POLL_IN) < 0 ||
 	    tr_poller_add(w->poller, (int)tr_device_queue_fd(dp->cfg.dev, index), TAG_TUN,
 	                  TR_POLL_IN) < 0 ||
-	    (w->udp_rx && tr_poller_add(w->poller, w->udp_fd, TAG_UDP, TR_POLL_IN) < 0)) {
+	    (w->udp_rx && tr_poller_add(w->poller, w->udp_fd, TAG_UDP, TR_POLL_IN) < 0) ||
+	    (dp->cfg.express_queue >= 0 &&
+	     tr_poller_add(w->poller,
+	                   (int)tr_device_queue_fd(dp->cfg.dev, (unsigned)dp->cfg.express_queue),
+	                   TAG_EXPRESS, TR_POLL_IN | TR_POLL_EXCLUSIVE) < 0)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_IO, "data-plane worker %u: %s", index,
 		            perr.message[0] ? perr.message : "cannot poll its descriptors");
 		return FALSE;

@@ -19,6 +19,7 @@ tr_dp_config_init(TrDpConfig *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->n_workers = 1;
+	cfg->express_queue = -1;
 	cfg->magic = TR_MAGIC_DEFAULT;
 	cfg->frame = TR_FRAME_IP;
 	cfg->mtu = TR_MTU_DEFAULT;
@@ -45,6 +46,9 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 
 	if (cfg->n_workers < 1 || cfg->n_workers > TR_DP_WORKERS_MAX ||
 	    cfg->n_workers > tr_device_n_queues(cfg->dev) ||
+	    (cfg->express_queue >= 0 &&
+	     ((unsigned)cfg->express_queue < cfg->n_workers ||
+	      (unsigned)cfg->express_queue >= tr_device_n_queues(cfg->dev))) ||
 	    (cfg->n_udp != 1 && cfg->n_udp != cfg->n_workers)) {
 		g_set_error(error, TR_ERROR, TR_ERROR_CONFIG,
 		            "data plane: %u workers for %u device queues and %u sockets",
@@ -75,12 +79,13 @@ tr_dataplane_new(const TrDpConfig *cfg, GError **error)
 		}
 	}
 	dp_publish(dp);
-	g_message(
-	        "data plane: %u worker%s, %u UDP socket%s; device offloads: %s; UDP GSO %s, GRO %s",
-	        cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
-	        cfg->n_udp == 1 ? "" : "s",
-	        cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
-	        cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
+	g_message("data plane: %u worker%s, %u UDP socket%s%s; device offloads: %s; UDP GSO %s, "
+	          "GRO %s",
+	          cfg->n_workers, cfg->n_workers == 1 ? "" : "s", cfg->n_udp,
+	          cfg->n_udp == 1 ? "" : "s",
+	          cfg->express_queue >= 0 ? ", an express queue for short packets" : "",
+	          cfg->tun_offload ? (cfg->coalesce ? "TSO, coalescing" : "TSO") : "none",
+	          cfg->udp_gso ? "on" : "off", tr_udp_has_gro(cfg->udp_fds[0]) ? "on" : "off");
 	dp->main_watch = tr_watch_fd(dp->main_wake.rfd, G_IO_IN, dp_on_main_wake, dp);
 	dp->reclaim_id = g_timeout_add(200, on_reclaim, dp);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
@@ -240,13 +245,19 @@ tr_dp_tuning_workers(const TrDpTuning *t)
 	return CLAMP(n, 1u, TR_DP_WORKERS_MAX);
 }
 
+guint
+tr_dp_tuning_queues(const TrDpTuning *t)
+{
+	return tr_dp_tuning_workers(t) + (t->express_program >= 0 ? 1u : 0u);
+}
+
 void
 tr_dp_tuning_prepare(TrDpTuning *t, TrDeviceType type)
 {
 	TrPlatError perr = {0};
-	guint n = tr_dp_tuning_workers(t);
+	guint n = tr_dp_tuning_workers(t) + 1;
 
-	if (t->express_len == 0 || n < 2 || t->express_program >= 0)
+	if (t->express_len == 0 || t->express_program >= 0)
 		return;
 	t->express_program = tr_device_express_program(type, n, t->express_len, &perr);
 	if (t->express_program < 0) {
@@ -261,10 +272,9 @@ tr_dp_tuning_apply_device(const TrDpTuning *t, TrDevice *dev)
 {
 	TrPlatError perr = {0};
 
-	if (t->express_program < 0 || tr_device_n_queues(dev) < 2)
+	if (t->express_program < 0 || tr_device_n_queues(dev) != tr_dp_tuning_queues(t))
 		return;
-	if (tr_device_set_express_queue(dev, t->express_program, tr_dp_tuning_workers(t), &perr) <
-	    0)
+	if (tr_device_set_express_queue(dev, t->express_program, tr_dp_tuning_queues(t), &perr) < 0)
 		g_message("%s: no express queue for short packets: %s", tr_device_ifname(dev),
 		          perr.message);
 }
@@ -276,6 +286,11 @@ tr_dp_config_setup(TrDpConfig *cfg, const TrDpTuning *t, TrDevice *dev, const in
 	tr_dp_config_init(cfg);
 	cfg->dev = dev;
 	cfg->n_workers = tr_device_n_queues(dev);
+	/* A queue more than the workers: the express queue (tr_dp_tuning_queues()). */
+	if (t->express_program >= 0 && cfg->n_workers == tr_dp_tuning_workers(t) + 1) {
+		cfg->n_workers--;
+		cfg->express_queue = (int)cfg->n_workers;
+	}
 	cfg->udp_fds = udp_fds;
 	cfg->n_udp = n_udp == cfg->n_workers ? n_udp : 1;
 	cfg->udp_gso = t->udp_gso;

@@ -135,6 +135,9 @@ typedef struct {
 	void (*relay)(const uint8_t *frame, size_t len, const struct sockaddr *from,
 	              socklen_t from_len, gpointer user_data);
 	gpointer relay_data;
+	/* The device's express queue (tr_device_set_express_queue(): short packets), read
+	 * by whichever worker is free first; -1: none. Not one of the workers' queues. */
+	int express_queue;
 	unsigned batch;       /* reads per wakeup and queue (default 64) */
 	gboolean udp_gso;     /* send runs of datagrams with UDP_SEGMENT */
 	gboolean tun_offload; /* the device has TSO: split its super-packets, coalesce for it */
@@ -312,11 +315,15 @@ guint tr_dp_tuning_workers(const TrDpTuning *t);
 
 /*
  * What needs the privileges the daemon drops at start: the express queue's
- * steering program, for a device with a queue per worker (kept for the
- * daemon's life; without it, logged once, there is no express queue).
+ * steering program, for a device with a queue per worker and one more, the
+ * express queue, which every worker also reads (kept for the daemon's life;
+ * without it, logged once, there is no express queue).
  */
 void tr_dp_tuning_prepare(TrDpTuning *t, TrDeviceType type);
-/* Gives a device opened later the express queue (a notice when it cannot be). */
+/* The queues to open the device with: a queue per worker, and the express queue. */
+guint tr_dp_tuning_queues(const TrDpTuning *t);
+/* Gives a device opened with tr_dp_tuning_queues() its express queue (a notice when it
+ * cannot be: then each flow goes to the queue of the worker that last wrote it). */
 void tr_dp_tuning_apply_device(const TrDpTuning *t, TrDevice *dev);
 
 /*

@@ -53,6 +53,8 @@ ctl(TrPoller *p, int op, int fd, uint32_t tag, uint32_t events)
 		e.events |= EPOLLIN;
 	if (events & TR_POLL_OUT)
 		e.events |= EPOLLOUT;
+	if (events & TR_POLL_EXCLUSIVE)
+		e.events |= EPOLLEXCLUSIVE;
 	return epoll_ctl(p->epfd, op, fd, &e) == 0 ? 0 : -errno;
 }
 

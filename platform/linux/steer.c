@@ -4,14 +4,15 @@
  * (TUNSETSTEERINGEBPF, Linux 4.16) that the kernel runs for every packet it
  * hands to the device, in place of its own choice (the queue that last wrote
  * the packet's flow). Short packets (a ping, a TCP ACK, DNS, a call's audio)
- * go to one queue of their own, so that its worker takes them at once instead
- * of after the bulk of a stream standing in the same ring; every other packet
- * goes to one of the other queues by its flow hash.
+ * go to the last queue, one more than the workers', which every worker also
+ * reads (common/datapath/dataplane-worker.c), so that one takes them at once
+ * instead of after the bulk of a stream standing in the same ring; every other
+ * packet goes to one of the workers' queues by its flow hash.
  *
  * A TCP segment that carries data is bulk whatever its length, so that no
  * segment of a connection overtakes an earlier one (a pure ACK may: harmless).
  *
- * The program is 35 eBPF instructions, loaded with bpf(2) as a socket filter
+ * The program is 52 eBPF instructions, loaded with bpf(2) as a socket filter
  * (what tun accepts); nothing else of eBPF is used.
  */
 #include "platform/linux/linux.h"
@@ -45,6 +46,12 @@ load_byte(int32_t off)
 }
 
 static struct bpf_insn
+load_word(int32_t off)
+{
+	return insn(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, off);
+}
+
+static struct bpf_insn
 load_byte_at(uint8_t reg, int32_t off)
 {
 	return insn(BPF_LD | BPF_IND | BPF_B, 0, reg, 0, off);
@@ -56,10 +63,11 @@ tr_linux_express_program(TrDeviceType type, unsigned n_queues, unsigned max_len,
 	/* r1 = r6: the packet (struct __sk_buff *); r0: the queue (the kernel takes it
 	 * modulo the queues). A packet longer than max_len, or a TCP segment with data
 	 * (so that no segment of a connection overtakes another: only pure ACKs go
-	 * ahead), is bulk: by flow hash over the queues but the last. Any other
+	 * ahead), is bulk: by flow hash over the queues but the last (a packet the
+	 * stack gave none, a forwarded one: its addresses and ports). Any other
 	 * packet (ICMP, UDP, a pure ACK, what is not IP) is express: the last queue.
-	 * r7: the length; r9: the end of the IPv4 and TCP headers. A load past the
-	 * end returns 0: queue 0. */
+	 * r7: the length, later the hash; r9: the end of the IPv4 and TCP headers. A
+	 * load past the end returns 0: queue 0. */
 	const int32_t l3 = type == TR_DEVICE_TAP ? 14 : 0; /* (a VLAN tag: not IP, express) */
 	struct bpf_insn prog[] = {
 	        /*  0 */ insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0),
@@ -97,11 +105,28 @@ tr_linux_express_program(TrDeviceType type, unsigned n_queues, unsigned max_len,
 	        /* 30: express */
 	        insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n_queues - 1)),
 	        /* 31 */ insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-	        /* 32: bulk */
+	        /* 32: bulk, by the flow hash the stack gave the packet */
 	        insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_0, BPF_REG_6,
 	             (int16_t)offsetof(struct __sk_buff, hash), 0),
-	        /* 33 */ insn(BPF_ALU | BPF_MOD | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n_queues - 1)),
-	        /* 34 */ insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	        /* 33 */ insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 16, 0),
+	        /* 34: none (a forwarded packet): addresses and ports */ load_byte(l3),
+	        /* 35 */ insn(BPF_ALU64 | BPF_RSH | BPF_K, BPF_REG_0, 0, 0, 4),
+	        /* 36 */ insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 7, 6),
+	        /* 37 */ load_word(l3 + 12),
+	        /* 38 */ insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),
+	        /* 39 */ load_word(l3 + 16),
+	        /* 40 */ insn(BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),
+	        /* 41 */ load_word(l3 + 20),
+	        /* 42 */ insn(BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
+	        /* 43 */ insn(BPF_JMP | BPF_JA, 0, 0, 6, 0),
+	        /* 44: IPv6 */ load_word(l3 + 20),
+	        /* 45 */ insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),
+	        /* 46 */ load_word(l3 + 36),
+	        /* 47 */ insn(BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0),
+	        /* 48 */ load_word(l3 + 40),
+	        /* 49 */ insn(BPF_ALU64 | BPF_XOR | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
+	        /* 50 */ insn(BPF_ALU | BPF_MOD | BPF_K, BPF_REG_0, 0, 0, (int32_t)(n_queues - 1)),
+	        /* 51 */ insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 	union bpf_attr attr;
 	int fd;

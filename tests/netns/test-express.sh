@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The express queue (--express-size, docs/ARCHITECTURE.md "Planes"): with two
-# workers, packets into the tunnel no longer than the express size (a ping, a
-# TCP ACK, DNS, a call's audio) go to the device's last queue, every longer
-# one to the others, so the short ones never wait in a ring behind a
-# stream's bulk; --express-size 0 leaves the choice to the kernel (the queue
-# that last wrote the flow: a flow's short and long packets in one queue).
+# The express queue (--express-size, docs/ARCHITECTURE.md "Planes"): the
+# device gets a queue more than the workers (two here, so three queues), and
+# packets into the tunnel no longer than the express size (a ping, a TCP ACK,
+# DNS, a call's audio) go to that last queue, which every worker reads, every
+# longer one to the workers' queues, so the short ones never wait in a ring
+# behind a stream's bulk; --express-size 0: two queues, and the kernel's own
+# choice (the queue that last wrote the flow: a flow's short and long packets
+# in one queue).
 #
 #   [cl] 198.18.4.2 ---- veth ---- 198.18.4.1 [hub]
 #   trellis0 198.19.0.x            trellis0 198.19.0.1
@@ -43,16 +45,18 @@ else:
     c.close()
 PY
 
-# Packets each queue of the client's trellis0 carried so far, "q1 q2".
+# Packets the client's trellis0 carried so far: "workers' queues, the last queue"
+# (with --express-size 0 the second worker's queue is the last one).
 queue_packets() {
 	netns_exec "$cl" tc -s -j qdisc show dev trellis0 | python3 -c '
 import json, sys
-q = {d["parent"]: d["packets"] for d in json.load(sys.stdin) if d.get("parent", "").startswith(":")}
-print(q.get(":1", 0), q.get(":2", 0))'
+q = {int(d["parent"][1:], 16): d["packets"] for d in json.load(sys.stdin) if d.get("parent", "").startswith(":")}
+print(sum(q.values()) - q[max(q)], q[max(q)], len(q))'
 }
 
 # run SIZE: hub and client with --threads 2 --express-size SIZE; 200 short then
-# 200 long pings; sets SHORT1 SHORT2 LONG1 LONG2 (packets on queue 1 and 2).
+# 200 long pings, then the TCP segments; sets QUEUES and SHORT1 SHORT2 LONG1 LONG2 TCP1 TCP2
+# (packets on the workers' queues, on the last queue).
 run() {
 	local size=$1 hub_pid cl_pid a1 a2 b1 b2 c1 c2
 	netns_spawn "$hub" "$B/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/24 \
@@ -69,37 +73,39 @@ run() {
 		grep -h "no express queue" "$T/hub-$size.log" "$T/client-$size.log" >&2
 		fail "the express queue was refused"
 	fi
-	read -r a1 a2 < <(queue_packets) || fail "no queue counters"
+	read -r a1 a2 QUEUES < <(queue_packets) || fail "no queue counters"
 	netns_exec "$cl" ping -c 200 -i 0.005 -W 1 -s 56 198.19.0.1 >/dev/null || fail "short pings lost"
-	read -r b1 b2 < <(queue_packets) || fail "no queue counters"
+	read -r b1 b2 _ < <(queue_packets) || fail "no queue counters"
 	netns_exec "$cl" ping -c 200 -i 0.005 -W 1 -s 1200 198.19.0.1 >/dev/null || fail "long pings lost"
-	read -r c1 c2 < <(queue_packets) || fail "no queue counters"
+	read -r c1 c2 _ < <(queue_packets) || fail "no queue counters"
 	rm -f "$T/listening"
 	netns_spawn "$hub" python3 "$T/tcp.py" listen "$T/listening" >"$T/tcp-$size.out"
 	netns_wait_for 5 test -e "$T/listening" || fail "no TCP listener"
 	netns_exec "$cl" python3 "$T/tcp.py" send || fail "TCP sender failed"
 	wait "$NETNS_LAST_PID" && [ "$(cat "$T/tcp-$size.out")" = 1000 ] || fail "the TCP data did not all arrive"
-	read -r d1 d2 < <(queue_packets) || fail "no queue counters"
+	read -r d1 d2 _ < <(queue_packets) || fail "no queue counters"
 	SHORT1=$((b1 - a1)) SHORT2=$((b2 - a2)) LONG1=$((c1 - b1)) LONG2=$((c2 - b2))
 	TCP1=$((d1 - c1)) TCP2=$((d2 - c2))
 	netns_kill "$cl_pid"
 	netns_kill "$hub_pid"
-	echo "# --express-size $size: 200 short pings went to queue 1: $SHORT1, queue 2: $SHORT2; 200 long ones: $LONG1, $LONG2; TCP (100 short data segments, the handshake, ACKs): $TCP1, $TCP2"
+	echo "# --express-size $size: $QUEUES queues; 200 short pings went to the workers' queues: $SHORT1, the last one: $SHORT2; 200 long ones: $LONG1, $LONG2; TCP (100 short data segments, the handshake, ACKs): $TCP1, $TCP2"
 }
 
 run 256
+[ "$QUEUES" -eq 3 ] || fail "two workers with an express queue: $QUEUES queues, not 3"
 # (the kernel's own packets, neighbour and router messages, are short too: a few more)
-[ "$SHORT2" -ge 200 ] && [ "$SHORT1" -le 5 ] || fail "short pings not on the express queue (queue 1: $SHORT1, queue 2: $SHORT2)"
-ok "--express-size 256: the short pings went to the last queue ($SHORT2 packets there, $SHORT1 on the other)"
-[ "$LONG1" -ge 200 ] && [ "$LONG2" -le 5 ] || fail "long pings on the express queue (queue 1: $LONG1, queue 2: $LONG2)"
-ok "the long pings of the same flow went to the other queue ($LONG1 packets there, $LONG2 on the express one)"
-[ "$TCP1" -ge 100 ] || fail "short TCP data segments on the express queue (queue 1: $TCP1, queue 2: $TCP2)"
-[ "$TCP2" -ge 2 ] || fail "the TCP connection's handshake and ACKs not on the express queue (queue 2: $TCP2)"
+[ "$SHORT2" -ge 200 ] && [ "$SHORT1" -le 5 ] || fail "short pings not on the express queue (workers' queues: $SHORT1, the last: $SHORT2)"
+ok "--express-size 256: 3 queues; the short pings went to the last one ($SHORT2 packets there, $SHORT1 on the workers')"
+[ "$LONG1" -ge 200 ] && [ "$LONG2" -le 5 ] || fail "long pings on the express queue (workers' queues: $LONG1, the last: $LONG2)"
+ok "the long pings of the same flow went to the workers' queues ($LONG1 packets there, $LONG2 on the express one)"
+[ "$TCP1" -ge 100 ] || fail "short TCP data segments on the express queue (workers' queues: $TCP1, the last: $TCP2)"
+[ "$TCP2" -ge 2 ] || fail "the TCP connection's handshake and ACKs not on the express queue (the last: $TCP2)"
 ok "short TCP segments with data stayed on the bulk queue ($TCP1), the handshake and pure ACKs went ahead ($TCP2)"
 
 run 0
+[ "$QUEUES" -eq 2 ] || fail "two workers without an express queue: $QUEUES queues, not 2"
 if [ "$SHORT1" -ge 200 ]; then short_q=1; else short_q=2; fi
 if [ "$LONG1" -ge 200 ]; then long_q=1; else long_q=2; fi
 [ "$short_q" = "$long_q" ] || fail "--express-size 0: short and long pings of one flow on different queues ($SHORT1/$SHORT2, $LONG1/$LONG2)"
-ok "--express-size 0: the kernel keeps the flow on one queue (queue $short_q), short and long alike"
+ok "--express-size 0: 2 queues; the kernel keeps the flow on one queue (queue $short_q), short and long alike"
 tap_plan
