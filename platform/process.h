@@ -22,6 +22,15 @@ int tr_process_drop_privileges(const char *user, const char *group, bool keep_ne
                                TrPlatError *err);
 
 /*
+ * A process that is not root but was given capabilities beyond CAP_NET_ADMIN
+ * (an ambient CAP_BPF, say, for what it loads at start): keeps CAP_NET_ADMIN,
+ * if it has it, and nothing else. Returns 1 when something was dropped, 0
+ * when there was nothing to drop (and always where capabilities are not
+ * per process: BSD, Windows), or a negative errno.
+ */
+int tr_process_drop_extra_capabilities(TrPlatError *err);
+
+/*
  * Whether this process may create and configure network devices: root, or
  * CAP_NET_ADMIN in its effective set on Linux. Asked at start, so that a
  * daemon started as a plain user says so instead of failing later on
@@ -40,14 +49,6 @@ bool tr_process_can_admin_network(void);
  */
 unsigned tr_process_privileges_generation(void);
 int tr_process_adopt_privileges(void);
-
-/*
- * Gives up what only loading the express queue's steering program needed
- * (CAP_BPF on Linux, which the systemd units grant for that), whether it was
- * loaded or not; the other capabilities stay. Called once at start, before
- * any thread is started (capabilities are per thread). Elsewhere a no-op.
- */
-void tr_process_release_bpf(void);
 
 #ifdef __cplusplus
 }

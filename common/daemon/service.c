@@ -416,6 +416,16 @@ tr_service_drop_privileges(TrService *s, GError **error)
 			          perr.message);
 		else
 			g_debug("capabilities dropped to CAP_NET_ADMIN");
+	} else {
+		/* Not root, but given more than CAP_NET_ADMIN (CAP_BPF for the express queue's
+		 * program, loaded by now): no more than the units give. */
+		int r = tr_process_drop_extra_capabilities(&perr);
+
+		if (r < 0)
+			g_warning("cannot drop capabilities beyond CAP_NET_ADMIN: %s",
+			          perr.message);
+		else if (r > 0)
+			g_debug("capabilities beyond CAP_NET_ADMIN dropped");
 	}
 	s->dropped = TRUE;
 	return TRUE;

@@ -10,7 +10,6 @@
 #include "common/base/error.h"
 #include "common/base/json-writer.h"
 #include "common/base/watch.h"
-#include "platform/process.h"
 
 #include <errno.h>
 #include <string.h>
@@ -258,16 +257,14 @@ tr_dp_tuning_prepare(TrDpTuning *t, TrDeviceType type)
 	TrPlatError perr = {0};
 	guint n = tr_dp_tuning_workers(t) + 1;
 
-	if (t->express_len != 0 && t->express_program < 0) {
-		t->express_program = tr_device_express_program(type, n, t->express_len, &perr);
-		if (t->express_program < 0) {
-			t->express_program = -1;
-			if (perr.code != -EOPNOTSUPP)
-				g_message("no express queue for short packets: %s", perr.message);
-		}
+	if (t->express_len == 0 || t->express_program >= 0)
+		return;
+	t->express_program = tr_device_express_program(type, n, t->express_len, &perr);
+	if (t->express_program < 0) {
+		t->express_program = -1;
+		if (perr.code != -EOPNOTSUPP)
+			g_message("no express queue for short packets: %s", perr.message);
 	}
-	/* Only the program needed CAP_BPF: given up whether it loaded or not. */
-	tr_process_release_bpf();
 }
 
 void

@@ -317,9 +317,9 @@ guint tr_dp_tuning_workers(const TrDpTuning *t);
  * What needs the privileges the daemon drops at start: the express queue's
  * steering program, for a device with a queue per worker and one more, the
  * express queue, which every worker also reads (kept for the daemon's life;
- * without it, logged once, there is no express queue). Then gives up CAP_BPF,
- * which only loading it needs (tr_process_release_bpf()): call it once,
- * before any thread starts.
+ * without it, logged once, there is no express queue). CAP_BPF, which only
+ * loading it needs, goes when the daemon drops its privileges
+ * (tr_process_drop_extra_capabilities()).
  */
 void tr_dp_tuning_prepare(TrDpTuning *t, TrDeviceType type);
 /* The queues to open the device with: a queue per worker, and the express queue. */

@@ -76,6 +76,38 @@ tr_process_drop_privileges(const char *user, const char *group, bool keep_net_ad
 	return 0;
 }
 
+int
+tr_process_drop_extra_capabilities(TrPlatError *err)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	const uint32_t net_admin = 1u << CAP_NET_ADMIN;
+	uint32_t inheritable;
+	bool keep;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return tr_plat_error_set(err, errno, "cannot read capabilities: %s",
+		                         strerror(errno));
+	keep = (data[0].permitted & net_admin) != 0;
+	if ((data[0].permitted & ~net_admin) == 0 && data[1].permitted == 0 &&
+	    (data[0].inheritable & ~net_admin) == 0 && data[1].inheritable == 0)
+		return 0;
+	/* Lowering the permitted and inheritable sets takes the ambient set with them,
+	 * but for CAP_NET_ADMIN where it stays in both: an ambient CAP_NET_ADMIN (the
+	 * units') is still handed to the ifup/ifdown hooks, as before. */
+	inheritable = data[0].inheritable & net_admin;
+	memset(data, 0, sizeof(data));
+	if (keep) {
+		data[0].effective = data[0].permitted = net_admin;
+		data[0].inheritable = inheritable;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return tr_plat_error_set(err, errno, "cannot set capabilities: %s",
+		                         strerror(errno));
+	__atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+	return 1;
+}
+
 unsigned
 tr_process_privileges_generation(void)
 {
@@ -97,30 +129,6 @@ tr_process_adopt_privileges(void)
 	if (syscall(SYS_capset, &hdr, data) < 0 && errno != EPERM)
 		return -errno;
 	return 0;
-}
-
-/* Linux 5.8 */
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
-
-void
-tr_process_release_bpf(void)
-{
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2];
-	struct __user_cap_data_struct *d = &data[CAP_BPF / 32];
-	const unsigned bit = 1u << (CAP_BPF % 32);
-
-	/* Ambient first (it must stay within permitted); EINVAL before Linux 5.8. */
-	(void)prctl(PR_CAP_AMBIENT_LOWER, CAP_BPF, 0, 0, 0);
-	if (syscall(SYS_capget, &hdr, data) < 0 ||
-	    !((d->effective | d->permitted | d->inheritable) & bit))
-		return;
-	d->effective &= ~bit;
-	d->permitted &= ~bit;
-	d->inheritable &= ~bit;
-	(void)syscall(SYS_capset, &hdr, data);
 }
 
 bool

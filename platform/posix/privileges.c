@@ -54,10 +54,11 @@ tr_process_adopt_privileges(void)
 	return 0;
 }
 
-void
-tr_process_release_bpf(void)
+int
+tr_process_drop_extra_capabilities(TrPlatError *err)
 {
-	/* No capability of that kind here. */
+	(void)err;
+	return 0;
 }
 
 bool

@@ -33,13 +33,14 @@ tr_process_adopt_privileges(void)
 	return 0;
 }
 
-/* An administrator's elevated token (or LocalSystem, a member too). */
-void
-tr_process_release_bpf(void)
+int
+tr_process_drop_extra_capabilities(TrPlatError *err)
 {
-	/* No capability of that kind here. */
+	(void)err;
+	return 0;
 }
 
+/* An administrator's elevated token (or LocalSystem, a member too). */
 bool
 tr_process_can_admin_network(void)
 {

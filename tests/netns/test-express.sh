@@ -12,6 +12,9 @@
 #   [cl] 198.18.4.2 ---- veth ---- 198.18.4.1 [hub]
 #   trellis0 198.19.0.x            trellis0 198.19.0.1
 #
+# Last, the hub started as nobody with CAP_NET_ADMIN and CAP_BPF: the queue is
+# made, and the daemon keeps CAP_NET_ADMIN only.
+#
 # The client's namespace pings the hub's tunnel address with 84-byte and then
 # with 1228-byte packets (one ICMP flow: the kernel's own choice puts both on
 # one queue), then sends 100 short TCP segments (10 bytes of data each: bulk
@@ -108,4 +111,26 @@ if [ "$SHORT1" -ge 200 ]; then short_q=1; else short_q=2; fi
 if [ "$LONG1" -ge 200 ]; then long_q=1; else long_q=2; fi
 [ "$short_q" = "$long_q" ] || fail "--express-size 0: short and long pings of one flow on different queues ($SHORT1/$SHORT2, $LONG1/$LONG2)"
 ok "--express-size 0: 2 queues; the kernel keeps the flow on one queue (queue $short_q), short and long alike"
+# Not root, with CAP_NET_ADMIN and CAP_BPF (a unit's drop-in would give both): the
+# program is loaded at start, and then the daemon keeps CAP_NET_ADMIN only.
+command -v setpriv >/dev/null || fail "setpriv (util-linux) missing"
+chmod 755 "$T"
+mkdir -p "$T/nobody-state" && chown nobody "$T/nobody-state"
+netns_spawn "$hub" setpriv --reuid nobody --regid nogroup --clear-groups \
+	--inh-caps +net_admin,+bpf --ambient-caps +net_admin,+bpf \
+	"$B/server/trellis-server" --shared-key "$KEY" --pool 198.19.0.0/24 --pool6 none \
+	--state-dir "$T/nobody-state" --control-socket none --threads 2 >"$T/hub-nobody.log" 2>&1
+hub_pid=$NETNS_LAST_PID
+netns_wait_log 10 "$T/hub-nobody.log" "listening on port" || fail "the hub as nobody did not start"
+grep -q "an express queue for short packets" "$T/hub-nobody.log" ||
+	fail "no express queue with CAP_BPF: $(grep -h express "$T/hub-nobody.log")"
+caps=$(awk '/^CapEff:/ {e = $2} /^CapPrm:/ {p = $2} /^CapAmb:/ {a = $2} END {print e, p, a}' "/proc/$hub_pid/status")
+# (the ambient CAP_NET_ADMIN stays, for the ifup/ifdown hooks, as under the units)
+[ "$caps" = "0000000000001000 0000000000001000 0000000000001000" ] ||
+	fail "the hub as nobody kept more or less than CAP_NET_ADMIN (effective, permitted, ambient: $caps)"
+# every thread follows (the data-plane workers at their next wakeup, 250 ms at most)
+threads_kept() { ! grep -h '^CapEff:' /proc/"$hub_pid"/task/*/status | grep -qv '0000000000001000'; }
+netns_wait_for 3 threads_kept || fail "a thread of the hub kept more than CAP_NET_ADMIN: $(grep -h '^CapEff:' /proc/"$hub_pid"/task/*/status | sort | uniq -c | tr '\n' ' ')"
+netns_kill "$hub_pid"
+ok "as nobody with CAP_NET_ADMIN and CAP_BPF: the express queue, then CAP_NET_ADMIN only ($caps), in every thread"
 tap_plan
