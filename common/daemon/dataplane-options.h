@@ -95,9 +95,10 @@ void tr_dp_tuning_from_options(TrOptions *options, TrDpTuning *tuning);
 	         NULL,                                                                             \
 	         "Performance",                                                                    \
 	         "Packets into the tunnel that are at most this long (a ping, a TCP "              \
-	         "acknowledgement, DNS, a call's audio) get a device queue and worker of their "   \
-	         "own, so that they do not wait behind a download's or an upload's bulk (Linux, "  \
-	         "two workers or more); 0 turns it off",                                           \
+	         "acknowledgement, DNS, a call's audio), TCP segments with data excepted, get a "  \
+	         "device queue of their own that the first free worker reads, so that they do "    \
+	         "not wait behind a download's or an upload's bulk (Linux; the steering program "  \
+	         "needs root or CAP_BPF at start); 0 turns it off",                                \
 	         0},
 
 G_END_DECLS

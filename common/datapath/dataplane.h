@@ -50,7 +50,7 @@ G_BEGIN_DECLS
 #define TR_DP_QUEUE_INTERVAL_FACTOR 20u
 
 /* The express queue (TrDpTuning.express_len): packets from the system at most this long
- * get a device queue and worker of their own (platform/device.h,
+ * get a device queue of their own, which every worker reads first (platform/device.h,
  * tr_device_set_express_queue). 256 bytes: a ping, a TCP ACK, DNS, a call's audio. */
 #define TR_DP_EXPRESS_DEFAULT 256
 #define TR_DP_EXPRESS_MAX     1500
