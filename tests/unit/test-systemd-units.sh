@@ -12,7 +12,10 @@ for role in server client; do
 	sed -e "s|^ExecStart=[^ ]*|ExecStart=$TR_BUILD_ROOT/$role/trellis-$role|" \
 		"$TR_BUILD_ROOT/data/trellis-$role@.service" >"$unit"
 	grep -q '^Type=notify$' "$unit" || { echo "not ok - $role: not Type=notify"; rc=1; }
-	grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN$' "$unit" || { echo "not ok - $role: capabilities"; rc=1; }
+	# CAP_NET_ADMIN, and CAP_BPF for loading the express queue's program at start
+	# (given up right after; tests/package/test-debian.sh), with bpf(2) allowed for it.
+	grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF$' "$unit" || { echo "not ok - $role: capabilities"; rc=1; }
+	grep -q '^SystemCallFilter=@system-service bpf$' "$unit" || { echo "not ok - $role: bpf(2) not allowed"; rc=1; }
 	out=$(systemd-analyze verify --man=no "$unit" 2>&1)
 	if [ -n "$out" ]; then
 		echo "not ok - $role unit: $out"
