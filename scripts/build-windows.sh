@@ -51,11 +51,9 @@ pkgconfig = 'pkg-config'
 [properties]
 pkg_config_libdir = '${pc_dirs%:}'
 EOF
-# -Dopenssl=disabled -Dgcrypt=disabled: the data channel's ChaCha20-Poly1305
-# and AES-256-GCM stay GnuTLS's on Windows (no OpenSSL or libgcrypt stage;
-# docs/WINDOWS.md).
-cross=(--cross-file platform/windows/cross-mingw64.txt --cross-file "$build.deps.ini" -Dopenssl=disabled
-	-Dgcrypt=disabled)
+# -Dopenssl=disabled: the data channel's ChaCha20-Poly1305 stays GnuTLS's on
+# Windows (no OpenSSL stage; docs/WINDOWS.md).
+cross=(--cross-file platform/windows/cross-mingw64.txt --cross-file "$build.deps.ini" -Dopenssl=disabled)
 # meson keeps what it found: libraries from another cache (new versions or
 # recipe) need a fresh build directory.
 if [ "$(cat "$build/.deps-prefixes" 2>/dev/null)" != "${prefixes[*]}" ]; then

@@ -2,9 +2,6 @@
 #include "common/datapath/cipher.h"
 
 #include "common/base/error.h"
-#ifdef TR_HAVE_GCRYPT_AEAD
-#include "common/datapath/cipher-gcrypt.h"
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 #include "common/datapath/cipher-openssl.h"
 #endif
@@ -28,14 +25,14 @@ static const struct {
 };
 
 /*
- * Each method runs where it is fastest: AES-256-GCM in libgcrypt when the
- * build has it (-Dgcrypt; its VAES/VPCLMULQDQ GCM code beats GnuTLS's by
- * 16-28 % and OpenSSL 3.0's by more on the machine measured), else in GnuTLS
- * (the Windows build, or libgcrypt refusing: FIPS mode); ChaCha20-Poly1305 in
- * OpenSSL's libcrypto when the build has it (-Dopenssl; vectorized, four to
- * seven times GnuTLS's, 12 % ahead of libgcrypt's), else in GnuTLS.
- * bench/bench-datachannel compares the candidates. Every library computes
- * the same AEAD (RFC 5116, RFC 8439): peers built either way talk.
+ * Each method runs where it is fastest: AES-256-GCM in GnuTLS (its AES-NI and
+ * PCLMUL code beats OpenSSL 3.0's on the machines measured), ChaCha20-Poly1305
+ * in OpenSSL's libcrypto when the build has it (-Dopenssl; vectorized, four
+ * to seven times GnuTLS's), else in GnuTLS. bench/bench-datachannel compares
+ * the candidates. (libgcrypt's AES-256-GCM is 16-28 % faster still on the
+ * machine measured, but its handle takes 1,989 bytes against GnuTLS's 752,
+ * and a hub keeps two per session: 2.4 KiB more per idle session, over issue
+ * 24's 16 KiB; docs/PERFORMANCE.md, eighth round.)
  *
  * Plaintext mode is not unauthenticated: it is AES-256-GCM over no
  * plaintext, with the header and the payload as associated data (GMAC). The
@@ -44,9 +41,6 @@ static const struct {
  */
 struct TrAead {
 	gnutls_aead_cipher_hd_t hd; /* GnuTLS's methods */
-#ifdef TR_HAVE_GCRYPT_AEAD
-	TrGcryAead *gcry; /* AES-256-GCM through libgcrypt, else NULL */
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	TrOsslAead *ossl; /* ChaCha20-Poly1305 through OpenSSL, else NULL */
 #endif
@@ -124,30 +118,6 @@ tr_cipher_tag_len(TrCipher cipher)
 	return TR_CIPHER_TAG_MAX;
 }
 
-#ifdef TR_HAVE_GCRYPT_AEAD
-/* Whether libgcrypt takes AES-256-GCM keys here (once per process). */
-static gpointer
-probe_gcrypt(gpointer unused)
-{
-	static const uint8_t key[TR_CIPHER_KEY_LEN] = {0};
-	g_autoptr(GError) error = NULL;
-	TrGcryAead *hd = tr_gcry_aead_new(key, &error);
-
-	if (hd == NULL)
-		g_debug("AES-256-GCM through GnuTLS: %s", error->message);
-	tr_gcry_aead_free(hd);
-	return GINT_TO_POINTER(hd != NULL);
-}
-
-static gboolean
-gcry_usable(void)
-{
-	static GOnce once = G_ONCE_INIT;
-
-	return GPOINTER_TO_INT(g_once(&once, probe_gcrypt, NULL));
-}
-#endif
-
 TrAead *
 tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **error)
 {
@@ -161,12 +131,6 @@ tr_aead_new(TrCipher cipher, const uint8_t key[TR_CIPHER_KEY_LEN], GError **erro
 		aead->ossl = tr_ossl_aead_new(key, error);
 		return aead->ossl ? g_steal_pointer(&aead) : NULL;
 	}
-#endif
-#ifdef TR_HAVE_GCRYPT_AEAD
-	/* Refused (FIPS mode): GnuTLS's, which computes the same. */
-	if (cipher == TR_CIPHER_AES256_GCM && gcry_usable() &&
-	    (aead->gcry = tr_gcry_aead_new(key, NULL)) != NULL)
-		return g_steal_pointer(&aead);
 #endif
 	if (cipher == TR_CIPHER_NONE) {
 		aead->auth_only = TRUE;
@@ -194,9 +158,6 @@ tr_aead_free(TrAead *aead)
 	/* gnutls_aead_cipher_deinit() wipes the key schedule. */
 	if (aead->hd)
 		gnutls_aead_cipher_deinit(aead->hd);
-#ifdef TR_HAVE_GCRYPT_AEAD
-	tr_gcry_aead_free(aead->gcry);
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	tr_ossl_aead_free(aead->ossl);
 #endif
@@ -219,10 +180,6 @@ tr_aead_seal(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 	size_t out_len = len + TR_CIPHER_TAG_MAX;
 
 	make_nonce(nonce, counter);
-#ifdef TR_HAVE_GCRYPT_AEAD
-	if (aead->gcry)
-		return tr_gcry_aead_seal(aead->gcry, nonce, ad, ad_len, data, len, data);
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	if (aead->ossl)
 		return tr_ossl_aead_seal(aead->ossl, nonce, ad, ad_len, data, len, data);
@@ -254,12 +211,6 @@ tr_aead_open(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len, u
 		return -EBADMSG;
 	out_len = len - TR_CIPHER_TAG_MAX;
 	make_nonce(nonce, counter);
-#ifdef TR_HAVE_GCRYPT_AEAD
-	if (aead->gcry)
-		return tr_gcry_aead_open(aead->gcry, nonce, ad, ad_len, data, out_len, data) < 0
-		               ? -EBADMSG
-		               : (int)out_len;
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	if (aead->ossl)
 		return tr_ossl_aead_open(aead->ossl, nonce, ad, ad_len, data, out_len, data) < 0
@@ -292,10 +243,6 @@ tr_aead_seal_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len
 		return tr_aead_seal(aead, counter, ad, ad_len, out, len);
 	}
 	make_nonce(nonce, counter);
-#ifdef TR_HAVE_GCRYPT_AEAD
-	if (aead->gcry)
-		return tr_gcry_aead_seal(aead->gcry, nonce, ad, ad_len, in, len, out);
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	if (aead->ossl)
 		return tr_ossl_aead_seal(aead->ossl, nonce, ad, ad_len, in, len, out);
@@ -321,12 +268,6 @@ tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len
 	}
 	out_len = len - TR_CIPHER_TAG_MAX;
 	make_nonce(nonce, counter);
-#ifdef TR_HAVE_GCRYPT_AEAD
-	if (aead->gcry)
-		return tr_gcry_aead_open(aead->gcry, nonce, ad, ad_len, in, out_len, out) < 0
-		               ? -EBADMSG
-		               : (int)out_len;
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	if (aead->ossl)
 		return tr_ossl_aead_open(aead->ossl, nonce, ad, ad_len, in, out_len, out) < 0
@@ -342,10 +283,6 @@ tr_aead_open_to(TrAead *aead, uint64_t counter, const uint8_t *ad, size_t ad_len
 const char *
 tr_cipher_implementation(TrCipher cipher)
 {
-#ifdef TR_HAVE_GCRYPT_AEAD
-	if (cipher == TR_CIPHER_AES256_GCM && gcry_usable())
-		return tr_gcry_version();
-#endif
 #ifdef TR_HAVE_OPENSSL_AEAD
 	if (cipher == TR_CIPHER_CHACHA20_POLY1305)
 		return tr_ossl_version();
